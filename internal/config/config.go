@@ -1,0 +1,286 @@
+// Package config owns Hub's settings: one table of environment variables with their flag,
+// default, validation and documentation line. Every other package receives a parsed Config.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is Hub's parsed configuration.
+type Config struct {
+	Host            string
+	Port            int
+	DatabaseURL     string // empty: embedded SQLite in DataDir
+	RedisURL        string // empty: in-process cache
+	SecretKey       string // 64 hex chars; empty in embedded mode: generated into DataDir
+	PublicURL       string
+	DataDir         string
+	TrustedProxies  []netip.Prefix
+	LogLevel        slog.Level
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int64
+	MetaGraphURL    string
+	MetaAPIVersion  string
+	Workers         int
+}
+
+// Addr is the listen address.
+func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
+
+// Embedded reports whether Hub runs on its embedded default store.
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// Setting is one row of the configuration table.
+type Setting struct {
+	Env     string
+	Flag    string
+	Default string
+	Doc     string
+	set     func(c *Config, v string) error
+}
+
+// Settings is the single table of Hub's configuration, in documentation order.
+var Settings = []Setting{
+	{"PORT", "port", "8080", "TCP port the HTTP server listens on.", func(c *Config, v string) error {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			return errors.New("must be a port number between 1 and 65535")
+		}
+		c.Port = p
+		return nil
+	}},
+	{"HUB_HOST", "host", "", "Interface to listen on; empty means all interfaces.", func(c *Config, v string) error {
+		if v != "" {
+			if _, err := netip.ParseAddr(v); err != nil && v != "localhost" {
+				return errors.New("must be an IP address or localhost")
+			}
+		}
+		c.Host = v
+		return nil
+	}},
+	{"DATABASE_URL", "database-url", "", "PostgreSQL URL (`postgres://user:pass@host:5432/db?sslmode=require`). Empty: embedded SQLite in `HUB_DATA_DIR`.", func(c *Config, v string) error {
+		if v == "" {
+			c.DatabaseURL = ""
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return errors.New("must be a postgres:// or postgresql:// URL with a host")
+		}
+		c.DatabaseURL = v
+		return nil
+	}},
+	{"REDIS_URL", "redis-url", "", "Redis URL (`redis://` or `rediss://` for TLS, with `:password@` for AUTH). Empty: in-process cache.", func(c *Config, v string) error {
+		if v == "" {
+			c.RedisURL = ""
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			return errors.New("must be a redis:// or rediss:// URL with a host")
+		}
+		c.RedisURL = v
+		return nil
+	}},
+	{"HUB_SECRET_KEY", "secret-key", "", "64 hex characters (32 bytes) encrypting gateway secrets and destination tokens at rest. Prefix older keys with commas to rotate: `new,old`. Empty in embedded mode: generated once into `HUB_DATA_DIR/secret.key` (mode 0600); required with `DATABASE_URL`.", func(c *Config, v string) error {
+		for i, k := range strings.Split(v, ",") {
+			if v == "" {
+				break
+			}
+			k = strings.TrimSpace(k)
+			if len(k) != 64 || !isHex(k) {
+				return fmt.Errorf("key %d must be 64 hexadecimal characters (32 bytes), got %d characters", i+1, len(k))
+			}
+		}
+		c.SecretKey = v
+		return nil
+	}},
+	{"HUB_PUBLIC_URL", "public-url", "", "Public base URL of this Hub (used in webhook URLs, the snippet tag and cookies). Default: `http://localhost:PORT`.", func(c *Config, v string) error {
+		if v == "" {
+			c.PublicURL = ""
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("must be an absolute http:// or https:// URL")
+		}
+		c.PublicURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"HUB_DATA_DIR", "data-dir", "./data", "Directory of the embedded store and generated secret key.", func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		c.DataDir = v
+		return nil
+	}},
+	{"HUB_TRUSTED_PROXIES", "trusted-proxies", "", "Comma-separated CIDRs (or IPs) of proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are trusted, e.g. the ALB's subnets `10.0.0.0/16`.", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, s := range strings.Split(v, ",") {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				continue
+			}
+			if !strings.Contains(s, "/") {
+				a, err := netip.ParseAddr(s)
+				if err != nil {
+					return fmt.Errorf("%q is not an IP address or CIDR", s)
+				}
+				c.TrustedProxies = append(c.TrustedProxies, netip.PrefixFrom(a, a.BitLen()))
+				continue
+			}
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return fmt.Errorf("%q is not a CIDR", s)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		}
+		return nil
+	}},
+	{"HUB_LOG_LEVEL", "log-level", "info", "Log level: debug, info, warn or error. Logs are JSON on stdout.", func(c *Config, v string) error {
+		switch strings.ToLower(v) {
+		case "debug":
+			c.LogLevel = slog.LevelDebug
+		case "info":
+			c.LogLevel = slog.LevelInfo
+		case "warn", "warning":
+			c.LogLevel = slog.LevelWarn
+		case "error":
+			c.LogLevel = slog.LevelError
+		default:
+			return errors.New("must be one of debug, info, warn, error")
+		}
+		return nil
+	}},
+	{"HUB_SHUTDOWN_TIMEOUT", "shutdown-timeout", "25s", "How long SIGTERM waits for in-flight requests, the batcher and running jobs (keep below the container's stop timeout).", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("must be a positive duration such as 25s")
+		}
+		c.ShutdownTimeout = d
+		return nil
+	}},
+	{"HUB_MAX_BODY_BYTES", "max-body-bytes", "1048576", "Largest request body accepted, in bytes (webhooks, API).", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 64<<20 {
+			return errors.New("must be an integer between 1024 and 67108864")
+		}
+		c.MaxBodyBytes = n
+		return nil
+	}},
+	{"HUB_WORKERS", "workers", "20", "Delivery jobs worked at once by this replica.", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return errors.New("must be an integer between 1 and 1000")
+		}
+		c.Workers = n
+		return nil
+	}},
+	{"HUB_META_GRAPH_URL", "meta-graph-url", "https://graph.facebook.com", "Base URL of Meta's Graph API (point it at `hub fake-meta` to try Hub locally).", func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("must be an absolute http:// or https:// URL")
+		}
+		c.MetaGraphURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"HUB_META_API_VERSION", "meta-api-version", "v25.0", "Graph API version used for the Conversions API.", func(c *Config, v string) error {
+		if !strings.HasPrefix(v, "v") || len(v) < 2 {
+			return errors.New("must look like v25.0")
+		}
+		c.MetaAPIVersion = v
+		return nil
+	}},
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Load parses configuration from the environment, then from flags in args (flags win).
+// An invalid value is an error naming the variable and what is wrong.
+func Load(getenv func(string) string, args []string) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
+	fs.SetOutput(nopWriter{})
+	flags := make([]*string, len(Settings))
+	for i, s := range Settings {
+		flags[i] = fs.String(s.Flag, "", s.Doc)
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("config: unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	for i, s := range Settings {
+		v, from := s.Default, ""
+		if e, ok := lookup(getenv, s.Env); ok {
+			v, from = e, s.Env
+		}
+		if set[s.Flag] {
+			v, from = *flags[i], "--"+s.Flag
+		}
+		if err := s.set(&c, v); err != nil {
+			if from == "" {
+				from = s.Env
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", from, err))
+		}
+	}
+	if len(errs) == 0 && c.DatabaseURL != "" && c.SecretKey == "" {
+		errs = append(errs, errors.New("HUB_SECRET_KEY: required when DATABASE_URL is set (replicas must share one key); generate one with `openssl rand -hex 32`"))
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost:" + strconv.Itoa(c.Port)
+	}
+	return c, nil
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	v := getenv(key)
+	return v, v != ""
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// Markdown renders the settings table for the README.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| Variable | Flag | Default | What it does |\n|---|---|---|---|\n")
+	for _, s := range Settings {
+		def := s.Default
+		if def == "" {
+			def = "—"
+		} else {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | `--%s` | %s | %s |\n", s.Env, s.Flag, def, s.Doc)
+	}
+	return b.String()
+}

@@ -1,0 +1,88 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 8080 || c.DataDir != "./data" || !c.Embedded() || c.ShutdownTimeout != 25*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.PublicURL != "http://localhost:8080" {
+		t.Fatalf("public url default: %q", c.PublicURL)
+	}
+}
+
+func TestLoadFlagsWinOverEnv(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"PORT": "9000"}), []string{"--port", "9100", "--trusted-proxies", "10.0.0.0/16, 192.0.2.7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9100 {
+		t.Fatalf("port = %d", c.Port)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].Bits() != 32 {
+		t.Fatalf("trusted proxies = %v", c.TrustedProxies)
+	}
+}
+
+func TestLoadInvalidNamesVariable(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{map[string]string{"PORT": "http"}, nil, "PORT: must be a port number"},
+		{map[string]string{"PORT": "70000"}, nil, "PORT: must be a port number"},
+		{map[string]string{"DATABASE_URL": "mysql://x"}, nil, "DATABASE_URL: must be a postgres://"},
+		{map[string]string{"REDIS_URL": "localhost:6379"}, nil, "REDIS_URL: must be a redis://"},
+		{map[string]string{"HUB_SECRET_KEY": "abc"}, nil, "HUB_SECRET_KEY: key 1 must be 64 hexadecimal"},
+		{map[string]string{"HUB_PUBLIC_URL": "hub.example.com"}, nil, "HUB_PUBLIC_URL: must be an absolute"},
+		{map[string]string{"HUB_TRUSTED_PROXIES": "10.0.0.0/99"}, nil, "HUB_TRUSTED_PROXIES: \"10.0.0.0/99\" is not a CIDR"},
+		{map[string]string{"HUB_LOG_LEVEL": "loud"}, nil, "HUB_LOG_LEVEL: must be one of"},
+		{map[string]string{"HUB_SHUTDOWN_TIMEOUT": "soon"}, nil, "HUB_SHUTDOWN_TIMEOUT: must be a positive duration"},
+		{map[string]string{"DATABASE_URL": "postgres://h/db"}, nil, "HUB_SECRET_KEY: required when DATABASE_URL is set"},
+		{nil, []string{"--port", "x"}, "--port: must be a port number"},
+		{nil, []string{"--nope"}, "flag provided but not defined"},
+	}
+	for _, tc := range cases {
+		_, err := Load(env(tc.env), tc.args)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Load(%v, %v) error = %v, want it to contain %q", tc.env, tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestLoadReportsEveryInvalidVariable(t *testing.T) {
+	t.Parallel()
+	_, err := Load(env(map[string]string{"PORT": "x", "HUB_LOG_LEVEL": "y"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "PORT") || !strings.Contains(err.Error(), "HUB_LOG_LEVEL") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+// The README's configuration table is generated from Settings; this keeps them in step.
+func TestREADMEHasSettingsTable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), Markdown()) {
+		t.Fatalf("README.md's configuration table is out of date; paste this:\n%s", Markdown())
+	}
+}
