@@ -1,0 +1,388 @@
+// Package attribution owns matching an order to the ad click that caused it: four rules tried
+// in order of confidence, a window and model per source, and an explanation of every decision.
+package attribution
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Rules, in the order they are tried.
+const (
+	RuleVisitorID = "visitor_id" // the Hub visitor id carried back by the gateway
+	RuleIdentity  = "identity"   // the order's hashed e-mail or phone seen earlier on a visitor
+	RuleClickID   = "click_id"   // a click id present in the order itself
+	RuleNetwork   = "network"    // same IP and user agent shortly before the order
+	RuleNone      = "none"       // orphan
+)
+
+// Confidence of each rule.
+const (
+	ConfidenceVisitorID     = 1.0
+	ConfidenceClickID       = 0.95
+	ConfidenceIdentityEmail = 0.9
+	ConfidenceIdentityPhone = 0.85
+	ConfidenceNetwork       = 0.6
+)
+
+// NetworkWindow bounds the probabilistic rule: a click from the same IP and user agent counts
+// only this long before the order. Shared addresses (mobile carriers, offices) make anything
+// longer guesswork.
+const NetworkWindow = 24 * time.Hour
+
+// clockSkew tolerates touchpoints stamped slightly after the gateway's order time.
+const clockSkew = 10 * time.Minute
+
+// candidateLimit bounds every lookup: matching reads indexed rows, never a tenant's history.
+const candidateLimit = 50
+
+// Finder is the read side the matcher needs: indexed lookups only.
+type Finder interface {
+	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error)
+	TouchpointsByClickID(ctx context.Context, tenantID string, kind store.ClickKind, value string, since, until time.Time, limit int) ([]store.Touchpoint, error)
+	TouchpointsByNetwork(ctx context.Context, tenantID, ip, userAgent string, since, until time.Time, limit int) ([]store.Touchpoint, error)
+	VisitorsByIdentity(ctx context.Context, tenantID string, kind store.IdentityKind, hash string) ([]store.Identity, error)
+}
+
+// Result is an attribution plus the touchpoint it chose (nil for an orphan).
+type Result struct {
+	store.Attribution
+	Touchpoint *store.Touchpoint
+}
+
+// Match attributes a paid order to a touchpoint of its tenant. The order's time is when the
+// gateway says it was paid (or happened); the window and model come from the source.
+func Match(ctx context.Context, f Finder, src store.Source, o store.Order, now time.Time) (Result, error) {
+	at := o.OccurredAt
+	if o.PaidAt != nil {
+		at = *o.PaidAt
+	}
+	window := src.AttributionWindow
+	if window <= 0 {
+		window = 7 * 24 * time.Hour
+	}
+	m := matcher{f: f, tenant: o.TenantID, since: at.Add(-window), until: at.Add(clockSkew), model: src.AttributionModel, window: window}
+	res := Result{Attribution: store.Attribution{TenantID: o.TenantID, OrderID: o.ID, Rule: RuleNone, CreatedAt: now.UTC()}}
+
+	steps := []func(context.Context, store.Order) (*pick, error){m.byVisitorID, m.byIdentity, m.byClickID, m.byNetwork}
+	for _, step := range steps {
+		p, err := step(ctx, o)
+		if err != nil {
+			return Result{}, fmt.Errorf("attribution: order %s: %w", o.ID, err)
+		}
+		if p != nil && p.chosen != nil {
+			tp := *p.chosen
+			res.Touchpoint = &tp
+			res.TouchpointID = tp.ID
+			res.VisitorID = tp.VisitorID
+			res.Rule = p.rule
+			res.Confidence = p.confidence
+			res.Candidates = append(m.candidates, p.candidates...)
+			res.Explanation = p.explain(tp, window, m.model)
+			return res, nil
+		}
+		if p != nil {
+			m.candidates = append(m.candidates, p.candidates...)
+			m.notes = append(m.notes, p.note)
+		}
+	}
+	res.Candidates = m.candidates
+	res.Explanation = orphanExplanation(m.notes)
+	return res, nil
+}
+
+type matcher struct {
+	f            Finder
+	tenant       string
+	since, until time.Time
+	window       time.Duration
+	model        string
+	candidates   []store.Candidate
+	notes        []string
+}
+
+// pick is the outcome of one rule: a chosen touchpoint or a note saying why there was none.
+type pick struct {
+	rule       string
+	confidence float64
+	chosen     *store.Touchpoint
+	candidates []store.Candidate
+	how        string // what linked the order to the touchpoints
+	note       string // why the rule did not match
+}
+
+func (p *pick) explain(tp store.Touchpoint, window time.Duration, model string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Matched by rule %q (confidence %.2f): %s. ", p.rule, p.confidence, p.how)
+	fmt.Fprintf(&b, "Chosen: %s %s at %s", touchpointKind(tp), tp.ID, tp.OccurredAt.UTC().Format(time.RFC3339))
+	if c := clickSummary(tp); c != "" {
+		fmt.Fprintf(&b, " carrying %s", c)
+	}
+	if tp.URL != "" {
+		fmt.Fprintf(&b, " on %s", tp.URL)
+	}
+	lost := 0
+	for _, c := range p.candidates {
+		if c.Outcome != "chosen" {
+			lost++
+		}
+	}
+	fmt.Fprintf(&b, ". %d candidate(s) in the %s window, %s wins", len(p.candidates), humanDuration(window), strings.ReplaceAll(modelOrDefault(model), "_", " "))
+	if lost > 0 {
+		fmt.Fprintf(&b, "; %d lost (see candidates)", lost)
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+func orphanExplanation(notes []string) string {
+	if len(notes) == 0 {
+		return "Orphan: the order carries no visitor id, no known e-mail or phone, no click id and no IP with user agent."
+	}
+	return "Orphan: " + strings.Join(notes, " ")
+}
+
+func modelOrDefault(m string) string {
+	if m == store.ModelFirstClick {
+		return m
+	}
+	return store.ModelLastClick
+}
+
+func humanDuration(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d-day", int(d/(24*time.Hour)))
+	}
+	return d.String()
+}
+
+func touchpointKind(tp store.Touchpoint) string {
+	if tp.Type == "" {
+		return "touchpoint"
+	}
+	return strings.ReplaceAll(tp.Type, "_", " ")
+}
+
+func clickSummary(tp store.Touchpoint) string {
+	var parts []string
+	for _, kv := range [][2]string{{"fbclid", tp.FBCLID}, {"fbc", tp.FBC}, {"gclid", tp.GCLID}, {"ttclid", tp.TTCLID}, {"utm_source", tp.UTM.Source}, {"utm_campaign", tp.UTM.Campaign}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0])
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// isAdClick reports whether a touchpoint came from an ad: a click id or a paid UTM.
+func isAdClick(tp store.Touchpoint) bool {
+	return tp.FBCLID != "" || tp.FBC != "" || tp.GCLID != "" || tp.TTCLID != "" || tp.UTM.Source != "" || tp.UTM.Campaign != ""
+}
+
+// choose applies the model to touchpoints: ad clicks beat organic visits; among them the
+// newest wins (last click) or the oldest (first click); ties on time break by id so the
+// choice is deterministic. Every candidate is recorded with why it lost.
+func (m *matcher) choose(rule string, tps []store.Touchpoint) (*store.Touchpoint, []store.Candidate) {
+	var pool []store.Touchpoint
+	for _, tp := range tps {
+		if tp.Bot || tp.OccurredAt.Before(m.since) || tp.OccurredAt.After(m.until) {
+			continue
+		}
+		pool = append(pool, tp)
+	}
+	if len(pool) == 0 {
+		cands := make([]store.Candidate, 0, len(tps))
+		for _, tp := range tps {
+			cands = append(cands, store.Candidate{TouchpointID: tp.ID, Rule: rule, OccurredAt: tp.OccurredAt, Outcome: "lost: " + m.outOfPool(tp)})
+		}
+		return nil, cands
+	}
+	first := m.model == store.ModelFirstClick
+	sort.SliceStable(pool, func(i, j int) bool {
+		ai, aj := isAdClick(pool[i]), isAdClick(pool[j])
+		if ai != aj {
+			return ai
+		}
+		if !pool[i].OccurredAt.Equal(pool[j].OccurredAt) {
+			if first {
+				return pool[i].OccurredAt.Before(pool[j].OccurredAt)
+			}
+			return pool[i].OccurredAt.After(pool[j].OccurredAt)
+		}
+		return pool[i].ID > pool[j].ID
+	})
+	winner := pool[0]
+	var cands []store.Candidate
+	for _, tp := range tps {
+		c := store.Candidate{TouchpointID: tp.ID, Rule: rule, OccurredAt: tp.OccurredAt}
+		switch {
+		case tp.ID == winner.ID:
+			c.Outcome = "chosen"
+		case tp.Bot || tp.OccurredAt.Before(m.since) || tp.OccurredAt.After(m.until):
+			c.Outcome = "lost: " + m.outOfPool(tp)
+		case isAdClick(winner) && !isAdClick(tp):
+			c.Outcome = "lost: organic visit; an ad click wins"
+		case first:
+			c.Outcome = "lost: later than the first click"
+		default:
+			c.Outcome = "lost: earlier than the last click"
+		}
+		cands = append(cands, c)
+	}
+	return &winner, cands
+}
+
+func (m *matcher) outOfPool(tp store.Touchpoint) string {
+	switch {
+	case tp.Bot:
+		return "marked as a bot"
+	case tp.OccurredAt.Before(m.since):
+		return "outside the attribution window"
+	default:
+		return "after the order"
+	}
+}
+
+func (m *matcher) byVisitorID(ctx context.Context, o store.Order) (*pick, error) {
+	vid := o.Tracking.VisitorID
+	if vid == "" {
+		return nil, nil
+	}
+	tps, err := m.f.TouchpointsByVisitor(ctx, m.tenant, vid, m.since, m.until, candidateLimit)
+	if err != nil {
+		return nil, err
+	}
+	chosen, cands := m.choose(RuleVisitorID, tps)
+	p := &pick{rule: RuleVisitorID, confidence: ConfidenceVisitorID, chosen: chosen, candidates: cands,
+		how: fmt.Sprintf("the gateway carried back Hub visitor id %s from the checkout link", vid)}
+	if chosen == nil {
+		p.note = fmt.Sprintf("Visitor id %s came back from the checkout, but no touchpoint of it falls in the window.", vid)
+	}
+	return p, nil
+}
+
+func (m *matcher) byIdentity(ctx context.Context, o store.Order) (*pick, error) {
+	type ident struct {
+		kind       store.IdentityKind
+		hash, name string
+		confidence float64
+	}
+	var tried []string
+	for _, id := range []ident{
+		{store.IdentityEmail, o.Buyer.EmailHash, "e-mail", ConfidenceIdentityEmail},
+		{store.IdentityPhone, o.Buyer.PhoneHash, "phone", ConfidenceIdentityPhone},
+	} {
+		if id.hash == "" {
+			continue
+		}
+		tried = append(tried, id.name)
+		links, err := m.f.VisitorsByIdentity(ctx, m.tenant, id.kind, id.hash)
+		if err != nil {
+			return nil, err
+		}
+		var tps []store.Touchpoint
+		for _, l := range links {
+			vt, err := m.f.TouchpointsByVisitor(ctx, m.tenant, l.VisitorID, m.since, m.until, candidateLimit)
+			if err != nil {
+				return nil, err
+			}
+			tps = append(tps, vt...)
+		}
+		if chosen, cands := m.choose(RuleIdentity, tps); chosen != nil {
+			return &pick{rule: RuleIdentity, confidence: id.confidence, chosen: chosen, candidates: cands,
+				how: fmt.Sprintf("the buyer's hashed %s was seen earlier on visitor %s", id.name, chosen.VisitorID)}, nil
+		} else if len(cands) > 0 {
+			m.candidates = append(m.candidates, cands...)
+		}
+	}
+	if len(tried) == 0 {
+		return nil, nil
+	}
+	return &pick{rule: RuleIdentity, note: fmt.Sprintf("The buyer's %s was not seen on any visitor in the window.", strings.Join(tried, " and "))}, nil
+}
+
+// FBCLIDFromFBC extracts the fbclid from an fbc value (fb.<subdomain>.<ms>.<fbclid>).
+func FBCLIDFromFBC(fbc string) string {
+	parts := strings.SplitN(fbc, ".", 4)
+	if len(parts) != 4 || parts[0] != "fb" {
+		return ""
+	}
+	return parts[3]
+}
+
+func (m *matcher) byClickID(ctx context.Context, o store.Order) (*pick, error) {
+	t := o.Tracking
+	fbclid := t.FBCLID
+	if fbclid == "" {
+		fbclid = FBCLIDFromFBC(t.FBC)
+	}
+	type click struct {
+		kind  store.ClickKind
+		value string
+	}
+	var tried []string
+	for _, c := range []click{{store.ClickFBCLID, fbclid}, {store.ClickGCLID, t.GCLID}, {store.ClickTTCLID, t.TTCLID}} {
+		if c.value == "" {
+			continue
+		}
+		tried = append(tried, string(c.kind))
+		tps, err := m.f.TouchpointsByClickID(ctx, m.tenant, c.kind, c.value, m.since, m.until, candidateLimit)
+		if err != nil {
+			return nil, err
+		}
+		if chosen, cands := m.choose(RuleClickID, tps); chosen != nil {
+			return &pick{rule: RuleClickID, confidence: ConfidenceClickID, chosen: chosen, candidates: cands,
+				how: fmt.Sprintf("the order carries %s %s, first seen on visitor %s", c.kind, c.value, chosen.VisitorID)}, nil
+		} else if len(cands) > 0 {
+			m.candidates = append(m.candidates, cands...)
+		}
+	}
+	if len(tried) == 0 {
+		return nil, nil
+	}
+	return &pick{rule: RuleClickID, note: fmt.Sprintf("The order's %s matched no touchpoint in the window.", strings.Join(tried, ", "))}, nil
+}
+
+// byNetwork is the probabilistic rule. It refuses to guess when the same IP and user agent
+// belong to more than one visitor (a carrier NAT, an office), because a wrong match sends
+// another person's click to the ad platform.
+func (m *matcher) byNetwork(ctx context.Context, o store.Order) (*pick, error) {
+	if o.Buyer.IP == "" || o.Buyer.UserAgent == "" {
+		return nil, nil
+	}
+	at := m.until.Add(-clockSkew)
+	since := at.Add(-NetworkWindow)
+	if since.Before(m.since) {
+		since = m.since
+	}
+	tps, err := m.f.TouchpointsByNetwork(ctx, m.tenant, o.Buyer.IP, o.Buyer.UserAgent, since, m.until, candidateLimit)
+	if err != nil {
+		return nil, err
+	}
+	visitors := map[string]bool{}
+	for _, tp := range tps {
+		if !tp.Bot {
+			visitors[tp.VisitorID] = true
+		}
+	}
+	if len(visitors) > 1 {
+		var cands []store.Candidate
+		for _, tp := range tps {
+			cands = append(cands, store.Candidate{TouchpointID: tp.ID, Rule: RuleNetwork, OccurredAt: tp.OccurredAt, Outcome: fmt.Sprintf("lost: IP and user agent shared by %d visitors", len(visitors))})
+		}
+		return &pick{rule: RuleNetwork, candidates: cands, note: fmt.Sprintf("The buyer's IP and user agent were shared by %d visitors in the last %s; Hub does not guess.", len(visitors), NetworkWindow)}, nil
+	}
+	saved := m.since
+	m.since = since
+	chosen, cands := m.choose(RuleNetwork, tps)
+	m.since = saved
+	if chosen == nil {
+		return &pick{rule: RuleNetwork, candidates: cands, note: "No touchpoint with the buyer's IP and user agent in the 24 hours before the order."}, nil
+	}
+	return &pick{rule: RuleNetwork, confidence: ConfidenceNetwork, chosen: chosen, candidates: cands,
+		how: "a single visitor had the buyer's IP address and user agent shortly before the order"}, nil
+}

@@ -1,0 +1,314 @@
+package attribution
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// memFinder answers the matcher's indexed lookups from a slice (unit tests of pure logic; the
+// store's own lookups are proven against PostgreSQL and SQLite in storetest).
+type memFinder struct {
+	tps   []store.Touchpoint
+	ids   []store.Identity
+	calls int
+}
+
+func (f *memFinder) filter(tenant string, since, until time.Time, limit int, keep func(store.Touchpoint) bool) []store.Touchpoint {
+	f.calls++
+	var out []store.Touchpoint
+	for _, tp := range f.tps {
+		if tp.TenantID == tenant && !tp.OccurredAt.Before(since) && !tp.OccurredAt.After(until) && keep(tp) {
+			out = append(out, tp)
+		}
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+func (f *memFinder) TouchpointsByVisitor(_ context.Context, tenant, vid string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	return f.filter(tenant, since, until, limit, func(tp store.Touchpoint) bool { return tp.VisitorID == vid }), nil
+}
+
+func (f *memFinder) TouchpointsByClickID(_ context.Context, tenant string, kind store.ClickKind, v string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	return f.filter(tenant, since, until, limit, func(tp store.Touchpoint) bool {
+		switch kind {
+		case store.ClickFBCLID:
+			return tp.FBCLID == v
+		case store.ClickGCLID:
+			return tp.GCLID == v
+		case store.ClickTTCLID:
+			return tp.TTCLID == v
+		}
+		return false
+	}), nil
+}
+
+func (f *memFinder) TouchpointsByNetwork(_ context.Context, tenant, ip, ua string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	return f.filter(tenant, since, until, limit, func(tp store.Touchpoint) bool { return tp.IP == ip && tp.UserAgent == ua }), nil
+}
+
+func (f *memFinder) VisitorsByIdentity(_ context.Context, tenant string, kind store.IdentityKind, hash string) ([]store.Identity, error) {
+	var out []store.Identity
+	for _, id := range f.ids {
+		if id.TenantID == tenant && id.Kind == kind && id.Hash == hash {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+var t0 = time.Date(2026, 1, 5, 17, 30, 0, 0, time.UTC)
+
+func tp(id, tenant, vid string, ago time.Duration, mod ...func(*store.Touchpoint)) store.Touchpoint {
+	t := store.Touchpoint{ID: id, TenantID: tenant, VisitorID: vid, Type: "page_view", OccurredAt: t0.Add(-ago)}
+	for _, m := range mod {
+		m(&t)
+	}
+	return t
+}
+
+func fbclid(v string) func(*store.Touchpoint) { return func(t *store.Touchpoint) { t.FBCLID = v } }
+func net(ip, ua string) func(*store.Touchpoint) {
+	return func(t *store.Touchpoint) { t.IP, t.UserAgent = ip, ua }
+}
+func bot(t *store.Touchpoint) { t.Bot = true }
+
+func order(mod ...func(*store.Order)) store.Order {
+	paid := t0
+	o := store.Order{ID: "o1", TenantID: "A", Status: store.StatusPaid, OccurredAt: t0, PaidAt: &paid}
+	for _, m := range mod {
+		m(&o)
+	}
+	return o
+}
+
+func TestMatchRules(t *testing.T) {
+	t.Parallel()
+	src := store.Source{AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick}
+	srcFirst := store.Source{AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelFirstClick}
+	cases := []struct {
+		name     string
+		src      store.Source
+		tps      []store.Touchpoint
+		ids      []store.Identity
+		order    store.Order
+		wantRule string
+		wantTP   string
+		wantConf float64
+	}{
+		{
+			name:     "visitor id, last click wins",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", 72*time.Hour, fbclid("old")), tp("t2", "A", "k_1", 2*time.Hour, fbclid("new")), tp("t3", "A", "k_1", time.Hour)},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleVisitorID, wantTP: "t2", wantConf: 1,
+		},
+		{
+			name:     "visitor id, first click option",
+			src:      srcFirst,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", 72*time.Hour, fbclid("old")), tp("t2", "A", "k_1", 2*time.Hour, fbclid("new"))},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleVisitorID, wantTP: "t1", wantConf: 1,
+		},
+		{
+			name:     "visitor id with only organic visits still matches the newest",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", 5*time.Hour), tp("t2", "A", "k_1", 3*time.Hour)},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleVisitorID, wantTP: "t2", wantConf: 1,
+		},
+		{
+			name:     "ties on time break by id",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", time.Hour, fbclid("a")), tp("t2", "A", "k_1", time.Hour, fbclid("b"))},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleVisitorID, wantTP: "t2", wantConf: 1,
+		},
+		{
+			name:     "outside the window falls through to orphan",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", 8*24*time.Hour, fbclid("a"))},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleNone,
+		},
+		{
+			name:     "per-source window",
+			src:      store.Source{AttributionWindow: 24 * time.Hour},
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", 30*time.Hour, fbclid("a"))},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleNone,
+		},
+		{
+			name:     "bots never win",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", time.Hour, bot)},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleNone,
+		},
+		{
+			name:     "identity by e-mail",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_2", 30*time.Hour, fbclid("x"))},
+			ids:      []store.Identity{{TenantID: "A", Kind: store.IdentityEmail, Hash: "emh", VisitorID: "k_2"}},
+			order:    order(func(o *store.Order) { o.Buyer.EmailHash = "emh" }),
+			wantRule: RuleIdentity, wantTP: "t1", wantConf: ConfidenceIdentityEmail,
+		},
+		{
+			name:     "identity by phone when the e-mail is unknown",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_2", 30*time.Hour, fbclid("x"))},
+			ids:      []store.Identity{{TenantID: "A", Kind: store.IdentityPhone, Hash: "phh", VisitorID: "k_2"}},
+			order:    order(func(o *store.Order) { o.Buyer.EmailHash, o.Buyer.PhoneHash = "unknown", "phh" }),
+			wantRule: RuleIdentity, wantTP: "t1", wantConf: ConfidenceIdentityPhone,
+		},
+		{
+			name:     "visitor id beats identity",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", 3*time.Hour, fbclid("a")), tp("t2", "A", "k_2", time.Hour, fbclid("b"))},
+			ids:      []store.Identity{{TenantID: "A", Kind: store.IdentityEmail, Hash: "emh", VisitorID: "k_2"}},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1"; o.Buyer.EmailHash = "emh" }),
+			wantRule: RuleVisitorID, wantTP: "t1", wantConf: 1,
+		},
+		{
+			name:     "click id from fbc in the order",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_3", 5*time.Hour, fbclid("IwAR2F4"))},
+			order:    order(func(o *store.Order) { o.Tracking.FBC = "fb.1.1767225000000.IwAR2F4" }),
+			wantRule: RuleClickID, wantTP: "t1", wantConf: ConfidenceClickID,
+		},
+		{
+			name:     "fbclid is case-sensitive",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_3", 5*time.Hour, fbclid("IwAR2F4"))},
+			order:    order(func(o *store.Order) { o.Tracking.FBCLID = "iwar2f4" }),
+			wantRule: RuleNone,
+		},
+		{
+			name:     "network: one visitor with the same IP and UA",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_4", 2*time.Hour, net("203.0.113.45", "UA"), fbclid("z"))},
+			order:    order(func(o *store.Order) { o.Buyer.IP, o.Buyer.UserAgent = "203.0.113.45", "UA" }),
+			wantRule: RuleNetwork, wantTP: "t1", wantConf: ConfidenceNetwork,
+		},
+		{
+			name:     "network: shared by two visitors, no guess",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_4", 2*time.Hour, net("203.0.113.45", "UA")), tp("t2", "A", "k_5", time.Hour, net("203.0.113.45", "UA"))},
+			order:    order(func(o *store.Order) { o.Buyer.IP, o.Buyer.UserAgent = "203.0.113.45", "UA" }),
+			wantRule: RuleNone,
+		},
+		{
+			name:     "network: older than 24 hours is not shortly before",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_4", 30*time.Hour, net("203.0.113.45", "UA"))},
+			order:    order(func(o *store.Order) { o.Buyer.IP, o.Buyer.UserAgent = "203.0.113.45", "UA" }),
+			wantRule: RuleNone,
+		},
+		{
+			name:     "never across tenants",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "B", "k_1", time.Hour, fbclid("a"), net("203.0.113.45", "UA"))},
+			ids:      []store.Identity{{TenantID: "B", Kind: store.IdentityEmail, Hash: "emh", VisitorID: "k_1"}},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1"; o.Buyer.EmailHash = "emh"; o.Buyer.IP, o.Buyer.UserAgent = "203.0.113.45", "UA" }),
+			wantRule: RuleNone,
+		},
+		{
+			name:     "orphan with nothing to go on",
+			src:      src,
+			order:    order(),
+			wantRule: RuleNone,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := &memFinder{tps: tc.tps, ids: tc.ids}
+			res, err := Match(context.Background(), f, tc.src, tc.order, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rule != tc.wantRule || res.TouchpointID != tc.wantTP || res.Confidence != tc.wantConf {
+				t.Fatalf("got rule=%s tp=%s conf=%v, want rule=%s tp=%s conf=%v\n%s", res.Rule, res.TouchpointID, res.Confidence, tc.wantRule, tc.wantTP, tc.wantConf, res.Explanation)
+			}
+			if res.Explanation == "" {
+				t.Fatal("no explanation")
+			}
+			if tc.wantRule == RuleNone && !strings.HasPrefix(res.Explanation, "Orphan") {
+				t.Fatalf("orphan explanation = %q", res.Explanation)
+			}
+			if tc.wantTP != "" {
+				chosen := 0
+				for _, c := range res.Candidates {
+					if c.Outcome == "chosen" {
+						chosen++
+						if c.TouchpointID != tc.wantTP {
+							t.Fatalf("candidate marked chosen = %s", c.TouchpointID)
+						}
+					} else if !strings.HasPrefix(c.Outcome, "lost: ") {
+						t.Fatalf("candidate outcome %q", c.Outcome)
+					}
+				}
+				if chosen != 1 {
+					t.Fatalf("%d candidates chosen", chosen)
+				}
+			}
+		})
+	}
+}
+
+func TestExplanationSaysWhyCandidatesLost(t *testing.T) {
+	t.Parallel()
+	f := &memFinder{tps: []store.Touchpoint{tp("t1", "A", "k_1", 72*time.Hour, fbclid("old")), tp("t2", "A", "k_1", 2*time.Hour, fbclid("new")), tp("t3", "A", "k_1", time.Hour)}}
+	res, err := Match(context.Background(), f, store.Source{}, order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"t1": "lost: earlier than the last click", "t2": "chosen", "t3": "lost: organic visit; an ad click wins"}
+	for _, c := range res.Candidates {
+		if want[c.TouchpointID] != c.Outcome {
+			t.Errorf("%s: %q, want %q", c.TouchpointID, c.Outcome, want[c.TouchpointID])
+		}
+	}
+	for _, s := range []string{`rule "visitor_id"`, "k_1", "t2", "fbclid", "7-day window", "last click wins", "2 lost"} {
+		if !strings.Contains(res.Explanation, s) {
+			t.Errorf("explanation %q lacks %q", res.Explanation, s)
+		}
+	}
+}
+
+func TestMatchBoundsLookups(t *testing.T) {
+	t.Parallel()
+	// An order carrying every identifier costs a bounded number of indexed lookups.
+	f := &memFinder{}
+	o := order(func(o *store.Order) {
+		o.Tracking.VisitorID, o.Tracking.FBCLID, o.Tracking.GCLID, o.Tracking.TTCLID = "k", "f", "g", "t"
+		o.Buyer.EmailHash, o.Buyer.PhoneHash, o.Buyer.IP, o.Buyer.UserAgent = "e", "p", "ip", "ua"
+	})
+	if _, err := Match(context.Background(), f, store.Source{}, o, t0); err != nil {
+		t.Fatal(err)
+	}
+	if f.calls > 5 {
+		t.Fatalf("%d touchpoint lookups", f.calls)
+	}
+}
+
+func TestFBCLIDFromFBC(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"fb.1.1767225000000.IwAR2F4-dbP0": "IwAR2F4-dbP0",
+		"fb.1.1767225000000.a.b":          "a.b",
+		"fb.1.123":                        "",
+		"xx.1.1.abc":                      "",
+		"":                                "",
+	} {
+		if got := FBCLIDFromFBC(in); got != want {
+			t.Errorf("FBCLIDFromFBC(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
