@@ -1,0 +1,251 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Status is the normalised order status carried by an OrderEvent.
+//
+// Lifecycles: waiting_payment -> paid (boleto/pix generated, then paid); paid -> refunded or
+// chargeback; waiting_payment -> cancelled (expired) or refused.
+type Status string
+
+// The statuses. StatusOther marks an authentic event about a known order that changes nothing
+// Hub acts on (a dispute opened, a pre-authorisation, a won chargeback, a subscription becoming
+// late): the intake records it in the order's history with its NativeStatus and fires nothing.
+// Deliveries about no order at all (abandoned carts, pings) produce no event instead.
+const (
+	StatusWaitingPayment Status = "waiting_payment"
+	StatusPaid           Status = "paid"
+	StatusRefused        Status = "refused"
+	StatusCancelled      Status = "cancelled"
+	StatusRefunded       Status = "refunded"
+	StatusChargeback     Status = "chargeback"
+	StatusOther          Status = "other"
+)
+
+// Valid reports whether s is one of the defined statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusWaitingPayment, StatusPaid, StatusRefused, StatusCancelled, StatusRefunded,
+		StatusChargeback, StatusOther:
+		return true
+	}
+	return false
+}
+
+// OrderEvent is one normalised gateway event about one order.
+//
+// Idempotency: EventID identifies the gateway event (the same delivery retried, or the same
+// postback sent to producer and affiliate, gives the same EventID). A status change is
+// identified by (Provider, OrderID, Status): gateways send several events for one change
+// (Stripe charge.refunded and refund.created; Hotmart PURCHASE_APPROVED then PURCHASE_COMPLETE,
+// both paid), so the intake must not fire a new conversion for a status the order already has.
+type OrderEvent struct {
+	Provider string `json:"provider"`
+	// EventID is the gateway's own event id when it sends one (Hotmart id, Stripe evt_…, Eduzz
+	// id, Shopify X-Shopify-Event-Id), else DerivedEventID(order id, native status).
+	EventID string `json:"event_id"`
+	// OrderID is the gateway's transaction id, the key shared by every event of the order.
+	OrderID string `json:"order_id"`
+	Status  Status `json:"status"`
+	// NativeStatus is the gateway's own event or status name, as sent.
+	NativeStatus string `json:"native_status"`
+	// OccurredAt is when the gateway says the change happened (approval, refund...), in UTC.
+	// Zero when the delivery carries no such time: the intake then uses the receipt time.
+	OccurredAt time.Time `json:"occurred_at,omitzero"`
+	// AmountMinor is the order's total in minor units of Currency, as carried by this delivery.
+	// 0 with an empty Currency when the delivery carries no order total (e.g. a Stripe
+	// refund.created or a Shopify refunds/create, which only carry the refund).
+	AmountMinor int64 `json:"amount_minor"`
+	// Currency is upper-case ISO 4217.
+	Currency string `json:"currency,omitempty"`
+	// RefundedMinor is the amount refunded so far, in minor units of Currency, when the gateway
+	// says it (it tells a partial refund from a full one). 0 when not carried.
+	RefundedMinor int64     `json:"refunded_minor,omitempty"`
+	Products      []Product `json:"products,omitempty"`
+	Buyer         Buyer     `json:"buyer,omitzero"`
+	Tracking      Tracking  `json:"tracking,omitzero"`
+}
+
+// Product is one line of the order.
+type Product struct {
+	ID       string `json:"id,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Quantity int64  `json:"quantity,omitempty"`
+	// PriceMinor is the unit price in minor units of the event's Currency; 0 when unknown.
+	PriceMinor int64 `json:"price_minor,omitempty"`
+}
+
+// Buyer is the customer as the gateway reports it. E-mail is trimmed and lower-cased, Phone is
+// digits with country code (see Phone), Document is digits only; the other fields are trimmed
+// but otherwise as sent (package pii normalises them per destination before hashing).
+type Buyer struct {
+	Email     string `json:"email,omitempty"`
+	Phone     string `json:"phone,omitempty"`
+	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Document  string `json:"document,omitempty"`
+	// DocumentType is "CPF" or "CNPJ" (Brazil) when known.
+	DocumentType string  `json:"document_type,omitempty"`
+	IP           string  `json:"ip,omitempty"`
+	UserAgent    string  `json:"user_agent,omitempty"`
+	Address      Address `json:"address,omitzero"`
+}
+
+// Address is the buyer's (billing) address.
+type Address struct {
+	Street string `json:"street,omitempty"`
+	Number string `json:"number,omitempty"`
+	City   string `json:"city,omitempty"`
+	State  string `json:"state,omitempty"`
+	Zip    string `json:"zip,omitempty"`
+	// Country is ISO 3166-1 alpha-2, upper-case, only when the payload carries it.
+	Country string `json:"country,omitempty"`
+}
+
+// Tracking holds the attribution data the checkout carried back.
+type Tracking struct {
+	Src               string `json:"src,omitempty"`
+	Sck               string `json:"sck,omitempty"`
+	Xcod              string `json:"xcod,omitempty"`
+	UTMSource         string `json:"utm_source,omitempty"`
+	UTMMedium         string `json:"utm_medium,omitempty"`
+	UTMCampaign       string `json:"utm_campaign,omitempty"`
+	UTMContent        string `json:"utm_content,omitempty"`
+	UTMTerm           string `json:"utm_term,omitempty"`
+	ClientReferenceID string `json:"client_reference_id,omitempty"`
+	FBCLID            string `json:"fbclid,omitempty"`
+	FBC               string `json:"fbc,omitempty"`
+	FBP               string `json:"fbp,omitempty"`
+	GCLID             string `json:"gclid,omitempty"`
+	TTCLID            string `json:"ttclid,omitempty"`
+	// LandingURL and Referrer, when the platform records them (Shopify, WooCommerce).
+	LandingURL string `json:"landing_url,omitempty"`
+	Referrer   string `json:"referrer,omitempty"`
+	// Metadata is the gateway's free-form key/value data (Stripe metadata, Shopify
+	// note_attributes, WooCommerce public meta_data).
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// VisitorID returns the Hub visitor id the delivery carries back, or "".
+func (e OrderEvent) VisitorID() string { return e.Tracking.VisitorID() }
+
+// VisitorID returns the first of VisitorIDCandidates, or "".
+func (t Tracking) VisitorID() string {
+	c := t.VisitorIDCandidates()
+	if len(c) == 0 {
+		return ""
+	}
+	return c[0]
+}
+
+// VisitorIDCandidates returns, in priority order and without duplicates, the values that look
+// like a Hub visitor id among sck, src, client_reference_id, metadata["hub_vid"] (or
+// "hub_click_id"), xcod and utm_content. A value such as src=fb_ads also has the shape of an id,
+// so the intake should try each candidate until one is a known visitor.
+func (t Tracking) VisitorIDCandidates() []string {
+	var out []string
+	for _, v := range []string{t.Sck, t.Src, t.ClientReferenceID, t.Metadata["hub_vid"],
+		t.Metadata["hub_click_id"], t.Xcod, t.UTMContent} {
+		if !LooksLikeVisitorID(v) {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			dup = dup || o == v
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// LooksLikeVisitorID reports whether s has the shape of a Hub visitor id: 1 to 32 characters of
+// [A-Za-z0-9_-] (the compact form that survives checkout URL parameters).
+func LooksLikeVisitorID(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// DerivedEventID is the EventID of a gateway that sends no event id of its own: the order id and
+// the native status, so a retry or a copy of the same postback gives the same id.
+func DerivedEventID(orderID, native string) string {
+	return orderID + ":" + native
+}
+
+// maxIDLen bounds ids taken from payloads; real ones are far shorter.
+const maxIDLen = 255
+
+// Validate checks the invariants every adapter guarantees. Adapters call it before returning
+// events, so a violation surfaces as ErrUnparseable rather than as bad data downstream.
+func (e OrderEvent) Validate() error {
+	var errs []error
+	if e.Provider == "" {
+		errs = append(errs, errors.New("provider is empty"))
+	}
+	if e.EventID == "" || len(e.EventID) > maxIDLen {
+		errs = append(errs, fmt.Errorf("event id has %d bytes, want 1..%d", len(e.EventID), maxIDLen))
+	}
+	if e.OrderID == "" || len(e.OrderID) > maxIDLen {
+		errs = append(errs, fmt.Errorf("order id has %d bytes, want 1..%d", len(e.OrderID), maxIDLen))
+	}
+	if !e.Status.Valid() {
+		errs = append(errs, fmt.Errorf("invalid status %q", e.Status))
+	}
+	if e.NativeStatus == "" {
+		errs = append(errs, errors.New("native status is empty"))
+	}
+	if e.AmountMinor < 0 || e.RefundedMinor < 0 {
+		errs = append(errs, errors.New("negative amount"))
+	}
+	if (e.AmountMinor != 0 || e.RefundedMinor != 0) && !validCurrency(e.Currency) {
+		errs = append(errs, fmt.Errorf("amount without a valid currency %q", e.Currency))
+	}
+	if e.Currency != "" && !validCurrency(e.Currency) {
+		errs = append(errs, fmt.Errorf("invalid currency %q", e.Currency))
+	}
+	if !e.OccurredAt.IsZero() && e.OccurredAt.Location() != time.UTC {
+		errs = append(errs, errors.New("occurred_at is not UTC"))
+	}
+	for _, p := range e.Products {
+		if p.Quantity < 0 || p.PriceMinor < 0 {
+			errs = append(errs, errors.New("negative product quantity or price"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Finish validates events and returns them, or an Unparseable error. Adapters end Parse with it.
+func Finish(provider string, events ...OrderEvent) ([]OrderEvent, error) {
+	for i := range events {
+		if err := events[i].Validate(); err != nil {
+			return nil, Unparseable(provider, err)
+		}
+	}
+	return events, nil
+}
+
+func validCurrency(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,230 @@
+package webhook
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestToMinor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, cur string
+		want    int64
+		err     bool
+	}{
+		{"197", "BRL", 19700, false},
+		{"197.0", "BRL", 19700, false},
+		{"69.90", "BRL", 6990, false},
+		{"0.1", "BRL", 10, false},
+		{".5", "USD", 50, false},
+		{"1.97e2", "BRL", 19700, false},
+		{"19700E-2", "BRL", 19700, false},
+		{"19.899999999999999", "BRL", 1990, false},
+		{"19.894", "BRL", 1989, false},
+		{"19.895", "BRL", 1990, false},
+		{"-10.00", "BRL", -1000, false},
+		{"1000", "JPY", 1000, false},
+		{"1000.4", "JPY", 1000, false},
+		{"1.234", "KWD", 1234, false},
+		{"1.2345", "kwd", 1235, false},
+		{" 5 ", "BRL", 500, false},
+		{"0", "BRL", 0, false},
+		{"", "BRL", 0, true},
+		{"abc", "BRL", 0, true},
+		{"1.2.3", "BRL", 0, true},
+		{"1e", "BRL", 0, true},
+		{"1e9999", "BRL", 0, true},
+		{"99999999999999999999", "BRL", 0, true},
+		{".", "BRL", 0, true},
+		{"-", "BRL", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ToMinor(tt.in, tt.cur)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ToMinor(%q, %q) = %d, %v; want %d, err=%v", tt.in, tt.cur, got, err, tt.want, tt.err)
+		}
+		if err != nil && !errors.Is(err, ErrAmount) {
+			t.Errorf("ToMinor(%q) error %v does not wrap ErrAmount", tt.in, err)
+		}
+	}
+}
+
+func TestScalar(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		A, B, C, D Scalar
+		E          Object[struct{ X Scalar }]
+		F          Object[map[string]Scalar]
+	}
+	if err := json.Unmarshal([]byte(`{"A":"197.00","B":19700,"C":null,"D":true,"E":[],"F":{"k":1}}`), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.A != "197.00" || v.B != "19700" || v.C != "" || v.D != "true" || v.F.V["k"] != "1" {
+		t.Errorf("got %+v", v)
+	}
+	if n, err := v.B.Int(); err != nil || n != 19700 {
+		t.Errorf("Int() = %d, %v", n, err)
+	}
+	if _, err := Scalar("197.5").Int(); err == nil {
+		t.Error("Int() of a fraction: want error")
+	}
+	if err := json.Unmarshal([]byte(`{"A":{"x":1}}`), &v); err == nil {
+		t.Error("object into Scalar: want error")
+	}
+}
+
+func TestPhone(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ raw, country, want string }{
+		{"+55 (11) 99999-8888", "", "5511999998888"},
+		{"+5511999998888", "55", "5511999998888"},
+		{"5511999998888", "55", "5511999998888"},
+		{"11999998888", "55", "5511999998888"},
+		{"(11) 99999-8888", "55", "5511999998888"},
+		{"1133334444", "55", "551133334444"},
+		{"011 99999-8888", "55", "5511999998888"},
+		{"55999998888", "55", "5555999998888"}, // area code 55 (RS)
+		{"999998888", "55", "" /* no area code */},
+		{"+1 (650) 555-1212", "55", "16505551212"},
+		{"0016505551212", "", "16505551212"},
+		{"16505551212", "", "16505551212"},
+		{"", "55", ""},
+		{"123", "", ""},
+	}
+	for _, tt := range tests {
+		if got := Phone(tt.raw, tt.country); got != tt.want {
+			t.Errorf("Phone(%q, %q) = %q, want %q", tt.raw, tt.country, got, tt.want)
+		}
+	}
+	parts := []struct{ c, a, n, want string }{
+		{"55", "11", "999998888", "5511999998888"},
+		{"55", "11", "11999998888", "5511999998888"},
+		{"55", "", "5511999998888", "5511999998888"},
+		{"", "11", "999998888", "11999998888"},
+		{"55", "55", "999998888", "5555999998888"},
+	}
+	for _, tt := range parts {
+		if got := PhoneParts(tt.c, tt.a, tt.n); got != tt.want {
+			t.Errorf("PhoneParts(%q, %q, %q) = %q, want %q", tt.c, tt.a, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestVisitorID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		tr   Tracking
+		want []string
+	}{
+		{"sck first", Tracking{Sck: "k_8f3a2b1c9d", Src: "fb_ads", Xcod: "k_8f3a2b1c9d"}, []string{"k_8f3a2b1c9d", "fb_ads"}},
+		{"src", Tracking{Src: "k_1"}, []string{"k_1"}},
+		{"client reference", Tracking{ClientReferenceID: "k_2", UTMContent: "video 01"}, []string{"k_2"}},
+		{"metadata", Tracking{Metadata: map[string]string{"hub_vid": "k_3"}}, []string{"k_3"}},
+		{"metadata alias", Tracking{Metadata: map[string]string{"hub_click_id": "k_4"}}, []string{"k_4"}},
+		{"not an id", Tracking{Sck: "has space", UTMContent: strings.Repeat("a", 33)}, nil},
+		{"none", Tracking{}, nil},
+	}
+	for _, tt := range tests {
+		got := tt.tr.VisitorIDCandidates()
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s: candidates %q, want %q", tt.name, got, tt.want)
+		}
+		first := ""
+		if len(tt.want) > 0 {
+			first = tt.want[0]
+		}
+		if got := (OrderEvent{Tracking: tt.tr}).VisitorID(); got != first {
+			t.Errorf("%s: VisitorID %q, want %q", tt.name, got, first)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	ok := OrderEvent{Provider: "p", EventID: "e", OrderID: "o", Status: StatusPaid, NativeStatus: "x",
+		AmountMinor: 100, Currency: "BRL", OccurredAt: time.Unix(1, 0).UTC()}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid event: %v", err)
+	}
+	bad := []func(*OrderEvent){
+		func(e *OrderEvent) { e.EventID = "" },
+		func(e *OrderEvent) { e.OrderID = strings.Repeat("x", 300) },
+		func(e *OrderEvent) { e.Status = "approved" },
+		func(e *OrderEvent) { e.Currency = "brl" },
+		func(e *OrderEvent) { e.Currency = "" },
+		func(e *OrderEvent) { e.AmountMinor = -1 },
+		func(e *OrderEvent) { e.OccurredAt = time.Unix(1, 0).In(Brasilia) },
+	}
+	for i, mut := range bad {
+		e := ok
+		mut(&e)
+		if e.Validate() == nil {
+			t.Errorf("case %d: want a validation error", i)
+		}
+		if _, err := Finish("p", e); !errors.Is(err, ErrUnparseable) {
+			t.Errorf("case %d: Finish error %v, want ErrUnparseable", i, err)
+		}
+	}
+}
+
+type fakeAdapter string
+
+func (f fakeAdapter) Provider() string                      { return string(f) }
+func (fakeAdapter) Verify(Request, string, time.Time) error { return nil }
+func (fakeAdapter) Parse(Request) ([]OrderEvent, error)     { return nil, nil }
+
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+	var r Registry
+	r.Register(fakeAdapter("b"))
+	r.Register(fakeAdapter("a"))
+	if a, ok := r.Lookup("a"); !ok || a.Provider() != "a" {
+		t.Errorf("Lookup(a) = %v, %v", a, ok)
+	}
+	if _, ok := r.Lookup("c"); ok {
+		t.Error("Lookup(c): want not found")
+	}
+	if got := strings.Join(r.Providers(), ","); got != "a,b" {
+		t.Errorf("Providers() = %q", got)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("duplicate Register: want panic")
+		}
+	}()
+	r.Register(fakeAdapter("a"))
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	if err := NoSecret("x"); !errors.Is(err, ErrBadSignature) || !errors.Is(err, ErrNoSecret) {
+		t.Errorf("NoSecret: %v", err)
+	}
+	err := CheckSize("x", make([]byte, MaxBodyBytes+1))
+	if !errors.Is(err, ErrUnparseable) || !errors.Is(err, ErrTooLarge) || !strings.HasPrefix(err.Error(), "x: ") {
+		t.Errorf("CheckSize: %v", err)
+	}
+	if CheckSize("x", make([]byte, MaxBodyBytes)) != nil {
+		t.Error("CheckSize at the limit: want nil")
+	}
+	if SecretEqual("", "") || !SecretEqual("a", "a") || SecretEqual("a", "b") {
+		t.Error("SecretEqual")
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	t.Parallel()
+	want := time.Date(2026, 1, 5, 17, 30, 0, 0, time.UTC)
+	for _, s := range []string{"2026-01-05 14:30", "2026-01-05 14:30:00", "2026-01-05T14:30:00", "2026-01-05T17:30:00Z", "2026-01-05T14:30:00.000-03:00"} {
+		if got := ParseTime(s, Brasilia); !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v", s, got)
+		}
+	}
+	if !ParseTime("yesterday", Brasilia).IsZero() {
+		t.Error("ParseTime(garbage): want zero")
+	}
+}
