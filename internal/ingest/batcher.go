@@ -1,0 +1,201 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// ErrClosed is returned by Submit once Close has been called.
+var ErrClosed = errors.New("ingest: batcher closed")
+
+// BatcherConfig configures a Batcher.
+type BatcherConfig struct {
+	// Commit writes one group durably (one InsertTouchpoints call). Required.
+	Commit func(ctx context.Context, tps []store.Touchpoint) error
+	// Size flushes a group once it holds this many touchpoints (default 500).
+	Size int
+	// Wait flushes a group this long after its first touchpoint arrived (default 3ms).
+	Wait time.Duration
+	// Flushers is how many groups may be collected and committed at once (default 2).
+	Flushers int
+	// FlushTimeout bounds one Commit (default 10s). A commit does not use any submitter's
+	// context: one client going away must not abort the others' writes.
+	FlushTimeout time.Duration
+	// AfterCommit, when set, is called with each committed group (hot-index updates). It must not
+	// block for long.
+	AfterCommit func(tps []store.Touchpoint)
+}
+
+// Batcher is a group commit: concurrent Submit calls are gathered into one Commit, flushed by
+// size or after a short wait, and each Submit returns only once its own touchpoints are
+// committed (or the commit failed). Touchpoints repeated within a group (same source and client
+// event id) are written once.
+type Batcher struct {
+	cfg  BatcherConfig
+	in   chan *submission
+	mu   sync.RWMutex // guards closed against sends on in
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	closed bool
+}
+
+type submission struct {
+	tps []store.Touchpoint
+	res chan error // buffered: the flusher never blocks on a gone submitter
+}
+
+// NewBatcher starts the flushers.
+func NewBatcher(cfg BatcherConfig) *Batcher {
+	if cfg.Size <= 0 {
+		cfg.Size = 500
+	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = 3 * time.Millisecond
+	}
+	if cfg.Flushers <= 0 {
+		cfg.Flushers = 2
+	}
+	if cfg.FlushTimeout <= 0 {
+		cfg.FlushTimeout = 10 * time.Second
+	}
+	b := &Batcher{cfg: cfg, in: make(chan *submission, cfg.Size*cfg.Flushers), done: make(chan struct{})}
+	b.wg.Add(cfg.Flushers)
+	for range cfg.Flushers {
+		go b.run()
+	}
+	go func() { b.wg.Wait(); close(b.done) }()
+	return b
+}
+
+// Submit hands tps to the next group commit and waits for it. A nil error means every one of
+// tps is in the database. If ctx ends first, Submit returns ctx's error and the touchpoints may
+// or may not be committed (a retry is safe: the store skips repeated client event ids).
+func (b *Batcher) Submit(ctx context.Context, tps []store.Touchpoint) error {
+	if len(tps) == 0 {
+		return nil
+	}
+	sub := &submission{tps: tps, res: make(chan error, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case b.in <- sub:
+		b.mu.RUnlock()
+	case <-ctx.Done():
+		b.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-sub.res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting submissions and waits until every accepted one is committed or ctx ends.
+func (b *Batcher) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.in)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("ingest: batcher drain: %w", ctx.Err())
+	}
+}
+
+func (b *Batcher) run() {
+	defer b.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var (
+		group []*submission
+		n     int
+	)
+	for {
+		first, ok := <-b.in
+		if !ok {
+			return
+		}
+		group, n = append(group[:0], first), len(first.tps)
+		// Take whatever is already queued without waiting: under load the queue fills while the
+		// previous commit runs, and that is the group.
+		open := true
+	drain:
+		for n < b.cfg.Size {
+			select {
+			case s, ok := <-b.in:
+				if !ok {
+					open = false
+					break drain
+				}
+				group, n = append(group, s), n+len(s.tps)
+			default:
+				break drain
+			}
+		}
+		if open && n < b.cfg.Size {
+			timer.Reset(b.cfg.Wait)
+		wait:
+			for n < b.cfg.Size {
+				select {
+				case s, ok := <-b.in:
+					if !ok {
+						break wait
+					}
+					group, n = append(group, s), n+len(s.tps)
+				case <-timer.C:
+					break wait
+				}
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+		b.flush(group, n)
+		clear(group)
+	}
+}
+
+func (b *Batcher) flush(group []*submission, n int) {
+	tps := make([]store.Touchpoint, 0, n)
+	type key struct{ source, event string }
+	seen := make(map[key]struct{}, n)
+	for _, s := range group {
+		for _, tp := range s.tps {
+			if tp.ClientEventID != "" {
+				k := key{tp.SourceID, tp.ClientEventID}
+				if _, dup := seen[k]; dup {
+					continue
+				}
+				seen[k] = struct{}{}
+			}
+			tps = append(tps, tp)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.FlushTimeout)
+	err := b.cfg.Commit(ctx, tps)
+	cancel()
+	for _, s := range group {
+		s.res <- err
+	}
+	if err == nil && b.cfg.AfterCommit != nil {
+		b.cfg.AfterCommit(tps)
+	}
+}

@@ -1,0 +1,291 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// EventResult is one event's outcome in a collect response.
+type EventResult struct {
+	Index    int          `json:"index"`
+	EventID  string       `json:"event_id,omitempty"`
+	Status   string       `json:"status"` // accepted | rejected
+	Errors   []FieldError `json:"errors,omitempty"`
+	Warnings []FieldError `json:"warnings,omitempty"`
+}
+
+// CollectResponse is the 202 body of POST /v1/collect: every accepted event is committed.
+type CollectResponse struct {
+	Accepted  int           `json:"accepted"`
+	Rejected  int           `json:"rejected"`
+	VisitorID string        `json:"visitor_id,omitempty"`
+	Results   []EventResult `json:"results"`
+}
+
+func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ip := ClientIP(r, s.cfg.TrustedProxies)
+	if !s.allow(ctx, w, r, "ip:"+ip.String(), s.cfg.RatePerIP) {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeProblem(w, r, newProblem(http.StatusRequestEntityTooLarge, "the body is larger than the limit", FieldError{Field: "body", Reason: "must be at most " + byteSize(s.cfg.MaxBodyBytes)}))
+			return
+		}
+		writeProblem(w, r, newProblem(http.StatusBadRequest, "could not read the body"))
+		return
+	}
+	now := s.now().UTC()
+	req, err := ParseCollect(body, s.limits(), now)
+	if err != nil {
+		var re *RequestError
+		if errors.As(err, &re) {
+			writeProblem(w, r, newProblem(http.StatusBadRequest, re.Detail, re.Errors...))
+			return
+		}
+		writeProblem(w, r, newProblem(http.StatusBadRequest, err.Error()))
+		return
+	}
+	if req.Key == "" {
+		req.Key = r.URL.Query().Get("key")
+	}
+	src, ok := s.source(w, r, req.Key)
+	if !ok {
+		return
+	}
+	if !s.cors(w, r, src) {
+		return
+	}
+	if !s.allow(ctx, w, r, "src:"+src.ID, s.cfg.RatePerSource) {
+		return
+	}
+
+	ua := r.UserAgent()
+	resp := CollectResponse{Results: make([]EventResult, len(req.Events))}
+	tps := make([]store.Touchpoint, 0, len(req.Events))
+	var cookies *cookieState
+	var allErrs []FieldError
+	for i, pe := range req.Events {
+		res := EventResult{Index: pe.Index, EventID: pe.Event.EventID}
+		if len(pe.Errors) > 0 {
+			res.Status = "rejected"
+			res.Errors = pe.Errors
+			allErrs = append(allErrs, pe.Errors...)
+			resp.Rejected++
+			resp.Results[i] = res
+			continue
+		}
+		tp, warnings := s.touchpoint(src, pe, now, ip.String(), ua)
+		if tp.Consent != ConsentDenied {
+			if cookies == nil {
+				st := identifiers(r, tp.OccurredAt, tp.VisitorID, tp.FBCLID, tp.FBC, tp.FBP)
+				cookies = &st
+			}
+			if tp.VisitorID == "" {
+				tp.VisitorID = cookies.VisitorID
+			}
+			if tp.FBC == "" {
+				if tp.FBCLID == "" || fbclidOfFBC(cookies.FBC) == tp.FBCLID {
+					tp.FBC = cookies.FBC
+				} else {
+					tp.FBC = BuildFBC(tp.OccurredAt, tp.FBCLID)
+				}
+			}
+			if tp.FBP == "" {
+				tp.FBP = cookies.FBP
+			}
+		}
+		res.EventID = tp.ClientEventID
+		res.Status = "accepted"
+		res.Warnings = warnings
+		resp.Results[i] = res
+		resp.Accepted++
+		tps = append(tps, tp)
+	}
+	if len(tps) == 0 {
+		p := newProblem(http.StatusBadRequest, "no event in the request is valid", allErrs...)
+		if req.Batch {
+			writeBatchProblem(w, r, p, resp.Results)
+			return
+		}
+		writeProblem(w, r, p)
+		return
+	}
+	if err := s.batcher.Submit(ctx, tps); err != nil {
+		s.unavailable(w, r, err)
+		return
+	}
+	if cookies != nil && consentAllowsCookies(tps) {
+		setCookies(w, r, requestScheme(r, s.cfg.TrustedProxies) == "https", src.CookieDomain, *cookies)
+		resp.VisitorID = cookies.VisitorID
+	}
+	writeJSON(w, http.StatusAccepted, resp)
+}
+
+// consentAllowsCookies: cookies are set only when no accepted event says consent was denied.
+func consentAllowsCookies(tps []store.Touchpoint) bool {
+	for _, tp := range tps {
+		if tp.Consent == ConsentDenied {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) limits() Limits {
+	return Limits{MaxEvents: s.cfg.MaxEvents, MaxFutureSkew: s.cfg.MaxFutureSkew, MaxEventAge: s.cfg.MaxEventAge}
+}
+
+// touchpoint turns a valid event into a touchpoint. E-mail and phone are normalised and hashed
+// here and the raw values go no further; one that cannot be normalised is dropped with a warning
+// rather than losing the event. With consent denied, every identifier is dropped.
+func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip, ua string) (store.Touchpoint, []FieldError) {
+	e := pe.Event
+	field := func(name string) string {
+		if pe.Field == "" {
+			return name
+		}
+		return pe.Field + "." + name
+	}
+	occurred := pe.OccurredAt
+	if occurred.IsZero() {
+		occurred = now
+	}
+	id := e.EventID
+	if id == "" {
+		id = s.newID()
+	}
+	consent := e.Consent
+	if consent == "" {
+		consent = ConsentUnknown
+	}
+	tp := store.Touchpoint{
+		ID: s.newID(), TenantID: src.TenantID, SourceID: src.ID,
+		Type: e.Type, Name: e.Name, ClientEventID: id,
+		OccurredAt: occurred, ReceivedAt: now,
+		URL: e.URL, Referrer: e.Referrer, VisitorID: e.VisitorID,
+		FBCLID: e.FBCLID, GCLID: e.GCLID, TTCLID: e.TTCLID, FBC: e.FBC, FBP: e.FBP,
+		GAClientID: e.GAClientID, TTP: e.TTP,
+		UTM:       store.UTM{Source: e.UTM.Source, Medium: e.UTM.Medium, Campaign: e.UTM.Campaign, Content: e.UTM.Content, Term: e.UTM.Term},
+		IP:        ip,
+		UserAgent: truncate(ua, 512),
+		Consent:   consent,
+		Bot:       e.Webdriver || IsBot(ua),
+	}
+	if len(e.Props) > 0 && string(e.Props) != "null" {
+		tp.Props = json.RawMessage(e.Props)
+	}
+	var warnings []FieldError
+	if e.Email != "" {
+		if h, err := pii.HashEmail(e.Email); err == nil {
+			tp.EmailHash = h
+		} else {
+			warnings = append(warnings, FieldError{Field: field("email"), Reason: "dropped: not a valid e-mail address"})
+		}
+	}
+	if e.Phone != "" {
+		if h, err := pii.HashPhone(e.Phone, s.cfg.PhoneCountryCode); err == nil {
+			tp.PhoneHash = h
+		} else {
+			warnings = append(warnings, FieldError{Field: field("phone"), Reason: "dropped: not a valid phone number with country code"})
+		}
+	}
+	if consent == ConsentDenied {
+		stripIdentifiers(&tp)
+	}
+	return tp, warnings
+}
+
+// stripIdentifiers keeps what a touchpoint says happened and drops who it happened to.
+func stripIdentifiers(tp *store.Touchpoint) {
+	tp.VisitorID, tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP = "", "", "", "", "", ""
+	tp.GAClientID, tp.TTP, tp.EmailHash, tp.PhoneHash, tp.IP = "", "", "", "", ""
+	tp.URL, tp.Referrer = stripQuery(tp.URL), stripQuery(tp.Referrer)
+}
+
+func stripQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.RawQuery, u.Fragment, u.RawFragment, u.User = "", "", "", nil
+	return u.String()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// source resolves a public key, answering 400/401/503 itself when it cannot.
+func (s *Service) source(w http.ResponseWriter, r *http.Request, key string) (store.Source, bool) {
+	if key == "" {
+		writeProblem(w, r, newProblem(http.StatusBadRequest, "the source key is missing", FieldError{Field: "key", Reason: "is required (the data-key of the snippet)"}))
+		return store.Source{}, false
+	}
+	if len(key) > 128 || !printableToken(key) {
+		writeProblem(w, r, newProblem(http.StatusUnauthorized, "unknown source key", FieldError{Field: "key", Reason: "is not a known source key"}))
+		return store.Source{}, false
+	}
+	src, err := s.sources.get(r.Context(), key, s.cfg.Store.GetSourceByPublicKey)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeProblem(w, r, newProblem(http.StatusUnauthorized, "unknown source key", FieldError{Field: "key", Reason: "is not a known source key"}))
+		return store.Source{}, false
+	case err != nil:
+		s.unavailable(w, r, err)
+		return store.Source{}, false
+	}
+	return src, true
+}
+
+func (s *Service) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return // the client went away; nobody reads the answer
+	}
+	s.log.ErrorContext(r.Context(), "ingest: not committed", "path", r.URL.Path, "err", err)
+	writeRetry(w, r, http.StatusServiceUnavailable, time.Second, "the events were not stored; retry")
+}
+
+// allow applies one rate limit, answering 429 itself when it is exceeded. A limiter error lets
+// the request through: the cache is for coordination, not a dependency of ingest.
+func (s *Service) allow(ctx context.Context, w http.ResponseWriter, r *http.Request, key string, rate Rate) bool {
+	if rate.Per < 0 {
+		return true
+	}
+	ok, retry, err := s.limiter.Allow(ctx, "ingest:"+key, rate.Per, rate.Burst)
+	if err != nil {
+		s.log.WarnContext(ctx, "ingest: rate limiter unavailable", "err", err)
+		return true
+	}
+	if !ok {
+		writeRetry(w, r, http.StatusTooManyRequests, retry, "rate limit exceeded")
+		return false
+	}
+	return true
+}
+
+func byteSize(n int64) string {
+	if n%1024 == 0 {
+		return strconv.FormatInt(n/1024, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -1,0 +1,167 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// HotTouchpoint is what the hot index keeps per touchpoint: enough for attribution to pick a
+// candidate without reading the database.
+type HotTouchpoint struct {
+	ID         string    `json:"id"`
+	SourceID   string    `json:"source_id"`
+	Type       string    `json:"type"`
+	OccurredAt time.Time `json:"occurred_at"`
+	VisitorID  string    `json:"visitor_id,omitempty"`
+	FBCLID     string    `json:"fbclid,omitempty"`
+	GCLID      string    `json:"gclid,omitempty"`
+	TTCLID     string    `json:"ttclid,omitempty"`
+	FBC        string    `json:"fbc,omitempty"`
+	FBP        string    `json:"fbp,omitempty"`
+	Bot        bool      `json:"bot,omitempty"`
+}
+
+// Hot-index keys. Values are copies of committed rows; a miss means "ask the database".
+func VisitorKey(tenantID, visitorID string) string { return "hub:tp:v:" + tenantID + ":" + visitorID }
+func ClickKey(tenantID string, kind store.ClickKind, value string) string {
+	return "hub:tp:c:" + tenantID + ":" + string(kind) + ":" + value
+}
+func IdentityKey(tenantID string, kind store.IdentityKind, hash string) string {
+	return "hub:id:" + tenantID + ":" + string(kind) + ":" + hash
+}
+
+// hotIndex writes committed touchpoints to the cache in the background. Its queue is bounded:
+// when the cache is slow, updates are dropped (and logged), never the request delayed, because
+// the database holds every row and readers fall back to it on a miss.
+type hotIndex struct {
+	c     Cache
+	log   *slog.Logger
+	ttl   time.Duration
+	items int
+	q     chan []store.Touchpoint
+	wg    sync.WaitGroup
+	once  sync.Once
+}
+
+func newHotIndex(c Cache, log *slog.Logger, ttl time.Duration, items int) *hotIndex {
+	h := &hotIndex{c: c, log: log, ttl: ttl, items: items, q: make(chan []store.Touchpoint, 1024)}
+	h.wg.Add(1)
+	go h.run()
+	return h
+}
+
+func (h *hotIndex) Enqueue(tps []store.Touchpoint) {
+	select {
+	case h.q <- tps:
+	default:
+		h.log.Warn("ingest: hot index queue full; update dropped", "touchpoints", len(tps))
+	}
+}
+
+func (h *hotIndex) Close(ctx context.Context) error {
+	h.once.Do(func() { close(h.q) })
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *hotIndex) run() {
+	defer h.wg.Done()
+	for tps := range h.q {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := h.index(ctx, tps); err != nil {
+			h.log.Warn("ingest: hot index update failed", "err", err)
+		}
+		cancel()
+	}
+}
+
+func (h *hotIndex) index(ctx context.Context, tps []store.Touchpoint) error {
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, tp := range tps {
+		if tp.VisitorID == "" {
+			continue
+		}
+		v, err := json.Marshal(hot(tp))
+		if err != nil {
+			return err
+		}
+		keep(h.c.PushCapped(ctx, VisitorKey(tp.TenantID, tp.VisitorID), v, h.items, h.ttl))
+		for _, c := range []struct {
+			kind store.ClickKind
+			v    string
+		}{{store.ClickFBCLID, tp.FBCLID}, {store.ClickGCLID, tp.GCLID}, {store.ClickTTCLID, tp.TTCLID}} {
+			if c.v != "" {
+				keep(h.c.Set(ctx, ClickKey(tp.TenantID, c.kind, c.v), v, h.ttl))
+			}
+		}
+		if tp.EmailHash != "" {
+			keep(h.c.Set(ctx, IdentityKey(tp.TenantID, store.IdentityEmail, tp.EmailHash), []byte(tp.VisitorID), h.ttl))
+		}
+		if tp.PhoneHash != "" {
+			keep(h.c.Set(ctx, IdentityKey(tp.TenantID, store.IdentityPhone, tp.PhoneHash), []byte(tp.VisitorID), h.ttl))
+		}
+	}
+	return first
+}
+
+// RecentTouchpoints returns a visitor's touchpoints since the given time, newest first, from the
+// hot index, or from the database when the index has nothing (it is then rebuilt).
+func (s *Service) RecentTouchpoints(ctx context.Context, tenantID, visitorID string, since time.Time) ([]HotTouchpoint, error) {
+	if s.index != nil {
+		vals, err := s.index.c.Range(ctx, VisitorKey(tenantID, visitorID), s.cfg.HotIndexItems)
+		if err == nil && len(vals) > 0 {
+			out := make([]HotTouchpoint, 0, len(vals))
+			for _, v := range vals {
+				var h HotTouchpoint
+				if json.Unmarshal(v, &h) == nil && !h.OccurredAt.Before(since) {
+					out = append(out, h)
+				}
+			}
+			return out, nil
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "ingest: hot index read failed; reading the database", "err", err)
+		}
+	}
+	tps, err := s.cfg.Store.TouchpointsByVisitor(ctx, tenantID, visitorID, since, s.now(), s.cfg.HotIndexItems)
+	if err != nil {
+		return nil, fmt.Errorf("ingest: touchpoints by visitor: %w", err)
+	}
+	out := make([]HotTouchpoint, len(tps))
+	for i, tp := range tps {
+		out[i] = hot(tp)
+	}
+	if s.index != nil && len(tps) > 0 {
+		// Oldest first, so the list ends newest first like one built by ingest.
+		rebuilt := make([]store.Touchpoint, len(tps))
+		for i, tp := range tps {
+			rebuilt[len(tps)-1-i] = tp
+		}
+		s.index.Enqueue(rebuilt)
+	}
+	return out, nil
+}
+
+func hot(tp store.Touchpoint) HotTouchpoint {
+	return HotTouchpoint{
+		ID: tp.ID, SourceID: tp.SourceID, Type: tp.Type, OccurredAt: tp.OccurredAt, VisitorID: tp.VisitorID,
+		FBCLID: tp.FBCLID, GCLID: tp.GCLID, TTCLID: tp.TTCLID, FBC: tp.FBC, FBP: tp.FBP, Bot: tp.Bot,
+	}
+}

@@ -1,0 +1,332 @@
+// Package ingest owns first-party tracking: the t.js snippet, the collect API, tracking links,
+// the no-script pixel, the first-party cookies they set, and the group-commit batcher that makes
+// every acknowledged touchpoint durable before the response.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Store is what ingest needs from the database: the public lookups, the two bulk writes and the
+// visitor read that rebuilds the hot index. Every store.Store satisfies it.
+type Store interface {
+	GetSourceByPublicKey(ctx context.Context, key string) (store.Source, error)
+	GetSource(ctx context.Context, tenantID, id string) (store.Source, error)
+	GetLinkByCode(ctx context.Context, code string) (store.Link, error)
+	InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (inserted int, err error)
+	LinkIdentities(ctx context.Context, ids []store.Identity) error
+	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error)
+}
+
+// Cache is the part of cache.Cache the hot index uses. It is only for speed: every write to it
+// happens after the database commit and may be lost.
+type Cache interface {
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	PushCapped(ctx context.Context, key string, val []byte, maxItems int, ttl time.Duration) error
+	Range(ctx context.Context, key string, n int) ([][]byte, error)
+	Get(ctx context.Context, key string) (val []byte, ok bool, err error)
+}
+
+// Limiter is a token bucket per key; cache.Cache's Allow satisfies it.
+type Limiter interface {
+	Allow(ctx context.Context, key string, rate float64, burst int) (allowed bool, retryAfter time.Duration, err error)
+}
+
+// Rate is a token-bucket limit: Per requests per second with bursts of Burst. A zero Rate takes
+// the default; a negative Per disables the limit.
+type Rate struct {
+	Per   float64
+	Burst int
+}
+
+// Config configures a Service. Store is required; everything else has a default.
+type Config struct {
+	Store Store
+	// Cache holds the hot index (visitor -> recent touchpoints, fbclid -> touchpoint, identity
+	// hash -> visitor). Nil disables it.
+	Cache Cache
+	// Limiter applies the rate limits; nil uses an in-process token bucket.
+	Limiter Limiter
+	Now     func() time.Time
+	// NewID mints touchpoint ids (default UUIDv7).
+	NewID func() string
+	// TrustedProxies are the peers whose X-Forwarded-For / X-Forwarded-Proto are believed.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+
+	// BatchSize and BatchWait bound a group commit: it flushes at BatchSize touchpoints or
+	// BatchWait after its first one (defaults 500 and 3ms). Flushers is how many commits may be
+	// in flight at once (default 2; SQLite serialises them anyway).
+	BatchSize int
+	BatchWait time.Duration
+	Flushers  int
+	// FlushTimeout bounds one commit (default 10s).
+	FlushTimeout time.Duration
+
+	// MaxBodyBytes (default 64 KiB) and MaxEvents (default 100) bound a collect request.
+	MaxBodyBytes int64
+	MaxEvents    int
+	// MaxFutureSkew is how far ahead of the server clock occurred_at may be (default 5m);
+	// MaxEventAge how far behind (default 72h).
+	MaxFutureSkew time.Duration
+	MaxEventAge   time.Duration
+
+	// RatePerIP limits requests per client IP (default 50/s, burst 100); RatePerSource requests
+	// per source (default 2000/s, burst 4000).
+	RatePerIP     Rate
+	RatePerSource Rate
+
+	// SourceCacheTTL is how long a source or link looked up by key/code is reused in process
+	// (default 30s), so that the collect path does not read the database per request.
+	SourceCacheTTL time.Duration
+
+	// PhoneCountryCode is prefixed to phone numbers sent without one (e.g. "55"); empty means
+	// phones must carry their country code.
+	PhoneCountryCode string
+
+	// Gateways adds checkout hosts to the built-in table (host or host:port -> gateway name,
+	// e.g. "checkout.mybrand.com": "hotmart"). t.js uses the same table.
+	Gateways map[string]string
+	// GenericParam is the query parameter the visitor id goes into on a non-gateway target of a
+	// tracking link (default "_hvid", which t.js on the landing page adopts).
+	GenericParam string
+
+	// HotIndexTTL is how long hot-index entries live (default 30 days); HotIndexItems caps a
+	// visitor's recent-touchpoint list (default 50).
+	HotIndexTTL   time.Duration
+	HotIndexItems int
+}
+
+// Service serves the tracking endpoints.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	newID   func() string
+	batcher *Batcher
+	limiter Limiter
+	sources *ttlCache[store.Source]
+	links   *ttlCache[store.Link]
+	gw      gatewayTable
+	script  *script
+	index   *hotIndex
+}
+
+// New validates cfg, applies defaults and starts the batcher.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("ingest: Config.Store is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = newUUIDv7
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt(&cfg.BatchSize, 500)
+	def(&cfg.BatchWait, 3*time.Millisecond)
+	defInt(&cfg.Flushers, 2)
+	def(&cfg.FlushTimeout, 10*time.Second)
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	defInt(&cfg.MaxEvents, 100)
+	def(&cfg.MaxFutureSkew, 5*time.Minute)
+	def(&cfg.MaxEventAge, 72*time.Hour)
+	if cfg.RatePerIP == (Rate{}) {
+		cfg.RatePerIP = Rate{Per: 50, Burst: 100}
+	}
+	if cfg.RatePerSource == (Rate{}) {
+		cfg.RatePerSource = Rate{Per: 2000, Burst: 4000}
+	}
+	def(&cfg.SourceCacheTTL, 30*time.Second)
+	if cfg.GenericParam == "" {
+		cfg.GenericParam = "_hvid"
+	}
+	def(&cfg.HotIndexTTL, 30*24*time.Hour)
+	defInt(&cfg.HotIndexItems, 50)
+	for _, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("ingest: invalid trusted proxy prefix %v", p)
+		}
+	}
+
+	gw, err := newGatewayTable(cfg.Gateways)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := buildScript(gw, cfg.GenericParam)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		newID:   cfg.NewID,
+		limiter: cfg.Limiter,
+		sources: newTTLCache[store.Source](cfg.SourceCacheTTL, cfg.Now),
+		links:   newTTLCache[store.Link](cfg.SourceCacheTTL, cfg.Now),
+		gw:      gw,
+		script:  sc,
+	}
+	if s.limiter == nil {
+		s.limiter = newLocalLimiter(cfg.Now)
+	}
+	if cfg.Cache != nil {
+		s.index = newHotIndex(cfg.Cache, cfg.Logger, cfg.HotIndexTTL, cfg.HotIndexItems)
+	}
+	s.batcher = NewBatcher(BatcherConfig{
+		Commit:       s.commit,
+		Size:         cfg.BatchSize,
+		Wait:         cfg.BatchWait,
+		Flushers:     cfg.Flushers,
+		FlushTimeout: cfg.FlushTimeout,
+		AfterCommit:  s.afterCommit,
+	})
+	return s, nil
+}
+
+// Register adds the tracking routes to mux.
+func (s *Service) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /t.js", s.handleScript)
+	mux.HandleFunc("POST /v1/collect", s.handleCollect)
+	mux.HandleFunc("OPTIONS /v1/collect", s.handlePreflight)
+	mux.HandleFunc("GET /r/{code}", s.handleLink)
+	mux.HandleFunc("GET /v1/pixel.gif", s.handlePixel)
+}
+
+// Close stops accepting touchpoints and waits, until ctx is done, for every one already handed
+// to the batcher to be committed; then it drains the hot-index queue.
+func (s *Service) Close(ctx context.Context) error {
+	err := s.batcher.Close(ctx)
+	if s.index != nil {
+		if ierr := s.index.Close(ctx); err == nil {
+			err = ierr
+		}
+	}
+	return err
+}
+
+// commit is the batcher's one write per group: the touchpoints, then the identity links they
+// carry. Both are idempotent, so a retried request after a failure is safe.
+func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
+	if _, err := s.cfg.Store.InsertTouchpoints(ctx, tps); err != nil {
+		return fmt.Errorf("ingest: insert touchpoints: %w", err)
+	}
+	if ids := identities(tps); len(ids) > 0 {
+		if err := s.cfg.Store.LinkIdentities(ctx, ids); err != nil {
+			return fmt.Errorf("ingest: link identities: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) afterCommit(tps []store.Touchpoint) {
+	if s.index != nil {
+		s.index.Enqueue(tps)
+	}
+}
+
+// identities lists the (visitor, hashed e-mail/phone) pairs of a batch, one per distinct pair.
+func identities(tps []store.Touchpoint) []store.Identity {
+	type k struct{ tenant, kind, hash, visitor string }
+	seen := map[k]int{}
+	var out []store.Identity
+	add := func(tp store.Touchpoint, kind store.IdentityKind, hash string) {
+		if hash == "" || tp.VisitorID == "" {
+			return
+		}
+		key := k{tp.TenantID, string(kind), hash, tp.VisitorID}
+		if i, ok := seen[key]; ok {
+			if tp.OccurredAt.Before(out[i].FirstSeen) {
+				out[i].FirstSeen = tp.OccurredAt
+			}
+			if tp.OccurredAt.After(out[i].LastSeen) {
+				out[i].LastSeen = tp.OccurredAt
+			}
+			return
+		}
+		seen[key] = len(out)
+		out = append(out, store.Identity{TenantID: tp.TenantID, Kind: kind, Hash: hash, VisitorID: tp.VisitorID, FirstSeen: tp.OccurredAt, LastSeen: tp.OccurredAt})
+	}
+	for _, tp := range tps {
+		add(tp, store.IdentityEmail, tp.EmailHash)
+		add(tp, store.IdentityPhone, tp.PhoneHash)
+	}
+	return out
+}
+
+func newUUIDv7() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// ttlCache keeps looked-up sources and links for a short time, negative answers included, so the
+// hot path does not read the database per request and a flood of unknown keys does not either.
+type ttlCache[V any] struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	now func() time.Time
+	m   map[string]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	v   V
+	err error
+	exp time.Time
+}
+
+func newTTLCache[V any](ttl time.Duration, now func() time.Time) *ttlCache[V] {
+	return &ttlCache[V]{ttl: ttl, now: now, m: map[string]ttlEntry[V]{}}
+}
+
+// get returns the cached value for key or loads it. Only ErrNotFound is cached as an error;
+// other errors (the database being down) are returned and retried next time.
+func (c *ttlCache[V]) get(ctx context.Context, key string, load func(context.Context, string) (V, error)) (V, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && now.Before(e.exp) {
+		return e.v, e.err
+	}
+	v, err := load(ctx, key)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return v, err
+	}
+	c.mu.Lock()
+	if len(c.m) > 10000 { // bounded: drop everything rather than track recency
+		clear(c.m)
+	}
+	c.m[key] = ttlEntry[V]{v: v, err: err, exp: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return v, err
+}

@@ -1,0 +1,179 @@
+/* Hub first-party tracking snippet: docs/tracking.md */
+(function (w, d) {
+  'use strict';
+  var C = /*HUB_CONFIG*/{};
+  var s = d.currentScript || d.querySelector('script[data-key]');
+  if (!s || (w.hub && w.hub.v)) return;
+  var at = function (n) { return s.getAttribute('data-' + n) || ''; };
+  var key = at('key');
+  if (!key) return;
+  var ep = new URL(s.src, location.href).origin + '/v1/collect?key=' + encodeURIComponent(key);
+  var cdom = at('cookie-domain');
+  var consent = at('consent') === 'required' ? 'pending' : 'unknown';
+  var P = C.p, H = {}, B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  var VID = /^[A-Za-z0-9_-]{1,32}$/, FB = { lead: 'Lead', initiate_checkout: 'InitiateCheckout', add_to_cart: 'AddToCart' };
+  var TYPES = { page_view: 1, lead: 1, initiate_checkout: 1, add_to_cart: 1, identify: 1 };
+  var k, ids = {}, q = [], held = [], timer;
+  for (k in C.h) H[k] = C.h[k];
+  at('gateways').split(',').forEach(function (p) {
+    p = p.split('=');
+    if (p[1]) H[p[0].trim().toLowerCase()] = p[1].trim();
+  });
+  at('decorate').split(',').forEach(function (h) {
+    if ((h = h.trim().toLowerCase())) H[h] = 'generic';
+  });
+  if (at('param')) P.generic = [at('param')];
+  var qs = new URL(location.href).searchParams;
+
+  function cookie(n) {
+    var m = d.cookie.match('(?:^|; )' + n + '=([^;]*)');
+    try { return m ? decodeURIComponent(m[1]) : ''; } catch (e) { return ''; }
+  }
+  function setCookie(n, v, days) {
+    d.cookie = n + '=' + v + '; Max-Age=' + days * 86400 + '; Path=/; SameSite=Lax' +
+      (cdom ? '; Domain=' + cdom : '') + (location.protocol === 'https:' ? '; Secure' : '');
+  }
+  function rnd(n) {
+    var a = new Uint8Array(n), o = '';
+    crypto.getRandomValues(a);
+    for (var i = 0; i < n; i++) o += B62[a[i] % 62];
+    return o;
+  }
+  function canId() { return consent === 'unknown' || consent === 'granted'; }
+
+  // Identifiers: the visitor id, Meta's fbc (rebuilt only for a new fbclid, copied byte for
+  // byte) and fbp (ours only when the pixel has not set one), GA4's client id and TikTok's _ttp.
+  function resolve() {
+    var now = Date.now(), v = cookie('_hub_vid'), hv = qs.get(C.g) || '';
+    ids.vid = VID.test(v) ? v : VID.test(hv) ? hv : 'k_' + rnd(22);
+    var fbclid = qs.get('fbclid'), fbc = cookie('_fbc');
+    if (!/^[\w.~-]{1,500}$/.test(fbclid)) fbclid = '';
+    if (fbclid && fbc.split('.').slice(3).join('.') !== fbclid) fbc = 'fb.1.' + now + '.' + fbclid;
+    ids.fbc = fbc;
+    ids.fbp = cookie('_fbp') || 'fb.1.' + now + '.' + (1e9 + Math.floor(Math.random() * 9e9));
+    ids.fbclid = fbclid;
+    ids.gclid = qs.get('gclid');
+    ids.ttclid = qs.get('ttclid');
+    ids.ga = cookie('_ga').split('.').slice(2).join('.');
+    ids.ttp = cookie('_ttp');
+  }
+  function persist() {
+    setCookie('_hub_vid', ids.vid, 400);
+    if (ids.fbc) setCookie('_fbc', ids.fbc, 90);
+    setCookie('_fbp', ids.fbp, 90);
+  }
+
+  function fill(e) {
+    e.visitor_id = ids.vid;
+    e.consent = consent === 'granted' ? 'granted' : 'unknown';
+    var m = { fbclid: ids.fbclid, gclid: ids.gclid, ttclid: ids.ttclid, fbc: ids.fbc, fbp: ids.fbp, ga_client_id: ids.ga, ttp: ids.ttp };
+    for (k in m) if (m[k]) e[k] = m[k];
+  }
+  function push(e) {
+    if (consent === 'denied') return;
+    if (consent === 'pending') { if (held.length < 50) held.push(e); return; }
+    fill(e);
+    q.push(e);
+    clearTimeout(timer);
+    timer = setTimeout(flush, 0);
+  }
+  function flush() {
+    while (q.length) send(JSON.stringify({ events: q.splice(0, 100) }), 0);
+  }
+  // fetch keepalive survives navigation and lets us retry a 429/5xx (the server dedupes by
+  // event_id); sendBeacon is the fallback. text/plain keeps it a CORS simple request.
+  function send(body, n) {
+    function retry() { if (n < 3) setTimeout(function () { send(body, n + 1); }, 1000 << n); }
+    if (!w.fetch) return navigator.sendBeacon && navigator.sendBeacon(ep, body);
+    fetch(ep, { method: 'POST', body: body, keepalive: body.length < 60000, credentials: 'include', headers: { 'Content-Type': 'text/plain' } })
+      .then(function (r) { if (r.status === 429 || r.status >= 500) retry(); }, retry);
+  }
+
+  function track(name, props) {
+    props = props || {};
+    var custom = !TYPES[name], eid = props.eventID || props.event_id || 'e_' + rnd(20), clean = {}, n = 0;
+    for (k in props) if (!/^(email|phone|eventID|event_id)$/.test(k)) { clean[k] = props[k]; n++; }
+    var e = { type: custom ? 'custom' : name, event_id: String(eid), occurred_at: Date.now(), url: location.href };
+    if (custom) e.name = String(name);
+    if (d.referrer) e.referrer = d.referrer;
+    if (navigator.webdriver) e.webdriver = true;
+    var u = {};
+    ['source', 'medium', 'campaign', 'content', 'term'].forEach(function (f) {
+      var v = qs.get('utm_' + f);
+      if (v) { u[f] = v; e.utm = u; }
+    });
+    if (props.email) e.email = String(props.email);
+    if (props.phone) e.phone = String(props.phone);
+    if (n) e.props = clean;
+    push(e);
+    if (w.fbq && at('fbq') !== 'off' && name !== 'page_view' && name !== 'identify' && canId()) {
+      w.fbq(custom ? 'trackCustom' : 'track', custom ? name : FB[name], clean, { eventID: e.event_id });
+    }
+    return e.event_id;
+  }
+
+  // Checkout links: the gateway copies these parameters into its webhook (docs/tracking.md).
+  function gw(u) {
+    var h = u.hostname;
+    if (H[u.host] || H[h]) return H[u.host] || H[h];
+    for (;;) {
+      if (H['.' + h]) return H['.' + h];
+      var i = h.indexOf('.');
+      if (i < 0) return '';
+      h = h.slice(i + 1);
+    }
+  }
+  function decorate(href) {
+    var u;
+    try { u = new URL(href, location.href); } catch (e) { return href; }
+    var p = canId() && /^https?:$/.test(u.protocol) && P[gw(u)];
+    if (!p) return href;
+    p.forEach(function (n) { u.searchParams.set(n, ids.vid); });
+    return u.href;
+  }
+  function decorateLink(a) {
+    var h = decorate(a.href);
+    if (h !== a.href) a.href = h;
+  }
+  function decorateAll() {
+    [].forEach.call(d.querySelectorAll('a[href]'), decorateLink);
+  }
+  function onClick(ev) {
+    var a = ev.target && ev.target.closest && ev.target.closest('a[href]');
+    if (a) decorateLink(a);
+  }
+
+  function setConsent(v) {
+    if (v === 'granted') {
+      consent = 'granted';
+      persist();
+      var h = held;
+      held = [];
+      h.forEach(push);
+      decorateAll();
+    } else if (v === 'denied') {
+      consent = 'denied';
+      held = [];
+      if (cookie('_hub_vid')) setCookie('_hub_vid', '', 0);
+    }
+  }
+
+  function hub(cmd, a, b) {
+    if (cmd === 'track') return track(a, b);
+    if (cmd === 'consent') return setConsent(a);
+    if (cmd === 'decorate') return decorate(a);
+    if (cmd === 'visitor') return canId() ? ids.vid : '';
+  }
+  var pre = (w.hub && w.hub.q) || [];
+  hub.v = 1;
+  w.hub = hub;
+  resolve();
+  if (consent === 'unknown') persist();
+  d.addEventListener('click', onClick, true);
+  d.addEventListener('auxclick', onClick, true);
+  if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', decorateAll);
+  else decorateAll();
+  w.addEventListener('pagehide', flush);
+  if (at('page-view') !== 'off') track('page_view');
+  pre.forEach(function (args) { hub.apply(null, args); });
+})(window, document);
