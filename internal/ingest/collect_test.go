@@ -391,7 +391,9 @@ func TestCollectBotIsMarkedNotDropped(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	rec := f.collect(`{"key":"pk_test","events":[{"type":"lead","event_id":"a"},{"type":"lead","event_id":"b","webdriver":true}]}`,
-		func(r *http.Request) { r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36") })
+		func(r *http.Request) {
+			r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0.0.0 Safari/537.36")
+		})
 	if rec.Code != 202 {
 		t.Fatalf("status = %d", rec.Code)
 	}

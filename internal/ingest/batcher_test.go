@@ -1,0 +1,197 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+func tp(i int) store.Touchpoint {
+	return store.Touchpoint{
+		ID: newUUIDv7(), TenantID: "ten_1", SourceID: "src_1", Type: "page_view",
+		ClientEventID: fmt.Sprintf("ev-%d", i), OccurredAt: testNow, ReceivedAt: testNow,
+		URL: "https://shop.example.com/", VisitorID: "k_v", Consent: ConsentUnknown,
+	}
+}
+
+type recordingCommit struct {
+	mu     sync.Mutex
+	groups [][]store.Touchpoint
+	err    error
+}
+
+func (c *recordingCommit) commit(_ context.Context, tps []store.Touchpoint) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.groups = append(c.groups, append([]store.Touchpoint(nil), tps...))
+	return c.err
+}
+
+func (c *recordingCommit) sizes() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var s []int
+	for _, g := range c.groups {
+		s = append(s, len(g))
+	}
+	return s
+}
+
+func TestBatcherGroupsBySize(t *testing.T) {
+	t.Parallel()
+	rc := &recordingCommit{}
+	// A wait of an hour: only the size can flush this group.
+	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 50, Wait: time.Hour, Flushers: 1})
+	defer b.Close(context.Background())
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			if err := b.Submit(context.Background(), []store.Touchpoint{tp(i)}); err != nil {
+				t.Errorf("Submit: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := rc.sizes(); len(got) != 1 || got[0] != 50 {
+		t.Errorf("groups = %v, want one of 50", got)
+	}
+}
+
+func TestBatcherFlushesAfterWait(t *testing.T) {
+	t.Parallel()
+	rc := &recordingCommit{}
+	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 1000, Wait: 2 * time.Millisecond})
+	defer b.Close(context.Background())
+	if err := b.Submit(context.Background(), []store.Touchpoint{tp(1), tp(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rc.sizes(); len(got) != 1 || got[0] != 2 {
+		t.Errorf("groups = %v", got)
+	}
+}
+
+func TestBatcherErrorReachesEverySubmitter(t *testing.T) {
+	t.Parallel()
+	rc := &recordingCommit{err: errBoom}
+	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 10, Wait: time.Hour, Flushers: 1})
+	defer b.Close(context.Background())
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for i := range 10 {
+		wg.Go(func() {
+			if err := b.Submit(context.Background(), []store.Touchpoint{tp(i)}); errors.Is(err, errBoom) {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 10 {
+		t.Errorf("%d of 10 submitters saw the error", failed.Load())
+	}
+}
+
+func TestBatcherDedupesWithinGroup(t *testing.T) {
+	t.Parallel()
+	rc := &recordingCommit{}
+	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 100, Wait: time.Millisecond})
+	defer b.Close(context.Background())
+	if err := b.Submit(context.Background(), []store.Touchpoint{tp(1), tp(1), tp(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rc.sizes(); len(got) != 1 || got[0] != 2 {
+		t.Errorf("groups = %v", got)
+	}
+}
+
+func TestBatcherCloseDrains(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	started := make(chan struct{}, 100)
+	var committed atomic.Int32
+	commit := func(_ context.Context, tps []store.Touchpoint) error {
+		started <- struct{}{}
+		<-release
+		committed.Add(int32(len(tps)))
+		return nil
+	}
+	b := NewBatcher(BatcherConfig{Commit: commit, Size: 5, Wait: time.Millisecond, Flushers: 1})
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Go(func() { errs <- b.Submit(context.Background(), []store.Touchpoint{tp(i)}) })
+	}
+	<-started // one commit is in flight; the rest are queued
+	closed := make(chan error, 1)
+	go func() { closed <- b.Close(context.Background()) }()
+	// Close must not return while commits are pending.
+	deadline := time.After(5 * time.Second)
+	for committed.Load() < 20 {
+		select {
+		case release <- struct{}{}:
+		case err := <-closed:
+			t.Fatalf("Close returned %v before draining (%d committed)", err, committed.Load())
+		case <-deadline:
+			t.Fatalf("drain stuck at %d", committed.Load())
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Submit: %v", err)
+		}
+	}
+	if err := b.Submit(context.Background(), []store.Touchpoint{tp(99)}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Submit after Close = %v", err)
+	}
+}
+
+func TestBatcherSubmitHonoursContext(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	b := NewBatcher(BatcherConfig{Commit: func(context.Context, []store.Touchpoint) error { <-release; return nil }, Size: 1, Flushers: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Submit(ctx, []store.Touchpoint{tp(1)}) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Submit = %v", err)
+	}
+	close(release)
+	if err := b.Close(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestServiceCloseFlushes: touchpoints accepted before Close are in the store after it.
+func TestServiceCloseFlushes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *Config) { c.BatchWait = 50 * time.Millisecond; c.BatchSize = 1000 })
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			if rec := f.collect(fmt.Sprintf(`{"key":"pk_test","type":"lead","event_id":"c%d"}`, i)); rec.Code != 202 {
+				t.Errorf("status %d", rec.Code)
+			}
+		})
+	}
+	wg.Wait()
+	if err := f.svc.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.store.touchpoints()); n != 10 {
+		t.Errorf("stored %d", n)
+	}
+	if rec := f.collect(`{"key":"pk_test","type":"lead"}`); rec.Code != 503 {
+		t.Errorf("after Close: %d", rec.Code)
+	}
+}

@@ -1,0 +1,262 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/cache/memory"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+
+func TestTrackingLink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")} })
+	req := httptest.NewRequest("GET", "http://track.example.com/r/promo?fbclid=IwAR_Xy-Z&utm_source=facebook&utm_campaign=launch", nil)
+	req.RemoteAddr = "10.0.0.2:5555"
+	req.Header.Set("X-Forwarded-For", "203.0.113.45")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("User-Agent", chromeUA)
+	rec := f.do(req)
+	if rec.Code != http.StatusFound {
+		t.Fatalf("status = %d; %s", rec.Code, rec.Body)
+	}
+	loc, err := url.Parse(rec.Header().Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := loc.Query()
+	if loc.Host != "shop.example.com" || q.Get("x") != "1" || q.Get("fbclid") != "IwAR_Xy-Z" || q.Get("utm_source") != "facebook" || !ValidVisitorID(q.Get("_hvid")) {
+		t.Errorf("Location = %s", loc)
+	}
+	cookies := map[string]*http.Cookie{}
+	for _, c := range rec.Result().Cookies() {
+		cookies[c.Name] = c
+	}
+	vid := cookies[VisitorCookie]
+	if vid == nil || vid.Value != q.Get("_hvid") || !vid.Secure || vid.Domain != "example.com" {
+		t.Errorf("visitor cookie = %+v", vid)
+	}
+	wantFBC := "fb.1." + itoa(testNow.UnixMilli()) + ".IwAR_Xy-Z"
+	if c := cookies[FBCCookie]; c == nil || c.Value != wantFBC || c.MaxAge != 90*86400 {
+		t.Errorf("_fbc = %+v", c)
+	}
+	if c := cookies[FBPCookie]; c == nil || !strings.HasPrefix(c.Value, "fb.1.") {
+		t.Errorf("_fbp = %+v", c)
+	}
+	tps := f.store.touchpoints()
+	if len(tps) != 1 {
+		t.Fatalf("stored %d", len(tps))
+	}
+	tp := tps[0]
+	if tp.Type != "click" || tp.Name != "promo" || tp.VisitorID != vid.Value || tp.FBCLID != "IwAR_Xy-Z" || tp.FBC != wantFBC ||
+		tp.IP != "203.0.113.45" || tp.UTM.Campaign != "launch" || tp.Bot || !strings.HasPrefix(tp.URL, "https://track.example.com/r/promo") {
+		t.Errorf("touchpoint = %+v", tp)
+	}
+}
+
+func TestTrackingLinkToGateway(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	req := httptest.NewRequest("GET", "http://track.example.com/r/buy", nil)
+	req.AddCookie(&http.Cookie{Name: VisitorCookie, Value: "k_returning"})
+	rec := f.do(req)
+	loc, _ := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != 302 || loc.Host != "pay.hotmart.com" || loc.Query().Get("sck") != "k_returning" || loc.Query().Get("src") != "k_returning" || loc.Query().Get("off") != "abc" {
+		t.Errorf("%d Location = %s", rec.Code, loc)
+	}
+	if tps := f.store.touchpoints(); len(tps) != 1 || tps[0].VisitorID != "k_returning" || !tps[0].Bot {
+		t.Errorf("touchpoints = %+v (no user agent must be a bot)", tps)
+	}
+}
+
+func TestTrackingLinkErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if rec := f.do(httptest.NewRequest("GET", "/r/unknown", nil)); rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Errorf("unknown code: %d", rec.Code)
+	}
+	// A failing store still redirects: the ad click must not dead-end.
+	f.store.failInsert = errBoom
+	if rec := f.do(httptest.NewRequest("GET", "/r/promo", nil)); rec.Code != 302 {
+		t.Errorf("store down: %d", rec.Code)
+	}
+}
+
+func TestPixel(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	req := httptest.NewRequest("GET", "/v1/pixel.gif?key=pk_test&event_id=px1", nil)
+	req.Header.Set("Referer", "https://shop.example.com/noscript?fbclid=AbC&utm_source=news")
+	req.Header.Set("User-Agent", chromeUA)
+	rec := f.do(req)
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "image/gif" || !bytes.HasPrefix(rec.Body.Bytes(), []byte("GIF89a")) {
+		t.Fatalf("%d %s", rec.Code, rec.Header())
+	}
+	if len(rec.Result().Cookies()) != 3 {
+		t.Errorf("cookies = %v", rec.Result().Cookies())
+	}
+	tps := f.store.touchpoints()
+	if len(tps) != 1 || tps[0].Type != "page_view" || tps[0].ClientEventID != "px1" || tps[0].FBCLID != "AbC" || tps[0].UTM.Source != "news" || tps[0].URL != "https://shop.example.com/noscript?fbclid=AbC&utm_source=news" {
+		t.Errorf("touchpoints = %+v", tps)
+	}
+	if rec := f.do(httptest.NewRequest("GET", "/v1/pixel.gif?key=pk_nope&url=https://a.example/", nil)); rec.Code != 401 {
+		t.Errorf("unknown key: %d", rec.Code)
+	}
+	if rec := f.do(httptest.NewRequest("GET", "/v1/pixel.gif?key=pk_test&url=notaurl", nil)); rec.Code != 400 {
+		t.Errorf("bad url: %d", rec.Code)
+	}
+}
+
+// TestConsentDenied: no cookies and no identifiers are kept for an event without consent.
+func TestConsentDenied(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	rec := f.collect(`{"key":"pk_test","type":"lead","consent":"denied","visitor_id":"k_x","fbclid":"abc","email":"a@b.example",
+		"url":"https://shop.example.com/p?fbclid=abc#x"}`)
+	if rec.Code != 202 {
+		t.Fatalf("status = %d", rec.Code)
+	}
+	if len(rec.Result().Cookies()) != 0 {
+		t.Errorf("cookies = %v", rec.Result().Cookies())
+	}
+	tp := f.store.touchpoints()[0]
+	if tp.VisitorID != "" || tp.FBCLID != "" || tp.FBC != "" || tp.FBP != "" || tp.EmailHash != "" || tp.IP != "" || tp.URL != "https://shop.example.com/p" {
+		t.Errorf("touchpoint = %+v", tp)
+	}
+	if len(f.store.identities()) != 0 {
+		t.Error("identity linked without consent")
+	}
+	req := httptest.NewRequest("GET", "/v1/pixel.gif?key=pk_test&consent=denied&url=https://shop.example.com/", nil)
+	if rec := f.do(req); rec.Code != 200 || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("pixel with consent denied: %d %v", rec.Code, rec.Result().Cookies())
+	}
+}
+
+func TestCollectSetsCookies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	rec := f.collect(`{"key":"pk_test","type":"page_view","url":"https://shop.example.com/?fbclid=NeW","fbclid":"NeW","visitor_id":"k_page"}`,
+		func(r *http.Request) {
+			r.Host = "track.example.com"
+			r.AddCookie(&http.Cookie{Name: FBCCookie, Value: "fb.1.1600000000000.old"})
+			r.AddCookie(&http.Cookie{Name: FBPCookie, Value: "fb.1.1600000000000.1111111111"})
+		})
+	if rec.Code != 202 {
+		t.Fatalf("status = %d", rec.Code)
+	}
+	got := map[string]string{}
+	for _, c := range rec.Result().Cookies() {
+		got[c.Name] = c.Value
+		if c.Domain != "example.com" || !c.Secure || c.SameSite != http.SameSiteLaxMode {
+			t.Errorf("cookie %+v", c)
+		}
+	}
+	want := map[string]string{VisitorCookie: "k_page", FBCCookie: "fb.1." + itoa(testNow.UnixMilli()) + ".NeW", FBPCookie: "fb.1.1600000000000.1111111111"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	var resp CollectResponse
+	_ = json.Unmarshal(rec.Body.Bytes(), &resp)
+	if resp.VisitorID != "k_page" {
+		t.Errorf("visitor_id = %q", resp.VisitorID)
+	}
+}
+
+func TestScript(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *Config) { c.Gateways = map[string]string{"checkout.mybrand.com": "hotmart"} })
+	rec := f.do(httptest.NewRequest("GET", "/t.js", nil))
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/javascript; charset=utf-8" ||
+		!strings.Contains(rec.Header().Get("Cache-Control"), "max-age=") || rec.Header().Get("ETag") == "" {
+		t.Fatalf("%d %v", rec.Code, rec.Header())
+	}
+	body := rec.Body.String()
+	if strings.Contains(body, scriptPlaceholder) || !strings.Contains(body, `"checkout.mybrand.com":"hotmart"`) || !strings.Contains(body, `"pay.hotmart.com":"hotmart"`) {
+		t.Error("the gateway table is not in t.js")
+	}
+	req := httptest.NewRequest("GET", "/t.js", nil)
+	req.Header.Set("If-None-Match", rec.Header().Get("ETag"))
+	if rec := f.do(req); rec.Code != 304 {
+		t.Errorf("revalidation: %d", rec.Code)
+	}
+	req = httptest.NewRequest("GET", "/t.js", nil)
+	req.Header.Set("Accept-Encoding", "br, gzip")
+	gz := f.do(req)
+	if gz.Header().Get("Content-Encoding") != "gzip" || gz.Header().Get("ETag") == rec.Header().Get("ETag") {
+		t.Fatalf("gzip: %v", gz.Header())
+	}
+	gzLen := gz.Body.Len()
+	zr, err := gzip.NewReader(gz.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(zr)
+	if string(plain) != body {
+		t.Error("gzip body differs")
+	}
+	t.Logf("t.js: %d bytes, %d gzipped", len(body), gzLen)
+}
+
+// TestHotIndex: committed touchpoints reach the cache; a miss is answered from the database and
+// rebuilds the index.
+func TestHotIndex(t *testing.T) {
+	t.Parallel()
+	c := memory.New(memory.Options{})
+	f := newFixture(t, func(cfg *Config) { cfg.Cache = c })
+	rec := f.collect(`{"key":"pk_test","type":"lead","visitor_id":"k_hot","fbclid":"fbX","email":"a@b.example"}`)
+	if rec.Code != 202 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	ctx := context.Background()
+	poll(t, func() bool {
+		v, _ := c.Range(ctx, VisitorKey("ten_1", "k_hot"), 0)
+		return len(v) == 1
+	})
+	if v, ok, _ := c.Get(ctx, ClickKey("ten_1", store.ClickFBCLID, "fbX")); !ok || !strings.Contains(string(v), "k_hot") {
+		t.Errorf("fbclid entry = %s", v)
+	}
+	tp := f.store.touchpoints()[0]
+	if v, ok, _ := c.Get(ctx, IdentityKey("ten_1", store.IdentityEmail, tp.EmailHash)); !ok || string(v) != "k_hot" {
+		t.Errorf("identity entry = %s", v)
+	}
+	// Lose the cache: the database answers and the index is rebuilt.
+	if err := c.Delete(ctx, VisitorKey("ten_1", "k_hot")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.RecentTouchpoints(ctx, "ten_1", "k_hot", testNow.Add(-time.Hour))
+	if err != nil || len(got) != 1 || got[0].ID != tp.ID {
+		t.Fatalf("RecentTouchpoints = %+v, %v", got, err)
+	}
+	poll(t, func() bool {
+		v, _ := c.Range(ctx, VisitorKey("ten_1", "k_hot"), 0)
+		return len(v) == 1
+	})
+}
+
+func poll(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
