@@ -1,0 +1,161 @@
+package dest
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Setting declares one setting of a destination.
+type Setting struct {
+	Name        string // key in Config or Credentials, snake_case
+	Label       string // short human name for the UI
+	Description string // one line for the UI and docs
+	Required    bool
+	// Secret settings live in Credentials (stored encrypted, never logged, never returned by
+	// the API); the others live in Config.
+	Secret  bool
+	Default string // used when the setting is absent or empty
+}
+
+// Spec is what a destination declares about itself, once.
+type Spec struct {
+	Type        string
+	Title       string
+	Description string
+	Settings    []Setting
+	// MaxBatch is the most events one Send accepts (Meta: 1,000).
+	MaxBatch int
+	// MaxEventAge is the oldest event the platform accepts; the delivery worker stops retrying
+	// before it (Meta: 7 days).
+	MaxEventAge time.Duration
+}
+
+// Setting returns the named setting.
+func (s Spec) Setting(name string) (Setting, bool) {
+	for _, st := range s.Settings {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return Setting{}, false
+}
+
+// Config holds a destination's non-secret settings by name (pixel id, API version, ...).
+type Config map[string]string
+
+// Get returns the value of name, or the spec's default when absent or blank.
+func (c Config) Get(spec Spec, name string) string {
+	if v := strings.TrimSpace(c[name]); v != "" {
+		return v
+	}
+	if st, ok := spec.Setting(name); ok {
+		return st.Default
+	}
+	return ""
+}
+
+// Credentials holds a destination's secret settings (access tokens). It is opaque on purpose:
+// printing, logging or JSON-encoding it shows "[REDACTED]", so a token cannot leak through a
+// log line or an error built with %v.
+type Credentials struct {
+	values map[string]string
+}
+
+// NewCredentials copies values into Credentials.
+func NewCredentials(values map[string]string) Credentials {
+	return Credentials{values: maps.Clone(values)}
+}
+
+// Get returns the secret named name.
+func (c Credentials) Get(name string) string { return c.values[name] }
+
+// Names returns the names of the secrets set, sorted.
+func (c Credentials) Names() []string { return slices.Sorted(maps.Keys(c.values)) }
+
+const redacted = "[REDACTED]"
+
+func (Credentials) String() string   { return redacted }
+func (Credentials) GoString() string { return redacted }
+
+// LogValue keeps secrets out of slog output.
+func (Credentials) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON keeps secrets out of JSON output; store them through NewCredentials/Get and the
+// secret box, never by encoding this type.
+func (Credentials) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
+
+// FieldProblem is one invalid setting, shaped for problem+json's {field, reason} list.
+type FieldProblem struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// ConfigError lists every problem found in a destination's settings.
+type ConfigError struct {
+	Type     string
+	Problems []FieldProblem
+}
+
+func (e *ConfigError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Field + ": " + p.Reason
+	}
+	return fmt.Sprintf("dest: %s: invalid settings: %s", e.Type, strings.Join(parts, "; "))
+}
+
+// Add records a problem.
+func (e *ConfigError) Add(field, reason string) {
+	e.Problems = append(e.Problems, FieldProblem{field, reason})
+}
+
+// Err returns e when it holds problems, else nil.
+func (e *ConfigError) Err() error {
+	if len(e.Problems) == 0 {
+		return nil
+	}
+	return e
+}
+
+// CheckSettings applies the spec to cfg: required non-secret settings are present, unknown
+// names are refused, and secrets are not put in Config. Destinations add their own format
+// checks to the returned *ConfigError.
+func CheckSettings(spec Spec, cfg Config) *ConfigError {
+	ce := &ConfigError{Type: spec.Type}
+	for _, name := range slices.Sorted(maps.Keys(cfg)) {
+		st, ok := spec.Setting(name)
+		switch {
+		case !ok:
+			ce.Add(name, "unknown setting")
+		case st.Secret:
+			ce.Add(name, "secret; belongs in the credentials, not the settings")
+		}
+	}
+	for _, st := range spec.Settings {
+		if st.Required && !st.Secret && cfg.Get(spec, st.Name) == "" {
+			ce.Add(st.Name, "required")
+		}
+	}
+	return ce
+}
+
+// CheckCredentials checks that every required secret is present and no unknown one is.
+func CheckCredentials(spec Spec, creds Credentials) *ConfigError {
+	ce := &ConfigError{Type: spec.Type}
+	for _, name := range creds.Names() {
+		if st, ok := spec.Setting(name); !ok || !st.Secret {
+			ce.Add(name, "unknown secret")
+		}
+	}
+	for _, st := range spec.Settings {
+		if st.Required && st.Secret && strings.TrimSpace(creds.Get(st.Name)) == "" {
+			ce.Add(st.Name, "required")
+		}
+	}
+	return ce
+}

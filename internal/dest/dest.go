@@ -1,0 +1,132 @@
+// Package dest owns the destination seam: the platform-neutral conversion event, the Destination
+// interface every ad platform adapter implements, its typed per-event outcomes and the explicit
+// registry. Destinations build payloads, send them and classify the answer; they do no database
+// I/O, so the delivery worker owns all state (attempts, retries, dead letters).
+package dest
+
+import (
+	"context"
+	"time"
+)
+
+// Destination is one ad or analytics platform. Implementations are safe for concurrent use.
+type Destination interface {
+	// Type is the registry key, e.g. "meta". It never changes once released.
+	Type() string
+	// Spec declares the destination's settings and limits, once, for validation, API, UI and docs.
+	Spec() Spec
+	// ValidateConfig checks the non-secret settings against the spec and the platform's formats.
+	// Errors are *ConfigError, listing each field at fault.
+	ValidateConfig(cfg Config) error
+	// Build returns the exact request body Send would post for events. It is pure and
+	// deterministic (the same input gives the same bytes) and never contains credentials. It
+	// refuses events the platform would refuse (stale, invalid) with *EventError values joined.
+	Build(cfg Config, events []Event) ([]byte, error)
+	// Send delivers a batch of at most Spec().MaxBatch events and returns one Outcome per event,
+	// in the order given. What the platform or the network says is always an Outcome, never an
+	// error; the error is only for a batch the caller should not have built (ErrBatchTooLarge).
+	Send(ctx context.Context, cfg Config, creds Credentials, events []Event) (BatchResult, error)
+}
+
+// ActionSource says where the conversion happened, with Meta's values (the widest set; other
+// platforms map from it).
+type ActionSource string
+
+// Action sources (Meta server-event parameters).
+const (
+	ActionWebsite           ActionSource = "website"
+	ActionApp               ActionSource = "app"
+	ActionEmail             ActionSource = "email"
+	ActionPhoneCall         ActionSource = "phone_call"
+	ActionChat              ActionSource = "chat"
+	ActionPhysicalStore     ActionSource = "physical_store"
+	ActionSystemGenerated   ActionSource = "system_generated"
+	ActionBusinessMessaging ActionSource = "business_messaging"
+	ActionOther             ActionSource = "other"
+)
+
+// Standard event names. Hub uses Meta's standard names as the neutral vocabulary; other
+// destinations map them (GA4 "purchase", TikTok "CompletePayment"). Custom names are allowed.
+const (
+	EventPurchase             = "Purchase"
+	EventLead                 = "Lead"
+	EventInitiateCheckout     = "InitiateCheckout"
+	EventAddToCart            = "AddToCart"
+	EventAddPaymentInfo       = "AddPaymentInfo"
+	EventCompleteRegistration = "CompleteRegistration"
+	EventSubscribe            = "Subscribe"
+	EventStartTrial           = "StartTrial"
+	EventViewContent          = "ViewContent"
+)
+
+// Event is one conversion to send, platform-neutral.
+type Event struct {
+	// Name is a standard event name (EventPurchase, ...) or a custom one.
+	Name string
+	// EventID is the deduplication key, deterministic and chosen by the caller (for a webhook
+	// purchase, an id the thank-you page pixel also knows, e.g. the gateway transaction id).
+	EventID string
+	// EventTime is when the conversion happened (UTC). Platforms refuse old events.
+	EventTime time.Time
+	// ActionSource may be left empty: each destination then derives it (Meta: "website" when
+	// EventSourceURL and User.UserAgent are known, else "other").
+	ActionSource ActionSource
+	// EventSourceURL is the page where the event happened, when there was a web visit.
+	EventSourceURL string
+	User           User
+	Custom         Custom
+}
+
+// User identifies the buyer. The personal keys hold lowercase hex SHA-256 values of the data
+// normalised by Meta's rules (package pii); the store keeps e-mails and phones only in that form.
+// Destinations pass a value that already is a SHA-256 hex through as is and hash anything else
+// with pii.Hash, so a raw value never leaves Hub in the clear; values that do not normalise are
+// left out.
+//
+// Google normalises e-mails and phones differently (Gmail dots, E.164 with '+'), so GA4 and
+// Google Ads will need their own hashes, computed at intake; they will be added here with those
+// destinations.
+type User struct {
+	Emails      []string // em
+	Phones      []string // ph, digits only with the country code
+	FirstName   string   // fn
+	LastName    string   // ln
+	City        string   // ct
+	State       string   // st
+	Zip         string   // zp
+	Country     string   // country
+	DateOfBirth string   // db
+	Gender      string   // ge
+	ExternalIDs []string // external_id, e.g. the hashed CPF or CRM id; identical to the pixel's
+
+	// Sent unhashed, byte for byte.
+	ClientIP   string // IPv4 or IPv6
+	UserAgent  string
+	FBC        string // Meta _fbc cookie or fb.1.<ms>.<fbclid>
+	FBP        string // Meta _fbp cookie
+	GAClientID string // GA4 client id, from the _ga cookie (later: ga4)
+	TTP        string // TikTok _ttp cookie (later: tiktok)
+	TTCLID     string // TikTok click id (later: tiktok)
+	GCLID      string // Google click id (later: google ads)
+}
+
+// Custom holds the commercial details.
+type Custom struct {
+	// ValueMinor is the value in minor units of Currency (19700 = BRL 197.00). Never negative:
+	// refunds are not sent as negative purchases.
+	ValueMinor int64
+	// Currency is the ISO 4217 code, upper case. Empty means the event has no value.
+	Currency    string
+	OrderID     string
+	ContentIDs  []string
+	ContentType string // "product" or "product_group"; empty to omit
+	Contents    []Content
+	NumItems    int
+}
+
+// Content is one line item.
+type Content struct {
+	ID             string
+	Quantity       int
+	ItemPriceMinor int64 // in minor units of Custom.Currency; 0 to omit
+}

@@ -1,0 +1,182 @@
+package dest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/hubtrack/hub/internal/dest"
+)
+
+func TestMajorUnits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		minor    int64
+		currency string
+		want     string
+	}{
+		{19700, "BRL", "197.00"},
+		{12345, "USD", "123.45"},
+		{5, "BRL", "0.05"},
+		{0, "BRL", "0.00"},
+		{500, "JPY", "500"},
+		{1234, "KWD", "1.234"},
+		{7, "KWD", "0.007"},
+		{1, "CLF", "0.0001"},
+		{-150, "EUR", "-1.50"},
+		{math.MaxInt64, "BRL", "92233720368547758.07"},
+		{math.MinInt64, "BRL", "-92233720368547758.08"},
+	}
+	for _, tt := range tests {
+		got, err := dest.MajorUnits(tt.minor, tt.currency)
+		if err != nil || got != tt.want {
+			t.Errorf("MajorUnits(%d, %s) = %q, %v; want %q", tt.minor, tt.currency, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "brl", "BR", "BRLL", "B1L"} {
+		if _, err := dest.MajorUnits(1, bad); err == nil {
+			t.Errorf("MajorUnits(1, %q): want an error", bad)
+		}
+	}
+}
+
+func TestCredentialsNeverPrint(t *testing.T) {
+	t.Parallel()
+	const token = "EAAB-very-secret-token"
+	c := dest.NewCredentials(map[string]string{"access_token": token})
+	if c.Get("access_token") != token {
+		t.Fatal("Get lost the value")
+	}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "creds", c)
+	js, _ := json.Marshal(map[string]any{"c": c})
+	outputs := []string{
+		fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s %q", c, c, c, c, c),
+		fmt.Sprintf("%+v", struct{ C dest.Credentials }{c}), string(js), logged.String(),
+		fmt.Errorf("send: %v", c).Error(),
+	}
+	for _, out := range outputs {
+		if strings.Contains(out, token) {
+			t.Errorf("token leaked in %q", out)
+		}
+	}
+}
+
+func TestCredentialsCopy(t *testing.T) {
+	t.Parallel()
+	m := map[string]string{"access_token": "a"}
+	c := dest.NewCredentials(m)
+	m["access_token"] = "b"
+	if c.Get("access_token") != "a" {
+		t.Error("NewCredentials must copy its input")
+	}
+}
+
+var spec = dest.Spec{
+	Type: "x",
+	Settings: []dest.Setting{
+		{Name: "pixel_id", Required: true},
+		{Name: "api_version", Default: "v1"},
+		{Name: "access_token", Required: true, Secret: true},
+	},
+}
+
+func TestCheckSettings(t *testing.T) {
+	t.Parallel()
+	ce := dest.CheckSettings(spec, dest.Config{"bogus": "1", "access_token": "t"})
+	want := []dest.FieldProblem{
+		{Field: "access_token", Reason: "secret; belongs in the credentials, not the settings"},
+		{Field: "bogus", Reason: "unknown setting"},
+		{Field: "pixel_id", Reason: "required"},
+	}
+	if fmt.Sprint(ce.Problems) != fmt.Sprint(want) {
+		t.Errorf("problems = %v, want %v", ce.Problems, want)
+	}
+	if strings.Contains(ce.Error(), `"t"`) {
+		t.Error("error must not echo values")
+	}
+	var target *dest.ConfigError
+	if !errors.As(ce.Err(), &target) {
+		t.Error("Err() must be a *ConfigError")
+	}
+	if err := dest.CheckSettings(spec, dest.Config{"pixel_id": "1"}).Err(); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
+	if got := (dest.Config{}).Get(spec, "api_version"); got != "v1" {
+		t.Errorf("default = %q", got)
+	}
+}
+
+func TestCheckCredentials(t *testing.T) {
+	t.Parallel()
+	if err := dest.CheckCredentials(spec, dest.NewCredentials(nil)).Err(); err == nil {
+		t.Error("missing token: want an error")
+	}
+	if err := dest.CheckCredentials(spec, dest.NewCredentials(map[string]string{"access_token": "t", "pixel_id": "1"})).Err(); err == nil {
+		t.Error("non-secret in credentials: want an error")
+	}
+	if err := dest.CheckCredentials(spec, dest.NewCredentials(map[string]string{"access_token": "t"})).Err(); err != nil {
+		t.Errorf("valid: %v", err)
+	}
+}
+
+type stub struct{ t string }
+
+func (s stub) Type() string                                  { return s.t }
+func (s stub) Spec() dest.Spec                               { return dest.Spec{Type: s.t} }
+func (stub) ValidateConfig(dest.Config) error                { return nil }
+func (stub) Build(dest.Config, []dest.Event) ([]byte, error) { return nil, nil }
+func (stub) Send(context.Context, dest.Config, dest.Credentials, []dest.Event) (dest.BatchResult, error) {
+	return dest.BatchResult{}, nil
+}
+
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+	r := dest.NewRegistry()
+	r.Register(stub{"b"})
+	r.Register(stub{"a"})
+	if d, ok := r.Lookup("a"); !ok || d.Type() != "a" {
+		t.Error("Lookup(a) failed")
+	}
+	if _, ok := r.Lookup("c"); ok {
+		t.Error("Lookup(c) found something")
+	}
+	if got := strings.Join(r.Types(), ","); got != "a,b" {
+		t.Errorf("Types = %s", got)
+	}
+	if len(r.Specs()) != 2 {
+		t.Error("Specs")
+	}
+	for _, d := range []stub{{"a"}, {""}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Register(%q) should panic", d.t)
+				}
+			}()
+			r.Register(d)
+		}()
+	}
+}
+
+func TestEventErrors(t *testing.T) {
+	t.Parallel()
+	e1 := &dest.EventError{Index: 0, EventID: "a", Reason: dest.ReasonStale, Detail: "old"}
+	e2 := &dest.EventError{Index: 2, EventID: "c", Reason: dest.ReasonInvalidEvent, Detail: "no name"}
+	err := fmt.Errorf("meta: build: %w", errors.Join(e1, e2))
+	got := dest.EventErrors(err)
+	if len(got) != 2 || got[0] != e1 || got[1] != e2 {
+		t.Fatalf("EventErrors = %v", got)
+	}
+	if o := e1.Outcome(); o.Kind != dest.Permanent || o.Reason != dest.ReasonStale || o.EventID != "a" {
+		t.Errorf("Outcome = %+v", o)
+	}
+	if dest.EventErrors(errors.New("x")) != nil {
+		t.Error("plain error has no event errors")
+	}
+}

@@ -1,0 +1,58 @@
+package dest
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+)
+
+// Registry maps destination types to implementations. Destinations are registered explicitly
+// at start-up (see dest/all), never from init functions.
+type Registry struct {
+	mu    sync.RWMutex
+	dests map[string]Destination
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{dests: make(map[string]Destination)} }
+
+// Register adds d. It panics on an empty or duplicate type: that is a wiring bug found at start.
+func (r *Registry) Register(d Destination) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := d.Type()
+	if t == "" {
+		panic("dest: Register: empty destination type")
+	}
+	if _, dup := r.dests[t]; dup {
+		panic(fmt.Sprintf("dest: Register: destination %q registered twice", t))
+	}
+	r.dests[t] = d
+}
+
+// Lookup returns the destination of type t.
+func (r *Registry) Lookup(t string) (Destination, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	d, ok := r.dests[t]
+	return d, ok
+}
+
+// Types returns the registered types, sorted.
+func (r *Registry) Types() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Sorted(maps.Keys(r.dests))
+}
+
+// Specs returns every registered destination's spec, sorted by type.
+func (r *Registry) Specs() []Spec {
+	types := r.Types()
+	specs := make([]Spec, 0, len(types))
+	for _, t := range types {
+		d, _ := r.Lookup(t)
+		specs = append(specs, d.Spec())
+	}
+	return specs
+}
