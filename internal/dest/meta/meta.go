@@ -1,0 +1,145 @@
+// Package meta is the Meta (Facebook/Instagram) Conversions API destination: it builds the
+// /{pixel_id}/events payload from Hub's events, posts it to the Graph API and classifies Meta's
+// answer per event. Reference: docs/destinations/meta.md.
+package meta
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+)
+
+// Type is the registry key.
+const Type = "meta"
+
+// Defaults and limits from Meta's documentation.
+const (
+	DefaultGraphURL   = "https://graph.facebook.com"
+	DefaultAPIVersion = "v25.0"
+	// MaxBatch is the most events one request may carry.
+	MaxBatch = 1000
+	// MaxEventAge is how old event_time may be; older and Meta refuses the whole request.
+	MaxEventAge = 7 * 24 * time.Hour
+	// MaxPhysicalStoreAge applies to action_source=physical_store (offline) events.
+	MaxPhysicalStoreAge = 62 * 24 * time.Hour
+)
+
+// Setting names.
+const (
+	SettingPixelID       = "pixel_id"
+	SettingAccessToken   = "access_token"
+	SettingAPIVersion    = "api_version"
+	SettingGraphURL      = "graph_url"
+	SettingEvents        = "events"
+	SettingTestEventCode = "test_event_code"
+)
+
+var spec = dest.Spec{
+	Type:        Type,
+	Title:       "Meta Conversions API",
+	Description: "Sends conversions to a Meta pixel (dataset) through the Conversions API.",
+	MaxBatch:    MaxBatch,
+	MaxEventAge: MaxEventAge,
+	Settings: []dest.Setting{
+		{Name: SettingPixelID, Label: "Pixel ID", Required: true,
+			Description: "The pixel (dataset) id from Events Manager, digits only."},
+		{Name: SettingAccessToken, Label: "Access token", Required: true, Secret: true,
+			Description: "A Conversions API access token (system user) with access to the pixel."},
+		{Name: SettingAPIVersion, Label: "Graph API version", Default: DefaultAPIVersion,
+			Description: "Graph API version to call, like v25.0."},
+		{Name: SettingGraphURL, Label: "Graph API URL", Default: DefaultGraphURL,
+			Description: "Base URL of the Graph API; change it only to point at a fake server."},
+		{Name: SettingEvents, Label: "Enabled events",
+			Description: "Comma-separated event names to send, like Purchase,Lead; empty sends every event."},
+		{Name: SettingTestEventCode, Label: "Test event code",
+			Description: "Routes events to the Test events tab in Events Manager; remove it in production."},
+	},
+}
+
+// Meta is the destination. The zero value works; fields are for wiring and tests and must not be
+// changed once it is in use.
+type Meta struct {
+	// Client sends the requests; nil uses a client with a 30 s timeout. Redirects are never
+	// followed (the token is in the URL).
+	Client *http.Client
+	// Now is the clock used for the 7-day age limit; nil uses time.Now.
+	Now func() time.Time
+	// GraphURL, when set, overrides the graph_url setting (tests, the fake server).
+	GraphURL string
+	// HubVersion names Hub in partner_agent as "hub-<HubVersion>"; empty gives "hub-dev".
+	HubVersion string
+}
+
+// New returns a Meta destination with the defaults.
+func New() *Meta { return &Meta{} }
+
+// Type implements dest.Destination.
+func (*Meta) Type() string { return Type }
+
+// Spec implements dest.Destination.
+func (*Meta) Spec() dest.Spec { return spec }
+
+var (
+	pixelIDRe    = regexp.MustCompile(`^[0-9]{1,32}$`)
+	apiVersionRe = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`)
+)
+
+// ValidateConfig implements dest.Destination. Problems never quote the values.
+func (m *Meta) ValidateConfig(cfg dest.Config) error {
+	ce := dest.CheckSettings(spec, cfg)
+	if v := cfg.Get(spec, SettingPixelID); v != "" && !pixelIDRe.MatchString(v) {
+		ce.Add(SettingPixelID, "must be digits only")
+	}
+	if v := cfg.Get(spec, SettingAPIVersion); !apiVersionRe.MatchString(v) {
+		ce.Add(SettingAPIVersion, "must look like v25.0")
+	}
+	if _, err := baseURL(cfg.Get(spec, SettingGraphURL)); err != nil {
+		ce.Add(SettingGraphURL, "must be an absolute http(s) URL without query or fragment")
+	}
+	for _, name := range enabledEvents(cfg) {
+		if strings.ContainsAny(name, " \t\"") {
+			ce.Add(SettingEvents, "event names are comma-separated words")
+			break
+		}
+	}
+	return ce.Err()
+}
+
+func baseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", errBadURL
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func enabledEvents(cfg dest.Config) []string {
+	var out []string
+	for _, s := range strings.Split(cfg.Get(spec, SettingEvents), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (m *Meta) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+func (m *Meta) partnerAgent() string {
+	if m.HubVersion == "" {
+		return "hub-dev"
+	}
+	return "hub-" + m.HubVersion
+}

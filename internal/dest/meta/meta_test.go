@@ -1,0 +1,610 @@
+package meta_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/desttest"
+	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const token = "EAAtest0secret0token+/="
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	desttest.Run(t, meta.New(), fakemeta.New())
+}
+
+// The fake requiring one exact token catches a destination that sends a different one.
+func TestConformanceStrictToken(t *testing.T) {
+	t.Parallel()
+	fake := fakemeta.New()
+	fake.Token = "EAAstrict+token/with=symbols"
+	desttest.Run(t, meta.New(), fake)
+}
+
+var fixedNow = time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)
+
+func newMeta() *meta.Meta {
+	return &meta.Meta{Now: func() time.Time { return fixedNow }, HubVersion: "1.2.3"}
+}
+
+var cfg = dest.Config{meta.SettingPixelID: "1234567890"}
+
+func creds() dest.Credentials {
+	return dest.NewCredentials(map[string]string{meta.SettingAccessToken: token})
+}
+
+// purchase is a representative webhook purchase joined with its web visit: the store's hashes
+// for e-mail and phone, the rest raw (Build hashes them), cookies and click ids as captured.
+func purchase() dest.Event {
+	return dest.Event{
+		Name:           dest.EventPurchase,
+		EventID:        "hotmart:HP1234567890:purchase",
+		EventTime:      time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		EventSourceURL: "https://loja.example.com.br/obrigado?utm_source=facebook&sck=k_8f3a2b1c9d",
+		User: dest.User{
+			Emails:      []string{"62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"},
+			Phones:      []string{"b8e374ecc3a7a117a4df68efc21b0157f7c2ea542f7edaf29b33dc8818cf695e"},
+			FirstName:   "Maria",
+			LastName:    "Teste",
+			City:        "São Paulo",
+			State:       "SP",
+			Zip:         "01310-100",
+			Country:     "BR",
+			ExternalIDs: []string{"00000000191"},
+			ClientIP:    "2001:db8::1",
+			UserAgent:   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)",
+			FBC:         "fb.1.1767225000000.IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk",
+			FBP:         "fb.1.1767224000000.1116446470",
+		},
+		Custom: dest.Custom{
+			ValueMinor:  19700,
+			Currency:    "BRL",
+			OrderID:     "HP1234567890",
+			ContentIDs:  []string{"4711"},
+			ContentType: "product",
+			Contents:    []dest.Content{{ID: "4711", Quantity: 1, ItemPriceMinor: 19700}},
+			NumItems:    1,
+		},
+	}
+}
+
+func TestBuildGoldenPurchase(t *testing.T) {
+	t.Parallel()
+	c := dest.Config{meta.SettingPixelID: "1234567890", meta.SettingTestEventCode: "TEST12345"}
+	got, err := newMeta().Build(c, []dest.Event{purchase()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "purchase.golden.json")
+	if *update {
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, got, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		pretty.WriteByte('\n')
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	golden, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := json.Compact(&want, golden); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("payload differs from %s\n got: %s\nwant: %s", path, got, want.Bytes())
+	}
+	if strings.Contains(string(got), token) || strings.Contains(string(got), "access_token") {
+		t.Error("the payload must not carry the token")
+	}
+}
+
+func mustBuild(t *testing.T, m *meta.Meta, c dest.Config, evs ...dest.Event) map[string]any {
+	t.Helper()
+	b, err := m.Build(c, evs)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	var p map[string]any
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func firstEvent(p map[string]any) map[string]any {
+	return p["data"].([]any)[0].(map[string]any)
+}
+
+func TestBuildRules(t *testing.T) {
+	t.Parallel()
+	m := newMeta()
+
+	t.Run("action source", func(t *testing.T) {
+		e := purchase()
+		if got := firstEvent(mustBuild(t, m, cfg, e))["action_source"]; got != "website" {
+			t.Errorf("web visit: action_source = %v, want website", got)
+		}
+		e.EventSourceURL, e.User.UserAgent = "", ""
+		if got := firstEvent(mustBuild(t, m, cfg, e))["action_source"]; got != "other" {
+			t.Errorf("no web visit: action_source = %v, want other", got)
+		}
+		e.ActionSource = dest.ActionSystemGenerated
+		if got := firstEvent(mustBuild(t, m, cfg, e))["action_source"]; got != "system_generated" {
+			t.Errorf("explicit: action_source = %v", got)
+		}
+	})
+
+	t.Run("raw personal data is hashed, hashes pass through", func(t *testing.T) {
+		e := purchase()
+		e.User.Emails = []string{" John_Smith@gmail.com ", "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f", "not-an-email"}
+		e.User.Phones = []string{"+1 (650) 555-1212"}
+		e.User.Gender, e.User.DateOfBirth = "Female", "2/16/1997"
+		ud := firstEvent(mustBuild(t, m, cfg, e))["user_data"].(map[string]any)
+		want := map[string]string{
+			"em": `["62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"]`,
+			"ph": `["e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176"]`,
+			"ge": `["252f10c83610ebca1a059c0bae8255eba2f95be4d1d7bcfa89d7248a82d9f111"]`,
+			"db": `["01acdbf6ec7b4f478a225f1a246e5d6767eeab1a7ffa17f025265b5b94f40f0c"]`,
+		}
+		for k, w := range want {
+			got, _ := json.Marshal(ud[k])
+			if string(got) != w {
+				t.Errorf("user_data.%s = %s, want %s", k, got, w)
+			}
+		}
+	})
+
+	t.Run("value is exact in major units", func(t *testing.T) {
+		e := purchase()
+		e.Custom = dest.Custom{ValueMinor: 1, Currency: "USD"}
+		b, _ := m.Build(cfg, []dest.Event{e})
+		if !bytes.Contains(b, []byte(`"custom_data":{"value":0.01,"currency":"USD"}`)) {
+			t.Errorf("custom_data: %s", b)
+		}
+		e.Custom = dest.Custom{ValueMinor: 500, Currency: "JPY"}
+		b, _ = m.Build(cfg, []dest.Event{e})
+		if !bytes.Contains(b, []byte(`"value":500,"currency":"JPY"`)) {
+			t.Errorf("custom_data: %s", b)
+		}
+	})
+
+	t.Run("lead without value has no custom_data", func(t *testing.T) {
+		e := purchase()
+		e.Name, e.Custom = dest.EventLead, dest.Custom{}
+		if _, ok := firstEvent(mustBuild(t, m, cfg, e))["custom_data"]; ok {
+			t.Error("custom_data should be omitted")
+		}
+	})
+
+	t.Run("partner agent and no test code by default", func(t *testing.T) {
+		p := mustBuild(t, m, cfg, purchase())
+		if p["partner_agent"] != "hub-1.2.3" {
+			t.Errorf("partner_agent = %v", p["partner_agent"])
+		}
+		if _, ok := p["test_event_code"]; ok {
+			t.Error("test_event_code must be absent unless configured")
+		}
+		if p := mustBuild(t, &meta.Meta{}, cfg, desttest.Events(1, time.Now())...); p["partner_agent"] != "hub-dev" {
+			t.Errorf("default partner_agent = %v", p["partner_agent"])
+		}
+	})
+
+	t.Run("physical store events may be 62 days old", func(t *testing.T) {
+		e := purchase()
+		e.ActionSource, e.EventTime = dest.ActionPhysicalStore, fixedNow.Add(-30*24*time.Hour)
+		mustBuild(t, m, cfg, e)
+	})
+
+	t.Run("a full batch of 1000 builds", func(t *testing.T) {
+		evs := desttest.Events(meta.MaxBatch, fixedNow.Add(-time.Hour))
+		if p := mustBuild(t, m, cfg, evs...); len(p["data"].([]any)) != meta.MaxBatch {
+			t.Error("not all events built")
+		}
+	})
+}
+
+func TestBuildRefusals(t *testing.T) {
+	t.Parallel()
+	m := newMeta()
+	tests := []struct {
+		name   string
+		cfg    dest.Config
+		mutate func(*dest.Event)
+		reason string
+	}{
+		{"older than 7 days", cfg, func(e *dest.Event) { e.EventTime = fixedNow.Add(-7*24*time.Hour - time.Second) }, dest.ReasonStale},
+		{"physical store older than 62 days", cfg, func(e *dest.Event) {
+			e.ActionSource, e.EventTime = dest.ActionPhysicalStore, fixedNow.Add(-63*24*time.Hour)
+		}, dest.ReasonStale},
+		{"no name", cfg, func(e *dest.Event) { e.Name = "" }, dest.ReasonInvalidEvent},
+		{"no event id", cfg, func(e *dest.Event) { e.EventID = "" }, dest.ReasonInvalidEvent},
+		{"no time", cfg, func(e *dest.Event) { e.EventTime = time.Time{} }, dest.ReasonInvalidEvent},
+		{"unknown action source", cfg, func(e *dest.Event) { e.ActionSource = "tv" }, dest.ReasonInvalidEvent},
+		{"website without url", cfg, func(e *dest.Event) { e.ActionSource, e.EventSourceURL = dest.ActionWebsite, "" }, dest.ReasonInvalidEvent},
+		{"negative value", cfg, func(e *dest.Event) { e.Custom.ValueMinor = -1 }, dest.ReasonInvalidEvent},
+		{"purchase without currency", cfg, func(e *dest.Event) { e.Custom.Currency = "" }, dest.ReasonInvalidEvent},
+		{"bad currency", cfg, func(e *dest.Event) { e.Custom.Currency = "real" }, dest.ReasonInvalidEvent},
+		{"only weak keys", cfg, func(e *dest.Event) {
+			e.ActionSource = dest.ActionOther
+			e.User = dest.User{City: "São Paulo", Country: "BR", Zip: "01310-100", Gender: "f", UserAgent: "UA"}
+		}, dest.ReasonWeakUserData},
+		{"only fn and ge", cfg, func(e *dest.Event) {
+			e.ActionSource = dest.ActionOther
+			e.User = dest.User{FirstName: "Maria", Gender: "f"}
+		}, dest.ReasonWeakUserData},
+		{"no user data", cfg, func(e *dest.Event) { e.ActionSource, e.User = dest.ActionOther, dest.User{} }, dest.ReasonWeakUserData},
+		{"event not enabled", dest.Config{meta.SettingPixelID: "1", meta.SettingEvents: "Lead, InitiateCheckout"},
+			func(*dest.Event) {}, dest.ReasonEventDisabled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			good, bad := purchase(), purchase()
+			tt.mutate(&bad)
+			_, err := m.Build(tt.cfg, []dest.Event{good, bad})
+			ees := dest.EventErrors(err)
+			if tt.reason == dest.ReasonEventDisabled { // both events are purchases
+				if len(ees) != 2 || ees[0].Reason != tt.reason {
+					t.Fatalf("Build err = %v", err)
+				}
+				return
+			}
+			if len(ees) != 1 || ees[0].Index != 1 || ees[0].Reason != tt.reason {
+				t.Fatalf("Build err = %v, want one %s refusal for event 1", err, tt.reason)
+			}
+		})
+	}
+}
+
+func TestValidateConfig(t *testing.T) {
+	t.Parallel()
+	m := meta.New()
+	tests := []struct {
+		cfg   dest.Config
+		field string // "" = valid
+	}{
+		{dest.Config{meta.SettingPixelID: "123"}, ""},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingAPIVersion: "v26.0", meta.SettingGraphURL: "http://127.0.0.1:8081/", meta.SettingEvents: "Purchase,Lead", meta.SettingTestEventCode: "TEST1"}, ""},
+		{dest.Config{}, meta.SettingPixelID},
+		{dest.Config{meta.SettingPixelID: "px-123"}, meta.SettingPixelID},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingAPIVersion: "25.0"}, meta.SettingAPIVersion},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingGraphURL: "graph.facebook.com"}, meta.SettingGraphURL},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingGraphURL: "https://graph.facebook.com?x=1"}, meta.SettingGraphURL},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingEvents: "Purchase Lead"}, meta.SettingEvents},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingAccessToken: token}, meta.SettingAccessToken},
+	}
+	for _, tt := range tests {
+		err := m.ValidateConfig(tt.cfg)
+		if tt.field == "" {
+			if err != nil {
+				t.Errorf("ValidateConfig(%v) = %v", tt.cfg, err)
+			}
+			continue
+		}
+		var ce *dest.ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.field) {
+			t.Errorf("ValidateConfig(%v) = %v, want a problem with %s", tt.cfg, err, tt.field)
+		}
+		if err != nil && strings.Contains(err.Error(), token) {
+			t.Error("the error quotes the token")
+		}
+	}
+}
+
+type capture struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+	body [][]byte
+}
+
+func (c *capture) handler(status int, header http.Header, body string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		c.mu.Lock()
+		c.reqs, c.body = append(c.reqs, r), append(c.body, b)
+		c.mu.Unlock()
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	})
+}
+
+func TestSendRequestShape(t *testing.T) {
+	t.Parallel()
+	var c capture
+	srv := httptest.NewServer(c.handler(200, nil, `{"events_received":1,"messages":[],"fbtrace_id":"AbC"}`))
+	defer srv.Close()
+	m := newMeta()
+	m.GraphURL = srv.URL // the caller's override wins over the setting
+	conf := dest.Config{meta.SettingPixelID: "1234567890", meta.SettingGraphURL: "https://graph.facebook.com", meta.SettingAPIVersion: "v24.0"}
+	res, err := m.Send(context.Background(), conf, creds(), []dest.Event{purchase()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.Outcomes[0]; o.Kind != dest.Delivered || o.TraceID != "AbC" || o.HTTPStatus != 200 || o.EventID != "hotmart:HP1234567890:purchase" {
+		t.Errorf("outcome = %+v", o)
+	}
+	r := c.reqs[0]
+	if r.Method != http.MethodPost || r.URL.Path != "/v24.0/1234567890/events" {
+		t.Errorf("request = %s %s", r.Method, r.URL.Path)
+	}
+	if got := r.URL.Query().Get("access_token"); got != token {
+		t.Errorf("access_token = %q", got)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	want, _ := m.Build(conf, []dest.Event{purchase()})
+	if !bytes.Equal(c.body[0], want) {
+		t.Errorf("body is not Build's output:\n%s\n%s", c.body[0], want)
+	}
+}
+
+func TestSendDefaultsToGraphFacebook(t *testing.T) {
+	t.Parallel()
+	var seen string
+	m := newMeta()
+	m.Client = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		seen = r.URL.Scheme + "://" + r.URL.Host + r.URL.Path
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{"events_received":1}`))}, nil
+	})}
+	res, _ := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
+	if seen != "https://graph.facebook.com/v25.0/1234567890/events" || res.Outcomes[0].Kind != dest.Delivered {
+		t.Errorf("posted to %q, outcome %+v", seen, res.Outcomes[0])
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	graphErr := func(code, sub int, transient bool) string {
+		return fmt.Sprintf(`{"error":{"message":"m %d","type":"OAuthException","code":%d,"error_subcode":%d,"is_transient":%t,"fbtrace_id":"T%d"}}`, code, code, sub, transient, code)
+	}
+	tests := []struct {
+		name       string
+		status     int
+		header     http.Header
+		body       string
+		kind       dest.Kind
+		reason     string
+		code       int
+		retryAfter time.Duration
+	}{
+		{"ok", 200, nil, `{"events_received":1,"messages":[],"fbtrace_id":"x"}`, dest.Delivered, "", 0, 0},
+		{"ok but wrong count", 200, nil, `{"events_received":0}`, dest.Retryable, dest.ReasonMalformedResponse, 0, 0},
+		{"ok but html", 200, nil, `<html>`, dest.Retryable, dest.ReasonMalformedResponse, 0, 0},
+		{"expired token", 400, nil, graphErr(190, 463, false), dest.Permanent, dest.ReasonInvalidToken, 190, 0},
+		{"session", 400, nil, graphErr(102, 0, false), dest.Permanent, dest.ReasonInvalidToken, 102, 0},
+		{"permission 10", 403, nil, graphErr(10, 0, false), dest.Permanent, dest.ReasonPermission, 10, 0},
+		{"permission 200", 403, nil, graphErr(200, 0, false), dest.Permanent, dest.ReasonPermission, 200, 0},
+		{"policy", 400, nil, graphErr(368, 0, false), dest.Permanent, dest.ReasonPolicyBlocked, 368, 0},
+		{"invalid parameter", 400, nil, graphErr(100, 0, false), dest.Permanent, dest.ReasonInvalidParameter, 100, 0},
+		{"too old", 400, nil, graphErr(100, 2804003, false), dest.Permanent, dest.ReasonStale, 100, 0},
+		{"transient flag", 400, nil, graphErr(100, 0, true), dest.Retryable, dest.ReasonTransient, 100, 0},
+		{"unknown 1", 400, nil, graphErr(1, 0, false), dest.Retryable, dest.ReasonTransient, 1, 0},
+		{"service 2", 400, nil, graphErr(2, 0, false), dest.Retryable, dest.ReasonTransient, 2, 0},
+		{"app rate 4", 400, nil, graphErr(4, 0, false), dest.Retryable, dest.ReasonRateLimited, 4, 0},
+		{"user rate 17 with BUC header", 400, http.Header{"X-Business-Use-Case-Usage": {`{"123":[{"type":"ads_management","call_count":100,"estimated_time_to_regain_access":5},{"estimated_time_to_regain_access":2}]}`}},
+			graphErr(17, 2446079, false), dest.Retryable, dest.ReasonRateLimited, 17, 5 * time.Minute},
+		{"app limit 341", 400, nil, graphErr(341, 0, false), dest.Retryable, dest.ReasonRateLimited, 341, 0},
+		{"too many calls 613", 400, nil, graphErr(613, 1487742, false), dest.Retryable, dest.ReasonRateLimited, 613, 0},
+		{"429 seconds", 429, http.Header{"Retry-After": {"30"}}, ``, dest.Retryable, dest.ReasonRateLimited, 0, 30 * time.Second},
+		{"429 date", 429, http.Header{"Retry-After": {fixedNow.Add(time.Minute).Format(http.TimeFormat)}}, ``, dest.Retryable, dest.ReasonRateLimited, 0, time.Minute},
+		{"500", 500, nil, graphErr(2, 0, true), dest.Retryable, dest.ReasonServerError, 2, 0},
+		{"503 html", 503, nil, `<html>busy</html>`, dest.Retryable, dest.ReasonServerError, 0, 0},
+		{"408", 408, nil, ``, dest.Retryable, dest.ReasonTimeout, 0, 0},
+		{"404 html", 404, nil, `not found`, dest.Permanent, dest.ReasonRejected, 0, 0},
+		{"redirect not followed", 302, http.Header{"Location": {"https://evil.example/"}}, ``, dest.Permanent, dest.ReasonRejected, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var c capture
+			srv := httptest.NewServer(c.handler(tt.status, tt.header, tt.body))
+			defer srv.Close()
+			m := newMeta()
+			m.GraphURL = srv.URL
+			res, err := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := res.Outcomes[0]
+			if o.Kind != tt.kind || o.Reason != tt.reason || o.Code != tt.code || o.RetryAfter != tt.retryAfter || o.HTTPStatus != tt.status {
+				t.Errorf("outcome = %+v, want %s/%s code %d retry-after %v status %d", o, tt.kind, tt.reason, tt.code, tt.retryAfter, tt.status)
+			}
+			if tt.code != 0 && o.TraceID != fmt.Sprintf("T%d", tt.code) {
+				t.Errorf("TraceID = %q", o.TraceID)
+			}
+			if len(c.reqs) != 1 {
+				t.Errorf("%d requests, want 1", len(c.reqs))
+			}
+		})
+	}
+}
+
+// Meta's message could quote the request; the transport's error quotes the URL, token included.
+func TestTokenNeverLeaks(t *testing.T) {
+	t.Parallel()
+	check := func(t *testing.T, res dest.BatchResult) {
+		t.Helper()
+		s := fmt.Sprintf("%+v %#v", res, res)
+		for _, leak := range []string{token, "EAAtest0secret0token%2B%2F%3D"} {
+			if strings.Contains(s, leak) {
+				t.Errorf("token leaked: %s", s)
+			}
+		}
+	}
+	t.Run("echoed by Meta", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(400)
+			msg, _ := json.Marshal("bad token " + r.URL.Query().Get("access_token") + " in " + r.URL.String())
+			fmt.Fprintf(w, `{"error":{"message":%s,"code":190,"error_user_msg":%s}}`, msg, msg)
+		}))
+		defer srv.Close()
+		m := newMeta()
+		m.GraphURL = srv.URL
+		res, _ := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
+		if res.Outcomes[0].Reason != dest.ReasonInvalidToken || !strings.Contains(res.Outcomes[0].Message, "[REDACTED]") {
+			t.Errorf("outcome = %+v", res.Outcomes[0])
+		}
+		check(t, res)
+	})
+	t.Run("network error", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close() // connection refused
+		m := newMeta()
+		m.GraphURL = url
+		res, _ := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
+		if o := res.Outcomes[0]; o.Kind != dest.Retryable || o.Reason != dest.ReasonNetwork {
+			t.Errorf("outcome = %+v", o)
+		}
+		check(t, res)
+	})
+	t.Run("client timeout", func(t *testing.T) {
+		t.Parallel()
+		release := make(chan struct{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}))
+		defer srv.Close()
+		defer close(release)
+		m := newMeta()
+		m.GraphURL = srv.URL
+		m.Client = &http.Client{Timeout: 100 * time.Millisecond}
+		res, _ := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
+		if o := res.Outcomes[0]; o.Kind != dest.Retryable || o.Reason != dest.ReasonTimeout {
+			t.Errorf("outcome = %+v", o)
+		}
+		check(t, res)
+	})
+}
+
+// One event Meta refuses must not sink the other 9: the batch is split until it is found.
+func TestSendIsolatesTheBadEvent(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		var p struct {
+			Data []struct {
+				EventID string `json:"event_id"`
+			} `json:"data"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		for _, e := range p.Data {
+			if e.EventID == "desttest:order-6:purchase" {
+				w.WriteHeader(400)
+				io.WriteString(w, `{"error":{"message":"(#100) Invalid parameter","code":100,"fbtrace_id":"bad"}}`)
+				return
+			}
+		}
+		fmt.Fprintf(w, `{"events_received":%d,"messages":[],"fbtrace_id":"ok"}`, len(p.Data))
+	}))
+	defer srv.Close()
+	m := newMeta()
+	m.GraphURL = srv.URL
+	evs := desttest.Events(10, fixedNow.Add(-time.Hour))
+	res, err := m.Send(context.Background(), cfg, creds(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range res.Outcomes {
+		want := dest.Delivered
+		if i == 6 {
+			want = dest.Permanent
+		}
+		if o.Kind != want || o.EventID != evs[i].EventID {
+			t.Errorf("outcome %d = %+v, want %s", i, o, want)
+		}
+	}
+	if res.Outcomes[6].Reason != dest.ReasonInvalidParameter || res.Outcomes[6].TraceID != "bad" {
+		t.Errorf("bad event outcome = %+v", res.Outcomes[6])
+	}
+	if res.Requests != requests || requests > 10 {
+		t.Errorf("Requests = %d, server saw %d", res.Requests, requests)
+	}
+}
+
+// Locally refused events are not sent; the rest are.
+func TestSendRefusesStaleWithoutSending(t *testing.T) {
+	t.Parallel()
+	fake := fakemeta.New()
+	fake.Now = func() time.Time { return fixedNow }
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	conf, cr := fake.Settings(srv.URL)
+	stale, fresh := purchase(), purchase()
+	stale.EventID, stale.EventTime = "stale", fixedNow.Add(-8*24*time.Hour)
+	res, err := newMeta().Send(context.Background(), conf, cr, []dest.Event{stale, fresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.Outcomes[0]; o.Kind != dest.Permanent || o.Reason != dest.ReasonStale || o.EventID != "stale" {
+		t.Errorf("stale outcome = %+v", o)
+	}
+	if o := res.Outcomes[1]; o.Kind != dest.Delivered {
+		t.Errorf("fresh outcome = %+v", o)
+	}
+	if got := fake.Accepted(); len(got) != 1 || got[fresh.EventID] != 1 {
+		t.Errorf("fake accepted %v", got)
+	}
+
+	// All refused: no request at all.
+	res, _ = newMeta().Send(context.Background(), conf, cr, []dest.Event{stale})
+	if res.Requests != 0 || fake.Requests() != 1 {
+		t.Errorf("Requests = %d, fake saw %d", res.Requests, fake.Requests())
+	}
+}
+
+func TestSendTestEventCode(t *testing.T) {
+	t.Parallel()
+	fake := fakemeta.New()
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	conf, cr := fake.Settings(srv.URL)
+	conf[meta.SettingTestEventCode] = "TEST12345"
+	evs := desttest.Events(1, time.Now().Add(-time.Minute))
+	if res, _ := meta.New().Send(context.Background(), conf, cr, evs); res.Outcomes[0].Kind != dest.Delivered {
+		t.Fatalf("outcome = %+v", res.Outcomes[0])
+	}
+	if got := fake.Events(); len(got) != 1 || got[0].TestEventCode != "TEST12345" {
+		t.Errorf("fake events = %+v", got)
+	}
+}
