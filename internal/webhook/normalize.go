@@ -176,3 +176,17 @@ func TrackingFromMetadata(t *Tracking, m map[string]string) {
 	set(&t.GCLID, "gclid")
 	set(&t.TTCLID, "ttclid")
 }
+
+// SingleLine builds the only product line of a gateway that sends one product and the order
+// total: quantity defaults to 1 and the unit price is total/quantity when that is exact, else 0
+// (unknown) rather than a rounded guess.
+func SingleLine(id, name string, quantity, total int64) Product {
+	if quantity <= 0 {
+		quantity = 1
+	}
+	p := Product{ID: strings.TrimSpace(id), Name: strings.TrimSpace(name), Quantity: quantity}
+	if total%quantity == 0 {
+		p.PriceMinor = total / quantity
+	}
+	return p
+}

@@ -119,6 +119,11 @@ func BadSignature(provider, detail string) error {
 	return fmt.Errorf("%s: %w: %s", provider, ErrBadSignature, detail)
 }
 
+// Stale reports an authentic delivery whose signed timestamp is older than tolerance.
+func Stale(provider string, age, tolerance time.Duration) error {
+	return fmt.Errorf("%s: %w: signed %s ago, tolerance %s", provider, ErrStale, age.Round(time.Second), tolerance)
+}
+
 // NoSecret reports a source without a configured secret.
 func NoSecret(provider string) error {
 	return fmt.Errorf("%s: %w: %w", provider, ErrBadSignature, ErrNoSecret)

@@ -5,11 +5,19 @@ package all
 import (
 	"github.com/hubtrack/hub/internal/webhook"
 	"github.com/hubtrack/hub/internal/webhook/hotmart"
+	"github.com/hubtrack/hub/internal/webhook/kiwify"
+	"github.com/hubtrack/hub/internal/webhook/pagbank"
+	"github.com/hubtrack/hub/internal/webhook/perfectpay"
+	"github.com/hubtrack/hub/internal/webhook/stripe"
 )
 
 // Default returns a registry with every gateway adapter: one line per gateway.
 func Default() *webhook.Registry {
 	r := webhook.NewRegistry()
 	r.Register(hotmart.Adapter{})
+	r.Register(kiwify.Adapter{})
+	r.Register(stripe.Adapter{})
+	r.Register(pagbank.Adapter{})
+	r.Register(perfectpay.Adapter{})
 	return r
 }

@@ -1,0 +1,220 @@
+// Package kiwify adapts Kiwify order webhooks to Hub order events.
+//
+// Kiwify signs each delivery with the webhook token: the "signature" query parameter is the
+// lowercase hex HMAC-SHA1 of the raw body. The token itself is never sent.
+package kiwify
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/webhook"
+)
+
+// Provider is the name in the webhook URL.
+const Provider = "kiwify"
+
+// Adapter is the Kiwify webhook adapter. The zero value is ready to use.
+type Adapter struct{}
+
+var _ webhook.Adapter = Adapter{}
+
+// Provider implements webhook.Adapter.
+func (Adapter) Provider() string { return Provider }
+
+// Verify checks ?signature= against HMAC-SHA1(token, raw body).
+func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
+	if secret == "" {
+		return webhook.NoSecret(Provider)
+	}
+	sig := strings.TrimSpace(req.Query.Get("signature"))
+	if sig == "" {
+		return webhook.MissingSignature(Provider, "no signature query parameter")
+	}
+	got, err := hex.DecodeString(sig)
+	if err != nil {
+		return webhook.BadSignature(Provider, "signature is not hex")
+	}
+	mac := hmac.New(sha1.New, []byte(secret))
+	mac.Write(req.Body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return webhook.BadSignature(Provider, "HMAC-SHA1 does not match")
+	}
+	return nil
+}
+
+type payload struct {
+	OrderID          webhook.Scalar `json:"order_id"`
+	OrderStatus      string         `json:"order_status"`
+	WebhookEventType string         `json:"webhook_event_type"`
+	CreatedAt        string         `json:"created_at"`
+	UpdatedAt        string         `json:"updated_at"`
+	ApprovedDate     string         `json:"approved_date"`
+	RefundedAt       string         `json:"refunded_at"`
+	Product          webhook.Object[struct {
+		ProductID   webhook.Scalar `json:"product_id"`
+		ProductName string         `json:"product_name"`
+	}] `json:"Product"`
+	Customer webhook.Object[struct {
+		FullName  string         `json:"full_name"`
+		FirstName string         `json:"first_name"`
+		Email     string         `json:"email"`
+		Mobile    webhook.Scalar `json:"mobile"`
+		CPF       webhook.Scalar `json:"CPF"`
+		CNPJ      webhook.Scalar `json:"cnpj"`
+		IP        string         `json:"ip"`
+		Street    string         `json:"street"`
+		Number    webhook.Scalar `json:"number"`
+		City      string         `json:"city"`
+		State     string         `json:"state"`
+		Zipcode   webhook.Scalar `json:"zipcode"`
+	}] `json:"Customer"`
+	Commissions webhook.Object[struct {
+		ChargeAmount     webhook.Scalar `json:"charge_amount"`
+		ProductBasePrice webhook.Scalar `json:"product_base_price"`
+		Currency         string         `json:"currency"`
+	}] `json:"Commissions"`
+	TrackingParameters webhook.Object[struct {
+		Src         webhook.Scalar `json:"src"`
+		Sck         webhook.Scalar `json:"sck"`
+		UTMSource   webhook.Scalar `json:"utm_source"`
+		UTMMedium   webhook.Scalar `json:"utm_medium"`
+		UTMCampaign webhook.Scalar `json:"utm_campaign"`
+		UTMContent  webhook.Scalar `json:"utm_content"`
+		UTMTerm     webhook.Scalar `json:"utm_term"`
+	}] `json:"TrackingParameters"`
+}
+
+// byEvent maps webhook_event_type. subscription_late and subscription_canceled concern the
+// subscription, not an order, and are ignored; a renewal is a new order (new order_id) that is
+// paid.
+var byEvent = map[string]webhook.Status{
+	"order_approved":       webhook.StatusPaid,
+	"subscription_renewed": webhook.StatusPaid,
+	"order_refunded":       webhook.StatusRefunded,
+	"chargeback":           webhook.StatusChargeback,
+	"order_rejected":       webhook.StatusRefused,
+	"billet_created":       webhook.StatusWaitingPayment,
+	"pix_created":          webhook.StatusWaitingPayment,
+}
+
+// byOrderStatus maps order_status, used when webhook_event_type is absent.
+var byOrderStatus = map[string]webhook.Status{
+	"paid":            webhook.StatusPaid,
+	"refunded":        webhook.StatusRefunded,
+	"chargedback":     webhook.StatusChargeback,
+	"waiting_payment": webhook.StatusWaitingPayment,
+	"refused":         webhook.StatusRefused,
+}
+
+// Parse implements webhook.Adapter.
+func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
+	var p payload
+	if err := webhook.DecodeJSON(Provider, req.Body, &p); err != nil {
+		return nil, err
+	}
+	evType := strings.ToLower(strings.TrimSpace(p.WebhookEventType))
+	orderStatus := strings.ToLower(strings.TrimSpace(p.OrderStatus))
+	native, status, ok := evType, byEvent[evType], false
+	if evType != "" {
+		_, ok = byEvent[evType]
+	} else {
+		native = orderStatus
+		status, ok = byOrderStatus[orderStatus]
+	}
+	orderID := p.OrderID.String()
+	switch {
+	case !ok && orderID == "":
+		// Abandoned carts have their own shape without an order; subscription notices
+		// concern no order either.
+		return nil, nil
+	case !ok && (evType == "subscription_late" || evType == "subscription_canceled"):
+		return nil, nil
+	case !ok && native == "":
+		return nil, webhook.MissingField(Provider, "webhook_event_type and order_status")
+	case !ok:
+		status = webhook.StatusOther
+	case orderID == "":
+		return nil, webhook.MissingField(Provider, "order_id")
+	}
+
+	c := p.Commissions.V
+	cur := strings.ToUpper(strings.TrimSpace(c.Currency))
+	amount, err := c.ChargeAmount.Int() // cents
+	if err != nil {
+		return nil, webhook.Unparseable(Provider, err)
+	}
+	base, err := c.ProductBasePrice.Int()
+	if err != nil {
+		return nil, webhook.Unparseable(Provider, err)
+	}
+	if amount == 0 && base == 0 {
+		cur = ""
+	}
+
+	var when string
+	switch status {
+	case webhook.StatusPaid:
+		when = p.ApprovedDate
+	case webhook.StatusRefunded:
+		when = p.RefundedAt
+	}
+	occurred := webhook.ParseTime(webhook.FirstNonEmpty(when, p.UpdatedAt, p.CreatedAt), webhook.Brasilia)
+
+	cu := p.Customer.V
+	first, last := webhook.SplitName(cu.FullName)
+	if f := strings.TrimSpace(cu.FirstName); f != "" && strings.HasPrefix(strings.TrimSpace(cu.FullName), f) {
+		first, last = f, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cu.FullName), f))
+	}
+	doc, docType := webhook.Document(cu.CPF.String(), "CPF")
+	if doc == "" {
+		doc, docType = webhook.Document(cu.CNPJ.String(), "CNPJ")
+	}
+	tp := p.TrackingParameters.V
+
+	ev := webhook.OrderEvent{
+		Provider:     Provider,
+		EventID:      webhook.DerivedEventID(orderID, native),
+		OrderID:      orderID,
+		Status:       status,
+		NativeStatus: native,
+		OccurredAt:   occurred,
+		AmountMinor:  amount,
+		Currency:     cur,
+		Buyer: webhook.Buyer{
+			Email:        webhook.Email(cu.Email),
+			Phone:        webhook.Phone(cu.Mobile.String(), "55"), // Kiwify is a Brazilian checkout
+			FirstName:    first,
+			LastName:     last,
+			Name:         strings.TrimSpace(cu.FullName),
+			Document:     doc,
+			DocumentType: docType,
+			IP:           strings.TrimSpace(cu.IP),
+			Address: webhook.Address{
+				Street: strings.TrimSpace(cu.Street),
+				Number: cu.Number.String(),
+				City:   strings.TrimSpace(cu.City),
+				State:  strings.TrimSpace(cu.State),
+				Zip:    cu.Zipcode.String(),
+			},
+		},
+		Tracking: webhook.Tracking{
+			Src:         tp.Src.String(),
+			Sck:         tp.Sck.String(),
+			UTMSource:   tp.UTMSource.String(),
+			UTMMedium:   tp.UTMMedium.String(),
+			UTMCampaign: tp.UTMCampaign.String(),
+			UTMContent:  tp.UTMContent.String(),
+			UTMTerm:     tp.UTMTerm.String(),
+		},
+	}
+	if pr := p.Product.V; pr.ProductID.String() != "" || pr.ProductName != "" {
+		ev.Products = []webhook.Product{{
+			ID: pr.ProductID.String(), Name: strings.TrimSpace(pr.ProductName), Quantity: 1, PriceMinor: base,
+		}}
+	}
+	return webhook.Finish(Provider, ev)
+}

@@ -1,0 +1,296 @@
+// Package stripe adapts Stripe webhook events (Checkout Sessions, PaymentIntents, Charges,
+// Refunds and Disputes) to Hub order events.
+//
+// Stripe signs each delivery: Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...] where v1 is
+// HMAC-SHA256(endpoint secret, t + "." + raw body). Any v1 may match (several appear while a
+// secret is rolled), other schemes (v0) are ignored, and a t older than 300 s is stale.
+package stripe
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/webhook"
+)
+
+// Provider is the name in the webhook URL.
+const Provider = "stripe"
+
+// Tolerance is the maximum age of the signed timestamp, as in stripe-go's DefaultTolerance.
+// As in stripe-go, a timestamp in the future is not refused.
+const Tolerance = 300 * time.Second
+
+// Adapter is the Stripe webhook adapter. The zero value is ready to use.
+type Adapter struct{}
+
+var _ webhook.Adapter = Adapter{}
+
+// Provider implements webhook.Adapter.
+func (Adapter) Provider() string { return Provider }
+
+// Verify checks the Stripe-Signature header; the signature is checked before the age, so
+// ErrStale always means an authentic but old delivery.
+func (Adapter) Verify(req webhook.Request, secret string, now time.Time) error {
+	if secret == "" {
+		return webhook.NoSecret(Provider)
+	}
+	h := req.Header.Get("Stripe-Signature")
+	if strings.TrimSpace(h) == "" {
+		return webhook.MissingSignature(Provider, "no Stripe-Signature header")
+	}
+	var ts string
+	var sigs [][]byte
+	for _, part := range strings.Split(h, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			if b, err := hex.DecodeString(v); err == nil {
+				sigs = append(sigs, b)
+			}
+		}
+	}
+	t, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return webhook.BadSignature(Provider, "Stripe-Signature has no valid t")
+	}
+	if len(sigs) == 0 {
+		return webhook.BadSignature(Provider, "Stripe-Signature has no v1 signature")
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts))
+	mac.Write([]byte("."))
+	mac.Write(req.Body)
+	want := mac.Sum(nil)
+	ok := false
+	for _, s := range sigs {
+		ok = hmac.Equal(s, want) || ok // check all, no early exit
+	}
+	if !ok {
+		return webhook.BadSignature(Provider, "no v1 signature matches")
+	}
+	if age := now.Sub(time.Unix(t, 0)); age > Tolerance {
+		return webhook.Stale(Provider, age, Tolerance)
+	}
+	return nil
+}
+
+// ref is an id field that Stripe sends as a string, or as an object when expanded.
+type ref string
+
+func (r *ref) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		var o struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return err
+		}
+		*r = ref(o.ID)
+		return nil
+	}
+	var s webhook.Scalar
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*r = ref(s.String())
+	return nil
+}
+
+type address struct {
+	City       string `json:"city"`
+	Country    string `json:"country"`
+	Line1      string `json:"line1"`
+	PostalCode string `json:"postal_code"`
+	State      string `json:"state"`
+}
+
+type details struct {
+	Email   string                  `json:"email"`
+	Name    string                  `json:"name"`
+	Phone   string                  `json:"phone"`
+	Address webhook.Object[address] `json:"address"`
+	TaxIDs  []struct {
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	} `json:"tax_ids"`
+}
+
+// object holds the fields Hub reads from the event's data.object, whatever its type.
+type object struct {
+	ID                string                            `json:"id"`
+	AmountTotal       webhook.Scalar                    `json:"amount_total"`    // checkout.session
+	Amount            webhook.Scalar                    `json:"amount"`          // payment_intent, charge, dispute, refund
+	AmountRefunded    webhook.Scalar                    `json:"amount_refunded"` // charge
+	Currency          string                            `json:"currency"`
+	ClientReferenceID string                            `json:"client_reference_id"`
+	PaymentIntent     ref                               `json:"payment_intent"`
+	Charge            ref                               `json:"charge"`
+	PaymentStatus     string                            `json:"payment_status"`
+	Status            string                            `json:"status"`
+	ReceiptEmail      string                            `json:"receipt_email"`
+	Metadata          webhook.Object[map[string]string] `json:"metadata"`
+	CustomerDetails   webhook.Object[details]           `json:"customer_details"`
+	BillingDetails    webhook.Object[details]           `json:"billing_details"`
+}
+
+type event struct {
+	ID      string         `json:"id"`
+	Type    string         `json:"type"`
+	Created webhook.Scalar `json:"created"`
+	Data    struct {
+		Object *object `json:"object"`
+	} `json:"data"`
+}
+
+// status maps an event type (and the object's state) to a Hub status; ok is false for event
+// types that concern no order (customers, products, invoices...), which are ignored.
+func status(typ string, o *object) (webhook.Status, bool) {
+	switch typ {
+	case "checkout.session.completed":
+		if o.PaymentStatus == "unpaid" { // delayed methods (boleto): paid later by async_payment_succeeded
+			return webhook.StatusWaitingPayment, true
+		}
+		return webhook.StatusPaid, true
+	case "checkout.session.async_payment_succeeded", "payment_intent.succeeded", "charge.succeeded":
+		return webhook.StatusPaid, true
+	case "checkout.session.async_payment_failed", "payment_intent.payment_failed", "charge.failed":
+		return webhook.StatusRefused, true
+	case "payment_intent.processing", "charge.pending":
+		return webhook.StatusWaitingPayment, true
+	case "payment_intent.canceled":
+		return webhook.StatusCancelled, true
+	case "charge.refunded":
+		return webhook.StatusRefunded, true
+	case "refund.created", "refund.updated", "charge.refund.updated":
+		if o.Status == "succeeded" {
+			return webhook.StatusRefunded, true
+		}
+		return webhook.StatusOther, true // pending, failed or canceled refund
+	case "charge.dispute.created", "charge.dispute.funds_withdrawn":
+		return webhook.StatusChargeback, true
+	case "charge.dispute.closed":
+		if o.Status == "lost" {
+			return webhook.StatusChargeback, true
+		}
+		return webhook.StatusOther, true // won or warning_closed: the money stays
+	}
+	return "", false
+}
+
+// Parse implements webhook.Adapter.
+//
+// The order id is the PaymentIntent id whenever the object names one, so the session, its
+// charge, refunds and disputes share one order; a session without a PaymentIntent keeps its
+// cs_ id. Checkout line items are not part of the event (they need an API call), so Products
+// is empty.
+func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
+	var e event
+	if err := webhook.DecodeJSON(Provider, req.Body, &e); err != nil {
+		return nil, err
+	}
+	if e.ID == "" || e.Type == "" {
+		return nil, webhook.MissingField(Provider, "event id or type")
+	}
+	o := e.Data.Object
+	if o == nil {
+		if _, known := status(e.Type, &object{}); known {
+			return nil, webhook.MissingField(Provider, "data.object")
+		}
+		return nil, nil
+	}
+	st, known := status(e.Type, o)
+	if !known {
+		return nil, nil
+	}
+	orderID := webhook.FirstNonEmpty(string(o.PaymentIntent), string(o.Charge), o.ID)
+	if strings.HasPrefix(o.ID, "pi_") {
+		orderID = o.ID
+	}
+	if orderID == "" {
+		return nil, webhook.MissingField(Provider, "data.object.id")
+	}
+
+	cur := strings.ToUpper(strings.TrimSpace(o.Currency))
+	amountText := o.Amount
+	if o.AmountTotal.String() != "" {
+		amountText = o.AmountTotal
+	}
+	amount, err := amountText.Int() // Stripe amounts are already in the smallest currency unit
+	if err != nil {
+		return nil, webhook.Unparseable(Provider, err)
+	}
+	refunded, err := o.AmountRefunded.Int()
+	if err != nil {
+		return nil, webhook.Unparseable(Provider, err)
+	}
+	if strings.HasPrefix(e.Type, "refund.") || e.Type == "charge.refund.updated" {
+		amount, refunded = 0, amount // a Refund carries the refund, not the order total
+	}
+	if amount == 0 && refunded == 0 {
+		cur = ""
+	}
+
+	d := o.CustomerDetails.V
+	if d.Email == "" && d.Name == "" && d.Phone == "" {
+		d = o.BillingDetails.V
+	}
+	a := d.Address.V
+	first, last := webhook.SplitName(d.Name)
+	var doc, docType string
+	for _, t := range d.TaxIDs {
+		switch t.Type {
+		case "br_cpf":
+			doc, docType = webhook.Document(t.Value, "CPF")
+		case "br_cnpj":
+			doc, docType = webhook.Document(t.Value, "CNPJ")
+		}
+	}
+	meta := o.Metadata.V
+	if len(meta) == 0 {
+		meta = nil
+	}
+	tr := webhook.Tracking{ClientReferenceID: strings.TrimSpace(o.ClientReferenceID), Metadata: meta}
+	webhook.TrackingFromMetadata(&tr, meta)
+
+	ev := webhook.OrderEvent{
+		Provider:      Provider,
+		EventID:       e.ID,
+		OrderID:       orderID,
+		Status:        st,
+		NativeStatus:  e.Type,
+		OccurredAt:    webhook.UnixTime(e.Created, false),
+		AmountMinor:   amount,
+		Currency:      cur,
+		RefundedMinor: refunded,
+		Buyer: webhook.Buyer{
+			Email:        webhook.Email(webhook.FirstNonEmpty(d.Email, o.ReceiptEmail)),
+			Phone:        webhook.Phone(d.Phone, ""), // international: only what Stripe sends
+			FirstName:    first,
+			LastName:     last,
+			Name:         strings.TrimSpace(d.Name),
+			Document:     doc,
+			DocumentType: docType,
+			Address: webhook.Address{
+				Street:  strings.TrimSpace(a.Line1),
+				City:    strings.TrimSpace(a.City),
+				State:   strings.TrimSpace(a.State),
+				Zip:     strings.TrimSpace(a.PostalCode),
+				Country: webhook.Country(a.Country),
+			},
+		},
+		Tracking: tr,
+	}
+	return webhook.Finish(Provider, ev)
+}

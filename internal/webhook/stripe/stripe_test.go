@@ -1,0 +1,16 @@
+package stripe
+
+import (
+	"testing"
+
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
+)
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	webhooktest.Run(t, Adapter{}, "testdata")
+}
+
+func FuzzParseStripe(f *testing.F) {
+	webhooktest.Fuzz(f, Adapter{}, "testdata")
+}
