@@ -1,0 +1,371 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browserContext starts headless Chromium with a fresh profile. Without Chromium the test is
+// skipped locally and fails under CI=true.
+func browserContext(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := exec.LookPath(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium not found at %s under CI=true: %v", chromiumPath, err)
+		}
+		t.Skipf("chromium not found at %s (apt-get install -y chromium): %v", chromiumPath, err)
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser now, with no deadline (a deadline on the first Run ends the browser).
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// consoleErrors collects the page's console errors, exceptions and error log entries.
+func consoleErrors(t *testing.T, ctx context.Context) func() []string {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		errs []string
+	)
+	lctx, stop := context.WithCancel(ctx)
+	msgs := chromedp.Console(lctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				mu.Lock()
+				errs = append(errs, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	return func() []string {
+		stop()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return errs
+	}
+}
+
+// cookieRecorder keeps the Set-Cookie headers of the hub's collect responses, so the test can
+// tell the cookies the server set from those the script wrote.
+type cookieRecorder struct {
+	mu      sync.Mutex
+	cookies map[string]*http.Cookie
+}
+
+func (c *cookieRecorder) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		if r.URL.Path == "/v1/collect" {
+			c.mu.Lock()
+			for _, ck := range rec.Result().Cookies() {
+				c.cookies[ck.Name] = ck
+			}
+			c.mu.Unlock()
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+}
+
+func (c *cookieRecorder) get(name string) *http.Cookie {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cookies[name]
+}
+
+const landingHTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Landing</title><link rel="icon" href="data:,">
+<script>
+window.fbqCalls = [];
+window.fbq = function () { window.fbqCalls.push(Array.prototype.slice.call(arguments)); };
+</script>
+<script async src="/t.js" data-key="pk_browser" data-gateways="%s=hotmart"%s></script>
+</head><body>
+<h1>Offer</h1>
+<a id="buy" href="%s/checkout/P123?off=x7">Buy now</a>
+</body></html>`
+
+const checkoutHTML = `<!doctype html><html><head><meta charset="utf-8"><title>Checkout</title><link rel="icon" href="data:,"></head><body>Pay</body></html>`
+
+type browserEnv struct {
+	store    *memStore
+	hub      *httptest.Server
+	checkout *httptest.Server
+	cookies  *cookieRecorder
+}
+
+func newBrowserEnv(t *testing.T, consentAttr string) *browserEnv {
+	t.Helper()
+	env := &browserEnv{store: &memStore{}, cookies: &cookieRecorder{cookies: map[string]*http.Cookie{}}}
+	env.checkout = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, checkoutHTML)
+	}))
+	t.Cleanup(env.checkout.Close)
+	checkoutHost := strings.TrimPrefix(env.checkout.URL, "http://")
+
+	mux := http.NewServeMux()
+	env.hub = httptest.NewServer(env.cookies.wrap(mux))
+	t.Cleanup(env.hub.Close)
+	env.store.sources = []store.Source{{ID: "src_b", TenantID: "ten_b", PublicKey: "pk_browser", AllowedOrigins: []string{env.hub.URL}}}
+	svc, err := New(Config{Store: env.store, RatePerIP: Rate{Per: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Close(context.Background()) })
+	svc.Register(mux)
+	mux.HandleFunc("GET /landing", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, landingHTML, checkoutHost, consentAttr, env.checkout.URL)
+	})
+	return env
+}
+
+func (env *browserEnv) waitFor(t *testing.T, typ string) store.Touchpoint {
+	t.Helper()
+	var found store.Touchpoint
+	poll(t, func() bool {
+		for _, tp := range env.store.touchpoints() {
+			if tp.Type == typ {
+				found = tp
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+func browserCookies(t *testing.T, ctx context.Context, u string) map[string]string {
+	t.Helper()
+	res, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (network.GetCookiesResult, error) {
+		return cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{u}})
+	})
+	if err != nil {
+		t.Fatalf("get cookies: %v", err)
+	}
+	out := map[string]string{}
+	for _, c := range res.Cookies {
+		out[c.Name] = c.Value
+	}
+	return out
+}
+
+// TestBrowserLandingToCheckout is the issue's "done when": a page with the snippet, loaded from an
+// ad URL with fbclid and UTMs, then a click on a Hotmart checkout link.
+func TestBrowserLandingToCheckout(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, "")
+	errs := consoleErrors(t, ctx)
+
+	const fbclid = "IwAR_Test-CaseSensitive_aBcD"
+	landing := env.hub.URL + "/landing?fbclid=" + fbclid + "&utm_source=facebook&utm_medium=paid&utm_campaign=launch&utm_content=ad7"
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate(landing), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatalf("load landing: %v", err)
+	}
+	pv := env.waitFor(t, "page_view")
+
+	// A lead with an e-mail, shared with the (fake) Meta pixel by event id.
+	eid, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('track', 'lead', {email: ' Maria.Teste@Example.com ', form: 'hero'})`))
+	if err != nil {
+		t.Fatalf("track lead: %v", err)
+	}
+	lead := env.waitFor(t, "lead")
+	fbq, err := chromedp.Run(tctx, chromedp.Evaluate[[][]any](`window.fbqCalls`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Click the checkout link and land on the "Hotmart" checkout.
+	if err := chromedp.Do(tctx, chromedp.Click(chromedp.ID("buy"))); err != nil {
+		t.Fatalf("click: %v", err)
+	}
+	var checkoutURL string
+	poll(t, func() bool {
+		loc, err := chromedp.Run(tctx, chromedp.Location())
+		checkoutURL = loc
+		return err == nil && strings.HasPrefix(loc, env.checkout.URL)
+	})
+	co, err := url.Parse(checkoutURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar := browserCookies(t, tctx, env.hub.URL)
+	storage, err := chromedp.Run(tctx, chromedp.Evaluate[int](`localStorage.length + sessionStorage.length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The stored page view carries the ad click as it arrived.
+	vid := pv.VisitorID
+	if !regexp.MustCompile(`^k_[A-Za-z0-9]{22}$`).MatchString(vid) {
+		t.Errorf("visitor id = %q", vid)
+	}
+	fbcRe := regexp.MustCompile(`^fb\.1\.(\d{13})\.` + fbclid + `$`)
+	if pv.FBCLID != fbclid || !fbcRe.MatchString(pv.FBC) {
+		t.Errorf("page view fbclid = %q, fbc = %q", pv.FBCLID, pv.FBC)
+	}
+	if !regexp.MustCompile(`^fb\.1\.\d{13}\.\d{10}$`).MatchString(pv.FBP) {
+		t.Errorf("fbp = %q", pv.FBP)
+	}
+	if pv.UTM != (store.UTM{Source: "facebook", Medium: "paid", Campaign: "launch", Content: "ad7"}) {
+		t.Errorf("utm = %+v", pv.UTM)
+	}
+	if pv.URL != landing || pv.TenantID != "ten_b" || pv.SourceID != "src_b" || pv.IP != "127.0.0.1" || pv.Consent != "unknown" {
+		t.Errorf("page view = %+v", pv)
+	}
+	if !pv.Bot || !strings.Contains(pv.UserAgent, "HeadlessChrome") {
+		t.Errorf("headless Chromium must be marked as a bot: bot=%v ua=%q", pv.Bot, pv.UserAgent)
+	}
+	// The lead: same visitor, hashed e-mail only, the event id shared with fbq.
+	if lead.VisitorID != vid || lead.ClientEventID != eid || lead.EmailHash != pii.SHA256Hex("maria.teste@example.com") || string(lead.Props) != `{"form":"hero"}` {
+		t.Errorf("lead = %+v (event id %q)", lead, eid)
+	}
+	if len(fbq) != 1 || fmt.Sprint(fbq[0]) != fmt.Sprintf("[track Lead map[form:hero] map[eventID:%s]]", eid) {
+		t.Errorf("fbq calls = %v", fbq)
+	}
+	// The server set the cookies, and the browser holds them.
+	for name, want := range map[string]string{VisitorCookie: vid, FBCCookie: pv.FBC, FBPCookie: pv.FBP} {
+		c := env.cookies.get(name)
+		if c == nil || c.Value != want || c.SameSite != http.SameSiteLaxMode {
+			t.Errorf("server Set-Cookie %s = %+v, want %q", name, c, want)
+		}
+		if jar[name] != want {
+			t.Errorf("browser cookie %s = %q, want %q", name, jar[name], want)
+		}
+	}
+	if c := env.cookies.get(FBCCookie); c != nil && c.MaxAge != 90*86400 {
+		t.Errorf("_fbc Max-Age = %d", c.MaxAge)
+	}
+	if strings.Contains(strings.ToLower(fmt.Sprint(jar)), "maria") || storage != 0 {
+		t.Errorf("personal data or storage in the browser: cookies %v, storage items %d", jar, storage)
+	}
+	// The checkout link carried the visitor id to Hotmart.
+	if co.Path != "/checkout/P123" || co.Query().Get("sck") != vid || co.Query().Get("src") != vid || co.Query().Get("off") != "x7" {
+		t.Errorf("checkout URL = %s, want sck=src=%s", checkoutURL, vid)
+	}
+	// The production host rules are in the served script too.
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	var decorated map[string]string
+	poll(t, func() bool {
+		decorated, err = chromedp.Run(tctx, chromedp.Evaluate[map[string]string](`window.hub && hub.v ? {
+			hotmart: hub('decorate', 'https://pay.hotmart.com/X1?a=1'),
+			kiwify: hub('decorate', 'https://pay.kiwify.com.br/k1'),
+			stripe: hub('decorate', 'https://buy.stripe.com/test_1'),
+			eduzz: hub('decorate', 'https://sun.eduzz.com/1'),
+			other: hub('decorate', 'https://example.net/x')} : null`))
+		return err == nil && decorated != nil
+	})
+	want := map[string]string{
+		"hotmart": "https://pay.hotmart.com/X1?a=1&sck=" + vid + "&src=" + vid,
+		"kiwify":  "https://pay.kiwify.com.br/k1?sck=" + vid,
+		"stripe":  "https://buy.stripe.com/test_1?client_reference_id=" + vid,
+		"eduzz":   "https://sun.eduzz.com/1?utm_content=" + vid,
+		"other":   "https://example.net/x",
+	}
+	for k, v := range want {
+		if decorated[k] != v {
+			t.Errorf("decorate %s = %q, want %q", k, decorated[k], v)
+		}
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors: %q", e)
+	}
+}
+
+// TestBrowserConsentRequired: with data-consent="required" nothing is sent and no cookie is
+// written until consent is granted.
+func TestBrowserConsentRequired(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, ` data-consent="required"`)
+	errs := consoleErrors(t, ctx)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?fbclid=AbC"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the script has run, then check it kept everything to itself.
+	poll(t, func() bool {
+		ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`!!(window.hub && hub.v)`))
+		return err == nil && ok
+	})
+	state, err := chromedp.Run(tctx, chromedp.Evaluate[map[string]any](`({cookie: document.cookie, href: document.getElementById('buy').href, vid: hub('visitor')})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state["cookie"] != "" || strings.Contains(state["href"].(string), "sck=") || state["vid"] != "" {
+		t.Errorf("before consent: %v", state)
+	}
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('track', 'lead'); 'ok'`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(env.store.touchpoints()); n != 0 {
+		t.Errorf("%d touchpoints sent before consent", n)
+	}
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('consent', 'granted'); 'ok'`)); err != nil {
+		t.Fatal(err)
+	}
+	pv := env.waitFor(t, "page_view")
+	lead := env.waitFor(t, "lead")
+	if pv.Consent != "granted" || lead.Consent != "granted" || pv.VisitorID == "" || pv.VisitorID != lead.VisitorID || pv.FBCLID != "AbC" {
+		t.Errorf("after consent: page view %+v, lead %+v", pv, lead)
+	}
+	poll(t, func() bool { return browserCookies(t, tctx, env.hub.URL)[VisitorCookie] == pv.VisitorID })
+	href, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.getElementById('buy').href`))
+	if err != nil || !strings.Contains(href, "sck="+pv.VisitorID) {
+		t.Errorf("link after consent = %q (%v)", href, err)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors: %q", e)
+	}
+}
