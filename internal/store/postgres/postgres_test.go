@@ -1,0 +1,78 @@
+package postgres_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/postgres"
+	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv"
+)
+
+func open(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), url, store.WithRiverConfig(fastRiver))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// fastRiver polls often and logs nothing, to keep the suite quick and quiet.
+func fastRiver(c *river.Config) {
+	c.Logger = slog.New(slog.DiscardHandler)
+	c.FetchCooldown = 20 * time.Millisecond
+	c.FetchPollInterval = 50 * time.Millisecond
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, testenv.Postgres(t)) })
+}
+
+// TestMigrateConcurrently starts four "replicas" (separate pools) on one fresh schema at once:
+// the advisory lock makes them take turns, so all succeed and the schema is current.
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	url := testenv.Postgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stores := make([]*postgres.Store, 4)
+	for i := range stores {
+		stores[i] = open(t, url)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(stores))
+	for i, s := range stores {
+		wg.Go(func() { errs[i] = s.Migrate(ctx) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("replica %d: Migrate: %v", i, err)
+		}
+	}
+	for i, s := range stores {
+		ok, err := s.MigrationStatus(ctx)
+		if err != nil || !ok {
+			t.Errorf("replica %d: MigrationStatus = %v, %v", i, ok, err)
+		}
+	}
+	var n int
+	if err := stores[0].Pool().QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("schema_migrations has %d rows, want 1", n)
+	}
+}

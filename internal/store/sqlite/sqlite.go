@@ -1,0 +1,204 @@
+// Package sqlite is the embedded store: SQLite through modernc.org/sqlite (pure Go) with the
+// shared SQL of store/sqlstore and River's riversqlite driver.
+//
+// SQLite allows one writer at a time. The store keeps one write connection (a pool of one),
+// shared by Hub's writes, transactions and River, so writers queue in Go instead of failing
+// with SQLITE_BUSY, which is also how riversqlite asks to be used. Reads outside a transaction
+// use a separate pool of read-only connections, which WAL lets run alongside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/sqlstore"
+)
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	*sqlstore.Store
+	write, read *sql.DB
+	flavor      *sqlstore.Flavor
+	queue       *sqlstore.Queue[*sql.Tx]
+	migrateMu   sync.Mutex
+}
+
+var _ store.Store = (*Store)(nil)
+
+// readers is the size of the read pool.
+const readers = 4
+
+// Open opens (creating it and its directory if needed) the database file at path. It does not
+// migrate: call Migrate.
+func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Readers never write, so they cannot take the write lock; the lone writer begins
+	// IMMEDIATE so that a transaction never has to upgrade a read lock (which can fail with
+	// SQLITE_BUSY against another process, such as `hub migrate`).
+	rq := url.Values{}
+	for k, v := range q {
+		rq[k] = slices.Clone(v)
+	}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Set("_txlock", "immediate")
+	rq.Add("_pragma", "query_only(1)")
+
+	write, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// Connect now so WAL is set before the readers open the file.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+
+	o := store.Apply(opts...)
+	f := sqlstore.SQLite(isUniqueViolation)
+	wq := sqlstore.DB{DB: write}
+	queue, err := sqlstore.NewQueue(riversqlite.New(write), o, f, wq)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	s := &Store{write: write, read: read, flavor: f, queue: queue}
+	s.Store = sqlstore.New(sqlstore.Config{
+		Flavor: f,
+		Read:   sqlstore.DB{DB: read},
+		Write:  wq,
+		Begin: func(ctx context.Context) (sqlstore.TxConn, error) {
+			return sqlstore.BeginDB(ctx, write)
+		},
+		InsertTouchpoints: func(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint) (int, error) {
+			return insertTouchpoints(ctx, f, tx.Raw().(*sql.Tx), tps)
+		},
+		Enqueue: func(ctx context.Context, tx sqlstore.TxConn, args river.JobArgs, opts *river.InsertOpts) error {
+			return queue.InsertTx(ctx, tx.Raw().(*sql.Tx), args, opts)
+		},
+		Options: o,
+	})
+	return s, nil
+}
+
+func (s *Store) Dialect() string { return "sqlite" }
+
+func (s *Store) Ping(ctx context.Context) error {
+	if err := errors.Join(s.write.PingContext(ctx), s.read.PingContext(ctx)); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops the queue (cancelling running jobs after a short grace) and closes both pools.
+func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.queue.Stop(ctx)
+	return errors.Join(err, s.read.Close(), s.write.Close())
+}
+
+func (s *Store) Queue() store.Queue { return s.queue }
+
+// River returns the insert-only River client, for listing jobs and for tests.
+func (s *Store) River() *river.Client[*sql.Tx] { return s.queue.Client() }
+
+// Migrate applies Hub's migrations (each in an IMMEDIATE transaction, which excludes other
+// processes) and then River's. Within the process a mutex makes concurrent calls take turns.
+func (s *Store) Migrate(ctx context.Context) error {
+	s.migrateMu.Lock()
+	defer s.migrateMu.Unlock()
+	begin := func(ctx context.Context) (sqlstore.TxConn, error) { return sqlstore.BeginDB(ctx, s.write) }
+	if err := sqlstore.Migrate(ctx, s.flavor, sqlstore.DB{DB: s.write}, begin); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	m, err := rivermigrate.New(riversqlite.New(s.write), nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("sqlite: river migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationStatus reports whether Hub's and River's migrations are all applied.
+func (s *Store) MigrationStatus(ctx context.Context) (bool, error) {
+	ok, err := sqlstore.MigrationsCurrent(ctx, s.flavor, sqlstore.DB{DB: s.read})
+	if err != nil || !ok {
+		return false, err
+	}
+	m, err := rivermigrate.New(riversqlite.New(s.write), nil)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: river migrator: %w", err)
+	}
+	res, err := m.Validate(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: river migration status: %w", err)
+	}
+	return res.OK, nil
+}
+
+// insertTouchpoints runs one prepared INSERT per touchpoint inside the batch's transaction.
+func insertTouchpoints(ctx context.Context, f *sqlstore.Flavor, tx *sql.Tx, tps []store.Touchpoint) (int, error) {
+	stmt, err := tx.PrepareContext(ctx, f.Rebind(sqlstore.InsertTouchpointSQL))
+	if err != nil {
+		return 0, err
+	}
+	defer stmt.Close()
+	var n int64
+	for i := range tps {
+		res, err := stmt.ExecContext(ctx, sqlstore.TouchpointValues(f, &tps[i])...)
+		if err != nil {
+			return 0, err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		n += k
+	}
+	return int(n), nil
+}
+
+func isUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}

@@ -1,0 +1,73 @@
+package sqlite_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/sqlite"
+	"github.com/hubtrack/hub/internal/store/storetest"
+)
+
+func open(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path, store.WithRiverConfig(fastRiver))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func fastRiver(c *river.Config) {
+	c.Logger = slog.New(slog.DiscardHandler)
+	c.FetchCooldown = 20 * time.Millisecond
+	c.FetchPollInterval = 50 * time.Millisecond
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		// A directory that does not exist yet: Open creates it.
+		return open(t, filepath.Join(t.TempDir(), "data", "hub.db"))
+	})
+}
+
+// TestMigrateConcurrently opens one file from four stores (as a second process would) and
+// migrates them at once: IMMEDIATE transactions and the busy timeout make them take turns.
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stores := make([]*sqlite.Store, 4)
+	for i := range stores {
+		stores[i] = open(t, path)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(stores))
+	for i, s := range stores {
+		wg.Go(func() { errs[i] = s.Migrate(ctx) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("store %d: Migrate: %v", i, err)
+		}
+	}
+	for i, s := range stores {
+		ok, err := s.MigrationStatus(ctx)
+		if err != nil || !ok {
+			t.Errorf("store %d: MigrationStatus = %v, %v", i, ok, err)
+		}
+	}
+}

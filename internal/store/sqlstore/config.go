@@ -1,0 +1,357 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Tenants.
+
+const tenantCols = `id, name, created_at`
+
+func (q *queries) scanTenant(r Row) (store.Tenant, error) {
+	var t store.Tenant
+	err := r.Scan(&t.ID, &t.Name, tm(&t.CreatedAt))
+	return t, err
+}
+
+func (q *queries) CreateTenant(ctx context.Context, t store.Tenant) (store.Tenant, error) {
+	t.ID = q.newID(t.ID)
+	t.CreatedAt = q.stamp(t.CreatedAt)
+	_, err := q.exec(ctx, q.w, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3)`,
+		t.ID, t.Name, q.f.Time(t.CreatedAt))
+	if err != nil {
+		return store.Tenant{}, q.writeErr("create tenant", err)
+	}
+	return t, nil
+}
+
+func (q *queries) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	t, err := q.scanTenant(q.queryRow(ctx, q.r, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`, id))
+	if err != nil {
+		return store.Tenant{}, readErr("get tenant", err)
+	}
+	return t, nil
+}
+
+func (q *queries) ListTenants(ctx context.Context) ([]store.Tenant, error) {
+	rows, err := q.query(ctx, q.r, `SELECT `+tenantCols+` FROM tenants ORDER BY id DESC`)
+	return collect(rows, err, "list tenants", func(r Rows) (store.Tenant, error) { return q.scanTenant(r) })
+}
+
+// API keys.
+
+const apiKeyCols = `id, tenant_id, name, role, lookup, hash, created_at, last_used_at, revoked_at`
+
+func (q *queries) scanAPIKey(r Row) (store.APIKey, error) {
+	var k store.APIKey
+	err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Role, &k.Lookup, &k.Hash, tm(&k.CreatedAt), ntm(&k.LastUsedAt), ntm(&k.RevokedAt))
+	return k, err
+}
+
+func (q *queries) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey, error) {
+	k.ID = q.newID(k.ID)
+	k.CreatedAt = q.stamp(k.CreatedAt)
+	k.LastUsedAt = microPtr(k.LastUsedAt)
+	k.RevokedAt = microPtr(k.RevokedAt)
+	_, err := q.exec(ctx, q.w, `INSERT INTO api_keys (`+apiKeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		k.ID, k.TenantID, k.Name, k.Role, k.Lookup, k.Hash, q.f.Time(k.CreatedAt), q.f.NullTime(k.LastUsedAt), q.f.NullTime(k.RevokedAt))
+	if err != nil {
+		return store.APIKey{}, q.writeErr("create api key", err)
+	}
+	return k, nil
+}
+
+func (q *queries) GetAPIKeyByLookup(ctx context.Context, lookup string) (store.APIKey, error) {
+	k, err := q.scanAPIKey(q.queryRow(ctx, q.r, `SELECT `+apiKeyCols+` FROM api_keys WHERE lookup = $1`, lookup))
+	if err != nil {
+		return store.APIKey{}, readErr("get api key", err)
+	}
+	return k, nil
+}
+
+func (q *queries) ListAPIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error) {
+	rows, err := q.query(ctx, q.r, `SELECT `+apiKeyCols+` FROM api_keys WHERE tenant_id = $1 ORDER BY id DESC`, tenantID)
+	return collect(rows, err, "list api keys", func(r Rows) (store.APIKey, error) { return q.scanAPIKey(r) })
+}
+
+func (q *queries) RevokeAPIKey(ctx context.Context, tenantID, id string, at time.Time) error {
+	n, err := q.exec(ctx, q.w, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2`,
+		tenantID, id, q.f.Time(q.stamp(at)))
+	return mustAffect("revoke api key", n, err)
+}
+
+func (q *queries) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	n, err := q.exec(ctx, q.w, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1`, id, q.f.Time(q.stamp(at)))
+	return mustAffect("touch api key", n, err)
+}
+
+// Sources.
+
+const sourceCols = `id, tenant_id, name, public_key, webhook_token, allowed_origins, attribution_window_ns,
+	attribution_model, cookie_domain, created_at, updated_at`
+
+func (q *queries) scanSource(r Row) (store.Source, error) {
+	var (
+		s       store.Source
+		origins []byte
+		window  int64
+	)
+	if err := r.Scan(&s.ID, &s.TenantID, &s.Name, &s.PublicKey, &s.WebhookToken, &origins, &window,
+		&s.AttributionModel, &s.CookieDomain, tm(&s.CreatedAt), tm(&s.UpdatedAt)); err != nil {
+		return s, err
+	}
+	s.AttributionWindow = time.Duration(window)
+	return s, unmarshal(origins, &s.AllowedOrigins)
+}
+
+func (q *queries) CreateSource(ctx context.Context, s store.Source) (store.Source, error) {
+	s.ID = q.newID(s.ID)
+	s.CreatedAt = q.stamp(s.CreatedAt)
+	if s.UpdatedAt.IsZero() {
+		s.UpdatedAt = s.CreatedAt
+	}
+	s.UpdatedAt = Micro(s.UpdatedAt)
+	origins, err := jsonArg(s.AllowedOrigins)
+	if err != nil {
+		return store.Source{}, wrap("create source", err)
+	}
+	_, err = q.exec(ctx, q.w, `INSERT INTO sources (`+sourceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		s.ID, s.TenantID, s.Name, s.PublicKey, s.WebhookToken, origins, int64(s.AttributionWindow),
+		s.AttributionModel, s.CookieDomain, q.f.Time(s.CreatedAt), q.f.Time(s.UpdatedAt))
+	if err != nil {
+		return store.Source{}, q.writeErr("create source", err)
+	}
+	return s, nil
+}
+
+func (q *queries) UpdateSource(ctx context.Context, s store.Source) error {
+	origins, err := jsonArg(s.AllowedOrigins)
+	if err != nil {
+		return wrap("update source", err)
+	}
+	n, err := q.exec(ctx, q.w, `UPDATE sources SET name = $3, public_key = $4, webhook_token = $5, allowed_origins = $6,
+		attribution_window_ns = $7, attribution_model = $8, cookie_domain = $9, updated_at = $10
+		WHERE tenant_id = $1 AND id = $2`,
+		s.TenantID, s.ID, s.Name, s.PublicKey, s.WebhookToken, origins, int64(s.AttributionWindow),
+		s.AttributionModel, s.CookieDomain, q.f.Time(q.stamp(s.UpdatedAt)))
+	if err != nil {
+		return q.writeErr("update source", err)
+	}
+	return mustAffect("update source", n, nil)
+}
+
+func (q *queries) getSource(ctx context.Context, op, cond string, args ...any) (store.Source, error) {
+	s, err := q.scanSource(q.queryRow(ctx, q.r, `SELECT `+sourceCols+` FROM sources WHERE `+cond, args...))
+	if err != nil {
+		return store.Source{}, readErr(op, err)
+	}
+	return s, nil
+}
+
+func (q *queries) GetSource(ctx context.Context, tenantID, id string) (store.Source, error) {
+	return q.getSource(ctx, "get source", `tenant_id = $1 AND id = $2`, tenantID, id)
+}
+
+func (q *queries) GetSourceByWebhookToken(ctx context.Context, token string) (store.Source, error) {
+	return q.getSource(ctx, "get source by webhook token", `webhook_token = $1`, token)
+}
+
+func (q *queries) GetSourceByPublicKey(ctx context.Context, key string) (store.Source, error) {
+	return q.getSource(ctx, "get source by public key", `public_key = $1`, key)
+}
+
+func (q *queries) ListSources(ctx context.Context, tenantID string) ([]store.Source, error) {
+	rows, err := q.query(ctx, q.r, `SELECT `+sourceCols+` FROM sources WHERE tenant_id = $1 ORDER BY id DESC`, tenantID)
+	return collect(rows, err, "list sources", func(r Rows) (store.Source, error) { return q.scanSource(r) })
+}
+
+// Gateway secrets.
+
+const secretCols = `source_id, tenant_id, provider, ciphertext, updated_at`
+
+func (q *queries) scanSecret(r Row) (store.GatewaySecret, error) {
+	var s store.GatewaySecret
+	err := r.Scan(&s.SourceID, &s.TenantID, &s.Provider, &s.Ciphertext, tm(&s.UpdatedAt))
+	return s, err
+}
+
+func (q *queries) PutGatewaySecret(ctx context.Context, s store.GatewaySecret) error {
+	// The source must belong to the tenant: the INSERT selects nothing otherwise.
+	var n int64
+	err := q.queryRow(ctx, q.w, `SELECT count(*) FROM sources WHERE tenant_id = $1 AND id = $2`, s.TenantID, s.SourceID).Scan(&n)
+	if err != nil {
+		return wrap("put gateway secret", err)
+	}
+	if n == 0 {
+		return mustAffect("put gateway secret: source", 0, nil)
+	}
+	_, err = q.exec(ctx, q.w, `INSERT INTO gateway_secrets (`+secretCols+`) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (source_id, provider) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
+		s.SourceID, s.TenantID, s.Provider, s.Ciphertext, q.f.Time(q.stamp(s.UpdatedAt)))
+	if err != nil {
+		return q.writeErr("put gateway secret", err)
+	}
+	return nil
+}
+
+func (q *queries) GetGatewaySecret(ctx context.Context, tenantID, sourceID, provider string) (store.GatewaySecret, error) {
+	s, err := q.scanSecret(q.queryRow(ctx, q.r, `SELECT `+secretCols+` FROM gateway_secrets
+		WHERE tenant_id = $1 AND source_id = $2 AND provider = $3`, tenantID, sourceID, provider))
+	if err != nil {
+		return store.GatewaySecret{}, readErr("get gateway secret", err)
+	}
+	return s, nil
+}
+
+func (q *queries) ListGatewaySecrets(ctx context.Context, tenantID, sourceID string) ([]store.GatewaySecret, error) {
+	rows, err := q.query(ctx, q.r, `SELECT `+secretCols+` FROM gateway_secrets WHERE tenant_id = $1 AND source_id = $2
+		ORDER BY provider`, tenantID, sourceID)
+	return collect(rows, err, "list gateway secrets", func(r Rows) (store.GatewaySecret, error) { return q.scanSecret(r) })
+}
+
+// Destinations.
+
+const destinationCols = `id, tenant_id, type, name, config, credentials, enabled, health_state, health_reason,
+	health_checked_at, created_at, updated_at`
+
+func (q *queries) scanDestination(r Row) (store.Destination, error) {
+	var (
+		d   store.Destination
+		cfg []byte
+	)
+	err := r.Scan(&d.ID, &d.TenantID, &d.Type, &d.Name, &cfg, &d.Credentials, &d.Enabled, &d.Health.State,
+		&d.Health.Reason, tm(&d.Health.CheckedAt), tm(&d.CreatedAt), tm(&d.UpdatedAt))
+	d.Config = rawJSON(cfg)
+	return d, err
+}
+
+func (q *queries) CreateDestination(ctx context.Context, d store.Destination) (store.Destination, error) {
+	d.ID = q.newID(d.ID)
+	d.CreatedAt = q.stamp(d.CreatedAt)
+	if d.UpdatedAt.IsZero() {
+		d.UpdatedAt = d.CreatedAt
+	}
+	d.UpdatedAt = Micro(d.UpdatedAt)
+	if d.Health.State == "" {
+		d.Health.State = "unknown"
+	}
+	d.Health.CheckedAt = Micro(d.Health.CheckedAt)
+	_, err := q.exec(ctx, q.w, `INSERT INTO destinations (`+destinationCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		d.ID, d.TenantID, d.Type, d.Name, rawArg(d.Config), d.Credentials, d.Enabled, d.Health.State,
+		d.Health.Reason, q.f.Time(d.Health.CheckedAt), q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt))
+	if err != nil {
+		return store.Destination{}, q.writeErr("create destination", err)
+	}
+	return d, nil
+}
+
+func (q *queries) UpdateDestination(ctx context.Context, d store.Destination) error {
+	n, err := q.exec(ctx, q.w, `UPDATE destinations SET type = $3, name = $4, config = $5, credentials = $6,
+		enabled = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2`,
+		d.TenantID, d.ID, d.Type, d.Name, rawArg(d.Config), d.Credentials, d.Enabled, q.f.Time(q.stamp(d.UpdatedAt)))
+	return mustAffect("update destination", n, err)
+}
+
+func (q *queries) SetDestinationHealth(ctx context.Context, tenantID, id string, h store.DestinationHealth) error {
+	n, err := q.exec(ctx, q.w, `UPDATE destinations SET health_state = $3, health_reason = $4, health_checked_at = $5
+		WHERE tenant_id = $1 AND id = $2`, tenantID, id, h.State, h.Reason, q.f.Time(q.stamp(h.CheckedAt)))
+	return mustAffect("set destination health", n, err)
+}
+
+func (q *queries) GetDestination(ctx context.Context, tenantID, id string) (store.Destination, error) {
+	d, err := q.scanDestination(q.queryRow(ctx, q.r, `SELECT `+destinationCols+` FROM destinations
+		WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if err != nil {
+		return store.Destination{}, readErr("get destination", err)
+	}
+	return d, nil
+}
+
+func (q *queries) ListDestinations(ctx context.Context, tenantID string) ([]store.Destination, error) {
+	rows, err := q.query(ctx, q.r, `SELECT `+destinationCols+` FROM destinations WHERE tenant_id = $1 ORDER BY id DESC`, tenantID)
+	return collect(rows, err, "list destinations", func(r Rows) (store.Destination, error) { return q.scanDestination(r) })
+}
+
+// Links.
+
+const linkCols = `code, tenant_id, source_id, target, created_at`
+
+func (q *queries) scanLink(r Row) (store.Link, error) {
+	var l store.Link
+	err := r.Scan(&l.Code, &l.TenantID, &l.SourceID, &l.Target, tm(&l.CreatedAt))
+	return l, err
+}
+
+func (q *queries) CreateLink(ctx context.Context, l store.Link) (store.Link, error) {
+	if l.Code == "" {
+		return store.Link{}, wrap("create link", errEmptyCode)
+	}
+	l.CreatedAt = q.stamp(l.CreatedAt)
+	_, err := q.exec(ctx, q.w, `INSERT INTO links (`+linkCols+`) VALUES ($1, $2, $3, $4, $5)`,
+		l.Code, l.TenantID, l.SourceID, l.Target, q.f.Time(l.CreatedAt))
+	if err != nil {
+		return store.Link{}, q.writeErr("create link", err)
+	}
+	return l, nil
+}
+
+func (q *queries) GetLinkByCode(ctx context.Context, code string) (store.Link, error) {
+	l, err := q.scanLink(q.queryRow(ctx, q.r, `SELECT `+linkCols+` FROM links WHERE code = $1`, code))
+	if err != nil {
+		return store.Link{}, readErr("get link", err)
+	}
+	return l, nil
+}
+
+func (q *queries) ListLinks(ctx context.Context, tenantID, sourceID string) ([]store.Link, error) {
+	var w where
+	w.add(`tenant_id = %s`, tenantID)
+	if sourceID != "" {
+		w.add(`source_id = %s`, sourceID)
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+linkCols+` FROM links`+w.String()+` ORDER BY created_at DESC, code DESC`, w.args...)
+	return collect(rows, err, "list links", func(r Rows) (store.Link, error) { return q.scanLink(r) })
+}
+
+// Audit log.
+
+const auditCols = `id, tenant_id, actor, action, detail, at`
+
+func (q *queries) scanAudit(r Row) (store.AuditEntry, error) {
+	var a store.AuditEntry
+	err := r.Scan(&a.ID, &a.TenantID, &a.Actor, &a.Action, &a.Detail, tm(&a.At))
+	return a, err
+}
+
+func (q *queries) InsertAudit(ctx context.Context, a store.AuditEntry) (store.AuditEntry, error) {
+	a.ID = q.newID(a.ID)
+	a.At = q.stamp(a.At)
+	_, err := q.exec(ctx, q.w, `INSERT INTO audit_log (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		a.ID, a.TenantID, a.Actor, a.Action, a.Detail, q.f.Time(a.At))
+	if err != nil {
+		return store.AuditEntry{}, q.writeErr("insert audit", err)
+	}
+	return a, nil
+}
+
+func (q *queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error) {
+	var w where
+	w.add(`tenant_id = %s`, f.TenantID)
+	if f.After != "" {
+		w.add(`id < %s`, f.After)
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+auditCols+` FROM audit_log`+w.String()+` ORDER BY id DESC LIMIT `+w.next(limitOf(f.Limit)), w.args...)
+	return collect(rows, err, "list audit", func(r Rows) (store.AuditEntry, error) { return q.scanAudit(r) })
+}
+
+func microPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	m := Micro(*t)
+	return &m
+}

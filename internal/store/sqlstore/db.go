@@ -1,0 +1,166 @@
+// Package sqlstore holds the SQL both store implementations share: the schema migrations, every
+// query, and the Reader/Writer methods built on them. What differs between PostgreSQL and
+// SQLite (placeholders, column types, time encoding, row locks, bulk insert, the River driver)
+// is a Flavor plus a few hooks in Config, in the manner of Dex's storage/sql flavors.
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Querier runs SQL on a pool, a connection or a transaction. Queries are written with $n
+// placeholders; Store rebinds them for the flavor before they reach a Querier.
+type Querier interface {
+	Exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
+// Rows is the subset of pgx.Rows and *sql.Rows the queries use.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Row is a single-row result.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// TxConn is an open transaction.
+type TxConn interface {
+	Querier
+	Commit(ctx context.Context) error
+	Rollback(ctx context.Context) error
+	// Raw is the driver's transaction (pgx.Tx or *sql.Tx), for River's InsertTx.
+	Raw() any
+}
+
+// Config is what an implementation hands to New.
+type Config struct {
+	Flavor *Flavor
+	// Read serves reads outside a transaction; Write serves writes outside one. They may be
+	// the same pool.
+	Read, Write Querier
+	// Begin starts a transaction on the writer.
+	Begin func(ctx context.Context) (TxConn, error)
+	// InsertTouchpoints bulk-inserts touchpoints (IDs and times already set) inside tx and
+	// returns how many were new. Both dialects must skip rows that conflict.
+	InsertTouchpoints func(ctx context.Context, tx TxConn, tps []store.Touchpoint) (int, error)
+	// Enqueue inserts a River job in tx.
+	Enqueue func(ctx context.Context, tx TxConn, args river.JobArgs, opts *river.InsertOpts) error
+	Options store.Options
+}
+
+// Store implements store.Reader and store.Writer, plus Tx, on a Config. Implementations embed
+// it and add migrations, the queue and lifecycle.
+type Store struct {
+	queries
+}
+
+// New returns a Store for cfg.
+func New(cfg Config) *Store {
+	c := &cfg
+	return &Store{queries{cfg: c, f: cfg.Flavor, r: cfg.Read, w: cfg.Write}}
+}
+
+// Tx runs fn in one transaction; fn's error (or a panic) rolls it back.
+func (s *Store) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.runTx(ctx, func(q *queries) error { return fn(&txStore{q}) })
+}
+
+// InTx runs fn in one transaction with raw access, for implementations.
+func (s *Store) InTx(ctx context.Context, fn func(tx TxConn) error) error {
+	return s.runTx(ctx, func(q *queries) error { return fn(q.tx) })
+}
+
+type txStore struct {
+	*queries
+}
+
+func (t *txStore) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	return t.cfg.Enqueue(ctx, t.tx, args, opts)
+}
+
+// queries holds every Reader/Writer method. Outside a transaction r and w are the pools and tx
+// is nil; inside one all three are the transaction.
+type queries struct {
+	cfg *Config
+	f   *Flavor
+	r   Querier
+	w   Querier
+	tx  TxConn
+}
+
+func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) (err error) {
+	if q.tx != nil {
+		return fn(q)
+	}
+	tx, err := q.cfg.Begin(ctx)
+	if err != nil {
+		return wrap("begin", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err = fn(&queries{cfg: q.cfg, f: q.f, r: tx, w: tx, tx: tx}); err != nil {
+		return err
+	}
+	if err = tx.Commit(ctx); err != nil {
+		return wrap("commit", err)
+	}
+	return nil
+}
+
+func (q *queries) now() time.Time { return q.cfg.Options.Now().UTC() }
+
+func (q *queries) newID(id string) string {
+	if id != "" {
+		return id
+	}
+	return q.cfg.Options.NewID()
+}
+
+// stamp returns t in UTC at the stored precision, or the clock if t is zero.
+func (q *queries) stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		t = q.now()
+	}
+	return Micro(t)
+}
+
+// Micro is t in UTC truncated to microseconds, the precision both dialects store.
+func Micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func (q *queries) exec(ctx context.Context, db Querier, query string, args ...any) (int64, error) {
+	return db.Exec(ctx, q.f.Rebind(query), args...)
+}
+
+func (q *queries) query(ctx context.Context, db Querier, query string, args ...any) (Rows, error) {
+	return db.Query(ctx, q.f.Rebind(query), args...)
+}
+
+func (q *queries) queryRow(ctx context.Context, db Querier, query string, args ...any) Row {
+	return db.QueryRow(ctx, q.f.Rebind(query), args...)
+}
+
+func nowUTC() time.Time { return time.Now().UTC() }
+
+var (
+	_ store.Tx     = (*txStore)(nil)
+	_ store.Reader = (*Store)(nil)
+	_ store.Writer = (*Store)(nil)
+)

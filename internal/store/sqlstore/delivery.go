@@ -1,0 +1,133 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+const deliveryCols = `id, tenant_id, order_id, destination_id, event_name, event_id, state, reason, attempts,
+	created_at, updated_at, delivered_at`
+
+func scanDelivery(r Row) (store.Delivery, error) {
+	var (
+		d     store.Delivery
+		state string
+	)
+	err := r.Scan(&d.ID, &d.TenantID, &d.OrderID, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
+		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt))
+	d.State = store.DeliveryState(state)
+	return d, err
+}
+
+func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.Delivery, bool, error) {
+	d.ID = q.newID(d.ID)
+	d.CreatedAt = q.stamp(d.CreatedAt)
+	if d.UpdatedAt.IsZero() {
+		d.UpdatedAt = d.CreatedAt
+	}
+	d.UpdatedAt = Micro(d.UpdatedAt)
+	d.DeliveredAt = microPtr(d.DeliveredAt)
+	if d.State == "" {
+		d.State = store.DeliveryPending
+	}
+	var created bool
+	err := q.runTx(ctx, func(q *queries) error {
+		// The order and destination must be the tenant's.
+		var n int64
+		if err := q.queryRow(ctx, q.w, `SELECT (SELECT count(*) FROM orders WHERE tenant_id = $1 AND id = $2)
+			+ (SELECT count(*) FROM destinations WHERE tenant_id = $1 AND id = $3)`,
+			d.TenantID, d.OrderID, d.DestinationID).Scan(&n); err != nil {
+			return err
+		}
+		if n != 2 {
+			return mustAffect("order or destination", 0, nil)
+		}
+		var id string
+		err := q.queryRow(ctx, q.w, `INSERT INTO deliveries (`+deliveryCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (order_id, event_name, destination_id) DO NOTHING RETURNING id`,
+			d.ID, d.TenantID, d.OrderID, d.DestinationID, d.EventName, d.EventID, string(d.State), d.Reason, d.Attempts,
+			q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt)).Scan(&id)
+		switch {
+		case err == nil:
+			created = true
+			return nil
+		case !isNoRows(err):
+			return err
+		}
+		d, err = scanDelivery(q.queryRow(ctx, q.w, `SELECT `+deliveryCols+` FROM deliveries
+			WHERE order_id = $1 AND event_name = $2 AND destination_id = $3`, d.OrderID, d.EventName, d.DestinationID))
+		return err
+	})
+	if err != nil {
+		return store.Delivery{}, false, q.writeErr("create delivery", err)
+	}
+	return d, created, nil
+}
+
+func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
+	n, err := q.exec(ctx, q.w, `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7
+		WHERE tenant_id = $1 AND id = $2`,
+		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt))
+	return mustAffect("update delivery", n, err)
+}
+
+func (q *queries) GetDelivery(ctx context.Context, tenantID, id string) (store.Delivery, error) {
+	d, err := scanDelivery(q.queryRow(ctx, q.r, `SELECT `+deliveryCols+` FROM deliveries WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if err != nil {
+		return store.Delivery{}, readErr("get delivery", err)
+	}
+	return d, nil
+}
+
+func (q *queries) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error) {
+	var w where
+	w.add(`tenant_id = %s`, f.TenantID)
+	if f.DestinationID != "" {
+		w.add(`destination_id = %s`, f.DestinationID)
+	}
+	if f.OrderID != "" {
+		w.add(`order_id = %s`, f.OrderID)
+	}
+	if f.State != "" {
+		w.add(`state = %s`, string(f.State))
+	}
+	if f.After != "" {
+		w.add(`id < %s`, f.After)
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+deliveryCols+` FROM deliveries`+w.String()+` ORDER BY id DESC LIMIT `+w.next(limitOf(f.Limit)), w.args...)
+	return collect(rows, err, "list deliveries", func(r Rows) (store.Delivery, error) { return scanDelivery(r) })
+}
+
+// Attempts.
+
+const attemptCols = `id, tenant_id, delivery_id, at, http_status, latency_ms, outcome, code, message, trace_id, replay`
+
+func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Attempt, error) {
+	a.ID = q.newID(a.ID)
+	a.At = q.stamp(a.At)
+	var n int64
+	if err := q.queryRow(ctx, q.w, `SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND id = $2`, a.TenantID, a.DeliveryID).Scan(&n); err != nil {
+		return store.Attempt{}, wrap("insert attempt", err)
+	}
+	if err := mustAffect("insert attempt: delivery", n, nil); err != nil {
+		return store.Attempt{}, err
+	}
+	_, err := q.exec(ctx, q.w, `INSERT INTO attempts (`+attemptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.ID, a.TenantID, a.DeliveryID, q.f.Time(a.At), a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID, a.Replay)
+	if err != nil {
+		return store.Attempt{}, q.writeErr("insert attempt", err)
+	}
+	return a, nil
+}
+
+func (q *queries) ListAttempts(ctx context.Context, tenantID, deliveryID string) ([]store.Attempt, error) {
+	rows, err := q.query(ctx, q.r, `SELECT `+attemptCols+` FROM attempts WHERE tenant_id = $1 AND delivery_id = $2 ORDER BY id`, tenantID, deliveryID)
+	return collect(rows, err, "list attempts", func(r Rows) (store.Attempt, error) {
+		var a store.Attempt
+		err := r.Scan(&a.ID, &a.TenantID, &a.DeliveryID, tm(&a.At), &a.HTTPStatus, &a.LatencyMS, &a.Outcome, &a.Code,
+			&a.Message, &a.TraceID, &a.Replay)
+		return a, err
+	})
+}

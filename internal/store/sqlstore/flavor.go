@@ -1,0 +1,156 @@
+package sqlstore
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Flavor is everything the shared SQL needs to know about a dialect.
+type Flavor struct {
+	Name string
+	// ForUpdate is appended to the SELECT that reads an order before changing it: a row lock
+	// on PostgreSQL, nothing on SQLite, where the single writer already serialises writes.
+	ForUpdate string
+	// IsUniqueViolation reports whether err is a unique or primary key violation.
+	IsUniqueViolation func(error) bool
+
+	placeholder string // "$" keeps $n; "?" rewrites to SQLite's ?n
+	ddl         []ddlReplacer
+	timeAsInt   bool // SQLite: INTEGER unix microseconds
+	tableExists string
+	rebound     sync.Map
+}
+
+type ddlReplacer struct {
+	re   *regexp.Regexp
+	with string
+}
+
+// Postgres is the flavor for PostgreSQL (pgx): the SQL as written.
+func Postgres(isUnique func(error) bool) *Flavor {
+	return &Flavor{Name: "postgres", ForUpdate: " FOR UPDATE", IsUniqueViolation: isUnique, placeholder: "$",
+		tableExists: `SELECT to_regclass($1) IS NOT NULL`}
+}
+
+// SQLite is the flavor for SQLite: ?n placeholders, times as INTEGER unix microseconds, JSON
+// as TEXT, and column types rewritten in the migrations.
+func SQLite(isUnique func(error) bool) *Flavor {
+	return &Flavor{
+		Name:              "sqlite",
+		IsUniqueViolation: isUnique,
+		placeholder:       "?",
+		timeAsInt:         true,
+		tableExists:       `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1`,
+		ddl: []ddlReplacer{
+			{regexp.MustCompile(`\btimestamptz\b`), "INTEGER"},
+			{regexp.MustCompile(`\bjsonb\b`), "TEXT"},
+			{regexp.MustCompile(`\bbytea\b`), "BLOB"},
+			{regexp.MustCompile(`\bboolean\b`), "INTEGER"},
+			{regexp.MustCompile(`\bbigint\b`), "INTEGER"},
+			{regexp.MustCompile(`\bdouble precision\b`), "REAL"},
+			{regexp.MustCompile(` COLLATE "C"`), ""},
+		},
+	}
+}
+
+// DDL rewrites a migration statement for the flavor.
+func (f *Flavor) DDL(stmt string) string {
+	for _, r := range f.ddl {
+		stmt = r.re.ReplaceAllString(stmt, r.with)
+	}
+	return stmt
+}
+
+// Rebind rewrites $n placeholders for the flavor. The result is cached: queries are constants
+// or built from a small set of filter combinations.
+func (f *Flavor) Rebind(query string) string {
+	if f.placeholder == "$" {
+		return query
+	}
+	if v, ok := f.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(query))
+	inString := false
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'':
+			inString = !inString
+		case c == '$' && !inString && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9':
+			b.WriteString(f.placeholder)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	out := b.String()
+	f.rebound.Store(query, out)
+	return out
+}
+
+// Time encodes t as an argument.
+func (f *Flavor) Time(t time.Time) any {
+	t = Micro(t)
+	if f.timeAsInt {
+		return t.UnixMicro()
+	}
+	return t
+}
+
+// NullTime encodes an optional time (nil is NULL).
+func (f *Flavor) NullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return f.Time(*t)
+}
+
+// timeDst scans a timestamptz (time.Time) or an INTEGER of unix microseconds into a UTC time.
+type timeDst struct{ p *time.Time }
+
+func (d timeDst) Scan(src any) error {
+	t, ok, err := scanTime(src)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("sqlstore: NULL time in a NOT NULL column")
+	}
+	*d.p = t
+	return nil
+}
+
+// nullTimeDst is timeDst for a nullable column.
+type nullTimeDst struct{ p **time.Time }
+
+func (d nullTimeDst) Scan(src any) error {
+	t, ok, err := scanTime(src)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		*d.p = nil
+		return nil
+	}
+	*d.p = &t
+	return nil
+}
+
+func scanTime(src any) (time.Time, bool, error) {
+	switch v := src.(type) {
+	case nil:
+		return time.Time{}, false, nil
+	case time.Time:
+		return v.UTC(), true, nil
+	case int64:
+		return time.UnixMicro(v).UTC(), true, nil
+	}
+	return time.Time{}, false, fmt.Errorf("sqlstore: cannot scan %T into a time", src)
+}
+
+func tm(p *time.Time) timeDst       { return timeDst{p} }
+func ntm(p **time.Time) nullTimeDst { return nullTimeDst{p} }

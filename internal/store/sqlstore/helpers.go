@@ -1,0 +1,139 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+func wrap(op string, err error) error {
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// readErr maps "no rows" to store.ErrNotFound.
+func readErr(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlstore: %s: %w", op, store.ErrNotFound)
+	}
+	return wrap(op, err)
+}
+
+// writeErr maps a uniqueness violation to store.ErrConflict.
+func (q *queries) writeErr(op string, err error) error {
+	if q.f.IsUniqueViolation != nil && q.f.IsUniqueViolation(err) {
+		return fmt.Errorf("sqlstore: %s: %w (%v)", op, store.ErrConflict, err)
+	}
+	return wrap(op, err)
+}
+
+// mustAffect turns zero affected rows into store.ErrNotFound.
+func mustAffect(op string, n int64, err error) error {
+	if err != nil {
+		return wrap(op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: %s: %w", op, store.ErrNotFound)
+	}
+	return nil
+}
+
+// jsonArg marshals v for a jsonb/TEXT column.
+func jsonArg(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// rawArg stores a raw JSON document; empty is NULL.
+func rawArg(r json.RawMessage) any {
+	if len(r) == 0 {
+		return nil
+	}
+	return string(r)
+}
+
+// rawJSON returns a scanned JSON column as a RawMessage (nil for NULL).
+func rawJSON(b []byte) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+func unmarshal(b []byte, v any) error {
+	if len(b) == 0 {
+		return nil
+	}
+	return json.Unmarshal(b, v)
+}
+
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+func limitOf(n int) int {
+	switch {
+	case n <= 0:
+		return defaultLimit
+	case n > maxLimit:
+		return maxLimit
+	}
+	return n
+}
+
+// where builds a conjunction of conditions with numbered placeholders.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add appends cond, whose %s is replaced by the next placeholder for arg.
+func (w *where) add(cond string, arg any) {
+	w.args = append(w.args, arg)
+	w.conds = append(w.conds, strings.ReplaceAll(cond, "%s", "$"+strconv.Itoa(len(w.args))))
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// next returns the placeholder for one more argument.
+func (w *where) next(arg any) string {
+	w.args = append(w.args, arg)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+// collect scans every row with scan.
+func collect[T any](rows Rows, err error, op string, scan func(Rows) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(op, err)
+	}
+	return out, nil
+}
+
+var errEmptyCode = errors.New("empty code")
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

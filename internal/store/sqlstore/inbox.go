@@ -1,0 +1,143 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+const inboxCols = `id, tenant_id, source_id, provider, received_at, headers, query, body, state, error, order_id, processed_at`
+
+func scanInbox(r Row) (store.InboxEntry, error) {
+	var (
+		e       store.InboxEntry
+		headers []byte
+		state   string
+	)
+	if err := r.Scan(&e.ID, &e.TenantID, &e.SourceID, &e.Provider, tm(&e.ReceivedAt), &headers, &e.Query, &e.Body,
+		&state, &e.Error, &e.OrderID, ntm(&e.ProcessedAt)); err != nil {
+		return e, err
+	}
+	e.State = store.InboxState(state)
+	return e, unmarshal(headers, &e.Headers)
+}
+
+func (q *queries) InsertInbox(ctx context.Context, e store.InboxEntry) (store.InboxEntry, error) {
+	e.ID = q.newID(e.ID)
+	e.ReceivedAt = q.stamp(e.ReceivedAt)
+	e.ProcessedAt = microPtr(e.ProcessedAt)
+	if e.State == "" {
+		e.State = store.InboxReceived
+	}
+	if e.Body == nil {
+		e.Body = []byte{}
+	}
+	headers, err := jsonArg(e.Headers)
+	if err != nil {
+		return store.InboxEntry{}, wrap("insert inbox", err)
+	}
+	_, err = q.exec(ctx, q.w, `INSERT INTO inbox (`+inboxCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		e.ID, e.TenantID, e.SourceID, e.Provider, q.f.Time(e.ReceivedAt), headers, e.Query, e.Body, string(e.State),
+		e.Error, e.OrderID, q.f.NullTime(e.ProcessedAt))
+	if err != nil {
+		return store.InboxEntry{}, q.writeErr("insert inbox", err)
+	}
+	return e, nil
+}
+
+func (q *queries) SetInboxState(ctx context.Context, tenantID, id string, state store.InboxState, errMsg string, orderID string, at time.Time) error {
+	n, err := q.exec(ctx, q.w, `UPDATE inbox SET state = $3, error = $4, order_id = $5, processed_at = $6
+		WHERE tenant_id = $1 AND id = $2`, tenantID, id, string(state), errMsg, orderID, q.f.Time(q.stamp(at)))
+	return mustAffect("set inbox state", n, err)
+}
+
+func (q *queries) GetInbox(ctx context.Context, tenantID, id string) (store.InboxEntry, error) {
+	e, err := scanInbox(q.queryRow(ctx, q.r, `SELECT `+inboxCols+` FROM inbox WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if err != nil {
+		return store.InboxEntry{}, readErr("get inbox", err)
+	}
+	return e, nil
+}
+
+func (q *queries) ListInbox(ctx context.Context, f store.InboxFilter) ([]store.InboxEntry, error) {
+	var w where
+	w.add(`tenant_id = %s`, f.TenantID)
+	if f.SourceID != "" {
+		w.add(`source_id = %s`, f.SourceID)
+	}
+	if f.Provider != "" {
+		w.add(`provider = %s`, f.Provider)
+	}
+	if f.State != "" {
+		w.add(`state = %s`, string(f.State))
+	}
+	if f.After != "" {
+		w.add(`id < %s`, f.After)
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+inboxCols+` FROM inbox`+w.String()+` ORDER BY id DESC LIMIT `+w.next(limitOf(f.Limit)), w.args...)
+	return collect(rows, err, "list inbox", func(r Rows) (store.InboxEntry, error) { return scanInbox(r) })
+}
+
+func (q *queries) DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error) {
+	n, err := q.exec(ctx, q.w, `DELETE FROM inbox WHERE received_at < $1`, q.f.Time(before))
+	if err != nil {
+		return 0, wrap("delete inbox before", err)
+	}
+	return n, nil
+}
+
+// ErasePerson erases by hashed e-mail and/or phone within the tenant. The orders carrying a hash
+// are found first: their raw webhooks (by inbox order id and by history inbox id) go, and
+// their buyer is scrubbed.
+func (q *queries) ErasePerson(ctx context.Context, tenantID string, emailHash, phoneHash string, audit store.AuditEntry) (store.ErasureResult, error) {
+	var res store.ErasureResult
+	audit.TenantID = tenantID
+	err := q.runTx(ctx, func(q *queries) error {
+		type key struct {
+			kind store.IdentityKind
+			col  string
+			hash string
+		}
+		var keys []key
+		if emailHash != "" {
+			keys = append(keys, key{store.IdentityEmail, "email_hash", emailHash})
+		}
+		if phoneHash != "" {
+			keys = append(keys, key{store.IdentityPhone, "phone_hash", phoneHash})
+		}
+		now := q.f.Time(q.now())
+		for _, k := range keys {
+			// Raw webhooks of the orders carrying the hash, linked either way.
+			n, err := q.exec(ctx, q.w, `DELETE FROM inbox WHERE tenant_id = $1 AND (
+				order_id IN (SELECT id FROM orders WHERE tenant_id = $1 AND `+k.col+` = $2)
+				OR id IN (SELECT h.inbox_id FROM order_history h JOIN orders o ON o.id = h.order_id
+					WHERE o.tenant_id = $1 AND o.`+k.col+` = $2 AND h.inbox_id <> ''))`, tenantID, k.hash)
+			if err != nil {
+				return err
+			}
+			res.InboxDeleted += n
+			if n, err = q.exec(ctx, q.w, `DELETE FROM identities WHERE tenant_id = $1 AND kind = $2 AND hash = $3`,
+				tenantID, string(k.kind), k.hash); err != nil {
+				return err
+			}
+			res.IdentitiesDeleted += n
+			if n, err = q.exec(ctx, q.w, `UPDATE touchpoints SET `+k.col+` = '' WHERE tenant_id = $1 AND `+k.col+` = $2`,
+				tenantID, k.hash); err != nil {
+				return err
+			}
+			res.TouchpointsErased += n
+			if n, err = q.exec(ctx, q.w, `UPDATE orders SET buyer = '{}', email_hash = '', phone_hash = '', updated_at = $3
+				WHERE tenant_id = $1 AND `+k.col+` = $2`, tenantID, k.hash, now); err != nil {
+				return err
+			}
+			res.OrdersScrubbed += n
+		}
+		_, err := q.InsertAudit(ctx, audit)
+		return err
+	})
+	if err != nil {
+		return store.ErasureResult{}, wrap("erase person", err)
+	}
+	return res, nil
+}

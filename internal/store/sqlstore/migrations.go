@@ -1,0 +1,253 @@
+package sqlstore
+
+// migrations is the ordered, forward-only list of schema changes. Append; never edit an entry
+// that has shipped. Statements are written for PostgreSQL and rewritten by Flavor.DDL for
+// SQLite; Postgres and SQLite hold statements for one dialect only.
+//
+// Conventions: ids are text (UUIDv7, COLLATE "C" so that ordering by id is byte order, as on
+// SQLite); times are timestamptz (INTEGER unix microseconds on SQLite); JSON is jsonb (TEXT).
+var migrations = []migration{
+	{
+		Name: "initial schema",
+		Up: `
+CREATE TABLE tenants (
+	id         text COLLATE "C" PRIMARY KEY,
+	name       text NOT NULL,
+	created_at timestamptz NOT NULL
+);
+
+CREATE TABLE api_keys (
+	id           text COLLATE "C" PRIMARY KEY,
+	tenant_id    text COLLATE "C" NOT NULL, -- empty for operator keys
+	name         text NOT NULL,
+	role         text NOT NULL,
+	lookup       text NOT NULL UNIQUE,
+	hash         bytea NOT NULL,
+	created_at   timestamptz NOT NULL,
+	last_used_at timestamptz,
+	revoked_at   timestamptz
+);
+CREATE INDEX api_keys_tenant ON api_keys (tenant_id, id);
+
+CREATE TABLE sources (
+	id                    text COLLATE "C" PRIMARY KEY,
+	tenant_id             text COLLATE "C" NOT NULL REFERENCES tenants (id),
+	name                  text NOT NULL,
+	public_key            text NOT NULL UNIQUE,
+	webhook_token         text NOT NULL UNIQUE,
+	allowed_origins       jsonb NOT NULL,
+	attribution_window_ns bigint NOT NULL,
+	attribution_model     text NOT NULL,
+	cookie_domain         text NOT NULL,
+	created_at            timestamptz NOT NULL,
+	updated_at            timestamptz NOT NULL
+);
+CREATE INDEX sources_tenant ON sources (tenant_id, id);
+
+CREATE TABLE gateway_secrets (
+	source_id  text COLLATE "C" NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+	provider   text NOT NULL,
+	tenant_id  text COLLATE "C" NOT NULL,
+	ciphertext text NOT NULL,
+	updated_at timestamptz NOT NULL,
+	PRIMARY KEY (source_id, provider)
+);
+
+CREATE TABLE destinations (
+	id                text COLLATE "C" PRIMARY KEY,
+	tenant_id         text COLLATE "C" NOT NULL REFERENCES tenants (id),
+	type              text NOT NULL,
+	name              text NOT NULL,
+	config            jsonb,
+	credentials       text NOT NULL,
+	enabled           boolean NOT NULL,
+	health_state      text NOT NULL,
+	health_reason     text NOT NULL,
+	health_checked_at timestamptz NOT NULL,
+	created_at        timestamptz NOT NULL,
+	updated_at        timestamptz NOT NULL
+);
+CREATE INDEX destinations_tenant ON destinations (tenant_id, id);
+
+CREATE TABLE links (
+	code       text COLLATE "C" PRIMARY KEY,
+	tenant_id  text COLLATE "C" NOT NULL REFERENCES tenants (id),
+	source_id  text COLLATE "C" NOT NULL REFERENCES sources (id),
+	target     text NOT NULL,
+	created_at timestamptz NOT NULL
+);
+CREATE INDEX links_tenant ON links (tenant_id, source_id, created_at);
+
+-- Append-only and high volume: no foreign keys, written in group commits.
+CREATE TABLE touchpoints (
+	id              text COLLATE "C" PRIMARY KEY,
+	tenant_id       text COLLATE "C" NOT NULL,
+	source_id       text COLLATE "C" NOT NULL,
+	type            text NOT NULL,
+	name            text NOT NULL,
+	client_event_id text NOT NULL,
+	occurred_at     timestamptz NOT NULL,
+	received_at     timestamptz NOT NULL,
+	url             text NOT NULL,
+	referrer        text NOT NULL,
+	visitor_id      text NOT NULL,
+	fbclid          text NOT NULL,
+	gclid           text NOT NULL,
+	ttclid          text NOT NULL,
+	fbc             text NOT NULL,
+	fbp             text NOT NULL,
+	ga_client_id    text NOT NULL,
+	ttp             text NOT NULL,
+	utm_source      text NOT NULL,
+	utm_medium      text NOT NULL,
+	utm_campaign    text NOT NULL,
+	utm_content     text NOT NULL,
+	utm_term        text NOT NULL,
+	ip              text NOT NULL,
+	user_agent      text NOT NULL,
+	consent         text NOT NULL,
+	email_hash      text NOT NULL,
+	phone_hash      text NOT NULL,
+	bot             boolean NOT NULL,
+	props           jsonb
+);
+CREATE UNIQUE INDEX touchpoints_client_event ON touchpoints (source_id, client_event_id) WHERE client_event_id <> '';
+CREATE INDEX touchpoints_tenant_id ON touchpoints (tenant_id, id);
+CREATE INDEX touchpoints_visitor ON touchpoints (tenant_id, visitor_id, occurred_at);
+CREATE INDEX touchpoints_network ON touchpoints (tenant_id, ip, user_agent, occurred_at);
+CREATE INDEX touchpoints_fbclid ON touchpoints (tenant_id, fbclid) WHERE fbclid <> '';
+CREATE INDEX touchpoints_fbc ON touchpoints (tenant_id, fbc) WHERE fbc <> '';
+CREATE INDEX touchpoints_gclid ON touchpoints (tenant_id, gclid) WHERE gclid <> '';
+CREATE INDEX touchpoints_ttclid ON touchpoints (tenant_id, ttclid) WHERE ttclid <> '';
+CREATE INDEX touchpoints_email ON touchpoints (tenant_id, email_hash) WHERE email_hash <> '';
+CREATE INDEX touchpoints_phone ON touchpoints (tenant_id, phone_hash) WHERE phone_hash <> '';
+
+CREATE TABLE identities (
+	tenant_id  text COLLATE "C" NOT NULL,
+	kind       text NOT NULL,
+	hash       text NOT NULL,
+	visitor_id text NOT NULL,
+	first_seen timestamptz NOT NULL,
+	last_seen  timestamptz NOT NULL,
+	PRIMARY KEY (tenant_id, kind, hash, visitor_id)
+);
+
+-- Raw webhook deliveries, before anything is parsed: no foreign keys.
+CREATE TABLE inbox (
+	id           text COLLATE "C" PRIMARY KEY,
+	tenant_id    text COLLATE "C" NOT NULL,
+	source_id    text COLLATE "C" NOT NULL,
+	provider     text NOT NULL,
+	received_at  timestamptz NOT NULL,
+	headers      jsonb NOT NULL,
+	query        text NOT NULL,
+	body         bytea NOT NULL,
+	state        text NOT NULL,
+	error        text NOT NULL,
+	order_id     text COLLATE "C" NOT NULL,
+	processed_at timestamptz
+);
+CREATE INDEX inbox_tenant ON inbox (tenant_id, id);
+CREATE INDEX inbox_received ON inbox (received_at);
+CREATE INDEX inbox_order ON inbox (tenant_id, order_id) WHERE order_id <> '';
+
+CREATE TABLE orders (
+	id            text COLLATE "C" PRIMARY KEY,
+	tenant_id     text COLLATE "C" NOT NULL REFERENCES tenants (id),
+	source_id     text COLLATE "C" NOT NULL,
+	provider      text NOT NULL,
+	external_id   text NOT NULL,
+	status        text NOT NULL,
+	native_status text NOT NULL,
+	amount_minor  bigint NOT NULL,
+	currency      text NOT NULL,
+	products      jsonb NOT NULL,
+	buyer         jsonb NOT NULL,
+	email_hash    text NOT NULL,
+	phone_hash    text NOT NULL,
+	tracking      jsonb NOT NULL,
+	paid_at       timestamptz,
+	occurred_at   timestamptz NOT NULL,
+	created_at    timestamptz NOT NULL,
+	updated_at    timestamptz NOT NULL,
+	matched       boolean NOT NULL,
+	UNIQUE (tenant_id, provider, external_id)
+);
+CREATE INDEX orders_tenant ON orders (tenant_id, id);
+CREATE INDEX orders_email ON orders (tenant_id, email_hash) WHERE email_hash <> '';
+CREATE INDEX orders_phone ON orders (tenant_id, phone_hash) WHERE phone_hash <> '';
+
+CREATE TABLE order_history (
+	order_id      text COLLATE "C" NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+	event_key     text NOT NULL,
+	tenant_id     text COLLATE "C" NOT NULL,
+	status        text NOT NULL,
+	native_status text NOT NULL,
+	occurred_at   timestamptz NOT NULL,
+	recorded_at   timestamptz NOT NULL,
+	applied       boolean NOT NULL,
+	inbox_id      text COLLATE "C" NOT NULL,
+	PRIMARY KEY (order_id, event_key)
+);
+
+CREATE TABLE attributions (
+	order_id      text COLLATE "C" PRIMARY KEY REFERENCES orders (id) ON DELETE CASCADE,
+	tenant_id     text COLLATE "C" NOT NULL,
+	touchpoint_id text COLLATE "C" NOT NULL,
+	visitor_id    text NOT NULL,
+	rule          text NOT NULL,
+	confidence    double precision NOT NULL,
+	explanation   text NOT NULL,
+	candidates    jsonb NOT NULL,
+	created_at    timestamptz NOT NULL
+);
+
+CREATE TABLE deliveries (
+	id             text COLLATE "C" PRIMARY KEY,
+	tenant_id      text COLLATE "C" NOT NULL,
+	order_id       text COLLATE "C" NOT NULL REFERENCES orders (id),
+	destination_id text COLLATE "C" NOT NULL REFERENCES destinations (id),
+	event_name     text NOT NULL,
+	event_id       text NOT NULL,
+	state          text NOT NULL,
+	reason         text NOT NULL,
+	attempts       integer NOT NULL,
+	created_at     timestamptz NOT NULL,
+	updated_at     timestamptz NOT NULL,
+	delivered_at   timestamptz,
+	UNIQUE (order_id, event_name, destination_id)
+);
+CREATE INDEX deliveries_tenant ON deliveries (tenant_id, id);
+CREATE INDEX deliveries_destination ON deliveries (tenant_id, destination_id, id);
+
+CREATE TABLE attempts (
+	id          text COLLATE "C" PRIMARY KEY,
+	tenant_id   text COLLATE "C" NOT NULL,
+	delivery_id text COLLATE "C" NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+	at          timestamptz NOT NULL,
+	http_status integer NOT NULL,
+	latency_ms  bigint NOT NULL,
+	outcome     text NOT NULL,
+	code        text NOT NULL,
+	message     text NOT NULL,
+	trace_id    text NOT NULL,
+	replay      boolean NOT NULL
+);
+CREATE INDEX attempts_delivery ON attempts (delivery_id, id);
+
+CREATE TABLE audit_log (
+	id        text COLLATE "C" PRIMARY KEY,
+	tenant_id text COLLATE "C" NOT NULL,
+	actor     text NOT NULL,
+	action    text NOT NULL,
+	detail    text NOT NULL,
+	at        timestamptz NOT NULL
+);
+CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id);
+`,
+		// Touchpoints are a plain table for now (not partitioned by day): BRIN keeps the
+		// retention range scan cheap on an append-only, time-ordered heap.
+		Postgres: `CREATE INDEX touchpoints_occurred ON touchpoints USING brin (occurred_at);`,
+		SQLite:   `CREATE INDEX touchpoints_occurred ON touchpoints (occurred_at);`,
+	},
+}

@@ -1,0 +1,252 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+const orderCols = `id, tenant_id, source_id, provider, external_id, status, native_status, amount_minor, currency,
+	products, buyer, tracking, paid_at, occurred_at, created_at, updated_at, matched`
+
+func scanOrder(r Row) (store.Order, error) {
+	var (
+		o                         store.Order
+		status                    string
+		products, buyer, tracking []byte
+	)
+	if err := r.Scan(&o.ID, &o.TenantID, &o.SourceID, &o.Provider, &o.ExternalID, &status, &o.NativeStatus,
+		&o.AmountMinor, &o.Currency, &products, &buyer, &tracking, ntm(&o.PaidAt), tm(&o.OccurredAt),
+		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched); err != nil {
+		return o, err
+	}
+	o.Status = store.OrderStatus(status)
+	return o, errors.Join(unmarshal(products, &o.Products), unmarshal(buyer, &o.Buyer), unmarshal(tracking, &o.Tracking))
+}
+
+func (q *queries) GetOrder(ctx context.Context, tenantID, id string) (store.Order, error) {
+	o, err := scanOrder(q.queryRow(ctx, q.r, `SELECT `+orderCols+` FROM orders WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if err != nil {
+		return store.Order{}, readErr("get order", err)
+	}
+	return o, nil
+}
+
+func (q *queries) GetOrderByExternalID(ctx context.Context, tenantID, provider, externalID string) (store.Order, error) {
+	o, err := scanOrder(q.queryRow(ctx, q.r, `SELECT `+orderCols+` FROM orders
+		WHERE tenant_id = $1 AND provider = $2 AND external_id = $3`, tenantID, provider, externalID))
+	if err != nil {
+		return store.Order{}, readErr("get order by external id", err)
+	}
+	return o, nil
+}
+
+// ListOrders filters on Since/Until by CreatedAt.
+func (q *queries) ListOrders(ctx context.Context, f store.OrderFilter) ([]store.Order, error) {
+	var w where
+	w.add(`tenant_id = %s`, f.TenantID)
+	if f.Status != "" {
+		w.add(`status = %s`, string(f.Status))
+	}
+	if f.Provider != "" {
+		w.add(`provider = %s`, f.Provider)
+	}
+	if f.Matched != nil {
+		w.add(`matched = %s`, *f.Matched)
+	}
+	if !f.Since.IsZero() {
+		w.add(`created_at >= %s`, q.f.Time(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add(`created_at <= %s`, q.f.Time(f.Until))
+	}
+	if f.After != "" {
+		w.add(`id < %s`, f.After)
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+orderCols+` FROM orders`+w.String()+` ORDER BY id DESC LIMIT `+w.next(limitOf(f.Limit)), w.args...)
+	return collect(rows, err, "list orders", func(r Rows) (store.Order, error) { return scanOrder(r) })
+}
+
+func (q *queries) ListOrderHistory(ctx context.Context, tenantID, orderID string) ([]store.OrderStatusChange, error) {
+	rows, err := q.query(ctx, q.r, `SELECT order_id, event_key, status, native_status, occurred_at, recorded_at, applied, inbox_id
+		FROM order_history WHERE tenant_id = $1 AND order_id = $2 ORDER BY occurred_at, recorded_at, event_key`, tenantID, orderID)
+	return collect(rows, err, "list order history", func(r Rows) (store.OrderStatusChange, error) {
+		var (
+			c      store.OrderStatusChange
+			status string
+		)
+		err := r.Scan(&c.OrderID, &c.EventKey, &status, &c.NativeStatus, tm(&c.OccurredAt), tm(&c.RecordedAt), &c.Applied, &c.InboxID)
+		c.Status = store.OrderStatus(status)
+		return c, err
+	})
+}
+
+// ApplyOrderEvent upserts the order, then records the event in its history keyed by (order,
+// event key). Concurrent calls for one order serialise on the order row (SELECT ... FOR UPDATE
+// on PostgreSQL; the single writer on SQLite), and the unique keys make repeats no-ops.
+func (q *queries) ApplyOrderEvent(ctx context.Context, e store.OrderEvent) (store.Order, store.OrderChange, error) {
+	if e.TenantID == "" || e.Provider == "" || e.ExternalID == "" || e.EventKey == "" {
+		return store.Order{}, store.OrderChange{}, fmt.Errorf("sqlstore: apply order event: tenant, provider, external id and event key are required")
+	}
+	var (
+		order  store.Order
+		change store.OrderChange
+	)
+	err := q.runTx(ctx, func(q *queries) error {
+		var err error
+		order, change, err = q.applyOrderEvent(ctx, e)
+		return err
+	})
+	if err != nil {
+		return store.Order{}, store.OrderChange{}, q.writeErr("apply order event", err)
+	}
+	return order, change, nil
+}
+
+func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (store.Order, store.OrderChange, error) {
+	now := q.now()
+	occurred := Micro(e.OccurredAt)
+	if e.OccurredAt.IsZero() {
+		occurred = Micro(now)
+	}
+	recorded := Micro(now)
+	if !e.ReceivedAt.IsZero() {
+		recorded = Micro(e.ReceivedAt)
+	}
+	products, err := jsonArg(e.Products)
+	if err != nil {
+		return store.Order{}, store.OrderChange{}, err
+	}
+	buyer, err := jsonArg(e.Buyer)
+	if err != nil {
+		return store.Order{}, store.OrderChange{}, err
+	}
+	tracking, err := jsonArg(e.Tracking)
+	if err != nil {
+		return store.Order{}, store.OrderChange{}, err
+	}
+	var paidAt any
+	if e.Status == store.StatusPaid {
+		paidAt = q.f.Time(occurred)
+	}
+
+	var change store.OrderChange
+	var id string
+	err = q.queryRow(ctx, q.w, `INSERT INTO orders (`+orderCols+`, email_hash, phone_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, false, $16, $17)
+		ON CONFLICT (tenant_id, provider, external_id) DO NOTHING RETURNING id`,
+		q.newID(""), e.TenantID, e.SourceID, e.Provider, e.ExternalID, string(e.Status), e.NativeStatus,
+		e.AmountMinor, e.Currency, products, buyer, tracking, paidAt, q.f.Time(occurred), q.f.Time(Micro(now)),
+		e.Buyer.EmailHash, e.Buyer.PhoneHash).Scan(&id)
+	switch {
+	case err == nil:
+		change.Created = true
+	case isNoRows(err):
+	default:
+		return store.Order{}, store.OrderChange{}, err
+	}
+
+	cur, err := scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders
+		WHERE tenant_id = $1 AND provider = $2 AND external_id = $3`+q.f.ForUpdate, e.TenantID, e.Provider, e.ExternalID))
+	if err != nil {
+		return store.Order{}, store.OrderChange{}, err
+	}
+	applied := change.Created || e.Status.Rank() > cur.Status.Rank()
+
+	n, err := q.exec(ctx, q.w, `INSERT INTO order_history (order_id, event_key, tenant_id, status, native_status, occurred_at,
+		recorded_at, applied, inbox_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id, event_key) DO NOTHING`,
+		cur.ID, e.EventKey, e.TenantID, string(e.Status), e.NativeStatus, q.f.Time(occurred), q.f.Time(recorded), applied, e.InboxID)
+	if err != nil {
+		return store.Order{}, store.OrderChange{}, err
+	}
+	if n == 0 {
+		return cur, store.OrderChange{Duplicate: true, Previous: cur.Status}, nil
+	}
+	if change.Created {
+		change.StatusChanged = true
+		return cur, change, nil
+	}
+	change.Previous = cur.Status
+
+	switch {
+	case applied:
+		change.StatusChanged = true
+		// The newer event's details win where it carries them.
+		_, err = q.exec(ctx, q.w, `UPDATE orders SET status = $2, native_status = $3, occurred_at = $4, updated_at = $5,
+			paid_at = COALESCE(paid_at, $6),
+			amount_minor = CASE WHEN CAST($7 AS bigint) <> 0 THEN CAST($7 AS bigint) ELSE amount_minor END,
+			currency = CASE WHEN $8 <> '' THEN $8 ELSE currency END,
+			products = CASE WHEN $9 THEN $10 ELSE products END,
+			buyer = CASE WHEN $11 THEN $12 ELSE buyer END,
+			email_hash = CASE WHEN $11 THEN $13 ELSE email_hash END,
+			phone_hash = CASE WHEN $11 THEN $14 ELSE phone_hash END,
+			tracking = CASE WHEN $15 THEN $16 ELSE tracking END
+			WHERE id = $1`,
+			cur.ID, string(e.Status), e.NativeStatus, q.f.Time(occurred), q.f.Time(Micro(now)), paidAt,
+			e.AmountMinor, e.Currency, len(e.Products) > 0, products, e.Buyer != (store.Buyer{}), buyer,
+			e.Buyer.EmailHash, e.Buyer.PhoneHash, !trackingEmpty(e.Tracking), tracking)
+	case paidAt != nil && cur.PaidAt == nil:
+		// A paid event arriving after a later status still dates the payment.
+		_, err = q.exec(ctx, q.w, `UPDATE orders SET paid_at = $2, updated_at = $3 WHERE id = $1`,
+			cur.ID, paidAt, q.f.Time(Micro(now)))
+	default:
+		return cur, change, nil
+	}
+	if err != nil {
+		return store.Order{}, store.OrderChange{}, err
+	}
+	o, err := scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders WHERE id = $1`, cur.ID))
+	return o, change, err
+}
+
+func trackingEmpty(t store.Tracking) bool {
+	return t.VisitorID == "" && t.Src == "" && t.Sck == "" && t.UTM == (store.UTM{}) && t.ClientReferenceID == "" &&
+		t.FBCLID == "" && t.FBC == "" && t.FBP == "" && t.GCLID == "" && t.TTCLID == "" && len(t.Metadata) == 0
+}
+
+// Attributions.
+
+func (q *queries) PutAttribution(ctx context.Context, a store.Attribution) error {
+	candidates, err := jsonArg(a.Candidates)
+	if err != nil {
+		return wrap("put attribution", err)
+	}
+	err = q.runTx(ctx, func(q *queries) error {
+		n, err := q.exec(ctx, q.w, `UPDATE orders SET matched = $3 WHERE tenant_id = $1 AND id = $2`,
+			a.TenantID, a.OrderID, a.TouchpointID != "")
+		if err := mustAffect("order", n, err); err != nil {
+			return err
+		}
+		_, err = q.exec(ctx, q.w, `INSERT INTO attributions (order_id, tenant_id, touchpoint_id, visitor_id, rule, confidence,
+			explanation, candidates, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (order_id) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, visitor_id = excluded.visitor_id,
+			rule = excluded.rule, confidence = excluded.confidence, explanation = excluded.explanation,
+			candidates = excluded.candidates, created_at = excluded.created_at`,
+			a.OrderID, a.TenantID, a.TouchpointID, a.VisitorID, a.Rule, a.Confidence, a.Explanation, candidates,
+			q.f.Time(q.stamp(a.CreatedAt)))
+		return err
+	})
+	if err != nil {
+		return wrap("put attribution", err)
+	}
+	return nil
+}
+
+func (q *queries) GetAttribution(ctx context.Context, tenantID, orderID string) (store.Attribution, error) {
+	var (
+		a          store.Attribution
+		candidates []byte
+	)
+	err := q.queryRow(ctx, q.r, `SELECT order_id, tenant_id, touchpoint_id, visitor_id, rule, confidence, explanation,
+		candidates, created_at FROM attributions WHERE tenant_id = $1 AND order_id = $2`, tenantID, orderID).Scan(
+		&a.OrderID, &a.TenantID, &a.TouchpointID, &a.VisitorID, &a.Rule, &a.Confidence, &a.Explanation, &candidates, tm(&a.CreatedAt))
+	if err != nil {
+		return store.Attribution{}, readErr("get attribution", err)
+	}
+	if err := unmarshal(candidates, &a.Candidates); err != nil {
+		return store.Attribution{}, wrap("get attribution", err)
+	}
+	return a, nil
+}

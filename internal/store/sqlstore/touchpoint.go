@@ -1,0 +1,210 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// TouchpointColumns are the touchpoints columns in the order of TouchpointValues.
+var TouchpointColumns = []string{
+	"id", "tenant_id", "source_id", "type", "name", "client_event_id", "occurred_at", "received_at",
+	"url", "referrer", "visitor_id", "fbclid", "gclid", "ttclid", "fbc", "fbp", "ga_client_id", "ttp",
+	"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "ip", "user_agent",
+	"consent", "email_hash", "phone_hash", "bot", "props",
+}
+
+var touchpointCols = strings.Join(TouchpointColumns, ", ")
+
+// InsertTouchpointSQL inserts one touchpoint, skipping it if its id or (source, client event
+// id) exists.
+var InsertTouchpointSQL = func() string {
+	ph := make([]string, len(TouchpointColumns))
+	for i := range ph {
+		ph[i] = "$" + strconv.Itoa(i+1)
+	}
+	return `INSERT INTO touchpoints (` + touchpointCols + `) VALUES (` + strings.Join(ph, ", ") + `) ON CONFLICT DO NOTHING`
+}()
+
+// TouchpointValues returns tp's column values for the flavor.
+func TouchpointValues(f *Flavor, tp *store.Touchpoint) []any {
+	return []any{
+		tp.ID, tp.TenantID, tp.SourceID, tp.Type, tp.Name, tp.ClientEventID, f.Time(tp.OccurredAt), f.Time(tp.ReceivedAt),
+		tp.URL, tp.Referrer, tp.VisitorID, tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP, tp.GAClientID, tp.TTP,
+		tp.UTM.Source, tp.UTM.Medium, tp.UTM.Campaign, tp.UTM.Content, tp.UTM.Term, tp.IP, tp.UserAgent,
+		tp.Consent, tp.EmailHash, tp.PhoneHash, tp.Bot, rawArg(tp.Props),
+	}
+}
+
+func scanTouchpoint(r Row) (store.Touchpoint, error) {
+	var (
+		tp    store.Touchpoint
+		props []byte
+	)
+	err := r.Scan(&tp.ID, &tp.TenantID, &tp.SourceID, &tp.Type, &tp.Name, &tp.ClientEventID, tm(&tp.OccurredAt), tm(&tp.ReceivedAt),
+		&tp.URL, &tp.Referrer, &tp.VisitorID, &tp.FBCLID, &tp.GCLID, &tp.TTCLID, &tp.FBC, &tp.FBP, &tp.GAClientID, &tp.TTP,
+		&tp.UTM.Source, &tp.UTM.Medium, &tp.UTM.Campaign, &tp.UTM.Content, &tp.UTM.Term, &tp.IP, &tp.UserAgent,
+		&tp.Consent, &tp.EmailHash, &tp.PhoneHash, &tp.Bot, &props)
+	tp.Props = rawJSON(props)
+	return tp, err
+}
+
+func (q *queries) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error) {
+	if len(tps) == 0 {
+		return 0, nil
+	}
+	now := q.now()
+	for i := range tps {
+		tp := &tps[i]
+		tp.ID = q.newID(tp.ID)
+		if tp.ReceivedAt.IsZero() {
+			tp.ReceivedAt = now
+		}
+		if tp.OccurredAt.IsZero() {
+			tp.OccurredAt = tp.ReceivedAt
+		}
+		tp.ReceivedAt = Micro(tp.ReceivedAt)
+		tp.OccurredAt = Micro(tp.OccurredAt)
+	}
+	var n int
+	err := q.runTx(ctx, func(q *queries) error {
+		var err error
+		n, err = q.cfg.InsertTouchpoints(ctx, q.tx, tps)
+		return err
+	})
+	if err != nil {
+		return 0, wrap("insert touchpoints", err)
+	}
+	return n, nil
+}
+
+func (q *queries) ListTouchpoints(ctx context.Context, f store.TouchpointFilter) ([]store.Touchpoint, error) {
+	var w where
+	w.add(`tenant_id = %s`, f.TenantID)
+	if f.SourceID != "" {
+		w.add(`source_id = %s`, f.SourceID)
+	}
+	if f.VisitorID != "" {
+		w.add(`visitor_id = %s`, f.VisitorID)
+	}
+	if f.Type != "" {
+		w.add(`type = %s`, f.Type)
+	}
+	q.window(&w, f.Since, f.Until)
+	if f.After != "" {
+		w.add(`id < %s`, f.After)
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+touchpointCols+` FROM touchpoints`+w.String()+
+		` ORDER BY id DESC LIMIT `+w.next(limitOf(f.Limit)), w.args...)
+	return collect(rows, err, "list touchpoints", scanTouchpointRows)
+}
+
+func scanTouchpointRows(r Rows) (store.Touchpoint, error) { return scanTouchpoint(r) }
+
+func (q *queries) window(w *where, since, until time.Time) {
+	if !since.IsZero() {
+		w.add(`occurred_at >= %s`, q.f.Time(since))
+	}
+	if !until.IsZero() {
+		w.add(`occurred_at <= %s`, q.f.Time(until))
+	}
+}
+
+// recent returns touchpoints matching w in the window, newest first.
+func (q *queries) recent(ctx context.Context, op string, w *where, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	q.window(w, since, until)
+	rows, err := q.query(ctx, q.r, `SELECT `+touchpointCols+` FROM touchpoints`+w.String()+
+		` ORDER BY occurred_at DESC, id DESC LIMIT `+w.next(limitOf(limit)), w.args...)
+	return collect(rows, err, op, scanTouchpointRows)
+}
+
+func (q *queries) TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	var w where
+	w.add(`tenant_id = %s`, tenantID)
+	w.add(`visitor_id = %s`, visitorID)
+	return q.recent(ctx, "touchpoints by visitor", &w, since, until, limit)
+}
+
+// clickColumns maps a click kind to its column; the partial index on each needs the
+// "<> ''" predicate repeated in the query.
+var clickColumns = map[store.ClickKind]string{
+	store.ClickFBCLID: "fbclid",
+	store.ClickFBC:    "fbc",
+	store.ClickGCLID:  "gclid",
+	store.ClickTTCLID: "ttclid",
+}
+
+func (q *queries) TouchpointsByClickID(ctx context.Context, tenantID string, kind store.ClickKind, value string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	col, ok := clickColumns[kind]
+	if !ok {
+		return nil, fmt.Errorf("sqlstore: touchpoints by click id: unknown kind %q", kind)
+	}
+	if value == "" {
+		return nil, nil
+	}
+	var w where
+	w.add(`tenant_id = %s`, tenantID)
+	w.add(col+` = %s`, value)
+	w.conds = append(w.conds, col+` <> ''`)
+	return q.recent(ctx, "touchpoints by click id", &w, since, until, limit)
+}
+
+func (q *queries) TouchpointsByNetwork(ctx context.Context, tenantID, ip, userAgent string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	var w where
+	w.add(`tenant_id = %s`, tenantID)
+	w.add(`ip = %s`, ip)
+	w.add(`user_agent = %s`, userAgent)
+	return q.recent(ctx, "touchpoints by network", &w, since, until, limit)
+}
+
+// Identities.
+
+func (q *queries) LinkIdentities(ctx context.Context, ids []store.Identity) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := q.runTx(ctx, func(q *queries) error {
+		now := q.now()
+		for _, id := range ids {
+			first, last := id.FirstSeen, id.LastSeen
+			if first.IsZero() {
+				first = now
+			}
+			if last.IsZero() {
+				last = first
+			}
+			_, err := q.exec(ctx, q.w, `INSERT INTO identities (tenant_id, kind, hash, visitor_id, first_seen, last_seen)
+				VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (tenant_id, kind, hash, visitor_id) DO UPDATE SET
+					first_seen = CASE WHEN excluded.first_seen < identities.first_seen THEN excluded.first_seen ELSE identities.first_seen END,
+					last_seen = CASE WHEN excluded.last_seen > identities.last_seen THEN excluded.last_seen ELSE identities.last_seen END`,
+				id.TenantID, string(id.Kind), id.Hash, id.VisitorID, q.f.Time(first), q.f.Time(last))
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap("link identities", err)
+	}
+	return nil
+}
+
+func (q *queries) VisitorsByIdentity(ctx context.Context, tenantID string, kind store.IdentityKind, hash string) ([]store.Identity, error) {
+	rows, err := q.query(ctx, q.r, `SELECT tenant_id, kind, hash, visitor_id, first_seen, last_seen FROM identities
+		WHERE tenant_id = $1 AND kind = $2 AND hash = $3 ORDER BY last_seen DESC, visitor_id`, tenantID, string(kind), hash)
+	return collect(rows, err, "visitors by identity", func(r Rows) (store.Identity, error) {
+		var (
+			id   store.Identity
+			kind string
+		)
+		err := r.Scan(&id.TenantID, &kind, &id.Hash, &id.VisitorID, tm(&id.FirstSeen), tm(&id.LastSeen))
+		id.Kind = store.IdentityKind(kind)
+		return id, err
+	})
+}

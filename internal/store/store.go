@@ -1,0 +1,665 @@
+// Package store owns Hub's domain types and the Store interface every database implementation
+// (store/postgres, store/sqlite) satisfies. The conformance suite in store/storetest proves they
+// behave the same.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// Errors callers decide on.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Store is the whole persistence seam. Reads are tenant-scoped: a row of another tenant is
+// ErrNotFound, never visible.
+//
+// IDs and timestamps: a value passed to a Create/Insert method with an empty ID gets a UUIDv7,
+// and a zero CreatedAt (ReceivedAt, At, UpdatedAt) gets the store's clock; those methods return
+// the value as stored. Times are stored in UTC with microsecond precision.
+type Store interface {
+	// Dialect names the implementation: "postgres" or "sqlite".
+	Dialect() string
+	// Migrate applies the embedded, forward-only migrations (Hub's and River's) under a lock so
+	// several replicas can start at once.
+	Migrate(ctx context.Context) error
+	// MigrationStatus reports whether every embedded migration (Hub's and River's) has been
+	// applied.
+	MigrationStatus(ctx context.Context) (current bool, err error)
+	Ping(ctx context.Context) error
+	// Close stops the queue if it is still running (cancelling jobs) and closes the pools.
+	Close() error
+
+	// Tx runs fn in one database transaction; jobs enqueued through the Tx commit or roll back
+	// with it. fn must use only the Tx it is given (on SQLite the store has a single writer
+	// connection, so a write through the Store inside fn would wait for fn to finish).
+	Tx(ctx context.Context, fn func(Tx) error) error
+
+	// Queue is the River client bound to this database.
+	Queue() Queue
+
+	Reader
+	Writer
+}
+
+// Tx is a transaction: every write, plus enqueueing jobs atomically with those writes. After a
+// method returns an error the transaction may be unusable (PostgreSQL aborts it): return the
+// error from fn.
+type Tx interface {
+	Reader
+	Writer
+	// Enqueue inserts a River job in this transaction.
+	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+}
+
+// Queue starts and stops River's workers on the store's database. Jobs are inserted (Tx.Enqueue)
+// by an insert-only client that exists from Open; Start builds the working client.
+type Queue interface {
+	// Start begins working jobs with the given workers and queues (nil queues: the default
+	// queue with 10 workers). Call once. ctx bounds only the start-up; Stop ends the work.
+	Start(ctx context.Context, workers *river.Workers, queues map[string]river.QueueConfig) error
+	// Stop stops fetching new jobs and waits for running ones until ctx is done; then it
+	// cancels the running jobs (River's StopAndCancel) and waits for them to return. Stopping a
+	// queue that was never started is a no-op.
+	Stop(ctx context.Context) error
+	// Pending counts jobs that are available, scheduled or retryable (for /metrics).
+	Pending(ctx context.Context) (int64, error)
+}
+
+// Reader holds every tenant-scoped read. Lists without a filter return every row of the
+// tenant, newest first (id descending); filtered lists page with After (an id: rows with a
+// smaller id) and Limit (default 100, at most 1000).
+type Reader interface {
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	ListTenants(ctx context.Context) ([]Tenant, error)
+
+	// GetAPIKeyByLookup finds a key by its public lookup prefix (any tenant; the caller
+	// then compares the hash in constant time).
+	GetAPIKeyByLookup(ctx context.Context, lookup string) (APIKey, error)
+	ListAPIKeys(ctx context.Context, tenantID string) ([]APIKey, error)
+
+	GetSource(ctx context.Context, tenantID, id string) (Source, error)
+	ListSources(ctx context.Context, tenantID string) ([]Source, error)
+	// GetSourceByWebhookToken and GetSourceByPublicKey are the two unauthenticated lookups:
+	// the token in a webhook URL and the public key in t.js.
+	GetSourceByWebhookToken(ctx context.Context, token string) (Source, error)
+	GetSourceByPublicKey(ctx context.Context, key string) (Source, error)
+	// GetGatewaySecret returns the encrypted secret for one gateway of a source.
+	GetGatewaySecret(ctx context.Context, tenantID, sourceID, provider string) (GatewaySecret, error)
+	// ListGatewaySecrets returns a source's secrets ordered by provider.
+	ListGatewaySecrets(ctx context.Context, tenantID, sourceID string) ([]GatewaySecret, error)
+
+	GetDestination(ctx context.Context, tenantID, id string) (Destination, error)
+	ListDestinations(ctx context.Context, tenantID string) ([]Destination, error)
+
+	// GetLinkByCode is unauthenticated (GET /r/{code}).
+	GetLinkByCode(ctx context.Context, code string) (Link, error)
+	// ListLinks returns a tenant's links, of one source unless sourceID is empty, newest first.
+	ListLinks(ctx context.Context, tenantID, sourceID string) ([]Link, error)
+
+	ListTouchpoints(ctx context.Context, f TouchpointFilter) ([]Touchpoint, error)
+	// TouchpointsByVisitor returns a visitor's touchpoints in [since, until], newest first.
+	// A zero since or until leaves that end open; limit <= 0 means 100.
+	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]Touchpoint, error)
+	// TouchpointsByClickID finds touchpoints carrying a click id (kind: fbclid, gclid, ttclid,
+	// fbc), newest first. An unknown kind is an error.
+	TouchpointsByClickID(ctx context.Context, tenantID string, kind ClickKind, value string, since, until time.Time, limit int) ([]Touchpoint, error)
+	// TouchpointsByNetwork finds touchpoints with the same client IP and user agent, newest first.
+	TouchpointsByNetwork(ctx context.Context, tenantID, ip, userAgent string, since, until time.Time, limit int) ([]Touchpoint, error)
+	// VisitorsByIdentity returns the visitors seen with a hashed e-mail or phone, most recently
+	// seen first.
+	VisitorsByIdentity(ctx context.Context, tenantID string, kind IdentityKind, hash string) ([]Identity, error)
+
+	GetInbox(ctx context.Context, tenantID, id string) (InboxEntry, error)
+	ListInbox(ctx context.Context, f InboxFilter) ([]InboxEntry, error)
+
+	GetOrder(ctx context.Context, tenantID, id string) (Order, error)
+	GetOrderByExternalID(ctx context.Context, tenantID, provider, externalID string) (Order, error)
+	ListOrders(ctx context.Context, f OrderFilter) ([]Order, error)
+	// ListOrderHistory returns an order's events in the order they happened (OccurredAt, then
+	// RecordedAt).
+	ListOrderHistory(ctx context.Context, tenantID, orderID string) ([]OrderStatusChange, error)
+	GetAttribution(ctx context.Context, tenantID, orderID string) (Attribution, error)
+
+	GetDelivery(ctx context.Context, tenantID, id string) (Delivery, error)
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+	// ListAttempts returns a delivery's attempts oldest first.
+	ListAttempts(ctx context.Context, tenantID, deliveryID string) ([]Attempt, error)
+
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
+
+// Writer holds every write. Writes that must be atomic with others run inside Tx. Updates and
+// state changes of a row that does not exist in the tenant return ErrNotFound; a value that
+// breaks a uniqueness rule (a tenant id, key lookup, source token or public key, link code)
+// returns ErrConflict.
+type Writer interface {
+	CreateTenant(ctx context.Context, t Tenant) (Tenant, error)
+
+	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
+	// RevokeAPIKey sets RevokedAt; revoking twice is not an error (the first time is kept).
+	RevokeAPIKey(ctx context.Context, tenantID, id string, at time.Time) error
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	CreateSource(ctx context.Context, s Source) (Source, error)
+	// UpdateSource replaces every mutable field (all but ID, TenantID, CreatedAt); a zero
+	// UpdatedAt gets the clock.
+	UpdateSource(ctx context.Context, s Source) error
+	// PutGatewaySecret inserts or replaces the encrypted secret for (source, provider).
+	PutGatewaySecret(ctx context.Context, s GatewaySecret) error
+
+	CreateDestination(ctx context.Context, d Destination) (Destination, error)
+	// UpdateDestination replaces type, name, config, credentials and enabled.
+	UpdateDestination(ctx context.Context, d Destination) error
+	SetDestinationHealth(ctx context.Context, tenantID, id string, h DestinationHealth) error
+
+	// CreateLink requires Code.
+	CreateLink(ctx context.Context, l Link) (Link, error)
+
+	// InsertTouchpoints appends touchpoints in one statement (COPY on PostgreSQL, one
+	// transaction on SQLite) and sets the ID of every element that had none. A touchpoint whose
+	// ID or (source, client event id) already exists is skipped, so a retried batch never
+	// duplicates; inserted counts the new rows.
+	InsertTouchpoints(ctx context.Context, tps []Touchpoint) (inserted int, err error)
+	// LinkIdentities records that visitors were seen with hashed e-mails/phones
+	// (upsert on tenant+kind+hash+visitor, keeping first and last seen).
+	LinkIdentities(ctx context.Context, ids []Identity) error
+
+	// InsertInbox stores a raw webhook delivery. Called before anything is parsed. A zero
+	// State is InboxReceived.
+	InsertInbox(ctx context.Context, e InboxEntry) (InboxEntry, error)
+	// SetInboxState records the outcome of processing a delivery.
+	SetInboxState(ctx context.Context, tenantID, id string, state InboxState, errMsg string, orderID string, at time.Time) error
+
+	// ApplyOrderEvent records one normalised order event idempotently: a repeated event
+	// (same order and event key) changes nothing; a status older in the lifecycle than the
+	// current one is kept in history but does not roll the order back. PaidAt is set from the
+	// first paid event recorded, even a late one.
+	ApplyOrderEvent(ctx context.Context, e OrderEvent) (Order, OrderChange, error)
+	// PutAttribution inserts or replaces the order's attribution and sets Order.Matched.
+	PutAttribution(ctx context.Context, a Attribution) error
+
+	// CreateDelivery inserts a delivery unless one exists for (order, event name,
+	// destination); the bool says whether it was created, and the existing one is returned
+	// when it was not.
+	CreateDelivery(ctx context.Context, d Delivery) (Delivery, bool, error)
+	// UpdateDelivery records state, reason, attempts and delivered at; a zero UpdatedAt gets
+	// the clock.
+	UpdateDelivery(ctx context.Context, d Delivery) error
+	InsertAttempt(ctx context.Context, a Attempt) (Attempt, error)
+
+	// InsertAudit records an operator action.
+	InsertAudit(ctx context.Context, a AuditEntry) (AuditEntry, error)
+	// ErasePerson removes a data subject's raw webhooks (those of the orders carrying the
+	// hashes), identity links and hashed identifiers on touchpoints, scrubs the buyer of those
+	// orders, and records the audit entry, in one transaction.
+	ErasePerson(ctx context.Context, tenantID string, emailHash, phoneHash string, audit AuditEntry) (ErasureResult, error)
+	// DeleteInboxBefore enforces raw-webhook retention (every tenant).
+	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Option configures a store at Open.
+type Option func(*Options)
+
+// Options are the settings Open applies; implementations read them with Apply.
+type Options struct {
+	// Now is the clock for timestamps the store fills in. Default time.Now.
+	Now func() time.Time
+	// NewID generates row IDs. Default UUIDv7 strings.
+	NewID func() string
+	// River adjusts the configuration of both River clients (insert-only and working) before
+	// they are built: logger, poll intervals, retry policy, middleware. Workers and Queues are
+	// set by Queue.Start.
+	River func(*river.Config)
+}
+
+// WithClock sets the clock used for timestamps the store fills in.
+func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = now } }
+
+// WithIDGenerator sets the generator of row IDs.
+func WithIDGenerator(newID func() string) Option { return func(o *Options) { o.NewID = newID } }
+
+// WithRiverConfig adjusts River's configuration (see Options.River).
+func WithRiverConfig(fn func(*river.Config)) Option { return func(o *Options) { o.River = fn } }
+
+// Apply returns the options with defaults filled in.
+func Apply(opts ...Option) Options {
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.NewID == nil {
+		o.NewID = NewID
+	}
+	return o
+}
+
+// Roles for API keys.
+const (
+	RoleOperator = "operator" // may create tenants
+	RoleAdmin    = "admin"
+	RoleReadOnly = "read_only"
+)
+
+type Tenant struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+type APIKey struct {
+	ID         string
+	TenantID   string
+	Name       string
+	Role       string
+	Lookup     string // public, non-secret prefix used to find the row
+	Hash       []byte // SHA-256 of the full key
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// Attribution models.
+const (
+	ModelLastClick  = "last_click"
+	ModelFirstClick = "first_click"
+)
+
+type Source struct {
+	ID                string
+	TenantID          string
+	Name              string
+	PublicKey         string // in t.js; identifies the source, not a secret
+	WebhookToken      string // in webhook URLs; selects the source
+	AllowedOrigins    []string
+	AttributionWindow time.Duration
+	AttributionModel  string
+	CookieDomain      string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// GatewaySecret is a gateway's verification secret for one source, encrypted at rest.
+type GatewaySecret struct {
+	SourceID   string
+	TenantID   string
+	Provider   string
+	Ciphertext string
+	UpdatedAt  time.Time
+}
+
+type DestinationHealth struct {
+	State     string // healthy | unhealthy | unknown
+	Reason    string
+	CheckedAt time.Time
+}
+
+type Destination struct {
+	ID          string
+	TenantID    string
+	Type        string // meta, ga4, tiktok, webhook
+	Name        string
+	Config      json.RawMessage // non-secret settings (pixel id, enabled events, test_event_code)
+	Credentials string          // encrypted (pii.Keyring); never returned by the API
+	Enabled     bool
+	Health      DestinationHealth
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Link is a tracking link: GET /r/{code} records a click and redirects to Target.
+type Link struct {
+	Code      string
+	TenantID  string
+	SourceID  string
+	Target    string
+	CreatedAt time.Time
+}
+
+// ClickKind names a click identifier.
+type ClickKind string
+
+const (
+	ClickFBCLID ClickKind = "fbclid"
+	ClickFBC    ClickKind = "fbc"
+	ClickGCLID  ClickKind = "gclid"
+	ClickTTCLID ClickKind = "ttclid"
+)
+
+type UTM struct {
+	Source, Medium, Campaign, Content, Term string
+}
+
+// Touchpoint is one thing a visitor did: a page view, click, lead, checkout. Append-only.
+type Touchpoint struct {
+	ID            string
+	TenantID      string
+	SourceID      string
+	Type          string // page_view, click, lead, initiate_checkout, add_to_cart, identify, custom
+	Name          string // custom event name
+	ClientEventID string // from the browser; shared with the Meta Pixel as eventID when present
+	OccurredAt    time.Time
+	ReceivedAt    time.Time
+	URL           string
+	Referrer      string
+	VisitorID     string
+	FBCLID        string
+	GCLID         string
+	TTCLID        string
+	FBC           string
+	FBP           string
+	GAClientID    string
+	TTP           string
+	UTM           UTM
+	IP            string
+	UserAgent     string
+	Consent       string // granted | denied | unknown
+	EmailHash     string
+	PhoneHash     string
+	Bot           bool
+	Props         json.RawMessage
+}
+
+type TouchpointFilter struct {
+	TenantID  string
+	SourceID  string
+	VisitorID string
+	Type      string
+	Since     time.Time
+	Until     time.Time
+	After     string // cursor: touchpoint id; results are ordered by id descending, before After
+	Limit     int
+}
+
+// IdentityKind is the kind of hashed identifier linked to a visitor.
+type IdentityKind string
+
+const (
+	IdentityEmail IdentityKind = "em"
+	IdentityPhone IdentityKind = "ph"
+)
+
+type Identity struct {
+	TenantID  string
+	Kind      IdentityKind
+	Hash      string
+	VisitorID string
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// InboxState is where a raw webhook delivery stands.
+type InboxState string
+
+const (
+	InboxReceived    InboxState = "received"    // stored, not yet processed
+	InboxProcessed   InboxState = "processed"   // produced order events
+	InboxDuplicate   InboxState = "duplicate"   // authentic, but already seen
+	InboxIgnored     InboxState = "ignored"     // authentic, an event Hub does not use
+	InboxUnparseable InboxState = "unparseable" // authentic, but the adapter could not parse it
+	InboxRejected    InboxState = "rejected"    // failed the gateway's authenticity check
+)
+
+// InboxEntry is a raw webhook delivery exactly as received.
+type InboxEntry struct {
+	ID          string
+	TenantID    string
+	SourceID    string
+	Provider    string
+	ReceivedAt  time.Time
+	Headers     map[string]string
+	Query       string
+	Body        []byte
+	State       InboxState
+	Error       string
+	OrderID     string
+	ProcessedAt *time.Time
+}
+
+type InboxFilter struct {
+	TenantID string
+	SourceID string
+	Provider string
+	State    InboxState
+	After    string
+	Limit    int
+}
+
+// OrderStatus is Hub's normalised order lifecycle.
+type OrderStatus string
+
+const (
+	StatusWaitingPayment OrderStatus = "waiting_payment"
+	StatusRefused        OrderStatus = "refused"
+	StatusCancelled      OrderStatus = "cancelled"
+	StatusPaid           OrderStatus = "paid"
+	StatusRefunded       OrderStatus = "refunded"
+	StatusChargeback     OrderStatus = "chargeback"
+)
+
+// Rank orders statuses in the lifecycle: an event whose rank is lower than the order's current
+// one is history, not a change. Refused and cancelled rank with waiting payment's successors
+// but below paid, so a late "pending" never undoes "paid".
+func (s OrderStatus) Rank() int {
+	switch s {
+	case StatusWaitingPayment:
+		return 1
+	case StatusRefused, StatusCancelled:
+		return 2
+	case StatusPaid:
+		return 3
+	case StatusRefunded:
+		return 4
+	case StatusChargeback:
+		return 5
+	}
+	return 0
+}
+
+type Product struct {
+	ID         string `json:"id"`
+	Name       string `json:"name,omitempty"`
+	Quantity   int    `json:"quantity"`
+	PriceMinor int64  `json:"price_minor,omitempty"`
+}
+
+// Buyer holds what delivery needs about the buyer: identifiers normalised and SHA-256 hashed
+// (the raw values live only in the inbox), plus the network identifiers sent unhashed.
+type Buyer struct {
+	EmailHash     string `json:"em,omitempty"`
+	PhoneHash     string `json:"ph,omitempty"`
+	FirstNameHash string `json:"fn,omitempty"`
+	LastNameHash  string `json:"ln,omitempty"`
+	CityHash      string `json:"ct,omitempty"`
+	StateHash     string `json:"st,omitempty"`
+	ZipHash       string `json:"zp,omitempty"`
+	CountryHash   string `json:"country,omitempty"`
+	ExternalID    string `json:"external_id,omitempty"` // hashed document or customer id
+	IP            string `json:"client_ip_address,omitempty"`
+	UserAgent     string `json:"client_user_agent,omitempty"`
+}
+
+// Tracking is what the gateway carried back from the checkout URL.
+type Tracking struct {
+	VisitorID         string            `json:"visitor_id,omitempty"`
+	Src               string            `json:"src,omitempty"`
+	Sck               string            `json:"sck,omitempty"`
+	UTM               UTM               `json:"utm"`
+	ClientReferenceID string            `json:"client_reference_id,omitempty"`
+	FBCLID            string            `json:"fbclid,omitempty"`
+	FBC               string            `json:"fbc,omitempty"`
+	FBP               string            `json:"fbp,omitempty"`
+	GCLID             string            `json:"gclid,omitempty"`
+	TTCLID            string            `json:"ttclid,omitempty"`
+	Metadata          map[string]string `json:"metadata,omitempty"`
+}
+
+// OrderEvent is one normalised gateway event about an order, ready to be applied.
+type OrderEvent struct {
+	TenantID     string
+	SourceID     string
+	InboxID      string
+	Provider     string
+	ExternalID   string // the gateway's order/transaction id
+	EventKey     string // idempotency key of this event within the order
+	Status       OrderStatus
+	NativeStatus string
+	OccurredAt   time.Time
+	AmountMinor  int64
+	Currency     string
+	Products     []Product
+	Buyer        Buyer
+	Tracking     Tracking
+	ReceivedAt   time.Time
+}
+
+type Order struct {
+	ID           string
+	TenantID     string
+	SourceID     string
+	Provider     string
+	ExternalID   string
+	Status       OrderStatus
+	NativeStatus string
+	AmountMinor  int64
+	Currency     string
+	Products     []Product
+	Buyer        Buyer
+	Tracking     Tracking
+	PaidAt       *time.Time // when the gateway says it was paid
+	OccurredAt   time.Time  // of the latest applied event
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Matched      bool // has an attribution with a touchpoint
+}
+
+// OrderChange says what ApplyOrderEvent did.
+type OrderChange struct {
+	Created       bool
+	Duplicate     bool // the same event was applied before; nothing changed
+	StatusChanged bool
+	Previous      OrderStatus
+}
+
+type OrderStatusChange struct {
+	OrderID      string
+	EventKey     string
+	Status       OrderStatus
+	NativeStatus string
+	OccurredAt   time.Time
+	RecordedAt   time.Time
+	Applied      bool // false when it arrived out of order and did not change the status
+	InboxID      string
+}
+
+type OrderFilter struct {
+	TenantID string
+	Status   OrderStatus
+	Provider string
+	Matched  *bool
+	Since    time.Time
+	Until    time.Time
+	After    string
+	Limit    int
+}
+
+// Candidate is a touchpoint considered by the matcher and why it lost (or won).
+type Candidate struct {
+	TouchpointID string    `json:"touchpoint_id"`
+	Rule         string    `json:"rule"`
+	OccurredAt   time.Time `json:"occurred_at"`
+	Outcome      string    `json:"outcome"` // chosen | lost: <reason>
+}
+
+type Attribution struct {
+	TenantID     string
+	OrderID      string
+	TouchpointID string // empty for an orphan
+	VisitorID    string
+	Rule         string // visitor_id, identity, click_id, network, none
+	Confidence   float64
+	Explanation  string
+	Candidates   []Candidate
+	CreatedAt    time.Time
+}
+
+// DeliveryState is where one conversion stands for one destination.
+type DeliveryState string
+
+const (
+	DeliveryPending   DeliveryState = "pending"
+	DeliveryRetrying  DeliveryState = "retrying"
+	DeliveryDelivered DeliveryState = "delivered"
+	DeliveryDead      DeliveryState = "dead"
+	DeliverySkipped   DeliveryState = "skipped" // deliberately not sent: stale, no consent, disabled
+)
+
+type Delivery struct {
+	ID            string
+	TenantID      string
+	OrderID       string
+	DestinationID string
+	EventName     string // Purchase, Lead, ...
+	EventID       string // deterministic; equal to the Pixel's eventID when shared
+	State         DeliveryState
+	Reason        string
+	Attempts      int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	DeliveredAt   *time.Time
+}
+
+type DeliveryFilter struct {
+	TenantID      string
+	DestinationID string
+	OrderID       string
+	State         DeliveryState
+	After         string
+	Limit         int
+}
+
+type Attempt struct {
+	ID         string
+	TenantID   string
+	DeliveryID string
+	At         time.Time
+	HTTPStatus int
+	LatencyMS  int64
+	Outcome    string // delivered | retryable | permanent
+	Code       string
+	Message    string
+	TraceID    string
+	Replay     bool
+}
+
+type AuditEntry struct {
+	ID       string
+	TenantID string
+	Actor    string
+	Action   string
+	Detail   string
+	At       time.Time
+}
+
+type ErasureResult struct {
+	InboxDeleted      int64
+	IdentitiesDeleted int64
+	TouchpointsErased int64
+	OrdersScrubbed    int64
+}
+
+type AuditFilter struct {
+	TenantID string
+	After    string
+	Limit    int
+}

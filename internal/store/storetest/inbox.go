@@ -1,0 +1,126 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+func testInbox(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	in := store.InboxEntry{
+		TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", ReceivedAt: at(0),
+		Headers: map[string]string{"Content-Type": "application/json", "X-Hotmart-Hottok": "secret"},
+		Query:   "a=1&b=2", Body: []byte(`{"event":"PURCHASE_APPROVED","data":{"buyer":{"email":"x@example.com"}}}` + "\x00\xff"),
+	}
+	e := must(s.InsertInbox(ctx, in))(t)
+	isUUIDv7(t, e.ID)
+	want := in
+	want.ID, want.ReceivedAt, want.State = e.ID, micro(at(0)), store.InboxReceived
+	equal(t, "inserted", e, want)
+	equal(t, "get", must(s.GetInbox(ctx, w.a.ID, e.ID))(t), want)
+
+	noErr(t, s.SetInboxState(ctx, w.a.ID, e.ID, store.InboxProcessed, "", "order-1", at(time.Minute)))
+	want.State, want.OrderID, want.ProcessedAt = store.InboxProcessed, "order-1", microPtr(at(time.Minute))
+	equal(t, "processed", must(s.GetInbox(ctx, w.a.ID, e.ID))(t), want)
+	wantErr(t, s.SetInboxState(ctx, w.b.ID, e.ID, store.InboxRejected, "x", "", at(0)), store.ErrNotFound, "set state other tenant")
+	_, err := s.GetInbox(ctx, w.b.ID, e.ID)
+	wantErr(t, err, store.ErrNotFound, "get other tenant")
+
+	e2 := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "stripe", ReceivedAt: at(time.Hour), State: store.InboxRejected, Error: "bad signature"}))(t)
+	if e2.Headers != nil || len(e2.Body) != 0 {
+		t.Errorf("empty inbox entry: %+v", e2)
+	}
+	e3 := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", ReceivedAt: at(2 * time.Hour)}))(t)
+	eb := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.b.ID, SourceID: w.srcB.ID, Provider: "hotmart", ReceivedAt: at(0)}))(t)
+	id := func(e store.InboxEntry) string { return e.ID }
+	equal(t, "list", ids(must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID}))(t), id), []string{e3.ID, e2.ID, e.ID})
+	equal(t, "list page", ids(must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID, After: e3.ID, Limit: 1}))(t), id), []string{e2.ID})
+	equal(t, "list provider", ids(must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID, Provider: "hotmart"}))(t), id), []string{e3.ID, e.ID})
+	equal(t, "list state", ids(must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID, State: store.InboxRejected}))(t), id), []string{e2.ID})
+	equal(t, "list source", ids(must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID, SourceID: w.srcB.ID}))(t), id), []string{})
+	got := must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID, State: store.InboxProcessed}))(t)
+	equal(t, "listed row", got, []store.InboxEntry{want})
+
+	// Retention: strictly before the cut-off, every tenant.
+	n := must(s.DeleteInboxBefore(ctx, at(time.Hour)))(t)
+	equal(t, "deleted", n, int64(2))
+	_, err = s.GetInbox(ctx, w.b.ID, eb.ID)
+	wantErr(t, err, store.ErrNotFound, "tenant B's old entry")
+	equal(t, "left", ids(must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID}))(t), id), []string{e3.ID, e2.ID})
+}
+
+func testErasePerson(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	// Tenant A: an order by the person (e-mail), its two webhooks (one linked by inbox order
+	// id, one only through history), an unrelated order, identities and touchpoints.
+	raw1 := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", Body: []byte("person 1")}))(t)
+	raw2 := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", Body: []byte("person 2")}))(t)
+	rawOther := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", Body: []byte("someone else")}))(t)
+	e := w.event(w.a.ID, "p1", "k1", store.StatusWaitingPayment, at(0))
+	e.Buyer, e.InboxID = store.Buyer{EmailHash: "EM", PhoneHash: "PH", FirstNameHash: "FN"}, raw1.ID
+	o, _, err := s.ApplyOrderEvent(ctx, e)
+	noErr(t, err)
+	noErr(t, s.SetInboxState(ctx, w.a.ID, raw1.ID, store.InboxProcessed, "", o.ID, at(0)))
+	e2 := w.event(w.a.ID, "p1", "k2", store.StatusPaid, at(time.Hour))
+	e2.InboxID = raw2.ID
+	_, _, err = s.ApplyOrderEvent(ctx, e2)
+	noErr(t, err)
+	phoneOnly := w.event(w.a.ID, "p2", "k1", store.StatusPaid, at(0))
+	phoneOnly.Buyer = store.Buyer{PhoneHash: "PH"}
+	op, _, err := s.ApplyOrderEvent(ctx, phoneOnly)
+	noErr(t, err)
+	otherE := w.event(w.a.ID, "other", "k1", store.StatusPaid, at(0))
+	otherE.Buyer, otherE.InboxID = store.Buyer{EmailHash: "OTHER"}, rawOther.ID
+	other, _, err := s.ApplyOrderEvent(ctx, otherE)
+	noErr(t, err)
+	noErr(t, s.LinkIdentities(ctx, []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM", VisitorID: "v1"},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM", VisitorID: "v2"},
+		{TenantID: w.a.ID, Kind: store.IdentityPhone, Hash: "PH", VisitorID: "v1"},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "OTHER", VisitorID: "v9"},
+		{TenantID: w.b.ID, Kind: store.IdentityEmail, Hash: "EM", VisitorID: "vb"},
+	}))
+	tps := []store.Touchpoint{
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", VisitorID: "v1", EmailHash: "EM", PhoneHash: "PH"},
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", VisitorID: "v9", EmailHash: "OTHER"},
+		{TenantID: w.b.ID, SourceID: w.srcB.ID, Type: "lead", VisitorID: "vb", EmailHash: "EM"},
+	}
+	must(s.InsertTouchpoints(ctx, tps))(t)
+
+	res, err := s.ErasePerson(ctx, w.a.ID, "EM", "PH", store.AuditEntry{Actor: "key:ops", Action: "person.erase", Detail: "ticket 42", At: at(time.Hour)})
+	noErr(t, err)
+	equal(t, "result", res, store.ErasureResult{InboxDeleted: 2, IdentitiesDeleted: 3, TouchpointsErased: 2, OrdersScrubbed: 2})
+
+	for _, id := range []string{raw1.ID, raw2.ID} {
+		_, err := s.GetInbox(ctx, w.a.ID, id)
+		wantErr(t, err, store.ErrNotFound, "erased webhook")
+	}
+	must(s.GetInbox(ctx, w.a.ID, rawOther.ID))(t)
+	for _, oid := range []string{o.ID, op.ID} {
+		got := must(s.GetOrder(ctx, w.a.ID, oid))(t)
+		equal(t, "scrubbed buyer", got.Buyer, store.Buyer{})
+	}
+	equal(t, "other buyer kept", must(s.GetOrder(ctx, w.a.ID, other.ID))(t).Buyer, otherE.Buyer)
+	equal(t, "identities", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "EM"))(t)), 0)
+	equal(t, "phone identities", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityPhone, "PH"))(t)), 0)
+	equal(t, "other identity kept", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "OTHER"))(t)), 1)
+	equal(t, "tenant B identity kept", len(must(s.VisitorsByIdentity(ctx, w.b.ID, store.IdentityEmail, "EM"))(t)), 1)
+	tpA := must(s.TouchpointsByVisitor(ctx, w.a.ID, "v1", time.Time{}, time.Time{}, 0))(t)
+	if tpA[0].EmailHash != "" || tpA[0].PhoneHash != "" {
+		t.Errorf("touchpoint keeps hashes: %q %q", tpA[0].EmailHash, tpA[0].PhoneHash)
+	}
+	equal(t, "tenant B touchpoint kept", must(s.TouchpointsByVisitor(ctx, w.b.ID, "vb", time.Time{}, time.Time{}, 0))(t)[0].EmailHash, "EM")
+	audit := must(s.ListAudit(ctx, store.AuditFilter{TenantID: w.a.ID}))(t)
+	if len(audit) != 1 || audit[0].Action != "person.erase" || audit[0].Detail != "ticket 42" || !audit[0].At.Equal(micro(at(time.Hour))) {
+		t.Errorf("audit after erasure: %+v", audit)
+	}
+	// Erasing again finds nothing but is still audited.
+	res, err = s.ErasePerson(ctx, w.a.ID, "EM", "", store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
+	noErr(t, err)
+	equal(t, "second erasure", res, store.ErasureResult{})
+	equal(t, "audit entries", len(must(s.ListAudit(ctx, store.AuditFilter{TenantID: w.a.ID}))(t)), 2)
+}

@@ -1,0 +1,352 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+func testOrderRoundTrip(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	e := store.OrderEvent{
+		TenantID: w.a.ID, SourceID: w.srcA.ID, InboxID: "inbox-1", Provider: "stripe", ExternalID: "pi_123", EventKey: "evt_1",
+		Status: store.StatusPaid, NativeStatus: "succeeded", OccurredAt: at(0), AmountMinor: 1234567890123, Currency: "USD",
+		Products: []store.Product{{ID: "p1", Name: "Course", Quantity: 1, PriceMinor: 9900}, {ID: "p2", Quantity: 2}},
+		Buyer:    store.Buyer{EmailHash: "em", PhoneHash: "ph", FirstNameHash: "fn", LastNameHash: "ln", CityHash: "ct", StateHash: "st", ZipHash: "zp", CountryHash: "br", ExternalID: "ext", IP: "203.0.113.9", UserAgent: "UA"},
+		Tracking: store.Tracking{VisitorID: "v1", Src: "src", Sck: "sck", UTM: store.UTM{Source: "fb", Medium: "cpc", Campaign: "c", Content: "ct", Term: "t"},
+			ClientReferenceID: "cr", FBCLID: "F", FBC: "fb.1.1.F", FBP: "fb.1.2.3", GCLID: "G", TTCLID: "T", Metadata: map[string]string{"hub_vid": "v1"}},
+		ReceivedAt: at(time.Second),
+	}
+	o, ch, err := s.ApplyOrderEvent(ctx, e)
+	noErr(t, err)
+	isUUIDv7(t, o.ID)
+	equal(t, "change", ch, store.OrderChange{Created: true, StatusChanged: true})
+	want := store.Order{
+		ID: o.ID, TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "stripe", ExternalID: "pi_123", Status: store.StatusPaid,
+		NativeStatus: "succeeded", AmountMinor: 1234567890123, Currency: "USD", Products: e.Products, Buyer: e.Buyer, Tracking: e.Tracking,
+		PaidAt: microPtr(at(0)), OccurredAt: micro(at(0)), CreatedAt: o.CreatedAt, UpdatedAt: o.CreatedAt,
+	}
+	equal(t, "applied", o, want)
+	equal(t, "get", must(s.GetOrder(ctx, w.a.ID, o.ID))(t), want)
+	equal(t, "by external id", must(s.GetOrderByExternalID(ctx, w.a.ID, "stripe", "pi_123"))(t), want)
+	equal(t, "history", must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t), []store.OrderStatusChange{
+		{OrderID: o.ID, EventKey: "evt_1", Status: store.StatusPaid, NativeStatus: "succeeded", OccurredAt: micro(at(0)), RecordedAt: micro(at(time.Second)), Applied: true, InboxID: "inbox-1"},
+	})
+
+	// The same event again changes nothing.
+	o2, ch2, err := s.ApplyOrderEvent(ctx, e)
+	noErr(t, err)
+	equal(t, "duplicate change", ch2, store.OrderChange{Duplicate: true, Previous: store.StatusPaid})
+	equal(t, "duplicate order", o2, want)
+	equal(t, "history after duplicate", len(must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t)), 1)
+
+	// Tenant isolation.
+	_, err = s.GetOrder(ctx, w.b.ID, o.ID)
+	wantErr(t, err, store.ErrNotFound, "order of other tenant")
+	_, err = s.GetOrderByExternalID(ctx, w.b.ID, "stripe", "pi_123")
+	wantErr(t, err, store.ErrNotFound, "external id of other tenant")
+	equal(t, "history of other tenant", len(must(s.ListOrderHistory(ctx, w.b.ID, o.ID))(t)), 0)
+	// The same external id in another tenant is another order.
+	eb := e
+	eb.TenantID, eb.SourceID = w.b.ID, w.srcB.ID
+	ob, chb, err := s.ApplyOrderEvent(ctx, eb)
+	noErr(t, err)
+	if !chb.Created || ob.ID == o.ID {
+		t.Errorf("same external id in tenant B: %+v %+v", chb, ob)
+	}
+	if _, _, err := s.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: w.a.ID, Provider: "stripe", ExternalID: "x"}); err == nil {
+		t.Error("event without key: no error")
+	}
+}
+
+func testOrderLifecycle(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	steps := []struct {
+		status store.OrderStatus
+		change store.OrderChange
+	}{
+		{store.StatusWaitingPayment, store.OrderChange{Created: true, StatusChanged: true}},
+		{store.StatusPaid, store.OrderChange{StatusChanged: true, Previous: store.StatusWaitingPayment}},
+		{store.StatusRefunded, store.OrderChange{StatusChanged: true, Previous: store.StatusPaid}},
+	}
+	var o store.Order
+	for i, st := range steps {
+		e := w.event(w.a.ID, "ord-1", fmt.Sprintf("k%d", i), st.status, at(time.Duration(i)*time.Hour))
+		e.AmountMinor = int64(1000 * (i + 1))
+		var ch store.OrderChange
+		var err error
+		o, ch, err = s.ApplyOrderEvent(ctx, e)
+		noErr(t, err)
+		equal(t, "change "+string(st.status), ch, st.change)
+		if o.Status != st.status || !o.OccurredAt.Equal(micro(at(time.Duration(i)*time.Hour))) || o.AmountMinor != e.AmountMinor {
+			t.Errorf("after %s: status %s occurred %v amount %d", st.status, o.Status, o.OccurredAt, o.AmountMinor)
+		}
+	}
+	equal(t, "paid at", o.PaidAt, microPtr(at(time.Hour)))
+	if !o.UpdatedAt.After(o.CreatedAt) && !o.UpdatedAt.Equal(o.CreatedAt) {
+		t.Errorf("updated %v before created %v", o.UpdatedAt, o.CreatedAt)
+	}
+	equal(t, "get", must(s.GetOrder(ctx, w.a.ID, o.ID))(t), o)
+	h := must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t)
+	equal(t, "history statuses", ids(h, func(c store.OrderStatusChange) string { return fmt.Sprint(c.Status, " ", c.Applied) }),
+		[]string{"waiting_payment true", "paid true", "refunded true"})
+	// Same rank, new key: recorded, not applied.
+	_, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-1", "k9", store.StatusRefunded, at(4*time.Hour)))
+	noErr(t, err)
+	equal(t, "same status again", ch, store.OrderChange{Previous: store.StatusRefunded})
+}
+
+func testOrderOutOfOrder(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	o, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-2", "refund", store.StatusRefunded, at(2*time.Hour)))
+	noErr(t, err)
+	equal(t, "refund first", ch, store.OrderChange{Created: true, StatusChanged: true})
+	if o.PaidAt != nil {
+		t.Errorf("refunded order has paid at %v", o.PaidAt)
+	}
+	late, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-2", "paid", store.StatusPaid, at(time.Hour)))
+	noErr(t, err)
+	equal(t, "paid late", ch, store.OrderChange{Previous: store.StatusRefunded})
+	if late.Status != store.StatusRefunded || !late.OccurredAt.Equal(micro(at(2*time.Hour))) {
+		t.Errorf("after late paid: %s at %v, want refunded at %v", late.Status, late.OccurredAt, micro(at(2*time.Hour)))
+	}
+	equal(t, "paid at from the late event", late.PaidAt, microPtr(at(time.Hour)))
+	pending, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-2", "pending", store.StatusWaitingPayment, at(0)))
+	noErr(t, err)
+	equal(t, "pending late", ch, store.OrderChange{Previous: store.StatusRefunded})
+	equal(t, "get", must(s.GetOrder(ctx, w.a.ID, o.ID))(t), pending)
+	h := must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t)
+	equal(t, "history", ids(h, func(c store.OrderStatusChange) string { return fmt.Sprint(c.EventKey, " ", c.Status, " ", c.Applied) }),
+		[]string{"pending waiting_payment false", "paid paid false", "refund refunded true"})
+}
+
+func testOrderConcurrent(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	const n = 50
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		changes []store.OrderChange
+		orders  = map[string]bool{}
+		errs    []error
+	)
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			o, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "race-1", "paid-1", store.StatusPaid, at(0)))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			changes = append(changes, ch)
+			orders[o.ID] = true
+		})
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("%d of %d calls failed: %v", len(errs), n, err)
+	}
+	var created, dup int
+	for _, ch := range changes {
+		switch {
+		case ch.Created && !ch.Duplicate:
+			created++
+		case ch.Duplicate && !ch.Created:
+			dup++
+		}
+	}
+	if created != 1 || dup != n-1 {
+		t.Errorf("created %d, duplicate %d; want 1 and %d", created, dup, n-1)
+	}
+	if len(orders) != 1 {
+		t.Errorf("calls returned %d distinct orders", len(orders))
+	}
+	o := must(s.GetOrderByExternalID(ctx, w.a.ID, "hotmart", "race-1"))(t)
+	equal(t, "history rows", len(must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t)), 1)
+	equal(t, "orders", len(must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID}))(t)), 1)
+
+	// Different events for one order, concurrently: every one recorded once, the highest rank
+	// wins whatever the arrival order.
+	statuses := []store.OrderStatus{store.StatusWaitingPayment, store.StatusPaid, store.StatusRefunded, store.StatusChargeback, store.StatusCancelled}
+	for i := range 20 {
+		wg.Go(func() {
+			st := statuses[i%len(statuses)]
+			_, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "race-2", fmt.Sprintf("e%d", i), st, at(time.Duration(i)*time.Minute)))
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	o2 := must(s.GetOrderByExternalID(ctx, w.a.ID, "hotmart", "race-2"))(t)
+	equal(t, "final status", o2.Status, store.StatusChargeback)
+	equal(t, "history rows", len(must(s.ListOrderHistory(ctx, w.a.ID, o2.ID))(t)), 20)
+}
+
+func testListOrders(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	var all []store.Order
+	for i := range 12 {
+		st := store.StatusPaid
+		if i%3 == 0 {
+			st = store.StatusWaitingPayment
+		}
+		e := w.event(w.a.ID, fmt.Sprintf("o%02d", i), "k", st, at(0))
+		if i%4 == 0 {
+			e.Provider = "kiwify"
+		}
+		o, _, err := s.ApplyOrderEvent(ctx, e)
+		noErr(t, err)
+		all = append(all, o)
+	}
+	w.order(t, s, w.b.ID, "b1")
+	noErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.a.ID, OrderID: all[5].ID, TouchpointID: "tp", Rule: "visitor_id", Confidence: 1}))
+	id := func(o store.Order) string { return o.ID }
+	rev := func(os []store.Order) []string {
+		var out []string
+		for i := len(os) - 1; i >= 0; i-- {
+			out = append(out, os[i].ID)
+		}
+		return out
+	}
+	p1 := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Limit: 5}))(t)
+	p2 := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Limit: 5, After: p1[4].ID}))(t)
+	p3 := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Limit: 5, After: p2[4].ID}))(t)
+	equal(t, "pages", append(append(ids(p1, id), ids(p2, id)...), ids(p3, id)...), rev(all))
+	waiting := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Status: store.StatusWaitingPayment}))(t)
+	equal(t, "waiting", ids(waiting, id), []string{all[9].ID, all[6].ID, all[3].ID, all[0].ID})
+	kiwify := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Provider: "kiwify"}))(t)
+	equal(t, "kiwify", ids(kiwify, id), []string{all[8].ID, all[4].ID, all[0].ID})
+	yes, no := true, false
+	matched := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Matched: &yes}))(t)
+	equal(t, "matched", ids(matched, id), []string{all[5].ID})
+	equal(t, "matched flag", matched[0].Matched, true)
+	equal(t, "unmatched", len(must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Matched: &no}))(t)), 11)
+	created := all[6].CreatedAt
+	since := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Since: created}))(t)
+	for _, o := range since {
+		if o.CreatedAt.Before(created) {
+			t.Errorf("since %v returned order created %v", created, o.CreatedAt)
+		}
+	}
+	until := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Until: created}))(t)
+	if len(since)+len(until) < 12 || len(until) == 0 {
+		t.Errorf("since %d + until %d orders do not cover 12", len(since), len(until))
+	}
+	equal(t, "tenant B", len(must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.b.ID}))(t)), 1)
+}
+
+func testAttribution(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	o := w.order(t, s, w.a.ID, "a1")
+	a := store.Attribution{
+		TenantID: w.a.ID, OrderID: o.ID, TouchpointID: "tp-1", VisitorID: "v1", Rule: "visitor_id", Confidence: 0.95,
+		Explanation: "visitor id in sck", CreatedAt: at(0),
+		Candidates: []store.Candidate{
+			{TouchpointID: "tp-1", Rule: "visitor_id", OccurredAt: micro(at(-time.Hour)), Outcome: "chosen"},
+			{TouchpointID: "tp-0", Rule: "network", OccurredAt: micro(at(-2 * time.Hour)), Outcome: "lost: lower confidence"},
+		},
+	}
+	noErr(t, s.PutAttribution(ctx, a))
+	want := a
+	want.CreatedAt = micro(at(0))
+	equal(t, "get", must(s.GetAttribution(ctx, w.a.ID, o.ID))(t), want)
+	if !must(s.GetOrder(ctx, w.a.ID, o.ID))(t).Matched {
+		t.Error("order not matched after attribution with a touchpoint")
+	}
+	// Replaced by an orphan attribution.
+	orphan := store.Attribution{TenantID: w.a.ID, OrderID: o.ID, Rule: "none", Explanation: "no touchpoint", CreatedAt: at(time.Hour)}
+	noErr(t, s.PutAttribution(ctx, orphan))
+	orphan.CreatedAt = micro(orphan.CreatedAt)
+	equal(t, "replaced", must(s.GetAttribution(ctx, w.a.ID, o.ID))(t), orphan)
+	if must(s.GetOrder(ctx, w.a.ID, o.ID))(t).Matched {
+		t.Error("order still matched after orphan attribution")
+	}
+	_, err := s.GetAttribution(ctx, w.b.ID, o.ID)
+	wantErr(t, err, store.ErrNotFound, "other tenant's attribution")
+	wantErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.b.ID, OrderID: o.ID, Rule: "none"}), store.ErrNotFound, "put on other tenant's order")
+	equal(t, "unchanged by other tenant", must(s.GetAttribution(ctx, w.a.ID, o.ID))(t), orphan)
+}
+
+func testDeliveries(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	o := w.order(t, s, w.a.ID, "d1")
+	in := store.Delivery{TenantID: w.a.ID, OrderID: o.ID, DestinationID: w.dstA.ID, EventName: "Purchase", EventID: "evt-d1", CreatedAt: at(0)}
+	d, created, err := s.CreateDelivery(ctx, in)
+	noErr(t, err)
+	if !created {
+		t.Error("first CreateDelivery: not created")
+	}
+	isUUIDv7(t, d.ID)
+	want := in
+	want.ID, want.State, want.CreatedAt, want.UpdatedAt = d.ID, store.DeliveryPending, micro(at(0)), micro(at(0))
+	equal(t, "created", d, want)
+	equal(t, "get", must(s.GetDelivery(ctx, w.a.ID, d.ID))(t), want)
+
+	again, created, err := s.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, OrderID: o.ID, DestinationID: w.dstA.ID, EventName: "Purchase", EventID: "other"})
+	noErr(t, err)
+	if created {
+		t.Error("second CreateDelivery for the same key: created")
+	}
+	equal(t, "existing returned", again, want)
+	lead, created, err := s.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, OrderID: o.ID, DestinationID: w.dstA.ID, EventName: "Lead", EventID: "evt-lead"})
+	noErr(t, err)
+	if !created {
+		t.Error("other event name: not created")
+	}
+	_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.b.ID, OrderID: o.ID, DestinationID: w.dstB.ID, EventName: "Purchase"})
+	wantErr(t, err, store.ErrNotFound, "delivery for other tenant's order")
+	_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, OrderID: o.ID, DestinationID: w.dstB.ID, EventName: "Purchase"})
+	wantErr(t, err, store.ErrNotFound, "delivery to other tenant's destination")
+
+	upd := want
+	upd.State, upd.Reason, upd.Attempts, upd.UpdatedAt, upd.DeliveredAt = store.DeliveryDelivered, "200", 2, at(time.Hour), microPtr(at(time.Hour))
+	noErr(t, s.UpdateDelivery(ctx, upd))
+	upd.UpdatedAt = micro(upd.UpdatedAt)
+	equal(t, "updated", must(s.GetDelivery(ctx, w.a.ID, d.ID))(t), upd)
+	other := upd
+	other.TenantID = w.b.ID
+	wantErr(t, s.UpdateDelivery(ctx, other), store.ErrNotFound, "update other tenant's delivery")
+	_, err = s.GetDelivery(ctx, w.b.ID, d.ID)
+	wantErr(t, err, store.ErrNotFound, "get other tenant's delivery")
+
+	id := func(d store.Delivery) string { return d.ID }
+	equal(t, "list", ids(must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID}))(t), id), []string{lead.ID, d.ID})
+	equal(t, "list page 2", ids(must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID, After: lead.ID, Limit: 1}))(t), id), []string{d.ID})
+	equal(t, "list by state", ids(must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID, State: store.DeliveryPending}))(t), id), []string{lead.ID})
+	equal(t, "list by destination and order", ids(must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID, DestinationID: w.dstA.ID, OrderID: o.ID}))(t), id), []string{lead.ID, d.ID})
+	equal(t, "list other destination", len(must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID, DestinationID: w.dstB.ID}))(t)), 0)
+	equal(t, "list tenant B", len(must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.b.ID}))(t)), 0)
+
+	a1 := must(s.InsertAttempt(ctx, store.Attempt{TenantID: w.a.ID, DeliveryID: d.ID, At: at(time.Minute), HTTPStatus: 503, LatencyMS: 1200, Outcome: "retryable", Code: "503", Message: "unavailable", TraceID: "tr1"}))(t)
+	isUUIDv7(t, a1.ID)
+	a2 := must(s.InsertAttempt(ctx, store.Attempt{TenantID: w.a.ID, DeliveryID: d.ID, At: at(time.Hour), HTTPStatus: 200, LatencyMS: 80, Outcome: "delivered", Replay: true}))(t)
+	equal(t, "attempts", must(s.ListAttempts(ctx, w.a.ID, d.ID))(t), []store.Attempt{
+		{ID: a1.ID, TenantID: w.a.ID, DeliveryID: d.ID, At: micro(at(time.Minute)), HTTPStatus: 503, LatencyMS: 1200, Outcome: "retryable", Code: "503", Message: "unavailable", TraceID: "tr1"},
+		{ID: a2.ID, TenantID: w.a.ID, DeliveryID: d.ID, At: micro(at(time.Hour)), HTTPStatus: 200, LatencyMS: 80, Outcome: "delivered", Replay: true},
+	})
+	equal(t, "attempts of other tenant", len(must(s.ListAttempts(ctx, w.b.ID, d.ID))(t)), 0)
+	_, err = s.InsertAttempt(ctx, store.Attempt{TenantID: w.b.ID, DeliveryID: d.ID, Outcome: "delivered"})
+	wantErr(t, err, store.ErrNotFound, "attempt on other tenant's delivery")
+}
+

@@ -1,0 +1,434 @@
+// Package storetest is the conformance suite every store.Store implementation passes: the same
+// behaviour, field for field, on PostgreSQL and SQLite.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Open returns a fresh, empty, unmigrated store private to the test; it is closed by the
+// caller's cleanup.
+type Open func(t *testing.T) store.Store
+
+// Run runs the whole suite. Every subtest opens its own store and runs in parallel.
+func Run(t *testing.T, open Open) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Tenants", testTenants},
+		{"APIKeys", testAPIKeys},
+		{"Sources", testSources},
+		{"GatewaySecrets", testGatewaySecrets},
+		{"Destinations", testDestinations},
+		{"Links", testLinks},
+		{"Touchpoints", testTouchpoints},
+		{"TouchpointLookups", testTouchpointLookups},
+		{"TouchpointPagination", testTouchpointPagination},
+		{"Identities", testIdentities},
+		{"Inbox", testInbox},
+		{"OrderRoundTrip", testOrderRoundTrip},
+		{"OrderLifecycle", testOrderLifecycle},
+		{"OrderOutOfOrder", testOrderOutOfOrder},
+		{"OrderConcurrent", testOrderConcurrent},
+		{"ListOrders", testListOrders},
+		{"Attribution", testAttribution},
+		{"Deliveries", testDeliveries},
+		{"Audit", testAudit},
+		{"ErasePerson", testErasePerson},
+		{"TxRollback", testTxRollback},
+		{"TxCommit", testTxCommit},
+		{"Queue", testQueue},
+	}
+	t.Run("Migrate", func(t *testing.T) {
+		t.Parallel()
+		testMigrate(t, open(t))
+	})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+			tc.fn(t, s)
+		})
+	}
+}
+
+// base is a time with nanoseconds, to prove the store keeps microseconds in UTC.
+var base = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("BRT", -3*3600))
+
+func at(d time.Duration) time.Time { return base.Add(d) }
+
+// micro is what the store gives back for t.
+func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func microPtr(t time.Time) *time.Time { m := micro(t); return &m }
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// must(call())(t) returns call's value, failing t on its error.
+func must[T any](v T, err error) func(t *testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return v
+	}
+}
+
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("unexpected error: %v", err)
+	}
+}
+
+func wantErr(t *testing.T, err, target error, what string) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s: got error %v, want %v", what, err, target)
+	}
+}
+
+func equal(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got  %+v\n want %+v", what, got, want)
+	}
+}
+
+// canon rewrites a JSON document in a canonical form (PostgreSQL's jsonb reorders keys).
+func canon(t *testing.T, raw json.RawMessage) json.RawMessage {
+	t.Helper()
+	if raw == nil {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("canon %s: %v", raw, err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func isUUIDv7(t *testing.T, id string) {
+	t.Helper()
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 {
+		t.Errorf("id %q is not a UUIDv7", id)
+	}
+}
+
+func ids[T any](items []T, id func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = id(it)
+	}
+	return out
+}
+
+// world is two tenants, each with a source and a destination.
+type world struct {
+	a, b     store.Tenant
+	srcA     store.Source
+	srcB     store.Source
+	dstA     store.Destination
+	dstB     store.Destination
+	sequence int
+}
+
+func newWorld(t *testing.T, s store.Store) *world {
+	t.Helper()
+	ctx := ctxT(t)
+	w := &world{}
+	w.a = must(s.CreateTenant(ctx, store.Tenant{Name: "A"}))(t)
+	w.b = must(s.CreateTenant(ctx, store.Tenant{Name: "B"}))(t)
+	w.srcA = must(s.CreateSource(ctx, newSource(w.a.ID, "a")))(t)
+	w.srcB = must(s.CreateSource(ctx, newSource(w.b.ID, "b")))(t)
+	w.dstA = must(s.CreateDestination(ctx, store.Destination{TenantID: w.a.ID, Type: "meta", Name: "pixel", Enabled: true}))(t)
+	w.dstB = must(s.CreateDestination(ctx, store.Destination{TenantID: w.b.ID, Type: "meta", Name: "pixel", Enabled: true}))(t)
+	return w
+}
+
+func newSource(tenantID, suffix string) store.Source {
+	return store.Source{
+		TenantID:          tenantID,
+		Name:              "shop " + suffix,
+		PublicKey:         "pk_" + suffix + "_" + uuid.NewString(),
+		WebhookToken:      "wh_" + suffix + "_" + uuid.NewString(),
+		AllowedOrigins:    []string{"https://" + suffix + ".example"},
+		AttributionWindow: 7 * 24 * time.Hour,
+		AttributionModel:  store.ModelLastClick,
+	}
+}
+
+func (w *world) event(tenantID, external, key string, status store.OrderStatus, occurred time.Time) store.OrderEvent {
+	src := w.srcA.ID
+	if tenantID == w.b.ID {
+		src = w.srcB.ID
+	}
+	return store.OrderEvent{
+		TenantID:     tenantID,
+		SourceID:     src,
+		Provider:     "hotmart",
+		ExternalID:   external,
+		EventKey:     key,
+		Status:       status,
+		NativeStatus: "NATIVE_" + string(status),
+		OccurredAt:   occurred,
+		AmountMinor:  19900,
+		Currency:     "BRL",
+	}
+}
+
+func (w *world) order(t *testing.T, s store.Store, tenantID, external string) store.Order {
+	t.Helper()
+	o, _, err := s.ApplyOrderEvent(ctxT(t), w.event(tenantID, external, "k-"+external, store.StatusWaitingPayment, at(0)))
+	noErr(t, err)
+	return o
+}
+
+func testMigrate(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	noErr(t, s.Ping(ctx))
+	if d := s.Dialect(); d != "postgres" && d != "sqlite" {
+		t.Errorf("Dialect() = %q", d)
+	}
+	current, err := s.MigrationStatus(ctx)
+	noErr(t, err)
+	if current {
+		t.Error("MigrationStatus before Migrate: current, want not current")
+	}
+	noErr(t, s.Migrate(ctx))
+	current, err = s.MigrationStatus(ctx)
+	noErr(t, err)
+	if !current {
+		t.Error("MigrationStatus after Migrate: not current")
+	}
+	noErr(t, s.Migrate(ctx)) // idempotent
+	current, err = s.MigrationStatus(ctx)
+	noErr(t, err)
+	if !current {
+		t.Error("MigrationStatus after second Migrate: not current")
+	}
+}
+
+func testTenants(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	a := must(s.CreateTenant(ctx, store.Tenant{Name: "Acme", CreatedAt: at(0)}))(t)
+	isUUIDv7(t, a.ID)
+	equal(t, "created", a, store.Tenant{ID: a.ID, Name: "Acme", CreatedAt: micro(at(0))})
+	equal(t, "get", must(s.GetTenant(ctx, a.ID))(t), a)
+	b := must(s.CreateTenant(ctx, store.Tenant{ID: "tenant-given-id", Name: "Given"}))(t)
+	if b.ID != "tenant-given-id" || b.CreatedAt.IsZero() || b.CreatedAt.Location() != time.UTC {
+		t.Errorf("created with given id: %+v", b)
+	}
+	c := must(s.CreateTenant(ctx, store.Tenant{Name: "Later"}))(t)
+	list := must(s.ListTenants(ctx))(t)
+	equal(t, "list ids", ids(list, func(x store.Tenant) string { return x.ID }), []string{b.ID, c.ID, a.ID})
+	_, err := s.CreateTenant(ctx, store.Tenant{ID: a.ID, Name: "dup"})
+	wantErr(t, err, store.ErrConflict, "duplicate tenant")
+	_, err = s.GetTenant(ctx, "missing")
+	wantErr(t, err, store.ErrNotFound, "missing tenant")
+}
+
+func testAPIKeys(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	k := must(s.CreateAPIKey(ctx, store.APIKey{
+		TenantID: w.a.ID, Name: "ci", Role: store.RoleAdmin, Lookup: "hub_abc", Hash: []byte{1, 2, 3, 0, 255}, CreatedAt: at(0),
+	}))(t)
+	isUUIDv7(t, k.ID)
+	want := store.APIKey{ID: k.ID, TenantID: w.a.ID, Name: "ci", Role: store.RoleAdmin, Lookup: "hub_abc", Hash: []byte{1, 2, 3, 0, 255}, CreatedAt: micro(at(0))}
+	equal(t, "created", k, want)
+	equal(t, "by lookup", must(s.GetAPIKeyByLookup(ctx, "hub_abc"))(t), want)
+	k2 := must(s.CreateAPIKey(ctx, store.APIKey{TenantID: w.a.ID, Name: "ro", Role: store.RoleReadOnly, Lookup: "hub_def", Hash: []byte{9}}))(t)
+	must(s.CreateAPIKey(ctx, store.APIKey{TenantID: w.b.ID, Name: "b", Role: store.RoleAdmin, Lookup: "hub_b", Hash: []byte{8}}))(t)
+	_, err := s.CreateAPIKey(ctx, store.APIKey{TenantID: w.b.ID, Name: "dup", Role: store.RoleAdmin, Lookup: "hub_abc", Hash: []byte{7}})
+	wantErr(t, err, store.ErrConflict, "duplicate lookup")
+
+	noErr(t, s.TouchAPIKey(ctx, k.ID, at(time.Hour)))
+	noErr(t, s.RevokeAPIKey(ctx, w.a.ID, k.ID, at(2*time.Hour)))
+	noErr(t, s.RevokeAPIKey(ctx, w.a.ID, k.ID, at(3*time.Hour))) // twice: not an error, first kept
+	wantErr(t, s.RevokeAPIKey(ctx, w.b.ID, k2.ID, at(0)), store.ErrNotFound, "revoke other tenant's key")
+	wantErr(t, s.TouchAPIKey(ctx, "missing", at(0)), store.ErrNotFound, "touch missing key")
+	want.LastUsedAt = microPtr(at(time.Hour))
+	want.RevokedAt = microPtr(at(2 * time.Hour))
+	equal(t, "after touch and revoke", must(s.GetAPIKeyByLookup(ctx, "hub_abc"))(t), want)
+
+	list := must(s.ListAPIKeys(ctx, w.a.ID))(t)
+	equal(t, "list ids", ids(list, func(x store.APIKey) string { return x.ID }), []string{k2.ID, k.ID})
+	equal(t, "list[1]", list[1], want)
+	_, err = s.GetAPIKeyByLookup(ctx, "nope")
+	wantErr(t, err, store.ErrNotFound, "missing lookup")
+}
+
+func testSources(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	in := store.Source{
+		TenantID: w.a.ID, Name: "Loja", PublicKey: "pk_1", WebhookToken: "wh_1",
+		AllowedOrigins: []string{"https://loja.example", "https://www.loja.example"}, AttributionWindow: 30*24*time.Hour + time.Second,
+		AttributionModel: store.ModelFirstClick, CookieDomain: ".loja.example", CreatedAt: at(0), UpdatedAt: at(time.Minute),
+	}
+	src := must(s.CreateSource(ctx, in))(t)
+	isUUIDv7(t, src.ID)
+	want := in
+	want.ID, want.CreatedAt, want.UpdatedAt = src.ID, micro(at(0)), micro(at(time.Minute))
+	equal(t, "created", src, want)
+	equal(t, "get", must(s.GetSource(ctx, w.a.ID, src.ID))(t), want)
+	equal(t, "by token", must(s.GetSourceByWebhookToken(ctx, "wh_1"))(t), want)
+	equal(t, "by public key", must(s.GetSourceByPublicKey(ctx, "pk_1"))(t), want)
+
+	upd := want
+	upd.Name, upd.WebhookToken, upd.AllowedOrigins, upd.AttributionWindow = "Loja 2", "wh_2", nil, time.Hour
+	upd.CookieDomain, upd.UpdatedAt = "", at(2*time.Hour)
+	noErr(t, s.UpdateSource(ctx, upd))
+	upd.UpdatedAt = micro(upd.UpdatedAt)
+	equal(t, "updated", must(s.GetSource(ctx, w.a.ID, src.ID))(t), upd)
+	_, err := s.GetSourceByWebhookToken(ctx, "wh_1")
+	wantErr(t, err, store.ErrNotFound, "old token")
+
+	other := upd
+	other.TenantID = w.b.ID
+	wantErr(t, s.UpdateSource(ctx, other), store.ErrNotFound, "update with other tenant")
+	_, err = s.GetSource(ctx, w.b.ID, src.ID)
+	wantErr(t, err, store.ErrNotFound, "get with other tenant")
+	dup := newSource(w.b.ID, "dup")
+	dup.WebhookToken = "wh_2"
+	_, err = s.CreateSource(ctx, dup)
+	wantErr(t, err, store.ErrConflict, "duplicate webhook token")
+	_, err = s.CreateSource(ctx, newSource("no-such-tenant", "x"))
+	if err == nil {
+		t.Error("source of a missing tenant: no error")
+	}
+
+	list := must(s.ListSources(ctx, w.a.ID))(t)
+	equal(t, "list ids", ids(list, func(x store.Source) string { return x.ID }), []string{src.ID, w.srcA.ID})
+	equal(t, "list[0]", list[0], upd)
+}
+
+func testGatewaySecrets(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "stripe", Ciphertext: "c1", UpdatedAt: at(0)}))
+	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "hotmart", Ciphertext: "h1", UpdatedAt: at(0)}))
+	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "stripe", Ciphertext: "c2", UpdatedAt: at(time.Hour)}))
+	want := store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "stripe", Ciphertext: "c2", UpdatedAt: micro(at(time.Hour))}
+	equal(t, "get replaced", must(s.GetGatewaySecret(ctx, w.a.ID, w.srcA.ID, "stripe"))(t), want)
+	list := must(s.ListGatewaySecrets(ctx, w.a.ID, w.srcA.ID))(t)
+	equal(t, "list providers", ids(list, func(x store.GatewaySecret) string { return x.Provider }), []string{"hotmart", "stripe"})
+	equal(t, "list[1]", list[1], want)
+	_, err := s.GetGatewaySecret(ctx, w.b.ID, w.srcA.ID, "stripe")
+	wantErr(t, err, store.ErrNotFound, "other tenant's secret")
+	_, err = s.GetGatewaySecret(ctx, w.a.ID, w.srcA.ID, "kiwify")
+	wantErr(t, err, store.ErrNotFound, "missing provider")
+	wantErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.b.ID, Provider: "x", Ciphertext: "x"}),
+		store.ErrNotFound, "put on other tenant's source")
+	if l := must(s.ListGatewaySecrets(ctx, w.b.ID, w.srcA.ID))(t); len(l) != 0 {
+		t.Errorf("other tenant lists %d secrets", len(l))
+	}
+}
+
+func testDestinations(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	in := store.Destination{
+		TenantID: w.a.ID, Type: "ga4", Name: "GA", Config: json.RawMessage(`{"measurement_id":"G-1","events":["Purchase"],"a":1}`),
+		Credentials: "enc:xyz", Enabled: true, Health: store.DestinationHealth{State: "healthy", Reason: "ok", CheckedAt: at(0)},
+		CreatedAt: at(0), UpdatedAt: at(0),
+	}
+	d := must(s.CreateDestination(ctx, in))(t)
+	isUUIDv7(t, d.ID)
+	want := in
+	want.ID, want.CreatedAt, want.UpdatedAt, want.Health.CheckedAt = d.ID, micro(at(0)), micro(at(0)), micro(at(0))
+	got := must(s.GetDestination(ctx, w.a.ID, d.ID))(t)
+	got.Config = canon(t, got.Config)
+	want.Config = canon(t, want.Config)
+	equal(t, "get", got, want)
+
+	upd := want
+	upd.Name, upd.Config, upd.Credentials, upd.Enabled, upd.UpdatedAt = "GA 2", json.RawMessage(`{"measurement_id":"G-2"}`), "enc:2", false, at(time.Hour)
+	noErr(t, s.UpdateDestination(ctx, upd))
+	h := store.DestinationHealth{State: "unhealthy", Reason: "401 from platform", CheckedAt: at(2 * time.Hour)}
+	noErr(t, s.SetDestinationHealth(ctx, w.a.ID, d.ID, h))
+	upd.UpdatedAt = micro(upd.UpdatedAt)
+	upd.Health = store.DestinationHealth{State: h.State, Reason: h.Reason, CheckedAt: micro(h.CheckedAt)}
+	got = must(s.GetDestination(ctx, w.a.ID, d.ID))(t)
+	got.Config = canon(t, got.Config)
+	upd.Config = canon(t, upd.Config)
+	equal(t, "updated", got, upd)
+
+	noConfig := must(s.CreateDestination(ctx, store.Destination{TenantID: w.a.ID, Type: "webhook", Name: "hook"}))(t)
+	if g := must(s.GetDestination(ctx, w.a.ID, noConfig.ID))(t); g.Config != nil || g.Health.State != "unknown" {
+		t.Errorf("destination without config: config %q, health %q", g.Config, g.Health.State)
+	}
+	other := upd
+	other.TenantID = w.b.ID
+	wantErr(t, s.UpdateDestination(ctx, other), store.ErrNotFound, "update other tenant")
+	wantErr(t, s.SetDestinationHealth(ctx, w.b.ID, d.ID, h), store.ErrNotFound, "health other tenant")
+	_, err := s.GetDestination(ctx, w.b.ID, d.ID)
+	wantErr(t, err, store.ErrNotFound, "get other tenant")
+	list := must(s.ListDestinations(ctx, w.a.ID))(t)
+	equal(t, "list ids", ids(list, func(x store.Destination) string { return x.ID }), []string{noConfig.ID, d.ID, w.dstA.ID})
+}
+
+func testLinks(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	src2 := must(s.CreateSource(ctx, newSource(w.a.ID, "a2")))(t)
+	l1 := must(s.CreateLink(ctx, store.Link{Code: "abc", TenantID: w.a.ID, SourceID: w.srcA.ID, Target: "https://a.example/?x=1", CreatedAt: at(0)}))(t)
+	equal(t, "created", l1, store.Link{Code: "abc", TenantID: w.a.ID, SourceID: w.srcA.ID, Target: "https://a.example/?x=1", CreatedAt: micro(at(0))})
+	l2 := must(s.CreateLink(ctx, store.Link{Code: "def", TenantID: w.a.ID, SourceID: src2.ID, Target: "https://a2.example", CreatedAt: at(time.Hour)}))(t)
+	must(s.CreateLink(ctx, store.Link{Code: "ghi", TenantID: w.b.ID, SourceID: w.srcB.ID, Target: "https://b.example"}))(t)
+	equal(t, "by code", must(s.GetLinkByCode(ctx, "abc"))(t), l1)
+	_, err := s.CreateLink(ctx, store.Link{Code: "abc", TenantID: w.b.ID, SourceID: w.srcB.ID, Target: "x"})
+	wantErr(t, err, store.ErrConflict, "duplicate code")
+	_, err = s.CreateLink(ctx, store.Link{TenantID: w.a.ID, SourceID: w.srcA.ID, Target: "x"})
+	if err == nil {
+		t.Error("link without code: no error")
+	}
+	_, err = s.GetLinkByCode(ctx, "zzz")
+	wantErr(t, err, store.ErrNotFound, "missing code")
+	equal(t, "list all", must(s.ListLinks(ctx, w.a.ID, ""))(t), []store.Link{l2, l1})
+	equal(t, "list source", must(s.ListLinks(ctx, w.a.ID, w.srcA.ID))(t), []store.Link{l1})
+	if l := must(s.ListLinks(ctx, w.b.ID, w.srcA.ID))(t); len(l) != 0 {
+		t.Errorf("other tenant lists %d links", len(l))
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	var want []store.AuditEntry
+	for i := range 5 {
+		a := must(s.InsertAudit(ctx, store.AuditEntry{TenantID: w.a.ID, Actor: "key:1", Action: "source.update", Detail: fmt.Sprint(i), At: at(time.Duration(i) * time.Second)}))(t)
+		isUUIDv7(t, a.ID)
+		want = append([]store.AuditEntry{{ID: a.ID, TenantID: w.a.ID, Actor: "key:1", Action: "source.update", Detail: fmt.Sprint(i), At: micro(at(time.Duration(i) * time.Second))}}, want...)
+	}
+	must(s.InsertAudit(ctx, store.AuditEntry{TenantID: w.b.ID, Actor: "x", Action: "y"}))(t)
+	page1 := must(s.ListAudit(ctx, store.AuditFilter{TenantID: w.a.ID, Limit: 3}))(t)
+	equal(t, "page 1", page1, want[:3])
+	page2 := must(s.ListAudit(ctx, store.AuditFilter{TenantID: w.a.ID, Limit: 3, After: page1[2].ID}))(t)
+	equal(t, "page 2", page2, want[3:])
+}

@@ -1,0 +1,229 @@
+package storetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+func fullTouchpoint(tenantID, sourceID string, i int) store.Touchpoint {
+	return store.Touchpoint{
+		TenantID: tenantID, SourceID: sourceID, Type: "page_view", Name: "", ClientEventID: fmt.Sprintf("ce-%d", i),
+		OccurredAt: at(time.Duration(i) * time.Minute), ReceivedAt: at(time.Duration(i)*time.Minute + time.Second),
+		URL: "https://shop.example/p?utm_source=fb", Referrer: "https://facebook.com/", VisitorID: "v1",
+		FBCLID: "fbclid-1", GCLID: "gclid-1", TTCLID: "ttclid-1", FBC: "fb.1.123.fbclid-1", FBP: "fb.1.123.456",
+		GAClientID: "GA1.1.1.2", TTP: "ttp-1",
+		UTM:     store.UTM{Source: "fb", Medium: "cpc", Campaign: "launch", Content: "video", Term: "shoes"},
+		IP:      "203.0.113.7", UserAgent: "Mozilla/5.0", Consent: "granted", EmailHash: "em-hash", PhoneHash: "ph-hash",
+		Bot:     i%2 == 1,
+		Props:   json.RawMessage(fmt.Sprintf(`{"value":%d,"currency":"BRL","items":[1,2]}`, i)),
+	}
+}
+
+// normTP makes a touchpoint comparable: JSON canonical, times as stored.
+func normTP(t *testing.T, tp store.Touchpoint) store.Touchpoint {
+	tp.Props = canon(t, tp.Props)
+	tp.OccurredAt, tp.ReceivedAt = micro(tp.OccurredAt), micro(tp.ReceivedAt)
+	return tp
+}
+
+func testTouchpoints(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	batch := []store.Touchpoint{fullTouchpoint(w.a.ID, w.srcA.ID, 0), fullTouchpoint(w.a.ID, w.srcA.ID, 1), fullTouchpoint(w.a.ID, w.srcA.ID, 2)}
+	batch[2].Props = nil
+	batch[2].ClientEventID = ""
+	n := must(s.InsertTouchpoints(ctx, batch))(t)
+	if n != 3 {
+		t.Errorf("inserted %d, want 3", n)
+	}
+	for _, tp := range batch {
+		isUUIDv7(t, tp.ID)
+	}
+	got := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID}))(t)
+	if len(got) != 3 {
+		t.Fatalf("listed %d touchpoints, want 3", len(got))
+	}
+	// Newest id first; ids were generated in order.
+	for i, tp := range got {
+		equal(t, fmt.Sprintf("round trip %d", i), normTP(t, tp), normTP(t, batch[2-i]))
+	}
+
+	// The same batch again (a retry) inserts nothing.
+	retry := append([]store.Touchpoint(nil), batch...)
+	if n := must(s.InsertTouchpoints(ctx, retry))(t); n != 0 {
+		t.Errorf("retried batch inserted %d, want 0", n)
+	}
+	// New ids, same (source, client event id): skipped; an empty client event id never
+	// dedupes; the same client event id in another source is another event.
+	again := []store.Touchpoint{fullTouchpoint(w.a.ID, w.srcA.ID, 0), fullTouchpoint(w.a.ID, w.srcA.ID, 7), fullTouchpoint(w.a.ID, w.srcA.ID, 8), fullTouchpoint(w.b.ID, w.srcB.ID, 0)}
+	again[1].ClientEventID = ""
+	again[2].ClientEventID = "ce-1"
+	if n := must(s.InsertTouchpoints(ctx, again))(t); n != 2 {
+		t.Errorf("second batch inserted %d, want 2", n)
+	}
+	// Duplicates within one batch: the first wins.
+	inBatch := []store.Touchpoint{fullTouchpoint(w.a.ID, w.srcA.ID, 20), fullTouchpoint(w.a.ID, w.srcA.ID, 20)}
+	if n := must(s.InsertTouchpoints(ctx, inBatch))(t); n != 1 {
+		t.Errorf("batch with an internal duplicate inserted %d, want 1", n)
+	}
+	if n := must(s.InsertTouchpoints(ctx, nil))(t); n != 0 {
+		t.Errorf("empty batch inserted %d", n)
+	}
+	if l := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID}))(t); len(l) != 5 {
+		t.Errorf("tenant A has %d touchpoints, want 5", len(l))
+	}
+	if l := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.b.ID}))(t); len(l) != 1 {
+		t.Errorf("tenant B has %d touchpoints, want 1", len(l))
+	}
+	// A zero ReceivedAt gets the clock, a zero OccurredAt the received time.
+	bare := []store.Touchpoint{{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "click", VisitorID: "bare"}}
+	must(s.InsertTouchpoints(ctx, bare))(t)
+	if bare[0].ReceivedAt.IsZero() || !bare[0].OccurredAt.Equal(bare[0].ReceivedAt) {
+		t.Errorf("bare touchpoint times: %v %v", bare[0].OccurredAt, bare[0].ReceivedAt)
+	}
+}
+
+func testTouchpointLookups(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	mk := func(tenant, src, visitor string, minute int, mut func(*store.Touchpoint)) store.Touchpoint {
+		tp := store.Touchpoint{TenantID: tenant, SourceID: src, Type: "page_view", VisitorID: visitor,
+			OccurredAt: at(time.Duration(minute) * time.Minute), IP: "198.51.100.1", UserAgent: "UA-1"}
+		if mut != nil {
+			mut(&tp)
+		}
+		return tp
+	}
+	tps := []store.Touchpoint{
+		mk(w.a.ID, w.srcA.ID, "v1", 0, func(tp *store.Touchpoint) { tp.FBCLID = "F1"; tp.FBC = "fb.1.1.F1" }),
+		mk(w.a.ID, w.srcA.ID, "v1", 10, func(tp *store.Touchpoint) { tp.GCLID = "G1" }),
+		mk(w.a.ID, w.srcA.ID, "v1", 20, func(tp *store.Touchpoint) { tp.TTCLID = "T1"; tp.FBCLID = "F1" }),
+		mk(w.a.ID, w.srcA.ID, "v1", 30, nil),
+		mk(w.a.ID, w.srcA.ID, "v2", 15, func(tp *store.Touchpoint) { tp.UserAgent = "UA-2"; tp.GCLID = "G1" }),
+		mk(w.b.ID, w.srcB.ID, "v1", 5, func(tp *store.Touchpoint) { tp.FBCLID = "F1"; tp.GCLID = "G1"; tp.TTCLID = "T1"; tp.FBC = "fb.1.1.F1" }),
+	}
+	must(s.InsertTouchpoints(ctx, tps))(t)
+	id := func(tp store.Touchpoint) string { return tp.ID }
+	zero := time.Time{}
+
+	byVisitor := must(s.TouchpointsByVisitor(ctx, w.a.ID, "v1", zero, zero, 0))(t)
+	equal(t, "by visitor", ids(byVisitor, id), []string{tps[3].ID, tps[2].ID, tps[1].ID, tps[0].ID})
+	equal(t, "by visitor, full row", normTP(t, byVisitor[0]), normTP(t, tps[3]))
+	equal(t, "by visitor in window", ids(must(s.TouchpointsByVisitor(ctx, w.a.ID, "v1", at(10*time.Minute), at(20*time.Minute), 0))(t), id),
+		[]string{tps[2].ID, tps[1].ID})
+	equal(t, "by visitor since, limit", ids(must(s.TouchpointsByVisitor(ctx, w.a.ID, "v1", at(5*time.Minute), zero, 2))(t), id),
+		[]string{tps[3].ID, tps[2].ID})
+	equal(t, "by visitor until", ids(must(s.TouchpointsByVisitor(ctx, w.a.ID, "v1", zero, at(10*time.Minute), 0))(t), id),
+		[]string{tps[1].ID, tps[0].ID})
+	equal(t, "by visitor, tenant B", ids(must(s.TouchpointsByVisitor(ctx, w.b.ID, "v1", zero, zero, 0))(t), id), []string{tps[5].ID})
+
+	clicks := []struct {
+		kind  store.ClickKind
+		value string
+		want  []string
+	}{
+		{store.ClickFBCLID, "F1", []string{tps[2].ID, tps[0].ID}},
+		{store.ClickFBC, "fb.1.1.F1", []string{tps[0].ID}},
+		{store.ClickGCLID, "G1", []string{tps[4].ID, tps[1].ID}},
+		{store.ClickTTCLID, "T1", []string{tps[2].ID}},
+		{store.ClickGCLID, "nope", []string{}},
+		{store.ClickGCLID, "", []string{}},
+	}
+	for _, c := range clicks {
+		equal(t, "by click "+string(c.kind)+"="+c.value, ids(must(s.TouchpointsByClickID(ctx, w.a.ID, c.kind, c.value, zero, zero, 0))(t), id), c.want)
+	}
+	equal(t, "by click in window, limit", ids(must(s.TouchpointsByClickID(ctx, w.a.ID, store.ClickFBCLID, "F1", at(0), at(time.Hour), 1))(t), id),
+		[]string{tps[2].ID})
+	equal(t, "by click since", ids(must(s.TouchpointsByClickID(ctx, w.a.ID, store.ClickGCLID, "G1", at(12*time.Minute), zero, 0))(t), id),
+		[]string{tps[4].ID})
+	if _, err := s.TouchpointsByClickID(ctx, w.a.ID, "msclkid", "x", zero, zero, 0); err == nil {
+		t.Error("unknown click kind: no error")
+	}
+
+	equal(t, "by network", ids(must(s.TouchpointsByNetwork(ctx, w.a.ID, "198.51.100.1", "UA-1", zero, zero, 0))(t), id),
+		[]string{tps[3].ID, tps[2].ID, tps[1].ID, tps[0].ID})
+	equal(t, "by network in window, limit", ids(must(s.TouchpointsByNetwork(ctx, w.a.ID, "198.51.100.1", "UA-1", at(time.Minute), at(time.Hour), 2))(t), id),
+		[]string{tps[3].ID, tps[2].ID})
+	equal(t, "by network, other UA", ids(must(s.TouchpointsByNetwork(ctx, w.a.ID, "198.51.100.1", "UA-2", zero, zero, 0))(t), id),
+		[]string{tps[4].ID})
+	equal(t, "by network, tenant B", ids(must(s.TouchpointsByNetwork(ctx, w.b.ID, "198.51.100.1", "UA-1", zero, zero, 0))(t), id),
+		[]string{tps[5].ID})
+}
+
+func testTouchpointPagination(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	var all []store.Touchpoint
+	for i := range 25 {
+		tp := store.Touchpoint{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "page_view", VisitorID: fmt.Sprintf("v%d", i%2),
+			OccurredAt: at(time.Duration(i) * time.Minute)}
+		if i%5 == 0 {
+			tp.Type = "lead"
+		}
+		all = append(all, tp)
+	}
+	must(s.InsertTouchpoints(ctx, all))(t)
+	src2 := must(s.CreateSource(ctx, newSource(w.a.ID, "a2")))(t)
+	other := []store.Touchpoint{{TenantID: w.a.ID, SourceID: src2.ID, Type: "lead", VisitorID: "v0", OccurredAt: at(0)}}
+	must(s.InsertTouchpoints(ctx, other))(t)
+
+	var pages [][]string
+	after := ""
+	for {
+		page := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID, SourceID: w.srcA.ID, After: after, Limit: 10}))(t)
+		if len(page) == 0 {
+			break
+		}
+		pages = append(pages, ids(page, func(tp store.Touchpoint) string { return tp.ID }))
+		after = page[len(page)-1].ID
+	}
+	var want []string
+	for i := len(all) - 1; i >= 0; i-- {
+		want = append(want, all[i].ID)
+	}
+	equal(t, "page sizes", []int{len(pages[0]), len(pages[1]), len(pages[2])}, []int{10, 10, 5})
+	var flat []string
+	for _, p := range pages {
+		flat = append(flat, p...)
+	}
+	equal(t, "pages", flat, want)
+
+	leads := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID, Type: "lead"}))(t)
+	if len(leads) != 6 {
+		t.Errorf("leads: %d, want 6", len(leads))
+	}
+	v0window := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID, SourceID: w.srcA.ID, VisitorID: "v0", Since: at(10 * time.Minute), Until: at(20 * time.Minute)}))(t)
+	equal(t, "visitor in window", ids(v0window, func(tp store.Touchpoint) string { return tp.ID }),
+		[]string{all[20].ID, all[18].ID, all[16].ID, all[14].ID, all[12].ID, all[10].ID})
+	if l := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.b.ID}))(t); len(l) != 0 {
+		t.Errorf("tenant B sees %d touchpoints", len(l))
+	}
+}
+
+func testIdentities(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	noErr(t, s.LinkIdentities(ctx, []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "h1", VisitorID: "v1", FirstSeen: at(time.Hour), LastSeen: at(time.Hour)},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "h1", VisitorID: "v2", FirstSeen: at(0), LastSeen: at(0)},
+		{TenantID: w.a.ID, Kind: store.IdentityPhone, Hash: "h1", VisitorID: "v3", FirstSeen: at(0), LastSeen: at(0)},
+		{TenantID: w.b.ID, Kind: store.IdentityEmail, Hash: "h1", VisitorID: "vb", FirstSeen: at(0), LastSeen: at(0)},
+	}))
+	// Seen again, earlier and later: first seen moves back, last seen forward.
+	noErr(t, s.LinkIdentities(ctx, []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "h1", VisitorID: "v1", FirstSeen: at(-time.Hour), LastSeen: at(-time.Hour)},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "h1", VisitorID: "v2", FirstSeen: at(3 * time.Hour), LastSeen: at(3 * time.Hour)},
+	}))
+	got := must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "h1"))(t)
+	equal(t, "visitors", got, []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "h1", VisitorID: "v2", FirstSeen: micro(at(0)), LastSeen: micro(at(3 * time.Hour))},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "h1", VisitorID: "v1", FirstSeen: micro(at(-time.Hour)), LastSeen: micro(at(time.Hour))},
+	})
+	equal(t, "phone", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityPhone, "h1"))(t)), 1)
+	equal(t, "tenant B", len(must(s.VisitorsByIdentity(ctx, w.b.ID, store.IdentityEmail, "h1"))(t)), 1)
+	equal(t, "unknown", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "zz"))(t)), 0)
+}
