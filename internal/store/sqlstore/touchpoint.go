@@ -130,7 +130,7 @@ func (q *queries) TouchpointsByVisitor(ctx context.Context, tenantID, visitorID 
 }
 
 // clickColumns maps a click kind to its column; the partial index on each needs the
-// "<> ''" predicate repeated in the query.
+// "<> ”" predicate repeated in the query.
 var clickColumns = map[store.ClickKind]string{
 	store.ClickFBCLID: "fbclid",
 	store.ClickFBC:    "fbc",

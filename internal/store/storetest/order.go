@@ -349,4 +349,3 @@ func testDeliveries(t *testing.T, s store.Store) {
 	_, err = s.InsertAttempt(ctx, store.Attempt{TenantID: w.b.ID, DeliveryID: d.ID, Outcome: "delivered"})
 	wantErr(t, err, store.ErrNotFound, "attempt on other tenant's delivery")
 }
-
