@@ -4,11 +4,14 @@ package all
 
 import (
 	"github.com/hubtrack/hub/internal/webhook"
+	"github.com/hubtrack/hub/internal/webhook/eduzz"
 	"github.com/hubtrack/hub/internal/webhook/hotmart"
 	"github.com/hubtrack/hub/internal/webhook/kiwify"
+	"github.com/hubtrack/hub/internal/webhook/monetizze"
 	"github.com/hubtrack/hub/internal/webhook/pagbank"
 	"github.com/hubtrack/hub/internal/webhook/perfectpay"
 	"github.com/hubtrack/hub/internal/webhook/stripe"
+	"github.com/hubtrack/hub/internal/webhook/ticto"
 )
 
 // Default returns a registry with every gateway adapter: one line per gateway.
@@ -19,5 +22,8 @@ func Default() *webhook.Registry {
 	r.Register(stripe.Adapter{})
 	r.Register(pagbank.Adapter{})
 	r.Register(perfectpay.Adapter{})
+	r.Register(eduzz.Adapter{})
+	r.Register(monetizze.Adapter{})
+	r.Register(ticto.Adapter{})
 	return r
 }
