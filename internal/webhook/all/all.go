@@ -4,6 +4,8 @@ package all
 
 import (
 	"github.com/hubtrack/hub/internal/webhook"
+	"github.com/hubtrack/hub/internal/webhook/appmax"
+	"github.com/hubtrack/hub/internal/webhook/braip"
 	"github.com/hubtrack/hub/internal/webhook/eduzz"
 	"github.com/hubtrack/hub/internal/webhook/hotmart"
 	"github.com/hubtrack/hub/internal/webhook/kiwify"
@@ -25,5 +27,7 @@ func Default() *webhook.Registry {
 	r.Register(eduzz.Adapter{})
 	r.Register(monetizze.Adapter{})
 	r.Register(ticto.Adapter{})
+	r.Register(braip.Adapter{})
+	r.Register(appmax.Adapter{})
 	return r
 }
