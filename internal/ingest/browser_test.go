@@ -134,7 +134,7 @@ window.fbq = function () { window.fbqCalls.push(Array.prototype.slice.call(argum
 const checkoutHTML = `<!doctype html><html><head><meta charset="utf-8"><title>Checkout</title><link rel="icon" href="data:,"></head><body>Pay</body></html>`
 
 type browserEnv struct {
-	store    *memStore
+	store    store.Store
 	hub      *httptest.Server
 	checkout *httptest.Server
 	cookies  *cookieRecorder
@@ -142,7 +142,7 @@ type browserEnv struct {
 
 func newBrowserEnv(t *testing.T, consentAttr string) *browserEnv {
 	t.Helper()
-	env := &browserEnv{store: &memStore{}, cookies: &cookieRecorder{cookies: map[string]*http.Cookie{}}}
+	env := &browserEnv{cookies: &cookieRecorder{cookies: map[string]*http.Cookie{}}}
 	env.checkout = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, checkoutHTML)
@@ -153,7 +153,8 @@ func newBrowserEnv(t *testing.T, consentAttr string) *browserEnv {
 	mux := http.NewServeMux()
 	env.hub = httptest.NewServer(env.cookies.wrap(mux))
 	t.Cleanup(env.hub.Close)
-	env.store.sources = []store.Source{{ID: "src_b", TenantID: "ten_b", PublicKey: "pk_browser", AllowedOrigins: []string{env.hub.URL}}}
+	// The real embedded store: the test reads back what was committed.
+	env.store = openStore(t, "sqlite", store.Source{ID: "src_b", TenantID: "ten_b", Name: "Browser", PublicKey: "pk_browser", AllowedOrigins: []string{env.hub.URL}})
 	svc, err := New(Config{Store: env.store, RatePerIP: Rate{Per: -1}})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +172,7 @@ func (env *browserEnv) waitFor(t *testing.T, typ string) store.Touchpoint {
 	t.Helper()
 	var found store.Touchpoint
 	poll(t, func() bool {
-		for _, tp := range env.store.touchpoints() {
+		for _, tp := range storedTouchpoints(t, env.store, "ten_b") {
 			if tp.Type == typ {
 				found = tp
 				return true
@@ -349,7 +350,7 @@ func TestBrowserConsentRequired(t *testing.T) {
 	if _, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('track', 'lead'); 'ok'`)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(env.store.touchpoints()); n != 0 {
+	if n := len(storedTouchpoints(t, env.store, "ten_b")); n != 0 {
 		t.Errorf("%d touchpoints sent before consent", n)
 	}
 	if _, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('consent', 'granted'); 'ok'`)); err != nil {

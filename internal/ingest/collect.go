@@ -188,6 +188,7 @@ func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip
 	if len(e.Props) > 0 && string(e.Props) != "null" {
 		tp.Props = json.RawMessage(e.Props)
 	}
+	fromPageURL(&tp)
 	var warnings []FieldError
 	if e.Email != "" {
 		if h, err := pii.HashEmail(e.Email); err == nil {
@@ -288,4 +289,29 @@ func byteSize(n int64) string {
 		return strconv.FormatInt(n/1024, 10) + " KiB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// fromPageURL fills the click ids and UTMs an event did not carry from its page URL, where the ad
+// platforms put them.
+func fromPageURL(tp *store.Touchpoint) {
+	if tp.URL == "" || (tp.FBCLID != "" && tp.GCLID != "" && tp.TTCLID != "" && tp.UTM != (store.UTM{})) {
+		return
+	}
+	u, err := url.Parse(tp.URL)
+	if err != nil || u.RawQuery == "" {
+		return
+	}
+	q := u.Query()
+	fill := func(dst *string, name string) {
+		if *dst == "" {
+			*dst = token(q.Get(name))
+		}
+	}
+	fill(&tp.FBCLID, "fbclid")
+	fill(&tp.GCLID, "gclid")
+	fill(&tp.TTCLID, "ttclid")
+	if tp.UTM == (store.UTM{}) {
+		tp.UTM = store.UTM{Source: text(q.Get("utm_source")), Medium: text(q.Get("utm_medium")), Campaign: text(q.Get("utm_campaign")),
+			Content: text(q.Get("utm_content")), Term: text(q.Get("utm_term"))}
+	}
 }

@@ -122,24 +122,6 @@ func (s *Service) handlePixel(w http.ResponseWriter, r *http.Request) {
 		UTM:     EventUTM{Source: q.Get("utm_source"), Medium: q.Get("utm_medium"), Campaign: q.Get("utm_campaign"), Content: q.Get("utm_content"), Term: q.Get("utm_term")},
 		Consent: q.Get("consent"),
 	}
-	if e.FBCLID == "" || e.UTM == (EventUTM{}) {
-		// The click ids usually sit on the page URL itself.
-		if u, err := url.Parse(page); err == nil {
-			pq := u.Query()
-			if e.FBCLID == "" {
-				e.FBCLID = pq.Get("fbclid")
-			}
-			if e.GCLID == "" {
-				e.GCLID = pq.Get("gclid")
-			}
-			if e.TTCLID == "" {
-				e.TTCLID = pq.Get("ttclid")
-			}
-			if e.UTM == (EventUTM{}) {
-				e.UTM = EventUTM{Source: pq.Get("utm_source"), Medium: pq.Get("utm_medium"), Campaign: pq.Get("utm_campaign"), Content: pq.Get("utm_content"), Term: pq.Get("utm_term")}
-			}
-		}
-	}
 	raw, err := json.Marshal(e)
 	if err != nil {
 		writeProblem(w, r, newProblem(http.StatusBadRequest, "invalid pixel parameters"))
