@@ -12,8 +12,10 @@ import (
 	"github.com/hubtrack/hub/internal/webhook/monetizze"
 	"github.com/hubtrack/hub/internal/webhook/pagbank"
 	"github.com/hubtrack/hub/internal/webhook/perfectpay"
+	"github.com/hubtrack/hub/internal/webhook/shopify"
 	"github.com/hubtrack/hub/internal/webhook/stripe"
 	"github.com/hubtrack/hub/internal/webhook/ticto"
+	"github.com/hubtrack/hub/internal/webhook/woocommerce"
 )
 
 // Default returns a registry with every gateway adapter: one line per gateway.
@@ -29,5 +31,7 @@ func Default() *webhook.Registry {
 	r.Register(ticto.Adapter{})
 	r.Register(braip.Adapter{})
 	r.Register(appmax.Adapter{})
+	r.Register(shopify.Adapter{})
+	r.Register(woocommerce.Adapter{})
 	return r
 }

@@ -3,6 +3,7 @@ package all
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -23,5 +24,13 @@ func TestDefault(t *testing.T) {
 				t.Errorf("gateway %s: %v", p, err)
 			}
 		}
+	}
+}
+
+func TestDefaultHasEveryGateway(t *testing.T) {
+	t.Parallel()
+	want := "appmax,braip,eduzz,hotmart,kiwify,monetizze,pagbank,perfectpay,shopify,stripe,ticto,woocommerce"
+	if got := strings.Join(Default().Providers(), ","); got != want {
+		t.Errorf("providers = %s, want %s", got, want)
 	}
 }

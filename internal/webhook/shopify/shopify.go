@@ -1,0 +1,265 @@
+// Package shopify adapts Shopify order, refund and dispute webhooks to Hub order events.
+//
+// Shopify signs each delivery: X-Shopify-Hmac-Sha256 is the base64 HMAC-SHA256 of the raw body,
+// keyed with the app's client secret (or the store's webhook signing secret for webhooks
+// created in the admin). The topic is in X-Shopify-Topic and the dedup key in
+// X-Shopify-Event-Id (the same across retries).
+package shopify
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/webhook"
+)
+
+// Provider is the name in the webhook URL.
+const Provider = "shopify"
+
+// Adapter is the Shopify webhook adapter. The zero value is ready to use.
+type Adapter struct{}
+
+var _ webhook.Adapter = Adapter{}
+
+// Provider implements webhook.Adapter.
+func (Adapter) Provider() string { return Provider }
+
+// Verify checks X-Shopify-Hmac-Sha256 against base64 HMAC-SHA256(secret, body).
+func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
+	if secret == "" {
+		return webhook.NoSecret(Provider)
+	}
+	sig := strings.TrimSpace(req.Header.Get("X-Shopify-Hmac-Sha256"))
+	if sig == "" {
+		return webhook.MissingSignature(Provider, "no X-Shopify-Hmac-Sha256 header")
+	}
+	got, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return webhook.BadSignature(Provider, "X-Shopify-Hmac-Sha256 is not base64")
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(req.Body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return webhook.BadSignature(Provider, "HMAC-SHA256 does not match")
+	}
+	return nil
+}
+
+type person struct {
+	Email        string `json:"email"`
+	FirstName    string `json:"first_name"`
+	LastName     string `json:"last_name"`
+	Phone        string `json:"phone"`
+	Address1     string `json:"address1"`
+	City         string `json:"city"`
+	ProvinceCode string `json:"province_code"`
+	Zip          string `json:"zip"`
+	CountryCode  string `json:"country_code"`
+}
+
+// payload holds the fields Hub reads from an Order, a Refund or a Dispute.
+type payload struct {
+	ID              webhook.Scalar `json:"id"`
+	OrderID         webhook.Scalar `json:"order_id"` // refund, dispute
+	Email           string         `json:"email"`
+	Phone           string         `json:"phone"`
+	CreatedAt       string         `json:"created_at"`
+	UpdatedAt       string         `json:"updated_at"`
+	ProcessedAt     string         `json:"processed_at"`
+	CancelledAt     string         `json:"cancelled_at"`
+	Currency        string         `json:"currency"`
+	FinancialStatus string         `json:"financial_status"`
+	TotalPrice      webhook.Scalar `json:"total_price"`
+	BrowserIP       string         `json:"browser_ip"`
+	LandingSite     string         `json:"landing_site"`
+	ReferringSite   string         `json:"referring_site"`
+	ClientDetails   webhook.Object[struct {
+		BrowserIP string `json:"browser_ip"`
+		UserAgent string `json:"user_agent"`
+	}] `json:"client_details"`
+	Customer       webhook.Object[person] `json:"customer"`
+	BillingAddress webhook.Object[person] `json:"billing_address"`
+	LineItems      []struct {
+		ProductID webhook.Scalar `json:"product_id"`
+		VariantID webhook.Scalar `json:"variant_id"`
+		Title     string         `json:"title"`
+		Quantity  webhook.Scalar `json:"quantity"`
+		Price     webhook.Scalar `json:"price"`
+	} `json:"line_items"`
+	NoteAttributes []struct {
+		Name  string         `json:"name"`
+		Value webhook.Scalar `json:"value"`
+	} `json:"note_attributes"`
+	Transactions []struct { // refund
+		Amount   webhook.Scalar `json:"amount"`
+		Currency string         `json:"currency"`
+		Kind     string         `json:"kind"`
+		Status   string         `json:"status"`
+	} `json:"transactions"`
+	Type        string         `json:"type"` // dispute: chargeback | inquiry
+	Amount      webhook.Scalar `json:"amount"`
+	Status      string         `json:"status"`
+	InitiatedAt string         `json:"initiated_at"`
+}
+
+var byFinancialStatus = map[string]webhook.Status{
+	"pending":            webhook.StatusWaitingPayment,
+	"paid":               webhook.StatusPaid,
+	"refunded":           webhook.StatusRefunded,
+	"partially_refunded": webhook.StatusRefunded,
+	"voided":             webhook.StatusCancelled,
+}
+
+// Parse implements webhook.Adapter. Topics other than orders/*, refunds/create and disputes/*
+// are ignored.
+func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
+	var p payload
+	if err := webhook.DecodeJSON(Provider, req.Body, &p); err != nil {
+		return nil, err
+	}
+	topic := strings.ToLower(strings.TrimSpace(req.Header.Get("X-Shopify-Topic")))
+	if topic == "" {
+		return nil, webhook.MissingField(Provider, "X-Shopify-Topic header")
+	}
+	orderID, native := p.ID.String(), topic
+	fin := strings.ToLower(strings.TrimSpace(p.FinancialStatus))
+	var st webhook.Status
+	var when string
+	switch topic {
+	case "orders/paid":
+		st, when = webhook.StatusPaid, webhook.FirstNonEmpty(p.ProcessedAt, p.CreatedAt)
+	case "orders/create", "orders/updated":
+		if fin == "" {
+			return nil, nil
+		}
+		var ok bool
+		if st, ok = byFinancialStatus[fin]; !ok {
+			st = webhook.StatusOther // authorized, partially_paid, ...
+		}
+		native = topic + ":" + fin
+		when = webhook.FirstNonEmpty(p.UpdatedAt, p.ProcessedAt, p.CreatedAt)
+		if st == webhook.StatusPaid {
+			when = webhook.FirstNonEmpty(p.ProcessedAt, p.CreatedAt)
+		}
+	case "orders/cancelled":
+		st, when = webhook.StatusCancelled, webhook.FirstNonEmpty(p.CancelledAt, p.UpdatedAt)
+	case "refunds/create":
+		st, when, orderID = webhook.StatusRefunded, p.CreatedAt, p.OrderID.String()
+	case "disputes/create", "disputes/update":
+		orderID, when = p.OrderID.String(), p.InitiatedAt
+		st = webhook.StatusOther // an inquiry, or a chargeback the merchant won
+		if strings.EqualFold(p.Type, "chargeback") && !strings.EqualFold(p.Status, "won") {
+			st = webhook.StatusChargeback
+		}
+		native = topic + ":" + strings.ToLower(p.Type) + ":" + strings.ToLower(p.Status)
+	default:
+		return nil, nil
+	}
+	if orderID == "" {
+		return nil, webhook.MissingField(Provider, "order id")
+	}
+
+	cur := strings.ToUpper(strings.TrimSpace(p.Currency))
+	var amount, refunded int64
+	var err error
+	switch topic {
+	case "refunds/create":
+		for _, t := range p.Transactions {
+			if !strings.EqualFold(t.Kind, "refund") || !strings.EqualFold(t.Status, "success") {
+				continue
+			}
+			cur = webhook.FirstNonEmpty(cur, strings.ToUpper(t.Currency))
+			m, err := t.Amount.Minor(cur)
+			if err != nil {
+				return nil, webhook.Unparseable(Provider, err)
+			}
+			refunded += m
+		}
+	case "disputes/create", "disputes/update":
+		amount, err = p.Amount.Minor(cur)
+	default:
+		amount, err = p.TotalPrice.Minor(cur)
+	}
+	if err != nil {
+		return nil, webhook.Unparseable(Provider, err)
+	}
+	if amount == 0 && refunded == 0 {
+		cur = ""
+	}
+
+	c, b := p.Customer.V, p.BillingAddress.V
+	country := webhook.Country(b.CountryCode)
+	brazil := ""
+	if country == "BR" {
+		brazil = "55"
+	}
+	first := webhook.FirstNonEmpty(c.FirstName, b.FirstName)
+	last := webhook.FirstNonEmpty(c.LastName, b.LastName)
+	meta := map[string]string{}
+	for _, a := range p.NoteAttributes {
+		if a.Name != "" {
+			meta[a.Name] = a.Value.String()
+		}
+	}
+	if len(meta) == 0 {
+		meta = nil
+	}
+	tr := webhook.Tracking{
+		LandingURL: strings.TrimSpace(p.LandingSite),
+		Referrer:   strings.TrimSpace(p.ReferringSite),
+		Metadata:   meta,
+	}
+	webhook.TrackingFromURL(&tr, p.LandingSite)
+	webhook.TrackingFromMetadata(&tr, meta)
+
+	eventID := strings.TrimSpace(req.Header.Get("X-Shopify-Event-Id"))
+	if eventID == "" {
+		eventID = webhook.DerivedEventID(orderID, native+":"+p.ID.String())
+	}
+	ev := webhook.OrderEvent{
+		Provider:      Provider,
+		EventID:       eventID,
+		OrderID:       orderID,
+		Status:        st,
+		NativeStatus:  native,
+		OccurredAt:    webhook.ParseTime(when, time.UTC),
+		AmountMinor:   amount,
+		Currency:      cur,
+		RefundedMinor: refunded,
+		Buyer: webhook.Buyer{
+			Email:     webhook.Email(webhook.FirstNonEmpty(p.Email, c.Email, b.Email)),
+			Phone:     webhook.Phone(webhook.FirstNonEmpty(p.Phone, c.Phone, b.Phone), brazil),
+			FirstName: first,
+			LastName:  last,
+			Name:      strings.TrimSpace(first + " " + last),
+			IP:        webhook.FirstNonEmpty(p.ClientDetails.V.BrowserIP, p.BrowserIP),
+			UserAgent: strings.TrimSpace(p.ClientDetails.V.UserAgent),
+			Address: webhook.Address{
+				Street:  strings.TrimSpace(b.Address1),
+				City:    strings.TrimSpace(b.City),
+				State:   strings.TrimSpace(b.ProvinceCode),
+				Zip:     strings.TrimSpace(b.Zip),
+				Country: country,
+			},
+		},
+		Tracking: tr,
+	}
+	for _, li := range p.LineItems {
+		q, err := li.Quantity.Int()
+		if err != nil {
+			return nil, webhook.Unparseable(Provider, err)
+		}
+		price, err := li.Price.Minor(webhook.FirstNonEmpty(cur, "XXX"))
+		if err != nil {
+			return nil, webhook.Unparseable(Provider, err)
+		}
+		ev.Products = append(ev.Products, webhook.Product{
+			ID: webhook.FirstNonEmpty(li.ProductID.String(), li.VariantID.String()), Name: strings.TrimSpace(li.Title),
+			Quantity: q, PriceMinor: price,
+		})
+	}
+	return webhook.Finish(Provider, ev)
+}

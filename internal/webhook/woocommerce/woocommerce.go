@@ -1,0 +1,256 @@
+// Package woocommerce adapts WooCommerce order webhooks (order.created / order.updated) to Hub
+// order events.
+//
+// WooCommerce signs each delivery: X-WC-Webhook-Signature is the base64 HMAC-SHA256 of the raw
+// body, keyed with the webhook's secret after wp_specialchars_decode. When a webhook is saved,
+// WooCommerce first POSTs an unsigned form body "webhook_id=<n>" and only activates the webhook
+// if it gets a 2xx: Verify accepts exactly that body unsigned, and Parse turns it into no
+// event.
+package woocommerce
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/webhook"
+)
+
+// Provider is the name in the webhook URL.
+const Provider = "woocommerce"
+
+// Adapter is the WooCommerce webhook adapter. The zero value is ready to use.
+type Adapter struct{}
+
+var _ webhook.Adapter = Adapter{}
+
+// Provider implements webhook.Adapter.
+func (Adapter) Provider() string { return Provider }
+
+var ping = regexp.MustCompile(`^webhook_id=[0-9]{1,20}$`)
+
+// specialcharsDecode mirrors WordPress's wp_specialchars_decode($s, ENT_QUOTES), which
+// WooCommerce applies to the secret before computing the HMAC.
+var specialcharsDecode = strings.NewReplacer(
+	"&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#039;", "'", "&#39;", "'", "&#x27;", "'", "&amp;", "&",
+)
+
+// Verify checks X-WC-Webhook-Signature; the unsigned creation ping "webhook_id=<n>" is accepted.
+func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
+	sig := strings.TrimSpace(req.Header.Get("X-Wc-Webhook-Signature"))
+	if sig == "" && ping.Match(req.Body) {
+		return nil // carries no data; Parse gives no event
+	}
+	if secret == "" {
+		return webhook.NoSecret(Provider)
+	}
+	if sig == "" {
+		return webhook.MissingSignature(Provider, "no X-WC-Webhook-Signature header")
+	}
+	got, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return webhook.BadSignature(Provider, "X-WC-Webhook-Signature is not base64")
+	}
+	mac := hmac.New(sha256.New, []byte(specialcharsDecode.Replace(secret)))
+	mac.Write(req.Body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return webhook.BadSignature(Provider, "HMAC-SHA256 does not match")
+	}
+	return nil
+}
+
+type payload struct {
+	ID                webhook.Scalar `json:"id"`
+	Status            string         `json:"status"`
+	Currency          string         `json:"currency"`
+	Total             webhook.Scalar `json:"total"`
+	DateCreatedGMT    string         `json:"date_created_gmt"`
+	DateModifiedGMT   string         `json:"date_modified_gmt"`
+	DatePaidGMT       string         `json:"date_paid_gmt"`
+	CustomerIPAddress string         `json:"customer_ip_address"`
+	CustomerUserAgent string         `json:"customer_user_agent"`
+	Billing           webhook.Object[struct {
+		FirstName string         `json:"first_name"`
+		LastName  string         `json:"last_name"`
+		Address1  string         `json:"address_1"`
+		City      string         `json:"city"`
+		State     string         `json:"state"`
+		Postcode  webhook.Scalar `json:"postcode"`
+		Country   string         `json:"country"`
+		Email     string         `json:"email"`
+		Phone     webhook.Scalar `json:"phone"`
+	}] `json:"billing"`
+	LineItems []struct {
+		ProductID webhook.Scalar `json:"product_id"`
+		Name      string         `json:"name"`
+		Quantity  webhook.Scalar `json:"quantity"`
+		Price     webhook.Scalar `json:"price"`
+	} `json:"line_items"`
+	MetaData []struct {
+		Key   string          `json:"key"`
+		Value json.RawMessage `json:"value"`
+	} `json:"meta_data"`
+	Refunds []struct {
+		Total webhook.Scalar `json:"total"` // negative, e.g. "-10.00"
+	} `json:"refunds"`
+}
+
+// statuses maps the order status. on-hold is WooCommerce's "awaiting payment" for boleto,
+// bank transfer and pix gateways; checkout-draft and trash concern no real order.
+var statuses = map[string]webhook.Status{
+	"pending":    webhook.StatusWaitingPayment,
+	"on-hold":    webhook.StatusWaitingPayment,
+	"processing": webhook.StatusPaid,
+	"completed":  webhook.StatusPaid,
+	"cancelled":  webhook.StatusCancelled,
+	"refunded":   webhook.StatusRefunded,
+	"failed":     webhook.StatusRefused,
+}
+
+const attr = "_wc_order_attribution_"
+
+// Parse implements webhook.Adapter. Only order.created, order.updated and order.restored carry
+// an order state; other topics (order.deleted, products, customers, actions) are ignored.
+func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
+	if err := webhook.CheckSize(Provider, req.Body); err != nil {
+		return nil, err
+	}
+	if ping.Match(req.Body) {
+		return nil, nil
+	}
+	switch topic := strings.ToLower(strings.TrimSpace(req.Header.Get("X-Wc-Webhook-Topic"))); topic {
+	case "order.created", "order.updated", "order.restored", "":
+	default:
+		return nil, nil
+	}
+	var p payload
+	if err := webhook.DecodeJSON(Provider, req.Body, &p); err != nil {
+		return nil, err
+	}
+	native := strings.ToLower(strings.TrimSpace(p.Status))
+	st, ok := statuses[native]
+	switch {
+	case native == "":
+		return nil, webhook.MissingField(Provider, "status")
+	case native == "checkout-draft" || native == "trash":
+		return nil, nil
+	case !ok:
+		st = webhook.StatusOther
+	}
+	orderID := p.ID.String()
+	if orderID == "" {
+		return nil, webhook.MissingField(Provider, "id")
+	}
+	cur := strings.ToUpper(strings.TrimSpace(p.Currency))
+	amount, err := p.Total.Minor(cur)
+	if err != nil {
+		return nil, webhook.Unparseable(Provider, err)
+	}
+	var refunded int64
+	for _, r := range p.Refunds {
+		m, err := r.Total.Minor(cur)
+		if err != nil {
+			return nil, webhook.Unparseable(Provider, err)
+		}
+		refunded -= m
+	}
+	if refunded < 0 {
+		refunded = -refunded
+	}
+	key := native
+	if refunded > 0 {
+		if st == webhook.StatusPaid { // a partial refund keeps processing/completed
+			st = webhook.StatusRefunded
+		}
+		key += ":refunded=" + strconv.FormatInt(refunded, 10)
+	}
+	if amount == 0 && refunded == 0 {
+		cur = ""
+	}
+	when := webhook.FirstNonEmpty(p.DateModifiedGMT, p.DateCreatedGMT)
+	if st == webhook.StatusPaid {
+		when = webhook.FirstNonEmpty(p.DatePaidGMT, when)
+	}
+
+	b := p.Billing.V
+	country := webhook.Country(b.Country)
+	def := ""
+	if country == "BR" {
+		def = "55"
+	}
+	meta := map[string]string{}
+	tr := webhook.Tracking{}
+	for _, m := range p.MetaData {
+		var v webhook.Scalar
+		if json.Unmarshal(m.Value, &v) != nil || v.String() == "" { // objects and arrays are plugin data
+			continue
+		}
+		switch {
+		case strings.HasPrefix(m.Key, attr):
+			switch name := strings.TrimPrefix(m.Key, attr); name {
+			case "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term":
+				meta[name] = v.String()
+			case "session_entry":
+				tr.LandingURL = v.String()
+			case "referrer":
+				tr.Referrer = v.String()
+			}
+		case !strings.HasPrefix(m.Key, "_"): // public custom fields, e.g. hub_vid
+			if tr.Metadata == nil {
+				tr.Metadata = map[string]string{}
+			}
+			tr.Metadata[m.Key] = v.String()
+		}
+	}
+	webhook.TrackingFromMetadata(&tr, meta)
+	webhook.TrackingFromMetadata(&tr, tr.Metadata)
+	webhook.TrackingFromURL(&tr, tr.LandingURL)
+
+	ev := webhook.OrderEvent{
+		Provider:      Provider,
+		EventID:       webhook.DerivedEventID(orderID, key),
+		OrderID:       orderID,
+		Status:        st,
+		NativeStatus:  native,
+		OccurredAt:    webhook.ParseTime(when, time.UTC),
+		AmountMinor:   amount,
+		Currency:      cur,
+		RefundedMinor: refunded,
+		Buyer: webhook.Buyer{
+			Email:     webhook.Email(b.Email),
+			Phone:     webhook.Phone(b.Phone.String(), def),
+			FirstName: strings.TrimSpace(b.FirstName),
+			LastName:  strings.TrimSpace(b.LastName),
+			Name:      strings.TrimSpace(strings.TrimSpace(b.FirstName) + " " + strings.TrimSpace(b.LastName)),
+			IP:        strings.TrimSpace(p.CustomerIPAddress),
+			UserAgent: strings.TrimSpace(p.CustomerUserAgent),
+			Address: webhook.Address{
+				Street:  strings.TrimSpace(b.Address1),
+				City:    strings.TrimSpace(b.City),
+				State:   strings.TrimSpace(b.State),
+				Zip:     b.Postcode.String(),
+				Country: country,
+			},
+		},
+		Tracking: tr,
+	}
+	for _, li := range p.LineItems {
+		q, err := li.Quantity.Int()
+		if err != nil {
+			return nil, webhook.Unparseable(Provider, err)
+		}
+		price, err := li.Price.Minor(webhook.FirstNonEmpty(cur, "XXX"))
+		if err != nil {
+			return nil, webhook.Unparseable(Provider, err)
+		}
+		ev.Products = append(ev.Products, webhook.Product{
+			ID: li.ProductID.String(), Name: strings.TrimSpace(li.Name), Quantity: q, PriceMinor: price,
+		})
+	}
+	return webhook.Finish(Provider, ev)
+}
