@@ -134,6 +134,17 @@ type Reader interface {
 	ListAttempts(ctx context.Context, tenantID, deliveryID string) ([]Attempt, error)
 
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	// GetUserByEmail finds a dashboard user by e-mail (any tenant: e-mails are unique across
+	// tenants, so that logging in needs nothing else); the caller verifies the password.
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	GetUser(ctx context.Context, tenantID, id string) (User, error)
+	// ListUsers returns a tenant's dashboard users, newest first.
+	ListUsers(ctx context.Context, tenantID string) ([]User, error)
+	// CountUsers counts the dashboard users of every tenant (zero means first run).
+	CountUsers(ctx context.Context) (int, error)
+	// GetSession finds a dashboard session by the hash of its token (any tenant), expired or not.
+	GetSession(ctx context.Context, id string) (Session, error)
 }
 
 // Writer holds every write. Writes that must be atomic with others run inside Tx. Updates and
@@ -164,7 +175,8 @@ type Writer interface {
 	CreateLink(ctx context.Context, l Link) (Link, error)
 
 	// InsertTouchpoints appends touchpoints in one statement (COPY on PostgreSQL, one
-	// transaction on SQLite) and sets the ID of every element that had none. A touchpoint whose
+	// transaction on SQLite) and fills in, on the elements themselves, a missing ID (UUIDv7),
+	// ReceivedAt (the clock) and OccurredAt (ReceivedAt). A touchpoint whose
 	// ID or (source, client event id) already exists is skipped, so a retried batch never
 	// duplicates; inserted counts the new rows.
 	InsertTouchpoints(ctx context.Context, tps []Touchpoint) (inserted int, err error)
@@ -203,6 +215,15 @@ type Writer interface {
 	ErasePerson(ctx context.Context, tenantID string, emailHash, phoneHash string, audit AuditEntry) (ErasureResult, error)
 	// DeleteInboxBefore enforces raw-webhook retention (every tenant).
 	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
+
+	// CreateUser adds a dashboard user; an e-mail already used (by any tenant) is ErrConflict.
+	CreateUser(ctx context.Context, u User) (User, error)
+	// CreateSession stores a dashboard session (ID is the hash of the cookie's token).
+	CreateSession(ctx context.Context, s Session) (Session, error)
+	// DeleteSession removes a session; removing an absent one is not an error.
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteSessionsBefore removes sessions that expired before the given time (every tenant).
+	DeleteSessionsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Option configures a store at Open.
@@ -662,4 +683,23 @@ type AuditFilter struct {
 	TenantID string
 	After    string
 	Limit    int
+}
+
+// User is a person who logs in to the dashboard of one tenant.
+type User struct {
+	ID           string
+	TenantID     string
+	Email        string // normalised: trimmed, lower case
+	PasswordHash string // argon2id, PHC string format
+	CreatedAt    time.Time
+}
+
+// Session is a dashboard login. The cookie carries a random token; only its hash is stored.
+type Session struct {
+	ID        string // SHA-256 (hex) of the cookie's token
+	TenantID  string
+	UserID    string
+	CSRFToken string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }

@@ -250,4 +250,27 @@ CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id);
 		Postgres: `CREATE INDEX touchpoints_occurred ON touchpoints USING brin (occurred_at);`,
 		SQLite:   `CREATE INDEX touchpoints_occurred ON touchpoints (occurred_at);`,
 	},
+	{
+		Name: "dashboard users and sessions",
+		Up: `
+CREATE TABLE users (
+	id            text COLLATE "C" PRIMARY KEY,
+	tenant_id     text COLLATE "C" NOT NULL REFERENCES tenants (id),
+	email         text NOT NULL UNIQUE,
+	password_hash text NOT NULL,
+	created_at    timestamptz NOT NULL
+);
+CREATE INDEX users_tenant ON users (tenant_id, id);
+
+CREATE TABLE sessions (
+	id         text COLLATE "C" PRIMARY KEY,
+	tenant_id  text COLLATE "C" NOT NULL,
+	user_id    text COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	csrf_token text NOT NULL,
+	created_at timestamptz NOT NULL,
+	expires_at timestamptz NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+`,
+	},
 }

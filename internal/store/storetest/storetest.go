@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
 		{"Queue", testQueue},
+		{"Users", testUsers},
 	}
 	t.Run("Migrate", func(t *testing.T) {
 		t.Parallel()
