@@ -138,7 +138,8 @@ func (s *Store) Queue() store.Queue { return s.queue }
 func (s *Store) River() *river.Client[*sql.Tx] { return s.queue.Client() }
 
 // Migrate applies Hub's migrations (each in an IMMEDIATE transaction, which excludes other
-// processes) and then River's. Within the process a mutex makes concurrent calls take turns.
+// processes) and then River's (in one). Within the process a mutex makes concurrent calls take
+// turns.
 func (s *Store) Migrate(ctx context.Context) error {
 	s.migrateMu.Lock()
 	defer s.migrateMu.Unlock()
@@ -150,8 +151,20 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: river migrator: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	// River's Migrate reads the applied versions outside a transaction, so two processes can
+	// both try to apply one. MigrateTx runs it all inside one IMMEDIATE transaction, holding the
+	// database's write lock; it is deprecated because some PostgreSQL migrations need their own
+	// commits, which River's SQLite migrations do not.
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
 		return fmt.Errorf("sqlite: river migrate: %w", err)
+	}
+	defer tx.Rollback()                                                            //nolint:errcheck // after Commit, a no-op
+	if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil { //nolint:staticcheck // see above
+		return fmt.Errorf("sqlite: river migrate: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: river migrate: commit: %w", err)
 	}
 	return nil
 }
