@@ -105,6 +105,7 @@ type Reader interface {
 	ListLinks(ctx context.Context, tenantID, sourceID string) ([]Link, error)
 
 	ListTouchpoints(ctx context.Context, f TouchpointFilter) ([]Touchpoint, error)
+	GetTouchpoint(ctx context.Context, tenantID, id string) (Touchpoint, error)
 	// TouchpointsByVisitor returns a visitor's touchpoints in [since, until], newest first.
 	// A zero since or until leaves that end open; limit <= 0 means 100.
 	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]Touchpoint, error)
@@ -512,7 +513,10 @@ type Buyer struct {
 
 // Tracking is what the gateway carried back from the checkout URL.
 type Tracking struct {
-	VisitorID         string            `json:"visitor_id,omitempty"`
+	VisitorID string `json:"visitor_id,omitempty"`
+	// VisitorIDs are every value that looks like a Hub visitor id, in priority order (a src
+	// such as "fb_ads" has the shape of one too); the matcher tries each.
+	VisitorIDs        []string          `json:"visitor_ids,omitempty"`
 	Src               string            `json:"src,omitempty"`
 	Sck               string            `json:"sck,omitempty"`
 	UTM               UTM               `json:"utm"`

@@ -103,6 +103,14 @@ func (q *queries) ListTouchpoints(ctx context.Context, f store.TouchpointFilter)
 	return collect(rows, err, "list touchpoints", scanTouchpointRows)
 }
 
+func (q *queries) GetTouchpoint(ctx context.Context, tenantID, id string) (store.Touchpoint, error) {
+	tp, err := scanTouchpoint(q.queryRow(ctx, q.r, `SELECT `+touchpointCols+` FROM touchpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if err != nil {
+		return store.Touchpoint{}, readErr("get touchpoint", err)
+	}
+	return tp, nil
+}
+
 func scanTouchpointRows(r Rows) (store.Touchpoint, error) { return scanTouchpoint(r) }
 
 func (q *queries) window(w *where, since, until time.Time) {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -50,6 +51,12 @@ func testTouchpoints(t *testing.T, s store.Store) {
 	// Newest id first; ids were generated in order.
 	for i, tp := range got {
 		equal(t, fmt.Sprintf("round trip %d", i), normTP(t, tp), normTP(t, batch[2-i]))
+	}
+
+	// GetTouchpoint reads one back, and never another tenant's.
+	equal(t, "get touchpoint", normTP(t, must(s.GetTouchpoint(ctx, w.a.ID, batch[1].ID))(t)), normTP(t, batch[1]))
+	if _, err := s.GetTouchpoint(ctx, w.b.ID, batch[1].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("get touchpoint of another tenant: %v, want ErrNotFound", err)
 	}
 
 	// The same batch again (a retry) inserts nothing.
