@@ -248,21 +248,30 @@ func (m *matcher) outOfPool(tp store.Touchpoint) string {
 }
 
 func (m *matcher) byVisitorID(ctx context.Context, o store.Order) (*pick, error) {
-	vid := o.Tracking.VisitorID
-	if vid == "" {
+	ids := o.Tracking.VisitorIDs
+	if len(ids) == 0 && o.Tracking.VisitorID != "" {
+		ids = []string{o.Tracking.VisitorID}
+	}
+	if len(ids) == 0 {
 		return nil, nil
 	}
-	tps, err := m.f.TouchpointsByVisitor(ctx, m.tenant, vid, m.since, m.until, candidateLimit)
-	if err != nil {
-		return nil, err
+	// Several tracking fields may look like a visitor id (src=fb_ads has the shape of one);
+	// the first that is a known visitor with a touchpoint in the window wins.
+	var cands []store.Candidate
+	for _, vid := range ids {
+		tps, err := m.f.TouchpointsByVisitor(ctx, m.tenant, vid, m.since, m.until, candidateLimit)
+		if err != nil {
+			return nil, err
+		}
+		chosen, c := m.choose(RuleVisitorID, tps)
+		cands = append(cands, c...)
+		if chosen != nil {
+			return &pick{rule: RuleVisitorID, confidence: ConfidenceVisitorID, chosen: chosen, candidates: cands,
+				how: fmt.Sprintf("the gateway carried back Hub visitor id %s from the checkout link", vid)}, nil
+		}
 	}
-	chosen, cands := m.choose(RuleVisitorID, tps)
-	p := &pick{rule: RuleVisitorID, confidence: ConfidenceVisitorID, chosen: chosen, candidates: cands,
-		how: fmt.Sprintf("the gateway carried back Hub visitor id %s from the checkout link", vid)}
-	if chosen == nil {
-		p.note = fmt.Sprintf("Visitor id %s came back from the checkout, but no touchpoint of it falls in the window.", vid)
-	}
-	return p, nil
+	return &pick{rule: RuleVisitorID, candidates: cands,
+		note: fmt.Sprintf("Visitor id %s came back from the checkout, but no touchpoint of it falls in the window.", strings.Join(ids, " / "))}, nil
 }
 
 func (m *matcher) byIdentity(ctx context.Context, o store.Order) (*pick, error) {

@@ -152,6 +152,13 @@ func TestMatchRules(t *testing.T) {
 			wantRule: RuleNone,
 		},
 		{
+			name:     "the first candidate that is a known visitor wins",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_real", 2*time.Hour, fbclid("a"))},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorIDs = []string{"fb_ads", "k_real"} }),
+			wantRule: RuleVisitorID, wantTP: "t1", wantConf: 1,
+		},
+		{
 			name:     "identity by e-mail",
 			src:      src,
 			tps:      []store.Touchpoint{tp("t1", "A", "k_2", 30*time.Hour, fbclid("x"))},
@@ -211,11 +218,15 @@ func TestMatchRules(t *testing.T) {
 			wantRule: RuleNone,
 		},
 		{
-			name:     "never across tenants",
-			src:      src,
-			tps:      []store.Touchpoint{tp("t1", "B", "k_1", time.Hour, fbclid("a"), net("203.0.113.45", "UA"))},
-			ids:      []store.Identity{{TenantID: "B", Kind: store.IdentityEmail, Hash: "emh", VisitorID: "k_1"}},
-			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1"; o.Buyer.EmailHash = "emh"; o.Buyer.IP, o.Buyer.UserAgent = "203.0.113.45", "UA" }),
+			name: "never across tenants",
+			src:  src,
+			tps:  []store.Touchpoint{tp("t1", "B", "k_1", time.Hour, fbclid("a"), net("203.0.113.45", "UA"))},
+			ids:  []store.Identity{{TenantID: "B", Kind: store.IdentityEmail, Hash: "emh", VisitorID: "k_1"}},
+			order: order(func(o *store.Order) {
+				o.Tracking.VisitorID = "k_1"
+				o.Buyer.EmailHash = "emh"
+				o.Buyer.IP, o.Buyer.UserAgent = "203.0.113.45", "UA"
+			}),
 			wantRule: RuleNone,
 		},
 		{
