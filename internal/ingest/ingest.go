@@ -29,6 +29,12 @@ type Store interface {
 	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error)
 }
 
+// txStore is a Store that can run the touchpoints and identity links of a group in one
+// transaction (every store.Store can).
+type txStore interface {
+	Tx(ctx context.Context, fn func(store.Tx) error) error
+}
+
 // Cache is the part of cache.Cache the hot index uses. It is only for speed: every write to it
 // happens after the database commit and may be lost.
 type Cache interface {
@@ -235,10 +241,27 @@ func (s *Service) Close(ctx context.Context) error {
 // commit is the batcher's one write per group: the touchpoints, then the identity links they
 // carry. Both are idempotent, so a retried request after a failure is safe.
 func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
+	ids := identities(tps)
+	if txs, ok := s.cfg.Store.(txStore); ok && len(ids) > 0 {
+		// One transaction, so one fsync, for the touchpoints and their identity links.
+		err := txs.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.InsertTouchpoints(ctx, tps); err != nil {
+				return fmt.Errorf("insert touchpoints: %w", err)
+			}
+			if err := tx.LinkIdentities(ctx, ids); err != nil {
+				return fmt.Errorf("link identities: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("ingest: commit: %w", err)
+		}
+		return nil
+	}
 	if _, err := s.cfg.Store.InsertTouchpoints(ctx, tps); err != nil {
 		return fmt.Errorf("ingest: insert touchpoints: %w", err)
 	}
-	if ids := identities(tps); len(ids) > 0 {
+	if len(ids) > 0 {
 		if err := s.cfg.Store.LinkIdentities(ctx, ids); err != nil {
 			return fmt.Errorf("ingest: link identities: %w", err)
 		}

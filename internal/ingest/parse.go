@@ -110,15 +110,13 @@ func ParseCollect(body []byte, lim Limits, now time.Time) (*CollectRequest, erro
 	if trimmed[0] != '{' {
 		return nil, &RequestError{Detail: "the body must be a JSON object"}
 	}
-	if !json.Valid(trimmed) {
-		return nil, &RequestError{Detail: "the body is not valid JSON: " + syntaxDetail(trimmed)}
-	}
 	var env struct {
 		Key    json.RawMessage `json:"key"`
 		Events json.RawMessage `json:"events"`
 	}
+	// Unmarshal checks the whole body is valid JSON before it assigns anything.
 	if err := json.Unmarshal(trimmed, &env); err != nil {
-		return nil, &RequestError{Detail: "the body is not valid JSON"}
+		return nil, &RequestError{Detail: "the body is not valid JSON: " + syntaxDetail(err)}
 	}
 	req := &CollectRequest{}
 	if len(env.Key) > 0 && string(env.Key) != "null" {
@@ -148,17 +146,12 @@ func ParseCollect(body []byte, lim Limits, now time.Time) (*CollectRequest, erro
 	return req, nil
 }
 
-func syntaxDetail(b []byte) string {
-	var v any
-	err := json.Unmarshal(b, &v)
+func syntaxDetail(err error) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
 	}
-	if err != nil {
-		return err.Error()
-	}
-	return "unknown error"
+	return err.Error()
 }
 
 func parseEvent(raw []byte, index int, prefix string, lim Limits, now time.Time) ParsedEvent {
