@@ -307,3 +307,17 @@ strcontains strrev substr sum templatefile textdecodebase64 textencodebase64 tim
 timestamp title tobool tolist tomap tonumber toset tostring transpose trim trimprefix trimspace
 trimsuffix try type upper urlencode uuid uuidv5 values yamldecode yamlencode zipmap
 `
+
+// A resource replaced with create_before_destroy cannot keep a fixed unique name: the new one
+// would collide with the old one. Such resources must use name_prefix.
+func TestTerraformCreateBeforeDestroyUsesNamePrefix(t *testing.T) {
+	t.Parallel()
+	m := loadTerraform(t)
+	for addr, r := range m.resources {
+		for _, lc := range blocks(r, "lifecycle") {
+			if m.attrValue(lc, "create_before_destroy") == true && expr(r, "name") != nil {
+				t.Errorf("%s: create_before_destroy with a fixed name: use name_prefix", addr)
+			}
+		}
+	}
+}

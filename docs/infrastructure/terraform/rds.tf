@@ -5,9 +5,10 @@ resource "aws_db_subnet_group" "main" {
   subnet_ids = aws_subnet.private[*].id
 }
 
+# name_prefix, so that a major upgrade can create the new group before the old one goes.
 resource "aws_db_parameter_group" "main" {
-  name   = "${local.name}-pg${split(".", var.db_engine_version)[0]}"
-  family = "postgres${split(".", var.db_engine_version)[0]}"
+  name_prefix = "${local.name}-pg${split(".", var.db_engine_version)[0]}-"
+  family      = "postgres${split(".", var.db_engine_version)[0]}"
 
   parameter {
     name         = "rds.force_ssl"
