@@ -57,6 +57,11 @@ func New(rawURL, prefix string) (*Cache, error) {
 	if opts.DialTimeout == 0 {
 		opts.DialTimeout = defaultDialTimeout
 	}
+	// go-redis re-dials 5 times per command attempt by default; with a Fallback and its
+	// background ping doing the retrying, one dial per attempt degrades faster.
+	if opts.DialerRetries == 0 {
+		opts.DialerRetries = 1
+	}
 	return &Cache{client: goredis.NewClient(opts), prefix: prefix}, nil
 }
 
