@@ -1,0 +1,426 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+const (
+	sessionCookie = "hub_session"
+	// preCookie carries the CSRF token of the forms shown before login (double submit).
+	preCookie = "hub_pre"
+	csrfField = "csrf"
+	// minPassword is the shortest password accepted (NIST SP 800-63B asks for at least 8).
+	minPassword = 10
+)
+
+// argon2id parameters: OWASP's baseline (19 MiB, 2 passes, 1 lane).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an argon2id hash in the PHC string format.
+func HashPassword(password string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("web: salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether password matches an argon2id PHC hash, in constant time.
+func CheckPassword(hash, password string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 || m > 1<<20 || t > 10 {
+		return false
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is checked when the e-mail is unknown, so both answers take as long.
+var dummyHash, _ = HashPassword("not a real password, only for timing")
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("web: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// sessionStore keeps sessions: in the cache (Redis) or in the store (embedded mode).
+type sessionStore interface {
+	create(ctx context.Context, s store.Session) error
+	get(ctx context.Context, id string) (store.Session, error)
+	delete(ctx context.Context, id string) error
+}
+
+type storeSessions struct{ st store.Store }
+
+func (s storeSessions) create(ctx context.Context, sess store.Session) error {
+	_, err := s.st.CreateSession(ctx, sess)
+	return err
+}
+func (s storeSessions) get(ctx context.Context, id string) (store.Session, error) {
+	return s.st.GetSession(ctx, id)
+}
+func (s storeSessions) delete(ctx context.Context, id string) error {
+	return s.st.DeleteSession(ctx, id)
+}
+
+type cacheSessions struct{ c cache.Cache }
+
+func (s cacheSessions) create(ctx context.Context, sess store.Session) error {
+	b, err := json.Marshal(sess)
+	if err != nil {
+		return err
+	}
+	return s.c.Set(ctx, "session:"+sess.ID, b, time.Until(sess.ExpiresAt))
+}
+func (s cacheSessions) get(ctx context.Context, id string) (store.Session, error) {
+	b, ok, err := s.c.Get(ctx, "session:"+id)
+	if err != nil {
+		return store.Session{}, err
+	}
+	if !ok {
+		return store.Session{}, store.ErrNotFound
+	}
+	var sess store.Session
+	return sess, json.Unmarshal(b, &sess)
+}
+func (s cacheSessions) delete(ctx context.Context, id string) error {
+	return s.c.Delete(ctx, "session:"+id)
+}
+
+func (u *UI) isSecure(r *http.Request) bool { return u.secure || r.TLS != nil }
+
+func (u *UI) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: u.isSecure(r), SameSite: http.SameSiteLaxMode})
+}
+
+type ctxKey struct{}
+
+type authed struct {
+	sess   store.Session
+	user   store.User
+	tenant store.Tenant
+}
+
+// auth requires a valid session; every POST must carry the session's CSRF token.
+func (u *UI) auth(h func(w http.ResponseWriter, r *http.Request, p page)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, err := u.session(r)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				u.fail(w, r, err)
+				return
+			}
+			if n, err := u.cfg.Store.CountUsers(r.Context()); err == nil && n == 0 {
+				http.Redirect(w, r, "/welcome", http.StatusSeeOther)
+				return
+			}
+			if r.Method == http.MethodGet && r.URL.Path != "/live/stream" && !strings.HasSuffix(r.URL.Path, "/status") {
+				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "log in first", http.StatusUnauthorized)
+			return
+		}
+		if r.Method == http.MethodPost {
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue(csrfField)), []byte(a.sess.CSRFToken)) != 1 {
+				http.Error(w, "the form expired; reload the page and try again", http.StatusForbidden)
+				return
+			}
+		}
+		h(w, r, page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeOf(r), request: r})
+	}
+}
+
+func (u *UI) session(r *http.Request) (authed, error) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return authed{}, store.ErrNotFound
+	}
+	ctx := r.Context()
+	sess, err := u.sess.get(ctx, tokenHash(c.Value))
+	if err != nil {
+		return authed{}, err
+	}
+	if !u.now().Before(sess.ExpiresAt) {
+		return authed{}, store.ErrNotFound
+	}
+	user, err := u.cfg.Store.GetUser(ctx, sess.TenantID, sess.UserID)
+	if err != nil {
+		return authed{}, err
+	}
+	t, err := u.cfg.Store.GetTenant(ctx, sess.TenantID)
+	if err != nil {
+		return authed{}, err
+	}
+	return authed{sess: sess, user: user, tenant: t}, nil
+}
+
+// plain serves the pages shown before login; their POSTs are checked against the pre-login
+// CSRF cookie (double submit).
+func (u *UI) plain(h func(w http.ResponseWriter, r *http.Request, p page)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := ""
+		if c, err := r.Cookie(preCookie); err == nil && len(c.Value) >= 32 {
+			tok = c.Value
+		}
+		if r.Method == http.MethodPost {
+			if tok == "" || subtle.ConstantTimeCompare([]byte(r.PostFormValue(csrfField)), []byte(tok)) != 1 {
+				http.Error(w, "the form expired; reload the page and try again", http.StatusForbidden)
+				return
+			}
+		}
+		if tok == "" {
+			tok = randomToken()
+			u.setCookie(w, r, preCookie, tok, 3600)
+		}
+		h(w, r, page{CSRF: tok, Loc: localeOf(r), request: r})
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && len(s) <= 254
+}
+
+type loginData struct {
+	Email string
+	Next  string
+}
+
+func (u *UI) loginPage(w http.ResponseWriter, r *http.Request, p page) {
+	if n, err := u.cfg.Store.CountUsers(r.Context()); err == nil && n == 0 {
+		http.Redirect(w, r, "/welcome", http.StatusSeeOther)
+		return
+	}
+	p.Title, p.Data = "Log in", loginData{Next: safeNext(r.URL.Query().Get("next"))}
+	u.render(w, r, http.StatusOK, "login", p)
+}
+
+// safeNext keeps redirects after login on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	email := normEmail(r.PostFormValue("email"))
+	next := safeNext(r.PostFormValue("next"))
+	p.Title, p.Data = "Log in", loginData{Email: email, Next: next}
+	for _, key := range []string{"login:ip:" + clientIP(r), "login:email:" + tokenHash(email)} {
+		ok, retry, err := u.cfg.Cache.Allow(ctx, key, u.cfg.LoginRate, u.cfg.LoginBurst)
+		if err != nil {
+			u.fail(w, r, fmt.Errorf("web: login rate limit: %w", err))
+			return
+		}
+		if !ok {
+			w.Header().Set("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
+			p.Error = "Too many attempts. Wait a minute and try again."
+			u.render(w, r, http.StatusTooManyRequests, "login", p)
+			return
+		}
+	}
+	user, err := u.cfg.Store.GetUserByEmail(ctx, email)
+	hash := dummyHash
+	if err == nil {
+		hash = user.PasswordHash
+	} else if !errors.Is(err, store.ErrNotFound) {
+		u.fail(w, r, err)
+		return
+	}
+	if !CheckPassword(hash, r.PostFormValue("password")) || err != nil {
+		p.Error = "E-mail or password is wrong."
+		u.render(w, r, http.StatusUnauthorized, "login", p)
+		return
+	}
+	if err := u.startSession(w, r, user); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, user store.User) error {
+	token := randomToken()
+	now := u.now()
+	sess := store.Session{ID: tokenHash(token), TenantID: user.TenantID, UserID: user.ID, CSRFToken: randomToken(),
+		CreatedAt: now, ExpiresAt: now.Add(u.cfg.SessionTTL)}
+	if err := u.sess.create(r.Context(), sess); err != nil {
+		return fmt.Errorf("web: create session: %w", err)
+	}
+	u.setCookie(w, r, sessionCookie, token, int(u.cfg.SessionTTL.Seconds()))
+	u.setCookie(w, r, preCookie, "", -1)
+	u.cfg.Log.Info("web: login", "user_id", user.ID, "tenant_id", user.TenantID)
+	return nil
+}
+
+func (u *UI) logout(w http.ResponseWriter, r *http.Request, p page) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := u.sess.delete(r.Context(), tokenHash(c.Value)); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+	}
+	u.setCookie(w, r, sessionCookie, "", -1)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+type welcomeData struct {
+	Email  string
+	Tenant string
+}
+
+// welcomePage is the first run: with no user anywhere, the first visitor creates one.
+func (u *UI) welcomePage(w http.ResponseWriter, r *http.Request, p page) {
+	n, err := u.cfg.Store.CountUsers(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if n > 0 {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	p.Title, p.Data = "Welcome to Hub", welcomeData{}
+	u.render(w, r, http.StatusOK, "welcome", p)
+}
+
+func (u *UI) welcome(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	n, err := u.cfg.Store.CountUsers(ctx)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if n > 0 {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	email := normEmail(r.PostFormValue("email"))
+	p.Title, p.Data = "Welcome to Hub", welcomeData{Email: email}
+	if msg := checkNewUser(email, r.PostFormValue("password"), r.PostFormValue("password2")); msg != "" {
+		p.Error = msg
+		u.render(w, r, http.StatusUnprocessableEntity, "welcome", p)
+		return
+	}
+	tenant, err := u.firstTenant(ctx)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	user, err := u.addUser(ctx, tenant.ID, email, r.PostFormValue("password"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if err := u.startSession(w, r, user); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/setup", "Welcome! Start by adding a source: the site and gateways whose sales Hub tracks.")
+}
+
+// firstTenant is the tenant the first user joins: the oldest one, or a new "default" tenant.
+func (u *UI) firstTenant(ctx context.Context) (store.Tenant, error) {
+	ts, err := u.cfg.Store.ListTenants(ctx)
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	if len(ts) > 0 {
+		return ts[len(ts)-1], nil
+	}
+	if u.cfg.Admin == nil {
+		return store.Tenant{}, errors.New("web: no tenant and no admin service to create one")
+	}
+	t, _, err := u.cfg.Admin.CreateTenant(ctx, "default")
+	return t, err
+}
+
+func checkNewUser(email, password, confirm string) string {
+	switch {
+	case !validEmail(email):
+		return "Enter a valid e-mail address."
+	case len([]rune(password)) < minPassword:
+		return fmt.Sprintf("The password must have at least %d characters.", minPassword)
+	case len(password) > 1024:
+		return "The password is too long."
+	case password != confirm:
+		return "The two passwords differ."
+	}
+	return ""
+}
+
+func (u *UI) addUser(ctx context.Context, tenantID, email, password string) (store.User, error) {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return store.User{}, err
+	}
+	user, err := u.cfg.Store.CreateUser(ctx, store.User{TenantID: tenantID, Email: email, PasswordHash: hash, CreatedAt: u.now()})
+	if err != nil {
+		return store.User{}, fmt.Errorf("web: create user: %w", err)
+	}
+	return user, nil
+}

@@ -1,0 +1,278 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/report"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+const fixturePath = "../../../shared/fixtures/webhooks/hotmart.json"
+
+type fixture struct {
+	Request struct {
+		Headers map[string]string `json:"headers"`
+	} `json:"request"`
+	RawBody      string `json:"raw_body"`
+	Verification struct {
+		TestSecret string `json:"test_secret"`
+	} `json:"verification"`
+}
+
+func loadHotmart(t *testing.T) fixture {
+	t.Helper()
+	b, err := os.ReadFile(fixturePath)
+	if err != nil {
+		t.Skipf("Hotmart fixture not available: %v", err)
+	}
+	var f fixture
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// purchase posts the Hotmart fixture to a source's webhook URL as a purchase approved now, with
+// its own transaction id.
+func (e *env) purchase(f fixture, webhookURL, transaction string) {
+	e.t.Helper()
+	now := time.Now().UnixMilli()
+	body := f.RawBody
+	body = strings.ReplaceAll(body, "HP1234567890", transaction)
+	for _, k := range []string{"creation_date", "approved_date", "order_date"} {
+		body = replaceNumber(body, `"`+k+`":`, now)
+	}
+	body = strings.Replace(body, `"id":"5f1c7b9e-3a2d-4c1e-9b8a-0d6e2f4a1c33"`, `"id":"`+store.NewID()+`"`, 1)
+	req, err := http.NewRequest(http.MethodPost, webhookURL, bytes.NewBufferString(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for k, v := range f.Request.Headers {
+		req.Header.Set(k, v)
+	}
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusOK {
+		e.t.Fatalf("webhook answered %d", r.StatusCode)
+	}
+}
+
+func replaceNumber(s, key string, v int64) string {
+	i := strings.Index(s, key)
+	if i < 0 {
+		return s
+	}
+	j := i + len(key)
+	k := j
+	for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+		k++
+	}
+	return s[:j] + fmt.Sprint(v) + s[k:]
+}
+
+func (e *env) orderByExternal(tenantID, ext string) store.Order {
+	e.t.Helper()
+	var o store.Order
+	eventually(e.t, "order "+ext, 10*time.Second, func() bool {
+		var err error
+		o, err = e.st.GetOrderByExternalID(context.Background(), tenantID, "hotmart", ext)
+		return err == nil
+	})
+	return o
+}
+
+func (e *env) deliveryState(tenantID, orderID string, want store.DeliveryState) store.Delivery {
+	e.t.Helper()
+	var d store.Delivery
+	defer func() {
+		if e.t.Failed() {
+			as, _ := e.st.ListAttempts(context.Background(), tenantID, d.ID)
+			e.t.Logf("delivery %+v attempts %+v", d, as)
+		}
+	}()
+	eventually(e.t, "delivery of "+orderID+" "+string(want), 20*time.Second, func() bool {
+		ds, err := e.st.ListDeliveries(context.Background(), store.DeliveryFilter{TenantID: tenantID, OrderID: orderID})
+		if err != nil || len(ds) == 0 {
+			return false
+		}
+		d = ds[0]
+		return d.State == want
+	})
+	_ = d
+	return d
+}
+
+// TestFlow drives the whole dashboard over HTTP (no browser): first run, setup, a purchase
+// delivered, a failure grouped and replayed, CSRF and cookie rules, and the overview agreeing
+// with the report functions the API serves.
+func TestFlow(t *testing.T) {
+	f := loadHotmart(t)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			c := e.client()
+			ctx := context.Background()
+
+			// First run leads to /welcome.
+			if r := c.get("/"); r.status != http.StatusSeeOther || r.location != "/welcome" {
+				t.Fatalf("GET / on first run: %d %q", r.status, r.location)
+			}
+			tok := c.csrf("/welcome")
+			if r := c.post("/welcome", url.Values{"email": {"ana@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}}); r.status != http.StatusForbidden {
+				t.Errorf("welcome without csrf: %d", r.status)
+			}
+			r := c.post("/welcome", url.Values{"csrf": {tok}, "email": {"Ana@Example.com "}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}})
+			if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/setup") {
+				t.Fatalf("welcome: %d %q %s", r.status, r.location, r.body)
+			}
+			if got := r.header.Values("Set-Cookie"); len(got) == 0 || !strings.Contains(strings.Join(got, ";"), "HttpOnly") || !strings.Contains(strings.Join(got, ";"), "SameSite=Lax") {
+				t.Errorf("session cookie flags: %q", got)
+			}
+			if r := c.get("/welcome"); r.status != http.StatusSeeOther {
+				t.Errorf("welcome after the first user: %d", r.status)
+			}
+			users, _ := e.st.ListUsers(ctx, mustTenant(t, e).ID)
+			if len(users) != 1 || users[0].Email != "ana@example.com" || !strings.HasPrefix(users[0].PasswordHash, "$argon2id$") {
+				t.Fatalf("users: %+v", users)
+			}
+			tenant := mustTenant(t, e)
+
+			// Every page renders.
+			for _, p := range []string{"/", "/?period=today", "/?period=30d", "/orders", "/failures", "/setup", "/live", "/accuracy", "/settings", "/assets/app.css", "/assets/app.js"} {
+				if r := c.get(p); r.status != http.StatusOK {
+					t.Errorf("GET %s: %d %s", p, r.status, r.body)
+				}
+			}
+
+			// Setup: a source with the Hotmart secret, and Meta pointing at the fake.
+			tok = c.csrf("/setup")
+			if r := c.post("/setup/sources", url.Values{"name": {"My shop"}}); r.status != http.StatusForbidden {
+				t.Errorf("POST without csrf: %d", r.status)
+			}
+			if r := c.post("/setup/sources", url.Values{"csrf": {"wrong"}, "name": {"My shop"}}); r.status != http.StatusForbidden {
+				t.Errorf("POST with a wrong csrf: %d", r.status)
+			}
+			r = c.post("/setup/sources", url.Values{"csrf": {tok}, "name": {"My shop"}, "origins": {"https://shop.example.com"}, "window_days": {"7"},
+				"model": {"last_click"}, "provider": {"hotmart"}, "secret": {f.Verification.TestSecret}})
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("create source: %d %s", r.status, r.body)
+			}
+			srcs, _ := e.st.ListSources(ctx, tenant.ID)
+			if len(srcs) != 1 {
+				t.Fatalf("sources: %d", len(srcs))
+			}
+			src := srcs[0]
+			page := c.get(r.location)
+			webhookURL := e.srv.URL + "/v1/webhooks/hotmart/" + src.WebhookToken
+			mustContain(t, "source page", page.body, webhookURL, src.PublicKey, "Waiting for the first webhook")
+
+			r = c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"meta"}, "name": {"Meta pixel"},
+				"s_pixel_id": {fakemeta.PixelID}, "s_access_token": {fakemeta.DefaultToken}, "s_graph_url": {e.graph.URL}, "s_test_event_code": {"TEST123"}})
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("add destination: %d %s", r.status, r.body)
+			}
+			ds, _ := e.st.ListDestinations(ctx, tenant.ID)
+			if len(ds) != 1 {
+				t.Fatalf("destinations: %d", len(ds))
+			}
+			r = c.post("/setup/destinations/"+ds[0].ID+"/test", url.Values{"csrf": {tok}})
+			mustContain(t, "test event", r.body, "Test event accepted by the platform")
+
+			// A purchase: order with attribution explanation, delivered.
+			e.purchase(f, webhookURL, "HP0000000001")
+			o := e.orderByExternal(tenant.ID, "HP0000000001")
+			e.deliveryState(tenant.ID, o.ID, store.DeliveryDelivered)
+			page = c.get("/orders/" + o.ID)
+			mustContain(t, "order page", page.body, "HP0000000001", "Attribution", "delivered", "•••")
+			if strings.Contains(page.body, "maria.teste@example.com") {
+				t.Error("order page shows the buyer's e-mail without being asked")
+			}
+			mustContain(t, "order page revealed", c.get("/orders/"+o.ID+"?reveal=1").body, "maria.teste@example.com")
+			mustContain(t, "orders list", c.get("/orders").body, "HP0000000001")
+			mustContain(t, "orders filtered", c.get("/orders?state=delivered&provider=hotmart").body, "HP0000000001")
+			if strings.Contains(c.get("/orders?state=dead").body, "HP0000000001") {
+				t.Error("dead filter lists a delivered order")
+			}
+
+			// A failure: an invalid token at Meta; grouped; fixed and replayed.
+			if err := e.fake.InjectFault(fakemeta.ModeInvalidToken, 0); err != nil {
+				t.Fatal(err)
+			}
+			e.purchase(f, webhookURL, "HP0000000002")
+			o2 := e.orderByExternal(tenant.ID, "HP0000000002")
+			e.deliveryState(tenant.ID, o2.ID, store.DeliveryDead)
+			page = c.get("/failures")
+			mustContain(t, "failures", page.body, "Invalid access token", "invalid_token", "Replay all 1")
+			if err := e.fake.InjectFault(fakemeta.ModeNone, 0); err != nil {
+				t.Fatal(err)
+			}
+			r = c.post("/failures/replay", url.Values{"csrf": {tok}, "reason": {"invalid_token"}, "state": {"dead"}, "destination_id": {ds[0].ID}})
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("replay group: %d %s", r.status, r.body)
+			}
+			e.deliveryState(tenant.ID, o2.ID, store.DeliveryDelivered)
+			mustContain(t, "failures after replay", c.get("/failures").body, "No dead or retrying deliveries")
+
+			// The overview shows the report's numbers.
+			per := e.ui.period(httptestRequest("/"))
+			sum, err := report.Summarize(ctx, e.st, tenant.ID, per.Period)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Total.Orders != 2 || sum.Total.Deliveries.Delivered != 2 {
+				t.Errorf("report: %+v", sum.Total)
+			}
+			page = c.get("/")
+			l := localeEN
+			mustContain(t, "overview", page.body,
+				`id="kpi-orders">`+l.Int(int64(sum.Total.Orders))+`<`,
+				`id="kpi-paid">`+l.Int(int64(sum.Total.PaidOrders))+`<`,
+				`id="kpi-match">`+l.Rate(sum.Total.MatchRate)+`<`,
+				`id="kpi-delivered">`+l.Rate(sum.Total.DeliverySuccessRate)+`<`,
+				`id="kpi-dead">0<`, l.Money(39400, "BRL"))
+			mustContain(t, "accuracy", c.get("/accuracy").body, `id="acc-paid">2<`)
+
+			// Replay from the order page; settings; logout.
+			r = c.post("/orders/"+o.ID+"/replay", url.Values{"csrf": {tok}})
+			if r.status != http.StatusSeeOther {
+				t.Errorf("replay order: %d", r.status)
+			}
+			r = c.post("/settings/keys", url.Values{"csrf": {tok}, "name": {"reports"}, "role": {"read_only"}})
+			mustContain(t, "new key", r.body, "shown only once", "hub_")
+			r = c.post("/logout", url.Values{"csrf": {tok}})
+			if r.status != http.StatusSeeOther {
+				t.Errorf("logout: %d", r.status)
+			}
+			if r := c.get("/orders"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/login") {
+				t.Errorf("after logout: %d %q", r.status, r.location)
+			}
+		})
+	}
+}
+
+func mustTenant(t *testing.T, e *env) store.Tenant {
+	t.Helper()
+	ts, err := e.st.ListTenants(context.Background())
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("tenants: %v %v", ts, err)
+	}
+	return ts[0]
+}
+
+func httptestRequest(target string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, target, nil)
+	return r
+}

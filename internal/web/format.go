@@ -1,0 +1,211 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/report"
+	"github.com/hubtrack/hub/internal/webhook"
+)
+
+// locale formats numbers, money and dates for pt-BR or en.
+type locale struct {
+	Tag     string // "pt-BR" or "en"
+	group   string
+	decimal string
+}
+
+var (
+	localePT = locale{Tag: "pt-BR", group: ".", decimal: ","}
+	localeEN = locale{Tag: "en", group: ",", decimal: "."}
+)
+
+// localeOf picks the locale from the "lang" cookie or query, then Accept-Language.
+func localeOf(r *http.Request) locale {
+	choice := r.URL.Query().Get("lang")
+	if choice == "" {
+		if c, err := r.Cookie("hub_lang"); err == nil {
+			choice = c.Value
+		}
+	}
+	if choice == "" {
+		choice = r.Header.Get("Accept-Language")
+	}
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(choice)), "pt") {
+		return localePT
+	}
+	return localeEN
+}
+
+// Int formats an integer with group separators.
+func (l locale) Int(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(l.group)
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// Money formats minor units of one currency; amounts of different currencies are never summed.
+func (l locale) Money(minor int64, currency string) string {
+	digits := webhook.MinorDigits(currency)
+	neg := minor < 0
+	if neg {
+		minor = -minor
+	}
+	p := int64(math.Pow10(digits))
+	s := l.Int(minor / p)
+	if digits > 0 {
+		s += l.decimal + fmt.Sprintf("%0*d", digits, minor%p)
+	}
+	if neg {
+		s = "-" + s
+	}
+	sym := currency
+	switch {
+	case currency == "BRL":
+		sym = "R$"
+	case currency == "USD" && l.Tag == "en":
+		sym = "$"
+	case currency == "USD":
+		sym = "US$"
+	case currency == "EUR":
+		sym = "€"
+	}
+	return sym + "\u00a0" + s
+}
+
+// Percent formats a ratio in [0, 1] with one decimal.
+func (l locale) Percent(v float64) string {
+	s := strconv.FormatFloat(v*100, 'f', 1, 64)
+	return strings.Replace(s, ".", l.decimal, 1) + "\u00a0%"
+}
+
+// Rate formats a report rate, "–" when it has no denominator.
+func (l locale) Rate(r report.Rate) string {
+	if r.Value == nil {
+		return "–"
+	}
+	return l.Percent(*r.Value)
+}
+
+// Time formats a time in the dashboard's zone.
+func (l locale) Time(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	if l.Tag == "pt-BR" {
+		return t.Format("02/01/2006 15:04:05")
+	}
+	return t.Format("Jan 2, 2006 15:04:05")
+}
+
+// Date formats a YYYY-MM-DD date.
+func (l locale) Date(day string) string {
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return day
+	}
+	if l.Tag == "pt-BR" {
+		return t.Format("02/01")
+	}
+	return t.Format("Jan 2")
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+var funcs = template.FuncMap{
+	"deref": func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
+	},
+	"add":   func(a, b int) int { return a + b },
+	"int64": func(i int) int64 { return int64(i) },
+	"short": func(id string) string {
+		if len(id) > 8 {
+			return id[len(id)-8:]
+		}
+		return id
+	},
+	"pct": func(v float64) string { return strconv.FormatFloat(v*100, 'f', 0, 64) },
+	"query": func(kv ...string) template.URL {
+		q := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] != "" {
+				q.Set(kv[i], kv[i+1])
+			}
+		}
+		return template.URL("?" + q.Encode())
+	},
+	"reasonInfo": func(reason string) reasonHelp { return helpFor(reason) },
+}
+
+// chart is an inline SVG of daily orders against delivered conversions, drawn on the server.
+type chart struct {
+	Width, Height int
+	Bars          []chartBar
+	Max           int
+	Ticks         []chartTick
+}
+
+type chartBar struct {
+	X, W                 int
+	OrdersY, OrdersH     int
+	DeliverY, DeliverH   int
+	Label, Title         string
+	ShowLabel            bool
+	LabelX               int
+	Orders, Delivered    int
+	OrdersText, DelivTxt string
+}
+
+type chartTick struct {
+	Y     int
+	Label string
+}
+
+func newChart(l locale, days []report.Day) chart {
+	const w, h, top, bottom, left = 720, 220, 10, 24, 36
+	c := chart{Width: w, Height: h}
+	for _, d := range days {
+		c.Max = max(c.Max, d.Orders, d.Deliveries.Delivered)
+	}
+	scale := max(c.Max, 1)
+	plot := h - top - bottom
+	n := max(len(days), 1)
+	slot := (w - left) / n
+	every := max(1, n/8)
+	for i, d := range days {
+		oh := d.Orders * plot / scale
+		dh := d.Deliveries.Delivered * plot / scale
+		x := left + i*slot
+		bw := max(slot/2-1, 1)
+		c.Bars = append(c.Bars, chartBar{
+			X: x + 1, W: bw, OrdersY: top + plot - oh, OrdersH: oh,
+			DeliverY: top + plot - dh, DeliverH: dh, Label: l.Date(d.Date), ShowLabel: i%every == 0, LabelX: x + slot/2,
+			Orders: d.Orders, Delivered: d.Deliveries.Delivered,
+			Title: fmt.Sprintf("%s: %s orders, %s delivered", l.Date(d.Date), l.Int(int64(d.Orders)), l.Int(int64(d.Deliveries.Delivered))),
+		})
+	}
+	for _, v := range []int{0, scale / 2, scale} {
+		c.Ticks = append(c.Ticks, chartTick{Y: top + plot - v*plot/scale, Label: l.Int(int64(v))})
+	}
+	return c
+}

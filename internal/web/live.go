@@ -1,0 +1,125 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// LiveEvent is one event on a tenant's live stream (cache stream "live:<tenantID>"), as the
+// intake, ingest and delivery code publish it.
+type LiveEvent struct {
+	Kind     string    `json:"kind"` // touchpoint | webhook | delivery
+	SourceID string    `json:"source_id,omitempty"`
+	At       time.Time `json:"at"`
+	Summary  string    `json:"summary"`
+}
+
+// LiveStream is the cache stream carrying a tenant's live events.
+func LiveStream(tenantID string) string { return "live:" + tenantID }
+
+// liveMaxLen is how many events a tenant's live stream keeps.
+const liveMaxLen = 500
+
+// Publish appends an event to the tenant's live stream. The live view is best effort: callers
+// log the error and carry on.
+func Publish(ctx context.Context, c cache.Cache, tenantID string, ev LiveEvent) error {
+	if ev.At.IsZero() {
+		ev.At = time.Now().UTC()
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("web: live event: %w", err)
+	}
+	if _, err := c.Publish(ctx, LiveStream(tenantID), b, liveMaxLen); err != nil {
+		return fmt.Errorf("web: publish live event: %w", err)
+	}
+	return nil
+}
+
+// WebhookPublished is intake.Service.Published: it puts each processed webhook on the live
+// stream, without personal data.
+func (u *UI) WebhookPublished(ctx context.Context, tenantID string, e store.InboxEntry) {
+	s := fmt.Sprintf("%s webhook: %s", e.Provider, e.State)
+	if e.OrderID != "" {
+		s += " (order " + e.OrderID + ")"
+	}
+	if err := Publish(ctx, u.cfg.Cache, tenantID, LiveEvent{Kind: "webhook", SourceID: e.SourceID, At: u.now(), Summary: s}); err != nil {
+		u.cfg.Log.Warn("web: live", "error", err.Error())
+	}
+}
+
+type liveData struct {
+	Sources []store.Source
+	Source  string
+}
+
+func (u *UI) live(w http.ResponseWriter, r *http.Request, p page) {
+	srcs, err := u.cfg.Store.ListSources(r.Context(), p.Tenant.ID)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	p.Title, p.Nav, p.Data = "Live events", "live", liveData{Sources: srcs, Source: r.URL.Query().Get("source")}
+	u.render(w, r, http.StatusOK, "live", p)
+}
+
+// liveStream serves Server-Sent Events from the tenant's stream: the recent backlog first, then
+// new events as they are published, filtered by source when asked. The browser's EventSource
+// resumes from Last-Event-ID after a reconnect.
+func (u *UI) liveStream(w http.ResponseWriter, r *http.Request, p page) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	source := r.URL.Query().Get("source")
+	after := r.Header.Get("Last-Event-ID")
+	if after == "" {
+		after = cache.StreamStart
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 3000\n\n")
+	fl.Flush()
+	ctx := r.Context()
+	stream := LiveStream(p.Tenant.ID)
+	for {
+		evs, err := u.cfg.Cache.Read(ctx, stream, after, 100, 15*time.Second)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) && ctx.Err() == nil {
+				u.cfg.Log.Warn("web: live stream read", "error", err.Error())
+			}
+			return
+		}
+		if len(evs) == 0 {
+			fmt.Fprint(w, ": keep-alive\n\n")
+			fl.Flush()
+			continue
+		}
+		for _, e := range evs {
+			after = e.ID
+			var ev LiveEvent
+			if err := json.Unmarshal(e.Data, &ev); err != nil {
+				continue
+			}
+			if source != "" && ev.SourceID != source {
+				continue
+			}
+			b, _ := json.Marshal(struct {
+				LiveEvent
+				Time string `json:"time"`
+			}{ev, p.Loc.Time(ev.At.In(u.cfg.Location))})
+			fmt.Fprintf(w, "id: %s\nevent: live\ndata: %s\n\n", e.ID, b)
+		}
+		fl.Flush()
+	}
+}

@@ -1,0 +1,604 @@
+package web
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/report"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// period is a dashboard range: today, the last 7 or the last 30 days, cut in the zone.
+type period struct {
+	Key   string
+	Label string
+	report.Period
+}
+
+func (u *UI) period(r *http.Request) period {
+	now := u.now().In(u.cfg.Location)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, u.cfg.Location)
+	key := r.URL.Query().Get("period")
+	p := period{Key: key}
+	switch key {
+	case "today":
+		p.Label, p.Since = "Today", today
+	case "30d":
+		p.Label, p.Since = "Last 30 days", today.AddDate(0, 0, -29)
+	default:
+		p.Key, p.Label, p.Since = "7d", "Last 7 days", today.AddDate(0, 0, -6)
+	}
+	p.Until, p.Location = now, u.cfg.Location
+	return p
+}
+
+type providerRow struct {
+	Provider string
+	Orders   int
+	Revenue  []moneyRow
+}
+
+type moneyRow struct {
+	Currency string
+	Minor    int64
+}
+
+type statusRow struct {
+	Status   store.OrderStatus
+	Currency string
+	Orders   int
+	Minor    int64
+}
+
+type overviewData struct {
+	Period       period
+	Periods      []period
+	Summary      report.Summary
+	ByStatus     []statusRow
+	ByProvider   []providerRow
+	Orphans      int
+	Destinations []report.DestinationAccuracy
+	Chart        chart
+	Sources      int
+}
+
+// overview shows the period's figures from the same report functions the API serves, so the
+// numbers agree.
+func (u *UI) overview(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	per := u.period(r)
+	sum, err := report.Summarize(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	acc, err := report.AccuracyReport(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	srcs, err := u.cfg.Store.ListSources(ctx, p.Tenant.ID)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d := overviewData{Period: per, Summary: sum, Destinations: acc.Destinations, Chart: newChart(p.Loc, sum.Days), Sources: len(srcs)}
+	for _, k := range []string{"today", "7d", "30d"} {
+		r2 := r.Clone(ctx)
+		r2.URL.RawQuery = "period=" + k
+		d.Periods = append(d.Periods, u.period(r2))
+	}
+	d.Orphans = sum.Total.MatchRate.Denominator - sum.Total.MatchRate.Numerator
+	status := map[[2]string]*statusRow{}
+	prov := map[string]*providerRow{}
+	for _, row := range sum.Total.ByStatus {
+		k := [2]string{string(row.Status), row.Currency}
+		if status[k] == nil {
+			status[k] = &statusRow{Status: row.Status, Currency: row.Currency}
+		}
+		status[k].Orders += row.Orders
+		status[k].Minor += row.RevenueMinor
+		if prov[row.Provider] == nil {
+			prov[row.Provider] = &providerRow{Provider: row.Provider}
+		}
+		pr := prov[row.Provider]
+		pr.Orders += row.Orders
+		if row.Status == store.StatusPaid {
+			i := slices.IndexFunc(pr.Revenue, func(m moneyRow) bool { return m.Currency == row.Currency })
+			if i < 0 {
+				pr.Revenue = append(pr.Revenue, moneyRow{Currency: row.Currency})
+				i = len(pr.Revenue) - 1
+			}
+			pr.Revenue[i].Minor += row.RevenueMinor
+		}
+	}
+	for _, s := range status {
+		d.ByStatus = append(d.ByStatus, *s)
+	}
+	slices.SortFunc(d.ByStatus, func(a, b statusRow) int {
+		return cmp.Or(cmp.Compare(b.Status.Rank(), a.Status.Rank()), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Currency, b.Currency))
+	})
+	for _, pr := range prov {
+		d.ByProvider = append(d.ByProvider, *pr)
+	}
+	slices.SortFunc(d.ByProvider, func(a, b providerRow) int {
+		return cmp.Or(cmp.Compare(b.Orders, a.Orders), cmp.Compare(a.Provider, b.Provider))
+	})
+	p.Title, p.Nav, p.Data = "Overview", "overview", d
+	u.render(w, r, http.StatusOK, "overview", p)
+}
+
+// Orders.
+
+const ordersPerPage = 50
+
+type orderRow struct {
+	store.Order
+	Deliveries []store.Delivery
+}
+
+type ordersData struct {
+	Rows      []orderRow
+	Status    string
+	Provider  string
+	Matched   string
+	State     string
+	Since     string
+	Until     string
+	Next      string
+	Statuses  []store.OrderStatus
+	States    []store.DeliveryState
+	Providers []string
+}
+
+var allStatuses = []store.OrderStatus{store.StatusPaid, store.StatusWaitingPayment, store.StatusRefused, store.StatusCancelled, store.StatusRefunded, store.StatusChargeback}
+var allStates = []store.DeliveryState{store.DeliveryDelivered, store.DeliveryPending, store.DeliveryRetrying, store.DeliveryDead, store.DeliverySkipped}
+
+// orders lists one page of orders (indexed, cursor-paginated store reads only).
+func (u *UI) orders(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	d := ordersData{Status: q.Get("status"), Provider: q.Get("provider"), Matched: q.Get("matched"), State: q.Get("state"),
+		Since: q.Get("since"), Until: q.Get("until"), Statuses: allStatuses, States: allStates, Providers: u.cfg.Providers}
+	f := store.OrderFilter{TenantID: p.Tenant.ID, Provider: d.Provider, After: q.Get("after"), Limit: ordersPerPage}
+	if slices.Contains(allStatuses, store.OrderStatus(d.Status)) {
+		f.Status = store.OrderStatus(d.Status)
+	}
+	switch d.Matched {
+	case "yes":
+		f.Matched = new(true)
+	case "no":
+		f.Matched = new(false)
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, d.Since, u.cfg.Location); err == nil {
+		f.Since = t
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, d.Until, u.cfg.Location); err == nil {
+		f.Until = t.AddDate(0, 0, 1)
+	}
+	if st := store.DeliveryState(d.State); slices.Contains(allStates, st) {
+		// By delivery state: page through that state's deliveries, newest first, and show
+		// their orders (the other filters apply to those orders).
+		ds, err := u.cfg.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: p.Tenant.ID, State: st, After: q.Get("after"), Limit: ordersPerPage})
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		seen := map[string]bool{}
+		for _, del := range ds {
+			if seen[del.OrderID] {
+				continue
+			}
+			seen[del.OrderID] = true
+			o, err := u.cfg.Store.GetOrder(ctx, p.Tenant.ID, del.OrderID)
+			if err != nil {
+				u.fail(w, r, err)
+				return
+			}
+			if keep(o, f) {
+				d.Rows = append(d.Rows, orderRow{Order: o})
+			}
+		}
+		if len(ds) == ordersPerPage {
+			d.Next = ds[len(ds)-1].ID
+		}
+	} else {
+		os, err := u.cfg.Store.ListOrders(ctx, f)
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		for _, o := range os {
+			d.Rows = append(d.Rows, orderRow{Order: o})
+		}
+		if len(os) == ordersPerPage {
+			d.Next = os[len(os)-1].ID
+		}
+	}
+	for i := range d.Rows {
+		ds, err := u.cfg.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: p.Tenant.ID, OrderID: d.Rows[i].ID, Limit: 20})
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		d.Rows[i].Deliveries = ds
+	}
+	p.Title, p.Nav, p.Data = "Orders", "orders", d
+	u.render(w, r, http.StatusOK, "orders", p)
+}
+
+func keep(o store.Order, f store.OrderFilter) bool {
+	return (f.Status == "" || o.Status == f.Status) && (f.Provider == "" || o.Provider == f.Provider) &&
+		(f.Matched == nil || o.Matched == *f.Matched) && (f.Since.IsZero() || !o.CreatedAt.Before(f.Since)) &&
+		(f.Until.IsZero() || o.CreatedAt.Before(f.Until))
+}
+
+type deliveryView struct {
+	store.Delivery
+	Destination store.Destination
+	Attempts    []store.Attempt
+}
+
+type orderData struct {
+	Order       store.Order
+	History     []store.OrderStatusChange
+	Attribution *store.Attribution
+	Touchpoint  *store.Touchpoint
+	Journey     []store.Touchpoint
+	Deliveries  []deliveryView
+	Inbox       []inboxView
+	Reveal      bool
+}
+
+type inboxView struct {
+	store.InboxEntry
+	Body string
+}
+
+func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	tid := p.Tenant.ID
+	o, err := u.cfg.Store.GetOrder(ctx, tid, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d := orderData{Order: o, Reveal: r.URL.Query().Get("reveal") == "1"}
+	if d.History, err = u.cfg.Store.ListOrderHistory(ctx, tid, o.ID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	a, err := u.cfg.Store.GetAttribution(ctx, tid, o.ID)
+	switch {
+	case err == nil:
+		d.Attribution = &a
+		if a.VisitorID != "" {
+			j, err := u.cfg.Store.TouchpointsByVisitor(ctx, tid, a.VisitorID, time.Time{}, o.CreatedAt, 30)
+			if err != nil {
+				u.fail(w, r, err)
+				return
+			}
+			slices.Reverse(j)
+			d.Journey = j
+		}
+		if a.TouchpointID != "" {
+			for i := range d.Journey {
+				if d.Journey[i].ID == a.TouchpointID {
+					d.Touchpoint = &d.Journey[i]
+				}
+			}
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		u.fail(w, r, err)
+		return
+	}
+	ds, err := u.cfg.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tid, OrderID: o.ID, Limit: 50})
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	for _, del := range ds {
+		v := deliveryView{Delivery: del}
+		if v.Destination, err = u.cfg.Store.GetDestination(ctx, tid, del.DestinationID); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		if v.Attempts, err = u.cfg.Store.ListAttempts(ctx, tid, del.ID); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		d.Deliveries = append(d.Deliveries, v)
+	}
+	inboxIDs := []string{}
+	for _, h := range d.History {
+		if h.InboxID != "" && !slices.Contains(inboxIDs, h.InboxID) {
+			inboxIDs = append(inboxIDs, h.InboxID)
+		}
+	}
+	for _, id := range inboxIDs {
+		e, err := u.cfg.Store.GetInbox(ctx, tid, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // erased or past retention
+		}
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		body := string(e.Body)
+		if !d.Reveal {
+			body = maskBody(e.Body)
+		} else {
+			u.cfg.Log.Info("web: raw webhook revealed", "user_id", p.User.ID, "inbox_id", e.ID)
+		}
+		d.Inbox = append(d.Inbox, inboxView{InboxEntry: e, Body: body})
+	}
+	p.Title, p.Nav, p.Data = "Order "+o.ExternalID, "orders", d
+	u.render(w, r, http.StatusOK, "order", p)
+}
+
+// piiKey matches JSON keys that hold personal data.
+var piiKey = regexp.MustCompile(`(?i)(e-?mail|phone|fone|celular|name|nome|doc|cpf|cnpj|address|endereco|street|rua|zip|cep|postal|city|cidade|birth|nascimento|ip$|ip_|_ip|checkout_phone|ddd|number|numero|complement|neighborhood|bairro)`)
+
+// maskBody pretty-prints a JSON body with the values of personal keys masked; a body that is
+// not JSON is masked whole.
+func maskBody(body []byte) string {
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Sprintf("(%d bytes, not JSON: hidden; reveal to see it)", len(body))
+	}
+	var walk func(any) any
+	walk = func(v any) any {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, val := range t {
+				switch val.(type) {
+				case map[string]any, []any:
+					t[k] = walk(val)
+				default:
+					if piiKey.MatchString(k) && val != nil {
+						t[k] = "•••"
+					}
+				}
+			}
+		case []any:
+			for i := range t {
+				t[i] = walk(t[i])
+			}
+		}
+		return v
+	}
+	out, _ := json.MarshalIndent(walk(v), "", "  ")
+	return string(out)
+}
+
+func (u *UI) replayOrder(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	o, err := u.cfg.Store.GetOrder(ctx, p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	var ids []string
+	if id := r.PostFormValue("delivery_id"); id != "" {
+		ids = []string{id}
+	} else {
+		ds, err := u.cfg.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: p.Tenant.ID, OrderID: o.ID, Limit: 50})
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+	}
+	for _, id := range ids {
+		if d, err := u.cfg.Store.GetDelivery(ctx, p.Tenant.ID, id); err != nil || d.OrderID != o.ID {
+			u.fail(w, r, store.ErrNotFound)
+			return
+		}
+	}
+	n, err := delivery.Replay(ctx, u.cfg.Store, p.Tenant.ID, ids, u.now())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "delivery.replay", fmt.Sprintf("order %s replayed %d", o.ID, n))
+	redirect(w, r, "/orders/"+o.ID, fmt.Sprintf("%d deliveries put back on the queue.", n))
+}
+
+func (u *UI) audit(r *http.Request, p page, action, detail string) {
+	if _, err := u.cfg.Store.InsertAudit(r.Context(), store.AuditEntry{TenantID: p.Tenant.ID, Actor: "user:" + p.User.ID, Action: action, Detail: detail, At: u.now()}); err != nil {
+		u.cfg.Log.Warn("web: audit", "action", action, "error", err.Error())
+	}
+}
+
+// Failures.
+
+// maxFailures bounds how many failing deliveries a page reads per state: a tenant with more
+// has a systemic problem the first groups already show.
+const maxFailures = 5000
+
+type failureGroup struct {
+	Reason      string
+	State       store.DeliveryState
+	Destination store.Destination
+	Count       int
+	Help        reasonHelp
+	Samples     []store.Delivery
+	Truncated   bool
+}
+
+type failuresData struct {
+	Groups  []failureGroup
+	Inbox   []store.InboxEntry
+	Capped  bool
+	Pending int
+}
+
+func (u *UI) failingDeliveries(r *http.Request, tenantID string, st store.DeliveryState) ([]store.Delivery, bool, error) {
+	var out []store.Delivery
+	after := ""
+	for len(out) < maxFailures {
+		page, err := u.cfg.Store.ListDeliveries(r.Context(), store.DeliveryFilter{TenantID: tenantID, State: st, After: after, Limit: 1000})
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, page...)
+		if len(page) < 1000 {
+			return out, false, nil
+		}
+		after = page[len(page)-1].ID
+	}
+	return out, true, nil
+}
+
+func (u *UI) failures(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	tid := p.Tenant.ID
+	dests, err := u.cfg.Store.ListDestinations(ctx, tid)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	byID := map[string]store.Destination{}
+	for _, d := range dests {
+		byID[d.ID] = d
+	}
+	var data failuresData
+	groups := map[string]*failureGroup{}
+	for _, st := range []store.DeliveryState{store.DeliveryDead, store.DeliveryRetrying} {
+		ds, capped, err := u.failingDeliveries(r, tid, st)
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		data.Capped = data.Capped || capped
+		for _, d := range ds {
+			reason := reasonOf(d.Reason)
+			k := string(st) + "|" + reason + "|" + d.DestinationID
+			g := groups[k]
+			if g == nil {
+				g = &failureGroup{Reason: reason, State: st, Destination: byID[d.DestinationID], Help: helpFor(reason)}
+				groups[k] = g
+			}
+			g.Count++
+			if len(g.Samples) < 5 {
+				g.Samples = append(g.Samples, d)
+			} else {
+				g.Truncated = true
+			}
+		}
+	}
+	for _, g := range groups {
+		data.Groups = append(data.Groups, *g)
+	}
+	slices.SortFunc(data.Groups, func(a, b failureGroup) int {
+		return cmp.Or(cmp.Compare(a.State, b.State), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Reason, b.Reason))
+	})
+	for _, st := range []store.InboxState{store.InboxUnparseable, store.InboxRejected} {
+		es, err := u.cfg.Store.ListInbox(ctx, store.InboxFilter{TenantID: tid, State: st, Limit: 50})
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		data.Inbox = append(data.Inbox, es...)
+	}
+	slices.SortFunc(data.Inbox, func(a, b store.InboxEntry) int { return cmp.Compare(b.ID, a.ID) })
+	p.Title, p.Nav, p.Data = "Failures", "failures", data
+	u.render(w, r, http.StatusOK, "failures", p)
+}
+
+func reasonOf(r string) string {
+	if r == "" {
+		return "unknown"
+	}
+	// Reasons may carry detail after a colon ("rate_limited: ..."): group by the code.
+	if i := strings.IndexAny(r, ": "); i > 0 {
+		return r[:i]
+	}
+	return r
+}
+
+// replayGroup replays every dead (or retrying) delivery of one reason and destination.
+func (u *UI) replayGroup(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	reason, destID := r.PostFormValue("reason"), r.PostFormValue("destination_id")
+	st := store.DeliveryState(r.PostFormValue("state"))
+	if st != store.DeliveryDead && st != store.DeliveryRetrying {
+		st = store.DeliveryDead
+	}
+	ds, _, err := u.failingDeliveries(r, p.Tenant.ID, st)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	var ids []string
+	for _, d := range ds {
+		if reasonOf(d.Reason) == reason && d.DestinationID == destID {
+			ids = append(ids, d.ID)
+		}
+	}
+	n, err := delivery.Replay(ctx, u.cfg.Store, p.Tenant.ID, ids, u.now())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "delivery.replay_group", fmt.Sprintf("destination %s reason %s replayed %d", destID, reason, n))
+	redirect(w, r, "/failures", fmt.Sprintf("%d deliveries put back on the queue.", n))
+}
+
+func (u *UI) reprocess(w http.ResponseWriter, r *http.Request, p page) {
+	if u.cfg.Intake == nil {
+		u.fail(w, r, errors.New("web: reprocessing is not wired"))
+		return
+	}
+	id := r.PostFormValue("inbox_id")
+	st, err := u.cfg.Intake.Process(r.Context(), p.Tenant.ID, id, true)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "webhook.reprocess", "inbox "+id+" -> "+string(st))
+	redirect(w, r, "/failures", "Webhook reprocessed: "+string(st)+".")
+}
+
+// Accuracy.
+
+type accuracyData struct {
+	Period   period
+	Periods  []period
+	Accuracy report.Accuracy
+	Days     []report.Day
+}
+
+func (u *UI) accuracy(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	per := u.period(r)
+	acc, err := report.AccuracyReport(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	sum, err := report.Summarize(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d := accuracyData{Period: per, Accuracy: acc, Days: sum.Days}
+	for _, k := range []string{"today", "7d", "30d"} {
+		r2 := r.Clone(ctx)
+		r2.URL.RawQuery = "period=" + k
+		d.Periods = append(d.Periods, u.period(r2))
+	}
+	slices.Reverse(d.Days)
+	p.Title, p.Nav, p.Data = "Accuracy", "accuracy", d
+	u.render(w, r, http.StatusOK, "accuracy", p)
+}

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+type settingsData struct {
+	Users        []store.User
+	Keys         []store.APIKey
+	NewKey       *admin.NewKey
+	Sources      []store.Source
+	Destinations []store.Destination
+	Retention    time.Duration
+	Erased       *store.ErasureResult
+}
+
+func (u *UI) settings(w http.ResponseWriter, r *http.Request, p page) {
+	u.renderSettings(w, r, p, http.StatusOK, settingsData{})
+}
+
+func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, p page, status int, d settingsData) {
+	ctx := r.Context()
+	var err error
+	if d.Users, err = u.cfg.Store.ListUsers(ctx, p.Tenant.ID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if d.Keys, err = u.cfg.Store.ListAPIKeys(ctx, p.Tenant.ID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if d.Sources, err = u.cfg.Store.ListSources(ctx, p.Tenant.ID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if d.Destinations, err = u.cfg.Store.ListDestinations(ctx, p.Tenant.ID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d.Retention = u.cfg.InboxRetention
+	p.Title, p.Nav, p.Data = "Settings", "settings", d
+	u.render(w, r, status, "settings", p)
+}
+
+func (u *UI) createUser(w http.ResponseWriter, r *http.Request, p page) {
+	email := normEmail(r.PostFormValue("email"))
+	if msg := checkNewUser(email, r.PostFormValue("password"), r.PostFormValue("password2")); msg != "" {
+		p.Error = msg
+		u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
+		return
+	}
+	nu, err := u.addUser(r.Context(), p.Tenant.ID, email, r.PostFormValue("password"))
+	if errors.Is(err, store.ErrConflict) {
+		p.Error = "That e-mail already has a login."
+		u.renderSettings(w, r, p, http.StatusConflict, settingsData{})
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "user.create", "user "+nu.ID)
+	redirect(w, r, "/settings", "User added.")
+}
+
+func (u *UI) createKey(w http.ResponseWriter, r *http.Request, p page) {
+	role := r.PostFormValue("role")
+	if role != store.RoleAdmin && role != store.RoleReadOnly {
+		role = store.RoleReadOnly
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" {
+		name = "dashboard key"
+	}
+	k, err := u.cfg.Admin.CreateAPIKey(r.Context(), p.Tenant.ID, name, role)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "api_key.create", "key "+k.ID)
+	// Shown once, in this response only (never in a redirect URL).
+	u.renderSettings(w, r, p, http.StatusOK, settingsData{NewKey: &k})
+}
+
+func (u *UI) revokeKey(w http.ResponseWriter, r *http.Request, p page) {
+	id := r.PathValue("id")
+	if err := u.cfg.Admin.RevokeAPIKey(r.Context(), p.Tenant.ID, id); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "api_key.revoke", "key "+id)
+	redirect(w, r, "/settings", "Key revoked.")
+}
+
+// erase removes a person's data (e-mail and/or phone), as the API's erasure does.
+func (u *UI) erase(w http.ResponseWriter, r *http.Request, p page) {
+	var emH, phH string
+	if em := strings.TrimSpace(r.PostFormValue("email")); em != "" {
+		h, err := pii.HashEmail(em)
+		if err != nil {
+			p.Error = "That e-mail does not look valid."
+			u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
+			return
+		}
+		emH = h
+	}
+	if ph := strings.TrimSpace(r.PostFormValue("phone")); ph != "" {
+		h, err := pii.HashPhone(ph, "55")
+		if err != nil {
+			p.Error = "That phone does not look valid."
+			u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
+			return
+		}
+		phH = h
+	}
+	if emH == "" && phH == "" {
+		p.Error = "Enter an e-mail or a phone."
+		u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
+		return
+	}
+	res, err := u.cfg.Store.ErasePerson(r.Context(), p.Tenant.ID, emH, phH, store.AuditEntry{TenantID: p.Tenant.ID,
+		Actor: "user:" + p.User.ID, Action: "person.erase", Detail: "erased by e-mail/phone hash", At: u.now()})
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.renderSettings(w, r, p, http.StatusOK, settingsData{Erased: &res})
+}

@@ -1,0 +1,510 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+type destView struct {
+	store.Destination
+	Spec       dest.Spec
+	Config     map[string]string
+	SecretsSet []string
+}
+
+type setupData struct {
+	Sources      []store.Source
+	Destinations []destView
+	Specs        []dest.Spec
+	Providers    []string
+	Test         *testResult
+}
+
+type testResult struct {
+	DestinationID string
+	Delivered     bool
+	Kind          string
+	Reason        string
+	Code          int
+	Message       string
+	TraceID       string
+	HTTPStatus    int
+}
+
+func (u *UI) destView(d store.Destination) destView {
+	v := destView{Destination: d, Config: map[string]string{}}
+	if impl, ok := u.cfg.Dests.Lookup(d.Type); ok {
+		v.Spec = impl.Spec()
+	}
+	if len(d.Config) > 0 {
+		_ = json.Unmarshal(d.Config, &v.Config)
+	}
+	if d.Credentials != "" && u.cfg.Admin != nil {
+		if creds, err := u.cfg.Admin.DestinationCredentials(d); err == nil {
+			v.SecretsSet = dest.NewCredentials(creds).Names()
+		}
+	}
+	return v
+}
+
+func (u *UI) setup(w http.ResponseWriter, r *http.Request, p page) {
+	u.renderSetup(w, r, p, http.StatusOK, nil)
+}
+
+func (u *UI) renderSetup(w http.ResponseWriter, r *http.Request, p page, status int, test *testResult) {
+	ctx := r.Context()
+	srcs, err := u.cfg.Store.ListSources(ctx, p.Tenant.ID)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	ds, err := u.cfg.Store.ListDestinations(ctx, p.Tenant.ID)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d := setupData{Sources: srcs, Specs: u.cfg.Dests.Specs(), Providers: u.cfg.Providers, Test: test}
+	for _, x := range ds {
+		d.Destinations = append(d.Destinations, u.destView(x))
+	}
+	p.Title, p.Nav, p.Data = "Setup", "setup", d
+	u.render(w, r, status, "setup", p)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == ' ' || r == '\r' }) {
+		out = append(out, strings.TrimRight(f, "/"))
+	}
+	return out
+}
+
+func (u *UI) createSource(w http.ResponseWriter, r *http.Request, p page) {
+	in := admin.SourceInput{Name: strings.TrimSpace(r.PostFormValue("name")), AllowedOrigins: splitList(r.PostFormValue("origins"))}
+	if days := r.PostFormValue("window_days"); days != "" {
+		var n int
+		if _, err := fmt.Sscan(days, &n); err != nil || n < 1 || n > 90 {
+			p.Error = "The attribution window must be between 1 and 90 days."
+			u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
+			return
+		}
+		in.AttributionWindow = time.Duration(n) * 24 * time.Hour
+	}
+	if m := r.PostFormValue("model"); m != "" {
+		in.AttributionModel = m
+	}
+	if prov, secret := r.PostFormValue("provider"), strings.TrimSpace(r.PostFormValue("secret")); prov != "" && secret != "" {
+		if !slices.Contains(u.cfg.Providers, prov) {
+			p.Error = "Unknown gateway."
+			u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
+			return
+		}
+		in.Secrets = map[string]string{prov: secret}
+	}
+	if err := admin.CheckSource(in); err != nil {
+		p.Error = userError(err)
+		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
+		return
+	}
+	src, err := u.cfg.Admin.CreateSource(r.Context(), p.Tenant.ID, in)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "source.create", "source "+src.ID)
+	redirect(w, r, "/setup/sources/"+src.ID, "Source created. Install the snippet and paste the webhook URL in your gateway.")
+}
+
+// userError turns a validation error into a sentence for the page.
+func userError(err error) string {
+	var ve *admin.ValidationError
+	if errors.As(err, &ve) {
+		parts := make([]string, len(ve.Fields))
+		for i, f := range ve.Fields {
+			parts[i] = strings.ReplaceAll(f.Field, "_", " ") + ": " + f.Reason
+		}
+		return "Please fix: " + strings.Join(parts, "; ") + "."
+	}
+	return "Please check the form: " + strings.TrimPrefix(err.Error(), "admin: ")
+}
+
+type gatewayView struct {
+	Provider   string
+	WebhookURL string
+	SecretSet  bool
+	Doc        string
+}
+
+type sourceData struct {
+	Source   store.Source
+	Snippet  string
+	Gateways []gatewayView
+	Links    []linkView
+	Status   sourceStatus
+}
+
+type linkView struct {
+	store.Link
+	URL string
+}
+
+// sourceStatus is the live setup check: has the snippet been seen, has a webhook arrived.
+type sourceStatus struct {
+	SnippetSeen   bool      `json:"snippet_seen"`
+	SnippetOrigin string    `json:"snippet_origin,omitempty"`
+	SnippetAt     time.Time `json:"snippet_at"`
+	WebhookSeen   bool      `json:"webhook_seen"`
+	WebhookState  string    `json:"webhook_state,omitempty"`
+	WebhookFrom   string    `json:"webhook_provider,omitempty"`
+	WebhookAt     time.Time `json:"webhook_at"`
+	Snippet       string    `json:"snippet_text"`
+	Webhook       string    `json:"webhook_text"`
+}
+
+func (u *UI) status(r *http.Request, p page, src store.Source) (sourceStatus, error) {
+	ctx := r.Context()
+	var s sourceStatus
+	tps, err := u.cfg.Store.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: p.Tenant.ID, SourceID: src.ID, Limit: 1})
+	if err != nil {
+		return s, err
+	}
+	if len(tps) > 0 {
+		s.SnippetSeen, s.SnippetAt = true, tps[0].ReceivedAt
+		if pu, err := url.Parse(tps[0].URL); err == nil && pu.Host != "" {
+			s.SnippetOrigin = pu.Scheme + "://" + pu.Host
+		}
+	}
+	es, err := u.cfg.Store.ListInbox(ctx, store.InboxFilter{TenantID: p.Tenant.ID, SourceID: src.ID, Limit: 1})
+	if err != nil {
+		return s, err
+	}
+	if len(es) > 0 {
+		s.WebhookSeen, s.WebhookState, s.WebhookFrom, s.WebhookAt = true, string(es[0].State), es[0].Provider, es[0].ReceivedAt
+	}
+	s.Snippet = "Waiting for the snippet: open a page of your site where you installed it."
+	if s.SnippetSeen {
+		s.Snippet = "Snippet seen on " + cmpOr(s.SnippetOrigin, "your site") + " at " + p.Loc.Time(s.SnippetAt.In(u.cfg.Location)) + "."
+	}
+	s.Webhook = "Waiting for the first webhook: send a test purchase from your gateway."
+	if s.WebhookSeen {
+		s.Webhook = "Last webhook from " + s.WebhookFrom + " at " + p.Loc.Time(s.WebhookAt.In(u.cfg.Location)) + ": " + s.WebhookState + "."
+	}
+	return s, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	src, err := u.cfg.Store.GetSource(ctx, p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d := sourceData{Source: src, Snippet: u.cfg.Admin.SnippetTag(src)}
+	secrets, err := u.cfg.Store.ListGatewaySecrets(ctx, p.Tenant.ID, src.ID)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	for _, prov := range u.cfg.Providers {
+		g := gatewayView{Provider: prov, WebhookURL: u.cfg.Admin.WebhookURL(prov, src), Doc: "docs/gateways/" + prov + ".md"}
+		g.SecretSet = slices.ContainsFunc(secrets, func(s store.GatewaySecret) bool { return s.Provider == prov })
+		d.Gateways = append(d.Gateways, g)
+	}
+	slices.SortStableFunc(d.Gateways, func(a, b gatewayView) int {
+		if a.SecretSet != b.SecretSet {
+			if a.SecretSet {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	links, err := u.cfg.Store.ListLinks(ctx, p.Tenant.ID, src.ID)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	for _, l := range links {
+		d.Links = append(d.Links, linkView{Link: l, URL: u.cfg.Admin.LinkURL(l)})
+	}
+	if d.Status, err = u.status(r, p, src); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	p.Title, p.Nav, p.Data = "Source "+src.Name, "setup", d
+	u.render(w, r, http.StatusOK, "source", p)
+}
+
+// sourceStatus answers the setup page's polling (JSON).
+func (u *UI) sourceStatus(w http.ResponseWriter, r *http.Request, p page) {
+	src, err := u.cfg.Store.GetSource(r.Context(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	s, err := u.status(r, p, src)
+	if err != nil {
+		u.cfg.Log.Error("web: source status", "error", err.Error())
+		http.Error(w, "unavailable", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(s)
+}
+
+func (u *UI) putSecret(w http.ResponseWriter, r *http.Request, p page) {
+	src, err := u.cfg.Store.GetSource(r.Context(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	prov, secret := r.PostFormValue("provider"), strings.TrimSpace(r.PostFormValue("secret"))
+	if !slices.Contains(u.cfg.Providers, prov) || secret == "" {
+		redirect(w, r, "/setup/sources/"+src.ID, "Choose a gateway and paste its secret.")
+		return
+	}
+	if err := u.cfg.Admin.PutGatewaySecret(r.Context(), src, prov, secret); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "source.secret", "source "+src.ID+" provider "+prov)
+	redirect(w, r, "/setup/sources/"+src.ID, "Secret saved for "+prov+".")
+}
+
+func (u *UI) createLink(w http.ResponseWriter, r *http.Request, p page) {
+	id := r.PathValue("id")
+	l, err := u.cfg.Admin.CreateLink(r.Context(), p.Tenant.ID, id, strings.TrimSpace(r.PostFormValue("target")))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			u.fail(w, r, err)
+			return
+		}
+		redirect(w, r, "/setup/sources/"+id, "The link's target must be a full http(s) address.")
+		return
+	}
+	u.audit(r, p, "link.create", "link "+l.Code)
+	redirect(w, r, "/setup/sources/"+id, "Tracking link created.")
+}
+
+// settingsFromForm reads a destination type's settings from a form: config and credentials.
+func settingsFromForm(r *http.Request, spec dest.Spec) (cfg, creds map[string]string) {
+	cfg, creds = map[string]string{}, map[string]string{}
+	for _, s := range spec.Settings {
+		v := strings.TrimSpace(r.PostFormValue("s_" + s.Name))
+		if s.Secret {
+			if v != "" {
+				creds[s.Name] = v
+			}
+			continue
+		}
+		cfg[s.Name] = v
+	}
+	return cfg, creds
+}
+
+// validator checks destination settings with the registry.
+type validator struct{ reg *dest.Registry }
+
+func (v validator) Validate(typ string, config, credentials json.RawMessage) error {
+	d, ok := v.reg.Lookup(typ)
+	if !ok {
+		return fmt.Errorf("unknown destination type %q", typ)
+	}
+	cfg, creds := dest.Config{}, map[string]string{}
+	if len(config) > 0 {
+		if err := json.Unmarshal(config, &cfg); err != nil {
+			return err
+		}
+	}
+	if len(credentials) > 0 {
+		if err := json.Unmarshal(credentials, &creds); err != nil {
+			return err
+		}
+	}
+	var problems []string
+	var ce *dest.ConfigError
+	if err := d.ValidateConfig(cfg); errors.As(err, &ce) {
+		for _, fp := range ce.Problems {
+			problems = append(problems, label(d.Spec(), fp.Field)+": "+fp.Reason)
+		}
+	} else if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if ce := dest.CheckCredentials(d.Spec(), dest.NewCredentials(creds)); ce.Err() != nil {
+		for _, fp := range ce.Problems {
+			problems = append(problems, label(d.Spec(), fp.Field)+": "+fp.Reason)
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func label(spec dest.Spec, name string) string {
+	if s, ok := spec.Setting(name); ok && s.Label != "" {
+		return s.Label
+	}
+	return name
+}
+
+func (u *UI) createDestination(w http.ResponseWriter, r *http.Request, p page) {
+	typ := r.PostFormValue("type")
+	impl, ok := u.cfg.Dests.Lookup(typ)
+	if !ok {
+		p.Error = "Choose a destination type."
+		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
+		return
+	}
+	cfg, creds := settingsFromForm(r, impl.Spec())
+	for k, v := range cfg {
+		if v == "" {
+			delete(cfg, k)
+		}
+	}
+	rawCfg, _ := json.Marshal(cfg)
+	rawCreds, _ := json.Marshal(creds)
+	v := validator{u.cfg.Dests}
+	if err := v.Validate(typ, rawCfg, rawCreds); err != nil {
+		p.Error = "Please fix: " + err.Error() + "."
+		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
+		return
+	}
+	in := admin.DestinationInput{Type: typ, Name: strings.TrimSpace(r.PostFormValue("name")), Config: rawCfg}
+	if len(creds) > 0 {
+		in.Credentials = rawCreds
+	}
+	d, err := u.cfg.Admin.AddDestination(r.Context(), p.Tenant.ID, in, v)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "destination.create", "destination "+d.ID+" type "+d.Type)
+	redirect(w, r, "/setup#dest-"+d.ID, "Destination added. Send a test event to check it.")
+}
+
+func (u *UI) updateDestination(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	d, err := u.cfg.Store.GetDestination(ctx, p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	impl, ok := u.cfg.Dests.Lookup(d.Type)
+	if !ok {
+		u.fail(w, r, fmt.Errorf("web: destination type %s not available", d.Type))
+		return
+	}
+	cfg, creds := settingsFromForm(r, impl.Spec())
+	patch := admin.DestinationPatch{Config: cfg}
+	if len(creds) > 0 {
+		patch.Credentials = creds
+	}
+	if name := strings.TrimSpace(r.PostFormValue("name")); name != "" {
+		patch.Name = &name
+	}
+	enabled := r.PostFormValue("enabled") == "on"
+	patch.Enabled = &enabled
+	if _, err := u.cfg.Admin.UpdateDestination(ctx, p.Tenant.ID, d.ID, patch, validator{u.cfg.Dests}); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			u.fail(w, r, err)
+			return
+		}
+		p.Error = "Please fix: " + strings.TrimPrefix(strings.TrimPrefix(err.Error(), "admin: "), "destination: ") + "."
+		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
+		return
+	}
+	u.audit(r, p, "destination.update", "destination "+d.ID)
+	redirect(w, r, "/setup#dest-"+d.ID, "Destination saved.")
+}
+
+// testDestination sends one synthetic Purchase with the destination's test_event_code and
+// shows what the platform answered. Without a test_event_code it refuses, so a test can never
+// count as a real conversion.
+func (u *UI) testDestination(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	sd, err := u.cfg.Store.GetDestination(ctx, p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	impl, ok := u.cfg.Dests.Lookup(sd.Type)
+	if !ok {
+		u.fail(w, r, fmt.Errorf("web: destination type %s not available", sd.Type))
+		return
+	}
+	cfg := dest.Config{}
+	if len(sd.Config) > 0 {
+		if err := json.Unmarshal(sd.Config, &cfg); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+	}
+	if strings.TrimSpace(cfg["test_event_code"]) == "" {
+		p.Error = "Set a test event code first (Meta: Events Manager > Test events), so the test is not counted as a real conversion."
+		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
+		return
+	}
+	if u.cfg.DestinationOverrides != nil {
+		u.cfg.DestinationOverrides(sd, cfg)
+	}
+	creds, err := u.cfg.Admin.DestinationCredentials(sd)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	ev := u.testEvent()
+	res, err := impl.Send(ctx, cfg, dest.NewCredentials(creds), []dest.Event{ev})
+	if err != nil || len(res.Outcomes) != 1 {
+		u.fail(w, r, fmt.Errorf("web: test send: %v (%d outcomes)", err, len(res.Outcomes)))
+		return
+	}
+	o := res.Outcomes[0]
+	tr := &testResult{DestinationID: sd.ID, Delivered: o.Kind == dest.Delivered, Kind: string(o.Kind), Reason: o.Reason,
+		Code: o.Code, Message: o.Message, TraceID: o.TraceID, HTTPStatus: o.HTTPStatus}
+	h := store.DestinationHealth{State: "healthy", CheckedAt: u.now()}
+	if !tr.Delivered {
+		h = store.DestinationHealth{State: "unhealthy", Reason: o.Reason, CheckedAt: u.now()}
+	}
+	if err := u.cfg.Store.SetDestinationHealth(ctx, p.Tenant.ID, sd.ID, h); err != nil {
+		u.cfg.Log.Warn("web: record destination health", "error", err.Error())
+	}
+	u.audit(r, p, "destination.test", fmt.Sprintf("destination %s outcome %s %s", sd.ID, o.Kind, o.Reason))
+	u.renderSetup(w, r, p, http.StatusOK, tr)
+}
+
+func (u *UI) testEvent() dest.Event {
+	now := u.now()
+	ev := dest.Event{
+		Name: dest.EventPurchase, EventID: "hub_test_" + store.NewID(), EventTime: now, ActionSource: dest.ActionWebsite,
+		EventSourceURL: strings.TrimRight(u.cfg.PublicURL, "/") + "/hub-test-event",
+		User: dest.User{
+			Emails:      []string{pii.SHA256Hex("test-event@hub.invalid")},
+			ExternalIDs: []string{pii.SHA256Hex("hub-test-event")},
+			ClientIP:    "203.0.113.10", // TEST-NET-3: never a real visitor
+			UserAgent:   "Hub test event",
+		},
+	}
+	ev.Custom = dest.Custom{ValueMinor: 100, Currency: "USD", OrderID: ev.EventID, ContentType: "product",
+		ContentIDs: []string{"hub-test"}, Contents: []dest.Content{{ID: "hub-test", Quantity: 1, ItemPriceMinor: 100}}, NumItems: 1}
+	return ev
+}
