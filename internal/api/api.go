@@ -1,0 +1,270 @@
+// Package api owns the multi-tenant admin REST API under /api/v1: authentication by API key,
+// tenant scoping, the resources and actions operators (and the dashboard) use, and the OpenAPI
+// document that describes them.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook/all"
+)
+
+// Prefix is where every route of the API lives.
+const Prefix = "/api/v1"
+
+//go:embed openapi.json
+var openAPI []byte
+
+// OpenAPI returns the embedded OpenAPI 3.1 document served at /api/v1/openapi.json.
+func OpenAPI() []byte { return openAPI }
+
+// Processor reprocesses a stored webhook delivery (intake.Service).
+type Processor interface {
+	Process(ctx context.Context, tenantID, inboxID string, force bool) (store.InboxState, error)
+}
+
+// Limiter is the rate-limit part of cache.Cache.
+type Limiter interface {
+	Allow(ctx context.Context, key string, rate float64, burst int) (allowed bool, retryAfter time.Duration, err error)
+}
+
+// Config wires the API.
+type Config struct {
+	Store  store.Store
+	Admin  *admin.Service
+	Dests  *dest.Registry
+	Intake Processor
+	// Keys opens destination credentials for "send test event"; nil uses Admin.Keys.
+	Keys *pii.Keyring
+	// Cache rate-limits requests per API key; nil disables the limit.
+	Cache Limiter
+	Log   *slog.Logger
+	Now   func() time.Time
+	// PublicURL is Hub's public base URL (webhook URLs, snippet, tracking links); empty uses
+	// Admin.PublicURL.
+	PublicURL string
+	// MaxBodyBytes bounds JSON request bodies; 0 means 1 MiB.
+	MaxBodyBytes int64
+	// Providers are the gateways a source can receive webhooks from; nil lists every adapter
+	// in webhook/all.
+	Providers []string
+	// RateLimit is the sustained requests per second allowed per key (default 20) and RateBurst
+	// the bucket size (default 40).
+	RateLimit float64
+	RateBurst int
+	// TouchEvery is how often a key's last-used time is written at most (default 1 minute).
+	TouchEvery time.Duration
+	// PhoneCountry is the calling code assumed for erasure by a phone without one (default "55").
+	PhoneCountry string
+	// DestinationOverrides adjusts a destination's settings before a test send, like the
+	// delivery worker's Overrides (e.g. the configured Graph URL).
+	DestinationOverrides func(d store.Destination, cfg dest.Config)
+}
+
+// API serves the admin API.
+type API struct {
+	cfg Config
+
+	touchMu   sync.Mutex
+	lastTouch map[string]time.Time
+}
+
+// New builds the API with defaults filled in.
+func New(cfg Config) *API {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PublicURL == "" && cfg.Admin != nil {
+		cfg.PublicURL = cfg.Admin.PublicURL
+	}
+	if cfg.Keys == nil && cfg.Admin != nil {
+		cfg.Keys = cfg.Admin.Keys
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Providers == nil {
+		cfg.Providers = all.Default().Providers()
+	}
+	if cfg.Dests == nil {
+		cfg.Dests = dest.NewRegistry()
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 20
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = 40
+	}
+	if cfg.TouchEvery <= 0 {
+		cfg.TouchEvery = time.Minute
+	}
+	if cfg.PhoneCountry == "" {
+		cfg.PhoneCountry = "55"
+	}
+	return &API{cfg: cfg, lastTouch: map[string]time.Time{}}
+}
+
+func (a *API) now() time.Time { return a.cfg.Now().UTC() }
+
+// Register adds every route of the route table to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	for _, rt := range a.routes() {
+		mux.Handle(rt.Pattern(), a.wrap(rt))
+	}
+}
+
+// Route is one entry of the route table: the single list that registers the handlers and that
+// the OpenAPI conformance test compares with the document.
+type Route struct {
+	Method string
+	Path   string // under Prefix, with {name} wildcards
+	// Public routes need no key; Operator routes need an operator key. Every other route
+	// needs a key of any role for GET and a writing role (admin, operator) for other methods.
+	Public   bool
+	Operator bool
+	handle   handler
+}
+
+// Pattern is the ServeMux pattern of the route.
+func (r Route) Pattern() string { return r.Method + " " + Prefix + r.Path }
+
+// Routes returns the route table (for tests and docs).
+func (a *API) Routes() []Route { return a.routes() }
+
+type handler func(w http.ResponseWriter, r *http.Request, p principal) error
+
+func (a *API) routes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/openapi.json", Public: true, handle: a.openapi},
+		{Method: "GET", Path: "/me", handle: a.me},
+
+		{Method: "GET", Path: "/tenants", Operator: true, handle: a.listTenants},
+		{Method: "POST", Path: "/tenants", Operator: true, handle: a.createTenant},
+
+		{Method: "GET", Path: "/keys", handle: a.listKeys},
+		{Method: "POST", Path: "/keys", handle: a.createKey},
+		{Method: "POST", Path: "/keys/{id}/revoke", handle: a.revokeKey},
+
+		{Method: "GET", Path: "/sources", handle: a.listSources},
+		{Method: "POST", Path: "/sources", handle: a.createSource},
+		{Method: "GET", Path: "/sources/{id}", handle: a.getSource},
+		{Method: "PATCH", Path: "/sources/{id}", handle: a.updateSource},
+		{Method: "PUT", Path: "/sources/{id}/secrets/{provider}", handle: a.putSecret},
+		{Method: "GET", Path: "/sources/{id}/setup", handle: a.sourceSetup},
+		{Method: "GET", Path: "/sources/{id}/links", handle: a.listLinks},
+		{Method: "POST", Path: "/sources/{id}/links", handle: a.createLink},
+
+		{Method: "GET", Path: "/destination-types", handle: a.destinationTypes},
+		{Method: "GET", Path: "/destinations", handle: a.listDestinations},
+		{Method: "POST", Path: "/destinations", handle: a.createDestination},
+		{Method: "GET", Path: "/destinations/{id}", handle: a.getDestination},
+		{Method: "PATCH", Path: "/destinations/{id}", handle: a.updateDestination},
+		{Method: "POST", Path: "/destinations/{id}/enable", handle: a.enableDestination},
+		{Method: "POST", Path: "/destinations/{id}/disable", handle: a.disableDestination},
+		{Method: "POST", Path: "/destinations/{id}/test", handle: a.testDestination},
+		{Method: "POST", Path: "/destinations/{id}/replay-dead", handle: a.replayDead},
+
+		{Method: "GET", Path: "/touchpoints", handle: a.listTouchpoints},
+		{Method: "GET", Path: "/touchpoints/{id}", handle: a.getTouchpoint},
+
+		{Method: "GET", Path: "/orders", handle: a.listOrders},
+		{Method: "GET", Path: "/orders/{id}", handle: a.getOrder},
+		{Method: "GET", Path: "/exports/orders.csv", handle: a.exportOrders},
+
+		{Method: "GET", Path: "/deliveries", handle: a.listDeliveries},
+		{Method: "GET", Path: "/deliveries/{id}", handle: a.getDelivery},
+		{Method: "POST", Path: "/deliveries/{id}/replay", handle: a.replayDelivery},
+		{Method: "POST", Path: "/replay", handle: a.replayRange},
+
+		{Method: "GET", Path: "/webhooks", handle: a.listWebhooks},
+		{Method: "GET", Path: "/webhooks/{id}", handle: a.getWebhook},
+		{Method: "POST", Path: "/webhooks/{id}/reprocess", handle: a.reprocessWebhook},
+		{Method: "POST", Path: "/webhooks/reprocess", handle: a.reprocessWebhooks},
+
+		{Method: "GET", Path: "/reports/summary", handle: a.reportSummary},
+		{Method: "GET", Path: "/reports/accuracy", handle: a.reportAccuracy},
+
+		{Method: "POST", Path: "/erasure", handle: a.erase},
+		{Method: "GET", Path: "/audit", handle: a.listAudit},
+	}
+}
+
+// wrap authenticates, authorises and rate-limits, then runs the handler and turns its error
+// into a problem.
+func (a *API) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p principal
+		if !rt.Public {
+			var err error
+			p, err = a.authenticate(r)
+			if err == nil {
+				err = a.authorize(rt, p)
+			}
+			if err == nil {
+				err = a.limit(r.Context(), w, p)
+			}
+			if err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+		}
+		if err := rt.handle(w, r, p); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// writeError answers err as a problem: validation and HTTP problems as they are, a row of
+// another tenant (or none) as 404, a uniqueness clash as 409, anything else as a logged 500.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		p  *httpx.Problem
+		ve *admin.ValidationError
+	)
+	switch {
+	case errors.As(err, &p):
+		if p.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hub"`)
+		}
+		httpx.WriteProblem(w, r, p)
+	case errors.As(err, &ve):
+		fe := make([]httpx.FieldError, len(ve.Fields))
+		for i, f := range ve.Fields {
+			fe[i] = httpx.FieldError{Field: f.Field, Reason: f.Reason}
+		}
+		httpx.WriteProblem(w, r, httpx.Invalid(fe...))
+	case errors.Is(err, store.ErrNotFound):
+		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "not found"))
+	case errors.Is(err, store.ErrConflict):
+		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusConflict, "conflicts with an existing resource"))
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+	default:
+		a.cfg.Log.Error("api: request failed", "request_id", httpx.RequestID(r.Context()), "method", r.Method,
+			"path", r.URL.Path, "error", err.Error())
+		httpx.WriteError(w, r, err)
+	}
+}
+
+func notFound() error { return httpx.NewProblem(http.StatusNotFound, "not found") }
+
+func (a *API) openapi(w http.ResponseWriter, _ *http.Request, _ principal) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, err := w.Write(openAPI)
+	return err
+}

@@ -1,0 +1,418 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Touchpoint is a touchpoint as the API shows it. Hashed identifiers are reduced to whether
+// they are present.
+type Touchpoint struct {
+	ID            string            `json:"id"`
+	SourceID      string            `json:"source_id"`
+	Type          string            `json:"type"`
+	Name          string            `json:"name,omitempty"`
+	ClientEventID string            `json:"client_event_id,omitempty"`
+	OccurredAt    time.Time         `json:"occurred_at"`
+	ReceivedAt    time.Time         `json:"received_at"`
+	URL           string            `json:"url,omitempty"`
+	Referrer      string            `json:"referrer,omitempty"`
+	VisitorID     string            `json:"visitor_id,omitempty"`
+	ClickIDs      map[string]string `json:"click_ids,omitempty"`
+	UTM           UTM               `json:"utm"`
+	IP            string            `json:"ip,omitempty"`
+	UserAgent     string            `json:"user_agent,omitempty"`
+	Consent       string            `json:"consent,omitempty"`
+	Identified    bool              `json:"identified"`
+	Bot           bool              `json:"bot"`
+	Props         json.RawMessage   `json:"props,omitempty"`
+}
+
+// UTM holds campaign parameters.
+type UTM struct {
+	Source   string `json:"source,omitempty"`
+	Medium   string `json:"medium,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+	Content  string `json:"content,omitempty"`
+	Term     string `json:"term,omitempty"`
+}
+
+func utmView(u store.UTM) UTM {
+	return UTM{Source: u.Source, Medium: u.Medium, Campaign: u.Campaign, Content: u.Content, Term: u.Term}
+}
+
+func touchpointView(t store.Touchpoint) Touchpoint {
+	v := Touchpoint{ID: t.ID, SourceID: t.SourceID, Type: t.Type, Name: t.Name, ClientEventID: t.ClientEventID,
+		OccurredAt: t.OccurredAt, ReceivedAt: t.ReceivedAt, URL: t.URL, Referrer: t.Referrer, VisitorID: t.VisitorID,
+		UTM: utmView(t.UTM), IP: t.IP, UserAgent: t.UserAgent, Consent: t.Consent,
+		Identified: t.EmailHash != "" || t.PhoneHash != "", Bot: t.Bot}
+	if len(t.Props) > 0 && json.Valid(t.Props) {
+		v.Props = t.Props
+	}
+	ids := map[string]string{"fbclid": t.FBCLID, "gclid": t.GCLID, "ttclid": t.TTCLID, "fbc": t.FBC, "fbp": t.FBP,
+		"ga_client_id": t.GAClientID, "ttp": t.TTP}
+	for k, val := range ids {
+		if val == "" {
+			delete(ids, k)
+		}
+	}
+	if len(ids) > 0 {
+		v.ClickIDs = ids
+	}
+	return v
+}
+
+// checkSource turns a source id given as a filter into 404 when it is not the tenant's.
+func (a *API) checkSource(ctx context.Context, tenantID, id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := a.cfg.Store.GetSource(ctx, tenantID, id)
+	return err
+}
+
+func (a *API) checkDestination(ctx context.Context, tenantID, id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := a.cfg.Store.GetDestination(ctx, tenantID, id)
+	return err
+}
+
+func (a *API) checkOrder(ctx context.Context, tenantID, id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := a.cfg.Store.GetOrder(ctx, tenantID, id)
+	return err
+}
+
+func (a *API) listTouchpoints(w http.ResponseWriter, r *http.Request, p principal) error {
+	q := newQuery(r, "visitor_id", "type", "source_id", "since", "until")
+	f := store.TouchpointFilter{TenantID: p.TenantID, VisitorID: q.str("visitor_id"), Type: q.str("type"),
+		SourceID: q.str("source_id"), Since: q.time("since", false), Until: q.time("until", true), After: q.cursor()}
+	limit := q.limit()
+	if err := q.err(); err != nil {
+		return err
+	}
+	if err := a.checkSource(r.Context(), p.TenantID, f.SourceID); err != nil {
+		return err
+	}
+	f.Limit = limit + 1
+	ts, err := a.cfg.Store.ListTouchpoints(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page(ts, limit, func(t store.Touchpoint) string { return t.ID }, touchpointView))
+	return nil
+}
+
+func (a *API) getTouchpoint(w http.ResponseWriter, r *http.Request, p principal) error {
+	tp, err := a.cfg.Store.GetTouchpoint(r.Context(), p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, touchpointView(tp))
+	return nil
+}
+
+// Order is an order as the API shows it. The buyer is reduced to which identifiers are known:
+// they are hashes, useful to nobody reading them.
+type Order struct {
+	ID           string          `json:"id"`
+	SourceID     string          `json:"source_id"`
+	Provider     string          `json:"provider"`
+	ExternalID   string          `json:"external_id"`
+	Status       string          `json:"status"`
+	NativeStatus string          `json:"native_status,omitempty"`
+	AmountMinor  int64           `json:"amount_minor"`
+	Currency     string          `json:"currency"`
+	Products     []store.Product `json:"products"`
+	BuyerFields  []string        `json:"buyer_fields"`
+	Tracking     store.Tracking  `json:"tracking"`
+	Matched      bool            `json:"matched"`
+	PaidAt       *time.Time      `json:"paid_at,omitempty"`
+	OccurredAt   time.Time       `json:"occurred_at"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+}
+
+func orderView(o store.Order) Order {
+	v := Order{ID: o.ID, SourceID: o.SourceID, Provider: o.Provider, ExternalID: o.ExternalID, Status: string(o.Status),
+		NativeStatus: o.NativeStatus, AmountMinor: o.AmountMinor, Currency: o.Currency, Products: o.Products,
+		Tracking: o.Tracking, Matched: o.Matched, PaidAt: o.PaidAt, OccurredAt: o.OccurredAt, CreatedAt: o.CreatedAt,
+		UpdatedAt: o.UpdatedAt, BuyerFields: buyerFields(o.Buyer)}
+	if v.Products == nil {
+		v.Products = []store.Product{}
+	}
+	return v
+}
+
+func buyerFields(b store.Buyer) []string {
+	out := []string{}
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"em", b.EmailHash != ""}, {"ph", b.PhoneHash != ""}, {"fn", b.FirstNameHash != ""}, {"ln", b.LastNameHash != ""},
+		{"ct", b.CityHash != ""}, {"st", b.StateHash != ""}, {"zp", b.ZipHash != ""}, {"country", b.CountryHash != ""},
+		{"external_id", b.ExternalID != ""}, {"client_ip_address", b.IP != ""}, {"client_user_agent", b.UserAgent != ""}} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+var orderStatuses = []string{string(store.StatusWaitingPayment), string(store.StatusRefused), string(store.StatusCancelled),
+	string(store.StatusPaid), string(store.StatusRefunded), string(store.StatusChargeback)}
+
+// orderFilter reads the order filters shared by the list and the CSV export.
+func orderFilter(q *query, tenantID string) store.OrderFilter {
+	return store.OrderFilter{TenantID: tenantID, Status: store.OrderStatus(q.oneOf("status", orderStatuses...)),
+		Provider: q.str("provider"), Matched: q.boolPtr("matched"), Since: q.time("since", false), Until: q.time("until", true)}
+}
+
+func (a *API) listOrders(w http.ResponseWriter, r *http.Request, p principal) error {
+	q := newQuery(r, "status", "provider", "matched", "since", "until")
+	f := orderFilter(q, p.TenantID)
+	f.After = q.cursor()
+	limit := q.limit()
+	if err := q.err(); err != nil {
+		return err
+	}
+	f.Limit = limit + 1
+	os, err := a.cfg.Store.ListOrders(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page(os, limit, func(o store.Order) string { return o.ID }, orderView))
+	return nil
+}
+
+// OrderDetail is an order with everything that happened to it.
+type OrderDetail struct {
+	Order
+	History     []StatusChange `json:"history"`
+	Attribution *Attribution   `json:"attribution"`
+	Deliveries  []Delivery     `json:"deliveries"`
+	Webhooks    []Webhook      `json:"webhooks"`
+}
+
+// StatusChange is one gateway event in an order's history.
+type StatusChange struct {
+	EventKey     string    `json:"event_key"`
+	Status       string    `json:"status"`
+	NativeStatus string    `json:"native_status,omitempty"`
+	OccurredAt   time.Time `json:"occurred_at"`
+	RecordedAt   time.Time `json:"recorded_at"`
+	Applied      bool      `json:"applied"`
+	InboxID      string    `json:"inbox_id,omitempty"`
+}
+
+// Attribution explains which touchpoint an order was matched to, and why.
+type Attribution struct {
+	TouchpointID string            `json:"touchpoint_id,omitempty"`
+	VisitorID    string            `json:"visitor_id,omitempty"`
+	Rule         string            `json:"rule"`
+	Confidence   float64           `json:"confidence"`
+	Explanation  string            `json:"explanation"`
+	Candidates   []store.Candidate `json:"candidates"`
+	CreatedAt    time.Time         `json:"created_at"`
+	// Touchpoint is the chosen touchpoint, when it still exists.
+	Touchpoint *Touchpoint `json:"touchpoint,omitempty"`
+}
+
+func (a *API) getOrder(w http.ResponseWriter, r *http.Request, p principal) error {
+	ctx := r.Context()
+	o, err := a.cfg.Store.GetOrder(ctx, p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := OrderDetail{Order: orderView(o), History: []StatusChange{}, Deliveries: []Delivery{}, Webhooks: []Webhook{}}
+	hist, err := a.cfg.Store.ListOrderHistory(ctx, p.TenantID, o.ID)
+	if err != nil {
+		return err
+	}
+	inboxIDs := []string{}
+	seen := map[string]bool{}
+	for _, h := range hist {
+		out.History = append(out.History, StatusChange{EventKey: h.EventKey, Status: string(h.Status), NativeStatus: h.NativeStatus,
+			OccurredAt: h.OccurredAt, RecordedAt: h.RecordedAt, Applied: h.Applied, InboxID: h.InboxID})
+		if h.InboxID != "" && !seen[h.InboxID] {
+			seen[h.InboxID] = true
+			inboxIDs = append(inboxIDs, h.InboxID)
+		}
+	}
+	for _, id := range inboxIDs {
+		e, err := a.cfg.Store.GetInbox(ctx, p.TenantID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // past retention, or erased
+		}
+		if err != nil {
+			return err
+		}
+		out.Webhooks = append(out.Webhooks, webhookView(e, true))
+	}
+	at, err := a.cfg.Store.GetAttribution(ctx, p.TenantID, o.ID)
+	switch {
+	case err == nil:
+		cands := at.Candidates
+		if cands == nil {
+			cands = []store.Candidate{}
+		}
+		out.Attribution = &Attribution{TouchpointID: at.TouchpointID, VisitorID: at.VisitorID, Rule: at.Rule,
+			Confidence: at.Confidence, Explanation: at.Explanation, Candidates: cands, CreatedAt: at.CreatedAt}
+		if at.TouchpointID != "" {
+			tp, err := a.cfg.Store.GetTouchpoint(ctx, p.TenantID, at.TouchpointID)
+			switch {
+			case err == nil:
+				v := touchpointView(tp)
+				out.Attribution.Touchpoint = &v
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+		}
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	ds, err := a.cfg.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: p.TenantID, OrderID: o.ID, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		v, err := a.deliveryWithAttempts(ctx, d)
+		if err != nil {
+			return err
+		}
+		out.Deliveries = append(out.Deliveries, v)
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// Delivery is one conversion for one destination; Attempts only in details.
+type Delivery struct {
+	ID            string     `json:"id"`
+	OrderID       string     `json:"order_id"`
+	DestinationID string     `json:"destination_id"`
+	EventName     string     `json:"event_name"`
+	EventID       string     `json:"event_id"`
+	State         string     `json:"state"`
+	Reason        string     `json:"reason,omitempty"`
+	Attempts      int        `json:"attempts"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+	AttemptLog    []Attempt  `json:"attempt_log,omitempty"`
+}
+
+// Attempt is one try at sending a delivery.
+type Attempt struct {
+	ID         string    `json:"id"`
+	At         time.Time `json:"at"`
+	HTTPStatus int       `json:"http_status,omitempty"`
+	LatencyMS  int64     `json:"latency_ms"`
+	Outcome    string    `json:"outcome"`
+	Code       string    `json:"code,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	TraceID    string    `json:"trace_id,omitempty"`
+	Replay     bool      `json:"replay"`
+}
+
+func deliveryView(d store.Delivery) Delivery {
+	return Delivery{ID: d.ID, OrderID: d.OrderID, DestinationID: d.DestinationID, EventName: d.EventName, EventID: d.EventID,
+		State: string(d.State), Reason: d.Reason, Attempts: d.Attempts, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		DeliveredAt: d.DeliveredAt}
+}
+
+func (a *API) deliveryWithAttempts(ctx context.Context, d store.Delivery) (Delivery, error) {
+	v := deliveryView(d)
+	at, err := a.cfg.Store.ListAttempts(ctx, d.TenantID, d.ID)
+	if err != nil {
+		return Delivery{}, err
+	}
+	v.AttemptLog = make([]Attempt, 0, len(at))
+	for _, t := range at {
+		v.AttemptLog = append(v.AttemptLog, Attempt{ID: t.ID, At: t.At, HTTPStatus: t.HTTPStatus, LatencyMS: t.LatencyMS,
+			Outcome: t.Outcome, Code: t.Code, Message: t.Message, TraceID: t.TraceID, Replay: t.Replay})
+	}
+	return v, nil
+}
+
+var deliveryStates = []string{string(store.DeliveryPending), string(store.DeliveryRetrying), string(store.DeliveryDelivered),
+	string(store.DeliveryDead), string(store.DeliverySkipped)}
+
+func (a *API) listDeliveries(w http.ResponseWriter, r *http.Request, p principal) error {
+	q := newQuery(r, "state", "destination_id", "order_id")
+	f := store.DeliveryFilter{TenantID: p.TenantID, State: store.DeliveryState(q.oneOf("state", deliveryStates...)),
+		DestinationID: q.str("destination_id"), OrderID: q.str("order_id"), After: q.cursor()}
+	limit := q.limit()
+	if err := q.err(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if err := errors.Join(a.checkDestination(ctx, p.TenantID, f.DestinationID), a.checkOrder(ctx, p.TenantID, f.OrderID)); err != nil {
+		return err
+	}
+	f.Limit = limit + 1
+	ds, err := a.cfg.Store.ListDeliveries(ctx, f)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page(ds, limit, func(d store.Delivery) string { return d.ID }, deliveryView))
+	return nil
+}
+
+func (a *API) getDelivery(w http.ResponseWriter, r *http.Request, p principal) error {
+	d, err := a.cfg.Store.GetDelivery(r.Context(), p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v, err := a.deliveryWithAttempts(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// Webhook is a raw webhook delivery from the inbox. The body is shown only in details: it is
+// the one place raw personal data lives.
+type Webhook struct {
+	ID          string            `json:"id"`
+	SourceID    string            `json:"source_id"`
+	Provider    string            `json:"provider"`
+	ReceivedAt  time.Time         `json:"received_at"`
+	State       string            `json:"state"`
+	Error       string            `json:"error,omitempty"`
+	OrderID     string            `json:"order_id,omitempty"`
+	ProcessedAt *time.Time        `json:"processed_at,omitempty"`
+	Size        int               `json:"size"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Query       string            `json:"query,omitempty"`
+	Body        *string           `json:"body,omitempty"`
+	// BodyEncoding is "text" or, for a body that is not UTF-8, "base64".
+	BodyEncoding string `json:"body_encoding,omitempty"`
+}
+
+func webhookView(e store.InboxEntry, detail bool) Webhook {
+	v := Webhook{ID: e.ID, SourceID: e.SourceID, Provider: e.Provider, ReceivedAt: e.ReceivedAt, State: string(e.State),
+		Error: e.Error, OrderID: e.OrderID, ProcessedAt: e.ProcessedAt, Size: len(e.Body)}
+	if detail {
+		v.Headers, v.Query = e.Headers, e.Query
+		body, enc := string(e.Body), "text"
+		if !utf8.Valid(e.Body) {
+			body, enc = base64.StdEncoding.EncodeToString(e.Body), "base64"
+		}
+		v.Body, v.BodyEncoding = &body, enc
+	}
+	return v
+}

@@ -1,0 +1,466 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Gateway is one payment gateway a source can receive webhooks from.
+type Gateway struct {
+	Provider   string `json:"provider"`
+	WebhookURL string `json:"webhook_url"`
+	// SecretSet says whether a verification secret is stored; the secret is never shown.
+	SecretSet bool `json:"secret_set"`
+}
+
+// Source is a source as the API shows it.
+type Source struct {
+	ID                     string    `json:"id"`
+	Name                   string    `json:"name"`
+	PublicKey              string    `json:"public_key"`
+	AllowedOrigins         []string  `json:"allowed_origins"`
+	AttributionWindowHours int       `json:"attribution_window_hours"`
+	AttributionModel       string    `json:"attribution_model"`
+	CookieDomain           string    `json:"cookie_domain"`
+	Gateways               []Gateway `json:"gateways"`
+	Snippet                string    `json:"snippet"`
+	CreatedAt              time.Time `json:"created_at"`
+	UpdatedAt              time.Time `json:"updated_at"`
+}
+
+func (a *API) sourceView(ctx context.Context, s store.Source) (Source, error) {
+	secrets, err := a.cfg.Store.ListGatewaySecrets(ctx, s.TenantID, s.ID)
+	if err != nil {
+		return Source{}, err
+	}
+	set := map[string]bool{}
+	for _, gs := range secrets {
+		set[gs.Provider] = true
+	}
+	v := Source{ID: s.ID, Name: s.Name, PublicKey: s.PublicKey, AllowedOrigins: s.AllowedOrigins,
+		AttributionWindowHours: int(s.AttributionWindow / time.Hour), AttributionModel: s.AttributionModel,
+		CookieDomain: s.CookieDomain, Snippet: a.cfg.Admin.SnippetTag(s), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		Gateways: make([]Gateway, 0, len(a.cfg.Providers))}
+	if v.AllowedOrigins == nil {
+		v.AllowedOrigins = []string{}
+	}
+	for _, p := range a.cfg.Providers {
+		v.Gateways = append(v.Gateways, Gateway{Provider: p, WebhookURL: a.webhookURL(p, s), SecretSet: set[p]})
+	}
+	return v, nil
+}
+
+func (a *API) webhookURL(provider string, s store.Source) string {
+	return strings.TrimRight(a.cfg.PublicURL, "/") + "/v1/webhooks/" + provider + "/" + s.WebhookToken
+}
+
+func (a *API) knownProvider(p string) bool { return slices.Contains(a.cfg.Providers, p) }
+
+func (a *API) listSources(w http.ResponseWriter, r *http.Request, p principal) error {
+	q := newQuery(r)
+	limit, cursor := q.limit(), q.cursor()
+	if err := q.err(); err != nil {
+		return err
+	}
+	ss, err := a.cfg.Store.ListSources(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	pg := pageAll(ss, cursor, limit, func(s store.Source) string { return s.ID }, func(s store.Source) store.Source { return s })
+	out := Page[Source]{Items: make([]Source, 0, len(pg.Items)), NextCursor: pg.NextCursor}
+	for _, s := range pg.Items {
+		v, err := a.sourceView(r.Context(), s)
+		if err != nil {
+			return err
+		}
+		out.Items = append(out.Items, v)
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// sourceBody is the JSON of a source to create or change; absent fields are left as they are
+// on PATCH.
+type sourceBody struct {
+	Name                   *string           `json:"name"`
+	AllowedOrigins         *[]string         `json:"allowed_origins"`
+	AttributionWindowHours *int              `json:"attribution_window_hours"`
+	AttributionModel       *string           `json:"attribution_model"`
+	CookieDomain           *string           `json:"cookie_domain"`
+	Secrets                map[string]string `json:"secrets"`
+}
+
+func (a *API) checkProviders(secrets map[string]string) error {
+	var errs []httpx.FieldError
+	for _, p := range sortedKeys(secrets) {
+		if !a.knownProvider(p) {
+			errs = append(errs, httpx.FieldError{Field: "secrets." + p, Reason: "unknown gateway; one of " + strings.Join(a.cfg.Providers, ", ")})
+		}
+	}
+	if len(errs) > 0 {
+		return httpx.Invalid(errs...)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (a *API) createSource(w http.ResponseWriter, r *http.Request, p principal) error {
+	var body sourceBody
+	if err := a.decode(w, r, &body); err != nil {
+		return err
+	}
+	in := admin.SourceInput{Secrets: body.Secrets}
+	if body.Name != nil {
+		in.Name = *body.Name
+	}
+	if body.AllowedOrigins != nil {
+		in.AllowedOrigins = *body.AllowedOrigins
+	}
+	if body.AttributionWindowHours != nil {
+		in.AttributionWindow = time.Duration(*body.AttributionWindowHours) * time.Hour
+		if *body.AttributionWindowHours == 0 {
+			in.AttributionWindow = -1 // explicit 0 is invalid, not "default"
+		}
+	}
+	if body.AttributionModel != nil {
+		in.AttributionModel = *body.AttributionModel
+	}
+	if body.CookieDomain != nil {
+		in.CookieDomain = *body.CookieDomain
+	}
+	if err := errors.Join(a.checkProviders(body.Secrets), windowField(admin.CheckSource(in))); err != nil {
+		return mergeInvalid(err)
+	}
+	src, err := a.cfg.Admin.CreateSource(r.Context(), p.TenantID, in)
+	if err != nil {
+		return err
+	}
+	a.audit(r, p, "source.create", "source "+src.ID)
+	v, err := a.sourceView(r.Context(), src)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+// windowField renames admin's attribution_window to the API's attribution_window_hours.
+func windowField(err error) error {
+	var ve *admin.ValidationError
+	if errors.As(err, &ve) {
+		for i := range ve.Fields {
+			if ve.Fields[i].Field == "attribution_window" {
+				ve.Fields[i].Field = "attribution_window_hours"
+			}
+		}
+	}
+	return err
+}
+
+// mergeInvalid folds joined validation errors into one 400 problem.
+func mergeInvalid(err error) error {
+	var fields []httpx.FieldError
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var (
+			p  *httpx.Problem
+			ve *admin.ValidationError
+		)
+		switch {
+		case errors.As(err, &p):
+			fields = append(fields, p.Errors...)
+		case errors.As(err, &ve):
+			for _, f := range ve.Fields {
+				fields = append(fields, httpx.FieldError{Field: f.Field, Reason: f.Reason})
+			}
+		default:
+			fields = append(fields, httpx.FieldError{Field: "body", Reason: err.Error()})
+		}
+	}
+	walk(err)
+	return httpx.Invalid(fields...)
+}
+
+func (a *API) getSource(w http.ResponseWriter, r *http.Request, p principal) error {
+	src, err := a.cfg.Store.GetSource(r.Context(), p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v, err := a.sourceView(r.Context(), src)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *API) updateSource(w http.ResponseWriter, r *http.Request, p principal) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if _, err := a.cfg.Store.GetSource(ctx, p.TenantID, id); err != nil {
+		return err
+	}
+	var body sourceBody
+	if err := a.decode(w, r, &body); err != nil {
+		return err
+	}
+	if err := a.checkProviders(body.Secrets); err != nil {
+		return err
+	}
+	patch := admin.SourcePatch{Name: body.Name, AllowedOrigins: body.AllowedOrigins, AttributionModel: body.AttributionModel,
+		CookieDomain: body.CookieDomain, Secrets: body.Secrets}
+	if body.AttributionWindowHours != nil {
+		d := time.Duration(*body.AttributionWindowHours) * time.Hour
+		if d == 0 {
+			d = -1
+		}
+		patch.AttributionWindow = &d
+	}
+	src, err := a.cfg.Admin.UpdateSource(ctx, p.TenantID, id, patch)
+	if err != nil {
+		return windowField(err)
+	}
+	a.audit(r, p, "source.update", "source "+src.ID)
+	v, err := a.sourceView(ctx, src)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+type secretBody struct {
+	Secret string `json:"secret"`
+}
+
+// putSecret stores a gateway's verification secret; it is write-only.
+func (a *API) putSecret(w http.ResponseWriter, r *http.Request, p principal) error {
+	ctx := r.Context()
+	src, err := a.cfg.Store.GetSource(ctx, p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	provider := r.PathValue("provider")
+	if !a.knownProvider(provider) {
+		return notFound()
+	}
+	var body secretBody
+	if err := a.decode(w, r, &body); err != nil {
+		return err
+	}
+	if strings.TrimSpace(body.Secret) == "" {
+		return httpx.Invalid(httpx.FieldError{Field: "secret", Reason: "must not be empty"})
+	}
+	if err := a.cfg.Admin.PutGatewaySecret(ctx, src, provider, body.Secret); err != nil {
+		return err
+	}
+	a.audit(r, p, "source.secret", "source "+src.ID+" gateway "+provider)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Link is a tracking link.
+type Link struct {
+	Code      string    `json:"code"`
+	SourceID  string    `json:"source_id"`
+	Target    string    `json:"target"`
+	URL       string    `json:"url"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (a *API) linkView(l store.Link) Link {
+	return Link{Code: l.Code, SourceID: l.SourceID, Target: l.Target, CreatedAt: l.CreatedAt,
+		URL: strings.TrimRight(a.cfg.PublicURL, "/") + "/r/" + l.Code}
+}
+
+func (a *API) listLinks(w http.ResponseWriter, r *http.Request, p principal) error {
+	ctx := r.Context()
+	src, err := a.cfg.Store.GetSource(ctx, p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	limit, cursor := q.limit(), q.cursor()
+	if err := q.err(); err != nil {
+		return err
+	}
+	ls, err := a.cfg.Store.ListLinks(ctx, p.TenantID, src.ID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, pageAll(ls, cursor, limit, func(l store.Link) string { return l.Code }, a.linkView))
+	return nil
+}
+
+type linkBody struct {
+	Target string `json:"target"`
+}
+
+// createLink makes a tracking link with a fresh short code. When the source lists allowed
+// origins, the target must be on one of them, so a link can never redirect elsewhere.
+func (a *API) createLink(w http.ResponseWriter, r *http.Request, p principal) error {
+	ctx := r.Context()
+	src, err := a.cfg.Store.GetSource(ctx, p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var body linkBody
+	if err := a.decode(w, r, &body); err != nil {
+		return err
+	}
+	u, err := url.Parse(body.Target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || len(body.Target) > 2048 {
+		return httpx.Invalid(httpx.FieldError{Field: "target", Reason: "must be an absolute http(s) URL of at most 2048 characters"})
+	}
+	if len(src.AllowedOrigins) > 0 && !slices.Contains(src.AllowedOrigins, u.Scheme+"://"+u.Host) {
+		return httpx.Invalid(httpx.FieldError{Field: "target", Reason: "must be on one of the source's allowed origins"})
+	}
+	l, err := a.cfg.Admin.CreateLink(ctx, p.TenantID, src.ID, body.Target)
+	if err != nil {
+		return err
+	}
+	a.audit(r, p, "link.create", "link "+l.Code+" source "+src.ID)
+	httpx.WriteJSON(w, http.StatusCreated, a.linkView(l))
+	return nil
+}
+
+// GatewaySetup says whether a gateway's webhooks have reached a source.
+type GatewaySetup struct {
+	Gateway
+	// Received is true once any delivery arrived; Verified once one passed the gateway's
+	// authenticity check.
+	Received       bool           `json:"received"`
+	Verified       bool           `json:"verified"`
+	LastReceivedAt *time.Time     `json:"last_received_at,omitempty"`
+	LastState      string         `json:"last_state,omitempty"`
+	LastError      string         `json:"last_error,omitempty"`
+	RecentByState  map[string]int `json:"recent_by_state"`
+}
+
+// OriginSeen is a site origin the snippet sent touchpoints from.
+type OriginSeen struct {
+	Origin     string    `json:"origin"`
+	Allowed    bool      `json:"allowed"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	Count      int       `json:"count"`
+}
+
+// Setup is a source's setup status.
+type Setup struct {
+	SourceID string         `json:"source_id"`
+	Gateways []GatewaySetup `json:"gateways"`
+	Snippet  SnippetSetup   `json:"snippet"`
+}
+
+// SnippetSetup says whether the snippet has been seen, from the latest touchpoints.
+type SnippetSetup struct {
+	Seen       bool         `json:"seen"`
+	LastSeenAt *time.Time   `json:"last_seen_at,omitempty"`
+	Origins    []OriginSeen `json:"origins"`
+	// Sampled is how many of the latest touchpoints were looked at.
+	Sampled int `json:"sampled"`
+}
+
+// setupSample bounds the rows read for a setup check.
+const setupSample = 1000
+
+func (a *API) sourceSetup(w http.ResponseWriter, r *http.Request, p principal) error {
+	ctx := r.Context()
+	src, err := a.cfg.Store.GetSource(ctx, p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	view, err := a.sourceView(ctx, src)
+	if err != nil {
+		return err
+	}
+	out := Setup{SourceID: src.ID, Gateways: make([]GatewaySetup, 0, len(view.Gateways))}
+	for _, g := range view.Gateways {
+		gs := GatewaySetup{Gateway: g, RecentByState: map[string]int{}}
+		es, err := a.cfg.Store.ListInbox(ctx, store.InboxFilter{TenantID: p.TenantID, SourceID: src.ID, Provider: g.Provider, Limit: 100})
+		if err != nil {
+			return err
+		}
+		if len(es) > 0 {
+			gs.Received = true
+			gs.LastReceivedAt = &es[0].ReceivedAt
+			gs.LastState, gs.LastError = string(es[0].State), es[0].Error
+		}
+		for _, e := range es {
+			gs.RecentByState[string(e.State)]++
+			if e.State != store.InboxRejected {
+				gs.Verified = true
+			}
+		}
+		out.Gateways = append(out.Gateways, gs)
+	}
+	tps, err := a.cfg.Store.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: p.TenantID, SourceID: src.ID, Limit: setupSample})
+	if err != nil {
+		return err
+	}
+	out.Snippet = snippetSetup(tps, src.AllowedOrigins)
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// snippetSetup derives the origins the snippet was seen on from touchpoint page URLs.
+func snippetSetup(tps []store.Touchpoint, allowed []string) SnippetSetup {
+	s := SnippetSetup{Sampled: len(tps), Origins: []OriginSeen{}}
+	byOrigin := map[string]*OriginSeen{}
+	for _, tp := range tps {
+		if tp.Type == "click" { // tracking-link clicks (GET /r/{code}) do not prove the snippet runs
+			continue
+		}
+		u, err := url.Parse(tp.URL)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		origin := u.Scheme + "://" + u.Host
+		o := byOrigin[origin]
+		if o == nil {
+			o = &OriginSeen{Origin: origin, Allowed: len(allowed) == 0 || slices.Contains(allowed, origin)}
+			byOrigin[origin] = o
+		}
+		o.Count++
+		if tp.ReceivedAt.After(o.LastSeenAt) {
+			o.LastSeenAt = tp.ReceivedAt
+		}
+		if s.LastSeenAt == nil || tp.ReceivedAt.After(*s.LastSeenAt) {
+			t := tp.ReceivedAt
+			s.LastSeenAt = &t
+		}
+	}
+	for _, o := range byOrigin {
+		s.Origins = append(s.Origins, *o)
+	}
+	sort.Slice(s.Origins, func(i, j int) bool { return s.Origins[i].Origin < s.Origins[j].Origin })
+	s.Seen = len(s.Origins) > 0
+	return s
+}
