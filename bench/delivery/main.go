@@ -1,0 +1,205 @@
+// Command delivery measures webhook-received -> Meta-accepted latency end to end: it sends N
+// Hotmart purchase webhooks at a given rate to a running Hub whose Meta destination points at
+// `hub fake-meta`, optionally makes the fake fail a share of requests for a while, waits until
+// every acknowledged order reached the fake, and checks none was lost or accepted twice.
+//
+// Its last line is exactly:
+//
+//	delivery: orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms
+//
+// See bench/README.md for the set-up (bench/delivery/run.sh does it all).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	var (
+		webhookURL = flag.String("webhook", "", "Hub webhook URL for Hotmart: http://127.0.0.1:8080/v1/webhooks/hotmart/<source token>")
+		hottok     = flag.String("hottok", "bench_hottok", "the source's Hotmart hottok")
+		fakeURL    = flag.String("fake", "http://127.0.0.1:9999", "base URL of hub fake-meta")
+		n          = flag.Int("n", 2000, "purchase webhooks to send")
+		rate       = flag.Float64("rate", 200, "webhooks per second")
+		conc       = flag.Int("concurrency", 64, "webhooks in flight at most")
+		failRate   = flag.Float64("fail-rate", 0, "share of Meta requests the fake fails with 500 during -fail-for")
+		failFor    = flag.Duration("fail-for", 10*time.Second, "how long the fake fails")
+		wait       = flag.Duration("wait", 3*time.Minute, "how long to wait for every order to reach the fake")
+		prefix     = flag.String("prefix", fmt.Sprintf("B%d", time.Now().Unix()), "transaction id prefix (unique per run)")
+	)
+	flag.Parse()
+	if *webhookURL == "" {
+		log.Fatal("delivery: -webhook is required")
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}}
+	if err := control(client, *fakeURL+"/_fake/reset", nil); err != nil {
+		log.Fatalf("delivery: reset the fake: %v", err)
+	}
+	if *failRate > 0 {
+		if err := control(client, *fakeURL+"/_fake/faults", map[string]any{"mode": "500", "rate": *failRate}); err != nil {
+			log.Fatalf("delivery: inject faults: %v", err)
+		}
+		go func() {
+			time.Sleep(*failFor)
+			if err := control(client, *fakeURL+"/_fake/faults", map[string]any{"mode": "none"}); err != nil {
+				log.Printf("delivery: clear faults: %v", err)
+			}
+		}()
+	}
+
+	sent := make(map[string]time.Time, *n) // event id -> when the webhook was sent
+	var mu sync.Mutex
+	acked, failed := 0, 0
+	sem := make(chan struct{}, *conc)
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / *rate)
+	start := time.Now()
+	for i := range *n {
+		next := start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(next))
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			txn := fmt.Sprintf("%s%07d", *prefix, i)
+			body := purchase(txn, time.Now())
+			t0 := time.Now()
+			req, _ := http.NewRequest(http.MethodPost, *webhookURL, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-HOTMART-HOTTOK", *hottok)
+			resp, err := client.Do(req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				failed++
+				return
+			}
+			acked++
+			sent["hotmart:"+txn+":purchase"] = t0
+		}(i)
+	}
+	wg.Wait()
+	sendRate := float64(*n) / time.Since(start).Seconds()
+
+	// Wait until every acknowledged order reached the fake (or the deadline).
+	deadline := time.Now().Add(*wait)
+	var evs fakeEvents
+	for {
+		var err error
+		evs, err = events(client, *fakeURL)
+		if err != nil {
+			log.Fatalf("delivery: read the fake's events: %v", err)
+		}
+		got := 0
+		for id := range sent {
+			if evs.Counts[id] > 0 {
+				got++
+			}
+		}
+		if got == len(sent) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	first := map[string]time.Time{}
+	for _, e := range evs.Events {
+		if t, ok := first[e.EventID]; !ok || e.Received.Before(t) {
+			first[e.EventID] = e.Received
+		}
+	}
+	var lat []float64
+	lost, dup := 0, 0
+	for id, t0 := range sent {
+		r, ok := first[id]
+		if !ok {
+			lost++
+			continue
+		}
+		lat = append(lat, float64(r.Sub(t0).Microseconds())/1000)
+		if evs.Counts[id] > 1 {
+			dup++
+		}
+	}
+	sort.Float64s(lat)
+	fmt.Fprintf(os.Stderr, "sent %d webhooks at %.0f/s (%d not acknowledged); fake failing %.0f%% for %s\n", *n, sendRate, failed, *failRate*100, *failFor)
+	fmt.Printf("delivery: orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms\n",
+		acked, len(lat), 0, lost, dup, pct(lat, 50), pct(lat, 95), pct(lat, 99))
+	if lost > 0 || dup > 0 || failed > 0 {
+		os.Exit(1)
+	}
+}
+
+func pct(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return math.NaN()
+	}
+	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	if i < 0 {
+		i = 0
+	}
+	return sorted[i]
+}
+
+// purchase is a Hotmart PURCHASE_APPROVED delivery (the shape of shared/fixtures/webhooks/hotmart.json).
+func purchase(txn string, at time.Time) []byte {
+	ms := at.UnixMilli()
+	return []byte(fmt.Sprintf(`{"id":"%s-evt","creation_date":%d,"event":"PURCHASE_APPROVED","version":"2.0.0","data":{"product":{"id":1234567,"ucode":"0d5b4c2a-1111-4222-8333-444455556666","name":"Curso Exemplo"},"buyer":{"email":"buyer.%s@example.com","name":"Maria Exemplo Teste","first_name":"Maria","last_name":"Exemplo Teste","checkout_phone_code":"11","checkout_phone":"999998888","document":"00000000191","document_type":"CPF","address":{"country":"Brasil","country_iso":"BR","zipcode":"01310-100","state":"SP","city":"São Paulo"}},"purchase":{"approved_date":%d,"order_date":%d,"status":"APPROVED","transaction":"%s","price":{"value":197.0,"currency_value":"BRL"},"payment":{"type":"PIX","installments_number":1},"origin":{"src":"fb_ads","sck":"k_%s"},"buyer_ip":"203.0.113.45"}},"hottok":"bench"}`,
+		strings.ToLower(txn), ms, strings.ToLower(txn), ms, ms-60000, txn, strings.ToLower(txn)))
+}
+
+func control(c *http.Client, url string, body any) error {
+	b, _ := json.Marshal(body)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s: %d %s", url, resp.StatusCode, b)
+	}
+	return nil
+}
+
+type fakeEvents struct {
+	Events []struct {
+		EventID  string    `json:"event_id"`
+		Received time.Time `json:"received"`
+	} `json:"events"`
+	Counts map[string]int `json:"counts"`
+}
+
+func events(c *http.Client, base string) (fakeEvents, error) {
+	var out fakeEvents
+	resp, err := c.Get(base + "/_fake/events")
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	return out, json.NewDecoder(resp.Body).Decode(&out)
+}

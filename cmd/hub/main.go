@@ -1,0 +1,372 @@
+// Command hub is Hub's one binary: the server (the default), migrations, the container health
+// check and the operator commands that bootstrap a tenant without any UI.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/app"
+	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/intake"
+	"github.com/hubtrack/hub/internal/obs"
+	"github.com/hubtrack/hub/internal/store"
+	webhookall "github.com/hubtrack/hub/internal/webhook/all"
+)
+
+const usage = `hub — server-side conversion tracking
+
+Usage:
+  hub [serve] [flags]        run the server (default); flags listed by 'hub serve -h'
+  hub migrate                apply database migrations and exit
+  hub healthcheck            exit 0 when the local server answers /healthz
+  hub version                print the version
+  hub tenant create --name N
+  hub apikey create --tenant T [--role admin|read_only|operator] [--name N]
+  hub apikey revoke --tenant T --id K
+  hub source create --tenant T --name N [--origin URL]... [--secret provider=secret]...
+                    [--window 168h] [--model last_click|first_click] [--cookie-domain D]
+  hub destination add --tenant T --type meta --config JSON [--credentials JSON] [--name N]
+  hub link create --tenant T --source S --target URL
+  hub webhooks reprocess [--tenant T] [--id INBOX_ID]   reprocess unparseable webhooks
+  hub deliveries replay --tenant T (--id D | --destination D | --since T --until T)
+  hub fake-meta [--addr 127.0.0.1:9999]                 a fake Graph API for local tries and tests
+
+Configuration comes from the environment (see README.md); the operator commands use the same
+DATABASE_URL, HUB_DATA_DIR and HUB_SECRET_KEY as the server.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "hub:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout)
+	case "migrate":
+		return migrate(ctx, args, getenv, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, getenv)
+	case "version":
+		fmt.Fprintln(stdout, "hub", app.Version)
+		return nil
+	case "fake-meta":
+		fs := flag.NewFlagSet("hub fake-meta", flag.ContinueOnError)
+		addr := fs.String("addr", "127.0.0.1:9999", "listen address")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "fake Meta Graph API on http://%s (faults: POST /_fake/faults, events: GET /_fake/events)\n", *addr)
+		return fakemeta.ListenAndServe(ctx, *addr)
+	case "tenant", "apikey", "source", "destination", "link", "webhooks", "deliveries":
+		if len(args) == 0 {
+			return fmt.Errorf("%s: missing action; see 'hub help'", cmd)
+		}
+		return operate(ctx, cmd+" "+args[0], args[1:], getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q; see 'hub help'", cmd)
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv, args)
+	if err != nil {
+		return err
+	}
+	log := obs.NewLogger(stdout, cfg.LogLevel)
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Bootstrap(ctx, stdout); err != nil {
+		return err
+	}
+	return a.Serve(ctx, func(addr string) {
+		store := "PostgreSQL"
+		if cfg.Embedded() {
+			store = "embedded SQLite in " + cfg.DataDir
+		}
+		cache := "Redis"
+		if cfg.RedisURL == "" {
+			cache = "in-process cache"
+		}
+		log.Info("hub serving", "addr", addr, "url", cfg.PublicURL, "store", store, "cache", cache, "version", app.Version)
+		fmt.Fprintf(stdout, "Hub %s is serving on %s (%s, %s)\n", app.Version, cfg.PublicURL, store, cache)
+	})
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(getenv, args)
+	if err != nil {
+		return err
+	}
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "migrations applied (%s)\n", st.Dialect())
+	return nil
+}
+
+// healthcheck asks the local server for /healthz; the container image has no shell or curl.
+func healthcheck(ctx context.Context, getenv func(string) string) error {
+	port := getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// operate runs one operator command against the configured store.
+func operate(ctx context.Context, action string, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("hub "+action, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		name, tenant, role, id, typ, cfgJSON, creds, model, cookieDomain string
+		source, target, destination, since, until                        string
+		window                                                           time.Duration
+		origins, secrets                                                 multiFlag
+	)
+	fs.StringVar(&name, "name", "", "name")
+	fs.StringVar(&tenant, "tenant", "", "tenant id")
+	fs.StringVar(&role, "role", "admin", "api key role")
+	fs.StringVar(&id, "id", "", "api key id")
+	fs.StringVar(&typ, "type", "", "destination type")
+	fs.StringVar(&cfgJSON, "config", "{}", "destination config JSON")
+	fs.StringVar(&creds, "credentials", "", "destination credentials JSON")
+	fs.StringVar(&model, "model", "", "attribution model")
+	fs.StringVar(&cookieDomain, "cookie-domain", "", "cookie domain")
+	fs.StringVar(&source, "source", "", "source id")
+	fs.StringVar(&target, "target", "", "link target URL")
+	fs.StringVar(&destination, "destination", "", "destination id")
+	fs.StringVar(&since, "since", "", "RFC 3339 time")
+	fs.StringVar(&until, "until", "", "RFC 3339 time")
+	fs.DurationVar(&window, "window", 0, "attribution window")
+	fs.Var(&origins, "origin", "allowed origin (repeatable)")
+	fs.Var(&secrets, "secret", "provider=secret (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%s: %w", action, err)
+	}
+	cfg, err := config.Load(getenv, nil)
+	if err != nil {
+		return err
+	}
+	keys, err := app.LoadKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL}
+	need := func(v, flagName string) error {
+		if v == "" {
+			return fmt.Errorf("%s: --%s is required", action, flagName)
+		}
+		return nil
+	}
+	switch action {
+	case "tenant create":
+		if err := need(name, "name"); err != nil {
+			return err
+		}
+		t, k, err := svc.CreateTenant(ctx, name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "tenant %s (%s)\nadmin key (shown once): %s\n", t.ID, t.Name, k.Plaintext)
+	case "apikey create":
+		if err := need(tenant, "tenant"); err != nil {
+			return err
+		}
+		k, err := svc.CreateAPIKey(ctx, tenant, name, role)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "api key %s (%s)\nkey (shown once): %s\n", k.ID, k.Role, k.Plaintext)
+	case "apikey revoke":
+		if err := errors.Join(need(tenant, "tenant"), need(id, "id")); err != nil {
+			return err
+		}
+		if err := svc.RevokeAPIKey(ctx, tenant, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "api key %s revoked\n", id)
+	case "source create":
+		if err := errors.Join(need(tenant, "tenant"), need(name, "name")); err != nil {
+			return err
+		}
+		in := admin.SourceInput{Name: name, AllowedOrigins: origins, AttributionWindow: window, AttributionModel: model, CookieDomain: cookieDomain, Secrets: map[string]string{}}
+		for _, s := range secrets {
+			provider, secret, ok := strings.Cut(s, "=")
+			if !ok || provider == "" || secret == "" {
+				return fmt.Errorf("%s: --secret must be provider=secret", action)
+			}
+			in.Secrets[provider] = secret
+		}
+		src, err := svc.CreateSource(ctx, tenant, in)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "source %s (%s)\nsnippet: %s\n", src.ID, src.Name, svc.SnippetTag(src))
+		for provider := range in.Secrets {
+			fmt.Fprintf(stdout, "%s webhook URL: %s\n", provider, svc.WebhookURL(provider, src))
+		}
+	case "destination add":
+		if err := errors.Join(need(tenant, "tenant"), need(typ, "type")); err != nil {
+			return err
+		}
+		if !json.Valid([]byte(cfgJSON)) || (creds != "" && !json.Valid([]byte(creds))) {
+			return fmt.Errorf("%s: --config and --credentials must be JSON objects", action)
+		}
+		in := admin.DestinationInput{Type: typ, Name: name, Config: json.RawMessage(cfgJSON)}
+		if creds != "" {
+			in.Credentials = json.RawMessage(creds)
+		}
+		d, err := svc.AddDestination(ctx, tenant, in, app.DestinationValidator())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "destination %s (%s)\n", d.ID, d.Type)
+	case "link create":
+		if err := errors.Join(need(tenant, "tenant"), need(source, "source"), need(target, "target")); err != nil {
+			return err
+		}
+		l, err := svc.CreateLink(ctx, tenant, source, target)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "link %s -> %s\nURL: %s\n", l.Code, l.Target, svc.LinkURL(l))
+	case "webhooks reprocess":
+		in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: slog.New(slog.DiscardHandler)}
+		tenants := []string{tenant}
+		if tenant == "" {
+			ts, err := st.ListTenants(ctx)
+			if err != nil {
+				return err
+			}
+			tenants = tenants[:0]
+			for _, t := range ts {
+				tenants = append(tenants, t.ID)
+			}
+		}
+		n, err := reprocess(ctx, st, in, tenants, id, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d webhook(s) reprocessed\n", n)
+	case "deliveries replay":
+		if err := need(tenant, "tenant"); err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		var n int
+		switch {
+		case id != "":
+			n, err = delivery.Replay(ctx, st, tenant, []string{id}, now)
+		case destination != "":
+			n, err = delivery.ReplayDead(ctx, st, tenant, destination, now)
+		case since != "" && until != "":
+			s, err1 := time.Parse(time.RFC3339, since)
+			u, err2 := time.Parse(time.RFC3339, until)
+			if err := errors.Join(err1, err2); err != nil {
+				return fmt.Errorf("%s: --since and --until must be RFC 3339 times: %w", action, err)
+			}
+			n, err = delivery.ReplayRange(ctx, st, tenant, s, u, now)
+		default:
+			return fmt.Errorf("%s: give --id, --destination, or --since and --until", action)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d delivery(ies) queued for replay; a running hub sends them\n", n)
+	default:
+		return fmt.Errorf("unknown command %q; see 'hub help'", action)
+	}
+	slog.Debug("operator command done", "action", action)
+	return nil
+}
+
+// reprocess runs unparseable webhooks through their adapter again (after an adapter fix).
+func reprocess(ctx context.Context, st store.Store, in *intake.Service, tenants []string, id string, out io.Writer) (int, error) {
+	n := 0
+	for _, t := range tenants {
+		var ids []string
+		if id != "" {
+			ids = []string{id}
+		} else {
+			after := ""
+			for {
+				page, err := st.ListInbox(ctx, store.InboxFilter{TenantID: t, State: store.InboxUnparseable, After: after, Limit: 500})
+				if err != nil {
+					return n, err
+				}
+				for _, e := range page {
+					ids = append(ids, e.ID)
+				}
+				if len(page) < 500 {
+					break
+				}
+				after = page[len(page)-1].ID
+			}
+		}
+		for _, i := range ids {
+			state, err := in.Process(ctx, t, i, true)
+			if err != nil {
+				return n, err
+			}
+			fmt.Fprintf(out, "%s: %s\n", i, state)
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/testenv"
+)
+
+var hubBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hubbin")
+	if err != nil {
+		panic(err)
+	}
+	hubBin = filepath.Join(dir, "hub")
+	out, err := exec.Command("go", "build", "-o", hubBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build hub: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+// proc is a running hub process with its combined output.
+type proc struct {
+	cmd  *exec.Cmd
+	port string
+	mu   sync.Mutex
+	out  bytes.Buffer
+	done chan error
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func start(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{port: freePort(t), done: make(chan error, 1)}
+	p.cmd = exec.Command(hubBin, args...)
+	p.cmd.Env = append(append(os.Environ(), "PORT="+p.port, "HUB_HOST=127.0.0.1"), env...)
+	r, w := io.Pipe()
+	p.cmd.Stdout, p.cmd.Stderr = w, w
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s := bufio.NewScanner(r)
+		for s.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(s.Text() + "\n")
+			p.mu.Unlock()
+		}
+	}()
+	go func() { p.done <- p.cmd.Wait(); w.Close() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (p *proc) url(path string) string { return "http://127.0.0.1:" + p.port + path }
+
+// waitHealthy polls /healthz with a deadline (no sleeps standing in for readiness).
+func (p *proc) waitHealthy(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("hub exited early: %v\n%s", err, p.output())
+		default:
+		}
+		resp, err := http.Get(p.url("/healthz"))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("hub not healthy in time\n%s", p.output())
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("decode %s: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+type readyz struct {
+	Status   string `json:"status"`
+	Database struct {
+		Dialect    string `json:"dialect"`
+		Migrations string `json:"migrations"`
+	} `json:"database"`
+	Cache struct {
+		Backend  string `json:"backend"`
+		Healthy  bool   `json:"healthy"`
+		Degraded bool   `json:"degraded"`
+	} `json:"cache"`
+}
+
+func TestEmbeddedDefaultSurvivesKillAndRestart(t *testing.T) {
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	env := []string{"HUB_DATA_DIR=" + dataDir, "DATABASE_URL=", "REDIS_URL=", "HUB_SECRET_KEY="}
+	p := start(t, env)
+	p.waitHealthy(t)
+	var rd readyz
+	if code := getJSON(t, p.url("/readyz"), &rd); code != 200 || rd.Database.Dialect != "sqlite" || rd.Database.Migrations != "current" || rd.Cache.Backend != "memory" {
+		t.Fatalf("readyz %d %+v", code, rd)
+	}
+	if !strings.Contains(p.output(), "admin key:") || !strings.Contains(p.output(), "is serving on") {
+		t.Fatalf("first start did not print the URL and a one-time admin key:\n%s", p.output())
+	}
+	st, err := os.Stat(filepath.Join(dataDir, "secret.key"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret.key: %v %v", st, err)
+	}
+	// Data written by an operator command while the server runs, then kill -9.
+	cmd := exec.Command(hubBin, "tenant", "create", "--name", "acme")
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "admin key (shown once): hub_") {
+		t.Fatalf("tenant create: %v\n%s", err, out)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+
+	p2 := start(t, env)
+	p2.waitHealthy(t)
+	if strings.Contains(p2.output(), "admin key:") {
+		t.Fatalf("restart bootstrapped again: the first start's data was lost\n%s", p2.output())
+	}
+	if code := getJSON(t, p2.url("/readyz"), &rd); code != 200 {
+		t.Fatalf("readyz after restart: %d", code)
+	}
+	// SIGTERM drains and exits cleanly.
+	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p2.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p2.output())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30s of SIGTERM")
+	}
+}
+
+func TestTwoReplicasShareOnePostgresAndRedis(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.Postgres(t)
+	redisURL, _ := testenv.Redis(t)
+	env := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL, "HUB_SECRET_KEY=" + strings.Repeat("ab", 32), "HUB_DATA_DIR=" + t.TempDir()}
+	a, b := start(t, env), start(t, env) // both migrate at once, under the advisory lock
+	a.waitHealthy(t)
+	b.waitHealthy(t)
+	for _, p := range []*proc{a, b} {
+		var rd readyz
+		if code := getJSON(t, p.url("/readyz"), &rd); code != 200 || rd.Database.Dialect != "postgres" || rd.Cache.Backend != "redis" || !rd.Cache.Healthy {
+			t.Fatalf("readyz %d %+v\n%s", code, rd, p.output())
+		}
+		if strings.Contains(p.output(), `"level":"ERROR"`) {
+			t.Fatalf("errors at start:\n%s", p.output())
+		}
+	}
+	if n := strings.Count(a.output()+b.output(), "admin key:"); n != 1 {
+		t.Fatalf("the default tenant was bootstrapped %d times", n)
+	}
+}
+
+func TestRedisDownDegradesNotDies(t *testing.T) {
+	t.Parallel()
+	env := []string{"DATABASE_URL=", "HUB_DATA_DIR=" + t.TempDir(), "REDIS_URL=redis://127.0.0.1:1/0"}
+	p := start(t, env)
+	p.waitHealthy(t)
+	var rd readyz
+	if code := getJSON(t, p.url("/readyz"), &rd); code != 200 || !rd.Cache.Degraded {
+		t.Fatalf("readyz %d %+v", code, rd)
+	}
+}
+
+func TestBadConfigurationStopsStartup(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ env, want string }{
+		{"PORT=abc", "PORT: must be a port number"},
+		{"DATABASE_URL=mysql://x/y", "DATABASE_URL: must be a postgres://"},
+		{"HUB_SECRET_KEY=short", "HUB_SECRET_KEY: key 1 must be 64 hexadecimal"},
+	} {
+		cmd := exec.Command(hubBin, "serve")
+		cmd.Env = append(os.Environ(), "HUB_DATA_DIR="+t.TempDir(), tc.env)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s: err=%v output=%s", tc.env, err, out)
+		}
+	}
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	t.Parallel()
+	p := start(t, []string{"DATABASE_URL=", "REDIS_URL=", "HUB_DATA_DIR=" + t.TempDir()})
+	p.waitHealthy(t)
+	cmd := exec.Command(hubBin, "healthcheck")
+	cmd.Env = append(os.Environ(), "PORT="+p.port)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("healthcheck against a running hub: %v %s", err, out)
+	}
+	cmd = exec.Command(hubBin, "healthcheck")
+	cmd.Env = append(os.Environ(), "PORT="+freePort(t))
+	if err := cmd.Run(); err == nil {
+		t.Fatal("healthcheck succeeded with no server")
+	}
+}
+
+func TestVersionAndUnknownCommand(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "hub ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Fatalf("unknown command: %v", err)
+	}
+}

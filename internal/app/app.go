@@ -1,0 +1,351 @@
+// Package app wires Hub together: it builds the store, cache, keyring and HTTP server from a
+// Config, and starts and stops them in order. Nothing imports app but cmd/hub and tests.
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/cache/memory"
+	cacheredis "github.com/hubtrack/hub/internal/cache/redis"
+	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/intake"
+	"github.com/hubtrack/hub/internal/obs"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/postgres"
+	"github.com/hubtrack/hub/internal/store/sqlite"
+)
+
+// Version is set at build time with -ldflags "-X github.com/hubtrack/hub/internal/app.Version=…".
+var Version = "dev"
+
+// App is a configured Hub.
+type App struct {
+	Config  config.Config
+	Log     *slog.Logger
+	Store   store.Store
+	Cache   cache.Cache
+	Keys    *pii.Keyring
+	Metrics *obs.Metrics
+	Admin   *admin.Service
+	Dests   *dest.Registry
+	Intake  *intake.Service
+
+	mux     *http.ServeMux
+	workers *river.Workers
+	closers []func(context.Context) error
+}
+
+// OpenStore opens the store the configuration names and applies migrations.
+func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	var (
+		st  store.Store
+		err error
+	)
+	if cfg.Embedded() {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("app: data dir: %w", err)
+		}
+		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hub.db"))
+	} else {
+		st, err = postgres.Open(ctx, cfg.DatabaseURL)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: open store: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("app: migrate: %w", err)
+	}
+	return st, nil
+}
+
+// LoadKeyring parses HUB_SECRET_KEY, or in embedded mode reads (creating it on first start)
+// the key file in the data directory with mode 0600.
+func LoadKeyring(cfg config.Config) (*pii.Keyring, error) {
+	raw := cfg.SecretKey
+	if raw == "" {
+		if !cfg.Embedded() {
+			return nil, errors.New("app: HUB_SECRET_KEY is required with DATABASE_URL")
+		}
+		path := filepath.Join(cfg.DataDir, "secret.key")
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			raw = strings.TrimSpace(string(b))
+		case errors.Is(err, os.ErrNotExist):
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return nil, fmt.Errorf("app: data dir: %w", err)
+			}
+			raw = hex.EncodeToString(pii.GenerateKey())
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("app: create secret key file: %w", err)
+			}
+			if _, err := f.WriteString(raw + "\n"); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("app: write secret key file: %w", err)
+			}
+			if err := f.Sync(); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("app: sync secret key file: %w", err)
+			}
+			if err := f.Close(); err != nil {
+				return nil, fmt.Errorf("app: close secret key file: %w", err)
+			}
+		default:
+			return nil, fmt.Errorf("app: read secret key file: %w", err)
+		}
+	}
+	var keys [][]byte
+	for _, k := range strings.Split(raw, ",") {
+		b, err := pii.ParseKey(strings.TrimSpace(k))
+		if err != nil {
+			return nil, fmt.Errorf("app: HUB_SECRET_KEY: %w", err)
+		}
+		keys = append(keys, b)
+	}
+	return pii.NewKeyring(keys[0], keys[1:]...)
+}
+
+// OpenCache returns Redis behind a memory fallback when REDIS_URL is set, else memory.
+func OpenCache(cfg config.Config, log *slog.Logger) (cache.Cache, error) {
+	mem := memory.New(memory.Options{})
+	if cfg.RedisURL == "" {
+		return mem, nil
+	}
+	r, err := cacheredis.New(cfg.RedisURL, "hub:")
+	if err != nil {
+		return nil, fmt.Errorf("app: redis: %w", err)
+	}
+	f := cache.NewFallback(r, mem, cache.FallbackOptions{Logger: log})
+	// One ping at start so an unreachable Redis is reported (and served around) at once; Hub
+	// starts either way.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := f.Ping(ctx); err != nil {
+		log.Warn("redis unreachable at start; serving from the in-process cache until it answers", "error", err)
+	}
+	return f, nil
+}
+
+// New builds a Hub from its configuration: store (migrated), cache, keyring and routes.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), workers: river.NewWorkers()}
+	keys, err := LoadKeyring(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Keys = keys
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	c, err := OpenCache(cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Cache = c
+	a.Admin = &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL}
+	a.Metrics.GaugeFunc("queue_pending_jobs", "River jobs available, scheduled or retrying.", func(ctx context.Context) (float64, error) {
+		n, err := st.Queue().Pending(ctx)
+		return float64(n), err
+	})
+	if ps, ok := st.(interface{ PoolStats() map[string]float64 }); ok {
+		for _, name := range []string{"db_open_connections", "db_idle_connections", "db_in_use_connections"} {
+			name := name
+			a.Metrics.GaugeFunc(name, "Database pool: "+strings.ReplaceAll(strings.TrimPrefix(name, "db_"), "_", " ")+".", func(context.Context) (float64, error) {
+				return ps.PoolStats()[name], nil
+			})
+		}
+	}
+	if err := a.wire(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.routes()
+	return a, nil
+}
+
+func (a *App) routes() {
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": Version})
+	})
+	a.mux.HandleFunc("GET /readyz", a.readyz)
+	a.mux.Handle("GET /metrics", a.Metrics.Handler())
+}
+
+type readiness struct {
+	Status   string      `json:"status"`
+	Database dbReadiness `json:"database"`
+	Cache    cache.State `json:"cache"`
+	Version  string      `json:"version"`
+}
+
+type dbReadiness struct {
+	Dialect    string `json:"dialect"`
+	Reachable  bool   `json:"reachable"`
+	Migrations string `json:"migrations"`
+	Error      string `json:"error,omitempty"`
+}
+
+// readyz answers 200 when the database is reachable and migrated. The cache's state is
+// reported but never makes Hub unready: without Redis it serves degraded, not down.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	rd := readiness{Status: "ready", Database: dbReadiness{Dialect: a.Store.Dialect()}, Cache: a.Cache.State(), Version: Version}
+	if err := a.Store.Ping(ctx); err != nil {
+		rd.Database.Error = "unreachable"
+		a.Log.Warn("readyz: database unreachable", "error", err)
+	} else {
+		rd.Database.Reachable = true
+		current, err := a.Store.MigrationStatus(ctx)
+		switch {
+		case err != nil:
+			rd.Database.Migrations = "unknown"
+			rd.Database.Error = "cannot read migration status"
+		case current:
+			rd.Database.Migrations = "current"
+		default:
+			rd.Database.Migrations = "pending"
+		}
+	}
+	status := http.StatusOK
+	if !rd.Database.Reachable || rd.Database.Migrations != "current" {
+		rd.Status = "not ready"
+		status = http.StatusServiceUnavailable
+	}
+	httpx.WriteJSON(w, status, rd)
+}
+
+// Handler is the whole HTTP surface with its middleware.
+func (a *App) Handler() http.Handler {
+	return httpx.Handler(a.mux, a.Log, a.Metrics.ObserveRequest)
+}
+
+// Bootstrap creates the default tenant and prints a one-time admin key on the very first
+// start of a store with no tenants.
+func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
+	ts, err := a.Store.ListTenants(ctx)
+	if err != nil {
+		return fmt.Errorf("app: bootstrap: %w", err)
+	}
+	if len(ts) > 0 {
+		return nil
+	}
+	t, key, err := a.Admin.CreateTenant(ctx, "default")
+	if err != nil {
+		return fmt.Errorf("app: bootstrap: %w", err)
+	}
+	op, err := a.Admin.CreateAPIKey(ctx, t.ID, "operator key", store.RoleOperator)
+	if err != nil {
+		return fmt.Errorf("app: bootstrap: %w", err)
+	}
+	fmt.Fprintf(out, "\nHub created the default tenant %s. These API keys are shown once; keep them:\n  admin key:    %s\n  operator key: %s\n\n", t.ID, key.Plaintext, op.Plaintext)
+	return nil
+}
+
+// Serve listens on the configured address until ctx is cancelled, then drains: it stops
+// accepting, waits for in-flight requests, stops the queue and closes everything, all within
+// the shutdown timeout.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.Config.Addr())
+	if err != nil {
+		return fmt.Errorf("app: listen on %s: %w", a.Config.Addr(), err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	if err := a.Store.Queue().Start(ctx, a.workers, map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: a.Config.Workers}}); err != nil {
+		ln.Close()
+		return fmt.Errorf("app: start queue: %w", err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("app: serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down", "timeout", a.Config.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("app: drain http: %w", err))
+	}
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](sctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := a.Store.Queue().Stop(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("app: stop queue: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases the store and cache.
+func (a *App) Close() error {
+	return errors.Join(a.Cache.Close(), a.Store.Close())
+}
+
+// DestinationValidator checks destination settings against the registered destinations.
+func DestinationValidator() admin.Validator {
+	a := &App{Config: config.Config{}}
+	return registryValidator{a.destinations()}
+}
+
+type registryValidator struct{ r *dest.Registry }
+
+func (v registryValidator) Validate(typ string, cfg, creds json.RawMessage) error {
+	d, ok := v.r.Lookup(typ)
+	if !ok {
+		return fmt.Errorf("unknown destination type %q (known: %s)", typ, strings.Join(v.r.Types(), ", "))
+	}
+	c := dest.Config{}
+	if len(cfg) > 0 {
+		if err := json.Unmarshal(cfg, &c); err != nil {
+			return errors.New("config must be a JSON object of strings")
+		}
+	}
+	if err := d.ValidateConfig(c); err != nil {
+		return err
+	}
+	cr := map[string]string{}
+	if len(creds) > 0 {
+		if err := json.Unmarshal(creds, &cr); err != nil {
+			return errors.New("credentials must be a JSON object of strings")
+		}
+	}
+	return dest.CheckCredentials(d.Spec(), dest.NewCredentials(cr)).Err()
+}

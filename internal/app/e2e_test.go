@@ -1,0 +1,274 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/testenv"
+)
+
+// running is a Hub serving on a loopback port with its queue working, plus a fake Graph API.
+type running struct {
+	app  *App
+	base string
+	fake *fakemeta.Server
+	meta string // the fake's base URL
+}
+
+func startHub(t *testing.T, dialect string) *running {
+	t.Helper()
+	fake := fakemeta.New()
+	fakeSrv := newHTTPServer(t, fake)
+	cfg := config.Config{Host: "127.0.0.1", Port: 0, DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
+		MaxBodyBytes: 1 << 20, Workers: 10, MetaGraphURL: fakeSrv, MetaAPIVersion: "v25.0", PublicURL: "http://hub.test"}
+	if dialect == "postgres" {
+		cfg.DatabaseURL = testenv.Postgres(t)
+		cfg.RedisURL, _ = testenv.Redis(t)
+		cfg.SecretKey = strings.Repeat("cd", 32)
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, func(addr string) { addrc <- addr }) }()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		fake.Close()
+		a.Close()
+	})
+	return &running{app: a, base: "http://" + addr, fake: fake, meta: fakeSrv}
+}
+
+func post(t *testing.T, url, contentType string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+type fixture struct {
+	Request struct {
+		Headers map[string]string `json:"headers"`
+	} `json:"request"`
+	Verification struct {
+		TestSecret string `json:"test_secret"`
+	} `json:"verification"`
+	RawBody string `json:"raw_body"`
+}
+
+func loadFixture(t *testing.T, name string) fixture {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "fixtures", "webhooks", name+".json"))
+	if err != nil {
+		b, err = os.ReadFile(filepath.Join("..", "webhook", name, "testdata", name+".json"))
+	}
+	if err != nil {
+		t.Fatalf("fixture %s: %v", name, err)
+	}
+	var f fixture
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// setup creates a tenant, a source with Hotmart's secret and a Meta destination at the fake.
+func (r *running) setup(t *testing.T, hottok string) (store.Tenant, store.Source, store.Destination) {
+	t.Helper()
+	ctx := context.Background()
+	tn, _, err := r.app.Admin.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := r.app.Admin.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop", AllowedOrigins: []string{"https://shop.example"}, Secrets: map[string]string{"hotmart": hottok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.app.Admin.AddDestination(ctx, tn.ID, admin.DestinationInput{Type: "meta",
+		Config: json.RawMessage(`{"pixel_id":"123456789"}`), Credentials: json.RawMessage(`{"access_token":"EAAtesttoken"}`)}, DestinationValidator())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn, src, d
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestClickToPurchaseToMeta walks the whole flow: an ad click recorded by the collect API, a
+// Hotmart purchase carrying the visitor id in sck, the attribution, and the Purchase at Meta.
+func TestClickToPurchaseToMeta(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			r := startHub(t, dialect)
+			f := loadFixture(t, "hotmart")
+			tn, src, d := r.setup(t, f.Verification.TestSecret)
+			now := time.Now().UTC()
+
+			click := fmt.Sprintf(`{"key":%q,"events":[{"type":"page_view","event_id":"ev-1","visitor_id":"k_8f3a2b1c9d","url":"https://shop.example/lp?fbclid=IwAR2F4","fbclid":"IwAR2F4","fbc":"fb.1.%d.IwAR2F4","fbp":"fb.1.%d.1116446470","utm":{"source":"facebook","campaign":"launch"}}]}`,
+				src.PublicKey, now.Add(-time.Hour).UnixMilli(), now.Add(-time.Hour).UnixMilli())
+			resp, body := post(t, r.base+"/v1/collect", "application/json", []byte(click), map[string]string{"Origin": "https://shop.example", "User-Agent": "Mozilla/5.0 (iPhone) Safari", "X-Forwarded-For": "203.0.113.45"})
+			if resp.StatusCode/100 != 2 {
+				t.Fatalf("collect: %d %s", resp.StatusCode, body)
+			}
+
+			// The fixture's purchase, approved a minute ago (Hotmart signs nothing; the hottok header authenticates).
+			raw := strings.Replace(f.RawBody, `"approved_date":1767634200000`, fmt.Sprintf(`"approved_date":%d`, now.Add(-time.Minute).UnixMilli()), 1)
+			hook := r.base + "/v1/webhooks/hotmart/" + src.WebhookToken
+			resp, body = post(t, hook, "application/json", []byte(raw), f.Request.Headers)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("webhook: %d %s", resp.StatusCode, body)
+			}
+
+			ctx := context.Background()
+			o, err := r.app.Store.GetOrderByExternalID(ctx, tn.ID, "hotmart", "HP1234567890")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Status != store.StatusPaid || o.AmountMinor != 19700 || o.Currency != "BRL" {
+				t.Fatalf("order %+v", o)
+			}
+			at, err := r.app.Store.GetAttribution(ctx, tn.ID, o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if at.Rule != "visitor_id" || at.Confidence != 1 || at.VisitorID != "k_8f3a2b1c9d" {
+				t.Fatalf("attribution %+v", at)
+			}
+
+			waitFor(t, "the Purchase at the fake Graph API", 15*time.Second, func() bool { return len(r.fake.Events()) > 0 })
+			ev := r.fake.Events()[0]
+			if ev.EventName != "Purchase" || ev.EventID != "hotmart:HP1234567890:purchase" || ev.PixelID != "123456789" {
+				t.Fatalf("event %+v", ev)
+			}
+			var payload struct {
+				ActionSource   string `json:"action_source"`
+				EventSourceURL string `json:"event_source_url"`
+				UserData       struct {
+					Em  []string `json:"em"`
+					Ph  []string `json:"ph"`
+					FBC string   `json:"fbc"`
+					FBP string   `json:"fbp"`
+					IP  string   `json:"client_ip_address"`
+				} `json:"user_data"`
+				CustomData struct {
+					Value    float64 `json:"value"`
+					Currency string  `json:"currency"`
+					OrderID  string  `json:"order_id"`
+				} `json:"custom_data"`
+			}
+			if err := json.Unmarshal(ev.Raw, &payload); err != nil {
+				t.Fatal(err)
+			}
+			if payload.UserData.FBC == "" || !strings.HasSuffix(payload.UserData.FBC, ".IwAR2F4") || payload.UserData.FBP == "" ||
+				len(payload.UserData.Em) != 1 || payload.CustomData.Value != 197 || payload.CustomData.Currency != "BRL" ||
+				payload.CustomData.OrderID != "HP1234567890" || payload.EventSourceURL != "https://shop.example/lp?fbclid=IwAR2F4" {
+				t.Fatalf("payload %s", ev.Raw)
+			}
+			// em is the SHA-256 of the normalised fixture e-mail, never the raw address.
+			if want, _ := pii.HashEmail("maria.teste@example.com"); payload.UserData.Em[0] != want || strings.Contains(string(ev.Raw), "maria.teste") {
+				t.Fatalf("raw e-mail leaked: %s", ev.Raw)
+			}
+			waitFor(t, "the delivery to be recorded as delivered", 10*time.Second, func() bool {
+				ds, err := r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, OrderID: o.ID, Limit: 10})
+				return err == nil && len(ds) == 1 && ds[0].State == store.DeliveryDelivered && ds[0].DestinationID == d.ID
+			})
+
+			// The same webhook again, and 20 more in parallel: still one order, one delivery, one event at Meta.
+			errs := make(chan error, 20)
+			for range 20 {
+				go func() {
+					resp, body := post(t, hook, "application/json", []byte(raw), f.Request.Headers)
+					if resp.StatusCode != http.StatusOK {
+						errs <- fmt.Errorf("%d %s", resp.StatusCode, body)
+						return
+					}
+					errs <- nil
+				}()
+			}
+			for range 20 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			ds, err := r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, OrderID: o.ID, Limit: 10})
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("deliveries after duplicates: %v %d", err, len(ds))
+			}
+			if n := r.fake.Accepted()["hotmart:HP1234567890:purchase"]; n != 1 {
+				t.Fatalf("Meta accepted the purchase %d times", n)
+			}
+
+			// A tampered copy is rejected with 401 and recorded as rejected.
+			resp, _ = post(t, hook, "application/json", []byte(raw), map[string]string{"X-HOTMART-HOTTOK": "wrong"})
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("bad hottok: %d", resp.StatusCode)
+			}
+			rej, err := r.app.Store.ListInbox(ctx, store.InboxFilter{TenantID: tn.ID, State: store.InboxRejected, Limit: 10})
+			if err != nil || len(rej) != 1 {
+				t.Fatalf("rejected inbox: %v %d", err, len(rej))
+			}
+		})
+	}
+}
+
+func newHTTPServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

@@ -1,0 +1,350 @@
+// Package intake owns the order pipeline behind POST /v1/webhooks/{provider}/{source_token}:
+// pick the source by its token, verify the delivery with the gateway's own scheme, commit the
+// raw body to the inbox before anything else, then parse, apply the order change, attribute a
+// new purchase and plan its deliveries in one transaction.
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubtrack/hub/internal/attribution"
+	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook"
+)
+
+// SafetyNetDelay is when the scheduled "process" job runs if inline processing did not finish
+// (a crash or a database error after the inbox commit).
+const SafetyNetDelay = time.Minute
+
+// Service receives and processes webhook deliveries.
+type Service struct {
+	Store    store.Store
+	Adapters *webhook.Registry
+	Keys     *pii.Keyring
+	Log      *slog.Logger
+	Now      func() time.Time
+	// Published is told about every processed delivery (live views); may be nil.
+	Published func(ctx context.Context, tenantID string, e store.InboxEntry)
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Register adds the webhook route.
+func (s *Service) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/webhooks/{provider}/{token}", s.receive)
+}
+
+// redactedHeaders carry secrets themselves (Hotmart's hottok is the account secret); they are
+// stored as "[REDACTED]" so the inbox never holds a credential outside the body.
+var redactedHeaders = map[string]bool{"Authorization": true, "Cookie": true, "X-Hotmart-Hottok": true}
+
+func inboxHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if redactedHeaders[k] {
+			out[k] = "[REDACTED]"
+			continue
+		}
+		out[k] = strings.Join(v, ", ")
+	}
+	return out
+}
+
+// Response is the body answered to the gateway.
+type Response struct {
+	Status  string `json:"status"`
+	InboxID string `json:"inbox_id"`
+	State   string `json:"state"`
+}
+
+func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	provider, token := r.PathValue("provider"), r.PathValue("token")
+	adapter, ok := s.Adapters.Lookup(provider)
+	if !ok {
+		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "unknown webhook URL"))
+		return
+	}
+	src, err := s.Store.GetSourceByWebhookToken(ctx, token)
+	if errors.Is(err, store.ErrNotFound) {
+		// Same answer as an unknown provider: the URL reveals nothing about tenants.
+		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "unknown webhook URL"))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, "load source", err)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhook.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", webhook.MaxBodyBytes)))
+			return
+		}
+		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusBadRequest, "could not read the body"))
+		return
+	}
+	secret, err := s.secret(ctx, src, provider)
+	if err != nil {
+		s.fail(w, r, "load gateway secret", err)
+		return
+	}
+	now := s.now()
+	req := webhook.Request{Header: r.Header, Query: r.URL.Query(), Body: body}
+	entry := store.InboxEntry{ID: store.NewID(), TenantID: src.TenantID, SourceID: src.ID, Provider: provider,
+		ReceivedAt: now, Headers: inboxHeaders(r.Header), Query: r.URL.RawQuery, Body: body, State: store.InboxReceived}
+
+	if verr := adapter.Verify(req, secret, now); verr != nil {
+		entry.State, entry.Error = store.InboxRejected, verr.Error()
+		if _, err := s.Store.InsertInbox(ctx, entry); err != nil {
+			s.Log.Error("intake: record rejected delivery", "provider", provider, "source_id", src.ID, "error", err)
+		}
+		s.Log.Warn("intake: rejected delivery", "provider", provider, "source_id", src.ID, "inbox_id", entry.ID, "reason", verr.Error())
+		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusUnauthorized, "the delivery failed "+provider+"'s authenticity check"))
+		return
+	}
+
+	// Raw first: the delivery and a safety-net job commit before anything is parsed.
+	err = s.Store.Tx(ctx, func(tx store.Tx) error {
+		if _, err := tx.InsertInbox(ctx, entry); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, ProcessArgs{TenantID: src.TenantID, InboxID: entry.ID}, &river.InsertOpts{ScheduledAt: now.Add(SafetyNetDelay)})
+	})
+	if err != nil {
+		s.fail(w, r, "store delivery", err)
+		return
+	}
+	state, err := s.Process(ctx, src.TenantID, entry.ID, false)
+	if err != nil {
+		// Stored and acknowledged; the safety-net job will process it.
+		s.Log.Error("intake: process inline; the scheduled job will retry", "inbox_id", entry.ID, "error", err)
+		state = store.InboxReceived
+	}
+	httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(state)})
+}
+
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.Log.Error("intake: "+what, "request_id", httpx.RequestID(r.Context()), "error", err)
+	httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusServiceUnavailable, "the delivery could not be stored; retry later"))
+}
+
+// secret returns the source's decrypted secret for the gateway, "" when none is configured
+// (Verify then refuses it, except for gateways without signatures).
+func (s *Service) secret(ctx context.Context, src store.Source, provider string) (string, error) {
+	gs, err := s.Store.GetGatewaySecret(ctx, src.TenantID, src.ID, provider)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	plain, err := s.Keys.Open(gs.Ciphertext, store.GatewaySecretAD(src.ID, provider))
+	if err != nil {
+		return "", fmt.Errorf("decrypt %s secret: %w", provider, err)
+	}
+	return string(plain), nil
+}
+
+// Process parses a stored delivery and applies it. It is idempotent: an entry already
+// processed is left alone unless force is set (reprocessing after an adapter fix).
+func (s *Service) Process(ctx context.Context, tenantID, inboxID string, force bool) (store.InboxState, error) {
+	e, err := s.Store.GetInbox(ctx, tenantID, inboxID)
+	if err != nil {
+		return "", fmt.Errorf("intake: load inbox %s: %w", inboxID, err)
+	}
+	if e.State == store.InboxRejected {
+		return e.State, nil
+	}
+	if e.State != store.InboxReceived && !(force && e.State == store.InboxUnparseable) {
+		return e.State, nil
+	}
+	adapter, ok := s.Adapters.Lookup(e.Provider)
+	if !ok {
+		return "", fmt.Errorf("intake: no adapter for %q", e.Provider)
+	}
+	src, err := s.Store.GetSource(ctx, e.TenantID, e.SourceID)
+	if err != nil {
+		return "", fmt.Errorf("intake: load source: %w", err)
+	}
+	q, _ := url.ParseQuery(e.Query)
+	h := http.Header{}
+	for k, v := range e.Headers {
+		h.Set(k, v)
+	}
+	events, perr := adapter.Parse(webhook.Request{Header: h, Query: q, Body: e.Body})
+	now := s.now()
+	if perr != nil {
+		if err := s.Store.SetInboxState(ctx, e.TenantID, e.ID, store.InboxUnparseable, perr.Error(), "", now); err != nil {
+			return "", fmt.Errorf("intake: mark unparseable: %w", err)
+		}
+		s.Log.Warn("intake: unparseable delivery", "inbox_id", e.ID, "provider", e.Provider, "error", perr.Error())
+		return store.InboxUnparseable, nil
+	}
+	state := store.InboxIgnored
+	var orderID string
+	err = s.Store.Tx(ctx, func(tx store.Tx) error {
+		state, orderID = store.InboxIgnored, ""
+		for _, ev := range events {
+			st, oid, err := s.apply(ctx, tx, src, e, ev, now)
+			if err != nil {
+				return err
+			}
+			if oid != "" {
+				orderID = oid
+			}
+			if st == store.InboxProcessed || state == store.InboxIgnored {
+				state = st
+			}
+		}
+		return tx.SetInboxState(ctx, e.TenantID, e.ID, state, "", orderID, now)
+	})
+	if err != nil {
+		return "", fmt.Errorf("intake: process %s: %w", e.ID, err)
+	}
+	if s.Published != nil {
+		e.State, e.OrderID = state, orderID
+		s.Published(ctx, e.TenantID, e)
+	}
+	return state, nil
+}
+
+// apply records one order event; a new purchase is attributed and its deliveries planned in
+// the same transaction.
+func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e store.InboxEntry, ev webhook.OrderEvent, now time.Time) (store.InboxState, string, error) {
+	oe := OrderEvent(src, e, ev)
+	if ev.Status == webhook.StatusOther {
+		if _, err := tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, ev.OrderID); errors.Is(err, store.ErrNotFound) {
+			return store.InboxIgnored, "", nil
+		} else if err != nil {
+			return "", "", err
+		}
+	}
+	o, change, err := tx.ApplyOrderEvent(ctx, oe)
+	if err != nil {
+		return "", "", err
+	}
+	if change.Duplicate {
+		return store.InboxDuplicate, o.ID, nil
+	}
+	becamePaid := change.StatusChanged && o.Status == store.StatusPaid && change.Previous.Rank() < store.StatusPaid.Rank()
+	if change.Created && o.Status == store.StatusPaid {
+		becamePaid = true
+	}
+	if becamePaid {
+		res, err := attribution.Match(ctx, tx, src, o, now)
+		if err != nil {
+			return "", "", err
+		}
+		if err := tx.PutAttribution(ctx, res.Attribution); err != nil {
+			return "", "", err
+		}
+		if _, err := delivery.Plan(ctx, tx, o, now); err != nil {
+			return "", "", err
+		}
+	}
+	return store.InboxProcessed, o.ID, nil
+}
+
+// OrderEvent maps an adapter's event to the store's, hashing the buyer's personal data with
+// Meta's normalisation: raw values stay only in the inbox.
+func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) store.OrderEvent {
+	at := ev.OccurredAt
+	if at.IsZero() {
+		at = e.ReceivedAt
+	}
+	b := ev.Buyer
+	country := b.Address.Country
+	hash := func(f pii.Field, v string) string {
+		if v == "" {
+			return ""
+		}
+		h, err := pii.Hash(f, v)
+		if err != nil {
+			return ""
+		}
+		return h
+	}
+	first, last := b.FirstName, b.LastName
+	if first == "" && last == "" && b.Name != "" {
+		first, last, _ = strings.Cut(strings.TrimSpace(b.Name), " ")
+	}
+	buyer := store.Buyer{
+		EmailHash:     hash(pii.FieldEmail, b.Email),
+		FirstNameHash: hash(pii.FieldFirstName, first),
+		LastNameHash:  hash(pii.FieldLastName, last),
+		CityHash:      hash(pii.FieldCity, b.Address.City),
+		StateHash:     hash(pii.FieldState, b.Address.State),
+		CountryHash:   hash(pii.FieldCountry, country),
+		ExternalID:    hash(pii.FieldExternalID, b.Document),
+		IP:            b.IP,
+		UserAgent:     b.UserAgent,
+	}
+	if b.Phone != "" {
+		if h, err := pii.HashPhone(b.Phone, ""); err == nil {
+			buyer.PhoneHash = h
+		}
+	}
+	if b.Address.Zip != "" {
+		if z, err := pii.NormalizeZip(b.Address.Zip, country); err == nil && z != "" {
+			buyer.ZipHash = pii.SHA256Hex(z)
+		}
+	}
+	products := make([]store.Product, 0, len(ev.Products))
+	for _, p := range ev.Products {
+		products = append(products, store.Product{ID: p.ID, Name: p.Name, Quantity: int(p.Quantity), PriceMinor: p.PriceMinor})
+	}
+	t := ev.Tracking
+	return store.OrderEvent{
+		TenantID: src.TenantID, SourceID: src.ID, InboxID: e.ID, Provider: ev.Provider, ExternalID: ev.OrderID,
+		EventKey: ev.EventID, Status: store.OrderStatus(ev.Status), NativeStatus: ev.NativeStatus, OccurredAt: at.UTC(),
+		AmountMinor: ev.AmountMinor, Currency: ev.Currency, Products: products, Buyer: buyer, ReceivedAt: e.ReceivedAt,
+		Tracking: store.Tracking{
+			VisitorID: t.VisitorID(), VisitorIDs: t.VisitorIDCandidates(), Src: t.Src, Sck: t.Sck,
+			UTM:               store.UTM{Source: t.UTMSource, Medium: t.UTMMedium, Campaign: t.UTMCampaign, Content: t.UTMContent, Term: t.UTMTerm},
+			ClientReferenceID: t.ClientReferenceID, FBCLID: t.FBCLID, FBC: t.FBC, FBP: t.FBP, GCLID: t.GCLID, TTCLID: t.TTCLID,
+			Metadata: t.Metadata,
+		},
+	}
+}
+
+// ProcessArgs is the safety-net job that processes a stored delivery if inline processing did
+// not finish.
+type ProcessArgs struct {
+	TenantID string `json:"tenant_id"`
+	InboxID  string `json:"inbox_id"`
+}
+
+// Kind is the River job kind.
+func (ProcessArgs) Kind() string { return "process_inbox" }
+
+// ProcessWorker works ProcessArgs.
+type ProcessWorker struct {
+	river.WorkerDefaults[ProcessArgs]
+	Service *Service
+}
+
+// Work processes the delivery unless inline processing already did.
+func (w *ProcessWorker) Work(ctx context.Context, job *river.Job[ProcessArgs]) error {
+	_, err := w.Service.Process(ctx, job.Args.TenantID, job.Args.InboxID, false)
+	return err
+}
