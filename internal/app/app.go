@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/api"
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/cache/memory"
 	cacheredis "github.com/hubtrack/hub/internal/cache/redis"
@@ -48,6 +49,7 @@ type App struct {
 	Admin   *admin.Service
 	Dests   *dest.Registry
 	Intake  *intake.Service
+	API     *api.API
 
 	mux     *http.ServeMux
 	workers *river.Workers
@@ -288,6 +290,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	schedCtx, stopSched := context.WithCancel(ctx)
+	defer stopSched()
+	go a.schedule(schedCtx)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

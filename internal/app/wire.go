@@ -1,10 +1,12 @@
 package app
 
 import (
+	"context"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/hubtrack/hub/internal/api"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
@@ -40,18 +42,46 @@ func (a *App) wire() error {
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 
 	apiVersion, graphURL := a.Config.MetaAPIVersion, a.Config.MetaGraphURL
+	overrides := func(d store.Destination, cfg dest.Config) {
+		// A destination's own settings win; Hub's configuration fills the gaps.
+		if d.Type == meta.Type && cfg[meta.SettingAPIVersion] == "" && apiVersion != "" {
+			cfg[meta.SettingAPIVersion] = apiVersion
+		}
+		if d.Type == meta.Type && cfg[meta.SettingGraphURL] == "" && graphURL != "" {
+			cfg[meta.SettingGraphURL] = graphURL
+		}
+	}
 	river.AddWorker(a.workers, delivery.NewWorker(delivery.Worker{
-		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log,
+		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Overrides: overrides,
 		Breaker: &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
-		Overrides: func(d store.Destination, cfg dest.Config) {
-			// A destination's own settings win; Hub's configuration fills the gaps.
-			if d.Type == meta.Type && cfg[meta.SettingAPIVersion] == "" && apiVersion != "" {
-				cfg[meta.SettingAPIVersion] = apiVersion
-			}
-			if d.Type == meta.Type && cfg[meta.SettingGraphURL] == "" && graphURL != "" {
-				cfg[meta.SettingGraphURL] = graphURL
-			}
-		},
 	}, 20*time.Millisecond))
+	a.API = api.New(api.Config{
+		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, Log: a.Log,
+		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, DestinationOverrides: overrides,
+	})
+	a.API.Register(a.mux)
+	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, Log: a.Log})
 	return nil
+}
+
+// schedule enqueues the periodic jobs now and every hour until ctx ends. Each job is unique
+// per period, so replicas scheduling the same job at once collapse into one.
+func (a *App) schedule(ctx context.Context) {
+	enqueue := func() {
+		err := a.Store.Tx(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, api.RetentionArgs{}, nil) })
+		if err != nil && ctx.Err() == nil {
+			a.Log.Warn("schedule retention job", "error", err)
+		}
+	}
+	enqueue()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			enqueue()
+		}
+	}
 }
