@@ -175,9 +175,10 @@ func TestFlow(t *testing.T) {
 				t.Fatalf("sources: %d", len(srcs))
 			}
 			src := srcs[0]
+			e.visit(src)
 			page := c.get(r.location)
 			webhookURL := e.srv.URL + "/v1/webhooks/hotmart/" + src.WebhookToken
-			mustContain(t, "source page", page.body, webhookURL, src.PublicKey, "Waiting for the first webhook")
+			mustContain(t, "source page", page.body, webhookURL, src.PublicKey, "Waiting for the first webhook", "Snippet seen on https://shop.example.com")
 
 			r = c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"meta"}, "name": {"Meta pixel"},
 				"s_pixel_id": {fakemeta.PixelID}, "s_access_token": {fakemeta.DefaultToken}, "s_graph_url": {e.graph.URL}, "s_test_event_code": {"TEST123"}})
@@ -196,7 +197,7 @@ func TestFlow(t *testing.T) {
 			o := e.orderByExternal(tenant.ID, "HP0000000001")
 			e.deliveryState(tenant.ID, o.ID, store.DeliveryDelivered)
 			page = c.get("/orders/" + o.ID)
-			mustContain(t, "order page", page.body, "HP0000000001", "Attribution", "delivered", "•••")
+			mustContain(t, "order page", page.body, "HP0000000001", "Attribution", "delivered", "•••", "matched", "visitor_id", "launch")
 			if strings.Contains(page.body, "maria.teste@example.com") {
 				t.Error("order page shows the buyer's e-mail without being asked")
 			}

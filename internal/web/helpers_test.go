@@ -219,3 +219,21 @@ func mustContain(t *testing.T, what, body string, subs ...string) {
 		}
 	}
 }
+
+// visit records what the snippet sends when the buyer lands from an ad: a page view carrying
+// the visitor id the checkout later brings back (the Hotmart fixture's sck), and a live event.
+func (e *env) visit(src store.Source) {
+	e.t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	tp := store.Touchpoint{TenantID: src.TenantID, SourceID: src.ID, Type: "page_view", OccurredAt: now.Add(-time.Hour), ReceivedAt: now.Add(-time.Hour),
+		URL: "https://shop.example.com/offer?utm_source=facebook&utm_campaign=launch", VisitorID: "k_8f3a2b1c9d",
+		FBCLID: "IwAR0test", UTM: store.UTM{Source: "facebook", Medium: "cpc", Campaign: "launch"}, Consent: "granted",
+		IP: "203.0.113.45", UserAgent: "Mozilla/5.0 (test)"}
+	if _, err := e.st.InsertTouchpoints(ctx, []store.Touchpoint{tp}); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := Publish(ctx, e.cache, src.TenantID, LiveEvent{Kind: "touchpoint", SourceID: src.ID, Summary: "page_view on https://shop.example.com/offer"}); err != nil {
+		e.t.Fatal(err)
+	}
+}

@@ -244,7 +244,7 @@ func keep(o store.Order, f store.OrderFilter) bool {
 type deliveryView struct {
 	store.Delivery
 	Destination store.Destination
-	Attempts    []store.Attempt
+	Log         []store.Attempt
 }
 
 type orderData struct {
@@ -311,7 +311,7 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 			u.fail(w, r, err)
 			return
 		}
-		if v.Attempts, err = u.cfg.Store.ListAttempts(ctx, tid, del.ID); err != nil {
+		if v.Log, err = u.cfg.Store.ListAttempts(ctx, tid, del.ID); err != nil {
 			u.fail(w, r, err)
 			return
 		}

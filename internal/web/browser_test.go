@@ -1,0 +1,275 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browser starts headless Chromium with a fresh profile and records console errors, uncaught
+// exceptions and error log entries (CSP violations, failed loads). Without Chromium the test is
+// skipped locally and fails under CI=true.
+func browser(t *testing.T) (context.Context, func() []string) {
+	t.Helper()
+	if _, err := exec.LookPath(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium not found at %s under CI=true: %v", chromiumPath, err)
+		}
+		t.Skipf("chromium not found at %s (apt-get install -y chromium): %v", chromiumPath, err)
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser now, with no deadline (a deadline on the first Run ends the browser).
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	var (
+		mu   sync.Mutex
+		errs []string
+	)
+	// Console yields console.error calls (Runtime.consoleAPICalled), uncaught exceptions
+	// (Runtime.exceptionThrown) and browser log entries (CSP violations, failed loads).
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				mu.Lock()
+				errs = append(errs, m.String()+" "+m.URL)
+				mu.Unlock()
+			}
+		}
+	}()
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), errs...)
+	}
+}
+
+func screenshotDir(t *testing.T, name string) string {
+	t.Helper()
+	dir := os.Getenv("HUB_SCREENSHOT_DIR")
+	if dir == "" {
+		return t.TempDir()
+	}
+	dir = filepath.Join(dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestBrowser is the issue's end-to-end test in headless Chromium: first run, create the user,
+// add a source and a Meta destination (the fake Graph server), visit the snippet page, a Hotmart
+// purchase arrives, the order shows its attribution and a delivered delivery; an invalid token
+// makes a second purchase fail, the failure group shows, the fix is replayed and delivered.
+// Every step saves a screenshot; any console error fails the test.
+func TestBrowser(t *testing.T) {
+	f := loadHotmart(t)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx, consoleErrs := browser(t)
+			dir := screenshotDir(t, b.name)
+			step := 0
+			shot := func(name string) chromedp.Action[chromedp.Void] {
+				return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					step++
+					buf, err := chromedp.FullScreenshot(100)(ctx, tg)
+					if err != nil {
+						return err
+					}
+					return os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", step, name)), buf, 0o644)
+				})
+			}
+			run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+				t.Helper()
+				tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				if err := chromedp.Do(tctx, actions...); err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				if errs := consoleErrs(); len(errs) > 0 {
+					t.Fatalf("%s: console errors: %q", what, errs)
+				}
+			}
+			text := func(sel string) string {
+				t.Helper()
+				tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+				if err != nil {
+					t.Fatalf("read %s: %v", sel, err)
+				}
+				return s
+			}
+			base := e.srv.URL
+
+			// First run leads to creating the first user.
+			run("first run",
+				chromedp.Navigate(base+"/"),
+				chromedp.WaitVisible(chromedp.CSS(`form[action="/welcome"]`)),
+				shot("welcome"),
+				chromedp.SendKeys(chromedp.CSS(`#email`), "ana@example.com"),
+				chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery"),
+				chromedp.SendKeys(chromedp.CSS(`#password2`), "correct horse battery"),
+				chromedp.Click(chromedp.CSS(`form[action="/welcome"] button`)),
+				chromedp.WaitVisible(chromedp.CSS(`form[action="/setup/sources"]`)),
+				shot("setup-empty"),
+			)
+
+			// A source with the Hotmart secret; its page is the snippet page, which notices the
+			// snippet's first page view.
+			run("add source",
+				chromedp.SendKeys(chromedp.CSS(`#src-name`), "My shop"),
+				chromedp.SendKeys(chromedp.CSS(`#src-origins`), "https://shop.example.com"),
+				chromedp.SetValue(chromedp.CSS(`#src-provider`), "hotmart"),
+				chromedp.SendKeys(chromedp.CSS(`#src-secret`), f.Verification.TestSecret),
+				chromedp.Click(chromedp.CSS(`form[action="/setup/sources"] button`)),
+				chromedp.WaitVisible(chromedp.CSS(`#snippet`)),
+			)
+			srcs, err := e.st.ListSources(context.Background(), mustTenant(t, e).ID)
+			if err != nil || len(srcs) != 1 {
+				t.Fatalf("sources: %v %v", srcs, err)
+			}
+			e.visit(srcs[0])
+			run("snippet seen",
+				chromedp.WaitVisible(chromedp.CSS(`#snippet-status.ok`)),
+				shot("source-snippet"),
+			)
+			if s := text(`#snippet`); !strings.Contains(s, "/t.js") || !strings.Contains(s, "data-key=") {
+				t.Errorf("snippet: %q", s)
+			}
+			webhookURL := text(`#wh-hotmart`)
+			if !strings.HasPrefix(webhookURL, base+"/v1/webhooks/hotmart/wh_") {
+				t.Fatalf("hotmart webhook URL: %q", webhookURL)
+			}
+
+			// The Meta destination, pointing at the fake Graph server, and a test event.
+			run("add destination",
+				chromedp.Navigate(base+"/setup"),
+				chromedp.WaitVisible(chromedp.CSS(`#add-meta`)),
+				chromedp.SendKeys(chromedp.CSS(`#n-meta-pixel_id`), fakemeta.PixelID),
+				chromedp.SendKeys(chromedp.CSS(`#n-meta-access_token`), fakemeta.DefaultToken),
+				chromedp.SendKeys(chromedp.CSS(`#n-meta-graph_url`), e.graph.URL),
+				chromedp.SendKeys(chromedp.CSS(`#n-meta-test_event_code`), "TEST123"),
+				chromedp.Click(chromedp.CSS(`#add-meta button`)),
+				chromedp.WaitVisible(chromedp.CSS(`.dest form[action$="/test"] button`)),
+				chromedp.Click(chromedp.CSS(`.dest form[action$="/test"] button`)),
+				chromedp.WaitVisible(chromedp.CSS(`#test-result`)),
+				shot("destination-tested"),
+			)
+			if s := text(`#test-result`); !strings.Contains(s, "accepted") {
+				t.Errorf("test event: %q", s)
+			}
+			tenant := mustTenant(t, e)
+
+			// A purchase: visible with its attribution and delivered.
+			e.purchase(f, webhookURL, "HP0000000001")
+			o := e.orderByExternal(tenant.ID, "HP0000000001")
+			e.deliveryState(tenant.ID, o.ID, store.DeliveryDelivered)
+			run("orders",
+				chromedp.Navigate(base+"/orders"),
+				chromedp.WaitVisible(chromedp.CSS(`table.orders`)),
+				shot("orders"),
+				chromedp.Click(chromedp.CSS(`table.orders a[href="/orders/`+o.ID+`"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`#attribution`)),
+				shot("order-delivered"),
+			)
+			if s := text(`#attribution`); !strings.Contains(s, "matched") || !strings.Contains(s, "visitor_id") {
+				t.Errorf("attribution section: %q", s)
+			}
+			if s := text(`#deliveries`); !strings.Contains(s, "delivered") {
+				t.Errorf("deliveries section: %q", s)
+			}
+
+			// An invalid token at Meta: the second purchase fails and is grouped by reason.
+			if err := e.fake.InjectFault(fakemeta.ModeInvalidToken, 0); err != nil {
+				t.Fatal(err)
+			}
+			e.purchase(f, webhookURL, "HP0000000002")
+			o2 := e.orderByExternal(tenant.ID, "HP0000000002")
+			e.deliveryState(tenant.ID, o2.ID, store.DeliveryDead)
+			run("failures",
+				chromedp.Navigate(base+"/failures"),
+				chromedp.WaitVisible(chromedp.CSS(`section.group`)),
+				shot("failure-group"),
+			)
+			if s := text(`section.group`); !strings.Contains(s, "Invalid access token") || !strings.Contains(s, "How to fix") {
+				t.Errorf("failure group: %q", s)
+			}
+
+			// Fix (the token works again) and replay all.
+			if err := e.fake.InjectFault(fakemeta.ModeNone, 0); err != nil {
+				t.Fatal(err)
+			}
+			run("replay all",
+				chromedp.Click(chromedp.CSS(`form[action="/failures/replay"] button`)),
+				chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+			)
+			e.deliveryState(tenant.ID, o2.ID, store.DeliveryDelivered)
+			run("replayed",
+				chromedp.Navigate(base+"/orders/"+o2.ID),
+				chromedp.WaitVisible(chromedp.CSS(`#deliveries [data-state="delivered"]`)),
+				shot("order-replayed"),
+				chromedp.Navigate(base+"/failures"),
+				chromedp.WaitVisible(chromedp.CSS(`.callout.ok`)),
+			)
+
+			// The other screens.
+			run("overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)), shot("overview"))
+			if s := text(`#kpi-orders`); s != "2" {
+				t.Errorf("overview orders: %q", s)
+			}
+			run("live", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS(`#live li`)), shot("live"))
+			run("accuracy", chromedp.Navigate(base+"/accuracy"), chromedp.WaitVisible(chromedp.CSS(`#acc-paid`)), shot("accuracy"))
+			run("settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.CSS(`#u-h`)), shot("settings"))
+			run("phone", chromedp.EmulateViewport(360, 740), chromedp.Navigate(base+"/?lang=pt-BR"),
+				chromedp.WaitVisible(chromedp.CSS(`svg.chart`)), shot("overview-360px-pt-BR"))
+			overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if overflow {
+				t.Error("the overview scrolls sideways at 360px")
+			}
+			run("orders at 360px", chromedp.EmulateViewport(360, 740), chromedp.Navigate(base+"/orders"),
+				chromedp.WaitVisible(chromedp.CSS(`table.orders`)))
+			overflow, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if overflow {
+				t.Error("the orders page scrolls sideways at 360px")
+			}
+		})
+	}
+}
