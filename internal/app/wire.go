@@ -30,6 +30,8 @@ func (a *App) wire() error {
 	a.Dests = a.destinations()
 	ing, err := ingest.New(ingest.Config{
 		Store: a.Store, Cache: a.Cache, Limiter: a.Cache, TrustedProxies: a.Config.TrustedProxies, Logger: a.Log,
+		RatePerIP:     ingest.Rate{Per: a.Config.RatePerIP, Burst: burst(a.Config.RatePerIP)},
+		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
 	})
 	if err != nil {
 		return err
@@ -84,4 +86,11 @@ func (a *App) schedule(ctx context.Context) {
 			enqueue()
 		}
 	}
+}
+
+func burst(rate float64) int {
+	if rate <= 0 {
+		return 0
+	}
+	return int(2 * rate)
 }

@@ -31,6 +31,10 @@ type Config struct {
 	MetaGraphURL    string
 	MetaAPIVersion  string
 	Workers         int
+	// RatePerIP and RatePerSource limit the tracking endpoints (requests per second; negative
+	// disables the limit).
+	RatePerIP     float64
+	RatePerSource float64
 }
 
 // Addr is the listen address.
@@ -185,6 +189,8 @@ var Settings = []Setting{
 		c.Workers = n
 		return nil
 	}},
+	{"HUB_RATE_PER_IP", "rate-per-ip", "50", "Tracking requests per second allowed per client IP (bursts of twice that); `off` disables the limit (load tests from one address).", rateSetter(func(c *Config, v float64) { c.RatePerIP = v })},
+	{"HUB_RATE_PER_SOURCE", "rate-per-source", "2000", "Tracking requests per second allowed per source (bursts of twice that); `off` disables the limit.", rateSetter(func(c *Config, v float64) { c.RatePerSource = v })},
 	{"HUB_META_GRAPH_URL", "meta-graph-url", "https://graph.facebook.com", "Base URL of Meta's Graph API (point it at `hub fake-meta` to try Hub locally).", func(c *Config, v string) error {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -200,6 +206,21 @@ var Settings = []Setting{
 		c.MetaAPIVersion = v
 		return nil
 	}},
+}
+
+func rateSetter(set func(*Config, float64)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if strings.EqualFold(v, "off") {
+			set(c, -1)
+			return nil
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1e6 {
+			return errors.New("must be a positive number of requests per second, or off")
+		}
+		set(c, f)
+		return nil
+	}
 }
 
 func isHex(s string) bool {
