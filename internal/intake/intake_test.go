@@ -1,0 +1,362 @@
+package intake_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/intake"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/postgres"
+	"github.com/hubtrack/hub/internal/store/sqlite"
+	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/webhook/all"
+)
+
+type fixture struct {
+	Gateway string `json:"gateway"`
+	Request struct {
+		PathAndQuery string            `json:"path_and_query"`
+		Headers      map[string]string `json:"headers"`
+	} `json:"request"`
+	Verification struct {
+		TestSecret string `json:"test_secret"`
+	} `json:"verification"`
+	RawBody string `json:"raw_body"`
+}
+
+func fixtures(t *testing.T) map[string]fixture {
+	t.Helper()
+	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "webhooks")
+	out := map[string]fixture{}
+	for _, gw := range all.Default().Providers() {
+		b, err := os.ReadFile(filepath.Join(dir, gw+".json"))
+		if err != nil { // a clone without shared/: the adapters keep a copy in their testdata
+			b, err = os.ReadFile(filepath.Join("..", "webhook", gw, "testdata", gw+".json"))
+		}
+		if err != nil {
+			t.Fatalf("fixture %s: %v", gw, err)
+		}
+		var f fixture
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		out[gw] = f
+	}
+	return out
+}
+
+// stripeT is the timestamp the Stripe fixture was signed at; the intake's clock is set just
+// after it so the 300 s tolerance holds.
+var stripeT = time.Unix(1767634200, 0).UTC()
+
+type harness struct {
+	st      store.Store
+	svc     *intake.Service
+	srv     *httptest.Server
+	tenant  store.Tenant
+	src     store.Source
+	wrong   store.Source // every gateway secret wrong
+	bare    store.Source // no secrets at all
+	fx      map[string]fixture
+	pending map[string]int
+}
+
+func newHarness(t *testing.T, dialect string) *harness {
+	t.Helper()
+	ctx := context.Background()
+	var (
+		st  store.Store
+		err error
+	)
+	if dialect == "postgres" {
+		st, err = postgres.Open(ctx, testenv.Postgres(t))
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := pii.NewKeyring(pii.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := &admin.Service{Store: st, Keys: keys, PublicURL: "http://hub.test"}
+	h := &harness{st: st, fx: fixtures(t)}
+	h.tenant, _, err = adm.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, wrong := map[string]string{}, map[string]string{}
+	for gw, f := range h.fx {
+		secrets[gw] = f.Verification.TestSecret
+		wrong[gw] = "not-the-secret-" + gw
+	}
+	mk := func(name string, s map[string]string) store.Source {
+		src, err := adm.CreateSource(ctx, h.tenant.ID, admin.SourceInput{Name: name, Secrets: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	h.src, h.wrong, h.bare = mk("shop", secrets), mk("wrong", wrong), mk("bare", nil)
+	if _, err := adm.AddDestination(ctx, h.tenant.ID, admin.DestinationInput{Type: "meta", Config: json.RawMessage(`{"pixel_id":"1"}`), Credentials: json.RawMessage(`{"access_token":"t"}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.svc = &intake.Service{Store: st, Adapters: all.Default(), Keys: keys, Log: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return stripeT.Add(10 * time.Second) }}
+	mux := http.NewServeMux()
+	h.svc.Register(mux)
+	h.srv = httptest.NewServer(httpx.Handler(mux, slog.New(slog.DiscardHandler), nil))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// send posts a fixture-shaped delivery to a source's webhook URL.
+func (h *harness) send(t *testing.T, gw string, src store.Source, body string, hdr map[string]string, query string) (int, intake.Response) {
+	t.Helper()
+	u := h.srv.URL + "/v1/webhooks/" + gw + "/" + src.WebhookToken
+	if query != "" {
+		u += "?" + query
+	}
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(body))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r intake.Response
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &r)
+	return resp.StatusCode, r
+}
+
+func (h *harness) sendFixture(t *testing.T, gw string, src store.Source) (int, intake.Response) {
+	t.Helper()
+	f := h.fx[gw]
+	q := ""
+	if u, err := url.Parse(f.Request.PathAndQuery); err == nil {
+		q = u.RawQuery
+	}
+	return h.send(t, gw, src, f.RawBody, f.Request.Headers, q)
+}
+
+// hmacGateways sign the body itself: any change to the bytes must be refused.
+var hmacGateways = []string{"kiwify", "stripe", "pagbank", "eduzz", "shopify", "woocommerce"}
+
+func TestIntake(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, dialect)
+			ctx := context.Background()
+
+			t.Run("every fixture is accepted and yields a paid order", func(t *testing.T) {
+				for gw := range h.fx {
+					code, r := h.sendFixture(t, gw, h.src)
+					if code != http.StatusOK || r.State != string(store.InboxProcessed) {
+						t.Errorf("%s: %d %+v", gw, code, r)
+						continue
+					}
+					orders, err := h.st.ListOrders(ctx, store.OrderFilter{TenantID: h.tenant.ID, Provider: gw})
+					if err != nil || len(orders) != 1 {
+						t.Errorf("%s: %d orders, %v", gw, len(orders), err)
+						continue
+					}
+					o := orders[0]
+					if o.Status != store.StatusPaid || o.AmountMinor <= 0 || len(o.Currency) != 3 || o.Buyer.EmailHash == "" {
+						t.Errorf("%s: order %+v", gw, o)
+					}
+					if raw, _ := json.Marshal(o); strings.Contains(string(raw), "maria.teste@example.com") {
+						t.Errorf("%s: the raw e-mail is stored on the order", gw)
+					}
+					ds, err := h.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: h.tenant.ID, OrderID: o.ID})
+					if err != nil || len(ds) != 1 || ds[0].State != store.DeliveryPending {
+						t.Errorf("%s: deliveries %+v %v", gw, ds, err)
+					}
+				}
+			})
+
+			t.Run("wrong secrets are refused with 401 and recorded", func(t *testing.T) {
+				for gw := range h.fx {
+					code, _ := h.sendFixture(t, gw, h.wrong)
+					want := http.StatusUnauthorized
+					if gw == "appmax" { // no signature: the URL token is its only secret
+						want = http.StatusOK
+					}
+					if code != want {
+						t.Errorf("%s with a wrong secret: %d, want %d", gw, code, want)
+					}
+					code, _ = h.sendFixture(t, gw, h.bare)
+					if code != want {
+						t.Errorf("%s with no secret: %d, want %d", gw, code, want)
+					}
+				}
+				rej, err := h.st.ListInbox(ctx, store.InboxFilter{TenantID: h.tenant.ID, SourceID: h.wrong.ID, State: store.InboxRejected, Limit: 100})
+				if err != nil || len(rej) != len(h.fx)-1 {
+					t.Fatalf("rejected entries: %d, %v", len(rej), err)
+				}
+				for _, e := range rej {
+					if e.Error == "" || len(e.Body) == 0 || e.Headers["X-Hotmart-Hottok"] == h.fx["hotmart"].Verification.TestSecret {
+						t.Fatalf("rejected entry %+v", e)
+					}
+				}
+			})
+
+			t.Run("tampered bodies fail the signature", func(t *testing.T) {
+				for _, gw := range hmacGateways {
+					f := h.fx[gw]
+					q := ""
+					if u, err := url.Parse(f.Request.PathAndQuery); err == nil {
+						q = u.RawQuery
+					}
+					tampered := strings.Replace(f.RawBody, "example.com", "example.org", 1)
+					if tampered == f.RawBody {
+						tampered = f.RawBody + " "
+					}
+					if code, _ := h.send(t, gw, h.src, tampered, f.Request.Headers, q); code != http.StatusUnauthorized {
+						t.Errorf("%s tampered: %d", gw, code)
+					}
+				}
+			})
+
+			t.Run("fifty identical deliveries in parallel make one order", func(t *testing.T) {
+				f := h.fx["hotmart"]
+				body := strings.ReplaceAll(f.RawBody, "HP1234567890", "HPDUP0000001")
+				var wg sync.WaitGroup
+				codes := make(chan int, 50)
+				for range 50 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						code, _ := h.send(t, "hotmart", h.src, body, f.Request.Headers, "")
+						codes <- code
+					}()
+				}
+				wg.Wait()
+				close(codes)
+				for c := range codes {
+					if c != http.StatusOK {
+						t.Fatalf("status %d", c)
+					}
+				}
+				o, err := h.st.GetOrderByExternalID(ctx, h.tenant.ID, "hotmart", "HPDUP0000001")
+				if err != nil {
+					t.Fatal(err)
+				}
+				hist, _ := h.st.ListOrderHistory(ctx, h.tenant.ID, o.ID)
+				ds, _ := h.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: h.tenant.ID, OrderID: o.ID})
+				if len(hist) != 1 || len(ds) != 1 {
+					t.Fatalf("history %d, deliveries %d", len(hist), len(ds))
+				}
+				inbox, _ := h.st.ListInbox(ctx, store.InboxFilter{TenantID: h.tenant.ID, SourceID: h.src.ID, State: store.InboxDuplicate, Limit: 100})
+				if len(inbox) != 49 {
+					t.Fatalf("%d deliveries marked duplicate, want 49", len(inbox))
+				}
+			})
+
+			t.Run("pix pending, paid, refunded, then a late paid: history, no rollback", func(t *testing.T) {
+				f := h.fx["hotmart"]
+				base := strings.ReplaceAll(f.RawBody, "HP1234567890", "HPLIFE000001")
+				step := func(eventID, event, status string) string {
+					b := strings.Replace(base, `"event":"PURCHASE_APPROVED"`, `"event":"`+event+`"`, 1)
+					b = strings.Replace(b, `"status":"APPROVED"`, `"status":"`+status+`"`, 1)
+					return strings.Replace(b, `"id":"5f1c7b9e-3a2d-4c1e-9b8a-0d6e2f4a1c33"`, `"id":"`+eventID+`"`, 1)
+				}
+				for _, s := range [][3]string{
+					{"e1", "PURCHASE_BILLET_PRINTED", "BILLET_PRINTED"},
+					{"e2", "PURCHASE_APPROVED", "APPROVED"},
+					{"e3", "PURCHASE_REFUNDED", "REFUNDED"},
+					{"e4", "PURCHASE_APPROVED", "APPROVED"}, // a retry of "approved" arriving after the refund
+				} {
+					if code, r := h.send(t, "hotmart", h.src, step(s[0], s[1], s[2]), f.Request.Headers, ""); code != http.StatusOK {
+						t.Fatalf("%s: %d %+v", s[1], code, r)
+					}
+				}
+				o, err := h.st.GetOrderByExternalID(ctx, h.tenant.ID, "hotmart", "HPLIFE000001")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o.Status != store.StatusRefunded || o.PaidAt == nil {
+					t.Fatalf("order %+v", o)
+				}
+				hist, _ := h.st.ListOrderHistory(ctx, h.tenant.ID, o.ID)
+				// History is ordered by the gateway's times; what matters is that every event is
+				// there and only the late "paid" was not applied.
+				var got []string
+				for _, c := range hist {
+					got = append(got, fmt.Sprintf("%s:%v", c.Status, c.Applied))
+				}
+				slices.Sort(got)
+				if strings.Join(got, " ") != "paid:false paid:true refunded:true waiting_payment:true" {
+					t.Fatalf("history %v", got)
+				}
+				ds, _ := h.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: h.tenant.ID, OrderID: o.ID})
+				if len(ds) != 1 || ds[0].EventName != "Purchase" {
+					t.Fatalf("one Purchase delivery expected (refunds are never sent as purchases): %+v", ds)
+				}
+			})
+
+			t.Run("authentic but unparseable is acknowledged, kept and reprocessable", func(t *testing.T) {
+				f := h.fx["hotmart"]
+				code, r := h.send(t, "hotmart", h.src, `{"event":"PURCHASE_APPROVED","data":{"purchase":`, f.Request.Headers, "")
+				if code != http.StatusOK || r.State != string(store.InboxUnparseable) {
+					t.Fatalf("%d %+v", code, r)
+				}
+				e, err := h.st.GetInbox(ctx, h.tenant.ID, r.InboxID)
+				if err != nil || e.State != store.InboxUnparseable || e.Error == "" || string(e.Body) != `{"event":"PURCHASE_APPROVED","data":{"purchase":` {
+					t.Fatalf("inbox %+v %v", e, err)
+				}
+				if st, err := h.svc.Process(ctx, h.tenant.ID, e.ID, true); err != nil || st != store.InboxUnparseable {
+					t.Fatalf("reprocess: %v %v", st, err)
+				}
+			})
+
+			t.Run("bad requests get clear errors", func(t *testing.T) {
+				f := h.fx["hotmart"]
+				big := `{"pad":"` + strings.Repeat("x", 1<<20) + `"}`
+				if code, _ := h.send(t, "hotmart", h.src, big, f.Request.Headers, ""); code != http.StatusRequestEntityTooLarge {
+					t.Errorf("oversize: %d", code)
+				}
+				if code, _ := h.send(t, "hotmart", store.Source{WebhookToken: "wh_unknown"}, f.RawBody, f.Request.Headers, ""); code != http.StatusNotFound {
+					t.Errorf("unknown token: %d", code)
+				}
+				if code, _ := h.send(t, "paypal", h.src, f.RawBody, f.Request.Headers, ""); code != http.StatusNotFound {
+					t.Errorf("unknown provider: %d", code)
+				}
+				req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/v1/webhooks/hotmart/"+h.src.WebhookToken, nil)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Content-Type") != "application/problem+json" {
+					t.Errorf("GET: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+				}
+			})
+		})
+	}
+}
