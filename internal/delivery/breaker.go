@@ -9,7 +9,8 @@ import (
 )
 
 // Breaker is a per-destination circuit breaker whose state lives in the cache, so every
-// replica sees the same state: after Threshold failures within Window it opens for Cooldown;
+// replica sees the same state: after Threshold failures within Window with no success between
+// them it opens for Cooldown;
 // then one caller at a time (across replicas) probes; a success closes it, a failure reopens it.
 //
 // The cache is not the only copy of anything that matters here: if it loses the state the
@@ -65,12 +66,14 @@ func (b *Breaker) Allow(ctx context.Context, dest string) (state BreakerState, w
 	return BreakerHalfOpen, 0, nil
 }
 
-// Success records a delivered send: a half-open breaker closes.
+// Success records a delivered send: failures so far are forgiven (the breaker is for a
+// destination that keeps failing, not one that failed once), and a half-open breaker closes.
 func (b *Breaker) Success(ctx context.Context, dest string, state BreakerState) error {
-	if state != BreakerHalfOpen {
-		return nil
+	parts := []string{"failures"}
+	if state == BreakerHalfOpen {
+		parts = append(parts, "tripped", "probe")
 	}
-	for _, part := range []string{"tripped", "probe", "failures"} {
+	for _, part := range parts {
 		if err := b.Cache.Delete(ctx, b.key(dest, part)); err != nil {
 			return err
 		}

@@ -1,0 +1,301 @@
+package delivery_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/cache/memory"
+	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/postgres"
+	"github.com/hubtrack/hub/internal/store/sqlite"
+	"github.com/hubtrack/hub/internal/testenv"
+)
+
+type env struct {
+	st     store.Store
+	fake   *fakemeta.Server
+	worker *delivery.Worker
+	tenant store.Tenant
+	dest   store.Destination
+	n      int
+}
+
+func newEnv(t *testing.T, dialect string) *env {
+	t.Helper()
+	ctx := context.Background()
+	var (
+		st  store.Store
+		err error
+	)
+	if dialect == "postgres" {
+		st, err = postgres.Open(ctx, testenv.Postgres(t))
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := pii.NewKeyring(pii.GenerateKey())
+	fake := fakemeta.New()
+	fake.Hang = 5 * time.Second
+	srv := httptest.NewServer(fake)
+	t.Cleanup(func() { fake.Close(); srv.Close() })
+
+	adm := &admin.Service{Store: st, Keys: keys}
+	tn, _, err := adm.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := adm.AddDestination(ctx, tn.ID, admin.DestinationInput{Type: "meta",
+		Config:      json.RawMessage(`{"pixel_id":"42","graph_url":"` + srv.URL + `"}`),
+		Credentials: json.RawMessage(`{"access_token":"EAAsecret"}`)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := meta.New()
+	m.Client = &http.Client{Timeout: time.Second}
+	reg := dest.NewRegistry()
+	reg.Register(m)
+	w := delivery.NewWorker(delivery.Worker{Store: st, Dests: reg, Keys: keys, Log: slog.New(slog.DiscardHandler),
+		Breaker: &delivery.Breaker{Cache: memory.New(memory.Options{}), Threshold: 3, Window: time.Minute, Cooldown: 300 * time.Millisecond},
+	}, 30*time.Millisecond)
+	return &env{st: st, fake: fake, worker: w, tenant: tn, dest: d}
+}
+
+// order creates a paid order (paid at paidAt) with its planned delivery.
+func (e *env) order(t *testing.T, paidAt time.Time) store.Delivery {
+	t.Helper()
+	ctx := context.Background()
+	e.n++
+	var planned []store.Delivery
+	err := e.st.Tx(ctx, func(tx store.Tx) error {
+		o, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: e.tenant.ID, Provider: "hotmart", ExternalID: "HP" + string(rune('A'+e.n)) + time.Now().Format("150405.000000"),
+			EventKey: "k", Status: store.StatusPaid, NativeStatus: "APPROVED", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
+			Products:   []store.Product{{ID: "4711", Quantity: 1, PriceMinor: 19700}},
+			Buyer:      store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com"), IP: "203.0.113.45", UserAgent: "Mozilla/5.0"},
+			ReceivedAt: paidAt})
+		if err != nil {
+			return err
+		}
+		planned, err = delivery.Plan(ctx, tx, o, paidAt)
+		return err
+	})
+	if err != nil || len(planned) != 1 {
+		t.Fatalf("plan: %v %d", err, len(planned))
+	}
+	return planned[0]
+}
+
+func job(d store.Delivery, attempt, replay int) *river.Job[delivery.Args] {
+	return &river.Job[delivery.Args]{JobRow: &rivertype.JobRow{Attempt: attempt, MaxAttempts: delivery.MaxAttempts},
+		Args: delivery.Args{TenantID: d.TenantID, DeliveryID: d.ID, Replay: replay}}
+}
+
+func (e *env) state(t *testing.T, d store.Delivery) (store.Delivery, []store.Attempt) {
+	t.Helper()
+	got, err := e.st.GetDelivery(context.Background(), d.TenantID, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := e.st.ListAttempts(context.Background(), d.TenantID, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, at
+}
+
+func TestWorker(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t, dialect)
+			now := time.Now().UTC()
+
+			t.Run("delivered once, never twice", func(t *testing.T) {
+				d := e.order(t, now.Add(-time.Minute))
+				if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil { // a duplicate job
+					t.Fatal(err)
+				}
+				got, at := e.state(t, d)
+				if got.State != store.DeliveryDelivered || got.DeliveredAt == nil || len(at) != 1 || at[0].TraceID == "" || at[0].HTTPStatus != 200 {
+					t.Fatalf("delivery %+v attempts %+v", got, at)
+				}
+				if n := e.fake.Accepted()[d.EventID]; n != 1 {
+					t.Fatalf("accepted %d times", n)
+				}
+				for _, a := range at {
+					if raw, _ := json.Marshal(a); bytes.Contains(raw, []byte("EAAsecret")) {
+						t.Fatalf("attempt holds the token: %s", raw)
+					}
+				}
+			})
+
+			for _, tc := range []struct{ mode, reason string }{
+				{fakemeta.Mode429, dest.ReasonRateLimited},
+				{fakemeta.Mode500, dest.ReasonServerError},
+				{fakemeta.ModeTimeout, dest.ReasonTimeout},
+			} {
+				t.Run("retryable: "+tc.mode, func(t *testing.T) {
+					d := e.order(t, now.Add(-time.Minute))
+					e.fake.Reset()
+					if err := e.fake.Inject(fakemeta.Fault{Mode: tc.mode, Count: 1}); err != nil {
+						t.Fatal(err)
+					}
+					// A retry: an error (River backs off) or a snooze for the platform's Retry-After.
+					if err := e.worker.Work(ctx, job(d, 1, 0)); err == nil {
+						t.Fatal("want a retry")
+					}
+					got, at := e.state(t, d)
+					if got.State != store.DeliveryRetrying || got.Reason != tc.reason || len(at) != 1 || at[0].Outcome != string(dest.Retryable) {
+						t.Fatalf("delivery %+v attempts %+v", got, at)
+					}
+					// The next attempt succeeds with the same event id.
+					if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil {
+						t.Fatal(err)
+					}
+					if got, _ := e.state(t, d); got.State != store.DeliveryDelivered || e.fake.Accepted()[d.EventID] != 1 {
+						t.Fatalf("after retry: %+v", got)
+					}
+				})
+			}
+
+			t.Run("invalid token is dead, the destination unhealthy, replay delivers once", func(t *testing.T) {
+				d := e.order(t, now.Add(-time.Minute))
+				e.fake.Reset()
+				_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.ModeInvalidToken, Count: 1})
+				if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+					t.Fatalf("a permanent failure completes the job: %v", err)
+				}
+				got, _ := e.state(t, d)
+				if got.State != store.DeliveryDead || got.Reason != dest.ReasonInvalidToken {
+					t.Fatalf("delivery %+v", got)
+				}
+				ds, _ := e.st.GetDestination(ctx, e.tenant.ID, e.dest.ID)
+				if ds.Health.State != "unhealthy" || ds.Health.Reason != dest.ReasonInvalidToken {
+					t.Fatalf("health %+v", ds.Health)
+				}
+				// A dead delivery's stray job does nothing; a replay sends it with the same event id.
+				if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil {
+					t.Fatal(err)
+				}
+				if n, err := delivery.Replay(ctx, e.st, e.tenant.ID, []string{d.ID}, now); err != nil || n != 1 {
+					t.Fatalf("replay: %d %v", n, err)
+				}
+				if got, _ := e.state(t, d); got.State != store.DeliveryPending {
+					t.Fatalf("after replay request: %+v", got)
+				}
+				if err := e.worker.Work(ctx, job(d, 1, 1)); err != nil {
+					t.Fatal(err)
+				}
+				got, at := e.state(t, d)
+				if got.State != store.DeliveryDelivered || len(at) != 2 || !at[1].Replay || e.fake.Accepted()[d.EventID] != 1 {
+					t.Fatalf("after replay: %+v %+v", got, at)
+				}
+			})
+
+			t.Run("stale: never sent, deliberately", func(t *testing.T) {
+				d := e.order(t, now.Add(-8*24*time.Hour))
+				if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+					t.Fatal(err)
+				}
+				got, at := e.state(t, d)
+				if got.State != store.DeliverySkipped || got.Reason != dest.ReasonStale || len(at) != 0 || e.fake.Accepted()[d.EventID] != 0 {
+					t.Fatalf("stale: %+v %+v", got, at)
+				}
+			})
+
+			t.Run("breaker opens after repeated failures, snoozes, then closes", func(t *testing.T) {
+				e.fake.Reset()
+				_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.Mode500})
+				for range 3 {
+					d := e.order(t, now.Add(-time.Minute))
+					if err := e.worker.Work(ctx, job(d, 1, 0)); err == nil {
+						t.Fatal("expected a retry")
+					}
+				}
+				d := e.order(t, now.Add(-time.Minute))
+				requests := e.fake.Requests()
+				err := e.worker.Work(ctx, job(d, 1, 0))
+				var snooze *rivertype.JobSnoozeError
+				if !errors.As(err, &snooze) || snooze.Duration <= 0 {
+					t.Fatalf("open breaker: want a snooze, got %v", err)
+				}
+				if e.fake.Requests() != requests {
+					t.Fatal("an open breaker still sent a request")
+				}
+				if got, _ := e.state(t, d); got.Attempts != 0 || got.State != store.DeliveryPending {
+					t.Fatalf("a snoozed job is not a failure: %+v", got)
+				}
+				// The platform recovers; after the cooldown one probe goes through and closes it.
+				_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.ModeNone})
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					err = e.worker.Work(ctx, job(d, 1, 0))
+					if err == nil || time.Now().After(deadline) {
+						break
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				if err != nil {
+					t.Fatalf("breaker never closed: %v", err)
+				}
+				if got, _ := e.state(t, d); got.State != store.DeliveryDelivered {
+					t.Fatalf("probe: %+v", got)
+				}
+				d2 := e.order(t, now.Add(-time.Minute))
+				if err := e.worker.Work(ctx, job(d2, 1, 0)); err != nil {
+					t.Fatalf("closed breaker: %v", err)
+				}
+			})
+
+			t.Run("concurrent jobs share one request per destination", func(t *testing.T) {
+				e.fake.Reset()
+				var ds []store.Delivery
+				for range 10 {
+					ds = append(ds, e.order(t, now.Add(-time.Minute)))
+				}
+				var wg sync.WaitGroup
+				for _, d := range ds {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+							t.Error(err)
+						}
+					}()
+				}
+				wg.Wait()
+				if r := e.fake.Requests(); r >= 10 || len(e.fake.Accepted()) != 10 {
+					t.Fatalf("%d requests for %d accepted events", r, len(e.fake.Accepted()))
+				}
+			})
+		})
+	}
+}
