@@ -33,6 +33,7 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
 	"github.com/hubtrack/hub/internal/store/sqlite"
+	"github.com/hubtrack/hub/internal/web"
 )
 
 // Version is set at build time with -ldflags "-X github.com/hubtrack/hub/internal/app.Version=…".
@@ -50,6 +51,7 @@ type App struct {
 	Dests   *dest.Registry
 	Intake  *intake.Service
 	API     *api.API
+	Web     *web.UI
 
 	mux     *http.ServeMux
 	workers *river.Workers

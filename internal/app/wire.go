@@ -2,17 +2,20 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/api"
+	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/web"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
 )
 
@@ -32,6 +35,7 @@ func (a *App) wire() error {
 		Store: a.Store, Cache: a.Cache, Limiter: a.Cache, TrustedProxies: a.Config.TrustedProxies, Logger: a.Log,
 		RatePerIP:     ingest.Rate{Per: a.Config.RatePerIP, Burst: burst(a.Config.RatePerIP)},
 		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
+		Committed:     a.publishTouchpoints,
 	})
 	if err != nil {
 		return err
@@ -55,7 +59,8 @@ func (a *App) wire() error {
 	}
 	river.AddWorker(a.workers, delivery.NewWorker(delivery.Worker{
 		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Overrides: overrides,
-		Breaker: &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
+		Breaker:  &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
+		Finished: a.publishDelivery,
 	}, 20*time.Millisecond))
 	a.API = api.New(api.Config{
 		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, Log: a.Log,
@@ -63,7 +68,49 @@ func (a *App) wire() error {
 	})
 	a.API.Register(a.mux)
 	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, Log: a.Log})
+
+	var sessions cache.Cache
+	if a.Config.RedisURL != "" {
+		sessions = a.Cache // else the store keeps sessions (embedded mode)
+	}
+	a.Web, err = web.New(web.Config{Store: a.Store, Admin: a.Admin, Dests: a.Dests, Cache: a.Cache, Sessions: sessions,
+		Intake: a.Intake, Log: a.Log, DestinationOverrides: overrides})
+	if err != nil {
+		return err
+	}
+	a.Web.Register(a.mux)
+	a.Intake.Published = a.Web.WebhookPublished
 	return nil
+}
+
+// publishTouchpoints puts one live event per source and type of a committed group on the
+// tenant's live stream, off the flush path.
+func (a *App) publishTouchpoints(tps []store.Touchpoint) {
+	type key struct{ tenant, source, typ string }
+	groups := map[key]int{}
+	for _, tp := range tps {
+		groups[key{tp.TenantID, tp.SourceID, tp.Type}]++
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		for k, n := range groups {
+			ev := web.LiveEvent{Kind: "touchpoint", SourceID: k.source, Summary: fmt.Sprintf("%d %s", n, k.typ)}
+			if err := web.Publish(ctx, a.Cache, k.tenant, ev); err != nil {
+				a.Log.Debug("live: publish touchpoints", "error", err)
+			}
+		}
+	}()
+}
+
+func (a *App) publishDelivery(ctx context.Context, d store.Delivery) {
+	summary := fmt.Sprintf("%s %s to %s: %s", d.EventName, d.EventID, d.DestinationID, d.State)
+	if d.Reason != "" {
+		summary += " (" + d.Reason + ")"
+	}
+	if err := web.Publish(ctx, a.Cache, d.TenantID, web.LiveEvent{Kind: "delivery", Summary: summary}); err != nil {
+		a.Log.Debug("live: publish delivery", "error", err)
+	}
 }
 
 // schedule enqueues the periodic jobs now and every hour until ctx ends. Each job is unique

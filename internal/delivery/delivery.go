@@ -100,7 +100,10 @@ type Worker struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 	Overrides func(d store.Destination, cfg dest.Config) // e.g. the configured Graph URL
-	batchers  *batchers
+	// Finished, when set, is told about every delivery whose state the worker recorded (live
+	// views). It must not block.
+	Finished func(ctx context.Context, d store.Delivery)
+	batchers *batchers
 }
 
 // NewWorker builds a worker; batchWindow is how long a batch waits for company.
@@ -256,6 +259,9 @@ func (w *Worker) finish(ctx context.Context, d store.Delivery, state store.Deliv
 	})
 	if err != nil {
 		return fmt.Errorf("delivery: record %s: %w", d.ID, err)
+	}
+	if w.Finished != nil {
+		w.Finished(ctx, d)
 	}
 	w.Log.Info("delivery", "delivery_id", d.ID, "order_id", d.OrderID, "destination_id", d.DestinationID, "state", state, "reason", reason)
 	return nil

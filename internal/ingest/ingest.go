@@ -112,6 +112,10 @@ type Config struct {
 	// visitor's recent-touchpoint list (default 50).
 	HotIndexTTL   time.Duration
 	HotIndexItems int
+
+	// Committed, when set, is told about every group of touchpoints after its commit (live
+	// views). It runs on the flush path: it must not block.
+	Committed func(tps []store.Touchpoint)
 }
 
 // Service serves the tracking endpoints.
@@ -272,6 +276,9 @@ func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 func (s *Service) afterCommit(tps []store.Touchpoint) {
 	if s.index != nil {
 		s.index.Enqueue(tps)
+	}
+	if s.cfg.Committed != nil {
+		s.cfg.Committed(tps)
 	}
 }
 
