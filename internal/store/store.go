@@ -359,7 +359,11 @@ const (
 )
 
 type UTM struct {
-	Source, Medium, Campaign, Content, Term string
+	Source   string `json:"source,omitempty"`
+	Medium   string `json:"medium,omitempty"`
+	Campaign string `json:"campaign,omitempty"`
+	Content  string `json:"content,omitempty"`
+	Term     string `json:"term,omitempty"`
 }
 
 // Touchpoint is one thing a visitor did: a page view, click, lead, checkout. Append-only.
