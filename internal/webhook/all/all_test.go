@@ -34,3 +34,39 @@ func TestDefaultHasEveryGateway(t *testing.T) {
 		t.Errorf("providers = %s, want %s", got, want)
 	}
 }
+
+// Adding a gateway touches its folder, its testdata, its doc and one line in all.go: nothing
+// else in the module imports a gateway's package, so nothing else can depend on one.
+func TestOnlyAllImportsGateways(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..", "..")
+	providers := Default().Providers()
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, p := range providers {
+			imp := `"github.com/hubtrack/hub/internal/webhook/` + p + `"`
+			own := strings.HasPrefix(rel, "internal/webhook/"+p+"/") || rel == "internal/webhook/all/all.go"
+			if !own && strings.Contains(string(b), imp) {
+				t.Errorf("%s imports %s: only internal/webhook/all/all.go may", rel, imp)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
