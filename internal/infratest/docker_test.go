@@ -304,6 +304,25 @@ func TestDockerImageBuildsAndRuns(t *testing.T) {
 		t.Errorf("hub healthcheck inside the container: %v\n%s", err, out)
 	}
 
+	// Embedded mode (no DATABASE_URL): the image's /data belongs to the non-root user, so Hub
+	// can create its SQLite database and key there, as `docker run -p 8080:8080 hub` does.
+	embedded := name + "-embedded"
+	embeddedPort := freePort(t)
+	if _, err := engine.docker(ctx, nil, "run", "-d", "--name", embedded, "--network", "host", "-e", "PORT="+embeddedPort, image); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if t.Failed() {
+			logs, _ := engine.docker(context.Background(), nil, "logs", embedded)
+			t.Logf("embedded container logs:\n%s", tail(logs, 4000))
+		}
+		_, _ = engine.docker(context.Background(), nil, "rm", "-f", embedded)
+	}()
+	body = waitHTTP(ctx, t, "http://127.0.0.1:"+embeddedPort+"/readyz", 60*time.Second, nil)
+	if err := json.Unmarshal([]byte(body), &ready); err != nil || ready.Status != "ready" || ready.Database.Dialect != "sqlite" {
+		t.Errorf("embedded /readyz = %s (%v): want status ready, dialect sqlite", body, err)
+	}
+
 	// SIGTERM drains and exits cleanly within ECS's stopTimeout.
 	if _, err := engine.docker(ctx, nil, "stop", "--time", "30", name); err != nil {
 		t.Fatal(err)
