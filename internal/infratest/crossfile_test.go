@@ -247,7 +247,8 @@ func TestIAMJSONAgreesWithTerraform(t *testing.T) {
 
 var (
 	workflowRefRE = regexp.MustCompile(`\b(vars|secrets)\.([A-Z][A-Z0-9_]*)`)
-	scriptSetRE   = regexp.MustCompile(`(?m)^set_(secret|variable) ([A-Z][A-Z0-9_]*) "\$[a-z_]+"`)
+	scriptSetRE   = regexp.MustCompile(`(?m)^set_(secret|variable) ([A-Z][A-Z0-9_]*) "\$([a-z_]+)"`)
+	scriptVarRE   = regexp.MustCompile(`(?m)^([a-z_]+)="\$\(output ([a-z0-9_]+)\)"$`)
 	scriptOutRE   = regexp.MustCompile(`\$\(output ([a-z0-9_]+)\)`)
 )
 
@@ -272,6 +273,34 @@ func TestWorkflowSecretsScriptAndOutputsAgree(t *testing.T) {
 			t.Errorf("setup-github-secrets.sh reads output %q, which outputs.tf does not declare", mm[1])
 		}
 	}
+	// Each GitHub name is fed by the Terraform output that holds the matching resource attribute.
+	shellVar := map[string]string{}
+	for _, mm := range scriptVarRE.FindAllStringSubmatch(script, -1) {
+		shellVar[mm[1]] = mm[2]
+	}
+	chain := map[string]struct{ output, value string }{
+		"AWS_ROLE_ARN":               {"github_actions_role_arn", "aws_iam_role.github_deploy.arn"},
+		"AWS_REGION":                 {"aws_region", "local.region"},
+		"ECR_REPOSITORY":             {"ecr_repository_name", "aws_ecr_repository.hub.name"},
+		"ECS_CLUSTER":                {"ecs_cluster_name", "aws_ecs_cluster.main.name"},
+		"ECS_SERVICE":                {"ecs_service_name", "aws_ecs_service.hub.name"},
+		"ECS_TASK_DEFINITION_FAMILY": {"ecs_task_definition_family", "aws_ecs_task_definition.hub.family"},
+		"CONTAINER_NAME":             {"container_name", "local.container_name"},
+	}
+	for _, mm := range scriptSetRE.FindAllStringSubmatch(script, -1) {
+		want, ok := chain[mm[2]]
+		if !ok {
+			t.Errorf("setup-github-secrets.sh sets %s, which this test does not know", mm[2])
+			continue
+		}
+		if got := shellVar[mm[3]]; got != want.output {
+			t.Errorf("setup-github-secrets.sh sets %s from output %q, want %q", mm[2], got, want.output)
+		}
+		if o, ok := m.outputs[want.output]; !ok || m.attrValue(o, "value") != Ref(want.value) {
+			t.Errorf("output %s must be %s", want.output, want.value)
+		}
+	}
+
 	fallback := map[string]bool{"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true}
 	used := map[string]string{}
 	for _, mm := range workflowRefRE.FindAllStringSubmatch(deploy, -1) {
