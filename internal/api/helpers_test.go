@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,42 +21,13 @@ import (
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/store/sqlite"
-	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/store/storetest"
 )
 
 // eachStore runs fn against a fresh, migrated store of each dialect.
 func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		ctx := context.Background()
-		st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-		if err != nil {
-			t.Fatalf("open sqlite: %v", err)
-		}
-		migrate(t, st)
-		fn(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		url := testenv.Postgres(t)
-		st, err := postgres.Open(context.Background(), url)
-		if err != nil {
-			t.Fatalf("open postgres: %v", err)
-		}
-		migrate(t, st)
-		fn(t, st)
-	})
-}
-
-func migrate(t *testing.T, st store.Store) {
-	t.Helper()
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	storetest.Each(t, fn)
 }
 
 // fakeIntake records reprocess calls and marks the entry processed.

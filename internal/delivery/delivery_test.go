@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -24,9 +23,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/store/sqlite"
-	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/store/storetest"
 )
 
 type env struct {
@@ -41,22 +38,7 @@ type env struct {
 func newEnv(t *testing.T, dialect string) *env {
 	t.Helper()
 	ctx := context.Background()
-	var (
-		st  store.Store
-		err error
-	)
-	if dialect == "postgres" {
-		st, err = postgres.Open(ctx, testenv.Postgres(t))
-	} else {
-		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.OpenDialect(t, dialect)
 	keys, _ := pii.NewKeyring(pii.GenerateKey())
 	fake := fakemeta.New()
 	fake.Hang = 5 * time.Second
@@ -128,7 +110,7 @@ func (e *env) state(t *testing.T, d store.Delivery) (store.Delivery, []store.Att
 
 func TestWorker(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range []string{"sqlite", "postgres"} {
+	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

@@ -3,45 +3,21 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/store/sqlite"
-	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/store/storetest"
 )
-
-func quietRiver(c *river.Config) { c.Logger = slog.New(slog.DiscardHandler) }
 
 // openStore opens and migrates a real store ("postgres" through testenv, or "sqlite" in a temp
 // dir) with one tenant and the test source.
 func openStore(t *testing.T, kind string, src store.Source) store.Store {
 	t.Helper()
 	ctx := context.Background()
-	var (
-		s   store.Store
-		err error
-	)
-	switch kind {
-	case "postgres":
-		s, err = postgres.Open(ctx, testenv.Postgres(t), store.WithRiverConfig(quietRiver))
-	case "sqlite":
-		s, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"), store.WithRiverConfig(quietRiver))
-	}
-	if err != nil {
-		t.Fatalf("open %s: %v", kind, err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("migrate %s: %v", kind, err)
-	}
+	s := storetest.OpenDialect(t, kind)
 	if _, err := s.CreateTenant(ctx, store.Tenant{ID: src.TenantID, Name: "Tenant", CreatedAt: testNow}); err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}

@@ -22,9 +22,7 @@ import (
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/store/sqlite"
-	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/store/storetest"
 	"github.com/hubtrack/hub/internal/webhook/all"
 )
 
@@ -80,22 +78,7 @@ type harness struct {
 func newHarness(t *testing.T, dialect string) *harness {
 	t.Helper()
 	ctx := context.Background()
-	var (
-		st  store.Store
-		err error
-	)
-	if dialect == "postgres" {
-		st, err = postgres.Open(ctx, testenv.Postgres(t))
-	} else {
-		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.OpenDialect(t, dialect)
 	keys, err := pii.NewKeyring(pii.GenerateKey())
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +151,7 @@ var hmacGateways = []string{"kiwify", "stripe", "pagbank", "eduzz", "shopify", "
 
 func TestIntake(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range []string{"sqlite", "postgres"} {
+	for _, dialect := range storetest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, dialect)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,35 +11,12 @@ import (
 
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/store/sqlite"
-	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/store/storetest"
 )
 
 func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	t.Helper()
-	open := map[string]func(t *testing.T) (store.Store, error){
-		"sqlite": func(t *testing.T) (store.Store, error) {
-			return sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"))
-		},
-		"postgres": func(t *testing.T) (store.Store, error) {
-			return postgres.Open(context.Background(), testenv.Postgres(t))
-		},
-	}
-	for _, name := range []string{"sqlite", "postgres"} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			st, err := open[name](t)
-			if err != nil {
-				t.Fatalf("open %s: %v", name, err)
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			if err := st.Migrate(context.Background()); err != nil {
-				t.Fatalf("migrate: %v", err)
-			}
-			fn(t, st)
-		})
-	}
+	storetest.Each(t, fn)
 }
 
 type fixture struct {
