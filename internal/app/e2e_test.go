@@ -272,3 +272,33 @@ func newHTTPServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+func TestMetricsReportRoutesQueueAndPool(t *testing.T) {
+	t.Parallel()
+	r := startHub(t, "sqlite")
+	for range 3 {
+		resp, err := http.Get(r.base + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(r.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`hub_http_requests_total{method="GET",route="GET /healthz",status="200"} 3`,
+		`hub_http_request_duration_seconds_bucket{route="GET /healthz"`,
+		"hub_queue_pending_jobs ",
+		"hub_db_open_connections ",
+		"hub_db_in_use_connections ",
+		"go_goroutines ",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

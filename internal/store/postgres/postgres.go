@@ -185,3 +185,13 @@ func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
+
+// PoolStats reports the connection pool for /metrics.
+func (s *Store) PoolStats() map[string]float64 {
+	st := s.pool.Stat()
+	return map[string]float64{
+		"db_open_connections":   float64(st.TotalConns()),
+		"db_idle_connections":   float64(st.IdleConns()),
+		"db_in_use_connections": float64(st.AcquiredConns()),
+	}
+}

@@ -215,3 +215,13 @@ func isUniqueViolation(err error) bool {
 	}
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
+
+// PoolStats reports the write connection and the read pool together, for /metrics.
+func (s *Store) PoolStats() map[string]float64 {
+	w, r := s.write.Stats(), s.read.Stats()
+	return map[string]float64{
+		"db_open_connections":   float64(w.OpenConnections + r.OpenConnections),
+		"db_idle_connections":   float64(w.Idle + r.Idle),
+		"db_in_use_connections": float64(w.InUse + r.InUse),
+	}
+}
