@@ -136,6 +136,7 @@ func OpenCache(cfg config.Config, log *slog.Logger) (cache.Cache, error) {
 	if cfg.RedisURL == "" {
 		return mem, nil
 	}
+	cacheredis.SetLogger(log)
 	r, err := cacheredis.New(cfg.RedisURL, "hub:")
 	if err != nil {
 		return nil, fmt.Errorf("app: redis: %w", err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -407,4 +408,17 @@ func (c *Cache) Close() error {
 		return fmt.Errorf("redis: close: %w", err)
 	}
 	return nil
+}
+
+// SetLogger sends go-redis's own messages (one "dial failed" line per attempt while Redis is
+// down) to log at debug level instead of stderr: the Fallback already logs each transition
+// once. go-redis has one logger per process, so the caller (app) decides.
+func SetLogger(log *slog.Logger) {
+	goredis.SetLogger(slogPrintf{log})
+}
+
+type slogPrintf struct{ log *slog.Logger }
+
+func (l slogPrintf) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
