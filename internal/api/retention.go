@@ -58,8 +58,13 @@ func (w *RetentionWorker) Run(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("api: retention: %w", err)
 	}
+	// Dashboard sessions kept in the store (embedded mode) expire too.
+	sessions, err := w.Store.DeleteSessionsBefore(ctx, now().UTC())
+	if err != nil {
+		return n, fmt.Errorf("api: retention: sessions: %w", err)
+	}
 	if w.Log != nil {
-		w.Log.Info("retention: raw webhooks deleted", "count", n, "before", before.Format(time.RFC3339), "days", days)
+		w.Log.Info("retention: raw webhooks deleted", "count", n, "before", before.Format(time.RFC3339), "days", days, "expired_sessions", sessions)
 	}
 	return n, nil
 }
