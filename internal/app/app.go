@@ -55,8 +55,15 @@ type App struct {
 
 	mux     *http.ServeMux
 	workers *river.Workers
+	now     func() time.Time
 	closers []func(context.Context) error
 }
+
+// Option adjusts an App at New.
+type Option func(*App)
+
+// WithClock sets the clock every part of Hub reads (tests replaying fixtures from the past).
+func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
 
 // OpenStore opens the store the configuration names and applies migrations.
 func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
@@ -153,8 +160,11 @@ func OpenCache(cfg config.Config, log *slog.Logger) (cache.Cache, error) {
 }
 
 // New builds a Hub from its configuration: store (migrated), cache, keyring and routes.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), workers: river.NewWorkers()}
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), workers: river.NewWorkers(), now: time.Now}
+	for _, o := range opts {
+		o(a)
+	}
 	keys, err := LoadKeyring(cfg)
 	if err != nil {
 		return nil, err
@@ -171,7 +181,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a.Cache = c
-	a.Admin = &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL}
+	a.Admin = &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL, Now: a.now}
 	a.Metrics.GaugeFunc("queue_pending_jobs", "River jobs available, scheduled or retrying.", func(ctx context.Context) (float64, error) {
 		n, err := st.Queue().Pending(ctx)
 		return float64(n), err
@@ -329,7 +339,7 @@ func (a *App) Close() error {
 
 // DestinationValidator checks destination settings against the registered destinations.
 func DestinationValidator() admin.Validator {
-	a := &App{Config: config.Config{}}
+	a := &App{Config: config.Config{}, now: time.Now}
 	return registryValidator{a.destinations()}
 }
 

@@ -92,7 +92,8 @@ func post(t *testing.T, url, contentType string, body []byte, hdr map[string]str
 
 type fixture struct {
 	Request struct {
-		Headers map[string]string `json:"headers"`
+		PathAndQuery string            `json:"path_and_query"`
+		Headers      map[string]string `json:"headers"`
 	} `json:"request"`
 	Verification struct {
 		TestSecret string `json:"test_secret"`

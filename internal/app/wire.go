@@ -24,6 +24,7 @@ func (a *App) destinations() *dest.Registry {
 	r := dest.NewRegistry()
 	m := meta.New()
 	m.HubVersion = Version
+	m.Now = a.now
 	r.Register(m)
 	return r
 }
@@ -36,6 +37,7 @@ func (a *App) wire() error {
 		RatePerIP:     ingest.Rate{Per: a.Config.RatePerIP, Burst: burst(a.Config.RatePerIP)},
 		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
 		Committed:     a.publishTouchpoints,
+		Now:           a.now,
 	})
 	if err != nil {
 		return err
@@ -43,7 +45,7 @@ func (a *App) wire() error {
 	ing.Register(a.mux)
 	a.closers = append(a.closers, ing.Close)
 
-	a.Intake = &intake.Service{Store: a.Store, Adapters: webhookall.Default(), Keys: a.Keys, Log: a.Log}
+	a.Intake = &intake.Service{Store: a.Store, Adapters: webhookall.Default(), Keys: a.Keys, Log: a.Log, Now: a.now}
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 
@@ -58,23 +60,23 @@ func (a *App) wire() error {
 		}
 	}
 	river.AddWorker(a.workers, delivery.NewWorker(delivery.Worker{
-		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Overrides: overrides,
+		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Overrides: overrides, Now: a.now,
 		Breaker:  &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
 		Finished: a.publishDelivery,
 	}, 20*time.Millisecond))
 	a.API = api.New(api.Config{
 		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, Log: a.Log,
-		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, DestinationOverrides: overrides,
+		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, DestinationOverrides: overrides, Now: a.now,
 	})
 	a.API.Register(a.mux)
-	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, Log: a.Log})
+	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, Log: a.Log, Now: a.now})
 
 	var sessions cache.Cache
 	if a.Config.RedisURL != "" {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
 	a.Web, err = web.New(web.Config{Store: a.Store, Admin: a.Admin, Dests: a.Dests, Cache: a.Cache, Sessions: sessions,
-		Intake: a.Intake, Log: a.Log, DestinationOverrides: overrides})
+		Intake: a.Intake, Log: a.Log, DestinationOverrides: overrides, Now: a.now})
 	if err != nil {
 		return err
 	}
