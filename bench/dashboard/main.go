@@ -1,0 +1,189 @@
+// Command dashboard measures how fast the dashboard's pages answer on the embedded default
+// (SQLite, in-process cache) holding many orders: it seeds a data directory with N paid orders
+// (deliveries and attributions included), starts Hub on it, signs in through the first-run
+// form, and times each page.
+//
+// One line per page, then a last line:
+//
+//	dashboard: orders=N pages=P slowest=<page> p50=Xms max=Yms
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/app"
+	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+func main() {
+	var (
+		n    = flag.Int("orders", 100000, "paid orders to seed")
+		runs = flag.Int("runs", 7, "requests per page")
+		dir  = flag.String("dir", "", "data directory (default: a new temporary one)")
+	)
+	flag.Parse()
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "hub-dashboard-bench")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"HUB_DATA_DIR": *dir, "PORT": "18181", "HUB_HOST": "127.0.0.1", "HUB_LOG_LEVEL": "error"}[k]
+	}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.Bootstrap(ctx, io.Discard); err != nil {
+		log.Fatal(err)
+	}
+	orderID, err := seed(ctx, a, *n)
+	if err != nil {
+		log.Fatal(err)
+	}
+	addrc := make(chan string, 1)
+	go func() {
+		if err := a.Serve(ctx, func(addr string) { addrc <- addr }); err != nil {
+			log.Print(err)
+		}
+	}()
+	base := "http://" + <-addrc
+	c := signIn(base)
+
+	pages := []string{"/", "/?period=7d", "/?period=30d", "/orders", "/orders?status=paid", "/orders/" + orderID, "/failures", "/accuracy", "/setup", "/settings"}
+	var all []float64
+	slowest, slowestP50 := "", 0.0
+	for _, p := range pages {
+		var lat []float64
+		for range *runs {
+			t0 := time.Now()
+			resp, err := c.Get(base + p)
+			if err != nil {
+				log.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				log.Fatalf("%s: %d", p, resp.StatusCode)
+			}
+			lat = append(lat, float64(time.Since(t0).Microseconds())/1000)
+		}
+		sort.Float64s(lat)
+		p50 := lat[len(lat)/2]
+		fmt.Printf("page %-22s p50=%.1fms max=%.1fms\n", p, p50, lat[len(lat)-1])
+		if p50 > slowestP50 {
+			slowest, slowestP50 = p, p50
+		}
+		all = append(all, lat...)
+	}
+	sort.Float64s(all)
+	fmt.Printf("dashboard: orders=%d pages=%d slowest=%s p50=%.1fms max=%.1fms\n", *n, len(pages), slowest, all[len(all)/2], all[len(all)-1])
+}
+
+// seed writes n paid orders over the last 30 days in transactions of 1,000, each with a
+// delivered Purchase and (for 80 %) an attribution, as the intake would.
+func seed(ctx context.Context, a *app.App, n int) (string, error) {
+	ts, err := a.Store.ListTenants(ctx)
+	if err != nil || len(ts) == 0 {
+		return "", fmt.Errorf("seed: tenant: %v", err)
+	}
+	tenant := ts[0].ID
+	src, err := a.Admin.CreateSource(ctx, tenant, admin.SourceInput{Name: "shop"})
+	if err != nil {
+		return "", err
+	}
+	d, err := a.Admin.AddDestination(ctx, tenant, admin.DestinationInput{Type: "meta", Config: json.RawMessage(`{"pixel_id":"1"}`), Credentials: json.RawMessage(`{"access_token":"x"}`)}, app.DestinationValidator())
+	if err != nil {
+		return "", err
+	}
+	now := time.Now().UTC()
+	start := time.Now()
+	var last string
+	for i := 0; i < n; i += 1000 {
+		err := a.Store.Tx(ctx, func(tx store.Tx) error {
+			for j := i; j < i+1000 && j < n; j++ {
+				at := now.Add(-time.Duration(j) * 30 * 24 * time.Hour / time.Duration(n))
+				o, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant, SourceID: src.ID, Provider: []string{"hotmart", "kiwify", "stripe"}[j%3],
+					ExternalID: fmt.Sprintf("B%08d", j), EventKey: "paid", Status: store.StatusPaid, NativeStatus: "APPROVED", OccurredAt: at,
+					AmountMinor: 19700, Currency: []string{"BRL", "BRL", "USD"}[j%3], ReceivedAt: at,
+					Buyer: store.Buyer{EmailHash: fmt.Sprintf("%064x", j)}})
+				if err != nil {
+					return err
+				}
+				last = o.ID
+				if j%5 != 0 {
+					if err := tx.PutAttribution(ctx, store.Attribution{TenantID: tenant, OrderID: o.ID, TouchpointID: fmt.Sprintf("tp%d", j), VisitorID: fmt.Sprintf("k_%d", j),
+						Rule: "visitor_id", Confidence: 1, Explanation: "seeded", CreatedAt: at}); err != nil {
+						return err
+					}
+				}
+				state := store.DeliveryDelivered
+				if j%50 == 0 {
+					state = store.DeliveryDead
+				}
+				if _, _, err := tx.CreateDelivery(ctx, store.Delivery{TenantID: tenant, OrderID: o.ID, DestinationID: d.ID, EventName: "Purchase",
+					EventID: "seed:" + o.ExternalID, State: state, Reason: map[bool]string{true: "invalid_token"}[state == store.DeliveryDead], Attempts: 1, CreatedAt: at, UpdatedAt: at}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "seeded %d orders in %s\n", n, time.Since(start).Round(time.Second))
+	return last, nil
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// signIn creates the first user through the first-run form and returns a signed-in client.
+func signIn(base string) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(base + "/welcome")
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfRe.FindSubmatch(b)
+	if m == nil {
+		log.Fatalf("no csrf token on /welcome (%d)", resp.StatusCode)
+	}
+	resp, err = c.PostForm(base+"/welcome", url.Values{"csrf": {string(m[1])}, "email": {"bench@example.com"}, "password": {"correct horse battery staple"}, "password2": {"correct horse battery staple"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		log.Fatalf("welcome: %d", resp.StatusCode)
+	}
+	return c
+}
+
