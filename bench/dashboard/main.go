@@ -186,4 +186,3 @@ func signIn(base string) *http.Client {
 	}
 	return c
 }
-
