@@ -10,7 +10,12 @@
 #   PGHOST_URL       PostgreSQL server URL without a database (default postgres://postgres@127.0.0.1:5432)
 #   BENCH_REDIS_URL  Redis URL for STORE=postgres (default redis://127.0.0.1:6379/0; empty: in-process cache)
 #   HUB_EXTRA_ENV    extra NAME=value words for hub serve (e.g. "HUB_WORKERS=40")
+#   PG_POOL          with STORE=postgres, pgxpool's pool_max_conns in DATABASE_URL (default: unset,
+#                    so pgx's default of max(4, CPUs) = 4 connections on a 2-core machine)
 #   KEEP=1           keep the work directory (logs, SQLite file) and the database
+#   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
+#                    N-second CPU profile while the harness runs (bench_profile_start/_report);
+#                    the profile and its `go tool pprof -top` are kept in the work directory
 #
 # After bench_setup: HUB_URL, FAKE_URL, TENANT, ADMIN_KEY, PUBLIC_KEY, HOTMART_URL, HOTTOK, WOO_URL,
 # WOO_SECRET, WORK (the work directory), DB_URL (postgres only), HUB_PID, FAKE_PID.
@@ -72,7 +77,7 @@ bench_cleanup() {
 		psql "$PGHOST_URL/postgres" -qAtc "drop database if exists $DB_NAME with (force)" >/dev/null 2>&1 || log "could not drop database $DB_NAME"
 	fi
 	if [ -n "$WORK" ]; then
-		if [ "${KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
+		if [ "${KEEP:-0}" = 1 ] || [ "${KEEP_WORK:-0}" = 1 ] || [ "$rc" != 0 ]; then
 			log "work directory kept: $WORK (hub.log, fake.log)"
 		else
 			rm -rf "$WORK"
@@ -94,6 +99,13 @@ bench_setup() {
 	mkdir -p "$WORK/data"
 	log "building hub into $WORK"
 	(cd "$BENCH_ROOT" && go build -o "$WORK/hub" ./cmd/hub)
+	SERVE=("$WORK/hub" serve)
+	if [ -n "${PROFILE:-}" ]; then
+		(cd "$BENCH_ROOT" && go build -o "$WORK/hubprof" ./bench/hubprof)
+		PPROF_PORT=$(free_port)
+		PPROF_URL="http://127.0.0.1:$PPROF_PORT"
+		SERVE=(env HUB_PPROF_ADDR="127.0.0.1:$PPROF_PORT" "$WORK/hubprof")
+	fi
 	SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 	HUB_PORT=$(free_port)
 	FAKE_PORT=$(free_port)
@@ -105,7 +117,7 @@ bench_setup() {
 	postgres)
 		DB_NAME="hub_bench_$(date +%s)_$$"
 		psql "$PGHOST_URL/postgres" -qAtc "create database $DB_NAME" >/dev/null
-		DB_URL="$PGHOST_URL/$DB_NAME?sslmode=disable"
+		DB_URL="$PGHOST_URL/$DB_NAME?sslmode=disable${PG_POOL:+&pool_max_conns=$PG_POOL}"
 		;;
 	*)
 		log "STORE must be sqlite or postgres"
@@ -149,9 +161,32 @@ bench_setup() {
 	fi
 	# env execs hub, so $! is hub's own pid.
 	env "${HUB_ENV[@]}" HUB_META_GRAPH_URL="$FAKE_URL" HUB_RATE_PER_IP=off HUB_RATE_PER_SOURCE=off \
-		HUB_TRUSTED_PROXIES=127.0.0.1/32 "${extra[@]}" "$WORK/hub" serve >"$WORK/hub.log" 2>&1 &
+		HUB_TRUSTED_PROXIES=127.0.0.1/32 "${extra[@]}" "${SERVE[@]}" >"$WORK/hub.log" 2>&1 &
 	HUB_PID=$!
 	wait_http "$FAKE_URL/_fake/events" 30
 	wait_http "$HUB_URL/readyz" 90
 	log "hub ($STORE) on $HUB_URL, pid $HUB_PID; fake Meta on $FAKE_URL, pid $FAKE_PID"
+}
+
+PROF_PID=
+# bench_profile_start [delay seconds]: with PROFILE=N, fetch an N-second CPU profile of the
+# server in the background, after the delay (default 3 s: past the warm-up).
+bench_profile_start() {
+	[ -n "${PROFILE:-}" ] || return 0
+	(sleep "${1:-3}" && curl -fsS --max-time $((PROFILE + 30)) -o "$WORK/cpu.pprof" \
+		"$PPROF_URL/debug/pprof/profile?seconds=$PROFILE") &
+	PROF_PID=$!
+}
+
+# bench_profile_report: wait for the profile and write its top functions next to it.
+bench_profile_report() {
+	[ -n "$PROF_PID" ] || return 0
+	wait "$PROF_PID" || log "the CPU profile failed"
+	PROF_PID=
+	if [ -s "$WORK/cpu.pprof" ]; then
+		go tool pprof -top -nodecount=60 "$WORK/hubprof" "$WORK/cpu.pprof" >"$WORK/cpu.top" 2>/dev/null || true
+		go tool pprof -top -cum -nodecount=80 "$WORK/hubprof" "$WORK/cpu.pprof" >"$WORK/cpu.cum" 2>/dev/null || true
+		KEEP_WORK=1
+		log "CPU profile: $WORK/cpu.pprof (top: $WORK/cpu.top, cumulative: $WORK/cpu.cum)"
+	fi
 }
