@@ -146,6 +146,26 @@ type Reader interface {
 	CountUsers(ctx context.Context) (int, error)
 	// GetSession finds a dashboard session by the hash of its token (any tenant), expired or not.
 	GetSession(ctx context.Context, id string) (Session, error)
+
+	// OrderStats aggregates the tenant's orders created in [Since, Until] by creation-time
+	// bucket, status, provider and currency, in the database: reports read these instead of
+	// every order.
+	OrderStats(ctx context.Context, f StatsFilter) ([]OrderStatsRow, error)
+	// DeliveryStats aggregates the deliveries of the tenant's orders created in [Since, Until]
+	// by the bucket of their order's creation time, destination, event, state, reason and
+	// whether the order was paid.
+	DeliveryStats(ctx context.Context, f StatsFilter) ([]DeliveryStatsRow, error)
+	// ListDeliveryGaps lists, oldest order id first, the paid orders created in [Since, Until]
+	// whose delivery of EventName to the destination is neither delivered nor skipped: those
+	// whose delivery is pending, retrying or dead, and (with Missing) those created at or
+	// after MissingSince that have no such delivery at all.
+	ListDeliveryGaps(ctx context.Context, f GapFilter) ([]DeliveryGap, error)
+	// OrdersByID returns the tenant's orders among ids (any order; ids of other tenants or
+	// unknown ids are left out). At most 1000 ids.
+	OrdersByID(ctx context.Context, tenantID string, ids []string) ([]Order, error)
+	// DeliveriesOfOrders returns the deliveries of the tenant's orders among orderIDs, newest
+	// first. At most 1000 ids.
+	DeliveriesOfOrders(ctx context.Context, tenantID string, orderIDs []string) ([]Delivery, error)
 }
 
 // Writer holds every write. Writes that must be atomic with others run inside Tx. Updates and
@@ -710,4 +730,73 @@ type Session struct {
 	CSRFToken string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// StatsFilter selects the orders an aggregate covers: the tenant's orders created in [Since,
+// Until] (a zero end is open), grouped into time buckets of their creation time. A bucket
+// starts at every instant t where t.Unix()+Offset is a multiple of Bucket, so a caller can
+// choose buckets that never straddle a local midnight and fold them into days in any zone.
+type StatsFilter struct {
+	TenantID string
+	Since    time.Time
+	Until    time.Time
+	// Bucket is the width of a bucket, whole seconds (zero: one hour).
+	Bucket time.Duration
+	// Offset shifts the bucket boundaries, whole seconds in [0, Bucket).
+	Offset time.Duration
+}
+
+// OrderStatsRow is the orders of one bucket, status, provider and currency.
+type OrderStatsRow struct {
+	Bucket       time.Time // start of the bucket, UTC
+	Status       OrderStatus
+	Provider     string
+	Currency     string
+	Orders       int
+	RevenueMinor int64 // sum of the amounts, in Currency
+	Paid         int   // orders with PaidAt set
+	PaidMatched  int   // paid orders that are Matched
+}
+
+// DeliveryStatsRow counts the deliveries of one bucket (of their order's creation time),
+// destination, event, state and reason, of paid or of unpaid orders.
+type DeliveryStatsRow struct {
+	Bucket        time.Time
+	DestinationID string
+	EventName     string
+	State         DeliveryState
+	Reason        string
+	PaidOrder     bool
+	Deliveries    int
+}
+
+// GapFilter selects a destination's gaps (see Reader.ListDeliveryGaps), paged by order id
+// ascending: After is an order id (rows with a greater id), Limit defaults to 100, at most 1000.
+type GapFilter struct {
+	TenantID      string
+	DestinationID string
+	EventName     string
+	Since         time.Time
+	Until         time.Time
+	// Missing also lists paid orders without any delivery of EventName to the destination,
+	// created at or after MissingSince (the destination's creation: older orders are not its
+	// concern). It reads every paid order of the period, so callers set it only when a count
+	// says there are such orders.
+	Missing      bool
+	MissingSince time.Time
+	After        string
+	Limit        int
+}
+
+// DeliveryGap is a paid order and its delivery to a destination, if any.
+type DeliveryGap struct {
+	OrderID     string
+	Provider    string
+	ExternalID  string
+	PaidAt      time.Time
+	AmountMinor int64
+	Currency    string
+	CreatedAt   time.Time
+	// Delivery is nil when none was ever planned.
+	Delivery *Delivery
 }

@@ -273,4 +273,16 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expires ON sessions (expires_at);
 `,
 	},
+	{
+		// The reports aggregate in SQL (OrderStats, DeliveryStats, ListDeliveryGaps) and the
+		// dashboard reads deliveries by order and by state: these indexes make each of them a
+		// range scan. orders_created covers OrderStats, so it never reads the orders' JSON;
+		// deliveries_order covers DeliveryStats' join and the anti-join of the gap list.
+		Name: "report and dashboard indexes",
+		Up: `
+CREATE INDEX orders_created ON orders (tenant_id, created_at, status, provider, currency, amount_minor, paid_at, matched, id);
+CREATE INDEX deliveries_order ON deliveries (tenant_id, order_id, destination_id, event_name, state, reason);
+CREATE INDEX deliveries_state ON deliveries (tenant_id, state, id);
+`,
+	},
 }

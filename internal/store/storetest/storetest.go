@@ -50,6 +50,7 @@ func Run(t *testing.T, open Open) {
 		{"TxCommit", testTxCommit},
 		{"Queue", testQueue},
 		{"Users", testUsers},
+		{"Stats", testStats},
 	}
 	t.Run("Migrate", func(t *testing.T) {
 		t.Parallel()
