@@ -71,6 +71,7 @@ stop_pid() {
 
 bench_cleanup() {
 	local rc=$?
+	log "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 	stop_pid "$HUB_PID"
 	stop_pid "$FAKE_PID"
 	if [ -n "$DB_NAME" ] && [ "${KEEP:-0}" != 1 ]; then
@@ -165,7 +166,7 @@ bench_setup() {
 	HUB_PID=$!
 	wait_http "$FAKE_URL/_fake/events" 30
 	wait_http "$HUB_URL/readyz" 90
-	log "hub ($STORE) on $HUB_URL, pid $HUB_PID; fake Meta on $FAKE_URL, pid $FAKE_PID"
+	log "hub ($STORE) on $HUB_URL, pid $HUB_PID; fake Meta on $FAKE_URL, pid $FAKE_PID; load average $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 }
 
 PROF_PID=
