@@ -14,11 +14,15 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-// Reader is the part of store.Reader the reports use.
+// Reader is the part of store.Reader the reports use. The figures come from the store's
+// aggregates (OrderStats, DeliveryStats, ListDeliveryGaps), so a report reads a few rows per
+// hour of its period rather than every order.
 type Reader interface {
 	ListOrders(ctx context.Context, f store.OrderFilter) ([]store.Order, error)
-	ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error)
 	ListDestinations(ctx context.Context, tenantID string) ([]store.Destination, error)
+	OrderStats(ctx context.Context, f store.StatsFilter) ([]store.OrderStatsRow, error)
+	DeliveryStats(ctx context.Context, f store.StatsFilter) ([]store.DeliveryStatsRow, error)
+	ListDeliveryGaps(ctx context.Context, f store.GapFilter) ([]store.DeliveryGap, error)
 }
 
 // pageSize is how many rows a report reads per query (the store's maximum).
@@ -75,33 +79,6 @@ func EachOrder(ctx context.Context, r Reader, f store.OrderFilter, fn func(store
 		}
 		if len(page) < pageSize {
 			return nil
-		}
-		f.After = page[len(page)-1].ID
-	}
-}
-
-// deliveriesOf reads the deliveries of the given orders. Deliveries are listed newest first and
-// are created after their order, so the scan stops at the first page older than the oldest
-// order (with an hour of slack for clocks of other replicas).
-func deliveriesOf(ctx context.Context, r Reader, tenantID string, orders map[string]store.Order, oldest time.Time) (map[string][]store.Delivery, error) {
-	out := map[string][]store.Delivery{}
-	if len(orders) == 0 {
-		return out, nil
-	}
-	stop := oldest.Add(-time.Hour)
-	f := store.DeliveryFilter{TenantID: tenantID, Limit: pageSize}
-	for {
-		page, err := r.ListDeliveries(ctx, f)
-		if err != nil {
-			return nil, fmt.Errorf("report: list deliveries: %w", err)
-		}
-		for _, d := range page {
-			if _, ok := orders[d.OrderID]; ok {
-				out[d.OrderID] = append(out[d.OrderID], d)
-			}
-		}
-		if len(page) < pageSize || page[len(page)-1].CreatedAt.Before(stop) {
-			return out, nil
 		}
 		f.After = page[len(page)-1].ID
 	}
@@ -187,41 +164,42 @@ type acc struct {
 
 func newAcc() *acc { return &acc{byStatus: map[[3]string]*StatusRow{}, dead: map[string]int{}} }
 
-func (a *acc) addOrder(o store.Order, ds []store.Delivery) {
-	a.orders++
-	k := [3]string{string(o.Status), o.Provider, o.Currency}
+func (a *acc) addOrders(r store.OrderStatsRow) {
+	a.orders += r.Orders
+	k := [3]string{string(r.Status), r.Provider, r.Currency}
 	row := a.byStatus[k]
 	if row == nil {
-		row = &StatusRow{Status: o.Status, Provider: o.Provider, Currency: o.Currency}
+		row = &StatusRow{Status: r.Status, Provider: r.Provider, Currency: r.Currency}
 		a.byStatus[k] = row
 	}
-	row.Orders++
-	row.RevenueMinor += o.AmountMinor
-	if o.PaidAt != nil {
-		a.paid++
-		if o.Matched {
-			a.matched++
-		}
+	row.Orders += r.Orders
+	row.RevenueMinor += r.RevenueMinor
+	a.paid += r.Paid
+	a.matched += r.PaidMatched
+}
+
+func (a *acc) addDeliveries(r store.DeliveryStatsRow) {
+	n := r.Deliveries
+	switch r.State {
+	case store.DeliveryPending:
+		a.deliveries.Pending += n
+	case store.DeliveryRetrying:
+		a.deliveries.Retrying += n
+	case store.DeliveryDelivered:
+		a.deliveries.Delivered += n
+	case store.DeliveryDead:
+		a.deliveries.Dead += n
+		a.dead[reasonOr(r.Reason)] += n
+	case store.DeliverySkipped:
+		a.deliveries.Skipped += n
 	}
-	for _, d := range ds {
-		switch d.State {
-		case store.DeliveryPending:
-			a.deliveries.Pending++
-		case store.DeliveryRetrying:
-			a.deliveries.Retrying++
-		case store.DeliveryDelivered:
-			a.deliveries.Delivered++
-		case store.DeliveryDead:
-			a.deliveries.Dead++
-			reason := d.Reason
-			if reason == "" {
-				reason = "unknown"
-			}
-			a.dead[reason]++
-		case store.DeliverySkipped:
-			a.deliveries.Skipped++
-		}
+}
+
+func reasonOr(r string) string {
+	if r == "" {
+		return "unknown"
 	}
+	return r
 }
 
 func (a *acc) figures() Figures {
@@ -258,33 +236,76 @@ func reasons(m map[string]int) []ReasonCount {
 	return out
 }
 
+// stats are the aggregates one period's reports are computed from.
+type stats struct {
+	orders     []store.OrderStatsRow
+	deliveries []store.DeliveryStatsRow
+}
+
+// grid returns a bucket width and offset whose boundaries fall on every local midnight of the
+// period, so that each bucket the store returns lies within one local day: hours shifted by
+// the zone's offset (whole-hour and half-hour zones alike), or finer buckets when the offset
+// changes by less than an hour within the period (Lord Howe's half-hour DST).
+func (p Period) grid() (width, offset time.Duration) {
+	loc := p.loc()
+	_, zoneOff := p.Since.In(loc).Zone()
+	for _, w := range []int64{3600, 900, 60, 1} {
+		off := ((int64(zoneOff) % w) + w) % w
+		aligned := true
+		for d := dayStart(p.Since.In(loc)); aligned && !d.After(p.Until.In(loc)); d = d.AddDate(0, 0, 1) {
+			aligned = (d.Unix()+off)%w == 0
+		}
+		if aligned {
+			return time.Duration(w) * time.Second, time.Duration(off) * time.Second
+		}
+	}
+	return time.Second, 0
+}
+
+func readStats(ctx context.Context, r Reader, tenantID string, p Period) (stats, error) {
+	width, offset := p.grid()
+	f := store.StatsFilter{TenantID: tenantID, Since: p.Since, Until: p.Until, Bucket: width, Offset: offset}
+	os, err := r.OrderStats(ctx, f)
+	if err != nil {
+		return stats{}, fmt.Errorf("report: order stats: %w", err)
+	}
+	ds, err := r.DeliveryStats(ctx, f)
+	if err != nil {
+		return stats{}, fmt.Errorf("report: delivery stats: %w", err)
+	}
+	return stats{orders: os, deliveries: ds}, nil
+}
+
 // Summarize computes the per-day and total figures of the orders created in the period, and of
 // their deliveries. Days without orders are listed with zeros, oldest first.
 func Summarize(ctx context.Context, r Reader, tenantID string, p Period) (Summary, error) {
 	if err := p.Validate(); err != nil {
 		return Summary{}, err
 	}
+	st, err := readStats(ctx, r, tenantID, p)
+	if err != nil {
+		return Summary{}, err
+	}
+	return summarize(st, p), nil
+}
+
+func summarize(st stats, p Period) Summary {
 	loc := p.loc()
-	orders, err := Orders(ctx, r, tenantID, p)
-	if err != nil {
-		return Summary{}, err
-	}
-	byID := make(map[string]store.Order, len(orders))
-	for _, o := range orders {
-		byID[o.ID] = o
-	}
-	ds, err := deliveriesOf(ctx, r, tenantID, byID, p.Since)
-	if err != nil {
-		return Summary{}, err
-	}
 	total, days := newAcc(), map[string]*acc{}
-	for _, o := range orders {
-		day := o.CreatedAt.In(loc).Format(time.DateOnly)
-		if days[day] == nil {
-			days[day] = newAcc()
+	day := func(b time.Time) *acc {
+		key := b.In(loc).Format(time.DateOnly)
+		if days[key] == nil {
+			days[key] = newAcc()
 		}
-		days[day].addOrder(o, ds[o.ID])
-		total.addOrder(o, ds[o.ID])
+		return days[key]
+	}
+	for _, row := range st.orders {
+		day(row.Bucket).addOrders(row)
+		total.addOrders(row)
+	}
+	for _, row := range st.deliveries {
+		day(row.Bucket).addDeliveries(row)
+		total.addDeliveries(row)
 	}
 	s := Summary{Since: p.Since, Until: p.Until, TimeZone: loc.String(), Total: total.figures(), Days: []Day{}}
 	for d := dayStart(p.Since.In(loc)); !d.After(p.Until.In(loc)); d = d.AddDate(0, 0, 1) {
@@ -295,7 +316,24 @@ func Summarize(ctx context.Context, r Reader, tenantID string, p Period) (Summar
 		}
 		s.Days = append(s.Days, Day{Date: key, Figures: a.figures()})
 	}
-	return s, nil
+	return s
+}
+
+// Dashboard computes the summary and the accuracy report of one period from one read of the
+// aggregates, for pages that show both.
+func Dashboard(ctx context.Context, r Reader, tenantID string, p Period) (Summary, Accuracy, error) {
+	if err := p.Validate(); err != nil {
+		return Summary{}, Accuracy{}, err
+	}
+	st, err := readStats(ctx, r, tenantID, p)
+	if err != nil {
+		return Summary{}, Accuracy{}, err
+	}
+	acc, err := accuracy(ctx, r, tenantID, p, st)
+	if err != nil {
+		return Summary{}, Accuracy{}, err
+	}
+	return summarize(st, p), acc, nil
 }
 
 func dayStart(t time.Time) time.Time {
@@ -355,68 +393,139 @@ func AccuracyReport(ctx context.Context, r Reader, tenantID string, p Period) (A
 	if err := p.Validate(); err != nil {
 		return Accuracy{}, err
 	}
-	all, err := Orders(ctx, r, tenantID, p)
+	st, err := readStats(ctx, r, tenantID, p)
 	if err != nil {
 		return Accuracy{}, err
 	}
-	paid := map[string]store.Order{}
-	var list []store.Order
-	for _, o := range all {
-		if o.PaidAt != nil {
-			paid[o.ID] = o
-			list = append(list, o)
+	return accuracy(ctx, r, tenantID, p, st)
+}
+
+// purchases counts, per destination, the Purchase deliveries of paid orders by state, and the
+// skipped ones by reason.
+type purchases struct {
+	byState map[store.DeliveryState]int
+	skipped map[string]int
+}
+
+func purchasesOf(rows []store.DeliveryStatsRow) map[string]*purchases {
+	out := map[string]*purchases{}
+	for _, row := range rows {
+		if !row.PaidOrder || row.EventName != dest.EventPurchase {
+			continue
+		}
+		p := out[row.DestinationID]
+		if p == nil {
+			p = &purchases{byState: map[store.DeliveryState]int{}, skipped: map[string]int{}}
+			out[row.DestinationID] = p
+		}
+		p.byState[row.State] += row.Deliveries
+		if row.State == store.DeliverySkipped {
+			p.skipped[reasonOr(row.Reason)] += row.Deliveries
 		}
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	ds, err := deliveriesOf(ctx, r, tenantID, paid, p.Since)
-	if err != nil {
-		return Accuracy{}, err
+	return out
+}
+
+func paidOf(rows []store.OrderStatsRow) int {
+	n := 0
+	for _, r := range rows {
+		n += r.Paid
 	}
+	return n
+}
+
+func accuracy(ctx context.Context, r Reader, tenantID string, p Period, st stats) (Accuracy, error) {
 	dests, err := r.ListDestinations(ctx, tenantID)
 	if err != nil {
 		return Accuracy{}, fmt.Errorf("report: list destinations: %w", err)
 	}
 	sort.Slice(dests, func(i, j int) bool { return dests[i].ID < dests[j].ID })
-	out := Accuracy{Since: p.Since, Until: p.Until, PaidOrders: len(list), Destinations: make([]DestinationAccuracy, 0, len(dests))}
+	paid := paidOf(st.orders)
+	byDest := purchasesOf(st.deliveries)
+	out := Accuracy{Since: p.Since, Until: p.Until, PaidOrders: paid, Destinations: make([]DestinationAccuracy, 0, len(dests))}
 	for _, dst := range dests {
 		da := DestinationAccuracy{DestinationID: dst.ID, Type: dst.Type, Name: dst.Name, Enabled: dst.Enabled, GapOrders: []GapOrder{}}
-		notSent := map[string]int{}
-		for _, o := range list {
-			var del *store.Delivery
-			for i, d := range ds[o.ID] {
-				if d.DestinationID == dst.ID && d.EventName == dest.EventPurchase {
-					del = &ds[o.ID][i]
-					break
-				}
+		// Paid orders created before the destination existed are not its concern, unless a
+		// Purchase was planned for it anyway.
+		if da.NotApplicable, err = notApplicable(ctx, r, tenantID, p, dst); err != nil {
+			return Accuracy{}, err
+		}
+		da.PaidOrders = paid - da.NotApplicable
+		pu := byDest[dst.ID]
+		if pu == nil {
+			pu = &purchases{byState: map[store.DeliveryState]int{}, skipped: map[string]int{}}
+		}
+		da.Delivered = pu.byState[store.DeliveryDelivered]
+		da.NotSent = pu.byState[store.DeliverySkipped]
+		da.NotSentByReason = reasons(pu.skipped)
+		inFlightOrDead := pu.byState[store.DeliveryPending] + pu.byState[store.DeliveryRetrying] + pu.byState[store.DeliveryDead]
+		missing := da.PaidOrders - da.Delivered - da.NotSent - inFlightOrDead
+		if inFlightOrDead > 0 || missing > 0 {
+			gaps, err := gapOrders(ctx, r, store.GapFilter{TenantID: tenantID, DestinationID: dst.ID, EventName: dest.EventPurchase,
+				Since: p.Since, Until: p.Until, Missing: missing > 0, MissingSince: dst.CreatedAt})
+			if err != nil {
+				return Accuracy{}, err
 			}
-			if del == nil && o.CreatedAt.Before(dst.CreatedAt) {
-				da.NotApplicable++
-				continue
-			}
-			da.PaidOrders++
-			g := GapOrder{OrderID: o.ID, Provider: o.Provider, ExternalID: o.ExternalID, PaidAt: *o.PaidAt,
-				AmountMinor: o.AmountMinor, Currency: o.Currency, State: "missing"}
-			if del != nil {
-				switch del.State {
-				case store.DeliveryDelivered:
-					da.Delivered++
-					continue
-				case store.DeliverySkipped:
-					da.NotSent++
-					reason := del.Reason
-					if reason == "" {
-						reason = "unknown"
-					}
-					notSent[reason]++
-					continue
-				}
-				g.DeliveryID, g.State, g.Reason, g.Attempts = del.ID, string(del.State), del.Reason, del.Attempts
-			}
-			da.GapOrders = append(da.GapOrders, g)
+			da.GapOrders = gaps
 		}
 		da.Gap = len(da.GapOrders)
-		da.NotSentByReason = reasons(notSent)
 		out.Destinations = append(out.Destinations, da)
 	}
 	return out, nil
+}
+
+// notApplicable counts the paid orders of the period created before the destination, less
+// those that have a Purchase delivery to it all the same. A destination older than the period
+// needs no query.
+func notApplicable(ctx context.Context, r Reader, tenantID string, p Period, dst store.Destination) (int, error) {
+	if !dst.CreatedAt.After(p.Since) {
+		return 0, nil
+	}
+	until := dst.CreatedAt.Add(-time.Microsecond) // times are stored to the microsecond
+	if p.Until.Before(until) {
+		until = p.Until
+	}
+	f := store.StatsFilter{TenantID: tenantID, Since: p.Since, Until: until, Bucket: 24 * time.Hour}
+	os, err := r.OrderStats(ctx, f)
+	if err != nil {
+		return 0, fmt.Errorf("report: order stats: %w", err)
+	}
+	n := paidOf(os)
+	if n == 0 {
+		return 0, nil
+	}
+	ds, err := r.DeliveryStats(ctx, f)
+	if err != nil {
+		return 0, fmt.Errorf("report: delivery stats: %w", err)
+	}
+	if pu := purchasesOf(ds)[dst.ID]; pu != nil {
+		for _, c := range pu.byState {
+			n -= c
+		}
+	}
+	return n, nil
+}
+
+// gapOrders reads every gap of one destination, oldest order id first.
+func gapOrders(ctx context.Context, r Reader, f store.GapFilter) ([]GapOrder, error) {
+	out := []GapOrder{}
+	f.Limit = pageSize
+	for {
+		page, err := r.ListDeliveryGaps(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("report: list delivery gaps: %w", err)
+		}
+		for _, g := range page {
+			o := GapOrder{OrderID: g.OrderID, Provider: g.Provider, ExternalID: g.ExternalID, PaidAt: g.PaidAt,
+				AmountMinor: g.AmountMinor, Currency: g.Currency, State: "missing"}
+			if d := g.Delivery; d != nil {
+				o.DeliveryID, o.State, o.Reason, o.Attempts = d.ID, string(d.State), d.Reason, d.Attempts
+			}
+			out = append(out, o)
+		}
+		if len(page) < pageSize {
+			return out, nil
+		}
+		f.After = page[len(page)-1].OrderID
+	}
 }
