@@ -295,6 +295,7 @@ type order struct {
 	tpPerson   int // -1: not one of ours
 	tpClick    string
 	confidence float64
+	explain    string
 	verdict    string
 }
 
@@ -919,10 +920,11 @@ func (h *hub) listOrders(byExt map[string]*order, deadline time.Time) (map[strin
 
 type orderDetail struct {
 	Attribution *struct {
-		Rule       string  `json:"rule"`
-		Confidence float64 `json:"confidence"`
-		VisitorID  string  `json:"visitor_id"`
-		Touchpoint *struct {
+		Rule        string  `json:"rule"`
+		Confidence  float64 `json:"confidence"`
+		VisitorID   string  `json:"visitor_id"`
+		Explanation string  `json:"explanation"`
+		Touchpoint  *struct {
 			ClientEventID string            `json:"client_event_id"`
 			VisitorID     string            `json:"visitor_id"`
 			ClickIDs      map[string]string `json:"click_ids"`
@@ -955,7 +957,7 @@ func (h *hub) fetchAttributions(ids map[string]string, byExt map[string]*order, 
 				j.o.found = true
 				j.o.rule = "none"
 				if a := d.Attribution; a != nil {
-					j.o.rule, j.o.confidence = a.Rule, a.Confidence
+					j.o.rule, j.o.confidence, j.o.explain = a.Rule, a.Confidence, a.Explanation
 					if tp := a.Touchpoint; tp != nil {
 						j.o.tpPerson = personOf(tp.ClientEventID)
 						j.o.tpClick = clickKey(tp.ClickIDs)
@@ -1075,8 +1077,8 @@ func report(people []*person, run string) {
 			}
 			byRule[o.rule].add(o)
 			if o.verdict == "wrong" && len(wrongs) < 20 {
-				wrongs = append(wrongs, fmt.Sprintf("  wrong: %s %s rule=%s truth=%q chosen person=%d click=%q scenarios=%s",
-					o.provider, o.ext, o.rule, o.truth, o.tpPerson, o.tpClick, strings.Join(o.scenarios, ",")))
+				wrongs = append(wrongs, fmt.Sprintf("  wrong: %s %s person=%d rule=%s truth=%q chosen person=%d click=%q scenarios=%s\n    hub: %s",
+					o.provider, o.ext, o.person, o.rule, o.truth, o.tpPerson, o.tpClick, strings.Join(o.scenarios, ","), o.explain))
 			}
 		}
 	}
