@@ -267,3 +267,74 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 		t.Fatalf("unknown command: %v", err)
 	}
 }
+
+// hubCmd runs one operator command against a data directory and returns its output.
+func hubCmd(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(hubBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("hub %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func field(t *testing.T, out, prefix string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			return strings.Fields(strings.TrimPrefix(line, prefix))[0]
+		}
+	}
+	t.Fatalf("no %q in:\n%s", prefix, out)
+	return ""
+}
+
+func TestOperatorCommands(t *testing.T) {
+	t.Parallel()
+	env := []string{"HUB_DATA_DIR=" + t.TempDir(), "DATABASE_URL=", "REDIS_URL=", "HUB_PUBLIC_URL=https://hub.example.com"}
+	out := hubCmd(t, env, "tenant", "create", "--name", "acme")
+	tenant := field(t, out, "tenant ")
+	out = hubCmd(t, env, "apikey", "create", "--tenant", tenant, "--role", "read_only", "--name", "reports")
+	key := field(t, out, "api key ")
+	if !strings.Contains(out, "key (shown once): hub_") {
+		t.Fatalf("apikey create: %s", out)
+	}
+	if out := hubCmd(t, env, "apikey", "revoke", "--tenant", tenant, "--id", key); !strings.Contains(out, "revoked") {
+		t.Fatalf("apikey revoke: %s", out)
+	}
+	out = hubCmd(t, env, "source", "create", "--tenant", tenant, "--name", "Loja", "--origin", "https://loja.example.com", "--secret", "hotmart=hottok123")
+	source := field(t, out, "source ")
+	if !strings.Contains(out, `data-key="pk_`) || !strings.Contains(out, "hotmart webhook URL: https://hub.example.com/v1/webhooks/hotmart/wh_") {
+		t.Fatalf("source create: %s", out)
+	}
+	if out := hubCmd(t, env, "destination", "add", "--tenant", tenant, "--type", "meta", "--config", `{"pixel_id":"123"}`, "--credentials", `{"access_token":"EAAx"}`); !strings.Contains(out, "destination ") || strings.Contains(out, "EAAx") {
+		t.Fatalf("destination add: %s", out)
+	}
+	if out := hubCmd(t, env, "link", "create", "--tenant", tenant, "--source", source, "--target", "https://loja.example.com/oferta"); !strings.Contains(out, "URL: https://hub.example.com/r/") {
+		t.Fatalf("link create: %s", out)
+	}
+	if out := hubCmd(t, env, "webhooks", "reprocess"); !strings.Contains(out, "0 webhook(s) reprocessed") {
+		t.Fatalf("webhooks reprocess: %s", out)
+	}
+	// Bad input names what is wrong.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"destination", "add", "--tenant", tenant, "--type", "meta", "--config", `{"pixel_id":"abc"}`, "--credentials", `{"access_token":"x"}`}, "pixel_id"},
+		{[]string{"destination", "add", "--tenant", tenant, "--type", "tiktok"}, `unknown destination type "tiktok"`},
+		{[]string{"source", "create", "--tenant", tenant, "--name", "x", "--origin", "loja.example.com"}, "allowed origin"},
+		{[]string{"source", "create", "--tenant", tenant, "--name", "x", "--secret", "hotmart"}, "--secret must be provider=secret"},
+		{[]string{"apikey", "create", "--tenant", "nope"}, "tenant nope"},
+		{[]string{"deliveries", "replay", "--tenant", tenant}, "give --id, --destination, or --since and --until"},
+	} {
+		cmd := exec.Command(hubBin, tc.args...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("hub %s: err=%v, output %q lacks %q", strings.Join(tc.args, " "), err, out, tc.want)
+		}
+	}
+}
