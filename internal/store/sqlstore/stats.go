@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +18,11 @@ import (
 // offset) / width). Width and offset are integers the code chose (never user text), written as
 // literals so that PostgreSQL needs no parameter types for them.
 func (f *Flavor) bucketOf(col string, width, offset int64) string {
-	w, off := strconv.FormatInt(width, 10), strconv.FormatInt(offset, 10)
 	if f.timeAsInt {
 		// Unix microseconds; times are after 1970, so integer division is floor.
-		return "((" + col + " / 1000000 + " + off + ") / " + w + ")"
+		return "((" + col + " + " + strconv.FormatInt(offset*1e6, 10) + ") / " + strconv.FormatInt(width*1e6, 10) + ")"
 	}
+	w, off := strconv.FormatInt(width, 10), strconv.FormatInt(offset, 10)
 	return "CAST(floor((extract(epoch FROM " + col + ") + " + off + ") / " + w + ") AS bigint)"
 }
 
@@ -61,8 +62,7 @@ func (q *queries) OrderStats(ctx context.Context, f store.StatsFilter) ([]store.
 	q.createdIn(&w, "created_at", f.Since, f.Until)
 	rows, err := q.query(ctx, q.r, `SELECT `+q.f.bucketOf("created_at", width, offset)+`, status, provider, currency, count(*),
 		CAST(COALESCE(sum(amount_minor), 0) AS bigint),
-		sum(CASE WHEN paid_at IS NOT NULL THEN 1 ELSE 0 END),
-		sum(CASE WHEN paid_at IS NOT NULL AND matched THEN 1 ELSE 0 END)
+		count(paid_at), count(CASE WHEN matched THEN paid_at END)
 		FROM orders`+w.String()+` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, w.args...)
 	return collect(rows, err, "order stats", func(r Rows) (store.OrderStatsRow, error) {
 		var (
@@ -86,17 +86,17 @@ func (q *queries) DeliveryStats(ctx context.Context, f store.StatsFilter) ([]sto
 	w.add(`o.tenant_id = %s`, f.TenantID)
 	q.createdIn(&w, "o.created_at", f.Since, f.Until)
 	rows, err := q.query(ctx, q.r, `SELECT `+q.f.bucketOf("o.created_at", width, offset)+`, d.destination_id, d.event_name,
-		d.state, d.reason, CASE WHEN o.paid_at IS NULL THEN 0 ELSE 1 END, count(*)
+		d.state, d.reason, o.paid_at IS NOT NULL, count(*)
 		FROM orders o JOIN deliveries d ON d.tenant_id = o.tenant_id AND d.order_id = o.id`+w.String()+`
 		GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`, w.args...)
 	return collect(rows, err, "delivery stats", func(r Rows) (store.DeliveryStatsRow, error) {
 		var (
-			row        store.DeliveryStatsRow
-			b, paid, n int64
-			state      string
+			row   store.DeliveryStatsRow
+			b, n  int64
+			state string
 		)
-		err := r.Scan(&b, &row.DestinationID, &row.EventName, &state, &row.Reason, &paid, &n)
-		row.Bucket, row.State, row.PaidOrder, row.Deliveries = bucketStart(b, width, offset), store.DeliveryState(state), paid != 0, int(n)
+		err := r.Scan(&b, &row.DestinationID, &row.EventName, &state, &row.Reason, &row.PaidOrder, &n)
+		row.Bucket, row.State, row.Deliveries = bucketStart(b, width, offset), store.DeliveryState(state), int(n)
 		return row, err
 	})
 }
@@ -146,12 +146,17 @@ func (q *queries) ListDeliveryGaps(ctx context.Context, f store.GapFilter) ([]st
 		in[i] = w.next(string(s))
 	}
 	w.conds = append(w.conds, `d.state IN (`+strings.Join(in, ", ")+`)`, `o.paid_at IS NOT NULL`)
-	q.createdIn(&w, "o.created_at", f.Since, f.Until)
+	// The order is found by its id. Without statistics SQLite would rather range-scan
+	// orders_created for every delivery; COALESCE hides created_at from its planner (and
+	// changes nothing for PostgreSQL). CROSS JOIN keeps deliveries first on SQLite rather than
+	// every order in id order; PostgreSQL plans it as the inner join it is.
+	q.createdIn(&w, "COALESCE(o.created_at, o.created_at)", f.Since, f.Until)
 	if f.After != "" {
 		w.add(`o.id > %s`, f.After)
 	}
+	w.conds = append(w.conds, `o.tenant_id = d.tenant_id`, `o.id = d.order_id`)
 	rows, err := q.query(ctx, q.r, `SELECT `+gapOrderCols+`, `+prefixed("d.", deliveryCols)+`
-		FROM deliveries d JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id`+w.String()+`
+		FROM deliveries d CROSS JOIN orders o`+w.String()+`
 		ORDER BY o.id LIMIT `+w.next(limit), w.args...)
 	out, err := collect(rows, err, "list delivery gaps", func(r Rows) (store.DeliveryGap, error) { return scanGap(r, true) })
 	if err != nil || !f.Missing {
@@ -237,6 +242,11 @@ func (q *queries) DeliveriesOfOrders(ctx context.Context, tenantID string, order
 	var w where
 	w.add(`tenant_id = %s`, tenantID)
 	w.conds = append(w.conds, `order_id IN `+idList(&w, orderIDs))
-	rows, err := q.query(ctx, q.r, `SELECT `+deliveryCols+` FROM deliveries`+w.String()+` ORDER BY id DESC`, w.args...)
-	return collect(rows, err, "deliveries of orders", func(r Rows) (store.Delivery, error) { return scanDelivery(r) })
+	// Sorted here: an ORDER BY id would tempt SQLite's planner into walking deliveries_tenant
+	// (every delivery of the tenant, in id order) instead of looking the orders up in
+	// deliveries_order.
+	rows, err := q.query(ctx, q.r, `SELECT `+deliveryCols+` FROM deliveries`+w.String(), w.args...)
+	ds, err := collect(rows, err, "deliveries of orders", func(r Rows) (store.Delivery, error) { return scanDelivery(r) })
+	slices.SortFunc(ds, func(a, b store.Delivery) int { return strings.Compare(b.ID, a.ID) })
+	return ds, err
 }
