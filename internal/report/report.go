@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
@@ -16,7 +17,8 @@ import (
 
 // Reader is the part of store.Reader the reports use. The figures come from the store's
 // aggregates (OrderStats, DeliveryStats, ListDeliveryGaps), so a report reads a few rows per
-// hour of its period rather than every order.
+// hour of its period rather than every order. Reports may query it concurrently: pass a
+// store.Store, not a store.Tx.
 type Reader interface {
 	ListOrders(ctx context.Context, f store.OrderFilter) ([]store.Order, error)
 	ListDestinations(ctx context.Context, tenantID string) ([]store.Destination, error)
@@ -265,15 +267,23 @@ func (p Period) grid() (width, offset time.Duration) {
 func readStats(ctx context.Context, r Reader, tenantID string, p Period) (stats, error) {
 	width, offset := p.grid()
 	f := store.StatsFilter{TenantID: tenantID, Since: p.Since, Until: p.Until, Bucket: width, Offset: offset}
+	// The two aggregates are independent scans: run them side by side.
+	var (
+		st   stats
+		derr error
+		wg   sync.WaitGroup
+	)
+	wg.Go(func() { st.deliveries, derr = r.DeliveryStats(ctx, f) })
 	os, err := r.OrderStats(ctx, f)
+	wg.Wait()
 	if err != nil {
 		return stats{}, fmt.Errorf("report: order stats: %w", err)
 	}
-	ds, err := r.DeliveryStats(ctx, f)
-	if err != nil {
-		return stats{}, fmt.Errorf("report: delivery stats: %w", err)
+	if derr != nil {
+		return stats{}, fmt.Errorf("report: delivery stats: %w", derr)
 	}
-	return stats{orders: os, deliveries: ds}, nil
+	st.orders = os
+	return st, nil
 }
 
 // Summarize computes the per-day and total figures of the orders created in the period, and of
