@@ -75,12 +75,7 @@ type overviewData struct {
 func (u *UI) overview(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
 	per := u.period(r)
-	sum, err := report.Summarize(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
-	if err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	acc, err := report.AccuracyReport(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
+	sum, acc, err := report.Dashboard(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -192,15 +187,25 @@ func (u *UI) orders(w http.ResponseWriter, r *http.Request, p page) {
 			u.fail(w, r, err)
 			return
 		}
-		seen := map[string]bool{}
+		var ids []string
 		for _, del := range ds {
-			if seen[del.OrderID] {
-				continue
+			if !slices.Contains(ids, del.OrderID) {
+				ids = append(ids, del.OrderID)
 			}
-			seen[del.OrderID] = true
-			o, err := u.cfg.Store.GetOrder(ctx, p.Tenant.ID, del.OrderID)
-			if err != nil {
-				u.fail(w, r, err)
+		}
+		os, err := u.cfg.Store.OrdersByID(ctx, p.Tenant.ID, ids)
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		byID := make(map[string]store.Order, len(os))
+		for _, o := range os {
+			byID[o.ID] = o
+		}
+		for _, id := range ids { // in the deliveries' order
+			o, ok := byID[id]
+			if !ok {
+				u.fail(w, r, store.ErrNotFound)
 				return
 			}
 			if keep(o, f) {
@@ -223,13 +228,24 @@ func (u *UI) orders(w http.ResponseWriter, r *http.Request, p page) {
 			d.Next = os[len(os)-1].ID
 		}
 	}
-	for i := range d.Rows {
-		ds, err := u.cfg.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: p.Tenant.ID, OrderID: d.Rows[i].ID, Limit: 20})
-		if err != nil {
-			u.fail(w, r, err)
-			return
+	// The rows' deliveries in one read (newest first, at most 20 per order).
+	ids := make([]string, len(d.Rows))
+	for i, row := range d.Rows {
+		ids[i] = row.ID
+	}
+	ds, err := u.cfg.Store.DeliveriesOfOrders(ctx, p.Tenant.ID, ids)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	byOrder := map[string][]store.Delivery{}
+	for _, del := range ds {
+		if len(byOrder[del.OrderID]) < 20 {
+			byOrder[del.OrderID] = append(byOrder[del.OrderID], del)
 		}
-		d.Rows[i].Deliveries = ds
+	}
+	for i := range d.Rows {
+		d.Rows[i].Deliveries = byOrder[d.Rows[i].ID]
 	}
 	p.Title, p.Nav, p.Data = "Orders", "orders", d
 	u.render(w, r, http.StatusOK, "orders", p)
@@ -300,7 +316,7 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
-	ds, err := u.cfg.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tid, OrderID: o.ID, Limit: 50})
+	ds, err := u.orderDeliveries(r, tid, o.ID)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -342,6 +358,12 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	p.Title, p.Nav, p.Data = "Order "+o.ExternalID, "orders", d
 	u.render(w, r, http.StatusOK, "order", p)
+}
+
+// orderDeliveries returns an order's newest 50 deliveries through the order's index.
+func (u *UI) orderDeliveries(r *http.Request, tenantID, orderID string) ([]store.Delivery, error) {
+	ds, err := u.cfg.Store.DeliveriesOfOrders(r.Context(), tenantID, []string{orderID})
+	return ds[:min(len(ds), 50)], err
 }
 
 // piiKey matches JSON keys that hold personal data.
@@ -390,7 +412,7 @@ func (u *UI) replayOrder(w http.ResponseWriter, r *http.Request, p page) {
 	if id := r.PostFormValue("delivery_id"); id != "" {
 		ids = []string{id}
 	} else {
-		ds, err := u.cfg.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: p.Tenant.ID, OrderID: o.ID, Limit: 50})
+		ds, err := u.orderDeliveries(r, p.Tenant.ID, o.ID)
 		if err != nil {
 			u.fail(w, r, err)
 			return
@@ -582,12 +604,7 @@ type accuracyData struct {
 func (u *UI) accuracy(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
 	per := u.period(r)
-	acc, err := report.AccuracyReport(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
-	if err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	sum, err := report.Summarize(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
+	sum, acc, err := report.Dashboard(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
 	if err != nil {
 		u.fail(w, r, err)
 		return
