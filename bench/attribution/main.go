@@ -1076,7 +1076,7 @@ func report(people []*person, run string) {
 				byRule[o.rule] = &tally{}
 			}
 			byRule[o.rule].add(o)
-			if o.verdict == "wrong" && len(wrongs) < 20 {
+			if o.verdict == "wrong" && len(wrongs) < 50 {
 				wrongs = append(wrongs, fmt.Sprintf("  wrong: %s %s person=%d rule=%s truth=%q chosen person=%d click=%q scenarios=%s\n    hub: %s",
 					o.provider, o.ext, o.person, o.rule, o.truth, o.tpPerson, o.tpClick, strings.Join(o.scenarios, ","), o.explain))
 			}
