@@ -20,21 +20,26 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/app"
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/sqlite"
 )
 
 func main() {
 	var (
 		n    = flag.Int("orders", 100000, "paid orders to seed")
 		runs = flag.Int("runs", 7, "requests per page")
-		dir  = flag.String("dir", "", "data directory (default: a new temporary one)")
+		dir  = flag.String("dir", "", "data directory (default: a new temporary one); one already seeded is reused as it is")
+		prof = flag.String("cpuprofile", "", "write a CPU profile of the timed requests to this file")
 	)
 	flag.Parse()
 	if *dir == "" {
@@ -53,7 +58,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	a, err := app.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	a, err := app.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.WithClock(clock.now))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -61,7 +66,7 @@ func main() {
 	if err := a.Bootstrap(ctx, io.Discard); err != nil {
 		log.Fatal(err)
 	}
-	orderID, err := seed(ctx, a, *n)
+	orderID, err := seed(ctx, a, *dir, *n)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -74,6 +79,16 @@ func main() {
 	base := "http://" + <-addrc
 	c := signIn(base)
 
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	pages := []string{"/", "/?period=7d", "/?period=30d", "/orders", "/orders?status=paid", "/orders/" + orderID, "/failures", "/accuracy", "/setup", "/settings"}
 	var all []float64
 	slowest, slowestP50 := "", 0.0
@@ -104,14 +119,47 @@ func main() {
 	fmt.Printf("dashboard: orders=%d pages=%d slowest=%s p50=%.1fms max=%.1fms\n", *n, len(pages), slowest, all[len(all)/2], all[len(all)-1])
 }
 
+// clock is Hub's clock: the real time, except while seeding, when it reads the time of the
+// order being written, so that orders are created over the last 30 days (the store stamps
+// created_at with its clock) and the dashboard's periods hold what they would in production:
+// about n/30 orders today, 7n/30 in the last 7 days, n in the last 30.
+var clock seedClock
+
+type seedClock struct {
+	mu  sync.Mutex
+	set time.Time
+}
+
+func (c *seedClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.set.IsZero() {
+		return time.Now()
+	}
+	return c.set
+}
+
+func (c *seedClock) at(t time.Time) { c.mu.Lock(); c.set = t; c.mu.Unlock() }
+
 // seed writes n paid orders over the last 30 days in transactions of 1,000, each with a
-// delivered Purchase and (for 80 %) an attribution, as the intake would.
-func seed(ctx context.Context, a *app.App, n int) (string, error) {
+// delivered Purchase (2 % dead) and (for 80 %) an attribution, as the intake would. The source
+// and the destination are created first, a day before the oldest order.
+func seed(ctx context.Context, a *app.App, dir string, n int) (string, error) {
 	ts, err := a.Store.ListTenants(ctx)
 	if err != nil || len(ts) == 0 {
 		return "", fmt.Errorf("seed: tenant: %v", err)
 	}
 	tenant := ts[0].ID
+	if existing, err := a.Store.ListOrders(ctx, store.OrderFilter{TenantID: tenant, Limit: 1}); err != nil || len(existing) > 0 {
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(os.Stderr, "reusing the orders already seeded in the data directory\n")
+		return existing[0].ID, nil
+	}
+	now := time.Now().UTC()
+	clock.at(now.Add(-31 * 24 * time.Hour))
+	defer clock.at(time.Time{})
 	src, err := a.Admin.CreateSource(ctx, tenant, admin.SourceInput{Name: "shop"})
 	if err != nil {
 		return "", err
@@ -120,13 +168,20 @@ func seed(ctx context.Context, a *app.App, n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	now := time.Now().UTC()
+	// The store stamps created_at with its own clock: write through a second handle on the
+	// same database that reads the seeding clock.
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "hub.db"), store.WithClock(clock.now))
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
 	start := time.Now()
 	var last string
 	for i := 0; i < n; i += 1000 {
-		err := a.Store.Tx(ctx, func(tx store.Tx) error {
+		err := st.Tx(ctx, func(tx store.Tx) error {
 			for j := i; j < i+1000 && j < n; j++ {
-				at := now.Add(-time.Duration(j) * 30 * 24 * time.Hour / time.Duration(n))
+				at := now.Add(-time.Duration(j) * (30 * 24 * time.Hour / time.Duration(n))) // divided first: j*30 days in ns overflows
+				clock.at(at)
 				o, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant, SourceID: src.ID, Provider: []string{"hotmart", "kiwify", "stripe"}[j%3],
 					ExternalID: fmt.Sprintf("B%08d", j), EventKey: "paid", Status: store.StatusPaid, NativeStatus: "APPROVED", OccurredAt: at,
 					AmountMinor: 19700, Currency: []string{"BRL", "BRL", "USD"}[j%3], ReceivedAt: at,
@@ -162,7 +217,8 @@ func seed(ctx context.Context, a *app.App, n int) (string, error) {
 
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-// signIn creates the first user through the first-run form and returns a signed-in client.
+// signIn creates the first user through the first-run form (or, in a reused data directory,
+// logs in as that user) and returns a signed-in client.
 func signIn(base string) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
@@ -176,7 +232,13 @@ func signIn(base string) *http.Client {
 	if m == nil {
 		log.Fatalf("no csrf token on /welcome (%d)", resp.StatusCode)
 	}
-	resp, err = c.PostForm(base+"/welcome", url.Values{"csrf": {string(m[1])}, "email": {"bench@example.com"}, "password": {"correct horse battery staple"}, "password2": {"correct horse battery staple"}})
+	form := url.Values{"csrf": {string(m[1])}, "email": {"bench@example.com"}, "password": {"correct horse battery staple"}, "password2": {"correct horse battery staple"}}
+	if path := resp.Request.URL.Path; path != "/welcome" {
+		// A reused data directory: the user exists, so /welcome sent us to /login.
+		resp, err = c.PostForm(base+path, form)
+	} else {
+		resp, err = c.PostForm(base+"/welcome", form)
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
