@@ -62,31 +62,30 @@ import (
 
 // mix is the configurable funnel.
 type mix struct {
-	visitors        int
-	buy             float64
-	organic         float64
-	woo             float64
-	decorationLost  float64
-	cookiesBlocked  float64
-	safari          float64
-	serverCookie    float64
-	emailBefore     float64
-	sharedIP        float64
-	ipChange        float64
-	pix             float64
-	pixMin, pixMax  time.Duration
-	repeat          float64
-	returnVisit     float64
-	retarget        float64
-	gclid           float64
-	pagesMax        int
-	organicNoVisit  float64
-	carrierIPs      int
-	window          time.Duration
-	seed            uint64
-	maxSpan         time.Duration
-	origin          string
-	approvedSkewMax time.Duration
+	visitors       int
+	buy            float64
+	organic        float64
+	woo            float64
+	decorationLost float64
+	cookiesBlocked float64
+	safari         float64
+	serverCookie   float64
+	emailBefore    float64
+	sharedIP       float64
+	ipChange       float64
+	pix            float64
+	pixMin, pixMax time.Duration
+	repeat         float64
+	returnVisit    float64
+	retarget       float64
+	gclid          float64
+	pagesMax       int
+	organicNoVisit float64
+	carrierIPs     int
+	window         time.Duration
+	seed           uint64
+	maxSpan        time.Duration
+	origin         string
 }
 
 func main() {

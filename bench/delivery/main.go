@@ -44,7 +44,8 @@ func main() {
 		n          = flag.Int("n", 2000, "purchase webhooks to send")
 		rate       = flag.Float64("rate", 200, "webhooks per second")
 		conc       = flag.Int("concurrency", 256, "webhooks in flight at most (high enough that a slow acknowledgement does not lower the rate)")
-		failRate   = flag.Float64("fail-rate", 0, "share of Meta requests the fake fails with 500 during -fail-for")
+		failRate   = flag.Float64("fail-rate", 0, "share of Meta requests the fake fails during -fail-for")
+		failMode   = flag.String("fail-mode", "500", "how the fake fails: 500, 429, timeout or invalid_token (permanent: those orders end dead)")
 		failFor    = flag.Duration("fail-for", 10*time.Second, "how long the fake fails")
 		wait       = flag.Duration("wait", 3*time.Minute, "how long to wait for every order to reach the fake")
 		prefix     = flag.String("prefix", fmt.Sprintf("B%d", time.Now().Unix()), "transaction id prefix (unique per run)")
@@ -67,7 +68,7 @@ func main() {
 		log.Fatalf("delivery: reset the fake: %v", err)
 	}
 	if *failRate > 0 {
-		if err := control(client, *fakeURL+"/_fake/faults", map[string]any{"mode": "500", "rate": *failRate}); err != nil {
+		if err := control(client, *fakeURL+"/_fake/faults", map[string]any{"mode": *failMode, "rate": *failRate}); err != nil {
 			log.Fatalf("delivery: inject faults: %v", err)
 		}
 		go func() {
@@ -195,8 +196,8 @@ func main() {
 	sort.Float64s(lat)
 	sort.Float64s(ackLat)
 	fmt.Fprintf(os.Stderr, "webhook acknowledged by Hub: p50=%.0fms p95=%.0fms p99=%.0fms\n", pct(ackLat, 50), pct(ackLat, 95), pct(ackLat, 99))
-	fmt.Fprintf(os.Stderr, "sent %d webhooks at %.0f/s (%d not acknowledged); fake failing %.0f%% of requests for %s; %d requests reached the fake; max latency %.0fms\n",
-		*n, sendRate, failed, *failRate*100, *failFor, evs.Requests, pct(lat, 100))
+	fmt.Fprintf(os.Stderr, "sent %d webhooks at %.0f/s (%d not acknowledged); fake failing %.0f%% of requests (%s) for %s; %d requests reached the fake; max latency %.0fms\n",
+		*n, sendRate, failed, *failRate*100, *failMode, *failFor, evs.Requests, pct(lat, 100))
 	fmt.Printf("delivery: orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms\n",
 		acked, len(lat), dead, lost, dup, pct(lat, 50), pct(lat, 95), pct(lat, 99))
 	if lost > 0 || dup > 0 || failed > 0 {
