@@ -159,6 +159,14 @@ func TestMatchRules(t *testing.T) {
 			wantRule: RuleVisitorID, wantTP: "t1", wantConf: 1,
 		},
 		{
+			// A revisit carries the _fbc cookie of an old Meta click; the newer Google click wins.
+			name:     "an fbc cookie on a revisit is not a new ad click",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", 50*time.Hour, fbclid("meta")), tp("t2", "A", "k_1", 2*time.Hour, func(t *store.Touchpoint) { t.GCLID = "g" }), tp("t3", "A", "k_1", time.Hour, func(t *store.Touchpoint) { t.FBC = "fb.1.1.meta" })},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleVisitorID, wantTP: "t2", wantConf: 1,
+		},
+		{
 			name:     "identity by e-mail",
 			src:      src,
 			tps:      []store.Touchpoint{tp("t1", "A", "k_2", 30*time.Hour, fbclid("x"))},
@@ -211,9 +219,9 @@ func TestMatchRules(t *testing.T) {
 			wantRule: RuleNone,
 		},
 		{
-			name:     "network: older than 24 hours is not shortly before",
+			name:     "network: older than 2 hours is not shortly before",
 			src:      src,
-			tps:      []store.Touchpoint{tp("t1", "A", "k_4", 30*time.Hour, net("203.0.113.45", "UA"))},
+			tps:      []store.Touchpoint{tp("t1", "A", "k_4", 3*time.Hour, net("203.0.113.45", "UA"))},
 			order:    order(func(o *store.Order) { o.Buyer.IP, o.Buyer.UserAgent = "203.0.113.45", "UA" }),
 			wantRule: RuleNone,
 		},
