@@ -77,7 +77,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 		}
 		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hub.db"))
 	} else {
-		st, err = postgres.Open(ctx, cfg.DatabaseURL)
+		st, err = postgres.Open(ctx, cfg.DatabaseURL, store.WithMaxConns(cfg.DBMaxConns))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("app: open store: %w", err)

@@ -31,6 +31,7 @@ type Config struct {
 	MetaGraphURL    string
 	MetaAPIVersion  string
 	Workers         int
+	DBMaxConns      int
 	// RatePerIP and RatePerSource limit the tracking endpoints (requests per second; negative
 	// disables the limit).
 	RatePerIP     float64
@@ -181,7 +182,15 @@ var Settings = []Setting{
 		c.MaxBodyBytes = n
 		return nil
 	}},
-	{"HUB_WORKERS", "workers", "20", "Delivery jobs worked at once by this replica.", func(c *Config, v string) error {
+	{"HUB_DB_MAX_CONNS", "db-max-conns", "20", "PostgreSQL connections per replica (size RDS `max_connections` for replicas × this).", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 || n > 500 {
+			return errors.New("must be an integer between 2 and 500")
+		}
+		c.DBMaxConns = n
+		return nil
+	}},
+	{"HUB_WORKERS", "workers", "100", "Delivery jobs worked at once by this replica (a job mostly waits for its batch to be sent).", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
 			return errors.New("must be an integer between 1 and 1000")

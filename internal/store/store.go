@@ -260,6 +260,8 @@ type Options struct {
 	// they are built: logger, poll intervals, retry policy, middleware. Workers and Queues are
 	// set by Queue.Start.
 	River func(*river.Config)
+	// MaxConns bounds the PostgreSQL connection pool; 0 keeps the driver's default.
+	MaxConns int
 }
 
 // WithClock sets the clock used for timestamps the store fills in.
@@ -270,6 +272,9 @@ func WithIDGenerator(newID func() string) Option { return func(o *Options) { o.N
 
 // WithRiverConfig adjusts River's configuration (see Options.River).
 func WithRiverConfig(fn func(*river.Config)) Option { return func(o *Options) { o.River = fn } }
+
+// WithMaxConns bounds the connection pool (PostgreSQL; a pool_max_conns in the URL wins).
+func WithMaxConns(n int) Option { return func(o *Options) { o.MaxConns = n } }
 
 // Apply returns the options with defaults filled in.
 func Apply(opts ...Option) Options {

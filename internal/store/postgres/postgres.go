@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,11 +37,15 @@ func Open(ctx context.Context, url string, opts ...store.Option) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
+	o := store.Apply(opts...)
+	if o.MaxConns > 0 && !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = int32(o.MaxConns)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s, err := newStore(pool, store.Apply(opts...))
+	s, err := newStore(pool, o)
 	if err != nil {
 		pool.Close()
 		return nil, err

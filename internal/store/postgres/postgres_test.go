@@ -77,3 +77,25 @@ func TestMigrateConcurrently(t *testing.T) {
 		t.Errorf("schema_migrations has %d rows for %d versions, want one row per version", n, distinct)
 	}
 }
+
+func TestMaxConns(t *testing.T) {
+	t.Parallel()
+	url := testenv.Postgres(t)
+	for _, tc := range []struct {
+		url  string
+		opt  int
+		want int32
+	}{
+		{url, 7, 7},
+		{url + "&pool_max_conns=3", 7, 3}, // the URL wins
+	} {
+		st, err := postgres.Open(context.Background(), tc.url, store.WithMaxConns(tc.opt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Pool().Config().MaxConns; got != tc.want {
+			t.Errorf("MaxConns = %d, want %d (%s)", got, tc.want, tc.url)
+		}
+		st.Close()
+	}
+}
