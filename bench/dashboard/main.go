@@ -24,6 +24,7 @@ import (
 	"regexp"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +41,7 @@ func main() {
 		runs = flag.Int("runs", 7, "requests per page")
 		dir  = flag.String("dir", "", "data directory (default: a new temporary one); one already seeded is reused as it is")
 		prof = flag.String("cpuprofile", "", "write a CPU profile of the timed requests to this file")
+		only = flag.String("pages", "", "comma-separated pages to time (default: all; {id} is the seeded order)")
 	)
 	flag.Parse()
 	if *dir == "" {
@@ -90,6 +92,9 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	pages := []string{"/", "/?period=7d", "/?period=30d", "/orders", "/orders?status=paid", "/orders/" + orderID, "/failures", "/accuracy", "/setup", "/settings"}
+	if *only != "" {
+		pages = strings.Split(strings.ReplaceAll(*only, "{id}", orderID), ",")
+	}
 	var all []float64
 	slowest, slowestP50 := "", 0.0
 	for _, p := range pages {
