@@ -65,6 +65,11 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Set("_txlock", "immediate")
 	rq.Add("_pragma", "query_only(1)")
+	// Reports aggregate a whole period: memory-map the file (256 MiB) and give each reader a
+	// 16 MiB page cache instead of SQLite's 2 MiB, so they read from memory rather than with a
+	// read(2) per page (bench/dashboard: the 7-day overview went from ~140 to ~70 ms at 100k orders).
+	rq.Add("_pragma", "mmap_size(268435456)")
+	rq.Add("_pragma", "cache_size(-16000)")
 
 	write, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
