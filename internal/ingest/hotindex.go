@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -87,13 +88,9 @@ func (h *hotIndex) run() {
 	}
 }
 
+// index writes a committed group to the hot index in one batch (one round trip on Redis).
 func (h *hotIndex) index(ctx context.Context, tps []store.Touchpoint) error {
-	var first error
-	keep := func(err error) {
-		if err != nil && first == nil {
-			first = err
-		}
-	}
+	ws := make([]cache.Write, 0, len(tps))
 	for _, tp := range tps {
 		if tp.VisitorID == "" {
 			continue
@@ -102,23 +99,23 @@ func (h *hotIndex) index(ctx context.Context, tps []store.Touchpoint) error {
 		if err != nil {
 			return err
 		}
-		keep(h.c.PushCapped(ctx, VisitorKey(tp.TenantID, tp.VisitorID), v, h.items, h.ttl))
+		ws = append(ws, cache.Write{Key: VisitorKey(tp.TenantID, tp.VisitorID), Val: v, MaxItems: h.items, TTL: h.ttl})
 		for _, c := range []struct {
 			kind store.ClickKind
 			v    string
 		}{{store.ClickFBCLID, tp.FBCLID}, {store.ClickGCLID, tp.GCLID}, {store.ClickTTCLID, tp.TTCLID}} {
 			if c.v != "" {
-				keep(h.c.Set(ctx, ClickKey(tp.TenantID, c.kind, c.v), v, h.ttl))
+				ws = append(ws, cache.Write{Key: ClickKey(tp.TenantID, c.kind, c.v), Val: v, TTL: h.ttl})
 			}
 		}
 		if tp.EmailHash != "" {
-			keep(h.c.Set(ctx, IdentityKey(tp.TenantID, store.IdentityEmail, tp.EmailHash), []byte(tp.VisitorID), h.ttl))
+			ws = append(ws, cache.Write{Key: IdentityKey(tp.TenantID, store.IdentityEmail, tp.EmailHash), Val: []byte(tp.VisitorID), TTL: h.ttl})
 		}
 		if tp.PhoneHash != "" {
-			keep(h.c.Set(ctx, IdentityKey(tp.TenantID, store.IdentityPhone, tp.PhoneHash), []byte(tp.VisitorID), h.ttl))
+			ws = append(ws, cache.Write{Key: IdentityKey(tp.TenantID, store.IdentityPhone, tp.PhoneHash), Val: []byte(tp.VisitorID), TTL: h.ttl})
 		}
 	}
-	return first
+	return cache.WriteMany(ctx, h.c, ws)
 }
 
 // RecentTouchpoints returns a visitor's touchpoints since the given time, newest first, from the

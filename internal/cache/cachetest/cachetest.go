@@ -50,6 +50,7 @@ func Run(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		{"StreamInvalid", testStreamInvalid},
 		{"PingState", testPingState},
 		{"Concurrent", testConcurrent},
+		{"WriteMany", testWriteMany},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -731,5 +732,34 @@ func testKeyIsolation(t *testing.T, a, b cache.Cache) {
 	// Keys are exact: a prefix of a key is another key.
 	if _, ok := mustGet(t, a, "k:"); ok {
 		t.Fatal("Get(\"k:\") found \"k\"")
+	}
+}
+
+// testWriteMany: a batch of sets and capped pushes lands as the same calls one by one would.
+func testWriteMany(t *testing.T, c cache.Cache) {
+	ctx := context.Background()
+	var ws []cache.Write
+	for i := range 5 {
+		ws = append(ws, cache.Write{Key: "wm:list", Val: []byte{'a' + byte(i)}, MaxItems: 3, TTL: time.Minute})
+	}
+	ws = append(ws, cache.Write{Key: "wm:k1", Val: []byte("v1"), TTL: time.Minute}, cache.Write{Key: "wm:k2", Val: []byte("v2")})
+	if err := cache.WriteMany(ctx, c, ws); err != nil {
+		t.Fatal(err)
+	}
+	items, err := c.Range(ctx, "wm:list", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(bytes.Join(items, nil)); got != "edc" {
+		t.Fatalf("capped list after WriteMany = %q, want %q", got, "edc")
+	}
+	for k, want := range map[string]string{"wm:k1": "v1", "wm:k2": "v2"} {
+		v, ok, err := c.Get(ctx, k)
+		if err != nil || !ok || string(v) != want {
+			t.Fatalf("Get(%s) = %q %v %v", k, v, ok, err)
+		}
+	}
+	if err := cache.WriteMany(ctx, c, nil); err != nil {
+		t.Fatalf("empty batch: %v", err)
 	}
 }

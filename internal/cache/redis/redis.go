@@ -422,3 +422,31 @@ type slogPrintf struct{ log *slog.Logger }
 func (l slogPrintf) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
+
+// WriteMany implements cache.BatchWriter: every write in one MULTI/EXEC round trip, a push
+// being LPUSH + LTRIM + PEXPIRE as in PushCapped.
+func (c *Cache) WriteMany(ctx context.Context, ws []cache.Write) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	_, err := c.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, w := range ws {
+			k := c.key(w.Key)
+			if w.MaxItems > 0 {
+				p.LPush(ctx, k, w.Val)
+				p.LTrim(ctx, k, 0, int64(w.MaxItems)-1)
+				if w.TTL > 0 {
+					p.PExpire(ctx, k, w.TTL)
+				}
+				continue
+			}
+			p.Set(ctx, k, w.Val, noExpiry(w.TTL))
+		}
+		return nil
+	})
+	if err != nil {
+		return c.fail(ctx, "write many", err)
+	}
+	c.ok()
+	return nil
+}
