@@ -111,11 +111,18 @@ func ParseCollect(body []byte, lim Limits, now time.Time) (*CollectRequest, erro
 		return nil, &RequestError{Detail: "the body must be a JSON object"}
 	}
 	var env struct {
-		Key    json.RawMessage `json:"key"`
-		Events json.RawMessage `json:"events"`
+		Key json.RawMessage `json:"key"`
+		// Decoded straight into raw events: the body is scanned once for validity and once to
+		// split it, and each event once more when it is parsed.
+		Events []json.RawMessage `json:"events"`
 	}
-	// Unmarshal checks the whole body is valid JSON before it assigns anything.
+	// Unmarshal checks the whole body is valid JSON before it assigns anything, so a type error
+	// here is a well-formed body whose "events" is not an array.
 	if err := json.Unmarshal(trimmed, &env); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "events" {
+			return nil, requestError("events", "must be an array of event objects")
+		}
 		return nil, &RequestError{Detail: "the body is not valid JSON: " + syntaxDetail(err)}
 	}
 	req := &CollectRequest{}
@@ -124,15 +131,12 @@ func ParseCollect(body []byte, lim Limits, now time.Time) (*CollectRequest, erro
 			return nil, requestError("key", "must be a string")
 		}
 	}
-	if len(env.Events) == 0 || string(env.Events) == "null" {
+	if env.Events == nil { // absent or null: the body is one event
 		req.Events = []ParsedEvent{parseEvent(trimmed, 0, "", lim, now)}
 		return req, nil
 	}
 	req.Batch = true
-	var raw []json.RawMessage
-	if err := json.Unmarshal(env.Events, &raw); err != nil {
-		return nil, requestError("events", "must be an array of event objects")
-	}
+	raw := env.Events
 	if len(raw) == 0 {
 		return nil, requestError("events", "must hold at least one event")
 	}
