@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -56,7 +57,10 @@ type App struct {
 	mux     *http.ServeMux
 	workers *river.Workers
 	now     func() time.Time
-	closers []func(context.Context) error
+
+	liveMu     sync.Mutex
+	liveCounts map[liveKey]int
+	closers    []func(context.Context) error
 }
 
 // Option adjusts an App at New.
@@ -306,6 +310,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 	go a.schedule(schedCtx)
+	go a.publishLive(schedCtx)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
