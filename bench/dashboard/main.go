@@ -79,7 +79,7 @@ func main() {
 		}
 	}()
 	base := "http://" + <-addrc
-	c := signIn(base)
+	c := signIn(base, adminKey(ctx, a))
 
 	if *prof != "" {
 		f, err := os.Create(*prof)
@@ -224,7 +224,7 @@ var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // signIn creates the first user through the first-run form (or, in a reused data directory,
 // logs in as that user) and returns a signed-in client.
-func signIn(base string) *http.Client {
+func signIn(base, key string) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	resp, err := c.Get(base + "/welcome")
@@ -237,7 +237,7 @@ func signIn(base string) *http.Client {
 	if m == nil {
 		log.Fatalf("no csrf token on /welcome (%d)", resp.StatusCode)
 	}
-	form := url.Values{"csrf": {string(m[1])}, "email": {"bench@example.com"}, "password": {"correct horse battery staple"}, "password2": {"correct horse battery staple"}}
+	form := url.Values{"csrf": {string(m[1])}, "key": {key}, "email": {"bench@example.com"}, "password": {"correct horse battery staple"}, "password2": {"correct horse battery staple"}}
 	if path := resp.Request.URL.Path; path != "/welcome" {
 		// A reused data directory: the user exists, so /welcome sent us to /login.
 		resp, err = c.PostForm(base+path, form)
@@ -252,4 +252,18 @@ func signIn(base string) *http.Client {
 		log.Fatalf("welcome: %d", resp.StatusCode)
 	}
 	return c
+}
+
+// adminKey makes an admin key for the first-run form, which asks for the one Hub printed at
+// its first start.
+func adminKey(ctx context.Context, a *app.App) string {
+	ts, err := a.Store.ListTenants(ctx)
+	if err != nil || len(ts) == 0 {
+		log.Fatalf("admin key: no tenant (%v)", err)
+	}
+	k, err := a.Admin.CreateAPIKey(ctx, ts[0].ID, "bench/dashboard", store.RoleAdmin) // the seeded tenant
+	if err != nil {
+		log.Fatal(err)
+	}
+	return k.Plaintext
 }

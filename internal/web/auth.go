@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hubtrack/hub/internal/pii"
 	"net"
 	"net/http"
 	"net/mail"
@@ -333,7 +334,9 @@ type welcomeData struct {
 	Tenant string
 }
 
-// welcomePage is the first run: with no user anywhere, the first visitor creates one.
+// welcomePage is the first run: with no user anywhere, the first visitor creates one, proving
+// with the admin key Hub printed at its first start that they run this Hub (otherwise the first
+// stranger to reach a fresh deployment's URL would own it).
 func (u *UI) welcomePage(w http.ResponseWriter, r *http.Request, p page) {
 	n, err := u.cfg.Store.CountUsers(r.Context())
 	if err != nil {
@@ -366,9 +369,10 @@ func (u *UI) welcome(w http.ResponseWriter, r *http.Request, p page) {
 		u.render(w, r, http.StatusUnprocessableEntity, "welcome", p)
 		return
 	}
-	tenant, err := u.firstTenant(ctx)
+	tenant, err := u.keyTenant(ctx, strings.TrimSpace(r.PostFormValue("key")))
 	if err != nil {
-		u.fail(w, r, err)
+		p.Error = "Enter the admin key Hub printed when it started for the first time (it starts with hub_)."
+		u.render(w, r, http.StatusUnauthorized, "welcome", p)
 		return
 	}
 	user, err := u.addUser(ctx, tenant.ID, email, r.PostFormValue("password"))
@@ -383,20 +387,20 @@ func (u *UI) welcome(w http.ResponseWriter, r *http.Request, p page) {
 	redirect(w, r, "/setup", "Welcome! Start by adding a source: the site and gateways whose sales Hub tracks.")
 }
 
-// firstTenant is the tenant the first user joins: the oldest one, or a new "default" tenant.
-func (u *UI) firstTenant(ctx context.Context) (store.Tenant, error) {
-	ts, err := u.cfg.Store.ListTenants(ctx)
+// keyTenant returns the tenant of a valid, unrevoked admin or operator API key.
+func (u *UI) keyTenant(ctx context.Context, plaintext string) (store.Tenant, error) {
+	lookup, ok := pii.APIKeyLookup(plaintext)
+	if !ok {
+		return store.Tenant{}, errors.New("web: malformed key")
+	}
+	k, err := u.cfg.Store.GetAPIKeyByLookup(ctx, lookup)
 	if err != nil {
 		return store.Tenant{}, err
 	}
-	if len(ts) > 0 {
-		return ts[len(ts)-1], nil
+	if !pii.VerifyAPIKey(plaintext, k.Hash) || k.RevokedAt != nil || (k.Role != store.RoleAdmin && k.Role != store.RoleOperator) {
+		return store.Tenant{}, errors.New("web: key not accepted")
 	}
-	if u.cfg.Admin == nil {
-		return store.Tenant{}, errors.New("web: no tenant and no admin service to create one")
-	}
-	t, _, err := u.cfg.Admin.CreateTenant(ctx, "default")
-	return t, err
+	return u.cfg.Store.GetTenant(ctx, k.TenantID)
 }
 
 func checkNewUser(email, password, confirm string) string {

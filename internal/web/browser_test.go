@@ -138,6 +138,7 @@ func TestBrowser(t *testing.T) {
 				chromedp.Navigate(base+"/"),
 				chromedp.WaitVisible(chromedp.CSS(`form[action="/welcome"]`)),
 				shot("welcome"),
+				chromedp.SendKeys(chromedp.CSS(`#key`), e.key),
 				chromedp.SendKeys(chromedp.CSS(`#email`), "ana@example.com"),
 				chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery"),
 				chromedp.SendKeys(chromedp.CSS(`#password2`), "correct horse battery"),

@@ -134,7 +134,16 @@ func TestFlow(t *testing.T) {
 			if r := c.post("/welcome", url.Values{"email": {"ana@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}}); r.status != http.StatusForbidden {
 				t.Errorf("welcome without csrf: %d", r.status)
 			}
-			r := c.post("/welcome", url.Values{"csrf": {tok}, "email": {"Ana@Example.com "}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}})
+			// Without Hub's admin key nobody claims the first login.
+			for _, key := range []string{"", "hub_notAKey", e.key + "x"} {
+				if r := c.post("/welcome", url.Values{"csrf": {tok}, "key": {key}, "email": {"eve@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}}); r.status != http.StatusUnauthorized {
+					t.Errorf("welcome with key %q: %d", key, r.status)
+				}
+			}
+			if n, _ := e.st.CountUsers(ctx); n != 0 {
+				t.Fatalf("%d users created without the admin key", n)
+			}
+			r := c.post("/welcome", url.Values{"csrf": {tok}, "key": {e.key}, "email": {"Ana@Example.com "}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}})
 			if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/setup") {
 				t.Fatalf("welcome: %d %q %s", r.status, r.location, r.body)
 			}

@@ -44,6 +44,7 @@ type env struct {
 	srv   *httptest.Server
 	fake  *fakemeta.Server
 	graph *httptest.Server
+	key   string // the admin key Hub prints at its first start; the first-run form asks for it
 }
 
 func fastRiver(c *river.Config) {
@@ -108,6 +109,11 @@ func newEnv(t *testing.T, b backend) *env {
 	e.srv = httptest.NewUnstartedServer(mux)
 	publicURL := "http://" + e.srv.Listener.Addr().String()
 	adm := &admin.Service{Store: st, Keys: keys, PublicURL: publicURL}
+	if _, k, err := adm.CreateTenant(ctx, "default"); err != nil { // what `hub serve` bootstraps
+		t.Fatal(err)
+	} else {
+		e.key = k.Plaintext
+	}
 	dests := dest.NewRegistry()
 	dests.Register(meta.New())
 	in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: log}

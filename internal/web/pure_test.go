@@ -128,7 +128,7 @@ func TestLoginRateLimit(t *testing.T) {
 	e := newEnv(t, backends[0])
 	c := e.client()
 	tok := c.csrf("/welcome")
-	c.post("/welcome", url.Values{"csrf": {tok}, "email": {"ana@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}})
+	c.post("/welcome", url.Values{"csrf": {tok}, "key": {e.key}, "email": {"ana@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}})
 	c2 := e.client()
 	tok = c2.csrf("/login")
 	if r := c2.post("/login", url.Values{"csrf": {tok}, "email": {"ana@example.com"}, "password": {"wrong password!"}}); r.status != http.StatusUnauthorized {
