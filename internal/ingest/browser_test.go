@@ -3,11 +3,10 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"github.com/hubtrack/hub/internal/testenv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -22,37 +21,10 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
-// browserContext starts headless Chromium with a fresh profile. Without Chromium the test is
-// skipped locally and fails under CI=true.
+// browserContext starts headless Chromium with a fresh profile (testenv.Browser).
 func browserContext(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium not found at %s under CI=true: %v", chromiumPath, err)
-		}
-		t.Skipf("chromium not found at %s (apt-get install -y chromium): %v", chromiumPath, err)
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// Start the browser now, with no deadline (a deadline on the first Run ends the browser).
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	return testenv.Browser(t)
 }
 
 // consoleErrors collects the page's console errors, exceptions and error log entries.

@@ -3,8 +3,8 @@ package web
 import (
 	"context"
 	"fmt"
+	"github.com/hubtrack/hub/internal/testenv"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,37 +17,11 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
-// browser starts headless Chromium with a fresh profile and records console errors, uncaught
-// exceptions and error log entries (CSP violations, failed loads). Without Chromium the test is
-// skipped locally and fails under CI=true.
+// browser starts headless Chromium with a fresh profile (testenv.Browser) and records console
+// errors, uncaught exceptions and error log entries (CSP violations, failed loads).
 func browser(t *testing.T) (context.Context, func() []string) {
 	t.Helper()
-	if _, err := exec.LookPath(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium not found at %s under CI=true: %v", chromiumPath, err)
-		}
-		t.Skipf("chromium not found at %s (apt-get install -y chromium): %v", chromiumPath, err)
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// Start the browser now, with no deadline (a deadline on the first Run ends the browser).
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx := testenv.Browser(t, chromedp.EmulateViewport(1280, 800))
 	var (
 		mu   sync.Mutex
 		errs []string

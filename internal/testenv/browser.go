@@ -1,0 +1,46 @@
+package testenv
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// ChromiumPath is Debian's Chromium, which ./.ci/run installs.
+const ChromiumPath = "/usr/bin/chromium"
+
+// Browser starts headless Chromium with a fresh profile and the flags this machine needs (no
+// background networking: only loopback is reachable), runs the first actions (e.g. a viewport)
+// and returns the browser's context, closed when the test ends. Without Chromium the test is
+// skipped locally and fails under CI=true.
+func Browser(t testing.TB, first ...chromedp.Action[chromedp.Void]) context.Context {
+	t.Helper()
+	if _, err := exec.LookPath(ChromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("testenv: chromium not found at %s under CI=true: %v", ChromiumPath, err)
+		}
+		t.Skipf("testenv: chromium not found at %s (apt-get install -y chromium): %v", ChromiumPath, err)
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser now, with no deadline (a deadline on the first Run ends the browser).
+	if err := chromedp.Do(ctx, first...); err != nil {
+		t.Fatalf("testenv: start chromium: %v", err)
+	}
+	return ctx
+}
