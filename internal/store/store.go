@@ -658,10 +658,13 @@ const (
 	DeliverySkipped   DeliveryState = "skipped" // deliberately not sent: stale, no consent, disabled
 )
 
+// Delivery is one conversion for one destination: a purchase (OrderID set) or a browser event
+// such as a lead (TouchpointID set).
 type Delivery struct {
 	ID            string
 	TenantID      string
 	OrderID       string
+	TouchpointID  string
 	DestinationID string
 	EventName     string // Purchase, Lead, ...
 	EventID       string // deterministic; equal to the Pixel's eventID when shared

@@ -2,22 +2,36 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/hubtrack/hub/internal/store"
 )
 
 const deliveryCols = `id, tenant_id, order_id, destination_id, event_name, event_id, state, reason, attempts,
-	created_at, updated_at, delivered_at`
+	created_at, updated_at, delivered_at, touchpoint_id`
 
+// A delivery belongs to an order (a purchase) or to a touchpoint (a lead, a checkout): the
+// other column is NULL.
 func scanDelivery(r Row) (store.Delivery, error) {
 	var (
-		d     store.Delivery
-		state string
+		d                 store.Delivery
+		state             string
+		order, touchpoint sql.NullString
 	)
-	err := r.Scan(&d.ID, &d.TenantID, &d.OrderID, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
-		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt))
+	err := r.Scan(&d.ID, &d.TenantID, &order, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
+		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint)
 	d.State = store.DeliveryState(state)
+	d.OrderID, d.TouchpointID = order.String, touchpoint.String
 	return d, err
+}
+
+// nullable is NULL for an empty string.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.Delivery, bool, error) {
@@ -33,22 +47,29 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 	}
 	var created bool
 	err := q.runTx(ctx, func(q *queries) error {
-		// The order and destination must be the tenant's.
+		if (d.OrderID == "") == (d.TouchpointID == "") {
+			return fmt.Errorf("a delivery belongs to exactly one order or touchpoint: %w", store.ErrConflict)
+		}
+		// The order (or touchpoint) and the destination must be the tenant's.
+		owner, ownerID, key := "orders", d.OrderID, "order_id"
+		if d.TouchpointID != "" {
+			owner, ownerID, key = "touchpoints", d.TouchpointID, "touchpoint_id"
+		}
 		var n int64
-		if err := q.queryRow(ctx, q.w, `SELECT (SELECT count(*) FROM orders WHERE tenant_id = $1 AND id = $2)
+		if err := q.queryRow(ctx, q.w, `SELECT (SELECT count(*) FROM `+owner+` WHERE tenant_id = $1 AND id = $2)
 			+ (SELECT count(*) FROM destinations WHERE tenant_id = $1 AND id = $3)`,
-			d.TenantID, d.OrderID, d.DestinationID).Scan(&n); err != nil {
+			d.TenantID, ownerID, d.DestinationID).Scan(&n); err != nil {
 			return err
 		}
 		if n != 2 {
-			return mustAffect("order or destination", 0, nil)
+			return mustAffect("order, touchpoint or destination", 0, nil)
 		}
 		var id string
 		err := q.queryRow(ctx, q.w, `INSERT INTO deliveries (`+deliveryCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-			ON CONFLICT (order_id, event_name, destination_id) DO NOTHING RETURNING id`,
-			d.ID, d.TenantID, d.OrderID, d.DestinationID, d.EventName, d.EventID, string(d.State), d.Reason, d.Attempts,
-			q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt)).Scan(&id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT DO NOTHING RETURNING id`,
+			d.ID, d.TenantID, nullable(d.OrderID), d.DestinationID, d.EventName, d.EventID, string(d.State), d.Reason, d.Attempts,
+			q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt), nullable(d.TouchpointID)).Scan(&id)
 		switch {
 		case err == nil:
 			created = true
@@ -57,7 +78,7 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 			return err
 		}
 		d, err = scanDelivery(q.queryRow(ctx, q.w, `SELECT `+deliveryCols+` FROM deliveries
-			WHERE order_id = $1 AND event_name = $2 AND destination_id = $3`, d.OrderID, d.EventName, d.DestinationID))
+			WHERE `+key+` = $1 AND event_name = $2 AND destination_id = $3`, ownerID, d.EventName, d.DestinationID))
 		return err
 	})
 	if err != nil {

@@ -285,4 +285,61 @@ CREATE INDEX deliveries_order ON deliveries (tenant_id, order_id, destination_id
 CREATE INDEX deliveries_state ON deliveries (tenant_id, state, id);
 `,
 	},
+	{
+		// Touchpoint events (lead, initiate_checkout, add_to_cart) are delivered too: a delivery
+		// belongs to an order or to a touchpoint. SQLite cannot drop a NOT NULL, so it rebuilds
+		// deliveries and attempts (attempts_new refers to deliveries_new, which the rename
+		// carries over, so foreign keys hold at every step).
+		Name: "deliveries of touchpoint events",
+		Postgres: `
+ALTER TABLE deliveries ALTER COLUMN order_id DROP NOT NULL;
+ALTER TABLE deliveries ADD COLUMN touchpoint_id text COLLATE "C";
+CREATE UNIQUE INDEX deliveries_touchpoint ON deliveries (touchpoint_id, event_name, destination_id) WHERE touchpoint_id IS NOT NULL;
+`,
+		SQLite: `
+CREATE TABLE deliveries_new (
+	id             text COLLATE "C" PRIMARY KEY,
+	tenant_id      text COLLATE "C" NOT NULL,
+	order_id       text COLLATE "C" REFERENCES orders (id),
+	destination_id text COLLATE "C" NOT NULL REFERENCES destinations (id),
+	event_name     text NOT NULL,
+	event_id       text NOT NULL,
+	state          text NOT NULL,
+	reason         text NOT NULL,
+	attempts       integer NOT NULL,
+	created_at     timestamptz NOT NULL,
+	updated_at     timestamptz NOT NULL,
+	delivered_at   timestamptz,
+	touchpoint_id  text COLLATE "C",
+	UNIQUE (order_id, event_name, destination_id)
+);
+INSERT INTO deliveries_new (id, tenant_id, order_id, destination_id, event_name, event_id, state, reason, attempts, created_at, updated_at, delivered_at)
+	SELECT id, tenant_id, order_id, destination_id, event_name, event_id, state, reason, attempts, created_at, updated_at, delivered_at FROM deliveries;
+CREATE TABLE attempts_new (
+	id          text COLLATE "C" PRIMARY KEY,
+	tenant_id   text COLLATE "C" NOT NULL,
+	delivery_id text COLLATE "C" NOT NULL REFERENCES deliveries_new (id) ON DELETE CASCADE,
+	at          timestamptz NOT NULL,
+	http_status integer NOT NULL,
+	latency_ms  bigint NOT NULL,
+	outcome     text NOT NULL,
+	code        text NOT NULL,
+	message     text NOT NULL,
+	trace_id    text NOT NULL,
+	replay      boolean NOT NULL
+);
+INSERT INTO attempts_new (id, tenant_id, delivery_id, at, http_status, latency_ms, outcome, code, message, trace_id, replay)
+	SELECT id, tenant_id, delivery_id, at, http_status, latency_ms, outcome, code, message, trace_id, replay FROM attempts;
+DROP TABLE attempts;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_new RENAME TO deliveries;
+ALTER TABLE attempts_new RENAME TO attempts;
+CREATE INDEX attempts_delivery ON attempts (delivery_id, id);
+CREATE INDEX deliveries_tenant ON deliveries (tenant_id, id);
+CREATE INDEX deliveries_destination ON deliveries (tenant_id, destination_id, id);
+CREATE INDEX deliveries_order ON deliveries (tenant_id, order_id, destination_id, event_name, state, reason);
+CREATE INDEX deliveries_state ON deliveries (tenant_id, state, id);
+CREATE UNIQUE INDEX deliveries_touchpoint ON deliveries (touchpoint_id, event_name, destination_id) WHERE touchpoint_id IS NOT NULL;
+`,
+	},
 }

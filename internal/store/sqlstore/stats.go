@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -114,12 +115,13 @@ func scanGap(r Row, withDelivery bool) (store.DeliveryGap, error) {
 	)
 	dst := []any{&g.OrderID, &g.Provider, &g.ExternalID, ntm(&paid), &g.AmountMinor, &g.Currency, tm(&g.CreatedAt)}
 	var (
-		d     store.Delivery
-		state string
+		d          store.Delivery
+		state      string
+		touchpoint sql.NullString // always NULL here: gaps are deliveries of orders
 	)
 	if withDelivery {
 		dst = append(dst, &d.ID, &d.TenantID, &d.OrderID, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
-			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt))
+			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint)
 	}
 	if err := r.Scan(dst...); err != nil {
 		return g, err

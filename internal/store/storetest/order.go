@@ -349,3 +349,36 @@ func testDeliveries(t *testing.T, s store.Store) {
 	_, err = s.InsertAttempt(ctx, store.Attempt{TenantID: w.b.ID, DeliveryID: d.ID, Outcome: "delivered"})
 	wantErr(t, err, store.ErrNotFound, "attempt on other tenant's delivery")
 }
+
+// testTouchpointDeliveries: a browser event (a lead) is delivered like a purchase, keyed by its
+// touchpoint instead of an order.
+func testTouchpointDeliveries(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	tps := []store.Touchpoint{{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", ClientEventID: "pixel-1", VisitorID: "k_1", OccurredAt: at(0)}}
+	must(s.InsertTouchpoints(ctx, tps))(t)
+	in := store.Delivery{TenantID: w.a.ID, TouchpointID: tps[0].ID, DestinationID: w.dstA.ID, EventName: "Lead", EventID: "pixel-1", CreatedAt: at(0)}
+	d, created, err := s.CreateDelivery(ctx, in)
+	noErr(t, err)
+	if !created || d.TouchpointID != tps[0].ID || d.OrderID != "" {
+		t.Fatalf("created %v: %+v", created, d)
+	}
+	equal(t, "get", must(s.GetDelivery(ctx, w.a.ID, d.ID))(t), d)
+	again, created, err := s.CreateDelivery(ctx, in)
+	noErr(t, err)
+	if created || again.ID != d.ID {
+		t.Errorf("the same touchpoint event twice: created=%v id=%s", created, again.ID)
+	}
+	o := w.order(t, s, w.a.ID, "both")
+	_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, OrderID: o.ID, TouchpointID: tps[0].ID, DestinationID: w.dstA.ID, EventName: "Lead"})
+	wantErr(t, err, store.ErrConflict, "a delivery of both an order and a touchpoint")
+	_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, DestinationID: w.dstA.ID, EventName: "Lead"})
+	wantErr(t, err, store.ErrConflict, "a delivery of nothing")
+	_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.b.ID, TouchpointID: tps[0].ID, DestinationID: w.dstB.ID, EventName: "Lead"})
+	wantErr(t, err, store.ErrNotFound, "a delivery of another tenant's touchpoint")
+	noErr(t, s.UpdateDelivery(ctx, store.Delivery{TenantID: w.a.ID, ID: d.ID, State: store.DeliveryDelivered, Attempts: 1, UpdatedAt: at(time.Minute)}))
+	must(s.InsertAttempt(ctx, store.Attempt{TenantID: w.a.ID, DeliveryID: d.ID, At: at(time.Minute), HTTPStatus: 200, Outcome: "delivered"}))(t)
+	if got := must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID, State: store.DeliveryDelivered}))(t); len(got) != 1 || got[0].TouchpointID != tps[0].ID {
+		t.Errorf("list delivered: %+v", got)
+	}
+}

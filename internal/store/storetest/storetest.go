@@ -44,6 +44,7 @@ func Run(t *testing.T, open Open) {
 		{"ListOrders", testListOrders},
 		{"Attribution", testAttribution},
 		{"Deliveries", testDeliveries},
+		{"TouchpointDeliveries", testTouchpointDeliveries},
 		{"Audit", testAudit},
 		{"ErasePerson", testErasePerson},
 		{"TxRollback", testTxRollback},
