@@ -303,3 +303,69 @@ func TestMetricsReportRoutesQueueAndPool(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserEventsToMeta: a lead from the snippet reaches Meta server-side with the event id
+// it shared with the Pixel, when the destination enables Lead; events it does not enable, and
+// events sent without consent, are not sent.
+func TestBrowserEventsToMeta(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			r := startHub(t, dialect)
+			ctx := context.Background()
+			tn, _, err := r.app.Admin.CreateTenant(ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := r.app.Admin.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.app.Admin.AddDestination(ctx, tn.ID, admin.DestinationInput{Type: "meta",
+				Config: json.RawMessage(`{"pixel_id":"42","events":"Purchase,Lead"}`), Credentials: json.RawMessage(`{"access_token":"EAAx"}`)}, DestinationValidator()); err != nil {
+				t.Fatal(err)
+			}
+			body := fmt.Sprintf(`{"key":%q,"events":[
+				{"type":"lead","event_id":"lead-1","visitor_id":"k_lead","url":"https://shop.example/form","email":"Maria.Teste@example.com","fbc":"fb.1.1767225000000.IwAR2F4"},
+				{"type":"lead","event_id":"lead-2","visitor_id":"k_nope","url":"https://shop.example/form","consent":"denied"},
+				{"type":"add_to_cart","event_id":"cart-1","visitor_id":"k_lead","url":"https://shop.example/cart"},
+				{"type":"page_view","event_id":"pv-9","visitor_id":"k_lead","url":"https://shop.example/"}]}`, src.PublicKey)
+			resp, b := post(t, r.base+"/v1/collect", "application/json", []byte(body), map[string]string{"User-Agent": "Mozilla/5.0 (X11) Firefox"})
+			if resp.StatusCode/100 != 2 {
+				t.Fatalf("collect: %d %s", resp.StatusCode, b)
+			}
+			waitFor(t, "the Lead at the fake Graph API", 15*time.Second, func() bool { return len(r.fake.Events()) > 0 })
+			// Give any wrongly planned event the same chance to arrive before counting.
+			waitFor(t, "the lead's delivery recorded", 10*time.Second, func() bool {
+				ds, err := r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, State: store.DeliveryDelivered})
+				return err == nil && len(ds) == 1
+			})
+			evs := r.fake.Events()
+			if len(evs) != 1 || evs[0].EventName != "Lead" || evs[0].EventID != "lead-1" {
+				t.Fatalf("events at the fake: %+v", evs)
+			}
+			var p struct {
+				ActionSource   string `json:"action_source"`
+				EventSourceURL string `json:"event_source_url"`
+				UserData       struct {
+					Em  []string `json:"em"`
+					FBC string   `json:"fbc"`
+					UA  string   `json:"client_user_agent"`
+				} `json:"user_data"`
+			}
+			if err := json.Unmarshal(evs[0].Raw, &p); err != nil {
+				t.Fatal(err)
+			}
+			want, _ := pii.HashEmail("maria.teste@example.com")
+			if len(p.UserData.Em) != 1 || p.UserData.Em[0] != want || p.UserData.FBC != "fb.1.1767225000000.IwAR2F4" ||
+				p.EventSourceURL != "https://shop.example/form" || p.ActionSource != "website" || p.UserData.UA != "Mozilla/5.0 (X11) Firefox" {
+				t.Fatalf("lead payload: %s", evs[0].Raw)
+			}
+			all, err := r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID})
+			if err != nil || len(all) != 1 {
+				t.Fatalf("deliveries planned: %d %v (only the consented, enabled lead)", len(all), err)
+			}
+		})
+	}
+}

@@ -38,6 +38,10 @@ func (a *App) wire() error {
 		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
 		Committed:     a.publishTouchpoints,
 		Now:           a.now,
+		Plan: func(ctx context.Context, tx store.Tx, tps []store.Touchpoint) error {
+			_, err := delivery.PlanTouchpoints(ctx, tx, tps, a.now().UTC())
+			return err
+		},
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -68,8 +69,11 @@ func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]sto
 	for _, d := range dests {
 		del := store.Delivery{ID: store.NewID(), TenantID: o.TenantID, OrderID: o.ID, DestinationID: d.ID,
 			EventName: dest.EventPurchase, EventID: EventID(o, dest.EventPurchase), State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now}
-		if !d.Enabled {
+		switch {
+		case !d.Enabled:
 			del.State, del.Reason = store.DeliverySkipped, "destination_disabled"
+		case !EventEnabled(d, dest.EventPurchase, true):
+			del.State, del.Reason = store.DeliverySkipped, dest.ReasonEventDisabled
 		}
 		created, isNew, err := tx.CreateDelivery(ctx, del)
 		if err != nil {
@@ -87,6 +91,82 @@ func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]sto
 		}
 	}
 	return out, nil
+}
+
+// TouchpointEvents maps the browser events Hub forwards to the destinations' event names.
+var TouchpointEvents = map[string]string{
+	"lead":              dest.EventLead,
+	"initiate_checkout": dest.EventInitiateCheckout,
+	"add_to_cart":       dest.EventAddToCart,
+}
+
+// EventEnabled reports whether a destination's "events" setting (comma-separated names) lets
+// an event through; an empty setting means byDefault (purchases: yes; browser events: only
+// when listed, since the Pixel usually reports them already).
+func EventEnabled(d store.Destination, name string, byDefault bool) bool {
+	var cfg map[string]string
+	if len(d.Config) > 0 && json.Unmarshal(d.Config, &cfg) != nil {
+		return byDefault
+	}
+	list := strings.TrimSpace(cfg["events"])
+	if list == "" {
+		return byDefault
+	}
+	for _, e := range strings.Split(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(e), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// PlanTouchpoints creates, inside the transaction that commits the touchpoints, a delivery and
+// a job per destination that enabled the event, for every lead, checkout and add-to-cart that
+// is not a bot's and was not sent without consent. The event id is the one the snippet shared
+// with the Pixel, so the platform deduplicates the two. A touchpoint skipped as a duplicate by
+// the insert has no row, and no delivery is planned for it again.
+func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, now time.Time) (int, error) {
+	dests := map[string][]store.Destination{}
+	n := 0
+	for _, tp := range tps {
+		name, ok := TouchpointEvents[tp.Type]
+		if !ok || tp.Bot || tp.Consent == "denied" {
+			continue
+		}
+		ds, loaded := dests[tp.TenantID]
+		if !loaded {
+			var err error
+			if ds, err = tx.ListDestinations(ctx, tp.TenantID); err != nil {
+				return n, fmt.Errorf("delivery: plan touchpoints: %w", err)
+			}
+			dests[tp.TenantID] = ds
+		}
+		for _, d := range ds {
+			if !d.Enabled || !EventEnabled(d, name, false) {
+				continue
+			}
+			eventID := tp.ClientEventID
+			if eventID == "" {
+				eventID = "touchpoint:" + tp.ID
+			}
+			del, created, err := tx.CreateDelivery(ctx, store.Delivery{TenantID: tp.TenantID, TouchpointID: tp.ID, DestinationID: d.ID,
+				EventName: name, EventID: eventID, State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now})
+			if errors.Is(err, store.ErrNotFound) {
+				break // not inserted: a retried event whose deliveries were planned the first time
+			}
+			if err != nil {
+				return n, fmt.Errorf("delivery: plan touchpoints: %w", err)
+			}
+			if !created {
+				continue
+			}
+			if err := tx.Enqueue(ctx, Args{TenantID: tp.TenantID, DeliveryID: del.ID}, nil); err != nil {
+				return n, fmt.Errorf("delivery: plan touchpoints: enqueue: %w", err)
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Worker delivers one delivery per job, batching concurrent jobs per destination.
@@ -162,10 +242,6 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			return nil
 		}
 	}
-	o, err := w.Store.GetOrder(ctx, a.TenantID, d.OrderID)
-	if err != nil {
-		return fmt.Errorf("delivery: load order: %w", err)
-	}
 	ds, err := w.Store.GetDestination(ctx, a.TenantID, d.DestinationID)
 	if err != nil {
 		return fmt.Errorf("delivery: load destination: %w", err)
@@ -182,7 +258,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		w.Log.Error("delivery: destination settings", "destination_id", ds.ID, "error", err)
 		return w.finish(ctx, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
-	ev, err := w.event(ctx, o, d)
+	ev, err := w.buildEvent(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -289,6 +365,40 @@ func (w *Worker) settings(ds store.Destination) (dest.Config, dest.Credentials, 
 		}
 	}
 	return cfg, dest.NewCredentials(creds), nil
+}
+
+// buildEvent builds the platform-neutral conversion of a delivery: from its order (a purchase)
+// or from its touchpoint (a browser event such as a lead).
+func (w *Worker) buildEvent(ctx context.Context, d store.Delivery) (dest.Event, error) {
+	if d.TouchpointID != "" {
+		tp, err := w.Store.GetTouchpoint(ctx, d.TenantID, d.TouchpointID)
+		if err != nil {
+			return dest.Event{}, fmt.Errorf("delivery: load touchpoint: %w", err)
+		}
+		return touchpointEvent(tp, d), nil
+	}
+	o, err := w.Store.GetOrder(ctx, d.TenantID, d.OrderID)
+	if err != nil {
+		return dest.Event{}, fmt.Errorf("delivery: load order: %w", err)
+	}
+	return w.event(ctx, o, d)
+}
+
+// touchpointEvent is a browser event sent server-side, with the event id the snippet shared
+// with the Pixel so the platform keeps one of the two.
+func touchpointEvent(tp store.Touchpoint, d store.Delivery) dest.Event {
+	ev := dest.Event{Name: d.EventName, EventID: d.EventID, EventTime: tp.OccurredAt}
+	if tp.EmailHash != "" {
+		ev.User.Emails = []string{tp.EmailHash}
+	}
+	if tp.PhoneHash != "" {
+		ev.User.Phones = []string{tp.PhoneHash}
+	}
+	if tp.VisitorID != "" {
+		ev.User.ExternalIDs = []string{tp.VisitorID}
+	}
+	applyTouchpoint(&ev, tp)
+	return ev
 }
 
 // event builds the platform-neutral conversion from the order and its attribution.

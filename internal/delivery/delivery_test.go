@@ -281,3 +281,25 @@ func TestWorker(t *testing.T) {
 		})
 	}
 }
+
+func TestEventEnabled(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		config    string
+		name      string
+		byDefault bool
+		want      bool
+	}{
+		{`{}`, "Purchase", true, true},
+		{`{}`, "Lead", false, false},
+		{`{"events":""}`, "Lead", false, false},
+		{`{"events":"Purchase, lead"}`, "Lead", false, true},
+		{`{"events":"Lead"}`, "Purchase", true, false},
+		{`{"events":"Purchase,InitiateCheckout"}`, "AddToCart", false, false},
+	} {
+		d := store.Destination{Config: json.RawMessage(tc.config)}
+		if got := delivery.EventEnabled(d, tc.name, tc.byDefault); got != tc.want {
+			t.Errorf("EventEnabled(%s, %s, %v) = %v", tc.config, tc.name, tc.byDefault, got)
+		}
+	}
+}

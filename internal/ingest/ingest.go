@@ -116,6 +116,9 @@ type Config struct {
 	// Committed, when set, is told about every group of touchpoints after its commit (live
 	// views). It runs on the flush path: it must not block.
 	Committed func(tps []store.Touchpoint)
+	// Plan, when set, runs inside the transaction that commits a group, so the jobs that follow
+	// from the touchpoints (deliveries of leads and checkouts) commit with them or not at all.
+	Plan func(ctx context.Context, tx store.Tx, tps []store.Touchpoint) error
 }
 
 // Service serves the tracking endpoints.
@@ -246,14 +249,22 @@ func (s *Service) Close(ctx context.Context) error {
 // carry. Both are idempotent, so a retried request after a failure is safe.
 func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 	ids := identities(tps)
-	if txs, ok := s.cfg.Store.(txStore); ok && len(ids) > 0 {
-		// One transaction, so one fsync, for the touchpoints and their identity links.
+	if txs, ok := s.cfg.Store.(txStore); ok && (len(ids) > 0 || s.cfg.Plan != nil) {
+		// One transaction, so one fsync, for the touchpoints, their identity links and the
+		// deliveries they cause.
 		err := txs.Tx(ctx, func(tx store.Tx) error {
 			if _, err := tx.InsertTouchpoints(ctx, tps); err != nil {
 				return fmt.Errorf("insert touchpoints: %w", err)
 			}
-			if err := tx.LinkIdentities(ctx, ids); err != nil {
-				return fmt.Errorf("link identities: %w", err)
+			if len(ids) > 0 {
+				if err := tx.LinkIdentities(ctx, ids); err != nil {
+					return fmt.Errorf("link identities: %w", err)
+				}
+			}
+			if s.cfg.Plan != nil {
+				if err := s.cfg.Plan(ctx, tx, tps); err != nil {
+					return fmt.Errorf("plan deliveries: %w", err)
+				}
 			}
 			return nil
 		})
