@@ -189,7 +189,7 @@ func (u *UI) orders(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		var ids []string
 		for _, del := range ds {
-			if !slices.Contains(ids, del.OrderID) {
+			if del.OrderID != "" && !slices.Contains(ids, del.OrderID) { // not a lead's delivery
 				ids = append(ids, del.OrderID)
 			}
 		}
