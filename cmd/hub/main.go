@@ -332,7 +332,6 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 	default:
 		return fmt.Errorf("unknown command %q; see 'hub help'", action)
 	}
-	slog.Debug("operator command done", "action", action)
 	return nil
 }
 
