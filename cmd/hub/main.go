@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -51,6 +52,11 @@ DATABASE_URL, HUB_DATA_DIR and HUB_SECRET_KEY as the server.
 `
 
 func main() {
+	// Hub's live heap is small (tens of MB) and its hot path allocates per request: collecting
+	// half as often cut the tracking p99 by a few milliseconds in bench/ingest. GOGC still wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
