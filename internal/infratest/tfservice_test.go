@@ -89,7 +89,7 @@ func TestTerraformECS(t *testing.T) {
 			t.Errorf("container %s = %#v, want %#v", k, c[k], want)
 		}
 	}
-	if got := namesOf(t, c["environment"]); !reflect.DeepEqual(got, []string{"HUB_LOG_LEVEL", "HUB_PUBLIC_URL", "HUB_TRUSTED_PROXIES", "PORT"}) {
+	if got := namesOf(t, c["environment"]); !reflect.DeepEqual(got, []string{"HUB_DB_MAX_CONNS", "HUB_LOG_LEVEL", "HUB_PUBLIC_URL", "HUB_TRUSTED_PROXIES", "PORT"}) {
 		t.Errorf("container environment %v", got)
 	}
 	for _, e := range listOfMaps(t, c["environment"]) {

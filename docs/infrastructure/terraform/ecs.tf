@@ -60,6 +60,7 @@ resource "aws_ecs_task_definition" "hub" {
         { name = "HUB_PUBLIC_URL", value = local.public_url },
         { name = "HUB_TRUSTED_PROXIES", value = var.vpc_cidr },
         { name = "HUB_LOG_LEVEL", value = var.log_level },
+        { name = "HUB_DB_MAX_CONNS", value = tostring(var.db_max_conns_per_task) },
       ]
       # Credentials reach the container only through Secrets Manager, never as plain values.
       secrets = [

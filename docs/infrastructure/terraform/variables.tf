@@ -292,6 +292,17 @@ variable "log_level" {
   }
 }
 
+variable "db_max_conns_per_task" {
+  type        = number
+  description = "PostgreSQL connections each Hub task may open (HUB_DB_MAX_CONNS). Keep autoscaling_max_capacity x this below the RDS instance's max_connections (about 80 on db.t4g.micro)."
+  default     = 15
+
+  validation {
+    condition     = var.db_max_conns_per_task >= 2 && var.db_max_conns_per_task <= 500
+    error_message = "db_max_conns_per_task must be between 2 and 500."
+  }
+}
+
 variable "log_retention_days" {
   type        = number
   description = "Days CloudWatch keeps Hub's logs."
