@@ -2,12 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
@@ -17,7 +14,7 @@ import (
 
 func open(t *testing.T, url string) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), url, store.WithRiverConfig(fastRiver))
+	s, err := postgres.Open(context.Background(), url, store.WithRiverConfig(storetest.QuietRiver))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -27,13 +24,6 @@ func open(t *testing.T, url string) *postgres.Store {
 		}
 	})
 	return s
-}
-
-// fastRiver polls often and logs nothing, to keep the suite quick and quiet.
-func fastRiver(c *river.Config) {
-	c.Logger = slog.New(slog.DiscardHandler)
-	c.FetchCooldown = 20 * time.Millisecond
-	c.FetchPollInterval = 50 * time.Millisecond
 }
 
 func TestConformance(t *testing.T) {

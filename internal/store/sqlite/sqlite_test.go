@@ -2,13 +2,10 @@ package sqlite_test
 
 import (
 	"context"
-	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/sqlite"
@@ -17,7 +14,7 @@ import (
 
 func open(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), path, store.WithRiverConfig(fastRiver))
+	s, err := sqlite.Open(context.Background(), path, store.WithRiverConfig(storetest.QuietRiver))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -27,12 +24,6 @@ func open(t *testing.T, path string) *sqlite.Store {
 		}
 	})
 	return s
-}
-
-func fastRiver(c *river.Config) {
-	c.Logger = slog.New(slog.DiscardHandler)
-	c.FetchCooldown = 20 * time.Millisecond
-	c.FetchPollInterval = 50 * time.Millisecond
 }
 
 func TestConformance(t *testing.T) {
