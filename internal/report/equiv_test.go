@@ -42,13 +42,20 @@ func TestReportsMatchEveryRow(t *testing.T) {
 			states := []store.DeliveryState{store.DeliveryDelivered, store.DeliveryDelivered, store.DeliveryDead, store.DeliverySkipped,
 				store.DeliveryPending, store.DeliveryRetrying, ""}
 			reasons := []string{"", "invalid_token", "stale", "rate_limited: retry in 30s"}
+			var orders []store.Order
 			for i := range 240 {
 				advance(time.Duration(15+rng.IntN(45)) * time.Minute)
 				if i == 120 {
 					dests = append(dests, f.destination("late", true))
 				}
+				if i == 80 || i == 160 { // the totals kept on write: part compacted, part deltas
+					if _, err := st.CompactStats(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
 				o := f.order(fmt.Sprintf("R%03d", i), []string{"hotmart", "kiwify", "stripe"}[rng.IntN(3)], int64(rng.IntN(50000)),
 					[]string{"BRL", "USD"}[rng.IntN(2)], rng.IntN(3) > 0, statuses[rng.IntN(len(statuses))]...)
+				orders = append(orders, o)
 				for _, d := range dests {
 					for _, event := range []string{"Purchase", "Lead"} {
 						if s := states[rng.IntN(len(states))]; s != "" {
@@ -57,39 +64,81 @@ func TestReportsMatchEveryRow(t *testing.T) {
 					}
 				}
 			}
-			for _, zone := range []string{"UTC", "America/Sao_Paulo", "Asia/Kolkata", "Asia/Kathmandu"} {
-				loc, err := time.LoadLocation(zone)
-				if err != nil {
-					t.Skipf("no zone data: %v", err)
+			check(t, st, f.tenant, now, "written")
+			// Later changes to orders and deliveries already compacted: refunds, late payments,
+			// retries that end delivered or dead.
+			for i, o := range orders {
+				next := map[store.OrderStatus]store.OrderStatus{store.StatusPaid: store.StatusRefunded, store.StatusWaitingPayment: store.StatusPaid}[o.Status]
+				if next == "" || i%3 != 0 {
+					continue
 				}
-				for _, p := range []report.Period{
-					{Since: now.Add(-10 * 24 * time.Hour), Until: now, Location: loc},
-					{Since: now.Add(-50 * time.Hour), Until: now.Add(-20 * time.Hour), Location: loc},
-					{Since: now.Add(-130 * time.Hour), Until: now.Add(-100 * time.Hour), Location: loc}, // before "late" existed
-				} {
-					name := fmt.Sprintf("%s %s..%s", zone, p.Since.Format(time.RFC3339), p.Until.Format(time.RFC3339))
-					want, wantAcc := everyRow(t, st, f.tenant, p)
-					got, err := report.Summarize(ctx, st, f.tenant, p)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !reflect.DeepEqual(got, want) {
-						t.Errorf("%s: summary\n got  %+v\n want %+v", name, got, want)
-					}
-					gotAcc, err := report.AccuracyReport(ctx, st, f.tenant, p)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !reflect.DeepEqual(gotAcc, wantAcc) {
-						t.Errorf("%s: accuracy\n got  %+v\n want %+v", name, gotAcc, wantAcc)
-					}
-					s2, a2, err := report.Dashboard(ctx, st, f.tenant, p)
-					if err != nil || !reflect.DeepEqual(s2, want) || !reflect.DeepEqual(a2, wantAcc) {
-						t.Errorf("%s: Dashboard differs from Summarize and AccuracyReport (%v)", name, err)
-					}
+				if _, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: f.tenant, SourceID: f.source, Provider: o.Provider,
+					ExternalID: o.ExternalID, EventKey: o.ExternalID + "-late-" + string(next), Status: next, OccurredAt: time.Now().UTC()}); err != nil {
+					t.Fatal(err)
 				}
 			}
+			for after := ""; ; {
+				page, err := st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: f.tenant, After: after, Limit: 1000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, d := range page {
+					if i%4 == 0 && (d.State == store.DeliveryPending || d.State == store.DeliveryRetrying) {
+						d.State, d.Reason = []store.DeliveryState{store.DeliveryDelivered, store.DeliveryDead}[i%8/4], "invalid_token"
+						if err := st.UpdateDelivery(ctx, d); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if len(page) < 1000 {
+					break
+				}
+				after = page[len(page)-1].ID
+			}
+			check(t, st, f.tenant, now, "changed")
+			if _, err := st.CompactStats(ctx); err != nil {
+				t.Fatal(err)
+			}
+			check(t, st, f.tenant, now, "compacted")
 		})
+	}
+}
+
+// check compares every report with reading every row, over several periods and zones.
+func check(t *testing.T, st store.Store, tenant string, now time.Time, stage string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, zone := range []string{"UTC", "America/Sao_Paulo", "Asia/Kolkata", "Asia/Kathmandu"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Skipf("no zone data: %v", err)
+		}
+		for _, p := range []report.Period{
+			{Since: now.Add(-10 * 24 * time.Hour), Until: now, Location: loc},
+			{Since: now.Add(-50 * time.Hour), Until: now.Add(-20 * time.Hour), Location: loc},
+			{Since: now.Add(-130 * time.Hour), Until: now.Add(-100 * time.Hour), Location: loc}, // before "late" existed
+		} {
+			name := fmt.Sprintf("%s: %s %s..%s", stage, zone, p.Since.Format(time.RFC3339), p.Until.Format(time.RFC3339))
+			want, wantAcc := everyRow(t, st, tenant, p)
+			got, err := report.Summarize(ctx, st, tenant, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: summary\n got  %+v\n want %+v", name, got, want)
+			}
+			gotAcc, err := report.AccuracyReport(ctx, st, tenant, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(gotAcc, wantAcc) {
+				t.Errorf("%s: accuracy\n got  %+v\n want %+v", name, gotAcc, wantAcc)
+			}
+			s2, a2, err := report.Dashboard(ctx, st, tenant, p)
+			if err != nil || !reflect.DeepEqual(s2, want) || !reflect.DeepEqual(a2, wantAcc) {
+				t.Errorf("%s: Dashboard differs from Summarize and AccuracyReport (%v)", name, err)
+			}
+		}
 	}
 }
 

@@ -34,6 +34,10 @@ type Store interface {
 	// applied.
 	MigrationStatus(ctx context.Context) (current bool, err error)
 	Ping(ctx context.Context) error
+	// CompactStats folds the report deltas written since the last call into the kept totals
+	// OrderStats and DeliveryStats read, and returns how many it folded. The aggregates are
+	// exact without it; compacting keeps them fast. Safe to call from several replicas at once.
+	CompactStats(ctx context.Context) (folded int64, err error)
 	// Close stops the queue if it is still running (cancelling jobs) and closes the pools.
 	Close() error
 

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,41 @@ func TestTimeEncoding(t *testing.T) {
 		var p *time.Time
 		if err := ntm(&p).Scan(f.NullTime(nil)); err != nil || p != nil {
 			t.Errorf("%s: NULL time scanned to %v, %v", f.Name, p, err)
+		}
+	}
+}
+
+// TestSplitStatements: a migration is cut at ";\n" except inside a PostgreSQL dollar-quoted body
+// or a SQLite trigger's BEGIN ... END, whose statements end in ";\n" too.
+func TestSplitStatements(t *testing.T) {
+	t.Parallel()
+	src := "CREATE TABLE a (x int);\n" +
+		"CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n\tINSERT INTO a VALUES (1);\n\tRETURN NULL;\nEND\n$$;\n" +
+		"CREATE FUNCTION g(t int) RETURNS int LANGUAGE sql AS $$ SELECT t $$;\n" +
+		"CREATE TRIGGER t AFTER INSERT ON a BEGIN\n\tINSERT INTO b VALUES (1);\n\tDELETE FROM c;\nEND;\n" +
+		"INSERT INTO a VALUES (2)"
+	got := splitStatements(src)
+	want := []string{
+		"CREATE TABLE a (x int)",
+		"CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n\tINSERT INTO a VALUES (1);\n\tRETURN NULL;\nEND\n$$",
+		"CREATE FUNCTION g(t int) RETURNS int LANGUAGE sql AS $$ SELECT t $$",
+		"CREATE TRIGGER t AFTER INSERT ON a BEGIN\n\tINSERT INTO b VALUES (1);\n\tDELETE FROM c;\nEND",
+		"INSERT INTO a VALUES (2)",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d statements, want %d: %q", len(got), len(want), got)
+	}
+	for i := range want {
+		if strings.TrimSpace(got[i]) != want[i] {
+			t.Errorf("statement %d:\n got %q\nwant %q", i, strings.TrimSpace(got[i]), want[i])
+		}
+	}
+	// Migrations without bodies split exactly as a plain cut at ";\n" does.
+	for _, m := range migrations[:4] {
+		for _, s := range []string{m.Up, m.Postgres, m.SQLite} {
+			if g, w := splitStatements(s), strings.Split(s, ";\n"); !slices.Equal(g, w) {
+				t.Errorf("migration %q splits differently: %d statements, want %d", m.Name, len(g), len(w))
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -23,10 +24,47 @@ func (m migration) statements(f *Flavor) []string {
 		src += ";\n" + m.SQLite
 	}
 	var out []string
-	for _, s := range strings.Split(src, ";\n") {
+	for _, s := range splitStatements(src) {
 		if s = strings.TrimSpace(s); s != "" && !isComment(s) {
 			out = append(out, f.DDL(s))
 		}
+	}
+	return out
+}
+
+// blockStart is a line ending in BEGIN: a SQLite trigger body, whose statements end in ";\n"
+// too and which closes with a line "END;".
+var blockStart = regexp.MustCompile(`(?m)\bBEGIN\s*$`)
+
+// splitStatements cuts a migration at every ";\n", except inside a dollar-quoted body
+// (PostgreSQL functions) or a trigger's BEGIN ... END.
+func splitStatements(src string) []string {
+	var (
+		out            []string
+		cur            strings.Builder
+		dollar, inBody bool
+	)
+	for _, piece := range strings.Split(src, ";\n") {
+		if cur.Len() > 0 {
+			cur.WriteString(";\n")
+		}
+		cur.WriteString(piece)
+		switch {
+		case strings.Count(piece, "$$")%2 == 1:
+			dollar = !dollar
+		case dollar:
+		case inBody:
+			inBody = strings.TrimSpace(piece) != "END"
+		default:
+			inBody = blockStart.MatchString(piece)
+		}
+		if !dollar && !inBody {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
 	}
 	return out
 }

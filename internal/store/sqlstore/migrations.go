@@ -342,4 +342,202 @@ CREATE INDEX deliveries_state ON deliveries (tenant_id, state, id);
 CREATE UNIQUE INDEX deliveries_touchpoint ON deliveries (touchpoint_id, event_name, destination_id) WHERE touchpoint_id IS NOT NULL;
 `,
 	},
+	{
+		// Report totals kept on write, so that a report reads a few rows per quarter hour of its
+		// period however many orders it holds. Triggers on orders and deliveries append signed
+		// deltas (+1 for a row's new values, -1 for its old ones) to *_delta, which no two
+		// writers ever contend on; CompactStats folds the deltas into order_stats and
+		// delivery_stats. A read sums both tables, so it is exact whether or not compaction has
+		// run. A quarter is floor(unix seconds of the order's created_at / 900): quarter hours
+		// fold into the days of every zone in use (all offsets are multiples of 15 minutes).
+		// The triggers exist before the backfill reads: on PostgreSQL CREATE TRIGGER waits for
+		// writers in flight and holds off new ones until this migration commits, so no order
+		// is counted twice or missed.
+		Name: "report totals kept on write",
+		Up: `
+CREATE TABLE order_stats (
+	tenant_id     text COLLATE "C" NOT NULL,
+	quarter       bigint NOT NULL,
+	status        text NOT NULL,
+	provider      text NOT NULL,
+	currency      text NOT NULL,
+	orders        bigint NOT NULL,
+	revenue_minor bigint NOT NULL,
+	paid          bigint NOT NULL,
+	paid_matched  bigint NOT NULL,
+	PRIMARY KEY (tenant_id, quarter, status, provider, currency)
+);
+CREATE TABLE order_stats_delta (
+	tenant_id     text COLLATE "C" NOT NULL,
+	quarter       bigint NOT NULL,
+	status        text NOT NULL,
+	provider      text NOT NULL,
+	currency      text NOT NULL,
+	orders        bigint NOT NULL,
+	revenue_minor bigint NOT NULL,
+	paid          bigint NOT NULL,
+	paid_matched  bigint NOT NULL
+);
+CREATE TABLE delivery_stats (
+	tenant_id      text COLLATE "C" NOT NULL,
+	quarter        bigint NOT NULL,
+	destination_id text COLLATE "C" NOT NULL,
+	event_name     text NOT NULL,
+	state          text NOT NULL,
+	reason         text NOT NULL,
+	paid_order     boolean NOT NULL,
+	deliveries     bigint NOT NULL,
+	PRIMARY KEY (tenant_id, quarter, destination_id, event_name, state, reason, paid_order)
+);
+CREATE TABLE delivery_stats_delta (
+	tenant_id      text COLLATE "C" NOT NULL,
+	quarter        bigint NOT NULL,
+	destination_id text COLLATE "C" NOT NULL,
+	event_name     text NOT NULL,
+	state          text NOT NULL,
+	reason         text NOT NULL,
+	paid_order     boolean NOT NULL,
+	deliveries     bigint NOT NULL
+);
+`,
+		Postgres: `
+CREATE FUNCTION hub_quarter(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
+	AS $$ SELECT CAST(floor(extract(epoch FROM t) / 900) AS bigint) $$;
+
+CREATE FUNCTION hub_orders_stats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched)
+		VALUES (OLD.tenant_id, hub_quarter(OLD.created_at), OLD.status, OLD.provider, OLD.currency, -1, -OLD.amount_minor,
+			-(CASE WHEN OLD.paid_at IS NOT NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.paid_at IS NOT NULL AND OLD.matched THEN 1 ELSE 0 END));
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched)
+		VALUES (NEW.tenant_id, hub_quarter(NEW.created_at), NEW.status, NEW.provider, NEW.currency, 1, NEW.amount_minor,
+			CASE WHEN NEW.paid_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.paid_at IS NOT NULL AND NEW.matched THEN 1 ELSE 0 END);
+	END IF;
+	-- Deliveries are counted by their order's quarter and paid state: move them when either changes.
+	IF TG_OP = 'UPDATE' THEN
+		IF OLD.tenant_id = NEW.tenant_id AND OLD.created_at = NEW.created_at AND (OLD.paid_at IS NULL) = (NEW.paid_at IS NULL) THEN
+			RETURN NULL;
+		END IF;
+		INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+		SELECT d.tenant_id, hub_quarter(NEW.created_at), d.destination_id, d.event_name, d.state, d.reason, NEW.paid_at IS NOT NULL, 1
+		FROM deliveries d WHERE d.tenant_id = NEW.tenant_id AND d.order_id = NEW.id;
+	END IF;
+	IF TG_OP <> 'INSERT' THEN
+		INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+		SELECT d.tenant_id, hub_quarter(OLD.created_at), d.destination_id, d.event_name, d.state, d.reason, OLD.paid_at IS NOT NULL, -1
+		FROM deliveries d WHERE d.tenant_id = OLD.tenant_id AND d.order_id = OLD.id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION hub_deliveries_stats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+		SELECT o.tenant_id, hub_quarter(o.created_at), OLD.destination_id, OLD.event_name, OLD.state, OLD.reason, o.paid_at IS NOT NULL, -1
+		FROM orders o WHERE o.tenant_id = OLD.tenant_id AND o.id = OLD.order_id;
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+		SELECT o.tenant_id, hub_quarter(o.created_at), NEW.destination_id, NEW.event_name, NEW.state, NEW.reason, o.paid_at IS NOT NULL, 1
+		FROM orders o WHERE o.tenant_id = NEW.tenant_id AND o.id = NEW.order_id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER orders_stats_write AFTER INSERT OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION hub_orders_stats();
+CREATE TRIGGER orders_stats_update AFTER UPDATE ON orders FOR EACH ROW
+	WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id OR OLD.created_at IS DISTINCT FROM NEW.created_at
+		OR OLD.status IS DISTINCT FROM NEW.status OR OLD.provider IS DISTINCT FROM NEW.provider
+		OR OLD.currency IS DISTINCT FROM NEW.currency OR OLD.amount_minor IS DISTINCT FROM NEW.amount_minor
+		OR (OLD.paid_at IS NULL) <> (NEW.paid_at IS NULL) OR OLD.matched IS DISTINCT FROM NEW.matched)
+	EXECUTE FUNCTION hub_orders_stats();
+CREATE TRIGGER deliveries_stats_write AFTER INSERT OR DELETE ON deliveries FOR EACH ROW EXECUTE FUNCTION hub_deliveries_stats();
+CREATE TRIGGER deliveries_stats_update AFTER UPDATE ON deliveries FOR EACH ROW
+	WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id OR OLD.order_id IS DISTINCT FROM NEW.order_id
+		OR OLD.destination_id IS DISTINCT FROM NEW.destination_id OR OLD.event_name IS DISTINCT FROM NEW.event_name
+		OR OLD.state IS DISTINCT FROM NEW.state OR OLD.reason IS DISTINCT FROM NEW.reason)
+	EXECUTE FUNCTION hub_deliveries_stats();
+
+INSERT INTO order_stats (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched)
+	SELECT tenant_id, hub_quarter(created_at), status, provider, currency, count(*), sum(amount_minor),
+		count(paid_at), count(CASE WHEN matched THEN paid_at END)
+	FROM orders GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO delivery_stats (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT d.tenant_id, hub_quarter(o.created_at), d.destination_id, d.event_name, d.state, d.reason, o.paid_at IS NOT NULL, count(*)
+	FROM deliveries d JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id GROUP BY 1, 2, 3, 4, 5, 6, 7;
+`,
+		// SQLite stores times as unix microseconds: a quarter is created_at / 900000000.
+		SQLite: `
+CREATE TRIGGER orders_stats_insert AFTER INSERT ON orders BEGIN
+	INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched)
+	VALUES (NEW.tenant_id, NEW.created_at / 900000000, NEW.status, NEW.provider, NEW.currency, 1, NEW.amount_minor,
+		CASE WHEN NEW.paid_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.paid_at IS NOT NULL AND NEW.matched THEN 1 ELSE 0 END);
+END;
+
+CREATE TRIGGER orders_stats_update AFTER UPDATE ON orders
+	WHEN OLD.tenant_id IS NOT NEW.tenant_id OR OLD.created_at IS NOT NEW.created_at OR OLD.status IS NOT NEW.status
+		OR OLD.provider IS NOT NEW.provider OR OLD.currency IS NOT NEW.currency OR OLD.amount_minor IS NOT NEW.amount_minor
+		OR (OLD.paid_at IS NULL) IS NOT (NEW.paid_at IS NULL) OR OLD.matched IS NOT NEW.matched BEGIN
+	INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched)
+	VALUES (OLD.tenant_id, OLD.created_at / 900000000, OLD.status, OLD.provider, OLD.currency, -1, -OLD.amount_minor,
+		-(CASE WHEN OLD.paid_at IS NOT NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.paid_at IS NOT NULL AND OLD.matched THEN 1 ELSE 0 END)),
+		(NEW.tenant_id, NEW.created_at / 900000000, NEW.status, NEW.provider, NEW.currency, 1, NEW.amount_minor,
+		CASE WHEN NEW.paid_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.paid_at IS NOT NULL AND NEW.matched THEN 1 ELSE 0 END);
+	INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT d.tenant_id, OLD.created_at / 900000000, d.destination_id, d.event_name, d.state, d.reason, OLD.paid_at IS NOT NULL, -1
+	FROM deliveries d WHERE d.tenant_id = OLD.tenant_id AND d.order_id = OLD.id
+		AND (OLD.tenant_id IS NOT NEW.tenant_id OR OLD.created_at IS NOT NEW.created_at OR (OLD.paid_at IS NULL) IS NOT (NEW.paid_at IS NULL))
+	UNION ALL
+	SELECT d.tenant_id, NEW.created_at / 900000000, d.destination_id, d.event_name, d.state, d.reason, NEW.paid_at IS NOT NULL, 1
+	FROM deliveries d WHERE d.tenant_id = NEW.tenant_id AND d.order_id = NEW.id
+		AND (OLD.tenant_id IS NOT NEW.tenant_id OR OLD.created_at IS NOT NEW.created_at OR (OLD.paid_at IS NULL) IS NOT (NEW.paid_at IS NULL));
+END;
+
+CREATE TRIGGER orders_stats_delete AFTER DELETE ON orders BEGIN
+	INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched)
+	VALUES (OLD.tenant_id, OLD.created_at / 900000000, OLD.status, OLD.provider, OLD.currency, -1, -OLD.amount_minor,
+		-(CASE WHEN OLD.paid_at IS NOT NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.paid_at IS NOT NULL AND OLD.matched THEN 1 ELSE 0 END));
+	INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT d.tenant_id, OLD.created_at / 900000000, d.destination_id, d.event_name, d.state, d.reason, OLD.paid_at IS NOT NULL, -1
+	FROM deliveries d WHERE d.tenant_id = OLD.tenant_id AND d.order_id = OLD.id;
+END;
+
+CREATE TRIGGER deliveries_stats_insert AFTER INSERT ON deliveries BEGIN
+	INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT o.tenant_id, o.created_at / 900000000, NEW.destination_id, NEW.event_name, NEW.state, NEW.reason, o.paid_at IS NOT NULL, 1
+	FROM orders o WHERE o.tenant_id = NEW.tenant_id AND o.id = NEW.order_id;
+END;
+
+CREATE TRIGGER deliveries_stats_update AFTER UPDATE ON deliveries
+	WHEN OLD.tenant_id IS NOT NEW.tenant_id OR OLD.order_id IS NOT NEW.order_id OR OLD.destination_id IS NOT NEW.destination_id
+		OR OLD.event_name IS NOT NEW.event_name OR OLD.state IS NOT NEW.state OR OLD.reason IS NOT NEW.reason BEGIN
+	INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT o.tenant_id, o.created_at / 900000000, OLD.destination_id, OLD.event_name, OLD.state, OLD.reason, o.paid_at IS NOT NULL, -1
+	FROM orders o WHERE o.tenant_id = OLD.tenant_id AND o.id = OLD.order_id
+	UNION ALL
+	SELECT o.tenant_id, o.created_at / 900000000, NEW.destination_id, NEW.event_name, NEW.state, NEW.reason, o.paid_at IS NOT NULL, 1
+	FROM orders o WHERE o.tenant_id = NEW.tenant_id AND o.id = NEW.order_id;
+END;
+
+CREATE TRIGGER deliveries_stats_delete AFTER DELETE ON deliveries BEGIN
+	INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT o.tenant_id, o.created_at / 900000000, OLD.destination_id, OLD.event_name, OLD.state, OLD.reason, o.paid_at IS NOT NULL, -1
+	FROM orders o WHERE o.tenant_id = OLD.tenant_id AND o.id = OLD.order_id;
+END;
+
+INSERT INTO order_stats (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched)
+	SELECT tenant_id, created_at / 900000000, status, provider, currency, count(*), sum(amount_minor),
+		count(paid_at), count(CASE WHEN matched THEN paid_at END)
+	FROM orders GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO delivery_stats (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT d.tenant_id, o.created_at / 900000000, d.destination_id, d.event_name, d.state, d.reason, o.paid_at IS NOT NULL, count(*)
+	FROM deliveries d JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id GROUP BY 1, 2, 3, 4, 5, 6, 7;
+`,
+	},
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -53,19 +54,156 @@ func (q *queries) createdIn(w *where, col string, since, until time.Time) {
 	}
 }
 
+// quarter is the width of the report totals kept on write (order_stats, delivery_stats): a
+// quarter hour, in seconds. Quarter q holds the orders created in [q*900 s, (q+1)*900 s).
+const quarter = 900
+
+// split cuts [since, until] into the whole quarters [qa, qb) that the kept totals answer for,
+// and the rest (a head before qa, a tail from qb), which is read from the rows. A bucket grid
+// the quarters do not fold into (a width or offset that is not whole quarter hours) has no
+// whole quarters: all of it is read from the rows.
+type split struct {
+	rolled         bool
+	qa, qb         int64 // whole quarters [qa, qb); qb < 0: no end
+	head, tail     bool  // [since, qa) and [qb, until] hold rows to read
+	headTo, tailAt time.Time
+}
+
+func splitPeriod(since, until time.Time, width, offset int64) split {
+	if width%quarter != 0 || offset%quarter != 0 {
+		return split{}
+	}
+	const q = quarter * 1e6 // microseconds
+	s := split{rolled: true, qb: -1}
+	if !since.IsZero() {
+		us := Micro(since).UnixMicro()
+		if us < 0 {
+			return split{}
+		}
+		s.qa = (us + q - 1) / q
+		if s.head = us < s.qa*q; s.head {
+			s.headTo = time.UnixMicro(s.qa*q - 1).UTC()
+		}
+	}
+	if !until.IsZero() {
+		us := Micro(until).UnixMicro()
+		if us < 0 {
+			return split{}
+		}
+		s.qb = (us + 1) / q
+		if s.tail = s.qb*q <= us; s.tail {
+			s.tailAt = time.UnixMicro(s.qb * q).UTC()
+		}
+	}
+	if s.qb >= 0 && s.qa >= s.qb {
+		return split{} // no whole quarter: read the rows
+	}
+	return s
+}
+
+// quarters restricts the column quarter to [qa, qb).
+func (s split) quarters(w *where) {
+	w.add(`quarter >= %s`, s.qa)
+	if s.qb >= 0 {
+		w.add(`quarter < %s`, s.qb)
+	}
+}
+
+// statsParts runs the row query over the head and the tail of the period (or all of it when
+// no quarter is whole) and the totals query over the whole quarters, and merges the rows of
+// the same key.
+func statsParts[R any, K comparable](f store.StatsFilter, sp split, rows func(since, until time.Time) ([]R, error),
+	totals func() ([]R, error), key func(R) K, add func(*R, R), less func(a, b R) int) ([]R, error) {
+	if !sp.rolled {
+		return rows(f.Since, f.Until)
+	}
+	out, err := totals()
+	if err != nil {
+		return nil, err
+	}
+	var edges []R
+	if sp.head {
+		r, err := rows(f.Since, sp.headTo)
+		if err != nil {
+			return nil, err
+		}
+		edges = append(edges, r...)
+	}
+	if sp.tail {
+		r, err := rows(sp.tailAt, f.Until)
+		if err != nil {
+			return nil, err
+		}
+		edges = append(edges, r...)
+	}
+	if len(edges) == 0 {
+		return out, nil
+	}
+	at := make(map[K]int, len(out))
+	for i, r := range out {
+		at[key(r)] = i
+	}
+	for _, r := range edges {
+		if i, ok := at[key(r)]; ok {
+			add(&out[i], r)
+			continue
+		}
+		at[key(r)] = len(out)
+		out = append(out, r)
+	}
+	slices.SortFunc(out, less)
+	return out, nil
+}
+
 func (q *queries) OrderStats(ctx context.Context, f store.StatsFilter) ([]store.OrderStatsRow, error) {
 	width, offset, err := buckets(f)
 	if err != nil {
 		return nil, wrap("order stats", err)
 	}
-	var w where
-	w.add(`tenant_id = %s`, f.TenantID)
-	q.createdIn(&w, "created_at", f.Since, f.Until)
-	rows, err := q.query(ctx, q.r, `SELECT `+q.f.bucketOf("created_at", width, offset)+`, status, provider, currency, count(*),
-		CAST(COALESCE(sum(amount_minor), 0) AS bigint),
-		count(paid_at), count(CASE WHEN matched THEN paid_at END)
-		FROM orders`+w.String()+` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, w.args...)
-	return collect(rows, err, "order stats", func(r Rows) (store.OrderStatsRow, error) {
+	rows := func(since, until time.Time) ([]store.OrderStatsRow, error) {
+		var w where
+		w.add(`tenant_id = %s`, f.TenantID)
+		q.createdIn(&w, "created_at", since, until)
+		rows, err := q.query(ctx, q.r, `SELECT `+q.f.bucketOf("created_at", width, offset)+`, status, provider, currency, count(*),
+			CAST(COALESCE(sum(amount_minor), 0) AS bigint),
+			count(paid_at), count(CASE WHEN matched THEN paid_at END)
+			FROM orders`+w.String()+` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, w.args...)
+		return collect(rows, err, "order stats", scanOrderStats(width, offset))
+	}
+	sp := splitPeriod(f.Since, f.Until, width, offset)
+	totals := func() ([]store.OrderStatsRow, error) {
+		var w where
+		w.add(`tenant_id = %s`, f.TenantID)
+		sp.quarters(&w)
+		cols := `tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched`
+		rows, err := q.query(ctx, q.r, `SELECT `+quarterBucket(width, offset)+`, status, provider, currency, CAST(sum(orders) AS bigint),
+			CAST(sum(revenue_minor) AS bigint), CAST(sum(paid) AS bigint), CAST(sum(paid_matched) AS bigint)
+			FROM (SELECT `+cols+` FROM order_stats`+w.String()+` UNION ALL SELECT `+cols+` FROM order_stats_delta`+w.String()+`) s
+			GROUP BY 1, 2, 3, 4 HAVING sum(orders) <> 0 ORDER BY 1, 2, 3, 4`, w.args...)
+		return collect(rows, err, "order stats", scanOrderStats(width, offset))
+	}
+	type key struct {
+		b                          time.Time
+		status, provider, currency string
+	}
+	return statsParts(f, sp, rows, totals,
+		func(r store.OrderStatsRow) key { return key{r.Bucket, string(r.Status), r.Provider, r.Currency} },
+		func(a *store.OrderStatsRow, b store.OrderStatsRow) {
+			a.Orders, a.RevenueMinor, a.Paid, a.PaidMatched = a.Orders+b.Orders, a.RevenueMinor+b.RevenueMinor, a.Paid+b.Paid, a.PaidMatched+b.PaidMatched
+		},
+		func(a, b store.OrderStatsRow) int {
+			return cmp.Or(a.Bucket.Compare(b.Bucket), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Currency, b.Currency))
+		})
+}
+
+// quarterBucket is the SQL for the bucket index of the column quarter: the bucket its start
+// falls in (a quarter never straddles a bucket, whose width and offset are whole quarters).
+func quarterBucket(width, offset int64) string {
+	return "((quarter * " + strconv.Itoa(quarter) + " + " + strconv.FormatInt(offset, 10) + ") / " + strconv.FormatInt(width, 10) + ")"
+}
+
+func scanOrderStats(width, offset int64) func(r Rows) (store.OrderStatsRow, error) {
+	return func(r Rows) (store.OrderStatsRow, error) {
 		var (
 			row                 store.OrderStatsRow
 			b, n, paid, matched int64
@@ -75,7 +213,7 @@ func (q *queries) OrderStats(ctx context.Context, f store.StatsFilter) ([]store.
 		row.Bucket, row.Status = bucketStart(b, width, offset), store.OrderStatus(status)
 		row.Orders, row.Paid, row.PaidMatched = int(n), int(paid), int(matched)
 		return row, err
-	})
+	}
 }
 
 func (q *queries) DeliveryStats(ctx context.Context, f store.StatsFilter) ([]store.DeliveryStatsRow, error) {
@@ -83,14 +221,52 @@ func (q *queries) DeliveryStats(ctx context.Context, f store.StatsFilter) ([]sto
 	if err != nil {
 		return nil, wrap("delivery stats", err)
 	}
-	var w where
-	w.add(`o.tenant_id = %s`, f.TenantID)
-	q.createdIn(&w, "o.created_at", f.Since, f.Until)
-	rows, err := q.query(ctx, q.r, `SELECT `+q.f.bucketOf("o.created_at", width, offset)+`, d.destination_id, d.event_name,
-		d.state, d.reason, o.paid_at IS NOT NULL, count(*)
-		FROM orders o JOIN deliveries d ON d.tenant_id = o.tenant_id AND d.order_id = o.id`+w.String()+`
-		GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`, w.args...)
-	return collect(rows, err, "delivery stats", func(r Rows) (store.DeliveryStatsRow, error) {
+	rows := func(since, until time.Time) ([]store.DeliveryStatsRow, error) {
+		var w where
+		w.add(`o.tenant_id = %s`, f.TenantID)
+		q.createdIn(&w, "o.created_at", since, until)
+		rows, err := q.query(ctx, q.r, `SELECT `+q.f.bucketOf("o.created_at", width, offset)+`, d.destination_id, d.event_name,
+			d.state, d.reason, o.paid_at IS NOT NULL, count(*)
+			FROM orders o JOIN deliveries d ON d.tenant_id = o.tenant_id AND d.order_id = o.id`+w.String()+`
+			GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`, w.args...)
+		return collect(rows, err, "delivery stats", scanDeliveryStats(width, offset))
+	}
+	sp := splitPeriod(f.Since, f.Until, width, offset)
+	totals := func() ([]store.DeliveryStatsRow, error) {
+		var w where
+		w.add(`tenant_id = %s`, f.TenantID)
+		sp.quarters(&w)
+		cols := `tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries`
+		rows, err := q.query(ctx, q.r, `SELECT `+quarterBucket(width, offset)+`, destination_id, event_name, state, reason, paid_order,
+			CAST(sum(deliveries) AS bigint)
+			FROM (SELECT `+cols+` FROM delivery_stats`+w.String()+` UNION ALL SELECT `+cols+` FROM delivery_stats_delta`+w.String()+`) s
+			GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(deliveries) <> 0 ORDER BY 1, 2, 3, 4, 5, 6`, w.args...)
+		return collect(rows, err, "delivery stats", scanDeliveryStats(width, offset))
+	}
+	type key struct {
+		b                              time.Time
+		destination, event, state, why string
+		paid                           bool
+	}
+	return statsParts(f, sp, rows, totals,
+		func(r store.DeliveryStatsRow) key {
+			return key{r.Bucket, r.DestinationID, r.EventName, string(r.State), r.Reason, r.PaidOrder}
+		},
+		func(a *store.DeliveryStatsRow, b store.DeliveryStatsRow) { a.Deliveries += b.Deliveries },
+		func(a, b store.DeliveryStatsRow) int {
+			paid := func(r store.DeliveryStatsRow) int {
+				if r.PaidOrder {
+					return 1
+				}
+				return 0
+			}
+			return cmp.Or(a.Bucket.Compare(b.Bucket), cmp.Compare(a.DestinationID, b.DestinationID), cmp.Compare(a.EventName, b.EventName),
+				cmp.Compare(a.State, b.State), cmp.Compare(a.Reason, b.Reason), cmp.Compare(paid(a), paid(b)))
+		})
+}
+
+func scanDeliveryStats(width, offset int64) func(r Rows) (store.DeliveryStatsRow, error) {
+	return func(r Rows) (store.DeliveryStatsRow, error) {
 		var (
 			row   store.DeliveryStatsRow
 			b, n  int64
@@ -99,7 +275,73 @@ func (q *queries) DeliveryStats(ctx context.Context, f store.StatsFilter) ([]sto
 		err := r.Scan(&b, &row.DestinationID, &row.EventName, &state, &row.Reason, &row.PaidOrder, &n)
 		row.Bucket, row.State, row.Deliveries = bucketStart(b, width, offset), store.DeliveryState(state), int(n)
 		return row, err
+	}
+}
+
+// CompactStats folds the deltas the triggers appended into the kept totals, and drops totals
+// that came to zero. On PostgreSQL one replica compacts at a time (the others return at once),
+// and each table moves in one statement, so a delta committed meanwhile is folded next time,
+// never lost; on SQLite the single writer makes the transaction exclusive.
+func (q *queries) CompactStats(ctx context.Context) (folded int64, err error) {
+	err = q.runTx(ctx, func(q *queries) error {
+		if q.f.Name == "postgres" {
+			var mine bool
+			if err := q.queryRow(ctx, q.w, `SELECT pg_try_advisory_xact_lock(hashtext('hub.compact_stats:' || current_schema()))`).Scan(&mine); err != nil || !mine {
+				return err
+			}
+		}
+		for _, t := range []struct{ table, keys, sums string }{
+			{"order_stats", "tenant_id, quarter, status, provider, currency", "orders, revenue_minor, paid, paid_matched"},
+			{"delivery_stats", "tenant_id, quarter, destination_id, event_name, state, reason, paid_order", "deliveries"},
+		} {
+			n, err := q.compact(ctx, t.table, t.keys, strings.Split(t.sums, ", "))
+			if err != nil {
+				return fmt.Errorf("compact %s: %w", t.table, err)
+			}
+			folded += n
+		}
+		return nil
 	})
+	if err != nil {
+		return 0, wrap("compact stats", err)
+	}
+	return folded, nil
+}
+
+func (q *queries) compact(ctx context.Context, table, keys string, sums []string) (int64, error) {
+	var agg, upd []string
+	for _, c := range sums {
+		agg = append(agg, "sum("+c+")")
+		upd = append(upd, c+" = "+table+"."+c+" + excluded."+c)
+	}
+	cols := keys + ", " + strings.Join(sums, ", ")
+	upsert := func(from string) string {
+		return `INSERT INTO ` + table + ` (` + cols + `) SELECT ` + keys + `, ` + strings.Join(agg, ", ") + ` FROM ` + from +
+			` WHERE true GROUP BY ` + keys + ` ORDER BY ` + keys + ` ON CONFLICT (` + keys + `) DO UPDATE SET ` + strings.Join(upd, ", ")
+	}
+	var n int64
+	if q.f.Name == "postgres" {
+		// One statement: exactly the deltas it deletes are folded.
+		if err := q.queryRow(ctx, q.w, `WITH moved AS (DELETE FROM `+table+`_delta RETURNING *),
+			folded AS (`+upsert("moved")+` RETURNING 1)
+			SELECT count(*) FROM moved`).Scan(&n); err != nil {
+			return 0, err
+		}
+	} else {
+		if _, err := q.exec(ctx, q.w, upsert(table+`_delta`)); err != nil {
+			return 0, err
+		}
+		var err error
+		if n, err = q.exec(ctx, q.w, `DELETE FROM `+table+`_delta`); err != nil {
+			return 0, err
+		}
+	}
+	if n > 0 {
+		if _, err := q.exec(ctx, q.w, `DELETE FROM `+table+` WHERE `+sums[0]+` = 0`); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
 
 // gapStates are the delivery states that leave a paid order unaccounted for: everything but

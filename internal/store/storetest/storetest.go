@@ -52,6 +52,7 @@ func Run(t *testing.T, open Open) {
 		{"Queue", testQueue},
 		{"Users", testUsers},
 		{"Stats", testStats},
+		{"StatsKept", testStatsKept},
 	}
 	t.Run("Migrate", func(t *testing.T) {
 		t.Parallel()
