@@ -311,6 +311,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	defer stopSched()
 	go a.schedule(schedCtx)
 	go a.publishLive(schedCtx)
+	go a.compactStats(schedCtx, statsCompactEvery)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
