@@ -55,6 +55,7 @@ func Open(ctx context.Context, url string, opts ...store.Option) (*Store, error)
 
 func newStore(pool *pgxpool.Pool, o store.Options) (*Store, error) {
 	f := sqlstore.Postgres(isUniqueViolation)
+	f.PlanForValues = pgx.QueryExecModeExec
 	db := poolQuerier{pool}
 	q, err := sqlstore.NewQueue(riverpgxv5.New(pool), o, f, db)
 	if err != nil {

@@ -16,6 +16,11 @@ type Flavor struct {
 	ForUpdate string
 	// IsUniqueViolation reports whether err is a unique or primary key violation.
 	IsUniqueViolation func(error) bool
+	// PlanForValues, when set, goes before the arguments of a query whose best plan depends on
+	// its values (a period's share of the rows decides the join order), so that the database
+	// plans it for them instead of reusing a generic plan: pgx.QueryExecModeExec on
+	// PostgreSQL. Nil on SQLite, which plans every statement alike.
+	PlanForValues any
 
 	placeholder string // "$" keeps $n; "?" rewrites to SQLite's ?n
 	ddl         []ddlReplacer
@@ -54,6 +59,23 @@ func SQLite(isUnique func(error) bool) *Flavor {
 			{regexp.MustCompile(` COLLATE "C"`), ""},
 		},
 	}
+}
+
+// forValues returns args with PlanForValues in front, when the flavor has one.
+func (f *Flavor) forValues(args []any) []any {
+	if f.PlanForValues == nil {
+		return args
+	}
+	return append([]any{f.PlanForValues}, args...)
+}
+
+// opaque is col as an expression SQLite's planner cannot use an index for, to steer it away
+// from a range scan it would wrongly prefer; PostgreSQL, which keeps statistics, gets col.
+func (f *Flavor) opaque(col string) string {
+	if f.timeAsInt {
+		return "COALESCE(" + col + ", " + col + ")"
+	}
+	return col
 }
 
 // DDL rewrites a migration statement for the flavor.
