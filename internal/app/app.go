@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/admin"
@@ -57,6 +58,9 @@ type App struct {
 	mux     *http.ServeMux
 	workers *river.Workers
 	now     func() time.Time
+	// compactEvery is how often Serve folds the report deltas.
+	compactEvery             time.Duration
+	statsFolded, statsFailed prometheus.Counter
 
 	liveMu     sync.Mutex
 	liveCounts map[liveKey]int
@@ -68,6 +72,9 @@ type Option func(*App)
 
 // WithClock sets the clock every part of Hub reads (tests replaying fixtures from the past).
 func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
+
+// WithStatsCompaction sets how often the report deltas are folded while serving (default 15 s).
+func WithStatsCompaction(every time.Duration) Option { return func(a *App) { a.compactEvery = every } }
 
 // OpenStore opens the store the configuration names and applies migrations.
 func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
@@ -165,7 +172,8 @@ func OpenCache(cfg config.Config, log *slog.Logger) (cache.Cache, error) {
 
 // New builds a Hub from its configuration: store (migrated), cache, keyring and routes.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
-	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), workers: river.NewWorkers(), now: time.Now}
+	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), workers: river.NewWorkers(), now: time.Now,
+		compactEvery: statsCompactEvery}
 	for _, o := range opts {
 		o(a)
 	}
@@ -186,6 +194,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 	}
 	a.Cache = c
 	a.Admin = &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL, Now: a.now}
+	a.statsFolded = a.Metrics.Counter("report_deltas_folded_total", "Report deltas folded into the kept totals.")
+	a.statsFailed = a.Metrics.Counter("report_compactions_failed_total", "Folds of the report deltas that failed (reports stay exact but slow down).")
 	a.Metrics.GaugeFunc("queue_pending_jobs", "River jobs available, scheduled or retrying.", func(ctx context.Context) (float64, error) {
 		n, err := st.Queue().Pending(ctx)
 		return float64(n), err
@@ -311,7 +321,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	defer stopSched()
 	go a.schedule(schedCtx)
 	go a.publishLive(schedCtx)
-	go a.compactStats(schedCtx, statsCompactEvery)
+	go a.compactStats(schedCtx, a.compactEvery)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

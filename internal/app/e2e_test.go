@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ type running struct {
 	meta string // the fake's base URL
 }
 
-func startHub(t *testing.T, dialect string) *running {
+func startHub(t *testing.T, dialect string, opts ...Option) *running {
 	t.Helper()
 	fake := fakemeta.New()
 	fakeSrv := newHTTPServer(t, fake)
@@ -47,7 +48,7 @@ func startHub(t *testing.T, dialect string) *running {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, log)
+	a, err := New(ctx, cfg, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,6 +302,53 @@ func TestMetricsReportRoutesQueueAndPool(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestReportTotalsFoldedWhileServing: a serving Hub folds the report deltas its writes leave,
+// and says so in /metrics.
+func TestReportTotalsFoldedWhileServing(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			r := startHub(t, dialect, WithStatsCompaction(20*time.Millisecond))
+			ctx := context.Background()
+			tn, _, err := r.app.Admin.CreateTenant(ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := r.app.Admin.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := r.app.Store.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: src.ID, Provider: "hotmart",
+				ExternalID: "HP1", EventKey: "HP1-paid", Status: store.StatusPaid, OccurredAt: time.Now(), AmountMinor: 100, Currency: "BRL"}); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				resp, err := http.Get(r.base + "/metrics")
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if m := regexp.MustCompile(`(?m)^hub_report_deltas_folded_total (\S+)$`).FindSubmatch(b); m != nil && string(m[1]) != "0" {
+					if !strings.Contains(string(b), "hub_report_compactions_failed_total 0") {
+						t.Errorf("a fold failed:\n%s", b)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no report delta folded in 10 s:\n%s", b)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n, err := r.app.Store.CompactStats(ctx); err != nil || n != 0 {
+				t.Errorf("deltas left after Hub folded them: %d, %v", n, err)
+			}
+		})
 	}
 }
 

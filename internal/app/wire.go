@@ -174,8 +174,10 @@ func (a *App) compactStats(ctx context.Context, every time.Duration) {
 	for {
 		start := time.Now()
 		n, err := a.Store.CompactStats(ctx)
+		a.statsFolded.Add(float64(n))
 		switch {
 		case err != nil && ctx.Err() == nil:
+			a.statsFailed.Inc()
 			a.Log.Warn("compact report totals", "error", err)
 		case n > 0:
 			a.Log.Debug("compacted report totals", "deltas", n, "took", time.Since(start).String())

@@ -64,6 +64,13 @@ func (m *Metrics) GaugeFunc(name, help string, read func(ctx context.Context) (f
 	}))
 }
 
+// Counter registers and returns a counter named hub_<name>.
+func (m *Metrics) Counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "hub", Name: name, Help: help})
+	m.Registry.MustRegister(c)
+	return c
+}
+
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
