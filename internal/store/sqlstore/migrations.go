@@ -353,6 +353,14 @@ CREATE UNIQUE INDEX deliveries_touchpoint ON deliveries (touchpoint_id, event_na
 		// The triggers exist before the backfill reads: on PostgreSQL CREATE TRIGGER waits for
 		// writers in flight and holds off new ones until this migration commits, so no order
 		// is counted twice or missed.
+		//
+		// One invariant keeps PostgreSQL's concurrent triggers exact: an order's deliveries are
+		// counted under its paid state, and the order trigger moves them when paid_at is first
+		// set, reading them without a lock. A delivery of that order changing state in the same
+		// instant would be counted under the old paid state. Hub plans deliveries only for paid
+		// orders (delivery.Plan) and paid_at, once set, never changes, so no delivery exists
+		// when the move happens. Planning deliveries for unpaid orders would need the delivery
+		// trigger to read its order FOR SHARE.
 		Name: "report totals kept on write",
 		Up: `
 CREATE TABLE order_stats (
