@@ -49,7 +49,7 @@ func (a *App) wire() error {
 	ing.Register(a.mux)
 	a.closers = append(a.closers, ing.Close)
 
-	a.Intake = &intake.Service{Store: a.Store, Adapters: webhookall.Default(), Keys: a.Keys, Log: a.Log, Now: a.now}
+	a.Intake = &intake.Service{Store: a.Store, Adapters: webhookall.Default(), Keys: a.Keys, Log: a.Log, Now: a.now, Limiter: a.Cache}
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 

@@ -29,6 +29,21 @@ import (
 // (a crash or a database error after the inbox commit).
 const SafetyNetDelay = time.Minute
 
+// Refused deliveries are stored for debugging (what was sent, why it failed), but bounded:
+// whoever knows a source's webhook URL without its secret could otherwise fill the disk. Each
+// source stores at most RejectedBurst refusals at once and RejectedPerMinute after that, and
+// at most RejectedBodyMax bytes of each body; the rest is answered and logged, not stored.
+const (
+	RejectedBurst     = 30
+	RejectedPerMinute = 10
+	RejectedBodyMax   = 64 << 10
+)
+
+// Limiter is the rate-limit part of cache.Cache.
+type Limiter interface {
+	Allow(ctx context.Context, key string, rate float64, burst int) (allowed bool, retryAfter time.Duration, err error)
+}
+
 // Service receives and processes webhook deliveries.
 type Service struct {
 	Store    store.Store
@@ -36,6 +51,8 @@ type Service struct {
 	Keys     *pii.Keyring
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Limiter bounds the refused deliveries each source stores; nil stores every one.
+	Limiter Limiter
 	// Published is told about every processed delivery (live views); may be nil.
 	Published func(ctx context.Context, tenantID string, e store.InboxEntry)
 }
@@ -66,6 +83,29 @@ func inboxHeaders(h http.Header) map[string]string {
 		out[k] = strings.Join(v, ", ")
 	}
 	return out
+}
+
+// reject records a refused delivery within the source's bound (see RejectedBurst), and logs it.
+func (s *Service) reject(ctx context.Context, entry store.InboxEntry, verr error) {
+	log := s.Log.With("provider", entry.Provider, "source_id", entry.SourceID, "reason", verr.Error())
+	if s.Limiter != nil {
+		ok, _, err := s.Limiter.Allow(ctx, "intake:rejected:"+entry.SourceID, RejectedPerMinute/60.0, RejectedBurst)
+		if err != nil {
+			log.Warn("intake: limit rejected deliveries", "error", err) // store it: seeing the refusal matters more
+		} else if !ok {
+			log.Warn("intake: rejected delivery not stored: the source's refusals are over their limit")
+			return
+		}
+	}
+	entry.State, entry.Error = store.InboxRejected, verr.Error()
+	if n := len(entry.Body); n > RejectedBodyMax {
+		entry.Body = entry.Body[:RejectedBodyMax]
+		entry.Error += fmt.Sprintf(" (body cut to its first %d of %d bytes)", RejectedBodyMax, n)
+	}
+	if _, err := s.Store.InsertInbox(ctx, entry); err != nil {
+		log.Error("intake: record rejected delivery", "error", err)
+	}
+	log.Warn("intake: rejected delivery", "inbox_id", entry.ID)
 }
 
 // Response is the body answered to the gateway.
@@ -114,11 +154,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		ReceivedAt: now, Headers: inboxHeaders(r.Header), Query: r.URL.RawQuery, Body: body, State: store.InboxReceived}
 
 	if verr := adapter.Verify(req, secret, now); verr != nil {
-		entry.State, entry.Error = store.InboxRejected, verr.Error()
-		if _, err := s.Store.InsertInbox(ctx, entry); err != nil {
-			s.Log.Error("intake: record rejected delivery", "provider", provider, "source_id", src.ID, "error", err)
-		}
-		s.Log.Warn("intake: rejected delivery", "provider", provider, "source_id", src.ID, "inbox_id", entry.ID, "reason", verr.Error())
+		s.reject(ctx, entry, verr)
 		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusUnauthorized, "the delivery failed "+provider+"'s authenticity check"))
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/cache/memory"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
@@ -340,6 +341,47 @@ func TestIntake(t *testing.T) {
 					t.Errorf("GET: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 				}
 			})
+		})
+	}
+}
+
+// TestRejectedDeliveriesAreBounded: whoever knows a webhook URL but not its secret cannot fill
+// the disk. Every refusal is answered 401, but a source stores at most RejectedBurst of them at
+// once, and at most RejectedBodyMax bytes of each body; other sources keep their own bound.
+func TestRejectedDeliveriesAreBounded(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, dialect)
+			h.svc.Limiter = memory.New(memory.Options{})
+			ctx := context.Background()
+			f := h.fx["stripe"]
+			for i := range intake.RejectedBurst + 15 {
+				if code, _ := h.send(t, "stripe", h.wrong, f.RawBody, f.Request.Headers, ""); code != http.StatusUnauthorized {
+					t.Fatalf("refusal %d: %d, want 401", i, code)
+				}
+			}
+			rej, err := h.st.ListInbox(ctx, store.InboxFilter{TenantID: h.tenant.ID, SourceID: h.wrong.ID, State: store.InboxRejected, Limit: 1000})
+			if err != nil || len(rej) != intake.RejectedBurst {
+				t.Fatalf("stored refusals: %d (%v), want %d", len(rej), err, intake.RejectedBurst)
+			}
+
+			big := `{"padding":"` + strings.Repeat("x", 2*intake.RejectedBodyMax) + `"}`
+			if code, _ := h.send(t, "stripe", h.bare, big, f.Request.Headers, ""); code != http.StatusUnauthorized {
+				t.Fatalf("big refusal: %d, want 401", code)
+			}
+			rej, err = h.st.ListInbox(ctx, store.InboxFilter{TenantID: h.tenant.ID, SourceID: h.bare.ID, State: store.InboxRejected, Limit: 10})
+			if err != nil || len(rej) != 1 {
+				t.Fatalf("another source's refusals: %d (%v), want 1", len(rej), err)
+			}
+			if e := rej[0]; len(e.Body) != intake.RejectedBodyMax || !strings.Contains(e.Error, fmt.Sprintf("first %d of %d bytes", intake.RejectedBodyMax, len(big))) {
+				t.Errorf("big refusal stored with %d bytes, error %q", len(e.Body), e.Error)
+			}
+			// Authentic deliveries are never limited.
+			if code, r := h.sendFixture(t, "stripe", h.src); code != http.StatusOK || r.State != string(store.InboxProcessed) {
+				t.Errorf("authentic delivery after the refusals: %d %+v", code, r)
+			}
 		})
 	}
 }
