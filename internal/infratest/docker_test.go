@@ -490,8 +490,9 @@ func importGoImage(ctx context.Context, t *testing.T, e *dockerEngine, name, goc
 	return err
 }
 
-// warmBuildCache compiles ./cmd/hub on the host exactly as the Dockerfile does (CGO_ENABLED=0,
-// -trimpath) into a build cache of its own, kept in the user cache directory between runs.
+// warmBuildCache downloads every module of go.mod into the host's module cache, and compiles
+// ./cmd/hub on the host exactly as the Dockerfile does (CGO_ENABLED=0, -trimpath) into a build
+// cache of its own, kept in the user cache directory between runs.
 func warmBuildCache(ctx context.Context, root string) (string, error) {
 	base, err := os.UserCacheDir()
 	if err != nil {
@@ -500,6 +501,15 @@ func warmBuildCache(ctx context.Context, root string) (string, error) {
 	dir := filepath.Join(base, "hub-infratest", "go-build")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
+	}
+	// The image's `go mod download` asks the host's module cache (its file:// GOPROXY) for
+	// every module of go.mod, some of which no host build has needed yet (on a new machine,
+	// go-textseg/v17): download them all first.
+	dl := exec.CommandContext(ctx, "go", "mod", "download")
+	dl.Dir = root
+	dl.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	if out, err := dl.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go mod download on the host: %w\n%s", err, tail(string(out), 4000))
 	}
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", os.DevNull, "./cmd/hub")
 	cmd.Dir = root
