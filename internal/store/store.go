@@ -190,11 +190,17 @@ type Writer interface {
 	UpdateSource(ctx context.Context, s Source) error
 	// PutGatewaySecret inserts or replaces the encrypted secret for (source, provider).
 	PutGatewaySecret(ctx context.Context, s GatewaySecret) error
+	// SwapGatewaySecret replaces a gateway secret's ciphertext with next only if it still is
+	// old, and reports whether it did: a re-seal under a new key never undoes a concurrent
+	// change of the secret. The secret's UpdatedAt is kept.
+	SwapGatewaySecret(ctx context.Context, tenantID, sourceID, provider, old, next string) (bool, error)
 
 	CreateDestination(ctx context.Context, d Destination) (Destination, error)
 	// UpdateDestination replaces type, name, config, credentials and enabled.
 	UpdateDestination(ctx context.Context, d Destination) error
 	SetDestinationHealth(ctx context.Context, tenantID, id string, h DestinationHealth) error
+	// SwapDestinationCredentials is SwapGatewaySecret for a destination's credentials.
+	SwapDestinationCredentials(ctx context.Context, tenantID, id, old, next string) (bool, error)
 
 	// CreateLink requires Code.
 	CreateLink(ctx context.Context, l Link) (Link, error)

@@ -197,6 +197,24 @@ func (q *queries) PutGatewaySecret(ctx context.Context, s store.GatewaySecret) e
 	return nil
 }
 
+func (q *queries) SwapGatewaySecret(ctx context.Context, tenantID, sourceID, provider, old, next string) (bool, error) {
+	n, err := q.exec(ctx, q.w, `UPDATE gateway_secrets SET ciphertext = $5
+		WHERE tenant_id = $1 AND source_id = $2 AND provider = $3 AND ciphertext = $4`, tenantID, sourceID, provider, old, next)
+	if err != nil {
+		return false, wrap("swap gateway secret", err)
+	}
+	return n > 0, nil
+}
+
+func (q *queries) SwapDestinationCredentials(ctx context.Context, tenantID, id, old, next string) (bool, error) {
+	n, err := q.exec(ctx, q.w, `UPDATE destinations SET credentials = $4 WHERE tenant_id = $1 AND id = $2 AND credentials = $3`,
+		tenantID, id, old, next)
+	if err != nil {
+		return false, wrap("swap destination credentials", err)
+	}
+	return n > 0, nil
+}
+
 func (q *queries) GetGatewaySecret(ctx context.Context, tenantID, sourceID, provider string) (store.GatewaySecret, error) {
 	s, err := q.scanSecret(q.queryRow(ctx, q.r, `SELECT `+secretCols+` FROM gateway_secrets
 		WHERE tenant_id = $1 AND source_id = $2 AND provider = $3`, tenantID, sourceID, provider))

@@ -352,6 +352,14 @@ func testGatewaySecrets(t *testing.T, s store.Store) {
 	if l := must(s.ListGatewaySecrets(ctx, w.b.ID, w.srcA.ID))(t); len(l) != 0 {
 		t.Errorf("other tenant lists %d secrets", len(l))
 	}
+
+	// Swap: only from the ciphertext expected, only in the tenant; UpdatedAt is kept.
+	equal(t, "swap from a stale ciphertext", must(s.SwapGatewaySecret(ctx, w.a.ID, w.srcA.ID, "stripe", "c1", "c3"))(t), false)
+	equal(t, "swap in another tenant", must(s.SwapGatewaySecret(ctx, w.b.ID, w.srcA.ID, "stripe", "c2", "c3"))(t), false)
+	equal(t, "swap", must(s.SwapGatewaySecret(ctx, w.a.ID, w.srcA.ID, "stripe", "c2", "c3"))(t), true)
+	want.Ciphertext = "c3"
+	equal(t, "after the swap", must(s.GetGatewaySecret(ctx, w.a.ID, w.srcA.ID, "stripe"))(t), want)
+	equal(t, "swap of a missing secret", must(s.SwapGatewaySecret(ctx, w.a.ID, w.srcA.ID, "kiwify", "", "x"))(t), false)
 }
 
 func testDestinations(t *testing.T, s store.Store) {
@@ -395,6 +403,15 @@ func testDestinations(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound, "get other tenant")
 	list := must(s.ListDestinations(ctx, w.a.ID))(t)
 	equal(t, "list ids", ids(list, func(x store.Destination) string { return x.ID }), []string{noConfig.ID, d.ID, w.dstA.ID})
+
+	// Swap: only from the credentials expected, only in the tenant; nothing else changes.
+	equal(t, "swap from stale credentials", must(s.SwapDestinationCredentials(ctx, w.a.ID, d.ID, "enc:xyz", "enc:3"))(t), false)
+	equal(t, "swap in another tenant", must(s.SwapDestinationCredentials(ctx, w.b.ID, d.ID, "enc:2", "enc:3"))(t), false)
+	equal(t, "swap", must(s.SwapDestinationCredentials(ctx, w.a.ID, d.ID, "enc:2", "enc:3"))(t), true)
+	upd.Credentials = "enc:3"
+	got = must(s.GetDestination(ctx, w.a.ID, d.ID))(t)
+	got.Config = canon(t, got.Config)
+	equal(t, "after the swap", got, upd)
 }
 
 func testLinks(t *testing.T, s store.Store) {
