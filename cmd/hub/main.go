@@ -45,6 +45,7 @@ Usage:
   hub link create --tenant T --source S --target URL
   hub webhooks reprocess [--tenant T] [--id INBOX_ID]   reprocess unparseable webhooks
   hub deliveries replay --tenant T (--id D | --destination D | --since T --until T)
+  hub secrets reseal                 after a key rotation, re-seal every secret under the first key
   hub fake-meta [--addr 127.0.0.1:9999]                 a fake Graph API for local tries and tests
 
 Configuration comes from the environment (see README.md); the operator commands use the same
@@ -88,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintf(stdout, "fake Meta Graph API on http://%s (faults: POST /_fake/faults, events: GET /_fake/events)\n", *addr)
 		return fakemeta.ListenAndServe(ctx, *addr)
-	case "tenant", "apikey", "source", "destination", "link", "webhooks", "deliveries":
+	case "tenant", "apikey", "source", "destination", "link", "webhooks", "deliveries", "secrets":
 		if len(args) == 0 {
 			return fmt.Errorf("%s: missing action; see 'hub help'", cmd)
 		}
@@ -335,6 +336,20 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 			return err
 		}
 		fmt.Fprintf(stdout, "%d delivery(ies) queued for replay; a running hub sends them\n", n)
+	case "secrets reseal":
+		r, err := svc.ResealSecrets(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d secret(s) checked: %d re-sealed under key %s, %d changed meanwhile (left as written)\n",
+			r.Checked, r.Resealed, keys.PrimaryKeyID(), r.Changed)
+		if len(r.Unopened) > 0 {
+			for _, u := range r.Unopened {
+				fmt.Fprintf(stdout, "no key opens the %s\n", u)
+			}
+			return fmt.Errorf("%s: %d secret(s) no key in HUB_SECRET_KEY opens: keep the key that sealed them, or set them again", action, len(r.Unopened))
+		}
+		fmt.Fprintln(stdout, "every secret is sealed under the first key of HUB_SECRET_KEY: the others can be removed")
 	default:
 		return fmt.Errorf("unknown command %q; see 'hub help'", action)
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -336,5 +337,32 @@ func TestOperatorCommands(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), tc.want) {
 			t.Errorf("hub %s: err=%v, output %q lacks %q", strings.Join(tc.args, " "), err, out, tc.want)
 		}
+	}
+}
+
+// TestSecretsResealAfterKeyRotation: rotate HUB_SECRET_KEY to "new,old", re-seal, and the new
+// key alone then opens every secret; a secret no key opens makes the command fail.
+func TestSecretsResealAfterKeyRotation(t *testing.T) {
+	t.Parallel()
+	oldKey, newKey := strings.Repeat("a1", 32), strings.Repeat("b2", 32)
+	base := []string{"HUB_DATA_DIR=" + t.TempDir(), "DATABASE_URL=", "REDIS_URL="}
+	env := func(key string) []string { return append(slices.Clone(base), "HUB_SECRET_KEY="+key) }
+	tenant := field(t, hubCmd(t, env(oldKey), "tenant", "create", "--name", "acme"), "tenant ")
+	hubCmd(t, env(oldKey), "source", "create", "--tenant", tenant, "--name", "Loja", "--secret", "hotmart=hottok123", "--secret", "stripe=whsec_1")
+	hubCmd(t, env(oldKey), "destination", "add", "--tenant", tenant, "--type", "meta", "--config", `{"pixel_id":"123"}`, "--credentials", `{"access_token":"EAAx"}`)
+
+	if out := hubCmd(t, env(newKey+","+oldKey), "secrets", "reseal"); !strings.Contains(out, "3 secret(s) checked: 3 re-sealed") ||
+		!strings.Contains(out, "the others can be removed") {
+		t.Fatalf("reseal after the rotation: %s", out)
+	}
+	if out := hubCmd(t, env(newKey), "secrets", "reseal"); !strings.Contains(out, "3 secret(s) checked: 0 re-sealed") {
+		t.Fatalf("reseal with the new key alone: %s", out)
+	}
+	// A key that sealed nothing here opens nothing: the command says which and fails.
+	cmd := exec.Command(hubBin, "secrets", "reseal")
+	cmd.Env = append(os.Environ(), env(strings.Repeat("c3", 32))...)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "3 secret(s) no key in HUB_SECRET_KEY opens") || !strings.Contains(string(out), "no key opens the hotmart secret of source") {
+		t.Fatalf("reseal with an unrelated key: err=%v\n%s", err, out)
 	}
 }

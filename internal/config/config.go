@@ -96,7 +96,7 @@ var Settings = []Setting{
 		c.RedisURL = v
 		return nil
 	}},
-	{"HUB_SECRET_KEY", "secret-key", "", "64 hex characters (32 bytes) encrypting gateway secrets and destination tokens at rest. Prefix older keys with commas to rotate: `new,old`. Empty in embedded mode: generated once into `HUB_DATA_DIR/secret.key` (mode 0600); required with `DATABASE_URL`.", func(c *Config, v string) error {
+	{"HUB_SECRET_KEY", "secret-key", "", "64 hex characters (32 bytes) encrypting gateway secrets and destination tokens at rest. To rotate, put the new key first (`new,old`) on every replica, run `hub secrets reseal`, then drop the old key. Empty in embedded mode: generated once into `HUB_DATA_DIR/secret.key` (mode 0600); required with `DATABASE_URL`.", func(c *Config, v string) error {
 		for i, k := range strings.Split(v, ",") {
 			if v == "" {
 				break
