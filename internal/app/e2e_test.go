@@ -314,14 +314,7 @@ func TestReportTotalsFoldedWhileServing(t *testing.T) {
 			t.Parallel()
 			r := startHub(t, dialect, WithStatsCompaction(20*time.Millisecond))
 			ctx := context.Background()
-			tn, _, err := r.app.Admin.CreateTenant(ctx, "acme")
-			if err != nil {
-				t.Fatal(err)
-			}
-			src, err := r.app.Admin.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			tn, src, _ := r.setup(t, "hottok")
 			if _, _, err := r.app.Store.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: src.ID, Provider: "hotmart",
 				ExternalID: "HP1", EventKey: "HP1-paid", Status: store.StatusPaid, OccurredAt: time.Now(), AmountMinor: 100, Currency: "BRL"}); err != nil {
 				t.Fatal(err)
