@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
@@ -34,11 +35,6 @@ type Processor interface {
 	Process(ctx context.Context, tenantID, inboxID string, force bool) (store.InboxState, error)
 }
 
-// Limiter is the rate-limit part of cache.Cache.
-type Limiter interface {
-	Allow(ctx context.Context, key string, rate float64, burst int) (allowed bool, retryAfter time.Duration, err error)
-}
-
 // Config wires the API.
 type Config struct {
 	Store  store.Store
@@ -48,7 +44,7 @@ type Config struct {
 	// Keys opens destination credentials for "send test event"; nil uses Admin.Keys.
 	Keys *pii.Keyring
 	// Cache rate-limits requests per API key; nil disables the limit.
-	Cache Limiter
+	Cache cache.Limiter
 	Log   *slog.Logger
 	Now   func() time.Time
 	// PublicURL is Hub's public base URL (webhook URLs, snippet, tracking links); empty uses

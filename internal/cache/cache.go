@@ -40,6 +40,11 @@ var (
 	ErrInvalidArgument = errors.New("cache: invalid argument")
 )
 
+// Limiter is the token-bucket part of Cache, for code that only rate-limits.
+type Limiter interface {
+	Allow(ctx context.Context, key string, rate float64, burst int) (allowed bool, retryAfter time.Duration, err error)
+}
+
 // Cache is the seam every backend implements; cachetest.Run is its conformance suite.
 //
 // Keys are opaque strings; each backend may add its own namespace prefix. Values are copied in

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -44,11 +45,6 @@ type Cache interface {
 	Get(ctx context.Context, key string) (val []byte, ok bool, err error)
 }
 
-// Limiter is a token bucket per key; cache.Cache's Allow satisfies it.
-type Limiter interface {
-	Allow(ctx context.Context, key string, rate float64, burst int) (allowed bool, retryAfter time.Duration, err error)
-}
-
 // Rate is a token-bucket limit: Per requests per second with bursts of Burst. A zero Rate takes
 // the default; a negative Per disables the limit.
 type Rate struct {
@@ -63,7 +59,7 @@ type Config struct {
 	// hash -> visitor). Nil disables it.
 	Cache Cache
 	// Limiter applies the rate limits; nil uses an in-process token bucket.
-	Limiter Limiter
+	Limiter cache.Limiter
 	Now     func() time.Time
 	// NewID mints touchpoint ids (default UUIDv7).
 	NewID func() string
@@ -128,7 +124,7 @@ type Service struct {
 	now     func() time.Time
 	newID   func() string
 	batcher *Batcher
-	limiter Limiter
+	limiter cache.Limiter
 	sources *ttlCache[store.Source]
 	links   *ttlCache[store.Link]
 	gw      gatewayTable

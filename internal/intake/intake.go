@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/attribution"
+	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
@@ -39,11 +40,6 @@ const (
 	RejectedBodyMax   = 64 << 10
 )
 
-// Limiter is the rate-limit part of cache.Cache.
-type Limiter interface {
-	Allow(ctx context.Context, key string, rate float64, burst int) (allowed bool, retryAfter time.Duration, err error)
-}
-
 // Service receives and processes webhook deliveries.
 type Service struct {
 	Store    store.Store
@@ -52,7 +48,7 @@ type Service struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	// Limiter bounds the refused deliveries each source stores; nil stores every one.
-	Limiter Limiter
+	Limiter cache.Limiter
 	// Published is told about every processed delivery (live views); may be nil.
 	Published func(ctx context.Context, tenantID string, e store.InboxEntry)
 }
