@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"github.com/hubtrack/hub/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +11,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // browser starts headless Chromium with a fresh profile (testenv.Browser) and records console
@@ -65,7 +66,8 @@ func screenshotDir(t *testing.T, name string) string {
 // add a source and a Meta destination (the fake Graph server), visit the snippet page, a Hotmart
 // purchase arrives, the order shows its attribution and a delivered delivery; an invalid token
 // makes a second purchase fail, the failure group shows, the fix is replayed and delivered.
-// Every step saves a screenshot; any console error fails the test.
+// Every step saves a screenshot and audits the page's accessibility (a11yAudit); any console
+// error or accessibility problem fails the test.
 func TestBrowser(t *testing.T) {
 	f := loadHotmart(t)
 	for _, b := range backends {
@@ -81,7 +83,10 @@ func TestBrowser(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					return os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", step, name)), buf, 0o644)
+					if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", step, name)), buf, 0o644); err != nil {
+						return err
+					}
+					return audit(ctx, tg, name)
 				})
 			}
 			run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -223,6 +228,30 @@ func TestBrowser(t *testing.T) {
 			run("overview", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)), shot("overview"))
 			if s := text(`#kpi-orders`); s != "2" {
 				t.Errorf("overview orders: %q", s)
+			}
+			// Keyboard: the first Tab reaches the skip link, on screen; Enter on it moves the
+			// focus to the page's content; the next Tabs walk the navigation in order.
+			run("keyboard", chromedp.KeyEvent(kb.Tab))
+			focused := func() string {
+				t.Helper()
+				s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const e = document.activeElement, r = e.getBoundingClientRect();
+					return e.tagName + '.' + e.className + ' ' + (e.getAttribute('href') || e.id) + (r.left >= 0 && r.top >= 0 && r.width > 0 ? ' visible' : ' hidden'); })()`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+			if s := focused(); s != "A.skip #main visible" {
+				t.Errorf("first Tab focuses %q, want the visible skip link", s)
+			}
+			run("skip", chromedp.KeyEvent(kb.Enter))
+			if s := focused(); !strings.HasPrefix(s, "MAIN.") || !strings.HasSuffix(s, "main visible") {
+				t.Errorf("the skip link moved the focus to %q, want main", s)
+			}
+			run("back to the navigation", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)),
+				chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
+			if s := focused(); !strings.HasPrefix(s, "A.") || !strings.HasSuffix(s, " visible") {
+				t.Errorf("the third Tab focuses %q, want a visible navigation link", s)
 			}
 			run("live", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS(`#live li`)), shot("live"))
 			run("accuracy", chromedp.Navigate(base+"/accuracy"), chromedp.WaitVisible(chromedp.CSS(`#acc-paid`)), shot("accuracy"))
