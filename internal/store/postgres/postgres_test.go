@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,23 +40,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	for i := range stores {
 		stores[i] = open(t, url)
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(stores))
-	for i, s := range stores {
-		wg.Go(func() { errs[i] = s.Migrate(ctx) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("replica %d: Migrate: %v", i, err)
-		}
-	}
-	for i, s := range stores {
-		ok, err := s.MigrationStatus(ctx)
-		if err != nil || !ok {
-			t.Errorf("replica %d: MigrationStatus = %v, %v", i, ok, err)
-		}
-	}
+	storetest.MigrateAtOnce(t, ctx, stores)
 	// Each migration is recorded exactly once, however many replicas raced.
 	var n, distinct int
 	if err := stores[0].Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&n, &distinct); err != nil {

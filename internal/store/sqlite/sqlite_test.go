@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,23 +44,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	for i := range stores {
 		stores[i] = open(t, path)
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(stores))
-	for i, s := range stores {
-		wg.Go(func() { errs[i] = s.Migrate(ctx) })
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("store %d: Migrate: %v", i, err)
-		}
-	}
-	for i, s := range stores {
-		ok, err := s.MigrationStatus(ctx)
-		if err != nil || !ok {
-			t.Errorf("store %d: MigrationStatus = %v, %v", i, ok, err)
-		}
-	}
+	storetest.MigrateAtOnce(t, ctx, stores)
 }
 
 // TestReportTotalsBackfill drops the report totals migration from a store holding orders and

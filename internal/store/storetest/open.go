@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,5 +67,29 @@ func Each(t *testing.T, fn func(t *testing.T, st store.Store)) {
 			t.Parallel()
 			fn(t, OpenDialect(t, dialect))
 		})
+	}
+}
+
+// MigrateAtOnce migrates stores opened on one database side by side (replicas starting
+// together) and checks that every migration succeeded and each store then sees the schema as
+// current.
+func MigrateAtOnce[S store.Store](t *testing.T, ctx context.Context, stores []S) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, len(stores))
+	for i, s := range stores {
+		wg.Go(func() { errs[i] = s.Migrate(ctx) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("store %d: Migrate: %v", i, err)
+		}
+	}
+	for i, s := range stores {
+		ok, err := s.MigrationStatus(ctx)
+		if err != nil || !ok {
+			t.Errorf("store %d: MigrationStatus = %v, %v", i, ok, err)
+		}
 	}
 }
