@@ -131,6 +131,24 @@ type Tracking struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
+// TrackingParams is the src, sck and UTM object some gateways send as given on the checkout
+// URL (Kiwify's TrackingParameters, PerfectPay's metadata).
+type TrackingParams struct {
+	Src         Scalar `json:"src"`
+	Sck         Scalar `json:"sck"`
+	UTMSource   Scalar `json:"utm_source"`
+	UTMMedium   Scalar `json:"utm_medium"`
+	UTMCampaign Scalar `json:"utm_campaign"`
+	UTMContent  Scalar `json:"utm_content"`
+	UTMTerm     Scalar `json:"utm_term"`
+}
+
+// Tracking is the params as Hub's Tracking.
+func (p TrackingParams) Tracking() Tracking {
+	return Tracking{Src: p.Src.String(), Sck: p.Sck.String(), UTMSource: p.UTMSource.String(), UTMMedium: p.UTMMedium.String(),
+		UTMCampaign: p.UTMCampaign.String(), UTMContent: p.UTMContent.String(), UTMTerm: p.UTMTerm.String()}
+}
+
 // VisitorID returns the Hub visitor id the delivery carries back, or "".
 func (e OrderEvent) VisitorID() string { return e.Tracking.VisitorID() }
 

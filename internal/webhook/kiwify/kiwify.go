@@ -77,15 +77,7 @@ type payload struct {
 		ProductBasePrice webhook.Scalar `json:"product_base_price"`
 		Currency         string         `json:"currency"`
 	}] `json:"Commissions"`
-	TrackingParameters webhook.Object[struct {
-		Src         webhook.Scalar `json:"src"`
-		Sck         webhook.Scalar `json:"sck"`
-		UTMSource   webhook.Scalar `json:"utm_source"`
-		UTMMedium   webhook.Scalar `json:"utm_medium"`
-		UTMCampaign webhook.Scalar `json:"utm_campaign"`
-		UTMContent  webhook.Scalar `json:"utm_content"`
-		UTMTerm     webhook.Scalar `json:"utm_term"`
-	}] `json:"TrackingParameters"`
+	TrackingParameters webhook.Object[webhook.TrackingParams] `json:"TrackingParameters"`
 }
 
 // byEvent maps webhook_event_type. subscription_late and subscription_canceled concern the
@@ -201,15 +193,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 				Zip:    cu.Zipcode.String(),
 			},
 		},
-		Tracking: webhook.Tracking{
-			Src:         tp.Src.String(),
-			Sck:         tp.Sck.String(),
-			UTMSource:   tp.UTMSource.String(),
-			UTMMedium:   tp.UTMMedium.String(),
-			UTMCampaign: tp.UTMCampaign.String(),
-			UTMContent:  tp.UTMContent.String(),
-			UTMTerm:     tp.UTMTerm.String(),
-		},
+		Tracking: tp.Tracking(),
 	}
 	if pr := p.Product.V; pr.ProductID.String() != "" || pr.ProductName != "" {
 		ev.Products = []webhook.Product{{

@@ -75,15 +75,7 @@ type payload struct {
 		Country              string         `json:"country"`
 		IP                   string         `json:"ip"`
 	}] `json:"customer"`
-	Metadata webhook.Object[struct {
-		Src         webhook.Scalar `json:"src"`
-		Sck         webhook.Scalar `json:"sck"`
-		UTMSource   webhook.Scalar `json:"utm_source"`
-		UTMMedium   webhook.Scalar `json:"utm_medium"`
-		UTMCampaign webhook.Scalar `json:"utm_campaign"`
-		UTMContent  webhook.Scalar `json:"utm_content"`
-		UTMTerm     webhook.Scalar `json:"utm_term"`
-	}] `json:"metadata"`
+	Metadata webhook.Object[webhook.TrackingParams] `json:"metadata"`
 }
 
 // statuses maps sale_status_enum. 10 completed is still paid (the intake fires nothing for an
@@ -189,15 +181,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 				Country: webhook.Country(cu.Country),
 			},
 		},
-		Tracking: webhook.Tracking{
-			Src:         m.Src.String(),
-			Sck:         m.Sck.String(),
-			UTMSource:   m.UTMSource.String(),
-			UTMMedium:   m.UTMMedium.String(),
-			UTMCampaign: m.UTMCampaign.String(),
-			UTMContent:  m.UTMContent.String(),
-			UTMTerm:     m.UTMTerm.String(),
-		},
+		Tracking: m.Tracking(),
 	}
 	if pr := p.Product.V; pr.Code.String() != "" || pr.Name != "" {
 		q, err := p.Plan.V.Quantity.Int()
