@@ -17,7 +17,8 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-const fixturePath = "../../../shared/fixtures/webhooks/hotmart.json"
+// The Hotmart adapter's own golden fixture: the dashboard tests use only files inside the repo.
+const fixturePath = "../webhook/hotmart/testdata/hotmart.json"
 
 type fixture struct {
 	Request struct {
@@ -33,7 +34,7 @@ func loadHotmart(t *testing.T) fixture {
 	t.Helper()
 	b, err := os.ReadFile(fixturePath)
 	if err != nil {
-		t.Skipf("Hotmart fixture not available: %v", err)
+		t.Fatalf("Hotmart fixture: %v", err)
 	}
 	var f fixture
 	if err := json.Unmarshal(b, &f); err != nil {
