@@ -161,7 +161,7 @@ bench_setup() {
 		read -r -a extra <<<"$HUB_EXTRA_ENV"
 	fi
 	# env execs hub, so $! is hub's own pid.
-	env "${HUB_ENV[@]}" HUB_META_GRAPH_URL="$FAKE_URL" HUB_RATE_PER_IP=off HUB_RATE_PER_SOURCE=off \
+	env "${HUB_ENV[@]}" HUB_META_GRAPH_URL="$FAKE_URL" HUB_EGRESS_ALLOW=127.0.0.1/32 HUB_RATE_PER_IP=off HUB_RATE_PER_SOURCE=off \
 		HUB_TRUSTED_PROXIES=127.0.0.1/32 "${extra[@]}" "${SERVE[@]}" >"$WORK/hub.log" 2>&1 &
 	HUB_PID=$!
 	wait_http "$FAKE_URL/_fake/events" 30

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -88,6 +89,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		fmt.Fprintf(stdout, "fake Meta Graph API on http://%s (faults: POST /_fake/faults, events: GET /_fake/events)\n", *addr)
+		if host, _, err := net.SplitHostPort(*addr); err == nil {
+			allow := host
+			if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+				allow = "127.0.0.1"
+			}
+			fmt.Fprintf(stdout, "start Hub with HUB_META_GRAPH_URL=http://%s HUB_EGRESS_ALLOW=%s to send to it\n", *addr, allow)
+		}
 		return fakemeta.ListenAndServe(ctx, *addr)
 	case "tenant", "apikey", "source", "destination", "link", "webhooks", "deliveries", "secrets":
 		if len(args) == 0 {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -68,7 +70,8 @@ func newEnv(t *testing.T, st store.Store, opts ...envOption) *env {
 	srv := httptest.NewServer(fm)
 	t.Cleanup(func() { fm.Close(); srv.Close() })
 	reg := dest.NewRegistry()
-	reg.Register(&meta.Meta{GraphURL: srv.URL})
+	// The operator's HUB_META_GRAPH_URL and HUB_EGRESS_ALLOW point Meta at the fake.
+	reg.Register(&meta.Meta{GraphURL: srv.URL, Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})})
 	fi := &fakeIntake{st: st}
 	cfg := api.Config{Store: st, Admin: adm, Dests: reg, Intake: fi, Keys: keys, Log: slog.New(slog.DiscardHandler),
 		Providers: []string{"hotmart", "kiwify"}}

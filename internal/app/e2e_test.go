@@ -37,7 +37,7 @@ func startHub(t *testing.T, dialect string, opts ...Option) *running {
 	fake := fakemeta.New()
 	fakeSrv := newHTTPServer(t, fake)
 	cfg := config.Config{Host: "127.0.0.1", Port: 0, DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
-		MaxBodyBytes: 1 << 20, Workers: 10, MetaGraphURL: fakeSrv, MetaAPIVersion: "v25.0", PublicURL: "http://hub.test"}
+		MaxBodyBytes: 1 << 20, Workers: 10, MetaGraphURL: fakeSrv, MetaAPIVersion: "v25.0", EgressAllow: loopback, PublicURL: "http://hub.test"}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testenv.Postgres(t)
 		cfg.RedisURL, _ = testenv.Redis(t)

@@ -35,7 +35,7 @@ func TestMetaPayloadPerGateway(t *testing.T) {
 	fake.Now = func() time.Time { return fixtureTime.Add(time.Minute) }
 	fakeURL := newHTTPServer(t, fake)
 	cfg := config.Config{Host: "127.0.0.1", DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
-		MaxBodyBytes: 1 << 20, Workers: 4, MetaGraphURL: fakeURL, MetaAPIVersion: "v25.0", PublicURL: "http://hub.test",
+		MaxBodyBytes: 1 << 20, Workers: 4, MetaGraphURL: fakeURL, MetaAPIVersion: "v25.0", EgressAllow: loopback, PublicURL: "http://hub.test",
 		RatePerIP: -1, RatePerSource: -1}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) }))

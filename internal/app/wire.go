@@ -12,6 +12,7 @@ import (
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/store"
@@ -22,9 +23,15 @@ import (
 // Destinations is the explicit registry of destinations, configured from Hub's settings.
 func (a *App) destinations() *dest.Registry {
 	r := dest.NewRegistry()
+	// Every destination sends through the one egress client, which refuses internal addresses
+	// unless the operator allows them (HUB_EGRESS_ALLOW). Platform addresses are the operator's
+	// settings, never a tenant's.
+	out := egress.New(egress.Config{Allow: a.Config.EgressAllow})
 	m := meta.New()
 	m.HubVersion = Version
 	m.Now = a.now
+	m.GraphURL = a.Config.MetaGraphURL
+	m.Client = out
 	r.Register(m)
 	return r
 }
@@ -53,14 +60,11 @@ func (a *App) wire() error {
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 
-	apiVersion, graphURL := a.Config.MetaAPIVersion, a.Config.MetaGraphURL
+	apiVersion := a.Config.MetaAPIVersion
 	overrides := func(d store.Destination, cfg dest.Config) {
 		// A destination's own settings win; Hub's configuration fills the gaps.
 		if d.Type == meta.Type && cfg[meta.SettingAPIVersion] == "" && apiVersion != "" {
 			cfg[meta.SettingAPIVersion] = apiVersion
-		}
-		if d.Type == meta.Type && cfg[meta.SettingGraphURL] == "" && graphURL != "" {
-			cfg[meta.SettingGraphURL] = graphURL
 		}
 	}
 	river.AddWorker(a.workers, delivery.NewWorker(delivery.Worker{

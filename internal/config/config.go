@@ -30,8 +30,11 @@ type Config struct {
 	MaxBodyBytes    int64
 	MetaGraphURL    string
 	MetaAPIVersion  string
-	Workers         int
-	DBMaxConns      int
+	// EgressAllow lists the addresses outbound requests may reach although they are loopback,
+	// private or otherwise refused by internal/egress (a local fake platform, an internal relay).
+	EgressAllow []netip.Prefix
+	Workers     int
+	DBMaxConns  int
 	// RatePerIP and RatePerSource limit the tracking endpoints (requests per second; negative
 	// disables the limit).
 	RatePerIP     float64
@@ -200,7 +203,7 @@ var Settings = []Setting{
 	}},
 	{"HUB_RATE_PER_IP", "rate-per-ip", "50", "Tracking requests per second allowed per client IP (bursts of twice that); `off` disables the limit (load tests from one address).", rateSetter(func(c *Config, v float64) { c.RatePerIP = v })},
 	{"HUB_RATE_PER_SOURCE", "rate-per-source", "2000", "Tracking requests per second allowed per source (bursts of twice that); `off` disables the limit.", rateSetter(func(c *Config, v float64) { c.RatePerSource = v })},
-	{"HUB_META_GRAPH_URL", "meta-graph-url", "https://graph.facebook.com", "Base URL of Meta's Graph API (point it at `hub fake-meta` to try Hub locally).", func(c *Config, v string) error {
+	{"HUB_META_GRAPH_URL", "meta-graph-url", "https://graph.facebook.com", "Base URL of Meta's Graph API for every Meta destination; an operator setting, never a tenant's (point it at `hub fake-meta` to try Hub locally, with `HUB_EGRESS_ALLOW`).", func(c *Config, v string) error {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return errors.New("must be an absolute http:// or https:// URL")
@@ -214,6 +217,11 @@ var Settings = []Setting{
 		}
 		c.MetaAPIVersion = v
 		return nil
+	}},
+	{"HUB_EGRESS_ALLOW", "egress-allow", "", "Comma-separated CIDRs (or IPs) that requests to ad platforms may reach although they are loopback, private, link-local or metadata addresses, which Hub otherwise refuses; e.g. `127.0.0.1/32` for `hub fake-meta`. Leave empty in production.", func(c *Config, v string) error {
+		p, err := parsePrefixes(v)
+		c.EgressAllow = p
+		return err
 	}},
 }
 
@@ -230,6 +238,31 @@ func rateSetter(set func(*Config, float64)) func(*Config, string) error {
 		set(c, f)
 		return nil
 	}
+}
+
+// parsePrefixes reads a comma-separated list of CIDRs or single IP addresses.
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an IP address or CIDR", s)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func isHex(s string) bool {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -39,6 +40,21 @@ func TestLoadFlagsWinOverEnv(t *testing.T) {
 	}
 }
 
+func TestLoadEgressAllow(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil), nil)
+	if err != nil || len(c.EgressAllow) != 0 {
+		t.Fatalf("default egress allow-list = %v, %v; want empty", c.EgressAllow, err)
+	}
+	c, err = Load(env(map[string]string{"HUB_EGRESS_ALLOW": "127.0.0.1, 10.20.0.0/16,::1"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.EgressAllow); got != "[127.0.0.1/32 10.20.0.0/16 ::1/128]" {
+		t.Fatalf("egress allow-list = %s", got)
+	}
+}
+
 func TestLoadInvalidNamesVariable(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -53,6 +69,8 @@ func TestLoadInvalidNamesVariable(t *testing.T) {
 		{map[string]string{"HUB_SECRET_KEY": "abc"}, nil, "HUB_SECRET_KEY: key 1 must be 64 hexadecimal"},
 		{map[string]string{"HUB_PUBLIC_URL": "hub.example.com"}, nil, "HUB_PUBLIC_URL: must be an absolute"},
 		{map[string]string{"HUB_TRUSTED_PROXIES": "10.0.0.0/99"}, nil, "HUB_TRUSTED_PROXIES: \"10.0.0.0/99\" is not a CIDR"},
+		{map[string]string{"HUB_EGRESS_ALLOW": "127.0.0.1/33"}, nil, "HUB_EGRESS_ALLOW: \"127.0.0.1/33\" is not a CIDR"},
+		{map[string]string{"HUB_EGRESS_ALLOW": "localhost"}, nil, "HUB_EGRESS_ALLOW: \"localhost\" is not an IP address or CIDR"},
 		{map[string]string{"HUB_LOG_LEVEL": "loud"}, nil, "HUB_LOG_LEVEL: must be one of"},
 		{map[string]string{"HUB_SHUTDOWN_TIMEOUT": "soon"}, nil, "HUB_SHUTDOWN_TIMEOUT: must be a positive duration"},
 		{map[string]string{"DATABASE_URL": "postgres://h/db"}, nil, "HUB_SECRET_KEY: required when DATABASE_URL is set"},

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +21,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/storetest"
@@ -51,13 +52,14 @@ func newEnv(t *testing.T, dialect string) *env {
 		t.Fatal(err)
 	}
 	d, err := adm.AddDestination(ctx, tn.ID, admin.DestinationInput{Type: "meta",
-		Config:      json.RawMessage(`{"pixel_id":"42","graph_url":"` + srv.URL + `"}`),
+		Config:      json.RawMessage(`{"pixel_id":"42"}`),
 		Credentials: json.RawMessage(`{"access_token":"EAAsecret"}`)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := meta.New()
-	m.Client = &http.Client{Timeout: time.Second}
+	m.GraphURL = srv.URL // the operator's HUB_META_GRAPH_URL
+	m.Client = egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Timeout: time.Second})
 	reg := dest.NewRegistry()
 	reg.Register(m)
 	w := delivery.NewWorker(delivery.Worker{Store: st, Dests: reg, Keys: keys, Log: slog.New(slog.DiscardHandler),

@@ -153,13 +153,12 @@ func TestBrowser(t *testing.T) {
 				t.Fatalf("hotmart webhook URL: %q", webhookURL)
 			}
 
-			// The Meta destination, pointing at the fake Graph server, and a test event.
+			// The Meta destination (Hub's operator settings point Meta at the fake), and a test event.
 			run("add destination",
 				chromedp.Navigate(base+"/setup"),
 				chromedp.WaitVisible(chromedp.CSS(`#add-meta`)),
 				chromedp.SendKeys(chromedp.CSS(`#n-meta-pixel_id`), fakemeta.PixelID),
 				chromedp.SendKeys(chromedp.CSS(`#n-meta-access_token`), fakemeta.DefaultToken),
-				chromedp.SendKeys(chromedp.CSS(`#n-meta-graph_url`), e.graph.URL),
 				chromedp.SendKeys(chromedp.CSS(`#n-meta-test_event_code`), "TEST123"),
 				chromedp.Click(chromedp.CSS(`#add-meta button`)),
 				chromedp.WaitVisible(chromedp.CSS(`.dest form[action$="/test"] button`)),

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -115,7 +117,8 @@ func newEnv(t *testing.T, b backend) *env {
 		e.key = k.Plaintext
 	}
 	dests := dest.NewRegistry()
-	dests.Register(meta.New())
+	// The operator's HUB_META_GRAPH_URL and HUB_EGRESS_ALLOW point Meta at the fake.
+	dests.Register(&meta.Meta{GraphURL: e.graph.URL, Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})})
 	in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: log}
 	e.ui, err = New(Config{Store: st, Admin: adm, Dests: dests, Cache: c, Sessions: sessions, Intake: in, Log: log,
 		InboxRetention: 30 * 24 * time.Hour})

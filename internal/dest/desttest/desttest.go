@@ -39,9 +39,9 @@ type FakeServer interface {
 	Accepted() map[string]int
 	// Reset clears faults and recorded events.
 	Reset()
-	// Settings returns settings and credentials that point the destination at baseURL and that
-	// the fake accepts.
-	Settings(baseURL string) (dest.Config, dest.Credentials)
+	// Settings returns settings and credentials the fake accepts. Where the platform is, is never
+	// a setting (a tenant could point Hub anywhere): the suite's newDest takes it.
+	Settings() (dest.Config, dest.Credentials)
 }
 
 // Events returns n valid purchases at the given time, with distinct event ids and every user key
@@ -75,13 +75,15 @@ func Events(n int, at time.Time) []dest.Event {
 	return evs
 }
 
-// Run runs the suite. d must use the real clock (the suite's events are a minute old) and must
-// reach the fake through the settings the fake returns.
-func Run(t *testing.T, d dest.Destination, fake FakeServer) {
+// Run runs the suite. newDest returns the destination sending to the platform at baseURL (the
+// fake, on a loopback address its outbound client must allow); it must use the real clock (the
+// suite's events are a minute old).
+func Run(t *testing.T, newDest func(baseURL string) dest.Destination, fake FakeServer) {
 	t.Helper()
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	cfg, creds := fake.Settings(srv.URL)
+	d := newDest(srv.URL)
+	cfg, creds := fake.Settings()
 	spec := d.Spec()
 	secrets := secretValues(spec, creds)
 	if len(secrets) == 0 {

@@ -20,6 +20,8 @@ type payload struct {
 	Data          []serverEvent `json:"data"`
 	TestEventCode string        `json:"test_event_code,omitempty"`
 	PartnerAgent  string        `json:"partner_agent,omitempty"`
+	// AccessToken is set by Send only; Build's output never holds it.
+	AccessToken string `json:"access_token,omitempty"`
 }
 
 type serverEvent struct {

@@ -33,7 +33,6 @@ const (
 	SettingPixelID       = "pixel_id"
 	SettingAccessToken   = "access_token"
 	SettingAPIVersion    = "api_version"
-	SettingGraphURL      = "graph_url"
 	SettingEvents        = "events"
 	SettingTestEventCode = "test_event_code"
 )
@@ -51,8 +50,6 @@ var spec = dest.Spec{
 			Description: "A Conversions API access token (system user) with access to the pixel."},
 		{Name: SettingAPIVersion, Label: "Graph API version", Default: DefaultAPIVersion,
 			Description: "Graph API version to call, like v25.0."},
-		{Name: SettingGraphURL, Label: "Graph API URL", Default: DefaultGraphURL,
-			Description: "Base URL of the Graph API; change it only to point at a fake server."},
 		{Name: SettingEvents, Label: "Enabled events",
 			Description: "Comma-separated event names to send, like Purchase,Lead; empty sends every event."},
 		{Name: SettingTestEventCode, Label: "Test event code",
@@ -60,15 +57,20 @@ var spec = dest.Spec{
 	},
 }
 
+// graphURLSetting was a tenant setting until the Graph API's address became the operator's
+// (HUB_META_GRAPH_URL): a tenant could point Hub, token and all, at any address.
+const graphURLSetting = "graph_url"
+
 // Meta is the destination. The zero value works; fields are for wiring and tests and must not be
 // changed once it is in use.
 type Meta struct {
-	// Client sends the requests; nil uses a client with a 30 s timeout. Redirects are never
-	// followed (the token is in the URL).
+	// Client sends the requests; nil uses egress.Default, which refuses private and loopback
+	// addresses. Redirects are never followed.
 	Client *http.Client
 	// Now is the clock used for the 7-day age limit; nil uses time.Now.
 	Now func() time.Time
-	// GraphURL, when set, overrides the graph_url setting (tests, the fake server).
+	// GraphURL is the Graph API's base URL, the operator's HUB_META_GRAPH_URL; empty uses
+	// DefaultGraphURL. It is never a destination setting.
 	GraphURL string
 	// HubVersion names Hub in partner_agent as "hub-<HubVersion>"; empty gives "hub-dev".
 	HubVersion string
@@ -91,14 +93,16 @@ var (
 // ValidateConfig implements dest.Destination. Problems never quote the values.
 func (m *Meta) ValidateConfig(cfg dest.Config) error {
 	ce := dest.CheckSettings(spec, cfg)
+	for i, p := range ce.Problems {
+		if p.Field == graphURLSetting {
+			ce.Problems[i].Reason = "not a destination setting; the operator sets HUB_META_GRAPH_URL"
+		}
+	}
 	if v := cfg.Get(spec, SettingPixelID); v != "" && !pixelIDRe.MatchString(v) {
 		ce.Add(SettingPixelID, "must be digits only")
 	}
 	if v := cfg.Get(spec, SettingAPIVersion); !apiVersionRe.MatchString(v) {
 		ce.Add(SettingAPIVersion, "must look like v25.0")
-	}
-	if _, err := baseURL(cfg.Get(spec, SettingGraphURL)); err != nil {
-		ce.Add(SettingGraphURL, "must be an absolute http(s) URL without query or fragment")
 	}
 	for _, name := range enabledEvents(cfg) {
 		if strings.ContainsAny(name, " \t\"") {

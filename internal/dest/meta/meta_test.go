@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -21,15 +23,26 @@ import (
 	"github.com/hubtrack/hub/internal/dest/desttest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/egress"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 const token = "EAAtest0secret0token+/="
 
+// loopback lets the tests' egress client reach their httptest servers, as HUB_EGRESS_ALLOW lets
+// Hub reach `hub fake-meta`.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
+
+// at returns a Meta sending to the Graph API at baseURL (the operator's setting) through the
+// egress client allowing loopback.
+func at(baseURL string) dest.Destination {
+	return &meta.Meta{GraphURL: baseURL, Client: egress.New(egress.Config{Allow: loopback})}
+}
+
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	desttest.Run(t, meta.New(), fakemeta.New())
+	desttest.Run(t, at, fakemeta.New())
 }
 
 // The fake requiring one exact token catches a destination that sends a different one.
@@ -37,13 +50,13 @@ func TestConformanceStrictToken(t *testing.T) {
 	t.Parallel()
 	fake := fakemeta.New()
 	fake.Token = "EAAstrict+token/with=symbols"
-	desttest.Run(t, meta.New(), fake)
+	desttest.Run(t, at, fake)
 }
 
 var fixedNow = time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)
 
 func newMeta() *meta.Meta {
-	return &meta.Meta{Now: func() time.Time { return fixedNow }, HubVersion: "1.2.3"}
+	return &meta.Meta{Now: func() time.Time { return fixedNow }, HubVersion: "1.2.3", Client: egress.New(egress.Config{Allow: loopback})}
 }
 
 var cfg = dest.Config{meta.SettingPixelID: "1234567890"}
@@ -287,12 +300,13 @@ func TestValidateConfig(t *testing.T) {
 		field string // "" = valid
 	}{
 		{dest.Config{meta.SettingPixelID: "123"}, ""},
-		{dest.Config{meta.SettingPixelID: "123", meta.SettingAPIVersion: "v26.0", meta.SettingGraphURL: "http://127.0.0.1:8081/", meta.SettingEvents: "Purchase,Lead", meta.SettingTestEventCode: "TEST1"}, ""},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingAPIVersion: "v26.0", meta.SettingEvents: "Purchase,Lead", meta.SettingTestEventCode: "TEST1"}, ""},
 		{dest.Config{}, meta.SettingPixelID},
 		{dest.Config{meta.SettingPixelID: "px-123"}, meta.SettingPixelID},
 		{dest.Config{meta.SettingPixelID: "123", meta.SettingAPIVersion: "25.0"}, meta.SettingAPIVersion},
-		{dest.Config{meta.SettingPixelID: "123", meta.SettingGraphURL: "graph.facebook.com"}, meta.SettingGraphURL},
-		{dest.Config{meta.SettingPixelID: "123", meta.SettingGraphURL: "https://graph.facebook.com?x=1"}, meta.SettingGraphURL},
+		// The Graph API's address is the operator's (HUB_META_GRAPH_URL), never a tenant's.
+		{dest.Config{meta.SettingPixelID: "123", "graph_url": "http://169.254.169.254"}, "graph_url"},
+		{dest.Config{meta.SettingPixelID: "123", "graph_url": "https://graph.facebook.com"}, "graph_url"},
 		{dest.Config{meta.SettingPixelID: "123", meta.SettingEvents: "Purchase Lead"}, meta.SettingEvents},
 		{dest.Config{meta.SettingPixelID: "123", meta.SettingAccessToken: token}, meta.SettingAccessToken},
 	}
@@ -340,8 +354,8 @@ func TestSendRequestShape(t *testing.T) {
 	srv := httptest.NewServer(c.handler(200, nil, `{"events_received":1,"messages":[],"fbtrace_id":"AbC"}`))
 	defer srv.Close()
 	m := newMeta()
-	m.GraphURL = srv.URL // the caller's override wins over the setting
-	conf := dest.Config{meta.SettingPixelID: "1234567890", meta.SettingGraphURL: "https://graph.facebook.com", meta.SettingAPIVersion: "v24.0"}
+	m.GraphURL = srv.URL
+	conf := dest.Config{meta.SettingPixelID: "1234567890", meta.SettingAPIVersion: "v24.0"}
 	res, err := m.Send(context.Background(), conf, creds(), []dest.Event{purchase()})
 	if err != nil {
 		t.Fatal(err)
@@ -353,15 +367,31 @@ func TestSendRequestShape(t *testing.T) {
 	if r.Method != http.MethodPost || r.URL.Path != "/v24.0/1234567890/events" {
 		t.Errorf("request = %s %s", r.Method, r.URL.Path)
 	}
-	if got := r.URL.Query().Get("access_token"); got != token {
-		t.Errorf("access_token = %q", got)
+	// The token is in the body, never in the URL (which access logs keep).
+	if r.URL.RawQuery != "" || strings.Contains(r.RequestURI, "access_token") {
+		t.Errorf("request URI %q carries a query", r.RequestURI)
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
+	var sent map[string]any
+	if err := json.Unmarshal(c.body[0], &sent); err != nil {
+		t.Fatal(err)
+	}
+	if sent["access_token"] != token {
+		t.Errorf("body access_token = %v, want the token", sent["access_token"])
+	}
+	delete(sent, "access_token")
 	want, _ := m.Build(conf, []dest.Event{purchase()})
-	if !bytes.Equal(c.body[0], want) {
-		t.Errorf("body is not Build's output:\n%s\n%s", c.body[0], want)
+	if bytes.Contains(want, []byte(token)) || bytes.Contains(want, []byte("access_token")) {
+		t.Errorf("Build's output holds the token: %s", want)
+	}
+	var built map[string]any
+	if err := json.Unmarshal(want, &built); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(sent, built) {
+		t.Errorf("body is not Build's output plus the token:\n%s\n%s", c.body[0], want)
 	}
 }
 
@@ -465,8 +495,12 @@ func TestTokenNeverLeaks(t *testing.T) {
 	t.Run("echoed by Meta", func(t *testing.T) {
 		t.Parallel()
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var b struct {
+				AccessToken string `json:"access_token"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&b)
 			w.WriteHeader(400)
-			msg, _ := json.Marshal("bad token " + r.URL.Query().Get("access_token") + " in " + r.URL.String())
+			msg, _ := json.Marshal("bad token " + b.AccessToken + " in " + r.URL.String())
 			fmt.Fprintf(w, `{"error":{"message":%s,"code":190,"error_user_msg":%s}}`, msg, msg)
 		}))
 		defer srv.Close()
@@ -504,7 +538,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 		defer close(release)
 		m := newMeta()
 		m.GraphURL = srv.URL
-		m.Client = &http.Client{Timeout: 100 * time.Millisecond}
+		m.Client = egress.New(egress.Config{Allow: loopback, Timeout: 100 * time.Millisecond})
 		res, _ := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
 		if o := res.Outcomes[0]; o.Kind != dest.Retryable || o.Reason != dest.ReasonTimeout {
 			t.Errorf("outcome = %+v", o)
@@ -569,10 +603,12 @@ func TestSendRefusesStaleWithoutSending(t *testing.T) {
 	fake.Now = func() time.Time { return fixedNow }
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	conf, cr := fake.Settings(srv.URL)
+	conf, cr := fake.Settings()
+	m := newMeta()
+	m.GraphURL = srv.URL
 	stale, fresh := purchase(), purchase()
 	stale.EventID, stale.EventTime = "stale", fixedNow.Add(-8*24*time.Hour)
-	res, err := newMeta().Send(context.Background(), conf, cr, []dest.Event{stale, fresh})
+	res, err := m.Send(context.Background(), conf, cr, []dest.Event{stale, fresh})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +623,7 @@ func TestSendRefusesStaleWithoutSending(t *testing.T) {
 	}
 
 	// All refused: no request at all.
-	res, _ = newMeta().Send(context.Background(), conf, cr, []dest.Event{stale})
+	res, _ = m.Send(context.Background(), conf, cr, []dest.Event{stale})
 	if res.Requests != 0 || fake.Requests() != 1 {
 		t.Errorf("Requests = %d, fake saw %d", res.Requests, fake.Requests())
 	}
@@ -598,13 +634,128 @@ func TestSendTestEventCode(t *testing.T) {
 	fake := fakemeta.New()
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	conf, cr := fake.Settings(srv.URL)
+	conf, cr := fake.Settings()
 	conf[meta.SettingTestEventCode] = "TEST12345"
 	evs := desttest.Events(1, time.Now().Add(-time.Minute))
-	if res, _ := meta.New().Send(context.Background(), conf, cr, evs); res.Outcomes[0].Kind != dest.Delivered {
+	if res, _ := at(srv.URL).Send(context.Background(), conf, cr, evs); res.Outcomes[0].Kind != dest.Delivered {
 		t.Fatalf("outcome = %+v", res.Outcomes[0])
 	}
 	if got := fake.Events(); len(got) != 1 || got[0].TestEventCode != "TEST12345" {
 		t.Errorf("fake events = %+v", got)
+	}
+	if n := fake.TokensInURL(); n != 0 {
+		t.Errorf("%d requests carried the token in the URL", n)
+	}
+}
+
+// The fake authenticates the body's token only, and refuses (and counts) one in the URL.
+func TestFakeAuthenticatesTheBodyToken(t *testing.T) {
+	t.Parallel()
+	fake := fakemeta.New()
+	fake.Token = "EAAbody+only/token="
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	conf, cr := fake.Settings()
+	evs := desttest.Events(2, time.Now().Add(-time.Minute))
+	res, _ := at(srv.URL).Send(context.Background(), conf, cr, evs)
+	for i, o := range res.Outcomes {
+		if o.Kind != dest.Delivered {
+			t.Errorf("outcome %d = %+v", i, o)
+		}
+	}
+	if n := fake.TokensInURL(); n != 0 || fake.Requests() != 1 {
+		t.Errorf("token in the URL %d times, %d requests", n, fake.Requests())
+	}
+	res, _ = at(srv.URL).Send(context.Background(), conf, dest.NewCredentials(map[string]string{meta.SettingAccessToken: "EAAwrong"}), evs)
+	if o := res.Outcomes[0]; o.Reason != dest.ReasonInvalidToken {
+		t.Errorf("wrong token: outcome %+v", o)
+	}
+}
+
+// graph_url was a tenant setting: any value is refused with a field error naming the operator's
+// setting, and a Send with it stored reaches nothing.
+func TestGraphURLIsNotASetting(t *testing.T) {
+	t.Parallel()
+	var c capture
+	srv := httptest.NewServer(c.handler(200, nil, `{"events_received":1}`))
+	defer srv.Close()
+	m := newMeta()
+	bad := dest.Config{meta.SettingPixelID: "123", "graph_url": srv.URL}
+	var ce *dest.ConfigError
+	if err := m.ValidateConfig(bad); !errors.As(err, &ce) || len(ce.Problems) != 1 ||
+		ce.Problems[0] != (dest.FieldProblem{Field: "graph_url", Reason: "not a destination setting; the operator sets HUB_META_GRAPH_URL"}) {
+		t.Fatalf("ValidateConfig = %v", err)
+	}
+	if _, ok := m.Spec().Setting("graph_url"); ok {
+		t.Error("the spec still declares graph_url")
+	}
+	res, _ := m.Send(context.Background(), bad, creds(), []dest.Event{purchase()})
+	if o := res.Outcomes[0]; o.Kind != dest.Permanent || o.Reason != dest.ReasonInvalidConfig || res.Requests != 0 {
+		t.Errorf("outcome = %+v, %d requests", o, res.Requests)
+	}
+	if len(c.reqs) != 0 {
+		t.Errorf("%d requests reached the tenant's URL", len(c.reqs))
+	}
+}
+
+// Without the operator's allow-list, the default client refuses a Graph API URL on loopback,
+// private or metadata addresses, and says what to fix without naming the address.
+func TestSendRefusesPrivateGraphURL(t *testing.T) {
+	t.Parallel()
+	var c capture
+	srv := httptest.NewServer(c.handler(200, nil, `{"events_received":1}`))
+	defer srv.Close()
+	for _, u := range []string{srv.URL, "http://localhost:" + srv.URL[strings.LastIndex(srv.URL, ":")+1:], "http://169.254.169.254", "http://10.0.0.1:8080"} {
+		m := &meta.Meta{GraphURL: u, Now: func() time.Time { return fixedNow }} // nil Client: egress.Default
+		res, _ := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
+		o := res.Outcomes[0]
+		if o.Kind != dest.Retryable || o.Reason != dest.ReasonNetwork || !strings.Contains(o.Message, "HUB_EGRESS_ALLOW") {
+			t.Errorf("%s: outcome = %+v", u, o)
+		}
+		for _, leak := range []string{"127.0.0.1", "169.254.169.254", "10.0.0.1", token} {
+			if strings.Contains(o.Message, leak) {
+				t.Errorf("%s: the message names %s: %s", u, leak, o.Message)
+			}
+		}
+	}
+	if len(c.reqs) != 0 {
+		t.Errorf("%d requests reached the loopback server", len(c.reqs))
+	}
+}
+
+// A tenant sees Meta's error code, subcode, message and fbtrace_id, and nothing of an answer
+// that is not a Graph API error.
+func TestErrorMessages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"graph error", 400, `{"error":{"message":"Error validating access token: Session has expired.","type":"OAuthException","code":190,"error_subcode":463,"error_user_title":"Token expired","error_user_msg":"Get a new token","fbtrace_id":"AbC123"}}`,
+			"meta: OAuthException: Error validating access token: Session has expired. (Token expired: Get a new token) [code 190, subcode 463, fbtrace_id AbC123]"},
+		{"graph error without subcode", 500, `{"error":{"message":"An unexpected error has occurred.","code":2,"is_transient":true}}`,
+			"meta: An unexpected error has occurred. [code 2]"},
+		{"html page", 502, `<html><body>internal admin panel: db password hunter2</body></html>`, "meta: unexpected answer: HTTP 502"},
+		{"other json", 400, `{"Code":"Success","AccessKeyId":"ASIAINTERNAL","SecretAccessKey":"hunter2"}`, "meta: unexpected answer: HTTP 400"},
+		{"error as a string", 403, `{"error":"hunter2 is not allowed"}`, "meta: unexpected answer: HTTP 403"},
+		{"empty error object", 404, `{"error":{"detail":"hunter2"}}`, "meta: unexpected answer: HTTP 404"},
+		{"2xx not an answer", 200, `ami-id\ninstance-id hunter2`, "meta: unexpected answer: HTTP 200"},
+		{"redirect", 302, `see hunter2`, "meta: unexpected answer: HTTP 302"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var c capture
+			srv := httptest.NewServer(c.handler(tt.status, http.Header{"Location": {"http://169.254.169.254/"}}, tt.body))
+			defer srv.Close()
+			m := newMeta()
+			m.GraphURL = srv.URL
+			res, _ := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
+			if o := res.Outcomes[0]; o.Message != tt.want {
+				t.Errorf("message = %q, want %q", o.Message, tt.want)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/egress"
 )
 
 // maxRequests bounds the requests one Send makes while splitting a batch Meta refused as a whole.
@@ -23,8 +24,6 @@ import (
 const maxRequests = 64
 
 const maxResponseBytes = 1 << 20
-
-var defaultClient = &http.Client{Timeout: 30 * time.Second}
 
 // Send implements dest.Destination.
 //
@@ -46,7 +45,7 @@ func (m *Meta) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials
 		return res, nil
 	}
 	endpoint, err := m.endpoint(cfg)
-	if err != nil { // unreachable after configProblem; kept so a future change cannot send blind
+	if err != nil {
 		fillAll(res.Outcomes, events, dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: err.Error()})
 		return res, nil
 	}
@@ -75,15 +74,15 @@ func configProblem(m *Meta, cfg dest.Config, creds dest.Credentials) error {
 	return dest.CheckCredentials(spec, creds).Err()
 }
 
-// endpoint is {graph_url}/{version}/{pixel_id}/events, without the token.
+// endpoint is {GraphURL}/{version}/{pixel_id}/events. The token never goes in it.
 func (m *Meta) endpoint(cfg dest.Config) (string, error) {
-	raw := cfg.Get(spec, SettingGraphURL)
-	if m.GraphURL != "" {
-		raw = m.GraphURL
+	raw := m.GraphURL
+	if raw == "" {
+		raw = DefaultGraphURL
 	}
 	base, err := baseURL(raw)
 	if err != nil {
-		return "", fmt.Errorf("meta: graph url: %w", err)
+		return "", fmt.Errorf("meta: the Graph API URL (HUB_META_GRAPH_URL) is not an absolute http(s) URL without query: %w", err)
 	}
 	return base + "/" + cfg.Get(spec, SettingAPIVersion) + "/" + url.PathEscape(cfg.Get(spec, SettingPixelID)) + "/events", nil
 }
@@ -125,7 +124,7 @@ func (s *sender) send(ctx context.Context, idx []int, data []serverEvent) {
 		set(contextOutcome(err))
 		return
 	}
-	body, err := encode(payload{Data: data, TestEventCode: s.testCode, PartnerAgent: s.m.partnerAgent()})
+	body, err := encode(payload{Data: data, TestEventCode: s.testCode, PartnerAgent: s.m.partnerAgent(), AccessToken: s.token})
 	if err != nil {
 		set(dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidEvent, Message: err.Error()})
 		return
@@ -141,21 +140,23 @@ func (s *sender) send(ctx context.Context, idx []int, data []serverEvent) {
 	set(o)
 }
 
-// post makes one request and classifies the answer. The token travels in the access_token query
-// parameter, as Meta documents; every message that could hold the URL is passed through redact.
+// post makes one request and classifies the answer. The token travels in the body's
+// access_token field, which Meta accepts as well as the query parameter: a URL ends up in
+// proxies' and servers' access logs, a body does not. Messages still pass through redact.
 func (s *sender) post(ctx context.Context, body []byte, n int) dest.Outcome {
-	u := s.endpoint + "?access_token=" + url.QueryEscape(s.token)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "meta: cannot build the request"}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", s.m.partnerAgent())
 
-	client := defaultClient
+	client := egress.Default
 	if s.m.Client != nil {
 		client = s.m.Client
 	}
+	// Never follow a redirect, whatever client was given: it would re-send the body, token and
+	// all, to wherever Location points.
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
@@ -184,6 +185,11 @@ func (s *sender) transportOutcome(ctx context.Context, err error) dest.Outcome {
 		err = ue.Err
 	}
 	msg := redact("meta: "+err.Error(), s.token)
+	if re, ok := egress.Refused(err); ok {
+		// The operator's HUB_META_GRAPH_URL resolves to a refused address: retry, so nothing is
+		// lost while the operator fixes it, and say what to fix without naming the address.
+		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: "meta: " + re.Error()}
+	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: msg}
@@ -246,7 +252,7 @@ func classify(resp *http.Response, raw []byte, n int, now time.Time) dest.Outcom
 		var sb successBody
 		if err := json.Unmarshal(raw, &sb); err != nil || sb.EventsReceived == nil {
 			o.Kind, o.Reason = dest.Retryable, dest.ReasonMalformedResponse
-			o.Message = fmt.Sprintf("meta: HTTP %d with a body that is not a Conversions API answer", resp.StatusCode)
+			o.Message = unexpected(resp.StatusCode)
 			return o
 		}
 		if sb.FBTraceID != "" {
@@ -265,8 +271,8 @@ func classify(resp *http.Response, raw []byte, n int, now time.Time) dest.Outcom
 	}
 
 	var eb errorBody
-	if json.Unmarshal(raw, &eb) != nil {
-		eb.Error = nil
+	if json.Unmarshal(raw, &eb) != nil || eb.Error == nil || eb.Error.Code == 0 && eb.Error.Message == "" {
+		eb.Error = nil // not a Graph API error: nothing of it is shown
 	}
 	ge := eb.Error
 	if ge != nil {
@@ -274,9 +280,9 @@ func classify(resp *http.Response, raw []byte, n int, now time.Time) dest.Outcom
 		if ge.FBTraceID != "" {
 			o.TraceID = ge.FBTraceID
 		}
-		o.Message = truncate(describe(ge))
+		o.Message = describe(ge)
 	} else {
-		o.Message = fmt.Sprintf("meta: HTTP %d without a Graph API error", resp.StatusCode)
+		o.Message = unexpected(resp.StatusCode)
 	}
 	o.Kind, o.Reason = kindOf(resp.StatusCode, ge)
 	return o
@@ -312,6 +318,8 @@ func kindOf(status int, ge *graphError) (dest.Kind, string) {
 	}
 }
 
+// describe is what a tenant sees of a Graph API error: Meta's own code, subcode, message, user
+// title and message, and fbtrace_id (which Meta support asks for). Nothing else of the answer.
 func describe(ge *graphError) string {
 	var b strings.Builder
 	b.WriteString("meta: ")
@@ -328,7 +336,24 @@ func describe(ge *graphError) string {
 	if len(user) > 0 {
 		b.WriteString(" (" + strings.Join(user, ": ") + ")")
 	}
+	head := truncate(b.String()) // the codes below always fit
+	b.Reset()
+	b.WriteString(head)
+	fmt.Fprintf(&b, " [code %d", ge.Code)
+	if ge.Subcode != 0 {
+		fmt.Fprintf(&b, ", subcode %d", ge.Subcode)
+	}
+	if id := ge.FBTraceID; id != "" {
+		b.WriteString(", fbtrace_id " + id[:min(len(id), 64)])
+	}
+	b.WriteString("]")
 	return b.String()
+}
+
+// unexpected is the message for an answer that is not the platform's: its body may come from a
+// proxy, a captive portal or any server, so none of it is repeated.
+func unexpected(status int) string {
+	return fmt.Sprintf("meta: unexpected answer: HTTP %d", status)
 }
 
 // retryAfter reads Retry-After (seconds or an HTTP date), then Meta's

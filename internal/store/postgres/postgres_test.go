@@ -89,3 +89,17 @@ DELETE FROM schema_migrations WHERE name = 'report totals kept on write'`)
 		return err
 	})
 }
+
+// TestGraphURLStripped re-applies the migration that removes the old tenant graph_url setting
+// to stored destinations.
+func TestGraphURLStripped(t *testing.T) {
+	t.Parallel()
+	s := open(t, testenv.Postgres(t))
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	storetest.GraphURLStripped(t, s, func(ctx context.Context) error {
+		_, err := s.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE name = $1`, storetest.GraphURLMigration)
+		return err
+	})
+}

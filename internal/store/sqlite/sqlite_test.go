@@ -70,3 +70,23 @@ DELETE FROM schema_migrations WHERE name = 'report totals kept on write'`)
 		return err
 	})
 }
+
+// TestGraphURLStripped re-applies the migration that removes the old tenant graph_url setting
+// to stored destinations.
+func TestGraphURLStripped(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	s := open(t, path)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	storetest.GraphURLStripped(t, s, func(ctx context.Context) error {
+		db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.ExecContext(ctx, `DELETE FROM schema_migrations WHERE name = ?`, storetest.GraphURLMigration)
+		return err
+	})
+}

@@ -548,4 +548,14 @@ INSERT INTO delivery_stats (tenant_id, quarter, destination_id, event_name, stat
 	FROM deliveries d JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id GROUP BY 1, 2, 3, 4, 5, 6, 7;
 `,
 	},
+	{
+		// graph_url was a tenant setting that pointed Hub, token and all, at any address; the
+		// Graph API's address is now the operator's (HUB_META_GRAPH_URL) and the setting is
+		// refused, so it is taken out of every stored config.
+		Name: "destinations: drop the graph_url setting",
+		Postgres: `UPDATE destinations SET config = config - 'graph_url'
+	WHERE jsonb_typeof(config) = 'object' AND jsonb_exists(config, 'graph_url');`,
+		SQLite: `UPDATE destinations SET config = json_remove(config, '$.graph_url')
+	WHERE json_valid(config) AND json_type(config) = 'object' AND json_type(config, '$.graph_url') IS NOT NULL;`,
+	},
 }

@@ -2,7 +2,8 @@
 // tests and local runs (`hub fake-meta`). It checks each request's shape as Meta would, records
 // every accepted event (counting repeats of an event id, so a harness can see double
 // deliveries), answers like Meta, and injects faults on demand: programmatically with Inject or
-// over HTTP with POST /_fake/faults.
+// over HTTP with POST /_fake/faults. Stricter than Meta, it refuses an access token in the URL
+// (Hub must send it in the body, out of every access log) and counts such requests.
 package fakemeta
 
 import (
@@ -80,6 +81,7 @@ type Server struct {
 	events   []Event
 	counts   map[string]int
 	requests int
+	urlToken int // requests that carried access_token in the URL
 	traces   int
 	closed   chan struct{}
 	once     sync.Once
@@ -145,21 +147,29 @@ func (s *Server) Requests() int {
 	return s.requests
 }
 
-// Reset clears the fault, the recorded events and the request count.
+// TokensInURL returns how many requests carried an access_token in their URL (all refused).
+func (s *Server) TokensInURL() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.urlToken
+}
+
+// Reset clears the fault, the recorded events and the request counts.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fault, s.left = Fault{Mode: ModeNone}, 0
-	s.events, s.counts, s.requests = nil, make(map[string]int), 0
+	s.events, s.counts, s.requests, s.urlToken = nil, make(map[string]int), 0, 0
 }
 
-// Settings returns Meta settings and credentials pointing at baseURL.
-func (s *Server) Settings(baseURL string) (dest.Config, dest.Credentials) {
+// Settings returns Meta settings and credentials the fake accepts. Where the fake listens is not
+// a setting: set meta.Meta's GraphURL (HUB_META_GRAPH_URL) to it.
+func (s *Server) Settings() (dest.Config, dest.Credentials) {
 	token := s.Token
 	if token == "" {
 		token = DefaultToken
 	}
-	return dest.Config{meta.SettingPixelID: PixelID, meta.SettingGraphURL: baseURL},
+	return dest.Config{meta.SettingPixelID: PixelID},
 		dest.NewCredentials(map[string]string{meta.SettingAccessToken: token})
 }
 
@@ -268,7 +278,7 @@ func (s *Server) trace() string {
 }
 
 // request is the body Hub posts: JSON, or a form with data as a JSON string (Meta's curl
-// examples). The token may be in the query or the body.
+// examples). The token must be in the body.
 type request struct {
 	Data          []json.RawMessage `json:"data"`
 	TestEventCode string            `json:"test_event_code"`
@@ -277,6 +287,14 @@ type request struct {
 }
 
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, pixelID string) {
+	if r.URL.Query().Has("access_token") {
+		s.mu.Lock()
+		s.urlToken++
+		s.requests++
+		s.mu.Unlock()
+		graphError(w, http.StatusBadRequest, 100, 0, "(#100) fake: strict: access_token must be sent in the body, never in the URL", s.trace(), false)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	if err != nil {
 		graphError(w, http.StatusBadRequest, 100, 0, "could not read the request body", s.trace(), false)
@@ -319,10 +337,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, pixelID st
 		graphError(w, http.StatusBadRequest, 100, 0, "(#100) The parameter data is required and must be a JSON array", s.trace(), false)
 		return
 	}
-	token := r.URL.Query().Get("access_token")
-	if token == "" {
-		token = req.AccessToken
-	}
+	token := req.AccessToken
 	if token == "" || (s.Token != "" && token != s.Token) {
 		graphError(w, http.StatusBadRequest, 190, 0, "Invalid OAuth access token - Cannot parse access token", s.trace(), false)
 		return
@@ -480,7 +495,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // ListenAndServe runs a new fake on addr (like "127.0.0.1:8081") until ctx is done. It is what
-// `hub fake-meta` runs; point Meta's graph_url setting at it.
+// `hub fake-meta` runs; point Hub's HUB_META_GRAPH_URL at it (and allow its address with
+// HUB_EGRESS_ALLOW).
 func ListenAndServe(ctx context.Context, addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -25,7 +25,7 @@ func body(ids ...string) string {
 	for i, id := range ids {
 		evs[i] = fmt.Sprintf(validEvent, time.Now().Unix()-60, id)
 	}
-	return `{"data":[` + strings.Join(evs, ",") + `],"partner_agent":"hub-test"}`
+	return `{"data":[` + strings.Join(evs, ",") + `],"partner_agent":"hub-test","access_token":"t"}`
 }
 
 type client struct {
@@ -61,7 +61,7 @@ func (c client) do(method, path, contentType, b string) (int, http.Header, map[s
 
 func (c client) post(b string) (int, map[string]any) {
 	c.t.Helper()
-	status, _, out := c.do("POST", "/v25.0/123/events?access_token=tok", "application/json", b)
+	status, _, out := c.do("POST", "/v25.0/123/events", "application/json", b)
 	return status, out
 }
 
@@ -128,19 +128,21 @@ func TestValidatesRequests(t *testing.T) {
 		status                   int
 		code, sub                float64
 	}{
-		{"no token", "POST", "/v25.0/123/events", body("a"), 400, 190, 0},
+		{"no token", "POST", "/v25.0/123/events", strings.Replace(body("a"), `,"access_token":"t"`, ``, 1), 400, 190, 0},
+		{"token in the URL", "POST", "/v25.0/123/events?access_token=t", body("a"), 400, 100, 0},
+		{"token in the URL and the body", "POST", "/v25.0/123/events?x=1&access_token=", body("a"), 400, 100, 0},
 		{"bad path", "POST", "/v25.0/abc/events", body("a"), 404, 100, 0},
-		{"no version", "POST", "/123/events?access_token=t", body("a"), 404, 100, 0},
-		{"GET", "GET", "/v25.0/123/events?access_token=t", "", 400, 100, 0},
-		{"no data", "POST", "/v25.0/123/events?access_token=t", `{"partner_agent":"x"}`, 400, 100, 0},
-		{"empty data", "POST", "/v25.0/123/events?access_token=t", `{"data":[]}`, 400, 100, 0},
-		{"not json", "POST", "/v25.0/123/events?access_token=t", `data=`, 400, 100, 0},
-		{"stale", "POST", "/v25.0/123/events?access_token=t", `{"data":[` + fmt.Sprintf(validEvent, old, "s") + `]}`, 400, 100, 2804003},
-		{"no event name", "POST", "/v25.0/123/events?access_token=t", `{"data":[{"event_time":1,"action_source":"other","user_data":{"fbp":"x"}}]}`, 400, 100, 0},
-		{"bad action source", "POST", "/v25.0/123/events?access_token=t", strings.Replace(body("a"), `"website"`, `"tv"`, 1), 400, 100, 0},
-		{"website without url", "POST", "/v25.0/123/events?access_token=t", strings.Replace(body("a"), `"event_source_url":"https://x.example/obrigado",`, ``, 1), 400, 100, 0},
-		{"unhashed email", "POST", "/v25.0/123/events?access_token=t", strings.Replace(body("a"), `"em":["62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"]`, `"em":["maria@example.com"]`, 1), 400, 100, 0},
-		{"one bad event fails the batch", "POST", "/v25.0/123/events?access_token=t", strings.Replace(body("a", "b"), `"event_name":"Purchase"`, `"event_name":""`, 1), 400, 100, 0},
+		{"no version", "POST", "/123/events", body("a"), 404, 100, 0},
+		{"GET", "GET", "/v25.0/123/events", "", 400, 100, 0},
+		{"no data", "POST", "/v25.0/123/events", `{"partner_agent":"x"}`, 400, 100, 0},
+		{"empty data", "POST", "/v25.0/123/events", `{"data":[],"access_token":"t"}`, 400, 100, 0},
+		{"not json", "POST", "/v25.0/123/events", `data=`, 400, 100, 0},
+		{"stale", "POST", "/v25.0/123/events", `{"access_token":"t","data":[` + fmt.Sprintf(validEvent, old, "s") + `]}`, 400, 100, 2804003},
+		{"no event name", "POST", "/v25.0/123/events", `{"access_token":"t","data":[{"event_time":1,"action_source":"other","user_data":{"fbp":"x"}}]}`, 400, 100, 0},
+		{"bad action source", "POST", "/v25.0/123/events", strings.Replace(body("a"), `"website"`, `"tv"`, 1), 400, 100, 0},
+		{"website without url", "POST", "/v25.0/123/events", strings.Replace(body("a"), `"event_source_url":"https://x.example/obrigado",`, ``, 1), 400, 100, 0},
+		{"unhashed email", "POST", "/v25.0/123/events", strings.Replace(body("a"), `"em":["62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"]`, `"em":["maria@example.com"]`, 1), 400, 100, 0},
+		{"one bad event fails the batch", "POST", "/v25.0/123/events", strings.Replace(body("a", "b"), `"event_name":"Purchase"`, `"event_name":""`, 1), 400, 100, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +156,9 @@ func TestValidatesRequests(t *testing.T) {
 			if len(fake.Accepted()) != 0 {
 				t.Error("nothing may be accepted")
 			}
+			if inURL := strings.Contains(tt.path, "access_token"); (fake.TokensInURL() == 1) != inURL {
+				t.Errorf("TokensInURL = %d, token in the URL: %t", fake.TokensInURL(), inURL)
+			}
 		})
 	}
 }
@@ -162,11 +167,11 @@ func TestStrictToken(t *testing.T) {
 	t.Parallel()
 	fake, c := start(t)
 	fake.Token = "right"
-	status, _, out := c.do("POST", "/v25.0/123/events?access_token=wrong", "application/json", body("a"))
+	status, _, out := c.do("POST", "/v25.0/123/events", "application/json", strings.Replace(body("a"), `"access_token":"t"`, `"access_token":"wrong"`, 1))
 	if code, _ := errCode(out); status != 400 || code != 190 {
 		t.Errorf("wrong token: %d %v", status, out)
 	}
-	if status, _, _ := c.do("POST", "/v25.0/123/events?access_token=right", "application/json", body("a")); status != 200 {
+	if status, _, _ := c.do("POST", "/v25.0/123/events", "application/json", strings.Replace(body("a"), `"access_token":"t"`, `"access_token":"right"`, 1)); status != 200 {
 		t.Errorf("right token: %d", status)
 	}
 }
@@ -192,7 +197,7 @@ func TestFaultsOverHTTP(t *testing.T) {
 				t.Fatalf("POST /_fake/faults: %d", status)
 			}
 			for i := range 2 {
-				status, h, out := c.do("POST", "/v25.0/123/events?access_token=t", "application/json", body("a"))
+				status, h, out := c.do("POST", "/v25.0/123/events", "application/json", body("a"))
 				if code, _ := errCode(out); status != tt.status || code != tt.code {
 					t.Errorf("request %d: %d code %v, want %d code %v", i, status, code, tt.status, tt.code)
 				}
@@ -251,7 +256,7 @@ func TestTimeoutFaultHoldsUntilTheClientGivesUp(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", c.url+"/v25.0/123/events?access_token=t", strings.NewReader(body("a")))
+	req, _ := http.NewRequestWithContext(ctx, "POST", c.url+"/v25.0/123/events", strings.NewReader(body("a")))
 	if _, err := http.DefaultClient.Do(req); err == nil {
 		t.Fatal("want the client to time out")
 	}
