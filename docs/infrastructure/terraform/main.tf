@@ -26,6 +26,12 @@ locals {
   https_enabled  = var.certificate_arn != ""
   public_url     = var.public_url != "" ? var.public_url : "${local.https_enabled ? "https" : "http"}://${aws_lb.main.dns_name}"
 
+  # Regions opened in or after August 2022 have no regional ELB account for log delivery.
+  elb_log_delivery_service_regions = [
+    "ap-east-2", "ap-south-2", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7", "ca-west-1",
+    "eu-central-2", "eu-south-2", "il-central-1", "me-central-1", "mx-central-1",
+  ]
+
   tags = merge(
     {
       Project     = var.project_name

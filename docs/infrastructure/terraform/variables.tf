@@ -140,21 +140,50 @@ variable "alb_ssl_policy" {
   }
 }
 
-variable "alb_access_logs_bucket" {
-  type        = string
-  description = "Existing S3 bucket (with the ELB log delivery policy) for ALB access logs. Empty: no access logs."
-  default     = ""
+variable "allow_http_only" {
+  type        = bool
+  description = "Allow the ALB to serve plain HTTP when certificate_arn is empty (dev only; refused when environment is prod)."
+  default     = false
+}
+
+variable "alb_access_logs" {
+  type        = bool
+  description = "Write ALB access logs to a private, encrypted S3 bucket this stack creates (required in prod)."
+  default     = false
+}
+
+variable "alb_access_logs_retention_days" {
+  type        = number
+  description = "Days the ALB access logs are kept in their S3 bucket."
+  default     = 90
 
   validation {
-    condition     = var.alb_access_logs_bucket == "" || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.alb_access_logs_bucket))
-    error_message = "alb_access_logs_bucket must be empty or a valid S3 bucket name."
+    condition     = var.alb_access_logs_retention_days >= 1 && var.alb_access_logs_retention_days <= 3650
+    error_message = "alb_access_logs_retention_days must be between 1 and 3650."
   }
 }
 
 variable "alb_deletion_protection" {
   type        = bool
-  description = "Protect the ALB against deletion (turn on for prod)."
+  description = "Protect the ALB against deletion (required in prod)."
   default     = false
+}
+
+variable "waf_enabled" {
+  type        = bool
+  description = "Put an AWS WAF web ACL (AWS common rule set and a per-IP rate limit) in front of the ALB."
+  default     = false
+}
+
+variable "waf_rate_limit" {
+  type        = number
+  description = "Requests per 5 minutes from one IP address above which the WAF blocks it (webhooks excluded)."
+  default     = 2000
+
+  validation {
+    condition     = var.waf_rate_limit >= 100 && var.waf_rate_limit <= 2000000000
+    error_message = "waf_rate_limit must be between 100 and 2000000000."
+  }
 }
 
 # --- Container image and ECS -----------------------------------------------------------------
