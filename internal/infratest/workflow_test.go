@@ -180,7 +180,7 @@ func TestWorkflowStructure(t *testing.T) {
 		t.Errorf("deploy.yml: want an amazon-ecr-login step")
 	}
 	dsrc := string(readRepoFile(t, ".github", "workflows", "deploy.yml"))
-	for _, want := range []string{"IMAGE_TAG: ${{ github.sha }}", `image="$REGISTRY/$ECR_REPOSITORY:$IMAGE_TAG"`, `docker push "$image"`, `echo "image=$image" >> "$GITHUB_OUTPUT"`} {
+	for _, want := range []string{"IMAGE_TAG: ${{ steps.commit.outputs.sha }}", `image="$REGISTRY/$ECR_REPOSITORY:$IMAGE_TAG"`, `docker push "$image"`, `echo "image=$REGISTRY/$ECR_REPOSITORY@$digest" >> "$GITHUB_OUTPUT"`} {
 		if !strings.Contains(dsrc, want) {
 			t.Errorf("deploy.yml: does not contain %q", want)
 		}
