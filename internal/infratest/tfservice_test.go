@@ -229,7 +229,7 @@ func TestTerraformMonitoring(t *testing.T) {
 		"AWS/ApplicationELB HTTPCode_ELB_5XX_Count":     "GreaterThanThreshold var.alb_5xx_alarm_threshold",
 		"AWS/ApplicationELB UnHealthyHostCount":         "GreaterThanThreshold 0",
 		"AWS/RDS CPUUtilization":                        "GreaterThanThreshold 80",
-		"AWS/RDS DatabaseConnections":                   "GreaterThanThreshold var.rds_connections_alarm_threshold",
+		"AWS/RDS DatabaseConnections":                   "GreaterThanThreshold local.db_connections_alarm_threshold",
 		"AWS/RDS FreeStorageSpace":                      "LessThanThreshold var.rds_free_storage_alarm_gib * 1073741824",
 		"AWS/ElastiCache DatabaseMemoryUsagePercentage": "GreaterThanThreshold 80",
 		"AWS/ElastiCache EngineCPUUtilization":          "GreaterThanThreshold 80",

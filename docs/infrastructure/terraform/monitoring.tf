@@ -137,13 +137,13 @@ resource "aws_cloudwatch_metric_alarm" "rds_cpu_high" {
 
 resource "aws_cloudwatch_metric_alarm" "rds_connections_high" {
   alarm_name          = "${local.name}-rds-connections-high"
-  alarm_description   = "PostgreSQL connections above ${var.rds_connections_alarm_threshold}"
+  alarm_description   = "PostgreSQL connections above ${local.db_connections_alarm_threshold} (80 % of max_connections)"
   namespace           = "AWS/RDS"
   metric_name         = "DatabaseConnections"
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 2
-  threshold           = var.rds_connections_alarm_threshold
+  threshold           = local.db_connections_alarm_threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "missing"
   alarm_actions       = local.alarm_actions

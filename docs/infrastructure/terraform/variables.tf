@@ -323,12 +323,12 @@ variable "log_level" {
 
 variable "db_max_conns_per_task" {
   type        = number
-  description = "PostgreSQL connections each Hub task may open (HUB_DB_MAX_CONNS). Keep autoscaling_max_capacity x this below the RDS instance's max_connections (about 80 on db.t4g.micro)."
-  default     = 15
+  description = "PostgreSQL connections each Hub task may open (HUB_DB_MAX_CONNS). 0 (default): derived from the instance's max_connections and the most tasks that can run at once; a value set here must fit that budget too."
+  default     = 0
 
   validation {
-    condition     = var.db_max_conns_per_task >= 2 && var.db_max_conns_per_task <= 500
-    error_message = "db_max_conns_per_task must be between 2 and 500."
+    condition     = var.db_max_conns_per_task == 0 || (var.db_max_conns_per_task >= 2 && var.db_max_conns_per_task <= 500)
+    error_message = "db_max_conns_per_task must be 0 (derived) or between 2 and 500."
   }
 }
 
@@ -408,6 +408,17 @@ variable "db_username" {
   validation {
     condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_username)) && !contains(["admin", "postgres", "rdsadmin"], var.db_username)
     error_message = "db_username must start with a letter, hold only lower-case letters, digits and underscores, and not be a reserved name."
+  }
+}
+
+variable "db_max_connections" {
+  type        = number
+  description = "PostgreSQL max_connections set in the parameter group. 0 (default): derived from the memory of db_instance_class (t, m and r classes); set it for other classes."
+  default     = 0
+
+  validation {
+    condition     = var.db_max_connections == 0 || (var.db_max_connections >= 20 && var.db_max_connections <= 5000)
+    error_message = "db_max_connections must be 0 (derived) or between 20 and 5000."
   }
 }
 
@@ -554,17 +565,6 @@ variable "alb_5xx_alarm_threshold" {
   validation {
     condition     = var.alb_5xx_alarm_threshold >= 1
     error_message = "alb_5xx_alarm_threshold must be at least 1."
-  }
-}
-
-variable "rds_connections_alarm_threshold" {
-  type        = number
-  description = "PostgreSQL connections above which the alarm fires (db.t4g.micro allows about 110)."
-  default     = 80
-
-  validation {
-    condition     = var.rds_connections_alarm_threshold >= 1
-    error_message = "rds_connections_alarm_threshold must be at least 1."
   }
 }
 
