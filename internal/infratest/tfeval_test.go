@@ -33,6 +33,20 @@ var evalFunctions = func() map[string]function.Function {
 		"split":  stdlib.SplitFunc,
 		"lookup": stdlib.LookupFunc,
 		"substr": stdlib.SubstrFunc,
+		"range":  stdlib.RangeFunc,
+		"format": stdlib.FormatFunc,
+		"toset": function.New(&function.Spec{
+			Params: []function.Parameter{{Name: "v", Type: cty.DynamicPseudoType}},
+			Type: func(args []cty.Value) (cty.Type, error) {
+				if ty := args[0].Type(); ty.IsTupleType() || ty.IsListType() || ty.IsSetType() {
+					return cty.Set(cty.String), nil
+				}
+				return cty.NilType, fmt.Errorf("toset: want a list")
+			},
+			Impl: func(args []cty.Value, ty cty.Type) (cty.Value, error) {
+				return convert.Convert(args[0], ty)
+			},
+		}),
 		"tostring": function.New(&function.Spec{
 			Params: []function.Parameter{{Name: "v", Type: cty.DynamicPseudoType}},
 			Type:   function.StaticReturnType(cty.String),

@@ -535,5 +535,27 @@ func TestTerraformSecurityEncryptionAndLogs(t *testing.T) {
 		if len(scan) != 1 || m.attrValue(scan[0], "scan_on_push") != true {
 			t.Errorf("%s: scan_on_push must be true", addr)
 		}
+		enc := blocks(r, "encryption_configuration")
+		if len(enc) != 1 || m.attrValue(enc[0], "encryption_type") != Expr(`var.ecr_kms_encryption ? "KMS" : "AES256"`) ||
+			m.attrValue(enc[0], "kms_key") != Expr("var.ecr_kms_encryption ? aws_kms_key.main.arn : null") {
+			t.Errorf("%s: images must be encrypted with the Hub KMS key (unless ecr_kms_encryption = false)", addr)
+		}
+	}
+	if v := m.varDefault(t, "ecr_kms_encryption"); v != true {
+		t.Errorf("ecr_kms_encryption defaults to %v, want true", v)
+	}
+
+	// Every log RDS exports goes to a group created here (retention, KMS) before the instance.
+	db := m.resource(t, "aws_db_instance.main")
+	m.wantAttr(t, db, "db", "enabled_cloudwatch_logs_exports", Ref("local.db_log_exports"))
+	m.wantAttr(t, db, "db", "identifier", Ref("local.db_identifier"))
+	if deps, _ := m.attrValue(db, "depends_on").([]any); !contains(stringsOf(deps), "aws_cloudwatch_log_group.rds") {
+		t.Errorf("aws_db_instance.main must depend on aws_cloudwatch_log_group.rds (RDS would create the groups itself)")
+	}
+	rdsLogs := m.resource(t, "aws_cloudwatch_log_group.rds")
+	m.wantAttr(t, rdsLogs, "rds log groups", "for_each", Expr("toset(local.db_log_exports)"))
+	m.wantAttr(t, rdsLogs, "rds log groups", "name", Tmpl("/aws/rds/instance/${local.db_identifier}/${each.key}"))
+	if exports, _ := m.goValue(m.locals["db_log_exports"].Expr).([]any); len(exports) == 0 {
+		t.Errorf("local.db_log_exports is empty")
 	}
 }

@@ -59,13 +59,28 @@ resource "aws_db_parameter_group" "main" {
   }
 }
 
+# RDS writes the exported logs to these groups; created here first, they get the Hub retention
+# and KMS key instead of RDS's defaults (kept forever, not encrypted with the Hub key).
+locals {
+  db_identifier  = "${local.name}-db"
+  db_log_exports = ["postgresql", "upgrade"]
+}
+
+resource "aws_cloudwatch_log_group" "rds" {
+  for_each = toset(local.db_log_exports)
+
+  name              = "/aws/rds/instance/${local.db_identifier}/${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.main.arn
+}
+
 resource "random_password" "db" {
   length  = 32
   special = false
 }
 
 resource "aws_db_instance" "main" {
-  identifier     = "${local.name}-db"
+  identifier     = local.db_identifier
   engine         = "postgres"
   engine_version = var.db_engine_version
   instance_class = var.db_instance_class
@@ -102,7 +117,8 @@ resource "aws_db_instance" "main" {
 
   auto_minor_version_upgrade      = true
   apply_immediately               = var.apply_immediately
-  enabled_cloudwatch_logs_exports = ["postgresql", "upgrade"]
+  enabled_cloudwatch_logs_exports = local.db_log_exports
+  depends_on                      = [aws_cloudwatch_log_group.rds]
 
   lifecycle {
     precondition {

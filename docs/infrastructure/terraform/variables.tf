@@ -199,6 +199,12 @@ variable "ecr_repository_name" {
   }
 }
 
+variable "ecr_kms_encryption" {
+  type        = bool
+  description = "Encrypt the ECR repository with the Hub KMS key (false keeps AES256; changing it replaces the repository)."
+  default     = true
+}
+
 variable "ecr_image_tag_immutable" {
   type        = bool
   description = "Make image tags immutable (the workflow pushes one tag per commit SHA)."
