@@ -77,6 +77,30 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # CloudTrail encrypts the trail's files; only for trails of this account.
+  statement {
+    sid       = "CloudTrailEncrypt"
+    actions   = ["kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:aws:cloudtrail:arn"
+      values   = ["arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.cloudtrail_arn]
+    }
+  }
+
   statement {
     sid       = "CloudWatchAlarmsToSNS"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]

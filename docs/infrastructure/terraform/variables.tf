@@ -550,6 +550,31 @@ variable "secret_admin_principal_arns" {
   }
 }
 
+# --- Audit ---------------------------------------------------------------------------------
+
+variable "cloudtrail_enabled" {
+  type        = bool
+  description = "Record every AWS API call of the account, in all regions, to a private bucket encrypted with the Hub KMS key (on in prod)."
+  default     = false
+}
+
+variable "cloudtrail_retention_days" {
+  type        = number
+  description = "Days the CloudTrail log files are kept in their bucket."
+  default     = 365
+
+  validation {
+    condition     = var.cloudtrail_retention_days >= 90 && var.cloudtrail_retention_days <= 3650
+    error_message = "cloudtrail_retention_days must be between 90 and 3650."
+  }
+}
+
+variable "vpc_flow_logs" {
+  type        = bool
+  description = "Send the VPC's flow logs (accepted and rejected connections) to CloudWatch Logs."
+  default     = false
+}
+
 # --- Monitoring ------------------------------------------------------------------------------
 
 variable "alarm_email" {
