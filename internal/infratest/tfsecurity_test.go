@@ -242,15 +242,37 @@ func TestTerraformSecurityGroups(t *testing.T) {
 	if !reflect.DeepEqual(ingress, want) {
 		t.Errorf("ingress rules:\n got %v\nwant %v", ingress, want)
 	}
+	// Egress: the ALB reaches only the tasks; the tasks reach HTTPS (AWS APIs and the ad
+	// platforms, whose addresses are not fixed), PostgreSQL and Redis, each by its security
+	// group; nothing else has egress rules.
+	var egress []rule
 	for addr, r := range m.resourcesOfType("aws_vpc_security_group_egress_rule") {
-		if cidr := m.attrValue(r, "cidr_ipv4"); cidr != nil {
-			if from := m.attrValue(r, "from_port"); from != float64(443) {
-				t.Errorf("%s: egress to %v on %v: only HTTPS may leave the VPC", addr, cidr, from)
-			}
+		sg := fmt.Sprint(m.attrValue(r, "security_group_id"))
+		from := fmt.Sprint(m.attrValue(r, "from_port"))
+		if to := fmt.Sprint(m.attrValue(r, "to_port")); from != to {
+			t.Errorf("%s: port range %s-%s, want one port", addr, from, to)
 		}
-		if m.attrValue(r, "ip_protocol") == "-1" {
-			t.Errorf("%s: all-protocol egress", addr)
+		if m.attrValue(r, "ip_protocol") != "tcp" {
+			t.Errorf("%s: ip_protocol %#v, want tcp", addr, m.attrValue(r, "ip_protocol"))
 		}
+		if m.attrValue(r, "cidr_ipv6") != nil || m.attrValue(r, "prefix_list_id") != nil {
+			t.Errorf("%s: only cidr_ipv4 or referenced_security_group_id destinations are expected", addr)
+		}
+		dest := fmt.Sprint(m.attrValue(r, "cidr_ipv4"))
+		if d, ok := m.attrValue(r, "referenced_security_group_id").(Ref); ok {
+			dest = string(d)
+		}
+		egress = append(egress, rule{sg, from, dest})
+	}
+	sort.Slice(egress, func(i, j int) bool { return fmt.Sprint(egress[i]) < fmt.Sprint(egress[j]) })
+	wantEgress := []rule{
+		{"aws_security_group.alb.id", "var.container_port", "aws_security_group.ecs.id"},
+		{"aws_security_group.ecs.id", "443", "0.0.0.0/0"},
+		{"aws_security_group.ecs.id", "5432", "aws_security_group.rds.id"},
+		{"aws_security_group.ecs.id", "6379", "aws_security_group.redis.id"},
+	}
+	if !reflect.DeepEqual(egress, wantEgress) {
+		t.Errorf("egress rules:\n got %v\nwant %v", egress, wantEgress)
 	}
 }
 
@@ -513,5 +535,27 @@ func TestTerraformSecurityEncryptionAndLogs(t *testing.T) {
 		if len(scan) != 1 || m.attrValue(scan[0], "scan_on_push") != true {
 			t.Errorf("%s: scan_on_push must be true", addr)
 		}
+		enc := blocks(r, "encryption_configuration")
+		if len(enc) != 1 || m.attrValue(enc[0], "encryption_type") != Expr(`var.ecr_kms_encryption ? "KMS" : "AES256"`) ||
+			m.attrValue(enc[0], "kms_key") != Expr("var.ecr_kms_encryption ? aws_kms_key.main.arn : null") {
+			t.Errorf("%s: images must be encrypted with the Hub KMS key (unless ecr_kms_encryption = false)", addr)
+		}
+	}
+	if v := m.varDefault(t, "ecr_kms_encryption"); v != true {
+		t.Errorf("ecr_kms_encryption defaults to %v, want true", v)
+	}
+
+	// Every log RDS exports goes to a group created here (retention, KMS) before the instance.
+	db := m.resource(t, "aws_db_instance.main")
+	m.wantAttr(t, db, "db", "enabled_cloudwatch_logs_exports", Ref("local.db_log_exports"))
+	m.wantAttr(t, db, "db", "identifier", Ref("local.db_identifier"))
+	if deps, _ := m.attrValue(db, "depends_on").([]any); !contains(stringsOf(deps), "aws_cloudwatch_log_group.rds") {
+		t.Errorf("aws_db_instance.main must depend on aws_cloudwatch_log_group.rds (RDS would create the groups itself)")
+	}
+	rdsLogs := m.resource(t, "aws_cloudwatch_log_group.rds")
+	m.wantAttr(t, rdsLogs, "rds log groups", "for_each", Expr("toset(local.db_log_exports)"))
+	m.wantAttr(t, rdsLogs, "rds log groups", "name", Tmpl("/aws/rds/instance/${local.db_identifier}/${each.key}"))
+	if exports, _ := m.goValue(m.locals["db_log_exports"].Expr).([]any); len(exports) == 0 {
+		t.Errorf("local.db_log_exports is empty")
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/zclconf/go-cty/cty"
 )
 
 // hubContainer is the single container definition of the Hub task definition.
@@ -229,7 +231,7 @@ func TestTerraformMonitoring(t *testing.T) {
 		"AWS/ApplicationELB HTTPCode_ELB_5XX_Count":     "GreaterThanThreshold var.alb_5xx_alarm_threshold",
 		"AWS/ApplicationELB UnHealthyHostCount":         "GreaterThanThreshold 0",
 		"AWS/RDS CPUUtilization":                        "GreaterThanThreshold 80",
-		"AWS/RDS DatabaseConnections":                   "GreaterThanThreshold var.rds_connections_alarm_threshold",
+		"AWS/RDS DatabaseConnections":                   "GreaterThanThreshold local.db_connections_alarm_threshold",
 		"AWS/RDS FreeStorageSpace":                      "LessThanThreshold var.rds_free_storage_alarm_gib * 1073741824",
 		"AWS/ElastiCache DatabaseMemoryUsagePercentage": "GreaterThanThreshold 80",
 		"AWS/ElastiCache EngineCPUUtilization":          "GreaterThanThreshold 80",
@@ -249,6 +251,39 @@ func TestTerraformMonitoring(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("alarms:\n got %v\nwant %v", got, want)
+	}
+	// The Redis alarms watch every node of the replication group, not the first one only.
+	for addr, a := range m.resourcesOfType("aws_cloudwatch_metric_alarm") {
+		if m.attrValue(a, "namespace") != "AWS/ElastiCache" {
+			continue
+		}
+		m.wantAttr(t, a, addr, "for_each", Ref("local.redis_node_ids"))
+		if d, _ := m.attrValue(a, "dimensions").(map[string]any); !reflect.DeepEqual(d, map[string]any{"CacheClusterId": Ref("each.key")}) {
+			t.Errorf("%s: dimensions %v, want CacheClusterId = each.key", addr, d)
+		}
+	}
+	for nodes, want := range map[int64][]string{1: {"hub-dev-redis-001"}, 3: {"hub-dev-redis-001", "hub-dev-redis-002", "hub-dev-redis-003"}} {
+		v, err := m.evaluator(t, map[string]cty.Value{"redis_num_cache_clusters": cty.NumberIntVal(nodes)}).local("redis_node_ids")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			got = append(got, e.AsString())
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("local.redis_node_ids with %d nodes = %v, want %v", nodes, got, want)
+		}
+	}
+	rg := m.resource(t, "aws_elasticache_replication_group.main")
+	m.wantAttr(t, rg, "replication group", "replication_group_id", Ref("local.redis_replication_group_id"))
+	m.wantAttr(t, rg, "replication group", "num_cache_clusters", Ref("var.redis_num_cache_clusters"))
+	dashText := m.text(m.resource(t, "aws_cloudwatch_dashboard.hub").Body.Attributes["dashboard_body"].Expr.Range())
+	for _, metric := range []string{"CacheHits", "CacheMisses", "DatabaseMemoryUsagePercentage", "EngineCPUUtilization"} {
+		if !strings.Contains(dashText, `[for node in local.redis_node_ids : ["AWS/ElastiCache", "`+metric+`", "CacheClusterId", node]]`) {
+			t.Errorf("dashboard: want %s for every Redis node", metric)
+		}
 	}
 	if m.goValue(m.locals["alarm_actions"].Expr) == nil || m.text(m.locals["alarm_actions"].Expr.Range()) != "[aws_sns_topic.alarms.arn]" {
 		t.Errorf("local.alarm_actions must be [aws_sns_topic.alarms.arn]")

@@ -150,9 +150,24 @@ func TestTerraformVariablesTypedDescribedValidated(t *testing.T) {
 // that variable's validation, and every required variable must appear in it.
 func TestTerraformTfvarsExample(t *testing.T) {
 	t.Parallel()
+	for _, file := range []string{"terraform.tfvars.example", "prod.tfvars.example"} {
+		checkTfvarsExample(t, file)
+	}
+	// Where the state lives: the optional S3 backend (with locking) is a commented block in
+	// versions.tf, the one place Terraform reads a backend from.
+	text := string(readRepoFile(t, tfDir, "versions.tf"))
+	for _, want := range []string{`# backend "s3"`, "dynamodb_table", "use_lockfile", "encrypt", "bucket"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("versions.tf: the commented remote state block must mention %q", want)
+		}
+	}
+}
+
+func checkTfvarsExample(t *testing.T, file string) {
+	t.Helper()
 	m := loadTerraform(t)
-	path := filepath.Join(m.dir, "terraform.tfvars.example")
-	src := readRepoFile(t, tfDir, "terraform.tfvars.example")
+	path := filepath.Join(m.dir, file)
+	src := readRepoFile(t, tfDir, file)
 	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	if diags.HasErrors() {
 		t.Fatalf("parse: %s", diags.Error())
@@ -183,14 +198,8 @@ func TestTerraformTfvarsExample(t *testing.T) {
 	for name, v := range m.variables {
 		if expr(v, "default") == nil {
 			if _, ok := body.Attributes[name]; !ok {
-				t.Errorf("required variable %q is missing from terraform.tfvars.example", name)
+				t.Errorf("required variable %q is missing from %s", name, file)
 			}
-		}
-	}
-	text := string(src)
-	for _, want := range []string{`backend "s3"`, "dynamodb_table", "encrypt", "bucket"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("terraform.tfvars.example: the remote state example must mention %q", want)
 		}
 	}
 }
@@ -230,6 +239,8 @@ func TestTerraformValidationsReject(t *testing.T) {
 		{"redis_engine_version", s("6.2")},
 		{"secret_admin_principal_arns", cty.ListVal([]cty.Value{s("*")})},
 		{"github_oidc_provider_arn", s("arn:aws:iam::123456789012:oidc-provider/example.com")},
+		{"waf_rate_limit", n(10)},
+		{"alb_access_logs_retention_days", n(0)},
 	}
 	for _, tc := range cases {
 		v, ok := m.variables[tc.variable]

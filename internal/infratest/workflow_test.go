@@ -76,8 +76,13 @@ func TestWorkflowStructure(t *testing.T) {
 			if strings.HasPrefix(u, "./") {
 				continue
 			}
-			if !regexp.MustCompile(`^[\w.-]+/[\w.-]+@v\d+$`).MatchString(u) {
-				t.Errorf("%s: %s: pin actions to a major version tag (owner/action@vN)", f, u)
+			if !regexp.MustCompile(`^[\w.-]+/[\w.-]+@[0-9a-f]{40}$`).MatchString(u) {
+				t.Errorf("%s: %s: pin actions to a full commit SHA (owner/action@<40 hex> # vX.Y.Z): a tag can be moved", f, u)
+			}
+		}
+		for _, line := range strings.Split(src, "\n") {
+			if usesRE.MatchString(line) && !strings.Contains(line, "./") && !regexp.MustCompile(`@[0-9a-f]{40} # v\d+\.\d+\.\d+$`).MatchString(line) {
+				t.Errorf("%s: %q: say which release the SHA is (# vX.Y.Z) so that updates can be reviewed", f, strings.TrimSpace(line))
 			}
 		}
 	}
@@ -180,7 +185,7 @@ func TestWorkflowStructure(t *testing.T) {
 		t.Errorf("deploy.yml: want an amazon-ecr-login step")
 	}
 	dsrc := string(readRepoFile(t, ".github", "workflows", "deploy.yml"))
-	for _, want := range []string{"IMAGE_TAG: ${{ github.sha }}", `image="$REGISTRY/$ECR_REPOSITORY:$IMAGE_TAG"`, `docker push "$image"`, `echo "image=$image" >> "$GITHUB_OUTPUT"`} {
+	for _, want := range []string{"IMAGE_TAG: ${{ steps.commit.outputs.sha }}", `image="$REGISTRY/$ECR_REPOSITORY:$IMAGE_TAG"`, `docker push "$image"`, `echo "image=$REGISTRY/$ECR_REPOSITORY@$digest" >> "$GITHUB_OUTPUT"`} {
 		if !strings.Contains(dsrc, want) {
 			t.Errorf("deploy.yml: does not contain %q", want)
 		}

@@ -1,5 +1,6 @@
 # Application Load Balancer in the public subnets. With a certificate ARN, HTTP redirects to
-# HTTPS; without one (first tries), HTTP forwards to Hub.
+# HTTPS. Without one, the plan fails unless allow_http_only = true (a dev environment's first
+# tries): Hub then serves plain HTTP. In prod, deletion protection and access logs are required.
 
 resource "aws_lb" "main" {
   name                       = "${local.name}-alb"
@@ -12,12 +13,22 @@ resource "aws_lb" "main" {
   idle_timeout               = 60
 
   dynamic "access_logs" {
-    for_each = var.alb_access_logs_bucket == "" ? [] : [var.alb_access_logs_bucket]
+    for_each = aws_s3_bucket.alb_logs[*].id
 
     content {
       bucket  = access_logs.value
       prefix  = local.name
       enabled = true
+    }
+  }
+
+  # The ALB checks at creation that it may write to the bucket.
+  depends_on = [aws_s3_bucket_policy.alb_logs]
+
+  lifecycle {
+    precondition {
+      condition     = var.environment != "prod" || (var.alb_deletion_protection && var.alb_access_logs)
+      error_message = "environment = \"prod\" needs alb_deletion_protection = true and alb_access_logs = true."
     }
   }
 }
@@ -60,6 +71,13 @@ resource "aws_lb_listener" "http" {
       }
     }
   }
+
+  lifecycle {
+    precondition {
+      condition     = local.https_enabled || (var.allow_http_only && var.environment != "prod")
+      error_message = "HTTPS is required: set certificate_arn (an ACM certificate), or allow_http_only = true for a dev environment (never in prod)."
+    }
+  }
 }
 
 resource "aws_lb_listener" "https" {
@@ -75,4 +93,122 @@ resource "aws_lb_listener" "https" {
     type             = "forward"
     target_group_arn = aws_lb_target_group.hub.arn
   }
+}
+
+# --- Access logs -------------------------------------------------------------------------------
+# A private bucket of this stack. ALB access logs support only SSE-S3 (AES256), not KMS keys.
+# Objects expire after alb_access_logs_retention_days.
+
+resource "aws_s3_bucket" "alb_logs" {
+  count = var.alb_access_logs ? 1 : 0
+
+  bucket_prefix = "${local.name}-alb-logs-"
+  force_destroy = false
+}
+
+resource "aws_s3_bucket_public_access_block" "alb_logs" {
+  count = var.alb_access_logs ? 1 : 0
+
+  bucket                  = aws_s3_bucket.alb_logs[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "alb_logs" {
+  count = var.alb_access_logs ? 1 : 0
+
+  bucket = aws_s3_bucket.alb_logs[0].id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "alb_logs" {
+  count = var.alb_access_logs ? 1 : 0
+
+  bucket = aws_s3_bucket.alb_logs[0].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "alb_logs" {
+  count = var.alb_access_logs ? 1 : 0
+
+  bucket = aws_s3_bucket.alb_logs[0].id
+
+  rule {
+    id     = "expire-access-logs"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.alb_access_logs_retention_days
+    }
+  }
+}
+
+# Regions opened before August 2022 deliver ALB logs from a regional ELB account; newer ones
+# through the logdelivery.elasticloadbalancing.amazonaws.com service principal. The policy
+# names the regional account where one exists and the service principal everywhere.
+data "aws_elb_service_account" "main" {
+  count = var.alb_access_logs && !contains(local.elb_log_delivery_service_regions, var.aws_region) ? 1 : 0
+}
+
+data "aws_iam_policy_document" "alb_logs" {
+  count = var.alb_access_logs ? 1 : 0
+
+  statement {
+    sid       = "ELBLogDelivery"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.alb_logs[0].arn}/${local.name}/AWSLogs/${local.account_id}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
+    }
+
+    dynamic "principals" {
+      for_each = data.aws_elb_service_account.main[*].arn
+
+      content {
+        type        = "AWS"
+        identifiers = [principals.value]
+      }
+    }
+  }
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.alb_logs[0].arn, "${aws_s3_bucket.alb_logs[0].arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "alb_logs" {
+  count = var.alb_access_logs ? 1 : 0
+
+  bucket = aws_s3_bucket.alb_logs[0].id
+  policy = data.aws_iam_policy_document.alb_logs[0].json
+
+  depends_on = [aws_s3_bucket_public_access_block.alb_logs]
 }

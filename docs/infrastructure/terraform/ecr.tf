@@ -9,8 +9,12 @@ resource "aws_ecr_repository" "hub" {
     scan_on_push = true
   }
 
+  # The Hub KMS key. ECR cannot change a repository's encryption: on an installation whose
+  # repository predates this, set ecr_kms_encryption = false to keep it (AES256), or let
+  # Terraform replace it (its images are lost; the next deploy pushes again).
   encryption_configuration {
-    encryption_type = "AES256"
+    encryption_type = var.ecr_kms_encryption ? "KMS" : "AES256"
+    kms_key         = var.ecr_kms_encryption ? aws_kms_key.main.arn : null
   }
 }
 

@@ -60,7 +60,7 @@ resource "aws_ecs_task_definition" "hub" {
         { name = "HUB_PUBLIC_URL", value = local.public_url },
         { name = "HUB_TRUSTED_PROXIES", value = var.vpc_cidr },
         { name = "HUB_LOG_LEVEL", value = var.log_level },
-        { name = "HUB_DB_MAX_CONNS", value = tostring(var.db_max_conns_per_task) },
+        { name = "HUB_DB_MAX_CONNS", value = tostring(local.db_max_conns_per_task) },
       ]
       # Credentials reach the container only through Secrets Manager, never as plain values.
       secrets = [
@@ -98,7 +98,7 @@ resource "aws_ecs_service" "hub" {
   platform_version                   = "LATEST"
   health_check_grace_period_seconds  = 60
   deployment_minimum_healthy_percent = 100
-  deployment_maximum_percent         = 200
+  deployment_maximum_percent         = local.deployment_maximum_percent
   propagate_tags                     = "SERVICE"
 
   deployment_circuit_breaker {

@@ -15,7 +15,9 @@ resource "aws_sns_topic_subscription" "email" {
 
 locals {
   alarm_actions = [aws_sns_topic.alarms.arn]
-  redis_node_id = "${aws_elasticache_replication_group.main.replication_group_id}-001"
+  # Every node of the replication group (ElastiCache names them <group>-001, -002, ...): after a
+  # failover the primary is another node, so each alarm watches all of them.
+  redis_node_ids = toset([for i in range(var.redis_num_cache_clusters) : format("%s-%03d", local.redis_replication_group_id, i + 1)])
 }
 
 resource "aws_cloudwatch_metric_alarm" "ecs_cpu_high" {
@@ -137,13 +139,13 @@ resource "aws_cloudwatch_metric_alarm" "rds_cpu_high" {
 
 resource "aws_cloudwatch_metric_alarm" "rds_connections_high" {
   alarm_name          = "${local.name}-rds-connections-high"
-  alarm_description   = "PostgreSQL connections above ${var.rds_connections_alarm_threshold}"
+  alarm_description   = "PostgreSQL connections above ${local.db_connections_alarm_threshold} (80 % of max_connections)"
   namespace           = "AWS/RDS"
   metric_name         = "DatabaseConnections"
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 2
-  threshold           = var.rds_connections_alarm_threshold
+  threshold           = local.db_connections_alarm_threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "missing"
   alarm_actions       = local.alarm_actions
@@ -174,8 +176,10 @@ resource "aws_cloudwatch_metric_alarm" "rds_free_storage_low" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "redis_memory_high" {
-  alarm_name          = "${local.name}-redis-memory-high"
-  alarm_description   = "Redis memory above 80 % of maxmemory"
+  for_each = local.redis_node_ids
+
+  alarm_name          = "${each.key}-memory-high"
+  alarm_description   = "Redis memory above 80 % of maxmemory (node ${each.key})"
   namespace           = "AWS/ElastiCache"
   metric_name         = "DatabaseMemoryUsagePercentage"
   statistic           = "Average"
@@ -188,13 +192,15 @@ resource "aws_cloudwatch_metric_alarm" "redis_memory_high" {
   ok_actions          = local.alarm_actions
 
   dimensions = {
-    CacheClusterId = local.redis_node_id
+    CacheClusterId = each.key
   }
 }
 
 resource "aws_cloudwatch_metric_alarm" "redis_cpu_high" {
-  alarm_name          = "${local.name}-redis-cpu-high"
-  alarm_description   = "Redis engine CPU above 80 % for 10 minutes"
+  for_each = local.redis_node_ids
+
+  alarm_name          = "${each.key}-cpu-high"
+  alarm_description   = "Redis engine CPU above 80 % for 10 minutes (node ${each.key})"
   namespace           = "AWS/ElastiCache"
   metric_name         = "EngineCPUUtilization"
   statistic           = "Average"
@@ -207,7 +213,7 @@ resource "aws_cloudwatch_metric_alarm" "redis_cpu_high" {
   ok_actions          = local.alarm_actions
 
   dimensions = {
-    CacheClusterId = local.redis_node_id
+    CacheClusterId = each.key
   }
 }
 
@@ -307,14 +313,31 @@ resource "aws_cloudwatch_dashboard" "hub" {
         width  = 12
         height = 6
         properties = {
-          title  = "Redis memory and engine CPU (%)"
+          title  = "Redis memory and engine CPU (%), every node"
           region = local.region
           stat   = "Average"
           period = 300
-          metrics = [
-            ["AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "CacheClusterId", local.redis_node_id],
-            ["AWS/ElastiCache", "EngineCPUUtilization", "CacheClusterId", local.redis_node_id],
-          ]
+          metrics = concat(
+            [for node in local.redis_node_ids : ["AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "CacheClusterId", node]],
+            [for node in local.redis_node_ids : ["AWS/ElastiCache", "EngineCPUUtilization", "CacheClusterId", node]],
+          )
+        }
+      },
+      {
+        type   = "metric"
+        x      = 0
+        y      = 18
+        width  = 12
+        height = 6
+        properties = {
+          title  = "Redis cache hits and misses, every node"
+          region = local.region
+          stat   = "Sum"
+          period = 300
+          metrics = concat(
+            [for node in local.redis_node_ids : ["AWS/ElastiCache", "CacheHits", "CacheClusterId", node]],
+            [for node in local.redis_node_ids : ["AWS/ElastiCache", "CacheMisses", "CacheClusterId", node]],
+          )
         }
       },
     ]

@@ -1,6 +1,10 @@
 # ElastiCache Redis replication group: TLS in transit, AUTH token, encrypted at rest.
 # Hub uses it for speed and coordination only; the database stays the source of truth.
 
+locals {
+  redis_replication_group_id = "${local.name}-redis"
+}
+
 resource "aws_elasticache_subnet_group" "main" {
   name       = "${local.name}-redis"
   subnet_ids = aws_subnet.private[*].id
@@ -14,7 +18,7 @@ resource "random_password" "redis_auth" {
 }
 
 resource "aws_elasticache_replication_group" "main" {
-  replication_group_id = "${local.name}-redis"
+  replication_group_id = local.redis_replication_group_id
   description          = "Hub cache (${local.name})"
   engine               = "redis"
   engine_version       = var.redis_engine_version

@@ -58,7 +58,12 @@ resource "aws_vpc_security_group_ingress_rule" "ecs_from_alb" {
   to_port                      = var.container_port
 }
 
-# HTTPS out: ECR, Secrets Manager, CloudWatch Logs and the ad platforms Hub delivers to.
+# HTTPS out: ECR, Secrets Manager, CloudWatch Logs and the ad platforms Hub delivers to. It
+# cannot be narrower than 0.0.0.0/0: Meta's graph.facebook.com, Google's and TikTok's APIs are
+# served from changing anycast/CDN addresses with no published list, and security groups match
+# addresses, not host names. Only the AWS services could move to VPC interface endpoints (one
+# per service and AZ, about $7/month each); the platforms cannot. Everything else the tasks
+# reach is inside the VPC: PostgreSQL and Redis, each to its own security group only.
 resource "aws_vpc_security_group_egress_rule" "ecs_https" {
   security_group_id = aws_security_group.ecs.id
   description       = "HTTPS to AWS APIs and destination platforms (through NAT)"

@@ -140,21 +140,50 @@ variable "alb_ssl_policy" {
   }
 }
 
-variable "alb_access_logs_bucket" {
-  type        = string
-  description = "Existing S3 bucket (with the ELB log delivery policy) for ALB access logs. Empty: no access logs."
-  default     = ""
+variable "allow_http_only" {
+  type        = bool
+  description = "Allow the ALB to serve plain HTTP when certificate_arn is empty (dev only; refused when environment is prod)."
+  default     = false
+}
+
+variable "alb_access_logs" {
+  type        = bool
+  description = "Write ALB access logs to a private, encrypted S3 bucket this stack creates (required in prod)."
+  default     = false
+}
+
+variable "alb_access_logs_retention_days" {
+  type        = number
+  description = "Days the ALB access logs are kept in their S3 bucket."
+  default     = 90
 
   validation {
-    condition     = var.alb_access_logs_bucket == "" || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.alb_access_logs_bucket))
-    error_message = "alb_access_logs_bucket must be empty or a valid S3 bucket name."
+    condition     = var.alb_access_logs_retention_days >= 1 && var.alb_access_logs_retention_days <= 3650
+    error_message = "alb_access_logs_retention_days must be between 1 and 3650."
   }
 }
 
 variable "alb_deletion_protection" {
   type        = bool
-  description = "Protect the ALB against deletion (turn on for prod)."
+  description = "Protect the ALB against deletion (required in prod)."
   default     = false
+}
+
+variable "waf_enabled" {
+  type        = bool
+  description = "Put an AWS WAF web ACL (AWS common rule set and a per-IP rate limit) in front of the ALB."
+  default     = false
+}
+
+variable "waf_rate_limit" {
+  type        = number
+  description = "Requests per 5 minutes from one IP address above which the WAF blocks it (webhooks excluded)."
+  default     = 2000
+
+  validation {
+    condition     = var.waf_rate_limit >= 100 && var.waf_rate_limit <= 2000000000
+    error_message = "waf_rate_limit must be between 100 and 2000000000."
+  }
 }
 
 # --- Container image and ECS -----------------------------------------------------------------
@@ -168,6 +197,12 @@ variable "ecr_repository_name" {
     condition     = can(regex("^[a-z0-9]+([._/-][a-z0-9]+)*$", var.ecr_repository_name))
     error_message = "ecr_repository_name must be a valid ECR repository name (lower case)."
   }
+}
+
+variable "ecr_kms_encryption" {
+  type        = bool
+  description = "Encrypt the ECR repository with the Hub KMS key (false keeps AES256; changing it replaces the repository)."
+  default     = true
 }
 
 variable "ecr_image_tag_immutable" {
@@ -294,12 +329,12 @@ variable "log_level" {
 
 variable "db_max_conns_per_task" {
   type        = number
-  description = "PostgreSQL connections each Hub task may open (HUB_DB_MAX_CONNS). Keep autoscaling_max_capacity x this below the RDS instance's max_connections (about 80 on db.t4g.micro)."
-  default     = 15
+  description = "PostgreSQL connections each Hub task may open (HUB_DB_MAX_CONNS). 0 (default): derived from the instance's max_connections and the most tasks that can run at once; a value set here must fit that budget too."
+  default     = 0
 
   validation {
-    condition     = var.db_max_conns_per_task >= 2 && var.db_max_conns_per_task <= 500
-    error_message = "db_max_conns_per_task must be between 2 and 500."
+    condition     = var.db_max_conns_per_task == 0 || (var.db_max_conns_per_task >= 2 && var.db_max_conns_per_task <= 500)
+    error_message = "db_max_conns_per_task must be 0 (derived) or between 2 and 500."
   }
 }
 
@@ -379,6 +414,17 @@ variable "db_username" {
   validation {
     condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.db_username)) && !contains(["admin", "postgres", "rdsadmin"], var.db_username)
     error_message = "db_username must start with a letter, hold only lower-case letters, digits and underscores, and not be a reserved name."
+  }
+}
+
+variable "db_max_connections" {
+  type        = number
+  description = "PostgreSQL max_connections set in the parameter group. 0 (default): derived from the memory of db_instance_class (t, m and r classes); set it for other classes."
+  default     = 0
+
+  validation {
+    condition     = var.db_max_connections == 0 || (var.db_max_connections >= 20 && var.db_max_connections <= 5000)
+    error_message = "db_max_connections must be 0 (derived) or between 20 and 5000."
   }
 }
 
@@ -504,6 +550,31 @@ variable "secret_admin_principal_arns" {
   }
 }
 
+# --- Audit ---------------------------------------------------------------------------------
+
+variable "cloudtrail_enabled" {
+  type        = bool
+  description = "Record every AWS API call of the account, in all regions, to a private bucket encrypted with the Hub KMS key (on in prod)."
+  default     = false
+}
+
+variable "cloudtrail_retention_days" {
+  type        = number
+  description = "Days the CloudTrail log files are kept in their bucket."
+  default     = 365
+
+  validation {
+    condition     = var.cloudtrail_retention_days >= 90 && var.cloudtrail_retention_days <= 3650
+    error_message = "cloudtrail_retention_days must be between 90 and 3650."
+  }
+}
+
+variable "vpc_flow_logs" {
+  type        = bool
+  description = "Send the VPC's flow logs (accepted and rejected connections) to CloudWatch Logs."
+  default     = false
+}
+
 # --- Monitoring ------------------------------------------------------------------------------
 
 variable "alarm_email" {
@@ -525,17 +596,6 @@ variable "alb_5xx_alarm_threshold" {
   validation {
     condition     = var.alb_5xx_alarm_threshold >= 1
     error_message = "alb_5xx_alarm_threshold must be at least 1."
-  }
-}
-
-variable "rds_connections_alarm_threshold" {
-  type        = number
-  description = "PostgreSQL connections above which the alarm fires (db.t4g.micro allows about 110)."
-  default     = 80
-
-  validation {
-    condition     = var.rds_connections_alarm_threshold >= 1
-    error_message = "rds_connections_alarm_threshold must be at least 1."
   }
 }
 
