@@ -363,6 +363,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		// job was cancelled while its batch was in the air (then the delivery is in flight and
 		// the next run is a resend).
 		w.Log.Warn("delivery: no outcome recorded; retrying", "delivery_id", d.ID, "destination_id", ds.ID, "reason", out.Reason)
+		w.count(ds.Type, OutcomeRetried, out.Reason)
 		return fmt.Errorf("%w: %s", errRetry, out.Reason)
 	}
 	d = res.d
@@ -480,8 +481,8 @@ func (w *Worker) finish(ctx context.Context, destType string, d store.Delivery, 
 	if state == store.DeliveryDelivered {
 		d.DeliveredAt = &now
 	}
-	if at != nil {
-		d.InFlight = false
+	if at != nil || state != store.DeliveryRetrying && state != store.DeliveryPending {
+		d.InFlight = false // an outcome, or a final state: nothing is on the wire for it any more
 	}
 	err := w.Store.Tx(ctx, func(tx store.Tx) error {
 		if at != nil {
