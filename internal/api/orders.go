@@ -300,18 +300,22 @@ func (a *API) getOrder(w http.ResponseWriter, r *http.Request, p principal) erro
 
 // Delivery is one conversion for one destination; Attempts only in details.
 type Delivery struct {
-	ID            string     `json:"id"`
-	OrderID       string     `json:"order_id"`
-	DestinationID string     `json:"destination_id"`
-	EventName     string     `json:"event_name"`
-	EventID       string     `json:"event_id"`
-	State         string     `json:"state"`
-	Reason        string     `json:"reason,omitempty"`
-	Attempts      int        `json:"attempts"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
-	AttemptLog    []Attempt  `json:"attempt_log,omitempty"`
+	ID            string `json:"id"`
+	OrderID       string `json:"order_id"`
+	DestinationID string `json:"destination_id"`
+	EventName     string `json:"event_name"`
+	EventID       string `json:"event_id"`
+	State         string `json:"state"`
+	Reason        string `json:"reason,omitempty"`
+	Attempts      int    `json:"attempts"`
+	// InFlight: a send is on the wire (or its outcome was lost and it will be sent again).
+	InFlight bool `json:"in_flight"`
+	// Resends counts sends repeated after a lost outcome (same event id: deduplicated).
+	Resends     int        `json:"resends"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	AttemptLog  []Attempt  `json:"attempt_log,omitempty"`
 }
 
 // Attempt is one try at sending a delivery.
@@ -325,12 +329,17 @@ type Attempt struct {
 	Message    string    `json:"message,omitempty"`
 	TraceID    string    `json:"trace_id,omitempty"`
 	Replay     bool      `json:"replay"`
+	// RequestID and EventIDs name the request (a batch) that carried the attempt.
+	RequestID string   `json:"request_id,omitempty"`
+	EventIDs  []string `json:"event_ids,omitempty"`
+	// Resend: this send repeated one whose outcome was lost.
+	Resend bool `json:"resend"`
 }
 
 func deliveryView(d store.Delivery) Delivery {
 	return Delivery{ID: d.ID, OrderID: d.OrderID, DestinationID: d.DestinationID, EventName: d.EventName, EventID: d.EventID,
-		State: string(d.State), Reason: d.Reason, Attempts: d.Attempts, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
-		DeliveredAt: d.DeliveredAt}
+		State: string(d.State), Reason: d.Reason, Attempts: d.Attempts, InFlight: d.InFlight, Resends: d.Resends,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeliveredAt: d.DeliveredAt}
 }
 
 func (a *API) deliveryWithAttempts(ctx context.Context, d store.Delivery) (Delivery, error) {
@@ -342,7 +351,8 @@ func (a *API) deliveryWithAttempts(ctx context.Context, d store.Delivery) (Deliv
 	v.AttemptLog = make([]Attempt, 0, len(at))
 	for _, t := range at {
 		v.AttemptLog = append(v.AttemptLog, Attempt{ID: t.ID, At: t.At, HTTPStatus: t.HTTPStatus, LatencyMS: t.LatencyMS,
-			Outcome: t.Outcome, Code: t.Code, Message: t.Message, TraceID: t.TraceID, Replay: t.Replay})
+			Outcome: t.Outcome, Code: t.Code, Message: t.Message, TraceID: t.TraceID, Replay: t.Replay,
+			RequestID: t.RequestID, EventIDs: t.EventIDs, Resend: t.Resend})
 	}
 	return v, nil
 }

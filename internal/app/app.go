@@ -27,6 +27,7 @@ import (
 	"github.com/hubtrack/hub/internal/cache/memory"
 	cacheredis "github.com/hubtrack/hub/internal/cache/redis"
 	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/intake"
@@ -61,6 +62,7 @@ type App struct {
 	// compactEvery is how often Serve folds the report deltas.
 	compactEvery             time.Duration
 	statsFolded, statsFailed prometheus.Counter
+	deliveryOutcomes         *prometheus.CounterVec
 
 	liveMu     sync.Mutex
 	liveCounts map[liveKey]int
@@ -86,9 +88,9 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("app: data dir: %w", err)
 		}
-		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hub.db"))
+		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hub.db"), store.WithRiverConfig(RiverConfig))
 	} else {
-		st, err = postgres.Open(ctx, cfg.DatabaseURL, store.WithMaxConns(cfg.DBMaxConns))
+		st, err = postgres.Open(ctx, cfg.DatabaseURL, store.WithMaxConns(cfg.DBMaxConns), store.WithRiverConfig(RiverConfig))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("app: open store: %w", err)
@@ -98,6 +100,13 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 		return nil, fmt.Errorf("app: migrate: %w", err)
 	}
 	return st, nil
+}
+
+// RiverConfig is every replica's River setting: a job still running RescueAfter after it
+// started belongs to a replica that crashed, and is retried then, not after River's default
+// hour (its delivery is then a counted resend, see delivery.Worker.Work).
+func RiverConfig(c *river.Config) {
+	c.RescueStuckJobsAfter = delivery.RescueAfter(deliveryBatchWindow, delivery.DefaultSendTimeout)
 }
 
 // LoadKeyring parses HUB_SECRET_KEY, or in embedded mode reads (creating it on first start)
@@ -200,6 +209,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		n, err := st.Queue().Pending(ctx)
 		return float64(n), err
 	})
+	stuckAfter := delivery.JobTimeout(deliveryBatchWindow, delivery.DefaultSendTimeout)
+	a.Metrics.GaugeFunc("queue_running_jobs", "River jobs being worked.", func(ctx context.Context) (float64, error) {
+		n, _, err := st.Queue().Running(ctx, stuckAfter)
+		return float64(n), err
+	})
+	a.Metrics.GaugeFunc("queue_stuck_jobs", "River jobs running longer than a delivery job's timeout: their replica crashed or hung; River rescues them after "+
+		delivery.RescueAfter(deliveryBatchWindow, delivery.DefaultSendTimeout).String()+".", func(ctx context.Context) (float64, error) {
+		_, n, err := st.Queue().Running(ctx, stuckAfter)
+		return float64(n), err
+	})
+	a.deliveryOutcomes = delivery.NewOutcomes()
+	a.Metrics.Registry.MustRegister(a.deliveryOutcomes)
 	if ps, ok := st.(interface{ PoolStats() map[string]float64 }); ok {
 		for _, name := range []string{"db_open_connections", "db_idle_connections", "db_in_use_connections"} {
 			name := name

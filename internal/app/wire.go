@@ -70,8 +70,8 @@ func (a *App) wire() error {
 	river.AddWorker(a.workers, delivery.NewWorker(delivery.Worker{
 		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Overrides: overrides, Now: a.now,
 		Breaker:  &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
-		Finished: a.publishDelivery,
-	}, 20*time.Millisecond))
+		Finished: a.publishDelivery, Outcomes: a.deliveryOutcomes,
+	}, deliveryBatchWindow))
 	a.API = api.New(api.Config{
 		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, Log: a.Log,
 		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, DestinationOverrides: overrides, Now: a.now,
@@ -200,3 +200,6 @@ func burst(rate float64) int {
 	}
 	return int(2 * rate)
 }
+
+// deliveryBatchWindow is how long a delivery waits for others to the same destination.
+const deliveryBatchWindow = 20 * time.Millisecond

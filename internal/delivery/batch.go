@@ -6,41 +6,63 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/store"
 )
 
 // batchKey groups events that can share one request: the same destination (so the same pixel,
 // token and settings).
 type batchKey struct{ dest string }
 
+// pending is one job's event waiting in a batch. begin fills attempt before the request leaves.
 type pending struct {
-	ev  dest.Event
-	out chan dest.Outcome
+	ev      dest.Event
+	d       store.Delivery
+	replay  bool
+	resend  bool     // the delivery's last send lost its outcome
+	stale   []string // attempts of that lost send, still in flight, to close
+	attempt store.Attempt
+	out     chan sent
+}
+
+// sent is a job's outcome and the in-flight attempt that begin recorded for it (zero ID when
+// begin failed and nothing was sent).
+type sent struct {
+	dest.Outcome
+	attempt store.Attempt
+	d       store.Delivery // as begin left it (in flight, resends counted)
 }
 
 type batch struct {
 	impl  dest.Destination
 	cfg   dest.Config
 	creds dest.Credentials
-	items []pending
+	items []*pending
 	full  chan struct{}
 }
+
+// beginFunc records, in one transaction and before the request leaves, an attempt in flight
+// for every event of a batch (with the batch's request id and event ids). When it fails,
+// nothing is sent.
+type beginFunc func(ctx context.Context, requestID string, items []*pending) error
 
 // batchers collects concurrent jobs for one destination into one Send of up to the platform's
 // batch limit, flushed when full or after the window. Each destination has its own batches, so
 // a slow platform never holds another's events.
 type batchers struct {
-	window time.Duration
-	mu     sync.Mutex
-	open   map[batchKey]*batch
+	window      time.Duration
+	sendTimeout time.Duration
+	begin       beginFunc
+	mu          sync.Mutex
+	open        map[batchKey]*batch
 }
 
-func newBatchers(window time.Duration) *batchers {
-	return &batchers{window: window, open: map[batchKey]*batch{}}
+func newBatchers(window, sendTimeout time.Duration, begin beginFunc) *batchers {
+	return &batchers{window: window, sendTimeout: sendTimeout, begin: begin, open: map[batchKey]*batch{}}
 }
 
-// send adds ev to its destination's open batch and waits for its outcome.
-func (bs *batchers) send(ctx context.Context, key batchKey, impl dest.Destination, cfg dest.Config, creds dest.Credentials, ev dest.Event) dest.Outcome {
-	p := pending{ev: ev, out: make(chan dest.Outcome, 1)}
+// send adds p to its destination's open batch and waits for its outcome.
+func (bs *batchers) send(ctx context.Context, key batchKey, impl dest.Destination, cfg dest.Config, creds dest.Credentials, p *pending) sent {
+	p.out = make(chan sent, 1)
 	max := impl.Spec().MaxBatch
 	if max <= 0 {
 		max = 1
@@ -62,7 +84,9 @@ func (bs *batchers) send(ctx context.Context, key batchKey, impl dest.Destinatio
 	case o := <-p.out:
 		return o
 	case <-ctx.Done():
-		return dest.Outcome{EventID: ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: ctx.Err().Error()}
+		// The batch may still be on the wire: the attempt stays in flight, and the next run
+		// of the job counts its send as a resend.
+		return sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: ctx.Err().Error()}}
 	}
 }
 
@@ -82,18 +106,26 @@ func (bs *batchers) flushAfter(key batchKey, b *batch) {
 	for i, p := range b.items {
 		events[i] = p.ev
 	}
-	// The batch outlives any one job's context: it is sent once for all of them.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// The batch outlives any one job's context: it is sent once for all of them, within the
+	// destination's timeout (which the job's timeout covers).
+	ctx, cancel := context.WithTimeout(context.Background(), bs.sendTimeout)
 	defer cancel()
+	if err := bs.begin(ctx, store.NewID(), b.items); err != nil {
+		for _, p := range b.items {
+			p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: ReasonNotRecorded,
+				Message: "the attempt could not be recorded before sending; nothing was sent"}}
+		}
+		return
+	}
 	res, err := b.impl.Send(ctx, b.cfg, b.creds, events)
 	for i, p := range b.items {
 		switch {
 		case err != nil:
-			p.out <- dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonTransient, Message: err.Error()}
+			p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonTransient, Message: err.Error()}, attempt: p.attempt, d: p.d}
 		case i < len(res.Outcomes):
-			p.out <- res.Outcomes[i]
+			p.out <- sent{Outcome: res.Outcomes[i], attempt: p.attempt, d: p.d}
 		default:
-			p.out <- dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonMalformedResponse, Message: "no outcome for this event"}
+			p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonMalformedResponse, Message: "no outcome for this event"}, attempt: p.attempt, d: p.d}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/dest"
@@ -183,12 +184,64 @@ type Worker struct {
 	// Finished, when set, is told about every delivery whose state the worker recorded (live
 	// views). It must not block.
 	Finished func(ctx context.Context, d store.Delivery)
+	// SendTimeout bounds one request to a destination (default DefaultSendTimeout, the
+	// destinations' own HTTP timeout); the job's timeout is derived from it (JobTimeout).
+	SendTimeout time.Duration
+	// Outcomes, when set, counts recorded outcomes by destination_type, outcome (delivered,
+	// retried, dead, skipped, resent_after_crash) and reason (see NewOutcomes).
+	Outcomes *prometheus.CounterVec
+	window   time.Duration
 	batchers *batchers
 }
 
+// DefaultSendTimeout is the destinations' HTTP timeout (Meta's client gives up after 30 s).
+const DefaultSendTimeout = 30 * time.Second
+
+// jobMargin covers a job's bookkeeping around the send: loading the delivery and recording
+// the attempt in flight and then its outcome.
+const jobMargin = 15 * time.Second
+
+// JobTimeout bounds one delivery job: the batch window, the destination's timeout and the
+// bookkeeping around them.
+func JobTimeout(batchWindow, sendTimeout time.Duration) time.Duration {
+	if sendTimeout <= 0 {
+		sendTimeout = DefaultSendTimeout
+	}
+	return batchWindow + sendTimeout + jobMargin
+}
+
+// RescueAfter is River's RescueStuckJobsAfter for Hub: twice the longest job's timeout. A job
+// still running then belongs to a worker that crashed or hung, and is retried, so a crash
+// delays a delivery by about two minutes rather than River's default hour. Every other job
+// kind keeps River's one-minute default timeout, under this bound.
+func RescueAfter(batchWindow, sendTimeout time.Duration) time.Duration {
+	return 2 * max(JobTimeout(batchWindow, sendTimeout), time.Minute)
+}
+
+// NewOutcomes builds the delivery outcome counter (hub_deliveries_total) for Worker.Outcomes.
+func NewOutcomes() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hub", Name: "deliveries_total",
+		Help: "Delivery outcomes recorded, by destination type, outcome (delivered, retried, dead, skipped, resent_after_crash) and reason."},
+		[]string{"destination_type", "outcome", "reason"})
+}
+
+// Outcome labels of hub_deliveries_total besides the delivery states.
+const (
+	OutcomeRetried          = "retried"
+	OutcomeResentAfterCrash = store.AttemptResentAfterCrash
+)
+
+// ReasonNotRecorded: the attempt could not be recorded before sending (the store failed), so
+// nothing was sent; the job retries.
+const ReasonNotRecorded = "not_recorded"
+
 // NewWorker builds a worker; batchWindow is how long a batch waits for company.
 func NewWorker(w Worker, batchWindow time.Duration) *Worker {
-	w.batchers = newBatchers(batchWindow)
+	if w.SendTimeout <= 0 {
+		w.SendTimeout = DefaultSendTimeout
+	}
+	w.window = batchWindow
+	w.batchers = newBatchers(batchWindow, w.SendTimeout, w.begin)
 	return &w
 }
 
@@ -221,13 +274,21 @@ func Backoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * jitter)
 }
 
-// Timeout bounds one job: a send plus its bookkeeping.
-func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return time.Minute }
+// Timeout bounds one job: a send plus its bookkeeping (JobTimeout).
+func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return JobTimeout(w.window, w.SendTimeout) }
 
 // errRetry makes River retry the job; the delivery row already says why.
 var errRetry = errors.New("delivery: retryable failure")
 
 // Work sends one delivery.
+//
+// A send is at least once on the wire and once per platform by the event id: before the
+// request leaves, the attempt is recorded in flight (with the batch's request id and event
+// ids) and the delivery marked in flight, in one transaction. If the outcome is lost after
+// that (a crash, a job timeout, a failed write of the outcome), the delivery is still in
+// flight when its job runs again (River rescues a crashed worker's job after RescueAfter):
+// the lost attempt is closed as resent_after_crash and the new one is a counted resend with
+// the same event id, which the platform deduplicates.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	a := job.Args
 	d, err := w.Store.GetDelivery(ctx, a.TenantID, a.DeliveryID)
@@ -247,16 +308,16 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return fmt.Errorf("delivery: load destination: %w", err)
 	}
 	if !ds.Enabled {
-		return w.finish(ctx, d, store.DeliverySkipped, "destination_disabled", nil)
+		return w.finish(ctx, ds.Type, d, store.DeliverySkipped, "destination_disabled", nil)
 	}
 	impl, ok := w.Dests.Lookup(ds.Type)
 	if !ok {
-		return w.finish(ctx, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
+		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
 	cfg, creds, err := w.settings(ds)
 	if err != nil {
 		w.Log.Error("delivery: destination settings", "destination_id", ds.ID, "error", err)
-		return w.finish(ctx, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
+		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
 	ev, err := w.buildEvent(ctx, d)
 	if err != nil {
@@ -264,10 +325,10 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	if age := impl.Spec().MaxEventAge; age > 0 && w.now().Sub(ev.EventTime) > age-time.Hour {
 		state := store.DeliverySkipped
-		if d.Attempts > 0 {
+		if d.Attempts > 0 || d.InFlight {
 			state = store.DeliveryDead // it was tried and ran out of time
 		}
-		return w.finish(ctx, d, state, dest.ReasonStale, nil)
+		return w.finish(ctx, ds.Type, d, state, dest.ReasonStale, nil)
 	}
 
 	bstate, wait, err := w.Breaker.Allow(ctx, ds.ID)
@@ -278,11 +339,40 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return river.JobSnooze(wait)
 	}
 
+	p := &pending{ev: ev, d: d, replay: a.Replay > 0}
+	if d.InFlight {
+		// The last send's outcome was lost: it may have reached the platform.
+		p.resend = true
+		at, err := w.Store.ListAttempts(ctx, d.TenantID, d.ID)
+		if err != nil {
+			return fmt.Errorf("delivery: load attempts: %w", err)
+		}
+		for _, t := range at {
+			if t.Outcome == store.AttemptInFlight {
+				p.stale = append(p.stale, t.ID)
+			}
+		}
+		w.Log.Warn("delivery: resending after a lost outcome (crash, timeout or failed write); the platform deduplicates it by event id",
+			"delivery_id", d.ID, "destination_id", ds.ID, "destination_type", ds.Type, "lost_attempts", len(p.stale))
+	}
 	start := w.now()
-	out := w.batchers.send(ctx, batchKey{dest: ds.ID}, impl, cfg, creds, ev)
+	res := w.batchers.send(ctx, batchKey{dest: ds.ID}, impl, cfg, creds, p)
+	out, attempt := res.Outcome, res.attempt
+	if attempt.ID == "" {
+		// Nothing was recorded by this job: either begin failed and nothing was sent, or the
+		// job was cancelled while its batch was in the air (then the delivery is in flight and
+		// the next run is a resend).
+		w.Log.Warn("delivery: no outcome recorded; retrying", "delivery_id", d.ID, "destination_id", ds.ID, "reason", out.Reason)
+		w.count(ds.Type, OutcomeRetried, out.Reason)
+		return fmt.Errorf("%w: %s", errRetry, out.Reason)
+	}
+	d = res.d
+	if p.resend {
+		w.count(ds.Type, OutcomeResentAfterCrash, "")
+	}
 	latency := w.now().Sub(start)
-	attempt := store.Attempt{ID: store.NewID(), TenantID: d.TenantID, DeliveryID: d.ID, At: start, HTTPStatus: out.HTTPStatus,
-		LatencyMS: latency.Milliseconds(), Outcome: string(out.Kind), Code: out.Reason, Message: out.Message, TraceID: out.TraceID, Replay: a.Replay > 0}
+	attempt.HTTPStatus, attempt.LatencyMS, attempt.Outcome, attempt.Code, attempt.Message, attempt.TraceID =
+		out.HTTPStatus, latency.Milliseconds(), string(out.Kind), out.Reason, out.Message, out.TraceID
 	if out.Code != 0 {
 		attempt.Code = fmt.Sprintf("%s (%d)", out.Reason, out.Code)
 	}
@@ -292,15 +382,23 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		if err := w.Breaker.Success(ctx, ds.ID, bstate); err != nil {
 			w.Log.Warn("delivery: breaker", "error", err)
 		}
-		return w.finish(ctx, d, store.DeliveryDelivered, "", &attempt)
+		// A success proves the credentials and settings work: clear an earlier unhealthy
+		// state (written only when it changes).
+		if ds.Health.State != "healthy" {
+			h := store.DestinationHealth{State: "healthy", CheckedAt: w.now()}
+			if err := w.Store.SetDestinationHealth(ctx, ds.TenantID, ds.ID, h); err != nil {
+				w.Log.Warn("delivery: destination health", "error", err)
+			}
+		}
+		return w.finish(ctx, ds.Type, d, store.DeliveryDelivered, "", &attempt)
 	case dest.Retryable:
 		if err := w.Breaker.Failure(ctx, ds.ID, bstate); err != nil {
 			w.Log.Warn("delivery: breaker", "error", err)
 		}
 		if job.Attempt >= job.MaxAttempts {
-			return w.finish(ctx, d, store.DeliveryDead, "retries_exhausted: "+out.Reason, &attempt)
+			return w.finish(ctx, ds.Type, d, store.DeliveryDead, "retries_exhausted: "+out.Reason, &attempt)
 		}
-		if err := w.finish(ctx, d, store.DeliveryRetrying, out.Reason, &attempt); err != nil {
+		if err := w.finish(ctx, ds.Type, d, store.DeliveryRetrying, out.Reason, &attempt); err != nil {
 			return err
 		}
 		if out.RetryAfter > 0 {
@@ -314,20 +412,81 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 				w.Log.Warn("delivery: destination health", "error", err)
 			}
 		}
-		return w.finish(ctx, d, store.DeliveryDead, out.Reason, &attempt)
+		return w.finish(ctx, ds.Type, d, store.DeliveryDead, out.Reason, &attempt)
 	}
 }
 
-// finish records the attempt and the delivery's new state in one transaction.
-func (w *Worker) finish(ctx context.Context, d store.Delivery, state store.DeliveryState, reason string, at *store.Attempt) error {
+// begin records, in one transaction before the batch's request leaves, an attempt in flight
+// for each of its events (request id, every event id of the batch, resend flag), closes the
+// attempts whose outcome was lost, and marks each delivery in flight.
+func (w *Worker) begin(ctx context.Context, requestID string, items []*pending) error {
+	ids := make([]string, len(items))
+	for i, p := range items {
+		ids[i] = p.ev.EventID
+	}
+	now := w.now()
+	type rec struct {
+		at store.Attempt
+		d  store.Delivery
+	}
+	recs := make([]rec, len(items))
+	err := w.Store.Tx(ctx, func(tx store.Tx) error {
+		for i, p := range items {
+			for _, id := range p.stale {
+				lost := store.Attempt{ID: id, TenantID: p.d.TenantID, Outcome: store.AttemptResentAfterCrash,
+					Message: "outcome lost (crash, timeout or failed write); sent again in request " + requestID}
+				if err := tx.UpdateAttempt(ctx, lost); err != nil {
+					return err
+				}
+			}
+			at, err := tx.InsertAttempt(ctx, store.Attempt{ID: store.NewID(), TenantID: p.d.TenantID, DeliveryID: p.d.ID, At: now,
+				Outcome: store.AttemptInFlight, Replay: p.replay, RequestID: requestID, EventIDs: ids, Resend: p.resend})
+			if err != nil {
+				return err
+			}
+			d := p.d
+			d.InFlight, d.UpdatedAt = true, now
+			if p.resend {
+				d.Resends++
+			}
+			if err := tx.UpdateDelivery(ctx, d); err != nil {
+				return err
+			}
+			recs[i] = rec{at, d}
+		}
+		return nil
+	})
+	if err != nil {
+		w.Log.Warn("delivery: record attempts in flight; not sending", "request_id", requestID, "events", len(items), "error", err)
+		return fmt.Errorf("delivery: begin %s: %w", requestID, err)
+	}
+	for i, p := range items {
+		p.attempt, p.d = recs[i].at, recs[i].d
+	}
+	return nil
+}
+
+func (w *Worker) count(destType, outcome, reason string) {
+	if w.Outcomes != nil {
+		w.Outcomes.WithLabelValues(destType, outcome, reason).Inc()
+	}
+}
+
+// finish records the outcome of the attempt recorded in flight (at, when there was one) and
+// the delivery's new state in one transaction. If this write fails after a send, the delivery
+// stays in flight and the next run is a counted resend.
+func (w *Worker) finish(ctx context.Context, destType string, d store.Delivery, state store.DeliveryState, reason string, at *store.Attempt) error {
 	now := w.now()
 	d.State, d.Reason, d.UpdatedAt = state, reason, now
 	if state == store.DeliveryDelivered {
 		d.DeliveredAt = &now
 	}
+	if at != nil || state != store.DeliveryRetrying && state != store.DeliveryPending {
+		d.InFlight = false // an outcome, or a final state: nothing is on the wire for it any more
+	}
 	err := w.Store.Tx(ctx, func(tx store.Tx) error {
 		if at != nil {
-			if _, err := tx.InsertAttempt(ctx, *at); err != nil {
+			if err := tx.UpdateAttempt(ctx, *at); err != nil {
 				return err
 			}
 		}
@@ -339,7 +498,20 @@ func (w *Worker) finish(ctx context.Context, d store.Delivery, state store.Deliv
 	if w.Finished != nil {
 		w.Finished(ctx, d)
 	}
-	w.Log.Info("delivery", "delivery_id", d.ID, "order_id", d.OrderID, "destination_id", d.DestinationID, "state", state, "reason", reason)
+	switch state {
+	case store.DeliveryDelivered:
+		w.count(destType, string(state), "")
+	case store.DeliveryRetrying:
+		w.count(destType, OutcomeRetried, reason)
+	default:
+		w.count(destType, string(state), reason)
+	}
+	level := slog.LevelInfo
+	if state == store.DeliveryDead {
+		level = slog.LevelWarn // an alert: a conversion the platform will not get without a replay
+	}
+	w.Log.Log(ctx, level, "delivery", "delivery_id", d.ID, "order_id", d.OrderID, "destination_id", d.DestinationID,
+		"destination_type", destType, "state", state, "reason", reason)
 	return nil
 }
 

@@ -9,9 +9,11 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -28,12 +30,25 @@ import (
 )
 
 type env struct {
-	st     store.Store
-	fake   *fakemeta.Server
-	worker *delivery.Worker
-	tenant store.Tenant
-	dest   store.Destination
-	n      int
+	st       store.Store
+	fake     *fakemeta.Server
+	worker   *delivery.Worker
+	outcomes *prometheus.CounterVec
+	tenant   store.Tenant
+	dest     store.Destination
+	n        int
+	// delay holds every request to the fake before it answers (a slow platform that accepts).
+	delay atomic.Int64
+	keys  *pii.Keyring
+	reg   *dest.Registry
+}
+
+// newWorker builds a worker on st (the env's store, or a fault-injecting wrapper of it).
+func (e *env) newWorker(st store.Store) *delivery.Worker {
+	return delivery.NewWorker(delivery.Worker{Store: st, Dests: e.reg, Keys: e.keys, Log: slog.New(slog.DiscardHandler),
+		Breaker:  &delivery.Breaker{Cache: memory.New(memory.Options{}), Threshold: 3, Window: time.Minute, Cooldown: 300 * time.Millisecond},
+		Outcomes: e.outcomes,
+	}, 30*time.Millisecond)
 }
 
 func newEnv(t *testing.T, dialect string) *env {
@@ -43,7 +58,11 @@ func newEnv(t *testing.T, dialect string) *env {
 	keys, _ := pii.NewKeyring(pii.GenerateKey())
 	fake := fakemeta.New()
 	fake.Hang = 5 * time.Second
-	srv := httptest.NewServer(fake)
+	e := &env{st: st, fake: fake, keys: keys, outcomes: delivery.NewOutcomes()}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Duration(e.delay.Load()))
+		fake.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() { fake.Close(); srv.Close() })
 
 	adm := &admin.Service{Store: st, Keys: keys}
@@ -62,10 +81,9 @@ func newEnv(t *testing.T, dialect string) *env {
 	m.Client = egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Timeout: time.Second})
 	reg := dest.NewRegistry()
 	reg.Register(m)
-	w := delivery.NewWorker(delivery.Worker{Store: st, Dests: reg, Keys: keys, Log: slog.New(slog.DiscardHandler),
-		Breaker: &delivery.Breaker{Cache: memory.New(memory.Options{}), Threshold: 3, Window: time.Minute, Cooldown: 300 * time.Millisecond},
-	}, 30*time.Millisecond)
-	return &env{st: st, fake: fake, worker: w, tenant: tn, dest: d}
+	e.reg, e.tenant, e.dest = reg, tn, d
+	e.worker = e.newWorker(st)
+	return e
 }
 
 // order creates a paid order (paid at paidAt) with its planned delivery.
@@ -170,7 +188,7 @@ func TestWorker(t *testing.T) {
 				})
 			}
 
-			t.Run("invalid token is dead, the destination unhealthy, replay delivers once", func(t *testing.T) {
+			t.Run("invalid token is dead, the destination unhealthy, replay delivers once and heals it", func(t *testing.T) {
 				d := e.order(t, now.Add(-time.Minute))
 				e.fake.Reset()
 				_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.ModeInvalidToken, Count: 1})
@@ -201,6 +219,11 @@ func TestWorker(t *testing.T) {
 				got, at := e.state(t, d)
 				if got.State != store.DeliveryDelivered || len(at) != 2 || !at[1].Replay || e.fake.Accepted()[d.EventID] != 1 {
 					t.Fatalf("after replay: %+v %+v", got, at)
+				}
+				// The success clears the destination's unhealthy state (the token works again).
+				ds, _ = e.st.GetDestination(ctx, e.tenant.ID, e.dest.ID)
+				if ds.Health.State != "healthy" || ds.Health.Reason != "" {
+					t.Fatalf("health after a successful send: %+v", ds.Health)
 				}
 			})
 
@@ -278,6 +301,26 @@ func TestWorker(t *testing.T) {
 				wg.Wait()
 				if r := e.fake.Requests(); r >= 10 || len(e.fake.Accepted()) != 10 {
 					t.Fatalf("%d requests for %d accepted events", r, len(e.fake.Accepted()))
+				}
+			})
+
+			t.Run("outcome counters per destination type", func(t *testing.T) {
+				for _, c := range []struct {
+					outcome, reason string
+					want            float64 // at least
+					exact           bool
+				}{
+					{"delivered", "", 10, false},
+					{"retried", dest.ReasonRateLimited, 1, true},
+					{"retried", dest.ReasonTimeout, 1, true},
+					{"retried", dest.ReasonServerError, 4, true}, // one retry, then three to open the breaker
+					{"dead", dest.ReasonInvalidToken, 1, true},
+					{"skipped", dest.ReasonStale, 1, true},
+				} {
+					got := counter(e.outcomes.WithLabelValues("meta", c.outcome, c.reason))
+					if got < c.want || c.exact && got != c.want {
+						t.Errorf("hub_deliveries_total{destination_type=meta,outcome=%s,reason=%s} = %v, want %v", c.outcome, c.reason, got, c.want)
+					}
 				}
 			})
 		})

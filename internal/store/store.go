@@ -75,6 +75,9 @@ type Queue interface {
 	Stop(ctx context.Context) error
 	// Pending counts jobs that are available, scheduled or retryable (for /metrics).
 	Pending(ctx context.Context) (int64, error)
+	// Running counts the jobs being worked and, of those, the ones started more than
+	// stuckAfter ago (for /metrics).
+	Running(ctx context.Context, stuckAfter time.Duration) (running, stuck int64, err error)
 }
 
 // Reader holds every tenant-scoped read. Lists without a filter return every row of the
@@ -237,6 +240,9 @@ type Writer interface {
 	// the clock.
 	UpdateDelivery(ctx context.Context, d Delivery) error
 	InsertAttempt(ctx context.Context, a Attempt) (Attempt, error)
+	// UpdateAttempt records the outcome of an attempt inserted in flight (status, latency,
+	// outcome, code, message, trace id).
+	UpdateAttempt(ctx context.Context, a Attempt) error
 
 	// InsertAudit records an operator action.
 	InsertAudit(ctx context.Context, a AuditEntry) (AuditEntry, error)
@@ -681,9 +687,15 @@ type Delivery struct {
 	State         DeliveryState
 	Reason        string
 	Attempts      int
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	DeliveredAt   *time.Time
+	// InFlight is set, in its own transaction, before a send leaves and cleared with its
+	// outcome: still set when the job runs again, the last send may have reached the platform.
+	InFlight bool
+	// Resends counts sends that repeated one whose outcome was lost (a crash, a timeout, a
+	// failed write of the outcome); the platform deduplicates them by EventID.
+	Resends     int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	DeliveredAt *time.Time
 }
 
 type DeliveryFilter struct {
@@ -702,12 +714,27 @@ type Attempt struct {
 	At         time.Time
 	HTTPStatus int
 	LatencyMS  int64
-	Outcome    string // delivered | retryable | permanent
+	Outcome    string // in_flight | delivered | retryable | permanent | resent_after_crash
 	Code       string
 	Message    string
 	TraceID    string
 	Replay     bool
+	// RequestID names the request (one batch) that carried the attempt; EventIDs are the
+	// event ids of that whole batch.
+	RequestID string
+	EventIDs  []string
+	// Resend marks a send that repeats one whose outcome was lost.
+	Resend bool
 }
+
+// Attempt outcomes the delivery worker records besides the destination's own.
+const (
+	// AttemptInFlight: recorded before the request leaves; replaced by the outcome.
+	AttemptInFlight = "in_flight"
+	// AttemptResentAfterCrash: the outcome of this send was lost (crash, timeout, failed
+	// write); the batch may have reached the platform, and a later attempt sent it again.
+	AttemptResentAfterCrash = "resent_after_crash"
+)
 
 type AuditEntry struct {
 	ID       string

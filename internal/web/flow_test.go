@@ -220,6 +220,25 @@ func TestFlow(t *testing.T) {
 				t.Error("order page shows the buyer's e-mail without being asked")
 			}
 			mustContain(t, "order page revealed", c.get("/orders/"+o.ID+"?reveal=1").body, "maria.teste@example.com")
+
+			// A delivery sent again after a lost outcome says so, and so does one in flight.
+			dels, err := e.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tenant.ID, OrderID: o.ID})
+			if err != nil || len(dels) != 1 {
+				t.Fatalf("deliveries: %v %d", err, len(dels))
+			}
+			resent := dels[0]
+			resent.Resends, resent.InFlight = 1, true
+			if err := e.st.UpdateDelivery(ctx, resent); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.st.InsertAttempt(ctx, store.Attempt{TenantID: tenant.ID, DeliveryID: resent.ID, At: time.Now(), Outcome: "delivered", Resend: true}); err != nil {
+				t.Fatal(err)
+			}
+			mustContain(t, "order page with a resend", c.get("/orders/"+o.ID).body, "Resent after a crash 1 time", "resent after crash", "Sending now")
+			resent.InFlight = false
+			if err := e.st.UpdateDelivery(ctx, resent); err != nil {
+				t.Fatal(err)
+			}
 			mustContain(t, "orders list", c.get("/orders").body, "HP0000000001")
 			mustContain(t, "orders filtered", c.get("/orders?state=delivered&provider=hotmart").body, "HP0000000001")
 			if strings.Contains(c.get("/orders?state=dead").body, "HP0000000001") {

@@ -54,7 +54,10 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	// FULL: a commit returns only after the WAL is fsynced, so what Hub acknowledged survives
+	// an OS crash or power loss, not only a crash of Hub (NORMAL loses the last commits then).
+	// Every connection has it: the writer (Hub's writes and River's) and the readers.
+	q.Add("_pragma", "synchronous(FULL)")
 	// Readers never write, so they cannot take the write lock; the lone writer begins
 	// IMMEDIATE so that a transaction never has to upgrade a read lock (which can fail with
 	// SQLITE_BUSY against another process, such as `hub migrate`).

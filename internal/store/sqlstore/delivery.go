@@ -4,12 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/hubtrack/hub/internal/store"
 )
 
 const deliveryCols = `id, tenant_id, order_id, destination_id, event_name, event_id, state, reason, attempts,
-	created_at, updated_at, delivered_at, touchpoint_id`
+	created_at, updated_at, delivered_at, touchpoint_id, in_flight, resends`
 
 // A delivery belongs to an order (a purchase) or to a touchpoint (a lead, a checkout): the
 // other column is NULL.
@@ -20,7 +21,7 @@ func scanDelivery(r Row) (store.Delivery, error) {
 		order, touchpoint sql.NullString
 	)
 	err := r.Scan(&d.ID, &d.TenantID, &order, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
-		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint)
+		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends)
 	d.State = store.DeliveryState(state)
 	d.OrderID, d.TouchpointID = order.String, touchpoint.String
 	return d, err
@@ -66,10 +67,10 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 		}
 		var id string
 		err := q.queryRow(ctx, q.w, `INSERT INTO deliveries (`+deliveryCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			ON CONFLICT DO NOTHING RETURNING id`,
 			d.ID, d.TenantID, nullable(d.OrderID), d.DestinationID, d.EventName, d.EventID, string(d.State), d.Reason, d.Attempts,
-			q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt), nullable(d.TouchpointID)).Scan(&id)
+			q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt), nullable(d.TouchpointID), d.InFlight, d.Resends).Scan(&id)
 		switch {
 		case err == nil:
 			created = true
@@ -88,9 +89,11 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 }
 
 func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
-	n, err := q.exec(ctx, q.w, `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7
+	n, err := q.exec(ctx, q.w, `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
+		in_flight = $8, resends = $9
 		WHERE tenant_id = $1 AND id = $2`,
-		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt))
+		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
+		d.InFlight, d.Resends)
 	return mustAffect("update delivery", n, err)
 }
 
@@ -123,7 +126,8 @@ func (q *queries) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([
 
 // Attempts.
 
-const attemptCols = `id, tenant_id, delivery_id, at, http_status, latency_ms, outcome, code, message, trace_id, replay`
+const attemptCols = `id, tenant_id, delivery_id, at, http_status, latency_ms, outcome, code, message, trace_id, replay,
+	request_id, event_ids, resend`
 
 func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Attempt, error) {
 	a.ID = q.newID(a.ID)
@@ -135,20 +139,33 @@ func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Att
 	if err := mustAffect("insert attempt: delivery", n, nil); err != nil {
 		return store.Attempt{}, err
 	}
-	_, err := q.exec(ctx, q.w, `INSERT INTO attempts (`+attemptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		a.ID, a.TenantID, a.DeliveryID, q.f.Time(a.At), a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID, a.Replay)
+	_, err := q.exec(ctx, q.w, `INSERT INTO attempts (`+attemptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		a.ID, a.TenantID, a.DeliveryID, q.f.Time(a.At), a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID, a.Replay,
+		a.RequestID, strings.Join(a.EventIDs, "\n"), a.Resend)
 	if err != nil {
 		return store.Attempt{}, q.writeErr("insert attempt", err)
 	}
 	return a, nil
 }
 
+func (q *queries) UpdateAttempt(ctx context.Context, a store.Attempt) error {
+	n, err := q.exec(ctx, q.w, `UPDATE attempts SET http_status = $3, latency_ms = $4, outcome = $5, code = $6, message = $7, trace_id = $8
+		WHERE tenant_id = $1 AND id = $2`, a.TenantID, a.ID, a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID)
+	return mustAffect("update attempt", n, err)
+}
+
 func (q *queries) ListAttempts(ctx context.Context, tenantID, deliveryID string) ([]store.Attempt, error) {
 	rows, err := q.query(ctx, q.r, `SELECT `+attemptCols+` FROM attempts WHERE tenant_id = $1 AND delivery_id = $2 ORDER BY id`, tenantID, deliveryID)
 	return collect(rows, err, "list attempts", func(r Rows) (store.Attempt, error) {
-		var a store.Attempt
+		var (
+			a        store.Attempt
+			eventIDs string
+		)
 		err := r.Scan(&a.ID, &a.TenantID, &a.DeliveryID, tm(&a.At), &a.HTTPStatus, &a.LatencyMS, &a.Outcome, &a.Code,
-			&a.Message, &a.TraceID, &a.Replay)
+			&a.Message, &a.TraceID, &a.Replay, &a.RequestID, &eventIDs, &a.Resend)
+		if eventIDs != "" {
+			a.EventIDs = strings.Split(eventIDs, "\n")
+		}
 		return a, err
 	})
 }

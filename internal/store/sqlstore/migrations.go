@@ -558,4 +558,17 @@ INSERT INTO delivery_stats (tenant_id, quarter, destination_id, event_name, stat
 		SQLite: `UPDATE destinations SET config = json_remove(config, '$.graph_url')
 	WHERE json_valid(config) AND json_type(config) = 'object' AND json_type(config, '$.graph_url') IS NOT NULL;`,
 	},
+	{
+		// A send is recorded before the request leaves (an attempt in flight, with the batch's
+		// request id and event ids), so a crash between the send and its outcome is seen, and
+		// the next send is counted as a resend after crash (deliveries.resends).
+		Name: "attempts in flight and resends after crash",
+		Up: `
+ALTER TABLE deliveries ADD COLUMN in_flight boolean NOT NULL DEFAULT false;
+ALTER TABLE deliveries ADD COLUMN resends integer NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN request_id text NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN event_ids text NOT NULL DEFAULT '';
+ALTER TABLE attempts ADD COLUMN resend boolean NOT NULL DEFAULT false;
+`,
+	},
 }

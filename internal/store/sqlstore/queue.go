@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -115,3 +116,24 @@ func (q *Queue[TTx]) Pending(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// Running counts the jobs being worked and, among them, those started more than stuckAfter
+// ago: a stuck job belongs to a worker that crashed or hung, and River rescues it (retries it)
+// after its RescueStuckJobsAfter. Counted through River's job list, which reads both drivers'
+// timestamps; at most runningListed jobs are looked at.
+func (q *Queue[TTx]) Running(ctx context.Context, stuckAfter time.Duration) (running, stuck int64, err error) {
+	res, err := q.insert.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateRunning).First(runningListed))
+	if err != nil {
+		return 0, 0, wrap("running jobs", err)
+	}
+	horizon := time.Now().Add(-stuckAfter)
+	for _, j := range res.Jobs {
+		running++
+		if j.AttemptedAt != nil && j.AttemptedAt.Before(horizon) {
+			stuck++
+		}
+	}
+	return running, stuck, nil
+}
+
+const runningListed = 10000

@@ -363,7 +363,7 @@ func scanGap(r Row, withDelivery bool) (store.DeliveryGap, error) {
 	)
 	if withDelivery {
 		dst = append(dst, &d.ID, &d.TenantID, &d.OrderID, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
-			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint)
+			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends)
 	}
 	if err := r.Scan(dst...); err != nil {
 		return g, err

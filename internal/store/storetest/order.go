@@ -321,6 +321,7 @@ func testDeliveries(t *testing.T, s store.Store) {
 
 	upd := want
 	upd.State, upd.Reason, upd.Attempts, upd.UpdatedAt, upd.DeliveredAt = store.DeliveryDelivered, "200", 2, at(time.Hour), microPtr(at(time.Hour))
+	upd.InFlight, upd.Resends = true, 1
 	noErr(t, s.UpdateDelivery(ctx, upd))
 	upd.UpdatedAt = micro(upd.UpdatedAt)
 	equal(t, "updated", must(s.GetDelivery(ctx, w.a.ID, d.ID))(t), upd)
@@ -348,6 +349,19 @@ func testDeliveries(t *testing.T, s store.Store) {
 	equal(t, "attempts of other tenant", len(must(s.ListAttempts(ctx, w.b.ID, d.ID))(t)), 0)
 	_, err = s.InsertAttempt(ctx, store.Attempt{TenantID: w.b.ID, DeliveryID: d.ID, Outcome: "delivered"})
 	wantErr(t, err, store.ErrNotFound, "attempt on other tenant's delivery")
+
+	// An attempt recorded in flight (before the request leaves) gets its outcome later.
+	fl := must(s.InsertAttempt(ctx, store.Attempt{TenantID: w.a.ID, DeliveryID: d.ID, At: at(2 * time.Hour), Outcome: store.AttemptInFlight,
+		RequestID: "req-1", EventIDs: []string{"evt-1", "evt-2"}, Resend: true}))(t)
+	fl.At = micro(fl.At)
+	equal(t, "attempt in flight", must(s.ListAttempts(ctx, w.a.ID, d.ID))(t)[2], fl)
+	done := fl
+	done.HTTPStatus, done.LatencyMS, done.Outcome, done.Code, done.Message, done.TraceID = 200, 40, "delivered", "c", "m", "tr2"
+	noErr(t, s.UpdateAttempt(ctx, done))
+	equal(t, "attempt with its outcome", must(s.ListAttempts(ctx, w.a.ID, d.ID))(t)[2], done)
+	other2 := done
+	other2.TenantID = w.b.ID
+	wantErr(t, s.UpdateAttempt(ctx, other2), store.ErrNotFound, "update other tenant's attempt")
 }
 
 // testTouchpointDeliveries: a browser event (a lead) is delivered like a purchase, keyed by its
