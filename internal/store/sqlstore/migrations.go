@@ -548,4 +548,32 @@ INSERT INTO delivery_stats (tenant_id, quarter, destination_id, event_name, stat
 	FROM deliveries d JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id GROUP BY 1, 2, 3, 4, 5, 6, 7;
 `,
 	},
+	{
+		// Each gateway of a source gets its own URL token, so one gateway's URL cannot post
+		// another gateway's deliveries. Every gateway a source already uses keeps the URL it
+		// has today, for itself alone: the source's old token becomes that gateway's token.
+		// "Uses" means a secret is configured, or a delivery was accepted (Appmax needs no
+		// secret). Other gateways get a fresh token when they are enabled.
+		Name: "webhook tokens per gateway",
+		Up: `
+CREATE TABLE webhook_tokens (
+	token      text COLLATE "C" NOT NULL,
+	tenant_id  text COLLATE "C" NOT NULL,
+	source_id  text COLLATE "C" NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+	provider   text NOT NULL,
+	created_at timestamptz NOT NULL,
+	PRIMARY KEY (token, provider),
+	UNIQUE (source_id, provider)
+);
+CREATE INDEX webhook_tokens_tenant ON webhook_tokens (tenant_id, source_id);
+
+INSERT INTO webhook_tokens (token, tenant_id, source_id, provider, created_at)
+	SELECT s.webhook_token, s.tenant_id, s.id, u.provider, s.created_at
+	FROM sources s JOIN (
+		SELECT source_id, provider FROM gateway_secrets
+		UNION
+		SELECT source_id, provider FROM inbox WHERE state <> 'rejected'
+	) u ON u.source_id = s.id;
+`,
+	},
 }
