@@ -6,6 +6,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,12 +44,12 @@ const (
 )
 
 // Unsigned gateways (Appmax) are authenticated by their URL token alone, so the deliveries a
-// source accepts from them are bounded too: UnsignedBurst at once and UnsignedPerMinute after
-// that, per source. Over the bound the delivery is answered 429 and nothing is stored; the
-// gateway retries later.
+// source accepts from them are bounded too, by default DefaultUnsignedBurst at once and
+// DefaultUnsignedPerMinute after that, per source. Over the bound the delivery is answered 429
+// and nothing is stored; the gateway retries later.
 const (
-	UnsignedBurst     = 300
-	UnsignedPerMinute = 120
+	DefaultUnsignedBurst     = 300
+	DefaultUnsignedPerMinute = 120
 )
 
 // Service receives and processes webhook deliveries.
@@ -61,6 +62,10 @@ type Service struct {
 	// Limiter bounds the refused deliveries each source stores, and the deliveries it accepts
 	// from unsigned gateways; nil bounds neither.
 	Limiter cache.Limiter
+	// UnsignedBurst and UnsignedPerMinute bound the deliveries a source accepts from unsigned
+	// gateways (with Limiter); zero means DefaultUnsignedBurst and DefaultUnsignedPerMinute.
+	UnsignedBurst     int
+	UnsignedPerMinute float64
 	// MaxBodyBytes bounds a delivery's body (HUB_MAX_BODY_BYTES); 0, or more than
 	// webhook.MaxBodyBytes, means webhook.MaxBodyBytes, which the adapters enforce too.
 	MaxBodyBytes int64
@@ -182,7 +187,8 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !signed && s.Limiter != nil {
-		ok, retry, err := s.Limiter.Allow(ctx, "intake:unsigned:"+src.ID, UnsignedPerMinute/60.0, UnsignedBurst)
+		burst, perMinute := cmp.Or(s.UnsignedBurst, DefaultUnsignedBurst), cmp.Or(s.UnsignedPerMinute, DefaultUnsignedPerMinute)
+		ok, retry, err := s.Limiter.Allow(ctx, "intake:unsigned:"+src.ID, perMinute/60, burst)
 		if err != nil {
 			s.Log.Warn("intake: limit unsigned deliveries", "error", err) // accept: losing a sale is worse
 		} else if !ok {
