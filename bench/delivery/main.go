@@ -37,7 +37,7 @@ import (
 
 func main() {
 	var (
-		webhookURL = flag.String("webhook", "", "Hub webhook URL for Hotmart: http://127.0.0.1:8080/v1/webhooks/hotmart/<source token>")
+		webhookURL = flag.String("webhook", "", "Hub webhook URL for Hotmart: http://127.0.0.1:8080/v1/webhooks/hotmart/<the source's Hotmart token>")
 		apiKey     = flag.String("api-key", "", "admin API key of the tenant: count dead deliveries and report delivery states (optional)")
 		hottok     = flag.String("hottok", "bench_hottok", "the source's Hotmart hottok")
 		fakeURL    = flag.String("fake", "http://127.0.0.1:9999", "base URL of hub fake-meta")

@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +44,8 @@ Usage:
   hub apikey revoke --tenant T --id K
   hub source create --tenant T --name N [--origin URL]... [--secret provider=secret]...
                     [--window 168h] [--model last_click|first_click] [--cookie-domain D]
+  hub source rotate-token --tenant T --source S --provider P
+                    new webhook URL for one gateway (the old one stops at once; enables Appmax)
   hub destination add --tenant T --type meta --config JSON [--credentials JSON] [--name N]
   hub link create --tenant T --source S --target URL
   hub webhooks reprocess [--tenant T] [--id INBOX_ID]   reprocess unparseable webhooks
@@ -185,7 +189,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 	fs.SetOutput(io.Discard)
 	var (
 		name, tenant, role, id, typ, cfgJSON, creds, model, cookieDomain string
-		source, target, destination, since, until                        string
+		source, target, destination, since, until, provider              string
 		window                                                           time.Duration
 		origins, secrets                                                 multiFlag
 	)
@@ -200,6 +204,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 	fs.StringVar(&cookieDomain, "cookie-domain", "", "cookie domain")
 	fs.StringVar(&source, "source", "", "source id")
 	fs.StringVar(&target, "target", "", "link target URL")
+	fs.StringVar(&provider, "provider", "", "gateway (hotmart, appmax, ...)")
 	fs.StringVar(&destination, "destination", "", "destination id")
 	fs.StringVar(&since, "since", "", "RFC 3339 time")
 	fs.StringVar(&until, "until", "", "RFC 3339 time")
@@ -273,8 +278,34 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 			return err
 		}
 		fmt.Fprintf(stdout, "source %s (%s)\nsnippet: %s\n", src.ID, src.Name, svc.SnippetTag(src))
-		for provider := range in.Secrets {
-			fmt.Fprintf(stdout, "%s webhook URL: %s\n", provider, svc.WebhookURL(provider, src))
+		tokens, err := svc.WebhookTokens(ctx, src)
+		if err != nil {
+			return err
+		}
+		for _, p := range slices.Sorted(maps.Keys(tokens)) {
+			fmt.Fprintf(stdout, "%s webhook URL: %s\n", p, svc.WebhookURL(p, tokens[p]))
+		}
+	case "source rotate-token":
+		if err := errors.Join(need(tenant, "tenant"), need(source, "source"), need(provider, "provider")); err != nil {
+			return err
+		}
+		adapter, ok := webhookall.Default().Lookup(provider)
+		if !ok {
+			return fmt.Errorf("%s: unknown --provider %q; one of %s", action, provider, strings.Join(webhookall.Default().Providers(), ", "))
+		}
+		src, err := st.GetSource(ctx, tenant, source)
+		if err != nil {
+			return fmt.Errorf("%s: source %s: %w", action, source, err)
+		}
+		t, err := svc.RotateWebhookToken(ctx, src, provider)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s webhook URL: %s\nthe previous %s URL of this source no longer works\n", provider, svc.WebhookURL(provider, t.Token), provider)
+		if !adapter.Signed() {
+			fmt.Fprintf(stdout, "%s signs nothing: this URL is its only protection; keep it secret\n", provider)
+		} else if _, err := st.GetGatewaySecret(ctx, tenant, source, provider); errors.Is(err, store.ErrNotFound) {
+			fmt.Fprintf(stdout, "%s has no secret on this source yet: the URL answers 404 until one is set\n", provider)
 		}
 	case "destination add":
 		if err := errors.Join(need(tenant, "tenant"), need(typ, "type")); err != nil {

@@ -310,6 +310,17 @@ func TestOperatorCommands(t *testing.T) {
 	if !strings.Contains(out, `data-key="pk_`) || !strings.Contains(out, "hotmart webhook URL: https://hub.example.com/v1/webhooks/hotmart/wh_") {
 		t.Fatalf("source create: %s", out)
 	}
+	oldURL := field(t, out, "hotmart webhook URL: ")
+	// A new URL for one gateway; Appmax (unsigned) is enabled this way and says so.
+	out = hubCmd(t, env, "source", "rotate-token", "--tenant", tenant, "--source", source, "--provider", "hotmart")
+	if newURL := field(t, out, "hotmart webhook URL: "); newURL == oldURL || !strings.HasPrefix(newURL, "https://hub.example.com/v1/webhooks/hotmart/wh_") ||
+		!strings.Contains(out, "no longer works") {
+		t.Fatalf("source rotate-token: %s (was %s)", out, oldURL)
+	}
+	out = hubCmd(t, env, "source", "rotate-token", "--tenant", tenant, "--source", source, "--provider", "appmax")
+	if !strings.Contains(out, "appmax webhook URL: https://hub.example.com/v1/webhooks/appmax/wh_") || !strings.Contains(out, "signs nothing") {
+		t.Fatalf("source rotate-token appmax: %s", out)
+	}
 	if out := hubCmd(t, env, "destination", "add", "--tenant", tenant, "--type", "meta", "--config", `{"pixel_id":"123"}`, "--credentials", `{"access_token":"EAAx"}`); !strings.Contains(out, "destination ") || strings.Contains(out, "EAAx") {
 		t.Fatalf("destination add: %s", out)
 	}
@@ -331,6 +342,8 @@ func TestOperatorCommands(t *testing.T) {
 			"graph_url: not a destination setting; the operator sets HUB_META_GRAPH_URL"},
 		{[]string{"source", "create", "--tenant", tenant, "--name", "x", "--origin", "loja.example.com"}, "allowed origin"},
 		{[]string{"source", "create", "--tenant", tenant, "--name", "x", "--secret", "hotmart"}, "--secret must be provider=secret"},
+		{[]string{"source", "rotate-token", "--tenant", tenant, "--source", source, "--provider", "paypal"}, `unknown --provider "paypal"`},
+		{[]string{"source", "rotate-token", "--tenant", tenant, "--source", source}, "--provider is required"},
 		{[]string{"apikey", "create", "--tenant", "nope"}, "tenant nope"},
 		{[]string{"deliveries", "replay", "--tenant", tenant}, "give --id, --destination, or --since and --until"},
 	} {

@@ -5,6 +5,7 @@ package admin
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,15 @@ func Token(n int) string {
 		b[i] = alphabet[v.Int64()]
 	}
 	return string(b)
+}
+
+// NewWebhookToken returns a fresh gateway URL token: "wh_" and 32 random bytes, base64url.
+func NewWebhookToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("admin: crypto/rand failed: " + err.Error())
+	}
+	return "wh_" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // NewKey is an API key just created: Plaintext is shown once and never stored.
@@ -111,8 +121,9 @@ type SourceInput struct {
 // DefaultAttributionWindow is used when a source does not set one.
 const DefaultAttributionWindow = 7 * 24 * time.Hour
 
-// CreateSource validates and creates a source with fresh public key and webhook token, and
-// stores its gateway secrets encrypted.
+// CreateSource validates and creates a source with a fresh public key, and stores its gateway
+// secrets encrypted, each gateway with a secret getting its own webhook URL token. (The source's
+// own WebhookToken is random too but selects nothing; see store.Source.)
 func (s *Service) CreateSource(ctx context.Context, tenantID string, in SourceInput) (store.Source, error) {
 	if strings.TrimSpace(in.Name) == "" {
 		return store.Source{}, errors.New("admin: source name must not be empty")
@@ -172,7 +183,43 @@ func (s *Service) PutGatewaySecret(ctx context.Context, src store.Source, provid
 	if err := s.Store.PutGatewaySecret(ctx, gs); err != nil {
 		return fmt.Errorf("admin: store %s secret: %w", provider, err)
 	}
-	return nil
+	// A gateway with a secret is enabled: it needs its URL. A secret change keeps the URL.
+	toks, err := s.Store.ListWebhookTokens(ctx, src.TenantID, src.ID)
+	if err != nil {
+		return fmt.Errorf("admin: %s webhook token: %w", provider, err)
+	}
+	for _, t := range toks {
+		if t.Provider == provider {
+			return nil
+		}
+	}
+	_, err = s.RotateWebhookToken(ctx, src, provider)
+	return err
+}
+
+// RotateWebhookToken gives a source's gateway a fresh URL token and returns it; the previous
+// token is refused (404) from then on. For a gateway without one it enables the gateway: an
+// unsigned gateway (Appmax) is enabled this way, a signed one also needs its secret before its
+// URL accepts anything.
+func (s *Service) RotateWebhookToken(ctx context.Context, src store.Source, provider string) (store.WebhookToken, error) {
+	t := store.WebhookToken{Token: NewWebhookToken(), TenantID: src.TenantID, SourceID: src.ID, Provider: provider, CreatedAt: s.now()}
+	if err := s.Store.PutWebhookToken(ctx, t); err != nil {
+		return store.WebhookToken{}, fmt.Errorf("admin: %s webhook token: %w", provider, err)
+	}
+	return t, nil
+}
+
+// WebhookTokens returns a source's gateway URL tokens by provider.
+func (s *Service) WebhookTokens(ctx context.Context, src store.Source) (map[string]string, error) {
+	toks, err := s.Store.ListWebhookTokens(ctx, src.TenantID, src.ID)
+	if err != nil {
+		return nil, fmt.Errorf("admin: webhook tokens of %s: %w", src.ID, err)
+	}
+	out := make(map[string]string, len(toks))
+	for _, t := range toks {
+		out[t.Provider] = t.Token
+	}
+	return out, nil
 }
 
 // DestinationInput is what an operator gives to add a destination.
@@ -218,9 +265,9 @@ func (s *Service) AddDestination(ctx context.Context, tenantID string, in Destin
 	return d, nil
 }
 
-// WebhookURL is the URL to paste into a gateway's panel.
-func (s *Service) WebhookURL(provider string, src store.Source) string {
-	return strings.TrimRight(s.PublicURL, "/") + "/v1/webhooks/" + provider + "/" + src.WebhookToken
+// WebhookURL is the URL to paste into a gateway's panel, with the gateway's own token.
+func (s *Service) WebhookURL(provider, token string) string {
+	return strings.TrimRight(s.PublicURL, "/") + "/v1/webhooks/" + provider + "/" + token
 }
 
 // SnippetTag is the script tag to paste into the site.

@@ -18,6 +18,7 @@ import (
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook"
 	"github.com/hubtrack/hub/internal/webhook/all"
 )
 
@@ -70,7 +71,8 @@ type Config struct {
 
 // API serves the admin API.
 type API struct {
-	cfg Config
+	cfg      Config
+	adapters *webhook.Registry
 
 	touchMu   sync.Mutex
 	lastTouch map[string]time.Time
@@ -111,7 +113,7 @@ func New(cfg Config) *API {
 	if cfg.PhoneCountry == "" {
 		cfg.PhoneCountry = "55"
 	}
-	return &API{cfg: cfg, lastTouch: map[string]time.Time{}}
+	return &API{cfg: cfg, adapters: all.Default(), lastTouch: map[string]time.Time{}}
 }
 
 func (a *API) now() time.Time { return a.cfg.Now().UTC() }
@@ -160,6 +162,7 @@ func (a *API) routes() []Route {
 		{Method: "GET", Path: "/sources/{id}", handle: a.getSource},
 		{Method: "PATCH", Path: "/sources/{id}", handle: a.updateSource},
 		{Method: "PUT", Path: "/sources/{id}/secrets/{provider}", handle: a.putSecret},
+		{Method: "POST", Path: "/sources/{id}/tokens/{provider}", handle: a.rotateToken},
 		{Method: "GET", Path: "/sources/{id}/setup", handle: a.sourceSetup},
 		{Method: "GET", Path: "/sources/{id}/links", handle: a.listLinks},
 		{Method: "POST", Path: "/sources/{id}/links", handle: a.createLink},

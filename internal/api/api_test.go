@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -241,19 +242,44 @@ func TestResources(t *testing.T) {
 		a := e.tenant("alpha")
 		ctx := context.Background()
 
-		// Source: webhook URL per gateway, snippet, write-only secrets, patch.
+		// Source: a webhook URL per enabled gateway, each with its own token, snippet,
+		// write-only secrets, patch.
 		var src api.Source
 		e.must(http.StatusCreated, a.AdminKey, "POST", "/api/v1/sources", map[string]any{"name": "Loja", "allowed_origins": []string{"https://loja.example"},
 			"attribution_window_hours": 72, "secrets": map[string]string{"kiwify": "kw-secret"}}).json(t, &src)
-		if len(src.Gateways) != 2 || src.Gateways[0].Provider != "hotmart" || !strings.HasPrefix(src.Gateways[0].WebhookURL, "https://hub.example.com/v1/webhooks/hotmart/wh_") ||
+		if len(src.Gateways) != 3 || src.Gateways[0].Provider != "hotmart" || src.Gateways[0].WebhookURL != "" || src.Gateways[0].Enabled ||
+			!strings.HasPrefix(src.Gateways[1].WebhookURL, "https://hub.example.com/v1/webhooks/kiwify/wh_") || !src.Gateways[1].Enabled ||
 			src.Gateways[0].SecretSet || !src.Gateways[1].SecretSet || !strings.Contains(src.Snippet, src.PublicKey) || src.AttributionWindowHours != 72 {
 			t.Errorf("source %+v", src)
+		}
+		if g := src.Gateways[2]; g.Provider != "appmax" || !g.Unsigned || g.Enabled || g.WebhookURL != "" || src.Gateways[1].Unsigned {
+			t.Errorf("appmax is not marked unsigned, or is enabled by default: %+v", src.Gateways)
 		}
 		r := e.must(http.StatusNoContent, a.AdminKey, "PUT", "/api/v1/sources/"+src.ID+"/secrets/hotmart", map[string]any{"secret": "hottok-1"})
 		e.must(http.StatusNotFound, a.AdminKey, "PUT", "/api/v1/sources/"+src.ID+"/secrets/paypal", map[string]any{"secret": "x"})
 		r = e.must(http.StatusOK, a.AdminKey, "GET", "/api/v1/sources/"+src.ID, nil)
 		if contains(r.Body, "hottok-1") || contains(r.Body, "kw-secret") || !contains(r.Body, `"secret_set":true`) {
 			t.Errorf("source shows or lost secrets: %s", r.Body)
+		}
+		r.json(t, &src)
+		hotURL := src.Gateways[0].WebhookURL
+		if !strings.HasPrefix(hotURL, "https://hub.example.com/v1/webhooks/hotmart/wh_") || !src.Gateways[0].Enabled ||
+			path.Base(hotURL) == path.Base(src.Gateways[1].WebhookURL) {
+			t.Errorf("hotmart after its secret: %+v (kiwify %s)", src.Gateways[0], src.Gateways[1].WebhookURL)
+		}
+		// Rotation: a new URL for one gateway; a read_only key cannot; unknown gateways are 404.
+		var g api.Gateway
+		e.must(http.StatusOK, a.AdminKey, "POST", "/api/v1/sources/"+src.ID+"/tokens/hotmart", nil).json(t, &g)
+		if g.Provider != "hotmart" || !g.Enabled || g.WebhookURL == hotURL || !strings.HasPrefix(g.WebhookURL, "https://hub.example.com/v1/webhooks/hotmart/wh_") {
+			t.Errorf("rotated hotmart %+v (was %s)", g, hotURL)
+		}
+		e.must(http.StatusForbidden, a.ReadKey, "POST", "/api/v1/sources/"+src.ID+"/tokens/hotmart", nil)
+		e.must(http.StatusNotFound, a.AdminKey, "POST", "/api/v1/sources/"+src.ID+"/tokens/paypal", nil)
+		e.must(http.StatusNotFound, a.AdminKey, "POST", "/api/v1/sources/no-such-source/tokens/hotmart", nil)
+		// An unsigned gateway is enabled by its first token.
+		e.must(http.StatusOK, a.AdminKey, "POST", "/api/v1/sources/"+src.ID+"/tokens/appmax", nil).json(t, &g)
+		if !g.Unsigned || !g.Enabled || !strings.HasPrefix(g.WebhookURL, "https://hub.example.com/v1/webhooks/appmax/wh_") {
+			t.Errorf("enabled appmax %+v", g)
 		}
 		e.must(http.StatusOK, a.AdminKey, "PATCH", "/api/v1/sources/"+src.ID, map[string]any{"name": "Loja 2", "attribution_model": "first_click"}).json(t, &src)
 		if src.Name != "Loja 2" || src.AttributionModel != "first_click" || src.AttributionWindowHours != 72 || len(src.AllowedOrigins) != 1 {

@@ -74,7 +74,7 @@ func newEnv(t *testing.T, st store.Store, opts ...envOption) *env {
 	reg.Register(&meta.Meta{GraphURL: srv.URL, Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})})
 	fi := &fakeIntake{st: st}
 	cfg := api.Config{Store: st, Admin: adm, Dests: reg, Intake: fi, Keys: keys, Log: slog.New(slog.DiscardHandler),
-		Providers: []string{"hotmart", "kiwify"}}
+		Providers: []string{"hotmart", "kiwify", "appmax"}}
 	for _, o := range opts {
 		o(&cfg)
 	}

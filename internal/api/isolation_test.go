@@ -91,6 +91,13 @@ func TestTenantIsolation(t *testing.T) {
 		// Every list of A, including the reports, shows nothing of B.
 		secretsOfB := []string{b.Source.ID, b.Source.PublicKey, b.Source.WebhookToken, b.Destination.ID, b.Order.ID, b.Delivery.ID,
 			b.Inbox.ID, b.Touchpoint.ID, b.LinkCode, b.KeyID, "HP-beta"}
+		bToks, err := e.st.ListWebhookTokens(context.Background(), b.ID, b.Source.ID)
+		if err != nil || len(bToks) == 0 {
+			t.Fatalf("B's webhook tokens: %d %v", len(bToks), err)
+		}
+		for _, tk := range bToks {
+			secretsOfB = append(secretsOfB, tk.Token)
+		}
 		for _, rt := range e.api.Routes() {
 			if rt.Method != http.MethodGet || strings.Contains(rt.Path, "{") || rt.Operator {
 				continue

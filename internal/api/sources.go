@@ -17,10 +17,16 @@ import (
 
 // Gateway is one payment gateway a source can receive webhooks from.
 type Gateway struct {
-	Provider   string `json:"provider"`
+	Provider string `json:"provider"`
+	// WebhookURL carries the gateway's own token; it is empty while the gateway has none (a
+	// signed gateway gets one with its secret, an unsigned one by a token rotation).
 	WebhookURL string `json:"webhook_url"`
 	// SecretSet says whether a verification secret is stored; the secret is never shown.
 	SecretSet bool `json:"secret_set"`
+	// Unsigned gateways (Appmax) sign nothing: their URL token is their only authentication.
+	Unsigned bool `json:"unsigned"`
+	// Enabled: the URL accepts deliveries (a token, and a secret unless the gateway is unsigned).
+	Enabled bool `json:"enabled"`
 }
 
 // Source is a source as the API shows it.
@@ -47,6 +53,10 @@ func (a *API) sourceView(ctx context.Context, s store.Source) (Source, error) {
 	for _, gs := range secrets {
 		set[gs.Provider] = true
 	}
+	tokens, err := a.cfg.Admin.WebhookTokens(ctx, s)
+	if err != nil {
+		return Source{}, err
+	}
 	v := Source{ID: s.ID, Name: s.Name, PublicKey: s.PublicKey, AllowedOrigins: s.AllowedOrigins,
 		AttributionWindowHours: int(s.AttributionWindow / time.Hour), AttributionModel: s.AttributionModel,
 		CookieDomain: s.CookieDomain, Snippet: a.cfg.Admin.SnippetTag(s), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
@@ -55,13 +65,24 @@ func (a *API) sourceView(ctx context.Context, s store.Source) (Source, error) {
 		v.AllowedOrigins = []string{}
 	}
 	for _, p := range a.cfg.Providers {
-		v.Gateways = append(v.Gateways, Gateway{Provider: p, WebhookURL: a.webhookURL(p, s), SecretSet: set[p]})
+		v.Gateways = append(v.Gateways, a.gatewayView(p, tokens[p], set[p]))
 	}
 	return v, nil
 }
 
-func (a *API) webhookURL(provider string, s store.Source) string {
-	return strings.TrimRight(a.cfg.PublicURL, "/") + "/v1/webhooks/" + provider + "/" + s.WebhookToken
+func (a *API) gatewayView(provider, token string, secretSet bool) Gateway {
+	g := Gateway{Provider: provider, SecretSet: secretSet, Unsigned: !a.signed(provider)}
+	if token != "" {
+		g.WebhookURL = strings.TrimRight(a.cfg.PublicURL, "/") + "/v1/webhooks/" + provider + "/" + token
+		g.Enabled = secretSet || g.Unsigned
+	}
+	return g
+}
+
+// signed reports whether provider's adapter authenticates its deliveries beyond the URL.
+func (a *API) signed(provider string) bool {
+	ad, ok := a.adapters.Lookup(provider)
+	return !ok || ad.Signed()
 }
 
 func (a *API) knownProvider(p string) bool { return slices.Contains(a.cfg.Providers, p) }
@@ -283,6 +304,31 @@ func (a *API) putSecret(w http.ResponseWriter, r *http.Request, p principal) err
 	}
 	a.audit(r, p, "source.secret", "source "+src.ID+" gateway "+provider)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// rotateToken gives a source's gateway a fresh webhook URL token; the previous URL answers 404
+// at once. For an unsigned gateway without a token it enables the gateway.
+func (a *API) rotateToken(w http.ResponseWriter, r *http.Request, p principal) error {
+	ctx := r.Context()
+	src, err := a.cfg.Store.GetSource(ctx, p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	provider := r.PathValue("provider")
+	if !a.knownProvider(provider) {
+		return notFound()
+	}
+	t, err := a.cfg.Admin.RotateWebhookToken(ctx, src, provider)
+	if err != nil {
+		return err
+	}
+	_, err = a.cfg.Store.GetGatewaySecret(ctx, src.TenantID, src.ID, provider)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	a.audit(r, p, "source.token", "source "+src.ID+" gateway "+provider)
+	httpx.WriteJSON(w, http.StatusOK, a.gatewayView(provider, t.Token, err == nil))
 	return nil
 }
 

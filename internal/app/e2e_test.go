@@ -170,7 +170,11 @@ func TestClickToPurchaseToMeta(t *testing.T) {
 
 			// The fixture's purchase, approved a minute ago (Hotmart signs nothing; the hottok header authenticates).
 			raw := strings.Replace(f.RawBody, `"approved_date":1767634200000`, fmt.Sprintf(`"approved_date":%d`, now.Add(-time.Minute).UnixMilli()), 1)
-			hook := r.base + "/v1/webhooks/hotmart/" + src.WebhookToken
+			toks, err := r.app.Admin.WebhookTokens(context.Background(), src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hook := r.base + "/v1/webhooks/hotmart/" + toks["hotmart"]
 			resp, body = post(t, hook, "application/json", []byte(raw), f.Request.Headers)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("webhook: %d %s", resp.StatusCode, body)

@@ -82,10 +82,14 @@ func TestMetaPayloadPerGateway(t *testing.T) {
 		t.Fatalf("collect: %d %s", resp.StatusCode, body)
 	}
 
+	toks, err := a.Admin.WebhookTokens(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, gw := range gateways {
 		f := fixtures[gw]
 		u, _ := url.Parse(f.Request.PathAndQuery)
-		hook := base + "/v1/webhooks/" + gw + "/" + src.WebhookToken
+		hook := base + "/v1/webhooks/" + gw + "/" + toks[gw]
 		if u.RawQuery != "" {
 			hook += "?" + u.RawQuery
 		}

@@ -56,7 +56,8 @@ func (a *App) wire() error {
 	ing.Register(a.mux)
 	a.closers = append(a.closers, ing.Close)
 
-	a.Intake = &intake.Service{Store: a.Store, Adapters: webhookall.Default(), Keys: a.Keys, Log: a.Log, Now: a.now, Limiter: a.Cache}
+	a.Intake = &intake.Service{Store: a.Store, Adapters: webhookall.Default(), Keys: a.Keys, Log: a.Log, Now: a.now, Limiter: a.Cache,
+		MaxBodyBytes: a.Config.MaxBodyBytes}
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 

@@ -1,10 +1,12 @@
-// Package intake owns the order pipeline behind POST /v1/webhooks/{provider}/{source_token}:
-// pick the source by its token, verify the delivery with the gateway's own scheme, commit the
+// Package intake owns the order pipeline behind POST /v1/webhooks/{provider}/{token}: pick the
+// source by the gateway's own token (each gateway of a source has its own, so one gateway's URL
+// cannot post another's deliveries), verify the delivery with the gateway's scheme, commit the
 // raw body to the inbox before anything else, then parse, apply the order change, attribute a
 // new purchase and plan its deliveries in one transaction.
 package intake
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +43,15 @@ const (
 	RejectedBodyMax   = 64 << 10
 )
 
+// Unsigned gateways (Appmax) are authenticated by their URL token alone, so the deliveries a
+// source accepts from them are bounded too, by default DefaultUnsignedBurst at once and
+// DefaultUnsignedPerMinute after that, per source. Over the bound the delivery is answered 429
+// and nothing is stored; the gateway retries later.
+const (
+	DefaultUnsignedBurst     = 300
+	DefaultUnsignedPerMinute = 120
+)
+
 // Service receives and processes webhook deliveries.
 type Service struct {
 	Store    store.Store
@@ -47,8 +59,16 @@ type Service struct {
 	Keys     *pii.Keyring
 	Log      *slog.Logger
 	Now      func() time.Time
-	// Limiter bounds the refused deliveries each source stores; nil stores every one.
+	// Limiter bounds the refused deliveries each source stores, and the deliveries it accepts
+	// from unsigned gateways; nil bounds neither.
 	Limiter cache.Limiter
+	// UnsignedBurst and UnsignedPerMinute bound the deliveries a source accepts from unsigned
+	// gateways (with Limiter); zero means DefaultUnsignedBurst and DefaultUnsignedPerMinute.
+	UnsignedBurst     int
+	UnsignedPerMinute float64
+	// MaxBodyBytes bounds a delivery's body (HUB_MAX_BODY_BYTES); 0, or more than
+	// webhook.MaxBodyBytes, means webhook.MaxBodyBytes, which the adapters enforce too.
+	MaxBodyBytes int64
 	// Published is told about every processed delivery (live views); may be nil.
 	Published func(ctx context.Context, tenantID string, e store.InboxEntry)
 }
@@ -111,38 +131,72 @@ type Response struct {
 	State   string `json:"state"`
 }
 
+func (s *Service) maxBody() int64 {
+	if s.MaxBodyBytes <= 0 || s.MaxBodyBytes > webhook.MaxBodyBytes {
+		return webhook.MaxBodyBytes
+	}
+	return s.MaxBodyBytes
+}
+
 func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	provider, token := r.PathValue("provider"), r.PathValue("token")
+	// Every way a URL can fail to name an enabled gateway of a source gets the same 404 and
+	// stores nothing: an unknown provider, an unknown or rotated-away token, another gateway's
+	// token, a signed gateway whose secret is not set. The URL reveals nothing about tenants.
+	notFound := func() { httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "unknown webhook URL")) }
 	adapter, ok := s.Adapters.Lookup(provider)
 	if !ok {
-		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "unknown webhook URL"))
+		notFound()
 		return
 	}
-	src, err := s.Store.GetSourceByWebhookToken(ctx, token)
+	wt, err := s.Store.GetWebhookToken(ctx, provider, token)
 	if errors.Is(err, store.ErrNotFound) {
-		// Same answer as an unknown provider: the URL reveals nothing about tenants.
-		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "unknown webhook URL"))
+		notFound()
 		return
 	}
+	if err != nil {
+		s.fail(w, r, "load webhook token", err)
+		return
+	}
+	src, err := s.Store.GetSource(ctx, wt.TenantID, wt.SourceID)
 	if err != nil {
 		s.fail(w, r, "load source", err)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhook.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", webhook.MaxBodyBytes)))
-			return
-		}
-		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusBadRequest, "could not read the body"))
 		return
 	}
 	secret, err := s.secret(ctx, src, provider)
 	if err != nil {
 		s.fail(w, r, "load gateway secret", err)
 		return
+	}
+	signed := adapter.Signed()
+	if signed && secret == "" {
+		notFound()
+		return
+	}
+	limit := s.maxBody()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusRequestEntityTooLarge, "the body is larger than the limit",
+				httpx.FieldError{Field: "body", Reason: fmt.Sprintf("must be at most %d bytes", limit)}))
+			return
+		}
+		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusBadRequest, "could not read the body"))
+		return
+	}
+	if !signed && s.Limiter != nil {
+		burst, perMinute := cmp.Or(s.UnsignedBurst, DefaultUnsignedBurst), cmp.Or(s.UnsignedPerMinute, DefaultUnsignedPerMinute)
+		ok, retry, err := s.Limiter.Allow(ctx, "intake:unsigned:"+src.ID, perMinute/60, burst)
+		if err != nil {
+			s.Log.Warn("intake: limit unsigned deliveries", "error", err) // accept: losing a sale is worse
+		} else if !ok {
+			s.Log.Warn("intake: unsigned delivery over the source's limit", "provider", provider, "source_id", src.ID)
+			w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)+1))
+			httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusTooManyRequests, "too many deliveries from "+provider+" for this source; retry later"))
+			return
+		}
 	}
 	now := s.now()
 	req := webhook.Request{Header: r.Header, Query: r.URL.Query(), Body: body}

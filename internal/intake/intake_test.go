@@ -66,6 +66,7 @@ var stripeT = time.Unix(1767634200, 0).UTC()
 
 type harness struct {
 	st      store.Store
+	adm     *admin.Service
 	svc     *intake.Service
 	srv     *httptest.Server
 	tenant  store.Tenant
@@ -85,7 +86,7 @@ func newHarness(t *testing.T, dialect string) *harness {
 		t.Fatal(err)
 	}
 	adm := &admin.Service{Store: st, Keys: keys, PublicURL: "http://hub.test"}
-	h := &harness{st: st, fx: fixtures(t)}
+	h := &harness{st: st, adm: adm, fx: fixtures(t)}
 	h.tenant, _, err = adm.CreateTenant(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +104,13 @@ func newHarness(t *testing.T, dialect string) *harness {
 		return src
 	}
 	h.src, h.wrong, h.bare = mk("shop", secrets), mk("wrong", wrong), mk("bare", nil)
+	// The bare source has a URL for every gateway but no secret: only the unsigned ones are
+	// enabled.
+	for gw := range h.fx {
+		if _, err := adm.RotateWebhookToken(ctx, h.bare, gw); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := adm.AddDestination(ctx, h.tenant.ID, admin.DestinationInput{Type: "meta", Config: json.RawMessage(`{"pixel_id":"1"}`), Credentials: json.RawMessage(`{"access_token":"t"}`)}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -115,10 +123,26 @@ func newHarness(t *testing.T, dialect string) *harness {
 	return h
 }
 
-// send posts a fixture-shaped delivery to a source's webhook URL.
+// token is the source's URL token for the gateway ("" if it has none).
+func (h *harness) token(t *testing.T, gw string, src store.Source) string {
+	t.Helper()
+	toks, err := h.adm.WebhookTokens(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks[gw]
+}
+
+// send posts a fixture-shaped delivery to the gateway's webhook URL of a source.
 func (h *harness) send(t *testing.T, gw string, src store.Source, body string, hdr map[string]string, query string) (int, intake.Response) {
 	t.Helper()
-	u := h.srv.URL + "/v1/webhooks/" + gw + "/" + src.WebhookToken
+	return h.sendTo(t, gw, h.token(t, gw, src), body, hdr, query)
+}
+
+// sendTo posts to /v1/webhooks/{gw}/{token}.
+func (h *harness) sendTo(t *testing.T, gw, token string, body string, hdr map[string]string, query string) (int, intake.Response) {
+	t.Helper()
+	u := h.srv.URL + "/v1/webhooks/" + gw + "/" + token
 	if query != "" {
 		u += "?" + query
 	}
@@ -184,24 +208,29 @@ func TestIntake(t *testing.T) {
 				}
 			})
 
-			t.Run("wrong secrets are refused with 401 and recorded", func(t *testing.T) {
+			t.Run("wrong secrets are refused with 401 and recorded; no secret is 404", func(t *testing.T) {
 				for gw := range h.fx {
 					code, _ := h.sendFixture(t, gw, h.wrong)
-					want := http.StatusUnauthorized
+					want, wantBare := http.StatusUnauthorized, http.StatusNotFound
 					if gw == "appmax" { // no signature: the URL token is its only secret
-						want = http.StatusOK
+						want, wantBare = http.StatusOK, http.StatusOK
 					}
 					if code != want {
 						t.Errorf("%s with a wrong secret: %d, want %d", gw, code, want)
 					}
+					// A signed gateway without a secret is not enabled: 404, nothing stored.
 					code, _ = h.sendFixture(t, gw, h.bare)
-					if code != want {
-						t.Errorf("%s with no secret: %d, want %d", gw, code, want)
+					if code != wantBare {
+						t.Errorf("%s with no secret: %d, want %d", gw, code, wantBare)
 					}
 				}
 				rej, err := h.st.ListInbox(ctx, store.InboxFilter{TenantID: h.tenant.ID, SourceID: h.wrong.ID, State: store.InboxRejected, Limit: 100})
 				if err != nil || len(rej) != len(h.fx)-1 {
 					t.Fatalf("rejected entries: %d, %v", len(rej), err)
+				}
+				bare, err := h.st.ListInbox(ctx, store.InboxFilter{TenantID: h.tenant.ID, SourceID: h.bare.ID, Limit: 100})
+				if err != nil || len(bare) != 1 || bare[0].Provider != "appmax" {
+					t.Fatalf("the bare source stored %d deliveries (%v), want only appmax's", len(bare), err)
 				}
 				for _, e := range rej {
 					if e.Error == "" || len(e.Body) == 0 || e.Headers["X-Hotmart-Hottok"] == h.fx["hotmart"].Verification.TestSecret {
@@ -325,13 +354,17 @@ func TestIntake(t *testing.T) {
 				if code, _ := h.send(t, "hotmart", h.src, big, f.Request.Headers, ""); code != http.StatusRequestEntityTooLarge {
 					t.Errorf("oversize: %d", code)
 				}
-				if code, _ := h.send(t, "hotmart", store.Source{WebhookToken: "wh_unknown"}, f.RawBody, f.Request.Headers, ""); code != http.StatusNotFound {
+				if code, _ := h.sendTo(t, "hotmart", "wh_unknown", f.RawBody, f.Request.Headers, ""); code != http.StatusNotFound {
 					t.Errorf("unknown token: %d", code)
+				}
+				// The source's own token selects nothing any more: each gateway has its own.
+				if code, _ := h.sendTo(t, "hotmart", h.src.WebhookToken, f.RawBody, f.Request.Headers, ""); code != http.StatusNotFound {
+					t.Errorf("the source's token: %d", code)
 				}
 				if code, _ := h.send(t, "paypal", h.src, f.RawBody, f.Request.Headers, ""); code != http.StatusNotFound {
 					t.Errorf("unknown provider: %d", code)
 				}
-				req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/v1/webhooks/hotmart/"+h.src.WebhookToken, nil)
+				req, _ := http.NewRequest(http.MethodGet, h.srv.URL+"/v1/webhooks/hotmart/"+h.token(t, "hotmart", h.src), nil)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Fatal(err)
@@ -367,11 +400,15 @@ func TestRejectedDeliveriesAreBounded(t *testing.T) {
 				t.Fatalf("stored refusals: %d (%v), want %d", len(rej), err, intake.RejectedBurst)
 			}
 
+			other, err := h.adm.CreateSource(ctx, h.tenant.ID, admin.SourceInput{Name: "other", Secrets: map[string]string{"stripe": "whsec_not_this_one"}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			big := `{"padding":"` + strings.Repeat("x", 2*intake.RejectedBodyMax) + `"}`
-			if code, _ := h.send(t, "stripe", h.bare, big, f.Request.Headers, ""); code != http.StatusUnauthorized {
+			if code, _ := h.send(t, "stripe", other, big, f.Request.Headers, ""); code != http.StatusUnauthorized {
 				t.Fatalf("big refusal: %d, want 401", code)
 			}
-			rej, err = h.st.ListInbox(ctx, store.InboxFilter{TenantID: h.tenant.ID, SourceID: h.bare.ID, State: store.InboxRejected, Limit: 10})
+			rej, err = h.st.ListInbox(ctx, store.InboxFilter{TenantID: h.tenant.ID, SourceID: other.ID, State: store.InboxRejected, Limit: 10})
 			if err != nil || len(rej) != 1 {
 				t.Fatalf("another source's refusals: %d (%v), want 1", len(rej), err)
 			}

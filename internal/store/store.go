@@ -94,10 +94,13 @@ type Reader interface {
 
 	GetSource(ctx context.Context, tenantID, id string) (Source, error)
 	ListSources(ctx context.Context, tenantID string) ([]Source, error)
-	// GetSourceByWebhookToken and GetSourceByPublicKey are the two unauthenticated lookups:
-	// the token in a webhook URL and the public key in t.js.
-	GetSourceByWebhookToken(ctx context.Context, token string) (Source, error)
+	// GetWebhookToken and GetSourceByPublicKey are the two unauthenticated lookups: the
+	// gateway's token in a webhook URL (/v1/webhooks/{provider}/{token}; a token selects its
+	// source for its own provider only) and the public key in t.js.
+	GetWebhookToken(ctx context.Context, provider, token string) (WebhookToken, error)
 	GetSourceByPublicKey(ctx context.Context, key string) (Source, error)
+	// ListWebhookTokens returns a source's gateway tokens ordered by provider.
+	ListWebhookTokens(ctx context.Context, tenantID, sourceID string) ([]WebhookToken, error)
 	// GetGatewaySecret returns the encrypted secret for one gateway of a source.
 	GetGatewaySecret(ctx context.Context, tenantID, sourceID, provider string) (GatewaySecret, error)
 	// ListGatewaySecrets returns a source's secrets ordered by provider.
@@ -197,6 +200,9 @@ type Writer interface {
 	// old, and reports whether it did: a re-seal under a new key never undoes a concurrent
 	// change of the secret. The secret's UpdatedAt is kept.
 	SwapGatewaySecret(ctx context.Context, tenantID, sourceID, provider, old, next string) (bool, error)
+	// PutWebhookToken inserts or replaces the token of (source, provider): the previous token
+	// selects nothing from then on. The source must be the tenant's (else ErrNotFound).
+	PutWebhookToken(ctx context.Context, t WebhookToken) error
 
 	CreateDestination(ctx context.Context, d Destination) (Destination, error)
 	// UpdateDestination replaces type, name, config, credentials and enabled.
@@ -339,17 +345,32 @@ const (
 )
 
 type Source struct {
-	ID                string
-	TenantID          string
-	Name              string
-	PublicKey         string // in t.js; identifies the source, not a secret
-	WebhookToken      string // in webhook URLs; selects the source
+	ID        string
+	TenantID  string
+	Name      string
+	PublicKey string // in t.js; identifies the source, not a secret
+	// WebhookToken selects nothing: each gateway has its own token (WebhookToken type). It is
+	// the token every gateway configured before per-gateway tokens kept (see the migration
+	// "webhook tokens per gateway").
+	WebhookToken      string
 	AllowedOrigins    []string
 	AttributionWindow time.Duration
 	AttributionModel  string
 	CookieDomain      string
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+}
+
+// WebhookToken is the secret in one gateway's webhook URL of a source,
+// /v1/webhooks/{provider}/{token}: it selects the source for that provider alone, so one
+// gateway's leaked URL cannot be used to post another gateway's deliveries. A source has at
+// most one per provider; a provider without one is not enabled for the source (404).
+type WebhookToken struct {
+	Token     string
+	TenantID  string
+	SourceID  string
+	Provider  string
+	CreatedAt time.Time
 }
 
 // GatewaySecret is a gateway's verification secret for one source, encrypted at rest.

@@ -187,8 +187,35 @@ func TestFlow(t *testing.T) {
 			src := srcs[0]
 			e.visit(src)
 			page := c.get(r.location)
-			webhookURL := e.srv.URL + "/v1/webhooks/hotmart/" + src.WebhookToken
-			mustContain(t, "source page", page.body, webhookURL, src.PublicKey, "Waiting for the first webhook", "Snippet seen on https://shop.example.com")
+			toks, _ := e.st.ListWebhookTokens(ctx, tenant.ID, src.ID)
+			if len(toks) != 1 || toks[0].Provider != "hotmart" {
+				t.Fatalf("webhook tokens of the new source: %+v", toks)
+			}
+			oldURL := e.srv.URL + "/v1/webhooks/hotmart/" + toks[0].Token
+			mustContain(t, "source page", page.body, oldURL, src.PublicKey, "Waiting for the first webhook", "Snippet seen on https://shop.example.com")
+			// A new URL for Hotmart: CSRF-protected; the old URL is refused at once.
+			if r := c.post("/setup/sources/"+src.ID+"/tokens", url.Values{"provider": {"hotmart"}}); r.status != http.StatusForbidden {
+				t.Errorf("rotate without csrf: %d", r.status)
+			}
+			r = c.post("/setup/sources/"+src.ID+"/tokens", url.Values{"csrf": {tok}, "provider": {"hotmart"}})
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("rotate: %d %s", r.status, r.body)
+			}
+			toks, _ = e.st.ListWebhookTokens(ctx, tenant.ID, src.ID)
+			webhookURL := e.srv.URL + "/v1/webhooks/hotmart/" + toks[0].Token
+			if webhookURL == oldURL {
+				t.Fatal("rotation kept the token")
+			}
+			page = c.get(r.location)
+			mustContain(t, "source page after rotation", page.body, webhookURL, "unsigned")
+			if strings.Contains(page.body, oldURL) {
+				t.Error("the source page still shows the old URL")
+			}
+			if resp, err := http.Post(oldURL, "application/json", strings.NewReader(f.RawBody)); err != nil || resp.StatusCode != http.StatusNotFound {
+				t.Errorf("old URL after rotation: %v %v", resp, err)
+			} else {
+				resp.Body.Close()
+			}
 
 			// The Graph API's address is the operator's: the form has no field for it, and one
 			// posted anyway (an old page, a crafted form) is not stored.

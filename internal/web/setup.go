@@ -141,8 +141,10 @@ func userError(err error) string {
 
 type gatewayView struct {
 	Provider   string
-	WebhookURL string
+	WebhookURL string // empty while the gateway has no token
 	SecretSet  bool
+	Unsigned   bool // the gateway signs nothing: the URL is its only protection
+	Enabled    bool
 	Doc        string
 }
 
@@ -223,14 +225,26 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
+	tokens, err := u.cfg.Admin.WebhookTokens(ctx, src)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
 	for _, prov := range u.cfg.Providers {
-		g := gatewayView{Provider: prov, WebhookURL: u.cfg.Admin.WebhookURL(prov, src), Doc: "docs/gateways/" + prov + ".md"}
+		g := gatewayView{Provider: prov, Doc: "docs/gateways/" + prov + ".md"}
 		g.SecretSet = slices.ContainsFunc(secrets, func(s store.GatewaySecret) bool { return s.Provider == prov })
+		if a, ok := u.adapters.Lookup(prov); ok && !a.Signed() {
+			g.Unsigned = true
+		}
+		if t := tokens[prov]; t != "" {
+			g.WebhookURL = u.cfg.Admin.WebhookURL(prov, t)
+			g.Enabled = g.SecretSet || g.Unsigned
+		}
 		d.Gateways = append(d.Gateways, g)
 	}
 	slices.SortStableFunc(d.Gateways, func(a, b gatewayView) int {
-		if a.SecretSet != b.SecretSet {
-			if a.SecretSet {
+		if a.Enabled != b.Enabled {
+			if a.Enabled {
 				return -1
 			}
 			return 1
@@ -288,6 +302,27 @@ func (u *UI) putSecret(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	u.audit(r, p, "source.secret", "source "+src.ID+" provider "+prov)
 	redirect(w, r, "/setup/sources/"+src.ID, "Secret saved for "+prov+".")
+}
+
+// rotateToken gives a gateway of the source a fresh webhook URL; the old one stops working at
+// once. For an unsigned gateway without a URL it enables the gateway.
+func (u *UI) rotateToken(w http.ResponseWriter, r *http.Request, p page) {
+	src, err := u.cfg.Store.GetSource(r.Context(), p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	prov := r.PostFormValue("provider")
+	if !slices.Contains(u.cfg.Providers, prov) {
+		redirect(w, r, "/setup/sources/"+src.ID, "Choose a gateway.")
+		return
+	}
+	if _, err := u.cfg.Admin.RotateWebhookToken(r.Context(), src, prov); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "source.token", "source "+src.ID+" provider "+prov)
+	redirect(w, r, "/setup/sources/"+src.ID, "New webhook URL for "+prov+": paste it into the gateway; the old one no longer works.")
 }
 
 func (u *UI) createLink(w http.ResponseWriter, r *http.Request, p page) {

@@ -20,6 +20,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
 )
 
@@ -71,11 +72,12 @@ type Config struct {
 
 // UI serves the dashboard.
 type UI struct {
-	cfg    Config
-	pages  map[string]*template.Template
-	assets http.Handler
-	sess   sessionStore
-	secure bool
+	cfg      Config
+	adapters *webhook.Registry
+	pages    map[string]*template.Template
+	assets   http.Handler
+	sess     sessionStore
+	secure   bool
 }
 
 // New builds the dashboard, parsing every template once.
@@ -113,7 +115,7 @@ func New(cfg Config) (*UI, error) {
 	if cfg.LoginBurst <= 0 {
 		cfg.LoginBurst = 10
 	}
-	u := &UI{cfg: cfg, secure: strings.HasPrefix(cfg.PublicURL, "https://")}
+	u := &UI{cfg: cfg, adapters: webhookall.Default(), secure: strings.HasPrefix(cfg.PublicURL, "https://")}
 	if cfg.Sessions != nil {
 		u.sess = cacheSessions{cfg.Sessions}
 	} else {
@@ -177,6 +179,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /setup/sources/{id}", u.auth(u.source))
 	mux.HandleFunc("GET /setup/sources/{id}/status", u.auth(u.sourceStatus))
 	mux.HandleFunc("POST /setup/sources/{id}/secrets", u.auth(u.putSecret))
+	mux.HandleFunc("POST /setup/sources/{id}/tokens", u.auth(u.rotateToken))
 	mux.HandleFunc("POST /setup/sources/{id}/links", u.auth(u.createLink))
 	mux.HandleFunc("POST /setup/destinations", u.auth(u.createDestination))
 	mux.HandleFunc("POST /setup/destinations/{id}", u.auth(u.updateDestination))

@@ -155,10 +155,6 @@ func (q *queries) GetSource(ctx context.Context, tenantID, id string) (store.Sou
 	return q.getSource(ctx, "get source", `tenant_id = $1 AND id = $2`, tenantID, id)
 }
 
-func (q *queries) GetSourceByWebhookToken(ctx context.Context, token string) (store.Source, error) {
-	return q.getSource(ctx, "get source by webhook token", `webhook_token = $1`, token)
-}
-
 func (q *queries) GetSourceByPublicKey(ctx context.Context, key string) (store.Source, error) {
 	return q.getSource(ctx, "get source by public key", `public_key = $1`, key)
 }
@@ -228,6 +224,49 @@ func (q *queries) ListGatewaySecrets(ctx context.Context, tenantID, sourceID str
 	rows, err := q.query(ctx, q.r, `SELECT `+secretCols+` FROM gateway_secrets WHERE tenant_id = $1 AND source_id = $2
 		ORDER BY provider`, tenantID, sourceID)
 	return collect(rows, err, "list gateway secrets", func(r Rows) (store.GatewaySecret, error) { return q.scanSecret(r) })
+}
+
+// Webhook tokens.
+
+const webhookTokenCols = `token, tenant_id, source_id, provider, created_at`
+
+func (q *queries) scanWebhookToken(r Row) (store.WebhookToken, error) {
+	var t store.WebhookToken
+	err := r.Scan(&t.Token, &t.TenantID, &t.SourceID, &t.Provider, tm(&t.CreatedAt))
+	return t, err
+}
+
+func (q *queries) GetWebhookToken(ctx context.Context, provider, token string) (store.WebhookToken, error) {
+	t, err := q.scanWebhookToken(q.queryRow(ctx, q.r, `SELECT `+webhookTokenCols+` FROM webhook_tokens
+		WHERE token = $1 AND provider = $2`, token, provider))
+	if err != nil {
+		return store.WebhookToken{}, readErr("get webhook token", err)
+	}
+	return t, nil
+}
+
+func (q *queries) ListWebhookTokens(ctx context.Context, tenantID, sourceID string) ([]store.WebhookToken, error) {
+	rows, err := q.query(ctx, q.r, `SELECT `+webhookTokenCols+` FROM webhook_tokens WHERE tenant_id = $1 AND source_id = $2
+		ORDER BY provider`, tenantID, sourceID)
+	return collect(rows, err, "list webhook tokens", func(r Rows) (store.WebhookToken, error) { return q.scanWebhookToken(r) })
+}
+
+func (q *queries) PutWebhookToken(ctx context.Context, t store.WebhookToken) error {
+	var n int64
+	err := q.queryRow(ctx, q.w, `SELECT count(*) FROM sources WHERE tenant_id = $1 AND id = $2`, t.TenantID, t.SourceID).Scan(&n)
+	if err != nil {
+		return wrap("put webhook token", err)
+	}
+	if n == 0 {
+		return mustAffect("put webhook token: source", 0, nil)
+	}
+	_, err = q.exec(ctx, q.w, `INSERT INTO webhook_tokens (`+webhookTokenCols+`) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (source_id, provider) DO UPDATE SET token = excluded.token, created_at = excluded.created_at`,
+		t.Token, t.TenantID, t.SourceID, t.Provider, q.f.Time(q.stamp(t.CreatedAt)))
+	if err != nil {
+		return q.writeErr("put webhook token", err)
+	}
+	return nil
 }
 
 // Destinations.

@@ -569,6 +569,33 @@ ALTER TABLE deliveries ADD COLUMN resends integer NOT NULL DEFAULT 0;
 ALTER TABLE attempts ADD COLUMN request_id text NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN event_ids text NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN resend boolean NOT NULL DEFAULT false;
+	},
+	{
+		// Each gateway of a source gets its own URL token, so one gateway's URL cannot post
+		// another gateway's deliveries. Every gateway a source already uses keeps the URL it
+		// has today, for itself alone: the source's old token becomes that gateway's token.
+		// "Uses" means a secret is configured, or a delivery was accepted (Appmax needs no
+		// secret). Other gateways get a fresh token when they are enabled.
+		Name: "webhook tokens per gateway",
+		Up: `
+CREATE TABLE webhook_tokens (
+	token      text COLLATE "C" NOT NULL,
+	tenant_id  text COLLATE "C" NOT NULL,
+	source_id  text COLLATE "C" NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+	provider   text NOT NULL,
+	created_at timestamptz NOT NULL,
+	PRIMARY KEY (token, provider),
+	UNIQUE (source_id, provider)
+);
+CREATE INDEX webhook_tokens_tenant ON webhook_tokens (tenant_id, source_id);
+
+INSERT INTO webhook_tokens (token, tenant_id, source_id, provider, created_at)
+	SELECT s.webhook_token, s.tenant_id, s.id, u.provider, s.created_at
+	FROM sources s JOIN (
+		SELECT source_id, provider FROM gateway_secrets
+		UNION
+		SELECT source_id, provider FROM inbox WHERE state <> 'rejected'
+	) u ON u.source_id = s.id;
 `,
 	},
 }

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Open) {
 		{"APIKeys", testAPIKeys},
 		{"Sources", testSources},
 		{"GatewaySecrets", testGatewaySecrets},
+		{"WebhookTokens", testWebhookTokens},
 		{"Destinations", testDestinations},
 		{"Links", testLinks},
 		{"Touchpoints", testTouchpoints},
@@ -301,7 +302,6 @@ func testSources(t *testing.T, s store.Store) {
 	want.ID, want.CreatedAt, want.UpdatedAt = src.ID, micro(at(0)), micro(at(time.Minute))
 	equal(t, "created", src, want)
 	equal(t, "get", must(s.GetSource(ctx, w.a.ID, src.ID))(t), want)
-	equal(t, "by token", must(s.GetSourceByWebhookToken(ctx, "wh_1"))(t), want)
 	equal(t, "by public key", must(s.GetSourceByPublicKey(ctx, "pk_1"))(t), want)
 
 	upd := want
@@ -310,13 +310,10 @@ func testSources(t *testing.T, s store.Store) {
 	noErr(t, s.UpdateSource(ctx, upd))
 	upd.UpdatedAt = micro(upd.UpdatedAt)
 	equal(t, "updated", must(s.GetSource(ctx, w.a.ID, src.ID))(t), upd)
-	_, err := s.GetSourceByWebhookToken(ctx, "wh_1")
-	wantErr(t, err, store.ErrNotFound, "old token")
-
 	other := upd
 	other.TenantID = w.b.ID
 	wantErr(t, s.UpdateSource(ctx, other), store.ErrNotFound, "update with other tenant")
-	_, err = s.GetSource(ctx, w.b.ID, src.ID)
+	_, err := s.GetSource(ctx, w.b.ID, src.ID)
 	wantErr(t, err, store.ErrNotFound, "get with other tenant")
 	dup := newSource(w.b.ID, "dup")
 	dup.WebhookToken = "wh_2"
@@ -452,4 +449,44 @@ func testAudit(t *testing.T, s store.Store) {
 	equal(t, "page 1", page1, want[:3])
 	page2 := must(s.ListAudit(ctx, store.AuditFilter{TenantID: w.a.ID, Limit: 3, After: page1[2].ID}))(t)
 	equal(t, "page 2", page2, want[3:])
+}
+
+func testWebhookTokens(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	hot := store.WebhookToken{Token: "wh_hot1", TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", CreatedAt: at(0)}
+	noErr(t, s.PutWebhookToken(ctx, hot))
+	noErr(t, s.PutWebhookToken(ctx, store.WebhookToken{Token: "wh_app1", TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "appmax", CreatedAt: at(0)}))
+	hot.CreatedAt = micro(hot.CreatedAt)
+	equal(t, "get", must(s.GetWebhookToken(ctx, "hotmart", "wh_hot1"))(t), hot)
+	// A token selects its own provider only.
+	_, err := s.GetWebhookToken(ctx, "appmax", "wh_hot1")
+	wantErr(t, err, store.ErrNotFound, "another provider's token")
+	_, err = s.GetWebhookToken(ctx, "hotmart", "wh_app1")
+	wantErr(t, err, store.ErrNotFound, "another provider's token")
+
+	// Rotation replaces the token: the old one selects nothing at once.
+	rot := hot
+	rot.Token, rot.CreatedAt = "wh_hot2", at(time.Hour)
+	noErr(t, s.PutWebhookToken(ctx, rot))
+	_, err = s.GetWebhookToken(ctx, "hotmart", "wh_hot1")
+	wantErr(t, err, store.ErrNotFound, "rotated-away token")
+	rot.CreatedAt = micro(rot.CreatedAt)
+	equal(t, "get rotated", must(s.GetWebhookToken(ctx, "hotmart", "wh_hot2"))(t), rot)
+	list := must(s.ListWebhookTokens(ctx, w.a.ID, w.srcA.ID))(t)
+	equal(t, "list providers", ids(list, func(x store.WebhookToken) string { return x.Provider }), []string{"appmax", "hotmart"})
+	equal(t, "list[1]", list[1], rot)
+
+	// The same token may serve two providers of one source (the migrated source token), but
+	// never one provider twice.
+	noErr(t, s.PutWebhookToken(ctx, store.WebhookToken{Token: "wh_hot2", TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "kiwify"}))
+	wantErr(t, s.PutWebhookToken(ctx, store.WebhookToken{Token: "wh_hot2", TenantID: w.b.ID, SourceID: w.srcB.ID, Provider: "hotmart"}),
+		store.ErrConflict, "a provider's token taken by another source")
+
+	// Tenant isolation.
+	wantErr(t, s.PutWebhookToken(ctx, store.WebhookToken{Token: "wh_x", TenantID: w.b.ID, SourceID: w.srcA.ID, Provider: "stripe"}),
+		store.ErrNotFound, "put on other tenant's source")
+	if l := must(s.ListWebhookTokens(ctx, w.b.ID, w.srcA.ID))(t); len(l) != 0 {
+		t.Errorf("other tenant lists %d tokens", len(l))
+	}
 }

@@ -1,9 +1,10 @@
 // Package appmax adapts Appmax order webhooks to Hub order events.
 //
-// Appmax documents no signature of any kind. The only secret is the long random source token in
-// the webhook URL (/v1/webhooks/appmax/<source_token>), which the intake has already matched
-// before calling this adapter; Verify therefore accepts every delivery. Anyone who learns the
-// URL can post forged orders, so keep it secret and rotate the source token if it leaks.
+// Appmax documents no signature of any kind (Signed is false). The only secret is the source's
+// Appmax token in the webhook URL (/v1/webhooks/appmax/<token>), which the intake has already
+// matched before calling this adapter; Verify therefore accepts every delivery. That token is
+// Appmax's alone, so another gateway's URL cannot be used to post Appmax orders; anyone who
+// learns the Appmax URL can, so keep it secret and rotate the token if it leaks.
 package appmax
 
 import (
@@ -24,7 +25,11 @@ var _ webhook.Adapter = Adapter{}
 // Provider implements webhook.Adapter.
 func (Adapter) Provider() string { return Provider }
 
-// Verify always returns nil: Appmax signs nothing, and the source token in the URL that
+// Signed implements webhook.Adapter: false, Appmax authenticates nothing; only the
+// per-gateway token in the webhook URL stands between a forger and the order pipeline.
+func (Adapter) Signed() bool { return false }
+
+// Verify always returns nil: Appmax signs nothing, and the per-gateway token in the URL that
 // selected the source is the only secret.
 func (Adapter) Verify(webhook.Request, string, time.Time) error { return nil }
 

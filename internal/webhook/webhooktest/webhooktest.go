@@ -278,6 +278,11 @@ func Run(t *testing.T, a webhook.Adapter, dir string) {
 	if p == "" || p != strings.ToLower(p) {
 		t.Errorf("Provider() = %q, want a non-empty lowercase name", p)
 	}
+	// A gateway that skips the bad-signature checks verifies nothing: it must say so, so the
+	// intake limits it and the API and dashboard mark it unsigned.
+	if _, unsigned := l.cfg.Skip["bad_signature"]; a.Signed() == unsigned {
+		t.Errorf("Signed() = %v, but the suite skips bad_signature: %v", a.Signed(), unsigned)
+	}
 
 	if l.cfg.Sign != nil {
 		t.Run("signer_matches_fixture", func(t *testing.T) {
