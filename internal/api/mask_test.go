@@ -135,4 +135,3 @@ func auditCount(t *testing.T, st store.Store, tenantID, action string) int {
 	}
 	return n
 }
-
