@@ -218,3 +218,18 @@ func checkSecretJSON(t *testing.T, v json.RawMessage, masked []byte) {
 		t.Fatalf("secret field reads %s after masking: %q", s, masked)
 	}
 }
+
+// Parse errors are stored with the delivery, shown in every view and logged: they must not
+// quote the body's values.
+func TestScalarErrorQuotesNoValue(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		Document Scalar `json:"document"`
+	}
+	for _, body := range []string{`{"document":{"cpf":"00000000191"}}`, `{"document":["00000000191"]}`} {
+		err := DecodeJSON("test", []byte(body), &v)
+		if err == nil || strings.Contains(err.Error(), "0000000019") {
+			t.Errorf("DecodeJSON(%s) = %v", body, err)
+		}
+	}
+}
