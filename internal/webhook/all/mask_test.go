@@ -1,6 +1,8 @@
 package all
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -59,5 +61,31 @@ func TestMaskFixtures(t *testing.T) {
 				t.Errorf("the fixture's body is withheld instead of masked:\n%s", masked)
 			}
 		})
+	}
+}
+
+// TestDocsNameMaskedFields: each gateway's page lists every field its adapter masks.
+func TestDocsNameMaskedFields(t *testing.T) {
+	t.Parallel()
+	r := Default()
+	for _, p := range r.Providers() {
+		a, _ := r.Lookup(p)
+		s, _ := webhook.SensitiveOf(a)
+		b, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "gateways", p+".md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, section, ok := strings.Cut(string(b), "## Masked fields")
+		if !ok {
+			t.Errorf("docs/gateways/%s.md has no Masked fields section", p)
+			continue
+		}
+		for _, list := range [][]string{s.Secret, s.PII, s.Embedded, s.SecretHeaders, s.SecretQuery} {
+			for _, f := range list {
+				if !strings.Contains(section, "`"+f+"`") {
+					t.Errorf("docs/gateways/%s.md: Masked fields does not name `%s`", p, f)
+				}
+			}
+		}
 	}
 }
