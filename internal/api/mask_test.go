@@ -67,6 +67,9 @@ func TestRawWebhookViewsMask(t *testing.T) {
 			}
 			var w api.Webhook
 			r.json(t, &w)
+			if w.Size != len(f.RawBody) {
+				t.Errorf("%s: size %d, want the stored %d", p, w.Size, len(f.RawBody))
+			}
 			if w.Body == nil || !webhooktest.Shows(*w.Body, webhooktest.FixtureEmail) {
 				t.Errorf("%s: the admin's reveal lacks the buyer's e-mail: %s", p, r.Body)
 			}

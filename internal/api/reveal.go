@@ -36,6 +36,9 @@ func revealPII(r *http.Request, p principal) (bool, error) {
 // data unless reveal.
 func maskedWebhook(e store.InboxEntry, reveal bool) Webhook {
 	m := masks.MaskDelivery(e.Provider, e.Headers, e.Query, e.Body, reveal)
+	size := len(e.Body)
 	e.Headers, e.Query, e.Body = m.Header, m.Query, m.Body
-	return webhookView(e, true)
+	v := webhookView(e, true)
+	v.Size = size // of the delivery as stored, not of the masked copy
+	return v
 }
