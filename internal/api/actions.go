@@ -38,11 +38,18 @@ func (a *API) listWebhooks(w http.ResponseWriter, r *http.Request, p principal) 
 }
 
 func (a *API) getWebhook(w http.ResponseWriter, r *http.Request, p principal) error {
+	reveal, err := revealPII(r, p)
+	if err != nil {
+		return err
+	}
 	e, err := a.cfg.Store.GetInbox(r.Context(), p.TenantID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, webhookView(e, true))
+	if reveal {
+		a.audit(r, p, "webhook.reveal_pii", "inbox "+e.ID)
+	}
+	httpx.WriteJSON(w, http.StatusOK, maskedWebhook(e, reveal))
 	return nil
 }
 

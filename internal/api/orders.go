@@ -232,6 +232,10 @@ type Attribution struct {
 
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request, p principal) error {
 	ctx := r.Context()
+	reveal, err := revealPII(r, p)
+	if err != nil {
+		return err
+	}
 	o, err := a.cfg.Store.GetOrder(ctx, p.TenantID, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -259,7 +263,10 @@ func (a *API) getOrder(w http.ResponseWriter, r *http.Request, p principal) erro
 		if err != nil {
 			return err
 		}
-		out.Webhooks = append(out.Webhooks, webhookView(e, true))
+		if reveal {
+			a.audit(r, p, "webhook.reveal_pii", "inbox "+e.ID+" of order "+o.ID)
+		}
+		out.Webhooks = append(out.Webhooks, maskedWebhook(e, reveal))
 	}
 	at, err := a.cfg.Store.GetAttribution(ctx, p.TenantID, o.ID)
 	switch {
@@ -394,8 +401,9 @@ func (a *API) getDelivery(w http.ResponseWriter, r *http.Request, p principal) e
 	return nil
 }
 
-// Webhook is a raw webhook delivery from the inbox. The body is shown only in details: it is
-// the one place raw personal data lives.
+// Webhook is a raw webhook delivery from the inbox. The headers, query and body are shown only
+// in details, masked (see maskedWebhook): the gateway's secret always, personal data unless an
+// admin asked for it with ?reveal=pii. The stored delivery itself stays byte for byte.
 type Webhook struct {
 	ID          string            `json:"id"`
 	SourceID    string            `json:"source_id"`
@@ -413,6 +421,7 @@ type Webhook struct {
 	BodyEncoding string `json:"body_encoding,omitempty"`
 }
 
+// webhookView shows e; with detail, e's headers, query and body must already be masked.
 func webhookView(e store.InboxEntry, detail bool) Webhook {
 	v := Webhook{ID: e.ID, SourceID: e.SourceID, Provider: e.Provider, ReceivedAt: e.ReceivedAt, State: string(e.State),
 		Error: e.Error, OrderID: e.OrderID, ProcessedAt: e.ProcessedAt, Size: len(e.Body)}

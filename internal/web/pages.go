@@ -2,11 +2,9 @@ package web
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -271,7 +269,9 @@ type orderData struct {
 	Journey     []store.Touchpoint
 	Deliveries  []deliveryView
 	Inbox       []inboxView
-	Reveal      bool
+	// Reveal shows the personal data in the raw webhooks (never the gateway's secret);
+	// MayReveal offers it.
+	Reveal, MayReveal bool
 }
 
 type inboxView struct {
@@ -287,7 +287,8 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
-	d := orderData{Order: o, Reveal: r.URL.Query().Get("reveal") == "1"}
+	d := orderData{Order: o, MayReveal: mayRevealPII(p)}
+	d.Reveal = d.MayReveal && r.URL.Query().Get("reveal") == "1"
 	if d.History, err = u.cfg.Store.ListOrderHistory(ctx, tid, o.ID); err != nil {
 		u.fail(w, r, err)
 		return
@@ -348,13 +349,10 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 			u.fail(w, r, err)
 			return
 		}
-		body := string(e.Body)
-		if !d.Reveal {
-			body = maskBody(e.Body)
-		} else {
-			u.cfg.Log.Info("web: raw webhook revealed", "user_id", p.User.ID, "inbox_id", e.ID)
+		if d.Reveal {
+			u.audit(r, p, "webhook.reveal_pii", "inbox "+e.ID+" of order "+o.ID)
 		}
-		d.Inbox = append(d.Inbox, inboxView{InboxEntry: e, Body: body})
+		d.Inbox = append(d.Inbox, inboxView{InboxEntry: e, Body: rawWebhook(e, d.Reveal)})
 	}
 	p.Title, p.Nav, p.Data = "Order "+o.ExternalID, "orders", d
 	u.render(w, r, http.StatusOK, "order", p)
@@ -364,41 +362,6 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 func (u *UI) orderDeliveries(r *http.Request, tenantID, orderID string) ([]store.Delivery, error) {
 	ds, err := u.cfg.Store.DeliveriesOfOrders(r.Context(), tenantID, []string{orderID})
 	return ds[:min(len(ds), 50)], err
-}
-
-// piiKey matches JSON keys that hold personal data.
-var piiKey = regexp.MustCompile(`(?i)(e-?mail|phone|fone|celular|name|nome|doc|cpf|cnpj|address|endereco|street|rua|zip|cep|postal|city|cidade|birth|nascimento|ip$|ip_|_ip|checkout_phone|ddd|number|numero|complement|neighborhood|bairro)`)
-
-// maskBody pretty-prints a JSON body with the values of personal keys masked; a body that is
-// not JSON is masked whole.
-func maskBody(body []byte) string {
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return fmt.Sprintf("(%d bytes, not JSON: hidden; reveal to see it)", len(body))
-	}
-	var walk func(any) any
-	walk = func(v any) any {
-		switch t := v.(type) {
-		case map[string]any:
-			for k, val := range t {
-				switch val.(type) {
-				case map[string]any, []any:
-					t[k] = walk(val)
-				default:
-					if piiKey.MatchString(k) && val != nil {
-						t[k] = "•••"
-					}
-				}
-			}
-		case []any:
-			for i := range t {
-				t[i] = walk(t[i])
-			}
-		}
-		return v
-	}
-	out, _ := json.MarshalIndent(walk(v), "", "  ")
-	return string(out)
 }
 
 func (u *UI) replayOrder(w http.ResponseWriter, r *http.Request, p page) {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/hubtrack/hub/internal/store"
 )
 
 func TestLocale(t *testing.T) {
@@ -104,21 +106,30 @@ func TestSafeNext(t *testing.T) {
 	}
 }
 
-func TestMaskBody(t *testing.T) {
+func TestRawWebhook(t *testing.T) {
 	t.Parallel()
-	got := maskBody([]byte(`{"data":{"buyer":{"email":"a@b.c","name":"Ana","checkout_phone":"119","document":"000"},"purchase":{"transaction":"HP1","price":{"value":197}}},"list":[{"email":"x@y.z"}]}`))
-	for _, leak := range []string{"a@b.c", "Ana", "119", "000", "x@y.z"} {
+	e := store.InboxEntry{Provider: "hotmart", Headers: map[string]string{"Content-Type": "application/json"},
+		Body: []byte(`{"hottok":"s3cr3t","data":{"buyer":{"email":"a@b.c","name":"Ana","checkout_phone":"119","document":"000"},"purchase":{"transaction":"HP1","price":{"value":197}}},"list":[{"email":"x@y.z"}]}`)}
+	got := rawWebhook(e, false)
+	for _, leak := range []string{"s3cr3t", "a@b.c", "Ana", "119", "000", "x@y.z"} {
 		if strings.Contains(got, leak) {
 			t.Errorf("masked body shows %q:\n%s", leak, got)
 		}
 	}
-	for _, keep := range []string{"HP1", "197"} {
+	for _, keep := range []string{"HP1", "197", "\n  "} {
 		if !strings.Contains(got, keep) {
 			t.Errorf("masked body lost %q:\n%s", keep, got)
 		}
 	}
-	if got := maskBody([]byte("email=a@b.c")); strings.Contains(got, "a@b.c") {
-		t.Errorf("non-JSON body shown: %s", got)
+	if got := rawWebhook(e, true); strings.Contains(got, "s3cr3t") || !strings.Contains(got, "a@b.c") {
+		t.Errorf("revealed body:\n%s", got)
+	}
+	form := store.InboxEntry{Provider: "monetizze", Body: []byte("chave_unica=s3cr3t&comprador%5Bemail%5D=a%40b.c&venda%5Bcodigo%5D=1")}
+	if got, want := rawWebhook(form, false), "chave_unica = [secret]\ncomprador[email] = •••\nvenda[codigo] = 1"; got != want {
+		t.Errorf("form body:\n%s\nwant\n%s", got, want)
+	}
+	if got := rawWebhook(store.InboxEntry{Provider: "hotmart", Body: []byte(`{"hottok":"s3cr3t"`)}, true); strings.Contains(got, "s3cr3t") {
+		t.Errorf("unreadable body shown: %s", got)
 	}
 }
 

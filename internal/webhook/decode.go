@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -32,8 +31,12 @@ func (s *Scalar) UnmarshalJSON(b []byte) error {
 		*s = Scalar(str)
 	case 'n':
 		*s = ""
-	case '{', '[':
-		return fmt.Errorf("want a string or number, got %.20s", b)
+	case '{':
+		// Never quote the value: parse errors are stored with the delivery, shown and logged,
+		// and the object may hold personal data.
+		return errors.New("want a string or number, got an object")
+	case '[':
+		return errors.New("want a string or number, got an array")
 	default: // number, true, false: already validated by the decoder
 		*s = Scalar(b)
 	}
