@@ -569,6 +569,7 @@ ALTER TABLE deliveries ADD COLUMN resends integer NOT NULL DEFAULT 0;
 ALTER TABLE attempts ADD COLUMN request_id text NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN event_ids text NOT NULL DEFAULT '';
 ALTER TABLE attempts ADD COLUMN resend boolean NOT NULL DEFAULT false;
+`,
 	},
 	{
 		// Each gateway of a source gets its own URL token, so one gateway's URL cannot post
