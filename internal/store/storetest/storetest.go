@@ -47,6 +47,8 @@ func Run(t *testing.T, open Open) {
 		{"TouchpointDeliveries", testTouchpointDeliveries},
 		{"Audit", testAudit},
 		{"ErasePerson", testErasePerson},
+		{"ErasePersonLinked", testErasePersonLinked},
+		{"PIIRetention", testPIIRetention},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
 		{"Queue", testQueue},
