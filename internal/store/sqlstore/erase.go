@@ -224,15 +224,12 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 			Scan(&url, &referrer, &props); err != nil {
 			return res, err
 		}
-		url, _ = cutText(url, p.Forms)
-		referrer, _ = cutText(referrer, p.Forms)
-		var propsArg any
-		if props != nil {
-			cut, _ := cutJSON(props, p.Forms)
-			propsArg = string(cut)
-		}
+		// The erasure may know only the e-mail while the URL or props also hold the phone (or
+		// a name): a person's touchpoint keeps no query, fragment or props at all. UTM values
+		// and click ids have columns of their own.
+		url, referrer = stripQuery(url, p.Forms), stripQuery(referrer, p.Forms)
 		if _, err := q.exec(ctx, q.w, `UPDATE touchpoints SET email_hash = '', phone_hash = '', ip = '', user_agent = '',
-			url = $3, referrer = $4, props = $5 WHERE tenant_id = $1 AND id = $2`, tenantID, id, url, referrer, propsArg); err != nil {
+			url = $3, referrer = $4, props = NULL WHERE tenant_id = $1 AND id = $2`, tenantID, id, url, referrer); err != nil {
 			return res, err
 		}
 	}
@@ -308,6 +305,15 @@ func cutText(s string, forms []string) (string, bool) {
 		}
 	}
 	return s, changed
+}
+
+// stripQuery drops a URL's query and fragment and cuts the forms out of what is left.
+func stripQuery(u string, forms []string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	u, _ = cutText(u, forms)
+	return u
 }
 
 // cutJSON removes the forms from every string (keys included) of a JSON document. A document
