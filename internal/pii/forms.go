@@ -19,7 +19,7 @@ func EmailForms(raw string) []string {
 		return nil
 	}
 	typed := strings.ToLower(strings.TrimSpace(raw))
-	return forms(typed, norm, url.QueryEscape(norm), url.QueryEscape(typed), url.PathEscape(norm))
+	return forms(typed, norm, url.QueryEscape(norm), url.QueryEscape(typed), strings.ReplaceAll(norm, "@", "%40"))
 }
 
 // PhoneForms returns the spellings of a phone number that erasure searches raw text for: as
