@@ -263,7 +263,7 @@ func (q *queries) formsMatch(tenantID string, forms []string, cols []textCol) *w
 		for _, c := range cols {
 			var expr string
 			switch {
-			case q.f.timeAsInt: // SQLite
+			case q.f.Name == "sqlite":
 				expr = `instr(lower(CAST(` + c.name + ` AS TEXT)), ` + ph + `) > 0`
 			case c.kind == colBytes:
 				expr = `strpos(lower(encode(` + c.name + `, 'escape')), ` + ph + `) > 0`
@@ -381,7 +381,7 @@ func (q *queries) DeleteTouchpointsBefore(ctx context.Context, before time.Time)
 func (q *queries) ScrubOrderNetworkBefore(ctx context.Context, before time.Time) (int64, error) {
 	query := `UPDATE orders SET buyer = buyer - 'client_ip_address' - 'client_user_agent'
 		WHERE created_at < $1 AND (jsonb_exists(buyer, 'client_ip_address') OR jsonb_exists(buyer, 'client_user_agent'))`
-	if q.f.timeAsInt { // SQLite
+	if q.f.Name == "sqlite" {
 		query = `UPDATE orders SET buyer = json_remove(buyer, '$.client_ip_address', '$.client_user_agent')
 			WHERE created_at < $1 AND (json_type(buyer, '$.client_ip_address') IS NOT NULL OR json_type(buyer, '$.client_user_agent') IS NOT NULL)`
 	}

@@ -251,3 +251,28 @@ func testPIIRetention(t *testing.T, s store.Store) {
 
 // must2 is must for a call that returns a value, a second value and an error.
 func must2[T, U any](v T, _ U, err error) func(t *testing.T) T { return must(v, err) }
+
+// testErasePersonByPhone is the reverse of testErasePersonLinked: erasing by phone erases the
+// e-mail of the same order and of the same visitor.
+func testErasePersonByPhone(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	e := w.event(w.a.ID, "p1", "k1", store.StatusPaid, at(0))
+	e.Buyer = store.Buyer{EmailHash: "EM1", PhoneHash: "PH"}
+	_, _, err := s.ApplyOrderEvent(ctx, e)
+	noErr(t, err)
+	noErr(t, s.LinkIdentities(ctx, []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityPhone, Hash: "PH", VisitorID: "v1"},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM2", VisitorID: "v1"},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM1", VisitorID: "v2"},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "KEEP", VisitorID: "v3"},
+	}))
+	res, err := s.ErasePerson(ctx, w.a.ID, store.Person{PhoneHash: "PH"}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
+	noErr(t, err)
+	equal(t, "hashes", res.Hashes, []store.IdentityHash{{Kind: store.IdentityPhone, Hash: "PH"}, {Kind: store.IdentityEmail, Hash: "EM1"}, {Kind: store.IdentityEmail, Hash: "EM2"}})
+	equal(t, "identities deleted", res.IdentitiesDeleted, int64(3))
+	for _, h := range []string{"EM1", "EM2"} {
+		equal(t, "e-mail identity "+h, len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, h))(t)), 0)
+	}
+	equal(t, "unrelated identity", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "KEEP"))(t)), 1)
+}

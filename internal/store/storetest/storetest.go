@@ -48,6 +48,7 @@ func Run(t *testing.T, open Open) {
 		{"Audit", testAudit},
 		{"ErasePerson", testErasePerson},
 		{"ErasePersonLinked", testErasePersonLinked},
+		{"ErasePersonByPhone", testErasePersonByPhone},
 		{"PIIRetention", testPIIRetention},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
