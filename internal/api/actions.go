@@ -9,6 +9,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -217,8 +218,10 @@ type ErasureResult struct {
 	OrdersScrubbed    int64  `json:"orders_scrubbed"`
 }
 
-// erase removes a data subject's raw webhooks, identity links and hashed identifiers. The
-// e-mail and phone are only hashed, never stored or logged; the audit entry records counts.
+// erase removes a data subject's raw webhooks, identity links, hashed identifiers, IP and user
+// agent, and the e-mail and phone wherever raw text holds them (see store.Reader.ErasePerson),
+// then the identity keys of the hot index. The e-mail and phone are never stored or logged;
+// the audit entry records counts.
 func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 	var body erasureBody
 	if err := a.decode(w, r, &body); err != nil {
@@ -226,7 +229,7 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 	}
 	var (
 		errs             []httpx.FieldError
-		emHash, phHash   string
+		person           store.Person
 		email, phone, cc = strings.TrimSpace(body.Email), strings.TrimSpace(body.Phone), body.PhoneCountry
 	)
 	if email == "" && phone == "" {
@@ -237,7 +240,8 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 		if err != nil {
 			errs = append(errs, httpx.FieldError{Field: "email", Reason: "is not a valid e-mail address"})
 		}
-		emHash = h
+		person.EmailHash = h
+		person.Forms = append(person.Forms, pii.EmailForms(email)...)
 	}
 	if cc == "" {
 		cc = a.cfg.PhoneCountry
@@ -247,23 +251,31 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 		if err != nil {
 			errs = append(errs, httpx.FieldError{Field: "phone", Reason: "is not a valid phone number"})
 		}
-		phHash = h
+		person.PhoneHash = h
+		person.Forms = append(person.Forms, pii.PhoneForms(phone, cc)...)
 	}
 	if len(errs) > 0 {
 		return httpx.Invalid(errs...)
 	}
 	var what []string
-	if emHash != "" {
+	if person.EmailHash != "" {
 		what = append(what, "email")
 	}
-	if phHash != "" {
+	if person.PhoneHash != "" {
 		what = append(what, "phone")
 	}
 	entry := store.AuditEntry{ID: store.NewID(), TenantID: p.TenantID, Actor: p.actor(), Action: "erasure",
 		Detail: "data-subject erasure by " + strings.Join(what, " and "), At: a.now()}
-	res, err := a.cfg.Store.ErasePerson(r.Context(), p.TenantID, emHash, phHash, entry)
+	res, err := a.cfg.Store.ErasePerson(r.Context(), p.TenantID, person, entry)
 	if err != nil {
 		return err
+	}
+	if a.cfg.IdentityCache != nil {
+		// The store is erased already; a failure here is reported so that the erasure is run
+		// again (the store part then finds nothing, the cache keys of the given hashes go).
+		if err := ingest.ForgetIdentities(r.Context(), a.cfg.IdentityCache, p.TenantID, res.Hashes); err != nil {
+			return err
+		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, ErasureResult{AuditID: entry.ID, InboxDeleted: res.InboxDeleted,
 		IdentitiesDeleted: res.IdentitiesDeleted, TouchpointsErased: res.TouchpointsErased, OrdersScrubbed: res.OrdersScrubbed})

@@ -16,6 +16,7 @@ import (
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook"
@@ -62,6 +63,9 @@ type Config struct {
 	RateBurst int
 	// TouchEvery is how often a key's last-used time is written at most (default 1 minute).
 	TouchEvery time.Duration
+	// IdentityCache is the hot index's cache, whose identity keys an erasure deletes; nil
+	// skips that step (no cache shared with ingest).
+	IdentityCache ingest.KeyDeleter
 	// PhoneCountry is the calling code assumed for erasure by a phone without one (default "55").
 	PhoneCountry string
 	// DestinationOverrides adjusts a destination's settings before a test send, like the

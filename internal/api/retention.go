@@ -14,7 +14,11 @@ import (
 // DefaultRetentionDays is how long raw webhooks are kept when no other period is configured.
 const DefaultRetentionDays = 30
 
-// RetentionArgs is the periodic job that enforces raw-webhook retention.
+// DefaultPIIRetention is how long touchpoints and orders' IP and user agent are kept when no
+// other period is configured (HUB_PII_RETENTION's default).
+const DefaultPIIRetention = 180 * 24 * time.Hour
+
+// RetentionArgs is the periodic job that enforces retention.
 type RetentionArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -25,16 +29,28 @@ func (RetentionArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
 }
 
-// RetentionWorker deletes raw webhook deliveries (the inbox: the only place raw personal data
-// lives) older than Days, for every tenant. Orders, attributions and deliveries stay.
+// RetentionWorker enforces retention for every tenant: raw webhook deliveries (the inbox)
+// older than Days are deleted; touchpoints older than PII are deleted and orders created
+// before then lose the buyer's IP and user agent. Orders, attributions and deliveries stay.
 type RetentionWorker struct {
 	river.WorkerDefaults[RetentionArgs]
 
 	Store store.Store
-	// Days is the retention period; <= 0 means DefaultRetentionDays.
+	// Days is the raw-webhook retention period; <= 0 means DefaultRetentionDays.
 	Days int
-	Now  func() time.Time
-	Log  *slog.Logger
+	// PII is the touchpoint and order IP/user agent retention period; <= 0 means
+	// DefaultPIIRetention.
+	PII time.Duration
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// RetentionResult counts what one run removed.
+type RetentionResult struct {
+	Inbox           int64 // raw webhooks deleted
+	Touchpoints     int64 // touchpoints deleted
+	OrdersScrubbed  int64 // orders whose IP and user agent were removed
+	ExpiredSessions int64
 }
 
 // Work implements river.Worker.
@@ -43,28 +59,42 @@ func (w *RetentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 	return err
 }
 
-// Run deletes what is past retention and returns how many deliveries went.
-func (w *RetentionWorker) Run(ctx context.Context) (int64, error) {
+// Run deletes and scrubs what is past retention.
+func (w *RetentionWorker) Run(ctx context.Context) (RetentionResult, error) {
+	var res RetentionResult
 	days := w.Days
 	if days <= 0 {
 		days = DefaultRetentionDays
+	}
+	keep := w.PII
+	if keep <= 0 {
+		keep = DefaultPIIRetention
 	}
 	now := time.Now
 	if w.Now != nil {
 		now = w.Now
 	}
-	before := now().UTC().AddDate(0, 0, -days)
-	n, err := w.Store.DeleteInboxBefore(ctx, before)
-	if err != nil {
-		return 0, fmt.Errorf("api: retention: %w", err)
+	t := now().UTC()
+	before := t.AddDate(0, 0, -days)
+	var err error
+	if res.Inbox, err = w.Store.DeleteInboxBefore(ctx, before); err != nil {
+		return res, fmt.Errorf("api: retention: %w", err)
+	}
+	piiBefore := t.Add(-keep)
+	if res.Touchpoints, err = w.Store.DeleteTouchpointsBefore(ctx, piiBefore); err != nil {
+		return res, fmt.Errorf("api: retention: touchpoints: %w", err)
+	}
+	if res.OrdersScrubbed, err = w.Store.ScrubOrderNetworkBefore(ctx, piiBefore); err != nil {
+		return res, fmt.Errorf("api: retention: orders: %w", err)
 	}
 	// Dashboard sessions kept in the store (embedded mode) expire too.
-	sessions, err := w.Store.DeleteSessionsBefore(ctx, now().UTC())
-	if err != nil {
-		return n, fmt.Errorf("api: retention: sessions: %w", err)
+	if res.ExpiredSessions, err = w.Store.DeleteSessionsBefore(ctx, t); err != nil {
+		return res, fmt.Errorf("api: retention: sessions: %w", err)
 	}
 	if w.Log != nil {
-		w.Log.Info("retention: raw webhooks deleted", "count", n, "before", before.Format(time.RFC3339), "days", days, "expired_sessions", sessions)
+		w.Log.Info("retention: done", "raw_webhooks", res.Inbox, "before", before.Format(time.RFC3339), "days", days,
+			"touchpoints", res.Touchpoints, "orders_scrubbed", res.OrdersScrubbed, "pii_before", piiBefore.Format(time.RFC3339),
+			"expired_sessions", res.ExpiredSessions)
 	}
-	return n, nil
+	return res, nil
 }

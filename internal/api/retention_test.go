@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -16,22 +17,27 @@ func TestRetentionWorker(t *testing.T) {
 		a, b := e.tenant("alpha"), e.tenant("beta")
 		ctx := context.Background()
 		now := time.Now().UTC()
-		var old []string
+		var old []store.InboxEntry
 		for _, tn := range []tenant{a, b} {
 			in, err := st.InsertInbox(ctx, store.InboxEntry{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart",
 				ReceivedAt: now.AddDate(0, 0, -31), Body: []byte(`{}`), State: store.InboxProcessed})
 			if err != nil {
 				t.Fatal(err)
 			}
-			old = append(old, tn.ID+"/"+in.ID)
+			old = append(old, in)
 		}
 		w := &api.RetentionWorker{Store: st, Now: func() time.Time { return now }}
 		if (api.RetentionArgs{}).Kind() != "retention" {
 			t.Error("kind")
 		}
-		n, err := w.Run(ctx)
-		if err != nil || n != 2 {
-			t.Fatalf("deleted %d, %v; want 2", n, err)
+		res, err := w.Run(ctx)
+		if err != nil || res.Inbox != 2 {
+			t.Fatalf("deleted %+v, %v; want 2 raw webhooks", res, err)
+		}
+		for _, in := range old {
+			if _, err := st.GetInbox(ctx, in.TenantID, in.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("raw webhook of %s past retention is still there: %v", in.TenantID, err)
+			}
 		}
 		for _, tn := range []tenant{a, b} {
 			if _, err := st.GetInbox(ctx, tn.ID, tn.Inbox.ID); err != nil {
@@ -40,8 +46,87 @@ func TestRetentionWorker(t *testing.T) {
 		}
 		// A shorter period reaches the recent ones too.
 		w.Days, w.Now = 1, func() time.Time { return now.Add(48 * time.Hour) }
-		if n, err := w.Run(ctx); err != nil || n != 2 {
-			t.Errorf("deleted %d, %v; want 2", n, err)
+		if res, err := w.Run(ctx); err != nil || res.Inbox != 2 {
+			t.Errorf("deleted %+v, %v; want 2 raw webhooks", res, err)
+		}
+		for _, tn := range []tenant{a, b} {
+			if _, err := st.GetInbox(ctx, tn.ID, tn.Inbox.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("inbox entry of %s past the shorter period is still there: %v", tn.ID, err)
+			}
+		}
+	})
+}
+
+// TestRetentionWorkerPII: touchpoints that occurred before the PII retention period are
+// deleted and orders created before it lose the buyer's IP and user agent; exactly those, in
+// every tenant, and nothing newer.
+func TestRetentionWorkerPII(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+		a, b := e.tenant("alpha"), e.tenant("beta")
+		ctx := context.Background()
+		now := time.Now().UTC()
+		keep := 10 * 24 * time.Hour
+		tp := func(tn tenant, visitor string, age time.Duration) store.Touchpoint {
+			return store.Touchpoint{TenantID: tn.ID, SourceID: tn.Source.ID, Type: "page_view", VisitorID: visitor,
+				OccurredAt: now.Add(-age), IP: "203.0.113.7", UserAgent: "UA"}
+		}
+		if _, err := st.InsertTouchpoints(ctx, []store.Touchpoint{
+			tp(a, "old-a", keep+time.Hour), tp(b, "old-b", keep+time.Second), tp(a, "young-a", keep-time.Minute), tp(b, "young-b", time.Minute),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		buyer := store.Buyer{EmailHash: "em-hash", IP: "203.0.113.7", UserAgent: "UA"}
+		order := func(tn tenant, ext string) store.Order {
+			o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart",
+				ExternalID: ext, EventKey: "k1", Status: store.StatusPaid, OccurredAt: now, Currency: "BRL", Buyer: buyer, ReceivedAt: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		oa, ob := order(a, "pii-a"), order(b, "pii-b")
+
+		// Orders are created at the store's clock (now): a run at now+keep-1m reaches only
+		// the touchpoints older than the period.
+		w := &api.RetentionWorker{Store: st, PII: keep, Now: func() time.Time { return now.Add(time.Minute) }}
+		res, err := w.Run(ctx)
+		if err != nil || res.Touchpoints != 2 || res.OrdersScrubbed != 0 {
+			t.Fatalf("first run %+v, %v; want 2 touchpoints, 0 orders", res, err)
+		}
+		left := map[string]bool{}
+		for _, tn := range []tenant{a, b} {
+			tps, err := st.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: tn.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tp := range tps {
+				left[tp.VisitorID] = true
+			}
+		}
+		if left["old-a"] || left["old-b"] || !left["young-a"] || !left["young-b"] {
+			t.Errorf("touchpoints left after retention: %v", left)
+		}
+		for _, o := range []store.Order{oa, ob} {
+			if got, _ := st.GetOrder(ctx, o.TenantID, o.ID); got.Buyer != buyer {
+				t.Errorf("young order's buyer changed: %+v", got.Buyer)
+			}
+		}
+		// Past the period, the orders lose IP and user agent and keep the rest of the buyer;
+		// the young touchpoints and each tenant's own (env.tenant's, just now) go.
+		w.Now = func() time.Time { return now.Add(keep + time.Minute) }
+		if res, err = w.Run(ctx); err != nil || res.OrdersScrubbed != 2 || res.Touchpoints != 4 {
+			t.Fatalf("second run %+v, %v; want 2 orders, 4 touchpoints", res, err)
+		}
+		for _, o := range []store.Order{oa, ob} {
+			if got, _ := st.GetOrder(ctx, o.TenantID, o.ID); got.Buyer != (store.Buyer{EmailHash: "em-hash"}) {
+				t.Errorf("old order's buyer after retention: %+v", got.Buyer)
+			}
+		}
+		// The default period is 180 days.
+		if (&api.RetentionWorker{Store: st}).PII != 0 || api.DefaultPIIRetention != 180*24*time.Hour {
+			t.Error("default PII retention")
 		}
 	})
 }

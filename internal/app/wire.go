@@ -74,11 +74,11 @@ func (a *App) wire() error {
 		Finished: a.publishDelivery, Outcomes: a.deliveryOutcomes,
 	}, deliveryBatchWindow))
 	a.API = api.New(api.Config{
-		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, Log: a.Log,
+		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, IdentityCache: a.Cache, Log: a.Log,
 		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, DestinationOverrides: overrides, Now: a.now,
 	})
 	a.API.Register(a.mux)
-	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, Log: a.Log, Now: a.now})
+	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, PII: a.Config.PIIRetention, Log: a.Log, Now: a.now})
 
 	var sessions cache.Cache
 	if a.Config.RedisURL != "" {

@@ -39,6 +39,9 @@ type Config struct {
 	// disables the limit).
 	RatePerIP     float64
 	RatePerSource float64
+	// PIIRetention is how long touchpoints, and the buyer's IP and user agent on orders, are
+	// kept.
+	PIIRetention time.Duration
 }
 
 // Addr is the listen address.
@@ -132,26 +135,11 @@ var Settings = []Setting{
 		return nil
 	}},
 	{"HUB_TRUSTED_PROXIES", "trusted-proxies", "", "Comma-separated CIDRs (or IPs) of proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are trusted, e.g. the ALB's subnets `10.0.0.0/16`.", func(c *Config, v string) error {
-		c.TrustedProxies = nil
-		for _, s := range strings.Split(v, ",") {
-			s = strings.TrimSpace(s)
-			if s == "" {
-				continue
-			}
-			if !strings.Contains(s, "/") {
-				a, err := netip.ParseAddr(s)
-				if err != nil {
-					return fmt.Errorf("%q is not an IP address or CIDR", s)
-				}
-				c.TrustedProxies = append(c.TrustedProxies, netip.PrefixFrom(a, a.BitLen()))
-				continue
-			}
-			p, err := netip.ParsePrefix(s)
-			if err != nil {
-				return fmt.Errorf("%q is not a CIDR", s)
-			}
-			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		p, err := parsePrefixes(v)
+		if err != nil {
+			return err
 		}
+		c.TrustedProxies = p
 		return nil
 	}},
 	{"HUB_LOG_LEVEL", "log-level", "info", "Log level: debug, info, warn or error. Logs are JSON on stdout.", func(c *Config, v string) error {
@@ -203,6 +191,14 @@ var Settings = []Setting{
 	}},
 	{"HUB_RATE_PER_IP", "rate-per-ip", "50", "Tracking requests per second allowed per client IP (bursts of twice that); `off` disables the limit (load tests from one address).", rateSetter(func(c *Config, v float64) { c.RatePerIP = v })},
 	{"HUB_RATE_PER_SOURCE", "rate-per-source", "2000", "Tracking requests per second allowed per source (bursts of twice that); `off` disables the limit.", rateSetter(func(c *Config, v float64) { c.RatePerSource = v })},
+	{"HUB_PII_RETENTION", "pii-retention", "180d", "How long touchpoints (with their IP, user agent and URL) and the buyer's IP and user agent on orders are kept; older touchpoints are deleted and orders lose those two fields, by the hourly retention job. Days (`180d`) or a duration (`4320h`), at least one day.", func(c *Config, v string) error {
+		d, err := parseDays(v)
+		if err != nil || d < 24*time.Hour {
+			return errors.New("must be a number of days such as 180d, or a duration such as 4320h, of at least one day")
+		}
+		c.PIIRetention = d
+		return nil
+	}},
 	{"HUB_META_GRAPH_URL", "meta-graph-url", "https://graph.facebook.com", "Base URL of Meta's Graph API for every Meta destination; an operator setting, never a tenant's (point it at `hub fake-meta` to try Hub locally, with `HUB_EGRESS_ALLOW`).", func(c *Config, v string) error {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -263,6 +259,18 @@ func parsePrefixes(v string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// parseDays parses "180d" (whole days) or a Go duration ("4320h").
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100*365 {
+			return 0, errors.New("bad number of days")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
 }
 
 func isHex(s string) bool {

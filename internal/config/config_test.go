@@ -104,3 +104,22 @@ func TestREADMEHasSettingsTable(t *testing.T) {
 		t.Fatalf("README.md's configuration table is out of date; paste this:\n%s", Markdown())
 	}
 }
+
+func TestLoadPIIRetention(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil), nil)
+	if err != nil || c.PIIRetention != 180*24*time.Hour {
+		t.Fatalf("default PII retention = %v, %v; want 180 days", c.PIIRetention, err)
+	}
+	for v, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "4320h": 180 * 24 * time.Hour, "1d": 24 * time.Hour} {
+		c, err := Load(env(map[string]string{"HUB_PII_RETENTION": v}), nil)
+		if err != nil || c.PIIRetention != want {
+			t.Errorf("HUB_PII_RETENTION=%s: %v, %v; want %v", v, c.PIIRetention, err, want)
+		}
+	}
+	for _, v := range []string{"0d", "2h", "-5d", "soon", "d", "1.5d"} {
+		if _, err := Load(env(map[string]string{"HUB_PII_RETENTION": v}), nil); err == nil || !strings.Contains(err.Error(), "HUB_PII_RETENTION: must be") {
+			t.Errorf("HUB_PII_RETENTION=%s: error %v", v, err)
+		}
+	}
+}

@@ -37,6 +37,22 @@ func IdentityKey(tenantID string, kind store.IdentityKind, hash string) string {
 	return "hub:id:" + tenantID + ":" + string(kind) + ":" + hash
 }
 
+// KeyDeleter is the part of the cache that ForgetIdentities needs.
+type KeyDeleter interface {
+	Delete(ctx context.Context, key string) error
+}
+
+// ForgetIdentities deletes the hot index's identity keys (hashed e-mail or phone -> visitor) of
+// erased identifiers, so that an erased person's hashes do not outlive the erasure in the cache.
+func ForgetIdentities(ctx context.Context, c KeyDeleter, tenantID string, hashes []store.IdentityHash) error {
+	for _, h := range hashes {
+		if err := c.Delete(ctx, IdentityKey(tenantID, h.Kind, h.Hash)); err != nil {
+			return fmt.Errorf("ingest: forget identity: %w", err)
+		}
+	}
+	return nil
+}
+
 // hotIndex writes committed touchpoints to the cache in the background. Its queue is bounded:
 // when the cache is slow, updates are dropped (and logged), never the request delayed, because
 // the database holds every row and readers fall back to it on a miss.

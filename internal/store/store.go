@@ -252,12 +252,21 @@ type Writer interface {
 
 	// InsertAudit records an operator action.
 	InsertAudit(ctx context.Context, a AuditEntry) (AuditEntry, error)
-	// ErasePerson removes a data subject's raw webhooks (those of the orders carrying the
-	// hashes), identity links and hashed identifiers on touchpoints, scrubs the buyer of those
-	// orders, and records the audit entry, in one transaction.
-	ErasePerson(ctx context.Context, tenantID string, emailHash, phoneHash string, audit AuditEntry) (ErasureResult, error)
+	// ErasePerson erases a data subject within the tenant, in one transaction: the hashes given
+	// and those linked to them (the other identifiers of the same orders and visitors) lose
+	// their identity links, orders (buyer, IP and user agent included) and touchpoints (hashes,
+	// IP, user agent); raw webhooks of those orders, and any raw webhook whose body, query or
+	// headers contain one of the person's Forms, are deleted; the Forms are cut out of every
+	// touchpoint's URL, referrer and props and every order's tracking. The audit entry is
+	// recorded in the same transaction.
+	ErasePerson(ctx context.Context, tenantID string, p Person, audit AuditEntry) (ErasureResult, error)
 	// DeleteInboxBefore enforces raw-webhook retention (every tenant).
 	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
+	// DeleteTouchpointsBefore deletes touchpoints that occurred before the time (every tenant).
+	DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error)
+	// ScrubOrderNetworkBefore removes the buyer's IP and user agent from orders created before
+	// the time (every tenant) and returns how many orders changed.
+	ScrubOrderNetworkBefore(ctx context.Context, before time.Time) (int64, error)
 
 	// CreateUser adds a dashboard user; an e-mail already used (by any tenant) is ErrConflict.
 	CreateUser(ctx context.Context, u User) (User, error)
@@ -766,11 +775,29 @@ type AuditEntry struct {
 	At       time.Time
 }
 
+// Person names a data subject to erase: the hashes of the normalised e-mail and phone, and
+// the raw spellings searched for in raw text (pii.EmailForms, pii.PhoneForms): lower case,
+// matched as substrings, ASCII case-insensitively.
+type Person struct {
+	EmailHash string
+	PhoneHash string
+	Forms     []string
+}
+
 type ErasureResult struct {
 	InboxDeleted      int64
 	IdentitiesDeleted int64
 	TouchpointsErased int64
 	OrdersScrubbed    int64
+	// Hashes are every hashed identifier erased (those given and those linked to them), for
+	// the caller to drop from caches keyed on them.
+	Hashes []IdentityHash
+}
+
+// IdentityHash is one hashed identifier.
+type IdentityHash struct {
+	Kind IdentityKind
+	Hash string
 }
 
 type AuditFilter struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -101,7 +102,7 @@ func (u *UI) revokeKey(w http.ResponseWriter, r *http.Request, p page) {
 
 // erase removes a person's data (e-mail and/or phone), as the API's erasure does.
 func (u *UI) erase(w http.ResponseWriter, r *http.Request, p page) {
-	var emH, phH string
+	var person store.Person
 	if em := strings.TrimSpace(r.PostFormValue("email")); em != "" {
 		h, err := pii.HashEmail(em)
 		if err != nil {
@@ -109,7 +110,7 @@ func (u *UI) erase(w http.ResponseWriter, r *http.Request, p page) {
 			u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
 			return
 		}
-		emH = h
+		person.EmailHash, person.Forms = h, append(person.Forms, pii.EmailForms(em)...)
 	}
 	if ph := strings.TrimSpace(r.PostFormValue("phone")); ph != "" {
 		h, err := pii.HashPhone(ph, "55")
@@ -118,15 +119,18 @@ func (u *UI) erase(w http.ResponseWriter, r *http.Request, p page) {
 			u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
 			return
 		}
-		phH = h
+		person.PhoneHash, person.Forms = h, append(person.Forms, pii.PhoneForms(ph, "55")...)
 	}
-	if emH == "" && phH == "" {
+	if person.EmailHash == "" && person.PhoneHash == "" {
 		p.Error = "Enter an e-mail or a phone."
 		u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
 		return
 	}
-	res, err := u.cfg.Store.ErasePerson(r.Context(), p.Tenant.ID, emH, phH, store.AuditEntry{TenantID: p.Tenant.ID,
+	res, err := u.cfg.Store.ErasePerson(r.Context(), p.Tenant.ID, person, store.AuditEntry{TenantID: p.Tenant.ID,
 		Actor: "user:" + p.User.ID, Action: "person.erase", Detail: "erased by e-mail/phone hash", At: u.now()})
+	if err == nil {
+		err = ingest.ForgetIdentities(r.Context(), u.cfg.Cache, p.Tenant.ID, res.Hashes)
+	}
 	if err != nil {
 		u.fail(w, r, err)
 		return

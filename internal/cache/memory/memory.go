@@ -463,3 +463,18 @@ func parseStreamID(s string) (streamID, error) {
 	}
 	return streamID{ms: ms, seq: seq}, nil
 }
+
+// Keys returns the live keys, in no order. Redis has SCAN for this; here it lets tests and
+// debugging see everything the cache holds (for example, that an erasure left no key).
+func (c *Cache) Keys() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	out := make([]string, 0, len(c.entries))
+	for k, e := range c.entries {
+		if !e.expired(now) {
+			out = append(out, k)
+		}
+	}
+	return out
+}

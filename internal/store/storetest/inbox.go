@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -91,9 +92,10 @@ func testErasePerson(t *testing.T, s store.Store) {
 	}
 	must(s.InsertTouchpoints(ctx, tps))(t)
 
-	res, err := s.ErasePerson(ctx, w.a.ID, "EM", "PH", store.AuditEntry{Actor: "key:ops", Action: "person.erase", Detail: "ticket 42", At: at(time.Hour)})
+	res, err := s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "EM", PhoneHash: "PH"}, store.AuditEntry{Actor: "key:ops", Action: "person.erase", Detail: "ticket 42", At: at(time.Hour)})
 	noErr(t, err)
-	equal(t, "result", res, store.ErasureResult{InboxDeleted: 2, IdentitiesDeleted: 3, TouchpointsErased: 2, OrdersScrubbed: 2})
+	equal(t, "result", res, store.ErasureResult{InboxDeleted: 2, IdentitiesDeleted: 3, TouchpointsErased: 1, OrdersScrubbed: 2,
+		Hashes: []store.IdentityHash{{Kind: store.IdentityEmail, Hash: "EM"}, {Kind: store.IdentityPhone, Hash: "PH"}}})
 
 	for _, id := range []string{raw1.ID, raw2.ID} {
 		_, err := s.GetInbox(ctx, w.a.ID, id)
@@ -119,8 +121,158 @@ func testErasePerson(t *testing.T, s store.Store) {
 		t.Errorf("audit after erasure: %+v", audit)
 	}
 	// Erasing again finds nothing but is still audited.
-	res, err = s.ErasePerson(ctx, w.a.ID, "EM", "", store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
+	res, err = s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "EM"}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
 	noErr(t, err)
-	equal(t, "second erasure", res, store.ErasureResult{})
+	equal(t, "second erasure", res, store.ErasureResult{Hashes: []store.IdentityHash{{Kind: store.IdentityEmail, Hash: "EM"}}})
 	equal(t, "audit entries", len(must(s.ListAudit(ctx, store.AuditFilter{TenantID: w.a.ID}))(t)), 2)
+}
+
+// testErasePersonLinked erases by e-mail only and expects what is linked to it (the phone of
+// the same order and visitor), raw webhooks holding the address but linked to no order, the
+// address inside touchpoint URLs (their whole query) and props, and in order tracking, and the IP and user agent of the
+// person's orders and touchpoints to go too, and nothing of anyone else.
+func testErasePersonLinked(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	forms := []string{"maria@example.com", "maria%40example.com", "5511987654321"}
+	e := w.event(w.a.ID, "p1", "k1", store.StatusPaid, at(0))
+	e.Buyer = store.Buyer{EmailHash: "EM", PhoneHash: "PH1", IP: "203.0.113.7", UserAgent: "UA-Maria"}
+	e.Tracking.Metadata = map[string]string{"email": "Maria@Example.com", "campaign": "spring"}
+	o, _, err := s.ApplyOrderEvent(ctx, e)
+	noErr(t, err)
+	oe := w.event(w.a.ID, "p2", "k1", store.StatusPaid, at(0))
+	oe.Buyer = store.Buyer{EmailHash: "OTHER", IP: "198.51.100.9", UserAgent: "UA-Other"}
+	oe.Tracking.Metadata = map[string]string{"email": "other@example.com"}
+	other, _, err := s.ApplyOrderEvent(ctx, oe)
+	noErr(t, err)
+	noErr(t, s.LinkIdentities(ctx, []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM", VisitorID: "v1"},
+		{TenantID: w.a.ID, Kind: store.IdentityPhone, Hash: "PH2", VisitorID: "v1"},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "OTHER", VisitorID: "v9"},
+		{TenantID: w.b.ID, Kind: store.IdentityPhone, Hash: "PH2", VisitorID: "v1"},
+	}))
+	must(s.InsertTouchpoints(ctx, []store.Touchpoint{
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "page_view", VisitorID: "v1", IP: "203.0.113.7", UserAgent: "UA-Maria", URL: "https://shop.example/"},
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "click", VisitorID: "v5", IP: "203.0.113.8", UserAgent: "UA-Maria-2",
+			URL: "https://shop.example/?email=Maria%40Example.com&utm_source=mail", Props: json.RawMessage(`{"contact":{"email":"MARIA@example.com"},"n":1}`)},
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", VisitorID: "v9", EmailHash: "OTHER", IP: "198.51.100.9", UserAgent: "UA-Other",
+			URL: "https://shop.example/?email=other%40example.com", Props: json.RawMessage(`{"email":"other@example.com"}`)},
+	}))(t)
+	raw := func(state store.InboxState, body, query string) store.InboxEntry {
+		return must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "kiwify", State: state, Body: []byte(body), Query: query}))(t)
+	}
+	gone := []store.InboxEntry{
+		raw(store.InboxIgnored, `{"Customer":{"email":"Maria@Example.COM"}}`, ""),
+		raw(store.InboxUnparseable, "\xff\xfe not json, buyer maria@example.com", ""),
+		raw(store.InboxRejected, "email=maria%40example.com&phone=5511987654321", ""),
+		raw(store.InboxRejected, "{}", "phone=5511987654321"),
+	}
+	kept := raw(store.InboxIgnored, `{"Customer":{"email":"other@example.com"}}`, "")
+	keptB := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.b.ID, SourceID: w.srcB.ID, Provider: "kiwify", State: store.InboxIgnored, Body: []byte("maria@example.com")}))(t)
+
+	res, err := s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "EM", Forms: forms}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
+	noErr(t, err)
+	equal(t, "result", res, store.ErasureResult{InboxDeleted: 4, IdentitiesDeleted: 2, TouchpointsErased: 2, OrdersScrubbed: 1,
+		Hashes: []store.IdentityHash{{Kind: store.IdentityEmail, Hash: "EM"}, {Kind: store.IdentityPhone, Hash: "PH1"}, {Kind: store.IdentityPhone, Hash: "PH2"}}})
+	for _, g := range gone {
+		_, err := s.GetInbox(ctx, w.a.ID, g.ID)
+		wantErr(t, err, store.ErrNotFound, "raw webhook "+string(g.State)+" holding the address")
+	}
+	must(s.GetInbox(ctx, w.a.ID, kept.ID))(t)
+	must(s.GetInbox(ctx, w.b.ID, keptB.ID))(t)
+	got := must(s.GetOrder(ctx, w.a.ID, o.ID))(t)
+	equal(t, "buyer", got.Buyer, store.Buyer{})
+	equal(t, "tracking metadata", got.Tracking.Metadata, map[string]string{"email": "", "campaign": "spring"})
+	keptO := must(s.GetOrder(ctx, w.a.ID, other.ID))(t)
+	equal(t, "other buyer", keptO.Buyer, oe.Buyer)
+	equal(t, "other tracking", keptO.Tracking.Metadata, oe.Tracking.Metadata)
+	equal(t, "linked phone identity", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityPhone, "PH2"))(t)), 0)
+	equal(t, "tenant B identity", len(must(s.VisitorsByIdentity(ctx, w.b.ID, store.IdentityPhone, "PH2"))(t)), 1)
+	equal(t, "other identity", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "OTHER"))(t)), 1)
+	tps := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID}))(t)
+	for _, tp := range tps {
+		switch tp.VisitorID {
+		case "v1":
+			equal(t, "v1 network", tp.IP+tp.UserAgent, "")
+		case "v5":
+			equal(t, "v5 network", tp.IP+tp.UserAgent, "")
+			equal(t, "v5 url", tp.URL, "https://shop.example/")
+			equal(t, "v5 props", string(tp.Props), "")
+		case "v9":
+			equal(t, "other network", tp.IP+"|"+tp.UserAgent, "198.51.100.9|UA-Other")
+			equal(t, "other url", tp.URL, "https://shop.example/?email=other%40example.com")
+			equal(t, "other hash", tp.EmailHash, "OTHER")
+		}
+	}
+}
+
+// testPIIRetention: touchpoints older than the cut are deleted, and orders created before it
+// lose the buyer's IP and user agent (the rest of the buyer stays); newer ones are untouched.
+func testPIIRetention(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	must(s.InsertTouchpoints(ctx, []store.Touchpoint{
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "page_view", VisitorID: "old-a", OccurredAt: at(-2 * time.Hour)},
+		{TenantID: w.b.ID, SourceID: w.srcB.ID, Type: "page_view", VisitorID: "old-b", OccurredAt: at(-time.Hour - time.Microsecond)},
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "page_view", VisitorID: "edge", OccurredAt: at(-time.Hour)},
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "page_view", VisitorID: "new", OccurredAt: at(0)},
+	}))(t)
+	equal(t, "touchpoints deleted", must(s.DeleteTouchpointsBefore(ctx, at(-time.Hour)))(t), int64(2))
+	var left []string
+	for _, tn := range []string{w.a.ID, w.b.ID} {
+		for _, tp := range must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: tn}))(t) {
+			left = append(left, tp.VisitorID)
+		}
+	}
+	equal(t, "touchpoints left", left, []string{"new", "edge"})
+
+	buyer := store.Buyer{EmailHash: "EM", IP: "203.0.113.7", UserAgent: "UA"}
+	mk := func(tenant, ext string) store.Order {
+		e := w.event(tenant, ext, "k1", store.StatusPaid, at(0))
+		e.Buyer = buyer
+		return must2(s.ApplyOrderEvent(ctx, e))(t)
+	}
+	oldA, oldB := mk(w.a.ID, "old-a"), mk(w.b.ID, "old-b")
+	e := w.event(w.a.ID, "ip-only", "k1", store.StatusPaid, at(0))
+	e.Buyer = store.Buyer{IP: "203.0.113.8"}
+	ipOnly := must2(s.ApplyOrderEvent(ctx, e))(t)
+	cut := time.Now().Add(time.Minute) // orders are created at the store's clock
+	equal(t, "orders scrubbed", must(s.ScrubOrderNetworkBefore(ctx, cut))(t), int64(3))
+	equal(t, "again", must(s.ScrubOrderNetworkBefore(ctx, cut))(t), int64(0))
+	equal(t, "old A buyer", must(s.GetOrder(ctx, w.a.ID, oldA.ID))(t).Buyer, store.Buyer{EmailHash: "EM"})
+	equal(t, "old B buyer", must(s.GetOrder(ctx, w.b.ID, oldB.ID))(t).Buyer, store.Buyer{EmailHash: "EM"})
+	equal(t, "ip-only buyer", must(s.GetOrder(ctx, w.a.ID, ipOnly.ID))(t).Buyer, store.Buyer{})
+	e = w.event(w.a.ID, "new", "k1", store.StatusPaid, at(0))
+	e.Buyer = buyer
+	newer := must2(s.ApplyOrderEvent(ctx, e))(t)
+	equal(t, "none newer", must(s.ScrubOrderNetworkBefore(ctx, cut.Add(-2*time.Minute)))(t), int64(0))
+	equal(t, "new buyer kept", must(s.GetOrder(ctx, w.a.ID, newer.ID))(t).Buyer, buyer)
+}
+
+// must2 is must for a call that returns a value, a second value and an error.
+func must2[T, U any](v T, _ U, err error) func(t *testing.T) T { return must(v, err) }
+
+// testErasePersonByPhone is the reverse of testErasePersonLinked: erasing by phone erases the
+// e-mail of the same order and of the same visitor.
+func testErasePersonByPhone(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	e := w.event(w.a.ID, "p1", "k1", store.StatusPaid, at(0))
+	e.Buyer = store.Buyer{EmailHash: "EM1", PhoneHash: "PH"}
+	_, _, err := s.ApplyOrderEvent(ctx, e)
+	noErr(t, err)
+	noErr(t, s.LinkIdentities(ctx, []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityPhone, Hash: "PH", VisitorID: "v1"},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM2", VisitorID: "v1"},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM1", VisitorID: "v2"},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "KEEP", VisitorID: "v3"},
+	}))
+	res, err := s.ErasePerson(ctx, w.a.ID, store.Person{PhoneHash: "PH"}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
+	noErr(t, err)
+	equal(t, "hashes", res.Hashes, []store.IdentityHash{{Kind: store.IdentityPhone, Hash: "PH"}, {Kind: store.IdentityEmail, Hash: "EM1"}, {Kind: store.IdentityEmail, Hash: "EM2"}})
+	equal(t, "identities deleted", res.IdentitiesDeleted, int64(3))
+	for _, h := range []string{"EM1", "EM2"} {
+		equal(t, "e-mail identity "+h, len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, h))(t)), 0)
+	}
+	equal(t, "unrelated identity", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "KEEP"))(t)), 1)
 }

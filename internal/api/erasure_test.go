@@ -1,0 +1,383 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hubtrack/hub/internal/api"
+	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/cache/memory"
+	"github.com/hubtrack/hub/internal/cache/redis"
+	"github.com/hubtrack/hub/internal/ingest"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/sqlstore"
+	"github.com/hubtrack/hub/internal/testenv"
+)
+
+// person is a data subject seeded everywhere Hub keeps something about a buyer.
+type person struct {
+	email, phone, ip, ua string
+	visitor              string
+	emHash, phHash       string
+}
+
+func newPerson(t *testing.T, email, phone, ip, ua, visitor string) person {
+	t.Helper()
+	em, err := pii.HashEmail(email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph, err := pii.HashPhone(phone, "55")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return person{email: email, phone: phone, ip: ip, ua: ua, visitor: visitor, emHash: em, phHash: ph}
+}
+
+// needles are the person's values a scan looks for: the e-mail as typed, normalised and
+// URL-encoded, the phone as typed, as digits (with and without the country code), the hashes,
+// the IP and the user agent. All lower case; haystacks are lowered too.
+func (p person) needles() []string {
+	em, _ := pii.NormalizeEmail(p.email)
+	ph, _ := pii.NormalizePhone(p.phone, "55")
+	return []string{strings.ToLower(strings.TrimSpace(p.email)), em, strings.ReplaceAll(em, "@", "%40"),
+		strings.ToLower(p.phone), ph, strings.TrimPrefix(ph, "55"), p.emHash, p.phHash, p.ip, strings.ToLower(p.ua)}
+}
+
+// seed puts the person in an order (two webhooks), touchpoints (one with the e-mail and phone
+// in its URL and props), identity links for the e-mail and the phone, raw webhooks linked to
+// no order (ignored, unparseable, refused) holding the e-mail and phone, and the hot index.
+func (p person) seed(t *testing.T, st store.Store, c cache.Cache, tn tenant, ext string) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	em, _ := pii.NormalizeEmail(p.email)
+	ph, _ := pii.NormalizePhone(p.phone, "55")
+	body := fmt.Sprintf(`{"event":"PURCHASE_APPROVED","data":{"buyer":{"email":%q,"checkout_phone":%q,"name":"X"},"purchase":{"transaction":%q}}}`, p.email, p.phone, ext)
+	in1 := must(st.InsertInbox(ctx, store.InboxEntry{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart", Body: []byte(body),
+		Headers: map[string]string{"User-Agent": "Hotmart"}, State: store.InboxReceived}))(t)
+	in2 := must(st.InsertInbox(ctx, store.InboxEntry{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart", Body: []byte(strings.ReplaceAll(body, "APPROVED", "COMPLETE")),
+		State: store.InboxReceived}))(t)
+	o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: tn.Source.ID, InboxID: in1.ID, Provider: "hotmart",
+		ExternalID: ext, EventKey: "approved", Status: store.StatusPaid, OccurredAt: now, AmountMinor: 9900, Currency: "BRL", ReceivedAt: now,
+		Buyer:    store.Buyer{EmailHash: p.emHash, PhoneHash: p.phHash, FirstNameHash: pii.SHA256Hex("x"), IP: p.ip, UserAgent: p.ua},
+		Tracking: store.Tracking{VisitorID: p.visitor, Metadata: map[string]string{"email": em}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetInboxState(ctx, tn.ID, in1.ID, store.InboxProcessed, "", o.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: tn.Source.ID, InboxID: in2.ID, Provider: "hotmart",
+		ExternalID: ext, EventKey: "complete", Status: store.StatusPaid, OccurredAt: now.Add(time.Second), AmountMinor: 9900, Currency: "BRL", ReceivedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetInboxState(ctx, tn.ID, in2.ID, store.InboxDuplicate, "", "", now); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []store.InboxEntry{
+		{State: store.InboxIgnored, Body: []byte(strings.ReplaceAll(body, "PURCHASE_APPROVED", "CLUB_FIRST_ACCESS"))},
+		{State: store.InboxUnparseable, Body: append([]byte{0xff, 0xfe, '{'}, body[:len(body)/2]...)},
+		{State: store.InboxRejected, Error: "bad hottok", Body: []byte("email=" + strings.ReplaceAll(p.email, "@", "%40") + "&phone=" + ph), Query: "src=" + p.visitor},
+	} {
+		in.TenantID, in.SourceID, in.Provider = tn.ID, tn.Source.ID, "hotmart"
+		must(st.InsertInbox(ctx, in))(t)
+	}
+	props, _ := json.Marshal(map[string]any{"email": p.email, "phone": p.phone, "plan": "gold"})
+	if _, err := st.InsertTouchpoints(ctx, []store.Touchpoint{
+		{TenantID: tn.ID, SourceID: tn.Source.ID, Type: "page_view", VisitorID: p.visitor, OccurredAt: now, IP: p.ip, UserAgent: p.ua,
+			URL: "https://shop.example/offer?utm_source=mail", Referrer: "https://mail.example/?to=" + em},
+		{TenantID: tn.ID, SourceID: tn.Source.ID, Type: "lead", VisitorID: p.visitor, OccurredAt: now, IP: p.ip, UserAgent: p.ua,
+			EmailHash: p.emHash, PhoneHash: p.phHash, URL: "https://shop.example/thanks?email=" + strings.ReplaceAll(p.email, "@", "%40") + "&phone=%2B" + ph, Props: props},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.LinkIdentities(ctx, []store.Identity{
+		{TenantID: tn.ID, Kind: store.IdentityEmail, Hash: p.emHash, VisitorID: p.visitor, FirstSeen: now, LastSeen: now},
+		{TenantID: tn.ID, Kind: store.IdentityPhone, Hash: p.phHash, VisitorID: p.visitor, FirstSeen: now, LastSeen: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The hot index, as ingest writes it.
+	hot, _ := json.Marshal(ingest.HotTouchpoint{ID: "tp", SourceID: tn.Source.ID, Type: "lead", OccurredAt: now, VisitorID: p.visitor})
+	for _, w := range []cache.Write{
+		{Key: ingest.VisitorKey(tn.ID, p.visitor), Val: hot, MaxItems: 10, TTL: time.Hour},
+		{Key: ingest.IdentityKey(tn.ID, store.IdentityEmail, p.emHash), Val: []byte(p.visitor), TTL: time.Hour},
+		{Key: ingest.IdentityKey(tn.ID, store.IdentityPhone, p.phHash), Val: []byte(p.visitor), TTL: time.Hour},
+	} {
+		if err := cache.WriteMany(ctx, c, []cache.Write{w}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// scanStore reads every column of every row of every table the database catalogue lists (so
+// a table added later is scanned too), as lower-case text, and reports where each needle is.
+func scanStore(t *testing.T, st store.Store, needles []string) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	raw, ok := st.(interface {
+		InTx(ctx context.Context, fn func(tx sqlstore.TxConn) error) error
+	})
+	if !ok {
+		t.Fatalf("store %T gives no raw access", st)
+	}
+	found := map[string][]string{}
+	err := raw.InTx(ctx, func(tx sqlstore.TxConn) error {
+		type column struct{ table, name, typ string }
+		catalogue := `SELECT table_name, column_name, data_type FROM information_schema.columns
+			WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`
+		if st.Dialect() == "sqlite" {
+			catalogue = `SELECT m.name, c.name, c.type FROM sqlite_master m, pragma_table_info(m.name) c
+				WHERE m.type = 'table' ORDER BY m.name, c.cid`
+		}
+		rows, err := tx.Query(ctx, catalogue)
+		if err != nil {
+			return err
+		}
+		var cols []column
+		for rows.Next() {
+			var c column
+			if err := rows.Scan(&c.table, &c.name, &c.typ); err != nil {
+				rows.Close()
+				return err
+			}
+			cols = append(cols, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(cols) == 0 {
+			return errors.New("the catalogue lists no column")
+		}
+		tables := map[string][]column{}
+		var order []string
+		for _, c := range cols {
+			if tables[c.table] == nil {
+				order = append(order, c.table)
+			}
+			tables[c.table] = append(tables[c.table], c)
+		}
+		for _, want := range []string{"inbox", "orders", "touchpoints", "identities", "audit_log"} {
+			if tables[want] == nil {
+				return fmt.Errorf("the catalogue does not list table %s: %v", want, order)
+			}
+		}
+		for _, table := range order {
+			var exprs []string
+			for _, c := range tables[table] {
+				q := `"` + c.name + `"`
+				switch {
+				case st.Dialect() == "sqlite":
+					exprs = append(exprs, `COALESCE(CAST(`+q+` AS TEXT), '')`)
+				case c.typ == "bytea": // printable ASCII as it is, even when not UTF-8
+					exprs = append(exprs, `COALESCE(encode(`+q+`, 'escape'), '')`)
+				default:
+					exprs = append(exprs, `COALESCE(CAST(`+q+` AS text), '')`)
+				}
+			}
+			rows, err := tx.Query(ctx, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+table+`"`)
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", table, err)
+			}
+			for rows.Next() {
+				vals := make([]string, len(exprs))
+				ptrs := make([]any, len(vals))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					rows.Close()
+					return fmt.Errorf("scan %s: %w", table, err)
+				}
+				for i, v := range vals {
+					v = strings.ToLower(v)
+					for _, n := range needles {
+						if strings.Contains(v, n) {
+							found[n] = append(found[n], table+"."+tables[table][i].name)
+						}
+					}
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// cacheContents lists every key of the cache with its values (strings and lists).
+type cacheContents func(t *testing.T) map[string][]string
+
+func memoryContents(c *memory.Cache) cacheContents {
+	return func(t *testing.T) map[string][]string {
+		ctx := context.Background()
+		out := map[string][]string{}
+		for _, k := range c.Keys() {
+			if v, ok, err := c.Get(ctx, k); err == nil && ok {
+				out[k] = append(out[k], string(v))
+			} else if vs, err := c.Range(ctx, k, 0); err == nil {
+				for _, v := range vs {
+					out[k] = append(out[k], string(v))
+				}
+			} else {
+				out[k] = nil // a token bucket or stream: its key is still scanned
+			}
+		}
+		return out
+	}
+}
+
+func redisContents(url, prefix string) cacheContents {
+	return func(t *testing.T) map[string][]string {
+		ctx := context.Background()
+		opts, err := goredis.ParseURL(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := goredis.NewClient(opts)
+		defer c.Close()
+		out := map[string][]string{}
+		iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			k := iter.Val()
+			out[k] = nil
+			switch typ := c.Type(ctx, k).Val(); typ {
+			case "string":
+				out[k] = append(out[k], c.Get(ctx, k).Val())
+			case "list":
+				out[k] = append(out[k], c.LRange(ctx, k, 0, -1).Val()...)
+			case "hash":
+				for f, v := range c.HGetAll(ctx, k).Val() {
+					out[k] = append(out[k], f, v)
+				}
+			case "stream":
+				for _, m := range c.XRange(ctx, k, "-", "+").Val() {
+					b, _ := json.Marshal(m.Values)
+					out[k] = append(out[k], string(b))
+				}
+			}
+		}
+		if err := iter.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+}
+
+func scanCache(contents map[string][]string, needles []string) map[string][]string {
+	found := map[string][]string{}
+	for k, vs := range contents {
+		for _, s := range append([]string{k}, vs...) {
+			s = strings.ToLower(s)
+			for _, n := range needles {
+				if strings.Contains(s, n) {
+					found[n] = append(found[n], "cache "+k)
+				}
+			}
+		}
+	}
+	return found
+}
+
+// TestErasureLeavesNothing seeds one person everywhere (and another person beside her), erases
+// her by e-mail through the API, and then scans every column of every table and every cache
+// key and value for any of her values: none may be left, and the other person's are all kept.
+func TestErasureLeavesNothing(t *testing.T) {
+	t.Parallel()
+	caches := []struct {
+		name string
+		open func(t *testing.T) (cache.Cache, cacheContents)
+	}{
+		{"memory", func(t *testing.T) (cache.Cache, cacheContents) {
+			c := memory.New(memory.Options{})
+			return c, memoryContents(c)
+		}},
+		{"redis", func(t *testing.T) (cache.Cache, cacheContents) {
+			url, prefix := testenv.Redis(t)
+			c, err := redis.New(url, prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			return c, redisContents(url, prefix)
+		}},
+	}
+	for _, cc := range caches {
+		t.Run(cc.name, func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, func(t *testing.T, st store.Store) {
+				c, contents := cc.open(t)
+				e := newEnv(t, st, func(cfg *api.Config) { cfg.IdentityCache = c })
+				tn := e.tenant("alpha")
+				maria := newPerson(t, " Maria.Souza@Example.com ", "+55 (11) 98765-4321", "203.0.113.77", "Mozilla/5.0 (Maria-Device)", "0194aaaa-maria")
+				joao := newPerson(t, "joao.lima@example.org", "(21) 91234-5678", "198.51.100.23", "Mozilla/5.0 (Joao-Device)", "0194bbbb-joao")
+				maria.seed(t, st, c, tn, "HP-MARIA")
+				joao.seed(t, st, c, tn, "HP-JOAO")
+
+				// The seed really put both people everywhere the scans look.
+				before := scanStore(t, st, append(maria.needles(), joao.needles()...))
+				cacheBefore := scanCache(contents(t), []string{maria.emHash, maria.phHash})
+				for _, n := range append(maria.needles(), joao.needles()...) {
+					if len(before[n]) == 0 {
+						t.Fatalf("seed: %q is nowhere in the database", n)
+					}
+				}
+				if len(cacheBefore[maria.emHash]) == 0 || len(cacheBefore[maria.phHash]) == 0 {
+					t.Fatalf("seed: the cache holds no identity key: %v", cacheBefore)
+				}
+				joaoBefore := scanStore(t, st, joao.needles())
+
+				var res api.ErasureResult
+				e.must(http.StatusOK, tn.AdminKey, "POST", "/api/v1/erasure", map[string]any{"email": maria.email}).json(t, &res)
+				if res.InboxDeleted != 5 || res.IdentitiesDeleted != 2 || res.OrdersScrubbed != 1 || res.TouchpointsErased != 2 {
+					t.Errorf("erasure result %+v; want 5 raw webhooks, 2 identities, 1 order, 2 touchpoints", res)
+				}
+
+				for n, where := range scanStore(t, st, maria.needles()) {
+					t.Errorf("after erasure the database still holds %q in %v", n, where)
+				}
+				for n, where := range scanCache(contents(t), maria.needles()) {
+					t.Errorf("after erasure the cache still holds %q in %v", n, where)
+				}
+				// João is untouched: every value of his is where it was.
+				joaoAfter := scanStore(t, st, joao.needles())
+				for _, n := range joao.needles() {
+					if strings.Join(joaoAfter[n], ",") != strings.Join(joaoBefore[n], ",") {
+						t.Errorf("the other person's %q was in %v, now in %v", n, joaoBefore[n], joaoAfter[n])
+					}
+				}
+				if got := scanCache(contents(t), []string{joao.emHash, joao.phHash}); len(got[joao.emHash]) != 1 || len(got[joao.phHash]) != 1 {
+					t.Errorf("the other person's identity keys: %v", got)
+				}
+			})
+		})
+	}
+}
+
+// must(call())(t) returns call's value, failing t on its error.
+func must[T any](v T, err error) func(t *testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}

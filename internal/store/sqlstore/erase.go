@@ -1,0 +1,393 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// ErasePerson erases a data subject within the tenant (see store.Reader). It runs in one
+// transaction: first it finds what belongs to the person, then it deletes and scrubs.
+//
+// Linked identifiers are followed one step only: the other hashes of the orders and
+// touchpoints carrying a given hash, and every identity of the visitors linked to a given hash.
+// Following links further would reach people who merely shared a device.
+func (q *queries) ErasePerson(ctx context.Context, tenantID string, p store.Person, audit store.AuditEntry) (store.ErasureResult, error) {
+	var res store.ErasureResult
+	audit.TenantID = tenantID
+	err := q.runTx(ctx, func(q *queries) error {
+		var err error
+		if res, err = q.erase(ctx, tenantID, p); err != nil {
+			return err
+		}
+		_, err = q.InsertAudit(ctx, audit)
+		return err
+	})
+	if err != nil {
+		return store.ErasureResult{}, wrap("erase person", err)
+	}
+	return res, nil
+}
+
+func hashCol(k store.IdentityKind) string {
+	if k == store.IdentityEmail {
+		return "email_hash"
+	}
+	return "phone_hash"
+}
+
+// set keeps distinct strings in the order they were added.
+type set[T comparable] struct {
+	seen map[T]bool
+	list []T
+}
+
+func (s *set[T]) add(v T) {
+	if s.seen == nil {
+		s.seen = map[T]bool{}
+	}
+	if !s.seen[v] {
+		s.seen[v] = true
+		s.list = append(s.list, v)
+	}
+}
+
+func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (store.ErasureResult, error) {
+	var (
+		res      store.ErasureResult
+		hashes   set[store.IdentityHash]
+		visitors set[string]
+	)
+	addHash := func(k store.IdentityKind, h string) {
+		if h != "" {
+			hashes.add(store.IdentityHash{Kind: k, Hash: h})
+		}
+	}
+	addHash(store.IdentityEmail, p.EmailHash)
+	addHash(store.IdentityPhone, p.PhoneHash)
+	given := append([]store.IdentityHash(nil), hashes.list...)
+
+	// 1. What is linked to the given hashes: the same orders' and touchpoints' other hash,
+	// the visitors, and those visitors' other identities.
+	type pair struct{ a, b, c string }
+	for _, g := range given {
+		col := hashCol(g.Kind)
+		rows, err := q.query(ctx, q.r, `SELECT email_hash, phone_hash, '' FROM orders WHERE tenant_id = $1 AND `+col+` = $2
+			UNION SELECT email_hash, phone_hash, visitor_id FROM touchpoints WHERE tenant_id = $1 AND `+col+` = $2
+			UNION SELECT '', '', visitor_id FROM identities WHERE tenant_id = $1 AND kind = $3 AND hash = $2`,
+			tenantID, g.Hash, string(g.Kind))
+		linked, err := collect(rows, err, "erase: linked", func(r Rows) (pair, error) {
+			var v pair
+			return v, r.Scan(&v.a, &v.b, &v.c)
+		})
+		if err != nil {
+			return res, err
+		}
+		for _, l := range linked {
+			addHash(store.IdentityEmail, l.a)
+			addHash(store.IdentityPhone, l.b)
+			if l.c != "" {
+				visitors.add(l.c)
+			}
+		}
+	}
+	for _, v := range visitors.list {
+		rows, err := q.query(ctx, q.r, `SELECT kind, hash, '' FROM identities WHERE tenant_id = $1 AND visitor_id = $2`, tenantID, v)
+		ids, err := collect(rows, err, "erase: visitor identities", func(r Rows) (pair, error) {
+			var v pair
+			return v, r.Scan(&v.a, &v.b, &v.c)
+		})
+		if err != nil {
+			return res, err
+		}
+		for _, id := range ids {
+			addHash(store.IdentityKind(id.a), id.b)
+		}
+	}
+
+	// 2. Touchpoints to scrub: carrying a hash, of a visitor, or holding a form in their text.
+	var tps set[string]
+	addIDs := func(query string, args ...any) error {
+		rows, err := q.query(ctx, q.r, query, args...)
+		ids, err := collect(rows, err, "erase: touchpoints", func(r Rows) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		for _, id := range ids {
+			tps.add(id)
+		}
+		return err
+	}
+	for _, h := range hashes.list {
+		if err := addIDs(`SELECT id FROM touchpoints WHERE tenant_id = $1 AND `+hashCol(h.Kind)+` = $2`, tenantID, h.Hash); err != nil {
+			return res, err
+		}
+	}
+	for _, v := range visitors.list {
+		if err := addIDs(`SELECT id FROM touchpoints WHERE tenant_id = $1 AND visitor_id = $2`, tenantID, v); err != nil {
+			return res, err
+		}
+	}
+	if len(p.Forms) > 0 {
+		w := q.formsMatch(tenantID, p.Forms, []textCol{{"url", colText}, {"referrer", colText}, {"props", colJSON}})
+		if err := addIDs(`SELECT id FROM touchpoints`+w.String(), w.args...); err != nil {
+			return res, err
+		}
+	}
+
+	// 3. Raw webhooks: those of the orders carrying a hash (linked either way), and any whose
+	// body, query or headers hold a form (ignored, unparseable, refused or duplicate ones too).
+	for _, h := range hashes.list {
+		col := hashCol(h.Kind)
+		n, err := q.exec(ctx, q.w, `DELETE FROM inbox WHERE tenant_id = $1 AND (
+			order_id IN (SELECT id FROM orders WHERE tenant_id = $1 AND `+col+` = $2)
+			OR id IN (SELECT h.inbox_id FROM order_history h JOIN orders o ON o.id = h.order_id
+				WHERE o.tenant_id = $1 AND o.`+col+` = $2 AND h.inbox_id <> ''))`, tenantID, h.Hash)
+		if err != nil {
+			return res, err
+		}
+		res.InboxDeleted += n
+	}
+	if len(p.Forms) > 0 {
+		w := q.formsMatch(tenantID, p.Forms, []textCol{{"body", colBytes}, {"query", colText}, {"headers", colJSON}})
+		n, err := q.exec(ctx, q.w, `DELETE FROM inbox`+w.String(), w.args...)
+		if err != nil {
+			return res, err
+		}
+		res.InboxDeleted += n
+	}
+
+	// 4. Identity links, orders and touchpoints.
+	now := q.f.Time(q.now())
+	var orders set[string]
+	for _, h := range hashes.list {
+		col := hashCol(h.Kind)
+		n, err := q.exec(ctx, q.w, `DELETE FROM identities WHERE tenant_id = $1 AND kind = $2 AND hash = $3`, tenantID, string(h.Kind), h.Hash)
+		if err != nil {
+			return res, err
+		}
+		res.IdentitiesDeleted += n
+		rows, err := q.query(ctx, q.r, `SELECT id FROM orders WHERE tenant_id = $1 AND `+col+` = $2`, tenantID, h.Hash)
+		ids, err := collect(rows, err, "erase: orders", func(r Rows) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		if err != nil {
+			return res, err
+		}
+		for _, id := range ids {
+			orders.add(id)
+		}
+		// The buyer goes whole: hashed identifiers, IP and user agent.
+		if _, err := q.exec(ctx, q.w, `UPDATE orders SET buyer = '{}', email_hash = '', phone_hash = '', updated_at = $3
+			WHERE tenant_id = $1 AND `+col+` = $2`, tenantID, h.Hash, now); err != nil {
+			return res, err
+		}
+	}
+	if len(p.Forms) > 0 {
+		w := q.formsMatch(tenantID, p.Forms, []textCol{{"tracking", colJSON}})
+		type tracked struct {
+			id       string
+			tracking []byte
+		}
+		rows, err := q.query(ctx, q.r, `SELECT id, tracking FROM orders`+w.String(), w.args...)
+		found, err := collect(rows, err, "erase: order tracking", func(r Rows) (tracked, error) {
+			var t tracked
+			return t, r.Scan(&t.id, &t.tracking)
+		})
+		if err != nil {
+			return res, err
+		}
+		for _, t := range found {
+			cut, changed := cutJSON(t.tracking, p.Forms)
+			if !changed {
+				continue
+			}
+			if _, err := q.exec(ctx, q.w, `UPDATE orders SET tracking = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2`,
+				tenantID, t.id, string(cut), now); err != nil {
+				return res, err
+			}
+			orders.add(t.id)
+		}
+	}
+	res.OrdersScrubbed = int64(len(orders.list))
+	for _, id := range tps.list {
+		var (
+			url, referrer string
+			props         []byte
+		)
+		if err := q.queryRow(ctx, q.r, `SELECT url, referrer, props FROM touchpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id).
+			Scan(&url, &referrer, &props); err != nil {
+			return res, err
+		}
+		// The erasure may know only the e-mail while the URL or props also hold the phone (or
+		// a name): a person's touchpoint keeps no query, fragment or props at all. UTM values
+		// and click ids have columns of their own.
+		url, referrer = stripQuery(url, p.Forms), stripQuery(referrer, p.Forms)
+		if _, err := q.exec(ctx, q.w, `UPDATE touchpoints SET email_hash = '', phone_hash = '', ip = '', user_agent = '',
+			url = $3, referrer = $4, props = NULL WHERE tenant_id = $1 AND id = $2`, tenantID, id, url, referrer); err != nil {
+			return res, err
+		}
+	}
+	res.TouchpointsErased = int64(len(tps.list))
+	res.Hashes = hashes.list
+	return res, nil
+}
+
+type colKind int
+
+const (
+	colText colKind = iota
+	colJSON
+	colBytes
+)
+
+type textCol struct {
+	name string
+	kind colKind
+}
+
+// formsMatch is the tenant's rows where any column holds any form, compared in lower case.
+// Bytes are compared through PostgreSQL's escape encoding, which keeps printable ASCII as it is
+// (and a body that is not UTF-8 is still searched); SQLite compares a BLOB's bytes as text.
+func (q *queries) formsMatch(tenantID string, forms []string, cols []textCol) *where {
+	w := &where{}
+	w.add(`tenant_id = %s`, tenantID)
+	var ors []string
+	for _, f := range forms {
+		ph := w.next(f)
+		for _, c := range cols {
+			var expr string
+			switch {
+			case q.f.Name == "sqlite":
+				expr = `instr(lower(CAST(` + c.name + ` AS TEXT)), ` + ph + `) > 0`
+			case c.kind == colBytes:
+				expr = `strpos(lower(encode(` + c.name + `, 'escape')), ` + ph + `) > 0`
+			case c.kind == colJSON:
+				expr = `strpos(lower(` + c.name + `::text), ` + ph + `) > 0`
+			default:
+				expr = `strpos(lower(` + c.name + `), ` + ph + `) > 0`
+			}
+			ors = append(ors, expr)
+		}
+	}
+	w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
+	return w
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// cutText removes every occurrence of the (lower-case) forms from s, ASCII case-insensitively.
+func cutText(s string, forms []string) (string, bool) {
+	changed := false
+	for _, f := range forms {
+		if f == "" {
+			continue
+		}
+		for {
+			i := strings.Index(asciiLower(s), f)
+			if i < 0 {
+				break
+			}
+			s, changed = s[:i]+s[i+len(f):], true
+		}
+	}
+	return s, changed
+}
+
+// stripQuery drops a URL's query and fragment and cuts the forms out of what is left.
+func stripQuery(u string, forms []string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	u, _ = cutText(u, forms)
+	return u
+}
+
+// cutJSON removes the forms from every string (keys included) of a JSON document. A document
+// that does not parse is replaced by an empty object.
+func cutJSON(raw []byte, forms []string) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return []byte(`{}`), true
+	}
+	changed := false
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch t := v.(type) {
+		case string:
+			s, c := cutText(t, forms)
+			changed = changed || c
+			return s
+		case []any:
+			for i := range t {
+				t[i] = walk(t[i])
+			}
+			return t
+		case map[string]any:
+			out := make(map[string]any, len(t))
+			for k, x := range t {
+				k2, c := cutText(k, forms)
+				changed = changed || c
+				out[k2] = walk(x)
+			}
+			return out
+		}
+		return v
+	}
+	v = walk(v)
+	if !changed {
+		return raw, false
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return []byte(`{}`), true
+	}
+	return out, true
+}
+
+// retentionBatch bounds each DELETE of the retention job, so no statement holds locks for long.
+const retentionBatch = 5000
+
+func (q *queries) DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		n, err := q.exec(ctx, q.w, `DELETE FROM touchpoints WHERE id IN (SELECT id FROM touchpoints WHERE occurred_at < $1 LIMIT $2)`,
+			q.f.Time(before), retentionBatch)
+		if err != nil {
+			return total, wrap("delete touchpoints before", err)
+		}
+		total += n
+		if n < retentionBatch {
+			return total, nil
+		}
+	}
+}
+
+func (q *queries) ScrubOrderNetworkBefore(ctx context.Context, before time.Time) (int64, error) {
+	query := `UPDATE orders SET buyer = buyer - 'client_ip_address' - 'client_user_agent'
+		WHERE created_at < $1 AND (jsonb_exists(buyer, 'client_ip_address') OR jsonb_exists(buyer, 'client_user_agent'))`
+	if q.f.Name == "sqlite" {
+		query = `UPDATE orders SET buyer = json_remove(buyer, '$.client_ip_address', '$.client_user_agent')
+			WHERE created_at < $1 AND (json_type(buyer, '$.client_ip_address') IS NOT NULL OR json_type(buyer, '$.client_user_agent') IS NOT NULL)`
+	}
+	n, err := q.exec(ctx, q.w, query, q.f.Time(before))
+	if err != nil {
+		return 0, wrap("scrub order network before", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,68 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/ingest"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// TestSettingsErase: the dashboard's erasure does what the API's does (internal/api's
+// TestErasureLeavesNothing scans everything): a raw webhook linked to no order that holds the
+// e-mail goes, the phone linked to the same visitor goes, and so do the cache's identity keys.
+func TestSettingsErase(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			c := e.client()
+			ctx := context.Background()
+			tok := c.csrf("/welcome")
+			if r := c.post("/welcome", url.Values{"csrf": {tok}, "key": {e.key}, "email": {"ana@example.com"},
+				"password": {"correct horse battery"}, "password2": {"correct horse battery"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("welcome: %d %s", r.status, r.body)
+			}
+			tn := mustTenant(t, e)
+			em, _ := pii.HashEmail("maria@example.com")
+			ph, _ := pii.HashPhone("11987654321", "55")
+			raw, err := e.st.InsertInbox(ctx, store.InboxEntry{TenantID: tn.ID, SourceID: "src", Provider: "kiwify", State: store.InboxIgnored,
+				Body: []byte(`{"Customer":{"email":"Maria@Example.com"}}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.st.LinkIdentities(ctx, []store.Identity{
+				{TenantID: tn.ID, Kind: store.IdentityEmail, Hash: em, VisitorID: "v1"},
+				{TenantID: tn.ID, Kind: store.IdentityPhone, Hash: ph, VisitorID: "v1"},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			keys := []string{ingest.IdentityKey(tn.ID, store.IdentityEmail, em), ingest.IdentityKey(tn.ID, store.IdentityPhone, ph)}
+			for _, k := range keys {
+				if err := e.cache.Set(ctx, k, []byte("v1"), time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			tok = c.csrf("/settings")
+			if r := c.post("/settings/erase", url.Values{"csrf": {tok}, "email": {"maria@example.com"}}); r.status != http.StatusOK {
+				t.Fatalf("erase: %d %s", r.status, r.body)
+			}
+			if _, err := e.st.GetInbox(ctx, tn.ID, raw.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("raw webhook holding the e-mail: %v", err)
+			}
+			if ids, _ := e.st.VisitorsByIdentity(ctx, tn.ID, store.IdentityPhone, ph); len(ids) != 0 {
+				t.Errorf("linked phone identity kept: %v", ids)
+			}
+			for _, k := range keys {
+				if _, ok, err := e.cache.Get(ctx, k); ok || err != nil {
+					t.Errorf("cache key %s kept (%v)", k, err)
+				}
+			}
+		})
+	}
+}
