@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"time"
 
@@ -258,12 +259,36 @@ func (u *UI) loginPage(w http.ResponseWriter, r *http.Request, p page) {
 	u.render(w, r, http.StatusOK, "login", p)
 }
 
-// safeNext keeps redirects after login on this site.
+// safeNext keeps redirects after login on this site: it returns next only when a browser would
+// resolve it to a path of this origin, else "/". Browsers normalise a URL before resolving it
+// (WHATWG URL standard): they drop every tab, CR and LF, trim leading and trailing C0 controls
+// and spaces, and read a backslash as a slash. So "/\t/evil.example" becomes the
+// scheme-relative "//evil.example". We apply the same normalisation first, then demand a single
+// leading slash, no backslash and no control character, and a parse with neither scheme nor
+// host. Percent-escapes are left alone: a browser never decodes "%2F" or "%5C" in a path, so
+// "/%2F%2Fevil" stays a path here.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	n := strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, next)
+	n = strings.TrimFunc(n, func(r rune) bool { return r <= ' ' })
+	if len(n) > 2048 || !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\") {
 		return "/"
 	}
-	return next
+	for _, r := range n {
+		if r < ' ' || r == 0x7f {
+			return "/"
+		}
+	}
+	pu, err := url.Parse(n)
+	if err != nil || pu.Scheme != "" || pu.Host != "" || pu.User != nil || pu.Opaque != "" || !strings.HasPrefix(pu.EscapedPath(), "/") ||
+		strings.HasPrefix(pu.EscapedPath(), "//") {
+		return "/"
+	}
+	return n
 }
 
 func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
