@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hubtrack/hub/internal/pii"
-	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -230,14 +230,6 @@ func (u *UI) plain(h func(w http.ResponseWriter, r *http.Request, p page)) http.
 	}
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 func validEmail(s string) bool {
@@ -296,18 +288,30 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 	email := normEmail(r.PostFormValue("email"))
 	next := safeNext(r.PostFormValue("next"))
 	p.Title, p.Data = "Log in", loginData{Email: email, Next: next}
-	for _, key := range []string{"login:ip:" + clientIP(r), "login:email:" + tokenHash(email)} {
-		ok, retry, err := u.cfg.Cache.Allow(ctx, key, u.cfg.LoginRate, u.cfg.LoginBurst)
-		if err != nil {
-			u.fail(w, r, fmt.Errorf("web: login rate limit: %w", err))
-			return
-		}
-		if !ok {
-			w.Header().Set("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
-			p.Error = "Too many attempts. Wait a minute and try again."
-			u.render(w, r, http.StatusTooManyRequests, "login", p)
-			return
-		}
+	tooMany := func(retry time.Duration) {
+		w.Header().Set("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
+		p.Error = "Too many attempts. Wait a minute and try again."
+		u.render(w, r, http.StatusTooManyRequests, "login", p)
+	}
+	// The address is the client's, through the trusted proxies (behind a load balancer every
+	// peer is the balancer: keyed on it, one attacker would lock every user out).
+	ip := ingest.ClientIP(r, u.cfg.TrustedProxies).String()
+	ok, retry, err := u.cfg.Cache.Allow(ctx, "login:ip:"+ip, u.cfg.LoginRate, u.cfg.LoginBurst)
+	if err != nil {
+		u.fail(w, r, fmt.Errorf("web: login rate limit: %w", err))
+		return
+	}
+	if !ok {
+		tooMany(retry)
+		return
+	}
+	acct := accountLimit{c: u.cfg.Cache, key: "login:account:" + tokenHash(email), ip: ip, now: u.now()}
+	if retry, err := acct.wait(ctx); err != nil {
+		u.fail(w, r, err)
+		return
+	} else if retry > 0 {
+		tooMany(retry)
+		return
 	}
 	user, err := u.cfg.Store.GetUserByEmail(ctx, email)
 	hash := dummyHash
@@ -318,8 +322,16 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if !CheckPassword(hash, r.PostFormValue("password")) || err != nil {
+		if err := acct.failed(ctx); err != nil {
+			u.fail(w, r, err)
+			return
+		}
 		p.Error = "E-mail or password is wrong."
 		u.render(w, r, http.StatusUnauthorized, "login", p)
+		return
+	}
+	if err := acct.reset(ctx); err != nil {
+		u.fail(w, r, err)
 		return
 	}
 	if err := u.startSession(w, r, user); err != nil {
@@ -327,6 +339,121 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// Per-account back-off: an account's first loginFreeFailures wrong passwords cost nothing; each
+// further one doubles the wait before the account's password is checked again (1 s, 2 s, 4 s,
+// ...) up to loginMaxBackoff, counted from the last failure. An attempt refused by the wait gets
+// a promise, per client address: the first attempt from that address at or after the time it was
+// told to come back is checked, whatever others failed meanwhile. So a guesser gets one check of
+// an account per loginMaxBackoff per address (after the per-address rate limit), while the right
+// password, from any address, is checked at most loginMaxBackoff after its first refusal.
+const (
+	loginFreeFailures = 5
+	loginMaxBackoff   = 30 * time.Second
+	// loginFailuresTTL forgets an account's failures after an hour without one.
+	loginFailuresTTL = time.Hour
+)
+
+type accountLimit struct {
+	c   cache.Cache
+	key string
+	ip  string
+	now time.Time
+}
+
+type accountFailures struct {
+	N    int       `json:"n"`
+	Last time.Time `json:"last"`
+}
+
+// loginBackoff is the wait after n consecutive failures.
+func loginBackoff(n int) time.Duration {
+	if n < loginFreeFailures {
+		return 0
+	}
+	shift := n - loginFreeFailures
+	if shift > 5 {
+		return loginMaxBackoff
+	}
+	return min(time.Second<<shift, loginMaxBackoff)
+}
+
+func (a accountLimit) state(ctx context.Context) (accountFailures, error) {
+	var f accountFailures
+	b, ok, err := a.c.Get(ctx, a.key)
+	if err != nil {
+		return f, fmt.Errorf("web: login back-off: %w", err)
+	}
+	if ok {
+		_ = json.Unmarshal(b, &f) // a garbled entry counts as no failures
+	}
+	return f, nil
+}
+
+// wait returns how long this address must wait before its attempt on the account may be checked
+// (zero: check it now).
+func (a accountLimit) wait(ctx context.Context) (time.Duration, error) {
+	f, err := a.state(ctx)
+	if err != nil || f.N < loginFreeFailures {
+		return 0, err
+	}
+	promise := a.key + ":promise:" + a.ip
+	// claim lets one attempt through per key: concurrent attempts race and the losers wait. The
+	// winner's promise, if any, is spent.
+	claim := func(key string, retry time.Duration) (time.Duration, error) {
+		won, err := a.c.SetNX(ctx, key, []byte("1"), loginMaxBackoff+time.Minute)
+		if err == nil && won {
+			err = a.c.Delete(ctx, promise)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("web: login back-off: %w", err)
+		}
+		if !won {
+			return max(retry, time.Second), nil
+		}
+		return 0, nil
+	}
+	d := loginBackoff(f.N)
+	open := f.Last.Add(d)
+	if !a.now.Before(open) {
+		return claim(fmt.Sprintf("%s:try:%d:%s", a.key, f.Last.UnixNano(), a.ip), d)
+	}
+	b, ok, err := a.c.Get(ctx, promise)
+	if err != nil {
+		return 0, fmt.Errorf("web: login back-off: %w", err)
+	}
+	var at time.Time
+	if ok && at.UnmarshalText(b) == nil {
+		if a.now.Before(at) {
+			return at.Sub(a.now), nil
+		}
+		return claim(fmt.Sprintf("%s:kept:%d", promise, at.UnixNano()), d)
+	}
+	b, _ = open.MarshalText()
+	if err := a.c.Set(ctx, promise, b, loginMaxBackoff+time.Minute); err != nil {
+		return 0, fmt.Errorf("web: login back-off: %w", err)
+	}
+	return open.Sub(a.now), nil
+}
+
+func (a accountLimit) failed(ctx context.Context) error {
+	f, err := a.state(ctx)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(accountFailures{N: f.N + 1, Last: a.now})
+	if err := a.c.Set(ctx, a.key, b, loginFailuresTTL); err != nil {
+		return fmt.Errorf("web: login back-off: %w", err)
+	}
+	return nil
+}
+
+func (a accountLimit) reset(ctx context.Context) error {
+	if err := a.c.Delete(ctx, a.key); err != nil {
+		return fmt.Errorf("web: login back-off: %w", err)
+	}
+	return nil
 }
 
 func (u *UI) startSession(w http.ResponseWriter, r *http.Request, user store.User) error {

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -63,10 +64,13 @@ type Config struct {
 	// DestinationOverrides adjusts a destination's settings before a test send, like the
 	// delivery worker's Overrides.
 	DestinationOverrides func(d store.Destination, cfg dest.Config)
-	// LoginRate and LoginBurst limit login attempts per client address and per e-mail
-	// (default 0.1/s, burst 10).
+	// LoginRate and LoginBurst limit login attempts per client address (default 0.1/s, burst
+	// 10); each account also backs off after repeated failures (see loginBackoff).
 	LoginRate  float64
 	LoginBurst int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client (HUB_TRUSTED_PROXIES),
+	// as for ingest.
+	TrustedProxies []netip.Prefix
 }
 
 // UI serves the dashboard.
