@@ -548,4 +548,15 @@ INSERT INTO delivery_stats (tenant_id, quarter, destination_id, event_name, stat
 	FROM deliveries d JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id GROUP BY 1, 2, 3, 4, 5, 6, 7;
 `,
 	},
+	{
+		// Dashboard users get the API's roles (existing users become admins), can be disabled,
+		// and carry the moment before which their sessions no longer count.
+		Name: "dashboard user roles",
+		Up: `
+ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'admin';
+ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;
+ALTER TABLE users ADD COLUMN sessions_since timestamptz;
+CREATE INDEX sessions_user ON sessions (user_id);
+`,
+	},
 }
