@@ -154,8 +154,20 @@ type authed struct {
 	tenant store.Tenant
 }
 
-// auth requires a valid session; every POST must carry the session's CSRF token.
-func (u *UI) auth(h func(w http.ResponseWriter, r *http.Request, p page)) http.HandlerFunc {
+// roleRank orders the roles: each may do what the ones below it may.
+var roleRank = map[string]int{store.RoleReadOnly: 1, store.RoleOperator: 2, store.RoleAdmin: 3}
+
+// roleNames are the roles as the dashboard shows them.
+var roleNames = map[string]string{store.RoleReadOnly: "read only", store.RoleOperator: "operator", store.RoleAdmin: "admin"}
+
+// allows reports whether a user with role may use a route that needs least (roleAny: anyone).
+func allows(role, least string) bool {
+	return least == roleAny || (roleRank[role] > 0 && roleRank[role] >= roleRank[least])
+}
+
+// auth requires a valid session of a user whose role is at least role; every POST must carry
+// the session's CSRF token.
+func (u *UI) auth(role string, h func(w http.ResponseWriter, r *http.Request, p page)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a, err := u.session(r)
 		if err != nil {
@@ -180,7 +192,12 @@ func (u *UI) auth(h func(w http.ResponseWriter, r *http.Request, p page)) http.H
 				return
 			}
 		}
-		h(w, r, page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeOf(r), request: r})
+		p := page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeOf(r), request: r}
+		if !allows(a.user.Role, role) {
+			u.forbidden(w, r, p)
+			return
+		}
+		h(w, r, p)
 	}
 }
 
@@ -200,6 +217,11 @@ func (u *UI) session(r *http.Request) (authed, error) {
 	user, err := u.cfg.Store.GetUser(ctx, sess.TenantID, sess.UserID)
 	if err != nil {
 		return authed{}, err
+	}
+	// A disabled user's sessions, and those from before a password change, end at once, in
+	// either session backend (the cache's cannot be listed by user).
+	if user.Disabled || (user.SessionsSince != nil && sess.CreatedAt.Before(*user.SessionsSince)) {
+		return authed{}, store.ErrNotFound
 	}
 	t, err := u.cfg.Store.GetTenant(ctx, sess.TenantID)
 	if err != nil {
@@ -328,6 +350,11 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		p.Error = "E-mail or password is wrong."
 		u.render(w, r, http.StatusUnauthorized, "login", p)
+		return
+	}
+	if user.Disabled {
+		p.Error = "This login is disabled. Ask an admin of your Hub."
+		u.render(w, r, http.StatusForbidden, "login", p)
 		return
 	}
 	if err := acct.reset(ctx); err != nil {
@@ -527,7 +554,7 @@ func (u *UI) welcome(w http.ResponseWriter, r *http.Request, p page) {
 		u.render(w, r, http.StatusUnauthorized, "welcome", p)
 		return
 	}
-	user, err := u.addUser(ctx, tenant.ID, email, r.PostFormValue("password"))
+	user, err := u.addUser(ctx, tenant.ID, email, r.PostFormValue("password"), store.RoleAdmin)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -569,12 +596,12 @@ func checkNewUser(email, password, confirm string) string {
 	return ""
 }
 
-func (u *UI) addUser(ctx context.Context, tenantID, email, password string) (store.User, error) {
+func (u *UI) addUser(ctx context.Context, tenantID, email, password, role string) (store.User, error) {
 	hash, err := HashPassword(password)
 	if err != nil {
 		return store.User{}, err
 	}
-	user, err := u.cfg.Store.CreateUser(ctx, store.User{TenantID: tenantID, Email: email, PasswordHash: hash, CreatedAt: u.now()})
+	user, err := u.cfg.Store.CreateUser(ctx, store.User{TenantID: tenantID, Email: email, PasswordHash: hash, Role: role, CreatedAt: u.now()})
 	if err != nil {
 		return store.User{}, fmt.Errorf("web: create user: %w", err)
 	}
