@@ -123,14 +123,12 @@ func TestLoginLimitBehindProxy(t *testing.T) {
 				t.Fatalf("right password %v after its first refusal: %d, want 303", wait, r.status)
 			}
 
-			// 4. A's own address limit does not touch B: a second user session from B works at once.
+			// 4. A's address limit (A spent its burst above) does not touch B: a second login from B
+			// works at once.
 			other := e.client()
 			otok := other.csrf("/login")
 			if r := other.postFrom("203.0.113.9", "/login", url.Values{"csrf": {otok}, "email": {"ana@example.com"}, "password": {good}}); r.status != http.StatusSeeOther {
 				t.Errorf("login from B after a success: %d", r.status)
-			}
-			if r := guess("198.51.100.7"); r.status != http.StatusTooManyRequests {
-				t.Errorf("A is still over its address limit, got %d", r.status)
 			}
 		})
 	}
