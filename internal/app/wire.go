@@ -85,7 +85,7 @@ func (a *App) wire() error {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
 	a.Web, err = web.New(web.Config{Store: a.Store, Admin: a.Admin, Dests: a.Dests, Cache: a.Cache, Sessions: sessions,
-		Intake: a.Intake, Log: a.Log, DestinationOverrides: overrides, Now: a.now})
+		Intake: a.Intake, Log: a.Log, DestinationOverrides: overrides, Now: a.now, TrustedProxies: a.Config.TrustedProxies})
 	if err != nil {
 		return err
 	}

@@ -270,6 +270,15 @@ type Writer interface {
 
 	// CreateUser adds a dashboard user; an e-mail already used (by any tenant) is ErrConflict.
 	CreateUser(ctx context.Context, u User) (User, error)
+	// UpdateUser applies a change to a user of the tenant and returns the user as changed. A
+	// change that would leave the tenant without an enabled admin is ErrConflict (checked under
+	// a lock, so two admins demoting each other cannot both succeed).
+	UpdateUser(ctx context.Context, tenantID, id string, c UserChange) (User, error)
+	// DeleteUser removes a user of the tenant and its stored sessions; removing the tenant's
+	// last enabled admin is ErrConflict.
+	DeleteUser(ctx context.Context, tenantID, id string) error
+	// DeleteUserSessions removes the stored sessions of a user of the tenant.
+	DeleteUserSessions(ctx context.Context, tenantID, userID string) (int64, error)
 	// CreateSession stores a dashboard session (ID is the hash of the cookie's token).
 	CreateSession(ctx context.Context, s Session) (Session, error)
 	// DeleteSession removes a session; removing an absent one is not an error.
@@ -812,7 +821,22 @@ type User struct {
 	TenantID     string
 	Email        string // normalised: trimmed, lower case
 	PasswordHash string // argon2id, PHC string format
-	CreatedAt    time.Time
+	// Role is RoleAdmin, RoleOperator or RoleReadOnly (what the dashboard lets the user do);
+	// CreateUser makes an empty role admin, as the migration did for existing users.
+	Role     string
+	Disabled bool
+	// SessionsSince ends every session created before it (set when the user is disabled or
+	// changes password), whichever backend holds the sessions.
+	SessionsSince *time.Time
+	CreatedAt     time.Time
+}
+
+// UserChange is what UpdateUser changes; nil fields stay as they are.
+type UserChange struct {
+	Role          *string
+	Disabled      *bool
+	PasswordHash  *string
+	SessionsSince *time.Time
 }
 
 // Session is a dashboard login. The cookie carries a random token; only its hash is stored.

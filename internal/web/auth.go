@@ -11,15 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hubtrack/hub/internal/pii"
-	"net"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/argon2"
 
 	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -153,8 +154,22 @@ type authed struct {
 	tenant store.Tenant
 }
 
-// auth requires a valid session; every POST must carry the session's CSRF token.
-func (u *UI) auth(h func(w http.ResponseWriter, r *http.Request, p page)) http.HandlerFunc {
+// roleRank orders the roles as the API does: each may do what the ones below it may. An
+// operator is an admin of its tenant that the API also lets create tenants, so in the dashboard
+// it may do all an admin may.
+var roleRank = map[string]int{store.RoleReadOnly: 1, store.RoleAdmin: 2, store.RoleOperator: 3}
+
+// roleNames are the roles as the dashboard shows them.
+var roleNames = map[string]string{store.RoleReadOnly: "read only", store.RoleOperator: "operator", store.RoleAdmin: "admin"}
+
+// allows reports whether a user with role may use a route that needs least (roleAny: anyone).
+func allows(role, least string) bool {
+	return least == roleAny || (roleRank[role] > 0 && roleRank[role] >= roleRank[least])
+}
+
+// auth requires a valid session of a user whose role is at least role; every POST must carry
+// the session's CSRF token.
+func (u *UI) auth(role string, h func(w http.ResponseWriter, r *http.Request, p page)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a, err := u.session(r)
 		if err != nil {
@@ -179,7 +194,12 @@ func (u *UI) auth(h func(w http.ResponseWriter, r *http.Request, p page)) http.H
 				return
 			}
 		}
-		h(w, r, page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeOf(r), request: r})
+		p := page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeOf(r), request: r}
+		if !allows(a.user.Role, role) {
+			u.forbidden(w, r, p)
+			return
+		}
+		h(w, r, p)
 	}
 }
 
@@ -199,6 +219,11 @@ func (u *UI) session(r *http.Request) (authed, error) {
 	user, err := u.cfg.Store.GetUser(ctx, sess.TenantID, sess.UserID)
 	if err != nil {
 		return authed{}, err
+	}
+	// A disabled user's sessions, and those from before a password change, end at once, in
+	// either session backend (the cache's cannot be listed by user).
+	if user.Disabled || (user.SessionsSince != nil && sess.CreatedAt.Before(*user.SessionsSince)) {
+		return authed{}, store.ErrNotFound
 	}
 	t, err := u.cfg.Store.GetTenant(ctx, sess.TenantID)
 	if err != nil {
@@ -229,14 +254,6 @@ func (u *UI) plain(h func(w http.ResponseWriter, r *http.Request, p page)) http.
 	}
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 func validEmail(s string) bool {
@@ -258,12 +275,36 @@ func (u *UI) loginPage(w http.ResponseWriter, r *http.Request, p page) {
 	u.render(w, r, http.StatusOK, "login", p)
 }
 
-// safeNext keeps redirects after login on this site.
+// safeNext keeps redirects after login on this site: it returns next only when a browser would
+// resolve it to a path of this origin, else "/". Browsers normalise a URL before resolving it
+// (WHATWG URL standard): they drop every tab, CR and LF, trim leading and trailing C0 controls
+// and spaces, and read a backslash as a slash. So "/\t/evil.example" becomes the
+// scheme-relative "//evil.example". We apply the same normalisation first, then demand a single
+// leading slash, no backslash and no control character, and a parse with neither scheme nor
+// host. Percent-escapes are left alone: a browser never decodes "%2F" or "%5C" in a path, so
+// "/%2F%2Fevil" stays a path here.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	n := strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, next)
+	n = strings.TrimFunc(n, func(r rune) bool { return r <= ' ' })
+	if len(n) > 2048 || !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\") {
 		return "/"
 	}
-	return next
+	for _, r := range n {
+		if r < ' ' || r == 0x7f {
+			return "/"
+		}
+	}
+	pu, err := url.Parse(n)
+	if err != nil || pu.Scheme != "" || pu.Host != "" || pu.User != nil || pu.Opaque != "" || !strings.HasPrefix(pu.EscapedPath(), "/") ||
+		strings.HasPrefix(pu.EscapedPath(), "//") {
+		return "/"
+	}
+	return n
 }
 
 func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
@@ -271,18 +312,30 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 	email := normEmail(r.PostFormValue("email"))
 	next := safeNext(r.PostFormValue("next"))
 	p.Title, p.Data = "Log in", loginData{Email: email, Next: next}
-	for _, key := range []string{"login:ip:" + clientIP(r), "login:email:" + tokenHash(email)} {
-		ok, retry, err := u.cfg.Cache.Allow(ctx, key, u.cfg.LoginRate, u.cfg.LoginBurst)
-		if err != nil {
-			u.fail(w, r, fmt.Errorf("web: login rate limit: %w", err))
-			return
-		}
-		if !ok {
-			w.Header().Set("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
-			p.Error = "Too many attempts. Wait a minute and try again."
-			u.render(w, r, http.StatusTooManyRequests, "login", p)
-			return
-		}
+	tooMany := func(retry time.Duration) {
+		w.Header().Set("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
+		p.Error = "Too many attempts. Wait a minute and try again."
+		u.render(w, r, http.StatusTooManyRequests, "login", p)
+	}
+	// The address is the client's, through the trusted proxies (behind a load balancer every
+	// peer is the balancer: keyed on it, one attacker would lock every user out).
+	ip := ingest.ClientIP(r, u.cfg.TrustedProxies).String()
+	ok, retry, err := u.cfg.Cache.Allow(ctx, "login:ip:"+ip, u.cfg.LoginRate, u.cfg.LoginBurst)
+	if err != nil {
+		u.fail(w, r, fmt.Errorf("web: login rate limit: %w", err))
+		return
+	}
+	if !ok {
+		tooMany(retry)
+		return
+	}
+	acct := accountLimit{c: u.cfg.Cache, key: "login:account:" + tokenHash(email), ip: ip, now: u.now()}
+	if retry, err := acct.wait(ctx); err != nil {
+		u.fail(w, r, err)
+		return
+	} else if retry > 0 {
+		tooMany(retry)
+		return
 	}
 	user, err := u.cfg.Store.GetUserByEmail(ctx, email)
 	hash := dummyHash
@@ -293,8 +346,21 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	if !CheckPassword(hash, r.PostFormValue("password")) || err != nil {
+		if err := acct.failed(ctx); err != nil {
+			u.fail(w, r, err)
+			return
+		}
 		p.Error = "E-mail or password is wrong."
 		u.render(w, r, http.StatusUnauthorized, "login", p)
+		return
+	}
+	if user.Disabled {
+		p.Error = "This login is disabled. Ask an admin of your Hub."
+		u.render(w, r, http.StatusForbidden, "login", p)
+		return
+	}
+	if err := acct.reset(ctx); err != nil {
+		u.fail(w, r, err)
 		return
 	}
 	if err := u.startSession(w, r, user); err != nil {
@@ -302,6 +368,121 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// Per-account back-off: an account's first loginFreeFailures wrong passwords cost nothing; each
+// further one doubles the wait before the account's password is checked again (1 s, 2 s, 4 s,
+// ...) up to loginMaxBackoff, counted from the last failure. An attempt refused by the wait gets
+// a promise, per client address: the first attempt from that address at or after the time it was
+// told to come back is checked, whatever others failed meanwhile. So a guesser gets one check of
+// an account per loginMaxBackoff per address (after the per-address rate limit), while the right
+// password, from any address, is checked at most loginMaxBackoff after its first refusal.
+const (
+	loginFreeFailures = 5
+	loginMaxBackoff   = 30 * time.Second
+	// loginFailuresTTL forgets an account's failures after an hour without one.
+	loginFailuresTTL = time.Hour
+)
+
+type accountLimit struct {
+	c   cache.Cache
+	key string
+	ip  string
+	now time.Time
+}
+
+type accountFailures struct {
+	N    int       `json:"n"`
+	Last time.Time `json:"last"`
+}
+
+// loginBackoff is the wait after n consecutive failures.
+func loginBackoff(n int) time.Duration {
+	if n < loginFreeFailures {
+		return 0
+	}
+	shift := n - loginFreeFailures
+	if shift > 5 {
+		return loginMaxBackoff
+	}
+	return min(time.Second<<shift, loginMaxBackoff)
+}
+
+func (a accountLimit) state(ctx context.Context) (accountFailures, error) {
+	var f accountFailures
+	b, ok, err := a.c.Get(ctx, a.key)
+	if err != nil {
+		return f, fmt.Errorf("web: login back-off: %w", err)
+	}
+	if ok {
+		_ = json.Unmarshal(b, &f) // a garbled entry counts as no failures
+	}
+	return f, nil
+}
+
+// wait returns how long this address must wait before its attempt on the account may be checked
+// (zero: check it now).
+func (a accountLimit) wait(ctx context.Context) (time.Duration, error) {
+	f, err := a.state(ctx)
+	if err != nil || f.N < loginFreeFailures {
+		return 0, err
+	}
+	promise := a.key + ":promise:" + a.ip
+	// claim lets one attempt through per key: concurrent attempts race and the losers wait. The
+	// winner's promise, if any, is spent.
+	claim := func(key string, retry time.Duration) (time.Duration, error) {
+		won, err := a.c.SetNX(ctx, key, []byte("1"), loginMaxBackoff+time.Minute)
+		if err == nil && won {
+			err = a.c.Delete(ctx, promise)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("web: login back-off: %w", err)
+		}
+		if !won {
+			return max(retry, time.Second), nil
+		}
+		return 0, nil
+	}
+	d := loginBackoff(f.N)
+	open := f.Last.Add(d)
+	if !a.now.Before(open) {
+		return claim(fmt.Sprintf("%s:try:%d:%s", a.key, f.Last.UnixNano(), a.ip), d)
+	}
+	b, ok, err := a.c.Get(ctx, promise)
+	if err != nil {
+		return 0, fmt.Errorf("web: login back-off: %w", err)
+	}
+	var at time.Time
+	if ok && at.UnmarshalText(b) == nil {
+		if a.now.Before(at) {
+			return at.Sub(a.now), nil
+		}
+		return claim(fmt.Sprintf("%s:kept:%d", promise, at.UnixNano()), d)
+	}
+	b, _ = open.MarshalText()
+	if err := a.c.Set(ctx, promise, b, loginMaxBackoff+time.Minute); err != nil {
+		return 0, fmt.Errorf("web: login back-off: %w", err)
+	}
+	return open.Sub(a.now), nil
+}
+
+func (a accountLimit) failed(ctx context.Context) error {
+	f, err := a.state(ctx)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(accountFailures{N: f.N + 1, Last: a.now})
+	if err := a.c.Set(ctx, a.key, b, loginFailuresTTL); err != nil {
+		return fmt.Errorf("web: login back-off: %w", err)
+	}
+	return nil
+}
+
+func (a accountLimit) reset(ctx context.Context) error {
+	if err := a.c.Delete(ctx, a.key); err != nil {
+		return fmt.Errorf("web: login back-off: %w", err)
+	}
+	return nil
 }
 
 func (u *UI) startSession(w http.ResponseWriter, r *http.Request, user store.User) error {
@@ -375,7 +556,7 @@ func (u *UI) welcome(w http.ResponseWriter, r *http.Request, p page) {
 		u.render(w, r, http.StatusUnauthorized, "welcome", p)
 		return
 	}
-	user, err := u.addUser(ctx, tenant.ID, email, r.PostFormValue("password"))
+	user, err := u.addUser(ctx, tenant.ID, email, r.PostFormValue("password"), store.RoleAdmin)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -417,12 +598,12 @@ func checkNewUser(email, password, confirm string) string {
 	return ""
 }
 
-func (u *UI) addUser(ctx context.Context, tenantID, email, password string) (store.User, error) {
+func (u *UI) addUser(ctx context.Context, tenantID, email, password, role string) (store.User, error) {
 	hash, err := HashPassword(password)
 	if err != nil {
 		return store.User{}, err
 	}
-	user, err := u.cfg.Store.CreateUser(ctx, store.User{TenantID: tenantID, Email: email, PasswordHash: hash, CreatedAt: u.now()})
+	user, err := u.cfg.Store.CreateUser(ctx, store.User{TenantID: tenantID, Email: email, PasswordHash: hash, Role: role, CreatedAt: u.now()})
 	if err != nil {
 		return store.User{}, fmt.Errorf("web: create user: %w", err)
 	}

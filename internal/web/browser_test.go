@@ -254,7 +254,9 @@ func TestBrowser(t *testing.T) {
 			}
 			run("live", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS(`#live li`)), shot("live"))
 			run("accuracy", chromedp.Navigate(base+"/accuracy"), chromedp.WaitVisible(chromedp.CSS(`#acc-paid`)), shot("accuracy"))
-			run("settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.CSS(`#u-h`)), shot("settings"))
+			run("settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.CSS(`#k-h`)), shot("settings"))
+			run("users", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(chromedp.CSS(`#nu-h`)), shot("users"))
+			run("account", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS(`#pw-h`)), shot("account"))
 			run("phone", chromedp.EmulateViewport(360, 740), chromedp.Navigate(base+"/?lang=pt-BR"),
 				chromedp.WaitVisible(chromedp.CSS(`svg.chart`)), shot("overview-360px-pt-BR"))
 			overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))

@@ -130,6 +130,8 @@ func (l locale) Date(day string) string {
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 var funcs = template.FuncMap{
+	"roleName": func(role string) string { return roleNames[role] },
+	"allows":   allows,
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}

@@ -91,6 +91,13 @@ var backends = []backend{
 
 func newEnv(t *testing.T, b backend) *env {
 	t.Helper()
+	return newEnvWith(t, b, nil)
+}
+
+// newEnvWith is newEnv with the dashboard's Config adjusted by configure (a clock, trusted
+// proxies).
+func newEnvWith(t *testing.T, b backend, configure func(*Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	st, c, sessions := b.open(t)
 	if err := st.Migrate(ctx); err != nil {
@@ -120,8 +127,12 @@ func newEnv(t *testing.T, b backend) *env {
 	// The operator's HUB_META_GRAPH_URL and HUB_EGRESS_ALLOW point Meta at the fake.
 	dests.Register(&meta.Meta{GraphURL: e.graph.URL, Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})})
 	in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: log}
-	e.ui, err = New(Config{Store: st, Admin: adm, Dests: dests, Cache: c, Sessions: sessions, Intake: in, Log: log,
-		InboxRetention: 30 * 24 * time.Hour})
+	cfg := Config{Store: st, Admin: adm, Dests: dests, Cache: c, Sessions: sessions, Intake: in, Log: log,
+		InboxRetention: 30 * 24 * time.Hour}
+	if configure != nil {
+		configure(&cfg)
+	}
+	e.ui, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +190,22 @@ func (c *client) get(path string) resp {
 func (c *client) post(path string, form url.Values) resp {
 	c.t.Helper()
 	r, err := c.http.PostForm(c.e.srv.URL+path, form)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return read(c.t, r)
+}
+
+// postFrom posts like post, as a client a trusted proxy names in X-Forwarded-For.
+func (c *client) postFrom(forwardedFor, path string, form url.Values) resp {
+	c.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.e.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", forwardedFor)
+	r, err := c.http.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

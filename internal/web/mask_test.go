@@ -70,6 +70,25 @@ func TestRawWebhookMasking(t *testing.T) {
 				if n := auditActions(t, e.st, tenant.ID, "webhook.reveal_pii"); n != before+1 {
 					t.Errorf("%s: reveal audit entries %d, want %d", p, n, before+1)
 				}
+				if p == masks.Providers()[0] {
+					// Only an admin may reveal: other roles get the masked page and no audit row.
+					c.addUser("rui-"+b.name+"@example.com", store.RoleReadOnly)
+					c.addUser("olga-"+b.name+"@example.com", store.RoleOperator)
+					for _, email := range []string{"rui-" + b.name + "@example.com", "olga-" + b.name + "@example.com"} {
+						other, r := e.login(email, testPassword)
+						if r.status != http.StatusSeeOther {
+							t.Fatalf("login %s: %d", email, r.status)
+						}
+						before := auditActions(t, e.st, tenant.ID, "webhook.reveal_pii")
+						raw := rawSection(other.get("/orders/" + got.OrderID + "?reveal=1").body)
+						if l := f.Leaks(raw, false); len(l) > 0 || strings.Contains(raw, "Show personal data") {
+							t.Errorf("%s: %s revealed %q or was offered the button:\n%s", p, email, l, raw)
+						}
+						if n := auditActions(t, e.st, tenant.ID, "webhook.reveal_pii"); n != before {
+							t.Errorf("%s: a reveal by %s was audited", p, email)
+						}
+					}
+				}
 				if got, err := e.st.GetInbox(ctx, tenant.ID, in.ID); err != nil || !bytes.Equal(got.Body, []byte(f.RawBody)) {
 					t.Errorf("%s: the stored delivery changed (%v)", p, err)
 				}

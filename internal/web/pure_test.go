@@ -94,14 +94,65 @@ func TestPassword(t *testing.T) {
 	}
 }
 
+// TestSafeNext: each input is what the login form or ?next= carries after the server's own
+// query decoding, and the expected result is what a browser must be sent. An input a browser
+// would resolve to another host (after stripping tab/CR/LF and reading "\\" as "/") falls back
+// to "/"; a path that stays on this origin is kept as it is.
 func TestSafeNext(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{
-		"/orders?status=paid": "/orders?status=paid", "": "/", "https://evil.example": "/",
-		"//evil.example": "/", "/\\evil.example": "/", "orders": "/",
+	for _, tc := range []struct{ in, want, why string }{
+		{"/orders?status=paid", "/orders?status=paid", "plain path and query"},
+		{"/orders/0190a1b2#history", "/orders/0190a1b2#history", "fragment"},
+		{"/", "/", "root"},
+		{"", "/", "empty"},
+		{"orders", "/", "relative path"},
+		{"https://evil.example", "/", "absolute URL"},
+		{"javascript:alert(1)", "/", "scheme"},
+		{"//evil.example", "/", "scheme-relative"},
+		{"///evil.example", "/", "three slashes: browsers read a host after them"},
+		{"/\\evil.example", "/", "backslash: browsers read it as a slash"},
+		{"\\\\evil.example", "/", "two backslashes"},
+		{"/\t/evil.example", "/", "tab between the slashes (?next=/%09/evil.example)"},
+		{"/\r\n/evil.example", "/", "CR LF between the slashes"},
+		{"/\n\\evil.example", "/", "LF then backslash"},
+		{"\t//evil.example", "/", "leading tab"},
+		{" //evil.example", "/", "leading space, trimmed by browsers"},
+		{"\x00//evil.example", "/", "leading NUL, trimmed by browsers"},
+		{"/\x00evil", "/", "control character inside"},
+		{"/a\\b", "/", "backslash later in the path"},
+		{"/%09/evil.example", "/%09/evil.example", "escaped tab stays in the path: same origin"},
+		{"/%5Cevil.example", "/%5Cevil.example", "escaped backslash is never decoded by a browser"},
+		{"/%2F%2Fevil.example", "/%2F%2Fevil.example", "escaped slashes stay in the path"},
+		{"/.//evil.example", "/.//evil.example", "dot segment: resolves to the path //evil.example of this host"},
+		{"/orders?next=//evil.example", "/orders?next=//evil.example", "// in the query is data"},
+		{"http:/evil.example", "/", "scheme with one slash"},
+		{"/ /evil", "/ /evil", "space inside a path is a path"},
 	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		if got := safeNext(tc.in); got != tc.want {
+			t.Errorf("%s: safeNext(%q) = %q, want %q", tc.why, tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestLoginNextRedirect: the redirect after a successful login never leaves the site, whatever
+// ?next= carried (the issue's /%09/evil.example became //evil.example in the browser).
+func TestLoginNextRedirect(t *testing.T) {
+	e := newEnv(t, backends[0])
+	c := e.client()
+	tok := c.csrf("/welcome")
+	c.post("/welcome", url.Values{"csrf": {tok}, "key": {e.key}, "email": {"ana@example.com"}, "password": {"correct horse battery"}, "password2": {"correct horse battery"}})
+	for raw, want := range map[string]string{
+		"/%09/evil.example": "/", "/%5Cevil.example": "/", "%2F%0D%0A%2Fevil.example": "/", "/orders": "/orders",
+	} {
+		c := e.client()
+		next, err := url.QueryUnescape(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := c.csrf("/login?next=" + raw)
+		r := c.post("/login", url.Values{"csrf": {tok}, "email": {"ana@example.com"}, "password": {"correct horse battery"}, "next": {next}})
+		if r.status != http.StatusSeeOther || r.location != want {
+			t.Errorf("next=%s: %d to %q, want 303 to %q", raw, r.status, r.location, want)
 		}
 	}
 }

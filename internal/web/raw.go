@@ -14,10 +14,8 @@ import (
 var masks = webhookall.Default()
 
 // mayRevealPII says whether the signed-in user may ask to see the personal data in raw
-// webhooks (the gateway's secret is never shown). Only a tenant admin may. Every dashboard
-// user administers the tenant today (each can create admin API keys); when dashboard users get
-// roles (issue 13, item 7) this becomes p.User.Role == store.RoleAdmin.
-func mayRevealPII(p page) bool { return p.User.ID != "" }
+// webhooks (the gateway's secret is never shown). Only a tenant admin may, as in the API.
+func mayRevealPII(p page) bool { return p.User.ID != "" && p.User.Role == store.RoleAdmin }
 
 // rawWebhook is a stored delivery's body as the order page shows it: masked by the
 // gateway's declaration (secret always, personal data unless reveal), JSON indented and form

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -13,7 +12,6 @@ import (
 )
 
 type settingsData struct {
-	Users        []store.User
 	Keys         []store.APIKey
 	NewKey       *admin.NewKey
 	Sources      []store.Source
@@ -29,10 +27,6 @@ func (u *UI) settings(w http.ResponseWriter, r *http.Request, p page) {
 func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, p page, status int, d settingsData) {
 	ctx := r.Context()
 	var err error
-	if d.Users, err = u.cfg.Store.ListUsers(ctx, p.Tenant.ID); err != nil {
-		u.fail(w, r, err)
-		return
-	}
 	if d.Keys, err = u.cfg.Store.ListAPIKeys(ctx, p.Tenant.ID); err != nil {
 		u.fail(w, r, err)
 		return
@@ -48,27 +42,6 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, p page, stat
 	d.Retention = u.cfg.InboxRetention
 	p.Title, p.Nav, p.Data = "Settings", "settings", d
 	u.render(w, r, status, "settings", p)
-}
-
-func (u *UI) createUser(w http.ResponseWriter, r *http.Request, p page) {
-	email := normEmail(r.PostFormValue("email"))
-	if msg := checkNewUser(email, r.PostFormValue("password"), r.PostFormValue("password2")); msg != "" {
-		p.Error = msg
-		u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
-		return
-	}
-	nu, err := u.addUser(r.Context(), p.Tenant.ID, email, r.PostFormValue("password"))
-	if errors.Is(err, store.ErrConflict) {
-		p.Error = "That e-mail already has a login."
-		u.renderSettings(w, r, p, http.StatusConflict, settingsData{})
-		return
-	}
-	if err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	u.audit(r, p, "user.create", "user "+nu.ID)
-	redirect(w, r, "/settings", "User added.")
 }
 
 func (u *UI) createKey(w http.ResponseWriter, r *http.Request, p page) {

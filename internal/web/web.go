@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -64,10 +65,13 @@ type Config struct {
 	// DestinationOverrides adjusts a destination's settings before a test send, like the
 	// delivery worker's Overrides.
 	DestinationOverrides func(d store.Destination, cfg dest.Config)
-	// LoginRate and LoginBurst limit login attempts per client address and per e-mail
-	// (default 0.1/s, burst 10).
+	// LoginRate and LoginBurst limit login attempts per client address (default 0.1/s, burst
+	// 10); each account also backs off after repeated failures (see loginBackoff).
 	LoginRate  float64
 	LoginBurst int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client (HUB_TRUSTED_PROXIES),
+	// as for ingest.
+	TrustedProxies []netip.Prefix
 }
 
 // UI serves the dashboard.
@@ -158,40 +162,73 @@ func (u *UI) parse() error {
 	return nil
 }
 
+// route is one dashboard route and the least role that may use it (roleAny: every logged-in
+// user; "": no login).
+type route struct {
+	pattern string
+	role    string
+	handle  func(w http.ResponseWriter, r *http.Request, p page)
+}
+
+// roleAny is a route open to every logged-in user, whatever their role.
+const roleAny = "any"
+
+// routes are the dashboard's routes. Every route after login names its least role here, and
+// auth enforces it, so hiding a button is never the only guard. read_only users read; admins
+// (and operators, who may all an admin may, as in the API) change things.
+func (u *UI) routes() []route {
+	return []route{
+		{"GET /login", "", u.loginPage},
+		{"POST /login", "", u.login},
+		{"GET /welcome", "", u.welcomePage},
+		{"POST /welcome", "", u.welcome},
+		{"POST /logout", roleAny, u.logout},
+
+		{"GET /{$}", roleAny, u.overview},
+		{"GET /orders", roleAny, u.orders},
+		{"GET /orders/{id}", roleAny, u.order},
+		{"POST /orders/{id}/replay", store.RoleAdmin, u.replayOrder},
+		{"GET /failures", roleAny, u.failures},
+		{"POST /failures/replay", store.RoleAdmin, u.replayGroup},
+		{"POST /failures/reprocess", store.RoleAdmin, u.reprocess},
+		{"GET /setup", store.RoleAdmin, u.setup},
+		{"POST /setup/sources", store.RoleAdmin, u.createSource},
+		{"GET /setup/sources/{id}", store.RoleAdmin, u.source},
+		{"GET /setup/sources/{id}/status", store.RoleAdmin, u.sourceStatus},
+		{"POST /setup/sources/{id}/secrets", store.RoleAdmin, u.putSecret},
+		{"POST /setup/sources/{id}/tokens", store.RoleAdmin, u.rotateToken},
+		{"POST /setup/sources/{id}/links", store.RoleAdmin, u.createLink},
+		{"POST /setup/destinations", store.RoleAdmin, u.createDestination},
+		{"POST /setup/destinations/{id}", store.RoleAdmin, u.updateDestination},
+		{"POST /setup/destinations/{id}/test", store.RoleAdmin, u.testDestination},
+		{"GET /live", roleAny, u.live},
+		{"GET /live/stream", roleAny, u.liveStream},
+		{"GET /accuracy", roleAny, u.accuracy},
+		{"GET /settings", store.RoleAdmin, u.settings},
+		{"POST /settings/keys", store.RoleAdmin, u.createKey},
+		{"POST /settings/keys/{id}/revoke", store.RoleAdmin, u.revokeKey},
+		{"POST /settings/erase", store.RoleAdmin, u.erase},
+		{"GET /users", store.RoleAdmin, u.users},
+		{"POST /users", store.RoleAdmin, u.createUser},
+		{"POST /users/{id}/role", store.RoleAdmin, u.setUserRole},
+		{"POST /users/{id}/disable", store.RoleAdmin, u.disableUser},
+		{"POST /users/{id}/enable", store.RoleAdmin, u.enableUser},
+		{"POST /users/{id}/remove", store.RoleAdmin, u.removeUser},
+		{"GET /account", roleAny, u.account},
+		{"POST /account/password", roleAny, u.changePassword},
+	}
+}
+
 // Register adds the dashboard's routes to mux.
 func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /assets/", u.static(u.assets))
-	mux.HandleFunc("GET /login", u.plain(u.loginPage))
-	mux.HandleFunc("POST /login", u.plain(u.login))
-	mux.HandleFunc("GET /welcome", u.plain(u.welcomePage))
-	mux.HandleFunc("POST /welcome", u.plain(u.welcome))
-	mux.HandleFunc("POST /logout", u.auth(u.logout))
-
-	mux.HandleFunc("GET /{$}", u.auth(u.overview))
-	mux.HandleFunc("GET /orders", u.auth(u.orders))
-	mux.HandleFunc("GET /orders/{id}", u.auth(u.order))
-	mux.HandleFunc("POST /orders/{id}/replay", u.auth(u.replayOrder))
-	mux.HandleFunc("GET /failures", u.auth(u.failures))
-	mux.HandleFunc("POST /failures/replay", u.auth(u.replayGroup))
-	mux.HandleFunc("POST /failures/reprocess", u.auth(u.reprocess))
-	mux.HandleFunc("GET /setup", u.auth(u.setup))
-	mux.HandleFunc("POST /setup/sources", u.auth(u.createSource))
-	mux.HandleFunc("GET /setup/sources/{id}", u.auth(u.source))
-	mux.HandleFunc("GET /setup/sources/{id}/status", u.auth(u.sourceStatus))
-	mux.HandleFunc("POST /setup/sources/{id}/secrets", u.auth(u.putSecret))
-	mux.HandleFunc("POST /setup/sources/{id}/tokens", u.auth(u.rotateToken))
-	mux.HandleFunc("POST /setup/sources/{id}/links", u.auth(u.createLink))
-	mux.HandleFunc("POST /setup/destinations", u.auth(u.createDestination))
-	mux.HandleFunc("POST /setup/destinations/{id}", u.auth(u.updateDestination))
-	mux.HandleFunc("POST /setup/destinations/{id}/test", u.auth(u.testDestination))
-	mux.HandleFunc("GET /live", u.auth(u.live))
-	mux.HandleFunc("GET /live/stream", u.auth(u.liveStream))
-	mux.HandleFunc("GET /accuracy", u.auth(u.accuracy))
-	mux.HandleFunc("GET /settings", u.auth(u.settings))
-	mux.HandleFunc("POST /settings/users", u.auth(u.createUser))
-	mux.HandleFunc("POST /settings/keys", u.auth(u.createKey))
-	mux.HandleFunc("POST /settings/keys/{id}/revoke", u.auth(u.revokeKey))
-	mux.HandleFunc("POST /settings/erase", u.auth(u.erase))
+	for _, rt := range u.routes() {
+		if rt.role == "" {
+			mux.HandleFunc(rt.pattern, u.plain(rt.handle))
+		} else {
+			mux.HandleFunc(rt.pattern, u.auth(rt.role, rt.handle))
+		}
+	}
 }
 
 // headers are set on every dashboard response: no framing, no sniffing, scripts and styles

@@ -599,4 +599,15 @@ INSERT INTO webhook_tokens (token, tenant_id, source_id, provider, created_at)
 	) u ON u.source_id = s.id;
 `,
 	},
+	{
+		// Dashboard users get the API's roles (existing users become admins), can be disabled,
+		// and carry the moment before which their sessions no longer count.
+		Name: "dashboard user roles",
+		Up: `
+ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'admin';
+ALTER TABLE users ADD COLUMN disabled boolean NOT NULL DEFAULT false;
+ALTER TABLE users ADD COLUMN sessions_since timestamptz;
+CREATE INDEX sessions_user ON sessions (user_id);
+`,
+	},
 }

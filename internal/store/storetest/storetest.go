@@ -55,6 +55,7 @@ func Run(t *testing.T, open Open) {
 		{"TxCommit", testTxCommit},
 		{"Queue", testQueue},
 		{"Users", testUsers},
+		{"UserRoles", testUserRoles},
 		{"Stats", testStats},
 		{"StatsKept", testStatsKept},
 	}

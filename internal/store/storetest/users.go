@@ -15,7 +15,7 @@ func testUsers(t *testing.T, s store.Store) {
 	}
 	u1 := must(s.CreateUser(ctx, store.User{TenantID: w.a.ID, Email: "ana@example.com", PasswordHash: "$argon2id$x", CreatedAt: at(0)}))(t)
 	isUUIDv7(t, u1.ID)
-	equal(t, "created user", u1, store.User{ID: u1.ID, TenantID: w.a.ID, Email: "ana@example.com", PasswordHash: "$argon2id$x", CreatedAt: micro(at(0))})
+	equal(t, "created user", u1, store.User{ID: u1.ID, TenantID: w.a.ID, Email: "ana@example.com", PasswordHash: "$argon2id$x", Role: store.RoleAdmin, CreatedAt: micro(at(0))})
 	u2 := must(s.CreateUser(ctx, store.User{TenantID: w.a.ID, Email: "bia@example.com", PasswordHash: "h2", CreatedAt: at(time.Second)}))(t)
 	must(s.CreateUser(ctx, store.User{TenantID: w.b.ID, Email: "caio@example.com", PasswordHash: "h3"}))(t)
 
@@ -49,4 +49,64 @@ func testUsers(t *testing.T, s store.Store) {
 	noErr(t, s.DeleteSession(ctx, "hash-2"))
 	_, err = s.GetSession(ctx, "hash-2")
 	wantErr(t, err, store.ErrNotFound, "deleted session")
+}
+
+// testUserRoles: roles, disabling, password changes and removal of dashboard users, and the
+// tenant's last enabled admin kept whatever is tried.
+func testUserRoles(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	ana := must(s.CreateUser(ctx, store.User{TenantID: w.a.ID, Email: "ana@example.com", PasswordHash: "h1", CreatedAt: at(0)}))(t)
+	bia := must(s.CreateUser(ctx, store.User{TenantID: w.a.ID, Email: "bia@example.com", PasswordHash: "h2", Role: store.RoleReadOnly, CreatedAt: at(0)}))(t)
+	caio := must(s.CreateUser(ctx, store.User{TenantID: w.b.ID, Email: "caio@example.com", PasswordHash: "h3"}))(t)
+	equal(t, "read_only user", must(s.GetUser(ctx, w.a.ID, bia.ID))(t).Role, store.RoleReadOnly)
+
+	admin, operator, ro, yes, no := store.RoleAdmin, store.RoleOperator, store.RoleReadOnly, true, false
+	// Ana is tenant a's only admin: she cannot be demoted, disabled or removed.
+	for name, c := range map[string]store.UserChange{"demote": {Role: &operator}, "disable": {Disabled: &yes}, "read only": {Role: &ro}} {
+		_, err := s.UpdateUser(ctx, w.a.ID, ana.ID, c)
+		wantErr(t, err, store.ErrConflict, name+" the last admin")
+	}
+	wantErr(t, s.DeleteUser(ctx, w.a.ID, ana.ID), store.ErrConflict, "remove the last admin")
+	// Another tenant's user is not found; its admins do not count for tenant a.
+	_, err := s.UpdateUser(ctx, w.a.ID, caio.ID, store.UserChange{Role: &ro})
+	wantErr(t, err, store.ErrNotFound, "user of another tenant")
+	wantErr(t, s.DeleteUser(ctx, w.a.ID, caio.ID), store.ErrNotFound, "remove a user of another tenant")
+
+	// With Bia promoted, Ana may go.
+	got := must(s.UpdateUser(ctx, w.a.ID, bia.ID, store.UserChange{Role: &admin}))(t)
+	equal(t, "promoted", got.Role, store.RoleAdmin)
+	since := at(time.Hour)
+	hash := "h1-new"
+	got = must(s.UpdateUser(ctx, w.a.ID, ana.ID, store.UserChange{Disabled: &yes, PasswordHash: &hash, SessionsSince: &since}))(t)
+	want := ana
+	want.Disabled, want.PasswordHash, want.SessionsSince = true, hash, &[]time.Time{micro(since)}[0]
+	equal(t, "disabled", got, want)
+	equal(t, "disabled, read back", must(s.GetUser(ctx, w.a.ID, ana.ID))(t), want)
+	// Now Bia is the only enabled admin.
+	_, err = s.UpdateUser(ctx, w.a.ID, bia.ID, store.UserChange{Disabled: &yes})
+	wantErr(t, err, store.ErrConflict, "disable the last enabled admin")
+	got = must(s.UpdateUser(ctx, w.a.ID, ana.ID, store.UserChange{Disabled: &no}))(t)
+	equal(t, "enabled again", got.Disabled, false)
+
+	must(s.CreateSession(ctx, store.Session{ID: "s-ana-1", TenantID: w.a.ID, UserID: ana.ID, CSRFToken: "c", ExpiresAt: at(time.Hour)}))(t)
+	must(s.CreateSession(ctx, store.Session{ID: "s-ana-2", TenantID: w.a.ID, UserID: ana.ID, CSRFToken: "c", ExpiresAt: at(time.Hour)}))(t)
+	must(s.CreateSession(ctx, store.Session{ID: "s-bia", TenantID: w.a.ID, UserID: bia.ID, CSRFToken: "c", ExpiresAt: at(time.Hour)}))(t)
+	if n := must(s.DeleteUserSessions(ctx, w.b.ID, ana.ID))(t); n != 0 {
+		t.Errorf("DeleteUserSessions in another tenant removed %d", n)
+	}
+	if n := must(s.DeleteUserSessions(ctx, w.a.ID, ana.ID))(t); n != 2 {
+		t.Errorf("DeleteUserSessions removed %d, want 2", n)
+	}
+	must(s.GetSession(ctx, "s-bia"))(t)
+
+	must(s.CreateSession(ctx, store.Session{ID: "s-ana-3", TenantID: w.a.ID, UserID: ana.ID, CSRFToken: "c", ExpiresAt: at(time.Hour)}))(t)
+	noErr(t, s.DeleteUser(ctx, w.a.ID, ana.ID))
+	_, err = s.GetUser(ctx, w.a.ID, ana.ID)
+	wantErr(t, err, store.ErrNotFound, "removed user")
+	_, err = s.GetSession(ctx, "s-ana-3")
+	wantErr(t, err, store.ErrNotFound, "session of a removed user")
+	wantErr(t, s.DeleteUser(ctx, w.a.ID, ana.ID), store.ErrNotFound, "remove twice")
+	// The e-mail is free again.
+	must(s.CreateUser(ctx, store.User{TenantID: w.a.ID, Email: "ana@example.com", PasswordHash: "h", Role: store.RoleOperator}))(t)
 }

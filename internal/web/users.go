@@ -1,0 +1,198 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Dashboard users: the admin's Users page, and every user's own Account page.
+
+type usersData struct {
+	Users []store.User
+	Email string
+	Role  string
+	Roles []roleOption
+}
+
+type roleOption struct{ Value, Name string }
+
+var roleOptions = []roleOption{
+	{store.RoleReadOnly, roleNames[store.RoleReadOnly]},
+	{store.RoleAdmin, roleNames[store.RoleAdmin]},
+	{store.RoleOperator, roleNames[store.RoleOperator]},
+}
+
+// forbidden answers a request the user's role does not allow.
+func (u *UI) forbidden(w http.ResponseWriter, r *http.Request, p page) {
+	p.Title, p.Error = "Not allowed", "Your role ("+roleNames[p.User.Role]+") does not allow this. Ask an admin of your Hub."
+	u.render(w, r, http.StatusForbidden, "forbidden", p)
+}
+
+func (u *UI) users(w http.ResponseWriter, r *http.Request, p page) {
+	u.renderUsers(w, r, p, http.StatusOK, usersData{Role: store.RoleReadOnly})
+}
+
+func (u *UI) renderUsers(w http.ResponseWriter, r *http.Request, p page, status int, d usersData) {
+	var err error
+	if d.Users, err = u.cfg.Store.ListUsers(r.Context(), p.Tenant.ID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d.Roles = roleOptions
+	p.Title, p.Nav, p.Data = "Users", "users", d
+	u.render(w, r, status, "users", p)
+}
+
+func validRole(role string) bool { _, ok := roleRank[role]; return ok }
+
+// createUser adds a user with an initial password the admin hands over; the user changes it
+// under Account. (No one-time link: a secret in a URL ends up in logs and browser history.)
+func (u *UI) createUser(w http.ResponseWriter, r *http.Request, p page) {
+	email, role := normEmail(r.PostFormValue("email")), r.PostFormValue("role")
+	d := usersData{Email: email, Role: role}
+	if !validRole(role) {
+		p.Error = "Choose a role."
+		u.renderUsers(w, r, p, http.StatusUnprocessableEntity, d)
+		return
+	}
+	if msg := checkNewUser(email, r.PostFormValue("password"), r.PostFormValue("password2")); msg != "" {
+		p.Error = msg
+		u.renderUsers(w, r, p, http.StatusUnprocessableEntity, d)
+		return
+	}
+	nu, err := u.addUser(r.Context(), p.Tenant.ID, email, r.PostFormValue("password"), role)
+	if errors.Is(err, store.ErrConflict) {
+		p.Error = "That e-mail already has a login."
+		u.renderUsers(w, r, p, http.StatusConflict, d)
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "user.create", "user "+nu.ID+" role "+role)
+	redirect(w, r, "/users", "User added. Give them their password in person; they can change it under Account.")
+}
+
+// changeUser applies c to the user in the path, refusing the admin's own login (so no one
+// locks themself out) and the tenant's last enabled admin.
+func (u *UI) changeUser(w http.ResponseWriter, r *http.Request, p page, action string, c store.UserChange, flash string) {
+	id := r.PathValue("id")
+	if id == p.User.ID {
+		p.Error = "You cannot change your own role or status here; ask another admin."
+		u.renderUsers(w, r, p, http.StatusConflict, usersData{Role: store.RoleReadOnly})
+		return
+	}
+	ctx := r.Context()
+	var err error
+	if action == "user.remove" {
+		err = u.cfg.Store.DeleteUser(ctx, p.Tenant.ID, id)
+	} else {
+		_, err = u.cfg.Store.UpdateUser(ctx, p.Tenant.ID, id, c)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		p.Error = "Hub needs at least one enabled admin: make someone else admin first."
+		u.renderUsers(w, r, p, http.StatusConflict, usersData{Role: store.RoleReadOnly})
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if c.Disabled != nil && *c.Disabled {
+		// The stored sessions go now; cached ones fail the check in session on their next use.
+		if _, err := u.cfg.Store.DeleteUserSessions(ctx, p.Tenant.ID, id); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+	}
+	detail := "user " + id
+	if c.Role != nil {
+		detail += " role " + *c.Role
+	}
+	u.audit(r, p, action, detail)
+	redirect(w, r, "/users", flash)
+}
+
+func (u *UI) setUserRole(w http.ResponseWriter, r *http.Request, p page) {
+	role := r.PostFormValue("role")
+	if !validRole(role) {
+		p.Error = "Choose a role."
+		u.renderUsers(w, r, p, http.StatusUnprocessableEntity, usersData{Role: store.RoleReadOnly})
+		return
+	}
+	u.changeUser(w, r, p, "user.role", store.UserChange{Role: &role}, "Role changed.")
+}
+
+func (u *UI) disableUser(w http.ResponseWriter, r *http.Request, p page) {
+	yes, now := true, u.now()
+	u.changeUser(w, r, p, "user.disable", store.UserChange{Disabled: &yes, SessionsSince: &now}, "User disabled and logged out.")
+}
+
+func (u *UI) enableUser(w http.ResponseWriter, r *http.Request, p page) {
+	no := false
+	u.changeUser(w, r, p, "user.enable", store.UserChange{Disabled: &no}, "User enabled.")
+}
+
+func (u *UI) removeUser(w http.ResponseWriter, r *http.Request, p page) {
+	u.changeUser(w, r, p, "user.remove", store.UserChange{}, "User removed and logged out.")
+}
+
+func (u *UI) account(w http.ResponseWriter, r *http.Request, p page) {
+	p.Title, p.Nav = "Account", "account"
+	u.render(w, r, http.StatusOK, "account", p)
+}
+
+// changePassword sets the user's own password after checking the current one (slowed like a
+// login, so a borrowed session cannot guess it fast), and ends the user's other sessions.
+func (u *UI) changePassword(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	p.Title, p.Nav = "Account", "account"
+	acct := accountLimit{c: u.cfg.Cache, key: "login:account:" + tokenHash(p.User.Email), ip: "session:" + p.User.ID, now: u.now()}
+	if wait, err := acct.wait(ctx); err != nil {
+		u.fail(w, r, err)
+		return
+	} else if wait > 0 {
+		p.Error = "Too many attempts. Wait a minute and try again."
+		u.render(w, r, http.StatusTooManyRequests, "account", p)
+		return
+	}
+	if !CheckPassword(p.User.PasswordHash, r.PostFormValue("current")) {
+		if err := acct.failed(ctx); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		p.Error = "The current password is wrong."
+		u.render(w, r, http.StatusUnprocessableEntity, "account", p)
+		return
+	}
+	pw := r.PostFormValue("password")
+	if msg := checkNewUser(p.User.Email, pw, r.PostFormValue("password2")); msg != "" {
+		p.Error = msg
+		u.render(w, r, http.StatusUnprocessableEntity, "account", p)
+		return
+	}
+	hash, err := HashPassword(pw)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	now := u.now()
+	if _, err := u.cfg.Store.UpdateUser(ctx, p.Tenant.ID, p.User.ID, store.UserChange{PasswordHash: &hash, SessionsSince: &now}); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if _, err := u.cfg.Store.DeleteUserSessions(ctx, p.Tenant.ID, p.User.ID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "user.password", "user "+p.User.ID)
+	// Every session of the user ended with the change, this one too: start a fresh one.
+	if err := u.startSession(w, r, p.User); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	redirect(w, r, "/account", "Password changed. Your other sessions were logged out.")
+}
