@@ -74,11 +74,9 @@ func (u *UI) live(w http.ResponseWriter, r *http.Request, p page) {
 // new events as they are published, filtered by source when asked. The browser's EventSource
 // resumes from Last-Event-ID after a reconnect.
 func (u *UI) liveStream(w http.ResponseWriter, r *http.Request, p page) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
+	// The ResponseController reaches the connection through every wrapper that unwraps (the
+	// access log's), where a type assertion on w sees only the outer writer.
+	rc := http.NewResponseController(w)
 	source := r.URL.Query().Get("source")
 	after := r.Header.Get("Last-Event-ID")
 	if after == "" {
@@ -89,7 +87,10 @@ func (u *UI) liveStream(w http.ResponseWriter, r *http.Request, p page) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n\n")
-	fl.Flush()
+	if err := rc.Flush(); err != nil {
+		u.cfg.Log.Error("web: live stream cannot flush", "error", err.Error())
+		return
+	}
 	ctx := r.Context()
 	stream := LiveStream(p.Tenant.ID)
 	for {
@@ -102,7 +103,9 @@ func (u *UI) liveStream(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		if len(evs) == 0 {
 			fmt.Fprint(w, ": keep-alive\n\n")
-			fl.Flush()
+			if rc.Flush() != nil {
+				return
+			}
 			continue
 		}
 		for _, e := range evs {
@@ -120,6 +123,8 @@ func (u *UI) liveStream(w http.ResponseWriter, r *http.Request, p page) {
 			}{ev, p.Loc.Time(ev.At.In(u.cfg.Location))})
 			fmt.Fprintf(w, "id: %s\nevent: live\ndata: %s\n\n", e.ID, b)
 		}
-		fl.Flush()
+		if rc.Flush() != nil {
+			return
+		}
 	}
 }
