@@ -62,6 +62,7 @@ type App struct {
 	compactEvery             time.Duration
 	statsFolded, statsFailed prometheus.Counter
 
+	live       *web.Publisher
 	liveMu     sync.Mutex
 	liveCounts map[liveKey]int
 	closers    []func(context.Context) error

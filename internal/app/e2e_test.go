@@ -34,6 +34,12 @@ type running struct {
 
 func startHub(t *testing.T, dialect string, opts ...Option) *running {
 	t.Helper()
+	return startHubWith(t, dialect, nil, opts...)
+}
+
+// startHubWith is startHub with the configuration adjusted by mutate before New.
+func startHubWith(t *testing.T, dialect string, mutate func(*config.Config), opts ...Option) *running {
+	t.Helper()
 	fake := fakemeta.New()
 	fakeSrv := newHTTPServer(t, fake)
 	cfg := config.Config{Host: "127.0.0.1", Port: 0, DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
@@ -42,6 +48,9 @@ func startHub(t *testing.T, dialect string, opts ...Option) *running {
 		cfg.DatabaseURL = testenv.Postgres(t)
 		cfg.RedisURL, _ = testenv.Redis(t)
 		cfg.SecretKey = strings.Repeat("cd", 32)
+	}
+	if mutate != nil {
+		mutate(&cfg)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {

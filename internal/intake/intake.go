@@ -49,7 +49,8 @@ type Service struct {
 	Now      func() time.Time
 	// Limiter bounds the refused deliveries each source stores; nil stores every one.
 	Limiter cache.Limiter
-	// Published is told about every processed delivery (live views); may be nil.
+	// Published is told about every processed delivery (live views); may be nil. It runs
+	// before the gateway's acknowledgement, so it must not wait on anything (queue, not publish).
 	Published func(ctx context.Context, tenantID string, e store.InboxEntry)
 }
 

@@ -67,6 +67,9 @@ type Config struct {
 	// (default 0.1/s, burst 10).
 	LoginRate  float64
 	LoginBurst int
+	// Live publishes the live events the dashboard produces (processed webhooks) without
+	// waiting for the cache; nil starts one on Cache.
+	Live *Publisher
 }
 
 // UI serves the dashboard.
@@ -106,6 +109,9 @@ func New(cfg Config) (*UI, error) {
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
+	}
+	if cfg.Live == nil {
+		cfg.Live = NewPublisher(cfg.Cache, PublisherOptions{Log: cfg.Log})
 	}
 	if cfg.LoginRate <= 0 {
 		cfg.LoginRate = 0.1
