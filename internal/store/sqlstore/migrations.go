@@ -548,4 +548,15 @@ INSERT INTO delivery_stats (tenant_id, quarter, destination_id, event_name, stat
 	FROM deliveries d JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id GROUP BY 1, 2, 3, 4, 5, 6, 7;
 `,
 	},
+	{
+		// A replica proves it can commit by writing its row here (readiness, at most every few
+		// seconds); rows of replicas gone for a day are deleted by the next beat.
+		Name: "replica heartbeats",
+		Up: `
+CREATE TABLE replica_heartbeats (
+	replica text COLLATE "C" PRIMARY KEY,
+	beat_at timestamptz NOT NULL
+);
+`,
+	},
 }

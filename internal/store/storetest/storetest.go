@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"ErasePerson", testErasePerson},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
+		{"Heartbeat", testHeartbeat},
 		{"Queue", testQueue},
 		{"Users", testUsers},
 		{"Stats", testStats},
