@@ -56,7 +56,12 @@ type App struct {
 	Web     *web.UI
 
 	mux     *http.ServeMux
+	ops     *http.ServeMux // the operations listener's routes
+	opsAddr string         // where the operations listener listens, once Serve bound it
 	workers *river.Workers
+	// replica names this process in the heartbeat table; ready caches the write probe.
+	replica string
+	ready   writeProbe
 	now     func() time.Time
 	// compactEvery is how often Serve folds the report deltas.
 	compactEvery             time.Duration
@@ -73,6 +78,10 @@ type Option func(*App)
 
 // WithClock sets the clock every part of Hub reads (tests replaying fixtures from the past).
 func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
+
+// WithReadyProbeEvery sets how long a successful or failed readiness write is reused
+// (default 5 s).
+func WithReadyProbeEvery(d time.Duration) Option { return func(a *App) { a.ready.every = d } }
 
 // WithStatsCompaction sets how often the report deltas are folded while serving (default 15 s).
 func WithStatsCompaction(every time.Duration) Option { return func(a *App) { a.compactEvery = every } }
@@ -173,8 +182,8 @@ func OpenCache(cfg config.Config, log *slog.Logger) (cache.Cache, error) {
 
 // New builds a Hub from its configuration: store (migrated), cache, keyring and routes.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
-	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), workers: river.NewWorkers(), now: time.Now,
-		compactEvery: statsCompactEvery}
+	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), ops: http.NewServeMux(), workers: river.NewWorkers(), now: time.Now,
+		compactEvery: statsCompactEvery, replica: replicaName(), ready: writeProbe{every: 5 * time.Second}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -217,12 +226,53 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 	return a, nil
 }
 
+// routes adds the health routes. The public listener (what the load balancer routes) says only
+// whether this replica is ready; the operations listener adds the detail and /metrics, which
+// describe Hub's internals and must not be public.
 func (a *App) routes() {
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	healthz := func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": Version})
+	}
+	a.mux.HandleFunc("GET /healthz", healthz)
+	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rd, status := a.readiness(r.Context())
+		httpx.WriteJSON(w, status, map[string]string{"status": rd.Status})
 	})
-	a.mux.HandleFunc("GET /readyz", a.readyz)
-	a.mux.Handle("GET /metrics", a.Metrics.Handler())
+	a.ops.HandleFunc("GET /healthz", healthz)
+	a.ops.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rd, status := a.readiness(r.Context())
+		httpx.WriteJSON(w, status, rd)
+	})
+	a.ops.Handle("GET /metrics", a.Metrics.Handler())
+}
+
+// replicaName names this process in the heartbeat table: host name and process id.
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
+// writeProbe runs the readiness write at most once per period and reuses its outcome between,
+// so a load balancer polling /readyz (or an attacker) cannot turn it into write load.
+type writeProbe struct {
+	every time.Duration
+	mu    sync.Mutex
+	at    time.Time
+	err   error
+}
+
+func (p *writeProbe) check(ctx context.Context, now time.Time, write func(context.Context) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.at.IsZero() && now.Sub(p.at) < p.every && now.Sub(p.at) >= 0 {
+		return p.err
+	}
+	p.err = write(ctx)
+	p.at = now
+	return p.err
 }
 
 type readiness struct {
@@ -236,13 +286,17 @@ type dbReadiness struct {
 	Dialect    string `json:"dialect"`
 	Reachable  bool   `json:"reachable"`
 	Migrations string `json:"migrations"`
-	Error      string `json:"error,omitempty"`
+	// Writable says whether the last readiness write (at most every few seconds) committed.
+	Writable bool   `json:"writable"`
+	Error    string `json:"error,omitempty"`
 }
 
-// readyz answers 200 when the database is reachable and migrated. The cache's state is
-// reported but never makes Hub unready: without Redis it serves degraded, not down.
-func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+// readiness is ready when the database is reachable, migrated and takes a write (a heartbeat
+// row, at most every few seconds): a replica whose disk is full or whose database turned
+// read-only must leave the load balancer. The cache's state is reported but never makes Hub
+// unready: without Redis it serves degraded, not down.
+func (a *App) readiness(ctx context.Context) (readiness, int) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	rd := readiness{Status: "ready", Database: dbReadiness{Dialect: a.Store.Dialect()}, Cache: a.Cache.State(), Version: Version}
 	if err := a.Store.Ping(ctx); err != nil {
@@ -255,24 +309,55 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			rd.Database.Migrations = "unknown"
 			rd.Database.Error = "cannot read migration status"
+			a.Log.Warn("readyz: migration status", "error", err)
 		case current:
 			rd.Database.Migrations = "current"
 		default:
 			rd.Database.Migrations = "pending"
 		}
+		if rd.Database.Migrations == "current" {
+			err := a.ready.check(ctx, a.now(), func(ctx context.Context) error {
+				return a.Store.Heartbeat(ctx, a.replica, a.now())
+			})
+			if err != nil {
+				rd.Database.Error = "cannot commit a write"
+				a.Log.Warn("readyz: database takes no write", "error", err)
+			} else {
+				rd.Database.Writable = true
+			}
+		}
 	}
 	status := http.StatusOK
-	if !rd.Database.Reachable || rd.Database.Migrations != "current" {
+	if !rd.Database.Reachable || rd.Database.Migrations != "current" || !rd.Database.Writable {
 		rd.Status = "not ready"
 		status = http.StatusServiceUnavailable
 	}
-	httpx.WriteJSON(w, status, rd)
+	return rd, status
 }
 
-// Handler is the whole HTTP surface with its middleware.
+// Handler is the public HTTP surface with its middleware: what PORT serves.
 func (a *App) Handler() http.Handler {
-	return httpx.Handler(a.mux, a.Log, a.Metrics.ObserveRequest)
+	h := httpx.Handler(a.mux, a.Log, a.Metrics.ObserveRequest)
+	if !strings.HasPrefix(a.Config.PublicURL, "https://") {
+		return h
+	}
+	// Hub is public over HTTPS (TLS ends at the load balancer): browsers that saw it once
+	// refuse a downgrade to HTTP for a year. Sent on every answer; browsers ignore it over HTTP.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		h.ServeHTTP(w, r)
+	})
 }
+
+// OpsHandler is the operations surface (/metrics, detailed /readyz, /healthz): what
+// HUB_OPS_ADDR serves.
+func (a *App) OpsHandler() http.Handler {
+	return httpx.Handler(a.ops, a.Log, nil)
+}
+
+// OpsAddr is the address the operations listener is bound to once Serve has called ready;
+// empty when it is off.
+func (a *App) OpsAddr() string { return a.opsAddr }
 
 // Bootstrap creates the default tenant and prints a one-time admin key on the very first
 // start of a store with no tenants.
@@ -304,20 +389,42 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("app: listen on %s: %w", a.Config.Addr(), err)
 	}
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		}
+	}
+	srv := newServer(a.Handler())
+	var (
+		opsLn  net.Listener
+		opsSrv *http.Server
+	)
+	if a.Config.OpsAddr != "" {
+		opsLn, err = net.Listen("tcp", a.Config.OpsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("app: listen on %s (HUB_OPS_ADDR): %w", a.Config.OpsAddr, err)
+		}
+		a.opsAddr = opsLn.Addr().String()
+		opsSrv = newServer(a.OpsHandler())
 	}
 	if err := a.Store.Queue().Start(ctx, a.workers, map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: a.Config.Workers}}); err != nil {
 		ln.Close()
+		if opsLn != nil {
+			opsLn.Close()
+		}
 		return fmt.Errorf("app: start queue: %w", err)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if opsSrv != nil {
+		go func() { errc <- opsSrv.Serve(opsLn) }()
+	}
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 	go a.schedule(schedCtx)
@@ -337,6 +444,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	var errs []error
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("app: drain http: %w", err))
+	}
+	if opsSrv != nil {
+		if err := opsSrv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: drain the operations listener: %w", err))
+		}
 	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		if err := a.closers[i](sctx); err != nil {

@@ -1,16 +1,23 @@
 package app
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/web"
 )
 
 // ownRedis starts a redis-server of the test's own on a free loopback port (the shared one must
@@ -73,5 +80,78 @@ func TestWebhookAckNotHeldByFrozenRedis(t *testing.T) {
 		if _, took := send(fmt.Sprintf("HP000000001%d", i)); took > time.Second {
 			t.Fatalf("webhook %d acknowledged after %v with Redis frozen", i, took)
 		}
+	}
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// TestLiveStreamThroughServedHandler: the dashboard's live view streams Server-Sent Events
+// through the whole handler chain the binary serves (access log, request ids), on both stores.
+func TestLiveStreamThroughServedHandler(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			r := startHub(t, dialect)
+			ctx := context.Background()
+			tn, key, err := r.app.Admin.CreateTenant(ctx, "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			jar, _ := cookiejar.New(nil)
+			c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := c.Get(r.base + "/welcome")
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			m := csrfField.FindSubmatch(page)
+			if m == nil {
+				t.Fatalf("no csrf on /welcome: %d %.300s", resp.StatusCode, page)
+			}
+			resp, err = c.PostForm(r.base+"/welcome", url.Values{"csrf": {string(m[1])}, "key": {key.Plaintext}, "email": {"ana@example.com"},
+				"password": {"correct horse battery"}, "password2": {"correct horse battery"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("welcome: %d", resp.StatusCode)
+			}
+
+			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(sctx, http.MethodGet, r.base+"/live/stream", nil)
+			resp, err = c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("X-Request-Id") == "" {
+				b, _ := io.ReadAll(resp.Body)
+				t.Fatalf("/live/stream: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+			}
+			lines := bufio.NewScanner(resp.Body)
+			next := func() string {
+				t.Helper()
+				if !lines.Scan() {
+					t.Fatalf("stream ended: %v", lines.Err())
+				}
+				return lines.Text()
+			}
+			if l := next(); l != "retry: 3000" {
+				t.Fatalf("first line %q", l)
+			}
+			if err := web.Publish(ctx, r.app.Cache, tn.ID, web.LiveEvent{Kind: "webhook", Summary: "hotmart webhook: processed"}); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				l := next()
+				if strings.HasPrefix(l, "data: ") && strings.Contains(l, "hotmart webhook: processed") {
+					break
+				}
+			}
+		})
 	}
 }
