@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
@@ -359,8 +360,15 @@ func (a *App) OpsHandler() http.Handler {
 // empty when it is off.
 func (a *App) OpsAddr() string { return a.opsAddr }
 
-// Bootstrap creates the default tenant and prints a one-time admin key on the very first
-// start of a store with no tenants.
+// InitialKeysFile is where Bootstrap writes the first API keys when its output is not a
+// terminal.
+const InitialKeysFile = "initial-keys.txt"
+
+// Bootstrap creates the default tenant and its first admin and operator API keys on the very
+// first start of a store with no tenants. The keys are shown once: printed when out is an
+// interactive terminal (a person running Hub), otherwise written to HUB_DATA_DIR/initial-keys.txt
+// (mode 0600) and only that path is logged, because non-interactive output (a container's)
+// ends up in a log service where anyone who reads the logs would get the keys.
 func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 	ts, err := a.Store.ListTenants(ctx)
 	if err != nil {
@@ -377,8 +385,45 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("app: bootstrap: %w", err)
 	}
-	fmt.Fprintf(out, "\nHub created the default tenant %s. These API keys are shown once; keep them:\n  admin key:    %s\n  operator key: %s\n\n", t.ID, key.Plaintext, op.Plaintext)
+	keys := fmt.Sprintf("Hub created the default tenant %s. These API keys are shown once; keep them:\n  admin key:    %s\n  operator key: %s\n", t.ID, key.Plaintext, op.Plaintext)
+	if f, ok := out.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		fmt.Fprintf(out, "\n%s\n", keys)
+		return nil
+	}
+	path := filepath.Join(a.Config.DataDir, InitialKeysFile)
+	if err := writeSecretFile(path, keys+"Delete this file once the keys are kept elsewhere.\n"); err != nil {
+		// Hub serves anyway: an operator creates a key with the CLI.
+		a.Log.Error("bootstrap: the initial API keys could not be written; create an admin key with `hub apikey create --tenant "+t.ID+" --role admin` from a terminal",
+			"tenant", t.ID, "path", path, "error", err)
+		return nil
+	}
+	a.Log.Warn("bootstrap: created the default tenant; its initial API keys are in a file only this user can read: keep them and delete the file",
+		"tenant", t.ID, "path", path)
 	return nil
+}
+
+// writeSecretFile writes a new file of mode 0600 at path, replacing an older one (from an
+// earlier store), and syncs it.
+func writeSecretFile(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Serve listens on the configured address until ctx is cancelled, then drains: it stops
