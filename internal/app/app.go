@@ -393,7 +393,7 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 	path := filepath.Join(a.Config.DataDir, InitialKeysFile)
 	if err := writeSecretFile(path, keys+"Delete this file once the keys are kept elsewhere.\n"); err != nil {
 		// Hub serves anyway: an operator creates a key with the CLI.
-		a.Log.Error("bootstrap: the initial API keys could not be written; create an admin key with `hub apikey create --tenant "+t.ID+" --role admin` from a terminal",
+		a.Log.Warn("bootstrap: the initial API keys could not be written (they were shown nowhere); create an admin key with `hub apikey create --tenant "+t.ID+" --role admin` from a terminal",
 			"tenant", t.ID, "path", path, "error", err)
 		return nil
 	}
