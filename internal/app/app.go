@@ -317,8 +317,12 @@ func (a *App) readiness(ctx context.Context) (readiness, int) {
 			rd.Database.Migrations = "pending"
 		}
 		if rd.Database.Migrations == "current" {
-			err := a.ready.check(ctx, a.now(), func(ctx context.Context) error {
-				return a.Store.Heartbeat(ctx, a.replica, a.now())
+			// Wall time, not the injectable clock: this measures the replica now. The write
+			// outlives a caller that hangs up, whose cancellation is not the database's failure.
+			err := a.ready.check(ctx, time.Now(), func(ctx context.Context) error {
+				wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+				defer cancel()
+				return a.Store.Heartbeat(wctx, a.replica, time.Now())
 			})
 			if err != nil {
 				rd.Database.Error = "cannot commit a write"

@@ -56,7 +56,8 @@ type Publisher struct {
 	dropped func()
 	q       chan queuedEvent
 	done    chan struct{}
-	closing sync.Once
+	mu      sync.RWMutex // held to send (shared) and to close (exclusive)
+	closed  bool
 }
 
 type queuedEvent struct {
@@ -98,11 +99,12 @@ func (p *Publisher) Publish(tenantID string, ev LiveEvent) {
 	if ev.At.IsZero() {
 		ev.At = time.Now().UTC()
 	}
-	defer func() {
-		if recover() != nil { // published after Close: dropped like an overflow
-			p.dropped()
-		}
-	}()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed { // published after Close: dropped like an overflow
+		p.dropped()
+		return
+	}
 	select {
 	case p.q <- queuedEvent{tenantID, ev}:
 	default:
@@ -124,7 +126,12 @@ func (p *Publisher) run() {
 // Close stops accepting events and waits, until ctx is done, for the queued ones to be
 // published (each within its own deadline).
 func (p *Publisher) Close(ctx context.Context) error {
-	p.closing.Do(func() { close(p.q) })
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.q)
+	}
+	p.mu.Unlock()
 	select {
 	case <-p.done:
 		return nil
