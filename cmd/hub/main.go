@@ -136,7 +136,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if cfg.RedisURL == "" {
 			cache = "in-process cache"
 		}
-		log.Info("hub serving", "addr", addr, "url", cfg.PublicURL, "store", store, "cache", cache, "version", app.Version)
+		log.Info("hub serving", "addr", addr, "ops_addr", a.OpsAddr(), "url", cfg.PublicURL, "store", store, "cache", cache, "version", app.Version)
 		fmt.Fprintf(stdout, "Hub %s is serving on %s (%s, %s)\n", app.Version, cfg.PublicURL, store, cache)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -69,7 +70,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{port: freePort(t), done: make(chan error, 1)}
 	p.cmd = exec.Command(hubBin, args...)
-	p.cmd.Env = append(append(os.Environ(), "PORT="+p.port, "HUB_HOST=127.0.0.1"), env...)
+	p.cmd.Env = append(append(os.Environ(), "PORT="+p.port, "HUB_HOST=127.0.0.1", "HUB_OPS_ADDR=127.0.0.1:0"), env...)
 	r, w := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = w, w
 	if err := p.cmd.Start(); err != nil {
@@ -150,12 +151,14 @@ func TestEmbeddedDefaultSurvivesKillAndRestart(t *testing.T) {
 	p := start(t, env)
 	p.waitHealthy(t)
 	var rd readyz
-	if code := getJSON(t, p.url("/readyz"), &rd); code != 200 || rd.Database.Dialect != "sqlite" || rd.Database.Migrations != "current" || rd.Cache.Backend != "memory" {
+	if code := getJSON(t, p.opsURL(t, "/readyz"), &rd); code != 200 || rd.Database.Dialect != "sqlite" || rd.Database.Migrations != "current" || rd.Cache.Backend != "memory" {
 		t.Fatalf("readyz %d %+v", code, rd)
 	}
-	if !strings.Contains(p.output(), "admin key:") || !strings.Contains(p.output(), "is serving on") {
-		t.Fatalf("first start did not print the URL and a one-time admin key:\n%s", p.output())
+	if !strings.Contains(p.output(), "is serving on") {
+		t.Fatalf("first start did not print the URL:\n%s", p.output())
 	}
+	// Not a terminal: the one-time keys went to a file of mode 0600, not to the output.
+	initialKeys(t, p, dataDir)
 	st, err := os.Stat(filepath.Join(dataDir, "secret.key"))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("secret.key: %v %v", st, err)
@@ -173,7 +176,7 @@ func TestEmbeddedDefaultSurvivesKillAndRestart(t *testing.T) {
 
 	p2 := start(t, env)
 	p2.waitHealthy(t)
-	if strings.Contains(p2.output(), "admin key:") {
+	if strings.Contains(p2.output(), "initial API keys") {
 		t.Fatalf("restart bootstrapped again: the first start's data was lost\n%s", p2.output())
 	}
 	if code := getJSON(t, p2.url("/readyz"), &rd); code != 200 {
@@ -197,21 +200,75 @@ func TestTwoReplicasShareOnePostgresAndRedis(t *testing.T) {
 	t.Parallel()
 	dbURL := testenv.Postgres(t)
 	redisURL, _ := testenv.Redis(t)
-	env := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL, "HUB_SECRET_KEY=" + strings.Repeat("ab", 32), "HUB_DATA_DIR=" + t.TempDir()}
-	a, b := start(t, env), start(t, env) // both migrate at once, under the advisory lock
+	dirA, dirB := t.TempDir(), t.TempDir()
+	env := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL, "HUB_SECRET_KEY=" + strings.Repeat("ab", 32)}
+	a, b := start(t, append(env, "HUB_DATA_DIR="+dirA)), start(t, append(env, "HUB_DATA_DIR="+dirB)) // both migrate at once, under the advisory lock
 	a.waitHealthy(t)
 	b.waitHealthy(t)
 	for _, p := range []*proc{a, b} {
 		var rd readyz
-		if code := getJSON(t, p.url("/readyz"), &rd); code != 200 || rd.Database.Dialect != "postgres" || rd.Cache.Backend != "redis" || !rd.Cache.Healthy {
+		if code := getJSON(t, p.opsURL(t, "/readyz"), &rd); code != 200 || rd.Database.Dialect != "postgres" || rd.Cache.Backend != "redis" || !rd.Cache.Healthy {
 			t.Fatalf("readyz %d %+v\n%s", code, rd, p.output())
 		}
 		if strings.Contains(p.output(), `"level":"ERROR"`) {
 			t.Fatalf("errors at start:\n%s", p.output())
 		}
 	}
-	if n := strings.Count(a.output()+b.output(), "admin key:"); n != 1 {
-		t.Fatalf("the default tenant was bootstrapped %d times", n)
+	if n := strings.Count(a.output()+b.output(), "initial API keys are in a file"); n != 1 {
+		t.Fatalf("the default tenant was bootstrapped %d times\n%s\n%s", n, a.output(), b.output())
+	}
+	// The first start on PostgreSQL, not on a terminal (a container's output goes to CloudWatch),
+	// prints no key: they are in the bootstrapping replica's file alone.
+	if strings.Contains(a.output(), "initial API keys are in a file") {
+		initialKeys(t, a, dirA)
+		initialKeys(t, b, dirA) // the other replica printed none either
+	} else {
+		initialKeys(t, b, dirB)
+		initialKeys(t, a, dirB)
+	}
+}
+
+// initialKeys checks that the first start wrote its one-time API keys to dataDir's
+// initial-keys.txt (mode 0600) and that none of them is in p's output.
+func initialKeys(t *testing.T, p *proc, dataDir string) {
+	t.Helper()
+	path := filepath.Join(dataDir, "initial-keys.txt")
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("initial-keys.txt: %v %v\n%s", st, err, p.output())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := regexp.MustCompile(`hub_[A-Za-z0-9_-]{20,}`).FindAllString(string(b), -1)
+	if len(keys) != 2 || !strings.Contains(string(b), "admin key:") {
+		t.Fatalf("initial-keys.txt holds %d keys:\n%s", len(keys), b)
+	}
+	for _, k := range keys {
+		if strings.Contains(p.output(), k) || strings.Contains(p.output(), k[:12]) {
+			t.Fatalf("an API key is in the output (a log service would keep it):\n%s", p.output())
+		}
+	}
+	if !strings.Contains(p.output(), "hub serving") || strings.Contains(p.output(), "admin key:") {
+		t.Fatalf("output:\n%s", p.output())
+	}
+}
+
+// opsURL is path on the process's operations listener, whose address the "hub serving" log
+// line carries.
+func (p *proc) opsURL(t *testing.T, path string) string {
+	t.Helper()
+	re := regexp.MustCompile(`"msg":"hub serving".*?"ops_addr":"([^"]+)"`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(p.output()); m != nil {
+			return "http://" + m[1] + path
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no ops_addr in the output:\n%s", p.output())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -221,7 +278,7 @@ func TestRedisDownDegradesNotDies(t *testing.T) {
 	p := start(t, env)
 	p.waitHealthy(t)
 	var rd readyz
-	if code := getJSON(t, p.url("/readyz"), &rd); code != 200 || !rd.Cache.Degraded {
+	if code := getJSON(t, p.opsURL(t, "/readyz"), &rd); code != 200 || !rd.Cache.Degraded {
 		t.Fatalf("readyz %d %+v", code, rd)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
@@ -57,13 +58,19 @@ type App struct {
 	Web     *web.UI
 
 	mux     *http.ServeMux
+	ops     *http.ServeMux // the operations listener's routes
+	opsAddr string         // where the operations listener listens, once Serve bound it
 	workers *river.Workers
+	// replica names this process in the heartbeat table; ready caches the write probe.
+	replica string
+	ready   writeProbe
 	now     func() time.Time
 	// compactEvery is how often Serve folds the report deltas.
 	compactEvery             time.Duration
 	statsFolded, statsFailed prometheus.Counter
 	deliveryOutcomes         *prometheus.CounterVec
 
+	live       *web.Publisher
 	liveMu     sync.Mutex
 	liveCounts map[liveKey]int
 	closers    []func(context.Context) error
@@ -74,6 +81,10 @@ type Option func(*App)
 
 // WithClock sets the clock every part of Hub reads (tests replaying fixtures from the past).
 func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
+
+// WithReadyProbeEvery sets how long a successful or failed readiness write is reused
+// (default 5 s).
+func WithReadyProbeEvery(d time.Duration) Option { return func(a *App) { a.ready.every = d } }
 
 // WithStatsCompaction sets how often the report deltas are folded while serving (default 15 s).
 func WithStatsCompaction(every time.Duration) Option { return func(a *App) { a.compactEvery = every } }
@@ -181,8 +192,8 @@ func OpenCache(cfg config.Config, log *slog.Logger) (cache.Cache, error) {
 
 // New builds a Hub from its configuration: store (migrated), cache, keyring and routes.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
-	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), workers: river.NewWorkers(), now: time.Now,
-		compactEvery: statsCompactEvery}
+	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), ops: http.NewServeMux(), workers: river.NewWorkers(), now: time.Now,
+		compactEvery: statsCompactEvery, replica: replicaName(), ready: writeProbe{every: 5 * time.Second}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -237,12 +248,53 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 	return a, nil
 }
 
+// routes adds the health routes. The public listener (what the load balancer routes) says only
+// whether this replica is ready; the operations listener adds the detail and /metrics, which
+// describe Hub's internals and must not be public.
 func (a *App) routes() {
-	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	healthz := func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": Version})
+	}
+	a.mux.HandleFunc("GET /healthz", healthz)
+	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rd, status := a.readiness(r.Context())
+		httpx.WriteJSON(w, status, map[string]string{"status": rd.Status})
 	})
-	a.mux.HandleFunc("GET /readyz", a.readyz)
-	a.mux.Handle("GET /metrics", a.Metrics.Handler())
+	a.ops.HandleFunc("GET /healthz", healthz)
+	a.ops.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rd, status := a.readiness(r.Context())
+		httpx.WriteJSON(w, status, rd)
+	})
+	a.ops.Handle("GET /metrics", a.Metrics.Handler())
+}
+
+// replicaName names this process in the heartbeat table: host name and process id.
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
+// writeProbe runs the readiness write at most once per period and reuses its outcome between,
+// so a load balancer polling /readyz (or an attacker) cannot turn it into write load.
+type writeProbe struct {
+	every time.Duration
+	mu    sync.Mutex
+	at    time.Time
+	err   error
+}
+
+func (p *writeProbe) check(ctx context.Context, now time.Time, write func(context.Context) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.at.IsZero() && now.Sub(p.at) < p.every && now.Sub(p.at) >= 0 {
+		return p.err
+	}
+	p.err = write(ctx)
+	p.at = now
+	return p.err
 }
 
 type readiness struct {
@@ -256,13 +308,17 @@ type dbReadiness struct {
 	Dialect    string `json:"dialect"`
 	Reachable  bool   `json:"reachable"`
 	Migrations string `json:"migrations"`
-	Error      string `json:"error,omitempty"`
+	// Writable says whether the last readiness write (at most every few seconds) committed.
+	Writable bool   `json:"writable"`
+	Error    string `json:"error,omitempty"`
 }
 
-// readyz answers 200 when the database is reachable and migrated. The cache's state is
-// reported but never makes Hub unready: without Redis it serves degraded, not down.
-func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+// readiness is ready when the database is reachable, migrated and takes a write (a heartbeat
+// row, at most every few seconds): a replica whose disk is full or whose database turned
+// read-only must leave the load balancer. The cache's state is reported but never makes Hub
+// unready: without Redis it serves degraded, not down.
+func (a *App) readiness(ctx context.Context) (readiness, int) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	rd := readiness{Status: "ready", Database: dbReadiness{Dialect: a.Store.Dialect()}, Cache: a.Cache.State(), Version: Version}
 	if err := a.Store.Ping(ctx); err != nil {
@@ -275,27 +331,69 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			rd.Database.Migrations = "unknown"
 			rd.Database.Error = "cannot read migration status"
+			a.Log.Warn("readyz: migration status", "error", err)
 		case current:
 			rd.Database.Migrations = "current"
 		default:
 			rd.Database.Migrations = "pending"
 		}
+		if rd.Database.Migrations == "current" {
+			// Wall time, not the injectable clock: this measures the replica now. The write
+			// outlives a caller that hangs up, whose cancellation is not the database's failure.
+			err := a.ready.check(ctx, time.Now(), func(ctx context.Context) error {
+				wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+				defer cancel()
+				return a.Store.Heartbeat(wctx, a.replica, time.Now())
+			})
+			if err != nil {
+				rd.Database.Error = "cannot commit a write"
+				a.Log.Warn("readyz: database takes no write", "error", err)
+			} else {
+				rd.Database.Writable = true
+			}
+		}
 	}
 	status := http.StatusOK
-	if !rd.Database.Reachable || rd.Database.Migrations != "current" {
+	if !rd.Database.Reachable || rd.Database.Migrations != "current" || !rd.Database.Writable {
 		rd.Status = "not ready"
 		status = http.StatusServiceUnavailable
 	}
-	httpx.WriteJSON(w, status, rd)
+	return rd, status
 }
 
-// Handler is the whole HTTP surface with its middleware.
+// Handler is the public HTTP surface with its middleware: what PORT serves.
 func (a *App) Handler() http.Handler {
-	return httpx.Handler(a.mux, a.Log, a.Metrics.ObserveRequest)
+	h := httpx.Handler(a.mux, a.Log, a.Metrics.ObserveRequest)
+	if !strings.HasPrefix(a.Config.PublicURL, "https://") {
+		return h
+	}
+	// Hub is public over HTTPS (TLS ends at the load balancer): browsers that saw it once
+	// refuse a downgrade to HTTP for a year. Sent on every answer; browsers ignore it over HTTP.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		h.ServeHTTP(w, r)
+	})
 }
 
-// Bootstrap creates the default tenant and prints a one-time admin key on the very first
-// start of a store with no tenants.
+// OpsHandler is the operations surface (/metrics, detailed /readyz, /healthz): what
+// HUB_OPS_ADDR serves.
+func (a *App) OpsHandler() http.Handler {
+	return httpx.Handler(a.ops, a.Log, nil)
+}
+
+// OpsAddr is the address the operations listener is bound to once Serve has called ready;
+// empty when it is off.
+func (a *App) OpsAddr() string { return a.opsAddr }
+
+// InitialKeysFile is where Bootstrap writes the first API keys when its output is not a
+// terminal.
+const InitialKeysFile = "initial-keys.txt"
+
+// Bootstrap creates the default tenant and its first admin and operator API keys on the very
+// first start of a store with no tenants. The keys are shown once: printed when out is an
+// interactive terminal (a person running Hub), otherwise written to HUB_DATA_DIR/initial-keys.txt
+// (mode 0600) and only that path is logged, because non-interactive output (a container's)
+// ends up in a log service where anyone who reads the logs would get the keys.
 func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 	ts, err := a.Store.ListTenants(ctx)
 	if err != nil {
@@ -312,8 +410,45 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("app: bootstrap: %w", err)
 	}
-	fmt.Fprintf(out, "\nHub created the default tenant %s. These API keys are shown once; keep them:\n  admin key:    %s\n  operator key: %s\n\n", t.ID, key.Plaintext, op.Plaintext)
+	keys := fmt.Sprintf("Hub created the default tenant %s. These API keys are shown once; keep them:\n  admin key:    %s\n  operator key: %s\n", t.ID, key.Plaintext, op.Plaintext)
+	if f, ok := out.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		fmt.Fprintf(out, "\n%s\n", keys)
+		return nil
+	}
+	path := filepath.Join(a.Config.DataDir, InitialKeysFile)
+	if err := writeSecretFile(path, keys+"Delete this file once the keys are kept elsewhere.\n"); err != nil {
+		// Hub serves anyway: an operator creates a key with the CLI.
+		a.Log.Warn("bootstrap: the initial API keys could not be written (they were shown nowhere); create an admin key with `hub apikey create --tenant "+t.ID+" --role admin` from a terminal",
+			"tenant", t.ID, "path", path, "error", err)
+		return nil
+	}
+	a.Log.Warn("bootstrap: created the default tenant; its initial API keys are in a file only this user can read: keep them and delete the file",
+		"tenant", t.ID, "path", path)
 	return nil
+}
+
+// writeSecretFile writes a new file of mode 0600 at path, replacing an older one (from an
+// earlier store), and syncs it.
+func writeSecretFile(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Serve listens on the configured address until ctx is cancelled, then drains: it stops
@@ -324,20 +459,42 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("app: listen on %s: %w", a.Config.Addr(), err)
 	}
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+		}
+	}
+	srv := newServer(a.Handler())
+	var (
+		opsLn  net.Listener
+		opsSrv *http.Server
+	)
+	if a.Config.OpsAddr != "" {
+		opsLn, err = net.Listen("tcp", a.Config.OpsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("app: listen on %s (HUB_OPS_ADDR): %w", a.Config.OpsAddr, err)
+		}
+		a.opsAddr = opsLn.Addr().String()
+		opsSrv = newServer(a.OpsHandler())
 	}
 	if err := a.Store.Queue().Start(ctx, a.workers, map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: a.Config.Workers}}); err != nil {
 		ln.Close()
+		if opsLn != nil {
+			opsLn.Close()
+		}
 		return fmt.Errorf("app: start queue: %w", err)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if opsSrv != nil {
+		go func() { errc <- opsSrv.Serve(opsLn) }()
+	}
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 	go a.schedule(schedCtx)
@@ -357,6 +514,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	var errs []error
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("app: drain http: %w", err))
+	}
+	if opsSrv != nil {
+		if err := opsSrv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("app: drain the operations listener: %w", err))
+		}
 	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		if err := a.closers[i](sctx); err != nil {

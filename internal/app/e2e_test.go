@@ -28,20 +28,31 @@ import (
 type running struct {
 	app  *App
 	base string
+	ops  string // the operations listener's base URL
 	fake *fakemeta.Server
 	meta string // the fake's base URL
 }
 
 func startHub(t *testing.T, dialect string, opts ...Option) *running {
 	t.Helper()
+	return startHubWith(t, dialect, nil, opts...)
+}
+
+// startHubWith is startHub with the configuration adjusted by mutate before New.
+func startHubWith(t *testing.T, dialect string, mutate func(*config.Config), opts ...Option) *running {
+	t.Helper()
 	fake := fakemeta.New()
 	fakeSrv := newHTTPServer(t, fake)
 	cfg := config.Config{Host: "127.0.0.1", Port: 0, DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
-		MaxBodyBytes: 1 << 20, Workers: 10, MetaGraphURL: fakeSrv, MetaAPIVersion: "v25.0", EgressAllow: loopback, PublicURL: "http://hub.test"}
+		MaxBodyBytes: 1 << 20, Workers: 10, MetaGraphURL: fakeSrv, MetaAPIVersion: "v25.0", EgressAllow: loopback, PublicURL: "http://hub.test",
+		OpsAddr: "127.0.0.1:0"}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testenv.Postgres(t)
 		cfg.RedisURL, _ = testenv.Redis(t)
 		cfg.SecretKey = strings.Repeat("cd", 32)
+	}
+	if mutate != nil {
+		mutate(&cfg)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -69,7 +80,7 @@ func startHub(t *testing.T, dialect string, opts ...Option) *running {
 		fake.Close()
 		a.Close()
 	})
-	return &running{app: a, base: "http://" + addr, fake: fake, meta: fakeSrv}
+	return &running{app: a, base: "http://" + addr, ops: "http://" + a.OpsAddr(), fake: fake, meta: fakeSrv}
 }
 
 func post(t *testing.T, url, contentType string, body []byte, hdr map[string]string) (*http.Response, []byte) {
@@ -289,13 +300,14 @@ func TestMetricsReportRoutesQueueAndPool(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	resp, err := http.Get(r.base + "/metrics")
+	resp, err := http.Get(r.ops + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{
+		"hub_live_events_dropped_total 0",
 		`hub_http_requests_total{method="GET",route="GET /healthz",status="200"} 3`,
 		`hub_http_request_duration_seconds_bucket{route="GET /healthz"`,
 		"hub_queue_pending_jobs ",
@@ -325,7 +337,7 @@ func TestReportTotalsFoldedWhileServing(t *testing.T) {
 			}
 			deadline := time.Now().Add(10 * time.Second)
 			for {
-				resp, err := http.Get(r.base + "/metrics")
+				resp, err := http.Get(r.ops + "/metrics")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -80,12 +80,15 @@ func (a *App) wire() error {
 	a.API.Register(a.mux)
 	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, PII: a.Config.PIIRetention, Log: a.Log, Now: a.now})
 
+	dropped := a.Metrics.Counter("live_events_dropped_total", "Live-view events dropped because the cache did not keep up (the queue was full).")
+	a.live = web.NewPublisher(a.Cache, web.PublisherOptions{Log: a.Log, Dropped: dropped.Inc})
+	a.closers = append(a.closers, a.live.Close)
 	var sessions cache.Cache
 	if a.Config.RedisURL != "" {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
 	a.Web, err = web.New(web.Config{Store: a.Store, Admin: a.Admin, Dests: a.Dests, Cache: a.Cache, Sessions: sessions,
-		Intake: a.Intake, Log: a.Log, DestinationOverrides: overrides, Now: a.now, TrustedProxies: a.Config.TrustedProxies})
+		Intake: a.Intake, Log: a.Log, DestinationOverrides: overrides, Now: a.now, TrustedProxies: a.Config.TrustedProxies, Live: a.live})
 	if err != nil {
 		return err
 	}
@@ -127,22 +130,17 @@ func (a *App) publishLive(ctx context.Context) {
 		a.liveCounts = nil
 		a.liveMu.Unlock()
 		for k, n := range counts {
-			ev := web.LiveEvent{Kind: "touchpoint", SourceID: k.source, Summary: fmt.Sprintf("%d %s", n, k.typ)}
-			if err := web.Publish(ctx, a.Cache, k.tenant, ev); err != nil {
-				a.Log.Debug("live: publish touchpoints", "error", err)
-			}
+			a.live.Publish(k.tenant, web.LiveEvent{Kind: "touchpoint", SourceID: k.source, Summary: fmt.Sprintf("%d %s", n, k.typ)})
 		}
 	}
 }
 
-func (a *App) publishDelivery(ctx context.Context, d store.Delivery) {
+func (a *App) publishDelivery(_ context.Context, d store.Delivery) {
 	summary := fmt.Sprintf("%s %s to %s: %s", d.EventName, d.EventID, d.DestinationID, d.State)
 	if d.Reason != "" {
 		summary += " (" + d.Reason + ")"
 	}
-	if err := web.Publish(ctx, a.Cache, d.TenantID, web.LiveEvent{Kind: "delivery", Summary: summary}); err != nil {
-		a.Log.Debug("live: publish delivery", "error", err)
-	}
+	a.live.Publish(d.TenantID, web.LiveEvent{Kind: "delivery", Summary: summary})
 }
 
 // schedule enqueues the periodic jobs now and every hour until ctx ends. Each job is unique

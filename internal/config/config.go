@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -42,6 +43,8 @@ type Config struct {
 	// PIIRetention is how long touchpoints, and the buyer's IP and user agent on orders, are
 	// kept.
 	PIIRetention time.Duration
+	// OpsAddr is the operations listener (/metrics, detailed /readyz); empty: none.
+	OpsAddr string
 }
 
 // Addr is the listen address.
@@ -125,6 +128,26 @@ var Settings = []Setting{
 			return errors.New("must be an absolute http:// or https:// URL")
 		}
 		c.PublicURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"HUB_OPS_ADDR", "ops-addr", "127.0.0.1:9090", "Operations listener: `/metrics` and the detailed `/readyz` (database, cache), never served on `PORT`. The default is reachable only inside the container or task (a metrics sidecar); `0.0.0.0:9090` lets a scraper in the VPC reach it (open the port to it alone, never to the load balancer); `off` disables it.", func(c *Config, v string) error {
+		if strings.EqualFold(v, "off") {
+			c.OpsAddr = ""
+			return nil
+		}
+		host, port, err := net.SplitHostPort(v)
+		if err != nil {
+			return errors.New("must be host:port (e.g. 127.0.0.1:9090) or off")
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			return errors.New("must have a port number between 0 and 65535")
+		}
+		if host != "" && host != "localhost" {
+			if _, err := netip.ParseAddr(host); err != nil {
+				return errors.New("must have an IP address or localhost as host")
+			}
+		}
+		c.OpsAddr = v
 		return nil
 	}},
 	{"HUB_DATA_DIR", "data-dir", "./data", "Directory of the embedded store and generated secret key.", func(c *Config, v string) error {

@@ -90,3 +90,47 @@ func TestErrorsAreProblems(t *testing.T) {
 		t.Fatalf("valid body: %d", resp.StatusCode)
 	}
 }
+
+// TestHandlerKeepsFlusher: a streaming handler behind the middleware can flush (as an
+// http.Flusher and through http.ResponseController), and the client reads the first event
+// while the handler is still running.
+func TestHandlerKeepsFlusher(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+		fl, ok := w.(http.Flusher)
+		if !ok {
+			http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: one\n\n")
+		fl.Flush()
+		io.WriteString(w, "data: two\n\n")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("ResponseController.Flush: %v", err)
+		}
+		<-release
+	})
+	srv := httptest.NewServer(Handler(mux, slog.New(slog.DiscardHandler), nil))
+	defer srv.Close()
+	defer close(release)
+	resp, err := http.Get(srv.URL + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	buf := make([]byte, 0, 64)
+	for !strings.Contains(string(buf), "data: two\n\n") {
+		b := make([]byte, 64)
+		n, err := resp.Body.Read(b)
+		if err != nil {
+			t.Fatalf("read before the handler returned: %v (got %q)", err, buf)
+		}
+		buf = append(buf, b[:n]...)
+	}
+}

@@ -53,6 +53,19 @@ func (w *StatusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and deadlines (SSE, long polls).
 func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// FlushError sends what is buffered to the client (http.ResponseController uses it), or says
+// why the connection underneath cannot.
+func (w *StatusWriter) FlushError() error {
+	if w.Status == 0 {
+		w.Status = http.StatusOK
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Flush makes the writer an http.Flusher, as the server's own writer is: handlers that check
+// for one (Server-Sent Events) must not lose it behind the access log.
+func (w *StatusWriter) Flush() { _ = w.FlushError() }
+
 // Observer is told about every finished request (metrics).
 type Observer func(route, method string, status int, d time.Duration)
 

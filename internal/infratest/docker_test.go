@@ -251,12 +251,13 @@ func TestDockerImageBuildsAndRuns(t *testing.T) {
 	// Run it as ECS does (read-only root filesystem, secrets as environment) against the local
 	// PostgreSQL (a fresh database) and Redis.
 	dbURL := freshDatabase(t)
-	port := freePort(t)
+	port, opsPort := freePort(t), freePort(t)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	name := "hub-infratest-" + suffix
 	if _, err := engine.docker(ctx, nil, "run", "-d", "--name", name, "--network", "host", "--read-only",
 		"-e", "PORT="+port,
+		"-e", "HUB_OPS_ADDR=127.0.0.1:"+opsPort, // host networking: each container its own port
 		"-e", "DATABASE_URL="+dbURL,
 		"-e", "REDIS_URL="+testenv.RedisBaseURL(),
 		"-e", "HUB_SECRET_KEY="+hex.EncodeToString(key),
@@ -284,7 +285,12 @@ func TestDockerImageBuildsAndRuns(t *testing.T) {
 	})
 	t.Logf("/healthz: %s", healthz)
 
-	body := waitHTTP(ctx, t, base+"/readyz", 30*time.Second, nil)
+	// The public /readyz (the ALB's health check) says only ready or not; the detail is on the
+	// operations listener.
+	if body := waitHTTP(ctx, t, base+"/readyz", 30*time.Second, nil); strings.TrimSpace(body) != `{"status":"ready"}` {
+		t.Errorf("public /readyz = %s: want the status alone", body)
+	}
+	body := waitHTTP(ctx, t, "http://127.0.0.1:"+opsPort+"/readyz", 30*time.Second, nil)
 	var ready struct {
 		Status   string `json:"status"`
 		Version  string `json:"version"`
@@ -307,8 +313,9 @@ func TestDockerImageBuildsAndRuns(t *testing.T) {
 	// Embedded mode (no DATABASE_URL): the image's /data belongs to the non-root user, so Hub
 	// can create its SQLite database and key there, as `docker run -p 8080:8080 hub` does.
 	embedded := name + "-embedded"
-	embeddedPort := freePort(t)
-	if _, err := engine.docker(ctx, nil, "run", "-d", "--name", embedded, "--network", "host", "-e", "PORT="+embeddedPort, image); err != nil {
+	embeddedPort, embeddedOps := freePort(t), freePort(t)
+	if _, err := engine.docker(ctx, nil, "run", "-d", "--name", embedded, "--network", "host", "-e", "PORT="+embeddedPort,
+		"-e", "HUB_OPS_ADDR=127.0.0.1:"+embeddedOps, image); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
@@ -318,7 +325,8 @@ func TestDockerImageBuildsAndRuns(t *testing.T) {
 		}
 		_, _ = engine.docker(context.Background(), nil, "rm", "-f", embedded)
 	}()
-	body = waitHTTP(ctx, t, "http://127.0.0.1:"+embeddedPort+"/readyz", 60*time.Second, nil)
+	waitHTTP(ctx, t, "http://127.0.0.1:"+embeddedPort+"/readyz", 60*time.Second, nil)
+	body = waitHTTP(ctx, t, "http://127.0.0.1:"+embeddedOps+"/readyz", 60*time.Second, nil)
 	if err := json.Unmarshal([]byte(body), &ready); err != nil || ready.Status != "ready" || ready.Database.Dialect != "sqlite" {
 		t.Errorf("embedded /readyz = %s (%v): want status ready, dialect sqlite", body, err)
 	}

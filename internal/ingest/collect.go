@@ -269,19 +269,26 @@ func (s *Service) unavailable(w http.ResponseWriter, r *http.Request, err error)
 // allow applies one rate limit, answering 429 itself when it is exceeded. A limiter error lets
 // the request through: the cache is for coordination, not a dependency of ingest.
 func (s *Service) allow(ctx context.Context, w http.ResponseWriter, r *http.Request, key string, rate Rate) bool {
+	ok, retry := s.permit(ctx, key, rate)
+	if !ok {
+		writeRetry(w, r, http.StatusTooManyRequests, retry, "rate limit exceeded")
+	}
+	return ok
+}
+
+// permit takes one request from the bucket of key and says whether it fits, and if not when
+// to retry. Every tracking endpoint shares the buckets ("ip:<addr>", "src:<id>"), so spreading a
+// flood over endpoints gains nothing.
+func (s *Service) permit(ctx context.Context, key string, rate Rate) (bool, time.Duration) {
 	if rate.Per < 0 {
-		return true
+		return true, 0
 	}
 	ok, retry, err := s.limiter.Allow(ctx, "ingest:"+key, rate.Per, rate.Burst)
 	if err != nil {
 		s.log.WarnContext(ctx, "ingest: rate limiter unavailable", "err", err)
-		return true
+		return true, 0
 	}
-	if !ok {
-		writeRetry(w, r, http.StatusTooManyRequests, retry, "rate limit exceeded")
-		return false
-	}
-	return true
+	return ok, retry
 }
 
 func byteSize(n int64) string {

@@ -19,10 +19,15 @@ var clickParams = []string{"fbclid", "gclid", "ttclid", "utm_source", "utm_mediu
 // handleLink serves GET /r/{code}: it records a click, sets the first-party cookies and
 // redirects (302) to the link's target, decorated with the visitor id. The visitor is
 // redirected even when the click cannot be stored: an ad click must never dead-end.
+//
+// A click over the per-IP or per-source rate limit (the buckets /v1/collect uses) is redirected
+// too, but not recorded: a person behind a busy shared address still reaches the shop, and a
+// flood of requests cannot write more rows than the limits allow.
 func (s *Service) handleLink(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	code := r.PathValue("code")
 	ip := ClientIP(r, s.cfg.TrustedProxies)
+	record, _ := s.permit(ctx, "ip:"+ip.String(), s.cfg.RatePerIP)
 	if len(code) > 64 || !printableToken(code) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such tracking link"))
 		return
@@ -68,7 +73,12 @@ func (s *Service) handleLink(w http.ResponseWriter, r *http.Request) {
 			Content: text(q.Get("utm_content")), Term: text(q.Get("utm_term"))},
 		IP: ip.String(), UserAgent: truncate(ua, 512), Consent: ConsentUnknown, Bot: IsBot(ua),
 	}
-	if err := s.batcher.Submit(ctx, []store.Touchpoint{tp}); err != nil {
+	if record {
+		record, _ = s.permit(ctx, "src:"+link.SourceID, s.cfg.RatePerSource)
+	}
+	if !record {
+		s.log.DebugContext(ctx, "ingest: click over the rate limit; redirecting without recording it", "code", code)
+	} else if err := s.batcher.Submit(ctx, []store.Touchpoint{tp}); err != nil {
 		s.log.ErrorContext(ctx, "ingest: click not stored; redirecting anyway", "code", code, "err", err)
 	}
 

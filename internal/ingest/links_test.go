@@ -260,3 +260,48 @@ func poll(t *testing.T, cond func() bool) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestTrackingLinkRateLimits: /r/{code} shares the per-IP and per-source buckets of
+// /v1/collect. Over a limit the visitor is still redirected to the target, but no click is
+// written, so a flood cannot write unbounded rows.
+func TestTrackingLinkRateLimits(t *testing.T) {
+	t.Parallel()
+	click := func(f *fixture, ip string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "http://track.example.com/r/promo?utm_source=x", nil)
+		req.RemoteAddr = ip + ":4000"
+		req.Header.Set("User-Agent", chromeUA)
+		return f.do(req)
+	}
+	t.Run("per IP", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, func(c *Config) { c.RatePerIP = Rate{Per: 1, Burst: 3} })
+		for i := range 10 {
+			rec := click(f, "198.51.100.7")
+			if loc := rec.Header().Get("Location"); rec.Code != http.StatusFound || !strings.HasPrefix(loc, "https://shop.example.com/landing") {
+				t.Fatalf("click %d: %d %q", i, rec.Code, loc)
+			}
+		}
+		if n := len(f.store.touchpoints()); n != 3 {
+			t.Fatalf("%d clicks recorded from one address over a limit of 3", n)
+		}
+		// Another address has its own bucket; the flooded one is also limited on /v1/collect.
+		if rec := click(f, "198.51.100.8"); rec.Code != http.StatusFound || len(f.store.touchpoints()) != 4 {
+			t.Fatalf("another address: %d, %d recorded", rec.Code, len(f.store.touchpoints()))
+		}
+		if rec := f.collect(`{"key":"pk_test","events":[{"type":"page_view","url":"https://shop.example.com/"}]}`); rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("collect from the flooding address: %d", rec.Code)
+		}
+	})
+	t.Run("per source", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, func(c *Config) { c.RatePerSource = Rate{Per: 1, Burst: 2} })
+		for i := range 6 {
+			if rec := click(f, "203.0.113."+itoa(int64(i+1))); rec.Code != http.StatusFound {
+				t.Fatalf("click %d: %d", i, rec.Code)
+			}
+		}
+		if n := len(f.store.touchpoints()); n != 2 {
+			t.Fatalf("%d clicks recorded for one source over a limit of 2", n)
+		}
+	})
+}

@@ -69,7 +69,8 @@ type Service struct {
 	// MaxBodyBytes bounds a delivery's body (HUB_MAX_BODY_BYTES); 0, or more than
 	// webhook.MaxBodyBytes, means webhook.MaxBodyBytes, which the adapters enforce too.
 	MaxBodyBytes int64
-	// Published is told about every processed delivery (live views); may be nil.
+	// Published is told about every processed delivery (live views); may be nil. It runs
+	// before the gateway's acknowledgement, so it must not wait on anything (queue, not publish).
 	Published func(ctx context.Context, tenantID string, e store.InboxEntry)
 }
 

@@ -34,6 +34,9 @@ type Store interface {
 	// applied.
 	MigrationStatus(ctx context.Context) (current bool, err error)
 	Ping(ctx context.Context) error
+	// Heartbeat records that replica could commit a write at at (readiness): it fails when the
+	// database cannot take a write (read-only, disk full).
+	Heartbeat(ctx context.Context, replica string, at time.Time) error
 	// CompactStats folds the report deltas written since the last call into the kept totals
 	// OrderStats and DeliveryStats read, and returns how many it folded. The aggregates are
 	// exact without it; compacting keeps them fast. Safe to call from several replicas at once.

@@ -253,6 +253,15 @@ func TestBrowser(t *testing.T) {
 				t.Errorf("the third Tab focuses %q, want a visible navigation link", s)
 			}
 			run("live", chromedp.Navigate(base+"/live"), chromedp.WaitVisible(chromedp.CSS(`#live li`)), shot("live"))
+			// The page is connected: an event published now reaches it over Server-Sent Events
+			// through the access-log middleware the binary serves with.
+			fresh := "live check " + testenv.Name("")
+			if err := Publish(context.Background(), e.cache, tenant.ID, LiveEvent{Kind: "webhook", Summary: fresh}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the published event on the live page", 20*time.Second, func() bool {
+				return strings.Contains(text(`#live`), fresh) && text(`#live-state`) == "Connected."
+			})
 			run("accuracy", chromedp.Navigate(base+"/accuracy"), chromedp.WaitVisible(chromedp.CSS(`#acc-paid`)), shot("accuracy"))
 			run("settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.CSS(`#k-h`)), shot("settings"))
 			run("users", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(chromedp.CSS(`#nu-h`)), shot("users"))

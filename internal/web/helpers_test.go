@@ -27,6 +27,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/egress"
+	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -115,7 +116,9 @@ func newEnvWith(t *testing.T, b backend, configure func(*Config)) *env {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	mux := http.NewServeMux()
-	e.srv = httptest.NewUnstartedServer(mux)
+	// The middleware the binary serves with (request ids, access log): streaming must work
+	// through it.
+	e.srv = httptest.NewUnstartedServer(httpx.Handler(mux, log, nil))
 	publicURL := "http://" + e.srv.Listener.Addr().String()
 	adm := &admin.Service{Store: st, Keys: keys, PublicURL: publicURL}
 	if _, k, err := adm.CreateTenant(ctx, "default"); err != nil { // what `hub serve` bootstraps

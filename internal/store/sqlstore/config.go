@@ -412,3 +412,18 @@ func microPtr(t *time.Time) *time.Time {
 	m := Micro(*t)
 	return &m
 }
+
+// Heartbeat implements store.Store.
+func (q *queries) Heartbeat(ctx context.Context, replica string, at time.Time) error {
+	at = q.stamp(at)
+	return q.runTx(ctx, func(q *queries) error {
+		if _, err := q.exec(ctx, q.w, `INSERT INTO replica_heartbeats (replica, beat_at) VALUES ($1, $2)
+			ON CONFLICT (replica) DO UPDATE SET beat_at = excluded.beat_at`, replica, q.f.Time(at)); err != nil {
+			return wrap("heartbeat", err)
+		}
+		if _, err := q.exec(ctx, q.w, `DELETE FROM replica_heartbeats WHERE beat_at < $1`, q.f.Time(at.Add(-24*time.Hour))); err != nil {
+			return wrap("heartbeat", err)
+		}
+		return nil
+	})
+}

@@ -610,4 +610,15 @@ ALTER TABLE users ADD COLUMN sessions_since timestamptz;
 CREATE INDEX sessions_user ON sessions (user_id);
 `,
 	},
+	{
+		// A replica proves it can commit by writing its row here (readiness, at most every few
+		// seconds); rows of replicas gone for a day are deleted by the next beat.
+		Name: "replica heartbeats",
+		Up: `
+CREATE TABLE replica_heartbeats (
+	replica text COLLATE "C" PRIMARY KEY,
+	beat_at timestamptz NOT NULL
+);
+`,
+	},
 }

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"PIIRetention", testPIIRetention},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
+		{"Heartbeat", testHeartbeat},
 		{"Queue", testQueue},
 		{"Users", testUsers},
 		{"UserRoles", testUserRoles},

@@ -159,3 +159,17 @@ func testQueue(t *testing.T, s store.Store) {
 	noErr(t, q.Stop(stopCtx))
 	noErr(t, q.Stop(stopCtx)) // twice: no-op
 }
+
+// testHeartbeat: a replica's beat is an upsert (beating again is not a conflict), and beats of
+// several replicas coexist.
+func testHeartbeat(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, beat := range []struct {
+		replica string
+		at      time.Time
+	}{{"replica-a", at(0)}, {"replica-a", at(time.Second)}, {"replica-b", at(2 * time.Second)}, {"replica-a", at(48 * time.Hour)}} {
+		if err := s.Heartbeat(ctx, beat.replica, beat.at); err != nil {
+			t.Fatalf("Heartbeat(%s, %v): %v", beat.replica, beat.at, err)
+		}
+	}
+}
