@@ -115,10 +115,7 @@ type fixture struct {
 
 func loadFixture(t *testing.T, name string) fixture {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "fixtures", "webhooks", name+".json"))
-	if err != nil {
-		b, err = os.ReadFile(filepath.Join("..", "webhook", name, "testdata", name+".json"))
-	}
+	b, err := os.ReadFile(filepath.Join("..", "webhook", name, "testdata", name+".json"))
 	if err != nil {
 		t.Fatalf("fixture %s: %v", name, err)
 	}

@@ -62,7 +62,11 @@ func TestWebhookAckNotHeldByFrozenRedis(t *testing.T) {
 	r := startHubWith(t, "sqlite", func(c *config.Config) { c.RedisURL = redisURL })
 	f := loadFixture(t, "hotmart")
 	_, src, _ := r.setup(t, f.Verification.TestSecret)
-	hook := r.base + "/v1/webhooks/hotmart/" + src.WebhookToken
+	toks, err := r.app.Admin.WebhookTokens(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := r.base + "/v1/webhooks/hotmart/" + toks["hotmart"]
 	send := func(order string) (int, time.Duration) {
 		raw := strings.ReplaceAll(f.RawBody, "HP1234567890", order)
 		start := time.Now()

@@ -75,7 +75,7 @@ func TestStuckDeliveryRescued(t *testing.T) {
 			}
 			// The values race with the rescuer, which may already have run: /metrics has the
 			// gauges, Running above counted the stuck job.
-			m := scrape(t, r.base)
+			m := scrape(t, r.ops)
 			for _, want := range []string{"hub_queue_running_jobs ", "hub_queue_stuck_jobs "} {
 				if !strings.Contains(m, want) {
 					t.Errorf("/metrics lacks %q", want)
@@ -93,7 +93,7 @@ func TestStuckDeliveryRescued(t *testing.T) {
 			if n := r.fake.Accepted()[del.EventID]; n != 1 {
 				t.Fatalf("Meta accepted %s %d times", del.EventID, n)
 			}
-			m = scrape(t, r.base)
+			m = scrape(t, r.ops)
 			for _, want := range []string{
 				`hub_deliveries_total{destination_type="meta",outcome="resent_after_crash",reason=""} 1`,
 				`hub_deliveries_total{destination_type="meta",outcome="delivered",reason=""} 1`,
