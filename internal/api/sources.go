@@ -277,6 +277,19 @@ func (a *API) updateSource(w http.ResponseWriter, r *http.Request, p principal) 
 	return nil
 }
 
+// sourceGateway reads the route's source (of the caller's tenant) and gateway (a known one).
+func (a *API) sourceGateway(r *http.Request, p principal) (store.Source, string, error) {
+	src, err := a.cfg.Store.GetSource(r.Context(), p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return store.Source{}, "", err
+	}
+	provider := r.PathValue("provider")
+	if !a.knownProvider(provider) {
+		return store.Source{}, "", notFound()
+	}
+	return src, provider, nil
+}
+
 type secretBody struct {
 	Secret string `json:"secret"`
 }
@@ -284,13 +297,9 @@ type secretBody struct {
 // putSecret stores a gateway's verification secret; it is write-only.
 func (a *API) putSecret(w http.ResponseWriter, r *http.Request, p principal) error {
 	ctx := r.Context()
-	src, err := a.cfg.Store.GetSource(ctx, p.TenantID, r.PathValue("id"))
+	src, provider, err := a.sourceGateway(r, p)
 	if err != nil {
 		return err
-	}
-	provider := r.PathValue("provider")
-	if !a.knownProvider(provider) {
-		return notFound()
 	}
 	var body secretBody
 	if err := a.decode(w, r, &body); err != nil {
@@ -311,13 +320,9 @@ func (a *API) putSecret(w http.ResponseWriter, r *http.Request, p principal) err
 // at once. For an unsigned gateway without a token it enables the gateway.
 func (a *API) rotateToken(w http.ResponseWriter, r *http.Request, p principal) error {
 	ctx := r.Context()
-	src, err := a.cfg.Store.GetSource(ctx, p.TenantID, r.PathValue("id"))
+	src, provider, err := a.sourceGateway(r, p)
 	if err != nil {
 		return err
-	}
-	provider := r.PathValue("provider")
-	if !a.knownProvider(provider) {
-		return notFound()
 	}
 	t, err := a.cfg.Admin.RotateWebhookToken(ctx, src, provider)
 	if err != nil {
