@@ -122,7 +122,8 @@ func phoneLen(d string) string {
 }
 
 // TrackingFromURL fills the empty tracking fields of t from the query string of rawURL (a full
-// URL, a path with query, or a bare query string): utm_*, sck, src, xcod, fbclid, gclid, ttclid.
+// URL, a path with query, or a bare query string): utm_*, sck, src, xcod, fbclid, gclid, gbraid,
+// wbraid, ttclid.
 func TrackingFromURL(t *Tracking, rawURL string) {
 	q := rawURL
 	if i := strings.IndexByte(q, '?'); i >= 0 {
@@ -149,11 +150,13 @@ func TrackingFromURL(t *Tracking, rawURL string) {
 	set(&t.Xcod, "xcod")
 	set(&t.FBCLID, "fbclid")
 	set(&t.GCLID, "gclid")
+	set(&t.GBRAID, "gbraid")
+	set(&t.WBRAID, "wbraid")
 	set(&t.TTCLID, "ttclid")
 }
 
 // TrackingFromMetadata fills the empty tracking fields of t from well-known metadata keys
-// (utm_*, sck, src, xcod, fbclid, fbc/_fbc, fbp/_fbp, gclid, ttclid).
+// (utm_*, sck, src, xcod, fbclid, fbc/_fbc, fbp/_fbp, gclid, gbraid, wbraid, ttclid).
 func TrackingFromMetadata(t *Tracking, m map[string]string) {
 	set := func(dst *string, keys ...string) {
 		for _, k := range keys {
@@ -174,6 +177,8 @@ func TrackingFromMetadata(t *Tracking, m map[string]string) {
 	set(&t.FBC, "fbc", "_fbc")
 	set(&t.FBP, "fbp", "_fbp")
 	set(&t.GCLID, "gclid")
+	set(&t.GBRAID, "gbraid")
+	set(&t.WBRAID, "wbraid")
 	set(&t.TTCLID, "ttclid")
 }
 
