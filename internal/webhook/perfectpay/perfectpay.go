@@ -146,7 +146,9 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	var occurred time.Time
 	switch st {
 	case webhook.StatusPaid:
-		occurred = webhook.ParseTime(webhook.FirstNonEmpty(p.DateApproved, p.DateCreated), webhook.Brasilia)
+		// date_created is the sale's creation (a boleto or pix generated days before it was
+		// paid): without date_approved the intake uses the receipt time instead.
+		occurred = webhook.ParseTime(p.DateApproved, webhook.Brasilia)
 	case webhook.StatusWaitingPayment, webhook.StatusRefused, webhook.StatusCancelled:
 		occurred = webhook.ParseTime(p.DateCreated, webhook.Brasilia)
 	} // refunds and chargebacks carry no time of their own
