@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/storetest"
@@ -138,6 +140,44 @@ func TestFBCFromTheOrdersClickID(t *testing.T) {
 					t.Errorf("fbc = %s, want %s", e.userData(t, d)["fbc"], want)
 				}
 			})
+		})
+	}
+}
+
+// Birth date and gender reach Meta as db and ge; the buyer's national id reaches external_id
+// only once the tenant opts in on the destination (send_national_id).
+func TestBuyerDetailsAndNationalIDOptIn(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t, dialect)
+			now := time.Now().UTC()
+			cpf := pii.SHA256Hex("00000000191")
+			buyer := func(oe *store.OrderEvent) {
+				oe.Buyer.DateOfBirthHash, oe.Buyer.GenderHash, oe.Buyer.ExternalID = pii.SHA256Hex("19900520"), pii.SHA256Hex("f"), cpf
+			}
+			ud := e.userData(t, e.paidOrder(t, now.Add(-time.Hour), "", buyer))
+			if got, want := string(ud["db"]), `["`+pii.SHA256Hex("19900520")+`"]`; got != want {
+				t.Errorf("db = %s, want %s", got, want)
+			}
+			if got, want := string(ud["ge"]), `["`+pii.SHA256Hex("f")+`"]`; got != want {
+				t.Errorf("ge = %s, want %s", got, want)
+			}
+			if ids := string(ud["external_id"]); ids != "" {
+				t.Errorf("national id sent without the tenant's opt-in: external_id = %s", ids)
+			}
+
+			adm := &admin.Service{Store: e.st, Keys: e.keys}
+			if _, err := adm.UpdateDestination(ctx, e.tenant.ID, e.dest.ID, admin.DestinationPatch{
+				Config: map[string]string{meta.SettingSendNationalID: "true"}}, nil); err != nil {
+				t.Fatal(err)
+			}
+			ud = e.userData(t, e.paidOrder(t, now.Add(-time.Hour), "", buyer))
+			if got, want := string(ud["external_id"]), `["`+cpf+`"]`; got != want {
+				t.Errorf("opted in: external_id = %s, want %s", got, want)
+			}
 		})
 	}
 }

@@ -195,3 +195,18 @@ func SingleLine(id, name string, quantity, total int64) Product {
 	}
 	return p
 }
+
+// BirthDate returns the date part of a birth date as sent: gateways send a bare date
+// ("1990-05-20", "20/05/1990") or a midnight timestamp ("1990-05-20 00:00:00",
+// "1990-05-20T00:00:00.000Z"), and the time is never part of a birth date. Package pii reads
+// the date's format when it normalises it; "" and "0000-00-00" (PHP's empty date) give "".
+func BirthDate(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "T "); i == 10 {
+		s = s[:i]
+	}
+	if strings.Trim(s, "0-/.") == "" {
+		return ""
+	}
+	return s
+}

@@ -245,3 +245,15 @@ func TestTrackingClickIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestBirthDate(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"1990-05-20": "1990-05-20", "1990-05-20 00:00:00": "1990-05-20", "1990-05-20T00:00:00.000Z": "1990-05-20",
+		"20/05/1990": "20/05/1990", " 20/05/1990 ": "20/05/1990", "": "", "0000-00-00": "", "0000-00-00 00:00:00": "",
+	} {
+		if got := BirthDate(in); got != want {
+			t.Errorf("BirthDate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -77,6 +77,7 @@ type payload struct {
 		State                string         `json:"state"`
 		Country              string         `json:"country"`
 		IP                   string         `json:"ip"`
+		Birthday             webhook.Scalar `json:"birthday"`
 	}] `json:"customer"`
 	Metadata webhook.Object[webhook.TrackingParams] `json:"metadata"`
 }
@@ -176,6 +177,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 			Name:         strings.TrimSpace(cu.FullName),
 			Document:     doc,
 			DocumentType: docType,
+			BirthDate:    webhook.BirthDate(cu.Birthday.String()),
 			IP:           strings.TrimSpace(cu.IP),
 			Address: webhook.Address{
 				Street:  strings.TrimSpace(cu.StreetName),
