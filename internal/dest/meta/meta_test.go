@@ -134,6 +134,43 @@ func TestBuildGoldenPurchase(t *testing.T) {
 	}
 }
 
+// TestBuildGoldenFBCLIDOnly pins the payload of an order that carried only an fbclid back (no
+// _fbc cookie, no click Hub saw): fbc is built as fb.1.<first seen ms>.<fbclid>, and the
+// national id stays out of external_id without the tenant's opt-in.
+func TestBuildGoldenFBCLIDOnly(t *testing.T) {
+	t.Parallel()
+	e := purchase()
+	e.EventSourceURL, e.User.UserAgent, e.User.FBP = "", "", ""
+	e.User.FBC = ""
+	e.User.FBCLID = "IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk"
+	e.User.FBCLIDAt = time.Date(2025, 12, 31, 23, 50, 0, 0, time.UTC)
+	e.User.ExternalIDs = nil
+	e.User.NationalIDs = []string{"3063d153fa20d07a4a2671bbec38df27444dff886539a1f4d5d21cafd15d22bb"}
+	e.User.DateOfBirth, e.User.Gender = "1990-05-20", "f"
+	got, err := newMeta().Build(cfg, []dest.Event{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "purchase_fbclid.golden.json")
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, got, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	pretty.WriteByte('\n')
+	if *update {
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(pretty.Bytes(), want) {
+		t.Errorf("payload differs from %s:\n%s", path, pretty.Bytes())
+	}
+}
+
 func mustBuild(t *testing.T, m *meta.Meta, c dest.Config, evs ...dest.Event) map[string]any {
 	t.Helper()
 	b, err := m.Build(c, evs)
