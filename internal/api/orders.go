@@ -163,7 +163,7 @@ func buyerFields(b store.Buyer) []string {
 		set  bool
 	}{{"em", b.EmailHash != ""}, {"ph", b.PhoneHash != ""}, {"fn", b.FirstNameHash != ""}, {"ln", b.LastNameHash != ""},
 		{"ct", b.CityHash != ""}, {"st", b.StateHash != ""}, {"zp", b.ZipHash != ""}, {"country", b.CountryHash != ""},
-		{"external_id", b.ExternalID != ""}, {"client_ip_address", b.IP != ""}, {"client_user_agent", b.UserAgent != ""}} {
+		{"db", b.DateOfBirthHash != ""}, {"ge", b.GenderHash != ""}, {"external_id", b.ExternalID != ""}, {"client_ip_address", b.IP != ""}, {"client_user_agent", b.UserAgent != ""}} {
 		if f.set {
 			out = append(out, f.name)
 		}

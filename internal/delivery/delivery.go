@@ -579,15 +579,21 @@ func (w *Worker) event(ctx context.Context, o store.Order, d store.Delivery) (de
 	if o.PaidAt != nil {
 		at = *o.PaidAt
 	}
-	b := o.Buyer
+	b, t := o.Buyer, o.Tracking
 	ev := dest.Event{
 		Name: d.EventName, EventID: d.EventID, EventTime: at,
 		User: dest.User{
 			FirstName: b.FirstNameHash, LastName: b.LastNameHash, City: b.CityHash, State: b.StateHash,
-			Zip: b.ZipHash, Country: b.CountryHash, ClientIP: b.IP, UserAgent: b.UserAgent,
-			FBC: o.Tracking.FBC, FBP: o.Tracking.FBP,
+			Zip: b.ZipHash, Country: b.CountryHash, DateOfBirth: b.DateOfBirthHash, Gender: b.GenderHash,
+			ClientIP: b.IP, UserAgent: b.UserAgent,
+			FBC: t.FBC, FBP: t.FBP, GCLID: t.GCLID, GBRAID: t.GBRAID, WBRAID: t.WBRAID, TTCLID: t.TTCLID,
 		},
 		Custom: dest.Custom{ValueMinor: o.AmountMinor, Currency: o.Currency, OrderID: o.ExternalID, ContentType: "product"},
+	}
+	if t.FBCLID != "" {
+		// The order carried a click id back (a landing URL, the checkout's tracking parameters):
+		// the click happened no later than the order did.
+		ev.User.FBCLID, ev.User.FBCLIDAt = t.FBCLID, orderTime(o)
 	}
 	if b.EmailHash != "" {
 		ev.User.Emails = []string{b.EmailHash}
@@ -596,7 +602,7 @@ func (w *Worker) event(ctx context.Context, o store.Order, d store.Delivery) (de
 		ev.User.Phones = []string{b.PhoneHash}
 	}
 	if b.ExternalID != "" {
-		ev.User.ExternalIDs = append(ev.User.ExternalIDs, b.ExternalID)
+		ev.User.NationalIDs = []string{b.ExternalID}
 	}
 	for _, p := range o.Products {
 		if p.ID == "" {
@@ -627,7 +633,52 @@ func (w *Worker) event(ctx context.Context, o store.Order, d store.Delivery) (de
 			ev.User.ExternalIDs = append(ev.User.ExternalIDs, attr.VisitorID)
 		}
 	}
+	if ev.User.FBC == "" && t.FBCLID != "" && ev.User.FBCLID == t.FBCLID {
+		if err := w.landing(ctx, o, &ev); err != nil {
+			return dest.Event{}, err
+		}
+	}
 	return ev, nil
+}
+
+// clickLookback bounds the search for the landing of an order's click id: Meta's _fbc cookie
+// lives 90 days, so an older click would not have been credited by the browser either.
+const clickLookback = 90 * 24 * time.Hour
+
+// landing dates the order's fbclid by the earliest touchpoint Hub recorded with it (the visit
+// the ad click landed on), when that is earlier than the order: Meta's fbc creation time is when
+// the click id was first seen.
+func (w *Worker) landing(ctx context.Context, o store.Order, ev *dest.Event) error {
+	until := ev.User.FBCLIDAt
+	tps, err := w.Store.TouchpointsByClickID(ctx, o.TenantID, store.ClickFBCLID, o.Tracking.FBCLID, until.Add(-clickLookback), until, 100)
+	if err != nil {
+		return fmt.Errorf("delivery: find the landing of the order's click id: %w", err)
+	}
+	for _, tp := range tps {
+		if tp.FBCLID == o.Tracking.FBCLID && !tp.OccurredAt.IsZero() && tp.OccurredAt.Before(ev.User.FBCLIDAt) {
+			ev.User.FBCLIDAt = tp.OccurredAt
+		}
+	}
+	return nil
+}
+
+// orderTime is the earliest time Hub knows the order existed: its first event, its payment or
+// the moment Hub recorded it.
+func orderTime(o store.Order) time.Time {
+	at := o.CreatedAt
+	for _, t := range []time.Time{o.OccurredAt, derefTime(o.PaidAt)} {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	return at
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }
 
 // applyTouchpoint gives the event what the click knew: the browser's identifiers beat what the
@@ -636,8 +687,11 @@ func (w *Worker) event(ctx context.Context, o store.Order, d store.Delivery) (de
 func applyTouchpoint(ev *dest.Event, tp store.Touchpoint) {
 	if tp.FBC != "" {
 		ev.User.FBC = tp.FBC
-	} else if tp.FBCLID != "" && ev.User.FBC == "" {
-		ev.User.FBC = fmt.Sprintf("fb.1.%d.%s", tp.OccurredAt.UnixMilli(), tp.FBCLID)
+	}
+	if tp.FBCLID != "" {
+		// The credited click's own id, dated by its landing; Meta's destination builds fbc
+		// from it when no cookie is known.
+		ev.User.FBCLID, ev.User.FBCLIDAt = tp.FBCLID, tp.OccurredAt
 	}
 	if tp.FBP != "" {
 		ev.User.FBP = tp.FBP
@@ -651,5 +705,15 @@ func applyTouchpoint(ev *dest.Event, tp store.Touchpoint) {
 	if tp.URL != "" {
 		ev.EventSourceURL = tp.URL
 	}
-	ev.User.GAClientID, ev.User.TTP, ev.User.TTCLID, ev.User.GCLID = tp.GAClientID, tp.TTP, tp.TTCLID, tp.GCLID
+	// The click's ids beat the order's; the order's stay when the click had none.
+	for _, c := range []struct {
+		dst *string
+		v   string
+	}{
+		{&ev.User.GAClientID, tp.GAClientID}, {&ev.User.TTP, tp.TTP}, {&ev.User.TTCLID, tp.TTCLID}, {&ev.User.GCLID, tp.GCLID},
+	} {
+		if c.v != "" {
+			*c.dst = c.v
+		}
+	}
 }

@@ -97,17 +97,28 @@ type User struct {
 	Country     string   // country
 	DateOfBirth string   // db
 	Gender      string   // ge
-	ExternalIDs []string // external_id, e.g. the hashed CPF or CRM id; identical to the pixel's
+	ExternalIDs []string // external_id, e.g. a CRM or visitor id; identical to the pixel's
+	// NationalIDs are the buyer's national document numbers (Brazil's CPF/CNPJ), hashed. They
+	// are personal data the tenant may not want to share: a destination sends them (Meta: as
+	// external_id) only when its settings opt in.
+	NationalIDs []string
 
 	// Sent unhashed, byte for byte.
-	ClientIP   string // IPv4 or IPv6
-	UserAgent  string
-	FBC        string // Meta _fbc cookie or fb.1.<ms>.<fbclid>
-	FBP        string // Meta _fbp cookie
+	ClientIP  string // IPv4 or IPv6
+	UserAgent string
+	FBC       string // Meta _fbc cookie as the browser or the gateway carried it
+	FBP       string // Meta _fbp cookie
+	// FBCLID is Meta's click id when no _fbc cookie is known, and FBCLIDAt the earliest time
+	// Hub knows the click happened (the landing's time, else the order's); Meta's destination
+	// builds fbc from them. Both are sent byte for byte: the fbclid is case-sensitive.
+	FBCLID     string
+	FBCLIDAt   time.Time
 	GAClientID string // GA4 client id, from the _ga cookie (later: ga4)
 	TTP        string // TikTok _ttp cookie (later: tiktok)
 	TTCLID     string // TikTok click id (later: tiktok)
 	GCLID      string // Google click id (later: google ads)
+	GBRAID     string // Google click id for iOS app-to-web measurement (later: google ads)
+	WBRAID     string // Google click id for iOS web-to-app measurement (later: google ads)
 }
 
 // Custom holds the commercial details.

@@ -376,15 +376,17 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 		first, last, _ = strings.Cut(strings.TrimSpace(b.Name), " ")
 	}
 	buyer := store.Buyer{
-		EmailHash:     hash(pii.FieldEmail, b.Email),
-		FirstNameHash: hash(pii.FieldFirstName, first),
-		LastNameHash:  hash(pii.FieldLastName, last),
-		CityHash:      hash(pii.FieldCity, b.Address.City),
-		StateHash:     hash(pii.FieldState, b.Address.State),
-		CountryHash:   hash(pii.FieldCountry, country),
-		ExternalID:    hash(pii.FieldExternalID, b.Document),
-		IP:            b.IP,
-		UserAgent:     b.UserAgent,
+		EmailHash:       hash(pii.FieldEmail, b.Email),
+		FirstNameHash:   hash(pii.FieldFirstName, first),
+		LastNameHash:    hash(pii.FieldLastName, last),
+		CityHash:        hash(pii.FieldCity, b.Address.City),
+		StateHash:       hash(pii.FieldState, b.Address.State),
+		CountryHash:     hash(pii.FieldCountry, country),
+		ExternalID:      hash(pii.FieldExternalID, b.Document),
+		DateOfBirthHash: hash(pii.FieldDateOfBirth, b.BirthDate),
+		GenderHash:      hash(pii.FieldGender, b.Gender),
+		IP:              b.IP,
+		UserAgent:       b.UserAgent,
 	}
 	if b.Phone != "" {
 		if h, err := pii.HashPhone(b.Phone, ""); err == nil {
@@ -408,8 +410,8 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 		Tracking: store.Tracking{
 			VisitorID: t.VisitorID(), VisitorIDs: t.VisitorIDCandidates(), Src: t.Src, Sck: t.Sck,
 			UTM:               store.UTM{Source: t.UTMSource, Medium: t.UTMMedium, Campaign: t.UTMCampaign, Content: t.UTMContent, Term: t.UTMTerm},
-			ClientReferenceID: t.ClientReferenceID, FBCLID: t.FBCLID, FBC: t.FBC, FBP: t.FBP, GCLID: t.GCLID, TTCLID: t.TTCLID,
-			Metadata: t.Metadata,
+			ClientReferenceID: t.ClientReferenceID, FBCLID: t.FBCLID, FBC: t.FBC, FBP: t.FBP, GCLID: t.GCLID, GBRAID: t.GBRAID,
+			WBRAID: t.WBRAID, TTCLID: t.TTCLID, Metadata: t.Metadata,
 		},
 	}
 }

@@ -593,9 +593,14 @@ type Buyer struct {
 	StateHash     string `json:"st,omitempty"`
 	ZipHash       string `json:"zp,omitempty"`
 	CountryHash   string `json:"country,omitempty"`
-	ExternalID    string `json:"external_id,omitempty"` // hashed document or customer id
-	IP            string `json:"client_ip_address,omitempty"`
-	UserAgent     string `json:"client_user_agent,omitempty"`
+	// DateOfBirthHash (YYYYMMDD) and GenderHash (f or m) are hashed by Meta's rules too.
+	DateOfBirthHash string `json:"db,omitempty"`
+	GenderHash      string `json:"ge,omitempty"`
+	// ExternalID is the buyer's hashed national document (CPF/CNPJ). Destinations send it only
+	// when the tenant opts in (Meta: send_national_id).
+	ExternalID string `json:"external_id,omitempty"`
+	IP         string `json:"client_ip_address,omitempty"`
+	UserAgent  string `json:"client_user_agent,omitempty"`
 }
 
 // Tracking is what the gateway carried back from the checkout URL.
@@ -612,6 +617,8 @@ type Tracking struct {
 	FBC               string            `json:"fbc,omitempty"`
 	FBP               string            `json:"fbp,omitempty"`
 	GCLID             string            `json:"gclid,omitempty"`
+	GBRAID            string            `json:"gbraid,omitempty"`
+	WBRAID            string            `json:"wbraid,omitempty"`
 	TTCLID            string            `json:"ttclid,omitempty"`
 	Metadata          map[string]string `json:"metadata,omitempty"`
 }

@@ -90,10 +90,14 @@ type Buyer struct {
 	Name      string `json:"name,omitempty"`
 	Document  string `json:"document,omitempty"`
 	// DocumentType is "CPF" or "CNPJ" (Brazil) when known.
-	DocumentType string  `json:"document_type,omitempty"`
-	IP           string  `json:"ip,omitempty"`
-	UserAgent    string  `json:"user_agent,omitempty"`
-	Address      Address `json:"address,omitzero"`
+	DocumentType string `json:"document_type,omitempty"`
+	// BirthDate is the date of birth as sent (package pii reads "1990-05-20", "20/05/1990" and
+	// the like); Gender as sent ("f", "M", "feminino"...). Empty when the gateway does not say.
+	BirthDate string  `json:"birth_date,omitempty"`
+	Gender    string  `json:"gender,omitempty"`
+	IP        string  `json:"ip,omitempty"`
+	UserAgent string  `json:"user_agent,omitempty"`
+	Address   Address `json:"address,omitzero"`
 }
 
 // Address is the buyer's (billing) address.
@@ -122,6 +126,8 @@ type Tracking struct {
 	FBC               string `json:"fbc,omitempty"`
 	FBP               string `json:"fbp,omitempty"`
 	GCLID             string `json:"gclid,omitempty"`
+	GBRAID            string `json:"gbraid,omitempty"`
+	WBRAID            string `json:"wbraid,omitempty"`
 	TTCLID            string `json:"ttclid,omitempty"`
 	// LandingURL and Referrer, when the platform records them (Shopify, WooCommerce).
 	LandingURL string `json:"landing_url,omitempty"`

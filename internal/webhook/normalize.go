@@ -122,7 +122,8 @@ func phoneLen(d string) string {
 }
 
 // TrackingFromURL fills the empty tracking fields of t from the query string of rawURL (a full
-// URL, a path with query, or a bare query string): utm_*, sck, src, xcod, fbclid, gclid, ttclid.
+// URL, a path with query, or a bare query string): utm_*, sck, src, xcod, fbclid, gclid, gbraid,
+// wbraid, ttclid.
 func TrackingFromURL(t *Tracking, rawURL string) {
 	q := rawURL
 	if i := strings.IndexByte(q, '?'); i >= 0 {
@@ -149,11 +150,13 @@ func TrackingFromURL(t *Tracking, rawURL string) {
 	set(&t.Xcod, "xcod")
 	set(&t.FBCLID, "fbclid")
 	set(&t.GCLID, "gclid")
+	set(&t.GBRAID, "gbraid")
+	set(&t.WBRAID, "wbraid")
 	set(&t.TTCLID, "ttclid")
 }
 
 // TrackingFromMetadata fills the empty tracking fields of t from well-known metadata keys
-// (utm_*, sck, src, xcod, fbclid, fbc/_fbc, fbp/_fbp, gclid, ttclid).
+// (utm_*, sck, src, xcod, fbclid, fbc/_fbc, fbp/_fbp, gclid, gbraid, wbraid, ttclid).
 func TrackingFromMetadata(t *Tracking, m map[string]string) {
 	set := func(dst *string, keys ...string) {
 		for _, k := range keys {
@@ -174,6 +177,8 @@ func TrackingFromMetadata(t *Tracking, m map[string]string) {
 	set(&t.FBC, "fbc", "_fbc")
 	set(&t.FBP, "fbp", "_fbp")
 	set(&t.GCLID, "gclid")
+	set(&t.GBRAID, "gbraid")
+	set(&t.WBRAID, "wbraid")
 	set(&t.TTCLID, "ttclid")
 }
 
@@ -189,4 +194,19 @@ func SingleLine(id, name string, quantity, total int64) Product {
 		p.PriceMinor = total / quantity
 	}
 	return p
+}
+
+// BirthDate returns the date part of a birth date as sent: gateways send a bare date
+// ("1990-05-20", "20/05/1990") or a midnight timestamp ("1990-05-20 00:00:00",
+// "1990-05-20T00:00:00.000Z"), and the time is never part of a birth date. Package pii reads
+// the date's format when it normalises it; "" and "0000-00-00" (PHP's empty date) give "".
+func BirthDate(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "T "); i == 10 {
+		s = s[:i]
+	}
+	if strings.Trim(s, "0-/.") == "" {
+		return ""
+	}
+	return s
 }

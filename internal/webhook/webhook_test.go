@@ -229,3 +229,31 @@ func TestParseTime(t *testing.T) {
 		t.Error("ParseTime(garbage): want zero")
 	}
 }
+
+// Every click id an order carries back is kept, case and all, for the destinations that use it.
+func TestTrackingClickIDs(t *testing.T) {
+	t.Parallel()
+	var fromURL Tracking
+	TrackingFromURL(&fromURL, "/products/x?fbclid=IwAR2F4-dbP0_MixedCase&gclid=Cj0KCQ&gbraid=0AAAAA-gb&wbraid=wb-1&ttclid=E.C.P.tt")
+	var fromMeta Tracking
+	TrackingFromMetadata(&fromMeta, map[string]string{"fbclid": "IwAR2F4-dbP0_MixedCase", "gclid": "Cj0KCQ", "gbraid": "0AAAAA-gb",
+		"wbraid": "wb-1", "ttclid": "E.C.P.tt"})
+	for name, got := range map[string]Tracking{"url": fromURL, "metadata": fromMeta} {
+		want := Tracking{FBCLID: "IwAR2F4-dbP0_MixedCase", GCLID: "Cj0KCQ", GBRAID: "0AAAAA-gb", WBRAID: "wb-1", TTCLID: "E.C.P.tt"}
+		if got.FBCLID != want.FBCLID || got.GCLID != want.GCLID || got.GBRAID != want.GBRAID || got.WBRAID != want.WBRAID || got.TTCLID != want.TTCLID {
+			t.Errorf("%s: %+v, want %+v", name, got, want)
+		}
+	}
+}
+
+func TestBirthDate(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"1990-05-20": "1990-05-20", "1990-05-20 00:00:00": "1990-05-20", "1990-05-20T00:00:00.000Z": "1990-05-20",
+		"20/05/1990": "20/05/1990", " 20/05/1990 ": "20/05/1990", "": "", "0000-00-00": "", "0000-00-00 00:00:00": "",
+	} {
+		if got := BirthDate(in); got != want {
+			t.Errorf("BirthDate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -139,7 +139,7 @@ func convert(cfg dest.Config, i int, e dest.Event, now time.Time) (serverEvent, 
 	if detail != "" {
 		return refuse(dest.ReasonInvalidEvent, detail)
 	}
-	ud := user(e.User)
+	ud := user(e.User, sendNationalID(cfg))
 	if weak(ud) {
 		return refuse(dest.ReasonWeakUserData, "user data has no key Meta accepts on its own (e-mail, phone, external id, fbc/fbp, IP with user agent)")
 	}
@@ -221,8 +221,13 @@ func custom(e dest.Event) (*customData, string) {
 
 // user maps Hub's user to Meta's user_data. Personal keys go through pii.Hash: SHA-256 values pass
 // unchanged, anything else is normalised and hashed by Meta's rules, and values that do not
-// normalise are left out. Click ids, cookies, IP and user agent are sent byte for byte.
-func user(u dest.User) userData {
+// normalise are left out. Click ids, cookies, IP and user agent are sent byte for byte. The
+// buyer's national ids join external_id only when the destination opts in (nationalIDs).
+func user(u dest.User, nationalIDs bool) userData {
+	ids := u.ExternalIDs
+	if nationalIDs {
+		ids = append(slices.Clip(ids), u.NationalIDs...)
+	}
 	return userData{
 		Em:              hashAll(pii.FieldEmail, u.Emails...),
 		Ph:              hashAll(pii.FieldPhone, u.Phones...),
@@ -234,12 +239,26 @@ func user(u dest.User) userData {
 		St:              hashAll(pii.FieldState, u.State),
 		Zp:              hashAll(pii.FieldZip, u.Zip),
 		Country:         hashAll(pii.FieldCountry, u.Country),
-		ExternalID:      hashAll(pii.FieldExternalID, u.ExternalIDs...),
+		ExternalID:      hashAll(pii.FieldExternalID, ids...),
 		ClientIPAddress: u.ClientIP,
 		ClientUserAgent: u.UserAgent,
-		Fbc:             u.FBC,
+		Fbc:             fbc(u),
 		Fbp:             u.FBP,
 	}
+}
+
+// fbc is the _fbc cookie when one is known, else the value Meta documents for a click id seen
+// server-side: fb.<subdomain index>.<creation time in ms>.<fbclid>, with subdomain index 1 (Meta:
+// "use 1 when the value is built server-side") and the fbclid copied byte for byte (it is
+// case-sensitive). Without a creation time there is no honest value, so none is sent.
+func fbc(u dest.User) string {
+	if u.FBC != "" {
+		return u.FBC
+	}
+	if u.FBCLID == "" || u.FBCLIDAt.IsZero() || u.FBCLIDAt.Unix() <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("fb.1.%d.%s", u.FBCLIDAt.UnixMilli(), u.FBCLID)
 }
 
 func hashAll(f pii.Field, values ...string) []string {

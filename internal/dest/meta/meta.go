@@ -30,11 +30,12 @@ const (
 
 // Setting names.
 const (
-	SettingPixelID       = "pixel_id"
-	SettingAccessToken   = "access_token"
-	SettingAPIVersion    = "api_version"
-	SettingEvents        = "events"
-	SettingTestEventCode = "test_event_code"
+	SettingPixelID        = "pixel_id"
+	SettingAccessToken    = "access_token"
+	SettingAPIVersion     = "api_version"
+	SettingEvents         = "events"
+	SettingTestEventCode  = "test_event_code"
+	SettingSendNationalID = "send_national_id"
 )
 
 var spec = dest.Spec{
@@ -54,6 +55,8 @@ var spec = dest.Spec{
 			Description: "Comma-separated event names to send, like Purchase,Lead; empty sends every event."},
 		{Name: SettingTestEventCode, Label: "Test event code",
 			Description: "Routes events to the Test events tab in Events Manager; remove it in production."},
+		{Name: SettingSendNationalID, Label: "Send national id", Default: "false",
+			Description: "true sends the buyer's hashed CPF/CNPJ as external_id; off by default (personal data the tenant must opt in to share)."},
 	},
 }
 
@@ -104,6 +107,9 @@ func (m *Meta) ValidateConfig(cfg dest.Config) error {
 	if v := cfg.Get(spec, SettingAPIVersion); !apiVersionRe.MatchString(v) {
 		ce.Add(SettingAPIVersion, "must look like v25.0")
 	}
+	if v := cfg.Get(spec, SettingSendNationalID); v != "true" && v != "false" {
+		ce.Add(SettingSendNationalID, "must be true or false")
+	}
 	for _, name := range enabledEvents(cfg) {
 		if strings.ContainsAny(name, " \t\"") {
 			ce.Add(SettingEvents, "event names are comma-separated words")
@@ -132,6 +138,11 @@ func enabledEvents(cfg dest.Config) []string {
 		}
 	}
 	return out
+}
+
+// sendNationalID reports whether the tenant opted in to sending the buyer's national id.
+func sendNationalID(cfg dest.Config) bool {
+	return cfg.Get(spec, SettingSendNationalID) == "true"
 }
 
 func (m *Meta) now() time.Time {

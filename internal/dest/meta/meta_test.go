@@ -134,6 +134,43 @@ func TestBuildGoldenPurchase(t *testing.T) {
 	}
 }
 
+// TestBuildGoldenFBCLIDOnly pins the payload of an order that carried only an fbclid back (no
+// _fbc cookie, no click Hub saw): fbc is built as fb.1.<first seen ms>.<fbclid>, and the
+// national id stays out of external_id without the tenant's opt-in.
+func TestBuildGoldenFBCLIDOnly(t *testing.T) {
+	t.Parallel()
+	e := purchase()
+	e.EventSourceURL, e.User.UserAgent, e.User.FBP = "", "", ""
+	e.User.FBC = ""
+	e.User.FBCLID = "IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk"
+	e.User.FBCLIDAt = time.Date(2025, 12, 31, 23, 50, 0, 0, time.UTC)
+	e.User.ExternalIDs = nil
+	e.User.NationalIDs = []string{"3063d153fa20d07a4a2671bbec38df27444dff886539a1f4d5d21cafd15d22bb"}
+	e.User.DateOfBirth, e.User.Gender = "1990-05-20", "f"
+	got, err := newMeta().Build(cfg, []dest.Event{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "purchase_fbclid.golden.json")
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, got, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	pretty.WriteByte('\n')
+	if *update {
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(pretty.Bytes(), want) {
+		t.Errorf("payload differs from %s:\n%s", path, pretty.Bytes())
+	}
+}
+
 func mustBuild(t *testing.T, m *meta.Meta, c dest.Config, evs ...dest.Event) map[string]any {
 	t.Helper()
 	b, err := m.Build(c, evs)
@@ -187,6 +224,58 @@ func TestBuildRules(t *testing.T) {
 			if string(got) != w {
 				t.Errorf("user_data.%s = %s, want %s", k, got, w)
 			}
+		}
+	})
+
+	// Meta's parameters/fbp-and-fbc: fb.<subdomainIndex>.<creationTime ms>.<fbclid>, index 1 when
+	// built server-side, the fbclid case-sensitive and copied byte for byte.
+	t.Run("fbc is built from an fbclid when no cookie is known", func(t *testing.T) {
+		e := purchase()
+		e.User.FBC = ""
+		e.User.FBCLID = "IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk"
+		e.User.FBCLIDAt = time.Date(2019, 4, 8, 22, 49, 1, 205e6, time.UTC)
+		ud := firstEvent(mustBuild(t, m, cfg, e))["user_data"].(map[string]any)
+		if want := "fb.1.1554763741205.IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk"; ud["fbc"] != want {
+			t.Errorf("fbc = %v, want %s", ud["fbc"], want)
+		}
+		e.User.FBC = "fb.1.1767225000000.FromTheCookie"
+		if ud := firstEvent(mustBuild(t, m, cfg, e))["user_data"].(map[string]any); ud["fbc"] != e.User.FBC {
+			t.Errorf("the cookie must win over a built value: fbc = %v", ud["fbc"])
+		}
+		e.User.FBC, e.User.FBCLIDAt = "", time.Time{}
+		if ud := firstEvent(mustBuild(t, m, cfg, e))["user_data"].(map[string]any); ud["fbc"] != nil {
+			t.Errorf("no creation time, no fbc: got %v", ud["fbc"])
+		}
+	})
+
+	t.Run("an fbclid alone is a key Meta accepts", func(t *testing.T) {
+		e := purchase()
+		e.ActionSource = dest.ActionOther
+		e.User = dest.User{FBCLID: "IwAR-only", FBCLIDAt: fixedNow.Add(-time.Hour)}
+		ud := firstEvent(mustBuild(t, m, cfg, e))["user_data"].(map[string]any)
+		if want := fmt.Sprintf("fb.1.%d.IwAR-only", fixedNow.Add(-time.Hour).UnixMilli()); ud["fbc"] != want {
+			t.Errorf("fbc = %v, want %s", ud["fbc"], want)
+		}
+	})
+
+	t.Run("national ids are sent only when the tenant opts in", func(t *testing.T) {
+		e := purchase()
+		cpf := "3063d153fa20d07a4a2671bbec38df27444dff886539a1f4d5d21cafd15d22bb" // SHA-256 of CPF 00000000191
+		e.User.ExternalIDs = []string{"crm-42"}
+		e.User.NationalIDs = []string{cpf}
+		ids := func(c dest.Config) string {
+			b, _ := json.Marshal(firstEvent(mustBuild(t, m, c, e))["user_data"].(map[string]any)["external_id"])
+			return string(b)
+		}
+		if got := ids(cfg); strings.Contains(got, cpf) {
+			t.Errorf("default: external_id = %s, must not carry the national id", got)
+		}
+		optIn := dest.Config{meta.SettingPixelID: "1234567890", meta.SettingSendNationalID: "true"}
+		if got := ids(optIn); !strings.Contains(got, cpf) {
+			t.Errorf("opted in: external_id = %s, want the national id %s in it", got, cpf)
+		}
+		if n := len(e.User.ExternalIDs); n != 1 {
+			t.Errorf("Build changed the caller's external ids: %d", n)
 		}
 	})
 
@@ -309,6 +398,8 @@ func TestValidateConfig(t *testing.T) {
 		{dest.Config{meta.SettingPixelID: "123", "graph_url": "https://graph.facebook.com"}, "graph_url"},
 		{dest.Config{meta.SettingPixelID: "123", meta.SettingEvents: "Purchase Lead"}, meta.SettingEvents},
 		{dest.Config{meta.SettingPixelID: "123", meta.SettingAccessToken: token}, meta.SettingAccessToken},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingSendNationalID: "true"}, ""},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingSendNationalID: "yes"}, meta.SettingSendNationalID},
 	}
 	for _, tt := range tests {
 		err := m.ValidateConfig(tt.cfg)

@@ -203,7 +203,8 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 
 func trackingEmpty(t store.Tracking) bool {
 	return t.VisitorID == "" && t.Src == "" && t.Sck == "" && t.UTM == (store.UTM{}) && t.ClientReferenceID == "" &&
-		t.FBCLID == "" && t.FBC == "" && t.FBP == "" && t.GCLID == "" && t.TTCLID == "" && len(t.Metadata) == 0
+		t.FBCLID == "" && t.FBC == "" && t.FBP == "" && t.GCLID == "" && t.GBRAID == "" && t.WBRAID == "" && t.TTCLID == "" &&
+		len(t.Metadata) == 0
 }
 
 // Attributions.

@@ -124,7 +124,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		OrderID:      sale,
 		Status:       st,
 		NativeStatus: native,
-		OccurredAt:   webhook.ParseTime(webhook.FirstNonEmpty(p.TransUpdateDate, p.TransCreateDate), webhook.Brasilia),
+		OccurredAt:   occurredAt(st, p.TransUpdateDate, p.TransCreateDate),
 		AmountMinor:  amount,
 		Currency:     cur,
 		Buyer: webhook.Buyer{
@@ -150,4 +150,14 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		ev.Products = []webhook.Product{webhook.SingleLine(p.ProductKey.String(), p.ProductName, 1, amount)}
 	}
 	return webhook.Finish(Provider, ev)
+}
+
+// occurredAt dates the event by trans_updatedate, the status change. trans_createdate is the
+// sale's creation (a boleto or pix generated days before payment), so it never dates a payment:
+// a paid event without trans_updatedate gets none and the intake uses the receipt time.
+func occurredAt(st webhook.Status, updated, created string) time.Time {
+	if st == webhook.StatusPaid {
+		return webhook.ParseTime(updated, webhook.Brasilia)
+	}
+	return webhook.ParseTime(webhook.FirstNonEmpty(updated, created), webhook.Brasilia)
 }

@@ -157,7 +157,14 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	case webhook.StatusRefunded:
 		when = p.RefundedAt
 	}
-	occurred := webhook.ParseTime(webhook.FirstNonEmpty(when, p.UpdatedAt, p.CreatedAt), webhook.Brasilia)
+	fallback := webhook.FirstNonEmpty(p.UpdatedAt, p.CreatedAt)
+	if status == webhook.StatusPaid {
+		// created_at is when the order (the boleto, the pix code) was made, days before a late
+		// payment; without approved_date, the last update is the payment's best date, else
+		// none (the intake then uses the receipt time).
+		fallback = p.UpdatedAt
+	}
+	occurred := webhook.ParseTime(webhook.FirstNonEmpty(when, fallback), webhook.Brasilia)
 
 	cu := p.Customer.V
 	first, last := webhook.SplitName(cu.FullName)

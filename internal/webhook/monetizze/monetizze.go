@@ -84,16 +84,18 @@ type payload struct {
 		UTMCampaign    webhook.Scalar `json:"utm_campaign"`
 	}] `json:"venda"`
 	Comprador webhook.Object[struct {
-		Nome     string         `json:"nome"`
-		Email    string         `json:"email"`
-		CnpjCpf  webhook.Scalar `json:"cnpj_cpf"`
-		Telefone webhook.Scalar `json:"telefone"`
-		Cep      webhook.Scalar `json:"cep"`
-		Endereco string         `json:"endereco"`
-		Numero   webhook.Scalar `json:"numero"`
-		Cidade   string         `json:"cidade"`
-		Estado   string         `json:"estado"`
-		Pais     string         `json:"pais"`
+		Nome    string         `json:"nome"`
+		Email   string         `json:"email"`
+		CnpjCpf webhook.Scalar `json:"cnpj_cpf"`
+		// DataNascimento is the buyer's birth date; null or empty when the checkout did not ask.
+		DataNascimento webhook.Scalar `json:"data_nascimento"`
+		Telefone       webhook.Scalar `json:"telefone"`
+		Cep            webhook.Scalar `json:"cep"`
+		Endereco       string         `json:"endereco"`
+		Numero         webhook.Scalar `json:"numero"`
+		Cidade         string         `json:"cidade"`
+		Estado         string         `json:"estado"`
+		Pais           string         `json:"pais"`
 	}] `json:"comprador"`
 	CodigoVenda    webhook.Scalar `json:"codigo_venda"`
 	CodigoStatus   webhook.Scalar `json:"codigo_status"`
@@ -182,6 +184,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 			LastName:     last,
 			Name:         strings.TrimSpace(c.Nome),
 			Document:     doc,
+			BirthDate:    webhook.BirthDate(c.DataNascimento.String()),
 			DocumentType: docType,
 			Address: webhook.Address{
 				Street:  strings.TrimSpace(c.Endereco),

@@ -126,10 +126,9 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	occurred := webhook.ParseTime(c.CreatedAt, webhook.Brasilia)
 	switch native {
 	case "PAID":
-		st = webhook.StatusPaid
-		if t := webhook.ParseTime(c.PaidAt, webhook.Brasilia); !t.IsZero() {
-			occurred = t
-		}
+		// The charge's created_at is when the boleto or pix was issued, not when it was paid:
+		// without paid_at the intake uses the receipt time instead.
+		st, occurred = webhook.StatusPaid, webhook.ParseTime(c.PaidAt, webhook.Brasilia)
 	case "WAITING", "IN_ANALYSIS":
 		st = webhook.StatusWaitingPayment
 	case "DECLINED":

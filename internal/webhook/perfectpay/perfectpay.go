@@ -77,6 +77,7 @@ type payload struct {
 		State                string         `json:"state"`
 		Country              string         `json:"country"`
 		IP                   string         `json:"ip"`
+		Birthday             webhook.Scalar `json:"birthday"`
 	}] `json:"customer"`
 	Metadata webhook.Object[webhook.TrackingParams] `json:"metadata"`
 }
@@ -146,7 +147,9 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	var occurred time.Time
 	switch st {
 	case webhook.StatusPaid:
-		occurred = webhook.ParseTime(webhook.FirstNonEmpty(p.DateApproved, p.DateCreated), webhook.Brasilia)
+		// date_created is the sale's creation (a boleto or pix generated days before it was
+		// paid): without date_approved the intake uses the receipt time instead.
+		occurred = webhook.ParseTime(p.DateApproved, webhook.Brasilia)
 	case webhook.StatusWaitingPayment, webhook.StatusRefused, webhook.StatusCancelled:
 		occurred = webhook.ParseTime(p.DateCreated, webhook.Brasilia)
 	} // refunds and chargebacks carry no time of their own
@@ -174,6 +177,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 			Name:         strings.TrimSpace(cu.FullName),
 			Document:     doc,
 			DocumentType: docType,
+			BirthDate:    webhook.BirthDate(cu.Birthday.String()),
 			IP:           strings.TrimSpace(cu.IP),
 			Address: webhook.Address{
 				Street:  strings.TrimSpace(cu.StreetName),

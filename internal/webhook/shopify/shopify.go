@@ -96,11 +96,12 @@ type payload struct {
 		Name  string         `json:"name"`
 		Value webhook.Scalar `json:"value"`
 	} `json:"note_attributes"`
-	Transactions []struct { // refund
-		Amount   webhook.Scalar `json:"amount"`
-		Currency string         `json:"currency"`
-		Kind     string         `json:"kind"`
-		Status   string         `json:"status"`
+	Transactions []struct { // a refund's; an order's when the payload includes them
+		Amount      webhook.Scalar `json:"amount"`
+		Currency    string         `json:"currency"`
+		Kind        string         `json:"kind"`
+		Status      string         `json:"status"`
+		ProcessedAt string         `json:"processed_at"`
 	} `json:"transactions"`
 	Type        string         `json:"type"` // dispute: chargeback | inquiry
 	Amount      webhook.Scalar `json:"amount"`
@@ -114,6 +115,27 @@ var byFinancialStatus = map[string]webhook.Status{
 	"refunded":           webhook.StatusRefunded,
 	"partially_refunded": webhook.StatusRefunded,
 	"voided":             webhook.StatusCancelled,
+}
+
+// paidAt is when the order was paid. An order's created_at and processed_at date its creation:
+// for a manual or deferred payment (pending, then paid by bank transfer, boleto or a payment
+// recorded by hand) that is hours or days before the payment, so they are never used for it.
+// In order: the latest successful sale or capture transaction's processed_at when the payload
+// carries transactions; else X-Shopify-Triggered-At, when Shopify triggered this webhook (kept
+// across retries, which carry the original payload); else the order's updated_at.
+func paidAt(p payload, req webhook.Request) string {
+	var last time.Time
+	var when string
+	for _, t := range p.Transactions {
+		kind := strings.ToLower(t.Kind)
+		if (kind != "sale" && kind != "capture") || !strings.EqualFold(t.Status, "success") {
+			continue
+		}
+		if at := webhook.ParseTime(t.ProcessedAt, time.UTC); !at.IsZero() && at.After(last) {
+			last, when = at, t.ProcessedAt
+		}
+	}
+	return webhook.FirstNonEmpty(when, strings.TrimSpace(req.Header.Get("X-Shopify-Triggered-At")), p.UpdatedAt)
 }
 
 // Parse implements webhook.Adapter. Topics other than orders/*, refunds/create and disputes/*
@@ -133,7 +155,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	var when string
 	switch topic {
 	case "orders/paid":
-		st, when = webhook.StatusPaid, webhook.FirstNonEmpty(p.ProcessedAt, p.CreatedAt)
+		st, when = webhook.StatusPaid, paidAt(p, req)
 	case "orders/create", "orders/updated":
 		if fin == "" {
 			return nil, nil
@@ -145,7 +167,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		native = topic + ":" + fin
 		when = webhook.FirstNonEmpty(p.UpdatedAt, p.ProcessedAt, p.CreatedAt)
 		if st == webhook.StatusPaid {
-			when = webhook.FirstNonEmpty(p.ProcessedAt, p.CreatedAt)
+			when = paidAt(p, req)
 		}
 	case "orders/cancelled":
 		st, when = webhook.StatusCancelled, webhook.FirstNonEmpty(p.CancelledAt, p.UpdatedAt)

@@ -177,7 +177,9 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	}
 	when := webhook.FirstNonEmpty(p.DateModifiedGMT, p.DateCreatedGMT)
 	if st == webhook.StatusPaid {
-		when = webhook.FirstNonEmpty(p.DatePaidGMT, when)
+		// date_created is the order's creation (an on-hold bank transfer paid days later);
+		// date_paid, else the modification that marked it paid, dates the payment.
+		when = webhook.FirstNonEmpty(p.DatePaidGMT, p.DateModifiedGMT)
 	}
 
 	b := p.Billing.V
