@@ -303,12 +303,20 @@ func postWebhook(c *http.Client, u, hottok string, body []byte, attempts int) bo
 // acknowledged ones.
 func sendOrders(t *testing.T, urls []string, hottok, prefix string, n, conc int) []order {
 	t.Helper()
+	return sendOrdersPaced(t, urls, hottok, prefix, n, conc, 0)
+}
+
+// sendOrdersPaced is sendOrders starting one order every gap (load spread over time).
+func sendOrdersPaced(t *testing.T, urls []string, hottok, prefix string, n, conc int, gap time.Duration) []order {
+	t.Helper()
 	c := &http.Client{Timeout: 15 * time.Second}
 	var mu sync.Mutex
 	var out []order
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
+	start := time.Now()
 	for i := range n {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * gap)))
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -394,6 +402,7 @@ type fake struct {
 	mu       sync.Mutex
 	behave   func(n int) action // by request number (1-based); nil: pass through
 	n        int
+	kinds    map[string]int // requests by what the fake did with them
 }
 
 // action is what the fake does with one request.
@@ -404,9 +413,30 @@ type action struct {
 	fault string // a fakemeta fault mode for this request
 }
 
+func (a action) kind() string {
+	switch {
+	case a.drop:
+		return "dropped"
+	case a.code != 0:
+		return fmt.Sprintf("code_%d", a.code)
+	case a.fault != "":
+		return a.fault
+	case a.delay > 0:
+		return "slow"
+	}
+	return "passed"
+}
+
+// requests says how many requests the fake saw, by what it did with them.
+func (f *fake) requests() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fmt.Sprint(f.n, " ", f.kinds)
+}
+
 func newFake(t *testing.T) *fake {
 	t.Helper()
-	f := &fake{meta: fakemeta.New()}
+	f := &fake{meta: fakemeta.New(), kinds: map[string]int{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -442,6 +472,7 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.behave != nil {
 		a = f.behave(f.n)
 	}
+	f.kinds[a.kind()]++
 	f.mu.Unlock()
 	if a.drop {
 		if hj, ok := w.(http.Hijacker); ok {
