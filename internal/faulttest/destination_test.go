@@ -41,7 +41,7 @@ func TestDestinationStorm(t *testing.T) {
 			})
 			h := newHub(t, store, options{fake: f})
 			// Orders keep coming during the storm (one every 400 ms), so it meets many requests.
-			orders := sendOrdersPaced(t, []string{h.hookURL}, h.hottok, "S"+store[:1], 24, 4, 400*time.Millisecond)
+			orders, _ := sendOrdersPaced(t, []string{h.hookURL}, h.hottok, "S"+store[:1], 24, 4, 400*time.Millisecond, nil)
 			if len(orders) != 24 {
 				t.Fatalf("%d of 24 webhooks acknowledged\n%s", len(orders), h.proc.Output())
 			}

@@ -164,7 +164,20 @@ func (h *hub) replica() *hubproc.Proc {
 	return p
 }
 
+// replicaOn starts a replica again on port.
+func (h *hub) replicaOn(port string) *hubproc.Proc {
+	h.t.Helper()
+	p := hubproc.StartOn(h.t, port, hubBin, h.env)
+	p.WaitReady(h.t)
+	return p
+}
+
 func (h *hub) url(path string) string { return "http://127.0.0.1:" + h.port + path }
+
+// hookURLOf is the source's Hotmart webhook URL on replica p.
+func (h *hub) hookURLOf(p *hubproc.Proc) string {
+	return strings.Replace(h.hookURL, "127.0.0.1:"+h.port+"/", "127.0.0.1:"+p.Port+"/", 1)
+}
 
 // api calls the admin API with the tenant's admin key and decodes a 2xx answer into v.
 func (h *hub) api(method, path string, body, v any) {
@@ -273,14 +286,15 @@ func purchase(txn, hottok string, at time.Time) []byte {
 		low, ms, low, ms, ms-60000, txn, low, hottok))
 }
 
-// postWebhook sends one webhook body to u, retrying a transport error, 429 or 5xx with the same
-// body as a gateway would, until Hub answers 200 or the attempts run out.
-func postWebhook(c *http.Client, u, hottok string, body []byte, attempts int) bool {
+// postWebhook sends one webhook body, retrying a transport error, 429 or 5xx with the same body
+// as a gateway would, until Hub answers 200 or the attempts run out. Attempt a goes to
+// urls[(first+a) % len(urls)]: replicas behind a load balancer.
+func postWebhook(c *http.Client, urls []string, first int, hottok string, body []byte, attempts int) bool {
 	for a := range attempts {
 		if a > 0 {
 			time.Sleep(time.Duration(100<<min(a, 5)) * time.Millisecond)
 		}
-		req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, urls[(first+a)%len(urls)], bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-HOTMART-HOTTOK", hottok)
 		resp, err := c.Do(req)
@@ -303,11 +317,14 @@ func postWebhook(c *http.Client, u, hottok string, body []byte, attempts int) bo
 // acknowledged ones.
 func sendOrders(t *testing.T, urls []string, hottok, prefix string, n, conc int) []order {
 	t.Helper()
-	return sendOrdersPaced(t, urls, hottok, prefix, n, conc, 0)
+	out, _ := sendOrdersPaced(t, urls, hottok, prefix, n, conc, 0, nil)
+	return out
 }
 
-// sendOrdersPaced is sendOrders starting one order every gap (load spread over time).
-func sendOrdersPaced(t *testing.T, urls []string, hottok, prefix string, n, conc int, gap time.Duration) []order {
+// sendOrdersPaced is sendOrders starting one order every gap (load spread over time), and
+// starting no more once stop is closed (nil: never). It returns the acknowledged orders and how
+// many were sent.
+func sendOrdersPaced(t *testing.T, urls []string, hottok, prefix string, n, conc int, gap time.Duration, stop <-chan struct{}) ([]order, int) {
 	t.Helper()
 	c := &http.Client{Timeout: 15 * time.Second}
 	var mu sync.Mutex
@@ -317,11 +334,17 @@ func sendOrdersPaced(t *testing.T, urls []string, hottok, prefix string, n, conc
 	start := time.Now()
 	for i := range n {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * gap)))
+		select {
+		case <-stop:
+			wg.Wait()
+			return out, i
+		default:
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			txn := fmt.Sprintf("%s%05d", prefix, i)
-			if postWebhook(c, urls[i%len(urls)], hottok, purchase(txn, hottok, time.Now()), 6) {
+			if postWebhook(c, urls, i, hottok, purchase(txn, hottok, time.Now()), 8) {
 				mu.Lock()
 				out = append(out, order{txn: txn, eventID: "hotmart:" + txn + ":purchase", acked: time.Now()})
 				mu.Unlock()
@@ -329,7 +352,7 @@ func sendOrdersPaced(t *testing.T, urls []string, hottok, prefix string, n, conc
 		})
 	}
 	wg.Wait()
-	return out
+	return out, n
 }
 
 // checkDelivered waits (at most within) until every order was accepted by the fake and Hub
