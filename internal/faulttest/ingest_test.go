@@ -69,6 +69,29 @@ func startCollect(ctx context.Context, baseURL, key, run string, workers, batch 
 	return l
 }
 
+// checkStored counts the load's acknowledged events against the tenant's touchpoints: lost (an
+// acknowledged id not stored), dup (an id stored more than once).
+func checkStored(h *hub, load *collectLoad) result {
+	h.t.Helper()
+	counts := map[string]int{}
+	tps := list[touchpoint](h, "/touchpoints")
+	for _, tp := range tps {
+		counts[tp.ClientEventID]++
+	}
+	load.mu.Lock()
+	defer load.mu.Unlock()
+	r := result{acked: len(load.acked), stored: len(tps)}
+	for id := range load.acked {
+		if counts[id] == 0 {
+			r.lost++
+		}
+	}
+	for _, n := range counts {
+		r.dup += n - 1
+	}
+	return r
+}
+
 type touchpoint struct {
 	ClientEventID string `json:"client_event_id"`
 }
@@ -93,21 +116,7 @@ func TestKillDuringIngest(t *testing.T) {
 			load.wg.Wait()
 
 			h.start()
-			counts := map[string]int{}
-			tps := list[touchpoint](h, "/touchpoints")
-			for _, tp := range tps {
-				counts[tp.ClientEventID]++
-			}
-			r := result{acked: len(load.acked), stored: len(tps)}
-			for id := range load.acked {
-				if counts[id] == 0 {
-					r.lost++
-				}
-			}
-			for _, n := range counts {
-				r.dup += n - 1
-			}
-			report(t, "kill-9-during-ingest", store, r)
+			report(t, "kill-9-during-ingest", store, checkStored(h, load))
 		})
 	}
 }
