@@ -17,13 +17,13 @@ import (
 // and records the event ids of every batch Hub acknowledged whole (202, all accepted).
 type collectLoad struct {
 	mu    sync.Mutex
-	acked map[string]bool
+	acked map[string]time.Time // event id -> when its batch was acknowledged
 	n     atomic.Int64
 	wg    sync.WaitGroup
 }
 
 func startCollect(ctx context.Context, baseURL, key, run string, workers, batch int) *collectLoad {
-	l := &collectLoad{acked: map[string]bool{}}
+	l := &collectLoad{acked: map[string]time.Time{}}
 	client := &http.Client{Timeout: 5 * time.Second}
 	for w := range workers {
 		l.wg.Go(func() {
@@ -57,9 +57,10 @@ func startCollect(ctx context.Context, baseURL, key, run string, workers, batch 
 				if resp.StatusCode != http.StatusAccepted || json.Unmarshal(b, &cr) != nil || cr.Accepted != len(ids) {
 					continue
 				}
+				at := time.Now()
 				l.mu.Lock()
 				for _, id := range ids {
-					l.acked[id] = true
+					l.acked[id] = at
 				}
 				l.mu.Unlock()
 				l.n.Add(int64(len(ids)))
@@ -81,9 +82,10 @@ func checkStored(h *hub, load *collectLoad) result {
 	load.mu.Lock()
 	defer load.mu.Unlock()
 	r := result{acked: len(load.acked), stored: len(tps)}
-	for id := range load.acked {
+	for id, at := range load.acked {
 		if counts[id] == 0 {
 			r.lost++
+			h.t.Errorf("event %s acknowledged at %s is not stored", id, at.Format("15:04:05.000"))
 		}
 	}
 	for _, n := range counts {
