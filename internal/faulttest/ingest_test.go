@@ -74,6 +74,13 @@ func startCollect(ctx context.Context, baseURL, key, run string, workers, batch 
 // acknowledged id not stored), dup (an id stored more than once).
 func checkStored(h *hub, load *collectLoad) result {
 	h.t.Helper()
+	return checkStoredSince(h, load, time.Time{})
+}
+
+// checkStoredSince is checkStored where an event acknowledged at or after roAt (when not zero),
+// the moment the kernel turned the filesystem read-only, counts as lost by the kernel.
+func checkStoredSince(h *hub, load *collectLoad, roAt time.Time) result {
+	h.t.Helper()
 	counts := map[string]int{}
 	tps := list[touchpoint](h, "/touchpoints")
 	for _, tp := range tps {
@@ -85,6 +92,12 @@ func checkStored(h *hub, load *collectLoad) result {
 	for id, at := range load.acked {
 		if counts[id] == 0 {
 			r.lost++
+			if !roAt.IsZero() && !at.Before(roAt) {
+				r.kernelLost++
+				h.t.Logf("event %s acknowledged at %s, after the filesystem turned read-only at %s, is not stored",
+					id, at.Format("15:04:05.000"), roAt.Format("15:04:05.000"))
+				continue
+			}
 			h.t.Errorf("event %s acknowledged at %s is not stored", id, at.Format("15:04:05.000"))
 		}
 	}
