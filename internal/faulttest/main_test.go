@@ -27,6 +27,14 @@ var hubBin string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	// The scenarios mostly wait (for River's rescue, a restart, a storm to pass) and their load
+	// is paced, so more of them run at once than go test's default of one per CPU; -parallel
+	// given on the command line wins.
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "8")
+	}
 	if testing.Short() {
 		// Every test skips itself; nothing to build.
 		os.Exit(m.Run())
