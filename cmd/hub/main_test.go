@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,12 +13,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/testenv/hubproc"
 )
 
 var hubBin string
@@ -30,10 +28,9 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	hubBin = filepath.Join(dir, "hub")
-	out, err := exec.Command("go", "build", "-o", hubBin, ".").CombinedOutput()
+	hubBin, err = hubproc.Build(dir, ".")
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "build hub: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -41,81 +38,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-}
+func freePort(t *testing.T) string { return hubproc.FreePort(t) }
 
 // proc is a running hub process with its combined output.
-type proc struct {
-	cmd  *exec.Cmd
-	port string
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan error
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+type proc = hubproc.Proc
 
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{port: freePort(t), done: make(chan error, 1)}
-	p.cmd = exec.Command(hubBin, args...)
-	p.cmd.Env = append(append(os.Environ(), "PORT="+p.port, "HUB_HOST=127.0.0.1", "HUB_OPS_ADDR=127.0.0.1:0"), env...)
-	r, w := io.Pipe()
-	p.cmd.Stdout, p.cmd.Stderr = w, w
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		s := bufio.NewScanner(r)
-		for s.Scan() {
-			p.mu.Lock()
-			p.out.WriteString(s.Text() + "\n")
-			p.mu.Unlock()
-		}
-	}()
-	go func() { p.done <- p.cmd.Wait(); w.Close() }()
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
-}
-
-func (p *proc) url(path string) string { return "http://127.0.0.1:" + p.port + path }
-
-// waitHealthy polls /healthz with a deadline (no sleeps standing in for readiness).
-func (p *proc) waitHealthy(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-p.done:
-			t.Fatalf("hub exited early: %v\n%s", err, p.output())
-		default:
-		}
-		resp, err := http.Get(p.url("/healthz"))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("hub not healthy in time\n%s", p.output())
+	return hubproc.Start(t, hubBin, env, args...)
 }
 
 func getJSON(t *testing.T, url string, v any) int {
@@ -149,13 +79,13 @@ func TestEmbeddedDefaultSurvivesKillAndRestart(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
 	env := []string{"HUB_DATA_DIR=" + dataDir, "DATABASE_URL=", "REDIS_URL=", "HUB_SECRET_KEY="}
 	p := start(t, env)
-	p.waitHealthy(t)
+	p.WaitHealthy(t)
 	var rd readyz
-	if code := getJSON(t, p.opsURL(t, "/readyz"), &rd); code != 200 || rd.Database.Dialect != "sqlite" || rd.Database.Migrations != "current" || rd.Cache.Backend != "memory" {
+	if code := getJSON(t, p.OpsURL(t, "/readyz"), &rd); code != 200 || rd.Database.Dialect != "sqlite" || rd.Database.Migrations != "current" || rd.Cache.Backend != "memory" {
 		t.Fatalf("readyz %d %+v", code, rd)
 	}
-	if !strings.Contains(p.output(), "is serving on") {
-		t.Fatalf("first start did not print the URL:\n%s", p.output())
+	if !strings.Contains(p.Output(), "is serving on") {
+		t.Fatalf("first start did not print the URL:\n%s", p.Output())
 	}
 	// Not a terminal: the one-time keys went to a file of mode 0600, not to the output.
 	initialKeys(t, p, dataDir)
@@ -169,27 +99,27 @@ func TestEmbeddedDefaultSurvivesKillAndRestart(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "admin key (shown once): hub_") {
 		t.Fatalf("tenant create: %v\n%s", err, out)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-p.done
+	<-p.Done
 
 	p2 := start(t, env)
-	p2.waitHealthy(t)
-	if strings.Contains(p2.output(), "initial API keys") {
-		t.Fatalf("restart bootstrapped again: the first start's data was lost\n%s", p2.output())
+	p2.WaitHealthy(t)
+	if strings.Contains(p2.Output(), "initial API keys") {
+		t.Fatalf("restart bootstrapped again: the first start's data was lost\n%s", p2.Output())
 	}
-	if code := getJSON(t, p2.url("/readyz"), &rd); code != 200 {
+	if code := getJSON(t, p2.URL("/readyz"), &rd); code != 200 {
 		t.Fatalf("readyz after restart: %d", code)
 	}
 	// SIGTERM drains and exits cleanly.
-	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p2.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-p2.done:
+	case err := <-p2.Done:
 		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, p2.output())
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p2.Output())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no exit within 30s of SIGTERM")
@@ -203,23 +133,23 @@ func TestTwoReplicasShareOnePostgresAndRedis(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	env := []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL, "HUB_SECRET_KEY=" + strings.Repeat("ab", 32)}
 	a, b := start(t, append(env, "HUB_DATA_DIR="+dirA)), start(t, append(env, "HUB_DATA_DIR="+dirB)) // both migrate at once, under the advisory lock
-	a.waitHealthy(t)
-	b.waitHealthy(t)
+	a.WaitHealthy(t)
+	b.WaitHealthy(t)
 	for _, p := range []*proc{a, b} {
 		var rd readyz
-		if code := getJSON(t, p.opsURL(t, "/readyz"), &rd); code != 200 || rd.Database.Dialect != "postgres" || rd.Cache.Backend != "redis" || !rd.Cache.Healthy {
-			t.Fatalf("readyz %d %+v\n%s", code, rd, p.output())
+		if code := getJSON(t, p.OpsURL(t, "/readyz"), &rd); code != 200 || rd.Database.Dialect != "postgres" || rd.Cache.Backend != "redis" || !rd.Cache.Healthy {
+			t.Fatalf("readyz %d %+v\n%s", code, rd, p.Output())
 		}
-		if strings.Contains(p.output(), `"level":"ERROR"`) {
-			t.Fatalf("errors at start:\n%s", p.output())
+		if strings.Contains(p.Output(), `"level":"ERROR"`) {
+			t.Fatalf("errors at start:\n%s", p.Output())
 		}
 	}
-	if n := strings.Count(a.output()+b.output(), "initial API keys are in a file"); n != 1 {
-		t.Fatalf("the default tenant was bootstrapped %d times\n%s\n%s", n, a.output(), b.output())
+	if n := strings.Count(a.Output()+b.Output(), "initial API keys are in a file"); n != 1 {
+		t.Fatalf("the default tenant was bootstrapped %d times\n%s\n%s", n, a.Output(), b.Output())
 	}
 	// The first start on PostgreSQL, not on a terminal (a container's output goes to CloudWatch),
 	// prints no key: they are in the bootstrapping replica's file alone.
-	if strings.Contains(a.output(), "initial API keys are in a file") {
+	if strings.Contains(a.Output(), "initial API keys are in a file") {
 		initialKeys(t, a, dirA)
 		initialKeys(t, b, dirA) // the other replica printed none either
 	} else {
@@ -235,7 +165,7 @@ func initialKeys(t *testing.T, p *proc, dataDir string) {
 	path := filepath.Join(dataDir, "initial-keys.txt")
 	st, err := os.Stat(path)
 	if err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("initial-keys.txt: %v %v\n%s", st, err, p.output())
+		t.Fatalf("initial-keys.txt: %v %v\n%s", st, err, p.Output())
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -246,29 +176,12 @@ func initialKeys(t *testing.T, p *proc, dataDir string) {
 		t.Fatalf("initial-keys.txt holds %d keys:\n%s", len(keys), b)
 	}
 	for _, k := range keys {
-		if strings.Contains(p.output(), k) || strings.Contains(p.output(), k[:12]) {
-			t.Fatalf("an API key is in the output (a log service would keep it):\n%s", p.output())
+		if strings.Contains(p.Output(), k) || strings.Contains(p.Output(), k[:12]) {
+			t.Fatalf("an API key is in the output (a log service would keep it):\n%s", p.Output())
 		}
 	}
-	if !strings.Contains(p.output(), "hub serving") || strings.Contains(p.output(), "admin key:") {
-		t.Fatalf("output:\n%s", p.output())
-	}
-}
-
-// opsURL is path on the process's operations listener, whose address the "hub serving" log
-// line carries.
-func (p *proc) opsURL(t *testing.T, path string) string {
-	t.Helper()
-	re := regexp.MustCompile(`"msg":"hub serving".*?"ops_addr":"([^"]+)"`)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m := re.FindStringSubmatch(p.output()); m != nil {
-			return "http://" + m[1] + path
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no ops_addr in the output:\n%s", p.output())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !strings.Contains(p.Output(), "hub serving") || strings.Contains(p.Output(), "admin key:") {
+		t.Fatalf("output:\n%s", p.Output())
 	}
 }
 
@@ -276,9 +189,9 @@ func TestRedisDownDegradesNotDies(t *testing.T) {
 	t.Parallel()
 	env := []string{"DATABASE_URL=", "HUB_DATA_DIR=" + t.TempDir(), "REDIS_URL=redis://127.0.0.1:1/0"}
 	p := start(t, env)
-	p.waitHealthy(t)
+	p.WaitHealthy(t)
 	var rd readyz
-	if code := getJSON(t, p.opsURL(t, "/readyz"), &rd); code != 200 || !rd.Cache.Degraded {
+	if code := getJSON(t, p.OpsURL(t, "/readyz"), &rd); code != 200 || !rd.Cache.Degraded {
 		t.Fatalf("readyz %d %+v", code, rd)
 	}
 }
@@ -302,9 +215,9 @@ func TestBadConfigurationStopsStartup(t *testing.T) {
 func TestHealthcheckCommand(t *testing.T) {
 	t.Parallel()
 	p := start(t, []string{"DATABASE_URL=", "REDIS_URL=", "HUB_DATA_DIR=" + t.TempDir()})
-	p.waitHealthy(t)
+	p.WaitHealthy(t)
 	cmd := exec.Command(hubBin, "healthcheck")
-	cmd.Env = append(os.Environ(), "PORT="+p.port)
+	cmd.Env = append(os.Environ(), "PORT="+p.Port)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("healthcheck against a running hub: %v %s", err, out)
 	}
@@ -329,24 +242,12 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 // hubCmd runs one operator command against a data directory and returns its output.
 func hubCmd(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(hubBin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("hub %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return hubproc.Run(t, hubBin, env, args...)
 }
 
 func field(t *testing.T, out, prefix string) string {
 	t.Helper()
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, prefix) {
-			return strings.Fields(strings.TrimPrefix(line, prefix))[0]
-		}
-	}
-	t.Fatalf("no %q in:\n%s", prefix, out)
-	return ""
+	return hubproc.Field(t, out, prefix)
 }
 
 func TestOperatorCommands(t *testing.T) {
