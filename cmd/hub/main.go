@@ -35,7 +35,7 @@ import (
 const usage = `hub — server-side conversion tracking
 
 Usage:
-  hub [serve] [flags]        run the server (default); flags listed by 'hub serve -h'
+  hub [serve] [flags]        run the server (default); its flags are listed below
   hub migrate                apply database migrations and exit
   hub healthcheck            exit 0 when the local server answers /healthz
   hub version                print the version
@@ -53,9 +53,18 @@ Usage:
   hub secrets reseal                 after a key rotation, re-seal every secret under the first key
   hub fake-meta [--addr 127.0.0.1:9999]                 a fake Graph API for local tries and tests
 
-Configuration comes from the environment (see README.md); the operator commands use the same
-DATABASE_URL, HUB_DATA_DIR and HUB_SECRET_KEY as the server.
+Configuration comes from the environment or from flags (flags win); the operator commands use
+the same settings as the server (DATABASE_URL, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_PUBLIC_URL, PORT).
+'hub <command> -h' lists a command's own flags.
+
+Settings (flag, environment variable, default):
 `
+
+// printHelp writes the commands and every setting with its variable and default.
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, usage)
+	fmt.Fprint(w, config.Help())
+}
 
 func main() {
 	// Hub's live heap is small (tens of MB) and its hot path allocates per request: collecting
@@ -88,8 +97,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "fake-meta":
 		fs := flag.NewFlagSet("hub fake-meta", flag.ContinueOnError)
+		fs.SetOutput(stdout)
 		addr := fs.String("addr", "127.0.0.1:9999", "listen address")
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "fake Meta Graph API on http://%s (faults: POST /_fake/faults, events: GET /_fake/events)\n", *addr)
@@ -107,7 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return operate(ctx, cmd+" "+args[0], args[1:], getenv, stdout)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		printHelp(stdout)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q; see 'hub help'", cmd)
@@ -115,6 +127,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := config.Load(getenv, args)
+	if errors.Is(err, flag.ErrHelp) {
+		printHelp(stdout)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -143,6 +159,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := config.Load(getenv, args)
+	if errors.Is(err, flag.ErrHelp) {
+		printHelp(stdout)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -212,6 +232,12 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 	fs.Var(&origins, "origin", "allowed origin (repeatable)")
 	fs.Var(&secrets, "secret", "provider=secret (repeatable)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "hub %s: the flags below (not every command reads every one); see 'hub help'\n", action)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil
+		}
 		return fmt.Errorf("%s: %w", action, err)
 	}
 	cfg, err := config.Load(getenv, nil)

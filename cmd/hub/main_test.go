@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/testenv"
 )
 
@@ -437,5 +438,44 @@ func TestSecretsResealAfterKeyRotation(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "3 secret(s) no key in HUB_SECRET_KEY opens") || !strings.Contains(string(out), "no key opens the hotmart secret of source") {
 		t.Fatalf("reseal with an unrelated key: err=%v\n%s", err, out)
+	}
+}
+
+// `hub -h`, `hub --help` and `hub serve -h` are how a new operator finds the settings: they
+// exit 0 and list every command and every setting's flag, variable and default.
+func TestHelpListsEveryCommandAndSetting(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"serve", "-h"}, {"serve", "--help"}, {"migrate", "-h"}} {
+		cmd := exec.Command(hubBin, args...)
+		cmd.Env = append(os.Environ(), "HUB_DATA_DIR="+t.TempDir())
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Errorf("hub %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+			continue
+		}
+		out := stdout.String()
+		for _, c := range []string{"hub migrate", "hub healthcheck", "hub version", "hub tenant create", "hub apikey create", "hub apikey revoke",
+			"hub source create", "hub source rotate-token", "hub destination add", "hub link create", "hub webhooks reprocess",
+			"hub deliveries replay", "hub secrets reseal", "hub fake-meta"} {
+			if !strings.Contains(out, c) {
+				t.Errorf("hub %s does not list the command %q", strings.Join(args, " "), c)
+			}
+		}
+		for _, s := range config.Settings {
+			def := s.Default
+			if def == "" {
+				def = "none"
+			}
+			if want := fmt.Sprintf("--%s  (env %s, default %s)", s.Flag, s.Env, def); !strings.Contains(out, want) {
+				t.Errorf("hub %s does not list %q", strings.Join(args, " "), want)
+			}
+		}
+	}
+	for _, args := range [][]string{{"source", "create", "-h"}, {"fake-meta", "-h"}} {
+		out, err := exec.Command(hubBin, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "-") {
+			t.Errorf("hub %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
 	}
 }

@@ -363,6 +363,21 @@ type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
+// Help renders every setting for `hub serve -h`: its flag, its environment variable, its
+// default and what it does, in the README's order.
+func Help() string {
+	var b strings.Builder
+	for _, s := range Settings {
+		def := s.Default
+		if def == "" {
+			def = "none"
+		}
+		fmt.Fprintf(&b, "  --%s  (env %s, default %s)\n", s.Flag, s.Env, def)
+		fmt.Fprintf(&b, "        %s\n", strings.ReplaceAll(s.Doc, "`", ""))
+	}
+	return b.String()
+}
+
 // Markdown renders the settings table for the README.
 func Markdown() string {
 	var b strings.Builder
