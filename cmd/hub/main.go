@@ -381,26 +381,33 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 			return err
 		}
 		now := time.Now().UTC()
-		var n int
+		dests := app.Destinations(cfg)
+		var res delivery.ReplayResult
 		switch {
 		case id != "":
-			n, err = delivery.Replay(ctx, st, tenant, []string{id}, now)
+			res, err = delivery.Replay(ctx, st, dests, tenant, []string{id}, now)
 		case destination != "":
-			n, err = delivery.ReplayDead(ctx, st, tenant, destination, now)
+			res, err = delivery.ReplayDead(ctx, st, dests, tenant, destination, now)
 		case since != "" && until != "":
 			s, err1 := time.Parse(time.RFC3339, since)
 			u, err2 := time.Parse(time.RFC3339, until)
 			if err := errors.Join(err1, err2); err != nil {
 				return fmt.Errorf("%s: --since and --until must be RFC 3339 times: %w", action, err)
 			}
-			n, err = delivery.ReplayRange(ctx, st, tenant, s, u, now)
+			res, err = delivery.ReplayRange(ctx, st, dests, tenant, s, u, now)
 		default:
 			return fmt.Errorf("%s: give --id, --destination, or --since and --until", action)
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%d delivery(ies) queued for replay; a running hub sends them\n", n)
+		fmt.Fprintf(stdout, "%d delivery(ies) queued for replay; a running hub sends them\n", res.Queued)
+		for _, g := range res.Grouped() {
+			fmt.Fprintf(stdout, "%d delivery(ies) skipped: %s\n", g.Count, g.Detail)
+		}
+		if id != "" && len(res.Skipped) > 0 {
+			return fmt.Errorf("%s: delivery %s cannot be sent again: %s", action, id, res.Skipped[0].Detail)
+		}
 	case "secrets reseal":
 		r, err := svc.ResealSecrets(ctx)
 		if err != nil {

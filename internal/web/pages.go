@@ -390,13 +390,13 @@ func (u *UI) replayOrder(w http.ResponseWriter, r *http.Request, p page) {
 			return
 		}
 	}
-	n, err := delivery.Replay(ctx, u.cfg.Store, p.Tenant.ID, ids, u.now())
+	res, err := delivery.Replay(ctx, u.cfg.Store, u.cfg.Dests, p.Tenant.ID, ids, u.now())
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	u.audit(r, p, "delivery.replay", fmt.Sprintf("order %s replayed %d", o.ID, n))
-	redirect(w, r, "/orders/"+o.ID, fmt.Sprintf("%d deliveries put back on the queue.", n))
+	u.audit(r, p, "delivery.replay", fmt.Sprintf("order %s: %s", o.ID, res.Summary()))
+	redirect(w, r, "/orders/"+o.ID, replayFlash(res))
 }
 
 func (u *UI) audit(r *http.Request, p page, action, detail string) {
@@ -531,13 +531,23 @@ func (u *UI) replayGroup(w http.ResponseWriter, r *http.Request, p page) {
 			ids = append(ids, d.ID)
 		}
 	}
-	n, err := delivery.Replay(ctx, u.cfg.Store, p.Tenant.ID, ids, u.now())
+	res, err := delivery.Replay(ctx, u.cfg.Store, u.cfg.Dests, p.Tenant.ID, ids, u.now())
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	u.audit(r, p, "delivery.replay_group", fmt.Sprintf("destination %s reason %s replayed %d", destID, reason, n))
-	redirect(w, r, "/failures", fmt.Sprintf("%d deliveries put back on the queue.", n))
+	u.audit(r, p, "delivery.replay_group", fmt.Sprintf("destination %s reason %s: %s", destID, reason, res.Summary()))
+	redirect(w, r, "/failures", replayFlash(res))
+}
+
+// replayFlash tells the user how many deliveries went back on the queue and, for the others,
+// why they cannot be sent again.
+func replayFlash(res delivery.ReplayResult) string {
+	msg := fmt.Sprintf("%d deliveries put back on the queue.", res.Queued)
+	for _, g := range res.Grouped() {
+		msg += fmt.Sprintf(" %d not sent again: %s.", g.Count, g.Detail)
+	}
+	return msg
 }
 
 func (u *UI) reprocess(w http.ResponseWriter, r *http.Request, p page) {
