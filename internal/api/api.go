@@ -138,7 +138,10 @@ type Route struct {
 	// needs a key of any role for GET and a writing role (admin, operator) for other methods.
 	Public   bool
 	Operator bool
-	handle   handler
+	// Reads marks a POST that only reads (a search whose body keeps personal data out of the
+	// URL): any role may call it.
+	Reads  bool
+	handle handler
 }
 
 // Pattern is the ServeMux pattern of the route.
@@ -185,6 +188,7 @@ func (a *API) routes() []Route {
 		{Method: "GET", Path: "/touchpoints/{id}", handle: a.getTouchpoint},
 
 		{Method: "GET", Path: "/orders", handle: a.listOrders},
+		{Method: "POST", Path: "/orders/search", Reads: true, handle: a.searchOrders},
 		{Method: "GET", Path: "/orders/{id}", handle: a.getOrder},
 		{Method: "GET", Path: "/exports/orders.csv", handle: a.exportOrders},
 

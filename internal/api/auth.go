@@ -67,7 +67,7 @@ func (a *API) authorize(rt Route, p principal) error {
 	if rt.Operator && p.Role != store.RoleOperator {
 		return httpx.NewProblem(http.StatusForbidden, "this action needs an operator key")
 	}
-	if rt.Method != http.MethodGet && rt.Method != http.MethodHead && !p.canWrite() {
+	if rt.Method != http.MethodGet && rt.Method != http.MethodHead && !rt.Reads && !p.canWrite() {
 		return httpx.NewProblem(http.StatusForbidden, "this key is read-only")
 	}
 	return nil
