@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -251,4 +252,24 @@ func TestUserManagement(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every 429 says when to come back: guessing the current password on the account page too.
+func TestAccountPasswordBackOffHasRetryAfter(t *testing.T) {
+	e := newEnv(t, backends[0])
+	admin := e.firstAdmin("ana@example.com")
+	tok := admin.csrf("/account")
+	for i := range 20 {
+		r := admin.post("/account/password", url.Values{"csrf": {tok}, "current": {"wrong password!"}, "password": {"another passphrase"}, "password2": {"another passphrase"}})
+		if r.status == http.StatusTooManyRequests {
+			if d := retryAfter(t, r); d < time.Second {
+				t.Fatalf("Retry-After %v", d)
+			}
+			return
+		}
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("attempt %d: %d", i, r.status)
+		}
+	}
+	t.Fatal("no back-off after 20 wrong current passwords")
 }
