@@ -13,6 +13,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -117,7 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) == 0 {
 			return fmt.Errorf("%s: missing action; see 'hub help'", cmd)
 		}
-		return operate(ctx, cmd+" "+args[0], args[1:], getenv, stdout)
+		return operate(ctx, cmd+" "+args[0], args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		printHelp(stdout)
 		return nil
@@ -154,6 +156,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		log.Info("hub serving", "addr", addr, "ops_addr", a.OpsAddr(), "url", cfg.PublicURL, "store", store, "cache", cache, "version", app.Version)
 		fmt.Fprintf(stdout, "Hub %s is serving on %s (%s, %s)\n", app.Version, cfg.PublicURL, store, cache)
+		warnPublicURL(stdout, cfg.PublicURL)
 	})
 }
 
@@ -204,7 +207,7 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // operate runs one operator command against the configured store.
-func operate(ctx context.Context, action string, args []string, getenv func(string) string, stdout io.Writer) error {
+func operate(ctx context.Context, action string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hub "+action, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
@@ -303,6 +306,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "source %s (%s)\nsnippet: %s\n", src.ID, src.Name, svc.SnippetTag(src))
 		tokens, err := svc.WebhookTokens(ctx, src)
 		if err != nil {
@@ -327,6 +331,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "%s webhook URL: %s\nthe previous %s URL of this source no longer works\n", provider, svc.WebhookURL(provider, t.Token), provider)
 		if !adapter.Signed() {
 			fmt.Fprintf(stdout, "%s signs nothing: this URL is its only protection; keep it secret\n", provider)
@@ -357,6 +362,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "link %s -> %s\nURL: %s\n", l.Code, l.Target, svc.LinkURL(l))
 	case "webhooks reprocess":
 		in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: slog.New(slog.DiscardHandler)}
@@ -426,6 +432,26 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		return fmt.Errorf("unknown command %q; see 'hub help'", action)
 	}
 	return nil
+}
+
+// warnPublicURL tells the operator, on stderr, when the URLs a command prints (webhook URLs,
+// the snippet, links) cannot work from the internet: a local address no gateway or visitor
+// reaches, or plain http (gateways may refuse it; buyers' data would travel unencrypted).
+// The commands read HUB_PUBLIC_URL and PORT as the server does, so running them with the
+// server's settings prints the server's URLs.
+func warnPublicURL(w io.Writer, publicURL string) {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return
+	}
+	host := u.Hostname()
+	ip, _ := netip.ParseAddr(host)
+	switch {
+	case host == "localhost" || strings.HasSuffix(host, ".localhost") || ip.IsLoopback() || ip.IsPrivate() || ip.IsUnspecified() || ip.IsLinkLocalUnicast():
+		fmt.Fprintf(w, "warning: the webhook URLs, snippet and links use %s, which no gateway or visitor can reach (%s is not public): set HUB_PUBLIC_URL to Hub's public https address, the same as hub serve's\n", publicURL, host)
+	case u.Scheme != "https":
+		fmt.Fprintf(w, "warning: the webhook URLs, snippet and links use %s, not https: gateways may refuse them and buyers' data would travel unencrypted; set HUB_PUBLIC_URL to an https address\n", publicURL)
+	}
 }
 
 // reprocess runs unparseable webhooks through their adapter again (after an adapter fix).

@@ -479,3 +479,56 @@ func TestHelpListsEveryCommandAndSetting(t *testing.T) {
 		}
 	}
 }
+
+// The operator commands print the URLs hub serve would (HUB_PUBLIC_URL, else PORT on
+// localhost) and warn on stderr when no gateway could call them.
+func TestPrintedURLsFollowServeSettingsAndWarn(t *testing.T) {
+	t.Parallel()
+	run := func(env []string, args ...string) (string, string) {
+		t.Helper()
+		cmd := exec.Command(hubBin, args...)
+		cmd.Env = append(os.Environ(), env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("hub %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	base := []string{"HUB_DATA_DIR=" + t.TempDir(), "DATABASE_URL=", "REDIS_URL=", "HUB_PUBLIC_URL="}
+	out, _ := run(base, "tenant", "create", "--name", "acme")
+	tenant := field(t, out, "tenant ")
+	for _, tc := range []struct {
+		env    []string
+		prefix string
+		warn   string
+	}{
+		{[]string{"PORT=9123"}, "http://localhost:9123/", "no gateway or visitor can reach (localhost is not public)"},
+		{[]string{"HUB_PUBLIC_URL=http://hub.example.com"}, "http://hub.example.com/", "not https"},
+		{[]string{"HUB_PUBLIC_URL=http://10.0.3.4:8080"}, "http://10.0.3.4:8080/", "(10.0.3.4 is not public)"},
+		{[]string{"HUB_PUBLIC_URL=https://hub.example.com", "PORT=9123"}, "https://hub.example.com/", ""},
+	} {
+		env := append(append([]string{}, base...), tc.env...)
+		out, errOut := run(env, "source", "create", "--tenant", tenant, "--name", "Loja", "--secret", "hotmart=hottok123")
+		if url := field(t, out, "hotmart webhook URL: "); !strings.HasPrefix(url, tc.prefix+"v1/webhooks/hotmart/wh_") {
+			t.Errorf("%v: webhook URL %q, want it under %s", tc.env, url, tc.prefix)
+		}
+		if !strings.Contains(out, `src="`+tc.prefix) {
+			t.Errorf("%v: snippet not under %s:\n%s", tc.env, tc.prefix, out)
+		}
+		source := field(t, out, "source ")
+		rotOut, rotErr := run(env, "source", "rotate-token", "--tenant", tenant, "--source", source, "--provider", "kiwify")
+		linkOut, linkErr := run(env, "link", "create", "--tenant", tenant, "--source", source, "--target", "https://loja.example.com/oferta")
+		if !strings.Contains(rotOut, tc.prefix) || !strings.Contains(linkOut, "URL: "+tc.prefix+"r/") {
+			t.Errorf("%v: rotate-token %q, link %q", tc.env, rotOut, linkOut)
+		}
+		for name, stderr := range map[string]string{"source create": errOut, "rotate-token": rotErr, "link create": linkErr} {
+			if tc.warn == "" && stderr != "" {
+				t.Errorf("%v: %s warned on an https public URL: %q", tc.env, name, stderr)
+			}
+			if tc.warn != "" && (!strings.Contains(stderr, "warning: ") || !strings.Contains(stderr, tc.warn) || !strings.Contains(stderr, "HUB_PUBLIC_URL")) {
+				t.Errorf("%v: %s stderr %q, want a warning with %q", tc.env, name, stderr, tc.warn)
+			}
+		}
+	}
+}
