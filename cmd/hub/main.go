@@ -13,6 +13,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -35,7 +37,7 @@ import (
 const usage = `hub — server-side conversion tracking
 
 Usage:
-  hub [serve] [flags]        run the server (default); flags listed by 'hub serve -h'
+  hub [serve] [flags]        run the server (default); its flags are listed below
   hub migrate                apply database migrations and exit
   hub healthcheck            exit 0 when the local server answers /healthz
   hub version                print the version
@@ -53,9 +55,18 @@ Usage:
   hub secrets reseal                 after a key rotation, re-seal every secret under the first key
   hub fake-meta [--addr 127.0.0.1:9999]                 a fake Graph API for local tries and tests
 
-Configuration comes from the environment (see README.md); the operator commands use the same
-DATABASE_URL, HUB_DATA_DIR and HUB_SECRET_KEY as the server.
+Configuration comes from the environment or from flags (flags win); the operator commands use
+the same settings as the server (DATABASE_URL, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_PUBLIC_URL, PORT).
+'hub <command> -h' lists a command's own flags.
+
+Settings (flag, environment variable, default):
 `
+
+// printHelp writes the commands and every setting with its variable and default.
+func printHelp(w io.Writer) {
+	fmt.Fprint(w, usage)
+	fmt.Fprint(w, config.Help())
+}
 
 func main() {
 	// Hub's live heap is small (tens of MB) and its hot path allocates per request: collecting
@@ -88,8 +99,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "fake-meta":
 		fs := flag.NewFlagSet("hub fake-meta", flag.ContinueOnError)
+		fs.SetOutput(stdout)
 		addr := fs.String("addr", "127.0.0.1:9999", "listen address")
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "fake Meta Graph API on http://%s (faults: POST /_fake/faults, events: GET /_fake/events)\n", *addr)
@@ -105,9 +119,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) == 0 {
 			return fmt.Errorf("%s: missing action; see 'hub help'", cmd)
 		}
-		return operate(ctx, cmd+" "+args[0], args[1:], getenv, stdout)
+		return operate(ctx, cmd+" "+args[0], args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		printHelp(stdout)
 		return nil
 	}
 	return fmt.Errorf("unknown command %q; see 'hub help'", cmd)
@@ -115,6 +129,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := config.Load(getenv, args)
+	if errors.Is(err, flag.ErrHelp) {
+		printHelp(stdout)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -138,11 +156,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		log.Info("hub serving", "addr", addr, "ops_addr", a.OpsAddr(), "url", cfg.PublicURL, "store", store, "cache", cache, "version", app.Version)
 		fmt.Fprintf(stdout, "Hub %s is serving on %s (%s, %s)\n", app.Version, cfg.PublicURL, store, cache)
+		warnPublicURL(stdout, cfg.PublicURL)
 	})
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := config.Load(getenv, args)
+	if errors.Is(err, flag.ErrHelp) {
+		printHelp(stdout)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -184,7 +207,7 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // operate runs one operator command against the configured store.
-func operate(ctx context.Context, action string, args []string, getenv func(string) string, stdout io.Writer) error {
+func operate(ctx context.Context, action string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("hub "+action, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
@@ -212,6 +235,12 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 	fs.Var(&origins, "origin", "allowed origin (repeatable)")
 	fs.Var(&secrets, "secret", "provider=secret (repeatable)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "hub %s: the flags below (not every command reads every one); see 'hub help'\n", action)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil
+		}
 		return fmt.Errorf("%s: %w", action, err)
 	}
 	cfg, err := config.Load(getenv, nil)
@@ -277,6 +306,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "source %s (%s)\nsnippet: %s\n", src.ID, src.Name, svc.SnippetTag(src))
 		tokens, err := svc.WebhookTokens(ctx, src)
 		if err != nil {
@@ -301,6 +331,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "%s webhook URL: %s\nthe previous %s URL of this source no longer works\n", provider, svc.WebhookURL(provider, t.Token), provider)
 		if !adapter.Signed() {
 			fmt.Fprintf(stdout, "%s signs nothing: this URL is its only protection; keep it secret\n", provider)
@@ -331,6 +362,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "link %s -> %s\nURL: %s\n", l.Code, l.Target, svc.LinkURL(l))
 	case "webhooks reprocess":
 		in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: slog.New(slog.DiscardHandler)}
@@ -355,26 +387,33 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 			return err
 		}
 		now := time.Now().UTC()
-		var n int
+		dests := app.Destinations(cfg)
+		var res delivery.ReplayResult
 		switch {
 		case id != "":
-			n, err = delivery.Replay(ctx, st, tenant, []string{id}, now)
+			res, err = delivery.Replay(ctx, st, dests, tenant, []string{id}, now)
 		case destination != "":
-			n, err = delivery.ReplayDead(ctx, st, tenant, destination, now)
+			res, err = delivery.ReplayDead(ctx, st, dests, tenant, destination, now)
 		case since != "" && until != "":
 			s, err1 := time.Parse(time.RFC3339, since)
 			u, err2 := time.Parse(time.RFC3339, until)
 			if err := errors.Join(err1, err2); err != nil {
 				return fmt.Errorf("%s: --since and --until must be RFC 3339 times: %w", action, err)
 			}
-			n, err = delivery.ReplayRange(ctx, st, tenant, s, u, now)
+			res, err = delivery.ReplayRange(ctx, st, dests, tenant, s, u, now)
 		default:
 			return fmt.Errorf("%s: give --id, --destination, or --since and --until", action)
 		}
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%d delivery(ies) queued for replay; a running hub sends them\n", n)
+		fmt.Fprintf(stdout, "%d delivery(ies) queued for replay; a running hub sends them\n", res.Queued)
+		for _, g := range res.Grouped() {
+			fmt.Fprintf(stdout, "%d delivery(ies) skipped: %s\n", g.Count, g.Detail)
+		}
+		if id != "" && len(res.Skipped) > 0 {
+			return fmt.Errorf("%s: delivery %s cannot be sent again: %s", action, id, res.Skipped[0].Detail)
+		}
 	case "secrets reseal":
 		r, err := svc.ResealSecrets(ctx)
 		if err != nil {
@@ -393,6 +432,26 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		return fmt.Errorf("unknown command %q; see 'hub help'", action)
 	}
 	return nil
+}
+
+// warnPublicURL tells the operator, on stderr, when the URLs a command prints (webhook URLs,
+// the snippet, links) cannot work from the internet: a local address no gateway or visitor
+// reaches, or plain http (gateways may refuse it; buyers' data would travel unencrypted).
+// The commands read HUB_PUBLIC_URL and PORT as the server does, so running them with the
+// server's settings prints the server's URLs.
+func warnPublicURL(w io.Writer, publicURL string) {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return
+	}
+	host := u.Hostname()
+	ip, _ := netip.ParseAddr(host)
+	switch {
+	case host == "localhost" || strings.HasSuffix(host, ".localhost") || ip.IsLoopback() || ip.IsPrivate() || ip.IsUnspecified() || ip.IsLinkLocalUnicast():
+		fmt.Fprintf(w, "warning: the webhook URLs, snippet and links use %s, which no gateway or visitor can reach (%s is not public): set HUB_PUBLIC_URL to Hub's public https address, the same as hub serve's\n", publicURL, host)
+	case u.Scheme != "https":
+		fmt.Fprintf(w, "warning: the webhook URLs, snippet and links use %s, not https: gateways may refuse them and buyers' data would travel unencrypted; set HUB_PUBLIC_URL to an https address\n", publicURL)
+	}
 }
 
 // reprocess runs unparseable webhooks through their adapter again (after an adapter fix).

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/testenv/hubproc"
 )
@@ -338,5 +339,97 @@ func TestSecretsResealAfterKeyRotation(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "3 secret(s) no key in HUB_SECRET_KEY opens") || !strings.Contains(string(out), "no key opens the hotmart secret of source") {
 		t.Fatalf("reseal with an unrelated key: err=%v\n%s", err, out)
+	}
+}
+
+// `hub -h`, `hub --help` and `hub serve -h` are how a new operator finds the settings: they
+// exit 0 and list every command and every setting's flag, variable and default.
+func TestHelpListsEveryCommandAndSetting(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"serve", "-h"}, {"serve", "--help"}, {"migrate", "-h"}} {
+		cmd := exec.Command(hubBin, args...)
+		cmd.Env = append(os.Environ(), "HUB_DATA_DIR="+t.TempDir())
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Errorf("hub %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+			continue
+		}
+		out := stdout.String()
+		for _, c := range []string{"hub migrate", "hub healthcheck", "hub version", "hub tenant create", "hub apikey create", "hub apikey revoke",
+			"hub source create", "hub source rotate-token", "hub destination add", "hub link create", "hub webhooks reprocess",
+			"hub deliveries replay", "hub secrets reseal", "hub fake-meta"} {
+			if !strings.Contains(out, c) {
+				t.Errorf("hub %s does not list the command %q", strings.Join(args, " "), c)
+			}
+		}
+		for _, s := range config.Settings {
+			def := s.Default
+			if def == "" {
+				def = "none"
+			}
+			if want := fmt.Sprintf("--%s  (env %s, default %s)", s.Flag, s.Env, def); !strings.Contains(out, want) {
+				t.Errorf("hub %s does not list %q", strings.Join(args, " "), want)
+			}
+		}
+	}
+	for _, args := range [][]string{{"source", "create", "-h"}, {"fake-meta", "-h"}} {
+		out, err := exec.Command(hubBin, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "-") {
+			t.Errorf("hub %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// The operator commands print the URLs hub serve would (HUB_PUBLIC_URL, else PORT on
+// localhost) and warn on stderr when no gateway could call them.
+func TestPrintedURLsFollowServeSettingsAndWarn(t *testing.T) {
+	t.Parallel()
+	run := func(env []string, args ...string) (string, string) {
+		t.Helper()
+		cmd := exec.Command(hubBin, args...)
+		cmd.Env = append(os.Environ(), env...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("hub %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	base := []string{"HUB_DATA_DIR=" + t.TempDir(), "DATABASE_URL=", "REDIS_URL=", "HUB_PUBLIC_URL="}
+	out, _ := run(base, "tenant", "create", "--name", "acme")
+	tenant := field(t, out, "tenant ")
+	for _, tc := range []struct {
+		env    []string
+		prefix string
+		warn   string
+	}{
+		{[]string{"PORT=9123"}, "http://localhost:9123/", "no gateway or visitor can reach (localhost is not public)"},
+		{[]string{"HUB_PUBLIC_URL=http://hub.example.com"}, "http://hub.example.com/", "not https"},
+		{[]string{"HUB_PUBLIC_URL=http://10.0.3.4:8080"}, "http://10.0.3.4:8080/", "(10.0.3.4 is not public)"},
+		{[]string{"HUB_PUBLIC_URL=https://hub.example.com", "PORT=9123"}, "https://hub.example.com/", ""},
+	} {
+		env := append(append([]string{}, base...), tc.env...)
+		out, errOut := run(env, "source", "create", "--tenant", tenant, "--name", "Loja", "--secret", "hotmart=hottok123")
+		if url := field(t, out, "hotmart webhook URL: "); !strings.HasPrefix(url, tc.prefix+"v1/webhooks/hotmart/wh_") {
+			t.Errorf("%v: webhook URL %q, want it under %s", tc.env, url, tc.prefix)
+		}
+		if !strings.Contains(out, `src="`+tc.prefix) {
+			t.Errorf("%v: snippet not under %s:\n%s", tc.env, tc.prefix, out)
+		}
+		source := field(t, out, "source ")
+		rotOut, rotErr := run(env, "source", "rotate-token", "--tenant", tenant, "--source", source, "--provider", "kiwify")
+		linkOut, linkErr := run(env, "link", "create", "--tenant", tenant, "--source", source, "--target", "https://loja.example.com/oferta")
+		if !strings.Contains(rotOut, tc.prefix) || !strings.Contains(linkOut, "URL: "+tc.prefix+"r/") {
+			t.Errorf("%v: rotate-token %q, link %q", tc.env, rotOut, linkOut)
+		}
+		for name, stderr := range map[string]string{"source create": errOut, "rotate-token": rotErr, "link create": linkErr} {
+			if tc.warn == "" && stderr != "" {
+				t.Errorf("%v: %s warned on an https public URL: %q", tc.env, name, stderr)
+			}
+			if tc.warn != "" && (!strings.Contains(stderr, "warning: ") || !strings.Contains(stderr, tc.warn) || !strings.Contains(stderr, "HUB_PUBLIC_URL")) {
+				t.Errorf("%v: %s stderr %q, want a warning with %q", tc.env, name, stderr, tc.warn)
+			}
+		}
 	}
 }

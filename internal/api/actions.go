@@ -151,12 +151,18 @@ func (a *API) replayDelivery(w http.ResponseWriter, r *http.Request, p principal
 	if err != nil {
 		return err
 	}
-	n, err := delivery.Replay(ctx, a.cfg.Store, p.TenantID, []string{d.ID}, a.now())
+	res, err := delivery.Replay(ctx, a.cfg.Store, a.cfg.Dests, p.TenantID, []string{d.ID}, a.now())
 	if err != nil {
 		return err
 	}
+	if len(res.Skipped) > 0 {
+		// Nothing was queued: say why instead of accepting a replay the worker would skip.
+		s := res.Skipped[0]
+		return httpx.NewProblem(http.StatusConflict, "delivery "+d.ID+" cannot be sent again: "+s.Detail,
+			httpx.FieldError{Field: "id", Reason: s.Detail})
+	}
 	a.audit(r, p, "delivery.replay", "delivery "+d.ID)
-	httpx.WriteJSON(w, http.StatusAccepted, ReplayResult{Replayed: n})
+	httpx.WriteJSON(w, http.StatusAccepted, replayResult(res))
 	return nil
 }
 
@@ -193,12 +199,12 @@ func (a *API) replayRange(w http.ResponseWriter, r *http.Request, p principal) e
 	if len(errs) > 0 {
 		return httpx.Invalid(errs...)
 	}
-	n, err := delivery.ReplayRange(r.Context(), a.cfg.Store, p.TenantID, since, until, a.now())
+	res, err := delivery.ReplayRange(r.Context(), a.cfg.Store, a.cfg.Dests, p.TenantID, since, until, a.now())
 	if err != nil {
 		return err
 	}
-	a.audit(r, p, "delivery.replay_range", fmt.Sprintf("%s..%s replayed %d", since.Format(time.RFC3339), until.Format(time.RFC3339), n))
-	httpx.WriteJSON(w, http.StatusAccepted, ReplayResult{Replayed: n})
+	a.audit(r, p, "delivery.replay_range", fmt.Sprintf("%s..%s: %s", since.Format(time.RFC3339), until.Format(time.RFC3339), res.Summary()))
+	httpx.WriteJSON(w, http.StatusAccepted, replayResult(res))
 	return nil
 }
 

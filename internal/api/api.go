@@ -57,8 +57,9 @@ type Config struct {
 	// Providers are the gateways a source can receive webhooks from; nil lists every adapter
 	// in webhook/all.
 	Providers []string
-	// RateLimit is the sustained requests per second allowed per key (default 20) and RateBurst
-	// the bucket size (default 40).
+	// RateLimit is the sustained requests per second allowed per key (default DefaultRatePerKey;
+	// negative: no limit, HUB_API_RATE_PER_KEY=off) and RateBurst the bucket size (default
+	// twice the rate).
 	RateLimit float64
 	RateBurst int
 	// TouchEvery is how often a key's last-used time is written at most (default 1 minute).
@@ -105,11 +106,11 @@ func New(cfg Config) *API {
 	if cfg.Dests == nil {
 		cfg.Dests = dest.NewRegistry()
 	}
-	if cfg.RateLimit <= 0 {
-		cfg.RateLimit = 20
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRatePerKey
 	}
 	if cfg.RateBurst <= 0 {
-		cfg.RateBurst = 40
+		cfg.RateBurst = max(1, int(2*cfg.RateLimit))
 	}
 	if cfg.TouchEvery <= 0 {
 		cfg.TouchEvery = time.Minute
@@ -121,6 +122,14 @@ func New(cfg Config) *API {
 }
 
 func (a *API) now() time.Time { return a.cfg.Now().UTC() }
+
+// DefaultRatePerKey is the requests per second a key may make by default (HUB_API_RATE_PER_KEY;
+// bursts of twice that). A client calling one request at a time makes as many per second as
+// answers take: a reconciliation script paging through orders (500 a page, tens of
+// milliseconds each) stays far below it, and one reading every order's detail (a few
+// milliseconds each on one connection) stays below it or is slowed by 429 and Retry-After,
+// never refused; a runaway loop or a leaked key is still held to it.
+const DefaultRatePerKey = 100
 
 // Register adds every route of the route table to mux.
 func (a *API) Register(mux *http.ServeMux) {
@@ -138,7 +147,10 @@ type Route struct {
 	// needs a key of any role for GET and a writing role (admin, operator) for other methods.
 	Public   bool
 	Operator bool
-	handle   handler
+	// Reads marks a POST that only reads (a search whose body keeps personal data out of the
+	// URL): any role may call it.
+	Reads  bool
+	handle handler
 }
 
 // Pattern is the ServeMux pattern of the route.
@@ -185,6 +197,7 @@ func (a *API) routes() []Route {
 		{Method: "GET", Path: "/touchpoints/{id}", handle: a.getTouchpoint},
 
 		{Method: "GET", Path: "/orders", handle: a.listOrders},
+		{Method: "POST", Path: "/orders/search", Reads: true, handle: a.searchOrders},
 		{Method: "GET", Path: "/orders/{id}", handle: a.getOrder},
 		{Method: "GET", Path: "/exports/orders.csv", handle: a.exportOrders},
 

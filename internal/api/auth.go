@@ -67,7 +67,7 @@ func (a *API) authorize(rt Route, p principal) error {
 	if rt.Operator && p.Role != store.RoleOperator {
 		return httpx.NewProblem(http.StatusForbidden, "this action needs an operator key")
 	}
-	if rt.Method != http.MethodGet && rt.Method != http.MethodHead && !p.canWrite() {
+	if rt.Method != http.MethodGet && rt.Method != http.MethodHead && !rt.Reads && !p.canWrite() {
 		return httpx.NewProblem(http.StatusForbidden, "this key is read-only")
 	}
 	return nil
@@ -76,7 +76,7 @@ func (a *API) authorize(rt Route, p principal) error {
 // limit takes a token from the key's bucket. A cache failure lets the request through: the
 // cache is for coordination, never a reason to refuse service.
 func (a *API) limit(ctx context.Context, w http.ResponseWriter, p principal) error {
-	if a.cfg.Cache == nil {
+	if a.cfg.Cache == nil || a.cfg.RateLimit < 0 {
 		return nil
 	}
 	ok, retry, err := a.cfg.Cache.Allow(ctx, "api:key:"+p.KeyID, a.cfg.RateLimit, a.cfg.RateBurst)

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -140,5 +141,45 @@ func TestRateLimit(t *testing.T) {
 		e.must(http.StatusOK, b.AdminKey, "GET", "/api/v1/me", nil)
 		now = now.Add(2 * time.Second)
 		e.must(http.StatusOK, a.AdminKey, "GET", "/api/v1/me", nil)
+	})
+}
+
+// A reconciliation script that pages through every order and reads each one's detail, one
+// request at a time, is not refused under the default limit (it was 20/s with bursts of 40);
+// a client going on past the bucket gets 429 with Retry-After.
+func TestDefaultRateLetsReconciliationThrough(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		now := time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC)
+		mem := memory.New(memory.Options{Now: func() time.Time { return now }}) // a frozen clock: no refill
+		e := newEnv(t, st, func(c *api.Config) { c.Cache = mem })
+		a := e.tenant("alpha")
+		for i := range 120 {
+			e.order(a.ID, a.Source.ID, "", fmt.Sprintf("HP-R%03d", i), store.StatusPaid, 100, "BRL", "")
+		}
+		requests, cursor := 0, ""
+		for {
+			var page api.Page[api.Order]
+			e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/orders?limit=50&cursor="+cursor, nil).json(t, &page)
+			requests++
+			for _, o := range page.Items {
+				e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/orders/"+o.ID, nil)
+				requests++
+			}
+			if page.NextCursor == "" {
+				break
+			}
+			cursor = page.NextCursor
+		}
+		if requests < 120 {
+			t.Fatalf("%d requests", requests)
+		}
+		for range 2*api.DefaultRatePerKey - requests {
+			e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/me", nil)
+		}
+		r := e.must(http.StatusTooManyRequests, a.ReadKey, "GET", "/api/v1/me", nil)
+		if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
+			t.Errorf("Retry-After = %q", r.Header.Get("Retry-After"))
+		}
 	})
 }

@@ -412,9 +412,28 @@ func (a *API) recordHealth(ctx context.Context, d store.Destination, o dest.Outc
 	}
 }
 
-// ReplayResult counts the deliveries put back on the queue.
+// ReplayResult counts the deliveries put back on the queue and those left alone, grouped by
+// why they cannot be sent again.
 type ReplayResult struct {
-	Replayed int `json:"replayed"`
+	Replayed int          `json:"replayed"`
+	Skipped  int          `json:"skipped"`
+	Skips    []ReplaySkip `json:"skips"`
+}
+
+// ReplaySkip is the deliveries of a replay not queued for one reason.
+type ReplaySkip struct {
+	Reason      string   `json:"reason"`
+	Detail      string   `json:"detail"`
+	Count       int      `json:"count"`
+	DeliveryIDs []string `json:"delivery_ids"`
+}
+
+func replayResult(res delivery.ReplayResult) ReplayResult {
+	out := ReplayResult{Replayed: res.Queued, Skipped: len(res.Skipped), Skips: []ReplaySkip{}}
+	for _, g := range res.Grouped() {
+		out.Skips = append(out.Skips, ReplaySkip{Reason: g.Reason, Detail: g.Detail, Count: g.Count, DeliveryIDs: g.DeliveryIDs})
+	}
+	return out
 }
 
 func (a *API) replayDead(w http.ResponseWriter, r *http.Request, p principal) error {
@@ -423,11 +442,11 @@ func (a *API) replayDead(w http.ResponseWriter, r *http.Request, p principal) er
 	if err != nil {
 		return err
 	}
-	n, err := delivery.ReplayDead(ctx, a.cfg.Store, p.TenantID, d.ID, a.now())
+	res, err := delivery.ReplayDead(ctx, a.cfg.Store, a.cfg.Dests, p.TenantID, d.ID, a.now())
 	if err != nil {
 		return err
 	}
-	a.audit(r, p, "delivery.replay_dead", fmt.Sprintf("destination %s replayed %d", d.ID, n))
-	httpx.WriteJSON(w, http.StatusAccepted, ReplayResult{Replayed: n})
+	a.audit(r, p, "delivery.replay_dead", fmt.Sprintf("destination %s: %s", d.ID, res.Summary()))
+	httpx.WriteJSON(w, http.StatusAccepted, replayResult(res))
 	return nil
 }

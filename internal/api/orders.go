@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -181,14 +184,71 @@ func orderFilter(q *query, tenantID string) store.OrderFilter {
 }
 
 func (a *API) listOrders(w http.ResponseWriter, r *http.Request, p principal) error {
-	q := newQuery(r, "status", "provider", "matched", "since", "until")
+	q := newQuery(r, "status", "provider", "matched", "since", "until", "external_id", "visitor_id")
 	f := orderFilter(q, p.TenantID)
+	f.ExternalID, f.VisitorID = q.str("external_id"), q.str("visitor_id")
 	f.After = q.cursor()
 	limit := q.limit()
 	if err := q.err(); err != nil {
 		return err
 	}
 	f.Limit = limit + 1
+	os, err := a.cfg.Store.ListOrders(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, page(os, limit, func(o store.Order) string { return o.ID }, orderView))
+	return nil
+}
+
+// orderSearchBody finds orders by what an integrator knows. The e-mail and phone travel in the
+// body, not the URL (which proxies and load balancers log), and are hashed on the way in.
+type orderSearchBody struct {
+	ExternalID   string `json:"external_id"`
+	Email        string `json:"email"`
+	Phone        string `json:"phone"`
+	PhoneCountry string `json:"phone_country"`
+	VisitorID    string `json:"visitor_id"`
+	Provider     string `json:"provider"`
+	Limit        int    `json:"limit"`
+	Cursor       string `json:"cursor"`
+}
+
+// searchOrders answers POST /orders/search: the orders matching every field given.
+func (a *API) searchOrders(w http.ResponseWriter, r *http.Request, p principal) error {
+	var body orderSearchBody
+	if err := a.decode(w, r, &body); err != nil {
+		return err
+	}
+	s := admin.OrderSearch{ExternalID: body.ExternalID, Email: body.Email, Phone: body.Phone, PhoneCountry: body.PhoneCountry, VisitorID: body.VisitorID}
+	if s.PhoneCountry == "" {
+		s.PhoneCountry = a.cfg.PhoneCountry
+	}
+	if s.Empty() {
+		return httpx.Invalid(httpx.FieldError{Field: "external_id", Reason: "give an external_id, email, phone or visitor_id"})
+	}
+	limit := body.Limit
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	var errs []httpx.FieldError
+	if limit < 1 || limit > MaxLimit {
+		errs = append(errs, httpx.FieldError{Field: "limit", Reason: "must be an integer from 1 to " + strconv.Itoa(MaxLimit)})
+	}
+	if len(body.Cursor) > 128 {
+		errs = append(errs, httpx.FieldError{Field: "cursor", Reason: "is not a cursor returned by this API"})
+	}
+	f, err := s.Filter(p.TenantID)
+	var ve *admin.ValidationError
+	if errors.As(err, &ve) {
+		for _, fe := range ve.Fields {
+			errs = append(errs, httpx.FieldError{Field: fe.Field, Reason: fe.Reason})
+		}
+	}
+	if len(errs) > 0 {
+		return httpx.Invalid(errs...)
+	}
+	f.Provider, f.After, f.Limit = strings.TrimSpace(body.Provider), body.Cursor, limit+1
 	os, err := a.cfg.Store.ListOrders(r.Context(), f)
 	if err != nil {
 		return err

@@ -542,6 +542,13 @@ func DestinationValidator() admin.Validator {
 	return registryValidator{a.destinations()}
 }
 
+// Destinations is the registry the server builds, for operator commands that need the
+// destinations' limits (a replay refuses what the worker would skip).
+func Destinations(cfg config.Config) *dest.Registry {
+	a := &App{Config: cfg, now: time.Now}
+	return a.destinations()
+}
+
 type registryValidator struct{ r *dest.Registry }
 
 func (v registryValidator) Validate(typ string, cfg, creds json.RawMessage) error {

@@ -76,6 +76,7 @@ func (a *App) wire() error {
 	a.API = api.New(api.Config{
 		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, IdentityCache: a.Cache, Log: a.Log,
 		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, DestinationOverrides: overrides, Now: a.now,
+		RateLimit: a.Config.APIRatePerKey, RateBurst: burst(a.Config.APIRatePerKey),
 	})
 	a.API.Register(a.mux)
 	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, PII: a.Config.PIIRetention, Log: a.Log, Now: a.now})

@@ -40,6 +40,8 @@ type Config struct {
 	// disables the limit).
 	RatePerIP     float64
 	RatePerSource float64
+	// APIRatePerKey limits the API per key (requests per second; negative disables it).
+	APIRatePerKey float64
 	// PIIRetention is how long touchpoints, and the buyer's IP and user agent on orders, are
 	// kept.
 	PIIRetention time.Duration
@@ -214,6 +216,7 @@ var Settings = []Setting{
 	}},
 	{"HUB_RATE_PER_IP", "rate-per-ip", "50", "Tracking requests per second allowed per client IP (bursts of twice that); `off` disables the limit (load tests from one address).", rateSetter(func(c *Config, v float64) { c.RatePerIP = v })},
 	{"HUB_RATE_PER_SOURCE", "rate-per-source", "2000", "Tracking requests per second allowed per source (bursts of twice that); `off` disables the limit.", rateSetter(func(c *Config, v float64) { c.RatePerSource = v })},
+	{"HUB_API_RATE_PER_KEY", "api-rate-per-key", "100", "API requests per second allowed per key (bursts of twice that); past it `429` with `Retry-After`. A script calling one request at a time makes as many per second as answers take: paging through orders (500 a page) stays far below 100, reading each order's detail stays near it and is slowed, never refused; `off` disables the limit.", rateSetter(func(c *Config, v float64) { c.APIRatePerKey = v })},
 	{"HUB_PII_RETENTION", "pii-retention", "180d", "How long touchpoints (with their IP, user agent and URL) and the buyer's IP and user agent on orders are kept; older touchpoints are deleted and orders lose those two fields, by the hourly retention job. Days (`180d`) or a duration (`4320h`), at least one day.", func(c *Config, v string) error {
 		d, err := parseDays(v)
 		if err != nil || d < 24*time.Hour {
@@ -362,6 +365,21 @@ func lookup(getenv func(string) string, key string) (string, bool) {
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// Help renders every setting for `hub serve -h`: its flag, its environment variable, its
+// default and what it does, in the README's order.
+func Help() string {
+	var b strings.Builder
+	for _, s := range Settings {
+		def := s.Default
+		if def == "" {
+			def = "none"
+		}
+		fmt.Fprintf(&b, "  --%s  (env %s, default %s)\n", s.Flag, s.Env, def)
+		fmt.Fprintf(&b, "        %s\n", strings.ReplaceAll(s.Doc, "`", ""))
+	}
+	return b.String()
+}
 
 // Markdown renders the settings table for the README.
 func Markdown() string {

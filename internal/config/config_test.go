@@ -123,3 +123,21 @@ func TestLoadPIIRetention(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadAPIRatePerKey(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil), nil)
+	if err != nil || c.APIRatePerKey != 100 {
+		t.Fatalf("default API rate per key = %v, %v; want 100", c.APIRatePerKey, err)
+	}
+	for v, want := range map[string]float64{"250": 250, "off": -1, "OFF": -1, "0.5": 0.5} {
+		if c, err := Load(env(map[string]string{"HUB_API_RATE_PER_KEY": v}), nil); err != nil || c.APIRatePerKey != want {
+			t.Errorf("HUB_API_RATE_PER_KEY=%s: %v, %v; want %v", v, c.APIRatePerKey, err, want)
+		}
+	}
+	for _, v := range []string{"0", "-3", "fast"} {
+		if _, err := Load(env(map[string]string{"HUB_API_RATE_PER_KEY": v}), nil); err == nil || !strings.Contains(err.Error(), "HUB_API_RATE_PER_KEY: must be") {
+			t.Errorf("HUB_API_RATE_PER_KEY=%s: error %v", v, err)
+		}
+	}
+}

@@ -323,7 +323,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if err != nil {
 		return err
 	}
-	if age := impl.Spec().MaxEventAge; age > 0 && w.now().Sub(ev.EventTime) > age-time.Hour {
+	if tooOld(impl.Spec(), ev.EventTime, w.now()) {
 		state := store.DeliverySkipped
 		if d.Attempts > 0 || d.InFlight {
 			state = store.DeliveryDead // it was tried and ran out of time
@@ -575,10 +575,7 @@ func touchpointEvent(tp store.Touchpoint, d store.Delivery) dest.Event {
 
 // event builds the platform-neutral conversion from the order and its attribution.
 func (w *Worker) event(ctx context.Context, o store.Order, d store.Delivery) (dest.Event, error) {
-	at := o.OccurredAt
-	if o.PaidAt != nil {
-		at = *o.PaidAt
-	}
+	at := orderEventTime(o)
 	b, t := o.Buyer, o.Tracking
 	ev := dest.Event{
 		Name: d.EventName, EventID: d.EventID, EventTime: at,

@@ -690,6 +690,13 @@ type OrderFilter struct {
 	Until    time.Time
 	After    string
 	Limit    int
+	// ExternalID is the gateway's order or transaction id (of any gateway unless Provider is
+	// set). EmailHash and PhoneHashes find a buyer's orders by hashed identifier (an order
+	// matches any of PhoneHashes); VisitorID the orders attributed to a visitor.
+	ExternalID  string
+	EmailHash   string
+	PhoneHashes []string
+	VisitorID   string
 }
 
 // Candidate is a touchpoint considered by the matcher and why it lost (or won).

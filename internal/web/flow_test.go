@@ -268,6 +268,19 @@ func TestFlow(t *testing.T) {
 			}
 			mustContain(t, "orders list", c.get("/orders").body, "HP0000000001")
 			mustContain(t, "orders filtered", c.get("/orders?state=delivered&provider=hotmart").body, "HP0000000001")
+			// The search box: the gateway's order id, the buyer's e-mail (any case) or phone (as
+			// the buyer would type it), by POST so that none of them lands in a URL.
+			for _, q := range []string{"HP0000000001", " Maria.Teste@Example.com", "(11) 99999-8888"} {
+				r := c.post("/orders/search", url.Values{"csrf": {tok}, "q": {q}})
+				if r.status != http.StatusOK {
+					t.Fatalf("search %q: %d %s", q, r.status, r.body)
+				}
+				mustContain(t, "search "+q, r.body, "HP0000000001")
+			}
+			mustContain(t, "search for nobody", c.post("/orders/search", url.Values{"csrf": {tok}, "q": {"nobody@example.com"}}).body, "No order has this")
+			if r := c.post("/orders/search", url.Values{"q": {"HP0000000001"}}); r.status != http.StatusForbidden {
+				t.Errorf("search without csrf: %d", r.status)
+			}
 			if strings.Contains(c.get("/orders?state=dead").body, "HP0000000001") {
 				t.Error("dead filter lists a delivered order")
 			}

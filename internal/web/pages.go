@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
@@ -140,6 +141,8 @@ type orderRow struct {
 
 type ordersData struct {
 	Rows      []orderRow
+	Query     string // the search box's text
+	Searched  bool
 	Status    string
 	Provider  string
 	Matched   string
@@ -226,6 +229,32 @@ func (u *UI) orders(w http.ResponseWriter, r *http.Request, p page) {
 			d.Next = os[len(os)-1].ID
 		}
 	}
+	u.renderOrders(w, r, p, d)
+}
+
+// searchOrders answers the orders page's search box: the gateway's order id, the buyer's
+// e-mail or phone (hashed like intake does, never stored), or a visitor id. It is a POST so
+// that an e-mail or phone never lands in a URL, a browser history or a proxy's log.
+func (u *UI) searchOrders(w http.ResponseWriter, r *http.Request, p page) {
+	q := strings.TrimSpace(r.PostFormValue("q"))
+	d := ordersData{Query: q, Searched: true, Statuses: allStatuses, States: allStates, Providers: u.cfg.Providers}
+	os, err := admin.SearchOrders(r.Context(), u.cfg.Store, p.Tenant.ID, q, searchPhoneCountry, ordersPerPage)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	for _, o := range os {
+		d.Rows = append(d.Rows, orderRow{Order: o})
+	}
+	u.renderOrders(w, r, p, d)
+}
+
+// searchPhoneCountry is the calling code the search box puts in front of a national phone.
+const searchPhoneCountry = "55"
+
+// renderOrders loads the rows' deliveries and renders the orders page.
+func (u *UI) renderOrders(w http.ResponseWriter, r *http.Request, p page, d ordersData) {
+	ctx := r.Context()
 	// The rows' deliveries in one read (newest first, at most 20 per order).
 	ids := make([]string, len(d.Rows))
 	for i, row := range d.Rows {
@@ -390,13 +419,13 @@ func (u *UI) replayOrder(w http.ResponseWriter, r *http.Request, p page) {
 			return
 		}
 	}
-	n, err := delivery.Replay(ctx, u.cfg.Store, p.Tenant.ID, ids, u.now())
+	res, err := delivery.Replay(ctx, u.cfg.Store, u.cfg.Dests, p.Tenant.ID, ids, u.now())
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	u.audit(r, p, "delivery.replay", fmt.Sprintf("order %s replayed %d", o.ID, n))
-	redirect(w, r, "/orders/"+o.ID, fmt.Sprintf("%d deliveries put back on the queue.", n))
+	u.audit(r, p, "delivery.replay", fmt.Sprintf("order %s: %s", o.ID, res.Summary()))
+	redirect(w, r, "/orders/"+o.ID, replayFlash(res))
 }
 
 func (u *UI) audit(r *http.Request, p page, action, detail string) {
@@ -531,13 +560,23 @@ func (u *UI) replayGroup(w http.ResponseWriter, r *http.Request, p page) {
 			ids = append(ids, d.ID)
 		}
 	}
-	n, err := delivery.Replay(ctx, u.cfg.Store, p.Tenant.ID, ids, u.now())
+	res, err := delivery.Replay(ctx, u.cfg.Store, u.cfg.Dests, p.Tenant.ID, ids, u.now())
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	u.audit(r, p, "delivery.replay_group", fmt.Sprintf("destination %s reason %s replayed %d", destID, reason, n))
-	redirect(w, r, "/failures", fmt.Sprintf("%d deliveries put back on the queue.", n))
+	u.audit(r, p, "delivery.replay_group", fmt.Sprintf("destination %s reason %s: %s", destID, reason, res.Summary()))
+	redirect(w, r, "/failures", replayFlash(res))
+}
+
+// replayFlash tells the user how many deliveries went back on the queue and, for the others,
+// why they cannot be sent again.
+func replayFlash(res delivery.ReplayResult) string {
+	msg := fmt.Sprintf("%d deliveries put back on the queue.", res.Queued)
+	for _, g := range res.Grouped() {
+		msg += fmt.Sprintf(" %d not sent again: %s.", g.Count, g.Detail)
+	}
+	return msg
 }
 
 func (u *UI) reprocess(w http.ResponseWriter, r *http.Request, p page) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -216,5 +218,20 @@ func TestLoginRateLimit(t *testing.T) {
 	c3 := e.client()
 	if r := c3.post("/login", url.Values{"email": {"ana@example.com"}, "password": {"correct horse battery"}}); r.status != http.StatusForbidden {
 		t.Errorf("login without the pre-login CSRF cookie: %d", r.status)
+	}
+}
+
+// A replay from the order page or "replay all" says how many went back on the queue and why
+// the others cannot be sent again.
+func TestReplayFlashSaysWhatWasSkipped(t *testing.T) {
+	t.Parallel()
+	why := "this purchase is older than the 7 days Meta Conversions API accepts; it cannot be sent again"
+	res := delivery.ReplayResult{Queued: 2, Skipped: []delivery.ReplaySkip{
+		{DeliveryID: "d1", Reason: dest.ReasonStale, Detail: why}, {DeliveryID: "d2", Reason: dest.ReasonStale, Detail: why}}}
+	if got, want := replayFlash(res), "2 deliveries put back on the queue. 2 not sent again: "+why+"."; got != want {
+		t.Fatalf("flash %q, want %q", got, want)
+	}
+	if got := replayFlash(delivery.ReplayResult{Queued: 1}); got != "1 deliveries put back on the queue." {
+		t.Fatalf("flash %q", got)
 	}
 }

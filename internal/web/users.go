@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/hubtrack/hub/internal/store"
@@ -155,6 +156,7 @@ func (u *UI) changePassword(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	} else if wait > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
 		p.Error = "Too many attempts. Wait a minute and try again."
 		u.render(w, r, http.StatusTooManyRequests, "account", p)
 		return

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -67,7 +68,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 	// The expected least role of every mutating route, written out here rather than read from
 	// routes(), so a route whose role is wrong or missing fails.
 	posts := map[string]string{
-		"POST /logout": roleAny, "POST /account/password": roleAny,
+		"POST /logout": roleAny, "POST /account/password": roleAny, "POST /orders/search": roleAny,
 		"POST /orders/{id}/replay": store.RoleAdmin, "POST /failures/replay": store.RoleAdmin, "POST /failures/reprocess": store.RoleAdmin,
 		"POST /setup/sources": store.RoleAdmin, "POST /setup/sources/{id}/secrets": store.RoleAdmin, "POST /setup/sources/{id}/tokens": store.RoleAdmin, "POST /setup/sources/{id}/links": store.RoleAdmin,
 		"POST /setup/destinations": store.RoleAdmin, "POST /setup/destinations/{id}": store.RoleAdmin, "POST /setup/destinations/{id}/test": store.RoleAdmin,
@@ -251,4 +252,24 @@ func TestUserManagement(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every 429 says when to come back: guessing the current password on the account page too.
+func TestAccountPasswordBackOffHasRetryAfter(t *testing.T) {
+	e := newEnv(t, backends[0])
+	admin := e.firstAdmin("ana@example.com")
+	tok := admin.csrf("/account")
+	for i := range 20 {
+		r := admin.post("/account/password", url.Values{"csrf": {tok}, "current": {"wrong password!"}, "password": {"another passphrase"}, "password2": {"another passphrase"}})
+		if r.status == http.StatusTooManyRequests {
+			if d := retryAfter(t, r); d < time.Second {
+				t.Fatalf("Retry-After %v", d)
+			}
+			return
+		}
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("attempt %d: %d", i, r.status)
+		}
+	}
+	t.Fatal("no back-off after 20 wrong current passwords")
 }

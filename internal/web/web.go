@@ -192,6 +192,7 @@ func (u *UI) routes() []route {
 
 		{"GET /{$}", roleAny, u.overview},
 		{"GET /orders", roleAny, u.orders},
+		{"POST /orders/search", roleAny, u.searchOrders},
 		{"GET /orders/{id}", roleAny, u.order},
 		{"POST /orders/{id}/replay", store.RoleAdmin, u.replayOrder},
 		{"GET /failures", roleAny, u.failures},

@@ -621,4 +621,11 @@ CREATE TABLE replica_heartbeats (
 );
 `,
 	},
+	{
+		// Operators find an order by the visitor it was attributed to (GET /orders?visitor_id=).
+		Name: "attributions by visitor",
+		Up: `
+CREATE INDEX attributions_visitor ON attributions (tenant_id, visitor_id) WHERE visitor_id <> '';
+`,
+	},
 }

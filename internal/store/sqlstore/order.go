@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -61,6 +62,23 @@ func (q *queries) ListOrders(ctx context.Context, f store.OrderFilter) ([]store.
 	}
 	if !f.Until.IsZero() {
 		w.add(`created_at <= %s`, q.f.Time(f.Until))
+	}
+	if f.ExternalID != "" {
+		w.add(`external_id = %s`, f.ExternalID)
+	}
+	if f.EmailHash != "" {
+		w.add(`email_hash = %s`, f.EmailHash)
+	}
+	if len(f.PhoneHashes) > 0 {
+		ph := make([]string, len(f.PhoneHashes))
+		for i, h := range f.PhoneHashes {
+			ph[i] = w.next(h)
+		}
+		w.conds = append(w.conds, `phone_hash IN (`+strings.Join(ph, ", ")+`)`)
+	}
+	if f.VisitorID != "" {
+		t, v := w.next(f.TenantID), w.next(f.VisitorID)
+		w.conds = append(w.conds, `id IN (SELECT order_id FROM attributions WHERE tenant_id = `+t+` AND visitor_id = `+v+`)`)
 	}
 	if f.After != "" {
 		w.add(`id < %s`, f.After)

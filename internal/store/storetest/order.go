@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -252,6 +253,41 @@ func testListOrders(t *testing.T, s store.Store) {
 		t.Errorf("since %d + until %d orders do not cover 12", len(since), len(until))
 	}
 	equal(t, "tenant B", len(must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.b.ID}))(t)), 1)
+}
+
+// testSearchOrders finds orders by the gateway's id, the buyer's hashed e-mail or phone, and
+// the visitor they were attributed to, never another tenant's.
+func testSearchOrders(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	mk := func(tenantID, ext, email, phone string) store.Order {
+		e := w.event(tenantID, ext, "k", store.StatusPaid, at(0))
+		e.Buyer.EmailHash, e.Buyer.PhoneHash = email, phone
+		o, _, err := s.ApplyOrderEvent(ctx, e)
+		noErr(t, err)
+		return o
+	}
+	ea, eb := pii.SHA256Hex("ana@example.com"), pii.SHA256Hex("bia@example.com")
+	pa, pb := pii.SHA256Hex("5511987654321"), pii.SHA256Hex("11912345678")
+	o1 := mk(w.a.ID, "HP-1", ea, pa)
+	o2 := mk(w.a.ID, "HP-2", ea, "")
+	o3 := mk(w.a.ID, "HP-3", eb, pb)
+	other := mk(w.b.ID, "HP-1", ea, pa)
+	noErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.a.ID, OrderID: o3.ID, TouchpointID: "tp", VisitorID: "v-123", Rule: "visitor_id", Confidence: 1}))
+	noErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.b.ID, OrderID: other.ID, TouchpointID: "tp", VisitorID: "v-123", Rule: "visitor_id", Confidence: 1}))
+	id := func(o store.Order) string { return o.ID }
+	find := func(f store.OrderFilter) []string {
+		f.TenantID = w.a.ID
+		return ids(must(s.ListOrders(ctx, f))(t), id)
+	}
+	equal(t, "by external id", find(store.OrderFilter{ExternalID: "HP-1"}), []string{o1.ID})
+	equal(t, "by external id and provider", len(find(store.OrderFilter{ExternalID: "HP-1", Provider: "kiwify"})), 0)
+	equal(t, "by email", find(store.OrderFilter{EmailHash: ea}), []string{o2.ID, o1.ID})
+	equal(t, "by phone, either spelling", find(store.OrderFilter{PhoneHashes: []string{pii.SHA256Hex("11987654321"), pa}}), []string{o1.ID})
+	equal(t, "by phones", find(store.OrderFilter{PhoneHashes: []string{pa, pb}}), []string{o3.ID, o1.ID})
+	equal(t, "by visitor", find(store.OrderFilter{VisitorID: "v-123"}), []string{o3.ID})
+	equal(t, "email and visitor", len(find(store.OrderFilter{EmailHash: ea, VisitorID: "v-123"})), 0)
+	equal(t, "unknown", len(find(store.OrderFilter{ExternalID: "nope"})), 0)
 }
 
 func testAttribution(t *testing.T, s store.Store) {

@@ -43,6 +43,7 @@ func Run(t *testing.T, open Open) {
 		{"OrderOutOfOrder", testOrderOutOfOrder},
 		{"OrderConcurrent", testOrderConcurrent},
 		{"ListOrders", testListOrders},
+		{"SearchOrders", testSearchOrders},
 		{"Attribution", testAttribution},
 		{"Deliveries", testDeliveries},
 		{"TouchpointDeliveries", testTouchpointDeliveries},

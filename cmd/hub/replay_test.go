@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/app"
+	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// `hub deliveries replay` says how many deliveries it queued and which it skipped and why; one
+// asked for by id that cannot be sent is an error saying why.
+func TestDeliveriesReplayReportsSkips(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := map[string]string{"HUB_DATA_DIR": t.TempDir(), "HUB_PUBLIC_URL": "https://hub.example.com"}
+	getenv := func(k string) string { return env[k] }
+	hub := func(args ...string) (string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		err := run(ctx, args, getenv, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	out, err := hub("tenant", "create", "--name", "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := field(t, out, "tenant ")
+	out, err = hub("destination", "add", "--tenant", tenant, "--type", "meta", "--config", `{"pixel_id":"123"}`, "--credentials", `{"access_token":"EAAx"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	destID := field(t, out, "destination ")
+
+	cfg, err := config.Load(getenv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := st.CreateSource(ctx, store.Source{ID: store.NewID(), TenantID: tenant, Name: "Loja", PublicKey: "pk_walk", CreatedAt: time.Now(), UpdatedAt: time.Now()})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	old := time.Now().UTC().Add(-10 * 24 * time.Hour)
+	o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant, SourceID: src.ID, Provider: "hotmart", ExternalID: "HP-OLD", EventKey: "k",
+		Status: store.StatusPaid, OccurredAt: old, AmountMinor: 100, Currency: "BRL", ReceivedAt: old})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	d, _, err := st.CreateDelivery(ctx, store.Delivery{TenantID: tenant, OrderID: o.ID, DestinationID: destID, EventName: "Purchase",
+		EventID: "hotmart:HP-OLD:purchase", State: store.DeliveryDead, Reason: "stale", CreatedAt: old, UpdatedAt: old})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const why = "this purchase is older than the 7 days Meta Conversions API accepts; it cannot be sent again"
+	out, err = hub("deliveries", "replay", "--tenant", tenant, "--id", d.ID)
+	if err == nil || !strings.Contains(err.Error(), why) || !strings.Contains(out, "0 delivery(ies) queued") {
+		t.Fatalf("replay by id: %v\n%s", err, out)
+	}
+	out, err = hub("deliveries", "replay", "--tenant", tenant, "--destination", destID)
+	if err != nil || !strings.Contains(out, "0 delivery(ies) queued") || !strings.Contains(out, "1 delivery(ies) skipped: "+why) {
+		t.Fatalf("replay by destination: %v\n%s", err, out)
+	}
+}
