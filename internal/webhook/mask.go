@@ -343,7 +343,7 @@ func (m *masker) form(body string, depth int) ([]byte, bool) {
 		if err1 != nil || err2 != nil {
 			return nil, false // ParseQuery accepted it, so this cannot happen
 		}
-		if strings.TrimSpace(val) == "" {
+		if val == "" { // nothing to hide; a value of spaces is masked like any other
 			continue
 		}
 		segs := formKey(fold(key))
