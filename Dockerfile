@@ -18,11 +18,14 @@ COPY . .
 ARG VERSION=dev
 RUN go build -trimpath -ldflags "-s -w -X github.com/hubtrack/hub/internal/app.Version=${VERSION}" -o /out/hub ./cmd/hub
 
-# What the empty base lacks: CA certificates (RDS, ElastiCache TLS and the ad platforms' APIs),
+# What the empty base lacks: CA certificates (ElastiCache TLS and the ad platforms' APIs; RDS's
+# own certificate authorities, which no public bundle carries, in rds-ca-bundle.pem, named by
+# DATABASE_URL's sslrootcert),
 # time zone data, a passwd entry for the non-root user and a writable data directory for the
 # embedded (SQLite) mode.
 RUN mkdir -p /out/etc/ssl/certs /out/data \
  && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ca-certificates.crt \
+ && cp certs/rds-ca-bundle.pem /out/etc/ssl/certs/rds-ca-bundle.pem \
  && cp "$(go env GOROOT)/lib/time/zoneinfo.zip" /out/zoneinfo.zip \
  && printf 'nonroot:x:65532:65532:nonroot:/data:/sbin/nologin\n' > /out/etc/passwd \
  && printf 'nonroot:x:65532:\n' > /out/etc/group

@@ -312,8 +312,10 @@ func TestTerraformSecuritySecrets(t *testing.T) {
 		value := fmt.Sprint(m.attrValue(version, "secret_string"))
 		switch name {
 		case "DATABASE_URL":
-			if !strings.HasPrefix(value, "postgres://") || !strings.Contains(value, "random_password.") || !strings.HasSuffix(value, "?sslmode=require") {
-				t.Errorf("DATABASE_URL secret %q: want postgres://…:${random_password…}@…?sslmode=require", value)
+			// verify-full checks the server's certificate and name; require would not (pgx skips
+			// verification), so a server that is not RDS would be trusted.
+			if !strings.HasPrefix(value, "postgres://") || !strings.Contains(value, "random_password.") || !strings.HasSuffix(value, "?sslmode=verify-full&sslrootcert=${var.db_ca_bundle_path}") {
+				t.Errorf("DATABASE_URL secret %q: want postgres://…:${random_password…}@…?sslmode=verify-full&sslrootcert=${var.db_ca_bundle_path}", value)
 			}
 		case "REDIS_URL":
 			if !strings.HasPrefix(value, "rediss://:${random_password.redis_auth.result}@") {

@@ -7,14 +7,16 @@ resource "random_id" "secret_key" {
 
 resource "aws_secretsmanager_secret" "database_url" {
   name                    = "${local.name}/DATABASE_URL"
-  description             = "Hub DATABASE_URL (RDS PostgreSQL, sslmode=require)"
+  description             = "Hub DATABASE_URL (RDS PostgreSQL, TLS verified against the RDS CA bundle)"
   kms_key_id              = aws_kms_key.main.arn
   recovery_window_in_days = var.secret_recovery_window_days
 }
 
+# verify-full: the server's certificate must chain to an RDS CA in the bundle the image ships and
+# name the endpoint (sslmode=require would encrypt without checking who answers).
 resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id     = aws_secretsmanager_secret.database_url.id
-  secret_string = "postgres://${var.db_username}:${random_password.db.result}@${aws_db_instance.main.address}:${aws_db_instance.main.port}/${var.db_name}?sslmode=require"
+  secret_string = "postgres://${var.db_username}:${random_password.db.result}@${aws_db_instance.main.address}:${aws_db_instance.main.port}/${var.db_name}?sslmode=verify-full&sslrootcert=${var.db_ca_bundle_path}"
 }
 
 resource "aws_secretsmanager_secret" "redis_url" {

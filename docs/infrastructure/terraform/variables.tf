@@ -417,6 +417,17 @@ variable "db_username" {
   }
 }
 
+variable "db_ca_bundle_path" {
+  type        = string
+  description = "Path, inside the Hub image, of the RDS CA bundle the database's certificate is verified against (DATABASE_URL sslrootcert). The image ships certs/rds-ca-bundle.pem there; change it only for an image that puts AWS's global-bundle.pem elsewhere."
+  default     = "/etc/ssl/certs/rds-ca-bundle.pem"
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9._/-]+$", var.db_ca_bundle_path))
+    error_message = "db_ca_bundle_path must be an absolute path of letters, digits, dots, dashes, underscores and slashes."
+  }
+}
+
 variable "db_max_connections" {
   type        = number
   description = "PostgreSQL max_connections set in the parameter group. 0 (default): derived from the memory of db_instance_class (t, m and r classes); set it for other classes."
