@@ -83,7 +83,7 @@ var Settings = []Setting{
 		c.Host = v
 		return nil
 	}},
-	{"DATABASE_URL", "database-url", "", "PostgreSQL URL (`postgres://user:pass@host:5432/db?sslmode=require`). Empty: embedded SQLite in `HUB_DATA_DIR`.", func(c *Config, v string) error {
+	{"DATABASE_URL", "database-url", "", "PostgreSQL URL (`postgres://user:pass@host:5432/db?sslmode=verify-full&sslrootcert=/path/ca.pem`; `sslmode=require` encrypts without checking the server). Empty: embedded SQLite in `HUB_DATA_DIR`.", func(c *Config, v string) error {
 		if v == "" {
 			c.DatabaseURL = ""
 			return nil
