@@ -333,7 +333,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		}
 		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "%s webhook URL: %s\nthe previous %s URL of this source no longer works\n", provider, svc.WebhookURL(provider, t.Token), provider)
-		if !adapter.Signed() {
+		if !adapter.Spec().Signed {
 			fmt.Fprintf(stdout, "%s signs nothing: this URL is its only protection; keep it secret\n", provider)
 		} else if _, err := st.GetGatewaySecret(ctx, tenant, source, provider); errors.Is(err, store.ErrNotFound) {
 			fmt.Fprintf(stdout, "%s has no secret on this source yet: the URL answers 404 until one is set\n", provider)

@@ -82,7 +82,7 @@ func (a *API) gatewayView(provider, token string, secretSet bool) Gateway {
 // signed reports whether provider's adapter authenticates its deliveries beyond the URL.
 func (a *API) signed(provider string) bool {
 	ad, ok := a.adapters.Lookup(provider)
-	return !ok || ad.Signed()
+	return !ok || ad.Spec().Signed
 }
 
 func (a *API) knownProvider(p string) bool { return slices.Contains(a.cfg.Providers, p) }

@@ -17,6 +17,7 @@ import (
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/web"
+	"github.com/hubtrack/hub/internal/webhook"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
 )
 
@@ -39,8 +40,10 @@ func (a *App) destinations() *dest.Registry {
 // wire builds the services behind the public endpoints and registers their routes and workers.
 func (a *App) wire() error {
 	a.Dests = a.destinations()
+	adapters := webhookall.Default()
 	ing, err := ingest.New(ingest.Config{
-		Store: a.Store, Cache: a.Cache, Limiter: a.Cache, TrustedProxies: a.Config.TrustedProxies, Logger: a.Log,
+		Checkouts: checkouts(adapters),
+		Store:     a.Store, Cache: a.Cache, Limiter: a.Cache, TrustedProxies: a.Config.TrustedProxies, Logger: a.Log,
 		RatePerIP:     ingest.Rate{Per: a.Config.RatePerIP, Burst: burst(a.Config.RatePerIP)},
 		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
 		Committed:     a.publishTouchpoints,
@@ -56,7 +59,7 @@ func (a *App) wire() error {
 	ing.Register(a.mux)
 	a.closers = append(a.closers, ing.Close)
 
-	a.Intake = &intake.Service{Store: a.Store, Adapters: webhookall.Default(), Keys: a.Keys, Log: a.Log, Now: a.now, Limiter: a.Cache,
+	a.Intake = &intake.Service{Store: a.Store, Adapters: adapters, Keys: a.Keys, Log: a.Log, Now: a.now, Limiter: a.Cache,
 		MaxBodyBytes: a.Config.MaxBodyBytes}
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
@@ -203,3 +206,15 @@ func burst(rate float64) int {
 
 // deliveryBatchWindow is how long a delivery waits for others to the same destination.
 const deliveryBatchWindow = 20 * time.Millisecond
+
+// checkouts are the checkout hosts and tracking parameters every gateway adapter in r declares
+// in its webhook.Spec, as ingest decorates links with them.
+func checkouts(r *webhook.Registry) []ingest.Checkout {
+	var out []ingest.Checkout
+	for _, p := range r.Providers() {
+		a, _ := r.Lookup(p)
+		s := a.Spec()
+		out = append(out, ingest.Checkout{Gateway: p, Hosts: s.CheckoutHosts, Params: s.LinkParams})
+	}
+	return out
+}

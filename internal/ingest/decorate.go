@@ -7,67 +7,57 @@ import (
 	"strings"
 )
 
-// Gateway names and the query parameters each copies from its checkout URL into its webhook,
-// where attribution reads the visitor id back (reference §3.13).
-const (
-	GatewayHotmart    = "hotmart"
-	GatewayKiwify     = "kiwify"
-	GatewayPerfectPay = "perfectpay"
-	GatewayEduzz      = "eduzz"
-	GatewayMonetizze  = "monetizze"
-	GatewayTicto      = "ticto"
-	GatewayBraip      = "braip"
-	GatewayStripe     = "stripe"
-	GatewayGeneric    = "generic"
-)
-
-// gatewayParams: Hotmart origin.{src,sck}; Kiwify TrackingParameters.sck; PerfectPay
-// metadata.{src,sck}; Eduzz data.utm.content (no src/sck); Monetizze venda.src (no sck); Ticto
-// tracking.{src,sck}; Braip meta.src; Stripe Payment Links client_reference_id; generic
-// utm_content.
-var gatewayParams = map[string][]string{
-	GatewayHotmart:    {"sck", "src"},
-	GatewayKiwify:     {"sck"},
-	GatewayPerfectPay: {"sck", "src"},
-	GatewayEduzz:      {"utm_content"},
-	GatewayMonetizze:  {"src"},
-	GatewayTicto:      {"sck", "src"},
-	GatewayBraip:      {"src"},
-	GatewayStripe:     {"client_reference_id"},
-	GatewayGeneric:    {"utm_content"},
+// Checkout is one gateway's hosted checkout as link decoration needs it: the hosts its
+// checkout pages live on and the query parameters the gateway carries back into its webhook,
+// where the adapter reads the visitor id. Each gateway adapter declares them in its
+// webhook.Spec; the caller (package app) hands them to New, so ingest names no vendor.
+type Checkout struct {
+	// Gateway is the provider name ("hotmart").
+	Gateway string
+	// Hosts are lowercase hosts; a leading dot matches the domain and every subdomain.
+	Hosts []string
+	// Params are the query parameters set to the visitor id. A gateway without any carries
+	// nothing back: its checkout is not decorated and no host may be configured for it.
+	Params []string
 }
 
-// builtinHosts maps checkout hosts to gateways. A leading dot matches the domain and every
-// subdomain.
-var builtinHosts = map[string]string{
-	"pay.hotmart.com":     GatewayHotmart,
-	"go.hotmart.com":      GatewayHotmart,
-	"pay.kiwify.com.br":   GatewayKiwify,
-	"pay.kiwify.com":      GatewayKiwify,
-	".perfectpay.com.br":  GatewayPerfectPay,
-	".eduzz.com":          GatewayEduzz,
-	".monetizze.com.br":   GatewayMonetizze,
-	".ticto.app":          GatewayTicto,
-	".ticto.com.br":       GatewayTicto,
-	".braip.com":          GatewayBraip,
-	".braip.co":           GatewayBraip,
-	"buy.stripe.com":      GatewayStripe,
-	"checkout.stripe.com": GatewayStripe,
-}
+// GatewayGeneric names the configured hosts that get the visitor id in utm_content, for a
+// checkout Hub has no adapter for that carries its UTM fields back.
+const GatewayGeneric = "generic"
 
-// gatewayTable is the built-in hosts plus the configured ones.
+// gatewayTable maps checkout hosts to gateways (the declared ones plus the configured ones)
+// and gateways to the parameters their links get.
 type gatewayTable struct {
-	hosts map[string]string
+	hosts  map[string]string
+	params map[string][]string
 }
 
-func newGatewayTable(extra map[string]string) (gatewayTable, error) {
-	t := gatewayTable{hosts: make(map[string]string, len(builtinHosts)+len(extra))}
-	for h, g := range builtinHosts {
-		t.hosts[h] = g
+func newGatewayTable(checkouts []Checkout, extra map[string]string) (gatewayTable, error) {
+	t := gatewayTable{hosts: map[string]string{}, params: map[string][]string{GatewayGeneric: {"utm_content"}}}
+	for _, c := range checkouts {
+		if len(c.Params) == 0 {
+			continue
+		}
+		if _, dup := t.params[c.Gateway]; dup {
+			return gatewayTable{}, fmt.Errorf("ingest: checkout of gateway %q declared twice", c.Gateway)
+		}
+		t.params[c.Gateway] = c.Params
+	}
+	for _, c := range checkouts {
+		if len(c.Params) == 0 {
+			continue
+		}
+		for _, h := range c.Hosts {
+			h = strings.ToLower(h)
+			if g, dup := t.hosts[h]; dup {
+				return gatewayTable{}, fmt.Errorf("ingest: checkout host %q declared by %q and %q", h, g, c.Gateway)
+			}
+			t.hosts[h] = c.Gateway
+		}
 	}
 	for h, g := range extra {
-		if _, ok := gatewayParams[g]; !ok {
-			return gatewayTable{}, fmt.Errorf("ingest: gateway host %q: unknown gateway %q", h, g)
+		if _, ok := t.params[g]; !ok {
+			return gatewayTable{}, fmt.Errorf("ingest: gateway host %q: unknown gateway %q, or one that carries no tracking parameter back", h, g)
 		}
 		t.hosts[strings.ToLower(h)] = g
 	}
@@ -107,7 +97,7 @@ func (t gatewayTable) Decorate(target, visitorID, genericParam string) string {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || visitorID == "" {
 		return target
 	}
-	params := gatewayParams[t.Gateway(u)]
+	params := t.params[t.Gateway(u)]
 	if params == nil && genericParam != "" {
 		params = []string{genericParam}
 	}
@@ -130,5 +120,5 @@ func (t gatewayTable) jsTable() map[string]any {
 	for _, h := range hosts {
 		hm[h] = t.hosts[h]
 	}
-	return map[string]any{"p": gatewayParams, "h": hm}
+	return map[string]any{"p": t.params, "h": hm}
 }

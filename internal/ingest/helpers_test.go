@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
+
+	webhookall "github.com/hubtrack/hub/internal/webhook/all"
 )
 
 // memStore is the part of a store ingest uses, in memory, with InsertTouchpoints' dedupe rule
@@ -140,7 +142,8 @@ func newFixture(t *testing.T, mutate ...func(*Config)) *fixture {
 		},
 	}
 	cfg := Config{
-		Store: ms, Now: func() time.Time { return testNow }, BatchWait: time.Millisecond,
+		Checkouts: testCheckouts(),
+		Store:     ms, Now: func() time.Time { return testNow }, BatchWait: time.Millisecond,
 		RatePerIP: Rate{Per: -1}, RatePerSource: Rate{Per: -1},
 	}
 	for _, m := range mutate {
@@ -179,4 +182,16 @@ func (f *fixture) collect(body string, mutate ...func(*http.Request)) *httptest.
 		m(req)
 	}
 	return f.do(req)
+}
+
+// testCheckouts is what package app hands to New: every adapter's declared checkout.
+func testCheckouts() []Checkout {
+	r := webhookall.Default()
+	var out []Checkout
+	for _, p := range r.Providers() {
+		a, _ := r.Lookup(p)
+		s := a.Spec()
+		out = append(out, Checkout{Gateway: p, Hosts: s.CheckoutHosts, Params: s.LinkParams})
+	}
+	return out
 }

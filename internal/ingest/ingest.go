@@ -97,9 +97,12 @@ type Config struct {
 	// phones must carry their country code.
 	PhoneCountryCode string
 
-	// Gateways adds checkout hosts to the built-in table (host or host:port -> gateway name,
-	// e.g. "checkout.mybrand.com": "hotmart"). t.js uses the same table.
-	Gateways map[string]string
+	// Checkouts are the gateways' declared checkout hosts and tracking parameters (from each
+	// adapter's webhook.Spec); tracking links and t.js decorate links to them. Gateways adds
+	// hosts to that table (host or host:port -> gateway name, e.g. "checkout.mybrand.com":
+	// "hotmart", or "generic" for utm_content). t.js uses the same table.
+	Checkouts []Checkout
+	Gateways  map[string]string
 	// GenericParam is the query parameter the visitor id goes into on a non-gateway target of a
 	// tracking link (default "_hvid", which t.js on the landing page adopts).
 	GenericParam string
@@ -184,7 +187,7 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 
-	gw, err := newGatewayTable(cfg.Gateways)
+	gw, err := newGatewayTable(cfg.Checkouts, cfg.Gateways)
 	if err != nil {
 		return nil, err
 	}

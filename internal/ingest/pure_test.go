@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hubtrack/hub/internal/webhook"
+	webhookall "github.com/hubtrack/hub/internal/webhook/all"
 )
 
 func TestClientIP(t *testing.T) {
@@ -86,7 +89,7 @@ func TestIsBot(t *testing.T) {
 
 func TestDecorate(t *testing.T) {
 	t.Parallel()
-	gw, err := newGatewayTable(map[string]string{"checkout.mybrand.com": "kiwify", "127.0.0.1:8080": "hotmart"})
+	gw, err := newGatewayTable(testCheckouts(), map[string]string{"checkout.mybrand.com": "kiwify", "127.0.0.1:8080": "hotmart"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +133,89 @@ func TestDecorate(t *testing.T) {
 	if got := gw.Decorate("javascript:alert(1)", vid, "_hvid"); got != "javascript:alert(1)" {
 		t.Errorf("non-http target changed: %s", got)
 	}
-	if _, err := newGatewayTable(map[string]string{"x.example": "nope"}); err == nil {
+	if _, err := newGatewayTable(testCheckouts(), map[string]string{"x.example": "nope"}); err == nil {
 		t.Error("unknown gateway accepted")
+	}
+}
+
+// TestDecorateEveryGateway: the links to every gateway's checkout get the parameters its
+// adapter's Spec declares, on every declared host (a ".domain" on a subdomain of it) and on a
+// configured one; a gateway that carries nothing back gets no decoration and no host.
+func TestDecorateEveryGateway(t *testing.T) {
+	t.Parallel()
+	const vid = "k_abc123"
+	r := webhookall.Default()
+	providers := append(r.Providers(), GatewayGeneric)
+	if len(providers) != 13 {
+		t.Errorf("%d gateways with the generic one, want 13: %v", len(providers), providers)
+	}
+	for _, p := range providers {
+		var spec webhook.Spec
+		if a, ok := r.Lookup(p); ok {
+			spec = a.Spec()
+		} else {
+			spec = webhook.Spec{LinkParams: []string{"utm_content"}}
+		}
+		own := "checkout-" + p + ".example.org"
+		gw, err := newGatewayTable(testCheckouts(), map[string]string{own: p})
+		if len(spec.LinkParams) == 0 {
+			if err == nil {
+				t.Errorf("%s carries nothing back, but a host for it is accepted", p)
+			}
+			if len(spec.CheckoutHosts) > 0 {
+				t.Errorf("%s declares checkout hosts but no parameter", p)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts := []string{own}
+		for _, h := range spec.CheckoutHosts {
+			if strings.HasPrefix(h, ".") {
+				hosts = append(hosts, h[1:], "pay"+h)
+			} else {
+				hosts = append(hosts, h)
+			}
+		}
+		for _, h := range hosts {
+			target := "https://" + h + "/offer?off=1"
+			u, err := url.Parse(gw.Decorate(target, vid, "_hvid"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			if gw.Gateway(u) != p {
+				t.Errorf("%s: Gateway = %q, want %q", target, gw.Gateway(u), p)
+			}
+			for _, param := range spec.LinkParams {
+				if q.Get(param) != vid {
+					t.Errorf("%s: %s = %q, want the visitor id", target, param, q.Get(param))
+				}
+			}
+			if q.Get("off") != "1" || q.Has("_hvid") || len(q) != len(spec.LinkParams)+1 {
+				t.Errorf("%s decorated as %s, want only %v added", target, u, spec.LinkParams)
+			}
+		}
+	}
+}
+
+// TestDecorateReadsCheckouts: the table is what New is handed, nothing built in.
+func TestDecorateReadsCheckouts(t *testing.T) {
+	t.Parallel()
+	gw, err := newGatewayTable([]Checkout{{Gateway: "acme", Hosts: []string{".acme.test"}, Params: []string{"acme_ref"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gw.Decorate("https://pay.acme.test/x", "k_1", "_hvid"); got != "https://pay.acme.test/x?acme_ref=k_1" {
+		t.Errorf("declared checkout: %s", got)
+	}
+	if got := gw.Decorate("https://pay.hotmart.com/x", "k_1", "_hvid"); got != "https://pay.hotmart.com/x?_hvid=k_1" {
+		t.Errorf("a host nobody declared is decorated as a gateway's: %s", got)
+	}
+	if _, err := newGatewayTable([]Checkout{{Gateway: "a", Hosts: []string{"x.test"}, Params: []string{"p"}},
+		{Gateway: "b", Hosts: []string{"x.test"}, Params: []string{"p"}}}, nil); err == nil {
+		t.Error("one host declared by two gateways accepted")
 	}
 }
 

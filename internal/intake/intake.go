@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,14 +87,14 @@ func (s *Service) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/webhooks/{provider}/{token}", s.receive)
 }
 
-// redactedHeaders carry secrets themselves (Hotmart's hottok is the account secret); they are
-// stored as "[REDACTED]" so the inbox never holds a credential outside the body.
-var redactedHeaders = map[string]bool{"Authorization": true, "Cookie": true, "X-Hotmart-Hottok": true}
-
-func inboxHeaders(h http.Header) map[string]string {
+// inboxHeaders are the headers as the inbox stores them. Those that carry a credential
+// themselves (Authorization, Cookie, and the gateway's Spec.TokenHeaders such as Hotmart's
+// hottok, the account secret) are stored as "[REDACTED]", so the inbox never holds a
+// credential outside the body.
+func inboxHeaders(h http.Header, tokenHeaders []string) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, v := range h {
-		if redactedHeaders[k] {
+		if k == "Authorization" || k == "Cookie" || slices.ContainsFunc(tokenHeaders, func(t string) bool { return http.CanonicalHeaderKey(t) == k }) {
 			out[k] = "[REDACTED]"
 			continue
 		}
@@ -170,7 +171,8 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "load gateway secret", err)
 		return
 	}
-	signed := adapter.Signed()
+	spec := adapter.Spec()
+	signed := spec.Signed
 	if signed && secret == "" {
 		notFound()
 		return
@@ -202,7 +204,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	req := webhook.Request{Header: r.Header, Query: r.URL.Query(), Body: body}
 	entry := store.InboxEntry{ID: store.NewID(), TenantID: src.TenantID, SourceID: src.ID, Provider: provider,
-		ReceivedAt: now, Headers: inboxHeaders(r.Header), Query: r.URL.RawQuery, Body: body, State: store.InboxReceived}
+		ReceivedAt: now, Headers: inboxHeaders(r.Header, spec.TokenHeaders), Query: r.URL.RawQuery, Body: body, State: store.InboxReceived}
 
 	if verr := adapter.Verify(req, secret, now); verr != nil {
 		s.reject(ctx, entry, verr)

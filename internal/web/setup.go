@@ -233,7 +233,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
 	for _, prov := range u.cfg.Providers {
 		g := gatewayView{Provider: prov, Doc: "docs/gateways/" + prov + ".md"}
 		g.SecretSet = slices.ContainsFunc(secrets, func(s store.GatewaySecret) bool { return s.Provider == prov })
-		if a, ok := u.adapters.Lookup(prov); ok && !a.Signed() {
+		if a, ok := u.adapters.Lookup(prov); ok && !a.Spec().Signed {
 			g.Unsigned = true
 		}
 		if t := tokens[prov]; t != "" {

@@ -19,7 +19,7 @@ import (
 //
 // The inbox keeps every delivery byte for byte, so it can be verified and parsed again; every
 // view of it (API, dashboard, logs) goes through MaskBody, MaskHeaders and MaskQuery with the
-// adapter's declaration.
+// adapter's declaration (Spec.Sensitive).
 //
 // A body path names a field by its keys from the root, separated by dots: "data.buyer.email".
 // Form bodies use the same paths for PHP-style keys: comprador[email] is "comprador.email" and
@@ -43,12 +43,6 @@ type Sensitive struct {
 	// carry the secret or a signature made with it.
 	SecretHeaders []string
 	SecretQuery   []string
-}
-
-// SensitiveDeclarer is implemented by every adapter Hub ships: it declares which parts of the
-// gateway's deliveries hold secrets and personal data.
-type SensitiveDeclarer interface {
-	Sensitive() Sensitive
 }
 
 // What masked values are replaced with. Null and empty values are kept as they are: they
@@ -452,13 +446,11 @@ func secretName(name string, declared []string) bool {
 	return false
 }
 
-// SensitiveOf returns a's declaration; ok is false for an adapter that declares nothing.
+// SensitiveOf returns a's declaration (its Spec's Sensitive); ok is false for an adapter that
+// declares nothing.
 func SensitiveOf(a Adapter) (s Sensitive, ok bool) {
-	d, ok := a.(SensitiveDeclarer)
-	if !ok {
-		return Sensitive{}, false
-	}
-	return d.Sensitive(), true
+	s = a.Spec().Sensitive
+	return s, s.declared()
 }
 
 // Masked is a stored delivery as a view may show it.

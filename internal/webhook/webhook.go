@@ -49,12 +49,9 @@ type Adapter interface {
 	// (/v1/webhooks/{provider}/{token}, the token being the source's own for that gateway) and in OrderEvent.Provider.
 	Provider() string
 
-	// Signed reports whether the gateway authenticates its deliveries with something the URL
-	// does not carry: a signature, or a shared secret it sends in a header or the body. An
-	// unsigned gateway (Appmax) is authenticated by its per-gateway URL token alone, so the
-	// intake limits how fast a source accepts its deliveries, and the API and dashboard mark it
-	// "unsigned". A signed gateway's URL answers 404 until the source has its secret.
-	Signed() bool
+	// Spec declares what Hub knows about the gateway besides its deliveries: its name, whether
+	// it signs, its checkout hosts and tracking parameters, and the fields to mask.
+	Spec() Spec
 
 	// Verify checks that req was sent by the gateway, using the source's secret. now is the
 	// receipt time, used only by gateways with signed timestamps (Stripe). It returns nil or an

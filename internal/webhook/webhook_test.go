@@ -174,7 +174,7 @@ func TestValidate(t *testing.T) {
 type fakeAdapter string
 
 func (f fakeAdapter) Provider() string                      { return string(f) }
-func (fakeAdapter) Signed() bool                            { return true }
+func (fakeAdapter) Spec() Spec                              { return Spec{Signed: true} }
 func (fakeAdapter) Verify(Request, string, time.Time) error { return nil }
 func (fakeAdapter) Parse(Request) ([]OrderEvent, error)     { return nil, nil }
 

@@ -16,7 +16,7 @@ func TestEveryAdapterDeclaresSensitiveFields(t *testing.T) {
 	for _, p := range r.Providers() {
 		a, _ := r.Lookup(p)
 		if _, ok := webhook.SensitiveOf(a); !ok {
-			t.Errorf("%s does not implement webhook.SensitiveDeclarer", p)
+			t.Errorf("%s declares no sensitive fields in its Spec", p)
 		}
 	}
 }

@@ -25,10 +25,6 @@ var _ webhook.Adapter = Adapter{}
 // Provider implements webhook.Adapter.
 func (Adapter) Provider() string { return Provider }
 
-// Signed implements webhook.Adapter: false, Appmax authenticates nothing; only the
-// per-gateway token in the webhook URL stands between a forger and the order pipeline.
-func (Adapter) Signed() bool { return false }
-
 // Verify always returns nil: Appmax signs nothing, and the per-gateway token in the URL that
 // selected the source is the only secret.
 func (Adapter) Verify(webhook.Request, string, time.Time) error { return nil }

@@ -26,10 +26,6 @@ var _ webhook.Adapter = Adapter{}
 // Provider implements webhook.Adapter.
 func (Adapter) Provider() string { return Provider }
 
-// Signed implements webhook.Adapter: true, every postback carries the account's postback key
-// (basic_authentication) in its body, compared with the stored secret.
-func (Adapter) Signed() bool { return true }
-
 // Verify compares the body's basic_authentication with the postback key in constant time.
 func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
 	if secret == "" {

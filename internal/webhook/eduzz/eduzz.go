@@ -28,9 +28,6 @@ var _ webhook.Adapter = Adapter{}
 // Provider implements webhook.Adapter.
 func (Adapter) Provider() string { return Provider }
 
-// Signed implements webhook.Adapter: true, every delivery is checked against the source's secret.
-func (Adapter) Signed() bool { return true }
-
 // Verify checks x-signature against HMAC-SHA256(secret, body), hex or base64.
 func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
 	if secret == "" {

@@ -24,9 +24,6 @@ var _ webhook.Adapter = Adapter{}
 // Provider implements webhook.Adapter.
 func (Adapter) Provider() string { return Provider }
 
-// Signed implements webhook.Adapter: true, every delivery is checked against the source's secret.
-func (Adapter) Signed() bool { return true }
-
 // Verify compares the X-HOTMART-HOTTOK header (or, when the header is absent, the body's
 // "hottok") with the account hottok, in constant time.
 func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {

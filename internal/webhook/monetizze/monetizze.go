@@ -28,9 +28,6 @@ var _ webhook.Adapter = Adapter{}
 // Provider implements webhook.Adapter.
 func (Adapter) Provider() string { return Provider }
 
-// Signed implements webhook.Adapter: true, every delivery is checked against the source's secret.
-func (Adapter) Signed() bool { return true }
-
 // Verify compares chave_unica (the form field, or the one inside the json field) with the
 // postback key in constant time. The optional product key (produto[chave]) is not checked: a
 // source has one secret.

@@ -34,9 +34,6 @@ var _ webhook.Adapter = Adapter{}
 // Provider implements webhook.Adapter.
 func (Adapter) Provider() string { return Provider }
 
-// Signed implements webhook.Adapter: true, every delivery is checked against the source's secret.
-func (Adapter) Signed() bool { return true }
-
 // Verify checks the Stripe-Signature header; the signature is checked before the age, so
 // ErrStale always means an authentic but old delivery.
 func (Adapter) Verify(req webhook.Request, secret string, now time.Time) error {

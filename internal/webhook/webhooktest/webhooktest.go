@@ -280,9 +280,11 @@ func Run(t *testing.T, a webhook.Adapter, dir string) {
 	}
 	// A gateway that skips the bad-signature checks verifies nothing: it must say so, so the
 	// intake limits it and the API and dashboard mark it unsigned.
-	if _, unsigned := l.cfg.Skip["bad_signature"]; a.Signed() == unsigned {
-		t.Errorf("Signed() = %v, but the suite skips bad_signature: %v", a.Signed(), unsigned)
+	spec := a.Spec()
+	if _, unsigned := l.cfg.Skip["bad_signature"]; spec.Signed == unsigned {
+		t.Errorf("Spec().Signed = %v, but the suite skips bad_signature: %v", spec.Signed, unsigned)
 	}
+	checkSpec(t, spec)
 
 	if l.cfg.Sign != nil {
 		t.Run("signer_matches_fixture", func(t *testing.T) {
@@ -586,4 +588,30 @@ func Fuzz(f *testing.F, a webhook.Adapter, dir string) {
 			t.Fatal("Parse is not deterministic")
 		}
 	})
+}
+
+// checkSpec checks the shape of what an adapter declares: a name, hosts that decoration can
+// match (lowercase, no scheme or path), and parameters a URL can carry.
+func checkSpec(t *testing.T, s webhook.Spec) {
+	t.Helper()
+	if strings.TrimSpace(s.Name) == "" {
+		t.Error("Spec().Name is empty")
+	}
+	for _, h := range s.CheckoutHosts {
+		bare := strings.TrimPrefix(h, ".")
+		if bare == "" || h != strings.ToLower(h) || strings.ContainsAny(bare, "/:?#*@ ") || !strings.Contains(bare, ".") {
+			t.Errorf("Spec().CheckoutHosts: %q is not a lowercase host or .domain", h)
+		}
+	}
+	if len(s.CheckoutHosts) > 0 && len(s.LinkParams) == 0 {
+		t.Error("Spec() has checkout hosts but no LinkParams to decorate them with")
+	}
+	for _, p := range s.LinkParams {
+		if p == "" || url.QueryEscape(p) != p {
+			t.Errorf("Spec().LinkParams: %q is not a plain query parameter name", p)
+		}
+	}
+	if z := s.Sensitive; len(z.Secret)+len(z.PII)+len(z.Embedded)+len(z.SecretHeaders)+len(z.SecretQuery) == 0 {
+		t.Error("Spec().Sensitive declares nothing: every view of a raw delivery would withhold its body")
+	}
 }

@@ -32,9 +32,6 @@ var _ webhook.Adapter = Adapter{}
 // Provider implements webhook.Adapter.
 func (Adapter) Provider() string { return Provider }
 
-// Signed implements webhook.Adapter: true, every delivery is checked against the source's secret.
-func (Adapter) Signed() bool { return true }
-
 var ping = regexp.MustCompile(`^webhook_id=[0-9]{1,20}$`)
 
 // specialcharsDecode mirrors WordPress's wp_specialchars_decode($s, ENT_QUOTES), which

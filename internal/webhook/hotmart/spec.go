@@ -1,0 +1,27 @@
+package hotmart
+
+import "github.com/hubtrack/hub/internal/webhook"
+
+// Spec implements webhook.Adapter.
+func (Adapter) Spec() webhook.Spec { return spec }
+
+// Hotmart sends the account hottok (the source's secret) in the X-Hotmart-Hottok header or the
+// body. Its checkout copies sck and src into data.purchase.origin.
+var spec = webhook.Spec{
+	Name:          "Hotmart",
+	Signed:        true,
+	CheckoutHosts: []string{"pay.hotmart.com", "go.hotmart.com"},
+	LinkParams:    []string{"sck", "src"},
+	TokenHeaders:  []string{"X-Hotmart-Hottok"},
+	Sensitive:     sensitive,
+}
+
+// sensitive: the account hottok is repeated in the body (and sent as a header, which the intake
+// already stores redacted); buyer, producer, affiliates and subscriber hold identities, and the
+// purchase the buyer's IP.
+var sensitive = webhook.Sensitive{
+	Secret:        []string{"hottok"},
+	SecretHeaders: []string{"X-Hotmart-Hottok"},
+	PII: []string{"data.buyer.*", "data.producer.*", "data.affiliates.*.name", "data.subscription.subscriber.*",
+		"data.purchase.buyer_ip"},
+}

@@ -1,0 +1,27 @@
+package shopify
+
+import "github.com/hubtrack/hub/internal/webhook"
+
+// Spec implements webhook.Adapter.
+func (Adapter) Spec() webhook.Spec { return spec }
+
+// Shopify signs the body (X-Shopify-Hmac-Sha256). Every store answers on <store>.myshopify.com,
+// and a store on its own domain adds that host to the configured ones; the order keeps the
+// landing page, path and query, in landing_site, where the adapter reads sck back.
+var spec = webhook.Spec{
+	Name:          "Shopify",
+	Signed:        true,
+	CheckoutHosts: []string{".myshopify.com"},
+	LinkParams:    []string{"sck"},
+	Sensitive:     sensitive,
+}
+
+// sensitive: the signature is the X-Shopify-Hmac-Sha256 header; e-mail, phone, addresses, the
+// customer and the browser's IP and user agent are personal data.
+var sensitive = webhook.Sensitive{
+	SecretHeaders: []string{"X-Shopify-Hmac-Sha256"},
+	// The order's tokens open its status page, with the buyer's data, to whoever holds them.
+	Secret: []string{"token", "checkout_token", "cart_token"},
+	PII: []string{"email", "contact_email", "phone", "browser_ip", "customer.*", "billing_address", "shipping_address",
+		"client_details.browser_ip", "client_details.user_agent"},
+}

@@ -1,0 +1,45 @@
+package webhook
+
+// Spec is everything Hub knows about a gateway besides reading its deliveries, declared once
+// by its adapter (in the gateway's own folder) and read by everything else: the tracking
+// links and t.js (checkout hosts and parameters, see ingest.Checkout), the intake (whether the
+// gateway signs, which headers are the secret itself), the raw-webhook views (what to mask),
+// the API, the dashboard and the docs. No other package names a gateway's hosts or fields.
+type Spec struct {
+	// Name is the gateway's name as people write it ("Hotmart", "PagBank").
+	Name string
+
+	// Signed reports whether the gateway authenticates its deliveries with something the URL
+	// does not carry: a signature, or a shared secret it sends in a header or the body. An
+	// unsigned gateway (Appmax) is authenticated by its per-gateway URL token alone, so the
+	// intake limits how fast a source accepts its deliveries, and the API and dashboard mark it
+	// "unsigned". A signed gateway's URL answers 404 until the source has its secret.
+	Signed bool
+
+	// CheckoutHosts are the hosts of the gateway's hosted checkout pages, whose links the
+	// tracking links and t.js decorate with the visitor id. A leading dot matches the domain
+	// and every subdomain (".example.com"). Empty when the checkout lives on the merchant's own
+	// domain (WooCommerce) or no checkout host is documented: such hosts are configured per
+	// installation (ingest.Config.Gateways, t.js data-gateways).
+	CheckoutHosts []string
+
+	// LinkParams are the checkout URL's query parameters the gateway copies into its webhook,
+	// where the adapter reads the visitor id back; decoration sets each to the visitor id.
+	// Empty when the gateway carries nothing back from the checkout URL (Appmax, PagBank):
+	// its links are not decorated and a host configured for it is refused.
+	LinkParams []string
+
+	// TokenHeaders are request headers that carry the gateway's secret itself, not a signature
+	// made with it (Hotmart's X-Hotmart-Hottok). The inbox stores them redacted.
+	TokenHeaders []string
+
+	// Sensitive says which parts of a delivery hold the secret and personal data (national
+	// ids, e-mail addresses, phones...): every view of a stored delivery masks them.
+	Sensitive Sensitive
+}
+
+// declared reports whether s declares anything at all.
+func (s Sensitive) declared() bool {
+	return len(s.Secret)+len(s.PII)+len(s.Embedded)+len(s.SecretHeaders)+len(s.SecretQuery) > 0
+}
+
