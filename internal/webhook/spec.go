@@ -1,5 +1,10 @@
 package webhook
 
+import (
+	"encoding/json"
+	"reflect"
+)
+
 // Spec is everything Hub knows about a gateway besides reading its deliveries, declared once
 // by its adapter (in the gateway's own folder) and read by everything else: the tracking
 // links and t.js (checkout hosts and parameters, see ingest.Checkout), the intake (whether the
@@ -43,3 +48,27 @@ func (s Sensitive) declared() bool {
 	return len(s.Secret)+len(s.PII)+len(s.Embedded)+len(s.SecretHeaders)+len(s.SecretQuery) > 0
 }
 
+// VerifyBodyToken is Verify for the gateways that authenticate a delivery by repeating the
+// account's secret in a top-level field of its JSON body (PerfectPay's and Ticto's "token",
+// Braip's "basic_authentication"): the field's value must equal secret, compared in constant
+// time. The field is matched as encoding/json matches a struct tag (exact name first, else
+// case-insensitively), and a number is read as its text, like Scalar.
+func VerifyBodyToken(provider, field string, req Request, secret string) error {
+	if secret == "" {
+		return NoSecret(provider)
+	}
+	// A one-field struct tagged with field: the same matching rules as the struct each adapter
+	// used to declare. reflect.StructOf caches the type.
+	typ := reflect.StructOf([]reflect.StructField{{Name: "Token", Type: reflect.TypeFor[Scalar](),
+		Tag: reflect.StructTag(`json:"` + field + `"`)}})
+	v := reflect.New(typ)
+	_ = json.Unmarshal(req.Body, v.Interface()) // an unreadable body has no token
+	tok := v.Elem().Field(0).Interface().(Scalar).String()
+	if tok == "" {
+		return MissingSignature(provider, "no "+field+" in the body")
+	}
+	if !SecretEqual(tok, secret) {
+		return BadSignature(provider, field+" does not match")
+	}
+	return nil
+}

@@ -8,7 +8,6 @@
 package braip
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -28,20 +27,7 @@ func (Adapter) Provider() string { return Provider }
 
 // Verify compares the body's basic_authentication with the postback key in constant time.
 func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
-	if secret == "" {
-		return webhook.NoSecret(Provider)
-	}
-	var b struct {
-		Key webhook.Scalar `json:"basic_authentication"`
-	}
-	_ = json.Unmarshal(req.Body, &b) // an unreadable body has no key
-	if b.Key.String() == "" {
-		return webhook.MissingSignature(Provider, "no basic_authentication in the body")
-	}
-	if !webhook.SecretEqual(b.Key.String(), secret) {
-		return webhook.BadSignature(Provider, "basic_authentication does not match")
-	}
-	return nil
+	return webhook.VerifyBodyToken(Provider, "basic_authentication", req, secret)
 }
 
 type payload struct {

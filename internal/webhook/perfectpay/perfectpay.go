@@ -6,7 +6,6 @@
 package perfectpay
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -27,20 +26,7 @@ func (Adapter) Provider() string { return Provider }
 
 // Verify compares the body's "token" with the account token in constant time.
 func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
-	if secret == "" {
-		return webhook.NoSecret(Provider)
-	}
-	var b struct {
-		Token webhook.Scalar `json:"token"`
-	}
-	_ = json.Unmarshal(req.Body, &b) // an unreadable body has no token
-	if b.Token.String() == "" {
-		return webhook.MissingSignature(Provider, "no token in the body")
-	}
-	if !webhook.SecretEqual(b.Token.String(), secret) {
-		return webhook.BadSignature(Provider, "token does not match")
-	}
-	return nil
+	return webhook.VerifyBodyToken(Provider, "token", req, secret)
 }
 
 type payload struct {

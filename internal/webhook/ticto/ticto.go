@@ -6,7 +6,6 @@
 package ticto
 
 import (
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -26,20 +25,7 @@ func (Adapter) Provider() string { return Provider }
 
 // Verify compares the body's "token" with the panel token in constant time.
 func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
-	if secret == "" {
-		return webhook.NoSecret(Provider)
-	}
-	var b struct {
-		Token webhook.Scalar `json:"token"`
-	}
-	_ = json.Unmarshal(req.Body, &b) // an unreadable body has no token
-	if b.Token.String() == "" {
-		return webhook.MissingSignature(Provider, "no token in the body")
-	}
-	if !webhook.SecretEqual(b.Token.String(), secret) {
-		return webhook.BadSignature(Provider, "token does not match")
-	}
-	return nil
+	return webhook.VerifyBodyToken(Provider, "token", req, secret)
 }
 
 // text is a tracking value; Ticto writes "Não Informado" for an empty one.
