@@ -214,16 +214,21 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 
 	// Raw first: the delivery and a safety-net job commit before anything is parsed.
 	err = s.Store.Tx(ctx, func(tx store.Tx) error {
-		if _, err := tx.InsertInbox(ctx, entry); err != nil {
+		stored, err := tx.InsertInbox(ctx, entry)
+		if err != nil {
 			return err
 		}
+		entry = stored
 		return tx.Enqueue(ctx, ProcessArgs{TenantID: src.TenantID, InboxID: entry.ID}, &river.InsertOpts{ScheduledAt: now.Add(SafetyNetDelay)})
 	})
 	if err != nil {
 		s.fail(w, r, "store delivery", err)
 		return
 	}
-	state, err := s.Process(ctx, src.TenantID, entry.ID, false)
+	// Parse sees the request Verify accepted, headers as received: the inbox keeps some of
+	// them redacted (inboxHeaders), so only the safety net and reprocessing rebuild the
+	// request from the stored row.
+	state, err := s.process(ctx, adapter, src, entry, req)
 	if err != nil {
 		// Stored and acknowledged; the safety-net job will process it.
 		s.Log.Error("intake: process inline; the scheduled job will retry", "inbox_id", entry.ID, "error", err)
@@ -280,7 +285,12 @@ func (s *Service) Process(ctx context.Context, tenantID, inboxID string, force b
 	for k, v := range e.Headers {
 		h.Set(k, v)
 	}
-	events, perr := adapter.Parse(webhook.Request{Header: h, Query: q, Body: e.Body})
+	return s.process(ctx, adapter, src, e, webhook.Request{Header: h, Query: q, Body: e.Body})
+}
+
+// process parses req, the delivery stored as e, and applies it.
+func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src store.Source, e store.InboxEntry, req webhook.Request) (store.InboxState, error) {
+	events, perr := adapter.Parse(req)
 	now := s.now()
 	if perr != nil {
 		if err := s.Store.SetInboxState(ctx, e.TenantID, e.ID, store.InboxUnparseable, perr.Error(), "", now); err != nil {
@@ -291,7 +301,7 @@ func (s *Service) Process(ctx context.Context, tenantID, inboxID string, force b
 	}
 	state := store.InboxIgnored
 	var orderID string
-	err = s.Store.Tx(ctx, func(tx store.Tx) error {
+	err := s.Store.Tx(ctx, func(tx store.Tx) error {
 		state, orderID = store.InboxIgnored, ""
 		for _, ev := range events {
 			st, oid, err := s.apply(ctx, tx, src, e, ev, now)
