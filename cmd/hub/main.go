@@ -377,7 +377,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 				tenants = append(tenants, t.ID)
 			}
 		}
-		n, err := reprocess(ctx, st, in, tenants, id, stdout)
+		n, err := reprocess(ctx, in, tenants, id, stdout)
 		if err != nil {
 			return err
 		}
@@ -454,36 +454,30 @@ func warnPublicURL(w io.Writer, publicURL string) {
 	}
 }
 
-// reprocess runs unparseable webhooks through their adapter again (after an adapter fix).
-func reprocess(ctx context.Context, st store.Store, in *intake.Service, tenants []string, id string, out io.Writer) (int, error) {
+// reprocess runs unparseable webhooks through their adapter again (after an adapter fix): the
+// one with id, or every unparseable one of each tenant.
+func reprocess(ctx context.Context, in *intake.Service, tenants []string, id string, out io.Writer) (int, error) {
 	n := 0
 	for _, t := range tenants {
-		var ids []string
 		if id != "" {
-			ids = []string{id}
-		} else {
-			after := ""
-			for {
-				page, err := st.ListInbox(ctx, store.InboxFilter{TenantID: t, State: store.InboxUnparseable, After: after, Limit: 500})
-				if err != nil {
-					return n, err
-				}
-				for _, e := range page {
-					ids = append(ids, e.ID)
-				}
-				if len(page) < 500 {
-					break
-				}
-				after = page[len(page)-1].ID
-			}
-		}
-		for _, i := range ids {
-			state, err := in.Process(ctx, t, i, true)
+			r, err := in.Reprocess(ctx, t, id)
 			if err != nil {
 				return n, err
 			}
-			fmt.Fprintf(out, "%s: %s\n", i, state)
+			fmt.Fprintf(out, "%s: %s\n", r.ID, r.State)
 			n++
+			continue
+		}
+		_, err := in.ReprocessUnparseable(ctx, t, intake.UnparseableFilter{}, func(r intake.Reprocessed, err error) error {
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%s: %s\n", r.ID, r.State)
+			n++
+			return nil
+		})
+		if err != nil {
+			return n, err
 		}
 	}
 	return n, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/ingest"
+	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -70,17 +71,12 @@ func (a *API) reprocessWebhook(w http.ResponseWriter, r *http.Request, p princip
 	if a.cfg.Intake == nil {
 		return httpx.NewProblem(http.StatusServiceUnavailable, "webhook processing is not configured")
 	}
-	state, err := a.cfg.Intake.Process(ctx, p.TenantID, e.ID, true)
+	res, err := intake.Reprocess(ctx, a.cfg.Store, a.cfg.Intake, p.TenantID, e.ID)
 	if err != nil {
 		return err
 	}
-	out := Reprocessed{ID: e.ID, State: string(state)}
-	if state == store.InboxUnparseable {
-		if e2, err := a.cfg.Store.GetInbox(ctx, p.TenantID, e.ID); err == nil {
-			out.Error = e2.Error
-		}
-	}
-	a.audit(r, p, "webhook.reprocess", fmt.Sprintf("inbox %s state %s", e.ID, state))
+	out := Reprocessed{ID: res.ID, State: string(res.State), Error: res.Error}
+	a.audit(r, p, "webhook.reprocess", fmt.Sprintf("inbox %s state %s", e.ID, res.State))
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -118,26 +114,24 @@ func (a *API) reprocessWebhooks(w http.ResponseWriter, r *http.Request, p princi
 	if a.cfg.Intake == nil {
 		return httpx.NewProblem(http.StatusServiceUnavailable, "webhook processing is not configured")
 	}
-	es, err := a.cfg.Store.ListInbox(ctx, store.InboxFilter{TenantID: p.TenantID, SourceID: body.SourceID, Provider: body.Provider,
-		State: store.InboxUnparseable, Limit: body.Limit})
+	out := ReprocessResult{ByState: map[string]int{}, Items: []Reprocessed{}}
+	_, err := intake.ReprocessUnparseable(ctx, a.cfg.Store, a.cfg.Intake, p.TenantID,
+		intake.UnparseableFilter{SourceID: body.SourceID, Provider: body.Provider, Limit: body.Limit},
+		func(res intake.Reprocessed, err error) error {
+			item := Reprocessed{ID: res.ID, State: string(res.State)}
+			if err != nil {
+				if errors.Is(err, ctx.Err()) && ctx.Err() != nil {
+					return err
+				}
+				a.cfg.Log.Error("api: reprocess", "inbox_id", res.ID, "error", err.Error())
+				item.State, item.Error = "error", "processing failed; see the server log for request "+httpx.RequestID(ctx)
+			}
+			out.ByState[item.State]++
+			out.Items = append(out.Items, item)
+			return nil
+		})
 	if err != nil {
 		return err
-	}
-	out := ReprocessResult{ByState: map[string]int{}, Items: []Reprocessed{}}
-	for _, e := range es {
-		item := Reprocessed{ID: e.ID}
-		state, err := a.cfg.Intake.Process(ctx, p.TenantID, e.ID, true)
-		if err != nil {
-			if errors.Is(err, ctx.Err()) && ctx.Err() != nil {
-				return err
-			}
-			a.cfg.Log.Error("api: reprocess", "inbox_id", e.ID, "error", err.Error())
-			item.State, item.Error = "error", "processing failed; see the server log for request "+httpx.RequestID(ctx)
-		} else {
-			item.State = string(state)
-		}
-		out.ByState[item.State]++
-		out.Items = append(out.Items, item)
 	}
 	out.Reprocessed = len(out.Items)
 	a.audit(r, p, "webhook.reprocess_bulk", fmt.Sprintf("%d unparseable webhooks reprocessed", out.Reprocessed))

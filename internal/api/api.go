@@ -17,6 +17,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/ingest"
+	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook"
@@ -32,17 +33,12 @@ var openAPI []byte
 // OpenAPI returns the embedded OpenAPI 3.1 document served at /api/v1/openapi.json.
 func OpenAPI() []byte { return openAPI }
 
-// Processor reprocesses a stored webhook delivery (intake.Service).
-type Processor interface {
-	Process(ctx context.Context, tenantID, inboxID string, force bool) (store.InboxState, error)
-}
-
 // Config wires the API.
 type Config struct {
 	Store  store.Store
 	Admin  *admin.Service
 	Dests  *dest.Registry
-	Intake Processor
+	Intake intake.Processor
 	// Keys opens destination credentials for "send test event"; nil uses Admin.Keys.
 	Keys *pii.Keyring
 	// Cache rate-limits requests per API key; nil disables the limit.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -585,13 +586,13 @@ func (u *UI) reprocess(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	id := r.PostFormValue("inbox_id")
-	st, err := u.cfg.Intake.Process(r.Context(), p.Tenant.ID, id, true)
+	res, err := intake.Reprocess(r.Context(), u.cfg.Store, u.cfg.Intake, p.Tenant.ID, id)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	u.audit(r, p, "webhook.reprocess", "inbox "+id+" -> "+string(st))
-	redirect(w, r, "/failures", "Webhook reprocessed: "+string(st)+".")
+	u.audit(r, p, "webhook.reprocess", "inbox "+id+" -> "+string(res.State))
+	redirect(w, r, "/failures", "Webhook reprocessed: "+string(res.State)+".")
 }
 
 // Accuracy.

@@ -4,7 +4,6 @@
 package web
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook"
@@ -30,11 +30,6 @@ var templateFS embed.FS
 
 //go:embed assets
 var assetFS embed.FS
-
-// Processor reprocesses a stored webhook delivery (intake.Service).
-type Processor interface {
-	Process(ctx context.Context, tenantID, inboxID string, force bool) (store.InboxState, error)
-}
 
 // Config wires the dashboard.
 type Config struct {
@@ -48,7 +43,7 @@ type Config struct {
 	// Sessions holds sessions when set (Redis); nil keeps them in the store (embedded mode).
 	Sessions cache.Cache
 	// Intake reprocesses unparseable webhooks from the failures page; may be nil.
-	Intake Processor
+	Intake intake.Processor
 	Log    *slog.Logger
 	Now    func() time.Time
 	// PublicURL is Hub's public base URL; empty uses Admin.PublicURL. When it starts with
