@@ -62,3 +62,48 @@ func TestCheckoutHostsLiveInTheirAdapter(t *testing.T) {
 		t.Errorf("only %d files checked: is the walk rooted at the repository?", checked)
 	}
 }
+
+// TestTrackingDocsNameEverySpec: docs/tracking.md's decoration table names each gateway's
+// declared checkout hosts ("*.domain" for ".domain") and link parameters.
+func TestTrackingDocsNameEverySpec(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "tracking.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	r := Default()
+	for _, p := range r.Providers() {
+		s := func() (out []string) {
+			a, _ := r.Lookup(p)
+			spec := a.Spec()
+			for _, h := range spec.CheckoutHosts {
+				if strings.HasPrefix(h, ".") {
+					h = "*" + h
+				}
+				out = append(out, "`"+h+"`")
+			}
+			for _, q := range spec.LinkParams {
+				out = append(out, "`"+q+"`")
+			}
+			return out
+		}()
+		name := func() string { a, _ := r.Lookup(p); return a.Spec().Name }()
+		row := ""
+		for _, l := range lines {
+			if strings.HasPrefix(l, "| ") && strings.Contains(l, name) {
+				row = l
+				break
+			}
+		}
+		if row == "" {
+			t.Errorf("docs/tracking.md has no row for %s", name)
+			continue
+		}
+		for _, want := range s {
+			if !strings.Contains(row, want) {
+				t.Errorf("docs/tracking.md's %s row does not name %s", name, want)
+			}
+		}
+	}
+}
