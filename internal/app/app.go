@@ -90,7 +90,7 @@ func WithReadyProbeEvery(d time.Duration) Option { return func(a *App) { a.ready
 func WithStatsCompaction(every time.Duration) Option { return func(a *App) { a.compactEvery = every } }
 
 // OpenStore opens the store the configuration names and applies migrations.
-func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+func OpenStore(ctx context.Context, cfg config.Config, opts ...store.Option) (store.Store, error) {
 	var (
 		st  store.Store
 		err error
@@ -99,9 +99,9 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("app: data dir: %w", err)
 		}
-		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hub.db"), store.WithRiverConfig(RiverConfig))
+		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "hub.db"), append([]store.Option{store.WithRiverConfig(RiverConfig)}, opts...)...)
 	} else {
-		st, err = postgres.Open(ctx, cfg.DatabaseURL, store.WithMaxConns(cfg.DBMaxConns), store.WithRiverConfig(RiverConfig))
+		st, err = postgres.Open(ctx, cfg.DatabaseURL, append([]store.Option{store.WithMaxConns(cfg.DBMaxConns), store.WithRiverConfig(RiverConfig)}, opts...)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("app: open store: %w", err)
@@ -202,7 +202,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 	a.Keys = keys
-	st, err := OpenStore(ctx, cfg)
+	st, err := OpenStore(ctx, cfg, store.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +237,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 			name := name
 			a.Metrics.GaugeFunc(name, "Database pool: "+strings.ReplaceAll(strings.TrimPrefix(name, "db_"), "_", " ")+".", func(context.Context) (float64, error) {
 				return ps.PoolStats()[name], nil
+			})
+		}
+		if _, ok := st.(writeFailer); ok {
+			a.Metrics.GaugeFunc("db_write_failed", "1 while the embedded store refuses writes because its storage failed (an I/O error, a full or read-only disk), until a test write succeeds; 0 otherwise.", func(context.Context) (float64, error) {
+				return ps.PoolStats()["db_write_failed"], nil
 			})
 		}
 	}
@@ -326,6 +331,15 @@ func (a *App) readiness(ctx context.Context) (readiness, int) {
 		a.Log.Warn("readyz: database unreachable", "error", err)
 	} else {
 		rd.Database.Reachable = true
+		if wf, ok := a.Store.(writeFailer); ok {
+			// The store saw its storage fail and refuses writes until a test write succeeds
+			// (asking runs one when due): not ready, and why, without touching the database.
+			if err := wf.WriteFailure(ctx); err != nil {
+				rd.Database.Error = "storage failed: writes refused until a test write succeeds"
+				a.Log.Warn("readyz: storage failed; writes refused", "error", err)
+				return notReady(rd)
+			}
+		}
 		current, err := a.Store.MigrationStatus(ctx)
 		switch {
 		case err != nil:
@@ -353,12 +367,21 @@ func (a *App) readiness(ctx context.Context) (readiness, int) {
 			}
 		}
 	}
-	status := http.StatusOK
 	if !rd.Database.Reachable || rd.Database.Migrations != "current" || !rd.Database.Writable {
-		rd.Status = "not ready"
-		status = http.StatusServiceUnavailable
+		return notReady(rd)
 	}
-	return rd, status
+	return rd, http.StatusOK
+}
+
+func notReady(rd readiness) (readiness, int) {
+	rd.Status = "not ready"
+	return rd, http.StatusServiceUnavailable
+}
+
+// writeFailer is a store that latches after its storage fails (SQLite): WriteFailure is nil
+// while it takes writes.
+type writeFailer interface {
+	WriteFailure(ctx context.Context) error
 }
 
 // Handler is the public HTTP surface with its middleware: what PORT serves.

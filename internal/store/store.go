@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -16,6 +17,10 @@ import (
 var (
 	ErrNotFound = errors.New("store: not found")
 	ErrConflict = errors.New("store: conflict")
+	// ErrStorageFailed marks a write the store refused, or that failed, because its storage
+	// failed (an I/O error, a full or read-only disk): nothing written since can be trusted to
+	// last, so callers must not acknowledge it (answer 503, the client retries).
+	ErrStorageFailed = errors.New("store: storage failed")
 )
 
 // Store is the whole persistence seam. Reads are tenant-scoped: a row of another tenant is
@@ -305,6 +310,9 @@ type Options struct {
 	River func(*river.Config)
 	// MaxConns bounds the PostgreSQL connection pool; 0 keeps the driver's default.
 	MaxConns int
+	// Logger receives the store's own warnings (SQLite: its storage failing and recovering).
+	// Default slog.Default().
+	Logger *slog.Logger
 }
 
 // WithClock sets the clock used for timestamps the store fills in.
@@ -319,6 +327,9 @@ func WithRiverConfig(fn func(*river.Config)) Option { return func(o *Options) { 
 // WithMaxConns bounds the connection pool (PostgreSQL; a pool_max_conns in the URL wins).
 func WithMaxConns(n int) Option { return func(o *Options) { o.MaxConns = n } }
 
+// WithLogger sets the logger for the store's own warnings.
+func WithLogger(l *slog.Logger) Option { return func(o *Options) { o.Logger = l } }
+
 // Apply returns the options with defaults filled in.
 func Apply(opts ...Option) Options {
 	var o Options
@@ -330,6 +341,9 @@ func Apply(opts ...Option) Options {
 	}
 	if o.NewID == nil {
 		o.NewID = NewID
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	return o
 }

@@ -36,6 +36,7 @@ type Store struct {
 	flavor      *sqlstore.Flavor
 	queue       *sqlstore.Queue[*sql.Tx]
 	migrateMu   sync.Mutex
+	health      *health
 }
 
 var _ store.Store = (*Store)(nil)
@@ -74,10 +75,15 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	rq.Add("_pragma", "mmap_size(268435456)")
 	rq.Add("_pragma", "cache_size(-16000)")
 
-	write, err := sql.Open("sqlite", path+"?"+q.Encode())
+	o := store.Apply(opts...)
+	// The writer goes through the health latch (health.go): after its storage fails, no write
+	// is acknowledged until a test write succeeds.
+	h := &health{log: o.Logger, now: time.Now, probeFile: path + "-probe", probeEvery: defaultProbeEvery}
+	wc, err := sqlite.NewConnector(path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
+	write := sql.OpenDB(connector{Connector: wc, h: h})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -95,7 +101,6 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 
-	o := store.Apply(opts...)
 	f := sqlstore.SQLite(isUniqueViolation)
 	wq := sqlstore.DB{DB: write}
 	queue, err := sqlstore.NewQueue(riversqlite.New(write), o, f, wq)
@@ -104,7 +109,7 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 		read.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	s := &Store{write: write, read: read, flavor: f, queue: queue}
+	s := &Store{write: write, read: read, flavor: f, queue: queue, health: h}
 	s.Store = sqlstore.New(sqlstore.Config{
 		Flavor: f,
 		Read:   sqlstore.DB{DB: read},
@@ -224,6 +229,27 @@ func isUniqueViolation(err error) bool {
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
+// WriteFailure is nil while the store takes writes. After its storage failed (an I/O error, a
+// full or read-only disk) it is the failure, wrapping store.ErrStorageFailed, until a test
+// write succeeds: asking runs that test write when one is due (at most every second).
+func (s *Store) WriteFailure(ctx context.Context) error {
+	if s.health.failure() == nil {
+		return nil
+	}
+	c, err := s.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	defer c.Close()
+	return c.Raw(func(dc any) error {
+		wc, ok := dc.(*conn)
+		if !ok {
+			return errors.New("sqlite: write connection is not wrapped")
+		}
+		return wc.admit(ctx)
+	})
+}
+
 // PoolStats reports the write connection and the read pool together, for /metrics.
 func (s *Store) PoolStats() map[string]float64 {
 	w, r := s.write.Stats(), s.read.Stats()
@@ -231,5 +257,13 @@ func (s *Store) PoolStats() map[string]float64 {
 		"db_open_connections":   float64(w.OpenConnections + r.OpenConnections),
 		"db_idle_connections":   float64(w.Idle + r.Idle),
 		"db_in_use_connections": float64(w.InUse + r.InUse),
+		"db_write_failed":       b2f(s.health.failure() != nil),
 	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
