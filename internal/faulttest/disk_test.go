@@ -192,17 +192,12 @@ func TestSQLiteDiskFull(t *testing.T) {
 // TestSQLiteReadOnlyFilesystem: under collect and webhook load, the kernel turns the embedded
 // store's filesystem read-only (a filesystem error with errors=remount-ro: whatever was not on
 // disk yet is lost). Hub stops being ready; the replica is killed, the filesystem repaired
-// (e2fsck) and Hub started again: every event it acknowledged before the fault is still stored,
-// and every acknowledged purchase reaches Meta once (a repeat only as a recorded resend).
+// (e2fsck) and Hub started again: every event it acknowledged is still stored, and every
+// acknowledged purchase reaches Meta once (a repeat only as a recorded resend).
 //
-// Known and unfixed (issue 14): events and purchases acknowledged just after the error can be
-// lost. The likely cause, read in the kernel's source and not traced further: ext4_sync_file
-// (fs/ext4/fsync.c) returns early on a read-only superblock, with success on recent kernels, so
-// a commit whose write reached the page cache just before the error and whose fsync came just
-// after is acknowledged by SQLite and lost; synchronous=FULL cannot see it. Such losses (events:
-// one batch of 5 in 2 of 7 runs; purchases: 1 in a CI run) are reported in lost= and logged
-// loudly, not failed on; anything acknowledged before the error and lost fails the test.
-// docs/reliability.md has the details.
+// Nothing acknowledged may be lost, before or after the error: the embedded store latches at
+// its first I/O error and refuses every write (so nothing more is acknowledged) until a test
+// write succeeds (internal/store/sqlite/health.go).
 func TestSQLiteReadOnlyFilesystem(t *testing.T) {
 	suite(t)
 	disk := mountExt4(t, 64)

@@ -70,9 +70,19 @@ var stores = []string{"sqlite", "postgres"}
 // result is what a scenario counts; report prints it as the suite's one line per scenario.
 type result struct {
 	acked, stored, lost, dup, late int
-	// kernelLost is the part of lost that the kernel, not Hub, lost (see
-	// TestSQLiteReadOnlyFilesystem): reported in lost, logged, not failed on.
-	kernelLost int
+}
+
+// sinceFault says, for a message, on which side of a filesystem fault at roAt (when not zero)
+// something was acknowledged.
+func sinceFault(at, roAt time.Time) string {
+	switch {
+	case roAt.IsZero():
+		return ""
+	case at.Before(roAt):
+		return fmt.Sprintf(" (%s before the filesystem error)", roAt.Sub(at).Round(time.Millisecond))
+	default:
+		return fmt.Sprintf(" (%s after the filesystem error)", at.Sub(roAt).Round(time.Millisecond))
+	}
 }
 
 func report(t *testing.T, name, store string, r result) {
@@ -80,10 +90,7 @@ func report(t *testing.T, name, store string, r result) {
 	line := fmt.Sprintf("fault: %s store=%s acked=%d stored=%d lost=%d dup=%d late=%d", name, store, r.acked, r.stored, r.lost, r.dup, r.late)
 	t.Log(line)
 	fmt.Println(line)
-	if r.kernelLost > 0 {
-		t.Logf("%s: KNOWN AND UNFIXED (issue 14): %d of the lost were acknowledged after the kernel had turned the filesystem read-only; the likely cause is ext4 answering fsync with success on a read-only filesystem, not yet traced (docs/reliability.md)", name, r.kernelLost)
-	}
-	if r.lost-r.kernelLost != 0 || r.dup != 0 || r.late != 0 || r.acked == 0 {
+	if r.lost != 0 || r.dup != 0 || r.late != 0 || r.acked == 0 {
 		t.Errorf("%s: a promise is broken (or nothing was acknowledged)", line)
 	}
 }
@@ -389,9 +396,9 @@ func checkDelivered(t *testing.T, h *hub, f *fake, orders []order, within, bound
 	return checkDeliveredSince(t, h, f, orders, within, bound, time.Time{})
 }
 
-// checkDeliveredSince is checkDelivered where the filesystem turned read-only at roAt: a lost
-// purchase acknowledged at or after roAt is counted in lost and in kernelLost (see
-// TestSQLiteReadOnlyFilesystem), one acknowledged before it fails the test.
+// checkDeliveredSince is checkDelivered where the kernel turned the filesystem read-only at
+// roAt (when not zero): a lost purchase fails the test all the same, and the message says on
+// which side of the fault it was acknowledged.
 func checkDeliveredSince(t *testing.T, h *hub, f *fake, orders []order, within, bound time.Duration, roAt time.Time) result {
 	t.Helper()
 	var ds map[string]delivery
@@ -428,13 +435,7 @@ func checkDeliveredSince(t *testing.T, h *hub, f *fake, orders []order, within, 
 		resends += d.Resends
 		if acc[o.eventID] == 0 {
 			r.lost++
-			if !roAt.IsZero() && !o.acked.Before(roAt) {
-				r.kernelLost++
-				t.Logf("order %s acknowledged at %s, after the filesystem turned read-only at %s, never reached Meta; Hub says %+v",
-					o.txn, o.acked.Format("15:04:05.000"), roAt.Format("15:04:05.000"), d)
-				continue
-			}
-			t.Errorf("order %s: acknowledged at %s, never accepted by Meta; Hub says %+v", o.txn, o.acked.Format("15:04:05.000"), d)
+			t.Errorf("order %s: acknowledged at %s%s, never accepted by Meta; Hub says %+v", o.txn, o.acked.Format("15:04:05.000"), sinceFault(o.acked, roAt), d)
 			continue
 		}
 		r.stored++
