@@ -34,6 +34,21 @@ import (
 // (a crash or a database error after the inbox commit).
 const SafetyNetDelay = time.Minute
 
+// A delivery stored but not processed inline (the database failed in between) is retried in
+// the background, by the replica that stored it, every retryFirst doubling to retryMax until
+// retryFor, so it reaches its destinations seconds after the database is back rather than at
+// the safety net's SafetyNetDelay. retryFor ends well before SafetyNetDelay, so the two never
+// process one delivery at once. At most retryMaxPending retry at once; the rest wait for the
+// safety net.
+const (
+	retryFirst      = 250 * time.Millisecond
+	retryMax        = 2 * time.Second
+	retryFor        = SafetyNetDelay / 2
+	retryMaxPending = 512
+)
+
+var retrySlots = make(chan struct{}, retryMaxPending)
+
 // Refused deliveries are stored for debugging (what was sent, why it failed), but bounded:
 // whoever knows a source's webhook URL without its secret could otherwise fill the disk. Each
 // source stores at most RejectedBurst refusals at once and RejectedPerMinute after that, and
@@ -229,12 +244,45 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	// them redacted (inboxHeaders), so only the safety net and reprocessing rebuild the
 	// request from the stored row.
 	state, err := s.process(ctx, adapter, src, entry, req)
+	if errors.Is(err, store.ErrStorageFailed) {
+		// The embedded store's disk failed just after the commit: a commit so close to a
+		// failure is not one to vouch for. The gateway retries; the purchase is deduplicated.
+		s.fail(w, r, "process after the storage failed", err)
+		return
+	}
 	if err != nil {
-		// Stored and acknowledged; the safety-net job will process it.
-		s.Log.Error("intake: process inline; the scheduled job will retry", "inbox_id", entry.ID, "error", err)
+		// Stored and acknowledged. Retried here in the background (the database may be
+		// restarting); the safety-net job covers a crash of this replica.
+		s.Log.Error("intake: process inline; retrying in the background, and the scheduled job will", "inbox_id", entry.ID, "error", err)
+		s.retryProcess(src.TenantID, entry.ID)
 		state = store.InboxReceived
 	}
 	httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(state)})
+}
+
+// retryProcess processes the stored delivery in the background until it succeeds or retryFor
+// passes (then the safety-net job does).
+func (s *Service) retryProcess(tenantID, inboxID string) {
+	select {
+	case retrySlots <- struct{}{}:
+	default:
+		return // enough retrying already; the safety net has it
+	}
+	go func() {
+		defer func() { <-retrySlots }()
+		deadline := time.Now().Add(retryFor)
+		for wait := retryFirst; time.Now().Add(wait).Before(deadline); wait = min(2*wait, retryMax) {
+			time.Sleep(wait)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := s.Process(ctx, tenantID, inboxID, false)
+			cancel()
+			if err == nil {
+				s.Log.Info("intake: processed after a retry", "inbox_id", inboxID)
+				return
+			}
+		}
+		s.Log.Warn("intake: still not processed; the safety-net job will retry", "inbox_id", inboxID)
+	}()
 }
 
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
