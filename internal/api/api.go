@@ -263,6 +263,12 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "not found"))
 	case errors.Is(err, store.ErrConflict):
 		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusConflict, "conflicts with an existing resource"))
+	case errors.Is(err, store.ErrStorageFailed):
+		// The embedded store's disk failed: nothing was written; the client retries.
+		a.cfg.Log.Error("api: storage failed", "request_id", httpx.RequestID(r.Context()), "method", r.Method,
+			"path", r.URL.Path, "error", err.Error())
+		w.Header().Set("Retry-After", "5")
+		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusServiceUnavailable, "storage failed; nothing was written, retry later"))
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 	default:
