@@ -31,6 +31,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/app"
 	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
 	"github.com/hubtrack/hub/internal/store/sqlite"
@@ -204,7 +205,7 @@ func seed(ctx context.Context, a *app.App, dir, dbURL string, n int) (string, er
 				at := now.Add(-time.Duration(j) * (30 * 24 * time.Hour / time.Duration(n))) // divided first: j*30 days in ns overflows
 				clock.at(at)
 				o, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant, SourceID: src.ID, Provider: []string{"hotmart", "kiwify", "stripe"}[j%3],
-					ExternalID: fmt.Sprintf("B%08d", j), EventKey: "paid", Status: store.StatusPaid, NativeStatus: "APPROVED", OccurredAt: at,
+					ExternalID: fmt.Sprintf("B%08d", j), EventKey: "paid", Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: at,
 					AmountMinor: 19700, Currency: []string{"BRL", "BRL", "USD"}[j%3], ReceivedAt: at,
 					Buyer: store.Buyer{EmailHash: fmt.Sprintf("%064x", j)}})
 				if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/app"
 	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -51,7 +52,7 @@ func TestDeliveriesReplayReportsSkips(t *testing.T) {
 	}
 	old := time.Now().UTC().Add(-10 * 24 * time.Hour)
 	o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant, SourceID: src.ID, Provider: "hotmart", ExternalID: "HP-OLD", EventKey: "k",
-		Status: store.StatusPaid, OccurredAt: old, AmountMinor: 100, Currency: "BRL", ReceivedAt: old})
+		Status: domain.StatusPaid, OccurredAt: old, AmountMinor: 100, Currency: "BRL", ReceivedAt: old})
 	if err != nil {
 		st.Close()
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/api"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -125,7 +126,7 @@ func TestPagination(t *testing.T) {
 		a := e.tenant("alpha")
 		ctx := context.Background()
 		for i := range 6 {
-			e.order(a.ID, a.Source.ID, "", fmt.Sprintf("P-%d", i), store.StatusPaid, 100, "BRL", "")
+			e.order(a.ID, a.Source.ID, "", fmt.Sprintf("P-%d", i), domain.StatusPaid, 100, "BRL", "")
 			if _, err := e.adm.CreateLink(ctx, a.ID, a.Source.ID, fmt.Sprintf("https://alpha.example/%d", i)); err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +179,7 @@ func TestErasure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := e.order(tn.ID, tn.Source.ID, in.ID, "M-1", store.StatusPaid, 19700, "BRL", email)
+			o := e.order(tn.ID, tn.Source.ID, in.ID, "M-1", domain.StatusPaid, 19700, "BRL", email)
 			if err := st.LinkIdentities(ctx, []store.Identity{{TenantID: tn.ID, Kind: store.IdentityEmail, Hash: emHash, VisitorID: "v-maria", FirstSeen: now, LastSeen: now}}); err != nil {
 				t.Fatal(err)
 			}

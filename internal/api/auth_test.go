@@ -10,6 +10,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/api"
 	"github.com/hubtrack/hub/internal/cache/memory"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -155,7 +156,7 @@ func TestDefaultRateLetsReconciliationThrough(t *testing.T) {
 		e := newEnv(t, st, func(c *api.Config) { c.Cache = mem })
 		a := e.tenant("alpha")
 		for i := range 120 {
-			e.order(a.ID, a.Source.ID, "", fmt.Sprintf("HP-R%03d", i), store.StatusPaid, 100, "BRL", "")
+			e.order(a.ID, a.Source.ID, "", fmt.Sprintf("HP-R%03d", i), domain.StatusPaid, 100, "BRL", "")
 		}
 		requests, cursor := 0, ""
 		for {

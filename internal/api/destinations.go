@@ -13,6 +13,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -332,9 +333,9 @@ func (a *API) testDestination(w http.ResponseWriter, r *http.Request, p principa
 		return err
 	}
 	if body.EventName == "" {
-		body.EventName = dest.EventPurchase
+		body.EventName = domain.EventPurchase
 	}
-	if body.EventName != dest.EventPurchase && body.EventName != "PageView" {
+	if body.EventName != domain.EventPurchase && body.EventName != domain.EventPageView {
 		return httpx.Invalid(httpx.FieldError{Field: "event_name", Reason: "must be Purchase or PageView"})
 	}
 	d, ok := a.cfg.Dests.Lookup(sd.Type)
@@ -387,7 +388,7 @@ func (a *API) testEvent(name string) dest.Event {
 			UserAgent:   "Hub test event",
 		},
 	}
-	if name == dest.EventPurchase {
+	if name == domain.EventPurchase {
 		ev.Custom = dest.Custom{ValueMinor: 100, Currency: "USD", OrderID: ev.EventID, ContentType: "product",
 			ContentIDs: []string{"hub-test"}, Contents: []dest.Content{{ID: "hub-test", Quantity: 1, ItemPriceMinor: 100}}, NumItems: 1}
 	}

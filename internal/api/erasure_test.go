@@ -16,6 +16,7 @@ import (
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/cache/memory"
 	"github.com/hubtrack/hub/internal/cache/redis"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -68,7 +69,7 @@ func (p person) seed(t *testing.T, st store.Store, c cache.Cache, tn tenant, ext
 	in2 := must(st.InsertInbox(ctx, store.InboxEntry{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart", Body: []byte(strings.ReplaceAll(body, "APPROVED", "COMPLETE")),
 		State: store.InboxReceived}))(t)
 	o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: tn.Source.ID, InboxID: in1.ID, Provider: "hotmart",
-		ExternalID: ext, EventKey: "approved", Status: store.StatusPaid, OccurredAt: now, AmountMinor: 9900, Currency: "BRL", ReceivedAt: now,
+		ExternalID: ext, EventKey: "approved", Status: domain.StatusPaid, OccurredAt: now, AmountMinor: 9900, Currency: "BRL", ReceivedAt: now,
 		Buyer:    store.Buyer{EmailHash: p.emHash, PhoneHash: p.phHash, FirstNameHash: pii.SHA256Hex("x"), IP: p.ip, UserAgent: p.ua},
 		Tracking: store.Tracking{VisitorID: p.visitor, Metadata: map[string]string{"email": em}}})
 	if err != nil {
@@ -78,7 +79,7 @@ func (p person) seed(t *testing.T, st store.Store, c cache.Cache, tn tenant, ext
 		t.Fatal(err)
 	}
 	if _, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: tn.Source.ID, InboxID: in2.ID, Provider: "hotmart",
-		ExternalID: ext, EventKey: "complete", Status: store.StatusPaid, OccurredAt: now.Add(time.Second), AmountMinor: 9900, Currency: "BRL", ReceivedAt: now}); err != nil {
+		ExternalID: ext, EventKey: "complete", Status: domain.StatusPaid, OccurredAt: now.Add(time.Second), AmountMinor: 9900, Currency: "BRL", ReceivedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.SetInboxState(ctx, tn.ID, in2.ID, store.InboxDuplicate, "", "", now); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
@@ -217,7 +218,7 @@ func (e *env) tenant(name string) tenant {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := e.order(tn.ID, src.ID, in.ID, "HP-"+name, store.StatusPaid, 19700, "BRL", "buyer@"+name+".example")
+	o := e.order(tn.ID, src.ID, in.ID, "HP-"+name, domain.StatusPaid, 19700, "BRL", "buyer@"+name+".example")
 	del, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: tn.ID, OrderID: o.ID, DestinationID: d.ID, EventName: "Purchase",
 		EventID: "hotmart:HP-" + name + ":purchase", State: store.DeliveryDead, Reason: "invalid_token", Attempts: 1})
 	if err != nil {
@@ -231,7 +232,7 @@ func (e *env) tenant(name string) tenant {
 }
 
 // order applies one order event and an attribution.
-func (e *env) order(tenantID, sourceID, inboxID, externalID string, status store.OrderStatus, amount int64, currency, email string) store.Order {
+func (e *env) order(tenantID, sourceID, inboxID, externalID string, status domain.OrderStatus, amount int64, currency, email string) store.Order {
 	t := e.t
 	t.Helper()
 	ctx := context.Background()

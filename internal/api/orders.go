@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -174,12 +175,12 @@ func buyerFields(b store.Buyer) []string {
 	return out
 }
 
-var orderStatuses = []string{string(store.StatusWaitingPayment), string(store.StatusRefused), string(store.StatusCancelled),
-	string(store.StatusPaid), string(store.StatusRefunded), string(store.StatusChargeback)}
+var orderStatuses = []string{string(domain.StatusWaitingPayment), string(domain.StatusRefused), string(domain.StatusCancelled),
+	string(domain.StatusPaid), string(domain.StatusRefunded), string(domain.StatusChargeback)}
 
 // orderFilter reads the order filters shared by the list and the CSV export.
 func orderFilter(q *query, tenantID string) store.OrderFilter {
-	return store.OrderFilter{TenantID: tenantID, Status: store.OrderStatus(q.oneOf("status", orderStatuses...)),
+	return store.OrderFilter{TenantID: tenantID, Status: domain.OrderStatus(q.oneOf("status", orderStatuses...)),
 		Provider: q.str("provider"), Matched: q.boolPtr("matched"), Since: q.time("since", false), Until: q.time("until", true)}
 }
 

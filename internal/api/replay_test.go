@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/api"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -21,7 +22,7 @@ func TestReplayOfStaleDeliverySaysWhy(t *testing.T) {
 		a := e.tenant("acme")
 		old := time.Now().UTC().Add(-8 * 24 * time.Hour)
 		o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: a.ID, SourceID: a.Source.ID, Provider: "hotmart", ExternalID: "HP-OLD",
-			EventKey: "ev-old", Status: store.StatusPaid, OccurredAt: old, AmountMinor: 9700, Currency: "BRL", ReceivedAt: old})
+			EventKey: "ev-old", Status: domain.StatusPaid, OccurredAt: old, AmountMinor: 9700, Currency: "BRL", ReceivedAt: old})
 		if err != nil {
 			t.Fatal(err)
 		}

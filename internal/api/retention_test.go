@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/api"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -80,7 +81,7 @@ func TestRetentionWorkerPII(t *testing.T) {
 		buyer := store.Buyer{EmailHash: "em-hash", IP: "203.0.113.7", UserAgent: "UA"}
 		order := func(tn tenant, ext string) store.Order {
 			o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart",
-				ExternalID: ext, EventKey: "k1", Status: store.StatusPaid, OccurredAt: now, Currency: "BRL", Buyer: buyer, ReceivedAt: now})
+				ExternalID: ext, EventKey: "k1", Status: domain.StatusPaid, OccurredAt: now, Currency: "BRL", Buyer: buyer, ReceivedAt: now})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hubtrack/hub/internal/api"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -24,10 +25,10 @@ func TestFindOrderByWhatIntegratorsKnow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		other := e.order(a.ID, a.Source.ID, "", "HP-OTHER", store.StatusPaid, 100, "BRL", "someone@else.example")
+		other := e.order(a.ID, a.Source.ID, "", "HP-OTHER", domain.StatusPaid, 100, "BRL", "someone@else.example")
 		for _, tn := range []tenant{a, b} {
 			o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart", ExternalID: "HP-PHONE",
-				EventKey: "ev", Status: store.StatusPaid, AmountMinor: 100, Currency: "BRL", Buyer: store.Buyer{PhoneHash: phone}})
+				EventKey: "ev", Status: domain.StatusPaid, AmountMinor: 100, Currency: "BRL", Buyer: store.Buyer{PhoneHash: phone}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/testenv"
@@ -193,7 +194,7 @@ func TestClickToPurchaseToMeta(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.Status != store.StatusPaid || o.AmountMinor != 19700 || o.Currency != "BRL" {
+			if o.Status != domain.StatusPaid || o.AmountMinor != 19700 || o.Currency != "BRL" {
 				t.Fatalf("order %+v", o)
 			}
 			at, err := r.app.Store.GetAttribution(ctx, tn.ID, o.ID)
@@ -329,7 +330,7 @@ func TestReportTotalsFoldedWhileServing(t *testing.T) {
 			ctx := context.Background()
 			tn, src, _ := r.setup(t, "hottok")
 			if _, _, err := r.app.Store.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: src.ID, Provider: "hotmart",
-				ExternalID: "HP1", EventKey: "HP1-paid", Status: store.StatusPaid, OccurredAt: time.Now(), AmountMinor: 100, Currency: "BRL"}); err != nil {
+				ExternalID: "HP1", EventKey: "HP1-paid", Status: domain.StatusPaid, OccurredAt: time.Now(), AmountMinor: 100, Currency: "BRL"}); err != nil {
 				t.Fatal(err)
 			}
 			deadline := time.Now().Add(10 * time.Second)

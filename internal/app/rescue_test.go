@@ -13,7 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/delivery"
-	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
@@ -48,14 +48,14 @@ func TestStuckDeliveryRescued(t *testing.T) {
 			var del store.Delivery
 			err := r.app.Store.Tx(ctx, func(tx store.Tx) error {
 				o, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, Provider: "hotmart", ExternalID: "HP-STUCK", EventKey: "k",
-					Status: store.StatusPaid, NativeStatus: "APPROVED", OccurredAt: now.Add(-15 * time.Minute), AmountMinor: 19700, Currency: "BRL",
+					Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: now.Add(-15 * time.Minute), AmountMinor: 19700, Currency: "BRL",
 					Buyer: store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com")}, ReceivedAt: now.Add(-15 * time.Minute)})
 				if err != nil {
 					return err
 				}
 				// The crashed replica's state: the delivery in flight, its attempt open.
-				del, _, err = tx.CreateDelivery(ctx, store.Delivery{TenantID: tn.ID, OrderID: o.ID, DestinationID: d.ID, EventName: dest.EventPurchase,
-					EventID: delivery.EventID(o, dest.EventPurchase), State: store.DeliveryPending, InFlight: true, CreatedAt: now.Add(-15 * time.Minute)})
+				del, _, err = tx.CreateDelivery(ctx, store.Delivery{TenantID: tn.ID, OrderID: o.ID, DestinationID: d.ID, EventName: domain.EventPurchase,
+					EventID: delivery.EventID(o, domain.EventPurchase), State: store.DeliveryPending, InFlight: true, CreatedAt: now.Add(-15 * time.Minute)})
 				if err != nil {
 					return err
 				}

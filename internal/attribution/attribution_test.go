@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -81,7 +82,7 @@ func bot(t *store.Touchpoint) { t.Bot = true }
 
 func order(mod ...func(*store.Order)) store.Order {
 	paid := t0
-	o := store.Order{ID: "o1", TenantID: "A", Status: store.StatusPaid, OccurredAt: t0, PaidAt: &paid}
+	o := store.Order{ID: "o1", TenantID: "A", Status: domain.StatusPaid, OccurredAt: t0, PaidAt: &paid}
 	for _, m := range mod {
 		m(&o)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -49,7 +50,7 @@ func EventID(o store.Order, eventName string) string {
 
 func eventNameKey(name string) string {
 	switch name {
-	case dest.EventPurchase:
+	case domain.EventPurchase:
 		return "purchase"
 	}
 	return name
@@ -59,7 +60,7 @@ func eventNameKey(name string) string {
 // destination for an order that just became paid. Refunds and chargebacks are recorded on the
 // order and never sent as purchases.
 func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]store.Delivery, error) {
-	if o.Status != store.StatusPaid {
+	if o.Status != domain.StatusPaid {
 		return nil, nil
 	}
 	dests, err := tx.ListDestinations(ctx, o.TenantID)
@@ -69,11 +70,11 @@ func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]sto
 	var out []store.Delivery
 	for _, d := range dests {
 		del := store.Delivery{ID: store.NewID(), TenantID: o.TenantID, OrderID: o.ID, DestinationID: d.ID,
-			EventName: dest.EventPurchase, EventID: EventID(o, dest.EventPurchase), State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now}
+			EventName: domain.EventPurchase, EventID: EventID(o, domain.EventPurchase), State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now}
 		switch {
 		case !d.Enabled:
 			del.State, del.Reason = store.DeliverySkipped, "destination_disabled"
-		case !EventEnabled(d, dest.EventPurchase, true):
+		case !EventEnabled(d, domain.EventPurchase, true):
 			del.State, del.Reason = store.DeliverySkipped, dest.ReasonEventDisabled
 		}
 		created, isNew, err := tx.CreateDelivery(ctx, del)
@@ -96,9 +97,9 @@ func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]sto
 
 // TouchpointEvents maps the browser events Hub forwards to the destinations' event names.
 var TouchpointEvents = map[string]string{
-	"lead":              dest.EventLead,
-	"initiate_checkout": dest.EventInitiateCheckout,
-	"add_to_cart":       dest.EventAddToCart,
+	"lead":              domain.EventLead,
+	"initiate_checkout": domain.EventInitiateCheckout,
+	"add_to_cart":       domain.EventAddToCart,
 }
 
 // EventEnabled reports whether a destination's "events" setting (comma-separated names) lets

@@ -24,6 +24,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -95,7 +96,7 @@ func (e *env) order(t *testing.T, paidAt time.Time) store.Delivery {
 	var planned []store.Delivery
 	err := e.st.Tx(ctx, func(tx store.Tx) error {
 		o, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: e.tenant.ID, Provider: "hotmart", ExternalID: "HP" + string(rune('A'+e.n)) + time.Now().Format("150405.000000"),
-			EventKey: "k", Status: store.StatusPaid, NativeStatus: "APPROVED", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
+			EventKey: "k", Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
 			Products:   []store.Product{{ID: "4711", Quantity: 1, PriceMinor: 19700}},
 			Buyer:      store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com"), IP: "203.0.113.45", UserAgent: "Mozilla/5.0"},
 			ReceivedAt: paidAt})

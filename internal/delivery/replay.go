@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -34,7 +35,7 @@ func tooOld(spec dest.Spec, eventTime, now time.Time) bool {
 // staleDetail says in plain words why an old event is not sent.
 func staleDetail(spec dest.Spec, eventName string) string {
 	what := "this event"
-	if eventName == dest.EventPurchase {
+	if eventName == domain.EventPurchase {
 		what = "this purchase"
 	}
 	title := spec.Title

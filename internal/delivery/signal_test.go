@@ -10,6 +10,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/storetest"
@@ -22,7 +23,7 @@ func (e *env) paidOrder(t *testing.T, paidAt time.Time, tpID string, mutate func
 	ctx := context.Background()
 	e.n++
 	oe := store.OrderEvent{TenantID: e.tenant.ID, Provider: "shopify", ExternalID: fmt.Sprintf("S%d-%d", e.n, time.Now().UnixNano()),
-		EventKey: "k", Status: store.StatusPaid, NativeStatus: "orders/paid", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
+		EventKey: "k", Status: domain.StatusPaid, NativeStatus: "orders/paid", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
 		Buyer: store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com")}, ReceivedAt: paidAt}
 	mutate(&oe)
 	var planned []store.Delivery

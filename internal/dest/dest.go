@@ -45,23 +45,9 @@ const (
 	ActionOther             ActionSource = "other"
 )
 
-// Standard event names. Hub uses Meta's standard names as the neutral vocabulary; other
-// destinations map them (GA4 "purchase", TikTok "CompletePayment"). Custom names are allowed.
-const (
-	EventPurchase             = "Purchase"
-	EventLead                 = "Lead"
-	EventInitiateCheckout     = "InitiateCheckout"
-	EventAddToCart            = "AddToCart"
-	EventAddPaymentInfo       = "AddPaymentInfo"
-	EventCompleteRegistration = "CompleteRegistration"
-	EventSubscribe            = "Subscribe"
-	EventStartTrial           = "StartTrial"
-	EventViewContent          = "ViewContent"
-)
-
 // Event is one conversion to send, platform-neutral.
 type Event struct {
-	// Name is a standard event name (EventPurchase, ...) or a custom one.
+	// Name is a standard event name (domain.EventPurchase, ...) or a custom one.
 	Name string
 	// EventID is the deduplication key, deterministic and chosen by the caller (for a webhook
 	// purchase, an id the thank-you page pixel also knows, e.g. the gateway transaction id).

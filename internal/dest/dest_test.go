@@ -6,44 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"testing"
 
 	"github.com/hubtrack/hub/internal/dest"
 )
-
-func TestMajorUnits(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		minor    int64
-		currency string
-		want     string
-	}{
-		{19700, "BRL", "197.00"},
-		{12345, "USD", "123.45"},
-		{5, "BRL", "0.05"},
-		{0, "BRL", "0.00"},
-		{500, "JPY", "500"},
-		{1234, "KWD", "1.234"},
-		{7, "KWD", "0.007"},
-		{1, "CLF", "0.0001"},
-		{-150, "EUR", "-1.50"},
-		{math.MaxInt64, "BRL", "92233720368547758.07"},
-		{math.MinInt64, "BRL", "-92233720368547758.08"},
-	}
-	for _, tt := range tests {
-		got, err := dest.MajorUnits(tt.minor, tt.currency)
-		if err != nil || got != tt.want {
-			t.Errorf("MajorUnits(%d, %s) = %q, %v; want %q", tt.minor, tt.currency, got, err, tt.want)
-		}
-	}
-	for _, bad := range []string{"", "brl", "BR", "BRLL", "B1L"} {
-		if _, err := dest.MajorUnits(1, bad); err == nil {
-			t.Errorf("MajorUnits(1, %q): want an error", bad)
-		}
-	}
-}
 
 func TestCredentialsNeverPrint(t *testing.T) {
 	t.Parallel()

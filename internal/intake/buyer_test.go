@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -15,7 +16,7 @@ import (
 // kept byte for byte.
 func TestOrderEventKeepsBuyerDetailsAndClickIDs(t *testing.T) {
 	t.Parallel()
-	ev := webhook.OrderEvent{Provider: "perfectpay", EventID: "e", OrderID: "o", Status: webhook.StatusPaid, NativeStatus: "2",
+	ev := webhook.OrderEvent{Provider: "perfectpay", EventID: "e", OrderID: "o", Status: domain.StatusPaid, NativeStatus: "2",
 		Buyer:    webhook.Buyer{Email: "maria.teste@example.com", BirthDate: "20/05/1990", Gender: "Feminino", Document: "00000000191"},
 		Tracking: webhook.Tracking{FBCLID: "IwAR_MixedCase", GCLID: "Cj0", GBRAID: "gb", WBRAID: "wb", TTCLID: "tt"}}
 	oe := intake.OrderEvent(store.Source{TenantID: "t", ID: "s"}, store.InboxEntry{ID: "i", ReceivedAt: time.Now()}, ev)

@@ -24,6 +24,7 @@ import (
 	"github.com/hubtrack/hub/internal/attribution"
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -379,7 +380,7 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 // the same transaction.
 func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e store.InboxEntry, ev webhook.OrderEvent, now time.Time) (store.InboxState, string, error) {
 	oe := OrderEvent(src, e, ev)
-	if ev.Status == webhook.StatusOther {
+	if ev.Status == domain.StatusOther {
 		if _, err := tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, ev.OrderID); errors.Is(err, store.ErrNotFound) {
 			return store.InboxIgnored, "", nil
 		} else if err != nil {
@@ -393,8 +394,8 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 	if change.Duplicate {
 		return store.InboxDuplicate, o.ID, nil
 	}
-	becamePaid := change.StatusChanged && o.Status == store.StatusPaid && change.Previous.Rank() < store.StatusPaid.Rank()
-	if change.Created && o.Status == store.StatusPaid {
+	becamePaid := change.StatusChanged && o.Status == domain.StatusPaid && change.Previous.Rank() < domain.StatusPaid.Rank()
+	if change.Created && o.Status == domain.StatusPaid {
 		becamePaid = true
 	}
 	if becamePaid {
@@ -465,7 +466,7 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 	t := ev.Tracking
 	return store.OrderEvent{
 		TenantID: src.TenantID, SourceID: src.ID, InboxID: e.ID, Provider: ev.Provider, ExternalID: ev.OrderID,
-		EventKey: ev.EventID, Status: store.OrderStatus(ev.Status), NativeStatus: ev.NativeStatus, OccurredAt: at.UTC(),
+		EventKey: ev.EventID, Status: ev.Status, NativeStatus: ev.NativeStatus, OccurredAt: at.UTC(),
 		AmountMinor: ev.AmountMinor, Currency: ev.Currency, Products: products, Buyer: buyer, ReceivedAt: e.ReceivedAt,
 		Tracking: store.Tracking{
 			VisitorID: t.VisitorID(), VisitorIDs: t.VisitorIDCandidates(), Src: t.Src, Sck: t.Sck,

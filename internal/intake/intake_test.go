@@ -19,6 +19,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/cache/memory"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
@@ -192,7 +193,7 @@ func TestIntake(t *testing.T) {
 						continue
 					}
 					o := orders[0]
-					if o.Status != store.StatusPaid || o.AmountMinor <= 0 || len(o.Currency) != 3 || o.Buyer.EmailHash == "" {
+					if o.Status != domain.StatusPaid || o.AmountMinor <= 0 || len(o.Currency) != 3 || o.Buyer.EmailHash == "" {
 						t.Errorf("%s: order %+v", gw, o)
 					}
 					if raw, _ := json.Marshal(o); strings.Contains(string(raw), "maria.teste@example.com") {
@@ -310,7 +311,7 @@ func TestIntake(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if o.Status != store.StatusRefunded || o.PaidAt == nil {
+				if o.Status != domain.StatusRefunded || o.PaidAt == nil {
 					t.Fatalf("order %+v", o)
 				}
 				hist, _ := h.st.ListOrderHistory(ctx, h.tenant.ID, o.ID)

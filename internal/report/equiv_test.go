@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/storetest"
@@ -35,9 +36,9 @@ func TestReportsMatchEveryRow(t *testing.T) {
 			ctx := context.Background()
 			rng := rand.New(rand.NewPCG(7, 9))
 			dests := []store.Destination{f.destination("meta", true), f.destination("meta off", false)}
-			statuses := [][]store.OrderStatus{
-				{store.StatusPaid}, {store.StatusWaitingPayment}, {store.StatusWaitingPayment, store.StatusPaid},
-				{store.StatusPaid, store.StatusRefunded}, {store.StatusRefused}, {store.StatusPaid, store.StatusChargeback},
+			statuses := [][]domain.OrderStatus{
+				{domain.StatusPaid}, {domain.StatusWaitingPayment}, {domain.StatusWaitingPayment, domain.StatusPaid},
+				{domain.StatusPaid, domain.StatusRefunded}, {domain.StatusRefused}, {domain.StatusPaid, domain.StatusChargeback},
 			}
 			states := []store.DeliveryState{store.DeliveryDelivered, store.DeliveryDelivered, store.DeliveryDead, store.DeliverySkipped,
 				store.DeliveryPending, store.DeliveryRetrying, ""}
@@ -68,7 +69,7 @@ func TestReportsMatchEveryRow(t *testing.T) {
 			// Later changes to orders and deliveries already compacted: refunds, late payments,
 			// retries that end delivered or dead.
 			for i, o := range orders {
-				next := map[store.OrderStatus]store.OrderStatus{store.StatusPaid: store.StatusRefunded, store.StatusWaitingPayment: store.StatusPaid}[o.Status]
+				next := map[domain.OrderStatus]domain.OrderStatus{domain.StatusPaid: domain.StatusRefunded, domain.StatusWaitingPayment: domain.StatusPaid}[o.Status]
 				if next == "" || i%3 != 0 {
 					continue
 				}

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -89,11 +89,11 @@ func EachOrder(ctx context.Context, r Reader, f store.OrderFilter, fn func(store
 // StatusRow is the orders and revenue of one status, provider and currency. Revenue is never
 // summed across currencies.
 type StatusRow struct {
-	Status       store.OrderStatus `json:"status"`
-	Provider     string            `json:"provider"`
-	Currency     string            `json:"currency"`
-	Orders       int               `json:"orders"`
-	RevenueMinor int64             `json:"revenue_minor"`
+	Status       domain.OrderStatus `json:"status"`
+	Provider     string             `json:"provider"`
+	Currency     string             `json:"currency"`
+	Orders       int                `json:"orders"`
+	RevenueMinor int64              `json:"revenue_minor"`
 }
 
 // Rate is a ratio with its parts; Value is absent when the denominator is zero.
@@ -420,7 +420,7 @@ type purchases struct {
 func purchasesOf(rows []store.DeliveryStatsRow) map[string]*purchases {
 	out := map[string]*purchases{}
 	for _, row := range rows {
-		if !row.PaidOrder || row.EventName != dest.EventPurchase {
+		if !row.PaidOrder || row.EventName != domain.EventPurchase {
 			continue
 		}
 		p := out[row.DestinationID]
@@ -471,7 +471,7 @@ func accuracy(ctx context.Context, r Reader, tenantID string, p Period, st stats
 		inFlightOrDead := pu.byState[store.DeliveryPending] + pu.byState[store.DeliveryRetrying] + pu.byState[store.DeliveryDead]
 		missing := da.PaidOrders - da.Delivered - da.NotSent - inFlightOrDead
 		if inFlightOrDead > 0 || missing > 0 {
-			gaps, err := gapOrders(ctx, r, store.GapFilter{TenantID: tenantID, DestinationID: dst.ID, EventName: dest.EventPurchase,
+			gaps, err := gapOrders(ctx, r, store.GapFilter{TenantID: tenantID, DestinationID: dst.ID, EventName: domain.EventPurchase,
 				Since: p.Since, Until: p.Until, Missing: missing > 0, MissingSince: dst.CreatedAt})
 			if err != nil {
 				return Accuracy{}, err

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/storetest"
@@ -52,7 +53,7 @@ func (f *fixture) destination(name string, enabled bool) store.Destination {
 }
 
 // order records the given events of one order (in order) and returns it.
-func (f *fixture) order(ext, provider string, amount int64, currency string, matched bool, statuses ...store.OrderStatus) store.Order {
+func (f *fixture) order(ext, provider string, amount int64, currency string, matched bool, statuses ...domain.OrderStatus) store.Order {
 	f.t.Helper()
 	ctx := context.Background()
 	var o store.Order
@@ -99,33 +100,33 @@ func TestAccuracyReport(t *testing.T) {
 		meta := f.destination("meta", true)
 		off := f.destination("meta off", false)
 
-		delivered := f.order("O1", "hotmart", 19700, "BRL", true, store.StatusPaid)
+		delivered := f.order("O1", "hotmart", 19700, "BRL", true, domain.StatusPaid)
 		f.delivery(delivered, meta, store.DeliveryDelivered, "")
 		f.delivery(delivered, off, store.DeliverySkipped, "destination_disabled")
 
-		dead := f.order("O2", "hotmart", 4700, "BRL", false, store.StatusWaitingPayment, store.StatusPaid)
+		dead := f.order("O2", "hotmart", 4700, "BRL", false, domain.StatusWaitingPayment, domain.StatusPaid)
 		deadDel := f.delivery(dead, meta, store.DeliveryDead, "invalid_token")
 		f.delivery(dead, off, store.DeliverySkipped, "destination_disabled")
 
-		stale := f.order("O3", "kiwify", 990, "USD", false, store.StatusPaid)
+		stale := f.order("O3", "kiwify", 990, "USD", false, domain.StatusPaid)
 		f.delivery(stale, meta, store.DeliverySkipped, "stale")
 		// O3 has no delivery for "meta off": never planned, a gap.
 
-		refunded := f.order("O4", "kiwify", 990, "USD", true, store.StatusPaid, store.StatusRefunded)
+		refunded := f.order("O4", "kiwify", 990, "USD", true, domain.StatusPaid, domain.StatusRefunded)
 		f.delivery(refunded, meta, store.DeliveryDelivered, "")
 		f.delivery(refunded, off, store.DeliverySkipped, "destination_disabled")
 
-		retrying := f.order("O5", "hotmart", 100, "BRL", false, store.StatusPaid)
+		retrying := f.order("O5", "hotmart", 100, "BRL", false, domain.StatusPaid)
 		f.delivery(retrying, meta, store.DeliveryRetrying, "rate_limited")
 		f.delivery(retrying, off, store.DeliverySkipped, "destination_disabled")
 
-		f.order("O6", "hotmart", 500, "BRL", false, store.StatusWaitingPayment) // never paid: not in the report
-		f.order("O7", "hotmart", 500, "BRL", false, store.StatusRefused)
+		f.order("O6", "hotmart", 500, "BRL", false, domain.StatusWaitingPayment) // never paid: not in the report
+		f.order("O7", "hotmart", 500, "BRL", false, domain.StatusRefused)
 
 		// Another tenant's paid order never counts.
 		g := newFixture(t, st)
 		gd := g.destination("meta", true)
-		g.delivery(g.order("G1", "hotmart", 100, "BRL", false, store.StatusPaid), gd, store.DeliveryDelivered, "")
+		g.delivery(g.order("G1", "hotmart", 100, "BRL", false, domain.StatusPaid), gd, store.DeliveryDelivered, "")
 
 		acc, err := report.AccuracyReport(context.Background(), st, f.tenant, period())
 		if err != nil {
@@ -226,7 +227,7 @@ func TestSummaryDaysInLocation(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, st store.Store) {
 		f := newFixture(t, st)
-		f.order("A", "hotmart", 100, "BRL", false, store.StatusPaid)
+		f.order("A", "hotmart", 100, "BRL", false, domain.StatusPaid)
 		loc := time.FixedZone("UTC-3", -3*3600)
 		now := time.Now().In(loc)
 		day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
@@ -247,11 +248,11 @@ func TestOrderCSVQuoting(t *testing.T) {
 	t.Parallel()
 	paid := time.Date(2026, 1, 5, 17, 30, 0, 0, time.UTC)
 	orders := []store.Order{
-		{ID: "o1", CreatedAt: paid, SourceID: "s1", Provider: "hotmart", ExternalID: "HP,123", Status: store.StatusPaid,
+		{ID: "o1", CreatedAt: paid, SourceID: "s1", Provider: "hotmart", ExternalID: "HP,123", Status: domain.StatusPaid,
 			AmountMinor: 19700, Currency: "BRL", PaidAt: &paid, Matched: true,
 			Products: []store.Product{{ID: "p1", Name: `Curso "Avançado", turma 2` + "\nlinha 2", Quantity: 2}},
 			Tracking: store.Tracking{UTM: store.UTM{Source: "facebook", Campaign: "=HYPERLINK(\"http://evil\")"}}},
-		{ID: "o2", CreatedAt: paid, Provider: "kiwify", ExternalID: "-5", Status: store.StatusWaitingPayment, Currency: "USD"},
+		{ID: "o2", CreatedAt: paid, Provider: "kiwify", ExternalID: "-5", Status: domain.StatusWaitingPayment, Currency: "USD"},
 	}
 	var buf bytes.Buffer
 	c, err := report.NewOrderCSV(&buf)
@@ -297,11 +298,11 @@ func TestExportOrdersPages(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		f := newFixture(t, st)
 		for _, ext := range []string{"A", "B", "C"} {
-			f.order(ext, "hotmart", 100, "BRL", false, store.StatusPaid)
+			f.order(ext, "hotmart", 100, "BRL", false, domain.StatusPaid)
 		}
-		f.order("D", "hotmart", 100, "BRL", false, store.StatusWaitingPayment)
+		f.order("D", "hotmart", 100, "BRL", false, domain.StatusWaitingPayment)
 		var buf bytes.Buffer
-		if err := report.ExportOrders(context.Background(), st, store.OrderFilter{TenantID: f.tenant, Status: store.StatusPaid}, &buf); err != nil {
+		if err := report.ExportOrders(context.Background(), st, store.OrderFilter{TenantID: f.tenant, Status: domain.StatusPaid}, &buf); err != nil {
 			t.Fatal(err)
 		}
 		rows, err := csv.NewReader(&buf).ReadAll()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/riverqueue/river"
 )
 
@@ -558,37 +559,6 @@ type InboxFilter struct {
 	Limit    int
 }
 
-// OrderStatus is Hub's normalised order lifecycle.
-type OrderStatus string
-
-const (
-	StatusWaitingPayment OrderStatus = "waiting_payment"
-	StatusRefused        OrderStatus = "refused"
-	StatusCancelled      OrderStatus = "cancelled"
-	StatusPaid           OrderStatus = "paid"
-	StatusRefunded       OrderStatus = "refunded"
-	StatusChargeback     OrderStatus = "chargeback"
-)
-
-// Rank orders statuses in the lifecycle: an event whose rank is lower than the order's current
-// one is history, not a change. Refused and cancelled rank with waiting payment's successors
-// but below paid, so a late "pending" never undoes "paid".
-func (s OrderStatus) Rank() int {
-	switch s {
-	case StatusWaitingPayment:
-		return 1
-	case StatusRefused, StatusCancelled:
-		return 2
-	case StatusPaid:
-		return 3
-	case StatusRefunded:
-		return 4
-	case StatusChargeback:
-		return 5
-	}
-	return 0
-}
-
 type Product struct {
 	ID         string `json:"id"`
 	Name       string `json:"name,omitempty"`
@@ -645,7 +615,7 @@ type OrderEvent struct {
 	Provider     string
 	ExternalID   string // the gateway's order/transaction id
 	EventKey     string // idempotency key of this event within the order
-	Status       OrderStatus
+	Status       domain.OrderStatus
 	NativeStatus string
 	OccurredAt   time.Time
 	AmountMinor  int64
@@ -662,7 +632,7 @@ type Order struct {
 	SourceID     string
 	Provider     string
 	ExternalID   string
-	Status       OrderStatus
+	Status       domain.OrderStatus
 	NativeStatus string
 	AmountMinor  int64
 	Currency     string
@@ -681,13 +651,13 @@ type OrderChange struct {
 	Created       bool
 	Duplicate     bool // the same event was applied before; nothing changed
 	StatusChanged bool
-	Previous      OrderStatus
+	Previous      domain.OrderStatus
 }
 
 type OrderStatusChange struct {
 	OrderID      string
 	EventKey     string
-	Status       OrderStatus
+	Status       domain.OrderStatus
 	NativeStatus string
 	OccurredAt   time.Time
 	RecordedAt   time.Time
@@ -697,7 +667,7 @@ type OrderStatusChange struct {
 
 type OrderFilter struct {
 	TenantID string
-	Status   OrderStatus
+	Status   domain.OrderStatus
 	Provider string
 	Matched  *bool
 	Since    time.Time
@@ -897,7 +867,7 @@ type StatsFilter struct {
 // OrderStatsRow is the orders of one bucket, status, provider and currency.
 type OrderStatsRow struct {
 	Bucket       time.Time // start of the bucket, UTC
-	Status       OrderStatus
+	Status       domain.OrderStatus
 	Provider     string
 	Currency     string
 	Orders       int

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/report"
-	"github.com/hubtrack/hub/internal/webhook"
 )
 
 // locale formats numbers, money and dates for pt-BR or en.
@@ -63,7 +63,7 @@ func (l locale) Int(n int64) string {
 
 // Money formats minor units of one currency; amounts of different currencies are never summed.
 func (l locale) Money(minor int64, currency string) string {
-	digits := webhook.MinorDigits(currency)
+	digits := domain.MinorDigits(currency)
 	neg := minor < 0
 	if neg {
 		minor = -minor

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
@@ -52,7 +53,7 @@ type moneyRow struct {
 }
 
 type statusRow struct {
-	Status   store.OrderStatus
+	Status   domain.OrderStatus
 	Currency string
 	Orders   int
 	Minor    int64
@@ -106,7 +107,7 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		pr := prov[row.Provider]
 		pr.Orders += row.Orders
-		if row.Status == store.StatusPaid {
+		if row.Status == domain.StatusPaid {
 			i := slices.IndexFunc(pr.Revenue, func(m moneyRow) bool { return m.Currency == row.Currency })
 			if i < 0 {
 				pr.Revenue = append(pr.Revenue, moneyRow{Currency: row.Currency})
@@ -151,12 +152,12 @@ type ordersData struct {
 	Since     string
 	Until     string
 	Next      string
-	Statuses  []store.OrderStatus
+	Statuses  []domain.OrderStatus
 	States    []store.DeliveryState
 	Providers []string
 }
 
-var allStatuses = []store.OrderStatus{store.StatusPaid, store.StatusWaitingPayment, store.StatusRefused, store.StatusCancelled, store.StatusRefunded, store.StatusChargeback}
+var allStatuses = []domain.OrderStatus{domain.StatusPaid, domain.StatusWaitingPayment, domain.StatusRefused, domain.StatusCancelled, domain.StatusRefunded, domain.StatusChargeback}
 var allStates = []store.DeliveryState{store.DeliveryDelivered, store.DeliveryPending, store.DeliveryRetrying, store.DeliveryDead, store.DeliverySkipped}
 
 // orders lists one page of orders (indexed, cursor-paginated store reads only).
@@ -166,8 +167,8 @@ func (u *UI) orders(w http.ResponseWriter, r *http.Request, p page) {
 	d := ordersData{Status: q.Get("status"), Provider: q.Get("provider"), Matched: q.Get("matched"), State: q.Get("state"),
 		Since: q.Get("since"), Until: q.Get("until"), Statuses: allStatuses, States: allStates, Providers: u.cfg.Providers}
 	f := store.OrderFilter{TenantID: p.Tenant.ID, Provider: d.Provider, After: q.Get("after"), Limit: ordersPerPage}
-	if slices.Contains(allStatuses, store.OrderStatus(d.Status)) {
-		f.Status = store.OrderStatus(d.Status)
+	if slices.Contains(allStatuses, domain.OrderStatus(d.Status)) {
+		f.Status = domain.OrderStatus(d.Status)
 	}
 	switch d.Matched {
 	case "yes":

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -530,7 +531,7 @@ func (u *UI) testDestination(w http.ResponseWriter, r *http.Request, p page) {
 func (u *UI) testEvent() dest.Event {
 	now := u.now()
 	ev := dest.Event{
-		Name: dest.EventPurchase, EventID: "hub_test_" + store.NewID(), EventTime: now, ActionSource: dest.ActionWebsite,
+		Name: domain.EventPurchase, EventID: "hub_test_" + store.NewID(), EventTime: now, ActionSource: dest.ActionWebsite,
 		EventSourceURL: strings.TrimRight(u.cfg.PublicURL, "/") + "/hub-test-event",
 		User: dest.User{
 			Emails:      []string{pii.SHA256Hex("test-event@hub.invalid")},

@@ -9,11 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hubtrack/hub/internal/domain"
 )
 
 // Scalar is a JSON value that gateways send sometimes as a string, sometimes as a number
 // ("197.00" or 197.0, "123" or 123), sometimes as null. It keeps the exact text, so amounts are
-// converted to minor units without floats (see ToMinor). Objects and arrays are an error.
+// converted to minor units without floats (see domain.ParseMinor). Objects and arrays are an error.
 type Scalar string
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -46,13 +48,13 @@ func (s *Scalar) UnmarshalJSON(b []byte) error {
 // String returns the trimmed text.
 func (s Scalar) String() string { return strings.TrimSpace(string(s)) }
 
-// Minor converts a decimal amount in major units to minor units of currency (see ToMinor). An
+// Minor converts a decimal amount in major units to minor units of currency (see domain.ParseMinor). An
 // empty value is 0.
 func (s Scalar) Minor(currency string) (int64, error) {
 	if s.String() == "" {
 		return 0, nil
 	}
-	return ToMinor(s.String(), currency)
+	return domain.ParseMinor(s.String(), currency)
 }
 
 // Int returns the value as an exact integer ("19700", 19700, 19700.0). An empty value is 0.
@@ -60,7 +62,7 @@ func (s Scalar) Int() (int64, error) {
 	if s.String() == "" {
 		return 0, nil
 	}
-	return scaleDecimal(s.String(), 0, true)
+	return domain.ParseInteger(s.String())
 }
 
 // Object decodes a JSON object into V, and also accepts null, "" and [] as the empty value:

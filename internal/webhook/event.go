@@ -4,37 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hubtrack/hub/internal/domain"
 )
-
-// Status is the normalised order status carried by an OrderEvent.
-//
-// Lifecycles: waiting_payment -> paid (boleto/pix generated, then paid); paid -> refunded or
-// chargeback; waiting_payment -> cancelled (expired) or refused.
-type Status string
-
-// The statuses. StatusOther marks an authentic event about a known order that changes nothing
-// Hub acts on (a dispute opened, a pre-authorisation, a won chargeback, a subscription becoming
-// late): the intake records it in the order's history with its NativeStatus and fires nothing.
-// Deliveries about no order at all (abandoned carts, pings) produce no event instead.
-const (
-	StatusWaitingPayment Status = "waiting_payment"
-	StatusPaid           Status = "paid"
-	StatusRefused        Status = "refused"
-	StatusCancelled      Status = "cancelled"
-	StatusRefunded       Status = "refunded"
-	StatusChargeback     Status = "chargeback"
-	StatusOther          Status = "other"
-)
-
-// Valid reports whether s is one of the defined statuses.
-func (s Status) Valid() bool {
-	switch s {
-	case StatusWaitingPayment, StatusPaid, StatusRefused, StatusCancelled, StatusRefunded,
-		StatusChargeback, StatusOther:
-		return true
-	}
-	return false
-}
 
 // OrderEvent is one normalised gateway event about one order.
 //
@@ -49,8 +21,8 @@ type OrderEvent struct {
 	// id, Shopify X-Shopify-Event-Id), else DerivedEventID(order id, native status).
 	EventID string `json:"event_id"`
 	// OrderID is the gateway's transaction id, the key shared by every event of the order.
-	OrderID string `json:"order_id"`
-	Status  Status `json:"status"`
+	OrderID string             `json:"order_id"`
+	Status  domain.OrderStatus `json:"status"`
 	// NativeStatus is the gateway's own event or status name, as sent.
 	NativeStatus string `json:"native_status"`
 	// OccurredAt is when the gateway says the change happened (approval, refund...), in UTC.
@@ -235,10 +207,10 @@ func (e OrderEvent) Validate() error {
 	if e.AmountMinor < 0 || e.RefundedMinor < 0 {
 		errs = append(errs, errors.New("negative amount"))
 	}
-	if (e.AmountMinor != 0 || e.RefundedMinor != 0) && !validCurrency(e.Currency) {
+	if (e.AmountMinor != 0 || e.RefundedMinor != 0) && !domain.ValidCurrency(e.Currency) {
 		errs = append(errs, fmt.Errorf("amount without a valid currency %q", e.Currency))
 	}
-	if e.Currency != "" && !validCurrency(e.Currency) {
+	if e.Currency != "" && !domain.ValidCurrency(e.Currency) {
 		errs = append(errs, fmt.Errorf("invalid currency %q", e.Currency))
 	}
 	if !e.OccurredAt.IsZero() && e.OccurredAt.Location() != time.UTC {
@@ -260,16 +232,4 @@ func Finish(provider string, events ...OrderEvent) ([]OrderEvent, error) {
 		}
 	}
 	return events, nil
-}
-
-func validCurrency(c string) bool {
-	if len(c) != 3 {
-		return false
-	}
-	for i := 0; i < 3; i++ {
-		if c[i] < 'A' || c[i] > 'Z' {
-			return false
-		}
-	}
-	return true
 }

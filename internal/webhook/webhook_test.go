@@ -6,51 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func TestToMinor(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in, cur string
-		want    int64
-		err     bool
-	}{
-		{"197", "BRL", 19700, false},
-		{"197.0", "BRL", 19700, false},
-		{"69.90", "BRL", 6990, false},
-		{"0.1", "BRL", 10, false},
-		{".5", "USD", 50, false},
-		{"1.97e2", "BRL", 19700, false},
-		{"19700E-2", "BRL", 19700, false},
-		{"19.899999999999999", "BRL", 1990, false},
-		{"19.894", "BRL", 1989, false},
-		{"19.895", "BRL", 1990, false},
-		{"-10.00", "BRL", -1000, false},
-		{"1000", "JPY", 1000, false},
-		{"1000.4", "JPY", 1000, false},
-		{"1.234", "KWD", 1234, false},
-		{"1.2345", "kwd", 1235, false},
-		{" 5 ", "BRL", 500, false},
-		{"0", "BRL", 0, false},
-		{"", "BRL", 0, true},
-		{"abc", "BRL", 0, true},
-		{"1.2.3", "BRL", 0, true},
-		{"1e", "BRL", 0, true},
-		{"1e9999", "BRL", 0, true},
-		{"99999999999999999999", "BRL", 0, true},
-		{".", "BRL", 0, true},
-		{"-", "BRL", 0, true},
-	}
-	for _, tt := range tests {
-		got, err := ToMinor(tt.in, tt.cur)
-		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("ToMinor(%q, %q) = %d, %v; want %d, err=%v", tt.in, tt.cur, got, err, tt.want, tt.err)
-		}
-		if err != nil && !errors.Is(err, ErrAmount) {
-			t.Errorf("ToMinor(%q) error %v does not wrap ErrAmount", tt.in, err)
-		}
-	}
-}
+	"github.com/hubtrack/hub/internal/domain"
+)
 
 func TestScalar(t *testing.T) {
 	t.Parallel()
@@ -145,7 +103,7 @@ func TestVisitorID(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	ok := OrderEvent{Provider: "p", EventID: "e", OrderID: "o", Status: StatusPaid, NativeStatus: "x",
+	ok := OrderEvent{Provider: "p", EventID: "e", OrderID: "o", Status: domain.StatusPaid, NativeStatus: "x",
 		AmountMinor: 100, Currency: "BRL", OccurredAt: time.Unix(1, 0).UTC()}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("valid event: %v", err)

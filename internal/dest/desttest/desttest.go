@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 )
 
 // Fault modes every fake server understands, by InjectFault and by its HTTP control endpoint.
@@ -50,7 +51,7 @@ func Events(n int, at time.Time) []dest.Event {
 	evs := make([]dest.Event, n)
 	for i := range evs {
 		evs[i] = dest.Event{
-			Name:           dest.EventPurchase,
+			Name:           domain.EventPurchase,
 			EventID:        fmt.Sprintf("desttest:order-%d:purchase", i),
 			EventTime:      at.Add(-time.Duration(i) * time.Second).UTC(),
 			ActionSource:   dest.ActionWebsite,

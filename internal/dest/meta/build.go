@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 )
 
@@ -180,7 +181,7 @@ func custom(e dest.Event) (*customData, string) {
 	if c.ValueMinor < 0 {
 		return nil, "negative value; refunds are not sent as negative purchases"
 	}
-	if c.Currency == "" && e.Name == dest.EventPurchase {
+	if c.Currency == "" && e.Name == domain.EventPurchase {
 		return nil, "Purchase needs a currency and a value"
 	}
 	cd := &customData{
@@ -191,7 +192,7 @@ func custom(e dest.Event) (*customData, string) {
 		NumItems:    c.NumItems,
 	}
 	if c.Currency != "" {
-		v, err := dest.MajorUnits(c.ValueMinor, c.Currency)
+		v, err := domain.FormatMinor(c.ValueMinor, c.Currency)
 		if err != nil {
 			return nil, "currency is not an ISO 4217 code"
 		}
@@ -208,7 +209,7 @@ func custom(e dest.Event) (*customData, string) {
 			if it.ItemPriceMinor < 0 || c.Currency == "" {
 				return nil, "item price needs a currency and must not be negative"
 			}
-			p, _ := dest.MajorUnits(it.ItemPriceMinor, c.Currency)
+			p, _ := domain.FormatMinor(it.ItemPriceMinor, c.Currency)
 			ct.ItemPrice = json.Number(p)
 		}
 		cd.Contents = append(cd.Contents, ct)

@@ -23,6 +23,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest/desttest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/egress"
 )
 
@@ -69,7 +70,7 @@ func creds() dest.Credentials {
 // for e-mail and phone, the rest raw (Build hashes them), cookies and click ids as captured.
 func purchase() dest.Event {
 	return dest.Event{
-		Name:           dest.EventPurchase,
+		Name:           domain.EventPurchase,
 		EventID:        "hotmart:HP1234567890:purchase",
 		EventTime:      time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		EventSourceURL: "https://loja.example.com.br/obrigado?utm_source=facebook&sck=k_8f3a2b1c9d",
@@ -295,7 +296,7 @@ func TestBuildRules(t *testing.T) {
 
 	t.Run("lead without value has no custom_data", func(t *testing.T) {
 		e := purchase()
-		e.Name, e.Custom = dest.EventLead, dest.Custom{}
+		e.Name, e.Custom = domain.EventLead, dest.Custom{}
 		if _, ok := firstEvent(mustBuild(t, m, cfg, e))["custom_data"]; ok {
 			t.Error("custom_data should be omitted")
 		}

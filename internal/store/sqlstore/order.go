@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -23,7 +24,7 @@ func scanOrder(r Row) (store.Order, error) {
 		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched); err != nil {
 		return o, err
 	}
-	o.Status = store.OrderStatus(status)
+	o.Status = domain.OrderStatus(status)
 	return o, errors.Join(unmarshal(products, &o.Products), unmarshal(buyer, &o.Buyer), unmarshal(tracking, &o.Tracking))
 }
 
@@ -96,7 +97,7 @@ func (q *queries) ListOrderHistory(ctx context.Context, tenantID, orderID string
 			status string
 		)
 		err := r.Scan(&c.OrderID, &c.EventKey, &status, &c.NativeStatus, tm(&c.OccurredAt), tm(&c.RecordedAt), &c.Applied, &c.InboxID)
-		c.Status = store.OrderStatus(status)
+		c.Status = domain.OrderStatus(status)
 		return c, err
 	})
 }
@@ -146,7 +147,7 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 		return store.Order{}, store.OrderChange{}, err
 	}
 	var paidAt any
-	if e.Status == store.StatusPaid {
+	if e.Status == domain.StatusPaid {
 		paidAt = q.f.Time(occurred)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -210,7 +211,7 @@ func scanOrderStats(width, offset int64) func(r Rows) (store.OrderStatsRow, erro
 			status              string
 		)
 		err := r.Scan(&b, &status, &row.Provider, &row.Currency, &n, &row.RevenueMinor, &paid, &matched)
-		row.Bucket, row.Status = bucketStart(b, width, offset), store.OrderStatus(status)
+		row.Bucket, row.Status = bucketStart(b, width, offset), domain.OrderStatus(status)
 		row.Orders, row.Paid, row.PaidMatched = int(n), int(paid), int(matched)
 		return row, err
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -61,20 +62,20 @@ func testErasePerson(t *testing.T, s store.Store) {
 	raw1 := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", Body: []byte("person 1")}))(t)
 	raw2 := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", Body: []byte("person 2")}))(t)
 	rawOther := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", Body: []byte("someone else")}))(t)
-	e := w.event(w.a.ID, "p1", "k1", store.StatusWaitingPayment, at(0))
+	e := w.event(w.a.ID, "p1", "k1", domain.StatusWaitingPayment, at(0))
 	e.Buyer, e.InboxID = store.Buyer{EmailHash: "EM", PhoneHash: "PH", FirstNameHash: "FN"}, raw1.ID
 	o, _, err := s.ApplyOrderEvent(ctx, e)
 	noErr(t, err)
 	noErr(t, s.SetInboxState(ctx, w.a.ID, raw1.ID, store.InboxProcessed, "", o.ID, at(0)))
-	e2 := w.event(w.a.ID, "p1", "k2", store.StatusPaid, at(time.Hour))
+	e2 := w.event(w.a.ID, "p1", "k2", domain.StatusPaid, at(time.Hour))
 	e2.InboxID = raw2.ID
 	_, _, err = s.ApplyOrderEvent(ctx, e2)
 	noErr(t, err)
-	phoneOnly := w.event(w.a.ID, "p2", "k1", store.StatusPaid, at(0))
+	phoneOnly := w.event(w.a.ID, "p2", "k1", domain.StatusPaid, at(0))
 	phoneOnly.Buyer = store.Buyer{PhoneHash: "PH"}
 	op, _, err := s.ApplyOrderEvent(ctx, phoneOnly)
 	noErr(t, err)
-	otherE := w.event(w.a.ID, "other", "k1", store.StatusPaid, at(0))
+	otherE := w.event(w.a.ID, "other", "k1", domain.StatusPaid, at(0))
 	otherE.Buyer, otherE.InboxID = store.Buyer{EmailHash: "OTHER"}, rawOther.ID
 	other, _, err := s.ApplyOrderEvent(ctx, otherE)
 	noErr(t, err)
@@ -135,12 +136,12 @@ func testErasePersonLinked(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)
 	forms := []string{"maria@example.com", "maria%40example.com", "5511987654321"}
-	e := w.event(w.a.ID, "p1", "k1", store.StatusPaid, at(0))
+	e := w.event(w.a.ID, "p1", "k1", domain.StatusPaid, at(0))
 	e.Buyer = store.Buyer{EmailHash: "EM", PhoneHash: "PH1", IP: "203.0.113.7", UserAgent: "UA-Maria"}
 	e.Tracking.Metadata = map[string]string{"email": "Maria@Example.com", "campaign": "spring"}
 	o, _, err := s.ApplyOrderEvent(ctx, e)
 	noErr(t, err)
-	oe := w.event(w.a.ID, "p2", "k1", store.StatusPaid, at(0))
+	oe := w.event(w.a.ID, "p2", "k1", domain.StatusPaid, at(0))
 	oe.Buyer = store.Buyer{EmailHash: "OTHER", IP: "198.51.100.9", UserAgent: "UA-Other"}
 	oe.Tracking.Metadata = map[string]string{"email": "other@example.com"}
 	other, _, err := s.ApplyOrderEvent(ctx, oe)
@@ -228,12 +229,12 @@ func testPIIRetention(t *testing.T, s store.Store) {
 
 	buyer := store.Buyer{EmailHash: "EM", IP: "203.0.113.7", UserAgent: "UA"}
 	mk := func(tenant, ext string) store.Order {
-		e := w.event(tenant, ext, "k1", store.StatusPaid, at(0))
+		e := w.event(tenant, ext, "k1", domain.StatusPaid, at(0))
 		e.Buyer = buyer
 		return must2(s.ApplyOrderEvent(ctx, e))(t)
 	}
 	oldA, oldB := mk(w.a.ID, "old-a"), mk(w.b.ID, "old-b")
-	e := w.event(w.a.ID, "ip-only", "k1", store.StatusPaid, at(0))
+	e := w.event(w.a.ID, "ip-only", "k1", domain.StatusPaid, at(0))
 	e.Buyer = store.Buyer{IP: "203.0.113.8"}
 	ipOnly := must2(s.ApplyOrderEvent(ctx, e))(t)
 	cut := time.Now().Add(time.Minute) // orders are created at the store's clock
@@ -242,7 +243,7 @@ func testPIIRetention(t *testing.T, s store.Store) {
 	equal(t, "old A buyer", must(s.GetOrder(ctx, w.a.ID, oldA.ID))(t).Buyer, store.Buyer{EmailHash: "EM"})
 	equal(t, "old B buyer", must(s.GetOrder(ctx, w.b.ID, oldB.ID))(t).Buyer, store.Buyer{EmailHash: "EM"})
 	equal(t, "ip-only buyer", must(s.GetOrder(ctx, w.a.ID, ipOnly.ID))(t).Buyer, store.Buyer{})
-	e = w.event(w.a.ID, "new", "k1", store.StatusPaid, at(0))
+	e = w.event(w.a.ID, "new", "k1", domain.StatusPaid, at(0))
 	e.Buyer = buyer
 	newer := must2(s.ApplyOrderEvent(ctx, e))(t)
 	equal(t, "none newer", must(s.ScrubOrderNetworkBefore(ctx, cut.Add(-2*time.Minute)))(t), int64(0))
@@ -257,7 +258,7 @@ func must2[T, U any](v T, _ U, err error) func(t *testing.T) T { return must(v, 
 func testErasePersonByPhone(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)
-	e := w.event(w.a.ID, "p1", "k1", store.StatusPaid, at(0))
+	e := w.event(w.a.ID, "p1", "k1", domain.StatusPaid, at(0))
 	e.Buyer = store.Buyer{EmailHash: "EM1", PhoneHash: "PH"}
 	_, _, err := s.ApplyOrderEvent(ctx, e)
 	noErr(t, err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -16,7 +17,7 @@ func testOrderRoundTrip(t *testing.T, s store.Store) {
 	w := newWorld(t, s)
 	e := store.OrderEvent{
 		TenantID: w.a.ID, SourceID: w.srcA.ID, InboxID: "inbox-1", Provider: "stripe", ExternalID: "pi_123", EventKey: "evt_1",
-		Status: store.StatusPaid, NativeStatus: "succeeded", OccurredAt: at(0), AmountMinor: 1234567890123, Currency: "USD",
+		Status: domain.StatusPaid, NativeStatus: "succeeded", OccurredAt: at(0), AmountMinor: 1234567890123, Currency: "USD",
 		Products: []store.Product{{ID: "p1", Name: "Course", Quantity: 1, PriceMinor: 9900}, {ID: "p2", Quantity: 2}},
 		Buyer:    store.Buyer{EmailHash: "em", PhoneHash: "ph", FirstNameHash: "fn", LastNameHash: "ln", CityHash: "ct", StateHash: "st", ZipHash: "zp", CountryHash: "br", ExternalID: "ext", IP: "203.0.113.9", UserAgent: "UA"},
 		Tracking: store.Tracking{VisitorID: "v1", Src: "src", Sck: "sck", UTM: store.UTM{Source: "fb", Medium: "cpc", Campaign: "c", Content: "ct", Term: "t"},
@@ -28,7 +29,7 @@ func testOrderRoundTrip(t *testing.T, s store.Store) {
 	isUUIDv7(t, o.ID)
 	equal(t, "change", ch, store.OrderChange{Created: true, StatusChanged: true})
 	want := store.Order{
-		ID: o.ID, TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "stripe", ExternalID: "pi_123", Status: store.StatusPaid,
+		ID: o.ID, TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "stripe", ExternalID: "pi_123", Status: domain.StatusPaid,
 		NativeStatus: "succeeded", AmountMinor: 1234567890123, Currency: "USD", Products: e.Products, Buyer: e.Buyer, Tracking: e.Tracking,
 		PaidAt: microPtr(at(0)), OccurredAt: micro(at(0)), CreatedAt: o.CreatedAt, UpdatedAt: o.CreatedAt,
 	}
@@ -36,13 +37,13 @@ func testOrderRoundTrip(t *testing.T, s store.Store) {
 	equal(t, "get", must(s.GetOrder(ctx, w.a.ID, o.ID))(t), want)
 	equal(t, "by external id", must(s.GetOrderByExternalID(ctx, w.a.ID, "stripe", "pi_123"))(t), want)
 	equal(t, "history", must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t), []store.OrderStatusChange{
-		{OrderID: o.ID, EventKey: "evt_1", Status: store.StatusPaid, NativeStatus: "succeeded", OccurredAt: micro(at(0)), RecordedAt: micro(at(time.Second)), Applied: true, InboxID: "inbox-1"},
+		{OrderID: o.ID, EventKey: "evt_1", Status: domain.StatusPaid, NativeStatus: "succeeded", OccurredAt: micro(at(0)), RecordedAt: micro(at(time.Second)), Applied: true, InboxID: "inbox-1"},
 	})
 
 	// The same event again changes nothing.
 	o2, ch2, err := s.ApplyOrderEvent(ctx, e)
 	noErr(t, err)
-	equal(t, "duplicate change", ch2, store.OrderChange{Duplicate: true, Previous: store.StatusPaid})
+	equal(t, "duplicate change", ch2, store.OrderChange{Duplicate: true, Previous: domain.StatusPaid})
 	equal(t, "duplicate order", o2, want)
 	equal(t, "history after duplicate", len(must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t)), 1)
 
@@ -69,12 +70,12 @@ func testOrderLifecycle(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)
 	steps := []struct {
-		status store.OrderStatus
+		status domain.OrderStatus
 		change store.OrderChange
 	}{
-		{store.StatusWaitingPayment, store.OrderChange{Created: true, StatusChanged: true}},
-		{store.StatusPaid, store.OrderChange{StatusChanged: true, Previous: store.StatusWaitingPayment}},
-		{store.StatusRefunded, store.OrderChange{StatusChanged: true, Previous: store.StatusPaid}},
+		{domain.StatusWaitingPayment, store.OrderChange{Created: true, StatusChanged: true}},
+		{domain.StatusPaid, store.OrderChange{StatusChanged: true, Previous: domain.StatusWaitingPayment}},
+		{domain.StatusRefunded, store.OrderChange{StatusChanged: true, Previous: domain.StatusPaid}},
 	}
 	var o store.Order
 	for i, st := range steps {
@@ -98,30 +99,30 @@ func testOrderLifecycle(t *testing.T, s store.Store) {
 	equal(t, "history statuses", ids(h, func(c store.OrderStatusChange) string { return fmt.Sprint(c.Status, " ", c.Applied) }),
 		[]string{"waiting_payment true", "paid true", "refunded true"})
 	// Same rank, new key: recorded, not applied.
-	_, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-1", "k9", store.StatusRefunded, at(4*time.Hour)))
+	_, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-1", "k9", domain.StatusRefunded, at(4*time.Hour)))
 	noErr(t, err)
-	equal(t, "same status again", ch, store.OrderChange{Previous: store.StatusRefunded})
+	equal(t, "same status again", ch, store.OrderChange{Previous: domain.StatusRefunded})
 }
 
 func testOrderOutOfOrder(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)
-	o, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-2", "refund", store.StatusRefunded, at(2*time.Hour)))
+	o, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-2", "refund", domain.StatusRefunded, at(2*time.Hour)))
 	noErr(t, err)
 	equal(t, "refund first", ch, store.OrderChange{Created: true, StatusChanged: true})
 	if o.PaidAt != nil {
 		t.Errorf("refunded order has paid at %v", o.PaidAt)
 	}
-	late, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-2", "paid", store.StatusPaid, at(time.Hour)))
+	late, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-2", "paid", domain.StatusPaid, at(time.Hour)))
 	noErr(t, err)
-	equal(t, "paid late", ch, store.OrderChange{Previous: store.StatusRefunded})
-	if late.Status != store.StatusRefunded || !late.OccurredAt.Equal(micro(at(2*time.Hour))) {
+	equal(t, "paid late", ch, store.OrderChange{Previous: domain.StatusRefunded})
+	if late.Status != domain.StatusRefunded || !late.OccurredAt.Equal(micro(at(2*time.Hour))) {
 		t.Errorf("after late paid: %s at %v, want refunded at %v", late.Status, late.OccurredAt, micro(at(2*time.Hour)))
 	}
 	equal(t, "paid at from the late event", late.PaidAt, microPtr(at(time.Hour)))
-	pending, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-2", "pending", store.StatusWaitingPayment, at(0)))
+	pending, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "ord-2", "pending", domain.StatusWaitingPayment, at(0)))
 	noErr(t, err)
-	equal(t, "pending late", ch, store.OrderChange{Previous: store.StatusRefunded})
+	equal(t, "pending late", ch, store.OrderChange{Previous: domain.StatusRefunded})
 	equal(t, "get", must(s.GetOrder(ctx, w.a.ID, o.ID))(t), pending)
 	h := must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t)
 	equal(t, "history", ids(h, func(c store.OrderStatusChange) string { return fmt.Sprint(c.EventKey, " ", c.Status, " ", c.Applied) }),
@@ -143,7 +144,7 @@ func testOrderConcurrent(t *testing.T, s store.Store) {
 	for range n {
 		wg.Go(func() {
 			<-start
-			o, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "race-1", "paid-1", store.StatusPaid, at(0)))
+			o, ch, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "race-1", "paid-1", domain.StatusPaid, at(0)))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -180,7 +181,7 @@ func testOrderConcurrent(t *testing.T, s store.Store) {
 
 	// Different events for one order, concurrently: every one recorded once, the highest rank
 	// wins whatever the arrival order.
-	statuses := []store.OrderStatus{store.StatusWaitingPayment, store.StatusPaid, store.StatusRefunded, store.StatusChargeback, store.StatusCancelled}
+	statuses := []domain.OrderStatus{domain.StatusWaitingPayment, domain.StatusPaid, domain.StatusRefunded, domain.StatusChargeback, domain.StatusCancelled}
 	for i := range 20 {
 		wg.Go(func() {
 			st := statuses[i%len(statuses)]
@@ -197,7 +198,7 @@ func testOrderConcurrent(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	o2 := must(s.GetOrderByExternalID(ctx, w.a.ID, "hotmart", "race-2"))(t)
-	equal(t, "final status", o2.Status, store.StatusChargeback)
+	equal(t, "final status", o2.Status, domain.StatusChargeback)
 	equal(t, "history rows", len(must(s.ListOrderHistory(ctx, w.a.ID, o2.ID))(t)), 20)
 }
 
@@ -206,9 +207,9 @@ func testListOrders(t *testing.T, s store.Store) {
 	w := newWorld(t, s)
 	var all []store.Order
 	for i := range 12 {
-		st := store.StatusPaid
+		st := domain.StatusPaid
 		if i%3 == 0 {
-			st = store.StatusWaitingPayment
+			st = domain.StatusWaitingPayment
 		}
 		e := w.event(w.a.ID, fmt.Sprintf("o%02d", i), "k", st, at(0))
 		if i%4 == 0 {
@@ -232,7 +233,7 @@ func testListOrders(t *testing.T, s store.Store) {
 	p2 := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Limit: 5, After: p1[4].ID}))(t)
 	p3 := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Limit: 5, After: p2[4].ID}))(t)
 	equal(t, "pages", append(append(ids(p1, id), ids(p2, id)...), ids(p3, id)...), rev(all))
-	waiting := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Status: store.StatusWaitingPayment}))(t)
+	waiting := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Status: domain.StatusWaitingPayment}))(t)
 	equal(t, "waiting", ids(waiting, id), []string{all[9].ID, all[6].ID, all[3].ID, all[0].ID})
 	kiwify := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, Provider: "kiwify"}))(t)
 	equal(t, "kiwify", ids(kiwify, id), []string{all[8].ID, all[4].ID, all[0].ID})
@@ -261,7 +262,7 @@ func testSearchOrders(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)
 	mk := func(tenantID, ext, email, phone string) store.Order {
-		e := w.event(tenantID, ext, "k", store.StatusPaid, at(0))
+		e := w.event(tenantID, ext, "k", domain.StatusPaid, at(0))
 		e.Buyer.EmailHash, e.Buyer.PhoneHash = email, phone
 		o, _, err := s.ApplyOrderEvent(ctx, e)
 		noErr(t, err)

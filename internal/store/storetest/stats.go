@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -16,7 +17,7 @@ func testStats(t *testing.T, s store.Store) {
 	w := newWorld(t, s)
 	dst2 := must(s.CreateDestination(ctx, store.Destination{TenantID: w.a.ID, Type: "meta", Name: "second", Enabled: true}))(t)
 
-	apply := func(tenantID, ext, provider, currency string, amount int64, statuses ...store.OrderStatus) store.Order {
+	apply := func(tenantID, ext, provider, currency string, amount int64, statuses ...domain.OrderStatus) store.Order {
 		t.Helper()
 		var o store.Order
 		for i, st := range statuses {
@@ -28,11 +29,11 @@ func testStats(t *testing.T, s store.Store) {
 		}
 		return o
 	}
-	o1 := apply(w.a.ID, "s1", "hotmart", "BRL", 100, store.StatusPaid)
-	o2 := apply(w.a.ID, "s2", "hotmart", "BRL", 200, store.StatusWaitingPayment, store.StatusPaid)
-	o3 := apply(w.a.ID, "s3", "kiwify", "USD", 300, store.StatusWaitingPayment)
-	o4 := apply(w.a.ID, "s4", "kiwify", "USD", 50, store.StatusPaid, store.StatusRefunded)
-	ob := apply(w.b.ID, "s1", "hotmart", "BRL", 999, store.StatusPaid)
+	o1 := apply(w.a.ID, "s1", "hotmart", "BRL", 100, domain.StatusPaid)
+	o2 := apply(w.a.ID, "s2", "hotmart", "BRL", 200, domain.StatusWaitingPayment, domain.StatusPaid)
+	o3 := apply(w.a.ID, "s3", "kiwify", "USD", 300, domain.StatusWaitingPayment)
+	o4 := apply(w.a.ID, "s4", "kiwify", "USD", 50, domain.StatusPaid, domain.StatusRefunded)
+	ob := apply(w.b.ID, "s1", "hotmart", "BRL", 999, domain.StatusPaid)
 	noErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.a.ID, OrderID: o1.ID, TouchpointID: "tp1", Rule: "visitor_id", Confidence: 1}))
 	noErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.a.ID, OrderID: o3.ID, TouchpointID: "tp3", Rule: "visitor_id", Confidence: 1}))
 	noErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.b.ID, OrderID: ob.ID, TouchpointID: "tpb", Rule: "visitor_id", Confidence: 1}))
@@ -67,7 +68,7 @@ func testStats(t *testing.T, s store.Store) {
 	// Orders: what grouping every order in Go gives.
 	type okey struct {
 		b              time.Time
-		st             store.OrderStatus
+		st             domain.OrderStatus
 		prov, currency string
 	}
 	want := map[okey]*store.OrderStatsRow{}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -25,7 +26,7 @@ func testStatsKept(t *testing.T, s store.Store) {
 	var orders []store.Order
 	for i := range 12 {
 		ext := fmt.Sprintf("k%02d", i)
-		e := w.event(w.a.ID, ext, ext+"-a", []store.OrderStatus{store.StatusWaitingPayment, store.StatusPaid, store.StatusRefused}[i%3], at(0))
+		e := w.event(w.a.ID, ext, ext+"-a", []domain.OrderStatus{domain.StatusWaitingPayment, domain.StatusPaid, domain.StatusRefused}[i%3], at(0))
 		e.AmountMinor, e.Currency = int64(100*i+1), []string{"BRL", "USD"}[i%2]
 		o, _, err := s.ApplyOrderEvent(ctx, e)
 		noErr(t, err)
@@ -37,7 +38,7 @@ func testStatsKept(t *testing.T, s store.Store) {
 		}
 	}
 	// Tenant B writes too, and never shows in A.
-	_, _, err := s.ApplyOrderEvent(ctx, w.event(w.b.ID, "kb", "kb-a", store.StatusPaid, at(0)))
+	_, _, err := s.ApplyOrderEvent(ctx, w.event(w.b.ID, "kb", "kb-a", domain.StatusPaid, at(0)))
 	noErr(t, err)
 	agree("deltas only")
 	if n := must(s.CompactStats(ctx))(t); n == 0 {
@@ -50,12 +51,12 @@ func testStatsKept(t *testing.T, s store.Store) {
 	// Change compacted rows: pay the waiting orders, refund the paid ones, attribute some, and
 	// move every delivery on; then compact half-way through.
 	for i, o := range orders {
-		var next store.OrderStatus
+		var next domain.OrderStatus
 		switch o.Status {
-		case store.StatusWaitingPayment:
-			next = store.StatusPaid
-		case store.StatusPaid:
-			next = store.StatusRefunded
+		case domain.StatusWaitingPayment:
+			next = domain.StatusPaid
+		case domain.StatusPaid:
+			next = domain.StatusRefunded
 		default:
 			continue
 		}
@@ -85,7 +86,7 @@ func testStatsKept(t *testing.T, s store.Store) {
 		wg.Go(func() {
 			for i := range 10 {
 				ext := fmt.Sprintf("c%d-%02d", g, i)
-				o, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, ext, ext+"-a", store.StatusPaid, at(0)))
+				o, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, ext, ext+"-a", domain.StatusPaid, at(0)))
 				if err != nil {
 					errs <- err
 					return
@@ -155,7 +156,7 @@ func Backfill(t *testing.T, s store.Store, undo func(ctx context.Context) error)
 	start := time.Now()
 	for i := range 6 {
 		ext := fmt.Sprintf("b%02d", i)
-		o, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, ext, ext+"-a", []store.OrderStatus{store.StatusPaid, store.StatusWaitingPayment}[i%2], at(0)))
+		o, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, ext, ext+"-a", []domain.OrderStatus{domain.StatusPaid, domain.StatusWaitingPayment}[i%2], at(0)))
 		noErr(t, err)
 		_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, OrderID: o.ID, DestinationID: w.dstA.ID, EventName: "Purchase",
 			EventID: ext, State: []store.DeliveryState{store.DeliveryDelivered, store.DeliveryDead, store.DeliverySkipped}[i%3]})
@@ -170,16 +171,16 @@ func Backfill(t *testing.T, s store.Store, undo func(ctx context.Context) error)
 		t.Errorf("the backfill left %d deltas: it should write totals", n)
 	}
 	// The triggers work after the upgrade.
-	o, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "b01", "b01-b", store.StatusPaid, at(time.Minute)))
+	o, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "b01", "b01-b", domain.StatusPaid, at(time.Minute)))
 	noErr(t, err)
-	if o.Status != store.StatusPaid {
+	if o.Status != domain.StatusPaid {
 		t.Fatalf("order status %s", o.Status)
 	}
 	keptAgree(t, s, w.a.ID, start, "after the upgrade")
 }
 
 type orderTotal struct {
-	status                           store.OrderStatus
+	status                           domain.OrderStatus
 	provider, currency               string
 	orders, revenue, paid, paidMatch int64
 }

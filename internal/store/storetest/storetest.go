@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -193,7 +194,7 @@ func newSource(tenantID, suffix string) store.Source {
 	}
 }
 
-func (w *world) event(tenantID, external, key string, status store.OrderStatus, occurred time.Time) store.OrderEvent {
+func (w *world) event(tenantID, external, key string, status domain.OrderStatus, occurred time.Time) store.OrderEvent {
 	src := w.srcA.ID
 	if tenantID == w.b.ID {
 		src = w.srcB.ID
@@ -214,7 +215,7 @@ func (w *world) event(tenantID, external, key string, status store.OrderStatus, 
 
 func (w *world) order(t *testing.T, s store.Store, tenantID, external string) store.Order {
 	t.Helper()
-	o, _, err := s.ApplyOrderEvent(ctxT(t), w.event(tenantID, external, "k-"+external, store.StatusWaitingPayment, at(0)))
+	o, _, err := s.ApplyOrderEvent(ctxT(t), w.event(tenantID, external, "k-"+external, domain.StatusWaitingPayment, at(0)))
 	noErr(t, err)
 	return o
 }

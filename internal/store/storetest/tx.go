@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -35,7 +36,7 @@ func testTxRollback(t *testing.T, s store.Store) {
 	w := newWorld(t, s)
 	var orderID string
 	err := s.Tx(ctx, func(tx store.Tx) error {
-		o, ch, err := tx.ApplyOrderEvent(ctx, w.event(w.a.ID, "rb-1", "k1", store.StatusPaid, at(0)))
+		o, ch, err := tx.ApplyOrderEvent(ctx, w.event(w.a.ID, "rb-1", "k1", domain.StatusPaid, at(0)))
 		if err != nil {
 			return err
 		}
@@ -83,7 +84,7 @@ func testTxRollback(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound, "tenant after panic")
 
 	// The store is usable afterwards (on SQLite: the single writer was released).
-	_, _, err = s.ApplyOrderEvent(ctx, w.event(w.a.ID, "rb-1", "k1", store.StatusPaid, at(0)))
+	_, _, err = s.ApplyOrderEvent(ctx, w.event(w.a.ID, "rb-1", "k1", domain.StatusPaid, at(0)))
 	noErr(t, err)
 }
 
@@ -92,7 +93,7 @@ func testTxCommit(t *testing.T, s store.Store) {
 	w := newWorld(t, s)
 	var orderID string
 	err := s.Tx(ctx, func(tx store.Tx) error {
-		o, _, err := tx.ApplyOrderEvent(ctx, w.event(w.a.ID, "c-1", "k1", store.StatusPaid, at(0)))
+		o, _, err := tx.ApplyOrderEvent(ctx, w.event(w.a.ID, "c-1", "k1", domain.StatusPaid, at(0)))
 		if err != nil {
 			return err
 		}
@@ -107,7 +108,7 @@ func testTxCommit(t *testing.T, s store.Store) {
 	})
 	noErr(t, err)
 	o := must(s.GetOrder(ctx, w.a.ID, orderID))(t)
-	equal(t, "order status", o.Status, store.StatusPaid)
+	equal(t, "order status", o.Status, domain.StatusPaid)
 	equal(t, "deliveries", len(must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID, OrderID: o.ID}))(t)), 1)
 	equal(t, "touchpoints", len(must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID}))(t)), 1)
 	equal(t, "jobs", must(s.Queue().Pending(ctx))(t), int64(1))

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -54,20 +55,20 @@ type payload struct {
 // models (OrderApproved) and the Old Legacy model (order_approved) share one table. Events not
 // listed (integration, subscription and customer events) concern no order change and are
 // ignored.
-var statuses = map[string]webhook.Status{
-	"orderapproved":              webhook.StatusPaid,
-	"orderpaid":                  webhook.StatusPaid,
-	"orderpaidbypix":             webhook.StatusPaid,
-	"orderupsold":                webhook.StatusPaid, // one-click upsell: a new order
-	"orderauthorized":            webhook.StatusOther,
-	"orderrefund":                webhook.StatusRefunded,
-	"orderpartialrefund":         webhook.StatusRefunded,
-	"orderchargebackintreatment": webhook.StatusChargeback,
-	"orderchargebackgain":        webhook.StatusOther, // the merchant won the chargeback
-	"orderbilletcreated":         webhook.StatusWaitingPayment,
-	"orderpixcreated":            webhook.StatusWaitingPayment,
-	"orderpixexpired":            webhook.StatusCancelled,
-	"orderbilletoverdue":         webhook.StatusCancelled,
+var statuses = map[string]domain.OrderStatus{
+	"orderapproved":              domain.StatusPaid,
+	"orderpaid":                  domain.StatusPaid,
+	"orderpaidbypix":             domain.StatusPaid,
+	"orderupsold":                domain.StatusPaid, // one-click upsell: a new order
+	"orderauthorized":            domain.StatusOther,
+	"orderrefund":                domain.StatusRefunded,
+	"orderpartialrefund":         domain.StatusRefunded,
+	"orderchargebackintreatment": domain.StatusChargeback,
+	"orderchargebackgain":        domain.StatusOther, // the merchant won the chargeback
+	"orderbilletcreated":         domain.StatusWaitingPayment,
+	"orderpixcreated":            domain.StatusWaitingPayment,
+	"orderpixexpired":            domain.StatusCancelled,
+	"orderbilletoverdue":         domain.StatusCancelled,
 }
 
 // Parse implements webhook.Adapter.

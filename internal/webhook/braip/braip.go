@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -55,10 +56,10 @@ type payload struct {
 
 // statuses holds only the trans_status texts the reference documents (lower-cased). The
 // numeric trans_status_code table is not confirmed, so it is not used for mapping.
-var statuses = map[string]webhook.Status{
-	"pagamento aprovado": webhook.StatusPaid,
-	"devolvida":          webhook.StatusRefunded,
-	"chargeback":         webhook.StatusChargeback,
+var statuses = map[string]domain.OrderStatus{
+	"pagamento aprovado": domain.StatusPaid,
+	"devolvida":          domain.StatusRefunded,
+	"chargeback":         domain.StatusChargeback,
 }
 
 // Parse implements webhook.Adapter. Only STATUS_ALTERADO postbacks concern an order;
@@ -81,7 +82,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	}
 	st, ok := statuses[strings.ToLower(native)]
 	if !ok {
-		st = webhook.StatusOther
+		st = domain.StatusOther
 	}
 	amount, err := p.TransValue.Int() // cents, per integrators
 	if err != nil {
@@ -137,8 +138,8 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 // occurredAt dates the event by trans_updatedate, the status change. trans_createdate is the
 // sale's creation (a boleto or pix generated days before payment), so it never dates a payment:
 // a paid event without trans_updatedate gets none and the intake uses the receipt time.
-func occurredAt(st webhook.Status, updated, created string) time.Time {
-	if st == webhook.StatusPaid {
+func occurredAt(st domain.OrderStatus, updated, created string) time.Time {
+	if st == domain.StatusPaid {
 		return webhook.ParseTime(updated, webhook.Brasilia)
 	}
 	return webhook.ParseTime(webhook.FirstNonEmpty(updated, created), webhook.Brasilia)

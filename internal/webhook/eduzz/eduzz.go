@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -86,19 +87,19 @@ type payload struct {
 
 // statuses maps the invoice events (without the "myeduzz." prefix). Eduzz documents no
 // chargeback event. Contract and commission events, and the activation ping, concern no order.
-var statuses = map[string]webhook.Status{
-	"invoice_paid":            webhook.StatusPaid,
-	"invoice_refunded":        webhook.StatusRefunded,
-	"invoice_waiting_refund":  webhook.StatusOther, // refund requested
-	"invoice_canceled":        webhook.StatusCancelled,
-	"invoice_expired":         webhook.StatusCancelled,
-	"invoice_opened":          webhook.StatusWaitingPayment,
-	"invoice_waiting_payment": webhook.StatusWaitingPayment,
-	"invoice_refused":         webhook.StatusRefused,
-	"invoice_overdue":         webhook.StatusOther,
-	"invoice_recovering":      webhook.StatusOther,
-	"invoice_scheduled":       webhook.StatusOther,
-	"invoice_negotiated":      webhook.StatusOther,
+var statuses = map[string]domain.OrderStatus{
+	"invoice_paid":            domain.StatusPaid,
+	"invoice_refunded":        domain.StatusRefunded,
+	"invoice_waiting_refund":  domain.StatusOther, // refund requested
+	"invoice_canceled":        domain.StatusCancelled,
+	"invoice_expired":         domain.StatusCancelled,
+	"invoice_opened":          domain.StatusWaitingPayment,
+	"invoice_waiting_payment": domain.StatusWaitingPayment,
+	"invoice_refused":         domain.StatusRefused,
+	"invoice_overdue":         domain.StatusOther,
+	"invoice_recovering":      domain.StatusOther,
+	"invoice_scheduled":       domain.StatusOther,
+	"invoice_negotiated":      domain.StatusOther,
 }
 
 // Parse implements webhook.Adapter.
@@ -114,7 +115,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		if !strings.HasPrefix(short, "invoice_") {
 			return nil, nil
 		}
-		st = webhook.StatusOther
+		st = domain.StatusOther
 	}
 	d := p.Data.V
 	invoice := d.ID.String()

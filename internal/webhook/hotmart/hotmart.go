@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -99,16 +100,16 @@ type payload struct {
 // fires nothing for a status the order already has. Events not listed here and not starting
 // with PURCHASE_ (subscriptions, club access...) concern no order and produce no event;
 // PURCHASE_OUT_OF_SHOPPING_CART (abandoned checkout) has no transaction and is ignored too.
-var statuses = map[string]webhook.Status{
-	"PURCHASE_BILLET_PRINTED": webhook.StatusWaitingPayment,
-	"PURCHASE_APPROVED":       webhook.StatusPaid,
-	"PURCHASE_COMPLETE":       webhook.StatusPaid,
-	"PURCHASE_CANCELED":       webhook.StatusCancelled,
-	"PURCHASE_EXPIRED":        webhook.StatusCancelled,
-	"PURCHASE_REFUNDED":       webhook.StatusRefunded,
-	"PURCHASE_CHARGEBACK":     webhook.StatusChargeback,
-	"PURCHASE_PROTEST":        webhook.StatusOther, // refund requested or dispute opened
-	"PURCHASE_DELAYED":        webhook.StatusOther, // payment overdue, still open
+var statuses = map[string]domain.OrderStatus{
+	"PURCHASE_BILLET_PRINTED": domain.StatusWaitingPayment,
+	"PURCHASE_APPROVED":       domain.StatusPaid,
+	"PURCHASE_COMPLETE":       domain.StatusPaid,
+	"PURCHASE_CANCELED":       domain.StatusCancelled,
+	"PURCHASE_EXPIRED":        domain.StatusCancelled,
+	"PURCHASE_REFUNDED":       domain.StatusRefunded,
+	"PURCHASE_CHARGEBACK":     domain.StatusChargeback,
+	"PURCHASE_PROTEST":        domain.StatusOther, // refund requested or dispute opened
+	"PURCHASE_DELAYED":        domain.StatusOther, // payment overdue, still open
 }
 
 // Parse implements webhook.Adapter.
@@ -123,7 +124,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		return nil, nil
 	}
 	if !known {
-		status = webhook.StatusOther
+		status = domain.StatusOther
 	}
 	d := p.Data
 	pu := d.Purchase.V
@@ -142,7 +143,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 
 	created := webhook.UnixTime(p.CreationDate, true)
 	occurred := created
-	if status == webhook.StatusPaid {
+	if status == domain.StatusPaid {
 		if t := webhook.UnixTime(pu.ApprovedDate, true); !t.IsZero() {
 			occurred = t
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -83,23 +84,23 @@ type payload struct {
 // byEvent maps webhook_event_type. subscription_late and subscription_canceled concern the
 // subscription, not an order, and are ignored; a renewal is a new order (new order_id) that is
 // paid.
-var byEvent = map[string]webhook.Status{
-	"order_approved":       webhook.StatusPaid,
-	"subscription_renewed": webhook.StatusPaid,
-	"order_refunded":       webhook.StatusRefunded,
-	"chargeback":           webhook.StatusChargeback,
-	"order_rejected":       webhook.StatusRefused,
-	"billet_created":       webhook.StatusWaitingPayment,
-	"pix_created":          webhook.StatusWaitingPayment,
+var byEvent = map[string]domain.OrderStatus{
+	"order_approved":       domain.StatusPaid,
+	"subscription_renewed": domain.StatusPaid,
+	"order_refunded":       domain.StatusRefunded,
+	"chargeback":           domain.StatusChargeback,
+	"order_rejected":       domain.StatusRefused,
+	"billet_created":       domain.StatusWaitingPayment,
+	"pix_created":          domain.StatusWaitingPayment,
 }
 
 // byOrderStatus maps order_status, used when webhook_event_type is absent.
-var byOrderStatus = map[string]webhook.Status{
-	"paid":            webhook.StatusPaid,
-	"refunded":        webhook.StatusRefunded,
-	"chargedback":     webhook.StatusChargeback,
-	"waiting_payment": webhook.StatusWaitingPayment,
-	"refused":         webhook.StatusRefused,
+var byOrderStatus = map[string]domain.OrderStatus{
+	"paid":            domain.StatusPaid,
+	"refunded":        domain.StatusRefunded,
+	"chargedback":     domain.StatusChargeback,
+	"waiting_payment": domain.StatusWaitingPayment,
+	"refused":         domain.StatusRefused,
 }
 
 // Parse implements webhook.Adapter.
@@ -128,7 +129,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	case !ok && native == "":
 		return nil, webhook.MissingField(Provider, "webhook_event_type and order_status")
 	case !ok:
-		status = webhook.StatusOther
+		status = domain.StatusOther
 	case orderID == "":
 		return nil, webhook.MissingField(Provider, "order_id")
 	}
@@ -149,13 +150,13 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 
 	var when string
 	switch status {
-	case webhook.StatusPaid:
+	case domain.StatusPaid:
 		when = p.ApprovedDate
-	case webhook.StatusRefunded:
+	case domain.StatusRefunded:
 		when = p.RefundedAt
 	}
 	fallback := webhook.FirstNonEmpty(p.UpdatedAt, p.CreatedAt)
-	if status == webhook.StatusPaid {
+	if status == domain.StatusPaid {
 		// created_at is when the order (the boleto, the pix code) was made, days before a late
 		// payment; without approved_date, the last update is the payment's best date, else
 		// none (the intake then uses the receipt time).

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -101,13 +102,13 @@ type payload struct {
 
 // statuses maps tipoEvento.codigo. 6 Completa (commissions released) is still paid; 7
 // (abandoned checkout) and 101-106 (subscription notices) concern no order and are ignored.
-var statuses = map[int64]webhook.Status{
-	1: webhook.StatusWaitingPayment,
-	2: webhook.StatusPaid,
-	3: webhook.StatusCancelled,
-	4: webhook.StatusRefunded,
-	5: webhook.StatusChargeback, // Bloqueada: sale in dispute / chargeback
-	6: webhook.StatusPaid,
+var statuses = map[int64]domain.OrderStatus{
+	1: domain.StatusWaitingPayment,
+	2: domain.StatusPaid,
+	3: domain.StatusCancelled,
+	4: domain.StatusRefunded,
+	5: domain.StatusChargeback, // Bloqueada: sale in dispute / chargeback
+	6: domain.StatusPaid,
 }
 
 // Parse implements webhook.Adapter. It reads the json field when present, else the bracket keys.
@@ -142,7 +143,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	case sale == "" || sc == 7 || sc >= 101 && sc <= 106:
 		return nil, nil // abandoned-cart recovery or subscription notice
 	case !ok:
-		st = webhook.StatusOther
+		st = domain.StatusOther
 	}
 
 	amount, err := v.Valor.Minor("BRL") // Monetizze sells in BRL

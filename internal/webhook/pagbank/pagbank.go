@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -119,28 +120,28 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		cur = ""
 	}
 
-	var st webhook.Status
+	var st domain.OrderStatus
 	occurred := webhook.ParseTime(c.CreatedAt, webhook.Brasilia)
 	switch native {
 	case "PAID":
 		// The charge's created_at is when the boleto or pix was issued, not when it was paid:
 		// without paid_at the intake uses the receipt time instead.
-		st, occurred = webhook.StatusPaid, webhook.ParseTime(c.PaidAt, webhook.Brasilia)
+		st, occurred = domain.StatusPaid, webhook.ParseTime(c.PaidAt, webhook.Brasilia)
 	case "WAITING", "IN_ANALYSIS":
-		st = webhook.StatusWaitingPayment
+		st = domain.StatusWaitingPayment
 	case "DECLINED":
-		st = webhook.StatusRefused
+		st = domain.StatusRefused
 	case "CANCELED":
 		// CANCELED covers both a cancelled charge and a refund; the refunded sum tells them
 		// apart. No time of the cancellation is sent.
-		st, occurred = webhook.StatusCancelled, time.Time{}
+		st, occurred = domain.StatusCancelled, time.Time{}
 		if refunded > 0 {
-			st = webhook.StatusRefunded
+			st = domain.StatusRefunded
 		}
 	case "":
 		return nil, webhook.MissingField(Provider, "charges[].status")
 	default: // AUTHORIZED (pre-authorised, not captured) and anything new
-		st = webhook.StatusOther
+		st = domain.StatusOther
 	}
 	// One event per charge status; partial refunds differ by the refunded amount.
 	key := native

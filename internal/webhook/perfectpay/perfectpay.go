@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -67,21 +68,21 @@ type payload struct {
 
 // statuses maps sale_status_enum. 10 completed is still paid (the intake fires nothing for an
 // unchanged status). 12 precheckout is a checkout lead, not a sale, and is ignored.
-var statuses = map[int64]webhook.Status{
-	0:  webhook.StatusOther,          // none
-	1:  webhook.StatusWaitingPayment, // pending (boleto/pix generated)
-	2:  webhook.StatusPaid,           // approved
-	3:  webhook.StatusWaitingPayment, // in_process
-	4:  webhook.StatusOther,          // in_mediation (dispute opened)
-	5:  webhook.StatusRefused,        // rejected
-	6:  webhook.StatusCancelled,      // cancelled
-	7:  webhook.StatusRefunded,       // refunded
-	8:  webhook.StatusOther,          // authorized, not captured
-	9:  webhook.StatusChargeback,     // charged_back
-	10: webhook.StatusPaid,           // completed
-	11: webhook.StatusOther,          // checkout_error
-	13: webhook.StatusCancelled,      // expired
-	16: webhook.StatusOther,          // in_review
+var statuses = map[int64]domain.OrderStatus{
+	0:  domain.StatusOther,          // none
+	1:  domain.StatusWaitingPayment, // pending (boleto/pix generated)
+	2:  domain.StatusPaid,           // approved
+	3:  domain.StatusWaitingPayment, // in_process
+	4:  domain.StatusOther,          // in_mediation (dispute opened)
+	5:  domain.StatusRefused,        // rejected
+	6:  domain.StatusCancelled,      // cancelled
+	7:  domain.StatusRefunded,       // refunded
+	8:  domain.StatusOther,          // authorized, not captured
+	9:  domain.StatusChargeback,     // charged_back
+	10: domain.StatusPaid,           // completed
+	11: domain.StatusOther,          // checkout_error
+	13: domain.StatusCancelled,      // expired
+	16: domain.StatusOther,          // in_review
 }
 
 const precheckout = 12
@@ -101,7 +102,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	}
 	st, ok := statuses[code]
 	if !ok {
-		st = webhook.StatusOther
+		st = domain.StatusOther
 	}
 	sale := p.Code.String()
 	if sale == "" {
@@ -129,11 +130,11 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 
 	var occurred time.Time
 	switch st {
-	case webhook.StatusPaid:
+	case domain.StatusPaid:
 		// date_created is the sale's creation (a boleto or pix generated days before it was
 		// paid): without date_approved the intake uses the receipt time instead.
 		occurred = webhook.ParseTime(p.DateApproved, webhook.Brasilia)
-	case webhook.StatusWaitingPayment, webhook.StatusRefused, webhook.StatusCancelled:
+	case domain.StatusWaitingPayment, domain.StatusRefused, domain.StatusCancelled:
 		occurred = webhook.ParseTime(p.DateCreated, webhook.Brasilia)
 	} // refunds and chargebacks carry no time of their own
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -106,12 +107,12 @@ type payload struct {
 	InitiatedAt string         `json:"initiated_at"`
 }
 
-var byFinancialStatus = map[string]webhook.Status{
-	"pending":            webhook.StatusWaitingPayment,
-	"paid":               webhook.StatusPaid,
-	"refunded":           webhook.StatusRefunded,
-	"partially_refunded": webhook.StatusRefunded,
-	"voided":             webhook.StatusCancelled,
+var byFinancialStatus = map[string]domain.OrderStatus{
+	"pending":            domain.StatusWaitingPayment,
+	"paid":               domain.StatusPaid,
+	"refunded":           domain.StatusRefunded,
+	"partially_refunded": domain.StatusRefunded,
+	"voided":             domain.StatusCancelled,
 }
 
 // paidAt is when the order was paid. An order's created_at and processed_at date its creation:
@@ -148,33 +149,33 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	}
 	orderID, native := p.ID.String(), topic
 	fin := strings.ToLower(strings.TrimSpace(p.FinancialStatus))
-	var st webhook.Status
+	var st domain.OrderStatus
 	var when string
 	switch topic {
 	case "orders/paid":
-		st, when = webhook.StatusPaid, paidAt(p, req)
+		st, when = domain.StatusPaid, paidAt(p, req)
 	case "orders/create", "orders/updated":
 		if fin == "" {
 			return nil, nil
 		}
 		var ok bool
 		if st, ok = byFinancialStatus[fin]; !ok {
-			st = webhook.StatusOther // authorized, partially_paid, ...
+			st = domain.StatusOther // authorized, partially_paid, ...
 		}
 		native = topic + ":" + fin
 		when = webhook.FirstNonEmpty(p.UpdatedAt, p.ProcessedAt, p.CreatedAt)
-		if st == webhook.StatusPaid {
+		if st == domain.StatusPaid {
 			when = paidAt(p, req)
 		}
 	case "orders/cancelled":
-		st, when = webhook.StatusCancelled, webhook.FirstNonEmpty(p.CancelledAt, p.UpdatedAt)
+		st, when = domain.StatusCancelled, webhook.FirstNonEmpty(p.CancelledAt, p.UpdatedAt)
 	case "refunds/create":
-		st, when, orderID = webhook.StatusRefunded, p.CreatedAt, p.OrderID.String()
+		st, when, orderID = domain.StatusRefunded, p.CreatedAt, p.OrderID.String()
 	case "disputes/create", "disputes/update":
 		orderID, when = p.OrderID.String(), p.InitiatedAt
-		st = webhook.StatusOther // an inquiry, or a chargeback the merchant won
+		st = domain.StatusOther // an inquiry, or a chargeback the merchant won
 		if strings.EqualFold(p.Type, "chargeback") && !strings.EqualFold(p.Status, "won") {
-			st = webhook.StatusChargeback
+			st = domain.StatusChargeback
 		}
 		native = topic + ":" + strings.ToLower(p.Type) + ":" + strings.ToLower(p.Status)
 	default:

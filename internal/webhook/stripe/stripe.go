@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -156,35 +157,35 @@ type event struct {
 
 // status maps an event type (and the object's state) to a Hub status; ok is false for event
 // types that concern no order (customers, products, invoices...), which are ignored.
-func status(typ string, o *object) (webhook.Status, bool) {
+func status(typ string, o *object) (domain.OrderStatus, bool) {
 	switch typ {
 	case "checkout.session.completed":
 		if o.PaymentStatus == "unpaid" { // delayed methods (boleto): paid later by async_payment_succeeded
-			return webhook.StatusWaitingPayment, true
+			return domain.StatusWaitingPayment, true
 		}
-		return webhook.StatusPaid, true
+		return domain.StatusPaid, true
 	case "checkout.session.async_payment_succeeded", "payment_intent.succeeded", "charge.succeeded":
-		return webhook.StatusPaid, true
+		return domain.StatusPaid, true
 	case "checkout.session.async_payment_failed", "payment_intent.payment_failed", "charge.failed":
-		return webhook.StatusRefused, true
+		return domain.StatusRefused, true
 	case "payment_intent.processing", "charge.pending":
-		return webhook.StatusWaitingPayment, true
+		return domain.StatusWaitingPayment, true
 	case "payment_intent.canceled":
-		return webhook.StatusCancelled, true
+		return domain.StatusCancelled, true
 	case "charge.refunded":
-		return webhook.StatusRefunded, true
+		return domain.StatusRefunded, true
 	case "refund.created", "refund.updated", "charge.refund.updated":
 		if o.Status == "succeeded" {
-			return webhook.StatusRefunded, true
+			return domain.StatusRefunded, true
 		}
-		return webhook.StatusOther, true // pending, failed or canceled refund
+		return domain.StatusOther, true // pending, failed or canceled refund
 	case "charge.dispute.created", "charge.dispute.funds_withdrawn":
-		return webhook.StatusChargeback, true
+		return domain.StatusChargeback, true
 	case "charge.dispute.closed":
 		if o.Status == "lost" {
-			return webhook.StatusChargeback, true
+			return domain.StatusChargeback, true
 		}
-		return webhook.StatusOther, true // won or warning_closed: the money stays
+		return domain.StatusOther, true // won or warning_closed: the money stays
 	}
 	return "", false
 }

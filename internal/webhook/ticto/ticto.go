@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -84,17 +85,17 @@ type payload struct {
 
 // statuses maps "status". abandoned_cart, subscription_* and card_exchanged concern no order
 // and are ignored.
-var statuses = map[string]webhook.Status{
-	"authorized":        webhook.StatusPaid,
-	"refused":           webhook.StatusRefused,
-	"waiting_payment":   webhook.StatusWaitingPayment,
-	"pix_created":       webhook.StatusWaitingPayment,
-	"bank_slip_created": webhook.StatusWaitingPayment,
-	"pix_expired":       webhook.StatusCancelled,
-	"bank_slip_delayed": webhook.StatusOther, // boleto overdue, may still be paid
-	"refunded":          webhook.StatusRefunded,
-	"chargeback":        webhook.StatusChargeback,
-	"claimed":           webhook.StatusOther, // dispute / complaint opened
+var statuses = map[string]domain.OrderStatus{
+	"authorized":        domain.StatusPaid,
+	"refused":           domain.StatusRefused,
+	"waiting_payment":   domain.StatusWaitingPayment,
+	"pix_created":       domain.StatusWaitingPayment,
+	"bank_slip_created": domain.StatusWaitingPayment,
+	"pix_expired":       domain.StatusCancelled,
+	"bank_slip_delayed": domain.StatusOther, // boleto overdue, may still be paid
+	"refunded":          domain.StatusRefunded,
+	"chargeback":        domain.StatusChargeback,
+	"claimed":           domain.StatusOther, // dispute / complaint opened
 }
 
 // Parse implements webhook.Adapter.
@@ -111,7 +112,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	case native == "abandoned_cart" || native == "card_exchanged" || strings.HasPrefix(native, "subscription_"):
 		return nil, nil
 	case !ok:
-		st = webhook.StatusOther
+		st = domain.StatusOther
 	}
 	o := p.Order.V
 	orderID := webhook.FirstNonEmpty(o.Hash.String(), o.ID.String())

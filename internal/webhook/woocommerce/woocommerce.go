@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -102,14 +103,14 @@ type payload struct {
 
 // statuses maps the order status. on-hold is WooCommerce's "awaiting payment" for boleto,
 // bank transfer and pix gateways; checkout-draft and trash concern no real order.
-var statuses = map[string]webhook.Status{
-	"pending":    webhook.StatusWaitingPayment,
-	"on-hold":    webhook.StatusWaitingPayment,
-	"processing": webhook.StatusPaid,
-	"completed":  webhook.StatusPaid,
-	"cancelled":  webhook.StatusCancelled,
-	"refunded":   webhook.StatusRefunded,
-	"failed":     webhook.StatusRefused,
+var statuses = map[string]domain.OrderStatus{
+	"pending":    domain.StatusWaitingPayment,
+	"on-hold":    domain.StatusWaitingPayment,
+	"processing": domain.StatusPaid,
+	"completed":  domain.StatusPaid,
+	"cancelled":  domain.StatusCancelled,
+	"refunded":   domain.StatusRefunded,
+	"failed":     domain.StatusRefused,
 }
 
 const attr = "_wc_order_attribution_"
@@ -140,7 +141,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	case native == "checkout-draft" || native == "trash":
 		return nil, nil
 	case !ok:
-		st = webhook.StatusOther
+		st = domain.StatusOther
 	}
 	orderID := p.ID.String()
 	if orderID == "" {
@@ -164,8 +165,8 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	}
 	key := native
 	if refunded > 0 {
-		if st == webhook.StatusPaid { // a partial refund keeps processing/completed
-			st = webhook.StatusRefunded
+		if st == domain.StatusPaid { // a partial refund keeps processing/completed
+			st = domain.StatusRefunded
 		}
 		key += ":refunded=" + strconv.FormatInt(refunded, 10)
 	}
@@ -173,7 +174,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		cur = ""
 	}
 	when := webhook.FirstNonEmpty(p.DateModifiedGMT, p.DateCreatedGMT)
-	if st == webhook.StatusPaid {
+	if st == domain.StatusPaid {
 		// date_created is the order's creation (an on-hold bank transfer paid days later);
 		// date_paid, else the modification that marked it paid, dates the payment.
 		when = webhook.FirstNonEmpty(p.DatePaidGMT, p.DateModifiedGMT)
