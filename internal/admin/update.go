@@ -10,19 +10,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
-
-// FieldError is one invalid input of an operator action, named the way the API names it.
-type FieldError struct {
-	Field  string
-	Reason string
-}
 
 // ValidationError lists every invalid input of an operator action, so the API can answer with
 // all of them at once ({field, reason} items) and the CLI can print them.
 type ValidationError struct {
-	Fields []FieldError
+	Fields []domain.FieldError
 }
 
 func (e *ValidationError) Error() string {
@@ -35,7 +30,7 @@ func (e *ValidationError) Error() string {
 
 // Add records one invalid field.
 func (e *ValidationError) Add(field, reason string) {
-	e.Fields = append(e.Fields, FieldError{Field: field, Reason: reason})
+	e.Fields = append(e.Fields, domain.FieldError{Field: field, Reason: reason})
 }
 
 // Err returns e when it holds fields, else nil.

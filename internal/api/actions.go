@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/intake"
@@ -106,7 +107,7 @@ func (a *API) reprocessWebhooks(w http.ResponseWriter, r *http.Request, p princi
 		body.Limit = 100
 	}
 	if body.Limit < 1 || body.Limit > 1000 {
-		return httpx.Invalid(httpx.FieldError{Field: "limit", Reason: "must be from 1 to 1000"})
+		return httpx.Invalid(domain.FieldError{Field: "limit", Reason: "must be from 1 to 1000"})
 	}
 	if err := a.checkSource(ctx, p.TenantID, body.SourceID); err != nil {
 		return err
@@ -153,7 +154,7 @@ func (a *API) replayDelivery(w http.ResponseWriter, r *http.Request, p principal
 		// Nothing was queued: say why instead of accepting a replay the worker would skip.
 		s := res.Skipped[0]
 		return httpx.NewProblem(http.StatusConflict, "delivery "+d.ID+" cannot be sent again: "+s.Detail,
-			httpx.FieldError{Field: "id", Reason: s.Detail})
+			domain.FieldError{Field: "id", Reason: s.Detail})
 	}
 	a.audit(r, p, "delivery.replay", "delivery "+d.ID)
 	httpx.WriteJSON(w, http.StatusAccepted, replayResult(res))
@@ -174,8 +175,8 @@ func (a *API) replayRange(w http.ResponseWriter, r *http.Request, p principal) e
 	if err := a.decode(w, r, &body); err != nil {
 		return err
 	}
-	var errs []httpx.FieldError
-	fail := func(f, reason string) { errs = append(errs, httpx.FieldError{Field: f, Reason: reason}) }
+	var errs []domain.FieldError
+	fail := func(f, reason string) { errs = append(errs, domain.FieldError{Field: f, Reason: reason}) }
 	since := parseTime(body.Since, "since", false, fail)
 	until := parseTime(body.Until, "until", true, fail)
 	if body.Since == "" {
@@ -228,17 +229,17 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 		return err
 	}
 	var (
-		errs             []httpx.FieldError
+		errs             []domain.FieldError
 		person           store.Person
 		email, phone, cc = strings.TrimSpace(body.Email), strings.TrimSpace(body.Phone), body.PhoneCountry
 	)
 	if email == "" && phone == "" {
-		errs = append(errs, httpx.FieldError{Field: "email", Reason: "give an email, a phone or both"})
+		errs = append(errs, domain.FieldError{Field: "email", Reason: "give an email, a phone or both"})
 	}
 	if email != "" {
 		h, err := pii.HashEmail(email)
 		if err != nil {
-			errs = append(errs, httpx.FieldError{Field: "email", Reason: "is not a valid e-mail address"})
+			errs = append(errs, domain.FieldError{Field: "email", Reason: "is not a valid e-mail address"})
 		}
 		person.EmailHash = h
 		person.Forms = append(person.Forms, pii.EmailForms(email)...)
@@ -249,7 +250,7 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 	if phone != "" {
 		h, err := pii.HashPhone(phone, cc)
 		if err != nil {
-			errs = append(errs, httpx.FieldError{Field: "phone", Reason: "is not a valid phone number"})
+			errs = append(errs, domain.FieldError{Field: "phone", Reason: "is not a valid phone number"})
 		}
 		person.PhoneHash = h
 		person.Forms = append(person.Forms, pii.PhoneForms(phone, cc)...)

@@ -254,11 +254,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		httpx.WriteProblem(w, r, p)
 	case errors.As(err, &ve):
-		fe := make([]httpx.FieldError, len(ve.Fields))
-		for i, f := range ve.Fields {
-			fe[i] = httpx.FieldError{Field: f.Field, Reason: f.Reason}
-		}
-		httpx.WriteProblem(w, r, httpx.Invalid(fe...))
+		httpx.WriteProblem(w, r, httpx.Invalid(ve.Fields...))
 	case errors.Is(err, store.ErrNotFound):
 		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusNotFound, "not found"))
 	case errors.Is(err, store.ErrConflict):

@@ -146,32 +146,32 @@ type validator struct{ reg *dest.Registry }
 func (v validator) Validate(typ string, config, credentials json.RawMessage) error {
 	d, ok := v.reg.Lookup(typ)
 	if !ok {
-		return httpx.Invalid(httpx.FieldError{Field: "type", Reason: "unknown destination type; one of " + strings.Join(v.reg.Types(), ", ")})
+		return httpx.Invalid(domain.FieldError{Field: "type", Reason: "unknown destination type; one of " + strings.Join(v.reg.Types(), ", ")})
 	}
 	cfg, creds := dest.Config{}, map[string]string{}
-	var errs []httpx.FieldError
+	var errs []domain.FieldError
 	if len(config) > 0 && string(config) != "null" {
 		if err := json.Unmarshal(config, &cfg); err != nil {
-			errs = append(errs, httpx.FieldError{Field: "config", Reason: "must be an object of strings"})
+			errs = append(errs, domain.FieldError{Field: "config", Reason: "must be an object of strings"})
 		}
 	}
 	if len(credentials) > 0 && string(credentials) != "null" {
 		if err := json.Unmarshal(credentials, &creds); err != nil {
-			errs = append(errs, httpx.FieldError{Field: "credentials", Reason: "must be an object of strings"})
+			errs = append(errs, domain.FieldError{Field: "credentials", Reason: "must be an object of strings"})
 		}
 	}
 	if len(errs) == 0 {
 		var ce *dest.ConfigError
 		if err := d.ValidateConfig(cfg); errors.As(err, &ce) {
 			for _, fp := range ce.Problems {
-				errs = append(errs, httpx.FieldError{Field: "config." + fp.Field, Reason: fp.Reason})
+				errs = append(errs, domain.FieldError{Field: "config." + fp.Field, Reason: fp.Reason})
 			}
 		} else if err != nil {
-			errs = append(errs, httpx.FieldError{Field: "config", Reason: err.Error()})
+			errs = append(errs, domain.FieldError{Field: "config", Reason: err.Error()})
 		}
 		if ce := dest.CheckCredentials(d.Spec(), dest.NewCredentials(creds)); ce.Err() != nil {
 			for _, fp := range ce.Problems {
-				errs = append(errs, httpx.FieldError{Field: "credentials." + fp.Field, Reason: fp.Reason})
+				errs = append(errs, domain.FieldError{Field: "credentials." + fp.Field, Reason: fp.Reason})
 			}
 		}
 	}
@@ -194,7 +194,7 @@ func (a *API) createDestination(w http.ResponseWriter, r *http.Request, p princi
 		return err
 	}
 	if len(body.Name) > 200 {
-		return httpx.Invalid(httpx.FieldError{Field: "name", Reason: "must be at most 200 characters"})
+		return httpx.Invalid(domain.FieldError{Field: "name", Reason: "must be at most 200 characters"})
 	}
 	cfg, err := json.Marshal(nonNil(body.Config))
 	if err != nil {
@@ -336,7 +336,7 @@ func (a *API) testDestination(w http.ResponseWriter, r *http.Request, p principa
 		body.EventName = domain.EventPurchase
 	}
 	if body.EventName != domain.EventPurchase && body.EventName != domain.EventPageView {
-		return httpx.Invalid(httpx.FieldError{Field: "event_name", Reason: "must be Purchase or PageView"})
+		return httpx.Invalid(domain.FieldError{Field: "event_name", Reason: "must be Purchase or PageView"})
 	}
 	d, ok := a.cfg.Dests.Lookup(sd.Type)
 	if !ok {
@@ -349,7 +349,7 @@ func (a *API) testDestination(w http.ResponseWriter, r *http.Request, p principa
 		}
 	}
 	if strings.TrimSpace(cfg["test_event_code"]) == "" {
-		return httpx.Invalid(httpx.FieldError{Field: "config.test_event_code",
+		return httpx.Invalid(domain.FieldError{Field: "config.test_event_code",
 			Reason: "set a test_event_code (Events Manager > Test events) first, so the test is not counted as a real conversion"})
 	}
 	if a.cfg.DestinationOverrides != nil {

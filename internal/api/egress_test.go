@@ -11,8 +11,8 @@ import (
 	"github.com/hubtrack/hub/internal/api"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/egress"
-	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -24,7 +24,7 @@ func TestGraphURLIsRefused(t *testing.T) {
 	eachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st)
 		a := e.tenant("alpha")
-		want := httpx.FieldError{Field: "config.graph_url", Reason: "not a destination setting; the operator sets HUB_META_GRAPH_URL"}
+		want := domain.FieldError{Field: "config.graph_url", Reason: "not a destination setting; the operator sets HUB_META_GRAPH_URL"}
 		for _, c := range []struct{ method, path string }{
 			{"POST", "/api/v1/destinations"},
 			{"PATCH", "/api/v1/destinations/" + a.Destination.ID},

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -82,7 +83,7 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, p principal) 
 		return err
 	}
 	if strings.TrimSpace(body.Name) == "" {
-		return httpx.Invalid(httpx.FieldError{Field: "name", Reason: "must not be empty"})
+		return httpx.Invalid(domain.FieldError{Field: "name", Reason: "must not be empty"})
 	}
 	t, key, err := a.cfg.Admin.CreateTenant(r.Context(), body.Name)
 	if err != nil {
@@ -119,10 +120,10 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, p principal) err
 	if err := a.decode(w, r, &body); err != nil {
 		return err
 	}
-	var errs []httpx.FieldError
+	var errs []domain.FieldError
 	body.Name = strings.TrimSpace(body.Name)
 	if body.Name == "" || len(body.Name) > 200 {
-		errs = append(errs, httpx.FieldError{Field: "name", Reason: "must be 1 to 200 characters"})
+		errs = append(errs, domain.FieldError{Field: "name", Reason: "must be 1 to 200 characters"})
 	}
 	switch body.Role {
 	case store.RoleAdmin, store.RoleReadOnly:
@@ -131,7 +132,7 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request, p principal) err
 			return httpx.NewProblem(http.StatusForbidden, "only an operator key can create operator keys")
 		}
 	default:
-		errs = append(errs, httpx.FieldError{Field: "role", Reason: "must be admin, read_only or operator"})
+		errs = append(errs, domain.FieldError{Field: "role", Reason: "must be admin, read_only or operator"})
 	}
 	if len(errs) > 0 {
 		return httpx.Invalid(errs...)

@@ -226,24 +226,24 @@ func (a *API) searchOrders(w http.ResponseWriter, r *http.Request, p principal) 
 		s.PhoneCountry = a.cfg.PhoneCountry
 	}
 	if s.Empty() {
-		return httpx.Invalid(httpx.FieldError{Field: "external_id", Reason: "give an external_id, email, phone or visitor_id"})
+		return httpx.Invalid(domain.FieldError{Field: "external_id", Reason: "give an external_id, email, phone or visitor_id"})
 	}
 	limit := body.Limit
 	if limit == 0 {
 		limit = DefaultLimit
 	}
-	var errs []httpx.FieldError
+	var errs []domain.FieldError
 	if limit < 1 || limit > MaxLimit {
-		errs = append(errs, httpx.FieldError{Field: "limit", Reason: "must be an integer from 1 to " + strconv.Itoa(MaxLimit)})
+		errs = append(errs, domain.FieldError{Field: "limit", Reason: "must be an integer from 1 to " + strconv.Itoa(MaxLimit)})
 	}
 	if len(body.Cursor) > 128 {
-		errs = append(errs, httpx.FieldError{Field: "cursor", Reason: "is not a cursor returned by this API"})
+		errs = append(errs, domain.FieldError{Field: "cursor", Reason: "is not a cursor returned by this API"})
 	}
 	f, err := s.Filter(p.TenantID)
 	var ve *admin.ValidationError
 	if errors.As(err, &ve) {
 		for _, fe := range ve.Fields {
-			errs = append(errs, httpx.FieldError{Field: fe.Field, Reason: fe.Reason})
+			errs = append(errs, domain.FieldError{Field: fe.Field, Reason: fe.Reason})
 		}
 	}
 	if len(errs) > 0 {

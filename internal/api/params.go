@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 )
 
@@ -26,7 +27,7 @@ type Page[T any] struct {
 // query reads and validates query parameters, collecting every problem.
 type query struct {
 	v    url.Values
-	errs []httpx.FieldError
+	errs []domain.FieldError
 }
 
 func newQuery(r *http.Request, allowed ...string) *query {
@@ -44,7 +45,7 @@ func newQuery(r *http.Request, allowed ...string) *query {
 }
 
 func (q *query) fail(field, reason string) {
-	q.errs = append(q.errs, httpx.FieldError{Field: field, Reason: reason})
+	q.errs = append(q.errs, domain.FieldError{Field: field, Reason: reason})
 }
 
 func (q *query) str(name string) string { return strings.TrimSpace(q.v.Get(name)) }

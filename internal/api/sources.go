@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -122,10 +123,10 @@ type sourceBody struct {
 }
 
 func (a *API) checkProviders(secrets map[string]string) error {
-	var errs []httpx.FieldError
+	var errs []domain.FieldError
 	for _, p := range sortedKeys(secrets) {
 		if !a.knownProvider(p) {
-			errs = append(errs, httpx.FieldError{Field: "secrets." + p, Reason: "unknown gateway; one of " + strings.Join(a.cfg.Providers, ", ")})
+			errs = append(errs, domain.FieldError{Field: "secrets." + p, Reason: "unknown gateway; one of " + strings.Join(a.cfg.Providers, ", ")})
 		}
 	}
 	if len(errs) > 0 {
@@ -198,7 +199,7 @@ func windowField(err error) error {
 
 // mergeInvalid folds joined validation errors into one 400 problem.
 func mergeInvalid(err error) error {
-	var fields []httpx.FieldError
+	var fields []domain.FieldError
 	var walk func(error)
 	walk = func(err error) {
 		if err == nil {
@@ -219,10 +220,10 @@ func mergeInvalid(err error) error {
 			fields = append(fields, p.Errors...)
 		case errors.As(err, &ve):
 			for _, f := range ve.Fields {
-				fields = append(fields, httpx.FieldError{Field: f.Field, Reason: f.Reason})
+				fields = append(fields, domain.FieldError{Field: f.Field, Reason: f.Reason})
 			}
 		default:
-			fields = append(fields, httpx.FieldError{Field: "body", Reason: err.Error()})
+			fields = append(fields, domain.FieldError{Field: "body", Reason: err.Error()})
 		}
 	}
 	walk(err)
@@ -306,7 +307,7 @@ func (a *API) putSecret(w http.ResponseWriter, r *http.Request, p principal) err
 		return err
 	}
 	if strings.TrimSpace(body.Secret) == "" {
-		return httpx.Invalid(httpx.FieldError{Field: "secret", Reason: "must not be empty"})
+		return httpx.Invalid(domain.FieldError{Field: "secret", Reason: "must not be empty"})
 	}
 	if err := a.cfg.Admin.PutGatewaySecret(ctx, src, provider, body.Secret); err != nil {
 		return err
@@ -388,10 +389,10 @@ func (a *API) createLink(w http.ResponseWriter, r *http.Request, p principal) er
 	}
 	u, err := url.Parse(body.Target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || len(body.Target) > 2048 {
-		return httpx.Invalid(httpx.FieldError{Field: "target", Reason: "must be an absolute http(s) URL of at most 2048 characters"})
+		return httpx.Invalid(domain.FieldError{Field: "target", Reason: "must be an absolute http(s) URL of at most 2048 characters"})
 	}
 	if len(src.AllowedOrigins) > 0 && !slices.Contains(src.AllowedOrigins, u.Scheme+"://"+u.Host) {
-		return httpx.Invalid(httpx.FieldError{Field: "target", Reason: "must be on one of the source's allowed origins"})
+		return httpx.Invalid(domain.FieldError{Field: "target", Reason: "must be on one of the source's allowed origins"})
 	}
 	l, err := a.cfg.Admin.CreateLink(ctx, p.TenantID, src.ID, body.Target)
 	if err != nil {

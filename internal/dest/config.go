@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hubtrack/hub/internal/domain"
 )
 
 // Setting declares one setting of a destination.
@@ -89,16 +91,10 @@ func (Credentials) LogValue() slog.Value { return slog.StringValue(redacted) }
 // secret box, never by encoding this type.
 func (Credentials) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
 
-// FieldProblem is one invalid setting, shaped for problem+json's {field, reason} list.
-type FieldProblem struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
-
 // ConfigError lists every problem found in a destination's settings.
 type ConfigError struct {
 	Type     string
-	Problems []FieldProblem
+	Problems []domain.FieldError
 }
 
 func (e *ConfigError) Error() string {
@@ -111,7 +107,7 @@ func (e *ConfigError) Error() string {
 
 // Add records a problem.
 func (e *ConfigError) Add(field, reason string) {
-	e.Problems = append(e.Problems, FieldProblem{field, reason})
+	e.Problems = append(e.Problems, domain.FieldError{Field: field, Reason: reason})
 }
 
 // Err returns e when it holds problems, else nil.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 )
 
 func TestCredentialsNeverPrint(t *testing.T) {
@@ -56,7 +57,7 @@ var spec = dest.Spec{
 func TestCheckSettings(t *testing.T) {
 	t.Parallel()
 	ce := dest.CheckSettings(spec, dest.Config{"bogus": "1", "access_token": "t"})
-	want := []dest.FieldProblem{
+	want := []domain.FieldError{
 		{Field: "access_token", Reason: "secret; belongs in the credentials, not the settings"},
 		{Field: "bogus", Reason: "unknown setting"},
 		{Field: "pixel_id", Reason: "required"},

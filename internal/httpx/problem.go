@@ -10,22 +10,18 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-)
 
-// FieldError names one invalid input field and why.
-type FieldError struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
+	"github.com/hubtrack/hub/internal/domain"
+)
 
 // Problem is an RFC 9457 problem document.
 type Problem struct {
-	Type     string       `json:"type"`
-	Title    string       `json:"title"`
-	Status   int          `json:"status"`
-	Detail   string       `json:"detail,omitempty"`
-	Instance string       `json:"instance,omitempty"`
-	Errors   []FieldError `json:"errors,omitempty"`
+	Type     string              `json:"type"`
+	Title    string              `json:"title"`
+	Status   int                 `json:"status"`
+	Detail   string              `json:"detail,omitempty"`
+	Instance string              `json:"instance,omitempty"`
+	Errors   []domain.FieldError `json:"errors,omitempty"`
 }
 
 func (p *Problem) Error() string {
@@ -40,12 +36,12 @@ func (p *Problem) Error() string {
 }
 
 // NewProblem builds a problem whose title is the status text.
-func NewProblem(status int, detail string, errs ...FieldError) *Problem {
+func NewProblem(status int, detail string, errs ...domain.FieldError) *Problem {
 	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: errs}
 }
 
 // Invalid is a 422-free validation failure: 400 with the offending fields.
-func Invalid(errs ...FieldError) *Problem {
+func Invalid(errs ...domain.FieldError) *Problem {
 	return NewProblem(http.StatusBadRequest, "the request has invalid fields", errs...)
 }
 
@@ -91,7 +87,7 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, v any) e
 		return JSONProblem(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Invalid(FieldError{Field: "body", Reason: "unexpected data after the JSON value"})
+		return Invalid(domain.FieldError{Field: "body", Reason: "unexpected data after the JSON value"})
 	}
 	return nil
 }
@@ -107,22 +103,22 @@ func JSONProblem(err error) *Problem {
 	case errors.As(err, &maxErr):
 		return NewProblem(http.StatusRequestEntityTooLarge, "the body is larger than "+strconv.FormatInt(maxErr.Limit, 10)+" bytes")
 	case errors.As(err, &synErr):
-		return Invalid(FieldError{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d: %v", synErr.Offset, synErr)})
+		return Invalid(domain.FieldError{Field: "body", Reason: fmt.Sprintf("malformed JSON at byte %d: %v", synErr.Offset, synErr)})
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
 			field = "body"
 		}
-		return Invalid(FieldError{Field: field, Reason: fmt.Sprintf("must be %s, got %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)})
+		return Invalid(domain.FieldError{Field: field, Reason: fmt.Sprintf("must be %s, got %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)})
 	case errors.Is(err, io.EOF):
-		return Invalid(FieldError{Field: "body", Reason: "empty body; a JSON object is required"})
+		return Invalid(domain.FieldError{Field: "body", Reason: "empty body; a JSON object is required"})
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return Invalid(FieldError{Field: "body", Reason: "malformed JSON: unexpected end of input"})
+		return Invalid(domain.FieldError{Field: "body", Reason: "malformed JSON: unexpected end of input"})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return Invalid(FieldError{Field: name, Reason: "unknown field"})
+		return Invalid(domain.FieldError{Field: name, Reason: "unknown field"})
 	}
-	return Invalid(FieldError{Field: "body", Reason: err.Error()})
+	return Invalid(domain.FieldError{Field: "body", Reason: err.Error()})
 }
 
 func jsonKind(k string) string {

@@ -11,17 +11,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
 
 // EventResult is one event's outcome in a collect response.
 type EventResult struct {
-	Index    int          `json:"index"`
-	EventID  string       `json:"event_id,omitempty"`
-	Status   string       `json:"status"` // accepted | rejected
-	Errors   []FieldError `json:"errors,omitempty"`
-	Warnings []FieldError `json:"warnings,omitempty"`
+	Index    int                 `json:"index"`
+	EventID  string              `json:"event_id,omitempty"`
+	Status   string              `json:"status"` // accepted | rejected
+	Errors   []domain.FieldError `json:"errors,omitempty"`
+	Warnings []domain.FieldError `json:"warnings,omitempty"`
 }
 
 // CollectResponse is the 202 body of POST /v1/collect: every accepted event is committed.
@@ -42,7 +43,7 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeProblem(w, r, newProblem(http.StatusRequestEntityTooLarge, "the body is larger than the limit", FieldError{Field: "body", Reason: "must be at most " + byteSize(s.cfg.MaxBodyBytes)}))
+			writeProblem(w, r, newProblem(http.StatusRequestEntityTooLarge, "the body is larger than the limit", domain.FieldError{Field: "body", Reason: "must be at most " + byteSize(s.cfg.MaxBodyBytes)}))
 			return
 		}
 		writeProblem(w, r, newProblem(http.StatusBadRequest, "could not read the body"))
@@ -77,7 +78,7 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 	resp := CollectResponse{Results: make([]EventResult, len(req.Events))}
 	tps := make([]store.Touchpoint, 0, len(req.Events))
 	var cookies *cookieState
-	var allErrs []FieldError
+	var allErrs []domain.FieldError
 	for i, pe := range req.Events {
 		res := EventResult{Index: pe.Index, EventID: pe.Event.EventID}
 		if len(pe.Errors) > 0 {
@@ -152,7 +153,7 @@ func (s *Service) limits() Limits {
 // touchpoint turns a valid event into a touchpoint. E-mail and phone are normalised and hashed
 // here and the raw values go no further; one that cannot be normalised is dropped with a warning
 // rather than losing the event. With consent denied, every identifier is dropped.
-func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip, ua string) (store.Touchpoint, []FieldError) {
+func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip, ua string) (store.Touchpoint, []domain.FieldError) {
 	e := pe.Event
 	field := func(name string) string {
 		if pe.Field == "" {
@@ -189,19 +190,19 @@ func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip
 		tp.Props = json.RawMessage(e.Props)
 	}
 	fromPageURL(&tp)
-	var warnings []FieldError
+	var warnings []domain.FieldError
 	if e.Email != "" {
 		if h, err := pii.HashEmail(e.Email); err == nil {
 			tp.EmailHash = h
 		} else {
-			warnings = append(warnings, FieldError{Field: field("email"), Reason: "dropped: not a valid e-mail address"})
+			warnings = append(warnings, domain.FieldError{Field: field("email"), Reason: "dropped: not a valid e-mail address"})
 		}
 	}
 	if e.Phone != "" {
 		if h, err := pii.HashPhone(e.Phone, s.cfg.PhoneCountryCode); err == nil {
 			tp.PhoneHash = h
 		} else {
-			warnings = append(warnings, FieldError{Field: field("phone"), Reason: "dropped: not a valid phone number with country code"})
+			warnings = append(warnings, domain.FieldError{Field: field("phone"), Reason: "dropped: not a valid phone number with country code"})
 		}
 	}
 	if consent == ConsentDenied {
@@ -239,17 +240,17 @@ func truncate(s string, n int) string {
 // source resolves a public key, answering 400/401/503 itself when it cannot.
 func (s *Service) source(w http.ResponseWriter, r *http.Request, key string) (store.Source, bool) {
 	if key == "" {
-		writeProblem(w, r, newProblem(http.StatusBadRequest, "the source key is missing", FieldError{Field: "key", Reason: "is required (the data-key of the snippet)"}))
+		writeProblem(w, r, newProblem(http.StatusBadRequest, "the source key is missing", domain.FieldError{Field: "key", Reason: "is required (the data-key of the snippet)"}))
 		return store.Source{}, false
 	}
 	if len(key) > 128 || !printableToken(key) {
-		writeProblem(w, r, newProblem(http.StatusUnauthorized, "unknown source key", FieldError{Field: "key", Reason: "is not a known source key"}))
+		writeProblem(w, r, newProblem(http.StatusUnauthorized, "unknown source key", domain.FieldError{Field: "key", Reason: "is not a known source key"}))
 		return store.Source{}, false
 	}
 	src, err := s.sources.get(r.Context(), key, s.cfg.Store.GetSourceByPublicKey)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeProblem(w, r, newProblem(http.StatusUnauthorized, "unknown source key", FieldError{Field: "key", Reason: "is not a known source key"}))
+		writeProblem(w, r, newProblem(http.StatusUnauthorized, "unknown source key", domain.FieldError{Field: "key", Reason: "is not a known source key"}))
 		return store.Source{}, false
 	case err != nil:
 		s.unavailable(w, r, err)

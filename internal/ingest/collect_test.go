@@ -8,16 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 )
 
 type problemBody struct {
-	Type    string        `json:"type"`
-	Title   string        `json:"title"`
-	Status  int           `json:"status"`
-	Detail  string        `json:"detail"`
-	Errors  []FieldError  `json:"errors"`
-	Results []EventResult `json:"results"`
+	Type    string              `json:"type"`
+	Title   string              `json:"title"`
+	Status  int                 `json:"status"`
+	Detail  string              `json:"detail"`
+	Errors  []domain.FieldError `json:"errors"`
+	Results []EventResult       `json:"results"`
 }
 
 func decodeProblem(t *testing.T, body []byte) problemBody {
@@ -29,7 +30,7 @@ func decodeProblem(t *testing.T, body []byte) problemBody {
 	return p
 }
 
-func hasField(errs []FieldError, field string) bool {
+func hasField(errs []domain.FieldError, field string) bool {
 	for _, e := range errs {
 		if e.Field == field {
 			return true

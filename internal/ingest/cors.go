@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -44,7 +45,7 @@ func (s *Service) cors(w http.ResponseWriter, r *http.Request, src store.Source)
 		return true // not a browser cross-origin request (curl, server-side, same-origin beacons)
 	}
 	if !originAllowed(src, origin) {
-		writeProblem(w, r, newProblem(http.StatusForbidden, "this origin may not send events for the source", FieldError{Field: "Origin", Reason: "is not in the source's allowed origins"}))
+		writeProblem(w, r, newProblem(http.StatusForbidden, "this origin may not send events for the source", domain.FieldError{Field: "Origin", Reason: "is not in the source's allowed origins"}))
 		return false
 	}
 	w.Header().Set("Access-Control-Allow-Origin", origin)
@@ -69,7 +70,7 @@ func (s *Service) handlePreflight(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !originAllowed(src, origin) {
-			writeProblem(w, r, newProblem(http.StatusForbidden, "this origin may not send events for the source", FieldError{Field: "Origin", Reason: "is not in the source's allowed origins"}))
+			writeProblem(w, r, newProblem(http.StatusForbidden, "this origin may not send events for the source", domain.FieldError{Field: "Origin", Reason: "is not in the source's allowed origins"}))
 			return
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hubtrack/hub/internal/domain"
 )
 
 // Event is one browser event as POST /v1/collect accepts it (see docs/tracking.md).
@@ -72,7 +74,7 @@ type ParsedEvent struct {
 	Field      string // "events[3]" in a batch, "" for a single event
 	Event      Event
 	OccurredAt time.Time // zero when absent (then the receive time is used)
-	Errors     []FieldError
+	Errors     []domain.FieldError
 }
 
 // CollectRequest is a parsed POST /v1/collect body.
@@ -85,7 +87,7 @@ type CollectRequest struct {
 // RequestError is a request-level failure: nothing in the request is usable.
 type RequestError struct {
 	Detail string
-	Errors []FieldError
+	Errors []domain.FieldError
 }
 
 func (e *RequestError) Error() string {
@@ -96,7 +98,7 @@ func (e *RequestError) Error() string {
 }
 
 func requestError(field, reason string) *RequestError {
-	return &RequestError{Detail: "the request is invalid", Errors: []FieldError{{Field: field, Reason: reason}}}
+	return &RequestError{Detail: "the request is invalid", Errors: []domain.FieldError{{Field: field, Reason: reason}}}
 }
 
 // ParseCollect decodes and validates a collect body: {"key":..., "events":[...]} or a single
@@ -167,10 +169,10 @@ func parseEvent(raw []byte, index int, prefix string, lim Limits, now time.Time)
 		return prefix + "." + name
 	}
 	bad := func(name, reason string) {
-		pe.Errors = append(pe.Errors, FieldError{Field: field(name), Reason: reason})
+		pe.Errors = append(pe.Errors, domain.FieldError{Field: field(name), Reason: reason})
 	}
 	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		pe.Errors = append(pe.Errors, FieldError{Field: fieldOr(prefix, "event"), Reason: "must be a JSON object"})
+		pe.Errors = append(pe.Errors, domain.FieldError{Field: fieldOr(prefix, "event"), Reason: "must be a JSON object"})
 		return pe
 	}
 	if err := json.Unmarshal(raw, &pe.Event); err != nil {
@@ -178,7 +180,7 @@ func parseEvent(raw []byte, index int, prefix string, lim Limits, now time.Time)
 		if errors.As(err, &te) && te.Field != "" {
 			bad(te.Field, "must be "+jsonKind(te.Type.String()))
 		} else {
-			pe.Errors = append(pe.Errors, FieldError{Field: fieldOr(prefix, "event"), Reason: "is not a valid event object"})
+			pe.Errors = append(pe.Errors, domain.FieldError{Field: fieldOr(prefix, "event"), Reason: "is not a valid event object"})
 		}
 		return pe
 	}

@@ -6,13 +6,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 )
 
-// FieldError names one invalid input field and why (httpx's problem+json item).
-type FieldError = httpx.FieldError
-
-func newProblem(status int, detail string, errs ...FieldError) *httpx.Problem {
+func newProblem(status int, detail string, errs ...domain.FieldError) *httpx.Problem {
 	return httpx.NewProblem(status, detail, errs...)
 }
 

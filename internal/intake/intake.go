@@ -199,7 +199,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusRequestEntityTooLarge, "the body is larger than the limit",
-				httpx.FieldError{Field: "body", Reason: fmt.Sprintf("must be at most %d bytes", limit)}))
+				domain.FieldError{Field: "body", Reason: fmt.Sprintf("must be at most %d bytes", limit)}))
 			return
 		}
 		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusBadRequest, "could not read the body"))

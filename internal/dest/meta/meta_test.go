@@ -775,7 +775,7 @@ func TestGraphURLIsNotASetting(t *testing.T) {
 	bad := dest.Config{meta.SettingPixelID: "123", "graph_url": srv.URL}
 	var ce *dest.ConfigError
 	if err := m.ValidateConfig(bad); !errors.As(err, &ce) || len(ce.Problems) != 1 ||
-		ce.Problems[0] != (dest.FieldProblem{Field: "graph_url", Reason: "not a destination setting; the operator sets HUB_META_GRAPH_URL"}) {
+		ce.Problems[0] != (domain.FieldError{Field: "graph_url", Reason: "not a destination setting; the operator sets HUB_META_GRAPH_URL"}) {
 		t.Fatalf("ValidateConfig = %v", err)
 	}
 	if _, ok := m.Spec().Setting("graph_url"); ok {
