@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -62,14 +63,14 @@ func PhoneHashes(raw, countryCode string) []string {
 		return []string{h}
 	}
 	var forms []string
-	if n, err := pii.NormalizePhone(raw, ""); err == nil {
+	if n, err := domain.NormalizePhone(raw, ""); err == nil {
 		forms = append(forms, n)
 		cc := strings.TrimLeft(strings.TrimPrefix(strings.TrimSpace(countryCode), "+"), "0")
 		if rest, ok := strings.CutPrefix(n, cc); ok && cc != "" && len(rest) >= 7 {
 			forms = append(forms, rest)
 		}
 	}
-	if n, err := pii.NormalizePhone(raw, countryCode); err == nil {
+	if n, err := domain.NormalizePhone(raw, countryCode); err == nil {
 		forms = append(forms, n)
 	}
 	var out []string

@@ -48,8 +48,8 @@ func newPerson(t *testing.T, email, phone, ip, ua, visitor string) person {
 // URL-encoded, the phone as typed, as digits (with and without the country code), the hashes,
 // the IP and the user agent. All lower case; haystacks are lowered too.
 func (p person) needles() []string {
-	em, _ := pii.NormalizeEmail(p.email)
-	ph, _ := pii.NormalizePhone(p.phone, "55")
+	em, _ := domain.NormalizeEmail(p.email)
+	ph, _ := domain.NormalizePhone(p.phone, "55")
 	return []string{strings.ToLower(strings.TrimSpace(p.email)), em, strings.ReplaceAll(em, "@", "%40"),
 		strings.ToLower(p.phone), ph, strings.TrimPrefix(ph, "55"), p.emHash, p.phHash, p.ip, strings.ToLower(p.ua)}
 }
@@ -61,8 +61,8 @@ func (p person) seed(t *testing.T, st store.Store, c cache.Cache, tn tenant, ext
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC()
-	em, _ := pii.NormalizeEmail(p.email)
-	ph, _ := pii.NormalizePhone(p.phone, "55")
+	em, _ := domain.NormalizeEmail(p.email)
+	ph, _ := domain.NormalizePhone(p.phone, "55")
 	body := fmt.Sprintf(`{"event":"PURCHASE_APPROVED","data":{"buyer":{"email":%q,"checkout_phone":%q,"name":"X"},"purchase":{"transaction":%q}}}`, p.email, p.phone, ext)
 	in1 := must(st.InsertInbox(ctx, store.InboxEntry{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart", Body: []byte(body),
 		Headers: map[string]string{"User-Agent": "Hotmart"}, State: store.InboxReceived}))(t)

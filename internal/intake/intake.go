@@ -422,7 +422,7 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 	}
 	b := ev.Buyer
 	country := b.Address.Country
-	hash := func(f pii.Field, v string) string {
+	hash := func(f domain.Field, v string) string {
 		if v == "" {
 			return ""
 		}
@@ -437,15 +437,15 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 		first, last, _ = strings.Cut(strings.TrimSpace(b.Name), " ")
 	}
 	buyer := store.Buyer{
-		EmailHash:       hash(pii.FieldEmail, b.Email),
-		FirstNameHash:   hash(pii.FieldFirstName, first),
-		LastNameHash:    hash(pii.FieldLastName, last),
-		CityHash:        hash(pii.FieldCity, b.Address.City),
-		StateHash:       hash(pii.FieldState, b.Address.State),
-		CountryHash:     hash(pii.FieldCountry, country),
-		ExternalID:      hash(pii.FieldExternalID, b.Document),
-		DateOfBirthHash: hash(pii.FieldDateOfBirth, b.BirthDate),
-		GenderHash:      hash(pii.FieldGender, b.Gender),
+		EmailHash:       hash(domain.FieldEmail, b.Email),
+		FirstNameHash:   hash(domain.FieldFirstName, first),
+		LastNameHash:    hash(domain.FieldLastName, last),
+		CityHash:        hash(domain.FieldCity, b.Address.City),
+		StateHash:       hash(domain.FieldState, b.Address.State),
+		CountryHash:     hash(domain.FieldCountry, country),
+		ExternalID:      hash(domain.FieldExternalID, b.Document),
+		DateOfBirthHash: hash(domain.FieldDateOfBirth, b.BirthDate),
+		GenderHash:      hash(domain.FieldGender, b.Gender),
 		IP:              b.IP,
 		UserAgent:       b.UserAgent,
 	}
@@ -455,7 +455,7 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 		}
 	}
 	if b.Address.Zip != "" {
-		if z, err := pii.NormalizeZip(b.Address.Zip, country); err == nil && z != "" {
+		if z, err := domain.NormalizeZip(b.Address.Zip, country); err == nil && z != "" {
 			buyer.ZipHash = pii.SHA256Hex(z)
 		}
 	}

@@ -3,6 +3,8 @@ package pii
 import (
 	"net/url"
 	"strings"
+
+	"github.com/hubtrack/hub/internal/domain"
 )
 
 // minForm is the shortest spelling searched for: shorter strings would match unrelated text.
@@ -14,7 +16,7 @@ const minForm = 6
 // address has none. Text search has limits: a spelling not listed (another encoding, the
 // address split across fields) is not found.
 func EmailForms(raw string) []string {
-	norm, err := NormalizeEmail(raw)
+	norm, err := domain.NormalizeEmail(raw)
 	if err != nil {
 		return nil
 	}
@@ -28,13 +30,13 @@ func EmailForms(raw string) []string {
 // A number written in a layout other than these ("11 98765 4321" when it was typed as
 // "(11) 98765-4321") is not found by a text search.
 func PhoneForms(raw, defaultCountryCode string) []string {
-	norm, err := NormalizePhone(raw, defaultCountryCode)
+	norm, err := domain.NormalizePhone(raw, defaultCountryCode)
 	if err != nil {
 		return nil
 	}
 	typed := strings.ToLower(strings.TrimSpace(raw))
-	out := []string{typed, onlyDigits(typed), norm, "+" + norm, "%2b" + norm, url.QueryEscape(typed)}
-	if cc := strings.TrimLeft(onlyDigits(defaultCountryCode), "0"); cc != "" && strings.HasPrefix(norm, cc) {
+	out := []string{typed, domain.Digits(typed), norm, "+" + norm, "%2b" + norm, url.QueryEscape(typed)}
+	if cc := strings.TrimLeft(domain.Digits(defaultCountryCode), "0"); cc != "" && strings.HasPrefix(norm, cc) {
 		out = append(out, strings.TrimPrefix(norm, cc))
 	}
 	return forms(out...)

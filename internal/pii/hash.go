@@ -1,9 +1,13 @@
+// Package pii hashes personal data for the platforms (after package domain normalises it by
+// each platform's rules) and seals secrets at rest (AES-256-GCM).
 package pii
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+
+	"github.com/hubtrack/hub/internal/domain"
 )
 
 // SHA256Hex returns the lowercase hex SHA-256 of an already normalised value.
@@ -34,28 +38,28 @@ func IsSHA256Hex(s string) bool {
 // does not, so a 32-hex external id is hashed rather than sent in the clear.)
 //
 // Phones are taken to include their country code and zip codes get the non-US rule; use
-// HashPhone or SHA256Hex(NormalizeZip(...)) when that context is known.
-func Hash(f Field, raw string) (string, error) {
+// HashPhone or SHA256Hex(domain.NormalizeZip(...)) when that context is known.
+func Hash(f domain.Field, raw string) (string, error) {
 	if IsSHA256Hex(raw) {
 		return strings.ToLower(strings.TrimSpace(raw)), nil
 	}
-	n, err := Normalize(f, raw)
+	n, err := domain.Normalize(f, raw)
 	if err != nil {
 		return "", err
 	}
 	return SHA256Hex(n), nil
 }
 
-// HashEmail is Hash(FieldEmail, raw).
-func HashEmail(raw string) (string, error) { return Hash(FieldEmail, raw) }
+// HashEmail is Hash(domain.FieldEmail, raw).
+func HashEmail(raw string) (string, error) { return Hash(domain.FieldEmail, raw) }
 
-// HashPhone normalises raw with NormalizePhone(raw, defaultCountryCode) and hashes it. An
+// HashPhone normalises raw with domain.NormalizePhone(raw, defaultCountryCode) and hashes it. An
 // already hashed value is passed through.
 func HashPhone(raw, defaultCountryCode string) (string, error) {
 	if IsSHA256Hex(raw) {
 		return strings.ToLower(strings.TrimSpace(raw)), nil
 	}
-	n, err := NormalizePhone(raw, defaultCountryCode)
+	n, err := domain.NormalizePhone(raw, defaultCountryCode)
 	if err != nil {
 		return "", err
 	}

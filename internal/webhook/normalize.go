@@ -3,6 +3,8 @@ package webhook
 import (
 	"net/url"
 	"strings"
+
+	"github.com/hubtrack/hub/internal/domain"
 )
 
 // FirstNonEmpty returns the first argument that is not blank, trimmed.
@@ -18,21 +20,10 @@ func FirstNonEmpty(vals ...string) string {
 // Email trims and lower-cases an e-mail address.
 func Email(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// Digits keeps only the ASCII digits of s ("000.000.001-91" -> "00000000191").
-func Digits(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
-}
-
 // Document returns the digits of a CPF/CNPJ and its type, given or inferred from the length
 // (11 digits CPF, 14 digits CNPJ).
 func Document(number, docType string) (string, string) {
-	d := Digits(number)
+	d := domain.Digits(number)
 	if d == "" {
 		return "", ""
 	}
@@ -67,58 +58,6 @@ func Country(s string) string {
 func SplitName(full string) (first, last string) {
 	f, l, _ := strings.Cut(strings.Join(strings.Fields(full), " "), " ")
 	return f, l
-}
-
-// Phone normalises a phone number to digits with country code, or "" when it cannot be made
-// into one (fewer than 7 or more than 15 digits, or a Brazilian number without area code).
-//
-// A number written with a leading "+" or "00" already has its country code. Otherwise
-// defaultCountry (e.g. "55", only for gateways that imply Brazil; "" for none) is prefixed,
-// unless the number already starts with it and is long enough to be a full international
-// number. Brazilian national numbers are 10 (landline) or 11 (mobile) digits with area code
-// (DDD), 12 or 13 with the 55 prefix. The integrators' rule "prefix 55 unless it starts with
-// 55" is not used: area code 55 exists (Rio Grande do Sul), so 55 9xxxx-xxxx must still get 55.
-func Phone(raw, defaultCountry string) string {
-	s := strings.TrimSpace(raw)
-	if strings.HasPrefix(s, "+") || strings.HasPrefix(s, "00") {
-		return phoneLen(strings.TrimLeft(Digits(s), "0"))
-	}
-	return PhoneParts(defaultCountry, "", s)
-}
-
-// PhoneParts builds a phone from separate country code, area code and number fields, as
-// PagBank, PerfectPay, Ticto and Hotmart send them. A number of at most 9 digits is local and
-// gets the area code; the country code is added unless the number already carries it (see
-// Phone).
-func PhoneParts(country, area, number string) string {
-	n := strings.TrimLeft(Digits(number), "0") // trunk prefix 0 (e.g. "011 ...")
-	if n == "" {
-		return ""
-	}
-	c := strings.TrimLeft(Digits(country), "0")
-	a := strings.TrimLeft(Digits(area), "0")
-	if len(n) <= 9 && a != "" {
-		n = a + n
-	}
-	if c == "55" {
-		switch {
-		case (len(n) == 12 || len(n) == 13) && strings.HasPrefix(n, "55"):
-		case len(n) == 10 || len(n) == 11:
-			n = "55" + n
-		default:
-			return ""
-		}
-	} else if c != "" && !(strings.HasPrefix(n, c) && len(n) >= 11) {
-		n = c + n
-	}
-	return phoneLen(n)
-}
-
-func phoneLen(d string) string {
-	if len(d) < 7 || len(d) > 15 {
-		return ""
-	}
-	return d
 }
 
 // TrackingFromURL fills the empty tracking fields of t from the query string of rawURL (a full

@@ -230,17 +230,17 @@ func user(u dest.User, nationalIDs bool) userData {
 		ids = append(slices.Clip(ids), u.NationalIDs...)
 	}
 	return userData{
-		Em:              hashAll(pii.FieldEmail, u.Emails...),
-		Ph:              hashAll(pii.FieldPhone, u.Phones...),
-		Fn:              hashAll(pii.FieldFirstName, u.FirstName),
-		Ln:              hashAll(pii.FieldLastName, u.LastName),
-		Db:              hashAll(pii.FieldDateOfBirth, u.DateOfBirth),
-		Ge:              hashAll(pii.FieldGender, u.Gender),
-		Ct:              hashAll(pii.FieldCity, u.City),
-		St:              hashAll(pii.FieldState, u.State),
-		Zp:              hashAll(pii.FieldZip, u.Zip),
-		Country:         hashAll(pii.FieldCountry, u.Country),
-		ExternalID:      hashAll(pii.FieldExternalID, ids...),
+		Em:              hashAll(domain.FieldEmail, u.Emails...),
+		Ph:              hashAll(domain.FieldPhone, u.Phones...),
+		Fn:              hashAll(domain.FieldFirstName, u.FirstName),
+		Ln:              hashAll(domain.FieldLastName, u.LastName),
+		Db:              hashAll(domain.FieldDateOfBirth, u.DateOfBirth),
+		Ge:              hashAll(domain.FieldGender, u.Gender),
+		Ct:              hashAll(domain.FieldCity, u.City),
+		St:              hashAll(domain.FieldState, u.State),
+		Zp:              hashAll(domain.FieldZip, u.Zip),
+		Country:         hashAll(domain.FieldCountry, u.Country),
+		ExternalID:      hashAll(domain.FieldExternalID, ids...),
 		ClientIPAddress: u.ClientIP,
 		ClientUserAgent: u.UserAgent,
 		Fbc:             fbc(u),
@@ -262,7 +262,7 @@ func fbc(u dest.User) string {
 	return fmt.Sprintf("fb.1.%d.%s", u.FBCLIDAt.UnixMilli(), u.FBCLID)
 }
 
-func hashAll(f pii.Field, values ...string) []string {
+func hashAll(f domain.Field, values ...string) []string {
 	var out []string
 	for _, v := range values {
 		if v == "" {

@@ -117,7 +117,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Buyer: webhook.Buyer{
 			Email: webhook.Email(webhook.FirstNonEmpty(c.Email, d.CustomerEmail)),
 			// Appmax sends Brazilian numbers without the country code.
-			Phone:     webhook.Phone(webhook.FirstNonEmpty(c.Phone.String(), d.CustomerPhone.String()), "55"),
+			Phone:     domain.Phone(webhook.FirstNonEmpty(c.Phone.String(), d.CustomerPhone.String()), "55"),
 			FirstName: first,
 			LastName:  last,
 			Name:      strings.TrimSpace(first + " " + last),

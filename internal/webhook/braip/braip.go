@@ -112,7 +112,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Currency:     cur,
 		Buyer: webhook.Buyer{
 			Email:        webhook.Email(p.ClientEmail),
-			Phone:        webhook.Phone(p.ClientCel.String(), "55"),
+			Phone:        domain.Phone(p.ClientCel.String(), "55"),
 			FirstName:    first,
 			LastName:     last,
 			Name:         strings.TrimSpace(p.ClientName),

@@ -146,7 +146,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Currency:    cur,
 		Buyer: webhook.Buyer{
 			Email:     webhook.Email(b.Email),
-			Phone:     webhook.Phone(phone, "55"), // Eduzz sends Brazilian numbers without 55
+			Phone:     domain.Phone(phone, "55"), // Eduzz sends Brazilian numbers without 55
 			FirstName: first,
 			LastName:  last,
 			Name:      strings.TrimSpace(b.Name),

@@ -156,9 +156,9 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	// already include their country code.
 	brazil := b.CheckoutPhoneCode.String() != "" || country == "BR" ||
 		webhook.Country(pu.CheckoutCountry.V.ISO) == "BR"
-	phone := webhook.Phone(b.CheckoutPhone.String(), "")
+	phone := domain.Phone(b.CheckoutPhone.String(), "")
 	if brazil {
-		phone = webhook.PhoneParts("55", b.CheckoutPhoneCode.String(), b.CheckoutPhone.String())
+		phone = domain.PhoneFromParts("55", b.CheckoutPhoneCode.String(), b.CheckoutPhone.String())
 	}
 	doc, docType := webhook.Document(b.Document.String(), b.DocumentType)
 	first, last := b.FirstName, b.LastName

@@ -186,7 +186,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Currency:     cur,
 		Buyer: webhook.Buyer{
 			Email:        webhook.Email(cu.Email),
-			Phone:        webhook.Phone(cu.Mobile.String(), "55"), // Kiwify is a Brazilian checkout
+			Phone:        domain.Phone(cu.Mobile.String(), "55"), // Kiwify is a Brazilian checkout
 			FirstName:    first,
 			LastName:     last,
 			Name:         strings.TrimSpace(cu.FullName),

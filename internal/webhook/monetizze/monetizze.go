@@ -177,7 +177,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Currency:     cur,
 		Buyer: webhook.Buyer{
 			Email:        webhook.Email(c.Email),
-			Phone:        webhook.Phone(c.Telefone.String(), "55"),
+			Phone:        domain.Phone(c.Telefone.String(), "55"),
 			FirstName:    first,
 			LastName:     last,
 			Name:         strings.TrimSpace(c.Nome),

@@ -157,7 +157,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	var phone string
 	for i, p := range cu.Phones {
 		if i == 0 || strings.EqualFold(p.Type, "MOBILE") {
-			phone = webhook.PhoneParts(p.Country.String(), p.Area.String(), p.Number.String())
+			phone = domain.PhoneFromParts(p.Country.String(), p.Area.String(), p.Number.String())
 		}
 		if strings.EqualFold(p.Type, "MOBILE") {
 			break

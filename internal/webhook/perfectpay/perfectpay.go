@@ -155,7 +155,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Currency:     cur,
 		Buyer: webhook.Buyer{
 			Email:        webhook.Email(cu.Email),
-			Phone:        webhook.PhoneParts(ext, cu.PhoneAreaCode.String(), cu.PhoneNumber.String()),
+			Phone:        domain.PhoneFromParts(ext, cu.PhoneAreaCode.String(), cu.PhoneNumber.String()),
 			FirstName:    first,
 			LastName:     last,
 			Name:         strings.TrimSpace(cu.FullName),

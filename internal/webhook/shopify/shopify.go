@@ -254,7 +254,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		RefundedMinor: refunded,
 		Buyer: webhook.Buyer{
 			Email:     webhook.Email(webhook.FirstNonEmpty(p.Email, c.Email, b.Email)),
-			Phone:     webhook.Phone(webhook.FirstNonEmpty(p.Phone, c.Phone, b.Phone), brazil),
+			Phone:     domain.Phone(webhook.FirstNonEmpty(p.Phone, c.Phone, b.Phone), brazil),
 			FirstName: first,
 			LastName:  last,
 			Name:      strings.TrimSpace(first + " " + last),

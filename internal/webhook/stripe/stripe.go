@@ -277,7 +277,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		RefundedMinor: refunded,
 		Buyer: webhook.Buyer{
 			Email:        webhook.Email(webhook.FirstNonEmpty(d.Email, o.ReceiptEmail)),
-			Phone:        webhook.Phone(d.Phone, ""), // international: only what Stripe sends
+			Phone:        domain.Phone(d.Phone, ""), // international: only what Stripe sends
 			FirstName:    first,
 			LastName:     last,
 			Name:         strings.TrimSpace(d.Name),

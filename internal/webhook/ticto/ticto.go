@@ -147,7 +147,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Currency:     cur,
 		Buyer: webhook.Buyer{
 			Email:        webhook.Email(c.Email),
-			Phone:        webhook.PhoneParts(webhook.FirstNonEmpty(ph.DDI.String(), "55"), ph.DDD.String(), ph.Number.String()),
+			Phone:        domain.PhoneFromParts(webhook.FirstNonEmpty(ph.DDI.String(), "55"), ph.DDD.String(), ph.Number.String()),
 			FirstName:    first,
 			LastName:     last,
 			Name:         strings.TrimSpace(c.Name),

@@ -226,7 +226,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		RefundedMinor: refunded,
 		Buyer: webhook.Buyer{
 			Email:     webhook.Email(b.Email),
-			Phone:     webhook.Phone(b.Phone.String(), def),
+			Phone:     domain.Phone(b.Phone.String(), def),
 			FirstName: strings.TrimSpace(b.FirstName),
 			LastName:  strings.TrimSpace(b.LastName),
 			Name:      strings.TrimSpace(strings.TrimSpace(b.FirstName) + " " + strings.TrimSpace(b.LastName)),

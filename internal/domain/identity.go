@@ -1,13 +1,11 @@
-// Package pii owns normalisation and hashing of personal data per each platform's rules;
-// encryption of secrets at rest.
-//
-// The normalisers follow Meta's customer-information rules (Conversions API, "customer
-// information parameters"); TikTok's Events API uses the same trim-and-lowercase basis. Google
-// normalises differently (Gmail dots, E.164 with '+'), so its hashes are not interchangeable
-// with these.
+package domain
+
+// Buyer identity and its normalisation per platform. The Normalize* functions follow Meta's
+// customer-information rules (Conversions API, "customer information parameters"), which are
+// Hub's base form: package pii hashes their output. Google's and TikTok's rules differ where
+// they say so (google.go, tiktok.go), so their hashes are not interchangeable with Meta's.
 //
 // Errors never carry the raw value: personal data must not reach logs through an error string.
-package pii
 
 import (
 	"errors"
@@ -25,7 +23,7 @@ var ErrEmpty = errors.New("empty value")
 // few digits, an unknown country code, an impossible date). Callers drop the key.
 var ErrInvalid = errors.New("invalid value")
 
-// Field is a customer-information key, named as Meta's user_data names it.
+// Field is a buyer-identity key, named as Meta's user_data names it.
 type Field string
 
 // The hashed customer-information keys.
@@ -50,11 +48,11 @@ var Fields = []Field{
 }
 
 func invalid(f Field, why string) error {
-	return fmt.Errorf("pii: %s: %s: %w", f, why, ErrInvalid)
+	return fmt.Errorf("domain: %s: %s: %w", f, why, ErrInvalid)
 }
 
 func empty(f Field) error {
-	return fmt.Errorf("pii: %s: %w", f, ErrEmpty)
+	return fmt.Errorf("domain: %s: %w", f, ErrEmpty)
 }
 
 // Normalize applies the rules of field f to raw. Values that need context use the zero context:
@@ -83,7 +81,7 @@ func Normalize(f Field, raw string) (string, error) {
 	case FieldGender:
 		return NormalizeGender(raw)
 	default:
-		return "", fmt.Errorf("pii: unknown field %q: %w", string(f), ErrInvalid)
+		return "", fmt.Errorf("domain: unknown field %q: %w", string(f), ErrInvalid)
 	}
 }
 
@@ -105,8 +103,8 @@ func NormalizeEmail(raw string) (string, error) {
 	if at <= 0 || at != strings.LastIndexByte(s, '@') || at == len(s)-1 {
 		return "", invalid(FieldEmail, "not an address")
 	}
-	domain := s[at+1:]
-	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+	host := s[at+1:]
+	if !strings.Contains(host, ".") || strings.HasPrefix(host, ".") || strings.HasSuffix(host, ".") {
 		return "", invalid(FieldEmail, "bad domain")
 	}
 	if strings.IndexFunc(s, unicode.IsSpace) >= 0 || !utf8.ValidString(raw) {
@@ -143,14 +141,14 @@ func NormalizePhone(raw, defaultCountryCode string) (string, error) {
 		return "", empty(FieldPhone)
 	}
 	international := strings.HasPrefix(s, "+")
-	digits := onlyDigits(s)
+	digits := Digits(s)
 	if digits == "" {
 		return "", invalid(FieldPhone, "no digits")
 	}
 	if !international && strings.HasPrefix(digits, "00") {
 		international = true
 	}
-	cc := strings.TrimLeft(onlyDigits(defaultCountryCode), "0")
+	cc := strings.TrimLeft(Digits(defaultCountryCode), "0")
 	if len(cc) > 3 {
 		return "", invalid(FieldPhone, "default country code has more than 3 digits")
 	}
@@ -197,7 +195,8 @@ func addCountryCode(national, cc string) (string, error) {
 	}
 }
 
-func onlyDigits(s string) string {
+// Digits keeps only the ASCII digits of s ("000.000.001-91" -> "00000000191").
+func Digits(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= '0' && c <= '9' {
@@ -205,6 +204,31 @@ func onlyDigits(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// Phone is NormalizePhone for data that may be missing or wrong, as gateways send it: "" when
+// raw cannot be made into a number.
+func Phone(raw, defaultCountryCode string) string {
+	n, err := NormalizePhone(raw, defaultCountryCode)
+	if err != nil {
+		return ""
+	}
+	return n
+}
+
+// PhoneFromParts builds a phone from separate country code, area code and number fields, as
+// PagBank, PerfectPay, Ticto and Hotmart send them: a number of at most 9 digits is local and
+// gets the area code, then the country code is added by NormalizePhone's rules (country is the
+// default country code). "" when the parts cannot be made into a number.
+func PhoneFromParts(country, area, number string) string {
+	n := strings.TrimLeft(Digits(number), "0") // trunk prefix 0 (e.g. "011 ...")
+	if n == "" {
+		return ""
+	}
+	if a := strings.TrimLeft(Digits(area), "0"); len(n) <= 9 && a != "" {
+		n = a + n
+	}
+	return Phone(n, country)
 }
 
 // NormalizeFirstName and NormalizeLastName lowercase a name and drop punctuation and symbols,
@@ -317,7 +341,7 @@ func NormalizeZip(raw, country string) (string, error) {
 		return "", empty(FieldZip)
 	}
 	if strings.EqualFold(strings.TrimSpace(country), "us") {
-		d := onlyDigits(strings.SplitN(s, "-", 2)[0])
+		d := Digits(strings.SplitN(s, "-", 2)[0])
 		if len(d) < 5 {
 			return "", invalid(FieldZip, "US zip needs 5 digits")
 		}
@@ -374,7 +398,7 @@ func NormalizeDateOfBirth(raw string) (string, error) {
 	var y, m, d int
 	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '/' || r == '.' })
 	switch {
-	case len(parts) == 1 && len(s) == 8 && onlyDigits(s) == s:
+	case len(parts) == 1 && len(s) == 8 && Digits(s) == s:
 		y, m, d = atoi(s[:4]), atoi(s[4:6]), atoi(s[6:])
 	case len(parts) == 3 && len(parts[0]) == 4:
 		y, m, d = atoi(parts[0]), atoi(parts[1]), atoi(parts[2])

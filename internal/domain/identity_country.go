@@ -1,4 +1,4 @@
-package pii
+package domain
 
 import "strings"
 

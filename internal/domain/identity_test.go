@@ -1,4 +1,4 @@
-package pii
+package domain
 
 import (
 	"errors"
@@ -281,7 +281,7 @@ func FuzzNormalizePhone(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(out) < 7 || len(out) > 15 || onlyDigits(out) != out || out[0] == '0' {
+		if len(out) < 7 || len(out) > 15 || Digits(out) != out || out[0] == '0' {
 			t.Fatalf("NormalizePhone(%q, %q) = %q", in, cc, out)
 		}
 		// The result is a full international number: read as such it stays the same.
