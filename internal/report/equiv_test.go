@@ -112,7 +112,7 @@ func check(t *testing.T, st store.Store, tenant string, now time.Time, stage str
 	for _, zone := range []string{"UTC", "America/Sao_Paulo", "Asia/Kolkata", "Asia/Kathmandu"} {
 		loc, err := time.LoadLocation(zone)
 		if err != nil {
-			t.Skipf("no zone data: %v", err)
+			t.Fatal(err) // time/tzdata is built in
 		}
 		for _, p := range []report.Period{
 			{Since: now.Add(-10 * 24 * time.Hour), Until: now, Location: loc},

@@ -10,6 +10,10 @@ import (
 	"sort"
 	"sync"
 	"time"
+	// Reports are read in the tenant's time zone: the zone database is built in, so a host or
+	// image without /usr/share/zoneinfo still loads America/Sao_Paulo (the binary gets it
+	// through api, which imports this package).
+	_ "time/tzdata"
 
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
