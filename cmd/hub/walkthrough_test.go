@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // TestREADMEWalkthrough runs the README's walkthrough verbatim (scripts/walkthrough) against a
@@ -11,13 +13,8 @@ import (
 // curl or jq it is skipped, except under CI=true, where it fails.
 func TestREADMEWalkthrough(t *testing.T) {
 	t.Parallel()
-	for _, tool := range []string{"curl", "jq", "bash", "setsid"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is required under CI=true: %v", tool, err)
-			}
-			t.Skipf("%s not installed: %v", tool, err)
-		}
+	for tool, pkg := range map[string]string{"curl": "curl", "jq": "jq", "bash": "bash", "setsid": "util-linux"} {
+		testenv.Tool(t, tool, pkg)
 	}
 	cmd := exec.Command("bash", "../../scripts/walkthrough")
 	cmd.Env = append(os.Environ(), "PORT="+freePort(t), "FAKE_META_PORT="+freePort(t), "WALKTHROUGH_TIMEOUT=300")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/web"
 )
 
@@ -24,10 +25,7 @@ import (
 // never be stopped) and returns its URL and process.
 func ownRedis(t *testing.T) (string, *exec.Cmd) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed:", err)
-	}
+	bin := testenv.Tool(t, "redis-server", "redis-server")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

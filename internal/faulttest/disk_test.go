@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // ext4 is a small ext4 filesystem of the test's own on a loop device, mounted with
@@ -27,7 +29,7 @@ type ext4 struct {
 func mountExt4(t *testing.T, sizeMB int) *ext4 {
 	t.Helper()
 	skip := func(what string, err error, out []byte) {
-		t.Skipf("faulttest: SKIPPED, NOT TESTED: %s failed (%v) %s: the SQLite disk scenarios need root and loop devices", what, err, strings.TrimSpace(string(out)))
+		testenv.Missing(t, "faulttest: %s failed (%v) %s: the SQLite disk scenarios need root and loop devices", what, err, strings.TrimSpace(string(out)))
 	}
 	if os.Geteuid() != 0 {
 		skip("running as root", errors.New("not root"), nil)
@@ -70,7 +72,7 @@ func mountExt4(t *testing.T, sizeMB int) *ext4 {
 func (e *ext4) mount() {
 	e.t.Helper()
 	if out, err := exec.Command("mount", "-o", "errors=remount-ro", e.dev, e.dir).CombinedOutput(); err != nil {
-		e.t.Skipf("faulttest: SKIPPED, NOT TESTED: mount of a loop device failed (%v) %s", err, out)
+		testenv.Missing(e.t, "faulttest: mount of a loop device failed (%v) %s", err, out)
 	}
 }
 
@@ -80,7 +82,7 @@ func (e *ext4) breakFS() {
 	e.t.Helper()
 	p := filepath.Join("/sys/fs/ext4", filepath.Base(e.dev), "trigger_fs_error")
 	if err := os.WriteFile(p, []byte("faulttest\n"), 0o200); err != nil {
-		e.t.Skipf("faulttest: SKIPPED, NOT TESTED: the kernel has no %s (%v)", p, err)
+		testenv.Missing(e.t, "faulttest: the kernel has no %s (%v)", p, err)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // deployStep returns the run: script and the step of deploy.yml's deploy job with this id.
@@ -64,10 +66,7 @@ exit 0
 func TestDeployBuildStepSkipsExistingImage(t *testing.T) {
 	t.Parallel()
 	run, _ := deployStep(t, "image")
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash is not installed")
-	}
+	bash := testenv.Tool(t, "bash", "bash")
 	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	cases := []struct {
 		ecr        string
@@ -144,10 +143,7 @@ func TestDeployCommitStepAcceptsOnlyBranchCommits(t *testing.T) {
 	if env["COMMIT"] != "${{ inputs.commit }}" || env["BRANCH"] != "${{ github.ref_name }}" {
 		t.Errorf("commit step env %v, want COMMIT from inputs.commit and BRANCH from github.ref_name", env)
 	}
-	git, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git is not installed")
-	}
+	git := testenv.Tool(t, "git", "git")
 	dir := t.TempDir()
 	sh := func(args ...string) string {
 		t.Helper()

@@ -24,8 +24,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // dockerEngine is a private Docker daemon started by the test: no bridge, no iptables, its own
@@ -174,7 +175,7 @@ func tail(s string, n int) string {
 // runs when HUB_DOCKER_TEST=1 or CI=true. Nothing is pulled: the builder base is a Go image
 // made here from the host's toolchain and module download cache.
 func TestDockerImageBuildsAndRuns(t *testing.T) {
-	if os.Getenv("HUB_DOCKER_TEST") != "1" && !inCI() {
+	if os.Getenv("HUB_DOCKER_TEST") != "1" && !testenv.CI() {
 		t.Skip("set HUB_DOCKER_TEST=1 (or CI=true) to build and run the image; the static Dockerfile checks ran in TestDockerfileStatic")
 	}
 	if testing.Short() {
@@ -189,7 +190,7 @@ func TestDockerImageBuildsAndRuns(t *testing.T) {
 			"** %v\n"+
 			"** Only the static Dockerfile checks (TestDockerfileStatic) ran.      **\n"+
 			"************************************************************************", err)
-		t.Skip("Docker engine unavailable; see the log above")
+		testenv.Missing(t, "Docker engine unavailable: %v", err)
 	}
 	t.Cleanup(func() { engine.stop(t) })
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -389,10 +390,7 @@ func freshDatabase(t *testing.T) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		if inCI() {
-			t.Fatalf("PostgreSQL unreachable under CI=true: %v", err)
-		}
-		t.Skipf("PostgreSQL unreachable (%v): run ./scripts/test, which starts it", err)
+		testenv.Missing(t, "PostgreSQL unreachable (%v): run ./scripts/test, which starts it", err)
 	}
 	defer conn.Close(ctx)
 	db := testenv.Name("hub_infratest_")

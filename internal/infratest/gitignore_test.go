@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // Terraform state (which holds the generated secrets), plans, tfvars, the outputs file the
@@ -11,13 +13,7 @@ import (
 // the provider lock file do.
 func TestGitignoreKeepsTerraformSecretsOut(t *testing.T) {
 	t.Parallel()
-	git, err := exec.LookPath("git")
-	if err != nil {
-		if inCI() {
-			t.Fatal("git is not installed; CI=true needs it")
-		}
-		t.Skip("git is not installed")
-	}
+	git := testenv.Tool(t, "git", "git")
 	root := repoRoot(t)
 	ignored := func(rel string) bool {
 		cmd := exec.Command(git, "check-ignore", "--no-index", "-q", rel)

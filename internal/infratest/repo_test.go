@@ -2,7 +2,6 @@ package infratest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -56,21 +55,4 @@ func readRepoFile(t testing.TB, parts ...string) []byte {
 		t.Fatalf("infratest: %v", err)
 	}
 	return b
-}
-
-func inCI() bool { return os.Getenv("CI") == "true" }
-
-// requireTool returns the path of an external program. Under CI=true a missing program fails
-// the test (.ci/run installs it); locally the test is skipped with a message saying so.
-func requireTool(t testing.TB, name, aptPackage string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if inCI() {
-		t.Fatalf("infratest: %s is not installed (apt-get install -y %s); CI=true needs it", name, aptPackage)
-	}
-	t.Skipf("infratest: %s is not installed (apt-get install -y %s): skipped locally, required under CI=true", name, aptPackage)
-	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // shellScripts are the scripts this package owns.
@@ -14,7 +16,7 @@ var shellScripts = [][]string{{tfDir, "setup-github-secrets.sh"}}
 
 func TestShellScriptsPassShellcheck(t *testing.T) {
 	t.Parallel()
-	sc := requireTool(t, "shellcheck", "shellcheck")
+	sc := testenv.Tool(t, "shellcheck", "shellcheck")
 	for _, parts := range shellScripts {
 		path := repoPath(t, parts...)
 		src := string(readRepoFile(t, parts...))
@@ -61,7 +63,7 @@ type scriptRun struct {
 
 func runSetupScript(t *testing.T, env []string, args ...string) scriptRun {
 	t.Helper()
-	requireTool(t, "jq", "jq")
+	testenv.Tool(t, "jq", "jq")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
@@ -158,7 +160,7 @@ func TestSetupGitHubSecretsScript(t *testing.T) {
 // A missing output must stop the script before it changes anything.
 func TestSetupGitHubSecretsScriptMissingOutput(t *testing.T) {
 	t.Parallel()
-	requireTool(t, "jq", "jq")
+	testenv.Tool(t, "jq", "jq")
 	dir := t.TempDir()
 	outputs := filepath.Join(dir, "outputs.json")
 	partial := strings.Replace(fakeOutputs, `"ecs_service_name"`, `"renamed_output"`, 1)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/rhysd/actionlint"
+
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
 var workflowFiles = []string{"ci.yml", "deploy.yml"}
@@ -20,7 +22,7 @@ func TestWorkflowsPassActionlint(t *testing.T) {
 	t.Parallel()
 	shellcheck, err := exec.LookPath("shellcheck")
 	if err != nil {
-		if inCI() {
+		if testenv.CI() {
 			t.Fatalf("shellcheck is not installed (apt-get install -y shellcheck); CI=true needs it")
 		}
 		t.Logf("shellcheck is not installed: actionlint runs without checking run: scripts (apt-get install -y shellcheck)")
