@@ -23,6 +23,7 @@ import (
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
 // running is a Hub serving on a loopback port with its queue working, plus a fake Graph API.
@@ -103,30 +104,6 @@ func post(t *testing.T, url, contentType string, body []byte, hdr map[string]str
 	return resp, b
 }
 
-type fixture struct {
-	Request struct {
-		PathAndQuery string            `json:"path_and_query"`
-		Headers      map[string]string `json:"headers"`
-	} `json:"request"`
-	Verification struct {
-		TestSecret string `json:"test_secret"`
-	} `json:"verification"`
-	RawBody string `json:"raw_body"`
-}
-
-func loadFixture(t *testing.T, name string) fixture {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "webhook", name, "testdata", name+".json"))
-	if err != nil {
-		t.Fatalf("fixture %s: %v", name, err)
-	}
-	var f fixture
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
 // setup creates a tenant, a source with Hotmart's secret and a Meta destination at the fake.
 func (r *running) setup(t *testing.T, hottok string) (store.Tenant, store.Source, store.Destination) {
 	t.Helper()
@@ -166,7 +143,7 @@ func TestClickToPurchaseToMeta(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			r := startHub(t, dialect)
-			f := loadFixture(t, "hotmart")
+			f := webhooktest.LoadFixture(t, "hotmart")
 			tn, src, d := r.setup(t, f.Verification.TestSecret)
 			now := time.Now().UTC()
 

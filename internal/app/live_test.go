@@ -19,6 +19,7 @@ import (
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/web"
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
 // ownRedis starts a redis-server of the test's own on a free loopback port (the shared one must
@@ -58,7 +59,7 @@ func TestWebhookAckNotHeldByFrozenRedis(t *testing.T) {
 	t.Parallel()
 	redisURL, redisProc := ownRedis(t)
 	r := startHubWith(t, "sqlite", func(c *config.Config) { c.RedisURL = redisURL })
-	f := loadFixture(t, "hotmart")
+	f := webhooktest.LoadFixture(t, "hotmart")
 	_, src, _ := r.setup(t, f.Verification.TestSecret)
 	toks, err := r.app.Admin.WebhookTokens(context.Background(), src)
 	if err != nil {

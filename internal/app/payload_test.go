@@ -18,6 +18,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden Meta payloads in testdata/")
@@ -54,9 +55,9 @@ func TestMetaPayloadPerGateway(t *testing.T) {
 
 	gateways := []string{"hotmart", "kiwify", "stripe", "pagbank", "perfectpay"}
 	secrets := map[string]string{}
-	fixtures := map[string]fixture{}
+	fixtures := map[string]webhooktest.Fixture{}
 	for _, gw := range gateways {
-		fixtures[gw] = loadFixture(t, gw)
+		fixtures[gw] = webhooktest.LoadFixture(t, gw)
 		secrets[gw] = fixtures[gw].Verification.TestSecret
 	}
 	tn, _, err := a.Admin.CreateTenant(ctx, "acme")

@@ -20,6 +20,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
 // TestMetaPayloadSignal pins, like TestMetaPayloadPerGateway, what Meta receives for orders Hub
@@ -53,7 +54,7 @@ func TestMetaPayloadSignal(t *testing.T) {
 		a.Close()
 	})
 
-	shop, pp := loadFixture(t, "shopify"), loadFixture(t, "perfectpay")
+	shop, pp := webhooktest.LoadFixture(t, "shopify"), webhooktest.LoadFixture(t, "perfectpay")
 	tn, _, err := a.Admin.CreateTenant(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +104,7 @@ func TestMetaPayloadSignal(t *testing.T) {
 
 	for _, d := range []struct {
 		gw      string
-		f       fixture
+		f       webhooktest.Fixture
 		body    []byte
 		headers map[string]string
 	}{

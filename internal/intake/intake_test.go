@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,34 +24,15 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/storetest"
 	"github.com/hubtrack/hub/internal/webhook/all"
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
-type fixture struct {
-	Gateway string `json:"gateway"`
-	Request struct {
-		PathAndQuery string            `json:"path_and_query"`
-		Headers      map[string]string `json:"headers"`
-	} `json:"request"`
-	Verification struct {
-		TestSecret string `json:"test_secret"`
-	} `json:"verification"`
-	RawBody string `json:"raw_body"`
-}
-
-func fixtures(t *testing.T) map[string]fixture {
+// fixtures are every gateway's golden delivery, from its adapter's testdata.
+func fixtures(t *testing.T) map[string]webhooktest.Fixture {
 	t.Helper()
-	out := map[string]fixture{}
+	out := map[string]webhooktest.Fixture{}
 	for _, gw := range all.Default().Providers() {
-		// Each adapter keeps its gateway's fixture in its testdata: the repo alone runs the tests.
-		b, err := os.ReadFile(filepath.Join("..", "webhook", gw, "testdata", gw+".json"))
-		if err != nil {
-			t.Fatalf("fixture %s: %v", gw, err)
-		}
-		var f fixture
-		if err := json.Unmarshal(b, &f); err != nil {
-			t.Fatal(err)
-		}
-		out[gw] = f
+		out[gw] = webhooktest.LoadFixture(t, gw)
 	}
 	return out
 }
@@ -71,7 +50,7 @@ type harness struct {
 	src     store.Source
 	wrong   store.Source // every gateway secret wrong
 	bare    store.Source // no secrets at all
-	fx      map[string]fixture
+	fx      map[string]webhooktest.Fixture
 	pending map[string]int
 }
 
@@ -162,11 +141,7 @@ func (h *harness) sendTo(t *testing.T, gw, token string, body string, hdr map[st
 func (h *harness) sendFixture(t *testing.T, gw string, src store.Source) (int, intake.Response) {
 	t.Helper()
 	f := h.fx[gw]
-	q := ""
-	if u, err := url.Parse(f.Request.PathAndQuery); err == nil {
-		q = u.RawQuery
-	}
-	return h.send(t, gw, src, f.RawBody, f.Request.Headers, q)
+	return h.send(t, gw, src, f.RawBody, f.Request.Headers, f.Query())
 }
 
 // hmacGateways sign the body itself: any change to the bytes must be refused.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,13 +13,6 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/storetest"
 )
-
-func fixtureQuery(f fixture) string {
-	if u, err := url.Parse(f.Request.PathAndQuery); err == nil {
-		return u.RawQuery
-	}
-	return ""
-}
 
 // TestEveryGatewayOnlyThroughItsOwnURL is the forged-purchase attack: whoever holds one
 // gateway's URL of a source posts another gateway's delivery with it. Every fixture, posted
@@ -56,7 +48,7 @@ func TestEveryGatewayOnlyThroughItsOwnURL(t *testing.T) {
 					if other == gw {
 						continue
 					}
-					if code, _ := h.sendTo(t, gw, tok, f.RawBody, f.Request.Headers, fixtureQuery(f)); code != http.StatusNotFound {
+					if code, _ := h.sendTo(t, gw, tok, f.RawBody, f.Request.Headers, f.Query()); code != http.StatusNotFound {
 						t.Errorf("%s fixture with %s's token: %d, want 404", gw, other, code)
 					}
 				}
@@ -72,7 +64,7 @@ func TestEveryGatewayOnlyThroughItsOwnURL(t *testing.T) {
 					if other == gw || other == "appmax" { // Appmax's URL takes any body: it is its only secret
 						continue
 					}
-					if code, _ := h.send(t, other, h.src, f.RawBody, f.Request.Headers, fixtureQuery(f)); code != http.StatusUnauthorized {
+					if code, _ := h.send(t, other, h.src, f.RawBody, f.Request.Headers, f.Query()); code != http.StatusUnauthorized {
 						t.Errorf("%s fixture to %s's URL: %d, want 401", gw, other, code)
 					}
 				}

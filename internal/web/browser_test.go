@@ -16,6 +16,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
 // browser starts headless Chromium with a fresh profile (testenv.Browser) and records console
@@ -69,7 +70,7 @@ func screenshotDir(t *testing.T, name string) string {
 // Every step saves a screenshot and audits the page's accessibility (a11yAudit); any console
 // error or accessibility problem fails the test.
 func TestBrowser(t *testing.T) {
-	f := loadHotmart(t)
+	f := webhooktest.LoadFixture(t, "hotmart")
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)

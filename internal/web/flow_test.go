@@ -3,11 +3,9 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,37 +13,12 @@ import (
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
-
-// The Hotmart adapter's own golden fixture: the dashboard tests use only files inside the repo.
-const fixturePath = "../webhook/hotmart/testdata/hotmart.json"
-
-type fixture struct {
-	Request struct {
-		Headers map[string]string `json:"headers"`
-	} `json:"request"`
-	RawBody      string `json:"raw_body"`
-	Verification struct {
-		TestSecret string `json:"test_secret"`
-	} `json:"verification"`
-}
-
-func loadHotmart(t *testing.T) fixture {
-	t.Helper()
-	b, err := os.ReadFile(fixturePath)
-	if err != nil {
-		t.Fatalf("Hotmart fixture: %v", err)
-	}
-	var f fixture
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
 
 // purchase posts the Hotmart fixture to a source's webhook URL as a purchase approved now, with
 // its own transaction id.
-func (e *env) purchase(f fixture, webhookURL, transaction string) {
+func (e *env) purchase(f webhooktest.Fixture, webhookURL, transaction string) {
 	e.t.Helper()
 	now := time.Now().UnixMilli()
 	body := f.RawBody
@@ -120,7 +93,7 @@ func (e *env) deliveryState(tenantID, orderID string, want store.DeliveryState) 
 // delivered, a failure grouped and replayed, CSRF and cookie rules, and the overview agreeing
 // with the report functions the API serves.
 func TestFlow(t *testing.T) {
-	f := loadHotmart(t)
+	f := webhooktest.LoadFixture(t, "hotmart")
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)

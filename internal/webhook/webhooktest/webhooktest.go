@@ -99,21 +99,10 @@ var RequiredKinds = []string{
 	"paid_after_pending", "missing_optional", "malformed",
 }
 
-type fixtureFile struct {
-	Request struct {
-		PathAndQuery string            `json:"path_and_query"`
-		Headers      map[string]string `json:"headers"`
-	} `json:"request"`
-	Verification struct {
-		TestSecret string `json:"test_secret"`
-	} `json:"verification"`
-	RawBody string `json:"raw_body"`
-}
-
 type loaded struct {
 	dir     string
 	cfg     Config
-	fixture fixtureFile
+	fixture Fixture
 	cases   []Case
 }
 
@@ -128,7 +117,7 @@ func load(tb testing.TB, dir string) loaded {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &l.fixture); err != nil { // the shared file has more fields
+	if err := json.Unmarshal(b, &l.fixture); err != nil { // the file has more fields
 		tb.Fatalf("%s: %v", l.cfg.Fixture, err)
 	}
 	if l.fixture.RawBody == "" {
