@@ -27,13 +27,32 @@ func TestRetentionWorker(t *testing.T) {
 			}
 			old = append(old, in)
 		}
+		// Dashboard sessions: one expired a second ago, one still valid for an hour.
+		u, err := st.CreateUser(ctx, store.User{TenantID: a.ID, Email: "ana@example.com", PasswordHash: "h", CreatedAt: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		session := func(id string, expires time.Time) {
+			if _, err := st.CreateSession(ctx, store.Session{ID: id, TenantID: a.ID, UserID: u.ID, CSRFToken: "c",
+				CreatedAt: now.Add(-time.Hour), ExpiresAt: expires}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		session("expired", now.Add(-time.Second))
+		session("valid", now.Add(time.Hour))
 		w := &api.RetentionWorker{Store: st, Now: func() time.Time { return now }}
 		if (api.RetentionArgs{}).Kind() != "retention" {
 			t.Error("kind")
 		}
 		res, err := w.Run(ctx)
-		if err != nil || res.Inbox != 2 {
-			t.Fatalf("deleted %+v, %v; want 2 raw webhooks", res, err)
+		if err != nil || res.Inbox != 2 || res.ExpiredSessions != 1 {
+			t.Fatalf("deleted %+v, %v; want 2 raw webhooks, 1 session", res, err)
+		}
+		if _, err := st.GetSession(ctx, "expired"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("expired session is still there: %v", err)
+		}
+		if _, err := st.GetSession(ctx, "valid"); err != nil {
+			t.Errorf("valid session deleted: %v", err)
 		}
 		for _, in := range old {
 			if _, err := st.GetInbox(ctx, in.TenantID, in.ID); !errors.Is(err, store.ErrNotFound) {
