@@ -190,19 +190,15 @@ func (r ReplayResult) Grouped() []SkipGroup {
 // ReplayDead replays every dead delivery of a destination.
 func ReplayDead(ctx context.Context, st store.Store, dests *dest.Registry, tenantID, destinationID string, now time.Time) (ReplayResult, error) {
 	var ids []string
-	after := ""
-	for {
-		page, err := st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tenantID, DestinationID: destinationID, State: store.DeliveryDead, After: after, Limit: 500})
+	for page, err := range store.Pages(500, deliveryID, func(after string, limit int) ([]store.Delivery, error) {
+		return st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tenantID, DestinationID: destinationID, State: store.DeliveryDead, After: after, Limit: limit})
+	}) {
 		if err != nil {
 			return ReplayResult{}, fmt.Errorf("delivery: list dead: %w", err)
 		}
 		for _, d := range page {
 			ids = append(ids, d.ID)
 		}
-		if len(page) < 500 {
-			break
-		}
-		after = page[len(page)-1].ID
 	}
 	return Replay(ctx, st, dests, tenantID, ids, now)
 }
@@ -210,9 +206,9 @@ func ReplayDead(ctx context.Context, st store.Store, dests *dest.Registry, tenan
 // ReplayRange replays the deliveries of every paid order in [since, until).
 func ReplayRange(ctx context.Context, st store.Store, dests *dest.Registry, tenantID string, since, until, now time.Time) (ReplayResult, error) {
 	var ids []string
-	after := ""
-	for {
-		orders, err := st.ListOrders(ctx, store.OrderFilter{TenantID: tenantID, Since: since, Until: until, After: after, Limit: 500})
+	for orders, err := range store.Pages(500, func(o store.Order) string { return o.ID }, func(after string, limit int) ([]store.Order, error) {
+		return st.ListOrders(ctx, store.OrderFilter{TenantID: tenantID, Since: since, Until: until, After: after, Limit: limit})
+	}) {
 		if err != nil {
 			return ReplayResult{}, fmt.Errorf("delivery: list orders: %w", err)
 		}
@@ -225,10 +221,8 @@ func ReplayRange(ctx context.Context, st store.Store, dests *dest.Registry, tena
 				ids = append(ids, d.ID)
 			}
 		}
-		if len(orders) < 500 {
-			break
-		}
-		after = orders[len(orders)-1].ID
 	}
 	return Replay(ctx, st, dests, tenantID, ids, now)
 }
+
+func deliveryID(d store.Delivery) string { return d.ID }

@@ -72,9 +72,10 @@ func Orders(ctx context.Context, r Reader, tenantID string, p Period) ([]store.O
 
 // EachOrder calls fn for every order matching f (After and Limit are managed here), newest first.
 func EachOrder(ctx context.Context, r Reader, f store.OrderFilter, fn func(store.Order) error) error {
-	f.Limit = pageSize
-	for {
-		page, err := r.ListOrders(ctx, f)
+	for page, err := range store.Pages(pageSize, func(o store.Order) string { return o.ID }, func(after string, limit int) ([]store.Order, error) {
+		f.After, f.Limit = after, limit
+		return r.ListOrders(ctx, f)
+	}) {
 		if err != nil {
 			return fmt.Errorf("report: list orders: %w", err)
 		}
@@ -83,11 +84,8 @@ func EachOrder(ctx context.Context, r Reader, f store.OrderFilter, fn func(store
 				return err
 			}
 		}
-		if len(page) < pageSize {
-			return nil
-		}
-		f.After = page[len(page)-1].ID
 	}
+	return nil
 }
 
 // StatusRow is the orders and revenue of one status, provider and currency. Revenue is never
@@ -523,9 +521,10 @@ func notApplicable(ctx context.Context, r Reader, tenantID string, p Period, dst
 // gapOrders reads every gap of one destination, oldest order id first.
 func gapOrders(ctx context.Context, r Reader, f store.GapFilter) ([]GapOrder, error) {
 	out := []GapOrder{}
-	f.Limit = pageSize
-	for {
-		page, err := r.ListDeliveryGaps(ctx, f)
+	for page, err := range store.Pages(pageSize, func(g store.DeliveryGap) string { return g.OrderID }, func(after string, limit int) ([]store.DeliveryGap, error) {
+		f.After, f.Limit = after, limit
+		return r.ListDeliveryGaps(ctx, f)
+	}) {
 		if err != nil {
 			return nil, fmt.Errorf("report: list delivery gaps: %w", err)
 		}
@@ -537,9 +536,6 @@ func gapOrders(ctx context.Context, r Reader, f store.GapFilter) ([]GapOrder, er
 			}
 			out = append(out, o)
 		}
-		if len(page) < pageSize {
-			return out, nil
-		}
-		f.After = page[len(page)-1].OrderID
 	}
+	return out, nil
 }
