@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"os/user"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -257,6 +258,12 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 	}
 	defer st.Close()
 	svc := &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL}
+	// Every command that changes a tenant records it in the tenant's audit log, as the API and
+	// the dashboard do; a failure to record is reported on stderr (the change is made).
+	actor, auditErrs := cliActor(), slog.New(slog.NewTextHandler(stderr, nil))
+	audit := func(tenantID, action, detail string) {
+		admin.Audit(ctx, st, auditErrs, store.AuditEntry{TenantID: tenantID, Actor: actor, Action: action, Detail: detail, At: time.Now().UTC()})
+	}
 	need := func(v, flagName string) error {
 		if v == "" {
 			return fmt.Errorf("%s: --%s is required", action, flagName)
@@ -272,6 +279,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		audit(t.ID, "tenant.create", "tenant "+t.ID)
 		fmt.Fprintf(stdout, "tenant %s (%s)\nadmin key (shown once): %s\n", t.ID, t.Name, k.Plaintext)
 	case "apikey create":
 		if err := need(tenant, "tenant"); err != nil {
@@ -281,6 +289,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		audit(tenant, "api_key.create", "key "+k.ID+" role "+k.Role)
 		fmt.Fprintf(stdout, "api key %s (%s)\nkey (shown once): %s\n", k.ID, k.Role, k.Plaintext)
 	case "apikey revoke":
 		if err := errors.Join(need(tenant, "tenant"), need(id, "id")); err != nil {
@@ -289,6 +298,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err := svc.RevokeAPIKey(ctx, tenant, id); err != nil {
 			return err
 		}
+		audit(tenant, "api_key.revoke", "key "+id)
 		fmt.Fprintf(stdout, "api key %s revoked\n", id)
 	case "source create":
 		if err := errors.Join(need(tenant, "tenant"), need(name, "name")); err != nil {
@@ -306,6 +316,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		audit(tenant, "source.create", "source "+src.ID)
 		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "source %s (%s)\nsnippet: %s\n", src.ID, src.Name, svc.SnippetTag(src))
 		tokens, err := svc.WebhookTokens(ctx, src)
@@ -331,6 +342,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		audit(tenant, "source.token", "source "+src.ID+" gateway "+provider)
 		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "%s webhook URL: %s\nthe previous %s URL of this source no longer works\n", provider, svc.WebhookURL(provider, t.Token), provider)
 		if !adapter.Spec().Signed {
@@ -353,6 +365,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		audit(tenant, "destination.create", "destination "+d.ID+" type "+d.Type)
 		fmt.Fprintf(stdout, "destination %s (%s)\n", d.ID, d.Type)
 	case "link create":
 		if err := errors.Join(need(tenant, "tenant"), need(source, "source"), need(target, "target")); err != nil {
@@ -362,6 +375,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		if err != nil {
 			return err
 		}
+		audit(tenant, "link.create", "link "+l.Code+" source "+source)
 		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "link %s -> %s\nURL: %s\n", l.Code, l.Target, svc.LinkURL(l))
 	case "webhooks reprocess":
@@ -377,7 +391,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 				tenants = append(tenants, t.ID)
 			}
 		}
-		n, err := reprocess(ctx, in, tenants, id, stdout)
+		n, err := reprocess(ctx, in, tenants, id, stdout, audit)
 		if err != nil {
 			return err
 		}
@@ -388,12 +402,17 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		}
 		now := time.Now().UTC()
 		dests := app.Destinations(cfg)
-		var res delivery.ReplayResult
+		var (
+			res                 delivery.ReplayResult
+			auditAction, detail string
+		)
 		switch {
 		case id != "":
 			res, err = delivery.Replay(ctx, st, dests, tenant, []string{id}, now)
+			auditAction, detail = "delivery.replay", "delivery "+id
 		case destination != "":
 			res, err = delivery.ReplayDead(ctx, st, dests, tenant, destination, now)
+			auditAction, detail = "delivery.replay_dead", fmt.Sprintf("destination %s: %s", destination, res.Summary())
 		case since != "" && until != "":
 			s, err1 := time.Parse(time.RFC3339, since)
 			u, err2 := time.Parse(time.RFC3339, until)
@@ -401,12 +420,14 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 				return fmt.Errorf("%s: --since and --until must be RFC 3339 times: %w", action, err)
 			}
 			res, err = delivery.ReplayRange(ctx, st, dests, tenant, s, u, now)
+			auditAction, detail = "delivery.replay_range", fmt.Sprintf("%s..%s: %s", s.Format(time.RFC3339), u.Format(time.RFC3339), res.Summary())
 		default:
 			return fmt.Errorf("%s: give --id, --destination, or --since and --until", action)
 		}
 		if err != nil {
 			return err
 		}
+		audit(tenant, auditAction, detail)
 		fmt.Fprintf(stdout, "%d delivery(ies) queued for replay; a running hub sends them\n", res.Queued)
 		for _, g := range res.Grouped() {
 			fmt.Fprintf(stdout, "%d delivery(ies) skipped: %s\n", g.Count, g.Detail)
@@ -434,6 +455,14 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 	return nil
 }
 
+// cliActor names the operator in the audit log: the CLI and the account that ran it.
+func cliActor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	return "cli"
+}
+
 // warnPublicURL tells the operator, on stderr, when the URLs a command prints (webhook URLs,
 // the snippet, links) cannot work from the internet: a local address no gateway or visitor
 // reaches, or plain http (gateways may refuse it; buyers' data would travel unencrypted).
@@ -455,8 +484,8 @@ func warnPublicURL(w io.Writer, publicURL string) {
 }
 
 // reprocess runs unparseable webhooks through their adapter again (after an adapter fix): the
-// one with id, or every unparseable one of each tenant.
-func reprocess(ctx context.Context, in *intake.Service, tenants []string, id string, out io.Writer) (int, error) {
+// one with id, or every unparseable one of each tenant; each is recorded in its tenant's audit log.
+func reprocess(ctx context.Context, in *intake.Service, tenants []string, id string, out io.Writer, audit func(tenantID, action, detail string)) (int, error) {
 	n := 0
 	for _, t := range tenants {
 		if id != "" {
@@ -464,6 +493,7 @@ func reprocess(ctx context.Context, in *intake.Service, tenants []string, id str
 			if err != nil {
 				return n, err
 			}
+			audit(t, "webhook.reprocess", fmt.Sprintf("inbox %s state %s", r.ID, r.State))
 			fmt.Fprintf(out, "%s: %s\n", r.ID, r.State)
 			n++
 			continue
@@ -472,6 +502,7 @@ func reprocess(ctx context.Context, in *intake.Service, tenants []string, id str
 			if err != nil {
 				return err
 			}
+			audit(t, "webhook.reprocess", fmt.Sprintf("inbox %s state %s", r.ID, r.State))
 			fmt.Fprintf(out, "%s: %s\n", r.ID, r.State)
 			n++
 			return nil

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/store"
@@ -168,13 +169,9 @@ func (a *API) revokeKey(w http.ResponseWriter, r *http.Request, p principal) err
 	return notFound()
 }
 
-// audit records an operator action; a failure is logged, the action already happened.
+// audit records the API key's action (see admin.Audit).
 func (a *API) audit(r *http.Request, p principal, action, detail string) {
-	_, err := a.cfg.Store.InsertAudit(r.Context(), store.AuditEntry{TenantID: p.TenantID, Actor: p.actor(),
-		Action: action, Detail: detail, At: a.now()})
-	if err != nil {
-		a.cfg.Log.Error("api: audit", "action", action, "error", err.Error())
-	}
+	admin.Audit(r.Context(), a.cfg.Store, a.cfg.Log, store.AuditEntry{TenantID: p.TenantID, Actor: p.actor(), Action: action, Detail: detail, At: a.now()})
 }
 
 // AuditEntry is one recorded operator action.

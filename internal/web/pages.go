@@ -430,10 +430,9 @@ func (u *UI) replayOrder(w http.ResponseWriter, r *http.Request, p page) {
 	redirect(w, r, "/orders/"+o.ID, replayFlash(res))
 }
 
+// audit records the signed-in user's action (see admin.Audit).
 func (u *UI) audit(r *http.Request, p page, action, detail string) {
-	if _, err := u.cfg.Store.InsertAudit(r.Context(), store.AuditEntry{TenantID: p.Tenant.ID, Actor: "user:" + p.User.ID, Action: action, Detail: detail, At: u.now()}); err != nil {
-		u.cfg.Log.Warn("web: audit", "action", action, "error", err.Error())
-	}
+	admin.Audit(r.Context(), u.cfg.Store, u.cfg.Log, store.AuditEntry{TenantID: p.Tenant.ID, Actor: "user:" + p.User.ID, Action: action, Detail: detail, At: u.now()})
 }
 
 // Failures.
@@ -461,19 +460,17 @@ type failuresData struct {
 
 func (u *UI) failingDeliveries(r *http.Request, tenantID string, st store.DeliveryState) ([]store.Delivery, bool, error) {
 	var out []store.Delivery
-	after := ""
-	for len(out) < maxFailures {
-		page, err := u.cfg.Store.ListDeliveries(r.Context(), store.DeliveryFilter{TenantID: tenantID, State: st, After: after, Limit: 1000})
+	for page, err := range store.Pages(1000, func(d store.Delivery) string { return d.ID }, func(after string, limit int) ([]store.Delivery, error) {
+		return u.cfg.Store.ListDeliveries(r.Context(), store.DeliveryFilter{TenantID: tenantID, State: st, After: after, Limit: limit})
+	}) {
 		if err != nil {
 			return nil, false, err
 		}
-		out = append(out, page...)
-		if len(page) < 1000 {
-			return out, false, nil
+		if out = append(out, page...); len(out) >= maxFailures && len(page) == 1000 {
+			return out, true, nil
 		}
-		after = page[len(page)-1].ID
 	}
-	return out, true, nil
+	return out, false, nil
 }
 
 func (u *UI) failures(w http.ResponseWriter, r *http.Request, p page) {
