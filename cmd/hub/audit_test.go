@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hubtrack/hub/internal/app"
-	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/testenv"
 )
@@ -46,14 +44,7 @@ func TestOperatorCommandsAudit(t *testing.T) {
 			hub("link", "create", "--tenant", tenant, "--source", src, "--target", "https://loja.example.com/oferta")
 			hub("deliveries", "replay", "--tenant", tenant, "--destination", dst)
 
-			cfg, err := config.Load(getenv, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := app.OpenStore(ctx, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := openStore(t, getenv)
 			defer st.Close()
 			entries, err := st.ListAudit(ctx, store.AuditFilter{TenantID: tenant})
 			if err != nil {

@@ -37,14 +37,7 @@ func TestDeliveriesReplayReportsSkips(t *testing.T) {
 	}
 	destID := field(t, out, "destination ")
 
-	cfg, err := config.Load(getenv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, getenv)
 	src, err := st.CreateSource(ctx, store.Source{ID: store.NewID(), TenantID: tenant, Name: "Loja", PublicKey: "pk_walk", CreatedAt: time.Now(), UpdatedAt: time.Now()})
 	if err != nil {
 		st.Close()
@@ -73,4 +66,19 @@ func TestDeliveriesReplayReportsSkips(t *testing.T) {
 	if err != nil || !strings.Contains(out, "0 delivery(ies) queued") || !strings.Contains(out, "1 delivery(ies) skipped: "+why) {
 		t.Fatalf("replay by destination: %v\n%s", err, out)
 	}
+}
+
+// openStore opens the store the commands run with getenv use; the caller closes it (before
+// the next command, on SQLite).
+func openStore(t *testing.T, getenv func(string) string) store.Store {
+	t.Helper()
+	cfg, err := config.Load(getenv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := app.OpenStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
