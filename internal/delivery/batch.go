@@ -33,11 +33,9 @@ type sent struct {
 }
 
 type batch struct {
-	impl  dest.Destination
-	cfg   dest.Config
-	creds dest.Credentials
-	items []*pending
-	full  chan struct{}
+	sender dest.Sender
+	items  []*pending
+	full   chan struct{}
 }
 
 // beginFunc records, in one transaction and before the request leaves, an attempt in flight
@@ -61,16 +59,16 @@ func newBatchers(window, sendTimeout time.Duration, begin beginFunc) *batchers {
 }
 
 // send adds p to its destination's open batch and waits for its outcome.
-func (bs *batchers) send(ctx context.Context, key batchKey, impl dest.Destination, cfg dest.Config, creds dest.Credentials, p *pending) sent {
+// max is the destination's Spec().MaxBatch.
+func (bs *batchers) send(ctx context.Context, key batchKey, max int, sender dest.Sender, p *pending) sent {
 	p.out = make(chan sent, 1)
-	max := impl.Spec().MaxBatch
 	if max <= 0 {
 		max = 1
 	}
 	bs.mu.Lock()
 	b, ok := bs.open[key]
 	if !ok {
-		b = &batch{impl: impl, cfg: cfg, creds: creds, full: make(chan struct{})}
+		b = &batch{sender: sender, full: make(chan struct{})}
 		bs.open[key] = b
 		go bs.flushAfter(key, b)
 	}
@@ -117,7 +115,7 @@ func (bs *batchers) flushAfter(key batchKey, b *batch) {
 		}
 		return
 	}
-	res, err := b.impl.Send(ctx, b.cfg, b.creds, events)
+	res, err := b.sender.Send(ctx, events)
 	for i, p := range b.items {
 		switch {
 		case err != nil:

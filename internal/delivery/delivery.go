@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,7 +73,7 @@ func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]sto
 		switch {
 		case !d.Enabled:
 			del.State, del.Reason = store.DeliverySkipped, "destination_disabled"
-		case !EventEnabled(d, domain.EventPurchase, true):
+		case !EventEnabled(d, domain.EventPurchase, false):
 			del.State, del.Reason = store.DeliverySkipped, dest.ReasonEventDisabled
 		}
 		created, isNew, err := tx.CreateDelivery(ctx, del)
@@ -102,24 +101,15 @@ var TouchpointEvents = map[string]string{
 	"add_to_cart":       domain.EventAddToCart,
 }
 
-// EventEnabled reports whether a destination's "events" setting (comma-separated names) lets
-// an event through; an empty setting means byDefault (purchases: yes; browser events: only
-// when listed, since the Pixel usually reports them already).
-func EventEnabled(d store.Destination, name string, byDefault bool) bool {
-	var cfg map[string]string
+// EventEnabled applies dest.EventEnabled, the one event filter, to a destination row: browser
+// is true for the browser events (TouchpointEvents), false for an order's purchase. A config
+// that is not a JSON object of strings enables nothing but the default.
+func EventEnabled(d store.Destination, name string, browser bool) bool {
+	var cfg dest.Config
 	if len(d.Config) > 0 && json.Unmarshal(d.Config, &cfg) != nil {
-		return byDefault
+		cfg = nil
 	}
-	list := strings.TrimSpace(cfg["events"])
-	if list == "" {
-		return byDefault
-	}
-	for _, e := range strings.Split(list, ",") {
-		if strings.EqualFold(strings.TrimSpace(e), name) {
-			return true
-		}
-	}
-	return false
+	return dest.EventEnabled(cfg, name, browser)
 }
 
 // PlanTouchpoints creates, inside the transaction that commits the touchpoints, a delivery and
@@ -144,7 +134,7 @@ func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, n
 			dests[tp.TenantID] = ds
 		}
 		for _, d := range ds {
-			if !d.Enabled || !EventEnabled(d, name, false) {
+			if !d.Enabled || !EventEnabled(d, name, true) {
 				continue
 			}
 			eventID := tp.ClientEventID
@@ -175,28 +165,40 @@ func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, n
 type Worker struct {
 	river.WorkerDefaults[Args]
 
-	Store     store.Store
-	Dests     *dest.Registry
-	Keys      *pii.Keyring
-	Breaker   *Breaker
-	Log       *slog.Logger
-	Now       func() time.Time
-	Overrides func(d store.Destination, cfg dest.Config) // e.g. the configured Graph URL
+	Store   store.Store
+	Dests   *dest.Registry
+	Keys    *pii.Keyring
+	Breaker *Breaker
+	Log     *slog.Logger
+	Now     func() time.Time
 	// Finished, when set, is told about every delivery whose state the worker recorded (live
 	// views). It must not block.
 	Finished func(ctx context.Context, d store.Delivery)
-	// SendTimeout bounds one request to a destination (default DefaultSendTimeout, the
-	// destinations' own HTTP timeout); the job's timeout is derived from it (JobTimeout).
+	// SendTimeout bounds one request to a destination; zero takes the longest Spec().Timeout
+	// of the registered destinations (else DefaultSendTimeout). The job's timeout is derived
+	// from it (JobTimeout).
 	SendTimeout time.Duration
 	// Outcomes, when set, counts recorded outcomes by destination_type, outcome (delivered,
 	// retried, dead, skipped, resent_after_crash) and reason (see NewOutcomes).
 	Outcomes *prometheus.CounterVec
 	window   time.Duration
 	batchers *batchers
+	senders  *senders
 }
 
-// DefaultSendTimeout is the destinations' HTTP timeout (Meta's client gives up after 30 s).
+// DefaultSendTimeout bounds a send when no destination declares its timeout: the egress
+// client's own (30 s).
 const DefaultSendTimeout = 30 * time.Second
+
+// SendTimeout is the longest Spec().Timeout of the destinations in r, else DefaultSendTimeout.
+func SendTimeout(r *dest.Registry) time.Duration {
+	if r != nil {
+		if t := r.MaxTimeout(); t > 0 {
+			return t
+		}
+	}
+	return DefaultSendTimeout
+}
 
 // jobMargin covers a job's bookkeeping around the send: loading the delivery and recording
 // the attempt in flight and then its outcome.
@@ -239,9 +241,10 @@ const ReasonNotRecorded = "not_recorded"
 // NewWorker builds a worker; batchWindow is how long a batch waits for company.
 func NewWorker(w Worker, batchWindow time.Duration) *Worker {
 	if w.SendTimeout <= 0 {
-		w.SendTimeout = DefaultSendTimeout
+		w.SendTimeout = SendTimeout(w.Dests)
 	}
 	w.window = batchWindow
+	w.senders = &senders{}
 	w.batchers = newBatchers(batchWindow, w.SendTimeout, w.begin)
 	return &w
 }
@@ -315,7 +318,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if !ok {
 		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
-	cfg, creds, err := w.settings(ds)
+	sender, err := w.sender(ds, impl)
 	if err != nil {
 		w.Log.Error("delivery: destination settings", "destination_id", ds.ID, "error", err)
 		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
@@ -357,7 +360,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			"delivery_id", d.ID, "destination_id", ds.ID, "destination_type", ds.Type, "lost_attempts", len(p.stale))
 	}
 	start := w.now()
-	res := w.batchers.send(ctx, batchKey{dest: ds.ID}, impl, cfg, creds, p)
+	res := w.batchers.send(ctx, batchKey{dest: ds.ID}, impl.Spec().MaxBatch, sender, p)
 	out, attempt := res.Outcome, res.attempt
 	if attempt.ID == "" {
 		// Nothing was recorded by this job: either begin failed and nothing was sent, or the
@@ -516,6 +519,27 @@ func (w *Worker) finish(ctx context.Context, destType string, d store.Delivery, 
 	return nil
 }
 
+// sender returns the destination bound to the settings of ds's row: decoded, decrypted and
+// validated once per version of the row (its config, sealed credentials and type), not per job
+// or batch. Each replica keeps its own; every job compares with the row it has just loaded, so
+// a change made through any replica is seen at once. Settings the destination refuses give a
+// Sender that records invalid_config for every event, as a send would.
+func (w *Worker) sender(ds store.Destination, impl dest.Destination) (dest.Sender, error) {
+	if s, ok := w.senders.get(ds); ok {
+		return s, nil
+	}
+	cfg, creds, err := w.settings(ds)
+	if err != nil {
+		return nil, err
+	}
+	s, err := impl.Prepare(cfg, creds)
+	if err != nil {
+		s = dest.Refusing(err)
+	}
+	w.senders.put(ds, s)
+	return s, nil
+}
+
 // settings decodes a destination's config and decrypts its credentials.
 func (w *Worker) settings(ds store.Destination) (dest.Config, dest.Credentials, error) {
 	cfg := dest.Config{}
@@ -523,9 +547,6 @@ func (w *Worker) settings(ds store.Destination) (dest.Config, dest.Credentials, 
 		if err := json.Unmarshal(ds.Config, &cfg); err != nil {
 			return nil, dest.Credentials{}, fmt.Errorf("config: %w", err)
 		}
-	}
-	if w.Overrides != nil {
-		w.Overrides(ds, cfg)
 	}
 	creds := map[string]string{}
 	if ds.Credentials != "" {

@@ -78,9 +78,8 @@ func newEnv(t *testing.T, dialect string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := meta.New()
-	m.GraphURL = srv.URL // the operator's HUB_META_GRAPH_URL
-	m.Client = egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Timeout: time.Second})
+	m := meta.New(dest.Env{Operator: map[string]string{"HUB_META_GRAPH_URL": srv.URL},
+		Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Timeout: time.Second})})
 	reg := dest.NewRegistry()
 	reg.Register(m)
 	e.reg, e.tenant, e.dest = reg, tn, d
@@ -179,6 +178,37 @@ func TestReplayRefusesStaleEvents(t *testing.T) {
 			}
 			if got, _ := e.state(t, fresh); got.State != store.DeliveryDelivered {
 				t.Fatalf("fresh delivery: %+v", got)
+			}
+		})
+	}
+}
+
+// The events setting is matched once, at planning, without regard to case: a destination that
+// lists "purchase" gets the purchase delivered, not planned and then killed as event_disabled.
+func TestEventsSettingIsAppliedOnce(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t, dialect)
+			ds := e.dest
+			ds.Config, ds.UpdatedAt = json.RawMessage(`{"pixel_id":"42","events":"purchase"}`), time.Now()
+			if err := e.st.UpdateDestination(ctx, ds); err != nil {
+				t.Fatal(err)
+			}
+			d := e.order(t, time.Now().UTC().Add(-time.Minute))
+			if d.State != store.DeliveryPending {
+				t.Fatalf("planned %+v, want pending", d)
+			}
+			if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if got, at := e.state(t, d); got.State != store.DeliveryDelivered || len(at) != 1 {
+				t.Fatalf("delivery %+v attempts %+v, want delivered", got, at)
+			}
+			if n := e.fake.Accepted()[d.EventID]; n != 1 {
+				t.Fatalf("accepted %d times, want once", n)
 			}
 		})
 	}
@@ -386,21 +416,23 @@ func TestWorker(t *testing.T) {
 func TestEventEnabled(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		config    string
-		name      string
-		byDefault bool
-		want      bool
+		config  string
+		name    string
+		browser bool
+		want    bool
 	}{
-		{`{}`, "Purchase", true, true},
-		{`{}`, "Lead", false, false},
-		{`{"events":""}`, "Lead", false, false},
-		{`{"events":"Purchase, lead"}`, "Lead", false, true},
-		{`{"events":"Lead"}`, "Purchase", true, false},
-		{`{"events":"Purchase,InitiateCheckout"}`, "AddToCart", false, false},
+		{`{}`, "Purchase", false, true},
+		{`{}`, "Lead", true, false},
+		{`{"events":""}`, "Lead", true, false},
+		{`{"events":"Purchase, lead"}`, "Lead", true, true},
+		{`{"events":"Lead"}`, "Purchase", false, false},
+		{`{"events":"purchase"}`, "Purchase", false, true},
+		{`{"events":"Purchase,InitiateCheckout"}`, "AddToCart", true, false},
+		{`not json`, "Purchase", false, true},
 	} {
 		d := store.Destination{Config: json.RawMessage(tc.config)}
-		if got := delivery.EventEnabled(d, tc.name, tc.byDefault); got != tc.want {
-			t.Errorf("EventEnabled(%s, %s, %v) = %v", tc.config, tc.name, tc.byDefault, got)
+		if got := delivery.EventEnabled(d, tc.name, tc.browser); got != tc.want {
+			t.Errorf("EventEnabled(%s, %s, browser %v) = %v", tc.config, tc.name, tc.browser, got)
 		}
 	}
 }

@@ -12,29 +12,89 @@ import (
 	"github.com/hubtrack/hub/internal/domain"
 )
 
-// Setting declares one setting of a destination.
+// Setting declares one setting of a destination: the API validates it (CheckSettings and the
+// destination's ValidateConfig), the dashboard's setup form shows it and the docs list it.
 type Setting struct {
 	Name        string // key in Config or Credentials, snake_case
 	Label       string // short human name for the UI
 	Description string // one line for the UI and docs
+	Kind        SettingKind
 	Required    bool
 	// Secret settings live in Credentials (stored encrypted, never logged, never returned by
 	// the API); the others live in Config.
 	Secret  bool
 	Default string // used when the setting is absent or empty
+	// Test marks the setting that routes events to the platform's test view (Meta's
+	// test_event_code): a test send from the API or the dashboard requires it, so a test is
+	// never counted as a real conversion.
+	Test bool
 }
 
-// Spec is what a destination declares about itself, once.
+// SettingKind is a setting's type, for the setup form and the docs.
+type SettingKind string
+
+// Setting kinds; the zero value is text.
+const (
+	KindText   SettingKind = ""
+	KindBool   SettingKind = "bool"   // "true" or "false"
+	KindEvents SettingKind = "events" // SettingEvents: comma-separated event names
+)
+
+// Identifier names a buyer or click identifier a destination sends (User's fields, by their
+// platform-neutral name), so the docs and the dashboard can say what leaves Hub for it.
+type Identifier string
+
+// Identifiers.
+const (
+	IDEmail      Identifier = "email"
+	IDPhone      Identifier = "phone"
+	IDName       Identifier = "name"
+	IDAddress    Identifier = "address" // city, state, zip, country
+	IDBirthGen   Identifier = "date_of_birth_gender"
+	IDExternalID Identifier = "external_id"
+	IDNationalID Identifier = "national_id" // only when the destination's settings opt in
+	IDClientIP   Identifier = "client_ip"
+	IDUserAgent  Identifier = "user_agent"
+	IDFBC        Identifier = "fbc" // Meta's click: _fbc cookie, or built from the fbclid
+	IDFBP        Identifier = "fbp"
+	IDGAClientID Identifier = "ga_client_id"
+	IDGCLID      Identifier = "gclid" // with gbraid and wbraid
+	IDTTCLID     Identifier = "ttclid"
+	IDTTP        Identifier = "ttp"
+)
+
+// Spec is what a destination declares about itself, once: the API, the dashboard, the
+// delivery worker and the docs read it, so none of them names a platform.
 type Spec struct {
 	Type        string
 	Title       string
 	Description string
-	Settings    []Setting
+	// Docs is the destination's page, relative to docs/destinations/ (meta.md).
+	Docs     string
+	Settings []Setting
+	// Operator lists the operator's settings (environment variables, internal/config) the
+	// destination receives in Env at construction: base URLs, API versions.
+	Operator []OperatorSetting
+	// Identifiers lists what the destination sends of the buyer and the click.
+	Identifiers []Identifier
 	// MaxBatch is the most events one Send accepts (Meta: 1,000).
 	MaxBatch int
 	// MaxEventAge is the oldest event the platform accepts; the delivery worker stops retrying
 	// before it (Meta: 7 days).
 	MaxEventAge time.Duration
+	// Timeout bounds one Send (its HTTP client gives up then); a delivery job's timeout is
+	// sized from the longest of the registered destinations' (delivery.JobTimeout).
+	Timeout time.Duration
+}
+
+// TestSetting returns the setting marked Test, if the destination has one.
+func (s Spec) TestSetting() (Setting, bool) {
+	for _, st := range s.Settings {
+		if st.Test {
+			return st, true
+		}
+	}
+	return Setting{}, false
 }
 
 // Setting returns the named setting.

@@ -22,10 +22,40 @@ type Destination interface {
 	// deterministic (the same input gives the same bytes) and never contains credentials. It
 	// refuses events the platform would refuse (stale, invalid) with *EventError values joined.
 	Build(cfg Config, events []Event) ([]byte, error)
-	// Send delivers a batch of at most Spec().MaxBatch events and returns one Outcome per event,
-	// in the order given. What the platform or the network says is always an Outcome, never an
-	// error; the error is only for a batch the caller should not have built (ErrBatchTooLarge).
+	// Prepare checks the settings and credentials once (ValidateConfig, CheckCredentials and
+	// whatever the destination derives from them: endpoint, flags) and returns the destination
+	// bound to them. The delivery worker keeps one Sender per version of a destination's row, so
+	// batches re-validate and re-decrypt nothing. Errors are *ConfigError or a plain error
+	// saying what is wrong; neither quotes a secret.
+	Prepare(cfg Config, creds Credentials) (Sender, error)
+	// Send is Prepare then Sender.Send, for one-off sends (a test event): a settings problem
+	// is an invalid_config Outcome for every event, without a request.
 	Send(ctx context.Context, cfg Config, creds Credentials, events []Event) (BatchResult, error)
+}
+
+// Sender is a destination bound to one version of its settings and credentials. It is safe
+// for concurrent use.
+type Sender interface {
+	// Send delivers a batch of at most Spec().MaxBatch events and returns one Outcome per
+	// event, in the order given. What the platform or the network says is always an Outcome,
+	// never an error; the error is only for a batch the caller should not have built
+	// (ErrBatchTooLarge). Send does not filter events by name: the one event filter
+	// (EventEnabled) runs when deliveries are planned.
+	Send(ctx context.Context, events []Event) (BatchResult, error)
+}
+
+// Refusing is the Sender of settings that Prepare refused: every event gets a permanent
+// invalid_config outcome with err's message, and nothing is sent.
+func Refusing(err error) Sender { return refusing{err} }
+
+type refusing struct{ err error }
+
+func (r refusing) Send(_ context.Context, events []Event) (BatchResult, error) {
+	res := BatchResult{Outcomes: make([]Outcome, len(events))}
+	for i, e := range events {
+		res.Outcomes[i] = Outcome{EventID: e.EventID, Kind: Permanent, Reason: ReasonInvalidConfig, Message: r.err.Error()}
+	}
+	return res, nil
 }
 
 // ActionSource says where the conversion happened, with Meta's values (the widest set; other

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/domain"
@@ -95,10 +96,13 @@ func TestCheckCredentials(t *testing.T) {
 
 type stub struct{ t string }
 
-func (s stub) Type() string                                  { return s.t }
-func (s stub) Spec() dest.Spec                               { return dest.Spec{Type: s.t} }
-func (stub) ValidateConfig(dest.Config) error                { return nil }
-func (stub) Build(dest.Config, []dest.Event) ([]byte, error) { return nil, nil }
+func (s stub) Type() string { return s.t }
+func (s stub) Spec() dest.Spec {
+	return dest.Spec{Type: s.t, Timeout: time.Duration(len(s.t)) * time.Second}
+}
+func (stub) Prepare(dest.Config, dest.Credentials) (dest.Sender, error) { return nil, nil }
+func (stub) ValidateConfig(dest.Config) error                           { return nil }
+func (stub) Build(dest.Config, []dest.Event) ([]byte, error)            { return nil, nil }
 func (stub) Send(context.Context, dest.Config, dest.Credentials, []dest.Event) (dest.BatchResult, error) {
 	return dest.BatchResult{}, nil
 }
@@ -119,6 +123,10 @@ func TestRegistry(t *testing.T) {
 	}
 	if len(r.Specs()) != 2 {
 		t.Error("Specs")
+	}
+	r.Register(stub{"ccc"})
+	if got := r.MaxTimeout(); got != 3*time.Second {
+		t.Errorf("MaxTimeout = %v, want the longest spec timeout", got)
 	}
 	for _, d := range []stub{{"a"}, {""}} {
 		func() {
@@ -146,5 +154,50 @@ func TestEventErrors(t *testing.T) {
 	}
 	if dest.EventErrors(errors.New("x")) != nil {
 		t.Error("plain error has no event errors")
+	}
+}
+
+// The one event filter: names in any case; an empty list sends purchases and no browser event.
+func TestEventEnabled(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		events  string
+		name    string
+		browser bool
+		want    bool
+	}{
+		{"", "Purchase", false, true},
+		{"", "Lead", true, false},
+		{" , ", "Purchase", false, true},
+		{"purchase", "Purchase", false, true},
+		{"PURCHASE, lead", "Lead", true, true},
+		{"Lead", "Purchase", false, false},
+		{"Purchase,InitiateCheckout", "AddToCart", true, false},
+		{"Purchases", "Purchase", false, false},
+	} {
+		cfg := dest.Config{}
+		if tc.events != "" {
+			cfg[dest.SettingEvents] = tc.events
+		}
+		if got := dest.EventEnabled(cfg, tc.name, tc.browser); got != tc.want {
+			t.Errorf("EventEnabled(%q, %s, browser %v) = %v, want %v", tc.events, tc.name, tc.browser, got, tc.want)
+		}
+	}
+	if got := dest.EventNames(dest.Config{dest.SettingEvents: " Purchase, ,Lead "}); strings.Join(got, "|") != "Purchase|Lead" {
+		t.Errorf("EventNames = %q", got)
+	}
+}
+
+func TestRefusing(t *testing.T) {
+	t.Parallel()
+	evs := []dest.Event{{EventID: "a"}, {EventID: "b"}}
+	res, err := dest.Refusing(errors.New("dest: x: invalid settings: pixel_id: required")).Send(context.Background(), evs)
+	if err != nil || len(res.Outcomes) != 2 || res.Requests != 0 {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	for i, o := range res.Outcomes {
+		if o.EventID != evs[i].EventID || o.Kind != dest.Permanent || o.Reason != dest.ReasonInvalidConfig || o.Message == "" {
+			t.Errorf("outcome %d = %+v", i, o)
+		}
 	}
 }

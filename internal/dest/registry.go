@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Registry maps destination types to implementations. Destinations are registered explicitly
@@ -55,4 +56,13 @@ func (r *Registry) Specs() []Spec {
 		specs = append(specs, d.Spec())
 	}
 	return specs
+}
+
+// MaxTimeout is the longest Spec().Timeout of the registered destinations, 0 when none sets one.
+func (r *Registry) MaxTimeout() time.Duration {
+	var m time.Duration
+	for _, s := range r.Specs() {
+		m = max(m, s.Timeout)
+	}
+	return m
 }

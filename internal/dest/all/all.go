@@ -7,7 +7,8 @@ import (
 	"github.com/hubtrack/hub/internal/dest/meta"
 )
 
-// Register adds every shipped destination to r, with default settings.
-func Register(r *dest.Registry) {
-	r.Register(meta.New())
+// Register adds every shipped destination to r, each constructed with the operator's env
+// (outbound client, clock, its operator settings such as HUB_META_GRAPH_URL).
+func Register(r *dest.Registry, env dest.Env) {
+	r.Register(meta.New(env))
 }

@@ -138,13 +138,59 @@ func Run(t *testing.T, newDest func(baseURL string) dest.Destination, fake FakeS
 		if d.Type() == "" || spec.Type != d.Type() {
 			t.Errorf("Type() = %q, Spec().Type = %q", d.Type(), spec.Type)
 		}
-		if spec.MaxBatch <= 0 || spec.MaxEventAge <= 0 {
-			t.Errorf("Spec: MaxBatch = %d, MaxEventAge = %v; both must be set", spec.MaxBatch, spec.MaxEventAge)
+		if spec.MaxBatch <= 0 || spec.MaxEventAge <= 0 || spec.Timeout <= 0 {
+			t.Errorf("Spec: MaxBatch = %d, MaxEventAge = %v, Timeout = %v; all must be set", spec.MaxBatch, spec.MaxEventAge, spec.Timeout)
 		}
+		if spec.Title == "" || spec.Docs == "" || len(spec.Identifiers) == 0 {
+			t.Errorf("Spec: Title %q, Docs %q, Identifiers %v; all must be set", spec.Title, spec.Docs, spec.Identifiers)
+		}
+		tests := 0
 		for _, st := range spec.Settings {
-			if st.Name == "" || st.Description == "" {
-				t.Errorf("setting %+v needs a name and a description", st)
+			if st.Name == "" || st.Label == "" || st.Description == "" {
+				t.Errorf("setting %+v needs a name, a label and a description", st)
 			}
+			if st.Name == dest.SettingEvents && st.Kind != dest.KindEvents || st.Kind == dest.KindEvents && st.Name != dest.SettingEvents {
+				t.Errorf("setting %s: the enabled events are the setting %q of kind %q (dest.EventEnabled reads it)", st.Name, dest.SettingEvents, dest.KindEvents)
+			}
+			if st.Test {
+				tests++
+			}
+		}
+		if tests > 1 {
+			t.Errorf("%d settings are marked Test; at most one routes events to the platform's test view", tests)
+		}
+		for _, op := range spec.Operator {
+			if !strings.HasPrefix(op.Env, "HUB_") || op.Description == "" {
+				t.Errorf("operator setting %+v needs a HUB_ environment variable and a description", op)
+			}
+		}
+	})
+
+	t.Run("prepare once, send many", func(t *testing.T) {
+		fake.Reset()
+		t.Cleanup(fake.Reset)
+		s, err := d.Prepare(cfg, creds)
+		if err != nil {
+			t.Fatalf("Prepare(fake settings): %v", err)
+		}
+		for range 2 {
+			evs := events(2)
+			res, err := s.Send(context.Background(), evs)
+			if err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			noSecret(t, secrets, fmt.Sprintf("%+v", res))
+			expect(t, res, dest.Delivered, "")
+		}
+		if _, err := d.Prepare(cfg, dest.NewCredentials(nil)); err == nil {
+			t.Error("Prepare without credentials = nil, want an error")
+		} else {
+			noSecret(t, secrets, err.Error())
+		}
+		c := clone(cfg)
+		c["no_such_setting"] = "x"
+		if _, err := d.Prepare(c, creds); err == nil {
+			t.Error("Prepare with an unknown setting = nil, want an error")
 		}
 	})
 

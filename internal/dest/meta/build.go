@@ -81,7 +81,7 @@ func (m *Meta) Build(cfg dest.Config, events []dest.Event) ([]byte, error) {
 	data := make([]serverEvent, 0, len(events))
 	var errs []error
 	for i, e := range events {
-		se, ee := convert(cfg, i, e, now)
+		se, ee := convert(sendNationalID(cfg), i, e, now)
 		if ee != nil {
 			errs = append(errs, ee)
 			continue
@@ -106,15 +106,12 @@ func encode(p payload) ([]byte, error) {
 
 // convert checks one event the way Meta would, so a bad event is refused on its own instead of
 // failing the whole batch at Meta, and maps it to Meta's server event.
-func convert(cfg dest.Config, i int, e dest.Event, now time.Time) (serverEvent, *dest.EventError) {
+func convert(nationalID bool, i int, e dest.Event, now time.Time) (serverEvent, *dest.EventError) {
 	refuse := func(reason, detail string) (serverEvent, *dest.EventError) {
 		return serverEvent{}, &dest.EventError{Index: i, EventID: e.EventID, Reason: reason, Detail: detail}
 	}
 	if e.Name == "" {
 		return refuse(dest.ReasonInvalidEvent, "event name is empty")
-	}
-	if enabled := enabledEvents(cfg); len(enabled) > 0 && !slices.Contains(enabled, e.Name) {
-		return refuse(dest.ReasonEventDisabled, "event "+e.Name+" is not enabled for this destination")
 	}
 	if e.EventID == "" {
 		return refuse(dest.ReasonInvalidEvent, "event id is empty; Meta deduplicates on it")
@@ -140,7 +137,7 @@ func convert(cfg dest.Config, i int, e dest.Event, now time.Time) (serverEvent, 
 	if detail != "" {
 		return refuse(dest.ReasonInvalidEvent, detail)
 	}
-	ud := user(e.User, sendNationalID(cfg))
+	ud := user(e.User, nationalID)
 	if weak(ud) {
 		return refuse(dest.ReasonWeakUserData, "user data has no key Meta accepts on its own (e-mail, phone, external id, fbc/fbp, IP with user agent)")
 	}

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/egress"
 )
 
 // Type is the registry key.
@@ -33,17 +35,30 @@ const (
 	SettingPixelID        = "pixel_id"
 	SettingAccessToken    = "access_token"
 	SettingAPIVersion     = "api_version"
-	SettingEvents         = "events"
+	SettingEvents         = dest.SettingEvents
 	SettingTestEventCode  = "test_event_code"
 	SettingSendNationalID = "send_national_id"
+)
+
+// The operator's settings for every Meta destination (internal/config reads them).
+var (
+	OperatorGraphURL = dest.OperatorSetting{Env: "HUB_META_GRAPH_URL", Default: DefaultGraphURL,
+		Description: "Base URL of Meta's Graph API for every Meta destination."}
+	OperatorAPIVersion = dest.OperatorSetting{Env: "HUB_META_API_VERSION", Default: DefaultAPIVersion,
+		Description: "Graph API version of a Meta destination that does not set api_version."}
 )
 
 var spec = dest.Spec{
 	Type:        Type,
 	Title:       "Meta Conversions API",
 	Description: "Sends conversions to a Meta pixel (dataset) through the Conversions API.",
+	Docs:        "meta.md",
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
+	Timeout:     egress.DefaultTimeout,
+	Operator:    []dest.OperatorSetting{OperatorGraphURL, OperatorAPIVersion},
+	Identifiers: []dest.Identifier{dest.IDEmail, dest.IDPhone, dest.IDName, dest.IDAddress, dest.IDBirthGen,
+		dest.IDExternalID, dest.IDNationalID, dest.IDClientIP, dest.IDUserAgent, dest.IDFBC, dest.IDFBP},
 	Settings: []dest.Setting{
 		{Name: SettingPixelID, Label: "Pixel ID", Required: true,
 			Description: "The pixel (dataset) id from Events Manager, digits only."},
@@ -51,11 +66,11 @@ var spec = dest.Spec{
 			Description: "A Conversions API access token (system user) with access to the pixel."},
 		{Name: SettingAPIVersion, Label: "Graph API version", Default: DefaultAPIVersion,
 			Description: "Graph API version to call, like v25.0."},
-		{Name: SettingEvents, Label: "Enabled events",
-			Description: "Comma-separated event names to send, like Purchase,Lead; empty sends every event."},
-		{Name: SettingTestEventCode, Label: "Test event code",
+		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
+			Description: "Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event (Lead, InitiateCheckout, AddToCart: the pixel usually sends those)."},
+		{Name: SettingTestEventCode, Label: "Test event code", Test: true,
 			Description: "Routes events to the Test events tab in Events Manager; remove it in production."},
-		{Name: SettingSendNationalID, Label: "Send national id", Default: "false",
+		{Name: SettingSendNationalID, Label: "Send national id", Kind: dest.KindBool, Default: "false",
 			Description: "true sends the buyer's hashed CPF/CNPJ as external_id; off by default (personal data the tenant must opt in to share)."},
 	},
 }
@@ -75,18 +90,47 @@ type Meta struct {
 	// GraphURL is the Graph API's base URL, the operator's HUB_META_GRAPH_URL; empty uses
 	// DefaultGraphURL. It is never a destination setting.
 	GraphURL string
+	// APIVersion is the Graph API version of a destination that does not set api_version, the
+	// operator's HUB_META_API_VERSION; empty uses DefaultAPIVersion.
+	APIVersion string
 	// HubVersion names Hub in partner_agent as "hub-<HubVersion>"; empty gives "hub-dev".
 	HubVersion string
 }
 
-// New returns a Meta destination with the defaults.
-func New() *Meta { return &Meta{} }
+// New returns a Meta destination configured from the operator's environment.
+func New(env dest.Env) *Meta {
+	return &Meta{Client: env.Client, Now: env.Now, HubVersion: env.HubVersion,
+		GraphURL: env.Setting(OperatorGraphURL), APIVersion: env.Setting(OperatorAPIVersion)}
+}
 
 // Type implements dest.Destination.
 func (*Meta) Type() string { return Type }
 
-// Spec implements dest.Destination.
-func (*Meta) Spec() dest.Spec { return spec }
+// Spec implements dest.Destination. The api_version setting's default is the operator's.
+func (m *Meta) Spec() dest.Spec {
+	if m.APIVersion == "" || m.APIVersion == DefaultAPIVersion {
+		return spec
+	}
+	s := spec
+	s.Settings = slices.Clone(spec.Settings)
+	for i := range s.Settings {
+		if s.Settings[i].Name == SettingAPIVersion {
+			s.Settings[i].Default = m.APIVersion
+		}
+	}
+	return s
+}
+
+// apiVersion is the destination's api_version, else the operator's, else the default.
+func (m *Meta) apiVersion(cfg dest.Config) string {
+	if v := strings.TrimSpace(cfg[SettingAPIVersion]); v != "" {
+		return v
+	}
+	if m.APIVersion != "" {
+		return m.APIVersion
+	}
+	return DefaultAPIVersion
+}
 
 var (
 	pixelIDRe    = regexp.MustCompile(`^[0-9]{1,32}$`)
@@ -110,7 +154,7 @@ func (m *Meta) ValidateConfig(cfg dest.Config) error {
 	if v := cfg.Get(spec, SettingSendNationalID); v != "true" && v != "false" {
 		ce.Add(SettingSendNationalID, "must be true or false")
 	}
-	for _, name := range enabledEvents(cfg) {
+	for _, name := range dest.EventNames(cfg) {
 		if strings.ContainsAny(name, " \t\"") {
 			ce.Add(SettingEvents, "event names are comma-separated words")
 			break
@@ -128,16 +172,6 @@ func baseURL(raw string) (string, error) {
 		return "", errBadURL
 	}
 	return strings.TrimRight(u.String(), "/"), nil
-}
-
-func enabledEvents(cfg dest.Config) []string {
-	var out []string
-	for _, s := range strings.Split(cfg.Get(spec, SettingEvents), ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // sendNationalID reports whether the tenant opted in to sending the buyer's national id.

@@ -359,8 +359,6 @@ func TestBuildRefusals(t *testing.T) {
 			e.User = dest.User{FirstName: "Maria", Gender: "f"}
 		}, dest.ReasonWeakUserData},
 		{"no user data", cfg, func(e *dest.Event) { e.ActionSource, e.User = dest.ActionOther, dest.User{} }, dest.ReasonWeakUserData},
-		{"event not enabled", dest.Config{meta.SettingPixelID: "1", meta.SettingEvents: "Lead, InitiateCheckout"},
-			func(*dest.Event) {}, dest.ReasonEventDisabled},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,12 +367,6 @@ func TestBuildRefusals(t *testing.T) {
 			tt.mutate(&bad)
 			_, err := m.Build(tt.cfg, []dest.Event{good, bad})
 			ees := dest.EventErrors(err)
-			if tt.reason == dest.ReasonEventDisabled { // both events are purchases
-				if len(ees) != 2 || ees[0].Reason != tt.reason {
-					t.Fatalf("Build err = %v", err)
-				}
-				return
-			}
 			if len(ees) != 1 || ees[0].Index != 1 || ees[0].Reason != tt.reason {
 				t.Fatalf("Build err = %v, want one %s refusal for event 1", err, tt.reason)
 			}
@@ -382,9 +374,22 @@ func TestBuildRefusals(t *testing.T) {
 	}
 }
 
+// The events setting is applied once, when deliveries are planned (dest.EventEnabled): Build
+// and Send send what they are given, so a purchase the planner let through is never refused here.
+func TestBuildDoesNotFilterEvents(t *testing.T) {
+	t.Parallel()
+	m := newMeta()
+	for _, events := range []string{"purchase", "Lead, InitiateCheckout"} {
+		cfg := dest.Config{meta.SettingPixelID: "1", meta.SettingEvents: events}
+		if p := mustBuild(t, m, cfg, purchase()); len(p["data"].([]any)) != 1 {
+			t.Errorf("events %q: Build = %v, want the purchase", events, p)
+		}
+	}
+}
+
 func TestValidateConfig(t *testing.T) {
 	t.Parallel()
-	m := meta.New()
+	m := meta.New(dest.Env{})
 	tests := []struct {
 		cfg   dest.Config
 		field string // "" = valid
@@ -849,5 +854,40 @@ func TestErrorMessages(t *testing.T) {
 				t.Errorf("message = %q, want %q", o.Message, tt.want)
 			}
 		})
+	}
+}
+
+// The operator's settings reach the destination at construction: the Graph API's address, and
+// the API version of a destination that sets none (a destination's own version wins).
+func TestOperatorSettings(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{"events_received":1,"fbtrace_id":"T"}`)
+	}))
+	t.Cleanup(srv.Close)
+	m := meta.New(dest.Env{Client: egress.New(egress.Config{Allow: loopback}),
+		Operator: map[string]string{meta.OperatorGraphURL.Env: srv.URL, meta.OperatorAPIVersion.Env: "v26.0"}})
+	if st, _ := m.Spec().Setting(meta.SettingAPIVersion); st.Default != "v26.0" {
+		t.Errorf("api_version default = %q, want the operator's", st.Default)
+	}
+	creds := dest.NewCredentials(map[string]string{meta.SettingAccessToken: token})
+	for _, cfg := range []dest.Config{{meta.SettingPixelID: "42"}, {meta.SettingPixelID: "42", meta.SettingAPIVersion: "v24.0"}} {
+		res, err := m.Send(context.Background(), cfg, creds, desttest.Events(1, time.Now().Add(-time.Minute)))
+		if err != nil || res.Outcomes[0].Kind != dest.Delivered {
+			t.Fatalf("Send: %+v %v", res, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(paths, " ") != "/v26.0/42/events /v24.0/42/events" {
+		t.Errorf("paths = %q", paths)
+	}
+	if st, _ := meta.New(dest.Env{}).Spec().Setting(meta.SettingAPIVersion); st.Default != meta.DefaultAPIVersion {
+		t.Errorf("without the operator's: default %q", st.Default)
 	}
 }

@@ -25,13 +25,51 @@ const maxRequests = 64
 
 const maxResponseBytes = 1 << 20
 
-// Send implements dest.Destination.
-//
-// Events Meta would refuse (stale, invalid, weak user data, not enabled) get their permanent
-// outcome without being sent, because one bad event makes Meta refuse the whole request. When
-// Meta still refuses a batch with an invalid-parameter error, Send splits it in halves and sends
-// each, so good events are delivered and the bad ones are found.
+// Send implements dest.Destination: Prepare, then the prepared sender's Send.
 func (m *Meta) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
+	s, err := m.Prepare(cfg, creds)
+	if err != nil {
+		s = dest.Refusing(errors.New(redact(err.Error(), strings.TrimSpace(creds.Get(SettingAccessToken)))))
+		if len(events) > MaxBatch {
+			return dest.BatchResult{}, fmt.Errorf("meta: send %d events: %w", len(events), dest.ErrBatchTooLarge)
+		}
+	}
+	return s.Send(ctx, events)
+}
+
+// Prepare implements dest.Destination: it validates the settings and credentials and derives
+// the endpoint, token and flags once.
+func (m *Meta) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, error) {
+	if err := m.ValidateConfig(cfg); err != nil {
+		return nil, err
+	}
+	if err := dest.CheckCredentials(spec, creds).Err(); err != nil {
+		return nil, err
+	}
+	endpoint, err := m.endpoint(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{m: m, endpoint: endpoint, token: strings.TrimSpace(creds.Get(SettingAccessToken)),
+		testCode: cfg.Get(spec, SettingTestEventCode), nationalID: sendNationalID(cfg)}, nil
+}
+
+// prepared is a Meta destination bound to one version of its settings.
+type prepared struct {
+	m          *Meta
+	endpoint   string
+	token      string
+	testCode   string
+	nationalID bool
+}
+
+// Send implements dest.Sender.
+//
+// Events Meta would refuse (stale, invalid, weak user data) get their permanent outcome without
+// being sent, because one bad event makes Meta refuse the whole request. When Meta still refuses
+// a batch with an invalid-parameter error, Send splits it in halves and sends each, so good
+// events are delivered and the bad ones are found.
+func (p *prepared) Send(ctx context.Context, events []dest.Event) (dest.BatchResult, error) {
 	if len(events) > MaxBatch {
 		return dest.BatchResult{}, fmt.Errorf("meta: send %d events: %w", len(events), dest.ErrBatchTooLarge)
 	}
@@ -39,22 +77,11 @@ func (m *Meta) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials
 	if len(events) == 0 {
 		return res, nil
 	}
-	token := strings.TrimSpace(creds.Get(SettingAccessToken))
-	if err := configProblem(m, cfg, creds); err != nil {
-		fillAll(res.Outcomes, events, dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: redact(err.Error(), token)})
-		return res, nil
-	}
-	endpoint, err := m.endpoint(cfg)
-	if err != nil {
-		fillAll(res.Outcomes, events, dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: err.Error()})
-		return res, nil
-	}
-
-	now := m.now()
+	now := p.m.now()
 	var pending []int
 	var data []serverEvent
 	for i, e := range events {
-		se, ee := convert(cfg, i, e, now)
+		se, ee := convert(p.nationalID, i, e, now)
 		if ee != nil {
 			res.Outcomes[i] = ee.Outcome()
 			continue
@@ -62,16 +89,9 @@ func (m *Meta) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials
 		pending = append(pending, i)
 		data = append(data, se)
 	}
-	s := sender{m: m, endpoint: endpoint, token: token, testCode: cfg.Get(spec, SettingTestEventCode), res: &res, events: events}
+	s := sender{m: p.m, endpoint: p.endpoint, token: p.token, testCode: p.testCode, res: &res, events: events}
 	s.send(ctx, pending, data)
 	return res, nil
-}
-
-func configProblem(m *Meta, cfg dest.Config, creds dest.Credentials) error {
-	if err := m.ValidateConfig(cfg); err != nil {
-		return err
-	}
-	return dest.CheckCredentials(spec, creds).Err()
 }
 
 // endpoint is {GraphURL}/{version}/{pixel_id}/events. The token never goes in it.
@@ -84,14 +104,11 @@ func (m *Meta) endpoint(cfg dest.Config) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("meta: the Graph API URL (HUB_META_GRAPH_URL) is not an absolute http(s) URL without query: %w", err)
 	}
-	return base + "/" + cfg.Get(spec, SettingAPIVersion) + "/" + url.PathEscape(cfg.Get(spec, SettingPixelID)) + "/events", nil
-}
-
-func fillAll(outs []dest.Outcome, events []dest.Event, o dest.Outcome) {
-	for i := range outs {
-		o.EventID = events[i].EventID
-		outs[i] = o
+	version := m.apiVersion(cfg)
+	if !apiVersionRe.MatchString(version) {
+		return "", errors.New("meta: the Graph API version (HUB_META_API_VERSION) must look like v25.0")
 	}
+	return base + "/" + version + "/" + url.PathEscape(cfg.Get(spec, SettingPixelID)) + "/events", nil
 }
 
 type sender struct {

@@ -1,0 +1,38 @@
+package dest
+
+import (
+	"net/http"
+	"time"
+)
+
+// Env is what the operator gives every destination when it is constructed (dest/all.Register):
+// the one outbound client, the clock, Hub's version and the operator settings the destinations
+// declare in their Spec.Operator (platform base URLs, API versions). Tenants never set these.
+type Env struct {
+	// Client sends every request; nil lets each destination use egress.Default.
+	Client *http.Client
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+	// HubVersion names Hub to the platforms (Meta's partner_agent); empty gives "dev".
+	HubVersion string
+	// Operator holds operator settings by environment variable name (HUB_META_GRAPH_URL); an
+	// absent or empty one takes the default of its OperatorSetting.
+	Operator map[string]string
+}
+
+// Setting returns the operator setting declared as op, or its default.
+func (e Env) Setting(op OperatorSetting) string {
+	if v := e.Operator[op.Env]; v != "" {
+		return v
+	}
+	return op.Default
+}
+
+// OperatorSetting is a setting of a destination that belongs to the operator, the same for
+// every tenant: read from the environment at start (internal/config lists it), never stored
+// with a destination.
+type OperatorSetting struct {
+	Env         string // HUB_META_GRAPH_URL
+	Default     string
+	Description string
+}
