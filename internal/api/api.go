@@ -65,9 +65,6 @@ type Config struct {
 	IdentityCache ingest.KeyDeleter
 	// PhoneCountry is the calling code assumed for erasure by a phone without one (default "55").
 	PhoneCountry string
-	// DestinationOverrides adjusts a destination's settings before a test send, like the
-	// delivery worker's Overrides (e.g. the configured Graph URL).
-	DestinationOverrides func(d store.Destination, cfg dest.Config)
 }
 
 // API serves the admin API.

@@ -319,9 +319,9 @@ type TestResult struct {
 	HTTPStatus int    `json:"http_status,omitempty"`
 }
 
-// testDestination sends one synthetic event with the destination's test_event_code and
-// reports what the platform answered. Without a test_event_code it refuses, so a test can never
-// count as a real conversion.
+// testDestination sends one synthetic event with the destination's test setting (Spec's
+// TestSetting, Meta's test_event_code) and reports what the platform answered. Without it the
+// test is refused, so a test can never count as a real conversion.
 func (a *API) testDestination(w http.ResponseWriter, r *http.Request, p principal) error {
 	ctx := r.Context()
 	sd, err := a.cfg.Store.GetDestination(ctx, p.TenantID, r.PathValue("id"))
@@ -348,12 +348,13 @@ func (a *API) testDestination(w http.ResponseWriter, r *http.Request, p principa
 			return fmt.Errorf("api: destination %s config: %w", sd.ID, err)
 		}
 	}
-	if strings.TrimSpace(cfg["test_event_code"]) == "" {
-		return httpx.Invalid(domain.FieldError{Field: "config.test_event_code",
-			Reason: "set a test_event_code (Events Manager > Test events) first, so the test is not counted as a real conversion"})
+	ts, ok := d.Spec().TestSetting()
+	if !ok {
+		return httpx.NewProblem(http.StatusConflict, "destination type "+sd.Type+" has no test mode, so Hub cannot send a test event to it")
 	}
-	if a.cfg.DestinationOverrides != nil {
-		a.cfg.DestinationOverrides(sd, cfg)
+	if cfg.Get(d.Spec(), ts.Name) == "" {
+		return httpx.Invalid(domain.FieldError{Field: "config." + ts.Name,
+			Reason: "set " + ts.Name + " (" + ts.Label + ") first, so the test is not counted as a real conversion"})
 	}
 	creds, err := a.credentials(sd)
 	if err != nil {

@@ -117,7 +117,7 @@ func OpenStore(ctx context.Context, cfg config.Config, opts ...store.Option) (st
 // started belongs to a replica that crashed, and is retried then, not after River's default
 // hour (its delivery is then a counted resend, see delivery.Worker.Work).
 func RiverConfig(c *river.Config) {
-	c.RescueStuckJobsAfter = delivery.RescueAfter(deliveryBatchWindow, delivery.DefaultSendTimeout)
+	c.RescueStuckJobsAfter = delivery.RescueAfter(deliveryBatchWindow, sendTimeout())
 }
 
 // LoadKeyring parses HUB_SECRET_KEY, or in embedded mode reads (creating it on first start)
@@ -220,13 +220,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		n, err := st.Queue().Pending(ctx)
 		return float64(n), err
 	})
-	stuckAfter := delivery.JobTimeout(deliveryBatchWindow, delivery.DefaultSendTimeout)
+	stuckAfter := delivery.JobTimeout(deliveryBatchWindow, sendTimeout())
 	a.Metrics.GaugeFunc("queue_running_jobs", "River jobs being worked.", func(ctx context.Context) (float64, error) {
 		n, _, err := st.Queue().Running(ctx, stuckAfter)
 		return float64(n), err
 	})
 	a.Metrics.GaugeFunc("queue_stuck_jobs", "River jobs running longer than a delivery job's timeout: their replica crashed or hung; River rescues them after "+
-		delivery.RescueAfter(deliveryBatchWindow, delivery.DefaultSendTimeout).String()+".", func(ctx context.Context) (float64, error) {
+		delivery.RescueAfter(deliveryBatchWindow, sendTimeout()).String()+".", func(ctx context.Context) (float64, error) {
 		_, n, err := st.Queue().Running(ctx, stuckAfter)
 		return float64(n), err
 	})

@@ -11,7 +11,7 @@ import (
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
-	"github.com/hubtrack/hub/internal/dest/meta"
+	destall "github.com/hubtrack/hub/internal/dest/all"
 	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/intake"
@@ -27,13 +27,8 @@ func (a *App) destinations() *dest.Registry {
 	// Every destination sends through the one egress client, which refuses internal addresses
 	// unless the operator allows them (HUB_EGRESS_ALLOW). Platform addresses are the operator's
 	// settings, never a tenant's.
-	out := egress.New(egress.Config{Allow: a.Config.EgressAllow})
-	m := meta.New()
-	m.HubVersion = Version
-	m.Now = a.now
-	m.GraphURL = a.Config.MetaGraphURL
-	m.Client = out
-	r.Register(m)
+	destall.Register(r, dest.Env{Client: egress.New(egress.Config{Allow: a.Config.EgressAllow}), Now: a.now,
+		HubVersion: Version, Operator: a.Config.DestinationSettings()})
 	return r
 }
 
@@ -64,21 +59,14 @@ func (a *App) wire() error {
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 
-	apiVersion := a.Config.MetaAPIVersion
-	overrides := func(d store.Destination, cfg dest.Config) {
-		// A destination's own settings win; Hub's configuration fills the gaps.
-		if d.Type == meta.Type && cfg[meta.SettingAPIVersion] == "" && apiVersion != "" {
-			cfg[meta.SettingAPIVersion] = apiVersion
-		}
-	}
 	river.AddWorker(a.workers, delivery.NewWorker(delivery.Worker{
-		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Overrides: overrides, Now: a.now,
+		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
 		Breaker:  &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
 		Finished: a.publishDelivery, Outcomes: a.deliveryOutcomes,
 	}, deliveryBatchWindow))
 	a.API = api.New(api.Config{
 		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, IdentityCache: a.Cache, Log: a.Log,
-		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, DestinationOverrides: overrides, Now: a.now,
+		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, Now: a.now,
 		RateLimit: a.Config.APIRatePerKey, RateBurst: burst(a.Config.APIRatePerKey),
 	})
 	a.API.Register(a.mux)
@@ -92,7 +80,7 @@ func (a *App) wire() error {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
 	a.Web, err = web.New(web.Config{Store: a.Store, Admin: a.Admin, Dests: a.Dests, Cache: a.Cache, Sessions: sessions,
-		Intake: a.Intake, Log: a.Log, DestinationOverrides: overrides, Now: a.now, TrustedProxies: a.Config.TrustedProxies, Live: a.live})
+		Intake: a.Intake, Log: a.Log, Now: a.now, TrustedProxies: a.Config.TrustedProxies, Live: a.live})
 	if err != nil {
 		return err
 	}
@@ -217,4 +205,13 @@ func checkouts(r *webhook.Registry) []ingest.Checkout {
 		out = append(out, ingest.Checkout{Gateway: p, Hosts: s.CheckoutHosts, Params: s.LinkParams})
 	}
 	return out
+}
+
+// sendTimeout is the longest send timeout the shipped destinations declare (dest.Spec.Timeout):
+// a delivery job's timeout and River's rescue of a crashed replica's jobs are sized from it.
+// It is known before the store opens, because River is configured then.
+func sendTimeout() time.Duration {
+	r := dest.NewRegistry()
+	destall.Register(r, dest.Env{})
+	return delivery.SendTimeout(r)
 }

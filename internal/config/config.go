@@ -55,6 +55,13 @@ func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
 // Embedded reports whether Hub runs on its embedded default store.
 func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 
+// DestinationSettings returns the operator's destination settings by environment variable
+// name, for dest.Env: each destination declares the ones it reads (dest.Spec.Operator), and
+// this table reads and validates them like every other setting.
+func (c Config) DestinationSettings() map[string]string {
+	return map[string]string{"HUB_META_GRAPH_URL": c.MetaGraphURL, "HUB_META_API_VERSION": c.MetaAPIVersion}
+}
+
 // Setting is one row of the configuration table.
 type Setting struct {
 	Env     string

@@ -495,13 +495,10 @@ func (u *UI) testDestination(w http.ResponseWriter, r *http.Request, p page) {
 			return
 		}
 	}
-	if strings.TrimSpace(cfg["test_event_code"]) == "" {
+	if ts, ok := impl.Spec().TestSetting(); !ok || cfg.Get(impl.Spec(), ts.Name) == "" {
 		p.Error = "Set a test event code first (Meta: Events Manager > Test events), so the test is not counted as a real conversion."
 		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 		return
-	}
-	if u.cfg.DestinationOverrides != nil {
-		u.cfg.DestinationOverrides(sd, cfg)
 	}
 	creds, err := u.cfg.Admin.DestinationCredentials(sd)
 	if err != nil {

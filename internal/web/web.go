@@ -57,9 +57,6 @@ type Config struct {
 	Location *time.Location
 	// InboxRetention is shown on the settings page (raw webhooks are deleted after it).
 	InboxRetention time.Duration
-	// DestinationOverrides adjusts a destination's settings before a test send, like the
-	// delivery worker's Overrides.
-	DestinationOverrides func(d store.Destination, cfg dest.Config)
 	// LoginRate and LoginBurst limit login attempts per client address (default 0.1/s, burst
 	// 10); each account also backs off after repeated failures (see loginBackoff).
 	LoginRate  float64
