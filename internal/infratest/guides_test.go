@@ -37,8 +37,8 @@ func TestGuidesHaveBothLanguages(t *testing.T) {
 			continue
 		}
 		list = append(list, page{p,
-			[]string{"### 1. No Hub: pegue a URL do webhook", "### 2. Na ", "### 4. Teste", "### Rastreamento"},
-			[]string{"### 1. In Hub: get the webhook URL", "### 2. In ", "### 4. Test", "### Tracking"}})
+			[]string{"### 1. No Hub: pegue a URL do webhook", "### 2. ", "### 3. ", "### 4. Teste", "### Rastreamento"},
+			[]string{"### 1. In Hub: get the webhook URL", "### 2. In ", "### 3. ", "### 4. Test", "### Tracking"}})
 	}
 	if len(list) < 12 {
 		t.Fatalf("only %d gateway pages found in docs/gateways", len(list))
