@@ -1,0 +1,332 @@
+// Package measure holds what the bench harnesses share to make a figure honest: the machine's
+// load average and the gate that refuses to record a result taken on a busy machine, the CPU
+// time of a process (or of a process and all its descendants, such as a PostgreSQL cluster)
+// read from /proc, and the median and spread of repeated runs.
+package measure
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Load is the machine's load average (/proc/loadavg).
+type Load struct{ One, Five, Fifteen float64 }
+
+func (l Load) String() string {
+	return fmt.Sprintf("%.2f %.2f %.2f", l.One, l.Five, l.Fifteen)
+}
+
+// ParseLoadavg reads the contents of /proc/loadavg.
+func ParseLoadavg(b []byte) (Load, error) {
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return Load{}, fmt.Errorf("measure: loadavg %q: fewer than 3 fields", b)
+	}
+	var v [3]float64
+	for i := range v {
+		x, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			return Load{}, fmt.Errorf("measure: loadavg %q: %w", b, err)
+		}
+		v[i] = x
+	}
+	return Load{v[0], v[1], v[2]}, nil
+}
+
+// ReadLoad reads the machine's load average now.
+func ReadLoad() (Load, error) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return Load{}, fmt.Errorf("measure: %w", err)
+	}
+	return ParseLoadavg(b)
+}
+
+// ErrBusy is returned by Gate when the machine stayed busier than allowed.
+var ErrBusy = errors.New("measure: the machine is busy")
+
+// Gate waits (at most wait) for the machine's one-minute load average to fall to max or below,
+// so that a figure is not the product of someone else's work. It prints the load average to w.
+// With force it does not wait and lets a busy machine through: forced then reports that the
+// load was above max, and the result must say so (forced=1). Without force a machine still
+// busy after wait is refused with ErrBusy.
+func Gate(w io.Writer, max float64, wait time.Duration, force bool) (forced bool, err error) {
+	deadline := time.Now().Add(wait)
+	for {
+		l, err := ReadLoad()
+		if err != nil {
+			return false, err
+		}
+		if l.One <= max {
+			fmt.Fprintf(w, "load average before the run: %s (%d CPUs; at most %.2f allowed)\n", l, runtime.NumCPU(), max)
+			return false, nil
+		}
+		if force {
+			fmt.Fprintf(w, "load average before the run: %s (%d CPUs) is above %.2f; -force given, the result is marked forced=1 and is not a valid measurement\n", l, runtime.NumCPU(), max)
+			return true, nil
+		}
+		if !time.Now().Before(deadline) {
+			fmt.Fprintf(w, "load average before the run: %s (%d CPUs) stayed above %.2f for %s\n", l, runtime.NumCPU(), max, wait)
+			return false, fmt.Errorf("%w: load average %.2f > %.2f (wait for a quiet machine, or pass -force / FORCE=1 for a smoke run marked forced=1)", ErrBusy, l.One, max)
+		}
+		time.Sleep(min(5*time.Second, time.Until(deadline)+time.Millisecond))
+	}
+}
+
+// PrintLoadAfter prints the load average at the end of a run.
+func PrintLoadAfter(w io.Writer) {
+	if l, err := ReadLoad(); err == nil {
+		fmt.Fprintf(w, "load average after the run: %s (%d CPUs; the run itself raises it)\n", l, runtime.NumCPU())
+	}
+}
+
+// Stat is what the harnesses read from /proc/<pid>/stat: the parent and the CPU times, in clock
+// ticks, of the process itself (UTime, STime) and of its children it has waited for (CUTime,
+// CSTime).
+type Stat struct {
+	PID, PPID                    int
+	UTime, STime, CUTime, CSTime uint64
+}
+
+// ParseStat parses the contents of /proc/<pid>/stat. The command name is in parentheses and
+// may itself contain spaces and parentheses, so the fields are counted from the last ')'.
+func ParseStat(b []byte) (Stat, error) {
+	s := string(bytes.TrimSpace(b))
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 1 || end < open {
+		return Stat{}, fmt.Errorf("measure: stat %.80q: no command name", s)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(s[:open]))
+	if err != nil {
+		return Stat{}, fmt.Errorf("measure: stat %.80q: pid: %w", s, err)
+	}
+	// After the name: state(3) ppid(4) pgrp session tty_nr tpgid flags minflt cminflt majflt
+	// cmajflt utime(14) stime(15) cutime(16) cstime(17) ...
+	f := strings.Fields(s[end+1:])
+	if len(f) < 15 {
+		return Stat{}, fmt.Errorf("measure: stat %.80q: %d fields after the name, want at least 15", s, len(f))
+	}
+	st := Stat{PID: pid}
+	if st.PPID, err = strconv.Atoi(f[1]); err != nil {
+		return Stat{}, fmt.Errorf("measure: stat ppid %q: %w", f[1], err)
+	}
+	for i, p := range []*uint64{&st.UTime, &st.STime, &st.CUTime, &st.CSTime} {
+		// cutime and cstime are signed in the kernel's format; they are never negative in practice.
+		v, err := strconv.ParseInt(f[11+i], 10, 64)
+		if err != nil || v < 0 {
+			return Stat{}, fmt.Errorf("measure: stat field %d %q: bad CPU time", 14+i, f[11+i])
+		}
+		*p = uint64(v)
+	}
+	return st, nil
+}
+
+// ClockTick is the unit of the CPU times in /proc/<pid>/stat (USER_HZ, 100 on every Linux
+// architecture Go supports).
+const ClockTick = 10 * time.Millisecond
+
+func readStat(proc string, pid int) (Stat, error) {
+	b, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return Stat{}, fmt.Errorf("measure: %w", err)
+	}
+	return ParseStat(b)
+}
+
+// ProcessCPU is the user plus system CPU time the process pid has used so far (all threads).
+func ProcessCPU(pid int) (time.Duration, error) {
+	st, err := readStat("/proc", pid)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(st.UTime+st.STime) * ClockTick, nil
+}
+
+// TreeCPU is the CPU time used so far by the process root and all its descendants, including
+// the ones that have exited (their time is in their parent's cutime/cstime once reaped). For
+// PostgreSQL's postmaster it covers every backend and background process of the cluster, so the
+// difference of two readings is the cluster's CPU time over the interval.
+func TreeCPU(root int) (time.Duration, error) { return treeCPU("/proc", root) }
+
+func treeCPU(proc string, root int) (time.Duration, error) {
+	rs, err := readStat(proc, root)
+	if err != nil {
+		return 0, err
+	}
+	ents, err := os.ReadDir(proc)
+	if err != nil {
+		return 0, fmt.Errorf("measure: %w", err)
+	}
+	children := map[int][]Stat{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == root {
+			continue
+		}
+		st, err := readStat(proc, pid)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		children[st.PPID] = append(children[st.PPID], st)
+	}
+	return SumTree(rs, children), nil
+}
+
+// SumTree adds up utime+stime+cutime+cstime of root and of every descendant found through
+// children (parent pid -> its children).
+func SumTree(root Stat, children map[int][]Stat) time.Duration {
+	var ticks uint64
+	seen := map[int]bool{}
+	queue := []Stat{root}
+	for len(queue) > 0 {
+		st := queue[0]
+		queue = queue[1:]
+		if seen[st.PID] {
+			continue
+		}
+		seen[st.PID] = true
+		ticks += st.UTime + st.STime + st.CUTime + st.CSTime
+		queue = append(queue, children[st.PID]...)
+	}
+	return time.Duration(ticks) * ClockTick
+}
+
+// PerEvent is CPU time per event in microseconds; NaN without events.
+func PerEvent(cpu time.Duration, events int64) float64 {
+	if events <= 0 {
+		return math.NaN()
+	}
+	return float64(cpu.Microseconds()) / float64(events)
+}
+
+// Median is the median of xs (the mean of the two middle values for an even count); NaN for
+// none.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Sorted(slices.Values(xs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Spread is the range of xs (max - min) as a percentage of their median, with the min and max.
+func Spread(xs []float64) (lo, hi, pct float64) {
+	if len(xs) == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	lo, hi = slices.Min(xs), slices.Max(xs)
+	m := Median(xs)
+	if m == 0 {
+		if hi == lo {
+			return lo, hi, 0
+		}
+		return lo, hi, math.Inf(1)
+	}
+	return lo, hi, (hi - lo) / math.Abs(m) * 100
+}
+
+// Field is the value of name=value in a result line such as
+// "ingest: store=postgres rate=8012/s p50=3.1ms", with its unit suffix (/s, ms, s, %) removed.
+func Field(line, name string) (float64, bool) {
+	for _, w := range strings.Fields(line) {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok || k != name {
+			continue
+		}
+		for _, unit := range []string{"/s", "ms", "s", "%"} {
+			if strings.HasSuffix(v, unit) {
+				v = strings.TrimSuffix(v, unit)
+				break
+			}
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		return x, err == nil
+	}
+	return 0, false
+}
+
+// Profile fetches a CPU profile of d from the net/http/pprof endpoint at base (bench/hubprof's
+// http://127.0.0.1:port) into path, in the background, after waiting delay. The channel gets the
+// outcome. A harness starts it when its measured window starts, so the profile is of the load,
+// not of the wait for a quiet machine.
+func Profile(base string, delay, d time.Duration, path string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		time.Sleep(delay)
+		done <- fetchProfile(base, d, path)
+	}()
+	return done
+}
+
+func fetchProfile(base string, d time.Duration, path string) error {
+	secs := max(1, int(d.Round(time.Second).Seconds()))
+	c := &http.Client{Timeout: d + 60*time.Second}
+	resp, err := c.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimRight(base, "/"), secs))
+	if err != nil {
+		return fmt.Errorf("measure: CPU profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		return fmt.Errorf("measure: CPU profile: HTTP %d: %s", resp.StatusCode, b)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("measure: CPU profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("measure: CPU profile: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("measure: CPU profile: %w", err)
+	}
+	return nil
+}
+
+// ProfileFlags are the flags both harnesses take to profile the server.
+type ProfileFlags struct {
+	URL   string
+	For   time.Duration
+	Delay time.Duration
+	Out   string
+}
+
+// Start starts the profile if -pprof was given; the returned func waits for it and reports.
+func (p ProfileFlags) Start(w io.Writer) func() {
+	if p.URL == "" || p.For <= 0 {
+		return func() {}
+	}
+	done := Profile(p.URL, p.Delay, p.For, p.Out)
+	return func() {
+		if err := <-done; err != nil {
+			fmt.Fprintf(w, "%v\n", err)
+			return
+		}
+		fmt.Fprintf(w, "CPU profile of %s written to %s\n", p.For, p.Out)
+	}
+}
+
+// Register adds -pprof, -profile, -profile-delay and -profile-out to fs.
+func (p *ProfileFlags) Register(fs *flag.FlagSet, delay time.Duration, when string) {
+	fs.StringVar(&p.URL, "pprof", "", "base URL of the server's net/http/pprof (bench/hubprof), to take a CPU profile "+when)
+	fs.DurationVar(&p.For, "profile", 0, "length of the CPU profile (with -pprof)")
+	fs.DurationVar(&p.Delay, "profile-delay", delay, "how long after the start of the measured load the profile starts")
+	fs.StringVar(&p.Out, "profile-out", "cpu.pprof", "where to write the CPU profile")
+}

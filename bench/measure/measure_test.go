@@ -1,0 +1,196 @@
+package measure
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestParseStat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want Stat
+		ok   bool
+	}{
+		{"postmaster", "4242 (postgres) S 1 4242 4242 0 -1 4194560 2170 31 0 0 12 34 56 78 20 0 1 0 987 229376000 4200 18446744073709551615\n",
+			Stat{PID: 4242, PPID: 1, UTime: 12, STime: 34, CUTime: 56, CSTime: 78}, true},
+		{"name with spaces and parentheses", "77 (hub (serve) x) R 42 77 77 0 -1 0 0 0 0 0 500 250 0 0 20 0 9 0 1 1 1",
+			Stat{PID: 77, PPID: 42, UTime: 500, STime: 250}, true},
+		{"truncated", "77 (hub) R 42 77 77 0 -1 0 0 0 0 0 500", Stat{}, false},
+		{"no name", "77 hub R 42", Stat{}, false},
+		{"bad time", "77 (hub) R 42 77 77 0 -1 0 0 0 0 0 x 250 0 0 20", Stat{}, false},
+		{"negative time", "77 (hub) R 42 77 77 0 -1 0 0 0 0 0 1 250 -3 0 20", Stat{}, false},
+		{"empty", "", Stat{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseStat([]byte(tt.in))
+			if (err == nil) != tt.ok {
+				t.Fatalf("ParseStat(%q) error = %v, want ok=%v", tt.in, err, tt.ok)
+			}
+			if got != tt.want {
+				t.Errorf("ParseStat(%q) = %+v, want %+v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseStat(f *testing.F) {
+	f.Add("4242 (postgres) S 1 4242 4242 0 -1 4194560 2170 31 0 0 12 34 56 78 20 0 1 0")
+	f.Add("77 (a) b) R 42 77 77 0 -1 0 0 0 0 0 500 250 0 0 20")
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = ParseStat([]byte(s)) // must not panic
+	})
+}
+
+// The CPU of a tree counts the root and every descendant, reaped children included (cutime),
+// and nothing outside the tree.
+func TestSumTree(t *testing.T) {
+	t.Parallel()
+	root := Stat{PID: 10, PPID: 1, UTime: 100, STime: 50, CUTime: 30, CSTime: 20}
+	children := map[int][]Stat{
+		10: {{PID: 11, PPID: 10, UTime: 5, STime: 5}, {PID: 12, PPID: 10, UTime: 7, STime: 3, CUTime: 1}},
+		12: {{PID: 13, PPID: 12, UTime: 2}},
+		1:  {root, {PID: 99, PPID: 1, UTime: 1000}}, // a sibling of the root: not counted
+	}
+	if got, want := SumTree(root, children), time.Duration(100+50+30+20+10+11+2)*ClockTick; got != want {
+		t.Errorf("SumTree = %s, want %s", got, want)
+	}
+}
+
+// treeCPU reads a /proc-like directory.
+func TestTreeCPUReadsProc(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(pid int, stat string) {
+		if err := os.MkdirAll(filepath.Join(dir, strconv.Itoa(pid)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(pid), "stat"), []byte(stat), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(10, "10 (postgres) S 1 0 0 0 -1 0 0 0 0 0 100 50 30 20 20")
+	write(11, "11 (postgres: walwriter) S 10 0 0 0 -1 0 0 0 0 0 4 6 0 0 20")
+	write(20, "20 (other) S 1 0 0 0 -1 0 0 0 0 0 900 900 0 0 20")
+	if err := os.WriteFile(filepath.Join(dir, "loadavg"), []byte("0.1 0.2 0.3 1/100 5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := treeCPU(dir, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 210 * ClockTick; got != want {
+		t.Errorf("treeCPU = %s, want %s", got, want)
+	}
+	if _, err := treeCPU(dir, 30); err == nil {
+		t.Error("treeCPU of a missing pid: no error")
+	}
+}
+
+func TestProcessCPUOfSelf(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	d, err := ProcessCPU(os.Getpid())
+	if err != nil || d < 0 {
+		t.Fatalf("ProcessCPU(self) = %s, %v", d, err)
+	}
+}
+
+func TestParseLoadavg(t *testing.T) {
+	t.Parallel()
+	l, err := ParseLoadavg([]byte("46.92 45.10 44.22 12/900 12345\n"))
+	if err != nil || l != (Load{46.92, 45.10, 44.22}) {
+		t.Errorf("ParseLoadavg = %+v, %v", l, err)
+	}
+	for _, bad := range []string{"", "1.0 2.0", "x 1 2 3/4 5"} {
+		if _, err := ParseLoadavg([]byte(bad)); err == nil {
+			t.Errorf("ParseLoadavg(%q): no error", bad)
+		}
+	}
+}
+
+func TestMedianAndSpread(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		xs                  []float64
+		median, lo, hi, pct float64
+	}{
+		{[]float64{8000, 7000, 9000}, 8000, 7000, 9000, 25},
+		{[]float64{300, 300, 300}, 300, 300, 300, 0},
+		{[]float64{10, 30}, 20, 10, 30, 100},
+		{[]float64{5}, 5, 5, 5, 0},
+		{[]float64{0, 0, 0}, 0, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		if got := Median(tt.xs); got != tt.median {
+			t.Errorf("Median(%v) = %v, want %v", tt.xs, got, tt.median)
+		}
+		lo, hi, pct := Spread(tt.xs)
+		if lo != tt.lo || hi != tt.hi || math.Abs(pct-tt.pct) > 1e-9 {
+			t.Errorf("Spread(%v) = %v %v %v%%, want %v %v %v%%", tt.xs, lo, hi, pct, tt.lo, tt.hi, tt.pct)
+		}
+	}
+	if !math.IsNaN(Median(nil)) {
+		t.Error("Median(nil) is not NaN")
+	}
+	in := []float64{3, 1, 2}
+	Median(in)
+	if in[0] != 3 {
+		t.Error("Median sorted its argument in place")
+	}
+}
+
+func TestField(t *testing.T) {
+	t.Parallel()
+	line := "ingest: store=postgres rate=8012/s p50=3.1ms p99=25ms lost=0 dup=0 hub_us_per_event=70 pg_us_per_event=n/a"
+	for name, want := range map[string]float64{"rate": 8012, "p50": 3.1, "p99": 25, "lost": 0, "hub_us_per_event": 70} {
+		if got, ok := Field(line, name); !ok || got != want {
+			t.Errorf("Field(%s) = %v, %v; want %v", name, got, ok, want)
+		}
+	}
+	for _, name := range []string{"store", "pg_us_per_event", "capacity", "ingest:"} {
+		if got, ok := Field(line, name); ok {
+			t.Errorf("Field(%s) = %v, want not found", name, got)
+		}
+	}
+	if got, ok := Field("delivery: store=sqlite capacity=350/s ack_p99=40ms", "capacity"); !ok || got != 350 {
+		t.Errorf("Field(capacity) = %v, %v", got, ok)
+	}
+}
+
+func TestGateForced(t *testing.T) {
+	t.Parallel()
+	l, err := ReadLoad()
+	if err != nil {
+		t.Skip("no /proc/loadavg")
+	}
+	var out []byte
+	w := writerFunc(func(p []byte) (int, error) { out = append(out, p...); return len(p), nil })
+	// A limit below the present load: refused without force, let through and marked with it.
+	limit := l.One - 1
+	if _, err := Gate(w, limit, 0, false); err == nil {
+		t.Errorf("Gate(max %.2f) with load %.2f: not refused", limit, l.One)
+	}
+	if forced, err := Gate(w, limit, 0, true); err != nil || !forced {
+		t.Errorf("Gate(force) = %v, %v; want forced", forced, err)
+	}
+	// A limit far above it: not forced.
+	if forced, err := Gate(w, l.One+1000, 0, true); err != nil || forced {
+		t.Errorf("Gate(quiet, force) = %v, %v; want not forced", forced, err)
+	}
+	if len(out) == 0 {
+		t.Error("Gate printed nothing")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
