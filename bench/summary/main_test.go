@@ -1,0 +1,40 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSummarize(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, field, want string
+	}{
+		{"ingest rates", `some log line
+ingest: store=postgres rate=8000/s p50=3.0ms p99=20.0ms lost=0 dup=0 hub_us_per_event=40.0 pg_us_per_event=30.0
+ingest: store=postgres rate=7000/s p50=3.0ms p99=20.0ms lost=0 dup=0 hub_us_per_event=41.0 pg_us_per_event=30.0
+ingest: store=postgres rate=9000/s p50=3.0ms p99=20.0ms lost=0 dup=0 hub_us_per_event=42.0 pg_us_per_event=30.0
+`, "", "median3: field=rate runs=3 median=8000 min=7000 max=9000 spread=25% values=8000,7000,9000"},
+		{"delivery capacity, overload lines ignored", `delivery-overload: store=sqlite rate=600/s orders=36000 ack_p99=40ms e2e_p95=30000ms drained=50s lost=0 dup=0
+delivery: store=sqlite capacity=300/s ack_p99=40ms e2e_p95=600ms lost=0 dup=0
+delivery: store=sqlite capacity=350/s ack_p99=40ms e2e_p95=600ms lost=0 dup=0
+delivery: store=sqlite capacity=300/s ack_p99=40ms e2e_p95=600ms lost=0 dup=0 forced=1
+`, "", "median3: field=capacity runs=3 median=300 min=300 max=350 spread=17% values=300,350,300 forced=1"},
+		{"another field", "ingest: store=sqlite rate=1/s hub_us_per_event=40\ningest: store=sqlite rate=1/s hub_us_per_event=60\n",
+			"hub_us_per_event", "median3: field=hub_us_per_event runs=2 median=50 min=40 max=60 spread=40% values=40,60"},
+	}
+	for _, tt := range tests {
+		got, err := summarize(strings.NewReader(tt.in), tt.field)
+		if err != nil || got != tt.want {
+			t.Errorf("%s:\n got %q, %v\nwant %q", tt.name, got, err, tt.want)
+		}
+	}
+	for _, bad := range []struct{ in, field string }{
+		{"nothing here\n", ""},
+		{"ingest: store=sqlite rate=1/s pg_us_per_event=n/a\n", "pg_us_per_event"},
+	} {
+		if got, err := summarize(strings.NewReader(bad.in), bad.field); err == nil {
+			t.Errorf("summarize(%q, %q) = %q, want an error", bad.in, bad.field, got)
+		}
+	}
+}
