@@ -6,7 +6,14 @@
 // -sqlite-path for the embedded store), so start Hub on that database first. The last line of its
 // output is:
 //
-//	ingest: store=postgres|sqlite sent=N acked=N stored=N lost=N dup=N rate=R/s p50=Xms p99=Yms
+//	ingest: store=postgres|sqlite rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N
+//
+// hub_us_per_event is the CPU time (user + system, from /proc) the Hub process (-hub-pid) spent
+// over the sending window per acknowledged event; pg_us_per_event the same for the whole
+// PostgreSQL cluster (-pg-pid, its postmaster: every backend and background process, exited ones
+// included). Either is n/a without its pid (and pg_us_per_event always with SQLite). The run
+// waits for the one-minute load average to be at most -max-load and refuses to run on a busier
+// machine unless -force is given; a forced result ends with forced=1 and is not a measurement.
 package main
 
 import (
@@ -31,6 +38,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hubtrack/hub/bench/measure"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
 	"github.com/hubtrack/hub/internal/store/sqlite"
@@ -48,7 +56,14 @@ func main() {
 		mix         = flag.String("mix", "page_view=70,add_to_cart=10,initiate_checkout=10,lead=10", "event mix: type=weight,...")
 		spoofIPs    = flag.Bool("spoof-ips", true, "send a random X-Forwarded-For per client (Hub must trust 127.0.0.1 as a proxy), as a crowd behind a load balancer")
 		retries     = flag.Int("retries", 5, "retries of a request answered 429/503 or failed, with the same event ids")
+		hubPID      = flag.Int("hub-pid", 0, "pid of the Hub process, to measure its CPU time per event (0: not measured)")
+		pgPID       = flag.Int("pg-pid", 0, "pid of the PostgreSQL postmaster of Hub's own cluster, to measure the cluster's CPU time per event (0: not measured)")
+		maxLoad     = flag.Float64("max-load", 1.0, "refuse to run while the one-minute load average is above this")
+		quietWait   = flag.Duration("quiet-wait", 3*time.Minute, "how long to wait for the load average to fall to -max-load")
+		force       = flag.Bool("force", false, "run on a busy machine anyway (a smoke run: the result line says forced=1)")
+		prof        measure.ProfileFlags
 	)
+	prof.Register(flag.CommandLine, 3*time.Second, "while the load runs")
 	flag.Parse()
 	if (*databaseURL == "") == (*sqlitePath == "") {
 		log.Fatal("ingest: give exactly one of -database-url and -sqlite-path")
@@ -107,6 +122,15 @@ func main() {
 		latencies                     []time.Duration
 		ackedIDs                      = make(map[string]struct{}, 1<<20)
 	)
+	forced, err := measure.Gate(os.Stderr, *maxLoad, *quietWait, *force)
+	if err != nil {
+		log.Fatalf("ingest: refused: %v", err)
+	}
+	cpu0, err := readCPU(*hubPID, *pgPID)
+	if err != nil {
+		log.Fatalf("ingest: %v", err)
+	}
+	profiled := prof.Start(os.Stderr)
 	deadline := time.Now().Add(*duration)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -162,6 +186,12 @@ func main() {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu1, err := readCPU(*hubPID, *pgPID)
+	if err != nil {
+		log.Fatalf("ingest: %v", err)
+	}
+	measure.PrintLoadAfter(os.Stderr)
+	profiled()
 
 	// Verify: every acknowledged id stored exactly once.
 	counts := map[string]int{}
@@ -193,11 +223,43 @@ func main() {
 		}
 	}
 	slices.Sort(latencies)
-	fmt.Fprintf(os.Stderr, "ingest: run=%s tenant=%s concurrency=%d batch=%d sources=%d duration=%s requests=%d rejected=%d failed=%d\n",
-		run, tenant.ID, *concurrency, *batch, *sources, elapsed.Round(time.Millisecond), len(latencies), rejected.Load(), failed.Load())
-	fmt.Printf("ingest: store=%s sent=%d acked=%d stored=%d lost=%d dup=%d rate=%.0f/s p50=%.1fms p99=%.1fms\n",
-		st.Dialect(), sent.Load(), acked.Load(), rows, lost, dup, float64(acked.Load())/elapsed.Seconds(),
-		ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)))
+	n := acked.Load()
+	hubUS, pgUS := "n/a", "n/a"
+	if *hubPID > 0 {
+		hubUS = fmt.Sprintf("%.1f", measure.PerEvent(cpu1.hub-cpu0.hub, n))
+	}
+	if *pgPID > 0 && st.Dialect() == "postgres" {
+		pgUS = fmt.Sprintf("%.1f", measure.PerEvent(cpu1.pg-cpu0.pg, n))
+	}
+	fmt.Fprintf(os.Stderr, "ingest: run=%s tenant=%s concurrency=%d batch=%d sources=%d duration=%s requests=%d sent=%d acked=%d stored=%d rejected=%d failed=%d hub_cpu=%s pg_cpu=%s\n",
+		run, tenant.ID, *concurrency, *batch, *sources, elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
+		cpu1.hub-cpu0.hub, cpu1.pg-cpu0.pg)
+	line := fmt.Sprintf("ingest: store=%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
+		st.Dialect(), float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS)
+	if forced {
+		line += " forced=1"
+	}
+	fmt.Println(line)
+}
+
+type cpuTimes struct{ hub, pg time.Duration }
+
+// readCPU reads the CPU time Hub and the PostgreSQL cluster have used so far (zero for a pid
+// not given).
+func readCPU(hubPID, pgPID int) (cpuTimes, error) {
+	var c cpuTimes
+	var err error
+	if hubPID > 0 {
+		if c.hub, err = measure.ProcessCPU(hubPID); err != nil {
+			return c, fmt.Errorf("CPU time of hub (pid %d): %w", hubPID, err)
+		}
+	}
+	if pgPID > 0 {
+		if c.pg, err = measure.TreeCPU(pgPID); err != nil {
+			return c, fmt.Errorf("CPU time of the PostgreSQL cluster (postmaster pid %d): %w", pgPID, err)
+		}
+	}
+	return c, nil
 }
 
 // send posts one request, retrying 429/503 and transport errors with the same body (the event

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Collect API load harness, self-contained: builds Hub, starts it (STORE=sqlite, the default, or
-# STORE=postgres on a fresh database with Redis) on a free loopback port, trusting loopback as a
-# proxy and with the tracking rate limits off, runs bench/ingest against it (which creates its own
-# tenant and sources in Hub's database, and reads it back to verify) and stops everything.
+# STORE=postgres on the run's own PostgreSQL cluster and Redis, see bench/lib.sh) on a free
+# loopback port, trusting loopback as a proxy and with the tracking rate limits off, runs
+# bench/ingest against it (which creates its own tenant and sources in Hub's database, reads it
+# back to verify, and measures Hub's and PostgreSQL's CPU time per event) and stops everything.
 # Arguments go to the harness:
 #
 #   STORE=postgres bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10
 #   bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10            # SQLite
 #   PROFILE=15 STORE=postgres bench/ingest/run.sh -duration 20s            # plus a CPU profile of the server
+#   FORCE=1 bench/ingest/run.sh -duration 3s                               # smoke run on a busy machine (forced=1)
 #
-# The last line is the harness's: ingest: store=postgres|sqlite sent=N acked=N stored=N lost=N dup=N rate=R/s p50=Xms p99=Yms
+# The last line is the harness's:
+# ingest: store=postgres|sqlite rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N|n/a
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -17,11 +20,11 @@ set -euo pipefail
 bench_setup
 (cd "$BENCH_ROOT" && go build -o "$WORK/ingest" ./bench/ingest)
 if [ "$STORE" = postgres ]; then
-	target=(-database-url "$DB_URL")
+	target=(-database-url "$DB_URL" -pg-pid "$PG_PID")
 else
 	target=(-sqlite-path "$WORK/data/hub.db")
 fi
 log "running bench/ingest $*"
 bench_profile_start 3
-timeout 20m "$WORK/ingest" -url "$HUB_URL" "${target[@]}" "$@"
+timeout 20m "$WORK/ingest" -url "$HUB_URL" -hub-pid "$HUB_PID" "${target[@]}" "${BENCH_ARGS[@]}" "$@"
 bench_profile_report
