@@ -1,20 +1,34 @@
-// Command delivery measures webhook-received -> Meta-accepted latency end to end: it sends N
-// Hotmart purchase webhooks at a given rate to a running Hub whose Meta destination points at
-// `hub fake-meta`, optionally makes the fake fail a share of requests for a while, waits until
-// every acknowledged order reached the fake, and checks none was lost or accepted twice.
+// Command delivery measures Hub's purchase pipeline end to end: it sends Hotmart purchase
+// webhooks to a running Hub whose Meta destination points at `hub fake-meta`, waits until every
+// acknowledged order reached the fake, and checks none was lost or accepted twice.
 //
-// Its last line is exactly:
+// By default it measures the capacity at the objective: it ramps the webhook rate in steps
+// (-start, -step, -max), each held for -window (60 s), and reports the highest rate at which the
+// webhook acknowledgement p99 stayed under -ack-p99 (500 ms) and webhook → Meta p95 under -e2e-p95
+// (1 s), with every webhook acknowledged and none duplicated. The ramp stops at the first step
+// that misses. Then it sends at twice that capacity for one window (-overload) to show that
+// acknowledgements stay fast and nothing is lost when Hub is overloaded: Meta latency grows, and
+// the queue drains afterwards. Its last two lines are:
 //
-//	delivery: orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms
+//	delivery-overload: store=S rate=N/s orders=N ack_p99=Xms e2e_p95=Yms drained=Zs|no lost=N dup=N
+//	delivery: store=S capacity=N/s ack_p99=Xms e2e_p95=Yms lost=N dup=N
 //
-// orders is the webhooks Hub acknowledged; delivered how many of them the fake accepted; dead
-// how many Hub gave up on (read through the admin API with -api-key; without it dead is not
-// measured and printed as -1); lost the acknowledged orders the fake never accepted and Hub did
-// not mark dead; dup the event ids the fake accepted more than once (there is no replay in this
-// run, so any repeat is a double delivery). The latency is from the moment the harness sends the
-// webhook to the moment the fake accepts the event (both clocks are this machine's).
+// capacity's ack_p99 and e2e_p95 are the capacity step's; lost and dup cover every order of the
+// run (lost: acknowledged, never accepted by the fake, not given up on by Hub; dup: accepted more
+// than once). Latencies are measured from the moment a webhook was due to be sent (so a harness
+// that falls behind does not hide the delay) to Hub's 200, and to the fake's acceptance (both
+// clocks are this machine's).
 //
-// bench/delivery/run.sh does the whole set-up; docs/benchmarks.md has the figures.
+// With -rate R it sends -n webhooks at that one rate instead, optionally making the fake fail a
+// share of requests for a while (-fail-rate, -fail-mode, -fail-for), and its last line is:
+//
+//	delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms
+//
+// dead is how many orders Hub gave up on (read through the admin API with -api-key; -1 without).
+//
+// Either way it waits for the one-minute load average to be at most -max-load and refuses to run
+// on a busier machine unless -force is given; a forced result ends with forced=1 and is not a
+// measurement. bench/delivery/run.sh does the whole set-up; docs/benchmarks.md has the method.
 package main
 
 import (
@@ -33,6 +47,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hubtrack/hub/bench/measure"
 )
 
 func main() {
@@ -41,15 +57,31 @@ func main() {
 		apiKey     = flag.String("api-key", "", "admin API key of the tenant: count dead deliveries and report delivery states (optional)")
 		hottok     = flag.String("hottok", "bench_hottok", "the source's Hotmart hottok")
 		fakeURL    = flag.String("fake", "http://127.0.0.1:9999", "base URL of hub fake-meta")
-		n          = flag.Int("n", 2000, "purchase webhooks to send")
-		rate       = flag.Float64("rate", 200, "webhooks per second")
-		conc       = flag.Int("concurrency", 256, "webhooks in flight at most (high enough that a slow acknowledgement does not lower the rate)")
-		failRate   = flag.Float64("fail-rate", 0, "share of Meta requests the fake fails during -fail-for")
-		failMode   = flag.String("fail-mode", "500", "how the fake fails: 500, 429, timeout or invalid_token (permanent: those orders end dead)")
-		failFor    = flag.Duration("fail-for", 10*time.Second, "how long the fake fails")
-		wait       = flag.Duration("wait", 3*time.Minute, "how long to wait for every order to reach the fake")
+		storeName  = flag.String("store", "unknown", "Hub's store, for the result line (run.sh passes $STORE)")
+		conc       = flag.Int("concurrency", 2048, "webhooks in flight at most (high enough that a slow acknowledgement does not lower the rate)")
+		wait       = flag.Duration("wait", 5*time.Minute, "how long to wait, at the end, for every order to reach the fake")
 		prefix     = flag.String("prefix", fmt.Sprintf("B%d", time.Now().Unix()), "transaction id prefix (unique per run)")
+		maxLoad    = flag.Float64("max-load", 1.0, "refuse to run while the one-minute load average is above this")
+		quietWait  = flag.Duration("quiet-wait", 3*time.Minute, "how long to wait for the load average to fall to -max-load")
+		force      = flag.Bool("force", false, "run on a busy machine anyway (a smoke run: the result line says forced=1)")
+
+		start    = flag.Float64("start", 50, "capacity: the first step's rate (webhooks/s)")
+		step     = flag.Float64("step", 50, "capacity: how much each step adds")
+		maxRate  = flag.Float64("max", 2000, "capacity: the last step's rate at most")
+		window   = flag.Duration("window", 60*time.Second, "capacity: how long each step holds its rate")
+		drain    = flag.Duration("drain", 30*time.Second, "capacity: how long after a step's window its orders may take to reach the fake before they count as late")
+		ackP99   = flag.Duration("ack-p99", 500*time.Millisecond, "capacity: the objective for the webhook acknowledgement p99")
+		e2eP95   = flag.Duration("e2e-p95", time.Second, "capacity: the objective for webhook → Meta p95")
+		overload = flag.Bool("overload", true, "capacity: then send at twice the capacity for one window")
+
+		rate     = flag.Float64("rate", 0, "one fixed rate (webhooks/s) instead of the capacity ramp")
+		n        = flag.Int("n", 2000, "fixed rate: purchase webhooks to send")
+		failRate = flag.Float64("fail-rate", 0, "fixed rate: share of Meta requests the fake fails during -fail-for")
+		failMode = flag.String("fail-mode", "500", "fixed rate: how the fake fails: 500, 429, timeout or invalid_token (permanent: those orders end dead)")
+		failFor  = flag.Duration("fail-for", 10*time.Second, "fixed rate: how long the fake fails")
+		prof     measure.ProfileFlags
 	)
+	prof.Register(flag.CommandLine, 0, "of the overload run at twice the capacity (Hub saturated: where its CPU goes at the limit); with -rate or -overload=false, from the start")
 	flag.Parse()
 	if *webhookURL == "" {
 		log.Fatal("delivery: -webhook is required")
@@ -59,67 +91,312 @@ func main() {
 			log.Fatalf("delivery: %s is not a loopback URL", u)
 		}
 	}
+	if *rate <= 0 && (*start <= 0 || *step <= 0 || *maxRate < *start || *window <= 0) {
+		log.Fatal("delivery: the ramp needs -start > 0, -step > 0, -max >= -start and -window > 0")
+	}
 	hubBase := *webhookURL
 	if i := strings.Index(hubBase, "/v1/webhooks/"); i > 0 {
 		hubBase = hubBase[:i]
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}}
-	if err := control(client, *fakeURL+"/_fake/reset", nil); err != nil {
+	r := &runner{
+		client:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}},
+		webhook: *webhookURL, hottok: *hottok, fake: *fakeURL, hubBase: hubBase, apiKey: *apiKey,
+		conc: *conc, sent: map[string]time.Time{},
+	}
+	if err := control(r.client, *fakeURL+"/_fake/reset", nil); err != nil {
 		log.Fatalf("delivery: reset the fake: %v", err)
 	}
-	if *failRate > 0 {
-		if err := control(client, *fakeURL+"/_fake/faults", map[string]any{"mode": *failMode, "rate": *failRate}); err != nil {
-			log.Fatalf("delivery: inject faults: %v", err)
-		}
-		go func() {
-			time.Sleep(*failFor)
-			if err := control(client, *fakeURL+"/_fake/faults", map[string]any{"mode": "none"}); err != nil {
-				log.Printf("delivery: clear faults: %v", err)
-			}
-		}()
+	forced, err := measure.Gate(os.Stderr, *maxLoad, *quietWait, *force)
+	if err != nil {
+		log.Fatalf("delivery: refused: %v", err)
+	}
+	mark := ""
+	if forced {
+		mark = " forced=1"
+	}
+	if *rate > 0 || !*overload {
+		defer prof.Start(os.Stderr)()
+	}
+	if *rate > 0 {
+		fixed(r, *storeName, *prefix, *rate, *n, *failRate, *failMode, *failFor, *wait, mark)
+		return
 	}
 
-	sent := make(map[string]time.Time, *n) // event id -> when the webhook was sent
+	obj := objective{ackP99: ms(*ackP99), e2eP95: ms(*e2eP95)}
+	rp := ramp{start: *start, step: *step, max: *maxRate}
+	var steps []stepResult
+	for i := 0; ; i++ {
+		rt, ok := rp.next(steps, obj)
+		if !ok {
+			break
+		}
+		res := r.step(fmt.Sprintf("%sS%02d", *prefix, i), rt, *window, *drain)
+		verdict := "meets the objective"
+		if !res.meets(obj) {
+			verdict = "misses the objective"
+		}
+		fmt.Fprintf(os.Stderr, "step %d: %s -> %s\n", i+1, res, verdict)
+		steps = append(steps, res)
+	}
+	best, found := capacity(steps, obj)
+
+	var over stepResult
+	overDrained, overAll := time.Duration(0), false
+	if *overload && found {
+		profiled := prof.Start(os.Stderr)
+		over = r.step(*prefix+"X", 2*best.rate, *window, 0)
+		profiled()
+		fmt.Fprintf(os.Stderr, "overload at 2x capacity, at the end of its window: %s\n", over)
+		t0 := time.Now()
+		overAll = r.waitDelivered(over.ids, *wait)
+		overDrained = time.Since(t0) // from the end of the overload window
+		over.finish(r)
+	} else if *overload {
+		fmt.Fprintln(os.Stderr, "no step met the objective: no capacity to double, no overload run")
+	}
+
+	t := r.tally(*wait)
+	measure.PrintLoadAfter(os.Stderr)
+	if *overload && found {
+		verdict := "acknowledgements stayed fast"
+		if !(over.ackP99 < obj.ackP99) || over.failed > 0 {
+			verdict = "acknowledgements did NOT stay fast"
+		}
+		drained := fmt.Sprintf("the backlog drained %s after the window", overDrained.Round(time.Second))
+		if !overAll {
+			drained = fmt.Sprintf("the backlog had NOT drained %s after the window", overDrained.Round(time.Second))
+		}
+		fmt.Fprintf(os.Stderr, "overload: %s; %s\n", verdict, drained)
+		lost, dup := t.countIn(over.ids)
+		drainedIn := fmt.Sprintf("%.0fs", overDrained.Seconds())
+		if !overAll {
+			drainedIn = "no"
+		}
+		fmt.Printf("delivery-overload: store=%s rate=%.0f/s orders=%d ack_p99=%s e2e_p95=%s drained=%s lost=%d dup=%d%s\n",
+			*storeName, over.rate, len(over.ids), fmtMS(over.ackP99), fmtMS(over.e2eP95), drainedIn, lost, dup, mark)
+	}
+	capRate, capAck, capE2E := 0.0, math.NaN(), math.NaN()
+	if found {
+		capRate, capAck, capE2E = best.rate, best.ackP99, best.e2eP95
+	}
+	fmt.Printf("delivery: store=%s capacity=%.0f/s ack_p99=%s e2e_p95=%s lost=%d dup=%d%s\n",
+		*storeName, capRate, fmtMS(capAck), fmtMS(capE2E), t.lost, t.dup, mark)
+	if t.lost > 0 || t.dup > 0 {
+		os.Exit(1)
+	}
+}
+
+// objective is what a step must meet, in milliseconds.
+type objective struct{ ackP99, e2eP95 float64 }
+
+// stepResult is one rate held for a window.
+type stepResult struct {
+	rate           float64  // the rate asked for
+	achieved       float64  // the rate the harness managed to send at
+	ids            []string // the acknowledged orders' event ids
+	failed         int      // webhooks not acknowledged (after retries)
+	late           int      // acknowledged orders not at the fake when the step was judged
+	dup            int      // orders the fake accepted more than once
+	ackP99, e2eP95 float64  // ms; e2eP95 is +Inf when more than 5 % were late
+}
+
+func (s stepResult) String() string {
+	return fmt.Sprintf("rate=%.0f/s (sent at %.0f/s) orders=%d failed=%d late=%d dup=%d ack_p99=%s e2e_p95=%s",
+		s.rate, s.achieved, len(s.ids), s.failed, s.late, s.dup, fmtMS(s.ackP99), fmtMS(s.e2eP95))
+}
+
+// meets reports whether the step kept the objective: every webhook acknowledged, none accepted
+// twice, acknowledgement p99 and webhook → Meta p95 under their limits.
+func (s stepResult) meets(o objective) bool {
+	return len(s.ids) > 0 && s.failed == 0 && s.dup == 0 && s.ackP99 < o.ackP99 && s.e2eP95 < o.e2eP95
+}
+
+// ramp is the sequence of rates the capacity search tries: start, start+step, ... up to max.
+type ramp struct{ start, step, max float64 }
+
+// next is the rate of the next step, or false when the search is over: after the first step that
+// missed the objective, or past max.
+func (r ramp) next(done []stepResult, o objective) (float64, bool) {
+	if len(done) == 0 {
+		return r.start, r.start <= r.max
+	}
+	last := done[len(done)-1]
+	if !last.meets(o) {
+		return 0, false
+	}
+	nxt := r.start + float64(len(done))*r.step
+	return nxt, nxt <= r.max+1e-9
+}
+
+// capacity is the highest-rate step that met the objective with every slower step meeting it too
+// (a rate is only sustained if the ones below it were), or false when the first step missed.
+func capacity(steps []stepResult, o objective) (stepResult, bool) {
+	var best stepResult
+	found := false
+	for _, s := range steps {
+		if !s.meets(o) {
+			break
+		}
+		if !found || s.rate > best.rate {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
+// runner sends webhooks and keeps, for the whole run, when each acknowledged order was due.
+type runner struct {
+	client                                 *http.Client
+	webhook, hottok, fake, hubBase, apiKey string
+	conc                                   int
+
+	mu   sync.Mutex
+	sent map[string]time.Time // event id -> when its webhook was due
+}
+
+// send sends count webhooks at rate, ids from prefix, and returns the acknowledged ids, their
+// acknowledgement latencies (sorted), how many failed and the rate achieved.
+func (r *runner) send(prefix string, rate float64, count int) (ids []string, ackLat []float64, failed int, achieved float64) {
 	var mu sync.Mutex
-	acked, failed := 0, 0
-	var ackLat []float64 // webhook sent -> Hub's 200
-	sem := make(chan struct{}, *conc)
+	sem := make(chan struct{}, r.conc)
 	var wg sync.WaitGroup
-	interval := time.Duration(float64(time.Second) / *rate)
+	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
-	for i := range *n {
-		next := start.Add(time.Duration(i) * interval)
-		time.Sleep(time.Until(next))
+	for i := range count {
+		due := start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(due))
 		sem <- struct{}{}
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			txn := fmt.Sprintf("%s%07d", *prefix, i)
-			body := purchase(txn, time.Now())
-			t0 := time.Now()
-			ok := post(client, *webhookURL, *hottok, body)
+			txn := fmt.Sprintf("%s%07d", prefix, i)
+			ok := post(r.client, r.webhook, r.hottok, purchase(txn, time.Now()))
+			lat := float64(time.Since(due).Microseconds()) / 1000
+			id := "hotmart:" + txn + ":purchase"
 			mu.Lock()
 			defer mu.Unlock()
 			if !ok {
 				failed++
 				return
 			}
-			acked++
-			ackLat = append(ackLat, float64(time.Since(t0).Microseconds())/1000)
-			sent["hotmart:"+txn+":purchase"] = t0
+			ids = append(ids, id)
+			ackLat = append(ackLat, lat)
+			r.mu.Lock()
+			r.sent[id] = due
+			r.mu.Unlock()
 		}(i)
 	}
+	// The rate the webhooks went out at: up to the last one's dispatch (the window is count
+	// intervals when on time), not its acknowledgement.
+	achieved = float64(count) / max(time.Since(start), time.Duration(count)*interval).Seconds()
 	wg.Wait()
-	sendRate := float64(*n) / time.Since(start).Seconds()
+	sort.Float64s(ackLat)
+	return ids, ackLat, failed, achieved
+}
 
-	// Wait until every acknowledged order reached the fake (or the deadline).
-	deadline := time.Now().Add(*wait)
+// step holds rate for window, then gives the orders at most drain to reach the fake and judges
+// the step (an order still missing counts as infinitely late).
+func (r *runner) step(prefix string, rate float64, window, drain time.Duration) stepResult {
+	count := max(1, int(math.Round(rate*window.Seconds())))
+	var s stepResult
+	s.rate = rate
+	var ackLat []float64
+	s.ids, ackLat, s.failed, s.achieved = r.send(prefix, rate, count)
+	s.ackP99 = pct(ackLat, 99)
+	if drain > 0 {
+		r.waitDelivered(s.ids, drain)
+	}
+	s.finish(r)
+	return s
+}
+
+// finish reads the fake and computes the step's late, dup and e2e p95.
+func (s *stepResult) finish(r *runner) {
+	evs, err := events(r.client, r.fake)
+	if err != nil {
+		log.Fatalf("delivery: read the fake's events: %v", err)
+	}
+	first := firstReceived(evs)
+	var lat []float64
+	s.late, s.dup = 0, 0
+	r.mu.Lock()
+	for _, id := range s.ids {
+		at, ok := first[id]
+		if !ok {
+			s.late++
+			lat = append(lat, math.Inf(1))
+			continue
+		}
+		lat = append(lat, float64(at.Sub(r.sent[id]).Microseconds())/1000)
+		if evs.Counts[id] > 1 {
+			s.dup++
+		}
+	}
+	r.mu.Unlock()
+	sort.Float64s(lat)
+	s.e2eP95 = pct(lat, 95)
+}
+
+// waitDelivered polls the fake until every one of ids reached it (true), or for at most d.
+func (r *runner) waitDelivered(ids []string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		evs, err := events(r.client, r.fake)
+		if err != nil {
+			log.Fatalf("delivery: read the fake's events: %v", err)
+		}
+		all := true
+		for _, id := range ids {
+			if evs.Counts[id] == 0 {
+				all = false
+				break
+			}
+		}
+		if all || !time.Now().Before(deadline) {
+			return all
+		}
+		// Polling reads every event the fake holds: not too often, it takes CPU from Hub.
+		time.Sleep(time.Second)
+	}
+}
+
+// tallyResult is the whole run's outcome.
+type tallyResult struct {
+	evs       fakeEvents
+	first     map[string]time.Time
+	dead      map[string]bool // nil without -api-key
+	lost, dup int
+}
+
+// countIn counts lost and duplicated orders among ids.
+func (t tallyResult) countIn(ids []string) (lost, dup int) {
+	for _, id := range ids {
+		if _, ok := t.first[id]; !ok && !t.dead[id] {
+			lost++
+		}
+		if t.evs.Counts[id] > 1 {
+			dup++
+		}
+	}
+	return lost, dup
+}
+
+// tally waits (at most wait) until every acknowledged order of the run reached the fake or Hub
+// gave up on it, and counts lost and duplicated orders.
+func (r *runner) tally(wait time.Duration) tallyResult {
+	r.mu.Lock()
+	sent := make(map[string]time.Time, len(r.sent))
+	for k, v := range r.sent {
+		sent[k] = v
+	}
+	r.mu.Unlock()
+	deadline := time.Now().Add(wait)
 	lastCheck := time.Now()
 	var evs fakeEvents
 	for {
 		var err error
-		evs, err = events(client, *fakeURL)
+		evs, err = events(r.client, r.fake)
 		if err != nil {
 			log.Fatalf("delivery: read the fake's events: %v", err)
 		}
@@ -133,9 +410,9 @@ func main() {
 			break
 		}
 		// Orders Hub gave up on (dead) will never reach the fake: stop waiting for them.
-		if *apiKey != "" && time.Since(lastCheck) > 5*time.Second {
+		if r.apiKey != "" && time.Since(lastCheck) > 5*time.Second {
 			lastCheck = time.Now()
-			if states, err := deliveryStates(client, hubBase, *apiKey, sent); err == nil {
+			if states, err := deliveryStates(r.client, r.hubBase, r.apiKey, sent); err == nil {
 				dead := map[string]bool{}
 				for _, id := range states["dead"] {
 					dead[id] = true
@@ -149,60 +426,92 @@ func main() {
 				}
 			}
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(time.Second)
 	}
+	t := tallyResult{evs: evs, first: firstReceived(evs)}
+	if r.apiKey != "" {
+		states, err := deliveryStates(r.client, r.hubBase, r.apiKey, sent)
+		if err != nil {
+			log.Fatalf("delivery: read deliveries through the admin API: %v", err)
+		}
+		t.dead = map[string]bool{}
+		var parts []string
+		for _, st := range sortedKeys(states) {
+			parts = append(parts, fmt.Sprintf("%s=%d", st, len(states[st])))
+		}
+		for _, id := range states["dead"] {
+			t.dead[id] = true
+		}
+		fmt.Fprintf(os.Stderr, "hub delivery states of this run's orders: %s\n", strings.Join(parts, " "))
+	}
+	ids := make([]string, 0, len(sent))
+	for id := range sent {
+		ids = append(ids, id)
+	}
+	t.lost, t.dup = t.countIn(ids)
+	return t
+}
 
+// fixed is the single-rate run (-rate): n webhooks at rate, Meta optionally failing for a while.
+func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate float64, failMode string, failFor, wait time.Duration, mark string) {
+	if failRate > 0 {
+		if err := control(r.client, r.fake+"/_fake/faults", map[string]any{"mode": failMode, "rate": failRate}); err != nil {
+			log.Fatalf("delivery: inject faults: %v", err)
+		}
+		go func() {
+			time.Sleep(failFor)
+			if err := control(r.client, r.fake+"/_fake/faults", map[string]any{"mode": "none"}); err != nil {
+				log.Printf("delivery: clear faults: %v", err)
+			}
+		}()
+	}
+	ids, ackLat, failed, achieved := r.send(prefix, rate, n)
+	t := r.tally(wait)
+	measure.PrintLoadAfter(os.Stderr)
+	var lat []float64
+	r.mu.Lock()
+	for _, id := range ids {
+		if at, ok := t.first[id]; ok {
+			lat = append(lat, float64(at.Sub(r.sent[id]).Microseconds())/1000)
+		}
+	}
+	r.mu.Unlock()
+	sort.Float64s(lat)
+	dead := -1
+	if t.dead != nil {
+		dead = len(t.dead)
+	}
+	fmt.Fprintf(os.Stderr, "webhook acknowledged by Hub: p50=%.0fms p95=%.0fms p99=%.0fms\n", pct(ackLat, 50), pct(ackLat, 95), pct(ackLat, 99))
+	fmt.Fprintf(os.Stderr, "sent %d webhooks at %.0f/s (%d not acknowledged); fake failing %.0f%% of requests (%s) for %s; %d requests reached the fake; max latency %.0fms\n",
+		n, achieved, failed, failRate*100, failMode, failFor, t.evs.Requests, pct(lat, 100))
+	fmt.Printf("delivery: store=%s orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms%s\n",
+		storeName, len(ids), len(lat), dead, t.lost, t.dup, pct(lat, 50), pct(lat, 95), pct(lat, 99), mark)
+	if t.lost > 0 || t.dup > 0 || failed > 0 {
+		os.Exit(1)
+	}
+}
+
+func firstReceived(evs fakeEvents) map[string]time.Time {
 	first := map[string]time.Time{}
 	for _, e := range evs.Events {
 		if t, ok := first[e.EventID]; !ok || e.Received.Before(t) {
 			first[e.EventID] = e.Received
 		}
 	}
-	// Hub's view: the state of each of our deliveries, through the admin API.
-	dead := -1
-	var deadIDs map[string]bool
-	if *apiKey != "" {
-		states, err := deliveryStates(client, hubBase, *apiKey, sent)
-		if err != nil {
-			log.Fatalf("delivery: read deliveries through the admin API: %v", err)
-		}
-		deadIDs = map[string]bool{}
-		var parts []string
-		for _, st := range sortedKeys(states) {
-			parts = append(parts, fmt.Sprintf("%s=%d", st, len(states[st])))
-		}
-		for _, id := range states["dead"] {
-			deadIDs[id] = true
-		}
-		dead = len(deadIDs)
-		fmt.Fprintf(os.Stderr, "hub delivery states of this run's orders: %s\n", strings.Join(parts, " "))
-	}
+	return first
+}
 
-	var lat []float64
-	lost, dup := 0, 0
-	for id, t0 := range sent {
-		r, ok := first[id]
-		if !ok {
-			if !deadIDs[id] {
-				lost++
-			}
-			continue
-		}
-		lat = append(lat, float64(r.Sub(t0).Microseconds())/1000)
-		if evs.Counts[id] > 1 {
-			dup++
-		}
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// fmtMS prints a latency in ms: n/a when unknown, inf when some orders never arrived.
+func fmtMS(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case math.IsInf(v, 1):
+		return "inf"
 	}
-	sort.Float64s(lat)
-	sort.Float64s(ackLat)
-	fmt.Fprintf(os.Stderr, "webhook acknowledged by Hub: p50=%.0fms p95=%.0fms p99=%.0fms\n", pct(ackLat, 50), pct(ackLat, 95), pct(ackLat, 99))
-	fmt.Fprintf(os.Stderr, "sent %d webhooks at %.0f/s (%d not acknowledged); fake failing %.0f%% of requests (%s) for %s; %d requests reached the fake; max latency %.0fms\n",
-		*n, sendRate, failed, *failRate*100, *failMode, *failFor, evs.Requests, pct(lat, 100))
-	fmt.Printf("delivery: orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms\n",
-		acked, len(lat), dead, lost, dup, pct(lat, 50), pct(lat, 95), pct(lat, 99))
-	if lost > 0 || dup > 0 || failed > 0 {
-		os.Exit(1)
-	}
+	return fmt.Sprintf("%.0fms", v)
 }
 
 func loopback(raw string) bool {
