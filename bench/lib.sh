@@ -1,32 +1,53 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables set here are read by the run.sh scripts
 # Shared by the bench/*/run.sh scripts: build Hub, start `hub fake-meta` and `hub serve` on free
-# loopback ports with a temporary data directory (and, with STORE=postgres, a fresh PostgreSQL
-# database on 127.0.0.1), create a tenant, a source and a Meta destination with the CLI, and stop
-# and remove everything on exit. Only processes this script started are stopped, by their pid.
+# loopback ports with a temporary data directory (and, with STORE=postgres, a PostgreSQL cluster
+# and a Redis of the run's own, see below), create a tenant, a source and a Meta destination with
+# the CLI, and stop and remove everything on exit. Only processes this script started are
+# stopped, by their pid.
+#
+# With STORE=postgres the run never uses the machine's shared PostgreSQL or Redis (whose settings
+# and other users would be part of the figure): it initdb's a cluster in a temporary directory
+# (as the postgres user when run as root: PostgreSQL refuses root) on a free port, configured
+# like a managed database (autovacuum on, synchronous_commit=on, fsync=on, full_page_writes=on,
+# shared_buffers 25 % of RAM capped at 8 GB, effective_cache_size 75 %, max_connections 200,
+# max_wal_size 2 GB), and starts a redis-server on a free port with no persistence (as a managed
+# cache); both are logged with their settings and stopped at the end.
 #
 # Inputs (environment):
 #   STORE            sqlite (default) or postgres
-#   PGHOST_URL       PostgreSQL server URL without a database (default postgres://postgres@127.0.0.1:5432)
-#   BENCH_REDIS_URL  Redis URL for STORE=postgres (default redis://127.0.0.1:6379/0; empty: in-process cache)
+#   BENCH_REDIS_URL  with STORE=postgres: unset (default) starts the run's own redis-server; empty
+#                    uses Hub's in-process cache; a URL uses that Redis (not a valid figure unless
+#                    it is as idle as the run's own)
+#   PG_SHARED_BUFFERS, PG_MAX_CONNECTIONS  override the cluster's shared_buffers (e.g. 2GB) and
+#                    max_connections (200)
 #   HUB_EXTRA_ENV    extra NAME=value words for hub serve (e.g. "HUB_WORKERS=40")
 #   PG_POOL          with STORE=postgres, pgxpool's pool_max_conns in DATABASE_URL (default: unset,
 #                    so pgx's default of max(4, CPUs) = 4 connections on a 2-core machine)
-#   KEEP=1           keep the work directory (logs, SQLite file) and the database
+#   FORCE=1          pass -force to the harness: run on a busy machine (load average above 1.0);
+#                    the result line then says forced=1 and is not a measurement
+#   KEEP=1           keep the work directory (logs, SQLite file, the cluster's data directory)
 #   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
 #                    N-second CPU profile while the harness runs (bench_profile_start/_report);
-#                    the profile and its `go tool pprof -top` are kept in the work directory
+#                    the top of `go tool pprof -top` is printed, the profile kept in the work directory
 #
 # After bench_setup: HUB_URL, FAKE_URL, TENANT, ADMIN_KEY, PUBLIC_KEY, HOTMART_URL, HOTTOK, WOO_URL,
-# WOO_SECRET, WORK (the work directory), DB_URL (postgres only), HUB_PID, FAKE_PID.
+# WOO_SECRET, WORK (the work directory), DB_URL and PG_PID (the postmaster; postgres only),
+# HUB_PID, FAKE_PID, and BENCH_ARGS (the harness flags every run.sh passes: -force with FORCE=1).
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STORE=${STORE:-sqlite}
-PGHOST_URL=${PGHOST_URL:-postgres://postgres@127.0.0.1:5432}
 HUB_PID=
 FAKE_PID=
-DB_NAME=
+REDIS_PID=
+PG_DIR=
+PG_PID=
+PG_AS=()
 WORK=
+BENCH_ARGS=()
+if [ "${FORCE:-0}" = 1 ]; then
+	BENCH_ARGS+=(-force)
+fi
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
@@ -74,8 +95,16 @@ bench_cleanup() {
 	log "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 	stop_pid "$HUB_PID"
 	stop_pid "$FAKE_PID"
-	if [ -n "$DB_NAME" ] && [ "${KEEP:-0}" != 1 ]; then
-		psql "$PGHOST_URL/postgres" -qAtc "drop database if exists $DB_NAME with (force)" >/dev/null 2>&1 || log "could not drop database $DB_NAME"
+	stop_pid "$REDIS_PID"
+	if [ -n "$PG_DIR" ]; then
+		if [ -n "$PG_PID" ]; then
+			"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || log "could not stop the PostgreSQL cluster in $PG_DIR"
+		fi
+		if [ "${KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
+			log "PostgreSQL cluster kept: $PG_DIR (log: $PG_DIR/log)"
+		else
+			rm -rf "$PG_DIR"
+		fi
 	fi
 	if [ -n "$WORK" ]; then
 		if [ "${KEEP:-0}" = 1 ] || [ "${KEEP_WORK:-0}" = 1 ] || [ "$rc" != 0 ]; then
@@ -85,6 +114,85 @@ bench_cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+# pg_start initdb's and starts the run's own PostgreSQL cluster, configured like a managed
+# database, and creates the database hub in it. Sets PG_DIR, PG_BIN, PG_PORT, PG_PID, DB_URL.
+pg_start() {
+	local initdb
+	initdb=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$initdb" ] || initdb=$(command -v initdb) || {
+		log "no initdb under /usr/lib/postgresql/*/bin or on PATH"
+		return 1
+	}
+	PG_BIN=$(dirname "$initdb")
+	# Outside $WORK (mode 700, root's): the postgres user must reach it.
+	PG_DIR=$(mktemp -d /tmp/hub-bench-pg.XXXXXX)
+	if [ "$(id -u)" = 0 ]; then
+		chown postgres: "$PG_DIR"
+		PG_AS=(runuser -u postgres --)
+	fi
+	"${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 || {
+		cat "$PG_DIR/initdb.log" >&2
+		return 1
+	}
+	local mem_mb sb_mb
+	mem_mb=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024))
+	sb_mb=$((mem_mb / 4))
+	[ "$sb_mb" -le 8192 ] || sb_mb=8192
+	PG_PORT=$(free_port)
+	cat >>"$PG_DIR/data/postgresql.conf" <<-CONF
+
+		# bench/lib.sh: a managed database's settings (RDS/Cloud SQL defaults), not a tuned one
+		listen_addresses = '127.0.0.1'
+		port = $PG_PORT
+		unix_socket_directories = '$PG_DIR'
+		max_connections = ${PG_MAX_CONNECTIONS:-200}
+		shared_buffers = ${PG_SHARED_BUFFERS:-${sb_mb}MB}
+		effective_cache_size = $((mem_mb * 3 / 4))MB
+		autovacuum = on
+		synchronous_commit = on
+		fsync = on
+		full_page_writes = on
+		wal_level = replica
+		max_wal_size = 2GB
+		checkpoint_timeout = 5min
+	CONF
+	"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 120 start >/dev/null || {
+		cat "$PG_DIR/log" >&2
+		return 1
+	}
+	PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+	local admin="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+	psql "$admin" -qAtc "create database hub" >/dev/null
+	DB_URL="postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable${PG_POOL:+&pool_max_conns=$PG_POOL}"
+	log "PostgreSQL $(psql "$admin" -qAtc 'show server_version') cluster of this run on port $PG_PORT, postmaster pid $PG_PID: $(psql "$admin" -qAtc "select string_agg(name || '=' || setting || coalesce(unit, ''), ' ' order by name) from pg_settings where name in ('autovacuum','synchronous_commit','fsync','full_page_writes','shared_buffers','effective_cache_size','max_connections','max_wal_size','wal_level')")"
+}
+
+# redis_start starts the run's own redis-server (no persistence, like a managed cache) and sets
+# REDIS_URL_OWN.
+redis_start() {
+	command -v redis-server >/dev/null || {
+		log "no redis-server on PATH (BENCH_REDIS_URL= runs with Hub's in-process cache instead)"
+		return 1
+	}
+	local port
+	port=$(free_port)
+	mkdir -p "$WORK/redis"
+	redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$WORK/redis" \
+		--logfile "$WORK/redis.log" --daemonize no &
+	REDIS_PID=$!
+	local i
+	for i in $(seq 1 100); do
+		if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ]; then
+			REDIS_URL_OWN="redis://127.0.0.1:$port/0"
+			log "Redis $(redis-cli -p "$port" info server | sed -n 's/^redis_version:\([^\r]*\).*/\1/p') of this run on port $port, pid $REDIS_PID"
+			return 0
+		fi
+		sleep 0.1
+	done
+	log "redis-server on port $port did not answer (iteration $i); see $WORK/redis.log"
+	return 1
 }
 
 # hubenv runs the hub binary with the environment of this run (HUB_ENV, set by bench_setup).
@@ -116,9 +224,7 @@ bench_setup() {
 	case "$STORE" in
 	sqlite) ;;
 	postgres)
-		DB_NAME="hub_bench_$(date +%s)_$$"
-		psql "$PGHOST_URL/postgres" -qAtc "create database $DB_NAME" >/dev/null
-		DB_URL="$PGHOST_URL/$DB_NAME?sslmode=disable${PG_POOL:+&pool_max_conns=$PG_POOL}"
+		pg_start
 		;;
 	*)
 		log "STORE must be sqlite or postgres"
@@ -130,8 +236,11 @@ bench_setup() {
 		HUB_SECRET_KEY="$SECRET" HUB_LOG_LEVEL="${HUB_LOG_LEVEL:-warn}")
 	if [ "$STORE" = postgres ]; then
 		HUB_ENV+=(DATABASE_URL="$DB_URL")
-		if [ -n "${BENCH_REDIS_URL-redis://127.0.0.1:6379/0}" ]; then
-			HUB_ENV+=(REDIS_URL="${BENCH_REDIS_URL-redis://127.0.0.1:6379/0}")
+		if [ -z "${BENCH_REDIS_URL+set}" ]; then
+			redis_start
+			HUB_ENV+=(REDIS_URL="$REDIS_URL_OWN")
+		elif [ -n "$BENCH_REDIS_URL" ]; then
+			HUB_ENV+=(REDIS_URL="$BENCH_REDIS_URL")
 		fi
 	fi
 
@@ -169,25 +278,27 @@ bench_setup() {
 	log "hub ($STORE) on $HUB_URL, pid $HUB_PID; fake Meta on $FAKE_URL, pid $FAKE_PID; load average $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 }
 
-PROF_PID=
-# bench_profile_start [delay seconds]: with PROFILE=N, fetch an N-second CPU profile of the
-# server in the background, after the delay (default 3 s: past the warm-up).
+# bench_profile_start [delay seconds]: with PROFILE=N, have the harness take an N-second CPU
+# profile of the server (-pprof …), starting the delay after its measured load starts (by
+# default the harness's own choice). Call it before running the harness with "${BENCH_ARGS[@]}".
 bench_profile_start() {
 	[ -n "${PROFILE:-}" ] || return 0
-	(sleep "${1:-3}" && curl -fsS --max-time $((PROFILE + 30)) -o "$WORK/cpu.pprof" \
-		"$PPROF_URL/debug/pprof/profile?seconds=$PROFILE") &
-	PROF_PID=$!
+	BENCH_ARGS+=(-pprof "$PPROF_URL" -profile "${PROFILE}s" -profile-out "$WORK/cpu.pprof")
+	if [ -n "${1:-}" ]; then
+		BENCH_ARGS+=(-profile-delay "${1}s")
+	fi
 }
 
-# bench_profile_report: wait for the profile and write its top functions next to it.
+# bench_profile_report: write the profile's top functions next to it and print them.
 bench_profile_report() {
-	[ -n "$PROF_PID" ] || return 0
-	wait "$PROF_PID" || log "the CPU profile failed"
-	PROF_PID=
+	[ -n "${PROFILE:-}" ] || return 0
 	if [ -s "$WORK/cpu.pprof" ]; then
 		go tool pprof -top -nodecount=60 "$WORK/hubprof" "$WORK/cpu.pprof" >"$WORK/cpu.top" 2>/dev/null || true
 		go tool pprof -top -cum -nodecount=80 "$WORK/hubprof" "$WORK/cpu.pprof" >"$WORK/cpu.cum" 2>/dev/null || true
 		KEEP_WORK=1
-		log "CPU profile: $WORK/cpu.pprof (top: $WORK/cpu.top, cumulative: $WORK/cpu.cum)"
+		log "CPU profile: $WORK/cpu.pprof (top: $WORK/cpu.top, cumulative: $WORK/cpu.cum); its top:"
+		head -n 30 "$WORK/cpu.top" >&2
+	else
+		log "no CPU profile was taken (the harness says why)"
 	fi
 }

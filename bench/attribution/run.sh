@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Match-rate harness, self-contained: builds Hub, starts it (STORE=sqlite, the default, or
-# STORE=postgres on a fresh database) with a fake Meta on free loopback ports, creates the tenant,
-# source (Hotmart and WooCommerce secrets) and Meta destination through the CLI, runs
-# bench/attribution against it and stops everything. Arguments go to the harness, e.g.
+# STORE=postgres on its own PostgreSQL cluster and Redis, see bench/lib.sh) with a fake Meta on
+# free loopback ports, creates the tenant, source (Hotmart and WooCommerce secrets) and Meta
+# destination through the CLI, runs bench/attribution against it and stops everything.
+# Arguments go to the harness, e.g.
 #
 #   bench/attribution/run.sh -visitors 2000 -seed 1
 #   STORE=postgres bench/attribution/run.sh
