@@ -193,6 +193,8 @@ type Reader interface {
 // returns ErrConflict.
 type Writer interface {
 	CreateTenant(ctx context.Context, t Tenant) (Tenant, error)
+	// SetTenantTimeZone sets the tenant's IANA time zone (the caller validates it).
+	SetTenantTimeZone(ctx context.Context, id, timeZone string) error
 
 	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
 	// RevokeAPIKey sets RevokedAt; revoking twice is not an error (the first time is kept).
@@ -217,6 +219,8 @@ type Writer interface {
 	// UpdateDestination replaces type, name, config, credentials and enabled.
 	UpdateDestination(ctx context.Context, d Destination) error
 	SetDestinationHealth(ctx context.Context, tenantID, id string, h DestinationHealth) error
+	// SetDestinationTestAccepted records that the platform accepted a test event at at.
+	SetDestinationTestAccepted(ctx context.Context, tenantID, id string, at time.Time) error
 	// SwapDestinationCredentials is SwapGatewaySecret for a destination's credentials.
 	SwapDestinationCredentials(ctx context.Context, tenantID, id, old, next string) (bool, error)
 
@@ -357,10 +361,16 @@ const (
 )
 
 type Tenant struct {
-	ID        string
-	Name      string
+	ID   string
+	Name string
+	// TimeZone is the IANA zone the dashboard shows times and cuts days in (default
+	// DefaultTimeZone).
+	TimeZone  string
 	CreatedAt time.Time
 }
+
+// DefaultTimeZone is a new tenant's time zone: most of Hub's users sell in Brazil.
+const DefaultTimeZone = "America/Sao_Paulo"
 
 type APIKey struct {
 	ID         string
@@ -433,8 +443,11 @@ type Destination struct {
 	Credentials string          // encrypted (pii.Keyring); never returned by the API
 	Enabled     bool
 	Health      DestinationHealth
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// TestAcceptedAt is when the platform last accepted a test event sent from the dashboard
+	// or the API (nil: never), so the setup checklist ticks only after a real test.
+	TestAcceptedAt *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Link is a tracking link: GET /r/{code} records a click and redirects to Target.

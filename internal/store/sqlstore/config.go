@@ -9,23 +9,31 @@ import (
 
 // Tenants.
 
-const tenantCols = `id, name, created_at`
+const tenantCols = `id, name, time_zone, created_at`
 
 func (q *queries) scanTenant(r Row) (store.Tenant, error) {
 	var t store.Tenant
-	err := r.Scan(&t.ID, &t.Name, tm(&t.CreatedAt))
+	err := r.Scan(&t.ID, &t.Name, &t.TimeZone, tm(&t.CreatedAt))
 	return t, err
 }
 
 func (q *queries) CreateTenant(ctx context.Context, t store.Tenant) (store.Tenant, error) {
 	t.ID = q.newID(t.ID)
 	t.CreatedAt = q.stamp(t.CreatedAt)
-	_, err := q.exec(ctx, q.w, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3)`,
-		t.ID, t.Name, q.f.Time(t.CreatedAt))
+	if t.TimeZone == "" {
+		t.TimeZone = store.DefaultTimeZone
+	}
+	_, err := q.exec(ctx, q.w, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4)`,
+		t.ID, t.Name, t.TimeZone, q.f.Time(t.CreatedAt))
 	if err != nil {
 		return store.Tenant{}, q.writeErr("create tenant", err)
 	}
 	return t, nil
+}
+
+func (q *queries) SetTenantTimeZone(ctx context.Context, id, timeZone string) error {
+	n, err := q.exec(ctx, q.w, `UPDATE tenants SET time_zone = $2 WHERE id = $1`, id, timeZone)
+	return mustAffect("set tenant time zone", n, err)
 }
 
 func (q *queries) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
@@ -272,7 +280,7 @@ func (q *queries) PutWebhookToken(ctx context.Context, t store.WebhookToken) err
 // Destinations.
 
 const destinationCols = `id, tenant_id, type, name, config, credentials, enabled, health_state, health_reason,
-	health_checked_at, created_at, updated_at`
+	health_checked_at, created_at, updated_at, test_accepted_at`
 
 func (q *queries) scanDestination(r Row) (store.Destination, error) {
 	var (
@@ -280,7 +288,7 @@ func (q *queries) scanDestination(r Row) (store.Destination, error) {
 		cfg []byte
 	)
 	err := r.Scan(&d.ID, &d.TenantID, &d.Type, &d.Name, &cfg, &d.Credentials, &d.Enabled, &d.Health.State,
-		&d.Health.Reason, tm(&d.Health.CheckedAt), tm(&d.CreatedAt), tm(&d.UpdatedAt))
+		&d.Health.Reason, tm(&d.Health.CheckedAt), tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.TestAcceptedAt))
 	d.Config = rawJSON(cfg)
 	return d, err
 }
@@ -296,10 +304,11 @@ func (q *queries) CreateDestination(ctx context.Context, d store.Destination) (s
 		d.Health.State = "unknown"
 	}
 	d.Health.CheckedAt = Micro(d.Health.CheckedAt)
+	d.TestAcceptedAt = microPtr(d.TestAcceptedAt)
 	_, err := q.exec(ctx, q.w, `INSERT INTO destinations (`+destinationCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		d.ID, d.TenantID, d.Type, d.Name, rawArg(d.Config), d.Credentials, d.Enabled, d.Health.State,
-		d.Health.Reason, q.f.Time(d.Health.CheckedAt), q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt))
+		d.Health.Reason, q.f.Time(d.Health.CheckedAt), q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.TestAcceptedAt))
 	if err != nil {
 		return store.Destination{}, q.writeErr("create destination", err)
 	}
@@ -317,6 +326,12 @@ func (q *queries) SetDestinationHealth(ctx context.Context, tenantID, id string,
 	n, err := q.exec(ctx, q.w, `UPDATE destinations SET health_state = $3, health_reason = $4, health_checked_at = $5
 		WHERE tenant_id = $1 AND id = $2`, tenantID, id, h.State, h.Reason, q.f.Time(q.stamp(h.CheckedAt)))
 	return mustAffect("set destination health", n, err)
+}
+
+func (q *queries) SetDestinationTestAccepted(ctx context.Context, tenantID, id string, at time.Time) error {
+	n, err := q.exec(ctx, q.w, `UPDATE destinations SET test_accepted_at = $3 WHERE tenant_id = $1 AND id = $2`,
+		tenantID, id, q.f.Time(q.stamp(at)))
+	return mustAffect("set destination test accepted", n, err)
 }
 
 func (q *queries) GetDestination(ctx context.Context, tenantID, id string) (store.Destination, error) {

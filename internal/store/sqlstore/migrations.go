@@ -628,4 +628,13 @@ CREATE TABLE replica_heartbeats (
 CREATE INDEX attributions_visitor ON attributions (tenant_id, visitor_id) WHERE visitor_id <> '';
 `,
 	},
+	{
+		// The dashboard shows times and cuts report days in the tenant's time zone; the setup
+		// checklist ticks "test event" only after the platform accepted one.
+		Name: "tenant time zone and destination test",
+		Up: `
+ALTER TABLE tenants ADD COLUMN time_zone text NOT NULL DEFAULT 'America/Sao_Paulo';
+ALTER TABLE destinations ADD COLUMN test_accepted_at timestamptz;
+`,
+	},
 }

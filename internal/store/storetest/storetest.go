@@ -249,8 +249,12 @@ func testTenants(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	a := must(s.CreateTenant(ctx, store.Tenant{Name: "Acme", CreatedAt: at(0)}))(t)
 	isUUIDv7(t, a.ID)
-	equal(t, "created", a, store.Tenant{ID: a.ID, Name: "Acme", CreatedAt: micro(at(0))})
+	equal(t, "created", a, store.Tenant{ID: a.ID, Name: "Acme", TimeZone: store.DefaultTimeZone, CreatedAt: micro(at(0))})
 	equal(t, "get", must(s.GetTenant(ctx, a.ID))(t), a)
+	noErr(t, s.SetTenantTimeZone(ctx, a.ID, "Europe/Lisbon"))
+	a.TimeZone = "Europe/Lisbon"
+	equal(t, "time zone set", must(s.GetTenant(ctx, a.ID))(t), a)
+	wantErr(t, s.SetTenantTimeZone(ctx, "missing", "UTC"), store.ErrNotFound, "time zone of a missing tenant")
 	b := must(s.CreateTenant(ctx, store.Tenant{ID: "tenant-given-id", Name: "Given"}))(t)
 	if b.ID != "tenant-given-id" || b.CreatedAt.IsZero() || b.CreatedAt.Location() != time.UTC {
 		t.Errorf("created with given id: %+v", b)
@@ -390,6 +394,9 @@ func testDestinations(t *testing.T, s store.Store) {
 	noErr(t, s.SetDestinationHealth(ctx, w.a.ID, d.ID, h))
 	upd.UpdatedAt = micro(upd.UpdatedAt)
 	upd.Health = store.DestinationHealth{State: h.State, Reason: h.Reason, CheckedAt: micro(h.CheckedAt)}
+	noErr(t, s.SetDestinationTestAccepted(ctx, w.a.ID, d.ID, at(3*time.Hour)))
+	upd.TestAcceptedAt = new(micro(at(3 * time.Hour)))
+	wantErr(t, s.SetDestinationTestAccepted(ctx, w.b.ID, d.ID, at(3*time.Hour)), store.ErrNotFound, "test accepted, other tenant")
 	got = must(s.GetDestination(ctx, w.a.ID, d.ID))(t)
 	got.Config = canon(t, got.Config)
 	upd.Config = canon(t, upd.Config)
