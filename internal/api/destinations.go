@@ -412,6 +412,11 @@ func (a *API) recordHealth(ctx context.Context, d store.Destination, o dest.Outc
 	if err := a.cfg.Store.SetDestinationHealth(ctx, d.TenantID, d.ID, h); err != nil {
 		a.cfg.Log.Warn("api: record destination health", "destination_id", d.ID, "error", err.Error())
 	}
+	if o.Kind == dest.Delivered { // the dashboard's setup checklist ticks "test event" from this
+		if err := a.cfg.Store.SetDestinationTestAccepted(ctx, d.TenantID, d.ID, a.now()); err != nil {
+			a.cfg.Log.Warn("api: record destination test", "destination_id", d.ID, "error", err.Error())
+		}
+	}
 }
 
 // ReplayResult counts the deliveries put back on the queue and those left alone, grouped by

@@ -159,9 +159,6 @@ type authed struct {
 // it may do all an admin may.
 var roleRank = map[string]int{store.RoleReadOnly: 1, store.RoleAdmin: 2, store.RoleOperator: 3}
 
-// roleNames are the roles as the dashboard shows them.
-var roleNames = map[string]string{store.RoleReadOnly: "read only", store.RoleOperator: "operator", store.RoleAdmin: "admin"}
-
 // allows reports whether a user with role may use a route that needs least (roleAny: anyone).
 func allows(role, least string) bool {
 	return least == roleAny || (roleRank[role] > 0 && roleRank[role] >= roleRank[least])
@@ -185,16 +182,16 @@ func (u *UI) auth(role string, h func(w http.ResponseWriter, r *http.Request, p 
 				http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			http.Error(w, "log in first", http.StatusUnauthorized)
+			http.Error(w, localeOf(r).T("err.log_in_first"), http.StatusUnauthorized)
 			return
 		}
 		if r.Method == http.MethodPost {
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue(csrfField)), []byte(a.sess.CSRFToken)) != 1 {
-				http.Error(w, "the form expired; reload the page and try again", http.StatusForbidden)
+				http.Error(w, localeOf(r).T("err.form_expired"), http.StatusForbidden)
 				return
 			}
 		}
-		p := page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeOf(r), request: r}
+		p := page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeOf(r).in(tenantZone(a.tenant, u.cfg.Location)), request: r}
 		if !allows(a.user.Role, role) {
 			u.forbidden(w, r, p)
 			return
@@ -242,7 +239,7 @@ func (u *UI) plain(h func(w http.ResponseWriter, r *http.Request, p page)) http.
 		}
 		if r.Method == http.MethodPost {
 			if tok == "" || subtle.ConstantTimeCompare([]byte(r.PostFormValue(csrfField)), []byte(tok)) != 1 {
-				http.Error(w, "the form expired; reload the page and try again", http.StatusForbidden)
+				http.Error(w, localeOf(r).T("err.form_expired"), http.StatusForbidden)
 				return
 			}
 		}
@@ -271,7 +268,7 @@ func (u *UI) loginPage(w http.ResponseWriter, r *http.Request, p page) {
 		http.Redirect(w, r, "/welcome", http.StatusSeeOther)
 		return
 	}
-	p.Title, p.Data = "Log in", loginData{Next: safeNext(r.URL.Query().Get("next"))}
+	p.Title, p.Data = p.Loc.T("title.login"), loginData{Next: safeNext(r.URL.Query().Get("next"))}
 	u.render(w, r, http.StatusOK, "login", p)
 }
 
@@ -311,10 +308,10 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
 	email := normEmail(r.PostFormValue("email"))
 	next := safeNext(r.PostFormValue("next"))
-	p.Title, p.Data = "Log in", loginData{Email: email, Next: next}
+	p.Title, p.Data = p.Loc.T("title.login"), loginData{Email: email, Next: next}
 	tooMany := func(retry time.Duration) {
 		w.Header().Set("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
-		p.Error = "Too many attempts. Wait a minute and try again."
+		p.Error = p.Loc.T("err.too_many")
 		u.render(w, r, http.StatusTooManyRequests, "login", p)
 	}
 	// The address is the client's, through the trusted proxies (behind a load balancer every
@@ -350,12 +347,12 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 			u.fail(w, r, err)
 			return
 		}
-		p.Error = "E-mail or password is wrong."
+		p.Error = p.Loc.T("err.login_wrong")
 		u.render(w, r, http.StatusUnauthorized, "login", p)
 		return
 	}
 	if user.Disabled {
-		p.Error = "This login is disabled. Ask an admin of your Hub."
+		p.Error = p.Loc.T("err.login_disabled")
 		u.render(w, r, http.StatusForbidden, "login", p)
 		return
 	}
@@ -528,7 +525,7 @@ func (u *UI) welcomePage(w http.ResponseWriter, r *http.Request, p page) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
-	p.Title, p.Data = "Welcome to Hub", welcomeData{}
+	p.Title, p.Data = p.Loc.T("title.welcome"), welcomeData{}
 	u.render(w, r, http.StatusOK, "welcome", p)
 }
 
@@ -544,15 +541,15 @@ func (u *UI) welcome(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	email := normEmail(r.PostFormValue("email"))
-	p.Title, p.Data = "Welcome to Hub", welcomeData{Email: email}
-	if msg := checkNewUser(email, r.PostFormValue("password"), r.PostFormValue("password2")); msg != "" {
+	p.Title, p.Data = p.Loc.T("title.welcome"), welcomeData{Email: email}
+	if msg := checkNewUser(p.Loc, email, r.PostFormValue("password"), r.PostFormValue("password2")); msg != "" {
 		p.Error = msg
 		u.render(w, r, http.StatusUnprocessableEntity, "welcome", p)
 		return
 	}
 	tenant, err := u.keyTenant(ctx, strings.TrimSpace(r.PostFormValue("key")))
 	if err != nil {
-		p.Error = "Enter the admin key Hub printed when it started for the first time (it starts with hub_)."
+		p.Error = p.Loc.T("err.admin_key")
 		u.render(w, r, http.StatusUnauthorized, "welcome", p)
 		return
 	}
@@ -565,7 +562,13 @@ func (u *UI) welcome(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/setup", "Welcome! Start by adding a source: the site and gateways whose sales Hub tracks.")
+	// The first step is adding a source only when none exists yet (one may have been made
+	// through the API or the CLI before the first login).
+	flash := "flash.welcome.no_source"
+	if srcs, err := u.cfg.Store.ListSources(ctx, tenant.ID); err == nil && len(srcs) > 0 {
+		flash = "flash.welcome.has_source"
+	}
+	redirect(w, r, "/setup", flash)
 }
 
 // keyTenant returns the tenant of a valid, unrevoked admin or operator API key.
@@ -584,16 +587,16 @@ func (u *UI) keyTenant(ctx context.Context, plaintext string) (store.Tenant, err
 	return u.cfg.Store.GetTenant(ctx, k.TenantID)
 }
 
-func checkNewUser(email, password, confirm string) string {
+func checkNewUser(l locale, email, password, confirm string) string {
 	switch {
 	case !validEmail(email):
-		return "Enter a valid e-mail address."
+		return l.T("err.email_invalid")
 	case len([]rune(password)) < minPassword:
-		return fmt.Sprintf("The password must have at least %d characters.", minPassword)
+		return l.T("err.password_short", minPassword)
 	case len(password) > 1024:
-		return "The password is too long."
+		return l.T("err.password_long")
 	case password != confirm:
-		return "The two passwords differ."
+		return l.T("err.password_differ")
 	}
 	return ""
 }

@@ -184,7 +184,7 @@ func TestBrowser(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS(`#attribution`)),
 				shot("order-delivered"),
 			)
-			if s := text(`#attribution`); !strings.Contains(s, "matched") || !strings.Contains(s, "visitor_id") {
+			if s := text(`#attribution`); !strings.Contains(s, "matched") || !strings.Contains(s, "Hub visitor id") {
 				t.Errorf("attribution section: %q", s)
 			}
 			if s := text(`#deliveries`); !strings.Contains(s, "delivered") {
@@ -267,6 +267,45 @@ func TestBrowser(t *testing.T) {
 			run("settings", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.CSS(`#k-h`)), shot("settings"))
 			run("users", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(chromedp.CSS(`#nu-h`)), shot("users"))
 			run("account", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS(`#pw-h`)), shot("account"))
+
+			// The same dashboard in Brazilian Portuguese (the language link), times in the
+			// tenant's zone (São Paulo by default), the status icons drawn as inline SVG.
+			run("overview pt-BR", chromedp.Navigate(base+"/?lang=pt-BR"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)), shot("overview-pt-BR"))
+			if s := text(`header nav`); !strings.Contains(s, "Visão geral") || !strings.Contains(s, "Pedidos") || !strings.Contains(s, "Configuração") {
+				t.Errorf("navigation in pt-BR: %q", s)
+			}
+			if s := text(`#kpi-delivered-note`); !strings.Contains(s, "eventos com envio concluído") {
+				t.Errorf("delivered KPI note: %q", s)
+			}
+			if s := text(`#time-zone`); !strings.Contains(s, "America/Sao Paulo (UTC−3)") {
+				t.Errorf("time zone label: %q", s)
+			}
+			run("order pt-BR", chromedp.Navigate(base+"/orders/"+o.ID), chromedp.WaitVisible(chromedp.CSS(`#attribution`)), shot("order-pt-BR"))
+			if s := text(`#attribution`); !strings.Contains(s, "atribuído") || !strings.Contains(s, "A venda foi atribuída") || !strings.Contains(s, "UTC−3") {
+				t.Errorf("attribution in pt-BR: %q", s)
+			}
+			paid := o.CreatedAt.In(mustZone(t, "America/Sao_Paulo")).Format("02/01/2006 15:04")
+			if s := text(`dl.facts`); !strings.Contains(s, paid) {
+				t.Errorf("order times not in São Paulo's zone (want %s): %q", paid, s)
+			}
+			run("setup pt-BR", chromedp.Navigate(base+"/setup"), chromedp.WaitVisible(chromedp.CSS(`#steps`)), shot("setup-pt-BR"))
+			if s := text(`#steps`); !strings.Contains(s, "Adicione uma origem") || !strings.Contains(s, "Primeira visita vista em") {
+				t.Errorf("checklist in pt-BR: %q", s)
+			}
+			drawn, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('#steps li > svg.icon')].filter(e => e.getBoundingClientRect().width >= 12).length`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if drawn != 6 {
+				t.Errorf("%d of the 6 checklist icons are drawn as SVG", drawn)
+			}
+			run("source pt-BR", chromedp.Navigate(base+"/setup/sources/"+srcs[0].ID), chromedp.WaitVisible(chromedp.CSS(`#snippet-status.ok svg.icon-ok`)), shot("source-pt-BR"))
+			if s := text(`#snippet-status`); !strings.Contains(s, "Código visto em") || !strings.Contains(s, "UTC−3") {
+				t.Errorf("snippet status in pt-BR: %q", s)
+			}
+			run("failures pt-BR", chromedp.Navigate(base+"/failures"), chromedp.WaitVisible(chromedp.CSS(`#wh-h`)), shot("failures-pt-BR"))
+			run("settings pt-BR", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.CSS(`#tz`)), shot("settings-pt-BR"))
+
 			run("phone", chromedp.EmulateViewport(360, 740), chromedp.Navigate(base+"/?lang=pt-BR"),
 				chromedp.WaitVisible(chromedp.CSS(`svg.chart`)), shot("overview-360px-pt-BR"))
 			overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`))

@@ -215,7 +215,7 @@ func TestFlow(t *testing.T) {
 			o := e.orderByExternal(tenant.ID, "HP0000000001")
 			e.deliveryState(tenant.ID, o.ID, store.DeliveryDelivered)
 			page = c.get("/orders/" + o.ID)
-			mustContain(t, "order page", page.body, "HP0000000001", "Attribution", "delivered", "•••", "matched", "visitor_id", "launch")
+			mustContain(t, "order page", page.body, "HP0000000001", "Attribution", "delivered", "•••", "matched", "Hub visitor id", "launch")
 			if strings.Contains(page.body, "maria.teste@example.com") {
 				t.Error("order page shows the buyer's e-mail without being asked")
 			}
@@ -278,7 +278,7 @@ func TestFlow(t *testing.T) {
 			mustContain(t, "failures after replay", c.get("/failures").body, "No dead or retrying deliveries")
 
 			// The overview shows the report's numbers.
-			per := e.ui.period(httptestRequest("/"))
+			per := e.ui.period(httptestRequest("/"), pageOf(tenant))
 			sum, err := report.Summarize(ctx, e.st, tenant.ID, per.Period)
 			if err != nil {
 				t.Fatal(err)
@@ -327,3 +327,6 @@ func httptestRequest(target string) *http.Request {
 	r, _ := http.NewRequest(http.MethodGet, target, nil)
 	return r
 }
+
+// pageOf is what auth hands a handler of the tenant (its locale aside).
+func pageOf(t store.Tenant) page { return page{Tenant: t} }

@@ -14,33 +14,32 @@ import (
 	"github.com/hubtrack/hub/internal/report"
 )
 
-// locale formats numbers, money and dates for pt-BR or en.
+// locale is the language and time zone a page speaks: messages (i18n.go), numbers, money and
+// times for pt-BR or en, times in the tenant's zone.
 type locale struct {
 	Tag     string // "pt-BR" or "en"
 	group   string
 	decimal string
+	zone    *time.Location // nil: UTC
 }
 
 var (
-	localePT = locale{Tag: "pt-BR", group: ".", decimal: ","}
-	localeEN = locale{Tag: "en", group: ",", decimal: "."}
+	localePT = locale{Tag: langPT, group: ".", decimal: ","}
+	localeEN = locale{Tag: langEN, group: ",", decimal: "."}
 )
 
-// localeOf picks the locale from the "lang" cookie or query, then Accept-Language.
+// localeOf picks the locale from the request (langOf), in UTC until the tenant is known.
 func localeOf(r *http.Request) locale {
-	choice := r.URL.Query().Get("lang")
-	if choice == "" {
-		if c, err := r.Cookie("hub_lang"); err == nil {
-			choice = c.Value
-		}
-	}
-	if choice == "" {
-		choice = r.Header.Get("Accept-Language")
-	}
-	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(choice)), "pt") {
+	if langOf(r) == langPT {
 		return localePT
 	}
 	return localeEN
+}
+
+// in returns the locale showing times in zone.
+func (l locale) in(zone *time.Location) locale {
+	l.zone = zone
+	return l
 }
 
 // Int formats an integer with group separators.
@@ -104,15 +103,17 @@ func (l locale) Rate(r report.Rate) string {
 	return l.Percent(*r.Value)
 }
 
-// Time formats a time in the dashboard's zone.
+// Time formats a time in the tenant's zone, labelled with its offset ("02/12/2026 19:27:05
+// UTC−3"), so a time is never read as another zone's.
 func (l locale) Time(t time.Time) string {
 	if t.IsZero() {
 		return "–"
 	}
-	if l.Tag == "pt-BR" {
-		return t.Format("02/01/2006 15:04:05")
+	t = t.In(l.location())
+	if l.Tag == langPT {
+		return t.Format("02/01/2006 15:04:05") + " " + zoneOffset(t)
 	}
-	return t.Format("Jan 2, 2006 15:04:05")
+	return t.Format("Jan 2, 2006 15:04:05") + " " + zoneOffset(t)
 }
 
 // Date formats a YYYY-MM-DD date.
@@ -121,7 +122,7 @@ func (l locale) Date(day string) string {
 	if err != nil {
 		return day
 	}
-	if l.Tag == "pt-BR" {
+	if l.Tag == langPT {
 		return t.Format("02/01")
 	}
 	return t.Format("Jan 2")
@@ -130,8 +131,7 @@ func (l locale) Date(day string) string {
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 var funcs = template.FuncMap{
-	"roleName": func(role string) string { return roleNames[role] },
-	"allows":   allows,
+	"allows": allows,
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}
@@ -139,6 +139,7 @@ var funcs = template.FuncMap{
 		return *t
 	},
 	"add":   func(a, b int) int { return a + b },
+	"docs":  docsURL,
 	"int64": func(i int) int64 { return int64(i) },
 	"short": func(id string) string {
 		if len(id) > 8 {
@@ -156,7 +157,6 @@ var funcs = template.FuncMap{
 		}
 		return template.URL("?" + q.Encode())
 	},
-	"reasonInfo": func(reason string) reasonHelp { return helpFor(reason) },
 }
 
 // chart is an inline SVG of daily orders against delivered conversions, drawn on the server.
@@ -203,7 +203,7 @@ func newChart(l locale, days []report.Day) chart {
 			X: x + 1, W: bw, OrdersY: top + plot - oh, OrdersH: oh,
 			DeliverY: top + plot - dh, DeliverH: dh, Label: l.Date(d.Date), ShowLabel: i%every == 0, LabelX: x + slot/2,
 			Orders: d.Orders, Delivered: d.Deliveries.Delivered,
-			Title: fmt.Sprintf("%s: %s orders, %s delivered", l.Date(d.Date), l.Int(int64(d.Orders)), l.Int(int64(d.Deliveries.Delivered))),
+			Title: l.T("chart.bar", l.Date(d.Date), l.Int(int64(d.Orders)), l.Int(int64(d.Deliveries.Delivered))),
 		})
 	}
 	for _, v := range []int{0, scale / 2, scale} {

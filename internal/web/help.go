@@ -1,59 +1,177 @@
 package web
 
-import "github.com/hubtrack/hub/internal/dest"
+import (
+	"strings"
 
-// reasonHelp says what a delivery failure means and how to fix it, in a marketer's words.
+	"github.com/hubtrack/hub/internal/dest"
+)
+
+// reasonHelp says what a delivery's reason code means and how to fix it, in a marketer's
+// words; the code itself never reaches the page alone.
 type reasonHelp struct {
-	Title string
-	Means string
-	Fix   string
+	Code  string
+	Title string // a short name ("Invalid access token")
+	Means string // what happened
+	Fix   string // what to do
+	Why   string // why a replay did not send it again (a clause)
 }
 
-var help = map[string]reasonHelp{
-	dest.ReasonInvalidToken: {"Invalid access token",
-		"The platform refused the access token: it expired, was revoked, or was copied incompletely.",
-		"Create a new token (Meta: Events Manager > Settings > Conversions API > Generate access token), paste it in Setup, then replay."},
-	dest.ReasonPermission: {"Permission denied",
-		"The token works but cannot send events to this pixel.",
-		"Give the system user that owns the token access to the pixel in Business Settings, then replay."},
-	dest.ReasonInvalidParameter: {"Refused payload",
-		"The platform refused the event's content.",
-		"Open one order below to read the platform's answer; fix the setting it names, then replay."},
-	dest.ReasonStale: {"Too old",
-		"The event is older than the platform accepts (Meta: 7 days), so it can no longer be sent.",
-		"Nothing to fix for these; keep deliveries flowing so new events go out in time."},
-	dest.ReasonRateLimited: {"Rate limited",
-		"The platform asked Hub to slow down. Hub retries on its own with back-off.",
-		"Usually nothing: wait. If it persists, check the ad account's limits."},
-	dest.ReasonServerError: {"Platform error",
-		"The platform answered with a server error. Hub retries on its own.",
-		"Wait; replay if they end up dead after the platform recovers."},
-	dest.ReasonTimeout: {"Timeout",
-		"The platform did not answer in time. Hub retries on its own.",
-		"Wait; replay after the platform recovers."},
-	dest.ReasonNetwork: {"Network error",
-		"Hub could not reach the platform (DNS, connection, TLS).",
-		"Check the server's outbound network; replay once it works."},
-	dest.ReasonInvalidConfig: {"Incomplete settings",
-		"The destination's settings or credentials are missing something.",
-		"Complete the destination in Setup, then replay."},
-	dest.ReasonInvalidEvent: {"Invalid event",
-		"Hub refused to send the event (missing name, negative value…).",
-		"Open an order below; this usually needs a fix in the gateway's data."},
-	dest.ReasonWeakUserData: {"Too little customer data",
-		"The event carries too little to match a person, so the platform would refuse it.",
-		"Install the snippet on every page and pass the checkout's tracking parameters."},
-	dest.ReasonPolicyBlocked: {"Blocked by the platform",
-		"The platform blocked the ad account or app.",
-		"Resolve it in the platform's account quality page, then replay."},
-	dest.ReasonEventDisabled: {"Event disabled",
-		"This event is not enabled for the destination.",
-		"Enable it in the destination's settings if you want it sent."},
+// reasonCodes are the codes the table below explains: delivery outcomes (dest.Reason…) and the
+// worker's own reasons for not sending. TestCatalogue checks each has every message.
+var reasonCodes = []string{
+	dest.ReasonInvalidToken, dest.ReasonPermission, dest.ReasonInvalidParameter, dest.ReasonStale,
+	dest.ReasonRateLimited, dest.ReasonServerError, dest.ReasonTransient, dest.ReasonTimeout,
+	dest.ReasonNetwork, dest.ReasonMalformedResponse, dest.ReasonCancelled, dest.ReasonInvalidConfig,
+	dest.ReasonInvalidEvent, dest.ReasonWeakUserData, dest.ReasonPolicyBlocked, dest.ReasonEventDisabled,
+	dest.ReasonRejected, "destination_disabled", "replay_requested", "unknown",
 }
 
-func helpFor(reason string) reasonHelp {
-	if h, ok := help[reason]; ok {
-		return h
+// reason explains a delivery's reason code. A stored reason may carry detail after the code
+// ("rate_limited: …"): the code decides. An unknown code gets the generic explanation.
+func (l locale) reason(code string) reasonHelp {
+	c := reasonOf(code)
+	if code == "replay requested" {
+		c = "replay_requested"
 	}
-	return reasonHelp{Title: reason, Means: "The platform refused these events.", Fix: "Open an order below to read the platform's answer, fix the cause, then replay."}
+	if _, ok := catalogue["reason."+c+".title"]; !ok {
+		c = "unknown"
+	}
+	k := "reason." + c
+	return reasonHelp{Code: reasonOf(code), Title: l.T(k + ".title"), Means: l.T(k + ".means"), Fix: l.T(k + ".fix"), Why: l.T(k + ".why")}
+}
+
+// Reason is reason for templates.
+func (l locale) Reason(code string) reasonHelp { return l.reason(code) }
+
+// needsSetup reports whether a reason is fixed in the destination's settings.
+func needsSetup(code string) bool {
+	switch reasonOf(code) {
+	case dest.ReasonInvalidToken, dest.ReasonPermission, dest.ReasonInvalidConfig:
+		return true
+	}
+	return false
+}
+
+func reasonOf(r string) string {
+	if r == "" {
+		return "unknown"
+	}
+	// Reasons may carry detail after a colon ("rate_limited: ..."): group by the code.
+	if i := strings.IndexAny(r, ": "); i > 0 {
+		return r[:i]
+	}
+	return r
+}
+
+// reasonMessages are the reason table: for each code its title, what it means, how to fix it
+// and why a replay did not send it again; merged into catalogue.
+var reasonMessages = map[string][4]msg{
+	dest.ReasonInvalidToken: {
+		{"Invalid access token", "Token de acesso inválido"},
+		{"The platform refused the access token: it expired, was revoked, or was copied incompletely.", "A plataforma recusou o token de acesso: ele expirou, foi revogado ou foi copiado pela metade."},
+		{"Create a new token (Meta: Events Manager > Settings > Conversions API > Generate access token), paste it in Setup, then resend.", "Gere um token novo (Meta: Gerenciador de Eventos > Configurações > API de Conversões > Gerar token de acesso), cole na Configuração e depois reenvie."},
+		{"the access token is invalid", "o token de acesso é inválido"}},
+	dest.ReasonPermission: {
+		{"Permission denied", "Sem permissão"},
+		{"The token works but cannot send events to this pixel.", "O token funciona, mas não tem permissão para enviar eventos a este pixel."},
+		{"Give the system user that owns the token access to the pixel in Business Settings, then resend.", "Dê ao usuário do sistema dono do token acesso ao pixel nas Configurações do Negócio e depois reenvie."},
+		{"the token has no access to the pixel", "o token não tem acesso ao pixel"}},
+	dest.ReasonInvalidParameter: {
+		{"Refused content", "Conteúdo recusado"},
+		{"The platform refused the event's content.", "A plataforma recusou o conteúdo do evento."},
+		{"Open one order below to read the platform's answer; fix the setting it names, then resend.", "Abra um dos pedidos abaixo para ler a resposta da plataforma; corrija o que ela aponta e depois reenvie."},
+		{"the platform refused its content", "a plataforma recusou o conteúdo"}},
+	dest.ReasonStale: {
+		{"Too old to send", "Antigo demais para enviar"},
+		{"The event is older than the platform accepts (Meta: 7 days), so it can no longer be sent.", "O evento é mais antigo do que a plataforma aceita (Meta: 7 dias), então não dá mais para enviar."},
+		{"Nothing to fix for these; keep deliveries flowing so new events go out in time.", "Não há o que corrigir nestes; mantenha as entregas funcionando para os próximos saírem a tempo."},
+		{"older than the platform accepts (Meta: 7 days)", "mais antigas do que a plataforma aceita (Meta: 7 dias)"}},
+	dest.ReasonRateLimited: {
+		{"Too many requests", "Excesso de envios"},
+		{"The platform asked Hub to slow down. Hub retries on its own, more slowly.", "A plataforma pediu para o Hub ir mais devagar. O Hub tenta de novo sozinho, com calma."},
+		{"Usually nothing: wait. If it persists, check the ad account's limits.", "Normalmente nada: espere. Se continuar, confira os limites da conta de anúncios."},
+		{"the platform asked to slow down", "a plataforma pediu para ir mais devagar"}},
+	dest.ReasonServerError: {
+		{"Platform error", "Erro na plataforma"},
+		{"The platform answered with an error on its side. Hub retries on its own.", "A plataforma respondeu com um erro do lado dela. O Hub tenta de novo sozinho."},
+		{"Wait; resend if they end up failed after the platform recovers.", "Espere; reenvie se elas terminarem com falha depois que a plataforma voltar."},
+		{"the platform had an error", "a plataforma teve um erro"}},
+	dest.ReasonTransient: {
+		{"Temporary platform error", "Erro temporário na plataforma"},
+		{"The platform said the error is temporary. Hub retries on its own.", "A plataforma disse que o erro é temporário. O Hub tenta de novo sozinho."},
+		{"Wait; resend after the platform recovers.", "Espere; reenvie depois que a plataforma voltar."},
+		{"the platform had a temporary error", "a plataforma teve um erro temporário"}},
+	dest.ReasonTimeout: {
+		{"No answer in time", "Sem resposta a tempo"},
+		{"The platform did not answer in time. Hub retries on its own.", "A plataforma não respondeu a tempo. O Hub tenta de novo sozinho."},
+		{"Wait; resend after the platform recovers.", "Espere; reenvie depois que a plataforma voltar."},
+		{"the platform did not answer in time", "a plataforma não respondeu a tempo"}},
+	dest.ReasonNetwork: {
+		{"Network error", "Erro de rede"},
+		{"Hub could not reach the platform (DNS, connection, TLS).", "O Hub não conseguiu falar com a plataforma (DNS, conexão, TLS)."},
+		{"Check the server's internet connection; resend once it works.", "Confira a conexão de internet do servidor; reenvie quando voltar."},
+		{"the platform could not be reached", "não foi possível falar com a plataforma"}},
+	dest.ReasonMalformedResponse: {
+		{"Unreadable answer", "Resposta ilegível"},
+		{"The platform answered something Hub cannot read. Hub retries; the platform counts a resent event once.", "A plataforma respondeu algo que o Hub não consegue ler. O Hub tenta de novo; a plataforma conta um evento reenviado uma vez só."},
+		{"Usually nothing: wait.", "Normalmente nada: espere."},
+		{"the platform's answer was unreadable", "a resposta da plataforma veio ilegível"}},
+	dest.ReasonCancelled: {
+		{"Interrupted", "Interrompido"},
+		{"Hub was stopping while it sent. It sends again when it starts.", "O Hub estava desligando durante o envio. Ele envia de novo quando voltar."},
+		{"Nothing to do.", "Nada a fazer."},
+		{"Hub was stopping", "o Hub estava desligando"}},
+	dest.ReasonInvalidConfig: {
+		{"Incomplete settings", "Configuração incompleta"},
+		{"The destination's settings or credentials are missing something.", "Falta alguma coisa nas configurações ou credenciais do destino."},
+		{"Complete the destination in Setup, then resend.", "Complete o destino na Configuração e depois reenvie."},
+		{"the destination's settings are incomplete", "a configuração do destino está incompleta"}},
+	dest.ReasonInvalidEvent: {
+		{"Invalid event", "Evento inválido"},
+		{"Hub refused to send the event (missing name, negative value…).", "O Hub não enviou o evento (sem nome, valor negativo…)."},
+		{"Open an order below; this usually needs a fix in the gateway's data.", "Abra um pedido abaixo; normalmente é preciso corrigir os dados na plataforma de pagamento."},
+		{"the event is invalid", "o evento é inválido"}},
+	dest.ReasonWeakUserData: {
+		{"Too little customer data", "Poucos dados do cliente"},
+		{"The event carries too little to match a person, so the platform would refuse it.", "O evento tem poucos dados para identificar a pessoa, então a plataforma recusaria."},
+		{"Install the snippet on every page and pass the checkout's tracking parameters.", "Instale o código em todas as páginas e passe os parâmetros de rastreamento para o checkout."},
+		{"too little customer data", "poucos dados do cliente"}},
+	dest.ReasonPolicyBlocked: {
+		{"Blocked by the platform", "Bloqueado pela plataforma"},
+		{"The platform blocked the ad account or app.", "A plataforma bloqueou a conta de anúncios ou o app."},
+		{"Resolve it in the platform's account quality page, then resend.", "Resolva na página de qualidade da conta da plataforma e depois reenvie."},
+		{"the platform blocked the account", "a plataforma bloqueou a conta"}},
+	dest.ReasonEventDisabled: {
+		{"Event not enabled", "Evento não ativado"},
+		{"This event is not enabled for the destination.", "Este evento não está ativado para o destino."},
+		{"Enable it in the destination's settings if you want it sent.", "Ative nas configurações do destino se quiser enviá-lo."},
+		{"the event is not enabled for the destination", "o evento não está ativado no destino"}},
+	dest.ReasonRejected: {
+		{"Refused by the platform", "Recusado pela plataforma"},
+		{"The platform refused these events.", "A plataforma recusou estes eventos."},
+		{"Open an order below to read the platform's answer, fix the cause, then resend.", "Abra um pedido abaixo para ler a resposta da plataforma, corrija a causa e depois reenvie."},
+		{"the platform refused them", "a plataforma recusou"}},
+	"destination_disabled": {
+		{"Destination disabled", "Destino desativado"},
+		{"The destination is disabled, so Hub does not send to it.", "O destino está desativado, então o Hub não envia para ele."},
+		{"Enable it in Setup, then resend.", "Ative na Configuração e depois reenvie."},
+		{"the destination is disabled; enable it, then resend", "o destino está desativado; ative e depois reenvie"}},
+	"replay_requested": {
+		{"Resend requested", "Reenvio pedido"},
+		{"Someone asked to resend it; it is waiting in the queue.", "Alguém pediu o reenvio; está aguardando na fila."},
+		{"Nothing to do.", "Nada a fazer."},
+		{"a resend was already requested", "o reenvio já foi pedido"}},
+	"unknown": {
+		{"Refused", "Recusado"},
+		{"The platform refused these events.", "A plataforma recusou estes eventos."},
+		{"Open an order below to read the platform's answer, fix the cause, then resend.", "Abra um pedido abaixo para ler a resposta da plataforma, corrija a causa e depois reenvie."},
+		{"they cannot be sent", "não podem ser enviadas"}},
+}
+
+func init() {
+	for code, m := range reasonMessages {
+		for i, part := range []string{"title", "means", "fix", "why"} {
+			catalogue["reason."+code+"."+part] = m[i]
+		}
+	}
 }

@@ -162,7 +162,7 @@ func (u *UI) live(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
-	p.Title, p.Nav, p.Data = "Live events", "live", liveData{Sources: srcs, Source: r.URL.Query().Get("source")}
+	p.Title, p.Nav, p.Data = p.Loc.T("live.h1"), "live", liveData{Sources: srcs, Source: r.URL.Query().Get("source")}
 	u.render(w, r, http.StatusOK, "live", p)
 }
 
@@ -215,8 +215,9 @@ func (u *UI) liveStream(w http.ResponseWriter, r *http.Request, p page) {
 			}
 			b, _ := json.Marshal(struct {
 				LiveEvent
-				Time string `json:"time"`
-			}{ev, p.Loc.Time(ev.At.In(u.cfg.Location))})
+				Time  string `json:"time"`
+				Label string `json:"label"`
+			}{ev, p.Loc.Time(ev.At), p.Loc.Code("live.kind", ev.Kind)})
 			fmt.Fprintf(w, "id: %s\nevent: live\ndata: %s\n\n", e.ID, b)
 		}
 		if rc.Flush() != nil {

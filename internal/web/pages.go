@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,27 +19,32 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-// period is a dashboard range: today, the last 7 or the last 30 days, cut in the zone.
+// period is a dashboard range: today, the last 7 or the last 30 days, cut in the tenant's
+// time zone. Label is a catalogue key.
 type period struct {
 	Key   string
 	Label string
 	report.Period
 }
 
-func (u *UI) period(r *http.Request) period {
-	now := u.now().In(u.cfg.Location)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, u.cfg.Location)
+// periodLabels are the periods' catalogue keys.
+var periodLabels = []string{"period.today", "period.30d", "period.7d"}
+
+func (u *UI) period(r *http.Request, pg page) period {
+	loc := tenantZone(pg.Tenant, u.cfg.Location)
+	now := u.now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	key := r.URL.Query().Get("period")
 	p := period{Key: key}
 	switch key {
 	case "today":
-		p.Label, p.Since = "Today", today
+		p.Label, p.Since = periodLabels[0], today
 	case "30d":
-		p.Label, p.Since = "Last 30 days", today.AddDate(0, 0, -29)
+		p.Label, p.Since = periodLabels[1], today.AddDate(0, 0, -29)
 	default:
-		p.Key, p.Label, p.Since = "7d", "Last 7 days", today.AddDate(0, 0, -6)
+		p.Key, p.Label, p.Since = "7d", periodLabels[2], today.AddDate(0, 0, -6)
 	}
-	p.Until, p.Location = now, u.cfg.Location
+	p.Until, p.Location = now, loc
 	return p
 }
 
@@ -75,7 +82,7 @@ type overviewData struct {
 // numbers agree.
 func (u *UI) overview(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
-	per := u.period(r)
+	per := u.period(r, p)
 	sum, acc, err := report.Dashboard(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
 	if err != nil {
 		u.fail(w, r, err)
@@ -90,7 +97,7 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, p page) {
 	for _, k := range []string{"today", "7d", "30d"} {
 		r2 := r.Clone(ctx)
 		r2.URL.RawQuery = "period=" + k
-		d.Periods = append(d.Periods, u.period(r2))
+		d.Periods = append(d.Periods, u.period(r2, p))
 	}
 	d.Orphans = sum.Total.MatchRate.Denominator - sum.Total.MatchRate.Numerator
 	status := map[[2]string]*statusRow{}
@@ -128,7 +135,7 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, p page) {
 	slices.SortFunc(d.ByProvider, func(a, b providerRow) int {
 		return cmp.Or(cmp.Compare(b.Orders, a.Orders), cmp.Compare(a.Provider, b.Provider))
 	})
-	p.Title, p.Nav, p.Data = "Overview", "overview", d
+	p.Title, p.Nav, p.Data = p.Loc.T("title.overview"), "overview", d
 	u.render(w, r, http.StatusOK, "overview", p)
 }
 
@@ -176,10 +183,11 @@ func (u *UI) orders(w http.ResponseWriter, r *http.Request, p page) {
 	case "no":
 		f.Matched = new(false)
 	}
-	if t, err := time.ParseInLocation(time.DateOnly, d.Since, u.cfg.Location); err == nil {
+	loc := tenantZone(p.Tenant, u.cfg.Location)
+	if t, err := time.ParseInLocation(time.DateOnly, d.Since, loc); err == nil {
 		f.Since = t
 	}
-	if t, err := time.ParseInLocation(time.DateOnly, d.Until, u.cfg.Location); err == nil {
+	if t, err := time.ParseInLocation(time.DateOnly, d.Until, loc); err == nil {
 		f.Until = t.AddDate(0, 0, 1)
 	}
 	if st := store.DeliveryState(d.State); slices.Contains(allStates, st) {
@@ -276,7 +284,7 @@ func (u *UI) renderOrders(w http.ResponseWriter, r *http.Request, p page, d orde
 	for i := range d.Rows {
 		d.Rows[i].Deliveries = byOrder[d.Rows[i].ID]
 	}
-	p.Title, p.Nav, p.Data = "Orders", "orders", d
+	p.Title, p.Nav, p.Data = p.Loc.T("title.orders"), "orders", d
 	u.render(w, r, http.StatusOK, "orders", p)
 }
 
@@ -300,6 +308,8 @@ type orderData struct {
 	Journey     []store.Touchpoint
 	Deliveries  []deliveryView
 	Inbox       []inboxView
+	// Explain is the attribution in sentences (nil before the order is attributed).
+	Explain *explanation
 	// Reveal shows the personal data in the raw webhooks (never the gateway's secret);
 	// MayReveal offers it.
 	Reveal, MayReveal bool
@@ -348,6 +358,14 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
+	if d.Attribution != nil {
+		known, err := u.knownVisitors(ctx, tid, o)
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		d.Explain = explain(p.Loc, o, *d.Attribution, d.Touchpoint, known)
+	}
 	ds, err := u.orderDeliveries(r, tid, o.ID)
 	if err != nil {
 		u.fail(w, r, err)
@@ -385,7 +403,7 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		d.Inbox = append(d.Inbox, inboxView{InboxEntry: e, Body: rawWebhook(e, d.Reveal)})
 	}
-	p.Title, p.Nav, p.Data = "Order "+o.ExternalID, "orders", d
+	p.Title, p.Nav, p.Data = p.Loc.T("order.h1", o.ExternalID), "orders", d
 	u.render(w, r, http.StatusOK, "order", p)
 }
 
@@ -427,7 +445,7 @@ func (u *UI) replayOrder(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "delivery.replay", fmt.Sprintf("order %s: %s", o.ID, res.Summary()))
-	redirect(w, r, "/orders/"+o.ID, replayFlash(res))
+	redirectQuery(w, r, "/orders/"+o.ID, replayFlash(res))
 }
 
 // audit records the signed-in user's action (see admin.Audit).
@@ -447,6 +465,7 @@ type failureGroup struct {
 	Destination store.Destination
 	Count       int
 	Help        reasonHelp
+	Setup       bool // fixed in the destination's settings
 	Samples     []store.Delivery
 	Truncated   bool
 }
@@ -499,7 +518,7 @@ func (u *UI) failures(w http.ResponseWriter, r *http.Request, p page) {
 			k := string(st) + "|" + reason + "|" + d.DestinationID
 			g := groups[k]
 			if g == nil {
-				g = &failureGroup{Reason: reason, State: st, Destination: byID[d.DestinationID], Help: helpFor(reason)}
+				g = &failureGroup{Reason: reason, State: st, Destination: byID[d.DestinationID], Help: p.Loc.reason(reason), Setup: needsSetup(reason)}
 				groups[k] = g
 			}
 			g.Count++
@@ -525,19 +544,8 @@ func (u *UI) failures(w http.ResponseWriter, r *http.Request, p page) {
 		data.Inbox = append(data.Inbox, es...)
 	}
 	slices.SortFunc(data.Inbox, func(a, b store.InboxEntry) int { return cmp.Compare(b.ID, a.ID) })
-	p.Title, p.Nav, p.Data = "Failures", "failures", data
+	p.Title, p.Nav, p.Data = p.Loc.T("title.failures"), "failures", data
 	u.render(w, r, http.StatusOK, "failures", p)
-}
-
-func reasonOf(r string) string {
-	if r == "" {
-		return "unknown"
-	}
-	// Reasons may carry detail after a colon ("rate_limited: ..."): group by the code.
-	if i := strings.IndexAny(r, ": "); i > 0 {
-		return r[:i]
-	}
-	return r
 }
 
 // replayGroup replays every dead (or retrying) delivery of one reason and destination.
@@ -565,17 +573,25 @@ func (u *UI) replayGroup(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "delivery.replay_group", fmt.Sprintf("destination %s reason %s: %s", destID, reason, res.Summary()))
-	redirect(w, r, "/failures", replayFlash(res))
+	redirectQuery(w, r, "/failures", replayFlash(res))
 }
 
 // replayFlash tells the user how many deliveries went back on the queue and, for the others,
-// why they cannot be sent again.
-func replayFlash(res delivery.ReplayResult) string {
-	msg := fmt.Sprintf("%d deliveries put back on the queue.", res.Queued)
+// why they cannot be sent again (by reason code, put into words by the next page).
+func replayFlash(res delivery.ReplayResult) url.Values {
+	q := url.Values{"flash": {"flash.replayed"}, flashArg: {strconv.Itoa(res.Queued)}}
+	counts := map[string]int{}
+	var order []string
 	for _, g := range res.Grouped() {
-		msg += fmt.Sprintf(" %d not sent again: %s.", g.Count, g.Detail)
+		if counts[g.Reason] == 0 {
+			order = append(order, g.Reason)
+		}
+		counts[g.Reason] += g.Count
 	}
-	return msg
+	for _, reason := range order {
+		q.Add("skip", reason+":"+strconv.Itoa(counts[reason]))
+	}
+	return q
 }
 
 func (u *UI) reprocess(w http.ResponseWriter, r *http.Request, p page) {
@@ -590,7 +606,7 @@ func (u *UI) reprocess(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "webhook.reprocess", "inbox "+id+" -> "+string(res.State))
-	redirect(w, r, "/failures", "Webhook reprocessed: "+string(res.State)+".")
+	redirect(w, r, "/failures", "flash.reprocessed."+inboxFlash(res.State))
 }
 
 // Accuracy.
@@ -604,7 +620,7 @@ type accuracyData struct {
 
 func (u *UI) accuracy(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
-	per := u.period(r)
+	per := u.period(r, p)
 	sum, acc, err := report.Dashboard(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
 	if err != nil {
 		u.fail(w, r, err)
@@ -614,9 +630,18 @@ func (u *UI) accuracy(w http.ResponseWriter, r *http.Request, p page) {
 	for _, k := range []string{"today", "7d", "30d"} {
 		r2 := r.Clone(ctx)
 		r2.URL.RawQuery = "period=" + k
-		d.Periods = append(d.Periods, u.period(r2))
+		d.Periods = append(d.Periods, u.period(r2, p))
 	}
 	slices.Reverse(d.Days)
-	p.Title, p.Nav, p.Data = "Accuracy", "accuracy", d
+	p.Title, p.Nav, p.Data = p.Loc.T("title.accuracy"), "accuracy", d
 	u.render(w, r, http.StatusOK, "accuracy", p)
+}
+
+// inboxFlash names the outcome of a reprocessed webhook for its flash message.
+func inboxFlash(st store.InboxState) string {
+	switch st {
+	case store.InboxProcessed, store.InboxDuplicate, store.InboxIgnored, store.InboxUnparseable, store.InboxRejected:
+		return string(st)
+	}
+	return "other"
 }

@@ -52,6 +52,7 @@ func TestLocaleOf(t *testing.T) {
 		{"/?lang=pt-BR", "en-US", "", "pt-BR"},
 		{"/", "en-US", "pt-BR", "pt-BR"},
 		{"/?lang=en", "pt-BR", "pt-BR", "en"},
+		{"/", "fr-FR,pt-BR;q=0.8,en;q=0.5", "", "pt-BR"},
 	}
 	for _, tc := range tests {
 		r, _ := http.NewRequest(http.MethodGet, tc.target, nil)
@@ -228,10 +229,21 @@ func TestReplayFlashSaysWhatWasSkipped(t *testing.T) {
 	why := "this purchase is older than the 7 days Meta Conversions API accepts; it cannot be sent again"
 	res := delivery.ReplayResult{Queued: 2, Skipped: []delivery.ReplaySkip{
 		{DeliveryID: "d1", Reason: dest.ReasonStale, Detail: why}, {DeliveryID: "d2", Reason: dest.ReasonStale, Detail: why}}}
-	if got, want := replayFlash(res), "2 deliveries put back on the queue. 2 not sent again: "+why+"."; got != want {
+	flash := func(l locale, q url.Values) string {
+		r, _ := http.NewRequest(http.MethodGet, "/failures?"+q.Encode(), nil)
+		return flashText(l, r)
+	}
+	if got, want := flash(localeEN, replayFlash(res)), "2 deliveries put back on the queue. 2 not sent again: older than the platform accepts (Meta: 7 days)."; got != want {
 		t.Fatalf("flash %q, want %q", got, want)
 	}
-	if got := replayFlash(delivery.ReplayResult{Queued: 1}); got != "1 deliveries put back on the queue." {
+	if got, want := flash(localePT, replayFlash(res)), "2 entregas voltaram para a fila de envio. 2 não foram reenviadas: mais antigas do que a plataforma aceita (Meta: 7 dias)."; got != want {
+		t.Fatalf("flash %q, want %q", got, want)
+	}
+	if got := flash(localeEN, replayFlash(delivery.ReplayResult{Queued: 1})); got != "1 deliveries put back on the queue." {
 		t.Fatalf("flash %q", got)
+	}
+	// Only catalogue keys are shown: a crafted link cannot put its own words on the page.
+	if got := flash(localeEN, url.Values{"flash": {"Your account is locked, call 555-0100"}}); got != "" {
+		t.Fatalf("free text flash shown: %q", got)
 	}
 }

@@ -18,7 +18,15 @@ type settingsData struct {
 	Destinations []store.Destination
 	Retention    time.Duration
 	Erased       *store.ErasureResult
+	TimeZone     string
+	Zones        []string
 }
+
+// commonZones are offered in the time zone field (any IANA zone is accepted): Brazil's, then
+// a few where Hub's users also sell.
+var commonZones = []string{"America/Sao_Paulo", "America/Bahia", "America/Fortaleza", "America/Recife", "America/Belem",
+	"America/Manaus", "America/Cuiaba", "America/Campo_Grande", "America/Porto_Velho", "America/Boa_Vista",
+	"America/Rio_Branco", "America/Noronha", "Europe/Lisbon", "America/New_York", "UTC"}
 
 func (u *UI) settings(w http.ResponseWriter, r *http.Request, p page) {
 	u.renderSettings(w, r, p, http.StatusOK, settingsData{})
@@ -40,7 +48,11 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, p page, stat
 		return
 	}
 	d.Retention = u.cfg.InboxRetention
-	p.Title, p.Nav, p.Data = "Settings", "settings", d
+	if d.TimeZone == "" {
+		d.TimeZone = tenantZone(p.Tenant, u.cfg.Location).String()
+	}
+	d.Zones = commonZones
+	p.Title, p.Nav, p.Data = p.Loc.T("title.settings"), "settings", d
 	u.render(w, r, status, "settings", p)
 }
 
@@ -51,7 +63,7 @@ func (u *UI) createKey(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	if name == "" {
-		name = "dashboard key"
+		name = p.Loc.T("settings.key_default_name")
 	}
 	k, err := u.cfg.Admin.CreateAPIKey(r.Context(), p.Tenant.ID, name, role)
 	if err != nil {
@@ -70,7 +82,24 @@ func (u *UI) revokeKey(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "api_key.revoke", "key "+id)
-	redirect(w, r, "/settings", "Key revoked.")
+	redirect(w, r, "/settings", "flash.key_revoked")
+}
+
+// setTimeZone sets the tenant's time zone: every time on the dashboard and its days' cuts.
+func (u *UI) setTimeZone(w http.ResponseWriter, r *http.Request, p page) {
+	tz := strings.TrimSpace(r.PostFormValue("time_zone"))
+	loc, err := time.LoadLocation(tz)
+	if tz == "" || err != nil || tz == "Local" {
+		p.Error = p.Loc.T("err.time_zone", tz)
+		u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{TimeZone: tz})
+		return
+	}
+	if err := u.cfg.Store.SetTenantTimeZone(r.Context(), p.Tenant.ID, loc.String()); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "tenant.time_zone", "time zone "+loc.String())
+	redirect(w, r, "/settings", "flash.time_zone", loc.String())
 }
 
 // erase removes a person's data (e-mail and/or phone), as the API's erasure does.
@@ -79,7 +108,7 @@ func (u *UI) erase(w http.ResponseWriter, r *http.Request, p page) {
 	if em := strings.TrimSpace(r.PostFormValue("email")); em != "" {
 		h, err := pii.HashEmail(em)
 		if err != nil {
-			p.Error = "That e-mail does not look valid."
+			p.Error = p.Loc.T("err.email_invalid")
 			u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
 			return
 		}
@@ -88,14 +117,14 @@ func (u *UI) erase(w http.ResponseWriter, r *http.Request, p page) {
 	if ph := strings.TrimSpace(r.PostFormValue("phone")); ph != "" {
 		h, err := pii.HashPhone(ph, "55")
 		if err != nil {
-			p.Error = "That phone does not look valid."
+			p.Error = p.Loc.T("err.phone_invalid")
 			u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
 			return
 		}
 		person.PhoneHash, person.Forms = h, append(person.Forms, pii.PhoneForms(ph, "55")...)
 	}
 	if person.EmailHash == "" && person.PhoneHash == "" {
-		p.Error = "Enter an e-mail or a phone."
+		p.Error = p.Loc.T("err.email_or_phone")
 		u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
 		return
 	}

@@ -25,6 +25,7 @@ type destView struct {
 }
 
 type setupData struct {
+	Steps        []setupStep
 	Sources      []store.Source
 	Destinations []destView
 	Specs        []dest.Spec
@@ -79,7 +80,11 @@ func (u *UI) renderSetup(w http.ResponseWriter, r *http.Request, p page, status 
 	for _, x := range ds {
 		d.Destinations = append(d.Destinations, u.destView(x))
 	}
-	p.Title, p.Nav, p.Data = "Setup", "setup", d
+	if d.Steps, err = u.setupSteps(r, p, srcs, ds); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	p.Title, p.Nav, p.Data = p.Loc.T("title.setup"), "setup", d
 	u.render(w, r, status, "setup", p)
 }
 
@@ -96,7 +101,7 @@ func (u *UI) createSource(w http.ResponseWriter, r *http.Request, p page) {
 	if days := r.PostFormValue("window_days"); days != "" {
 		var n int
 		if _, err := fmt.Sscan(days, &n); err != nil || n < 1 || n > 90 {
-			p.Error = "The attribution window must be between 1 and 90 days."
+			p.Error = p.Loc.T("err.window")
 			u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 			return
 		}
@@ -107,14 +112,14 @@ func (u *UI) createSource(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	if prov, secret := r.PostFormValue("provider"), strings.TrimSpace(r.PostFormValue("secret")); prov != "" && secret != "" {
 		if !slices.Contains(u.cfg.Providers, prov) {
-			p.Error = "Unknown gateway."
+			p.Error = p.Loc.T("err.unknown_gateway")
 			u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 			return
 		}
 		in.Secrets = map[string]string{prov: secret}
 	}
 	if err := admin.CheckSource(in); err != nil {
-		p.Error = userError(err)
+		p.Error = userError(p.Loc, err)
 		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 		return
 	}
@@ -124,20 +129,21 @@ func (u *UI) createSource(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "source.create", "source "+src.ID)
-	redirect(w, r, "/setup/sources/"+src.ID, "Source created. Install the snippet and paste the webhook URL in your gateway.")
+	redirect(w, r, "/setup/sources/"+src.ID, "flash.source_created")
 }
 
-// userError turns a validation error into a sentence for the page.
-func userError(err error) string {
+// userError turns a validation error into a sentence for the page: the field's name in the
+// reader's language and the problem as admin states it.
+func userError(l locale, err error) string {
 	var ve *admin.ValidationError
 	if errors.As(err, &ve) {
 		parts := make([]string, len(ve.Fields))
 		for i, f := range ve.Fields {
-			parts[i] = strings.ReplaceAll(f.Field, "_", " ") + ": " + f.Reason
+			parts[i] = l.Code("field", f.Field) + ": " + l.Problem(f.Reason)
 		}
-		return "Please fix: " + strings.Join(parts, "; ") + "."
+		return l.T("err.please_fix", strings.Join(parts, "; "))
 	}
-	return "Please check the form: " + strings.TrimPrefix(err.Error(), "admin: ")
+	return l.T("err.please_check")
 }
 
 type gatewayView struct {
@@ -155,6 +161,9 @@ type sourceData struct {
 	Gateways []gatewayView
 	Links    []linkView
 	Status   sourceStatus
+	// URLWarning is a catalogue key when the webhook URLs shown cannot be called by a
+	// gateway (localhost, or plain http).
+	URLWarning string
 }
 
 type linkView struct {
@@ -162,17 +171,21 @@ type linkView struct {
 	URL string
 }
 
-// sourceStatus is the live setup check: has the snippet been seen, has a webhook arrived.
+// sourceStatus is the live setup check: has the snippet been seen, has a webhook arrived and
+// was it accepted. The classes are ok, waiting or bad (a rejected webhook is bad, never ok).
 type sourceStatus struct {
 	SnippetSeen   bool      `json:"snippet_seen"`
 	SnippetOrigin string    `json:"snippet_origin,omitempty"`
 	SnippetAt     time.Time `json:"snippet_at"`
 	WebhookSeen   bool      `json:"webhook_seen"`
+	WebhookOK     bool      `json:"webhook_ok"`
 	WebhookState  string    `json:"webhook_state,omitempty"`
 	WebhookFrom   string    `json:"webhook_provider,omitempty"`
 	WebhookAt     time.Time `json:"webhook_at"`
 	Snippet       string    `json:"snippet_text"`
 	Webhook       string    `json:"webhook_text"`
+	SnippetClass  string    `json:"snippet_class"`
+	WebhookClass  string    `json:"webhook_class"`
 }
 
 func (u *UI) status(r *http.Request, p page, src store.Source) (sourceStatus, error) {
@@ -192,25 +205,45 @@ func (u *UI) status(r *http.Request, p page, src store.Source) (sourceStatus, er
 	if err != nil {
 		return s, err
 	}
-	if len(es) > 0 {
-		s.WebhookSeen, s.WebhookState, s.WebhookFrom, s.WebhookAt = true, string(es[0].State), es[0].Provider, es[0].ReceivedAt
-	}
-	s.Snippet = "Waiting for the snippet: open a page of your site where you installed it."
+	l := p.Loc
+	s.Snippet, s.SnippetClass = l.T("status.snippet_waiting"), "waiting"
 	if s.SnippetSeen {
-		s.Snippet = "Snippet seen on " + cmpOr(s.SnippetOrigin, "your site") + " at " + p.Loc.Time(s.SnippetAt.In(u.cfg.Location)) + "."
+		s.SnippetClass = "ok"
+		if s.SnippetOrigin != "" {
+			s.Snippet = l.T("status.snippet_seen", s.SnippetOrigin, l.Time(s.SnippetAt))
+		} else {
+			s.Snippet = l.T("status.snippet_seen_site", l.Time(s.SnippetAt))
+		}
 	}
-	s.Webhook = "Waiting for the first webhook: send a test purchase from your gateway."
-	if s.WebhookSeen {
-		s.Webhook = "Last webhook from " + s.WebhookFrom + " at " + p.Loc.Time(s.WebhookAt.In(u.cfg.Location)) + ": " + s.WebhookState + "."
+	s.Webhook, s.WebhookClass = l.T("status.webhook_waiting"), "waiting"
+	if len(es) > 0 {
+		e := es[0]
+		s.WebhookSeen, s.WebhookState, s.WebhookFrom, s.WebhookAt = true, string(e.State), e.Provider, e.ReceivedAt
+		s.WebhookOK = webhookAccepted(e.State)
+		s.WebhookClass = "bad"
+		if s.WebhookOK {
+			s.WebhookClass = "ok"
+		}
+		s.Webhook = l.T("status.webhook_last", l.Code("provider", e.Provider), l.Time(e.ReceivedAt), l.T("inbox_sentence."+inboxSentence(e.State)))
 	}
 	return s, nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
+// webhookAccepted reports whether a stored webhook passed the gateway's check and was read.
+func webhookAccepted(st store.InboxState) bool {
+	switch st {
+	case store.InboxProcessed, store.InboxDuplicate, store.InboxIgnored, store.InboxReceived:
+		return true
 	}
-	return b
+	return false
+}
+
+func inboxSentence(st store.InboxState) string {
+	switch st {
+	case store.InboxReceived, store.InboxProcessed, store.InboxDuplicate, store.InboxIgnored, store.InboxUnparseable, store.InboxRejected:
+		return string(st)
+	}
+	return "other"
 }
 
 func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
@@ -232,7 +265,7 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	for _, prov := range u.cfg.Providers {
-		g := gatewayView{Provider: prov, Doc: "docs/gateways/" + prov + ".md"}
+		g := gatewayView{Provider: prov, Doc: "gateways/" + prov + ".md"}
 		g.SecretSet = slices.ContainsFunc(secrets, func(s store.GatewaySecret) bool { return s.Provider == prov })
 		if a, ok := u.adapters.Lookup(prov); ok && !a.Spec().Signed {
 			g.Unsigned = true
@@ -264,7 +297,8 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
-	p.Title, p.Nav, p.Data = "Source "+src.Name, "setup", d
+	d.URLWarning = publicURLWarning(u.cfg.PublicURL)
+	p.Title, p.Nav, p.Data = p.Loc.T("title.source", src.Name), "setup", d
 	u.render(w, r, http.StatusOK, "source", p)
 }
 
@@ -272,13 +306,13 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
 func (u *UI) sourceStatus(w http.ResponseWriter, r *http.Request, p page) {
 	src, err := u.cfg.Store.GetSource(r.Context(), p.Tenant.ID, r.PathValue("id"))
 	if err != nil {
-		http.Error(w, "not found", http.StatusNotFound)
+		http.Error(w, p.Loc.T("err.not_found"), http.StatusNotFound)
 		return
 	}
 	s, err := u.status(r, p, src)
 	if err != nil {
 		u.cfg.Log.Error("web: source status", "error", err.Error())
-		http.Error(w, "unavailable", http.StatusInternalServerError)
+		http.Error(w, p.Loc.T("err.internal"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -294,7 +328,7 @@ func (u *UI) putSecret(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	prov, secret := r.PostFormValue("provider"), strings.TrimSpace(r.PostFormValue("secret"))
 	if !slices.Contains(u.cfg.Providers, prov) || secret == "" {
-		redirect(w, r, "/setup/sources/"+src.ID, "Choose a gateway and paste its secret.")
+		redirect(w, r, "/setup/sources/"+src.ID, "flash.secret_missing")
 		return
 	}
 	if err := u.cfg.Admin.PutGatewaySecret(r.Context(), src, prov, secret); err != nil {
@@ -302,7 +336,7 @@ func (u *UI) putSecret(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "source.secret", "source "+src.ID+" provider "+prov)
-	redirect(w, r, "/setup/sources/"+src.ID, "Secret saved for "+prov+".")
+	redirect(w, r, "/setup/sources/"+src.ID, "flash.secret_saved", prov)
 }
 
 // rotateToken gives a gateway of the source a fresh webhook URL; the old one stops working at
@@ -315,7 +349,7 @@ func (u *UI) rotateToken(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	prov := r.PostFormValue("provider")
 	if !slices.Contains(u.cfg.Providers, prov) {
-		redirect(w, r, "/setup/sources/"+src.ID, "Choose a gateway.")
+		redirect(w, r, "/setup/sources/"+src.ID, "flash.choose_gateway")
 		return
 	}
 	if _, err := u.cfg.Admin.RotateWebhookToken(r.Context(), src, prov); err != nil {
@@ -323,7 +357,7 @@ func (u *UI) rotateToken(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "source.token", "source "+src.ID+" provider "+prov)
-	redirect(w, r, "/setup/sources/"+src.ID, "New webhook URL for "+prov+": paste it into the gateway; the old one no longer works.")
+	redirect(w, r, "/setup/sources/"+src.ID, "flash.new_url", prov)
 }
 
 func (u *UI) createLink(w http.ResponseWriter, r *http.Request, p page) {
@@ -334,11 +368,11 @@ func (u *UI) createLink(w http.ResponseWriter, r *http.Request, p page) {
 			u.fail(w, r, err)
 			return
 		}
-		redirect(w, r, "/setup/sources/"+id, "The link's target must be a full http(s) address.")
+		redirect(w, r, "/setup/sources/"+id, "flash.link_invalid")
 		return
 	}
 	u.audit(r, p, "link.create", "link "+l.Code)
-	redirect(w, r, "/setup/sources/"+id, "Tracking link created.")
+	redirect(w, r, "/setup/sources/"+id, "flash.link_created")
 }
 
 // settingsFromForm reads a destination type's settings from a form: config and credentials.
@@ -357,8 +391,12 @@ func settingsFromForm(r *http.Request, spec dest.Spec) (cfg, creds map[string]st
 	return cfg, creds
 }
 
-// validator checks destination settings with the registry.
-type validator struct{ reg *dest.Registry }
+// validator checks destination settings with the registry, naming settings and problems in
+// the reader's language.
+type validator struct {
+	reg *dest.Registry
+	l   locale
+}
 
 func (v validator) Validate(typ string, config, credentials json.RawMessage) error {
 	d, ok := v.reg.Lookup(typ)
@@ -380,14 +418,14 @@ func (v validator) Validate(typ string, config, credentials json.RawMessage) err
 	var ce *dest.ConfigError
 	if err := d.ValidateConfig(cfg); errors.As(err, &ce) {
 		for _, fp := range ce.Problems {
-			problems = append(problems, label(d.Spec(), fp.Field)+": "+fp.Reason)
+			problems = append(problems, v.label(d.Spec(), fp.Field)+": "+v.l.Problem(fp.Reason))
 		}
 	} else if err != nil {
 		problems = append(problems, err.Error())
 	}
 	if ce := dest.CheckCredentials(d.Spec(), dest.NewCredentials(creds)); ce.Err() != nil {
 		for _, fp := range ce.Problems {
-			problems = append(problems, label(d.Spec(), fp.Field)+": "+fp.Reason)
+			problems = append(problems, v.label(d.Spec(), fp.Field)+": "+v.l.Problem(fp.Reason))
 		}
 	}
 	if len(problems) > 0 {
@@ -396,9 +434,9 @@ func (v validator) Validate(typ string, config, credentials json.RawMessage) err
 	return nil
 }
 
-func label(spec dest.Spec, name string) string {
+func (v validator) label(spec dest.Spec, name string) string {
 	if s, ok := spec.Setting(name); ok && s.Label != "" {
-		return s.Label
+		return v.l.Setting(spec.Type, name, s.Label)
 	}
 	return name
 }
@@ -407,7 +445,7 @@ func (u *UI) createDestination(w http.ResponseWriter, r *http.Request, p page) {
 	typ := r.PostFormValue("type")
 	impl, ok := u.cfg.Dests.Lookup(typ)
 	if !ok {
-		p.Error = "Choose a destination type."
+		p.Error = p.Loc.T("err.dest_type")
 		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 		return
 	}
@@ -419,9 +457,9 @@ func (u *UI) createDestination(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	rawCfg, _ := json.Marshal(cfg)
 	rawCreds, _ := json.Marshal(creds)
-	v := validator{u.cfg.Dests}
+	v := validator{reg: u.cfg.Dests, l: p.Loc}
 	if err := v.Validate(typ, rawCfg, rawCreds); err != nil {
-		p.Error = "Please fix: " + err.Error() + "."
+		p.Error = p.Loc.T("err.please_fix", err.Error())
 		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 		return
 	}
@@ -435,7 +473,7 @@ func (u *UI) createDestination(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "destination.create", "destination "+d.ID+" type "+d.Type)
-	redirect(w, r, "/setup#dest-"+d.ID, "Destination added. Send a test event to check it.")
+	redirect(w, r, "/setup#dest-"+d.ID, "flash.dest_added")
 }
 
 func (u *UI) updateDestination(w http.ResponseWriter, r *http.Request, p page) {
@@ -460,17 +498,17 @@ func (u *UI) updateDestination(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	enabled := r.PostFormValue("enabled") == "on"
 	patch.Enabled = &enabled
-	if _, err := u.cfg.Admin.UpdateDestination(ctx, p.Tenant.ID, d.ID, patch, validator{u.cfg.Dests}); err != nil {
+	if _, err := u.cfg.Admin.UpdateDestination(ctx, p.Tenant.ID, d.ID, patch, validator{reg: u.cfg.Dests, l: p.Loc}); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			u.fail(w, r, err)
 			return
 		}
-		p.Error = "Please fix: " + strings.TrimPrefix(strings.TrimPrefix(err.Error(), "admin: "), "destination: ") + "."
+		p.Error = p.Loc.T("err.please_fix", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "admin: "), "destination: "))
 		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 		return
 	}
 	u.audit(r, p, "destination.update", "destination "+d.ID)
-	redirect(w, r, "/setup#dest-"+d.ID, "Destination saved.")
+	redirect(w, r, "/setup#dest-"+d.ID, "flash.dest_saved")
 }
 
 // testDestination sends one synthetic Purchase with the destination's test_event_code and
@@ -496,7 +534,7 @@ func (u *UI) testDestination(w http.ResponseWriter, r *http.Request, p page) {
 		}
 	}
 	if ts, ok := impl.Spec().TestSetting(); !ok || cfg.Get(impl.Spec(), ts.Name) == "" {
-		p.Error = "Set a test event code first (Meta: Events Manager > Test events), so the test is not counted as a real conversion."
+		p.Error = p.Loc.T("err.test_code")
 		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 		return
 	}
@@ -520,6 +558,12 @@ func (u *UI) testDestination(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	if err := u.cfg.Store.SetDestinationHealth(ctx, p.Tenant.ID, sd.ID, h); err != nil {
 		u.cfg.Log.Warn("web: record destination health", "error", err.Error())
+	}
+	if tr.Delivered { // the setup checklist's "test event" step ticks from this record only
+		if err := u.cfg.Store.SetDestinationTestAccepted(ctx, p.Tenant.ID, sd.ID, u.now()); err != nil {
+			u.fail(w, r, err)
+			return
+		}
 	}
 	u.audit(r, p, "destination.test", fmt.Sprintf("destination %s outcome %s %s", sd.ID, o.Kind, o.Reason))
 	u.renderSetup(w, r, p, http.StatusOK, tr)

@@ -14,20 +14,15 @@ type usersData struct {
 	Users []store.User
 	Email string
 	Role  string
-	Roles []roleOption
+	Roles []string
 }
 
-type roleOption struct{ Value, Name string }
-
-var roleOptions = []roleOption{
-	{store.RoleReadOnly, roleNames[store.RoleReadOnly]},
-	{store.RoleAdmin, roleNames[store.RoleAdmin]},
-	{store.RoleOperator, roleNames[store.RoleOperator]},
-}
+// roleOptions are the roles a user may be given, as the role select lists them.
+var roleOptions = []string{store.RoleReadOnly, store.RoleAdmin, store.RoleOperator}
 
 // forbidden answers a request the user's role does not allow.
 func (u *UI) forbidden(w http.ResponseWriter, r *http.Request, p page) {
-	p.Title, p.Error = "Not allowed", "Your role ("+roleNames[p.User.Role]+") does not allow this. Ask an admin of your Hub."
+	p.Title, p.Error = p.Loc.T("title.forbidden"), p.Loc.T("err.forbidden", p.Loc.Code("role", p.User.Role))
 	u.render(w, r, http.StatusForbidden, "forbidden", p)
 }
 
@@ -42,7 +37,7 @@ func (u *UI) renderUsers(w http.ResponseWriter, r *http.Request, p page, status 
 		return
 	}
 	d.Roles = roleOptions
-	p.Title, p.Nav, p.Data = "Users", "users", d
+	p.Title, p.Nav, p.Data = p.Loc.T("title.users"), "users", d
 	u.render(w, r, status, "users", p)
 }
 
@@ -54,18 +49,18 @@ func (u *UI) createUser(w http.ResponseWriter, r *http.Request, p page) {
 	email, role := normEmail(r.PostFormValue("email")), r.PostFormValue("role")
 	d := usersData{Email: email, Role: role}
 	if !validRole(role) {
-		p.Error = "Choose a role."
+		p.Error = p.Loc.T("err.choose_role")
 		u.renderUsers(w, r, p, http.StatusUnprocessableEntity, d)
 		return
 	}
-	if msg := checkNewUser(email, r.PostFormValue("password"), r.PostFormValue("password2")); msg != "" {
+	if msg := checkNewUser(p.Loc, email, r.PostFormValue("password"), r.PostFormValue("password2")); msg != "" {
 		p.Error = msg
 		u.renderUsers(w, r, p, http.StatusUnprocessableEntity, d)
 		return
 	}
 	nu, err := u.addUser(r.Context(), p.Tenant.ID, email, r.PostFormValue("password"), role)
 	if errors.Is(err, store.ErrConflict) {
-		p.Error = "That e-mail already has a login."
+		p.Error = p.Loc.T("err.email_taken")
 		u.renderUsers(w, r, p, http.StatusConflict, d)
 		return
 	}
@@ -74,7 +69,7 @@ func (u *UI) createUser(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "user.create", "user "+nu.ID+" role "+role)
-	redirect(w, r, "/users", "User added. Give them their password in person; they can change it under Account.")
+	redirect(w, r, "/users", "flash.user_added")
 }
 
 // changeUser applies c to the user in the path, refusing the admin's own login (so no one
@@ -82,7 +77,7 @@ func (u *UI) createUser(w http.ResponseWriter, r *http.Request, p page) {
 func (u *UI) changeUser(w http.ResponseWriter, r *http.Request, p page, action string, c store.UserChange, flash string) {
 	id := r.PathValue("id")
 	if id == p.User.ID {
-		p.Error = "You cannot change your own role or status here; ask another admin."
+		p.Error = p.Loc.T("err.change_self")
 		u.renderUsers(w, r, p, http.StatusConflict, usersData{Role: store.RoleReadOnly})
 		return
 	}
@@ -94,7 +89,7 @@ func (u *UI) changeUser(w http.ResponseWriter, r *http.Request, p page, action s
 		_, err = u.cfg.Store.UpdateUser(ctx, p.Tenant.ID, id, c)
 	}
 	if errors.Is(err, store.ErrConflict) {
-		p.Error = "Hub needs at least one enabled admin: make someone else admin first."
+		p.Error = p.Loc.T("err.last_admin")
 		u.renderUsers(w, r, p, http.StatusConflict, usersData{Role: store.RoleReadOnly})
 		return
 	}
@@ -120,29 +115,29 @@ func (u *UI) changeUser(w http.ResponseWriter, r *http.Request, p page, action s
 func (u *UI) setUserRole(w http.ResponseWriter, r *http.Request, p page) {
 	role := r.PostFormValue("role")
 	if !validRole(role) {
-		p.Error = "Choose a role."
+		p.Error = p.Loc.T("err.choose_role")
 		u.renderUsers(w, r, p, http.StatusUnprocessableEntity, usersData{Role: store.RoleReadOnly})
 		return
 	}
-	u.changeUser(w, r, p, "user.role", store.UserChange{Role: &role}, "Role changed.")
+	u.changeUser(w, r, p, "user.role", store.UserChange{Role: &role}, "flash.role_changed")
 }
 
 func (u *UI) disableUser(w http.ResponseWriter, r *http.Request, p page) {
 	yes, now := true, u.now()
-	u.changeUser(w, r, p, "user.disable", store.UserChange{Disabled: &yes, SessionsSince: &now}, "User disabled and logged out.")
+	u.changeUser(w, r, p, "user.disable", store.UserChange{Disabled: &yes, SessionsSince: &now}, "flash.user_disabled")
 }
 
 func (u *UI) enableUser(w http.ResponseWriter, r *http.Request, p page) {
 	no := false
-	u.changeUser(w, r, p, "user.enable", store.UserChange{Disabled: &no}, "User enabled.")
+	u.changeUser(w, r, p, "user.enable", store.UserChange{Disabled: &no}, "flash.user_enabled")
 }
 
 func (u *UI) removeUser(w http.ResponseWriter, r *http.Request, p page) {
-	u.changeUser(w, r, p, "user.remove", store.UserChange{}, "User removed and logged out.")
+	u.changeUser(w, r, p, "user.remove", store.UserChange{}, "flash.user_removed")
 }
 
 func (u *UI) account(w http.ResponseWriter, r *http.Request, p page) {
-	p.Title, p.Nav = "Account", "account"
+	p.Title, p.Nav = p.Loc.T("title.account"), "account"
 	u.render(w, r, http.StatusOK, "account", p)
 }
 
@@ -150,14 +145,14 @@ func (u *UI) account(w http.ResponseWriter, r *http.Request, p page) {
 // login, so a borrowed session cannot guess it fast), and ends the user's other sessions.
 func (u *UI) changePassword(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
-	p.Title, p.Nav = "Account", "account"
+	p.Title, p.Nav = p.Loc.T("title.account"), "account"
 	acct := accountLimit{c: u.cfg.Cache, key: "login:account:" + tokenHash(p.User.Email), ip: "session:" + p.User.ID, now: u.now()}
 	if wait, err := acct.wait(ctx); err != nil {
 		u.fail(w, r, err)
 		return
 	} else if wait > 0 {
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
-		p.Error = "Too many attempts. Wait a minute and try again."
+		p.Error = p.Loc.T("err.too_many")
 		u.render(w, r, http.StatusTooManyRequests, "account", p)
 		return
 	}
@@ -166,12 +161,12 @@ func (u *UI) changePassword(w http.ResponseWriter, r *http.Request, p page) {
 			u.fail(w, r, err)
 			return
 		}
-		p.Error = "The current password is wrong."
+		p.Error = p.Loc.T("err.current_password")
 		u.render(w, r, http.StatusUnprocessableEntity, "account", p)
 		return
 	}
 	pw := r.PostFormValue("password")
-	if msg := checkNewUser(p.User.Email, pw, r.PostFormValue("password2")); msg != "" {
+	if msg := checkNewUser(p.Loc, p.User.Email, pw, r.PostFormValue("password2")); msg != "" {
 		p.Error = msg
 		u.render(w, r, http.StatusUnprocessableEntity, "account", p)
 		return
@@ -196,5 +191,5 @@ func (u *UI) changePassword(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/account", "Password changed. Your other sessions were logged out.")
+	redirect(w, r, "/account", "flash.password_changed")
 }

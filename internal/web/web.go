@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
+	_ "time/tzdata" // tenants' time zones work on images without a zoneinfo database
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/cache"
@@ -53,7 +55,8 @@ type Config struct {
 	Providers []string
 	// SessionTTL is how long a login lasts (default 12 h).
 	SessionTTL time.Duration
-	// Location cuts report days (default UTC); the API's reports must use the same.
+	// Location shows times and cuts report days for a tenant whose time zone is unset or
+	// unknown to this build (default UTC); a tenant's own time zone comes first.
 	Location *time.Location
 	// InboxRetention is shown on the settings page (raw webhooks are deleted after it).
 	InboxRetention time.Duration
@@ -205,6 +208,7 @@ func (u *UI) routes() []route {
 		{"GET /accuracy", roleAny, u.accuracy},
 		{"GET /settings", store.RoleAdmin, u.settings},
 		{"POST /settings/keys", store.RoleAdmin, u.createKey},
+		{"POST /settings/time-zone", store.RoleAdmin, u.setTimeZone},
 		{"POST /settings/keys/{id}/revoke", store.RoleAdmin, u.revokeKey},
 		{"POST /settings/erase", store.RoleAdmin, u.erase},
 		{"GET /users", store.RoleAdmin, u.users},
@@ -273,7 +277,11 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 		p.Loc = localeOf(r)
 	}
 	if p.Flash == "" {
-		p.Flash = r.URL.Query().Get("flash")
+		p.Flash = flashText(p.Loc, r)
+	}
+	if l := pickLang(r.URL.Query().Get("lang")); l != "" {
+		// The language links' choice is the user's setting from then on.
+		http.SetCookie(w, &http.Cookie{Name: "hub_lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: u.secure || r.TLS != nil})
 	}
 	var b strings.Builder
 	if err := t.ExecuteTemplate(&b, "layout", p); err != nil {
@@ -290,26 +298,43 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 // fail logs err and shows a generic error page; the detail never reaches the browser.
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
-	msg := "Something went wrong. Try again; if it persists, check Hub's logs."
+	l := localeOf(r)
+	msg := l.T("err.internal")
 	if errors.Is(err, store.ErrNotFound) {
-		status, msg = http.StatusNotFound, "Not found."
+		status, msg = http.StatusNotFound, l.T("err.not_found")
 	} else {
 		u.cfg.Log.Error("web: request failed", "path", r.URL.Path, "error", err.Error())
 	}
 	headers(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Hub</title><link rel="stylesheet" href="/assets/app.css"></head><body><main class="narrow"><h1>%d</h1><p>%s</p><p><a href="/">Back to the overview</a></p></main></body></html>`, status, template.HTMLEscapeString(msg))
+	fmt.Fprintf(w, `<!doctype html><html lang="%s"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Hub</title><link rel="stylesheet" href="/assets/app.css"></head><body><main class="narrow"><h1>%d</h1><p>%s</p><p><a href="/">%s</a></p></main></body></html>`,
+		l.Tag, status, template.HTMLEscapeString(msg), template.HTMLEscapeString(l.T("common.back_overview")))
 }
 
-// redirect answers a POST with 303 to a page, with an optional flash message.
-func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
+// redirect answers a POST with 303 to a page, with an optional flash message: a catalogue key
+// ("flash.…") and its arguments, put into words in the reader's language by the next page.
+func redirect(w http.ResponseWriter, r *http.Request, to, flash string, args ...string) {
 	if flash != "" {
-		sep := "?"
-		if strings.Contains(to, "?") {
-			sep = "&"
+		q := url.Values{"flash": {flash}}
+		for _, a := range args {
+			q.Add(flashArg, a)
 		}
-		to += sep + "flash=" + urlQueryEscape(flash)
+		redirectQuery(w, r, to, q)
+		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// redirectQuery redirects to a page with q added to its query (before any #fragment).
+func redirectQuery(w http.ResponseWriter, r *http.Request, to string, q url.Values) {
+	frag := ""
+	if i := strings.Index(to, "#"); i >= 0 {
+		to, frag = to[:i], to[i:]
+	}
+	sep := "?"
+	if strings.Contains(to, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, to+sep+q.Encode()+frag, http.StatusSeeOther)
 }

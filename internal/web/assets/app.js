@@ -3,6 +3,9 @@
 (function () {
   "use strict";
 
+  // Words come from the page (the dashboard's catalogue, in the reader's language).
+  var say = function (name, fallback) { return document.body.getAttribute("data-" + name) || fallback; };
+
   // Copy buttons: data-copy names the element whose text is copied.
   document.addEventListener("click", function (e) {
     var b = e.target.closest("[data-copy]");
@@ -11,7 +14,7 @@
     if (!el || !navigator.clipboard) return;
     navigator.clipboard.writeText(el.textContent.trim()).then(function () {
       var old = b.textContent;
-      b.textContent = "Copied";
+      b.textContent = say("copied", "Copied");
       setTimeout(function () { b.textContent = old; }, 1500);
     }, function () {});
   });
@@ -34,9 +37,9 @@
           if (!s) return;
           var sn = document.getElementById("snippet-status");
           var wh = document.getElementById("webhook-status");
-          sn.textContent = s.snippet_text; sn.className = s.snippet_seen ? "ok" : "waiting";
-          wh.textContent = s.webhook_text; wh.className = s.webhook_seen ? "ok" : "waiting";
-          if (!(s.snippet_seen && s.webhook_seen)) setTimeout(poll, 3000);
+          sn.querySelector(".text").textContent = s.snippet_text; sn.className = s.snippet_class;
+          wh.querySelector(".text").textContent = s.webhook_text; wh.className = s.webhook_class;
+          if (!(s.snippet_seen && s.webhook_ok)) setTimeout(poll, 3000);
         })
         .catch(function () { setTimeout(poll, 10000); });
     };
@@ -48,23 +51,19 @@
   if (list && window.EventSource) {
     var state = document.getElementById("live-state");
     var es = new EventSource(list.getAttribute("data-stream"));
-    es.onopen = function () { state.textContent = "Connected. Waiting for events…"; };
-    es.onerror = function () { state.textContent = "Reconnecting…"; };
+    es.onopen = function () { state.textContent = say("waiting", "Connected. Waiting for events…"); };
+    es.onerror = function () { state.textContent = say("reconnecting", "Reconnecting…"); };
     es.addEventListener("live", function (m) {
       var ev;
       try { ev = JSON.parse(m.data); } catch (err) { return; }
       var li = document.createElement("li");
       var t = document.createElement("span"); t.className = "when"; t.textContent = ev.time;
-      var k = document.createElement("span"); k.className = "kind"; k.textContent = ev.kind;
+      var k = document.createElement("span"); k.className = "kind"; k.textContent = ev.label || ev.kind;
       var s = document.createElement("span"); s.textContent = ev.summary;
       li.appendChild(t); li.appendChild(k); li.appendChild(s);
       list.insertBefore(li, list.firstChild);
       while (list.children.length > 200) list.removeChild(list.lastChild);
-      state.textContent = "Connected.";
+      state.textContent = say("connected", "Connected.");
     });
   }
-
-  // Remember the chosen language for number formatting.
-  var lang = new URLSearchParams(location.search).get("lang");
-  if (lang) document.cookie = "hub_lang=" + encodeURIComponent(lang) + "; path=/; SameSite=Lax; max-age=31536000";
 })();

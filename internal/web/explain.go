@@ -1,0 +1,210 @@
+package web
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/attribution"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// explanation is an order's attribution in sentences a marketer reads: which visit got the
+// credit and why, or, for an orphan, why none did and what would have matched it. It is built
+// from the stored attribution's rule, confidence and candidates (not its English text), so it
+// speaks the reader's language and never shows ids or raw timestamps.
+type explanation struct {
+	Matched    bool
+	Rule       string
+	Confidence float64
+	Sentences  []string
+	Candidates []candidateView
+}
+
+type candidateView struct {
+	OccurredAt time.Time
+	What       string // "Ad click (facebook / launch)" or "Visit"
+	Rule       string
+	Outcome    string
+}
+
+// outcomeKey maps the matcher's candidate outcomes to catalogue keys.
+func outcomeKey(outcome string) string {
+	switch {
+	case outcome == "chosen":
+		return "outcome.chosen"
+	case strings.Contains(outcome, "bot"):
+		return "outcome.bot"
+	case strings.Contains(outcome, "outside the attribution window"):
+		return "outcome.window"
+	case strings.Contains(outcome, "after the order"):
+		return "outcome.after"
+	case strings.Contains(outcome, "organic"):
+		return "outcome.organic"
+	case strings.Contains(outcome, "later than the first click"):
+		return "outcome.later"
+	case strings.Contains(outcome, "earlier than the last click"):
+		return "outcome.earlier"
+	case strings.Contains(outcome, "shared by"):
+		return "outcome.shared"
+	}
+	return "outcome.other"
+}
+
+// knownVisitors are the order's visitor-id-shaped tracking values that are Hub visitors (a
+// touchpoint exists): a src such as fb_ads has the shape of an id but is a campaign label.
+func (u *UI) knownVisitors(ctx context.Context, tenantID string, o store.Order) (map[string]bool, error) {
+	ids := o.Tracking.VisitorIDs
+	if len(ids) == 0 && o.Tracking.VisitorID != "" {
+		ids = []string{o.Tracking.VisitorID}
+	}
+	known := map[string]bool{}
+	for _, id := range ids[:min(len(ids), 8)] {
+		tps, err := u.cfg.Store.TouchpointsByVisitor(ctx, tenantID, id, time.Time{}, o.CreatedAt.Add(24*time.Hour), 1)
+		if err != nil {
+			return nil, err
+		}
+		known[id] = len(tps) > 0
+	}
+	return known, nil
+}
+
+func explain(l locale, o store.Order, a store.Attribution, tp *store.Touchpoint, known map[string]bool) *explanation {
+	e := &explanation{Matched: a.TouchpointID != "", Rule: a.Rule, Confidence: a.Confidence}
+	byRule := map[string][]store.Candidate{}
+	for _, c := range a.Candidates {
+		byRule[c.Rule] = append(byRule[c.Rule], c)
+		cv := candidateView{OccurredAt: c.OccurredAt, Rule: c.Rule, Outcome: l.T(outcomeKey(c.Outcome)), What: l.T("attr.a_visit")}
+		if c.TouchpointID == a.TouchpointID && tp != nil {
+			cv.What = visitWords(l, *tp)
+		}
+		e.Candidates = append(e.Candidates, cv)
+	}
+	say := func(key string, args ...any) { e.Sentences = append(e.Sentences, l.T(key, args...)) }
+	if e.Matched {
+		var at time.Time
+		for _, c := range a.Candidates {
+			if c.TouchpointID == a.TouchpointID {
+				at = c.OccurredAt
+			}
+		}
+		what := l.T("attr.a_visit")
+		if tp != nil {
+			what, at = visitWords(l, *tp), tp.OccurredAt
+		}
+		say("attr.credit", what, l.Time(at))
+		switch a.Rule {
+		case attribution.RuleVisitorID:
+			say("attr.why.visitor_id")
+		case attribution.RuleIdentity:
+			if a.Confidence >= attribution.ConfidenceIdentityEmail {
+				say("attr.why.identity_email")
+			} else {
+				say("attr.why.identity_phone")
+			}
+		case attribution.RuleClickID:
+			say("attr.why.click_id")
+		case attribution.RuleNetwork:
+			say("attr.why.network")
+		}
+		lost := 0
+		for _, c := range a.Candidates {
+			if c.TouchpointID != a.TouchpointID {
+				lost++
+			}
+		}
+		if lost > 0 {
+			say("attr.lost", l.Int(int64(lost)))
+		}
+		return e
+	}
+
+	// An orphan: each rule in turn, what the order carried and why it did not match.
+	t := o.Tracking
+	var hubIDs, labels []string
+	for id, ok := range known {
+		if ok {
+			hubIDs = append(hubIDs, id)
+		} else {
+			labels = append(labels, id)
+		}
+	}
+	vc := byRule[attribution.RuleVisitorID]
+	switch {
+	case len(hubIDs) > 0 && len(vc) > 0 && allOutcome(vc, "outcome.bot"):
+		say("attr.orphan.visitor_bot")
+	case len(hubIDs) > 0 && len(vc) > 0 && allOutcome(vc, "outcome.window"):
+		say("attr.orphan.visitor_window")
+	case len(hubIDs) > 0:
+		say("attr.orphan.visitor_none")
+	default:
+		say("attr.orphan.no_visitor")
+	}
+	if len(labels) > 0 {
+		for _, f := range []struct{ name, value string }{{"src", t.Src}, {"sck", t.Sck}, {"utm_content", t.UTM.Content}} {
+			if f.value != "" && contains(labels, f.value) {
+				say("attr.orphan.label", f.name+"="+f.value)
+				break
+			}
+		}
+	}
+	if o.Buyer.EmailHash != "" || o.Buyer.PhoneHash != "" {
+		ic := byRule[attribution.RuleIdentity]
+		if len(ic) > 0 && allOutcome(ic, "outcome.bot") {
+			say("attr.orphan.identity_bot")
+		} else {
+			say("attr.orphan.identity")
+		}
+	}
+	if t.FBCLID != "" || t.FBC != "" || t.GCLID != "" || t.TTCLID != "" {
+		say("attr.orphan.click")
+	}
+	if o.Buyer.IP != "" && o.Buyer.UserAgent != "" {
+		nc := byRule[attribution.RuleNetwork]
+		if len(nc) > 0 && allOutcome(nc, "outcome.shared") {
+			say("attr.orphan.network_shared")
+		} else {
+			say("attr.orphan.network", l.N("unit.hours", int(attribution.NetworkWindow/time.Hour)))
+		}
+	}
+	say("attr.orphan.fix")
+	return e
+}
+
+func allOutcome(cs []store.Candidate, key string) bool {
+	for _, c := range cs {
+		if outcomeKey(c.Outcome) != key {
+			return false
+		}
+	}
+	return len(cs) > 0
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// visitWords names a visit: an ad click with its source and campaign, or a plain visit.
+func visitWords(l locale, tp store.Touchpoint) string {
+	if tp.Bot {
+		return l.T("attr.a_bot")
+	}
+	campaign := strings.Trim(tp.UTM.Source+" / "+tp.UTM.Campaign, " /")
+	switch {
+	case tp.FBCLID != "" && campaign != "":
+		return l.T("attr.fb_click_campaign", campaign)
+	case tp.FBCLID != "":
+		return l.T("attr.fb_click")
+	case tp.GCLID != "" || tp.TTCLID != "" || campaign != "":
+		if campaign == "" {
+			return l.T("attr.ad_click")
+		}
+		return l.T("attr.ad_click_campaign", campaign)
+	}
+	return l.T("attr.a_visit")
+}

@@ -1,0 +1,454 @@
+package web
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"text/template/parse"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/store"
+	webhookall "github.com/hubtrack/hub/internal/webhook/all"
+)
+
+// verbs counts a message's fmt verbs, so both languages take the same arguments.
+var verbRe = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z%]`)
+
+// TestCatalogue fails when a message lacks a language or the two languages take different
+// arguments, when a template or the Go code names a key that does not exist, when a code the
+// dashboard shows (a status, a state, a reason…) has no words, and when a template holds
+// visible text outside the catalogue.
+func TestCatalogue(t *testing.T) {
+	t.Parallel()
+	for k, m := range catalogue {
+		if strings.TrimSpace(m.EN) == "" || strings.TrimSpace(m.PT) == "" {
+			t.Errorf("%s: a language is missing: %+v", k, m)
+		}
+		if en, pt := verbRe.FindAllString(m.EN, -1), verbRe.FindAllString(m.PT, -1); strings.Join(en, "") != strings.Join(pt, "") {
+			t.Errorf("%s: English takes %v, Portuguese %v", k, en, pt)
+		}
+	}
+	has := func(where, key string) {
+		t.Helper()
+		if _, ok := catalogue[key]; !ok {
+			t.Errorf("%s: no message %q", where, key)
+		}
+	}
+
+	// Codes the pages name through Code, Reason and the checklist.
+	var codes []string
+	for _, s := range allStatuses {
+		codes = append(codes, "order_status."+string(s))
+	}
+	for _, s := range append(allStates, "missing") {
+		codes = append(codes, "delivery_state."+string(s))
+	}
+	for _, s := range []store.InboxState{store.InboxReceived, store.InboxProcessed, store.InboxDuplicate, store.InboxIgnored, store.InboxUnparseable, store.InboxRejected} {
+		codes = append(codes, "inbox_state."+string(s), "inbox_sentence."+string(s), "inbox_why."+string(s), "flash.reprocessed."+inboxFlash(s))
+	}
+	codes = append(codes, "inbox_sentence.other", "inbox_why.other", "flash.reprocessed.other")
+	for _, r := range []string{store.RoleReadOnly, store.RoleOperator, store.RoleAdmin} {
+		codes = append(codes, "role."+r)
+	}
+	for _, r := range []string{"visitor_id", "identity", "click_id", "network", "none"} {
+		codes = append(codes, "rule."+r)
+	}
+	codes = append(codes, "model."+store.ModelLastClick, "model."+store.ModelFirstClick)
+	for _, tp := range []string{"page_view", "lead", "initiate_checkout", "add_to_cart", "identify", "custom", "click"} {
+		codes = append(codes, "tp_type."+tp)
+	}
+	for _, ev := range []string{dest.EventPurchase, dest.EventLead, dest.EventInitiateCheckout, dest.EventAddToCart, dest.EventAddPaymentInfo,
+		dest.EventCompleteRegistration, dest.EventSubscribe, dest.EventStartTrial, dest.EventViewContent} {
+		codes = append(codes, "event."+ev)
+	}
+	for _, p := range webhookall.Default().Providers() {
+		codes = append(codes, "provider."+p)
+	}
+	spec := meta.New().Spec()
+	codes = append(codes, "dest_type."+spec.Type, "dest_desc."+spec.Type)
+	for _, s := range spec.Settings {
+		codes = append(codes, "setting."+spec.Type+"."+s.Name, "setting."+spec.Type+"."+s.Name+".help")
+	}
+	for _, c := range reasonCodes {
+		for _, part := range []string{"title", "means", "fix", "why"} {
+			codes = append(codes, "reason."+c+"."+part)
+		}
+	}
+	codes = append(codes, periodLabels...)
+	for _, s := range []string{"source", "snippet", "webhook", "destination", "test", "public"} {
+		codes = append(codes, "step."+s, "step."+s+".next")
+	}
+	codes = append(codes, "warn.url_unset", "warn.url_localhost", "warn.url_http")
+	for _, k := range []string{"touchpoint", "webhook", "delivery"} {
+		codes = append(codes, "live.kind."+k)
+	}
+	for _, o := range []string{"chosen", "lost: marked as a bot", "lost: outside the attribution window", "lost: after the order",
+		"lost: organic visit; an ad click wins", "lost: later than the first click", "lost: earlier than the last click",
+		"lost: IP and user agent shared by 3 visitors"} {
+		if k := outcomeKey(o); k == "outcome.other" {
+			t.Errorf("candidate outcome %q has no words of its own", o)
+		} else {
+			codes = append(codes, k)
+		}
+	}
+	for _, k := range problems {
+		codes = append(codes, k)
+	}
+	for _, c := range codes {
+		has("code", c)
+	}
+
+	// Keys named in the Go code.
+	goKey := regexp.MustCompile(`(?:\.T|\.H|\bsay)\("([a-z0-9_.]+)"|\.N\("([a-z0-9_.]+)"|redirect\(w, r, [^,\n]+, "(flash\.[a-z_.]+)"|step\("([a-z]+)"`)
+	files, err := fs.Glob(os.DirFS("."), "*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var code strings.Builder
+		for _, line := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), "//") {
+				code.WriteString(line + "\n")
+			}
+		}
+		for _, m := range goKey.FindAllStringSubmatch(code.String(), -1) {
+			switch {
+			case m[1] != "" && !strings.HasSuffix(m[1], "."):
+				has(f, m[1])
+			case m[2] != "":
+				has(f, m[2]+".one")
+				has(f, m[2]+".other")
+			case m[3] != "" && !strings.HasSuffix(m[3], "."):
+				has(f, m[3])
+			case m[4] != "":
+				has(f, "step."+m[4])
+			}
+		}
+	}
+
+	// Templates: every call names an existing key, and no visible text is left outside.
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		b, err := templateFS.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		builtins := map[string]any{}
+		for _, f := range []string{"and", "call", "eq", "ge", "gt", "html", "index", "js", "le", "len", "lt", "ne", "not", "or", "print", "printf", "println", "slice", "urlquery"} {
+			builtins[f] = true
+		}
+		trees, err := parse.Parse(n, string(b), "{{", "}}", map[string]any(funcs), builtins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tree := range trees {
+			var text strings.Builder
+			walk(tree.Root, &text, func(method, key string) {
+				switch method {
+				case "T", "H":
+					has(n, key)
+				case "N":
+					has(n, key+".one")
+					has(n, key+".other")
+				}
+			})
+			for _, bare := range bareText(text.String()) {
+				t.Errorf("%s: visible text outside the catalogue: %q", n, bare)
+			}
+		}
+	}
+}
+
+// walk writes a template's text, with each action as a NUL, and reports every $l.T "key" style
+// call with a literal key.
+func walk(n parse.Node, out *strings.Builder, call func(method, key string)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walk(c, out, call)
+		}
+	case *parse.TextNode:
+		out.Write(n.Text)
+	case *parse.ActionNode:
+		out.WriteByte(0)
+		pipe(n.Pipe, call)
+	case *parse.IfNode:
+		out.WriteByte(0)
+		pipe(n.Pipe, call)
+		walk(n.List, out, call)
+		walk(n.ElseList, out, call)
+	case *parse.RangeNode:
+		out.WriteByte(0)
+		pipe(n.Pipe, call)
+		walk(n.List, out, call)
+		walk(n.ElseList, out, call)
+	case *parse.WithNode:
+		out.WriteByte(0)
+		pipe(n.Pipe, call)
+		walk(n.List, out, call)
+		walk(n.ElseList, out, call)
+	case *parse.TemplateNode:
+		out.WriteByte(0)
+	}
+}
+
+func pipe(p *parse.PipeNode, call func(method, key string)) {
+	if p == nil {
+		return
+	}
+	for _, c := range p.Cmds {
+		for i, a := range c.Args {
+			switch a := a.(type) {
+			case *parse.VariableNode, *parse.FieldNode, *parse.ChainNode:
+				var ident []string
+				switch a := a.(type) {
+				case *parse.VariableNode:
+					ident = a.Ident
+				case *parse.FieldNode:
+					ident = a.Ident
+				case *parse.ChainNode:
+					ident = a.Field
+				}
+				if len(ident) > 0 && i+1 < len(c.Args) {
+					if s, ok := c.Args[i+1].(*parse.StringNode); ok {
+						call(ident[len(ident)-1], s.Text)
+					}
+				}
+			case *parse.PipeNode:
+				pipe(a, call)
+			}
+		}
+	}
+}
+
+var (
+	tagRe    = regexp.MustCompile(`(?s)<[^>]*>`)
+	attrRe   = regexp.MustCompile(`(?:placeholder|title|aria-label|alt|data-confirm)="([^"]*)"`)
+	entityRe = regexp.MustCompile(`&[a-z]+;|&#[0-9]+;`)
+	wordRe   = regexp.MustCompile(`\pL{2,}`)
+)
+
+// bareText returns the words a person would see that do not come from an action: text between
+// tags and the visible attributes. "Hub" (the product's name) is the one word allowed.
+func bareText(html string) []string {
+	var out []string
+	check := func(s string) {
+		s = entityRe.ReplaceAllString(s, " ")
+		for _, w := range wordRe.FindAllString(s, -1) {
+			if w != "Hub" {
+				out = append(out, strings.TrimSpace(s))
+				return
+			}
+		}
+	}
+	for _, tag := range tagRe.FindAllString(html, -1) {
+		for _, m := range attrRe.FindAllStringSubmatch(tag, -1) {
+			check(m[1])
+		}
+	}
+	check(tagRe.ReplaceAllString(html, "\x00"))
+	return out
+}
+
+// TestBareTextFindsEnglish shows the template check can fail.
+func TestBareTextFindsEnglish(t *testing.T) {
+	t.Parallel()
+	if got := bareText(`<p>{{x}}</p><button title="Copy">` + "\x00" + `</button>`); len(got) != 1 {
+		t.Errorf("title attribute: %q", got)
+	}
+	if got := bareText(`<h1>Orders</h1>`); len(got) != 1 {
+		t.Errorf("text node: %q", got)
+	}
+	if got := bareText("<a class=\"brand\" href=\"/\">Hub</a> \x00 · → –"); len(got) != 0 {
+		t.Errorf("allowed text flagged: %q", got)
+	}
+}
+
+// TestPortugueseDashboard renders the pages in pt-BR for a tenant in São Paulo: Portuguese
+// words, times in the tenant's zone with its label, no raw codes, and the SVG status icons.
+func TestPortugueseDashboard(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, backends[0])
+	c := e.firstAdmin("ana@example.com")
+	c.get("/?lang=pt-BR") // the language link: the choice is kept from then on
+	ctx := context.Background()
+	tenant := mustTenant(t, e)
+	if tenant.TimeZone != "America/Sao_Paulo" {
+		t.Fatalf("new tenant's time zone %q", tenant.TimeZone)
+	}
+	tok := c.csrf("/setup")
+	r := c.post("/setup/sources", url.Values{"csrf": {tok}, "name": {"Loja"}, "origins": {"https://loja.example.com"}, "window_days": {"7"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("create source: %d %s", r.status, r.body)
+	}
+	srcs, err := e.st.ListSources(ctx, tenant.ID)
+	if err != nil || len(srcs) != 1 {
+		t.Fatal(srcs, err)
+	}
+	e.visit(srcs[0])
+	pages := map[string][]string{
+		"/?lang=pt-BR":                 {"Visão geral", "Pedidos pagos", "Taxa de atribuição", "dos 0 eventos com envio concluído", "Horários em America/Sao Paulo (UTC−3)"},
+		"/orders":                      {"Pedidos", "Buscar pedido", "aguardando pagamento"},
+		"/failures":                    {"Falhas", "Webhooks que o Hub não conseguiu usar"},
+		"/accuracy":                    {"Precisão", "Últimos 7 dias"},
+		"/setup":                       {"Configuração", "Lista de verificação", "Origens", "Destinos", "API de Conversões da Meta", `class="icon icon-ok"`},
+		"/setup/sources/" + srcs[0].ID: {"Está funcionando?", "Código visto em https://shop.example.com às", "UTC−3", "Cole a URL de webhook", "janela de 7 dias", "Último clique", "nenhuma plataforma consegue chamá-las"},
+		"/settings":                    {"Ajustes", "Fuso horário", "Chaves de API", "30 dias"},
+		"/users":                       {"Usuários", "administrador"},
+		"/account":                     {"Minha conta", "Trocar senha"},
+		"/live":                        {"Eventos ao vivo", "Todas as origens"},
+	}
+	for path, want := range pages {
+		r := c.get(path)
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, r.status)
+		}
+		mustContain(t, path, r.body, append(want, `<html lang="pt-BR">`)...)
+		for _, raw := range []string{"168h0m0s", ">last_click<", ">Orders<", ">Setup<", "unhealthy:", "meta meta", "⏳", "✅"} {
+			if strings.Contains(r.body, raw) {
+				t.Errorf("%s shows %q", path, raw)
+			}
+		}
+	}
+	// The snippet was seen an hour ago: shown in São Paulo's time, labelled.
+	seen := time.Now().Add(-time.Hour).In(mustZone(t, "America/Sao_Paulo")).Format("02/01/2006 15:04")
+	mustContain(t, "snippet time", c.get("/setup/sources/"+srcs[0].ID).body, seen)
+
+	// The tenant's time zone is a setting; an unknown zone is refused in words.
+	tok = c.csrf("/settings")
+	if r := c.post("/settings/time-zone", url.Values{"csrf": {tok}, "time_zone": {"Marte/Olimpo"}}); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, "não é um fuso horário que o Hub conheça") {
+		t.Errorf("bad zone: %d", r.status)
+	}
+	if r := c.post("/settings/time-zone", url.Values{"csrf": {tok}, "time_zone": {"America/Manaus"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("set zone: %d %s", r.status, r.body)
+	}
+	mustContain(t, "zone changed", c.get("/settings?flash=flash.time_zone&fa=America/Manaus").body, "Fuso horário alterado para America/Manaus", "UTC−4")
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// TestChecklistIsTrue: each tick of the setup checklist is a fact. A source made before the
+// first login is not asked for again; the test step ticks only after the platform accepted a
+// test; a rejected webhook shows in red, never green.
+func TestChecklistIsTrue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, backends[0])
+	ctx := context.Background()
+	tenant := mustTenant(t, e)
+	src, err := e.ui.cfg.Admin.CreateSource(ctx, tenant.ID, admin.SourceInput{Name: "Made by the CLI"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	tok := c.csrf("/welcome")
+	r := c.post("/welcome", url.Values{"csrf": {tok}, "key": {e.key}, "email": {"ana@example.com"}, "password": {testPassword}, "password2": {testPassword}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("welcome: %d", r.status)
+	}
+	loc := r.location
+	if !strings.Contains(c.get(loc).body, "Your sources are already here") || strings.Contains(c.get(loc).body, "Start by adding a source") {
+		t.Errorf("a source exists, yet the welcome says to add one (%s)", loc)
+	}
+	step := func(body, id string) string {
+		t.Helper()
+		m := regexp.MustCompile(`<li id="step-` + id + `" class="([a-z]+)"`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no step %s", id)
+		}
+		return m[1]
+	}
+	body := c.get("/setup").body
+	for id, want := range map[string]string{"source": "done", "snippet": "todo", "webhook": "todo", "destination": "todo", "test": "todo", "public": "bad"} {
+		if got := step(body, id); got != want {
+			t.Errorf("fresh setup: step %s is %s, want %s", id, got, want)
+		}
+	}
+	// A destination without a test sent: "test" stays unticked.
+	tok = c.csrf("/setup")
+	r = c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"meta"}, "name": {"Meta"}, "s_pixel_id": {"123456789"},
+		"s_access_token": {"EAAtoken"}, "s_test_event_code": {"TEST1"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("add destination: %d %s", r.status, r.body)
+	}
+	body = c.get("/setup").body
+	if step(body, "destination") != "done" || step(body, "test") != "todo" {
+		t.Errorf("after adding a destination: destination %s, test %s", step(body, "destination"), step(body, "test"))
+	}
+	// A webhook that fails the gateway's check is red, with the reason in words.
+	if _, err := e.st.InsertInbox(ctx, store.InboxEntry{TenantID: tenant.ID, SourceID: src.ID, Provider: "hotmart", State: store.InboxRejected,
+		ReceivedAt: time.Now().UTC(), Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	body = c.get("/setup").body
+	if step(body, "webhook") != "bad" || !strings.Contains(body, "failed the gateway&#39;s authenticity check") {
+		t.Errorf("rejected webhook: step %s", step(body, "webhook"))
+	}
+	sp := c.get("/setup/sources/" + src.ID).body
+	mustContain(t, "source status", sp, `id="webhook-status" class="bad"`, "refused: it failed the gateway&#39;s authenticity check")
+	if strings.Contains(sp, `id="webhook-status" class="ok"`) {
+		t.Error("a rejected webhook is shown as working")
+	}
+	// Doc references are links.
+	mustContain(t, "guides", sp, `href="https://github.com/hubtrack/hub/blob/main/docs/gateways/hotmart.md"`)
+	if strings.Contains(sp, ">docs/gateways/") {
+		t.Error("a repository path instead of a link")
+	}
+}
+
+// TestExplanation: the order explanation speaks the reader's language, never contradicts
+// itself when the only visit was a bot, and does not call a src label a visitor id.
+func TestExplanation(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 30, 22, 27, 0, 0, time.UTC)
+	o := store.Order{Tracking: store.Tracking{Src: "fb_ads", Sck: "k_visitor1", VisitorIDs: []string{"k_visitor1", "fb_ads"}}}
+	bot := store.Attribution{Rule: "none", Candidates: []store.Candidate{{TouchpointID: "tp1", Rule: "visitor_id", OccurredAt: at, Outcome: "lost: marked as a bot"}}}
+	known := map[string]bool{"k_visitor1": true, "fb_ads": false}
+	ex := explain(localeEN.in(mustZone(t, "America/Sao_Paulo")), o, bot, nil, known)
+	all := strings.Join(ex.Sentences, " ")
+	if !strings.Contains(all, "made by a robot") || strings.Contains(all, "falls in the window") || strings.Contains(all, "outside the attribution window") {
+		t.Errorf("bot-only orphan: %q", all)
+	}
+	if !strings.Contains(all, "src=fb_ads is a campaign label, not a Hub visitor id") {
+		t.Errorf("src label: %q", all)
+	}
+	if len(ex.Candidates) != 1 || ex.Candidates[0].Outcome != "not counted: made by a robot" {
+		t.Errorf("candidates: %+v", ex.Candidates)
+	}
+	matched := store.Attribution{TouchpointID: "tp2", Rule: "visitor_id", Confidence: 1, Candidates: []store.Candidate{{TouchpointID: "tp2", Rule: "visitor_id", OccurredAt: at, Outcome: "chosen"}}}
+	tp := store.Touchpoint{ID: "tp2", OccurredAt: at, FBCLID: "x", UTM: store.UTM{Source: "facebook", Campaign: "launch"}}
+	ex = explain(localePT.in(mustZone(t, "America/Sao_Paulo")), o, matched, &tp, known)
+	all = strings.Join(ex.Sentences, " ")
+	want := "A venda foi atribuída a um clique em anúncio do Facebook/Instagram (facebook / launch) em 30/11/2026 19:27:00 UTC−3."
+	if !strings.Contains(all, want) || strings.Contains(all, "tp2") || strings.Contains(all, "2026-11-30T") || strings.Contains(all, "1.00") {
+		t.Errorf("matched: %q", all)
+	}
+}
