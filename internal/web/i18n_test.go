@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
-	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
 )
@@ -65,8 +65,8 @@ func TestCatalogue(t *testing.T) {
 	for _, tp := range []string{"page_view", "lead", "initiate_checkout", "add_to_cart", "identify", "custom", "click"} {
 		codes = append(codes, "tp_type."+tp)
 	}
-	for _, ev := range []string{dest.EventPurchase, dest.EventLead, dest.EventInitiateCheckout, dest.EventAddToCart, dest.EventAddPaymentInfo,
-		dest.EventCompleteRegistration, dest.EventSubscribe, dest.EventStartTrial, dest.EventViewContent} {
+	for _, ev := range []string{domain.EventPurchase, domain.EventLead, domain.EventInitiateCheckout, domain.EventAddToCart, domain.EventAddPaymentInfo,
+		domain.EventCompleteRegistration, domain.EventSubscribe, domain.EventStartTrial, domain.EventViewContent} {
 		codes = append(codes, "event."+ev)
 	}
 	for _, p := range webhookall.Default().Providers() {
