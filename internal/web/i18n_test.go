@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
@@ -72,7 +73,7 @@ func TestCatalogue(t *testing.T) {
 	for _, p := range webhookall.Default().Providers() {
 		codes = append(codes, "provider."+p)
 	}
-	spec := meta.New().Spec()
+	spec := meta.New(dest.Env{}).Spec()
 	codes = append(codes, "dest_type."+spec.Type, "dest_desc."+spec.Type)
 	for _, s := range spec.Settings {
 		codes = append(codes, "setting."+spec.Type+"."+s.Name, "setting."+spec.Type+"."+s.Name+".help")
