@@ -127,7 +127,7 @@ func newBrowserEnv(t *testing.T, consentAttr string) *browserEnv {
 	t.Cleanup(env.hub.Close)
 	// The real embedded store: the test reads back what was committed.
 	env.store = openStore(t, "sqlite", store.Source{ID: "src_b", TenantID: "ten_b", Name: "Browser", PublicKey: "pk_browser", AllowedOrigins: []string{env.hub.URL}})
-	svc, err := New(Config{Store: env.store, RatePerIP: Rate{Per: -1}})
+	svc, err := New(Config{Store: env.store, RatePerIP: Rate{Per: -1}, Checkouts: testCheckouts()})
 	if err != nil {
 		t.Fatal(err)
 	}
