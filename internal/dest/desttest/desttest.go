@@ -90,7 +90,9 @@ func Run(t *testing.T, newDest func(baseURL string) dest.Destination, fake FakeS
 	if len(secrets) == 0 {
 		t.Fatal("desttest: the fake's credentials hold no secret value; the leak checks would prove nothing")
 	}
-	events := func(n int) []dest.Event { return Events(n, time.Now().Add(-time.Minute)) }
+	// events returns n events, or the most one Send takes (a destination that sends one event
+	// per request declares MaxBatch 1).
+	events := func(n int) []dest.Event { return Events(min(n, spec.MaxBatch), time.Now().Add(-time.Minute)) }
 
 	// send runs one Send on a clean fake with the fault injected until the end of the subtest,
 	// and checks what holds for every send: one outcome per event, in order, no secret anywhere.
@@ -234,7 +236,7 @@ func Run(t *testing.T, newDest func(baseURL string) dest.Destination, fake FakeS
 	})
 
 	t.Run("batch too large", func(t *testing.T) {
-		evs := events(spec.MaxBatch + 1)
+		evs := Events(spec.MaxBatch+1, time.Now().Add(-time.Minute))
 		if _, err := d.Build(cfg, evs); !errors.Is(err, dest.ErrBatchTooLarge) {
 			t.Errorf("Build(%d events) err = %v, want ErrBatchTooLarge", len(evs), err)
 		}
