@@ -1,0 +1,238 @@
+// Package fakewebhook is a webhook receiver for tests: it verifies Standard Webhooks signatures
+// on its own (not with Hub's signer), deduplicates by webhook-id as a careful receiver does,
+// and injects faults (desttest's modes and any HTTP status).
+package fakewebhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/desttest"
+)
+
+// Secret is the signing secret the fake verifies with, unless Server.Secrets says otherwise.
+const Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// Tolerance is how far webhook-timestamp may be from the fake's clock (the reference library's).
+const Tolerance = 5 * time.Minute
+
+// Path is where the fake receives events.
+const Path = "/hooks/hub"
+
+// Request is one request the fake received, whatever it answered.
+type Request struct {
+	Header http.Header
+	Body   []byte
+	Status int
+}
+
+// Server is the fake receiver. Its zero value is not usable: call New.
+type Server struct {
+	mu       sync.Mutex
+	url      string
+	secrets  []string
+	fault    string
+	left     int // requests the fault still applies to; <= 0 means until cleared
+	accepted map[string]int
+	seen     map[string]bool // webhook-ids accepted
+	requests []Request
+	now      func() time.Time
+}
+
+// New returns a receiver that accepts messages signed with Secret.
+func New() *Server {
+	return &Server{secrets: []string{Secret}, accepted: map[string]int{}, seen: map[string]bool{}, now: time.Now}
+}
+
+// SetURL tells the fake where it is served (the suite's httptest address), for Settings.
+func (s *Server) SetURL(base string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.url = strings.TrimRight(base, "/") + Path
+}
+
+// SetSecrets replaces the secrets the fake accepts a signature of (any one matching is enough).
+func (s *Server) SetSecrets(secrets ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets = secrets
+}
+
+// Settings implements desttest.FakeServer.
+func (s *Server) Settings() (dest.Config, dest.Credentials) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return dest.Config{"url": s.url}, dest.NewCredentials(map[string]string{"signing_secret": Secret})
+}
+
+// InjectFault implements desttest.FakeServer: desttest's modes, or an HTTP status like "410".
+func (s *Server) InjectFault(mode string, count int) error {
+	switch mode {
+	case desttest.FaultNone, desttest.Fault429, desttest.Fault500, desttest.FaultTimeout,
+		desttest.FaultInvalidToken, desttest.FaultInvalidParam, desttest.FaultMalformed:
+	default:
+		if n, err := strconv.Atoi(mode); err != nil || n < 200 || n > 599 {
+			return fmt.Errorf("fakewebhook: unknown fault %q", mode)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault, s.left = mode, count
+	if mode == desttest.FaultNone {
+		s.fault = ""
+	}
+	return nil
+}
+
+// Accepted implements desttest.FakeServer: acceptances by the payload's event id. A message
+// whose webhook-id was accepted before is answered 200 and not counted again.
+func (s *Server) Accepted() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.accepted))
+	for k, v := range s.accepted {
+		out[k] = v
+	}
+	return out
+}
+
+// Requests returns every request received since the last Reset.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Reset implements desttest.FakeServer.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault, s.left = "", 0
+	s.accepted, s.seen, s.requests = map[string]int{}, map[string]bool{}, nil
+}
+
+func (s *Server) takeFault() string {
+	f := s.fault
+	if f != "" && s.left > 0 {
+		if s.left--; s.left == 0 {
+			s.fault = ""
+		}
+	}
+	return f
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	s.mu.Lock()
+	fault := s.takeFault()
+	secrets := append([]string(nil), s.secrets...)
+	now := s.now()
+	s.mu.Unlock()
+	status := s.answer(w, r, body, err, fault, secrets, now)
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Header: r.Header.Clone(), Body: body, Status: status})
+	s.mu.Unlock()
+}
+
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, readErr error, fault string, secrets []string, now time.Time) int {
+	fail := func(status int, msg string) int {
+		http.Error(w, msg, status)
+		return status
+	}
+	switch fault {
+	case "":
+	case desttest.Fault429:
+		w.Header().Set("Retry-After", "7")
+		return fail(http.StatusTooManyRequests, "slow down")
+	case desttest.Fault500:
+		return fail(http.StatusInternalServerError, "receiver crashed")
+	case desttest.FaultTimeout:
+		<-r.Context().Done()
+		return 0
+	case desttest.FaultInvalidToken:
+		return fail(http.StatusUnauthorized, "bad signature")
+	case desttest.FaultInvalidParam:
+		return fail(http.StatusBadRequest, "unexpected payload")
+	case desttest.FaultMalformed:
+		// A 2xx that breaks off: more bytes promised than sent, then the connection closes.
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ok"))
+		return http.StatusOK
+	default:
+		n, _ := strconv.Atoi(fault)
+		return fail(n, "injected")
+	}
+	if r.Method != http.MethodPost || r.URL.Path != Path {
+		return fail(http.StatusNotFound, "no such hook")
+	}
+	if readErr != nil {
+		return fail(http.StatusBadRequest, "unreadable body")
+	}
+	id, ts := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp")
+	if msg := verify(secrets, id, ts, r.Header.Get("webhook-signature"), body, now); msg != "" {
+		return fail(http.StatusUnauthorized, msg)
+	}
+	var p struct {
+		Type string `json:"type"`
+		ID   string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil || p.Type == "" || p.ID == "" {
+		return fail(http.StatusBadRequest, "not a Hub event")
+	}
+	s.mu.Lock()
+	if !s.seen[id] {
+		s.seen[id] = true
+		s.accepted[p.ID]++
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent
+}
+
+// verify is the receiver's check, written from the Standard Webhooks spec: any v1 signature of
+// "{id}.{timestamp}.{body}" under any secret, compared in constant time, within Tolerance.
+func verify(secrets []string, id, ts, header string, body []byte, now time.Time) string {
+	if id == "" || ts == "" || header == "" {
+		return "missing webhook headers"
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return "bad webhook-timestamp"
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > Tolerance || d < -Tolerance {
+		return "webhook-timestamp out of tolerance"
+	}
+	for _, secret := range secrets {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+		if err != nil {
+			continue
+		}
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(id + "." + ts + "."))
+		mac.Write(body)
+		want := mac.Sum(nil)
+		for _, part := range strings.Fields(header) {
+			v, sig, ok := strings.Cut(part, ",")
+			if !ok || v != "v1" {
+				continue
+			}
+			got, err := base64.StdEncoding.DecodeString(sig)
+			if err == nil && hmac.Equal(got, want) {
+				return ""
+			}
+		}
+	}
+	return "no valid signature"
+}

@@ -1,0 +1,185 @@
+// Package webhook is the signed outgoing webhook destination: it posts each conversion, one per
+// request, as a versioned JSON document to the tenant's own endpoint, signed per the Standard
+// Webhooks specification (webhook-id, webhook-timestamp, webhook-signature). Reference:
+// docs/destinations/webhooks.md.
+package webhook
+
+import (
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/egress"
+)
+
+// Type is the registry key.
+const Type = "webhook"
+
+// Limits.
+const (
+	// MaxBatch is one: every event is its own request, with its own webhook-id, so a receiver
+	// acknowledges (and Hub retries) each one alone.
+	MaxBatch = 1
+	// Timeout bounds one request.
+	Timeout = 10 * time.Second
+	// MaxEventAge bounds replays: a receiver has no age limit of its own, but an event older
+	// than this is not worth sending again. Retries stop earlier, when the delivery job's
+	// attempts run out (about three days).
+	MaxEventAge = 30 * 24 * time.Hour
+)
+
+// Setting names.
+const (
+	SettingURL            = "url"
+	SettingEvents         = dest.SettingEvents
+	SettingIncludePII     = "include_pii"
+	SettingSecret         = "signing_secret"
+	SettingPreviousSecret = "previous_signing_secret"
+)
+
+// Types of the events Hub sends, by Hub's event name (the events setting lists Hub's names,
+// because dest.EventEnabled compares those when deliveries are planned).
+var eventTypes = map[string]string{
+	domain.EventPurchase: "order.paid",
+	domain.EventLead:     "lead.created",
+}
+
+var spec = dest.Spec{
+	Type:        Type,
+	Title:       "Webhook",
+	Description: "Posts each conversion, signed per Standard Webhooks, to your own HTTPS endpoint (CRM, automation tool, data warehouse).",
+	Docs:        "webhooks.md",
+	MaxBatch:    MaxBatch,
+	MaxEventAge: MaxEventAge,
+	Timeout:     Timeout,
+	Identifiers: []dest.Identifier{dest.IDFBC, dest.IDFBP, dest.IDGCLID, dest.IDTTCLID, dest.IDTTP, dest.IDGAClientID,
+		dest.IDEmail, dest.IDPhone, dest.IDExternalID, dest.IDClientIP, dest.IDUserAgent},
+	Settings: []dest.Setting{
+		{Name: SettingURL, Label: "Endpoint URL", Required: true,
+			Description: "The https:// address that receives the events (http:// only to a loopback or private IP the operator allowed in HUB_EGRESS_ALLOW); no credentials in it."},
+		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
+			Description: "Comma-separated: Purchase (sent as order.paid) and Lead (sent as lead.created); empty sends purchases only."},
+		{Name: SettingIncludePII, Label: "Include buyer data", Kind: dest.KindBool, Default: "false",
+			Description: "true adds the buyer's data Hub keeps (hashed e-mail and phone, external ids, IP, user agent); off by default."},
+		{Name: SettingSecret, Label: "Signing secret", Required: true, Secret: true,
+			Description: "whsec_ secret the endpoint verifies webhook-signature with; Hub generates it and shows it once."},
+		{Name: SettingPreviousSecret, Label: "Previous signing secret", Secret: true,
+			Description: "During a rotation, the old secret: Hub signs with both until you remove it."},
+	},
+}
+
+// Webhook is the destination. The zero value works; fields are for wiring and tests and must
+// not be changed once it is in use.
+type Webhook struct {
+	// Client sends the requests; nil uses egress.Default, which refuses private and loopback
+	// addresses. Redirects are never followed.
+	Client *http.Client
+	// Now is the clock of webhook-timestamp; nil uses time.Now.
+	Now func() time.Time
+	// HubVersion names Hub in the User-Agent; empty gives "dev".
+	HubVersion string
+}
+
+// New returns a webhook destination.
+func New(env dest.Env) *Webhook {
+	return &Webhook{Client: env.Client, Now: env.Now, HubVersion: env.HubVersion}
+}
+
+// Type implements dest.Destination.
+func (*Webhook) Type() string { return Type }
+
+// Spec implements dest.Destination.
+func (*Webhook) Spec() dest.Spec { return spec }
+
+// ValidateConfig implements dest.Destination. Problems never quote the values.
+func (*Webhook) ValidateConfig(cfg dest.Config) error {
+	ce := dest.CheckSettings(spec, cfg)
+	if v := cfg.Get(spec, SettingURL); v != "" {
+		if _, reason := endpoint(v); reason != "" {
+			ce.Add(SettingURL, reason)
+		}
+	}
+	if v := cfg.Get(spec, SettingIncludePII); v != "true" && v != "false" {
+		ce.Add(SettingIncludePII, "must be true or false")
+	}
+	for _, name := range dest.EventNames(cfg) {
+		if _, ok := eventType(name); !ok {
+			ce.Add(SettingEvents, "a webhook sends Purchase (order.paid) and Lead (lead.created) only")
+			break
+		}
+	}
+	return ce.Err()
+}
+
+// eventType is the webhook type of Hub's event name, compared in any case.
+func eventType(name string) (string, bool) {
+	for n, t := range eventTypes {
+		if strings.EqualFold(n, name) {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// endpoint parses the url setting. https is required, except to an IP literal (or localhost)
+// that the egress client refuses unless the operator allowed it in HUB_EGRESS_ALLOW: reaching
+// one proves the operator allowed it, and nothing on the public internet gets a plain-text post.
+// The reason, when the URL is refused, never quotes it.
+func endpoint(raw string) (*url.URL, string) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return nil, "must be an absolute https:// URL"
+	}
+	if u.User != nil {
+		return nil, "must not hold a user name or password; the signature authenticates Hub"
+	}
+	if u.Fragment != "" {
+		return nil, "must not have a #fragment"
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !operatorOnly(u.Hostname()) {
+			return nil, "must use https (http only to a loopback or private IP address the operator allowed)"
+		}
+	default:
+		return nil, "must be an absolute https:// URL"
+	}
+	return u, ""
+}
+
+// operatorOnly reports whether host is an address the egress client reaches only when the
+// operator allowed it (loopback, private, link-local...).
+func operatorOnly(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && egress.Check(a, nil) != nil
+}
+
+func (w *Webhook) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+func (w *Webhook) client() *http.Client {
+	if w.Client != nil {
+		return w.Client
+	}
+	return egress.Default
+}
+
+func (w *Webhook) userAgent() string {
+	v := w.HubVersion
+	if v == "" {
+		v = "dev"
+	}
+	return "hub-webhooks/" + v
+}
