@@ -5,10 +5,12 @@ package all
 import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/dest/webhook"
 )
 
 // Register adds every shipped destination to r, each constructed with the operator's env
 // (outbound client, clock, its operator settings such as HUB_META_GRAPH_URL).
 func Register(r *dest.Registry, env dest.Env) {
 	r.Register(meta.New(env))
+	r.Register(webhook.New(env))
 }

@@ -66,7 +66,7 @@ var spec = dest.Spec{
 		{Name: SettingIncludePII, Label: "Include buyer data", Kind: dest.KindBool, Default: "false",
 			Description: "true adds the buyer's data Hub keeps (hashed e-mail and phone, external ids, IP, user agent); off by default."},
 		{Name: SettingSecret, Label: "Signing secret", Required: true, Secret: true,
-			Description: "whsec_ secret the endpoint verifies webhook-signature with; Hub generates it and shows it once."},
+			Description: "The whsec_ secret (whsec_ + base64 of 24 to 64 random bytes) the endpoint verifies webhook-signature with; stored encrypted, never shown again."},
 		{Name: SettingPreviousSecret, Label: "Previous signing secret", Secret: true,
 			Description: "During a rotation, the old secret: Hub signs with both until you remove it."},
 	},
