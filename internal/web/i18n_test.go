@@ -15,6 +15,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/dest/webhook"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
@@ -73,10 +74,11 @@ func TestCatalogue(t *testing.T) {
 	for _, p := range webhookall.Default().Providers() {
 		codes = append(codes, "provider."+p)
 	}
-	spec := meta.New(dest.Env{}).Spec()
-	codes = append(codes, "dest_type."+spec.Type, "dest_desc."+spec.Type)
-	for _, s := range spec.Settings {
-		codes = append(codes, "setting."+spec.Type+"."+s.Name, "setting."+spec.Type+"."+s.Name+".help")
+	for _, spec := range []dest.Spec{meta.New(dest.Env{}).Spec(), webhook.New(dest.Env{}).Spec()} {
+		codes = append(codes, "dest_type."+spec.Type, "dest_desc."+spec.Type)
+		for _, s := range spec.Settings {
+			codes = append(codes, "setting."+spec.Type+"."+s.Name, "setting."+spec.Type+"."+s.Name+".help")
+		}
 	}
 	for _, c := range reasonCodes {
 		for _, part := range []string{"title", "means", "fix", "why"} {
