@@ -234,8 +234,8 @@ const (
 	OutcomeResentAfterCrash = store.AttemptResentAfterCrash
 )
 
-// ReasonNotRecorded: the attempt could not be recorded before sending (the store failed), so
-// nothing was sent; the job retries.
+// ReasonNotRecorded is the reason when the attempt could not be recorded before sending (the
+// store failed), so nothing was sent; the job retries.
 const ReasonNotRecorded = "not_recorded"
 
 // NewWorker builds a worker; batchWindow is how long a batch waits for company.

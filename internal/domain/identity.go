@@ -238,7 +238,7 @@ func PhoneFromParts(country, area, number string) string {
 // differently, and Hub does not recompose it (that needs golang.org/x/text).
 func NormalizeFirstName(raw string) (string, error) { return normalizeName(FieldFirstName, raw) }
 
-// NormalizeLastName: see NormalizeFirstName.
+// NormalizeLastName normalises a last name by NormalizeFirstName's rules.
 func NormalizeLastName(raw string) (string, error) { return normalizeName(FieldLastName, raw) }
 
 func normalizeName(f Field, raw string) (string, error) {

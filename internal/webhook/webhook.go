@@ -112,7 +112,8 @@ func CheckSize(provider string, body []byte) error {
 	return nil
 }
 
-// MissingSignature, BadSignature and NoSecret build the provider-prefixed verification errors.
+// MissingSignature builds the provider-prefixed error for a missing signature; it, BadSignature
+// and NoSecret build the verification errors.
 func MissingSignature(provider, where string) error {
 	return fmt.Errorf("%s: %w: %s", provider, ErrMissingSignature, where)
 }
