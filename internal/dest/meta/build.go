@@ -40,7 +40,7 @@ type userData struct {
 	Ph              []string `json:"ph,omitempty"`
 	Fn              []string `json:"fn,omitempty"`
 	Ln              []string `json:"ln,omitempty"`
-	Db              []string `json:"db,omitempty"`
+	DB              []string `json:"db,omitempty"`
 	Ge              []string `json:"ge,omitempty"`
 	Ct              []string `json:"ct,omitempty"`
 	St              []string `json:"st,omitempty"`
@@ -231,7 +231,7 @@ func user(u dest.User, nationalIDs bool) userData {
 		Ph:              hashAll(domain.FieldPhone, u.Phones...),
 		Fn:              hashAll(domain.FieldFirstName, u.FirstName),
 		Ln:              hashAll(domain.FieldLastName, u.LastName),
-		Db:              hashAll(domain.FieldDateOfBirth, u.DateOfBirth),
+		DB:              hashAll(domain.FieldDateOfBirth, u.DateOfBirth),
 		Ge:              hashAll(domain.FieldGender, u.Gender),
 		Ct:              hashAll(domain.FieldCity, u.City),
 		St:              hashAll(domain.FieldState, u.State),
@@ -279,7 +279,7 @@ func hashAll(f domain.Field, values ...string) []string {
 func weak(u userData) bool {
 	present := map[string]bool{
 		"em": len(u.Em) > 0, "ph": len(u.Ph) > 0, "fn": len(u.Fn) > 0, "ln": len(u.Ln) > 0,
-		"db": len(u.Db) > 0, "ge": len(u.Ge) > 0, "ct": len(u.Ct) > 0, "st": len(u.St) > 0,
+		"db": len(u.DB) > 0, "ge": len(u.Ge) > 0, "ct": len(u.Ct) > 0, "st": len(u.St) > 0,
 		"zp": len(u.Zp) > 0, "country": len(u.Country) > 0, "external_id": len(u.ExternalID) > 0,
 		"ip": u.ClientIPAddress != "", "ua": u.ClientUserAgent != "", "fbc": u.Fbc != "", "fbp": u.Fbp != "",
 	}
