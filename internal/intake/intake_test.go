@@ -42,16 +42,15 @@ func fixtures(t *testing.T) map[string]webhooktest.Fixture {
 var stripeT = time.Unix(1767634200, 0).UTC()
 
 type harness struct {
-	st      store.Store
-	adm     *admin.Service
-	svc     *intake.Service
-	srv     *httptest.Server
-	tenant  store.Tenant
-	src     store.Source
-	wrong   store.Source // every gateway secret wrong
-	bare    store.Source // no secrets at all
-	fx      map[string]webhooktest.Fixture
-	pending map[string]int
+	st     store.Store
+	adm    *admin.Service
+	svc    *intake.Service
+	srv    *httptest.Server
+	tenant store.Tenant
+	src    store.Source
+	wrong  store.Source // every gateway secret wrong
+	bare   store.Source // no secrets at all
+	fx     map[string]webhooktest.Fixture
 }
 
 func newHarness(t *testing.T, dialect string) *harness {

@@ -146,8 +146,6 @@ func (u *UI) setCookie(w http.ResponseWriter, r *http.Request, name, value strin
 		HttpOnly: true, Secure: u.isSecure(r), SameSite: http.SameSiteLaxMode})
 }
 
-type ctxKey struct{}
-
 type authed struct {
 	sess   store.Session
 	user   store.User

@@ -161,12 +161,11 @@ func ids[T any](items []T, id func(T) string) []string {
 
 // world is two tenants, each with a source and a destination.
 type world struct {
-	a, b     store.Tenant
-	srcA     store.Source
-	srcB     store.Source
-	dstA     store.Destination
-	dstB     store.Destination
-	sequence int
+	a, b store.Tenant
+	srcA store.Source
+	srcB store.Source
+	dstA store.Destination
+	dstB store.Destination
 }
 
 func newWorld(t *testing.T, s store.Store) *world {
