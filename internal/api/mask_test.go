@@ -24,8 +24,7 @@ import (
 func TestRawWebhookViewsMask(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, st store.Store) {
-		var e *env
-		e = newEnv(t, st, func(c *api.Config) {
+		e := newEnv(t, st, func(c *api.Config) {
 			c.Intake = &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: c.Keys, Log: slog.New(slog.DiscardHandler)}
 		})
 		a := e.tenant("alpha")
