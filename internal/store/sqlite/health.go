@@ -329,6 +329,7 @@ func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 	if err := s.c.admit(context.Background()); err != nil {
 		return nil, err
 	}
+	//lint:ignore SA1019 driver.Stmt requires Exec; this is the fallback database/sql uses only without ExecContext
 	r, err := s.inner.Exec(args) //nolint:staticcheck // the driver's own fallback
 	if err != nil {
 		return nil, s.c.h.observe(err)
@@ -340,6 +341,7 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	if err := s.c.admit(context.Background()); err != nil {
 		return nil, err
 	}
+	//lint:ignore SA1019 driver.Stmt requires Query; this is the fallback database/sql uses only without QueryContext
 	r, err := s.inner.Query(args) //nolint:staticcheck // the driver's own fallback
 	if err != nil {
 		return nil, s.c.h.observe(err)
