@@ -28,8 +28,8 @@ type HotTouchpoint struct {
 	Bot        bool      `json:"bot,omitempty"`
 }
 
-// VisitorKey, ClickKey and IdentityKey are the hot-index keys. Values are copies of committed
-// rows; a miss means "ask the database".
+// VisitorKey is the hot-index key of a visitor (ClickKey and IdentityKey are those of a click id
+// and an identity). Values are copies of committed rows; a miss means "ask the database".
 func VisitorKey(tenantID, visitorID string) string { return "hub:tp:v:" + tenantID + ":" + visitorID }
 func ClickKey(tenantID string, kind store.ClickKind, value string) string {
 	return "hub:tp:c:" + tenantID + ":" + string(kind) + ":" + value
