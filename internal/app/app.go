@@ -32,6 +32,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/intake"
+	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/obs"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
@@ -56,6 +57,7 @@ type App struct {
 	Intake  *intake.Service
 	API     *api.API
 	Web     *web.UI
+	Live    *live.Hub
 
 	mux     *http.ServeMux
 	ops     *http.ServeMux // the operations listener's routes
@@ -70,10 +72,7 @@ type App struct {
 	statsFolded, statsFailed prometheus.Counter
 	deliveryOutcomes         *prometheus.CounterVec
 
-	live       *web.Publisher
-	liveMu     sync.Mutex
-	liveCounts map[liveKey]int
-	closers    []func(context.Context) error
+	closers []func(context.Context) error
 }
 
 // Option adjusts an App at New.
@@ -521,7 +520,6 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 	go a.schedule(schedCtx)
-	go a.publishLive(schedCtx)
 	go a.compactStats(schedCtx, a.compactEvery)
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -554,9 +552,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	return errors.Join(errs...)
 }
 
-// Close releases the store and cache.
+// Close stops the live view's publisher (when Serve did not) and releases the store and cache.
 func (a *App) Close() error {
-	return errors.Join(a.Cache.Close(), a.Store.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return errors.Join(a.Live.Close(ctx), a.Cache.Close(), a.Store.Close())
 }
 
 // DestinationValidator checks destination settings against the registered destinations.

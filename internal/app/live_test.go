@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/testenv"
-	"github.com/hubtrack/hub/internal/web"
 	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
@@ -146,7 +146,7 @@ func TestLiveStreamThroughServedHandler(t *testing.T) {
 			if l := next(); l != "retry: 3000" {
 				t.Fatalf("first line %q", l)
 			}
-			if err := web.Publish(ctx, r.app.Cache, tn.ID, web.LiveEvent{Kind: "webhook", Summary: "hotmart webhook: processed"}); err != nil {
+			if err := live.Publish(ctx, r.app.Cache, tn.ID, live.Event{Kind: "webhook", Summary: "hotmart webhook: processed"}); err != nil {
 				t.Fatal(err)
 			}
 			for {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -15,6 +14,7 @@ import (
 	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/intake"
+	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/web"
 	"github.com/hubtrack/hub/internal/webhook"
@@ -36,12 +36,14 @@ func (a *App) destinations() *dest.Registry {
 func (a *App) wire() error {
 	a.Dests = a.destinations()
 	adapters := webhookall.Default()
+	dropped := a.Metrics.Counter("live_events_dropped_total", "Live-view events dropped because the cache did not keep up (the queue was full).")
+	a.Live = live.New(a.Cache, live.Options{Log: a.Log, Dropped: dropped.Inc, Now: a.now})
 	ing, err := ingest.New(ingest.Config{
 		Checkouts: checkouts(adapters),
 		Store:     a.Store, Cache: a.Cache, Limiter: a.Cache, TrustedProxies: a.Config.TrustedProxies, Logger: a.Log,
 		RatePerIP:     ingest.Rate{Per: a.Config.RatePerIP, Burst: burst(a.Config.RatePerIP)},
 		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
-		Committed:     a.publishTouchpoints,
+		Live:          a.Live,
 		Now:           a.now,
 		Plan: func(ctx context.Context, tx store.Tx, tps []store.Touchpoint) error {
 			_, err := delivery.PlanTouchpoints(ctx, tx, tps, a.now().UTC())
@@ -52,17 +54,17 @@ func (a *App) wire() error {
 		return err
 	}
 	ing.Register(a.mux)
-	a.closers = append(a.closers, ing.Close)
+	a.closers = append(a.closers, a.Live.Close, ing.Close)
 
 	a.Intake = &intake.Service{Store: a.Store, Adapters: adapters, Keys: a.Keys, Log: a.Log, Now: a.now, Limiter: a.Cache,
-		MaxBodyBytes: a.Config.MaxBodyBytes}
+		MaxBodyBytes: a.Config.MaxBodyBytes, Live: a.Live}
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 
 	river.AddWorker(a.workers, delivery.NewWorker(delivery.Worker{
 		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
-		Breaker:  &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
-		Finished: a.publishDelivery, Outcomes: a.deliveryOutcomes,
+		Breaker: &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
+		Live:    a.Live, Outcomes: a.deliveryOutcomes,
 	}, deliveryBatchWindow))
 	a.API = api.New(api.Config{
 		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, IdentityCache: a.Cache, Log: a.Log,
@@ -72,67 +74,17 @@ func (a *App) wire() error {
 	a.API.Register(a.mux)
 	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, PII: a.Config.PIIRetention, Log: a.Log, Now: a.now})
 
-	dropped := a.Metrics.Counter("live_events_dropped_total", "Live-view events dropped because the cache did not keep up (the queue was full).")
-	a.live = web.NewPublisher(a.Cache, web.PublisherOptions{Log: a.Log, Dropped: dropped.Inc})
-	a.closers = append(a.closers, a.live.Close)
 	var sessions cache.Cache
 	if a.Config.RedisURL != "" {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
 	a.Web, err = web.New(web.Config{Store: a.Store, Admin: a.Admin, Dests: a.Dests, Cache: a.Cache, Sessions: sessions,
-		Intake: a.Intake, Log: a.Log, Now: a.now, TrustedProxies: a.Config.TrustedProxies, Live: a.live})
+		Intake: a.Intake, Log: a.Log, Now: a.now, TrustedProxies: a.Config.TrustedProxies})
 	if err != nil {
 		return err
 	}
 	a.Web.Register(a.mux)
-	a.Intake.Published = a.Web.WebhookPublished
 	return nil
-}
-
-// liveKey groups touchpoints for the live stream.
-type liveKey struct{ tenant, source, typ string }
-
-// publishTouchpoints counts committed touchpoints for the live stream; publishLive sends the
-// counts once a second. Publishing per group commit cost 12 % of Hub's CPU under load (one
-// stream append per source and type every few milliseconds) for a view a person reads.
-func (a *App) publishTouchpoints(tps []store.Touchpoint) {
-	a.liveMu.Lock()
-	defer a.liveMu.Unlock()
-	if a.liveCounts == nil {
-		a.liveCounts = map[liveKey]int{}
-	}
-	for _, tp := range tps {
-		a.liveCounts[liveKey{tp.TenantID, tp.SourceID, tp.Type}]++
-	}
-}
-
-// publishLive flushes the touchpoint counts to the tenants' live streams every second until
-// ctx ends.
-func (a *App) publishLive(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		a.liveMu.Lock()
-		counts := a.liveCounts
-		a.liveCounts = nil
-		a.liveMu.Unlock()
-		for k, n := range counts {
-			a.live.Publish(k.tenant, web.LiveEvent{Kind: "touchpoint", SourceID: k.source, Summary: fmt.Sprintf("%d %s", n, k.typ)})
-		}
-	}
-}
-
-func (a *App) publishDelivery(_ context.Context, d store.Delivery) {
-	summary := fmt.Sprintf("%s %s to %s: %s", d.EventName, d.EventID, d.DestinationID, d.State)
-	if d.Reason != "" {
-		summary += " (" + d.Reason + ")"
-	}
-	a.live.Publish(d.TenantID, web.LiveEvent{Kind: "delivery", Summary: summary})
 }
 
 // schedule enqueues the periodic jobs now and every hour until ctx ends. Each job is unique

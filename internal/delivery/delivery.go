@@ -17,6 +17,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -171,9 +172,9 @@ type Worker struct {
 	Breaker *Breaker
 	Log     *slog.Logger
 	Now     func() time.Time
-	// Finished, when set, is told about every delivery whose state the worker recorded (live
-	// views). It must not block.
-	Finished func(ctx context.Context, d store.Delivery)
+	// Live shows every delivery whose state the worker recorded on the live view; nil shows
+	// none. Publishing only queues.
+	Live *live.Hub
 	// SendTimeout bounds one request to a destination; zero takes the longest Spec().Timeout
 	// of the registered destinations (else DefaultSendTimeout). The job's timeout is derived
 	// from it (JobTimeout).
@@ -499,9 +500,7 @@ func (w *Worker) finish(ctx context.Context, destType string, d store.Delivery, 
 	if err != nil {
 		return fmt.Errorf("delivery: record %s: %w", d.ID, err)
 	}
-	if w.Finished != nil {
-		w.Finished(ctx, d)
-	}
+	w.Live.Delivery(d)
 	switch state {
 	case store.DeliveryDelivered:
 		w.count(destType, string(state), "")

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -112,9 +113,9 @@ type Config struct {
 	HotIndexTTL   time.Duration
 	HotIndexItems int
 
-	// Committed, when set, is told about every group of touchpoints after its commit (live
-	// views). It runs on the flush path: it must not block.
-	Committed func(tps []store.Touchpoint)
+	// Live counts every group of touchpoints after its commit for the live view; nil counts
+	// none. It runs on the flush path and only counts.
+	Live *live.Hub
 	// Plan, when set, runs inside the transaction that commits a group, so the jobs that follow
 	// from the touchpoints (deliveries of leads and checkouts) commit with them or not at all.
 	Plan func(ctx context.Context, tx store.Tx, tps []store.Touchpoint) error
@@ -287,9 +288,7 @@ func (s *Service) afterCommit(tps []store.Touchpoint) {
 	if s.index != nil {
 		s.index.Enqueue(tps)
 	}
-	if s.cfg.Committed != nil {
-		s.cfg.Committed(tps)
-	}
+	s.cfg.Live.Touchpoints(tps)
 }
 
 // identities lists the (visitor, hashed e-mail/phone) pairs of a batch, one per distinct pair.

@@ -26,6 +26,7 @@ import (
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook"
@@ -86,9 +87,9 @@ type Service struct {
 	// MaxBodyBytes bounds a delivery's body (HUB_MAX_BODY_BYTES); 0, or more than
 	// webhook.MaxBodyBytes, means webhook.MaxBodyBytes, which the adapters enforce too.
 	MaxBodyBytes int64
-	// Published is told about every processed delivery (live views); may be nil. It runs
-	// before the gateway's acknowledgement, so it must not wait on anything (queue, not publish).
-	Published func(ctx context.Context, tenantID string, e store.InboxEntry)
+	// Live shows every processed delivery on the live view; nil shows none. Publishing only
+	// queues (it runs before the gateway's acknowledgement).
+	Live *live.Hub
 }
 
 func (s *Service) now() time.Time {
@@ -369,10 +370,8 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 	if err != nil {
 		return "", fmt.Errorf("intake: process %s: %w", e.ID, err)
 	}
-	if s.Published != nil {
-		e.State, e.OrderID = state, orderID
-		s.Published(ctx, e.TenantID, e)
-	}
+	e.State, e.OrderID = state, orderID
+	s.Live.Webhook(e)
 	return state, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/webhook/webhooktest"
@@ -257,7 +258,7 @@ func TestBrowser(t *testing.T) {
 			// The page is connected: an event published now reaches it over Server-Sent Events
 			// through the access-log middleware the binary serves with.
 			fresh := "live check " + testenv.Name("")
-			if err := Publish(context.Background(), e.cache, tenant.ID, LiveEvent{Kind: "webhook", Summary: fresh}); err != nil {
+			if err := live.Publish(context.Background(), e.cache, tenant.ID, live.Event{Kind: "webhook", Summary: fresh}); err != nil {
 				t.Fatal(err)
 			}
 			eventually(t, "the published event on the live page", 20*time.Second, func() bool {

@@ -29,6 +29,7 @@ import (
 	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/intake"
+	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
@@ -129,7 +130,9 @@ func newEnvWith(t *testing.T, b backend, configure func(*Config)) *env {
 	dests := dest.NewRegistry()
 	// The operator's HUB_META_GRAPH_URL and HUB_EGRESS_ALLOW point Meta at the fake.
 	dests.Register(&meta.Meta{GraphURL: e.graph.URL, Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})})
-	in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: log}
+	lv := live.New(c, live.Options{Log: log})
+	t.Cleanup(func() { lv.Close(context.Background()) })
+	in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: log, Live: lv}
 	cfg := Config{Store: st, Admin: adm, Dests: dests, Cache: c, Sessions: sessions, Intake: in, Log: log,
 		InboxRetention: 30 * 24 * time.Hour}
 	if configure != nil {
@@ -139,12 +142,11 @@ func newEnvWith(t *testing.T, b backend, configure func(*Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.Published = e.ui.WebhookPublished
 	in.Register(mux)
 	e.ui.Register(mux)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &intake.ProcessWorker{Service: in})
-	river.AddWorker(workers, delivery.NewWorker(delivery.Worker{Store: st, Dests: dests, Keys: keys, Log: log,
+	river.AddWorker(workers, delivery.NewWorker(delivery.Worker{Store: st, Dests: dests, Keys: keys, Log: log, Live: lv,
 		Breaker: &delivery.Breaker{Cache: c, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second}}, 20*time.Millisecond))
 	if err := st.Queue().Start(ctx, workers, nil); err != nil {
 		t.Fatal(err)
@@ -272,7 +274,7 @@ func (e *env) visit(src store.Source) {
 	if _, err := e.st.InsertTouchpoints(ctx, []store.Touchpoint{tp}); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := Publish(ctx, e.cache, src.TenantID, LiveEvent{Kind: "touchpoint", SourceID: src.ID, Summary: "page_view on https://shop.example.com/offer"}); err != nil {
+	if err := live.Publish(ctx, e.cache, src.TenantID, live.Event{Kind: "touchpoint", SourceID: src.ID, Summary: "page_view on https://shop.example.com/offer"}); err != nil {
 		e.t.Fatal(err)
 	}
 }

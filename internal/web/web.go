@@ -67,9 +67,6 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client (HUB_TRUSTED_PROXIES),
 	// as for ingest.
 	TrustedProxies []netip.Prefix
-	// Live publishes the live events the dashboard produces (processed webhooks) without
-	// waiting for the cache; nil starts one on Cache.
-	Live *Publisher
 }
 
 // UI serves the dashboard.
@@ -110,9 +107,6 @@ func New(cfg Config) (*UI, error) {
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
-	}
-	if cfg.Live == nil {
-		cfg.Live = NewPublisher(cfg.Cache, PublisherOptions{Log: cfg.Log})
 	}
 	if cfg.LoginRate <= 0 {
 		cfg.LoginRate = 0.1

@@ -1,0 +1,105 @@
+package live
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/cache/memory"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// hungCache is a cache whose Publish answers only when the caller gives up, as a frozen Redis.
+type hungCache struct {
+	cache.Cache
+	calls atomic.Int64
+}
+
+func (h *hungCache) Publish(ctx context.Context, _ string, _ []byte, _ int) (string, error) {
+	h.calls.Add(1)
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+// TestHubNeverWaitsForTheCache: publishing to a hung cache returns at once, each publish
+// gives up after its own deadline, and what the queue cannot hold is dropped and counted.
+func TestHubNeverWaitsForTheCache(t *testing.T) {
+	t.Parallel()
+	c := &hungCache{Cache: memory.New(memory.Options{})}
+	var dropped atomic.Int64
+	h := New(c, Options{Queue: 2, Timeout: 50 * time.Millisecond, CountEvery: time.Hour, Dropped: func() { dropped.Add(1) }})
+	start := time.Now()
+	for range 10 {
+		h.Publish("ten_1", Event{Kind: "webhook", Summary: "x"})
+	}
+	if took := time.Since(start); took > 100*time.Millisecond {
+		t.Fatalf("10 publishes to a hung cache took %v", took)
+	}
+	if n := dropped.Load(); n < 7 || n > 8 {
+		t.Fatalf("dropped %d of 10 with a queue of 2 (one may be in flight)", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := h.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if n := c.calls.Load(); n+dropped.Load() != 10 {
+		t.Fatalf("%d published + %d dropped != 10", n, dropped.Load())
+	}
+	h.Publish("ten_1", Event{Kind: "webhook", Summary: "after close"}) // dropped, no panic
+	if err := h.Close(ctx); err != nil {                               // twice is fine
+		t.Fatalf("second close: %v", err)
+	}
+}
+
+// TestHubEvents: webhooks, deliveries and counted touchpoints reach the tenant's stream, and
+// Read returns them in order.
+func TestHubEvents(t *testing.T) {
+	t.Parallel()
+	c := memory.New(memory.Options{})
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	h := New(c, Options{CountEvery: 10 * time.Millisecond, Now: func() time.Time { return at }})
+	defer h.Close(context.Background())
+	h.Webhook(store.InboxEntry{TenantID: "ten_1", SourceID: "src_1", Provider: "hotmart", State: store.InboxProcessed, OrderID: "ord_1"})
+	h.Delivery(store.Delivery{TenantID: "ten_1", EventName: "Purchase", EventID: "hotmart:HP1:purchase", DestinationID: "dst_1", State: store.DeliveryDead, Reason: "invalid_token"})
+	h.Touchpoints([]store.Touchpoint{{TenantID: "ten_1", SourceID: "src_1", Type: "page_view"}, {TenantID: "ten_1", SourceID: "src_1", Type: "page_view"}})
+	want := []Event{
+		{Kind: "webhook", SourceID: "src_1", At: at, Summary: "hotmart webhook: processed (order ord_1)"},
+		{Kind: "delivery", At: at, Summary: "Purchase hotmart:HP1:purchase to dst_1: dead (invalid_token)"},
+		{Kind: "touchpoint", SourceID: "src_1", At: at, Summary: "2 page_view"},
+	}
+	var got []Entry
+	after := cache.StreamStart
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < len(want) && time.Now().Before(deadline) {
+		es, next, err := Read(context.Background(), c, "ten_1", after, 10, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, after = append(got, es...), next
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d events, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		if g := got[i].Event; g.Kind != w.Kind || g.SourceID != w.SourceID || !g.At.Equal(w.At) || g.Summary != w.Summary {
+			t.Errorf("event %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// TestNilHub: a nil Hub (a service built without the live view) publishes nothing and never
+// panics.
+func TestNilHub(t *testing.T) {
+	t.Parallel()
+	var h *Hub
+	h.Publish("ten_1", Event{})
+	h.Webhook(store.InboxEntry{})
+	h.Delivery(store.Delivery{})
+	h.Touchpoints([]store.Touchpoint{{}})
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
