@@ -45,10 +45,6 @@ func (a *App) wire() error {
 		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
 		Live:          a.Live,
 		Now:           a.now,
-		Plan: func(ctx context.Context, tx store.Tx, tps []store.Touchpoint) error {
-			_, err := delivery.PlanTouchpoints(ctx, tx, tps, a.now().UTC())
-			return err
-		},
 	})
 	if err != nil {
 		return err

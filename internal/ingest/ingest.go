@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -31,7 +32,7 @@ type Store interface {
 	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error)
 }
 
-// txStore is a Store that can run the touchpoints and identity links of a group in one
+// txStore is a Store that can run the touchpoints, identity links and deliveries of a group in one
 // transaction (every store.Store can).
 type txStore interface {
 	Tx(ctx context.Context, fn func(store.Tx) error) error
@@ -116,9 +117,6 @@ type Config struct {
 	// Live counts every group of touchpoints after its commit for the live view; nil counts
 	// none. It runs on the flush path and only counts.
 	Live *live.Hub
-	// Plan, when set, runs inside the transaction that commits a group, so the jobs that follow
-	// from the touchpoints (deliveries of leads and checkouts) commit with them or not at all.
-	Plan func(ctx context.Context, tx store.Tx, tps []store.Touchpoint) error
 }
 
 // Service serves the tracking endpoints.
@@ -249,7 +247,7 @@ func (s *Service) Close(ctx context.Context) error {
 // carry. Both are idempotent, so a retried request after a failure is safe.
 func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 	ids := identities(tps)
-	if txs, ok := s.cfg.Store.(txStore); ok && (len(ids) > 0 || s.cfg.Plan != nil) {
+	if txs, ok := s.cfg.Store.(txStore); ok {
 		// One transaction, so one fsync, for the touchpoints, their identity links and the
 		// deliveries they cause.
 		err := txs.Tx(ctx, func(tx store.Tx) error {
@@ -261,10 +259,10 @@ func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 					return fmt.Errorf("link identities: %w", err)
 				}
 			}
-			if s.cfg.Plan != nil {
-				if err := s.cfg.Plan(ctx, tx, tps); err != nil {
-					return fmt.Errorf("plan deliveries: %w", err)
-				}
+			// The jobs that follow from the touchpoints (deliveries of leads and checkouts)
+			// commit with them or not at all; delivery plans them, as it does for intake's orders.
+			if _, err := delivery.PlanTouchpoints(ctx, tx, tps, s.now().UTC()); err != nil {
+				return fmt.Errorf("plan deliveries: %w", err)
 			}
 			return nil
 		})
