@@ -248,16 +248,12 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 	if err != nil {
 		return err
 	}
-	keys, err := app.LoadKeyring(cfg)
+	op, err := app.OpenOperator(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
-	st, err := app.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	svc := &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL}
+	defer op.Close()
+	st, keys, svc := op.Store, op.Keys, op.Admin
 	// Every command that changes a tenant records it in the tenant's audit log, as the API and
 	// the dashboard do; a failure to record is reported on stderr (the change is made).
 	actor, auditErrs := cliActor(), slog.New(slog.NewTextHandler(stderr, nil))
@@ -379,7 +375,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		warnPublicURL(stderr, cfg.PublicURL)
 		fmt.Fprintf(stdout, "link %s -> %s\nURL: %s\n", l.Code, l.Target, svc.LinkURL(l))
 	case "webhooks reprocess":
-		in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: slog.New(slog.DiscardHandler)}
+		in := op.Intake
 		tenants := []string{tenant}
 		if tenant == "" {
 			ts, err := st.ListTenants(ctx)
@@ -401,7 +397,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 			return err
 		}
 		now := time.Now().UTC()
-		dests := app.Destinations(cfg)
+		dests := op.Dests
 		var (
 			res                 delivery.ReplayResult
 			auditAction, detail string

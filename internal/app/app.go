@@ -39,6 +39,7 @@ import (
 	"github.com/hubtrack/hub/internal/store/postgres"
 	"github.com/hubtrack/hub/internal/store/sqlite"
 	"github.com/hubtrack/hub/internal/web"
+	webhookall "github.com/hubtrack/hub/internal/webhook/all"
 )
 
 // Version is set at build time with -ldflags "-X github.com/hubtrack/hub/internal/app.Version=…".
@@ -565,13 +566,6 @@ func DestinationValidator() admin.Validator {
 	return registryValidator{a.destinations()}
 }
 
-// Destinations is the registry the server builds, for operator commands that need the
-// destinations' limits (a replay refuses what the worker would skip).
-func Destinations(cfg config.Config) *dest.Registry {
-	a := &App{Config: cfg, now: time.Now}
-	return a.destinations()
-}
-
 type registryValidator struct{ r *dest.Registry }
 
 func (v registryValidator) Validate(typ string, cfg, creds json.RawMessage) error {
@@ -596,3 +590,34 @@ func (v registryValidator) Validate(typ string, cfg, creds json.RawMessage) erro
 	}
 	return dest.CheckCredentials(d.Spec(), dest.NewCredentials(cr)).Err()
 }
+
+// Operator is what the operator commands (cmd/hub's tenant, source, destination, webhook and
+// delivery commands) work with: the store, the keyring and the services on them, built as the
+// server builds them, without the cache, the queue or the HTTP servers.
+type Operator struct {
+	Store  store.Store
+	Keys   *pii.Keyring
+	Admin  *admin.Service
+	Intake *intake.Service
+	// Dests are the destinations as the server registers them: a replay refuses what the
+	// worker would skip.
+	Dests *dest.Registry
+}
+
+// OpenOperator opens the configured store (migrated) and keyring for an operator command.
+func OpenOperator(ctx context.Context, cfg config.Config, log *slog.Logger) (*Operator, error) {
+	keys, err := LoadKeyring(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Log: log, now: time.Now}
+	return &Operator{Store: st, Keys: keys, Admin: &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL},
+		Intake: newIntake(cfg, st, webhookall.Default(), keys, log, nil, nil, nil), Dests: a.destinations()}, nil
+}
+
+// Close releases the store.
+func (o *Operator) Close() error { return o.Store.Close() }

@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/api"
 	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 	destall "github.com/hubtrack/hub/internal/dest/all"
@@ -15,6 +17,7 @@ import (
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/live"
+	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/web"
 	"github.com/hubtrack/hub/internal/webhook"
@@ -52,8 +55,7 @@ func (a *App) wire() error {
 	ing.Register(a.mux)
 	a.closers = append(a.closers, a.Live.Close, ing.Close)
 
-	a.Intake = &intake.Service{Store: a.Store, Adapters: adapters, Keys: a.Keys, Log: a.Log, Now: a.now, Limiter: a.Cache,
-		MaxBodyBytes: a.Config.MaxBodyBytes, Live: a.Live}
+	a.Intake = newIntake(a.Config, a.Store, adapters, a.Keys, a.Log, a.now, a.Cache, a.Live)
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 
@@ -131,6 +133,13 @@ func (a *App) compactStats(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// newIntake is the webhook intake of the server and of the operator commands (which count no
+// limits and show no live view: limiter and hub nil).
+func newIntake(cfg config.Config, st store.Store, adapters *webhook.Registry, keys *pii.Keyring, log *slog.Logger, now func() time.Time, limiter cache.Limiter, hub *live.Hub) *intake.Service {
+	return &intake.Service{Store: st, Adapters: adapters, Keys: keys, Log: log, Now: now, Limiter: limiter,
+		MaxBodyBytes: cfg.MaxBodyBytes, Live: hub}
 }
 
 func burst(rate float64) int {
