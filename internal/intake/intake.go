@@ -236,7 +236,10 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		entry = stored
-		return tx.Enqueue(ctx, ProcessArgs{TenantID: src.TenantID, InboxID: entry.ID}, &river.InsertOpts{ScheduledAt: now.Add(SafetyNetDelay)})
+		// River schedules by the wall clock, not by s.Now (which stamps records): a clock set
+		// in the past would otherwise schedule the safety net due at once, racing the inline
+		// processing of the same delivery.
+		return tx.Enqueue(ctx, ProcessArgs{TenantID: src.TenantID, InboxID: entry.ID}, &river.InsertOpts{ScheduledAt: time.Now().Add(SafetyNetDelay)})
 	})
 	if err != nil {
 		s.fail(w, r, "store delivery", err)
