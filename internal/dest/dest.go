@@ -99,9 +99,9 @@ type Event struct {
 // with pii.Hash, so a raw value never leaves Hub in the clear; values that do not normalise are
 // left out.
 //
-// Google normalises e-mails and phones differently (Gmail dots, E.164 with '+'), so GA4 and
-// Google Ads will need their own hashes, computed at intake; they will be added here with those
-// destinations.
+// Google normalises e-mails and phones differently (Gmail dots, E.164 with '+'), so Google's
+// destinations read GoogleEmails and GooglePhones, computed at intake by Google's rules, and
+// never Emails or Phones when those are hashes (a Meta-normalised hash is not Google's).
 type User struct {
 	Emails      []string // em
 	Phones      []string // ph, digits only with the country code
@@ -118,6 +118,12 @@ type User struct {
 	// are personal data the tenant may not want to share: a destination sends them (Meta: as
 	// external_id) only when its settings opt in.
 	NationalIDs []string
+	// GoogleEmails and GooglePhones are SHA-256 hex values of the e-mails and phones normalised
+	// by Google's rules (domain.GoogleEmail, domain.GooglePhone: Gmail dots and +tag removed,
+	// E.164 with the '+'); a value that is not a hash is normalised and hashed by the
+	// destination.
+	GoogleEmails []string
+	GooglePhones []string
 
 	// Sent unhashed, byte for byte.
 	ClientIP  string // IPv4 or IPv6

@@ -42,6 +42,7 @@ const (
 	ReasonEventDisabled    = "event_disabled"    // the event name is not enabled for this destination
 	ReasonPolicyBlocked    = "policy_blocked"    // the platform blocked the account or app
 	ReasonRejected         = "rejected"          // any other client error
+	ReasonNoIdentifiers    = "no_identifiers"    // neither a click id nor a buyer identifier the platform matches on
 )
 
 // Outcome is the result for one event of a batch.

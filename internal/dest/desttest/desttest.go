@@ -46,7 +46,7 @@ type FakeServer interface {
 }
 
 // Events returns n valid purchases at the given time, with distinct event ids and every user key
-// set (hashes for the personal keys).
+// set (hashes for the personal keys, Meta's and Google's) and a Google click id.
 func Events(n int, at time.Time) []dest.Event {
 	evs := make([]dest.Event, n)
 	for i := range evs {
@@ -65,6 +65,9 @@ func Events(n int, at time.Time) []dest.Event {
 				UserAgent:   "Mozilla/5.0 (desttest)",
 				FBC:         "fb.1.1767225000000.IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk",
 				FBP:         "fb.1.1767224000000.1116446470",
+				// Google's: jane.doe@example.com hashed by Google's rules, and a click id.
+				GoogleEmails: []string{"86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"},
+				GCLID:        fmt.Sprintf("Cj0KCQjwdesttest%d_BwE", i),
 			},
 			Custom: dest.Custom{
 				ValueMinor: 19700, Currency: "BRL", OrderID: fmt.Sprintf("order-%d", i),

@@ -1,0 +1,195 @@
+// Package googleads is the Google Ads destination: it sends conversions through Google's Data
+// Manager API (POST /v1/events:ingest), the way new integrations upload offline click
+// conversions since 2026-06-15 (not the Google Ads API's UploadClickConversions). It mints an
+// OAuth2 token from the tenant's service-account key, builds the IngestEventsRequest from Hub's
+// events (click ids, user identifiers hashed by Google's rules) and classifies Google's answer.
+// Reference: docs/destinations/google-ads.md.
+package googleads
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/egress"
+)
+
+// Type is the registry key.
+const Type = "google_ads"
+
+// Defaults and limits from the Data Manager API's documentation.
+const (
+	DefaultDataManagerURL = "https://datamanager.googleapis.com"
+	// Scope is the only OAuth2 scope of the Data Manager API's ingestion service.
+	Scope = "https://www.googleapis.com/auth/datamanager"
+	// MaxBatch is the most events one events:ingest request may carry.
+	MaxBatch = 2000
+	// MaxIdentifiers is the most user identifiers one event may carry.
+	MaxIdentifiers = 10
+	// MaxEventAge is Google Ads' click-conversion import window: a conversion more than 90
+	// days after its click is refused (EVENT_TOO_OLD).
+	MaxEventAge = 90 * 24 * time.Hour
+	// Timeout bounds one Send: Google's client libraries give events:ingest 120 s.
+	Timeout = 120 * time.Second
+	// maxDestinations is the most destinations (conversion actions) one request may name.
+	maxDestinations = 10
+)
+
+// Setting names.
+const (
+	SettingOperatingAccount  = "operating_account_id"
+	SettingLoginAccount      = "login_account_id"
+	SettingConversionAction  = "conversion_action_id"
+	SettingConversionActions = "conversion_actions"
+	SettingEventSource       = "event_source"
+	SettingEvents            = dest.SettingEvents
+	SettingValidateOnly      = "validate_only"
+	SettingServiceAccount    = "service_account_json"
+)
+
+// OperatorDataManagerURL is the operator's base URL of the Data Manager API (internal/config).
+var OperatorDataManagerURL = dest.OperatorSetting{Env: "HUB_GOOGLE_DATAMANAGER_URL", Default: DefaultDataManagerURL,
+	Description: "Base URL of Google's Data Manager API for every Google Ads destination."}
+
+var eventSources = []string{"WEB", "APP", "IN_STORE", "PHONE", "MESSAGE", "OTHER"}
+
+var spec = dest.Spec{
+	Type:        Type,
+	Title:       "Google Ads (Data Manager API)",
+	Description: "Sends conversions to a Google Ads conversion action through Google's Data Manager API.",
+	Docs:        "google-ads.md",
+	MaxBatch:    MaxBatch,
+	MaxEventAge: MaxEventAge,
+	Timeout:     Timeout,
+	Operator:    []dest.OperatorSetting{OperatorDataManagerURL},
+	Identifiers: []dest.Identifier{dest.IDGCLID, dest.IDEmail, dest.IDPhone, dest.IDName, dest.IDAddress, dest.IDUserAgent},
+	Settings: []dest.Setting{
+		{Name: SettingOperatingAccount, Label: "Operating account (customer ID)", Required: true,
+			Description: "The Google Ads customer ID that owns the conversion action, 10 digits (123-456-7890 is accepted)."},
+		{Name: SettingLoginAccount, Label: "Login account (manager ID)",
+			Description: "The manager account's customer ID the service account was given access through, if not the operating account."},
+		{Name: SettingConversionAction, Label: "Conversion action ID", Required: true,
+			Description: "The ID of the conversion action (type: import from clicks) that receives the events, digits only."},
+		{Name: SettingConversionActions, Label: "Conversion action per event",
+			Description: "Optional: event=conversion action ID pairs, comma-separated, like Purchase=123,Lead=456; other events go to the conversion action ID above."},
+		{Name: SettingEventSource, Label: "Event source", Default: "WEB",
+			Description: "Where the conversions happen: WEB, APP, IN_STORE, PHONE, MESSAGE or OTHER."},
+		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
+			Description: "Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event."},
+		{Name: SettingValidateOnly, Label: "Validate only (test mode)", Kind: dest.KindBool, Test: true,
+			Description: "true makes Google validate the events without recording them (validateOnly); remove it in production."},
+		{Name: SettingServiceAccount, Label: "Service account key (JSON)", Required: true, Secret: true,
+			Description: "The JSON key of a Google Cloud service account that the Google Ads account gave access to."},
+	},
+}
+
+// GoogleAds is the destination. Fields are for wiring and tests and must not be changed once it
+// is in use.
+type GoogleAds struct {
+	// Client sends every request, the token's included; nil uses egress.Default, which refuses
+	// private and loopback addresses. Redirects are never followed.
+	Client *http.Client
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+	// BaseURL is the Data Manager API's base URL, the operator's HUB_GOOGLE_DATAMANAGER_URL;
+	// empty uses DefaultDataManagerURL.
+	BaseURL string
+	// TokenURL, when set, replaces the service-account key's token_uri (tests and the local
+	// walkthrough against the fake, whose address the key cannot know in advance).
+	TokenURL string
+}
+
+// New returns a Google Ads destination configured from the operator's environment.
+func New(env dest.Env) *GoogleAds {
+	return &GoogleAds{Client: env.Client, Now: env.Now, BaseURL: env.Setting(OperatorDataManagerURL)}
+}
+
+// Type implements dest.Destination.
+func (*GoogleAds) Type() string { return Type }
+
+// Spec implements dest.Destination.
+func (*GoogleAds) Spec() dest.Spec { return spec }
+
+var (
+	customerIDRe = regexp.MustCompile(`^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$`)
+	actionIDRe   = regexp.MustCompile(`^[0-9]{1,20}$`)
+)
+
+// ValidateConfig implements dest.Destination. Problems never quote the values.
+func (g *GoogleAds) ValidateConfig(cfg dest.Config) error {
+	ce := dest.CheckSettings(spec, cfg)
+	if v := cfg.Get(spec, SettingOperatingAccount); v != "" && !customerIDRe.MatchString(v) {
+		ce.Add(SettingOperatingAccount, "must be a 10-digit Google Ads customer ID")
+	}
+	if v := cfg.Get(spec, SettingLoginAccount); v != "" && !customerIDRe.MatchString(v) {
+		ce.Add(SettingLoginAccount, "must be a 10-digit Google Ads customer ID")
+	}
+	if v := cfg.Get(spec, SettingConversionAction); v != "" && !actionIDRe.MatchString(v) {
+		ce.Add(SettingConversionAction, "must be digits only")
+	}
+	if _, err := actionMap(cfg); err != "" {
+		ce.Add(SettingConversionActions, err)
+	}
+	if v := cfg.Get(spec, SettingEventSource); !contains(eventSources, v) {
+		ce.Add(SettingEventSource, "must be one of "+strings.Join(eventSources, ", "))
+	}
+	if v := cfg.Get(spec, SettingValidateOnly); v != "" && v != "true" {
+		ce.Add(SettingValidateOnly, "must be true, or left empty in production")
+	}
+	for _, name := range dest.EventNames(cfg) {
+		if strings.ContainsAny(name, " \t\"=") {
+			ce.Add(SettingEvents, "event names are comma-separated words")
+			break
+		}
+	}
+	return ce.Err()
+}
+
+// actionMap reads conversion_actions ("Purchase=123,Lead=456") into lowercased event names.
+func actionMap(cfg dest.Config) (map[string]string, string) {
+	m := map[string]string{}
+	for _, pair := range strings.Split(cfg[SettingConversionActions], ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		name, id, ok := strings.Cut(pair, "=")
+		name, id = strings.TrimSpace(name), strings.TrimSpace(id)
+		if !ok || name == "" || !actionIDRe.MatchString(id) || strings.ContainsAny(name, " \t\"") {
+			return nil, "must be event=conversion action ID pairs, like Purchase=123,Lead=456"
+		}
+		m[strings.ToLower(name)] = id
+	}
+	return m, ""
+}
+
+func customerID(v string) string { return strings.ReplaceAll(v, "-", "") }
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *GoogleAds) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+func (g *GoogleAds) client() *http.Client {
+	c := egress.Default
+	if g.Client != nil {
+		c = g.Client
+	}
+	// Never follow a redirect, whatever client was given: it would re-send the body and the
+	// bearer token to wherever Location points.
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cc
+}
