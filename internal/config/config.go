@@ -30,7 +30,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	MetaGraphURL    string
-	MetaAPIVersion  string
+	// GoogleDataManagerURL is the base URL of Google's Data Manager API (Google Ads).
+	GoogleDataManagerURL string
+	MetaAPIVersion       string
 	// EgressAllow lists the addresses outbound requests may reach although they are loopback,
 	// private or otherwise refused by internal/egress (a local fake platform, an internal relay).
 	EgressAllow []netip.Prefix
@@ -59,7 +61,8 @@ func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 // name, for dest.Env: each destination declares the ones it reads (dest.Spec.Operator), and
 // this table reads and validates them like every other setting.
 func (c Config) DestinationSettings() map[string]string {
-	return map[string]string{"HUB_META_GRAPH_URL": c.MetaGraphURL, "HUB_META_API_VERSION": c.MetaAPIVersion}
+	return map[string]string{"HUB_META_GRAPH_URL": c.MetaGraphURL, "HUB_META_API_VERSION": c.MetaAPIVersion,
+		"HUB_GOOGLE_DATAMANAGER_URL": c.GoogleDataManagerURL}
 }
 
 // Setting is one row of the configuration table.
@@ -238,6 +241,14 @@ var Settings = []Setting{
 			return errors.New("must be an absolute http:// or https:// URL")
 		}
 		c.MetaGraphURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"HUB_GOOGLE_DATAMANAGER_URL", "google-datamanager-url", "https://datamanager.googleapis.com", "Base URL of Google's Data Manager API for every Google Ads destination; an operator setting, never a tenant's (tests point it at the fake in `internal/dest/googleads/fakegoogle`).", func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return errors.New("must be an absolute http:// or https:// URL without a query")
+		}
+		c.GoogleDataManagerURL = strings.TrimRight(v, "/")
 		return nil
 	}},
 	{"HUB_META_API_VERSION", "meta-api-version", "v25.0", "Graph API version used for the Conversions API.", func(c *Config, v string) error {

@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/googleads"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/webhook"
 )
@@ -13,4 +14,5 @@ import (
 func Register(r *dest.Registry, env dest.Env) {
 	r.Register(meta.New(env))
 	r.Register(webhook.New(env))
+	r.Register(googleads.New(env))
 }
