@@ -31,8 +31,11 @@ const (
 	// MaxEventAge is Google Ads' click-conversion import window: a conversion more than 90
 	// days after its click is refused (EVENT_TOO_OLD).
 	MaxEventAge = 90 * 24 * time.Hour
-	// Timeout bounds one Send: Google's client libraries give events:ingest 120 s.
-	Timeout = 120 * time.Second
+	// Timeout bounds one Send: Hub's outbound default, like Meta's. Google's client libraries
+	// allow events:ingest 120 s, but a delivery job's timeout and River's rescue of a stuck job
+	// are sized from the longest destination timeout (delivery.JobTimeout), which must stay
+	// minutes; a slower answer is a retryable timeout, safe because of transactionId.
+	Timeout = egress.DefaultTimeout
 	// maxDestinations is the most destinations (conversion actions) one request may name.
 	maxDestinations = 10
 )
