@@ -243,7 +243,7 @@ var Settings = []Setting{
 		c.MetaGraphURL = strings.TrimRight(v, "/")
 		return nil
 	}},
-	{"HUB_GOOGLE_DATAMANAGER_URL", "google-datamanager-url", "https://datamanager.googleapis.com", "Base URL of Google's Data Manager API for every Google Ads destination; an operator setting, never a tenant's (tests point it at the fake in `internal/dest/googleads/fakegoogle`).", func(c *Config, v string) error {
+	{"HUB_GOOGLE_DATAMANAGER_URL", "google-datamanager-url", "https://datamanager.googleapis.com", "Base URL of Google's Data Manager API for every Google Ads destination; an operator setting, never a tenant's (tests point it at the fake in `internal/dest/googleads/fakegoogleads`).", func(c *Config, v string) error {
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
 			return errors.New("must be an absolute http:// or https:// URL without a query")

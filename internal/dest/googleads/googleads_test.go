@@ -17,7 +17,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/desttest"
 	"github.com/hubtrack/hub/internal/dest/googleads"
-	"github.com/hubtrack/hub/internal/dest/googleads/fakegoogle"
+	"github.com/hubtrack/hub/internal/dest/googleads/fakegoogleads"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/egress"
 )
@@ -34,13 +34,13 @@ func at(baseURL string) dest.Destination {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	desttest.Run(t, at, fakegoogle.New())
+	desttest.Run(t, at, fakegoogleads.New())
 }
 
 // start runs a fake and returns it with its settings and a destination sending to it.
-func start(t *testing.T) (*fakegoogle.Server, *httptest.Server, *googleads.GoogleAds) {
+func start(t *testing.T) (*fakegoogleads.Server, *httptest.Server, *googleads.GoogleAds) {
 	t.Helper()
-	fake := fakegoogle.New()
+	fake := fakegoogleads.New()
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
 	return fake, srv, at(srv.URL).(*googleads.GoogleAds)
@@ -259,12 +259,12 @@ func TestFaults(t *testing.T) {
 		kind   dest.Kind
 		reason string
 	}{
-		{fakegoogle.Fault503, dest.Retryable, dest.ReasonServerError},
-		{fakegoogle.Fault504, dest.Retryable, dest.ReasonServerError},
+		{fakegoogleads.Fault503, dest.Retryable, dest.ReasonServerError},
+		{fakegoogleads.Fault504, dest.Retryable, dest.ReasonServerError},
 		{desttest.Fault429, dest.Retryable, dest.ReasonRateLimited},
-		{fakegoogle.FaultPermission, dest.Permanent, dest.ReasonPermission},
+		{fakegoogleads.FaultPermission, dest.Permanent, dest.ReasonPermission},
 		{desttest.FaultInvalidToken, dest.Permanent, dest.ReasonInvalidToken},
-		{fakegoogle.FaultTokenDenied, dest.Permanent, dest.ReasonInvalidToken},
+		{fakegoogleads.FaultTokenDenied, dest.Permanent, dest.ReasonInvalidToken},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			t.Parallel()

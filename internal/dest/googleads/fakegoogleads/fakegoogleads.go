@@ -1,7 +1,7 @@
-// Package fakegoogle is a fake of Google's Data Manager API (events:ingest and
+// Package fakegoogleads is a fake of Google's Data Manager API (events:ingest and
 // requestStatus:retrieve) and of Google's OAuth2 token endpoint, with fault injection, for the
 // Google Ads destination's tests and the local walkthrough.
-package fakegoogle
+package fakegoogleads
 
 import (
 	"crypto"
@@ -100,7 +100,7 @@ func (s *Server) InjectFault(mode string, count int) error {
 	case desttest.FaultNone, desttest.Fault429, desttest.Fault500, desttest.FaultTimeout, desttest.FaultInvalidToken,
 		desttest.FaultInvalidParam, desttest.FaultMalformed, Fault503, Fault504, FaultPermission, FaultTokenDenied:
 	default:
-		return fmt.Errorf("fakegoogle: unknown fault %q", mode)
+		return fmt.Errorf("fakegoogleads: unknown fault %q", mode)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
