@@ -722,6 +722,7 @@ func applyTouchpoint(ev *dest.Event, tp store.Touchpoint) {
 	}
 	if tp.URL != "" {
 		ev.EventSourceURL = tp.URL
+		ev.Referrer = tp.Referrer
 	}
 	// The click's ids beat the order's; the order's stay when the click had none.
 	for _, c := range []struct {

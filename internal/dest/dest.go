@@ -89,8 +89,10 @@ type Event struct {
 	ActionSource ActionSource
 	// EventSourceURL is the page where the event happened, when there was a web visit.
 	EventSourceURL string
-	User           User
-	Custom         Custom
+	// Referrer is the page that led to EventSourceURL, when Hub saw the visit (TikTok sends it).
+	Referrer string
+	User     User
+	Custom   Custom
 }
 
 // User identifies the buyer. The personal keys hold lowercase hex SHA-256 values of the data

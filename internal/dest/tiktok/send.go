@@ -1,0 +1,323 @@
+package tiktok
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/egress"
+)
+
+const maxResponseBytes = 1 << 20
+
+// Send implements dest.Destination: Prepare, then the prepared sender's Send.
+func (t *TikTok) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
+	s, err := t.Prepare(cfg, creds)
+	if err != nil {
+		s = dest.Refusing(errors.New(redact(err.Error(), strings.TrimSpace(creds.Get(SettingAccessToken)))))
+		if len(events) > MaxBatch {
+			return dest.BatchResult{}, fmt.Errorf("tiktok: send %d events: %w", len(events), dest.ErrBatchTooLarge)
+		}
+	}
+	return s.Send(ctx, events)
+}
+
+// Prepare implements dest.Destination: it validates the settings and credentials and derives
+// the endpoint, token and event names once.
+func (t *TikTok) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, error) {
+	s, err := t.settings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := dest.CheckCredentials(spec, creds).Err(); err != nil {
+		return nil, err
+	}
+	endpoint, err := t.endpoint()
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{t: t, s: s, endpoint: endpoint, token: strings.TrimSpace(creds.Get(SettingAccessToken)),
+		unknown: make(map[string]int)}, nil
+}
+
+// prepared is a TikTok destination bound to one version of its settings.
+type prepared struct {
+	t        *TikTok
+	s        settings
+	endpoint string
+	token    string
+
+	mu sync.Mutex
+	// unknown counts, per event id, the answers with a code outside the table: they are
+	// retried at most MaxUnknownRetries times by this sender (see classify).
+	unknown map[string]int
+}
+
+// Send implements dest.Sender. Events Hub would refuse anyway (stale, invalid) get their
+// permanent outcome without being sent; the others go in one request, and TikTok's answer,
+// which is for the whole request, becomes each one's outcome.
+func (p *prepared) Send(ctx context.Context, events []dest.Event) (dest.BatchResult, error) {
+	if len(events) > MaxBatch {
+		return dest.BatchResult{}, fmt.Errorf("tiktok: send %d events: %w", len(events), dest.ErrBatchTooLarge)
+	}
+	res := dest.BatchResult{Outcomes: make([]dest.Outcome, len(events))}
+	if len(events) == 0 {
+		return res, nil
+	}
+	now := p.t.now()
+	var pending []int
+	var data []event
+	for i, e := range events {
+		ev, ee := p.s.convert(i, e, now)
+		if ee != nil {
+			res.Outcomes[i] = ee.Outcome()
+			continue
+		}
+		pending = append(pending, i)
+		data = append(data, ev)
+	}
+	if len(pending) == 0 {
+		return res, nil
+	}
+	var o dest.Outcome
+	if err := ctx.Err(); err != nil {
+		o = contextOutcome(err)
+	} else if body, err := p.s.encode(data); err != nil {
+		o = dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidEvent, Message: err.Error()}
+	} else {
+		res.Requests++
+		o = p.post(ctx, body)
+	}
+	for _, i := range pending {
+		oi := o
+		oi.EventID = events[i].EventID
+		if oi.Kind == dest.Retryable && oi.Reason == dest.ReasonTransient && oi.Code != 0 {
+			oi = p.capUnknown(oi)
+		}
+		res.Outcomes[i] = oi
+	}
+	return res, nil
+}
+
+// MaxUnknownRetries is how many times one sender retries an event TikTok refused with a code
+// Hub's table does not know, before it gives up with a permanent "rejected": TikTok's error
+// codes are not verified, so an unknown one is treated as passing, but not for ever. The count
+// lives in memory (a restart starts it again; the delivery worker's own attempt limit still
+// holds).
+const MaxUnknownRetries = 3
+
+// maxTracked bounds the memory the unknown-code counts use.
+const maxTracked = 10000
+
+func (p *prepared) capUnknown(o dest.Outcome) dest.Outcome {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.unknown) >= maxTracked {
+		clear(p.unknown)
+	}
+	p.unknown[o.EventID]++
+	if n := p.unknown[o.EventID]; n > MaxUnknownRetries {
+		delete(p.unknown, o.EventID)
+		o.Kind, o.Reason = dest.Permanent, dest.ReasonRejected
+		o.Message = truncate(fmt.Sprintf("%s (Hub gave up after %d answers with this unknown code)", o.Message, n))
+	}
+	return o
+}
+
+// post makes one request and classifies the answer. The token travels in the Access-Token
+// header; messages still pass through redact.
+func (p *prepared) post(ctx context.Context, body []byte) dest.Outcome {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "tiktok: cannot build the request"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Access-Token", p.token)
+	req.Header.Set("User-Agent", p.t.userAgent())
+
+	client := egress.Default
+	if p.t.Client != nil {
+		client = p.t.Client
+	}
+	// Never follow a redirect: it would re-send the token to wherever Location points.
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		return p.transportOutcome(ctx, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		o := p.transportOutcome(ctx, err)
+		o.HTTPStatus = resp.StatusCode
+		return o
+	}
+	o := classify(resp, raw, p.t.now())
+	o.Message = redact(o.Message, p.token)
+	return o
+}
+
+func (p *prepared) transportOutcome(ctx context.Context, err error) dest.Outcome {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return contextOutcome(ctxErr)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := redact("tiktok: "+err.Error(), p.token)
+	if re, ok := egress.Refused(err); ok {
+		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: "tiktok: " + re.Error()}
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: msg}
+	}
+	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: msg}
+}
+
+func contextOutcome(err error) dest.Outcome {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: "tiktok: deadline exceeded before TikTok answered"}
+	}
+	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: "tiktok: cancelled before TikTok answered"}
+}
+
+// response is every Business API answer: code 0 is success, HTTP is usually 200 either way.
+type response struct {
+	Code      *int   `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+// class is what a response code means.
+type class struct {
+	kind   dest.Kind
+	reason string
+}
+
+// codes classifies TikTok's non-zero response codes. The table is UNVERIFIED: Hub's protocol
+// references found the codes only in community SDKs and third-party pages, which disagree
+// (40100 is "rate limit" in one and "authentication failed" in another). A code not listed is
+// retried, at most MaxUnknownRetries times (classify, capUnknown); 5xxxx codes are TikTok's
+// server errors.
+var codes = map[int]class{
+	40001: {dest.Permanent, dest.ReasonInvalidParameter}, // invalid parameters
+	40002: {dest.Permanent, dest.ReasonPermission},       // no permission (some sources: invalid token)
+	40100: {dest.Retryable, dest.ReasonRateLimited},      // QPS/QPM/QPD exceeded (disputed)
+	40101: {dest.Permanent, dest.ReasonInvalidToken},     // invalid app id or secret
+	40105: {dest.Permanent, dest.ReasonInvalidToken},     // access token invalid or revoked
+	40110: {dest.Permanent, dest.ReasonInvalidToken},     // invalid auth code
+	42900: {dest.Retryable, dest.ReasonRateLimited},      // rate limited (third-party source)
+	50000: {dest.Retryable, dest.ReasonServerError},      // server error
+	50002: {dest.Retryable, dest.ReasonServerError},      // server error
+}
+
+// classify turns TikTok's answer to one request into the outcome of each of its events.
+func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
+	o := dest.Outcome{HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp.Header, now)}
+	var r response
+	parsed := json.Unmarshal(raw, &r) == nil && r.Code != nil
+	if parsed {
+		o.TraceID = truncateID(r.RequestID)
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		o.Kind, o.Reason = dest.Retryable, dest.ReasonRateLimited
+	case resp.StatusCode >= 500:
+		o.Kind, o.Reason = dest.Retryable, dest.ReasonServerError
+	case !parsed && resp.StatusCode >= 200 && resp.StatusCode < 300:
+		o.Kind, o.Reason = dest.Retryable, dest.ReasonMalformedResponse
+	case !parsed && resp.StatusCode == http.StatusRequestTimeout:
+		o.Kind, o.Reason = dest.Retryable, dest.ReasonTimeout
+	case !parsed:
+		o.Kind, o.Reason = dest.Permanent, dest.ReasonRejected
+	case *r.Code == 0 && resp.StatusCode >= 200 && resp.StatusCode < 300:
+		o.Kind = dest.Delivered
+		return o
+	default:
+		o.Code = *r.Code
+		c, ok := codes[o.Code]
+		switch {
+		case ok:
+			o.Kind, o.Reason = c.kind, c.reason
+		case o.Code >= 50000 && o.Code < 60000:
+			o.Kind, o.Reason = dest.Retryable, dest.ReasonServerError
+		default:
+			// Unknown: retried with a cap (prepared.capUnknown).
+			o.Kind, o.Reason = dest.Retryable, dest.ReasonTransient
+		}
+	}
+	if parsed {
+		o.Code = *r.Code
+		o.Message = describe(r)
+	} else {
+		o.Message = fmt.Sprintf("tiktok: unexpected answer: HTTP %d", resp.StatusCode)
+	}
+	return o
+}
+
+// describe is what a tenant sees of an error: TikTok's code, message and request id.
+func describe(r response) string {
+	s := truncate("tiktok: " + r.Message)
+	s += fmt.Sprintf(" [code %d", *r.Code)
+	if r.RequestID != "" {
+		s += ", request_id " + truncateID(r.RequestID)
+	}
+	return s + "]"
+}
+
+func truncateID(id string) string { return id[:min(len(id), 64)] }
+
+// retryAfter reads Retry-After, in seconds or as an HTTP date.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+const maxMessage = 500
+
+func truncate(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// redact removes the token, raw and URL-encoded, from s.
+func redact(s, token string) string {
+	if token == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, token, "[REDACTED]")
+	if esc := url.QueryEscape(token); esc != token {
+		s = strings.ReplaceAll(s, esc, "[REDACTED]")
+	}
+	return s
+}

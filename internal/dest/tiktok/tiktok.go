@@ -1,0 +1,231 @@
+// Package tiktok is the TikTok Events API 2.0 destination: it builds the /event/track/ payload
+// for a TikTok pixel from Hub's events, posts it with the Access-Token header and classifies
+// TikTok's answer by its response code. Reference: docs/destinations/tiktok.md.
+package tiktok
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/egress"
+)
+
+// Type is the registry key.
+const Type = "tiktok"
+
+// Defaults and limits.
+const (
+	DefaultAPIURL = "https://business-api.tiktok.com"
+	// TrackPath is the Events API 2.0 endpoint, under the API's base URL.
+	TrackPath = "/open_api/v1.3/event/track/"
+	// MaxBatch is the most events one request may carry; more rejects the whole request.
+	MaxBatch = 1000
+	// MaxEventAge is how old an event Hub still sends. TikTok's own limit is not in Hub's
+	// protocol references (UNVERIFIED); seven days matches Meta's and is well past TikTok's
+	// 48-hour deduplication window.
+	MaxEventAge = 7 * 24 * time.Hour
+)
+
+// Setting names.
+const (
+	SettingPixelCode      = "pixel_code"
+	SettingAccessToken    = "access_token"
+	SettingEvents         = dest.SettingEvents
+	SettingEventNames     = "event_names"
+	SettingTestEventCode  = "test_event_code"
+	SettingLimitedDataUse = "limited_data_use"
+)
+
+// OperatorAPIURL is the operator's base URL of TikTok's Business API (internal/config reads it).
+var OperatorAPIURL = dest.OperatorSetting{Env: "HUB_TIKTOK_API_URL", Default: DefaultAPIURL,
+	Description: "Base URL of TikTok's Business API for every TikTok destination."}
+
+var spec = dest.Spec{
+	Type:        Type,
+	Title:       "TikTok Events API",
+	Description: "Sends conversions to a TikTok pixel through the Events API 2.0.",
+	Docs:        "tiktok.md",
+	MaxBatch:    MaxBatch,
+	MaxEventAge: MaxEventAge,
+	Timeout:     egress.DefaultTimeout,
+	Operator:    []dest.OperatorSetting{OperatorAPIURL},
+	Identifiers: []dest.Identifier{dest.IDEmail, dest.IDPhone, dest.IDExternalID, dest.IDClientIP,
+		dest.IDUserAgent, dest.IDTTCLID, dest.IDTTP},
+	Settings: []dest.Setting{
+		{Name: SettingPixelCode, Label: "Pixel code", Required: true,
+			Description: "The pixel code from TikTok Events Manager (sent as event_source_id), like CXXXXXXXXXXXXXXXXXXX."},
+		{Name: SettingAccessToken, Label: "Access token", Required: true, Secret: true,
+			Description: "An Events API access token generated in the pixel's settings in Events Manager."},
+		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
+			Description: "Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event (Lead, InitiateCheckout, AddToCart: the pixel usually sends those)."},
+		{Name: SettingEventNames, Label: "TikTok event names",
+			Description: "Comma-separated Hub=TikTok pairs overriding the names sent, like Purchase=CompletePayment when the pixel on the thank-you page still uses TikTok's old name; empty sends TikTok's current names."},
+		{Name: SettingTestEventCode, Label: "Test event code", Test: true,
+			Description: "Routes events to the Test events tab of the pixel in Events Manager; remove it in production."},
+		{Name: SettingLimitedDataUse, Label: "Limited data use", Kind: dest.KindBool, Default: "false",
+			Description: "true flags every event for TikTok's limited data use (restricted processing); off by default."},
+	},
+}
+
+// Event names. TikTok renamed CompletePayment to Purchase and SubmitForm to Lead in 2025;
+// the old names are accepted in event_names for pixels that still fire them, because TikTok
+// deduplicates a server event against the pixel's only when the names match.
+var (
+	// defaultNames maps Hub's standard names to TikTok's current ones; other names are sent as
+	// they are.
+	defaultNames = map[string]string{
+		domain.EventPurchase:             "Purchase",
+		domain.EventLead:                 "Lead",
+		domain.EventInitiateCheckout:     "InitiateCheckout",
+		domain.EventAddToCart:            "AddToCart",
+		domain.EventAddPaymentInfo:       "AddPaymentInfo",
+		domain.EventCompleteRegistration: "CompleteRegistration",
+		domain.EventSubscribe:            "Subscribe",
+		domain.EventStartTrial:           "StartTrial",
+		domain.EventViewContent:          "ViewContent",
+	}
+	// standardNames are TikTok's web standard events (Sept 2025) and the two old names still
+	// accepted as aliases.
+	standardNames = []string{"AddPaymentInfo", "AddToCart", "AddToWishlist", "ApplicationApproval",
+		"CompleteRegistration", "Contact", "CustomizeProduct", "Download", "FindLocation",
+		"InitiateCheckout", "Lead", "Purchase", "Schedule", "Search", "StartTrial",
+		"SubmitApplication", "Subscribe", "ViewContent", "CompletePayment", "SubmitForm"}
+)
+
+// TikTok is the destination. The zero value works; fields are for wiring and tests and must not
+// be changed once it is in use.
+type TikTok struct {
+	// Client sends the requests; nil uses egress.Default, which refuses private and loopback
+	// addresses. Redirects are never followed.
+	Client *http.Client
+	// Now is the clock used for the age limit; nil uses time.Now.
+	Now func() time.Time
+	// APIURL is the Business API's base URL, the operator's HUB_TIKTOK_API_URL; empty uses
+	// DefaultAPIURL. It is never a destination setting.
+	APIURL string
+	// HubVersion names Hub in the User-Agent as "hub-<HubVersion>"; empty gives "hub-dev".
+	HubVersion string
+}
+
+// New returns a TikTok destination configured from the operator's environment.
+func New(env dest.Env) *TikTok {
+	return &TikTok{Client: env.Client, Now: env.Now, HubVersion: env.HubVersion, APIURL: env.Setting(OperatorAPIURL)}
+}
+
+// Type implements dest.Destination.
+func (*TikTok) Type() string { return Type }
+
+// Spec implements dest.Destination.
+func (*TikTok) Spec() dest.Spec { return spec }
+
+// pixelCodeRe is deliberately loose: TikTok documents no format for pixel codes (they look
+// like C followed by upper-case letters and digits).
+var pixelCodeRe = regexp.MustCompile(`^[A-Za-z0-9]{6,40}$`)
+
+// ValidateConfig implements dest.Destination. Problems never quote the values.
+func (t *TikTok) ValidateConfig(cfg dest.Config) error {
+	ce := dest.CheckSettings(spec, cfg)
+	if v := cfg.Get(spec, SettingPixelCode); v != "" && !pixelCodeRe.MatchString(v) {
+		ce.Add(SettingPixelCode, "must be letters and digits only, like CXXXXXXXXXXXXXXXXXXX")
+	}
+	if v := cfg.Get(spec, SettingLimitedDataUse); v != "true" && v != "false" {
+		ce.Add(SettingLimitedDataUse, "must be true or false")
+	}
+	for _, name := range dest.EventNames(cfg) {
+		if strings.ContainsAny(name, " \t\"=") {
+			ce.Add(SettingEvents, "event names are comma-separated words")
+			break
+		}
+	}
+	if _, err := eventNames(cfg); err != nil {
+		ce.Add(SettingEventNames, err.Error())
+	}
+	if v := cfg.Get(spec, SettingTestEventCode); strings.ContainsAny(v, " \t\"") {
+		ce.Add(SettingTestEventCode, "must be one word, as Events Manager shows it")
+	}
+	return ce.Err()
+}
+
+// eventNames returns the Hub-to-TikTok name map: the defaults, overridden by event_names.
+// TikTok's names are case-sensitive, so a name written in another case is corrected to
+// TikTok's; names TikTok does not list are refused.
+func eventNames(cfg dest.Config) (map[string]string, error) {
+	names := make(map[string]string, len(defaultNames))
+	for k, v := range defaultNames {
+		names[strings.ToLower(k)] = v
+	}
+	raw := strings.TrimSpace(cfg[SettingEventNames])
+	if raw == "" {
+		return names, nil
+	}
+	for _, pair := range strings.Split(raw, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		hub, tt, ok := strings.Cut(pair, "=")
+		hub, tt = strings.TrimSpace(hub), strings.TrimSpace(tt)
+		if !ok || hub == "" || tt == "" || strings.ContainsAny(hub+tt, " \t\"") {
+			return nil, fmt.Errorf("pairs are Hub=TikTok names, like Purchase=CompletePayment")
+		}
+		i := slices.IndexFunc(standardNames, func(s string) bool { return strings.EqualFold(s, tt) })
+		if i < 0 {
+			return nil, fmt.Errorf("%s is not a TikTok standard event name", quoteName(tt))
+		}
+		names[strings.ToLower(hub)] = standardNames[i]
+	}
+	return names, nil
+}
+
+// quoteName shows an event name in an error, cut short: names are not secret, but a setting
+// could hold anything.
+func quoteName(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// tiktokName is the name TikTok receives for Hub's event name.
+func tiktokName(names map[string]string, hub string) string {
+	if v, ok := names[strings.ToLower(hub)]; ok {
+		return v
+	}
+	return hub
+}
+
+func limitedDataUse(cfg dest.Config) bool { return cfg.Get(spec, SettingLimitedDataUse) == "true" }
+
+// endpoint is {APIURL}/open_api/v1.3/event/track/. The token never goes in it.
+func (t *TikTok) endpoint() (string, error) {
+	raw := t.APIURL
+	if raw == "" {
+		raw = DefaultAPIURL
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("tiktok: the Business API URL (HUB_TIKTOK_API_URL) is not an absolute http(s) URL without query")
+	}
+	return strings.TrimRight(u.String(), "/") + TrackPath, nil
+}
+
+func (t *TikTok) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+func (t *TikTok) userAgent() string {
+	if t.HubVersion == "" {
+		return "hub-dev"
+	}
+	return "hub-" + t.HubVersion
+}
