@@ -33,6 +33,7 @@ type Config struct {
 	// GoogleDataManagerURL is the base URL of Google's Data Manager API (Google Ads).
 	GoogleDataManagerURL string
 	MetaAPIVersion       string
+	TikTokAPIURL         string
 	// EgressAllow lists the addresses outbound requests may reach although they are loopback,
 	// private or otherwise refused by internal/egress (a local fake platform, an internal relay).
 	EgressAllow []netip.Prefix
@@ -62,7 +63,7 @@ func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 // this table reads and validates them like every other setting.
 func (c Config) DestinationSettings() map[string]string {
 	return map[string]string{"HUB_META_GRAPH_URL": c.MetaGraphURL, "HUB_META_API_VERSION": c.MetaAPIVersion,
-		"HUB_GOOGLE_DATAMANAGER_URL": c.GoogleDataManagerURL}
+		"HUB_GOOGLE_DATAMANAGER_URL": c.GoogleDataManagerURL, "HUB_TIKTOK_API_URL": c.TikTokAPIURL}
 }
 
 // Setting is one row of the configuration table.
@@ -256,6 +257,14 @@ var Settings = []Setting{
 			return errors.New("must look like v25.0")
 		}
 		c.MetaAPIVersion = v
+		return nil
+	}},
+	{"HUB_TIKTOK_API_URL", "tiktok-api-url", "https://business-api.tiktok.com", "Base URL of TikTok's Business API (Events API 2.0) for every TikTok destination; an operator setting, never a tenant's.", func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("must be an absolute http:// or https:// URL")
+		}
+		c.TikTokAPIURL = strings.TrimRight(v, "/")
 		return nil
 	}},
 	{"HUB_EGRESS_ALLOW", "egress-allow", "", "Comma-separated CIDRs (or IPs) that requests to ad platforms may reach although they are loopback, private, link-local or metadata addresses, which Hub otherwise refuses; e.g. `127.0.0.1/32` for `hub fake-meta`. Leave empty in production.", func(c *Config, v string) error {

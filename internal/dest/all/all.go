@@ -6,6 +6,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/googleads"
 	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/dest/tiktok"
 	"github.com/hubtrack/hub/internal/dest/webhook"
 )
 
@@ -15,4 +16,5 @@ func Register(r *dest.Registry, env dest.Env) {
 	r.Register(meta.New(env))
 	r.Register(webhook.New(env))
 	r.Register(googleads.New(env))
+	r.Register(tiktok.New(env))
 }
