@@ -138,8 +138,8 @@ type User struct {
 	FBCLID     string
 	FBCLIDAt   time.Time
 	GAClientID string // GA4 client id, from the _ga cookie (later: ga4)
-	TTP        string // TikTok _ttp cookie (later: tiktok)
-	TTCLID     string // TikTok click id (later: tiktok)
+	TTP        string // TikTok _ttp cookie (tiktok)
+	TTCLID     string // TikTok click id (tiktok)
 	GCLID      string // Google click id (later: google ads)
 	GBRAID     string // Google click id for iOS app-to-web measurement (later: google ads)
 	WBRAID     string // Google click id for iOS web-to-app measurement (later: google ads)
