@@ -539,6 +539,7 @@ var catalogue = map[string]msg{
 
 	"dest_type.meta":    {"Meta Conversions API", "API de Conversões da Meta"},
 	"dest_type.webhook": {"Webhook", "Webhook"},
+	"dest_type.tiktok":  {"TikTok Events API", "API de Eventos do TikTok"},
 
 	"provider.appmax":      {"Appmax", "Appmax"},
 	"provider.braip":       {"Braip", "Braip"},
@@ -584,6 +585,19 @@ var catalogue = map[string]msg{
 	"setting.webhook.previous_signing_secret":      {"Previous signing secret", "Segredo de assinatura anterior"},
 	"setting.webhook.previous_signing_secret.help": {"During a rotation, the old secret: Hub signs with both until you remove it.", "Durante a troca, o segredo antigo: o Hub assina com os dois até você removê-lo."},
 	"dest_desc.webhook":                            {"Posts each conversion, signed per Standard Webhooks, to your own HTTPS endpoint.", "Envia cada conversão, assinada conforme Standard Webhooks, para o seu próprio endpoint HTTPS."},
+	"setting.tiktok.pixel_code":                    {"Pixel code", "Código do pixel"},
+	"setting.tiktok.pixel_code.help":               {"The pixel code from TikTok Events Manager (sent as event_source_id), like CXXXXXXXXXXXXXXXXXXX.", "O código do pixel no Gerenciador de Eventos do TikTok (enviado como event_source_id), como CXXXXXXXXXXXXXXXXXXX."},
+	"setting.tiktok.access_token":                  {"Access token", "Token de acesso"},
+	"setting.tiktok.access_token.help":             {"An Events API access token generated in the pixel's settings in Events Manager.", "Um token de acesso da Events API, gerado nas configurações do pixel no Gerenciador de Eventos."},
+	"setting.tiktok.events":                        {"Enabled events", "Eventos enviados"},
+	"setting.tiktok.events.help":                   {"Comma-separated Hub event names to send, like Purchase,Lead; empty sends purchases only.", "Nomes dos eventos do Hub separados por vírgula, como Purchase,Lead; vazio envia só as compras."},
+	"setting.tiktok.event_names":                   {"TikTok event names", "Nomes dos eventos no TikTok"},
+	"setting.tiktok.event_names.help":              {"Hub=TikTok pairs overriding the names sent, like Purchase=CompletePayment when your pixel still uses TikTok's old name; empty sends TikTok's current names.", "Pares Hub=TikTok que trocam o nome enviado, como Purchase=CompletePayment se o seu pixel ainda usa o nome antigo do TikTok; vazio envia os nomes atuais do TikTok."},
+	"setting.tiktok.test_event_code":               {"Test event code", "Código de evento de teste"},
+	"setting.tiktok.test_event_code.help":          {"Routes events to the Test events tab of the pixel in Events Manager; remove it in production.", "Manda os eventos para a aba Eventos de teste do pixel no Gerenciador de Eventos; apague quando for para valer."},
+	"setting.tiktok.limited_data_use":              {"Limited data use", "Uso limitado de dados"},
+	"setting.tiktok.limited_data_use.help":         {"true flags every event for TikTok's limited data use (restricted processing); off by default.", "true marca todo evento para o uso limitado de dados do TikTok (processamento restrito); desligado por padrão."},
+	"dest_desc.tiktok":                             {"Sends conversions to a TikTok pixel through the Events API 2.0.", "Envia as conversões para um pixel do TikTok pela Events API 2.0."},
 
 	// Validation problems (as admin and dest state them, in English).
 	"problem.required":         {"required", "obrigatório"},
@@ -599,6 +613,10 @@ var catalogue = map[string]msg{
 	"problem.unknown_setting":  {"unknown setting", "configuração desconhecida"},
 	"problem.secret_in_config": {"secret; belongs in the credentials, not the settings", "é um segredo; vai nas credenciais, não nas configurações"},
 	"problem.unknown_secret":   {"unknown secret", "segredo desconhecido"},
+	"problem.pixel_code":       {"must be letters and digits only, like CXXXXXXXXXXXXXXXXXXX", "precisa ter só letras e números, como CXXXXXXXXXXXXXXXXXXX"},
+	"problem.test_code":        {"must be one word, as Events Manager shows it", "precisa ser uma palavra só, como o Gerenciador de Eventos mostra"},
+	"problem.event_pairs":      {"pairs are Hub=TikTok names, like Purchase=CompletePayment", "os pares são nomes Hub=TikTok, como Purchase=CompletePayment"},
+	"problem.tiktok_event":     {"each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment", "cada nome do TikTok precisa ser um dos eventos padrão do TikTok, como Purchase ou CompletePayment"},
 }
 
 // problems maps the validation problems admin and the destinations state (in English) to
@@ -611,6 +629,10 @@ var problems = map[string]string{
 	"must be between 1 hour and 90 days":                                         "problem.window", "must be a domain like example.com or .example.com": "problem.cookie_domain",
 	"unknown setting": "problem.unknown_setting", "secret; belongs in the credentials, not the settings": "problem.secret_in_config",
 	"unknown secret": "problem.unknown_secret",
+	"must be letters and digits only, like CXXXXXXXXXXXXXXXXXXX":                                 "problem.pixel_code",
+	"must be one word, as Events Manager shows it":                                               "problem.test_code",
+	"pairs are Hub=TikTok names, like Purchase=CompletePayment":                                  "problem.event_pairs",
+	"each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment": "problem.tiktok_event",
 }
 
 // Problem puts a validation problem into the reader's language (as stated when Hub does not

@@ -4,6 +4,7 @@
 package tiktok
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -173,24 +174,15 @@ func eventNames(cfg dest.Config) (map[string]string, error) {
 		hub, tt, ok := strings.Cut(pair, "=")
 		hub, tt = strings.TrimSpace(hub), strings.TrimSpace(tt)
 		if !ok || hub == "" || tt == "" || strings.ContainsAny(hub+tt, " \t\"") {
-			return nil, fmt.Errorf("pairs are Hub=TikTok names, like Purchase=CompletePayment")
+			return nil, errors.New("pairs are Hub=TikTok names, like Purchase=CompletePayment")
 		}
 		i := slices.IndexFunc(standardNames, func(s string) bool { return strings.EqualFold(s, tt) })
 		if i < 0 {
-			return nil, fmt.Errorf("%s is not a TikTok standard event name", quoteName(tt))
+			return nil, errors.New("each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment")
 		}
 		names[strings.ToLower(hub)] = standardNames[i]
 	}
 	return names, nil
-}
-
-// quoteName shows an event name in an error, cut short: names are not secret, but a setting
-// could hold anything.
-func quoteName(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // tiktokName is the name TikTok receives for Hub's event name.
