@@ -14,7 +14,9 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/dest"
-	destall "github.com/hubtrack/hub/internal/dest/all"
+	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/dest/tiktok"
+	"github.com/hubtrack/hub/internal/dest/webhook"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
@@ -73,9 +75,7 @@ func TestCatalogue(t *testing.T) {
 	for _, p := range webhookall.Default().Providers() {
 		codes = append(codes, "provider."+p)
 	}
-	reg := dest.NewRegistry()
-	destall.Register(reg, dest.Env{})
-	for _, spec := range reg.Specs() {
+	for _, spec := range []dest.Spec{meta.New(dest.Env{}).Spec(), webhook.New(dest.Env{}).Spec(), tiktok.New(dest.Env{}).Spec()} {
 		codes = append(codes, "dest_type."+spec.Type, "dest_desc."+spec.Type)
 		for _, s := range spec.Settings {
 			codes = append(codes, "setting."+spec.Type+"."+s.Name, "setting."+spec.Type+"."+s.Name+".help")
