@@ -537,9 +537,10 @@ var catalogue = map[string]msg{
 	"event.StartTrial":           {"Trial started", "Início de teste"},
 	"event.ViewContent":          {"Content view", "Visualização de conteúdo"},
 
-	"dest_type.meta":    {"Meta Conversions API", "API de Conversões da Meta"},
-	"dest_type.webhook": {"Webhook", "Webhook"},
-	"dest_type.tiktok":  {"TikTok Events API", "API de Eventos do TikTok"},
+	"dest_type.meta":       {"Meta Conversions API", "API de Conversões da Meta"},
+	"dest_type.webhook":    {"Webhook", "Webhook"},
+	"dest_type.tiktok":     {"TikTok Events API", "API de Eventos do TikTok"},
+	"dest_type.google_ads": {"Google Ads (Data Manager API)", "Google Ads (API Data Manager)"},
 
 	"provider.appmax":      {"Appmax", "Appmax"},
 	"provider.braip":       {"Braip", "Braip"},
@@ -598,6 +599,23 @@ var catalogue = map[string]msg{
 	"setting.tiktok.limited_data_use":              {"Limited data use", "Uso limitado de dados"},
 	"setting.tiktok.limited_data_use.help":         {"true flags every event for TikTok's limited data use (restricted processing); off by default.", "true marca todo evento para o uso limitado de dados do TikTok (processamento restrito); desligado por padrão."},
 	"dest_desc.tiktok":                             {"Sends conversions to a TikTok pixel through the Events API 2.0.", "Envia as conversões para um pixel do TikTok pela Events API 2.0."},
+	"setting.google_ads.operating_account_id":      {"Operating account (customer ID)", "Conta operacional (ID de cliente)"},
+	"setting.google_ads.operating_account_id.help": {"The Google Ads customer ID that owns the conversion action, 10 digits (123-456-7890 is accepted).", "O ID de cliente do Google Ads dono da ação de conversão, com 10 dígitos (123-456-7890 também vale)."},
+	"setting.google_ads.login_account_id":          {"Login account (manager ID)", "Conta de login (ID da conta de administrador)"},
+	"setting.google_ads.login_account_id.help":     {"The manager account's customer ID the service account was given access through, if not the operating account.", "O ID de cliente da conta de administrador pela qual a conta de serviço recebeu acesso, se não for a conta operacional."},
+	"setting.google_ads.conversion_action_id":      {"Conversion action ID", "ID da ação de conversão"},
+	"setting.google_ads.conversion_action_id.help": {"The ID of the conversion action (type: import from clicks) that receives the events, digits only.", "O ID da ação de conversão (tipo: importação de cliques) que recebe os eventos, só números."},
+	"setting.google_ads.conversion_actions":        {"Conversion action per event", "Ação de conversão por evento"},
+	"setting.google_ads.conversion_actions.help":   {"Optional: event=conversion action ID pairs, comma-separated, like Purchase=123,Lead=456; other events go to the conversion action ID above.", "Opcional: pares evento=ID da ação de conversão, separados por vírgula, como Purchase=123,Lead=456; os outros eventos vão para o ID da ação de conversão acima."},
+	"setting.google_ads.event_source":              {"Event source", "Origem do evento"},
+	"setting.google_ads.event_source.help":         {"Where the conversions happen: WEB, APP, IN_STORE, PHONE, MESSAGE or OTHER.", "Onde as conversões acontecem: WEB (site), APP (aplicativo), IN_STORE (loja física), PHONE (telefone), MESSAGE (mensagem) ou OTHER (outro)."},
+	"setting.google_ads.events":                    {"Enabled events", "Eventos enviados"},
+	"setting.google_ads.events.help":               {"Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event.", "Nomes dos eventos separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador."},
+	"setting.google_ads.validate_only":             {"Validate only (test mode)", "Só validar (modo de teste)"},
+	"setting.google_ads.validate_only.help":        {"true makes Google validate the events without recording them (validateOnly); remove it in production.", "true faz o Google validar os eventos sem registrá-los (validateOnly); apague quando for para valer."},
+	"setting.google_ads.service_account_json":      {"Service account key (JSON)", "Chave da conta de serviço (JSON)"},
+	"setting.google_ads.service_account_json.help": {"The JSON key of a Google Cloud service account that the Google Ads account gave access to.", "A chave JSON de uma conta de serviço do Google Cloud à qual a conta do Google Ads deu acesso."},
+	"dest_desc.google_ads":                         {"Sends conversions to a Google Ads conversion action through Google's Data Manager API.", "Envia as conversões para uma ação de conversão do Google Ads pela API Data Manager do Google."},
 
 	// Validation problems (as admin and dest state them, in English).
 	"problem.required":         {"required", "obrigatório"},
@@ -617,6 +635,10 @@ var catalogue = map[string]msg{
 	"problem.test_code":        {"must be one word, as Events Manager shows it", "precisa ser uma palavra só, como o Gerenciador de Eventos mostra"},
 	"problem.event_pairs":      {"pairs are Hub=TikTok names, like Purchase=CompletePayment", "os pares são nomes Hub=TikTok, como Purchase=CompletePayment"},
 	"problem.tiktok_event":     {"each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment", "cada nome do TikTok precisa ser um dos eventos padrão do TikTok, como Purchase ou CompletePayment"},
+	"problem.customer_id":      {"must be a 10-digit Google Ads customer ID", "precisa ser um ID de cliente do Google Ads com 10 dígitos"},
+	"problem.action_pairs":     {"must be event=conversion action ID pairs, like Purchase=123,Lead=456", "precisa ter pares evento=ID da ação de conversão, como Purchase=123,Lead=456"},
+	"problem.event_source":     {"must be one of WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER", "precisa ser um destes: WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER"},
+	"problem.validate_only":    {"must be true, or left empty in production", "precisa ser true, ou ficar vazio quando for para valer"},
 }
 
 // problems maps the validation problems admin and the destinations state (in English) to
@@ -633,6 +655,10 @@ var problems = map[string]string{
 	"must be one word, as Events Manager shows it":                                               "problem.test_code",
 	"pairs are Hub=TikTok names, like Purchase=CompletePayment":                                  "problem.event_pairs",
 	"each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment": "problem.tiktok_event",
+	"must be a 10-digit Google Ads customer ID":                                                  "problem.customer_id",
+	"must be event=conversion action ID pairs, like Purchase=123,Lead=456":                       "problem.action_pairs",
+	"must be one of WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER":                                   "problem.event_source",
+	"must be true, or left empty in production":                                                  "problem.validate_only",
 }
 
 // Problem puts a validation problem into the reader's language (as stated when Hub does not
