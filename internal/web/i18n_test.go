@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -14,9 +15,8 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/dest"
-	"github.com/hubtrack/hub/internal/dest/meta"
-	"github.com/hubtrack/hub/internal/dest/tiktok"
-	"github.com/hubtrack/hub/internal/dest/webhook"
+	destall "github.com/hubtrack/hub/internal/dest/all"
+	"github.com/hubtrack/hub/internal/dest/googleads"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
@@ -75,7 +75,10 @@ func TestCatalogue(t *testing.T) {
 	for _, p := range webhookall.Default().Providers() {
 		codes = append(codes, "provider."+p)
 	}
-	for _, spec := range []dest.Spec{meta.New(dest.Env{}).Spec(), webhook.New(dest.Env{}).Spec(), tiktok.New(dest.Env{}).Spec()} {
+	// Every registered destination, so one added later without words fails here.
+	reg := dest.NewRegistry()
+	destall.Register(reg, dest.Env{})
+	for _, spec := range reg.Specs() {
 		codes = append(codes, "dest_type."+spec.Type, "dest_desc."+spec.Type)
 		for _, s := range spec.Settings {
 			codes = append(codes, "setting."+spec.Type+"."+s.Name, "setting."+spec.Type+"."+s.Name+".help")
@@ -454,5 +457,30 @@ func TestExplanation(t *testing.T) {
 	want := "A venda foi atribuída a um clique em anúncio do Facebook/Instagram (facebook / launch) em 30/11/2026 19:27:00 UTC−3."
 	if !strings.Contains(all, want) || strings.Contains(all, "tp2") || strings.Contains(all, "2026-11-30T") || strings.Contains(all, "1.00") {
 		t.Errorf("matched: %q", all)
+	}
+}
+
+// TestGoogleAdsProblemsTranslated fails when a problem the Google Ads destination states has no
+// catalogue words, so the dashboard would show it in English to a Portuguese reader.
+func TestGoogleAdsProblemsTranslated(t *testing.T) {
+	t.Parallel()
+	bad := dest.Config{
+		googleads.SettingOperatingAccount:  "12",
+		googleads.SettingLoginAccount:      "x",
+		googleads.SettingConversionAction:  "abc",
+		googleads.SettingConversionActions: "Purchase",
+		googleads.SettingEventSource:       "SHOP",
+		googleads.SettingValidateOnly:      "yes",
+		googleads.SettingEvents:            "Pur chase",
+	}
+	err := googleads.New(dest.Env{}).ValidateConfig(bad)
+	var ce *dest.ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) < 7 {
+		t.Fatalf("ValidateConfig(bad) = %v, want 7 problems", err)
+	}
+	for _, p := range ce.Problems {
+		if _, ok := problems[p.Reason]; !ok {
+			t.Errorf("%s: problem %q has no catalogue words", p.Field, p.Reason)
+		}
 	}
 }
