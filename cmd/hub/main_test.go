@@ -295,7 +295,7 @@ func TestOperatorCommands(t *testing.T) {
 		want string
 	}{
 		{[]string{"destination", "add", "--tenant", tenant, "--type", "meta", "--config", `{"pixel_id":"abc"}`, "--credentials", `{"access_token":"x"}`}, "pixel_id"},
-		{[]string{"destination", "add", "--tenant", tenant, "--type", "tiktok"}, `unknown destination type "tiktok"`},
+		{[]string{"destination", "add", "--tenant", tenant, "--type", "carrier-pigeon"}, `unknown destination type "carrier-pigeon"`},
 		// The Graph API's address is the operator's, never a destination's.
 		{[]string{"destination", "add", "--tenant", tenant, "--type", "meta", "--config", `{"pixel_id":"123","graph_url":"http://169.254.169.254"}`, "--credentials", `{"access_token":"x"}`},
 			"graph_url: not a destination setting; the operator sets HUB_META_GRAPH_URL"},
