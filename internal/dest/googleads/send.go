@@ -10,11 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
@@ -147,7 +145,7 @@ func tokenOutcome(ctx context.Context, err error) dest.Outcome {
 		}
 		msg := "googleads: the token endpoint refused the service account key"
 		if re.ErrorCode != "" {
-			msg += ": " + truncate(re.ErrorCode+" "+re.ErrorDescription)
+			msg += ": " + dest.Truncate(re.ErrorCode+" "+re.ErrorDescription)
 		}
 		o.Message = msg + fmt.Sprintf(" (HTTP %d)", st)
 		return o
@@ -319,7 +317,7 @@ type rpcStatus struct {
 
 // classify turns Google's answer into the outcome of every event of the request.
 func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
-	o := dest.Outcome{HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp.Header, now)}
+	o := dest.Outcome{HTTPStatus: resp.StatusCode, RetryAfter: dest.RetryAfter(resp.Header, now)}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		var ir ingestResponse
 		if err := json.Unmarshal(raw, &ir); err != nil || ir.RequestID == "" {
@@ -339,7 +337,7 @@ func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
 			for _, fw := range ir.FieldWarnings {
 				w = append(w, strings.TrimSpace(fw.Reason+" "+fw.Field+" "+fw.Description))
 			}
-			o.Message = truncate(o.Message + "; warnings: " + strings.Join(w, "; "))
+			o.Message = dest.Truncate(o.Message + "; warnings: " + strings.Join(w, "; "))
 		}
 		return o
 	}
@@ -414,38 +412,11 @@ func describe(st *rpcStatus) (msg, requestID string) {
 	if len(reasons) > 0 {
 		b.WriteString(" (" + strings.Join(reasons, "; ") + ")")
 	}
-	msg = truncate(b.String())
+	msg = dest.Truncate(b.String())
 	if st.Code != 0 {
 		msg += fmt.Sprintf(" [code %d]", st.Code)
 	}
 	return msg, requestID
-}
-
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-const maxMessage = 500
-
-func truncate(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 func truncateID(s string) string { return s[:min(len(s), 128)] }

@@ -10,10 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/egress"
@@ -282,7 +280,7 @@ func classify(resp *http.Response, raw []byte, n int, now time.Time) dest.Outcom
 		}
 		o.Kind = dest.Delivered
 		if len(sb.Messages) > 0 {
-			o.Message = truncate("meta: " + string(bytes.Join(rawSlice(sb.Messages), []byte(" "))))
+			o.Message = dest.Truncate("meta: " + string(bytes.Join(rawSlice(sb.Messages), []byte(" "))))
 		}
 		return o
 	}
@@ -353,7 +351,7 @@ func describe(ge *graphError) string {
 	if len(user) > 0 {
 		b.WriteString(" (" + strings.Join(user, ": ") + ")")
 	}
-	head := truncate(b.String()) // the codes below always fit
+	head := dest.Truncate(b.String()) // the codes below always fit
 	b.Reset()
 	b.WriteString(head)
 	fmt.Fprintf(&b, " [code %d", ge.Code)
@@ -376,13 +374,8 @@ func unexpected(status int) string {
 // retryAfter reads Retry-After (seconds or an HTTP date), then Meta's
 // X-Business-Use-Case-Usage estimated_time_to_regain_access (minutes, the largest one).
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-			return time.Duration(secs) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil && t.After(now) {
-			return t.Sub(now)
-		}
+	if d := dest.RetryAfter(h, now); d > 0 {
+		return d
 	}
 	if v := h.Get("X-Business-Use-Case-Usage"); v != "" {
 		var usage map[string][]struct {
@@ -407,19 +400,6 @@ func rawSlice(ms []json.RawMessage) [][]byte {
 		out[i] = m
 	}
 	return out
-}
-
-const maxMessage = 500
-
-func truncate(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // redact removes the token, raw and URL-encoded, from s.

@@ -55,7 +55,7 @@ func FuzzParseResponse(f *testing.F) {
 		default:
 			t.Fatalf("no decision: %+v", o)
 		}
-		if len(o.Message) > maxMessage+len("…") || o.RetryAfter < 0 {
+		if len(o.Message) > dest.MaxMessage+len("…") || o.RetryAfter < 0 {
 			t.Fatalf("bad outcome %+v", o)
 		}
 	})

@@ -10,11 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/egress"
@@ -131,7 +129,7 @@ func (p *prepared) capUnknown(o dest.Outcome) dest.Outcome {
 	if n := p.unknown[o.EventID]; n > MaxUnknownRetries {
 		delete(p.unknown, o.EventID)
 		o.Kind, o.Reason = dest.Permanent, dest.ReasonRejected
-		o.Message = truncate(fmt.Sprintf("%s (Hub gave up after %d answers with this unknown code)", o.Message, n))
+		o.Message = dest.Truncate(fmt.Sprintf("%s (Hub gave up after %d answers with this unknown code)", o.Message, n))
 	}
 	return o
 }
@@ -228,7 +226,7 @@ var codes = map[int]class{
 
 // classify turns TikTok's answer to one request into the outcome of each of its events.
 func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
-	o := dest.Outcome{HTTPStatus: resp.StatusCode, RetryAfter: retryAfter(resp.Header, now)}
+	o := dest.Outcome{HTTPStatus: resp.StatusCode, RetryAfter: dest.RetryAfter(resp.Header, now)}
 	var r response
 	parsed := json.Unmarshal(raw, &r) == nil && r.Code != nil
 	if parsed {
@@ -272,7 +270,7 @@ func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
 
 // describe is what a tenant sees of an error: TikTok's code, message and request id.
 func describe(r response) string {
-	s := truncate("tiktok: " + r.Message)
+	s := dest.Truncate("tiktok: " + r.Message)
 	s += fmt.Sprintf(" [code %d", *r.Code)
 	if r.RequestID != "" {
 		s += ", request_id " + truncateID(r.RequestID)
@@ -281,34 +279,6 @@ func describe(r response) string {
 }
 
 func truncateID(id string) string { return id[:min(len(id), 64)] }
-
-// retryAfter reads Retry-After, in seconds or as an HTTP date.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-const maxMessage = 500
-
-func truncate(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
 
 // redact removes the token, raw and URL-encoded, from s.
 func redact(s, token string) string {

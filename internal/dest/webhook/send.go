@@ -131,11 +131,11 @@ func classify(resp *http.Response, raw []byte, readErr error, now time.Time) des
 		o.Kind = dest.Delivered
 		return o
 	case st == http.StatusTooManyRequests:
-		o.Kind, o.Reason, o.RetryAfter = dest.Retryable, dest.ReasonRateLimited, retryAfter(resp.Header, now)
+		o.Kind, o.Reason, o.RetryAfter = dest.Retryable, dest.ReasonRateLimited, dest.RetryAfter(resp.Header, now)
 	case st == http.StatusRequestTimeout:
 		o.Kind, o.Reason = dest.Retryable, dest.ReasonTimeout
 	case st >= 500:
-		o.Kind, o.Reason, o.RetryAfter = dest.Retryable, dest.ReasonServerError, retryAfter(resp.Header, now)
+		o.Kind, o.Reason, o.RetryAfter = dest.Retryable, dest.ReasonServerError, dest.RetryAfter(resp.Header, now)
 	case st == http.StatusGone:
 		o.Kind, o.Reason = dest.Permanent, dest.ReasonInvalidConfig
 		o.Message = "webhook: the endpoint answered 410 Gone: it asks Hub to stop; change the URL or disable the destination"
@@ -198,16 +198,4 @@ func contextOutcome(err error) dest.Outcome {
 		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: "webhook: deadline exceeded before the endpoint answered"}
 	}
 	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: "webhook: cancelled before the endpoint answered"}
-}
-
-// retryAfter reads Retry-After, in seconds or as an HTTP date.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
