@@ -204,7 +204,12 @@ func (m *masker) body(body []byte, contentType string, depth int) ([]byte, bool)
 	if t[0] == '{' || t[0] == '[' || strings.HasSuffix(media, "json") {
 		return m.json(body, depth)
 	}
-	return m.form(string(body), depth)
+	if out, ok := m.form(string(body), depth); ok {
+		return out, true
+	}
+	// Not form data (a JSON scalar such as "a;b" under a form content type): a body that is
+	// one JSON value is masked as JSON, so it stays JSON.
+	return m.json(body, depth)
 }
 
 // json masks a JSON document; ok is false when body is not exactly one JSON value.
