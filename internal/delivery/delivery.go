@@ -619,6 +619,16 @@ func (w *Worker) event(ctx context.Context, o store.Order, d store.Delivery) (de
 	if b.PhoneHash != "" {
 		ev.User.Phones = []string{b.PhoneHash}
 	}
+	// Google's and TikTok's own hashes, computed at intake by their rules.
+	if b.GoogleEmailHash != "" {
+		ev.User.GoogleEmails = []string{b.GoogleEmailHash}
+	}
+	if b.GooglePhoneHash != "" {
+		ev.User.GooglePhones = []string{b.GooglePhoneHash}
+	}
+	if b.TikTokPhoneHash != "" {
+		ev.User.TikTokPhones = []string{b.TikTokPhoneHash}
+	}
 	if b.ExternalID != "" {
 		ev.User.NationalIDs = []string{b.ExternalID}
 	}

@@ -103,7 +103,8 @@ type Event struct {
 //
 // Google normalises e-mails and phones differently (Gmail dots, E.164 with '+'), so Google's
 // destinations read GoogleEmails and GooglePhones, computed at intake by Google's rules, and
-// never Emails or Phones when those are hashes (a Meta-normalised hash is not Google's).
+// never Emails or Phones when those are hashes (a Meta-normalised hash is not Google's). TikTok
+// reads TikTokPhones for the same reason (E.164 with '+').
 type User struct {
 	Emails      []string // em
 	Phones      []string // ph, digits only with the country code
@@ -126,6 +127,11 @@ type User struct {
 	// destination.
 	GoogleEmails []string
 	GooglePhones []string
+	// TikTokPhones are SHA-256 hex values of the phones normalised by TikTok's rule
+	// (domain.TikTokPhone: E.164 with the '+'), computed at intake; TikTok's e-mail rule is
+	// Meta's, so its destination reads Emails. A value that is not a hash is normalised and
+	// hashed by the destination.
+	TikTokPhones []string
 
 	// Sent unhashed, byte for byte.
 	ClientIP  string // IPv4 or IPv6

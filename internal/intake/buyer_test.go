@@ -39,3 +39,47 @@ func TestOrderEventKeepsBuyerDetailsAndClickIDs(t *testing.T) {
 		t.Errorf("ambiguous date hashed: %q", oe.Buyer.DateOfBirthHash)
 	}
 }
+
+// Google's and TikTok's hashes are computed at intake from the raw e-mail and phone, by their
+// own rules, beside Meta's; the vectors are the protocol reference's (destinations notes §1.4
+// and §3.3).
+func TestOrderEventHashesForGoogleAndTikTok(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, email, phone                   string
+		em, emGoogle, ph, phGoogle, phTikTok string
+	}{
+		{name: "reference vectors, Google", email: "jane.doe@example.com", phone: "+5511987654321",
+			em:       "86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d",
+			emGoogle: "86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d",
+			ph:       pii.SHA256Hex("5511987654321"),
+			phGoogle: "38225ec3dccec4189659c110ddc4f3dc9c27539850cb6a9ddae31ae03a5cf441",
+			phTikTok: "38225ec3dccec4189659c110ddc4f3dc9c27539850cb6a9ddae31ae03a5cf441"},
+		{name: "reference vectors, TikTok", email: " ALICE_abc@gmail.com ", phone: "(+1)2133734253",
+			em:       "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f", // TikTok's e-mail rule is Meta's
+			emGoogle: pii.SHA256Hex("alice_abc@gmail.com"),
+			ph:       pii.SHA256Hex("12133734253"),
+			phGoogle: "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd",
+			phTikTok: "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"},
+		{name: "gmail dots and tag are Google's alone", email: "Jane.Doe+promo@Gmail.com", phone: "5511999998888",
+			em:       pii.SHA256Hex("jane.doe+promo@gmail.com"),
+			emGoogle: pii.SHA256Hex("janedoe@gmail.com"),
+			ph:       "b8e374ecc3a7a117a4df68efc21b0157f7c2ea542f7edaf29b33dc8818cf695e",
+			phGoogle: "6ff01b83d6cd5a652fbd5730a4aa124c3ca8f7e65c805f3323fea3e726d93678",
+			phTikTok: "6ff01b83d6cd5a652fbd5730a4aa124c3ca8f7e65c805f3323fea3e726d93678"},
+		{name: "a hashed phone is not re-normalised", phone: "38225ec3dccec4189659c110ddc4f3dc9c27539850cb6a9ddae31ae03a5cf441",
+			ph: "38225ec3dccec4189659c110ddc4f3dc9c27539850cb6a9ddae31ae03a5cf441"},
+		{name: "bad values are left out", email: "not an address", phone: "123"},
+	}
+	for _, tt := range tests {
+		ev := webhook.OrderEvent{Provider: "hotmart", EventID: "e", OrderID: "o", Status: domain.StatusPaid,
+			Buyer: webhook.Buyer{Email: tt.email, Phone: tt.phone}}
+		b := intake.OrderEvent(store.Source{TenantID: "t", ID: "s"}, store.InboxEntry{ID: "i", ReceivedAt: time.Now()}, ev).Buyer
+		got := [5]string{b.EmailHash, b.GoogleEmailHash, b.PhoneHash, b.GooglePhoneHash, b.TikTokPhoneHash}
+		want := [5]string{tt.em, tt.emGoogle, tt.ph, tt.phGoogle, tt.phTikTok}
+		if got != want {
+			t.Errorf("%s:\n got  em %q em_google %q ph %q ph_google %q ph_tiktok %q\n want em %q em_google %q ph %q ph_google %q ph_tiktok %q",
+				tt.name, got[0], got[1], got[2], got[3], got[4], want[0], want[1], want[2], want[3], want[4])
+		}
+	}
+}

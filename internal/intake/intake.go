@@ -416,7 +416,8 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 }
 
 // OrderEvent maps an adapter's event to the store's, hashing the buyer's personal data with
-// Meta's normalisation: raw values stay only in the inbox.
+// Meta's normalisation, and the e-mail and phone also with Google's and TikTok's (their rules
+// differ from Meta's): raw values stay only in the inbox.
 func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) store.OrderEvent {
 	at := ev.OccurredAt
 	if at.IsZero() {
@@ -451,9 +452,22 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 		IP:              b.IP,
 		UserAgent:       b.UserAgent,
 	}
+	if b.Email != "" {
+		if n, err := domain.GoogleEmail(b.Email); err == nil {
+			buyer.GoogleEmailHash = pii.SHA256Hex(n)
+		}
+	}
 	if b.Phone != "" {
 		if h, err := pii.HashPhone(b.Phone, ""); err == nil {
 			buyer.PhoneHash = h
+		}
+		if !pii.IsSHA256Hex(b.Phone) { // a hash of unknown rules cannot be re-normalised
+			if n, err := domain.GooglePhone(b.Phone, ""); err == nil {
+				buyer.GooglePhoneHash = pii.SHA256Hex(n)
+			}
+			if n, err := domain.TikTokPhone(b.Phone, ""); err == nil {
+				buyer.TikTokPhoneHash = pii.SHA256Hex(n)
+			}
 		}
 	}
 	if b.Address.Zip != "" {

@@ -596,8 +596,16 @@ type Buyer struct {
 	// ExternalID is the buyer's hashed national document (CPF/CNPJ). Destinations send it only
 	// when the tenant opts in (Meta: send_national_id).
 	ExternalID string `json:"external_id,omitempty"`
-	IP         string `json:"client_ip_address,omitempty"`
-	UserAgent  string `json:"client_user_agent,omitempty"`
+	// Google and TikTok normalise e-mails and phones differently from Meta, so their hashes are
+	// computed at intake beside Meta's, from the raw values (never from Meta's hashes):
+	// GoogleEmailHash by domain.GoogleEmail (Gmail dots and +tag removed), GooglePhoneHash by
+	// domain.GooglePhone and TikTokPhoneHash by domain.TikTokPhone (both E.164 with the '+').
+	// TikTok's e-mail rule is Meta's, so EmailHash serves TikTok.
+	GoogleEmailHash string `json:"em_google,omitempty"`
+	GooglePhoneHash string `json:"ph_google,omitempty"`
+	TikTokPhoneHash string `json:"ph_tiktok,omitempty"`
+	IP              string `json:"client_ip_address,omitempty"`
+	UserAgent       string `json:"client_user_agent,omitempty"`
 }
 
 // Tracking is what the gateway carried back from the checkout URL.

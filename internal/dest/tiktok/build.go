@@ -191,9 +191,10 @@ func custom(c dest.Custom) (*properties, string) {
 // userOf maps Hub's user to TikTok's, by TikTok's hashing rules:
 //   - e-mail: trimmed and lowercased, which is also Meta's rule, so the hashes Hub stores pass
 //     through and raw addresses are normalised (domain.TikTokEmail) and hashed;
-//   - phone: E.164 WITH the '+' (domain.TikTokPhone). A stored hash is of Meta's form (digits
-//     without '+') and could never match at TikTok, so it is left out; only a raw number is
-//     normalised and hashed;
+//   - phone: E.164 WITH the '+' (domain.TikTokPhone): TikTokPhones, hashed at intake by that
+//     rule, pass through. A hash in Phones is of Meta's form (digits without '+') and could
+//     never match at TikTok, so it is left out; only a raw number there is normalised and
+//     hashed;
 //   - external_id: the id as it is, only trimmed (domain.TikTokExternalID), then hashed; a
 //     value that already is a SHA-256 hex passes through.
 //
@@ -202,6 +203,9 @@ func userOf(u dest.User) user {
 	out := user{TTCLID: u.TTCLID, TTP: u.TTP, IP: u.ClientIP, UserAgent: u.UserAgent}
 	for _, v := range u.Emails {
 		out.Email = addHash(out.Email, v, domain.TikTokEmail)
+	}
+	for _, v := range u.TikTokPhones {
+		out.Phone = addHash(out.Phone, v, func(s string) (string, error) { return domain.TikTokPhone(s, "") })
 	}
 	for _, v := range u.Phones {
 		if pii.IsSHA256Hex(v) {

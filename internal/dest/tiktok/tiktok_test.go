@@ -66,7 +66,8 @@ func creds() dest.Credentials {
 }
 
 // purchase is a webhook purchase joined with its web visit, as the delivery worker builds it:
-// the store's hashes for e-mail and phone (Meta's form), the visitor id raw, click ids as captured.
+// the store's hashes for e-mail and phone (Meta's form, and TikTok's own phone hash), the visitor
+// id raw, click ids as captured.
 func purchase() dest.Event {
 	return dest.Event{
 		Name:           domain.EventPurchase,
@@ -75,16 +76,18 @@ func purchase() dest.Event {
 		EventSourceURL: "https://loja.example.com.br/oferta?ttclid=E.C.P.abc123&utm_source=tiktok",
 		Referrer:       "https://www.tiktok.com/",
 		User: dest.User{
-			Emails:      []string{"62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"},
-			Phones:      []string{"b8e374ecc3a7a117a4df68efc21b0157f7c2ea542f7edaf29b33dc8818cf695e"},
-			FirstName:   "Maria",
-			ExternalIDs: []string{"k_8f3a2b1c9d"},
-			NationalIDs: []string{"00000000191"},
-			ClientIP:    "2001:db8::1",
-			UserAgent:   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)",
-			FBC:         "fb.1.1767225000000.IwAR2F4",
-			TTCLID:      "E.C.P.abc123",
-			TTP:         "2Q3aTTPcookie",
+			Emails: []string{"62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"},
+			Phones: []string{"b8e374ecc3a7a117a4df68efc21b0157f7c2ea542f7edaf29b33dc8818cf695e"},
+			// +5511999998888 by TikTok's rule (E.164 with the '+'), hashed at intake.
+			TikTokPhones: []string{"6ff01b83d6cd5a652fbd5730a4aa124c3ca8f7e65c805f3323fea3e726d93678"},
+			FirstName:    "Maria",
+			ExternalIDs:  []string{"k_8f3a2b1c9d"},
+			NationalIDs:  []string{"00000000191"},
+			ClientIP:     "2001:db8::1",
+			UserAgent:    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)",
+			FBC:          "fb.1.1767225000000.IwAR2F4",
+			TTCLID:       "E.C.P.abc123",
+			TTP:          "2Q3aTTPcookie",
 		},
 		Custom: dest.Custom{
 			ValueMinor: 19700, Currency: "BRL", OrderID: "HP1234567890", ContentIDs: []string{"4711"},
@@ -203,6 +206,23 @@ func TestStoredHashes(t *testing.T) {
 	}
 	if !strings.Contains(string(got), `"email":["`+metaEmail+`"]`) {
 		t.Errorf("the stored e-mail hash was not passed through: %s", got)
+	}
+}
+
+// TikTok's own phone hash, computed at intake by TikTok's rule (the reference's vector:
+// "(+1)2133734253" is +12133734253), is sent beside the Meta hash that is left out.
+func TestTikTokPhoneHashSent(t *testing.T) {
+	t.Parallel()
+	const want = "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"
+	metaPhone, _ := pii.HashPhone("(+1)2133734253", "")
+	e := purchase()
+	e.User = dest.User{Phones: []string{metaPhone}, TikTokPhones: []string{want, strings.ToUpper(want)}}
+	got, err := newTikTok("").Build(cfg, []dest.Event{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got), `"phone":["`+want+`"]`) || strings.Contains(string(got), metaPhone) {
+		t.Errorf("want TikTok's phone hash alone, once: %s", got)
 	}
 }
 
