@@ -129,6 +129,14 @@ func (s *Server) Bodies() [][]byte {
 	return append([][]byte(nil), s.bodies...)
 }
 
+// Events returns the events the fake accepted, in order, each as the exact bytes of its
+// element in the request's events array.
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.events...)
+}
+
 // Tokens returns how many access tokens the token endpoint minted.
 func (s *Server) Tokens() int {
 	s.mu.Lock()
