@@ -24,7 +24,7 @@ import (
 // pipeline (a click with a gclid, the webhook, attribution, delivery, a token minted from the
 // service-account key) and pins, byte for byte, the event the fake Data Manager API received:
 // the gclid of the credited click and the buyer's identifiers hashed at intake by Google's
-// rules (never Meta's hashes).
+// rules (never Meta's hashes), and the consent the visit gave.
 func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 	t.Parallel()
 	fake := fakegoogleads.New()
@@ -70,7 +70,7 @@ func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 	// The Google Ads click of visitor k_8f3a2b1c9d, the id every fixture carries back.
 	click := fmt.Sprintf(`{"key":%q,"events":[{"type":"page_view","event_id":"pv-1","visitor_id":"k_8f3a2b1c9d","occurred_at":%q,`+
 		`"url":"https://loja.example.com.br/oferta?gclid=Cj0KCQjwTestGclid_BwE&utm_source=google","referrer":"https://www.google.com/",`+
-		`"gclid":"Cj0KCQjwTestGclid_BwE","utm":{"source":"google","campaign":"lancamento"}}]}`,
+		`"gclid":"Cj0KCQjwTestGclid_BwE","consent":"granted","utm":{"source":"google","campaign":"lancamento"}}]}`,
 		src.PublicKey, fixtureTime.Add(-30*time.Minute).Format(time.RFC3339))
 	resp, body := post(t, base+"/v1/collect", "application/json", []byte(click), map[string]string{"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"})
 	if resp.StatusCode/100 != 2 {

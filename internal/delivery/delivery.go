@@ -734,6 +734,10 @@ func applyTouchpoint(ev *dest.Event, tp store.Touchpoint) {
 		ev.EventSourceURL = tp.URL
 		ev.Referrer = tp.Referrer
 	}
+	switch c := dest.Consent(tp.Consent); c {
+	case dest.ConsentGranted, dest.ConsentDenied:
+		ev.Consent = c
+	}
 	// The click's ids beat the order's; the order's stay when the click had none.
 	for _, c := range []struct {
 		dst *string

@@ -93,7 +93,20 @@ type Event struct {
 	Referrer string
 	User     User
 	Custom   Custom
+	// Consent is the visitor's consent as Hub stored it with the credited visit (the snippet's
+	// consent state): ConsentGranted, ConsentDenied, or empty when unknown. Hub stores one
+	// signal, so it stands for both of Google's (ad_user_data and ad_personalization).
+	Consent Consent
 }
+
+// Consent is a stored consent decision.
+type Consent string
+
+// Consent values; the empty Consent is unknown.
+const (
+	ConsentGranted Consent = "granted"
+	ConsentDenied  Consent = "denied"
+)
 
 // User identifies the buyer. The personal keys hold lowercase hex SHA-256 values of the data
 // normalised by Meta's rules (package pii); the store keeps e-mails and phones only in that form.

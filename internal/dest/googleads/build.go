@@ -45,7 +45,26 @@ type event struct {
 	ConversionValue       json.Number    `json:"conversionValue,omitempty"`
 	AdIdentifiers         *adIdentifiers `json:"adIdentifiers,omitempty"`
 	UserData              *userData      `json:"userData,omitempty"`
+	Consent               *consent       `json:"consent,omitempty"`
 	EventDeviceInfo       *deviceInfo    `json:"eventDeviceInfo,omitempty"`
+}
+
+// consent is the event-level Consent: CONSENT_GRANTED or CONSENT_DENIED for both signals, from
+// the one consent decision Hub stores with the visit. Unknown consent is left out (Google then
+// applies the account's defaults) rather than sent as CONSENT_STATUS_UNSPECIFIED.
+type consent struct {
+	AdUserData        string `json:"adUserData"`
+	AdPersonalization string `json:"adPersonalization"`
+}
+
+func consentOf(c dest.Consent) *consent {
+	switch c {
+	case dest.ConsentGranted:
+		return &consent{AdUserData: "CONSENT_GRANTED", AdPersonalization: "CONSENT_GRANTED"}
+	case dest.ConsentDenied:
+		return &consent{AdUserData: "CONSENT_DENIED", AdPersonalization: "CONSENT_DENIED"}
+	}
+	return nil
 }
 
 type adIdentifiers struct {
@@ -218,6 +237,7 @@ func convert(s settings, i int, e dest.Event, now time.Time) (event, *dest.Event
 	if ev.AdIdentifiers == nil && ev.UserData == nil {
 		return refuse(dest.ReasonNoIdentifiers, "neither a Google click id (gclid, gbraid, wbraid) nor an e-mail, phone or name with address Google can match")
 	}
+	ev.Consent = consentOf(e.Consent)
 	if e.User.UserAgent != "" {
 		ev.EventDeviceInfo = &deviceInfo{UserAgent: e.User.UserAgent}
 	}

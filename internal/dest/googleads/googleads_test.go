@@ -47,7 +47,8 @@ func start(t *testing.T) (*fakegoogleads.Server, *httptest.Server, *googleads.Go
 }
 
 // goldenEvent is the protocol file's example (§1.9): a gclid, jane.doe@example.com, a phone and
-// a name with address, as raw values so the reference hash vectors are computed by Hub.
+// a name with address, as raw values so the reference hash vectors are computed by Hub, and
+// consent granted.
 func goldenEvent() dest.Event {
 	return dest.Event{
 		Name: domain.EventPurchase, EventID: "ORDER-10045", EventTime: time.Date(2026, 8, 20, 17, 3, 12, 0, time.UTC),
@@ -61,7 +62,8 @@ func goldenEvent() dest.Event {
 			FirstName: "Jane", LastName: "Doe", Country: "br", Zip: "01310-100",
 			ClientIP: "203.0.113.9", UserAgent: "Mozilla/5.0 (golden)",
 		},
-		Custom: dest.Custom{ValueMinor: 24990, Currency: "BRL", OrderID: "10045"},
+		Custom:  dest.Custom{ValueMinor: 24990, Currency: "BRL", OrderID: "10045"},
+		Consent: dest.ConsentGranted,
 	}
 }
 
@@ -87,6 +89,7 @@ func TestGoldenRequest(t *testing.T) {
 		`"encoding":"HEX"`, `"transactionId":"ORDER-10045"`, `"conversionValue":249.90`, `"currency":"BRL"`,
 		`"operatingAccount":{"accountType":"GOOGLE_ADS","accountId":"1234567890"}`,
 		`"productDestinationId":"987654321"`, `"eventSource":"WEB"`, `"gclid":"Cj0KCQjw-golden_BwE"`,
+		`"consent":{"adUserData":"CONSENT_GRANTED","adPersonalization":"CONSENT_GRANTED"}`,
 	} {
 		if !bytes.Contains(got, []byte(vector)) {
 			t.Errorf("request lacks %s", vector)
@@ -347,4 +350,27 @@ func TestBadKey(t *testing.T) {
 		t.Errorf("Prepare = %v", err)
 	}
 	_ = http.StatusOK
+}
+
+// The visit's consent is sent per event for both of Google's signals; unknown consent is left
+// out rather than sent as unspecified.
+func TestConsent(t *testing.T) {
+	t.Parallel()
+	g := &googleads.GoogleAds{}
+	for c, want := range map[dest.Consent]string{
+		dest.ConsentGranted: `"consent":{"adUserData":"CONSENT_GRANTED","adPersonalization":"CONSENT_GRANTED"}`,
+		dest.ConsentDenied:  `"consent":{"adUserData":"CONSENT_DENIED","adPersonalization":"CONSENT_DENIED"}`,
+		"":                  "",
+		"unknown":           "",
+	} {
+		ev := goldenEvent()
+		ev.EventTime, ev.Consent = time.Now().Add(-time.Hour), c
+		got, err := g.Build(goldenConfig(), []dest.Event{ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == "" && bytes.Contains(got, []byte(`"consent"`)) || want != "" && !bytes.Contains(got, []byte(want)) {
+			t.Errorf("consent %q: want %s in %s", c, want, got)
+		}
+	}
 }
