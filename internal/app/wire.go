@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -77,7 +78,10 @@ func (a *App) wire() error {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
 	a.Web, err = web.New(web.Config{Store: a.Store, Admin: a.Admin, Dests: a.Dests, Cache: a.Cache, Sessions: sessions,
-		Intake: a.Intake, Log: a.Log, Now: a.now, TrustedProxies: a.Config.TrustedProxies})
+		Intake: a.Intake, Log: a.Log, Now: a.now, TrustedProxies: a.Config.TrustedProxies,
+		// A test purchase goes through the whole public surface, middleware included, as a
+		// gateway's delivery does (late-bound: the handler wraps the mux being filled).
+		Public: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.Handler().ServeHTTP(w, r) })})
 	if err != nil {
 		return err
 	}

@@ -395,6 +395,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 				w.Log.Warn("delivery: destination health", "error", err)
 			}
 		}
+		// Sent with the platform's test setting (Meta's test_event_code): the platform showed
+		// it in its test tool, which is what the setup checklist's "test event" step ticks on.
+		w.testAccepted(ctx, ds, impl.Spec())
 		return w.finish(ctx, ds.Type, d, store.DeliveryDelivered, "", &attempt)
 	case dest.Retryable:
 		if err := w.Breaker.Failure(ctx, ds.ID, bstate); err != nil {
@@ -540,6 +543,22 @@ func (w *Worker) sender(ds store.Destination, impl dest.Destination) (dest.Sende
 }
 
 // settings decodes a destination's config and decrypts its credentials.
+// testAccepted records that ds accepted an event sent with its test setting set (a test
+// purchase, or the gateway's own test while a test code is on).
+func (w *Worker) testAccepted(ctx context.Context, ds store.Destination, spec dest.Spec) {
+	ts, ok := spec.TestSetting()
+	if !ok {
+		return
+	}
+	cfg := dest.Config{}
+	if len(ds.Config) > 0 && json.Unmarshal(ds.Config, &cfg) != nil || cfg.Get(spec, ts.Name) == "" {
+		return
+	}
+	if err := w.Store.SetDestinationTestAccepted(ctx, ds.TenantID, ds.ID, w.now()); err != nil {
+		w.Log.Warn("delivery: record the accepted test event", "destination_id", ds.ID, "error", err)
+	}
+}
+
 func (w *Worker) settings(ds store.Destination) (dest.Config, dest.Credentials, error) {
 	cfg := dest.Config{}
 	if len(ds.Config) > 0 {

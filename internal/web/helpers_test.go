@@ -134,7 +134,7 @@ func newEnvWith(t *testing.T, b backend, configure func(*Config)) *env {
 	t.Cleanup(func() { lv.Close(context.Background()) })
 	in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: log, Live: lv}
 	cfg := Config{Store: st, Admin: adm, Dests: dests, Cache: c, Sessions: sessions, Intake: in, Log: log,
-		InboxRetention: 30 * 24 * time.Hour}
+		InboxRetention: 30 * 24 * time.Hour, Public: e.srv.Config.Handler}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -15,8 +15,10 @@ import (
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/intake"
+	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook"
 )
 
 // period is a dashboard range: today, the last 7 or the last 30 days, cut in the tenant's
@@ -313,12 +315,17 @@ type orderData struct {
 	// Reveal shows the personal data in the raw webhooks (never the gateway's secret);
 	// MayReveal offers it.
 	Reveal, MayReveal bool
+	// Test: the buyer is webhook.TestBuyerEmail ("send a test purchase").
+	Test bool
 }
 
 type inboxView struct {
 	store.InboxEntry
 	Body string
 }
+
+// testBuyerHash is how a test purchase's buyer is stored.
+var testBuyerHash, _ = pii.HashEmail(webhook.TestBuyerEmail)
 
 func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
@@ -328,7 +335,7 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
-	d := orderData{Order: o, MayReveal: mayRevealPII(p)}
+	d := orderData{Order: o, MayReveal: mayRevealPII(p), Test: o.Buyer.EmailHash != "" && o.Buyer.EmailHash == testBuyerHash}
 	d.Reveal = d.MayReveal && r.URL.Query().Get("reveal") == "1"
 	if d.History, err = u.cfg.Store.ListOrderHistory(ctx, tid, o.ID); err != nil {
 		u.fail(w, r, err)

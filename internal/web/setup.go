@@ -15,6 +15,7 @@ import (
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook"
 )
 
 type destView struct {
@@ -153,6 +154,8 @@ type gatewayView struct {
 	Unsigned   bool // the gateway signs nothing: the URL is its only protection
 	Enabled    bool
 	Doc        string
+	// Testable: the gateway is enabled and builds test purchases.
+	Testable bool
 }
 
 type sourceData struct {
@@ -164,6 +167,8 @@ type sourceData struct {
 	// URLWarning is a catalogue key when the webhook URLs shown cannot be called by a
 	// gateway (localhost, or plain http).
 	URLWarning string
+	// TestPurchase offers "send a test purchase" (Config.Public is set).
+	TestPurchase bool
 }
 
 type linkView struct {
@@ -247,6 +252,10 @@ func inboxSentence(st store.InboxState) string {
 }
 
 func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
+	u.renderSource(w, r, p, http.StatusOK)
+}
+
+func (u *UI) renderSource(w http.ResponseWriter, r *http.Request, p page, code int) {
 	ctx := r.Context()
 	src, err := u.cfg.Store.GetSource(ctx, p.Tenant.ID, r.PathValue("id"))
 	if err != nil {
@@ -274,6 +283,9 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
 			g.WebhookURL = u.cfg.Admin.WebhookURL(prov, t)
 			g.Enabled = g.SecretSet || g.Unsigned
 		}
+		if a, ok := u.adapters.Lookup(prov); ok && g.Enabled {
+			_, g.Testable = a.(webhook.Simulator)
+		}
 		d.Gateways = append(d.Gateways, g)
 	}
 	slices.SortStableFunc(d.Gateways, func(a, b gatewayView) int {
@@ -298,8 +310,39 @@ func (u *UI) source(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	d.URLWarning = publicURLWarning(u.cfg.PublicURL)
+	d.TestPurchase = u.cfg.Public != nil
 	p.Title, p.Nav, p.Data = p.Loc.T("title.source", src.Name), "setup", d
-	u.render(w, r, http.StatusOK, "source", p)
+	u.render(w, r, code, "source", p)
+}
+
+// testPurchaseWait is how long "send a test purchase" waits for the destinations' answers
+// before showing the order (which shows what is still on its way).
+const testPurchaseWait = 10 * time.Second
+
+// testPurchase sends the source a paid purchase as the chosen gateway would (signed with the
+// source's secret, from the test buyer webhook.TestBuyerEmail) through Hub's public webhook
+// endpoint, and shows its order: the match, and what each destination received.
+func (u *UI) testPurchase(w http.ResponseWriter, r *http.Request, p page) {
+	if u.cfg.Public == nil {
+		u.fail(w, r, store.ErrNotFound)
+		return
+	}
+	ctx := r.Context()
+	prov := r.PostFormValue("provider")
+	res, err := u.cfg.Admin.TestPurchase(ctx, admin.TestPurchaseInput{TenantID: p.Tenant.ID, SourceID: r.PathValue("id"),
+		Provider: prov, Adapters: u.adapters, Dests: u.cfg.Dests, Public: u.cfg.Public, Wait: testPurchaseWait})
+	var te *admin.TestPurchaseError
+	if errors.As(err, &te) {
+		p.Error = p.Loc.T("err.test_purchase."+te.Code, p.Loc.Code("provider", prov), te.Detail)
+		u.renderSource(w, r, p, http.StatusUnprocessableEntity)
+		return
+	}
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.audit(r, p, "source.test_purchase", fmt.Sprintf("source %s gateway %s order %s", r.PathValue("id"), prov, res.Order.ID))
+	redirect(w, r, "/orders/"+res.Order.ID, "flash.test_purchase", p.Loc.Code("provider", prov))
 }
 
 // sourceStatus answers the setup page's polling (JSON).

@@ -64,6 +64,10 @@ type Config struct {
 	// 10); each account also backs off after repeated failures (see loginBackoff).
 	LoginRate  float64
 	LoginBurst int
+	// Public is Hub's public HTTP handler, the one gateways call: "send a test purchase" posts
+	// through it, so the test is verified and processed as a real delivery is. Nil hides the
+	// button.
+	Public http.Handler
 	// TrustedProxies are the peers whose X-Forwarded-For names the client (HUB_TRUSTED_PROXIES),
 	// as for ingest.
 	TrustedProxies []netip.Prefix
@@ -194,6 +198,7 @@ func (u *UI) routes() []route {
 		{"POST /setup/sources/{id}/secrets", store.RoleAdmin, u.putSecret},
 		{"POST /setup/sources/{id}/tokens", store.RoleAdmin, u.rotateToken},
 		{"POST /setup/sources/{id}/links", store.RoleAdmin, u.createLink},
+		{"POST /setup/sources/{id}/test-purchase", store.RoleAdmin, u.testPurchase},
 		{"POST /setup/destinations", store.RoleAdmin, u.createDestination},
 		{"POST /setup/destinations/{id}", store.RoleAdmin, u.updateDestination},
 		{"POST /setup/destinations/{id}/test", store.RoleAdmin, u.testDestination},
