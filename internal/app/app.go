@@ -69,7 +69,10 @@ type App struct {
 	ready   writeProbe
 	now     func() time.Time
 	// compactEvery is how often Serve folds the report deltas.
-	compactEvery             time.Duration
+	compactEvery time.Duration
+	// confirmAfter, when positive, replaces the asynchronous platforms' wait before their
+	// first status poll (WithConfirmAfter).
+	confirmAfter             time.Duration
 	statsFolded, statsFailed prometheus.Counter
 	deliveryOutcomes         *prometheus.CounterVec
 
@@ -88,6 +91,11 @@ func WithReadyProbeEvery(d time.Duration) Option { return func(a *App) { a.ready
 
 // WithStatsCompaction sets how often the report deltas are folded while serving (default 15 s).
 func WithStatsCompaction(every time.Duration) Option { return func(a *App) { a.compactEvery = every } }
+
+// WithConfirmAfter sets the wait before the first status poll of a delivery an asynchronous
+// platform accepted (Google Ads; default the platform's own, 30 minutes): tests and the local
+// walkthrough.
+func WithConfirmAfter(d time.Duration) Option { return func(a *App) { a.confirmAfter = d } }
 
 // OpenStore opens the store the configuration names and applies migrations.
 func OpenStore(ctx context.Context, cfg config.Config, opts ...store.Option) (store.Store, error) {

@@ -16,7 +16,9 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/googleads/fakegoogleads"
+	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
@@ -24,7 +26,8 @@ import (
 // pipeline (a click with a gclid, the webhook, attribution, delivery, a token minted from the
 // service-account key) and pins, byte for byte, the event the fake Data Manager API received:
 // the gclid of the credited click and the buyer's identifiers hashed at intake by Google's
-// rules (never Meta's hashes), and the consent the visit gave.
+// rules (never Meta's hashes), and the consent the visit gave; then the status poll moves the
+// deliveries from accepted to confirmed.
 func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 	t.Parallel()
 	fake := fakegoogleads.New()
@@ -33,7 +36,8 @@ func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 		MaxBodyBytes: 1 << 20, Workers: 4, MetaGraphURL: "https://graph.facebook.com", MetaAPIVersion: "v25.0",
 		GoogleDataManagerURL: fakeURL, EgressAllow: loopback, PublicURL: "http://hub.test", RatePerIP: -1, RatePerSource: -1}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) }))
+	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) }),
+		WithConfirmAfter(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +96,38 @@ func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 			t.Fatalf("%s: %d %s", gw, resp.StatusCode, body)
 		}
 	}
+	// Google is still processing at the first poll, then recorded everything.
+	fake.SetStatuses(fakegoogleads.Status{RequestStatus: "PROCESSING"}, fakegoogleads.Status{RequestStatus: "SUCCESS"})
 	waitFor(t, "the purchases at the fake Data Manager API", 20*time.Second, func() bool { return len(fake.Events()) >= len(gateways) })
+	// Accepted, then confirmed by the status poll.
+	confirmed := func() ([]store.Delivery, bool) {
+		ds, err := a.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, Limit: 10})
+		if err != nil || len(ds) != len(gateways) {
+			return ds, false
+		}
+		for _, d := range ds {
+			if d.State != store.DeliveryDelivered || d.Reason != dest.ReasonConfirmed {
+				return ds, false
+			}
+		}
+		return ds, true
+	}
+	// (A "still processing" answer serves every delivery of the request for 10 s.)
+	for deadline := time.Now().Add(40 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ds, ok := confirmed()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, d := range ds {
+				t.Logf("delivery %s: %s %q", d.ID, d.State, d.Reason)
+			}
+			t.Fatalf("timed out waiting for the deliveries confirmed by requestStatus:retrieve (%d polls)", fake.StatusPolls())
+		}
+	}
+	if fake.StatusPolls() < 2 {
+		t.Errorf("%d status polls; want a PROCESSING answer then a SUCCESS one", fake.StatusPolls())
+	}
 
 	for _, b := range fake.Bodies() {
 		var env struct {

@@ -60,11 +60,13 @@ func (a *App) wire() error {
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 
-	river.AddWorker(a.workers, delivery.NewWorker(delivery.Worker{
+	dw := delivery.NewWorker(delivery.Worker{
 		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
 		Breaker: &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
-		Live:    a.Live, Outcomes: a.deliveryOutcomes,
-	}, deliveryBatchWindow))
+		Live:    a.Live, Outcomes: a.deliveryOutcomes, ConfirmAfter: a.confirmAfter,
+	}, deliveryBatchWindow)
+	river.AddWorker(a.workers, dw)
+	river.AddWorker(a.workers, &delivery.ConfirmWorker{W: dw})
 	a.API = api.New(api.Config{
 		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, IdentityCache: a.Cache, Log: a.Log,
 		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, Now: a.now,

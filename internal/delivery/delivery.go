@@ -182,9 +182,12 @@ type Worker struct {
 	// Outcomes, when set, counts recorded outcomes by destination_type, outcome (delivered,
 	// retried, dead, skipped, resent_after_crash) and reason (see NewOutcomes).
 	Outcomes *prometheus.CounterVec
-	window   time.Duration
-	batchers *batchers
-	senders  *senders
+	// ConfirmAfter, when positive, replaces every dest.Confirmer's wait before its first poll
+	// (tests and the local walkthrough; Google's is 30 minutes).
+	ConfirmAfter time.Duration
+	window       time.Duration
+	batchers     *batchers
+	senders      *senders
 }
 
 // DefaultSendTimeout bounds a send when no destination declares its timeout: the egress
@@ -398,7 +401,14 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		// Sent with the platform's test setting (Meta's test_event_code): the platform showed
 		// it in its test tool, which is what the setup checklist's "test event" step ticks on.
 		w.testAccepted(ctx, ds, impl.Spec())
-		return w.finish(ctx, ds.Type, d, store.DeliveryDelivered, "", &attempt)
+		// An asynchronous platform's acceptance: its verdict is asked later, by a job
+		// inserted with this outcome.
+		reason := ""
+		args, opts := w.confirmJob(sender, d, out)
+		if args != nil {
+			reason = acceptedReason(args.RequestID)
+		}
+		return w.finishThen(ctx, ds.Type, d, store.DeliveryDelivered, reason, &attempt, args, opts)
 	case dest.Retryable:
 		if err := w.Breaker.Failure(ctx, ds.ID, bstate); err != nil {
 			w.Log.Warn("delivery: breaker", "error", err)
@@ -484,6 +494,13 @@ func (w *Worker) count(destType, outcome, reason string) {
 // the delivery's new state in one transaction. If this write fails after a send, the delivery
 // stays in flight and the next run is a counted resend.
 func (w *Worker) finish(ctx context.Context, destType string, d store.Delivery, state store.DeliveryState, reason string, at *store.Attempt) error {
+	return w.finishThen(ctx, destType, d, state, reason, at, nil, nil)
+}
+
+// finishThen is finish that also inserts the job then (with opts) in the same transaction,
+// when then is not nil: the confirm job of an accepted delivery.
+func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delivery, state store.DeliveryState, reason string, at *store.Attempt,
+	then *ConfirmArgs, opts *river.InsertOpts) error {
 	now := w.now()
 	d.State, d.Reason, d.UpdatedAt = state, reason, now
 	if state == store.DeliveryDelivered {
@@ -498,7 +515,13 @@ func (w *Worker) finish(ctx context.Context, destType string, d store.Delivery, 
 				return err
 			}
 		}
-		return tx.UpdateDelivery(ctx, d)
+		if err := tx.UpdateDelivery(ctx, d); err != nil {
+			return err
+		}
+		if then != nil {
+			return tx.Enqueue(ctx, *then, opts)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delivery: record %s: %w", d.ID, err)

@@ -24,6 +24,7 @@ var reasonCodes = []string{
 	dest.ReasonNetwork, dest.ReasonMalformedResponse, dest.ReasonCancelled, dest.ReasonInvalidConfig,
 	dest.ReasonInvalidEvent, dest.ReasonWeakUserData, dest.ReasonPolicyBlocked, dest.ReasonEventDisabled,
 	dest.ReasonRejected, "destination_disabled", "replay_requested", "unknown",
+	dest.ReasonAccepted, dest.ReasonConfirmed, dest.ReasonPartial, dest.ReasonUnconfirmed, dest.ReasonProcessingFailed,
 }
 
 // reason explains a delivery's reason code. A stored reason may carry detail after the code
@@ -161,6 +162,31 @@ var reasonMessages = map[string][4]msg{
 		{"Someone asked to resend it; it is waiting in the queue.", "Alguém pediu o reenvio; está aguardando na fila."},
 		{"Nothing to do.", "Nada a fazer."},
 		{"a resend was already requested", "o reenvio já foi pedido"}},
+	dest.ReasonAccepted: {
+		{"Accepted, awaiting confirmation", "Aceito, aguardando confirmação"},
+		{"The platform accepted the events and processes them later (Google Ads: within hours). Hub asks for the result, first after 30 minutes, then less and less often.", "A plataforma aceitou os eventos e os processa depois (Google Ads: em algumas horas). O Hub pergunta o resultado, a primeira vez após 30 minutos e depois cada vez mais espaçado."},
+		{"Nothing to do: the result appears here when the platform gives it.", "Nada a fazer: o resultado aparece aqui quando a plataforma responder."},
+		{"they were accepted and await the platform's result", "foram aceitos e aguardam o resultado da plataforma"}},
+	dest.ReasonConfirmed: {
+		{"Confirmed by the platform", "Confirmado pela plataforma"},
+		{"The platform processed and recorded the events.", "A plataforma processou e registrou os eventos."},
+		{"Nothing to do.", "Nada a fazer."},
+		{"they were already recorded", "já foram registrados"}},
+	dest.ReasonPartial: {
+		{"Partly recorded", "Registrado em parte"},
+		{"The platform recorded part of the request these events were sent in and refused the rest, without saying which events; its reasons are in the message.", "A plataforma registrou parte do envio em que estes eventos foram e recusou o resto, sem dizer quais eventos; os motivos estão na mensagem."},
+		{"Read the platform's reasons (an invalid or unknown click id, an event too old…); fix the cause for future orders.", "Leia os motivos da plataforma (id de clique inválido ou desconhecido, evento antigo demais…) e corrija a causa para os próximos pedidos."},
+		{"the platform recorded part of them", "a plataforma registrou parte deles"}},
+	dest.ReasonUnconfirmed: {
+		{"No result from the platform", "Sem resultado da plataforma"},
+		{"The platform accepted the events but gave no result in 72 hours, or cannot say what became of them.", "A plataforma aceitou os eventos, mas não deu resultado em 72 horas ou não sabe dizer o que houve com eles."},
+		{"Check the conversion action's diagnostics in the platform; resend only if the conversions are missing there.", "Veja o diagnóstico da ação de conversão na plataforma; reenvie só se as conversões não estiverem lá."},
+		{"the platform gave no result", "a plataforma não deu resultado"}},
+	dest.ReasonProcessingFailed: {
+		{"Refused while processing", "Recusado no processamento"},
+		{"The platform accepted the events, then refused them while processing (Google Ads: an invalid or unknown click id, a conversion before its click or too old, terms not accepted…); the reasons are in the message.", "A plataforma aceitou os eventos e depois os recusou no processamento (Google Ads: id de clique inválido ou desconhecido, conversão antes do clique ou antiga demais, termos não aceitos…); os motivos estão na mensagem."},
+		{"Fix the cause the message names (for terms: accept the customer data terms in Google Ads), then resend.", "Corrija a causa indicada na mensagem (para termos: aceite os termos de dados do cliente no Google Ads) e depois reenvie."},
+		{"the platform refused them while processing", "a plataforma recusou no processamento"}},
 	"unknown": {
 		{"Refused", "Recusado"},
 		{"The platform refused these events.", "A plataforma recusou estes eventos."},

@@ -71,7 +71,7 @@ func (g *GoogleAds) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sende
 	if err != nil {
 		return nil, errors.New("googleads: the Data Manager URL (HUB_GOOGLE_DATAMANAGER_URL) is not an absolute http(s) URL without query")
 	}
-	return &prepared{g: g, s: parseSettings(cfg), endpoint: base + "/v1/events:ingest", jwt: jc}, nil
+	return &prepared{g: g, s: parseSettings(cfg), endpoint: base + "/v1/events:ingest", statusURL: base + "/v1/requestStatus:retrieve", jwt: jc}, nil
 }
 
 func baseURL(raw string) (string, error) {
@@ -88,13 +88,15 @@ func baseURL(raw string) (string, error) {
 // prepared is a Google Ads destination bound to one version of its settings and key. It holds
 // the access token until shortly before it expires.
 type prepared struct {
-	g        *GoogleAds
-	s        settings
-	endpoint string
-	jwt      *jwt.Config
+	g         *GoogleAds
+	s         settings
+	endpoint  string
+	statusURL string
+	jwt       *jwt.Config
 
-	mu    sync.Mutex
-	token *oauth2.Token
+	mu     sync.Mutex
+	token  *oauth2.Token
+	status map[string]*statusEntry // Confirm's answers by request id
 }
 
 // accessToken returns the cached token, or mints one through the egress client when none is

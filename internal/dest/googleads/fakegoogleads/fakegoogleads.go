@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,20 @@ type Server struct {
 	requests  int
 	issued    map[string]bool
 	requestNo int
+	// requestEvents counts the events of each accepted request, by request id.
+	requestEvents map[string]int
+	statuses      []Status
+	polls         int
+}
+
+// Status is one answer of requestStatus:retrieve: RequestStatus (SUCCESS, PROCESSING, FAILED,
+// PARTIAL_SUCCESS, or anything to test Hub's defence) and, when Reason is set, that many of the
+// request's records failed with it (a ProcessingErrorReason, e.g.
+// PROCESSING_ERROR_REASON_INVALID_GCLID). Failed 0 with a Reason counts every record.
+type Status struct {
+	RequestStatus string
+	Reason        string
+	Failed        int
 }
 
 // New returns a fake with a fresh service-account key.
@@ -137,6 +152,21 @@ func (s *Server) Events() []Event {
 	return append([]Event(nil), s.events...)
 }
 
+// SetStatuses sets the answers of the next status polls, in order; the last one stays. With
+// none set the answer is SUCCESS.
+func (s *Server) SetStatuses(st ...Status) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.statuses = append([]Status(nil), st...)
+}
+
+// StatusPolls returns how many status polls the fake answered for a request it knows.
+func (s *Server) StatusPolls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.polls
+}
+
 // Tokens returns how many access tokens the token endpoint minted.
 func (s *Server) Tokens() int {
 	s.mu.Lock()
@@ -157,6 +187,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.fault, s.count = "", 0
 	s.accepted, s.events, s.bodies, s.requests = map[string]int{}, nil, nil, 0
+	s.requestEvents, s.statuses, s.polls = map[string]int{}, nil, 0
 	if s.issued == nil {
 		s.issued = map[string]bool{}
 	}
@@ -349,6 +380,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.events = append(s.events, Event{TransactionID: id, Body: req.Events[i]})
 	}
 	s.bodies = append(s.bodies, body)
+	s.requestEvents[reqID] = len(ids)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"requestId": reqID})
 }
@@ -401,17 +433,62 @@ func checkEvent(ev ingestEvent, encoding string) string {
 	return ""
 }
 
-// handleStatus answers requestStatus:retrieve: SUCCESS for a request the fake accepted.
+// handleStatus answers requestStatus:retrieve for a request the fake accepted (not a
+// validateOnly one), with the statuses set by SetStatuses (default SUCCESS); any other request
+// id is INVALID_REQUEST_ID, as Google answers. The faults 429, 500 and 503 apply here too.
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("requestId")
+	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	s.mu.Lock()
-	ok := id != "" && strings.HasPrefix(id, "fake-request-")
+	known := s.issued[tok]
+	n, ok := s.requestEvents[id]
+	st := Status{RequestStatus: "SUCCESS"}
+	if ok {
+		s.polls++
+		if len(s.statuses) > 0 {
+			st = s.statuses[0]
+			if len(s.statuses) > 1 {
+				s.statuses = s.statuses[1:]
+			}
+		}
+	}
 	s.mu.Unlock()
-	if !ok {
+	switch s.pickFault(false) {
+	case desttest.Fault429:
+		w.Header().Set("Retry-After", "30")
+		rpcError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Quota exceeded.", "")
+		return
+	case desttest.Fault500:
+		rpcError(w, http.StatusInternalServerError, "INTERNAL", "Internal error encountered.", "")
+		return
+	case Fault503:
+		rpcError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "The service is currently unavailable.", "")
+		return
+	}
+	switch {
+	case !known:
+		rpcError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request had invalid authentication credentials.", "")
+		return
+	case !ok:
 		rpcError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "INVALID_REQUEST_ID", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requestStatusPerDestination": []map[string]any{{"requestStatus": "SUCCESS"}}})
+	d := map[string]any{
+		"destination":   map[string]any{"operatingAccount": map[string]string{"accountType": "GOOGLE_ADS"}},
+		"requestStatus": st.RequestStatus,
+	}
+	failed := 0
+	if st.Reason != "" {
+		failed = st.Failed
+		if failed == 0 || failed > n {
+			failed = n
+		}
+		d["errorInfo"] = map[string]any{"errorCounts": []map[string]string{{"recordCount": strconv.Itoa(failed), "reason": st.Reason}}}
+	}
+	if st.RequestStatus != "PROCESSING" {
+		d["eventsIngestionStatus"] = map[string]string{"recordCount": strconv.Itoa(n - failed)}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"requestStatusPerDestination": []map[string]any{d}})
 }
 
 func rpcError(w http.ResponseWriter, status int, code, msg, reqID string) {
