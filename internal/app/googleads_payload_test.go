@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/googleads/fakegoogleads"
 	"github.com/hubtrack/hub/internal/store"
@@ -28,14 +29,18 @@ import (
 // the gclid of the credited click and the buyer's identifiers hashed at intake by Google's
 // rules (never Meta's hashes), and the consent the visit gave; then the status poll moves the
 // deliveries from accepted to confirmed.
-func TestGoogleAdsPayloadPerGateway(t *testing.T) {
-	t.Parallel()
+// googleAdsHub serves a Hub with a Google Ads destination at a fake Data Manager API whose
+// status polls answer statuses, records a Google Ads click of visitor k_8f3a2b1c9d (consent
+// granted), posts each gateway's fixture purchase and waits for the events at the fake.
+func googleAdsHub(t *testing.T, gateways []string, statuses ...fakegoogleads.Status) (*App, context.Context, string, *fakegoogleads.Server) {
+	t.Helper()
 	fake := fakegoogleads.New()
 	fakeURL := newHTTPServer(t, fake)
 	cfg := config.Config{Host: "127.0.0.1", DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
 		MaxBodyBytes: 1 << 20, Workers: 4, MetaGraphURL: "https://graph.facebook.com", MetaAPIVersion: "v25.0",
 		GoogleDataManagerURL: fakeURL, EgressAllow: loopback, PublicURL: "http://hub.test", RatePerIP: -1, RatePerSource: -1}
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) }),
 		WithConfirmAfter(100*time.Millisecond))
 	if err != nil {
@@ -50,7 +55,6 @@ func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 		a.Close()
 	})
 
-	gateways := []string{"hotmart", "stripe"}
 	secrets := map[string]string{}
 	fixtures := map[string]webhooktest.Fixture{}
 	for _, gw := range gateways {
@@ -96,12 +100,19 @@ func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 			t.Fatalf("%s: %d %s", gw, resp.StatusCode, body)
 		}
 	}
-	// Google is still processing at the first poll, then recorded everything.
-	fake.SetStatuses(fakegoogleads.Status{RequestStatus: "PROCESSING"}, fakegoogleads.Status{RequestStatus: "SUCCESS"})
+	fake.SetStatuses(statuses...)
 	waitFor(t, "the purchases at the fake Data Manager API", 20*time.Second, func() bool { return len(fake.Events()) >= len(gateways) })
+	return a, ctx, tn.ID, fake
+}
+
+func TestGoogleAdsPayloadPerGateway(t *testing.T) {
+	t.Parallel()
+	gateways := []string{"hotmart", "stripe"}
+	// Google is still processing at the first poll, then recorded everything.
+	a, ctx, tenantID, fake := googleAdsHub(t, gateways, fakegoogleads.Status{RequestStatus: "PROCESSING"}, fakegoogleads.Status{RequestStatus: "SUCCESS"})
 	// Accepted, then confirmed by the status poll.
 	confirmed := func() ([]store.Delivery, bool) {
-		ds, err := a.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, Limit: 10})
+		ds, err := a.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tenantID, Limit: 10})
 		if err != nil || len(ds) != len(gateways) {
 			return ds, false
 		}
@@ -174,5 +185,43 @@ func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 		if !bytes.Equal(want, pretty.Bytes()) {
 			t.Errorf("%s: the event Google received differs from %s:\n%s", gw, path, pretty.String())
 		}
+	}
+}
+
+// A conversion Google accepts and then refuses while processing is dead with Google's reason
+// (visible in the API's reason and on the order page), and a replay after the fix sends it
+// again (the same transactionId: an adjustment at Google) and is confirmed.
+func TestGoogleAdsProcessingFailureIsDeadAndReplayable(t *testing.T) {
+	t.Parallel()
+	a, ctx, tenantID, fake := googleAdsHub(t, []string{"hotmart"},
+		fakegoogleads.Status{RequestStatus: "FAILED", Reason: "PROCESSING_ERROR_REASON_INVALID_GCLID"})
+	await := func(want func(store.Delivery) bool) store.Delivery {
+		t.Helper()
+		var last store.Delivery
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			ds, err := a.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tenantID, Limit: 10})
+			if err == nil && len(ds) == 1 {
+				if last = ds[0]; want(last) {
+					return last
+				}
+			}
+		}
+		t.Fatalf("delivery: %s %q", last.State, last.Reason)
+		return last
+	}
+	d := await(func(d store.Delivery) bool { return d.State == store.DeliveryDead })
+	if want := "processing_failed: Google refused the events while processing them; errors: INVALID_GCLID ×1"; d.Reason != want {
+		t.Errorf("reason %q, want %q", d.Reason, want)
+	}
+	fake.SetStatuses(fakegoogleads.Status{RequestStatus: "SUCCESS"})
+	res, err := delivery.Replay(ctx, a.Store, a.Dests, tenantID, []string{d.ID}, fixtureTime.Add(time.Minute))
+	if err != nil || len(res.Skipped) != 0 {
+		t.Fatalf("replay: %+v, %v", res, err)
+	}
+	await(func(d store.Delivery) bool {
+		return d.State == store.DeliveryDelivered && d.Reason == dest.ReasonConfirmed
+	})
+	if n := fake.Accepted()["hotmart:HP1234567890:purchase"]; n != 2 {
+		t.Errorf("the purchase reached Google %d times, want 2 (the send and the replay, one transactionId)", n)
 	}
 }
