@@ -28,6 +28,7 @@ import (
 	"github.com/hubtrack/hub/internal/app"
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/dest/googleads/fakegoogleads"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/obs"
@@ -55,6 +56,7 @@ Usage:
   hub deliveries replay --tenant T (--id D | --destination D | --since T --until T)
   hub secrets reseal                 after a key rotation, re-seal every secret under the first key
   hub fake-meta [--addr 127.0.0.1:9999]                 a fake Graph API for local tries and tests
+  hub fake-google [--addr 127.0.0.1:9998]               a fake Google Data Manager API (Google Ads) and token endpoint
 
 Configuration comes from the environment or from flags (flags win); the operator commands use
 the same settings as the server (DATABASE_URL, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_PUBLIC_URL, PORT).
@@ -116,6 +118,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintf(stdout, "start Hub with HUB_META_GRAPH_URL=http://%s HUB_EGRESS_ALLOW=%s to send to it\n", *addr, allow)
 		}
 		return fakemeta.ListenAndServe(ctx, *addr)
+	case "fake-google":
+		fs := flag.NewFlagSet("hub fake-google", flag.ContinueOnError)
+		fs.SetOutput(stdout)
+		addr := fs.String("addr", "127.0.0.1:9998", "listen address")
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return fakegoogleads.ListenAndServe(ctx, *addr, func(keyJSON string) {
+			fmt.Fprintf(stdout, "fake Google Data Manager API on http://%s (faults: POST /_fake/faults, status answers: POST /_fake/statuses, events: GET /_fake/events)\n", *addr)
+			if host, _, err := net.SplitHostPort(*addr); err == nil {
+				allow := host
+				if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+					allow = "127.0.0.1"
+				}
+				fmt.Fprintf(stdout, "start Hub with HUB_GOOGLE_DATAMANAGER_URL=http://%s HUB_EGRESS_ALLOW=%s to send to it\n", *addr, allow)
+			}
+			fmt.Fprintf(stdout, "service_account_json for a google_ads destination (a throwaway key the fake accepts):\n%s\n", keyJSON)
+		})
 	case "tenant", "apikey", "source", "destination", "link", "webhooks", "deliveries", "secrets":
 		if len(args) == 0 {
 			return fmt.Errorf("%s: missing action; see 'hub help'", cmd)

@@ -358,7 +358,7 @@ func TestHelpListsEveryCommandAndSetting(t *testing.T) {
 		out := stdout.String()
 		for _, c := range []string{"hub migrate", "hub healthcheck", "hub version", "hub tenant create", "hub apikey create", "hub apikey revoke",
 			"hub source create", "hub source rotate-token", "hub destination add", "hub link create", "hub webhooks reprocess",
-			"hub deliveries replay", "hub secrets reseal", "hub fake-meta"} {
+			"hub deliveries replay", "hub secrets reseal", "hub fake-meta", "hub fake-google"} {
 			if !strings.Contains(out, c) {
 				t.Errorf("hub %s does not list the command %q", strings.Join(args, " "), c)
 			}
@@ -373,7 +373,7 @@ func TestHelpListsEveryCommandAndSetting(t *testing.T) {
 			}
 		}
 	}
-	for _, args := range [][]string{{"source", "create", "-h"}, {"fake-meta", "-h"}} {
+	for _, args := range [][]string{{"source", "create", "-h"}, {"fake-meta", "-h"}, {"fake-google", "-h"}} {
 		out, err := exec.Command(hubBin, args...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "-") {
 			t.Errorf("hub %s: %v\n%s", strings.Join(args, " "), err, out)

@@ -4,6 +4,7 @@
 package fakegoogleads
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -12,8 +13,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -208,7 +211,9 @@ func (s *Server) pickFault(token bool) string {
 	return f
 }
 
-// ServeHTTP serves POST /token, POST /v1/events:ingest and GET /v1/requestStatus:retrieve.
+// ServeHTTP serves POST /token, POST /v1/events:ingest and GET /v1/requestStatus:retrieve, and
+// the controls of `hub fake-google`: POST /_fake/faults {"mode","count"}, POST /_fake/statuses
+// [{"request_status","reason","failed"}], GET /_fake/events, POST /_fake/reset.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/token":
@@ -217,6 +222,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleIngest(w, r)
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/requestStatus:retrieve":
 		s.handleStatus(w, r)
+	case r.Method == http.MethodPost && r.URL.Path == "/_fake/faults":
+		var f struct {
+			Mode  string `json:"mode"`
+			Count int    `json:"count"`
+		}
+		if err := decodeControl(r, &f); err != nil {
+			http.Error(w, `fakegoogleads: body must be {"mode":..., "count":...}`, http.StatusBadRequest)
+			return
+		}
+		if err := s.InjectFault(f.Mode, f.Count); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, http.StatusOK, f)
+	case r.Method == http.MethodPost && r.URL.Path == "/_fake/statuses":
+		var st []struct {
+			RequestStatus string `json:"request_status"`
+			Reason        string `json:"reason"`
+			Failed        int    `json:"failed"`
+		}
+		if err := decodeControl(r, &st); err != nil {
+			http.Error(w, `fakegoogleads: body must be [{"request_status":..., "reason":..., "failed":...}]`, http.StatusBadRequest)
+			return
+		}
+		var set []Status
+		for _, x := range st {
+			set = append(set, Status{RequestStatus: x.RequestStatus, Reason: x.Reason, Failed: x.Failed})
+		}
+		s.SetStatuses(set...)
+		writeJSON(w, http.StatusOK, st)
+	case r.Method == http.MethodGet && r.URL.Path == "/_fake/events":
+		evs := s.Events()
+		if evs == nil {
+			evs = []Event{}
+		}
+		writeJSON(w, http.StatusOK, evs)
+	case r.Method == http.MethodPost && r.URL.Path == "/_fake/reset":
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
 	default:
 		rpcError(w, http.StatusNotFound, "NOT_FOUND", "no such method", "")
 	}
@@ -503,4 +547,42 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+func decodeControl(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// ListenAndServe runs a new fake on addr (like "127.0.0.1:9998") until ctx is done, after
+// calling ready with the service-account key its token endpoint accepts (token_uri pointing at
+// it). It is what `hub fake-google` runs; point Hub's HUB_GOOGLE_DATAMANAGER_URL at it (and
+// allow its address with HUB_EGRESS_ALLOW).
+func ListenAndServe(ctx context.Context, addr string, ready func(keyJSON string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("fakegoogleads: listen: %w", err)
+	}
+	s := New()
+	if ready != nil {
+		ready(s.KeyJSON("http://" + ln.Addr().String() + "/token"))
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("fakegoogleads: serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("fakegoogleads: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("fakegoogleads: serve: %w", err)
+	}
+	return nil
 }
