@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/attribution"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/store"
@@ -280,13 +281,17 @@ type StatusChange struct {
 
 // Attribution explains which touchpoint an order was matched to, and why.
 type Attribution struct {
-	TouchpointID string            `json:"touchpoint_id,omitempty"`
-	VisitorID    string            `json:"visitor_id,omitempty"`
-	Rule         string            `json:"rule"`
-	Confidence   float64           `json:"confidence"`
-	Explanation  string            `json:"explanation"`
-	Candidates   []store.Candidate `json:"candidates"`
-	CreatedAt    time.Time         `json:"created_at"`
+	TouchpointID string  `json:"touchpoint_id,omitempty"`
+	VisitorID    string  `json:"visitor_id,omitempty"`
+	Rule         string  `json:"rule"`
+	Confidence   float64 `json:"confidence"`
+	// Explanation says it in English sentences (the API's language): which ad click got the
+	// credit and why, with its date in the tenant's time zone, or why none did and what would
+	// have matched. It is written when the order is read, so it names no ids or raw timestamps
+	// and follows the tenant's zone.
+	Explanation string            `json:"explanation"`
+	Candidates  []store.Candidate `json:"candidates"`
+	CreatedAt   time.Time         `json:"created_at"`
 	// Touchpoint is the chosen touchpoint, when it still exists.
 	Touchpoint *Touchpoint `json:"touchpoint,omitempty"`
 }
@@ -338,15 +343,19 @@ func (a *API) getOrder(w http.ResponseWriter, r *http.Request, p principal) erro
 		}
 		out.Attribution = &Attribution{TouchpointID: at.TouchpointID, VisitorID: at.VisitorID, Rule: at.Rule,
 			Confidence: at.Confidence, Explanation: at.Explanation, Candidates: cands, CreatedAt: at.CreatedAt}
+		var chosen *store.Touchpoint
 		if at.TouchpointID != "" {
 			tp, err := a.cfg.Store.GetTouchpoint(ctx, p.TenantID, at.TouchpointID)
 			switch {
 			case err == nil:
 				v := touchpointView(tp)
-				out.Attribution.Touchpoint = &v
+				out.Attribution.Touchpoint, chosen = &v, &tp
 			case !errors.Is(err, store.ErrNotFound):
 				return err
 			}
+		}
+		if out.Attribution.Explanation, err = a.explain(ctx, p.TenantID, o, at, chosen); err != nil {
+			return err
 		}
 	case !errors.Is(err, store.ErrNotFound):
 		return err
@@ -495,4 +504,36 @@ func webhookView(e store.InboxEntry, detail bool) Webhook {
 		v.Body, v.BodyEncoding = &body, enc
 	}
 	return v
+}
+
+// explain writes an attribution in words (attribution.Describe) for the tenant's time zone,
+// after checking which of the order's visitor-id-shaped values are Hub visitors (src=fb_ads
+// has the shape of one but is a campaign label).
+func (a *API) explain(ctx context.Context, tenantID string, o store.Order, at store.Attribution, chosen *store.Touchpoint) (string, error) {
+	t, err := a.cfg.Store.GetTenant(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	loc := time.UTC
+	if t.TimeZone != "" {
+		if l, err := time.LoadLocation(t.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	var known map[string]bool
+	if at.TouchpointID == "" {
+		ids := o.Tracking.VisitorIDs
+		if len(ids) == 0 && o.Tracking.VisitorID != "" {
+			ids = []string{o.Tracking.VisitorID}
+		}
+		known = map[string]bool{}
+		for _, id := range ids[:min(len(ids), 8)] {
+			tps, err := a.cfg.Store.TouchpointsByVisitor(ctx, tenantID, id, time.Time{}, o.CreatedAt.Add(24*time.Hour), 1)
+			if err != nil {
+				return "", err
+			}
+			known[id] = len(tps) > 0
+		}
+	}
+	return attribution.Describe(o, at, chosen, known, loc), nil
 }

@@ -84,16 +84,15 @@ func Match(ctx context.Context, f Finder, src store.Source, o store.Order, now t
 			res.Rule = p.rule
 			res.Confidence = p.confidence
 			res.Candidates = append(m.candidates, p.candidates...)
-			res.Explanation = p.explain(tp, window, m.model)
+			res.Explanation = Describe(o, res.Attribution, &tp, nil, time.UTC)
 			return res, nil
 		}
 		if p != nil {
 			m.candidates = append(m.candidates, p.candidates...)
-			m.notes = append(m.notes, p.note)
 		}
 	}
 	res.Candidates = m.candidates
-	res.Explanation = orphanExplanation(m.notes)
+	res.Explanation = Describe(o, res.Attribution, nil, nil, time.UTC)
 	return res, nil
 }
 
@@ -104,79 +103,14 @@ type matcher struct {
 	window       time.Duration
 	model        string
 	candidates   []store.Candidate
-	notes        []string
 }
 
-// pick is the outcome of one rule: a chosen touchpoint or a note saying why there was none.
+// pick is the outcome of one rule: a chosen touchpoint, or the candidates that lost.
 type pick struct {
 	rule       string
 	confidence float64
 	chosen     *store.Touchpoint
 	candidates []store.Candidate
-	how        string // what linked the order to the touchpoints
-	note       string // why the rule did not match
-}
-
-func (p *pick) explain(tp store.Touchpoint, window time.Duration, model string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Matched by rule %q (confidence %.2f): %s. ", p.rule, p.confidence, p.how)
-	fmt.Fprintf(&b, "Chosen: %s %s at %s", touchpointKind(tp), tp.ID, tp.OccurredAt.UTC().Format(time.RFC3339))
-	if c := clickSummary(tp); c != "" {
-		fmt.Fprintf(&b, " carrying %s", c)
-	}
-	if tp.URL != "" {
-		fmt.Fprintf(&b, " on %s", tp.URL)
-	}
-	lost := 0
-	for _, c := range p.candidates {
-		if c.Outcome != "chosen" {
-			lost++
-		}
-	}
-	fmt.Fprintf(&b, ". %d candidate(s) in the %s window, %s wins", len(p.candidates), humanDuration(window), strings.ReplaceAll(modelOrDefault(model), "_", " "))
-	if lost > 0 {
-		fmt.Fprintf(&b, "; %d lost (see candidates)", lost)
-	}
-	b.WriteString(".")
-	return b.String()
-}
-
-func orphanExplanation(notes []string) string {
-	if len(notes) == 0 {
-		return "Orphan: the order carries no visitor id, no known e-mail or phone, no click id and no IP with user agent."
-	}
-	return "Orphan: " + strings.Join(notes, " ")
-}
-
-func modelOrDefault(m string) string {
-	if m == store.ModelFirstClick {
-		return m
-	}
-	return store.ModelLastClick
-}
-
-func humanDuration(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%d-day", int(d/(24*time.Hour)))
-	}
-	return d.String()
-}
-
-func touchpointKind(tp store.Touchpoint) string {
-	if tp.Type == "" {
-		return "touchpoint"
-	}
-	return strings.ReplaceAll(tp.Type, "_", " ")
-}
-
-func clickSummary(tp store.Touchpoint) string {
-	var parts []string
-	for _, kv := range [][2]string{{"fbclid", tp.FBCLID}, {"fbc", tp.FBC}, {"gclid", tp.GCLID}, {"ttclid", tp.TTCLID}, {"utm_source", tp.UTM.Source}, {"utm_campaign", tp.UTM.Campaign}} {
-		if kv[1] != "" {
-			parts = append(parts, kv[0])
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 // isAdClick reports whether a touchpoint is the landing of an ad click: a click id or UTMs in
@@ -269,12 +203,10 @@ func (m *matcher) byVisitorID(ctx context.Context, o store.Order) (*pick, error)
 		chosen, c := m.choose(RuleVisitorID, tps)
 		cands = append(cands, c...)
 		if chosen != nil {
-			return &pick{rule: RuleVisitorID, confidence: ConfidenceVisitorID, chosen: chosen, candidates: cands,
-				how: fmt.Sprintf("the gateway carried back Hub visitor id %s from the checkout link", vid)}, nil
+			return &pick{rule: RuleVisitorID, confidence: ConfidenceVisitorID, chosen: chosen, candidates: cands}, nil
 		}
 	}
-	return &pick{rule: RuleVisitorID, candidates: cands,
-		note: fmt.Sprintf("Visitor id %s came back from the checkout, but no touchpoint of it falls in the window.", strings.Join(ids, " / "))}, nil
+	return &pick{rule: RuleVisitorID, candidates: cands}, nil
 }
 
 func (m *matcher) byIdentity(ctx context.Context, o store.Order) (*pick, error) {
@@ -305,8 +237,7 @@ func (m *matcher) byIdentity(ctx context.Context, o store.Order) (*pick, error) 
 			tps = append(tps, vt...)
 		}
 		if chosen, cands := m.choose(RuleIdentity, tps); chosen != nil {
-			return &pick{rule: RuleIdentity, confidence: id.confidence, chosen: chosen, candidates: cands,
-				how: fmt.Sprintf("the buyer's hashed %s was seen earlier on visitor %s", id.name, chosen.VisitorID)}, nil
+			return &pick{rule: RuleIdentity, confidence: id.confidence, chosen: chosen, candidates: cands}, nil
 		} else if len(cands) > 0 {
 			m.candidates = append(m.candidates, cands...)
 		}
@@ -314,7 +245,7 @@ func (m *matcher) byIdentity(ctx context.Context, o store.Order) (*pick, error) 
 	if len(tried) == 0 {
 		return nil, nil
 	}
-	return &pick{rule: RuleIdentity, note: fmt.Sprintf("The buyer's %s was not seen on any visitor in the window.", strings.Join(tried, " and "))}, nil
+	return &pick{rule: RuleIdentity}, nil
 }
 
 // FBCLIDFromFBC extracts the fbclid from an fbc value (fb.<subdomain>.<ms>.<fbclid>).
@@ -347,8 +278,7 @@ func (m *matcher) byClickID(ctx context.Context, o store.Order) (*pick, error) {
 			return nil, err
 		}
 		if chosen, cands := m.choose(RuleClickID, tps); chosen != nil {
-			return &pick{rule: RuleClickID, confidence: ConfidenceClickID, chosen: chosen, candidates: cands,
-				how: fmt.Sprintf("the order carries %s %s, first seen on visitor %s", c.kind, c.value, chosen.VisitorID)}, nil
+			return &pick{rule: RuleClickID, confidence: ConfidenceClickID, chosen: chosen, candidates: cands}, nil
 		} else if len(cands) > 0 {
 			m.candidates = append(m.candidates, cands...)
 		}
@@ -356,7 +286,7 @@ func (m *matcher) byClickID(ctx context.Context, o store.Order) (*pick, error) {
 	if len(tried) == 0 {
 		return nil, nil
 	}
-	return &pick{rule: RuleClickID, note: fmt.Sprintf("The order's %s matched no touchpoint in the window.", strings.Join(tried, ", "))}, nil
+	return &pick{rule: RuleClickID}, nil
 }
 
 // byNetwork is the probabilistic rule. It refuses to guess when the same IP and user agent
@@ -386,15 +316,14 @@ func (m *matcher) byNetwork(ctx context.Context, o store.Order) (*pick, error) {
 		for _, tp := range tps {
 			cands = append(cands, store.Candidate{TouchpointID: tp.ID, Rule: RuleNetwork, OccurredAt: tp.OccurredAt, Outcome: fmt.Sprintf("lost: IP and user agent shared by %d visitors", len(visitors))})
 		}
-		return &pick{rule: RuleNetwork, candidates: cands, note: fmt.Sprintf("The buyer's IP and user agent were shared by %d visitors in the last %s; Hub does not guess.", len(visitors), NetworkWindow)}, nil
+		return &pick{rule: RuleNetwork, candidates: cands}, nil
 	}
 	saved := m.since
 	m.since = since
 	chosen, cands := m.choose(RuleNetwork, tps)
 	m.since = saved
 	if chosen == nil {
-		return &pick{rule: RuleNetwork, candidates: cands, note: fmt.Sprintf("No touchpoint with the buyer's IP and user agent in the %s before the order.", NetworkWindow)}, nil
+		return &pick{rule: RuleNetwork, candidates: cands}, nil
 	}
-	return &pick{rule: RuleNetwork, confidence: ConfidenceNetwork, chosen: chosen, candidates: cands,
-		how: "a single visitor had the buyer's IP address and user agent shortly before the order"}, nil
+	return &pick{rule: RuleNetwork, confidence: ConfidenceNetwork, chosen: chosen, candidates: cands}, nil
 }

@@ -295,10 +295,73 @@ func TestExplanationSaysWhyCandidatesLost(t *testing.T) {
 			t.Errorf("%s: %q, want %q", c.TouchpointID, c.Outcome, want[c.TouchpointID])
 		}
 	}
-	for _, s := range []string{`rule "visitor_id"`, "k_1", "t2", "fbclid", "7-day window", "last click wins", "2 lost"} {
+	for _, s := range []string{"a click on a Facebook/Instagram ad", "5 Jan 2026 15:30 (UTC)", "checkout link carried Hub's visitor id", "2 other visits were considered and lost"} {
 		if !strings.Contains(res.Explanation, s) {
 			t.Errorf("explanation %q lacks %q", res.Explanation, s)
 		}
+	}
+	// Words, not ids or raw timestamps.
+	for _, s := range []string{"t2", "k_1", "2026-01-05T", "0.95", "1.00"} {
+		if strings.Contains(res.Explanation, s) {
+			t.Errorf("explanation %q shows %q", res.Explanation, s)
+		}
+	}
+}
+
+// TestDescribe: the API's explanation names a bot as a bot (and never says its visits were
+// missing or out of the window), does not take src=fb_ads for a visitor id, says which ad click
+// got the credit with the date in the tenant's zone, and counts in good English.
+func TestDescribe(t *testing.T) {
+	t.Parallel()
+	sp, err := time.LoadLocation("America/Sao_Paulo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := func(t *store.Touchpoint) { t.Bot = true }
+	o := order(func(o *store.Order) {
+		o.Tracking.Src, o.Tracking.Sck, o.Tracking.VisitorIDs = "fb_ads", "k_1", []string{"k_1", "fb_ads"}
+	})
+
+	// The only visit was a bot's: the stored text (Match) and the API's (Describe) say so.
+	res, err := Match(context.Background(), &memFinder{tps: []store.Touchpoint{tp("t1", "A", "k_1", time.Hour, bot)}}, store.Source{}, o, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{res.Explanation, Describe(o, res.Attribution, nil, map[string]bool{"k_1": true, "fb_ads": false}, sp)} {
+		if !strings.Contains(text, "made by a bot, and bots never get credit") || strings.Contains(text, "falls in the window") ||
+			strings.Contains(text, "no visit of it") || strings.Contains(text, "outside the attribution window") {
+			t.Errorf("bot-only orphan: %q", text)
+		}
+	}
+	if text := Describe(o, res.Attribution, nil, map[string]bool{"k_1": true, "fb_ads": false}, sp); !strings.Contains(text, "src=fb_ads is a campaign label, not a Hub visitor id") {
+		t.Errorf("src label: %q", text)
+	}
+
+	// Only a campaign label came back: never "the visitor's Hub id".
+	label := order(func(o *store.Order) { o.Tracking.Src, o.Tracking.VisitorIDs = "fb_ads", []string{"fb_ads"} })
+	res, err = Match(context.Background(), &memFinder{}, store.Source{}, label, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{
+		res.Explanation: "carried src=fb_ads, which has the shape of a Hub visitor id",
+		Describe(label, res.Attribution, nil, map[string]bool{"fb_ads": false}, sp): "brought back no Hub visitor id",
+	} {
+		if !strings.Contains(text, want) || strings.Contains(text, "visitor's Hub id") || !strings.Contains(text, "What would have matched it") {
+			t.Errorf("label only: %q, want %q", text, want)
+		}
+	}
+
+	// Matched: which ad, which campaign, when in the tenant's zone; one other visit, singular.
+	c := tp("t2", "A", "k_1", 2*time.Hour, fbclid("x"), func(t *store.Touchpoint) { t.UTM.Source, t.UTM.Campaign = "facebook", "launch" })
+	res, err = Match(context.Background(), &memFinder{tps: []store.Touchpoint{c, tp("t3", "A", "k_1", time.Hour)}}, store.Source{}, o, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := Describe(o, res.Attribution, res.Touchpoint, nil, sp)
+	want := "Credited to a click on a Facebook/Instagram ad (facebook / launch) on 5 Jan 2026 12:30 (America/Sao_Paulo)."
+	if !strings.Contains(text, want) || !strings.Contains(text, "One other visit was considered and lost") || strings.Contains(text, "visits was") {
+		t.Errorf("matched: %q, want %q", text, want)
 	}
 }
 
