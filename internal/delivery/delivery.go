@@ -602,21 +602,27 @@ func (w *Worker) settings(ds store.Destination) (dest.Config, dest.Credentials, 
 	return cfg, dest.NewCredentials(creds), nil
 }
 
-// buildEvent builds the platform-neutral conversion of a delivery: from its order (a purchase)
-// or from its touchpoint (a browser event such as a lead).
+// buildEvent builds the platform-neutral conversion of a delivery (see Event).
 func (w *Worker) buildEvent(ctx context.Context, d store.Delivery) (dest.Event, error) {
+	return Event(ctx, w.Store, d)
+}
+
+// Event builds the platform-neutral conversion of a delivery: from its order (a purchase) or
+// from its touchpoint (a browser event such as a lead). The worker sends it; the dashboard
+// reads it to say which identifiers a platform received.
+func Event(ctx context.Context, r store.Reader, d store.Delivery) (dest.Event, error) {
 	if d.TouchpointID != "" {
-		tp, err := w.Store.GetTouchpoint(ctx, d.TenantID, d.TouchpointID)
+		tp, err := r.GetTouchpoint(ctx, d.TenantID, d.TouchpointID)
 		if err != nil {
 			return dest.Event{}, fmt.Errorf("delivery: load touchpoint: %w", err)
 		}
 		return touchpointEvent(tp, d), nil
 	}
-	o, err := w.Store.GetOrder(ctx, d.TenantID, d.OrderID)
+	o, err := r.GetOrder(ctx, d.TenantID, d.OrderID)
 	if err != nil {
 		return dest.Event{}, fmt.Errorf("delivery: load order: %w", err)
 	}
-	return w.event(ctx, o, d)
+	return orderEvent(ctx, r, o, d)
 }
 
 // touchpointEvent is a browser event sent server-side, with the event id the snippet shared
@@ -637,7 +643,7 @@ func touchpointEvent(tp store.Touchpoint, d store.Delivery) dest.Event {
 }
 
 // event builds the platform-neutral conversion from the order and its attribution.
-func (w *Worker) event(ctx context.Context, o store.Order, d store.Delivery) (dest.Event, error) {
+func orderEvent(ctx context.Context, r store.Reader, o store.Order, d store.Delivery) (dest.Event, error) {
 	at := orderEventTime(o)
 	b, t := o.Buyer, o.Tracking
 	ev := dest.Event{
@@ -686,13 +692,13 @@ func (w *Worker) event(ctx context.Context, o store.Order, d store.Delivery) (de
 		ev.Custom.Contents = append(ev.Custom.Contents, dest.Content{ID: p.ID, Quantity: q, ItemPriceMinor: p.PriceMinor})
 		ev.Custom.NumItems += q
 	}
-	attr, err := w.Store.GetAttribution(ctx, o.TenantID, o.ID)
+	attr, err := r.GetAttribution(ctx, o.TenantID, o.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return dest.Event{}, fmt.Errorf("delivery: load attribution: %w", err)
 	case attr.TouchpointID != "":
-		tp, err := w.Store.GetTouchpoint(ctx, o.TenantID, attr.TouchpointID)
+		tp, err := r.GetTouchpoint(ctx, o.TenantID, attr.TouchpointID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) { // erased: send what the order has
 			return dest.Event{}, fmt.Errorf("delivery: load touchpoint: %w", err)
 		}
@@ -704,7 +710,7 @@ func (w *Worker) event(ctx context.Context, o store.Order, d store.Delivery) (de
 		}
 	}
 	if ev.User.FBC == "" && t.FBCLID != "" && ev.User.FBCLID == t.FBCLID {
-		if err := w.landing(ctx, o, &ev); err != nil {
+		if err := landing(ctx, r, o, &ev); err != nil {
 			return dest.Event{}, err
 		}
 	}
@@ -718,9 +724,9 @@ const clickLookback = 90 * 24 * time.Hour
 // landing dates the order's fbclid by the earliest touchpoint Hub recorded with it (the visit
 // the ad click landed on), when that is earlier than the order: Meta's fbc creation time is when
 // the click id was first seen.
-func (w *Worker) landing(ctx context.Context, o store.Order, ev *dest.Event) error {
+func landing(ctx context.Context, r store.Reader, o store.Order, ev *dest.Event) error {
 	until := ev.User.FBCLIDAt
-	tps, err := w.Store.TouchpointsByClickID(ctx, o.TenantID, store.ClickFBCLID, o.Tracking.FBCLID, until.Add(-clickLookback), until, 100)
+	tps, err := r.TouchpointsByClickID(ctx, o.TenantID, store.ClickFBCLID, o.Tracking.FBCLID, until.Add(-clickLookback), until, 100)
 	if err != nil {
 		return fmt.Errorf("delivery: find the landing of the order's click id: %w", err)
 	}

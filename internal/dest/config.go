@@ -63,6 +63,44 @@ const (
 	IDTTP        Identifier = "ttp"
 )
 
+// Has reports whether u carries identifier id, so the dashboard can say which identifiers an
+// event sent (by name, never their values).
+func (u User) Has(id Identifier) bool {
+	switch id {
+	case IDEmail:
+		return len(u.Emails) > 0 || len(u.GoogleEmails) > 0
+	case IDPhone:
+		return len(u.Phones) > 0 || len(u.GooglePhones) > 0
+	case IDName:
+		return u.FirstName != "" || u.LastName != ""
+	case IDAddress:
+		return u.City != "" || u.State != "" || u.Zip != "" || u.Country != ""
+	case IDBirthGen:
+		return u.DateOfBirth != "" || u.Gender != ""
+	case IDExternalID:
+		return len(u.ExternalIDs) > 0
+	case IDNationalID:
+		return len(u.NationalIDs) > 0
+	case IDClientIP:
+		return u.ClientIP != ""
+	case IDUserAgent:
+		return u.UserAgent != ""
+	case IDFBC:
+		return u.FBC != "" || (u.FBCLID != "" && !u.FBCLIDAt.IsZero())
+	case IDFBP:
+		return u.FBP != ""
+	case IDGAClientID:
+		return u.GAClientID != ""
+	case IDGCLID:
+		return u.GCLID != "" || u.GBRAID != "" || u.WBRAID != ""
+	case IDTTCLID:
+		return u.TTCLID != ""
+	case IDTTP:
+		return u.TTP != ""
+	}
+	return false
+}
+
 // Spec is what a destination declares about itself, once: the API, the dashboard, the
 // delivery worker and the docs read it, so none of them names a platform.
 type Spec struct {

@@ -17,12 +17,22 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-// Event is one event on a tenant's live stream.
+// Event is one event on a tenant's live stream. Summary is an English line for logs and old
+// readers; the fields below it are what the dashboard puts into the reader's words.
 type Event struct {
 	Kind     string    `json:"kind"` // touchpoint | webhook | delivery
 	SourceID string    `json:"source_id,omitempty"`
 	At       time.Time `json:"at"`
 	Summary  string    `json:"summary"`
+
+	Provider      string `json:"provider,omitempty"`       // webhook: the gateway
+	State         string `json:"state,omitempty"`          // webhook: inbox state; delivery: delivery state
+	OrderID       string `json:"order_id,omitempty"`       // webhook: the order it touched
+	EventName     string `json:"event_name,omitempty"`     // delivery: Purchase, Lead, ...
+	DestinationID string `json:"destination_id,omitempty"` // delivery
+	Reason        string `json:"reason,omitempty"`         // delivery: the reason code
+	Type          string `json:"type,omitempty"`           // touchpoint: page_view, lead, ...
+	Count         int    `json:"count,omitempty"`          // touchpoint: how many in the period
 }
 
 // Stream is the cache stream carrying a tenant's live events.
@@ -175,7 +185,7 @@ func (h *Hub) Webhook(e store.InboxEntry) {
 	if e.OrderID != "" {
 		s += " (order " + e.OrderID + ")"
 	}
-	h.Publish(e.TenantID, Event{Kind: "webhook", SourceID: e.SourceID, Summary: s})
+	h.Publish(e.TenantID, Event{Kind: "webhook", SourceID: e.SourceID, Summary: s, Provider: e.Provider, State: string(e.State), OrderID: e.OrderID})
 }
 
 // Delivery publishes a delivery whose state the worker recorded.
@@ -187,7 +197,7 @@ func (h *Hub) Delivery(d store.Delivery) {
 	if d.Reason != "" {
 		s += " (" + d.Reason + ")"
 	}
-	h.Publish(d.TenantID, Event{Kind: "delivery", Summary: s})
+	h.Publish(d.TenantID, Event{Kind: "delivery", Summary: s, EventName: d.EventName, DestinationID: d.DestinationID, State: string(d.State), Reason: d.Reason})
 }
 
 // Touchpoints counts committed touchpoints; the counts are published once a period (per
@@ -213,7 +223,7 @@ func (h *Hub) flushCounts() {
 	h.counts = nil
 	h.countMu.Unlock()
 	for k, n := range counts {
-		h.Publish(k.tenant, Event{Kind: "touchpoint", SourceID: k.source, Summary: fmt.Sprintf("%d %s", n, k.typ)})
+		h.Publish(k.tenant, Event{Kind: "touchpoint", SourceID: k.source, Summary: fmt.Sprintf("%d %s", n, k.typ), Type: k.typ, Count: n})
 	}
 }
 

@@ -114,7 +114,7 @@ func explain(l locale, o store.Order, a store.Attribution, tp *store.Touchpoint,
 			}
 		}
 		if lost > 0 {
-			say("attr.lost", l.Int(int64(lost)))
+			e.Sentences = append(e.Sentences, l.N("attr.lost", lost))
 		}
 		return e
 	}
@@ -195,16 +195,22 @@ func visitWords(l locale, tp store.Touchpoint) string {
 		return l.T("attr.a_bot")
 	}
 	campaign := strings.Trim(tp.UTM.Source+" / "+tp.UTM.Campaign, " /")
+	key := ""
 	switch {
-	case tp.FBCLID != "" && campaign != "":
-		return l.T("attr.fb_click_campaign", campaign)
 	case tp.FBCLID != "":
-		return l.T("attr.fb_click")
-	case tp.GCLID != "" || tp.TTCLID != "" || campaign != "":
-		if campaign == "" {
-			return l.T("attr.ad_click")
+		key = "attr.fb_click"
+	case tp.GCLID != "":
+		key = "attr.google_click"
+	case tp.TTCLID != "":
+		key = "attr.tiktok_click"
+	case campaign != "":
+		key = "attr.ad_click"
+	}
+	if key != "" {
+		if campaign != "" {
+			return l.T(key+"_campaign", campaign)
 		}
-		return l.T("attr.ad_click_campaign", campaign)
+		return l.T(key)
 	}
 	return l.T("attr.a_visit")
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -220,6 +221,8 @@ func TestFlow(t *testing.T) {
 				t.Error("order page shows the buyer's e-mail without being asked")
 			}
 			mustContain(t, "order page revealed", c.get("/orders/"+o.ID+"?reveal=1").body, "maria.teste@example.com")
+			// The page names the identifiers Meta received, exactly those of the request the fake got.
+			mustContain(t, "what Meta received", page.body, "Identifiers the platform received: "+receivedWords(t, e.fake, "hotmart:HP0000000001:purchase")+".")
 
 			// A delivery sent again after a lost outcome says so, and so does one in flight.
 			dels, err := e.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tenant.ID, OrderID: o.ID})
@@ -330,3 +333,49 @@ func httptestRequest(target string) *http.Request {
 
 // pageOf is what auth hands a handler of the tenant (its locale aside).
 func pageOf(t store.Tenant) page { return page{Tenant: t} }
+
+// receivedWords names, in the dashboard's English words, the user_data keys of the event the
+// fake Meta received with eventID, in the Meta destination's declared order.
+func receivedWords(t *testing.T, f *fakemeta.Server, eventID string) string {
+	t.Helper()
+	for _, ev := range f.Events() {
+		if ev.EventID != eventID {
+			continue
+		}
+		var raw struct {
+			UserData map[string]json.RawMessage `json:"user_data"`
+		}
+		if err := json.Unmarshal(ev.Raw, &raw); err != nil {
+			t.Fatal(err)
+		}
+		has := func(keys ...string) bool {
+			for _, k := range keys {
+				if _, ok := raw.UserData[k]; ok {
+					return true
+				}
+			}
+			return false
+		}
+		var words []string
+		for _, id := range []struct {
+			words string
+			keys  []string
+		}{
+			{"e-mail (hashed)", []string{"em"}}, {"phone (hashed)", []string{"ph"}}, {"name (hashed)", []string{"fn", "ln"}},
+			{"city, state, postal code or country (hashed)", []string{"ct", "st", "zp", "country"}},
+			{"date of birth or gender (hashed)", []string{"db", "ge"}}, {"Hub visitor id", []string{"external_id"}},
+			{"IP address", []string{"client_ip_address"}}, {"browser (user agent)", []string{"client_user_agent"}},
+			{"Facebook/Instagram ad click (fbc)", []string{"fbc"}}, {"Meta browser id (fbp)", []string{"fbp"}},
+		} {
+			if has(id.keys...) {
+				words = append(words, id.words)
+			}
+		}
+		if len(words) < 3 {
+			t.Fatalf("the fake received few identifiers: %s", ev.Raw)
+		}
+		return strings.Join(words, "; ")
+	}
+	t.Fatalf("the fake Meta did not receive %s", eventID)
+	return ""
+}

@@ -424,6 +424,12 @@ func TestChecklistIsTrue(t *testing.T) {
 	if strings.Contains(sp, `id="webhook-status" class="ok"`) {
 		t.Error("a rejected webhook is shown as working")
 	}
+	// The webhook URLs shown are this machine's (http://127.0.0.1:…): a loud warning, and the
+	// checklist's public-address step is red.
+	mustContain(t, "localhost warning", sp, `role="alert" id="url-warning"`, "point to this computer (localhost): no gateway can call them")
+	if step(c.get("/setup").body, "public") != "bad" {
+		t.Error("the public address step is not red for a localhost URL")
+	}
 	// Doc references are links.
 	mustContain(t, "guides", sp, `href="https://github.com/hubtrack/hub/blob/main/docs/gateways/hotmart.md"`)
 	if strings.Contains(sp, ">docs/gateways/") {
@@ -457,6 +463,19 @@ func TestExplanation(t *testing.T) {
 	want := "A venda foi atribuída a um clique em anúncio do Facebook/Instagram (facebook / launch) em 30/11/2026 19:27:00 UTC−3."
 	if !strings.Contains(all, want) || strings.Contains(all, "tp2") || strings.Contains(all, "2026-11-30T") || strings.Contains(all, "1.00") {
 		t.Errorf("matched: %q", all)
+	}
+
+	// One visit lost is counted in the singular; a Google click is named as Google's.
+	matched.Candidates = append(matched.Candidates, store.Candidate{TouchpointID: "tp3", Rule: "visitor_id", OccurredAt: at, Outcome: "lost: organic visit; an ad click wins"})
+	tp = store.Touchpoint{ID: "tp2", OccurredAt: at, GCLID: "g", UTM: store.UTM{Source: "google", Campaign: "search"}}
+	for l, want := range map[locale]string{
+		localeEN: "a click on a Google ad (google / search) on Nov 30, 2026 19:27:00 UTC−3. Why: the checkout link carried Hub's visitor id from your site back to the gateway, so the match is certain. 1 other visit was considered and lost",
+		localePT: "um clique em anúncio do Google (google / search) em 30/11/2026 19:27:00 UTC−3. Por quê: o link do checkout levou o id de visitante do Hub do seu site até a plataforma de pagamento, então a ligação é certa. Mais 1 visita foi considerada e perdeu",
+	} {
+		all = strings.Join(explain(l.in(mustZone(t, "America/Sao_Paulo")), o, matched, &tp, known).Sentences, " ")
+		if !strings.Contains(all, want) {
+			t.Errorf("%s: %q, want %q", l.Tag, all, want)
+		}
 	}
 }
 

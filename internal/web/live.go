@@ -50,6 +50,7 @@ func (u *UI) liveStream(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	ctx := r.Context()
+	names := map[string]string{} // destination id -> name, for this stream
 	for {
 		evs, next, err := live.Read(ctx, u.cfg.Cache, p.Tenant.ID, after, 100, 15*time.Second)
 		if err != nil {
@@ -72,13 +73,42 @@ func (u *UI) liveStream(w http.ResponseWriter, r *http.Request, p page) {
 			}
 			b, _ := json.Marshal(struct {
 				live.Event
-				Time  string `json:"time"`
-				Label string `json:"label"`
-			}{e.Event, p.Loc.Time(e.At), p.Loc.Code("live.kind", e.Kind)})
+				Time    string `json:"time"`
+				Label   string `json:"label"`
+				Summary string `json:"summary"`
+			}{e.Event, p.Loc.Time(e.At), p.Loc.Code("live.kind", e.Kind), u.liveWords(ctx, p.Loc, p.Tenant.ID, e.Event, names)})
 			fmt.Fprintf(w, "id: %s\nevent: live\ndata: %s\n\n", e.ID, b)
 		}
 		if rc.Flush() != nil {
 			return
 		}
 	}
+}
+
+// liveWords puts a live event into the reader's language from its fields: "Webhook from
+// Hotmart: accepted", "Purchase to Meta pixel: failed — Access token expired or revoked",
+// "2 events: page view". An event without them (published by an older Hub) keeps its English
+// summary. names caches destination names for the stream.
+func (u *UI) liveWords(ctx context.Context, l locale, tenantID string, e live.Event, names map[string]string) string {
+	switch {
+	case e.Kind == "webhook" && e.Provider != "" && e.State != "":
+		return l.T("live.webhook", l.Code("provider", e.Provider), l.Code("inbox_state", e.State))
+	case e.Kind == "delivery" && e.EventName != "" && e.State != "":
+		name, ok := names[e.DestinationID]
+		if !ok {
+			name = l.T("live.a_destination")
+			if d, err := u.cfg.Store.GetDestination(ctx, tenantID, e.DestinationID); err == nil {
+				name = d.Name
+			}
+			names[e.DestinationID] = name
+		}
+		s := l.T("live.delivery", l.Code("event", e.EventName), name, l.Code("delivery_state", e.State))
+		if e.Reason != "" {
+			s += " — " + l.reason(e.Reason).Title
+		}
+		return s
+	case e.Kind == "touchpoint" && e.Type != "" && e.Count > 0:
+		return l.N("live.events", e.Count) + ": " + l.Code("tp_type", e.Type)
+	}
+	return e.Summary
 }

@@ -300,6 +300,8 @@ type deliveryView struct {
 	store.Delivery
 	Destination store.Destination
 	Log         []store.Attempt
+	// Sent says which identifiers the platform received (or is sent), by name.
+	Sent string
 }
 
 type orderData struct {
@@ -385,6 +387,10 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 			return
 		}
 		if v.Log, err = u.cfg.Store.ListAttempts(ctx, tid, del.ID); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		if v.Sent, err = u.sentWords(ctx, p.Loc, del, v.Destination); err != nil {
 			u.fail(w, r, err)
 			return
 		}

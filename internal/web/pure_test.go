@@ -247,3 +247,24 @@ func TestReplayFlashSaysWhatWasSkipped(t *testing.T) {
 		t.Fatalf("free text flash shown: %q", got)
 	}
 }
+
+// TestPublicURLWarning: webhook URLs a gateway cannot call (this machine, plain http, none)
+// get a warning; a public https address none.
+func TestPublicURLWarning(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"":                          "warn.url_unset",
+		"http://localhost:8080":     "warn.url_localhost",
+		"https://hub.localhost":     "warn.url_localhost",
+		"http://127.0.0.1:8080":     "warn.url_localhost",
+		"http://[::1]:8080":         "warn.url_localhost",
+		"http://0.0.0.0:8080":       "warn.url_localhost",
+		"http://hub.example.com":    "warn.url_http",
+		"https://hub.example.com":   "",
+		"https://hub.example.com/x": "",
+	} {
+		if got := publicURLWarning(in); got != want {
+			t.Errorf("publicURLWarning(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
