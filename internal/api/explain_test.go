@@ -65,7 +65,7 @@ func TestOrderExplanationInWords(t *testing.T) {
 		}
 		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/orders/"+orphan.ID, nil).json(t, &od)
 		text = od.Attribution.Explanation
-		for _, s := range []string{"made by a bot, and bots never get credit", "src=fb_ads is a campaign label, not a Hub visitor id", "What would have matched it"} {
+		for _, s := range []string{"made by a bot, and bots never get credit", "src=fb_ads is a campaign label, not a Hub visitor id", "What would have matched it: a visit by a person"} {
 			if !strings.Contains(text, s) {
 				t.Errorf("bot-only orphan %q lacks %q", text, s)
 			}

@@ -328,7 +328,8 @@ func TestDescribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, text := range []string{res.Explanation, Describe(o, res.Attribution, nil, map[string]bool{"k_1": true, "fb_ads": false}, sp)} {
-		if !strings.Contains(text, "made by a bot, and bots never get credit") || strings.Contains(text, "falls in the window") ||
+		if !strings.Contains(text, "made by a bot, and bots never get credit") || !strings.Contains(text, "What would have matched it: a visit by a person") ||
+			strings.Contains(text, "snippet") || strings.Contains(text, "falls in the window") ||
 			strings.Contains(text, "no visit of it") || strings.Contains(text, "outside the attribution window") {
 			t.Errorf("bot-only orphan: %q", text)
 		}

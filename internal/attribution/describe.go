@@ -90,11 +90,14 @@ func Describe(o store.Order, a store.Attribution, tp *store.Touchpoint, known ma
 		}
 	}
 	vc := byRule[RuleVisitorID]
+	fix := "What would have matched it: the snippet on the page with the buy button, so that the checkout link carries Hub's visitor id."
 	switch {
 	case allLost(vc, "bot"):
 		say("The checkout brought back the visitor's Hub id, but every visit of that visitor was made by a bot, and bots never get credit.")
+		fix = "What would have matched it: a visit by a person; Hub never credits a sale to visits it marks as bots (crawlers, automated browsers)."
 	case allLost(vc, "outside the attribution window"):
 		say("The checkout brought back the visitor's Hub id, but its visits were outside the attribution window.")
+		fix = "What would have matched it: a visit within the source's attribution window, or a longer window on the source."
 	case len(vc) > 0:
 		say("The checkout brought back the visitor's Hub id, but none of that visitor's visits counts (see candidates).")
 	case len(visitors) > 0:
@@ -127,7 +130,7 @@ func Describe(o store.Order, a store.Attribution, tp *store.Touchpoint, known ma
 			say("No single visitor had the buyer's IP address and browser in the %s before the sale.", hours(NetworkWindow))
 		}
 	}
-	say("What would have matched it: the snippet on the page with the buy button, so that the checkout link carries Hub's visitor id.")
+	say("%s", fix)
 	return strings.Join(s, " ")
 }
 

@@ -295,6 +295,8 @@ var catalogue = map[string]msg{
 	"attr.orphan.network":        {"No single visitor had the buyer's internet address and browser in the %s before the sale.", "Nenhum visitante tinha o endereço de internet e o navegador do comprador nas %s antes da venda."},
 	"attr.orphan.network_shared": {"Several visitors shared the buyer's internet address and browser (a mobile carrier or an office), so Hub does not guess.", "Vários visitantes tinham o mesmo endereço de internet e navegador do comprador (operadora de celular ou escritório), então o Hub não arrisca."},
 	"attr.orphan.fix":            {"What would have matched it: the snippet on the page with the buy button, so that the checkout link carries Hub's visitor id.", "O que teria ligado a venda: o código do Hub na página com o botão de compra, para que o link do checkout leve o id de visitante do Hub."},
+	"attr.orphan.fix_bot":        {"What would have matched it: a visit by a person; Hub never credits a sale to visits it marks as robots (crawlers, automated browsers).", "O que teria ligado a venda: uma visita de uma pessoa; o Hub nunca atribui uma venda a visitas que marca como robô (buscadores, navegadores automatizados)."},
+	"attr.orphan.fix_window":     {"What would have matched it: a visit within the source's attribution window, or a longer window on the source.", "O que teria ligado a venda: uma visita dentro da janela de atribuição da origem, ou uma janela maior na origem."},
 	"outcome.chosen":             {"got the credit", "ficou com o crédito"},
 	"outcome.bot":                {"not counted: made by a robot", "não conta: feita por um robô"},
 	"outcome.window":             {"not counted: outside the attribution window", "não conta: fora da janela de atribuição"},

@@ -130,11 +130,14 @@ func explain(l locale, o store.Order, a store.Attribution, tp *store.Touchpoint,
 		}
 	}
 	vc := byRule[attribution.RuleVisitorID]
+	fix := "attr.orphan.fix"
 	switch {
 	case len(hubIDs) > 0 && len(vc) > 0 && allOutcome(vc, "outcome.bot"):
 		say("attr.orphan.visitor_bot")
+		fix = "attr.orphan.fix_bot"
 	case len(hubIDs) > 0 && len(vc) > 0 && allOutcome(vc, "outcome.window"):
 		say("attr.orphan.visitor_window")
+		fix = "attr.orphan.fix_window"
 	case len(hubIDs) > 0:
 		say("attr.orphan.visitor_none")
 	default:
@@ -167,7 +170,7 @@ func explain(l locale, o store.Order, a store.Attribution, tp *store.Touchpoint,
 			say("attr.orphan.network", l.N("unit.hours", int(attribution.NetworkWindow/time.Hour)))
 		}
 	}
-	say("attr.orphan.fix")
+	say(fix)
 	return e
 }
 

@@ -447,7 +447,8 @@ func TestExplanation(t *testing.T) {
 	known := map[string]bool{"k_visitor1": true, "fb_ads": false}
 	ex := explain(localeEN.in(mustZone(t, "America/Sao_Paulo")), o, bot, nil, known)
 	all := strings.Join(ex.Sentences, " ")
-	if !strings.Contains(all, "made by a robot") || strings.Contains(all, "falls in the window") || strings.Contains(all, "outside the attribution window") {
+	if !strings.Contains(all, "made by a robot") || strings.Contains(all, "falls in the window") || strings.Contains(all, "outside the attribution window") ||
+		!strings.Contains(all, "What would have matched it: a visit by a person") || strings.Contains(all, "snippet") {
 		t.Errorf("bot-only orphan: %q", all)
 	}
 	if !strings.Contains(all, "src=fb_ads is a campaign label, not a Hub visitor id") {
