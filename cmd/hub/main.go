@@ -55,6 +55,10 @@ Usage:
   hub webhooks reprocess [--tenant T] [--id INBOX_ID]   reprocess unparseable webhooks
   hub deliveries replay --tenant T (--id D | --destination D | --since T --until T)
   hub secrets reseal                 after a key rotation, re-seal every secret under the first key
+  hub simulate purchase --gateway G [--source S] [--tenant T] [--wait 20s]
+                    send a signed test purchase through Hub's own webhook endpoint, as the
+                    gateway would (buyer teste@hub.invalid), and print its order, its match
+                    and what each destination received
   hub fake-meta [--addr 127.0.0.1:9999]                 a fake Graph API for local tries and tests
   hub fake-google [--addr 127.0.0.1:9998]               a fake Google Data Manager API (Google Ads) and token endpoint
 
@@ -143,6 +147,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("%s: missing action; see 'hub help'", cmd)
 		}
 		return operate(ctx, cmd+" "+args[0], args[1:], getenv, stdout, stderr)
+	case "simulate":
+		if len(args) == 0 || args[0] != "purchase" {
+			return errors.New("simulate: the only simulation is 'hub simulate purchase --gateway G'")
+		}
+		return simulatePurchase(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		printHelp(stdout)
 		return nil
