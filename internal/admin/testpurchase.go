@@ -137,7 +137,7 @@ func (s *Service) TestPurchase(ctx context.Context, in TestPurchaseInput) (TestP
 	if err != nil {
 		return TestPurchaseResult{}, fmt.Errorf("admin: test purchase: %w", err)
 	}
-	evs, err := adapter.Parse(webhook.Request{Header: tr.Header, Query: tr.Query, Body: tr.Body})
+	evs, err := adapter.Parse(tr)
 	if err != nil || len(evs) == 0 {
 		return TestPurchaseResult{}, fmt.Errorf("admin: test purchase: %s reads no order from its own test purchase: %v", in.Provider, err)
 	}

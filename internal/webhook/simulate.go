@@ -35,19 +35,12 @@ type TestPurchase struct {
 	VisitorID string
 }
 
-// TestRequest is a delivery as the gateway would send it: headers, query and raw body.
-type TestRequest struct {
-	Header http.Header
-	Query  url.Values
-	Body   []byte
-}
-
 // Simulator is implemented by the adapters that build test purchases: a paid delivery in the
 // gateway's own shape, at p.Now, for TestBuyerEmail, authenticated with secret by the
 // gateway's own scheme, which the adapter's Verify accepts and its Parse reads as a new paid
 // order.
 type Simulator interface {
-	TestPurchase(p TestPurchase, secret string) (TestRequest, error)
+	TestPurchase(p TestPurchase, secret string) (Request, error)
 }
 
 // Template is a gateway's recorded paid delivery (its testdata fixture, embedded by the
@@ -65,7 +58,7 @@ type Template struct {
 	// is replaced, wherever it is a whole value, by a fresh one of the same shape.
 	IDs []string
 	// Sign, when set, authenticates the finished request (signature header or query).
-	Sign func(r *TestRequest, secret string, now time.Time)
+	Sign func(r *Request, secret string, now time.Time)
 }
 
 type fixtureFile struct {
@@ -80,10 +73,10 @@ type fixtureFile struct {
 }
 
 // Build makes a test purchase from the template.
-func (t Template) Build(p TestPurchase, secret string) (TestRequest, error) {
+func (t Template) Build(p TestPurchase, secret string) (Request, error) {
 	var f fixtureFile
 	if err := json.Unmarshal(t.Fixture, &f); err != nil || f.RawBody == "" {
-		return TestRequest{}, fmt.Errorf("webhook: test purchase template: %v", err)
+		return Request{}, fmt.Errorf("webhook: test purchase template: %v", err)
 	}
 	if p.Now.IsZero() {
 		p.Now = time.Now()
@@ -108,7 +101,7 @@ func (t Template) Build(p TestPurchase, secret string) (TestRequest, error) {
 		}
 		return v
 	}
-	r := TestRequest{Header: http.Header{}, Query: url.Values{}}
+	r := Request{Header: http.Header{}, Query: url.Values{}}
 	for k, v := range f.Request.Headers {
 		if v = edit(v, secret); v != "" {
 			r.Header.Set(k, v)
@@ -117,7 +110,7 @@ func (t Template) Build(p TestPurchase, secret string) (TestRequest, error) {
 	if _, q, ok := strings.Cut(f.Request.PathAndQuery, "?"); ok {
 		vs, err := url.ParseQuery(q)
 		if err != nil {
-			return TestRequest{}, fmt.Errorf("webhook: test purchase template query: %w", err)
+			return Request{}, fmt.Errorf("webhook: test purchase template query: %w", err)
 		}
 		for k, v := range vs {
 			for _, x := range v {
@@ -135,7 +128,7 @@ func (t Template) Build(p TestPurchase, secret string) (TestRequest, error) {
 			return edit(v, secret)
 		})
 		if err != nil {
-			return TestRequest{}, err
+			return Request{}, err
 		}
 		r.Body = []byte(body)
 	} else {

@@ -33,7 +33,7 @@ func TestTestPurchase(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				wr := webhook.Request{Header: req.Header, Query: req.Query, Body: req.Body}
+				wr := req
 				if err := a.Verify(wr, secret, now.Add(2*time.Second)); err != nil {
 					t.Fatalf("Verify refuses the test purchase: %v\n%s", err, req.Body)
 				}

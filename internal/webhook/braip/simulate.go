@@ -24,6 +24,6 @@ var testTemplate = webhook.Template{
 var _ webhook.Simulator = Adapter{}
 
 // TestPurchase implements webhook.Simulator.
-func (Adapter) TestPurchase(p webhook.TestPurchase, secret string) (webhook.TestRequest, error) {
+func (Adapter) TestPurchase(p webhook.TestPurchase, secret string) (webhook.Request, error) {
 	return testTemplate.Build(p, secret)
 }

@@ -28,11 +28,11 @@ var testTemplate = webhook.Template{
 var _ webhook.Simulator = Adapter{}
 
 // TestPurchase implements webhook.Simulator.
-func (Adapter) TestPurchase(p webhook.TestPurchase, secret string) (webhook.TestRequest, error) {
+func (Adapter) TestPurchase(p webhook.TestPurchase, secret string) (webhook.Request, error) {
 	return testTemplate.Build(p, secret)
 }
 
-func sign(r *webhook.TestRequest, secret string, _ time.Time) {
+func sign(r *webhook.Request, secret string, _ time.Time) {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(r.Body)
 	r.Header.Set("X-Signature", hex.EncodeToString(mac.Sum(nil)))

@@ -27,11 +27,11 @@ var testTemplate = webhook.Template{
 var _ webhook.Simulator = Adapter{}
 
 // TestPurchase implements webhook.Simulator.
-func (Adapter) TestPurchase(p webhook.TestPurchase, secret string) (webhook.TestRequest, error) {
+func (Adapter) TestPurchase(p webhook.TestPurchase, secret string) (webhook.Request, error) {
 	return testTemplate.Build(p, secret)
 }
 
-func sign(r *webhook.TestRequest, secret string, _ time.Time) {
+func sign(r *webhook.Request, secret string, _ time.Time) {
 	h := sha256.New()
 	h.Write([]byte(secret + "-"))
 	h.Write(r.Body)

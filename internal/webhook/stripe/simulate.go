@@ -29,11 +29,11 @@ var testTemplate = webhook.Template{
 var _ webhook.Simulator = Adapter{}
 
 // TestPurchase implements webhook.Simulator.
-func (Adapter) TestPurchase(p webhook.TestPurchase, secret string) (webhook.TestRequest, error) {
+func (Adapter) TestPurchase(p webhook.TestPurchase, secret string) (webhook.Request, error) {
 	return testTemplate.Build(p, secret)
 }
 
-func sign(r *webhook.TestRequest, secret string, now time.Time) {
+func sign(r *webhook.Request, secret string, now time.Time) {
 	t := strconv.FormatInt(now.Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(t + "."))
