@@ -251,13 +251,9 @@ func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 		// One transaction, so one fsync, for the touchpoints, their identity links and the
 		// deliveries they cause.
 		err := txs.Tx(ctx, func(tx store.Tx) error {
-			if _, err := tx.InsertTouchpoints(ctx, tps); err != nil {
-				return fmt.Errorf("insert touchpoints: %w", err)
-			}
-			if len(ids) > 0 {
-				if err := tx.LinkIdentities(ctx, ids); err != nil {
-					return fmt.Errorf("link identities: %w", err)
-				}
+			// Touchpoints and identity links in one statement on PostgreSQL.
+			if _, err := tx.WriteTouchpoints(ctx, tps, ids); err != nil {
+				return fmt.Errorf("write touchpoints: %w", err)
 			}
 			// The jobs that follow from the touchpoints (deliveries of leads and checkouts)
 			// commit with them or not at all; delivery plans them, as it does for intake's orders.

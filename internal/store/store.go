@@ -227,8 +227,8 @@ type Writer interface {
 	// CreateLink requires Code.
 	CreateLink(ctx context.Context, l Link) (Link, error)
 
-	// InsertTouchpoints appends touchpoints in one statement (COPY on PostgreSQL, one
-	// transaction on SQLite) and fills in, on the elements themselves, a missing ID (UUIDv7),
+	// InsertTouchpoints appends touchpoints in one statement (an INSERT over arrays on
+	// PostgreSQL, one transaction of prepared INSERTs on SQLite) and fills in, on the elements themselves, a missing ID (UUIDv7),
 	// ReceivedAt (the clock) and OccurredAt (ReceivedAt). A touchpoint whose
 	// ID or (source, client event id) already exists is skipped, so a retried batch never
 	// duplicates; inserted counts the new rows.
@@ -236,6 +236,11 @@ type Writer interface {
 	// LinkIdentities records that visitors were seen with hashed e-mails/phones
 	// (upsert on tenant+kind+hash+visitor, keeping first and last seen).
 	LinkIdentities(ctx context.Context, ids []Identity) error
+	// WriteTouchpoints is InsertTouchpoints and LinkIdentities in one transaction, with as few
+	// round trips as the store allows (one statement on PostgreSQL): the write of an ingest
+	// group commit. The same promises hold: repeated touchpoints are skipped, repeated
+	// identities (within ids too) are merged.
+	WriteTouchpoints(ctx context.Context, tps []Touchpoint, ids []Identity) (inserted int, err error)
 
 	// InsertInbox stores a raw webhook delivery. Called before anything is parsed. A zero
 	// State is InboxReceived.

@@ -1,5 +1,6 @@
-// Package postgres is the PostgreSQL store (pgx/v5): the shared SQL of store/sqlstore plus COPY
-// for touchpoints, an advisory lock around migrations and River's riverpgxv5 driver.
+// Package postgres is the PostgreSQL store (pgx/v5): the shared SQL of store/sqlstore plus one
+// statement over arrays for a group of touchpoints, an advisory lock around migrations and
+// River's riverpgxv5 driver.
 package postgres
 
 import (
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -73,7 +75,8 @@ func newStore(pool *pgxpool.Pool, o store.Options) (*Store, error) {
 			}
 			return pgTx{tx}, nil
 		},
-		InsertTouchpoints: copyTouchpoints,
+		InsertTouchpoints: insertTouchpoints,
+		WriteTouchpoints:  writeTouchpoints,
 		Enqueue: func(ctx context.Context, tx sqlstore.TxConn, args river.JobArgs, opts *river.InsertOpts) error {
 			return q.InsertTx(ctx, tx.Raw().(pgx.Tx), args, opts)
 		},
@@ -161,31 +164,109 @@ func (s *Store) MigrationStatus(ctx context.Context) (bool, error) {
 	return res.OK, nil
 }
 
-// copyTouchpoints COPYs the batch into a session-local staging table, then moves it with
-// INSERT ... SELECT ... ON CONFLICT DO NOTHING, so rows already stored (same id, or same
-// source and client event id) are skipped. The staging table empties at commit.
-func copyTouchpoints(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint) (int, error) {
-	ptx := tx.Raw().(pgx.Tx)
-	if _, err := ptx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS touchpoints_stage
-		(LIKE touchpoints INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
-		DELETE FROM touchpoints_stage`); err != nil {
-		return 0, fmt.Errorf("stage: %w", err)
+// writeTouchpoints inserts a group of touchpoints and upserts its identity links in one
+// statement (one round trip): each column travels as one array parameter and unnest turns
+// them back into rows. ON CONFLICT DO NOTHING skips touchpoints already stored (same id, or
+// same source and client event id), whether by an earlier group or earlier in this one, so a
+// retried request never duplicates; the identities, merged beforehand (one row per key, which
+// an upsert of several rows needs), keep the earliest first seen and the latest last seen, and
+// are locked in key order so concurrent groups do not deadlock. It returns how many
+// touchpoints were new.
+func writeTouchpoints(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+	var n int
+	args := append(touchpointArrays(tps), identityArrays(ids)...)
+	if err := tx.Raw().(pgx.Tx).QueryRow(ctx, writeTouchpointsSQL, args...).Scan(&n); err != nil {
+		return 0, err
 	}
-	f := sqlstore.Postgres(nil)
-	rows := make([][]any, len(tps))
-	for i := range tps {
-		rows[i] = sqlstore.TouchpointValues(f, &tps[i])
-	}
-	if _, err := ptx.CopyFrom(ctx, pgx.Identifier{"touchpoints_stage"}, sqlstore.TouchpointColumns, pgx.CopyFromRows(rows)); err != nil {
-		return 0, fmt.Errorf("copy: %w", err)
-	}
-	tag, err := ptx.Exec(ctx, `INSERT INTO touchpoints (`+touchpointCols+`) SELECT `+touchpointCols+
-		` FROM touchpoints_stage ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return 0, fmt.Errorf("move: %w", err)
-	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
+
+func insertTouchpoints(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint) (int, error) {
+	return writeTouchpoints(ctx, tx, tps, nil)
+}
+
+// touchpointArrays returns one array per column of sqlstore.TouchpointColumns, in that order.
+func touchpointArrays(tps []store.Touchpoint) []any {
+	n := len(tps)
+	text := func() []string { return make([]string, n) }
+	var (
+		id, tenant, source, typ, name, event           = text(), text(), text(), text(), text(), text()
+		occurred, received                             = make([]time.Time, n), make([]time.Time, n)
+		url, referrer, visitor                         = text(), text(), text()
+		fbclid, gclid, ttclid, fbc, fbp, ga, ttp       = text(), text(), text(), text(), text(), text(), text()
+		utmSource, utmMedium, utmCampaign, utmContent  = text(), text(), text(), text()
+		utmTerm, ip, ua, consent, emailHash, phoneHash = text(), text(), text(), text(), text(), text()
+		bot                                            = make([]bool, n)
+		props                                          = make([]pgtype.Text, n)
+	)
+	for i := range tps {
+		tp := &tps[i]
+		id[i], tenant[i], source[i], typ[i], name[i], event[i] = tp.ID, tp.TenantID, tp.SourceID, tp.Type, tp.Name, tp.ClientEventID
+		occurred[i], received[i] = sqlstore.Micro(tp.OccurredAt), sqlstore.Micro(tp.ReceivedAt)
+		url[i], referrer[i], visitor[i] = tp.URL, tp.Referrer, tp.VisitorID
+		fbclid[i], gclid[i], ttclid[i], fbc[i], fbp[i], ga[i], ttp[i] = tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP, tp.GAClientID, tp.TTP
+		utmSource[i], utmMedium[i], utmCampaign[i], utmContent[i] = tp.UTM.Source, tp.UTM.Medium, tp.UTM.Campaign, tp.UTM.Content
+		utmTerm[i], ip[i], ua[i], consent[i], emailHash[i], phoneHash[i] = tp.UTM.Term, tp.IP, tp.UserAgent, tp.Consent, tp.EmailHash, tp.PhoneHash
+		bot[i] = tp.Bot
+		if len(tp.Props) > 0 {
+			props[i] = pgtype.Text{String: string(tp.Props), Valid: true}
+		}
+	}
+	return []any{id, tenant, source, typ, name, event, occurred, received, url, referrer, visitor,
+		fbclid, gclid, ttclid, fbc, fbp, ga, ttp, utmSource, utmMedium, utmCampaign, utmContent, utmTerm,
+		ip, ua, consent, emailHash, phoneHash, bot, props}
+}
+
+// identityArrays returns the columns of identitiesColumns as arrays.
+func identityArrays(ids []store.Identity) []any {
+	n := len(ids)
+	tenant, kind, hash, visitor := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	first, last := make([]time.Time, n), make([]time.Time, n)
+	for i, id := range ids {
+		tenant[i], kind[i], hash[i], visitor[i] = id.TenantID, string(id.Kind), id.Hash, id.VisitorID
+		first[i], last[i] = sqlstore.Micro(id.FirstSeen), sqlstore.Micro(id.LastSeen)
+	}
+	return []any{tenant, kind, hash, visitor, first, last}
+}
+
+// touchpointTypes are the SQL types of sqlstore.TouchpointColumns' arrays (props travels as
+// text and is cast to jsonb).
+var touchpointTypes = map[string]string{"occurred_at": "timestamptz", "received_at": "timestamptz", "bot": "boolean"}
+
+var writeTouchpointsSQL = func() string {
+	cols := sqlstore.TouchpointColumns
+	params := make([]string, len(cols))
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		typ := touchpointTypes[c]
+		if typ == "" {
+			typ = "text"
+		}
+		params[i] = fmt.Sprintf("$%d::%s[]", i+1, typ)
+		sel[i] = c
+		if c == "props" {
+			sel[i] = "props::jsonb"
+		}
+	}
+	k := len(cols)
+	return `WITH tp AS (
+	INSERT INTO touchpoints (` + touchpointCols + `)
+	SELECT ` + strings.Join(sel, ", ") + `
+	FROM unnest(` + strings.Join(params, ", ") + `) AS t(` + touchpointCols + `)
+	ON CONFLICT DO NOTHING
+	RETURNING 1
+), ids AS (
+	INSERT INTO identities (tenant_id, kind, hash, visitor_id, first_seen, last_seen)
+	SELECT tenant_id, kind, hash, visitor_id, first_seen, last_seen
+	FROM unnest(` + fmt.Sprintf("$%d::text[], $%d::text[], $%d::text[], $%d::text[], $%d::timestamptz[], $%d::timestamptz[]", k+1, k+2, k+3, k+4, k+5, k+6) + `)
+		AS i(tenant_id, kind, hash, visitor_id, first_seen, last_seen)
+	ORDER BY tenant_id, kind, hash, visitor_id
+	ON CONFLICT (tenant_id, kind, hash, visitor_id) DO UPDATE SET
+		first_seen = LEAST(identities.first_seen, excluded.first_seen),
+		last_seen = GREATEST(identities.last_seen, excluded.last_seen)
+)
+SELECT count(*) FROM tp`
+}()
 
 func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError

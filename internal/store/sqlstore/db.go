@@ -54,6 +54,11 @@ type Config struct {
 	// InsertTouchpoints bulk-inserts touchpoints (IDs and times already set) inside tx and
 	// returns how many were new. Both dialects must skip rows that conflict.
 	InsertTouchpoints func(ctx context.Context, tx TxConn, tps []store.Touchpoint) (int, error)
+	// WriteTouchpoints, when set, does InsertTouchpoints and the identity upsert of
+	// LinkIdentities (ids merged: one entry per tenant, kind, hash and visitor, first and last
+	// seen set) inside tx in one go and returns how many touchpoints were new. Nil: one
+	// InsertTouchpoints, then one upsert per identity.
+	WriteTouchpoints func(ctx context.Context, tx TxConn, tps []store.Touchpoint, ids []store.Identity) (int, error)
 	// Enqueue inserts a River job in tx.
 	Enqueue func(ctx context.Context, tx TxConn, args river.JobArgs, opts *river.InsertOpts) error
 	Options store.Options

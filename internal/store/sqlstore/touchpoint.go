@@ -57,6 +57,21 @@ func (q *queries) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint)
 	if len(tps) == 0 {
 		return 0, nil
 	}
+	q.stampTouchpoints(tps)
+	var n int
+	err := q.runTx(ctx, func(q *queries) error {
+		var err error
+		n, err = q.cfg.InsertTouchpoints(ctx, q.tx, tps)
+		return err
+	})
+	if err != nil {
+		return 0, wrap("insert touchpoints", err)
+	}
+	return n, nil
+}
+
+// stampTouchpoints fills in missing ids and times and rounds times to the stored precision.
+func (q *queries) stampTouchpoints(tps []store.Touchpoint) {
 	now := q.now()
 	for i := range tps {
 		tp := &tps[i]
@@ -70,16 +85,71 @@ func (q *queries) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint)
 		tp.ReceivedAt = Micro(tp.ReceivedAt)
 		tp.OccurredAt = Micro(tp.OccurredAt)
 	}
+}
+
+func (q *queries) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+	return q.writeTouchpoints(ctx, "write touchpoints", tps, ids)
+}
+
+func (q *queries) writeTouchpoints(ctx context.Context, op string, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+	if len(tps) == 0 && len(ids) == 0 {
+		return 0, nil
+	}
+	q.stampTouchpoints(tps)
+	ids = MergeIdentities(ids, q.now())
 	var n int
 	err := q.runTx(ctx, func(q *queries) error {
 		var err error
-		n, err = q.cfg.InsertTouchpoints(ctx, q.tx, tps)
-		return err
+		if q.cfg.WriteTouchpoints != nil {
+			n, err = q.cfg.WriteTouchpoints(ctx, q.tx, tps, ids)
+			return err
+		}
+		if len(tps) > 0 {
+			if n, err = q.cfg.InsertTouchpoints(ctx, q.tx, tps); err != nil {
+				return err
+			}
+		}
+		return q.linkIdentities(ctx, ids)
 	})
 	if err != nil {
-		return 0, wrap("insert touchpoints", err)
+		return 0, wrap(op, err)
 	}
 	return n, nil
+}
+
+// MergeIdentities returns ids with a missing first seen set to now and a missing last seen to
+// the first, and the entries of one tenant, kind, hash and visitor merged into one (earliest
+// first seen, latest last seen), in the order of their first appearance, at the stored
+// precision. An upsert of several rows in one statement needs each key once.
+func MergeIdentities(ids []store.Identity, now time.Time) []store.Identity {
+	if len(ids) == 0 {
+		return nil
+	}
+	type key struct{ tenant, kind, hash, visitor string }
+	out := make([]store.Identity, 0, len(ids))
+	seen := make(map[key]int, len(ids))
+	for _, id := range ids {
+		if id.FirstSeen.IsZero() {
+			id.FirstSeen = now
+		}
+		if id.LastSeen.IsZero() {
+			id.LastSeen = id.FirstSeen
+		}
+		id.FirstSeen, id.LastSeen = Micro(id.FirstSeen), Micro(id.LastSeen)
+		k := key{id.TenantID, string(id.Kind), id.Hash, id.VisitorID}
+		if i, ok := seen[k]; ok {
+			if id.FirstSeen.Before(out[i].FirstSeen) {
+				out[i].FirstSeen = id.FirstSeen
+			}
+			if id.LastSeen.After(out[i].LastSeen) {
+				out[i].LastSeen = id.LastSeen
+			}
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, id)
+	}
+	return out
 }
 
 func (q *queries) ListTouchpoints(ctx context.Context, f store.TouchpointFilter) ([]store.Touchpoint, error) {
@@ -175,30 +245,23 @@ func (q *queries) LinkIdentities(ctx context.Context, ids []store.Identity) erro
 	if len(ids) == 0 {
 		return nil
 	}
-	err := q.runTx(ctx, func(q *queries) error {
-		now := q.now()
-		for _, id := range ids {
-			first, last := id.FirstSeen, id.LastSeen
-			if first.IsZero() {
-				first = now
-			}
-			if last.IsZero() {
-				last = first
-			}
-			_, err := q.exec(ctx, q.w, `INSERT INTO identities (tenant_id, kind, hash, visitor_id, first_seen, last_seen)
-				VALUES ($1, $2, $3, $4, $5, $6)
-				ON CONFLICT (tenant_id, kind, hash, visitor_id) DO UPDATE SET
-					first_seen = CASE WHEN excluded.first_seen < identities.first_seen THEN excluded.first_seen ELSE identities.first_seen END,
-					last_seen = CASE WHEN excluded.last_seen > identities.last_seen THEN excluded.last_seen ELSE identities.last_seen END`,
-				id.TenantID, string(id.Kind), id.Hash, id.VisitorID, q.f.Time(first), q.f.Time(last))
-			if err != nil {
-				return err
-			}
+	_, err := q.writeTouchpoints(ctx, "link identities", nil, ids)
+	return err
+}
+
+// linkIdentities upserts merged identities (MergeIdentities) one statement each, inside a
+// transaction.
+func (q *queries) linkIdentities(ctx context.Context, ids []store.Identity) error {
+	for _, id := range ids {
+		_, err := q.exec(ctx, q.w, `INSERT INTO identities (tenant_id, kind, hash, visitor_id, first_seen, last_seen)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (tenant_id, kind, hash, visitor_id) DO UPDATE SET
+				first_seen = CASE WHEN excluded.first_seen < identities.first_seen THEN excluded.first_seen ELSE identities.first_seen END,
+				last_seen = CASE WHEN excluded.last_seen > identities.last_seen THEN excluded.last_seen ELSE identities.last_seen END`,
+			id.TenantID, string(id.Kind), id.Hash, id.VisitorID, q.f.Time(id.FirstSeen), q.f.Time(id.LastSeen))
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return wrap("link identities", err)
 	}
 	return nil
 }

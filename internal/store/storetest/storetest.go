@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 		{"TouchpointLookups", testTouchpointLookups},
 		{"TouchpointPagination", testTouchpointPagination},
 		{"Identities", testIdentities},
+		{"WriteTouchpoints", testWriteTouchpoints},
 		{"Inbox", testInbox},
 		{"OrderRoundTrip", testOrderRoundTrip},
 		{"OrderLifecycle", testOrderLifecycle},

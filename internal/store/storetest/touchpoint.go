@@ -234,3 +234,58 @@ func testIdentities(t *testing.T, s store.Store) {
 	equal(t, "tenant B", len(must(s.VisitorsByIdentity(ctx, w.b.ID, store.IdentityEmail, "h1"))(t)), 1)
 	equal(t, "unknown", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "zz"))(t)), 0)
 }
+
+// testWriteTouchpoints: a group commit's write (touchpoints and identity links at once) keeps
+// InsertTouchpoints' and LinkIdentities' promises: every field round-trips, a touchpoint repeated
+// within the group or across groups (a client's retry) is stored once, and an identity repeated
+// within the group is merged, not an error.
+func testWriteTouchpoints(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	group := []store.Touchpoint{fullTouchpoint(w.a.ID, w.srcA.ID, 0), fullTouchpoint(w.a.ID, w.srcA.ID, 1), fullTouchpoint(w.a.ID, w.srcA.ID, 0)}
+	group[1].Props = nil
+	id := func(visitor string, d time.Duration) store.Identity {
+		return store.Identity{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "em-hash", VisitorID: visitor, FirstSeen: at(d), LastSeen: at(d)}
+	}
+	ids := []store.Identity{id("v1", time.Hour), id("v1", -time.Hour), id("v2", 0), id("v1", 2*time.Hour)}
+	if n := must(s.WriteTouchpoints(ctx, group, ids))(t); n != 2 {
+		t.Errorf("group with a repeated event inserted %d, want 2", n)
+	}
+	got := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID}))(t)
+	if len(got) != 2 {
+		t.Fatalf("listed %d touchpoints, want 2", len(got))
+	}
+	equal(t, "round trip", []store.Touchpoint{normTP(t, got[0]), normTP(t, got[1])}, []store.Touchpoint{normTP(t, group[1]), normTP(t, group[0])})
+	equal(t, "merged identities", must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "em-hash"))(t), []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "em-hash", VisitorID: "v1", FirstSeen: micro(at(-time.Hour)), LastSeen: micro(at(2 * time.Hour))},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "em-hash", VisitorID: "v2", FirstSeen: micro(at(0)), LastSeen: micro(at(0))},
+	})
+
+	// The retry of the whole group (new ids, same client event ids) inserts nothing and moves
+	// the identity's window only outwards.
+	retry := []store.Touchpoint{fullTouchpoint(w.a.ID, w.srcA.ID, 0), fullTouchpoint(w.a.ID, w.srcA.ID, 1)}
+	if n := must(s.WriteTouchpoints(ctx, retry, []store.Identity{id("v2", -2*time.Hour), id("v2", time.Hour)}))(t); n != 0 {
+		t.Errorf("retried group inserted %d, want 0", n)
+	}
+	if l := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID}))(t); len(l) != 2 {
+		t.Errorf("after the retry tenant A has %d touchpoints, want 2", len(l))
+	}
+	v2 := must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "em-hash"))(t)
+	if len(v2) != 2 || !v2[0].FirstSeen.Equal(micro(at(-2*time.Hour))) && !v2[1].FirstSeen.Equal(micro(at(-2*time.Hour))) {
+		t.Errorf("after the retry: %+v, want v2 first seen moved back", v2)
+	}
+
+	// Touchpoints only, identities only, and nothing at all.
+	if n := must(s.WriteTouchpoints(ctx, []store.Touchpoint{fullTouchpoint(w.a.ID, w.srcA.ID, 5)}, nil))(t); n != 1 {
+		t.Errorf("touchpoints only: inserted %d, want 1", n)
+	}
+	if n := must(s.WriteTouchpoints(ctx, nil, []store.Identity{{TenantID: w.b.ID, Kind: store.IdentityPhone, Hash: "p", VisitorID: "vb"}}))(t); n != 0 {
+		t.Errorf("identities only: inserted %d, want 0", n)
+	}
+	if got := must(s.VisitorsByIdentity(ctx, w.b.ID, store.IdentityPhone, "p"))(t); len(got) != 1 || got[0].FirstSeen.IsZero() || !got[0].LastSeen.Equal(got[0].FirstSeen) {
+		t.Errorf("identity without times: %+v, want first seen = last seen = now", got)
+	}
+	if n := must(s.WriteTouchpoints(ctx, nil, nil))(t); n != 0 {
+		t.Errorf("empty write inserted %d", n)
+	}
+}
