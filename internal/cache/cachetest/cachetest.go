@@ -740,7 +740,8 @@ func testWriteMany(t *testing.T, c cache.Cache) {
 	ctx := context.Background()
 	var ws []cache.Write
 	for i := range 5 {
-		ws = append(ws, cache.Write{Key: "wm:list", Val: []byte{'a' + byte(i)}, MaxItems: 3, TTL: time.Minute})
+		ws = append(ws, cache.Write{Key: "wm:list", Val: []byte{'a' + byte(i)}, MaxItems: 3, TTL: time.Minute},
+			cache.Write{Key: "wm:list2", Val: []byte{'v' + byte(i)}, MaxItems: 10, TTL: time.Minute})
 	}
 	ws = append(ws, cache.Write{Key: "wm:k1", Val: []byte("v1"), TTL: time.Minute}, cache.Write{Key: "wm:k2", Val: []byte("v2")})
 	if err := cache.WriteMany(ctx, c, ws); err != nil {
@@ -752,6 +753,13 @@ func testWriteMany(t *testing.T, c cache.Cache) {
 	}
 	if got := string(bytes.Join(items, nil)); got != "edc" {
 		t.Fatalf("capped list after WriteMany = %q, want %q", got, "edc")
+	}
+	// Pushes to two lists interleaved: each list keeps its own values in order.
+	if items, err = c.Range(ctx, "wm:list2", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(bytes.Join(items, nil)); got != "zyxwv" {
+		t.Fatalf("second list after WriteMany = %q, want %q", got, "zyxwv")
 	}
 	for k, want := range map[string]string{"wm:k1": "v1", "wm:k2": "v2"} {
 		v, ok, err := c.Get(ctx, k)

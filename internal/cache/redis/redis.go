@@ -423,24 +423,49 @@ func (l slogPrintf) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
-// WriteMany implements cache.BatchWriter: every write in one MULTI/EXEC round trip, a push
-// being LPUSH + LTRIM + PEXPIRE as in PushCapped.
+// WriteMany implements cache.BatchWriter: every write in one pipelined round trip (no
+// MULTI/EXEC: the batch is not atomic, see cache.WriteMany), the pushes to one key folded into
+// one LPUSH of all their values, in order, followed by one LTRIM and one PEXPIRE, as in
+// PushCapped.
 func (c *Cache) WriteMany(ctx context.Context, ws []cache.Write) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	_, err := c.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	type push struct {
+		vals     []any
+		maxItems int
+		ttl      time.Duration
+	}
+	var (
+		order  []string
+		pushes map[string]*push
+	)
+	_, err := c.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, w := range ws {
 			k := c.key(w.Key)
 			if w.MaxItems > 0 {
-				p.LPush(ctx, k, w.Val)
-				p.LTrim(ctx, k, 0, int64(w.MaxItems)-1)
-				if w.TTL > 0 {
-					p.PExpire(ctx, k, w.TTL)
+				if pushes == nil {
+					pushes = make(map[string]*push, len(ws))
 				}
+				pu := pushes[k]
+				if pu == nil {
+					pu = &push{}
+					pushes[k] = pu
+					order = append(order, k)
+				}
+				pu.vals = append(pu.vals, w.Val)
+				pu.maxItems, pu.ttl = w.MaxItems, w.TTL
 				continue
 			}
 			p.Set(ctx, k, w.Val, noExpiry(w.TTL))
+		}
+		for _, k := range order {
+			pu := pushes[k]
+			p.LPush(ctx, k, pu.vals...)
+			p.LTrim(ctx, k, 0, int64(pu.maxItems)-1)
+			if pu.ttl > 0 {
+				p.PExpire(ctx, k, pu.ttl)
+			}
 		}
 		return nil
 	})
