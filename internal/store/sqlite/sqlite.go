@@ -37,6 +37,7 @@ type Store struct {
 	queue       *sqlstore.Queue[*sql.Tx]
 	migrateMu   sync.Mutex
 	health      *health
+	stmts       *groupStmts
 }
 
 var _ store.Store = (*Store)(nil)
@@ -109,7 +110,9 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 		read.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	s := &Store{write: write, read: read, flavor: f, queue: queue, health: h}
+	s := &Store{write: write, read: read, flavor: f, queue: queue, health: h, stmts: &groupStmts{db: write}}
+	// Prepared now if the database is migrated already; else after Migrate.
+	s.stmts.prepare(ctx, f)
 	s.Store = sqlstore.New(sqlstore.Config{
 		Flavor: f,
 		Read:   sqlstore.DB{DB: read},
@@ -118,7 +121,10 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 			return sqlstore.BeginDB(ctx, write)
 		},
 		InsertTouchpoints: func(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint) (int, error) {
-			return insertTouchpoints(ctx, f, tx.Raw().(*sql.Tx), tps)
+			return s.stmts.write(ctx, f, tx.Raw().(*sql.Tx), tps, nil)
+		},
+		WriteTouchpoints: func(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+			return s.stmts.write(ctx, f, tx.Raw().(*sql.Tx), tps, ids)
 		},
 		Enqueue: func(ctx context.Context, tx sqlstore.TxConn, args river.JobArgs, opts *river.InsertOpts) error {
 			return queue.InsertTx(ctx, tx.Raw().(*sql.Tx), args, opts)
@@ -142,7 +148,7 @@ func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.queue.Stop(ctx)
-	return errors.Join(err, s.read.Close(), s.write.Close())
+	return errors.Join(err, s.stmts.close(), s.read.Close(), s.write.Close())
 }
 
 func (s *Store) Queue() store.Queue { return s.queue }
@@ -180,6 +186,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: river migrate: commit: %w", err)
 	}
+	s.stmts.prepare(ctx, s.flavor)
 	return nil
 }
 
@@ -200,24 +207,86 @@ func (s *Store) MigrationStatus(ctx context.Context) (bool, error) {
 	return res.OK, nil
 }
 
-// insertTouchpoints runs one prepared INSERT per touchpoint inside the batch's transaction.
-func insertTouchpoints(ctx context.Context, f *sqlstore.Flavor, tx *sql.Tx, tps []store.Touchpoint) (int, error) {
-	stmt, err := tx.PrepareContext(ctx, f.Rebind(sqlstore.InsertTouchpointSQL))
-	if err != nil {
-		return 0, err
+// groupStmts are the statements of a group commit (the touchpoint INSERT and the identity
+// upsert), prepared once on the write connection and reused by every transaction, so SQLite
+// does not parse them again for each group. They are prepared at Open when the database is
+// migrated already, else after Migrate (the tables must exist), never inside a transaction: the
+// write pool has one connection, which the transaction holds. Until then each transaction
+// prepares its own.
+type groupStmts struct {
+	db               *sql.DB
+	mu               sync.Mutex
+	insert, identity *sql.Stmt
+}
+
+// prepare prepares the statements not prepared yet; a failure (tables not there yet) leaves
+// them to the next call.
+func (g *groupStmts) prepare(ctx context.Context, f *sqlstore.Flavor) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.insert == nil {
+		g.insert, _ = g.db.PrepareContext(ctx, f.Rebind(sqlstore.InsertTouchpointSQL))
 	}
-	defer stmt.Close()
+	if g.identity == nil {
+		g.identity, _ = g.db.PrepareContext(ctx, f.Rebind(sqlstore.UpsertIdentitySQL))
+	}
+}
+
+// stmt returns the prepared statement for tx, or prepares query in tx when it is not.
+func (g *groupStmts) stmt(ctx context.Context, tx *sql.Tx, prepared func() *sql.Stmt, query string) (*sql.Stmt, error) {
+	g.mu.Lock()
+	st := prepared()
+	g.mu.Unlock()
+	if st != nil {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
+func (g *groupStmts) close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var errs []error
+	for _, st := range []*sql.Stmt{g.insert, g.identity} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	g.insert, g.identity = nil, nil
+	return errors.Join(errs...)
+}
+
+// write runs the prepared INSERT once per touchpoint and the prepared upsert once per identity
+// inside the group's transaction; it returns how many touchpoints were new.
+func (g *groupStmts) write(ctx context.Context, f *sqlstore.Flavor, tx *sql.Tx, tps []store.Touchpoint, ids []store.Identity) (int, error) {
 	var n int64
-	for i := range tps {
-		res, err := stmt.ExecContext(ctx, sqlstore.TouchpointValues(f, &tps[i])...)
+	if len(tps) > 0 {
+		stmt, err := g.stmt(ctx, tx, func() *sql.Stmt { return g.insert }, f.Rebind(sqlstore.InsertTouchpointSQL))
 		if err != nil {
 			return 0, err
 		}
-		k, err := res.RowsAffected()
+		for i := range tps {
+			res, err := stmt.ExecContext(ctx, sqlstore.TouchpointValues(f, &tps[i])...)
+			if err != nil {
+				return 0, err
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return 0, err
+			}
+			n += k
+		}
+	}
+	if len(ids) > 0 {
+		stmt, err := g.stmt(ctx, tx, func() *sql.Stmt { return g.identity }, f.Rebind(sqlstore.UpsertIdentitySQL))
 		if err != nil {
 			return 0, err
 		}
-		n += k
+		for i := range ids {
+			if _, err := stmt.ExecContext(ctx, sqlstore.IdentityValues(f, &ids[i])...); err != nil {
+				return 0, err
+			}
+		}
 	}
 	return int(n), nil
 }

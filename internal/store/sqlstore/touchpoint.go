@@ -249,17 +249,24 @@ func (q *queries) LinkIdentities(ctx context.Context, ids []store.Identity) erro
 	return err
 }
 
+// UpsertIdentitySQL records one identity link, keeping the earliest first seen and the latest
+// last seen (the values of IdentityValues).
+const UpsertIdentitySQL = `INSERT INTO identities (tenant_id, kind, hash, visitor_id, first_seen, last_seen)
+	VALUES ($1, $2, $3, $4, $5, $6)
+	ON CONFLICT (tenant_id, kind, hash, visitor_id) DO UPDATE SET
+		first_seen = CASE WHEN excluded.first_seen < identities.first_seen THEN excluded.first_seen ELSE identities.first_seen END,
+		last_seen = CASE WHEN excluded.last_seen > identities.last_seen THEN excluded.last_seen ELSE identities.last_seen END`
+
+// IdentityValues returns the arguments of UpsertIdentitySQL for the flavor.
+func IdentityValues(f *Flavor, id *store.Identity) []any {
+	return []any{id.TenantID, string(id.Kind), id.Hash, id.VisitorID, f.Time(id.FirstSeen), f.Time(id.LastSeen)}
+}
+
 // linkIdentities upserts merged identities (MergeIdentities) one statement each, inside a
 // transaction.
 func (q *queries) linkIdentities(ctx context.Context, ids []store.Identity) error {
 	for _, id := range ids {
-		_, err := q.exec(ctx, q.w, `INSERT INTO identities (tenant_id, kind, hash, visitor_id, first_seen, last_seen)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (tenant_id, kind, hash, visitor_id) DO UPDATE SET
-				first_seen = CASE WHEN excluded.first_seen < identities.first_seen THEN excluded.first_seen ELSE identities.first_seen END,
-				last_seen = CASE WHEN excluded.last_seen > identities.last_seen THEN excluded.last_seen ELSE identities.last_seen END`,
-			id.TenantID, string(id.Kind), id.Hash, id.VisitorID, q.f.Time(id.FirstSeen), q.f.Time(id.LastSeen))
-		if err != nil {
+		if _, err := q.exec(ctx, q.w, UpsertIdentitySQL, IdentityValues(q.f, &id)...); err != nil {
 			return err
 		}
 	}
