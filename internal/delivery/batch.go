@@ -11,7 +11,10 @@ import (
 
 // batchKey groups events that can share one request: the same destination (so the same pixel,
 // token and settings).
-type batchKey struct{ dest string }
+type batchKey struct {
+	dest string
+	rpm  int // the destination's Spec().RequestsPerMinute
+}
 
 // pending is one job's event waiting in a batch. begin fills attempt before the request leaves.
 type pending struct {
@@ -43,6 +46,10 @@ type batch struct {
 // nothing is sent.
 type beginFunc func(ctx context.Context, requestID string, items []*pending) error
 
+// quotaFunc takes one request from a destination's quota; when none is left it returns false
+// and how long to wait.
+type quotaFunc func(ctx context.Context, key batchKey) (ok bool, retryAfter time.Duration)
+
 // batchers collects concurrent jobs for one destination into one Send of up to the platform's
 // batch limit, flushed when full or after the window. Each destination has its own batches, so
 // a slow platform never holds another's events.
@@ -50,6 +57,7 @@ type batchers struct {
 	window      time.Duration
 	sendTimeout time.Duration
 	begin       beginFunc
+	quota       quotaFunc // nil: no quota
 	mu          sync.Mutex
 	open        map[batchKey]*batch
 }
@@ -108,6 +116,16 @@ func (bs *batchers) flushAfter(key batchKey, b *batch) {
 	// destination's timeout (which the job's timeout covers).
 	ctx, cancel := context.WithTimeout(context.Background(), bs.sendTimeout)
 	defer cancel()
+	if bs.quota != nil {
+		if ok, wait := bs.quota(ctx, key); !ok {
+			// Nothing was recorded or sent: the jobs wait and send later.
+			for _, p := range b.items {
+				p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonRateLimited, RetryAfter: wait,
+					Message: "the destination's request quota is used up for now; nothing was sent"}}
+			}
+			return
+		}
+	}
 	if err := bs.begin(ctx, store.NewID(), b.items); err != nil {
 		for _, p := range b.items {
 			p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: ReasonNotRecorded,

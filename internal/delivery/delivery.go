@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
+	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/live"
@@ -185,9 +186,12 @@ type Worker struct {
 	// ConfirmAfter, when positive, replaces every dest.Confirmer's wait before its first poll
 	// (tests and the local walkthrough; Google's is 30 minutes).
 	ConfirmAfter time.Duration
-	window       time.Duration
-	batchers     *batchers
-	senders      *senders
+	// Quota, when set, holds each destination to its Spec().RequestsPerMinute with a token
+	// bucket per destination shared by every replica (the cache); nil applies no quota.
+	Quota    cache.Limiter
+	window   time.Duration
+	batchers *batchers
+	senders  *senders
 }
 
 // DefaultSendTimeout bounds a send when no destination declares its timeout: the egress
@@ -250,6 +254,9 @@ func NewWorker(w Worker, batchWindow time.Duration) *Worker {
 	w.window = batchWindow
 	w.senders = &senders{}
 	w.batchers = newBatchers(batchWindow, w.SendTimeout, w.begin)
+	if w.Quota != nil {
+		w.batchers.quota = w.takeQuota
+	}
 	return &w
 }
 
@@ -364,14 +371,17 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 			"delivery_id", d.ID, "destination_id", ds.ID, "destination_type", ds.Type, "lost_attempts", len(p.stale))
 	}
 	start := w.now()
-	res := w.batchers.send(ctx, batchKey{dest: ds.ID}, impl.Spec().MaxBatch, sender, p)
+	res := w.batchers.send(ctx, batchKey{dest: ds.ID, rpm: impl.Spec().RequestsPerMinute}, impl.Spec().MaxBatch, sender, p)
 	out, attempt := res.Outcome, res.attempt
 	if attempt.ID == "" {
 		// Nothing was recorded by this job: either begin failed and nothing was sent, or the
 		// job was cancelled while its batch was in the air (then the delivery is in flight and
 		// the next run is a resend).
-		w.Log.Warn("delivery: no outcome recorded; retrying", "delivery_id", d.ID, "destination_id", ds.ID, "reason", out.Reason)
 		w.count(ds.Type, OutcomeRetried, out.Reason)
+		if out.Reason == dest.ReasonRateLimited && out.RetryAfter > 0 {
+			return river.JobSnooze(out.RetryAfter) // the destination's quota: nothing was sent
+		}
+		w.Log.Warn("delivery: no outcome recorded; retrying", "delivery_id", d.ID, "destination_id", ds.ID, "reason", out.Reason)
 		return fmt.Errorf("%w: %s", errRetry, out.Reason)
 	}
 	d = res.d
@@ -797,4 +807,23 @@ func applyTouchpoint(ev *dest.Event, tp store.Touchpoint) {
 			*c.dst = c.v
 		}
 	}
+}
+
+// takeQuota takes one request from the destination's quota. The bucket holds a fifth of the
+// minute's requests and refills the rest over the minute, so no 60-second window exceeds the
+// quota. A cache failure lets the request go (Google's 429 is still retried).
+func (w *Worker) takeQuota(ctx context.Context, key batchKey) (bool, time.Duration) {
+	if key.rpm <= 0 {
+		return true, 0
+	}
+	burst := max(key.rpm/5, 1)
+	ok, wait, err := w.Quota.Allow(ctx, "quota:"+key.dest, float64(key.rpm-burst)/60, burst)
+	if err != nil {
+		w.Log.Warn("delivery: quota unavailable; sending", "destination_id", key.dest, "error", err)
+		return true, 0
+	}
+	if !ok && wait <= 0 {
+		wait = time.Second
+	}
+	return ok, wait
 }

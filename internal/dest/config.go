@@ -123,6 +123,12 @@ type Spec struct {
 	// Timeout bounds one Send (its HTTP client gives up then); a delivery job's timeout is
 	// sized from the longest of the registered destinations' (delivery.JobTimeout).
 	Timeout time.Duration
+	// RequestsPerMinute is the platform's request quota, when it publishes one (Google's Data
+	// Manager API: 300 per minute per Cloud project); zero is none. The delivery worker takes
+	// one token per request from a token bucket per destination in the cache, shared by every
+	// replica, and holds a batch back (its jobs snooze, nothing is sent or lost) when it is
+	// empty.
+	RequestsPerMinute int
 }
 
 // TestSetting returns the setting marked Test, if the destination has one.

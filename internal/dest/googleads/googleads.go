@@ -66,8 +66,11 @@ var spec = dest.Spec{
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
 	Timeout:     Timeout,
-	Operator:    []dest.OperatorSetting{OperatorDataManagerURL},
-	Identifiers: []dest.Identifier{dest.IDGCLID, dest.IDEmail, dest.IDPhone, dest.IDName, dest.IDAddress, dest.IDUserAgent},
+	// Google's quota is 300 requests a minute per Cloud project (and 100,000 a day, which that
+	// rate cannot reach in less than 5.5 hours); Hub counts per destination.
+	RequestsPerMinute: 300,
+	Operator:          []dest.OperatorSetting{OperatorDataManagerURL},
+	Identifiers:       []dest.Identifier{dest.IDGCLID, dest.IDEmail, dest.IDPhone, dest.IDName, dest.IDAddress, dest.IDUserAgent},
 	Settings: []dest.Setting{
 		{Name: SettingOperatingAccount, Label: "Operating account (customer ID)", Required: true,
 			Description: "The Google Ads customer ID that owns the conversion action, 10 digits (123-456-7890 is accepted)."},
