@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"golang.org/x/oauth2/jwt"
 
 	"github.com/hubtrack/hub/internal/dest"
-	"github.com/hubtrack/hub/internal/egress"
 )
 
 const (
@@ -33,14 +31,7 @@ const (
 
 // Send implements dest.Destination: Prepare, then the prepared sender's Send.
 func (g *GoogleAds) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
-	if len(events) > MaxBatch {
-		return dest.BatchResult{}, fmt.Errorf("googleads: send %d events: %w", len(events), dest.ErrBatchTooLarge)
-	}
-	s, err := g.Prepare(cfg, creds)
-	if err != nil {
-		s = dest.Refusing(err)
-	}
-	return s.Send(ctx, events)
+	return dest.SendOnce(ctx, g, cfg, creds, events)
 }
 
 // Prepare implements dest.Destination: it validates the settings, reads the service-account
@@ -71,7 +62,15 @@ func (g *GoogleAds) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sende
 	if err != nil {
 		return nil, errors.New("googleads: the Data Manager URL (HUB_GOOGLE_DATAMANAGER_URL) is not an absolute http(s) URL without query")
 	}
-	return &prepared{g: g, s: parseSettings(cfg), endpoint: base + "/v1/events:ingest", statusURL: base + "/v1/requestStatus:retrieve", jwt: jc}, nil
+	p := &prepared{g: g, s: parseSettings(cfg), endpoint: base + "/v1/events:ingest", statusURL: base + "/v1/requestStatus:retrieve", jwt: jc}
+	// Events Google would refuse (stale, invalid, without identifiers) get their permanent
+	// outcome without being sent, because one bad event makes Google refuse the whole request.
+	// When Google still refuses a batch with INVALID_ARGUMENT, it is split in halves, so the
+	// good events are delivered and the bad ones found; so is a batch with too many conversion
+	// actions for one request. p is also the Confirmer of what Google accepted.
+	p.Batch = dest.Batch[event]{Type: "googleads", Platform: "Google", MaxBatch: MaxBatch, MaxRequests: maxRequests,
+		SplitOnEncodeError: true, Now: g.now, Convert: p.convert, Encode: p.encode, Post: p.post}
+	return p, nil
 }
 
 func baseURL(raw string) (string, error) {
@@ -86,8 +85,9 @@ func baseURL(raw string) (string, error) {
 }
 
 // prepared is a Google Ads destination bound to one version of its settings and key. It holds
-// the access token until shortly before it expires.
+// the access token until shortly before it expires. Its Send is the shared batch send.
 type prepared struct {
+	dest.Batch[event]
 	g         *GoogleAds
 	s         settings
 	endpoint  string
@@ -157,134 +157,48 @@ func tokenOutcome(ctx context.Context, err error) dest.Outcome {
 	return o
 }
 
-// Send implements dest.Sender.
-//
-// Events Google would refuse (stale, invalid, without identifiers) get their permanent outcome
-// without being sent, because one bad event makes Google refuse the whole request. When Google
-// still refuses a batch with INVALID_ARGUMENT, Send splits it in halves, so the good events are
-// delivered and the bad ones found.
-func (p *prepared) Send(ctx context.Context, events []dest.Event) (dest.BatchResult, error) {
-	if len(events) > MaxBatch {
-		return dest.BatchResult{}, fmt.Errorf("googleads: send %d events: %w", len(events), dest.ErrBatchTooLarge)
-	}
-	res := dest.BatchResult{Outcomes: make([]dest.Outcome, len(events))}
-	if len(events) == 0 {
-		return res, nil
-	}
-	now := p.g.now()
-	var idx []int
-	var data []event
-	for i, e := range events {
-		ev, ee := convert(p.s, i, e, now)
-		if ee != nil {
-			res.Outcomes[i] = ee.Outcome()
-			continue
-		}
-		idx = append(idx, i)
-		data = append(data, ev)
-	}
-	p.send(ctx, &res, events, idx, data)
-	return res, nil
+func (p *prepared) convert(i int, e dest.Event, now time.Time) (event, *dest.EventError) {
+	return convert(p.s, i, e, now)
 }
 
-func (p *prepared) send(ctx context.Context, res *dest.BatchResult, events []dest.Event, idx []int, data []event) {
-	if len(idx) == 0 {
-		return
-	}
-	set := func(o dest.Outcome) {
-		for _, i := range idx {
-			o.EventID = events[i].EventID
-			res.Outcomes[i] = o
-		}
-	}
-	if res.Requests >= maxRequests {
-		set(dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidParameter,
-			Message: fmt.Sprintf("Google refused the batch; Hub stopped isolating the bad events after %d requests", maxRequests)})
-		return
-	}
-	if err := ctx.Err(); err != nil {
-		set(contextOutcome(err))
-		return
-	}
-	body, err := encode(p.s, data)
-	if err != nil {
-		if len(idx) > 1 { // too many conversion actions for one request
-			h := len(idx) / 2
-			p.send(ctx, res, events, idx[:h], data[:h])
-			p.send(ctx, res, events, idx[h:], data[h:])
-			return
-		}
-		set(dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidEvent, Message: err.Error()})
-		return
-	}
-	tok, fail := p.accessToken(ctx)
-	if fail != nil {
-		set(*fail)
-		return
-	}
-	res.Requests++
-	o := p.post(ctx, tok, body)
-	if o.Kind == dest.Permanent && o.Reason == dest.ReasonInvalidParameter && len(idx) > 1 {
-		h := len(idx) / 2
-		p.send(ctx, res, events, idx[:h], data[:h])
-		p.send(ctx, res, events, idx[h:], data[h:])
-		return
-	}
-	set(o)
-}
+func (p *prepared) encode(data []event) ([]byte, error) { return encode(p.s, data) }
 
 // post makes one events:ingest request and classifies the answer.
-func (p *prepared) post(ctx context.Context, tok string, body []byte) dest.Outcome {
+func (p *prepared) post(ctx context.Context, body []byte, _ []event) (dest.Outcome, bool) {
+	tok, fail := p.accessToken(ctx)
+	if fail != nil {
+		return *fail, false
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "googleads: cannot build the request"}
+		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "googleads: cannot build the request"}, true
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := p.g.client().Do(req)
 	if err != nil {
-		return transportOutcome(ctx, err)
+		return transportOutcome(ctx, err), true
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		o := transportOutcome(ctx, err)
 		o.HTTPStatus = resp.StatusCode
-		return o
+		return o, true
 	}
 	o := classify(resp, raw, p.g.now())
 	if o.Reason == dest.ReasonInvalidToken {
 		p.dropToken(tok)
 	}
-	o.Message = strings.ReplaceAll(o.Message, tok, "[REDACTED]")
-	return o
+	o.Message = dest.Redact(o.Message, tok)
+	return o, true
 }
 
 func transportOutcome(ctx context.Context, err error) dest.Outcome {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return contextOutcome(ctxErr)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if re, ok := egress.Refused(err); ok {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: "googleads: " + re.Error()}
-	}
-	msg := "googleads: " + err.Error()
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: msg}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: msg}
+	return dest.TransportOutcome(ctx, err, "googleads", "Google", "")
 }
 
-func contextOutcome(err error) dest.Outcome {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: "googleads: deadline exceeded before Google answered"}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: "googleads: cancelled before Google answered"}
-}
+func contextOutcome(err error) dest.Outcome { return dest.ContextOutcome(err, "googleads", "Google") }
 
 // Google's answers: IngestEventsResponse, or a google.rpc.Status error.
 type ingestResponse struct {

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,14 +25,7 @@ const maxResponseBytes = 1 << 20
 
 // Send implements dest.Destination: Prepare, then the prepared sender's Send.
 func (m *Meta) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
-	s, err := m.Prepare(cfg, creds)
-	if err != nil {
-		s = dest.Refusing(errors.New(redact(err.Error(), strings.TrimSpace(creds.Get(SettingAccessToken)))))
-		if len(events) > MaxBatch {
-			return dest.BatchResult{}, fmt.Errorf("meta: send %d events: %w", len(events), dest.ErrBatchTooLarge)
-		}
-	}
-	return s.Send(ctx, events)
+	return dest.SendOnce(ctx, m, cfg, creds, events)
 }
 
 // Prepare implements dest.Destination: it validates the settings and credentials and derives
@@ -48,8 +41,14 @@ func (m *Meta) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, er
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{m: m, endpoint: endpoint, token: strings.TrimSpace(creds.Get(SettingAccessToken)),
-		testCode: cfg.Get(spec, SettingTestEventCode), nationalID: sendNationalID(cfg)}, nil
+	p := &prepared{m: m, endpoint: endpoint, token: strings.TrimSpace(creds.Get(SettingAccessToken)),
+		testCode: cfg.Get(spec, SettingTestEventCode), nationalID: sendNationalID(cfg)}
+	// Events Meta would refuse (stale, invalid, weak user data) get their permanent outcome
+	// without being sent, because one bad event makes Meta refuse the whole request. When Meta
+	// still refuses a batch with an invalid-parameter error, it is split in halves and each
+	// sent, so good events are delivered and the bad ones are found.
+	return dest.Batch[serverEvent]{Type: Type, Platform: "Meta", MaxBatch: MaxBatch, MaxRequests: maxRequests,
+		Now: m.now, Convert: p.convert, Encode: p.encode, Post: p.post}, nil
 }
 
 // prepared is a Meta destination bound to one version of its settings.
@@ -61,35 +60,12 @@ type prepared struct {
 	nationalID bool
 }
 
-// Send implements dest.Sender.
-//
-// Events Meta would refuse (stale, invalid, weak user data) get their permanent outcome without
-// being sent, because one bad event makes Meta refuse the whole request. When Meta still refuses
-// a batch with an invalid-parameter error, Send splits it in halves and sends each, so good
-// events are delivered and the bad ones are found.
-func (p *prepared) Send(ctx context.Context, events []dest.Event) (dest.BatchResult, error) {
-	if len(events) > MaxBatch {
-		return dest.BatchResult{}, fmt.Errorf("meta: send %d events: %w", len(events), dest.ErrBatchTooLarge)
-	}
-	res := dest.BatchResult{Outcomes: make([]dest.Outcome, len(events))}
-	if len(events) == 0 {
-		return res, nil
-	}
-	now := p.m.now()
-	var pending []int
-	var data []serverEvent
-	for i, e := range events {
-		se, ee := convert(p.nationalID, i, e, now)
-		if ee != nil {
-			res.Outcomes[i] = ee.Outcome()
-			continue
-		}
-		pending = append(pending, i)
-		data = append(data, se)
-	}
-	s := sender{m: p.m, endpoint: p.endpoint, token: p.token, testCode: p.testCode, res: &res, events: events}
-	s.send(ctx, pending, data)
-	return res, nil
+func (p *prepared) convert(i int, e dest.Event, now time.Time) (serverEvent, *dest.EventError) {
+	return convert(p.nationalID, i, e, now)
+}
+
+func (p *prepared) encode(data []serverEvent) ([]byte, error) {
+	return encode(payload{Data: data, TestEventCode: p.testCode, PartnerAgent: p.m.partnerAgent(), AccessToken: p.token})
 }
 
 // endpoint is {GraphURL}/{version}/{pixel_id}/events. The token never goes in it.
@@ -109,66 +85,20 @@ func (m *Meta) endpoint(cfg dest.Config) (string, error) {
 	return base + "/" + version + "/" + url.PathEscape(cfg.Get(spec, SettingPixelID)) + "/events", nil
 }
 
-type sender struct {
-	m        *Meta
-	endpoint string
-	token    string
-	testCode string
-	res      *dest.BatchResult
-	events   []dest.Event
-}
-
-// send posts the events at idx (data[k] is events[idx[k]]) and records their outcomes, splitting
-// the batch when Meta refuses it for an invalid parameter.
-func (s *sender) send(ctx context.Context, idx []int, data []serverEvent) {
-	if len(idx) == 0 {
-		return
-	}
-	set := func(o dest.Outcome) {
-		for _, i := range idx {
-			o.EventID = s.events[i].EventID
-			s.res.Outcomes[i] = o
-		}
-	}
-	if s.res.Requests >= maxRequests {
-		set(dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidParameter,
-			Message: fmt.Sprintf("Meta refused the batch; Hub stopped isolating the bad events after %d requests", maxRequests)})
-		return
-	}
-	if err := ctx.Err(); err != nil {
-		set(contextOutcome(err))
-		return
-	}
-	body, err := encode(payload{Data: data, TestEventCode: s.testCode, PartnerAgent: s.m.partnerAgent(), AccessToken: s.token})
-	if err != nil {
-		set(dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidEvent, Message: err.Error()})
-		return
-	}
-	s.res.Requests++
-	o := s.post(ctx, body, len(data))
-	if o.Kind == dest.Permanent && o.Reason == dest.ReasonInvalidParameter && len(idx) > 1 {
-		h := len(idx) / 2
-		s.send(ctx, idx[:h], data[:h])
-		s.send(ctx, idx[h:], data[h:])
-		return
-	}
-	set(o)
-}
-
 // post makes one request and classifies the answer. The token travels in the body's
 // access_token field, which Meta accepts as well as the query parameter: a URL ends up in
 // proxies' and servers' access logs, a body does not. Messages still pass through redact.
-func (s *sender) post(ctx context.Context, body []byte, n int) dest.Outcome {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.endpoint, bytes.NewReader(body))
+func (p *prepared) post(ctx context.Context, body []byte, data []serverEvent) (dest.Outcome, bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "meta: cannot build the request"}
+		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "meta: cannot build the request"}, true
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", s.m.partnerAgent())
+	req.Header.Set("User-Agent", p.m.partnerAgent())
 
 	client := egress.Default
-	if s.m.Client != nil {
-		client = s.m.Client
+	if p.m.Client != nil {
+		client = p.m.Client
 	}
 	// Never follow a redirect, whatever client was given: it would re-send the body, token and
 	// all, to wherever Location points.
@@ -176,47 +106,18 @@ func (s *sender) post(ctx context.Context, body []byte, n int) dest.Outcome {
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
 	if err != nil {
-		return s.transportOutcome(ctx, err)
+		return dest.TransportOutcome(ctx, err, Type, "Meta", p.token), true
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		o := s.transportOutcome(ctx, err)
+		o := dest.TransportOutcome(ctx, err, Type, "Meta", p.token)
 		o.HTTPStatus = resp.StatusCode
-		return o
+		return o, true
 	}
-	o := classify(resp, raw, n, s.m.now())
-	o.Message = redact(o.Message, s.token)
-	return o
-}
-
-func (s *sender) transportOutcome(ctx context.Context, err error) dest.Outcome {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return contextOutcome(ctxErr)
-	}
-	// *url.Error's text includes the request URL, token and all; keep only the cause.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := redact("meta: "+err.Error(), s.token)
-	if re, ok := egress.Refused(err); ok {
-		// The operator's HUB_META_GRAPH_URL resolves to a refused address: retry, so nothing is
-		// lost while the operator fixes it, and say what to fix without naming the address.
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: "meta: " + re.Error()}
-	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: msg}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: msg}
-}
-
-func contextOutcome(err error) dest.Outcome {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: "meta: deadline exceeded before Meta answered"}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: "meta: cancelled before Meta answered"}
+	o := classify(resp, raw, len(data), p.m.now())
+	o.Message = dest.Redact(o.Message, p.token)
+	return o, true
 }
 
 // The Graph API's answers.
@@ -400,16 +301,4 @@ func rawSlice(ms []json.RawMessage) [][]byte {
 		out[i] = m
 	}
 	return out
-}
-
-// redact removes the token, raw and URL-encoded, from s.
-func redact(s, token string) string {
-	if token == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, token, "[REDACTED]")
-	if esc := url.QueryEscape(token); esc != token {
-		s = strings.ReplaceAll(s, esc, "[REDACTED]")
-	}
-	return s
 }

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -22,14 +19,7 @@ const maxResponseBytes = 1 << 20
 
 // Send implements dest.Destination: Prepare, then the prepared sender's Send.
 func (t *TikTok) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
-	s, err := t.Prepare(cfg, creds)
-	if err != nil {
-		s = dest.Refusing(errors.New(redact(err.Error(), strings.TrimSpace(creds.Get(SettingAccessToken)))))
-		if len(events) > MaxBatch {
-			return dest.BatchResult{}, fmt.Errorf("tiktok: send %d events: %w", len(events), dest.ErrBatchTooLarge)
-		}
-	}
-	return s.Send(ctx, events)
+	return dest.SendOnce(ctx, t, cfg, creds, events)
 }
 
 // Prepare implements dest.Destination: it validates the settings and credentials and derives
@@ -46,8 +36,14 @@ func (t *TikTok) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, 
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{t: t, s: s, endpoint: endpoint, token: strings.TrimSpace(creds.Get(SettingAccessToken)),
-		unknown: make(map[string]int)}, nil
+	p := &prepared{t: t, s: s, endpoint: endpoint, token: strings.TrimSpace(creds.Get(SettingAccessToken)),
+		unknown: make(map[string]int)}
+	// Events Hub would refuse anyway (stale, invalid) get their permanent outcome without being
+	// sent; the others go in one request, never split, and TikTok's answer, which is for the
+	// whole request, becomes each one's outcome.
+	p.batch = dest.Batch[event]{Type: Type, Platform: "TikTok", MaxBatch: MaxBatch,
+		Now: t.now, Convert: s.convert, Encode: s.encode, Post: p.post}
+	return p, nil
 }
 
 // prepared is a TikTok destination bound to one version of its settings.
@@ -56,6 +52,7 @@ type prepared struct {
 	s        settings
 	endpoint string
 	token    string
+	batch    dest.Batch[event]
 
 	mu sync.Mutex
 	// unknown counts, per event id, the answers with a code outside the table: they are
@@ -63,50 +60,16 @@ type prepared struct {
 	unknown map[string]int
 }
 
-// Send implements dest.Sender. Events Hub would refuse anyway (stale, invalid) get their
-// permanent outcome without being sent; the others go in one request, and TikTok's answer,
-// which is for the whole request, becomes each one's outcome.
+// Send implements dest.Sender: the shared batch send, then the cap on answers with an unknown
+// code (capUnknown).
 func (p *prepared) Send(ctx context.Context, events []dest.Event) (dest.BatchResult, error) {
-	if len(events) > MaxBatch {
-		return dest.BatchResult{}, fmt.Errorf("tiktok: send %d events: %w", len(events), dest.ErrBatchTooLarge)
-	}
-	res := dest.BatchResult{Outcomes: make([]dest.Outcome, len(events))}
-	if len(events) == 0 {
-		return res, nil
-	}
-	now := p.t.now()
-	var pending []int
-	var data []event
-	for i, e := range events {
-		ev, ee := p.s.convert(i, e, now)
-		if ee != nil {
-			res.Outcomes[i] = ee.Outcome()
-			continue
+	res, err := p.batch.Send(ctx, events)
+	for i, o := range res.Outcomes {
+		if o.Kind == dest.Retryable && o.Reason == dest.ReasonTransient && o.Code != 0 {
+			res.Outcomes[i] = p.capUnknown(o)
 		}
-		pending = append(pending, i)
-		data = append(data, ev)
 	}
-	if len(pending) == 0 {
-		return res, nil
-	}
-	var o dest.Outcome
-	if err := ctx.Err(); err != nil {
-		o = contextOutcome(err)
-	} else if body, err := p.s.encode(data); err != nil {
-		o = dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidEvent, Message: err.Error()}
-	} else {
-		res.Requests++
-		o = p.post(ctx, body)
-	}
-	for _, i := range pending {
-		oi := o
-		oi.EventID = events[i].EventID
-		if oi.Kind == dest.Retryable && oi.Reason == dest.ReasonTransient && oi.Code != 0 {
-			oi = p.capUnknown(oi)
-		}
-		res.Outcomes[i] = oi
-	}
-	return res, nil
+	return res, err
 }
 
 // MaxUnknownRetries is how many times one sender retries an event TikTok refused with a code
@@ -136,10 +99,10 @@ func (p *prepared) capUnknown(o dest.Outcome) dest.Outcome {
 
 // post makes one request and classifies the answer. The token travels in the Access-Token
 // header; messages still pass through redact.
-func (p *prepared) post(ctx context.Context, body []byte) dest.Outcome {
+func (p *prepared) post(ctx context.Context, body []byte, _ []event) (dest.Outcome, bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "tiktok: cannot build the request"}
+		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "tiktok: cannot build the request"}, true
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Access-Token", p.token)
@@ -154,44 +117,18 @@ func (p *prepared) post(ctx context.Context, body []byte) dest.Outcome {
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
 	if err != nil {
-		return p.transportOutcome(ctx, err)
+		return dest.TransportOutcome(ctx, err, Type, "TikTok", p.token), true
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		o := p.transportOutcome(ctx, err)
+		o := dest.TransportOutcome(ctx, err, Type, "TikTok", p.token)
 		o.HTTPStatus = resp.StatusCode
-		return o
+		return o, true
 	}
 	o := classify(resp, raw, p.t.now())
-	o.Message = redact(o.Message, p.token)
-	return o
-}
-
-func (p *prepared) transportOutcome(ctx context.Context, err error) dest.Outcome {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return contextOutcome(ctxErr)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := redact("tiktok: "+err.Error(), p.token)
-	if re, ok := egress.Refused(err); ok {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: "tiktok: " + re.Error()}
-	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: msg}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: msg}
-}
-
-func contextOutcome(err error) dest.Outcome {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: "tiktok: deadline exceeded before TikTok answered"}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: "tiktok: cancelled before TikTok answered"}
+	o.Message = dest.Redact(o.Message, p.token)
+	return o, true
 }
 
 // response is every Business API answer: code 0 is success, HTTP is usually 200 either way.
@@ -279,15 +216,3 @@ func describe(r response) string {
 }
 
 func truncateID(id string) string { return id[:min(len(id), 64)] }
-
-// redact removes the token, raw and URL-encoded, from s.
-func redact(s, token string) string {
-	if token == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, token, "[REDACTED]")
-	if esc := url.QueryEscape(token); esc != token {
-		s = strings.ReplaceAll(s, esc, "[REDACTED]")
-	}
-	return s
-}

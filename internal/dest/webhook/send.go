@@ -3,19 +3,15 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/dest"
-	"github.com/hubtrack/hub/internal/egress"
 )
 
 // maxResponseBytes bounds what Hub reads of a receiver's answer (for the outcome's message).
@@ -23,14 +19,7 @@ const maxResponseBytes = 64 << 10
 
 // Send implements dest.Destination: Prepare, then the prepared sender's Send.
 func (w *Webhook) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
-	if len(events) > MaxBatch {
-		return dest.BatchResult{}, fmt.Errorf("webhook: send %d events: %w", len(events), dest.ErrBatchTooLarge)
-	}
-	s, err := w.Prepare(cfg, creds)
-	if err != nil {
-		s = dest.Refusing(err)
-	}
-	return s.Send(ctx, events)
+	return dest.SendOnce(ctx, w, cfg, creds, events)
 }
 
 // Prepare implements dest.Destination: it validates the settings, parses the URL and the
@@ -57,7 +46,10 @@ func (w *Webhook) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender,
 		return nil, err
 	}
 	u, _ := endpoint(cfg.Get(spec, SettingURL))
-	return &prepared{w: w, url: u.String(), keys: keys, includePII: cfg.Get(spec, SettingIncludePII) == "true"}, nil
+	p := &prepared{w: w, url: u.String(), keys: keys, includePII: cfg.Get(spec, SettingIncludePII) == "true"}
+	// One request for its one event (MaxBatch is 1), never split.
+	return dest.Batch[message]{Type: Type, Platform: "the endpoint", MaxBatch: MaxBatch,
+		Now: w.now, Convert: p.build, Encode: func(data []message) ([]byte, error) { return data[0].body, nil }, Post: p.post}, nil
 }
 
 // prepared is a webhook destination bound to one version of its settings.
@@ -68,35 +60,28 @@ type prepared struct {
 	includePII bool
 }
 
-// Send implements dest.Sender: one request for its one event.
-func (p *prepared) Send(ctx context.Context, events []dest.Event) (dest.BatchResult, error) {
-	if len(events) > MaxBatch {
-		return dest.BatchResult{}, fmt.Errorf("webhook: send %d events: %w", len(events), dest.ErrBatchTooLarge)
+// message is one event's request: its webhook-id and body.
+type message struct {
+	id   string
+	body []byte
+}
+
+func (p *prepared) build(i int, e dest.Event, _ time.Time) (message, *dest.EventError) {
+	body, ee := build(p.includePII, i, e)
+	if ee != nil {
+		return message{}, ee
 	}
-	res := dest.BatchResult{Outcomes: make([]dest.Outcome, len(events))}
-	for i, e := range events {
-		body, ee := build(p.includePII, i, e)
-		if ee != nil {
-			res.Outcomes[i] = ee.Outcome()
-			continue
-		}
-		o := p.post(ctx, messageID(e.EventID), body, &res.Requests)
-		o.EventID = e.EventID
-		res.Outcomes[i] = o
-	}
-	return res, nil
+	return message{id: messageID(e.EventID), body: body}, nil
 }
 
 // post signs and sends one message and classifies the answer.
-func (p *prepared) post(ctx context.Context, id string, body []byte, requests *int) dest.Outcome {
-	if err := ctx.Err(); err != nil {
-		return contextOutcome(err)
-	}
+func (p *prepared) post(ctx context.Context, body []byte, data []message) (dest.Outcome, bool) {
+	id := data[0].id
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
 	if err != nil {
-		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "webhook: cannot build the request to the endpoint URL"}
+		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "webhook: cannot build the request to the endpoint URL"}, false
 	}
 	ts := p.w.now().Unix()
 	req.Header.Set("Content-Type", "application/json")
@@ -104,14 +89,14 @@ func (p *prepared) post(ctx context.Context, id string, body []byte, requests *i
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("webhook-signature", sign(p.keys, id, ts, body))
-	*requests++
 	resp, err := p.w.client().Do(req)
 	if err != nil {
-		return transportOutcome(ctx, err)
+		// The text of the cause only: the URL may carry a token of the receiver's.
+		return dest.TransportOutcome(ctx, err, Type, "the endpoint", ""), true
 	}
 	defer resp.Body.Close()
 	raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	return classify(resp, raw, readErr, p.w.now())
+	return classify(resp, raw, readErr, p.w.now()), true
 }
 
 // classify maps the receiver's answer to an outcome, per Standard Webhooks: any 2xx is success;
@@ -171,31 +156,4 @@ func excerpt(raw []byte) string {
 		s = string(r[:200]) + "…"
 	}
 	return s
-}
-
-func transportOutcome(ctx context.Context, err error) dest.Outcome {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return contextOutcome(ctxErr)
-	}
-	// *url.Error's text includes the URL, which may carry a token of the receiver's; keep only
-	// the cause.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if re, ok := egress.Refused(err); ok {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: "webhook: " + re.Error()}
-	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: "webhook: " + err.Error()}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: "webhook: " + err.Error()}
-}
-
-func contextOutcome(err error) dest.Outcome {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: "webhook: deadline exceeded before the endpoint answered"}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: "webhook: cancelled before the endpoint answered"}
 }
