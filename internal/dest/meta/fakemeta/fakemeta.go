@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/desttest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 )
 
@@ -32,18 +32,16 @@ const (
 	DefaultToken = "EAAfake0token0for0tests"
 )
 
-// Fault modes.
+// Fault modes: desttest's.
 const (
-	ModeNone         = "none"
-	Mode429          = "429"
-	Mode500          = "500"
-	ModeTimeout      = "timeout"
-	ModeInvalidToken = "invalid_token"
-	ModeInvalidParam = "invalid_param"
-	ModeMalformed    = "malformed"
+	ModeNone         = desttest.FaultNone
+	Mode429          = desttest.Fault429
+	Mode500          = desttest.Fault500
+	ModeTimeout      = desttest.FaultTimeout
+	ModeInvalidToken = desttest.FaultInvalidToken
+	ModeInvalidParam = desttest.FaultInvalidParam
+	ModeMalformed    = desttest.FaultMalformed
 )
-
-var modes = []string{ModeNone, Mode429, Mode500, ModeTimeout, ModeInvalidToken, ModeInvalidParam, ModeMalformed}
 
 // Fault is an injected failure, as POST /_fake/faults takes it.
 type Fault struct {
@@ -65,72 +63,32 @@ type Event struct {
 	Raw           json.RawMessage `json:"raw"`
 }
 
-// Server is the fake. Create it with New.
+// Server is the fake. Create it with New. Its desttest.Fake injects the faults and counts the
+// requests that reach the events edge and the acceptances of each event id.
 type Server struct {
+	desttest.Fake
 	// Token, when set, is the only access token accepted; otherwise any non-empty token is.
 	Token string
 	// Now is the fake's clock for Meta's event-age rule; nil uses time.Now.
 	Now func() time.Time
-	// Hang bounds how long a "timeout" fault holds a request when the client does not give up.
-	Hang time.Duration
 
 	mu       sync.Mutex
-	fault    Fault
-	left     int // failures left to inject when fault.Count > 0
-	rnd      *rand.Rand
 	events   []Event
-	counts   map[string]int
-	requests int
 	urlToken int // requests that carried access_token in the URL
 	traces   int
-	closed   chan struct{}
-	once     sync.Once
 }
 
 // New returns a fake that accepts any non-empty token.
 func New() *Server {
-	return &Server{
-		Hang:   2 * time.Minute,
-		rnd:    rand.New(rand.NewPCG(1, 2)),
-		counts: make(map[string]int),
-		closed: make(chan struct{}),
-	}
+	return &Server{Fake: desttest.Fake{Name: "fakemeta"}}
 }
-
-// Close releases requests held by a timeout fault.
-func (s *Server) Close() { s.once.Do(func() { close(s.closed) }) }
 
 // Inject sets the fault; Mode "none" clears it.
 func (s *Server) Inject(f Fault) error {
-	if !slices.Contains(modes, f.Mode) {
-		return fmt.Errorf("fakemeta: unknown fault mode %q (want one of %s)", f.Mode, strings.Join(modes, ", "))
+	if f.Count < 0 {
+		return errors.New("fakemeta: count must not be negative")
 	}
-	if f.Rate < 0 || f.Rate > 1 || f.Count < 0 {
-		return errors.New("fakemeta: rate must be in [0, 1] and count not negative")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Mode == ModeNone {
-		f = Fault{Mode: ModeNone}
-	}
-	s.fault, s.left = f, f.Count
-	return nil
-}
-
-// InjectFault makes the next count requests fail in mode; count <= 0 means until cleared.
-func (s *Server) InjectFault(mode string, count int) error {
-	return s.Inject(Fault{Mode: mode, Count: max(count, 0)})
-}
-
-// Accepted returns how many times each event id was accepted.
-func (s *Server) Accepted() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
+	return s.InjectRate(f.Mode, f.Count, f.Rate)
 }
 
 // Events returns the accepted events in arrival order.
@@ -138,13 +96,6 @@ func (s *Server) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.events)
-}
-
-// Requests returns how many requests reached the events edge.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
 }
 
 // TokensInURL returns how many requests carried an access_token in their URL (all refused).
@@ -156,10 +107,10 @@ func (s *Server) TokensInURL() int {
 
 // Reset clears the fault, the recorded events and the request counts.
 func (s *Server) Reset() {
+	s.Fake.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fault, s.left = Fault{Mode: ModeNone}, 0
-	s.events, s.counts, s.requests, s.urlToken = nil, make(map[string]int), 0, 0
+	s.events, s.urlToken = nil, 0
 }
 
 // Settings returns Meta settings and credentials the fake accepts. Where the fake listens is not
@@ -188,10 +139,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/_fake/faults" && r.Method == http.MethodPost:
 		s.postFault(w, r)
 	case r.URL.Path == "/_fake/faults" && r.Method == http.MethodGet:
-		s.mu.Lock()
-		f := s.fault
-		f.Count = s.left
-		s.mu.Unlock()
+		var f Fault
+		f.Mode, f.Count, f.Rate = s.Fake.Fault()
 		writeJSON(w, http.StatusOK, f)
 	case r.URL.Path == "/_fake/events" && r.Method == http.MethodGet:
 		s.getEvents(w)
@@ -228,46 +177,22 @@ func (s *Server) postFault(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getEvents(w http.ResponseWriter) {
-	s.mu.Lock()
 	body := struct {
 		Events     []Event        `json:"events"`
 		Counts     map[string]int `json:"counts"`
 		Duplicates []string       `json:"duplicates"`
 		Requests   int            `json:"requests"`
-	}{Events: slices.Clone(s.events), Counts: make(map[string]int), Duplicates: []string{}, Requests: s.requests}
-	for id, n := range s.counts {
-		body.Counts[id] = n
+	}{Events: s.Events(), Counts: s.Accepted(), Duplicates: []string{}, Requests: s.Requests()}
+	for id, n := range body.Counts {
 		if n > 1 {
 			body.Duplicates = append(body.Duplicates, id)
 		}
 	}
-	s.mu.Unlock()
 	if body.Events == nil {
 		body.Events = []Event{}
 	}
 	slices.Sort(body.Duplicates)
 	writeJSON(w, http.StatusOK, body)
-}
-
-// pickFault decides whether this request fails, and how.
-func (s *Server) pickFault() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests++
-	f := s.fault
-	if f.Mode == "" || f.Mode == ModeNone {
-		return ModeNone
-	}
-	if f.Rate > 0 && s.rnd.Float64() >= f.Rate {
-		return ModeNone
-	}
-	if f.Count > 0 {
-		s.left--
-		if s.left <= 0 {
-			s.fault, s.left = Fault{Mode: ModeNone}, 0
-		}
-	}
-	return f.Mode
 }
 
 func (s *Server) trace() string {
@@ -288,9 +213,9 @@ type request struct {
 
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, pixelID string) {
 	if r.URL.Query().Has("access_token") {
+		s.CountRequest()
 		s.mu.Lock()
 		s.urlToken++
-		s.requests++
 		s.mu.Unlock()
 		graphError(w, http.StatusBadRequest, 100, 0, "(#100) fake: strict: access_token must be sent in the body, never in the URL", s.trace(), false)
 		return
@@ -301,7 +226,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, pixelID st
 		return
 	}
 
-	switch s.pickFault() {
+	s.CountRequest()
+	switch s.NextFault(nil) {
 	case Mode429:
 		w.Header().Set("Retry-After", "2")
 		graphError(w, http.StatusTooManyRequests, 4, 0, "(#4) Application request limit reached", s.trace(), true)
@@ -310,13 +236,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, pixelID st
 		graphError(w, http.StatusInternalServerError, 2, 0, "An unexpected error has occurred. Please retry your request later.", s.trace(), true)
 		return
 	case ModeTimeout:
-		t := time.NewTimer(s.Hang)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-		case <-s.closed:
-		case <-t.C:
-		}
+		s.Hold(r)
 		graphError(w, http.StatusGatewayTimeout, 2, 0, "fake: timed out", s.trace(), true)
 		return
 	case ModeInvalidToken:
@@ -362,7 +282,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, pixelID st
 	s.mu.Lock()
 	for _, ev := range accepted {
 		s.events = append(s.events, ev)
-		s.counts[ev.EventID]++
+		s.Accept(ev.EventID)
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"events_received": len(accepted), "messages": []string{}, "fbtrace_id": trace})
@@ -398,8 +318,6 @@ var actionSources = []string{"website", "app", "email", "phone_call", "chat", "p
 
 var hashedKeys = []string{"em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id"}
 
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
 // check validates one server event by Meta's documented rules, and, stricter than Meta, that
 // every personal key is a SHA-256 hex value, so a test catches Hub sending personal data in the
 // clear.
@@ -433,21 +351,9 @@ func check(raw json.RawMessage, now time.Time) (ev Event, code, subcode int, msg
 		}
 	}
 	for _, k := range hashedKeys {
-		v, ok := se.UserData[k]
-		if !ok {
-			continue
-		}
-		var list []string
-		if json.Unmarshal(v, &list) != nil {
-			var one string
-			if json.Unmarshal(v, &one) != nil {
-				return ev, 100, 0, "user_data." + k + " must be a string or an array of strings"
-			}
-			list = []string{one}
-		}
-		for _, h := range list {
-			if !sha256Hex.MatchString(h) {
-				return ev, 100, 0, "user_data." + k + " must be SHA-256 hashed (fake: strict)"
+		if v, ok := se.UserData[k]; ok {
+			if msg := desttest.CheckHashed(v); msg != "" {
+				return ev, 100, 0, "user_data." + k + " " + msg
 			}
 		}
 	}
@@ -465,11 +371,7 @@ func graphError(w http.ResponseWriter, status, code, subcode int, msg, trace str
 	writeJSON(w, status, map[string]any{"error": e})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { desttest.WriteJSON(w, status, v) }
 
 // Serve serves s on ln until ctx is done, then shuts down, releasing held requests.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {

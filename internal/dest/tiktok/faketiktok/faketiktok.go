@@ -11,14 +11,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/desttest"
 	"github.com/hubtrack/hub/internal/dest/tiktok"
 )
 
@@ -30,13 +29,13 @@ const (
 
 // Fault modes: desttest's, plus a TikTok response code ("code:40100") answered with HTTP 200.
 const (
-	ModeNone         = "none"
-	Mode429          = "429"
-	Mode500          = "500"
-	ModeTimeout      = "timeout"
-	ModeInvalidToken = "invalid_token" // code 40105
-	ModeInvalidParam = "invalid_param" // code 40001
-	ModeMalformed    = "malformed"
+	ModeNone         = desttest.FaultNone
+	Mode429          = desttest.Fault429
+	Mode500          = desttest.Fault500
+	ModeTimeout      = desttest.FaultTimeout
+	ModeInvalidToken = desttest.FaultInvalidToken // code 40105
+	ModeInvalidParam = desttest.FaultInvalidParam // code 40001
+	ModeMalformed    = desttest.FaultMalformed
 	// ModeCodePrefix + a number answers that code: "code:40100".
 	ModeCodePrefix = "code:"
 )
@@ -51,60 +50,28 @@ type Event struct {
 	Raw           json.RawMessage `json:"raw"`
 }
 
-// Server is the fake. Create it with New.
+// Server is the fake. Create it with New. Its desttest.Fake injects the faults and counts the
+// requests that reach the track endpoint and the acceptances of each event id.
 type Server struct {
+	desttest.Fake
 	// Token, when set, is the only access token accepted; otherwise any non-empty token is.
 	Token string
-	// Hang bounds how long a "timeout" fault holds a request when the client does not give up.
-	Hang time.Duration
 
-	mu       sync.Mutex
-	mode     string
-	left     int // failures left when the fault was injected with a count
-	events   []Event
-	counts   map[string]int
-	requests int
-	traces   int
-	closed   chan struct{}
-	once     sync.Once
+	mu     sync.Mutex
+	events []Event
+	traces int
 }
 
 // New returns a fake that accepts any non-empty token.
 func New() *Server {
-	return &Server{Hang: 2 * time.Minute, counts: make(map[string]int), closed: make(chan struct{})}
+	return &Server{Fake: desttest.Fake{Name: "faketiktok", Modes: codeMode}}
 }
 
-// Close releases requests held by a timeout fault.
-func (s *Server) Close() { s.once.Do(func() { close(s.closed) }) }
-
-// InjectFault makes the next count requests fail in mode; count <= 0 means until cleared.
-func (s *Server) InjectFault(mode string, count int) error {
-	switch mode {
-	case ModeNone, Mode429, Mode500, ModeTimeout, ModeInvalidToken, ModeInvalidParam, ModeMalformed:
-	default:
-		n, ok := strings.CutPrefix(mode, ModeCodePrefix)
-		if c, err := strconv.Atoi(n); !ok || err != nil || c == 0 {
-			return fmt.Errorf("faketiktok: unknown fault mode %q", mode)
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.mode, s.left = mode, max(count, 0)
-	if mode == ModeNone {
-		s.left = 0
-	}
-	return nil
-}
-
-// Accepted returns how many times each event id was accepted.
-func (s *Server) Accepted() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
+// codeMode accepts ModeCodePrefix and a non-zero code.
+func codeMode(mode string) bool {
+	n, ok := strings.CutPrefix(mode, ModeCodePrefix)
+	c, err := strconv.Atoi(n)
+	return ok && err == nil && c != 0
 }
 
 // Events returns the accepted events in arrival order.
@@ -114,19 +81,12 @@ func (s *Server) Events() []Event {
 	return slices.Clone(s.events)
 }
 
-// Requests returns how many requests reached the track endpoint.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
 // Reset clears the fault, the recorded events and the request count.
 func (s *Server) Reset() {
+	s.Fake.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mode, s.left = ModeNone, 0
-	s.events, s.counts, s.requests = nil, make(map[string]int), 0
+	s.events = nil
 }
 
 // Settings returns TikTok settings and credentials the fake accepts. Where the fake listens is
@@ -138,23 +98,6 @@ func (s *Server) Settings() (dest.Config, dest.Credentials) {
 	}
 	return dest.Config{tiktok.SettingPixelCode: PixelCode},
 		dest.NewCredentials(map[string]string{tiktok.SettingAccessToken: token})
-}
-
-func (s *Server) pickFault() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests++
-	m := s.mode
-	if m == "" || m == ModeNone {
-		return ModeNone
-	}
-	if s.left > 0 {
-		s.left--
-		if s.left == 0 {
-			s.mode = ModeNone
-		}
-	}
-	return m
 }
 
 func (s *Server) requestID() string {
@@ -179,7 +122,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, http.StatusOK, 40001, "could not read the request body")
 		return
 	}
-	switch m := s.pickFault(); m {
+	s.CountRequest()
+	switch m := s.NextFault(nil); m {
 	case ModeNone:
 	case Mode429:
 		w.Header().Set("Retry-After", "2")
@@ -189,13 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, http.StatusInternalServerError, 50000, "Internal error (fake)")
 		return
 	case ModeTimeout:
-		t := time.NewTimer(s.Hang)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-		case <-s.closed:
-		case <-t.C:
-		}
+		s.Hold(r)
 		s.answer(w, http.StatusGatewayTimeout, 50002, "fake: timed out")
 		return
 	case ModeInvalidToken:
@@ -261,13 +199,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	for _, ev := range accepted {
 		s.events = append(s.events, ev)
-		s.counts[ev.EventID]++
+		s.Accept(ev.EventID)
 	}
 	s.mu.Unlock()
 	s.answer(w, http.StatusOK, 0, "OK")
 }
-
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // check validates one event by the documented rules and, stricter than TikTok, that every
 // personal key is a SHA-256 hex value, so a test catches personal data sent in the clear.
@@ -288,21 +224,9 @@ func check(raw json.RawMessage) (Event, string) {
 		return Event{}, "event_time is required, in Unix seconds"
 	}
 	for _, k := range []string{"email", "phone", "external_id"} {
-		v, ok := e.User[k]
-		if !ok {
-			continue
-		}
-		var list []string
-		if json.Unmarshal(v, &list) != nil {
-			var one string
-			if json.Unmarshal(v, &one) != nil {
-				return Event{}, "user." + k + " must be a string or an array of strings"
-			}
-			list = []string{one}
-		}
-		for _, h := range list {
-			if !sha256Hex.MatchString(h) {
-				return Event{}, "user." + k + " must be SHA-256 hashed (fake: strict)"
+		if v, ok := e.User[k]; ok {
+			if msg := desttest.CheckHashed(v); msg != "" {
+				return Event{}, "user." + k + " " + msg
 			}
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -36,14 +35,15 @@ type Request struct {
 	Status int
 }
 
-// Server is the fake receiver. Its zero value is not usable: call New.
+// Server is the fake receiver. Its zero value is not usable: call New. Its desttest.Fake
+// injects the faults (desttest's modes, or an HTTP status like "410") and counts the
+// acceptances by the payload's event id; a message whose webhook-id was accepted before is
+// answered 2xx and not counted again.
 type Server struct {
+	desttest.Fake
 	mu       sync.Mutex
 	url      string
 	secrets  []string
-	fault    string
-	left     int // requests the fault still applies to; <= 0 means until cleared
-	accepted map[string]int
 	seen     map[string]bool // webhook-ids accepted
 	requests []Request
 	now      func() time.Time
@@ -51,7 +51,14 @@ type Server struct {
 
 // New returns a receiver that accepts messages signed with Secret.
 func New() *Server {
-	return &Server{secrets: []string{Secret}, accepted: map[string]int{}, seen: map[string]bool{}, now: time.Now}
+	return &Server{secrets: []string{Secret}, seen: map[string]bool{}, now: time.Now,
+		Fake: desttest.Fake{Name: "fakewebhook", Modes: statusMode}}
+}
+
+// statusMode accepts an HTTP status from 200 to 599, answered as is.
+func statusMode(mode string) bool {
+	n, err := strconv.Atoi(mode)
+	return err == nil && n >= 200 && n <= 599
 }
 
 // SetURL tells the fake where it is served (the suite's httptest address), for Settings.
@@ -75,37 +82,6 @@ func (s *Server) Settings() (dest.Config, dest.Credentials) {
 	return dest.Config{"url": s.url}, dest.NewCredentials(map[string]string{"signing_secret": Secret})
 }
 
-// InjectFault implements desttest.FakeServer: desttest's modes, or an HTTP status like "410".
-func (s *Server) InjectFault(mode string, count int) error {
-	switch mode {
-	case desttest.FaultNone, desttest.Fault429, desttest.Fault500, desttest.FaultTimeout,
-		desttest.FaultInvalidToken, desttest.FaultInvalidParam, desttest.FaultMalformed:
-	default:
-		if n, err := strconv.Atoi(mode); err != nil || n < 200 || n > 599 {
-			return fmt.Errorf("fakewebhook: unknown fault %q", mode)
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fault, s.left = mode, count
-	if mode == desttest.FaultNone {
-		s.fault = ""
-	}
-	return nil
-}
-
-// Accepted implements desttest.FakeServer: acceptances by the payload's event id. A message
-// whose webhook-id was accepted before is answered 200 and not counted again.
-func (s *Server) Accepted() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.accepted))
-	for k, v := range s.accepted {
-		out[k] = v
-	}
-	return out
-}
-
 // Requests returns every request received since the last Reset.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -115,27 +91,17 @@ func (s *Server) Requests() []Request {
 
 // Reset implements desttest.FakeServer.
 func (s *Server) Reset() {
+	s.Fake.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fault, s.left = "", 0
-	s.accepted, s.seen, s.requests = map[string]int{}, map[string]bool{}, nil
-}
-
-func (s *Server) takeFault() string {
-	f := s.fault
-	if f != "" && s.left > 0 {
-		if s.left--; s.left == 0 {
-			s.fault = ""
-		}
-	}
-	return f
+	s.seen, s.requests = map[string]bool{}, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	fault := s.NextFault(nil)
 	s.mu.Lock()
-	fault := s.takeFault()
 	secrets := append([]string(nil), s.secrets...)
 	now := s.now()
 	s.mu.Unlock()
@@ -151,14 +117,14 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, rea
 		return status
 	}
 	switch fault {
-	case "":
+	case desttest.FaultNone:
 	case desttest.Fault429:
 		w.Header().Set("Retry-After", "7")
 		return fail(http.StatusTooManyRequests, "slow down")
 	case desttest.Fault500:
 		return fail(http.StatusInternalServerError, "receiver crashed")
 	case desttest.FaultTimeout:
-		<-r.Context().Done()
+		s.Hold(r)
 		return 0
 	case desttest.FaultInvalidToken:
 		return fail(http.StatusUnauthorized, "bad signature")
@@ -194,7 +160,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, rea
 	s.mu.Lock()
 	if !s.seen[id] {
 		s.seen[id] = true
-		s.accepted[p.ID]++
+		s.Accept(p.ID)
 	}
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
