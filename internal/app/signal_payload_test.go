@@ -1,25 +1,15 @@
 package app
 
 import (
-	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"maps"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hubtrack/hub/internal/admin"
-	"github.com/hubtrack/hub/internal/config"
-	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
@@ -33,45 +23,8 @@ import (
 //   - perfectpay_birthday: a PerfectPay sale whose customer sent a birth date: db is filled.
 func TestMetaPayloadSignal(t *testing.T) {
 	t.Parallel()
-	fake := fakemeta.New()
-	fake.Now = func() time.Time { return fixtureTime.Add(time.Minute) }
-	fakeURL := newHTTPServer(t, fake)
-	cfg := config.Config{Host: "127.0.0.1", DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
-		MaxBodyBytes: 1 << 20, Workers: 4, MetaGraphURL: fakeURL, MetaAPIVersion: "v25.0", EgressAllow: loopback, PublicURL: "http://hub.test",
-		RatePerIP: -1, RatePerSource: -1}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrc, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- a.Serve(ctx, func(addr string) { addrc <- addr }) }()
-	base := "http://" + <-addrc
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		fake.Close()
-		a.Close()
-	})
-
 	shop, pp := webhooktest.LoadFixture(t, "shopify"), webhooktest.LoadFixture(t, "perfectpay")
-	tn, _, err := a.Admin.CreateTenant(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := a.Admin.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop",
-		Secrets: map[string]string{"shopify": shop.Verification.TestSecret, "perfectpay": pp.Verification.TestSecret}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Admin.AddDestination(ctx, tn.ID, admin.DestinationInput{Type: "meta",
-		Config: json.RawMessage(`{"pixel_id":"123456789"}`), Credentials: json.RawMessage(`{"access_token":"EAAtesttoken"}`)}, DestinationValidator()); err != nil {
-		t.Fatal(err)
-	}
-	toks, err := a.Admin.WebhookTokens(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, fake := startMetaGolden(t, map[string]string{"shopify": shop.Verification.TestSecret, "perfectpay": pp.Verification.TestSecret})
 
 	replace := func(body string, pairs ...string) string {
 		t.Helper()
@@ -102,24 +55,8 @@ func TestMetaPayloadSignal(t *testing.T) {
 
 	ppBody := replace(pp.RawBody, `"birthday":null`, `"birthday":"1990-05-20"`)
 
-	for _, d := range []struct {
-		gw      string
-		f       webhooktest.Fixture
-		body    []byte
-		headers map[string]string
-	}{
-		{"shopify", shop, rawShop, shopHeaders},
-		{"perfectpay", pp, []byte(ppBody), pp.Request.Headers},
-	} {
-		u, _ := url.Parse(d.f.Request.PathAndQuery)
-		hook := base + "/v1/webhooks/" + d.gw + "/" + toks[d.gw]
-		if u.RawQuery != "" {
-			hook += "?" + u.RawQuery
-		}
-		if resp, body := post(t, hook, d.headers["Content-Type"], d.body, d.headers); resp.StatusCode != 200 || !strings.Contains(string(body), `"processed"`) {
-			t.Fatalf("%s: %d %s", d.gw, resp.StatusCode, body)
-		}
-	}
+	g.webhook(t, "shopify", shop, rawShop, shopHeaders)
+	g.webhook(t, "perfectpay", pp, []byte(ppBody), nil)
 	waitFor(t, "two purchases at the fake Graph API", 20*time.Second, func() bool { return len(fake.Events()) >= 2 })
 
 	got := map[string]json.RawMessage{}
@@ -133,24 +70,6 @@ func TestMetaPayloadSignal(t *testing.T) {
 			t.Errorf("%s: no event at the fake", gw)
 			continue
 		}
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, raw, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		pretty.WriteByte('\n')
-		path := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (run with -update and review the file)", gw, err)
-		}
-		if !bytes.Equal(want, pretty.Bytes()) {
-			t.Errorf("%s: the payload Meta received differs from %s:\n%s", gw, path, pretty.String())
-		}
+		checkGolden(t, "Meta", name, raw)
 	}
 }

@@ -1,23 +1,14 @@
 package app
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/dest/tiktok/faketiktok"
-	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
 // TestTikTokPayloadPerGateway sends two gateways' fixture purchases through the whole pipeline
@@ -25,70 +16,20 @@ import (
 // event the fake TikTok API received: the identifiers actually available at delivery time.
 func TestTikTokPayloadPerGateway(t *testing.T) {
 	t.Parallel()
-	fake := faketiktok.New()
-	fakeURL := newHTTPServer(t, fake)
-	cfg := config.Config{Host: "127.0.0.1", DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
-		MaxBodyBytes: 1 << 20, Workers: 4, MetaGraphURL: "https://graph.facebook.com", MetaAPIVersion: "v25.0",
-		TikTokAPIURL: fakeURL, EgressAllow: loopback, PublicURL: "http://hub.test", RatePerIP: -1, RatePerSource: -1}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrc, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- a.Serve(ctx, func(addr string) { addrc <- addr }) }()
-	base := "http://" + <-addrc
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		fake.Close()
-		a.Close()
-	})
-
 	gateways := []string{"hotmart", "stripe"}
-	secrets := map[string]string{}
-	fixtures := map[string]webhooktest.Fixture{}
-	for _, gw := range gateways {
-		fixtures[gw] = webhooktest.LoadFixture(t, gw)
-		secrets[gw] = fixtures[gw].Verification.TestSecret
-	}
-	tn, _, err := a.Admin.CreateTenant(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := a.Admin.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop", Secrets: secrets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Admin.AddDestination(ctx, tn.ID, admin.DestinationInput{Type: "tiktok",
-		Config: json.RawMessage(`{"pixel_code":"CFAKE0PIXEL0CODE0001"}`), Credentials: json.RawMessage(`{"access_token":"tttesttoken"}`)}, DestinationValidator()); err != nil {
-		t.Fatal(err)
-	}
+	fixtures, secrets := loadFixtures(t, gateways...)
+	fake := faketiktok.New()
+	g := startGolden(t, config.Config{TikTokAPIURL: newHTTPServer(t, fake)}, secrets, goldenDestination{Type: "tiktok",
+		Config: `{"pixel_code":"CFAKE0PIXEL0CODE0001"}`, Credentials: `{"access_token":"tttesttoken"}`})
+	t.Cleanup(fake.Close)
 
 	// The TikTok ad click of visitor k_8f3a2b1c9d, the id every fixture carries back.
-	click := fmt.Sprintf(`{"key":%q,"events":[{"type":"page_view","event_id":"pv-1","visitor_id":"k_8f3a2b1c9d","occurred_at":%q,`+
+	g.collect(t, fmt.Sprintf(`{"key":%q,"events":[{"type":"page_view","event_id":"pv-1","visitor_id":"k_8f3a2b1c9d","occurred_at":%q,`+
 		`"url":"https://loja.example.com.br/oferta?ttclid=E.C.P.abc123&utm_source=tiktok","referrer":"https://www.tiktok.com/",`+
 		`"ttclid":"E.C.P.abc123","ttp":"2Q3aTTPcookie","utm":{"source":"tiktok","campaign":"lancamento"}}]}`,
-		src.PublicKey, fixtureTime.Add(-30*time.Minute).Format(time.RFC3339))
-	resp, body := post(t, base+"/v1/collect", "application/json", []byte(click), map[string]string{"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"})
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("collect: %d %s", resp.StatusCode, body)
-	}
-
-	toks, err := a.Admin.WebhookTokens(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
+		g.src.PublicKey, fixtureTime.Add(-30*time.Minute).Format(time.RFC3339)))
 	for _, gw := range gateways {
-		f := fixtures[gw]
-		u, _ := url.Parse(f.Request.PathAndQuery)
-		hook := base + "/v1/webhooks/" + gw + "/" + toks[gw]
-		if u.RawQuery != "" {
-			hook += "?" + u.RawQuery
-		}
-		if resp, body := post(t, hook, f.Request.Headers["Content-Type"], []byte(f.RawBody), f.Request.Headers); resp.StatusCode != 200 || !strings.Contains(string(body), `"processed"`) {
-			t.Fatalf("%s: %d %s", gw, resp.StatusCode, body)
-		}
+		g.webhook(t, gw, fixtures[gw], nil, nil)
 	}
 	waitFor(t, "the purchases at the fake TikTok API", 20*time.Second, func() bool { return len(fake.Events()) >= len(gateways) })
 
@@ -104,29 +45,10 @@ func TestTikTokPayloadPerGateway(t *testing.T) {
 		got[gw] = ev.Raw
 	}
 	for _, gw := range gateways {
-		raw, ok := got[gw]
-		if !ok {
+		if raw, ok := got[gw]; ok {
+			checkGolden(t, "TikTok", "tiktok_"+gw+".json", raw)
+		} else {
 			t.Errorf("%s: no event at the fake", gw)
-			continue
-		}
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, raw, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		pretty.WriteByte('\n')
-		path := filepath.Join("testdata", "tiktok_"+gw+".json")
-		if *update {
-			if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (run with -update and review the file)", gw, err)
-		}
-		if !bytes.Equal(want, pretty.Bytes()) {
-			t.Errorf("%s: the payload TikTok received differs from %s:\n%s", gw, path, pretty.String())
 		}
 	}
 }

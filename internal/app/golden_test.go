@@ -1,0 +1,149 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden payloads in testdata/")
+
+// fixtureTime is when every gateway fixture says its purchase was approved; Hub's clock is set
+// just after it, so Stripe's signature tolerance and Meta's 7-day limit hold.
+var fixtureTime = time.Date(2026, 1, 5, 17, 30, 0, 0, time.UTC)
+
+// golden is the pipeline a golden payload test drives: a Hub served on a loopback address,
+// clocked 30 s after fixtureTime, with tenant "acme", its source "shop" (holding the gateways'
+// test secrets) and one destination.
+type golden struct {
+	app  *App
+	base string
+	src  store.Source
+	toks map[string]string // the source's webhook token per gateway
+}
+
+// goldenDestination is the one destination a golden test adds.
+type goldenDestination struct {
+	Type, Config, Credentials string
+}
+
+// startGolden serves Hub with cfg's platform URLs (MetaGraphURL, TikTokAPIURL: the fake's) on
+// the settings every golden test shares, and sets up the tenant, source and destination.
+func startGolden(t *testing.T, cfg config.Config, secrets map[string]string, d goldenDestination) *golden {
+	t.Helper()
+	cfg.Host, cfg.DataDir, cfg.ShutdownTimeout = "127.0.0.1", filepath.Join(t.TempDir(), "data"), 10*time.Second
+	cfg.MaxBodyBytes, cfg.Workers, cfg.MetaAPIVersion, cfg.EgressAllow = 1<<20, 4, "v25.0", loopback
+	cfg.PublicURL, cfg.RatePerIP, cfg.RatePerSource = "http://hub.test", -1, -1
+	if cfg.MetaGraphURL == "" {
+		cfg.MetaGraphURL = "https://graph.facebook.com"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) }))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	addrc, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- a.Serve(ctx, func(addr string) { addrc <- addr }) }()
+	g := &golden{app: a, base: "http://" + <-addrc}
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		a.Close()
+	})
+
+	tn, _, err := a.Admin.CreateTenant(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.src, err = a.Admin.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop", Secrets: secrets}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Admin.AddDestination(ctx, tn.ID, admin.DestinationInput{Type: d.Type,
+		Config: json.RawMessage(d.Config), Credentials: json.RawMessage(d.Credentials)}, DestinationValidator()); err != nil {
+		t.Fatal(err)
+	}
+	if g.toks, err = a.Admin.WebhookTokens(ctx, g.src); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// loadFixtures returns the gateways' fixtures and their test secrets.
+func loadFixtures(t *testing.T, gateways ...string) (map[string]webhooktest.Fixture, map[string]string) {
+	t.Helper()
+	fixtures, secrets := map[string]webhooktest.Fixture{}, map[string]string{}
+	for _, gw := range gateways {
+		fixtures[gw] = webhooktest.LoadFixture(t, gw)
+		secrets[gw] = fixtures[gw].Verification.TestSecret
+	}
+	return fixtures, secrets
+}
+
+// collect posts one browser event batch (click) from an iPhone.
+func (g *golden) collect(t *testing.T, click string) {
+	t.Helper()
+	resp, body := post(t, g.base+"/v1/collect", "application/json", []byte(click), map[string]string{"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"})
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("collect: %d %s", resp.StatusCode, body)
+	}
+}
+
+// webhook posts gw's fixture request with body and headers (nil: the fixture's own) to the
+// source's webhook URL, and fails unless Hub processed it.
+func (g *golden) webhook(t *testing.T, gw string, f webhooktest.Fixture, body []byte, headers map[string]string) {
+	t.Helper()
+	if body == nil {
+		body = []byte(f.RawBody)
+	}
+	if headers == nil {
+		headers = f.Request.Headers
+	}
+	u, _ := url.Parse(f.Request.PathAndQuery)
+	hook := g.base + "/v1/webhooks/" + gw + "/" + g.toks[gw]
+	if u.RawQuery != "" {
+		hook += "?" + u.RawQuery
+	}
+	if resp, rb := post(t, hook, headers["Content-Type"], body, headers); resp.StatusCode != 200 || !strings.Contains(string(rb), `"processed"`) {
+		t.Fatalf("%s: %d %s", gw, resp.StatusCode, rb)
+	}
+}
+
+// checkGolden compares the payload platform received (indented) with testdata/name, or writes
+// it there under -update.
+func checkGolden(t *testing.T, platform, name string, raw json.RawMessage) {
+	t.Helper()
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, raw, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	pretty.WriteByte('\n')
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v (run with -update and review the file)", name, err)
+	}
+	if !bytes.Equal(want, pretty.Bytes()) {
+		t.Errorf("the payload %s received differs from %s:\n%s", platform, path, pretty.String())
+	}
+}
