@@ -43,6 +43,8 @@ type env struct {
 	delay atomic.Int64
 	keys  *pii.Keyring
 	reg   *dest.Registry
+	// dialect is the store's (storetest.Dialects).
+	dialect string
 }
 
 // newWorker builds a worker on st (the env's store, or a fault-injecting wrapper of it).
@@ -60,7 +62,7 @@ func newEnv(t *testing.T, dialect string) *env {
 	keys, _ := pii.NewKeyring(pii.GenerateKey())
 	fake := fakemeta.New()
 	fake.Hang = 5 * time.Second
-	e := &env{st: st, fake: fake, keys: keys, outcomes: delivery.NewOutcomes()}
+	e := &env{st: st, fake: fake, keys: keys, outcomes: delivery.NewOutcomes(), dialect: dialect}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Duration(e.delay.Load()))
 		fake.ServeHTTP(w, r)
@@ -87,22 +89,46 @@ func newEnv(t *testing.T, dialect string) *env {
 	return e
 }
 
+// eachStore runs test on every store (storetest.Dialects), in parallel, each with its own env.
+func eachStore(t *testing.T, test func(t *testing.T, ctx context.Context, e *env)) {
+	t.Helper()
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			test(t, context.Background(), newEnv(t, dialect))
+		})
+	}
+}
+
 // order creates a paid order (paid at paidAt) with its planned delivery.
 func (e *env) order(t *testing.T, paidAt time.Time) store.Delivery {
 	t.Helper()
-	ctx := context.Background()
 	e.n++
+	return e.plan(t, store.OrderEvent{TenantID: e.tenant.ID, Provider: "hotmart", ExternalID: "HP" + string(rune('A'+e.n)) + time.Now().Format("150405.000000"),
+		EventKey: "k", Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
+		Products:   []store.Product{{ID: "4711", Quantity: 1, PriceMinor: 19700}},
+		Buyer:      store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com"), IP: "203.0.113.45", UserAgent: "Mozilla/5.0"},
+		ReceivedAt: paidAt}, "", paidAt)
+}
+
+// plan applies oe, attributes the order to touchpoint tpID when one is given, and plans its one
+// delivery as of at, in one transaction.
+func (e *env) plan(t *testing.T, oe store.OrderEvent, tpID string, at time.Time) store.Delivery {
+	t.Helper()
+	ctx := context.Background()
 	var planned []store.Delivery
 	err := e.st.Tx(ctx, func(tx store.Tx) error {
-		o, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: e.tenant.ID, Provider: "hotmart", ExternalID: "HP" + string(rune('A'+e.n)) + time.Now().Format("150405.000000"),
-			EventKey: "k", Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
-			Products:   []store.Product{{ID: "4711", Quantity: 1, PriceMinor: 19700}},
-			Buyer:      store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com"), IP: "203.0.113.45", UserAgent: "Mozilla/5.0"},
-			ReceivedAt: paidAt})
+		o, _, err := tx.ApplyOrderEvent(ctx, oe)
 		if err != nil {
 			return err
 		}
-		planned, err = delivery.Plan(ctx, tx, o, paidAt)
+		if tpID != "" {
+			if err := tx.PutAttribution(ctx, store.Attribution{TenantID: oe.TenantID, OrderID: o.ID, TouchpointID: tpID,
+				Rule: "click_id", Confidence: 1, CreatedAt: at}); err != nil {
+				return err
+			}
+		}
+		planned, err = delivery.Plan(ctx, tx, o, at)
 		return err
 	})
 	if err != nil || len(planned) != 1 {
@@ -133,284 +159,269 @@ func (e *env) state(t *testing.T, d store.Delivery) (store.Delivery, []store.Att
 // accepts is reported as skipped, with the reason in plain words, by id and in bulk.
 func TestReplayRefusesStaleEvents(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			e := newEnv(t, dialect)
-			now := time.Now().UTC()
-			e.worker.Now = func() time.Time { return now }
-			stale := e.order(t, now.Add(-8*24*time.Hour))
-			if err := e.worker.Work(ctx, job(stale, 1, 0)); err != nil {
-				t.Fatal(err)
-			}
-			if got, _ := e.state(t, stale); got.State != store.DeliverySkipped || got.Reason != dest.ReasonStale {
-				t.Fatalf("stale delivery: %+v", got)
-			}
-			fresh := e.order(t, now.Add(-time.Hour))
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC()
+		e.worker.Now = func() time.Time { return now }
+		stale := e.order(t, now.Add(-8*24*time.Hour))
+		if err := e.worker.Work(ctx, job(stale, 1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.state(t, stale); got.State != store.DeliverySkipped || got.Reason != dest.ReasonStale {
+			t.Fatalf("stale delivery: %+v", got)
+		}
+		fresh := e.order(t, now.Add(-time.Hour))
 
-			const want = "this purchase is older than the 7 days Meta Conversions API accepts; it cannot be sent again"
-			res, err := delivery.Replay(ctx, e.st, e.reg, e.tenant.ID, []string{stale.ID}, now)
-			if err != nil || res.Queued != 0 || len(res.Skipped) != 1 || res.Skipped[0].Reason != dest.ReasonStale || res.Skipped[0].Detail != want {
-				t.Fatalf("replay of a stale delivery: %+v %v", res, err)
-			}
-			if got, _ := e.state(t, stale); got.State != store.DeliverySkipped || got.Reason != dest.ReasonStale {
-				t.Fatalf("a refused replay changed the delivery: %+v", got)
-			}
+		const want = "this purchase is older than the 7 days Meta Conversions API accepts; it cannot be sent again"
+		res, err := delivery.Replay(ctx, e.st, e.reg, e.tenant.ID, []string{stale.ID}, now)
+		if err != nil || res.Queued != 0 || len(res.Skipped) != 1 || res.Skipped[0].Reason != dest.ReasonStale || res.Skipped[0].Detail != want {
+			t.Fatalf("replay of a stale delivery: %+v %v", res, err)
+		}
+		if got, _ := e.state(t, stale); got.State != store.DeliverySkipped || got.Reason != dest.ReasonStale {
+			t.Fatalf("a refused replay changed the delivery: %+v", got)
+		}
 
-			res, err = delivery.ReplayRange(ctx, e.st, e.reg, e.tenant.ID, now.Add(-30*24*time.Hour), now.Add(time.Hour), now)
-			if err != nil || res.Queued != 1 || len(res.Skipped) != 1 || res.Skipped[0].DeliveryID != stale.ID {
-				t.Fatalf("range replay: %+v %v", res, err)
-			}
-			g := res.Grouped()
-			if len(g) != 1 || g[0].Count != 1 || g[0].Detail != want {
-				t.Fatalf("grouped skips: %+v", g)
-			}
-			if s := res.Summary(); s != "1 queued for replay, 1 skipped (1: "+want+")" {
-				t.Fatalf("summary: %q", s)
-			}
-			if got, _ := e.state(t, fresh); got.State != store.DeliveryPending || got.Reason != "replay requested" {
-				t.Fatalf("fresh delivery after the range replay: %+v", got)
-			}
-			// The worker's own rule still applies at send time: the queued job delivers.
-			if err := e.worker.Work(ctx, job(fresh, 1, 1)); err != nil {
-				t.Fatal(err)
-			}
-			if got, _ := e.state(t, fresh); got.State != store.DeliveryDelivered {
-				t.Fatalf("fresh delivery: %+v", got)
-			}
-		})
-	}
+		res, err = delivery.ReplayRange(ctx, e.st, e.reg, e.tenant.ID, now.Add(-30*24*time.Hour), now.Add(time.Hour), now)
+		if err != nil || res.Queued != 1 || len(res.Skipped) != 1 || res.Skipped[0].DeliveryID != stale.ID {
+			t.Fatalf("range replay: %+v %v", res, err)
+		}
+		g := res.Grouped()
+		if len(g) != 1 || g[0].Count != 1 || g[0].Detail != want {
+			t.Fatalf("grouped skips: %+v", g)
+		}
+		if s := res.Summary(); s != "1 queued for replay, 1 skipped (1: "+want+")" {
+			t.Fatalf("summary: %q", s)
+		}
+		if got, _ := e.state(t, fresh); got.State != store.DeliveryPending || got.Reason != "replay requested" {
+			t.Fatalf("fresh delivery after the range replay: %+v", got)
+		}
+		// The worker's own rule still applies at send time: the queued job delivers.
+		if err := e.worker.Work(ctx, job(fresh, 1, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.state(t, fresh); got.State != store.DeliveryDelivered {
+			t.Fatalf("fresh delivery: %+v", got)
+		}
+	})
 }
 
 // The events setting is matched once, at planning, without regard to case: a destination that
 // lists "purchase" gets the purchase delivered, not planned and then killed as event_disabled.
 func TestEventsSettingIsAppliedOnce(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			e := newEnv(t, dialect)
-			ds := e.dest
-			ds.Config, ds.UpdatedAt = json.RawMessage(`{"pixel_id":"42","events":"purchase"}`), time.Now()
-			if err := e.st.UpdateDestination(ctx, ds); err != nil {
-				t.Fatal(err)
-			}
-			d := e.order(t, time.Now().UTC().Add(-time.Minute))
-			if d.State != store.DeliveryPending {
-				t.Fatalf("planned %+v, want pending", d)
-			}
-			if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
-				t.Fatal(err)
-			}
-			if got, at := e.state(t, d); got.State != store.DeliveryDelivered || len(at) != 1 {
-				t.Fatalf("delivery %+v attempts %+v, want delivered", got, at)
-			}
-			if n := e.fake.Accepted()[d.EventID]; n != 1 {
-				t.Fatalf("accepted %d times, want once", n)
-			}
-		})
-	}
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		ds := e.dest
+		ds.Config, ds.UpdatedAt = json.RawMessage(`{"pixel_id":"42","events":"purchase"}`), time.Now()
+		if err := e.st.UpdateDestination(ctx, ds); err != nil {
+			t.Fatal(err)
+		}
+		d := e.order(t, time.Now().UTC().Add(-time.Minute))
+		if d.State != store.DeliveryPending {
+			t.Fatalf("planned %+v, want pending", d)
+		}
+		if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if got, at := e.state(t, d); got.State != store.DeliveryDelivered || len(at) != 1 {
+			t.Fatalf("delivery %+v attempts %+v, want delivered", got, at)
+		}
+		if n := e.fake.Accepted()[d.EventID]; n != 1 {
+			t.Fatalf("accepted %d times, want once", n)
+		}
+	})
 }
 
 func TestWorker(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			e := newEnv(t, dialect)
-			now := time.Now().UTC()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC()
 
-			t.Run("delivered once, never twice", func(t *testing.T) {
-				d := e.order(t, now.Add(-time.Minute))
-				if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
-					t.Fatal(err)
-				}
-				if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil { // a duplicate job
-					t.Fatal(err)
-				}
-				got, at := e.state(t, d)
-				if got.State != store.DeliveryDelivered || got.DeliveredAt == nil || len(at) != 1 || at[0].TraceID == "" || at[0].HTTPStatus != 200 {
-					t.Fatalf("delivery %+v attempts %+v", got, at)
-				}
-				if n := e.fake.Accepted()[d.EventID]; n != 1 {
-					t.Fatalf("accepted %d times", n)
-				}
-				for _, a := range at {
-					if raw, _ := json.Marshal(a); bytes.Contains(raw, []byte("EAAsecret")) {
-						t.Fatalf("attempt holds the token: %s", raw)
-					}
-				}
-			})
-
-			for _, tc := range []struct{ mode, reason string }{
-				{fakemeta.Mode429, dest.ReasonRateLimited},
-				{fakemeta.Mode500, dest.ReasonServerError},
-				{fakemeta.ModeTimeout, dest.ReasonTimeout},
-			} {
-				t.Run("retryable: "+tc.mode, func(t *testing.T) {
-					d := e.order(t, now.Add(-time.Minute))
-					e.fake.Reset()
-					if err := e.fake.Inject(fakemeta.Fault{Mode: tc.mode, Count: 1}); err != nil {
-						t.Fatal(err)
-					}
-					// A retry: an error (River backs off) or a snooze for the platform's Retry-After.
-					if err := e.worker.Work(ctx, job(d, 1, 0)); err == nil {
-						t.Fatal("want a retry")
-					}
-					got, at := e.state(t, d)
-					if got.State != store.DeliveryRetrying || got.Reason != tc.reason || len(at) != 1 || at[0].Outcome != string(dest.Retryable) {
-						t.Fatalf("delivery %+v attempts %+v", got, at)
-					}
-					// The next attempt succeeds with the same event id.
-					if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil {
-						t.Fatal(err)
-					}
-					if got, _ := e.state(t, d); got.State != store.DeliveryDelivered || e.fake.Accepted()[d.EventID] != 1 {
-						t.Fatalf("after retry: %+v", got)
-					}
-				})
+		t.Run("delivered once, never twice", func(t *testing.T) {
+			d := e.order(t, now.Add(-time.Minute))
+			if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+				t.Fatal(err)
 			}
+			if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil { // a duplicate job
+				t.Fatal(err)
+			}
+			got, at := e.state(t, d)
+			if got.State != store.DeliveryDelivered || got.DeliveredAt == nil || len(at) != 1 || at[0].TraceID == "" || at[0].HTTPStatus != 200 {
+				t.Fatalf("delivery %+v attempts %+v", got, at)
+			}
+			if n := e.fake.Accepted()[d.EventID]; n != 1 {
+				t.Fatalf("accepted %d times", n)
+			}
+			for _, a := range at {
+				if raw, _ := json.Marshal(a); bytes.Contains(raw, []byte("EAAsecret")) {
+					t.Fatalf("attempt holds the token: %s", raw)
+				}
+			}
+		})
 
-			t.Run("invalid token is dead, the destination unhealthy, replay delivers once and heals it", func(t *testing.T) {
+		for _, tc := range []struct{ mode, reason string }{
+			{fakemeta.Mode429, dest.ReasonRateLimited},
+			{fakemeta.Mode500, dest.ReasonServerError},
+			{fakemeta.ModeTimeout, dest.ReasonTimeout},
+		} {
+			t.Run("retryable: "+tc.mode, func(t *testing.T) {
 				d := e.order(t, now.Add(-time.Minute))
 				e.fake.Reset()
-				_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.ModeInvalidToken, Count: 1})
-				if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
-					t.Fatalf("a permanent failure completes the job: %v", err)
+				if err := e.fake.Inject(fakemeta.Fault{Mode: tc.mode, Count: 1}); err != nil {
+					t.Fatal(err)
 				}
-				got, _ := e.state(t, d)
-				if got.State != store.DeliveryDead || got.Reason != dest.ReasonInvalidToken {
-					t.Fatalf("delivery %+v", got)
+				// A retry: an error (River backs off) or a snooze for the platform's Retry-After.
+				if err := e.worker.Work(ctx, job(d, 1, 0)); err == nil {
+					t.Fatal("want a retry")
 				}
-				ds, _ := e.st.GetDestination(ctx, e.tenant.ID, e.dest.ID)
-				if ds.Health.State != "unhealthy" || ds.Health.Reason != dest.ReasonInvalidToken {
-					t.Fatalf("health %+v", ds.Health)
+				got, at := e.state(t, d)
+				if got.State != store.DeliveryRetrying || got.Reason != tc.reason || len(at) != 1 || at[0].Outcome != string(dest.Retryable) {
+					t.Fatalf("delivery %+v attempts %+v", got, at)
 				}
-				// A dead delivery's stray job does nothing; a replay sends it with the same event id.
+				// The next attempt succeeds with the same event id.
 				if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil {
 					t.Fatal(err)
 				}
-				if res, err := delivery.Replay(ctx, e.st, e.reg, e.tenant.ID, []string{d.ID}, now); err != nil || res.Queued != 1 || len(res.Skipped) != 0 {
-					t.Fatalf("replay: %+v %v", res, err)
-				}
-				if got, _ := e.state(t, d); got.State != store.DeliveryPending {
-					t.Fatalf("after replay request: %+v", got)
-				}
-				if err := e.worker.Work(ctx, job(d, 1, 1)); err != nil {
-					t.Fatal(err)
-				}
-				got, at := e.state(t, d)
-				if got.State != store.DeliveryDelivered || len(at) != 2 || !at[1].Replay || e.fake.Accepted()[d.EventID] != 1 {
-					t.Fatalf("after replay: %+v %+v", got, at)
-				}
-				// The success clears the destination's unhealthy state (the token works again).
-				ds, _ = e.st.GetDestination(ctx, e.tenant.ID, e.dest.ID)
-				if ds.Health.State != "healthy" || ds.Health.Reason != "" {
-					t.Fatalf("health after a successful send: %+v", ds.Health)
+				if got, _ := e.state(t, d); got.State != store.DeliveryDelivered || e.fake.Accepted()[d.EventID] != 1 {
+					t.Fatalf("after retry: %+v", got)
 				}
 			})
+		}
 
-			t.Run("stale: never sent, deliberately", func(t *testing.T) {
-				d := e.order(t, now.Add(-8*24*time.Hour))
-				if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
-					t.Fatal(err)
-				}
-				got, at := e.state(t, d)
-				if got.State != store.DeliverySkipped || got.Reason != dest.ReasonStale || len(at) != 0 || e.fake.Accepted()[d.EventID] != 0 {
-					t.Fatalf("stale: %+v %+v", got, at)
-				}
-			})
-
-			t.Run("breaker opens after repeated failures, snoozes, then closes", func(t *testing.T) {
-				e.fake.Reset()
-				_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.Mode500})
-				for range 3 {
-					d := e.order(t, now.Add(-time.Minute))
-					if err := e.worker.Work(ctx, job(d, 1, 0)); err == nil {
-						t.Fatal("expected a retry")
-					}
-				}
-				d := e.order(t, now.Add(-time.Minute))
-				requests := e.fake.Requests()
-				err := e.worker.Work(ctx, job(d, 1, 0))
-				var snooze *rivertype.JobSnoozeError
-				if !errors.As(err, &snooze) || snooze.Duration <= 0 {
-					t.Fatalf("open breaker: want a snooze, got %v", err)
-				}
-				if e.fake.Requests() != requests {
-					t.Fatal("an open breaker still sent a request")
-				}
-				if got, _ := e.state(t, d); got.Attempts != 0 || got.State != store.DeliveryPending {
-					t.Fatalf("a snoozed job is not a failure: %+v", got)
-				}
-				// The platform recovers; after the cooldown one probe goes through and closes it.
-				_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.ModeNone})
-				deadline := time.Now().Add(5 * time.Second)
-				for {
-					err = e.worker.Work(ctx, job(d, 1, 0))
-					if err == nil || time.Now().After(deadline) {
-						break
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
-				if err != nil {
-					t.Fatalf("breaker never closed: %v", err)
-				}
-				if got, _ := e.state(t, d); got.State != store.DeliveryDelivered {
-					t.Fatalf("probe: %+v", got)
-				}
-				d2 := e.order(t, now.Add(-time.Minute))
-				if err := e.worker.Work(ctx, job(d2, 1, 0)); err != nil {
-					t.Fatalf("closed breaker: %v", err)
-				}
-			})
-
-			t.Run("concurrent jobs share one request per destination", func(t *testing.T) {
-				e.fake.Reset()
-				var ds []store.Delivery
-				for range 10 {
-					ds = append(ds, e.order(t, now.Add(-time.Minute)))
-				}
-				var wg sync.WaitGroup
-				for _, d := range ds {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
-							t.Error(err)
-						}
-					}()
-				}
-				wg.Wait()
-				if r := e.fake.Requests(); r >= 10 || len(e.fake.Accepted()) != 10 {
-					t.Fatalf("%d requests for %d accepted events", r, len(e.fake.Accepted()))
-				}
-			})
-
-			t.Run("outcome counters per destination type", func(t *testing.T) {
-				for _, c := range []struct {
-					outcome, reason string
-					want            float64 // at least
-					exact           bool
-				}{
-					{"delivered", "", 10, false},
-					{"retried", dest.ReasonRateLimited, 1, true},
-					{"retried", dest.ReasonTimeout, 1, true},
-					{"retried", dest.ReasonServerError, 4, true}, // one retry, then three to open the breaker
-					{"dead", dest.ReasonInvalidToken, 1, true},
-					{"skipped", dest.ReasonStale, 1, true},
-				} {
-					got := counter(e.outcomes.WithLabelValues("meta", c.outcome, c.reason))
-					if got < c.want || c.exact && got != c.want {
-						t.Errorf("hub_deliveries_total{destination_type=meta,outcome=%s,reason=%s} = %v, want %v", c.outcome, c.reason, got, c.want)
-					}
-				}
-			})
+		t.Run("invalid token is dead, the destination unhealthy, replay delivers once and heals it", func(t *testing.T) {
+			d := e.order(t, now.Add(-time.Minute))
+			e.fake.Reset()
+			_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.ModeInvalidToken, Count: 1})
+			if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+				t.Fatalf("a permanent failure completes the job: %v", err)
+			}
+			got, _ := e.state(t, d)
+			if got.State != store.DeliveryDead || got.Reason != dest.ReasonInvalidToken {
+				t.Fatalf("delivery %+v", got)
+			}
+			ds, _ := e.st.GetDestination(ctx, e.tenant.ID, e.dest.ID)
+			if ds.Health.State != "unhealthy" || ds.Health.Reason != dest.ReasonInvalidToken {
+				t.Fatalf("health %+v", ds.Health)
+			}
+			// A dead delivery's stray job does nothing; a replay sends it with the same event id.
+			if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if res, err := delivery.Replay(ctx, e.st, e.reg, e.tenant.ID, []string{d.ID}, now); err != nil || res.Queued != 1 || len(res.Skipped) != 0 {
+				t.Fatalf("replay: %+v %v", res, err)
+			}
+			if got, _ := e.state(t, d); got.State != store.DeliveryPending {
+				t.Fatalf("after replay request: %+v", got)
+			}
+			if err := e.worker.Work(ctx, job(d, 1, 1)); err != nil {
+				t.Fatal(err)
+			}
+			got, at := e.state(t, d)
+			if got.State != store.DeliveryDelivered || len(at) != 2 || !at[1].Replay || e.fake.Accepted()[d.EventID] != 1 {
+				t.Fatalf("after replay: %+v %+v", got, at)
+			}
+			// The success clears the destination's unhealthy state (the token works again).
+			ds, _ = e.st.GetDestination(ctx, e.tenant.ID, e.dest.ID)
+			if ds.Health.State != "healthy" || ds.Health.Reason != "" {
+				t.Fatalf("health after a successful send: %+v", ds.Health)
+			}
 		})
-	}
+
+		t.Run("stale: never sent, deliberately", func(t *testing.T) {
+			d := e.order(t, now.Add(-8*24*time.Hour))
+			if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+				t.Fatal(err)
+			}
+			got, at := e.state(t, d)
+			if got.State != store.DeliverySkipped || got.Reason != dest.ReasonStale || len(at) != 0 || e.fake.Accepted()[d.EventID] != 0 {
+				t.Fatalf("stale: %+v %+v", got, at)
+			}
+		})
+
+		t.Run("breaker opens after repeated failures, snoozes, then closes", func(t *testing.T) {
+			e.fake.Reset()
+			_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.Mode500})
+			for range 3 {
+				d := e.order(t, now.Add(-time.Minute))
+				if err := e.worker.Work(ctx, job(d, 1, 0)); err == nil {
+					t.Fatal("expected a retry")
+				}
+			}
+			d := e.order(t, now.Add(-time.Minute))
+			requests := e.fake.Requests()
+			err := e.worker.Work(ctx, job(d, 1, 0))
+			var snooze *rivertype.JobSnoozeError
+			if !errors.As(err, &snooze) || snooze.Duration <= 0 {
+				t.Fatalf("open breaker: want a snooze, got %v", err)
+			}
+			if e.fake.Requests() != requests {
+				t.Fatal("an open breaker still sent a request")
+			}
+			if got, _ := e.state(t, d); got.Attempts != 0 || got.State != store.DeliveryPending {
+				t.Fatalf("a snoozed job is not a failure: %+v", got)
+			}
+			// The platform recovers; after the cooldown one probe goes through and closes it.
+			_ = e.fake.Inject(fakemeta.Fault{Mode: fakemeta.ModeNone})
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				err = e.worker.Work(ctx, job(d, 1, 0))
+				if err == nil || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if err != nil {
+				t.Fatalf("breaker never closed: %v", err)
+			}
+			if got, _ := e.state(t, d); got.State != store.DeliveryDelivered {
+				t.Fatalf("probe: %+v", got)
+			}
+			d2 := e.order(t, now.Add(-time.Minute))
+			if err := e.worker.Work(ctx, job(d2, 1, 0)); err != nil {
+				t.Fatalf("closed breaker: %v", err)
+			}
+		})
+
+		t.Run("concurrent jobs share one request per destination", func(t *testing.T) {
+			e.fake.Reset()
+			var ds []store.Delivery
+			for range 10 {
+				ds = append(ds, e.order(t, now.Add(-time.Minute)))
+			}
+			var wg sync.WaitGroup
+			for _, d := range ds {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			if r := e.fake.Requests(); r >= 10 || len(e.fake.Accepted()) != 10 {
+				t.Fatalf("%d requests for %d accepted events", r, len(e.fake.Accepted()))
+			}
+		})
+
+		t.Run("outcome counters per destination type", func(t *testing.T) {
+			for _, c := range []struct {
+				outcome, reason string
+				want            float64 // at least
+				exact           bool
+			}{
+				{"delivered", "", 10, false},
+				{"retried", dest.ReasonRateLimited, 1, true},
+				{"retried", dest.ReasonTimeout, 1, true},
+				{"retried", dest.ReasonServerError, 4, true}, // one retry, then three to open the breaker
+				{"dead", dest.ReasonInvalidToken, 1, true},
+				{"skipped", dest.ReasonStale, 1, true},
+			} {
+				got := counter(e.outcomes.WithLabelValues("meta", c.outcome, c.reason))
+				if got < c.want || c.exact && got != c.want {
+					t.Errorf("hub_deliveries_total{destination_type=meta,outcome=%s,reason=%s} = %v, want %v", c.outcome, c.reason, got, c.want)
+				}
+			}
+		})
+	})
 }
 
 func TestEventEnabled(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
 )
 
 // failingStore fails the write that records a send's outcome (as a full disk does), fail times.
@@ -91,80 +90,75 @@ func checkResent(t *testing.T, e *env, d store.Delivery, resentBefore float64) {
 // it as resent_after_crash and sends again with the same event id as a counted resend.
 func TestResendAfterLostOutcome(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			e := newEnv(t, dialect)
-			now := time.Now().UTC()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC()
 
-			t.Run("the write of the outcome fails after the platform accepted", func(t *testing.T) {
-				before := counter(e.outcomes.WithLabelValues("meta", "resent_after_crash", ""))
-				fs := &failingStore{Store: e.st}
-				fs.fail.Store(1)
-				w := e.newWorker(fs)
-				d := e.order(t, now.Add(-time.Minute))
-				if err := w.Work(ctx, job(d, 1, 0)); !errors.Is(err, errDiskFull) {
-					t.Fatalf("Work: %v, want the store's error (River retries the job)", err)
-				}
-				if n := e.fake.Accepted()[d.EventID]; n != 1 {
-					t.Fatalf("accepted %d times before the failed write", n)
-				}
-				got, at := e.state(t, d)
-				if !got.InFlight || got.State != store.DeliveryPending || len(at) != 1 || at[0].Outcome != store.AttemptInFlight || at[0].RequestID == "" {
-					t.Fatalf("after the failed write: delivery %+v attempts %+v", got, at)
-				}
-				// River retries the job; space is back.
-				if err := w.Work(ctx, job(d, 2, 0)); err != nil {
-					t.Fatal(err)
-				}
-				checkResent(t, e, d, before)
-			})
-
-			t.Run("the worker dies while the request is on the wire", func(t *testing.T) {
-				before := counter(e.outcomes.WithLabelValues("meta", "resent_after_crash", ""))
-				e.fake.Reset()
-				d := e.order(t, now.Add(-time.Minute))
-				// A slow platform that accepts; the job's context ends (its timeout, a kill)
-				// while the request is on the wire.
-				e.delay.Store(int64(400 * time.Millisecond))
-				jctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-				err := e.worker.Work(jctx, job(d, 1, 0))
-				cancel()
-				if err == nil {
-					t.Fatal("a cancelled job reported success")
-				}
-				// While it is in flight the delivery says so (the API's in_flight).
-				poll(t, "the attempt in flight", func() bool {
-					got, at := e.state(t, d)
-					return got.InFlight && len(at) == 1 && at[0].Outcome == store.AttemptInFlight
-				})
-				poll(t, "the platform to accept the first send", func() bool { return e.fake.Accepted()[d.EventID] == 1 })
-				e.delay.Store(0)
-				// The rescued job sends again.
-				if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil {
-					t.Fatal(err)
-				}
-				checkResent(t, e, d, before)
-			})
-
-			t.Run("a failed record before the send sends nothing", func(t *testing.T) {
-				e.fake.Reset()
-				fs := &failingStore{Store: e.st}
-				w := e.newWorker(&beginFails{fs})
-				d := e.order(t, now.Add(-time.Minute))
-				if err := w.Work(ctx, job(d, 1, 0)); err == nil {
-					t.Fatal("want a retry")
-				}
-				if r := e.fake.Requests(); r != 0 {
-					t.Fatalf("%d requests sent without a record in flight", r)
-				}
-				if got, at := e.state(t, d); got.InFlight || len(at) != 0 {
-					t.Fatalf("delivery %+v attempts %+v", got, at)
-				}
-			})
+		t.Run("the write of the outcome fails after the platform accepted", func(t *testing.T) {
+			before := counter(e.outcomes.WithLabelValues("meta", "resent_after_crash", ""))
+			fs := &failingStore{Store: e.st}
+			fs.fail.Store(1)
+			w := e.newWorker(fs)
+			d := e.order(t, now.Add(-time.Minute))
+			if err := w.Work(ctx, job(d, 1, 0)); !errors.Is(err, errDiskFull) {
+				t.Fatalf("Work: %v, want the store's error (River retries the job)", err)
+			}
+			if n := e.fake.Accepted()[d.EventID]; n != 1 {
+				t.Fatalf("accepted %d times before the failed write", n)
+			}
+			got, at := e.state(t, d)
+			if !got.InFlight || got.State != store.DeliveryPending || len(at) != 1 || at[0].Outcome != store.AttemptInFlight || at[0].RequestID == "" {
+				t.Fatalf("after the failed write: delivery %+v attempts %+v", got, at)
+			}
+			// River retries the job; space is back.
+			if err := w.Work(ctx, job(d, 2, 0)); err != nil {
+				t.Fatal(err)
+			}
+			checkResent(t, e, d, before)
 		})
-	}
+
+		t.Run("the worker dies while the request is on the wire", func(t *testing.T) {
+			before := counter(e.outcomes.WithLabelValues("meta", "resent_after_crash", ""))
+			e.fake.Reset()
+			d := e.order(t, now.Add(-time.Minute))
+			// A slow platform that accepts; the job's context ends (its timeout, a kill)
+			// while the request is on the wire.
+			e.delay.Store(int64(400 * time.Millisecond))
+			jctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			err := e.worker.Work(jctx, job(d, 1, 0))
+			cancel()
+			if err == nil {
+				t.Fatal("a cancelled job reported success")
+			}
+			// While it is in flight the delivery says so (the API's in_flight).
+			poll(t, "the attempt in flight", func() bool {
+				got, at := e.state(t, d)
+				return got.InFlight && len(at) == 1 && at[0].Outcome == store.AttemptInFlight
+			})
+			poll(t, "the platform to accept the first send", func() bool { return e.fake.Accepted()[d.EventID] == 1 })
+			e.delay.Store(0)
+			// The rescued job sends again.
+			if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil {
+				t.Fatal(err)
+			}
+			checkResent(t, e, d, before)
+		})
+
+		t.Run("a failed record before the send sends nothing", func(t *testing.T) {
+			e.fake.Reset()
+			fs := &failingStore{Store: e.st}
+			w := e.newWorker(&beginFails{fs})
+			d := e.order(t, now.Add(-time.Minute))
+			if err := w.Work(ctx, job(d, 1, 0)); err == nil {
+				t.Fatal("want a retry")
+			}
+			if r := e.fake.Requests(); r != 0 {
+				t.Fatalf("%d requests sent without a record in flight", r)
+			}
+			if got, at := e.state(t, d); got.InFlight || len(at) != 0 {
+				t.Fatalf("delivery %+v attempts %+v", got, at)
+			}
+		})
+	})
 }
 
 // beginFails fails every attempt insert (the record in flight).

@@ -8,43 +8,22 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
-	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
 )
 
 // paidOrder creates a paid order shaped by mutate, optionally attributed to touchpoint tpID, and
 // plans its delivery.
 func (e *env) paidOrder(t *testing.T, paidAt time.Time, tpID string, mutate func(*store.OrderEvent)) store.Delivery {
 	t.Helper()
-	ctx := context.Background()
 	e.n++
 	oe := store.OrderEvent{TenantID: e.tenant.ID, Provider: "shopify", ExternalID: fmt.Sprintf("S%d-%d", e.n, time.Now().UnixNano()),
 		EventKey: "k", Status: domain.StatusPaid, NativeStatus: "orders/paid", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
 		Buyer: store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com")}, ReceivedAt: paidAt}
 	mutate(&oe)
-	var planned []store.Delivery
-	err := e.st.Tx(ctx, func(tx store.Tx) error {
-		o, _, err := tx.ApplyOrderEvent(ctx, oe)
-		if err != nil {
-			return err
-		}
-		if tpID != "" {
-			if err := tx.PutAttribution(ctx, store.Attribution{TenantID: e.tenant.ID, OrderID: o.ID, TouchpointID: tpID,
-				Rule: "click_id", Confidence: 1, CreatedAt: paidAt}); err != nil {
-				return err
-			}
-		}
-		planned, err = delivery.Plan(ctx, tx, o, paidAt)
-		return err
-	})
-	if err != nil || len(planned) != 1 {
-		t.Fatalf("plan: %v %d", err, len(planned))
-	}
-	return planned[0]
+	return e.plan(t, oe, tpID, paidAt)
 }
 
 // userData delivers d to the fake Graph API and returns the user_data Meta received.
@@ -82,103 +61,93 @@ func str(raw json.RawMessage) string {
 // that fbclid, else by the order.
 func TestFBCFromTheOrdersClickID(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			e := newEnv(t, dialect)
-			now := time.Now().UTC().Truncate(time.Millisecond)
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC().Truncate(time.Millisecond)
 
-			t.Run("orphan: dated by the order", func(t *testing.T) {
-				paid := now.Add(-time.Hour)
-				d := e.paidOrder(t, paid, "", func(oe *store.OrderEvent) {
-					oe.Tracking = store.Tracking{FBCLID: "IwAR2F4-dbP0l7Mn1IawQQ_MixedCASE", GCLID: "Cj0KCQ", GBRAID: "0AAAAA-gb", WBRAID: "wb-1", TTCLID: "E.C.P.tt"}
-				})
-				ud := e.userData(t, d)
-				if want := fmt.Sprintf("fb.1.%d.IwAR2F4-dbP0l7Mn1IawQQ_MixedCASE", paid.UnixMilli()); str(ud["fbc"]) != want {
-					t.Errorf("fbc = %s, want %s", ud["fbc"], want)
-				}
-				o, err := e.st.GetOrder(ctx, e.tenant.ID, d.OrderID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if tr := o.Tracking; tr.GCLID != "Cj0KCQ" || tr.GBRAID != "0AAAAA-gb" || tr.WBRAID != "wb-1" || tr.TTCLID != "E.C.P.tt" {
-					t.Errorf("the order's click ids were not kept: %+v", tr)
-				}
+		t.Run("orphan: dated by the order", func(t *testing.T) {
+			paid := now.Add(-time.Hour)
+			d := e.paidOrder(t, paid, "", func(oe *store.OrderEvent) {
+				oe.Tracking = store.Tracking{FBCLID: "IwAR2F4-dbP0l7Mn1IawQQ_MixedCASE", GCLID: "Cj0KCQ", GBRAID: "0AAAAA-gb", WBRAID: "wb-1", TTCLID: "E.C.P.tt"}
 			})
-
-			t.Run("dated by the landing Hub recorded with the fbclid", func(t *testing.T) {
-				landed := now.Add(-3 * time.Hour)
-				if _, err := e.st.InsertTouchpoints(ctx, []store.Touchpoint{{ID: "tp-landing-" + dialect, TenantID: e.tenant.ID, Type: "page_view",
-					OccurredAt: landed, ReceivedAt: landed, VisitorID: "v-other", FBCLID: "IwAR-landed", URL: "https://loja.example.com.br/?fbclid=IwAR-landed"}}); err != nil {
-					t.Fatal(err)
-				}
-				d := e.paidOrder(t, now.Add(-time.Hour), "", func(oe *store.OrderEvent) { oe.Tracking = store.Tracking{FBCLID: "IwAR-landed"} })
-				if want := fmt.Sprintf("fb.1.%d.IwAR-landed", landed.UnixMilli()); str(e.userData(t, d)["fbc"]) != want {
-					t.Errorf("fbc = %s, want %s", e.userData(t, d)["fbc"], want)
-				}
-			})
-
-			t.Run("a cookie the gateway carried wins", func(t *testing.T) {
-				d := e.paidOrder(t, now.Add(-time.Hour), "", func(oe *store.OrderEvent) {
-					oe.Tracking = store.Tracking{FBCLID: "IwAR-x", FBC: "fb.1.1767225000000.IwAR-x"}
-				})
-				if got := str(e.userData(t, d)["fbc"]); got != "fb.1.1767225000000.IwAR-x" {
-					t.Errorf("fbc = %s", got)
-				}
-			})
-
-			t.Run("the credited click's fbclid is dated by its landing", func(t *testing.T) {
-				clicked := now.Add(-2 * time.Hour)
-				id := "tp-click-" + dialect
-				if _, err := e.st.InsertTouchpoints(ctx, []store.Touchpoint{{ID: id, TenantID: e.tenant.ID, Type: "page_view",
-					OccurredAt: clicked, ReceivedAt: clicked, VisitorID: "v1", FBCLID: "IwAR-Click", URL: "https://loja.example.com.br/?fbclid=IwAR-Click",
-					UserAgent: "Mozilla/5.0"}}); err != nil {
-					t.Fatal(err)
-				}
-				d := e.paidOrder(t, now.Add(-time.Hour), id, func(*store.OrderEvent) {})
-				if want := fmt.Sprintf("fb.1.%d.IwAR-Click", clicked.UnixMilli()); str(e.userData(t, d)["fbc"]) != want {
-					t.Errorf("fbc = %s, want %s", e.userData(t, d)["fbc"], want)
-				}
-			})
+			ud := e.userData(t, d)
+			if want := fmt.Sprintf("fb.1.%d.IwAR2F4-dbP0l7Mn1IawQQ_MixedCASE", paid.UnixMilli()); str(ud["fbc"]) != want {
+				t.Errorf("fbc = %s, want %s", ud["fbc"], want)
+			}
+			o, err := e.st.GetOrder(ctx, e.tenant.ID, d.OrderID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr := o.Tracking; tr.GCLID != "Cj0KCQ" || tr.GBRAID != "0AAAAA-gb" || tr.WBRAID != "wb-1" || tr.TTCLID != "E.C.P.tt" {
+				t.Errorf("the order's click ids were not kept: %+v", tr)
+			}
 		})
-	}
+
+		t.Run("dated by the landing Hub recorded with the fbclid", func(t *testing.T) {
+			landed := now.Add(-3 * time.Hour)
+			if _, err := e.st.InsertTouchpoints(ctx, []store.Touchpoint{{ID: "tp-landing-" + e.dialect, TenantID: e.tenant.ID, Type: "page_view",
+				OccurredAt: landed, ReceivedAt: landed, VisitorID: "v-other", FBCLID: "IwAR-landed", URL: "https://loja.example.com.br/?fbclid=IwAR-landed"}}); err != nil {
+				t.Fatal(err)
+			}
+			d := e.paidOrder(t, now.Add(-time.Hour), "", func(oe *store.OrderEvent) { oe.Tracking = store.Tracking{FBCLID: "IwAR-landed"} })
+			if want := fmt.Sprintf("fb.1.%d.IwAR-landed", landed.UnixMilli()); str(e.userData(t, d)["fbc"]) != want {
+				t.Errorf("fbc = %s, want %s", e.userData(t, d)["fbc"], want)
+			}
+		})
+
+		t.Run("a cookie the gateway carried wins", func(t *testing.T) {
+			d := e.paidOrder(t, now.Add(-time.Hour), "", func(oe *store.OrderEvent) {
+				oe.Tracking = store.Tracking{FBCLID: "IwAR-x", FBC: "fb.1.1767225000000.IwAR-x"}
+			})
+			if got := str(e.userData(t, d)["fbc"]); got != "fb.1.1767225000000.IwAR-x" {
+				t.Errorf("fbc = %s", got)
+			}
+		})
+
+		t.Run("the credited click's fbclid is dated by its landing", func(t *testing.T) {
+			clicked := now.Add(-2 * time.Hour)
+			id := "tp-click-" + e.dialect
+			if _, err := e.st.InsertTouchpoints(ctx, []store.Touchpoint{{ID: id, TenantID: e.tenant.ID, Type: "page_view",
+				OccurredAt: clicked, ReceivedAt: clicked, VisitorID: "v1", FBCLID: "IwAR-Click", URL: "https://loja.example.com.br/?fbclid=IwAR-Click",
+				UserAgent: "Mozilla/5.0"}}); err != nil {
+				t.Fatal(err)
+			}
+			d := e.paidOrder(t, now.Add(-time.Hour), id, func(*store.OrderEvent) {})
+			if want := fmt.Sprintf("fb.1.%d.IwAR-Click", clicked.UnixMilli()); str(e.userData(t, d)["fbc"]) != want {
+				t.Errorf("fbc = %s, want %s", e.userData(t, d)["fbc"], want)
+			}
+		})
+	})
 }
 
 // Birth date and gender reach Meta as db and ge; the buyer's national id reaches external_id
 // only once the tenant opts in on the destination (send_national_id).
 func TestBuyerDetailsAndNationalIDOptIn(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			e := newEnv(t, dialect)
-			now := time.Now().UTC()
-			cpf := pii.SHA256Hex("00000000191")
-			buyer := func(oe *store.OrderEvent) {
-				oe.Buyer.DateOfBirthHash, oe.Buyer.GenderHash, oe.Buyer.ExternalID = pii.SHA256Hex("19900520"), pii.SHA256Hex("f"), cpf
-			}
-			ud := e.userData(t, e.paidOrder(t, now.Add(-time.Hour), "", buyer))
-			if got, want := string(ud["db"]), `["`+pii.SHA256Hex("19900520")+`"]`; got != want {
-				t.Errorf("db = %s, want %s", got, want)
-			}
-			if got, want := string(ud["ge"]), `["`+pii.SHA256Hex("f")+`"]`; got != want {
-				t.Errorf("ge = %s, want %s", got, want)
-			}
-			if ids := string(ud["external_id"]); ids != "" {
-				t.Errorf("national id sent without the tenant's opt-in: external_id = %s", ids)
-			}
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC()
+		cpf := pii.SHA256Hex("00000000191")
+		buyer := func(oe *store.OrderEvent) {
+			oe.Buyer.DateOfBirthHash, oe.Buyer.GenderHash, oe.Buyer.ExternalID = pii.SHA256Hex("19900520"), pii.SHA256Hex("f"), cpf
+		}
+		ud := e.userData(t, e.paidOrder(t, now.Add(-time.Hour), "", buyer))
+		if got, want := string(ud["db"]), `["`+pii.SHA256Hex("19900520")+`"]`; got != want {
+			t.Errorf("db = %s, want %s", got, want)
+		}
+		if got, want := string(ud["ge"]), `["`+pii.SHA256Hex("f")+`"]`; got != want {
+			t.Errorf("ge = %s, want %s", got, want)
+		}
+		if ids := string(ud["external_id"]); ids != "" {
+			t.Errorf("national id sent without the tenant's opt-in: external_id = %s", ids)
+		}
 
-			adm := &admin.Service{Store: e.st, Keys: e.keys}
-			if _, err := adm.UpdateDestination(ctx, e.tenant.ID, e.dest.ID, admin.DestinationPatch{
-				Config: map[string]string{meta.SettingSendNationalID: "true"}}, nil); err != nil {
-				t.Fatal(err)
-			}
-			ud = e.userData(t, e.paidOrder(t, now.Add(-time.Hour), "", buyer))
-			if got, want := string(ud["external_id"]), `["`+cpf+`"]`; got != want {
-				t.Errorf("opted in: external_id = %s, want %s", got, want)
-			}
-		})
-	}
+		adm := &admin.Service{Store: e.st, Keys: e.keys}
+		if _, err := adm.UpdateDestination(ctx, e.tenant.ID, e.dest.ID, admin.DestinationPatch{
+			Config: map[string]string{meta.SettingSendNationalID: "true"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		ud = e.userData(t, e.paidOrder(t, now.Add(-time.Hour), "", buyer))
+		if got, want := string(ud["external_id"]), `["`+cpf+`"]`; got != want {
+			t.Errorf("opted in: external_id = %s, want %s", got, want)
+		}
+	})
 }
