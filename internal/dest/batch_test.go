@@ -123,3 +123,37 @@ func TestSendOnceRedactsEveryCredential(t *testing.T) {
 		t.Errorf("3 events: err = %v, want ErrBatchTooLarge", err)
 	}
 }
+
+func TestCheckAmounts(t *testing.T) {
+	for _, c := range []struct {
+		in      dest.Custom
+		value   string
+		prices  []string
+		problem string
+	}{
+		{dest.Custom{ValueMinor: 19700, Currency: "BRL", Contents: []dest.Content{{ID: "a", ItemPriceMinor: 9850}, {ID: "b"}}}, "197.00", []string{"98.50", ""}, ""},
+		{dest.Custom{ValueMinor: 500, Currency: "JPY"}, "500", nil, ""},
+		{dest.Custom{}, "", nil, ""},
+		{dest.Custom{ValueMinor: -1, Currency: "BRL"}, "", nil, "negative value; refunds are not sent as negative purchases"},
+		{dest.Custom{ValueMinor: 1, Currency: "XXXX"}, "", nil, "currency is not an ISO 4217 code"},
+		{dest.Custom{ValueMinor: 1}, "", nil, "value without a currency"},
+		{dest.Custom{Currency: "BRL", Contents: []dest.Content{{Quantity: 1}}}, "", nil, "content without an id"},
+		{dest.Custom{Contents: []dest.Content{{ID: "a", ItemPriceMinor: 1}}}, "", nil, "item price needs a currency and must not be negative"},
+	} {
+		a, problem := dest.CheckAmounts(c.in)
+		if problem != c.problem || problem == "" && (a.Value != c.value || strings.Join(a.Prices, "|") != strings.Join(c.prices, "|")) {
+			t.Errorf("CheckAmounts(%+v) = %+v, %q; want %s %v %q", c.in, a, problem, c.value, c.prices, c.problem)
+		}
+	}
+	if u, err := dest.BaseURL("", "https://graph.example.com/"); err != nil || u != "https://graph.example.com" {
+		t.Errorf("BaseURL default = %q, %v", u, err)
+	}
+	for _, bad := range []string{"ftp://x", "https://u:p@x", "https://x/?q=1", "/relative"} {
+		if _, err := dest.BaseURL(bad, ""); err == nil {
+			t.Errorf("BaseURL(%q) accepted", bad)
+		}
+	}
+	if dest.UserAgent("") != "hub-dev" || dest.UserAgent("1.2.3") != "hub-1.2.3" {
+		t.Error("UserAgent")
+	}
+}

@@ -181,12 +181,7 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func (g *GoogleAds) now() time.Time {
-	if g.Now != nil {
-		return g.Now()
-	}
-	return time.Now()
-}
+func (g *GoogleAds) now() time.Time { return dest.Now(g.Now) }
 
 func (g *GoogleAds) client() *http.Client {
 	c := egress.Default

@@ -58,7 +58,7 @@ func (g *GoogleAds) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sende
 		ce.Add(SettingServiceAccount, "token_uri is not an absolute http(s) URL")
 		return nil, ce
 	}
-	base, err := baseURL(g.BaseURL)
+	base, err := dest.BaseURL(g.BaseURL, DefaultDataManagerURL)
 	if err != nil {
 		return nil, errors.New("googleads: the Data Manager URL (HUB_GOOGLE_DATAMANAGER_URL) is not an absolute http(s) URL without query")
 	}
@@ -71,17 +71,6 @@ func (g *GoogleAds) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sende
 	p.Batch = dest.Batch[event]{Type: "googleads", Platform: "Google", MaxBatch: MaxBatch, MaxRequests: maxRequests,
 		SplitOnEncodeError: true, Now: g.now, Convert: p.convert, Encode: p.encode, Post: p.post}
 	return p, nil
-}
-
-func baseURL(raw string) (string, error) {
-	if raw == "" {
-		raw = DefaultDataManagerURL
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", errors.New("bad URL")
-	}
-	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // prepared is a Google Ads destination bound to one version of its settings and key. It holds

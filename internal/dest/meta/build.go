@@ -13,8 +13,6 @@ import (
 	"github.com/hubtrack/hub/internal/pii"
 )
 
-var errBadURL = errors.New("meta: bad URL")
-
 // The request body (Meta: parameters/main-body, server-event, customer-information-parameters,
 // custom-data). Field order is fixed by the structs, so the bytes are deterministic.
 type payload struct {
@@ -175,11 +173,12 @@ func actionSource(e dest.Event) dest.ActionSource {
 
 func custom(e dest.Event) (*customData, string) {
 	c := e.Custom
-	if c.ValueMinor < 0 {
-		return nil, "negative value; refunds are not sent as negative purchases"
-	}
-	if c.Currency == "" && e.Name == domain.EventPurchase {
+	if c.ValueMinor >= 0 && c.Currency == "" && e.Name == domain.EventPurchase {
 		return nil, "Purchase needs a currency and a value"
+	}
+	amounts, problem := dest.CheckAmounts(c)
+	if problem != "" {
+		return nil, problem
 	}
 	cd := &customData{
 		Currency:    c.Currency,
@@ -188,28 +187,9 @@ func custom(e dest.Event) (*customData, string) {
 		ContentType: c.ContentType,
 		NumItems:    c.NumItems,
 	}
-	if c.Currency != "" {
-		v, err := domain.FormatMinor(c.ValueMinor, c.Currency)
-		if err != nil {
-			return nil, "currency is not an ISO 4217 code"
-		}
-		cd.Value = json.Number(v)
-	} else if c.ValueMinor != 0 {
-		return nil, "value without a currency"
-	}
-	for _, it := range c.Contents {
-		if it.ID == "" {
-			return nil, "content without an id"
-		}
-		ct := content{ID: it.ID, Quantity: it.Quantity}
-		if it.ItemPriceMinor != 0 {
-			if it.ItemPriceMinor < 0 || c.Currency == "" {
-				return nil, "item price needs a currency and must not be negative"
-			}
-			p, _ := domain.FormatMinor(it.ItemPriceMinor, c.Currency)
-			ct.ItemPrice = json.Number(p)
-		}
-		cd.Contents = append(cd.Contents, ct)
+	cd.Value = json.Number(amounts.Value)
+	for i, it := range c.Contents {
+		cd.Contents = append(cd.Contents, content{ID: it.ID, Quantity: it.Quantity, ItemPrice: json.Number(amounts.Prices[i])})
 	}
 	if cd.Currency == "" && cd.OrderID == "" && len(cd.ContentIDs) == 0 && cd.ContentType == "" && len(cd.Contents) == 0 && cd.NumItems == 0 {
 		return nil, ""

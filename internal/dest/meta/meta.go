@@ -5,7 +5,6 @@ package meta
 
 import (
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -163,32 +162,11 @@ func (m *Meta) ValidateConfig(cfg dest.Config) error {
 	return ce.Err()
 }
 
-func baseURL(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", err
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", errBadURL
-	}
-	return strings.TrimRight(u.String(), "/"), nil
-}
-
 // sendNationalID reports whether the tenant opted in to sending the buyer's national id.
 func sendNationalID(cfg dest.Config) bool {
 	return cfg.Get(spec, SettingSendNationalID) == "true"
 }
 
-func (m *Meta) now() time.Time {
-	if m.Now != nil {
-		return m.Now()
-	}
-	return time.Now()
-}
+func (m *Meta) now() time.Time { return dest.Now(m.Now) }
 
-func (m *Meta) partnerAgent() string {
-	if m.HubVersion == "" {
-		return "hub-dev"
-	}
-	return "hub-" + m.HubVersion
-}
+func (m *Meta) partnerAgent() string { return dest.UserAgent(m.HubVersion) }

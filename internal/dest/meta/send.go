@@ -70,11 +70,7 @@ func (p *prepared) encode(data []serverEvent) ([]byte, error) {
 
 // endpoint is {GraphURL}/{version}/{pixel_id}/events. The token never goes in it.
 func (m *Meta) endpoint(cfg dest.Config) (string, error) {
-	raw := m.GraphURL
-	if raw == "" {
-		raw = DefaultGraphURL
-	}
-	base, err := baseURL(raw)
+	base, err := dest.BaseURL(m.GraphURL, DefaultGraphURL)
 	if err != nil {
 		return "", fmt.Errorf("meta: the Graph API URL (HUB_META_GRAPH_URL) is not an absolute http(s) URL without query: %w", err)
 	}

@@ -155,32 +155,14 @@ func (s settings) convert(i int, e dest.Event, now time.Time) (event, *dest.Even
 }
 
 func custom(c dest.Custom) (*properties, string) {
-	if c.ValueMinor < 0 {
-		return nil, "negative value; refunds are not sent as negative purchases"
+	amounts, problem := dest.CheckAmounts(c)
+	if problem != "" {
+		return nil, problem
 	}
-	p := &properties{Currency: c.Currency, OrderID: c.OrderID, ContentIDs: c.ContentIDs, ContentType: c.ContentType, NumItems: c.NumItems}
-	if c.Currency != "" {
-		v, err := domain.FormatMinor(c.ValueMinor, c.Currency)
-		if err != nil {
-			return nil, "currency is not an ISO 4217 code"
-		}
-		p.Value = json.Number(v)
-	} else if c.ValueMinor != 0 {
-		return nil, "value without a currency"
-	}
-	for _, it := range c.Contents {
-		if it.ID == "" {
-			return nil, "content without an id"
-		}
-		ct := content{ContentID: it.ID, Quantity: it.Quantity}
-		if it.ItemPriceMinor != 0 {
-			if it.ItemPriceMinor < 0 || c.Currency == "" {
-				return nil, "item price needs a currency and must not be negative"
-			}
-			v, _ := domain.FormatMinor(it.ItemPriceMinor, c.Currency)
-			ct.Price = json.Number(v)
-		}
-		p.Contents = append(p.Contents, ct)
+	p := &properties{Currency: c.Currency, OrderID: c.OrderID, ContentIDs: c.ContentIDs, ContentType: c.ContentType, NumItems: c.NumItems,
+		Value: json.Number(amounts.Value)}
+	for i, it := range c.Contents {
+		p.Contents = append(p.Contents, content{ContentID: it.ID, Quantity: it.Quantity, Price: json.Number(amounts.Prices[i])})
 	}
 	if p.Currency == "" && p.OrderID == "" && len(p.ContentIDs) == 0 && p.ContentType == "" && len(p.Contents) == 0 && p.NumItems == 0 {
 		return nil, ""

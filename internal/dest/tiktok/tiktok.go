@@ -5,9 +5,7 @@ package tiktok
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -197,27 +195,13 @@ func limitedDataUse(cfg dest.Config) bool { return cfg.Get(spec, SettingLimitedD
 
 // endpoint is {APIURL}/open_api/v1.3/event/track/. The token never goes in it.
 func (t *TikTok) endpoint() (string, error) {
-	raw := t.APIURL
-	if raw == "" {
-		raw = DefaultAPIURL
+	base, err := dest.BaseURL(t.APIURL, DefaultAPIURL)
+	if err != nil {
+		return "", errors.New("tiktok: the Business API URL (HUB_TIKTOK_API_URL) is not an absolute http(s) URL without query")
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("tiktok: the Business API URL (HUB_TIKTOK_API_URL) is not an absolute http(s) URL without query")
-	}
-	return strings.TrimRight(u.String(), "/") + TrackPath, nil
+	return base + TrackPath, nil
 }
 
-func (t *TikTok) now() time.Time {
-	if t.Now != nil {
-		return t.Now()
-	}
-	return time.Now()
-}
+func (t *TikTok) now() time.Time { return dest.Now(t.Now) }
 
-func (t *TikTok) userAgent() string {
-	if t.HubVersion == "" {
-		return "hub-dev"
-	}
-	return "hub-" + t.HubVersion
-}
+func (t *TikTok) userAgent() string { return dest.UserAgent(t.HubVersion) }

@@ -162,12 +162,7 @@ func operatorOnly(host string) bool {
 	return err == nil && egress.Check(a, nil) != nil
 }
 
-func (w *Webhook) now() time.Time {
-	if w.Now != nil {
-		return w.Now()
-	}
-	return time.Now()
-}
+func (w *Webhook) now() time.Time { return dest.Now(w.Now) }
 
 func (w *Webhook) client() *http.Client {
 	if w.Client != nil {
