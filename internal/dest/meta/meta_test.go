@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -108,28 +107,7 @@ func TestBuildGoldenPurchase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "purchase.golden.json")
-	if *update {
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, got, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		pretty.WriteByte('\n')
-		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	golden, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want bytes.Buffer
-	if err := json.Compact(&want, golden); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want.Bytes()) {
-		t.Errorf("payload differs from %s\n got: %s\nwant: %s", path, got, want.Bytes())
-	}
+	desttest.Golden(t, filepath.Join("testdata", "purchase.golden.json"), got, *update)
 	if strings.Contains(string(got), token) || strings.Contains(string(got), "access_token") {
 		t.Error("the payload must not carry the token")
 	}
@@ -152,24 +130,7 @@ func TestBuildGoldenFBCLIDOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "purchase_fbclid.golden.json")
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, got, "", "  "); err != nil {
-		t.Fatal(err)
-	}
-	pretty.WriteByte('\n')
-	if *update {
-		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(pretty.Bytes(), want) {
-		t.Errorf("payload differs from %s:\n%s", path, pretty.Bytes())
-	}
+	desttest.Golden(t, filepath.Join("testdata", "purchase_fbclid.golden.json"), got, *update)
 }
 
 func mustBuild(t *testing.T, m *meta.Meta, c dest.Config, evs ...dest.Event) map[string]any {

@@ -3,11 +3,9 @@ package webhook_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -216,24 +214,7 @@ func TestGoldenPayloads(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, body, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		pretty.WriteByte('\n')
-		path := filepath.Join("testdata", c.name)
-		if *update {
-			if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(pretty.Bytes(), want) {
-			t.Errorf("%s:\n%s\nwant\n%s", c.name, pretty.Bytes(), want)
-		}
+		desttest.Golden(t, filepath.Join("testdata", c.name), body, *update)
 		hasBuyer := strings.Contains(string(body), `"buyer"`)
 		if hasBuyer != (c.pii == "true") {
 			t.Errorf("%s: include_pii=%s but buyer present = %v", c.name, c.pii, hasBuyer)
