@@ -99,7 +99,7 @@ func (cw *ConfirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) 
 	impl, ok := w.Dests.Lookup(ds.Type)
 	if !ok {
 		c = dest.Confirmation{State: dest.ConfirmUnavailable, Message: "the destination type is no longer registered"}
-	} else if sender, err := w.sender(ds, impl); err != nil {
+	} else if sender, _, err := w.sender(ds, impl); err != nil {
 		c = dest.Confirmation{State: dest.ConfirmPending, Message: "the destination's settings cannot be read"}
 	} else if cf, ok := sender.(dest.Confirmer); !ok {
 		c = dest.Confirmation{State: dest.ConfirmUnavailable, Message: "the destination's settings changed; it no longer confirms"}

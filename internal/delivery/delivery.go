@@ -53,16 +53,30 @@ func eventNameKey(name string) string {
 	switch name {
 	case domain.EventPurchase:
 		return "purchase"
+	case domain.EventOrderRefunded:
+		return "refunded"
+	case domain.EventOrderChargeback:
+		return "chargeback"
+	case domain.EventOrderCancelled:
+		return "cancelled"
 	}
 	return name
 }
 
-// Plan creates, inside the order's transaction, one delivery and one job per enabled
-// destination for an order that just became paid. Refunds and chargebacks are recorded on the
-// order and never sent as purchases.
+// Plan creates, inside the order's transaction, the deliveries that follow from the order's
+// move to its current status: for a paid order, one delivery and one job per destination (a
+// skipped row for one that is disabled or does not take purchases); for a refunded, charged
+// back or cancelled order (domain.StatusEvent), one per enabled destination whose events
+// setting names that event, and nothing for the others (ad platforms never hear of them).
+// Refunds and chargebacks are never sent as purchases.
 func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]store.Delivery, error) {
+	name, lifecycle := domain.EventPurchase, false
 	if o.Status != domain.StatusPaid {
-		return nil, nil
+		var ok bool
+		if name, ok = domain.StatusEvent(o.Status); !ok {
+			return nil, nil
+		}
+		lifecycle = true
 	}
 	dests, err := tx.ListDestinations(ctx, o.TenantID)
 	if err != nil {
@@ -70,12 +84,15 @@ func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]sto
 	}
 	var out []store.Delivery
 	for _, d := range dests {
+		if lifecycle && (!d.Enabled || !EventEnabled(d, name, true)) {
+			continue
+		}
 		del := store.Delivery{ID: store.NewID(), TenantID: o.TenantID, OrderID: o.ID, DestinationID: d.ID,
-			EventName: domain.EventPurchase, EventID: EventID(o, domain.EventPurchase), State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now}
+			EventName: name, EventID: EventID(o, name), State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now}
 		switch {
 		case !d.Enabled:
 			del.State, del.Reason = store.DeliverySkipped, "destination_disabled"
-		case !EventEnabled(d, domain.EventPurchase, false):
+		case !EventEnabled(d, name, false):
 			del.State, del.Reason = store.DeliverySkipped, dest.ReasonEventDisabled
 		}
 		created, isNew, err := tx.CreateDelivery(ctx, del)
@@ -94,6 +111,79 @@ func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]sto
 		}
 	}
 	return out, nil
+}
+
+// statusOf is the order status a lifecycle event reports (domain.StatusEvent backwards), or "".
+func statusOf(eventName string) domain.OrderStatus {
+	for _, s := range []domain.OrderStatus{domain.StatusRefunded, domain.StatusChargeback, domain.StatusCancelled} {
+		if n, _ := domain.StatusEvent(s); n == eventName {
+			return s
+		}
+	}
+	return ""
+}
+
+// PlanDead plans, in the transaction that records a delivery's death, a DeliveryDead
+// delivery (the webhook's delivery.dead) to every other enabled destination whose events
+// setting names it: the merchant's system hears that a conversion did not reach a platform.
+// A DeliveryDead delivery that dies itself reports nothing (no chain of notices), and each
+// dead delivery is reported once per destination (a replay that dies again is not news).
+func PlanDead(ctx context.Context, tx store.Tx, dead store.Delivery, now time.Time) error {
+	if dead.EventName == domain.EventDeliveryDead {
+		return nil
+	}
+	dests, err := tx.ListDestinations(ctx, dead.TenantID)
+	if err != nil {
+		return fmt.Errorf("delivery: plan delivery.dead: %w", err)
+	}
+	for _, d := range dests {
+		if d.ID == dead.DestinationID || !d.Enabled || !EventEnabled(d, domain.EventDeliveryDead, true) {
+			continue
+		}
+		created, isNew, err := tx.CreateDelivery(ctx, store.Delivery{ID: store.NewID(), TenantID: dead.TenantID, SubjectID: dead.ID,
+			DestinationID: d.ID, EventName: domain.EventDeliveryDead, EventID: "delivery_dead:" + dead.ID,
+			State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			return fmt.Errorf("delivery: plan delivery.dead: %w", err)
+		}
+		if !isNew {
+			continue
+		}
+		if err := tx.Enqueue(ctx, Args{TenantID: dead.TenantID, DeliveryID: created.ID}, nil); err != nil {
+			return fmt.Errorf("delivery: plan delivery.dead: enqueue: %w", err)
+		}
+	}
+	return nil
+}
+
+// deadEvent is the DeliveryDead event of d: the dead delivery it reports, with what its order
+// (or touchpoint) says, under d's own event id and time.
+func deadEvent(ctx context.Context, r store.Reader, d store.Delivery, spec dest.Spec) (dest.Event, error) {
+	dead, err := r.GetDelivery(ctx, d.TenantID, d.SubjectID)
+	if err != nil {
+		return dest.Event{}, fmt.Errorf("delivery: load the dead delivery: %w", err)
+	}
+	ds, err := r.GetDestination(ctx, d.TenantID, dead.DestinationID)
+	if err != nil {
+		return dest.Event{}, fmt.Errorf("delivery: load the dead delivery's destination: %w", err)
+	}
+	var ev dest.Event
+	if dead.OrderID != "" || dead.TouchpointID != "" {
+		if ev, err = eventFor(ctx, r, dead, spec); err != nil {
+			return dest.Event{}, err
+		}
+	}
+	diedAt := dead.UpdatedAt
+	if dead.State != store.DeliveryDead {
+		diedAt = d.CreatedAt // replayed since; the notice keeps the moment it died
+	}
+	ev.Name, ev.EventID, ev.EventTime = d.EventName, d.EventID, d.CreatedAt
+	ev.Dead = &dest.DeadDelivery{DeliveryID: dead.ID, DestinationID: ds.ID, DestinationType: ds.Type, DestinationName: ds.Name,
+		EventName: dead.EventName, EventID: dead.EventID, Reason: dead.Reason, Attempts: dead.Attempts, DiedAt: diedAt}
+	if dead.State != store.DeliveryDead && dead.Reason == "" {
+		ev.Dead.Reason = "dead"
+	}
+	return ev, nil
 }
 
 // TouchpointEvents maps the browser events Hub forwards to the destinations' event names.
@@ -192,7 +282,12 @@ type Worker struct {
 	window   time.Duration
 	batchers *batchers
 	senders  *senders
+	slots    *slots
 }
+
+// ConcurrencyWait is about how long a job waits on the queue when its destination has as many
+// sends on the wire as its concurrency limit allows (plus up to as much again of jitter).
+const ConcurrencyWait = time.Second
 
 // DefaultSendTimeout bounds a send when no destination declares its timeout: the egress
 // client's own (30 s).
@@ -232,7 +327,7 @@ func RescueAfter(batchWindow, sendTimeout time.Duration) time.Duration {
 // NewOutcomes builds the delivery outcome counter (hub_deliveries_total) for Worker.Outcomes.
 func NewOutcomes() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hub", Name: "deliveries_total",
-		Help: "Delivery outcomes recorded, by destination type, outcome (delivered, retried, dead, skipped, resent_after_crash) and reason."},
+		Help: "Delivery outcomes recorded, by destination type, outcome (delivered, retried, dead, skipped, resent_after_crash, waited: put back at the destination's concurrency limit) and reason."},
 		[]string{"destination_type", "outcome", "reason"})
 }
 
@@ -240,6 +335,9 @@ func NewOutcomes() *prometheus.CounterVec {
 const (
 	OutcomeRetried          = "retried"
 	OutcomeResentAfterCrash = store.AttemptResentAfterCrash
+	// OutcomeWaited counts jobs put back on the queue because their destination was at its
+	// concurrency limit (nothing was sent).
+	OutcomeWaited = "waited"
 )
 
 // ReasonNotRecorded is the reason when the attempt could not be recorded before sending (the
@@ -253,6 +351,7 @@ func NewWorker(w Worker, batchWindow time.Duration) *Worker {
 	}
 	w.window = batchWindow
 	w.senders = &senders{}
+	w.slots = &slots{}
 	w.batchers = newBatchers(batchWindow, w.SendTimeout, w.begin)
 	if w.Quota != nil {
 		w.batchers.quota = w.takeQuota
@@ -329,12 +428,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if !ok {
 		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
-	sender, err := w.sender(ds, impl)
+	sender, limit, err := w.sender(ds, impl)
 	if err != nil {
 		w.Log.Error("delivery: destination settings", "destination_id", ds.ID, "error", err)
 		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
-	ev, err := w.buildEvent(ctx, d)
+	ev, err := w.buildEvent(ctx, d, impl.Spec())
 	if err != nil {
 		return err
 	}
@@ -370,8 +469,15 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		w.Log.Warn("delivery: resending after a lost outcome (crash, timeout or failed write); the platform deduplicates it by event id",
 			"delivery_id", d.ID, "destination_id", ds.ID, "destination_type", ds.Type, "lost_attempts", len(p.stale))
 	}
+	// The destination's concurrency limit: when its sends on the wire are at the limit, the
+	// job waits on the queue (a snooze, not an attempt) instead of holding a worker.
+	if !w.slots.acquire(ds.ID, limit) {
+		w.count(ds.Type, OutcomeWaited, "")
+		return river.JobSnooze(ConcurrencyWait + time.Duration(rand.Int64N(int64(ConcurrencyWait))))
+	}
 	start := w.now()
 	res := w.batchers.send(ctx, batchKey{dest: ds.ID, rpm: impl.Spec().RequestsPerMinute}, impl.Spec().MaxBatch, sender, p)
+	w.slots.release(ds.ID, limit)
 	out, attempt := res.Outcome, res.attempt
 	if attempt.ID == "" {
 		// Nothing was recorded by this job: either begin failed and nothing was sent, or the
@@ -528,6 +634,11 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 		if err := tx.UpdateDelivery(ctx, d); err != nil {
 			return err
 		}
+		if state == store.DeliveryDead {
+			if err := PlanDead(ctx, tx, d, now); err != nil {
+				return err
+			}
+		}
 		if then != nil {
 			return tx.Enqueue(ctx, *then, opts)
 		}
@@ -559,20 +670,21 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 // or batch. Each replica keeps its own; every job compares with the row it has just loaded, so
 // a change made through any replica is seen at once. Settings the destination refuses give a
 // Sender that records invalid_config for every event, as a send would.
-func (w *Worker) sender(ds store.Destination, impl dest.Destination) (dest.Sender, error) {
-	if s, ok := w.senders.get(ds); ok {
-		return s, nil
+func (w *Worker) sender(ds store.Destination, impl dest.Destination) (dest.Sender, int, error) {
+	if s, limit, ok := w.senders.get(ds); ok {
+		return s, limit, nil
 	}
 	cfg, creds, err := w.settings(ds)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	s, err := impl.Prepare(cfg, creds)
 	if err != nil {
 		s = dest.Refusing(err)
 	}
-	w.senders.put(ds, s)
-	return s, nil
+	limit := dest.ConcurrencyLimit(impl.Spec(), cfg)
+	w.senders.put(ds, s, limit)
+	return s, limit, nil
 }
 
 // settings decodes a destination's config and decrypts its credentials.
@@ -612,15 +724,25 @@ func (w *Worker) settings(ds store.Destination) (dest.Config, dest.Credentials, 
 	return cfg, dest.NewCredentials(creds), nil
 }
 
-// buildEvent builds the platform-neutral conversion of a delivery (see Event).
-func (w *Worker) buildEvent(ctx context.Context, d store.Delivery) (dest.Event, error) {
-	return Event(ctx, w.Store, d)
+// buildEvent builds the platform-neutral conversion of a delivery for a destination of spec
+// (see Event).
+func (w *Worker) buildEvent(ctx context.Context, d store.Delivery, spec dest.Spec) (dest.Event, error) {
+	return eventFor(ctx, w.Store, d, spec)
 }
 
-// Event builds the platform-neutral conversion of a delivery: from its order (a purchase) or
-// from its touchpoint (a browser event such as a lead). The worker sends it; the dashboard
-// reads it to say which identifiers a platform received.
+// Event builds the platform-neutral conversion of a delivery: from its order (a purchase, a
+// refund...), from its touchpoint (a browser event such as a lead) or from the dead delivery a
+// delivery.dead notice reports. The worker sends it; the dashboard reads it to say which
+// identifiers a platform received.
 func Event(ctx context.Context, r store.Reader, d store.Delivery) (dest.Event, error) {
+	return eventFor(ctx, r, d, dest.Spec{})
+}
+
+// eventFor is Event with what spec asks for (the order's history).
+func eventFor(ctx context.Context, r store.Reader, d store.Delivery, spec dest.Spec) (dest.Event, error) {
+	if d.SubjectID != "" {
+		return deadEvent(ctx, r, d, spec)
+	}
 	if d.TouchpointID != "" {
 		tp, err := r.GetTouchpoint(ctx, d.TenantID, d.TouchpointID)
 		if err != nil {
@@ -632,7 +754,7 @@ func Event(ctx context.Context, r store.Reader, d store.Delivery) (dest.Event, e
 	if err != nil {
 		return dest.Event{}, fmt.Errorf("delivery: load order: %w", err)
 	}
-	return orderEvent(ctx, r, o, d)
+	return orderEvent(ctx, r, o, d, spec)
 }
 
 // touchpointEvent is a browser event sent server-side, with the event id the snippet shared
@@ -653,8 +775,12 @@ func touchpointEvent(tp store.Touchpoint, d store.Delivery) dest.Event {
 }
 
 // event builds the platform-neutral conversion from the order and its attribution.
-func orderEvent(ctx context.Context, r store.Reader, o store.Order, d store.Delivery) (dest.Event, error) {
+func orderEvent(ctx context.Context, r store.Reader, o store.Order, d store.Delivery, spec dest.Spec) (dest.Event, error) {
 	at := orderEventTime(o)
+	_, lifecycle := domain.StatusEvent(statusOf(d.EventName))
+	if lifecycle {
+		at = o.OccurredAt // the latest event's; the history below dates it exactly
+	}
 	b, t := o.Buyer, o.Tracking
 	ev := dest.Event{
 		Name: d.EventName, EventID: d.EventID, EventTime: at,
@@ -665,6 +791,22 @@ func orderEvent(ctx context.Context, r store.Reader, o store.Order, d store.Deli
 			FBC: t.FBC, FBP: t.FBP, GCLID: t.GCLID, GBRAID: t.GBRAID, WBRAID: t.WBRAID, TTCLID: t.TTCLID,
 		},
 		Custom: dest.Custom{ValueMinor: o.AmountMinor, Currency: o.Currency, OrderID: o.ExternalID, ContentType: "product"},
+		Order:  dest.Order{Gateway: o.Provider, Status: string(o.Status)},
+	}
+	if spec.OrderHistory {
+		hist, err := r.ListOrderHistory(ctx, o.TenantID, o.ID)
+		if err != nil {
+			return dest.Event{}, fmt.Errorf("delivery: load order history: %w", err)
+		}
+		for _, h := range hist {
+			if !h.Applied {
+				continue
+			}
+			ev.Order.History = append(ev.Order.History, dest.StatusChange{Status: string(h.Status), NativeStatus: h.NativeStatus, At: h.OccurredAt.UTC()})
+			if lifecycle && string(h.Status) == string(statusOf(d.EventName)) {
+				ev.EventTime = h.OccurredAt // the change this event reports
+			}
+		}
 	}
 	if t.FBCLID != "" {
 		// The order carried a click id back (a landing URL, the checkout's tracking parameters):

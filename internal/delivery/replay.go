@@ -125,9 +125,12 @@ func replayRefusal(ctx context.Context, tx store.Tx, dests *dest.Registry, d sto
 	return nil, nil
 }
 
-// eventTime is the time the worker sends as the event's: the touchpoint's, or the order's
-// payment (its creation when it has no payment time).
+// eventTime is the time the worker sends as the event's: the touchpoint's, the order's
+// payment (its creation when it has no payment time), or a delivery.dead notice's creation.
 func eventTime(ctx context.Context, r store.Reader, d store.Delivery) (time.Time, error) {
+	if d.SubjectID != "" {
+		return d.CreatedAt, nil // a delivery.dead notice is dated when the delivery died
+	}
 	if d.TouchpointID != "" {
 		tp, err := r.GetTouchpoint(ctx, d.TenantID, d.TouchpointID)
 		return tp.OccurredAt, err

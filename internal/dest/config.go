@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,14 @@ type Setting struct {
 	// test_event_code): a test send from the API or the dashboard requires it, so a test is
 	// never counted as a real conversion.
 	Test bool
+	// Generate, on a secret setting, makes its value: Hub creates it when the destination is
+	// created without it and on a rotation, and shows it once (the API's answer to the
+	// creation or rotation, the dashboard page that follows), never again. The webhook's
+	// whsec_ signing secret.
+	Generate func() (string, error)
+	// Previous names the secret setting that keeps the old value during a rotation of this
+	// generated one (both are in use until it is removed).
+	Previous string
 }
 
 // SettingKind is a setting's type, for the setup form and the docs.
@@ -129,6 +138,46 @@ type Spec struct {
 	// replica, and holds a batch back (its jobs snooze, nothing is sent or lost) when it is
 	// empty.
 	RequestsPerMinute int
+	// OrderHistory asks the delivery worker for the order's status history in Event.Order
+	// (one more read per event, so only the destinations that send it ask).
+	OrderHistory bool
+	// Concurrency bounds the sends one destination has on the wire at once, per replica, so a
+	// slow endpoint cannot hold every delivery worker; 0 is no bound. A destination that
+	// declares SettingConcurrency lets its owner change it (Concurrency is then its default).
+	Concurrency int
+	// MarksTests says the destination marks a test send itself (Event.Test: the webhook's
+	// type "test"), so the Test action needs no test setting (TestSetting) for it.
+	MarksTests bool
+}
+
+// CanTest reports whether a test send to a destination with cfg is never counted as a real
+// conversion: it marks tests itself, or its test setting is set. The setting is returned when
+// the destination has one, to name it when it is unset.
+func (s Spec) CanTest(cfg Config) (Setting, bool) {
+	ts, ok := s.TestSetting()
+	if s.MarksTests {
+		return ts, true
+	}
+	return ts, ok && cfg.Get(s, ts.Name) != ""
+}
+
+// SettingConcurrency is the setting, in every destination that declares it, that bounds its
+// sends on the wire at once (Spec.Concurrency).
+const SettingConcurrency = "max_concurrency"
+
+// MaxConcurrency is the highest SettingConcurrency a destination accepts.
+const MaxConcurrency = 50
+
+// ConcurrencyLimit is the bound on cfg's destination's sends at once: its SettingConcurrency
+// when the spec declares it and it holds a number from 1 to MaxConcurrency, else
+// Spec.Concurrency (0: no bound).
+func ConcurrencyLimit(spec Spec, cfg Config) int {
+	if _, ok := spec.Setting(SettingConcurrency); ok {
+		if n, err := strconv.Atoi(cfg.Get(spec, SettingConcurrency)); err == nil && n >= 1 && n <= MaxConcurrency {
+			return n
+		}
+	}
+	return spec.Concurrency
 }
 
 // TestSetting returns the setting marked Test, if the destination has one.
@@ -139,6 +188,17 @@ func (s Spec) TestSetting() (Setting, bool) {
 		}
 	}
 	return Setting{}, false
+}
+
+// Generated returns the settings whose value Hub generates (Setting.Generate).
+func (s Spec) Generated() []Setting {
+	var out []Setting
+	for _, st := range s.Settings {
+		if st.Generate != nil {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // Setting returns the named setting.

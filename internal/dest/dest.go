@@ -97,6 +97,44 @@ type Event struct {
 	// consent state): ConsentGranted, ConsentDenied, or empty when unknown. Hub stores one
 	// signal, so it stands for both of Google's (ad_user_data and ad_personalization).
 	Consent Consent
+	// Order is the order's lifecycle (gateway, status, history) for the destinations whose
+	// Spec asks for it (OrderHistory: the webhook); zero for browser events.
+	Order Order
+	// Dead describes the delivery a DeliveryDead event reports; nil for every other event.
+	Dead *DeadDelivery
+	// Test marks the one event a test send (the API's or the dashboard's Test action) builds.
+	// A destination without a test setting marks it in what it sends (the webhook's type
+	// "test"), so the receiver never counts it as a conversion.
+	Test bool
+}
+
+// Order is an order's lifecycle as a destination may report it.
+type Order struct {
+	Gateway string // the gateway's name (hotmart)
+	Status  string // Hub's order status now (domain.OrderStatus)
+	// History holds the order's status changes, oldest first; only destinations whose Spec
+	// sets OrderHistory get it.
+	History []StatusChange
+}
+
+// StatusChange is one status an order went through.
+type StatusChange struct {
+	Status       string // Hub's status
+	NativeStatus string // the gateway's own word for it
+	At           time.Time
+}
+
+// DeadDelivery is the delivery a DeliveryDead event reports.
+type DeadDelivery struct {
+	DeliveryID      string
+	DestinationID   string
+	DestinationType string
+	DestinationName string
+	EventName       string
+	EventID         string
+	Reason          string
+	Attempts        int
+	DiedAt          time.Time
 }
 
 // Consent is a stored consent decision.

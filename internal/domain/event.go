@@ -14,3 +14,29 @@ const (
 	EventViewContent          = "ViewContent"
 	EventPageView             = "PageView"
 )
+
+// Order lifecycle and operations events. Ad platforms do not receive them (no destination
+// sends them unless its events setting names them, and only the webhook destination accepts
+// the names); a merchant's own system hears about them through a webhook destination.
+const (
+	EventOrderRefunded   = "OrderRefunded"
+	EventOrderChargeback = "OrderChargeback"
+	EventOrderCancelled  = "OrderCancelled"
+	// EventDeliveryDead reports that a delivery to another destination died (its retries ran
+	// out or the platform refused it for good).
+	EventDeliveryDead = "DeliveryDead"
+)
+
+// StatusEvent is the lifecycle event an order's move to status s reports, if any. Paid is the
+// Purchase, planned on its own; waiting and refused orders report nothing.
+func StatusEvent(s OrderStatus) (string, bool) {
+	switch s {
+	case StatusRefunded:
+		return EventOrderRefunded, true
+	case StatusChargeback:
+		return EventOrderChargeback, true
+	case StatusCancelled:
+		return EventOrderCancelled, true
+	}
+	return "", false
+}

@@ -411,6 +411,11 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 		if _, err := delivery.Plan(ctx, tx, o, now); err != nil {
 			return "", "", err
 		}
+	} else if _, lifecycle := domain.StatusEvent(o.Status); lifecycle && (change.Created || change.StatusChanged) {
+		// A refund, chargeback or cancellation: the destinations that asked for it hear of it.
+		if _, err := delivery.Plan(ctx, tx, o, now); err != nil {
+			return "", "", err
+		}
 	}
 	return store.InboxProcessed, o.ID, nil
 }

@@ -256,9 +256,9 @@ type Writer interface {
 	// PutAttribution inserts or replaces the order's attribution and sets Order.Matched.
 	PutAttribution(ctx context.Context, a Attribution) error
 
-	// CreateDelivery inserts a delivery unless one exists for (order, event name,
-	// destination); the bool says whether it was created, and the existing one is returned
-	// when it was not.
+	// CreateDelivery inserts a delivery unless one exists for (order, touchpoint or subject,
+	// event name, destination); the bool says whether it was created, and the existing one is
+	// returned when it was not.
 	CreateDelivery(ctx context.Context, d Delivery) (Delivery, bool, error)
 	// UpdateDelivery records state, reason, attempts and delivered at; a zero UpdatedAt gets
 	// the clock.
@@ -743,10 +743,14 @@ const (
 // Delivery is one conversion for one destination: a purchase (OrderID set) or a browser event
 // such as a lead (TouchpointID set).
 type Delivery struct {
-	ID            string
-	TenantID      string
-	OrderID       string
-	TouchpointID  string
+	ID           string
+	TenantID     string
+	OrderID      string
+	TouchpointID string
+	// SubjectID is, on a DeliveryDead delivery (a webhook telling the merchant's system that
+	// another delivery died), the dead delivery; such a delivery has no order or touchpoint of
+	// its own. A delivery belongs to exactly one of OrderID, TouchpointID and SubjectID.
+	SubjectID     string
 	DestinationID string
 	EventName     string // Purchase, Lead, ...
 	EventID       string // deterministic; equal to the Pixel's eventID when shared

@@ -30,13 +30,36 @@ type payload struct {
 
 type data struct {
 	OrderID     string       `json:"order_id,omitempty"`
+	Gateway     string       `json:"gateway,omitempty"`
 	Status      string       `json:"status,omitempty"`
+	History     []change     `json:"status_history,omitempty"`
 	AmountMinor *int64       `json:"amount_minor,omitempty"`
 	Currency    string       `json:"currency,omitempty"`
 	Items       []item       `json:"items,omitempty"`
 	PageURL     string       `json:"page_url,omitempty"`
 	Attribution *attribution `json:"attribution,omitempty"`
 	Buyer       *buyer       `json:"buyer,omitempty"`
+	Delivery    *delivery    `json:"delivery,omitempty"`
+}
+
+// change is one status the order went through.
+type change struct {
+	Status       string `json:"status"`
+	NativeStatus string `json:"native_status,omitempty"`
+	At           string `json:"at"`
+}
+
+// delivery is the dead delivery a delivery.dead event reports.
+type delivery struct {
+	ID              string `json:"id"`
+	DestinationID   string `json:"destination_id"`
+	DestinationType string `json:"destination_type"`
+	DestinationName string `json:"destination_name,omitempty"`
+	EventName       string `json:"event_name"`
+	EventID         string `json:"event_id"`
+	Reason          string `json:"reason"`
+	Attempts        int    `json:"attempts"`
+	DiedAt          string `json:"died_at"`
 }
 
 type item struct {
@@ -98,21 +121,34 @@ func build(includePII bool, i int, e dest.Event) ([]byte, *dest.EventError) {
 		return nil, &dest.EventError{Index: i, EventID: e.EventID, Reason: dest.ReasonInvalidEvent, Detail: detail}
 	}
 	typ, ok := eventType(e.Name)
+	if e.Test {
+		typ, ok = TypeTest, true
+	}
 	switch {
 	case !ok:
-		return refuse(fmt.Sprintf("webhook: no webhook type for the event %q (Purchase and Lead are sent)", e.Name))
+		return refuse(fmt.Sprintf("webhook: no webhook type for the event %q (%s)", e.Name, eventsHelp))
 	case e.EventID == "":
 		return refuse("webhook: the event has no id")
 	case e.EventTime.IsZero():
 		return refuse("webhook: the event has no time")
 	case e.Custom.ValueMinor < 0:
 		return refuse("webhook: negative value")
+	case typ == "delivery.dead" && e.Dead == nil:
+		return refuse("webhook: a delivery.dead event without the delivery it reports")
 	}
 	p := payload{Type: typ, Version: Version, ID: e.EventID, Timestamp: e.EventTime.UTC().Format(time.RFC3339), Data: data{
-		OrderID: e.Custom.OrderID, PageURL: e.EventSourceURL,
+		OrderID: e.Custom.OrderID, PageURL: e.EventSourceURL, Gateway: e.Order.Gateway, Status: e.Order.Status,
 	}}
-	if typ == "order.paid" {
+	if (typ == "order.paid" || typ == TypeTest) && p.Data.Status == "" {
 		p.Data.Status = "paid"
+	}
+	for _, h := range e.Order.History {
+		p.Data.History = append(p.Data.History, change{Status: h.Status, NativeStatus: h.NativeStatus, At: h.At.UTC().Format(time.RFC3339)})
+	}
+	if d := e.Dead; d != nil && typ == "delivery.dead" {
+		p.Data.Delivery = &delivery{ID: d.DeliveryID, DestinationID: d.DestinationID, DestinationType: d.DestinationType,
+			DestinationName: d.DestinationName, EventName: d.EventName, EventID: d.EventID, Reason: d.Reason, Attempts: d.Attempts,
+			DiedAt: d.DiedAt.UTC().Format(time.RFC3339)}
 	}
 	if e.Custom.Currency != "" {
 		v := e.Custom.ValueMinor

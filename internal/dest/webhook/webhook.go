@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,14 +41,41 @@ const (
 	SettingIncludePII     = "include_pii"
 	SettingSecret         = "signing_secret"
 	SettingPreviousSecret = "previous_signing_secret"
+	SettingConcurrency    = dest.SettingConcurrency
 )
 
+// DefaultConcurrency is how many requests Hub has on the wire to one endpoint at once (per
+// replica) unless max_concurrency says otherwise: a slow endpoint holds that many delivery
+// workers at most, and its other events wait their turn on the queue.
+const DefaultConcurrency = 4
+
 // Types of the events Hub sends, by Hub's event name (the events setting lists Hub's names,
-// because dest.EventEnabled compares those when deliveries are planned).
+// because dest.EventEnabled compares those when deliveries are planned). TypeTest is the type
+// of a test send, which no setting enables.
 var eventTypes = map[string]string{
-	domain.EventPurchase: "order.paid",
-	domain.EventLead:     "lead.created",
+	domain.EventPurchase:        "order.paid",
+	domain.EventOrderRefunded:   "order.refunded",
+	domain.EventOrderChargeback: "order.chargeback",
+	domain.EventOrderCancelled:  "order.cancelled",
+	domain.EventLead:            "lead.created",
+	domain.EventDeliveryDead:    "delivery.dead",
 }
+
+// TypeTest is the type of the event a test send posts (the API's or the dashboard's Test).
+const TypeTest = "test"
+
+// EventTypes returns every type Hub sends, TypeTest included, sorted.
+func EventTypes() []string {
+	out := []string{TypeTest}
+	for _, t := range eventTypes {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+const eventsHelp = "a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), " +
+	"OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only"
 
 var spec = dest.Spec{
 	Type:        Type,
@@ -56,17 +85,24 @@ var spec = dest.Spec{
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
 	Timeout:     Timeout,
+	// The payload carries the order's status history.
+	OrderHistory: true,
+	Concurrency:  DefaultConcurrency,
+	// A test send posts type "test".
+	MarksTests: true,
 	Identifiers: []dest.Identifier{dest.IDFBC, dest.IDFBP, dest.IDGCLID, dest.IDTTCLID, dest.IDTTP, dest.IDGAClientID,
 		dest.IDEmail, dest.IDPhone, dest.IDExternalID, dest.IDClientIP, dest.IDUserAgent},
 	Settings: []dest.Setting{
 		{Name: SettingURL, Label: "Endpoint URL", Required: true,
 			Description: "The https:// address that receives the events (http:// only to a loopback or private IP the operator allowed in HUB_EGRESS_ALLOW); no credentials in it."},
 		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
-			Description: "Comma-separated: Purchase (sent as order.paid) and Lead (sent as lead.created); empty sends purchases only."},
+			Description: "Comma-separated: Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created), DeliveryDead (delivery.dead: a delivery to another destination died); empty sends purchases only."},
 		{Name: SettingIncludePII, Label: "Include buyer data", Kind: dest.KindBool, Default: "false",
 			Description: "true adds the buyer's data Hub keeps (hashed e-mail and phone, external ids, IP, user agent); off by default."},
-		{Name: SettingSecret, Label: "Signing secret", Required: true, Secret: true,
-			Description: "The whsec_ secret (whsec_ + base64 of 24 to 64 random bytes) the endpoint verifies webhook-signature with; stored encrypted, never shown again."},
+		{Name: SettingConcurrency, Label: "Requests at once", Default: strconv.Itoa(DefaultConcurrency),
+			Description: "How many requests Hub sends to the endpoint at the same time (1 to 50, per Hub replica); more events wait their turn."},
+		{Name: SettingSecret, Label: "Signing secret", Required: true, Secret: true, Generate: NewSecret, Previous: SettingPreviousSecret,
+			Description: "The whsec_ secret the endpoint verifies webhook-signature with: Hub generates it when the destination is created (or rotated) and shows it once; stored encrypted, never shown again."},
 		{Name: SettingPreviousSecret, Label: "Previous signing secret", Secret: true,
 			Description: "During a rotation, the old secret: Hub signs with both until you remove it."},
 	},
@@ -103,12 +139,15 @@ func (*Webhook) ValidateConfig(cfg dest.Config) error {
 			ce.Add(SettingURL, reason)
 		}
 	}
+	if n, err := strconv.Atoi(cfg.Get(spec, SettingConcurrency)); err != nil || n < 1 || n > dest.MaxConcurrency {
+		ce.Add(SettingConcurrency, "must be a whole number from 1 to 50")
+	}
 	if v := cfg.Get(spec, SettingIncludePII); v != "true" && v != "false" {
 		ce.Add(SettingIncludePII, "must be true or false")
 	}
 	for _, name := range dest.EventNames(cfg) {
 		if _, ok := eventType(name); !ok {
-			ce.Add(SettingEvents, "a webhook sends Purchase (order.paid) and Lead (lead.created) only")
+			ce.Add(SettingEvents, eventsHelp)
 			break
 		}
 	}

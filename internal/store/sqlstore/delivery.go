@@ -10,7 +10,7 @@ import (
 )
 
 const deliveryCols = `id, tenant_id, order_id, destination_id, event_name, event_id, state, reason, attempts,
-	created_at, updated_at, delivered_at, touchpoint_id, in_flight, resends`
+	created_at, updated_at, delivered_at, touchpoint_id, in_flight, resends, subject_id`
 
 // A delivery belongs to an order (a purchase) or to a touchpoint (a lead, a checkout): the
 // other column is NULL.
@@ -19,11 +19,12 @@ func scanDelivery(r Row) (store.Delivery, error) {
 		d                 store.Delivery
 		state             string
 		order, touchpoint sql.NullString
+		subject           sql.NullString
 	)
 	err := r.Scan(&d.ID, &d.TenantID, &order, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
-		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends)
+		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends, &subject)
 	d.State = store.DeliveryState(state)
-	d.OrderID, d.TouchpointID = order.String, touchpoint.String
+	d.OrderID, d.TouchpointID, d.SubjectID = order.String, touchpoint.String, subject.String
 	return d, err
 }
 
@@ -48,13 +49,22 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 	}
 	var created bool
 	err := q.runTx(ctx, func(q *queries) error {
-		if (d.OrderID == "") == (d.TouchpointID == "") {
-			return fmt.Errorf("a delivery belongs to exactly one order or touchpoint: %w", store.ErrConflict)
+		owners := 0
+		for _, id := range []string{d.OrderID, d.TouchpointID, d.SubjectID} {
+			if id != "" {
+				owners++
+			}
 		}
-		// The order (or touchpoint) and the destination must be the tenant's.
+		if owners != 1 {
+			return fmt.Errorf("a delivery belongs to exactly one order, touchpoint or dead delivery: %w", store.ErrConflict)
+		}
+		// The order (touchpoint, dead delivery) and the destination must be the tenant's.
 		owner, ownerID, key := "orders", d.OrderID, "order_id"
-		if d.TouchpointID != "" {
+		switch {
+		case d.TouchpointID != "":
 			owner, ownerID, key = "touchpoints", d.TouchpointID, "touchpoint_id"
+		case d.SubjectID != "":
+			owner, ownerID, key = "deliveries", d.SubjectID, "subject_id"
 		}
 		var n int64
 		if err := q.queryRow(ctx, q.w, `SELECT (SELECT count(*) FROM `+owner+` WHERE tenant_id = $1 AND id = $2)
@@ -67,10 +77,11 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 		}
 		var id string
 		err := q.queryRow(ctx, q.w, `INSERT INTO deliveries (`+deliveryCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			ON CONFLICT DO NOTHING RETURNING id`,
 			d.ID, d.TenantID, nullable(d.OrderID), d.DestinationID, d.EventName, d.EventID, string(d.State), d.Reason, d.Attempts,
-			q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt), nullable(d.TouchpointID), d.InFlight, d.Resends).Scan(&id)
+			q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt), nullable(d.TouchpointID), d.InFlight, d.Resends,
+			nullable(d.SubjectID)).Scan(&id)
 		switch {
 		case err == nil:
 			created = true

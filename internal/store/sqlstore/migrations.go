@@ -637,4 +637,14 @@ ALTER TABLE tenants ADD COLUMN time_zone text NOT NULL DEFAULT 'America/Sao_Paul
 ALTER TABLE destinations ADD COLUMN test_accepted_at timestamptz;
 `,
 	},
+	{
+		// A webhook destination hears that another delivery died (delivery.dead): that
+		// notification is a delivery of its own whose subject is the dead delivery, with no
+		// order or touchpoint; one per dead delivery and destination.
+		Name: "deliveries about a dead delivery",
+		Up: `
+ALTER TABLE deliveries ADD COLUMN subject_id text COLLATE "C" REFERENCES deliveries (id) ON DELETE CASCADE;
+CREATE UNIQUE INDEX deliveries_subject ON deliveries (subject_id, event_name, destination_id) WHERE subject_id IS NOT NULL;
+`,
+	},
 }

@@ -361,10 +361,11 @@ func scanGap(r Row, withDelivery bool) (store.DeliveryGap, error) {
 		d          store.Delivery
 		state      string
 		touchpoint sql.NullString // always NULL here: gaps are deliveries of orders
+		subject    sql.NullString // likewise
 	)
 	if withDelivery {
 		dst = append(dst, &d.ID, &d.TenantID, &d.OrderID, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
-			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends)
+			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends, &subject)
 	}
 	if err := r.Scan(dst...); err != nil {
 		return g, err

@@ -432,4 +432,19 @@ func testTouchpointDeliveries(t *testing.T, s store.Store) {
 	if got := must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID, State: store.DeliveryDelivered}))(t); len(got) != 1 || got[0].TouchpointID != tps[0].ID {
 		t.Errorf("list delivered: %+v", got)
 	}
+	// A delivery.dead notice belongs to the delivery it reports: once per destination.
+	notice := store.Delivery{TenantID: w.a.ID, SubjectID: d.ID, DestinationID: w.dstA.ID, EventName: "DeliveryDead", EventID: "delivery_dead:" + d.ID, CreatedAt: at(0)}
+	n, created, err := s.CreateDelivery(ctx, notice)
+	noErr(t, err)
+	if !created || n.SubjectID != d.ID || n.OrderID != "" || n.TouchpointID != "" {
+		t.Fatalf("notice created %v: %+v", created, n)
+	}
+	equal(t, "get notice", must(s.GetDelivery(ctx, w.a.ID, n.ID))(t), n)
+	if again, created, err := s.CreateDelivery(ctx, notice); err != nil || created || again.ID != n.ID {
+		t.Errorf("the same notice twice: created=%v id=%s err=%v", created, again.ID, err)
+	}
+	_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, SubjectID: d.ID, TouchpointID: tps[0].ID, DestinationID: w.dstA.ID, EventName: "DeliveryDead"})
+	wantErr(t, err, store.ErrConflict, "a notice that also has a touchpoint")
+	_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.b.ID, SubjectID: d.ID, DestinationID: w.dstB.ID, EventName: "DeliveryDead"})
+	wantErr(t, err, store.ErrNotFound, "a notice about another tenant's delivery")
 }
