@@ -184,6 +184,7 @@ func (a *API) routes() []Route {
 		{Method: "POST", Path: "/destinations/{id}/enable", handle: a.enableDestination},
 		{Method: "POST", Path: "/destinations/{id}/disable", handle: a.disableDestination},
 		{Method: "POST", Path: "/destinations/{id}/test", handle: a.testDestination},
+		{Method: "POST", Path: "/destinations/{id}/rotate-secret", handle: a.rotateSecret},
 		{Method: "POST", Path: "/destinations/{id}/replay-dead", handle: a.replayDead},
 
 		{Method: "GET", Path: "/touchpoints", handle: a.listTouchpoints},

@@ -188,10 +188,43 @@ type destinationBody struct {
 	Credentials map[string]string `json:"credentials"`
 }
 
+// CreatedDestination is the answer to a creation or a secret rotation: the destination and,
+// this once, the secrets Hub generated for it (the webhook's signing_secret), by setting name.
+// They are stored encrypted and never shown again.
+type CreatedDestination struct {
+	Destination
+	Secrets map[string]string `json:"secrets,omitempty"`
+}
+
+// generate fills the settings Hub generates (dest.Setting.Generate) that creds lacks, and
+// returns them to be shown once.
+func generate(spec dest.Spec, creds map[string]string) (map[string]string, error) {
+	shown := map[string]string{}
+	for _, st := range spec.Generated() {
+		if strings.TrimSpace(creds[st.Name]) != "" {
+			continue // given by the operator (moving an endpoint that already knows its secret)
+		}
+		v, err := st.Generate()
+		if err != nil {
+			return nil, fmt.Errorf("api: generate %s: %w", st.Name, err)
+		}
+		creds[st.Name], shown[st.Name] = v, v
+	}
+	return shown, nil
+}
+
 func (a *API) createDestination(w http.ResponseWriter, r *http.Request, p principal) error {
 	var body destinationBody
 	if err := a.decode(w, r, &body); err != nil {
 		return err
+	}
+	body.Credentials = nonNil(body.Credentials)
+	var shown map[string]string
+	if impl, ok := a.cfg.Dests.Lookup(body.Type); ok {
+		var err error
+		if shown, err = generate(impl.Spec(), body.Credentials); err != nil {
+			return err
+		}
 	}
 	if len(body.Name) > 200 {
 		return httpx.Invalid(domain.FieldError{Field: "name", Reason: "must be at most 200 characters"})
@@ -221,7 +254,53 @@ func (a *API) createDestination(w http.ResponseWriter, r *http.Request, p princi
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusCreated, view)
+	httpx.WriteJSON(w, http.StatusCreated, CreatedDestination{Destination: view, Secrets: shown})
+	return nil
+}
+
+// rotateSecret replaces a destination's generated secret (the webhook's signing_secret) with a
+// new one, shown once in the answer, and keeps the old one in its Previous setting: Hub signs
+// with both until the previous one is removed (PATCH credentials {"previous_signing_secret":
+// ""}), so the endpoint can switch without losing a message.
+func (a *API) rotateSecret(w http.ResponseWriter, r *http.Request, p principal) error {
+	ctx := r.Context()
+	sd, err := a.cfg.Store.GetDestination(ctx, p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	impl, ok := a.cfg.Dests.Lookup(sd.Type)
+	if !ok {
+		return httpx.NewProblem(http.StatusConflict, "destination type "+sd.Type+" is not available in this build")
+	}
+	gen := impl.Spec().Generated()
+	if len(gen) == 0 {
+		return httpx.NewProblem(http.StatusConflict, "destination type "+sd.Type+" has no secret Hub generates, so there is nothing to rotate")
+	}
+	creds, err := a.credentials(sd)
+	if err != nil {
+		return err
+	}
+	patch, shown := map[string]string{}, map[string]string{}
+	for _, st := range gen {
+		v, err := st.Generate()
+		if err != nil {
+			return fmt.Errorf("api: generate %s: %w", st.Name, err)
+		}
+		patch[st.Name], shown[st.Name] = v, v
+		if old := creds[st.Name]; st.Previous != "" && old != "" {
+			patch[st.Previous] = old
+		}
+	}
+	d, err := a.cfg.Admin.UpdateDestination(ctx, p.TenantID, sd.ID, admin.DestinationPatch{Credentials: patch}, validator{a.cfg.Dests})
+	if err != nil {
+		return err
+	}
+	a.audit(r, p, "destination.rotate_secret", "destination "+d.ID)
+	view, err := a.destinationView(d)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, CreatedDestination{Destination: view, Secrets: shown})
 	return nil
 }
 
@@ -348,11 +427,10 @@ func (a *API) testDestination(w http.ResponseWriter, r *http.Request, p principa
 			return fmt.Errorf("api: destination %s config: %w", sd.ID, err)
 		}
 	}
-	ts, ok := d.Spec().TestSetting()
-	if !ok {
-		return httpx.NewProblem(http.StatusConflict, "destination type "+sd.Type+" has no test mode, so Hub cannot send a test event to it")
-	}
-	if cfg.Get(d.Spec(), ts.Name) == "" {
+	if ts, ok := d.Spec().CanTest(cfg); !ok {
+		if ts.Name == "" {
+			return httpx.NewProblem(http.StatusConflict, "destination type "+sd.Type+" has no test mode, so Hub cannot send a test event to it")
+		}
 		return httpx.Invalid(domain.FieldError{Field: "config." + ts.Name,
 			Reason: "set " + ts.Name + " (" + ts.Label + ") first, so the test is not counted as a real conversion"})
 	}
@@ -361,6 +439,7 @@ func (a *API) testDestination(w http.ResponseWriter, r *http.Request, p principa
 		return err
 	}
 	ev := a.testEvent(body.EventName)
+	ev.Test = true
 	res, err := d.Send(ctx, cfg, dest.NewCredentials(creds), []dest.Event{ev})
 	if err != nil {
 		return fmt.Errorf("api: test send: %w", err)

@@ -128,6 +128,7 @@ var catalogue = map[string]msg{
 	"flash.new_url":                 {"New webhook URL for %s: paste it into the gateway; the old one no longer works.", "Nova URL de webhook para %s: cole na plataforma; a antiga parou de funcionar."},
 	"flash.link_invalid":            {"The link's target must be a full http(s) address.", "O destino do link precisa ser um endereço completo, com http(s)."},
 	"flash.link_created":            {"Tracking link created.", "Link rastreável criado."},
+	"flash.rotation_ended":          {"Rotation finished: Hub now signs with the new secret only.", "Troca concluída: o Hub agora assina só com o segredo novo."},
 	"flash.dest_added":              {"Destination added. Send a test event to check it.", "Destino adicionado. Envie um evento de teste para conferir."},
 	"flash.test_purchase":           {"Test purchase sent as %s. Below: the order it made, how it was matched and what each destination received.", "Compra de teste enviada como %s. Abaixo: o pedido criado, como ele foi atribuído e o que cada destino recebeu."},
 	"flash.dest_saved":              {"Destination saved.", "Destino salvo."},
@@ -425,6 +426,9 @@ var catalogue = map[string]msg{
 	"setup.test_http":       {"HTTP %d", "HTTP %d"},
 	"setup.test_code":       {"code %d", "código %d"},
 	"setup.last_test":       {"Last test event accepted %s.", "Último evento de teste aceito em %s."},
+	"setup.secret_once":     {"Copy the %s now and give it to your endpoint: Hub keeps it encrypted and will not show it again.", "Copie agora o %s e configure no seu endpoint: o Hub guarda criptografado e não mostra de novo."},
+	"setup.rotate_secret":   {"New signing secret", "Novo segredo de assinatura"},
+	"setup.end_rotation":    {"Stop signing with the previous secret", "Parar de assinar com o segredo anterior"},
 	"setup.send_test":       {"Send test event", "Enviar evento de teste"},
 	"setup.edit":            {"Edit settings", "Editar configurações"},
 	"setup.required":        {"(required)", "(obrigatório)"},
@@ -621,7 +625,9 @@ var catalogue = map[string]msg{
 	"setting.webhook.url":                          {"Endpoint URL", "URL do endpoint"},
 	"setting.webhook.url.help":                     {"The https:// address that receives the events (http:// only to a loopback or private IP the operator allowed); no credentials in it.", "O endereço https:// que recebe os eventos (http:// só para IP de loopback ou privado liberado pelo operador); sem credenciais nele."},
 	"setting.webhook.events":                       {"Enabled events", "Eventos enviados"},
-	"setting.webhook.events.help":                  {"Comma-separated: Purchase (sent as order.paid) and Lead (sent as lead.created); empty sends purchases only.", "Separados por vírgula: Purchase (enviado como order.paid) e Lead (enviado como lead.created); vazio envia só compras."},
+	"setting.webhook.events.help":                  {"Comma-separated: Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created), DeliveryDead (delivery.dead: a delivery to another destination failed for good); empty sends purchases only.", "Separados por vírgula: Purchase (order.paid), OrderRefunded (order.refunded, reembolso), OrderChargeback (order.chargeback, estorno), OrderCancelled (order.cancelled, cancelamento), Lead (lead.created), DeliveryDead (delivery.dead: uma entrega para outro destino falhou de vez); vazio envia só compras."},
+	"setting.webhook.max_concurrency":              {"Requests at once", "Requisições ao mesmo tempo"},
+	"setting.webhook.max_concurrency.help":         {"How many requests Hub sends to the endpoint at the same time (1 to 50, per Hub replica); more events wait their turn.", "Quantas requisições o Hub manda ao endpoint ao mesmo tempo (de 1 a 50, por réplica do Hub); os demais eventos esperam a vez."},
 	"setting.webhook.include_pii":                  {"Include buyer data", "Incluir dados do comprador"},
 	"setting.webhook.include_pii.help":             {"true adds the buyer's data Hub keeps (hashed e-mail and phone, external ids, IP, user agent); off by default.", "true inclui os dados do comprador que o Hub guarda (e-mail e telefone em hash, ids externos, IP, navegador); desligado por padrão."},
 	"setting.webhook.signing_secret":               {"Signing secret", "Segredo de assinatura"},
@@ -682,6 +688,9 @@ var catalogue = map[string]msg{
 	"problem.action_pairs":     {"must be event=conversion action ID pairs, like Purchase=123,Lead=456", "precisa ter pares evento=ID da ação de conversão, como Purchase=123,Lead=456"},
 	"problem.event_source":     {"must be one of WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER", "precisa ser um destes: WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER"},
 	"problem.validate_only":    {"must be true, or left empty in production", "precisa ser true, ou ficar vazio quando for para valer"},
+	"problem.concurrency":      {"must be a whole number from 1 to 50", "precisa ser um número inteiro de 1 a 50"},
+	"problem.webhook_events": {"a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only",
+		"um webhook envia só Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) e DeliveryDead (delivery.dead)"},
 }
 
 // problems maps the validation problems admin and the destinations state (in English) to
@@ -702,6 +711,9 @@ var problems = map[string]string{
 	"must be event=conversion action ID pairs, like Purchase=123,Lead=456":                       "problem.action_pairs",
 	"must be one of WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER":                                   "problem.event_source",
 	"must be true, or left empty in production":                                                  "problem.validate_only",
+	"must be a whole number from 1 to 50":                                                        "problem.concurrency",
+	"a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), " +
+		"OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only": "problem.webhook_events",
 }
 
 // Problem puts a validation problem into the reader's language (as stated when Hub does not

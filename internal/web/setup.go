@@ -23,6 +23,8 @@ type destView struct {
 	Spec       dest.Spec
 	Config     map[string]string
 	SecretsSet []string
+	// Rotating: the previous value of a generated secret is still in use (both sign).
+	Rotating bool
 }
 
 type setupData struct {
@@ -32,6 +34,15 @@ type setupData struct {
 	Specs        []dest.Spec
 	Providers    []string
 	Test         *testResult
+	// Secret is a secret Hub just generated (a webhook's signing secret), shown on this page
+	// only: it is never in a URL, and no later page shows it.
+	Secret *shownSecret
+}
+
+type shownSecret struct {
+	DestinationID string
+	Name          string // the setting
+	Value         string
 }
 
 type testResult struct {
@@ -56,6 +67,9 @@ func (u *UI) destView(d store.Destination) destView {
 	if d.Credentials != "" && u.cfg.Admin != nil {
 		if creds, err := u.cfg.Admin.DestinationCredentials(d); err == nil {
 			v.SecretsSet = dest.NewCredentials(creds).Names()
+			for _, st := range v.Spec.Generated() {
+				v.Rotating = v.Rotating || st.Previous != "" && creds[st.Previous] != ""
+			}
 		}
 	}
 	return v
@@ -66,6 +80,10 @@ func (u *UI) setup(w http.ResponseWriter, r *http.Request, p page) {
 }
 
 func (u *UI) renderSetup(w http.ResponseWriter, r *http.Request, p page, status int, test *testResult) {
+	u.renderSetupWith(w, r, p, status, setupData{Test: test})
+}
+
+func (u *UI) renderSetupWith(w http.ResponseWriter, r *http.Request, p page, status int, d setupData) {
 	ctx := r.Context()
 	srcs, err := u.cfg.Store.ListSources(ctx, p.Tenant.ID)
 	if err != nil {
@@ -77,7 +95,7 @@ func (u *UI) renderSetup(w http.ResponseWriter, r *http.Request, p page, status 
 		u.fail(w, r, err)
 		return
 	}
-	d := setupData{Sources: srcs, Specs: u.cfg.Dests.Specs(), Providers: u.cfg.Providers, Test: test}
+	d.Sources, d.Specs, d.Providers = srcs, u.cfg.Dests.Specs(), u.cfg.Providers
 	for _, x := range ds {
 		d.Destinations = append(d.Destinations, u.destView(x))
 	}
@@ -498,6 +516,20 @@ func (u *UI) createDestination(w http.ResponseWriter, r *http.Request, p page) {
 			delete(cfg, k)
 		}
 	}
+	// The secrets Hub generates (a webhook's signing secret) are made here and shown once,
+	// on the page this answer renders.
+	var shown *shownSecret
+	for _, st := range impl.Spec().Generated() {
+		if creds[st.Name] != "" {
+			continue
+		}
+		v, err := st.Generate()
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		creds[st.Name], shown = v, &shownSecret{Name: st.Name, Value: v}
+	}
 	rawCfg, _ := json.Marshal(cfg)
 	rawCreds, _ := json.Marshal(creds)
 	v := validator{reg: u.cfg.Dests, l: p.Loc}
@@ -516,7 +548,65 @@ func (u *UI) createDestination(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	u.audit(r, p, "destination.create", "destination "+d.ID+" type "+d.Type)
+	if shown != nil {
+		shown.DestinationID = d.ID
+		p.Flash = p.Loc.T("flash.dest_added")
+		u.renderSetupWith(w, r, p, http.StatusOK, setupData{Secret: shown})
+		return
+	}
 	redirect(w, r, "/setup#dest-"+d.ID, "flash.dest_added")
+}
+
+// rotateSecret replaces a destination's generated secret with a new one, shown once on the
+// page it renders, keeping the old one as the previous secret (Hub signs with both); with
+// end=1 it removes the previous secret, ending the rotation.
+func (u *UI) rotateSecret(w http.ResponseWriter, r *http.Request, p page) {
+	ctx := r.Context()
+	sd, err := u.cfg.Store.GetDestination(ctx, p.Tenant.ID, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	impl, ok := u.cfg.Dests.Lookup(sd.Type)
+	if !ok || len(impl.Spec().Generated()) == 0 {
+		u.fail(w, r, fmt.Errorf("web: destination %s has no generated secret: %w", sd.ID, store.ErrNotFound))
+		return
+	}
+	creds, err := u.cfg.Admin.DestinationCredentials(sd)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	patch := map[string]string{}
+	var shown *shownSecret
+	for _, st := range impl.Spec().Generated() {
+		if r.PostFormValue("end") == "1" {
+			if st.Previous != "" {
+				patch[st.Previous] = ""
+			}
+			continue
+		}
+		v, err := st.Generate()
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		patch[st.Name], shown = v, &shownSecret{DestinationID: sd.ID, Name: st.Name, Value: v}
+		if old := creds[st.Name]; st.Previous != "" && old != "" {
+			patch[st.Previous] = old
+		}
+	}
+	if _, err := u.cfg.Admin.UpdateDestination(ctx, p.Tenant.ID, sd.ID, admin.DestinationPatch{Credentials: patch}, validator{reg: u.cfg.Dests, l: p.Loc}); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if shown == nil {
+		u.audit(r, p, "destination.end_rotation", "destination "+sd.ID)
+		redirect(w, r, "/setup#dest-"+sd.ID, "flash.rotation_ended")
+		return
+	}
+	u.audit(r, p, "destination.rotate_secret", "destination "+sd.ID)
+	u.renderSetupWith(w, r, p, http.StatusOK, setupData{Secret: shown})
 }
 
 func (u *UI) updateDestination(w http.ResponseWriter, r *http.Request, p page) {
@@ -576,7 +666,7 @@ func (u *UI) testDestination(w http.ResponseWriter, r *http.Request, p page) {
 			return
 		}
 	}
-	if ts, ok := impl.Spec().TestSetting(); !ok || cfg.Get(impl.Spec(), ts.Name) == "" {
+	if _, ok := impl.Spec().CanTest(cfg); !ok {
 		p.Error = p.Loc.T("err.test_code")
 		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 		return
@@ -587,6 +677,7 @@ func (u *UI) testDestination(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	ev := u.testEvent()
+	ev.Test = true
 	res, err := impl.Send(ctx, cfg, dest.NewCredentials(creds), []dest.Event{ev})
 	if err != nil || len(res.Outcomes) != 1 {
 		u.fail(w, r, fmt.Errorf("web: test send: %v (%d outcomes)", err, len(res.Outcomes)))

@@ -202,6 +202,7 @@ func (u *UI) routes() []route {
 		{"POST /setup/destinations", store.RoleAdmin, u.createDestination},
 		{"POST /setup/destinations/{id}", store.RoleAdmin, u.updateDestination},
 		{"POST /setup/destinations/{id}/test", store.RoleAdmin, u.testDestination},
+		{"POST /setup/destinations/{id}/rotate-secret", store.RoleAdmin, u.rotateSecret},
 		{"GET /live", roleAny, u.live},
 		{"GET /live/stream", roleAny, u.liveStream},
 		{"GET /accuracy", roleAny, u.accuracy},
