@@ -20,7 +20,7 @@ import (
 
 // Service performs operator actions on a store.
 type Service struct {
-	Store     store.Store
+	Store     Store
 	Keys      *pii.Keyring
 	PublicURL string
 	Now       func() time.Time

@@ -82,10 +82,15 @@ func PhoneHashes(raw, countryCode string) []string {
 	return out
 }
 
+// OrderLister is the store read SearchOrders makes (store.Store is one).
+type OrderLister interface {
+	ListOrders(ctx context.Context, f store.OrderFilter) ([]store.Order, error)
+}
+
 // SearchOrders finds the orders one search box query may mean, newest first, at most limit:
 // an e-mail when it has an @, otherwise the gateway's order id, the visitor id and, when it
 // looks like a phone number, the phone.
-func SearchOrders(ctx context.Context, st store.Reader, tenantID, q, phoneCountry string, limit int) ([]store.Order, error) {
+func SearchOrders(ctx context.Context, st OrderLister, tenantID, q, phoneCountry string, limit int) ([]store.Order, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return nil, nil

@@ -7,18 +7,15 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/cache"
-	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/intake"
-	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook"
 	"github.com/hubtrack/hub/internal/webhook/all"
@@ -35,24 +32,15 @@ func OpenAPI() []byte { return openAPI }
 
 // Config wires the API.
 type Config struct {
-	Store  store.Store
-	Admin  *admin.Service
-	Dests  *dest.Registry
+	// Surface is what the API shares with the dashboard (admin service, destinations, keys,
+	// log, clock, public URL, gateways); admin.Surface.Defaults fills it.
+	admin.Surface
+	Store  Store
 	Intake intake.Processor
-	// Keys opens destination credentials for "send test event"; nil uses Admin.Keys.
-	Keys *pii.Keyring
 	// Cache rate-limits requests per API key; nil disables the limit.
 	Cache cache.Limiter
-	Log   *slog.Logger
-	Now   func() time.Time
-	// PublicURL is Hub's public base URL (webhook URLs, snippet, tracking links); empty uses
-	// Admin.PublicURL.
-	PublicURL string
 	// MaxBodyBytes bounds JSON request bodies; 0 means 1 MiB.
 	MaxBodyBytes int64
-	// Providers are the gateways a source can receive webhooks from; nil lists every adapter
-	// in webhook/all.
-	Providers []string
 	// RateLimit is the sustained requests per second allowed per key (default DefaultRatePerKey;
 	// negative: no limit, HUB_API_RATE_PER_KEY=off) and RateBurst the bucket size (default
 	// twice the rate).
@@ -78,26 +66,9 @@ type API struct {
 
 // New builds the API with defaults filled in.
 func New(cfg Config) *API {
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.PublicURL == "" && cfg.Admin != nil {
-		cfg.PublicURL = cfg.Admin.PublicURL
-	}
-	if cfg.Keys == nil && cfg.Admin != nil {
-		cfg.Keys = cfg.Admin.Keys
-	}
+	cfg.Defaults(all.Default())
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
-	}
-	if cfg.Providers == nil {
-		cfg.Providers = all.Default().Providers()
-	}
-	if cfg.Dests == nil {
-		cfg.Dests = dest.NewRegistry()
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = DefaultRatePerKey
@@ -111,7 +82,7 @@ func New(cfg Config) *API {
 	if cfg.PhoneCountry == "" {
 		cfg.PhoneCountry = "55"
 	}
-	return &API{cfg: cfg, adapters: all.Default(), lastTouch: map[string]time.Time{}}
+	return &API{cfg: cfg, adapters: cfg.Adapters, lastTouch: map[string]time.Time{}}
 }
 
 func (a *API) now() time.Time { return a.cfg.Now().UTC() }

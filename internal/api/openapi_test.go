@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/api"
 )
 
@@ -36,7 +37,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 
-	a := api.New(api.Config{Providers: []string{"hotmart"}})
+	a := api.New(api.Config{Surface: admin.Surface{Providers: []string{"hotmart"}}})
 	mux := http.NewServeMux()
 	a.Register(mux)
 	var registered []string
@@ -104,7 +105,7 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 
 func TestOpenAPIServedWithoutKey(t *testing.T) {
 	t.Parallel()
-	a := api.New(api.Config{Providers: []string{"hotmart"}})
+	a := api.New(api.Config{Surface: admin.Surface{Providers: []string{"hotmart"}}})
 	mux := http.NewServeMux()
 	a.Register(mux)
 	rec := httptest.NewRecorder()

@@ -29,13 +29,23 @@ func (RetentionArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
 }
 
+// RetentionStore is what the retention job deletes and scrubs through, and schedules itself in
+// (store.Store is one).
+type RetentionStore interface {
+	Tx(ctx context.Context, fn func(store.Tx) error) error
+	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
+	DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error)
+	ScrubOrderNetworkBefore(ctx context.Context, before time.Time) (int64, error)
+	DeleteSessionsBefore(ctx context.Context, before time.Time) (int64, error)
+}
+
 // RetentionWorker enforces retention for every tenant: raw webhook deliveries (the inbox)
 // older than Days are deleted; touchpoints older than PII are deleted and orders created
 // before then lose the buyer's IP and user agent. Orders, attributions and deliveries stay.
 type RetentionWorker struct {
 	river.WorkerDefaults[RetentionArgs]
 
-	Store store.Store
+	Store RetentionStore
 	// Days is the raw-webhook retention period; <= 0 means DefaultRetentionDays.
 	Days int
 	// PII is the touchpoint and order IP/user agent retention period; <= 0 means
@@ -43,6 +53,35 @@ type RetentionWorker struct {
 	PII time.Duration
 	Now func() time.Time
 	Log *slog.Logger
+}
+
+// RetentionEvery is how often a serving Hub schedules the retention job.
+const RetentionEvery = time.Hour
+
+// Schedule enqueues the retention job now and every period (RetentionEvery when <= 0) until ctx
+// ends. Every replica schedules it: the job is unique per hour, so replicas scheduling it at
+// once collapse into one.
+func (w *RetentionWorker) Schedule(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = RetentionEvery
+	}
+	enqueue := func() {
+		err := w.Store.Tx(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, RetentionArgs{}, nil) })
+		if err != nil && ctx.Err() == nil && w.Log != nil {
+			w.Log.Warn("schedule retention job", "error", err)
+		}
+	}
+	enqueue()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			enqueue()
+		}
+	}
 }
 
 // RetentionResult counts what one run removed.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/hubtrack/hub/internal/api"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
@@ -149,4 +151,51 @@ func TestRetentionWorkerPII(t *testing.T) {
 			t.Error("default PII retention")
 		}
 	})
+}
+
+// enqueueRecorder is a store whose transactions record the jobs enqueued in them.
+type enqueueRecorder struct {
+	store.Store
+	jobs chan string
+}
+
+func (r *enqueueRecorder) Tx(_ context.Context, fn func(store.Tx) error) error {
+	return fn(recordingTx{jobs: r.jobs})
+}
+
+type recordingTx struct {
+	store.Tx
+	jobs chan string
+}
+
+func (t recordingTx) Enqueue(_ context.Context, args river.JobArgs, _ *river.InsertOpts) error {
+	t.jobs <- args.Kind()
+	return nil
+}
+
+// TestRetentionSchedule: the retention worker schedules its own job at once and then every
+// period, until its context ends (app runs it on every replica while serving).
+func TestRetentionSchedule(t *testing.T) {
+	t.Parallel()
+	rec := &enqueueRecorder{jobs: make(chan string, 100)}
+	w := &api.RetentionWorker{Store: rec}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Schedule(ctx, 5*time.Millisecond); close(done) }()
+	for i := range 3 {
+		select {
+		case kind := <-rec.jobs:
+			if kind != "retention" {
+				t.Fatalf("enqueued %q; want retention", kind)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d jobs scheduled in 10 s; want 3", i)
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Schedule did not return when its context ended")
+	}
 }

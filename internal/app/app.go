@@ -35,6 +35,7 @@ import (
 	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/obs"
 	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
 	"github.com/hubtrack/hub/internal/store/sqlite"
@@ -72,7 +73,10 @@ type App struct {
 	compactEvery time.Duration
 	// confirmAfter, when positive, replaces the asynchronous platforms' wait before their
 	// first status poll (WithConfirmAfter).
-	confirmAfter             time.Duration
+	confirmAfter time.Duration
+	// background runs on every replica while Serve serves (the retention schedule and the
+	// report compaction), each until its context ends.
+	background               []func(context.Context)
 	statsFolded, statsFailed prometheus.Counter
 	deliveryOutcomes         *prometheus.CounterVec
 
@@ -201,7 +205,7 @@ func OpenCache(cfg config.Config, log *slog.Logger) (cache.Cache, error) {
 // New builds a Hub from its configuration: store (migrated), cache, keyring and routes.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), ops: http.NewServeMux(), workers: river.NewWorkers(), now: time.Now,
-		compactEvery: statsCompactEvery, replica: replicaName(), ready: writeProbe{every: 5 * time.Second}}
+		compactEvery: report.CompactEvery, replica: replicaName(), ready: writeProbe{every: 5 * time.Second}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -528,8 +532,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
-	go a.schedule(schedCtx)
-	go a.compactStats(schedCtx, a.compactEvery)
+	for _, run := range a.background {
+		go run(schedCtx)
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/sqlstore"
 	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
@@ -297,7 +298,7 @@ func TestMetricsReportRoutesQueueAndPool(t *testing.T) {
 }
 
 // TestReportTotalsFoldedWhileServing: a serving Hub folds the report deltas its writes leave,
-// and says so in /metrics.
+// and says so in /metrics; it schedules the retention job as well.
 func TestReportTotalsFoldedWhileServing(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range []string{"sqlite", "postgres"} {
@@ -331,6 +332,25 @@ func TestReportTotalsFoldedWhileServing(t *testing.T) {
 			}
 			if n, err := r.app.Store.CompactStats(ctx); err != nil || n != 0 {
 				t.Errorf("deltas left after Hub folded them: %d, %v", n, err)
+			}
+			// The replica scheduled the retention job too (api.RetentionWorker.Schedule).
+			raw := r.app.Store.(interface {
+				InTx(context.Context, func(sqlstore.TxConn) error) error
+			})
+			for {
+				var n int
+				if err := raw.InTx(ctx, func(tx sqlstore.TxConn) error {
+					return tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'retention'`).Scan(&n)
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if n > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no retention job scheduled in 10 s")
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/api"
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/web"
 	"github.com/hubtrack/hub/internal/webhook"
@@ -67,20 +69,29 @@ func (a *App) wire() error {
 	}, deliveryBatchWindow)
 	river.AddWorker(a.workers, dw)
 	river.AddWorker(a.workers, &delivery.ConfirmWorker{W: dw})
+	surface := admin.Surface{Admin: a.Admin, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
+		PublicURL: a.Config.PublicURL, Adapters: adapters}
 	a.API = api.New(api.Config{
-		Store: a.Store, Admin: a.Admin, Dests: a.Dests, Intake: a.Intake, Keys: a.Keys, Cache: a.Cache, IdentityCache: a.Cache, Log: a.Log,
-		PublicURL: a.Config.PublicURL, MaxBodyBytes: a.Config.MaxBodyBytes, Now: a.now,
-		RateLimit: a.Config.APIRatePerKey, RateBurst: burst(a.Config.APIRatePerKey),
+		Surface: surface, Store: a.Store, Intake: a.Intake, Cache: a.Cache, IdentityCache: a.Cache,
+		MaxBodyBytes: a.Config.MaxBodyBytes,
+		RateLimit:    a.Config.APIRatePerKey, RateBurst: burst(a.Config.APIRatePerKey),
 	})
 	a.API.Register(a.mux)
-	river.AddWorker(a.workers, &api.RetentionWorker{Store: a.Store, PII: a.Config.PIIRetention, Log: a.Log, Now: a.now})
+	retention := &api.RetentionWorker{Store: a.Store, PII: a.Config.PIIRetention, Log: a.Log, Now: a.now}
+	river.AddWorker(a.workers, retention)
+	// Every replica schedules retention (the job is unique per hour, so they collapse into one)
+	// and folds the report deltas (one replica at a time does, the others return at once).
+	compactor := &report.Compactor{Store: a.Store, Every: a.compactEvery, Log: a.Log, Folded: a.statsFolded, Failed: a.statsFailed}
+	a.background = append(a.background,
+		func(ctx context.Context) { retention.Schedule(ctx, api.RetentionEvery) },
+		compactor.Run)
 
 	var sessions cache.Cache
 	if a.Config.RedisURL != "" {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
-	a.Web, err = web.New(web.Config{Store: a.Store, Admin: a.Admin, Dests: a.Dests, Cache: a.Cache, Sessions: sessions,
-		Intake: a.Intake, Log: a.Log, Now: a.now, TrustedProxies: a.Config.TrustedProxies,
+	a.Web, err = web.New(web.Config{Surface: surface, Store: a.Store, Cache: a.Cache, Sessions: sessions,
+		Intake: a.Intake, TrustedProxies: a.Config.TrustedProxies,
 		// A test purchase goes through the whole public surface, middleware included, as a
 		// gateway's delivery does (late-bound: the handler wraps the mux being filled).
 		Public: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.Handler().ServeHTTP(w, r) })})
@@ -89,56 +100,6 @@ func (a *App) wire() error {
 	}
 	a.Web.Register(a.mux)
 	return nil
-}
-
-// schedule enqueues the periodic jobs now and every hour until ctx ends. Each job is unique
-// per period, so replicas scheduling the same job at once collapse into one.
-func (a *App) schedule(ctx context.Context) {
-	enqueue := func() {
-		err := a.Store.Tx(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, api.RetentionArgs{}, nil) })
-		if err != nil && ctx.Err() == nil {
-			a.Log.Warn("schedule retention job", "error", err)
-		}
-	}
-	enqueue()
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			enqueue()
-		}
-	}
-}
-
-// statsCompactEvery is how often the report deltas are folded into the kept totals. Reports
-// are exact either way; the deltas of 15 s are a few hundred rows for a read to sum.
-const statsCompactEvery = 15 * time.Second
-
-// compactStats folds the report deltas now and every period until ctx ends. Replicas may all
-// do it: on PostgreSQL one at a time compacts and the others return at once.
-func (a *App) compactStats(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		start := time.Now()
-		n, err := a.Store.CompactStats(ctx)
-		a.statsFolded.Add(float64(n))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			a.statsFailed.Inc()
-			a.Log.Warn("compact report totals", "error", err)
-		case n > 0:
-			a.Log.Debug("compacted report totals", "deltas", n, "took", time.Since(start).String())
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // newIntake is the webhook intake of the server and of the operator commands (which count no

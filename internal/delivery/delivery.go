@@ -158,7 +158,7 @@ func PlanDead(ctx context.Context, tx store.Tx, dead store.Delivery, now time.Ti
 
 // deadEvent is the DeliveryDead event of d: the dead delivery it reports, with what its order
 // (or touchpoint) says, under d's own event id and time.
-func deadEvent(ctx context.Context, r store.Reader, d store.Delivery, spec dest.Spec) (dest.Event, error) {
+func deadEvent(ctx context.Context, r EventReader, d store.Delivery, spec dest.Spec) (dest.Event, error) {
 	dead, err := r.GetDelivery(ctx, d.TenantID, d.SubjectID)
 	if err != nil {
 		return dest.Event{}, fmt.Errorf("delivery: load the dead delivery: %w", err)
@@ -257,7 +257,7 @@ func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, n
 type Worker struct {
 	river.WorkerDefaults[Args]
 
-	Store   store.Store
+	Store   Store
 	Dests   *dest.Registry
 	Keys    *pii.Keyring
 	Breaker *Breaker
@@ -734,12 +734,12 @@ func (w *Worker) buildEvent(ctx context.Context, d store.Delivery, spec dest.Spe
 // refund...), from its touchpoint (a browser event such as a lead) or from the dead delivery a
 // delivery.dead notice reports. The worker sends it; the dashboard reads it to say which
 // identifiers a platform received.
-func Event(ctx context.Context, r store.Reader, d store.Delivery) (dest.Event, error) {
+func Event(ctx context.Context, r EventReader, d store.Delivery) (dest.Event, error) {
 	return eventFor(ctx, r, d, dest.Spec{})
 }
 
 // eventFor is Event with what spec asks for (the order's history).
-func eventFor(ctx context.Context, r store.Reader, d store.Delivery, spec dest.Spec) (dest.Event, error) {
+func eventFor(ctx context.Context, r EventReader, d store.Delivery, spec dest.Spec) (dest.Event, error) {
 	if d.SubjectID != "" {
 		return deadEvent(ctx, r, d, spec)
 	}
@@ -775,7 +775,7 @@ func touchpointEvent(tp store.Touchpoint, d store.Delivery) dest.Event {
 }
 
 // event builds the platform-neutral conversion from the order and its attribution.
-func orderEvent(ctx context.Context, r store.Reader, o store.Order, d store.Delivery, spec dest.Spec) (dest.Event, error) {
+func orderEvent(ctx context.Context, r EventReader, o store.Order, d store.Delivery, spec dest.Spec) (dest.Event, error) {
 	at := orderEventTime(o)
 	_, lifecycle := domain.StatusEvent(statusOf(d.EventName))
 	if lifecycle {
@@ -876,7 +876,7 @@ const clickLookback = 90 * 24 * time.Hour
 // landing dates the order's fbclid by the earliest touchpoint Hub recorded with it (the visit
 // the ad click landed on), when that is earlier than the order: Meta's fbc creation time is when
 // the click id was first seen.
-func landing(ctx context.Context, r store.Reader, o store.Order, ev *dest.Event) error {
+func landing(ctx context.Context, r EventReader, o store.Order, ev *dest.Event) error {
 	until := ev.User.FBCLIDAt
 	tps, err := r.TouchpointsByClickID(ctx, o.TenantID, store.ClickFBCLID, o.Tracking.FBCLID, until.Add(-clickLookback), until, 100)
 	if err != nil {

@@ -63,7 +63,7 @@ func humanAge(d time.Duration) string {
 // the worker would refuse anyway (its event is older than the destination accepts, or the
 // destination is disabled) is not queued: it is reported in Skipped with the reason.
 // dests resolves destination types to their limits; nil queues every delivery.
-func Replay(ctx context.Context, st store.Store, dests *dest.Registry, tenantID string, ids []string, now time.Time) (ReplayResult, error) {
+func Replay(ctx context.Context, st Store, dests *dest.Registry, tenantID string, ids []string, now time.Time) (ReplayResult, error) {
 	var res ReplayResult
 	for _, id := range ids {
 		var skip *ReplaySkip
@@ -127,7 +127,7 @@ func replayRefusal(ctx context.Context, tx store.Tx, dests *dest.Registry, d sto
 
 // eventTime is the time the worker sends as the event's: the touchpoint's, the order's
 // payment (its creation when it has no payment time), or a delivery.dead notice's creation.
-func eventTime(ctx context.Context, r store.Reader, d store.Delivery) (time.Time, error) {
+func eventTime(ctx context.Context, r EventReader, d store.Delivery) (time.Time, error) {
 	if d.SubjectID != "" {
 		return d.CreatedAt, nil // a delivery.dead notice is dated when the delivery died
 	}
@@ -191,7 +191,7 @@ func (r ReplayResult) Grouped() []SkipGroup {
 }
 
 // ReplayDead replays every dead delivery of a destination.
-func ReplayDead(ctx context.Context, st store.Store, dests *dest.Registry, tenantID, destinationID string, now time.Time) (ReplayResult, error) {
+func ReplayDead(ctx context.Context, st Store, dests *dest.Registry, tenantID, destinationID string, now time.Time) (ReplayResult, error) {
 	var ids []string
 	for page, err := range store.Pages(500, deliveryID, func(after string, limit int) ([]store.Delivery, error) {
 		return st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tenantID, DestinationID: destinationID, State: store.DeliveryDead, After: after, Limit: limit})
@@ -207,7 +207,7 @@ func ReplayDead(ctx context.Context, st store.Store, dests *dest.Registry, tenan
 }
 
 // ReplayRange replays the deliveries of every paid order in [since, until).
-func ReplayRange(ctx context.Context, st store.Store, dests *dest.Registry, tenantID string, since, until, now time.Time) (ReplayResult, error) {
+func ReplayRange(ctx context.Context, st Store, dests *dest.Registry, tenantID string, since, until, now time.Time) (ReplayResult, error) {
 	var ids []string
 	for orders, err := range store.Pages(500, func(o store.Order) string { return o.ID }, func(after string, limit int) ([]store.Order, error) {
 		return st.ListOrders(ctx, store.OrderFilter{TenantID: tenantID, Since: since, Until: until, After: after, Limit: limit})

@@ -72,7 +72,7 @@ const (
 
 // Service receives and processes webhook deliveries.
 type Service struct {
-	Store    store.Store
+	Store    Store
 	Adapters *webhook.Registry
 	Keys     *pii.Keyring
 	Log      *slog.Logger

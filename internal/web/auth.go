@@ -102,7 +102,7 @@ type sessionStore interface {
 	delete(ctx context.Context, id string) error
 }
 
-type storeSessions struct{ st store.Store }
+type storeSessions struct{ st Store }
 
 func (s storeSessions) create(ctx context.Context, sess store.Session) error {
 	_, err := s.st.CreateSession(ctx, sess)

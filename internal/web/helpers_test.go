@@ -133,7 +133,7 @@ func newEnvWith(t *testing.T, b backend, configure func(*Config)) *env {
 	lv := live.New(c, live.Options{Log: log})
 	t.Cleanup(func() { lv.Close(context.Background()) })
 	in := &intake.Service{Store: st, Adapters: webhookall.Default(), Keys: keys, Log: log, Live: lv}
-	cfg := Config{Store: st, Admin: adm, Dests: dests, Cache: c, Sessions: sessions, Intake: in, Log: log,
+	cfg := Config{Store: st, Surface: admin.Surface{Admin: adm, Dests: dests, Log: log}, Cache: c, Sessions: sessions, Intake: in,
 		InboxRetention: 30 * 24 * time.Hour, Public: e.srv.Config.Handler}
 	if configure != nil {
 		configure(&cfg)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -19,9 +18,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/cache"
-	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/intake"
-	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
@@ -35,24 +32,17 @@ var assetFS embed.FS
 
 // Config wires the dashboard.
 type Config struct {
-	Store store.Store
-	Admin *admin.Service
-	Dests *dest.Registry
-	// Keys opens destination credentials for "send test event"; nil uses Admin.Keys.
-	Keys *pii.Keyring
+	// Surface is what the dashboard shares with the API (admin service, destinations, keys,
+	// log, clock, public URL, gateways); admin.Surface.Defaults fills it. When PublicURL starts
+	// with https:// session cookies are Secure (they are also when the request came over TLS).
+	admin.Surface
+	Store Store
 	// Cache rate-limits logins and carries the live stream. Required.
 	Cache cache.Cache
 	// Sessions holds sessions when set (Redis); nil keeps them in the store (embedded mode).
 	Sessions cache.Cache
 	// Intake reprocesses unparseable webhooks from the failures page; may be nil.
 	Intake intake.Processor
-	Log    *slog.Logger
-	Now    func() time.Time
-	// PublicURL is Hub's public base URL; empty uses Admin.PublicURL. When it starts with
-	// https:// session cookies are Secure (they are also when the request came over TLS).
-	PublicURL string
-	// Providers are the gateways offered on the setup page; nil lists every adapter.
-	Providers []string
 	// SessionTTL is how long a login lasts (default 12 h).
 	SessionTTL time.Duration
 	// Location shows times and cuts report days for a tenant whose time zone is unset or
@@ -88,24 +78,7 @@ func New(cfg Config) (*UI, error) {
 	if cfg.Store == nil || cfg.Cache == nil {
 		return nil, errors.New("web: Store and Cache are required")
 	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.PublicURL == "" && cfg.Admin != nil {
-		cfg.PublicURL = cfg.Admin.PublicURL
-	}
-	if cfg.Keys == nil && cfg.Admin != nil {
-		cfg.Keys = cfg.Admin.Keys
-	}
-	if cfg.Dests == nil {
-		cfg.Dests = dest.NewRegistry()
-	}
-	if cfg.Providers == nil {
-		cfg.Providers = webhookall.Default().Providers()
-	}
+	cfg.Defaults(webhookall.Default())
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
@@ -118,7 +91,7 @@ func New(cfg Config) (*UI, error) {
 	if cfg.LoginBurst <= 0 {
 		cfg.LoginBurst = 10
 	}
-	u := &UI{cfg: cfg, adapters: webhookall.Default(), secure: strings.HasPrefix(cfg.PublicURL, "https://")}
+	u := &UI{cfg: cfg, adapters: cfg.Adapters, secure: strings.HasPrefix(cfg.PublicURL, "https://")}
 	if cfg.Sessions != nil {
 		u.sess = cacheSessions{cfg.Sessions}
 	} else {
