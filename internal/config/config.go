@@ -34,6 +34,8 @@ type Config struct {
 	GoogleDataManagerURL string
 	MetaAPIVersion       string
 	TikTokAPIURL         string
+	GA4URL               string
+	GA4EUURL             string
 	// EgressAllow lists the addresses outbound requests may reach although they are loopback,
 	// private or otherwise refused by internal/egress (a local fake platform, an internal relay).
 	EgressAllow []netip.Prefix
@@ -63,7 +65,8 @@ func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 // this table reads and validates them like every other setting.
 func (c Config) DestinationSettings() map[string]string {
 	return map[string]string{"HUB_META_GRAPH_URL": c.MetaGraphURL, "HUB_META_API_VERSION": c.MetaAPIVersion,
-		"HUB_GOOGLE_DATAMANAGER_URL": c.GoogleDataManagerURL, "HUB_TIKTOK_API_URL": c.TikTokAPIURL}
+		"HUB_GOOGLE_DATAMANAGER_URL": c.GoogleDataManagerURL, "HUB_TIKTOK_API_URL": c.TikTokAPIURL,
+		"HUB_GA4_URL": c.GA4URL, "HUB_GA4_EU_URL": c.GA4EUURL}
 }
 
 // Setting is one row of the configuration table.
@@ -265,6 +268,22 @@ var Settings = []Setting{
 			return errors.New("must be an absolute http:// or https:// URL")
 		}
 		c.TikTokAPIURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"HUB_GA4_URL", "ga4-url", "https://www.google-analytics.com", "Base URL of GA4's Measurement Protocol for every GA4 destination; an operator setting, never a tenant's.", func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("must be an absolute http:// or https:// URL")
+		}
+		c.GA4URL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"HUB_GA4_EU_URL", "ga4-eu-url", "https://region1.google-analytics.com", "Base URL of GA4's Measurement Protocol for GA4 destinations whose region is eu (EU data collection); an operator setting, never a tenant's.", func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("must be an absolute http:// or https:// URL")
+		}
+		c.GA4EUURL = strings.TrimRight(v, "/")
 		return nil
 	}},
 	{"HUB_EGRESS_ALLOW", "egress-allow", "", "Comma-separated CIDRs (or IPs) that requests to ad platforms may reach although they are loopback, private, link-local or metadata addresses, which Hub otherwise refuses; e.g. `127.0.0.1/32` for `hub fake-meta`. Leave empty in production.", func(c *Config, v string) error {

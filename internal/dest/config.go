@@ -67,7 +67,8 @@ const (
 	IDFBC        Identifier = "fbc" // Meta's click: _fbc cookie, or built from the fbclid
 	IDFBP        Identifier = "fbp"
 	IDGAClientID Identifier = "ga_client_id"
-	IDGCLID      Identifier = "gclid" // with gbraid and wbraid
+	IDGASession  Identifier = "ga_session" // the _ga_<container> cookie's session id
+	IDGCLID      Identifier = "gclid"      // with gbraid and wbraid
 	IDTTCLID     Identifier = "ttclid"
 	IDTTP        Identifier = "ttp"
 )
@@ -129,6 +130,12 @@ type Spec struct {
 	// MaxEventAge is the oldest event the platform accepts; the delivery worker stops retrying
 	// before it (Meta: 7 days).
 	MaxEventAge time.Duration
+	// Unconfirmed declares a platform that answers success to whatever it receives (GA4's
+	// Measurement Protocol: 2xx even for a malformed event or a wrong secret), so a Delivered
+	// outcome means "sent", not "accepted". Such a destination must have a Test setting that
+	// makes the platform validate instead (its test send), and desttest runs its documented
+	// variant for it.
+	Unconfirmed bool
 	// Timeout bounds one Send (its HTTP client gives up then); a delivery job's timeout is
 	// sized from the longest of the registered destinations' (delivery.JobTimeout).
 	Timeout time.Duration

@@ -194,7 +194,11 @@ type User struct {
 	// builds fbc from them. Both are sent byte for byte: the fbclid is case-sensitive.
 	FBCLID     string
 	FBCLIDAt   time.Time
-	GAClientID string // GA4 client id, from the _ga cookie (later: ga4)
+	GAClientID string // GA4 client id, from the _ga cookie ("<random>.<first seen>", domain.GAClientID)
+	// GASessions holds the visitor's GA4 sessions by container (the _ga_<container> cookies), in
+	// domain.GASessions' text form ("QEHZPBE5HH:1757409568"); the GA4 destination picks its
+	// measurement id's.
+	GASessions string
 	TTP        string // TikTok _ttp cookie (tiktok)
 	TTCLID     string // TikTok click id (tiktok)
 	GCLID      string // Google click id (later: google ads)

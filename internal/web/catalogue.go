@@ -588,6 +588,7 @@ var catalogue = map[string]msg{
 	"dest_type.webhook":    {"Webhook", "Webhook"},
 	"dest_type.tiktok":     {"TikTok Events API", "API de Eventos do TikTok"},
 	"dest_type.google_ads": {"Google Ads (Data Manager API)", "Google Ads (API Data Manager)"},
+	"dest_type.ga4":        {"Google Analytics 4 (Measurement Protocol)", "Google Analytics 4 (Measurement Protocol)"},
 
 	"provider.appmax":      {"Appmax", "Appmax"},
 	"provider.braip":       {"Braip", "Braip"},
@@ -664,6 +665,19 @@ var catalogue = map[string]msg{
 	"setting.google_ads.validate_only.help":        {"true makes Google validate the events without recording them (validateOnly); remove it in production.", "true faz o Google validar os eventos sem registrá-los (validateOnly); apague quando for para valer."},
 	"setting.google_ads.service_account_json":      {"Service account key (JSON)", "Chave da conta de serviço (JSON)"},
 	"setting.google_ads.service_account_json.help": {"The JSON key of a Google Cloud service account that the Google Ads account gave access to.", "A chave JSON de uma conta de serviço do Google Cloud à qual a conta do Google Ads deu acesso."},
+	"setting.ga4.measurement_id":                   {"Measurement ID", "ID da métrica"},
+	"setting.ga4.measurement_id.help":              {"The web data stream's measurement ID in GA4 (Admin > Data streams), like G-XXXXXXXXXX.", "O ID da métrica do fluxo de dados da Web no GA4 (Administrador > Fluxos de dados), como G-XXXXXXXXXX."},
+	"setting.ga4.api_secret":                       {"Measurement Protocol API secret", "Chave secreta da API Measurement Protocol"},
+	"setting.ga4.api_secret.help":                  {"An API secret created in the data stream's Measurement Protocol API secrets.", "Uma chave secreta criada em Chaves secretas da API Measurement Protocol, no fluxo de dados."},
+	"setting.ga4.events":                           {"Enabled events", "Eventos enviados"},
+	"setting.ga4.events.help":                      {"Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event.", "Nomes dos eventos do Hub separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador."},
+	"setting.ga4.region":                           {"Collection region", "Região de coleta"},
+	"setting.ga4.region.help":                      {"global sends to www.google-analytics.com; eu sends to region1.google-analytics.com (data collected in the EU).", "global envia para www.google-analytics.com; eu envia para region1.google-analytics.com (dados coletados na UE)."},
+	"setting.ga4.no_client_id":                     {"Without a GA4 client ID", "Sem client ID do GA4"},
+	"setting.ga4.no_client_id.help":                {"skip refuses events of buyers whose _ga cookie Hub never saw (reason no_client_id); synthetic sends them under a made-up client ID: the revenue is recorded, without attribution.", "skip recusa os eventos de compradores cujo cookie _ga o Hub nunca viu (motivo no_client_id); synthetic envia com um client ID inventado: a receita é registrada, sem atribuição."},
+	"setting.ga4.validate_only":                    {"Validate only (test mode)", "Só validar (modo de teste)"},
+	"setting.ga4.validate_only.help":               {"true sends every event to GA4's validation server, which checks it and records nothing; remove it in production.", "true manda todo evento para o servidor de validação do GA4, que confere e não registra nada; apague quando for para valer."},
+	"dest_desc.ga4":                                {"Sends purchases to a GA4 web data stream through the Measurement Protocol, in the visitor's GA4 session.", "Envia as compras para um fluxo de dados da Web do GA4 pelo Measurement Protocol, na sessão do visitante no GA4."},
 	"dest_desc.google_ads":                         {"Sends conversions to a Google Ads conversion action through Google's Data Manager API.", "Envia as conversões para uma ação de conversão do Google Ads pela API Data Manager do Google."},
 
 	// Validation problems (as admin and dest state them, in English).
@@ -691,6 +705,9 @@ var catalogue = map[string]msg{
 	"problem.concurrency":      {"must be a whole number from 1 to 50", "precisa ser um número inteiro de 1 a 50"},
 	"problem.webhook_events": {"a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only",
 		"um webhook envia só Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) e DeliveryDead (delivery.dead)"},
+	"problem.measurement_id": {"must be a GA4 measurement ID, like G-XXXXXXXXXX", "precisa ser um ID da métrica do GA4, como G-XXXXXXXXXX"},
+	"problem.ga4_region":     {"must be global or eu", "precisa ser global ou eu"},
+	"problem.no_client_id":   {"must be skip or synthetic", "precisa ser skip ou synthetic"},
 }
 
 // problems maps the validation problems admin and the destinations state (in English) to
@@ -714,6 +731,9 @@ var problems = map[string]string{
 	"must be a whole number from 1 to 50":                                                        "problem.concurrency",
 	"a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), " +
 		"OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only": "problem.webhook_events",
+	"must be a GA4 measurement ID, like G-XXXXXXXXXX": "problem.measurement_id",
+	"must be global or eu":                            "problem.ga4_region",
+	"must be skip or synthetic":                       "problem.no_client_id",
 }
 
 // Problem puts a validation problem into the reader's language (as stated when Hub does not

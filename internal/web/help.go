@@ -23,7 +23,7 @@ var reasonCodes = []string{
 	dest.ReasonRateLimited, dest.ReasonServerError, dest.ReasonTransient, dest.ReasonTimeout,
 	dest.ReasonNetwork, dest.ReasonMalformedResponse, dest.ReasonCancelled, dest.ReasonInvalidConfig,
 	dest.ReasonInvalidEvent, dest.ReasonWeakUserData, dest.ReasonPolicyBlocked, dest.ReasonEventDisabled,
-	dest.ReasonRejected, "destination_disabled", "replay_requested", "unknown",
+	dest.ReasonRejected, dest.ReasonNoClientID, "destination_disabled", "replay_requested", "unknown",
 	dest.ReasonAccepted, dest.ReasonConfirmed, dest.ReasonPartial, dest.ReasonUnconfirmed, dest.ReasonProcessingFailed,
 }
 
@@ -152,6 +152,11 @@ var reasonMessages = map[string][4]msg{
 		{"The platform refused these events.", "A plataforma recusou estes eventos."},
 		{"Open an order below to read the platform's answer, fix the cause, then resend.", "Abra um pedido abaixo para ler a resposta da plataforma, corrija a causa e depois reenvie."},
 		{"the platform refused them", "a plataforma recusou"}},
+	dest.ReasonNoClientID: {
+		{"No GA4 client ID", "Sem client ID do GA4"},
+		{"Hub never saw the buyer's GA4 cookie (_ga), which GA4 requires to record a web event, so the purchase was not sent.", "O Hub nunca viu o cookie do GA4 (_ga) do comprador, que o GA4 exige para registrar um evento da Web, então a compra não foi enviada."},
+		{"Install the snippet on every page before checkout; to send such purchases anyway (revenue without attribution), set \"Without a GA4 client ID\" to synthetic, then resend.", "Instale o código em todas as páginas antes do checkout; para enviar essas compras mesmo assim (receita sem atribuição), mude \"Sem client ID do GA4\" para synthetic e depois reenvie."},
+		{"the buyer has no GA4 client ID", "o comprador não tem client ID do GA4"}},
 	"destination_disabled": {
 		{"Destination disabled", "Destino desativado"},
 		{"The destination is disabled, so Hub does not send to it.", "O destino está desativado, então o Hub não envia para ele."},

@@ -16,6 +16,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/dest"
 	destall "github.com/hubtrack/hub/internal/dest/all"
+	"github.com/hubtrack/hub/internal/dest/ga4"
 	"github.com/hubtrack/hub/internal/dest/googleads"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
@@ -497,6 +498,30 @@ func TestGoogleAdsProblemsTranslated(t *testing.T) {
 	var ce *dest.ConfigError
 	if !errors.As(err, &ce) || len(ce.Problems) < 7 {
 		t.Fatalf("ValidateConfig(bad) = %v, want 7 problems", err)
+	}
+	for _, p := range ce.Problems {
+		if _, ok := problems[p.Reason]; !ok {
+			t.Errorf("%s: problem %q has no catalogue words", p.Field, p.Reason)
+		}
+	}
+}
+
+// TestGA4ProblemsTranslated fails when a problem the GA4 destination states has no catalogue
+// words.
+func TestGA4ProblemsTranslated(t *testing.T) {
+	t.Parallel()
+	bad := dest.Config{
+		ga4.SettingMeasurementID: "UA-1",
+		ga4.SettingRegion:        "us",
+		ga4.SettingNoClientID:    "invent",
+		ga4.SettingValidateOnly:  "yes",
+		ga4.SettingEvents:        "Pur chase",
+		ga4.SettingAPISecret:     "in the wrong place",
+	}
+	err := ga4.New(dest.Env{}).ValidateConfig(bad)
+	var ce *dest.ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) < 6 {
+		t.Fatalf("ValidateConfig(bad) = %v, want 6 problems", err)
 	}
 	for _, p := range ce.Problems {
 		if _, ok := problems[p.Reason]; !ok {

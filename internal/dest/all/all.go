@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/ga4"
 	"github.com/hubtrack/hub/internal/dest/googleads"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/tiktok"
@@ -17,4 +18,5 @@ func Register(r *dest.Registry, env dest.Env) {
 	r.Register(webhook.New(env))
 	r.Register(googleads.New(env))
 	r.Register(tiktok.New(env))
+	r.Register(ga4.New(env))
 }

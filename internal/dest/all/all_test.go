@@ -15,7 +15,7 @@ func TestRegister(t *testing.T) {
 	t.Parallel()
 	r := dest.NewRegistry()
 	all.Register(r, dest.Env{})
-	for _, typ := range []string{"meta", "tiktok", "webhook", "google_ads"} {
+	for _, typ := range []string{"meta", "tiktok", "webhook", "google_ads", "ga4"} {
 		d, ok := r.Lookup(typ)
 		if !ok || d.Type() != typ || d.Spec().Type != typ {
 			t.Errorf("destination %q is not registered properly", typ)

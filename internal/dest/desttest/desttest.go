@@ -1,6 +1,14 @@
 // Package desttest is the conformance suite every destination passes against its fake server:
 // a happy batch is delivered, injected faults are classified as the delivery worker expects,
 // credentials never leak, and Build is deterministic.
+//
+// Platforms that never report an error (Spec.Unconfirmed: GA4's Measurement Protocol answers
+// 2xx to a wrong secret and to an invalid event alike) run a documented variant instead of
+// being given a fake that answers errors the platform never sends: their fake answers the
+// invalid_token and invalid_param faults with a success and records nothing, and the suite
+// expects Delivered and nothing recorded, which pins down that Hub cannot see those failures
+// (their Test setting, which the suite requires, makes the platform validate instead); a 2xx
+// with an unreadable body is Delivered too, since such a platform's answer has no body to read.
 package desttest
 
 import (
@@ -68,6 +76,8 @@ func Events(n int, at time.Time) []dest.Event {
 				// Google's: jane.doe@example.com hashed by Google's rules, and a click id.
 				GoogleEmails: []string{"86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"},
 				GCLID:        fmt.Sprintf("Cj0KCQjwdesttest%d_BwE", i),
+				// GA4's client id, from the _ga cookie.
+				GAClientID: fmt.Sprintf("%d.1767225000", 1958185836+i),
 			},
 			Custom: dest.Custom{
 				ValueMinor: 19700, Currency: "BRL", OrderID: fmt.Sprintf("order-%d", i),
@@ -163,6 +173,9 @@ func Run(t *testing.T, newDest func(baseURL string) dest.Destination, fake FakeS
 		}
 		if tests > 1 {
 			t.Errorf("%d settings are marked Test; at most one routes events to the platform's test view", tests)
+		}
+		if spec.Unconfirmed && tests != 1 {
+			t.Error("an Unconfirmed platform reports no error when sending, so it needs a Test setting that makes it validate")
 		}
 		for _, op := range spec.Operator {
 			if !strings.HasPrefix(op.Env, "HUB_") || op.Description == "" {
@@ -307,22 +320,40 @@ func Run(t *testing.T, newDest func(baseURL string) dest.Destination, fake FakeS
 		noneAccepted(t)
 	})
 
-	t.Run("invalid token is permanent", func(t *testing.T) {
-		res := send(t, context.Background(), FaultInvalidToken, events(2))
-		expect(t, res, dest.Permanent, dest.ReasonInvalidToken)
-		noneAccepted(t)
-	})
+	if spec.Unconfirmed {
+		// The variant: the platform says nothing, so neither can Hub.
+		t.Run("unconfirmed: an invalid token looks delivered and records nothing", func(t *testing.T) {
+			res := send(t, context.Background(), FaultInvalidToken, events(2))
+			expect(t, res, dest.Delivered, "")
+			noneAccepted(t)
+		})
+		t.Run("unconfirmed: an invalid parameter looks delivered and records nothing", func(t *testing.T) {
+			res := send(t, context.Background(), FaultInvalidParam, events(2))
+			expect(t, res, dest.Delivered, "")
+			noneAccepted(t)
+		})
+		t.Run("unconfirmed: a 2xx with any body is delivered", func(t *testing.T) {
+			res := send(t, context.Background(), FaultMalformed, events(2))
+			expect(t, res, dest.Delivered, "")
+		})
+	} else {
+		t.Run("invalid token is permanent", func(t *testing.T) {
+			res := send(t, context.Background(), FaultInvalidToken, events(2))
+			expect(t, res, dest.Permanent, dest.ReasonInvalidToken)
+			noneAccepted(t)
+		})
 
-	t.Run("invalid parameter is permanent", func(t *testing.T) {
-		res := send(t, context.Background(), FaultInvalidParam, events(2))
-		expect(t, res, dest.Permanent, dest.ReasonInvalidParameter)
-		noneAccepted(t)
-	})
+		t.Run("invalid parameter is permanent", func(t *testing.T) {
+			res := send(t, context.Background(), FaultInvalidParam, events(2))
+			expect(t, res, dest.Permanent, dest.ReasonInvalidParameter)
+			noneAccepted(t)
+		})
 
-	t.Run("malformed response is retryable", func(t *testing.T) {
-		res := send(t, context.Background(), FaultMalformed, events(2))
-		expect(t, res, dest.Retryable, dest.ReasonMalformedResponse)
-	})
+		t.Run("malformed response is retryable", func(t *testing.T) {
+			res := send(t, context.Background(), FaultMalformed, events(2))
+			expect(t, res, dest.Retryable, dest.ReasonMalformedResponse)
+		})
+	}
 
 	t.Run("missing credentials is permanent without a request", func(t *testing.T) {
 		fake.Reset()

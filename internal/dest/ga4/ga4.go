@@ -1,0 +1,209 @@
+// Package ga4 is the Google Analytics 4 destination: it sends purchases (and the other enabled
+// events) to a GA4 web stream through the Measurement Protocol (POST /mp/collect), in the
+// visitor's own session when Hub captured the _ga and _ga_<container> cookies, so the revenue
+// lands on the ad that brought the visitor instead of "Direct". GA4 answers 2xx to whatever it
+// receives, so the spec declares the platform Unconfirmed and the test send goes to GA4's
+// validation server (/debug/mp/collect) instead. Reference: docs/destinations/ga4.md.
+package ga4
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/egress"
+)
+
+// Type is the registry key.
+const Type = "ga4"
+
+// Endpoints and limits (protocols-destinations.md §2).
+const (
+	DefaultURL   = "https://www.google-analytics.com"
+	DefaultEUURL = "https://region1.google-analytics.com"
+	// CollectPath records events; DebugPath validates the same request and records nothing.
+	CollectPath = "/mp/collect"
+	DebugPath   = "/debug/mp/collect"
+	// MaxBatch is one: client_id, user_data and timestamp_micros belong to the request, not to
+	// an event, so one request carries one buyer's event (GA4 itself takes up to 25 events of
+	// one user).
+	MaxBatch = 1
+	// MaxEventAge is GA4's window: a timestamp more than 72 hours old is clamped to 72 hours
+	// ago (RELAXED) or rejected (ENFORCE_RECOMMENDATIONS). Hub refuses older events as stale
+	// rather than record a purchase at the wrong time.
+	MaxEventAge = 72 * time.Hour
+	// SessionWindow: GA4 attributes an event to a session only when the request is made within
+	// 24 hours of the session's start; past it, Hub sends the event without session_id.
+	SessionWindow = 24 * time.Hour
+	// MaxBody is GA4's request size limit (the body must be smaller than 130 kB).
+	MaxBody = 130_000
+	// Limits of GA4's validation rules, checked before sending.
+	maxNameLen   = 40
+	maxParams    = 25
+	maxParamText = 100
+	// EngagementMsec is the engagement_time_msec sent with every event: GA4 shows an event in
+	// its Realtime and engagement reports only with a positive one. Hub does not know how long
+	// the buyer engaged, so it sends the nominal value of Google's own examples.
+	EngagementMsec = 100
+)
+
+// Setting names.
+const (
+	SettingMeasurementID = "measurement_id"
+	SettingAPISecret     = "api_secret"
+	SettingEvents        = dest.SettingEvents
+	SettingRegion        = "region"
+	SettingNoClientID    = "no_client_id"
+	SettingValidateOnly  = "validate_only"
+)
+
+// Values of the settings.
+const (
+	RegionGlobal = "global"
+	RegionEU     = "eu"
+	// NoClientIDSkip refuses an event without a client id (reason no_client_id); NoClientIDSynthetic
+	// sends it under a synthetic client id derived from the event id.
+	NoClientIDSkip      = "skip"
+	NoClientIDSynthetic = "synthetic"
+)
+
+// Operator settings (internal/config reads them): where GA4 is, for every tenant.
+var (
+	OperatorURL = dest.OperatorSetting{Env: "HUB_GA4_URL", Default: DefaultURL,
+		Description: "Base URL of GA4's Measurement Protocol for every GA4 destination."}
+	OperatorEUURL = dest.OperatorSetting{Env: "HUB_GA4_EU_URL", Default: DefaultEUURL,
+		Description: "Base URL of GA4's Measurement Protocol for GA4 destinations whose region is eu (EU data collection)."}
+)
+
+var spec = dest.Spec{
+	Type:        Type,
+	Title:       "Google Analytics 4 (Measurement Protocol)",
+	Description: "Sends purchases to a GA4 web data stream through the Measurement Protocol, in the visitor's GA4 session.",
+	Docs:        "ga4.md",
+	MaxBatch:    MaxBatch,
+	MaxEventAge: MaxEventAge,
+	Timeout:     egress.DefaultTimeout,
+	Unconfirmed: true,
+	Operator:    []dest.OperatorSetting{OperatorURL, OperatorEUURL},
+	Identifiers: []dest.Identifier{dest.IDGAClientID, dest.IDGASession, dest.IDEmail, dest.IDPhone},
+	Settings: []dest.Setting{
+		{Name: SettingMeasurementID, Label: "Measurement ID", Required: true,
+			Description: "The web data stream's measurement ID in GA4 (Admin > Data streams), like G-XXXXXXXXXX."},
+		{Name: SettingAPISecret, Label: "Measurement Protocol API secret", Required: true, Secret: true,
+			Description: "An API secret created in the data stream's Measurement Protocol API secrets."},
+		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
+			Description: "Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event."},
+		{Name: SettingRegion, Label: "Collection region", Default: RegionGlobal,
+			Description: "global sends to www.google-analytics.com; eu sends to region1.google-analytics.com (data collected in the EU)."},
+		{Name: SettingNoClientID, Label: "Without a GA4 client ID", Default: NoClientIDSkip,
+			Description: "skip refuses events of buyers whose _ga cookie Hub never saw (reason no_client_id); synthetic sends them under a made-up client ID: the revenue is recorded, without attribution."},
+		{Name: SettingValidateOnly, Label: "Validate only (test mode)", Kind: dest.KindBool, Test: true,
+			Description: "true sends every event to GA4's validation server, which checks it and records nothing; remove it in production."},
+	},
+}
+
+// GA4 is the destination. The zero value works; fields are for wiring and tests and must not be
+// changed once it is in use.
+type GA4 struct {
+	// Client sends the requests; nil uses egress.Default, which refuses private and loopback
+	// addresses. Redirects are never followed.
+	Client *http.Client
+	// Now is the clock used for the age and session windows; nil uses time.Now.
+	Now func() time.Time
+	// URL and EUURL are the operator's HUB_GA4_URL and HUB_GA4_EU_URL; empty uses the defaults.
+	URL, EUURL string
+}
+
+// New returns a GA4 destination configured from the operator's environment.
+func New(env dest.Env) *GA4 {
+	return &GA4{Client: env.Client, Now: env.Now, URL: env.Setting(OperatorURL), EUURL: env.Setting(OperatorEUURL)}
+}
+
+// Type implements dest.Destination.
+func (*GA4) Type() string { return Type }
+
+// Spec implements dest.Destination.
+func (*GA4) Spec() dest.Spec { return spec }
+
+// ValidateConfig implements dest.Destination. Problems never quote the values.
+func (g *GA4) ValidateConfig(cfg dest.Config) error {
+	ce := dest.CheckSettings(spec, cfg)
+	if v := cfg.Get(spec, SettingMeasurementID); v != "" && domain.GAContainerOf(v) == "" {
+		ce.Add(SettingMeasurementID, "must be a GA4 measurement ID, like G-XXXXXXXXXX")
+	}
+	if v := cfg.Get(spec, SettingRegion); v != RegionGlobal && v != RegionEU {
+		ce.Add(SettingRegion, "must be global or eu")
+	}
+	if v := cfg.Get(spec, SettingNoClientID); v != NoClientIDSkip && v != NoClientIDSynthetic {
+		ce.Add(SettingNoClientID, "must be skip or synthetic")
+	}
+	if v := cfg.Get(spec, SettingValidateOnly); v != "" && v != "true" {
+		ce.Add(SettingValidateOnly, "must be true, or left empty in production")
+	}
+	for _, name := range dest.EventNames(cfg) {
+		if strings.ContainsAny(name, " \t\"=") {
+			ce.Add(SettingEvents, "event names are comma-separated words")
+			break
+		}
+	}
+	return ce.Err()
+}
+
+// settings is what Build and Send derive from a destination's Config.
+type settings struct {
+	measurementID string // upper case, "G-..."
+	container     string // the measurement id without "G-": the _ga_<container> cookie's
+	eu            bool
+	synthetic     bool
+	validate      bool
+}
+
+func (g *GA4) settings(cfg dest.Config) (settings, error) {
+	if err := g.ValidateConfig(cfg); err != nil {
+		return settings{}, err
+	}
+	c := domain.GAContainerOf(cfg.Get(spec, SettingMeasurementID))
+	return settings{measurementID: "G-" + c, container: c, eu: cfg.Get(spec, SettingRegion) == RegionEU,
+		synthetic: cfg.Get(spec, SettingNoClientID) == NoClientIDSynthetic,
+		validate:  cfg.Get(spec, SettingValidateOnly) == "true"}, nil
+}
+
+// endpoint is the collect (or, validating, the debug) URL without its query: the measurement
+// id and the API secret are added to the request's own URL only (the Measurement Protocol puts
+// the secret in the query string; Hub never shows that URL).
+func (g *GA4) endpoint(s settings) (string, error) {
+	raw, env := g.URL, OperatorURL.Env
+	if raw == "" {
+		raw = DefaultURL
+	}
+	if s.eu {
+		raw, env = g.EUURL, OperatorEUURL.Env
+		if raw == "" {
+			raw = DefaultEUURL
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", errors.New("ga4: the Measurement Protocol URL (" + env + ") is not an absolute http(s) URL without query")
+	}
+	path := CollectPath
+	if s.validate {
+		path = DebugPath
+	}
+	return strings.TrimRight(u.String(), "/") + path, nil
+}
+
+func (g *GA4) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+// nameRe is GA4's rule for event and parameter names: a letter, then letters, digits and '_'.
+var nameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)

@@ -1,0 +1,499 @@
+package ga4_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/desttest"
+	"github.com/hubtrack/hub/internal/dest/ga4"
+	"github.com/hubtrack/hub/internal/dest/ga4/fakega4"
+	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/egress"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// secret has characters the query string must escape, so a leak check sees both spellings.
+const secret = "ga4Test+secret/with=symbols&x"
+
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
+
+func at(baseURL string) dest.Destination {
+	return ga4.New(dest.Env{Client: egress.New(egress.Config{Allow: loopback}),
+		Operator: map[string]string{ga4.OperatorURL.Env: baseURL}})
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	desttest.Run(t, at, fakega4.New())
+}
+
+// The fake recording only one exact secret catches a destination that sends another (or one
+// mangled by the query string's escaping): the happy batch would not be recorded.
+func TestConformanceStrictSecret(t *testing.T) {
+	t.Parallel()
+	fake := fakega4.New()
+	fake.Secret = secret
+	desttest.Run(t, at, fake)
+}
+
+var fixedNow = time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)
+
+func newGA4(baseURL string) *ga4.GA4 {
+	return &ga4.GA4{URL: baseURL, Now: func() time.Time { return fixedNow }, Client: egress.New(egress.Config{Allow: loopback})}
+}
+
+var cfg = dest.Config{ga4.SettingMeasurementID: "G-QEHZPBE5HH"}
+
+func creds() dest.Credentials {
+	return dest.NewCredentials(map[string]string{ga4.SettingAPISecret: secret})
+}
+
+// purchase is a webhook purchase joined with its web visit, as the delivery worker builds it:
+// the _ga client id and the _ga_<container> sessions the snippet captured, Meta's and Google's
+// hashes.
+func purchase() dest.Event {
+	return dest.Event{
+		Name:           domain.EventPurchase,
+		EventID:        "hotmart:HP1234567890:purchase",
+		EventTime:      time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		EventSourceURL: "https://loja.example.com.br/oferta?gclid=Cj0abc",
+		User: dest.User{
+			Emails:       []string{"62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"},
+			Phones:       []string{"b8e374ecc3a7a117a4df68efc21b0157f7c2ea542f7edaf29b33dc8818cf695e"},
+			GoogleEmails: []string{"86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"},
+			GooglePhones: []string{"38225ec3dccec4189659c110ddc4f3dc9c27539850cb6a9ddae31ae03a5cf441"},
+			FirstName:    "Maria",
+			ExternalIDs:  []string{"k_8f3a2b1c9d"},
+			NationalIDs:  []string{"00000000191"},
+			ClientIP:     "2001:db8::1",
+			UserAgent:    "Mozilla/5.0 (iPhone)",
+			GAClientID:   "1958185836.1757409569",
+			// The session started 20 minutes before the purchase; another stream's is ignored.
+			GASessions: fmt.Sprintf("OTHERSTREAM:1,QEHZPBE5HH:%d", time.Date(2025, 12, 31, 23, 40, 0, 0, time.UTC).Unix()),
+			GCLID:      "Cj0abc",
+		},
+		Custom: dest.Custom{
+			ValueMinor: 24990, Currency: "BRL", OrderID: "HP1234567890", ContentIDs: []string{"SKU1"},
+			ContentType: "product", Contents: []dest.Content{{ID: "SKU1", Quantity: 1, ItemPriceMinor: 24990}}, NumItems: 1,
+		},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, got, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		pretty.WriteByte('\n')
+		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := json.Compact(&want, raw); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("payload differs from %s\n got: %s\nwant: %s", path, got, want.Bytes())
+	}
+}
+
+// valid checks a body by the validation server's rules, as the fake applies them.
+func valid(t *testing.T, body []byte) {
+	t.Helper()
+	f := fakega4.New()
+	f.Now = func() time.Time { return fixedNow }
+	if msgs := f.Validate(body); len(msgs) > 0 {
+		t.Errorf("GA4's validation rules refuse %s: %+v", body, msgs)
+	}
+}
+
+func TestBuildGoldenPurchase(t *testing.T) {
+	t.Parallel()
+	got, err := newGA4("").Build(cfg, []dest.Event{purchase()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "purchase.golden.json", got)
+	valid(t, got)
+	for _, leak := range []string{secret, "api_secret", "00000000191", "Maria", "k_8f3a2b1c9d", "2001:db8", "62a14e44", "b8e374ec", "OTHERSTREAM"} {
+		if strings.Contains(string(got), leak) {
+			t.Errorf("payload contains %q: %s", leak, got)
+		}
+	}
+}
+
+// Every standard event Hub may send builds into a payload GA4's validation rules accept, under
+// GA4's recommended name.
+func TestBuildEveryStandardEventIsValid(t *testing.T) {
+	t.Parallel()
+	want := map[string]string{domain.EventPurchase: "purchase", domain.EventLead: "generate_lead",
+		domain.EventInitiateCheckout: "begin_checkout", domain.EventAddToCart: "add_to_cart",
+		domain.EventAddPaymentInfo: "add_payment_info", domain.EventCompleteRegistration: "sign_up",
+		domain.EventViewContent: "view_item", domain.EventPageView: "page_view",
+		domain.EventSubscribe: "Subscribe", domain.EventStartTrial: "StartTrial", "Refund": "refund"}
+	for hub, name := range want {
+		e := purchase()
+		e.Name = hub
+		got, err := newGA4("").Build(cfg, []dest.Event{e})
+		if err != nil {
+			t.Errorf("%s: %v", hub, err)
+			continue
+		}
+		valid(t, got)
+		var p struct {
+			Events []struct {
+				Name   string         `json:"name"`
+				Params map[string]any `json:"params"`
+			} `json:"events"`
+		}
+		if err := json.Unmarshal(got, &p); err != nil || len(p.Events) != 1 || p.Events[0].Name != name {
+			t.Errorf("%s: sent as %s, want %s", hub, got, name)
+			continue
+		}
+		_, hasTx := p.Events[0].Params["transaction_id"]
+		if hasTx != (name == "purchase" || name == "refund") {
+			t.Errorf("%s: transaction_id present = %v", hub, hasTx)
+		}
+	}
+}
+
+func TestBuildRefusals(t *testing.T) {
+	t.Parallel()
+	g := newGA4("")
+	for _, tt := range []struct {
+		name   string
+		edit   func(e *dest.Event)
+		reason string
+	}{
+		{"stale", func(e *dest.Event) { e.EventTime = fixedNow.Add(-ga4.MaxEventAge - time.Minute) }, dest.ReasonStale},
+		{"no client id", func(e *dest.Event) { e.User.GAClientID = "" }, dest.ReasonNoClientID},
+		{"not a client id", func(e *dest.Event) { e.User.GAClientID = "fb.1.2.3" }, dest.ReasonNoClientID},
+		{"no event id", func(e *dest.Event) { e.EventID = "" }, dest.ReasonInvalidEvent},
+		{"long transaction id", func(e *dest.Event) { e.EventID = strings.Repeat("x", 101) }, dest.ReasonInvalidEvent},
+		{"reserved name", func(e *dest.Event) { e.Name = "session_start" }, dest.ReasonInvalidEvent},
+		{"reserved prefix", func(e *dest.Event) { e.Name = "google_thing" }, dest.ReasonInvalidEvent},
+		{"bad name", func(e *dest.Event) { e.Name = "Compra Feita" }, dest.ReasonInvalidEvent},
+		{"long name", func(e *dest.Event) { e.Name = "a" + strings.Repeat("b", 40) }, dest.ReasonInvalidEvent},
+		{"negative value", func(e *dest.Event) { e.Custom.ValueMinor = -1 }, dest.ReasonInvalidEvent},
+		{"value without currency", func(e *dest.Event) { e.Custom.Currency = ""; e.Custom.Contents = nil }, dest.ReasonInvalidEvent},
+		{"lower-case currency", func(e *dest.Event) { e.Custom.Currency = "brl" }, dest.ReasonInvalidEvent},
+		{"too big", func(e *dest.Event) {
+			for i := range 3000 {
+				e.Custom.Contents = append(e.Custom.Contents, dest.Content{ID: fmt.Sprintf("sku-%d-%s", i, strings.Repeat("x", 40)), Quantity: 1})
+			}
+		}, dest.ReasonInvalidEvent},
+	} {
+		e := purchase()
+		tt.edit(&e)
+		_, err := g.Build(cfg, []dest.Event{e})
+		ees := dest.EventErrors(err)
+		if len(ees) != 1 || ees[0].Reason != tt.reason {
+			t.Errorf("%s: Build err = %v, want one %s", tt.name, err, tt.reason)
+		}
+	}
+}
+
+// Without a client id GA4 cannot take a web event (§2.7): by default it is refused, and with
+// no_client_id=synthetic it goes under a deterministic synthetic id, marked, without session.
+func TestSyntheticClientID(t *testing.T) {
+	t.Parallel()
+	e := purchase()
+	e.User.GAClientID = ""
+	c := dest.Config{ga4.SettingMeasurementID: "G-QEHZPBE5HH", ga4.SettingNoClientID: ga4.NoClientIDSynthetic}
+	a, err := newGA4("").Build(c, []dest.Event{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := newGA4("").Build(c, []dest.Event{e})
+	if !bytes.Equal(a, b) {
+		t.Error("the synthetic client id is not deterministic")
+	}
+	valid(t, a)
+	id := ga4.SyntheticClientID(e)
+	if !domain.ValidGAClientID(id) || !strings.HasSuffix(id, fmt.Sprintf(".%d", e.EventTime.Unix())) {
+		t.Errorf("synthetic client id %q is not <digits>.<event time>", id)
+	}
+	if !strings.Contains(string(a), `"client_id":"`+id+`"`) || !strings.Contains(string(a), `"hub_synthetic_client_id":1`) || strings.Contains(string(a), "session_id") {
+		t.Errorf("payload = %s", a)
+	}
+	other := e
+	other.EventID = "hotmart:HP999:purchase"
+	if ga4.SyntheticClientID(other) == id {
+		t.Error("two events share a synthetic client id")
+	}
+}
+
+// The session id is sent only for the destination's own stream, and only while GA4 would still
+// attribute the event to that session.
+func TestSession(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2025, 12, 31, 23, 40, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name     string
+		sessions string
+		now      time.Time
+		want     bool
+	}{
+		{"own stream", fmt.Sprintf("QEHZPBE5HH:%d", start.Unix()), fixedNow, true},
+		{"another stream only", fmt.Sprintf("OTHER:%d", start.Unix()), fixedNow, false},
+		{"request 24 h after the session start", fmt.Sprintf("QEHZPBE5HH:%d", start.Unix()), start.Add(ga4.SessionWindow + time.Minute), false},
+		{"session after the purchase", fmt.Sprintf("QEHZPBE5HH:%d", fixedNow.Unix()), fixedNow, false},
+		{"unreadable", "QEHZPBE5HH:abc", fixedNow, false},
+	} {
+		e := purchase()
+		e.User.GASessions = tt.sessions
+		now := tt.now
+		g := &ga4.GA4{Now: func() time.Time { return now }}
+		got, err := g.Build(cfg, []dest.Event{e})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if has := strings.Contains(string(got), fmt.Sprintf(`"session_id":"%d"`, start.Unix())); has != tt.want {
+			t.Errorf("%s: session_id sent = %v, want %v: %s", tt.name, has, tt.want, got)
+		}
+	}
+}
+
+func TestValidateConfig(t *testing.T) {
+	t.Parallel()
+	g := &ga4.GA4{}
+	for _, tt := range []struct {
+		cfg   dest.Config
+		field string
+	}{
+		{dest.Config{}, ga4.SettingMeasurementID},
+		{dest.Config{ga4.SettingMeasurementID: "UA-1234-1"}, ga4.SettingMeasurementID},
+		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingRegion: "us"}, ga4.SettingRegion},
+		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingNoClientID: "invent"}, ga4.SettingNoClientID},
+		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingValidateOnly: "false"}, ga4.SettingValidateOnly},
+		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingAPISecret: "x"}, ga4.SettingAPISecret},
+		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingEvents: "Purchase=x"}, ga4.SettingEvents},
+	} {
+		err := g.ValidateConfig(tt.cfg)
+		var ce *dest.ConfigError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.field+":") {
+			t.Errorf("ValidateConfig(%v) = %v, want a problem with %s", tt.cfg, err, tt.field)
+		}
+	}
+	if err := g.ValidateConfig(dest.Config{ga4.SettingMeasurementID: "g-qehzpbe5hh", ga4.SettingRegion: "eu",
+		ga4.SettingNoClientID: "synthetic", ga4.SettingValidateOnly: "true", ga4.SettingEvents: "Purchase,Lead"}); err != nil {
+		t.Errorf("valid settings refused: %v", err)
+	}
+}
+
+// The request: POST to /mp/collect with the measurement id and the secret in the query string
+// (the protocol's own design), JSON body, no redirect followed; the EU region goes to its host.
+func TestSendRequestShape(t *testing.T) {
+	t.Parallel()
+	for _, region := range []string{"", ga4.RegionEU} {
+		var got *http.Request
+		var body []byte
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = r.Clone(context.Background())
+			body, _ = readAll(r)
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		wrong := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Errorf("region %q reached the wrong host", region) }))
+		g := newGA4(wrong.URL)
+		g.EUURL = wrong.URL
+		c := dest.Config{ga4.SettingMeasurementID: "g-qehzpbe5hh"}
+		if region == ga4.RegionEU {
+			g.EUURL = srv.URL
+			c[ga4.SettingRegion] = region
+		} else {
+			g.URL = srv.URL
+		}
+		res, err := g.Send(context.Background(), c, creds(), []dest.Event{purchase()})
+		srv.Close()
+		wrong.Close()
+		if err != nil || len(res.Outcomes) != 1 || res.Outcomes[0].Kind != dest.Delivered || res.Requests != 1 {
+			t.Fatalf("region %q: %+v, %v", region, res, err)
+		}
+		if got.Method != http.MethodPost || got.URL.Path != ga4.CollectPath || got.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("request %s %s %s", got.Method, got.URL.Path, got.Header.Get("Content-Type"))
+		}
+		if q := got.URL.Query(); q.Get("measurement_id") != "G-QEHZPBE5HH" || q.Get("api_secret") != secret || len(q) != 2 {
+			t.Errorf("query = %v", q)
+		}
+		want, _ := newGA4("").Build(c, []dest.Event{purchase()})
+		if !bytes.Equal(body, want) {
+			t.Errorf("sent %s, Build gives %s", body, want)
+		}
+	}
+}
+
+func readAll(r *http.Request) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(r.Body)
+	return b.Bytes(), err
+}
+
+// GA4 answers 2xx to anything, so the classification rests on the status alone; a redirect is
+// never followed (it would carry the secret elsewhere).
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		status int
+		header map[string]string
+		kind   dest.Kind
+		reason string
+	}{
+		{http.StatusNoContent, nil, dest.Delivered, ""},
+		{http.StatusOK, nil, dest.Delivered, ""},
+		{http.StatusTooManyRequests, map[string]string{"Retry-After": "7"}, dest.Retryable, dest.ReasonRateLimited},
+		{http.StatusServiceUnavailable, nil, dest.Retryable, dest.ReasonServerError},
+		{http.StatusRequestTimeout, nil, dest.Retryable, dest.ReasonTimeout},
+		{http.StatusBadRequest, nil, dest.Permanent, dest.ReasonRejected},
+		{http.StatusFound, map[string]string{"Location": "https://elsewhere.example/"}, dest.Permanent, dest.ReasonRejected},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for k, v := range tt.header {
+				w.Header().Set(k, v)
+			}
+			w.WriteHeader(tt.status)
+		}))
+		res, err := newGA4(srv.URL).Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := res.Outcomes[0]
+		if o.Kind != tt.kind || o.Reason != tt.reason || o.HTTPStatus != tt.status {
+			t.Errorf("HTTP %d: %+v, want %s/%s", tt.status, o, tt.kind, tt.reason)
+		}
+		if tt.status == http.StatusTooManyRequests && o.RetryAfter != 7*time.Second {
+			t.Errorf("RetryAfter = %v", o.RetryAfter)
+		}
+		if strings.Contains(o.Message, secret) || strings.Contains(o.Message, url.QueryEscape(secret)) {
+			t.Errorf("message leaks the secret: %s", o.Message)
+		}
+	}
+}
+
+// validate_only (the test send) goes to /debug/mp/collect, whose validation messages decide.
+func TestValidateOnlyUsesTheValidationServer(t *testing.T) {
+	t.Parallel()
+	fake := fakega4.New()
+	fake.Now = func() time.Time { return fixedNow }
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	g := newGA4(srv.URL)
+	c := dest.Config{ga4.SettingMeasurementID: "G-QEHZPBE5HH", ga4.SettingValidateOnly: "true"}
+	res, err := g.Send(context.Background(), c, creds(), []dest.Event{purchase()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.Outcomes[0]; o.Kind != dest.Delivered || !strings.Contains(o.Message, "records nothing") {
+		t.Errorf("valid event: %+v", o)
+	}
+	if len(fake.Events()) != 0 || fake.Requests() != 1 {
+		t.Errorf("the validation server recorded %d events in %d requests", len(fake.Events()), fake.Requests())
+	}
+
+	// A payload the validation server refuses: its messages become the reason shown.
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != ga4.DebugPath {
+			t.Errorf("path %s", r.URL.Path)
+		}
+		_, _ = w.Write([]byte(`{"validationMessages":[{"fieldPath":"events","description":"Event at index: [0] has invalid name [_badEventName]. Names must start with an alphabetic character.","validationCode":"NAME_INVALID"}]}`))
+	}))
+	defer bad.Close()
+	res, _ = newGA4(bad.URL).Send(context.Background(), c, creds(), []dest.Event{purchase()})
+	if o := res.Outcomes[0]; o.Kind != dest.Permanent || o.Reason != dest.ReasonInvalidParameter || !strings.Contains(o.Message, "NAME_INVALID") {
+		t.Errorf("refused event: %+v", o)
+	}
+	// An answer that is not the validation server's.
+	if err := fake.InjectFault(fakega4.ModeMalformed, 1); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = g.Send(context.Background(), c, creds(), []dest.Event{purchase()})
+	if o := res.Outcomes[0]; o.Kind != dest.Retryable || o.Reason != dest.ReasonMalformedResponse {
+		t.Errorf("malformed: %+v", o)
+	}
+}
+
+// The fake, like GA4, answers 204 to a wrong secret and to an invalid payload and records
+// nothing: what the destination cannot see, the fake can tell a test.
+func TestFakeDropsSilently(t *testing.T) {
+	t.Parallel()
+	fake := fakega4.New()
+	fake.Secret = secret
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	wrong := dest.NewCredentials(map[string]string{ga4.SettingAPISecret: "not-the-secret"})
+	res, _ := newGA4(srv.URL).Send(context.Background(), cfg, wrong, []dest.Event{purchase()})
+	if res.Outcomes[0].Kind != dest.Delivered || len(fake.Events()) != 0 || len(fake.Dropped()) != 1 {
+		t.Errorf("wrong secret: %+v, %d recorded, dropped %+v", res.Outcomes[0], len(fake.Events()), fake.Dropped())
+	}
+	if msgs := fake.Validate([]byte(`{"events":[{"name":"_bad","params":{"currency":"brl","value":1}}],"extra":1}`)); len(msgs) < 4 {
+		t.Errorf("Validate found %+v", msgs)
+	}
+}
+
+// The secret is in the URL of the request to Google, and Go's transport errors quote that URL:
+// no outcome, however the request fails, may carry it.
+func TestSecretNeverInOutcomes(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close() // connection refused, with the URL in the *url.Error
+	// The second destination's egress client refuses loopback addresses.
+	for _, g := range []*ga4.GA4{newGA4(base), {URL: base, Now: func() time.Time { return fixedNow }}} {
+		res, err := g.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := res.Outcomes[0]
+		if o.Kind != dest.Retryable || o.Reason != dest.ReasonNetwork {
+			t.Errorf("outcome %+v, want retryable network_error", o)
+		}
+		for _, s := range []string{secret, url.QueryEscape(secret), "api_secret"} {
+			if strings.Contains(fmt.Sprintf("%+v", res), s) {
+				t.Errorf("outcome leaks %q: %+v", s, res)
+			}
+		}
+	}
+	// A refused setting quotes no secret either.
+	_, err := (&ga4.GA4{}).Prepare(dest.Config{ga4.SettingMeasurementID: "G-QEHZPBE5HH", "api_key": secret}, creds())
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("Prepare = %v", err)
+	}
+}
+
+func TestOperatorSettings(t *testing.T) {
+	t.Parallel()
+	g := ga4.New(dest.Env{Operator: map[string]string{ga4.OperatorURL.Env: "https://ga.example", ga4.OperatorEUURL.Env: "https://eu.example"}})
+	if g.URL != "https://ga.example" || g.EUURL != "https://eu.example" {
+		t.Errorf("New: %+v", g)
+	}
+	d := ga4.New(dest.Env{})
+	if d.URL != ga4.DefaultURL || d.EUURL != ga4.DefaultEUURL {
+		t.Errorf("defaults: %+v", d)
+	}
+	if _, err := (&ga4.GA4{URL: "https://ga.example/?x=1"}).Prepare(cfg, creds()); err == nil || !strings.Contains(err.Error(), ga4.OperatorURL.Env) {
+		t.Errorf("Prepare with a bad operator URL = %v", err)
+	}
+}

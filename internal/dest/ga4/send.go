@@ -1,0 +1,226 @@
+package ga4
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/egress"
+)
+
+const maxResponseBytes = 1 << 20
+
+// Send implements dest.Destination: Prepare, then the prepared sender's Send.
+func (g *GA4) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
+	if len(events) > MaxBatch {
+		return dest.BatchResult{}, fmt.Errorf("ga4: send %d events: %w", len(events), dest.ErrBatchTooLarge)
+	}
+	s, err := g.Prepare(cfg, creds)
+	if err != nil {
+		s = dest.Refusing(errors.New(redact(err.Error(), strings.TrimSpace(creds.Get(SettingAPISecret)))))
+	}
+	return s.Send(ctx, events)
+}
+
+// Prepare implements dest.Destination: it validates the settings and credentials and derives
+// the endpoint once.
+func (g *GA4) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, error) {
+	s, err := g.settings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := dest.CheckCredentials(spec, creds).Err(); err != nil {
+		return nil, err
+	}
+	endpoint, err := g.endpoint(s)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{g: g, s: s, endpoint: endpoint, secret: strings.TrimSpace(creds.Get(SettingAPISecret))}, nil
+}
+
+// prepared is a GA4 destination bound to one version of its settings.
+type prepared struct {
+	g        *GA4
+	s        settings
+	endpoint string // without the query
+	secret   string
+}
+
+// Send implements dest.Sender: one event, one request. An event Hub refuses (stale, invalid, no
+// client id) gets its permanent outcome without a request.
+func (p *prepared) Send(ctx context.Context, events []dest.Event) (dest.BatchResult, error) {
+	if len(events) > MaxBatch {
+		return dest.BatchResult{}, fmt.Errorf("ga4: send %d events: %w", len(events), dest.ErrBatchTooLarge)
+	}
+	res := dest.BatchResult{Outcomes: make([]dest.Outcome, len(events))}
+	for i, e := range events {
+		pl, ee := p.s.convert(i, e, p.g.now())
+		var body []byte
+		if ee == nil {
+			body, ee = encode(i, e, pl)
+		}
+		var o dest.Outcome
+		switch {
+		case ee != nil:
+			o = ee.Outcome()
+		case ctx.Err() != nil:
+			o = contextOutcome(ctx.Err())
+		default:
+			res.Requests++
+			o = p.post(ctx, body)
+		}
+		o.EventID = e.EventID
+		res.Outcomes[i] = o
+	}
+	return res, nil
+}
+
+// post makes one request and classifies the answer. The API secret is in the request's query
+// string, as the Measurement Protocol requires; every message passes through redact, and no
+// message quotes the request's URL.
+func (p *prepared) post(ctx context.Context, body []byte) dest.Outcome {
+	q := url.Values{"measurement_id": {p.s.measurementID}, "api_secret": {p.secret}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint+"?"+q.Encode(), bytes.NewReader(body))
+	if err != nil {
+		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "ga4: cannot build the request"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+
+	client := egress.Default
+	if p.g.Client != nil {
+		client = p.g.Client
+	}
+	// Never follow a redirect: it would re-send the secret to wherever Location points.
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		return p.transportOutcome(ctx, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		o := p.transportOutcome(ctx, err)
+		o.HTTPStatus = resp.StatusCode
+		return o
+	}
+	o := classify(resp, raw, p.s.validate, p.g.now())
+	o.Message = redact(o.Message, p.secret)
+	return o
+}
+
+// transportOutcome classifies a failed request. The *url.Error's message quotes the request's
+// URL, secret included, so only its cause is used, and that is redacted too.
+func (p *prepared) transportOutcome(ctx context.Context, err error) dest.Outcome {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return contextOutcome(ctxErr)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := redact("ga4: "+err.Error(), p.secret)
+	if _, ok := egress.Refused(err); ok {
+		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: msg}
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: msg}
+	}
+	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: msg}
+}
+
+func contextOutcome(err error) dest.Outcome {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: "ga4: deadline exceeded before GA4 answered"}
+	}
+	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: "ga4: cancelled before GA4 answered"}
+}
+
+// ValidationMessage is one problem GA4's validation server found (/debug/mp/collect).
+type ValidationMessage struct {
+	FieldPath      string `json:"fieldPath"`
+	Description    string `json:"description"`
+	ValidationCode string `json:"validationCode"`
+}
+
+// ValidationResponse is the validation server's answer; no message means valid.
+type ValidationResponse struct {
+	ValidationMessages []ValidationMessage `json:"validationMessages"`
+}
+
+// classify turns GA4's answer into the event's outcome.
+//
+// /mp/collect answers 2xx (usually 204, no body) to every request it receives, even a malformed
+// one or one with a wrong API secret: GA4 never reports an error there, so a 2xx is Delivered
+// ("sent"; the spec says Unconfirmed) and the body is ignored. Hub's own checks (convert) and
+// the validation server are the only way to find a bad event.
+//
+// /debug/mp/collect (validate_only) answers 200 with its validation messages: none is Delivered
+// (valid, not recorded); any is a permanent invalid_parameter quoting them.
+//
+// Other statuses are not in Google's documentation; they are classified the way every
+// destination does (429 and 5xx retried, other 4xx permanent).
+func classify(resp *http.Response, raw []byte, validate bool, now time.Time) dest.Outcome {
+	o := dest.Outcome{HTTPStatus: resp.StatusCode, RetryAfter: dest.RetryAfter(resp.Header, now)}
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		o.Kind, o.Reason = dest.Retryable, dest.ReasonRateLimited
+	case s >= 500:
+		o.Kind, o.Reason = dest.Retryable, dest.ReasonServerError
+	case s == http.StatusRequestTimeout:
+		o.Kind, o.Reason = dest.Retryable, dest.ReasonTimeout
+	case s >= 200 && s < 300 && !validate:
+		o.Kind = dest.Delivered
+		o.RetryAfter = 0
+		return o
+	case s >= 200 && s < 300:
+		var v ValidationResponse
+		if err := json.Unmarshal(raw, &v); err != nil || v.ValidationMessages == nil && !bytes.Contains(raw, []byte(`"validationMessages"`)) {
+			o.Kind, o.Reason = dest.Retryable, dest.ReasonMalformedResponse
+			o.Message = fmt.Sprintf("ga4: the validation server's answer is not its validation messages (HTTP %d)", s)
+			return o
+		}
+		if len(v.ValidationMessages) == 0 {
+			o.Kind = dest.Delivered
+			o.Message = "ga4: valid; GA4's validation server records nothing (remove validate_only to send for real)"
+			return o
+		}
+		o.Kind, o.Reason = dest.Permanent, dest.ReasonInvalidParameter
+		parts := make([]string, 0, len(v.ValidationMessages))
+		for _, m := range v.ValidationMessages {
+			parts = append(parts, fmt.Sprintf("%s: %s [%s]", m.FieldPath, m.Description, m.ValidationCode))
+		}
+		o.Message = dest.Truncate("ga4: validation: " + strings.Join(parts, "; "))
+		return o
+	default:
+		o.Kind, o.Reason = dest.Permanent, dest.ReasonRejected
+	}
+	o.Message = fmt.Sprintf("ga4: HTTP %d", resp.StatusCode)
+	return o
+}
+
+// redact removes the secret, raw and URL-encoded, from s.
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, secret, "[REDACTED]")
+	if esc := url.QueryEscape(secret); esc != secret {
+		s = strings.ReplaceAll(s, esc, "[REDACTED]")
+	}
+	if esc := url.PathEscape(secret); esc != secret {
+		s = strings.ReplaceAll(s, esc, "[REDACTED]")
+	}
+	return s
+}
