@@ -943,7 +943,7 @@ func applyTouchpoint(ev *dest.Event, tp store.Touchpoint) {
 		dst *string
 		v   string
 	}{
-		{&ev.User.GAClientID, tp.GAClientID}, {&ev.User.TTP, tp.TTP}, {&ev.User.TTCLID, tp.TTCLID}, {&ev.User.GCLID, tp.GCLID},
+		{&ev.User.GAClientID, tp.GAClientID}, {&ev.User.GASessions, tp.GASessions}, {&ev.User.TTP, tp.TTP}, {&ev.User.TTCLID, tp.TTCLID}, {&ev.User.GCLID, tp.GCLID},
 	} {
 		if c.v != "" {
 			*c.dst = c.v

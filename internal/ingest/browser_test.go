@@ -342,3 +342,38 @@ func TestBrowserConsentRequired(t *testing.T) {
 		t.Errorf("console errors: %q", e)
 	}
 }
+
+// TestBrowserGA4Cookies: the snippet sends GA4's client id (_ga) and the session of every
+// _ga_<container> cookie it can read, in both formats, read at each event (gtag may set them
+// after the snippet ran); a cookie it cannot read is left out, not guessed.
+func TestBrowserGA4Cookies(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, "")
+	errs := consoleErrors(t, ctx)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatalf("load landing: %v", err)
+	}
+	pv := env.waitFor(t, "page_view")
+	if pv.GAClientID != "" || pv.GASessions != "" {
+		t.Errorf("page view before gtag: ga %q, sessions %q", pv.GAClientID, pv.GASessions)
+	}
+	// gtag sets its cookies; the next event carries them.
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`
+		document.cookie = '_ga=GA1.1.1958185836.1757409569; path=/';
+		document.cookie = '_ga_QEHZPBE5HH=GS2.1.o1$g0$s1757409568$t1757409591$j37$l0$h0; path=/';
+		document.cookie = '_ga_OLD1=GS1.1.1689765380.3.1.1689766550.0.0.0; path=/';
+		document.cookie = '_ga_BROKEN=GS2.1.o1$g0; path=/';
+		document.cookie = '_ga_lower=GS1.1.1.1; path=/';
+		hub('track', 'lead', {form: 'hero'}) !== ''`)); err != nil {
+		t.Fatalf("track lead: %v", err)
+	}
+	lead := env.waitFor(t, "lead")
+	if lead.GAClientID != "1958185836.1757409569" || lead.GASessions != "OLD1:1689765380,QEHZPBE5HH:1757409568" {
+		t.Errorf("lead: ga %q, sessions %q", lead.GAClientID, lead.GASessions)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors: %q", e)
+	}
+}

@@ -179,7 +179,7 @@ func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip
 		OccurredAt: occurred, ReceivedAt: now,
 		URL: e.URL, Referrer: e.Referrer, VisitorID: e.VisitorID,
 		FBCLID: e.FBCLID, GCLID: e.GCLID, TTCLID: e.TTCLID, FBC: e.FBC, FBP: e.FBP,
-		GAClientID: e.GAClientID, TTP: e.TTP,
+		GAClientID: e.GAClientID, GASessions: e.GASessions, TTP: e.TTP,
 		UTM:       store.UTM{Source: e.UTM.Source, Medium: e.UTM.Medium, Campaign: e.UTM.Campaign, Content: e.UTM.Content, Term: e.UTM.Term},
 		IP:        ip,
 		UserAgent: truncate(ua, 512),
@@ -214,7 +214,7 @@ func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip
 // stripIdentifiers keeps what a touchpoint says happened and drops who it happened to.
 func stripIdentifiers(tp *store.Touchpoint) {
 	tp.VisitorID, tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP = "", "", "", "", "", ""
-	tp.GAClientID, tp.TTP, tp.EmailHash, tp.PhoneHash, tp.IP = "", "", "", "", ""
+	tp.GAClientID, tp.GASessions, tp.TTP, tp.EmailHash, tp.PhoneHash, tp.IP = "", "", "", "", "", ""
 	tp.URL, tp.Referrer = stripQuery(tp.URL), stripQuery(tp.Referrer)
 }
 

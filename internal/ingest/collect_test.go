@@ -162,6 +162,19 @@ func TestCollectPartialBatch(t *testing.T) {
 	}
 }
 
+// GA4 sessions come in the snippet's text form; anything else is refused with the field named.
+func TestCollectRefusesBadGASessions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	rec := f.collect(`{"key":"pk_test","events":[{"type":"page_view","url":"https://shop.example.com/","ga_sessions":"GS2.1.s1757409568$o1"}]}`)
+	if rec.Code != 400 {
+		t.Fatalf("status = %d", rec.Code)
+	}
+	if p := decodeProblem(t, rec.Body.Bytes()); !hasField(p.Errors, "ga_sessions") && !hasField(p.Errors, "events[0].ga_sessions") {
+		t.Errorf("problem = %+v", p)
+	}
+}
+
 func TestCollectAllRejectedBatchListsResults(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -181,7 +194,7 @@ func TestCollectStoresTouchpoint(t *testing.T) {
 	body := `{"key":"pk_test","events":[{"type":"lead","event_id":"ev-1","occurred_at":"2026-03-01T11:59:00Z",
 		"url":"https://shop.example.com/p?utm_source=fb","referrer":"https://l.facebook.com/",
 		"visitor_id":"k_visitor1","fbclid":"IwAR_CaseSensitive-xY","gclid":"g1","ttclid":"t1",
-		"fbp":"fb.1.1700000000000.1234567890","ga_client_id":"123.456","ttp":"ttp1",
+		"fbp":"fb.1.1700000000000.1234567890","ga_client_id":"123.456","ga_sessions":"QEHZPBE5HH:1757409568","ttp":"ttp1",
 		"utm":{"source":"facebook","medium":"paid","campaign":"launch","content":"ad1","term":"kw"},
 		"email":"  Maria.Teste@Example.com ","phone":"(11) 99999-8888","consent":"granted",
 		"props":{"value":197}}]}`
@@ -212,7 +225,7 @@ func TestCollectStoresTouchpoint(t *testing.T) {
 		{"visitor", tp.VisitorID, "k_visitor1"}, {"fbclid", tp.FBCLID, "IwAR_CaseSensitive-xY"},
 		{"fbc", tp.FBC, fmt.Sprintf("fb.1.%d.IwAR_CaseSensitive-xY", time.Date(2026, 3, 1, 11, 59, 0, 0, time.UTC).UnixMilli())},
 		{"fbp", tp.FBP, "fb.1.1700000000000.1234567890"}, {"gclid", tp.GCLID, "g1"}, {"ttclid", tp.TTCLID, "t1"},
-		{"ga", tp.GAClientID, "123.456"}, {"ttp", tp.TTP, "ttp1"}, {"utm source", tp.UTM.Source, "facebook"},
+		{"ga", tp.GAClientID, "123.456"}, {"ga sessions", tp.GASessions, "QEHZPBE5HH:1757409568"}, {"ttp", tp.TTP, "ttp1"}, {"utm source", tp.UTM.Source, "facebook"},
 		{"utm term", tp.UTM.Term, "kw"}, {"ip", tp.IP, "198.51.100.7"}, {"consent", tp.Consent, "granted"},
 		{"email hash", tp.EmailHash, emailHash}, {"phone hash", tp.PhoneHash, phoneHash},
 		{"props", string(tp.Props), `{"value":197}`},

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/hubtrack/hub/internal/domain"
 )
 
 // Cookie names and lifetimes. _fbc and _fbp follow Meta (90 days); the visitor cookie lives as
@@ -169,4 +171,27 @@ func printableToken(v string) bool {
 		}
 	}
 	return true
+}
+
+// gaCookies reads GA4's cookies from a request to Hub: the client id of _ga and the session of
+// each _ga_<container> (docs/destinations/ga4.md). gtag sets them on the shop's registrable
+// domain, so the browser sends them to Hub when Hub is served on a subdomain of the shop (a
+// tracking link, the pixel). Values Hub cannot read are left out.
+func gaCookies(r *http.Request) (clientID, sessions string) {
+	s := domain.GASessions{}
+	for _, c := range r.Cookies() {
+		switch {
+		case c.Name == "_ga":
+			clientID = domain.GAClientID(c.Value)
+		case len(s) < domain.MaxGASessions:
+			if k := domain.GAContainer(c.Name); k != "" {
+				if id := domain.GASessionID(c.Value); id != "" {
+					if _, dup := s[k]; !dup {
+						s[k] = id
+					}
+				}
+			}
+		}
+	}
+	return clientID, s.String()
 }

@@ -73,6 +73,7 @@ func (s *Service) handleLink(w http.ResponseWriter, r *http.Request) {
 			Content: text(q.Get("utm_content")), Term: text(q.Get("utm_term"))},
 		IP: ip.String(), UserAgent: truncate(ua, 512), Consent: ConsentUnknown, Bot: IsBot(ua),
 	}
+	tp.GAClientID, tp.GASessions = gaCookies(r)
 	if record {
 		record, _ = s.permit(ctx, "src:"+link.SourceID, s.cfg.RatePerSource)
 	}
@@ -147,6 +148,7 @@ func (s *Service) handlePixel(w http.ResponseWriter, r *http.Request) {
 	if tp.Consent != ConsentDenied {
 		ids = identifiers(r, now, tp.VisitorID, tp.FBCLID, "", "")
 		tp.VisitorID, tp.FBC, tp.FBP = ids.VisitorID, ids.FBC, ids.FBP
+		tp.GAClientID, tp.GASessions = gaCookies(r)
 	}
 	if err := s.batcher.Submit(ctx, []store.Touchpoint{tp}); err != nil {
 		s.unavailable(w, r, err)

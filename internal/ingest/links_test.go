@@ -305,3 +305,39 @@ func TestTrackingLinkRateLimits(t *testing.T) {
 		}
 	})
 }
+
+// A tracking link and the pixel served on the shop's subdomain receive gtag's cookies (set on
+// the registrable domain) and keep GA4's client id and sessions; unreadable ones are left out.
+func TestLinkAndPixelKeepGA4Cookies(t *testing.T) {
+	t.Parallel()
+	ga := func(r *http.Request) *http.Request {
+		for name, v := range map[string]string{
+			"_ga":            "GA1.1.1958185836.1757409569",
+			"_ga_QEHZPBE5HH": "GS2.1.s1757409568$o1$g0$t1757409591$j37$l0$h0",
+			"_ga_OLD1":       "GS1.1.1689765380.3.1.1689766550.0.0.0",
+			"_ga_BROKEN":     "GS2.1.o1",
+		} {
+			r.AddCookie(&http.Cookie{Name: name, Value: v})
+		}
+		r.Header.Set("User-Agent", chromeUA)
+		return r
+	}
+	f := newFixture(t)
+	if rec := f.do(ga(httptest.NewRequest("GET", "http://track.example.com/r/promo?gclid=Cj0", nil))); rec.Code != http.StatusFound {
+		t.Fatalf("link: %d", rec.Code)
+	}
+	req := ga(httptest.NewRequest("GET", "/v1/pixel.gif?key=pk_test&event_id=px1", nil))
+	req.Header.Set("Referer", "https://shop.example.com/noscript")
+	if rec := f.do(req); rec.Code != http.StatusOK {
+		t.Fatalf("pixel: %d", rec.Code)
+	}
+	tps := f.store.touchpoints()
+	if len(tps) != 2 {
+		t.Fatalf("stored %d", len(tps))
+	}
+	for _, tp := range tps {
+		if tp.GAClientID != "1958185836.1757409569" || tp.GASessions != "OLD1:1689765380,QEHZPBE5HH:1757409568" {
+			t.Errorf("%s: ga %q, sessions %q", tp.Type, tp.GAClientID, tp.GASessions)
+		}
+	}
+}

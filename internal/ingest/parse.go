@@ -30,6 +30,7 @@ type Event struct {
 	FBC        string          `json:"fbc"`
 	FBP        string          `json:"fbp"`
 	GAClientID string          `json:"ga_client_id"`
+	GASessions string          `json:"ga_sessions"`
 	TTP        string          `json:"ttp"`
 	UTM        EventUTM        `json:"utm"`
 	Email      string          `json:"email"`
@@ -242,6 +243,9 @@ func parseEvent(raw []byte, index int, prefix string, lim Limits, now time.Time)
 	}
 	if e.FBP != "" && !validFBValue(e.FBP) {
 		bad("fbp", "must look like fb.1.<ms>.<random>")
+	}
+	if _, ok := domain.ParseGASessions(e.GASessions); !ok {
+		bad("ga_sessions", fmt.Sprintf("must be at most %d <container>:<session id> pairs joined by commas, like QEHZPBE5HH:1757409568", domain.MaxGASessions))
 	}
 	for _, f := range []struct{ name, v string }{{"ga_client_id", e.GAClientID}, {"ttp", e.TTP}} {
 		if f.v != "" && (len(f.v) > 128 || !printableToken(f.v)) {

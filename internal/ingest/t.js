@@ -54,8 +54,25 @@
     ids.fbclid = fbclid;
     ids.gclid = qs.get('gclid');
     ids.ttclid = qs.get('ttclid');
-    ids.ga = cookie('_ga').split('.').slice(2).join('.');
     ids.ttp = cookie('_ttp');
+  }
+  // GA4's cookies, read at every event (gtag may set them after this script ran): the client id
+  // is _ga's last two fields; each _ga_<container> holds that stream's session id, in the GS1
+  // (third field) or the GS2 ('s' field, any order) format. docs/destinations/ga4.md.
+  function ga() {
+    ids.ga = cookie('_ga').split('.').slice(2).join('.');
+    var out = [], seen = {};
+    d.cookie.split(/;\s*/).forEach(function (c) {
+      var m = /^_ga_([A-Z0-9]{1,20})=(.*)$/.exec(c), v, id = '';
+      if (!m || seen[m[1]] || out.length >= 5) return;
+      try { v = decodeURIComponent(m[2]); } catch (e) { return; }
+      if (v.indexOf('GS1.') === 0) id = v.split('.')[2] || '';
+      else if (v.indexOf('GS2.') === 0) {
+        v.split('.').slice(2).join('.').split('$').forEach(function (f) { if (!id && f.charAt(0) === 's') id = f.slice(1); });
+      }
+      if (/^[0-9]{1,20}$/.test(id)) { seen[m[1]] = 1; out.push(m[1] + ':' + id); }
+    });
+    ids.gs = out.sort().join(',');
   }
   function persist() {
     setCookie('_hub_vid', ids.vid, 400);
@@ -64,9 +81,10 @@
   }
 
   function fill(e) {
+    ga();
     e.visitor_id = ids.vid;
     e.consent = consent === 'granted' ? 'granted' : 'unknown';
-    var m = { fbclid: ids.fbclid, gclid: ids.gclid, ttclid: ids.ttclid, fbc: ids.fbc, fbp: ids.fbp, ga_client_id: ids.ga, ttp: ids.ttp };
+    var m = { fbclid: ids.fbclid, gclid: ids.gclid, ttclid: ids.ttclid, fbc: ids.fbc, fbp: ids.fbp, ga_client_id: ids.ga, ga_sessions: ids.gs, ttp: ids.ttp };
     for (k in m) if (m[k]) e[k] = m[k];
   }
   function push(e) {

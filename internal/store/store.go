@@ -501,15 +501,18 @@ type Touchpoint struct {
 	FBC           string
 	FBP           string
 	GAClientID    string
-	TTP           string
-	UTM           UTM
-	IP            string
-	UserAgent     string
-	Consent       string // granted | denied | unknown
-	EmailHash     string
-	PhoneHash     string
-	Bot           bool
-	Props         json.RawMessage
+	// GASessions are the visitor's GA4 sessions, domain.GASessions' text form
+	// ("QEHZPBE5HH:1757409568").
+	GASessions string
+	TTP        string
+	UTM        UTM
+	IP         string
+	UserAgent  string
+	Consent    string // granted | denied | unknown
+	EmailHash  string
+	PhoneHash  string
+	Bot        bool
+	Props      json.RawMessage
 }
 
 type TouchpointFilter struct {

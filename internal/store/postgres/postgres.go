@@ -198,6 +198,7 @@ func touchpointArrays(tps []store.Touchpoint) []any {
 		utmTerm, ip, ua, consent, emailHash, phoneHash = text(), text(), text(), text(), text(), text()
 		bot                                            = make([]bool, n)
 		props                                          = make([]pgtype.Text, n)
+		gaSessions                                     = text()
 	)
 	for i := range tps {
 		tp := &tps[i]
@@ -207,14 +208,14 @@ func touchpointArrays(tps []store.Touchpoint) []any {
 		fbclid[i], gclid[i], ttclid[i], fbc[i], fbp[i], ga[i], ttp[i] = tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP, tp.GAClientID, tp.TTP
 		utmSource[i], utmMedium[i], utmCampaign[i], utmContent[i] = tp.UTM.Source, tp.UTM.Medium, tp.UTM.Campaign, tp.UTM.Content
 		utmTerm[i], ip[i], ua[i], consent[i], emailHash[i], phoneHash[i] = tp.UTM.Term, tp.IP, tp.UserAgent, tp.Consent, tp.EmailHash, tp.PhoneHash
-		bot[i] = tp.Bot
+		bot[i], gaSessions[i] = tp.Bot, tp.GASessions
 		if len(tp.Props) > 0 {
 			props[i] = pgtype.Text{String: string(tp.Props), Valid: true}
 		}
 	}
 	return []any{id, tenant, source, typ, name, event, occurred, received, url, referrer, visitor,
 		fbclid, gclid, ttclid, fbc, fbp, ga, ttp, utmSource, utmMedium, utmCampaign, utmContent, utmTerm,
-		ip, ua, consent, emailHash, phoneHash, bot, props}
+		ip, ua, consent, emailHash, phoneHash, bot, props, gaSessions}
 }
 
 // identityArrays returns the columns of identitiesColumns as arrays.

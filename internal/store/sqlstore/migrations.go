@@ -647,4 +647,12 @@ ALTER TABLE deliveries ADD COLUMN subject_id text COLLATE "C" REFERENCES deliver
 CREATE UNIQUE INDEX deliveries_subject ON deliveries (subject_id, event_name, destination_id) WHERE subject_id IS NOT NULL;
 `,
 	},
+	{
+		// The visitor's GA4 sessions (the _ga_<container> cookies), "<container>:<session_id>"
+		// pairs, so a purchase reaches GA4 in the session of the visit it is credited to.
+		Name: "touchpoint GA4 sessions",
+		Up: `
+ALTER TABLE touchpoints ADD COLUMN ga_sessions text NOT NULL DEFAULT '';
+`,
+	},
 }

@@ -15,7 +15,7 @@ var TouchpointColumns = []string{
 	"id", "tenant_id", "source_id", "type", "name", "client_event_id", "occurred_at", "received_at",
 	"url", "referrer", "visitor_id", "fbclid", "gclid", "ttclid", "fbc", "fbp", "ga_client_id", "ttp",
 	"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "ip", "user_agent",
-	"consent", "email_hash", "phone_hash", "bot", "props",
+	"consent", "email_hash", "phone_hash", "bot", "props", "ga_sessions",
 }
 
 var touchpointCols = strings.Join(TouchpointColumns, ", ")
@@ -36,7 +36,7 @@ func TouchpointValues(f *Flavor, tp *store.Touchpoint) []any {
 		tp.ID, tp.TenantID, tp.SourceID, tp.Type, tp.Name, tp.ClientEventID, f.Time(tp.OccurredAt), f.Time(tp.ReceivedAt),
 		tp.URL, tp.Referrer, tp.VisitorID, tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP, tp.GAClientID, tp.TTP,
 		tp.UTM.Source, tp.UTM.Medium, tp.UTM.Campaign, tp.UTM.Content, tp.UTM.Term, tp.IP, tp.UserAgent,
-		tp.Consent, tp.EmailHash, tp.PhoneHash, tp.Bot, rawArg(tp.Props),
+		tp.Consent, tp.EmailHash, tp.PhoneHash, tp.Bot, rawArg(tp.Props), tp.GASessions,
 	}
 }
 
@@ -48,7 +48,7 @@ func scanTouchpoint(r Row) (store.Touchpoint, error) {
 	err := r.Scan(&tp.ID, &tp.TenantID, &tp.SourceID, &tp.Type, &tp.Name, &tp.ClientEventID, tm(&tp.OccurredAt), tm(&tp.ReceivedAt),
 		&tp.URL, &tp.Referrer, &tp.VisitorID, &tp.FBCLID, &tp.GCLID, &tp.TTCLID, &tp.FBC, &tp.FBP, &tp.GAClientID, &tp.TTP,
 		&tp.UTM.Source, &tp.UTM.Medium, &tp.UTM.Campaign, &tp.UTM.Content, &tp.UTM.Term, &tp.IP, &tp.UserAgent,
-		&tp.Consent, &tp.EmailHash, &tp.PhoneHash, &tp.Bot, &props)
+		&tp.Consent, &tp.EmailHash, &tp.PhoneHash, &tp.Bot, &props, &tp.GASessions)
 	tp.Props = rawJSON(props)
 	return tp, err
 }

@@ -16,7 +16,7 @@ func fullTouchpoint(tenantID, sourceID string, i int) store.Touchpoint {
 		OccurredAt: at(time.Duration(i) * time.Minute), ReceivedAt: at(time.Duration(i)*time.Minute + time.Second),
 		URL: "https://shop.example/p?utm_source=fb", Referrer: "https://facebook.com/", VisitorID: "v1",
 		FBCLID: "fbclid-1", GCLID: "gclid-1", TTCLID: "ttclid-1", FBC: "fb.1.123.fbclid-1", FBP: "fb.1.123.456",
-		GAClientID: "GA1.1.1.2", TTP: "ttp-1",
+		GAClientID: "GA1.1.1.2", GASessions: "QEHZPBE5HH:1757409568", TTP: "ttp-1",
 		UTM: store.UTM{Source: "fb", Medium: "cpc", Campaign: "launch", Content: "video", Term: "shoes"},
 		IP:  "203.0.113.7", UserAgent: "Mozilla/5.0", Consent: "granted", EmailHash: "em-hash", PhoneHash: "ph-hash",
 		Bot:   i%2 == 1,
