@@ -23,8 +23,28 @@ import (
 type payload struct {
 	ClientID        string    `json:"client_id"`
 	TimestampMicros int64     `json:"timestamp_micros"`
+	Consent         *consent  `json:"consent,omitempty"`
 	UserData        *userData `json:"user_data,omitempty"`
 	Events          []event   `json:"events"`
+}
+
+// consent is the request's consent: GRANTED or DENIED for both signals, from the one consent
+// decision Hub stores with the visit (dest.Event.Consent). Unknown consent is left out. The enum
+// strings come from a third-party schema of the Measurement Protocol (UNVERIFIED in Hub's
+// protocol reference), and match Google's example.
+type consent struct {
+	AdUserData        string `json:"ad_user_data"`
+	AdPersonalization string `json:"ad_personalization"`
+}
+
+func consentOf(c dest.Consent) *consent {
+	switch c {
+	case dest.ConsentGranted:
+		return &consent{AdUserData: "GRANTED", AdPersonalization: "GRANTED"}
+	case dest.ConsentDenied:
+		return &consent{AdUserData: "DENIED", AdPersonalization: "DENIED"}
+	}
+	return nil
 }
 
 type userData struct {
@@ -214,6 +234,7 @@ func (s settings) convert(i int, e dest.Event, now time.Time) (payload, *dest.Ev
 		}
 		ev.Params.Items = append(ev.Params.Items, x)
 	}
+	p.Consent = consentOf(e.Consent)
 	p.UserData = userDataOf(e.User)
 	return p, nil
 }

@@ -87,6 +87,7 @@ func purchase() dest.Event {
 			GASessions: fmt.Sprintf("OTHERSTREAM:1,QEHZPBE5HH:%d", time.Date(2025, 12, 31, 23, 40, 0, 0, time.UTC).Unix()),
 			GCLID:      "Cj0abc",
 		},
+		Consent: dest.ConsentGranted,
 		Custom: dest.Custom{
 			ValueMinor: 24990, Currency: "BRL", OrderID: "HP1234567890", ContentIDs: []string{"SKU1"},
 			ContentType: "product", Contents: []dest.Content{{ID: "SKU1", Quantity: 1, ItemPriceMinor: 24990}}, NumItems: 1,
@@ -141,6 +142,28 @@ func TestBuildGoldenPurchase(t *testing.T) {
 	for _, leak := range []string{secret, "api_secret", "00000000191", "Maria", "k_8f3a2b1c9d", "2001:db8", "62a14e44", "b8e374ec", "OTHERSTREAM"} {
 		if strings.Contains(string(got), leak) {
 			t.Errorf("payload contains %q: %s", leak, got)
+		}
+	}
+}
+
+// The visit's consent goes as GA4's consent block: both signals from Hub's one decision, left
+// out when unknown.
+func TestConsent(t *testing.T) {
+	t.Parallel()
+	for c, want := range map[dest.Consent]string{
+		dest.ConsentGranted: `"consent":{"ad_user_data":"GRANTED","ad_personalization":"GRANTED"}`,
+		dest.ConsentDenied:  `"consent":{"ad_user_data":"DENIED","ad_personalization":"DENIED"}`,
+		"":                  "",
+	} {
+		e := purchase()
+		e.Consent = c
+		got, err := newGA4("").Build(cfg, []dest.Event{e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		valid(t, got)
+		if want == "" && strings.Contains(string(got), "consent") || want != "" && !strings.Contains(string(got), want) {
+			t.Errorf("consent %q: %s", c, got)
 		}
 	}
 }

@@ -321,8 +321,9 @@ func (s *Server) Validate(body []byte) []ga4.ValidationMessage {
 		}
 	}
 	var req struct {
-		ClientID        *string `json:"client_id"`
-		TimestampMicros *int64  `json:"timestamp_micros"`
+		ClientID        *string           `json:"client_id"`
+		TimestampMicros *int64            `json:"timestamp_micros"`
+		Consent         map[string]string `json:"consent"`
 		UserData        *struct {
 			Email []string `json:"sha256_email_address"`
 			Phone []string `json:"sha256_phone_number"`
@@ -347,6 +348,11 @@ func (s *Server) Validate(body []byte) []ga4.ValidationMessage {
 		at := time.UnixMicro(*req.TimestampMicros)
 		if now.Sub(at) > ga4.MaxEventAge || at.After(now.Add(15*time.Minute)) {
 			bad("timestamp_micros", "VALUE_OUT_OF_BOUNDS", "Timestamp must be within the last 72 hours (fake: strict).")
+		}
+	}
+	for k, v := range req.Consent {
+		if (k != "ad_user_data" && k != "ad_personalization") || (v != "GRANTED" && v != "DENIED") {
+			bad("consent."+k, "VALUE_INVALID", "Consent fields are ad_user_data and ad_personalization, GRANTED or DENIED.")
 		}
 	}
 	if req.UserData != nil {
