@@ -63,7 +63,7 @@ func touchpointView(t store.Touchpoint) Touchpoint {
 		v.Props = t.Props
 	}
 	ids := map[string]string{"fbclid": t.FBCLID, "gclid": t.GCLID, "ttclid": t.TTCLID, "fbc": t.FBC, "fbp": t.FBP,
-		"ga_client_id": t.GAClientID, "ttp": t.TTP}
+		"ga_client_id": t.GAClientID, "ga_sessions": t.GASessions, "ttp": t.TTP}
 	for k, val := range ids {
 		if val == "" {
 			delete(ids, k)
