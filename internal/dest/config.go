@@ -101,6 +101,8 @@ func (u User) Has(id Identifier) bool {
 		return u.FBP != ""
 	case IDGAClientID:
 		return u.GAClientID != ""
+	case IDGASession:
+		return u.GASessions != ""
 	case IDGCLID:
 		return u.GCLID != "" || u.GBRAID != "" || u.WBRAID != ""
 	case IDTTCLID:

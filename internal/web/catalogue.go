@@ -229,6 +229,7 @@ var catalogue = map[string]msg{
 	"ident.fbc":                  {"Facebook/Instagram ad click (fbc)", "clique no anúncio do Facebook/Instagram (fbc)"},
 	"ident.fbp":                  {"Meta browser id (fbp)", "identificador de navegador da Meta (fbp)"},
 	"ident.ga_client_id":         {"Google Analytics client id", "id de cliente do Google Analytics"},
+	"ident.ga_session":           {"Google Analytics session id", "id de sessão do Google Analytics"},
 	"ident.gclid":                {"Google ad click (gclid)", "clique no anúncio do Google (gclid)"},
 	"ident.ttclid":               {"TikTok ad click (ttclid)", "clique no anúncio do TikTok (ttclid)"},
 	"ident.ttp":                  {"TikTok browser id (_ttp)", "identificador de navegador do TikTok (_ttp)"},
