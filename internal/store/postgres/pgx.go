@@ -59,4 +59,3 @@ func (t pgTx) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Ro
 
 func (t pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
 func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
-func (t pgTx) Raw() any                           { return t.tx }

@@ -68,17 +68,12 @@ func newStore(pool *pgxpool.Pool, o store.Options) (*Store, error) {
 		Flavor: f,
 		Read:   db,
 		Write:  db,
-		Begin: func(ctx context.Context) (sqlstore.TxConn, error) {
+		Begin: func(ctx context.Context) (sqlstore.DriverTx, error) {
 			tx, err := pool.Begin(ctx)
 			if err != nil {
 				return nil, err
 			}
-			return pgTx{tx}, nil
-		},
-		InsertTouchpoints: insertTouchpoints,
-		WriteTouchpoints:  writeTouchpoints,
-		Enqueue: func(ctx context.Context, tx sqlstore.TxConn, args river.JobArgs, opts *river.InsertOpts) error {
-			return q.InsertTx(ctx, tx.Raw().(pgx.Tx), args, opts)
+			return storeTx{pgTx{tx}, q}, nil
 		},
 		Options: o,
 	})
@@ -164,7 +159,21 @@ func (s *Store) MigrationStatus(ctx context.Context) (bool, error) {
 	return res.OK, nil
 }
 
-// writeTouchpoints inserts a group of touchpoints and upserts its identity links in one
+// storeTx is a store transaction: the pgx transaction and the River client that inserts jobs
+// in it.
+type storeTx struct {
+	pgTx
+	queue *sqlstore.Queue[pgx.Tx]
+}
+
+// storeTx writes a group commit in one statement.
+var _ sqlstore.TouchpointWriter = storeTx{}
+
+func (t storeTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	return t.queue.InsertTx(ctx, t.tx, args, opts)
+}
+
+// WriteTouchpoints inserts a group of touchpoints and upserts its identity links in one
 // statement (one round trip): each column travels as one array parameter and unnest turns
 // them back into rows. ON CONFLICT DO NOTHING skips touchpoints already stored (same id, or
 // same source and client event id), whether by an earlier group or earlier in this one, so a
@@ -172,17 +181,17 @@ func (s *Store) MigrationStatus(ctx context.Context) (bool, error) {
 // an upsert of several rows needs), keep the earliest first seen and the latest last seen, and
 // are locked in key order so concurrent groups do not deadlock. It returns how many
 // touchpoints were new.
-func writeTouchpoints(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
 	var n int
 	args := append(touchpointArrays(tps), identityArrays(ids)...)
-	if err := tx.Raw().(pgx.Tx).QueryRow(ctx, writeTouchpointsSQL, args...).Scan(&n); err != nil {
+	if err := t.tx.QueryRow(ctx, writeTouchpointsSQL, args...).Scan(&n); err != nil {
 		return 0, err
 	}
 	return n, nil
 }
 
-func insertTouchpoints(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint) (int, error) {
-	return writeTouchpoints(ctx, tx, tps, nil)
+func (t storeTx) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error) {
+	return t.WriteTouchpoints(ctx, tps, nil)
 }
 
 // touchpointArrays returns one array per column of sqlstore.TouchpointColumns, in that order.

@@ -117,17 +117,12 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 		Flavor: f,
 		Read:   sqlstore.DB{DB: read},
 		Write:  wq,
-		Begin: func(ctx context.Context) (sqlstore.TxConn, error) {
-			return sqlstore.BeginDB(ctx, write)
-		},
-		InsertTouchpoints: func(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint) (int, error) {
-			return s.stmts.write(ctx, f, tx.Raw().(*sql.Tx), tps, nil)
-		},
-		WriteTouchpoints: func(ctx context.Context, tx sqlstore.TxConn, tps []store.Touchpoint, ids []store.Identity) (int, error) {
-			return s.stmts.write(ctx, f, tx.Raw().(*sql.Tx), tps, ids)
-		},
-		Enqueue: func(ctx context.Context, tx sqlstore.TxConn, args river.JobArgs, opts *river.InsertOpts) error {
-			return queue.InsertTx(ctx, tx.Raw().(*sql.Tx), args, opts)
+		Begin: func(ctx context.Context) (sqlstore.DriverTx, error) {
+			tx, err := write.BeginTx(ctx, nil)
+			if err != nil {
+				return nil, err
+			}
+			return storeTx{sqlstore.SQLTx{Tx: tx}, f, queue, s.stmts}, nil
 		},
 		Options: o,
 	})
@@ -205,6 +200,33 @@ func (s *Store) MigrationStatus(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("sqlite: river migration status: %w", err)
 	}
 	return res.OK, nil
+}
+
+// storeTx is a store transaction: the database/sql transaction on the writer, the River client
+// that inserts jobs in it and the prepared statements of a group commit.
+type storeTx struct {
+	sqlstore.SQLTx
+	f     *sqlstore.Flavor
+	queue *sqlstore.Queue[*sql.Tx]
+	stmts *groupStmts
+}
+
+// storeTx writes a group commit's touchpoints and identities with the statements prepared once.
+var _ sqlstore.TouchpointWriter = storeTx{}
+
+func (t storeTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	return t.queue.InsertTx(ctx, t.Tx, args, opts)
+}
+
+// InsertTouchpoints runs the prepared INSERT once per touchpoint inside the transaction.
+func (t storeTx) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error) {
+	return t.stmts.write(ctx, t.f, t.Tx, tps, nil)
+}
+
+// WriteTouchpoints runs the prepared INSERT once per touchpoint and the prepared upsert once
+// per identity inside the transaction.
+func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+	return t.stmts.write(ctx, t.f, t.Tx, tps, ids)
 }
 
 // groupStmts are the statements of a group commit (the touchpoint INSERT and the identity

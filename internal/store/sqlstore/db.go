@@ -34,13 +34,31 @@ type Row interface {
 	Scan(dest ...any) error
 }
 
-// TxConn is an open transaction.
+// TxConn is an open transaction, as migrations and the shared SQL use it.
 type TxConn interface {
 	Querier
 	Commit(ctx context.Context) error
 	Rollback(ctx context.Context) error
-	// Raw is the driver's transaction (pgx.Tx or *sql.Tx), for River's InsertTx.
-	Raw() any
+}
+
+// DriverTx is a store transaction: a TxConn plus the two writes only the driver can do in it,
+// typed by the driver itself (pgx.Tx and River's riverpgxv5 client on PostgreSQL, *sql.Tx and
+// riversqlite on SQLite), so the shared code never holds the driver's transaction as an any.
+type DriverTx interface {
+	TxConn
+	// InsertTouchpoints bulk-inserts touchpoints (IDs and times already set) and returns how
+	// many were new. Both dialects must skip rows that conflict.
+	InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error)
+	// Enqueue inserts a River job in the transaction.
+	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+}
+
+// TouchpointWriter is what a DriverTx may also implement to write a group commit in one go:
+// InsertTouchpoints and the identity upsert of LinkIdentities (ids merged: one entry per
+// tenant, kind, hash and visitor, first and last seen set), returning how many touchpoints
+// were new. A DriverTx without it gets one InsertTouchpoints, then one upsert per identity.
+type TouchpointWriter interface {
+	WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error)
 }
 
 // Config is what an implementation hands to New.
@@ -50,17 +68,7 @@ type Config struct {
 	// the same pool.
 	Read, Write Querier
 	// Begin starts a transaction on the writer.
-	Begin func(ctx context.Context) (TxConn, error)
-	// InsertTouchpoints bulk-inserts touchpoints (IDs and times already set) inside tx and
-	// returns how many were new. Both dialects must skip rows that conflict.
-	InsertTouchpoints func(ctx context.Context, tx TxConn, tps []store.Touchpoint) (int, error)
-	// WriteTouchpoints, when set, does InsertTouchpoints and the identity upsert of
-	// LinkIdentities (ids merged: one entry per tenant, kind, hash and visitor, first and last
-	// seen set) inside tx in one go and returns how many touchpoints were new. Nil: one
-	// InsertTouchpoints, then one upsert per identity.
-	WriteTouchpoints func(ctx context.Context, tx TxConn, tps []store.Touchpoint, ids []store.Identity) (int, error)
-	// Enqueue inserts a River job in tx.
-	Enqueue func(ctx context.Context, tx TxConn, args river.JobArgs, opts *river.InsertOpts) error
+	Begin   func(ctx context.Context) (DriverTx, error)
 	Options store.Options
 }
 
@@ -91,7 +99,7 @@ type txStore struct {
 }
 
 func (t *txStore) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
-	return t.cfg.Enqueue(ctx, t.tx, args, opts)
+	return t.tx.Enqueue(ctx, args, opts)
 }
 
 // queries holds every Reader/Writer method. Outside a transaction r and w are the pools and tx
@@ -101,7 +109,7 @@ type queries struct {
 	f   *Flavor
 	r   Querier
 	w   Querier
-	tx  TxConn
+	tx  DriverTx
 }
 
 func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) (err error) {

@@ -54,7 +54,6 @@ func (t SQLTx) QueryRow(ctx context.Context, query string, args ...any) Row {
 
 func (t SQLTx) Commit(context.Context) error   { return t.Tx.Commit() }
 func (t SQLTx) Rollback(context.Context) error { return t.Tx.Rollback() }
-func (t SQLTx) Raw() any                       { return t.Tx }
 
 type sqlRows struct{ *sql.Rows }
 

@@ -61,7 +61,7 @@ func (q *queries) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint)
 	var n int
 	err := q.runTx(ctx, func(q *queries) error {
 		var err error
-		n, err = q.cfg.InsertTouchpoints(ctx, q.tx, tps)
+		n, err = q.tx.InsertTouchpoints(ctx, tps)
 		return err
 	})
 	if err != nil {
@@ -100,12 +100,12 @@ func (q *queries) writeTouchpoints(ctx context.Context, op string, tps []store.T
 	var n int
 	err := q.runTx(ctx, func(q *queries) error {
 		var err error
-		if q.cfg.WriteTouchpoints != nil {
-			n, err = q.cfg.WriteTouchpoints(ctx, q.tx, tps, ids)
+		if w, ok := q.tx.(TouchpointWriter); ok {
+			n, err = w.WriteTouchpoints(ctx, tps, ids)
 			return err
 		}
 		if len(tps) > 0 {
-			if n, err = q.cfg.InsertTouchpoints(ctx, q.tx, tps); err != nil {
+			if n, err = q.tx.InsertTouchpoints(ctx, tps); err != nil {
 				return err
 			}
 		}
