@@ -157,6 +157,35 @@ func (s *Store) River() *river.Client[*sql.Tx] { return s.queue.Client() }
 func (s *Store) Migrate(ctx context.Context) error {
 	s.migrateMu.Lock()
 	defer s.migrateMu.Unlock()
+	// Another process migrating the same file (a second `hub serve`, or `hub migrate`) takes
+	// SQLite's write lock once per migration; its busy handler is not fair, so under load a
+	// waiter can see SQLITE_BUSY after busy_timeout although the other side makes progress.
+	// Every migration checks its version inside its transaction, so trying again is safe: wait
+	// for the other process until ctx ends or migrateBusyFor has passed.
+	deadline := time.Now().Add(migrateBusyFor)
+	for {
+		err := s.migrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// migrateBusyFor bounds how long Migrate waits for another process's migration.
+const migrateBusyFor = 5 * time.Minute
+
+// isBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY and its extended codes).
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+func (s *Store) migrate(ctx context.Context) error {
 	begin := func(ctx context.Context) (sqlstore.TxConn, error) { return sqlstore.BeginDB(ctx, s.write) }
 	if err := sqlstore.Migrate(ctx, s.flavor, sqlstore.DB{DB: s.write}, begin); err != nil {
 		return fmt.Errorf("sqlite: %w", err)

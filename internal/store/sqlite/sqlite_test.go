@@ -90,3 +90,41 @@ func TestGraphURLStripped(t *testing.T) {
 		return err
 	})
 }
+
+// TestMigrateWaitsForAnotherProcess holds the database's write lock from another connection
+// for longer than busy_timeout, as a slow migration of another process does on a loaded
+// machine: Migrate must wait for it and then succeed, not fail with SQLITE_BUSY.
+func TestMigrateWaitsForAnotherProcess(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hub.db")
+	s := open(t, path)
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetMaxOpenConns(1)
+	ctx := context.Background()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(12 * time.Second) // busy_timeout is 10 s
+		_, err := conn.ExecContext(ctx, "COMMIT")
+		conn.Close()
+		released <- err
+	}()
+	mctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := s.Migrate(mctx); err != nil {
+		t.Fatalf("Migrate while another process held the write lock for 12 s: %v", err)
+	}
+	if err := <-released; err != nil {
+		t.Fatal(err)
+	}
+}
