@@ -157,6 +157,10 @@ type Spec struct {
 	// MarksTests says the destination marks a test send itself (Event.Test: the webhook's
 	// type "test"), so the Test action needs no test setting (TestSetting) for it.
 	MarksTests bool
+	// Notices lists the notices (dest.Notices: refunds, chargebacks, cancellations, dead
+	// deliveries) the destination sends; the others, and every destination that lists none,
+	// refuse them in the events setting and are never planned a delivery of one (Sends).
+	Notices []string
 }
 
 // CanTest reports whether a test send to a destination with cfg is never counted as a real
@@ -292,7 +296,8 @@ func (e *ConfigError) Err() error {
 }
 
 // CheckSettings applies the spec to cfg: required non-secret settings are present, unknown
-// names are refused, and secrets are not put in Config. Destinations add their own format
+// names are refused, secrets are not put in Config, and the events setting lists no notice the
+// destination does not send (Spec.Sends). Destinations add their own format
 // checks to the returned *ConfigError.
 func CheckSettings(spec Spec, cfg Config) *ConfigError {
 	ce := &ConfigError{Type: spec.Type}
@@ -308,6 +313,11 @@ func CheckSettings(spec Spec, cfg Config) *ConfigError {
 	for _, st := range spec.Settings {
 		if st.Required && !st.Secret && cfg.Get(spec, st.Name) == "" {
 			ce.Add(st.Name, "required")
+		}
+	}
+	for _, name := range EventNames(cfg) {
+		if n, ok := Notice(name); ok && !spec.Sends(n) {
+			ce.Add(SettingEvents, NoticeReason(n))
 		}
 	}
 	return ce

@@ -1,6 +1,11 @@
 package dest
 
-import "strings"
+import (
+	"slices"
+	"strings"
+
+	"github.com/hubtrack/hub/internal/domain"
+)
 
 // SettingEvents is the setting, in every destination that declares it, that lists the event
 // names the destination receives (comma-separated, like "Purchase,Lead").
@@ -35,4 +40,37 @@ func EventNames(cfg Config) []string {
 		}
 	}
 	return out
+}
+
+// Notices are the events Hub reports that are not conversions: an order refunded, charged back
+// or cancelled, and a delivery that died. Only a destination whose Spec lists them in Notices
+// can send them (the webhook); every other one (an ad platform would take them as custom
+// events) refuses them in its events setting, and no delivery of one is ever planned for it.
+var Notices = []string{domain.EventOrderRefunded, domain.EventOrderChargeback, domain.EventOrderCancelled, domain.EventDeliveryDead}
+
+// Notice returns the notice (its canonical name) that name is, compared without regard to
+// case, and whether it is one.
+func Notice(name string) (string, bool) {
+	for _, n := range Notices {
+		if strings.EqualFold(n, name) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// Sends reports whether a destination of spec s can send Hub's event name: every conversion
+// (standard or custom), and a notice only when s lists it in Notices.
+func (s Spec) Sends(name string) bool {
+	n, ok := Notice(name)
+	if !ok {
+		return true
+	}
+	return slices.Contains(s.Notices, n)
+}
+
+// NoticeReason is the problem CheckSettings states when the events setting of a destination
+// that does not send notice n lists it.
+func NoticeReason(n string) string {
+	return n + " is not a conversion: only a webhook sends it"
 }

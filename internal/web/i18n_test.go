@@ -529,3 +529,28 @@ func TestGA4ProblemsTranslated(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticeProblemsTranslated: an ad platform refuses Hub's notices (OrderRefunded, ...) in its
+// events setting, and the dashboard names the refused event in both languages.
+func TestNoticeProblemsTranslated(t *testing.T) {
+	t.Parallel()
+	err := googleads.New(dest.Env{}).ValidateConfig(dest.Config{googleads.SettingEvents: "Purchase,OrderRefunded"})
+	var ce *dest.ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("ValidateConfig = %v, want a *dest.ConfigError", err)
+	}
+	found := false
+	for _, p := range ce.Problems {
+		if p.Field != dest.SettingEvents {
+			continue
+		}
+		found = true
+		en, pt := locale{Tag: langEN}.Problem(p.Reason), locale{Tag: langPT}.Problem(p.Reason)
+		if !strings.Contains(en, "OrderRefunded") || !strings.Contains(pt, "OrderRefunded") || !strings.Contains(pt, "só um webhook") {
+			t.Errorf("problem %q: en %q, pt-BR %q", p.Reason, en, pt)
+		}
+	}
+	if !found {
+		t.Errorf("OrderRefunded accepted by google_ads: %v", err)
+	}
+}

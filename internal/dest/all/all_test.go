@@ -1,6 +1,7 @@
 package all_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,6 +96,48 @@ func TestDocsFollowSpecs(t *testing.T) {
 			if !strings.Contains(string(page), op.Env) {
 				t.Errorf("%s does not mention the operator setting %s", spec.Docs, op.Env)
 			}
+		}
+	}
+}
+
+// Only the webhook sends Hub's notices (refunds, chargebacks, cancellations, dead deliveries):
+// an ad platform would take them as custom events, so its events setting refuses each one by
+// name, in field events.
+func TestOnlyWebhookTakesNotices(t *testing.T) {
+	t.Parallel()
+	r := dest.NewRegistry()
+	all.Register(r, dest.Env{})
+	cfg := dest.Config{dest.SettingEvents: "Purchase, orderrefunded,OrderChargeback,OrderCancelled,DeliveryDead"}
+	for _, typ := range r.Types() {
+		d, _ := r.Lookup(typ)
+		var ce *dest.ConfigError
+		if err := d.ValidateConfig(cfg); err != nil && !errors.As(err, &ce) {
+			t.Fatalf("%s: %v is not a *dest.ConfigError", typ, err)
+		}
+		var refused []string
+		if ce != nil {
+			for _, p := range ce.Problems {
+				if p.Field == dest.SettingEvents {
+					refused = append(refused, p.Reason)
+				}
+			}
+		}
+		var want []string
+		if typ != "webhook" {
+			for _, n := range []string{"OrderRefunded", "OrderChargeback", "OrderCancelled", "DeliveryDead"} {
+				want = append(want, n+" is not a conversion: only a webhook sends it")
+			}
+		}
+		if strings.Join(refused, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: events problems = %q, want %q", typ, refused, want)
+		}
+		for _, n := range dest.Notices {
+			if got := d.Spec().Sends(n); got != (typ == "webhook") {
+				t.Errorf("%s: Sends(%s) = %v", typ, n, got)
+			}
+		}
+		if !d.Spec().Sends("Purchase") || !d.Spec().Sends("MyCustom") {
+			t.Errorf("%s: must send conversions", typ)
 		}
 	}
 }

@@ -90,6 +90,7 @@ var spec = dest.Spec{
 	Concurrency:  DefaultConcurrency,
 	// A test send posts type "test".
 	MarksTests: true,
+	Notices:    dest.Notices,
 	Identifiers: []dest.Identifier{dest.IDFBC, dest.IDFBP, dest.IDGCLID, dest.IDTTCLID, dest.IDTTP, dest.IDGAClientID,
 		dest.IDEmail, dest.IDPhone, dest.IDExternalID, dest.IDClientIP, dest.IDUserAgent},
 	Settings: []dest.Setting{
