@@ -708,7 +708,7 @@ var catalogue = map[string]msg{
 	"problem.event_source":     {"must be one of WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER", "precisa ser um destes: WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER"},
 	"problem.validate_only":    {"must be true, or left empty in production", "precisa ser true, ou ficar vazio quando for para valer"},
 	"problem.concurrency":      {"must be a whole number from 1 to 50", "precisa ser um número inteiro de 1 a 50"},
-	"problem.notice": {"%s is not a conversion: only a webhook sends it", "%s não é uma conversão: só um webhook envia esse evento"},
+	"problem.notice":           {"%s is not a conversion: only a webhook sends it", "%s não é uma conversão: só um webhook envia esse evento"},
 	"problem.webhook_events": {"a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only",
 		"um webhook envia só Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) e DeliveryDead (delivery.dead)"},
 	"problem.measurement_id": {"must be a GA4 measurement ID, like G-XXXXXXXXXX", "precisa ser um ID da métrica do GA4, como G-XXXXXXXXXX"},
