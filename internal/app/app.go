@@ -628,8 +628,9 @@ func OpenOperator(ctx context.Context, cfg config.Config, log *slog.Logger) (*Op
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, now: time.Now}
+	dests := a.destinations()
 	return &Operator{Store: st, Keys: keys, Admin: &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL},
-		Intake: newIntake(cfg, st, webhookall.Default(), keys, log, nil, nil, nil), Dests: a.destinations()}, nil
+		Intake: newIntake(cfg, st, webhookall.Default(), dests, keys, log, nil, nil, nil), Dests: dests}, nil
 }
 
 // Close releases the store.

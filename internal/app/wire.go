@@ -58,7 +58,7 @@ func (a *App) wire() error {
 	ing.Register(a.mux)
 	a.closers = append(a.closers, a.Live.Close, ing.Close)
 
-	a.Intake = newIntake(a.Config, a.Store, adapters, a.Keys, a.Log, a.now, a.Cache, a.Live)
+	a.Intake = newIntake(a.Config, a.Store, adapters, a.Dests, a.Keys, a.Log, a.now, a.Cache, a.Live)
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 
@@ -104,8 +104,8 @@ func (a *App) wire() error {
 
 // newIntake is the webhook intake of the server and of the operator commands (which count no
 // limits and show no live view: limiter and hub nil).
-func newIntake(cfg config.Config, st store.Store, adapters *webhook.Registry, keys *pii.Keyring, log *slog.Logger, now func() time.Time, limiter cache.Limiter, hub *live.Hub) *intake.Service {
-	return &intake.Service{Store: st, Adapters: adapters, Keys: keys, Log: log, Now: now, Limiter: limiter,
+func newIntake(cfg config.Config, st store.Store, adapters *webhook.Registry, dests *dest.Registry, keys *pii.Keyring, log *slog.Logger, now func() time.Time, limiter cache.Limiter, hub *live.Hub) *intake.Service {
+	return &intake.Service{Store: st, Adapters: adapters, Dests: dests, Keys: keys, Log: log, Now: now, Limiter: limiter,
 		MaxBodyBytes: cfg.MaxBodyBytes, Live: hub}
 }
 

@@ -67,9 +67,10 @@ func eventNameKey(name string) string {
 // move to its current status: for a paid order, one delivery and one job per destination (a
 // skipped row for one that is disabled or does not take purchases); for a refunded, charged
 // back or cancelled order (domain.StatusEvent), one per enabled destination whose events
-// setting names that event, and nothing for the others (ad platforms never hear of them).
-// Refunds and chargebacks are never sent as purchases.
-func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]store.Delivery, error) {
+// setting names that event and whose type sends it (dest.Spec.Sends, looked up in dests: the
+// webhook), and nothing for the others: ad platforms never hear of them, even when an old
+// stored config lists them. Refunds and chargebacks are never sent as purchases.
+func Plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time) ([]store.Delivery, error) {
 	name, lifecycle := domain.EventPurchase, false
 	if o.Status != domain.StatusPaid {
 		var ok bool
@@ -78,13 +79,13 @@ func Plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time) ([]sto
 		}
 		lifecycle = true
 	}
-	dests, err := tx.ListDestinations(ctx, o.TenantID)
+	rows, err := tx.ListDestinations(ctx, o.TenantID)
 	if err != nil {
 		return nil, fmt.Errorf("delivery: plan: %w", err)
 	}
 	var out []store.Delivery
-	for _, d := range dests {
-		if lifecycle && (!d.Enabled || !EventEnabled(d, name, true)) {
+	for _, d := range rows {
+		if lifecycle && (!d.Enabled || !EventEnabled(d, name, true) || !Sends(dests, d, name)) {
 			continue
 		}
 		del := store.Delivery{ID: store.NewID(), TenantID: o.TenantID, OrderID: o.ID, DestinationID: d.ID,
@@ -125,19 +126,20 @@ func statusOf(eventName string) domain.OrderStatus {
 
 // PlanDead plans, in the transaction that records a delivery's death, a DeliveryDead
 // delivery (the webhook's delivery.dead) to every other enabled destination whose events
-// setting names it: the merchant's system hears that a conversion did not reach a platform.
+// setting names it and whose type sends it (Sends): the merchant's system hears that a
+// conversion did not reach a platform.
 // A DeliveryDead delivery that dies itself reports nothing (no chain of notices), and each
 // dead delivery is reported once per destination (a replay that dies again is not news).
-func PlanDead(ctx context.Context, tx store.Tx, dead store.Delivery, now time.Time) error {
+func PlanDead(ctx context.Context, tx store.Tx, dests *dest.Registry, dead store.Delivery, now time.Time) error {
 	if dead.EventName == domain.EventDeliveryDead {
 		return nil
 	}
-	dests, err := tx.ListDestinations(ctx, dead.TenantID)
+	rows, err := tx.ListDestinations(ctx, dead.TenantID)
 	if err != nil {
 		return fmt.Errorf("delivery: plan delivery.dead: %w", err)
 	}
-	for _, d := range dests {
-		if d.ID == dead.DestinationID || !d.Enabled || !EventEnabled(d, domain.EventDeliveryDead, true) {
+	for _, d := range rows {
+		if d.ID == dead.DestinationID || !d.Enabled || !EventEnabled(d, domain.EventDeliveryDead, true) || !Sends(dests, d, domain.EventDeliveryDead) {
 			continue
 		}
 		created, isNew, err := tx.CreateDelivery(ctx, store.Delivery{ID: store.NewID(), TenantID: dead.TenantID, SubjectID: dead.ID,
@@ -202,6 +204,20 @@ func EventEnabled(d store.Destination, name string, browser bool) bool {
 		cfg = nil
 	}
 	return dest.EventEnabled(cfg, name, browser)
+}
+
+// Sends applies dest.Spec.Sends to a destination row: whether its type, looked up in dests,
+// can send Hub's event name. A notice (dest.Notices) is never sent by a type dests does not
+// know, nor when dests is nil; every conversion is.
+func Sends(dests *dest.Registry, d store.Destination, name string) bool {
+	if _, notice := dest.Notice(name); !notice {
+		return true
+	}
+	if dests == nil {
+		return false
+	}
+	impl, ok := dests.Lookup(d.Type)
+	return ok && impl.Spec().Sends(name)
 }
 
 // PlanTouchpoints creates, inside the transaction that commits the touchpoints, a delivery and
@@ -635,7 +651,7 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 			return err
 		}
 		if state == store.DeliveryDead {
-			if err := PlanDead(ctx, tx, d, now); err != nil {
+			if err := PlanDead(ctx, tx, w.Dests, d, now); err != nil {
 				return err
 			}
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/dest/webhook"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/pii"
@@ -128,7 +129,7 @@ func (e *env) plan(t *testing.T, oe store.OrderEvent, tpID string, at time.Time)
 				return err
 			}
 		}
-		planned, err = delivery.Plan(ctx, tx, o, at)
+		planned, err = delivery.Plan(ctx, tx, e.reg, o, at)
 		return err
 	})
 	if err != nil || len(planned) != 1 {
@@ -446,4 +447,83 @@ func TestEventEnabled(t *testing.T) {
 			t.Errorf("EventEnabled(%s, %s, browser %v) = %v", tc.config, tc.name, tc.browser, got)
 		}
 	}
+}
+
+// An ad platform never gets a refund, chargeback, cancellation or delivery.dead planned, even
+// when a config stored before they were refused (dest.Spec.Sends) still lists them; a webhook
+// that lists them does.
+func TestPlanSendsNoNoticeToAdPlatforms(t *testing.T) {
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		e.reg.Register(webhook.New(dest.Env{}))
+		paidAt := time.Now().UTC().Add(-time.Hour)
+		oe := store.OrderEvent{TenantID: e.tenant.ID, Provider: "hotmart", ExternalID: "HP-notice", EventKey: "paid",
+			Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
+			Products: []store.Product{{ID: "4711", Quantity: 1, PriceMinor: 19700}}, ReceivedAt: paidAt}
+		e.plan(t, oe, "", paidAt)
+
+		rows := map[string]store.Destination{}
+		for name, d := range map[string]store.Destination{
+			"old-meta":     {Type: "meta", Config: json.RawMessage(`{"pixel_id":"43","events":"Purchase,OrderRefunded,DeliveryDead"}`)},
+			"hook-refunds": {Type: "webhook", Config: json.RawMessage(`{"url":"https://example.com/h","events":"orderrefunded"}`)},
+			"hook-dead":    {Type: "webhook", Config: json.RawMessage(`{"url":"https://example.com/d","events":"DeliveryDead"}`)},
+		} {
+			d.TenantID, d.Name, d.Enabled, d.CreatedAt, d.UpdatedAt = e.tenant.ID, name, true, paidAt, paidAt
+			if err := e.st.Tx(ctx, func(tx store.Tx) error {
+				var err error
+				d, err = tx.CreateDestination(ctx, d)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			rows[name] = d
+		}
+		names := map[string]string{}
+		for n, d := range rows {
+			names[d.ID] = n
+		}
+
+		at := paidAt.Add(time.Minute)
+		oe.EventKey, oe.Status, oe.NativeStatus, oe.OccurredAt, oe.ReceivedAt = "refunded", domain.StatusRefunded, "REFUNDED", at, at
+		var planned []store.Delivery
+		if err := e.st.Tx(ctx, func(tx store.Tx) error {
+			o, _, err := tx.ApplyOrderEvent(ctx, oe)
+			if err != nil {
+				return err
+			}
+			planned, err = delivery.Plan(ctx, tx, e.reg, o, at)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(planned) != 1 || names[planned[0].DestinationID] != "hook-refunds" || planned[0].EventName != domain.EventOrderRefunded {
+			for _, d := range planned {
+				t.Errorf("planned %s to %s", d.EventName, names[d.DestinationID])
+			}
+			t.Fatalf("refund: planned %d deliveries, want one OrderRefunded to hook-refunds", len(planned))
+		}
+
+		// The refund delivery dies: delivery.dead goes to the other webhook, not to old-meta.
+		if err := e.st.Tx(ctx, func(tx store.Tx) error { return delivery.PlanDead(ctx, tx, e.reg, planned[0], at) }); err != nil {
+			t.Fatal(err)
+		}
+		all, err := e.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: e.tenant.ID, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead := 0
+		for _, d := range all {
+			if n := names[d.DestinationID]; n == "old-meta" {
+				t.Errorf("old-meta got a %s delivery", d.EventName)
+			}
+			if d.EventName == domain.EventDeliveryDead {
+				dead++
+				if names[d.DestinationID] != "hook-dead" {
+					t.Errorf("delivery.dead planned to %s", names[d.DestinationID])
+				}
+			}
+		}
+		if dead != 1 {
+			t.Errorf("%d delivery.dead deliveries, want 1 (to hook-dead)", dead)
+		}
+	})
 }

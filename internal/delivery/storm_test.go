@@ -145,7 +145,7 @@ func (tr *trio) apply(t *testing.T, externalID string, status domain.OrderStatus
 		if err != nil || !change.StatusChanged && !change.Created {
 			return err
 		}
-		planned, err = delivery.Plan(ctx, tx, o, at)
+		planned, err = delivery.Plan(ctx, tx, tr.reg, o, at)
 		return err
 	})
 	if err != nil {
@@ -482,7 +482,7 @@ func TestDeliveryDeadReachesTheWebhook(t *testing.T) {
 				t.Errorf("delivery.dead payload %s", body)
 			}
 			// A notice that dies itself is not reported again.
-			if err := tr.st.Tx(ctx, func(tx store.Tx) error { return delivery.PlanDead(ctx, tx, notices[0], now) }); err != nil {
+			if err := tr.st.Tx(ctx, func(tx store.Tx) error { return delivery.PlanDead(ctx, tx, tr.reg, notices[0], now) }); err != nil {
 				t.Fatal(err)
 			}
 			if after, _ := tr.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tr.tenant.ID, Limit: 100}); len(after) != len(all) {

@@ -24,6 +24,7 @@ import (
 	"github.com/hubtrack/hub/internal/attribution"
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/live"
@@ -74,9 +75,13 @@ const (
 type Service struct {
 	Store    Store
 	Adapters *webhook.Registry
-	Keys     *pii.Keyring
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Dests are the destinations Hub sends to: planning reads what each type sends (a refund
+	// goes to a webhook, never to an ad platform). Nil plans no refund, chargeback or
+	// cancellation anywhere.
+	Dests *dest.Registry
+	Keys  *pii.Keyring
+	Log   *slog.Logger
+	Now   func() time.Time
 	// Limiter bounds the refused deliveries each source stores, and the deliveries it accepts
 	// from unsigned gateways; nil bounds neither.
 	Limiter cache.Limiter
@@ -408,12 +413,12 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 		if err := tx.PutAttribution(ctx, res.Attribution); err != nil {
 			return "", "", err
 		}
-		if _, err := delivery.Plan(ctx, tx, o, now); err != nil {
+		if _, err := delivery.Plan(ctx, tx, s.Dests, o, now); err != nil {
 			return "", "", err
 		}
 	} else if _, lifecycle := domain.StatusEvent(o.Status); lifecycle && (change.Created || change.StatusChanged) {
 		// A refund, chargeback or cancellation: the destinations that asked for it hear of it.
-		if _, err := delivery.Plan(ctx, tx, o, now); err != nil {
+		if _, err := delivery.Plan(ctx, tx, s.Dests, o, now); err != nil {
 			return "", "", err
 		}
 	}
