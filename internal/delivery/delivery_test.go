@@ -527,3 +527,19 @@ func TestPlanSendsNoNoticeToAdPlatforms(t *testing.T) {
 		}
 	})
 }
+
+// NextRetry counts from the wall clock River schedules by, not the worker's clock: a worker
+// whose Now is in the past must not make the retry due at once.
+func TestNextRetryByWallClock(t *testing.T) {
+	t.Parallel()
+	past := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	w := delivery.NewWorker(delivery.Worker{Log: slog.New(slog.DiscardHandler), Now: func() time.Time { return past }}, time.Millisecond)
+	before := time.Now()
+	got := w.NextRetry(&river.Job[delivery.Args]{JobRow: &rivertype.JobRow{Attempt: 1}})
+	if min := before.Add(4 * time.Second); got.Before(min) {
+		t.Errorf("NextRetry = %v, want at least %v (wall clock + 80%% of 5 s)", got, min)
+	}
+	if max := time.Now().Add(6 * time.Second); got.After(max) {
+		t.Errorf("NextRetry = %v, want at most %v", got, max)
+	}
+}
