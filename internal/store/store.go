@@ -862,7 +862,10 @@ type User struct {
 	// SessionsSince ends every session created before it (set when the user is disabled or
 	// changes password), whichever backend holds the sessions.
 	SessionsSince *time.Time
-	CreatedAt     time.Time
+	// Language is the dashboard language the user chose ("pt-BR" or "en"); "" until one is
+	// chosen, when the browser's languages decide.
+	Language  string
+	CreatedAt time.Time
 }
 
 // UserChange is what UpdateUser changes; nil fields stay as they are.
@@ -871,6 +874,7 @@ type UserChange struct {
 	Disabled      *bool
 	PasswordHash  *string
 	SessionsSince *time.Time
+	Language      *string
 }
 
 // Session is a dashboard login. The cookie carries a random token; only its hash is stored.

@@ -655,4 +655,12 @@ CREATE UNIQUE INDEX deliveries_subject ON deliveries (subject_id, event_name, de
 ALTER TABLE touchpoints ADD COLUMN ga_sessions text NOT NULL DEFAULT '';
 `,
 	},
+	{
+		// The dashboard speaks the language the user chose, on any browser: "" until one is
+		// chosen ("pt-BR" or "en").
+		Name: "user language",
+		Up: `
+ALTER TABLE users ADD COLUMN language text NOT NULL DEFAULT '';
+`,
+	},
 }

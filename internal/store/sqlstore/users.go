@@ -10,11 +10,11 @@ import (
 
 // Dashboard users and sessions.
 
-const userCols = `id, tenant_id, email, password_hash, role, disabled, sessions_since, created_at`
+const userCols = `id, tenant_id, email, password_hash, role, disabled, sessions_since, created_at, language`
 
 func (q *queries) scanUser(r Row) (store.User, error) {
 	var u store.User
-	err := r.Scan(&u.ID, &u.TenantID, &u.Email, &u.PasswordHash, &u.Role, &u.Disabled, ntm(&u.SessionsSince), tm(&u.CreatedAt))
+	err := r.Scan(&u.ID, &u.TenantID, &u.Email, &u.PasswordHash, &u.Role, &u.Disabled, ntm(&u.SessionsSince), tm(&u.CreatedAt), &u.Language)
 	return u, err
 }
 
@@ -35,8 +35,8 @@ func (q *queries) CreateUser(ctx context.Context, u store.User) (store.User, err
 		t := Micro(*u.SessionsSince)
 		u.SessionsSince = &t
 	}
-	_, err := q.exec(ctx, q.w, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		u.ID, u.TenantID, u.Email, u.PasswordHash, u.Role, u.Disabled, q.timePtr(u.SessionsSince), q.f.Time(u.CreatedAt))
+	_, err := q.exec(ctx, q.w, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.TenantID, u.Email, u.PasswordHash, u.Role, u.Disabled, q.timePtr(u.SessionsSince), q.f.Time(u.CreatedAt), u.Language)
 	if err != nil {
 		return store.User{}, q.writeErr("create user", err)
 	}
@@ -86,11 +86,14 @@ func (q *queries) UpdateUser(ctx context.Context, tenantID, id string, c store.U
 			t := Micro(*c.SessionsSince)
 			u.SessionsSince = &t
 		}
+		if c.Language != nil {
+			u.Language = *c.Language
+		}
 		if admins[id] && (u.Role != store.RoleAdmin || u.Disabled) && len(admins) == 1 {
 			return fmt.Errorf("sqlstore: update user: the tenant's last admin: %w", store.ErrConflict)
 		}
-		if _, err := q.exec(ctx, q.w, `UPDATE users SET role = $3, disabled = $4, password_hash = $5, sessions_since = $6
-			WHERE tenant_id = $1 AND id = $2`, tenantID, id, u.Role, u.Disabled, u.PasswordHash, q.timePtr(u.SessionsSince)); err != nil {
+		if _, err := q.exec(ctx, q.w, `UPDATE users SET role = $3, disabled = $4, password_hash = $5, sessions_since = $6, language = $7
+			WHERE tenant_id = $1 AND id = $2`, tenantID, id, u.Role, u.Disabled, u.PasswordHash, q.timePtr(u.SessionsSince), u.Language); err != nil {
 			return wrap("update user", err)
 		}
 		out = u

@@ -60,6 +60,7 @@ func Run(t *testing.T, open Open) {
 		{"Queue", testQueue},
 		{"Users", testUsers},
 		{"UserRoles", testUserRoles},
+		{"UserLanguage", testUserLanguage},
 		{"Stats", testStats},
 		{"StatsKept", testStatsKept},
 	}

@@ -110,3 +110,27 @@ func testUserRoles(t *testing.T, s store.Store) {
 	// The e-mail is free again.
 	must(s.CreateUser(ctx, store.User{TenantID: w.a.ID, Email: "ana@example.com", PasswordHash: "h", Role: store.RoleOperator}))(t)
 }
+
+// testUserLanguage: the dashboard language is kept on the user ("" until chosen), created,
+// changed and read back by every read, and a change leaves the other fields and users alone.
+func testUserLanguage(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	ana := must(s.CreateUser(ctx, store.User{TenantID: w.a.ID, Email: "ana@example.com", PasswordHash: "h1", CreatedAt: at(0)}))(t)
+	bia := must(s.CreateUser(ctx, store.User{TenantID: w.a.ID, Email: "bia@example.com", PasswordHash: "h2", Language: "en", CreatedAt: at(0)}))(t)
+	equal(t, "not chosen", must(s.GetUser(ctx, w.a.ID, ana.ID))(t).Language, "")
+	equal(t, "chosen at creation", must(s.GetUser(ctx, w.a.ID, bia.ID))(t).Language, "en")
+
+	pt := "pt-BR"
+	got := must(s.UpdateUser(ctx, w.a.ID, ana.ID, store.UserChange{Language: &pt}))(t)
+	want := ana
+	want.Language = pt
+	equal(t, "chosen", got, want)
+	equal(t, "chosen, read back", must(s.GetUser(ctx, w.a.ID, ana.ID))(t), want)
+	equal(t, "chosen, by e-mail", must(s.GetUserByEmail(ctx, "ana@example.com"))(t), want)
+	equal(t, "chosen, listed", must(s.ListUsers(ctx, w.a.ID))(t), []store.User{bia, want})
+	// Another change keeps the language.
+	ro := store.RoleReadOnly
+	equal(t, "kept by another change", must(s.UpdateUser(ctx, w.a.ID, bia.ID, store.UserChange{Role: &ro}))(t).Language, "en")
+	equal(t, "kept, read back", must(s.GetUser(ctx, w.a.ID, ana.ID))(t).Language, pt)
+}
