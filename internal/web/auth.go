@@ -189,13 +189,29 @@ func (u *UI) auth(role string, h func(w http.ResponseWriter, r *http.Request, p 
 				return
 			}
 		}
-		p := page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeOf(r).in(tenantZone(a.tenant, u.cfg.Location)), request: r}
+		u.saveLanguage(r, &a.user)
+		p := page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeFor(r, a.user.Language).in(tenantZone(a.tenant, u.cfg.Location)), request: r}
 		if !allows(a.user.Role, role) {
 			u.forbidden(w, r, p)
 			return
 		}
 		h(w, r, p)
 	}
+}
+
+// saveLanguage saves the language a signed-in user chose with the language links (?lang=) on
+// the account, so every browser the user signs in on speaks it. Only a change is written; a
+// failure is logged and the page is still shown in the chosen language.
+func (u *UI) saveLanguage(r *http.Request, user *store.User) {
+	l := pickLang(r.URL.Query().Get("lang"))
+	if l == "" || l == user.Language {
+		return
+	}
+	if _, err := u.cfg.Store.UpdateUser(r.Context(), user.TenantID, user.ID, store.UserChange{Language: &l}); err != nil {
+		u.cfg.Log.Warn("web: save the user's language", "error", err.Error())
+		return
+	}
+	user.Language = l
 }
 
 func (u *UI) session(r *http.Request) (authed, error) {

@@ -28,9 +28,14 @@ var (
 	localeEN = locale{Tag: langEN, group: ",", decimal: "."}
 )
 
-// localeOf picks the locale from the request (langOf), in UTC until the tenant is known.
-func localeOf(r *http.Request) locale {
-	if langOf(r) == langPT {
+// localeOf picks the locale of a request without a signed-in user (langFor with nothing
+// saved), in UTC until the tenant is known.
+func localeOf(r *http.Request) locale { return localeFor(r, "") }
+
+// localeFor picks the locale from the request and the signed-in user's saved language
+// (langFor), in UTC.
+func localeFor(r *http.Request, saved string) locale {
+	if langFor(r, saved) == langPT {
 		return localePT
 	}
 	return localeEN

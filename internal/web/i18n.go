@@ -22,8 +22,9 @@ type msg struct {
 	EN, PT string
 }
 
-// Languages: the user's choice (?lang=, kept in the hub_lang cookie by the language links),
-// then the browser's Accept-Language, then English.
+// Languages: the choice of the language links (?lang=, saved on the signed-in user's account
+// and kept in the hub_lang cookie), then the signed-in user's saved language, then the hub_lang
+// cookie (a choice made before sign-in), then the browser's Accept-Language, then English.
 const (
 	langPT = "pt-BR"
 	langEN = "en"
@@ -141,10 +142,10 @@ func tenantZone(t store.Tenant, fallback *time.Location) *time.Location {
 	return fallback
 }
 
-// langOf picks the language: ?lang=, the hub_lang cookie, then Accept-Language; English when
-// none names one we speak.
-func langOf(r *http.Request) string {
-	for _, choice := range []string{r.URL.Query().Get("lang"), cookieValue(r, "hub_lang")} {
+// langFor picks the language: ?lang=, the signed-in user's saved language (saved; "" when none
+// is), the hub_lang cookie, then Accept-Language; English when none names one we speak.
+func langFor(r *http.Request, saved string) string {
+	for _, choice := range []string{r.URL.Query().Get("lang"), saved, cookieValue(r, "hub_lang")} {
 		if l := pickLang(choice); l != "" {
 			return l
 		}

@@ -554,3 +554,48 @@ func TestNoticeProblemsTranslated(t *testing.T) {
 		t.Errorf("OrderRefunded accepted by google_ads: %v", err)
 	}
 }
+
+// TestLanguageSavedOnAccount: the language a user chooses with the language links is saved on
+// the account, so a new session of that user, on a browser asking for English, sees the
+// dashboard in Portuguese; another user of the same tenant still sees English; a new link
+// changes it back.
+func TestLanguageSavedOnAccount(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, b)
+			ana := e.firstAdmin("ana@example.com")
+			ana.addUser("bia@example.com", store.RoleAdmin)
+			if r := ana.get("/?lang=pt-BR"); r.status != http.StatusOK {
+				t.Fatalf("language link: %d", r.status)
+			}
+			if u, err := e.st.GetUserByEmail(context.Background(), "ana@example.com"); err != nil || u.Language != "pt-BR" {
+				t.Fatalf("saved language %q, %v", u.Language, err)
+			}
+			overview := func(email string) string {
+				t.Helper()
+				c, r := e.login(email, testPassword) // a fresh cookie jar: no hub_lang cookie
+				if r.status != http.StatusSeeOther {
+					t.Fatalf("login %s: %d", email, r.status)
+				}
+				req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/", nil)
+				req.Header.Set("Accept-Language", "en")
+				res, err := c.http.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := read(t, res)
+				if got.status != http.StatusOK {
+					t.Fatalf("overview of %s: %d", email, got.status)
+				}
+				return got.body
+			}
+			mustContain(t, "ana's new session", overview("ana@example.com"), `<html lang="pt-BR">`, "Visão geral")
+			mustContain(t, "bia's session", overview("bia@example.com"), `<html lang="en">`, "Overview")
+
+			ana.get("/?lang=en")
+			mustContain(t, "ana chose English", overview("ana@example.com"), `<html lang="en">`)
+		})
+	}
+}

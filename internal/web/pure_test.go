@@ -64,6 +64,26 @@ func TestLocaleOf(t *testing.T) {
 			t.Errorf("localeOf(%s, %q, %q) = %s, want %s", tc.target, tc.accept, tc.cookie, got, tc.want)
 		}
 	}
+	// The signed-in user's saved language comes after ?lang= and before the cookie.
+	saved := []struct {
+		target, saved, cookie, want string
+	}{
+		{"/", "pt-BR", "", "pt-BR"},
+		{"/", "pt-BR", "en", "pt-BR"},
+		{"/", "en", "pt-BR", "en"},
+		{"/?lang=en", "pt-BR", "", "en"},
+		{"/", "", "pt-BR", "pt-BR"},
+	}
+	for _, tc := range saved {
+		r, _ := http.NewRequest(http.MethodGet, tc.target, nil)
+		r.Header.Set("Accept-Language", "en")
+		if tc.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: "hub_lang", Value: tc.cookie})
+		}
+		if got := localeFor(r, tc.saved).Tag; got != tc.want {
+			t.Errorf("localeFor(%s, saved %q, cookie %q) = %s, want %s", tc.target, tc.saved, tc.cookie, got, tc.want)
+		}
+	}
 }
 
 func TestPassword(t *testing.T) {
