@@ -69,12 +69,16 @@ func TestStuckDeliveryRescued(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			markRunningSince10MinutesAgo(t, r)
-			if _, stuck, err := r.app.Store.Queue().Running(ctx, delivery.JobTimeout(deliveryBatchWindow, delivery.DefaultSendTimeout)); err != nil || stuck != 1 {
+			// First running for a little longer than a job's timeout: stuck, but not yet old
+			// enough for River's rescuer (RescueAfter), so the count cannot race with it.
+			jobTimeout := delivery.JobTimeout(deliveryBatchWindow, delivery.DefaultSendTimeout)
+			markRunningSince(t, r, jobTimeout+20*time.Second)
+			if _, stuck, err := r.app.Store.Queue().Running(ctx, jobTimeout); err != nil || stuck != 1 {
 				t.Fatalf("stuck jobs: %d %v", stuck, err)
 			}
-			// The values race with the rescuer, which may already have run: /metrics has the
-			// gauges, Running above counted the stuck job.
+			// Then running since ten minutes ago, so the rescuer takes it at its next pass. The
+			// gauges' values race with it: /metrics must have them, Running above counted the job.
+			markRunningSince(t, r, 10*time.Minute)
 			m := scrape(t, r.ops)
 			for _, want := range []string{"hub_queue_running_jobs ", "hub_queue_stuck_jobs "} {
 				if !strings.Contains(m, want) {
@@ -106,16 +110,17 @@ func TestStuckDeliveryRescued(t *testing.T) {
 	}
 }
 
-// markRunningSince10MinutesAgo makes the test's one delivery job look like a job its replica
-// was working when it died.
-func markRunningSince10MinutesAgo(t *testing.T, r *running) {
+// markRunningSince makes the test's one delivery job look like a job its replica was working,
+// since ago, when it died.
+func markRunningSince(t *testing.T, r *running, ago time.Duration) {
 	t.Helper()
 	ctx := context.Background()
+	at := time.Now().Add(-ago).UTC()
 	var err error
 	switch st := r.app.Store.(type) {
 	case *postgres.Store:
-		_, err = st.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - interval '10 minutes',
-			attempted_by = ARRAY['crashed-replica'] WHERE kind = 'deliver'`)
+		_, err = st.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = $1,
+			attempted_by = ARRAY['crashed-replica'] WHERE kind = 'deliver'`, at)
 	default:
 		var db *sql.DB
 		db, err = sql.Open("sqlite", filepath.Join(r.app.Config.DataDir, "hub.db")+"?_pragma=busy_timeout(10000)")
@@ -124,7 +129,7 @@ func markRunningSince10MinutesAgo(t *testing.T, r *running) {
 		}
 		defer db.Close()
 		_, err = db.ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1,
-			attempted_at = strftime('%Y-%m-%d %H:%M:%f', 'now', '-10 minutes'), attempted_by = json_array('crashed-replica') WHERE kind = 'deliver'`)
+			attempted_at = ?, attempted_by = json_array('crashed-replica') WHERE kind = 'deliver'`, at.Format("2006-01-02 15:04:05.000"))
 	}
 	if err != nil {
 		t.Fatal(err)
