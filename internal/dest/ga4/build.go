@@ -277,8 +277,8 @@ func SyntheticClientID(e dest.Event) string {
 // Gmail address with a +tag may not match in GA4.
 func userDataOf(u dest.User) *userData {
 	ud := userData{
-		SHA256Email: googleHashes(u.GoogleEmails, u.Emails, domain.GoogleEmail),
-		SHA256Phone: googleHashes(u.GooglePhones, u.Phones, func(raw string) (string, error) { return domain.GooglePhone(raw, "") }),
+		SHA256Email: pii.MergeHashes(u.GoogleEmails, u.Emails, domain.GoogleEmail),
+		SHA256Phone: pii.MergeHashes(u.GooglePhones, u.Phones, googlePhone),
 	}
 	if len(ud.SHA256Email) == 0 && len(ud.SHA256Phone) == 0 {
 		return nil
@@ -286,36 +286,4 @@ func userDataOf(u dest.User) *userData {
 	return &ud
 }
 
-// googleHashes returns google's values (hashes pass lowercased, raw values are normalised and
-// hashed) and the raw values of other (whose hashes, being Meta's, are skipped), without
-// duplicates.
-func googleHashes(google, other []string, normalise func(string) (string, error)) []string {
-	var out []string
-	add := func(v string) {
-		v = strings.TrimSpace(v)
-		if v == "" {
-			return
-		}
-		if pii.IsSHA256Hex(v) {
-			v = strings.ToLower(v)
-		} else {
-			n, err := normalise(v)
-			if err != nil {
-				return
-			}
-			v = pii.SHA256Hex(n)
-		}
-		if !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	for _, v := range google {
-		add(v)
-	}
-	for _, v := range other {
-		if !pii.IsSHA256Hex(strings.TrimSpace(v)) {
-			add(v)
-		}
-	}
-	return out
-}
+func googlePhone(raw string) (string, error) { return domain.GooglePhone(raw, "") }

@@ -261,47 +261,14 @@ func identifiers(u dest.User) []userIdentifier {
 			out = append(out, id)
 		}
 	}
-	for _, v := range googleHashes(u.GoogleEmails, u.Emails, func(raw string) (string, error) { return domain.GoogleEmail(raw) }) {
+	for _, v := range pii.MergeHashes(u.GoogleEmails, u.Emails, domain.GoogleEmail) {
 		add(userIdentifier{EmailAddress: v}, "em:"+v)
 	}
-	for _, v := range googleHashes(u.GooglePhones, u.Phones, func(raw string) (string, error) { return domain.GooglePhone(raw, "") }) {
+	for _, v := range pii.MergeHashes(u.GooglePhones, u.Phones, func(raw string) (string, error) { return domain.GooglePhone(raw, "") }) {
 		add(userIdentifier{PhoneNumber: v}, "ph:"+v)
 	}
 	if a := address(u); a != nil {
 		add(userIdentifier{Address: a}, "address")
-	}
-	return out
-}
-
-// googleHashes returns google's values (hashes pass, raw values are normalised and hashed) and
-// the raw values of other (whose hashes, being Meta's, are skipped), without duplicates.
-func googleHashes(google, other []string, normalise func(string) (string, error)) []string {
-	var out []string
-	hash := func(v string) {
-		v = strings.TrimSpace(v)
-		if v == "" {
-			return
-		}
-		if isHash(v) {
-			v = strings.ToLower(v)
-		} else {
-			n, err := normalise(v)
-			if err != nil {
-				return
-			}
-			v = pii.SHA256Hex(n)
-		}
-		if !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	for _, v := range google {
-		hash(v)
-	}
-	for _, v := range other {
-		if !isHash(strings.TrimSpace(v)) {
-			hash(v)
-		}
 	}
 	return out
 }
