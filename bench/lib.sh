@@ -27,6 +27,8 @@
 #   FORCE=1          pass -force to the harness: run on a busy machine (load average above 1.0);
 #                    the result line then says forced=1 and is not a measurement
 #   KEEP=1           keep the work directory (logs, SQLite file, the cluster's data directory)
+#   HUB_SRC=DIR      build Hub from another checkout (e.g. a worktree of an older commit) while the
+#                    harness stays this one: before/after comparisons on the same harness
 #   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
 #                    N-second CPU profile while the harness runs (bench_profile_start/_report);
 #                    the top of `go tool pprof -top` is printed, the profile kept in the work directory
@@ -207,7 +209,8 @@ bench_setup() {
 	WORK=$(mktemp -d /tmp/hub-bench.XXXXXX)
 	mkdir -p "$WORK/data"
 	log "building hub into $WORK"
-	(cd "$BENCH_ROOT" && go build -o "$WORK/hub" ./cmd/hub)
+	(cd "${HUB_SRC:-$BENCH_ROOT}" && go build -o "$WORK/hub" ./cmd/hub)
+	[ -z "${HUB_SRC:-}" ] || log "hub built from $HUB_SRC at $(git -C "$HUB_SRC" rev-parse --short HEAD)"
 	SERVE=("$WORK/hub" serve)
 	if [ -n "${PROFILE:-}" ]; then
 		(cd "$BENCH_ROOT" && go build -o "$WORK/hubprof" ./bench/hubprof)
