@@ -358,7 +358,7 @@ func TestHelpListsEveryCommandAndSetting(t *testing.T) {
 		out := stdout.String()
 		for _, c := range []string{"hub migrate", "hub healthcheck", "hub version", "hub tenant create", "hub apikey create", "hub apikey revoke",
 			"hub source create", "hub source rotate-token", "hub destination add", "hub link create", "hub webhooks reprocess",
-			"hub deliveries replay", "hub secrets reseal", "hub fake-meta", "hub fake-google"} {
+			"hub deliveries replay", "hub secrets reseal", "hub fake-meta", "hub fake-google", "hub fake-ga4", "hub fake-tiktok", "hub fake-webhook"} {
 			if !strings.Contains(out, c) {
 				t.Errorf("hub %s does not list the command %q", strings.Join(args, " "), c)
 			}
@@ -373,10 +373,18 @@ func TestHelpListsEveryCommandAndSetting(t *testing.T) {
 			}
 		}
 	}
-	for _, args := range [][]string{{"source", "create", "-h"}, {"fake-meta", "-h"}, {"fake-google", "-h"}} {
+	for _, args := range [][]string{{"source", "create", "-h"}, {"fake-meta", "-h"}, {"fake-google", "-h"},
+		{"fake-ga4", "-h"}, {"fake-tiktok", "-h"}, {"fake-webhook", "-h"}} {
 		out, err := exec.Command(hubBin, args...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "-") {
 			t.Errorf("hub %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		// A fake's -h lists its flags and exits instead of serving.
+		if strings.HasPrefix(args[0], "fake-") && !strings.Contains(string(out), "-addr") {
+			t.Errorf("hub %s does not list -addr:\n%s", strings.Join(args, " "), out)
+		}
+		if args[0] == "fake-webhook" && !strings.Contains(string(out), "-secret") {
+			t.Errorf("hub fake-webhook -h does not list -secret:\n%s", out)
 		}
 	}
 }

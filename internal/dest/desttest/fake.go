@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +18,8 @@ import (
 
 // Fake is what every platform's fake embeds: fault injection (a mode for the next count
 // requests or until cleared, at a rate when one is given), the count of requests, the count of
-// acceptances per event id (so a test sees double deliveries) and the hold of a timeout fault.
+// acceptances per event id (so a test sees double deliveries) with the time of each (so a
+// harness measures latency), and the hold of a timeout fault.
 // The fake answers each mode its platform's way. The zero value is ready; set Name and Modes
 // before use.
 type Fake struct {
@@ -36,6 +38,7 @@ type Fake struct {
 	left     int // requests the fault still applies to when injected with a count
 	rnd      *rand.Rand
 	accepted map[string]int
+	log      []Acceptance
 	requests int
 	closed   chan struct{}
 }
@@ -111,8 +114,16 @@ func (f *Fake) NextFault(applies func(mode string) bool) string {
 	return m
 }
 
-// Accept counts one acceptance of each event id.
+// Acceptance is one acceptance of an event id by a fake, and when it happened (the fake's
+// wall clock).
+type Acceptance struct {
+	EventID  string    `json:"event_id"`
+	Received time.Time `json:"received"`
+}
+
+// Accept counts one acceptance of each event id, at the time of the call.
 func (f *Fake) Accept(ids ...string) {
+	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.accepted == nil {
@@ -120,7 +131,15 @@ func (f *Fake) Accept(ids ...string) {
 	}
 	for _, id := range ids {
 		f.accepted[id]++
+		f.log = append(f.log, Acceptance{EventID: id, Received: now})
 	}
+}
+
+// Acceptances returns every acceptance since the last Reset, in order.
+func (f *Fake) Acceptances() []Acceptance {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.log)
 }
 
 // Accepted implements FakeServer: how many times each event id was accepted.
@@ -147,7 +166,7 @@ func (f *Fake) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.mode, f.left, f.rate = FaultNone, 0, 0
-	f.accepted, f.requests = nil, 0
+	f.accepted, f.log, f.requests = nil, nil, 0
 }
 
 // Hold is a timeout fault: it holds the request until the client gives up, the fake is closed

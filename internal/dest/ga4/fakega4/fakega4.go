@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/desttest"
 	"github.com/hubtrack/hub/internal/dest/ga4"
 	"github.com/hubtrack/hub/internal/domain"
 )
@@ -73,6 +74,7 @@ type Server struct {
 	left     int
 	events   []Event
 	counts   map[string]int
+	log      []desttest.Acceptance
 	dropped  []Drop
 	requests int
 	closed   chan struct{}
@@ -115,6 +117,13 @@ func (s *Server) Accepted() map[string]int {
 	return out
 }
 
+// Acceptances returns each recording of an event, by the key Accepted counts, with its time.
+func (s *Server) Acceptances() []desttest.Acceptance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
+}
+
 // Events returns the recorded events in arrival order.
 func (s *Server) Events() []Event {
 	s.mu.Lock()
@@ -141,7 +150,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mode, s.left = ModeNone, 0
-	s.events, s.counts, s.dropped, s.requests = nil, make(map[string]int), nil, 0
+	s.events, s.counts, s.log, s.dropped, s.requests = nil, make(map[string]int), nil, nil, 0
 }
 
 // Settings returns GA4 settings and credentials the fake records events for. Where the fake
@@ -264,6 +273,7 @@ func (s *Server) record(r *http.Request, body []byte) {
 	if json.Unmarshal(body, &req) != nil {
 		return
 	}
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range req.Events {
@@ -276,6 +286,7 @@ func (s *Server) record(r *http.Request, body []byte) {
 			key = ev.ClientID + "/" + ev.Name
 		}
 		s.counts[key]++
+		s.log = append(s.log, desttest.Acceptance{EventID: key, Received: now})
 	}
 }
 

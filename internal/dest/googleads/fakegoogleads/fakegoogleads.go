@@ -53,6 +53,7 @@ type Server struct {
 	fault     string
 	count     int
 	accepted  map[string]int
+	log       []desttest.Acceptance
 	events    []Event
 	bodies    [][]byte
 	tokens    int
@@ -140,6 +141,13 @@ func (s *Server) Accepted() map[string]int {
 	return out
 }
 
+// Acceptances returns each acceptance of an event, by transactionId, with its time.
+func (s *Server) Acceptances() []desttest.Acceptance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]desttest.Acceptance(nil), s.log...)
+}
+
 // Bodies returns the bodies of the ingest requests the fake accepted.
 func (s *Server) Bodies() [][]byte {
 	s.mu.Lock()
@@ -189,7 +197,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fault, s.count = "", 0
-	s.accepted, s.events, s.bodies, s.requests = map[string]int{}, nil, nil, 0
+	s.accepted, s.log, s.events, s.bodies, s.requests = map[string]int{}, nil, nil, nil, 0
 	s.requestEvents, s.statuses, s.polls = map[string]int{}, nil, 0
 	if s.issued == nil {
 		s.issued = map[string]bool{}
@@ -418,9 +426,11 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{})
 		return
 	}
+	now := time.Now()
 	s.mu.Lock()
 	for i, id := range ids {
 		s.accepted[id]++
+		s.log = append(s.log, desttest.Acceptance{EventID: id, Received: now})
 		s.events = append(s.events, Event{TransactionID: id, Body: req.Events[i]})
 	}
 	s.bodies = append(s.bodies, body)

@@ -1,6 +1,6 @@
 // Package fakewebhook is a webhook receiver for tests: it verifies Standard Webhooks signatures
 // on its own (not with Hub's signer), deduplicates by webhook-id as a careful receiver does,
-// and injects faults (desttest's modes and any HTTP status).
+// and injects faults (desttest's modes and any HTTP status). It is what `hub fake-webhook` runs.
 package fakewebhook
 
 import (
@@ -41,17 +41,20 @@ type Request struct {
 // answered 2xx and not counted again.
 type Server struct {
 	desttest.Fake
-	mu       sync.Mutex
-	url      string
-	secrets  []string
-	seen     map[string]bool // webhook-ids accepted
-	requests []Request
-	now      func() time.Time
+	mu      sync.Mutex
+	url     string
+	secrets []string
+	seen    map[string]bool // webhook-ids accepted
+	// delivered counts the validly signed messages answered 2xx by webhook-id, redeliveries
+	// of an id accepted before included.
+	delivered map[string]int
+	requests  []Request
+	now       func() time.Time
 }
 
 // New returns a receiver that accepts messages signed with Secret.
 func New() *Server {
-	return &Server{secrets: []string{Secret}, seen: map[string]bool{}, now: time.Now,
+	return &Server{secrets: []string{Secret}, seen: map[string]bool{}, delivered: map[string]int{}, now: time.Now,
 		Fake: desttest.Fake{Name: "fakewebhook", Modes: statusMode}}
 }
 
@@ -82,6 +85,19 @@ func (s *Server) Settings() (dest.Config, dest.Credentials) {
 	return dest.Config{"url": s.url}, dest.NewCredentials(map[string]string{"signing_secret": Secret})
 }
 
+// Deliveries returns, by webhook-id, how many validly signed messages the fake answered 2xx:
+// more than one is a message Hub sent again after it was acknowledged (which the receiver
+// deduplicates, so Accepted counts it once).
+func (s *Server) Deliveries() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.delivered))
+	for k, v := range s.delivered {
+		out[k] = v
+	}
+	return out
+}
+
 // Requests returns every request received since the last Reset.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -94,7 +110,7 @@ func (s *Server) Reset() {
 	s.Fake.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.seen, s.requests = map[string]bool{}, nil
+	s.seen, s.delivered, s.requests = map[string]bool{}, map[string]int{}, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -158,6 +174,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte, rea
 		return fail(http.StatusBadRequest, "not a Hub event")
 	}
 	s.mu.Lock()
+	s.delivered[id]++
 	if !s.seen[id] {
 		s.seen[id] = true
 		s.Accept(p.ID)
