@@ -26,6 +26,12 @@
 #                    so pgx's default of max(4, CPUs) = 4 connections on a 2-core machine)
 #   FORCE=1          pass -force to the harness: run on a busy machine (load average above 1.0);
 #                    the result line then says forced=1 and is not a measurement
+#   DESTS=LIST       the destinations, comma-separated, among meta, googleads, ga4, tiktok and
+#                    webhook (default meta, what the figures in docs/benchmarks.md were measured
+#                    with); meta is required. Each other one gets its fake (`hub fake-google`,
+#                    `hub fake-ga4`, `hub fake-tiktok`, `hub fake-webhook`) on a free port and a
+#                    destination created with the CLI; Hub is pointed at the fakes with
+#                    HUB_GOOGLE_DATAMANAGER_URL, HUB_GA4_URL and HUB_TIKTOK_API_URL
 #   KEEP=1           keep the work directory (logs, SQLite file, the cluster's data directory)
 #   HUB_SRC=DIR      build Hub from another checkout (e.g. a worktree of an older commit) while the
 #                    harness stays this one: before/after comparisons on the same harness
@@ -35,12 +41,16 @@
 #
 # After bench_setup: HUB_URL, FAKE_URL, TENANT, ADMIN_KEY, PUBLIC_KEY, HOTMART_URL, HOTTOK, WOO_URL,
 # WOO_SECRET, WORK (the work directory), DB_URL and PG_PID (the postmaster; postgres only),
-# HUB_PID, FAKE_PID, and BENCH_ARGS (the harness flags every run.sh passes: -force with FORCE=1).
+# HUB_PID, FAKE_PID, DEST_FAKES (name=URL,... of the fakes of DESTS other than meta; empty by
+# default), and BENCH_ARGS (the harness flags every run.sh passes: -force with FORCE=1).
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STORE=${STORE:-sqlite}
 HUB_PID=
 FAKE_PID=
+DESTS=${DESTS:-meta}
+DEST_FAKES=
+DEST_PIDS=()
 REDIS_PID=
 PG_DIR=
 PG_PID=
@@ -97,6 +107,10 @@ bench_cleanup() {
 	log "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 	stop_pid "$HUB_PID"
 	stop_pid "$FAKE_PID"
+	local p
+	for p in "${DEST_PIDS[@]}"; do
+		stop_pid "$p"
+	done
 	stop_pid "$REDIS_PID"
 	if [ -n "$PG_DIR" ]; then
 		if [ -n "$PG_PID" ]; then
@@ -202,6 +216,69 @@ hubenv() {
 	env "${HUB_ENV[@]}" "$WORK/hub" "$@"
 }
 
+# dest_fakes_start starts the fake of every destination of DESTS but meta, creates its
+# destination with the CLI and adds the variable that points Hub at it to HUB_ENV. Sets
+# DEST_FAKES and DEST_PIDS.
+dest_fakes_start() {
+	local name port url out key secret fakes=()
+	for name in ${DESTS//,/ }; do
+		[ "$name" != meta ] || continue
+		port=$(free_port)
+		while [ "$port" = "$HUB_PORT" ] || [ "$port" = "$FAKE_PORT" ]; do port=$(free_port); done
+		url="http://127.0.0.1:$port"
+		case "$name" in
+		googleads)
+			"$WORK/hub" fake-google --addr "127.0.0.1:$port" >"$WORK/fake-$name.log" 2>&1 &
+			DEST_PIDS+=($!)
+			wait_http "$url/_fake/events" 30
+			# The fake prints the throwaway service-account key its token endpoint accepts.
+			key=$(sed -n '/^service_account_json/{n;p;q}' "$WORK/fake-$name.log")
+			[ -n "$key" ] || {
+				log "hub fake-google printed no service-account key (see $WORK/fake-$name.log)"
+				return 1
+			}
+			hubenv destination add --tenant "$TENANT" --type google_ads \
+				--config '{"operating_account_id":"1234567890","conversion_action_id":"987654321"}' \
+				--credentials "$(jq -cn --arg k "$key" '{service_account_json: $k}')" >/dev/null
+			HUB_ENV+=(HUB_GOOGLE_DATAMANAGER_URL="$url")
+			;;
+		ga4)
+			"$WORK/hub" fake-ga4 --addr "127.0.0.1:$port" >"$WORK/fake-$name.log" 2>&1 &
+			DEST_PIDS+=($!)
+			# G-FAKE0GA4: the container of the sessions bench/delivery's clicks carry.
+			hubenv destination add --tenant "$TENANT" --type ga4 --config '{"measurement_id":"G-FAKE0GA4"}' \
+				--credentials '{"api_secret":"bench_ga4_secret"}' >/dev/null
+			HUB_ENV+=(HUB_GA4_URL="$url")
+			;;
+		tiktok)
+			"$WORK/hub" fake-tiktok --addr "127.0.0.1:$port" >"$WORK/fake-$name.log" 2>&1 &
+			DEST_PIDS+=($!)
+			hubenv destination add --tenant "$TENANT" --type tiktok --config '{"pixel_code":"CBENCH0PIXEL0CODE001"}' \
+				--credentials '{"access_token":"ttbench"}' >/dev/null
+			HUB_ENV+=(HUB_TIKTOK_API_URL="$url")
+			;;
+		webhook)
+			secret="whsec_$(head -c 32 /dev/urandom | base64 -w0)"
+			"$WORK/hub" fake-webhook --addr "127.0.0.1:$port" --secret "$secret" >"$WORK/fake-$name.log" 2>&1 &
+			DEST_PIDS+=($!)
+			hubenv destination add --tenant "$TENANT" --type webhook --config "{\"url\":\"$url/hooks/hub\"}" \
+				--credentials "{\"signing_secret\":\"$secret\"}" >/dev/null
+			;;
+		*)
+			log "DESTS: unknown destination $name (meta, googleads, ga4, tiktok, webhook)"
+			return 1
+			;;
+		esac
+		wait_http "$url/_fake/events" 30
+		fakes+=("$name=$url")
+	done
+	DEST_FAKES=$(
+		IFS=,
+		echo "${fakes[*]}"
+	)
+	[ -z "$DEST_FAKES" ] || log "fakes of the other destinations: $DEST_FAKES"
+}
+
 # bench_setup starts everything (extra hub serve settings come from HUB_EXTRA_ENV).
 bench_setup() {
 	trap bench_cleanup EXIT
@@ -261,6 +338,14 @@ bench_setup() {
 	WOO_URL=$(printf '%s\n' "$out" | sed -n 's/^woocommerce webhook URL: //p')
 	hubenv destination add --tenant "$TENANT" --type meta --config '{"pixel_id":"1234567890123456"}' \
 		--credentials '{"access_token":"EAAbench"}' >/dev/null
+	case ",$DESTS," in
+	*,meta,*) ;;
+	*)
+		log "DESTS must include meta (the capacity objective is Meta's)"
+		return 1
+		;;
+	esac
+	dest_fakes_start
 	if [ -z "$TENANT" ] || [ -z "$ADMIN_KEY" ] || [ -z "$PUBLIC_KEY" ] || [ -z "$HOTMART_URL" ]; then
 		log "could not read the tenant, key or webhook URL from the CLI output"
 		return 1

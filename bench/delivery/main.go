@@ -26,6 +26,21 @@
 //
 // dead is how many orders Hub gave up on (read through the admin API with -api-key; -1 without).
 //
+// With -dests (run.sh: DESTS=meta,googleads,ga4,tiktok,webhook) the same orders also go to
+// those destinations' fakes, at once. The capacity objective stays Meta's, but a step also
+// misses it when another destination accepted one of its orders twice or had not accepted one
+// by the end of the drain. When Google Ads or GA4 is among them, every order carries back
+// (sck) a visitor whose Google ad click had a gclid and GA4's _ga and session cookies, sent to
+// /v1/collect before the run (-public-key), so those destinations have what they need. Before
+// the last line, one line per destination, Meta's first:
+//
+//	delivery-dest: store=S dest=D orders=N accepted=N dead=N lost=N dup=N p50=Xms p95=Yms
+//
+// accepted counts the orders the destination's fake accepted, lost and dup as above by the
+// platform's idempotency key (Meta's and TikTok's event_id, Google Ads' and GA4's
+// transaction id, the webhook-id), p50 and p95 are webhook → accepted by that fake over the
+// capacity step's orders (over every order with -rate, or when no step met the objective).
+//
 // Either way it waits for the one-minute load average to be at most -max-load and refuses to run
 // on a busier machine unless -force is given; a forced result ends with forced=1 and is not a
 // measurement. bench/delivery/run.sh does the whole set-up; docs/benchmarks.md has the method.
@@ -35,6 +50,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +59,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -57,6 +74,8 @@ func main() {
 		apiKey     = flag.String("api-key", "", "admin API key of the tenant: count dead deliveries and report delivery states (optional)")
 		hottok     = flag.String("hottok", "bench_hottok", "the source's Hotmart hottok")
 		fakeURL    = flag.String("fake", "http://127.0.0.1:9999", "base URL of hub fake-meta")
+		destsFlag  = flag.String("dests", "", "the other destinations' fakes, name=URL comma-separated (googleads, ga4, tiktok, webhook): run.sh passes them for DESTS")
+		publicKey  = flag.String("public-key", "", "the source's public key, for the Google ad clicks that Google Ads and GA4 need (-dests)")
 		storeName  = flag.String("store", "unknown", "Hub's store, for the result line (run.sh passes $STORE)")
 		conc       = flag.Int("concurrency", 2048, "webhooks in flight at most (high enough that a slow acknowledgement does not lower the rate)")
 		wait       = flag.Duration("wait", 5*time.Minute, "how long to wait, at the end, for every order to reach the fake")
@@ -86,7 +105,15 @@ func main() {
 	if *webhookURL == "" {
 		log.Fatal("delivery: -webhook is required")
 	}
-	for _, u := range []string{*webhookURL, *fakeURL} {
+	others, err := parseDests(*destsFlag)
+	if err != nil {
+		log.Fatalf("delivery: -dests: %v", err)
+	}
+	urls := []string{*webhookURL, *fakeURL}
+	for _, d := range others {
+		urls = append(urls, d.url)
+	}
+	for _, u := range urls {
 		if !loopback(u) {
 			log.Fatalf("delivery: %s is not a loopback URL", u)
 		}
@@ -102,9 +129,22 @@ func main() {
 		client:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}},
 		webhook: *webhookURL, hottok: *hottok, fake: *fakeURL, hubBase: hubBase, apiKey: *apiKey,
 		conc: *conc, sent: map[string]time.Time{},
+		fakes: append([]fakeDest{{name: "meta", url: *fakeURL}}, others...),
 	}
-	if err := control(r.client, *fakeURL+"/_fake/reset", nil); err != nil {
-		log.Fatalf("delivery: reset the fake: %v", err)
+	for _, f := range r.fakes {
+		if err := control(r.client, f.url+"/_fake/reset", nil); err != nil {
+			log.Fatalf("delivery: reset the fake of %s: %v", f.name, err)
+		}
+	}
+	if needsClick(others) {
+		if *publicKey == "" {
+			log.Fatal("delivery: Google Ads and GA4 need -public-key (the clicks their orders carry back)")
+		}
+		v, err := clicks(r.client, hubBase, *publicKey, *prefix, visitors)
+		if err != nil {
+			log.Fatalf("delivery: the Google ad clicks: %v", err)
+		}
+		r.visitors = v
 	}
 	forced, err := measure.Gate(os.Stderr, *maxLoad, *quietWait, *force)
 	if err != nil {
@@ -175,13 +215,18 @@ func main() {
 		fmt.Printf("delivery-overload: store=%s rate=%.0f/s orders=%d ack_p99=%s e2e_p95=%s drained=%s lost=%d dup=%d%s\n",
 			*storeName, over.rate, len(over.ids), fmtMS(over.ackP99), fmtMS(over.e2eP95), drainedIn, lost, dup, mark)
 	}
+	basis := r.sentIDs()
+	if found {
+		basis = best.ids
+	}
+	bad := r.printDests(t, *storeName, basis, mark)
 	capRate, capAck, capE2E := 0.0, math.NaN(), math.NaN()
 	if found {
 		capRate, capAck, capE2E = best.rate, best.ackP99, best.e2eP95
 	}
 	fmt.Printf("delivery: store=%s capacity=%.0f/s ack_p99=%s e2e_p95=%s lost=%d dup=%d%s\n",
 		*storeName, capRate, fmtMS(capAck), fmtMS(capE2E), t.lost, t.dup, mark)
-	if t.lost > 0 || t.dup > 0 {
+	if t.lost > 0 || t.dup > 0 || bad {
 		os.Exit(1)
 	}
 }
@@ -198,16 +243,34 @@ type stepResult struct {
 	late           int      // acknowledged orders not at the fake when the step was judged
 	dup            int      // orders the fake accepted more than once
 	ackP99, e2eP95 float64  // ms; e2eP95 is +Inf when more than 5 % were late
+	// others is, per other destination (-dests), its orders missing at the end of the drain
+	// and those accepted more than once.
+	others map[string]lateDup
 }
 
+// lateDup counts a step's orders another destination had not accepted when the step was
+// judged (late) and those it accepted more than once (dup).
+type lateDup struct{ late, dup int }
+
 func (s stepResult) String() string {
-	return fmt.Sprintf("rate=%.0f/s (sent at %.0f/s) orders=%d failed=%d late=%d dup=%d ack_p99=%s e2e_p95=%s",
+	out := fmt.Sprintf("rate=%.0f/s (sent at %.0f/s) orders=%d failed=%d late=%d dup=%d ack_p99=%s e2e_p95=%s",
 		s.rate, s.achieved, len(s.ids), s.failed, s.late, s.dup, fmtMS(s.ackP99), fmtMS(s.e2eP95))
+	for _, name := range sortedKeys(s.others) {
+		o := s.others[name]
+		out += fmt.Sprintf(" %s_late=%d %s_dup=%d", name, o.late, name, o.dup)
+	}
+	return out
 }
 
 // meets reports whether the step kept the objective: every webhook acknowledged, none accepted
-// twice, acknowledgement p99 and webhook → Meta p95 under their limits.
+// twice, acknowledgement p99 and webhook → Meta p95 under their limits; and every other
+// destination accepted each order, once, by the end of the drain.
 func (s stepResult) meets(o objective) bool {
+	for _, od := range s.others {
+		if od.late > 0 || od.dup > 0 {
+			return false
+		}
+	}
 	return len(s.ids) > 0 && s.failed == 0 && s.dup == 0 && s.ackP99 < o.ackP99 && s.e2eP95 < o.e2eP95
 }
 
@@ -249,6 +312,8 @@ type runner struct {
 	client                                 *http.Client
 	webhook, hottok, fake, hubBase, apiKey string
 	conc                                   int
+	fakes                                  []fakeDest // Meta's first
+	visitors                               []string   // visitor ids with a Google ad click, for sck
 
 	mu   sync.Mutex
 	sent map[string]time.Time // event id -> when its webhook was due
@@ -271,7 +336,11 @@ func (r *runner) send(prefix string, rate float64, count int) (ids []string, ack
 			defer wg.Done()
 			defer func() { <-sem }()
 			txn := fmt.Sprintf("%s%07d", prefix, i)
-			ok := post(r.client, r.webhook, r.hottok, purchase(txn, time.Now()))
+			sck := "k_" + strings.ToLower(txn)
+			if len(r.visitors) > 0 {
+				sck = r.visitors[i%len(r.visitors)]
+			}
+			ok := post(r.client, r.webhook, r.hottok, purchase(txn, sck, time.Now()))
 			lat := float64(time.Since(due).Microseconds()) / 1000
 			id := "hotmart:" + txn + ":purchase"
 			mu.Lock()
@@ -336,20 +405,45 @@ func (s *stepResult) finish(r *runner) {
 	r.mu.Unlock()
 	sort.Float64s(lat)
 	s.e2eP95 = pct(lat, 95)
+	s.others = nil
+	for _, f := range r.fakes[1:] {
+		evs, err := events(r.client, f.url)
+		if err != nil {
+			log.Fatalf("delivery: read the events of the fake of %s: %v", f.name, err)
+		}
+		var ld lateDup
+		for _, id := range s.ids {
+			switch n := evs.Counts[id]; {
+			case n == 0:
+				ld.late++
+			case n > 1:
+				ld.dup++
+			}
+		}
+		if s.others == nil {
+			s.others = map[string]lateDup{}
+		}
+		s.others[f.name] = ld
+	}
 }
 
-// waitDelivered polls the fake until every one of ids reached it (true), or for at most d.
+// waitDelivered polls the fakes until every one of ids reached each (true), or for at most d.
 func (r *runner) waitDelivered(ids []string, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for {
-		evs, err := events(r.client, r.fake)
-		if err != nil {
-			log.Fatalf("delivery: read the fake's events: %v", err)
-		}
 		all := true
-		for _, id := range ids {
-			if evs.Counts[id] == 0 {
-				all = false
+		for _, f := range r.fakes {
+			evs, err := events(r.client, f.url)
+			if err != nil {
+				log.Fatalf("delivery: read the events of the fake of %s: %v", f.name, err)
+			}
+			for _, id := range ids {
+				if evs.Counts[id] == 0 {
+					all = false
+					break
+				}
+			}
+			if !all {
 				break
 			}
 		}
@@ -361,16 +455,23 @@ func (r *runner) waitDelivered(ids []string, d time.Duration) bool {
 	}
 }
 
-// tallyResult is the whole run's outcome.
-type tallyResult struct {
+// destTally is one destination's outcome over the whole run.
+type destTally struct {
+	name      string
 	evs       fakeEvents
 	first     map[string]time.Time
 	dead      map[string]bool // nil without -api-key
 	lost, dup int
 }
 
+// tallyResult is the whole run's outcome: Meta's, and every destination's (Meta's first).
+type tallyResult struct {
+	destTally
+	dests []destTally
+}
+
 // countIn counts lost and duplicated orders among ids.
-func (t tallyResult) countIn(ids []string) (lost, dup int) {
+func (t destTally) countIn(ids []string) (lost, dup int) {
 	for _, id := range ids {
 		if _, ok := t.first[id]; !ok && !t.dead[id] {
 			lost++
@@ -382,8 +483,15 @@ func (t tallyResult) countIn(ids []string) (lost, dup int) {
 	return lost, dup
 }
 
-// tally waits (at most wait) until every acknowledged order of the run reached the fake or Hub
-// gave up on it, and counts lost and duplicated orders.
+// sentIDs returns every acknowledged order of the run.
+func (r *runner) sentIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return sortedKeys(r.sent)
+}
+
+// tally waits (at most wait) until every acknowledged order of the run reached each fake or Hub
+// gave up on it there, and counts lost and duplicated orders per destination.
 func (r *runner) tally(wait time.Duration) tallyResult {
 	r.mu.Lock()
 	sent := make(map[string]time.Time, len(r.sent))
@@ -393,17 +501,19 @@ func (r *runner) tally(wait time.Duration) tallyResult {
 	r.mu.Unlock()
 	deadline := time.Now().Add(wait)
 	lastCheck := time.Now()
-	var evs fakeEvents
+	evs := make([]fakeEvents, len(r.fakes))
 	for {
-		var err error
-		evs, err = events(r.client, r.fake)
-		if err != nil {
-			log.Fatalf("delivery: read the fake's events: %v", err)
-		}
-		var pending []string
-		for id := range sent {
-			if evs.Counts[id] == 0 {
-				pending = append(pending, id)
+		pending := map[string][]string{}
+		for i, f := range r.fakes {
+			var err error
+			evs[i], err = events(r.client, f.url)
+			if err != nil {
+				log.Fatalf("delivery: read the events of the fake of %s: %v", f.name, err)
+			}
+			for id := range sent {
+				if evs[i].Counts[id] == 0 {
+					pending[f.name] = append(pending[f.name], id)
+				}
 			}
 		}
 		if len(pending) == 0 || time.Now().After(deadline) {
@@ -412,44 +522,109 @@ func (r *runner) tally(wait time.Duration) tallyResult {
 		// Orders Hub gave up on (dead) will never reach the fake: stop waiting for them.
 		if r.apiKey != "" && time.Since(lastCheck) > 5*time.Second {
 			lastCheck = time.Now()
-			if states, err := deliveryStates(r.client, r.hubBase, r.apiKey, sent); err == nil {
-				dead := map[string]bool{}
-				for _, id := range states["dead"] {
-					dead[id] = true
-				}
-				all := true
-				for _, id := range pending {
-					all = all && dead[id]
-				}
-				if all {
-					break
-				}
+			if states, err := r.deliveryStates(sent); err == nil && allDead(pending, states) {
+				break
 			}
 		}
 		time.Sleep(time.Second)
 	}
-	t := tallyResult{evs: evs, first: firstReceived(evs)}
+	var states map[string]map[string][]string
 	if r.apiKey != "" {
-		states, err := deliveryStates(r.client, r.hubBase, r.apiKey, sent)
+		var err error
+		states, err = r.deliveryStates(sent)
 		if err != nil {
 			log.Fatalf("delivery: read deliveries through the admin API: %v", err)
 		}
-		t.dead = map[string]bool{}
-		var parts []string
-		for _, st := range sortedKeys(states) {
-			parts = append(parts, fmt.Sprintf("%s=%d", st, len(states[st])))
-		}
-		for _, id := range states["dead"] {
-			t.dead[id] = true
-		}
-		fmt.Fprintf(os.Stderr, "hub delivery states of this run's orders: %s\n", strings.Join(parts, " "))
 	}
 	ids := make([]string, 0, len(sent))
 	for id := range sent {
 		ids = append(ids, id)
 	}
-	t.lost, t.dup = t.countIn(ids)
+	var t tallyResult
+	for i, f := range r.fakes {
+		d := destTally{name: f.name, evs: evs[i], first: firstReceived(evs[i])}
+		if states != nil {
+			d.dead = map[string]bool{}
+			var parts []string
+			for _, st := range sortedKeys(states[f.name]) {
+				parts = append(parts, fmt.Sprintf("%s=%d", st, len(states[f.name][st])))
+			}
+			for _, id := range states[f.name]["dead"] {
+				d.dead[id] = true
+			}
+			which := ""
+			if len(r.fakes) > 1 {
+				which = " at " + f.name
+			}
+			fmt.Fprintf(os.Stderr, "hub delivery states of this run's orders%s: %s\n", which, strings.Join(parts, " "))
+		}
+		d.lost, d.dup = d.countIn(ids)
+		t.dests = append(t.dests, d)
+	}
+	t.destTally = t.dests[0]
 	return t
+}
+
+// allDead reports whether every pending order of each destination is dead there.
+func allDead(pending map[string][]string, states map[string]map[string][]string) bool {
+	for name, ids := range pending {
+		dead := map[string]bool{}
+		for _, id := range states[name]["dead"] {
+			dead[id] = true
+		}
+		for _, id := range ids {
+			if !dead[id] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// destLine is one destination's result line: its counts over every order of the run, its
+// latencies over basis (sorted ms, +Inf for an order it never accepted).
+func destLine(store string, d destTally, ids, basis []string, sent map[string]time.Time, mark string) string {
+	accepted := 0
+	for _, id := range ids {
+		if _, ok := d.first[id]; ok {
+			accepted++
+		}
+	}
+	lat := make([]float64, 0, len(basis))
+	for _, id := range basis {
+		at, ok := d.first[id]
+		if !ok {
+			if !d.dead[id] {
+				lat = append(lat, math.Inf(1))
+			}
+			continue
+		}
+		lat = append(lat, float64(at.Sub(sent[id]).Microseconds())/1000)
+	}
+	sort.Float64s(lat)
+	dead := -1
+	if d.dead != nil {
+		dead = len(d.dead)
+	}
+	return fmt.Sprintf("delivery-dest: store=%s dest=%s orders=%d accepted=%d dead=%d lost=%d dup=%d p50=%s p95=%s%s",
+		store, d.name, len(ids), accepted, dead, d.lost, d.dup, fmtMS(pct(lat, 50)), fmtMS(pct(lat, 95)), mark)
+}
+
+// printDests prints a line per destination and reports whether one lost or duplicated an order.
+func (r *runner) printDests(t tallyResult, store string, basis []string, mark string) bool {
+	ids := r.sentIDs()
+	r.mu.Lock()
+	sent := make(map[string]time.Time, len(r.sent))
+	for k, v := range r.sent {
+		sent[k] = v
+	}
+	r.mu.Unlock()
+	bad := false
+	for _, d := range t.dests {
+		fmt.Println(destLine(store, d, ids, basis, sent, mark))
+		bad = bad || d.lost > 0 || d.dup > 0
+	}
+	return bad
 }
 
 // fixed is the single-rate run (-rate): n webhooks at rate, Meta optionally failing for a while.
@@ -484,9 +659,10 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 	fmt.Fprintf(os.Stderr, "webhook acknowledged by Hub: p50=%.0fms p95=%.0fms p99=%.0fms\n", pct(ackLat, 50), pct(ackLat, 95), pct(ackLat, 99))
 	fmt.Fprintf(os.Stderr, "sent %d webhooks at %.0f/s (%d not acknowledged); fake failing %.0f%% of requests (%s) for %s; %d requests reached the fake; max latency %.0fms\n",
 		n, achieved, failed, failRate*100, failMode, failFor, t.evs.Requests, pct(lat, 100))
+	bad := r.printDests(t, storeName, r.sentIDs(), mark)
 	fmt.Printf("delivery: store=%s orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms%s\n",
 		storeName, len(ids), len(lat), dead, t.lost, t.dup, pct(lat, 50), pct(lat, 95), pct(lat, 99), mark)
-	if t.lost > 0 || t.dup > 0 || failed > 0 {
+	if t.lost > 0 || t.dup > 0 || failed > 0 || bad {
 		os.Exit(1)
 	}
 }
@@ -556,20 +732,20 @@ func post(client *http.Client, u, hottok string, body []byte) bool {
 	return false
 }
 
-// deliveryStates lists the tenant's deliveries through the admin API and groups this run's
-// (by event id) by state.
-func deliveryStates(c *http.Client, base, key string, sent map[string]time.Time) (map[string][]string, error) {
-	out := map[string][]string{}
+// destNames maps the tenant's destination ids to the names -dests uses (meta, googleads, ga4,
+// tiktok, webhook), through the admin API.
+func destNames(c *http.Client, base, key string) (map[string]string, error) {
+	out := map[string]string{}
 	cursor := ""
 	for {
-		u := base + "/api/v1/deliveries?limit=500"
+		u := base + "/api/v1/destinations?limit=100"
 		if cursor != "" {
 			u += "&cursor=" + url.QueryEscape(cursor)
 		}
 		var page struct {
 			Items []struct {
-				EventID string `json:"event_id"`
-				State   string `json:"state"`
+				ID   string `json:"id"`
+				Type string `json:"type"`
 			} `json:"items"`
 			NextCursor string `json:"next_cursor"`
 		}
@@ -577,8 +753,47 @@ func deliveryStates(c *http.Client, base, key string, sent map[string]time.Time)
 			return nil, err
 		}
 		for _, it := range page.Items {
+			out[it.ID] = strings.ReplaceAll(it.Type, "_", "")
+		}
+		if page.NextCursor == "" || len(page.Items) == 0 {
+			return out, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// deliveryStates lists the tenant's deliveries through the admin API and groups this run's
+// (by event id) by destination name and state.
+func (r *runner) deliveryStates(sent map[string]time.Time) (map[string]map[string][]string, error) {
+	names, err := destNames(r.client, r.hubBase, r.apiKey)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string][]string{}
+	cursor := ""
+	for {
+		u := r.hubBase + "/api/v1/deliveries?limit=500"
+		if cursor != "" {
+			u += "&cursor=" + url.QueryEscape(cursor)
+		}
+		var page struct {
+			Items []struct {
+				DestinationID string `json:"destination_id"`
+				EventID       string `json:"event_id"`
+				State         string `json:"state"`
+			} `json:"items"`
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := getJSON(r.client, u, r.apiKey, &page); err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
 			if _, ok := sent[it.EventID]; ok {
-				out[it.State] = append(out[it.State], it.EventID)
+				name := names[it.DestinationID]
+				if out[name] == nil {
+					out[name] = map[string][]string{}
+				}
+				out[name][it.State] = append(out[name][it.State], it.EventID)
 			}
 		}
 		if page.NextCursor == "" || len(page.Items) == 0 {
@@ -629,11 +844,12 @@ func pct(sorted []float64, p float64) float64 {
 	return sorted[i]
 }
 
-// purchase is a Hotmart PURCHASE_APPROVED delivery (the shape of shared/fixtures/webhooks/hotmart.json).
-func purchase(txn string, at time.Time) []byte {
+// purchase is a Hotmart PURCHASE_APPROVED delivery (the shape of shared/fixtures/webhooks/hotmart.json)
+// whose checkout carried sck back.
+func purchase(txn, sck string, at time.Time) []byte {
 	ms := at.UnixMilli()
-	return []byte(fmt.Sprintf(`{"id":"%s-evt","creation_date":%d,"event":"PURCHASE_APPROVED","version":"2.0.0","data":{"product":{"id":1234567,"ucode":"0d5b4c2a-1111-4222-8333-444455556666","name":"Curso Exemplo"},"buyer":{"email":"buyer.%s@example.com","name":"Maria Exemplo Teste","first_name":"Maria","last_name":"Exemplo Teste","checkout_phone_code":"11","checkout_phone":"999998888","document":"00000000191","document_type":"CPF","address":{"country":"Brasil","country_iso":"BR","zipcode":"01310-100","state":"SP","city":"São Paulo"}},"purchase":{"approved_date":%d,"order_date":%d,"status":"APPROVED","transaction":"%s","price":{"value":197.0,"currency_value":"BRL"},"payment":{"type":"PIX","installments_number":1},"origin":{"src":"fb_ads","sck":"k_%s"},"buyer_ip":"203.0.113.45"}},"hottok":"bench"}`,
-		strings.ToLower(txn), ms, strings.ToLower(txn), ms, ms-60000, txn, strings.ToLower(txn)))
+	return []byte(fmt.Sprintf(`{"id":"%s-evt","creation_date":%d,"event":"PURCHASE_APPROVED","version":"2.0.0","data":{"product":{"id":1234567,"ucode":"0d5b4c2a-1111-4222-8333-444455556666","name":"Curso Exemplo"},"buyer":{"email":"buyer.%s@example.com","name":"Maria Exemplo Teste","first_name":"Maria","last_name":"Exemplo Teste","checkout_phone_code":"11","checkout_phone":"999998888","document":"00000000191","document_type":"CPF","address":{"country":"Brasil","country_iso":"BR","zipcode":"01310-100","state":"SP","city":"São Paulo"}},"purchase":{"approved_date":%d,"order_date":%d,"status":"APPROVED","transaction":"%s","price":{"value":197.0,"currency_value":"BRL"},"payment":{"type":"PIX","installments_number":1},"origin":{"src":"fb_ads","sck":"%s"},"buyer_ip":"203.0.113.45"}},"hottok":"bench"}`,
+		strings.ToLower(txn), ms, strings.ToLower(txn), ms, ms-60000, txn, sck))
 }
 
 func control(c *http.Client, url string, body any) error {
@@ -671,4 +887,91 @@ func events(c *http.Client, base string) (fakeEvents, error) {
 	}
 	defer resp.Body.Close()
 	return out, json.NewDecoder(resp.Body).Decode(&out)
+}
+
+// fakeDest is a destination's fake: its name (meta, googleads, ga4, tiktok, webhook) and URL.
+type fakeDest struct{ name, url string }
+
+var destKinds = []string{"googleads", "ga4", "tiktok", "webhook"}
+
+// parseDests parses -dests: name=URL pairs, comma-separated, each name once and not meta (its
+// fake is -fake).
+func parseDests(v string) ([]fakeDest, error) {
+	var out []fakeDest
+	seen := map[string]bool{}
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, u, ok := strings.Cut(part, "=")
+		switch {
+		case !ok || u == "":
+			return nil, fmt.Errorf("%q is not name=URL", part)
+		case name == "meta":
+			return nil, errors.New("meta's fake is -fake, not in -dests")
+		case !slices.Contains(destKinds, name):
+			return nil, fmt.Errorf("unknown destination %q (one of %s)", name, strings.Join(destKinds, ", "))
+		case seen[name]:
+			return nil, fmt.Errorf("%s given twice", name)
+		}
+		seen[name] = true
+		out = append(out, fakeDest{name: name, url: strings.TrimRight(u, "/")})
+	}
+	return out, nil
+}
+
+// needsClick reports whether a destination among ds needs a Google ad click on the order's
+// visitor: Google Ads (a gclid) and GA4 (the _ga client id).
+func needsClick(ds []fakeDest) bool {
+	for _, d := range ds {
+		if d.name == "googleads" || d.name == "ga4" {
+			return true
+		}
+	}
+	return false
+}
+
+// visitors is how many visitors with a Google ad click the orders share (round robin).
+const visitors = 50
+
+// clicks records, through /v1/collect, n visitors' landing from a Google ad (a gclid, GA4's _ga
+// client id and a session of the stream G-FAKE0GA4, consent granted) and returns their ids,
+// which the orders carry back in sck. It is not timed: it happens before the run.
+func clicks(c *http.Client, base, key, prefix string, n int) ([]string, error) {
+	at := time.Now().Add(-10 * time.Minute)
+	var evs []string
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = clickVisitor(prefix, i)
+		evs = append(evs, clickEvent(ids[i], at, i))
+	}
+	body := fmt.Sprintf(`{"key":%q,"events":[%s]}`, key, strings.Join(evs, ","))
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/collect", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("POST /v1/collect: HTTP %d: %.300s", resp.StatusCode, b)
+	}
+	return ids, nil
+}
+
+// clickVisitor is the id of the i-th visitor: at most 32 characters of [A-Za-z0-9_-], the
+// shape Hub recognises in sck.
+func clickVisitor(prefix string, i int) string {
+	return fmt.Sprintf("g%.20s_%d", strings.ToLower(prefix), i)
+}
+
+// clickEvent is the page view of a Google ad click by visitor id at at.
+func clickEvent(id string, at time.Time, i int) string {
+	return fmt.Sprintf(`{"type":"page_view","event_id":"%s-pv","visitor_id":%q,"occurred_at":%q,`+
+		`"url":"https://shop.example/oferta?gclid=Cj0KCQjwBench%d&utm_source=google","gclid":"Cj0KCQjwBench%d",`+
+		`"ga_client_id":"%d.%d","ga_sessions":"FAKE0GA4:%d","consent":"granted","utm":{"source":"google","campaign":"bench"}}`,
+		id, id, at.UTC().Format(time.RFC3339), i, i, 1000000000+i, at.Unix(), at.Unix())
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
+	"strings"
 	"testing"
+	"time"
 )
 
 var obj = objective{ackP99: 500, e2eP95: 1000}
@@ -107,4 +110,128 @@ func equal(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+func TestParseDests(t *testing.T) {
+	t.Parallel()
+	got, err := parseDests(" googleads=http://127.0.0.1:1/,ga4=http://127.0.0.1:2,,webhook=http://127.0.0.1:3 ")
+	want := []fakeDest{{"googleads", "http://127.0.0.1:1"}, {"ga4", "http://127.0.0.1:2"}, {"webhook", "http://127.0.0.1:3"}}
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("parseDests = %v, %v", got, err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("dest %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if ds, err := parseDests(""); err != nil || len(ds) != 0 {
+		t.Errorf("empty: %v, %v (the default: Meta only)", ds, err)
+	}
+	for _, bad := range []string{"ga4", "ga4=", "meta=http://127.0.0.1:1", "bing=http://127.0.0.1:1", "ga4=http://a,ga4=http://b"} {
+		if _, err := parseDests(bad); err == nil {
+			t.Errorf("parseDests(%q) accepted", bad)
+		}
+	}
+	if needsClick([]fakeDest{{"tiktok", ""}, {"webhook", ""}}) || !needsClick([]fakeDest{{"tiktok", ""}, {"ga4", ""}}) || !needsClick([]fakeDest{{"googleads", ""}}) {
+		t.Error("needsClick: only Google Ads and GA4 need the Google ad click")
+	}
+}
+
+// A step misses the objective when another destination lost or duplicated one of its orders,
+// however fast Meta was.
+func TestStepMeetsWithOtherDestinations(t *testing.T) {
+	t.Parallel()
+	s := ok(100)
+	s.others = map[string]lateDup{"ga4": {}, "webhook": {}}
+	if !s.meets(obj) {
+		t.Error("every destination accepted every order once: misses")
+	}
+	s.others["webhook"] = lateDup{dup: 1}
+	if s.meets(obj) {
+		t.Error("a duplicate at the webhook: meets")
+	}
+	s.others["webhook"] = lateDup{late: 1}
+	if s.meets(obj) {
+		t.Error("an order missing at the webhook after the drain: meets")
+	}
+}
+
+// destLine counts accepted, lost (neither accepted nor dead) and duplicated orders by the
+// platform's key, and its latencies from when each webhook was due to the first acceptance.
+func TestDestLine(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	sent := map[string]time.Time{"a": t0, "b": t0, "c": t0, "d": t0}
+	var evs fakeEvents
+	if err := json.Unmarshal([]byte(`{"events":[
+		{"event_id":"a","received":"2026-12-02T12:00:00.100Z"},
+		{"event_id":"b","received":"2026-12-02T12:00:00.300Z"},
+		{"event_id":"a","received":"2026-12-02T12:00:00.050Z"},
+		{"event_id":"x","received":"2026-12-02T12:00:09Z"}],
+		"counts":{"a":2,"b":1,"x":1},"requests":3}`), &evs); err != nil {
+		t.Fatal(err)
+	}
+	d := destTally{name: "ga4", evs: evs, first: firstReceived(evs), dead: map[string]bool{"d": true}}
+	ids := []string{"a", "b", "c", "d"}
+	d.lost, d.dup = d.countIn(ids)
+	if d.lost != 1 || d.dup != 1 {
+		t.Fatalf("lost %d dup %d, want 1 (c) and 1 (a)", d.lost, d.dup)
+	}
+	// Over a and b: 50 ms (a's first acceptance) and 300 ms.
+	got := destLine("postgres", d, ids, []string{"a", "b"}, sent, "")
+	if want := "delivery-dest: store=postgres dest=ga4 orders=4 accepted=2 dead=1 lost=1 dup=1 p50=50ms p95=300ms"; got != want {
+		t.Errorf("line\n got %s\nwant %s", got, want)
+	}
+	// c never arrived: p95 over a, b, c is inf; d is dead there, not a latency.
+	got = destLine("sqlite", d, ids, ids, sent, " forced=1")
+	if want := "delivery-dest: store=sqlite dest=ga4 orders=4 accepted=2 dead=1 lost=1 dup=1 p50=300ms p95=inf forced=1"; got != want {
+		t.Errorf("line\n got %s\nwant %s", got, want)
+	}
+	d.dead = nil
+	if got := destLine("sqlite", d, ids, nil, sent, ""); !strings.Contains(got, "dead=-1") || !strings.Contains(got, "p95=n/a") {
+		t.Errorf("without the admin API: %s", got)
+	}
+}
+
+func TestAllDead(t *testing.T) {
+	t.Parallel()
+	states := map[string]map[string][]string{"meta": {"dead": {"a"}}, "ga4": {"dead": {"b"}, "sent": {"c"}}}
+	if !allDead(map[string][]string{"meta": {"a"}, "ga4": {"b"}}, states) {
+		t.Error("every pending order dead where it is pending: still waiting")
+	}
+	if allDead(map[string][]string{"meta": {"a"}, "ga4": {"a"}}, states) {
+		t.Error("a dead at Meta is not dead at GA4")
+	}
+}
+
+// The click visitors are ids Hub recognises in sck, and the order carries the one it is given.
+func TestClickVisitorAndPurchase(t *testing.T) {
+	t.Parallel()
+	id := clickVisitor("B1764676522BENCHPREFIXLONG", 49)
+	if len(id) > 32 || strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	}) {
+		t.Errorf("visitor id %q is not 1 to 32 of [A-Za-z0-9_-]", id)
+	}
+	var click map[string]any
+	if err := json.Unmarshal([]byte(clickEvent(id, time.Now(), 3)), &click); err != nil {
+		t.Fatalf("click: %v", err)
+	}
+	if click["visitor_id"] != id || click["gclid"] == "" || click["ga_client_id"] == "" || !strings.HasPrefix(click["ga_sessions"].(string), "FAKE0GA4:") {
+		t.Errorf("click = %v", click)
+	}
+	var p struct {
+		Data struct {
+			Purchase struct {
+				Transaction string
+				Origin      struct{ Sck string }
+			}
+		}
+	}
+	if err := json.Unmarshal(purchase("B1S000000001", id, time.Now()), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Data.Purchase.Transaction != "B1S000000001" || p.Data.Purchase.Origin.Sck != id {
+		t.Errorf("purchase: %+v", p)
+	}
 }

@@ -10,9 +10,11 @@
 #   bench/delivery/run.sh -rate 200 -n 6000                 # one fixed rate instead
 #   bench/delivery/run.sh -rate 200 -n 3000 -fail-rate 0.3 -fail-for 10s   # 30 % of Meta requests fail
 #   PROFILE=20 STORE=postgres bench/delivery/run.sh         # plus a 20 s CPU profile of the server
+#   DESTS=meta,googleads,ga4,tiktok,webhook bench/delivery/run.sh   # every destination at once
 #
 # The last line is the harness's: delivery: store=S capacity=N/s ack_p99=… e2e_p95=… lost=N dup=N
-# (with -rate: delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=… p95=… p99=…)
+# (with -rate: delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=… p95=… p99=…),
+# after one line per destination: delivery-dest: store=S dest=D orders=N accepted=N lost=N dup=N p50=… p95=…
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -22,5 +24,5 @@ bench_setup
 log "running bench/delivery $*"
 bench_profile_start
 timeout 2h "$WORK/delivery" -webhook "$HOTMART_URL" -hottok "$HOTTOK" -fake "$FAKE_URL" \
-	-api-key "$ADMIN_KEY" -store "$STORE" "${BENCH_ARGS[@]}" "$@"
+	-api-key "$ADMIN_KEY" -store "$STORE" -dests "$DEST_FAKES" -public-key "$PUBLIC_KEY" "${BENCH_ARGS[@]}" "$@"
 bench_profile_report

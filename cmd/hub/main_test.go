@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -439,5 +443,121 @@ func TestPrintedURLsFollowServeSettingsAndWarn(t *testing.T) {
 				t.Errorf("%v: %s stderr %q, want a warning with %q", tc.env, name, stderr, tc.warn)
 			}
 		}
+	}
+}
+
+// startFake runs `hub <args>` on a free port and returns the base URL it prints; the process is
+// stopped at the end of the test.
+func startFake(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(hubBin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		b := make([]byte, 4096)
+		n, _ := out.Read(b)
+		line <- string(b[:n])
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case l := <-line:
+		m := regexp.MustCompile(`on http://(127\.0\.0\.1:[0-9]+)`).FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("hub %s printed no address: %q", strings.Join(args, " "), l)
+		}
+		return "http://" + m[1]
+	case <-time.After(30 * time.Second):
+		t.Fatalf("hub %s printed nothing in 30 s", strings.Join(args, " "))
+	}
+	return ""
+}
+
+// The fakes of every destination serve the controls bench/delivery reads; `hub fake-webhook`
+// verifies the signature with the secret it is given and counts deliveries per webhook-id.
+func TestFakeCommandsServeTheControls(t *testing.T) {
+	t.Parallel()
+	type recorded struct {
+		Events []struct {
+			EventID  string    `json:"event_id"`
+			Received time.Time `json:"received"`
+		} `json:"events"`
+		Counts     map[string]int `json:"counts"`
+		Duplicates []string       `json:"duplicates"`
+	}
+	read := func(base string) recorded {
+		t.Helper()
+		resp, err := http.Get(base + "/_fake/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r recorded
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s/_fake/events: %d %v", base, resp.StatusCode, err)
+		}
+		return r
+	}
+	for _, args := range [][]string{{"fake-ga4"}, {"fake-tiktok"}, {"fake-google"}} {
+		base := startFake(t, append(args, "--addr", "127.0.0.1:0")...)
+		if r := read(base); len(r.Events) != 0 || len(r.Counts) != 0 {
+			t.Errorf("hub %s: a new fake recorded %+v", args[0], r)
+		}
+		resp, err := http.Post(base+"/_fake/faults", "application/json", strings.NewReader(`{"mode":"500","count":1}`))
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("hub %s: POST /_fake/faults: %v %v", args[0], resp, err)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+	}
+
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	base := startFake(t, "fake-webhook", "--addr", "127.0.0.1:0", "--secret", secret)
+	send := func(id, key string) int {
+		t.Helper()
+		body := `{"type":"order.paid","id":"` + id + `"}`
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		k, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(key, "whsec_"))
+		mac := hmac.New(sha256.New, k)
+		mac.Write([]byte(id + "." + ts + "." + body))
+		req, _ := http.NewRequest(http.MethodPost, base+"/hooks/hub", strings.NewReader(body))
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", ts)
+		req.Header.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := send("hotmart:T1:purchase", secret); st != http.StatusNoContent {
+		t.Fatalf("a message signed with the given secret: %d", st)
+	}
+	if st := send("hotmart:T1:purchase", secret); st != http.StatusNoContent {
+		t.Fatalf("the same message again: %d", st)
+	}
+	if st := send("hotmart:T2:purchase", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); st != http.StatusUnauthorized {
+		t.Errorf("a message signed with another secret: %d, want 401", st)
+	}
+	r := read(base)
+	if len(r.Events) != 1 || r.Events[0].EventID != "hotmart:T1:purchase" || r.Events[0].Received.IsZero() {
+		t.Errorf("events = %+v, want the one acceptance of T1 with its time", r.Events)
+	}
+	if r.Counts["hotmart:T1:purchase"] != 2 || len(r.Duplicates) != 1 || r.Counts["hotmart:T2:purchase"] != 0 {
+		t.Errorf("counts %v duplicates %v, want T1 delivered twice", r.Counts, r.Duplicates)
+	}
+	if out, err := exec.Command(hubBin, "fake-webhook", "--secret", "nope").CombinedOutput(); err == nil {
+		t.Errorf("fake-webhook with a secret that is not whsec_: %s", out)
 	}
 }

@@ -106,7 +106,7 @@ var Rules = []Rule{
 	// The vocabulary imports the standard library only (checked over all its dependencies).
 	{Pkg: "internal/domain", Layer: 0, Only: []string{}},
 
-	// Test doubles and helpers. cmd/hub imports fakemeta for `hub fake-meta` and fakegoogleads for `hub fake-google`.
+	// Test doubles and helpers. cmd/hub imports the fakes for its `hub fake-*` commands.
 	{Pkg: "internal/store/storetest", Support: true},
 	{Pkg: "internal/cache/cachetest", Support: true},
 	{Pkg: "internal/dest/desttest", Support: true},
@@ -239,7 +239,7 @@ func Render() string {
 	}
 	sort.Strings(support)
 	fmt.Fprintf(&b, "- Test doubles and helpers (%s) may import any package but `app`, `cmd` and `bench`;"+
-		" only tests, other helpers, `cmd` (for `hub fake-meta` and `hub fake-google`) and `bench` import them.\n",
+		" only tests, other helpers, `cmd` (for its `hub fake-*` commands) and `bench` import them.\n",
 		strings.Join(quote(support), ", "))
 	b.WriteString("- Only `cmd` and `bench` import `app`; nothing imports `cmd` or `bench` (but `bench/measure`).\n")
 	return b.String()
