@@ -228,7 +228,7 @@ dest_fakes_start() {
 		url="http://127.0.0.1:$port"
 		case "$name" in
 		googleads)
-			"$WORK/hub" fake-google --addr "127.0.0.1:$port" >"$WORK/fake-$name.log" 2>&1 &
+			"$FAKE_BIN" fake-google --addr "127.0.0.1:$port" >"$WORK/fake-$name.log" 2>&1 &
 			DEST_PIDS+=($!)
 			wait_http "$url/_fake/events" 30
 			# The fake prints the throwaway service-account key its token endpoint accepts.
@@ -243,7 +243,7 @@ dest_fakes_start() {
 			HUB_ENV+=(HUB_GOOGLE_DATAMANAGER_URL="$url")
 			;;
 		ga4)
-			"$WORK/hub" fake-ga4 --addr "127.0.0.1:$port" >"$WORK/fake-$name.log" 2>&1 &
+			"$FAKE_BIN" fake-ga4 --addr "127.0.0.1:$port" >"$WORK/fake-$name.log" 2>&1 &
 			DEST_PIDS+=($!)
 			# G-FAKE0GA4: the container of the sessions bench/delivery's clicks carry.
 			hubenv destination add --tenant "$TENANT" --type ga4 --config '{"measurement_id":"G-FAKE0GA4"}' \
@@ -251,7 +251,7 @@ dest_fakes_start() {
 			HUB_ENV+=(HUB_GA4_URL="$url")
 			;;
 		tiktok)
-			"$WORK/hub" fake-tiktok --addr "127.0.0.1:$port" >"$WORK/fake-$name.log" 2>&1 &
+			"$FAKE_BIN" fake-tiktok --addr "127.0.0.1:$port" >"$WORK/fake-$name.log" 2>&1 &
 			DEST_PIDS+=($!)
 			hubenv destination add --tenant "$TENANT" --type tiktok --config '{"pixel_code":"CBENCH0PIXEL0CODE001"}' \
 				--credentials '{"access_token":"ttbench"}' >/dev/null
@@ -259,7 +259,7 @@ dest_fakes_start() {
 			;;
 		webhook)
 			secret="whsec_$(head -c 32 /dev/urandom | base64 -w0)"
-			"$WORK/hub" fake-webhook --addr "127.0.0.1:$port" --secret "$secret" >"$WORK/fake-$name.log" 2>&1 &
+			"$FAKE_BIN" fake-webhook --addr "127.0.0.1:$port" --secret "$secret" >"$WORK/fake-$name.log" 2>&1 &
 			DEST_PIDS+=($!)
 			hubenv destination add --tenant "$TENANT" --type webhook --config "{\"url\":\"$url/hooks/hub\"}" \
 				--credentials "{\"signing_secret\":\"$secret\"}" >/dev/null
@@ -287,7 +287,14 @@ bench_setup() {
 	mkdir -p "$WORK/data"
 	log "building hub into $WORK"
 	(cd "${HUB_SRC:-$BENCH_ROOT}" && go build -o "$WORK/hub" ./cmd/hub)
-	[ -z "${HUB_SRC:-}" ] || log "hub built from $HUB_SRC at $(git -C "$HUB_SRC" rev-parse --short HEAD)"
+	# The fakes are the harness's: with HUB_SRC they come from this checkout, so an older Hub is
+	# measured against the same fake servers and control endpoints as the current one.
+	FAKE_BIN="$WORK/hub"
+	if [ -n "${HUB_SRC:-}" ]; then
+		log "hub built from $HUB_SRC at $(git -C "$HUB_SRC" rev-parse --short HEAD)"
+		(cd "$BENCH_ROOT" && go build -o "$WORK/hubfake" ./cmd/hub)
+		FAKE_BIN="$WORK/hubfake"
+	fi
 	SERVE=("$WORK/hub" serve)
 	if [ -n "${PROFILE:-}" ]; then
 		(cd "$BENCH_ROOT" && go build -o "$WORK/hubprof" ./bench/hubprof)
@@ -351,7 +358,7 @@ bench_setup() {
 		return 1
 	fi
 
-	"$WORK/hub" fake-meta --addr "127.0.0.1:$FAKE_PORT" >"$WORK/fake.log" 2>&1 &
+	"$FAKE_BIN" fake-meta --addr "127.0.0.1:$FAKE_PORT" >"$WORK/fake.log" 2>&1 &
 	FAKE_PID=$!
 	local -a extra=()
 	if [ -n "${HUB_EXTRA_ENV:-}" ]; then
