@@ -76,6 +76,18 @@ func Match(ctx context.Context, f Finder, src store.Source, o store.Order, now t
 		if err != nil {
 			return Result{}, fmt.Errorf("attribution: order %s: %w", o.ID, err)
 		}
+		if p != nil && p.chosen != nil && !isAdClick(*p.chosen) && p.rule != RuleNetwork {
+			// The buyer is found, but on a visit without an ad: a fresh visitor id (Safari's
+			// cap on script cookies, blocked cookies) hides the click. Look for the same
+			// person's ad click; a visit without an ad never takes the credit from one.
+			sp, err := m.stitch(ctx, o, p)
+			if err != nil {
+				return Result{}, fmt.Errorf("attribution: order %s: %w", o.ID, err)
+			}
+			if sp != nil {
+				p = sp
+			}
+		}
 		if p != nil && p.chosen != nil {
 			tp := *p.chosen
 			res.Touchpoint = &tp
@@ -92,8 +104,31 @@ func Match(ctx context.Context, f Finder, src store.Source, o store.Order, now t
 		}
 	}
 	res.Candidates = m.candidates
-	res.Explanation = Describe(o, res.Attribution, nil, nil, time.UTC)
+	known, err := m.known(ctx, o, at)
+	if err != nil {
+		return Result{}, fmt.Errorf("attribution: order %s: %w", o.ID, err)
+	}
+	res.Explanation = Describe(o, res.Attribution, nil, known, time.UTC)
 	return res, nil
+}
+
+// known tells, for an orphan's visitor-id-shaped values, which ones Hub ever recorded a visit
+// of (before the order), so that the stored explanation calls src=fb_ads a campaign label
+// rather than a visitor id. One indexed lookup of one row per value, orphans only.
+func (m *matcher) known(ctx context.Context, o store.Order, at time.Time) (map[string]bool, error) {
+	ids := o.Tracking.VisitorIDs
+	if len(ids) == 0 && o.Tracking.VisitorID != "" {
+		ids = []string{o.Tracking.VisitorID}
+	}
+	known := map[string]bool{}
+	for _, id := range ids[:min(len(ids), 8)] {
+		tps, err := m.f.TouchpointsByVisitor(ctx, m.tenant, id, time.Time{}, at.Add(24*time.Hour), 1)
+		if err != nil {
+			return nil, err
+		}
+		known[id] = len(tps) > 0
+	}
+	return known, nil
 }
 
 type matcher struct {

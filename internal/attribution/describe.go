@@ -42,19 +42,10 @@ func Describe(o store.Order, a store.Attribution, tp *store.Touchpoint, known ma
 		} else {
 			say("Credited to %s on %s.", what, when(at, loc))
 		}
-		switch a.Rule {
-		case RuleVisitorID:
-			say("Why: the checkout link carried Hub's visitor id from the site back to the gateway, so the match is certain.")
-		case RuleIdentity:
-			kind := "phone"
-			if a.Confidence >= ConfidenceIdentityEmail {
-				kind = "e-mail"
-			}
-			say("Why: the buyer's %s had been seen on the site on this visitor before (Hub compares it hashed).", kind)
-		case RuleClickID:
-			say("Why: the order carries the ad's click id, first seen when this visitor arrived from the ad.")
-		case RuleNetwork:
-			say("Why: a single visitor had the buyer's IP address and browser in the %s before the sale; this is Hub's least certain rule.", hours(NetworkWindow))
+		if link := StitchedBy(a); link != "" {
+			describeStitch(o, a, tp, link, say)
+		} else {
+			describeRule(a, say)
 		}
 		lost := 0
 		for _, c := range a.Candidates {
@@ -70,7 +61,81 @@ func Describe(o store.Order, a store.Attribution, tp *store.Touchpoint, known ma
 		}
 		return strings.Join(s, " ")
 	}
+	return describeOrphan(o, a, known, byRule, s)
+}
 
+func describeRule(a store.Attribution, say func(string, ...any)) {
+	switch a.Rule {
+	case RuleVisitorID:
+		say("Why: the checkout link carried Hub's visitor id from the site back to the gateway, so the match is certain.")
+	case RuleIdentity:
+		kind := "phone"
+		if a.Confidence >= ConfidenceIdentityEmail {
+			kind = "e-mail"
+		}
+		say("Why: the buyer's %s had been seen on the site on this visitor before (Hub compares it hashed).", kind)
+	case RuleClickID:
+		say("Why: the order carries the ad's click id, first seen when this visitor arrived from the ad.")
+	case RuleNetwork:
+		say("Why: a single visitor had the buyer's IP address and browser in the %s before the sale; this is Hub's least certain rule.", hours(NetworkWindow))
+	}
+}
+
+// StitchedBy returns the link that moved the credit from the visit without an ad that found the
+// buyer to the same person's ad click (the chosen candidate's rule when it differs from the
+// attribution's: identity, click_id or network), or "" when the rule's own choice stands. The
+// dashboard words the same decision from its catalogue.
+func StitchedBy(a store.Attribution) string {
+	for _, c := range a.Candidates {
+		if c.TouchpointID == a.TouchpointID && c.Outcome == "chosen" && c.Rule != a.Rule {
+			return c.Rule
+		}
+	}
+	return ""
+}
+
+// ClickOfOrder reports whether the touchpoint's click id is one the order itself carries (the
+// stitch's click link came from the order rather than from the visitor's _fbc cookie).
+func ClickOfOrder(o store.Order, tp *store.Touchpoint) bool {
+	if tp == nil {
+		return false
+	}
+	t := o.Tracking
+	fbclid := t.FBCLID
+	if fbclid == "" {
+		fbclid = FBCLIDFromFBC(t.FBC)
+	}
+	return fbclid != "" && tp.FBCLID == fbclid || t.GCLID != "" && tp.GCLID == t.GCLID || t.TTCLID != "" && tp.TTCLID == t.TTCLID
+}
+
+func describeStitch(o store.Order, a store.Attribution, tp *store.Touchpoint, link string, say func(string, ...any)) {
+	switch a.Rule {
+	case RuleVisitorID:
+		say("Why: the checkout link carried Hub's visitor id back to the gateway, but that visitor id had only visits without an ad (a new visitor id, as when Safari or blocked cookies reset it).")
+	default:
+		say("Why: the buyer's e-mail or phone had been seen on the site, but only on visits without an ad.")
+	}
+	switch link {
+	case RuleIdentity:
+		kind := "phone"
+		if a.Confidence >= ConfidenceIdentityEmail {
+			kind = "e-mail"
+		}
+		say("The same %s (compared hashed) links that person to this ad click on another visitor id.", kind)
+	case RuleClickID:
+		if ClickOfOrder(o, tp) {
+			say("The order carries this ad's click id.")
+		} else {
+			say("That visitor's Meta cookie (_fbc) was set by this ad click.")
+		}
+	case RuleNetwork:
+		say("That visitor's first visit came from another page of the site, from the same IP address and browser, less than %d minutes after this ad click: the same visit under a new visitor id.", int(SessionGap/time.Minute))
+	}
+	say("A visit without an ad never takes the credit from an ad click of the same person.")
+}
+
+func describeOrphan(o store.Order, a store.Attribution, known map[string]bool, byRule map[string][]store.Candidate, s []string) string {
+	say := func(format string, args ...any) { s = append(s, fmt.Sprintf(format, args...)) }
 	say("Orphan: no ad click or visit could be linked to this order.")
 	t := o.Tracking
 	ids := t.VisitorIDs
@@ -124,11 +189,18 @@ func Describe(o store.Order, a store.Attribution, tp *store.Touchpoint, known ma
 		say("The order carries an ad click id, but no visit with it arrived within the attribution window.")
 	}
 	if o.Buyer.IP != "" && o.Buyer.UserAgent != "" {
-		if allLost(byRule[RuleNetwork], "shared by") {
+		switch nc := byRule[RuleNetwork]; {
+		case allLost(nc, "shared by"):
 			say("Several visitors shared the buyer's IP address and browser (a mobile carrier or an office), so Hub does not guess.")
-		} else {
+		case allLost(nc, "bot"):
+			say("The only visits from the buyer's IP address and browser in the %s before the sale were made by a bot, and bots never get credit.", hours(NetworkWindow))
+		default:
 			say("No single visitor had the buyer's IP address and browser in the %s before the sale.", hours(NetworkWindow))
 		}
+	}
+	if allLost(a.Candidates, "bot") {
+		// Every visit any rule found was a bot's: a snippet or a longer window would not help.
+		fix = "What would have matched it: a visit by a person; Hub never credits a sale to visits it marks as bots (crawlers, automated browsers)."
 	}
 	say("%s", fix)
 	return strings.Join(s, " ")
