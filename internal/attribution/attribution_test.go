@@ -492,6 +492,17 @@ func TestStitch(t *testing.T) {
 			wantTP: "t1", wantConf: ConfidenceNetwork, wantLink: RuleNetwork,
 		},
 		{
+			// Blocked cookies: the e-mail was left on the first visit (its ad click), the buyer came
+			// back through a second ad; the session reaches the newer click, and it wins.
+			name: "clicks of every link compete: the session's newer click beats the e-mail's older one",
+			src:  src,
+			tps: []store.Touchpoint{landing("t0", "k_first", 30*time.Hour, "old"), tp("t0b", "A", "k_first", 30*time.Hour-time.Minute, email("emh")),
+				landing("t1", "k_land", 12*time.Minute, "new"), inner},
+			ids:    []store.Identity{{TenantID: "A", Kind: store.IdentityEmail, Hash: "emh", VisitorID: "k_first"}},
+			order:  order(newVisitor, func(o *store.Order) { o.Buyer.EmailHash = "emh" }),
+			wantTP: "t1", wantConf: ConfidenceNetwork, wantLink: RuleNetwork,
+		},
+		{
 			name:   "the session never chooses between two people's clicks",
 			src:    src,
 			tps:    []store.Touchpoint{landing("t1", "k_land", 12*time.Minute, "x"), landing("t2", "k_other", 11*time.Minute, "y"), inner},

@@ -38,27 +38,31 @@ type link struct {
 // (it names the click that set it); the buyer's e-mail or phone, or one the found visitor left,
 // on other visitor ids; and the session (the found visitor's first visit was a navigation from
 // another page of the site, minutes after an ad click from the same IP address and browser).
-// The first link that reaches an ad click in the window wins, and among its clicks the model
-// decides (last or first). Nil when no link reaches one: the visit without an ad keeps the
-// credit.
+// The clicks every link reaches compete as one person's: the model decides (last or first), and
+// the chosen click's link sets the confidence. Nil when no link reaches an ad click in the
+// window: the visit without an ad keeps the credit.
 func (m *matcher) stitch(ctx context.Context, o store.Order, p *pick) (*pick, error) {
 	found := *p.chosen
 	own, err := m.f.TouchpointsByVisitor(ctx, m.tenant, found.VisitorID, m.since, m.until, candidateLimit)
 	if err != nil {
 		return nil, err
 	}
+	// Every link's ad clicks compete, as one person's clicks: the model chooses among them (the
+	// last, or the first), and the chosen click's link says how certain the credit is.
+	var clicks []store.Touchpoint
+	via := map[string]link{}
 	for _, l := range m.links(o, p.rule, found.VisitorID, own) {
 		tps, err := l.find(ctx)
 		if err != nil {
 			return nil, err
 		}
-		var clicks []store.Touchpoint
+		var mine []store.Touchpoint
 		visitors := map[string]bool{}
 		for _, tp := range tps {
-			if tp.VisitorID == found.VisitorID || !isAdClick(tp) || dup(clicks, tp.ID) {
+			if tp.VisitorID == found.VisitorID || !isAdClick(tp) {
 				continue
 			}
-			clicks = append(clicks, tp)
+			mine = append(mine, tp)
 			if !tp.Bot && !tp.OccurredAt.Before(m.since) && !tp.OccurredAt.After(m.until) {
 				visitors[tp.VisitorID] = true
 			}
@@ -66,21 +70,30 @@ func (m *matcher) stitch(ctx context.Context, o store.Order, p *pick) (*pick, er
 		if len(visitors) == 0 || l.oneVisitor && len(visitors) > 1 {
 			continue
 		}
-		chosen, cands := m.choose(l.rule, clicks)
-		if chosen == nil {
-			continue
-		}
-		out := &pick{rule: p.rule, confidence: min(p.confidence, l.confidence), chosen: chosen}
-		for _, c := range p.candidates {
-			if c.Outcome == "chosen" {
-				c.Outcome = outcomeStitched
+		for _, tp := range mine {
+			if _, ok := via[tp.ID]; !ok {
+				via[tp.ID] = l
+				clicks = append(clicks, tp)
 			}
-			out.candidates = append(out.candidates, c)
 		}
-		out.candidates = append(out.candidates, cands...)
-		return out, nil
 	}
-	return nil, nil
+	chosen, cands := m.choose("", clicks)
+	if chosen == nil {
+		return nil, nil
+	}
+	l := via[chosen.ID]
+	out := &pick{rule: p.rule, confidence: min(p.confidence, l.confidence), chosen: chosen}
+	for _, c := range p.candidates {
+		if c.Outcome == "chosen" {
+			c.Outcome = outcomeStitched
+		}
+		out.candidates = append(out.candidates, c)
+	}
+	for i := range cands {
+		cands[i].Rule = via[cands[i].TouchpointID].rule
+	}
+	out.candidates = append(out.candidates, cands...)
+	return out, nil
 }
 
 // links lists the ways from the found visitor to the same person's other visits, most certain
@@ -198,13 +211,4 @@ func sameSite(pageURL, referrer string) bool {
 	}
 	r, err := url.Parse(referrer)
 	return err == nil && r.Host != "" && r.Host == u.Host
-}
-
-func dup(tps []store.Touchpoint, id string) bool {
-	for _, tp := range tps {
-		if tp.ID == id {
-			return true
-		}
-	}
-	return false
 }
