@@ -93,18 +93,20 @@ func explain(l locale, o store.Order, a store.Attribution, tp *store.Touchpoint,
 			what, at = visitWords(l, *tp), tp.OccurredAt
 		}
 		say("attr.credit", what, l.Time(at))
-		switch a.Rule {
-		case attribution.RuleVisitorID:
+		switch link := attribution.StitchedBy(a); {
+		case link != "":
+			stitchSentences(o, a, tp, link, say)
+		case a.Rule == attribution.RuleVisitorID:
 			say("attr.why.visitor_id")
-		case attribution.RuleIdentity:
+		case a.Rule == attribution.RuleIdentity:
 			if a.Confidence >= attribution.ConfidenceIdentityEmail {
 				say("attr.why.identity_email")
 			} else {
 				say("attr.why.identity_phone")
 			}
-		case attribution.RuleClickID:
+		case a.Rule == attribution.RuleClickID:
 			say("attr.why.click_id")
-		case attribution.RuleNetwork:
+		case a.Rule == attribution.RuleNetwork:
 			say("attr.why.network")
 		}
 		lost := 0
@@ -164,14 +166,48 @@ func explain(l locale, o store.Order, a store.Attribution, tp *store.Touchpoint,
 	}
 	if o.Buyer.IP != "" && o.Buyer.UserAgent != "" {
 		nc := byRule[attribution.RuleNetwork]
-		if len(nc) > 0 && allOutcome(nc, "outcome.shared") {
+		switch {
+		case len(nc) > 0 && allOutcome(nc, "outcome.shared"):
 			say("attr.orphan.network_shared")
-		} else {
+		case len(nc) > 0 && allOutcome(nc, "outcome.bot"):
+			say("attr.orphan.network_bot", l.N("unit.hours", int(attribution.NetworkWindow/time.Hour)))
+		default:
 			say("attr.orphan.network", l.N("unit.hours", int(attribution.NetworkWindow/time.Hour)))
 		}
 	}
+	if allOutcome(a.Candidates, "outcome.bot") {
+		// Every visit any rule found was a robot's: the snippet or a longer window would not help.
+		fix = "attr.orphan.fix_bot"
+	}
 	say(fix)
 	return e
+}
+
+// stitchSentences say why the credit went from the visit without an ad that found the buyer to
+// the same person's ad click (attribution.StitchedBy), as attribution.Describe does in English.
+func stitchSentences(o store.Order, a store.Attribution, tp *store.Touchpoint, link string, say func(string, ...any)) {
+	if a.Rule == attribution.RuleVisitorID {
+		say("attr.stitch.visitor_id")
+	} else {
+		say("attr.stitch.identity")
+	}
+	switch link {
+	case attribution.RuleIdentity:
+		if a.Confidence >= attribution.ConfidenceIdentityEmail {
+			say("attr.stitch.by_email")
+		} else {
+			say("attr.stitch.by_phone")
+		}
+	case attribution.RuleClickID:
+		if attribution.ClickOfOrder(o, tp) {
+			say("attr.stitch.by_click_id")
+		} else {
+			say("attr.stitch.by_fbc")
+		}
+	case attribution.RuleNetwork:
+		say("attr.stitch.by_session", int(attribution.SessionGap/time.Minute))
+	}
+	say("attr.stitch.never")
 }
 
 func allOutcome(cs []store.Candidate, key string) bool {

@@ -599,3 +599,43 @@ func TestLanguageSavedOnAccount(t *testing.T) {
 		})
 	}
 }
+
+// TestExplanationStitchAndBots: a credit moved from a visit without an ad to the same person's
+// ad click says why in both languages (never the certain-match sentence of the visitor id
+// alone), and a buyer whose only visits from its IP address and browser were a robot's is told
+// so, with the robot's fix rather than the snippet's.
+func TestExplanationStitchAndBots(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 30, 22, 27, 0, 0, time.UTC)
+	o := store.Order{Tracking: store.Tracking{Sck: "k_new", VisitorIDs: []string{"k_new"}}}
+	stitched := store.Attribution{TouchpointID: "tp1", Rule: "visitor_id", Confidence: 0.6, Candidates: []store.Candidate{
+		{TouchpointID: "tp9", Rule: "visitor_id", OccurredAt: at, Outcome: "lost: organic visit; an ad click of the same person wins"},
+		{TouchpointID: "tp1", Rule: "network", OccurredAt: at.Add(-10 * time.Minute), Outcome: "chosen"},
+	}}
+	tp := store.Touchpoint{ID: "tp1", OccurredAt: at.Add(-10 * time.Minute), FBCLID: "x"}
+	for l, want := range map[locale][]string{
+		localeEN: {"only visits without an ad", "from another page of your site", "less than 30 minutes", "never takes the credit from an ad click of the same person", "lost: a visit without an ad"},
+		localePT: {"só tinha visitas sem anúncio", "veio de outra página do seu site", "menos de 30 minutos", "nunca tira o crédito de um clique em anúncio da mesma pessoa", "perdeu: visita sem anúncio"},
+	} {
+		ex := explain(l.in(mustZone(t, "America/Sao_Paulo")), o, stitched, &tp, map[string]bool{"k_new": true})
+		all := strings.Join(ex.Sentences, " ")
+		for _, c := range ex.Candidates {
+			all += " " + c.Outcome
+		}
+		for _, w := range want {
+			if !strings.Contains(all, w) {
+				t.Errorf("%s stitched: %q lacks %q", l.Tag, all, w)
+			}
+		}
+		if strings.Contains(all, "certain") || strings.Contains(all, "certa") {
+			t.Errorf("%s stitched says the match is certain: %q", l.Tag, all)
+		}
+	}
+
+	botOnly := store.Order{Buyer: store.Buyer{IP: "203.0.113.9", UserAgent: "HeadlessChrome"}}
+	bots := store.Attribution{Rule: "none", Candidates: []store.Candidate{{TouchpointID: "tp1", Rule: "network", OccurredAt: at, Outcome: "lost: marked as a bot"}}}
+	all := strings.Join(explain(localeEN.in(time.UTC), botOnly, bots, nil, map[string]bool{}).Sentences, " ")
+	if !strings.Contains(all, "were made by a robot") || strings.Contains(all, "No single visitor") || !strings.Contains(all, "a visit by a person") || strings.Contains(all, "snippet") {
+		t.Errorf("bot-only by IP and browser: %q", all)
+	}
+}
