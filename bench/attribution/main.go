@@ -9,7 +9,8 @@
 // script-written cookies (24 hours after a decorated ad click; Hub's server-set cookie survives
 // it only when Hub is served first-party), e-mail captured before the checkout, shared IPs
 // (mobile carriers), pix paid hours after the checkout, repeat buyers, organic buyers with no
-// click, returning visits (directly or through a retargeting ad), IP changes.
+// click, returning visits (directly or through a retargeting ad), IP changes, and buyers whose
+// every visit is a bot's (an automated browser).
 //
 // Truth: an order is caused by the buyer's last ad click (fbclid or gclid) before it was paid,
 // within the 7-day window; an order with no such click is organic. Hub's answer for an order is
@@ -30,8 +31,11 @@
 //	attribution: orders=N matched=N correct=N wrong=N orphan=N rate=P% precision=Q%
 //
 // where rate = matched/orders and precision = correct/matched. The lines before it break the
-// result down by scenario, and give the figure for the orders whose visitor id survived the
-// checkout (the checkout carried the visitor id of the browser that made the true click).
+// result down by scenario, give the figure for the orders whose visitor id survived the
+// checkout (the checkout carried the visitor id of the browser that made the true click), check
+// the explanations of the two cases that once read wrong (an orphan whose checkout carried
+// src=fb_ads, a bot-only buyer), and, with -fake-meta, the share of the Purchases Meta received
+// carrying each identifier.
 //
 // bench/attribution/run.sh builds Hub, starts it with a fake Meta on free loopback ports, creates
 // the tenant, source and destination with the CLI, runs this harness and stops everything.
@@ -81,6 +85,7 @@ type mix struct {
 	gclid          float64
 	pagesMax       int
 	organicNoVisit float64
+	botBuyers      float64
 	carrierIPs     int
 	window         time.Duration
 	seed           uint64
@@ -97,6 +102,7 @@ func main() {
 		hottok      = flag.String("hottok", "", "the source's Hotmart hottok")
 		wooURL      = flag.String("woo-webhook", "", "the source's WooCommerce webhook URL (optional; without it every buyer uses Hotmart)")
 		wooSecret   = flag.String("woo-secret", "", "the source's WooCommerce webhook secret")
+		fakeMeta    = flag.String("fake-meta", "", "base URL of the fake Meta the destination sends to (optional): prints the identifier coverage of the Purchases")
 		apiKeys     = flag.String("api-key", "", "admin API key(s) of the tenant, comma-separated (each key is rate limited on its own)")
 		concurrency = flag.Int("concurrency", 8, "simulated people in flight at once")
 		run         = flag.String("run", strconv.FormatInt(time.Now().Unix()%1_000_000, 36), "run id (prefix of event and order ids; unique per run)")
@@ -105,6 +111,7 @@ func main() {
 	flag.IntVar(&m.visitors, "visitors", 2000, "visitors arriving from ads")
 	flag.Float64Var(&m.buy, "buy", 0.4, "share of the ad visitors who buy")
 	flag.Float64Var(&m.organic, "organic", 0.08, "organic buyers with no ad click, as a share of the ad buyers")
+	flag.Float64Var(&m.botBuyers, "bot-buyers", 0.02, "buyers whose every visit Hub marks as a bot (an automated browser: a checkout test, a headless in-app browser), as a share of the ad buyers; the right answer is an orphan explained as bots")
 	flag.Float64Var(&m.organicNoVisit, "organic-no-visit", 0.5, "share of the organic buyers who reach the checkout without any visit to the site (an e-mail link)")
 	flag.Float64Var(&m.woo, "woo", 0.2, "share of the buyers who check out on a WooCommerce store (needs -woo-webhook); the others use Hotmart")
 	flag.Float64Var(&m.decorationLost, "decoration-lost", 0.1, "share of the checkouts that lost the visitor id (link not decorated, in-app browser, another device)")
@@ -135,7 +142,7 @@ func main() {
 	case *wooURL != "" && *wooSecret == "":
 		log.Fatal("attribution: -woo-webhook needs -woo-secret")
 	}
-	for _, u := range []string{*base, *hotmartURL, *wooURL} {
+	for _, u := range []string{*base, *hotmartURL, *wooURL, *fakeMeta} {
 		if u != "" && !loopback(u) {
 			log.Fatalf("attribution: %s is not a loopback URL; the harness only talks to 127.0.0.1/localhost", u)
 		}
@@ -211,6 +218,11 @@ func main() {
 	if err := h.fetchAttributions(ids, byExt, deadline); err != nil {
 		log.Fatalf("attribution: read attributions: %v", err)
 	}
+	if *fakeMeta != "" {
+		if err := h.coverage(strings.TrimRight(*fakeMeta, "/"), people, nOrders, deadline); err != nil {
+			log.Fatalf("attribution: identifier coverage: %v", err)
+		}
+	}
 	report(people, *run)
 }
 
@@ -238,6 +250,7 @@ type person struct {
 	ip      string
 	carrier bool
 	organic bool
+	bot     bool // every visit from an automated browser: Hub marks them as bots
 	clicks  []click
 	steps   []step
 	orders  []*order
@@ -286,6 +299,7 @@ type order struct {
 	truth     string // the click that caused it, "" for organic
 	carried   string // the visitor id the checkout carried back, "" when lost
 	survived  bool   // carried is the visitor id of the browser that saw the true click
+	srcLabel  bool   // the checkout carried src=fb_ads (a campaign label) and no visitor id
 	scenarios []string
 
 	// Hub's answer.
@@ -293,6 +307,8 @@ type order struct {
 	rule       string
 	tpPerson   int // -1: not one of ours
 	tpClick    string
+	tpGCLID    bool // the credited touchpoint carries a gclid
+	tpTTCLID   bool // … a ttclid
 	confidence float64
 	explain    string
 	verdict    string
@@ -346,6 +362,8 @@ type relOrder struct {
 	landing  string // the visit's landing URL (WooCommerce records it)
 	ip, ua   string
 	wooID    int64
+	srcSet   bool // srcFB is decided
+	srcFB    bool // the Hotmart checkout carried src=fb_ads
 }
 
 func simulate(m mix, run string, now time.Time) []*person {
@@ -367,6 +385,11 @@ func simulate(m mix, run string, now time.Time) []*person {
 	nOrganic := int(float64(nBuyers)*m.organic + 0.5)
 	for j := range nOrganic {
 		people = append(people, newPerson(m, rng, run, m.visitors+j, true, true, carriers, now, &wooSeq))
+	}
+	// Bot-only buyers come last, so that the other people's stories do not change with the flag.
+	nBot := int(float64(nBuyers)*m.botBuyers + 0.5)
+	for j := range nBot {
+		people = append(people, newBotBuyer(m, rng, run, m.visitors+nOrganic+j, carriers, now, &wooSeq))
 	}
 	return people
 }
@@ -429,6 +452,25 @@ func newPerson(m mix, rng *rand.Rand, run string, idx int, organic, buys bool, c
 			}
 		}
 	}
+	s.finish(now)
+	return p
+}
+
+// newBotBuyer is a buyer whose every visit comes from an automated browser (a headless Chrome:
+// a checkout test, an in-app browser Hub takes for a bot). It arrives without an ad, leaves its
+// e-mail and checks out; Hub must never credit a bot's visit, so the right answer is an orphan
+// whose explanation says the visits were a bot's (on the visitor id, the e-mail and, on
+// WooCommerce, the IP address and browser).
+func newBotBuyer(m mix, rng *rand.Rand, run string, idx int, carriers []string, now time.Time, wooSeq *int64) *person {
+	p := &person{idx: idx, bot: true, email: fmt.Sprintf("buyer.%s.%d@example.com", run, idx), ip: homeIP(rng),
+		ua: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36"}
+	s := &sim{m: m, rng: rng, run: run, carriers: carriers, p: p}
+	s.newBrowser()
+	s.tags = append(s.tags, "bot_only")
+	s.visit("", "")
+	s.pageViews()
+	s.lead()
+	s.checkout(true, wooSeq)
 	s.finish(now)
 	return p
 }
@@ -690,8 +732,17 @@ func (s *sim) hotmartBody(ro *relOrder, kind string, abs func(time.Duration) tim
 	origin := map[string]any{}
 	if o.carried != "" {
 		origin["sck"], origin["src"] = o.carried, o.carried
-	} else if s.rng.Float64() < 0.5 {
-		origin["src"] = "fb_ads"
+	} else {
+		// Half the checkouts that lost the visitor id carry a campaign label in src, decided once
+		// per order (the pending and the paid webhook say the same).
+		fb := s.rng.Float64() < 0.5
+		if !ro.srcSet {
+			ro.srcSet, ro.srcFB = true, fb
+		}
+		if ro.srcFB {
+			origin["src"] = "fb_ads"
+			o.srcLabel = true
+		}
 	}
 	purchase := map[string]any{
 		"order_date": checkout.UnixMilli(), "status": status, "transaction": o.ext,
@@ -960,6 +1011,7 @@ func (h *hub) fetchAttributions(ids map[string]string, byExt map[string]*order, 
 					if tp := a.Touchpoint; tp != nil {
 						j.o.tpPerson = personOf(tp.ClientEventID)
 						j.o.tpClick = clickKey(tp.ClickIDs)
+						j.o.tpGCLID, j.o.tpTTCLID = tp.ClickIDs["gclid"] != "", tp.ClickIDs["ttclid"] != ""
 					}
 				}
 			}
@@ -1003,6 +1055,88 @@ func clickKey(ids map[string]string) string {
 	return ""
 }
 
+// coverage waits for the Purchases Hub sends to the fake Meta (one per paid order, delivered
+// in the background) and prints the share carrying each identifier. gclid and ttclid are not
+// Meta keys: their share is of the orders whose credited visit carries one (what a Google Ads or
+// TikTok destination would receive; none is configured here).
+func (h *hub) coverage(fake string, people []*person, nOrders int, deadline time.Time) error {
+	type ev struct {
+		EventName string          `json:"event_name"`
+		Raw       json.RawMessage `json:"raw"`
+	}
+	var purchases []ev
+	last, stable := -1, 0
+	for {
+		resp, err := h.client.Get(fake + "/_fake/events")
+		if err != nil {
+			return err
+		}
+		var body struct {
+			Events []ev `json:"events"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		purchases = purchases[:0]
+		for _, e := range body.Events {
+			if e.EventName == "Purchase" {
+				purchases = append(purchases, e)
+			}
+		}
+		if len(purchases) == last {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = len(purchases)
+		// Every paid order, or no new Purchase for 10 seconds (some may be skipped, e.g. stale).
+		if len(purchases) >= nOrders || stable >= 10 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	keys := []string{"em", "ph", "fbc", "fbp", "external_id", "client_ip_address", "client_user_agent"}
+	n := map[string]int{}
+	for _, e := range purchases {
+		var raw struct {
+			UserData map[string]json.RawMessage `json:"user_data"`
+		}
+		if json.Unmarshal(e.Raw, &raw) != nil {
+			continue
+		}
+		for _, k := range keys {
+			if v, ok := raw.UserData[k]; ok && string(v) != `""` && string(v) != "[]" && string(v) != "null" {
+				n[k]++
+			}
+		}
+	}
+	var clicks = map[string]int{}
+	for _, p := range people {
+		for _, o := range p.orders {
+			if o.tpGCLID {
+				clicks["gclid"]++
+			}
+			if o.tpTTCLID {
+				clicks["ttclid"]++
+			}
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "identifier coverage of the Purchases sent to Meta: purchases=%d of %d orders:", len(purchases), nOrders)
+	for _, k := range keys {
+		name := map[string]string{"client_ip_address": "IP", "client_user_agent": "UA"}[k]
+		if name == "" {
+			name = k
+		}
+		fmt.Fprintf(&b, " %s=%.1f%%", name, pct(n[k], len(purchases)))
+	}
+	fmt.Fprintf(&b, "; credited visit carries gclid=%.1f%% ttclid=%.1f%% of orders (not Meta keys)", pct(clicks["gclid"], nOrders), pct(clicks["ttclid"], nOrders))
+	fmt.Fprintln(os.Stderr, b.String())
+	return nil
+}
+
 // ---- the comparison ----
 
 type tally struct{ orders, matched, correct, wrong, missed, orphan int }
@@ -1028,6 +1162,47 @@ func pct(a, b int) float64 {
 		return 0
 	}
 	return 100 * float64(a) / float64(b)
+}
+
+// explanationChecks reads Hub's explanation of the orders whose case once produced a wrong
+// one: an orphan whose checkout carried src=fb_ads must call it a campaign label, never a
+// visitor id; a bot-only buyer must be an orphan explained as bots, never as visits missing or
+// outside the window, and never told to install the snippet.
+func explanationChecks(people []*person) []string {
+	var out []string
+	var labels, labelsOK, bots, botsOrphan, botsOK int
+	for _, p := range people {
+		for _, o := range p.orders {
+			if o.srcLabel && o.verdict == "orphan" && o.found {
+				labels++
+				if strings.Contains(o.explain, "src=fb_ads is a campaign label") && !strings.Contains(o.explain, "shape of a Hub visitor id") &&
+					!strings.Contains(o.explain, "visitor's Hub id") {
+					labelsOK++
+				} else if len(out) < 10 {
+					out = append(out, fmt.Sprintf("  bad label explanation: %s %s: %s", o.provider, o.ext, o.explain))
+				}
+			}
+			if !p.bot {
+				continue
+			}
+			bots++
+			if o.verdict != "orphan" {
+				continue
+			}
+			botsOrphan++
+			ok := strings.Contains(o.explain, "bot")
+			for _, bad := range []string{"No single visitor", "snippet", "not seen on the site", "outside the attribution window", "no visit of it", "falls in the window"} {
+				ok = ok && !strings.Contains(o.explain, bad)
+			}
+			if ok {
+				botsOK++
+			} else if len(out) < 10 {
+				out = append(out, fmt.Sprintf("  bad bot explanation: %s %s: %s", o.provider, o.ext, o.explain))
+			}
+		}
+	}
+	return append([]string{fmt.Sprintf("explanations: src=fb_ads orphans=%d said campaign label=%d; bot-only buyers=%d orphan=%d explained as bots=%d",
+		labels, labelsOK, bots, botsOrphan, botsOK)}, out...)
 }
 
 func report(people []*person, run string) {
@@ -1098,7 +1273,10 @@ func report(people []*person, run string) {
 		fmt.Fprintln(w, l)
 	}
 	fmt.Fprintf(w, "organic orders with no visit left orphan (right answer): %d\n", orgOrphanOK.orders)
-	fmt.Fprintf(w, "missed (matched to the buyer, without the click that caused the order): %d\n", all.missed)
+	fmt.Fprintf(w, "missed (matched to the buyer, without the click that caused the order): %d (%.2f%% of orders)\n", all.missed, pct(all.missed, all.orders))
+	for _, l := range explanationChecks(people) {
+		fmt.Fprintln(w, l)
+	}
 	fmt.Fprintf(w, "visitor id survived the checkout: orders=%d correct=%d wrong=%d missed=%d orphan=%d correct=%.2f%%\n",
 		survived.orders, survived.correct, survived.wrong, survived.missed, survived.orphan, pct(survived.correct, survived.orders))
 	fmt.Fprintf(w, "wrong: %.2f%% of orders\n", pct(all.wrong, all.orders))

@@ -8,7 +8,9 @@
 #   bench/attribution/run.sh -visitors 2000 -seed 1
 #   STORE=postgres bench/attribution/run.sh
 #
-# The last line is the harness's: attribution: orders=N matched=N correct=N wrong=N orphan=N ...
+# Before it, on stderr: the breakdown by rule and scenario, the missed share, the explanation
+# checks (src=fb_ads orphans, bot-only buyers) and the identifier coverage of the Purchases the
+# fake Meta received. The last line is the harness's: attribution: orders=N matched=N correct=N wrong=N orphan=N ...
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -25,4 +27,4 @@ log "running bench/attribution $*"
 timeout 30m "$WORK/attribution" -url "$HUB_URL" -key "$PUBLIC_KEY" \
 	-hotmart-webhook "$HOTMART_URL" -hottok "$HOTTOK" \
 	-woo-webhook "$WOO_URL" -woo-secret "$WOO_SECRET" \
-	-api-key "$keys" "$@"
+	-fake-meta "$FAKE_URL" -api-key "$keys" "$@"
