@@ -126,10 +126,10 @@ func describeStitch(o store.Order, a store.Attribution, tp *store.Touchpoint, li
 		if ClickOfOrder(o, tp) {
 			say("The order carries this ad's click id.")
 		} else {
-			say("That visitor's Meta cookie (_fbc) was set by this ad click.")
+			say("A visit of the same person carried the Meta cookie (_fbc) this ad click set.")
 		}
 	case RuleNetwork:
-		say("That visitor's first visit came from another page of the site, from the same IP address and browser, less than %d minutes after this ad click: the same visit under a new visitor id.", int(SessionGap/time.Minute))
+		say("A visit of the same person came from another page of the site, from the same IP address and browser, less than %d minutes after this ad click: the same visit under a new visitor id.", int(SessionGap/time.Minute))
 	}
 	say("A visit without an ad never takes the credit from an ad click of the same person.")
 }

@@ -13,99 +13,94 @@ import (
 // user agent (the 30 minutes analytics tools take as a session).
 const SessionGap = 30 * time.Minute
 
-// maxLinkedVisitors bounds the visitors one e-mail or phone links: a person has a few browsers,
-// and matching reads indexed rows, never a tenant's history.
-const maxLinkedVisitors = 8
+// maxLinkedVisitors bounds the other visitor ids the e-mails and phones reach: a person has a
+// few browsers, and matching reads indexed rows, never a tenant's history.
+const maxLinkedVisitors = 6
 
 // outcomeStitched is the outcome of the visit without an ad that found the buyer when an ad
 // click of the same person takes the credit.
 const outcomeStitched = "lost: organic visit; an ad click of the same person wins"
 
-// link is one way to reach the buyer's other visitor ids from the visit that found them.
-type link struct {
+// hop is a visitor id of the buyer and how it was reached (the weakest link on the way): the
+// found visitor, or one the buyer's e-mail or phone links.
+type hop struct {
 	rule       string
 	confidence float64
-	find       func(context.Context) ([]store.Touchpoint, error)
-	// oneVisitor refuses a link whose ad clicks belong to more than one visitor (a probabilistic
-	// link must not choose between people).
-	oneVisitor bool
+	tps        []store.Touchpoint
+}
+
+// reached is how an ad click was reached.
+type reached struct {
+	rule       string
+	confidence float64
+}
+
+// stitcher gathers the ad clicks the links reach.
+type stitcher struct {
+	m      *matcher
+	found  string
+	clicks []store.Touchpoint
+	via    map[string]reached
+}
+
+// add keeps the ad clicks among tps (of other visitor ids than the found one). A probabilistic
+// link (oneVisitor) whose clicks belong to more than one visitor adds nothing: it must not
+// choose between people.
+func (s *stitcher) add(tps []store.Touchpoint, r reached, oneVisitor bool) {
+	var mine []store.Touchpoint
+	visitors := map[string]bool{}
+	for _, tp := range tps {
+		if tp.VisitorID == s.found || !isAdClick(tp) {
+			continue
+		}
+		mine = append(mine, tp)
+		if !tp.Bot && !tp.OccurredAt.Before(s.m.since) && !tp.OccurredAt.After(s.m.until) {
+			visitors[tp.VisitorID] = true
+		}
+	}
+	if len(visitors) == 0 || oneVisitor && len(visitors) > 1 {
+		return
+	}
+	for _, tp := range mine {
+		prev, ok := s.via[tp.ID]
+		if !ok {
+			s.clicks = append(s.clicks, tp)
+		}
+		if !ok || r.confidence > prev.confidence {
+			s.via[tp.ID] = r
+		}
+	}
+}
+
+// weaker is the weaker of a hop's path and the next link.
+func weaker(h hop, rule string, confidence float64) reached {
+	if h.confidence < confidence {
+		return reached{h.rule, h.confidence}
+	}
+	return reached{rule, confidence}
 }
 
 // stitch looks for the ad click of the person a rule found on a visit without an ad (p). A
 // fresh visitor id hides the click when Safari caps script-written cookies, cookies are
-// blocked, or the person came back on another browser; the same person is recognised by, in
-// order of certainty: the order's own click id; the _fbc cookie on the found visitor's visits
-// (it names the click that set it); the buyer's e-mail or phone, or one the found visitor left,
-// on other visitor ids; and the session (the found visitor's first visit was a navigation from
-// another page of the site, minutes after an ad click from the same IP address and browser).
-// The clicks every link reaches compete as one person's: the model decides (last or first), and
-// the chosen click's link sets the confidence. Nil when no link reaches an ad click in the
-// window: the visit without an ad keeps the credit.
+// blocked, or the person came back on another browser. The same person is recognised by the
+// order's own click id; by the buyer's e-mail or phone (or one the found visitor left) on other
+// visitor ids; and, from the found visitor and each of those, by the _fbc cookie its visits
+// carried (it names the click that set it) and by the session (its first visit was a navigation
+// from another page of the site, minutes after an ad click from the same IP address and
+// browser). The clicks every link reaches compete as one person's: the model decides (last or
+// first), and the chosen click's path sets the confidence (its weakest link). Nil when no link
+// reaches an ad click in the window: the visit without an ad keeps the credit.
 func (m *matcher) stitch(ctx context.Context, o store.Order, p *pick) (*pick, error) {
-	found := *p.chosen
-	own, err := m.f.TouchpointsByVisitor(ctx, m.tenant, found.VisitorID, m.since, m.until, candidateLimit)
+	found := p.chosen.VisitorID
+	own, err := m.f.TouchpointsByVisitor(ctx, m.tenant, found, m.since, m.until, candidateLimit)
 	if err != nil {
 		return nil, err
 	}
-	// Every link's ad clicks compete, as one person's clicks: the model chooses among them (the
-	// last, or the first), and the chosen click's link says how certain the credit is.
-	var clicks []store.Touchpoint
-	via := map[string]link{}
-	for _, l := range m.links(o, p.rule, found.VisitorID, own) {
-		tps, err := l.find(ctx)
-		if err != nil {
-			return nil, err
-		}
-		var mine []store.Touchpoint
-		visitors := map[string]bool{}
-		for _, tp := range tps {
-			if tp.VisitorID == found.VisitorID || !isAdClick(tp) {
-				continue
-			}
-			mine = append(mine, tp)
-			if !tp.Bot && !tp.OccurredAt.Before(m.since) && !tp.OccurredAt.After(m.until) {
-				visitors[tp.VisitorID] = true
-			}
-		}
-		if len(visitors) == 0 || l.oneVisitor && len(visitors) > 1 {
-			continue
-		}
-		for _, tp := range mine {
-			if _, ok := via[tp.ID]; !ok {
-				via[tp.ID] = l
-				clicks = append(clicks, tp)
-			}
-		}
+	s := &stitcher{m: m, found: found, via: map[string]reached{}}
+	byClick := func(kind store.ClickKind, value string) ([]store.Touchpoint, error) {
+		return m.f.TouchpointsByClickID(ctx, m.tenant, kind, value, m.since, m.until, candidateLimit)
 	}
-	chosen, cands := m.choose("", clicks)
-	if chosen == nil {
-		return nil, nil
-	}
-	l := via[chosen.ID]
-	out := &pick{rule: p.rule, confidence: min(p.confidence, l.confidence), chosen: chosen}
-	for _, c := range p.candidates {
-		if c.Outcome == "chosen" {
-			c.Outcome = outcomeStitched
-		}
-		out.candidates = append(out.candidates, c)
-	}
-	for i := range cands {
-		cands[i].Rule = via[cands[i].TouchpointID].rule
-	}
-	out.candidates = append(out.candidates, cands...)
-	return out, nil
-}
 
-// links lists the ways from the found visitor to the same person's other visits, most certain
-// first. Each costs one or a few indexed lookups, and only orders credited to a visit without
-// an ad pay for them.
-func (m *matcher) links(o store.Order, rule, vid string, own []store.Touchpoint) []link {
-	var ls []link
-	byClick := func(kind store.ClickKind, value string) func(context.Context) ([]store.Touchpoint, error) {
-		return func(ctx context.Context) ([]store.Touchpoint, error) {
-			return m.f.TouchpointsByClickID(ctx, m.tenant, kind, value, m.since, m.until, candidateLimit)
-		}
-	}
 	// The order's own click ids, when a rule before the click-id rule found the buyer.
 	fbclid := o.Tracking.FBCLID
 	if fbclid == "" {
@@ -115,76 +110,101 @@ func (m *matcher) links(o store.Order, rule, vid string, own []store.Touchpoint)
 		kind  store.ClickKind
 		value string
 	}{{store.ClickFBCLID, fbclid}, {store.ClickGCLID, o.Tracking.GCLID}, {store.ClickTTCLID, o.Tracking.TTCLID}} {
-		if c.value != "" {
-			ls = append(ls, link{rule: RuleClickID, confidence: ConfidenceClickID, find: byClick(c.kind, c.value)})
+		if c.value == "" {
+			continue
 		}
-	}
-	// The _fbc cookie the found visitor carried names the Meta click that set it.
-	seen := map[string]bool{fbclid: true}
-	for _, tp := range own {
-		if v := FBCLIDFromFBC(tp.FBC); v != "" && !seen[v] && len(seen) < 3 {
-			seen[v] = true
-			ls = append(ls, link{rule: RuleClickID, confidence: ConfidenceClickID, find: byClick(store.ClickFBCLID, v)})
+		tps, err := byClick(c.kind, c.value)
+		if err != nil {
+			return nil, err
 		}
+		s.add(tps, reached{RuleClickID, ConfidenceClickID}, false)
 	}
-	// The buyer's e-mail and phone (the identity rule already read every visitor they link when
-	// it is the rule that found the buyer), then any the found visitor left itself.
+
+	// The buyer's e-mail and phone, then any the found visitor left: other visitor ids.
+	hops := []hop{{confidence: 1, tps: own}}
 	type ident struct {
 		kind       store.IdentityKind
 		hash       string
 		confidence float64
 	}
-	var ids []ident
-	if rule != RuleIdentity {
-		ids = append(ids, ident{store.IdentityEmail, o.Buyer.EmailHash, ConfidenceIdentityEmail}, ident{store.IdentityPhone, o.Buyer.PhoneHash, ConfidenceIdentityPhone})
-	}
+	ids := []ident{{store.IdentityEmail, o.Buyer.EmailHash, ConfidenceIdentityEmail}, {store.IdentityPhone, o.Buyer.PhoneHash, ConfidenceIdentityPhone}}
 	for _, tp := range own {
 		ids = append(ids, ident{store.IdentityEmail, tp.EmailHash, ConfidenceIdentityEmail}, ident{store.IdentityPhone, tp.PhoneHash, ConfidenceIdentityPhone})
 	}
 	tried := map[ident]bool{}
+	linked := map[string]bool{found: true}
 	for _, id := range ids {
 		if id.hash == "" || tried[id] || len(tried) >= 4 {
 			continue
 		}
 		tried[id] = true
-		if id.hash == o.Buyer.EmailHash && rule == RuleIdentity && id.kind == store.IdentityEmail ||
-			id.hash == o.Buyer.PhoneHash && rule == RuleIdentity && id.kind == store.IdentityPhone {
-			continue
+		links, err := m.f.VisitorsByIdentity(ctx, m.tenant, id.kind, id.hash)
+		if err != nil {
+			return nil, err
 		}
-		ls = append(ls, link{rule: RuleIdentity, confidence: id.confidence, find: func(ctx context.Context) ([]store.Touchpoint, error) {
-			links, err := m.f.VisitorsByIdentity(ctx, m.tenant, id.kind, id.hash)
+		for _, l := range links {
+			if linked[l.VisitorID] || len(hops) > maxLinkedVisitors {
+				continue
+			}
+			linked[l.VisitorID] = true
+			tps, err := m.f.TouchpointsByVisitor(ctx, m.tenant, l.VisitorID, m.since, m.until, candidateLimit)
 			if err != nil {
 				return nil, err
 			}
-			var tps []store.Touchpoint
-			n := 0
-			for _, l := range links {
-				if l.VisitorID == vid {
-					continue
-				}
-				if n++; n > maxLinkedVisitors {
-					break
-				}
-				vt, err := m.f.TouchpointsByVisitor(ctx, m.tenant, l.VisitorID, m.since, m.until, candidateLimit)
-				if err != nil {
-					return nil, err
-				}
-				tps = append(tps, vt...)
-			}
-			return tps, nil
-		}})
+			s.add(tps, reached{RuleIdentity, id.confidence}, false)
+			hops = append(hops, hop{rule: RuleIdentity, confidence: id.confidence, tps: tps})
+		}
 	}
-	// The session: the found visitor's first visit came from another page of the site.
-	if first, ok := firstVisit(own); ok && first.IP != "" && first.UserAgent != "" && sameSite(first.URL, first.Referrer) {
+
+	// From each of the buyer's visitor ids: its _fbc cookie, and the session its first visit
+	// continued.
+	seen := map[string]bool{fbclid: true}
+	for _, h := range hops {
+		for _, tp := range h.tps {
+			v := FBCLIDFromFBC(tp.FBC)
+			if v == "" || seen[v] {
+				continue
+			}
+			seen[v] = true
+			tps, err := byClick(store.ClickFBCLID, v)
+			if err != nil {
+				return nil, err
+			}
+			s.add(tps, weaker(h, RuleClickID, ConfidenceClickID), false)
+			break // one cookie per visitor id: the _fbc a browser carries changes only with a new click
+		}
+		first, ok := firstVisit(h.tps)
+		if !ok || first.IP == "" || first.UserAgent == "" || !sameSite(first.URL, first.Referrer) {
+			continue
+		}
 		since := first.OccurredAt.Add(-SessionGap)
 		if since.Before(m.since) {
 			since = m.since
 		}
-		ls = append(ls, link{rule: RuleNetwork, confidence: ConfidenceNetwork, oneVisitor: true, find: func(ctx context.Context) ([]store.Touchpoint, error) {
-			return m.f.TouchpointsByNetwork(ctx, m.tenant, first.IP, first.UserAgent, since, first.OccurredAt, candidateLimit)
-		}})
+		tps, err := m.f.TouchpointsByNetwork(ctx, m.tenant, first.IP, first.UserAgent, since, first.OccurredAt, candidateLimit)
+		if err != nil {
+			return nil, err
+		}
+		s.add(tps, weaker(h, RuleNetwork, ConfidenceNetwork), true)
 	}
-	return ls
+
+	chosen, cands := m.choose("", s.clicks)
+	if chosen == nil {
+		return nil, nil
+	}
+	r := s.via[chosen.ID]
+	out := &pick{rule: p.rule, confidence: min(p.confidence, r.confidence), chosen: chosen}
+	for _, c := range p.candidates {
+		if c.Outcome == "chosen" {
+			c.Outcome = outcomeStitched
+		}
+		out.candidates = append(out.candidates, c)
+	}
+	for i := range cands {
+		cands[i].Rule = s.via[cands[i].TouchpointID].rule
+	}
+	out.candidates = append(out.candidates, cands...)
+	return out, nil
 }
 
 // firstVisit is the earliest of a visitor's touchpoints made by a person.
