@@ -9,7 +9,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // changing is a store in which someone replaces a destination's credentials right after
@@ -32,7 +32,7 @@ func (c changing) ListDestinations(ctx context.Context, tenantID string) ([]stor
 // changed meanwhile is not undone, and one no key opens is reported and left alone.
 func TestResealSecrets(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		oldKey, newKey, lostKey := pii.GenerateKey(), pii.GenerateKey(), pii.GenerateKey()
 		ring := func(keys ...[]byte) *pii.Keyring {

@@ -24,13 +24,13 @@ import (
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // eachStore runs fn against a fresh, migrated store of each dialect.
 func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	t.Helper()
-	storetest.Each(t, fn)
+	teststore.Each(t, fn)
 }
 
 // fakeIntake records reprocess calls and marks the entry processed.

@@ -29,7 +29,7 @@ import (
 	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 type env struct {
@@ -44,7 +44,7 @@ type env struct {
 	delay atomic.Int64
 	keys  *pii.Keyring
 	reg   *dest.Registry
-	// dialect is the store's (storetest.Dialects).
+	// dialect is the store's (teststore.Dialects).
 	dialect string
 }
 
@@ -59,7 +59,7 @@ func (e *env) newWorker(st store.Store) *delivery.Worker {
 func newEnv(t *testing.T, dialect string) *env {
 	t.Helper()
 	ctx := context.Background()
-	st := storetest.OpenDialect(t, dialect)
+	st := teststore.Open(t, dialect)
 	keys, _ := pii.NewKeyring(pii.GenerateKey())
 	fake := fakemeta.New()
 	fake.Hang = 5 * time.Second
@@ -90,10 +90,10 @@ func newEnv(t *testing.T, dialect string) *env {
 	return e
 }
 
-// eachStore runs test on every store (storetest.Dialects), in parallel, each with its own env.
+// eachStore runs test on every store (teststore.Dialects), in parallel, each with its own env.
 func eachStore(t *testing.T, test func(t *testing.T, ctx context.Context, e *env)) {
 	t.Helper()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			test(t, context.Background(), newEnv(t, dialect))

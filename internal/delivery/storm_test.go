@@ -31,7 +31,7 @@ import (
 	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // trio is a tenant with three destinations, Meta, TikTok and a webhook endpoint, each on its
@@ -67,7 +67,7 @@ func (tr *trio) fake(typ string) fake {
 func newTrio(t *testing.T, dialect, webhookEvents string) *trio {
 	t.Helper()
 	ctx := context.Background()
-	tr := &trio{st: storetest.OpenDialect(t, dialect), meta: fakemeta.New(), tiktok: faketiktok.New(), hook: fakewebhook.New(),
+	tr := &trio{st: teststore.Open(t, dialect), meta: fakemeta.New(), tiktok: faketiktok.New(), hook: fakewebhook.New(),
 		dests: map[string]store.Destination{}}
 	tr.meta.Hang, tr.tiktok.Hang = 5*time.Second, 5*time.Second
 	tr.keys, _ = pii.NewKeyring(pii.GenerateKey())
@@ -181,7 +181,7 @@ func run(t *testing.T, d store.Delivery, before func(attempt int) *delivery.Work
 // counts it once.
 func TestFaultStorm(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			tr := newTrio(t, dialect, "")
@@ -262,7 +262,7 @@ func TestFaultStorm(t *testing.T) {
 // with the order's status history, and never an ad platform.
 func TestLifecycleEventsReachOnlyTheWebhookThatAsked(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
@@ -426,7 +426,7 @@ func TestConcurrencyLimitPerEndpoint(t *testing.T) {
 // why; TikTok (which did not ask) hears nothing, and the notice dying itself reports nothing.
 func TestDeliveryDeadReachesTheWebhook(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

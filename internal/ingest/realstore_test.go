@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // openStore opens and migrates a real store ("postgres" through testenv, or "sqlite" in a temp
@@ -17,7 +17,7 @@ import (
 func openStore(t *testing.T, kind string, src store.Source) store.Store {
 	t.Helper()
 	ctx := context.Background()
-	s := storetest.OpenDialect(t, kind)
+	s := teststore.Open(t, kind)
 	if _, err := s.CreateTenant(ctx, store.Tenant{ID: src.TenantID, Name: "Tenant", CreatedAt: testNow}); err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 	"github.com/hubtrack/hub/internal/webhook/all"
 	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
@@ -56,7 +56,7 @@ type harness struct {
 func newHarness(t *testing.T, dialect string) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st := storetest.OpenDialect(t, dialect)
+	st := teststore.Open(t, dialect)
 	keys, err := pii.NewKeyring(pii.GenerateKey())
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ var hmacGateways = []string{"kiwify", "stripe", "pagbank", "eduzz", "shopify", "
 
 func TestIntake(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, dialect)
@@ -355,7 +355,7 @@ func TestIntake(t *testing.T) {
 // once, and at most RejectedBodyMax bytes of each body; other sources keep their own bound.
 func TestRejectedDeliveriesAreBounded(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, dialect)

@@ -13,7 +13,7 @@ import (
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 	"github.com/hubtrack/hub/internal/webhook/all"
 	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
@@ -41,7 +41,7 @@ func (s *syncBuffer) String() string {
 // gateway's secret nor the buyer's data.
 func TestLogsCarryNoSecretOrPII(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		keys, err := pii.NewKeyring(pii.GenerateKey())
 		if err != nil {

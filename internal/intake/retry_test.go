@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // secondTxFails is a store whose second transaction fails with err: the webhook's raw body
@@ -34,7 +34,7 @@ func (s *secondTxFails) Tx(ctx context.Context, fn func(store.Tx) error) error {
 // within seconds, not by the safety-net job a minute later.
 func TestProcessRetriedAfterInlineFailure(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, dialect)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/cache/memory"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // TestEveryGatewayOnlyThroughItsOwnURL is the forged-purchase attack: whoever holds one
@@ -21,7 +21,7 @@ import (
 // (401) and makes no order.
 func TestEveryGatewayOnlyThroughItsOwnURL(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, dialect)
@@ -90,7 +90,7 @@ func TestEveryGatewayOnlyThroughItsOwnURL(t *testing.T) {
 // the other gateways keep their URLs.
 func TestRotatedTokenIsRefusedAtOnce(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, dialect)
@@ -123,7 +123,7 @@ func TestRotatedTokenIsRefusedAtOnce(t *testing.T) {
 // other sources are not affected.
 func TestUnsignedGatewayIsLimited(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, dialect)
@@ -167,7 +167,7 @@ func TestUnsignedGatewayIsLimited(t *testing.T) {
 // problem naming the limit, and nothing is stored.
 func TestWebhookBodyLimit(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, dialect)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -49,7 +49,7 @@ func (p *probe) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 // has the row) sees the stored, redacted header.
 func TestInlineParseSeesTheVerifiedRequest(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, storetest.Dialects[0])
+	h := newHarness(t, teststore.Dialects[0])
 	ctx := context.Background()
 	p := &probe{}
 	h.svc.Adapters.Register(p)

@@ -13,7 +13,7 @@ import (
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // TestReportsMatchEveryRow proves that the reports, computed from the store's aggregates, say
@@ -22,7 +22,7 @@ import (
 // destinations, one added midway), cut into days in zones with whole, half and no DST offsets.
 func TestReportsMatchEveryRow(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range storetest.Dialects {
+	for _, dialect := range teststore.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			var (
@@ -31,7 +31,7 @@ func TestReportsMatchEveryRow(t *testing.T) {
 			)
 			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 			advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-			st := storetest.OpenDialect(t, dialect, store.WithClock(clock))
+			st := teststore.Open(t, dialect, store.WithClock(clock))
 			f := newFixture(t, st)
 			ctx := context.Background()
 			rng := rand.New(rand.NewPCG(7, 9))

@@ -12,12 +12,12 @@ import (
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	t.Helper()
-	storetest.Each(t, fn)
+	teststore.Each(t, fn)
 }
 
 type fixture struct {

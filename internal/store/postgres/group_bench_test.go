@@ -12,8 +12,8 @@ import (
 
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/store/storetest"
 	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // BenchmarkGroupCommit writes ingest-like groups of 160 touchpoints (16 clients × 10 events, a
@@ -25,7 +25,7 @@ import (
 func BenchmarkGroupCommit(b *testing.B) {
 	ctx := context.Background()
 	url := testenv.Postgres(b) + "&pool_max_conns=1"
-	s, err := postgres.Open(ctx, url, store.WithRiverConfig(storetest.QuietRiver))
+	s, err := postgres.Open(ctx, url, store.WithRiverConfig(teststore.QuietRiver))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,11 +9,12 @@ import (
 	"github.com/hubtrack/hub/internal/store/postgres"
 	"github.com/hubtrack/hub/internal/store/storetest"
 	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 func open(t *testing.T, url string) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), url, store.WithRiverConfig(storetest.QuietRiver))
+	s, err := postgres.Open(context.Background(), url, store.WithRiverConfig(teststore.QuietRiver))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -40,7 +41,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	for i := range stores {
 		stores[i] = open(t, url)
 	}
-	storetest.MigrateAtOnce(t, ctx, stores)
+	teststore.MigrateAtOnce(t, ctx, stores)
 	// Each migration is recorded exactly once, however many replicas raced.
 	var n, distinct int
 	if err := stores[0].Pool().QueryRow(ctx, `SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&n, &distinct); err != nil {

@@ -22,8 +22,8 @@ import (
 
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/store/storetest"
 	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // TestVerifiedTLS: with sslmode=verify-full and sslrootcert (what Terraform's DATABASE_URL
@@ -93,7 +93,7 @@ func TestVerifiedTLS(t *testing.T) {
 func ping(url string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s, err := postgres.Open(ctx, url, store.WithRiverConfig(storetest.QuietRiver))
+	s, err := postgres.Open(ctx, url, store.WithRiverConfig(teststore.QuietRiver))
 	if err != nil {
 		return err
 	}

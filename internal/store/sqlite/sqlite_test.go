@@ -10,11 +10,12 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/sqlite"
 	"github.com/hubtrack/hub/internal/store/storetest"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 func open(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), path, store.WithRiverConfig(storetest.QuietRiver))
+	s, err := sqlite.Open(context.Background(), path, store.WithRiverConfig(teststore.QuietRiver))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -44,7 +45,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	for i := range stores {
 		stores[i] = open(t, path)
 	}
-	storetest.MigrateAtOnce(t, ctx, stores)
+	teststore.MigrateAtOnce(t, ctx, stores)
 }
 
 // TestReportTotalsBackfill drops the report totals migration from a store holding orders and

@@ -1,4 +1,8 @@
-package storetest
+// Package teststore opens a migrated store of each dialect for the tests of the packages that
+// use one (intake, delivery, api, report, ...). It is test support, not the store's conformance
+// suite: internal/store/storetest takes a constructor from each driver's own tests and imports no
+// driver, while this package picks the drivers so that other packages' tests need not.
+package teststore
 
 import (
 	"context"
@@ -19,10 +23,10 @@ import (
 // Dialects are the store implementations tests run against.
 var Dialects = []string{"sqlite", "postgres"}
 
-// OpenDialect returns a migrated store of the dialect for one test: SQLite in a temporary file, or
+// Open returns a migrated store of the dialect for one test: SQLite in a temporary file, or
 // PostgreSQL in a fresh schema (testenv). River polls fast and logs nothing. The store is
 // closed when the test ends.
-func OpenDialect(t testing.TB, dialect string, opts ...store.Option) store.Store {
+func Open(t testing.TB, dialect string, opts ...store.Option) store.Store {
 	t.Helper()
 	ctx := context.Background()
 	opts = append([]store.Option{store.WithRiverConfig(QuietRiver)}, opts...)
@@ -36,18 +40,18 @@ func OpenDialect(t testing.TB, dialect string, opts ...store.Option) store.Store
 	case "sqlite":
 		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"), opts...)
 	default:
-		t.Fatalf("storetest: unknown dialect %q", dialect)
+		t.Fatalf("teststore: unknown dialect %q", dialect)
 	}
 	if err != nil {
-		t.Fatalf("storetest: open %s: %v", dialect, err)
+		t.Fatalf("teststore: open %s: %v", dialect, err)
 	}
 	t.Cleanup(func() {
 		if err := st.Close(); err != nil {
-			t.Errorf("storetest: close %s: %v", dialect, err)
+			t.Errorf("teststore: close %s: %v", dialect, err)
 		}
 	})
 	if err := st.Migrate(ctx); err != nil {
-		t.Fatalf("storetest: migrate %s: %v", dialect, err)
+		t.Fatalf("teststore: migrate %s: %v", dialect, err)
 	}
 	return st
 }
@@ -65,7 +69,7 @@ func Each(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	for _, dialect := range Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			fn(t, OpenDialect(t, dialect))
+			fn(t, Open(t, dialect))
 		})
 	}
 }
