@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -16,15 +17,43 @@ import (
 	"github.com/hubtrack/hub/internal/domain"
 )
 
-// schemaPath is the payload's published schema, the document receivers read.
+// openAPIPath is the API's OpenAPI document. Its components.schemas.OutgoingWebhook, with the
+// OutgoingWebhook* schemas it references, is the payload's one definition (the document's
+// webhooks.event posts it); the validator below checks payloads against it.
+const openAPIPath = "../../api/openapi.json"
+
+// eventSchema is the payload's schema in the OpenAPI document's components.
+const eventSchema = "OutgoingWebhook"
+
+// schemaPath is the standalone JSON Schema receivers read, generated from the OpenAPI document
+// (publishedSchema) and checked against it by TestPublishedSchemaIsGenerated.
 const schemaPath = "../../../docs/destinations/webhooks.schema.json"
 
-// validator checks a JSON value against the subset of JSON Schema 2020-12 the published
-// document uses. A keyword outside the subset fails the test, so the document cannot say more
-// than Hub checks.
-type validator struct{ root map[string]any }
+// validator checks a JSON value against the subset of JSON Schema 2020-12 the payload's schema
+// uses. A keyword outside the subset fails the test, so the document cannot say more than Hub
+// checks. root is the whole document ($ref is a JSON pointer into it); event is the payload's
+// schema.
+type validator struct{ root, event map[string]any }
 
-var annotations = map[string]bool{"$schema": true, "$id": true, "$defs": true, "title": true, "description": true}
+var annotations = map[string]bool{"$schema": true, "$id": true, "$comment": true, "$defs": true, "title": true, "description": true}
+
+// resolve follows a local $ref ("#/components/schemas/X", "#/$defs/x").
+func (v validator) resolve(ref string) (map[string]any, bool) {
+	ptr, ok := strings.CutPrefix(ref, "#/")
+	if !ok {
+		return nil, false
+	}
+	cur := any(v.root)
+	for _, part := range strings.Split(ptr, "/") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur = m[part]
+	}
+	def, ok := cur.(map[string]any)
+	return def, ok
+}
 
 func (v validator) check(schema map[string]any, val any, path string) []string {
 	var errs []string
@@ -33,9 +62,8 @@ func (v validator) check(schema map[string]any, val any, path string) []string {
 		switch k {
 		case "$ref":
 			ref, _ := kv.(string)
-			name, ok := strings.CutPrefix(ref, "#/$defs/")
-			def, found := v.root["$defs"].(map[string]any)[name].(map[string]any)
-			if !ok || !found {
+			def, ok := v.resolve(ref)
+			if !ok {
 				fail("unresolvable $ref %q", ref)
 				continue
 			}
@@ -158,17 +186,35 @@ func hasType(val any, t string) bool {
 	return false
 }
 
-func loadSchema(t *testing.T) validator {
+func readJSON(t *testing.T, name string) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(schemaPath)
+	raw, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var root map[string]any
 	if err := json.Unmarshal(raw, &root); err != nil {
-		t.Fatalf("%s: %v", schemaPath, err)
+		t.Fatalf("%s: %v", name, err)
 	}
-	return validator{root}
+	return root
+}
+
+// loadSchema returns the validator of the payload's one definition, in the OpenAPI document.
+func loadSchema(t *testing.T) validator {
+	t.Helper()
+	root := readJSON(t, openAPIPath)
+	event, ok := root["components"].(map[string]any)["schemas"].(map[string]any)[eventSchema].(map[string]any)
+	if !ok {
+		t.Fatalf("%s: no components.schemas.%s", openAPIPath, eventSchema)
+	}
+	return validator{root: root, event: event}
+}
+
+// loadPublished returns the validator of the generated standalone schema.
+func loadPublished(t *testing.T) validator {
+	t.Helper()
+	root := readJSON(t, schemaPath)
+	return validator{root: root, event: root}
 }
 
 func (v validator) validate(body []byte) []string {
@@ -177,7 +223,109 @@ func (v validator) validate(body []byte) []string {
 	if err := dec.Decode(&val); err != nil {
 		return []string{err.Error()}
 	}
-	return v.check(v.root, val, "$")
+	return v.check(v.event, val, "$")
+}
+
+// componentRef matches a reference to one of the payload's schemas in the OpenAPI document.
+var componentRef = regexp.MustCompile(`"#/components/schemas/([A-Za-z0-9]+)"`)
+
+// publishedSchema builds the standalone JSON Schema receivers read from the OpenAPI document:
+// the payload's schema at the root and every schema it references under $defs, named without
+// the OutgoingWebhook prefix ("OutgoingWebhookOrder" is "order"). Keys keep the OpenAPI
+// document's order.
+func publishedSchema(openapi []byte) ([]byte, error) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openapi, &doc); err != nil {
+		return nil, err
+	}
+	schemas := doc.Components.Schemas
+	event, ok := schemas[eventSchema]
+	if !ok {
+		return nil, fmt.Errorf("no components.schemas.%s", eventSchema)
+	}
+	// The schemas the payload's schema references, directly or not.
+	defs := map[string]string{} // component -> $defs name
+	todo := []json.RawMessage{event}
+	for len(todo) > 0 {
+		raw := todo[0]
+		todo = todo[1:]
+		for _, m := range componentRef.FindAllSubmatch(raw, -1) {
+			name := string(m[1])
+			if _, seen := defs[name]; seen {
+				continue
+			}
+			short, ok := strings.CutPrefix(name, eventSchema)
+			if !ok || short == "" || schemas[name] == nil {
+				return nil, fmt.Errorf("the payload's schema references %s, which is not one of its own %s* schemas", name, eventSchema)
+			}
+			defs[name] = strings.ToLower(short[:1]) + short[1:]
+			todo = append(todo, schemas[name])
+		}
+	}
+	local := func(raw json.RawMessage) []byte {
+		var b bytes.Buffer
+		if err := json.Compact(&b, raw); err != nil {
+			panic(err) // it came from a valid document
+		}
+		return componentRef.ReplaceAllFunc(b.Bytes(), func(m []byte) []byte {
+			return []byte(`"#/$defs/` + defs[string(componentRef.FindSubmatch(m)[1])] + `"`)
+		})
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"$schema":"https://json-schema.org/draft/2020-12/schema",` +
+		`"$id":"https://github.com/hubtrack/hub/docs/destinations/webhooks.schema.json",` +
+		`"$comment":"Generated from components.schemas.` + eventSchema + ` of internal/api/openapi.json` +
+		` by go test ./internal/dest/webhook -run TestPublishedSchemaIsGenerated -update: edit that document, not this file.",`)
+	root := local(event)
+	b.Write(root[1 : len(root)-1])
+	b.WriteString(`,"$defs":{`)
+	names := slices.Sorted(maps.Keys(defs))
+	for i, name := range names {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "%q:", defs[name])
+		b.Write(local(schemas[name]))
+	}
+	b.WriteString("}}")
+	var out bytes.Buffer
+	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteString("\n")
+	return out.Bytes(), nil
+}
+
+// The published schema is what the OpenAPI document defines: it fails when either is edited
+// alone (`-update` rewrites the published file from the document).
+func TestPublishedSchemaIsGenerated(t *testing.T) {
+	t.Parallel()
+	openapi, err := os.ReadFile(openAPIPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := publishedSchema(openapi)
+	if err != nil {
+		t.Fatalf("%s: %v", openAPIPath, err)
+	}
+	if *update {
+		if err := os.WriteFile(schemaPath, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from components.schemas.%s of %s: edit the OpenAPI document and run "+
+			"`go test ./internal/dest/webhook -run TestPublishedSchemaIsGenerated -update`", schemaPath, eventSchema, openAPIPath)
+	}
 }
 
 // payloads builds one payload of every type the destination sends, with and without the
@@ -238,11 +386,16 @@ func payloads(t *testing.T) map[string][]byte {
 // and the schema names every type the destination sends.
 func TestPayloadsMatchThePublishedSchema(t *testing.T) {
 	t.Parallel()
-	v := loadSchema(t)
+	v, published := loadSchema(t), loadPublished(t)
 	seen := map[string]bool{}
 	for name, body := range payloads(t) {
 		if errs := v.validate(body); len(errs) > 0 {
 			t.Errorf("%s: %s\n%s", name, strings.Join(errs, "\n"), body)
+		}
+		// The generated file says the same (TestPublishedSchemaIsGenerated checks it byte for
+		// byte; this checks the generator kept its meaning).
+		if errs := published.validate(body); len(errs) > 0 {
+			t.Errorf("%s, against %s: %s", name, schemaPath, strings.Join(errs, "\n"))
 		}
 		var p struct{ Type string }
 		_ = json.Unmarshal(body, &p)
@@ -254,7 +407,7 @@ func TestPayloadsMatchThePublishedSchema(t *testing.T) {
 		}
 	}
 	var enum []string
-	for _, e := range v.root["properties"].(map[string]any)["type"].(map[string]any)["enum"].([]any) {
+	for _, e := range v.event["properties"].(map[string]any)["type"].(map[string]any)["enum"].([]any) {
 		enum = append(enum, e.(string))
 	}
 	slices.Sort(enum)
@@ -267,7 +420,7 @@ func TestPayloadsMatchThePublishedSchema(t *testing.T) {
 // with a field the schema does not name, or with a wrong type.
 func TestSchemaValidatorRefuses(t *testing.T) {
 	t.Parallel()
-	v := loadSchema(t)
+	v, published := loadSchema(t), loadPublished(t)
 	for _, bad := range []string{
 		`{"type":"order.paid","version":1,"id":"x","timestamp":"2026-11-30T18:04:05Z","data":{"status":"paid"}}`,
 		`{"type":"order.paid","version":1,"id":"x","timestamp":"2026-11-30T18:04:05Z","data":{"order_id":"1","status":"paid","secret":"x"}}`,
@@ -279,6 +432,9 @@ func TestSchemaValidatorRefuses(t *testing.T) {
 	} {
 		if errs := v.validate([]byte(bad)); len(errs) == 0 {
 			t.Errorf("accepted %s", bad)
+		}
+		if errs := published.validate([]byte(bad)); len(errs) == 0 {
+			t.Errorf("%s accepted %s", schemaPath, bad)
 		}
 	}
 }

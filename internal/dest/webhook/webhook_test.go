@@ -20,7 +20,7 @@ import (
 	"github.com/hubtrack/hub/internal/egress"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden payloads")
+var update = flag.Bool("update", false, "rewrite the golden payloads and docs/destinations/webhooks.schema.json (from the OpenAPI document)")
 
 // loopback is what the operator's HUB_EGRESS_ALLOW gives Hub in these tests: the fake receiver
 // listens on 127.0.0.1, which the egress client otherwise refuses.
