@@ -51,6 +51,71 @@ func browser(t *testing.T) (context.Context, func() []string) {
 	}
 }
 
+// chrome is one test's browser: run performs actions, text and attr read the page; each fails
+// the test on an error, and run also on a console error.
+type chrome struct {
+	t           *testing.T
+	ctx         context.Context
+	consoleErrs func() []string
+	timeout     time.Duration // of one run
+}
+
+// newChrome starts the test's browser (browser); timeout bounds each run.
+func newChrome(t *testing.T, timeout time.Duration) *chrome {
+	t.Helper()
+	ctx, consoleErrs := browser(t)
+	return &chrome{t: t, ctx: ctx, consoleErrs: consoleErrs, timeout: timeout}
+}
+
+func (p *chrome) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, p.timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+	if errs := p.consoleErrs(); len(errs) > 0 {
+		p.t.Fatalf("%s: console errors: %q", what, errs)
+	}
+}
+
+func (p *chrome) text(sel string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		p.t.Fatalf("read %s: %v", sel, err)
+	}
+	return s
+}
+
+func (p *chrome) attr(sel, name string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector(`+"`"+sel+"`"+`).getAttribute('`+name+`')`))
+	if err != nil {
+		p.t.Fatalf("read %s[%s]: %v", sel, name, err)
+	}
+	return v
+}
+
+// screenshot saves a full-page PNG to the file name gives (asked when the action runs) and
+// audits the page's accessibility (a11yAudit) under label.
+func screenshot(name func() string, label string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		buf, err := chromedp.FullScreenshot(100)(ctx, tg) // 100: PNG
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(name(), buf, 0o644); err != nil {
+			return err
+		}
+		return audit(ctx, tg, label)
+	})
+}
+
 func screenshotDir(t *testing.T, name string) string {
 	t.Helper()
 	dir := os.Getenv("HUB_SCREENSHOT_DIR")
@@ -75,42 +140,15 @@ func TestBrowser(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			e := newEnv(t, b)
-			ctx, consoleErrs := browser(t)
+			p := newChrome(t, 30*time.Second)
+			ctx, run, text := p.ctx, p.run, p.text
 			dir := screenshotDir(t, b.name)
 			step := 0
 			shot := func(name string) chromedp.Action[chromedp.Void] {
-				return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				return screenshot(func() string {
 					step++
-					buf, err := chromedp.FullScreenshot(100)(ctx, tg)
-					if err != nil {
-						return err
-					}
-					if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%02d-%s.png", step, name)), buf, 0o644); err != nil {
-						return err
-					}
-					return audit(ctx, tg, name)
-				})
-			}
-			run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				defer cancel()
-				if err := chromedp.Do(tctx, actions...); err != nil {
-					t.Fatalf("%s: %v", what, err)
-				}
-				if errs := consoleErrs(); len(errs) > 0 {
-					t.Fatalf("%s: console errors: %q", what, errs)
-				}
-			}
-			text := func(sel string) string {
-				t.Helper()
-				tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				defer cancel()
-				s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
-				if err != nil {
-					t.Fatalf("read %s: %v", sel, err)
-				}
-				return s
+					return filepath.Join(dir, fmt.Sprintf("%02d-%s.png", step, name))
+				}, name)
 			}
 			base := e.srv.URL
 

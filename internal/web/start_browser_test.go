@@ -41,54 +41,15 @@ func TestBrowserFirstSale(t *testing.T) {
 		for _, b := range backends {
 			t.Run(b.name+"/"+w.lang, func(t *testing.T) {
 				e := newEnv(t, b)
-				ctx, consoleErrs := browser(t)
+				p := newChrome(t, 40*time.Second)
+				run, text, attr := p.run, p.text, p.attr
 				dir := startShots(t, b.name)
 				suffix := ""
 				if w.lang == "pt-BR" {
 					suffix = "-pt-BR"
 				}
 				shot := func(name string) chromedp.Action[chromedp.Void] {
-					return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-						buf, err := chromedp.FullScreenshot(100)(ctx, tg) // 100: PNG
-						if err != nil {
-							return err
-						}
-						if err := os.WriteFile(filepath.Join(dir, "start-"+name+suffix+".png"), buf, 0o644); err != nil {
-							return err
-						}
-						return audit(ctx, tg, name+" ("+w.lang+")")
-					})
-				}
-				run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-					t.Helper()
-					tctx, cancel := context.WithTimeout(ctx, 40*time.Second)
-					defer cancel()
-					if err := chromedp.Do(tctx, actions...); err != nil {
-						t.Fatalf("%s: %v", what, err)
-					}
-					if errs := consoleErrs(); len(errs) > 0 {
-						t.Fatalf("%s: console errors: %q", what, errs)
-					}
-				}
-				text := func(sel string) string {
-					t.Helper()
-					tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-					defer cancel()
-					s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
-					if err != nil {
-						t.Fatalf("read %s: %v", sel, err)
-					}
-					return s
-				}
-				attr := func(sel, name string) string {
-					t.Helper()
-					tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-					defer cancel()
-					v, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.querySelector(`+"`"+sel+"`"+`).getAttribute('`+name+`')`))
-					if err != nil {
-						t.Fatalf("read %s[%s]: %v", sel, name, err)
-					}
-					return v
+					return screenshot(func() string { return filepath.Join(dir, "start-"+name+suffix+".png") }, name+" ("+w.lang+")")
 				}
 
 				// The first visit: the language link, then the first login.
