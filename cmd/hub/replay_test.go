@@ -18,20 +18,8 @@ import (
 func TestDeliveriesReplayReportsSkips(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := map[string]string{"HUB_DATA_DIR": t.TempDir(), "HUB_PUBLIC_URL": "https://hub.example.com"}
-	getenv := func(k string) string { return env[k] }
-	hub := func(args ...string) (string, error) {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		err := run(ctx, args, getenv, &out, &errOut)
-		return out.String() + errOut.String(), err
-	}
-	out, err := hub("tenant", "create", "--name", "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tenant := field(t, out, "tenant ")
-	out, err = hub("destination", "add", "--tenant", tenant, "--type", "meta", "--config", `{"pixel_id":"123"}`, "--credentials", `{"access_token":"EAAx"}`)
+	hub, getenv, tenant := inProcess(t)
+	out, err := hub("destination", "add", "--tenant", tenant, "--type", "meta", "--config", `{"pixel_id":"123"}`, "--credentials", `{"access_token":"EAAx"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +54,26 @@ func TestDeliveriesReplayReportsSkips(t *testing.T) {
 	if err != nil || !strings.Contains(out, "0 delivery(ies) queued") || !strings.Contains(out, "1 delivery(ies) skipped: "+why) {
 		t.Fatalf("replay by destination: %v\n%s", err, out)
 	}
+}
+
+// inProcess runs operator commands in this process (run) against a fresh SQLite data
+// directory, after creating the tenant acme: hub returns a command's output (stdout, then
+// stderr) and its error, getenv is the environment the commands read.
+func inProcess(t *testing.T) (hub func(args ...string) (string, error), getenv func(string) string, tenant string) {
+	t.Helper()
+	env := map[string]string{"HUB_DATA_DIR": t.TempDir(), "HUB_PUBLIC_URL": "https://hub.example.com"}
+	getenv = func(k string) string { return env[k] }
+	hub = func(args ...string) (string, error) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, getenv, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	out, err := hub("tenant", "create", "--name", "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hub, getenv, field(t, out, "tenant ")
 }
 
 // openStore opens the store the commands run with getenv use; the caller closes it (before

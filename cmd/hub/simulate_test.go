@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 )
@@ -13,20 +11,7 @@ import (
 // order, its match and its deliveries (queued: no server runs here).
 func TestSimulatePurchase(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	env := map[string]string{"HUB_DATA_DIR": t.TempDir(), "HUB_PUBLIC_URL": "https://hub.example.com"}
-	getenv := func(k string) string { return env[k] }
-	hub := func(args ...string) (string, error) {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		err := run(ctx, args, getenv, &out, &errOut)
-		return out.String() + errOut.String(), err
-	}
-	out, err := hub("tenant", "create", "--name", "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tenant := field(t, out, "tenant ")
+	hub, _, tenant := inProcess(t)
 	if _, err := hub("source", "create", "--tenant", tenant, "--name", "Loja", "--secret", "hotmart=my-hottok-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +33,7 @@ func TestSimulatePurchase(t *testing.T) {
 	}
 
 	// A tenant whose Meta destination has a test event code.
-	out, err = hub("tenant", "create", "--name", "beta")
+	out, err := hub("tenant", "create", "--name", "beta")
 	if err != nil {
 		t.Fatal(err)
 	}
