@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // secondTxFails is a store whose second transaction fails with err: the webhook's raw body
@@ -34,32 +33,28 @@ func (s *secondTxFails) Tx(ctx context.Context, fn func(store.Tx) error) error {
 // within seconds, not by the safety-net job a minute later.
 func TestProcessRetriedAfterInlineFailure(t *testing.T) {
 	t.Parallel()
-	for _, dialect := range teststore.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t, dialect)
-			h.svc.Store = &secondTxFails{Store: h.st, err: errors.New("database restarting")}
-			f := h.fx["stripe"]
-			code, resp := h.send(t, "stripe", h.src, f.RawBody, f.Request.Headers, "")
-			if code != http.StatusOK || resp.State != string(store.InboxReceived) {
-				t.Fatalf("answer %d %+v, want 200 and state received", code, resp)
+	eachHarness(t, func(t *testing.T, h *harness) {
+		h.svc.Store = &secondTxFails{Store: h.st, err: errors.New("database restarting")}
+		f := h.fx["stripe"]
+		code, resp := h.send(t, "stripe", h.src, f.RawBody, f.Request.Headers, "")
+		if code != http.StatusOK || resp.State != string(store.InboxReceived) {
+			t.Fatalf("answer %d %+v, want 200 and state received", code, resp)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			e, err := h.st.GetInbox(context.Background(), h.tenant.ID, resp.InboxID)
+			if err != nil {
+				t.Fatal(err)
 			}
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				e, err := h.st.GetInbox(context.Background(), h.tenant.ID, resp.InboxID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if e.State != store.InboxReceived {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("delivery still %q 20 s after its acknowledgement: nothing retried it before the safety net", e.State)
-				}
-				time.Sleep(100 * time.Millisecond)
+			if e.State != store.InboxReceived {
+				return
 			}
-		})
-	}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery still %q 20 s after its acknowledgement: nothing retried it before the safety net", e.State)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 }
 
 // TestStorageFailureAfterCommitIsNotAcknowledged: when the embedded store's storage fails
