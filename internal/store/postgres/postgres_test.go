@@ -14,16 +14,7 @@ import (
 
 func open(t *testing.T, url string) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), url, store.WithRiverConfig(teststore.QuietRiver))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return s
+	return teststore.Driver(t, postgres.Open, url)
 }
 
 func TestConformance(t *testing.T) {

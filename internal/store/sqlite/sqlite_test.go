@@ -15,16 +15,7 @@ import (
 
 func open(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), path, store.WithRiverConfig(teststore.QuietRiver))
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return s
+	return teststore.Driver(t, sqlite.Open, path)
 }
 
 func TestConformance(t *testing.T) {

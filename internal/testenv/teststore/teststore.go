@@ -28,31 +28,35 @@ var Dialects = []string{"sqlite", "postgres"}
 // closed when the test ends.
 func Open(t testing.TB, dialect string, opts ...store.Option) store.Store {
 	t.Helper()
-	ctx := context.Background()
-	opts = append([]store.Option{store.WithRiverConfig(QuietRiver)}, opts...)
-	var (
-		st  store.Store
-		err error
-	)
+	var st store.Store
 	switch dialect {
 	case "postgres":
-		st, err = postgres.Open(ctx, testenv.Postgres(t), opts...)
+		st = Driver(t, postgres.Open, testenv.Postgres(t), opts...)
 	case "sqlite":
-		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"), opts...)
+		st = Driver(t, sqlite.Open, filepath.Join(t.TempDir(), "hub.db"), opts...)
 	default:
 		t.Fatalf("teststore: unknown dialect %q", dialect)
 	}
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatalf("teststore: migrate %s: %v", dialect, err)
+	}
+	return st
+}
+
+// Driver opens a store with a driver's Open (postgres.Open, sqlite.Open) at dsn, River quiet
+// (QuietRiver, before opts), unmigrated and of the driver's own type, as the drivers' own tests
+// need it; the store is closed when the test ends.
+func Driver[S store.Store](t testing.TB, open func(ctx context.Context, dsn string, opts ...store.Option) (S, error), dsn string, opts ...store.Option) S {
+	t.Helper()
+	st, err := open(context.Background(), dsn, append([]store.Option{store.WithRiverConfig(QuietRiver)}, opts...)...)
 	if err != nil {
-		t.Fatalf("teststore: open %s: %v", dialect, err)
+		t.Fatalf("teststore: open: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := st.Close(); err != nil {
-			t.Errorf("teststore: close %s: %v", dialect, err)
+			t.Errorf("teststore: close: %v", err)
 		}
 	})
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatalf("teststore: migrate %s: %v", dialect, err)
-	}
 	return st
 }
 
