@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -67,8 +68,13 @@ type App struct {
 	workers *river.Workers
 	// replica names this process in the heartbeat table; ready caches the write probe.
 	replica string
-	ready   writeProbe
-	now     func() time.Time
+	// riverID is this process's River client ID (attempted_by on the jobs it fetches), unique
+	// per process so a replica puts back only its own lost fetches (store.OrphanRelease).
+	riverID string
+	// orphanAfter and orphanEvery tune that release (defaults OrphanAfter, OrphanEvery).
+	orphanAfter, orphanEvery time.Duration
+	ready                    writeProbe
+	now                      func() time.Time
 	// compactEvery is how often Serve folds the report deltas.
 	compactEvery time.Duration
 	// confirmAfter, when positive, replaces the asynchronous platforms' wait before their
@@ -124,6 +130,22 @@ func OpenStore(ctx context.Context, cfg config.Config, opts ...store.Option) (st
 	}
 	return st, nil
 }
+
+// withOrphanRelease sets how old a lost fetch must be before it is put back and how often
+// the replica looks (tests).
+func withOrphanRelease(after, every time.Duration) Option {
+	return func(a *App) { a.orphanAfter, a.orphanEvery = after, every }
+}
+
+// OrphanAfter is how long River's fetch of a job may take to reach a worker of the replica
+// before the job counts as lost and is put back (the fetch committed, its answer never came:
+// the database crashed in between). River hands fetched jobs to workers within milliseconds;
+// ten seconds leaves room for a machine starved of CPU. OrphanEvery is how often a replica
+// looks (one indexed query).
+const (
+	OrphanAfter = 10 * time.Second
+	OrphanEvery = 5 * time.Second
+)
 
 // RiverConfig is every replica's River setting: a job still running RescueAfter after it
 // started belongs to a replica that crashed, and is retried then, not after River's default
@@ -205,7 +227,8 @@ func OpenCache(cfg config.Config, log *slog.Logger) (cache.Cache, error) {
 // New builds a Hub from its configuration: store (migrated), cache, keyring and routes.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
 	a := &App{Config: cfg, Log: log, Metrics: obs.NewMetrics(), mux: http.NewServeMux(), ops: http.NewServeMux(), workers: river.NewWorkers(), now: time.Now,
-		compactEvery: report.CompactEvery, replica: replicaName(), ready: writeProbe{every: 5 * time.Second}}
+		compactEvery: report.CompactEvery, replica: replicaName(), ready: writeProbe{every: 5 * time.Second},
+		riverID: riverClientID(), orphanAfter: OrphanAfter, orphanEvery: OrphanEvery}
 	for _, o := range opts {
 		o(a)
 	}
@@ -214,7 +237,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 	a.Keys = keys
-	st, err := OpenStore(ctx, cfg, store.WithLogger(log))
+	released := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hub", Name: "queue_jobs_released_total",
+		Help: "River jobs this replica fetched but never worked (the database failed before answering the fetch), put back to run at once instead of after River's rescue, by kind."},
+		[]string{"kind"})
+	a.Metrics.Registry.MustRegister(released)
+	st, err := OpenStore(ctx, cfg, store.WithLogger(log),
+		store.WithRiverConfig(func(c *river.Config) { RiverConfig(c); c.ID = a.riverID }),
+		store.WithOrphanRelease(store.OrphanRelease{After: a.orphanAfter, Every: a.orphanEvery,
+			Within:   delivery.RescueAfter(deliveryBatchWindow, sendTimeout()),
+			Released: func(kind string) { released.WithLabelValues(kind).Inc() }}))
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +323,18 @@ func replicaName() string {
 		host = "unknown"
 	}
 	return fmt.Sprintf("%s/%d", host, os.Getpid())
+}
+
+// riverClientID is the replica name (host and process) and a random suffix, in River's
+// alphabet: unique to this process even when a restarted container reuses host and pid.
+func riverClientID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	id := strings.NewReplacer("/", "_", ".", "_", "-", "_", ":", "_").Replace(replicaName())
+	if len(id) > 80 {
+		id = id[:80]
+	}
+	return id + "_" + hex.EncodeToString(b[:])
 }
 
 // writeProbe runs the readiness write at most once per period and reuses its outcome between,

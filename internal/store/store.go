@@ -323,7 +323,34 @@ type Options struct {
 	// Logger receives the store's own warnings (SQLite: its storage failing and recovering).
 	// Default slog.Default().
 	Logger *slog.Logger
+	// Orphans puts back the jobs this process's River client fetched but never worked
+	// (OrphanRelease); the zero value leaves them to River's rescuer.
+	Orphans OrphanRelease
 }
+
+// OrphanRelease sets how the working River client's lost fetches are put back. A fetch marks
+// its jobs running, attempted by the client, in one statement; when the database crashes after
+// committing it but before answering, no worker of the client ever gets those jobs, and River
+// rescues them only after RescueStuckJobsAfter. Queue.Start records every fetch a worker of this
+// process starts; every Every, a running job whose last attempt is this client's, older than
+// After and younger than Within, that no worker started, is made available again. Such a job
+// never ran, so this cannot send anything twice.
+type OrphanRelease struct {
+	// After is how long a fetch has to reach a worker before its jobs count as lost: far longer
+	// than River takes to hand fetched jobs to workers (microseconds to milliseconds). Zero
+	// disables the release.
+	After time.Duration
+	// Every is how often the client looks (one indexed query).
+	Every time.Duration
+	// Within bounds the age of the fetches looked at: older ones are River's rescuer's
+	// (RescueStuckJobsAfter). Required with After.
+	Within time.Duration
+	// Released, when set, is called once per job put back, with the job's kind (metrics).
+	Released func(kind string)
+}
+
+// WithOrphanRelease enables putting back lost fetches (see OrphanRelease).
+func WithOrphanRelease(r OrphanRelease) Option { return func(o *Options) { o.Orphans = r } }
 
 // WithClock sets the clock used for timestamps the store fills in.
 func WithClock(now func() time.Time) Option { return func(o *Options) { o.Now = now } }

@@ -25,8 +25,9 @@ type Queue[TTx any] struct {
 	db     Querier
 	insert *river.Client[TTx]
 
-	mu   sync.Mutex
-	work *river.Client[TTx]
+	mu        sync.Mutex
+	work      *river.Client[TTx]
+	stopSweep func() // stops the orphan sweep and waits for it; nil when none runs
 }
 
 // NewQueue builds the insert-only client. db serves Pending.
@@ -72,6 +73,12 @@ func (q *Queue[TTx]) Start(ctx context.Context, workers *river.Workers, queues m
 	}
 	cfg := riverConfig(q.opts)
 	cfg.Workers, cfg.Queues = workers, queues
+	var orph *orphans
+	if q.opts.Orphans.After > 0 {
+		orph = newOrphans(q.opts.Orphans, q.opts.Logger, q.f, q.db)
+		// First, so it records the fetch before any other middleware can fail the job.
+		cfg.Middleware = append([]rivertype.Middleware{orph.middleware()}, cfg.Middleware...)
+	}
 	c, err := river.NewClient(q.driver, cfg)
 	if err != nil {
 		return fmt.Errorf("sqlstore: river client: %w", err)
@@ -80,6 +87,16 @@ func (q *Queue[TTx]) Start(ctx context.Context, workers *river.Workers, queues m
 		return fmt.Errorf("sqlstore: start queue: %w", err)
 	}
 	q.work = c
+	if orph != nil {
+		orph.clientID = c.ID()
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			orph.run(sctx)
+		}()
+		q.stopSweep = func() { cancel(); <-done }
+	}
 	return nil
 }
 
@@ -91,6 +108,10 @@ func (q *Queue[TTx]) Stop(ctx context.Context) error {
 	c := q.work
 	if c == nil {
 		return nil
+	}
+	if q.stopSweep != nil {
+		q.stopSweep()
+		q.stopSweep = nil
 	}
 	err := c.Stop(ctx)
 	if err != nil && ctx.Err() != nil {
