@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -260,6 +261,11 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	// A purchase stored while the database went away is processed by the replica's own retry
 	// seconds after it is back (intake.retryProcess), not by the safety-net job a minute later.
 	r := checkDelivered(t, h, f, orders, 4*time.Minute, postgresRestartBound)
+	// A fetch PostgreSQL committed but never answered leaves its jobs running with no worker;
+	// the replica puts them back (store.OrphanRelease) instead of waiting for River's rescue.
+	out := h.proc.Output()
+	t.Logf("River fetch errors logged: %d; jobs fetched but never worked, put back: %d",
+		strings.Count(out, "Error fetching jobs"), strings.Count(out, "put back a job this replica fetched"))
 	if unacked := sent - len(orders); unacked > 0 {
 		// A gateway retries for hours; this harness gives up after about 12 s.
 		t.Logf("%d of %d purchases not acknowledged within the harness's retries (the gateway would retry)", unacked, sent)
