@@ -16,6 +16,7 @@ import (
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/intake"
+	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook"
 	"github.com/hubtrack/hub/internal/webhook/all"
@@ -35,8 +36,11 @@ type Config struct {
 	// Surface is what the API shares with the dashboard (admin service, destinations, keys,
 	// log, clock, public URL, gateways); admin.Surface.Defaults fills it.
 	admin.Surface
-	Store  Store
-	Intake intake.Processor
+	Store Store
+	// Reports is where the reports and the orders CSV export read (the read replica when
+	// DATABASE_READ_URL is set); nil: Store. Nothing a request just wrote is read through it.
+	Reports report.Reader
+	Intake  intake.Processor
 	// Cache rate-limits requests per API key; nil disables the limit.
 	Cache cache.Limiter
 	// MaxBodyBytes bounds JSON request bodies; 0 means 1 MiB.
@@ -78,6 +82,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.TouchEvery <= 0 {
 		cfg.TouchEvery = time.Minute
+	}
+	if cfg.Reports == nil {
+		cfg.Reports = cfg.Store
 	}
 	if cfg.PhoneCountry == "" {
 		cfg.PhoneCountry = "55"

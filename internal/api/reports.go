@@ -43,7 +43,7 @@ func (a *API) reportSummary(w http.ResponseWriter, r *http.Request, p principal)
 	if err := q.err(); err != nil {
 		return err
 	}
-	s, err := report.Summarize(r.Context(), a.cfg.Store, p.TenantID, per)
+	s, err := report.Summarize(r.Context(), a.cfg.Reports, p.TenantID, per)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (a *API) reportAccuracy(w http.ResponseWriter, r *http.Request, p principal
 	if err := q.err(); err != nil {
 		return err
 	}
-	acc, err := report.AccuracyReport(r.Context(), a.cfg.Store, p.TenantID, per)
+	acc, err := report.AccuracyReport(r.Context(), a.cfg.Reports, p.TenantID, per)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (a *API) exportOrders(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8; header=present")
 	w.Header().Set("Content-Disposition", `attachment; filename="orders.csv"`)
-	if err := report.ExportOrders(r.Context(), a.cfg.Store, f, w); err != nil {
+	if err := report.ExportOrders(r.Context(), a.cfg.Reports, f, w); err != nil {
 		a.cfg.Log.Error("api: export orders", "request_id", httpx.RequestID(r.Context()), "error", err.Error())
 	}
 	return nil

@@ -86,6 +86,11 @@ type App struct {
 	statsFolded, statsFailed prometheus.Counter
 	deliveryOutcomes         *prometheus.CounterVec
 
+	// replicaDB is the read replica (DATABASE_READ_URL), nil without one; reports is where the
+	// reports read: the replica with the primary as fallback, or the primary.
+	replicaDB *postgres.Replica
+	reports   report.Reader
+
 	closers []func(context.Context) error
 }
 
@@ -256,6 +261,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 	a.Cache = c
+	a.reports = st
+	if err := a.openReadReplica(ctx); err != nil {
+		st.Close()
+		c.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	a.Admin = &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL, Now: a.now}
 	a.statsFolded = a.Metrics.Counter("report_deltas_folded_total", "Report deltas folded into the kept totals.")
 	a.statsFailed = a.Metrics.Counter("report_compactions_failed_total", "Folds of the report deltas that failed (reports stay exact but slow down).")
@@ -311,6 +322,9 @@ func (a *App) routes() {
 	a.ops.HandleFunc("GET /healthz", healthz)
 	a.ops.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rd, status := a.readiness(r.Context())
+		// Only here: the load balancer's /readyz does not touch the replica, whose state never
+		// makes Hub unready.
+		rd.ReadReplica = a.replicaReadiness(r.Context())
 		httpx.WriteJSON(w, status, rd)
 	})
 	a.ops.Handle("GET /metrics", a.Metrics.Handler())
@@ -360,8 +374,10 @@ func (p *writeProbe) check(ctx context.Context, now time.Time, write func(contex
 type readiness struct {
 	Status   string      `json:"status"`
 	Database dbReadiness `json:"database"`
-	Cache    cache.State `json:"cache"`
-	Version  string      `json:"version"`
+	// ReadReplica is present when DATABASE_READ_URL is set.
+	ReadReplica *replicaReadiness `json:"read_replica,omitempty"`
+	Cache       cache.State       `json:"cache"`
+	Version     string            `json:"version"`
 }
 
 type dbReadiness struct {
@@ -613,6 +629,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	if a.replicaDB != nil {
+		a.replicaDB.Close()
+	}
 	return errors.Join(a.Live.Close(ctx), a.Cache.Close(), a.Store.Close())
 }
 

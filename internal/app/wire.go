@@ -72,7 +72,7 @@ func (a *App) wire() error {
 	surface := admin.Surface{Admin: a.Admin, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
 		PublicURL: a.Config.PublicURL, Adapters: adapters}
 	a.API = api.New(api.Config{
-		Surface: surface, Store: a.Store, Intake: a.Intake, Cache: a.Cache, IdentityCache: a.Cache,
+		Surface: surface, Store: a.Store, Reports: a.reports, Intake: a.Intake, Cache: a.Cache, IdentityCache: a.Cache,
 		MaxBodyBytes: a.Config.MaxBodyBytes,
 		RateLimit:    a.Config.APIRatePerKey, RateBurst: burst(a.Config.APIRatePerKey),
 	})
@@ -90,7 +90,7 @@ func (a *App) wire() error {
 	if a.Config.RedisURL != "" {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
-	a.Web, err = web.New(web.Config{Surface: surface, Store: a.Store, Cache: a.Cache, Sessions: sessions,
+	a.Web, err = web.New(web.Config{Surface: surface, Store: a.Store, Reports: a.reports, Cache: a.Cache, Sessions: sessions,
 		Intake: a.Intake, TrustedProxies: a.Config.TrustedProxies,
 		// A test purchase goes through the whole public surface, middleware included, as a
 		// gateway's delivery does (late-bound: the handler wraps the mux being filled).

@@ -18,9 +18,12 @@ import (
 
 // Config is Hub's parsed configuration.
 type Config struct {
-	Host            string
-	Port            int
-	DatabaseURL     string // empty: embedded SQLite in DataDir
+	Host        string
+	Port        int
+	DatabaseURL string // empty: embedded SQLite in DataDir
+	// DatabaseReadURL is a PostgreSQL read replica the reports read from; empty: the reports
+	// read from DatabaseURL.
+	DatabaseReadURL string
 	RedisURL        string // empty: in-process cache
 	SecretKey       string // 64 hex chars; empty in embedded mode: generated into DataDir
 	PublicURL       string
@@ -107,6 +110,18 @@ var Settings = []Setting{
 			return errors.New("must be a postgres:// or postgresql:// URL with a host")
 		}
 		c.DatabaseURL = v
+		return nil
+	}},
+	{"DATABASE_READ_URL", "database-read-url", "", "PostgreSQL read replica (same form and TLS settings as `DATABASE_URL`) for the reports: the dashboard's overview and accuracy pages, the API's `/reports/*` and the orders CSV export. Everything else, including every page shown after a change, reads the primary. If the replica fails, those reads go to the primary. Requires `DATABASE_URL`: the embedded store has no replica. Empty: the reports read the primary.", func(c *Config, v string) error {
+		if v == "" {
+			c.DatabaseReadURL = ""
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return errors.New("must be a postgres:// or postgresql:// URL with a host")
+		}
+		c.DatabaseReadURL = v
 		return nil
 	}},
 	{"REDIS_URL", "redis-url", "", "Redis URL (`redis://` or `rediss://` for TLS, with `:password@` for AUTH). Empty: in-process cache.", func(c *Config, v string) error {
@@ -387,6 +402,9 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", from, err))
 		}
+	}
+	if c.DatabaseReadURL != "" && c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_READ_URL: needs DATABASE_URL: the embedded store (SQLite) has no read replica; unset DATABASE_READ_URL or run on PostgreSQL"))
 	}
 	if len(errs) == 0 && c.DatabaseURL != "" && c.SecretKey == "" {
 		errs = append(errs, errors.New("HUB_SECRET_KEY: required when DATABASE_URL is set (replicas must share one key); generate one with `openssl rand -hex 32`"))

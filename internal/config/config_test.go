@@ -65,6 +65,8 @@ func TestLoadInvalidNamesVariable(t *testing.T) {
 		{map[string]string{"PORT": "http"}, nil, "PORT: must be a port number"},
 		{map[string]string{"PORT": "70000"}, nil, "PORT: must be a port number"},
 		{map[string]string{"DATABASE_URL": "mysql://x"}, nil, "DATABASE_URL: must be a postgres://"},
+		{map[string]string{"DATABASE_READ_URL": "mysql://x", "DATABASE_URL": "postgres://h/db"}, nil, "DATABASE_READ_URL: must be a postgres://"},
+		{map[string]string{"DATABASE_READ_URL": "postgres://replica/db"}, nil, "DATABASE_READ_URL: needs DATABASE_URL: the embedded store (SQLite) has no read replica"},
 		{map[string]string{"REDIS_URL": "localhost:6379"}, nil, "REDIS_URL: must be a redis://"},
 		{map[string]string{"HUB_SECRET_KEY": "abc"}, nil, "HUB_SECRET_KEY: key 1 must be 64 hexadecimal"},
 		{map[string]string{"HUB_PUBLIC_URL": "hub.example.com"}, nil, "HUB_PUBLIC_URL: must be an absolute"},

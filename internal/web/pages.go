@@ -85,7 +85,7 @@ type overviewData struct {
 func (u *UI) overview(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
 	per := u.period(r, p)
-	sum, acc, err := report.Dashboard(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
+	sum, acc, err := report.Dashboard(ctx, u.cfg.Reports, p.Tenant.ID, per.Period)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -634,7 +634,7 @@ type accuracyData struct {
 func (u *UI) accuracy(w http.ResponseWriter, r *http.Request, p page) {
 	ctx := r.Context()
 	per := u.period(r, p)
-	sum, acc, err := report.Dashboard(ctx, u.cfg.Store, p.Tenant.ID, per.Period)
+	sum, acc, err := report.Dashboard(ctx, u.cfg.Reports, p.Tenant.ID, per.Period)
 	if err != nil {
 		u.fail(w, r, err)
 		return

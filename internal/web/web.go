@@ -19,6 +19,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/intake"
+	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
@@ -37,6 +38,9 @@ type Config struct {
 	// with https:// session cookies are Secure (they are also when the request came over TLS).
 	admin.Surface
 	Store Store
+	// Reports is where the overview and accuracy pages read their figures (the read replica
+	// when DATABASE_READ_URL is set); nil: Store. No page shown after a change reads through it.
+	Reports report.Reader
 	// Cache rate-limits logins and carries the live stream. Required.
 	Cache cache.Cache
 	// Sessions holds sessions when set (Redis); nil keeps them in the store (embedded mode).
@@ -79,6 +83,9 @@ func New(cfg Config) (*UI, error) {
 		return nil, errors.New("web: Store and Cache are required")
 	}
 	cfg.Defaults(webhookall.Default())
+	if cfg.Reports == nil {
+		cfg.Reports = cfg.Store
+	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}

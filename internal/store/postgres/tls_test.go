@@ -76,17 +76,20 @@ func TestVerifiedTLS(t *testing.T) {
 		// require checks the CA like verify-ca, as libpq does, but never the name.)
 		{"require checks nothing", url("localhost", "sslmode=require"), true, ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := ping(tc.url)
-			switch {
-			case tc.ok && err != nil:
-				t.Fatalf("want a connection, got %v", err)
-			case !tc.ok && err == nil:
-				t.Fatalf("connected; want the server refused")
-			case !tc.ok && !strings.Contains(err.Error(), tc.refusal):
-				t.Fatalf("refused for another reason: %v (want %q)", err, tc.refusal)
-			}
-		})
+		// DATABASE_READ_URL (the read replica) is parsed and verified exactly as DATABASE_URL.
+		for opener, ping := range map[string]func(string) error{"primary": ping, "read replica": pingReplica} {
+			t.Run(tc.name+"/"+opener, func(t *testing.T) {
+				err := ping(tc.url)
+				switch {
+				case tc.ok && err != nil:
+					t.Fatalf("want a connection, got %v", err)
+				case !tc.ok && err == nil:
+					t.Fatalf("connected; want the server refused")
+				case !tc.ok && !strings.Contains(err.Error(), tc.refusal):
+					t.Fatalf("refused for another reason: %v (want %q)", err, tc.refusal)
+				}
+			})
+		}
 	}
 }
 
@@ -99,6 +102,17 @@ func ping(url string) error {
 	}
 	defer s.Close()
 	return s.Ping(ctx)
+}
+
+func pingReplica(url string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r, err := postgres.OpenReplica(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return r.Ping(ctx)
 }
 
 // tlsClusterDir makes a directory for a PostgreSQL cluster of the test's own and returns a
