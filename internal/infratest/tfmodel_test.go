@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -204,6 +205,13 @@ type Tmpl string
 // Expr is any other expression (conditional, function call, ...), kept as written.
 type Expr string
 
+// Optional is an element of a concat() or merge() present only when a condition holds
+// (`cond ? [x] : []`, `cond ? { k = x } : {}`): the feature flags of optional resources.
+type Optional struct {
+	Cond string
+	V    any
+}
+
 // goValue turns a syntax expression into plain Go values where it is static (string, float64,
 // bool, []any, map[string]any); references, templates and other expressions become Ref, Tmpl
 // or Expr so that tests can compare them with what they must point at. jsonencode(x) is x.
@@ -239,6 +247,9 @@ func (m *tfModule) goValue(e hclsyntax.Expression) any {
 		if e.Name == "jsonencode" && len(e.Args) == 1 {
 			return m.goValue(e.Args[0])
 		}
+		if v, ok := m.concatOrMerge(e); ok {
+			return v
+		}
 	case *hclsyntax.LiteralValueExpr:
 		return ctyToGo(e.Val)
 	case *hclsyntax.UnaryOpExpr, *hclsyntax.BinaryOpExpr:
@@ -249,6 +260,62 @@ func (m *tfModule) goValue(e hclsyntax.Expression) any {
 		}
 	}
 	return Expr(m.text(e.Range()))
+}
+
+// concatOrMerge is goValue of concat() over lists or merge() over objects whose arguments are
+// each static (a list or object) or `cond ? <static> : <empty>`; the conditional elements are
+// Optional. ok is false for any other argument.
+func (m *tfModule) concatOrMerge(e *hclsyntax.FunctionCallExpr) (any, bool) {
+	if e.Name != "concat" && e.Name != "merge" {
+		return nil, false
+	}
+	list, obj := []any{}, map[string]any{}
+	add := func(v any, cond string) bool {
+		wrap := func(x any) any {
+			if cond == "" {
+				return x
+			}
+			return Optional{Cond: cond, V: x}
+		}
+		switch v := v.(type) {
+		case []any:
+			if e.Name != "concat" {
+				return false
+			}
+			for _, x := range v {
+				list = append(list, wrap(x))
+			}
+		case map[string]any:
+			if e.Name != "merge" {
+				return false
+			}
+			for k, x := range v {
+				obj[k] = wrap(x)
+			}
+		default:
+			return false
+		}
+		return true
+	}
+	for _, a := range e.Args {
+		if c, isCond := a.(*hclsyntax.ConditionalExpr); isCond {
+			empty := m.goValue(c.FalseResult)
+			if l, isList := empty.([]any); (isList && len(l) != 0) || (!isList && !reflect.DeepEqual(empty, map[string]any{})) {
+				return nil, false
+			}
+			if !add(m.goValue(c.TrueResult), m.text(c.Condition.Range())) {
+				return nil, false
+			}
+			continue
+		}
+		if !add(m.goValue(a), "") {
+			return nil, false
+		}
+	}
+	if e.Name == "concat" {
+		return list, true
+	}
+	return obj, true
 }
 
 func (m *tfModule) objectKey(k hclsyntax.Expression) string {

@@ -99,10 +99,42 @@ func TestTerraformSecurityRDS(t *testing.T) {
 	t.Parallel()
 	m := loadTerraform(t)
 	dbs := m.resourcesOfType("aws_db_instance")
-	if len(dbs) != 1 {
-		t.Fatalf("want one aws_db_instance, found %d", len(dbs))
+	if len(dbs) != 2 || dbs["aws_db_instance.main"] == nil || dbs["aws_db_instance.replica"] == nil {
+		t.Fatalf("want aws_db_instance.main and the optional aws_db_instance.replica, found %d", len(dbs))
 	}
-	for addr, db := range dbs {
+	// The read replica: optional and off by default, encrypted with the same key, private, in
+	// the RDS security group, with the primary's parameter group (force_ssl, max_connections)
+	// and class (the same connection budget), monitored like it.
+	rep := dbs["aws_db_instance.replica"]
+	m.wantAttr(t, rep, "replica", "count", Expr("var.db_read_replica ? 1 : 0"))
+	if v := m.varDefault(t, "db_read_replica"); v != false {
+		t.Errorf("db_read_replica defaults to %v, want false (it doubles the database's cost)", v)
+	}
+	m.wantAttr(t, rep, "replica", "replicate_source_db", Ref("aws_db_instance.main.identifier"))
+	m.wantAttr(t, rep, "replica", "instance_class", Ref("var.db_instance_class"))
+	m.wantAttr(t, rep, "replica", "storage_encrypted", true)
+	m.wantAttr(t, rep, "replica", "kms_key_id", Ref("aws_kms_key.main.arn"))
+	m.wantAttr(t, rep, "replica", "performance_insights_kms_key_id", Ref("aws_kms_key.main.arn"))
+	m.wantAttr(t, rep, "replica", "publicly_accessible", false)
+	m.wantAttr(t, rep, "replica", "vpc_security_group_ids", []any{Ref("aws_security_group.rds.id")})
+	m.wantAttr(t, rep, "replica", "parameter_group_name", Ref("aws_db_parameter_group.main.name"))
+	m.wantAttr(t, rep, "replica", "enabled_cloudwatch_logs_exports", Ref("local.db_log_exports"))
+	m.wantAttr(t, rep, "replica", "identifier", Ref("local.db_replica_identifier"))
+	if deps, _ := m.attrValue(rep, "depends_on").([]any); !contains(stringsOf(deps), "aws_cloudwatch_log_group.rds_replica") {
+		t.Errorf("aws_db_instance.replica must depend on aws_cloudwatch_log_group.rds_replica (RDS would create the groups itself)")
+	}
+	repLogs := m.resource(t, "aws_cloudwatch_log_group.rds_replica")
+	m.wantAttr(t, repLogs, "replica log groups", "for_each", Expr("var.db_read_replica ? toset(local.db_log_exports) : toset([])"))
+	m.wantAttr(t, repLogs, "replica log groups", "name", Tmpl("/aws/rds/instance/${local.db_replica_identifier}/${each.key}"))
+	m.wantRef(t, repLogs, "replica log groups", "kms_key_id", "aws_kms_key.")
+	for _, name := range []string{"rds_replica_cpu_high", "rds_replica_connections_high", "rds_replica_free_storage_low", "rds_replica_lag_high"} {
+		a := m.resource(t, "aws_cloudwatch_metric_alarm."+name)
+		m.wantAttr(t, a, name, "count", Expr("var.db_read_replica ? 1 : 0"))
+		if d, _ := m.attrValue(a, "dimensions").(map[string]any); !reflect.DeepEqual(d, map[string]any{"DBInstanceIdentifier": Ref("aws_db_instance.replica[0].identifier")}) {
+			t.Errorf("%s: dimensions %v, want the replica", name, d)
+		}
+	}
+	for addr, db := range map[string]*hclsyntax.Block{"aws_db_instance.main": dbs["aws_db_instance.main"]} {
 		m.wantAttr(t, db, addr, "engine", "postgres")
 		m.wantAttr(t, db, addr, "storage_type", "gp3")
 		m.wantAttr(t, db, addr, "storage_encrypted", true)
@@ -294,15 +326,21 @@ func TestTerraformSecuritySecrets(t *testing.T) {
 		}
 	}
 	got := map[string]bool{}
-	for _, s := range listOfMaps(t, c["secrets"]) {
+	secretNames["DATABASE_READ_URL"] = true // with db_read_replica only (checked below)
+	secretList, _ := c["secrets"].([]any)
+	for i, s := range listOfMaps(t, c["secrets"]) {
 		name := fmt.Sprint(s["name"])
 		got[name] = true
+		if o, opt := secretList[i].(Optional); opt != (name == "DATABASE_READ_URL") || opt && o.Cond != "var.db_read_replica" {
+			t.Errorf("secret %s: only DATABASE_READ_URL is optional, on var.db_read_replica (got %#v)", name, secretList[i])
+		}
 		ref, ok := s["valueFrom"].(Ref)
 		if !ok || !strings.HasPrefix(string(ref), "aws_secretsmanager_secret.") || !strings.HasSuffix(string(ref), ".arn") {
 			t.Errorf("secret %s: valueFrom %#v, want aws_secretsmanager_secret.<name>.arn", name, s["valueFrom"])
 			continue
 		}
-		secretAddr := strings.TrimSuffix(string(ref), ".arn")
+		// A counted secret (the read replica's) is read at [0] and its version likewise.
+		secretAddr := strings.TrimSuffix(strings.TrimSuffix(string(ref), ".arn"), "[0]")
 		secret := m.resource(t, secretAddr)
 		if n, ok := m.attrValue(secret, "name").(Tmpl); !ok || !strings.HasSuffix(string(n), "/"+name) {
 			t.Errorf("%s: name %#v, want …/%s", secretAddr, m.attrValue(secret, "name"), name)
@@ -311,6 +349,13 @@ func TestTerraformSecuritySecrets(t *testing.T) {
 		version := m.resource(t, "aws_secretsmanager_secret_version."+strings.TrimPrefix(secretAddr, "aws_secretsmanager_secret."))
 		value := fmt.Sprint(m.attrValue(version, "secret_string"))
 		switch name {
+		case "DATABASE_READ_URL":
+			m.wantAttr(t, secret, secretAddr, "count", Expr("var.db_read_replica ? 1 : 0"))
+			m.wantAttr(t, version, secretAddr+" version", "count", Expr("var.db_read_replica ? 1 : 0"))
+			if !strings.HasPrefix(value, "postgres://") || !strings.Contains(value, "random_password.") || !strings.Contains(value, "@${aws_db_instance.replica[0].address}:") ||
+				!strings.HasSuffix(value, "?sslmode=verify-full&sslrootcert=${var.db_ca_bundle_path}") {
+				t.Errorf("DATABASE_READ_URL secret %q: want postgres://…:${random_password…}@${aws_db_instance.replica[0].address}:…?sslmode=verify-full&sslrootcert=${var.db_ca_bundle_path}", value)
+			}
 		case "DATABASE_URL":
 			// verify-full checks the server's certificate and name; require would not (pgx skips
 			// verification), so a server that is not RDS would be trusted.
@@ -359,6 +404,8 @@ func TestTerraformSecuritySecrets(t *testing.T) {
 		"DATABASE_URL":   Ref("aws_secretsmanager_secret.database_url"),
 		"REDIS_URL":      Ref("aws_secretsmanager_secret.redis_url"),
 		"HUB_SECRET_KEY": Ref("aws_secretsmanager_secret.secret_key"),
+		// The execution role may read it, and its resource policy applies, when it exists.
+		"DATABASE_READ_URL": Optional{Cond: "var.db_read_replica", V: Ref("aws_secretsmanager_secret.database_read_url[0]")},
 	}
 	if !reflect.DeepEqual(hub, wantHub) {
 		t.Errorf("local.hub_secrets = %#v, want %#v", hub, wantHub)

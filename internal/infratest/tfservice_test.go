@@ -32,6 +32,9 @@ func listOfMaps(t testing.TB, v any) []map[string]any {
 	}
 	out := make([]map[string]any, 0, len(l))
 	for _, e := range l {
+		if o, isOpt := e.(Optional); isOpt {
+			e = o.V
+		}
 		mm, ok := e.(map[string]any)
 		if !ok {
 			t.Fatalf("want an object, got %#v", e)
@@ -41,10 +44,16 @@ func listOfMaps(t testing.TB, v any) []map[string]any {
 	return out
 }
 
+// namesOf lists the names of a list of {name = ...} objects, leaving out the Optional ones
+// (present only with an optional feature, so absent from the manual templates).
 func namesOf(t testing.TB, v any) []string {
 	t.Helper()
 	var out []string
-	for _, e := range listOfMaps(t, v) {
+	l, _ := v.([]any)
+	for i, e := range listOfMaps(t, v) {
+		if _, opt := l[i].(Optional); opt {
+			continue
+		}
 		out = append(out, e["name"].(string))
 	}
 	sort.Strings(out)
@@ -225,20 +234,28 @@ func TestTerraformMonitoring(t *testing.T) {
 	t.Parallel()
 	m := loadTerraform(t)
 	want := map[string]string{
-		"AWS/ECS CPUUtilization":                        "GreaterThanThreshold 80",
-		"AWS/ECS MemoryUtilization":                     "GreaterThanThreshold 80",
-		"AWS/ApplicationELB HTTPCode_Target_5XX_Count":  "GreaterThanThreshold var.alb_5xx_alarm_threshold",
-		"AWS/ApplicationELB HTTPCode_ELB_5XX_Count":     "GreaterThanThreshold var.alb_5xx_alarm_threshold",
-		"AWS/ApplicationELB UnHealthyHostCount":         "GreaterThanThreshold 0",
-		"AWS/RDS CPUUtilization":                        "GreaterThanThreshold 80",
-		"AWS/RDS DatabaseConnections":                   "GreaterThanThreshold local.db_connections_alarm_threshold",
-		"AWS/RDS FreeStorageSpace":                      "LessThanThreshold var.rds_free_storage_alarm_gib * 1073741824",
+		"AWS/ECS CPUUtilization":                       "GreaterThanThreshold 80",
+		"AWS/ECS MemoryUtilization":                    "GreaterThanThreshold 80",
+		"AWS/ApplicationELB HTTPCode_Target_5XX_Count": "GreaterThanThreshold var.alb_5xx_alarm_threshold",
+		"AWS/ApplicationELB HTTPCode_ELB_5XX_Count":    "GreaterThanThreshold var.alb_5xx_alarm_threshold",
+		"AWS/ApplicationELB UnHealthyHostCount":        "GreaterThanThreshold 0",
+		"AWS/RDS CPUUtilization":                       "GreaterThanThreshold 80",
+		"AWS/RDS DatabaseConnections":                  "GreaterThanThreshold local.db_connections_alarm_threshold",
+		"AWS/RDS FreeStorageSpace":                     "LessThanThreshold var.rds_free_storage_alarm_gib * 1073741824",
+		// The read replica's (db_read_replica): the primary's three and its lag.
+		"replica AWS/RDS CPUUtilization":                "GreaterThanThreshold 80",
+		"replica AWS/RDS DatabaseConnections":           "GreaterThanThreshold local.db_connections_alarm_threshold",
+		"replica AWS/RDS FreeStorageSpace":              "LessThanThreshold var.rds_free_storage_alarm_gib * 1073741824",
+		"replica AWS/RDS ReplicaLag":                    "GreaterThanThreshold var.rds_replica_lag_alarm_seconds",
 		"AWS/ElastiCache DatabaseMemoryUsagePercentage": "GreaterThanThreshold 80",
 		"AWS/ElastiCache EngineCPUUtilization":          "GreaterThanThreshold 80",
 	}
 	got := map[string]string{}
 	for addr, a := range m.resourcesOfType("aws_cloudwatch_metric_alarm") {
 		key := m.attrValue(a, "namespace").(string) + " " + m.attrValue(a, "metric_name").(string)
+		if strings.HasPrefix(addr, "aws_cloudwatch_metric_alarm.rds_replica_") {
+			key = "replica " + key
+		}
 		got[key] = m.attrValue(a, "comparison_operator").(string) + " " + m.text(expr(a, "threshold").Range())
 		for _, actions := range []string{"alarm_actions", "ok_actions"} {
 			if m.attrValue(a, actions) != Ref("local.alarm_actions") {

@@ -63,11 +63,15 @@ resource "aws_ecs_task_definition" "hub" {
         { name = "HUB_DB_MAX_CONNS", value = tostring(local.db_max_conns_per_task) },
       ]
       # Credentials reach the container only through Secrets Manager, never as plain values.
-      secrets = [
-        { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database_url.arn },
-        { name = "REDIS_URL", valueFrom = aws_secretsmanager_secret.redis_url.arn },
-        { name = "HUB_SECRET_KEY", valueFrom = aws_secretsmanager_secret.secret_key.arn },
-      ]
+      # DATABASE_READ_URL only with the read replica (db_read_replica).
+      secrets = concat(
+        [
+          { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database_url.arn },
+          { name = "REDIS_URL", valueFrom = aws_secretsmanager_secret.redis_url.arn },
+          { name = "HUB_SECRET_KEY", valueFrom = aws_secretsmanager_secret.secret_key.arn },
+        ],
+        var.db_read_replica ? [{ name = "DATABASE_READ_URL", valueFrom = aws_secretsmanager_secret.database_read_url[0].arn }] : [],
+      )
       healthCheck = {
         command     = ["CMD", "/hub", "healthcheck"]
         interval    = 30

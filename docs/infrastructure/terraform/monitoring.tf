@@ -175,6 +175,92 @@ resource "aws_cloudwatch_metric_alarm" "rds_free_storage_low" {
   }
 }
 
+# The read replica's alarms (db_read_replica): the primary's three, and its lag. A replica that
+# lags only makes the reports trail; one that stops replicating (lag growing) is rebuilt.
+resource "aws_cloudwatch_metric_alarm" "rds_replica_cpu_high" {
+  count = var.db_read_replica ? 1 : 0
+
+  alarm_name          = "${local.name}-rds-replica-cpu-high"
+  alarm_description   = "PostgreSQL read replica CPU above 80 % for 10 minutes"
+  namespace           = "AWS/RDS"
+  metric_name         = "CPUUtilization"
+  statistic           = "Average"
+  period              = 300
+  evaluation_periods  = 2
+  threshold           = 80
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  dimensions = {
+    DBInstanceIdentifier = aws_db_instance.replica[0].identifier
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "rds_replica_connections_high" {
+  count = var.db_read_replica ? 1 : 0
+
+  alarm_name          = "${local.name}-rds-replica-connections-high"
+  alarm_description   = "PostgreSQL read replica connections above ${local.db_connections_alarm_threshold} (80 % of max_connections)"
+  namespace           = "AWS/RDS"
+  metric_name         = "DatabaseConnections"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 2
+  threshold           = local.db_connections_alarm_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  dimensions = {
+    DBInstanceIdentifier = aws_db_instance.replica[0].identifier
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "rds_replica_free_storage_low" {
+  count = var.db_read_replica ? 1 : 0
+
+  alarm_name          = "${local.name}-rds-replica-free-storage-low"
+  alarm_description   = "PostgreSQL read replica free storage below ${var.rds_free_storage_alarm_gib} GiB"
+  namespace           = "AWS/RDS"
+  metric_name         = "FreeStorageSpace"
+  statistic           = "Minimum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.rds_free_storage_alarm_gib * 1073741824
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  dimensions = {
+    DBInstanceIdentifier = aws_db_instance.replica[0].identifier
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "rds_replica_lag_high" {
+  count = var.db_read_replica ? 1 : 0
+
+  alarm_name          = "${local.name}-rds-replica-lag-high"
+  alarm_description   = "PostgreSQL read replica more than ${var.rds_replica_lag_alarm_seconds} s behind the primary for 10 minutes (the reports trail by as much)"
+  namespace           = "AWS/RDS"
+  metric_name         = "ReplicaLag"
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 2
+  threshold           = var.rds_replica_lag_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "missing"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  dimensions = {
+    DBInstanceIdentifier = aws_db_instance.replica[0].identifier
+  }
+}
+
 resource "aws_cloudwatch_metric_alarm" "redis_memory_high" {
   for_each = local.redis_node_ids
 
@@ -280,14 +366,19 @@ resource "aws_cloudwatch_dashboard" "hub" {
         width  = 12
         height = 6
         properties = {
-          title  = "RDS CPU (%) and connections"
+          title  = "RDS CPU (%) and connections (and the read replica's lag, seconds)"
           region = local.region
           stat   = "Average"
           period = 300
-          metrics = [
-            ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", aws_db_instance.main.identifier],
-            ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", aws_db_instance.main.identifier],
-          ]
+          metrics = concat(
+            [
+              ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", aws_db_instance.main.identifier],
+              ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", aws_db_instance.main.identifier],
+            ],
+            [for db in aws_db_instance.replica : ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", db.identifier]],
+            [for db in aws_db_instance.replica : ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", db.identifier]],
+            [for db in aws_db_instance.replica : ["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", db.identifier]],
+          )
         }
       },
       {

@@ -101,6 +101,11 @@ output "rds_endpoint" {
   value       = aws_db_instance.main.endpoint
 }
 
+output "rds_replica_endpoint" {
+  description = "PostgreSQL read replica endpoint (DATABASE_READ_URL; empty without db_read_replica)."
+  value       = var.db_read_replica ? aws_db_instance.replica[0].endpoint : ""
+}
+
 output "rds_instance_id" {
   description = "RDS instance identifier (snapshots, restores)."
   value       = aws_db_instance.main.identifier

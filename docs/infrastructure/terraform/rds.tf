@@ -62,14 +62,23 @@ resource "aws_db_parameter_group" "main" {
 # RDS writes the exported logs to these groups; created here first, they get the Hub retention
 # and KMS key instead of RDS's defaults (kept forever, not encrypted with the Hub key).
 locals {
-  db_identifier  = "${local.name}-db"
-  db_log_exports = ["postgresql", "upgrade"]
+  db_identifier         = "${local.name}-db"
+  db_replica_identifier = "${local.name}-db-replica"
+  db_log_exports        = ["postgresql", "upgrade"]
 }
 
 resource "aws_cloudwatch_log_group" "rds" {
   for_each = toset(local.db_log_exports)
 
   name              = "/aws/rds/instance/${local.db_identifier}/${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.main.arn
+}
+
+resource "aws_cloudwatch_log_group" "rds_replica" {
+  for_each = var.db_read_replica ? toset(local.db_log_exports) : toset([])
+
+  name              = "/aws/rds/instance/${local.db_replica_identifier}/${each.key}"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.main.arn
 }
@@ -130,4 +139,43 @@ resource "aws_db_instance" "main" {
       error_message = "The PostgreSQL connection budget does not fit: (autoscaling_max_capacity x 2 during deploys + 1 one-off task) x db_max_conns_per_task + 5 must not exceed max_connections. Choose a larger db_instance_class, a lower autoscaling_max_capacity or a smaller db_max_conns_per_task."
     }
   }
+}
+
+# The optional read replica (db_read_replica): the reports read it (DATABASE_READ_URL), every
+# other read and every write stay on the primary. Same class and parameter group as the primary:
+# PostgreSQL refuses a hot standby whose max_connections is below its primary's, and the same
+# class keeps the per-task pool (HUB_DB_MAX_CONNS, which sizes Hub's pool on each) within the
+# budget above on both. Storage, engine version, encryption (the same KMS key), subnet group
+# and user come from the primary. Private, in the RDS security group. It keeps no backups and
+# takes no final snapshot: it holds nothing the primary does not, and is rebuilt from it.
+resource "aws_db_instance" "replica" {
+  count = var.db_read_replica ? 1 : 0
+
+  identifier          = local.db_replica_identifier
+  replicate_source_db = aws_db_instance.main.identifier
+  instance_class      = var.db_instance_class
+
+  storage_type          = "gp3"
+  max_allocated_storage = var.db_max_allocated_storage
+  storage_encrypted     = true
+  kms_key_id            = aws_kms_key.main.arn
+
+  vpc_security_group_ids = [aws_security_group.rds.id]
+  publicly_accessible    = false
+  parameter_group_name   = aws_db_parameter_group.main.name
+
+  backup_retention_period = 0
+  maintenance_window      = "sun:05:30-sun:06:30"
+  copy_tags_to_snapshot   = true
+  deletion_protection     = false
+  skip_final_snapshot     = true
+
+  performance_insights_enabled          = true
+  performance_insights_kms_key_id       = aws_kms_key.main.arn
+  performance_insights_retention_period = var.db_performance_insights_retention_days
+
+  auto_minor_version_upgrade      = true
+  apply_immediately               = var.apply_immediately
+  enabled_cloudwatch_logs_exports = local.db_log_exports
+  depends_on                      = [aws_cloudwatch_log_group.rds_replica]
 }

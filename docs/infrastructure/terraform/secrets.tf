@@ -1,4 +1,4 @@
-# Secrets Manager: the three values Hub reads at start, generated here and handed to the
+# Secrets Manager: the three values Hub reads at start (four with the read replica), generated here and handed to the
 # container by ECS through the task execution role. Nobody else is granted read access.
 
 resource "random_id" "secret_key" {
@@ -17,6 +17,24 @@ resource "aws_secretsmanager_secret" "database_url" {
 resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id     = aws_secretsmanager_secret.database_url.id
   secret_string = "postgres://${var.db_username}:${random_password.db.result}@${aws_db_instance.main.address}:${aws_db_instance.main.port}/${var.db_name}?sslmode=verify-full&sslrootcert=${var.db_ca_bundle_path}"
+}
+
+# The read replica's URL, when there is one: the same user, password, database and TLS
+# verification as DATABASE_URL, on the replica's endpoint.
+resource "aws_secretsmanager_secret" "database_read_url" {
+  count = var.db_read_replica ? 1 : 0
+
+  name                    = "${local.name}/DATABASE_READ_URL"
+  description             = "Hub DATABASE_READ_URL (RDS PostgreSQL read replica for the reports, TLS verified against the RDS CA bundle)"
+  kms_key_id              = aws_kms_key.main.arn
+  recovery_window_in_days = var.secret_recovery_window_days
+}
+
+resource "aws_secretsmanager_secret_version" "database_read_url" {
+  count = var.db_read_replica ? 1 : 0
+
+  secret_id     = aws_secretsmanager_secret.database_read_url[0].id
+  secret_string = "postgres://${var.db_username}:${random_password.db.result}@${aws_db_instance.replica[0].address}:${aws_db_instance.replica[0].port}/${var.db_name}?sslmode=verify-full&sslrootcert=${var.db_ca_bundle_path}"
 }
 
 resource "aws_secretsmanager_secret" "redis_url" {
@@ -44,11 +62,14 @@ resource "aws_secretsmanager_secret_version" "secret_key" {
 }
 
 locals {
-  hub_secrets = {
-    DATABASE_URL   = aws_secretsmanager_secret.database_url
-    REDIS_URL      = aws_secretsmanager_secret.redis_url
-    HUB_SECRET_KEY = aws_secretsmanager_secret.secret_key
-  }
+  hub_secrets = merge(
+    {
+      DATABASE_URL   = aws_secretsmanager_secret.database_url
+      REDIS_URL      = aws_secretsmanager_secret.redis_url
+      HUB_SECRET_KEY = aws_secretsmanager_secret.secret_key
+    },
+    var.db_read_replica ? { DATABASE_READ_URL = aws_secretsmanager_secret.database_read_url[0] } : {},
+  )
 
   # Who may still read the values: the task execution role, the principal running Terraform
   # (it refreshes the secret versions) and any break-glass administrators.

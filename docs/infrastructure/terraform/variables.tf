@@ -445,6 +445,12 @@ variable "db_multi_az" {
   default     = false
 }
 
+variable "db_read_replica" {
+  type        = bool
+  description = "Create a PostgreSQL read replica (same class and parameter group) and give its URL to Hub as DATABASE_READ_URL: the reports (dashboard overview and accuracy, API reports, orders CSV export) read it, everything else reads the primary. Costs about as much as a single-AZ primary."
+  default     = false
+}
+
 variable "db_backup_retention_days" {
   type        = number
   description = "Days of automated RDS backups (point-in-time recovery window)."
@@ -618,6 +624,17 @@ variable "rds_free_storage_alarm_gib" {
   validation {
     condition     = var.rds_free_storage_alarm_gib >= 1
     error_message = "rds_free_storage_alarm_gib must be at least 1."
+  }
+}
+
+variable "rds_replica_lag_alarm_seconds" {
+  type        = number
+  description = "Seconds the read replica may trail the primary (ReplicaLag, 10 minutes) before its alarm fires."
+  default     = 300
+
+  validation {
+    condition     = var.rds_replica_lag_alarm_seconds >= 1 && var.rds_replica_lag_alarm_seconds <= 86400
+    error_message = "rds_replica_lag_alarm_seconds must be between 1 and 86400."
   }
 }
 
