@@ -106,7 +106,7 @@ func TestTerraformConnectionBudget(t *testing.T) {
 	for _, row := range []struct {
 		class  string
 		maxCap int64
-	}{{"db.t4g.micro", 5}, {"db.t4g.small", 5}, {"db.t4g.small", 10}, {"db.t4g.medium", 10}, {"db.m7g.large", 20}} {
+	}{{"db.t4g.micro", 5}, {"db.t4g.micro", 2}, {"db.t4g.small", 5}, {"db.t4g.small", 10}, {"db.t4g.medium", 10}, {"db.m7g.large", 20}, {"db.m7g.4xlarge", 20}} {
 		b := m.connectionBudget(t, map[string]cty.Value{"db_instance_class": s(row.class), "autoscaling_max_capacity": n(row.maxCap)})
 		line := fmt.Sprintf("| `%s` | %d | %d × %d %% = %d | %d | %d |", row.class, b.maxConnections, row.maxCap, pct, b.maxRunning, b.perTask, b.perTask*(b.maxRunning+1)+b.reserved)
 		if !strings.Contains(readme, line) {
