@@ -315,11 +315,7 @@ func CheckSettings(spec Spec, cfg Config) *ConfigError {
 			ce.Add(st.Name, "required")
 		}
 	}
-	for _, name := range EventNames(cfg) {
-		if n, ok := Notice(name); ok && !spec.Sends(n) {
-			ce.Add(SettingEvents, NoticeReason(n))
-		}
-	}
+	CheckNotices(spec, ce, SettingEvents, EventNames(cfg))
 	return ce
 }
 

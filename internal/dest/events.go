@@ -74,3 +74,45 @@ func (s Spec) Sends(name string) bool {
 func NoticeReason(n string) string {
 	return n + " is not a conversion: only a webhook sends it"
 }
+
+// CheckNotices adds to ce, for field, the problem of each name that is a notice spec's
+// destination does not send (NoticeReason): its events setting, and the Hub side of a mapping
+// setting (TikTok's and GA4's event names, Google Ads' conversion actions), which would
+// otherwise accept one that is never sent.
+func CheckNotices(spec Spec, ce *ConfigError, field string, names []string) {
+	for _, name := range names {
+		if n, ok := Notice(name); ok && !spec.Sends(n) {
+			ce.Add(field, NoticeReason(n))
+		}
+	}
+}
+
+// Pair is one pair of a mapping setting: Hub's event name and what the platform receives for it
+// (an event name, a conversion action id).
+type Pair struct{ Hub, To string }
+
+// ParsePairs reads a mapping setting: comma-separated Hub=value pairs ("Purchase=123,Lead=456"),
+// each side one word, empty pairs ignored. ok is false when a pair is not of that form.
+func ParsePairs(raw string) (pairs []Pair, ok bool) {
+	for _, p := range strings.Split(raw, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		hub, to, found := strings.Cut(p, "=")
+		hub, to = strings.TrimSpace(hub), strings.TrimSpace(to)
+		if !found || hub == "" || to == "" || strings.ContainsAny(hub+to, " \t\"") {
+			return nil, false
+		}
+		pairs = append(pairs, Pair{Hub: hub, To: to})
+	}
+	return pairs, true
+}
+
+// HubNames returns the Hub side of pairs, in order.
+func HubNames(pairs []Pair) []string {
+	out := make([]string, len(pairs))
+	for i, p := range pairs {
+		out[i] = p.Hub
+	}
+	return out
+}

@@ -685,6 +685,8 @@ var catalogue = map[string]msg{
 	"setting.ga4.api_secret.help":                  {"An API secret created in the data stream's Measurement Protocol API secrets.", "Uma chave secreta criada em Chaves secretas da API Measurement Protocol, no fluxo de dados."},
 	"setting.ga4.events":                           {"Enabled events", "Eventos enviados"},
 	"setting.ga4.events.help":                      {"Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event.", "Nomes dos eventos do Hub separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador."},
+	"setting.ga4.event_names":                      {"GA4 event names", "Nomes dos eventos no GA4"},
+	"setting.ga4.event_names.help":                 {"Hub=GA4 pairs naming the event GA4 receives for each Hub event, like Lead=sign_up; a GA4 name starts with a letter, has only letters, digits and _, at most 40 characters, and is not one GA4 reserves. Events not listed keep GA4's recommended names.", "Pares Hub=GA4 com o nome do evento que o GA4 recebe para cada evento do Hub, como Lead=sign_up; um nome do GA4 começa com uma letra, tem só letras, números e _, no máximo 40 caracteres, e não é um dos reservados pelo GA4. Os eventos fora da lista ficam com os nomes recomendados do GA4."},
 	"setting.ga4.region":                           {"Collection region", "Região de coleta"},
 	"setting.ga4.region.help":                      {"global sends to www.google-analytics.com; eu sends to region1.google-analytics.com (data collected in the EU).", "global envia para www.google-analytics.com; eu envia para region1.google-analytics.com (dados coletados na UE)."},
 	"setting.ga4.no_client_id":                     {"Without a GA4 client ID", "Sem client ID do GA4"},
@@ -723,6 +725,11 @@ var catalogue = map[string]msg{
 	"problem.measurement_id": {"must be a GA4 measurement ID, like G-XXXXXXXXXX", "precisa ser um ID da métrica do GA4, como G-XXXXXXXXXX"},
 	"problem.ga4_region":     {"must be global or eu", "precisa ser global ou eu"},
 	"problem.no_client_id":   {"must be skip or synthetic", "precisa ser skip ou synthetic"},
+	"problem.ga4_pairs":      {"pairs are Hub=GA4 names, like Lead=sign_up", "os pares são nomes Hub=GA4, como Lead=sign_up"},
+	"problem.ga4_name_long":  {"GA4 event names are at most 40 characters", "os nomes de eventos do GA4 têm no máximo 40 caracteres"},
+	"problem.ga4_name_chars": {"GA4 event names start with a letter and hold only letters, digits and '_'", "os nomes de eventos do GA4 começam com uma letra e têm só letras, números e '_'"},
+	"problem.ga4_reserved":   {"the event name is reserved by GA4", "o nome do evento é reservado pelo GA4"},
+	"problem.ga4_prefix":     {"the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)", "o nome do evento começa com um prefixo reservado pelo GA4 (firebase_, ga_, google_, gtag.)"},
 }
 
 // problems maps the validation problems admin and the destinations state (in English) to
@@ -746,9 +753,14 @@ var problems = map[string]string{
 	"must be a whole number from 1 to 50":                                                        "problem.concurrency",
 	"a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), " +
 		"OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only": "problem.webhook_events",
-	"must be a GA4 measurement ID, like G-XXXXXXXXXX": "problem.measurement_id",
-	"must be global or eu":                            "problem.ga4_region",
-	"must be skip or synthetic":                       "problem.no_client_id",
+	"must be a GA4 measurement ID, like G-XXXXXXXXXX":                                   "problem.measurement_id",
+	"must be global or eu":                                                              "problem.ga4_region",
+	"must be skip or synthetic":                                                         "problem.no_client_id",
+	"pairs are Hub=GA4 names, like Lead=sign_up":                                        "problem.ga4_pairs",
+	"GA4 event names are at most 40 characters":                                         "problem.ga4_name_long",
+	"GA4 event names start with a letter and hold only letters, digits and '_'":         "problem.ga4_name_chars",
+	"the event name is reserved by GA4":                                                 "problem.ga4_reserved",
+	"the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)": "problem.ga4_prefix",
 }
 
 // Problem puts a validation problem into the reader's language (as stated when Hub does not

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,7 +78,7 @@ type item struct {
 }
 
 // names maps Hub's standard event names to GA4's recommended ones; other names are sent as they
-// are, when GA4's naming rules allow them.
+// are, when GA4's naming rules allow them. The event_names setting overrides them (eventNames).
 var names = map[string]string{
 	strings.ToLower(domain.EventPurchase):             "purchase",
 	strings.ToLower(domain.EventLead):                 "generate_lead",
@@ -88,6 +89,29 @@ var names = map[string]string{
 	strings.ToLower(domain.EventViewContent):          "view_item",
 	strings.ToLower(domain.EventPageView):             "page_view",
 	"refund":                                          "refund",
+}
+
+// DefaultEventNames is the event_names setting's default: the mapping of Hub's four events a
+// GA4 e-commerce report reads, as names already maps them, shown in the dashboard.
+const DefaultEventNames = "Purchase=purchase,Lead=generate_lead,InitiateCheckout=begin_checkout,AddToCart=add_to_cart"
+
+// eventNames returns the Hub-to-GA4 name map (lowercased Hub names): names, overridden by the
+// event_names setting (its default when empty), and the setting's pairs. problem says what is
+// wrong with the setting, empty when nothing is; it is a fixed sentence, so the dashboard can
+// translate it.
+func eventNames(cfg dest.Config) (map[string]string, []dest.Pair, string) {
+	pairs, ok := dest.ParsePairs(cfg.Get(spec, SettingEventNames))
+	if !ok {
+		return nil, nil, "pairs are Hub=GA4 names, like Lead=sign_up"
+	}
+	m := maps.Clone(names)
+	for _, p := range pairs {
+		if problem := checkName(p.To); problem != "" {
+			return nil, nil, problem
+		}
+		m[strings.ToLower(p.Hub)] = p.To
+	}
+	return m, pairs, ""
 }
 
 // transactional are GA4's events whose transaction_id GA4 deduplicates on.
@@ -103,19 +127,20 @@ var reservedNames = []string{"ad_activeview", "ad_click", "ad_exposure", "ad_imp
 // protocol reference (UNVERIFIED there), so Hub refuses them defensively.
 var reservedPrefixes = []string{"firebase_", "ga_", "google_", "gtag."}
 
-// ga4Name is the name GA4 receives for Hub's event name.
-func ga4Name(hub string) string {
-	if v, ok := names[strings.ToLower(hub)]; ok {
+// name is the name GA4 receives for Hub's event name.
+func (s settings) name(hub string) string {
+	if v, ok := s.names[strings.ToLower(hub)]; ok {
 		return v
 	}
 	return hub
 }
 
-// checkName applies GA4's naming rules to an event name; "" when it passes.
+// checkName applies GA4's naming rules to an event name; "" when it passes. The problems are
+// fixed sentences (the dashboard translates them when the event_names setting breaks a rule).
 func checkName(n string) string {
 	switch {
 	case len(n) > maxNameLen:
-		return fmt.Sprintf("GA4 event names are at most %d characters", maxNameLen)
+		return "GA4 event names are at most 40 characters"
 	case !nameRe.MatchString(n):
 		return "GA4 event names start with a letter and hold only letters, digits and '_'"
 	case slices.Contains(reservedNames, strings.ToLower(n)):
@@ -123,7 +148,7 @@ func checkName(n string) string {
 	}
 	for _, p := range reservedPrefixes {
 		if strings.HasPrefix(strings.ToLower(n), p) {
-			return "the event name starts with a prefix GA4 reserves (" + p + ")"
+			return "the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)"
 		}
 	}
 	return ""
@@ -174,7 +199,7 @@ func (s settings) convert(i int, e dest.Event, now time.Time) (payload, *dest.Ev
 	refuse := func(reason, detail string) (payload, *dest.EventError) {
 		return payload{}, &dest.EventError{Index: i, EventID: e.EventID, Reason: reason, Detail: detail}
 	}
-	name := ga4Name(e.Name)
+	name := s.name(e.Name)
 	switch {
 	case e.Name == "":
 		return refuse(dest.ReasonInvalidEvent, "event name is empty")

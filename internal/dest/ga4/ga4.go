@@ -57,6 +57,7 @@ const (
 	SettingMeasurementID = "measurement_id"
 	SettingAPISecret     = "api_secret"
 	SettingEvents        = dest.SettingEvents
+	SettingEventNames    = "event_names"
 	SettingRegion        = "region"
 	SettingNoClientID    = "no_client_id"
 	SettingValidateOnly  = "validate_only"
@@ -98,6 +99,8 @@ var spec = dest.Spec{
 			Description: "An API secret created in the data stream's Measurement Protocol API secrets."},
 		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
 			Description: "Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event."},
+		{Name: SettingEventNames, Label: "GA4 event names", Default: DefaultEventNames,
+			Description: "Comma-separated Hub=GA4 pairs naming the event GA4 receives for each Hub event, like Lead=sign_up; GA4 names follow GA4's rules (a letter first, then letters, digits or _, at most 40 characters, not reserved). Events not listed keep GA4's recommended names."},
 		{Name: SettingRegion, Label: "Collection region", Default: RegionGlobal,
 			Description: "global sends to www.google-analytics.com; eu sends to region1.google-analytics.com (data collected in the EU)."},
 		{Name: SettingNoClientID, Label: "Without a GA4 client ID", Default: NoClientIDSkip,
@@ -151,13 +154,21 @@ func (g *GA4) ValidateConfig(cfg dest.Config) error {
 			break
 		}
 	}
+	if _, pairs, problem := eventNames(cfg); problem != "" {
+		ce.Add(SettingEventNames, problem)
+	} else {
+		// A notice (OrderRefunded, ...) is never sent to GA4: say so rather than accept a name
+		// for it.
+		dest.CheckNotices(spec, ce, SettingEventNames, dest.HubNames(pairs))
+	}
 	return ce.Err()
 }
 
 // settings is what Build and Send derive from a destination's Config.
 type settings struct {
-	measurementID string // upper case, "G-..."
-	container     string // the measurement id without "G-": the _ga_<container> cookie's
+	names         map[string]string // lowercased Hub name -> GA4 name (eventNames)
+	measurementID string            // upper case, "G-..."
+	container     string            // the measurement id without "G-": the _ga_<container> cookie's
 	eu            bool
 	synthetic     bool
 	validate      bool
@@ -167,8 +178,9 @@ func (g *GA4) settings(cfg dest.Config) (settings, error) {
 	if err := g.ValidateConfig(cfg); err != nil {
 		return settings{}, err
 	}
+	names, _, _ := eventNames(cfg) // ValidateConfig checked it
 	c := domain.GAContainerOf(cfg.Get(spec, SettingMeasurementID))
-	return settings{measurementID: "G-" + c, container: c, eu: cfg.Get(spec, SettingRegion) == RegionEU,
+	return settings{names: names, measurementID: "G-" + c, container: c, eu: cfg.Get(spec, SettingRegion) == RegionEU,
 		synthetic: cfg.Get(spec, SettingNoClientID) == NoClientIDSynthetic,
 		validate:  cfg.Get(spec, SettingValidateOnly) == "true"}, nil
 }

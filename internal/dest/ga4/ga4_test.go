@@ -327,6 +327,87 @@ func TestValidateConfig(t *testing.T) {
 	}
 }
 
+// The event_names setting maps Hub's events to GA4's names: by default (shown in the dashboard
+// as the setting's default) Purchase, Lead, InitiateCheckout and AddToCart get GA4's recommended
+// e-commerce names; a pair overrides one (Hub's side in any case) and leaves the others alone.
+func TestEventNamesMapping(t *testing.T) {
+	t.Parallel()
+	st, ok := (&ga4.GA4{}).Spec().Setting(ga4.SettingEventNames)
+	if !ok || st.Default != "Purchase=purchase,Lead=generate_lead,InitiateCheckout=begin_checkout,AddToCart=add_to_cart" {
+		t.Fatalf("event_names setting = %+v, %v", st, ok)
+	}
+	sentAs := func(c dest.Config, hub string) string {
+		t.Helper()
+		e := purchase()
+		e.Name = hub
+		body, err := newGA4("").Build(c, []dest.Event{e})
+		if err != nil {
+			t.Fatalf("%s with %v: %v", hub, c, err)
+		}
+		valid(t, body)
+		var p struct {
+			Events []struct {
+				Name string `json:"name"`
+			} `json:"events"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil || len(p.Events) != 1 {
+			t.Fatalf("%s: %s", hub, body)
+		}
+		return p.Events[0].Name
+	}
+	mapped := dest.Config{ga4.SettingMeasurementID: "G-QEHZPBE5HH", ga4.SettingEventNames: "lead=sign_up, Purchase=compra_curso"}
+	for _, tt := range []struct {
+		cfg       dest.Config
+		hub, want string
+	}{
+		{cfg, domain.EventPurchase, "purchase"},
+		{cfg, domain.EventLead, "generate_lead"},
+		{cfg, domain.EventInitiateCheckout, "begin_checkout"},
+		{cfg, domain.EventAddToCart, "add_to_cart"},
+		{mapped, domain.EventLead, "sign_up"},
+		{mapped, domain.EventPurchase, "compra_curso"},
+		{mapped, domain.EventInitiateCheckout, "begin_checkout"},
+		{mapped, domain.EventAddPaymentInfo, "add_payment_info"},
+	} {
+		if got := sentAs(tt.cfg, tt.hub); got != tt.want {
+			t.Errorf("%s with event_names %q: sent as %s, want %s", tt.hub, tt.cfg[ga4.SettingEventNames], got, tt.want)
+		}
+	}
+}
+
+// event_names is checked by GA4's naming rules (GA4 would take a bad name with a 2xx and drop
+// the event silently) and refuses Hub's notices, which only a webhook sends; each problem is one
+// of a few fixed sentences the dashboard translates.
+func TestEventNamesValidation(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		value, problem string
+	}{
+		{"Purchase", "pairs are Hub=GA4 names, like Lead=sign_up"},
+		{"Purchase=", "pairs are Hub=GA4 names, like Lead=sign_up"},
+		{"Lead=sign up", "pairs are Hub=GA4 names, like Lead=sign_up"},
+		{"Lead=" + strings.Repeat("a", 41), "GA4 event names are at most 40 characters"},
+		{"Lead=1lead", "GA4 event names start with a letter and hold only letters, digits and '_'"},
+		{"Lead=lead-form", "GA4 event names start with a letter and hold only letters, digits and '_'"},
+		{"Lead=_lead", "GA4 event names start with a letter and hold only letters, digits and '_'"},
+		{"Lead=session_start", "the event name is reserved by GA4"},
+		{"Lead=Google_lead", "the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)"},
+		{"Purchase=purchase,OrderRefunded=refund", dest.NoticeReason(domain.EventOrderRefunded)},
+		{"orderchargeback=chargeback", dest.NoticeReason(domain.EventOrderChargeback)},
+		{"DeliveryDead=delivery_dead", dest.NoticeReason(domain.EventDeliveryDead)},
+	} {
+		err := (&ga4.GA4{}).ValidateConfig(dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingEventNames: tt.value})
+		var ce *dest.ConfigError
+		if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Field != ga4.SettingEventNames || ce.Problems[0].Reason != tt.problem {
+			t.Errorf("event_names %q: ValidateConfig = %v, want the problem %q", tt.value, err, tt.problem)
+		}
+	}
+	ok := dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingEventNames: "Purchase=purchase, Lead=" + strings.Repeat("a", 40) + ",CustomThing=custom_thing"}
+	if err := (&ga4.GA4{}).ValidateConfig(ok); err != nil {
+		t.Errorf("valid event_names refused: %v", err)
+	}
+}
+
 // The request: POST to /mp/collect with the measurement id and the secret in the query string
 // (the protocol's own design), JSON body, no redirect followed; the EU region goes to its host.
 func TestSendRequestShape(t *testing.T) {

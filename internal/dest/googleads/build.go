@@ -109,7 +109,7 @@ type settings struct {
 }
 
 func parseSettings(cfg dest.Config) settings {
-	m, _ := actionMap(cfg)
+	m, _, _ := actionMap(cfg)
 	return settings{
 		operating:    customerID(cfg.Get(spec, SettingOperatingAccount)),
 		login:        customerID(cfg.Get(spec, SettingLoginAccount)),

@@ -135,8 +135,12 @@ func (g *GoogleAds) ValidateConfig(cfg dest.Config) error {
 	if v := cfg.Get(spec, SettingConversionAction); v != "" && !actionIDRe.MatchString(v) {
 		ce.Add(SettingConversionAction, "must be digits only")
 	}
-	if _, err := actionMap(cfg); err != "" {
+	if _, pairs, err := actionMap(cfg); err != "" {
 		ce.Add(SettingConversionActions, err)
+	} else {
+		// A notice (OrderRefunded, ...) is never sent to Google Ads: say so rather than accept a
+		// conversion action for it.
+		dest.CheckNotices(spec, ce, SettingConversionActions, dest.HubNames(pairs))
 	}
 	if v := cfg.Get(spec, SettingEventSource); !contains(eventSources, v) {
 		ce.Add(SettingEventSource, "must be one of "+strings.Join(eventSources, ", "))
@@ -154,20 +158,20 @@ func (g *GoogleAds) ValidateConfig(cfg dest.Config) error {
 }
 
 // actionMap reads conversion_actions ("Purchase=123,Lead=456") into lowercased event names.
-func actionMap(cfg dest.Config) (map[string]string, string) {
+func actionMap(cfg dest.Config) (map[string]string, []dest.Pair, string) {
+	pairs, ok := dest.ParsePairs(cfg[SettingConversionActions])
 	m := map[string]string{}
-	for _, pair := range strings.Split(cfg[SettingConversionActions], ",") {
-		if pair = strings.TrimSpace(pair); pair == "" {
-			continue
+	for _, p := range pairs {
+		if !actionIDRe.MatchString(p.To) {
+			ok = false
+			break
 		}
-		name, id, ok := strings.Cut(pair, "=")
-		name, id = strings.TrimSpace(name), strings.TrimSpace(id)
-		if !ok || name == "" || !actionIDRe.MatchString(id) || strings.ContainsAny(name, " \t\"") {
-			return nil, "must be event=conversion action ID pairs, like Purchase=123,Lead=456"
-		}
-		m[strings.ToLower(name)] = id
+		m[strings.ToLower(p.Hub)] = p.To
 	}
-	return m, ""
+	if !ok {
+		return nil, nil, "must be event=conversion action ID pairs, like Purchase=123,Lead=456"
+	}
+	return m, pairs, ""
 }
 
 func customerID(v string) string { return strings.ReplaceAll(v, "-", "") }

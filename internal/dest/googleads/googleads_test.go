@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"net/http"
 	"net/http/httptest"
@@ -336,6 +337,24 @@ func TestConversionActionPerEvent(t *testing.T) {
 	cfg[googleads.SettingConversionActions] = "lead"
 	if err := g.ValidateConfig(cfg); err == nil {
 		t.Error("conversion_actions without an id accepted")
+	}
+}
+
+// A notice (OrderRefunded, ...) is never sent to Google Ads, so conversion_actions refuses a
+// conversion action for one, saying plainly why (the words the dashboard translates), instead of
+// accepting a pair that can never be used.
+func TestConversionActionsRefuseNotices(t *testing.T) {
+	t.Parallel()
+	g := &googleads.GoogleAds{}
+	for _, n := range dest.Notices {
+		cfg := goldenConfig()
+		cfg[googleads.SettingConversionActions] = "Purchase=111," + strings.ToLower(n) + "=222"
+		err := g.ValidateConfig(cfg)
+		var ce *dest.ConfigError
+		if !errors.As(err, &ce) || len(ce.Problems) != 1 || ce.Problems[0].Field != googleads.SettingConversionActions ||
+			ce.Problems[0].Reason != dest.NoticeReason(n) {
+			t.Errorf("conversion_actions naming %s: ValidateConfig = %v, want one problem %q", n, err, dest.NoticeReason(n))
+		}
 	}
 }
 

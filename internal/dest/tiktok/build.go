@@ -75,7 +75,7 @@ func (t *TikTok) settings(cfg dest.Config) (settings, error) {
 	if err := t.ValidateConfig(cfg); err != nil {
 		return settings{}, err
 	}
-	names, err := eventNames(cfg)
+	names, _, err := eventNames(cfg)
 	if err != nil { // ValidateConfig checked it
 		return settings{}, err
 	}

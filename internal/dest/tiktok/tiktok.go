@@ -143,8 +143,12 @@ func (t *TikTok) ValidateConfig(cfg dest.Config) error {
 			break
 		}
 	}
-	if _, err := eventNames(cfg); err != nil {
+	if _, pairs, err := eventNames(cfg); err != nil {
 		ce.Add(SettingEventNames, err.Error())
+	} else {
+		// A notice (OrderRefunded, ...) is never sent to TikTok: say so rather than accept a
+		// name for it.
+		dest.CheckNotices(spec, ce, SettingEventNames, dest.HubNames(pairs))
 	}
 	if v := cfg.Get(spec, SettingTestEventCode); strings.ContainsAny(v, " \t\"") {
 		ce.Add(SettingTestEventCode, "must be one word, as Events Manager shows it")
@@ -154,33 +158,25 @@ func (t *TikTok) ValidateConfig(cfg dest.Config) error {
 
 // eventNames returns the Hub-to-TikTok name map: the defaults, overridden by event_names.
 // TikTok's names are case-sensitive, so a name written in another case is corrected to
-// TikTok's; names TikTok does not list are refused.
-func eventNames(cfg dest.Config) (map[string]string, error) {
+// TikTok's; names TikTok does not list are refused. The pairs are returned too, for
+// ValidateConfig's check of their Hub names.
+func eventNames(cfg dest.Config) (map[string]string, []dest.Pair, error) {
 	names := make(map[string]string, len(defaultNames))
 	for k, v := range defaultNames {
 		names[strings.ToLower(k)] = v
 	}
-	raw := strings.TrimSpace(cfg[SettingEventNames])
-	if raw == "" {
-		return names, nil
+	pairs, ok := dest.ParsePairs(cfg[SettingEventNames])
+	if !ok {
+		return nil, nil, errors.New("pairs are Hub=TikTok names, like Purchase=CompletePayment")
 	}
-	for _, pair := range strings.Split(raw, ",") {
-		pair = strings.TrimSpace(pair)
-		if pair == "" {
-			continue
-		}
-		hub, tt, ok := strings.Cut(pair, "=")
-		hub, tt = strings.TrimSpace(hub), strings.TrimSpace(tt)
-		if !ok || hub == "" || tt == "" || strings.ContainsAny(hub+tt, " \t\"") {
-			return nil, errors.New("pairs are Hub=TikTok names, like Purchase=CompletePayment")
-		}
-		i := slices.IndexFunc(standardNames, func(s string) bool { return strings.EqualFold(s, tt) })
+	for _, p := range pairs {
+		i := slices.IndexFunc(standardNames, func(s string) bool { return strings.EqualFold(s, p.To) })
 		if i < 0 {
-			return nil, errors.New("each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment")
+			return nil, nil, errors.New("each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment")
 		}
-		names[strings.ToLower(hub)] = standardNames[i]
+		names[strings.ToLower(p.Hub)] = standardNames[i]
 	}
-	return names, nil
+	return names, pairs, nil
 }
 
 // tiktokName is the name TikTok receives for Hub's event name.

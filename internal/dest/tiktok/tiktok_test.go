@@ -237,13 +237,15 @@ func TestValidateConfig(t *testing.T) {
 		cfg   dest.Config
 		field string // "" for valid
 	}{
-		"minimal":            {dest.Config{"pixel_code": "CXXXXXXXXXXXXXXXXXXX"}, ""},
-		"all":                {dest.Config{"pixel_code": "C4ABCDEFGH123", "events": "Purchase,Lead", "event_names": "Purchase=CompletePayment,Lead=SubmitForm", "test_event_code": "TEST12345", "limited_data_use": "true"}, ""},
-		"no pixel":           {dest.Config{}, "pixel_code"},
-		"bad pixel":          {dest.Config{"pixel_code": "C-1 2"}, "pixel_code"},
-		"bad bool":           {dest.Config{"pixel_code": "CXXXXXX", "limited_data_use": "yes"}, "limited_data_use"},
-		"unknown name":       {dest.Config{"pixel_code": "CXXXXXX", "event_names": "Purchase=Buy"}, "event_names"},
-		"not a pair":         {dest.Config{"pixel_code": "CXXXXXX", "event_names": "Purchase"}, "event_names"},
+		"minimal":      {dest.Config{"pixel_code": "CXXXXXXXXXXXXXXXXXXX"}, ""},
+		"all":          {dest.Config{"pixel_code": "C4ABCDEFGH123", "events": "Purchase,Lead", "event_names": "Purchase=CompletePayment,Lead=SubmitForm", "test_event_code": "TEST12345", "limited_data_use": "true"}, ""},
+		"no pixel":     {dest.Config{}, "pixel_code"},
+		"bad pixel":    {dest.Config{"pixel_code": "C-1 2"}, "pixel_code"},
+		"bad bool":     {dest.Config{"pixel_code": "CXXXXXX", "limited_data_use": "yes"}, "limited_data_use"},
+		"unknown name": {dest.Config{"pixel_code": "CXXXXXX", "event_names": "Purchase=Buy"}, "event_names"},
+		"not a pair":   {dest.Config{"pixel_code": "CXXXXXX", "event_names": "Purchase"}, "event_names"},
+		// A notice is never sent to TikTok: naming one is refused, not accepted harmlessly.
+		"notice named":       {dest.Config{"pixel_code": "CXXXXXX", "event_names": "Purchase=CompletePayment,OrderRefunded=Purchase"}, "event_names"},
 		"token in settings":  {dest.Config{"pixel_code": "CXXXXXX", "access_token": "x"}, "access_token"},
 		"base URL not a set": {dest.Config{"pixel_code": "CXXXXXX", "api_url": "https://evil.example"}, "api_url"},
 	} {
