@@ -31,13 +31,16 @@ func SendOnce(ctx context.Context, d Destination, cfg Config, creds Credentials,
 	return s.Send(ctx, events)
 }
 
-// Redact removes secret, as is and URL-encoded, from s.
+// Redact removes secret, as is and URL-encoded (query and path escaping), from s.
 func Redact(s, secret string) string {
 	if secret == "" {
 		return s
 	}
 	s = strings.ReplaceAll(s, secret, redacted)
 	if esc := url.QueryEscape(secret); esc != secret {
+		s = strings.ReplaceAll(s, esc, redacted)
+	}
+	if esc := url.PathEscape(secret); esc != secret {
 		s = strings.ReplaceAll(s, esc, redacted)
 	}
 	return s

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,14 +19,7 @@ const maxResponseBytes = 1 << 20
 
 // Send implements dest.Destination: Prepare, then the prepared sender's Send.
 func (g *GA4) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
-	if len(events) > MaxBatch {
-		return dest.BatchResult{}, fmt.Errorf("ga4: send %d events: %w", len(events), dest.ErrBatchTooLarge)
-	}
-	s, err := g.Prepare(cfg, creds)
-	if err != nil {
-		s = dest.Refusing(errors.New(redact(err.Error(), strings.TrimSpace(creds.Get(SettingAPISecret)))))
-	}
-	return s.Send(ctx, events)
+	return dest.SendOnce(ctx, g, cfg, creds, events)
 }
 
 // Prepare implements dest.Destination: it validates the settings and credentials and derives
@@ -45,54 +36,50 @@ func (g *GA4) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, err
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{g: g, s: s, endpoint: endpoint, secret: strings.TrimSpace(creds.Get(SettingAPISecret))}, nil
+	p := &prepared{g: g, s: s, endpoint: endpoint, secret: strings.TrimSpace(creds.Get(SettingAPISecret))}
+	// One event, one request (MaxBatch is 1): an event Hub refuses (stale, invalid, no client
+	// id, a body GA4 would drop for its size) gets its permanent outcome without a request, and
+	// a request is never split.
+	p.Batch = dest.Batch[[]byte]{Type: Type, Platform: "GA4", MaxBatch: MaxBatch,
+		Now: g.now, Convert: s.body, Encode: single, Post: p.post}
+	return p, nil
 }
 
-// prepared is a GA4 destination bound to one version of its settings.
+// prepared is a GA4 destination bound to one version of its settings. Its Send is the shared
+// batch send.
 type prepared struct {
+	dest.Batch[[]byte]
 	g        *GA4
 	s        settings
 	endpoint string // without the query
 	secret   string
 }
 
-// Send implements dest.Sender: one event, one request. An event Hub refuses (stale, invalid, no
-// client id) gets its permanent outcome without a request.
-func (p *prepared) Send(ctx context.Context, events []dest.Event) (dest.BatchResult, error) {
-	if len(events) > MaxBatch {
-		return dest.BatchResult{}, fmt.Errorf("ga4: send %d events: %w", len(events), dest.ErrBatchTooLarge)
+// body is Batch's Convert: the checked event's request body.
+func (s settings) body(i int, e dest.Event, now time.Time) ([]byte, *dest.EventError) {
+	pl, ee := s.convert(i, e, now)
+	if ee != nil {
+		return nil, ee
 	}
-	res := dest.BatchResult{Outcomes: make([]dest.Outcome, len(events))}
-	for i, e := range events {
-		pl, ee := p.s.convert(i, e, p.g.now())
-		var body []byte
-		if ee == nil {
-			body, ee = encode(i, e, pl)
-		}
-		var o dest.Outcome
-		switch {
-		case ee != nil:
-			o = ee.Outcome()
-		case ctx.Err() != nil:
-			o = contextOutcome(ctx.Err())
-		default:
-			res.Requests++
-			o = p.post(ctx, body)
-		}
-		o.EventID = e.EventID
-		res.Outcomes[i] = o
+	return encode(i, e, pl)
+}
+
+// single is Batch's Encode: a request carries one event, whose body Convert made.
+func single(bodies [][]byte) ([]byte, error) {
+	if len(bodies) != 1 {
+		return nil, fmt.Errorf("ga4: %d events for one request", len(bodies))
 	}
-	return res, nil
+	return bodies[0], nil
 }
 
 // post makes one request and classifies the answer. The API secret is in the request's query
-// string, as the Measurement Protocol requires; every message passes through redact, and no
-// message quotes the request's URL.
-func (p *prepared) post(ctx context.Context, body []byte) dest.Outcome {
+// string, as the Measurement Protocol requires; every message passes through dest.Redact, and
+// no message quotes the request's URL.
+func (p *prepared) post(ctx context.Context, body []byte, _ [][]byte) (dest.Outcome, bool) {
 	q := url.Values{"measurement_id": {p.s.measurementID}, "api_secret": {p.secret}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint+"?"+q.Encode(), bytes.NewReader(body))
 	if err != nil {
-		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "ga4: cannot build the request"}
+		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "ga4: cannot build the request"}, true
 	}
 	req.Header.Set("Content-Type", "application/json")
 
@@ -105,46 +92,18 @@ func (p *prepared) post(ctx context.Context, body []byte) dest.Outcome {
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
 	if err != nil {
-		return p.transportOutcome(ctx, err)
+		return dest.TransportOutcome(ctx, err, Type, "GA4", p.secret), true
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		o := p.transportOutcome(ctx, err)
+		o := dest.TransportOutcome(ctx, err, Type, "GA4", p.secret)
 		o.HTTPStatus = resp.StatusCode
-		return o
+		return o, true
 	}
 	o := classify(resp, raw, p.s.validate, p.g.now())
-	o.Message = redact(o.Message, p.secret)
-	return o
-}
-
-// transportOutcome classifies a failed request. The *url.Error's message quotes the request's
-// URL, secret included, so only its cause is used, and that is redacted too.
-func (p *prepared) transportOutcome(ctx context.Context, err error) dest.Outcome {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return contextOutcome(ctxErr)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := redact("ga4: "+err.Error(), p.secret)
-	if _, ok := egress.Refused(err); ok {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: msg}
-	}
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: msg}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonNetwork, Message: msg}
-}
-
-func contextOutcome(err error) dest.Outcome {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonTimeout, Message: "ga4: deadline exceeded before GA4 answered"}
-	}
-	return dest.Outcome{Kind: dest.Retryable, Reason: dest.ReasonCancelled, Message: "ga4: cancelled before GA4 answered"}
+	o.Message = dest.Redact(o.Message, p.secret)
+	return o, true
 }
 
 // ValidationMessage is one problem GA4's validation server found (/debug/mp/collect).
@@ -208,19 +167,4 @@ func classify(resp *http.Response, raw []byte, validate bool, now time.Time) des
 	}
 	o.Message = fmt.Sprintf("ga4: HTTP %d", resp.StatusCode)
 	return o
-}
-
-// redact removes the secret, raw and URL-encoded, from s.
-func redact(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, secret, "[REDACTED]")
-	if esc := url.QueryEscape(secret); esc != secret {
-		s = strings.ReplaceAll(s, esc, "[REDACTED]")
-	}
-	if esc := url.PathEscape(secret); esc != secret {
-		s = strings.ReplaceAll(s, esc, "[REDACTED]")
-	}
-	return s
 }

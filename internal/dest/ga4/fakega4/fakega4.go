@@ -34,13 +34,13 @@ const (
 
 // Fault modes: desttest's.
 const (
-	ModeNone         = "none"
-	Mode429          = "429"
-	Mode500          = "500"
-	ModeTimeout      = "timeout"
-	ModeInvalidToken = "invalid_token" // GA4 answers 204 to a wrong secret and drops the event
-	ModeInvalidParam = "invalid_param" // GA4 answers 204 to an invalid event and drops it
-	ModeMalformed    = "malformed"     // a 200 with a body that is not the validation server's
+	ModeNone         = desttest.FaultNone
+	Mode429          = desttest.Fault429
+	Mode500          = desttest.Fault500
+	ModeTimeout      = desttest.FaultTimeout
+	ModeInvalidToken = desttest.FaultInvalidToken // GA4 answers 204 to a wrong secret and drops the event
+	ModeInvalidParam = desttest.FaultInvalidParam // GA4 answers 204 to an invalid event and drops it
+	ModeMalformed    = desttest.FaultMalformed    // a 200 with a body that is not the validation server's
 )
 
 // Event is one recorded event.
@@ -59,69 +59,25 @@ type Drop struct {
 	Messages []ga4.ValidationMessage `json:"messages,omitempty"`
 }
 
-// Server is the fake. Create it with New.
+// Server is the fake. Create it with New. Its desttest.Fake injects the faults, holds a timeout
+// fault's request (Hang, Close), counts the requests that reach either endpoint and the
+// recordings of each event, by transaction_id (events without one: by "<client_id>/<name>").
 type Server struct {
+	desttest.Fake
 	// Secret, when set, is the only API secret whose events are recorded; otherwise any
 	// non-empty one is. A wrong one is still answered 204, as GA4 does.
 	Secret string
-	// Hang bounds how long a "timeout" fault holds a request when the client does not give up.
-	Hang time.Duration
 	// Now is the clock of the timestamp check; nil uses time.Now.
 	Now func() time.Time
 
-	mu       sync.Mutex
-	mode     string
-	left     int
-	events   []Event
-	counts   map[string]int
-	log      []desttest.Acceptance
-	dropped  []Drop
-	requests int
-	closed   chan struct{}
-	once     sync.Once
+	mu      sync.Mutex
+	events  []Event
+	dropped []Drop
 }
 
 // New returns a fake that records events with any non-empty API secret.
 func New() *Server {
-	return &Server{Hang: 2 * time.Minute, counts: make(map[string]int), closed: make(chan struct{})}
-}
-
-// Close releases requests held by a timeout fault.
-func (s *Server) Close() { s.once.Do(func() { close(s.closed) }) }
-
-// InjectFault makes the next count requests fail in mode; count <= 0 means until cleared.
-func (s *Server) InjectFault(mode string, count int) error {
-	switch mode {
-	case ModeNone, Mode429, Mode500, ModeTimeout, ModeInvalidToken, ModeInvalidParam, ModeMalformed:
-	default:
-		return fmt.Errorf("fakega4: unknown fault mode %q", mode)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.mode, s.left = mode, max(count, 0)
-	if mode == ModeNone {
-		s.left = 0
-	}
-	return nil
-}
-
-// Accepted returns how many times each event was recorded, by transaction_id (events without
-// one: by "<client_id>/<name>").
-func (s *Server) Accepted() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
-}
-
-// Acceptances returns each recording of an event, by the key Accepted counts, with its time.
-func (s *Server) Acceptances() []desttest.Acceptance {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.log)
+	return &Server{Fake: desttest.Fake{Name: "fakega4"}}
 }
 
 // Events returns the recorded events in arrival order.
@@ -138,19 +94,12 @@ func (s *Server) Dropped() []Drop {
 	return slices.Clone(s.dropped)
 }
 
-// Requests returns how many requests reached either endpoint.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
 // Reset clears the fault and everything recorded.
 func (s *Server) Reset() {
+	s.Fake.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.mode, s.left = ModeNone, 0
-	s.events, s.counts, s.log, s.dropped, s.requests = nil, make(map[string]int), nil, nil, 0
+	s.events, s.dropped = nil, nil
 }
 
 // Settings returns GA4 settings and credentials the fake records events for. Where the fake
@@ -162,23 +111,6 @@ func (s *Server) Settings() (dest.Config, dest.Credentials) {
 	}
 	return dest.Config{ga4.SettingMeasurementID: MeasurementID},
 		dest.NewCredentials(map[string]string{ga4.SettingAPISecret: secret})
-}
-
-func (s *Server) pickFault() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests++
-	m := s.mode
-	if m == "" || m == ModeNone {
-		return ModeNone
-	}
-	if s.left > 0 {
-		s.left--
-		if s.left == 0 {
-			s.mode = ModeNone
-		}
-	}
-	return m
 }
 
 func (s *Server) drop(w http.ResponseWriter, reason string, msgs []ga4.ValidationMessage) {
@@ -204,7 +136,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	switch s.pickFault() {
+	s.CountRequest()
+	switch s.NextFault(nil) {
 	case ModeNone:
 	case Mode429:
 		w.Header().Set("Retry-After", "2")
@@ -214,13 +147,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusInternalServerError)
 		return
 	case ModeTimeout:
-		t := time.NewTimer(s.Hang)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-		case <-s.closed:
-		case <-t.C:
-		}
+		s.Hold(r)
 		w.WriteHeader(http.StatusGatewayTimeout)
 		return
 	case ModeInvalidToken:
@@ -273,7 +200,6 @@ func (s *Server) record(r *http.Request, body []byte) {
 	if json.Unmarshal(body, &req) != nil {
 		return
 	}
-	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range req.Events {
@@ -285,8 +211,7 @@ func (s *Server) record(r *http.Request, body []byte) {
 		if key == "" {
 			key = ev.ClientID + "/" + ev.Name
 		}
-		s.counts[key]++
-		s.log = append(s.log, desttest.Acceptance{EventID: key, Received: now})
+		s.Accept(key)
 	}
 }
 

@@ -45,19 +45,18 @@ type Event struct {
 	Body          json.RawMessage
 }
 
-// Server is the fake. Create it with New.
+// Server is the fake. Create it with New. Its desttest.Fake injects the faults (FaultTokenDenied
+// on the token endpoint, the others on events:ingest and requestStatus:retrieve), holds a
+// timeout fault's request, counts the ingest requests and the acceptances of each
+// transactionId.
 type Server struct {
+	desttest.Fake
 	key       *rsa.PrivateKey
 	keyJSON   string
 	mu        sync.Mutex
-	fault     string
-	count     int
-	accepted  map[string]int
-	log       []desttest.Acceptance
 	events    []Event
 	bodies    [][]byte
 	tokens    int
-	requests  int
 	issued    map[string]bool
 	requestNo int
 	// requestEvents counts the events of each accepted request, by request id.
@@ -89,7 +88,8 @@ func New() *Server {
 		"private_key": pemKey, "client_email": "hub@hub-fake.iam.gserviceaccount.com",
 		"client_id": "1", "token_uri": "https://oauth2.googleapis.com/token",
 	})
-	s := &Server{key: key, keyJSON: string(j)}
+	s := &Server{key: key, keyJSON: string(j), issued: map[string]bool{},
+		Fake: desttest.Fake{Name: "fakegoogleads", Modes: googleMode, Hang: 10 * time.Second}}
 	s.Reset()
 	return s
 }
@@ -113,39 +113,13 @@ func (s *Server) Settings() (dest.Config, dest.Credentials) {
 		dest.NewCredentials(map[string]string{"service_account_json": s.keyJSON})
 }
 
-// InjectFault implements desttest.FakeServer.
-func (s *Server) InjectFault(mode string, count int) error {
+// googleMode accepts the fault modes Google has beyond desttest's.
+func googleMode(mode string) bool {
 	switch mode {
-	case desttest.FaultNone, desttest.Fault429, desttest.Fault500, desttest.FaultTimeout, desttest.FaultInvalidToken,
-		desttest.FaultInvalidParam, desttest.FaultMalformed, Fault503, Fault504, FaultPermission, FaultTokenDenied:
-	default:
-		return fmt.Errorf("fakegoogleads: unknown fault %q", mode)
+	case Fault503, Fault504, FaultPermission, FaultTokenDenied:
+		return true
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fault, s.count = mode, count
-	if mode == desttest.FaultNone {
-		s.fault = ""
-	}
-	return nil
-}
-
-// Accepted implements desttest.FakeServer: acceptances by transactionId.
-func (s *Server) Accepted() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.accepted))
-	for k, v := range s.accepted {
-		out[k] = v
-	}
-	return out
-}
-
-// Acceptances returns each acceptance of an event, by transactionId, with its time.
-func (s *Server) Acceptances() []desttest.Acceptance {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]desttest.Acceptance(nil), s.log...)
+	return false
 }
 
 // Bodies returns the bodies of the ingest requests the fake accepted.
@@ -185,36 +159,21 @@ func (s *Server) Tokens() int {
 	return s.tokens
 }
 
-// Requests returns how many ingest requests arrived.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
 // Reset implements desttest.FakeServer. Minted tokens stay valid.
 func (s *Server) Reset() {
+	s.Fake.Reset()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fault, s.count = "", 0
-	s.accepted, s.log, s.events, s.bodies, s.requests = map[string]int{}, nil, nil, nil, 0
+	s.events, s.bodies = nil, nil
 	s.requestEvents, s.statuses, s.polls = map[string]int{}, nil, 0
-	if s.issued == nil {
-		s.issued = map[string]bool{}
-	}
 }
 
-func (s *Server) pickFault(token bool) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fault == "" || token != (s.fault == FaultTokenDenied) {
+// nextFault is the fault this request fails with: FaultTokenDenied applies to the token
+// endpoint only, every other fault to the Data Manager's methods only.
+func (s *Server) nextFault(token bool) string {
+	f := s.NextFault(func(mode string) bool { return token == (mode == FaultTokenDenied) })
+	if f == desttest.FaultNone {
 		return ""
-	}
-	f := s.fault
-	if s.count > 0 {
-		if s.count--; s.count == 0 {
-			s.fault = ""
-		}
 	}
 	return f
 }
@@ -243,7 +202,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		writeJSON(w, http.StatusOK, f)
+		desttest.WriteJSON(w, http.StatusOK, f)
 	case r.Method == http.MethodPost && r.URL.Path == "/_fake/statuses":
 		var st []struct {
 			RequestStatus string `json:"request_status"`
@@ -259,13 +218,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			set = append(set, Status{RequestStatus: x.RequestStatus, Reason: x.Reason, Failed: x.Failed})
 		}
 		s.SetStatuses(set...)
-		writeJSON(w, http.StatusOK, st)
+		desttest.WriteJSON(w, http.StatusOK, st)
 	case r.Method == http.MethodGet && r.URL.Path == "/_fake/events":
 		evs := s.Events()
 		if evs == nil {
 			evs = []Event{}
 		}
-		writeJSON(w, http.StatusOK, evs)
+		desttest.WriteJSON(w, http.StatusOK, evs)
 	case r.Method == http.MethodPost && r.URL.Path == "/_fake/reset":
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
@@ -277,23 +236,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handleToken checks the JWT bearer assertion (RS256 signature by the fake's key, the
 // Data Manager scope, the audience) and mints an access token valid for an hour.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	if f := s.pickFault(true); f != "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+	if f := s.nextFault(true); f != "" {
+		desttest.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
 		return
 	}
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
+		desttest.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
 		return
 	}
 	parts := strings.Split(r.PostForm.Get("assertion"), ".")
 	if len(parts) != 3 {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "malformed assertion"})
+		desttest.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "malformed assertion"})
 		return
 	}
 	sig, err1 := base64.RawURLEncoding.DecodeString(parts[2])
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if err1 != nil || rsa.VerifyPKCS1v15(&s.key.PublicKey, crypto.SHA256, sum[:], sig) != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+		desttest.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
 		return
 	}
 	claims, _ := base64.RawURLEncoding.DecodeString(parts[1])
@@ -304,7 +263,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		Exp   int64  `json:"exp"`
 	}
 	if json.Unmarshal(claims, &c) != nil || c.Scope != Scope || c.Iss == "" || c.Exp < time.Now().Unix() {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_scope", "error_description": "wrong scope, issuer or expiry"})
+		desttest.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_scope", "error_description": "wrong scope, issuer or expiry"})
 		return
 	}
 	s.mu.Lock()
@@ -312,7 +271,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	tok := fmt.Sprintf("ya29.fake-%d", s.tokens)
 	s.issued[tok] = true
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600})
+	desttest.WriteJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600})
 }
 
 var customerIDRe = regexp.MustCompile(`^[0-9]{10}$`)
@@ -350,8 +309,8 @@ type ingestEvent struct {
 var hexRe = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+	s.CountRequest()
 	s.mu.Lock()
-	s.requests++
 	s.requestNo++
 	reqID := fmt.Sprintf("fake-request-%d", s.requestNo)
 	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -359,7 +318,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	// Read the body first: the server notices a client that gave up only once it has.
 	body, err := io.ReadAll(io.LimitReader(r.Body, 32<<20))
-	switch s.pickFault(false) {
+	switch s.nextFault(false) {
 	case desttest.Fault429:
 		w.Header().Set("Retry-After", "30")
 		rpcError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Quota exceeded.", reqID)
@@ -374,12 +333,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		rpcError(w, http.StatusGatewayTimeout, "DEADLINE_EXCEEDED", "Deadline exceeded.", reqID)
 		return
 	case desttest.FaultTimeout:
-		t := time.NewTimer(10 * time.Second)
-		defer t.Stop()
-		select {
-		case <-r.Context().Done():
-		case <-t.C:
-		}
+		s.Hold(r)
 		rpcError(w, http.StatusGatewayTimeout, "DEADLINE_EXCEEDED", "fake: timed out", reqID)
 		return
 	case desttest.FaultInvalidToken:
@@ -423,20 +377,18 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, ev.TransactionID)
 	}
 	if req.ValidateOnly {
-		writeJSON(w, http.StatusOK, map[string]any{})
+		desttest.WriteJSON(w, http.StatusOK, map[string]any{})
 		return
 	}
-	now := time.Now()
 	s.mu.Lock()
+	s.Accept(ids...)
 	for i, id := range ids {
-		s.accepted[id]++
-		s.log = append(s.log, desttest.Acceptance{EventID: id, Received: now})
 		s.events = append(s.events, Event{TransactionID: id, Body: req.Events[i]})
 	}
 	s.bodies = append(s.bodies, body)
 	s.requestEvents[reqID] = len(ids)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"requestId": reqID})
+	desttest.WriteJSON(w, http.StatusOK, map[string]string{"requestId": reqID})
 }
 
 func check(req ingestRequest) string {
@@ -507,7 +459,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	switch s.pickFault(false) {
+	switch s.nextFault(false) {
 	case desttest.Fault429:
 		w.Header().Set("Retry-After", "30")
 		rpcError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Quota exceeded.", "")
@@ -542,7 +494,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if st.RequestStatus != "PROCESSING" {
 		d["eventsIngestionStatus"] = map[string]string{"recordCount": strconv.Itoa(n - failed)}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requestStatusPerDestination": []map[string]any{d}})
+	desttest.WriteJSON(w, http.StatusOK, map[string]any{"requestStatusPerDestination": []map[string]any{d}})
 }
 
 func rpcError(w http.ResponseWriter, status int, code, msg, reqID string) {
@@ -550,13 +502,7 @@ func rpcError(w http.ResponseWriter, status int, code, msg, reqID string) {
 	if reqID != "" {
 		details = append(details, map[string]any{"@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": reqID})
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]any{"code": status, "status": code, "message": msg, "details": details}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	desttest.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": status, "status": code, "message": msg, "details": details}})
 }
 
 func decodeControl(r *http.Request, v any) error {
@@ -586,6 +532,7 @@ func ListenAndServe(ctx context.Context, addr string, ready func(keyJSON string)
 		return fmt.Errorf("fakegoogleads: serve: %w", err)
 	case <-ctx.Done():
 	}
+	s.Close() // release the requests a timeout fault holds
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
