@@ -30,10 +30,11 @@ var fixtureTime = time.Date(2026, 1, 5, 17, 30, 0, 0, time.UTC)
 // clocked 30 s after fixtureTime, with tenant "acme", its source "shop" (holding the gateways'
 // test secrets) and one destination.
 type golden struct {
-	app  *App
-	base string
-	src  store.Source
-	toks map[string]string // the source's webhook token per gateway
+	app      *App
+	base     string
+	tenantID string
+	src      store.Source
+	toks     map[string]string // the source's webhook token per gateway
 }
 
 // goldenDestination is the one destination a golden test adds.
@@ -41,9 +42,10 @@ type goldenDestination struct {
 	Type, Config, Credentials string
 }
 
-// startGolden serves Hub with cfg's platform URLs (MetaGraphURL, TikTokAPIURL: the fake's) on
-// the settings every golden test shares, and sets up the tenant, source and destination.
-func startGolden(t *testing.T, cfg config.Config, secrets map[string]string, d goldenDestination) *golden {
+// startGolden serves Hub with cfg's platform URLs (MetaGraphURL, TikTokAPIURL, GA4URL,
+// GoogleDataManagerURL: the fake's) and opts on the settings every golden test shares, and sets
+// up the tenant, source and destination.
+func startGolden(t *testing.T, cfg config.Config, secrets map[string]string, d goldenDestination, opts ...Option) *golden {
 	t.Helper()
 	cfg.Host, cfg.DataDir, cfg.ShutdownTimeout = "127.0.0.1", filepath.Join(t.TempDir(), "data"), 10*time.Second
 	cfg.MaxBodyBytes, cfg.Workers, cfg.MetaAPIVersion, cfg.EgressAllow = 1<<20, 4, "v25.0", loopback
@@ -52,7 +54,8 @@ func startGolden(t *testing.T, cfg config.Config, secrets map[string]string, d g
 		cfg.MetaGraphURL = "https://graph.facebook.com"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) }))
+	opts = append([]Option{WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) })}, opts...)
+	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), opts...)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -70,6 +73,7 @@ func startGolden(t *testing.T, cfg config.Config, secrets map[string]string, d g
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.tenantID = tn.ID
 	if g.src, err = a.Admin.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop", Secrets: secrets}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +124,29 @@ func (g *golden) webhook(t *testing.T, gw string, f webhooktest.Fixture, body []
 	}
 	if resp, rb := post(t, hook, headers["Content-Type"], body, headers); resp.StatusCode != 200 || !strings.Contains(string(rb), `"processed"`) {
 		t.Fatalf("%s: %d %s", gw, resp.StatusCode, rb)
+	}
+}
+
+// checkGoldens pins the payload platform received for each gateway's purchase: the fake's
+// events, each keyed by its event id ("<gateway>:...") with its payload (key), must hold each
+// gateway exactly once, its payload equal to testdata/<prefix>_<gateway>.json (checkGolden).
+func checkGoldens[E any](t *testing.T, platform, prefix string, gateways []string, events []E, key func(E) (string, json.RawMessage)) {
+	t.Helper()
+	got := map[string]json.RawMessage{}
+	for _, ev := range events {
+		id, raw := key(ev)
+		gw, _, _ := strings.Cut(id, ":")
+		if _, dup := got[gw]; dup {
+			t.Fatalf("%s delivered twice", gw)
+		}
+		got[gw] = raw
+	}
+	for _, gw := range gateways {
+		if raw, ok := got[gw]; ok {
+			checkGolden(t, platform, prefix+"_"+gw+".json", raw)
+		} else {
+			t.Errorf("%s: no event at the fake", gw)
+		}
 	}
 }
 

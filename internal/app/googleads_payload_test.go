@@ -1,27 +1,45 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/googleads/fakegoogleads"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
+
+// googleAdsHub serves a Hub with a Google Ads destination at a fake Data Manager API whose
+// status polls answer statuses, records a Google Ads click of visitor k_8f3a2b1c9d (consent
+// granted), posts each gateway's fixture purchase and waits for the events at the fake.
+func googleAdsHub(t *testing.T, gateways []string, statuses ...fakegoogleads.Status) (*App, context.Context, string, *fakegoogleads.Server) {
+	t.Helper()
+	fixtures, secrets := loadFixtures(t, gateways...)
+	fake := fakegoogleads.New()
+	fakeURL := newHTTPServer(t, fake)
+	creds, _ := json.Marshal(map[string]string{"service_account_json": fake.KeyJSON(fakeURL + "/token")})
+	g := startGolden(t, config.Config{GoogleDataManagerURL: fakeURL}, secrets, goldenDestination{Type: "google_ads",
+		Config: `{"operating_account_id":"123-456-7890","conversion_action_id":"987654321"}`, Credentials: string(creds)},
+		WithConfirmAfter(100*time.Millisecond))
+	t.Cleanup(fake.Close)
+
+	// The Google Ads click of visitor k_8f3a2b1c9d, the id every fixture carries back.
+	g.collect(t, fmt.Sprintf(`{"key":%q,"events":[{"type":"page_view","event_id":"pv-1","visitor_id":"k_8f3a2b1c9d","occurred_at":%q,`+
+		`"url":"https://loja.example.com.br/oferta?gclid=Cj0KCQjwTestGclid_BwE&utm_source=google","referrer":"https://www.google.com/",`+
+		`"gclid":"Cj0KCQjwTestGclid_BwE","consent":"granted","utm":{"source":"google","campaign":"lancamento"}}]}`,
+		g.src.PublicKey, fixtureTime.Add(-30*time.Minute).Format(time.RFC3339)))
+	for _, gw := range gateways {
+		g.webhook(t, gw, fixtures[gw], nil, nil)
+	}
+	fake.SetStatuses(statuses...)
+	waitFor(t, "the purchases at the fake Data Manager API", 20*time.Second, func() bool { return len(fake.Events()) >= len(gateways) })
+	return g.app, t.Context(), g.tenantID, fake
+}
 
 // TestGoogleAdsPayloadPerGateway sends two gateways' fixture purchases through the whole
 // pipeline (a click with a gclid, the webhook, attribution, delivery, a token minted from the
@@ -29,82 +47,6 @@ import (
 // the gclid of the credited click and the buyer's identifiers hashed at intake by Google's
 // rules (never Meta's hashes), and the consent the visit gave; then the status poll moves the
 // deliveries from accepted to confirmed.
-// googleAdsHub serves a Hub with a Google Ads destination at a fake Data Manager API whose
-// status polls answer statuses, records a Google Ads click of visitor k_8f3a2b1c9d (consent
-// granted), posts each gateway's fixture purchase and waits for the events at the fake.
-func googleAdsHub(t *testing.T, gateways []string, statuses ...fakegoogleads.Status) (*App, context.Context, string, *fakegoogleads.Server) {
-	t.Helper()
-	fake := fakegoogleads.New()
-	fakeURL := newHTTPServer(t, fake)
-	cfg := config.Config{Host: "127.0.0.1", DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
-		MaxBodyBytes: 1 << 20, Workers: 4, MetaGraphURL: "https://graph.facebook.com", MetaAPIVersion: "v25.0",
-		GoogleDataManagerURL: fakeURL, EgressAllow: loopback, PublicURL: "http://hub.test", RatePerIP: -1, RatePerSource: -1}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) }),
-		WithConfirmAfter(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrc, done := make(chan string, 1), make(chan error, 1)
-	go func() { done <- a.Serve(ctx, func(addr string) { addrc <- addr }) }()
-	base := "http://" + <-addrc
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		a.Close()
-	})
-
-	secrets := map[string]string{}
-	fixtures := map[string]webhooktest.Fixture{}
-	for _, gw := range gateways {
-		fixtures[gw] = webhooktest.LoadFixture(t, gw)
-		secrets[gw] = fixtures[gw].Verification.TestSecret
-	}
-	tn, _, err := a.Admin.CreateTenant(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := a.Admin.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop", Secrets: secrets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, _ := json.Marshal(map[string]string{"service_account_json": fake.KeyJSON(fakeURL + "/token")})
-	if _, err := a.Admin.AddDestination(ctx, tn.ID, admin.DestinationInput{Type: "google_ads",
-		Config: json.RawMessage(`{"operating_account_id":"123-456-7890","conversion_action_id":"987654321"}`), Credentials: creds}, DestinationValidator()); err != nil {
-		t.Fatal(err)
-	}
-
-	// The Google Ads click of visitor k_8f3a2b1c9d, the id every fixture carries back.
-	click := fmt.Sprintf(`{"key":%q,"events":[{"type":"page_view","event_id":"pv-1","visitor_id":"k_8f3a2b1c9d","occurred_at":%q,`+
-		`"url":"https://loja.example.com.br/oferta?gclid=Cj0KCQjwTestGclid_BwE&utm_source=google","referrer":"https://www.google.com/",`+
-		`"gclid":"Cj0KCQjwTestGclid_BwE","consent":"granted","utm":{"source":"google","campaign":"lancamento"}}]}`,
-		src.PublicKey, fixtureTime.Add(-30*time.Minute).Format(time.RFC3339))
-	resp, body := post(t, base+"/v1/collect", "application/json", []byte(click), map[string]string{"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"})
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("collect: %d %s", resp.StatusCode, body)
-	}
-
-	toks, err := a.Admin.WebhookTokens(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, gw := range gateways {
-		f := fixtures[gw]
-		u, _ := url.Parse(f.Request.PathAndQuery)
-		hook := base + "/v1/webhooks/" + gw + "/" + toks[gw]
-		if u.RawQuery != "" {
-			hook += "?" + u.RawQuery
-		}
-		if resp, body := post(t, hook, f.Request.Headers["Content-Type"], []byte(f.RawBody), f.Request.Headers); resp.StatusCode != 200 || !strings.Contains(string(body), `"processed"`) {
-			t.Fatalf("%s: %d %s", gw, resp.StatusCode, body)
-		}
-	}
-	fake.SetStatuses(statuses...)
-	waitFor(t, "the purchases at the fake Data Manager API", 20*time.Second, func() bool { return len(fake.Events()) >= len(gateways) })
-	return a, ctx, tn.ID, fake
-}
-
 func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 	t.Parallel()
 	gateways := []string{"hotmart", "stripe"}
@@ -152,40 +94,7 @@ func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 			t.Errorf("request envelope: destinations %s, encoding %q", env.Destinations, env.Encoding)
 		}
 	}
-	got := map[string]json.RawMessage{}
-	for _, ev := range fake.Events() {
-		gw, _, _ := strings.Cut(ev.TransactionID, ":")
-		if _, dup := got[gw]; dup {
-			t.Fatalf("%s delivered twice", gw)
-		}
-		got[gw] = ev.Body
-	}
-	for _, gw := range gateways {
-		raw, ok := got[gw]
-		if !ok {
-			t.Errorf("%s: no event at the fake", gw)
-			continue
-		}
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, raw, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		pretty.WriteByte('\n')
-		path := filepath.Join("testdata", "googleads_"+gw+".json")
-		if *update {
-			if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (run with -update and review the file)", gw, err)
-		}
-		if !bytes.Equal(want, pretty.Bytes()) {
-			t.Errorf("%s: the event Google received differs from %s:\n%s", gw, path, pretty.String())
-		}
-	}
+	checkGoldens(t, "Google", "googleads", gateways, fake.Events(), func(ev fakegoogleads.Event) (string, json.RawMessage) { return ev.TransactionID, ev.Body })
 }
 
 // A conversion Google accepts and then refuses while processing is dead with Google's reason

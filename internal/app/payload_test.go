@@ -3,7 +3,6 @@ package app
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -43,19 +42,5 @@ func TestMetaPayloadPerGateway(t *testing.T) {
 	}
 	waitFor(t, "five purchases at the fake Graph API", 20*time.Second, func() bool { return len(fake.Events()) >= len(gateways) })
 
-	got := map[string]json.RawMessage{}
-	for _, ev := range fake.Events() {
-		gw, _, _ := strings.Cut(ev.EventID, ":")
-		if _, dup := got[gw]; dup {
-			t.Fatalf("%s delivered twice", gw)
-		}
-		got[gw] = ev.Raw
-	}
-	for _, gw := range gateways {
-		if raw, ok := got[gw]; ok {
-			checkGolden(t, "Meta", "meta_"+gw+".json", raw)
-		} else {
-			t.Errorf("%s: no event at the fake", gw)
-		}
-	}
+	checkGoldens(t, "Meta", "meta", gateways, fake.Events(), func(ev fakemeta.Event) (string, json.RawMessage) { return ev.EventID, ev.Raw })
 }

@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +20,6 @@ import (
 	"github.com/hubtrack/hub/internal/dest/ga4"
 	"github.com/hubtrack/hub/internal/dest/ga4/fakega4"
 	"github.com/hubtrack/hub/internal/domain"
-	"github.com/hubtrack/hub/internal/egress"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -30,31 +27,17 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // secret has characters the query string must escape, so a leak check sees both spellings.
 const secret = "ga4Test+secret/with=symbols&x"
 
-var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
-
-func at(baseURL string) dest.Destination {
-	return ga4.New(dest.Env{Client: egress.New(egress.Config{Allow: loopback}),
-		Operator: map[string]string{ga4.OperatorURL.Env: baseURL}})
-}
+var at = desttest.At(ga4.New, ga4.OperatorURL)
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	desttest.Run(t, at, fakega4.New())
+	strict := fakega4.New()
+	strict.Secret = secret
+	desttest.RunStrict(t, at, fakega4.New(), strict)
 }
-
-// The fake recording only one exact secret catches a destination that sends another (or one
-// mangled by the query string's escaping): the happy batch would not be recorded.
-func TestConformanceStrictSecret(t *testing.T) {
-	t.Parallel()
-	fake := fakega4.New()
-	fake.Secret = secret
-	desttest.Run(t, at, fake)
-}
-
-var fixedNow = time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)
 
 func newGA4(baseURL string) *ga4.GA4 {
-	return &ga4.GA4{URL: baseURL, Now: func() time.Time { return fixedNow }, Client: egress.New(egress.Config{Allow: loopback})}
+	return &ga4.GA4{URL: baseURL, Now: desttest.Clock, Client: desttest.LoopbackClient()}
 }
 
 var cfg = dest.Config{ga4.SettingMeasurementID: "G-QEHZPBE5HH"}
@@ -67,65 +50,31 @@ func creds() dest.Credentials {
 // the _ga client id and the _ga_<container> sessions the snippet captured, Meta's and Google's
 // hashes.
 func purchase() dest.Event {
-	return dest.Event{
-		Name:           domain.EventPurchase,
-		EventID:        "hotmart:HP1234567890:purchase",
-		EventTime:      time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		EventSourceURL: "https://loja.example.com.br/oferta?gclid=Cj0abc",
-		User: dest.User{
-			Emails:       []string{"62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"},
-			Phones:       []string{"b8e374ecc3a7a117a4df68efc21b0157f7c2ea542f7edaf29b33dc8818cf695e"},
-			GoogleEmails: []string{"86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"},
-			GooglePhones: []string{"38225ec3dccec4189659c110ddc4f3dc9c27539850cb6a9ddae31ae03a5cf441"},
-			FirstName:    "Maria",
-			ExternalIDs:  []string{"k_8f3a2b1c9d"},
-			NationalIDs:  []string{"00000000191"},
-			ClientIP:     "2001:db8::1",
-			UserAgent:    "Mozilla/5.0 (iPhone)",
-			GAClientID:   "1958185836.1757409569",
-			// The session started 20 minutes before the purchase; another stream's is ignored.
-			GASessions: fmt.Sprintf("OTHERSTREAM:1,QEHZPBE5HH:%d", time.Date(2025, 12, 31, 23, 40, 0, 0, time.UTC).Unix()),
-			GCLID:      "Cj0abc",
-		},
-		Consent: dest.ConsentGranted,
-		Custom: dest.Custom{
-			ValueMinor: 24990, Currency: "BRL", OrderID: "HP1234567890", ContentIDs: []string{"SKU1"},
-			ContentType: "product", Contents: []dest.Content{{ID: "SKU1", Quantity: 1, ItemPriceMinor: 24990}}, NumItems: 1,
-		},
-	}
+	e := desttest.Purchase()
+	e.EventSourceURL = "https://loja.example.com.br/oferta?gclid=Cj0abc"
+	u := &e.User
+	u.GoogleEmails = []string{"86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"}
+	u.GooglePhones = []string{"38225ec3dccec4189659c110ddc4f3dc9c27539850cb6a9ddae31ae03a5cf441"}
+	u.ExternalIDs, u.NationalIDs = []string{"k_8f3a2b1c9d"}, []string{"00000000191"}
+	u.UserAgent, u.GAClientID, u.GCLID = "Mozilla/5.0 (iPhone)", "1958185836.1757409569", "Cj0abc"
+	// The session started 20 minutes before the purchase; another stream's is ignored.
+	u.GASessions = fmt.Sprintf("OTHERSTREAM:1,QEHZPBE5HH:%d", time.Date(2025, 12, 31, 23, 40, 0, 0, time.UTC).Unix())
+	e.Consent = dest.ConsentGranted
+	e.Custom = dest.Custom{ValueMinor: 24990, Currency: "BRL", OrderID: "HP1234567890", ContentIDs: []string{"SKU1"},
+		ContentType: "product", Contents: []dest.Content{{ID: "SKU1", Quantity: 1, ItemPriceMinor: 24990}}, NumItems: 1}
+	return e
 }
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		var pretty bytes.Buffer
-		if err := json.Indent(&pretty, got, "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		pretty.WriteByte('\n')
-		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want bytes.Buffer
-	if err := json.Compact(&want, raw); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want.Bytes()) {
-		t.Errorf("payload differs from %s\n got: %s\nwant: %s", path, got, want.Bytes())
-	}
+	desttest.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 // valid checks a body by the validation server's rules, as the fake applies them.
 func valid(t *testing.T, body []byte) {
 	t.Helper()
 	f := fakega4.New()
-	f.Now = func() time.Time { return fixedNow }
+	f.Now = desttest.Clock
 	if msgs := f.Validate(body); len(msgs) > 0 {
 		t.Errorf("GA4's validation rules refuse %s: %+v", body, msgs)
 	}
@@ -211,7 +160,7 @@ func TestBuildRefusals(t *testing.T) {
 		edit   func(e *dest.Event)
 		reason string
 	}{
-		{"stale", func(e *dest.Event) { e.EventTime = fixedNow.Add(-ga4.MaxEventAge - time.Minute) }, dest.ReasonStale},
+		{"stale", func(e *dest.Event) { e.EventTime = desttest.FixedNow.Add(-ga4.MaxEventAge - time.Minute) }, dest.ReasonStale},
 		{"no client id", func(e *dest.Event) { e.User.GAClientID = "" }, dest.ReasonNoClientID},
 		{"not a client id", func(e *dest.Event) { e.User.GAClientID = "fb.1.2.3" }, dest.ReasonNoClientID},
 		{"no event id", func(e *dest.Event) { e.EventID = "" }, dest.ReasonInvalidEvent},
@@ -280,11 +229,11 @@ func TestSession(t *testing.T) {
 		now      time.Time
 		want     bool
 	}{
-		{"own stream", fmt.Sprintf("QEHZPBE5HH:%d", start.Unix()), fixedNow, true},
-		{"another stream only", fmt.Sprintf("OTHER:%d", start.Unix()), fixedNow, false},
+		{"own stream", fmt.Sprintf("QEHZPBE5HH:%d", start.Unix()), desttest.FixedNow, true},
+		{"another stream only", fmt.Sprintf("OTHER:%d", start.Unix()), desttest.FixedNow, false},
 		{"request 24 h after the session start", fmt.Sprintf("QEHZPBE5HH:%d", start.Unix()), start.Add(ga4.SessionWindow + time.Minute), false},
-		{"session after the purchase", fmt.Sprintf("QEHZPBE5HH:%d", fixedNow.Unix()), fixedNow, false},
-		{"unreadable", "QEHZPBE5HH:abc", fixedNow, false},
+		{"session after the purchase", fmt.Sprintf("QEHZPBE5HH:%d", desttest.FixedNow.Unix()), desttest.FixedNow, false},
+		{"unreadable", "QEHZPBE5HH:abc", desttest.FixedNow, false},
 	} {
 		e := purchase()
 		e.User.GASessions = tt.sessions
@@ -501,7 +450,7 @@ func TestClassify(t *testing.T) {
 func TestValidateOnlyUsesTheValidationServer(t *testing.T) {
 	t.Parallel()
 	fake := fakega4.New()
-	fake.Now = func() time.Time { return fixedNow }
+	fake.Now = desttest.Clock
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	g := newGA4(srv.URL)
@@ -565,7 +514,7 @@ func TestSecretNeverInOutcomes(t *testing.T) {
 	base := srv.URL
 	srv.Close() // connection refused, with the URL in the *url.Error
 	// The second destination's egress client refuses loopback addresses.
-	for _, g := range []*ga4.GA4{newGA4(base), {URL: base, Now: func() time.Time { return fixedNow }}} {
+	for _, g := range []*ga4.GA4{newGA4(base), {URL: base, Now: desttest.Clock}} {
 		res, err := g.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
 		if err != nil {
 			t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,12 +24,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// loopback lets the tests' egress client reach their httptest servers.
-var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
-
 // at returns a destination sending to the fake at baseURL, its token endpoint included.
 func at(baseURL string) dest.Destination {
-	return &googleads.GoogleAds{BaseURL: baseURL, TokenURL: baseURL + "/token", Client: egress.New(egress.Config{Allow: loopback})}
+	return &googleads.GoogleAds{BaseURL: baseURL, TokenURL: baseURL + "/token", Client: desttest.LoopbackClient()}
 }
 
 func TestConformance(t *testing.T) {
@@ -207,7 +203,7 @@ func TestTokenCachedUntilShortlyBeforeExpiry(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
 	g := &googleads.GoogleAds{BaseURL: srv.URL, TokenURL: srv.URL + "/token", Now: func() time.Time { return clock() },
-		Client: egress.New(egress.Config{Allow: loopback})}
+		Client: desttest.LoopbackClient()}
 	cfg, creds := fake.Settings()
 	s, err := g.Prepare(cfg, creds)
 	if err != nil {
@@ -244,7 +240,7 @@ func TestTokenURIFromKeyThroughEgress(t *testing.T) {
 	ev := goldenEvent()
 	ev.EventTime = time.Now().Add(-time.Hour)
 
-	g := &googleads.GoogleAds{BaseURL: srv.URL, Client: egress.New(egress.Config{Allow: loopback})}
+	g := &googleads.GoogleAds{BaseURL: srv.URL, Client: desttest.LoopbackClient()}
 	res, err := g.Send(context.Background(), cfg, creds, []dest.Event{ev})
 	if err != nil || res.Outcomes[0].Kind != dest.Delivered || fake.Tokens() != 1 {
 		t.Fatalf("with the key's token_uri: %+v, %v, %d tokens", res.Outcomes, err, fake.Tokens())

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -30,33 +29,19 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 const token = "EAAtest0secret0token+/="
 
-// loopback lets the tests' egress client reach their httptest servers, as HUB_EGRESS_ALLOW lets
-// Hub reach `hub fake-meta`.
-var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
-
-// at returns a Meta sending to the Graph API at baseURL (the operator's setting) through the
+// at is a Meta sending to the Graph API at baseURL (the operator's setting) through the
 // egress client allowing loopback.
-func at(baseURL string) dest.Destination {
-	return &meta.Meta{GraphURL: baseURL, Client: egress.New(egress.Config{Allow: loopback})}
-}
+var at = desttest.At(meta.New, meta.OperatorGraphURL)
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	desttest.Run(t, at, fakemeta.New())
+	strict := fakemeta.New()
+	strict.Token = "EAAstrict+token/with=symbols"
+	desttest.RunStrict(t, at, fakemeta.New(), strict)
 }
-
-// The fake requiring one exact token catches a destination that sends a different one.
-func TestConformanceStrictToken(t *testing.T) {
-	t.Parallel()
-	fake := fakemeta.New()
-	fake.Token = "EAAstrict+token/with=symbols"
-	desttest.Run(t, at, fake)
-}
-
-var fixedNow = time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)
 
 func newMeta() *meta.Meta {
-	return &meta.Meta{Now: func() time.Time { return fixedNow }, HubVersion: "1.2.3", Client: egress.New(egress.Config{Allow: loopback})}
+	return &meta.Meta{Now: desttest.Clock, HubVersion: "1.2.3", Client: desttest.LoopbackClient()}
 }
 
 var cfg = dest.Config{meta.SettingPixelID: "1234567890"}
@@ -68,36 +53,15 @@ func creds() dest.Credentials {
 // purchase is a representative webhook purchase joined with its web visit: the store's hashes
 // for e-mail and phone, the rest raw (Build hashes them), cookies and click ids as captured.
 func purchase() dest.Event {
-	return dest.Event{
-		Name:           domain.EventPurchase,
-		EventID:        "hotmart:HP1234567890:purchase",
-		EventTime:      time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		EventSourceURL: "https://loja.example.com.br/obrigado?utm_source=facebook&sck=k_8f3a2b1c9d",
-		User: dest.User{
-			Emails:      []string{"62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"},
-			Phones:      []string{"b8e374ecc3a7a117a4df68efc21b0157f7c2ea542f7edaf29b33dc8818cf695e"},
-			FirstName:   "Maria",
-			LastName:    "Teste",
-			City:        "São Paulo",
-			State:       "SP",
-			Zip:         "01310-100",
-			Country:     "BR",
-			ExternalIDs: []string{"00000000191"},
-			ClientIP:    "2001:db8::1",
-			UserAgent:   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)",
-			FBC:         "fb.1.1767225000000.IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk",
-			FBP:         "fb.1.1767224000000.1116446470",
-		},
-		Custom: dest.Custom{
-			ValueMinor:  19700,
-			Currency:    "BRL",
-			OrderID:     "HP1234567890",
-			ContentIDs:  []string{"4711"},
-			ContentType: "product",
-			Contents:    []dest.Content{{ID: "4711", Quantity: 1, ItemPriceMinor: 19700}},
-			NumItems:    1,
-		},
-	}
+	e := desttest.Purchase()
+	e.EventSourceURL = "https://loja.example.com.br/obrigado?utm_source=facebook&sck=k_8f3a2b1c9d"
+	u := &e.User
+	u.LastName, u.City, u.State, u.Zip, u.Country = "Teste", "São Paulo", "SP", "01310-100", "BR"
+	u.ExternalIDs = []string{"00000000191"}
+	u.UserAgent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"
+	u.FBC = "fb.1.1767225000000.IwAR2F4-dbP0l7Mn1IawQQGCINEz7PYXQvwjNwB_qa2ofrHyiLjcbCRxTDMgk"
+	u.FBP = "fb.1.1767224000000.1116446470"
+	return e
 }
 
 func TestBuildGoldenPurchase(t *testing.T) {
@@ -213,9 +177,9 @@ func TestBuildRules(t *testing.T) {
 	t.Run("an fbclid alone is a key Meta accepts", func(t *testing.T) {
 		e := purchase()
 		e.ActionSource = dest.ActionOther
-		e.User = dest.User{FBCLID: "IwAR-only", FBCLIDAt: fixedNow.Add(-time.Hour)}
+		e.User = dest.User{FBCLID: "IwAR-only", FBCLIDAt: desttest.FixedNow.Add(-time.Hour)}
 		ud := firstEvent(mustBuild(t, m, cfg, e))["user_data"].(map[string]any)
-		if want := fmt.Sprintf("fb.1.%d.IwAR-only", fixedNow.Add(-time.Hour).UnixMilli()); ud["fbc"] != want {
+		if want := fmt.Sprintf("fb.1.%d.IwAR-only", desttest.FixedNow.Add(-time.Hour).UnixMilli()); ud["fbc"] != want {
 			t.Errorf("fbc = %v, want %s", ud["fbc"], want)
 		}
 	})
@@ -278,12 +242,12 @@ func TestBuildRules(t *testing.T) {
 
 	t.Run("physical store events may be 62 days old", func(t *testing.T) {
 		e := purchase()
-		e.ActionSource, e.EventTime = dest.ActionPhysicalStore, fixedNow.Add(-30*24*time.Hour)
+		e.ActionSource, e.EventTime = dest.ActionPhysicalStore, desttest.FixedNow.Add(-30*24*time.Hour)
 		mustBuild(t, m, cfg, e)
 	})
 
 	t.Run("a full batch of 1000 builds", func(t *testing.T) {
-		evs := desttest.Events(meta.MaxBatch, fixedNow.Add(-time.Hour))
+		evs := desttest.Events(meta.MaxBatch, desttest.FixedNow.Add(-time.Hour))
 		if p := mustBuild(t, m, cfg, evs...); len(p["data"].([]any)) != meta.MaxBatch {
 			t.Error("not all events built")
 		}
@@ -299,9 +263,9 @@ func TestBuildRefusals(t *testing.T) {
 		mutate func(*dest.Event)
 		reason string
 	}{
-		{"older than 7 days", cfg, func(e *dest.Event) { e.EventTime = fixedNow.Add(-7*24*time.Hour - time.Second) }, dest.ReasonStale},
+		{"older than 7 days", cfg, func(e *dest.Event) { e.EventTime = desttest.FixedNow.Add(-7*24*time.Hour - time.Second) }, dest.ReasonStale},
 		{"physical store older than 62 days", cfg, func(e *dest.Event) {
-			e.ActionSource, e.EventTime = dest.ActionPhysicalStore, fixedNow.Add(-63*24*time.Hour)
+			e.ActionSource, e.EventTime = dest.ActionPhysicalStore, desttest.FixedNow.Add(-63*24*time.Hour)
 		}, dest.ReasonStale},
 		{"no name", cfg, func(e *dest.Event) { e.Name = "" }, dest.ReasonInvalidEvent},
 		{"no event id", cfg, func(e *dest.Event) { e.EventID = "" }, dest.ReasonInvalidEvent},
@@ -505,7 +469,7 @@ func TestClassify(t *testing.T) {
 		{"app limit 341", 400, nil, graphErr(341, 0, false), dest.Retryable, dest.ReasonRateLimited, 341, 0},
 		{"too many calls 613", 400, nil, graphErr(613, 1487742, false), dest.Retryable, dest.ReasonRateLimited, 613, 0},
 		{"429 seconds", 429, http.Header{"Retry-After": {"30"}}, ``, dest.Retryable, dest.ReasonRateLimited, 0, 30 * time.Second},
-		{"429 date", 429, http.Header{"Retry-After": {fixedNow.Add(time.Minute).Format(http.TimeFormat)}}, ``, dest.Retryable, dest.ReasonRateLimited, 0, time.Minute},
+		{"429 date", 429, http.Header{"Retry-After": {desttest.FixedNow.Add(time.Minute).Format(http.TimeFormat)}}, ``, dest.Retryable, dest.ReasonRateLimited, 0, time.Minute},
 		{"500", 500, nil, graphErr(2, 0, true), dest.Retryable, dest.ReasonServerError, 2, 0},
 		{"503 html", 503, nil, `<html>busy</html>`, dest.Retryable, dest.ReasonServerError, 0, 0},
 		{"408", 408, nil, ``, dest.Retryable, dest.ReasonTimeout, 0, 0},
@@ -596,7 +560,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 		defer close(release)
 		m := newMeta()
 		m.GraphURL = srv.URL
-		m.Client = egress.New(egress.Config{Allow: loopback, Timeout: 100 * time.Millisecond})
+		m.Client = egress.New(egress.Config{Allow: desttest.Loopback, Timeout: 100 * time.Millisecond})
 		res, _ := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
 		if o := res.Outcomes[0]; o.Kind != dest.Retryable || o.Reason != dest.ReasonTimeout {
 			t.Errorf("outcome = %+v", o)
@@ -632,7 +596,7 @@ func TestSendIsolatesTheBadEvent(t *testing.T) {
 	defer srv.Close()
 	m := newMeta()
 	m.GraphURL = srv.URL
-	evs := desttest.Events(10, fixedNow.Add(-time.Hour))
+	evs := desttest.Events(10, desttest.FixedNow.Add(-time.Hour))
 	res, err := m.Send(context.Background(), cfg, creds(), evs)
 	if err != nil {
 		t.Fatal(err)
@@ -658,14 +622,14 @@ func TestSendIsolatesTheBadEvent(t *testing.T) {
 func TestSendRefusesStaleWithoutSending(t *testing.T) {
 	t.Parallel()
 	fake := fakemeta.New()
-	fake.Now = func() time.Time { return fixedNow }
+	fake.Now = desttest.Clock
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	conf, cr := fake.Settings()
 	m := newMeta()
 	m.GraphURL = srv.URL
 	stale, fresh := purchase(), purchase()
-	stale.EventID, stale.EventTime = "stale", fixedNow.Add(-8*24*time.Hour)
+	stale.EventID, stale.EventTime = "stale", desttest.FixedNow.Add(-8*24*time.Hour)
 	res, err := m.Send(context.Background(), conf, cr, []dest.Event{stale, fresh})
 	if err != nil {
 		t.Fatal(err)
@@ -764,7 +728,7 @@ func TestSendRefusesPrivateGraphURL(t *testing.T) {
 	srv := httptest.NewServer(c.handler(200, nil, `{"events_received":1}`))
 	defer srv.Close()
 	for _, u := range []string{srv.URL, "http://localhost:" + srv.URL[strings.LastIndex(srv.URL, ":")+1:], "http://169.254.169.254", "http://10.0.0.1:8080"} {
-		m := &meta.Meta{GraphURL: u, Now: func() time.Time { return fixedNow }} // nil Client: egress.Default
+		m := &meta.Meta{GraphURL: u, Now: desttest.Clock} // nil Client: egress.Default
 		res, _ := m.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
 		o := res.Outcomes[0]
 		if o.Kind != dest.Retryable || o.Reason != dest.ReasonNetwork || !strings.Contains(o.Message, "HUB_EGRESS_ALLOW") {
@@ -831,7 +795,7 @@ func TestOperatorSettings(t *testing.T) {
 		_, _ = io.WriteString(w, `{"events_received":1,"fbtrace_id":"T"}`)
 	}))
 	t.Cleanup(srv.Close)
-	m := meta.New(dest.Env{Client: egress.New(egress.Config{Allow: loopback}),
+	m := meta.New(dest.Env{Client: desttest.LoopbackClient(),
 		Operator: map[string]string{meta.OperatorGraphURL.Env: srv.URL, meta.OperatorAPIVersion.Env: "v26.0"}})
 	if st, _ := m.Spec().Setting(meta.SettingAPIVersion); st.Default != "v26.0" {
 		t.Errorf("api_version default = %q, want the operator's", st.Default)

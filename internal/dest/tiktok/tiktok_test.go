@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,7 +20,6 @@ import (
 	"github.com/hubtrack/hub/internal/dest/tiktok"
 	"github.com/hubtrack/hub/internal/dest/tiktok/faketiktok"
 	"github.com/hubtrack/hub/internal/domain"
-	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/pii"
 )
 
@@ -29,33 +27,18 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 const token = "ttTest0secret0token+/="
 
-// loopback lets the tests' egress client reach their httptest servers, as HUB_EGRESS_ALLOW does
-// for a local fake.
-var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
-
-func at(baseURL string) dest.Destination {
-	return tiktok.New(dest.Env{Client: egress.New(egress.Config{Allow: loopback}),
-		Operator: map[string]string{tiktok.OperatorAPIURL.Env: baseURL}})
-}
+var at = desttest.At(tiktok.New, tiktok.OperatorAPIURL)
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	desttest.Run(t, at, faketiktok.New())
+	strict := faketiktok.New()
+	strict.Token = "ttstrict+token/with=symbols"
+	desttest.RunStrict(t, at, faketiktok.New(), strict)
 }
-
-// The fake requiring one exact token catches a destination that sends a different one.
-func TestConformanceStrictToken(t *testing.T) {
-	t.Parallel()
-	fake := faketiktok.New()
-	fake.Token = "ttstrict+token/with=symbols"
-	desttest.Run(t, at, fake)
-}
-
-var fixedNow = time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)
 
 func newTikTok(baseURL string) *tiktok.TikTok {
-	return &tiktok.TikTok{APIURL: baseURL, Now: func() time.Time { return fixedNow }, HubVersion: "1.2.3",
-		Client: egress.New(egress.Config{Allow: loopback})}
+	return &tiktok.TikTok{APIURL: baseURL, Now: desttest.Clock, HubVersion: "1.2.3",
+		Client: desttest.LoopbackClient()}
 }
 
 var cfg = dest.Config{tiktok.SettingPixelCode: "CXXXXXXXXXXXXXXXXXXX"}
@@ -68,31 +51,15 @@ func creds() dest.Credentials {
 // the store's hashes for e-mail and phone (Meta's form, and TikTok's own phone hash), the visitor
 // id raw, click ids as captured.
 func purchase() dest.Event {
-	return dest.Event{
-		Name:           domain.EventPurchase,
-		EventID:        "hotmart:HP1234567890:purchase",
-		EventTime:      time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		EventSourceURL: "https://loja.example.com.br/oferta?ttclid=E.C.P.abc123&utm_source=tiktok",
-		Referrer:       "https://www.tiktok.com/",
-		User: dest.User{
-			Emails: []string{"62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"},
-			Phones: []string{"b8e374ecc3a7a117a4df68efc21b0157f7c2ea542f7edaf29b33dc8818cf695e"},
-			// +5511999998888 by TikTok's rule (E.164 with the '+'), hashed at intake.
-			TikTokPhones: []string{"6ff01b83d6cd5a652fbd5730a4aa124c3ca8f7e65c805f3323fea3e726d93678"},
-			FirstName:    "Maria",
-			ExternalIDs:  []string{"k_8f3a2b1c9d"},
-			NationalIDs:  []string{"00000000191"},
-			ClientIP:     "2001:db8::1",
-			UserAgent:    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)",
-			FBC:          "fb.1.1767225000000.IwAR2F4",
-			TTCLID:       "E.C.P.abc123",
-			TTP:          "2Q3aTTPcookie",
-		},
-		Custom: dest.Custom{
-			ValueMinor: 19700, Currency: "BRL", OrderID: "HP1234567890", ContentIDs: []string{"4711"},
-			ContentType: "product", Contents: []dest.Content{{ID: "4711", Quantity: 1, ItemPriceMinor: 19700}}, NumItems: 1,
-		},
-	}
+	e := desttest.Purchase()
+	e.EventSourceURL, e.Referrer = "https://loja.example.com.br/oferta?ttclid=E.C.P.abc123&utm_source=tiktok", "https://www.tiktok.com/"
+	u := &e.User
+	// +5511999998888 by TikTok's rule (E.164 with the '+'), hashed at intake.
+	u.TikTokPhones = []string{"6ff01b83d6cd5a652fbd5730a4aa124c3ca8f7e65c805f3323fea3e726d93678"}
+	u.ExternalIDs, u.NationalIDs = []string{"k_8f3a2b1c9d"}, []string{"00000000191"}
+	u.UserAgent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"
+	u.FBC, u.TTCLID, u.TTP = "fb.1.1767225000000.IwAR2F4", "E.C.P.abc123", "2Q3aTTPcookie"
+	return e
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -120,7 +87,7 @@ func TestBuildGoldenLegacyNamesLead(t *testing.T) {
 	t.Parallel()
 	c := dest.Config{tiktok.SettingPixelCode: "CXXXXXXXXXXXXXXXXXXX",
 		tiktok.SettingEventNames: "purchase=completepayment, Lead=SubmitForm", tiktok.SettingLimitedDataUse: "true"}
-	lead := dest.Event{Name: domain.EventLead, EventID: "lead-1", EventTime: fixedNow.Add(-time.Minute),
+	lead := dest.Event{Name: domain.EventLead, EventID: "lead-1", EventTime: desttest.FixedNow.Add(-time.Minute),
 		EventSourceURL: "https://loja.example.com.br/", User: dest.User{Emails: []string{" Maria@Example.com "},
 			Phones: []string{"(+1)2133734253"}, ExternalIDs: []string{"user_123"}, UserAgent: "Mozilla/5.0"}}
 	got, err := newTikTok("").Build(c, []dest.Event{purchase(), lead})
@@ -213,7 +180,7 @@ func TestBuildRefusals(t *testing.T) {
 		"no name":        {func(e *dest.Event) { e.Name = "" }, dest.ReasonInvalidEvent},
 		"no id":          {func(e *dest.Event) { e.EventID = "" }, dest.ReasonInvalidEvent},
 		"no time":        {func(e *dest.Event) { e.EventTime = time.Time{} }, dest.ReasonInvalidEvent},
-		"stale":          {func(e *dest.Event) { e.EventTime = fixedNow.Add(-8 * 24 * time.Hour) }, dest.ReasonStale},
+		"stale":          {func(e *dest.Event) { e.EventTime = desttest.FixedNow.Add(-8 * 24 * time.Hour) }, dest.ReasonStale},
 		"negative":       {func(e *dest.Event) { e.Custom.ValueMinor = -1 }, dest.ReasonInvalidEvent},
 		"no currency":    {func(e *dest.Event) { e.Custom.Currency = "" }, dest.ReasonInvalidEvent},
 		"bad currency":   {func(e *dest.Event) { e.Custom.Currency = "REAIS" }, dest.ReasonInvalidEvent},
@@ -304,7 +271,7 @@ func TestSendRequestShape(t *testing.T) {
 func TestSendDefaultsToBusinessAPI(t *testing.T) {
 	t.Parallel()
 	var seen string
-	tt := &tiktok.TikTok{Now: func() time.Time { return fixedNow }, Client: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+	tt := &tiktok.TikTok{Now: desttest.Clock, Client: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
 		seen = r.URL.String()
 		return nil, errors.New("offline")
 	})}}
@@ -463,7 +430,7 @@ func TestSendRefusesStaleWithoutSending(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	old := purchase()
-	old.EventID, old.EventTime = "old", fixedNow.Add(-8*24*time.Hour)
+	old.EventID, old.EventTime = "old", desttest.FixedNow.Add(-8*24*time.Hour)
 	res, err := newTikTok(srv.URL).Send(context.Background(), cfg, creds(), []dest.Event{purchase(), old})
 	if err != nil {
 		t.Fatal(err)
@@ -480,7 +447,7 @@ func TestSendRefusesPrivateAPIURL(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(faketiktok.New())
 	defer srv.Close()
-	tt := &tiktok.TikTok{APIURL: srv.URL, Now: func() time.Time { return fixedNow }} // nil Client: egress.Default
+	tt := &tiktok.TikTok{APIURL: srv.URL, Now: desttest.Clock} // nil Client: egress.Default
 	res, err := tt.Send(context.Background(), cfg, creds(), []dest.Event{purchase()})
 	if err != nil {
 		t.Fatal(err)
