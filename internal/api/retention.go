@@ -35,13 +35,16 @@ type RetentionStore interface {
 	Tx(ctx context.Context, fn func(store.Tx) error) error
 	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error)
+	PrepareTouchpoints(ctx context.Context, now time.Time) (int, error)
 	ScrubOrderNetworkBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteSessionsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // RetentionWorker enforces retention for every tenant: raw webhook deliveries (the inbox)
-// older than Days are deleted; touchpoints older than PII are deleted and orders created
-// before then lose the buyer's IP and user agent. Orders, attributions and deliveries stay.
+// older than Days are deleted; touchpoints older than PII are deleted (on PostgreSQL whole
+// days by dropping their partitions) and orders created before then lose the buyer's IP and
+// user agent. Orders, attributions and deliveries stay. Being the hourly job that runs on one
+// replica, it also prepares the coming days' touchpoint partitions (Store.PrepareTouchpoints).
 type RetentionWorker struct {
 	river.WorkerDefaults[RetentionArgs]
 
@@ -88,6 +91,7 @@ func (w *RetentionWorker) Schedule(ctx context.Context, every time.Duration) {
 type RetentionResult struct {
 	Inbox           int64 // raw webhooks deleted
 	Touchpoints     int64 // touchpoints deleted
+	Partitions      int   // touchpoint partitions created ahead (PostgreSQL)
 	OrdersScrubbed  int64 // orders whose IP and user agent were removed
 	ExpiredSessions int64
 }
@@ -116,6 +120,9 @@ func (w *RetentionWorker) Run(ctx context.Context) (RetentionResult, error) {
 	t := now().UTC()
 	before := t.AddDate(0, 0, -days)
 	var err error
+	if res.Partitions, err = w.Store.PrepareTouchpoints(ctx, t); err != nil {
+		return res, fmt.Errorf("api: retention: %w", err)
+	}
 	if res.Inbox, err = w.Store.DeleteInboxBefore(ctx, before); err != nil {
 		return res, fmt.Errorf("api: retention: %w", err)
 	}
@@ -132,7 +139,7 @@ func (w *RetentionWorker) Run(ctx context.Context) (RetentionResult, error) {
 	}
 	if w.Log != nil {
 		w.Log.Info("retention: done", "raw_webhooks", res.Inbox, "before", before.Format(time.RFC3339), "days", days,
-			"touchpoints", res.Touchpoints, "orders_scrubbed", res.OrdersScrubbed, "pii_before", piiBefore.Format(time.RFC3339),
+			"touchpoints", res.Touchpoints, "touchpoint_partitions_created", res.Partitions, "orders_scrubbed", res.OrdersScrubbed, "pii_before", piiBefore.Format(time.RFC3339),
 			"expired_sessions", res.ExpiredSessions)
 	}
 	return res, nil

@@ -282,6 +282,10 @@ type Writer interface {
 	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
 	// DeleteTouchpointsBefore deletes touchpoints that occurred before the time (every tenant).
 	DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error)
+	// PrepareTouchpoints creates the storage touchpoints of the coming days need (PostgreSQL:
+	// the day partitions from yesterday to a week ahead, moving any of their rows out of the
+	// default partition; SQLite: nothing) and returns how many partitions it created.
+	PrepareTouchpoints(ctx context.Context, now time.Time) (int, error)
 	// ScrubOrderNetworkBefore removes the buyer's IP and user agent from orders created before
 	// the time (every tenant) and returns how many orders changed.
 	ScrubOrderNetworkBefore(ctx context.Context, before time.Time) (int64, error)

@@ -175,9 +175,11 @@ func (t storeTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.In
 
 // WriteTouchpoints inserts a group of touchpoints and upserts its identity links in one
 // statement (one round trip): each column travels as one array parameter and unnest turns
-// them back into rows. ON CONFLICT DO NOTHING skips touchpoints already stored (same id, or
-// same source and client event id), whether by an earlier group or earlier in this one, so a
-// retried request never duplicates; the identities, merged beforehand (one row per key, which
+// them back into rows. A touchpoint with a client event id is written only if its (source,
+// client event id) is new to touchpoint_events (ON CONFLICT DO NOTHING there, whether stored by
+// an earlier group or earlier in this one; touchpoints is partitioned by day and cannot hold
+// that unique index), and ON CONFLICT DO NOTHING skips one whose id is stored, so a retried
+// request never duplicates; the identities, merged beforehand (one row per key, which
 // an upsert of several rows needs), keep the earliest first seen and the latest last seen, and
 // are locked in key order so concurrent groups do not deadlock. It returns how many
 // touchpoints were new.
@@ -255,14 +257,22 @@ var writeTouchpointsSQL = func() string {
 		params[i] = fmt.Sprintf("$%d::%s[]", i+1, typ)
 		sel[i] = c
 		if c == "props" {
-			sel[i] = "props::jsonb"
+			sel[i] = "props::jsonb AS props"
 		}
 	}
 	k := len(cols)
-	return `WITH tp AS (
-	INSERT INTO touchpoints (` + touchpointCols + `)
+	return `WITH t AS (
 	SELECT ` + strings.Join(sel, ", ") + `
 	FROM unnest(` + strings.Join(params, ", ") + `) AS t(` + touchpointCols + `)
+), ev AS (
+	INSERT INTO touchpoint_events (source_id, client_event_id, touchpoint_id, occurred_at)
+	SELECT source_id, client_event_id, id, occurred_at FROM t WHERE client_event_id <> ''
+	ON CONFLICT DO NOTHING
+	RETURNING touchpoint_id
+), tp AS (
+	INSERT INTO touchpoints (` + touchpointCols + `)
+	SELECT ` + touchpointCols + ` FROM t
+	WHERE client_event_id = '' OR id IN (SELECT touchpoint_id FROM ev)
 	ON CONFLICT DO NOTHING
 	RETURNING 1
 ), ids AS (

@@ -363,19 +363,78 @@ func cutJSON(raw []byte, forms []string) ([]byte, bool) {
 // retentionBatch bounds each DELETE of the retention job, so no statement holds locks for long.
 const retentionBatch = 5000
 
+// partitionLockTimeout bounds how long dropping a day's partition waits for the lock on
+// touchpoints (detaching takes it exclusively): a long report query must not hold ingest up
+// behind the drop. A timeout fails the run; the next hour's run tries again.
+const partitionLockTimeout = "5s"
+
 func (q *queries) DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
+	cut := q.f.Time(before)
+	if q.f.Name == "postgres" {
+		// Whole days first: their partitions are dropped, not emptied row by row.
+		err := q.runTx(ctx, func(q *queries) error {
+			if _, err := q.exec(ctx, q.w, `SET LOCAL lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
+				return err
+			}
+			return q.queryRow(ctx, q.w, `SELECT hub_touchpoints_drop_before($1)`, cut).Scan(&total)
+		})
+		if err != nil {
+			return 0, wrap("drop touchpoint partitions before", err)
+		}
+	}
+	del := `DELETE FROM touchpoints WHERE id IN (SELECT id FROM touchpoints WHERE occurred_at < $1 LIMIT $2)`
+	if q.f.Name == "postgres" {
+		// What is left: the day the cut-off falls in, and the default partition.
+		del = `DELETE FROM touchpoints WHERE (id, occurred_at) IN (SELECT id, occurred_at FROM touchpoints WHERE occurred_at < $1 LIMIT $2)`
+	}
 	for {
-		n, err := q.exec(ctx, q.w, `DELETE FROM touchpoints WHERE id IN (SELECT id FROM touchpoints WHERE occurred_at < $1 LIMIT $2)`,
-			q.f.Time(before), retentionBatch)
+		n, err := q.exec(ctx, q.w, del, cut, retentionBatch)
 		if err != nil {
 			return total, wrap("delete touchpoints before", err)
 		}
 		total += n
 		if n < retentionBatch {
-			return total, nil
+			break
 		}
 	}
+	if q.f.Name == "postgres" {
+		// The retry keys of the deleted touchpoints go with them (same occurred_at).
+		for {
+			n, err := q.exec(ctx, q.w, `DELETE FROM touchpoint_events WHERE ctid = ANY (ARRAY(
+				SELECT ctid FROM touchpoint_events WHERE occurred_at < $1 LIMIT $2))`, cut, retentionBatch)
+			if err != nil {
+				return total, wrap("delete touchpoint events before", err)
+			}
+			if n < retentionBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// TouchpointPartitionsAhead is how many days after today have a touchpoint partition ready
+// (PostgreSQL), so a day's first insert never waits for one to be created.
+const TouchpointPartitionsAhead = 7
+
+func (q *queries) PrepareTouchpoints(ctx context.Context, now time.Time) (int, error) {
+	if q.f.Name != "postgres" {
+		return 0, nil
+	}
+	var n int
+	err := q.runTx(ctx, func(q *queries) error {
+		if _, err := q.exec(ctx, q.w, `SET LOCAL lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
+			return err
+		}
+		return q.queryRow(ctx, q.w, `SELECT count(*) FILTER (WHERE hub_touchpoints_partition(d)) FROM (
+			SELECT ($1::timestamptz AT TIME ZONE 'UTC')::date + k AS d FROM generate_series(-1, $2::int) AS k) days`,
+			now.UTC(), TouchpointPartitionsAhead).Scan(&n)
+	})
+	if err != nil {
+		return 0, wrap("prepare touchpoint partitions", err)
+	}
+	return n, nil
 }
 
 func (q *queries) ScrubOrderNetworkBefore(ctx context.Context, before time.Time) (int64, error) {

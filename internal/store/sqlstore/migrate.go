@@ -103,6 +103,24 @@ func Migrate(ctx context.Context, f *Flavor, db Querier, begin func(context.Cont
 	return nil
 }
 
+// MigrateBefore applies the Hub migrations that come before the one named, each in its own
+// transaction, without taking a lock: upgrade tests use it to build a database as it was
+// before a migration, fill it, then Migrate the rest.
+func MigrateBefore(ctx context.Context, f *Flavor, db Querier, begin func(context.Context) (TxConn, error), name string) error {
+	if _, err := db.Exec(ctx, f.DDL(createMigrationsTable)); err != nil {
+		return wrap("migrate: create schema_migrations", err)
+	}
+	for i, m := range migrations {
+		if m.Name == name {
+			return nil
+		}
+		if err := migrateOne(ctx, f, begin, i+1, m); err != nil {
+			return fmt.Errorf("sqlstore: migration %d (%s): %w", i+1, m.Name, err)
+		}
+	}
+	return fmt.Errorf("sqlstore: no migration named %q", name)
+}
+
 func migrateOne(ctx context.Context, f *Flavor, begin func(context.Context) (TxConn, error), version int, m migration) (err error) {
 	tx, err := begin(ctx)
 	if err != nil {

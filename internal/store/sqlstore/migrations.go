@@ -663,4 +663,112 @@ ALTER TABLE touchpoints ADD COLUMN ga_sessions text NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN language text NOT NULL DEFAULT '';
 `,
 	},
+	{
+		// PostgreSQL: touchpoints, the one table that grows with traffic, become a table
+		// partitioned by day of occurred_at (UTC), so retention drops a whole day instead of
+		// deleting its rows one by one. A unique index of a partitioned table must contain the
+		// partition key, and occurred_at is not a value a retry reproduces (it is the receive time
+		// when the client sends none), so the retry idempotency of (source_id, client_event_id)
+		// moves to touchpoint_events, a narrow unpartitioned table written in the same statement
+		// as the touchpoints (docs/architecture.md §4 says why and what else was considered).
+		// The primary key becomes (id, occurred_at). touchpoints_default takes any row whose day
+		// has no partition, so an insert never fails; hub_touchpoints_partition creates one day's
+		// partition (moving that day's rows out of the default first) and
+		// hub_touchpoints_drop_before drops the days wholly before a cut-off.
+		//
+		// The conversion copies the rows inside this migration's transaction, which holds the
+		// old table's lock until it commits: touchpoint writes wait for the copy. Rows older than
+		// 1000 days stay in the default partition. SQLite keeps one unpartitioned table.
+		Name: "touchpoints partitioned by day",
+		Postgres: `
+ALTER TABLE touchpoints RENAME TO touchpoints_unpartitioned;
+ALTER TABLE touchpoints_unpartitioned DROP CONSTRAINT touchpoints_pkey;
+DROP INDEX touchpoints_client_event;
+DROP INDEX touchpoints_tenant_id;
+DROP INDEX touchpoints_visitor;
+DROP INDEX touchpoints_network;
+DROP INDEX touchpoints_fbclid;
+DROP INDEX touchpoints_fbc;
+DROP INDEX touchpoints_gclid;
+DROP INDEX touchpoints_ttclid;
+DROP INDEX touchpoints_email;
+DROP INDEX touchpoints_phone;
+DROP INDEX touchpoints_occurred;
+
+CREATE TABLE touchpoints (LIKE touchpoints_unpartitioned INCLUDING DEFAULTS) PARTITION BY RANGE (occurred_at);
+CREATE TABLE touchpoints_default PARTITION OF touchpoints DEFAULT;
+
+CREATE TABLE touchpoint_events (
+	source_id       text COLLATE "C" NOT NULL,
+	client_event_id text NOT NULL,
+	touchpoint_id   text COLLATE "C" NOT NULL,
+	occurred_at     timestamptz NOT NULL,
+	PRIMARY KEY (source_id, client_event_id)
+);
+CREATE INDEX touchpoint_events_occurred ON touchpoint_events USING brin (occurred_at);
+
+CREATE FUNCTION hub_touchpoints_partition(d date) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+	part text := 'touchpoints_p' || to_char(d, 'YYYYMMDD');
+	lo timestamptz := d::timestamp AT TIME ZONE 'UTC';
+	hi timestamptz := (d + 1)::timestamp AT TIME ZONE 'UTC';
+BEGIN
+	PERFORM pg_advisory_xact_lock(hashtext('hub.touchpoints.partitions:' || current_schema()));
+	IF to_regclass(quote_ident(part)) IS NOT NULL THEN
+		RETURN false;
+	END IF;
+	EXECUTE format('CREATE TABLE %I (LIKE touchpoints INCLUDING DEFAULTS)', part);
+	EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (occurred_at >= %L AND occurred_at < %L)', part, part || '_range', lo, hi);
+	EXECUTE format('WITH moved AS (DELETE FROM touchpoints_default WHERE occurred_at >= $1 AND occurred_at < $2 RETURNING *) INSERT INTO %I SELECT * FROM moved', part) USING lo, hi;
+	EXECUTE format('ALTER TABLE touchpoints ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
+	RETURN true;
+END
+$$;
+
+CREATE FUNCTION hub_touchpoints_drop_before(cut timestamptz) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	part text;
+	c bigint;
+	n bigint := 0;
+BEGIN
+	PERFORM pg_advisory_xact_lock(hashtext('hub.touchpoints.partitions:' || current_schema()));
+	FOR part IN SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+		WHERE i.inhparent = 'touchpoints'::regclass AND p.relname ~ '^touchpoints_p[0-9]{8}$'
+			AND (to_date(substr(p.relname, 14), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC' <= cut
+		ORDER BY p.relname
+	LOOP
+		EXECUTE format('ALTER TABLE touchpoints DETACH PARTITION %I', part);
+		EXECUTE format('SELECT count(*) FROM %I', part) INTO c;
+		EXECUTE format('DROP TABLE %I', part);
+		n := n + c;
+	END LOOP;
+	RETURN n;
+END
+$$;
+
+SELECT hub_touchpoints_partition(d) FROM (
+	SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date AS d FROM touchpoints_unpartitioned
+	WHERE occurred_at >= now() - interval '1000 days'
+	UNION
+	SELECT (now() AT TIME ZONE 'UTC')::date + k FROM generate_series(-1, 7) AS k
+) days ORDER BY d;
+
+INSERT INTO touchpoints SELECT * FROM touchpoints_unpartitioned;
+INSERT INTO touchpoint_events (source_id, client_event_id, touchpoint_id, occurred_at)
+	SELECT source_id, client_event_id, id, occurred_at FROM touchpoints_unpartitioned WHERE client_event_id <> '';
+DROP TABLE touchpoints_unpartitioned;
+
+ALTER TABLE touchpoints ADD PRIMARY KEY (id, occurred_at);
+CREATE INDEX touchpoints_tenant_id ON touchpoints (tenant_id, id);
+CREATE INDEX touchpoints_visitor ON touchpoints (tenant_id, visitor_id, occurred_at);
+CREATE INDEX touchpoints_network ON touchpoints (tenant_id, ip, user_agent, occurred_at);
+CREATE INDEX touchpoints_fbclid ON touchpoints (tenant_id, fbclid) WHERE fbclid <> '';
+CREATE INDEX touchpoints_fbc ON touchpoints (tenant_id, fbc) WHERE fbc <> '';
+CREATE INDEX touchpoints_gclid ON touchpoints (tenant_id, gclid) WHERE gclid <> '';
+CREATE INDEX touchpoints_ttclid ON touchpoints (tenant_id, ttclid) WHERE ttclid <> '';
+CREATE INDEX touchpoints_email ON touchpoints (tenant_id, email_hash) WHERE email_hash <> '';
+CREATE INDEX touchpoints_phone ON touchpoints (tenant_id, phone_hash) WHERE phone_hash <> '';
+CREATE INDEX touchpoints_occurred ON touchpoints USING brin (occurred_at);
+`,
+	},
 }

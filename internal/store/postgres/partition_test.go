@@ -1,0 +1,262 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/sqlstore"
+	"github.com/hubtrack/hub/internal/testenv"
+)
+
+const partitionMigration = "touchpoints partitioned by day"
+
+// TestTouchpointPartitionUpgrade fills the unpartitioned touchpoints table of the schema before
+// the partitioning migration with rows spread over five days (and one four years old), then
+// migrates: every row survives unchanged in its day's partition (the old one in the default
+// partition); a retry of a stored event (same source and client event id, new id, occurred on
+// another day, as after midnight or a client clock change) is still skipped, by the migrated
+// retry keys; the attribution lookups and GetTouchpoint find the migrated rows across days;
+// retention drops whole days' partitions and deletes the rest by rows; and preparing the
+// coming days moves a day's rows out of the default partition into the new partition.
+func TestTouchpointPartitionUpgrade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testenv.Postgres(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	f := sqlstore.Postgres(func(error) bool { return false })
+	begin := func(ctx context.Context) (sqlstore.TxConn, error) { return sqlstore.BeginDB(ctx, db) }
+	if err := sqlstore.MigrateBefore(ctx, f, sqlstore.DB{DB: db}, begin, partitionMigration); err != nil {
+		t.Fatal(err)
+	}
+
+	// Noon UTC today, so that "d days ago plus a few minutes" stays on that day.
+	now := time.Now().UTC()
+	noon := time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, time.UTC)
+	var old []store.Touchpoint
+	seq := 0
+	add := func(occurred time.Time, mut func(*store.Touchpoint)) {
+		seq++
+		tp := store.Touchpoint{ID: fmt.Sprintf("01900000-0000-7000-8000-%012d", seq), TenantID: "ten_a", SourceID: "src_a",
+			Type: "page_view", ClientEventID: fmt.Sprintf("ev-%d", seq), OccurredAt: occurred, ReceivedAt: occurred.Add(time.Second),
+			URL: "https://shop.example/", VisitorID: fmt.Sprintf("v%d", seq%3), IP: "203.0.113.7", UserAgent: "UA", Consent: "granted",
+			Props: []byte(`{"n":1}`)}
+		if mut != nil {
+			mut(&tp)
+		}
+		old = append(old, tp)
+	}
+	for d := range 5 {
+		for m := range 4 {
+			add(noon.AddDate(0, 0, -d).Add(time.Duration(m)*time.Minute), func(tp *store.Touchpoint) {
+				if m == 0 {
+					tp.FBCLID, tp.EmailHash = "F-clicked", "EM"
+				}
+			})
+		}
+	}
+	add(noon.AddDate(0, 0, -3), func(tp *store.Touchpoint) { tp.ClientEventID = "" })
+	add(noon.AddDate(-4, 0, 0), nil)
+	for i := range old {
+		if _, err := db.ExecContext(ctx, sqlstore.InsertTouchpointSQL, sqlstore.TouchpointValues(f, &old[i])...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The old unique index at work: a retry with a new id is skipped before the migration too.
+	retry := old[0]
+	retry.ID = "01900000-0000-7000-8000-999999999999"
+	if _, err := db.ExecContext(ctx, sqlstore.InsertTouchpointSQL, sqlstore.TouchpointValues(f, &retry)...); err != nil {
+		t.Fatal(err)
+	}
+	rows := func(q string) []string {
+		t.Helper()
+		r, err := db.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		var out []string
+		for r.Next() {
+			var s string
+			if err := r.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := rows(`SELECT t::text FROM touchpoints t ORDER BY id`)
+	if len(before) != len(old) {
+		t.Fatalf("before the migration: %d rows, want %d", len(before), len(old))
+	}
+
+	s := open(t, url)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every row, column for column, and each in its day's partition.
+	if after := rows(`SELECT t::text FROM touchpoints t ORDER BY id`); !slices.Equal(after, before) {
+		t.Fatalf("rows changed by the migration:\nbefore %q\nafter  %q", before, after)
+	}
+	if kind := rows(`SELECT relkind::text FROM pg_class WHERE oid = 'touchpoints'::regclass`); !slices.Equal(kind, []string{"p"}) {
+		t.Fatalf("touchpoints relkind %v, want partitioned", kind)
+	}
+	for _, tp := range old {
+		want := "touchpoints_p" + tp.OccurredAt.Format("20060102")
+		if tp.OccurredAt.Before(noon.AddDate(-2, 0, 0)) {
+			want = "touchpoints_default"
+		}
+		got := rows(fmt.Sprintf(`SELECT tableoid::regclass::text FROM touchpoints WHERE id = '%s'`, tp.ID))
+		if !slices.Equal(got, []string{want}) {
+			t.Errorf("touchpoint of %s is in %v, want %s", tp.OccurredAt, got, want)
+		}
+	}
+	parts := rows(`SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'touchpoints'::regclass ORDER BY 1`)
+	for d := -4; d <= sqlstore.TouchpointPartitionsAhead; d++ {
+		if p := "touchpoints_p" + now.AddDate(0, 0, d).Format("20060102"); !slices.Contains(parts, p) {
+			t.Errorf("no partition %s after the migration (have %v)", p, parts)
+		}
+	}
+	// The planner still cuts a day's read down to its partition.
+	plan := rows(fmt.Sprintf(`EXPLAIN SELECT * FROM touchpoints WHERE occurred_at >= '%s' AND occurred_at < '%s'`,
+		noon.Format(time.RFC3339), noon.Add(time.Hour).Format(time.RFC3339)))
+	for _, line := range plan {
+		if !strings.Contains(line, "touchpoints_p"+noon.Format("20060102")) &&
+			(strings.Contains(line, "touchpoints_p") || strings.Contains(line, "touchpoints_default")) {
+			t.Errorf("a one-hour read scans another partition: %s", line)
+		}
+	}
+
+	// Retries are still skipped, whatever day they say they occurred on; new events are written;
+	// in one group the first of two copies wins.
+	write := func(tps []store.Touchpoint) int {
+		t.Helper()
+		var n int
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			n, err = tx.WriteTouchpoints(ctx, tps, nil)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	retries := make([]store.Touchpoint, 0, 3)
+	for _, i := range []int{0, 5, 19} {
+		r := old[i]
+		r.ID, r.OccurredAt, r.ReceivedAt = "", now, now // a new id, and occurred "today"
+		retries = append(retries, r)
+	}
+	if n := write(retries); n != 0 {
+		t.Errorf("retries of migrated events wrote %d touchpoints, want 0", n)
+	}
+	fresh := store.Touchpoint{TenantID: "ten_a", SourceID: "src_a", Type: "lead", ClientEventID: "ev-new", VisitorID: "v9",
+		OccurredAt: noon.AddDate(0, 0, -2), FBCLID: "F-clicked"}
+	copyOf := fresh
+	copyOf.OccurredAt = now
+	if n := write([]store.Touchpoint{fresh, copyOf}); n != 1 {
+		t.Errorf("a new event sent twice in one group wrote %d, want 1", n)
+	}
+	if n := write([]store.Touchpoint{copyOf}); n != 0 {
+		t.Errorf("a retry on another day of an event written after the migration wrote %d, want 0", n)
+	}
+	var keys int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM touchpoint_events`).Scan(&keys); err != nil || keys != len(old) {
+		// Every migrated event but the one without a client event id, and ev-new.
+		t.Errorf("touchpoint_events holds %d keys (%v), want %d", keys, err, len(old))
+	}
+
+	// Attribution's lookups span the days; the credited touchpoint is read back by id.
+	clicks, err := s.TouchpointsByClickID(ctx, "ten_a", store.ClickFBCLID, "F-clicked", noon.AddDate(0, 0, -7), noon.AddDate(0, 0, 1), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clicks) != 6 || clicks[len(clicks)-1].ID != old[16].ID {
+		t.Errorf("click lookup found %d touchpoints (oldest %v), want 6 ending with %s", len(clicks), clicks[len(clicks)-1].ID, old[16].ID)
+	}
+	got, err := s.GetTouchpoint(ctx, "ten_a", old[12].ID)
+	if err != nil || got.ClientEventID != old[12].ClientEventID || !got.OccurredAt.Equal(old[12].OccurredAt) {
+		t.Errorf("GetTouchpoint of a migrated row: %+v, %v", got, err)
+	}
+	visits, err := s.TouchpointsByVisitor(ctx, "ten_a", "v1", noon.AddDate(0, 0, -7), noon.AddDate(0, 0, 1), 50)
+	if err != nil || len(visits) != 7 {
+		t.Errorf("visitor lookup found %d (%v), want 7", len(visits), err)
+	}
+
+	// Retention before noon two days ago: the days before it are dropped whole, the morning of
+	// that day (nothing there) and the default partition are deleted by rows.
+	cut := noon.AddDate(0, 0, -2)
+	var want int64
+	for _, tp := range old {
+		if tp.OccurredAt.Before(cut) {
+			want++
+		}
+	}
+	n, err := s.DeleteTouchpointsBefore(ctx, cut)
+	if err != nil || n != want {
+		t.Fatalf("retention deleted %d (%v), want %d", n, err, want)
+	}
+	parts = rows(`SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'touchpoints'::regclass ORDER BY 1`)
+	for d := 3; d <= 4; d++ {
+		if p := "touchpoints_p" + noon.AddDate(0, 0, -d).Format("20060102"); slices.Contains(parts, p) {
+			t.Errorf("partition %s survived retention", p)
+		}
+	}
+	if p := "touchpoints_p" + cut.Format("20060102"); !slices.Contains(parts, p) {
+		t.Errorf("partition %s of the cut-off day was dropped", p)
+	}
+	var left, leftKeys, oldKeys int
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM touchpoints), (SELECT count(*) FROM touchpoint_events),
+		(SELECT count(*) FROM touchpoint_events WHERE occurred_at < $1)`, cut).Scan(&left, &leftKeys, &oldKeys); err != nil {
+		t.Fatal(err)
+	}
+	if left != len(old)+1-int(want) || oldKeys != 0 || leftKeys != left {
+		t.Errorf("after retention: %d touchpoints, %d keys (%d before the cut)", left, leftKeys, oldKeys)
+	}
+
+	// A row whose day has no partition lands in the default partition; preparing that day moves
+	// it into the new partition, where it is still found and still deduplicated.
+	later := now.AddDate(0, 0, 20)
+	far := store.Touchpoint{TenantID: "ten_a", SourceID: "src_a", Type: "lead", ClientEventID: "ev-far", VisitorID: "v7", OccurredAt: later}
+	if n := write([]store.Touchpoint{far}); n != 1 {
+		t.Fatalf("far event wrote %d", n)
+	}
+	where := func() []string {
+		return rows(`SELECT tableoid::regclass::text FROM touchpoints WHERE client_event_id = 'ev-far'`)
+	}
+	if w := where(); !slices.Equal(w, []string{"touchpoints_default"}) {
+		t.Errorf("far event in %v, want the default partition", w)
+	}
+	created, err := s.PrepareTouchpoints(ctx, later)
+	if err != nil || created != sqlstore.TouchpointPartitionsAhead+2 {
+		t.Errorf("prepare created %d partitions (%v), want %d", created, err, sqlstore.TouchpointPartitionsAhead+2)
+	}
+	if w := where(); !slices.Equal(w, []string{"touchpoints_p" + later.Format("20060102")}) {
+		t.Errorf("far event in %v after preparing its day", w)
+	}
+	if created, err := s.PrepareTouchpoints(ctx, later); err != nil || created != 0 {
+		t.Errorf("preparing again created %d (%v), want 0", created, err)
+	}
+	far.ID = ""
+	if n := write([]store.Touchpoint{far}); n != 0 {
+		t.Errorf("retry of the moved event wrote %d, want 0", n)
+	}
+}
