@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,11 +21,13 @@ const partitionMigration = "touchpoints partitioned by day"
 
 // TestTouchpointPartitionUpgrade fills the unpartitioned touchpoints table of the schema before
 // the partitioning migration with rows spread over five days (and one four years old), then
-// migrates: every row survives unchanged in its day's partition (the old one in the default
-// partition); a retry of a stored event (same source and client event id, new id, occurred on
+// migrates: every row survives unchanged in the old table, now the partition of everything
+// before tomorrow, with its indexes attached; the next week has day partitions; a retry of a
+// stored event (same source and client event id, new id, occurred on
 // another day, as after midnight or a client clock change) is still skipped, by the migrated
 // retry keys; the attribution lookups and GetTouchpoint find the migrated rows across days;
-// retention drops whole days' partitions and deletes the rest by rows; and preparing the
+// retention deletes by rows within the days not over and drops whole partitions (the old
+// table's too) once their days are past the cut; and preparing the
 // coming days moves a day's rows out of the default partition into the new partition.
 func TestTouchpointPartitionUpgrade(t *testing.T) {
 	t.Parallel()
@@ -109,36 +112,40 @@ func TestTouchpointPartitionUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Every row, column for column, and each in its day's partition.
+	// Every row, column for column; the old table is now the partition of everything before
+	// tomorrow, and the days from tomorrow have their own partitions.
+	tomorrow := noon.AddDate(0, 0, 1)
+	legacy := "touchpoints_before_" + tomorrow.Format("20060102")
 	if after := rows(`SELECT t::text FROM touchpoints t ORDER BY id`); !slices.Equal(after, before) {
 		t.Fatalf("rows changed by the migration:\nbefore %q\nafter  %q", before, after)
 	}
 	if kind := rows(`SELECT relkind::text FROM pg_class WHERE oid = 'touchpoints'::regclass`); !slices.Equal(kind, []string{"p"}) {
 		t.Fatalf("touchpoints relkind %v, want partitioned", kind)
 	}
-	for _, tp := range old {
-		want := "touchpoints_p" + tp.OccurredAt.Format("20060102")
-		if tp.OccurredAt.Before(noon.AddDate(-2, 0, 0)) {
-			want = "touchpoints_default"
-		}
-		got := rows(fmt.Sprintf(`SELECT tableoid::regclass::text FROM touchpoints WHERE id = '%s'`, tp.ID))
-		if !slices.Equal(got, []string{want}) {
-			t.Errorf("touchpoint of %s is in %v, want %s", tp.OccurredAt, got, want)
-		}
+	if in := rows(`SELECT DISTINCT tableoid::regclass::text FROM touchpoints`); !slices.Equal(in, []string{legacy}) {
+		t.Errorf("migrated rows are in %v, want %s", in, legacy)
 	}
 	parts := rows(`SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = 'touchpoints'::regclass ORDER BY 1`)
-	for d := -4; d <= sqlstore.TouchpointPartitionsAhead; d++ {
-		if p := "touchpoints_p" + now.AddDate(0, 0, d).Format("20060102"); !slices.Contains(parts, p) {
-			t.Errorf("no partition %s after the migration (have %v)", p, parts)
-		}
+	want := []string{"touchpoints_default", legacy}
+	for d := 1; d <= sqlstore.TouchpointPartitionsAhead; d++ {
+		want = append(want, "touchpoints_p"+noon.AddDate(0, 0, d).Format("20060102"))
 	}
-	// The planner still cuts a day's read down to its partition.
+	slices.Sort(want)
+	if !slices.Equal(parts, want) {
+		t.Errorf("partitions after the migration %v, want %v", parts, want)
+	}
+	// Each index of the partitioned table has the old table's index attached, not a copy.
+	if n := rows(`SELECT count(*)::text FROM pg_index WHERE indrelid = '` + legacy + `'::regclass`); !slices.Equal(n, []string{"12"}) {
+		t.Errorf("the old table has %v indexes, want 12 (its 11 and the new primary key)", n)
+	}
+	// The planner cuts a day's read down to its partition.
+	day := noon.AddDate(0, 0, 2)
 	plan := rows(fmt.Sprintf(`EXPLAIN SELECT * FROM touchpoints WHERE occurred_at >= '%s' AND occurred_at < '%s'`,
-		noon.Format(time.RFC3339), noon.Add(time.Hour).Format(time.RFC3339)))
+		day.Format(time.RFC3339), day.Add(time.Hour).Format(time.RFC3339)))
 	for _, line := range plan {
-		if !strings.Contains(line, "touchpoints_p"+noon.Format("20060102")) &&
-			(strings.Contains(line, "touchpoints_p") || strings.Contains(line, "touchpoints_default")) {
+		if !strings.Contains(line, "touchpoints_p"+day.Format("20060102")) &&
+			(strings.Contains(line, "touchpoints_p") || strings.Contains(line, "touchpoints_default") || strings.Contains(line, "touchpoints_before")) {
 			t.Errorf("a one-hour read scans another partition: %s", line)
 		}
 	}
@@ -200,44 +207,77 @@ func TestTouchpointPartitionUpgrade(t *testing.T) {
 		t.Errorf("visitor lookup found %d (%v), want 7", len(visits), err)
 	}
 
-	// Retention before noon two days ago: the days before it are dropped whole, the morning of
-	// that day (nothing there) and the default partition are deleted by rows.
+	// Retention before noon two days ago: the old table's days are not over, so its rows go
+	// by rows.
 	cut := noon.AddDate(0, 0, -2)
-	var want int64
+	var wantN int64
 	for _, tp := range old {
 		if tp.OccurredAt.Before(cut) {
-			want++
+			wantN++
 		}
 	}
 	n, err := s.DeleteTouchpointsBefore(ctx, cut)
-	if err != nil || n != want {
-		t.Fatalf("retention deleted %d (%v), want %d", n, err, want)
+	if err != nil || n != wantN {
+		t.Fatalf("retention deleted %d (%v), want %d", n, err, wantN)
+	}
+	var left, leftKeys, oldKeys int
+	counts := func(cut time.Time) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM touchpoints), (SELECT count(*) FROM touchpoint_events),
+			(SELECT count(*) FROM touchpoint_events WHERE occurred_at < $1)`, cut).Scan(&left, &leftKeys, &oldKeys); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts(cut)
+	if left != len(old)+1-int(wantN) || oldKeys != 0 || leftKeys != left {
+		t.Errorf("after retention: %d touchpoints, %d keys (%d before the cut)", left, leftKeys, oldKeys)
+	}
+
+	// Two days later: the old table (its last day is today) and tomorrow's partition are dropped
+	// whole, rows and keys; the day after stays.
+	inTwo := noon.AddDate(0, 0, 2)
+	if n := write([]store.Touchpoint{
+		{TenantID: "ten_a", SourceID: "src_a", Type: "page_view", ClientEventID: "ev-tomorrow", VisitorID: "v5", OccurredAt: tomorrow},
+		{TenantID: "ten_a", SourceID: "src_a", Type: "page_view", ClientEventID: "ev-in-two", VisitorID: "v5", OccurredAt: inTwo},
+	}); n != 2 {
+		t.Fatalf("wrote %d, want 2", n)
+	}
+	cut = inTwo.Truncate(24 * time.Hour)
+	if n, err := s.DeleteTouchpointsBefore(ctx, cut); err != nil || n != int64(left)+1 {
+		t.Fatalf("retention at %s deleted %d (%v), want %d", cut, n, err, left+1)
 	}
 	parts = rows(`SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = 'touchpoints'::regclass ORDER BY 1`)
-	for d := 3; d <= 4; d++ {
-		if p := "touchpoints_p" + noon.AddDate(0, 0, -d).Format("20060102"); slices.Contains(parts, p) {
-			t.Errorf("partition %s survived retention", p)
-		}
+	if slices.Contains(parts, legacy) || slices.Contains(parts, "touchpoints_p"+tomorrow.Format("20060102")) ||
+		!slices.Contains(parts, "touchpoints_p"+inTwo.Format("20060102")) {
+		t.Errorf("partitions after retention at %s: %v", cut, parts)
 	}
-	if p := "touchpoints_p" + cut.Format("20060102"); !slices.Contains(parts, p) {
-		t.Errorf("partition %s of the cut-off day was dropped", p)
+	if gone := rows(`SELECT count(*)::text FROM pg_class WHERE relname = '` + legacy + `'`); !slices.Equal(gone, []string{"0"}) {
+		t.Errorf("the old table was detached but not dropped")
 	}
-	var left, leftKeys, oldKeys int
-	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM touchpoints), (SELECT count(*) FROM touchpoint_events),
-		(SELECT count(*) FROM touchpoint_events WHERE occurred_at < $1)`, cut).Scan(&left, &leftKeys, &oldKeys); err != nil {
-		t.Fatal(err)
-	}
-	if left != len(old)+1-int(want) || oldKeys != 0 || leftKeys != left {
-		t.Errorf("after retention: %d touchpoints, %d keys (%d before the cut)", left, leftKeys, oldKeys)
+	counts(cut)
+	if left != 1 || leftKeys != 1 || oldKeys != 0 {
+		t.Errorf("after dropping: %d touchpoints, %d keys (%d before the cut), want 1, 1, 0", left, leftKeys, oldKeys)
 	}
 
 	// A row whose day has no partition lands in the default partition; preparing that day moves
 	// it into the new partition, where it is still found and still deduplicated.
 	later := now.AddDate(0, 0, 20)
-	far := store.Touchpoint{TenantID: "ten_a", SourceID: "src_a", Type: "lead", ClientEventID: "ev-far", VisitorID: "v7", OccurredAt: later}
-	if n := write([]store.Touchpoint{far}); n != 1 {
-		t.Fatalf("far event wrote %d", n)
+	farGroup := []store.Touchpoint{{TenantID: "ten_a", SourceID: "src_a", Type: "lead", ClientEventID: "ev-far", VisitorID: "v7", OccurredAt: later},
+		{TenantID: "ten_a", SourceID: "src_a", Type: "lead", ClientEventID: "ev-near", VisitorID: "v7", OccurredAt: now}}
+	if n := write(farGroup); n != 2 {
+		t.Fatalf("far group wrote %d", n)
+	}
+	far := farGroup[0]
+	// GetTouchpoint finds a touchpoint by id in the days around its UUIDv7's moment, and one
+	// that occurred outside them (the migrated rows above, this one) in every day.
+	for _, tp := range farGroup {
+		if got, err := s.GetTouchpoint(ctx, "ten_a", tp.ID); err != nil || got.ClientEventID != tp.ClientEventID {
+			t.Errorf("GetTouchpoint(%s): %q, %v", tp.ClientEventID, got.ClientEventID, err)
+		}
+	}
+	if _, err := s.GetTouchpoint(ctx, "ten_b", far.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetTouchpoint of another tenant: %v, want not found", err)
 	}
 	where := func() []string {
 		return rows(`SELECT tableoid::regclass::text FROM touchpoints WHERE client_event_id = 'ev-far'`)

@@ -248,6 +248,7 @@ var touchpointTypes = map[string]string{"occurred_at": "timestamptz", "received_
 var writeTouchpointsSQL = func() string {
 	cols := sqlstore.TouchpointColumns
 	params := make([]string, len(cols))
+	param := make(map[string]string, len(cols))
 	sel := make([]string, len(cols))
 	for i, c := range cols {
 		typ := touchpointTypes[c]
@@ -255,23 +256,25 @@ var writeTouchpointsSQL = func() string {
 			typ = "text"
 		}
 		params[i] = fmt.Sprintf("$%d::%s[]", i+1, typ)
+		param[c] = params[i]
 		sel[i] = c
 		if c == "props" {
-			sel[i] = "props::jsonb AS props"
+			sel[i] = "props::jsonb"
 		}
 	}
 	k := len(cols)
-	return `WITH t AS (
-	SELECT ` + strings.Join(sel, ", ") + `
-	FROM unnest(` + strings.Join(params, ", ") + `) AS t(` + touchpointCols + `)
-), ev AS (
+	return `WITH ev AS (
 	INSERT INTO touchpoint_events (source_id, client_event_id, touchpoint_id, occurred_at)
-	SELECT source_id, client_event_id, id, occurred_at FROM t WHERE client_event_id <> ''
+	SELECT source_id, client_event_id, id, occurred_at
+	FROM unnest(` + param["source_id"] + `, ` + param["client_event_id"] + `, ` + param["id"] + `, ` + param["occurred_at"] + `)
+		AS e(source_id, client_event_id, id, occurred_at)
+	WHERE client_event_id <> ''
 	ON CONFLICT DO NOTHING
 	RETURNING touchpoint_id
 ), tp AS (
 	INSERT INTO touchpoints (` + touchpointCols + `)
-	SELECT ` + touchpointCols + ` FROM t
+	SELECT ` + strings.Join(sel, ", ") + `
+	FROM unnest(` + strings.Join(params, ", ") + `) AS t(` + touchpointCols + `)
 	WHERE client_event_id = '' OR id IN (SELECT touchpoint_id FROM ev)
 	ON CONFLICT DO NOTHING
 	RETURNING 1

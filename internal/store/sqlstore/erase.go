@@ -366,7 +366,7 @@ const retentionBatch = 5000
 // partitionLockTimeout bounds how long dropping a day's partition waits for the lock on
 // touchpoints (detaching takes it exclusively): a long report query must not hold ingest up
 // behind the drop. A timeout fails the run; the next hour's run tries again.
-const partitionLockTimeout = "5s"
+const partitionLockTimeout = "1s"
 
 func (q *queries) DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error) {
 	var total int64

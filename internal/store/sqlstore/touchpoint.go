@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -174,11 +175,45 @@ func (q *queries) ListTouchpoints(ctx context.Context, f store.TouchpointFilter)
 }
 
 func (q *queries) GetTouchpoint(ctx context.Context, tenantID, id string) (store.Touchpoint, error) {
+	if q.f.Name == "postgres" {
+		// Touchpoints are partitioned by day of occurred_at, which the id does not carry: a
+		// lookup by id alone probes every day's index. A UUIDv7 id carries the moment it was
+		// made (ingest makes it on receipt), and an accepted event occurred at most a few days
+		// before it was received, so the days around it are tried first; a miss falls back to
+		// every day, so an id made otherwise is still found.
+		if made, ok := uuidV7Time(id); ok {
+			tp, err := scanTouchpoint(q.queryRow(ctx, q.r, `SELECT `+touchpointCols+` FROM touchpoints
+				WHERE tenant_id = $1 AND id = $2 AND occurred_at >= $3 AND occurred_at < $4`,
+				tenantID, id, made.Add(-touchpointIDLookback), made.Add(24*time.Hour)))
+			if err == nil {
+				return tp, nil
+			}
+			if err = readErr("get touchpoint", err); !errors.Is(err, store.ErrNotFound) {
+				return store.Touchpoint{}, err
+			}
+		}
+	}
 	tp, err := scanTouchpoint(q.queryRow(ctx, q.r, `SELECT `+touchpointCols+` FROM touchpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	if err != nil {
 		return store.Touchpoint{}, readErr("get touchpoint", err)
 	}
 	return tp, nil
+}
+
+// touchpointIDLookback is how long before its id was made GetTouchpoint first looks for a
+// touchpoint's occurred_at: ingest's default maximum event age (72 h) with room to spare.
+const touchpointIDLookback = 8 * 24 * time.Hour
+
+// uuidV7Time returns the moment a UUIDv7 was made (its first 48 bits, Unix milliseconds).
+func uuidV7Time(id string) (time.Time, bool) {
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' || id[14] != '7' {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseInt(id[:8]+id[9:13], 16, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(ms).UTC(), true
 }
 
 func scanTouchpointRows(r Rows) (store.Touchpoint, error) { return scanTouchpoint(r) }
