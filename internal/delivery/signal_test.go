@@ -67,7 +67,7 @@ func TestFBCFromTheOrdersClickID(t *testing.T) {
 		t.Run("orphan: dated by the order", func(t *testing.T) {
 			paid := now.Add(-time.Hour)
 			d := e.paidOrder(t, paid, "", func(oe *store.OrderEvent) {
-				oe.Tracking = store.Tracking{FBCLID: "IwAR2F4-dbP0l7Mn1IawQQ_MixedCASE", GCLID: "Cj0KCQ", GBRAID: "0AAAAA-gb", WBRAID: "wb-1", TTCLID: "E.C.P.tt"}
+				oe.Tracking = store.Tracking{ClickIDs: domain.ClickIDs{FBCLID: "IwAR2F4-dbP0l7Mn1IawQQ_MixedCASE", GCLID: "Cj0KCQ", GBRAID: "0AAAAA-gb", WBRAID: "wb-1", TTCLID: "E.C.P.tt"}}
 			})
 			ud := e.userData(t, d)
 			if want := fmt.Sprintf("fb.1.%d.IwAR2F4-dbP0l7Mn1IawQQ_MixedCASE", paid.UnixMilli()); str(ud["fbc"]) != want {
@@ -88,7 +88,9 @@ func TestFBCFromTheOrdersClickID(t *testing.T) {
 				OccurredAt: landed, ReceivedAt: landed, VisitorID: "v-other", FBCLID: "IwAR-landed", URL: "https://loja.example.com.br/?fbclid=IwAR-landed"}}); err != nil {
 				t.Fatal(err)
 			}
-			d := e.paidOrder(t, now.Add(-time.Hour), "", func(oe *store.OrderEvent) { oe.Tracking = store.Tracking{FBCLID: "IwAR-landed"} })
+			d := e.paidOrder(t, now.Add(-time.Hour), "", func(oe *store.OrderEvent) {
+				oe.Tracking = store.Tracking{ClickIDs: domain.ClickIDs{FBCLID: "IwAR-landed"}}
+			})
 			if want := fmt.Sprintf("fb.1.%d.IwAR-landed", landed.UnixMilli()); str(e.userData(t, d)["fbc"]) != want {
 				t.Errorf("fbc = %s, want %s", e.userData(t, d)["fbc"], want)
 			}
@@ -96,7 +98,7 @@ func TestFBCFromTheOrdersClickID(t *testing.T) {
 
 		t.Run("a cookie the gateway carried wins", func(t *testing.T) {
 			d := e.paidOrder(t, now.Add(-time.Hour), "", func(oe *store.OrderEvent) {
-				oe.Tracking = store.Tracking{FBCLID: "IwAR-x", FBC: "fb.1.1767225000000.IwAR-x"}
+				oe.Tracking = store.Tracking{ClickIDs: domain.ClickIDs{FBCLID: "IwAR-x", FBC: "fb.1.1767225000000.IwAR-x"}}
 			})
 			if got := str(e.userData(t, d)["fbc"]); got != "fb.1.1767225000000.IwAR-x" {
 				t.Errorf("fbc = %s", got)

@@ -140,7 +140,7 @@ func (tr *trio) apply(t *testing.T, externalID string, status domain.OrderStatus
 			Products: []store.Product{{ID: "4711", Quantity: 1, PriceMinor: 19700}},
 			Buyer: store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com"), PhoneHash: pii.SHA256Hex("5511987654321"),
 				IP: "203.0.113.45", UserAgent: "Mozilla/5.0"},
-			Tracking:   store.Tracking{FBCLID: "IwAR2F4-dbP0l7Mn1", TTCLID: "E.C.P.abc"},
+			Tracking:   store.Tracking{ClickIDs: domain.ClickIDs{FBCLID: "IwAR2F4-dbP0l7Mn1", TTCLID: "E.C.P.abc"}},
 			ReceivedAt: at})
 		if err != nil || !change.StatusChanged && !change.Created {
 			return err

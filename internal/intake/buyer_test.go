@@ -18,7 +18,7 @@ func TestOrderEventKeepsBuyerDetailsAndClickIDs(t *testing.T) {
 	t.Parallel()
 	ev := webhook.OrderEvent{Provider: "perfectpay", EventID: "e", OrderID: "o", Status: domain.StatusPaid, NativeStatus: "2",
 		Buyer:    webhook.Buyer{Email: "maria.teste@example.com", BirthDate: "20/05/1990", Gender: "Feminino", Document: "00000000191"},
-		Tracking: webhook.Tracking{FBCLID: "IwAR_MixedCase", GCLID: "Cj0", GBRAID: "gb", WBRAID: "wb", TTCLID: "tt"}}
+		Tracking: webhook.Tracking{ClickIDs: domain.ClickIDs{FBCLID: "IwAR_MixedCase", GCLID: "Cj0", GBRAID: "gb", WBRAID: "wb", TTCLID: "tt"}}}
 	oe := intake.OrderEvent(store.Source{TenantID: "t", ID: "s"}, store.InboxEntry{ID: "i", ReceivedAt: time.Now()}, ev)
 	b := oe.Buyer
 	if b.DateOfBirthHash != pii.SHA256Hex("19900520") {

@@ -497,8 +497,7 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 		Tracking: store.Tracking{
 			VisitorID: t.VisitorID(), VisitorIDs: t.VisitorIDCandidates(), Src: t.Src, Sck: t.Sck,
 			UTM:               store.UTM{Source: t.UTMSource, Medium: t.UTMMedium, Campaign: t.UTMCampaign, Content: t.UTMContent, Term: t.UTMTerm},
-			ClientReferenceID: t.ClientReferenceID, FBCLID: t.FBCLID, FBC: t.FBC, FBP: t.FBP, GCLID: t.GCLID, GBRAID: t.GBRAID,
-			WBRAID: t.WBRAID, TTCLID: t.TTCLID, Metadata: t.Metadata,
+			ClientReferenceID: t.ClientReferenceID, ClickIDs: t.ClickIDs, Metadata: t.Metadata,
 		},
 	}
 }

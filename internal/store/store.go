@@ -652,19 +652,14 @@ type Tracking struct {
 	VisitorID string `json:"visitor_id,omitempty"`
 	// VisitorIDs are every value that looks like a Hub visitor id, in priority order (a src
 	// such as "fb_ads" has the shape of one too); the matcher tries each.
-	VisitorIDs        []string          `json:"visitor_ids,omitempty"`
-	Src               string            `json:"src,omitempty"`
-	Sck               string            `json:"sck,omitempty"`
-	UTM               UTM               `json:"utm"`
-	ClientReferenceID string            `json:"client_reference_id,omitempty"`
-	FBCLID            string            `json:"fbclid,omitempty"`
-	FBC               string            `json:"fbc,omitempty"`
-	FBP               string            `json:"fbp,omitempty"`
-	GCLID             string            `json:"gclid,omitempty"`
-	GBRAID            string            `json:"gbraid,omitempty"`
-	WBRAID            string            `json:"wbraid,omitempty"`
-	TTCLID            string            `json:"ttclid,omitempty"`
-	Metadata          map[string]string `json:"metadata,omitempty"`
+	VisitorIDs        []string `json:"visitor_ids,omitempty"`
+	Src               string   `json:"src,omitempty"`
+	Sck               string   `json:"sck,omitempty"`
+	UTM               UTM      `json:"utm"`
+	ClientReferenceID string   `json:"client_reference_id,omitempty"`
+	// ClickIDs: fbclid, fbc, fbp, gclid, gbraid, wbraid, ttclid (flat in JSON).
+	domain.ClickIDs
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 // OrderEvent is one normalised gateway event about an order, ready to be applied.

@@ -94,13 +94,8 @@ type Tracking struct {
 	UTMContent        string `json:"utm_content,omitempty"`
 	UTMTerm           string `json:"utm_term,omitempty"`
 	ClientReferenceID string `json:"client_reference_id,omitempty"`
-	FBCLID            string `json:"fbclid,omitempty"`
-	FBC               string `json:"fbc,omitempty"`
-	FBP               string `json:"fbp,omitempty"`
-	GCLID             string `json:"gclid,omitempty"`
-	GBRAID            string `json:"gbraid,omitempty"`
-	WBRAID            string `json:"wbraid,omitempty"`
-	TTCLID            string `json:"ttclid,omitempty"`
+	// ClickIDs: fbclid, fbc, fbp, gclid, gbraid, wbraid, ttclid (flat in JSON).
+	domain.ClickIDs
 	// LandingURL and Referrer, when the platform records them (Shopify, WooCommerce).
 	LandingURL string `json:"landing_url,omitempty"`
 	Referrer   string `json:"referrer,omitempty"`

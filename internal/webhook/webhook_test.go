@@ -160,8 +160,8 @@ func TestTrackingClickIDs(t *testing.T) {
 	TrackingFromMetadata(&fromMeta, map[string]string{"fbclid": "IwAR2F4-dbP0_MixedCase", "gclid": "Cj0KCQ", "gbraid": "0AAAAA-gb",
 		"wbraid": "wb-1", "ttclid": "E.C.P.tt"})
 	for name, got := range map[string]Tracking{"url": fromURL, "metadata": fromMeta} {
-		want := Tracking{FBCLID: "IwAR2F4-dbP0_MixedCase", GCLID: "Cj0KCQ", GBRAID: "0AAAAA-gb", WBRAID: "wb-1", TTCLID: "E.C.P.tt"}
-		if got.FBCLID != want.FBCLID || got.GCLID != want.GCLID || got.GBRAID != want.GBRAID || got.WBRAID != want.WBRAID || got.TTCLID != want.TTCLID {
+		want := domain.ClickIDs{FBCLID: "IwAR2F4-dbP0_MixedCase", GCLID: "Cj0KCQ", GBRAID: "0AAAAA-gb", WBRAID: "wb-1", TTCLID: "E.C.P.tt"}
+		if got.ClickIDs != want {
 			t.Errorf("%s: %+v, want %+v", name, got, want)
 		}
 	}

@@ -21,7 +21,7 @@ func testOrderRoundTrip(t *testing.T, s store.Store) {
 		Products: []store.Product{{ID: "p1", Name: "Course", Quantity: 1, PriceMinor: 9900}, {ID: "p2", Quantity: 2}},
 		Buyer:    store.Buyer{EmailHash: "em", PhoneHash: "ph", FirstNameHash: "fn", LastNameHash: "ln", CityHash: "ct", StateHash: "st", ZipHash: "zp", CountryHash: "br", ExternalID: "ext", IP: "203.0.113.9", UserAgent: "UA"},
 		Tracking: store.Tracking{VisitorID: "v1", Src: "src", Sck: "sck", UTM: store.UTM{Source: "fb", Medium: "cpc", Campaign: "c", Content: "ct", Term: "t"},
-			ClientReferenceID: "cr", FBCLID: "F", FBC: "fb.1.1.F", FBP: "fb.1.2.3", GCLID: "G", TTCLID: "T", Metadata: map[string]string{"hub_vid": "v1"}},
+			ClientReferenceID: "cr", ClickIDs: domain.ClickIDs{FBCLID: "F", FBC: "fb.1.1.F", FBP: "fb.1.2.3", GCLID: "G", TTCLID: "T"}, Metadata: map[string]string{"hub_vid": "v1"}},
 		ReceivedAt: at(time.Second),
 	}
 	o, ch, err := s.ApplyOrderEvent(ctx, e)
