@@ -149,6 +149,11 @@ type Reader interface {
 	GetAttribution(ctx context.Context, tenantID, orderID string) (Attribution, error)
 
 	GetDelivery(ctx context.Context, tenantID, id string) (Delivery, error)
+	// GetDeliveryJob reads, in one statement, what sending a delivery needs: the delivery,
+	// its destination, its order with the order's attribution, and the touchpoint (the
+	// delivery's own, or the one the order is attributed to). ErrNotFound when the delivery
+	// is not there.
+	GetDeliveryJob(ctx context.Context, tenantID, id string) (DeliveryJob, error)
 	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
 	// ListAttempts returns a delivery's attempts oldest first.
 	ListAttempts(ctx context.Context, tenantID, deliveryID string) ([]Attempt, error)
@@ -771,6 +776,22 @@ const (
 
 // Delivery is one conversion for one destination: a purchase (OrderID set) or a browser event
 // such as a lead (TouchpointID set).
+// DeliveryJob is a delivery with the rows its send reads (Reader.GetDeliveryJob), as they
+// stood at one moment.
+type DeliveryJob struct {
+	Delivery    Delivery
+	Destination Destination
+	// Order is the delivery's order; nil when the delivery has none (a touchpoint's event, a
+	// delivery.dead notice) or when the row is gone.
+	Order *Order
+	// Attribution is the order's, with TenantID, OrderID, TouchpointID and VisitorID only;
+	// nil when the order is not attributed.
+	Attribution *Attribution
+	// Touchpoint is the delivery's own touchpoint, else the one the order is attributed to;
+	// nil when there is none or it was erased.
+	Touchpoint *Touchpoint
+}
+
 type Delivery struct {
 	ID           string
 	TenantID     string

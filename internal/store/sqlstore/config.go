@@ -283,14 +283,27 @@ const destinationCols = `id, tenant_id, type, name, config, credentials, enabled
 	health_checked_at, created_at, updated_at, test_accepted_at`
 
 func (q *queries) scanDestination(r Row) (store.Destination, error) {
-	var (
-		d   store.Destination
-		cfg []byte
-	)
-	err := r.Scan(&d.ID, &d.TenantID, &d.Type, &d.Name, &cfg, &d.Credentials, &d.Enabled, &d.Health.State,
-		&d.Health.Reason, tm(&d.Health.CheckedAt), tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.TestAcceptedAt))
-	d.Config = rawJSON(cfg)
-	return d, err
+	var s destinationScan
+	err := r.Scan(s.dest()...)
+	return s.finish(), err
+}
+
+// destinationScan is a destination row being scanned: dest lists where destinationCols go.
+type destinationScan struct {
+	d   store.Destination
+	cfg []byte
+}
+
+func (s *destinationScan) dest() []any {
+	d := &s.d
+	return []any{&d.ID, &d.TenantID, &d.Type, &d.Name, &s.cfg, &d.Credentials, &d.Enabled, &d.Health.State,
+		&d.Health.Reason, tm(&d.Health.CheckedAt), tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.TestAcceptedAt)}
+}
+
+func (s *destinationScan) finish() store.Destination {
+	d := s.d
+	d.Config = rawJSON(s.cfg)
+	return d
 }
 
 func (q *queries) CreateDestination(ctx context.Context, d store.Destination) (store.Destination, error) {

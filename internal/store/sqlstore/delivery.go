@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -15,17 +16,29 @@ const deliveryCols = `id, tenant_id, order_id, destination_id, event_name, event
 // A delivery belongs to an order (a purchase) or to a touchpoint (a lead, a checkout): the
 // other column is NULL.
 func scanDelivery(r Row) (store.Delivery, error) {
-	var (
-		d                 store.Delivery
-		state             string
-		order, touchpoint sql.NullString
-		subject           sql.NullString
-	)
-	err := r.Scan(&d.ID, &d.TenantID, &order, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
-		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends, &subject)
-	d.State = store.DeliveryState(state)
-	d.OrderID, d.TouchpointID, d.SubjectID = order.String, touchpoint.String, subject.String
-	return d, err
+	var s deliveryScan
+	err := r.Scan(s.dest()...)
+	return s.finish(), err
+}
+
+// deliveryScan is a delivery row being scanned: dest lists where deliveryCols go.
+type deliveryScan struct {
+	d                          store.Delivery
+	state                      string
+	order, touchpoint, subject sql.NullString
+}
+
+func (s *deliveryScan) dest() []any {
+	d := &s.d
+	return []any{&d.ID, &d.TenantID, &s.order, &d.DestinationID, &d.EventName, &d.EventID, &s.state, &d.Reason,
+		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &s.touchpoint, &d.InFlight, &d.Resends, &s.subject}
+}
+
+func (s *deliveryScan) finish() store.Delivery {
+	d := s.d
+	d.State = store.DeliveryState(s.state)
+	d.OrderID, d.TouchpointID, d.SubjectID = s.order.String, s.touchpoint.String, s.subject.String
+	return d
 }
 
 // nullable is NULL for an empty string.
@@ -179,4 +192,114 @@ func (q *queries) ListAttempts(ctx context.Context, tenantID, deliveryID string)
 		}
 		return a, err
 	})
+}
+
+// deliveryJobSQL joins a delivery with its destination, its order and the order's
+// attribution, and the touchpoint: the delivery's own, else the attributed one. The order's
+// and the touchpoint's columns are NULL when there is none.
+var deliveryJobSQL = `SELECT ` + prefixed("d.", deliveryCols) + `, ` + prefixed("ds.", destinationCols) + `,
+	COALESCE(a.order_id, ''), COALESCE(a.touchpoint_id, ''), COALESCE(a.visitor_id, ''),
+	o.id IS NOT NULL, ` + prefixed("o.", orderCols) + `,
+	tp.id IS NOT NULL, ` + prefixed("tp.", touchpointCols) + `
+	FROM deliveries d
+	JOIN destinations ds ON ds.tenant_id = d.tenant_id AND ds.id = d.destination_id
+	LEFT JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id
+	LEFT JOIN attributions a ON a.tenant_id = d.tenant_id AND a.order_id = d.order_id
+	LEFT JOIN touchpoints tp ON tp.tenant_id = d.tenant_id AND tp.id = COALESCE(d.touchpoint_id, a.touchpoint_id)
+	WHERE d.tenant_id = $1 AND d.id = $2`
+
+func (q *queries) GetDeliveryJob(ctx context.Context, tenantID, id string) (store.DeliveryJob, error) {
+	var (
+		ds        deliveryScan
+		dst       destinationScan
+		os        orderScan
+		ts        touchpointScan
+		a         store.Attribution
+		hasOrder  bool
+		hasTP     bool
+		scanOrNil = func(dest []any) []any {
+			for i, p := range dest {
+				dest[i] = orNull{p}
+			}
+			return dest
+		}
+	)
+	dest := append(ds.dest(), dst.dest()...)
+	dest = append(dest, &a.OrderID, &a.TouchpointID, &a.VisitorID, &hasOrder)
+	dest = append(dest, scanOrNil(os.dest())...)
+	dest = append(dest, &hasTP)
+	dest = append(dest, scanOrNil(ts.dest())...)
+	if err := q.queryRow(ctx, q.r, deliveryJobSQL, tenantID, id).Scan(dest...); err != nil {
+		return store.DeliveryJob{}, readErr("get delivery job", err)
+	}
+	job := store.DeliveryJob{Delivery: ds.finish(), Destination: dst.finish()}
+	if hasOrder {
+		o, err := os.finish()
+		if err != nil {
+			return store.DeliveryJob{}, wrap("get delivery job: order", err)
+		}
+		job.Order = &o
+	}
+	if a.OrderID != "" {
+		a.TenantID = job.Delivery.TenantID
+		job.Attribution = &a
+	}
+	if hasTP {
+		tp := ts.finish()
+		job.Touchpoint = &tp
+	}
+	return job, nil
+}
+
+// orNull scans a column of an outer join's optional side into p, leaving p as it is when the
+// column is NULL. It converts what database/sql and pgx hand a sql.Scanner.
+type orNull struct{ p any }
+
+func (n orNull) Scan(src any) error {
+	if src == nil {
+		return nil
+	}
+	if s, ok := n.p.(sql.Scanner); ok {
+		return s.Scan(src)
+	}
+	switch p := n.p.(type) {
+	case *string:
+		switch v := src.(type) {
+		case string:
+			*p = v
+			return nil
+		case []byte:
+			*p = string(v)
+			return nil
+		}
+	case *[]byte:
+		switch v := src.(type) {
+		case []byte:
+			*p = bytes.Clone(v)
+			return nil
+		case string:
+			*p = []byte(v)
+			return nil
+		}
+	case *bool:
+		switch v := src.(type) {
+		case bool:
+			*p = v
+			return nil
+		case int64:
+			*p = v != 0
+			return nil
+		}
+	case *int64:
+		if v, ok := src.(int64); ok {
+			*p = v
+			return nil
+		}
+	case *int:
+		if v, ok := src.(int64); ok {
+			*p = int(v)
+			return nil
+		}
+	}
+	return fmt.Errorf("sqlstore: cannot scan %T into %T", src, n.p)
 }

@@ -14,18 +14,31 @@ const orderCols = `id, tenant_id, source_id, provider, external_id, status, nati
 	products, buyer, tracking, paid_at, occurred_at, created_at, updated_at, matched`
 
 func scanOrder(r Row) (store.Order, error) {
-	var (
-		o                         store.Order
-		status                    string
-		products, buyer, tracking []byte
-	)
-	if err := r.Scan(&o.ID, &o.TenantID, &o.SourceID, &o.Provider, &o.ExternalID, &status, &o.NativeStatus,
-		&o.AmountMinor, &o.Currency, &products, &buyer, &tracking, ntm(&o.PaidAt), tm(&o.OccurredAt),
-		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched); err != nil {
-		return o, err
+	var s orderScan
+	if err := r.Scan(s.dest()...); err != nil {
+		return store.Order{}, err
 	}
-	o.Status = domain.OrderStatus(status)
-	return o, errors.Join(unmarshal(products, &o.Products), unmarshal(buyer, &o.Buyer), unmarshal(tracking, &o.Tracking))
+	return s.finish()
+}
+
+// orderScan is an order row being scanned: dest lists where orderCols go, finish decodes them.
+type orderScan struct {
+	o                         store.Order
+	status                    string
+	products, buyer, tracking []byte
+}
+
+func (s *orderScan) dest() []any {
+	o := &s.o
+	return []any{&o.ID, &o.TenantID, &o.SourceID, &o.Provider, &o.ExternalID, &s.status, &o.NativeStatus,
+		&o.AmountMinor, &o.Currency, &s.products, &s.buyer, &s.tracking, ntm(&o.PaidAt), tm(&o.OccurredAt),
+		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched}
+}
+
+func (s *orderScan) finish() (store.Order, error) {
+	o := s.o
+	o.Status = domain.OrderStatus(s.status)
+	return o, errors.Join(unmarshal(s.products, &o.Products), unmarshal(s.buyer, &o.Buyer), unmarshal(s.tracking, &o.Tracking))
 }
 
 func (q *queries) GetOrder(ctx context.Context, tenantID, id string) (store.Order, error) {

@@ -42,16 +42,29 @@ func TouchpointValues(f *Flavor, tp *store.Touchpoint) []any {
 }
 
 func scanTouchpoint(r Row) (store.Touchpoint, error) {
-	var (
-		tp    store.Touchpoint
-		props []byte
-	)
-	err := r.Scan(&tp.ID, &tp.TenantID, &tp.SourceID, &tp.Type, &tp.Name, &tp.ClientEventID, tm(&tp.OccurredAt), tm(&tp.ReceivedAt),
+	var s touchpointScan
+	err := r.Scan(s.dest()...)
+	return s.finish(), err
+}
+
+// touchpointScan is a touchpoint row being scanned: dest lists where touchpointCols go.
+type touchpointScan struct {
+	tp    store.Touchpoint
+	props []byte
+}
+
+func (s *touchpointScan) dest() []any {
+	tp := &s.tp
+	return []any{&tp.ID, &tp.TenantID, &tp.SourceID, &tp.Type, &tp.Name, &tp.ClientEventID, tm(&tp.OccurredAt), tm(&tp.ReceivedAt),
 		&tp.URL, &tp.Referrer, &tp.VisitorID, &tp.FBCLID, &tp.GCLID, &tp.TTCLID, &tp.FBC, &tp.FBP, &tp.GAClientID, &tp.TTP,
 		&tp.UTM.Source, &tp.UTM.Medium, &tp.UTM.Campaign, &tp.UTM.Content, &tp.UTM.Term, &tp.IP, &tp.UserAgent,
-		&tp.Consent, &tp.EmailHash, &tp.PhoneHash, &tp.Bot, &props, &tp.GASessions)
-	tp.Props = rawJSON(props)
-	return tp, err
+		&tp.Consent, &tp.EmailHash, &tp.PhoneHash, &tp.Bot, &s.props, &tp.GASessions}
+}
+
+func (s *touchpointScan) finish() store.Touchpoint {
+	tp := s.tp
+	tp.Props = rawJSON(s.props)
+	return tp
 }
 
 func (q *queries) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error) {

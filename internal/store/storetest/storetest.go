@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"Attribution", testAttribution},
 		{"Deliveries", testDeliveries},
 		{"TouchpointDeliveries", testTouchpointDeliveries},
+		{"DeliveryJob", testDeliveryJob},
 		{"Audit", testAudit},
 		{"ErasePerson", testErasePerson},
 		{"ErasePersonLinked", testErasePersonLinked},
