@@ -423,10 +423,13 @@ var errRetry = errors.New("delivery: retryable failure")
 // the same event id, which the platform deduplicates.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	a := job.Args
-	d, err := w.Store.GetDelivery(ctx, a.TenantID, a.DeliveryID)
+	// One statement reads the delivery with everything its event is built from (and the
+	// destination's row as it now stands, so a changed setting is seen at once).
+	dj, err := w.Store.GetDeliveryJob(ctx, a.TenantID, a.DeliveryID)
 	if err != nil {
 		return fmt.Errorf("delivery: load %s: %w", a.DeliveryID, err)
 	}
+	d, ds := dj.Delivery, dj.Destination
 	switch d.State {
 	case store.DeliveryDelivered, store.DeliverySkipped:
 		return nil // never sent twice
@@ -434,10 +437,6 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		if a.Replay == 0 {
 			return nil
 		}
-	}
-	ds, err := w.Store.GetDestination(ctx, a.TenantID, d.DestinationID)
-	if err != nil {
-		return fmt.Errorf("delivery: load destination: %w", err)
 	}
 	if !ds.Enabled {
 		return w.finish(ctx, ds.Type, d, store.DeliverySkipped, "destination_disabled", nil)
@@ -451,7 +450,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		w.Log.Error("delivery: destination settings", "destination_id", ds.ID, "error", err)
 		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
-	ev, err := w.buildEvent(ctx, d, impl.Spec())
+	ev, err := w.buildEvent(ctx, dj, impl.Spec())
 	if err != nil {
 		return err
 	}
@@ -743,9 +742,56 @@ func (w *Worker) settings(ds store.Destination) (dest.Config, dest.Credentials, 
 }
 
 // buildEvent builds the platform-neutral conversion of a delivery for a destination of spec
-// (see Event).
-func (w *Worker) buildEvent(ctx context.Context, d store.Delivery, spec dest.Spec) (dest.Event, error) {
-	return eventFor(ctx, w.Store, d, spec)
+// (see Event) from the rows GetDeliveryJob read with it; only a notice's dead delivery, an
+// order's history (spec.OrderHistory) and the landing of an order's own click id are read
+// apart.
+func (w *Worker) buildEvent(ctx context.Context, dj store.DeliveryJob, spec dest.Spec) (dest.Event, error) {
+	d := dj.Delivery
+	switch {
+	case d.SubjectID != "":
+		return deadEvent(ctx, w.Store, d, spec)
+	case d.TouchpointID != "":
+		if dj.Touchpoint == nil {
+			return dest.Event{}, fmt.Errorf("delivery: load touchpoint: %w", store.ErrNotFound)
+		}
+		return touchpointEvent(*dj.Touchpoint, d), nil
+	case dj.Order == nil:
+		return dest.Event{}, fmt.Errorf("delivery: load order: %w", store.ErrNotFound)
+	}
+	return orderEvent(ctx, w.Store, *dj.Order, d, spec, &attributed{attr: dj.Attribution, tp: dj.Touchpoint})
+}
+
+// attributed is an order's attribution and credited touchpoint, each nil when there is none,
+// when they were read with the delivery.
+type attributed struct {
+	attr *store.Attribution
+	tp   *store.Touchpoint
+}
+
+// attributionOf returns pre when it was read with the delivery, else reads the order's
+// attribution and its touchpoint (nil when there is none, or it was erased).
+func attributionOf(ctx context.Context, r EventReader, o store.Order, pre *attributed) (attributed, error) {
+	if pre != nil {
+		return *pre, nil
+	}
+	attr, err := r.GetAttribution(ctx, o.TenantID, o.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return attributed{}, nil
+	case err != nil:
+		return attributed{}, fmt.Errorf("delivery: load attribution: %w", err)
+	}
+	out := attributed{attr: &attr}
+	if attr.TouchpointID != "" {
+		tp, err := r.GetTouchpoint(ctx, o.TenantID, attr.TouchpointID)
+		switch {
+		case err == nil:
+			out.tp = &tp
+		case !errors.Is(err, store.ErrNotFound): // erased: send what the order has
+			return attributed{}, fmt.Errorf("delivery: load touchpoint: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // Event builds the platform-neutral conversion of a delivery: from its order (a purchase, a
@@ -772,7 +818,7 @@ func eventFor(ctx context.Context, r EventReader, d store.Delivery, spec dest.Sp
 	if err != nil {
 		return dest.Event{}, fmt.Errorf("delivery: load order: %w", err)
 	}
-	return orderEvent(ctx, r, o, d, spec)
+	return orderEvent(ctx, r, o, d, spec, nil)
 }
 
 // touchpointEvent is a browser event sent server-side, with the event id the snippet shared
@@ -792,8 +838,9 @@ func touchpointEvent(tp store.Touchpoint, d store.Delivery) dest.Event {
 	return ev
 }
 
-// event builds the platform-neutral conversion from the order and its attribution.
-func orderEvent(ctx context.Context, r EventReader, o store.Order, d store.Delivery, spec dest.Spec) (dest.Event, error) {
+// orderEvent builds the platform-neutral conversion from the order and its attribution (pre
+// when read with the delivery, else read through r).
+func orderEvent(ctx context.Context, r EventReader, o store.Order, d store.Delivery, spec dest.Spec, pre *attributed) (dest.Event, error) {
 	at := orderEventTime(o)
 	_, lifecycle := domain.StatusEvent(statusOf(d.EventName))
 	if lifecycle {
@@ -862,18 +909,13 @@ func orderEvent(ctx context.Context, r EventReader, o store.Order, d store.Deliv
 		ev.Custom.Contents = append(ev.Custom.Contents, dest.Content{ID: p.ID, Quantity: q, ItemPriceMinor: p.PriceMinor})
 		ev.Custom.NumItems += q
 	}
-	attr, err := r.GetAttribution(ctx, o.TenantID, o.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return dest.Event{}, fmt.Errorf("delivery: load attribution: %w", err)
-	case attr.TouchpointID != "":
-		tp, err := r.GetTouchpoint(ctx, o.TenantID, attr.TouchpointID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) { // erased: send what the order has
-			return dest.Event{}, fmt.Errorf("delivery: load touchpoint: %w", err)
-		}
-		if err == nil {
-			applyTouchpoint(&ev, tp)
+	credit, err := attributionOf(ctx, r, o, pre)
+	if err != nil {
+		return dest.Event{}, err
+	}
+	if attr := credit.attr; attr != nil && attr.TouchpointID != "" {
+		if credit.tp != nil {
+			applyTouchpoint(&ev, *credit.tp)
 		}
 		if attr.VisitorID != "" {
 			ev.User.ExternalIDs = append(ev.User.ExternalIDs, attr.VisitorID)

@@ -12,6 +12,8 @@ type Store interface {
 	EventReader
 	Tx(ctx context.Context, fn func(store.Tx) error) error
 	GetDelivery(ctx context.Context, tenantID, id string) (store.Delivery, error)
+	// GetDeliveryJob is what a job reads: one statement per delivery.
+	GetDeliveryJob(ctx context.Context, tenantID, id string) (store.DeliveryJob, error)
 	GetDestination(ctx context.Context, tenantID, id string) (store.Destination, error)
 	ListAttempts(ctx context.Context, tenantID, deliveryID string) ([]store.Attempt, error)
 	ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error)
