@@ -774,8 +774,6 @@ const (
 	DeliverySkipped   DeliveryState = "skipped" // deliberately not sent: stale, no consent, disabled
 )
 
-// Delivery is one conversion for one destination: a purchase (OrderID set) or a browser event
-// such as a lead (TouchpointID set).
 // DeliveryJob is a delivery with the rows its send reads (Reader.GetDeliveryJob), as they
 // stood at one moment.
 type DeliveryJob struct {
@@ -792,6 +790,8 @@ type DeliveryJob struct {
 	Touchpoint *Touchpoint
 }
 
+// Delivery is one conversion for one destination: a purchase (OrderID set) or a browser event
+// such as a lead (TouchpointID set).
 type Delivery struct {
 	ID           string
 	TenantID     string
