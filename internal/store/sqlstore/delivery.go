@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -196,40 +197,64 @@ func (q *queries) ListAttempts(ctx context.Context, tenantID, deliveryID string)
 
 // deliveryJobSQL joins a delivery with its destination, its order and the order's
 // attribution, and the touchpoint: the delivery's own, else the attributed one. The order's
-// and the touchpoint's columns are NULL when there is none.
-var deliveryJobSQL = `SELECT ` + prefixed("d.", deliveryCols) + `, ` + prefixed("ds.", destinationCols) + `,
+// and the touchpoint's columns are NULL when there is none. On PostgreSQL (withTouchpoint
+// false) the touchpoint is not joined, only its id is read: touchpoints are partitioned by day
+// of occurred_at, which a join by id alone would probe day by day, so GetTouchpoint reads it
+// with the days its UUIDv7 id points at.
+func deliveryJobSQL(withTouchpoint bool) string {
+	tp, join := `COALESCE(d.touchpoint_id, a.touchpoint_id, '')`, ``
+	if withTouchpoint {
+		tp = `tp.id IS NOT NULL, ` + prefixed("tp.", touchpointCols)
+		join = `
+	LEFT JOIN touchpoints tp ON tp.tenant_id = d.tenant_id AND tp.id = COALESCE(d.touchpoint_id, a.touchpoint_id)`
+	}
+	return `SELECT ` + prefixed("d.", deliveryCols) + `, ` + prefixed("ds.", destinationCols) + `,
 	COALESCE(a.order_id, ''), COALESCE(a.touchpoint_id, ''), COALESCE(a.visitor_id, ''),
-	o.id IS NOT NULL, ` + prefixed("o.", orderCols) + `,
-	tp.id IS NOT NULL, ` + prefixed("tp.", touchpointCols) + `
+	o.id IS NOT NULL, ` + prefixed("o.", orderCols) + `, ` + tp + `
 	FROM deliveries d
 	JOIN destinations ds ON ds.tenant_id = d.tenant_id AND ds.id = d.destination_id
 	LEFT JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id
-	LEFT JOIN attributions a ON a.tenant_id = d.tenant_id AND a.order_id = d.order_id
-	LEFT JOIN touchpoints tp ON tp.tenant_id = d.tenant_id AND tp.id = COALESCE(d.touchpoint_id, a.touchpoint_id)
+	LEFT JOIN attributions a ON a.tenant_id = d.tenant_id AND a.order_id = d.order_id` + join + `
 	WHERE d.tenant_id = $1 AND d.id = $2`
+}
 
+var (
+	deliveryJobJoined = deliveryJobSQL(true)
+	deliveryJobApart  = deliveryJobSQL(false)
+)
+
+// GetDeliveryJob is one statement on SQLite; on PostgreSQL a second one reads the touchpoint
+// when there is one (see deliveryJobSQL).
 func (q *queries) GetDeliveryJob(ctx context.Context, tenantID, id string) (store.DeliveryJob, error) {
 	var (
-		ds        deliveryScan
-		dst       destinationScan
-		os        orderScan
-		ts        touchpointScan
-		a         store.Attribution
-		hasOrder  bool
-		hasTP     bool
-		scanOrNil = func(dest []any) []any {
+		ds       deliveryScan
+		dst      destinationScan
+		os       orderScan
+		ts       touchpointScan
+		a        store.Attribution
+		hasOrder bool
+		hasTP    bool
+		tpID     string
+		orNulls  = func(dest []any) []any {
 			for i, p := range dest {
 				dest[i] = orNull{p}
 			}
 			return dest
 		}
 	)
+	joined := q.f.Name != "postgres"
 	dest := append(ds.dest(), dst.dest()...)
 	dest = append(dest, &a.OrderID, &a.TouchpointID, &a.VisitorID, &hasOrder)
-	dest = append(dest, scanOrNil(os.dest())...)
-	dest = append(dest, &hasTP)
-	dest = append(dest, scanOrNil(ts.dest())...)
-	if err := q.queryRow(ctx, q.r, deliveryJobSQL, tenantID, id).Scan(dest...); err != nil {
+	dest = append(dest, orNulls(os.dest())...)
+	query := deliveryJobApart
+	if joined {
+		query = deliveryJobJoined
+		dest = append(dest, &hasTP)
+		dest = append(dest, orNulls(ts.dest())...)
+	} else {
+		dest = append(dest, &tpID)
+	}
+	if err := q.queryRow(ctx, q.r, query, tenantID, id).Scan(dest...); err != nil {
 		return store.DeliveryJob{}, readErr("get delivery job", err)
 	}
 	job := store.DeliveryJob{Delivery: ds.finish(), Destination: dst.finish()}
@@ -244,9 +269,18 @@ func (q *queries) GetDeliveryJob(ctx context.Context, tenantID, id string) (stor
 		a.TenantID = job.Delivery.TenantID
 		job.Attribution = &a
 	}
-	if hasTP {
+	switch {
+	case hasTP:
 		tp := ts.finish()
 		job.Touchpoint = &tp
+	case tpID != "":
+		tp, err := q.GetTouchpoint(ctx, tenantID, tpID)
+		switch {
+		case err == nil:
+			job.Touchpoint = &tp
+		case !errors.Is(err, store.ErrNotFound):
+			return store.DeliveryJob{}, wrap("get delivery job: touchpoint", err)
+		}
 	}
 	return job, nil
 }

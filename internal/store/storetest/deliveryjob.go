@@ -20,7 +20,7 @@ func testDeliveryJob(t *testing.T, s store.Store) {
 		e := w.event(w.a.ID, external, "k-"+external, domain.StatusPaid, at(0))
 		e.Products = []store.Product{{ID: "p1", Name: "Course", Quantity: 2, PriceMinor: 9950}}
 		e.Buyer = store.Buyer{EmailHash: "em", PhoneHash: "ph", IP: "203.0.113.9", UserAgent: "UA", ExternalID: "123"}
-		e.Tracking = store.Tracking{FBCLID: "fbclid-9", FBC: "fb.1.1.fbclid-9", GCLID: "g"}
+		e.Tracking = store.Tracking{ClickIDs: domain.ClickIDs{FBCLID: "fbclid-9", FBC: "fb.1.1.fbclid-9", GCLID: "g"}}
 		o, _, err := s.ApplyOrderEvent(ctx, e)
 		noErr(t, err)
 		return o
