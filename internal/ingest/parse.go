@@ -105,6 +105,11 @@ func requestError(field, reason string) *RequestError {
 // ParseCollect decodes and validates a collect body: {"key":..., "events":[...]} or a single
 // event object (with its "key"). A malformed body or envelope is a *RequestError; an invalid
 // event only marks that event, so its valid siblings still go through.
+//
+// The body is decoded in one pass without reflection (collectjson.go). A body that pass cannot
+// decode exactly as encoding/json would (a syntax error, a value of the wrong type, a key that
+// matches a field only ignoring case) is parsed again by parseCollectReflect, whose error texts
+// (encoding/json's, with byte offsets) are part of the API.
 func ParseCollect(body []byte, lim Limits, now time.Time) (*CollectRequest, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
@@ -113,6 +118,16 @@ func ParseCollect(body []byte, lim Limits, now time.Time) (*CollectRequest, erro
 	if trimmed[0] != '{' {
 		return nil, &RequestError{Detail: "the body must be a JSON object"}
 	}
+	req, err := parseCollectFast(trimmed, lim, now)
+	if err == errNotFast {
+		return parseCollectReflect(trimmed, lim, now)
+	}
+	return req, err
+}
+
+// parseCollectReflect is ParseCollect with encoding/json: the envelope, then each event again.
+// trimmed starts with '{'.
+func parseCollectReflect(trimmed []byte, lim Limits, now time.Time) (*CollectRequest, error) {
 	var env struct {
 		Key json.RawMessage `json:"key"`
 		// Decoded straight into raw events: the body is scanned once for validity and once to
@@ -184,6 +199,22 @@ func parseEvent(raw []byte, index int, prefix string, lim Limits, now time.Time)
 			pe.Errors = append(pe.Errors, domain.FieldError{Field: fieldOr(prefix, "event"), Reason: "is not a valid event object"})
 		}
 		return pe
+	}
+	validateEvent(&pe, lim, now)
+	return pe
+}
+
+// validateEvent checks a decoded event, appending to pe.Errors what is wrong with it.
+func validateEvent(pe *ParsedEvent, lim Limits, now time.Time) {
+	prefix := pe.Field
+	field := func(name string) string {
+		if prefix == "" {
+			return name
+		}
+		return prefix + "." + name
+	}
+	bad := func(name, reason string) {
+		pe.Errors = append(pe.Errors, domain.FieldError{Field: field(name), Reason: reason})
 	}
 	e := &pe.Event
 
@@ -279,7 +310,6 @@ func parseEvent(raw []byte, index int, prefix string, lim Limits, now time.Time)
 			bad("props", "must be at most 4096 bytes")
 		}
 	}
-	return pe
 }
 
 func fieldOr(prefix, def string) string {

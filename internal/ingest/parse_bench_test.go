@@ -1,0 +1,79 @@
+package ingest
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// benchBatch is a /v1/collect body of n events shaped like the ones the snippet sends.
+func benchBatch(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"key":"pk_test","events":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		id := strconv.Itoa(i)
+		b.WriteString(`{"type":"page_view","event_id":"e_` + id + `","occurred_at":1772366400000,` +
+			`"url":"https://shop.example.com/produto/curso?fbclid=IwAR_x` + id + `&utm_source=facebook&utm_medium=paid",` +
+			`"referrer":"https://l.facebook.com/","visitor_id":"k_8f3a2b1c9d","fbclid":"IwAR_x` + id + `",` +
+			`"fbc":"fb.1.1772366400000.IwAR_x` + id + `","fbp":"fb.1.1772366400000.1234567890",` +
+			`"ga_client_id":"123.456","utm":{"source":"facebook","medium":"paid","campaign":"lançamento"},` +
+			`"consent":"granted","props":{"title":"Curso","value":97.5}}`)
+	}
+	b.WriteString(`]}`)
+	return []byte(b.String())
+}
+
+var benchLimits = Limits{MaxEvents: 100, MaxFutureSkew: 5 * time.Minute, MaxEventAge: 72 * time.Hour}
+
+func BenchmarkParseCollect(b *testing.B) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, n := range []int{1, 10} {
+		body := benchBatch(n)
+		b.Run("events="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				req, err := ParseCollect(body, benchLimits, now)
+				if err != nil || len(req.Events[0].Errors) > 0 {
+					b.Fatal(err, req.Events[0].Errors)
+				}
+			}
+		})
+	}
+}
+
+func benchTouchpoint() store.Touchpoint {
+	return store.Touchpoint{
+		ID: "01JTP0000000000000000000000", TenantID: "t1", SourceID: "src_1", Type: "page_view",
+		OccurredAt: time.Date(2026, 3, 1, 11, 59, 0, 123456789, time.UTC), VisitorID: "k_8f3a2b1c9d",
+		FBCLID: "IwAR_x", FBC: "fb.1.1772366400000.IwAR_x", FBP: "fb.1.1772366400000.1234567890",
+	}
+}
+
+func BenchmarkHotTouchpointMarshal(b *testing.B) {
+	tp := benchTouchpoint()
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(hot(tp)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("appendJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h := hot(tp)
+			if _, err := h.appendJSON(make([]byte, 0, 256)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
