@@ -112,7 +112,8 @@ func (h *hotIndex) index(ctx context.Context, tps []store.Touchpoint) error {
 		if tp.VisitorID == "" {
 			continue
 		}
-		v, err := json.Marshal(hot(tp))
+		ht := hot(tp)
+		v, err := ht.appendJSON(make([]byte, 0, 256))
 		if err != nil {
 			return err
 		}

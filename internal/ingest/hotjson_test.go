@@ -1,0 +1,68 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func checkHotJSON(t *testing.T, h HotTouchpoint) {
+	t.Helper()
+	want, wantErr := json.Marshal(h)
+	got, gotErr := h.appendJSON(nil)
+	if (gotErr != nil) != (wantErr != nil) {
+		t.Fatalf("%+v: error %v, json.Marshal %v", h, gotErr, wantErr)
+	}
+	if wantErr != nil {
+		return
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%+v:\n got %s\nwant %s", h, got, want)
+	}
+	var a, b HotTouchpoint
+	if err := json.Unmarshal(got, &a); err != nil {
+		t.Fatalf("%s: %v", got, err)
+	}
+	if err := json.Unmarshal(want, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("decodes to %+v, json.Marshal's to %+v", a, b)
+	}
+}
+
+// TestHotTouchpointJSON: the hand-written encoder writes the bytes json.Marshal writes, which
+// decode to the same touchpoint, including escapes, time zones and an unencodable year.
+func TestHotTouchpointJSON(t *testing.T) {
+	t.Parallel()
+	full := hot(benchTouchpoint())
+	full.Bot, full.GCLID, full.TTCLID = true, "g<1>&", "t\"\\/"
+	cases := []HotTouchpoint{
+		{},
+		hot(benchTouchpoint()),
+		full,
+		{ID: "a\x00\x01\x1f\b\f\n\r\t\x7f", Type: "é\u2028\u2029\U0001F600", SourceID: "bad\xff\xfe utf8 \xe2\x82",
+			OccurredAt: time.Date(2026, 3, 1, 9, 0, 0, 1, time.FixedZone("BRT", -3*3600))},
+		{ID: "x", OccurredAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "x", OccurredAt: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "x", OccurredAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", 24*3600+60))},
+		{ID: "x", OccurredAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("", 5*3600+30*60+7))},
+		{VisitorID: "v", FBC: "fb.1.2.x", FBP: "fb.1.2.y"},
+	}
+	for _, h := range cases {
+		checkHotJSON(t, h)
+	}
+}
+
+// FuzzHotTouchpointJSON: for any strings and instant, the encoder agrees with json.Marshal.
+func FuzzHotTouchpointJSON(f *testing.F) {
+	f.Add("01J", "src", "page_view", int64(1772366400123456789), 0, "k_1", "IwAR", "", "", "fb.1.1.x", "", true)
+	f.Add("<&>", "\u2028", "\xff", int64(-62135596800000000), -10800, "", "", "\x00", "\"", "", "\\", false)
+	f.Fuzz(func(t *testing.T, id, src, typ string, ns int64, offset int, vid, fbclid, gclid, ttclid, fbc, fbp string, bot bool) {
+		h := HotTouchpoint{ID: id, SourceID: src, Type: typ, OccurredAt: time.Unix(0, ns).In(time.FixedZone("z", offset%(48*3600))),
+			VisitorID: vid, FBCLID: fbclid, GCLID: gclid, TTCLID: ttclid, FBC: fbc, FBP: fbp, Bot: bot}
+		checkHotJSON(t, h)
+	})
+}
