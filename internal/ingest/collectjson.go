@@ -25,7 +25,10 @@ const fastMaxDepth = 512
 
 type jscan struct {
 	b []byte
-	i int
+	// bs is b as one string: a decoded string without escapes is a substring of it, so the
+	// event's fields share one allocation (and keep the body's bytes alive as long as they live).
+	bs string
+	i  int
 }
 
 // slowEvent is an event that parseEvent decodes again from its bytes.
@@ -36,7 +39,7 @@ var errNotFast = errors.New("ingest: body not decoded in one pass")
 
 // parseCollectFast is ParseCollect's single pass, or errNotFast. trimmed starts with '{'.
 func parseCollectFast(trimmed []byte, lim Limits, now time.Time) (*CollectRequest, error) {
-	s := jscan{b: trimmed, i: 1}
+	s := jscan{b: trimmed, bs: string(trimmed), i: 1}
 	var (
 		keyRaw      []byte
 		keySeen     bool
@@ -114,7 +117,7 @@ func parseCollectFast(trimmed []byte, lim Limits, now time.Time) (*CollectReques
 		if keyRaw[0] != '"' {
 			return nil, requestError("key", "must be a string")
 		}
-		s := jscan{b: keyRaw}
+		s := jscan{b: keyRaw, bs: string(keyRaw)}
 		if _, ok := s.str(&req.Key, 0); !ok {
 			return nil, errNotFast
 		}
@@ -385,7 +388,7 @@ func (s *jscan) str(dst *string, depth int) (wrongType, ok bool) {
 			return false, false
 		}
 		if plain {
-			*dst = string(s.b[start+1 : s.i-1])
+			*dst = s.bs[start+1 : s.i-1]
 			return false, true
 		}
 		v, ok := decodeString(s.b[start:s.i])
