@@ -541,6 +541,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		if args != nil {
 			reason = acceptedReason(args.RequestID)
 		}
+		d.Keys = keysOf(sender, ev) // the identifier keys sent, for the match-quality report
 		return w.finishThen(ctx, ds.Type, d, store.DeliveryDelivered, reason, &attempt, args, opts)
 	case dest.Retryable:
 		if err := w.Breaker.Failure(ctx, ds.ID, bstate); err != nil {

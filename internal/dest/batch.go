@@ -76,6 +76,9 @@ type Batch[T any] struct {
 	// Outcome for all of data. sent says whether a request was made (counted in
 	// BatchResult.Requests): false when it failed before one could be.
 	Post func(ctx context.Context, body []byte, data []T) (o Outcome, sent bool)
+	// Keys says which identifier keys one converted event carries (KeysOf); nil when the
+	// destination does not report them.
+	Keys func(T) Keys
 }
 
 // Send implements Sender.

@@ -190,6 +190,10 @@ type Reader interface {
 	// DeliveriesOfOrders returns the deliveries of the tenant's orders among orderIDs, newest
 	// first. At most 1000 ids.
 	DeliveriesOfOrders(ctx context.Context, tenantID string, orderIDs []string) ([]Delivery, error)
+	// IdentifierCoverage counts the delivered events sent in [Since, Until) (by DeliveredAt)
+	// that have their identifier keys recorded, by destination and set of keys. Deliveries sent
+	// before keys were recorded are left out.
+	IdentifierCoverage(ctx context.Context, f CoverageFilter) ([]KeysCount, error)
 }
 
 // Writer holds every write. Writes that must be atomic with others run inside Tx. Updates and
@@ -816,6 +820,10 @@ type Delivery struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	DeliveredAt *time.Time
+	// Keys are the identifier keys the delivered event carried (dest.Keys bits), written by
+	// UpdateDelivery with the delivered state; nil keeps the stored value. Only
+	// IdentifierCoverage reads them: GetDelivery and ListDeliveries leave Keys nil.
+	Keys *int64
 }
 
 type DeliveryFilter struct {
@@ -970,6 +978,22 @@ type DeliveryStatsRow struct {
 	Reason        string
 	PaidOrder     bool
 	Deliveries    int
+}
+
+// CoverageFilter selects the delivered events IdentifierCoverage counts; DestinationID may be
+// empty (every destination).
+type CoverageFilter struct {
+	TenantID      string
+	DestinationID string
+	Since         time.Time
+	Until         time.Time
+}
+
+// KeysCount is how many delivered events of a destination carried exactly the set Keys.
+type KeysCount struct {
+	DestinationID string
+	Keys          int64
+	Events        int
 }
 
 // GapFilter selects a destination's gaps (see Reader.ListDeliveryGaps), paged by order id

@@ -254,6 +254,20 @@ func hashAll(f domain.Field, values ...string) []string {
 	return out
 }
 
+// keys are the identifier keys an event's user_data carries.
+func keys(se serverEvent) dest.Keys {
+	u := se.UserData
+	return dest.Keys(0).
+		With(dest.KeyEmail, len(u.Em) > 0).With(dest.KeyPhone, len(u.Ph) > 0).
+		With(dest.KeyFirstName, len(u.Fn) > 0).With(dest.KeyLastName, len(u.Ln) > 0).
+		With(dest.KeyCity, len(u.Ct) > 0).With(dest.KeyState, len(u.St) > 0).
+		With(dest.KeyZip, len(u.Zp) > 0).With(dest.KeyCountry, len(u.Country) > 0).
+		With(dest.KeyBirthDate, len(u.DB) > 0).With(dest.KeyGender, len(u.Ge) > 0).
+		With(dest.KeyExternalID, len(u.ExternalID) > 0).
+		With(dest.KeyFBC, u.Fbc != "").With(dest.KeyFBP, u.Fbp != "").
+		With(dest.KeyIP, u.ClientIPAddress != "").With(dest.KeyUserAgent, u.ClientUserAgent != "")
+}
+
 // weak reports user data made only of the combinations Meta refuses (since API v13): a subset of
 // ct, country, st, zp, ge and the user agent; only db and the user agent; only fn or ln with ge.
 func weak(u userData) bool {

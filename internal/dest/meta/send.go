@@ -48,7 +48,7 @@ func (m *Meta) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, er
 	// still refuses a batch with an invalid-parameter error, it is split in halves and each
 	// sent, so good events are delivered and the bad ones are found.
 	return dest.Batch[serverEvent]{Type: Type, Platform: "Meta", MaxBatch: MaxBatch, MaxRequests: maxRequests,
-		Now: m.now, Convert: p.convert, Encode: p.encode, Post: p.post}, nil
+		Now: m.now, Convert: p.convert, Encode: p.encode, Post: p.post, Keys: keys}, nil
 }
 
 // prepared is a Meta destination bound to one version of its settings.

@@ -115,10 +115,10 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 
 func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 	n, err := q.exec(ctx, q.w, `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
-		in_flight = $8, resends = $9
+		in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys)
 		WHERE tenant_id = $1 AND id = $2`,
 		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
-		d.InFlight, d.Resends)
+		d.InFlight, d.Resends, nullInt(d.Keys))
 	return mustAffect("update delivery", n, err)
 }
 
@@ -147,6 +147,31 @@ func (q *queries) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([
 	}
 	rows, err := q.query(ctx, q.r, `SELECT `+deliveryCols+` FROM deliveries`+w.String()+` ORDER BY id DESC LIMIT `+w.next(limitOf(f.Limit)), w.args...)
 	return collect(rows, err, "list deliveries", func(r Rows) (store.Delivery, error) { return scanDelivery(r) })
+}
+
+// nullInt is NULL for a nil pointer.
+func nullInt(v *int64) any {
+	if v == nil {
+		return nil
+	}
+	return *v
+}
+
+func (q *queries) IdentifierCoverage(ctx context.Context, f store.CoverageFilter) ([]store.KeysCount, error) {
+	var w where
+	w.add(`tenant_id = %s`, f.TenantID)
+	if f.DestinationID != "" {
+		w.add(`destination_id = %s`, f.DestinationID)
+	}
+	w.add(`delivered_at >= %s`, q.f.Time(Micro(f.Since)))
+	w.add(`delivered_at < %s`, q.f.Time(Micro(f.Until)))
+	rows, err := q.query(ctx, q.r, `SELECT destination_id, identifier_keys, count(*) FROM deliveries`+w.String()+`
+		AND identifier_keys IS NOT NULL GROUP BY destination_id, identifier_keys ORDER BY destination_id, identifier_keys`, w.args...)
+	return collect(rows, err, "identifier coverage", func(r Rows) (store.KeysCount, error) {
+		var c store.KeysCount
+		err := r.Scan(&c.DestinationID, &c.Keys, &c.Events)
+		return c, err
+	})
 }
 
 // Attempts.

@@ -782,4 +782,13 @@ SELECT hub_touchpoints_partition((now() AT TIME ZONE 'UTC')::date + k) FROM gene
 		// migration is recorded there too and the statement check sees it was not forgotten.
 		SQLite: `SELECT 1`,
 	},
+	{
+		// The identifier keys each delivered event carried (dest.Keys bits; NULL: not recorded,
+		// e.g. sent before this column), counted per destination and period by delivery time.
+		Name: "delivery identifier keys",
+		Up: `
+ALTER TABLE deliveries ADD COLUMN identifier_keys bigint;
+CREATE INDEX deliveries_keys ON deliveries (tenant_id, destination_id, delivered_at) WHERE identifier_keys IS NOT NULL;
+`,
+	},
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Open) {
 		{"Deliveries", testDeliveries},
 		{"TouchpointDeliveries", testTouchpointDeliveries},
 		{"DeliveryJob", testDeliveryJob},
+		{"IdentifierCoverage", testIdentifierCoverage},
 		{"Audit", testAudit},
 		{"ErasePerson", testErasePerson},
 		{"ErasePersonLinked", testErasePersonLinked},

@@ -1,0 +1,112 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// CoverageReader is the store read the identifier coverage uses.
+type CoverageReader interface {
+	IdentifierCoverage(ctx context.Context, f store.CoverageFilter) ([]store.KeysCount, error)
+}
+
+// KeyShare is how many of a destination's sent events carried one identifier key.
+type KeyShare struct {
+	Key    string  `json:"key"`    // dest.KeyNames: em, ph, fbc...
+	Events int     `json:"events"` // events that carried it
+	Share  float64 `json:"share"`  // Events / Coverage.Events, 0 to 1 (0 when nothing was sent)
+}
+
+// Coverage is the identifier coverage of one destination's events sent (delivered) in a
+// period, and for Meta the estimated match quality.
+type Coverage struct {
+	DestinationID string     `json:"destination_id"`
+	Since         time.Time  `json:"since"`
+	Until         time.Time  `json:"until"`
+	Events        int        `json:"events"` // delivered events whose keys were recorded
+	Keys          []KeyShare `json:"keys"`
+	// Score is Hub's estimate of Meta's Event Match Quality, 0 to 10 (MatchScore); nil for
+	// other destinations and when no event was sent.
+	Score *float64 `json:"estimated_match_score"`
+}
+
+// MatchWeights are the points (of 100) the estimated match score gives an event for each key
+// it carries. Meta publishes which keys matter most (e-mail, phone, IP with user agent, fbc,
+// fbp, external id, then name) but no numbers: the weights follow that order and are Hub's own
+// judgement. IP and user agent count half each, because Meta matches on the pair.
+var MatchWeights = map[dest.Keys]float64{
+	dest.KeyEmail: 25, dest.KeyPhone: 20, dest.KeyFBC: 14, dest.KeyFBP: 10, dest.KeyExternalID: 8,
+	dest.KeyIP: 6, dest.KeyUserAgent: 6, dest.KeyFirstName: 3, dest.KeyLastName: 3,
+	dest.KeyBirthDate: 1, dest.KeyCity: 1, dest.KeyState: 1, dest.KeyZip: 1, dest.KeyCountry: 1,
+}
+
+// metaKeys are the keys Meta's destination sends, in the order shown.
+var metaKeys = []dest.Keys{dest.KeyEmail, dest.KeyPhone, dest.KeyFirstName, dest.KeyLastName, dest.KeyCity,
+	dest.KeyState, dest.KeyZip, dest.KeyCountry, dest.KeyBirthDate, dest.KeyGender, dest.KeyExternalID,
+	dest.KeyFBC, dest.KeyFBP, dest.KeyIP, dest.KeyUserAgent}
+
+// MatchScore is the estimated match score of events with these key shares: the mean, over the
+// events, of the weights of the keys each carried, divided by 10 (so 0 to 10), rounded to one
+// decimal. By linearity that is Σ MatchWeights[k] × share(k) / 10.
+func MatchScore(shares map[dest.Keys]float64) float64 {
+	var s float64
+	for k, w := range MatchWeights {
+		s += w * shares[k]
+	}
+	return math.Round(s) / 10
+}
+
+// IdentifierCoverage reads the coverage of ds's events sent in [p.Since, p.Until).
+func IdentifierCoverage(ctx context.Context, r CoverageReader, ds store.Destination, p Period) (Coverage, error) {
+	if err := p.Validate(); err != nil {
+		return Coverage{}, err
+	}
+	rows, err := r.IdentifierCoverage(ctx, store.CoverageFilter{TenantID: ds.TenantID, DestinationID: ds.ID, Since: p.Since, Until: p.Until})
+	if err != nil {
+		return Coverage{}, fmt.Errorf("report: identifier coverage: %w", err)
+	}
+	return coverage(ds, p, rows), nil
+}
+
+func coverage(ds store.Destination, p Period, rows []store.KeysCount) Coverage {
+	c := Coverage{DestinationID: ds.ID, Since: p.Since, Until: p.Until, Keys: []KeyShare{}}
+	counts := map[dest.Keys]int{}
+	for _, r := range rows {
+		if r.DestinationID != ds.ID {
+			continue
+		}
+		c.Events += r.Events
+		for _, k := range dest.AllKeys() {
+			if dest.Keys(r.Keys)&k != 0 {
+				counts[k] += r.Events
+			}
+		}
+	}
+	isMeta := ds.Type == "meta" // the registry key of internal/dest/meta
+	shown := metaKeys
+	if !isMeta {
+		shown = nil
+		for _, k := range dest.AllKeys() {
+			if counts[k] > 0 {
+				shown = append(shown, k)
+			}
+		}
+	}
+	shares := map[dest.Keys]float64{}
+	for _, k := range shown {
+		if c.Events > 0 {
+			shares[k] = float64(counts[k]) / float64(c.Events)
+		}
+		c.Keys = append(c.Keys, KeyShare{Key: k.Name(), Events: counts[k], Share: shares[k]})
+	}
+	if isMeta && c.Events > 0 {
+		s := MatchScore(shares)
+		c.Score = &s
+	}
+	return c
+}
