@@ -164,6 +164,7 @@ func (a *API) routes() []Route {
 		{Method: "POST", Path: "/destinations/{id}/test", handle: a.testDestination},
 		{Method: "POST", Path: "/destinations/{id}/rotate-secret", handle: a.rotateSecret},
 		{Method: "POST", Path: "/destinations/{id}/replay-dead", handle: a.replayDead},
+		{Method: "GET", Path: "/destinations/{id}/coverage", handle: a.destinationCoverage},
 
 		{Method: "GET", Path: "/touchpoints", handle: a.listTouchpoints},
 		{Method: "GET", Path: "/touchpoints/{id}", handle: a.getTouchpoint},

@@ -65,6 +65,26 @@ func (a *API) reportAccuracy(w http.ResponseWriter, r *http.Request, p principal
 	return nil
 }
 
+// destinationCoverage is the share of the destination's events sent in the period that carried
+// each identifier key, and for Meta the estimated match score (report.IdentifierCoverage).
+func (a *API) destinationCoverage(w http.ResponseWriter, r *http.Request, p principal) error {
+	q := newQuery(r, "since", "until")
+	per := a.period(q)
+	if err := q.err(); err != nil {
+		return err
+	}
+	d, err := a.cfg.Store.GetDestination(r.Context(), p.TenantID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c, err := report.IdentifierCoverage(r.Context(), a.cfg.Store, d, per)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, c)
+	return nil
+}
+
 // exportOrders streams the orders matching the list filters as CSV. Once the first row is
 // written an error can no longer become a problem document; it is logged and the body ends.
 func (a *API) exportOrders(w http.ResponseWriter, r *http.Request, p principal) error {

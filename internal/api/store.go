@@ -14,6 +14,7 @@ import (
 // reads, the audit log, and its own.
 type Store interface {
 	report.Reader
+	report.CoverageReader
 	delivery.Store
 	admin.AuditLog
 	ErasePerson(ctx context.Context, tenantID string, p store.Person, audit store.AuditEntry) (store.ErasureResult, error)
