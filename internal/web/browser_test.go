@@ -338,6 +338,23 @@ func TestBrowser(t *testing.T) {
 			if drawn != 6 {
 				t.Errorf("%d of the 6 checklist icons are drawn as SVG", drawn)
 			}
+			// The destination's identifier coverage: both purchases were sent with the buyer's
+			// e-mail, in pt-BR, the period in the tenant's zone.
+			dsts, err := e.st.ListDestinations(context.Background(), tenant.ID)
+			if err != nil || len(dsts) != 1 {
+				t.Fatalf("destinations: %v %d", err, len(dsts))
+			}
+			cov := `#coverage-` + dsts[0].ID
+			run("coverage pt-BR", chromedp.Click(chromedp.CSS(cov+` summary`)), chromedp.WaitVisible(chromedp.CSS(cov+` table.coverage-table`)), shot("coverage-pt-BR"))
+			if s := text(cov + ` summary`); !strings.Contains(s, "Identificadores enviados") || !strings.Contains(s, "qualidade de correspondência estimada") {
+				t.Errorf("coverage summary in pt-BR: %q", s)
+			}
+			if s := text(cov + ` tr[data-key="em"]`); !strings.Contains(s, "E-mail") || !strings.Contains(s, "100,0\u00a0%") {
+				t.Errorf("e-mail coverage: %q", s)
+			}
+			if s := text(cov + ` p.small`); !strings.Contains(s, "2 eventos") || !strings.Contains(s, "UTC−3") {
+				t.Errorf("coverage period: %q", s)
+			}
 			run("source pt-BR", chromedp.Navigate(base+"/setup/sources/"+srcs[0].ID), chromedp.WaitVisible(chromedp.CSS(`#snippet-status.ok svg.icon-ok`)), shot("source-pt-BR"))
 			if s := text(`#snippet-status`); !strings.Contains(s, "Código visto em") || !strings.Contains(s, "UTC−3") {
 				t.Errorf("snippet status in pt-BR: %q", s)

@@ -100,6 +100,17 @@ func (l locale) Percent(v float64) string {
 	return strings.Replace(s, ".", l.decimal, 1) + "\u00a0%"
 }
 
+// Count formats a count as Int does.
+func (l locale) Count(n int) string { return l.Int(int64(n)) }
+
+// Score formats an estimated match score (0 to 10) with one decimal.
+func (l locale) Score(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return strings.Replace(strconv.FormatFloat(*v, 'f', 1, 64), ".", l.decimal, 1)
+}
+
 // Rate formats a report rate, "–" when it has no denominator.
 func (l locale) Rate(r report.Rate) string {
 	if r.Value == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/webhook"
 )
@@ -25,7 +26,12 @@ type destView struct {
 	SecretsSet []string
 	// Rotating: the previous value of a generated secret is still in use (both sign).
 	Rotating bool
+	// Coverage is the identifier coverage of the events sent in the last CoverageDays.
+	Coverage report.Coverage
 }
+
+// CoverageDays is the period of the identifier coverage on the setup page.
+const CoverageDays = 30
 
 type setupData struct {
 	Steps        []setupStep
@@ -96,8 +102,15 @@ func (u *UI) renderSetupWith(w http.ResponseWriter, r *http.Request, p page, sta
 		return
 	}
 	d.Sources, d.Specs, d.Providers = srcs, u.cfg.Dests.Specs(), u.cfg.Providers
+	now := u.now()
 	for _, x := range ds {
-		d.Destinations = append(d.Destinations, u.destView(x))
+		v := u.destView(x)
+		per := report.Period{Since: now.Add(-CoverageDays * 24 * time.Hour), Until: now}
+		if v.Coverage, err = report.IdentifierCoverage(ctx, u.cfg.Store, x, per); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		d.Destinations = append(d.Destinations, v)
 	}
 	if d.Steps, err = u.setupSteps(r, p, srcs, ds); err != nil {
 		u.fail(w, r, err)

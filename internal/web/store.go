@@ -14,6 +14,7 @@ import (
 // replays' reads, the audit log, sessions in embedded mode, and its own.
 type Store interface {
 	report.Reader
+	report.CoverageReader
 	delivery.Store
 	admin.AuditLog
 	CountUsers(ctx context.Context) (int, error)
