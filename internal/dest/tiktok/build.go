@@ -42,6 +42,15 @@ type user struct {
 	UserAgent  string   `json:"user_agent,omitempty"`
 }
 
+// keys are the identifier keys an event's user object carries: TikTok's click id (ttclid) and
+// browser cookie (ttp) count as the click and browser ids.
+func keys(ev event) dest.Keys {
+	u := ev.User
+	return dest.Keys(0).With(dest.KeyEmail, len(u.Email) > 0).With(dest.KeyPhone, len(u.Phone) > 0).
+		With(dest.KeyExternalID, len(u.ExternalID) > 0).With(dest.KeyIP, u.IP != "").With(dest.KeyUserAgent, u.UserAgent != "").
+		With(dest.KeyClickID, u.TTCLID != "").With(dest.KeyBrowserID, u.TTP != "")
+}
+
 type page struct {
 	URL      string `json:"url,omitempty"`
 	Referrer string `json:"referrer,omitempty"`

@@ -42,9 +42,12 @@ func (t *TikTok) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, 
 	// sent; the others go in one request, never split, and TikTok's answer, which is for the
 	// whole request, becomes each one's outcome.
 	p.batch = dest.Batch[event]{Type: Type, Platform: "TikTok", MaxBatch: MaxBatch,
-		Now: t.now, Convert: s.convert, Encode: s.encode, Post: p.post}
+		Now: t.now, Convert: s.convert, Encode: s.encode, Post: p.post, Keys: keys}
 	return p, nil
 }
+
+// KeysOf implements dest.KeyReporter: the identifier keys the event's user object carries.
+func (p *prepared) KeysOf(e dest.Event) (dest.Keys, bool) { return p.batch.KeysOf(e) }
 
 // prepared is a TikTok destination bound to one version of its settings.
 type prepared struct {
