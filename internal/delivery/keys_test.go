@@ -22,7 +22,7 @@ func TestWorkerRecordsIdentifierKeys(t *testing.T) {
 		d := e.plan(t, store.OrderEvent{TenantID: e.tenant.ID, Provider: "hotmart", ExternalID: "HPKEYS1",
 			EventKey: "k", Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: now.Add(-time.Minute), AmountMinor: 19700, Currency: "BRL",
 			Buyer:      store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com")},
-			Tracking:   store.Tracking{FBC: "fb.1.1767225000000.IwAR2F4-Abc"},
+			Tracking:   store.Tracking{ClickIDs: domain.ClickIDs{FBC: "fb.1.1767225000000.IwAR2F4-Abc"}},
 			ReceivedAt: now.Add(-time.Minute)}, "", now.Add(-time.Minute))
 		if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/desttest"
 	"github.com/hubtrack/hub/internal/domain"
 )
 
@@ -19,9 +20,9 @@ var jsonKey = map[string]string{"ip": "client_ip_address", "ua": "client_user_ag
 func TestKeysOfAreTheKeysSent(t *testing.T) {
 	t.Parallel()
 	full := purchase()
-	emailFBCLID := dest.Event{Name: domain.EventPurchase, EventID: "e1", EventTime: fixedNow.Add(-time.Hour),
+	emailFBCLID := dest.Event{Name: domain.EventPurchase, EventID: "e1", EventTime: desttest.FixedNow.Add(-time.Hour),
 		Custom: dest.Custom{ValueMinor: 100, Currency: "BRL"},
-		User:   dest.User{Emails: []string{"maria@example.com"}, FBCLID: "IwAR2F4-Abc", FBCLIDAt: fixedNow.Add(-2 * time.Hour)}}
+		User:   dest.User{Emails: []string{"maria@example.com"}, FBCLID: "IwAR2F4-Abc", FBCLIDAt: desttest.FixedNow.Add(-2 * time.Hour)}}
 	withDB := emailFBCLID
 	withDB.User.DateOfBirth, withDB.User.Phones = "1990-05-17", []string{"+55 11 98765-4321"}
 	cases := []struct {
