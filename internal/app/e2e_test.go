@@ -389,7 +389,7 @@ func TestBrowserEventsToMeta(t *testing.T) {
 			}
 			waitFor(t, "the Lead at the fake Graph API", 15*time.Second, func() bool { return len(r.fake.Events()) > 0 })
 			// Give any wrongly planned event the same chance to arrive before counting.
-			waitFor(t, "the lead's delivery recorded", 10*time.Second, func() bool {
+			waitFor(t, "the lead's delivery recorded", 30*time.Second, func() bool {
 				ds, err := r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, State: store.DeliveryDelivered})
 				return err == nil && len(ds) == 1
 			})
