@@ -549,10 +549,28 @@ type Touchpoint struct {
 	IP         string
 	UserAgent  string
 	Consent    string // granted | denied | unknown
-	EmailHash  string
-	PhoneHash  string
-	Bot        bool
-	Props      json.RawMessage
+	// Signals is the consent per purpose the snippet knew (hub('consent', {...}) or Google
+	// Consent Mode v2), each "granted", "denied" or "" (unknown). A touchpoint without any keeps
+	// Consent as the one decision for all purposes.
+	Signals   ConsentSignals
+	EmailHash string // Meta's rules (domain.Normalize)
+	PhoneHash string
+	// GoogleEmailHash and GooglePhoneHash are the lead's e-mail and phone hashed by Google's
+	// rules, TikTokPhoneHash the phone by TikTok's (as store.Buyer's em_google, ph_google,
+	// ph_tiktok); empty (stored as NULL) when the event carried none.
+	GoogleEmailHash string
+	GooglePhoneHash string
+	TikTokPhoneHash string
+	Bot             bool
+	Props           json.RawMessage
+}
+
+// ConsentSignals is a visitor's consent per purpose: Google's two advertising signals and
+// analytics. Each is "granted", "denied" or "" when unknown.
+type ConsentSignals struct {
+	AdUserData        string
+	AdPersonalization string
+	Analytics         string
 }
 
 type TouchpointFilter struct {

@@ -210,6 +210,8 @@ func touchpointArrays(tps []store.Touchpoint) []any {
 		bot                                            = make([]bool, n)
 		props                                          = make([]pgtype.Text, n)
 		gaSessions                                     = text()
+		adUserData, adPersonalization, analytics       = text(), text(), text()
+		googleEmail, googlePhone, tiktokPhone          = text(), text(), text()
 	)
 	for i := range tps {
 		tp := &tps[i]
@@ -220,13 +222,16 @@ func touchpointArrays(tps []store.Touchpoint) []any {
 		utmSource[i], utmMedium[i], utmCampaign[i], utmContent[i] = tp.UTM.Source, tp.UTM.Medium, tp.UTM.Campaign, tp.UTM.Content
 		utmTerm[i], ip[i], ua[i], consent[i], emailHash[i], phoneHash[i] = tp.UTM.Term, tp.IP, tp.UserAgent, tp.Consent, tp.EmailHash, tp.PhoneHash
 		bot[i], gaSessions[i] = tp.Bot, tp.GASessions
+		adUserData[i], adPersonalization[i], analytics[i] = tp.Signals.AdUserData, tp.Signals.AdPersonalization, tp.Signals.Analytics
+		googleEmail[i], googlePhone[i], tiktokPhone[i] = tp.GoogleEmailHash, tp.GooglePhoneHash, tp.TikTokPhoneHash
 		if len(tp.Props) > 0 {
 			props[i] = pgtype.Text{String: string(tp.Props), Valid: true}
 		}
 	}
 	return []any{id, tenant, source, typ, name, event, occurred, received, url, referrer, visitor,
 		fbclid, gclid, ttclid, fbc, fbp, ga, ttp, utmSource, utmMedium, utmCampaign, utmContent, utmTerm,
-		ip, ua, consent, emailHash, phoneHash, bot, props, gaSessions}
+		ip, ua, consent, emailHash, phoneHash, bot, props, gaSessions,
+		adUserData, adPersonalization, analytics, googleEmail, googlePhone, tiktokPhone}
 }
 
 // identityArrays returns the columns of identitiesColumns as arrays.
@@ -260,6 +265,9 @@ var writeTouchpointsSQL = func() string {
 		sel[i] = c
 		if c == "props" {
 			sel[i] = "props::jsonb"
+		}
+		if sqlstore.NullableTouchpointColumns[c] {
+			sel[i] = "NULLIF(" + c + ", '')" // absent: NULL, which costs the row nothing
 		}
 	}
 	k := len(cols)

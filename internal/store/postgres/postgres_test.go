@@ -95,3 +95,40 @@ func TestGraphURLStripped(t *testing.T) {
 		return err
 	})
 }
+
+// TestTouchpointAbsentExtrasAreNull: the consent signals and platform hashes most touchpoints
+// lack are stored as NULL by the group commit's one statement, not as empty strings.
+func TestTouchpointAbsentExtrasAreNull(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, testenv.Postgres(t))
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := s.CreateSource(ctx, store.Source{TenantID: tn.ID, Name: "site", PublicKey: "pk_null", WebhookToken: "wh_null", AttributionWindow: time.Hour, AttributionModel: store.ModelLastClick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tps := []store.Touchpoint{
+		{TenantID: tn.ID, SourceID: src.ID, Type: "page_view", VisitorID: "bare"},
+		{TenantID: tn.ID, SourceID: src.ID, Type: "lead", VisitorID: "full", Signals: store.ConsentSignals{AdUserData: "denied"}, GoogleEmailHash: "g"},
+	}
+	if _, err := s.WriteTouchpoints(ctx, tps, nil); err != nil {
+		t.Fatal(err)
+	}
+	var nulls, full int
+	if err := s.Pool().QueryRow(ctx, `SELECT
+		count(*) FILTER (WHERE ad_user_data IS NULL AND ad_personalization IS NULL AND analytics_consent IS NULL
+			AND google_email_hash IS NULL AND google_phone_hash IS NULL AND tiktok_phone_hash IS NULL),
+		count(*) FILTER (WHERE ad_user_data = 'denied' AND google_email_hash = 'g' AND ad_personalization IS NULL)
+		FROM touchpoints`).Scan(&nulls, &full); err != nil {
+		t.Fatal(err)
+	}
+	if nulls != 1 || full != 1 {
+		t.Errorf("rows all NULL: %d, with values: %d; want 1 and 1", nulls, full)
+	}
+}

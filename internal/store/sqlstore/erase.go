@@ -229,7 +229,7 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 		// and click ids have columns of their own.
 		url, referrer = stripQuery(url, p.Forms), stripQuery(referrer, p.Forms)
 		if _, err := q.exec(ctx, q.w, `UPDATE touchpoints SET email_hash = '', phone_hash = '', ip = '', user_agent = '',
-			url = $3, referrer = $4, props = NULL WHERE tenant_id = $1 AND id = $2`, tenantID, id, url, referrer); err != nil {
+			google_email_hash = NULL, google_phone_hash = NULL, tiktok_phone_hash = NULL, url = $3, referrer = $4, props = NULL WHERE tenant_id = $1 AND id = $2`, tenantID, id, url, referrer); err != nil {
 			return res, err
 		}
 	}

@@ -791,4 +791,19 @@ ALTER TABLE deliveries ADD COLUMN identifier_keys bigint;
 CREATE INDEX deliveries_keys ON deliveries (tenant_id, destination_id, delivered_at) WHERE identifier_keys IS NOT NULL;
 `,
 	},
+	{
+		// Consent per purpose (Google's ad_user_data and ad_personalization, and analytics)
+		// and a browser lead's e-mail and phone hashed by Google's and TikTok's rules, so a
+		// lead reaches Google Ads and TikTok with the hashes they match on. NULL when absent:
+		// most touchpoints carry none of them.
+		Name: "touchpoint consent signals and platform hashes",
+		Up: `
+ALTER TABLE touchpoints ADD COLUMN ad_user_data text;
+ALTER TABLE touchpoints ADD COLUMN ad_personalization text;
+ALTER TABLE touchpoints ADD COLUMN analytics_consent text;
+ALTER TABLE touchpoints ADD COLUMN google_email_hash text;
+ALTER TABLE touchpoints ADD COLUMN google_phone_hash text;
+ALTER TABLE touchpoints ADD COLUMN tiktok_phone_hash text;
+`,
+	},
 }

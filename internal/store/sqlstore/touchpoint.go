@@ -17,9 +17,30 @@ var TouchpointColumns = []string{
 	"url", "referrer", "visitor_id", "fbclid", "gclid", "ttclid", "fbc", "fbp", "ga_client_id", "ttp",
 	"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "ip", "user_agent",
 	"consent", "email_hash", "phone_hash", "bot", "props", "ga_sessions",
+	"ad_user_data", "ad_personalization", "analytics_consent",
+	"google_email_hash", "google_phone_hash", "tiktok_phone_hash",
+}
+
+// NullableTouchpointColumns are the columns stored as NULL when empty: most touchpoints have
+// none of them, and a NULL costs a row nothing but its bit.
+var NullableTouchpointColumns = map[string]bool{
+	"ad_user_data": true, "ad_personalization": true, "analytics_consent": true,
+	"google_email_hash": true, "google_phone_hash": true, "tiktok_phone_hash": true,
 }
 
 var touchpointCols = strings.Join(TouchpointColumns, ", ")
+
+// touchpointSelect reads TouchpointColumns back, a NULL as "".
+var touchpointSelect = func() string {
+	sel := make([]string, len(TouchpointColumns))
+	for i, c := range TouchpointColumns {
+		sel[i] = c
+		if NullableTouchpointColumns[c] {
+			sel[i] = "COALESCE(" + c + ", '')"
+		}
+	}
+	return strings.Join(sel, ", ")
+}()
 
 // InsertTouchpointSQL inserts one touchpoint, skipping it if its id or (source, client event
 // id) exists.
@@ -38,6 +59,8 @@ func TouchpointValues(f *Flavor, tp *store.Touchpoint) []any {
 		tp.URL, tp.Referrer, tp.VisitorID, tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP, tp.GAClientID, tp.TTP,
 		tp.UTM.Source, tp.UTM.Medium, tp.UTM.Campaign, tp.UTM.Content, tp.UTM.Term, tp.IP, tp.UserAgent,
 		tp.Consent, tp.EmailHash, tp.PhoneHash, tp.Bot, rawArg(tp.Props), tp.GASessions,
+		nullable(tp.Signals.AdUserData), nullable(tp.Signals.AdPersonalization), nullable(tp.Signals.Analytics),
+		nullable(tp.GoogleEmailHash), nullable(tp.GooglePhoneHash), nullable(tp.TikTokPhoneHash),
 	}
 }
 
@@ -58,7 +81,9 @@ func (s *touchpointScan) dest() []any {
 	return []any{&tp.ID, &tp.TenantID, &tp.SourceID, &tp.Type, &tp.Name, &tp.ClientEventID, tm(&tp.OccurredAt), tm(&tp.ReceivedAt),
 		&tp.URL, &tp.Referrer, &tp.VisitorID, &tp.FBCLID, &tp.GCLID, &tp.TTCLID, &tp.FBC, &tp.FBP, &tp.GAClientID, &tp.TTP,
 		&tp.UTM.Source, &tp.UTM.Medium, &tp.UTM.Campaign, &tp.UTM.Content, &tp.UTM.Term, &tp.IP, &tp.UserAgent,
-		&tp.Consent, &tp.EmailHash, &tp.PhoneHash, &tp.Bot, &s.props, &tp.GASessions}
+		&tp.Consent, &tp.EmailHash, &tp.PhoneHash, &tp.Bot, &s.props, &tp.GASessions,
+		&tp.Signals.AdUserData, &tp.Signals.AdPersonalization, &tp.Signals.Analytics,
+		&tp.GoogleEmailHash, &tp.GooglePhoneHash, &tp.TikTokPhoneHash}
 }
 
 func (s *touchpointScan) finish() store.Touchpoint {
@@ -182,7 +207,7 @@ func (q *queries) ListTouchpoints(ctx context.Context, f store.TouchpointFilter)
 	if f.After != "" {
 		w.add(`id < %s`, f.After)
 	}
-	rows, err := q.query(ctx, q.r, `SELECT `+touchpointCols+` FROM touchpoints`+w.String()+
+	rows, err := q.query(ctx, q.r, `SELECT `+touchpointSelect+` FROM touchpoints`+w.String()+
 		` ORDER BY id DESC LIMIT `+w.next(limitOf(f.Limit)), w.args...)
 	return collect(rows, err, "list touchpoints", scanTouchpointRows)
 }
@@ -195,7 +220,7 @@ func (q *queries) GetTouchpoint(ctx context.Context, tenantID, id string) (store
 		// before it was received, so the days around it are tried first; a miss falls back to
 		// every day, so an id made otherwise is still found.
 		if made, ok := uuidV7Time(id); ok {
-			tp, err := scanTouchpoint(q.queryRow(ctx, q.r, `SELECT `+touchpointCols+` FROM touchpoints
+			tp, err := scanTouchpoint(q.queryRow(ctx, q.r, `SELECT `+touchpointSelect+` FROM touchpoints
 				WHERE tenant_id = $1 AND id = $2 AND occurred_at >= $3 AND occurred_at < $4`,
 				tenantID, id, made.Add(-touchpointIDLookback), made.Add(24*time.Hour)))
 			if err == nil {
@@ -206,7 +231,7 @@ func (q *queries) GetTouchpoint(ctx context.Context, tenantID, id string) (store
 			}
 		}
 	}
-	tp, err := scanTouchpoint(q.queryRow(ctx, q.r, `SELECT `+touchpointCols+` FROM touchpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	tp, err := scanTouchpoint(q.queryRow(ctx, q.r, `SELECT `+touchpointSelect+` FROM touchpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	if err != nil {
 		return store.Touchpoint{}, readErr("get touchpoint", err)
 	}
@@ -243,7 +268,7 @@ func (q *queries) window(w *where, since, until time.Time) {
 // recent returns touchpoints matching w in the window, newest first.
 func (q *queries) recent(ctx context.Context, op string, w *where, since, until time.Time, limit int) ([]store.Touchpoint, error) {
 	q.window(w, since, until)
-	rows, err := q.query(ctx, q.r, `SELECT `+touchpointCols+` FROM touchpoints`+w.String()+
+	rows, err := q.query(ctx, q.r, `SELECT `+touchpointSelect+` FROM touchpoints`+w.String()+
 		` ORDER BY occurred_at DESC, id DESC LIMIT `+w.next(limitOf(limit)), w.args...)
 	return collect(rows, err, op, scanTouchpointRows)
 }

@@ -87,7 +87,8 @@ func testErasePerson(t *testing.T, s store.Store) {
 		{TenantID: w.b.ID, Kind: store.IdentityEmail, Hash: "EM", VisitorID: "vb"},
 	}))
 	tps := []store.Touchpoint{
-		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", VisitorID: "v1", EmailHash: "EM", PhoneHash: "PH"},
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", VisitorID: "v1", EmailHash: "EM", PhoneHash: "PH",
+			GoogleEmailHash: "EM-G", GooglePhoneHash: "PH-G", TikTokPhoneHash: "PH-T"},
 		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", VisitorID: "v9", EmailHash: "OTHER"},
 		{TenantID: w.b.ID, SourceID: w.srcB.ID, Type: "lead", VisitorID: "vb", EmailHash: "EM"},
 	}
@@ -113,8 +114,8 @@ func testErasePerson(t *testing.T, s store.Store) {
 	equal(t, "other identity kept", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "OTHER"))(t)), 1)
 	equal(t, "tenant B identity kept", len(must(s.VisitorsByIdentity(ctx, w.b.ID, store.IdentityEmail, "EM"))(t)), 1)
 	tpA := must(s.TouchpointsByVisitor(ctx, w.a.ID, "v1", time.Time{}, time.Time{}, 0))(t)
-	if tpA[0].EmailHash != "" || tpA[0].PhoneHash != "" {
-		t.Errorf("touchpoint keeps hashes: %q %q", tpA[0].EmailHash, tpA[0].PhoneHash)
+	if tpA[0].EmailHash != "" || tpA[0].PhoneHash != "" || tpA[0].GoogleEmailHash != "" || tpA[0].GooglePhoneHash != "" || tpA[0].TikTokPhoneHash != "" {
+		t.Errorf("touchpoint keeps hashes: %+v", tpA[0])
 	}
 	equal(t, "tenant B touchpoint kept", must(s.TouchpointsByVisitor(ctx, w.b.ID, "vb", time.Time{}, time.Time{}, 0))(t)[0].EmailHash, "EM")
 	audit := must(s.ListAudit(ctx, store.AuditFilter{TenantID: w.a.ID}))(t)

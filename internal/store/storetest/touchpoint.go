@@ -19,6 +19,8 @@ func fullTouchpoint(tenantID, sourceID string, i int) store.Touchpoint {
 		GAClientID: "GA1.1.1.2", GASessions: "QEHZPBE5HH:1757409568", TTP: "ttp-1",
 		UTM: store.UTM{Source: "fb", Medium: "cpc", Campaign: "launch", Content: "video", Term: "shoes"},
 		IP:  "203.0.113.7", UserAgent: "Mozilla/5.0", Consent: "granted", EmailHash: "em-hash", PhoneHash: "ph-hash",
+		Signals:         store.ConsentSignals{AdUserData: "granted", AdPersonalization: "denied", Analytics: "granted"},
+		GoogleEmailHash: "em-google", GooglePhoneHash: "ph-google", TikTokPhoneHash: "ph-tiktok",
 		Bot:   i%2 == 1,
 		Props: json.RawMessage(fmt.Sprintf(`{"value":%d,"currency":"BRL","items":[1,2]}`, i)),
 	}
@@ -37,6 +39,9 @@ func testTouchpoints(t *testing.T, s store.Store) {
 	batch := []store.Touchpoint{fullTouchpoint(w.a.ID, w.srcA.ID, 0), fullTouchpoint(w.a.ID, w.srcA.ID, 1), fullTouchpoint(w.a.ID, w.srcA.ID, 2)}
 	batch[2].Props = nil
 	batch[2].ClientEventID = ""
+	// Absent signals and platform hashes (most touchpoints) read back empty.
+	batch[2].Signals, batch[2].GoogleEmailHash, batch[2].GooglePhoneHash, batch[2].TikTokPhoneHash = store.ConsentSignals{}, "", "", ""
+	batch[1].Signals.Analytics = ""
 	n := must(s.InsertTouchpoints(ctx, batch))(t)
 	if n != 3 {
 		t.Errorf("inserted %d, want 3", n)
