@@ -96,7 +96,7 @@ const landingHTML = `<!doctype html>
 <script>
 window.fbqCalls = [];
 window.fbq = function () { window.fbqCalls.push(Array.prototype.slice.call(arguments)); };
-</script>
+</script>%s
 <script async src="/t.js" data-key="pk_browser" data-gateways="%s=hotmart"%s></script>
 </head><body>
 <h1>Offer</h1>
@@ -113,6 +113,13 @@ type browserEnv struct {
 }
 
 func newBrowserEnv(t *testing.T, consentAttr string) *browserEnv {
+	t.Helper()
+	return newBrowserEnvHead(t, consentAttr, "")
+}
+
+// newBrowserEnvHead is newBrowserEnv with head put in the landing page before the snippet
+// (a site's gtag and Consent Mode defaults).
+func newBrowserEnvHead(t *testing.T, consentAttr, head string) *browserEnv {
 	t.Helper()
 	env := &browserEnv{cookies: &cookieRecorder{cookies: map[string]*http.Cookie{}}}
 	env.checkout = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +142,7 @@ func newBrowserEnv(t *testing.T, consentAttr string) *browserEnv {
 	svc.Register(mux)
 	mux.HandleFunc("GET /landing", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, landingHTML, checkoutHost, consentAttr, env.checkout.URL)
+		fmt.Fprintf(w, landingHTML, head, checkoutHost, consentAttr, env.checkout.URL)
 	})
 	return env
 }
@@ -372,6 +379,103 @@ func TestBrowserGA4Cookies(t *testing.T) {
 	lead := env.waitFor(t, "lead")
 	if lead.GAClientID != "1958185836.1757409569" || lead.GASessions != "OLD1:1689765380,QEHZPBE5HH:1757409568" {
 		t.Errorf("lead: ga %q, sessions %q", lead.GAClientID, lead.GASessions)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors: %q", e)
+	}
+}
+
+// TestBrowserConsentObject: hub('consent', {...}) sets each purpose on its own, every event
+// carries the three signals, and the string form still grants all of them. A lead's e-mail
+// and phone are hashed at intake by Meta's, Google's and TikTok's rules.
+func TestBrowserConsentObject(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, "")
+	errs := consoleErrors(t, ctx)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	pv := env.waitFor(t, "page_view")
+	if pv.Consent != "unknown" || pv.Signals != (store.ConsentSignals{}) {
+		t.Errorf("page view before any consent: %q %+v", pv.Consent, pv.Signals)
+	}
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[string](`
+		hub('consent', {ad_user_data: 'denied', ad_personalization: 'granted', analytics: 'granted'});
+		hub('track', 'lead', {email: 'Maria.Silva+promo@Gmail.com', phone: '+55 (11) 98765-4321'})`)); err != nil {
+		t.Fatal(err)
+	}
+	lead := env.waitFor(t, "lead")
+	want := store.ConsentSignals{AdUserData: "denied", AdPersonalization: "granted", Analytics: "granted"}
+	if lead.Consent != "granted" || lead.Signals != want || lead.VisitorID == "" {
+		t.Errorf("lead: consent %q, signals %+v, want granted and %+v", lead.Consent, lead.Signals, want)
+	}
+	// Meta's rules keep the dots and the +tag; Google's drop them for gmail.com. Phones: Meta's
+	// digits only, Google's and TikTok's E.164 with the '+'.
+	hashes := [5]string{lead.EmailHash, lead.GoogleEmailHash, lead.PhoneHash, lead.GooglePhoneHash, lead.TikTokPhoneHash}
+	wantHashes := [5]string{pii.SHA256Hex("maria.silva+promo@gmail.com"), pii.SHA256Hex("mariasilva@gmail.com"),
+		pii.SHA256Hex("5511987654321"), pii.SHA256Hex("+5511987654321"), pii.SHA256Hex("+5511987654321")}
+	if hashes != wantHashes {
+		t.Errorf("lead hashes %q, want %q", hashes, wantHashes)
+	}
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('consent', 'granted'); hub('track', 'initiate_checkout')`)); err != nil {
+		t.Fatal(err)
+	}
+	ic := env.waitFor(t, "initiate_checkout")
+	if all := (store.ConsentSignals{AdUserData: "granted", AdPersonalization: "granted", Analytics: "granted"}); ic.Signals != all || ic.Consent != "granted" {
+		t.Errorf("after the string form: consent %q, signals %+v", ic.Consent, ic.Signals)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors: %q", e)
+	}
+}
+
+// TestBrowserConsentMode: the snippet reads Google Consent Mode v2 from dataLayer. A default
+// with analytics_storage denied holds events and writes no cookie; the visitor's update
+// releases them with the signals it grants; a later update pushed to dataLayer is read for the
+// next event; a regional default is ignored (Hub cannot tell the visitor's region).
+func TestBrowserConsentMode(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnvHead(t, "", `
+<script>
+window.dataLayer = window.dataLayer || [];
+function gtag() { dataLayer.push(arguments); }
+gtag('consent', 'default', {ad_storage: 'denied', analytics_storage: 'denied', ad_user_data: 'denied', ad_personalization: 'denied', wait_for_update: 500});
+gtag('consent', 'default', {ad_personalization: 'granted', region: ['US-CA']});
+</script>`)
+	errs := consoleErrors(t, ctx)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?gclid=G-123"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, func() bool {
+		ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`!!(window.hub && hub.v)`))
+		return err == nil && ok
+	})
+	cookie, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.cookie`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != "" || len(storedTouchpoints(t, env.store, "ten_b")) != 0 {
+		t.Errorf("before the update: cookie %q, %d touchpoints", cookie, len(storedTouchpoints(t, env.store, "ten_b")))
+	}
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[string](`gtag('consent', 'update', {analytics_storage: 'granted', ad_user_data: 'granted'}); 'ok'`)); err != nil {
+		t.Fatal(err)
+	}
+	pv := env.waitFor(t, "page_view")
+	want := store.ConsentSignals{AdUserData: "granted", AdPersonalization: "denied", Analytics: "granted"}
+	if pv.Consent != "granted" || pv.Signals != want || pv.GCLID != "G-123" || pv.VisitorID == "" {
+		t.Errorf("page view after the update: consent %q, signals %+v (want %+v), gclid %q", pv.Consent, pv.Signals, want, pv.GCLID)
+	}
+	poll(t, func() bool { return browserCookies(t, tctx, env.hub.URL)[VisitorCookie] == pv.VisitorID })
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[string](`gtag('consent', 'update', {ad_personalization: 'granted'}); hub('track', 'lead')`)); err != nil {
+		t.Fatal(err)
+	}
+	lead := env.waitFor(t, "lead")
+	if all := (store.ConsentSignals{AdUserData: "granted", AdPersonalization: "granted", Analytics: "granted"}); lead.Signals != all {
+		t.Errorf("lead after the second update: %+v", lead.Signals)
 	}
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors: %q", e)

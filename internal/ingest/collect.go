@@ -184,6 +184,7 @@ func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip
 		IP:        ip,
 		UserAgent: truncate(ua, 512),
 		Consent:   consent,
+		Signals:   signals(consent, e.Signals),
 		Bot:       e.Webdriver || IsBot(ua),
 	}
 	if len(e.Props) > 0 && string(e.Props) != "null" {
@@ -205,16 +206,49 @@ func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip
 			warnings = append(warnings, domain.FieldError{Field: field("phone"), Reason: "dropped: not a valid phone number with country code"})
 		}
 	}
+	platformHashes(&tp, e.Email, e.Phone, s.cfg.PhoneCountryCode)
 	if consent == ConsentDenied {
 		stripIdentifiers(&tp)
 	}
 	return tp, warnings
 }
 
+// signals is the consent per purpose a touchpoint stores: the event's own, else, for the
+// string form alone, that one decision for every purpose ("granted" grants all; "denied" is
+// the touchpoint's Consent and needs no copy). Absent signals stay empty (NULL in the store).
+func signals(consent string, s EventSignals) store.ConsentSignals {
+	out := store.ConsentSignals{AdUserData: s.AdUserData, AdPersonalization: s.AdPersonalization, Analytics: s.Analytics}
+	if out == (store.ConsentSignals{}) && consent == ConsentGranted {
+		out = store.ConsentSignals{AdUserData: ConsentGranted, AdPersonalization: ConsentGranted, Analytics: ConsentGranted}
+	}
+	return out
+}
+
+// platformHashes hashes a lead's e-mail and phone by Google's and TikTok's rules, as the
+// webhook intake does for a buyer (store.Buyer's em_google, ph_google, ph_tiktok), so a lead
+// reaches Google Ads and TikTok with the hashes they match on. A value that is already a hash
+// was normalised by rules Hub does not know and cannot be re-normalised: it is left out.
+func platformHashes(tp *store.Touchpoint, email, phone, countryCode string) {
+	if email != "" && !pii.IsSHA256Hex(email) {
+		if n, err := domain.GoogleEmail(email); err == nil {
+			tp.GoogleEmailHash = pii.SHA256Hex(n)
+		}
+	}
+	if phone != "" && !pii.IsSHA256Hex(phone) {
+		if n, err := domain.GooglePhone(phone, countryCode); err == nil {
+			tp.GooglePhoneHash = pii.SHA256Hex(n)
+		}
+		if n, err := domain.TikTokPhone(phone, countryCode); err == nil {
+			tp.TikTokPhoneHash = pii.SHA256Hex(n)
+		}
+	}
+}
+
 // stripIdentifiers keeps what a touchpoint says happened and drops who it happened to.
 func stripIdentifiers(tp *store.Touchpoint) {
 	tp.VisitorID, tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP = "", "", "", "", "", ""
 	tp.GAClientID, tp.GASessions, tp.TTP, tp.EmailHash, tp.PhoneHash, tp.IP = "", "", "", "", "", ""
+	tp.GoogleEmailHash, tp.GooglePhoneHash, tp.TikTokPhoneHash = "", "", ""
 	tp.URL, tp.Referrer = stripQuery(tp.URL), stripQuery(tp.Referrer)
 }
 

@@ -298,6 +298,15 @@ func (s *jscan) eventField(key []byte, e *Event, depth int, top bool) (wrongType
 			return false, s.lit("null")
 		}
 		return true, s.skip(depth + 1)
+	case "consent_signals":
+		switch s.peek() {
+		case '{':
+			return s.strings(map[string]*string{"ad_user_data": &e.Signals.AdUserData, "ad_personalization": &e.Signals.AdPersonalization,
+				"analytics": &e.Signals.Analytics}, signalFieldNames, depth+1)
+		case 'n':
+			return false, s.lit("null")
+		}
+		return true, s.skip(depth + 1)
 	default:
 		if foldsToField(key, eventFieldNames) || (top && (bytes.EqualFold(key, []byte("key")) || bytes.EqualFold(key, []byte("events")))) {
 			return false, false
@@ -305,6 +314,47 @@ func (s *jscan) eventField(key []byte, e *Event, depth int, top bool) (wrongType
 		return false, s.skip(depth + 1)
 	}
 	return s.str(dst, depth+1)
+}
+
+// strings decodes an object of string fields (s at its '{'): each key of fields into its
+// string; a key that folds to one of names (but is not exactly it) is left to encoding/json.
+func (s *jscan) strings(fields map[string]*string, names []string, depth int) (wrongType, ok bool) {
+	if depth > fastMaxDepth {
+		return false, false
+	}
+	s.i++
+	s.ws()
+	if s.peek() == '}' {
+		s.i++
+		return false, true
+	}
+	for {
+		key, ok := s.key()
+		if !ok {
+			return false, false
+		}
+		dst := fields[string(key)]
+		if dst == nil {
+			if foldsToField(key, names) || !s.skip(depth+1) {
+				return false, false
+			}
+		} else {
+			wt, ok := s.str(dst, depth+1)
+			if !ok {
+				return false, false
+			}
+			wrongType = wrongType || wt
+		}
+		s.ws()
+		c := s.peek()
+		s.i++
+		if c == '}' {
+			return wrongType, true
+		}
+		if c != ',' {
+			return false, false
+		}
+	}
 }
 
 func (s *jscan) utm(u *EventUTM, depth int) (wrongType, ok bool) {
@@ -364,8 +414,9 @@ func (s *jscan) utm(u *EventUTM, depth int) (wrongType, ok bool) {
 var (
 	eventFieldNames = []string{"type", "name", "event_id", "occurred_at", "url", "referrer", "visitor_id",
 		"fbclid", "gclid", "ttclid", "fbc", "fbp", "ga_client_id", "ga_sessions", "ttp", "utm", "email",
-		"phone", "consent", "webdriver", "props"}
-	utmFieldNames = []string{"source", "medium", "campaign", "content", "term"}
+		"phone", "consent", "consent_signals", "webdriver", "props"}
+	utmFieldNames    = []string{"source", "medium", "campaign", "content", "term"}
+	signalFieldNames = []string{"ad_user_data", "ad_personalization", "analytics"}
 )
 
 // foldsToField: encoding/json would match key (ASCII, not exactly a field name) to a field.

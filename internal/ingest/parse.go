@@ -36,8 +36,10 @@ type Event struct {
 	Email      string          `json:"email"`
 	Phone      string          `json:"phone"`
 	Consent    string          `json:"consent"`
-	Webdriver  bool            `json:"webdriver"`
-	Props      json.RawMessage `json:"props"`
+	// Signals is the consent per purpose (hub('consent', {...}) or Google Consent Mode v2).
+	Signals   EventSignals    `json:"consent_signals"`
+	Webdriver bool            `json:"webdriver"`
+	Props     json.RawMessage `json:"props"`
 }
 
 // EventUTM holds the utm_* parameters of the landing URL.
@@ -47,6 +49,13 @@ type EventUTM struct {
 	Campaign string `json:"campaign"`
 	Content  string `json:"content"`
 	Term     string `json:"term"`
+}
+
+// EventSignals is an event's consent per purpose, each "granted", "denied" or absent.
+type EventSignals struct {
+	AdUserData        string `json:"ad_user_data"`
+	AdPersonalization string `json:"ad_personalization"`
+	Analytics         string `json:"analytics"`
 }
 
 // Event types a browser may send. "click" is recorded by tracking links only.
@@ -295,6 +304,16 @@ func validateEvent(pe *ParsedEvent, lim Limits, now time.Time) {
 	case "", ConsentGranted, ConsentDenied, ConsentUnknown:
 	default:
 		bad("consent", "must be granted, denied or unknown")
+	}
+	for _, f := range []struct{ name, v string }{
+		{"consent_signals.ad_user_data", e.Signals.AdUserData}, {"consent_signals.ad_personalization", e.Signals.AdPersonalization},
+		{"consent_signals.analytics", e.Signals.Analytics},
+	} {
+		switch f.v {
+		case "", ConsentGranted, ConsentDenied:
+		default:
+			bad(f.name, "must be granted or denied")
+		}
 	}
 	if len(e.Email) > 320 {
 		bad("email", "must be at most 320 characters")

@@ -13,7 +13,9 @@
   var P = C.p, H = {}, B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
   var VID = /^[A-Za-z0-9_-]{1,32}$/, FB = { lead: 'Lead', initiate_checkout: 'InitiateCheckout', add_to_cart: 'AddToCart' };
   var TYPES = { page_view: 1, lead: 1, initiate_checkout: 1, add_to_cart: 1, identify: 1 };
-  var k, ids = {}, q = [], held = [], timer;
+  var k, ids = {}, q = [], held = [], timer, sig = {}, dl, dli = 0;
+  var SIG = { ad_user_data: 'ad_user_data', ad_personalization: 'ad_personalization', analytics: 'analytics' };
+  var GCM = { ad_user_data: 'ad_user_data', ad_personalization: 'ad_personalization', analytics_storage: 'analytics' };
   for (k in C.h) H[k] = C.h[k];
   at('gateways').split(',').forEach(function (p) {
     p = p.split('=');
@@ -84,10 +86,14 @@
     ga();
     e.visitor_id = ids.vid;
     e.consent = consent === 'granted' ? 'granted' : 'unknown';
+    var c = {}, n = 0;
+    for (k in sig) { c[k] = sig[k]; n++; }
+    if (n) e.consent_signals = c;
     var m = { fbclid: ids.fbclid, gclid: ids.gclid, ttclid: ids.ttclid, fbc: ids.fbc, fbp: ids.fbp, ga_client_id: ids.ga, ga_sessions: ids.gs, ttp: ids.ttp };
     for (k in m) if (m[k]) e[k] = m[k];
   }
   function push(e) {
+    gcm();
     if (consent === 'denied') return;
     if (consent === 'pending') { if (held.length < 50) held.push(e); return; }
     fill(e);
@@ -161,7 +167,20 @@
     if (a) decorateLink(a);
   }
 
+  // Consent: the string form decides for every purpose; the object form sets each purpose it
+  // names, and its analytics decides Hub's own measurement like the string form.
   function setConsent(v) {
+    if (v && typeof v === 'object') {
+      for (k in SIG) if (v[k] === 'granted' || v[k] === 'denied') sig[SIG[k]] = v[k];
+      if (v.analytics === 'granted' || v.analytics === 'denied') overall(v.analytics);
+      return;
+    }
+    if (v === 'granted' || v === 'denied') {
+      for (k in SIG) sig[SIG[k]] = v;
+      overall(v);
+    }
+  }
+  function overall(v) {
     if (v === 'granted') {
       consent = 'granted';
       persist();
@@ -175,6 +194,36 @@
       if (cookie('_hub_vid')) setCookie('_hub_vid', '', 0);
     }
   }
+  // Google Consent Mode v2: gtag('consent', 'default'|'update', {...}) pushes its arguments to
+  // dataLayer. Hub reads the entries it has not read yet at start, at every push (dataLayer.push
+  // wrapped) and before every event (in case the wrap was replaced). An update is the visitor's
+  // choice, like hub('consent', {...}); a default is the state before any choice: its signals
+  // are taken (unless it names regions), and a denied analytics_storage holds events (as data-consent="required" does)
+  // until an update grants it.
+  function gcm() {
+    var a = w.dataLayer, e, c, m, i;
+    if (!a || typeof a.length !== 'number') return;
+    if (a !== dl) {
+      dl = a;
+      dli = 0;
+      if (typeof a.push === 'function' && !a.push.hub) {
+        var orig = a.push;
+        a.push = function () { var r = orig.apply(a, arguments); gcm(); return r; };
+        a.push.hub = 1;
+      }
+    }
+    while (dli < a.length) {
+      e = a[dli++]; // advanced first: an update releases held events, which reads again
+      if (!e || e[0] !== 'consent' || !(c = e[2]) || typeof c !== 'object') continue;
+      m = {};
+      for (i in GCM) if (c[i] === 'granted' || c[i] === 'denied') m[GCM[i]] = c[i];
+      if (e[1] === 'update') setConsent(m);
+      else if (e[1] === 'default' && !c.region) { // a regional default: Hub cannot tell the region
+        for (i in m) sig[i] = m[i];
+        if (m.analytics === 'denied' && consent === 'unknown') consent = 'pending';
+      }
+    }
+  }
 
   function hub(cmd, a, b) {
     if (cmd === 'track') return track(a, b);
@@ -186,6 +235,7 @@
   hub.v = 1;
   w.hub = hub;
   resolve();
+  gcm();
   if (consent === 'unknown') persist();
   d.addEventListener('click', onClick, true);
   d.addEventListener('auxclick', onClick, true);
