@@ -461,6 +461,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		}
 		return w.finish(ctx, ds.Type, d, state, dest.ReasonStale, nil)
 	}
+	if dest.HeldForConsent(impl.Spec(), configOf(ds), ev) {
+		return w.finish(ctx, ds.Type, d, store.DeliverySkipped, dest.ReasonConsentDenied, nil)
+	}
 
 	bstate, wait, err := w.Breaker.Allow(ctx, ds.ID)
 	if err != nil {
@@ -742,6 +745,16 @@ func (w *Worker) settings(ds store.Destination) (dest.Config, dest.Credentials, 
 	return cfg, dest.NewCredentials(creds), nil
 }
 
+// configOf decodes a destination's non-secret settings; a config that is not a JSON object of
+// strings is empty (the sender refuses such a destination as invalid_config anyway).
+func configOf(ds store.Destination) dest.Config {
+	cfg := dest.Config{}
+	if len(ds.Config) > 0 && json.Unmarshal(ds.Config, &cfg) != nil {
+		return dest.Config{}
+	}
+	return cfg
+}
+
 // buildEvent builds the platform-neutral conversion of a delivery for a destination of spec
 // (see Event) from the rows GetDeliveryJob read with it; only a notice's dead delivery, an
 // order's history (spec.OrderHistory) and the landing of an order's own click id are read
@@ -831,6 +844,16 @@ func touchpointEvent(tp store.Touchpoint, d store.Delivery) dest.Event {
 	}
 	if tp.PhoneHash != "" {
 		ev.User.Phones = []string{tp.PhoneHash}
+	}
+	// Google's and TikTok's own hashes of the lead, computed at intake by their rules.
+	if tp.GoogleEmailHash != "" {
+		ev.User.GoogleEmails = []string{tp.GoogleEmailHash}
+	}
+	if tp.GooglePhoneHash != "" {
+		ev.User.GooglePhones = []string{tp.GooglePhoneHash}
+	}
+	if tp.TikTokPhoneHash != "" {
+		ev.User.TikTokPhones = []string{tp.TikTokPhoneHash}
 	}
 	if tp.VisitorID != "" {
 		ev.User.ExternalIDs = []string{tp.VisitorID}
@@ -995,8 +1018,7 @@ func applyTouchpoint(ev *dest.Event, tp store.Touchpoint) {
 		ev.EventSourceURL = tp.URL
 		ev.Referrer = tp.Referrer
 	}
-	switch c := dest.Consent(tp.Consent); c {
-	case dest.ConsentGranted, dest.ConsentDenied:
+	if c, ok := touchpointConsent(tp); ok {
 		ev.Consent = c
 	}
 	// The click's ids beat the order's; the order's stay when the click had none.
@@ -1010,6 +1032,26 @@ func applyTouchpoint(ev *dest.Event, tp store.Touchpoint) {
 			*c.dst = c.v
 		}
 	}
+}
+
+// touchpointConsent is the visit's consent for Google's two signals: its own signals when the
+// snippet sent any (hub('consent', {...}), Consent Mode v2), else its one consent decision for
+// both (the string form, and touchpoints recorded before the signals existed). ok is false
+// when nothing is known, so an order keeps what it had.
+func touchpointConsent(tp store.Touchpoint) (dest.ConsentSignals, bool) {
+	known := func(v string) dest.Consent {
+		if c := dest.Consent(v); c == dest.ConsentGranted || c == dest.ConsentDenied {
+			return c
+		}
+		return ""
+	}
+	if tp.Signals.AdUserData != "" || tp.Signals.AdPersonalization != "" {
+		return dest.ConsentSignals{AdUserData: known(tp.Signals.AdUserData), AdPersonalization: known(tp.Signals.AdPersonalization)}, true
+	}
+	if c := known(tp.Consent); c != "" {
+		return dest.AllConsent(c), true
+	}
+	return dest.ConsentSignals{}, false
 }
 
 // takeQuota takes one request from the destination's quota. The bucket holds a fifth of the

@@ -93,10 +93,10 @@ type Event struct {
 	Referrer string
 	User     User
 	Custom   Custom
-	// Consent is the visitor's consent as Hub stored it with the credited visit (the snippet's
-	// consent state): ConsentGranted, ConsentDenied, or empty when unknown. Hub stores one
-	// signal, so it stands for both of Google's (ad_user_data and ad_personalization).
-	Consent Consent
+	// Consent is the visitor's consent per purpose as Hub stored it with the credited visit
+	// (the snippet's hub('consent', ...) or Google Consent Mode v2): each signal is
+	// ConsentGranted, ConsentDenied, or empty when unknown.
+	Consent ConsentSignals
 	// Order is the order's lifecycle (gateway, status, history) for the destinations whose
 	// Spec asks for it (OrderHistory: the webhook); zero for browser events.
 	Order Order
@@ -145,6 +145,19 @@ const (
 	ConsentGranted Consent = "granted"
 	ConsentDenied  Consent = "denied"
 )
+
+// ConsentSignals is a visitor's consent for Google's two advertising purposes, each its own
+// signal (Consent Mode v2): AdUserData is consent to send the visitor's data to Google for
+// advertising, AdPersonalization consent to personalised advertising.
+type ConsentSignals struct {
+	AdUserData        Consent
+	AdPersonalization Consent
+}
+
+// AllConsent is the same decision for every signal (the string form hub('consent', 'granted')).
+func AllConsent(c Consent) ConsentSignals {
+	return ConsentSignals{AdUserData: c, AdPersonalization: c}
+}
 
 // User identifies the buyer. The personal keys hold lowercase hex SHA-256 values of the data
 // normalised by Meta's rules (package pii); the store keeps e-mails and phones only in that form.

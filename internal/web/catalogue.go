@@ -704,6 +704,12 @@ var catalogue = map[string]msg{
 	"setting.google_ads.event_source.help":         {"Where the conversions happen: WEB, APP, IN_STORE, PHONE, MESSAGE or OTHER.", "Onde as conversões acontecem: WEB (site), APP (aplicativo), IN_STORE (loja física), PHONE (telefone), MESSAGE (mensagem) ou OTHER (outro)."},
 	"setting.google_ads.events":                    {"Enabled events", "Eventos enviados"},
 	"setting.google_ads.events.help":               {"Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event.", "Nomes dos eventos separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador."},
+	"setting.google_ads.denied_consent":            {"Visitors who denied consent", "Visitantes que negaram consentimento"},
+	"setting.google_ads.denied_consent.help":       {"send sends the events of visitors who denied ad_user_data with that denial (Google then does not use their data for ads); hold does not send them (reason consent_denied).", "send envia os eventos de visitantes que negaram ad_user_data junto com essa negativa (o Google então não usa os dados deles para anúncios); hold não envia (motivo consent_denied)."},
+	"setting.ga4.denied_consent":                   {"Visitors who denied consent", "Visitantes que negaram consentimento"},
+	"setting.ga4.denied_consent.help":              {"send sends the events of visitors who denied ad_user_data with that denial (Google then does not use their data for ads); hold does not send them (reason consent_denied).", "send envia os eventos de visitantes que negaram ad_user_data junto com essa negativa (o Google então não usa os dados deles para anúncios); hold não envia (motivo consent_denied)."},
+	"setting.meta.limited_data_use":                {"Limited Data Use", "Uso limitado de dados (LDU)"},
+	"setting.meta.limited_data_use.help":           {"true marks every event for Meta's Limited Data Use (US state privacy laws), letting Meta tell from the event where the person is; off by default.", "true marca todo evento com o Uso limitado de dados da Meta (leis de privacidade de estados dos EUA), e a Meta descobre pelo evento onde a pessoa está; desligado por padrão."},
 	"setting.google_ads.validate_only":             {"Validate only (test mode)", "Só validar (modo de teste)"},
 	"setting.google_ads.validate_only.help":        {"true makes Google validate the events without recording them (validateOnly); remove it in production.", "true faz o Google validar os eventos sem registrá-los (validateOnly); apague quando for para valer."},
 	"setting.google_ads.service_account_json":      {"Service account key (JSON)", "Chave da conta de serviço (JSON)"},
@@ -759,6 +765,7 @@ var catalogue = map[string]msg{
 	"problem.ga4_name_chars": {"GA4 event names start with a letter and hold only letters, digits and '_'", "os nomes de eventos do GA4 começam com uma letra e têm só letras, números e '_'"},
 	"problem.ga4_reserved":   {"the event name is reserved by GA4", "o nome do evento é reservado pelo GA4"},
 	"problem.ga4_prefix":     {"the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)", "o nome do evento começa com um prefixo reservado pelo GA4 (firebase_, ga_, google_, gtag.)"},
+	"problem.denied_consent": {"must be send or hold", "precisa ser send ou hold"},
 }
 
 // problems maps the validation problems admin and the destinations state (in English) to
@@ -790,6 +797,7 @@ var problems = map[string]string{
 	"GA4 event names start with a letter and hold only letters, digits and '_'":         "problem.ga4_name_chars",
 	"the event name is reserved by GA4":                                                 "problem.ga4_reserved",
 	"the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)": "problem.ga4_prefix",
+	dest.DeniedConsentProblem:                                                           "problem.denied_consent",
 }
 
 // Problem puts a validation problem into the reader's language (as stated when Hub does not

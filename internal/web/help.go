@@ -23,7 +23,7 @@ var reasonCodes = []string{
 	dest.ReasonRateLimited, dest.ReasonServerError, dest.ReasonTransient, dest.ReasonTimeout,
 	dest.ReasonNetwork, dest.ReasonMalformedResponse, dest.ReasonCancelled, dest.ReasonInvalidConfig,
 	dest.ReasonInvalidEvent, dest.ReasonWeakUserData, dest.ReasonPolicyBlocked, dest.ReasonEventDisabled,
-	dest.ReasonRejected, dest.ReasonNoClientID, "destination_disabled", "replay_requested", "unknown",
+	dest.ReasonRejected, dest.ReasonNoClientID, dest.ReasonConsentDenied, "destination_disabled", "replay_requested", "unknown",
 	dest.ReasonAccepted, dest.ReasonConfirmed, dest.ReasonPartial, dest.ReasonUnconfirmed, dest.ReasonProcessingFailed,
 }
 
@@ -157,6 +157,11 @@ var reasonMessages = map[string][4]msg{
 		{"Hub never saw the buyer's GA4 cookie (_ga), which GA4 requires to record a web event, so the purchase was not sent.", "O Hub nunca viu o cookie do GA4 (_ga) do comprador, que o GA4 exige para registrar um evento da Web, então a compra não foi enviada."},
 		{"Install the snippet on every page before checkout; to send such purchases anyway (revenue without attribution), set \"Without a GA4 client ID\" to synthetic, then resend.", "Instale o código em todas as páginas antes do checkout; para enviar essas compras mesmo assim (receita sem atribuição), mude \"Sem client ID do GA4\" para synthetic e depois reenvie."},
 		{"the buyer has no GA4 client ID", "o comprador não tem client ID do GA4"}},
+	dest.ReasonConsentDenied: {
+		{"Consent denied", "Consentimento negado"},
+		{"The visitor denied consent to send their data to Google for ads (ad_user_data), and this destination holds such events back, so it was not sent.", "O visitante negou o consentimento para enviar os dados dele ao Google para anúncios (ad_user_data), e este destino não envia esses eventos, então ele não foi enviado."},
+		{"Nothing to fix: this is the visitor's choice. To send such events with the denial instead (Google then does not use the visitor's data for ads), set \"Visitors who denied consent\" to send, then resend.", "Não há o que corrigir: foi a escolha do visitante. Para enviar esses eventos junto com a negativa (o Google então não usa os dados do visitante para anúncios), mude \"Visitantes que negaram consentimento\" para send e depois reenvie."},
+		{"the visitor denied consent and the destination holds such events back", "o visitante negou o consentimento e o destino não envia esses eventos"}},
 	"destination_disabled": {
 		{"Destination disabled", "Destino desativado"},
 		{"The destination is disabled, so Hub does not send to it.", "O destino está desativado, então o Hub não envia para ele."},

@@ -29,23 +29,22 @@ type payload struct {
 	Events          []event   `json:"events"`
 }
 
-// consent is the request's consent: GRANTED or DENIED for both signals, from the one consent
-// decision Hub stores with the visit (dest.Event.Consent). Unknown consent is left out. The enum
-// strings come from a third-party schema of the Measurement Protocol (UNVERIFIED in Hub's
-// protocol reference), and match Google's example.
+// consent is the request's consent: GRANTED or DENIED for each of Google's two signals, from
+// the visitor's own (dest.Event.Consent); an unknown signal is left out, and with both unknown
+// so is consent. The enum strings come from a third-party schema of the Measurement Protocol
+// (UNVERIFIED in Hub's protocol reference), and match Google's example.
 type consent struct {
-	AdUserData        string `json:"ad_user_data"`
-	AdPersonalization string `json:"ad_personalization"`
+	AdUserData        string `json:"ad_user_data,omitempty"`
+	AdPersonalization string `json:"ad_personalization,omitempty"`
 }
 
-func consentOf(c dest.Consent) *consent {
-	switch c {
-	case dest.ConsentGranted:
-		return &consent{AdUserData: "GRANTED", AdPersonalization: "GRANTED"}
-	case dest.ConsentDenied:
-		return &consent{AdUserData: "DENIED", AdPersonalization: "DENIED"}
+func consentOf(c dest.ConsentSignals) *consent {
+	word := map[dest.Consent]string{dest.ConsentGranted: "GRANTED", dest.ConsentDenied: "DENIED"}
+	out := consent{AdUserData: word[c.AdUserData], AdPersonalization: word[c.AdPersonalization]}
+	if out == (consent{}) {
+		return nil
 	}
-	return nil
+	return &out
 }
 
 type userData struct {

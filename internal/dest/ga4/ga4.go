@@ -105,6 +105,7 @@ var spec = dest.Spec{
 			Description: "global sends to www.google-analytics.com; eu sends to region1.google-analytics.com (data collected in the EU)."},
 		{Name: SettingNoClientID, Label: "Without a GA4 client ID", Default: NoClientIDSkip,
 			Description: "skip refuses events of buyers whose _ga cookie Hub never saw (reason no_client_id); synthetic sends them under a made-up client ID: the revenue is recorded, without attribution."},
+		dest.DeniedConsent,
 		{Name: SettingValidateOnly, Label: "Validate only (test mode)", Kind: dest.KindBool, Test: true,
 			Description: "true sends every event to GA4's validation server, which checks it and records nothing; remove it in production."},
 	},
@@ -145,6 +146,7 @@ func (g *GA4) ValidateConfig(cfg dest.Config) error {
 	if v := cfg.Get(spec, SettingNoClientID); v != NoClientIDSkip && v != NoClientIDSynthetic {
 		ce.Add(SettingNoClientID, "must be skip or synthetic")
 	}
+	dest.CheckDeniedConsent(spec, cfg, ce)
 	if v := cfg.Get(spec, SettingValidateOnly); v != "" && v != "true" {
 		ce.Add(SettingValidateOnly, "must be true, or left empty in production")
 	}

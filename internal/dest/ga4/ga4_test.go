@@ -59,7 +59,7 @@ func purchase() dest.Event {
 	u.UserAgent, u.GAClientID, u.GCLID = "Mozilla/5.0 (iPhone)", "1958185836.1757409569", "Cj0abc"
 	// The session started 20 minutes before the purchase; another stream's is ignored.
 	u.GASessions = fmt.Sprintf("OTHERSTREAM:1,QEHZPBE5HH:%d", time.Date(2025, 12, 31, 23, 40, 0, 0, time.UTC).Unix())
-	e.Consent = dest.ConsentGranted
+	e.Consent = dest.AllConsent(dest.ConsentGranted)
 	e.Custom = dest.Custom{ValueMinor: 24990, Currency: "BRL", OrderID: "HP1234567890", ContentIDs: []string{"SKU1"},
 		ContentType: "product", Contents: []dest.Content{{ID: "SKU1", Quantity: 1, ItemPriceMinor: 24990}}, NumItems: 1}
 	return e
@@ -95,24 +95,31 @@ func TestBuildGoldenPurchase(t *testing.T) {
 	}
 }
 
-// The visit's consent goes as GA4's consent block: both signals from Hub's one decision, left
-// out when unknown.
+// The visit's consent goes as GA4's consent block: each of Google's signals from the visitor's
+// own, an unknown one left out, and the block left out when both are unknown.
 func TestConsent(t *testing.T) {
 	t.Parallel()
-	for c, want := range map[dest.Consent]string{
-		dest.ConsentGranted: `"consent":{"ad_user_data":"GRANTED","ad_personalization":"GRANTED"}`,
-		dest.ConsentDenied:  `"consent":{"ad_user_data":"DENIED","ad_personalization":"DENIED"}`,
-		"":                  "",
+	g, d := dest.ConsentGranted, dest.ConsentDenied
+	for _, c := range []struct {
+		in   dest.ConsentSignals
+		want string
+	}{
+		{dest.AllConsent(g), `"consent":{"ad_user_data":"GRANTED","ad_personalization":"GRANTED"}`},
+		{dest.AllConsent(d), `"consent":{"ad_user_data":"DENIED","ad_personalization":"DENIED"}`},
+		{dest.ConsentSignals{AdUserData: g, AdPersonalization: d}, `"consent":{"ad_user_data":"GRANTED","ad_personalization":"DENIED"}`},
+		{dest.ConsentSignals{AdUserData: d, AdPersonalization: g}, `"consent":{"ad_user_data":"DENIED","ad_personalization":"GRANTED"}`},
+		{dest.ConsentSignals{AdPersonalization: d}, `"consent":{"ad_personalization":"DENIED"}`},
+		{dest.ConsentSignals{}, ""},
 	} {
 		e := purchase()
-		e.Consent = c
+		e.Consent = c.in
 		got, err := newGA4("").Build(cfg, []dest.Event{e})
 		if err != nil {
 			t.Fatal(err)
 		}
 		valid(t, got)
-		if want == "" && strings.Contains(string(got), "consent") || want != "" && !strings.Contains(string(got), want) {
-			t.Errorf("consent %q: %s", c, got)
+		if c.want == "" && strings.Contains(string(got), "consent") || c.want != "" && !strings.Contains(string(got), c.want) {
+			t.Errorf("consent %+v: want %s in %s", c.in, c.want, got)
 		}
 	}
 }
@@ -260,6 +267,7 @@ func TestValidateConfig(t *testing.T) {
 		{dest.Config{ga4.SettingMeasurementID: "UA-1234-1"}, ga4.SettingMeasurementID},
 		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingRegion: "us"}, ga4.SettingRegion},
 		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingNoClientID: "invent"}, ga4.SettingNoClientID},
+		{dest.Config{ga4.SettingMeasurementID: "G-ABC", dest.SettingDeniedConsent: "drop"}, dest.SettingDeniedConsent},
 		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingValidateOnly: "false"}, ga4.SettingValidateOnly},
 		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingAPISecret: "x"}, ga4.SettingAPISecret},
 		{dest.Config{ga4.SettingMeasurementID: "G-ABC", ga4.SettingEvents: "Purchase=x"}, ga4.SettingEvents},
@@ -271,7 +279,8 @@ func TestValidateConfig(t *testing.T) {
 		}
 	}
 	if err := g.ValidateConfig(dest.Config{ga4.SettingMeasurementID: "g-qehzpbe5hh", ga4.SettingRegion: "eu",
-		ga4.SettingNoClientID: "synthetic", ga4.SettingValidateOnly: "true", ga4.SettingEvents: "Purchase,Lead"}); err != nil {
+		ga4.SettingNoClientID: "synthetic", ga4.SettingValidateOnly: "true", ga4.SettingEvents: "Purchase,Lead",
+		dest.SettingDeniedConsent: dest.DeniedConsentHold}); err != nil {
 		t.Errorf("valid settings refused: %v", err)
 	}
 }

@@ -49,22 +49,22 @@ type event struct {
 	EventDeviceInfo       *deviceInfo    `json:"eventDeviceInfo,omitempty"`
 }
 
-// consent is the event-level Consent: CONSENT_GRANTED or CONSENT_DENIED for both signals, from
-// the one consent decision Hub stores with the visit. Unknown consent is left out (Google then
-// applies the account's defaults) rather than sent as CONSENT_STATUS_UNSPECIFIED.
+// consent is the event-level Consent: CONSENT_GRANTED or CONSENT_DENIED for each of Google's
+// two signals, from the visitor's own (dest.Event.Consent). An unknown signal is left out
+// (Google then applies the account's defaults) rather than sent as CONSENT_STATUS_UNSPECIFIED,
+// and with both unknown so is consent.
 type consent struct {
-	AdUserData        string `json:"adUserData"`
-	AdPersonalization string `json:"adPersonalization"`
+	AdUserData        string `json:"adUserData,omitempty"`
+	AdPersonalization string `json:"adPersonalization,omitempty"`
 }
 
-func consentOf(c dest.Consent) *consent {
-	switch c {
-	case dest.ConsentGranted:
-		return &consent{AdUserData: "CONSENT_GRANTED", AdPersonalization: "CONSENT_GRANTED"}
-	case dest.ConsentDenied:
-		return &consent{AdUserData: "CONSENT_DENIED", AdPersonalization: "CONSENT_DENIED"}
+func consentOf(c dest.ConsentSignals) *consent {
+	word := map[dest.Consent]string{dest.ConsentGranted: "CONSENT_GRANTED", dest.ConsentDenied: "CONSENT_DENIED"}
+	out := consent{AdUserData: word[c.AdUserData], AdPersonalization: word[c.AdPersonalization]}
+	if out == (consent{}) {
+		return nil
 	}
-	return nil
+	return &out
 }
 
 type adIdentifiers struct {

@@ -84,6 +84,7 @@ var spec = dest.Spec{
 			Description: "Where the conversions happen: WEB, APP, IN_STORE, PHONE, MESSAGE or OTHER."},
 		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
 			Description: "Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event."},
+		dest.DeniedConsent,
 		{Name: SettingValidateOnly, Label: "Validate only (test mode)", Kind: dest.KindBool, Test: true,
 			Description: "true makes Google validate the events without recording them (validateOnly); remove it in production."},
 		{Name: SettingServiceAccount, Label: "Service account key (JSON)", Required: true, Secret: true,
@@ -145,6 +146,7 @@ func (g *GoogleAds) ValidateConfig(cfg dest.Config) error {
 	if v := cfg.Get(spec, SettingEventSource); !contains(eventSources, v) {
 		ce.Add(SettingEventSource, "must be one of "+strings.Join(eventSources, ", "))
 	}
+	dest.CheckDeniedConsent(spec, cfg, ce)
 	if v := cfg.Get(spec, SettingValidateOnly); v != "" && v != "true" {
 		ce.Add(SettingValidateOnly, "must be true, or left empty in production")
 	}

@@ -60,7 +60,7 @@ func goldenEvent() dest.Event {
 			ClientIP: "203.0.113.9", UserAgent: "Mozilla/5.0 (golden)",
 		},
 		Custom:  dest.Custom{ValueMinor: 24990, Currency: "BRL", OrderID: "10045"},
-		Consent: dest.ConsentGranted,
+		Consent: dest.AllConsent(dest.ConsentGranted),
 	}
 }
 
@@ -312,6 +312,19 @@ func TestValidateOnly(t *testing.T) {
 	}
 }
 
+// denied_consent is send (the default) or hold, nothing else.
+func TestDeniedConsentSetting(t *testing.T) {
+	t.Parallel()
+	g := &googleads.GoogleAds{}
+	for v, ok := range map[string]bool{"": true, dest.DeniedConsentSend: true, dest.DeniedConsentHold: true, "drop": false} {
+		cfg := goldenConfig()
+		cfg[dest.SettingDeniedConsent] = v
+		if err := g.ValidateConfig(cfg); (err == nil) != ok {
+			t.Errorf("denied_consent %q: %v", v, err)
+		}
+	}
+}
+
 // Events mapped to other conversion actions go to their own destination of the request.
 func TestConversionActionPerEvent(t *testing.T) {
 	t.Parallel()
@@ -367,25 +380,31 @@ func TestBadKey(t *testing.T) {
 	_ = http.StatusOK
 }
 
-// The visit's consent is sent per event for both of Google's signals; unknown consent is left
-// out rather than sent as unspecified.
+// The visit's consent is sent per event, each of Google's signals from the visitor's own; an
+// unknown signal is left out rather than sent as unspecified.
 func TestConsent(t *testing.T) {
 	t.Parallel()
 	g := &googleads.GoogleAds{}
-	for c, want := range map[dest.Consent]string{
-		dest.ConsentGranted: `"consent":{"adUserData":"CONSENT_GRANTED","adPersonalization":"CONSENT_GRANTED"}`,
-		dest.ConsentDenied:  `"consent":{"adUserData":"CONSENT_DENIED","adPersonalization":"CONSENT_DENIED"}`,
-		"":                  "",
-		"unknown":           "",
+	gr, de := dest.ConsentGranted, dest.ConsentDenied
+	for _, c := range []struct {
+		in   dest.ConsentSignals
+		want string
+	}{
+		{dest.AllConsent(gr), `"consent":{"adUserData":"CONSENT_GRANTED","adPersonalization":"CONSENT_GRANTED"}`},
+		{dest.AllConsent(de), `"consent":{"adUserData":"CONSENT_DENIED","adPersonalization":"CONSENT_DENIED"}`},
+		{dest.ConsentSignals{AdUserData: gr, AdPersonalization: de}, `"consent":{"adUserData":"CONSENT_GRANTED","adPersonalization":"CONSENT_DENIED"}`},
+		{dest.ConsentSignals{AdUserData: de}, `"consent":{"adUserData":"CONSENT_DENIED"}`},
+		{dest.ConsentSignals{}, ""},
+		{dest.AllConsent("unknown"), ""},
 	} {
 		ev := goldenEvent()
-		ev.EventTime, ev.Consent = time.Now().Add(-time.Hour), c
+		ev.EventTime, ev.Consent = time.Now().Add(-time.Hour), c.in
 		got, err := g.Build(goldenConfig(), []dest.Event{ev})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want == "" && bytes.Contains(got, []byte(`"consent"`)) || want != "" && !bytes.Contains(got, []byte(want)) {
-			t.Errorf("consent %q: want %s in %s", c, want, got)
+		if c.want == "" && bytes.Contains(got, []byte(`"consent"`)) || c.want != "" && !bytes.Contains(got, []byte(c.want)) {
+			t.Errorf("consent %+v: want %s in %s", c.in, c.want, got)
 		}
 	}
 }

@@ -31,6 +31,24 @@ type serverEvent struct {
 	EventSourceURL string      `json:"event_source_url,omitempty"`
 	UserData       userData    `json:"user_data"`
 	CustomData     *customData `json:"custom_data,omitempty"`
+	// Limited Data Use (the limited_data_use setting): ["LDU"] with country and state 0, which
+	// asks Meta to geolocate the event (protocols.md §1.2); absent otherwise.
+	DataProcessingOptions        []string `json:"data_processing_options,omitempty"`
+	DataProcessingOptionsCountry *int     `json:"data_processing_options_country,omitempty"`
+	DataProcessingOptionsState   *int     `json:"data_processing_options_state,omitempty"`
+}
+
+// options are the settings that shape every event of a destination.
+type options struct {
+	nationalID bool // send_national_id
+	ldu        bool // limited_data_use
+}
+
+// limitedDataUse marks se for Limited Data Use, letting Meta geolocate it (country and state 0).
+func limitedDataUse(se *serverEvent) {
+	geolocate := 0
+	se.DataProcessingOptions = []string{"LDU"}
+	se.DataProcessingOptionsCountry, se.DataProcessingOptionsState = &geolocate, &geolocate
 }
 
 type userData struct {
@@ -79,7 +97,7 @@ func (m *Meta) Build(cfg dest.Config, events []dest.Event) ([]byte, error) {
 	data := make([]serverEvent, 0, len(events))
 	var errs []error
 	for i, e := range events {
-		se, ee := convert(sendNationalID(cfg), i, e, now)
+		se, ee := convert(optionsOf(cfg), i, e, now)
 		if ee != nil {
 			errs = append(errs, ee)
 			continue
@@ -104,7 +122,7 @@ func encode(p payload) ([]byte, error) {
 
 // convert checks one event the way Meta would, so a bad event is refused on its own instead of
 // failing the whole batch at Meta, and maps it to Meta's server event.
-func convert(nationalID bool, i int, e dest.Event, now time.Time) (serverEvent, *dest.EventError) {
+func convert(o options, i int, e dest.Event, now time.Time) (serverEvent, *dest.EventError) {
 	refuse := func(reason, detail string) (serverEvent, *dest.EventError) {
 		return serverEvent{}, &dest.EventError{Index: i, EventID: e.EventID, Reason: reason, Detail: detail}
 	}
@@ -135,11 +153,11 @@ func convert(nationalID bool, i int, e dest.Event, now time.Time) (serverEvent, 
 	if detail != "" {
 		return refuse(dest.ReasonInvalidEvent, detail)
 	}
-	ud := user(e.User, nationalID)
+	ud := user(e.User, o.nationalID)
 	if weak(ud) {
 		return refuse(dest.ReasonWeakUserData, "user data has no key Meta accepts on its own (e-mail, phone, external id, fbc/fbp, IP with user agent)")
 	}
-	return serverEvent{
+	se := serverEvent{
 		EventName:      e.Name,
 		EventTime:      e.EventTime.Unix(),
 		EventID:        e.EventID,
@@ -147,7 +165,11 @@ func convert(nationalID bool, i int, e dest.Event, now time.Time) (serverEvent, 
 		EventSourceURL: e.EventSourceURL,
 		UserData:       ud,
 		CustomData:     cd,
-	}, nil
+	}
+	if o.ldu {
+		limitedDataUse(&se)
+	}
+	return se, nil
 }
 
 var validSources = map[dest.ActionSource]bool{

@@ -37,6 +37,7 @@ const (
 	SettingEvents         = dest.SettingEvents
 	SettingTestEventCode  = "test_event_code"
 	SettingSendNationalID = "send_national_id"
+	SettingLimitedDataUse = "limited_data_use"
 )
 
 // The operator's settings for every Meta destination (internal/config reads them).
@@ -71,6 +72,8 @@ var spec = dest.Spec{
 			Description: "Routes events to the Test events tab in Events Manager; remove it in production."},
 		{Name: SettingSendNationalID, Label: "Send national id", Kind: dest.KindBool, Default: "false",
 			Description: "true sends the buyer's hashed CPF/CNPJ as external_id; off by default (personal data the tenant must opt in to share)."},
+		{Name: SettingLimitedDataUse, Label: "Limited Data Use", Kind: dest.KindBool, Default: "false",
+			Description: "true marks every event for Meta's Limited Data Use (US state privacy laws), letting Meta tell from the event where the person is; off by default."},
 	},
 }
 
@@ -150,8 +153,10 @@ func (m *Meta) ValidateConfig(cfg dest.Config) error {
 	if v := cfg.Get(spec, SettingAPIVersion); !apiVersionRe.MatchString(v) {
 		ce.Add(SettingAPIVersion, "must look like v25.0")
 	}
-	if v := cfg.Get(spec, SettingSendNationalID); v != "true" && v != "false" {
-		ce.Add(SettingSendNationalID, "must be true or false")
+	for _, name := range []string{SettingSendNationalID, SettingLimitedDataUse} {
+		if v := cfg.Get(spec, name); v != "true" && v != "false" {
+			ce.Add(name, "must be true or false")
+		}
 	}
 	for _, name := range dest.EventNames(cfg) {
 		if strings.ContainsAny(name, " \t\"") {
@@ -162,9 +167,10 @@ func (m *Meta) ValidateConfig(cfg dest.Config) error {
 	return ce.Err()
 }
 
-// sendNationalID reports whether the tenant opted in to sending the buyer's national id.
-func sendNationalID(cfg dest.Config) bool {
-	return cfg.Get(spec, SettingSendNationalID) == "true"
+// optionsOf reads the settings that shape every event: whether the tenant opted in to sending
+// the buyer's national id, and to Limited Data Use.
+func optionsOf(cfg dest.Config) options {
+	return options{nationalID: cfg.Get(spec, SettingSendNationalID) == "true", ldu: cfg.Get(spec, SettingLimitedDataUse) == "true"}
 }
 
 func (m *Meta) now() time.Time { return dest.Now(m.Now) }

@@ -205,6 +205,18 @@ func TestBuildRules(t *testing.T) {
 		}
 	})
 
+	t.Run("limited data use only when set", func(t *testing.T) {
+		e := purchase()
+		if b, err := m.Build(cfg, []dest.Event{e}); err != nil || bytes.Contains(b, []byte("data_processing_options")) {
+			t.Errorf("default: %s (%v), want no data_processing_options", b, err)
+		}
+		ldu := dest.Config{meta.SettingPixelID: "1234567890", meta.SettingLimitedDataUse: "true"}
+		want := `"data_processing_options":["LDU"],"data_processing_options_country":0,"data_processing_options_state":0`
+		if b, err := m.Build(ldu, []dest.Event{e}); err != nil || !bytes.Contains(b, []byte(want)) {
+			t.Errorf("limited data use: %s (%v), want %s", b, err, want)
+		}
+	})
+
 	t.Run("value is exact in major units", func(t *testing.T) {
 		e := purchase()
 		e.Custom = dest.Custom{ValueMinor: 1, Currency: "USD"}
@@ -331,6 +343,8 @@ func TestValidateConfig(t *testing.T) {
 		{dest.Config{meta.SettingPixelID: "123", meta.SettingAccessToken: token}, meta.SettingAccessToken},
 		{dest.Config{meta.SettingPixelID: "123", meta.SettingSendNationalID: "true"}, ""},
 		{dest.Config{meta.SettingPixelID: "123", meta.SettingSendNationalID: "yes"}, meta.SettingSendNationalID},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingLimitedDataUse: "true"}, ""},
+		{dest.Config{meta.SettingPixelID: "123", meta.SettingLimitedDataUse: "on"}, meta.SettingLimitedDataUse},
 	}
 	for _, tt := range tests {
 		err := m.ValidateConfig(tt.cfg)

@@ -42,7 +42,7 @@ func (m *Meta) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, er
 		return nil, err
 	}
 	p := &prepared{m: m, endpoint: endpoint, token: strings.TrimSpace(creds.Get(SettingAccessToken)),
-		testCode: cfg.Get(spec, SettingTestEventCode), nationalID: sendNationalID(cfg)}
+		testCode: cfg.Get(spec, SettingTestEventCode), opts: optionsOf(cfg)}
 	// Events Meta would refuse (stale, invalid, weak user data) get their permanent outcome
 	// without being sent, because one bad event makes Meta refuse the whole request. When Meta
 	// still refuses a batch with an invalid-parameter error, it is split in halves and each
@@ -53,15 +53,15 @@ func (m *Meta) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, er
 
 // prepared is a Meta destination bound to one version of its settings.
 type prepared struct {
-	m          *Meta
-	endpoint   string
-	token      string
-	testCode   string
-	nationalID bool
+	m        *Meta
+	endpoint string
+	token    string
+	testCode string
+	opts     options
 }
 
 func (p *prepared) convert(i int, e dest.Event, now time.Time) (serverEvent, *dest.EventError) {
-	return convert(p.nationalID, i, e, now)
+	return convert(p.opts, i, e, now)
 }
 
 func (p *prepared) encode(data []serverEvent) ([]byte, error) {
