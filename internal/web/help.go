@@ -23,7 +23,7 @@ var reasonCodes = []string{
 	dest.ReasonRateLimited, dest.ReasonServerError, dest.ReasonTransient, dest.ReasonTimeout,
 	dest.ReasonNetwork, dest.ReasonMalformedResponse, dest.ReasonCancelled, dest.ReasonInvalidConfig,
 	dest.ReasonInvalidEvent, dest.ReasonWeakUserData, dest.ReasonPolicyBlocked, dest.ReasonEventDisabled,
-	dest.ReasonRejected, dest.ReasonNoClientID, dest.ReasonConsentDenied, "destination_disabled", "replay_requested", "unknown",
+	dest.ReasonRejected, dest.ReasonNoIdentifiers, dest.ReasonNoClientID, dest.ReasonConsentDenied, "destination_disabled", "replay_requested", "unknown",
 	dest.ReasonAccepted, dest.ReasonConfirmed, dest.ReasonPartial, dest.ReasonUnconfirmed, dest.ReasonProcessingFailed,
 }
 
@@ -152,6 +152,11 @@ var reasonMessages = map[string][4]msg{
 		{"The platform refused these events.", "A plataforma recusou estes eventos."},
 		{"Open an order below to read the platform's answer, fix the cause, then resend.", "Abra um pedido abaixo para ler a resposta da plataforma, corrija a causa e depois reenvie."},
 		{"the platform refused them", "a plataforma recusou"}},
+	dest.ReasonNoIdentifiers: {
+		{"Nothing to match the buyer by", "Nada para identificar o comprador"},
+		{"The order had no ad click id this platform reads (for Google: gclid, gbraid or wbraid) and none of the buyer's details it matches on (e-mail, phone, or name with address), so the platform could not link it to anyone and it was not sent.", "O pedido não tinha identificador de clique que esta plataforma lê (no Google: gclid, gbraid ou wbraid) nem dado do comprador que ela use (e-mail, telefone, ou nome com endereço), então a plataforma não conseguiria ligá-lo a ninguém e ele não foi enviado."},
+		{"Install the snippet on every page before checkout and pass the visitor id to the checkout, so Hub sees the ad click; make sure the gateway sends the buyer's e-mail or phone. Then resend.", "Instale o código em todas as páginas antes do checkout e passe o id do visitante para o checkout, para o Hub ver o clique no anúncio; confira se o gateway envia o e-mail ou o telefone do comprador. Depois reenvie."},
+		{"the order has neither an ad click id nor a buyer detail the platform matches on", "o pedido não tem identificador de clique nem dado do comprador que a plataforma use"}},
 	dest.ReasonNoClientID: {
 		{"No GA4 client ID", "Sem client ID do GA4"},
 		{"Hub never saw the buyer's GA4 cookie (_ga), which GA4 requires to record a web event, so the purchase was not sent.", "O Hub nunca viu o cookie do GA4 (_ga) do comprador, que o GA4 exige para registrar um evento da Web, então a compra não foi enviada."},

@@ -3,11 +3,15 @@ package web
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"text/template/parse"
@@ -637,5 +641,52 @@ func TestExplanationStitchAndBots(t *testing.T) {
 	all := strings.Join(explain(localeEN.in(time.UTC), botOnly, bots, nil, map[string]bool{}).Sentences, " ")
 	if !strings.Contains(all, "were made by a robot") || strings.Contains(all, "No single visitor") || !strings.Contains(all, "a visit by a person") || strings.Contains(all, "snippet") {
 		t.Errorf("bot-only by IP and browser: %q", all)
+	}
+}
+
+// TestEveryDestinationReasonExplained: every Reason constant the destination seam declares has a
+// plain-language explanation in both languages (else the dashboard shows "unknown"; no_identifiers
+// once did).
+func TestEveryDestinationReasonExplained(t *testing.T) {
+	t.Parallel()
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, "../dest", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, c := range reasonCodes {
+		known[c] = true
+	}
+	n := 0
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, d := range f.Decls {
+				g, ok := d.(*ast.GenDecl)
+				if !ok || g.Tok != token.CONST {
+					continue
+				}
+				for _, sp := range g.Specs {
+					vs := sp.(*ast.ValueSpec)
+					for i, name := range vs.Names {
+						if !strings.HasPrefix(name.Name, "Reason") || i >= len(vs.Values) {
+							continue
+						}
+						lit, ok := vs.Values[i].(*ast.BasicLit)
+						if !ok || lit.Kind != token.STRING {
+							continue
+						}
+						n++
+						code, _ := strconv.Unquote(lit.Value)
+						if !known[code] {
+							t.Errorf("dest.%s (%q) has no explanation in reasonCodes (internal/web/help.go)", name.Name, code)
+						}
+					}
+				}
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("found only %d dest.Reason constants; the parse is wrong", n)
 	}
 }
