@@ -915,6 +915,8 @@ func orderEvent(ctx context.Context, r EventReader, o store.Order, d store.Deliv
 	if b.GooglePhoneHash != "" {
 		ev.User.GooglePhones = []string{b.GooglePhoneHash}
 	}
+	ev.User.GoogleFirstName, ev.User.GoogleLastName = b.GoogleFirstNameHash, b.GoogleLastNameHash
+	ev.User.GooglePostalCode, ev.User.GoogleRegionCode = b.GooglePostalCode, b.GoogleRegionCode
 	if b.TikTokPhoneHash != "" {
 		ev.User.TikTokPhones = []string{b.TikTokPhoneHash}
 	}

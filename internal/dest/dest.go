@@ -196,6 +196,14 @@ type User struct {
 	// Meta's, so its destination reads Emails. A value that is not a hash is normalised and
 	// hashed by the destination.
 	TikTokPhones []string
+	// GoogleFirstName and GoogleLastName are SHA-256 hex values of the names normalised by
+	// Google's rule (domain.GoogleName), computed at intake; GooglePostalCode and
+	// GoogleRegionCode (ISO 3166-1 alpha-2, uppercase) are plain, as Google's address
+	// identifier requires. Empty when the gateway did not send them.
+	GoogleFirstName  string
+	GoogleLastName   string
+	GooglePostalCode string
+	GoogleRegionCode string
 
 	// Sent unhashed, byte for byte.
 	ClientIP  string // IPv4 or IPv6

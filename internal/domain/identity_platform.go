@@ -1,11 +1,16 @@
 package domain
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Google's rules (Data Manager API, Google Ads enhanced conversions, GA4 user_data) differ from
 // Meta's in two places: Gmail addresses lose their dots and "+tag", and phones are E.164 with
 // the leading '+'. Names follow the same trim, lowercase, no-punctuation rule as Meta's
-// (NormalizeFirstName); region and postal code are sent unhashed.
+// (NormalizeFirstName) plus digit, title and suffix removal (GoogleName); region and postal code
+// are sent unhashed.
 
 // GoogleEmail normalises an e-mail address by Google's rule: NormalizeEmail, then, only for
 // gmail.com and googlemail.com, the "+tag" and every '.' of the local part are removed
@@ -32,6 +37,65 @@ func GoogleEmail(raw string) (string, error) {
 // NormalizePhone's.
 func GooglePhone(raw, defaultCountryCode string) (string, error) {
 	return e164(raw, defaultCountryCode)
+}
+
+// GoogleName normalises a given or family name by Google's rules (Data Manager AddressInfo: trim,
+// lowercase, no punctuation, no prefixes or suffixes; GA4 user_data: names lose digits and
+// symbols): Meta's rule (NormalizeFirstName), then digits removed, then one leading title (mr,
+// mrs, ms, miss, dr, dra, sr, sra, srta) and one trailing suffix (jr, sr, ii, iii, iv) dropped when
+// another word remains. "Mrs. Jane" -> "jane", "Doe Jr." -> "doe". The title and suffix lists
+// are Hub's: Google names no list. Brazilian name parts such as "júnior", "filho" and "neto"
+// are part of the legal name and kept.
+func GoogleName(f Field, raw string) (string, error) {
+	n, err := normalizeName(f, raw)
+	if err != nil {
+		return "", err
+	}
+	n = strings.Map(func(r rune) rune {
+		if unicode.IsDigit(r) {
+			return -1
+		}
+		return r
+	}, n)
+	words := strings.Fields(n)
+	if len(words) > 1 && googleNamePrefixes[words[0]] {
+		words = words[1:]
+	}
+	if len(words) > 1 && googleNameSuffixes[words[len(words)-1]] {
+		words = words[:len(words)-1]
+	}
+	if len(words) == 0 {
+		return "", empty(f)
+	}
+	return strings.Join(words, " "), nil
+}
+
+var (
+	googleNamePrefixes = map[string]bool{"mr": true, "mrs": true, "ms": true, "miss": true, "dr": true, "dra": true, "sr": true, "sra": true, "srta": true}
+	googleNameSuffixes = map[string]bool{"jr": true, "sr": true, "ii": true, "iii": true, "iv": true}
+)
+
+// GoogleRegionCode returns the country as Google's regionCode: the ISO 3166-1 alpha-2 code in
+// uppercase, sent unhashed ("br" -> "BR"). Names and alpha-3 codes are refused (NormalizeCountry).
+func GoogleRegionCode(raw string) (string, error) {
+	n, err := NormalizeCountry(raw)
+	if err != nil {
+		return "", err
+	}
+	return strings.ToUpper(n), nil
+}
+
+// GooglePostalCode returns the postal code as Google wants it, unhashed and only trimmed
+// ("01310-100" stays "01310-100", the reference request's form).
+func GooglePostalCode(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", empty(FieldZip)
+	}
+	if !utf8.ValidString(s) {
+		return "", invalid(FieldZip, "invalid UTF-8")
+	}
+	return s, nil
 }
 
 // TikTok's rules (Events API 2.0): e-mail is trimmed and lowercased like Meta's (no Gmail dot

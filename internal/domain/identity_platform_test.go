@@ -128,3 +128,33 @@ func TestPhoneFromGateways(t *testing.T) {
 		}
 	}
 }
+
+// Google's name, region and postal-code rules; the hashes are the AddressInfo of the reference
+// request (protocols-destinations.md §1, the IngestEvents example).
+func TestGoogleAddress(t *testing.T) {
+	t.Parallel()
+	name := func(raw, _ string) (string, error) { return GoogleName(FieldFirstName, raw) }
+	runPlatform(t, "GoogleName", name, []platformCase{
+		{in: " Jane ", want: "jane", hash: "81f8f6dde88365f3928796ec7aa53f72820b06db8664f5fe76a7eb13e24546a2"},
+		{in: "DOE", want: "doe", hash: "799ef92a11af918e3fb741df42934f3b568ed2d93ac1df74f1b8d41a27932a6f"},
+		{in: "Mrs. Jane", want: "jane"},
+		{in: "Doe Jr.", want: "doe"},
+		{in: "O'Brien-Smith", want: "obriensmith"},
+		{in: "Maria2 da Silva", want: "maria da silva"},
+		{in: "João", want: "joão"},
+		{in: "Souza Júnior", want: "souza júnior"}, // part of a Brazilian legal name
+		{in: "Dr", want: "dr"},                     // a lone word is the name
+		{in: "123", err: ErrEmpty},
+		{in: " ", err: ErrEmpty},
+	})
+	runPlatform(t, "GoogleRegionCode", func(raw, _ string) (string, error) { return GoogleRegionCode(raw) }, []platformCase{
+		{in: "br", want: "BR"},
+		{in: " BR ", want: "BR"},
+		{in: "Brasil", err: ErrInvalid},
+		{in: "", err: ErrEmpty},
+	})
+	runPlatform(t, "GooglePostalCode", func(raw, _ string) (string, error) { return GooglePostalCode(raw) }, []platformCase{
+		{in: " 01310-100 ", want: "01310-100"},
+		{in: "", err: ErrEmpty},
+	})
+}

@@ -427,7 +427,8 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 
 // OrderEvent maps an adapter's event to the store's, hashing the buyer's personal data with
 // Meta's normalisation, and the e-mail and phone also with Google's and TikTok's (their rules
-// differ from Meta's): raw values stay only in the inbox.
+// differ from Meta's), the names also with Google's; the postal code and country are kept
+// unhashed for Google's address identifier. Other raw values stay only in the inbox.
 func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) store.OrderEvent {
 	at := ev.OccurredAt
 	if at.IsZero() {
@@ -479,6 +480,23 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 				buyer.TikTokPhoneHash = pii.SHA256Hex(n)
 			}
 		}
+	}
+	// Google's address identifier: names by Google's rule, postal and region codes unhashed.
+	if first != "" && !pii.IsSHA256Hex(first) {
+		if n, err := domain.GoogleName(domain.FieldFirstName, first); err == nil {
+			buyer.GoogleFirstNameHash = pii.SHA256Hex(n)
+		}
+	}
+	if last != "" && !pii.IsSHA256Hex(last) {
+		if n, err := domain.GoogleName(domain.FieldLastName, last); err == nil {
+			buyer.GoogleLastNameHash = pii.SHA256Hex(n)
+		}
+	}
+	if z, err := domain.GooglePostalCode(b.Address.Zip); err == nil && !pii.IsSHA256Hex(z) {
+		buyer.GooglePostalCode = z
+	}
+	if c, err := domain.GoogleRegionCode(country); err == nil {
+		buyer.GoogleRegionCode = c
 	}
 	if b.Address.Zip != "" {
 		if z, err := domain.NormalizeZip(b.Address.Zip, country); err == nil && z != "" {

@@ -670,6 +670,14 @@ type Buyer struct {
 	GoogleEmailHash string `json:"em_google,omitempty"`
 	GooglePhoneHash string `json:"ph_google,omitempty"`
 	TikTokPhoneHash string `json:"ph_tiktok,omitempty"`
+	// Google's address identifier (Data Manager AddressInfo, GA4 user_data.address): the given
+	// and family names hashed by domain.GoogleName, and the postal code and ISO alpha-2 region
+	// code kept unhashed, as Google requires (domain.GooglePostalCode, domain.GoogleRegionCode).
+	// Each is set only when the gateway sent it.
+	GoogleFirstNameHash string `json:"fn_google,omitempty"`
+	GoogleLastNameHash  string `json:"ln_google,omitempty"`
+	GooglePostalCode    string `json:"zp_google,omitempty"`
+	GoogleRegionCode    string `json:"country_google,omitempty"`
 	IP              string `json:"client_ip_address,omitempty"`
 	UserAgent       string `json:"client_user_agent,omitempty"`
 }

@@ -48,8 +48,19 @@ func consentOf(c dest.ConsentSignals) *consent {
 }
 
 type userData struct {
-	SHA256Email []string `json:"sha256_email_address,omitempty"`
-	SHA256Phone []string `json:"sha256_phone_number,omitempty"`
+	SHA256Email []string  `json:"sha256_email_address,omitempty"`
+	SHA256Phone []string  `json:"sha256_phone_number,omitempty"`
+	Address     []address `json:"address,omitempty"`
+}
+
+// address is one entry of user_data.address: names hashed (lowercase hex SHA-256), postal code
+// and country unhashed. Hub does not keep the city, region or street for Google, so they are
+// never sent.
+type address struct {
+	SHA256FirstName string `json:"sha256_first_name,omitempty"`
+	SHA256LastName  string `json:"sha256_last_name,omitempty"`
+	PostalCode      string `json:"postal_code,omitempty"`
+	Country         string `json:"country,omitempty"`
 }
 
 type event struct {
@@ -293,7 +304,8 @@ func SyntheticClientID(e dest.Event) string {
 	return fmt.Sprintf("%d.%d", n, e.EventTime.Unix())
 }
 
-// userDataOf maps the buyer's e-mails and phones to GA4's user-provided data, hashed by
+// userDataOf maps the buyer's e-mails, phones and name with address (what of it intake kept:
+// names, postal code, country; GA4 takes any of them) to GA4's user-provided data, hashed by
 // Google's rules (lowercase hex SHA-256; Gmail dots removed, phones E.164 with '+'). Google's
 // hashes come from GoogleEmails and GooglePhones (hashed at intake); Emails and Phones are used
 // only for values that are not hashes yet, because their hashes are Meta's. Intake's Google
@@ -304,10 +316,28 @@ func userDataOf(u dest.User) *userData {
 		SHA256Email: pii.MergeHashes(u.GoogleEmails, u.Emails, domain.GoogleEmail),
 		SHA256Phone: pii.MergeHashes(u.GooglePhones, u.Phones, googlePhone),
 	}
-	if len(ud.SHA256Email) == 0 && len(ud.SHA256Phone) == 0 {
+	a := address{SHA256FirstName: nameHash(domain.FieldFirstName, u.GoogleFirstName), SHA256LastName: nameHash(domain.FieldLastName, u.GoogleLastName),
+		PostalCode: strings.TrimSpace(u.GooglePostalCode), Country: strings.TrimSpace(u.GoogleRegionCode)}
+	if a != (address{}) {
+		ud.Address = []address{a}
+	}
+	if len(ud.SHA256Email) == 0 && len(ud.SHA256Phone) == 0 && len(ud.Address) == 0 {
 		return nil
 	}
 	return &ud
 }
 
 func googlePhone(raw string) (string, error) { return domain.GooglePhone(raw, "") }
+
+// nameHash passes intake's hash through and hashes a plain name by Google's rule
+// (domain.GoogleName: digits and symbols removed); an empty or unusable name gives "".
+func nameHash(f domain.Field, v string) string {
+	if pii.IsSHA256Hex(v) {
+		return strings.ToLower(strings.TrimSpace(v))
+	}
+	n, err := domain.GoogleName(f, v)
+	if err != nil {
+		return ""
+	}
+	return pii.SHA256Hex(n)
+}

@@ -55,6 +55,9 @@ func purchase() dest.Event {
 	u := &e.User
 	u.GoogleEmails = []string{"86e0b9e56c17cc4d12387e1949b85053fbe73bc3ce5a1188713a9d300cc6133d"}
 	u.GooglePhones = []string{"38225ec3dccec4189659c110ddc4f3dc9c27539850cb6a9ddae31ae03a5cf441"}
+	u.GoogleFirstName = "81f8f6dde88365f3928796ec7aa53f72820b06db8664f5fe76a7eb13e24546a2" // jane
+	u.GoogleLastName = "799ef92a11af918e3fb741df42934f3b568ed2d93ac1df74f1b8d41a27932a6f"  // doe
+	u.GooglePostalCode, u.GoogleRegionCode = "01310-100", "BR"
 	u.ExternalIDs, u.NationalIDs = []string{"k_8f3a2b1c9d"}, []string{"00000000191"}
 	u.UserAgent, u.GAClientID, u.GCLID = "Mozilla/5.0 (iPhone)", "1958185836.1757409569", "Cj0abc"
 	// The session started 20 minutes before the purchase; another stream's is ignored.
@@ -557,5 +560,43 @@ func TestOperatorSettings(t *testing.T) {
 	}
 	if _, err := (&ga4.GA4{URL: "https://ga.example/?x=1"}).Prepare(cfg, creds()); err == nil || !strings.Contains(err.Error(), ga4.OperatorURL.Env) {
 		t.Errorf("Prepare with a bad operator URL = %v", err)
+	}
+}
+
+// user_data.address carries what intake kept of the name and address: the names hashed by
+// Google's rule (a plain name is hashed here: digits and symbols removed), the postal code and
+// country plain; none of it, no address.
+func TestUserDataAddress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                        string
+		first, last, postal, region string
+		want                        string
+	}{
+		{name: "all four, the reference vectors", first: "81f8f6dde88365f3928796ec7aa53f72820b06db8664f5fe76a7eb13e24546a2", last: "Doe2!",
+			postal: "01310-100", region: "BR",
+			want: `"address":[{"sha256_first_name":"81f8f6dde88365f3928796ec7aa53f72820b06db8664f5fe76a7eb13e24546a2",` +
+				`"sha256_last_name":"799ef92a11af918e3fb741df42934f3b568ed2d93ac1df74f1b8d41a27932a6f","postal_code":"01310-100","country":"BR"}]`},
+		{name: "only the postal code and country", postal: "01310-100", region: "BR",
+			want: `"address":[{"postal_code":"01310-100","country":"BR"}]`},
+		{name: "nothing"},
+	}
+	for _, tt := range tests {
+		e := purchase()
+		e.User.GoogleFirstName, e.User.GoogleLastName, e.User.GooglePostalCode, e.User.GoogleRegionCode = tt.first, tt.last, tt.postal, tt.region
+		got, err := newGA4("").Build(cfg, []dest.Event{e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.want == "" {
+			if strings.Contains(string(got), `"address"`) {
+				t.Errorf("%s: address sent: %s", tt.name, got)
+			}
+			continue
+		}
+		if !strings.Contains(string(got), tt.want) {
+			t.Errorf("%s: got %s\nwant %s", tt.name, got, tt.want)
+		}
+		valid(t, got)
 	}
 }

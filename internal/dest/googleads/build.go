@@ -275,9 +275,19 @@ func identifiers(u dest.User) []userIdentifier {
 
 var regionRe = regexp.MustCompile(`^[A-Za-z]{2}$`)
 
-// address is the name-and-address identifier: hashed given and family names (the same rule as
-// Meta's) with the plain region code and postal code, all four required by Google.
+// address is the name-and-address identifier: hashed given and family names with the plain
+// region code and postal code, all four required by Google (never sent partial). Intake's
+// Google fields (GoogleFirstName, GoogleLastName, GooglePostalCode, GoogleRegionCode) are used
+// when all four are there; otherwise an event that carries the plain region and postal code
+// (and names, hashed by the rule Meta shares) is used as before.
 func address(u dest.User) *addressInfo {
+	if u.GoogleFirstName != "" && u.GoogleLastName != "" && u.GooglePostalCode != "" && regionRe.MatchString(u.GoogleRegionCode) {
+		first, err1 := googleNameHash(domain.FieldFirstName, u.GoogleFirstName)
+		last, err2 := googleNameHash(domain.FieldLastName, u.GoogleLastName)
+		if err1 == nil && err2 == nil {
+			return &addressInfo{GivenName: first, FamilyName: last, RegionCode: strings.ToUpper(u.GoogleRegionCode), PostalCode: u.GooglePostalCode}
+		}
+	}
 	country, zip := strings.TrimSpace(u.Country), strings.TrimSpace(u.Zip)
 	if !regionRe.MatchString(country) || zip == "" || isHash(zip) {
 		return nil
@@ -288,4 +298,16 @@ func address(u dest.User) *addressInfo {
 		return nil
 	}
 	return &addressInfo{GivenName: first, FamilyName: last, RegionCode: strings.ToUpper(country), PostalCode: zip}
+}
+
+// googleNameHash passes a hash through and hashes a plain name by Google's rule.
+func googleNameHash(f domain.Field, v string) (string, error) {
+	if isHash(v) {
+		return strings.ToLower(strings.TrimSpace(v)), nil
+	}
+	n, err := domain.GoogleName(f, v)
+	if err != nil {
+		return "", err
+	}
+	return pii.SHA256Hex(n), nil
 }

@@ -408,3 +408,45 @@ func TestConsent(t *testing.T) {
 		}
 	}
 }
+
+// The address identifier from intake's Google fields (names hashed by Google's rule, postal and
+// region codes plain), as delivery fills them: the reference request's AddressInfo. It is
+// never sent partial: without any one of the four parts there is no address.
+func TestAddressFromIntakeGoogleFields(t *testing.T) {
+	t.Parallel()
+	full := dest.User{
+		GCLID:            "Cj0",
+		GoogleFirstName:  "81f8f6dde88365f3928796ec7aa53f72820b06db8664f5fe76a7eb13e24546a2", // jane
+		GoogleLastName:   "Doe Jr.",                                                          // hashed here by Google's rule
+		GooglePostalCode: "01310-100", GoogleRegionCode: "BR",
+		// Meta's hashed zip and country, as delivery carries them: never an address alone.
+		Zip: "9a4a139dfbfcd2fc89a3cb4302dad65a35abd8d29a56c09a962b69c5cf3bca40", Country: "885036a0da3dff3c3e05bc79bf49382b12bc5098514ed57ce0875aba1aa2c40d",
+	}
+	want := `{"address":{"givenName":"81f8f6dde88365f3928796ec7aa53f72820b06db8664f5fe76a7eb13e24546a2",` +
+		`"familyName":"799ef92a11af918e3fb741df42934f3b568ed2d93ac1df74f1b8d41a27932a6f","regionCode":"BR","postalCode":"01310-100"}}`
+	build := func(u dest.User) []byte {
+		t.Helper()
+		ev := goldenEvent()
+		ev.User = u
+		b, err := (&googleads.GoogleAds{Now: func() time.Time { return ev.EventTime }}).Build(goldenConfig(), []dest.Event{ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if b := build(full); !bytes.Contains(b, []byte(`"userIdentifiers":[`+want+`]`)) {
+		t.Errorf("address missing or different:\n got %s\nwant %s", b, want)
+	}
+	for name, drop := range map[string]func(*dest.User){
+		"no given name":  func(u *dest.User) { u.GoogleFirstName = "" },
+		"no family name": func(u *dest.User) { u.GoogleLastName = "" },
+		"no postal code": func(u *dest.User) { u.GooglePostalCode = "" },
+		"no region code": func(u *dest.User) { u.GoogleRegionCode = "" },
+	} {
+		u := full
+		drop(&u)
+		if b := build(u); bytes.Contains(b, []byte(`"address"`)) {
+			t.Errorf("%s: partial address sent: %s", name, b)
+		}
+	}
+}

@@ -233,8 +233,9 @@ var (
 
 // Validate checks a request body by the validation server's documented rules
 // (protocols-destinations.md §2.3, §2.4) and, stricter than Google, that user_data holds only
-// lowercase SHA-256 hex and the timestamp is within 72 hours, so a test catches personal data
-// sent in the clear or an event GA4 would record at the wrong time. Nil means valid.
+// lowercase SHA-256 hex where GA4 wants a hash (e-mails, phones, address names and street) and
+// the timestamp is within 72 hours, so a test catches personal data sent in the clear or an
+// event GA4 would record at the wrong time. Nil means valid.
 func (s *Server) Validate(body []byte) []ga4.ValidationMessage {
 	var out []ga4.ValidationMessage
 	bad := func(path, code, format string, args ...any) {
@@ -261,8 +262,13 @@ func (s *Server) Validate(body []byte) []ga4.ValidationMessage {
 		TimestampMicros *int64            `json:"timestamp_micros"`
 		Consent         map[string]string `json:"consent"`
 		UserData        *struct {
-			Email []string `json:"sha256_email_address"`
-			Phone []string `json:"sha256_phone_number"`
+			Email   []string `json:"sha256_email_address"`
+			Phone   []string `json:"sha256_phone_number"`
+			Address []struct {
+				FirstName *string `json:"sha256_first_name"`
+				LastName  *string `json:"sha256_last_name"`
+				Street    *string `json:"sha256_street"`
+			} `json:"address"`
 		} `json:"user_data"`
 		Events []struct {
 			Name   string                     `json:"name"`
@@ -292,7 +298,15 @@ func (s *Server) Validate(body []byte) []ga4.ValidationMessage {
 		}
 	}
 	if req.UserData != nil {
-		for _, h := range append(slices.Clone(req.UserData.Email), req.UserData.Phone...) {
+		hashes := append(slices.Clone(req.UserData.Email), req.UserData.Phone...)
+		for _, a := range req.UserData.Address {
+			for _, h := range []*string{a.FirstName, a.LastName, a.Street} {
+				if h != nil {
+					hashes = append(hashes, *h)
+				}
+			}
+		}
+		for _, h := range hashes {
 			if !sha256Re.MatchString(h) {
 				bad("user_data", "VALUE_INVALID", "User data must be lowercase hex SHA-256 (fake: strict).")
 				break
