@@ -83,3 +83,29 @@ func TestOrderEventHashesForGoogleAndTikTok(t *testing.T) {
 		}
 	}
 }
+
+// Google's address identifier is kept at intake beside Meta's hashes: the names hashed by
+// Google's rule (the reference request's vectors), the postal code trimmed and the region code
+// uppercase ISO alpha-2, both unhashed; each only when the gateway sent it.
+func TestOrderEventKeepsGoogleAddress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		buyer webhook.Buyer
+		want  [4]string // fn_google, ln_google, zp_google, country_google
+	}{
+		{name: "reference vectors", buyer: webhook.Buyer{FirstName: " Jane ", LastName: "Doe Jr.", Address: webhook.Address{Zip: " 01310-100 ", Country: "br"}},
+			want: [4]string{"81f8f6dde88365f3928796ec7aa53f72820b06db8664f5fe76a7eb13e24546a2", "799ef92a11af918e3fb741df42934f3b568ed2d93ac1df74f1b8d41a27932a6f", "01310-100", "BR"}},
+		{name: "full name split", buyer: webhook.Buyer{Name: "Jane Doe"},
+			want: [4]string{"81f8f6dde88365f3928796ec7aa53f72820b06db8664f5fe76a7eb13e24546a2", "799ef92a11af918e3fb741df42934f3b568ed2d93ac1df74f1b8d41a27932a6f", "", ""}},
+		{name: "a country name is not a region code", buyer: webhook.Buyer{Address: webhook.Address{Country: "Brasil"}}},
+		{name: "nothing sent"},
+	}
+	for _, tt := range tests {
+		ev := webhook.OrderEvent{Provider: "hotmart", EventID: "e", OrderID: "o", Status: domain.StatusPaid, Buyer: tt.buyer}
+		b := intake.OrderEvent(store.Source{TenantID: "t", ID: "s"}, store.InboxEntry{ID: "i", ReceivedAt: time.Now()}, ev).Buyer
+		if got := [4]string{b.GoogleFirstNameHash, b.GoogleLastNameHash, b.GooglePostalCode, b.GoogleRegionCode}; got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

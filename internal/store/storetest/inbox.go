@@ -63,7 +63,9 @@ func testErasePerson(t *testing.T, s store.Store) {
 	raw2 := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", Body: []byte("person 2")}))(t)
 	rawOther := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", Body: []byte("someone else")}))(t)
 	e := w.event(w.a.ID, "p1", "k1", domain.StatusWaitingPayment, at(0))
-	e.Buyer, e.InboxID = store.Buyer{EmailHash: "EM", PhoneHash: "PH", FirstNameHash: "FN"}, raw1.ID
+	// Google's address identifier (names hashed, postal and region codes plain) goes with the rest.
+	e.Buyer, e.InboxID = store.Buyer{EmailHash: "EM", PhoneHash: "PH", FirstNameHash: "FN",
+		GoogleFirstNameHash: "FNG", GoogleLastNameHash: "LNG", GooglePostalCode: "01310-100", GoogleRegionCode: "BR"}, raw1.ID
 	o, _, err := s.ApplyOrderEvent(ctx, e)
 	noErr(t, err)
 	noErr(t, s.SetInboxState(ctx, w.a.ID, raw1.ID, store.InboxProcessed, "", o.ID, at(0)))
@@ -76,7 +78,7 @@ func testErasePerson(t *testing.T, s store.Store) {
 	op, _, err := s.ApplyOrderEvent(ctx, phoneOnly)
 	noErr(t, err)
 	otherE := w.event(w.a.ID, "other", "k1", domain.StatusPaid, at(0))
-	otherE.Buyer, otherE.InboxID = store.Buyer{EmailHash: "OTHER"}, rawOther.ID
+	otherE.Buyer, otherE.InboxID = store.Buyer{EmailHash: "OTHER", GoogleFirstNameHash: "FNO", GooglePostalCode: "20040-020", GoogleRegionCode: "BR"}, rawOther.ID
 	other, _, err := s.ApplyOrderEvent(ctx, otherE)
 	noErr(t, err)
 	noErr(t, s.LinkIdentities(ctx, []store.Identity{
