@@ -58,7 +58,7 @@ const (
 	IDEmail      Identifier = "email"
 	IDPhone      Identifier = "phone"
 	IDName       Identifier = "name"
-	IDAddress    Identifier = "address" // city, state, zip, country
+	IDAddress    Identifier = "address" // city, state, zip, country (Google: postal and region codes)
 	IDBirthGen   Identifier = "date_of_birth_gender"
 	IDExternalID Identifier = "external_id"
 	IDNationalID Identifier = "national_id" // only when the destination's settings opt in
@@ -82,9 +82,9 @@ func (u User) Has(id Identifier) bool {
 	case IDPhone:
 		return len(u.Phones) > 0 || len(u.GooglePhones) > 0
 	case IDName:
-		return u.FirstName != "" || u.LastName != ""
+		return u.FirstName != "" || u.LastName != "" || u.GoogleFirstName != "" || u.GoogleLastName != ""
 	case IDAddress:
-		return u.City != "" || u.State != "" || u.Zip != "" || u.Country != ""
+		return u.City != "" || u.State != "" || u.Zip != "" || u.Country != "" || u.GooglePostalCode != "" || u.GoogleRegionCode != ""
 	case IDBirthGen:
 		return u.DateOfBirth != "" || u.Gender != ""
 	case IDExternalID:

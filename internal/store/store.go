@@ -678,8 +678,8 @@ type Buyer struct {
 	GoogleLastNameHash  string `json:"ln_google,omitempty"`
 	GooglePostalCode    string `json:"zp_google,omitempty"`
 	GoogleRegionCode    string `json:"country_google,omitempty"`
-	IP              string `json:"client_ip_address,omitempty"`
-	UserAgent       string `json:"client_user_agent,omitempty"`
+	IP                  string `json:"client_ip_address,omitempty"`
+	UserAgent           string `json:"client_user_agent,omitempty"`
 }
 
 // Tracking is what the gateway carried back from the checkout URL.

@@ -91,7 +91,7 @@ var spec = dest.Spec{
 	Timeout:     egress.DefaultTimeout,
 	Unconfirmed: true,
 	Operator:    []dest.OperatorSetting{OperatorURL, OperatorEUURL},
-	Identifiers: []dest.Identifier{dest.IDGAClientID, dest.IDGASession, dest.IDEmail, dest.IDPhone},
+	Identifiers: []dest.Identifier{dest.IDGAClientID, dest.IDGASession, dest.IDEmail, dest.IDPhone, dest.IDName, dest.IDAddress},
 	Settings: []dest.Setting{
 		{Name: SettingMeasurementID, Label: "Measurement ID", Required: true,
 			Description: "The web data stream's measurement ID in GA4 (Admin > Data streams), like G-XXXXXXXXXX."},
