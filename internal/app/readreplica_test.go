@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +32,7 @@ func TestReportsReadTheReadReplica(t *testing.T) {
 	ctx := context.Background()
 	primaryURL, replicaURL := testenv.Postgres(t), testenv.Postgres(t)
 	// The stand-in replica is reached through a proxy the test can stop.
-	proxy := newTCPProxy(t, hostOf(t, replicaURL))
+	proxy := testenv.StartProxy(t, hostOf(t, replicaURL))
 	replicaStore, err := postgres.Open(ctx, replicaURL, store.WithRiverConfig(teststore.QuietRiver))
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +44,7 @@ func TestReportsReadTheReadReplica(t *testing.T) {
 
 	r := startHubWith(t, "postgres", func(c *config.Config) {
 		c.DatabaseURL = primaryURL
-		c.DatabaseReadURL = withHost(t, replicaURL, proxy.addr)
+		c.DatabaseReadURL = withHost(t, replicaURL, proxy.Addr)
 	})
 	r.app.reports.(*reportReader).retryAfter = 50 * time.Millisecond
 	plain := startHubWith(t, "postgres", func(c *config.Config) { c.DatabaseURL = primaryURL })
@@ -142,7 +140,7 @@ func TestReportsReadTheReadReplica(t *testing.T) {
 		t.Errorf("the orders list did not read the primary: %.300s", body)
 	}
 
-	proxy.stop()
+	proxy.Cut()
 	if s, c := orders(t, r.base); s != 1 || c != 1 {
 		t.Errorf("replica down: summary %d orders, CSV %d rows; want the primary's 1", s, c)
 	}
@@ -152,7 +150,7 @@ func TestReportsReadTheReadReplica(t *testing.T) {
 		t.Errorf("replica down: readyz %+v %+v, metrics:\n%s", rd.Status, rd.ReadReplica, grepMetrics(metrics, "hub_db_replica"))
 	}
 
-	proxy.start(t)
+	proxy.Restore(t)
 	waitFor(t, "the reports to read the replica again", 10*time.Second, func() bool {
 		s, _ := orders(t, r.base)
 		return s == 3
@@ -228,73 +226,4 @@ func schemaOf(t *testing.T, raw string) string {
 		t.Fatal(err)
 	}
 	return u.Query().Get("search_path")
-}
-
-// tcpProxy forwards a local address to target until stopped; start listens again on the same
-// address (a replica coming back).
-type tcpProxy struct {
-	addr, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        []net.Conn
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	p := &tcpProxy{target: target}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *tcpProxy) start(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.serve(ln)
-}
-
-func (p *tcpProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(s, c); s.Close() }()
-			go func() { _, _ = io.Copy(c, s); c.Close() }()
-		}
-	}()
-}
-
-// stop closes the listener and every forwarded connection.
-func (p *tcpProxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
 }

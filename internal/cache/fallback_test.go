@@ -3,9 +3,7 @@ package cache_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -88,8 +86,8 @@ func TestFallbackRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProxy(t, u.Host)
-	u.Host = p.addr
+	p := testenv.StartProxy(t, u.Host)
+	u.Host = p.Addr
 	logs := &recorder{}
 	f := newFallback(t, u.String(), prefix, slog.New(logs))
 	ctx := context.Background()
@@ -101,7 +99,7 @@ func TestFallbackRecovers(t *testing.T) {
 		t.Fatalf("State() with Redis up = %+v", st)
 	}
 
-	p.cut()
+	p.Cut()
 	for range 50 {
 		if err := f.Set(ctx, "during", []byte("in memory"), time.Minute); err != nil {
 			t.Fatalf("Set during the outage: %v", err)
@@ -114,7 +112,7 @@ func TestFallbackRecovers(t *testing.T) {
 		t.Fatalf("State() during the outage = %+v; want degraded", st)
 	}
 
-	p.restore(t)
+	p.Restore(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for f.State().Degraded {
 		if time.Now().After(deadline) {
@@ -220,77 +218,4 @@ func (r *recorder) count(l slog.Level) int {
 		}
 	}
 	return n
-}
-
-// proxy forwards TCP to Redis and can be cut (listener and connections closed, so connects
-// are refused) and restored on the same address, to take Redis away from one client only.
-type proxy struct {
-	addr, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{addr: ln.Addr().String(), target: target}
-	p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			if p.ln != ln { // cut while this connection was being set up
-				p.mu.Unlock()
-				c.Close()
-				up.Close()
-				return
-			}
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *proxy) restore(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
 }
