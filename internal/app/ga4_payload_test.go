@@ -16,7 +16,7 @@ import (
 // with the visitor's client id, in the visitor's session, deduplicated by transaction_id.
 func TestGA4PayloadPerGateway(t *testing.T) {
 	t.Parallel()
-	gateways := []string{"hotmart", "stripe"}
+	gateways := goldenGateways
 	fixtures, secrets := loadFixtures(t, gateways...)
 	fake := fakega4.New()
 	fake.Secret = "ga4-e2e-secret"

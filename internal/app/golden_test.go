@@ -22,6 +22,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden payloads in testdata/")
 
+// goldenGateways are the gateway fixtures every destination's byte-compared payload test sends
+// through a real Hub (one golden file per destination and gateway).
+var goldenGateways = []string{"hotmart", "kiwify", "stripe", "pagbank", "perfectpay"}
+
 // fixtureTime is when every gateway fixture says its purchase was approved; Hub's clock is set
 // just after it, so Stripe's signature tolerance and Meta's 7-day limit hold.
 var fixtureTime = time.Date(2026, 1, 5, 17, 30, 0, 0, time.UTC)

@@ -49,7 +49,7 @@ func googleAdsHub(t *testing.T, gateways []string, statuses ...fakegoogleads.Sta
 // deliveries from accepted to confirmed.
 func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 	t.Parallel()
-	gateways := []string{"hotmart", "stripe"}
+	gateways := goldenGateways
 	// Google is still processing at the first poll, then recorded everything.
 	a, ctx, tenantID, fake := googleAdsHub(t, gateways, fakegoogleads.Status{RequestStatus: "PROCESSING"}, fakegoogleads.Status{RequestStatus: "SUCCESS"})
 	// Accepted, then confirmed by the status poll.

@@ -28,7 +28,7 @@ func startMetaGolden(t *testing.T, secrets map[string]string) (*golden, *fakemet
 // server event the fake Graph API received.
 func TestMetaPayloadPerGateway(t *testing.T) {
 	t.Parallel()
-	gateways := []string{"hotmart", "kiwify", "stripe", "pagbank", "perfectpay"}
+	gateways := goldenGateways
 	fixtures, secrets := loadFixtures(t, gateways...)
 	g, fake := startMetaGolden(t, secrets)
 

@@ -15,7 +15,7 @@ import (
 // event the fake TikTok API received: the identifiers actually available at delivery time.
 func TestTikTokPayloadPerGateway(t *testing.T) {
 	t.Parallel()
-	gateways := []string{"hotmart", "stripe"}
+	gateways := goldenGateways
 	fixtures, secrets := loadFixtures(t, gateways...)
 	fake := faketiktok.New()
 	g := startGolden(t, config.Config{TikTokAPIURL: newHTTPServer(t, fake)}, secrets, goldenDestination{Type: "tiktok",
