@@ -10,7 +10,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest/ga4/fakega4"
 )
 
-// TestGA4PayloadPerGateway sends two gateways' fixture purchases through the whole pipeline (a
+// TestGA4PayloadPerGateway sends the goldenGateways' fixture purchases through the whole pipeline (a
 // Google ad click whose page carried GA4's _ga and _ga_<container> cookies, the webhook,
 // attribution, delivery) and pins the request the fake GA4 recorded: the purchase reaches GA4
 // with the visitor's client id, in the visitor's session, deduplicated by transaction_id.

@@ -41,7 +41,7 @@ func googleAdsHub(t *testing.T, gateways []string, statuses ...fakegoogleads.Sta
 	return g.app, t.Context(), g.tenantID, fake
 }
 
-// TestGoogleAdsPayloadPerGateway sends two gateways' fixture purchases through the whole
+// TestGoogleAdsPayloadPerGateway sends the goldenGateways' fixture purchases through the whole
 // pipeline (a click with a gclid, the webhook, attribution, delivery, a token minted from the
 // service-account key) and pins, byte for byte, the event the fake Data Manager API received:
 // the gclid of the credited click and the buyer's identifiers hashed at intake by Google's

@@ -10,7 +10,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest/tiktok/faketiktok"
 )
 
-// TestTikTokPayloadPerGateway sends two gateways' fixture purchases through the whole pipeline
+// TestTikTokPayloadPerGateway sends the goldenGateways' fixture purchases through the whole pipeline
 // (a click with a ttclid and the _ttp cookie, the webhook, attribution, delivery) and pins the
 // event the fake TikTok API received: the identifiers actually available at delivery time.
 func TestTikTokPayloadPerGateway(t *testing.T) {
