@@ -35,13 +35,10 @@ var _ store.Store = (*Store)(nil)
 // Open connects to the database at url (a libpq URL or DSN; search_path selects the schema).
 // It does not migrate: call Migrate.
 func Open(ctx context.Context, url string, opts ...store.Option) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	o := store.Apply(opts...)
+	cfg, err := poolConfig(url, o)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
-	}
-	o := store.Apply(opts...)
-	if o.MaxConns > 0 && !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = int32(o.MaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -53,6 +50,19 @@ func Open(ctx context.Context, url string, opts ...store.Option) (*Store, error)
 		return nil, err
 	}
 	return s, nil
+}
+
+// poolConfig parses a database URL (DATABASE_URL or DATABASE_READ_URL) the one way both pools
+// use: pgx's parsing (TLS, sslrootcert) and Options.MaxConns unless the URL sets pool_max_conns.
+func poolConfig(url string, o store.Options) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if o.MaxConns > 0 && !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = int32(o.MaxConns)
+	}
+	return cfg, nil
 }
 
 func newStore(pool *pgxpool.Pool, o store.Options) (*Store, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,13 +34,10 @@ type Replica struct {
 // (sslmode=verify-full and sslrootcert are verified the same way). It does not connect until the
 // first read or Ping.
 func OpenReplica(ctx context.Context, url string, opts ...store.Option) (*Replica, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	o := store.Apply(opts...)
+	cfg, err := poolConfig(url, o)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse read replica url: %w", err)
-	}
-	o := store.Apply(opts...)
-	if o.MaxConns > 0 && !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = int32(o.MaxConns)
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = replicaConnectTimeout
