@@ -78,6 +78,8 @@ var Rules = []Rule{
 	{Pkg: "internal/pii", Layer: 2},
 	{Pkg: "internal/live", Layer: 2},
 	{Pkg: "internal/httpx", Layer: 2},
+	// The ad-spend seam (issue 19): what an ad account cost per ad and day, one Source per platform.
+	{Pkg: "internal/spend", Layer: 2},
 	// Adapters: pure code over their seam and the vocabulary; only their registry imports them.
 	{Pkg: "internal/dest/*", Doc: "dest/<platform>",
 		Only:       []string{"internal/dest", "internal/domain", "internal/pii", "internal/egress"},

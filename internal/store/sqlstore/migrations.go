@@ -806,4 +806,51 @@ ALTER TABLE touchpoints ADD COLUMN google_phone_hash text;
 ALTER TABLE touchpoints ADD COLUMN tiktok_phone_hash text;
 `,
 	},
+	{
+		// Ad accounts a tenant connected (package spend) and their daily cost per ad. Days
+		// are the account's calendar days as text (YYYY-MM-DD); spend is in the account's
+		// currency, in millionths of its unit. A re-import upserts on (account, ad, day).
+		Name: "ad accounts and spend",
+		Up: `
+CREATE TABLE ad_accounts (
+	id                  text COLLATE "C" PRIMARY KEY,
+	tenant_id           text COLLATE "C" NOT NULL REFERENCES tenants (id),
+	platform            text NOT NULL,
+	external_id         text NOT NULL,
+	name                text NOT NULL,
+	currency            text NOT NULL,
+	time_zone           text NOT NULL,
+	credentials         text NOT NULL,
+	backfilled_through  text NOT NULL DEFAULT '',
+	backfill_done       boolean NOT NULL DEFAULT false,
+	last_success_at     timestamptz,
+	last_attempt_at     timestamptz,
+	last_error          text NOT NULL DEFAULT '',
+	retry_at            timestamptz,
+	created_at          timestamptz NOT NULL,
+	updated_at          timestamptz NOT NULL,
+	UNIQUE (tenant_id, platform, external_id)
+);
+
+CREATE TABLE ad_spend (
+	account_id    text COLLATE "C" NOT NULL REFERENCES ad_accounts (id) ON DELETE CASCADE,
+	ad_id         text NOT NULL,
+	day           text NOT NULL,
+	tenant_id     text COLLATE "C" NOT NULL,
+	platform      text NOT NULL,
+	campaign_id   text NOT NULL,
+	campaign_name text NOT NULL,
+	adset_id      text NOT NULL,
+	adset_name    text NOT NULL,
+	ad_name       text NOT NULL,
+	currency      text NOT NULL,
+	spend_micros  bigint NOT NULL,
+	impressions   bigint NOT NULL,
+	clicks        bigint NOT NULL,
+	imported_at   timestamptz NOT NULL,
+	PRIMARY KEY (account_id, ad_id, day)
+);
+CREATE INDEX ad_spend_tenant_day ON ad_spend (tenant_id, day);
+`,
+	},
 }

@@ -1,0 +1,107 @@
+// Package spend is the seam through which Hub imports what ads cost. Each ad platform is one
+// Source (spend/meta, spend/googleads, spend/tiktok) that reads an ad account's identity and
+// its daily cost per ad; the importer (which owns scheduling, back-off and storage) and the
+// Campaigns report never see a platform's protocol.
+//
+// Money is in the ad account's currency, in millionths of its unit (SpendMicros), the way
+// Google Ads reports cost; dates are the account's calendar days (YYYY-MM-DD in its time
+// zone), as every platform reports them.
+package spend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Platform names an ad platform; the same words as the destination types.
+type Platform string
+
+const (
+	Meta      Platform = "meta"
+	GoogleAds Platform = "googleads"
+	TikTok    Platform = "tiktok"
+)
+
+// Account is what a platform says about an ad account.
+type Account struct {
+	Platform Platform
+	ID       string // the platform's id: Meta's digits without "act_", the Ads customer id, TikTok's advertiser id
+	Name     string
+	Currency string // ISO 4217
+	TimeZone string // IANA, the zone the platform cuts the account's days in
+}
+
+// Range is a span of the account's days, both ends included.
+type Range struct {
+	Since string // YYYY-MM-DD
+	Until string // YYYY-MM-DD
+}
+
+// Row is the cost of one ad on one day.
+type Row struct {
+	Date         string // YYYY-MM-DD in the account's time zone
+	CampaignID   string
+	CampaignName string
+	AdSetID      string // Meta's ad set, Google's ad group, TikTok's ad group
+	AdSetName    string
+	AdID         string // Google Ads reports at ad-group level; there AdID is the ad group's id
+	AdName       string
+	SpendMicros  int64
+	Impressions  int64
+	Clicks       int64
+}
+
+// Source reads one platform. Credentials are the platform's own, as the tenant gave them (a
+// JSON document each Source defines and validates); the caller keeps them sealed at rest.
+type Source interface {
+	Platform() Platform
+	// Account reads the ad account's name, currency and time zone, and so checks that the
+	// credentials can read it.
+	Account(ctx context.Context, credentials []byte, accountID string) (Account, error)
+	// Daily reads one Row per ad and day of r (days without spend may be absent) and hands
+	// them to emit page by page, in any order; it returns after the last page. A Source
+	// splits r, pages and runs asynchronous reports as its platform needs. An error from emit
+	// stops it and is returned. On a *ThrottledError or a *PermanentError the rows already
+	// emitted stand; the caller retries the whole range later (rows are upserted on ad and
+	// day, so a repeated row replaces itself).
+	Daily(ctx context.Context, credentials []byte, accountID string, r Range, emit func([]Row) error) error
+}
+
+// ThrottledError says the platform asked Hub to slow down: no call for this account until
+// RetryAfter has passed (the platform's own estimate when it gave one).
+type ThrottledError struct {
+	RetryAfter time.Duration
+	Code       int    // the platform's error code (Meta's 4, 17, 613, 80000...), 0 when none
+	Message    string // the platform's message, without secrets
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("spend: throttled (code %d) for %s: %s", e.Code, e.RetryAfter, e.Message)
+}
+
+// PermanentError says retrying will not help until the tenant acts: the token was revoked,
+// lacks a permission, the account does not exist or was disabled.
+type PermanentError struct {
+	Code    int
+	Message string
+}
+
+func (e *PermanentError) Error() string {
+	return fmt.Sprintf("spend: refused (code %d): %s", e.Code, e.Message)
+}
+
+// Throttled reports whether err is (or wraps) a *ThrottledError and returns it.
+func Throttled(err error) (*ThrottledError, bool) {
+	var t *ThrottledError
+	ok := errors.As(err, &t)
+	return t, ok
+}
+
+// Permanent reports whether err is (or wraps) a *PermanentError and returns it.
+func Permanent(err error) (*PermanentError, bool) {
+	var p *PermanentError
+	ok := errors.As(err, &p)
+	return p, ok
+}

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// AdAccount is an ad account a tenant connected so Hub imports its spend (package spend).
+type AdAccount struct {
+	ID         string
+	TenantID   string
+	Platform   string // spend.Platform: meta, googleads, tiktok
+	ExternalID string // the platform's account id (spend.Account.ID)
+	Name       string
+	Currency   string // ISO 4217, as the platform reports the account's spend
+	TimeZone   string // IANA, the zone the platform cuts the account's days in
+	// Credentials are the platform's credentials sealed with pii.Keyring under
+	// AdAccountCredentialsAD(ID); never returned by the API.
+	Credentials string
+	Import      AdAccountImport
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// AdAccountImport is where an account's spend import stands, shown on the dashboard.
+type AdAccountImport struct {
+	// BackfilledThrough is the earliest day (YYYY-MM-DD) the connect-time backfill has
+	// imported down to; empty before the backfill started.
+	BackfilledThrough string
+	BackfillDone      bool
+	LastSuccessAt     *time.Time
+	LastAttemptAt     *time.Time
+	// LastError is the last failure in words a user can act on (no secrets); empty after a
+	// success.
+	LastError string
+	// RetryAt is when the platform allows the next call (its back-off); nil when free.
+	RetryAt *time.Time
+}
+
+// AdAccountCredentialsAD binds an ad account's sealed credentials to the account.
+func AdAccountCredentialsAD(accountID string) []byte {
+	return []byte("ad_account_credentials:" + accountID)
+}
+
+// SpendRow is the cost of one ad on one of its account's days (spend.Row with its account).
+type SpendRow struct {
+	TenantID     string
+	AccountID    string
+	Platform     string
+	Date         string // YYYY-MM-DD in the account's time zone
+	CampaignID   string
+	CampaignName string
+	AdSetID      string
+	AdSetName    string
+	AdID         string
+	AdName       string
+	Currency     string
+	SpendMicros  int64
+	Impressions  int64
+	Clicks       int64
+	ImportedAt   time.Time
+}
+
+// SpendFilter selects spend rows: a tenant's days Since..Until (YYYY-MM-DD, both included),
+// optionally of one account.
+type SpendFilter struct {
+	TenantID  string
+	AccountID string
+	Since     string
+	Until     string
+}
+
+// AdSpend is the store seam of ad accounts and their imported spend. Rows are upserted on
+// (account, ad, day): a re-import replaces a day's figures, never adds to them.
+type AdSpend interface {
+	CreateAdAccount(ctx context.Context, a AdAccount) (AdAccount, error)
+	GetAdAccount(ctx context.Context, tenantID, id string) (AdAccount, error)
+	ListAdAccounts(ctx context.Context, tenantID string) ([]AdAccount, error)
+	// ListAllAdAccounts is every tenant's accounts, for the import scheduler.
+	ListAllAdAccounts(ctx context.Context) ([]AdAccount, error)
+	SetAdAccountImport(ctx context.Context, tenantID, id string, st AdAccountImport) error
+	// DeleteAdAccount removes the account and its spend.
+	DeleteAdAccount(ctx context.Context, tenantID, id string) error
+	UpsertSpend(ctx context.Context, rows []SpendRow) (int, error)
+	ListSpend(ctx context.Context, f SpendFilter) ([]SpendRow, error)
+}
