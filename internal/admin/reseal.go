@@ -21,9 +21,9 @@ type Reseal struct {
 	Unopened []string
 }
 
-// ResealSecrets re-encrypts every gateway secret and destination credential that is not sealed
-// under the keyring's primary key, so that the older keys can then be removed from
-// HUB_SECRET_KEY. Each write happens only if the secret is still what was read, so a change
+// ResealSecrets re-encrypts every gateway secret, destination credential and ad account
+// credential that is not sealed under the keyring's primary key, so that the older keys can
+// then be removed from HUB_SECRET_KEY. Each write happens only if the secret is still what was read, so a change
 // made meanwhile (through the API or the dashboard) is never undone. Run it once every replica
 // has the new key first in its HUB_SECRET_KEY, or a replica still sealing under the old key
 // could write new secrets under it afterwards.
@@ -64,6 +64,19 @@ func (s *Service) ResealSecrets(ctx context.Context) (Reseal, error) {
 			where := fmt.Sprintf("credentials of destination %s (tenant %s)", d.ID, t.ID)
 			err := s.reseal(&r, where, d.Credentials, store.CredentialsAD(d.ID), func(next string) (bool, error) {
 				return s.Store.SwapDestinationCredentials(ctx, t.ID, d.ID, d.Credentials, next)
+			})
+			if err != nil {
+				return r, err
+			}
+		}
+		accounts, err := s.Store.ListAdAccounts(ctx, t.ID)
+		if err != nil {
+			return r, fmt.Errorf("admin: reseal: %w", err)
+		}
+		for _, a := range accounts {
+			where := fmt.Sprintf("credentials of ad account %s (tenant %s)", a.ID, t.ID)
+			err := s.reseal(&r, where, a.Credentials, store.AdAccountCredentialsAD(a.ID), func(next string) (bool, error) {
+				return s.Store.SwapAdAccountCredentials(ctx, t.ID, a.ID, a.Credentials, next)
 			})
 			if err != nil {
 				return r, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/pii"
@@ -124,6 +125,65 @@ func TestResealSecrets(t *testing.T) {
 		again, err := (&admin.Service{Store: st, Keys: rotated}).ResealSecrets(ctx)
 		if err != nil || again.Resealed != 0 || again.Changed != 0 {
 			t.Errorf("second reseal: %+v, %v", again, err)
+		}
+	})
+}
+
+// TestResealAdAccountCredentials: ad accounts' credentials (spend import) are resealed under
+// the new key too, bound to their account; ones no key opens are reported and left alone.
+func TestResealAdAccountCredentials(t *testing.T) {
+	t.Parallel()
+	teststore.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		oldKey, newKey, lostKey := pii.GenerateKey(), pii.GenerateKey(), pii.GenerateKey()
+		ring := func(keys ...[]byte) *pii.Keyring {
+			k, err := pii.NewKeyring(keys[0], keys[1:]...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		tn, err := st.CreateTenant(ctx, store.Tenant{Name: "acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		connect := func(keys *pii.Keyring, external, token string) store.AdAccount {
+			t.Helper()
+			a, err := st.CreateAdAccount(ctx, store.AdAccount{ID: "acct-" + external, TenantID: tn.ID, Platform: "meta", ExternalID: external,
+				Name: "Loja", Currency: "BRL", TimeZone: "America/Sao_Paulo"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ct, err := keys.Seal([]byte(`{"access_token":"`+token+`"}`), store.AdAccountCredentialsAD(a.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.UpdateAdAccountCredentials(ctx, tn.ID, a.ID, ct, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			a.Credentials = ct
+			return a
+		}
+		kept := connect(ring(oldKey), "1", "EAA1")
+		lost := connect(ring(lostKey), "2", "EAA2")
+
+		r, err := (&admin.Service{Store: st, Keys: ring(newKey, oldKey)}).ResealSecrets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Checked != 2 || r.Resealed != 1 || len(r.Unopened) != 1 ||
+			r.Unopened[0] != "credentials of ad account "+lost.ID+" (tenant "+tn.ID+")" {
+			t.Fatalf("reseal: %+v, want 2 checked, 1 resealed, the lost one unopened", r)
+		}
+		a, err := st.GetAdAccount(ctx, tn.ID, kept.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err := ring(newKey).Open(a.Credentials, store.AdAccountCredentialsAD(kept.ID)); err != nil || string(p) != `{"access_token":"EAA1"}` {
+			t.Errorf("the new key alone opens %q, %v", p, err)
+		}
+		if l, _ := st.GetAdAccount(ctx, tn.ID, lost.ID); l.Credentials != lost.Credentials {
+			t.Error("credentials no key opens were changed")
 		}
 	})
 }

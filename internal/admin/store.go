@@ -34,4 +34,6 @@ type Store interface {
 	GetOrderByExternalID(ctx context.Context, tenantID, provider, externalID string) (store.Order, error)
 	ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error)
 	ListTouchpoints(ctx context.Context, f store.TouchpointFilter) ([]store.Touchpoint, error)
+	ListAdAccounts(ctx context.Context, tenantID string) ([]store.AdAccount, error)
+	SwapAdAccountCredentials(ctx context.Context, tenantID, id, old, next string) (bool, error)
 }

@@ -35,6 +35,12 @@ type AdAccountImport struct {
 	LastError string
 	// RetryAt is when the platform allows the next call (its back-off); nil when free.
 	RetryAt *time.Time
+	// Paused says the platform refused for good (a revoked token, a missing permission, a
+	// closed account): no import runs until the tenant updates the account's credentials.
+	Paused bool
+	// RevisedAt is when the trailing window (the days a platform still revises) was last
+	// imported again; nil before the first time.
+	RevisedAt *time.Time
 }
 
 // AdAccountCredentialsAD binds an ad account's sealed credentials to the account.
@@ -71,7 +77,10 @@ type SpendFilter struct {
 }
 
 // AdSpend is the store seam of ad accounts and their imported spend. Rows are upserted on
-// (account, ad, day): a re-import replaces a day's figures, never adds to them.
+// (account, ad, day): a re-import replaces a day's figures, never adds to them. Lists of
+// accounts are newest first (id descending); ListSpend is ordered by day, account, campaign,
+// ad set and ad. A write to an account of another tenant is ErrNotFound; connecting the same
+// platform account twice in a tenant is ErrConflict.
 type AdSpend interface {
 	CreateAdAccount(ctx context.Context, a AdAccount) (AdAccount, error)
 	GetAdAccount(ctx context.Context, tenantID, id string) (AdAccount, error)
@@ -79,8 +88,16 @@ type AdSpend interface {
 	// ListAllAdAccounts is every tenant's accounts, for the import scheduler.
 	ListAllAdAccounts(ctx context.Context) ([]AdAccount, error)
 	SetAdAccountImport(ctx context.Context, tenantID, id string, st AdAccountImport) error
+	// UpdateAdAccountCredentials replaces the sealed credentials (and UpdatedAt; a zero at
+	// gets the clock).
+	UpdateAdAccountCredentials(ctx context.Context, tenantID, id, credentials string, at time.Time) error
+	// SwapAdAccountCredentials replaces the credentials with next only if they still are old,
+	// and reports whether it did (a re-seal under a new key never undoes a concurrent change).
+	SwapAdAccountCredentials(ctx context.Context, tenantID, id, old, next string) (bool, error)
 	// DeleteAdAccount removes the account and its spend.
 	DeleteAdAccount(ctx context.Context, tenantID, id string) error
+	// UpsertSpend writes rows in one transaction and returns how many it wrote; every row's
+	// account must be its tenant's (else ErrNotFound and nothing is written).
 	UpsertSpend(ctx context.Context, rows []SpendRow) (int, error)
 	ListSpend(ctx context.Context, f SpendFilter) ([]SpendRow, error)
 }

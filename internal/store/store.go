@@ -60,6 +60,9 @@ type Store interface {
 
 	Reader
 	Writer
+	// AdSpend is outside Reader and Writer: no transaction needs it, and its consumers (the
+	// spend import, the admin actions, the Campaigns report) declare the part they use.
+	AdSpend
 }
 
 // Tx is a transaction: every write, plus enqueueing jobs atomically with those writes. After a

@@ -853,4 +853,14 @@ CREATE TABLE ad_spend (
 CREATE INDEX ad_spend_tenant_day ON ad_spend (tenant_id, day);
 `,
 	},
+	{
+		// The spend import's own state (package spendimport): paused after a permanent refusal
+		// until the tenant updates the credentials, and when the trailing revision window was
+		// last imported again.
+		Name: "ad account import pause and revision",
+		Up: `
+ALTER TABLE ad_accounts ADD COLUMN paused boolean NOT NULL DEFAULT false;
+ALTER TABLE ad_accounts ADD COLUMN revised_at timestamptz;
+`,
+	},
 }

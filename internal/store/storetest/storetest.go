@@ -65,6 +65,8 @@ func Run(t *testing.T, open Open) {
 		{"UserLanguage", testUserLanguage},
 		{"Stats", testStats},
 		{"StatsKept", testStatsKept},
+		{"AdAccounts", testAdAccounts},
+		{"Spend", testSpend},
 	}
 	t.Run("Migrate", func(t *testing.T) {
 		t.Parallel()

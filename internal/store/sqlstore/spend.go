@@ -1,0 +1,178 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Ad accounts and their spend (store.AdSpend).
+
+const adAccountCols = `id, tenant_id, platform, external_id, name, currency, time_zone, credentials,
+	backfilled_through, backfill_done, last_success_at, last_attempt_at, last_error, retry_at, paused, revised_at,
+	created_at, updated_at`
+
+func (q *queries) scanAdAccount(r Row) (store.AdAccount, error) {
+	var a store.AdAccount
+	im := &a.Import
+	err := r.Scan(&a.ID, &a.TenantID, &a.Platform, &a.ExternalID, &a.Name, &a.Currency, &a.TimeZone, &a.Credentials,
+		&im.BackfilledThrough, &im.BackfillDone, ntm(&im.LastSuccessAt), ntm(&im.LastAttemptAt), &im.LastError,
+		ntm(&im.RetryAt), &im.Paused, ntm(&im.RevisedAt), tm(&a.CreatedAt), tm(&a.UpdatedAt))
+	return a, err
+}
+
+// microImport is st at the stored precision.
+func microImport(st store.AdAccountImport) store.AdAccountImport {
+	st.LastSuccessAt = microPtr(st.LastSuccessAt)
+	st.LastAttemptAt = microPtr(st.LastAttemptAt)
+	st.RetryAt = microPtr(st.RetryAt)
+	st.RevisedAt = microPtr(st.RevisedAt)
+	return st
+}
+
+func (q *queries) CreateAdAccount(ctx context.Context, a store.AdAccount) (store.AdAccount, error) {
+	a.ID = q.newID(a.ID)
+	a.CreatedAt = q.stamp(a.CreatedAt)
+	if a.UpdatedAt.IsZero() {
+		a.UpdatedAt = a.CreatedAt
+	}
+	a.UpdatedAt = Micro(a.UpdatedAt)
+	a.Import = microImport(a.Import)
+	im := a.Import
+	_, err := q.exec(ctx, q.w, `INSERT INTO ad_accounts (`+adAccountCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		a.ID, a.TenantID, a.Platform, a.ExternalID, a.Name, a.Currency, a.TimeZone, a.Credentials,
+		im.BackfilledThrough, im.BackfillDone, q.f.NullTime(im.LastSuccessAt), q.f.NullTime(im.LastAttemptAt), im.LastError,
+		q.f.NullTime(im.RetryAt), im.Paused, q.f.NullTime(im.RevisedAt), q.f.Time(a.CreatedAt), q.f.Time(a.UpdatedAt))
+	if err != nil {
+		return store.AdAccount{}, q.writeErr("create ad account", err)
+	}
+	return a, nil
+}
+
+func (q *queries) GetAdAccount(ctx context.Context, tenantID, id string) (store.AdAccount, error) {
+	a, err := q.scanAdAccount(q.queryRow(ctx, q.r, `SELECT `+adAccountCols+` FROM ad_accounts WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if err != nil {
+		return store.AdAccount{}, readErr("get ad account", err)
+	}
+	return a, nil
+}
+
+func (q *queries) ListAdAccounts(ctx context.Context, tenantID string) ([]store.AdAccount, error) {
+	rows, err := q.query(ctx, q.r, `SELECT `+adAccountCols+` FROM ad_accounts WHERE tenant_id = $1 ORDER BY id DESC`, tenantID)
+	return collect(rows, err, "list ad accounts", func(r Rows) (store.AdAccount, error) { return q.scanAdAccount(r) })
+}
+
+func (q *queries) ListAllAdAccounts(ctx context.Context) ([]store.AdAccount, error) {
+	rows, err := q.query(ctx, q.r, `SELECT `+adAccountCols+` FROM ad_accounts ORDER BY id DESC`)
+	return collect(rows, err, "list all ad accounts", func(r Rows) (store.AdAccount, error) { return q.scanAdAccount(r) })
+}
+
+func (q *queries) SetAdAccountImport(ctx context.Context, tenantID, id string, st store.AdAccountImport) error {
+	st = microImport(st)
+	n, err := q.exec(ctx, q.w, `UPDATE ad_accounts SET backfilled_through = $3, backfill_done = $4, last_success_at = $5,
+		last_attempt_at = $6, last_error = $7, retry_at = $8, paused = $9, revised_at = $10
+		WHERE tenant_id = $1 AND id = $2`, tenantID, id,
+		st.BackfilledThrough, st.BackfillDone, q.f.NullTime(st.LastSuccessAt), q.f.NullTime(st.LastAttemptAt), st.LastError,
+		q.f.NullTime(st.RetryAt), st.Paused, q.f.NullTime(st.RevisedAt))
+	return mustAffect("set ad account import", n, err)
+}
+
+func (q *queries) UpdateAdAccountCredentials(ctx context.Context, tenantID, id, credentials string, at time.Time) error {
+	n, err := q.exec(ctx, q.w, `UPDATE ad_accounts SET credentials = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2`,
+		tenantID, id, credentials, q.f.Time(q.stamp(at)))
+	return mustAffect("update ad account credentials", n, err)
+}
+
+func (q *queries) SwapAdAccountCredentials(ctx context.Context, tenantID, id, old, next string) (bool, error) {
+	n, err := q.exec(ctx, q.w, `UPDATE ad_accounts SET credentials = $4 WHERE tenant_id = $1 AND id = $2 AND credentials = $3`,
+		tenantID, id, old, next)
+	if err != nil {
+		return false, wrap("swap ad account credentials", err)
+	}
+	return n > 0, nil
+}
+
+func (q *queries) DeleteAdAccount(ctx context.Context, tenantID, id string) error {
+	return q.runTx(ctx, func(q *queries) error {
+		// The spend goes first, explicitly: the foreign key cascades too, but the rows must
+		// go with the account whatever the connection's foreign-key setting.
+		if _, err := q.exec(ctx, q.w, `DELETE FROM ad_spend WHERE tenant_id = $1 AND account_id = $2`, tenantID, id); err != nil {
+			return wrap("delete ad account spend", err)
+		}
+		n, err := q.exec(ctx, q.w, `DELETE FROM ad_accounts WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		return mustAffect("delete ad account", n, err)
+	})
+}
+
+const spendCols = `tenant_id, account_id, platform, day, campaign_id, campaign_name, adset_id, adset_name, ad_id, ad_name,
+	currency, spend_micros, impressions, clicks, imported_at`
+
+func (q *queries) UpsertSpend(ctx context.Context, rows []store.SpendRow) (int, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	written := 0
+	err := q.runTx(ctx, func(q *queries) error {
+		checked := map[[2]string]bool{}
+		now := q.now()
+		for _, r := range rows {
+			key := [2]string{r.TenantID, r.AccountID}
+			if !checked[key] {
+				var n int64
+				if err := q.queryRow(ctx, q.w, `SELECT count(*) FROM ad_accounts WHERE tenant_id = $1 AND id = $2`,
+					r.TenantID, r.AccountID).Scan(&n); err != nil {
+					return wrap("upsert spend", err)
+				}
+				if n == 0 {
+					return mustAffect("upsert spend: ad account", 0, nil)
+				}
+				checked[key] = true
+			}
+			if r.ImportedAt.IsZero() {
+				r.ImportedAt = now
+			}
+			_, err := q.exec(ctx, q.w, `INSERT INTO ad_spend (`+spendCols+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+				ON CONFLICT (account_id, ad_id, day) DO UPDATE SET platform = excluded.platform,
+					campaign_id = excluded.campaign_id, campaign_name = excluded.campaign_name,
+					adset_id = excluded.adset_id, adset_name = excluded.adset_name, ad_name = excluded.ad_name,
+					currency = excluded.currency, spend_micros = excluded.spend_micros,
+					impressions = excluded.impressions, clicks = excluded.clicks, imported_at = excluded.imported_at`,
+				r.TenantID, r.AccountID, r.Platform, r.Date, r.CampaignID, r.CampaignName, r.AdSetID, r.AdSetName, r.AdID, r.AdName,
+				r.Currency, r.SpendMicros, r.Impressions, r.Clicks, q.f.Time(r.ImportedAt))
+			if err != nil {
+				return q.writeErr("upsert spend", err)
+			}
+			written++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return written, nil
+}
+
+func (q *queries) ListSpend(ctx context.Context, f store.SpendFilter) ([]store.SpendRow, error) {
+	var w where
+	w.add(`tenant_id = %s`, f.TenantID)
+	if f.AccountID != "" {
+		w.add(`account_id = %s`, f.AccountID)
+	}
+	if f.Since != "" {
+		w.add(`day >= %s`, f.Since)
+	}
+	if f.Until != "" {
+		w.add(`day <= %s`, f.Until)
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+spendCols+` FROM ad_spend`+w.String()+`
+		ORDER BY day, account_id, campaign_id, adset_id, ad_id`, w.args...)
+	return collect(rows, err, "list spend", func(r Rows) (store.SpendRow, error) {
+		var s store.SpendRow
+		err := r.Scan(&s.TenantID, &s.AccountID, &s.Platform, &s.Date, &s.CampaignID, &s.CampaignName, &s.AdSetID, &s.AdSetName,
+			&s.AdID, &s.AdName, &s.Currency, &s.SpendMicros, &s.Impressions, &s.Clicks, tm(&s.ImportedAt))
+		return s, err
+	})
+}
