@@ -793,7 +793,13 @@ type Attribution struct {
 	Confidence   float64
 	Explanation  string
 	Candidates   []Candidate
-	CreatedAt    time.Time
+	// Ad is the ad of the credited click (domain.ParseAdRef of its landing URL and UTMs, or
+	// of the order's own tracking when no touchpoint was found) and ClickAt its time; kept
+	// here so the Campaigns report reads them after touchpoints are pruned. Ad.Platform is
+	// empty and ClickAt nil when no paid click is known.
+	Ad        domain.AdRef
+	ClickAt   *time.Time
+	CreatedAt time.Time
 }
 
 // DeliveryState is where one conversion stands for one destination.
