@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/report"
 )
@@ -77,7 +78,11 @@ func (a *API) destinationCoverage(w http.ResponseWriter, r *http.Request, p prin
 	if err != nil {
 		return err
 	}
-	c, err := report.IdentifierCoverage(r.Context(), a.cfg.Store, d, per)
+	var shown []dest.Keys
+	if impl, ok := a.cfg.Dests.Lookup(d.Type); ok {
+		shown = impl.Spec().Keys
+	}
+	c, err := report.IdentifierCoverage(r.Context(), a.cfg.Store, d, shown, per)
 	if err != nil {
 		return err
 	}

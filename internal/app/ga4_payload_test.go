@@ -46,4 +46,5 @@ func TestGA4PayloadPerGateway(t *testing.T) {
 		}
 	}
 	checkGoldens(t, "GA4", "ga4", gateways, fake.Events(), func(ev fakega4.Event) (string, json.RawMessage) { return ev.TransactionID, ev.Raw })
+	checkRecordedKeys(t, g.app, t.Context(), g.tenantID, "ga4", gateways, ga4Wire)
 }

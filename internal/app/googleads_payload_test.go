@@ -95,6 +95,7 @@ func TestGoogleAdsPayloadPerGateway(t *testing.T) {
 		}
 	}
 	checkGoldens(t, "Google", "googleads", gateways, fake.Events(), func(ev fakegoogleads.Event) (string, json.RawMessage) { return ev.TransactionID, ev.Body })
+	checkRecordedKeys(t, a, ctx, tenantID, "googleads", gateways, googleAdsWire)
 }
 
 // A conversion Google accepts and then refuses while processing is dead with Google's reason

@@ -127,6 +127,10 @@ type Spec struct {
 	Operator []OperatorSetting
 	// Identifiers lists what the destination sends of the buyer and the click.
 	Identifiers []Identifier
+	// Keys lists the identifier keys the destination reports for each event it sends
+	// (KeyReporter), in the order the identifier coverage shows them; a key it never sent in a
+	// period is shown with a share of 0. Empty for a destination that reports none.
+	Keys []Keys
 	// MaxBatch is the most events one Send accepts (Meta: 1,000).
 	MaxBatch int
 	// MaxEventAge is the oldest event the platform accepts; the delivery worker stops retrying

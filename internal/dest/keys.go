@@ -24,15 +24,17 @@ const (
 	KeyFBP                         // fbp (Meta's browser id)
 	KeyIP                          // client_ip_address
 	KeyUserAgent                   // client_user_agent
-	KeyClickID                     // another platform's click id: gclid, gbraid, wbraid, ttclid
+	KeyClickID                     // another platform's click id: Google's gclid, TikTok's ttclid
 	KeyBrowserID                   // another platform's browser id: TikTok's _ttp, GA4's client id
+	KeyGBRAID                      // Google's gbraid (an iOS app-to-web click)
+	KeyWBRAID                      // Google's wbraid (an iOS web-to-web click)
 
 	keyEnd
 )
 
 // KeyNames are the keys' names, in their order (the API's and the dashboard's).
 var KeyNames = []string{"em", "ph", "fn", "ln", "ct", "st", "zp", "country", "db", "ge", "external_id",
-	"fbc", "fbp", "ip", "ua", "click_id", "browser_id"}
+	"fbc", "fbp", "ip", "ua", "click_id", "browser_id", "gbraid", "wbraid"}
 
 // AllKeys lists every key, in KeyNames' order.
 func AllKeys() []Keys {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
@@ -31,7 +32,8 @@ type Coverage struct {
 	Events        int        `json:"events"` // delivered events whose keys were recorded
 	Keys          []KeyShare `json:"keys"`
 	// Score is Hub's estimate of Meta's Event Match Quality, 0 to 10 (MatchScore); nil for
-	// other destinations and when no event was sent.
+	// other destinations (Google and TikTok publish no match score to estimate) and when no
+	// event was sent.
 	Score *float64 `json:"estimated_match_score"`
 }
 
@@ -45,11 +47,6 @@ var MatchWeights = map[dest.Keys]float64{
 	dest.KeyBirthDate: 1, dest.KeyCity: 1, dest.KeyState: 1, dest.KeyZip: 1, dest.KeyCountry: 1,
 }
 
-// metaKeys are the keys Meta's destination sends, in the order shown.
-var metaKeys = []dest.Keys{dest.KeyEmail, dest.KeyPhone, dest.KeyFirstName, dest.KeyLastName, dest.KeyCity,
-	dest.KeyState, dest.KeyZip, dest.KeyCountry, dest.KeyBirthDate, dest.KeyGender, dest.KeyExternalID,
-	dest.KeyFBC, dest.KeyFBP, dest.KeyIP, dest.KeyUserAgent}
-
 // MatchScore is the estimated match score of events with these key shares: the mean, over the
 // events, of the weights of the keys each carried, divided by 10 (so 0 to 10), rounded to one
 // decimal. By linearity that is Σ MatchWeights[k] × share(k) / 10.
@@ -61,8 +58,10 @@ func MatchScore(shares map[dest.Keys]float64) float64 {
 	return math.Round(s) / 10
 }
 
-// IdentifierCoverage reads the coverage of ds's events sent in [p.Since, p.Until).
-func IdentifierCoverage(ctx context.Context, r CoverageReader, ds store.Destination, p Period) (Coverage, error) {
+// IdentifierCoverage reads the coverage of ds's events sent in [p.Since, p.Until). shown are
+// the keys its type reports (dest.Spec.Keys), each shown even when no event carried it; a key
+// recorded outside shown is added after them.
+func IdentifierCoverage(ctx context.Context, r CoverageReader, ds store.Destination, shown []dest.Keys, p Period) (Coverage, error) {
 	if err := p.Validate(); err != nil {
 		return Coverage{}, err
 	}
@@ -70,10 +69,10 @@ func IdentifierCoverage(ctx context.Context, r CoverageReader, ds store.Destinat
 	if err != nil {
 		return Coverage{}, fmt.Errorf("report: identifier coverage: %w", err)
 	}
-	return coverage(ds, p, rows), nil
+	return coverage(ds, shown, p, rows), nil
 }
 
-func coverage(ds store.Destination, p Period, rows []store.KeysCount) Coverage {
+func coverage(ds store.Destination, declared []dest.Keys, p Period, rows []store.KeysCount) Coverage {
 	c := Coverage{DestinationID: ds.ID, Since: p.Since, Until: p.Until, Keys: []KeyShare{}}
 	counts := map[dest.Keys]int{}
 	for _, r := range rows {
@@ -88,13 +87,10 @@ func coverage(ds store.Destination, p Period, rows []store.KeysCount) Coverage {
 		}
 	}
 	isMeta := ds.Type == "meta" // the registry key of internal/dest/meta
-	shown := metaKeys
-	if !isMeta {
-		shown = nil
-		for _, k := range dest.AllKeys() {
-			if counts[k] > 0 {
-				shown = append(shown, k)
-			}
+	shown := slices.Clone(declared)
+	for _, k := range dest.AllKeys() {
+		if counts[k] > 0 && !slices.Contains(shown, k) {
+			shown = append(shown, k)
 		}
 	}
 	shares := map[dest.Keys]float64{}

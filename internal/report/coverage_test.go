@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ func TestCoverageShares(t *testing.T) {
 		{DestinationID: "d1", Keys: int64(dest.KeyEmail | dest.KeyPhone | dest.KeyIP | dest.KeyUserAgent), Events: 1},
 		{DestinationID: "other", Keys: int64(dest.KeyPhone), Events: 50},
 	}
-	c := coverage(ds, p, rows)
+	c := coverage(ds, metaKeys, p, rows)
 	if c.Events != 4 {
 		t.Fatalf("events = %d", c.Events)
 	}
@@ -43,14 +44,32 @@ func TestCoverageShares(t *testing.T) {
 func TestCoverageEmptyAndOtherDestinations(t *testing.T) {
 	t.Parallel()
 	p := Period{Since: time.Unix(0, 0), Until: time.Unix(10, 0)}
-	if c := coverage(store.Destination{ID: "d1", Type: "meta"}, p, nil); c.Events != 0 || c.Score != nil || c.Keys[0].Share != 0 {
+	if c := coverage(store.Destination{ID: "d1", Type: "meta"}, metaKeys, p, nil); c.Events != 0 || c.Score != nil || c.Keys[0].Share != 0 {
 		t.Errorf("no events: %+v", c)
 	}
-	c := coverage(store.Destination{ID: "d2", Type: "tiktok"}, p, []store.KeysCount{{DestinationID: "d2", Keys: int64(dest.KeyEmail | dest.KeyClickID), Events: 2}})
+	// A destination that declares no keys shows those it recorded; one that declares keys shows
+	// them all, then any other it recorded.
+	c := coverage(store.Destination{ID: "d2", Type: "tiktok"}, nil, p, []store.KeysCount{{DestinationID: "d2", Keys: int64(dest.KeyEmail | dest.KeyClickID), Events: 2}})
 	if c.Score != nil || len(c.Keys) != 2 || c.Keys[0].Key != "em" || c.Keys[1].Key != "click_id" || c.Keys[1].Share != 1 {
 		t.Errorf("tiktok: %+v", c)
 	}
+	google := []dest.Keys{dest.KeyClickID, dest.KeyGBRAID, dest.KeyWBRAID, dest.KeyEmail}
+	c = coverage(store.Destination{ID: "d3", Type: "google_ads"}, google, p, []store.KeysCount{
+		{DestinationID: "d3", Keys: int64(dest.KeyGBRAID | dest.KeyEmail | dest.KeyUserAgent), Events: 1},
+		{DestinationID: "d3", Keys: int64(dest.KeyClickID), Events: 3}})
+	var names []string
+	for _, k := range c.Keys {
+		names = append(names, k.Key)
+	}
+	if c.Score != nil || strings.Join(names, ",") != "click_id,gbraid,wbraid,em,ua" || c.Keys[0].Share != 0.75 || c.Keys[2].Share != 0 || c.Keys[4].Share != 0.25 {
+		t.Errorf("google ads: %+v", c)
+	}
 }
+
+// metaKeys are the keys Meta declares (its Spec.Keys; dest/meta is not imported here).
+var metaKeys = []dest.Keys{dest.KeyEmail, dest.KeyPhone, dest.KeyFirstName, dest.KeyLastName, dest.KeyCity,
+	dest.KeyState, dest.KeyZip, dest.KeyCountry, dest.KeyBirthDate, dest.KeyGender, dest.KeyExternalID,
+	dest.KeyFBC, dest.KeyFBP, dest.KeyIP, dest.KeyUserAgent}
 
 // The weights add up to 100, so an event with every key scores 10.
 func TestMatchWeightsSumTo100(t *testing.T) {

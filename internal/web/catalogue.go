@@ -469,6 +469,8 @@ var catalogue = map[string]msg{
 	"key.ua":              {"Browser (user agent)", "Navegador (user agent)"},
 	"key.click_id":        {"Ad click id", "Id do clique no anúncio"},
 	"key.browser_id":      {"Browser id", "Id do navegador"},
+	"key.gbraid":          {"Ad click from an iPhone app (gbraid)", "Clique no anúncio vindo de app no iPhone (gbraid)"},
+	"key.wbraid":          {"Ad click from iPhone web (wbraid)", "Clique no anúncio vindo da web no iPhone (wbraid)"},
 	"setup.secret_once":   {"Copy the %s now and give it to your endpoint: Hub keeps it encrypted and will not show it again.", "Copie agora o %s e configure no seu endpoint: o Hub guarda criptografado e não mostra de novo."},
 	"setup.rotate_secret": {"New signing secret", "Novo segredo de assinatura"},
 	"setup.end_rotation":  {"Stop signing with the previous secret", "Parar de assinar com o segredo anterior"},

@@ -106,7 +106,7 @@ func (u *UI) renderSetupWith(w http.ResponseWriter, r *http.Request, p page, sta
 	for _, x := range ds {
 		v := u.destView(x)
 		per := report.Period{Since: now.Add(-CoverageDays * 24 * time.Hour), Until: now}
-		if v.Coverage, err = report.IdentifierCoverage(ctx, u.cfg.Store, x, per); err != nil {
+		if v.Coverage, err = report.IdentifierCoverage(ctx, u.cfg.Store, x, v.Spec.Keys, per); err != nil {
 			u.fail(w, r, err)
 			return
 		}

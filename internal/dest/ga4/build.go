@@ -203,6 +203,26 @@ func encode(i int, e dest.Event, p payload) ([]byte, *dest.EventError) {
 	return body, nil
 }
 
+// keys are the identifier keys a request body carries, read off the bytes sent: the client id
+// as browser_id (unless it is a synthetic one, which identifies nobody), the user data's e-mail
+// and phone, and the address's names, postal code and country.
+func keys(body []byte) dest.Keys {
+	var p payload
+	if json.Unmarshal(body, &p) != nil {
+		return 0
+	}
+	synthetic := len(p.Events) > 0 && p.Events[0].Params.HubSyntheticClientID != 0
+	k := dest.Keys(0).With(dest.KeyBrowserID, p.ClientID != "" && !synthetic)
+	if ud := p.UserData; ud != nil {
+		k = k.With(dest.KeyEmail, len(ud.SHA256Email) > 0).With(dest.KeyPhone, len(ud.SHA256Phone) > 0)
+		for _, a := range ud.Address {
+			k = k.With(dest.KeyFirstName, a.SHA256FirstName != "").With(dest.KeyLastName, a.SHA256LastName != "").
+				With(dest.KeyZip, a.PostalCode != "").With(dest.KeyCountry, a.Country != "")
+		}
+	}
+	return k
+}
+
 // convert checks one event by GA4's validation rules (GA4 would accept a bad one with a 2xx
 // and drop it silently, so Hub refuses it here, with the reason) and maps it to a request.
 func (s settings) convert(i int, e dest.Event, now time.Time) (payload, *dest.EventError) {

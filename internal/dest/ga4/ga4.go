@@ -92,6 +92,9 @@ var spec = dest.Spec{
 	Unconfirmed: true,
 	Operator:    []dest.OperatorSetting{OperatorURL, OperatorEUURL},
 	Identifiers: []dest.Identifier{dest.IDGAClientID, dest.IDGASession, dest.IDEmail, dest.IDPhone, dest.IDName, dest.IDAddress},
+	// The client id (the _ga cookie's, never a synthetic one) is browser_id.
+	Keys: []dest.Keys{dest.KeyBrowserID, dest.KeyEmail, dest.KeyPhone, dest.KeyFirstName, dest.KeyLastName,
+		dest.KeyZip, dest.KeyCountry},
 	Settings: []dest.Setting{
 		{Name: SettingMeasurementID, Label: "Measurement ID", Required: true,
 			Description: "The web data stream's measurement ID in GA4 (Admin > Data streams), like G-XXXXXXXXXX."},

@@ -41,7 +41,7 @@ func (g *GA4) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender, err
 	// id, a body GA4 would drop for its size) gets its permanent outcome without a request, and
 	// a request is never split.
 	p.Batch = dest.Batch[[]byte]{Type: Type, Platform: "GA4", MaxBatch: MaxBatch,
-		Now: g.now, Convert: s.body, Encode: single, Post: p.post}
+		Now: g.now, Convert: s.body, Encode: single, Post: p.post, Keys: keys}
 	return p, nil
 }
 

@@ -244,6 +244,29 @@ func convert(s settings, i int, e dest.Event, now time.Time) (event, *dest.Event
 	return ev, nil
 }
 
+// keys are the identifier keys an event carries as Google receives it: its one click id
+// (gclid as click_id, gbraid, wbraid), each kind of user identifier (the address's four parts
+// count as first and last name, zip and country) and the user agent.
+func keys(ev event) dest.Keys {
+	var k dest.Keys
+	if a := ev.AdIdentifiers; a != nil {
+		k = k.With(dest.KeyClickID, a.GCLID != "").With(dest.KeyGBRAID, a.GBRAID != "").With(dest.KeyWBRAID, a.WBRAID != "")
+	}
+	if ud := ev.UserData; ud != nil {
+		for _, id := range ud.UserIdentifiers {
+			k = k.With(dest.KeyEmail, id.EmailAddress != "").With(dest.KeyPhone, id.PhoneNumber != "")
+			if a := id.Address; a != nil {
+				k = k.With(dest.KeyFirstName, a.GivenName != "").With(dest.KeyLastName, a.FamilyName != "").
+					With(dest.KeyZip, a.PostalCode != "").With(dest.KeyCountry, a.RegionCode != "")
+			}
+		}
+	}
+	if ev.EventDeviceInfo != nil {
+		k = k.With(dest.KeyUserAgent, ev.EventDeviceInfo.UserAgent != "")
+	}
+	return k
+}
+
 func isHash(v string) bool { return pii.IsSHA256Hex(v) }
 
 // identifiers returns the event's user identifiers hashed by Google's rules, at most

@@ -71,6 +71,9 @@ var spec = dest.Spec{
 	RequestsPerMinute: 300,
 	Operator:          []dest.OperatorSetting{OperatorDataManagerURL},
 	Identifiers:       []dest.Identifier{dest.IDGCLID, dest.IDEmail, dest.IDPhone, dest.IDName, dest.IDAddress, dest.IDUserAgent},
+	// gclid is click_id; the address is sent whole (names, postal and region codes) or not at all.
+	Keys: []dest.Keys{dest.KeyClickID, dest.KeyGBRAID, dest.KeyWBRAID, dest.KeyEmail, dest.KeyPhone,
+		dest.KeyFirstName, dest.KeyLastName, dest.KeyZip, dest.KeyCountry, dest.KeyUserAgent},
 	Settings: []dest.Setting{
 		{Name: SettingOperatingAccount, Label: "Operating account (customer ID)", Required: true,
 			Description: "The Google Ads customer ID that owns the conversion action, 10 digits (123-456-7890 is accepted)."},

@@ -69,7 +69,7 @@ func (g *GoogleAds) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sende
 	// good events are delivered and the bad ones found; so is a batch with too many conversion
 	// actions for one request. p is also the Confirmer of what Google accepted.
 	p.Batch = dest.Batch[event]{Type: "googleads", Platform: "Google", MaxBatch: MaxBatch, MaxRequests: maxRequests,
-		SplitOnEncodeError: true, Now: g.now, Convert: p.convert, Encode: p.encode, Post: p.post}
+		SplitOnEncodeError: true, Now: g.now, Convert: p.convert, Encode: p.encode, Post: p.post, Keys: keys}
 	return p, nil
 }
 

@@ -59,6 +59,9 @@ var spec = dest.Spec{
 	Operator:    []dest.OperatorSetting{OperatorGraphURL, OperatorAPIVersion},
 	Identifiers: []dest.Identifier{dest.IDEmail, dest.IDPhone, dest.IDName, dest.IDAddress, dest.IDBirthGen,
 		dest.IDExternalID, dest.IDNationalID, dest.IDClientIP, dest.IDUserAgent, dest.IDFBC, dest.IDFBP},
+	Keys: []dest.Keys{dest.KeyEmail, dest.KeyPhone, dest.KeyFirstName, dest.KeyLastName, dest.KeyCity,
+		dest.KeyState, dest.KeyZip, dest.KeyCountry, dest.KeyBirthDate, dest.KeyGender, dest.KeyExternalID,
+		dest.KeyFBC, dest.KeyFBP, dest.KeyIP, dest.KeyUserAgent},
 	Settings: []dest.Setting{
 		{Name: SettingPixelID, Label: "Pixel ID", Required: true,
 			Description: "The pixel (dataset) id from Events Manager, digits only."},

@@ -57,6 +57,8 @@ var spec = dest.Spec{
 	Operator:    []dest.OperatorSetting{OperatorAPIURL},
 	Identifiers: []dest.Identifier{dest.IDEmail, dest.IDPhone, dest.IDExternalID, dest.IDClientIP,
 		dest.IDUserAgent, dest.IDTTCLID, dest.IDTTP},
+	Keys: []dest.Keys{dest.KeyEmail, dest.KeyPhone, dest.KeyExternalID, dest.KeyIP, dest.KeyUserAgent,
+		dest.KeyClickID, dest.KeyBrowserID},
 	Settings: []dest.Setting{
 		{Name: SettingPixelCode, Label: "Pixel code", Required: true,
 			Description: "The pixel code from TikTok Events Manager (sent as event_source_id), like CXXXXXXXXXXXXXXXXXXX."},
