@@ -62,3 +62,51 @@ func TestQuotaHoldsBatchesBack(t *testing.T) {
 		t.Errorf("first: %s", d.State)
 	}
 }
+
+// When the quota refills within quotaHold, a batch waits for it instead of sending its jobs
+// back to the queue, and gathers the events that arrive meanwhile: the jobs are delivered on
+// their first run, in fewer requests than jobs.
+func TestQuotaShortWaitHoldsTheBatchOpen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite")
+	ctx := context.Background()
+	impl, _ := e.reg.Lookup("meta")
+	reg := dest.NewRegistry()
+	// 120 requests a minute: a bucket of 24, refilled at 1.6 a second (one every 625 ms).
+	reg.Register(quotaDest{Destination: impl, rpm: 120})
+	w := delivery.NewWorker(delivery.Worker{Store: e.st, Dests: reg, Keys: e.keys, Log: slog.New(slog.DiscardHandler),
+		Breaker: &delivery.Breaker{Cache: memory.New(memory.Options{}), Threshold: 3, Window: time.Minute, Cooldown: time.Second},
+		Quota:   memory.New(memory.Options{}),
+	}, 10*time.Millisecond)
+
+	for i := range 24 { // use the bucket up, one request each
+		if err := w.Work(ctx, job(e.order(t, time.Now()), 1, 0)); err != nil {
+			t.Fatalf("job %d: %v", i, err)
+		}
+	}
+	before := e.fake.Requests()
+	ids := make([]store.Delivery, 6)
+	for i := range ids {
+		ids[i] = e.order(t, time.Now())
+	}
+	errs := make(chan error, len(ids))
+	for i, id := range ids {
+		go func() {
+			time.Sleep(time.Duration(i) * 50 * time.Millisecond) // arriving while the batch waits
+			errs <- w.Work(ctx, job(id, 1, 0))
+		}()
+	}
+	for range ids {
+		if err := <-errs; err != nil {
+			t.Errorf("a job went back to the queue: %v; want it held until the quota refilled", err)
+		}
+	}
+	if n := e.fake.Requests() - before; n < 1 || n >= len(ids) {
+		t.Errorf("%d requests carried %d held jobs, want fewer requests than jobs", n, len(ids))
+	}
+	for _, id := range ids {
+		if d, _ := e.state(t, id); d.State != store.DeliveryDelivered {
+			t.Errorf("delivery of %s: %s, want delivered", id.ID, d.State)
+		}
+	}
+}
