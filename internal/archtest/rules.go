@@ -72,6 +72,7 @@ var Rules = []Rule{
 		// Config.Providers and for masking raw bodies, instead of being handed the registry by
 		// app. Moving that to app is issue #21's "app only wires"; until then it is allowed here.
 		ImportedBy: append([]string{"internal/api", "internal/web"}, wirers...)},
+	{Pkg: "internal/spend/all", Only: []string{"internal/spend", "internal/spend/*"}, ImportedBy: wirers},
 
 	{Pkg: "internal/dest", Layer: 2},
 	{Pkg: "internal/webhook", Layer: 2},
@@ -84,6 +85,9 @@ var Rules = []Rule{
 	{Pkg: "internal/dest/*", Doc: "dest/<platform>",
 		Only:       []string{"internal/dest", "internal/domain", "internal/pii", "internal/egress"},
 		ImportedBy: []string{"internal/dest/all"}},
+	{Pkg: "internal/spend/*", Doc: "spend/<platform>",
+		Only:       []string{"internal/spend", "internal/domain", "internal/egress"},
+		ImportedBy: []string{"internal/spend/all"}},
 	{Pkg: "internal/webhook/*", Doc: "webhook/<provider>",
 		Only:       []string{"internal/webhook", "internal/domain"},
 		ImportedBy: []string{"internal/webhook/all"}},
@@ -119,6 +123,8 @@ var Rules = []Rule{
 	{Pkg: "internal/dest/desttest", Support: true},
 	{Pkg: "internal/webhook/webhooktest", Support: true},
 	{Pkg: "internal/dest/*/fake*", Doc: "dest/<platform>/fake<platform>", Support: true},
+	{Pkg: "internal/spend/spendtest", Support: true},
+	{Pkg: "internal/spend/*/fake*", Doc: "spend/<platform>/fake<report>", Support: true},
 	{Pkg: "internal/testenv", Support: true},
 	{Pkg: "internal/testenv/hubproc", Support: true},
 	{Pkg: "internal/testenv/teststore", Support: true},

@@ -31,6 +31,11 @@ type Account struct {
 	Name     string
 	Currency string // ISO 4217
 	TimeZone string // IANA, the zone the platform cuts the account's days in
+	// Status is the platform's own word for the account's state (Meta's ACTIVE, DISABLED,
+	// UNSETTLED...; Google's ENABLED, SUSPENDED...), for the tenant to read; empty when the
+	// platform did not say. A Source does not refuse an inactive account: its past spend can
+	// still be read.
+	Status string
 }
 
 // Range is a span of the account's days, both ends included.

@@ -1,0 +1,250 @@
+// Package meta is the Meta (Facebook/Instagram) spend source: it reads an ad account through
+// the Marketing API (GET /act_<id>) and its daily cost per ad through the Insights edge, paging
+// short ranges synchronously and running longer ones as asynchronous report runs. It honours
+// Meta's throttling (codes 4, 17, 613, 80000-80014 and the X-Business-Use-Case-Usage header).
+// Reference: docs/spend/platforms.md.
+package meta
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/egress"
+	"github.com/hubtrack/hub/internal/spend"
+)
+
+// Defaults and the rules this source chose (docs/spend/platforms.md says why).
+const (
+	DefaultGraphURL   = "https://graph.facebook.com"
+	DefaultAPIVersion = "v25.0"
+	// AsyncAfterDays: a range longer than this many days is read through asynchronous report
+	// runs (POST .../insights), a shorter one synchronously. Meta advises async runs for large
+	// reports; a week of ad-level daily rows is a few pages at most.
+	AsyncAfterDays = 7
+	// AsyncRunDays is the most days one asynchronous run covers: a 90-day backfill is three
+	// runs, each small enough that a failed one costs little to repeat.
+	AsyncRunDays = 30
+	// PageLimit is the rows asked for per page (limit=).
+	PageLimit = 500
+	// DefaultRetryAfter is the pause asked for when Meta throttles without saying for how
+	// long (no estimated_time_to_regain_access, no reset_time_duration). The importer may
+	// grow it on repeated throttling (Meta's guidance: back off from about a minute to 15).
+	DefaultRetryAfter = time.Minute
+	// PollInterval is the wait before each poll of an asynchronous run.
+	PollInterval = 10 * time.Second
+	// MaxRunWait bounds the wait for one asynchronous run: Meta says a run "can take up to an
+	// hour to complete including retry attempts".
+	MaxRunWait = time.Hour
+	// maxPages bounds the pages of one read, a guard against a paging loop.
+	maxPages = 10000
+	// maxResponseBytes bounds one answer.
+	maxResponseBytes = 32 << 20
+)
+
+// The operator's settings, shared with the Meta destination (internal/config reads them).
+var (
+	OperatorGraphURL = spend.OperatorSetting{Env: "HUB_META_GRAPH_URL", Default: DefaultGraphURL,
+		Description: "Base URL of Meta's Graph API (Conversions API and spend import)."}
+	OperatorAPIVersion = spend.OperatorSetting{Env: "HUB_META_API_VERSION", Default: DefaultAPIVersion,
+		Description: "Graph API version (Conversions API and spend import)."}
+)
+
+// Credentials is the tenant's Meta credential, as JSON: an access token with ads_read on the
+// ad account (a system user's token, which does not expire, is best).
+type Credentials struct {
+	AccessToken string `json:"access_token"`
+}
+
+// NewCredentials returns the credentials document for token.
+func NewCredentials(token string) []byte {
+	b, _ := json.Marshal(Credentials{AccessToken: token})
+	return b
+}
+
+// Source reads Meta ad spend. Fields are for wiring and tests and must not change once it is
+// in use.
+type Source struct {
+	// Client sends every request; nil uses egress.Default. Redirects are never followed.
+	Client *http.Client
+	// GraphURL is the Graph API's base URL (HUB_META_GRAPH_URL); empty uses DefaultGraphURL.
+	GraphURL string
+	// APIVersion is the Graph API version (HUB_META_API_VERSION); empty uses DefaultAPIVersion.
+	APIVersion string
+	// AsyncAfterDays and AsyncRunDays override the constants of the same names when positive.
+	AsyncAfterDays, AsyncRunDays int
+	// PollInterval overrides the constant of that name when positive.
+	PollInterval time.Duration
+	// Sleep waits d or until ctx is done; nil uses a timer. Tests make polling instant.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// New returns a Source configured from the operator's environment.
+func New(env spend.Env) *Source {
+	return &Source{Client: env.Client, GraphURL: env.Setting(OperatorGraphURL), APIVersion: env.Setting(OperatorAPIVersion)}
+}
+
+// Platform implements spend.Source.
+func (*Source) Platform() spend.Platform { return spend.Meta }
+
+var (
+	accountIDRe  = regexp.MustCompile(`^[0-9]{1,25}$`)
+	apiVersionRe = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`)
+	currencyRe   = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+// AccountID normalises an ad account id: "act_123" and "123" are both 123.
+func AccountID(id string) (string, error) {
+	id = strings.TrimPrefix(strings.TrimSpace(id), "act_")
+	if !accountIDRe.MatchString(id) {
+		return "", errors.New("meta: the ad account id must be digits, optionally after act_")
+	}
+	return id, nil
+}
+
+// token reads the credentials document.
+func token(credentials []byte) (string, error) {
+	var c Credentials
+	if err := json.Unmarshal(credentials, &c); err != nil || strings.TrimSpace(c.AccessToken) == "" {
+		return "", &spend.PermanentError{Message: "meta: the credentials are not {\"access_token\": \"...\"} with a token"}
+	}
+	t := strings.TrimSpace(c.AccessToken)
+	if strings.ContainsAny(t, " \r\n\t") {
+		return "", &spend.PermanentError{Message: "meta: the access token contains spaces or line breaks"}
+	}
+	return t, nil
+}
+
+// statusWords are Meta's account_status values. [S] several integrations agree; Meta's
+// reference page was not fetched.
+var statusWords = map[int]string{1: "ACTIVE", 2: "DISABLED", 3: "UNSETTLED", 7: "PENDING_RISK_REVIEW",
+	8: "PENDING_SETTLEMENT", 9: "IN_GRACE_PERIOD", 100: "PENDING_CLOSURE", 101: "CLOSED",
+	201: "ANY_ACTIVE", 202: "ANY_CLOSED"}
+
+// Account implements spend.Source: GET /<version>/act_<id>?fields=name,currency,timezone_name,account_status.
+func (s *Source) Account(ctx context.Context, credentials []byte, accountID string) (spend.Account, error) {
+	c, err := s.prepare(credentials, accountID)
+	if err != nil {
+		return spend.Account{}, err
+	}
+	u := c.base + "/act_" + c.account + "?fields=name,currency,timezone_name,account_status"
+	body, err := c.do(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return spend.Account{}, err
+	}
+	a, err := parseAccount(body)
+	if err != nil {
+		return spend.Account{}, err
+	}
+	a.ID = c.account
+	return a, nil
+}
+
+func parseAccount(body []byte) (spend.Account, error) {
+	var v struct {
+		Name          string   `json:"name"`
+		Currency      string   `json:"currency"`
+		TimezoneName  string   `json:"timezone_name"`
+		AccountStatus flexText `json:"account_status"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return spend.Account{}, fmt.Errorf("meta: the ad account's answer is not JSON: %w", err)
+	}
+	if !currencyRe.MatchString(v.Currency) || v.TimezoneName == "" {
+		return spend.Account{}, errors.New("meta: the ad account's answer lacks its currency or time zone")
+	}
+	a := spend.Account{Platform: spend.Meta, Name: v.Name, Currency: v.Currency, TimeZone: v.TimezoneName}
+	if n, err := spend.Count(string(v.AccountStatus)); err == nil && v.AccountStatus != "" {
+		a.Status = statusWords[int(n)]
+		if a.Status == "" {
+			a.Status = string(v.AccountStatus)
+		}
+	}
+	return a, nil
+}
+
+// call is one account's request context.
+type call struct {
+	s       *Source
+	base    string // {GraphURL}/{version}
+	account string // digits
+	token   string
+}
+
+func (s *Source) prepare(credentials []byte, accountID string) (*call, error) {
+	tok, err := token(credentials)
+	if err != nil {
+		return nil, err
+	}
+	id, err := AccountID(accountID)
+	if err != nil {
+		return nil, &spend.PermanentError{Message: err.Error()}
+	}
+	graph := s.GraphURL
+	if graph == "" {
+		graph = DefaultGraphURL
+	}
+	base, err := baseURL(graph)
+	if err != nil {
+		return nil, errors.New("meta: the Graph API URL (HUB_META_GRAPH_URL) is not an absolute http(s) URL without query")
+	}
+	version := s.APIVersion
+	if version == "" {
+		version = DefaultAPIVersion
+	}
+	if !apiVersionRe.MatchString(version) {
+		return nil, errors.New("meta: the Graph API version (HUB_META_API_VERSION) must look like v25.0")
+	}
+	return &call{s: s, base: base + "/" + version, account: id, token: tok}, nil
+}
+
+func (s *Source) client() *http.Client {
+	c := egress.Default
+	if s.Client != nil {
+		c = s.Client
+	}
+	// Never follow a redirect: it would carry the bearer token wherever Location points.
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cc
+}
+
+func (s *Source) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s *Source) asyncAfter() int {
+	if s.AsyncAfterDays > 0 {
+		return s.AsyncAfterDays
+	}
+	return AsyncAfterDays
+}
+
+func (s *Source) runDays() int {
+	if s.AsyncRunDays > 0 {
+		return s.AsyncRunDays
+	}
+	return AsyncRunDays
+}
+
+func (s *Source) pollInterval() time.Duration {
+	if s.PollInterval > 0 {
+		return s.PollInterval
+	}
+	return PollInterval
+}
