@@ -43,6 +43,10 @@ type setupData struct {
 	// Secret is a secret Hub just generated (a webhook's signing secret), shown on this page
 	// only: it is never in a URL, and no later page shows it.
 	Secret *shownSecret
+	// AdParams are the URL parameters to paste in Meta Ads Manager; AdCheck says whether
+	// recent Meta ad clicks carry them.
+	AdParams string
+	AdCheck  adCheck
 }
 
 type shownSecret struct {
@@ -113,6 +117,11 @@ func (u *UI) renderSetupWith(w http.ResponseWriter, r *http.Request, p page, sta
 		d.Destinations = append(d.Destinations, v)
 	}
 	if d.Steps, err = u.setupSteps(r, p, srcs, ds); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d.AdParams = MetaURLParameters
+	if d.AdCheck, err = u.checkAdParams(ctx, p.Loc, p.Tenant.ID); err != nil {
 		u.fail(w, r, err)
 		return
 	}
