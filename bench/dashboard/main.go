@@ -60,7 +60,7 @@ func main() {
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"HUB_DATA_DIR": *dir, "PORT": "18181", "HUB_HOST": "127.0.0.1", "HUB_OPS_ADDR": "off", "HUB_LOG_LEVEL": "error", "DATABASE_URL": *dbURL,
 			"HUB_SECRET_KEY": os.Getenv("HUB_SECRET_KEY")}[k]
-	}, nil)
+	}, nil, app.DeclaredSettings())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg, err := config.Load(os.Getenv, os.Args[1:])
+	cfg, err := config.Load(os.Getenv, os.Args[1:], app.DeclaredSettings())
 	if err != nil {
 		log.Fatalf("hubprof: %v", err)
 	}

@@ -82,7 +82,7 @@ Settings (flag, environment variable, default):
 // printHelp writes the commands and every setting with its variable and default.
 func printHelp(w io.Writer) {
 	fmt.Fprint(w, usage)
-	fmt.Fprint(w, config.Help())
+	fmt.Fprint(w, config.Help(app.DeclaredSettings()))
 }
 
 func main() {
@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		fmt.Fprintf(stdout, "fake Meta Graph API on http://%s (faults: POST /_fake/faults, events: GET /_fake/events)\n", *addr)
-		fakeEnv(stdout, "HUB_META_GRAPH_URL", *addr)
+		fakeEnv(stdout, fakemeta.Points.Env, *addr)
 		return fakemeta.ListenAndServe(ctx, *addr)
 	case "fake-google":
 		addr, err := fakeFlags("hub fake-google", "127.0.0.1:9998", args, stdout)
@@ -135,7 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		h := desttest.Controls{Name: "fakegoogleads", Fake: fake}
 		return desttest.ListenAndServe(ctx, "fakegoogleads", addr, h, func(at string) {
 			fmt.Fprintf(stdout, "fake Google Data Manager API on http://%s (%s, status answers: POST /_fake/statuses)\n", at, fakeControls)
-			fakeEnv(stdout, "HUB_GOOGLE_DATAMANAGER_URL", at)
+			fakeEnv(stdout, fakegoogleads.Points.Env, at)
 			fmt.Fprintf(stdout, "service_account_json for a google_ads destination (a throwaway key the fake accepts):\n%s\n", fake.KeyJSON("http://"+at+"/token"))
 		})
 	case "fake-ga4":
@@ -146,7 +146,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		h := desttest.Controls{Name: "fakega4", Fake: fakega4.New()}
 		return desttest.ListenAndServe(ctx, "fakega4", addr, h, func(at string) {
 			fmt.Fprintf(stdout, "fake GA4 Measurement Protocol on http://%s (%s; GA4 answers 204 to everything, so /_fake/events is the only way to see what it recorded)\n", at, fakeControls)
-			fakeEnv(stdout, "HUB_GA4_URL", at)
+			fakeEnv(stdout, fakega4.Points.Env, at)
 		})
 	case "fake-tiktok":
 		addr, err := fakeFlags("hub fake-tiktok", "127.0.0.1:9996", args, stdout)
@@ -156,7 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		h := desttest.Controls{Name: "faketiktok", Fake: faketiktok.New()}
 		return desttest.ListenAndServe(ctx, "faketiktok", addr, h, func(at string) {
 			fmt.Fprintf(stdout, "fake TikTok Events API on http://%s (%s)\n", at, fakeControls)
-			fakeEnv(stdout, "HUB_TIKTOK_API_URL", at)
+			fakeEnv(stdout, faketiktok.Points.Env, at)
 		})
 	case "fake-webhook":
 		fs := flag.NewFlagSet("hub fake-webhook", flag.ContinueOnError)
@@ -232,7 +232,7 @@ func allowOf(addr string) string {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := config.Load(getenv, args)
+	cfg, err := config.Load(getenv, args, app.DeclaredSettings())
 	if errors.Is(err, flag.ErrHelp) {
 		printHelp(stdout)
 		return nil
@@ -265,7 +265,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := config.Load(getenv, args)
+	cfg, err := config.Load(getenv, args, app.DeclaredSettings())
 	if errors.Is(err, flag.ErrHelp) {
 		printHelp(stdout)
 		return nil
@@ -347,7 +347,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		}
 		return fmt.Errorf("%s: %w", action, err)
 	}
-	cfg, err := config.Load(getenv, nil)
+	cfg, err := config.Load(getenv, nil, app.DeclaredSettings())
 	if err != nil {
 		return err
 	}

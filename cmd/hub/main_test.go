@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/app"
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/testenv/hubproc"
@@ -367,7 +368,7 @@ func TestHelpListsEveryCommandAndSetting(t *testing.T) {
 				t.Errorf("hub %s does not list the command %q", strings.Join(args, " "), c)
 			}
 		}
-		for _, s := range config.Settings {
+		for _, s := range config.Table(app.DeclaredSettings()) {
 			def := s.Default
 			if def == "" {
 				def = "none"

@@ -80,7 +80,7 @@ func inProcess(t *testing.T) (hub func(args ...string) (string, error), getenv f
 // the next command, on SQLite).
 func openStore(t *testing.T, getenv func(string) string) store.Store {
 	t.Helper()
-	cfg, err := config.Load(getenv, nil)
+	cfg, err := config.Load(getenv, nil, app.DeclaredSettings())
 	if err != nil {
 		t.Fatal(err)
 	}

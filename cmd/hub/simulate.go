@@ -48,7 +48,7 @@ func simulatePurchase(ctx context.Context, args []string, getenv func(string) st
 	if _, ok := adapters.Lookup(*gateway); !ok {
 		return fmt.Errorf("simulate purchase: unknown --gateway %q: one of %s", *gateway, strings.Join(adapters.Providers(), ", "))
 	}
-	cfg, err := config.Load(getenv, nil)
+	cfg, err := config.Load(getenv, nil, app.DeclaredSettings())
 	if err != nil {
 		return err
 	}

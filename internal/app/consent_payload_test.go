@@ -28,7 +28,7 @@ func TestBrowserLeadHashesAndConsent(t *testing.T) {
 	tfake := faketiktok.New()
 	t.Cleanup(tfake.Close)
 	creds, _ := json.Marshal(map[string]string{"service_account_json": gfake.KeyJSON(gURL + "/token")})
-	g := startGolden(t, config.Config{GoogleDataManagerURL: gURL, TikTokAPIURL: newHTTPServer(t, tfake)}, nil, goldenDestination{Type: "google_ads",
+	g := startGolden(t, config.Config{Declared: map[string]string{"HUB_GOOGLE_DATAMANAGER_URL": gURL, "HUB_TIKTOK_API_URL": newHTTPServer(t, tfake)}}, nil, goldenDestination{Type: "google_ads",
 		Config: `{"operating_account_id":"123-456-7890","conversion_action_id":"111","events":"Lead"}`, Credentials: string(creds)})
 	ctx := context.Background()
 	tenantID := g.src.TenantID
@@ -75,7 +75,7 @@ func TestDeniedConsentOrderFollowsSetting(t *testing.T) {
 	gURL := newHTTPServer(t, gfake)
 	t.Cleanup(gfake.Close)
 	creds, _ := json.Marshal(map[string]string{"service_account_json": gfake.KeyJSON(gURL + "/token")})
-	g := startGolden(t, config.Config{GoogleDataManagerURL: gURL}, secrets, goldenDestination{Type: "google_ads",
+	g := startGolden(t, config.Config{Declared: map[string]string{"HUB_GOOGLE_DATAMANAGER_URL": gURL}}, secrets, goldenDestination{Type: "google_ads",
 		Config: `{"operating_account_id":"123-456-7890","conversion_action_id":"111"}`, Credentials: string(creds)})
 	ctx := context.Background()
 	hold, err := g.app.Admin.AddDestination(ctx, g.tenantID, admin.DestinationInput{Type: "google_ads",

@@ -21,7 +21,7 @@ func TestGA4PayloadPerGateway(t *testing.T) {
 	fake := fakega4.New()
 	fake.Secret = "ga4-e2e-secret"
 	fake.Now = func() time.Time { return fixtureTime.Add(30 * time.Second) }
-	g := startGolden(t, config.Config{GA4URL: newHTTPServer(t, fake)}, secrets, goldenDestination{Type: "ga4",
+	g := startGolden(t, config.Config{Declared: map[string]string{"HUB_GA4_URL": newHTTPServer(t, fake)}}, secrets, goldenDestination{Type: "ga4",
 		Config: `{"measurement_id":"G-QEHZPBE5HH"}`, Credentials: `{"api_secret":"ga4-e2e-secret"}`})
 	t.Cleanup(fake.Close)
 

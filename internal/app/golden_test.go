@@ -46,17 +46,14 @@ type goldenDestination struct {
 	Type, Config, Credentials string
 }
 
-// startGolden serves Hub with cfg's platform URLs (MetaGraphURL, TikTokAPIURL, GA4URL,
-// GoogleDataManagerURL: the fake's) and opts on the settings every golden test shares, and sets
+// startGolden serves Hub with cfg's platform URLs (cfg.Declared: HUB_META_GRAPH_URL,
+// HUB_TIKTOK_API_URL, HUB_GA4_URL, HUB_GOOGLE_DATAMANAGER_URL: the fake's; unset ones default) and opts on the settings every golden test shares, and sets
 // up the tenant, source and destination.
 func startGolden(t *testing.T, cfg config.Config, secrets map[string]string, d goldenDestination, opts ...Option) *golden {
 	t.Helper()
 	cfg.Host, cfg.DataDir, cfg.ShutdownTimeout = "127.0.0.1", filepath.Join(t.TempDir(), "data"), 10*time.Second
-	cfg.MaxBodyBytes, cfg.Workers, cfg.MetaAPIVersion, cfg.EgressAllow = 1<<20, 4, "v25.0", loopback
+	cfg.MaxBodyBytes, cfg.Workers, cfg.EgressAllow = 1<<20, 4, loopback
 	cfg.PublicURL, cfg.RatePerIP, cfg.RatePerSource = "http://hub.test", -1, -1
-	if cfg.MetaGraphURL == "" {
-		cfg.MetaGraphURL = "https://graph.facebook.com"
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	opts = append([]Option{WithClock(func() time.Time { return fixtureTime.Add(30 * time.Second) })}, opts...)
 	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), opts...)

@@ -23,7 +23,7 @@ func googleAdsHub(t *testing.T, gateways []string, statuses ...fakegoogleads.Sta
 	fake := fakegoogleads.New()
 	fakeURL := newHTTPServer(t, fake)
 	creds, _ := json.Marshal(map[string]string{"service_account_json": fake.KeyJSON(fakeURL + "/token")})
-	g := startGolden(t, config.Config{GoogleDataManagerURL: fakeURL}, secrets, goldenDestination{Type: "google_ads",
+	g := startGolden(t, config.Config{Declared: map[string]string{"HUB_GOOGLE_DATAMANAGER_URL": fakeURL}}, secrets, goldenDestination{Type: "google_ads",
 		Config: `{"operating_account_id":"123-456-7890","conversion_action_id":"987654321"}`, Credentials: string(creds)},
 		WithConfirmAfter(100*time.Millisecond))
 	t.Cleanup(fake.Close)

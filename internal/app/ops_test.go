@@ -103,7 +103,7 @@ func TestReadyzNeedsAWrite(t *testing.T) {
 	t.Parallel()
 	base := func(t *testing.T) config.Config {
 		return config.Config{DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20,
-			Workers: 1, MetaGraphURL: "http://127.0.0.1:1", MetaAPIVersion: "v25.0", PublicURL: "http://hub.test"}
+			Workers: 1, Declared: map[string]string{"HUB_META_GRAPH_URL": "http://127.0.0.1:1"}, PublicURL: "http://hub.test"}
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()

@@ -18,7 +18,7 @@ func startMetaGolden(t *testing.T, secrets map[string]string) (*golden, *fakemet
 	t.Helper()
 	fake := fakemeta.New()
 	fake.Now = func() time.Time { return fixtureTime.Add(time.Minute) }
-	g := startGolden(t, config.Config{MetaGraphURL: newHTTPServer(t, fake)}, secrets, metaDestination)
+	g := startGolden(t, config.Config{Declared: map[string]string{"HUB_META_GRAPH_URL": newHTTPServer(t, fake)}}, secrets, metaDestination)
 	t.Cleanup(fake.Close)
 	return g, fake
 }

@@ -168,7 +168,9 @@ func TestLostFetchReleased(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			slow := &slowMeta{delay: 6 * time.Second, arrived: make(chan struct{})}
-			r := startHubWith(t, dialect, func(c *config.Config) { c.MetaGraphURL = slow.front(t, c.MetaGraphURL) },
+			r := startHubWith(t, dialect, func(c *config.Config) {
+				c.Declared["HUB_META_GRAPH_URL"] = slow.front(t, c.Declared["HUB_META_GRAPH_URL"])
+			},
 				withOrphanRelease(time.Second, 200*time.Millisecond))
 			ctx := context.Background()
 			tn, _, d := r.setup(t, "hottok")

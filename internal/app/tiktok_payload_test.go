@@ -18,7 +18,7 @@ func TestTikTokPayloadPerGateway(t *testing.T) {
 	gateways := goldenGateways
 	fixtures, secrets := loadFixtures(t, gateways...)
 	fake := faketiktok.New()
-	g := startGolden(t, config.Config{TikTokAPIURL: newHTTPServer(t, fake)}, secrets, goldenDestination{Type: "tiktok",
+	g := startGolden(t, config.Config{Declared: map[string]string{"HUB_TIKTOK_API_URL": newHTTPServer(t, fake)}}, secrets, goldenDestination{Type: "tiktok",
 		Config: `{"pixel_code":"CFAKE0PIXEL0CODE0001"}`, Credentials: `{"access_token":"tttesttoken"}`})
 	t.Cleanup(fake.Close)
 

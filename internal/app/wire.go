@@ -34,7 +34,7 @@ func (a *App) destinations() *dest.Registry {
 	// unless the operator allows them (HUB_EGRESS_ALLOW). Platform addresses are the operator's
 	// settings, never a tenant's.
 	destall.Register(r, dest.Env{Client: egress.New(egress.Config{Allow: a.Config.EgressAllow}), Now: a.now,
-		HubVersion: Version, Operator: a.Config.DestinationSettings()})
+		HubVersion: Version, Operator: a.Config.Declared})
 	return r
 }
 
@@ -135,7 +135,30 @@ func checkouts(r *webhook.Registry) []ingest.Checkout {
 // a delivery job's timeout and River's rescue of a crashed replica's jobs are sized from it.
 // It is known before the store opens, because River is configured then.
 func sendTimeout() time.Duration {
+	return delivery.SendTimeout(shipped())
+}
+
+// shipped is the registry of the shipped destinations, unconfigured: for what is read from
+// their specs before the operator's settings are (the job timeout, the settings table).
+func shipped() *dest.Registry {
 	r := dest.NewRegistry()
 	destall.Register(r, dest.Env{})
-	return delivery.SendTimeout(r)
+	return r
+}
+
+// DeclaredSettings are the operator settings the shipped destinations declare in their specs
+// (dest.Spec.Operator: HUB_META_GRAPH_URL...), as rows of internal/config's table: cmd/hub and
+// bench pass them to config.Load and config.Help, and a.destinations hands their values
+// (config.Config.Declared) to the destinations. A destination's operator setting is declared
+// in its own folder only.
+func DeclaredSettings() []config.Declared { return declared(shipped().Specs()) }
+
+func declared(specs []dest.Spec) []config.Declared {
+	var out []config.Declared
+	for _, spec := range specs {
+		for _, op := range spec.Operator {
+			out = append(out, config.Declared{Env: op.Env, Default: op.Default, Description: op.Description, Check: op.Check})
+		}
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,13 +33,9 @@ type Config struct {
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
-	MetaGraphURL    string
-	// GoogleDataManagerURL is the base URL of Google's Data Manager API (Google Ads).
-	GoogleDataManagerURL string
-	MetaAPIVersion       string
-	TikTokAPIURL         string
-	GA4URL               string
-	GA4EUURL             string
+	// Declared holds the values of the settings other packages declare (Declared: each
+	// destination's operator settings, its platform's base URL), by environment variable name.
+	Declared map[string]string
 	// EgressAllow lists the addresses outbound requests may reach although they are loopback,
 	// private or otherwise refused by internal/egress (a local fake platform, an internal relay).
 	EgressAllow []netip.Prefix
@@ -63,15 +60,6 @@ func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
 // Embedded reports whether Hub runs on its embedded default store.
 func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 
-// DestinationSettings returns the operator's destination settings by environment variable
-// name, for dest.Env: each destination declares the ones it reads (dest.Spec.Operator), and
-// this table reads and validates them like every other setting.
-func (c Config) DestinationSettings() map[string]string {
-	return map[string]string{"HUB_META_GRAPH_URL": c.MetaGraphURL, "HUB_META_API_VERSION": c.MetaAPIVersion,
-		"HUB_GOOGLE_DATAMANAGER_URL": c.GoogleDataManagerURL, "HUB_TIKTOK_API_URL": c.TikTokAPIURL,
-		"HUB_GA4_URL": c.GA4URL, "HUB_GA4_EU_URL": c.GA4EUURL}
-}
-
 // Setting is one row of the configuration table.
 type Setting struct {
 	Env     string
@@ -81,7 +69,57 @@ type Setting struct {
 	set     func(c *Config, v string) error
 }
 
-// Settings is the single table of Hub's configuration, in documentation order.
+// Declared is a setting another package declares and owns, which this table reads like its own
+// rows (environment variable, flag, default, validation, documentation line): each
+// destination's operator settings (dest.OperatorSetting, such as HUB_META_GRAPH_URL), collected
+// from the registered destinations by app.DeclaredSettings. So a new destination's setting is
+// declared in its own folder, not listed here. Its flag is the variable's name without HUB_, in
+// lower case with dashes (--meta-graph-url).
+type Declared struct {
+	Env, Default, Description string
+	// Check validates a value and returns it as the owner reads it (a base URL without its
+	// trailing "/"); nil takes any value.
+	Check func(string) (string, error)
+}
+
+// Table is Settings followed by the declared rows: every setting Hub reads, in documentation
+// order.
+func Table(declared []Declared) []Setting {
+	rows := slices.Clone(Settings)
+	for _, d := range declared {
+		for _, r := range rows {
+			if r.Env == d.Env || r.Flag == flagOf(d.Env) {
+				panic(fmt.Sprintf("config: %s is declared twice", d.Env)) // a wiring bug, found at start
+			}
+		}
+		rows = append(rows, Setting{Env: d.Env, Flag: flagOf(d.Env), Default: d.Default, Doc: d.Description, set: declaredSetter(d)})
+	}
+	return rows
+}
+
+func flagOf(env string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "HUB_")), "_", "-")
+}
+
+func declaredSetter(d Declared) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if d.Check != nil {
+			checked, err := d.Check(v)
+			if err != nil {
+				return err
+			}
+			v = checked
+		}
+		if c.Declared == nil {
+			c.Declared = map[string]string{}
+		}
+		c.Declared[d.Env] = v
+		return nil
+	}
+}
+
+// Settings is the table of Hub's own configuration, in documentation order; Table adds the
+// declared rows.
 var Settings = []Setting{
 	{"PORT", "port", "8080", "TCP port the HTTP server listens on.", func(c *Config, v string) error {
 		p, err := strconv.Atoi(v)
@@ -254,53 +292,6 @@ var Settings = []Setting{
 		c.PIIRetention = d
 		return nil
 	}},
-	{"HUB_META_GRAPH_URL", "meta-graph-url", "https://graph.facebook.com", "Base URL of Meta's Graph API for every Meta destination; an operator setting, never a tenant's (point it at `hub fake-meta` to try Hub locally, with `HUB_EGRESS_ALLOW`).", func(c *Config, v string) error {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return errors.New("must be an absolute http:// or https:// URL")
-		}
-		c.MetaGraphURL = strings.TrimRight(v, "/")
-		return nil
-	}},
-	{"HUB_GOOGLE_DATAMANAGER_URL", "google-datamanager-url", "https://datamanager.googleapis.com", "Base URL of Google's Data Manager API for every Google Ads destination; an operator setting, never a tenant's (tests point it at the fake in `internal/dest/googleads/fakegoogleads`).", func(c *Config, v string) error {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			return errors.New("must be an absolute http:// or https:// URL without a query")
-		}
-		c.GoogleDataManagerURL = strings.TrimRight(v, "/")
-		return nil
-	}},
-	{"HUB_META_API_VERSION", "meta-api-version", "v25.0", "Graph API version used for the Conversions API.", func(c *Config, v string) error {
-		if !strings.HasPrefix(v, "v") || len(v) < 2 {
-			return errors.New("must look like v25.0")
-		}
-		c.MetaAPIVersion = v
-		return nil
-	}},
-	{"HUB_TIKTOK_API_URL", "tiktok-api-url", "https://business-api.tiktok.com", "Base URL of TikTok's Business API (Events API 2.0) for every TikTok destination; an operator setting, never a tenant's.", func(c *Config, v string) error {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return errors.New("must be an absolute http:// or https:// URL")
-		}
-		c.TikTokAPIURL = strings.TrimRight(v, "/")
-		return nil
-	}},
-	{"HUB_GA4_URL", "ga4-url", "https://www.google-analytics.com", "Base URL of GA4's Measurement Protocol for every GA4 destination; an operator setting, never a tenant's.", func(c *Config, v string) error {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return errors.New("must be an absolute http:// or https:// URL")
-		}
-		c.GA4URL = strings.TrimRight(v, "/")
-		return nil
-	}},
-	{"HUB_GA4_EU_URL", "ga4-eu-url", "https://region1.google-analytics.com", "Base URL of GA4's Measurement Protocol for GA4 destinations whose region is eu (EU data collection); an operator setting, never a tenant's.", func(c *Config, v string) error {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return errors.New("must be an absolute http:// or https:// URL")
-		}
-		c.GA4EUURL = strings.TrimRight(v, "/")
-		return nil
-	}},
 	{"HUB_EGRESS_ALLOW", "egress-allow", "", "Comma-separated CIDRs (or IPs) that requests to ad platforms may reach although they are loopback, private, link-local or metadata addresses, which Hub otherwise refuses; e.g. `127.0.0.1/32` for `hub fake-meta`. Leave empty in production.", func(c *Config, v string) error {
 		p, err := parsePrefixes(v)
 		c.EgressAllow = p
@@ -369,14 +360,16 @@ func isHex(s string) bool {
 	return true
 }
 
-// Load parses configuration from the environment, then from flags in args (flags win).
+// Load parses configuration from the environment, then from flags in args (flags win), for
+// Hub's own settings and the declared ones (app.DeclaredSettings).
 // An invalid value is an error naming the variable and what is wrong.
-func Load(getenv func(string) string, args []string) (Config, error) {
+func Load(getenv func(string) string, args []string, declared []Declared) (Config, error) {
 	var c Config
+	rows := Table(declared)
 	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
 	fs.SetOutput(nopWriter{})
-	flags := make([]*string, len(Settings))
-	for i, s := range Settings {
+	flags := make([]*string, len(rows))
+	for i, s := range rows {
 		flags[i] = fs.String(s.Flag, "", s.Doc)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -388,7 +381,7 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var errs []error
-	for i, s := range Settings {
+	for i, s := range rows {
 		v, from := s.Default, ""
 		if e, ok := lookup(getenv, s.Env); ok {
 			v, from = e, s.Env
@@ -432,9 +425,9 @@ func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // Help renders every setting for `hub serve -h`: its flag, its environment variable, its
 // default and what it does, in the README's order.
-func Help() string {
+func Help(declared []Declared) string {
 	var b strings.Builder
-	for _, s := range Settings {
+	for _, s := range Table(declared) {
 		def := s.Default
 		if def == "" {
 			def = "none"
@@ -446,10 +439,10 @@ func Help() string {
 }
 
 // Markdown renders the settings table for the README.
-func Markdown() string {
+func Markdown(declared []Declared) string {
 	var b strings.Builder
 	b.WriteString("| Variable | Flag | Default | What it does |\n|---|---|---|---|\n")
-	for _, s := range Settings {
+	for _, s := range Table(declared) {
 		def := s.Default
 		if def == "" {
 			def = "—"

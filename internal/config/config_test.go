@@ -1,8 +1,8 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +14,7 @@ func env(m map[string]string) func(string) string {
 
 func TestLoadDefaults(t *testing.T) {
 	t.Parallel()
-	c, err := Load(env(nil), nil)
+	c, err := Load(env(nil), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 
 func TestLoadFlagsWinOverEnv(t *testing.T) {
 	t.Parallel()
-	c, err := Load(env(map[string]string{"PORT": "9000"}), []string{"--port", "9100", "--trusted-proxies", "10.0.0.0/16, 192.0.2.7"})
+	c, err := Load(env(map[string]string{"PORT": "9000"}), []string{"--port", "9100", "--trusted-proxies", "10.0.0.0/16, 192.0.2.7"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,11 +42,11 @@ func TestLoadFlagsWinOverEnv(t *testing.T) {
 
 func TestLoadEgressAllow(t *testing.T) {
 	t.Parallel()
-	c, err := Load(env(nil), nil)
+	c, err := Load(env(nil), nil, nil)
 	if err != nil || len(c.EgressAllow) != 0 {
 		t.Fatalf("default egress allow-list = %v, %v; want empty", c.EgressAllow, err)
 	}
-	c, err = Load(env(map[string]string{"HUB_EGRESS_ALLOW": "127.0.0.1, 10.20.0.0/16,::1"}), nil)
+	c, err = Load(env(map[string]string{"HUB_EGRESS_ALLOW": "127.0.0.1, 10.20.0.0/16,::1"}), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestLoadInvalidNamesVariable(t *testing.T) {
 		{nil, []string{"--nope"}, "flag provided but not defined"},
 	}
 	for _, tc := range cases {
-		_, err := Load(env(tc.env), tc.args)
+		_, err := Load(env(tc.env), tc.args, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Load(%v, %v) error = %v, want it to contain %q", tc.env, tc.args, err, tc.want)
 		}
@@ -89,38 +89,67 @@ func TestLoadInvalidNamesVariable(t *testing.T) {
 
 func TestLoadReportsEveryInvalidVariable(t *testing.T) {
 	t.Parallel()
-	_, err := Load(env(map[string]string{"PORT": "x", "HUB_LOG_LEVEL": "y"}), nil)
+	_, err := Load(env(map[string]string{"PORT": "x", "HUB_LOG_LEVEL": "y"}), nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "PORT") || !strings.Contains(err.Error(), "HUB_LOG_LEVEL") {
 		t.Fatalf("error = %v", err)
 	}
 }
 
-// The README's configuration table is generated from Settings; this keeps them in step.
-func TestREADMEHasSettingsTable(t *testing.T) {
+// A declared setting (a destination's operator setting) is a row like Hub's own: read from its
+// variable or its flag (the variable's name without HUB_, dashed), checked by its owner's rule
+// (the error names the variable), defaulted, kept in Config.Declared, and listed by Help and
+// Markdown after Hub's own rows.
+func TestDeclaredSettings(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
+	decl := []Declared{{Env: "HUB_EXAMPLE_API_URL", Default: "https://api.example.com", Description: "Base URL of Example's API.",
+		Check: func(v string) (string, error) {
+			if !strings.HasPrefix(v, "https://") {
+				return "", errors.New("must be an https:// URL")
+			}
+			return strings.TrimRight(v, "/"), nil
+		}}}
+	c, err := Load(env(nil), nil, decl)
+	if err != nil || c.Declared["HUB_EXAMPLE_API_URL"] != "https://api.example.com" {
+		t.Fatalf("default: %v, %v", c.Declared, err)
 	}
-	if !strings.Contains(string(b), Markdown()) {
-		t.Fatalf("README.md's configuration table is out of date; paste this:\n%s", Markdown())
+	c, err = Load(env(map[string]string{"HUB_EXAMPLE_API_URL": "https://env.example/"}), []string{"--example-api-url", "https://flag.example/"}, decl)
+	if err != nil || c.Declared["HUB_EXAMPLE_API_URL"] != "https://flag.example" {
+		t.Fatalf("flag over env, checked: %v, %v", c.Declared, err)
 	}
+	if _, err := Load(env(map[string]string{"HUB_EXAMPLE_API_URL": "ftp://x"}), nil, decl); err == nil || !strings.Contains(err.Error(), "HUB_EXAMPLE_API_URL: must be an https:// URL") {
+		t.Fatalf("bad value: %v", err)
+	}
+	if _, err := Load(env(nil), []string{"--example-api-url", "x"}, nil); err == nil {
+		t.Fatal("the flag of an undeclared setting was accepted")
+	}
+	if h := Help(decl); !strings.Contains(h, "--example-api-url  (env HUB_EXAMPLE_API_URL, default https://api.example.com)") {
+		t.Errorf("Help does not list the declared setting:\n%s", h)
+	}
+	if m := Markdown(decl); !strings.HasSuffix(m, "| `HUB_EXAMPLE_API_URL` | `--example-api-url` | `https://api.example.com` | Base URL of Example's API. |\n") {
+		t.Errorf("Markdown does not end with the declared setting:\n%s", m)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a declared setting named like one of Hub's own was accepted")
+		}
+	}()
+	Table([]Declared{{Env: "PORT"}})
 }
 
 func TestLoadPIIRetention(t *testing.T) {
 	t.Parallel()
-	c, err := Load(env(nil), nil)
+	c, err := Load(env(nil), nil, nil)
 	if err != nil || c.PIIRetention != 180*24*time.Hour {
 		t.Fatalf("default PII retention = %v, %v; want 180 days", c.PIIRetention, err)
 	}
 	for v, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "4320h": 180 * 24 * time.Hour, "1d": 24 * time.Hour} {
-		c, err := Load(env(map[string]string{"HUB_PII_RETENTION": v}), nil)
+		c, err := Load(env(map[string]string{"HUB_PII_RETENTION": v}), nil, nil)
 		if err != nil || c.PIIRetention != want {
 			t.Errorf("HUB_PII_RETENTION=%s: %v, %v; want %v", v, c.PIIRetention, err, want)
 		}
 	}
 	for _, v := range []string{"0d", "2h", "-5d", "soon", "d", "1.5d"} {
-		if _, err := Load(env(map[string]string{"HUB_PII_RETENTION": v}), nil); err == nil || !strings.Contains(err.Error(), "HUB_PII_RETENTION: must be") {
+		if _, err := Load(env(map[string]string{"HUB_PII_RETENTION": v}), nil, nil); err == nil || !strings.Contains(err.Error(), "HUB_PII_RETENTION: must be") {
 			t.Errorf("HUB_PII_RETENTION=%s: error %v", v, err)
 		}
 	}
@@ -128,17 +157,17 @@ func TestLoadPIIRetention(t *testing.T) {
 
 func TestLoadAPIRatePerKey(t *testing.T) {
 	t.Parallel()
-	c, err := Load(env(nil), nil)
+	c, err := Load(env(nil), nil, nil)
 	if err != nil || c.APIRatePerKey != 100 {
 		t.Fatalf("default API rate per key = %v, %v; want 100", c.APIRatePerKey, err)
 	}
 	for v, want := range map[string]float64{"250": 250, "off": -1, "OFF": -1, "0.5": 0.5} {
-		if c, err := Load(env(map[string]string{"HUB_API_RATE_PER_KEY": v}), nil); err != nil || c.APIRatePerKey != want {
+		if c, err := Load(env(map[string]string{"HUB_API_RATE_PER_KEY": v}), nil, nil); err != nil || c.APIRatePerKey != want {
 			t.Errorf("HUB_API_RATE_PER_KEY=%s: %v, %v; want %v", v, c.APIRatePerKey, err, want)
 		}
 	}
 	for _, v := range []string{"0", "-3", "fast"} {
-		if _, err := Load(env(map[string]string{"HUB_API_RATE_PER_KEY": v}), nil); err == nil || !strings.Contains(err.Error(), "HUB_API_RATE_PER_KEY: must be") {
+		if _, err := Load(env(map[string]string{"HUB_API_RATE_PER_KEY": v}), nil, nil); err == nil || !strings.Contains(err.Error(), "HUB_API_RATE_PER_KEY: must be") {
 			t.Errorf("HUB_API_RATE_PER_KEY=%s: error %v", v, err)
 		}
 	}

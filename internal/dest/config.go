@@ -17,10 +17,14 @@ import (
 // destination's ValidateConfig), the dashboard's setup form shows it and the docs list it.
 type Setting struct {
 	Name        string // key in Config or Credentials, snake_case
-	Label       string // short human name for the UI
-	Description string // one line for the UI and docs
-	Kind        SettingKind
-	Required    bool
+	Label       string // short human name for the UI, in English
+	Description string // one line for the UI and docs, in English
+	// LabelPT and DescriptionPT are Label and Description in Brazilian Portuguese: the
+	// dashboard shows a destination's words from its spec in both languages (Spec.MissingWords).
+	LabelPT       string
+	DescriptionPT string
+	Kind          SettingKind
+	Required      bool
 	// Secret settings live in Credentials (stored encrypted, never logged, never returned by
 	// the API); the others live in Config.
 	Secret  bool
@@ -117,8 +121,15 @@ func (u User) Has(id Identifier) bool {
 // delivery worker and the docs read it, so none of them names a platform.
 type Spec struct {
 	Type        string
-	Title       string
-	Description string
+	Title       string // in English, for the API, the docs and the dashboard
+	Description string // in English
+	// TitlePT and DescriptionPT are Title and Description in Brazilian Portuguese.
+	TitlePT       string
+	DescriptionPT string
+	// Problems are the words of the validation problems only this destination's ValidateConfig
+	// states (Reason, in English as stated, and Portuguese); problems every destination may
+	// state (required, must be digits only…) are the dashboard's own.
+	Problems []Words
 	// Docs is the destination's page, relative to docs/destinations/ (meta.md).
 	Docs     string
 	Settings []Setting

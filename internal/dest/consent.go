@@ -19,8 +19,9 @@ const ReasonConsentDenied = "consent_denied"
 const DeniedConsentProblem = "must be send or hold"
 
 // DeniedConsent declares SettingDeniedConsent, for a destination's Spec.Settings.
-var DeniedConsent = Setting{Name: SettingDeniedConsent, Label: "Visitors who denied consent", Default: DeniedConsentSend,
-	Description: "send sends the events of visitors who denied ad_user_data with that denial (Google then does not use their data for ads); hold does not send them (reason consent_denied)."}
+var DeniedConsent = Setting{Name: SettingDeniedConsent, Label: "Visitors who denied consent", LabelPT: "Visitantes que negaram consentimento", Default: DeniedConsentSend,
+	Description:   "send sends the events of visitors who denied ad_user_data with that denial (Google then does not use their data for ads); hold does not send them (reason consent_denied).",
+	DescriptionPT: "send envia os eventos de visitantes que negaram ad_user_data junto com essa negativa (o Google então não usa os dados deles para anúncios); hold não envia (motivo consent_denied)."}
 
 // CheckDeniedConsent adds SettingDeniedConsent's problem, if any, to ce.
 func CheckDeniedConsent(spec Spec, cfg Config, ce *ConfigError) {

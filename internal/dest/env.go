@@ -1,7 +1,10 @@
 package dest
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -29,10 +32,25 @@ func (e Env) Setting(op OperatorSetting) string {
 }
 
 // OperatorSetting is a setting of a destination that belongs to the operator, the same for
-// every tenant: read from the environment at start (internal/config lists it), never stored
-// with a destination.
+// every tenant: read from the environment (or its flag, --meta-graph-url) at start, never
+// stored with a destination. The destination declares it in its Spec.Operator; internal/config
+// reads every registered destination's as rows of its table (app.DeclaredSettings), so `hub
+// serve -h` and the README's settings table list it without naming the destination.
 type OperatorSetting struct {
 	Env         string // HUB_META_GRAPH_URL
 	Default     string
-	Description string
+	Description string // one line for the README and `hub serve -h`
+	// Check validates a value and returns it as the destination reads it; an error says what
+	// is wrong (internal/config prefixes the variable). Nil takes any value.
+	Check func(string) (string, error)
+}
+
+// CheckBaseURL is the Check of a platform's base URL: an absolute http:// or https:// URL,
+// returned without its trailing "/".
+func CheckBaseURL(v string) (string, error) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", errors.New("must be an absolute http:// or https:// URL")
+	}
+	return strings.TrimRight(v, "/"), nil
 }

@@ -190,7 +190,7 @@ func (u *UI) auth(role string, h func(w http.ResponseWriter, r *http.Request, p 
 			}
 		}
 		u.saveLanguage(r, &a.user)
-		p := page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeFor(r, a.user.Language).in(tenantZone(a.tenant, u.cfg.Location)), request: r}
+		p := page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeFor(r, a.user.Language).in(tenantZone(a.tenant, u.cfg.Location)).naming(u.cfg.Dests), request: r}
 		if !allows(a.user.Role, role) {
 			u.forbidden(w, r, p)
 			return

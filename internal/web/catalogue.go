@@ -641,12 +641,6 @@ var catalogue = map[string]msg{
 	"event.StartTrial":           {"Trial started", "Início de teste"},
 	"event.ViewContent":          {"Content view", "Visualização de conteúdo"},
 
-	"dest_type.meta":       {"Meta Conversions API", "API de Conversões da Meta"},
-	"dest_type.webhook":    {"Webhook", "Webhook"},
-	"dest_type.tiktok":     {"TikTok Events API", "API de Eventos do TikTok"},
-	"dest_type.google_ads": {"Google Ads (Data Manager API)", "Google Ads (API Data Manager)"},
-	"dest_type.ga4":        {"Google Analytics 4 (Measurement Protocol)", "Google Analytics 4 (Measurement Protocol)"},
-
 	"provider.appmax":      {"Appmax", "Appmax"},
 	"provider.braip":       {"Braip", "Braip"},
 	"provider.eduzz":       {"Eduzz", "Eduzz"},
@@ -666,89 +660,9 @@ var catalogue = map[string]msg{
 	"field.attribution_model":  {"attribution model", "modelo de atribuição"},
 	"field.cookie_domain":      {"cookie domain", "domínio do cookie"},
 
-	// Destination settings (dest specs declare them in English; these are what people read).
-	"setting.meta.pixel_id":                        {"Pixel ID", "ID do pixel"},
-	"setting.meta.pixel_id.help":                   {"The pixel (dataset) id from Events Manager, digits only.", "O ID do pixel (conjunto de dados) no Gerenciador de Eventos, só números."},
-	"setting.meta.access_token":                    {"Access token", "Token de acesso"},
-	"setting.meta.access_token.help":               {"A Conversions API access token (system user) with access to the pixel.", "Um token de acesso da API de Conversões (usuário do sistema) com acesso ao pixel."},
-	"setting.meta.api_version":                     {"Graph API version", "Versão da Graph API"},
-	"setting.meta.api_version.help":                {"Graph API version to call, like v25.0. Leave the default unless Meta asks otherwise.", "Versão da Graph API, como v25.0. Deixe o padrão, a menos que a Meta peça outra."},
-	"setting.meta.events":                          {"Enabled events", "Eventos enviados"},
-	"setting.meta.events.help":                     {"Comma-separated event names to send, like Purchase,Lead; empty sends every event.", "Nomes dos eventos separados por vírgula, como Purchase,Lead; vazio envia todos."},
-	"setting.meta.test_event_code":                 {"Test event code", "Código de evento de teste"},
-	"setting.meta.test_event_code.help":            {"Routes events to the Test events tab in Events Manager; remove it in production.", "Manda os eventos para a aba Testar eventos do Gerenciador de Eventos; apague quando for para valer."},
-	"setting.meta.send_national_id":                {"Send national id", "Enviar CPF/CNPJ"},
-	"setting.meta.send_national_id.help":           {"true sends the buyer's encrypted CPF/CNPJ as external_id; off by default (personal data you must choose to share).", "true envia o CPF/CNPJ do comprador criptografado como external_id; desligado por padrão (dado pessoal que você precisa decidir compartilhar)."},
-	"dest_desc.meta":                               {"Sends conversions to a Meta pixel (dataset) through the Conversions API.", "Envia as conversões para um pixel da Meta (conjunto de dados) pela API de Conversões."},
-	"setting.webhook.url":                          {"Endpoint URL", "URL do endpoint"},
-	"setting.webhook.url.help":                     {"The https:// address that receives the events (http:// only to a loopback or private IP the operator allowed); no credentials in it.", "O endereço https:// que recebe os eventos (http:// só para IP de loopback ou privado liberado pelo operador); sem credenciais nele."},
-	"setting.webhook.events":                       {"Enabled events", "Eventos enviados"},
-	"setting.webhook.events.help":                  {"Comma-separated: Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created), DeliveryDead (delivery.dead: a delivery to another destination failed for good); empty sends purchases only.", "Separados por vírgula: Purchase (order.paid), OrderRefunded (order.refunded, reembolso), OrderChargeback (order.chargeback, estorno), OrderCancelled (order.cancelled, cancelamento), Lead (lead.created), DeliveryDead (delivery.dead: uma entrega para outro destino falhou de vez); vazio envia só compras."},
-	"setting.webhook.max_concurrency":              {"Requests at once", "Requisições ao mesmo tempo"},
-	"setting.webhook.max_concurrency.help":         {"How many requests Hub sends to the endpoint at the same time (1 to 50, per Hub replica); more events wait their turn.", "Quantas requisições o Hub manda ao endpoint ao mesmo tempo (de 1 a 50, por réplica do Hub); os demais eventos esperam a vez."},
-	"setting.webhook.include_pii":                  {"Include buyer data", "Incluir dados do comprador"},
-	"setting.webhook.include_pii.help":             {"true adds the buyer's data Hub keeps (hashed e-mail and phone, external ids, IP, user agent); off by default.", "true inclui os dados do comprador que o Hub guarda (e-mail e telefone em hash, ids externos, IP, navegador); desligado por padrão."},
-	"setting.webhook.signing_secret":               {"Signing secret", "Segredo de assinatura"},
-	"setting.webhook.signing_secret.help":          {"The whsec_ secret your endpoint verifies webhook-signature with; stored encrypted, never shown again.", "O segredo whsec_ com que seu endpoint confere o webhook-signature; guardado criptografado, nunca exibido de novo."},
-	"setting.webhook.previous_signing_secret":      {"Previous signing secret", "Segredo de assinatura anterior"},
-	"setting.webhook.previous_signing_secret.help": {"During a rotation, the old secret: Hub signs with both until you remove it.", "Durante a troca, o segredo antigo: o Hub assina com os dois até você removê-lo."},
-	"dest_desc.webhook":                            {"Posts each conversion, signed per Standard Webhooks, to your own HTTPS endpoint.", "Envia cada conversão, assinada conforme Standard Webhooks, para o seu próprio endpoint HTTPS."},
-	"setting.tiktok.pixel_code":                    {"Pixel code", "Código do pixel"},
-	"setting.tiktok.pixel_code.help":               {"The pixel code from TikTok Events Manager (sent as event_source_id), like CXXXXXXXXXXXXXXXXXXX.", "O código do pixel no Gerenciador de Eventos do TikTok (enviado como event_source_id), como CXXXXXXXXXXXXXXXXXXX."},
-	"setting.tiktok.access_token":                  {"Access token", "Token de acesso"},
-	"setting.tiktok.access_token.help":             {"An Events API access token generated in the pixel's settings in Events Manager.", "Um token de acesso da Events API, gerado nas configurações do pixel no Gerenciador de Eventos."},
-	"setting.tiktok.events":                        {"Enabled events", "Eventos enviados"},
-	"setting.tiktok.events.help":                   {"Comma-separated Hub event names to send, like Purchase,Lead; empty sends purchases only.", "Nomes dos eventos do Hub separados por vírgula, como Purchase,Lead; vazio envia só as compras."},
-	"setting.tiktok.event_names":                   {"TikTok event names", "Nomes dos eventos no TikTok"},
-	"setting.tiktok.event_names.help":              {"Hub=TikTok pairs overriding the names sent, like Purchase=CompletePayment when your pixel still uses TikTok's old name; empty sends TikTok's current names.", "Pares Hub=TikTok que trocam o nome enviado, como Purchase=CompletePayment se o seu pixel ainda usa o nome antigo do TikTok; vazio envia os nomes atuais do TikTok."},
-	"setting.tiktok.test_event_code":               {"Test event code", "Código de evento de teste"},
-	"setting.tiktok.test_event_code.help":          {"Routes events to the Test events tab of the pixel in Events Manager; remove it in production.", "Manda os eventos para a aba Eventos de teste do pixel no Gerenciador de Eventos; apague quando for para valer."},
-	"setting.tiktok.limited_data_use":              {"Limited data use", "Uso limitado de dados"},
-	"setting.tiktok.limited_data_use.help":         {"true flags every event for TikTok's limited data use (restricted processing); off by default.", "true marca todo evento para o uso limitado de dados do TikTok (processamento restrito); desligado por padrão."},
-	"dest_desc.tiktok":                             {"Sends conversions to a TikTok pixel through the Events API 2.0.", "Envia as conversões para um pixel do TikTok pela Events API 2.0."},
-	"setting.google_ads.operating_account_id":      {"Operating account (customer ID)", "Conta operacional (ID de cliente)"},
-	"setting.google_ads.operating_account_id.help": {"The Google Ads customer ID that owns the conversion action, 10 digits (123-456-7890 is accepted).", "O ID de cliente do Google Ads dono da ação de conversão, com 10 dígitos (123-456-7890 também vale)."},
-	"setting.google_ads.login_account_id":          {"Login account (manager ID)", "Conta de login (ID da conta de administrador)"},
-	"setting.google_ads.login_account_id.help":     {"The manager account's customer ID the service account was given access through, if not the operating account.", "O ID de cliente da conta de administrador pela qual a conta de serviço recebeu acesso, se não for a conta operacional."},
-	"setting.google_ads.conversion_action_id":      {"Conversion action ID", "ID da ação de conversão"},
-	"setting.google_ads.conversion_action_id.help": {"The ID of the conversion action (type: import from clicks) that receives the events, digits only.", "O ID da ação de conversão (tipo: importação de cliques) que recebe os eventos, só números."},
-	"setting.google_ads.conversion_actions":        {"Conversion action per event", "Ação de conversão por evento"},
-	"setting.google_ads.conversion_actions.help":   {"Optional: event=conversion action ID pairs, comma-separated, like Purchase=123,Lead=456; other events go to the conversion action ID above.", "Opcional: pares evento=ID da ação de conversão, separados por vírgula, como Purchase=123,Lead=456; os outros eventos vão para o ID da ação de conversão acima."},
-	"setting.google_ads.event_source":              {"Event source", "Origem do evento"},
-	"setting.google_ads.event_source.help":         {"Where the conversions happen: WEB, APP, IN_STORE, PHONE, MESSAGE or OTHER.", "Onde as conversões acontecem: WEB (site), APP (aplicativo), IN_STORE (loja física), PHONE (telefone), MESSAGE (mensagem) ou OTHER (outro)."},
-	"setting.google_ads.events":                    {"Enabled events", "Eventos enviados"},
-	"setting.google_ads.events.help":               {"Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event.", "Nomes dos eventos separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador."},
-	"setting.google_ads.denied_consent":            {"Visitors who denied consent", "Visitantes que negaram consentimento"},
-	"setting.google_ads.denied_consent.help":       {"send sends the events of visitors who denied ad_user_data with that denial (Google then does not use their data for ads); hold does not send them (reason consent_denied).", "send envia os eventos de visitantes que negaram ad_user_data junto com essa negativa (o Google então não usa os dados deles para anúncios); hold não envia (motivo consent_denied)."},
-	"setting.ga4.denied_consent":                   {"Visitors who denied consent", "Visitantes que negaram consentimento"},
-	"setting.ga4.denied_consent.help":              {"send sends the events of visitors who denied ad_user_data with that denial (Google then does not use their data for ads); hold does not send them (reason consent_denied).", "send envia os eventos de visitantes que negaram ad_user_data junto com essa negativa (o Google então não usa os dados deles para anúncios); hold não envia (motivo consent_denied)."},
-	"setting.meta.limited_data_use":                {"Limited Data Use", "Uso limitado de dados (LDU)"},
-	"setting.meta.limited_data_use.help":           {"true marks every event for Meta's Limited Data Use (US state privacy laws), letting Meta tell from the event where the person is; off by default.", "true marca todo evento com o Uso limitado de dados da Meta (leis de privacidade de estados dos EUA), e a Meta descobre pelo evento onde a pessoa está; desligado por padrão."},
-	"setting.google_ads.validate_only":             {"Validate only (test mode)", "Só validar (modo de teste)"},
-	"setting.google_ads.validate_only.help":        {"true makes Google validate the events without recording them (validateOnly); remove it in production.", "true faz o Google validar os eventos sem registrá-los (validateOnly); apague quando for para valer."},
-	"setting.google_ads.service_account_json":      {"Service account key (JSON)", "Chave da conta de serviço (JSON)"},
-	"setting.google_ads.service_account_json.help": {"The JSON key of a Google Cloud service account that the Google Ads account gave access to.", "A chave JSON de uma conta de serviço do Google Cloud à qual a conta do Google Ads deu acesso."},
-	"setting.ga4.measurement_id":                   {"Measurement ID", "ID da métrica"},
-	"setting.ga4.measurement_id.help":              {"The web data stream's measurement ID in GA4 (Admin > Data streams), like G-XXXXXXXXXX.", "O ID da métrica do fluxo de dados da Web no GA4 (Administrador > Fluxos de dados), como G-XXXXXXXXXX."},
-	"setting.ga4.api_secret":                       {"Measurement Protocol API secret", "Chave secreta da API Measurement Protocol"},
-	"setting.ga4.api_secret.help":                  {"An API secret created in the data stream's Measurement Protocol API secrets.", "Uma chave secreta criada em Chaves secretas da API Measurement Protocol, no fluxo de dados."},
-	"setting.ga4.events":                           {"Enabled events", "Eventos enviados"},
-	"setting.ga4.events.help":                      {"Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event.", "Nomes dos eventos do Hub separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador."},
-	"setting.ga4.event_names":                      {"GA4 event names", "Nomes dos eventos no GA4"},
-	"setting.ga4.event_names.help":                 {"Hub=GA4 pairs naming the event GA4 receives for each Hub event, like Lead=sign_up; a GA4 name starts with a letter, has only letters, digits and _, at most 40 characters, and is not one GA4 reserves. Events not listed keep GA4's recommended names.", "Pares Hub=GA4 com o nome do evento que o GA4 recebe para cada evento do Hub, como Lead=sign_up; um nome do GA4 começa com uma letra, tem só letras, números e _, no máximo 40 caracteres, e não é um dos reservados pelo GA4. Os eventos fora da lista ficam com os nomes recomendados do GA4."},
-	"setting.ga4.region":                           {"Collection region", "Região de coleta"},
-	"setting.ga4.region.help":                      {"global sends to www.google-analytics.com; eu sends to region1.google-analytics.com (data collected in the EU).", "global envia para www.google-analytics.com; eu envia para region1.google-analytics.com (dados coletados na UE)."},
-	"setting.ga4.no_client_id":                     {"Without a GA4 client ID", "Sem client ID do GA4"},
-	"setting.ga4.no_client_id.help":                {"skip refuses events of buyers whose _ga cookie Hub never saw (reason no_client_id); synthetic sends them under a made-up client ID: the revenue is recorded, without attribution.", "skip recusa os eventos de compradores cujo cookie _ga o Hub nunca viu (motivo no_client_id); synthetic envia com um client ID inventado: a receita é registrada, sem atribuição."},
-	"setting.ga4.validate_only":                    {"Validate only (test mode)", "Só validar (modo de teste)"},
-	"setting.ga4.validate_only.help":               {"true sends every event to GA4's validation server, which checks it and records nothing; remove it in production.", "true manda todo evento para o servidor de validação do GA4, que confere e não registra nada; apague quando for para valer."},
-	"dest_desc.ga4":                                {"Sends purchases to a GA4 web data stream through the Measurement Protocol, in the visitor's GA4 session.", "Envia as compras para um fluxo de dados da Web do GA4 pelo Measurement Protocol, na sessão do visitante no GA4."},
-	"dest_desc.google_ads":                         {"Sends conversions to a Google Ads conversion action through Google's Data Manager API.", "Envia as conversões para uma ação de conversão do Google Ads pela API Data Manager do Google."},
-
 	// Validation problems (as admin and dest state them, in English).
 	"problem.required":         {"required", "obrigatório"},
 	"problem.digits":           {"must be digits only", "precisa ter só números"},
-	"problem.api_version":      {"must look like v25.0", "precisa ter o formato v25.0"},
 	"problem.bool":             {"must be true or false", "precisa ser true ou false"},
 	"problem.events":           {"event names are comma-separated words", "os nomes dos eventos são palavras separadas por vírgula"},
 	"problem.empty":            {"must not be empty", "não pode ficar vazio"},
@@ -759,59 +673,27 @@ var catalogue = map[string]msg{
 	"problem.unknown_setting":  {"unknown setting", "configuração desconhecida"},
 	"problem.secret_in_config": {"secret; belongs in the credentials, not the settings", "é um segredo; vai nas credenciais, não nas configurações"},
 	"problem.unknown_secret":   {"unknown secret", "segredo desconhecido"},
-	"problem.pixel_code":       {"must be letters and digits only, like CXXXXXXXXXXXXXXXXXXX", "precisa ter só letras e números, como CXXXXXXXXXXXXXXXXXXX"},
-	"problem.test_code":        {"must be one word, as Events Manager shows it", "precisa ser uma palavra só, como o Gerenciador de Eventos mostra"},
-	"problem.event_pairs":      {"pairs are Hub=TikTok names, like Purchase=CompletePayment", "os pares são nomes Hub=TikTok, como Purchase=CompletePayment"},
-	"problem.tiktok_event":     {"each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment", "cada nome do TikTok precisa ser um dos eventos padrão do TikTok, como Purchase ou CompletePayment"},
-	"problem.customer_id":      {"must be a 10-digit Google Ads customer ID", "precisa ser um ID de cliente do Google Ads com 10 dígitos"},
-	"problem.action_pairs":     {"must be event=conversion action ID pairs, like Purchase=123,Lead=456", "precisa ter pares evento=ID da ação de conversão, como Purchase=123,Lead=456"},
-	"problem.event_source":     {"must be one of WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER", "precisa ser um destes: WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER"},
 	"problem.validate_only":    {"must be true, or left empty in production", "precisa ser true, ou ficar vazio quando for para valer"},
 	"problem.concurrency":      {"must be a whole number from 1 to 50", "precisa ser um número inteiro de 1 a 50"},
 	"problem.notice":           {"%s is not a conversion: only a webhook sends it", "%s não é uma conversão: só um webhook envia esse evento"},
-	"problem.webhook_events": {"a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only",
-		"um webhook envia só Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) e DeliveryDead (delivery.dead)"},
-	"problem.measurement_id": {"must be a GA4 measurement ID, like G-XXXXXXXXXX", "precisa ser um ID da métrica do GA4, como G-XXXXXXXXXX"},
-	"problem.ga4_region":     {"must be global or eu", "precisa ser global ou eu"},
-	"problem.no_client_id":   {"must be skip or synthetic", "precisa ser skip ou synthetic"},
-	"problem.ga4_pairs":      {"pairs are Hub=GA4 names, like Lead=sign_up", "os pares são nomes Hub=GA4, como Lead=sign_up"},
-	"problem.ga4_name_long":  {"GA4 event names are at most 40 characters", "os nomes de eventos do GA4 têm no máximo 40 caracteres"},
-	"problem.ga4_name_chars": {"GA4 event names start with a letter and hold only letters, digits and '_'", "os nomes de eventos do GA4 começam com uma letra e têm só letras, números e '_'"},
-	"problem.ga4_reserved":   {"the event name is reserved by GA4", "o nome do evento é reservado pelo GA4"},
-	"problem.ga4_prefix":     {"the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)", "o nome do evento começa com um prefixo reservado pelo GA4 (firebase_, ga_, google_, gtag.)"},
-	"problem.denied_consent": {"must be send or hold", "precisa ser send ou hold"},
+	"problem.denied_consent":   {"must be send or hold", "precisa ser send ou hold"},
 }
 
-// problems maps the validation problems admin and the destinations state (in English) to
-// catalogue keys.
+// problems maps the validation problems admin and every destination may state (in English) to
+// catalogue keys. A problem only one destination states has its words in that destination's
+// spec (dest.Spec.Problems), as its name, description and settings do: the dashboard reads them
+// from the registry (locale.dests), so adding a destination adds no line here.
 var problems = map[string]string{
-	"required": "problem.required", "must be digits only": "problem.digits", "must look like v25.0": "problem.api_version",
+	"required": "problem.required", "must be digits only": "problem.digits",
 	"must be true or false": "problem.bool", "event names are comma-separated words": "problem.events",
 	"must not be empty": "problem.empty", "must be at most 200 characters": "problem.long",
 	"must be an origin like https://shop.example.com (scheme and host, no path)": "problem.origin",
 	"must be between 1 hour and 90 days":                                         "problem.window", "must be a domain like example.com or .example.com": "problem.cookie_domain",
 	"unknown setting": "problem.unknown_setting", "secret; belongs in the credentials, not the settings": "problem.secret_in_config",
 	"unknown secret": "problem.unknown_secret",
-	"must be letters and digits only, like CXXXXXXXXXXXXXXXXXXX":                                 "problem.pixel_code",
-	"must be one word, as Events Manager shows it":                                               "problem.test_code",
-	"pairs are Hub=TikTok names, like Purchase=CompletePayment":                                  "problem.event_pairs",
-	"each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment": "problem.tiktok_event",
-	"must be a 10-digit Google Ads customer ID":                                                  "problem.customer_id",
-	"must be event=conversion action ID pairs, like Purchase=123,Lead=456":                       "problem.action_pairs",
-	"must be one of WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER":                                   "problem.event_source",
-	"must be true, or left empty in production":                                                  "problem.validate_only",
-	"must be a whole number from 1 to 50":                                                        "problem.concurrency",
-	"a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), " +
-		"OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only": "problem.webhook_events",
-	"must be a GA4 measurement ID, like G-XXXXXXXXXX":                                   "problem.measurement_id",
-	"must be global or eu":                                                              "problem.ga4_region",
-	"must be skip or synthetic":                                                         "problem.no_client_id",
-	"pairs are Hub=GA4 names, like Lead=sign_up":                                        "problem.ga4_pairs",
-	"GA4 event names are at most 40 characters":                                         "problem.ga4_name_long",
-	"GA4 event names start with a letter and hold only letters, digits and '_'":         "problem.ga4_name_chars",
-	"the event name is reserved by GA4":                                                 "problem.ga4_reserved",
-	"the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)": "problem.ga4_prefix",
-	dest.DeniedConsentProblem:                                                           "problem.denied_consent",
+	"must be true, or left empty in production": "problem.validate_only",
+	"must be a whole number from 1 to 50":       "problem.concurrency",
+	dest.DeniedConsentProblem:                   "problem.denied_consent",
 }
 
 // Problem puts a validation problem into the reader's language (as stated when Hub does not
@@ -825,26 +707,57 @@ func (l locale) Problem(p string) string {
 			return l.T("problem.notice", n)
 		}
 	}
+	if l.dests != nil {
+		for _, spec := range l.dests.Specs() {
+			if w, ok := spec.Problem(p); ok {
+				return w.In(l.Tag)
+			}
+		}
+	}
 	return p
 }
 
-// Setting names a destination setting: the catalogue's "setting.<type>.<name>", else the
-// label the destination declares.
+// spec returns the registered destination spec of type typ.
+func (l locale) spec(typ string) (dest.Spec, bool) {
+	if l.dests == nil {
+		return dest.Spec{}, false
+	}
+	d, ok := l.dests.Lookup(typ)
+	if !ok {
+		return dest.Spec{}, false
+	}
+	return d.Spec(), true
+}
+
+// DestType names a destination type in words, from its spec (the type itself when it is not
+// registered).
+func (l locale) DestType(typ string) string {
+	if spec, ok := l.spec(typ); ok {
+		return spec.TitleWords().In(l.Tag)
+	}
+	return typ
+}
+
+// Setting names a destination setting in the reader's language, from its spec, else label.
 func (l locale) Setting(typ, name, label string) string {
-	if _, ok := catalogue["setting."+typ+"."+name]; ok {
-		return l.T("setting." + typ + "." + name)
+	if spec, ok := l.spec(typ); ok {
+		if st, ok := spec.Setting(name); ok {
+			return st.LabelWords().In(l.Tag)
+		}
 	}
 	return label
 }
 
-// SettingHelp is a setting's one-line help (name "" for the destination's description).
+// SettingHelp is a setting's one-line help (name "" for the destination's description), from
+// its spec, else fallback.
 func (l locale) SettingHelp(typ, name, fallback string) string {
-	k := "setting." + typ + "." + name + ".help"
-	if name == "" {
-		k = "dest_desc." + typ
-	}
-	if _, ok := catalogue[k]; ok {
-		return l.T(k)
+	if spec, ok := l.spec(typ); ok {
+		if name == "" {
+			return spec.DescriptionWords().In(l.Tag)
+		}
+		if st, ok := spec.Setting(name); ok {
+			return st.DescriptionWords().In(l.Tag)
+		}
 	}
 	return strings.TrimSpace(fallback)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/report"
 )
@@ -21,6 +22,9 @@ type locale struct {
 	group   string
 	decimal string
 	zone    *time.Location // nil: UTC
+	// dests are the registered destinations, whose specs hold their words in both languages
+	// (DestType, Setting, SettingHelp, Problem); nil names them by their codes.
+	dests *dest.Registry
 }
 
 var (
@@ -39,6 +43,12 @@ func localeFor(r *http.Request, saved string) locale {
 		return localePT
 	}
 	return localeEN
+}
+
+// naming returns the locale naming destinations from reg's specs.
+func (l locale) naming(reg *dest.Registry) locale {
+	l.dests = reg
+	return l
 }
 
 // in returns the locale showing times in zone.

@@ -20,7 +20,6 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/dest"
 	destall "github.com/hubtrack/hub/internal/dest/all"
-	"github.com/hubtrack/hub/internal/dest/ga4"
 	"github.com/hubtrack/hub/internal/dest/googleads"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
@@ -84,9 +83,8 @@ func TestCatalogue(t *testing.T) {
 	reg := dest.NewRegistry()
 	destall.Register(reg, dest.Env{})
 	for _, spec := range reg.Specs() {
-		codes = append(codes, "dest_type."+spec.Type, "dest_desc."+spec.Type)
-		for _, s := range spec.Settings {
-			codes = append(codes, "setting."+spec.Type+"."+s.Name, "setting."+spec.Type+"."+s.Name+".help")
+		for _, m := range spec.MissingWords() {
+			t.Error(m)
 		}
 	}
 	for _, c := range reasonCodes {
@@ -485,51 +483,32 @@ func TestExplanation(t *testing.T) {
 	}
 }
 
-// TestGoogleAdsProblemsTranslated fails when a problem the Google Ads destination states has no
-// catalogue words, so the dashboard would show it in English to a Portuguese reader.
-func TestGoogleAdsProblemsTranslated(t *testing.T) {
+// TestEveryDestinationProblemWorded fails when a problem a registered destination states about
+// its settings has no words in both languages (the dashboard's for problems every destination
+// may state, else the destination's own, in its spec), so a Portuguese reader would read it in
+// English. Every setting gets a value no destination accepts ("x y": a space, no digits, no
+// pairs), so each validation rule speaks.
+func TestEveryDestinationProblemWorded(t *testing.T) {
 	t.Parallel()
-	bad := dest.Config{
-		googleads.SettingOperatingAccount:  "12",
-		googleads.SettingLoginAccount:      "x",
-		googleads.SettingConversionAction:  "abc",
-		googleads.SettingConversionActions: "Purchase",
-		googleads.SettingEventSource:       "SHOP",
-		googleads.SettingValidateOnly:      "yes",
-		googleads.SettingEvents:            "Pur chase",
-	}
-	err := googleads.New(dest.Env{}).ValidateConfig(bad)
-	var ce *dest.ConfigError
-	if !errors.As(err, &ce) || len(ce.Problems) < 7 {
-		t.Fatalf("ValidateConfig(bad) = %v, want 7 problems", err)
-	}
-	for _, p := range ce.Problems {
-		if _, ok := problems[p.Reason]; !ok {
-			t.Errorf("%s: problem %q has no catalogue words", p.Field, p.Reason)
+	reg := dest.NewRegistry()
+	destall.Register(reg, dest.Env{})
+	en, pt := localeEN.naming(reg), localePT.naming(reg)
+	for _, typ := range reg.Types() {
+		d, _ := reg.Lookup(typ)
+		bad := dest.Config{}
+		for _, st := range d.Spec().Settings {
+			if !st.Secret {
+				bad[st.Name] = "x y"
+			}
 		}
-	}
-}
-
-// TestGA4ProblemsTranslated fails when a problem the GA4 destination states has no catalogue
-// words.
-func TestGA4ProblemsTranslated(t *testing.T) {
-	t.Parallel()
-	bad := dest.Config{
-		ga4.SettingMeasurementID: "UA-1",
-		ga4.SettingRegion:        "us",
-		ga4.SettingNoClientID:    "invent",
-		ga4.SettingValidateOnly:  "yes",
-		ga4.SettingEvents:        "Pur chase",
-		ga4.SettingAPISecret:     "in the wrong place",
-	}
-	err := ga4.New(dest.Env{}).ValidateConfig(bad)
-	var ce *dest.ConfigError
-	if !errors.As(err, &ce) || len(ce.Problems) < 6 {
-		t.Fatalf("ValidateConfig(bad) = %v, want 6 problems", err)
-	}
-	for _, p := range ce.Problems {
-		if _, ok := problems[p.Reason]; !ok {
-			t.Errorf("%s: problem %q has no catalogue words", p.Field, p.Reason)
+		var ce *dest.ConfigError
+		if err := d.ValidateConfig(bad); !errors.As(err, &ce) || len(ce.Problems) < 2 {
+			t.Fatalf("%s: ValidateConfig(bad) = %v, want problems", typ, err)
+		}
+		for _, p := range ce.Problems {
+			if en.Problem(p.Reason) != p.Reason || pt.Problem(p.Reason) == p.Reason {
+				t.Errorf("%s: %s: problem %q has no words (en %q, pt-BR %q)", typ, p.Field, p.Reason, en.Problem(p.Reason), pt.Problem(p.Reason))
+			}
 		}
 	}
 }
@@ -549,7 +528,7 @@ func TestNoticeProblemsTranslated(t *testing.T) {
 			continue
 		}
 		found = true
-		en, pt := locale{Tag: langEN}.Problem(p.Reason), locale{Tag: langPT}.Problem(p.Reason)
+		en, pt := localeEN.Problem(p.Reason), localePT.Problem(p.Reason)
 		if !strings.Contains(en, "OrderRefunded") || !strings.Contains(pt, "OrderRefunded") || !strings.Contains(pt, "só um webhook") {
 			t.Errorf("problem %q: en %q, pt-BR %q", p.Reason, en, pt)
 		}

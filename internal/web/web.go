@@ -256,6 +256,9 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	if p.Loc.Tag == "" {
 		p.Loc = localeOf(r)
 	}
+	if p.Loc.dests == nil {
+		p.Loc = p.Loc.naming(u.cfg.Dests)
+	}
 	if p.Flash == "" {
 		p.Flash = flashText(p.Loc, r)
 	}

@@ -2,12 +2,13 @@ package all_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/all"
 )
@@ -24,45 +25,93 @@ func TestRegister(t *testing.T) {
 	}
 }
 
-// Every operator setting a destination declares is a row of Hub's one settings table, with the
-// same default, and config.DestinationSettings hands it to the destinations.
-func TestOperatorSettingsAreConfigured(t *testing.T) {
+// TestDestinationKnowledgeStaysInItsFolder fails when what a destination declares about itself
+// is written again in a shared place (any non-test Go file outside internal/dest): its
+// operator settings' variables, its words (title, description, settings, problems, in either
+// language) as a literal, or a catalogue key naming a destination type. The dashboard, the
+// settings table and the docs read them from the registered specs (issue 21: adding a
+// destination is its folder, a line in this package and its docs page).
+func TestDestinationKnowledgeStaysInItsFolder(t *testing.T) {
 	t.Parallel()
 	r := dest.NewRegistry()
 	all.Register(r, dest.Env{})
-	rows := map[string]config.Setting{}
-	for _, s := range config.Settings {
-		rows[s.Env] = s
+	type needle struct{ what, text string }
+	var needles []needle
+	quoted := func(what, s string) {
+		if s != "" {
+			needles = append(needles, needle{what, strconv.Quote(s)})
+		}
 	}
-	c, err := config.Load(func(string) string { return "" }, nil)
+	for _, spec := range r.Specs() {
+		for _, op := range spec.Operator {
+			needles = append(needles, needle{spec.Type + " operator setting", op.Env})
+		}
+		quoted(spec.Type+" title", spec.TitlePT)
+		quoted(spec.Type+" description", spec.Description)
+		quoted(spec.Type+" description", spec.DescriptionPT)
+		if len(spec.Title) > len("Webhook") { // a title that is a common word is no evidence
+			quoted(spec.Type+" title", spec.Title)
+		}
+		for _, st := range spec.Settings {
+			quoted(spec.Type+" setting "+st.Name, st.Description)
+			quoted(spec.Type+" setting "+st.Name, st.DescriptionPT)
+		}
+		for _, p := range spec.Problems {
+			quoted(spec.Type+" problem", p.EN)
+			quoted(spec.Type+" problem", p.PT)
+		}
+		needles = append(needles, needle{spec.Type + " catalogue key", `"setting.` + spec.Type + `.`})
+	}
+	needles = append(needles, needle{"catalogue key", `"dest_type.`}, needle{"catalogue key", `"dest_desc.`})
+	root := filepath.Join("..", "..", "..")
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			if rel == filepath.Join("internal", "dest") || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && rel != "." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			for _, nd := range needles {
+				if strings.Contains(line, nd.text) {
+					t.Errorf("%s:%d repeats the %s (%s): it belongs in the destination's folder, read through its spec", rel, i+1, nd.what, nd.text)
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	given := c.DestinationSettings()
-	for _, spec := range r.Specs() {
-		for _, op := range spec.Operator {
-			row, ok := rows[op.Env]
-			if !ok {
-				t.Errorf("%s declares %s, which internal/config does not read", spec.Type, op.Env)
-				continue
-			}
-			if row.Default != op.Default {
-				t.Errorf("%s: default %q in internal/config, %q in the %s spec", op.Env, row.Default, op.Default, spec.Type)
-			}
-			if v, ok := given[op.Env]; !ok || v != op.Default {
-				t.Errorf("config.DestinationSettings()[%s] = %q, %v; want the default %q", op.Env, v, ok, op.Default)
-			}
-		}
+	if n < 100 {
+		t.Fatalf("read only %d Go files; the walk is wrong", n)
 	}
-	for env := range given {
-		found := false
-		for _, spec := range r.Specs() {
-			for _, op := range spec.Operator {
-				found = found || op.Env == env
-			}
-		}
-		if !found {
-			t.Errorf("config.DestinationSettings() hands %s, which no destination declares", env)
+}
+
+// Every registered destination's spec has its words in both languages.
+func TestSpecsHaveWords(t *testing.T) {
+	t.Parallel()
+	r := dest.NewRegistry()
+	all.Register(r, dest.Env{})
+	for _, spec := range r.Specs() {
+		for _, m := range spec.MissingWords() {
+			t.Error(m)
 		}
 	}
 }

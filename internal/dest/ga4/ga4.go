@@ -75,16 +75,36 @@ const (
 
 // Operator settings (internal/config reads them): where GA4 is, for every tenant.
 var (
-	OperatorURL = dest.OperatorSetting{Env: "HUB_GA4_URL", Default: DefaultURL,
-		Description: "Base URL of GA4's Measurement Protocol for every GA4 destination."}
-	OperatorEUURL = dest.OperatorSetting{Env: "HUB_GA4_EU_URL", Default: DefaultEUURL,
-		Description: "Base URL of GA4's Measurement Protocol for GA4 destinations whose region is eu (EU data collection)."}
+	OperatorURL = dest.OperatorSetting{Env: "HUB_GA4_URL", Default: DefaultURL, Check: dest.CheckBaseURL,
+		Description: "Base URL of GA4's Measurement Protocol for every GA4 destination; an operator setting, never a tenant's."}
+	OperatorEUURL = dest.OperatorSetting{Env: "HUB_GA4_EU_URL", Default: DefaultEUURL, Check: dest.CheckBaseURL,
+		Description: "Base URL of GA4's Measurement Protocol for GA4 destinations whose region is eu (EU data collection); an operator setting, never a tenant's."}
 )
 
 var spec = dest.Spec{
-	Type:        Type,
-	Title:       "Google Analytics 4 (Measurement Protocol)",
-	Description: "Sends purchases to a GA4 web data stream through the Measurement Protocol, in the visitor's GA4 session.",
+	Type:          Type,
+	Title:         "Google Analytics 4 (Measurement Protocol)",
+	TitlePT:       "Google Analytics 4 (Measurement Protocol)",
+	Description:   "Sends purchases to a GA4 web data stream through the Measurement Protocol, in the visitor's GA4 session.",
+	DescriptionPT: "Envia as compras para um fluxo de dados da Web do GA4 pelo Measurement Protocol, na sessão do visitante no GA4.",
+	Problems: []dest.Words{
+		{EN: "must be a GA4 measurement ID, like G-XXXXXXXXXX",
+			PT: "precisa ser um ID da métrica do GA4, como G-XXXXXXXXXX"},
+		{EN: "must be global or eu",
+			PT: "precisa ser global ou eu"},
+		{EN: "must be skip or synthetic",
+			PT: "precisa ser skip ou synthetic"},
+		{EN: "pairs are Hub=GA4 names, like Lead=sign_up",
+			PT: "os pares são nomes Hub=GA4, como Lead=sign_up"},
+		{EN: "GA4 event names are at most 40 characters",
+			PT: "os nomes de eventos do GA4 têm no máximo 40 caracteres"},
+		{EN: "GA4 event names start with a letter and hold only letters, digits and '_'",
+			PT: "os nomes de eventos do GA4 começam com uma letra e têm só letras, números e '_'"},
+		{EN: "the event name is reserved by GA4",
+			PT: "o nome do evento é reservado pelo GA4"},
+		{EN: "the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)",
+			PT: "o nome do evento começa com um prefixo reservado pelo GA4 (firebase_, ga_, google_, gtag.)"},
+	},
 	Docs:        "ga4.md",
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
@@ -96,21 +116,21 @@ var spec = dest.Spec{
 	Keys: []dest.Keys{dest.KeyBrowserID, dest.KeyEmail, dest.KeyPhone, dest.KeyFirstName, dest.KeyLastName,
 		dest.KeyZip, dest.KeyCountry},
 	Settings: []dest.Setting{
-		{Name: SettingMeasurementID, Label: "Measurement ID", Required: true,
-			Description: "The web data stream's measurement ID in GA4 (Admin > Data streams), like G-XXXXXXXXXX."},
-		{Name: SettingAPISecret, Label: "Measurement Protocol API secret", Required: true, Secret: true,
-			Description: "An API secret created in the data stream's Measurement Protocol API secrets."},
-		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
-			Description: "Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event."},
-		{Name: SettingEventNames, Label: "GA4 event names", Default: DefaultEventNames,
-			Description: "Comma-separated Hub=GA4 pairs naming the event GA4 receives for each Hub event, like Lead=sign_up; GA4 names follow GA4's rules (a letter first, then letters, digits or _, at most 40 characters, not reserved). Events not listed keep GA4's recommended names."},
-		{Name: SettingRegion, Label: "Collection region", Default: RegionGlobal,
-			Description: "global sends to www.google-analytics.com; eu sends to region1.google-analytics.com (data collected in the EU)."},
-		{Name: SettingNoClientID, Label: "Without a GA4 client ID", Default: NoClientIDSkip,
-			Description: "skip refuses events of buyers whose _ga cookie Hub never saw (reason no_client_id); synthetic sends them under a made-up client ID: the revenue is recorded, without attribution."},
+		{Name: SettingMeasurementID, Label: "Measurement ID", LabelPT: "ID da métrica", Required: true,
+			Description: "The web data stream's measurement ID in GA4 (Admin > Data streams), like G-XXXXXXXXXX.", DescriptionPT: "O ID da métrica do fluxo de dados da Web no GA4 (Administrador > Fluxos de dados), como G-XXXXXXXXXX."},
+		{Name: SettingAPISecret, Label: "Measurement Protocol API secret", LabelPT: "Chave secreta da API Measurement Protocol", Required: true, Secret: true,
+			Description: "An API secret created in the data stream's Measurement Protocol API secrets.", DescriptionPT: "Uma chave secreta criada em Chaves secretas da API Measurement Protocol, no fluxo de dados."},
+		{Name: SettingEvents, Label: "Enabled events", LabelPT: "Eventos enviados", Kind: dest.KindEvents,
+			Description: "Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event.", DescriptionPT: "Nomes dos eventos do Hub separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador."},
+		{Name: SettingEventNames, Label: "GA4 event names", LabelPT: "Nomes dos eventos no GA4", Default: DefaultEventNames,
+			Description: "Comma-separated Hub=GA4 pairs naming the event GA4 receives for each Hub event, like Lead=sign_up; GA4 names follow GA4's rules (a letter first, then letters, digits or _, at most 40 characters, not reserved). Events not listed keep GA4's recommended names.", DescriptionPT: "Pares Hub=GA4 com o nome do evento que o GA4 recebe para cada evento do Hub, como Lead=sign_up; um nome do GA4 começa com uma letra, tem só letras, números e _, no máximo 40 caracteres, e não é um dos reservados pelo GA4. Os eventos fora da lista ficam com os nomes recomendados do GA4."},
+		{Name: SettingRegion, Label: "Collection region", LabelPT: "Região de coleta", Default: RegionGlobal,
+			Description: "global sends to www.google-analytics.com; eu sends to region1.google-analytics.com (data collected in the EU).", DescriptionPT: "global envia para www.google-analytics.com; eu envia para region1.google-analytics.com (dados coletados na UE)."},
+		{Name: SettingNoClientID, Label: "Without a GA4 client ID", LabelPT: "Sem client ID do GA4", Default: NoClientIDSkip,
+			Description: "skip refuses events of buyers whose _ga cookie Hub never saw (reason no_client_id); synthetic sends them under a made-up client ID: the revenue is recorded, without attribution.", DescriptionPT: "skip recusa os eventos de compradores cujo cookie _ga o Hub nunca viu (motivo no_client_id); synthetic envia com um client ID inventado: a receita é registrada, sem atribuição."},
 		dest.DeniedConsent,
-		{Name: SettingValidateOnly, Label: "Validate only (test mode)", Kind: dest.KindBool, Test: true,
-			Description: "true sends every event to GA4's validation server, which checks it and records nothing; remove it in production."},
+		{Name: SettingValidateOnly, Label: "Validate only (test mode)", LabelPT: "Só validar (modo de teste)", Kind: dest.KindBool, Test: true,
+			Description: "true sends every event to GA4's validation server, which checks it and records nothing; remove it in production.", DescriptionPT: "true manda todo evento para o servidor de validação do GA4, que confere e não registra nada; apague quando for para valer."},
 	},
 }
 

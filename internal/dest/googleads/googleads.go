@@ -7,7 +7,9 @@
 package googleads
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -53,15 +55,36 @@ const (
 )
 
 // OperatorDataManagerURL is the operator's base URL of the Data Manager API (internal/config).
-var OperatorDataManagerURL = dest.OperatorSetting{Env: "HUB_GOOGLE_DATAMANAGER_URL", Default: DefaultDataManagerURL,
-	Description: "Base URL of Google's Data Manager API for every Google Ads destination."}
+var OperatorDataManagerURL = dest.OperatorSetting{Env: "HUB_GOOGLE_DATAMANAGER_URL", Default: DefaultDataManagerURL, Check: checkBaseURL,
+	Description: "Base URL of Google's Data Manager API for every Google Ads destination; an operator setting, never a tenant's (tests point it at the fake in `internal/dest/googleads/fakegoogleads`)."}
+
+// checkBaseURL is dest.CheckBaseURL without a query: Hub appends the API's paths.
+func checkBaseURL(v string) (string, error) {
+	if u, err := url.Parse(v); err == nil && u.RawQuery != "" {
+		return "", errors.New("must be an absolute http:// or https:// URL without a query")
+	}
+	if _, err := dest.CheckBaseURL(v); err != nil {
+		return "", errors.New("must be an absolute http:// or https:// URL without a query")
+	}
+	return strings.TrimRight(v, "/"), nil
+}
 
 var eventSources = []string{"WEB", "APP", "IN_STORE", "PHONE", "MESSAGE", "OTHER"}
 
 var spec = dest.Spec{
-	Type:        Type,
-	Title:       "Google Ads (Data Manager API)",
-	Description: "Sends conversions to a Google Ads conversion action through Google's Data Manager API.",
+	Type:          Type,
+	Title:         "Google Ads (Data Manager API)",
+	TitlePT:       "Google Ads (API Data Manager)",
+	Description:   "Sends conversions to a Google Ads conversion action through Google's Data Manager API.",
+	DescriptionPT: "Envia as conversões para uma ação de conversão do Google Ads pela API Data Manager do Google.",
+	Problems: []dest.Words{
+		{EN: "must be a 10-digit Google Ads customer ID",
+			PT: "precisa ser um ID de cliente do Google Ads com 10 dígitos"},
+		{EN: "must be event=conversion action ID pairs, like Purchase=123,Lead=456",
+			PT: "precisa ter pares evento=ID da ação de conversão, como Purchase=123,Lead=456"},
+		{EN: "must be one of WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER",
+			PT: "precisa ser um destes: WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER"},
+	},
 	Docs:        "google-ads.md",
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
@@ -75,23 +98,23 @@ var spec = dest.Spec{
 	Keys: []dest.Keys{dest.KeyClickID, dest.KeyGBRAID, dest.KeyWBRAID, dest.KeyEmail, dest.KeyPhone,
 		dest.KeyFirstName, dest.KeyLastName, dest.KeyZip, dest.KeyCountry, dest.KeyUserAgent},
 	Settings: []dest.Setting{
-		{Name: SettingOperatingAccount, Label: "Operating account (customer ID)", Required: true,
-			Description: "The Google Ads customer ID that owns the conversion action, 10 digits (123-456-7890 is accepted)."},
-		{Name: SettingLoginAccount, Label: "Login account (manager ID)",
-			Description: "The manager account's customer ID the service account was given access through, if not the operating account."},
-		{Name: SettingConversionAction, Label: "Conversion action ID", Required: true,
-			Description: "The ID of the conversion action (type: import from clicks) that receives the events, digits only."},
-		{Name: SettingConversionActions, Label: "Conversion action per event",
-			Description: "Optional: event=conversion action ID pairs, comma-separated, like Purchase=123,Lead=456; other events go to the conversion action ID above."},
-		{Name: SettingEventSource, Label: "Event source", Default: "WEB",
-			Description: "Where the conversions happen: WEB, APP, IN_STORE, PHONE, MESSAGE or OTHER."},
-		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
-			Description: "Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event."},
+		{Name: SettingOperatingAccount, Label: "Operating account (customer ID)", LabelPT: "Conta operacional (ID de cliente)", Required: true,
+			Description: "The Google Ads customer ID that owns the conversion action, 10 digits (123-456-7890 is accepted).", DescriptionPT: "O ID de cliente do Google Ads dono da ação de conversão, com 10 dígitos (123-456-7890 também vale)."},
+		{Name: SettingLoginAccount, Label: "Login account (manager ID)", LabelPT: "Conta de login (ID da conta de administrador)",
+			Description: "The manager account's customer ID the service account was given access through, if not the operating account.", DescriptionPT: "O ID de cliente da conta de administrador pela qual a conta de serviço recebeu acesso, se não for a conta operacional."},
+		{Name: SettingConversionAction, Label: "Conversion action ID", LabelPT: "ID da ação de conversão", Required: true,
+			Description: "The ID of the conversion action (type: import from clicks) that receives the events, digits only.", DescriptionPT: "O ID da ação de conversão (tipo: importação de cliques) que recebe os eventos, só números."},
+		{Name: SettingConversionActions, Label: "Conversion action per event", LabelPT: "Ação de conversão por evento",
+			Description: "Optional: event=conversion action ID pairs, comma-separated, like Purchase=123,Lead=456; other events go to the conversion action ID above.", DescriptionPT: "Opcional: pares evento=ID da ação de conversão, separados por vírgula, como Purchase=123,Lead=456; os outros eventos vão para o ID da ação de conversão acima."},
+		{Name: SettingEventSource, Label: "Event source", LabelPT: "Origem do evento", Default: "WEB",
+			Description: "Where the conversions happen: WEB, APP, IN_STORE, PHONE, MESSAGE or OTHER.", DescriptionPT: "Onde as conversões acontecem: WEB (site), APP (aplicativo), IN_STORE (loja física), PHONE (telefone), MESSAGE (mensagem) ou OTHER (outro)."},
+		{Name: SettingEvents, Label: "Enabled events", LabelPT: "Eventos enviados", Kind: dest.KindEvents,
+			Description: "Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event.", DescriptionPT: "Nomes dos eventos separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador."},
 		dest.DeniedConsent,
-		{Name: SettingValidateOnly, Label: "Validate only (test mode)", Kind: dest.KindBool, Test: true,
-			Description: "true makes Google validate the events without recording them (validateOnly); remove it in production."},
-		{Name: SettingServiceAccount, Label: "Service account key (JSON)", Required: true, Secret: true,
-			Description: "The JSON key of a Google Cloud service account that the Google Ads account gave access to."},
+		{Name: SettingValidateOnly, Label: "Validate only (test mode)", LabelPT: "Só validar (modo de teste)", Kind: dest.KindBool, Test: true,
+			Description: "true makes Google validate the events without recording them (validateOnly); remove it in production.", DescriptionPT: "true faz o Google validar os eventos sem registrá-los (validateOnly); apague quando for para valer."},
+		{Name: SettingServiceAccount, Label: "Service account key (JSON)", LabelPT: "Chave da conta de serviço (JSON)", Required: true, Secret: true,
+			Description: "The JSON key of a Google Cloud service account that the Google Ads account gave access to.", DescriptionPT: "A chave JSON de uma conta de serviço do Google Cloud à qual a conta do Google Ads deu acesso."},
 	},
 }
 

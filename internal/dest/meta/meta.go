@@ -4,6 +4,7 @@
 package meta
 
 import (
+	"errors"
 	"net/http"
 	"regexp"
 	"slices"
@@ -42,16 +43,22 @@ const (
 
 // The operator's settings for every Meta destination (internal/config reads them).
 var (
-	OperatorGraphURL = dest.OperatorSetting{Env: "HUB_META_GRAPH_URL", Default: DefaultGraphURL,
-		Description: "Base URL of Meta's Graph API for every Meta destination."}
-	OperatorAPIVersion = dest.OperatorSetting{Env: "HUB_META_API_VERSION", Default: DefaultAPIVersion,
-		Description: "Graph API version of a Meta destination that does not set api_version."}
+	OperatorGraphURL = dest.OperatorSetting{Env: "HUB_META_GRAPH_URL", Default: DefaultGraphURL, Check: dest.CheckBaseURL,
+		Description: "Base URL of Meta's Graph API for every Meta destination; an operator setting, never a tenant's (point it at `hub fake-meta` to try Hub locally, with `HUB_EGRESS_ALLOW`)."}
+	OperatorAPIVersion = dest.OperatorSetting{Env: "HUB_META_API_VERSION", Default: DefaultAPIVersion, Check: checkAPIVersion,
+		Description: "Graph API version used for the Conversions API."}
 )
 
 var spec = dest.Spec{
-	Type:        Type,
-	Title:       "Meta Conversions API",
-	Description: "Sends conversions to a Meta pixel (dataset) through the Conversions API.",
+	Type:          Type,
+	Title:         "Meta Conversions API",
+	TitlePT:       "API de Conversões da Meta",
+	Description:   "Sends conversions to a Meta pixel (dataset) through the Conversions API.",
+	DescriptionPT: "Envia as conversões para um pixel da Meta (conjunto de dados) pela API de Conversões.",
+	Problems: []dest.Words{
+		{EN: "must look like v25.0",
+			PT: "precisa ter o formato v25.0"},
+	},
 	Docs:        "meta.md",
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
@@ -63,20 +70,20 @@ var spec = dest.Spec{
 		dest.KeyState, dest.KeyZip, dest.KeyCountry, dest.KeyBirthDate, dest.KeyGender, dest.KeyExternalID,
 		dest.KeyFBC, dest.KeyFBP, dest.KeyIP, dest.KeyUserAgent},
 	Settings: []dest.Setting{
-		{Name: SettingPixelID, Label: "Pixel ID", Required: true,
-			Description: "The pixel (dataset) id from Events Manager, digits only."},
-		{Name: SettingAccessToken, Label: "Access token", Required: true, Secret: true,
-			Description: "A Conversions API access token (system user) with access to the pixel."},
-		{Name: SettingAPIVersion, Label: "Graph API version", Default: DefaultAPIVersion,
-			Description: "Graph API version to call, like v25.0."},
-		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
-			Description: "Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event (Lead, InitiateCheckout, AddToCart: the pixel usually sends those)."},
-		{Name: SettingTestEventCode, Label: "Test event code", Test: true,
-			Description: "Routes events to the Test events tab in Events Manager; remove it in production."},
-		{Name: SettingSendNationalID, Label: "Send national id", Kind: dest.KindBool, Default: "false",
-			Description: "true sends the buyer's hashed CPF/CNPJ as external_id; off by default (personal data the tenant must opt in to share)."},
-		{Name: SettingLimitedDataUse, Label: "Limited Data Use", Kind: dest.KindBool, Default: "false",
-			Description: "true marks every event for Meta's Limited Data Use (US state privacy laws), letting Meta tell from the event where the person is; off by default."},
+		{Name: SettingPixelID, Label: "Pixel ID", LabelPT: "ID do pixel", Required: true,
+			Description: "The pixel (dataset) id from Events Manager, digits only.", DescriptionPT: "O ID do pixel (conjunto de dados) no Gerenciador de Eventos, só números."},
+		{Name: SettingAccessToken, Label: "Access token", LabelPT: "Token de acesso", Required: true, Secret: true,
+			Description: "A Conversions API access token (system user) with access to the pixel.", DescriptionPT: "Um token de acesso da API de Conversões (usuário do sistema) com acesso ao pixel."},
+		{Name: SettingAPIVersion, Label: "Graph API version", LabelPT: "Versão da Graph API", Default: DefaultAPIVersion,
+			Description: "Graph API version to call, like v25.0.", DescriptionPT: "Versão da Graph API a chamar, como v25.0."},
+		{Name: SettingEvents, Label: "Enabled events", LabelPT: "Eventos enviados", Kind: dest.KindEvents,
+			Description: "Comma-separated event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event (Lead, InitiateCheckout, AddToCart: the pixel usually sends those).", DescriptionPT: "Nomes dos eventos separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador (Lead, InitiateCheckout, AddToCart: o pixel costuma enviar esses)."},
+		{Name: SettingTestEventCode, Label: "Test event code", LabelPT: "Código de evento de teste", Test: true,
+			Description: "Routes events to the Test events tab in Events Manager; remove it in production.", DescriptionPT: "Manda os eventos para a aba Testar eventos do Gerenciador de Eventos; apague quando for para valer."},
+		{Name: SettingSendNationalID, Label: "Send national id", LabelPT: "Enviar CPF/CNPJ", Kind: dest.KindBool, Default: "false",
+			Description: "true sends the buyer's hashed CPF/CNPJ as external_id; off by default (personal data the tenant must opt in to share).", DescriptionPT: "true envia o CPF/CNPJ do comprador criptografado como external_id; desligado por padrão (dado pessoal que você precisa decidir compartilhar)."},
+		{Name: SettingLimitedDataUse, Label: "Limited Data Use", LabelPT: "Uso limitado de dados (LDU)", Kind: dest.KindBool, Default: "false",
+			Description: "true marks every event for Meta's Limited Data Use (US state privacy laws), letting Meta tell from the event where the person is; off by default.", DescriptionPT: "true marca todo evento com o Uso limitado de dados da Meta (leis de privacidade de estados dos EUA), e a Meta descobre pelo evento onde a pessoa está; desligado por padrão."},
 	},
 }
 
@@ -141,6 +148,15 @@ var (
 	pixelIDRe    = regexp.MustCompile(`^[0-9]{1,32}$`)
 	apiVersionRe = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`)
 )
+
+// checkAPIVersion is HUB_META_API_VERSION's check; a destination's own api_version is held to
+// apiVersionRe.
+func checkAPIVersion(v string) (string, error) {
+	if !strings.HasPrefix(v, "v") || len(v) < 2 {
+		return "", errors.New("must look like v25.0")
+	}
+	return v, nil
+}
 
 // ValidateConfig implements dest.Destination. Problems never quote the values.
 func (m *Meta) ValidateConfig(cfg dest.Config) error {

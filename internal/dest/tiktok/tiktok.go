@@ -43,13 +43,25 @@ const (
 )
 
 // OperatorAPIURL is the operator's base URL of TikTok's Business API (internal/config reads it).
-var OperatorAPIURL = dest.OperatorSetting{Env: "HUB_TIKTOK_API_URL", Default: DefaultAPIURL,
-	Description: "Base URL of TikTok's Business API for every TikTok destination."}
+var OperatorAPIURL = dest.OperatorSetting{Env: "HUB_TIKTOK_API_URL", Default: DefaultAPIURL, Check: dest.CheckBaseURL,
+	Description: "Base URL of TikTok's Business API (Events API 2.0) for every TikTok destination; an operator setting, never a tenant's."}
 
 var spec = dest.Spec{
-	Type:        Type,
-	Title:       "TikTok Events API",
-	Description: "Sends conversions to a TikTok pixel through the Events API 2.0.",
+	Type:          Type,
+	Title:         "TikTok Events API",
+	TitlePT:       "API de Eventos do TikTok",
+	Description:   "Sends conversions to a TikTok pixel through the Events API 2.0.",
+	DescriptionPT: "Envia as conversões para um pixel do TikTok pela Events API 2.0.",
+	Problems: []dest.Words{
+		{EN: "must be letters and digits only, like CXXXXXXXXXXXXXXXXXXX",
+			PT: "precisa ter só letras e números, como CXXXXXXXXXXXXXXXXXXX"},
+		{EN: "must be one word, as Events Manager shows it",
+			PT: "precisa ser uma palavra só, como o Gerenciador de Eventos mostra"},
+		{EN: "pairs are Hub=TikTok names, like Purchase=CompletePayment",
+			PT: "os pares são nomes Hub=TikTok, como Purchase=CompletePayment"},
+		{EN: "each TikTok name must be one of TikTok's standard events, like Purchase or CompletePayment",
+			PT: "cada nome do TikTok precisa ser um dos eventos padrão do TikTok, como Purchase ou CompletePayment"},
+	},
 	Docs:        "tiktok.md",
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
@@ -60,18 +72,18 @@ var spec = dest.Spec{
 	Keys: []dest.Keys{dest.KeyEmail, dest.KeyPhone, dest.KeyExternalID, dest.KeyIP, dest.KeyUserAgent,
 		dest.KeyClickID, dest.KeyBrowserID},
 	Settings: []dest.Setting{
-		{Name: SettingPixelCode, Label: "Pixel code", Required: true,
-			Description: "The pixel code from TikTok Events Manager (sent as event_source_id), like CXXXXXXXXXXXXXXXXXXX."},
-		{Name: SettingAccessToken, Label: "Access token", Required: true, Secret: true,
-			Description: "An Events API access token generated in the pixel's settings in Events Manager."},
-		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
-			Description: "Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event (Lead, InitiateCheckout, AddToCart: the pixel usually sends those)."},
-		{Name: SettingEventNames, Label: "TikTok event names",
-			Description: "Comma-separated Hub=TikTok pairs overriding the names sent, like Purchase=CompletePayment when the pixel on the thank-you page still uses TikTok's old name; empty sends TikTok's current names."},
-		{Name: SettingTestEventCode, Label: "Test event code", Test: true,
-			Description: "Routes events to the Test events tab of the pixel in Events Manager; remove it in production."},
-		{Name: SettingLimitedDataUse, Label: "Limited data use", Kind: dest.KindBool, Default: "false",
-			Description: "true flags every event for TikTok's limited data use (restricted processing); off by default."},
+		{Name: SettingPixelCode, Label: "Pixel code", LabelPT: "Código do pixel", Required: true,
+			Description: "The pixel code from TikTok Events Manager (sent as event_source_id), like CXXXXXXXXXXXXXXXXXXX.", DescriptionPT: "O código do pixel no Gerenciador de Eventos do TikTok (enviado como event_source_id), como CXXXXXXXXXXXXXXXXXXX."},
+		{Name: SettingAccessToken, Label: "Access token", LabelPT: "Token de acesso", Required: true, Secret: true,
+			Description: "An Events API access token generated in the pixel's settings in Events Manager.", DescriptionPT: "Um token de acesso da Events API, gerado nas configurações do pixel no Gerenciador de Eventos."},
+		{Name: SettingEvents, Label: "Enabled events", LabelPT: "Eventos enviados", Kind: dest.KindEvents,
+			Description: "Comma-separated Hub event names to send, like Purchase,Lead (any case); empty sends purchases and no browser event (Lead, InitiateCheckout, AddToCart: the pixel usually sends those).", DescriptionPT: "Nomes dos eventos do Hub separados por vírgula, como Purchase,Lead (maiúsculas ou minúsculas); vazio envia só as compras, nenhum evento do navegador (Lead, InitiateCheckout, AddToCart: o pixel costuma enviar esses)."},
+		{Name: SettingEventNames, Label: "TikTok event names", LabelPT: "Nomes dos eventos no TikTok",
+			Description: "Comma-separated Hub=TikTok pairs overriding the names sent, like Purchase=CompletePayment when the pixel on the thank-you page still uses TikTok's old name; empty sends TikTok's current names.", DescriptionPT: "Pares Hub=TikTok que trocam o nome enviado, como Purchase=CompletePayment se o seu pixel ainda usa o nome antigo do TikTok; vazio envia os nomes atuais do TikTok."},
+		{Name: SettingTestEventCode, Label: "Test event code", LabelPT: "Código de evento de teste", Test: true,
+			Description: "Routes events to the Test events tab of the pixel in Events Manager; remove it in production.", DescriptionPT: "Manda os eventos para a aba Eventos de teste do pixel no Gerenciador de Eventos; apague quando for para valer."},
+		{Name: SettingLimitedDataUse, Label: "Limited data use", LabelPT: "Uso limitado de dados", Kind: dest.KindBool, Default: "false",
+			Description: "true flags every event for TikTok's limited data use (restricted processing); off by default.", DescriptionPT: "true marca todo evento para o uso limitado de dados do TikTok (processamento restrito); desligado por padrão."},
 	},
 }
 

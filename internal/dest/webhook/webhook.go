@@ -77,10 +77,28 @@ func EventTypes() []string {
 const eventsHelp = "a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), " +
 	"OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only"
 
+// The problems of the url setting.
+const (
+	problemURL      = "must be an absolute https:// URL"
+	problemUserInfo = "must not hold a user name or password; the signature authenticates Hub"
+	problemFragment = "must not have a #fragment"
+	problemHTTP     = "must use https (http only to a loopback or private IP address the operator allowed)"
+)
+
 var spec = dest.Spec{
-	Type:        Type,
-	Title:       "Webhook",
-	Description: "Posts each conversion, signed per Standard Webhooks, to your own HTTPS endpoint (CRM, automation tool, data warehouse).",
+	Type:          Type,
+	Title:         "Webhook",
+	TitlePT:       "Webhook",
+	Description:   "Posts each conversion, signed per Standard Webhooks, to your own HTTPS endpoint (CRM, automation tool, data warehouse).",
+	DescriptionPT: "Envia cada conversão, assinada conforme Standard Webhooks, para o seu próprio endpoint HTTPS (CRM, ferramenta de automação, data warehouse).",
+	Problems: []dest.Words{
+		{EN: problemURL, PT: "precisa ser um endereço https:// completo"},
+		{EN: problemUserInfo, PT: "não pode ter usuário nem senha; a assinatura autentica o Hub"},
+		{EN: problemFragment, PT: "não pode ter #fragmento"},
+		{EN: problemHTTP, PT: "precisa usar https (http só para um IP de loopback ou privado que o operador liberou)"},
+		{EN: eventsHelp,
+			PT: "um webhook envia só Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) e DeliveryDead (delivery.dead)"},
+	},
 	Docs:        "webhooks.md",
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
@@ -94,18 +112,18 @@ var spec = dest.Spec{
 	Identifiers: []dest.Identifier{dest.IDFBC, dest.IDFBP, dest.IDGCLID, dest.IDTTCLID, dest.IDTTP, dest.IDGAClientID,
 		dest.IDEmail, dest.IDPhone, dest.IDExternalID, dest.IDClientIP, dest.IDUserAgent},
 	Settings: []dest.Setting{
-		{Name: SettingURL, Label: "Endpoint URL", Required: true,
-			Description: "The https:// address that receives the events (http:// only to a loopback or private IP the operator allowed in HUB_EGRESS_ALLOW); no credentials in it."},
-		{Name: SettingEvents, Label: "Enabled events", Kind: dest.KindEvents,
-			Description: "Comma-separated: Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created), DeliveryDead (delivery.dead: a delivery to another destination died); empty sends purchases only."},
-		{Name: SettingIncludePII, Label: "Include buyer data", Kind: dest.KindBool, Default: "false",
-			Description: "true adds the buyer's data Hub keeps (hashed e-mail and phone, external ids, IP, user agent); off by default."},
-		{Name: SettingConcurrency, Label: "Requests at once", Default: strconv.Itoa(DefaultConcurrency),
-			Description: "How many requests Hub sends to the endpoint at the same time (1 to 50, per Hub replica); more events wait their turn."},
-		{Name: SettingSecret, Label: "Signing secret", Required: true, Secret: true, Generate: NewSecret, Previous: SettingPreviousSecret,
-			Description: "The whsec_ secret the endpoint verifies webhook-signature with: Hub generates it when the destination is created (or rotated) and shows it once; stored encrypted, never shown again."},
-		{Name: SettingPreviousSecret, Label: "Previous signing secret", Secret: true,
-			Description: "During a rotation, the old secret: Hub signs with both until you remove it."},
+		{Name: SettingURL, Label: "Endpoint URL", LabelPT: "URL do endpoint", Required: true,
+			Description: "The https:// address that receives the events (http:// only to a loopback or private IP the operator allowed in HUB_EGRESS_ALLOW); no credentials in it.", DescriptionPT: "O endereço https:// que recebe os eventos (http:// só para IP de loopback ou privado que o operador liberou em HUB_EGRESS_ALLOW); sem credenciais nele."},
+		{Name: SettingEvents, Label: "Enabled events", LabelPT: "Eventos enviados", Kind: dest.KindEvents,
+			Description: "Comma-separated: Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created), DeliveryDead (delivery.dead: a delivery to another destination died); empty sends purchases only.", DescriptionPT: "Separados por vírgula: Purchase (order.paid), OrderRefunded (order.refunded, reembolso), OrderChargeback (order.chargeback, estorno), OrderCancelled (order.cancelled, cancelamento), Lead (lead.created), DeliveryDead (delivery.dead: uma entrega para outro destino morreu); vazio envia só compras."},
+		{Name: SettingIncludePII, Label: "Include buyer data", LabelPT: "Incluir dados do comprador", Kind: dest.KindBool, Default: "false",
+			Description: "true adds the buyer's data Hub keeps (hashed e-mail and phone, external ids, IP, user agent); off by default.", DescriptionPT: "true inclui os dados do comprador que o Hub guarda (e-mail e telefone em hash, ids externos, IP, navegador); desligado por padrão."},
+		{Name: SettingConcurrency, Label: "Requests at once", LabelPT: "Requisições ao mesmo tempo", Default: strconv.Itoa(DefaultConcurrency),
+			Description: "How many requests Hub sends to the endpoint at the same time (1 to 50, per Hub replica); more events wait their turn.", DescriptionPT: "Quantas requisições o Hub manda ao endpoint ao mesmo tempo (de 1 a 50, por réplica do Hub); os demais eventos esperam a vez."},
+		{Name: SettingSecret, Label: "Signing secret", LabelPT: "Segredo de assinatura", Required: true, Secret: true, Generate: NewSecret, Previous: SettingPreviousSecret,
+			Description: "The whsec_ secret the endpoint verifies webhook-signature with: Hub generates it when the destination is created (or rotated) and shows it once; stored encrypted, never shown again.", DescriptionPT: "O segredo whsec_ com que o endpoint confere o webhook-signature: o Hub gera o segredo quando o destino é criado (ou trocado) e mostra uma vez; guardado criptografado, nunca exibido de novo."},
+		{Name: SettingPreviousSecret, Label: "Previous signing secret", LabelPT: "Segredo de assinatura anterior", Secret: true,
+			Description: "During a rotation, the old secret: Hub signs with both until you remove it.", DescriptionPT: "Durante a troca, o segredo antigo: o Hub assina com os dois até você removê-lo."},
 	},
 }
 
@@ -172,22 +190,22 @@ func eventType(name string) (string, bool) {
 func endpoint(raw string) (*url.URL, string) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return nil, "must be an absolute https:// URL"
+		return nil, problemURL
 	}
 	if u.User != nil {
-		return nil, "must not hold a user name or password; the signature authenticates Hub"
+		return nil, problemUserInfo
 	}
 	if u.Fragment != "" {
-		return nil, "must not have a #fragment"
+		return nil, problemFragment
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !operatorOnly(u.Hostname()) {
-			return nil, "must use https (http only to a loopback or private IP address the operator allowed)"
+			return nil, problemHTTP
 		}
 	default:
-		return nil, "must be an absolute https:// URL"
+		return nil, problemURL
 	}
 	return u, ""
 }

@@ -26,6 +26,9 @@ import (
 	"github.com/hubtrack/hub/internal/domain"
 )
 
+// Points is the operator setting that points Hub at this fake (`hub fake-ga4` prints it).
+var Points = ga4.OperatorURL
+
 // Values Settings returns.
 const (
 	MeasurementID = "G-FAKE0GA4"

@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/hubtrack/hub/internal/dest/googleads"
 	"io"
 	"net"
 	"net/http"
@@ -27,6 +28,9 @@ import (
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/desttest"
 )
+
+// Points is the operator setting that points Hub at this fake (`hub fake-google` prints it).
+var Points = googleads.OperatorDataManagerURL
 
 // Fault modes beyond desttest's.
 const (

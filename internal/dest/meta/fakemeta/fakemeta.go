@@ -26,6 +26,9 @@ import (
 	"github.com/hubtrack/hub/internal/dest/meta"
 )
 
+// Points is the operator setting that points Hub at this fake (`hub fake-meta` prints it).
+var Points = meta.OperatorGraphURL
+
 // Values Settings returns.
 const (
 	PixelID      = "1234567890123456"

@@ -21,6 +21,9 @@ import (
 	"github.com/hubtrack/hub/internal/dest/tiktok"
 )
 
+// Points is the operator setting that points Hub at this fake (`hub fake-tiktok` prints it).
+var Points = tiktok.OperatorAPIURL
+
 // Values Settings returns.
 const (
 	PixelCode    = "CFAKE0PIXEL0CODE0001"
