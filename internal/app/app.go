@@ -37,6 +37,7 @@ import (
 	"github.com/hubtrack/hub/internal/obs"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/report"
+	"github.com/hubtrack/hub/internal/spendimport"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
 	"github.com/hubtrack/hub/internal/store/sqlite"
@@ -61,6 +62,8 @@ type App struct {
 	API     *api.API
 	Web     *web.UI
 	Live    *live.Hub
+	// SpendImport imports the ad accounts' spend (issue 19).
+	SpendImport *spendimport.Importer
 
 	mux     *http.ServeMux
 	ops     *http.ServeMux // the operations listener's routes

@@ -21,6 +21,8 @@ import (
 	"github.com/hubtrack/hub/internal/live"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/report"
+	"github.com/hubtrack/hub/internal/spend"
+	"github.com/hubtrack/hub/internal/spendimport"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/web"
 	"github.com/hubtrack/hub/internal/webhook"
@@ -36,6 +38,12 @@ func (a *App) destinations() *dest.Registry {
 	destall.Register(r, dest.Env{Client: egress.New(egress.Config{Allow: a.Config.EgressAllow}), Now: a.now,
 		HubVersion: Version, Operator: a.Config.Declared})
 	return r
+}
+
+// spendSources are the ad platforms whose spend Hub imports, each reading through the egress
+// client.
+func (a *App) spendSources() map[spend.Platform]spend.Source {
+	return map[spend.Platform]spend.Source{}
 }
 
 // wire builds the services behind the public endpoints and registers their routes and workers.
@@ -85,6 +93,11 @@ func (a *App) wire() error {
 	a.background = append(a.background,
 		func(ctx context.Context) { retention.Schedule(ctx, api.RetentionEvery) },
 		compactor.Run)
+	// The spend import: every replica looks for accounts due an import; the jobs are unique
+	// per account, so each account is imported by one replica at a time.
+	a.SpendImport = &spendimport.Importer{Store: a.Store, Sources: a.spendSources(), Keys: a.Keys, Log: a.Log, Now: a.now}
+	river.AddWorker(a.workers, &spendimport.Worker{I: a.SpendImport})
+	a.background = append(a.background, func(ctx context.Context) { a.SpendImport.Schedule(ctx, spendimport.ScheduleEvery) })
 
 	var sessions cache.Cache
 	if a.Config.RedisURL != "" {
