@@ -22,6 +22,7 @@ import (
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/spend"
+	spendall "github.com/hubtrack/hub/internal/spend/all"
 	"github.com/hubtrack/hub/internal/spendimport"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/web"
@@ -43,7 +44,8 @@ func (a *App) destinations() *dest.Registry {
 // spendSources are the ad platforms whose spend Hub imports, each reading through the egress
 // client.
 func (a *App) spendSources() map[spend.Platform]spend.Source {
-	return map[spend.Platform]spend.Source{}
+	return spendall.Sources(spend.Env{Client: egress.New(egress.Config{Allow: a.Config.EgressAllow}), Now: a.now,
+		Operator: a.Config.DestinationSettings()})
 }
 
 // wire builds the services behind the public endpoints and registers their routes and workers.
