@@ -45,7 +45,7 @@ func (a *App) destinations() *dest.Registry {
 // client.
 func (a *App) spendSources() map[spend.Platform]spend.Source {
 	return spendall.Sources(spend.Env{Client: egress.New(egress.Config{Allow: a.Config.EgressAllow}), Now: a.now,
-		Operator: a.Config.DestinationSettings()})
+		Operator: a.Config.Declared})
 }
 
 // wire builds the services behind the public endpoints and registers their routes and workers.
