@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"time"
+
+	"modernc.org/sqlite"
 )
 
 // Pools returns the write pool (Hub's writes and River's) and the read pool, for tests that
@@ -40,4 +43,31 @@ func ExecUnguarded(ctx context.Context, s *Store, query string) error {
 		_, err := dc.(*conn).inner.(driver.ExecerContext).ExecContext(ctx, query, nil)
 		return err
 	})
+}
+
+// OpenCached opens dsn through the statement cache, size statements per connection.
+func OpenCached(dsn string, size int) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(cacheConnector{Connector: c, size: size}), nil
+}
+
+// StmtCache reports the statement cache of c's connection: hits, misses and statements kept.
+func StmtCache(c *sql.Conn) (hits, misses, kept int, err error) {
+	err = c.Raw(func(dc any) error {
+		if hc, ok := dc.(*conn); ok {
+			dc = hc.inner
+		}
+		cc, ok := dc.(*cachedConn)
+		if !ok {
+			return errors.New("not a cached connection")
+		}
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		hits, misses, kept = cc.hits, cc.misses, len(cc.stmts)
+		return nil
+	})
+	return hits, misses, kept, err
 }

@@ -84,7 +84,8 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
-	write := sql.OpenDB(connector{Connector: wc, h: h})
+	// Both pools keep their statements prepared per connection (stmtcache.go).
+	write := sql.OpenDB(connector{Connector: cacheConnector{Connector: wc, size: stmtCacheSize}, h: h})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -94,11 +95,12 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	rc, err := sqlite.NewConnector(path + "?" + rq.Encode())
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
+	read := sql.OpenDB(cacheConnector{Connector: rc, size: stmtCacheSize})
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 
