@@ -185,6 +185,11 @@ type fixture struct {
 // connect creates a tenant and a Meta account connected at connected.
 func connect(t *testing.T, st store.Store, connected time.Time, token string) fixture {
 	t.Helper()
+	return connectAccount(t, st, connected, "1234", token)
+}
+
+func connectAccount(t *testing.T, st store.Store, connected time.Time, external, token string) fixture {
+	t.Helper()
 	ctx := context.Background()
 	keys, err := pii.NewKeyring(pii.GenerateKey())
 	if err != nil {
@@ -194,7 +199,7 @@ func connect(t *testing.T, st store.Store, connected time.Time, token string) fi
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := st.CreateAdAccount(ctx, store.AdAccount{ID: "acct-" + tn.ID, TenantID: tn.ID, Platform: "meta", ExternalID: "1234",
+	a, err := st.CreateAdAccount(ctx, store.AdAccount{ID: "acct-" + tn.ID, TenantID: tn.ID, Platform: "meta", ExternalID: external,
 		Name: "Loja", Currency: "BRL", TimeZone: "America/Sao_Paulo", CreatedAt: connected})
 	if err != nil {
 		t.Fatal(err)
