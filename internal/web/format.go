@@ -121,6 +121,9 @@ func (l locale) Score(v *float64) string {
 	return strings.Replace(strconv.FormatFloat(*v, 'f', 1, 64), ".", l.decimal, 1)
 }
 
+// Score10 formats a platform's own score (0 to 10) with one decimal.
+func (l locale) Score10(v float64) string { return l.Score(&v) }
+
 // Rate formats a report rate, "–" when it has no denominator.
 func (l locale) Rate(r report.Rate) string {
 	if r.Value == nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,13 @@ type destView struct {
 	Rotating bool
 	// Coverage is the identifier coverage of the events sent in the last CoverageDays.
 	Coverage report.Coverage
+	// Quality is the platform's own match quality (Meta's Event Match Quality), for a
+	// destination whose type can read it (dest.QualityReader); nil otherwise.
+	Quality *report.PlatformQuality
+	// QualityEvent is the event Quality's headline score is for: Purchase when the platform
+	// scored it, else the first it scored.
+	QualityEvent string
+	QualityScore float64
 }
 
 // CoverageDays is the period of the identifier coverage on the setup page.
@@ -114,6 +122,7 @@ func (u *UI) renderSetupWith(w http.ResponseWriter, r *http.Request, p page, sta
 			u.fail(w, r, err)
 			return
 		}
+		u.platformQuality(ctx, &v)
 		d.Destinations = append(d.Destinations, v)
 	}
 	if d.Steps, err = u.setupSteps(r, p, srcs, ds); err != nil {
@@ -127,6 +136,39 @@ func (u *UI) renderSetupWith(w http.ResponseWriter, r *http.Request, p page, sta
 	}
 	p.Title, p.Nav, p.Data = p.Loc.T("title.setup"), "setup", d
 	u.render(w, r, status, "setup", p)
+}
+
+// platformQuality reads the platform's own match quality of v's destination, when its type can
+// read it, through the cache (report.PlatformMatchQuality: asked every few hours, not per page
+// view). Settings or credentials that cannot be read are shown as a refusal.
+func (u *UI) platformQuality(ctx context.Context, v *destView) {
+	impl, ok := u.cfg.Dests.Lookup(v.Type)
+	if !ok {
+		return
+	}
+	qr, ok := impl.(dest.QualityReader)
+	if !ok {
+		return
+	}
+	cfg := dest.Config{}
+	for k, val := range v.Config {
+		cfg[k] = val
+	}
+	var creds dest.Credentials
+	if v.Credentials != "" && u.cfg.Admin != nil {
+		if m, err := u.cfg.Admin.DestinationCredentials(v.Destination); err == nil {
+			creds = dest.NewCredentials(m)
+		}
+	}
+	q := report.PlatformMatchQuality(ctx, u.cfg.Cache, qr, v.Destination, cfg, creds, u.now())
+	v.Quality = &q
+	if len(q.Scores) > 0 {
+		v.QualityEvent = q.Scores[0].Event
+		if _, ok := q.Score(domain.EventPurchase); ok {
+			v.QualityEvent = domain.EventPurchase
+		}
+		v.QualityScore, _ = q.Score(v.QualityEvent)
+	}
 }
 
 func splitList(s string) []string {

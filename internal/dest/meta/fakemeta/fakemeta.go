@@ -1,4 +1,5 @@
-// Package fakemeta is a fake Meta Graph API for the Conversions API /{pixel_id}/events edge, for
+// Package fakemeta is a fake Meta Graph API for the Conversions API /{pixel_id}/events edge (and
+// the Dataset Quality API's GET /{version}/dataset_quality, whose shape is unverified), for
 // tests and local runs (`hub fake-meta`). It checks each request's shape as Meta would, records
 // every accepted event (counting repeats of an event id, so a harness can see double
 // deliveries), answers like Meta, and injects faults on demand: programmatically with Inject or
@@ -79,6 +80,32 @@ type Server struct {
 	events   []Event
 	urlToken int // requests that carried access_token in the URL
 	traces   int
+	quality  []dest.MatchQuality
+	qualErr  int // the Graph error code the dataset_quality edge answers; 0: none
+	qualReqs int
+}
+
+// SetQuality sets the Event Match Quality the dataset_quality edge answers, per event name;
+// none (the default) answers an empty list, as for a dataset Meta has not scored yet.
+func (s *Server) SetQuality(q ...dest.MatchQuality) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.quality = slices.Clone(q)
+}
+
+// RefuseQuality makes the dataset_quality edge answer a Graph error with code (10: no
+// permission; 0 answers again).
+func (s *Server) RefuseQuality(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.qualErr = code
+}
+
+// QualityRequests returns how many requests reached the dataset_quality edge.
+func (s *Server) QualityRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.qualReqs
 }
 
 // New returns a fake that accepts any non-empty token.
@@ -114,6 +141,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.events, s.urlToken = nil, 0
+	s.quality, s.qualErr, s.qualReqs = nil, 0, 0
 }
 
 // Settings returns Meta settings and credentials the fake accepts. Where the fake listens is not
@@ -136,6 +164,55 @@ func (s *Server) now() time.Time {
 
 var eventsPath = regexp.MustCompile(`^/(v[0-9]{1,3}\.[0-9]{1,2})/([0-9]+)/events$`)
 
+var qualityPath = regexp.MustCompile(`^/v[0-9]{1,3}\.[0-9]{1,2}/dataset_quality$`)
+
+// handleQuality answers GET /{version}/dataset_quality?dataset_id=...&fields=web{...} in the
+// shape Hub's protocol reference recalls (UNVERIFIED): {"web":[{"event_name":...,
+// "event_match_quality":{"composite_score":...}}]}. The token must be in the Authorization
+// header: one in the URL is refused and counted, as on the events edge.
+func (s *Server) handleQuality(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.qualReqs++
+	q, code := slices.Clone(s.quality), s.qualErr
+	s.mu.Unlock()
+	switch {
+	case r.Method != http.MethodGet:
+		graphError(w, http.StatusBadRequest, 100, 0, "Unsupported request method: dataset_quality takes GET", s.trace(), false)
+		return
+	case r.URL.Query().Has("access_token"):
+		s.mu.Lock()
+		s.urlToken++
+		s.mu.Unlock()
+		graphError(w, http.StatusBadRequest, 100, 0, "(#100) fake: strict: the access token must be in the Authorization header, never in the URL", s.trace(), false)
+		return
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" || (s.Token != "" && token != s.Token) {
+		graphError(w, http.StatusBadRequest, 190, 0, "Invalid OAuth access token - Cannot parse access token", s.trace(), false)
+		return
+	}
+	if r.URL.Query().Get("dataset_id") == "" || !strings.Contains(r.URL.Query().Get("fields"), "event_match_quality") {
+		graphError(w, http.StatusBadRequest, 100, 0, "(#100) dataset_id and fields with event_match_quality are required", s.trace(), false)
+		return
+	}
+	if code != 0 {
+		graphError(w, http.StatusBadRequest, code, 0, fmt.Sprintf("(#%d) fake: dataset quality refused", code), s.trace(), false)
+		return
+	}
+	type emq struct {
+		CompositeScore float64 `json:"composite_score"`
+	}
+	type entry struct {
+		EventName string `json:"event_name"`
+		EMQ       emq    `json:"event_match_quality"`
+	}
+	web := []entry{}
+	for _, m := range q {
+		web = append(web, entry{EventName: m.Event, EMQ: emq{CompositeScore: m.Score}})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"web": web})
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
@@ -150,6 +227,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/_fake/reset" && r.Method == http.MethodPost:
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
+	case qualityPath.MatchString(r.URL.Path):
+		s.handleQuality(w, r)
 	default:
 		m := eventsPath.FindStringSubmatch(r.URL.Path)
 		if m == nil {
