@@ -8,6 +8,9 @@ import (
 
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/spend"
+	spendall "github.com/hubtrack/hub/internal/spend/all"
+	"github.com/hubtrack/hub/internal/spend/googleads"
 )
 
 // The README's configuration table is generated from internal/config's table and the operator
@@ -79,5 +82,36 @@ func TestOperatorSettingFromSpecOnly(t *testing.T) {
 	}
 	if h := config.Help(decl); !strings.Contains(h, "--example-api-url  (env HUB_EXAMPLE_API_URL, default https://api.example.com)") {
 		t.Errorf("hub serve -h does not list it:\n%s", h)
+	}
+}
+
+// The ad-spend sources' operator settings are read too: each once, a variable a destination
+// declares as well (HUB_META_GRAPH_URL) with the same default, and the spend-only ones
+// (HUB_GOOGLE_ADS_URL) as rows of their own.
+func TestSpendSettingsAreRead(t *testing.T) {
+	t.Parallel()
+	decl := DeclaredSettings()
+	byEnv := map[string]config.Declared{}
+	for _, d := range decl {
+		if _, dup := byEnv[d.Env]; dup {
+			t.Errorf("%s declared twice", d.Env)
+		}
+		byEnv[d.Env] = d
+	}
+	c, err := config.Load(func(k string) string { return map[string]string{"HUB_GOOGLE_ADS_API_VERSION": "v26"}[k] }, nil, decl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range spendall.Operator() {
+		d, ok := byEnv[op.Env]
+		if !ok || d.Default != op.Default {
+			t.Errorf("%s: declared %v with default %q, the source's is %q", op.Env, ok, d.Default, op.Default)
+		}
+	}
+	if got := (spend.Env{Operator: c.Declared}).Setting(googleads.OperatorAPIVersion); got != "v26" {
+		t.Errorf("the Google Ads source is handed version %q", got)
+	}
+	if _, err := config.Load(func(k string) string { return map[string]string{"HUB_GOOGLE_ADS_URL": "ads"}[k] }, nil, decl); err == nil {
+		t.Error("a bad HUB_GOOGLE_ADS_URL was accepted")
 	}
 }

@@ -166,7 +166,26 @@ func shipped() *dest.Registry {
 // bench pass them to config.Load and config.Help, and a.destinations hands their values
 // (config.Config.Declared) to the destinations. A destination's operator setting is declared
 // in its own folder only.
-func DeclaredSettings() []config.Declared { return declared(shipped().Specs()) }
+// The ad-spend sources' operator settings (spend/all.Operator) follow; one a destination
+// declares too (HUB_META_GRAPH_URL, read by the Conversions API and the spend import) is its
+// row only.
+func DeclaredSettings() []config.Declared {
+	return withSpend(declared(shipped().Specs()), spendall.Operator())
+}
+
+func withSpend(out []config.Declared, ops []spend.OperatorSetting) []config.Declared {
+	seen := map[string]bool{}
+	for _, d := range out {
+		seen[d.Env] = true
+	}
+	for _, op := range ops {
+		if !seen[op.Env] {
+			seen[op.Env] = true
+			out = append(out, config.Declared{Env: op.Env, Default: op.Default, Description: op.Description, Check: op.Check})
+		}
+	}
+	return out
+}
 
 func declared(specs []dest.Spec) []config.Declared {
 	var out []config.Declared

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -31,11 +32,25 @@ func (e Env) Setting(op OperatorSetting) string {
 }
 
 // OperatorSetting is a setting of a Source that belongs to the operator, the same for every
-// tenant: read from the environment at start (internal/config lists it).
+// tenant: read from the environment (or its flag) at start. internal/config reads it as a
+// declared row (app.DeclaredSettings); a variable a destination declares too
+// (HUB_META_GRAPH_URL) is one row, the destination's, with the same default.
 type OperatorSetting struct {
 	Env         string // HUB_META_GRAPH_URL
 	Default     string
-	Description string
+	Description string // one line for the README and `hub serve -h`
+	// Check validates a value and returns it as the Source reads it; nil takes any value.
+	Check func(string) (string, error)
+}
+
+// CheckBaseURL is the Check of a platform's base URL: an absolute http:// or https:// URL
+// without query, returned without its trailing "/".
+func CheckBaseURL(v string) (string, error) {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		return "", errors.New("must be an absolute http:// or https:// URL without a query")
+	}
+	return strings.TrimRight(v, "/"), nil
 }
 
 // DateLayout is the layout of Range's and Row's dates.

@@ -4,6 +4,7 @@ package all
 
 import (
 	"github.com/hubtrack/hub/internal/spend"
+	"github.com/hubtrack/hub/internal/spend/googleads"
 	"github.com/hubtrack/hub/internal/spend/meta"
 )
 
@@ -12,6 +13,7 @@ import (
 func Sources(env spend.Env) map[spend.Platform]spend.Source {
 	list := []spend.Source{
 		meta.New(env),
+		googleads.New(env),
 	}
 	m := make(map[spend.Platform]spend.Source, len(list))
 	for _, s := range list {
@@ -20,7 +22,9 @@ func Sources(env spend.Env) map[spend.Platform]spend.Source {
 	return m
 }
 
-// Operator returns the operator settings the shipped sources read (internal/config lists them).
+// Operator returns the operator settings the shipped sources read, each once; app's
+// DeclaredSettings adds those no destination declares to internal/config's table.
 func Operator() []spend.OperatorSetting {
-	return []spend.OperatorSetting{meta.OperatorGraphURL, meta.OperatorAPIVersion}
+	return []spend.OperatorSetting{meta.OperatorGraphURL, meta.OperatorAPIVersion,
+		googleads.OperatorURL, googleads.OperatorAPIVersion}
 }

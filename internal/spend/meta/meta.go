@@ -49,10 +49,10 @@ const (
 
 // The operator's settings, shared with the Meta destination (internal/config reads them).
 var (
-	OperatorGraphURL = spend.OperatorSetting{Env: "HUB_META_GRAPH_URL", Default: DefaultGraphURL,
+	OperatorGraphURL = spend.OperatorSetting{Env: "HUB_META_GRAPH_URL", Default: DefaultGraphURL, Check: spend.CheckBaseURL,
 		Description: "Base URL of Meta's Graph API (Conversions API and spend import)."}
 	OperatorAPIVersion = spend.OperatorSetting{Env: "HUB_META_API_VERSION", Default: DefaultAPIVersion,
-		Description: "Graph API version (Conversions API and spend import)."}
+		Description: "Graph API version (Conversions API and spend import).", Check: checkVersion}
 )
 
 // Credentials is the tenant's Meta credential, as JSON: an access token with ads_read on the
@@ -97,6 +97,13 @@ var (
 	apiVersionRe = regexp.MustCompile(`^v[0-9]{1,3}\.[0-9]{1,2}$`)
 	currencyRe   = regexp.MustCompile(`^[A-Z]{3}$`)
 )
+
+func checkVersion(v string) (string, error) {
+	if !apiVersionRe.MatchString(v) {
+		return "", errors.New("must look like v25.0")
+	}
+	return v, nil
+}
 
 // AccountID normalises an ad account id: "act_123" and "123" are both 123.
 func AccountID(id string) (string, error) {

@@ -52,10 +52,15 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 		seeded := Rows(since, 90, 12, s.AdGroupLevel)
 		s.Fake.Seed(s.AccountID, seeded...)
 		s.Fake.SetPageSize(7)
-		got := collect(t, s, full)
-		if len(s.Fake.URLs()) < 10 {
-			t.Errorf("the fake saw %d requests; the read should have paged (page size 7)", len(s.Fake.URLs()))
+		emits := 0
+		err := s.Source.Daily(context.Background(), s.Credentials, s.AccountID, full, func([]spend.Row) error { emits++; return nil })
+		if err != nil {
+			t.Fatal(err)
 		}
+		if emits < len(seeded)/7 {
+			t.Errorf("%d emits of %d rows; want one per page (or stream batch) of 7", emits, len(seeded))
+		}
+		got := collect(t, s, full)
 		same(t, got, InRange(seeded, full))
 		checkURLs(t, s)
 	})

@@ -1,0 +1,196 @@
+package googleads_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/spend"
+	"github.com/hubtrack/hub/internal/spend/googleads"
+	"github.com/hubtrack/hub/internal/spend/googleads/fakegaql"
+	"github.com/hubtrack/hub/internal/spend/spendtest"
+)
+
+func newSource(t *testing.T) (*googleads.Source, *fakegaql.Server) {
+	t.Helper()
+	fake := fakegaql.New()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	src := googleads.New(spend.Env{Client: srv.Client(), Operator: map[string]string{"HUB_GOOGLE_ADS_URL": srv.URL}})
+	src.TokenURL = srv.URL + "/token"
+	return src, fake
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	for _, login := range []bool{false, true} {
+		spendtest.Run(t, func(t *testing.T) spendtest.Setup {
+			src, fake := newSource(t)
+			return spendtest.Setup{Source: src, Fake: fake, Credentials: fake.Credentials(login), AccountID: "123-456-7890",
+				Want: spend.Account{Platform: spend.GoogleAds, ID: fakegaql.CustomerID, Name: "Loja Exemplo Ads", Currency: "BRL",
+					TimeZone: "America/Sao_Paulo", Status: "ENABLED"},
+				Secrets:      []string{fakegaql.DeveloperToken, fakegaql.ClientSecret, fakegaql.RefreshToken, "ya29."},
+				AdGroupLevel: true}
+		})
+	}
+}
+
+func TestParseStream(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/stream.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []spend.Row
+	err = googleads.ParseStream(bytes.NewReader(b), http.Header{}, func(batch googleads.Batch) error {
+		r, err := batch.Rows()
+		rows = append(rows, r...)
+		return err
+	})
+	want := spend.Row{Date: "2026-08-01", CampaignID: "111", CampaignName: "Pesquisa | Marca", AdSetID: "222", AdSetName: "Grupo 1",
+		AdID: "222", AdName: "Grupo 1", SpendMicros: 1234560000, Impressions: 100, Clicks: 5}
+	if err != nil || len(rows) != 3 || rows[0] != want || rows[1].SpendMicros != 0 || rows[1].Impressions != 3 || rows[2].SpendMicros != 10000 {
+		t.Fatalf("rows = %+v, %v", rows, err)
+	}
+	b, _ = os.ReadFile("testdata/stream_error.json")
+	err = googleads.ParseStream(bytes.NewReader(b), http.Header{}, func(googleads.Batch) error { return nil })
+	if te, ok := spend.Throttled(err); !ok || te.RetryAfter != 30*time.Second {
+		t.Fatalf("error in the stream = %v", err)
+	}
+	for _, bad := range []string{`{}`, `[{"results":[{"segments":{"date":"2026-08-01"}}]}]`, `[{"results":[{"adGroup":{"id":"1"},"segments":{"date":"2026-08-01"},"metrics":{"costMicros":"1.5"}}]}]`, `[{"results":[]}`} {
+		err := googleads.ParseStream(strings.NewReader(bad), http.Header{}, func(b googleads.Batch) error { _, err := b.Rows(); return err })
+		if err == nil {
+			t.Errorf("ParseStream(%s) accepted", bad)
+		}
+	}
+}
+
+func TestQueryAndHeaders(t *testing.T) {
+	t.Parallel()
+	src, fake := newSource(t)
+	fake.Seed(fakegaql.CustomerID, spendtest.Rows("2026-06-01", 90, 4, true)...)
+	err := src.Daily(context.Background(), fake.Credentials(true), fakegaql.CustomerID, spend.Range{Since: "2026-06-01", Until: "2026-08-29"}, func([]spend.Row) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queries []string
+	for _, r := range fake.Requests() {
+		if r.Query != "" {
+			queries = append(queries, r.Query)
+		}
+	}
+	// 90 days in pieces of at most 31.
+	if len(queries) != 3 || !strings.Contains(queries[0], "BETWEEN '2026-06-01' AND '2026-07-01'") || !strings.Contains(queries[0], "FROM ad_group") {
+		t.Fatalf("queries = %q", queries)
+	}
+	if !strings.HasPrefix(fake.Requests()[1].URL, "/v25/customers/1234567890/googleAds:searchStream") {
+		t.Fatalf("URL = %s", fake.Requests()[1].URL)
+	}
+	// Without the login-customer-id the fake requires, access is denied: permanent.
+	noLogin, _ := json.Marshal(googleads.Credentials{DeveloperToken: fakegaql.DeveloperToken, ClientID: fakegaql.ClientID,
+		ClientSecret: fakegaql.ClientSecret, RefreshToken: fakegaql.RefreshToken})
+	err = src.Daily(context.Background(), noLogin, fakegaql.CustomerID, spend.Range{Since: "2026-06-01", Until: "2026-06-01"}, func([]spend.Row) error { return nil })
+	if _, ok := spend.Permanent(err); !ok {
+		t.Fatalf("without login-customer-id: %v, want a PermanentError", err)
+	}
+}
+
+func TestClassification(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{429, `[{"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}]`, "throttled"},
+		{401, `[{"error":{"code":401,"status":"UNAUTHENTICATED"}}]`, "permanent"},
+		{403, `{"error":{"code":403,"status":"PERMISSION_DENIED","details":[{"errors":[{"errorCode":{"authorizationError":"DEVELOPER_TOKEN_NOT_APPROVED"}}]}]}}`, "permanent"},
+		{400, `[{"error":{"code":400,"status":"INVALID_ARGUMENT"}}]`, "permanent"},
+		{500, `[{"error":{"code":500,"status":"INTERNAL"}}]`, "plain"},
+		{503, `upstream connect error`, "plain"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/token" {
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "ya29.x", "token_type": "Bearer", "expires_in": 3600})
+				return
+			}
+			w.WriteHeader(tc.status)
+			_, _ = w.Write([]byte(tc.body))
+		}))
+		src := &googleads.Source{Client: srv.Client(), BaseURL: srv.URL, TokenURL: srv.URL + "/token"}
+		creds, _ := json.Marshal(googleads.Credentials{DeveloperToken: "d", ClientID: "c", ClientSecret: "s", RefreshToken: "r"})
+		_, err := src.Account(context.Background(), creds, "1234567890")
+		srv.Close()
+		got := "plain"
+		if _, ok := spend.Throttled(err); ok {
+			got = "throttled"
+		} else if _, ok := spend.Permanent(err); ok {
+			got = "permanent"
+		}
+		if err == nil || got != tc.want {
+			t.Errorf("HTTP %d %s: %v is %s, want %s", tc.status, tc.body, err, got, tc.want)
+		}
+	}
+}
+
+func TestCredentials(t *testing.T) {
+	t.Parallel()
+	src, fake := newSource(t)
+	for _, c := range []string{`{"client_id":"c","client_secret":"s","refresh_token":"r"}`, `{"developer_token":"d"}`,
+		`{"developer_token":"d","refresh_token":"r"}`, `{"developer_token":"d","service_account_json":{"type":"x"}}`,
+		`{"developer_token":"d","refresh_token":"r","client_id":"c","client_secret":"s","login_customer_id":"12"}`} {
+		_, err := src.Account(context.Background(), []byte(c), fakegaql.CustomerID)
+		if _, ok := spend.Permanent(err); !ok {
+			t.Errorf("%s: %v, want a PermanentError", c, err)
+		}
+	}
+	if _, err := src.Account(context.Background(), fake.Credentials(false), "12345"); err == nil {
+		t.Error("short customer id accepted")
+	}
+	// A service-account key is exchanged at the token URL (the fake refuses the grant: the
+	// request reaching it, as a JWT bearer grant, is what is checked).
+	key, _ := rsa.GenerateKey(rand.Reader, 1024)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	sa, _ := json.Marshal(map[string]string{"type": "service_account", "client_email": "x@y.iam.gserviceaccount.com",
+		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), "token_uri": "https://oauth2.googleapis.com/token"})
+	creds, _ := json.Marshal(map[string]any{"developer_token": "d", "service_account_json": json.RawMessage(sa)})
+	_, err := src.Account(context.Background(), creds, fakegaql.CustomerID)
+	if _, ok := spend.Permanent(err); !ok {
+		t.Fatalf("refused key grant: %v", err)
+	}
+	if last := fake.Requests()[len(fake.Requests())-1]; last.URL != "/token" {
+		t.Fatalf("the key was not exchanged at the token URL: %+v", last)
+	}
+}
+
+func FuzzParseStream(f *testing.F) {
+	for _, name := range []string{"testdata/stream.json", "testdata/stream_error.json"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = googleads.ParseStream(bytes.NewReader(b), http.Header{}, func(batch googleads.Batch) error {
+			rows, err := batch.Rows()
+			for _, r := range rows {
+				if r.AdID == "" || r.SpendMicros < 0 || r.Impressions < 0 {
+					t.Fatalf("accepted a bad row %+v", r)
+				}
+			}
+			return err
+		})
+	})
+}
