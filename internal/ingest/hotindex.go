@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -144,8 +143,7 @@ func (s *Service) RecentTouchpoints(ctx context.Context, tenantID, visitorID str
 		if err == nil && len(vals) > 0 {
 			out := make([]HotTouchpoint, 0, len(vals))
 			for _, v := range vals {
-				var h HotTouchpoint
-				if json.Unmarshal(v, &h) == nil && !h.OccurredAt.Before(since) {
+				if h, err := decodeHotJSON(v); err == nil && !h.OccurredAt.Before(since) {
 					out = append(out, h)
 				}
 			}

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"unicode/utf8"
 )
@@ -88,4 +90,132 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// decodeHotJSON decodes a hot-index value as json.Unmarshal does into a zero HotTouchpoint, without reflection: the values the index holds are appendJSON's output (no
+// whitespace, the field names as written, plain strings), which it reads directly, every string
+// a slice of one copy of b. Anything else it does not read exactly as encoding/json would (a
+// string with an escape or invalid UTF-8, whitespace, an unknown or differently cased key,
+// null, a value of another type) goes to json.Unmarshal, so the result is always its result.
+func decodeHotJSON(b []byte) (HotTouchpoint, error) {
+	var h HotTouchpoint
+	if decodeHotFast(b, &h) {
+		return h, nil
+	}
+	var slow HotTouchpoint
+	err := json.Unmarshal(b, &slow)
+	return slow, err
+}
+
+// decodeHotFast is decodeHotJSON's direct path; false means "not read, ask encoding/json".
+func decodeHotFast(b []byte, h *HotTouchpoint) bool {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return false
+	}
+	var s string // one copy of b, which the strings below are slices of
+	i := 1
+	if b[i] == '}' {
+		return i == len(b)-1
+	}
+	for {
+		next, ok := hotString(b, i)
+		if !ok || next >= len(b) || b[next] != ':' {
+			return false
+		}
+		key := b[i+1 : next-1]
+		i = next + 1
+		if i >= len(b) {
+			return false
+		}
+		switch string(key) {
+		case "bot":
+			switch {
+			case bytes.HasPrefix(b[i:], []byte("true")):
+				h.Bot, i = true, i+4
+			case bytes.HasPrefix(b[i:], []byte("false")):
+				h.Bot, i = false, i+5
+			default:
+				return false
+			}
+		case "occurred_at":
+			next, ok := hotString(b, i)
+			if !ok {
+				return false
+			}
+			// What encoding/json hands time.Time's UnmarshalJSON: the literal, quotes included.
+			if h.OccurredAt.UnmarshalJSON(b[i:next]) != nil {
+				return false
+			}
+			i = next
+		default:
+			var f *string
+			switch string(key) {
+			case "id":
+				f = &h.ID
+			case "source_id":
+				f = &h.SourceID
+			case "type":
+				f = &h.Type
+			case "visitor_id":
+				f = &h.VisitorID
+			case "fbclid":
+				f = &h.FBCLID
+			case "gclid":
+				f = &h.GCLID
+			case "ttclid":
+				f = &h.TTCLID
+			case "fbc":
+				f = &h.FBC
+			case "fbp":
+				f = &h.FBP
+			default:
+				return false
+			}
+			next, ok := hotString(b, i)
+			if !ok {
+				return false
+			}
+			if s == "" {
+				s = string(b)
+			}
+			*f = s[i+1 : next-1]
+			i = next
+		}
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return i == len(b)-1
+		default:
+			return false
+		}
+	}
+}
+
+// hotString reads the JSON string starting at b[i] when it needs no decoding (no escape, no
+// control character, valid UTF-8) and returns the index after its closing quote.
+func hotString(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	start := i + 1
+	ascii := true
+	for j := start; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[start:j]) {
+				return 0, false
+			}
+			return j + 1, true
+		case c == '\\' || c < 0x20:
+			return 0, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return 0, false
 }

@@ -66,3 +66,67 @@ func FuzzHotTouchpointJSON(f *testing.F) {
 		checkHotJSON(t, h)
 	})
 }
+
+// checkHotDecode: decodeHotJSON gives what json.Unmarshal gives into a zero HotTouchpoint:
+// the same error or none, and the same touchpoint.
+func checkHotDecode(t *testing.T, b []byte) {
+	t.Helper()
+	var want HotTouchpoint
+	wantErr := json.Unmarshal(b, &want)
+	got, gotErr := decodeHotJSON(b)
+	if (gotErr != nil) != (wantErr != nil) {
+		t.Fatalf("%q: error %v, json.Unmarshal %v", b, gotErr, wantErr)
+	}
+	if wantErr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q:\n got %+v\nwant %+v", b, got, want)
+	}
+}
+
+// TestHotTouchpointDecode: the direct decoder reads what the encoder writes as json.Unmarshal
+// does (without falling back to it), and anything else exactly as json.Unmarshal does.
+func TestHotTouchpointDecode(t *testing.T) {
+	t.Parallel()
+	full := hot(benchTouchpoint())
+	full.Bot, full.GCLID, full.TTCLID = true, "g1", "t-é"
+	for _, h := range []HotTouchpoint{
+		{},
+		hot(benchTouchpoint()),
+		full,
+		{ID: "x", OccurredAt: time.Date(2026, 3, 1, 9, 0, 0, 1, time.FixedZone("BRT", -3*3600))},
+		{VisitorID: "v", FBC: "fb.1.2.x", FBP: "fb.1.2.y"},
+	} {
+		b, err := h.appendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got HotTouchpoint
+		if !decodeHotFast(b, &got) {
+			t.Fatalf("%s: not read directly", b)
+		}
+		checkHotDecode(t, b)
+	}
+	for _, s := range []string{
+		``, `{`, `}`, `{}`, `null`, `[]`, `{"id":"a"}x`, `{"id":"a",}`, `{"id":"a" }`, ` {"id":"a"}`,
+		`{"id":"a","id":"b"}`, `{"ID":"a"}`, `{"Id":"a"}`, `{"other":1,"id":"a"}`, `{"id":null}`,
+		`{"id":1}`, `{"id":"a\"b"}`, `{"id":"a\u00e9"}`, `{"id":"a` + "\xff" + `"}`, `{"id":"a` + "\x01" + `"}`,
+		`{"bot":true}`, `{"bot":false}`, `{"bot":truex}`, `{"bot":"true"}`, `{"bot":null}`, `{"bot":tru}`,
+		`{"occurred_at":"2026-03-01T09:00:00.123-03:00"}`, `{"occurred_at":"2026-03-01T09:00:00Z"}`,
+		`{"occurred_at":"2026-03-01"}`, `{"occurred_at":null}`, `{"occurred_at":"2026-03-01T09:00:00\u005a"}`,
+		`{"occurred_at":"2026-03-01T24:00:00Z"}`, `{"id":"a","type":"b",`, `{"id"`, `{"id":`, `{"id":"`,
+		`{"fbc":"é","fbp":"` + "\u2028" + `"}`,
+	} {
+		checkHotDecode(t, []byte(s))
+	}
+}
+
+// FuzzHotTouchpointDecode: for any bytes, decodeHotJSON agrees with json.Unmarshal; seeded with
+// the encoder's output and bodies on either side of the direct path's limits.
+func FuzzHotTouchpointDecode(f *testing.F) {
+	b, _ := (&HotTouchpoint{ID: "01J", SourceID: "s", Type: "page_view", OccurredAt: time.Unix(1772366400, 5), VisitorID: "k", Bot: true}).appendJSON(nil)
+	f.Add(b)
+	f.Add([]byte(`{"id":"a\u00e9","ID":"b","bot":false,"occurred_at":"2026-03-01T09:00:00-03:00"}`))
+	f.Add([]byte(`{"fbclid":"x","gclid":"` + "\xe2\x82" + `"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkHotDecode(t, b)
+	})
+}

@@ -82,3 +82,35 @@ func BenchmarkHotTouchpointMarshal(b *testing.B) {
 		}
 	})
 }
+
+var benchHot HotTouchpoint
+
+// BenchmarkHotTouchpointDecode reads one hot-index value as RecentTouchpoints does, with
+// encoding/json (as before) and with the direct decoder.
+func BenchmarkHotTouchpointDecode(b *testing.B) {
+	h := hot(benchTouchpoint())
+	v, err := h.appendJSON(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var h HotTouchpoint
+			if err := json.Unmarshal(v, &h); err != nil {
+				b.Fatal(err)
+			}
+			benchHot = h
+		}
+	})
+	b.Run("decodeHotJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h, err := decodeHotJSON(v)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchHot = h
+		}
+	})
+}
