@@ -72,7 +72,7 @@ type TestPurchaseResult struct {
 }
 
 // TestPurchase builds a paid delivery of in.Provider as the gateway sends it (its adapter's
-// webhook.Simulator), at the current time, for the test buyer webhook.TestBuyerEmail, carrying
+// Spec.Test), at the current time, for the test buyer webhook.TestBuyerEmail, carrying
 // the visitor id of the source's newest touchpoint (so the match can be seen), signed with
 // the source's secret; posts it to the source's webhook URL through in.Public; and returns
 // the order it made, after waiting up to in.Wait for its deliveries to be answered.
@@ -84,8 +84,8 @@ func (s *Service) TestPurchase(ctx context.Context, in TestPurchaseInput) (TestP
 	if !ok {
 		return fail(TestUnknownGateway, "")
 	}
-	sim, ok := adapter.(webhook.Simulator)
-	if !ok {
+	tpl := adapter.Spec().Test
+	if tpl == nil {
 		return fail(TestNoTemplate, "")
 	}
 	src, err := s.Store.GetSource(ctx, in.TenantID, in.SourceID)
@@ -133,7 +133,7 @@ func (s *Service) TestPurchase(ctx context.Context, in TestPurchaseInput) (TestP
 	if visitor == "" {
 		visitor = "k_hubtest" + strings.ToLower(Token(8)) // matches no visit: the order is an orphan
 	}
-	tr, err := sim.TestPurchase(webhook.TestPurchase{Now: s.now(), VisitorID: visitor}, secret)
+	tr, err := tpl.Build(webhook.TestPurchase{Now: s.now(), VisitorID: visitor}, secret)
 	if err != nil {
 		return TestPurchaseResult{}, fmt.Errorf("admin: test purchase: %w", err)
 	}

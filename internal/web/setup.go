@@ -17,7 +17,6 @@ import (
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/webhook"
 )
 
 type destView struct {
@@ -366,7 +365,7 @@ func (u *UI) renderSource(w http.ResponseWriter, r *http.Request, p page, code i
 			g.Enabled = g.SecretSet || g.Unsigned
 		}
 		if a, ok := u.adapters.Lookup(prov); ok && g.Enabled {
-			_, g.Testable = a.(webhook.Simulator)
+			g.Testable = a.Spec().Test != nil
 		}
 		d.Gateways = append(d.Gateways, g)
 	}

@@ -1,10 +1,12 @@
 package webhook
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -35,24 +37,18 @@ type TestPurchase struct {
 	VisitorID string
 }
 
-// Simulator is implemented by the adapters that build test purchases: a paid delivery in the
-// gateway's own shape, at p.Now, for TestBuyerEmail, authenticated with secret by the
-// gateway's own scheme, which the adapter's Verify accepts and its Parse reads as a new paid
-// order.
-type Simulator interface {
-	TestPurchase(p TestPurchase, secret string) (Request, error)
-}
-
 // Template is a gateway's recorded paid delivery (its testdata fixture, embedded by the
-// adapter), from which test purchases are built: the ids are made new, every time moves to the
-// purchase's, the buyer becomes TestBuyerEmail, the fixture's test secret becomes the source's
-// and Sign, when set, signs the result.
+// adapter and declared in its Spec.Test), from which test purchases are built: a paid delivery
+// in the gateway's own shape, whose ids are made new, whose times move to the purchase's, whose
+// buyer becomes TestBuyerEmail, and whose fixture's test secret becomes the source's, signed
+// (Sign, when set) by the gateway's own scheme, so the adapter's Verify accepts it and its
+// Parse reads it as a new paid order.
 type Template struct {
 	// Fixture is testdata/<gateway>.json: raw_body, request.headers, request.path_and_query
 	// and verification.test_secret are read.
 	Fixture []byte
 	// Recorded is when the fixture was delivered (its suite.json "now"); times within 60 days
-	// of it move by the same amount.
+	// of it move by the same amount. Zero is FixturesRecorded.
 	Recorded time.Time
 	// IDs are the fixture's values that identify the order, the payment or the delivery: each
 	// is replaced, wherever it is a whole value, by a fresh one of the same shape.
@@ -61,7 +57,25 @@ type Template struct {
 	Sign func(r *Request, secret string, now time.Time)
 }
 
-type fixtureFile struct {
+// FixturesRecorded is when the gateways' fixtures were recorded, unless their Template says
+// otherwise.
+var FixturesRecorded = time.Date(2026, 1, 5, 17, 30, 6, 0, time.UTC)
+
+// SignHMAC is a Template's Sign for the gateways that put a MAC of the body, keyed with the
+// secret, in header: newHash's HMAC, written by encode (hex.EncodeToString,
+// base64.StdEncoding.EncodeToString).
+func SignHMAC(header string, newHash func() hash.Hash, encode func([]byte) string) func(r *Request, secret string, now time.Time) {
+	return func(r *Request, secret string, _ time.Time) {
+		mac := hmac.New(newHash, []byte(secret))
+		mac.Write(r.Body)
+		r.Header.Set(header, encode(mac.Sum(nil)))
+	}
+}
+
+// Recording is a gateway's recorded delivery as its testdata/<gateway>.json holds it: the
+// raw body, the request's headers, path and query, and the secret it was signed with. The
+// test purchases' templates read it, and so does webhooktest.Fixture, which embeds it.
+type Recording struct {
 	RawBody string `json:"raw_body"`
 	Request struct {
 		Headers      map[string]string `json:"headers"`
@@ -74,12 +88,15 @@ type fixtureFile struct {
 
 // Build makes a test purchase from the template.
 func (t Template) Build(p TestPurchase, secret string) (Request, error) {
-	var f fixtureFile
+	var f Recording
 	if err := json.Unmarshal(t.Fixture, &f); err != nil || f.RawBody == "" {
 		return Request{}, fmt.Errorf("webhook: test purchase template: %v", err)
 	}
 	if p.Now.IsZero() {
 		p.Now = time.Now()
+	}
+	if t.Recorded.IsZero() {
+		t.Recorded = FixturesRecorded
 	}
 	ids := make(map[string]string, len(t.IDs))
 	for _, id := range t.IDs {

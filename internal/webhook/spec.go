@@ -38,6 +38,11 @@ type Spec struct {
 	// made with it (Hotmart's X-Hotmart-Hottok). The inbox stores them redacted.
 	TokenHeaders []string
 
+	// Test is the gateway's test purchase (simulate.go: its recorded delivery, embedded, and
+	// how the gateway signs): admin.TestPurchase builds one with Test.Build; nil when the
+	// adapter builds none.
+	Test *Template
+
 	// Sensitive says which parts of a delivery hold the secret and personal data (national
 	// ids, e-mail addresses, phones...): every view of a stored delivery masks them.
 	Sensitive Sensitive

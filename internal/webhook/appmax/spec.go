@@ -9,7 +9,9 @@ func (Adapter) Spec() webhook.Spec { return spec }
 // and the order pipeline. No checkout host is documented and no tracking field comes back
 // (reference §3.10), so nothing is decorated.
 var spec = webhook.Spec{
-	Name:      "Appmax",
+	Name: "Appmax",
+	// Test purchases: Appmax signs nothing: the URL token is its only check.
+	Test:      &webhook.Template{Fixture: fixture, IDs: []string{"12844"}},
 	Signed:    false,
 	Sensitive: sensitive,
 }

@@ -8,7 +8,9 @@ func (Adapter) Spec() webhook.Spec { return spec }
 // Monetizze repeats the postback key (chave_unica) in the body. Its checkout copies src into
 // venda.src; it carries no sck.
 var spec = webhook.Spec{
-	Name:          "Monetizze",
+	Name: "Monetizze",
+	// Test purchases: its secret travels where the recording has the test secret, so nothing else is signed.
+	Test:          &webhook.Template{Fixture: fixture, IDs: []string{"12345678"}},
 	Signed:        true,
 	CheckoutHosts: []string{".monetizze.com.br"},
 	LinkParams:    []string{"src"},

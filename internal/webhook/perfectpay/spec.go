@@ -8,7 +8,9 @@ func (Adapter) Spec() webhook.Spec { return spec }
 // PerfectPay repeats the account token in the body. Its checkout copies sck and src into
 // metadata.
 var spec = webhook.Spec{
-	Name:          "PerfectPay",
+	Name: "PerfectPay",
+	// Test purchases: its secret travels where the recording has the test secret, so nothing else is signed.
+	Test:          &webhook.Template{Fixture: fixture, IDs: []string{"PPCPMTB0000001"}},
 	Signed:        true,
 	CheckoutHosts: []string{".perfectpay.com.br"},
 	LinkParams:    []string{"sck", "src"},

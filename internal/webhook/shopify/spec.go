@@ -1,6 +1,11 @@
 package shopify
 
-import "github.com/hubtrack/hub/internal/webhook"
+import (
+	"crypto/sha256"
+	"encoding/base64"
+
+	"github.com/hubtrack/hub/internal/webhook"
+)
 
 // Spec implements webhook.Adapter.
 func (Adapter) Spec() webhook.Spec { return spec }
@@ -9,7 +14,9 @@ func (Adapter) Spec() webhook.Spec { return spec }
 // and a store on its own domain adds that host to the configured ones; the order keeps the
 // landing page, path and query, in landing_site, where the adapter reads sck back.
 var spec = webhook.Spec{
-	Name:          "Shopify",
+	Name: "Shopify",
+	// Test purchases, signed as the gateway signs: X-Shopify-Hmac-Sha256: the base64 HMAC-SHA256 of the body.
+	Test:          &webhook.Template{Fixture: fixture, IDs: []string{"5551234567890", "98880550-7158-44d4-b7cd-2c97c8a091b5", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", "0000test0000checkout0000token"}, Sign: webhook.SignHMAC("X-Shopify-Hmac-Sha256", sha256.New, base64.StdEncoding.EncodeToString)},
 	Signed:        true,
 	CheckoutHosts: []string{".myshopify.com"},
 	LinkParams:    []string{"sck"},

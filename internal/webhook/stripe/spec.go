@@ -1,6 +1,10 @@
 package stripe
 
-import "github.com/hubtrack/hub/internal/webhook"
+import (
+	"time"
+
+	"github.com/hubtrack/hub/internal/webhook"
+)
 
 // Spec implements webhook.Adapter.
 func (Adapter) Spec() webhook.Spec { return spec }
@@ -8,7 +12,9 @@ func (Adapter) Spec() webhook.Spec { return spec }
 // Stripe signs the body (Stripe-Signature). Payment Links copy client_reference_id into the
 // Checkout Session.
 var spec = webhook.Spec{
-	Name:          "Stripe",
+	Name: "Stripe",
+	// Test purchases, signed as the gateway signs: Stripe-Signature: t=<now>,v1=<hex HMAC-SHA256 of "t.body">.
+	Test:          &webhook.Template{Fixture: fixture, Recorded: time.Date(2026, 1, 5, 17, 31, 0, 0, time.UTC), IDs: []string{"evt_1TestOnly0000000000000", "pi_3TestOnly0000000000000", "cs_test_a1B2c3D4e5F6g7H8i9J0"}, Sign: sign},
 	Signed:        true,
 	CheckoutHosts: []string{"buy.stripe.com", "checkout.stripe.com"},
 	LinkParams:    []string{"client_reference_id"},

@@ -1,29 +1,9 @@
 package ticto
 
-import (
-	_ "embed"
-	"time"
+import _ "embed"
 
-	"github.com/hubtrack/hub/internal/webhook"
-)
-
-// fixture is the recorded paid delivery the conformance suite checks (testdata/ticto.json): the
-// template of test purchases.
+// fixture is the recorded paid delivery the conformance suite checks, the template of the
+// test purchases (spec.Test).
 //
 //go:embed testdata/ticto.json
 var fixture []byte
-
-// testTemplate builds test purchases from the fixture: its ids made new, its times moved to
-// the purchase's, its secret travels where the recording has the test secret, so nothing else is signed.
-var testTemplate = webhook.Template{
-	Fixture:  fixture,
-	Recorded: time.Date(2026, 1, 5, 17, 30, 6, 0, time.UTC),
-	IDs:      []string{"TOR0000TEST", "TPA0000TEST", "1234567"},
-}
-
-var _ webhook.Simulator = Adapter{}
-
-// TestPurchase implements webhook.Simulator.
-func (Adapter) TestPurchase(p webhook.TestPurchase, secret string) (webhook.Request, error) {
-	return testTemplate.Build(p, secret)
-}

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/hubtrack/hub/internal/webhook"
 )
 
 // FixturePII are the buyer's and producer's values in the golden deliveries of every gateway
@@ -22,14 +24,7 @@ const FixtureEmail = "maria.teste@example.com"
 // Fixture is one gateway's golden delivery as recorded in its testdata.
 type Fixture struct {
 	Gateway string `json:"gateway"`
-	Request struct {
-		Headers      map[string]string `json:"headers"`
-		PathAndQuery string            `json:"path_and_query"`
-	} `json:"request"`
-	Verification struct {
-		TestSecret string `json:"test_secret"`
-	} `json:"verification"`
-	RawBody string `json:"raw_body"`
+	webhook.Recording
 }
 
 // LoadFixture reads the golden delivery of provider (internal/webhook/<provider>/testdata).

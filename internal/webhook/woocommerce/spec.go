@@ -9,7 +9,9 @@ func (Adapter) Spec() webhook.Spec { return spec }
 // so no host is built in (the installation configures it); order attribution keeps the landing
 // URL in _wc_order_attribution_session_entry, where the adapter reads sck back.
 var spec = webhook.Spec{
-	Name:       "WooCommerce",
+	Name: "WooCommerce",
+	// Test purchases, signed as the gateway signs: X-WC-Webhook-Signature: the base64 HMAC-SHA256 of the body, keyed as WordPress decodes the secret.
+	Test:       &webhook.Template{Fixture: fixture, IDs: []string{"1234", "wc_order_TestOnly0000", "0f3e1c2b9a8d7e6f5a4b3c2d1e0f9a8b", "E00000000202601051730TEST"}, Sign: sign},
 	Signed:     true,
 	LinkParams: []string{"sck"},
 	Sensitive:  sensitive,
