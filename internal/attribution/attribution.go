@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -97,6 +98,7 @@ func Match(ctx context.Context, f Finder, src store.Source, o store.Order, now t
 			res.Confidence = p.confidence
 			res.Candidates = append(m.candidates, p.candidates...)
 			res.Explanation = Describe(o, res.Attribution, &tp, nil, time.UTC)
+			res.Ad, res.ClickAt = AdOf(o, &tp)
 			return res, nil
 		}
 		if p != nil {
@@ -109,7 +111,34 @@ func Match(ctx context.Context, f Finder, src store.Source, o store.Order, now t
 		return Result{}, fmt.Errorf("attribution: order %s: %w", o.ID, err)
 	}
 	res.Explanation = Describe(o, res.Attribution, nil, known, time.UTC)
+	res.Ad, res.ClickAt = AdOf(o, nil)
 	return res, nil
+}
+
+// AdOf is the ad an order is credited to, for the Campaigns report: the ad of the chosen
+// touchpoint's landing URL and UTMs, with its time as the click time; or, when there is no
+// touchpoint or it names no ad platform, the ad the order's own tracking names (its UTMs,
+// click ids and the gateway's metadata), without a click time. An order whose click names a
+// platform but no ids has Ad.Platform alone: unidentified paid traffic, never dropped.
+func AdOf(o store.Order, tp *store.Touchpoint) (domain.AdRef, *time.Time) {
+	if tp != nil {
+		ref := domain.ParseAdRef(domain.AdClick{URL: tp.URL, UTMSource: tp.UTM.Source, UTMMedium: tp.UTM.Medium,
+			UTMCampaign: tp.UTM.Campaign, UTMContent: tp.UTM.Content, UTMTerm: tp.UTM.Term,
+			// The touchpoint's own click ids, not its fbc: the _fbc cookie rides on every visit
+			// for 90 days after one Meta click.
+			ClickIDs: domain.ClickIDs{FBCLID: tp.FBCLID, GCLID: tp.GCLID, TTCLID: tp.TTCLID}})
+		if ref.Paid() || ref.Identified() {
+			at := tp.OccurredAt.UTC()
+			return ref, &at
+		}
+	}
+	t := o.Tracking
+	ref := domain.ParseAdRef(domain.AdClick{UTMSource: t.UTM.Source, UTMMedium: t.UTM.Medium, UTMCampaign: t.UTM.Campaign,
+		UTMContent: t.UTM.Content, UTMTerm: t.UTM.Term, ClickIDs: t.ClickIDs, Params: t.Metadata})
+	if !ref.Paid() && !ref.Identified() {
+		return domain.AdRef{}, nil
+	}
+	return ref, nil
 }
 
 // known tells, for an orphan's visitor-id-shaped values, which ones Hub ever recorded a visit

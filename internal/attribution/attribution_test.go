@@ -668,3 +668,36 @@ func TestDescribeOrphanCases(t *testing.T) {
 		}
 	}
 }
+
+func TestAdOf(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 2, 13, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		o       store.Order
+		tp      *store.Touchpoint
+		want    domain.AdRef
+		clickAt bool
+	}{
+		{"the touchpoint's URL", store.Order{}, &store.Touchpoint{OccurredAt: at,
+			URL: "https://x.com/?utm_source=facebook&utm_campaign=BF%7C1&utm_content=V%7C3&utm_term=S%7C2&fbclid=a"},
+			domain.AdRef{Platform: "meta", CampaignName: "BF", CampaignID: "1", AdSetName: "S", AdSetID: "2", AdName: "V", AdID: "3"}, true},
+		{"a paid click without ids is unidentified, not dropped", store.Order{}, &store.Touchpoint{OccurredAt: at, GCLID: "g"},
+			domain.AdRef{Platform: "googleads"}, true},
+		{"an fbc cookie on an organic visit is no click; the order's tracking then speaks", store.Order{Tracking: store.Tracking{
+			UTM: store.UTM{Source: "tiktok", Campaign: "Promo|9"}}}, &store.Touchpoint{OccurredAt: at, FBC: "fb.1.1.x"},
+			domain.AdRef{Platform: "tiktok", CampaignName: "Promo", CampaignID: "9"}, false},
+		{"no touchpoint: the order's metadata and fbc", store.Order{Tracking: store.Tracking{ClickIDs: domain.ClickIDs{FBC: "fb.1.1.x"},
+			Metadata: map[string]string{"ad_id": "3"}}}, nil, domain.AdRef{Platform: "meta", AdID: "3"}, false},
+		{"nothing paid", store.Order{Tracking: store.Tracking{UTM: store.UTM{Source: "newsletter", Medium: "email"}}},
+			&store.Touchpoint{OccurredAt: at, URL: "https://x.com/"}, domain.AdRef{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, click := AdOf(tc.o, tc.tp)
+			if got != tc.want || (click != nil) != tc.clickAt || (click != nil && !click.Equal(at)) {
+				t.Errorf("AdOf = %+v, %v; want %+v, click %v", got, click, tc.want, tc.clickAt)
+			}
+		})
+	}
+}

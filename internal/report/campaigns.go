@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hubtrack/hub/internal/domain"
@@ -225,27 +226,61 @@ func Campaigns(ctx context.Context, r store.CampaignReader, tenantID string, q C
 	untilDay, _ := time.ParseInLocation(time.DateOnly, q.Until, loc)
 	p := Period{Since: sinceDay, Until: untilDay.AddDate(0, 0, 1), Location: loc}
 	width, offset := p.dayGrid()
-	var (
-		sales  []store.AdSalesRow
-		spend  []store.SpendByAdRow
-		sErr   error
-		spErr  error
-		waitCh = make(chan struct{})
-	)
+	// The campaign level reads per-ad totals and per-day totals (four grouped scans, side by
+	// side); a drill-down reads every ad's every day, since its days are those of its ads.
+	drill := q.Level != LevelCampaign
+	var in campaignInput
+	var g group
+	salesF := store.AdSalesFilter{TenantID: tenantID, Since: p.Since, Until: p.Until, Bucket: width, Offset: offset,
+		ByClick: q.CountBy == CountByClick, Ads: true, Days: drill}
+	spendF := store.SpendByAdFilter{TenantID: tenantID, Since: q.Since, Until: q.Until, Ads: true, Days: drill}
+	g.run(func() (err error) { in.adSales, err = r.AdSales(ctx, salesF); return })
+	g.run(func() (err error) { in.adSpend, err = r.SpendByAd(ctx, spendF); return })
+	if !drill {
+		daySalesF, daySpendF := salesF, spendF
+		daySalesF.Ads, daySalesF.Days, daySpendF.Ads, daySpendF.Days = false, true, false, true
+		g.run(func() (err error) { in.daySales, err = r.AdSales(ctx, daySalesF); return })
+		g.run(func() (err error) { in.daySpend, err = r.SpendByAd(ctx, daySpendF); return })
+	}
+	if err := g.wait(); err != nil {
+		return CampaignReport{}, fmt.Errorf("report: campaigns: %w", err)
+	}
+	return computeCampaigns(q, loc, settings, in), nil
+}
+
+// group runs reads side by side and keeps the first error.
+type group struct {
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
+}
+
+func (g *group) run(fn func() error) {
+	g.wg.Add(1)
 	go func() {
-		defer close(waitCh)
-		spend, spErr = r.SpendByAd(ctx, store.SpendByAdFilter{TenantID: tenantID, Since: q.Since, Until: q.Until})
+		defer g.wg.Done()
+		if err := fn(); err != nil {
+			g.mu.Lock()
+			if g.err == nil {
+				g.err = err
+			}
+			g.mu.Unlock()
+		}
 	}()
-	sales, sErr = r.AdSales(ctx, store.AdSalesFilter{TenantID: tenantID, Since: p.Since, Until: p.Until,
-		Bucket: width, Offset: offset, ByClick: q.CountBy == CountByClick})
-	<-waitCh
-	if sErr != nil {
-		return CampaignReport{}, fmt.Errorf("report: campaigns: %w", sErr)
-	}
-	if spErr != nil {
-		return CampaignReport{}, fmt.Errorf("report: campaigns: %w", spErr)
-	}
-	return computeCampaigns(q, loc, settings, sales, spend), nil
+}
+
+func (g *group) wait() error {
+	g.wg.Wait()
+	return g.err
+}
+
+// campaignInput is what the store returned: per ad (with days in a drill-down) and, at the
+// campaign level, per day.
+type campaignInput struct {
+	adSales  []store.AdSalesRow
+	adSpend  []store.SpendByAdRow
+	daySales []store.AdSalesRow
+	daySpend []store.SpendByAdRow
 }
 
 // dayGrid is the widest bucket that keeps each inside one local day: a whole day when the
@@ -471,16 +506,17 @@ func (q CampaignQuery) scope(a domain.AdRef) (rowKey, CampaignRow, bool) {
 	}
 }
 
-func computeCampaigns(q CampaignQuery, loc *time.Location, s store.MoneySettings, sales []store.AdSalesRow, spend []store.SpendByAdRow) CampaignReport {
+func computeCampaigns(q CampaignQuery, loc *time.Location, s store.MoneySettings, in campaignInput) CampaignReport {
 	rep := CampaignReport{Since: q.Since, Until: q.Until, TimeZone: loc.String(), Currency: s.Currency, CountBy: q.CountBy,
 		Level: q.Level, CampaignID: q.CampaignID, AdSetID: q.AdSetID, Rows: []CampaignRow{}, Days: []CampaignDay{},
 		Rates: []RateUsed{}, MissingRates: []string{}}
 	conv := newConverter(s)
-	ix := newAdIndex(spend)
+	ix := newAdIndex(in.adSpend)
 	rows := map[rowKey]*campaignAcc{}
 	days := map[string]*figuresAcc{}
 	var total figuresAcc
-	add := func(k rowKey, row CampaignRow, day string, f CampaignFigures) {
+	drill := q.Level != LevelCampaign
+	toRow := func(k rowKey, row CampaignRow, f CampaignFigures) {
 		acc := rows[k]
 		if acc == nil {
 			acc = &campaignAcc{row: row}
@@ -490,47 +526,56 @@ func computeCampaigns(q CampaignQuery, loc *time.Location, s store.MoneySettings
 			acc.row.Name = row.Name
 		}
 		acc.figs.add(f)
-		if day >= q.Since && day <= q.Until {
-			if days[day] == nil {
-				days[day] = &figuresAcc{}
-			}
-			days[day].add(f)
-		}
 		total.add(f)
 	}
-	for _, sp := range spend {
+	toDay := func(day string, f CampaignFigures) {
+		if day < q.Since || day > q.Until {
+			return
+		}
+		if days[day] == nil {
+			days[day] = &figuresAcc{}
+		}
+		days[day].add(f)
+	}
+	spendFigures := func(sp store.SpendByAdRow) (CampaignFigures, bool) {
+		v, ok := conv.convert(sp.SpendMicros, 6, sp.Currency)
+		return CampaignFigures{SpendMinor: v, Impressions: sp.Impressions, Clicks: sp.Clicks}, ok
+	}
+	for _, sp := range in.adSpend {
 		a := domain.AdRef{Platform: sp.Platform, CampaignID: sp.CampaignID, CampaignName: sp.CampaignName,
 			AdSetID: sp.AdSetID, AdSetName: sp.AdSetName, AdID: sp.AdID, AdName: sp.AdName}
 		k, row, ok := q.scope(a)
 		if !ok {
 			continue
 		}
-		v, ok := conv.convert(sp.SpendMicros, 6, sp.Currency)
+		f, ok := spendFigures(sp)
 		if !ok {
 			continue
 		}
-		add(k, row, sp.Date, CampaignFigures{SpendMinor: v, Impressions: sp.Impressions, Clicks: sp.Clicks})
+		toRow(k, row, f)
+		if drill {
+			toDay(sp.Date, f)
+		}
 	}
-	taxBP := s.TaxBasisPoints
-	costs := map[string]int64{}
-	for _, sr := range sales {
-		a := ix.complete(sr.Ad)
-		k, row, ok := q.scope(a)
-		if !ok {
-			continue
+	for _, sp := range in.daySpend {
+		if f, ok := spendFigures(sp); ok {
+			toDay(sp.Date, f)
 		}
+	}
+	costs := map[string]int64{}
+	salesFigures := func(sr store.AdSalesRow) (CampaignFigures, bool) {
 		amount, ok := conv.minor(sr.AmountMinor, sr.Currency)
 		if !ok {
-			continue
+			return CampaignFigures{}, false
 		}
 		var f CampaignFigures
+		tax := roundDiv(amount*s.TaxBasisPoints, 10000)
 		switch sr.Kind {
 		case store.AdSale:
-			f.Sales, f.RevenueMinor = sr.Orders, amount
+			f.Sales, f.RevenueMinor, f.TaxesMinor = sr.Orders, amount, tax
 			fee := FeeOf(s, sr.Provider)
 			pct, _ := conv.minor(roundDiv(sr.AmountMinor*fee.BasisPoints, 10000), sr.Currency)
-			fixedCur := cmp.Or(fee.FixedCurrency, sr.Currency)
-			fixed, _ := conv.minor(fee.FixedMinor*int64(sr.Orders), fixedCur)
+			fixed, _ := conv.minor(fee.FixedMinor*int64(sr.Orders), cmp.Or(fee.FixedCurrency, sr.Currency))
 			f.FeesMinor = pct + fixed
 			c, ok := costs[sr.Products]
 			if !ok {
@@ -538,17 +583,33 @@ func computeCampaigns(q CampaignQuery, loc *time.Location, s store.MoneySettings
 				costs[sr.Products] = c
 			}
 			f.ProductCostsMinor = c * int64(sr.Orders)
-			f.TaxesMinor = roundDiv(amount*taxBP, 10000)
 		case store.AdRefund:
-			f.Refunds, f.RefundsMinor = sr.Orders, amount
-			f.TaxesMinor = -roundDiv(amount*taxBP, 10000)
+			f.Refunds, f.RefundsMinor, f.TaxesMinor = sr.Orders, amount, -tax
 		case store.AdChargeback:
-			f.Chargebacks, f.ChargebacksMinor = sr.Orders, amount
-			f.TaxesMinor = -roundDiv(amount*taxBP, 10000)
+			f.Chargebacks, f.ChargebacksMinor, f.TaxesMinor = sr.Orders, amount, -tax
 		default:
+			return CampaignFigures{}, false
+		}
+		return f, true
+	}
+	for _, sr := range in.adSales {
+		k, row, ok := q.scope(ix.complete(sr.Ad))
+		if !ok {
 			continue
 		}
-		add(k, row, sr.Bucket.In(loc).Format(time.DateOnly), f)
+		f, ok := salesFigures(sr)
+		if !ok {
+			continue
+		}
+		toRow(k, row, f)
+		if drill {
+			toDay(sr.Bucket.In(loc).Format(time.DateOnly), f)
+		}
+	}
+	for _, sr := range in.daySales {
+		if f, ok := salesFigures(sr); ok {
+			toDay(sr.Bucket.In(loc).Format(time.DateOnly), f)
+		}
 	}
 	for _, acc := range rows {
 		r := acc.row

@@ -75,11 +75,16 @@ type AdSalesFilter struct {
 	// a sale without a click then falls on its payment time. Refunds and chargebacks are
 	// always on the day they happen.
 	ByClick bool
+	// Days groups the rows by bucket (Bucket zero otherwise); Ads groups them by ad (Ad empty
+	// otherwise). A report needs per-ad totals and per-day totals, not every ad's every day.
+	Days bool
+	Ads  bool
 }
 
 // AdSalesRow is the orders of one bucket, kind, ad, gateway, currency and product list.
 // Orders without an attribution to an ad click have empty ad fields (and Platform empty when
-// the click was not paid); an ad's names are those of its latest click.
+// the click was not paid); an ad's names are those of one of its clicks (the report prefers
+// the platform's, from the spend rows).
 type AdSalesRow struct {
 	Bucket   time.Time
 	Kind     string // AdSale, AdRefund, AdChargeback
@@ -94,14 +99,17 @@ type AdSalesRow struct {
 }
 
 // SpendByAdFilter selects a tenant's spend of the account days Since..Until (both included),
-// summed per ad and day.
+// summed per day (Days), per ad (Ads) or both.
 type SpendByAdFilter struct {
 	TenantID string
 	Since    string // YYYY-MM-DD
 	Until    string
+	Days     bool
+	Ads      bool
 }
 
-// SpendByAdRow is one ad's spend on one of its account's days.
+// SpendByAdRow is one ad's spend on one of its account's days, or the sum of the ads or days
+// the filter did not group by (their fields empty).
 type SpendByAdRow struct {
 	Date         string // YYYY-MM-DD in the account's time zone
 	Platform     string

@@ -63,6 +63,9 @@ type Store interface {
 	// AdSpend is outside Reader and Writer: no transaction needs it, and its consumers (the
 	// spend import, the admin actions, the Campaigns report) declare the part they use.
 	AdSpend
+	// CampaignReader (money settings, sales per ad, spend per ad) is outside Reader and
+	// Writer for the same reason: only the Campaigns report and its settings use it.
+	CampaignReader
 }
 
 // Tx is a transaction: every write, plus enqueueing jobs atomically with those writes. After a

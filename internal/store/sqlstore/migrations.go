@@ -863,4 +863,34 @@ ALTER TABLE ad_accounts ADD COLUMN paused boolean NOT NULL DEFAULT false;
 ALTER TABLE ad_accounts ADD COLUMN revised_at timestamptz;
 `,
 	},
+	{
+		// The Campaigns report (issue 19): the ad of each attribution's click and its time,
+		// kept with the attribution because touchpoints are pruned; the tenant's money
+		// settings; and the indexes that let the report read a period's payments, reversals
+		// and clicks without scanning every order.
+		Name: "attribution ad and money settings",
+		Up: `
+ALTER TABLE attributions ADD COLUMN ad_platform text NOT NULL DEFAULT '';
+ALTER TABLE attributions ADD COLUMN ad_campaign_id text NOT NULL DEFAULT '';
+ALTER TABLE attributions ADD COLUMN ad_campaign_name text NOT NULL DEFAULT '';
+ALTER TABLE attributions ADD COLUMN ad_adset_id text NOT NULL DEFAULT '';
+ALTER TABLE attributions ADD COLUMN ad_adset_name text NOT NULL DEFAULT '';
+ALTER TABLE attributions ADD COLUMN ad_id text NOT NULL DEFAULT '';
+ALTER TABLE attributions ADD COLUMN ad_name text NOT NULL DEFAULT '';
+ALTER TABLE attributions ADD COLUMN click_at timestamptz;
+CREATE INDEX attributions_click ON attributions (tenant_id, click_at) WHERE click_at IS NOT NULL;
+CREATE INDEX orders_paid ON orders (tenant_id, paid_at, provider, currency, amount_minor, id) WHERE paid_at IS NOT NULL;
+CREATE INDEX order_history_reversal ON order_history (tenant_id, occurred_at) WHERE status IN ('refunded', 'chargeback') AND applied;
+
+CREATE TABLE money_settings (
+	tenant_id        text COLLATE "C" PRIMARY KEY REFERENCES tenants (id),
+	currency         text NOT NULL,
+	tax_basis_points bigint NOT NULL,
+	fees             jsonb NOT NULL,
+	product_costs    jsonb NOT NULL,
+	rates            jsonb NOT NULL,
+	updated_at       timestamptz NOT NULL
+);
+`,
+	},
 }

@@ -253,12 +253,17 @@ func (q *queries) PutAttribution(ctx context.Context, a store.Attribution) error
 			return err
 		}
 		_, err = q.exec(ctx, q.w, `INSERT INTO attributions (order_id, tenant_id, touchpoint_id, visitor_id, rule, confidence,
-			explanation, candidates, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			explanation, candidates, created_at, ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name,
+			ad_id, ad_name, click_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 			ON CONFLICT (order_id) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, visitor_id = excluded.visitor_id,
 			rule = excluded.rule, confidence = excluded.confidence, explanation = excluded.explanation,
-			candidates = excluded.candidates, created_at = excluded.created_at`,
+			candidates = excluded.candidates, created_at = excluded.created_at, ad_platform = excluded.ad_platform,
+			ad_campaign_id = excluded.ad_campaign_id, ad_campaign_name = excluded.ad_campaign_name,
+			ad_adset_id = excluded.ad_adset_id, ad_adset_name = excluded.ad_adset_name, ad_id = excluded.ad_id,
+			ad_name = excluded.ad_name, click_at = excluded.click_at`,
 			a.OrderID, a.TenantID, a.TouchpointID, a.VisitorID, a.Rule, a.Confidence, a.Explanation, candidates,
-			q.f.Time(q.stamp(a.CreatedAt)))
+			q.f.Time(q.stamp(a.CreatedAt)), a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName, a.Ad.AdSetID, a.Ad.AdSetName,
+			a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt))
 		return err
 	})
 	if err != nil {
@@ -273,8 +278,10 @@ func (q *queries) GetAttribution(ctx context.Context, tenantID, orderID string) 
 		candidates []byte
 	)
 	err := q.queryRow(ctx, q.r, `SELECT order_id, tenant_id, touchpoint_id, visitor_id, rule, confidence, explanation,
-		candidates, created_at FROM attributions WHERE tenant_id = $1 AND order_id = $2`, tenantID, orderID).Scan(
-		&a.OrderID, &a.TenantID, &a.TouchpointID, &a.VisitorID, &a.Rule, &a.Confidence, &a.Explanation, &candidates, tm(&a.CreatedAt))
+		candidates, created_at, ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name, ad_id, ad_name, click_at
+		FROM attributions WHERE tenant_id = $1 AND order_id = $2`, tenantID, orderID).Scan(
+		&a.OrderID, &a.TenantID, &a.TouchpointID, &a.VisitorID, &a.Rule, &a.Confidence, &a.Explanation, &candidates, tm(&a.CreatedAt),
+		&a.Ad.Platform, &a.Ad.CampaignID, &a.Ad.CampaignName, &a.Ad.AdSetID, &a.Ad.AdSetName, &a.Ad.AdID, &a.Ad.AdName, ntm(&a.ClickAt))
 	if err != nil {
 		return store.Attribution{}, readErr("get attribution", err)
 	}

@@ -1,0 +1,182 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Money settings.
+
+func (q *queries) GetMoneySettings(ctx context.Context, tenantID string) (store.MoneySettings, error) {
+	s := store.MoneySettings{TenantID: tenantID, Currency: store.DefaultReportCurrency, Fees: map[string]store.GatewayFee{},
+		ProductCosts: map[string]int64{}, Rates: map[string]store.CurrencyRate{}}
+	var fees, costs, rates []byte
+	err := q.queryRow(ctx, q.r, `SELECT currency, tax_basis_points, fees, product_costs, rates, updated_at
+		FROM money_settings WHERE tenant_id = $1`, tenantID).Scan(&s.Currency, &s.TaxBasisPoints, &fees, &costs, &rates, tm(&s.UpdatedAt))
+	if err != nil {
+		if err = readErr("get money settings", err); errors.Is(err, store.ErrNotFound) {
+			return s, nil
+		}
+		return store.MoneySettings{}, err
+	}
+	for _, u := range []struct {
+		b []byte
+		v any
+	}{{fees, &s.Fees}, {costs, &s.ProductCosts}, {rates, &s.Rates}} {
+		if err := unmarshal(u.b, u.v); err != nil {
+			return store.MoneySettings{}, wrap("get money settings", err)
+		}
+	}
+	return s, nil
+}
+
+func (q *queries) PutMoneySettings(ctx context.Context, s store.MoneySettings) error {
+	args := []any{}
+	for _, v := range []any{s.Fees, s.ProductCosts, s.Rates} {
+		j, err := jsonArg(v)
+		if err != nil {
+			return wrap("put money settings", err)
+		}
+		if j == "null" {
+			j = "{}"
+		}
+		args = append(args, j)
+	}
+	_, err := q.exec(ctx, q.w, `INSERT INTO money_settings (tenant_id, currency, tax_basis_points, fees, product_costs, rates, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (tenant_id) DO UPDATE SET currency = excluded.currency, tax_basis_points = excluded.tax_basis_points,
+		fees = excluded.fees, product_costs = excluded.product_costs, rates = excluded.rates, updated_at = excluded.updated_at`,
+		s.TenantID, s.Currency, s.TaxBasisPoints, args[0], args[1], args[2], q.f.Time(q.stamp(s.UpdatedAt)))
+	if err != nil {
+		return q.writeErr("put money settings", err)
+	}
+	return nil
+}
+
+// AdSales reads a period's sales, refunds and chargebacks with the ad of each order's click:
+// two grouped scans (payments or clicks in the period; reversals in the period), each over an
+// index of its time column.
+func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.AdSalesRow, error) {
+	width, offset, err := buckets(store.StatsFilter{Bucket: f.Bucket, Offset: f.Offset})
+	if err != nil {
+		return nil, wrap("ad sales", err)
+	}
+	adCols := `'', '', '', '', '', '', ''`
+	adGroup := ""
+	if f.Ads {
+		adCols = `COALESCE(a.ad_platform, ''), COALESCE(a.ad_campaign_id, ''), COALESCE(a.ad_adset_id, ''), COALESCE(a.ad_id, ''),
+			max(COALESCE(a.ad_campaign_name, '')), max(COALESCE(a.ad_adset_name, '')), max(COALESCE(a.ad_name, ''))`
+		adGroup = `, COALESCE(a.ad_platform, ''), COALESCE(a.ad_campaign_id, ''), COALESCE(a.ad_adset_id, ''), COALESCE(a.ad_id, '')`
+	}
+	bucket := func(col string) string {
+		if f.Days {
+			return q.f.bucketOf(col, width, offset)
+		}
+		return "0"
+	}
+	join := ` LEFT JOIN attributions a ON a.tenant_id = o.tenant_id AND a.order_id = o.id`
+	if !f.Ads && !f.ByClick {
+		join = ""
+	}
+	group := func(b string) string {
+		by := ""
+		if f.Days {
+			by = b + ", "
+		}
+		return ` GROUP BY ` + by + `o.provider, o.currency, CAST(o.products AS text)` + adGroup
+	}
+
+	var sales where
+	sales.add(`o.tenant_id = %s`, f.TenantID)
+	saleAt := "o.paid_at"
+	if f.ByClick {
+		saleAt = "COALESCE(a.click_at, o.paid_at)"
+		sales.conds = append(sales.conds, `o.paid_at IS NOT NULL`)
+		// Clicks in the period, and payments in the period of orders without a click; a
+		// payment comes after its click, so the candidates are orders paid since Since.
+		sales.add(`o.paid_at >= %s`, q.f.Time(f.Since))
+	} else {
+		sales.add(`o.paid_at >= %s`, q.f.Time(f.Since))
+		sales.add(`o.paid_at < %s`, q.f.Time(f.Until))
+	}
+	if f.ByClick {
+		sales.add(saleAt+` >= %s`, q.f.Time(f.Since))
+		sales.add(saleAt+` < %s`, q.f.Time(f.Until))
+	}
+	b := bucket(saleAt)
+	rows, err := q.query(ctx, q.r, `SELECT `+b+`, '`+store.AdSale+`', o.provider, o.currency, CAST(o.products AS text), `+adCols+`,
+		count(*), CAST(COALESCE(sum(o.amount_minor), 0) AS bigint)
+		FROM orders o`+join+sales.String()+group(b), sales.args...)
+	out, err := collect(rows, err, "ad sales", q.scanAdSales(width, offset, f.Days))
+	if err != nil {
+		return nil, err
+	}
+
+	var rev where
+	rev.add(`h.tenant_id = %s`, f.TenantID)
+	rev.conds = append(rev.conds, `h.status IN ('refunded', 'chargeback')`, `h.applied`)
+	rev.add(`h.occurred_at >= %s`, q.f.Time(f.Since))
+	rev.add(`h.occurred_at < %s`, q.f.Time(f.Until))
+	b = bucket("h.occurred_at")
+	join = ` LEFT JOIN attributions a ON a.tenant_id = o.tenant_id AND a.order_id = o.id`
+	if !f.Ads {
+		join = ""
+	}
+	rows, err = q.query(ctx, q.r, `SELECT `+b+`, CASE WHEN h.status = 'refunded' THEN '`+store.AdRefund+`' ELSE '`+store.AdChargeback+`' END,
+		o.provider, o.currency, CAST(o.products AS text), `+adCols+`,
+		count(*), CAST(COALESCE(sum(o.amount_minor), 0) AS bigint)
+		FROM order_history h JOIN orders o ON o.id = h.order_id`+join+rev.String()+group(b)+`, h.status`, rev.args...)
+	rs, err := collect(rows, err, "ad sales", q.scanAdSales(width, offset, f.Days))
+	if err != nil {
+		return nil, err
+	}
+	return append(out, rs...), nil
+}
+
+func (q *queries) scanAdSales(width, offset int64, days bool) func(r Rows) (store.AdSalesRow, error) {
+	return func(r Rows) (store.AdSalesRow, error) {
+		var (
+			s    store.AdSalesRow
+			b, n int64
+		)
+		err := r.Scan(&b, &s.Kind, &s.Provider, &s.Currency, &s.Products, &s.Ad.Platform, &s.Ad.CampaignID, &s.Ad.AdSetID, &s.Ad.AdID,
+			&s.Ad.CampaignName, &s.Ad.AdSetName, &s.Ad.AdName, &n, &s.AmountMinor)
+		if days {
+			s.Bucket = bucketStart(b, width, offset)
+		}
+		s.Orders = int(n)
+		return s, err
+	}
+}
+
+// SpendByAd sums a tenant's imported spend per ad, per day or both.
+func (q *queries) SpendByAd(ctx context.Context, f store.SpendByAdFilter) ([]store.SpendByAdRow, error) {
+	if f.Since == "" || f.Until == "" {
+		return nil, wrap("spend by ad", fmt.Errorf("since and until are required"))
+	}
+	var w where
+	w.add(`tenant_id = %s`, f.TenantID)
+	w.add(`day >= %s`, f.Since)
+	w.add(`day <= %s`, f.Until)
+	day, group := `''`, `platform, currency`
+	if f.Days {
+		day, group = `day`, `day, `+group
+	}
+	ads := `'', '', '', '', '', ''`
+	if f.Ads {
+		ads = `campaign_id, max(campaign_name), adset_id, max(adset_name), ad_id, max(ad_name)`
+		group += `, campaign_id, adset_id, ad_id`
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+day+`, platform, currency, `+ads+`, CAST(sum(spend_micros) AS bigint),
+		CAST(sum(impressions) AS bigint), CAST(sum(clicks) AS bigint)
+		FROM ad_spend`+w.String()+` GROUP BY `+group, w.args...)
+	return collect(rows, err, "spend by ad", func(r Rows) (store.SpendByAdRow, error) {
+		var s store.SpendByAdRow
+		err := r.Scan(&s.Date, &s.Platform, &s.Currency, &s.CampaignID, &s.CampaignName, &s.AdSetID, &s.AdSetName, &s.AdID, &s.AdName,
+			&s.SpendMicros, &s.Impressions, &s.Clicks)
+		return s, err
+	})
+}
