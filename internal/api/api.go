@@ -186,6 +186,9 @@ func (a *API) routes() []Route {
 
 		{Method: "GET", Path: "/reports/summary", handle: a.reportSummary},
 		{Method: "GET", Path: "/reports/accuracy", handle: a.reportAccuracy},
+		{Method: "GET", Path: "/reports/campaigns", handle: a.reportCampaigns},
+		{Method: "GET", Path: "/money-settings", handle: a.getMoneySettings},
+		{Method: "PUT", Path: "/money-settings", handle: a.putMoneySettings},
 
 		{Method: "POST", Path: "/erasure", handle: a.erase},
 		{Method: "GET", Path: "/audit", handle: a.listAudit},

@@ -15,6 +15,7 @@ import (
 type Store interface {
 	report.Reader
 	report.CoverageReader
+	store.CampaignReader
 	delivery.Store
 	admin.AuditLog
 	ErasePerson(ctx context.Context, tenantID string, p store.Person, audit store.AuditEntry) (store.ErasureResult, error)
