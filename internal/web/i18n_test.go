@@ -93,6 +93,11 @@ func TestCatalogue(t *testing.T) {
 		}
 	}
 	codes = append(codes, periodLabels...)
+	for _, pl := range adPlatforms {
+		codes = append(codes, "ad_platform."+pl)
+	}
+	codes = append(codes, "camp.level_campaigns", "camp.level_adsets", "camp.level_ads", "camp.no_account", "camp.no_spend",
+		"err.camp_dates", "err.camp_order", "err.camp_long")
 	for _, s := range []string{"source", "snippet", "webhook", "destination", "test", "public"} {
 		codes = append(codes, "step."+s, "step."+s+".next")
 	}

@@ -15,6 +15,10 @@ import (
 type Store interface {
 	report.Reader
 	report.CoverageReader
+	// The Campaigns page: the report's aggregates and money settings, and whether an ad
+	// account is connected.
+	store.CampaignReader
+	ListAdAccounts(ctx context.Context, tenantID string) ([]store.AdAccount, error)
 	delivery.Store
 	admin.AuditLog
 	CountUsers(ctx context.Context) (int, error)

@@ -164,6 +164,8 @@ func (u *UI) routes() []route {
 		{"POST /logout", roleAny, u.logout},
 
 		{"GET /{$}", roleAny, u.overview},
+		{"GET /campaigns", roleAny, u.campaigns},
+		{"GET /campaigns.csv", roleAny, u.campaignsCSV},
 		{"GET /orders", roleAny, u.orders},
 		{"POST /orders/search", roleAny, u.searchOrders},
 		{"GET /orders/{id}", roleAny, u.order},
