@@ -200,6 +200,8 @@ type Reader interface {
 	// that have their identifier keys recorded, by destination and set of keys. Deliveries sent
 	// before keys were recorded are left out.
 	IdentifierCoverage(ctx context.Context, f CoverageFilter) ([]KeysCount, error)
+
+	AlertReader
 }
 
 // Writer holds every write. Writes that must be atomic with others run inside Tx. Updates and
@@ -322,6 +324,8 @@ type Writer interface {
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteSessionsBefore removes sessions that expired before the given time (every tenant).
 	DeleteSessionsBefore(ctx context.Context, before time.Time) (int64, error)
+
+	AlertWriter
 }
 
 // Option configures a store at Open.

@@ -893,4 +893,31 @@ CREATE TABLE money_settings (
 );
 `,
 	},
+	{
+		// Alerts (package alert): one row per raised alert, open while resolved_at is NULL. The
+		// partial unique index keeps one open alert per tenant, kind and subject, so replicas
+		// evaluating the same condition at once raise it once (the insert that loses does
+		// nothing); resolving is a conditional update. A tenant's alert settings are one JSON
+		// document.
+		Name: "alerts",
+		Up: `
+CREATE TABLE alerts (
+	id           text COLLATE "C" PRIMARY KEY,
+	tenant_id    text COLLATE "C" NOT NULL REFERENCES tenants (id),
+	kind         text NOT NULL,
+	subject      text NOT NULL,
+	subject_name text NOT NULL,
+	detail       text NOT NULL,
+	raised_at    timestamptz NOT NULL,
+	resolved_at  timestamptz
+);
+CREATE UNIQUE INDEX alerts_open ON alerts (tenant_id, kind, subject) WHERE resolved_at IS NULL;
+CREATE INDEX alerts_tenant ON alerts (tenant_id, id);
+
+CREATE TABLE alert_settings (
+	tenant_id text COLLATE "C" PRIMARY KEY REFERENCES tenants (id),
+	settings  text NOT NULL
+);
+`,
+	},
 }

@@ -67,6 +67,7 @@ func Run(t *testing.T, open Open) {
 		{"StatsKept", testStatsKept},
 		{"AdAccounts", testAdAccounts},
 		{"Spend", testSpend},
+		{"Alerts", testAlerts},
 	}
 	t.Run("Migrate", func(t *testing.T) {
 		t.Parallel()
