@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -52,7 +53,31 @@ type Config struct {
 	PIIRetention time.Duration
 	// OpsAddr is the operations listener (/metrics, detailed /readyz); empty: none.
 	OpsAddr string
+	// SMTP is the mail server alerts are e-mailed through; its Host empty: no e-mail.
+	SMTP SMTP
 }
+
+// SMTP is the operator's mail server (package alert sends through it).
+type SMTP struct {
+	Host string
+	Port int
+	User string
+	// Password is a secret: never logged, never shown (String hides it).
+	Password string
+	From     string
+}
+
+// String describes the settings without the password, so a logged value never carries it.
+func (s SMTP) String() string {
+	pw := ""
+	if s.Password != "" {
+		pw = " password=[hidden]"
+	}
+	return fmt.Sprintf("smtp{%s:%d user=%q from=%q%s}", s.Host, s.Port, s.User, s.From, pw)
+}
+
+// LogValue keeps the password out of structured logs too.
+func (s SMTP) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Addr is the listen address.
 func (c Config) Addr() string { return c.Host + ":" + strconv.Itoa(c.Port) }
@@ -292,6 +317,38 @@ var Settings = []Setting{
 		c.PIIRetention = d
 		return nil
 	}},
+	{"HUB_SMTP_HOST", "smtp-host", "", "Mail server alerts are e-mailed through (package alert); Hub uses STARTTLS whenever the server offers it, and implicit TLS on port 465. Empty: alerts are not e-mailed (they still show on the dashboard and go to signed-webhook destinations).", func(c *Config, v string) error {
+		if v != "" && (strings.ContainsAny(v, "/:@ ") && net.ParseIP(v) == nil) {
+			return errors.New("must be a host name or IP address, without scheme or port")
+		}
+		c.SMTP.Host = v
+		return nil
+	}},
+	{"HUB_SMTP_PORT", "smtp-port", "587", "Port of `HUB_SMTP_HOST` (587 submission with STARTTLS; 465 implicit TLS; 25).", func(c *Config, v string) error {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			return errors.New("must be a port number between 1 and 65535")
+		}
+		c.SMTP.Port = p
+		return nil
+	}},
+	{"HUB_SMTP_USER", "smtp-user", "", "User name for SMTP authentication (AUTH PLAIN, only over TLS or to localhost); empty: no authentication.", func(c *Config, v string) error {
+		c.SMTP.User = v
+		return nil
+	}},
+	{"HUB_SMTP_PASSWORD", "smtp-password", "", "Password of `HUB_SMTP_USER`: a secret, never logged or shown.", func(c *Config, v string) error {
+		c.SMTP.Password = v
+		return nil
+	}},
+	{"HUB_SMTP_FROM", "smtp-from", "", "Sender address of alert e-mails (`Hub <alerts@example.com>`); required with `HUB_SMTP_HOST`.", func(c *Config, v string) error {
+		if v != "" {
+			if _, err := mail.ParseAddress(v); err != nil {
+				return errors.New("must be an e-mail address, optionally with a name: Hub <alerts@example.com>")
+			}
+		}
+		c.SMTP.From = v
+		return nil
+	}},
 	{"HUB_EGRESS_ALLOW", "egress-allow", "", "Comma-separated CIDRs (or IPs) that requests to ad platforms may reach although they are loopback, private, link-local or metadata addresses, which Hub otherwise refuses; e.g. `127.0.0.1/32` for `hub fake-meta`. Leave empty in production.", func(c *Config, v string) error {
 		p, err := parsePrefixes(v)
 		c.EgressAllow = p
@@ -398,6 +455,9 @@ func Load(getenv func(string) string, args []string, declared []Declared) (Confi
 	}
 	if c.DatabaseReadURL != "" && c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_READ_URL: needs DATABASE_URL: the embedded store (SQLite) has no read replica; unset DATABASE_READ_URL or run on PostgreSQL"))
+	}
+	if c.SMTP.Host != "" && c.SMTP.From == "" {
+		errs = append(errs, errors.New("HUB_SMTP_FROM: required with HUB_SMTP_HOST (the sender of alert e-mails)"))
 	}
 	if len(errs) == 0 && c.DatabaseURL != "" && c.SecretKey == "" {
 		errs = append(errs, errors.New("HUB_SECRET_KEY: required when DATABASE_URL is set (replicas must share one key); generate one with `openssl rand -hex 32`"))

@@ -176,6 +176,10 @@ type Spec struct {
 	// deliveries) the destination sends; the others, and every destination that lists none,
 	// refuse them in the events setting and are never planned a delivery of one (Sends).
 	Notices []string
+	// Alerts says the destination takes Hub's operational alerts (Event.Alert: AlertRaised,
+	// AlertResolved), which are sent to every enabled destination that declares it, whatever its
+	// events setting.
+	Alerts bool
 }
 
 // CanTest reports whether a test send to a destination with cfg is never counted as a real

@@ -102,6 +102,8 @@ type Event struct {
 	Order Order
 	// Dead describes the delivery a DeliveryDead event reports; nil for every other event.
 	Dead *DeadDelivery
+	// Alert describes the alert an AlertRaised or AlertResolved event reports; nil otherwise.
+	Alert *AlertNotice
 	// Test marks the one event a test send (the API's or the dashboard's Test action) builds.
 	// A destination without a test setting marks it in what it sends (the webhook's type
 	// "test"), so the receiver never counts it as a conversion.
@@ -135,6 +137,21 @@ type DeadDelivery struct {
 	Reason          string
 	Attempts        int
 	DiedAt          time.Time
+}
+
+// AlertNotice is the operational alert (package alert) an AlertRaised or AlertResolved event
+// reports.
+type AlertNotice struct {
+	ID          string
+	Kind        string // store.Alert* kinds: destination_unhealthy, delivered_share, ...
+	State       string // raised | resolved
+	Subject     string
+	SubjectName string
+	Detail      string
+	RaisedAt    time.Time
+	ResolvedAt  *time.Time
+	// Text is the alert's sentence by language ("en", "pt-BR"), in the tenant's time zone.
+	Text map[string]string
 }
 
 // Consent is a stored consent decision.

@@ -25,6 +25,11 @@ const (
 	// EventDeliveryDead reports that a delivery to another destination died (its retries ran
 	// out or the platform refused it for good).
 	EventDeliveryDead = "DeliveryDead"
+	// EventAlertRaised and EventAlertResolved report an operational alert (package alert) being
+	// raised and clearing. They are not in any events setting: every destination whose Spec
+	// takes alerts (the webhook) gets them.
+	EventAlertRaised   = "AlertRaised"
+	EventAlertResolved = "AlertResolved"
 )
 
 // StatusEvent is the lifecycle event an order's move to status s reports, if any. Paid is the

@@ -40,6 +40,20 @@ type data struct {
 	Attribution *attribution `json:"attribution,omitempty"`
 	Buyer       *buyer       `json:"buyer,omitempty"`
 	Delivery    *delivery    `json:"delivery,omitempty"`
+	Alert       *alert       `json:"alert,omitempty"`
+}
+
+// alert is the operational alert an alert.raised or alert.resolved event reports.
+type alert struct {
+	ID          string            `json:"id"`
+	Kind        string            `json:"kind"`
+	State       string            `json:"state"`
+	Subject     string            `json:"subject"`
+	SubjectName string            `json:"subject_name,omitempty"`
+	Detail      string            `json:"detail,omitempty"`
+	RaisedAt    string            `json:"raised_at"`
+	ResolvedAt  string            `json:"resolved_at,omitempty"`
+	Text        map[string]string `json:"text"`
 }
 
 // change is one status the order went through.
@@ -135,6 +149,8 @@ func build(includePII bool, i int, e dest.Event) ([]byte, *dest.EventError) {
 		return refuse("webhook: negative value")
 	case typ == "delivery.dead" && e.Dead == nil:
 		return refuse("webhook: a delivery.dead event without the delivery it reports")
+	case (typ == "alert.raised" || typ == "alert.resolved") && e.Alert == nil:
+		return refuse("webhook: an " + typ + " event without the alert it reports")
 	}
 	p := payload{Type: typ, Version: Version, ID: e.EventID, Timestamp: e.EventTime.UTC().Format(time.RFC3339), Data: data{
 		OrderID: e.Custom.OrderID, PageURL: e.EventSourceURL, Gateway: e.Order.Gateway, Status: e.Order.Status,
@@ -149,6 +165,13 @@ func build(includePII bool, i int, e dest.Event) ([]byte, *dest.EventError) {
 		p.Data.Delivery = &delivery{ID: d.DeliveryID, DestinationID: d.DestinationID, DestinationType: d.DestinationType,
 			DestinationName: d.DestinationName, EventName: d.EventName, EventID: d.EventID, Reason: d.Reason, Attempts: d.Attempts,
 			DiedAt: d.DiedAt.UTC().Format(time.RFC3339)}
+	}
+	if a := e.Alert; a != nil && (typ == "alert.raised" || typ == "alert.resolved") {
+		p.Data.Alert = &alert{ID: a.ID, Kind: a.Kind, State: a.State, Subject: a.Subject, SubjectName: a.SubjectName,
+			Detail: a.Detail, RaisedAt: a.RaisedAt.UTC().Format(time.RFC3339), Text: a.Text}
+		if a.ResolvedAt != nil {
+			p.Data.Alert.ResolvedAt = a.ResolvedAt.UTC().Format(time.RFC3339)
+		}
 	}
 	if e.Custom.Currency != "" {
 		v := e.Custom.ValueMinor

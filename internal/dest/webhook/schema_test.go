@@ -375,6 +375,17 @@ func payloads(t *testing.T) map[string][]byte {
 		deadLead.Dead = &dest.DeadDelivery{DeliveryID: "019c", DestinationID: "019b", DestinationType: "tiktok",
 			EventName: domain.EventLead, EventID: lead.EventID, Reason: "retries_exhausted: server_error", Attempts: 25, DiedAt: at}
 		add("delivery.dead of a lead", pii, deadLead)
+		raised := dest.Event{Name: domain.EventAlertRaised, EventID: "alert_raised:019d", EventTime: at,
+			Alert: &dest.AlertNotice{ID: "019d", Kind: "destination_unhealthy", State: "raised", Subject: "019b", SubjectName: "Pixel loja",
+				Detail: "invalid_token", RaisedAt: at, Text: map[string]string{"en": "The destination stopped.", "pt-BR": "O destino parou."}}}
+		add("alert.raised", pii, raised)
+		resolved := raised
+		resolvedAt := at.Add(time.Hour)
+		resolved.Name, resolved.EventID, resolved.EventTime = domain.EventAlertResolved, "alert_resolved:019d", resolvedAt
+		a := *raised.Alert
+		a.State, a.ResolvedAt = "resolved", &resolvedAt
+		resolved.Alert = &a
+		add("alert.resolved", pii, resolved)
 		test := purchase(at)
 		test.Test = true
 		add("test", pii, test)
@@ -427,6 +438,7 @@ func TestSchemaValidatorRefuses(t *testing.T) {
 		`{"type":"order.paid","version":1,"id":"x","timestamp":"2026-11-30T18:04:05Z","data":{"order_id":"1","status":"paid","amount_minor":"197"}}`,
 		`{"type":"order.paid","version":2,"id":"x","timestamp":"2026-11-30T18:04:05Z","data":{"order_id":"1","status":"paid"}}`,
 		`{"type":"delivery.dead","version":1,"id":"x","timestamp":"2026-11-30T18:04:05Z","data":{"order_id":"1"}}`,
+		`{"type":"alert.raised","version":1,"id":"x","timestamp":"2026-11-30T18:04:05Z","data":{"alert":{"id":"1","kind":"snippet_silent","state":"raised","subject":"s","raised_at":"2026-11-30T18:04:05Z","text":{"en":"x"}}}}`,
 		`{"type":"order.shipped","version":1,"id":"x","timestamp":"2026-11-30T18:04:05Z","data":{"order_id":"1","status":"paid"}}`,
 		`{"type":"order.paid","version":1,"id":"x","timestamp":"yesterday","data":{"order_id":"1","status":"paid"}}`,
 	} {

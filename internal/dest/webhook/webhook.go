@@ -61,6 +61,13 @@ var eventTypes = map[string]string{
 	domain.EventDeliveryDead:    "delivery.dead",
 }
 
+// alertTypes are the types of the operational alerts (package alert), sent to every webhook
+// destination whatever its events setting, so they are not among eventTypes (the setting's).
+var alertTypes = map[string]string{
+	domain.EventAlertRaised:   "alert.raised",
+	domain.EventAlertResolved: "alert.resolved",
+}
+
 // TypeTest is the type of the event a test send posts (the API's or the dashboard's Test).
 const TypeTest = "test"
 
@@ -68,6 +75,9 @@ const TypeTest = "test"
 func EventTypes() []string {
 	out := []string{TypeTest}
 	for _, t := range eventTypes {
+		out = append(out, t)
+	}
+	for _, t := range alertTypes {
 		out = append(out, t)
 	}
 	slices.Sort(out)
@@ -109,6 +119,8 @@ var spec = dest.Spec{
 	// A test send posts type "test".
 	MarksTests: true,
 	Notices:    dest.Notices,
+	// alert.raised and alert.resolved, whatever the events setting.
+	Alerts: true,
 	Identifiers: []dest.Identifier{dest.IDFBC, dest.IDFBP, dest.IDGCLID, dest.IDTTCLID, dest.IDTTP, dest.IDGAClientID,
 		dest.IDEmail, dest.IDPhone, dest.IDExternalID, dest.IDClientIP, dest.IDUserAgent},
 	Settings: []dest.Setting{
@@ -179,6 +191,9 @@ func eventType(name string) (string, bool) {
 		if strings.EqualFold(n, name) {
 			return t, true
 		}
+	}
+	if t, ok := alertTypes[name]; ok {
+		return t, true
 	}
 	return "", false
 }
