@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/alert"
 	"github.com/hubtrack/hub/internal/api"
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/cache/memory"
@@ -64,6 +65,8 @@ type App struct {
 	Live    *live.Hub
 	// SpendImport imports the ad accounts' spend (issue 19).
 	SpendImport *spendimport.Importer
+	// Alerts checks the tenants' alert conditions and sends their notices.
+	Alerts *alert.Service
 
 	mux     *http.ServeMux
 	ops     *http.ServeMux // the operations listener's routes

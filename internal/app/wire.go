@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/alert"
 	"github.com/hubtrack/hub/internal/api"
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/config"
@@ -100,6 +101,16 @@ func (a *App) wire() error {
 	a.SpendImport = &spendimport.Importer{Store: a.Store, Sources: a.spendSources(), Keys: a.Keys, Log: a.Log, Now: a.now}
 	river.AddWorker(a.workers, &spendimport.Worker{I: a.SpendImport})
 	a.background = append(a.background, func(ctx context.Context) { a.SpendImport.Schedule(ctx, spendimport.ScheduleEvery) })
+	// Alerts: every replica schedules the check (unique per period, so one runs it); raising
+	// and resolving are conditional writes, so a change is notified once.
+	a.Alerts = &alert.Service{Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now}
+	if a.Config.SMTP.Host != "" {
+		a.Alerts.Mail = &alert.SMTP{Config: a.Config.SMTP}
+	}
+	river.AddWorker(a.workers, &alert.CheckWorker{Service: a.Alerts})
+	river.AddWorker(a.workers, &alert.MailWorker{Service: a.Alerts})
+	river.AddWorker(a.workers, &alert.WebhookWorker{Service: a.Alerts})
+	a.background = append(a.background, func(ctx context.Context) { a.Alerts.Schedule(ctx, alert.CheckEvery) })
 
 	var sessions cache.Cache
 	if a.Config.RedisURL != "" {

@@ -67,6 +67,8 @@ var Rules = []Rule{
 	{Pkg: "internal/admin", Layer: 3},
 	// The spend import (issue 19): River jobs that read spend.Sources into the store.
 	{Pkg: "internal/spendimport", Layer: 3},
+	// Operational alerts (issue 18): checks, raises and resolves, e-mails and webhook notices.
+	{Pkg: "internal/alert", Layer: 3},
 	// The registries: each imports its seam and the adapters, and only the wiring imports it.
 	{Pkg: "internal/dest/all", Only: []string{"internal/dest", "internal/dest/*"}, ImportedBy: wirers},
 	{Pkg: "internal/webhook/all", Only: []string{"internal/webhook", "internal/webhook/*"},
