@@ -392,7 +392,7 @@ type MailArgs struct {
 // Kind implements river.JobArgs.
 func (MailArgs) Kind() string { return "alert_mail" }
 
-// InsertOpts: one e-mail per change, retried for about a day.
+// InsertOpts makes one e-mail per change, retried for about a day.
 func (MailArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
@@ -460,7 +460,7 @@ type WebhookArgs struct {
 // Kind implements river.JobArgs.
 func (WebhookArgs) Kind() string { return "alert_webhook" }
 
-// InsertOpts: one post per change and destination, retried for about a day.
+// InsertOpts makes one post per change and destination, retried for about a day.
 func (WebhookArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 12, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }

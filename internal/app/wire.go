@@ -117,7 +117,7 @@ func (a *App) wire() error {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
 	a.Web, err = web.New(web.Config{Surface: surface, Store: a.Store, Reports: a.reports, Cache: a.Cache, Sessions: sessions,
-		Intake: a.Intake, TrustedProxies: a.Config.TrustedProxies,
+		Intake: a.Intake, TrustedProxies: a.Config.TrustedProxies, AlertMail: a.Config.SMTP.Host != "",
 		// A test purchase goes through the whole public surface, middleware included, as a
 		// gateway's delivery does (late-bound: the handler wraps the mux being filled).
 		Public: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.Handler().ServeHTTP(w, r) })})

@@ -49,4 +49,7 @@ type Store interface {
 	SetTenantTimeZone(ctx context.Context, id, timeZone string) error
 	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error)
 	UpdateUser(ctx context.Context, tenantID, id string, c store.UserChange) (store.User, error)
+	ListAlerts(ctx context.Context, f store.AlertFilter) ([]store.Alert, error)
+	GetAlertSettings(ctx context.Context, tenantID string) (store.AlertSettings, error)
+	PutAlertSettings(ctx context.Context, tenantID string, s store.AlertSettings) error
 }

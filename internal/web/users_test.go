@@ -76,6 +76,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		"POST /settings/keys":                         store.RoleAdmin, "POST /settings/time-zone": store.RoleAdmin, "POST /settings/keys/{id}/revoke": store.RoleAdmin, "POST /settings/erase": store.RoleAdmin,
 		"POST /users": store.RoleAdmin, "POST /users/{id}/role": store.RoleAdmin, "POST /users/{id}/disable": store.RoleAdmin,
 		"POST /users/{id}/enable": store.RoleAdmin, "POST /users/{id}/remove": store.RoleAdmin,
+		"POST /alerts/settings": store.RoleAdmin,
 	}
 	for _, rt := range e.ui.routes() {
 		if rt.role == "" || !strings.HasPrefix(rt.pattern, "POST ") {

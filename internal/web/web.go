@@ -54,6 +54,9 @@ type Config struct {
 	Location *time.Location
 	// InboxRetention is shown on the settings page (raw webhooks are deleted after it).
 	InboxRetention time.Duration
+	// AlertMail says the operator set up e-mail for alerts (HUB_SMTP_HOST); the alerts page
+	// says so when not.
+	AlertMail bool
 	// LoginRate and LoginBurst limit login attempts per client address (default 0.1/s, burst
 	// 10); each account also backs off after repeated failures (see loginBackoff).
 	LoginRate  float64
@@ -188,6 +191,8 @@ func (u *UI) routes() []route {
 		{"GET /live", roleAny, u.live},
 		{"GET /live/stream", roleAny, u.liveStream},
 		{"GET /accuracy", roleAny, u.accuracy},
+		{"GET /alerts", roleAny, u.alerts},
+		{"POST /alerts/settings", store.RoleAdmin, u.saveAlerts},
 		{"GET /settings", store.RoleAdmin, u.settings},
 		{"POST /settings/keys", store.RoleAdmin, u.createKey},
 		{"POST /settings/time-zone", store.RoleAdmin, u.setTimeZone},
