@@ -2,6 +2,7 @@ package spend
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -35,13 +36,15 @@ func FuzzMicros(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// A parsed amount prints back to the same value.
-		neg := v < 0
-		if neg {
-			v = -v
+		// An accepted amount is exact: written back with six decimals, it parses to itself.
+		a := v
+		sign := ""
+		if a < 0 {
+			sign, a = "-", -a
 		}
-		if v < 0 {
-			t.Fatalf("Micros(%q) overflowed", s)
+		back := fmt.Sprintf("%s%d.%06d", sign, a/1_000_000, a%1_000_000)
+		if w, err := Micros(back); err != nil || w != v {
+			t.Fatalf("Micros(%q) = %d, but %q reads %d, %v", s, v, back, w, err)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/spend/googleads"
 	"github.com/hubtrack/hub/internal/spend/meta"
+	"github.com/hubtrack/hub/internal/spend/tiktok"
 )
 
 // Sources returns every shipped spend source by platform, each constructed with the
@@ -14,6 +15,7 @@ func Sources(env spend.Env) map[spend.Platform]spend.Source {
 	list := []spend.Source{
 		meta.New(env),
 		googleads.New(env),
+		tiktok.New(env),
 	}
 	m := make(map[spend.Platform]spend.Source, len(list))
 	for _, s := range list {
@@ -26,5 +28,5 @@ func Sources(env spend.Env) map[spend.Platform]spend.Source {
 // DeclaredSettings adds those no destination declares to internal/config's table.
 func Operator() []spend.OperatorSetting {
 	return []spend.OperatorSetting{meta.OperatorGraphURL, meta.OperatorAPIVersion,
-		googleads.OperatorURL, googleads.OperatorAPIVersion}
+		googleads.OperatorURL, googleads.OperatorAPIVersion, tiktok.OperatorAPIURL}
 }

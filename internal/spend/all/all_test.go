@@ -10,7 +10,7 @@ import (
 func TestSources(t *testing.T) {
 	t.Parallel()
 	m := all.Sources(spend.Env{})
-	for _, p := range []spend.Platform{spend.Meta, spend.GoogleAds} {
+	for _, p := range []spend.Platform{spend.Meta, spend.GoogleAds, spend.TikTok} {
 		if s, ok := m[p]; !ok || s.Platform() != p {
 			t.Errorf("no source for %s", p)
 		}

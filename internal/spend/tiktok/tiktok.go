@@ -1,0 +1,279 @@
+// Package tiktok is the TikTok spend source: it reads an advertiser (ad account) through
+// /advertiser/info/ and its daily cost per ad through the Business API's synchronous report,
+// /report/integrated/get/ (report_type BASIC, data_level AUCTION_AD, dimensions ad_id and
+// stat_time_day), paged with page/page_size, at most 30 days per request. Several keys of
+// TikTok's answers are UNVERIFIED and read defensively. Reference: docs/spend/platforms.md.
+package tiktok
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hubtrack/hub/internal/egress"
+	"github.com/hubtrack/hub/internal/spend"
+)
+
+// Defaults and the rules this source chose (docs/spend/platforms.md says why).
+const (
+	DefaultAPIURL = "https://business-api.tiktok.com"
+	// RangeDays: TikTok allows at most 30 days per request when stat_time_day is a dimension.
+	RangeDays = 30
+	// PageSize is the rows asked for per page (TikTok's maximum is 1,000).
+	PageSize = 1000
+	// DefaultRetryAfter is the pause asked for when TikTok throttles (its answers carry no
+	// hint Hub knows of).
+	DefaultRetryAfter = time.Minute
+	maxPages          = 10000
+	maxResponseBytes  = 32 << 20
+)
+
+// OperatorAPIURL is shared with the TikTok destination (HUB_TIKTOK_API_URL).
+var OperatorAPIURL = spend.OperatorSetting{Env: "HUB_TIKTOK_API_URL", Default: DefaultAPIURL, Check: spend.CheckBaseURL,
+	Description: "Base URL of TikTok's Business API (Events API and spend report)."}
+
+// Credentials is the tenant's TikTok credential, as JSON: a Marketing API access token (from
+// the app's authorization of the advertiser) that can read its reports.
+type Credentials struct {
+	AccessToken string `json:"access_token"`
+}
+
+// NewCredentials returns the credentials document for token.
+func NewCredentials(token string) []byte {
+	b, _ := json.Marshal(Credentials{AccessToken: token})
+	return b
+}
+
+// Source reads TikTok ad spend. Fields are for wiring and tests and must not change once it
+// is in use.
+type Source struct {
+	// Client sends every request; nil uses egress.Default. Redirects are never followed.
+	Client *http.Client
+	// APIURL is the Business API's base URL (HUB_TIKTOK_API_URL); empty uses DefaultAPIURL.
+	APIURL string
+	// PageSize overrides the constant of that name when positive.
+	PageSize int
+}
+
+// New returns a Source configured from the operator's environment.
+func New(env spend.Env) *Source {
+	return &Source{Client: env.Client, APIURL: env.Setting(OperatorAPIURL)}
+}
+
+// Platform implements spend.Source.
+func (*Source) Platform() spend.Platform { return spend.TikTok }
+
+var (
+	advertiserIDRe = regexp.MustCompile(`^[0-9]{1,25}$`)
+	currencyRe     = regexp.MustCompile(`^[A-Z]{3}$`)
+	dayRe          = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`)
+)
+
+type call struct {
+	s          *Source
+	base       string // {APIURL}/open_api/v1.3
+	advertiser string
+	token      string
+}
+
+func (s *Source) prepare(credentials []byte, accountID string) (*call, error) {
+	var c Credentials
+	if err := json.Unmarshal(credentials, &c); err != nil || strings.TrimSpace(c.AccessToken) == "" {
+		return nil, &spend.PermanentError{Message: "tiktok: the credentials are not {\"access_token\": \"...\"} with a token"}
+	}
+	tok := strings.TrimSpace(c.AccessToken)
+	if strings.ContainsAny(tok, " \r\n\t") {
+		return nil, &spend.PermanentError{Message: "tiktok: the access token contains spaces or line breaks"}
+	}
+	id := strings.TrimSpace(accountID)
+	if !advertiserIDRe.MatchString(id) {
+		return nil, &spend.PermanentError{Message: "tiktok: the advertiser id must be digits"}
+	}
+	raw := s.APIURL
+	if raw == "" {
+		raw = DefaultAPIURL
+	}
+	base, err := spend.CheckBaseURL(raw)
+	if err != nil {
+		return nil, errors.New("tiktok: the Business API URL (HUB_TIKTOK_API_URL) is not an absolute http(s) URL without query")
+	}
+	return &call{s: s, base: base + "/open_api/v1.3", advertiser: id, token: tok}, nil
+}
+
+func (s *Source) client() *http.Client {
+	c := egress.Default
+	if s.Client != nil {
+		c = s.Client
+	}
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cc
+}
+
+// jsonParam encodes an array or object parameter the way TikTok takes it: JSON in the query.
+func jsonParam(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// get sends one GET with the token in the Access-Token header and returns the answer's data
+// when code is 0, or the classified error.
+func (c *call) get(ctx context.Context, path string, q url.Values) (json.RawMessage, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("tiktok: build request: %w", err)
+	}
+	req.Header.Set("Access-Token", c.token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.s.client().Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("tiktok: %w", ctxErr)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("tiktok: request to the Business API failed: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, fmt.Errorf("tiktok: %w", ctxErr)
+		}
+		return nil, fmt.Errorf("tiktok: reading the answer: %w", err)
+	}
+	if len(b) > maxResponseBytes {
+		return nil, errors.New("tiktok: the answer is too large")
+	}
+	return ParseEnvelope(resp.StatusCode, resp.Header, b)
+}
+
+// Codes TikTok answers with (all UNVERIFIED; sources disagree, see the doc).
+const (
+	CodeOK           = 0
+	CodeRateLimit    = 40100 // QPS/QPM/QPD exceeded, per one community SDK
+	CodeRateLimitAlt = 42900 // rate limit, per a third-party list
+	CodeInvalidParam = 40001
+	CodeNoPermission = 40002 // no permission or invalid token (sources disagree)
+	CodeBadApp       = 40101
+	CodeTokenRevoked = 40105
+)
+
+// ParseEnvelope reads TikTok's {"code","message","request_id","data"} envelope: data when code
+// is 0; a ThrottledError on 40100, 42900 or HTTP 429; a PermanentError on other 4xxxx codes
+// (parameters, permissions, tokens) and HTTP 401/403; an ordinary error on 5xxxx, HTTP 5xx
+// and anything unreadable.
+func ParseEnvelope(status int, h http.Header, b []byte) (json.RawMessage, error) {
+	var env struct {
+		Code      *json.Number    `json:"code"`
+		Message   string          `json:"message"`
+		RequestID string          `json:"request_id"`
+		Data      json.RawMessage `json:"data"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&env); err != nil || env.Code == nil {
+		switch {
+		case status == http.StatusTooManyRequests:
+			return nil, &spend.ThrottledError{RetryAfter: retryAfter(h), Code: status, Message: "tiktok: HTTP 429"}
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			return nil, &spend.PermanentError{Code: status, Message: fmt.Sprintf("tiktok: HTTP %d", status)}
+		}
+		return nil, fmt.Errorf("tiktok: the answer (HTTP %d) is not TikTok's JSON envelope", status)
+	}
+	code, err := env.Code.Int64()
+	if err != nil {
+		return nil, fmt.Errorf("tiktok: the answer's code %q is not a number", env.Code.String())
+	}
+	msg := env.Message
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	msg = "tiktok: " + msg
+	switch {
+	case code == CodeOK && status >= 200 && status < 300:
+		if len(env.Data) == 0 || string(env.Data) == "null" {
+			return nil, errors.New("tiktok: the answer has no data")
+		}
+		return env.Data, nil
+	case code == CodeRateLimit || code == CodeRateLimitAlt || status == http.StatusTooManyRequests:
+		return nil, &spend.ThrottledError{RetryAfter: retryAfter(h), Code: int(code), Message: msg}
+	case code >= 40000 && code < 50000:
+		return nil, &spend.PermanentError{Code: int(code), Message: msg}
+	case code == CodeOK:
+		return nil, fmt.Errorf("tiktok: HTTP %d with code 0", status)
+	}
+	return nil, fmt.Errorf("%s (code %d, HTTP %d)", msg, code, status)
+}
+
+func retryAfter(h http.Header) time.Duration {
+	if n, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && n > 0 && n < 24*3600 {
+		return time.Duration(n) * time.Second
+	}
+	return DefaultRetryAfter
+}
+
+// Account implements spend.Source: GET /advertiser/info/?advertiser_ids=["<id>"].
+func (s *Source) Account(ctx context.Context, credentials []byte, accountID string) (spend.Account, error) {
+	c, err := s.prepare(credentials, accountID)
+	if err != nil {
+		return spend.Account{}, err
+	}
+	q := url.Values{"advertiser_ids": {jsonParam([]string{c.advertiser})},
+		"fields": {jsonParam([]string{"advertiser_id", "name", "currency", "timezone", "display_timezone", "status"})}}
+	data, err := c.get(ctx, "/advertiser/info/", q)
+	if err != nil {
+		return spend.Account{}, err
+	}
+	a, err := ParseAdvertiser(data, c.advertiser)
+	if err != nil {
+		return spend.Account{}, err
+	}
+	return a, nil
+}
+
+// ParseAdvertiser reads /advertiser/info/'s data: {"list":[{advertiser_id, name, currency,
+// timezone, display_timezone, status}]}. [UNVERIFIED keys.] The time zone is display_timezone
+// when it is an IANA name, else timezone.
+func ParseAdvertiser(data []byte, id string) (spend.Account, error) {
+	var v struct {
+		List []struct {
+			AdvertiserID    json.Number `json:"advertiser_id"`
+			Name            string      `json:"name"`
+			Currency        string      `json:"currency"`
+			Timezone        string      `json:"timezone"`
+			DisplayTimezone string      `json:"display_timezone"`
+			Status          string      `json:"status"`
+		} `json:"list"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return spend.Account{}, fmt.Errorf("tiktok: the advertiser's answer is not valid: %w", err)
+	}
+	for _, a := range v.List {
+		if a.AdvertiserID.String() != "" && a.AdvertiserID.String() != id {
+			continue
+		}
+		tz := a.DisplayTimezone
+		if !strings.Contains(tz, "/") {
+			tz = a.Timezone
+		}
+		if !currencyRe.MatchString(a.Currency) || tz == "" {
+			return spend.Account{}, errors.New("tiktok: the advertiser's answer lacks its currency or time zone")
+		}
+		return spend.Account{Platform: spend.TikTok, ID: id, Name: a.Name, Currency: a.Currency, TimeZone: tz, Status: a.Status}, nil
+	}
+	return spend.Account{}, &spend.PermanentError{Message: "tiktok: the advertiser is not among those the token can read"}
+}
