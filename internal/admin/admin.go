@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -24,6 +25,11 @@ type Service struct {
 	Keys      *pii.Keyring
 	PublicURL string
 	Now       func() time.Time
+	// SpendSources are the ad platforms accounts can be connected from (spend/all's); nil
+	// refuses every connection.
+	SpendSources map[spend.Platform]spend.Source
+	// SpendImport starts an account's import; nil leaves it to the scheduler.
+	SpendImport SpendImport
 }
 
 func (s *Service) now() time.Time {

@@ -35,5 +35,10 @@ type Store interface {
 	ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error)
 	ListTouchpoints(ctx context.Context, f store.TouchpointFilter) ([]store.Touchpoint, error)
 	ListAdAccounts(ctx context.Context, tenantID string) ([]store.AdAccount, error)
+	CreateAdAccount(ctx context.Context, a store.AdAccount) (store.AdAccount, error)
+	GetAdAccount(ctx context.Context, tenantID, id string) (store.AdAccount, error)
+	UpdateAdAccountCredentials(ctx context.Context, tenantID, id, credentials string, at time.Time) error
+	SetAdAccountImport(ctx context.Context, tenantID, id string, st store.AdAccountImport) error
+	DeleteAdAccount(ctx context.Context, tenantID, id string) error
 	SwapAdAccountCredentials(ctx context.Context, tenantID, id, old, next string) (bool, error)
 }

@@ -166,6 +166,13 @@ func (a *API) routes() []Route {
 		{Method: "POST", Path: "/destinations/{id}/replay-dead", handle: a.replayDead},
 		{Method: "GET", Path: "/destinations/{id}/coverage", handle: a.destinationCoverage},
 
+		{Method: "GET", Path: "/ad-accounts", handle: a.listAdAccounts},
+		{Method: "POST", Path: "/ad-accounts", handle: a.createAdAccount},
+		{Method: "GET", Path: "/ad-accounts/{id}", handle: a.getAdAccount},
+		{Method: "DELETE", Path: "/ad-accounts/{id}", handle: a.deleteAdAccount},
+		{Method: "PUT", Path: "/ad-accounts/{id}/credentials", handle: a.updateAdAccountCredentials},
+		{Method: "POST", Path: "/ad-accounts/{id}/import", handle: a.importAdAccount},
+
 		{Method: "GET", Path: "/touchpoints", handle: a.listTouchpoints},
 		{Method: "GET", Path: "/touchpoints/{id}", handle: a.getTouchpoint},
 

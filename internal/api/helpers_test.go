@@ -170,6 +170,7 @@ type tenant struct {
 	Delivery    store.Delivery
 	Inbox       store.InboxEntry
 	Touchpoint  store.Touchpoint
+	AdAccount   store.AdAccount
 }
 
 func (e *env) tenant(name string) tenant {
@@ -227,8 +228,13 @@ func (e *env) tenant(name string) tenant {
 	if _, err := e.st.InsertAttempt(ctx, store.Attempt{TenantID: tn.ID, DeliveryID: del.ID, At: now, HTTPStatus: 400, Outcome: "permanent", Code: "190", Message: "invalid token"}); err != nil {
 		t.Fatal(err)
 	}
+	acct, err := e.st.CreateAdAccount(ctx, store.AdAccount{TenantID: tn.ID, Platform: "meta", ExternalID: "act-" + name,
+		Name: "Ads " + name, Currency: "BRL", TimeZone: "America/Sao_Paulo", Credentials: "sealed-" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return tenant{ID: tn.ID, AdminKey: adminKey.Plaintext, ReadKey: ro.Plaintext, OperatorKey: op.Plaintext, KeyID: ro.ID, Source: src,
-		LinkCode: link.Code, Destination: d, Order: o, Delivery: del, Inbox: in, Touchpoint: tps[0]}
+		LinkCode: link.Code, Destination: d, Order: o, Delivery: del, Inbox: in, Touchpoint: tps[0], AdAccount: acct}
 }
 
 // order applies one order event and an attribution.

@@ -21,7 +21,7 @@ func TestTenantIsolation(t *testing.T) {
 
 		idFor := map[string]string{
 			"keys": b.KeyID, "sources": b.Source.ID, "destinations": b.Destination.ID, "orders": b.Order.ID,
-			"deliveries": b.Delivery.ID, "webhooks": b.Inbox.ID, "touchpoints": b.Touchpoint.ID,
+			"deliveries": b.Delivery.ID, "webhooks": b.Inbox.ID, "touchpoints": b.Touchpoint.ID, "ad-accounts": b.AdAccount.ID,
 		}
 		bodies := map[string]any{
 			"PATCH /api/v1/sources/{id}":                  map[string]any{"name": "stolen"},
@@ -29,6 +29,7 @@ func TestTenantIsolation(t *testing.T) {
 			"POST /api/v1/sources/{id}/links":             map[string]any{"target": "https://beta.example/x"},
 			"PATCH /api/v1/destinations/{id}":             map[string]any{"name": "stolen", "enabled": false},
 			"POST /api/v1/destinations/{id}/test":         map[string]any{"event_name": "Purchase"},
+			"PUT /api/v1/ad-accounts/{id}/credentials":    map[string]any{"credentials": map[string]string{"access_token": "x"}},
 		}
 		walked := 0
 		for _, rt := range e.api.Routes() {
@@ -90,7 +91,7 @@ func TestTenantIsolation(t *testing.T) {
 
 		// Every list of A, including the reports, shows nothing of B.
 		secretsOfB := []string{b.Source.ID, b.Source.PublicKey, b.Source.WebhookToken, b.Destination.ID, b.Order.ID, b.Delivery.ID,
-			b.Inbox.ID, b.Touchpoint.ID, b.LinkCode, b.KeyID, "HP-beta"}
+			b.Inbox.ID, b.Touchpoint.ID, b.LinkCode, b.KeyID, "HP-beta", b.AdAccount.ID}
 		bToks, err := e.st.ListWebhookTokens(context.Background(), b.ID, b.Source.ID)
 		if err != nil || len(bToks) == 0 {
 			t.Fatalf("B's webhook tokens: %d %v", len(bToks), err)

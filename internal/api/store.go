@@ -24,6 +24,8 @@ type Store interface {
 	GetInbox(ctx context.Context, tenantID, id string) (store.InboxEntry, error)
 	GetSource(ctx context.Context, tenantID, id string) (store.Source, error)
 	GetTenant(ctx context.Context, id string) (store.Tenant, error)
+	GetAdAccount(ctx context.Context, tenantID, id string) (store.AdAccount, error)
+	ListAdAccounts(ctx context.Context, tenantID string) ([]store.AdAccount, error)
 	ListAPIKeys(ctx context.Context, tenantID string) ([]store.APIKey, error)
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
 	ListGatewaySecrets(ctx context.Context, tenantID, sourceID string) ([]store.GatewaySecret, error)

@@ -273,7 +273,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		c.Close()
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	a.Admin = &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL, Now: a.now}
+	sources := a.spendSources()
+	a.SpendImport = &spendimport.Importer{Store: st, Sources: sources, Keys: keys, Log: log, Now: a.now}
+	a.Admin = &admin.Service{Store: st, Keys: keys, PublicURL: cfg.PublicURL, Now: a.now,
+		SpendSources: sources, SpendImport: a.SpendImport}
 	a.statsFolded = a.Metrics.Counter("report_deltas_folded_total", "Report deltas folded into the kept totals.")
 	a.statsFailed = a.Metrics.Counter("report_compactions_failed_total", "Folds of the report deltas that failed (reports stay exact but slow down).")
 	a.Metrics.GaugeFunc("queue_pending_jobs", "River jobs available, scheduled or retrying.", func(ctx context.Context) (float64, error) {

@@ -98,7 +98,6 @@ func (a *App) wire() error {
 		compactor.Run)
 	// The spend import: every replica looks for accounts due an import; the jobs are unique
 	// per account, so each account is imported by one replica at a time.
-	a.SpendImport = &spendimport.Importer{Store: a.Store, Sources: a.spendSources(), Keys: a.Keys, Log: a.Log, Now: a.now}
 	river.AddWorker(a.workers, &spendimport.Worker{I: a.SpendImport})
 	a.background = append(a.background, func(ctx context.Context) { a.SpendImport.Schedule(ctx, spendimport.ScheduleEvery) })
 	// Alerts: every replica schedules the check (unique per period, so one runs it); raising
