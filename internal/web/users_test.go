@@ -73,7 +73,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		"POST /setup/sources": store.RoleAdmin, "POST /setup/sources/{id}/secrets": store.RoleAdmin, "POST /setup/sources/{id}/tokens": store.RoleAdmin, "POST /setup/sources/{id}/links": store.RoleAdmin, "POST /setup/sources/{id}/test-purchase": store.RoleAdmin,
 		"POST /setup/destinations": store.RoleAdmin, "POST /setup/destinations/{id}": store.RoleAdmin, "POST /setup/destinations/{id}/test": store.RoleAdmin,
 		"POST /setup/destinations/{id}/rotate-secret": store.RoleAdmin,
-		"POST /settings/keys":                         store.RoleAdmin, "POST /settings/time-zone": store.RoleAdmin, "POST /settings/keys/{id}/revoke": store.RoleAdmin, "POST /settings/erase": store.RoleAdmin,
+		"POST /settings/keys":                         store.RoleAdmin, "POST /settings/time-zone": store.RoleAdmin, "POST /settings/money": store.RoleAdmin, "POST /settings/keys/{id}/revoke": store.RoleAdmin, "POST /settings/erase": store.RoleAdmin,
 		"POST /users": store.RoleAdmin, "POST /users/{id}/role": store.RoleAdmin, "POST /users/{id}/disable": store.RoleAdmin,
 		"POST /users/{id}/enable": store.RoleAdmin, "POST /users/{id}/remove": store.RoleAdmin,
 		"POST /alerts/settings": store.RoleAdmin,

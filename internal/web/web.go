@@ -196,6 +196,8 @@ func (u *UI) routes() []route {
 		{"GET /settings", store.RoleAdmin, u.settings},
 		{"POST /settings/keys", store.RoleAdmin, u.createKey},
 		{"POST /settings/time-zone", store.RoleAdmin, u.setTimeZone},
+		{"GET /settings/money", store.RoleAdmin, u.money},
+		{"POST /settings/money", store.RoleAdmin, u.putMoney},
 		{"POST /settings/keys/{id}/revoke", store.RoleAdmin, u.revokeKey},
 		{"POST /settings/erase", store.RoleAdmin, u.erase},
 		{"GET /users", store.RoleAdmin, u.users},
