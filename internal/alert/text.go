@@ -39,12 +39,12 @@ var titles = map[string]phrase{
 // raised says what happened and what to do; resolved says it is over.
 var raised = map[string]phrase{
 	store.AlertDestinationUnhealthy: {
-		"The destination “{name}” stopped accepting conversions on {at} (reason: {detail}). Open Setup, check its token and settings, and send a test event; once it works, replay the failed deliveries from the Deliveries page.",
-		"O destino “{name}” parou de aceitar conversões em {at} (motivo: {detail}). Abra Configuração, confira o token e as configurações dele e envie um evento de teste; quando funcionar, reenvie as entregas que falharam na página Entregas.",
+		"The destination “{name}” stopped accepting conversions on {at} (reason: {detail}). Open Setup, check its token and settings, and send a test event; once it works, replay the failed deliveries from the Failures page.",
+		"O destino “{name}” parou de aceitar conversões em {at} (motivo: {detail}). Abra Configuração, confira o token e as configurações dele e envie um evento de teste; quando funcionar, reenvie as entregas que falharam na página Falhas.",
 	},
 	store.AlertDeliveredShare: {
-		"Only {share}% of the purchases of the last {hours} hours reached “{name}” ({detail}), below your {threshold}% threshold (checked on {at}). Open the Deliveries page for this destination to see why the others failed, fix the cause and replay them.",
-		"Só {share}% das compras das últimas {hours} horas chegaram a “{name}” ({detail}), abaixo do seu limite de {threshold}% (verificado em {at}). Abra a página Entregas deste destino para ver por que as outras falharam, corrija a causa e reenvie-as.",
+		"Only {share}% of the purchases of the last {hours} hours reached “{name}” ({detail}), below your {threshold}% threshold (checked on {at}). Open the Failures page to see why the others failed, fix the cause and replay them.",
+		"Só {share}% das compras das últimas {hours} horas chegaram a “{name}” ({detail}), abaixo do seu limite de {threshold}% (verificado em {at}). Abra a página Falhas para ver por que as outras falharam, corrija a causa e reenvie-as.",
 	},
 	store.AlertGatewaySilent: {
 		"No webhook from {gateway} has reached “{name}” since {since} ({hours} hours or more). In {gateway}'s panel, check that Hub's webhook URL is still registered and active, and that sales are happening.",
