@@ -41,23 +41,13 @@ type Touchpoint struct {
 	Props         json.RawMessage   `json:"props,omitempty"`
 }
 
-// UTM holds campaign parameters.
-type UTM struct {
-	Source   string `json:"source,omitempty"`
-	Medium   string `json:"medium,omitempty"`
-	Campaign string `json:"campaign,omitempty"`
-	Content  string `json:"content,omitempty"`
-	Term     string `json:"term,omitempty"`
-}
-
-func utmView(u store.UTM) UTM {
-	return UTM{Source: u.Source, Medium: u.Medium, Campaign: u.Campaign, Content: u.Content, Term: u.Term}
-}
+// UTM holds campaign parameters (the stored ones, domain.UTM).
+type UTM = domain.UTM
 
 func touchpointView(t store.Touchpoint) Touchpoint {
 	v := Touchpoint{ID: t.ID, SourceID: t.SourceID, Type: t.Type, Name: t.Name, ClientEventID: t.ClientEventID,
 		OccurredAt: t.OccurredAt, ReceivedAt: t.ReceivedAt, URL: t.URL, Referrer: t.Referrer, VisitorID: t.VisitorID,
-		UTM: utmView(t.UTM), IP: t.IP, UserAgent: t.UserAgent, Consent: t.Consent,
+		UTM: t.UTM, IP: t.IP, UserAgent: t.UserAgent, Consent: t.Consent,
 		Identified: t.EmailHash != "" || t.PhoneHash != "", Bot: t.Bot}
 	if len(t.Props) > 0 && json.Valid(t.Props) {
 		v.Props = t.Props

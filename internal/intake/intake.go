@@ -514,7 +514,7 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 		AmountMinor: ev.AmountMinor, Currency: ev.Currency, Products: products, Buyer: buyer, ReceivedAt: e.ReceivedAt,
 		Tracking: store.Tracking{
 			VisitorID: t.VisitorID(), VisitorIDs: t.VisitorIDCandidates(), Src: t.Src, Sck: t.Sck,
-			UTM:               store.UTM{Source: t.UTMSource, Medium: t.UTMMedium, Campaign: t.UTMCampaign, Content: t.UTMContent, Term: t.UTMTerm},
+			UTM:               t.UTM(),
 			ClientReferenceID: t.ClientReferenceID, ClickIDs: t.ClickIDs, Metadata: t.Metadata,
 		},
 	}

@@ -524,13 +524,8 @@ const (
 	ClickTTCLID ClickKind = "ttclid"
 )
 
-type UTM struct {
-	Source   string `json:"source,omitempty"`
-	Medium   string `json:"medium,omitempty"`
-	Campaign string `json:"campaign,omitempty"`
-	Content  string `json:"content,omitempty"`
-	Term     string `json:"term,omitempty"`
-}
+// UTM is a touchpoint's or an order's campaign parameters (domain.UTM).
+type UTM = domain.UTM
 
 // Touchpoint is one thing a visitor did: a page view, click, lead, checkout. Append-only.
 type Touchpoint struct {

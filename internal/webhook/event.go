@@ -122,6 +122,12 @@ func (p TrackingParams) Tracking() Tracking {
 		UTMCampaign: p.UTMCampaign.String(), UTMContent: p.UTMContent.String(), UTMTerm: p.UTMTerm.String()}
 }
 
+// UTM returns the campaign parameters, which the gateway's payload (and Tracking's JSON) holds
+// flat, as Hub stores them.
+func (t Tracking) UTM() domain.UTM {
+	return domain.UTM{Source: t.UTMSource, Medium: t.UTMMedium, Campaign: t.UTMCampaign, Content: t.UTMContent, Term: t.UTMTerm}
+}
+
 // VisitorID returns the Hub visitor id the delivery carries back, or "".
 func (e OrderEvent) VisitorID() string { return e.Tracking.VisitorID() }
 
