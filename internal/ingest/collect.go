@@ -39,7 +39,7 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 	if !s.allow(ctx, w, r, "ip:"+ip.String(), s.cfg.RatePerIP) {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -133,7 +133,32 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 		setCookies(w, r, requestScheme(r, s.cfg.TrustedProxies) == "https", src.CookieDomain, *cookies)
 		resp.VisitorID = cookies.VisitorID
 	}
-	writeJSON(w, http.StatusAccepted, resp)
+	writeCollectResponse(w, &resp)
+}
+
+// readBody is io.ReadAll(r) with its buffer sized from the request's Content-Length (at most
+// limit, and at most 64 KiB before a byte arrived, so a declared length costs no memory it does
+// not send) instead of grown from 512 bytes: one allocation for a batch of ten events, not six
+// or seven. The reads, and so the errors, are io.ReadAll's.
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	size := int64(512)
+	if contentLength > 0 {
+		size = min(contentLength, limit, 64<<10) + 1 // room to see the end without growing
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // consentAllowsCookies: cookies are set only when no accepted event says consent was denied.

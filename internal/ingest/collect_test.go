@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -143,6 +144,17 @@ func TestCollectPartialBatch(t *testing.T) {
 	}
 	if resp.Accepted != 2 || resp.Rejected != 1 || len(resp.Results) != 3 {
 		t.Fatalf("response = %+v", resp)
+	}
+	// Written without reflection, the answer is what json.NewEncoder(w).Encode wrote.
+	var enc bytes.Buffer
+	if err := json.NewEncoder(&enc).Encode(resp); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rec.Body.Bytes(), enc.Bytes()) {
+		t.Errorf("body %q, encoding/json %q", rec.Body.Bytes(), enc.Bytes())
+	}
+	if h := rec.Header(); h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "no-store" {
+		t.Errorf("headers %v", h)
 	}
 	want := []string{"accepted", "rejected", "accepted"}
 	for i, r := range resp.Results {

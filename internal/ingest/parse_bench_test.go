@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,6 +113,59 @@ func BenchmarkHotTouchpointDecode(b *testing.B) {
 				b.Fatal(err)
 			}
 			benchHot = h
+		}
+	})
+}
+
+// BenchmarkCollectResponse writes the 202 body of a request of 10 accepted events, with
+// encoding/json's Encoder (as before) and with the append encoder.
+func BenchmarkCollectResponse(b *testing.B) {
+	r := CollectResponse{Accepted: 10, VisitorID: "k_8f3a2b1c9d", Results: make([]EventResult, 10)}
+	for i := range r.Results {
+		r.Results[i] = EventResult{Index: i, EventID: "01JEV000000000000000000000" + strconv.Itoa(i), Status: "accepted"}
+	}
+	b.Run("json.Encoder", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			if err := json.NewEncoder(&buf).Encode(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("appendJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			buf := respBufs.Get().(*[]byte)
+			*buf = append(r.appendJSON((*buf)[:0]), '\n')
+			respBufs.Put(buf)
+		}
+	})
+}
+
+// BenchmarkReadBody reads a /v1/collect body of 10 events with io.ReadAll (as before) and with
+// readBody sized from its Content-Length.
+func BenchmarkReadBody(b *testing.B) {
+	body := benchBatch(10)
+	b.Run("io.ReadAll", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := io.ReadAll(bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchSink = v
+		}
+	})
+	b.Run("readBody", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := readBody(bytes.NewReader(body), int64(len(body)), 1<<20)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchSink = v
 		}
 	})
 }

@@ -44,8 +44,3 @@ func writeRetry(w http.ResponseWriter, r *http.Request, status int, after time.D
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeProblem(w, r, newProblem(status, detail))
 }
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Cache-Control", "no-store")
-	httpx.WriteJSON(w, status, v)
-}
