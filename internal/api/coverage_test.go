@@ -33,6 +33,11 @@ func TestDestinationCoverage(t *testing.T) {
 				Share  float64 `json:"share"`
 			} `json:"keys"`
 			Score *float64 `json:"estimated_match_score"`
+			Dedup *struct {
+				Purchases, Shared int
+				Share             float64
+				Low               bool
+			} `json:"browser_dedup"`
 		}
 		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/destinations/"+a.Destination.ID+"/coverage", nil).json(t, &c)
 		shares := map[string]float64{}
@@ -44,6 +49,19 @@ func TestDestinationCoverage(t *testing.T) {
 		}
 		if c.Score == nil || *c.Score != 3.9 { // e-mail 25 + fbc 14 points of 100
 			t.Errorf("score %v, want 3.9", c.Score)
+		}
+		// The purchase's event id was never given to the browser Pixel: 0 of 1, low; once the
+		// snippet reports it, 1 of 1.
+		if c.Dedup == nil || c.Dedup.Purchases != 1 || c.Dedup.Shared != 0 || !c.Dedup.Low {
+			t.Errorf("browser dedup %+v", c.Dedup)
+		}
+		if err := st.RecordPixelEvents(context.Background(), []store.PixelEvent{{TenantID: d.TenantID, SourceID: "src", EventName: d.EventName, EventID: d.EventID, ReceivedAt: now}}); err != nil {
+			t.Fatal(err)
+		}
+		c.Dedup = nil
+		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/destinations/"+a.Destination.ID+"/coverage", nil).json(t, &c)
+		if c.Dedup == nil || c.Dedup.Purchases != 1 || c.Dedup.Shared != 1 || c.Dedup.Share != 1 || c.Dedup.Low {
+			t.Errorf("browser dedup after the Pixel's report %+v", c.Dedup)
 		}
 		// A period before the send counts nothing.
 		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/destinations/"+a.Destination.ID+"/coverage?since=2025-01-01T00:00:00Z&until=2025-01-02T00:00:00Z", nil).json(t, &c)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -107,6 +108,7 @@ const checkoutHTML = `<!doctype html><html><head><meta charset="utf-8"><title>Ch
 
 type browserEnv struct {
 	store    store.Store
+	pixels   *pixelRecorder
 	hub      *httptest.Server
 	checkout *httptest.Server
 	cookies  *cookieRecorder
@@ -134,7 +136,8 @@ func newBrowserEnvHead(t *testing.T, consentAttr, head string) *browserEnv {
 	t.Cleanup(env.hub.Close)
 	// The real embedded store: the test reads back what was committed.
 	env.store = openStore(t, "sqlite", store.Source{ID: "src_b", TenantID: "ten_b", Name: "Browser", PublicKey: "pk_browser", AllowedOrigins: []string{env.hub.URL}})
-	svc, err := New(Config{Store: env.store, RatePerIP: Rate{Per: -1}, Checkouts: testCheckouts()})
+	env.pixels = &pixelRecorder{Store: env.store}
+	svc, err := New(Config{Store: env.pixels, RatePerIP: Rate{Per: -1}, Checkouts: testCheckouts()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +148,31 @@ func newBrowserEnvHead(t *testing.T, consentAttr, head string) *browserEnv {
 		fmt.Fprintf(w, landingHTML, head, checkoutHost, consentAttr, env.checkout.URL)
 	})
 	return env
+}
+
+// pixelRecorder is the real store, keeping a copy of the Pixel event ids ingest records.
+type pixelRecorder struct {
+	store.Store
+	mu  sync.Mutex
+	evs []store.PixelEvent
+}
+
+func (p *pixelRecorder) RecordPixelEvents(ctx context.Context, evs []store.PixelEvent) error {
+	p.mu.Lock()
+	p.evs = append(p.evs, evs...)
+	p.mu.Unlock()
+	return p.Store.RecordPixelEvents(ctx, evs)
+}
+
+// shared lists the recorded Pixel event ids as "name id".
+func (p *pixelRecorder) shared() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, e := range p.evs {
+		out = append(out, e.EventName+" "+e.EventID)
+	}
+	return out
 }
 
 func (env *browserEnv) waitFor(t *testing.T, typ string) store.Touchpoint {
@@ -199,6 +227,13 @@ func TestBrowserLandingToCheckout(t *testing.T) {
 		t.Fatalf("track lead: %v", err)
 	}
 	lead := env.waitFor(t, "lead")
+	// The thank-you page's purchase, with Hub's server event id: the Pixel's standard Purchase
+	// gets the same id, and Hub records that the Pixel has it.
+	const purchaseID = "hotmart:HP1234567890:purchase"
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('track', 'Purchase', {eventID: '`+purchaseID+`', value: 197, currency: 'BRL'})`)); err != nil {
+		t.Fatalf("track purchase: %v", err)
+	}
+	purchase := env.waitFor(t, "purchase")
 	fbq, err := chromedp.Run(tctx, chromedp.Evaluate[[][]any](`window.fbqCalls`))
 	if err != nil {
 		t.Fatal(err)
@@ -249,8 +284,16 @@ func TestBrowserLandingToCheckout(t *testing.T) {
 	if lead.VisitorID != vid || lead.ClientEventID != eid || lead.EmailHash != pii.SHA256Hex("maria.teste@example.com") || string(lead.Props) != `{"form":"hero"}` {
 		t.Errorf("lead = %+v (event id %q)", lead, eid)
 	}
-	if len(fbq) != 1 || fmt.Sprint(fbq[0]) != fmt.Sprintf("[track Lead map[form:hero] map[eventID:%s]]", eid) {
+	if len(fbq) != 2 || fmt.Sprint(fbq[0]) != fmt.Sprintf("[track Lead map[form:hero] map[eventID:%s]]", eid) ||
+		fmt.Sprint(fbq[1]) != "[track Purchase map[currency:BRL value:197] map[eventID:"+purchaseID+"]]" {
 		t.Errorf("fbq calls = %v", fbq)
+	}
+	if purchase.ClientEventID != purchaseID || purchase.VisitorID != vid {
+		t.Errorf("purchase = %+v", purchase)
+	}
+	// The event ids given to the Pixel, and only those (not the page view's), are recorded.
+	if got := env.pixels.shared(); !slices.Equal(got, []string{"Lead " + eid, "Purchase " + purchaseID}) {
+		t.Errorf("Pixel event ids recorded = %v", got)
 	}
 	// The server set the cookies, and the browser holds them.
 	for name, want := range map[string]string{VisitorCookie: vid, FBCCookie: pv.FBC, FBPCookie: pv.FBP} {

@@ -77,6 +77,7 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 	ua := r.UserAgent()
 	resp := CollectResponse{Results: make([]EventResult, len(req.Events))}
 	tps := make([]store.Touchpoint, 0, len(req.Events))
+	var pixels []store.PixelEvent
 	var cookies *cookieState
 	var allErrs []domain.FieldError
 	for i, pe := range req.Events {
@@ -109,6 +110,9 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 				tp.FBP = cookies.FBP
 			}
 		}
+		if name := pixelName(tp); pe.Event.Pixel && pe.Event.EventID != "" && name != "" && tp.Consent != ConsentDenied {
+			pixels = append(pixels, store.PixelEvent{TenantID: tp.TenantID, SourceID: tp.SourceID, EventName: name, EventID: tp.ClientEventID, ReceivedAt: now})
+		}
 		res.EventID = tp.ClientEventID
 		res.Status = "accepted"
 		res.Warnings = warnings
@@ -124,6 +128,13 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 		}
 		writeProblem(w, r, p)
 		return
+	}
+	// The Pixel event ids first: recording one twice keeps one, so a retried request is harmless.
+	if len(pixels) > 0 {
+		if err := s.cfg.Store.RecordPixelEvents(ctx, pixels); err != nil {
+			s.unavailable(w, r, err)
+			return
+		}
 	}
 	if err := s.batcher.Submit(ctx, tps); err != nil {
 		s.unavailable(w, r, err)
@@ -159,6 +170,24 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 			b = append(b, 0)[:len(b)]
 		}
 	}
+}
+
+// pixelName is the event name the snippet gave the Meta Pixel for tp (fbq's 'track' or
+// 'trackCustom'), "" for an event it never gives the Pixel.
+func pixelName(tp store.Touchpoint) string {
+	switch tp.Type {
+	case "purchase":
+		return domain.EventPurchase
+	case "lead":
+		return domain.EventLead
+	case "initiate_checkout":
+		return domain.EventInitiateCheckout
+	case "add_to_cart":
+		return domain.EventAddToCart
+	case "custom":
+		return tp.Name
+	}
+	return ""
 }
 
 // consentAllowsCookies: cookies are set only when no accepted event says consent was denied.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestCollectBadInput(t *testing.T) {
 		{"javascript url", `{"key":"pk_test","type":"page_view","url":"javascript:alert(1)"}`, 400, "url"},
 		{"invalid referrer", `{"key":"pk_test","type":"page_view","url":"https://a.example","referrer":"::"}`, 400, "referrer"},
 		{"page_view without url", `{"key":"pk_test","type":"page_view"}`, 400, "url"},
-		{"unknown type", `{"key":"pk_test","type":"purchase"}`, 400, "type"},
+		{"unknown type", `{"key":"pk_test","type":"refund"}`, 400, "type"},
 		{"custom without name", `{"key":"pk_test","type":"custom"}`, 400, "name"},
 		{"bad visitor id", `{"key":"pk_test","type":"lead","visitor_id":"has spaces"}`, 400, "visitor_id"},
 		{"bad fbc", `{"key":"pk_test","type":"lead","fbc":"IwAR123"}`, 400, "fbc"},
@@ -426,5 +427,37 @@ func TestCollectBotIsMarkedNotDropped(t *testing.T) {
 	tps := f.store.touchpoints()
 	if len(tps) != 2 || !tps[0].Bot || !tps[1].Bot {
 		t.Errorf("touchpoints = %+v", tps)
+	}
+}
+
+// The event ids the snippet gave the Meta Pixel (pixel: true) are recorded under the Pixel's
+// event name; not those of events without the flag, without an event id of their own, never
+// given to the Pixel (page views) or sent with consent denied.
+func TestCollectRecordsPixelEventIDs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	rec := f.collect(`{"key":"pk_test","events":[
+		{"type":"purchase","event_id":"hotmart:HP1:purchase","pixel":true,"props":{"value":197,"currency":"BRL"}},
+		{"type":"lead","event_id":"l1","pixel":true},
+		{"type":"custom","name":"Quiz","event_id":"c1","pixel":true},
+		{"type":"lead","event_id":"l2"},
+		{"type":"lead","pixel":true},
+		{"type":"page_view","event_id":"pv1","pixel":true},
+		{"type":"purchase","event_id":"hotmart:HP2:purchase","pixel":true,"consent":"denied"},
+		{"type":"add_to_cart","event_id":"a1","pixel":false}]}`)
+	if rec.Code != 202 {
+		t.Fatalf("status = %d %s", rec.Code, rec.Body)
+	}
+	f.store.mu.Lock()
+	defer f.store.mu.Unlock()
+	var got []string
+	for _, p := range f.store.pixels {
+		if p.TenantID != "ten_1" || p.SourceID != "src_1" || !p.ReceivedAt.Equal(testNow) {
+			t.Errorf("pixel event %+v", p)
+		}
+		got = append(got, p.EventName+" "+p.EventID)
+	}
+	if want := []string{"Purchase hotmart:HP1:purchase", "Lead l1", "Quiz c1"}; !slices.Equal(got, want) {
+		t.Errorf("recorded %v, want %v", got, want)
 	}
 }

@@ -290,6 +290,18 @@ func (s *jscan) eventField(key []byte, e *Event, depth int, top bool) (wrongType
 			return false, s.lit("null")
 		}
 		return true, s.skip(depth + 1)
+	case "pixel":
+		switch s.peek() {
+		case 't':
+			e.Pixel = true
+			return false, s.lit("true")
+		case 'f':
+			e.Pixel = false
+			return false, s.lit("false")
+		case 'n':
+			return false, s.lit("null")
+		}
+		return true, s.skip(depth + 1)
 	case "utm":
 		switch s.peek() {
 		case '{':
@@ -414,7 +426,7 @@ func (s *jscan) utm(u *EventUTM, depth int) (wrongType, ok bool) {
 var (
 	eventFieldNames = []string{"type", "name", "event_id", "occurred_at", "url", "referrer", "visitor_id",
 		"fbclid", "gclid", "ttclid", "fbc", "fbp", "ga_client_id", "ga_sessions", "ttp", "utm", "email",
-		"phone", "consent", "consent_signals", "webdriver", "props"}
+		"phone", "consent", "consent_signals", "webdriver", "pixel", "props"}
 	utmFieldNames    = []string{"source", "medium", "campaign", "content", "term"}
 	signalFieldNames = []string{"ad_user_data", "ad_personalization", "analytics"}
 )

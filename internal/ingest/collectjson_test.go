@@ -32,6 +32,8 @@ var collectDiffCases = []string{
 	`{"type":"lead","type":null}`, `{"type":"lead","type":"custom","name":"n"}`,
 	`{"type":5}`, `{"type":true}`, `{"type":{}}`, `{"type":[]}`, `{"type":"lead","webdriver":"yes"}`,
 	`{"type":"lead","webdriver":true,"webdriver":null}`, `{"type":"lead","webdriver":1}`,
+	`{"type":"purchase","pixel":true}`, `{"type":"lead","pixel":"yes"}`, `{"type":"lead","pixel":true,"pixel":null}`,
+	`{"type":"lead","PIXEL":true}`, `{"type":"lead","pixel":0}`,
 	`{"type":"lead","utm":"x"}`, `{"type":"lead","utm":[]}`, `{"type":"lead","utm":null}`,
 	`{"type":"lead","utm":{"source":1}}`, `{"type":"lead","utm":{"source":"a"},"utm":{"medium":"b"}}`,
 	`{"type":"lead","utm":{"Source":"a"}}`, `{"type":"lead","utm":{"x":{"y":[1,2]},"term":"t"}}`,

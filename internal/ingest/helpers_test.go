@@ -24,6 +24,7 @@ type memStore struct {
 	tps        []store.Touchpoint
 	ids        []store.Identity
 	inserts    int // InsertTouchpoints calls
+	pixels     []store.PixelEvent
 	failInsert error
 }
 
@@ -58,6 +59,13 @@ func (m *memStore) GetLinkByCode(_ context.Context, code string) (store.Link, er
 		}
 	}
 	return store.Link{}, store.ErrNotFound
+}
+
+func (m *memStore) RecordPixelEvents(_ context.Context, evs []store.PixelEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pixels = append(m.pixels, evs...)
+	return nil
 }
 
 func (m *memStore) InsertTouchpoints(_ context.Context, tps []store.Touchpoint) (int, error) {

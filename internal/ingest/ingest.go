@@ -30,6 +30,7 @@ type Store interface {
 	InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (inserted int, err error)
 	LinkIdentities(ctx context.Context, ids []store.Identity) error
 	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error)
+	RecordPixelEvents(ctx context.Context, evs []store.PixelEvent) error
 }
 
 // txStore is a Store that can run the touchpoints, identity links and deliveries of a group in one

@@ -37,9 +37,12 @@ type Event struct {
 	Phone      string          `json:"phone"`
 	Consent    string          `json:"consent"`
 	// Signals is the consent per purpose (hub('consent', {...}) or Google Consent Mode v2).
-	Signals   EventSignals    `json:"consent_signals"`
-	Webdriver bool            `json:"webdriver"`
-	Props     json.RawMessage `json:"props"`
+	Signals   EventSignals `json:"consent_signals"`
+	Webdriver bool         `json:"webdriver"`
+	// Pixel says the snippet gave this event's event_id to the browser Meta Pixel (fbq's
+	// eventID), so the server copy of the same event can be deduplicated against it.
+	Pixel bool            `json:"pixel"`
+	Props json.RawMessage `json:"props"`
 }
 
 // EventUTM holds the utm_* parameters of the landing URL.
@@ -61,7 +64,7 @@ type EventSignals struct {
 // Event types a browser may send. "click" is recorded by tracking links only.
 var eventTypes = map[string]bool{
 	"page_view": true, "lead": true, "initiate_checkout": true, "add_to_cart": true,
-	"identify": true, "custom": true,
+	"identify": true, "custom": true, "purchase": true,
 }
 
 // Consent values.
@@ -231,7 +234,7 @@ func validateEvent(pe *ParsedEvent, lim Limits, now time.Time) {
 	case e.Type == "":
 		bad("type", "is required")
 	case !eventTypes[e.Type]:
-		bad("type", "must be one of page_view, lead, initiate_checkout, add_to_cart, identify, custom")
+		bad("type", "must be one of page_view, lead, initiate_checkout, add_to_cart, purchase, identify, custom")
 	}
 	if e.Type == "custom" && e.Name == "" {
 		bad("name", "is required for a custom event")

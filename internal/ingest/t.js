@@ -11,8 +11,8 @@
   var cdom = at('cookie-domain');
   var consent = at('consent') === 'required' ? 'pending' : 'unknown';
   var P = C.p, H = {}, B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  var VID = /^[A-Za-z0-9_-]{1,32}$/, FB = { lead: 'Lead', initiate_checkout: 'InitiateCheckout', add_to_cart: 'AddToCart' };
-  var TYPES = { page_view: 1, lead: 1, initiate_checkout: 1, add_to_cart: 1, identify: 1 };
+  var VID = /^[A-Za-z0-9_-]{1,32}$/, FB = { lead: 'Lead', initiate_checkout: 'InitiateCheckout', add_to_cart: 'AddToCart', purchase: 'Purchase' };
+  var TYPES = { page_view: 1, lead: 1, initiate_checkout: 1, add_to_cart: 1, purchase: 1, identify: 1 };
   var k, ids = {}, q = [], held = [], timer, sig = {}, dl, dli = 0;
   var SIG = { ad_user_data: 'ad_user_data', ad_personalization: 'ad_personalization', analytics: 'analytics' };
   var GCM = { ad_user_data: 'ad_user_data', ad_personalization: 'ad_personalization', analytics_storage: 'analytics' };
@@ -113,8 +113,13 @@
       .then(function (r) { if (r.status === 429 || r.status >= 500) retry(); }, retry);
   }
 
+  // An event given to the Meta Pixel carries pixel: true, so Hub knows the Pixel has its event
+  // id (the dashboard's browser-server deduplication coverage). A purchase on the thank-you page,
+  // hub('track', 'purchase', {eventID: '<gateway>:<order>:purchase', value, currency}), fires the
+  // Pixel's standard Purchase with Hub's server event id.
   function track(name, props) {
     props = props || {};
+    if (/^purchase$/i.test(name)) name = 'purchase';
     var custom = !TYPES[name], eid = props.eventID || props.event_id || 'e_' + rnd(20), clean = {}, n = 0;
     for (k in props) if (!/^(email|phone|eventID|event_id)$/.test(k)) { clean[k] = props[k]; n++; }
     var e = { type: custom ? 'custom' : name, event_id: String(eid), occurred_at: Date.now(), url: location.href };
@@ -129,10 +134,10 @@
     if (props.email) e.email = String(props.email);
     if (props.phone) e.phone = String(props.phone);
     if (n) e.props = clean;
+    var px = w.fbq && at('fbq') !== 'off' && name !== 'page_view' && name !== 'identify' && canId();
+    if (px) e.pixel = true;
     push(e);
-    if (w.fbq && at('fbq') !== 'off' && name !== 'page_view' && name !== 'identify' && canId()) {
-      w.fbq(custom ? 'trackCustom' : 'track', custom ? name : FB[name], clean, { eventID: e.event_id });
-    }
+    if (px) w.fbq(custom ? 'trackCustom' : 'track', custom ? name : FB[name], clean, { eventID: e.event_id });
     return e.event_id;
   }
 

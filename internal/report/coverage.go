@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
 // CoverageReader is the store read the identifier coverage uses.
 type CoverageReader interface {
 	IdentifierCoverage(ctx context.Context, f store.CoverageFilter) ([]store.KeysCount, error)
+	DedupCoverage(ctx context.Context, f store.DedupFilter) (store.DedupCount, error)
 }
 
 // KeyShare is how many of a destination's sent events carried one identifier key.
@@ -35,7 +37,27 @@ type Coverage struct {
 	// other destinations (Google and TikTok publish no match score to estimate) and when no
 	// event was sent.
 	Score *float64 `json:"estimated_match_score"`
+	// Dedup is the browser-server deduplication coverage of the period's Purchases; nil for
+	// other destinations than Meta.
+	Dedup *DedupCoverage `json:"browser_dedup"`
 }
+
+// DedupCoverage is the share of a Meta destination's server Purchases (delivered in a period)
+// whose event_id the browser Pixel also received: the snippet reported giving that id to the
+// Pixel (hub('track', 'purchase', {eventID}) on the thank-you page). Meta keeps one copy only
+// when both carry the same event name and id.
+type DedupCoverage struct {
+	Purchases int     `json:"purchases"` // Purchases delivered in the period
+	Shared    int     `json:"shared"`    // of them, those whose event id the Pixel also received
+	Share     float64 `json:"share"`     // Shared / Purchases, 0 when none was delivered
+	// Low is true when Purchases were delivered and less than DedupLowShare of them were shared.
+	Low bool `json:"low"`
+}
+
+// DedupLowShare is the share of server Purchases shared with the Pixel under which the
+// deduplication coverage is flagged low: each unshared one is counted twice by Meta if the
+// Pixel also fires it with another id.
+const DedupLowShare = 0.8
 
 // MatchWeights are the points (of 100) the estimated match score gives an event for each key
 // it carries. Meta publishes which keys matter most (e-mail, phone, IP with user agent, fbc,
@@ -69,7 +91,24 @@ func IdentifierCoverage(ctx context.Context, r CoverageReader, ds store.Destinat
 	if err != nil {
 		return Coverage{}, fmt.Errorf("report: identifier coverage: %w", err)
 	}
-	return coverage(ds, shown, p, rows), nil
+	c := coverage(ds, shown, p, rows)
+	if ds.Type == "meta" { // the registry key of internal/dest/meta
+		n, err := r.DedupCoverage(ctx, store.DedupFilter{TenantID: ds.TenantID, DestinationID: ds.ID, EventName: domain.EventPurchase, Since: p.Since, Until: p.Until})
+		if err != nil {
+			return Coverage{}, fmt.Errorf("report: dedup coverage: %w", err)
+		}
+		c.Dedup = dedup(n)
+	}
+	return c, nil
+}
+
+func dedup(n store.DedupCount) *DedupCoverage {
+	d := &DedupCoverage{Purchases: n.Events, Shared: n.Shared}
+	if n.Events > 0 {
+		d.Share = float64(n.Shared) / float64(n.Events)
+		d.Low = d.Share < DedupLowShare
+	}
+	return d
 }
 
 func coverage(ds store.Destination, declared []dest.Keys, p Period, rows []store.KeysCount) Coverage {

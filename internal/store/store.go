@@ -200,6 +200,10 @@ type Reader interface {
 	// that have their identifier keys recorded, by destination and set of keys. Deliveries sent
 	// before keys were recorded are left out.
 	IdentifierCoverage(ctx context.Context, f CoverageFilter) ([]KeysCount, error)
+	// DedupCoverage counts a destination's Purchases delivered in [Since, Until) (by
+	// DeliveredAt), and how many of them have their event id among the Pixel event ids the
+	// snippet shared with the browser Pixel (RecordPixelEvents) for the same event name.
+	DedupCoverage(ctx context.Context, f DedupFilter) (DedupCount, error)
 
 	AlertReader
 }
@@ -297,7 +301,11 @@ type Writer interface {
 	ErasePerson(ctx context.Context, tenantID string, p Person, audit AuditEntry) (ErasureResult, error)
 	// DeleteInboxBefore enforces raw-webhook retention (every tenant).
 	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
-	// DeleteTouchpointsBefore deletes touchpoints that occurred before the time (every tenant).
+	// RecordPixelEvents records event ids the snippet shared with the browser Pixel; one already
+	// recorded (tenant, event name, event id) is kept as it is.
+	RecordPixelEvents(ctx context.Context, evs []PixelEvent) error
+	// DeleteTouchpointsBefore deletes touchpoints that occurred before the time (every tenant),
+	// and the Pixel event ids received before it.
 	DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error)
 	// PrepareTouchpoints creates the storage touchpoints of the coming days need (PostgreSQL:
 	// the day partitions from yesterday to a week ahead, moving any of their rows out of the
@@ -1024,6 +1032,32 @@ type CoverageFilter struct {
 	DestinationID string
 	Since         time.Time
 	Until         time.Time
+}
+
+// PixelEvent is an event id the snippet shared with the browser Pixel (fbq's eventID), under
+// the Pixel's event name (Purchase, Lead...). It holds no personal data.
+type PixelEvent struct {
+	TenantID   string
+	SourceID   string
+	EventName  string
+	EventID    string
+	ReceivedAt time.Time
+}
+
+// DedupFilter selects the Purchases DedupCoverage counts: one destination's, by event name.
+type DedupFilter struct {
+	TenantID      string
+	DestinationID string
+	EventName     string
+	Since         time.Time
+	Until         time.Time
+}
+
+// DedupCount is how many events a destination delivered (Events) and how many of them the
+// browser Pixel also received with the same event id (Shared).
+type DedupCount struct {
+	Events int
+	Shared int
 }
 
 // KeysCount is how many delivered events of a destination carried exactly the set Keys.

@@ -6,9 +6,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/store"
 )
 
 // The Setup page shows Meta's own Event Match Quality beside Hub's estimate, read from the fake
@@ -56,4 +59,60 @@ func TestSetupShowsMetaMatchQuality(t *testing.T) {
 	if len(ds) != 2 {
 		t.Fatalf("%d destinations", len(ds))
 	}
+}
+
+// The Setup page shows the share of the Meta destination's purchases whose event id the browser
+// Pixel also received, and the plain sentence when it is low (seeded: 1 of 4).
+func TestSetupShowsDedupCoverage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, backends[0])
+	c := e.firstAdmin("ana@example.com")
+	tok := c.csrf("/setup")
+	if r := c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"meta"}, "name": {"Meta pixel"},
+		"s_pixel_id": {fakemeta.PixelID}, "s_access_token": {fakemeta.DefaultToken}}); r.status != http.StatusSeeOther {
+		t.Fatalf("add destination: %d %s", r.status, r.body)
+	}
+	ctx := context.Background()
+	tenant := mustTenant(t, e)
+	ds, err := e.st.ListDestinations(ctx, tenant.ID)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("destinations: %v %v", ds, err)
+	}
+	srcs, err := e.st.ListSources(ctx, tenant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srcs) == 0 {
+		src, err := e.st.CreateSource(ctx, store.Source{TenantID: tenant.ID, Name: "shop", PublicKey: "pk_dedup", WebhookToken: "wh_dedup",
+			AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, src)
+	}
+	now := time.Now().UTC()
+	for i, ext := range []string{"HP1", "HP2", "HP3", "HP4"} {
+		o, _, err := e.st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant.ID, SourceID: srcs[0].ID, Provider: "hotmart", ExternalID: ext,
+			EventKey: ext + "-paid", Status: domain.StatusPaid, OccurredAt: now.Add(-time.Hour), AmountMinor: 19700, Currency: "BRL"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: tenant.ID, OrderID: o.ID, DestinationID: ds[0].ID,
+			EventName: "Purchase", EventID: "hotmart:" + ext + ":purchase", State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.State, d.DeliveredAt, d.UpdatedAt = store.DeliveryDelivered, &now, now
+		if err := e.st.UpdateDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if err := e.st.RecordPixelEvents(ctx, []store.PixelEvent{{TenantID: tenant.ID, SourceID: srcs[0].ID, EventName: "Purchase", EventID: d.EventID, ReceivedAt: now}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r := c.get("/setup")
+	mustContain(t, "setup page", r.body, `class="small dedup warn" data-low="true"`,
+		"1 of 4 purchases sent (25", "your thank-you page&#39;s Pixel sends purchases, it is not sending the same event id: Meta may count purchases twice or not deduplicate")
 }

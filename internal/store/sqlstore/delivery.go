@@ -174,6 +174,32 @@ func (q *queries) IdentifierCoverage(ctx context.Context, f store.CoverageFilter
 	})
 }
 
+// RecordPixelEvents implements store.Writer.
+func (q *queries) RecordPixelEvents(ctx context.Context, evs []store.PixelEvent) error {
+	for _, e := range evs {
+		if _, err := q.exec(ctx, q.w, `INSERT INTO pixel_events (tenant_id, event_name, event_id, source_id, received_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, event_name, event_id) DO NOTHING`,
+			e.TenantID, e.EventName, e.EventID, e.SourceID, q.f.Time(Micro(q.stamp(e.ReceivedAt)))); err != nil {
+			return wrap("record pixel events", err)
+		}
+	}
+	return nil
+}
+
+// DedupCoverage implements store.Reader.
+func (q *queries) DedupCoverage(ctx context.Context, f store.DedupFilter) (store.DedupCount, error) {
+	var c store.DedupCount
+	err := q.queryRow(ctx, q.r, `SELECT count(*), count(p.event_id) FROM deliveries d
+		LEFT JOIN pixel_events p ON p.tenant_id = d.tenant_id AND p.event_name = d.event_name AND p.event_id = d.event_id
+		WHERE d.tenant_id = $1 AND d.destination_id = $2 AND d.event_name = $3
+		AND d.delivered_at >= $4 AND d.delivered_at < $5`,
+		f.TenantID, f.DestinationID, f.EventName, q.f.Time(Micro(f.Since)), q.f.Time(Micro(f.Until))).Scan(&c.Events, &c.Shared)
+	if err != nil {
+		return c, wrap("dedup coverage", err)
+	}
+	return c, nil
+}
+
 // Attempts.
 
 const attemptCols = `id, tenant_id, delivery_id, at, http_status, latency_ms, outcome, code, message, trace_id, replay,

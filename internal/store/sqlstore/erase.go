@@ -411,6 +411,17 @@ func (q *queries) DeleteTouchpointsBefore(ctx context.Context, before time.Time)
 			}
 		}
 	}
+	// The Pixel event ids go with the touchpoints they were reported with.
+	for {
+		n, err := q.exec(ctx, q.w, `DELETE FROM pixel_events WHERE (tenant_id, event_name, event_id) IN (
+			SELECT tenant_id, event_name, event_id FROM pixel_events WHERE received_at < $1 LIMIT $2)`, cut, retentionBatch)
+		if err != nil {
+			return total, wrap("delete pixel events before", err)
+		}
+		if n < retentionBatch {
+			break
+		}
+	}
 	return total, nil
 }
 

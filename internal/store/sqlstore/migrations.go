@@ -920,4 +920,20 @@ CREATE TABLE alert_settings (
 );
 `,
 	},
+	{
+		// The event ids the snippet shared with the browser Pixel (issue 18): the dashboard's
+		// browser-server deduplication coverage joins them with the Purchases delivered to Meta.
+		Name: "pixel event ids",
+		Up: `
+CREATE TABLE pixel_events (
+	tenant_id   text COLLATE "C" NOT NULL,
+	event_name  text NOT NULL,
+	event_id    text NOT NULL,
+	source_id   text NOT NULL,
+	received_at timestamptz NOT NULL,
+	PRIMARY KEY (tenant_id, event_name, event_id)
+);
+CREATE INDEX pixel_events_received ON pixel_events (received_at);
+`,
+	},
 }

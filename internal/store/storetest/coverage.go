@@ -53,3 +53,51 @@ func testIdentifierCoverage(t *testing.T, s store.Store) {
 	f = store.CoverageFilter{TenantID: w.b.ID, Since: at(0), Until: at(24 * time.Hour)}
 	equal(t, "tenant B", must(s.IdentifierCoverage(ctx, f))(t), []store.KeysCount{{DestinationID: w.dstB.ID, Keys: 0b1, Events: 1}})
 }
+
+// testDedupCoverage: a destination's delivered Purchases are counted in the period, and those
+// whose event id the snippet shared with the Pixel under the same name, of the same tenant;
+// recording a Pixel event id twice keeps one; retention deletes the old ones.
+func testDedupCoverage(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	deliver := func(tenant, dst, order, name string, when time.Duration, delivered bool) {
+		t.Helper()
+		o := w.order(t, s, tenant, order)
+		d, _, err := s.CreateDelivery(ctx, store.Delivery{TenantID: tenant, OrderID: o.ID, DestinationID: dst, EventName: name, EventID: "hotmart:" + order + ":purchase", CreatedAt: at(0)})
+		noErr(t, err)
+		d.UpdatedAt = at(when)
+		if delivered {
+			d.State, d.DeliveredAt = store.DeliveryDelivered, microPtr(at(when))
+		} else {
+			d.State, d.Reason = store.DeliveryDead, "invalid_parameter"
+		}
+		noErr(t, s.UpdateDelivery(ctx, d))
+	}
+	deliver(w.a.ID, w.dstA.ID, "p1", "Purchase", time.Hour, true)
+	deliver(w.a.ID, w.dstA.ID, "p2", "Purchase", 2*time.Hour, true)
+	deliver(w.a.ID, w.dstA.ID, "p3", "Purchase", 3*time.Hour, true)
+	deliver(w.a.ID, w.dstA.ID, "p4", "Purchase", 3*time.Hour, false) // not delivered
+	deliver(w.a.ID, w.dstA.ID, "p5", "Purchase", 30*time.Hour, true) // after the period
+	deliver(w.b.ID, w.dstB.ID, "p1", "Purchase", time.Hour, true)    // another tenant, same event id
+	pixel := func(tenant, name, order string, when time.Duration) store.PixelEvent {
+		return store.PixelEvent{TenantID: tenant, SourceID: "src", EventName: name, EventID: "hotmart:" + order + ":purchase", ReceivedAt: at(when)}
+	}
+	noErr(t, s.RecordPixelEvents(ctx, []store.PixelEvent{
+		pixel(w.a.ID, "Purchase", "p1", time.Hour), pixel(w.a.ID, "Purchase", "p1", time.Hour), // twice: one kept
+		pixel(w.a.ID, "Lead", "p2", time.Hour), // another event name
+		pixel(w.a.ID, "Purchase", "p3", 3*time.Hour), pixel(w.a.ID, "Purchase", "p4", 3*time.Hour),
+	}))
+	noErr(t, s.RecordPixelEvents(ctx, []store.PixelEvent{pixel(w.a.ID, "Purchase", "p1", 2*time.Hour)}))
+	f := store.DedupFilter{TenantID: w.a.ID, DestinationID: w.dstA.ID, EventName: "Purchase", Since: at(0), Until: at(24 * time.Hour)}
+	equal(t, "tenant A", must(s.DedupCoverage(ctx, f))(t), store.DedupCount{Events: 3, Shared: 2})
+	f.Since, f.Until = at(2*time.Hour), at(3*time.Hour)
+	equal(t, "half-open period", must(s.DedupCoverage(ctx, f))(t), store.DedupCount{Events: 1, Shared: 0})
+	equal(t, "tenant B", must(s.DedupCoverage(ctx, store.DedupFilter{TenantID: w.b.ID, DestinationID: w.dstB.ID, EventName: "Purchase", Since: at(0), Until: at(24 * time.Hour)}))(t),
+		store.DedupCount{Events: 1, Shared: 0})
+
+	// Retention: the Pixel event ids received before the cut go.
+	_, err := s.DeleteTouchpointsBefore(ctx, at(2*time.Hour))
+	noErr(t, err)
+	f.Since, f.Until = at(0), at(24*time.Hour)
+	equal(t, "after retention", must(s.DedupCoverage(ctx, f))(t), store.DedupCount{Events: 3, Shared: 1})
+}

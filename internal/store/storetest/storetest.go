@@ -51,6 +51,7 @@ func Run(t *testing.T, open Open) {
 		{"TouchpointDeliveries", testTouchpointDeliveries},
 		{"DeliveryJob", testDeliveryJob},
 		{"IdentifierCoverage", testIdentifierCoverage},
+		{"DedupCoverage", testDedupCoverage},
 		{"Audit", testAudit},
 		{"ErasePerson", testErasePerson},
 		{"ErasePersonLinked", testErasePersonLinked},
