@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -35,7 +37,10 @@ import (
 // smtpServer is a small real SMTP server (RFC 5321 over TCP, with AUTH PLAIN) that keeps every
 // message it receives, so a test reads what Hub sent.
 type smtpServer struct {
-	ln       net.Listener
+	ln net.Listener
+	// tls, when set, is offered as STARTTLS; tlsUsed records that a client upgraded.
+	tls      *tls.Config
+	tlsUsed  bool
 	mu       sync.Mutex
 	messages []smtpMessage
 	auths    []string // the decoded AUTH PLAIN responses
@@ -86,7 +91,23 @@ func (s *smtpServer) serve(c net.Conn) {
 		case strings.HasPrefix(verb, "EHLO"), strings.HasPrefix(verb, "HELO"):
 			say("250-test.local")
 			say("250-8BITMIME")
+			if s.tls != nil {
+				if _, upgraded := c.(*tls.Conn); !upgraded {
+					say("250-STARTTLS")
+				}
+			}
 			say("250 AUTH PLAIN")
+		case verb == "STARTTLS" && s.tls != nil:
+			say("220 Ready to start TLS")
+			tc := tls.Server(c, s.tls)
+			if err := tc.Handshake(); err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.tlsUsed = true
+			s.mu.Unlock()
+			c, r = tc, bufio.NewReader(tc)
+			say = func(line string) { _, _ = io.WriteString(c, line+"\r\n") }
 		case strings.HasPrefix(verb, "AUTH PLAIN"):
 			resp := strings.TrimSpace(line[len("AUTH PLAIN"):])
 			if resp == "" {
@@ -521,5 +542,43 @@ func TestParseRecipients(t *testing.T) {
 		if _, err := alert.ParseRecipients(bad); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+}
+
+// When the server offers STARTTLS, Hub upgrades before authenticating: the password and the
+// message cross the network encrypted (the server's certificate checked against the trusted one).
+func TestSMTPStartTLS(t *testing.T) {
+	ts := httptest.NewTLSServer(nil) // its certificate (for 127.0.0.1) and a pool that trusts it
+	t.Cleanup(ts.Close)
+	srv := newSMTPServer(t)
+	srv.tls = &tls.Config{Certificates: ts.TLS.Certificates}
+	pool := x509.NewCertPool()
+	pool.AddCert(ts.Certificate())
+	m := &alert.SMTP{Config: config.SMTP{Host: "127.0.0.1", Port: srv.port(), User: "hub", Password: smtpPassword, From: "alerts@example.com"},
+		TLS: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}}
+	if err := m.Send(context.Background(), []string{"ops@example.com"}, "Hub — teste ção", "Olá, ação.\nLinha 2."); err != nil {
+		t.Fatal(err)
+	}
+	srv.mu.Lock()
+	used, auths := srv.tlsUsed, append([]string(nil), srv.auths...)
+	srv.mu.Unlock()
+	got := srv.received()
+	if !used || len(auths) != 1 || len(got) != 1 {
+		t.Fatalf("STARTTLS used %v, auths %d, messages %d", used, len(auths), len(got))
+	}
+	if b := got[0].body(t); !strings.Contains(b, "Olá, ação.") {
+		t.Errorf("body: %q", b)
+	}
+	// A certificate Hub does not trust stops the send before the password is sent.
+	srv2 := newSMTPServer(t)
+	srv2.tls = &tls.Config{Certificates: ts.TLS.Certificates}
+	m.Config.Port = srv2.port()
+	m.TLS = nil // the system roots, which do not trust the test certificate
+	err := m.Send(context.Background(), []string{"ops@example.com"}, "x", "y")
+	srv2.mu.Lock()
+	n := len(srv2.auths)
+	srv2.mu.Unlock()
+	if err == nil || n != 0 || strings.Contains(err.Error(), smtpPassword) {
+		t.Errorf("untrusted certificate: err %v, auths %d", err, n)
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,34 @@ func TestLoadAPIRatePerKey(t *testing.T) {
 	for _, v := range []string{"0", "-3", "fast"} {
 		if _, err := Load(env(map[string]string{"HUB_API_RATE_PER_KEY": v}), nil, nil); err == nil || !strings.Contains(err.Error(), "HUB_API_RATE_PER_KEY: must be") {
 			t.Errorf("HUB_API_RATE_PER_KEY=%s: error %v", v, err)
+		}
+	}
+}
+
+// The SMTP settings: parsed, the sender required with a host, bad values named, and the password
+// never in the value's text or its structured log form.
+func TestLoadSMTP(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"HUB_SMTP_HOST": "smtp.example.com", "HUB_SMTP_USER": "hub", "HUB_SMTP_PASSWORD": "pw-secret-123",
+		"HUB_SMTP_FROM": "Hub <alerts@example.com>"}), nil, nil)
+	if err != nil || c.SMTP.Host != "smtp.example.com" || c.SMTP.Port != 587 || c.SMTP.Password != "pw-secret-123" {
+		t.Fatalf("SMTP = %+v, %v", c.SMTP, err)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "smtp", c.SMTP)
+	for _, s := range []string{c.SMTP.String(), fmt.Sprint(c.SMTP), fmt.Sprintf("%v %+v", c.SMTP, c.SMTP), logged.String()} {
+		if strings.Contains(s, "pw-secret-123") || !strings.Contains(s, "smtp.example.com") {
+			t.Errorf("SMTP shown as %q", s)
+		}
+	}
+	for msg, vars := range map[string]map[string]string{
+		"HUB_SMTP_FROM: required":     {"HUB_SMTP_HOST": "smtp.example.com"},
+		"HUB_SMTP_HOST: must be":      {"HUB_SMTP_HOST": "smtp://smtp.example.com", "HUB_SMTP_FROM": "a@example.com"},
+		"HUB_SMTP_PORT: must be":      {"HUB_SMTP_PORT": "0"},
+		"HUB_SMTP_FROM: must be an e": {"HUB_SMTP_FROM": "not an address"},
+	} {
+		if _, err := Load(env(vars), nil, nil); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%v: error %v, want %q", vars, err, msg)
 		}
 	}
 }
