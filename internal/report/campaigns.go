@@ -49,6 +49,10 @@ type CampaignQuery struct {
 	AdSetID    string
 	// CountBy is CountByPayment (default) or CountByClick.
 	CountBy string
+	// Platform keeps one ad platform's spend and sales (domain.AdPlatformMeta...), its
+	// unidentified paid traffic included and the sales without a paid click left out; empty:
+	// every platform and those sales.
+	Platform string
 }
 
 // maxCampaignDays bounds a report's period.
@@ -87,6 +91,11 @@ func (q *CampaignQuery) Validate() []domain.FieldError {
 		}
 	default:
 		errs = append(errs, domain.FieldError{Field: "level", Reason: "must be campaign, adset or ad"})
+	}
+	switch q.Platform {
+	case "", domain.AdPlatformMeta, domain.AdPlatformGoogleAds, domain.AdPlatformTikTok:
+	default:
+		errs = append(errs, domain.FieldError{Field: "platform", Reason: "must be meta, googleads or tiktok"})
 	}
 	switch q.CountBy {
 	case "":
@@ -227,8 +236,9 @@ func Campaigns(ctx context.Context, r store.CampaignReader, tenantID string, q C
 	p := Period{Since: sinceDay, Until: untilDay.AddDate(0, 0, 1), Location: loc}
 	width, offset := p.dayGrid()
 	// The campaign level reads per-ad totals and per-day totals (four grouped scans, side by
-	// side); a drill-down reads every ad's every day, since its days are those of its ads.
-	drill := q.Level != LevelCampaign
+	// side); a drill-down (and one platform's report) reads every ad's every day, since its
+	// days are those of its ads.
+	drill := q.perAdDays()
 	var in campaignInput
 	var g group
 	salesF := store.AdSalesFilter{TenantID: tenantID, Since: p.Since, Until: p.Until, Bucket: width, Offset: offset,
@@ -469,9 +479,16 @@ func (ix adIndex) complete(a domain.AdRef) domain.AdRef {
 	return a
 }
 
+// perAdDays says the report's days are read per ad (a drill-down, one platform) rather than
+// from the day totals of every ad.
+func (q CampaignQuery) perAdDays() bool { return q.Level != LevelCampaign || q.Platform != "" }
+
 // scope places an ad reference in the query's level: its row key and row, or false when it
 // is outside the drill-down.
 func (q CampaignQuery) scope(a domain.AdRef) (rowKey, CampaignRow, bool) {
+	if q.Platform != "" && a.Platform != q.Platform {
+		return rowKey{}, CampaignRow{}, false
+	}
 	switch q.Level {
 	case LevelAdSet:
 		if a.CampaignID != q.CampaignID {
@@ -515,7 +532,7 @@ func computeCampaigns(q CampaignQuery, loc *time.Location, s store.MoneySettings
 	rows := map[rowKey]*campaignAcc{}
 	days := map[string]*figuresAcc{}
 	var total figuresAcc
-	drill := q.Level != LevelCampaign
+	drill := q.perAdDays()
 	toRow := func(k rowKey, row CampaignRow, f CampaignFigures) {
 		acc := rows[k]
 		if acc == nil {

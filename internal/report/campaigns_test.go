@@ -417,3 +417,52 @@ func TestCampaignsTotalsMatchOverview(t *testing.T) {
 		}
 	})
 }
+
+// TestCampaignsPlatform: a platform's report is that platform's rows of the full report, figure
+// for figure (its unidentified traffic included, the sales without a paid click left out), and
+// its total and days add up its rows only.
+func TestCampaignsPlatform(t *testing.T) {
+	t.Parallel()
+	eachClockStore(t, func(t *testing.T, st store.Store, setClock func(time.Time)) {
+		s := seedCampaigns(t, st, setClock)
+		ctx := context.Background()
+		all, err := report.Campaigns(ctx, st, s.tenant, report.CampaignQuery{Since: "2026-11-02", Until: "2026-11-03", Location: saoPaulo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pl := range []string{"meta", "googleads", "tiktok"} {
+			rep, err := report.Campaigns(ctx, st, s.tenant, report.CampaignQuery{Since: "2026-11-02", Until: "2026-11-03", Location: saoPaulo, Platform: pl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []report.CampaignRow
+			for _, r := range all.Rows {
+				if r.Platform == pl {
+					want = append(want, r)
+				}
+			}
+			if len(rep.Rows) != len(want) {
+				t.Fatalf("%s: %d rows, want %d: %+v", pl, len(rep.Rows), len(want), rep.Rows)
+			}
+			var spend, revenue, profit int64
+			for i, r := range rep.Rows {
+				if r.Kind != want[i].Kind || r.ID != want[i].ID {
+					t.Errorf("%s row %d: %s %s, want %s %s", pl, i, r.Kind, r.ID, want[i].Kind, want[i].ID)
+				}
+				checkFigures(t, pl+" "+r.ID, r.CampaignFigures, want[i].CampaignFigures)
+				spend, revenue, profit = spend+r.SpendMinor, revenue+r.RevenueMinor, profit+r.ProfitMinor
+			}
+			var daySpend int64
+			for _, d := range rep.Days {
+				daySpend += d.SpendMinor
+			}
+			if rep.Total.SpendMinor != spend || rep.Total.RevenueMinor != revenue || rep.Total.ProfitMinor != profit || daySpend != spend {
+				t.Errorf("%s: total %+v, days' spend %d; rows add up to spend %d, revenue %d, profit %d", pl, rep.Total, daySpend, spend, revenue, profit)
+			}
+		}
+		q := report.CampaignQuery{Since: "2026-11-02", Until: "2026-11-03", Platform: "orkut"}
+		if errs := q.Validate(); len(errs) != 1 || errs[0].Field != "platform" {
+			t.Errorf("an unknown platform: %v", errs)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -60,7 +61,7 @@ func (q campQuery) href(path string) string {
 	return path
 }
 
-var adPlatforms = []string{"meta", "googleads", "tiktok"}
+var adPlatforms = []string{domain.AdPlatformMeta, domain.AdPlatformGoogleAds, domain.AdPlatformTikTok}
 
 // campSorts are the sortable columns, in the table's order, with their catalogue keys.
 var campSorts = []struct{ Key, Label string }{
@@ -73,9 +74,9 @@ var campSorts = []struct{ Key, Label string }{
 func parseCampQuery(r *http.Request, loc *time.Location, now time.Time) (q campQuery, since, until time.Time, errKey string) {
 	v := r.URL.Query()
 	q = campQuery{Platform: v.Get("platform"), Basis: v.Get("basis"), Campaign: v.Get("campaign"), AdSet: v.Get("adset"), Sort: v.Get("sort"), Dir: v.Get("dir")}
-	// report.CampaignQuery has no platform filter yet: the page shows every platform (each
-	// row names its platform) and offers no choice it would ignore.
-	q.Platform = ""
+	if !slices.Contains(adPlatforms, q.Platform) {
+		q.Platform = ""
+	}
 	if q.Basis != "click" {
 		q.Basis = "payment" // the report's default: the day the money came in
 	}
@@ -245,7 +246,7 @@ func (u *UI) campaignReader() store.CampaignReader {
 func (u *UI) campaignReport(r *http.Request, p page) (campQuery, report.CampaignReport, string, error) {
 	loc := tenantZone(p.Tenant, u.cfg.Location)
 	q, _, _, errKey := parseCampQuery(r, loc, u.now())
-	rq := report.CampaignQuery{Since: q.Since, Until: q.Until, Location: loc, CountBy: report.CountByPayment}
+	rq := report.CampaignQuery{Since: q.Since, Until: q.Until, Location: loc, CountBy: report.CountByPayment, Platform: q.Platform}
 	if q.Basis == "click" {
 		rq.CountBy = report.CountByClick
 	}
@@ -274,7 +275,7 @@ func (u *UI) campaigns(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	l := p.Loc
-	d := campaignsData{campQuery: q, Currency: rep.Currency, Total: figures(rep.Total), Columns: columns(q)}
+	d := campaignsData{campQuery: q, Platforms: adPlatforms, Currency: rep.Currency, Total: figures(rep.Total), Columns: columns(q)}
 	if qs := q.values().Encode(); qs != "" {
 		d.Query = template.URL("?" + qs)
 	}

@@ -200,6 +200,17 @@ func TestBrowserCampaigns(t *testing.T) {
 					t.Errorf("last row: %q", s)
 				}
 
+				// One platform: Google Ads has neither spend nor sales here, and its report leaves
+				// out the sales without an ad click.
+				run("google ads only", chromedp.SetValue(chromedp.CSS(`#c-platform`), "googleads"), chromedp.Click(chromedp.CSS(`form[action="/campaigns"] button`)),
+					chromedp.WaitReady(chromedp.CSS(`#c-platform option[value="googleads"][selected]`)))
+				if s := text(`#kpi-sales`); s != "0" {
+					t.Errorf("Google Ads sales: %q", s)
+				}
+				if n := p.count(`#camp-table`); n != 0 {
+					t.Errorf("Google Ads shows %d tables of rows", n)
+				}
+
 				// The totals match the overview's paid revenue of the same days.
 				run("overview", chromedp.Navigate(base+"/?period=7d"), chromedp.WaitVisible(chromedp.CSS(`#gw-h`)))
 				if s := text(`section[aria-labelledby="gw-h"] tbody`); !strings.Contains(s, w.overviewRevenue) {

@@ -33,6 +33,10 @@ func TestCampaignQuery(t *testing.T) {
 			t.Errorf("%q: %+v %q", c.query, q, errKey)
 		}
 	}
+	r, _ := http.NewRequest(http.MethodGet, "/campaigns?platform=googleads", nil)
+	if q, _, _, _ := parseCampQuery(r, loc, now); q.Platform != "googleads" || !strings.Contains(q.href("/campaigns"), "platform=googleads") {
+		t.Errorf("platform: %+v", q)
+	}
 }
 
 // TestCampaignSortAndColumns: rows sort by the chosen column either way, the unidentified and
