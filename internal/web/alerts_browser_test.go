@@ -19,8 +19,9 @@ import (
 
 // seedMatchQuality adds a Meta destination (the fake Graph server) and ten purchases delivered
 // to it in the last hours with their identifier keys recorded: every one with e-mail, IP and
-// user agent, eight with a phone, five with fbc and fbp, two with a first and last name. It
-// returns the destination.
+// user agent, eight with a phone, five with fbc and fbp, two with a first and last name; the
+// browser Pixel shared the event ids of nine (deduplication coverage 90 %). It returns the
+// destination.
 func seedMatchQuality(t *testing.T, e *env) store.Destination {
 	t.Helper()
 	ctx := context.Background()
@@ -64,6 +65,11 @@ func seedMatchQuality(t *testing.T, e *env) store.Destination {
 		if err := e.st.UpdateDelivery(ctx, del); err != nil {
 			t.Fatal(err)
 		}
+		if i < 9 { // the thank-you page's Pixel got nine of the ten purchases' event ids
+			if err := e.st.RecordPixelEvents(ctx, []store.PixelEvent{{TenantID: tenant.ID, SourceID: src.ID, EventName: "Purchase", EventID: del.EventID, ReceivedAt: at}}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	return d
 }
@@ -94,20 +100,20 @@ func seedAlerts(t *testing.T, e *env, d store.Destination) {
 
 // TestBrowserMatchQualityAndAlerts reads, in headless Chromium, in both languages and on both
 // stores, through the handler chain the binary serves: the setup page's match quality of a Meta
-// destination (identifier coverage per key and the estimated score, beside Meta's own Event
-// Match Quality as the fake reports it) and the Alerts page (open and resolved alerts in the
+// destination (identifier coverage per key and the estimated score, the browser–server
+// deduplication coverage, and Meta's own Event Match Quality as the fake reports it) and the Alerts page (open and resolved alerts in the
 // reader's language and the tenant's zone; the settings saved with clicks and typing). Each
 // page passes the accessibility audit. HUB_SCREENSHOTS=1 writes docs/dashboard/match-quality.png,
 // match-quality-pt-BR.png, alerts.png and alerts-pt-BR.png (from the embedded backend).
 func TestBrowserMatchQualityAndAlerts(t *testing.T) {
 	type words struct {
-		lang, covSummary, email, phone, alertsH1, unhealthy, gateway, resolved, saved, noneRecent string
+		lang, covSummary, email, phone, dedup, alertsH1, unhealthy, gateway, resolved, saved string
 	}
 	for _, w := range []words{
-		{"en", "Identifiers sent", "100.0\u00a0%", "80.0\u00a0%", "Alerts", "The destination “Pixel loja” stopped accepting conversions on",
-			"No webhook from kiwify has reached “Loja” since", "the tracking snippet of “Loja” is reporting visits again", "Alert settings saved.", ""},
-		{"pt-BR", "Identificadores enviados", "100,0\u00a0%", "80,0\u00a0%", "Alertas", "O destino “Pixel loja” parou de aceitar conversões em",
-			"Nenhum webhook da kiwify chegou a “Loja” desde", "o snippet de rastreamento de “Loja” voltou a reportar visitas", "Ajustes de alertas salvos.", ""},
+		{"en", "Identifiers sent", "100.0\u00a0%", "80.0\u00a0%", "90.0\u00a0%", "Alerts", "The destination “Pixel loja” stopped accepting conversions on",
+			"No webhook from kiwify has reached “Loja” since", "the tracking snippet of “Loja” is reporting visits again", "Alert settings saved."},
+		{"pt-BR", "Identificadores enviados", "100,0\u00a0%", "80,0\u00a0%", "90,0\u00a0%", "Alertas", "O destino “Pixel loja” parou de aceitar conversões em",
+			"Nenhum webhook da kiwify chegou a “Loja” desde", "o snippet de rastreamento de “Loja” voltou a reportar visitas", "Ajustes de alertas salvos."},
 	} {
 		for _, b := range backends {
 			t.Run(b.name+"/"+w.lang, func(t *testing.T) {
@@ -154,6 +160,9 @@ func TestBrowserMatchQualityAndAlerts(t *testing.T) {
 				}
 				if s := text(cov + ` p.small`); !strings.Contains(s, "10") {
 					t.Errorf("coverage period and count: %q", s)
+				}
+				if s := text(cov + ` p.dedup`); !strings.Contains(s, w.dedup) {
+					t.Errorf("deduplication coverage: %q, want %q", s, w.dedup)
 				}
 
 				// Alerts: none, then the seeded ones.
