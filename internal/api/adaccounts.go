@@ -39,26 +39,11 @@ type AdAccountImport struct {
 	LastErrorMessage  string     `json:"last_error_message,omitempty"`
 }
 
-// ImportState names where an account's import stands (the API's and the dashboard's word).
-func ImportState(im store.AdAccountImport, now time.Time) string {
-	switch {
-	case im.Paused:
-		return "paused"
-	case im.RetryAt != nil && now.Before(*im.RetryAt):
-		return "waiting"
-	case im.LastError != "":
-		return "retrying"
-	case !im.BackfillDone:
-		return "backfilling"
-	}
-	return "up_to_date"
-}
-
 func (a *API) adAccountView(acct store.AdAccount) AdAccount {
 	im := acct.Import
 	return AdAccount{ID: acct.ID, Platform: acct.Platform, AccountID: acct.ExternalID, Name: acct.Name, Currency: acct.Currency,
 		TimeZone: acct.TimeZone, CreatedAt: acct.CreatedAt, UpdatedAt: acct.UpdatedAt,
-		Import: AdAccountImport{State: ImportState(im, a.now()), BackfilledThrough: im.BackfilledThrough, BackfillDone: im.BackfillDone,
+		Import: AdAccountImport{State: spendimport.State(im, a.now()), BackfilledThrough: im.BackfilledThrough, BackfillDone: im.BackfillDone,
 			LastSuccessAt: im.LastSuccessAt, LastAttemptAt: im.LastAttemptAt, RetryAt: im.RetryAt, LastError: im.LastError,
 			LastErrorMessage: explainOrEmpty(im.LastError)}}
 }

@@ -1,5 +1,35 @@
 package spendimport
 
+import (
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// States of an account's import, as the API and the dashboard name them.
+const (
+	StateBackfilling = "backfilling" // the 90-day backfill is running
+	StateUpToDate    = "up_to_date"  // imported on schedule
+	StateWaiting     = "waiting"     // the platform's back-off, until RetryAt
+	StateRetrying    = "retrying"    // a temporary failure, retried with back-off
+	StatePaused      = "paused"      // a refusal the tenant must fix
+)
+
+// State names where an account's import stands at now.
+func State(im store.AdAccountImport, now time.Time) string {
+	switch {
+	case im.Paused:
+		return StatePaused
+	case im.RetryAt != nil && now.Before(*im.RetryAt):
+		return StateWaiting
+	case im.LastError != "":
+		return StateRetrying
+	case !im.BackfillDone:
+		return StateBackfilling
+	}
+	return StateUpToDate
+}
+
 // explanations say what each reason means and what to do, in the dashboard's two languages.
 var explanations = map[string][2]string{
 	ReasonThrottled: {

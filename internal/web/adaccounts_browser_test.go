@@ -1,0 +1,139 @@
+package web
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hubtrack/hub/internal/spend"
+	spendmeta "github.com/hubtrack/hub/internal/spend/meta"
+	"github.com/hubtrack/hub/internal/spend/meta/fakeinsights"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// importAsked records the imports the dashboard asks for.
+type importAsked struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (q *importAsked) Enqueue(_ context.Context, _, accountID string, now bool) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if now {
+		accountID += " now"
+	}
+	q.calls = append(q.calls, accountID)
+	return nil
+}
+
+// TestBrowserAdAccounts connects a Meta ad account in headless Chromium, in both languages and
+// on both stores: the account id and token typed in the Ad accounts page, Hub reading the
+// account's name, currency and time zone from the Meta fake, the import state shown (and a
+// back-off in the tenant's time zone), import now, and the page's accessibility.
+// HUB_SCREENSHOTS=1 writes docs/dashboard/ad-accounts.png and ad-accounts-pt-BR.png.
+func TestBrowserAdAccounts(t *testing.T) {
+	type words struct{ lang, h1, none, state, waiting, flash, imported string }
+	for _, w := range []words{
+		{"en", "Ad accounts", "No ad account connected yet", "Importing the last 90 days", "The platform asked Hub to wait until", "Ad account connected", "Import asked for"},
+		{"pt-BR", "Contas de anúncio", "Nenhuma conta de anúncio conectada", "Importando os últimos 90 dias", "A plataforma pediu para o Hub esperar até", "Conta de anúncios conectada", "Importação pedida"},
+	} {
+		for _, b := range backends {
+			t.Run(b.name+"/"+w.lang, func(t *testing.T) {
+				fake := fakeinsights.New()
+				graph := httptest.NewServer(fake)
+				t.Cleanup(graph.Close)
+				asked := &importAsked{}
+				e := newEnvWith(t, b, func(c *Config) {
+					c.Admin.SpendSources = map[spend.Platform]spend.Source{spend.Meta: spendmeta.New(spend.Env{Client: graph.Client(),
+						Operator: map[string]string{"HUB_META_GRAPH_URL": graph.URL}})}
+					c.Admin.SpendImport = asked
+				})
+				p := newChrome(t, 40*time.Second)
+				run, text := p.run, p.text
+				dir := startShots(t, b.name)
+				suffix := ""
+				if w.lang == "pt-BR" {
+					suffix = "-pt-BR"
+				}
+				base := e.srv.URL
+				run("first login",
+					chromedp.Navigate(base+"/"),
+					chromedp.WaitVisible(chromedp.CSS(`form[action="/welcome"]`)),
+					chromedp.Click(chromedp.CSS(`footer a[href="?lang=`+w.lang+`"]`)),
+					chromedp.WaitVisible(chromedp.CSS(`html[lang="`+w.lang+`"] form[action="/welcome"]`)),
+					chromedp.SendKeys(chromedp.CSS(`#key`), e.key),
+					chromedp.SendKeys(chromedp.CSS(`#email`), "ana@example.com"),
+					chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery"),
+					chromedp.SendKeys(chromedp.CSS(`#password2`), "correct horse battery"),
+					chromedp.Click(chromedp.CSS(`form[action="/welcome"] button`)),
+					chromedp.WaitVisible(chromedp.CSS(`header nav`)),
+				)
+				run("ad accounts page", chromedp.Click(chromedp.CSS(`header nav a[href="/ad-accounts"]`)), chromedp.WaitVisible(chromedp.CSS(`#aa-id`)))
+				if s := text(`h1`); s != w.h1 {
+					t.Errorf("h1 %q, want %q", s, w.h1)
+				}
+				if s := text(`section[aria-labelledby="aa-h"]`); !strings.Contains(s, w.none) {
+					t.Errorf("empty list: %q", s)
+				}
+				run("connect",
+					chromedp.SendKeys(chromedp.CSS(`#aa-id`), fakeinsights.AccountID),
+					chromedp.SendKeys(chromedp.CSS(`#aa-token`), fakeinsights.Token),
+					chromedp.Click(chromedp.CSS(`form[action="/ad-accounts"] button`)),
+					chromedp.WaitVisible(chromedp.CSS(`tr[id^="acct-"]`)),
+				)
+				if s := text(`.flash`); !strings.Contains(s, w.flash) {
+					t.Errorf("flash %q", s)
+				}
+				row := text(`tr[id^="acct-"]`)
+				for _, want := range []string{"Loja Exemplo", fakeinsights.AccountID, "BRL", "America/Sao_Paulo", w.state} {
+					if !strings.Contains(row, want) {
+						t.Errorf("account row lacks %q: %q", want, row)
+					}
+				}
+				if strings.Contains(p.eval(`document.documentElement.outerHTML`), fakeinsights.Token) {
+					t.Error("the page shows the token")
+				}
+				accts, err := e.st.ListAdAccounts(context.Background(), mustTenant(t, e).ID)
+				if err != nil || len(accts) != 1 {
+					t.Fatalf("stored accounts: %v %v", accts, err)
+				}
+				acct := accts[0]
+				if len(asked.calls) != 1 || asked.calls[0] != acct.ID {
+					t.Errorf("imports asked for: %v", asked.calls)
+				}
+
+				// Meta throttled the backfill: the page says until when, in the tenant's zone.
+				retry := time.Now().Add(20 * time.Minute).UTC()
+				if err := e.st.SetAdAccountImport(context.Background(), acct.TenantID, acct.ID, store.AdAccountImport{BackfilledThrough: time.Now().AddDate(0, 0, -14).Format(time.DateOnly),
+					LastAttemptAt: &retry, RetryAt: &retry, LastError: "spend_throttled"}); err != nil {
+					t.Fatal(err)
+				}
+				run("throttled",
+					chromedp.Navigate(base+"/ad-accounts"),
+					chromedp.WaitVisible(chromedp.CSS(`tr[id^="acct-"]`)),
+					screenshot(func() string { return filepath.Join(dir, "ad-accounts"+suffix+".png") }, "ad accounts ("+w.lang+")"),
+				)
+				if s := text(`tr[id^="acct-"]`); !strings.Contains(s, w.waiting) {
+					t.Errorf("throttled row: %q", s)
+				}
+				run("import now",
+					chromedp.Click(chromedp.CSS(`form[action="/ad-accounts/`+acct.ID+`/import"] button`)),
+					chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+				)
+				if s := text(`.flash`); !strings.Contains(s, w.imported) {
+					t.Errorf("import now flash %q", s)
+				}
+				if len(asked.calls) != 2 || asked.calls[1] != acct.ID+" now" {
+					t.Errorf("imports asked for: %v", asked.calls)
+				}
+			})
+		}
+	}
+}
