@@ -3,6 +3,12 @@
 // (deliveries and attributions included), starts Hub on it, signs in through the first-run
 // form, and times each page. With -database-url it does the same on PostgreSQL.
 //
+// The orders' attributions carry the ad of their click (-ads ads in -ads/20 campaigns, 10 %
+// of the paid clicks without ids), and each ad has a spend row per day of the seeded period,
+// so the Campaigns report (GET /api/v1/reports/campaigns, timed with the pages at its
+// campaign level, its drill-downs and by click day) reads what 100k orders over 90 days of
+// 2,000 ads would be (-days 90).
+//
 // One line per page, then a last line:
 //
 //	dashboard: orders=N pages=P slowest=<page> p50=Xms max=Yms
@@ -45,6 +51,8 @@ func main() {
 		prof  = flag.String("cpuprofile", "", "write a CPU profile of the timed requests to this file")
 		only  = flag.String("pages", "", "comma-separated pages to time (default: all; {id} is the seeded order)")
 		dbURL = flag.String("database-url", "", "PostgreSQL URL (an empty database, or one this harness seeded) instead of the embedded SQLite; needs HUB_SECRET_KEY")
+		days  = flag.Int("days", 30, "days the orders and the ad spend are spread over")
+		ads   = flag.Int("ads", 2000, "ads the orders' clicks and the spend rows are spread over")
 	)
 	flag.Parse()
 	if *dir == "" {
@@ -72,6 +80,7 @@ func main() {
 	if err := a.Bootstrap(ctx, io.Discard); err != nil {
 		log.Fatal(err)
 	}
+	seedDays, seedAds = *days, max(*ads, 20)
 	orderID, err := seed(ctx, a, *dir, *dbURL, *n)
 	if err != nil {
 		log.Fatal(err)
@@ -91,7 +100,8 @@ func main() {
 		}
 	}()
 	base := "http://" + <-addrc
-	c := signIn(base, adminKey(ctx, a))
+	key := adminKey(ctx, a)
+	c := signIn(base, key)
 
 	if *prof != "" {
 		f, err := os.Create(*prof)
@@ -104,8 +114,16 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	pages := []string{"/", "/?period=7d", "/?period=30d", "/orders", "/orders?status=paid", "/orders/" + orderID, "/failures", "/accuracy", "/setup", "/settings"}
+	// The Campaigns report over the whole seeded period, through the API (the dashboard's
+	// page reads the same report.Campaigns).
+	today := time.Now().In(saoPaulo).Format(time.DateOnly)
+	first := time.Now().In(saoPaulo).AddDate(0, 0, -(seedDays - 1)).Format(time.DateOnly)
+	period := "?since=" + first + "&until=" + today
+	pages = append(pages, "/api/v1/reports/campaigns"+period, "/api/v1/reports/campaigns"+period+"&count_by=click",
+		"/api/v1/reports/campaigns"+period+"&level=adset&campaign_id=23800000000000001",
+		"/api/v1/reports/campaigns"+period+"&level=ad&adset_id=23810000000000001")
 	if *only != "" {
-		pages = strings.Split(strings.ReplaceAll(*only, "{id}", orderID), ",")
+		pages = strings.Split(strings.ReplaceAll(strings.ReplaceAll(*only, "{id}", orderID), "{period}", period), ",")
 	}
 	var all []float64
 	slowest, slowestP50 := "", 0.0
@@ -113,7 +131,11 @@ func main() {
 		var lat []float64
 		for range *runs {
 			t0 := time.Now()
-			resp, err := c.Get(base + p)
+			req, _ := http.NewRequest(http.MethodGet, base+p, nil)
+			if strings.HasPrefix(p, "/api/") {
+				req.Header.Set("Authorization", "Bearer "+key)
+			}
+			resp, err := c.Do(req)
 			if err != nil {
 				log.Fatal(err)
 			}
@@ -126,7 +148,7 @@ func main() {
 		}
 		sort.Float64s(lat)
 		p50 := lat[len(lat)/2]
-		fmt.Printf("page %-22s p50=%.1fms max=%.1fms\n", p, p50, lat[len(lat)-1])
+		fmt.Printf("page %-22s p50=%.1fms max=%.1fms\n", strings.Replace(p, period, "?{period}", 1), p50, lat[len(lat)-1])
 		if p50 > slowestP50 {
 			slowest, slowestP50 = p, p50
 		}
@@ -158,9 +180,33 @@ func (c *seedClock) now() time.Time {
 
 func (c *seedClock) at(t time.Time) { c.mu.Lock(); c.set = t; c.mu.Unlock() }
 
-// seed writes n paid orders over the last 30 days in transactions of 1,000, each with a
-// delivered Purchase (2 % dead) and (for 80 %) an attribution, as the intake would. The source
-// and the destination are created first, a day before the oldest order.
+// Seeding shape: the days orders and spend are spread over, and the ads.
+var (
+	seedDays = 30
+	seedAds  = 2000
+)
+
+var saoPaulo, _ = time.LoadLocation("America/Sao_Paulo")
+
+// adOf is the ad of seeded order j's click: ad j%ads of campaign (ad/20), ad set (ad/5); one
+// attributed click in ten is paid traffic without ids.
+func adOf(j int) domain.AdRef {
+	if j%10 == 3 {
+		return domain.AdRef{Platform: domain.AdPlatformMeta}
+	}
+	return adRef(j % seedAds)
+}
+
+// adRef is the ids and names of seeded ad number ad.
+func adRef(ad int) domain.AdRef {
+	return domain.AdRef{Platform: domain.AdPlatformMeta, CampaignID: fmt.Sprint(23800000000000000 + ad/20), CampaignName: fmt.Sprintf("Campanha %d", ad/20),
+		AdSetID: fmt.Sprint(23810000000000000 + ad/5), AdSetName: fmt.Sprintf("Conjunto %d", ad/5), AdID: fmt.Sprint(23820000000000000 + ad), AdName: fmt.Sprintf("Anúncio %d", ad)}
+}
+
+// seed writes n paid orders over the last seedDays days in transactions of 1,000, each with a
+// delivered Purchase (2 % dead) and (for 80 %) an attribution with the ad of its click, as the
+// intake would; then a Meta ad account with each ad's spend on each day. The source and the
+// destination are created first, a day before the oldest order.
 func seed(ctx context.Context, a *app.App, dir, dbURL string, n int) (string, error) {
 	ts, err := a.Store.ListTenants(ctx)
 	if err != nil || len(ts) == 0 {
@@ -175,7 +221,8 @@ func seed(ctx context.Context, a *app.App, dir, dbURL string, n int) (string, er
 		return existing[0].ID, nil
 	}
 	now := time.Now().UTC()
-	clock.at(now.Add(-31 * 24 * time.Hour))
+	span := time.Duration(seedDays) * 24 * time.Hour
+	clock.at(now.Add(-span - 24*time.Hour))
 	defer clock.at(time.Time{})
 	src, err := a.Admin.CreateSource(ctx, tenant, admin.SourceInput{Name: "shop"})
 	if err != nil {
@@ -202,7 +249,7 @@ func seed(ctx context.Context, a *app.App, dir, dbURL string, n int) (string, er
 	for i := 0; i < n; i += 1000 {
 		err := st.Tx(ctx, func(tx store.Tx) error {
 			for j := i; j < i+1000 && j < n; j++ {
-				at := now.Add(-time.Duration(j) * (30 * 24 * time.Hour / time.Duration(n))) // divided first: j*30 days in ns overflows
+				at := now.Add(-time.Duration(j) * (span / time.Duration(n))) // divided first: j*span in ns overflows
 				clock.at(at)
 				o, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant, SourceID: src.ID, Provider: []string{"hotmart", "kiwify", "stripe"}[j%3],
 					ExternalID: fmt.Sprintf("B%08d", j), EventKey: "paid", Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: at,
@@ -213,8 +260,9 @@ func seed(ctx context.Context, a *app.App, dir, dbURL string, n int) (string, er
 				}
 				last = o.ID
 				if j%5 != 0 {
+					click := at.Add(-time.Duration(j%48) * time.Hour)
 					if err := tx.PutAttribution(ctx, store.Attribution{TenantID: tenant, OrderID: o.ID, TouchpointID: fmt.Sprintf("tp%d", j), VisitorID: fmt.Sprintf("k_%d", j),
-						Rule: "visitor_id", Confidence: 1, Explanation: "seeded", CreatedAt: at}); err != nil {
+						Rule: "visitor_id", Confidence: 1, Explanation: "seeded", CreatedAt: at, Ad: adOf(j), ClickAt: &click}); err != nil {
 						return err
 					}
 				}
@@ -234,6 +282,27 @@ func seed(ctx context.Context, a *app.App, dir, dbURL string, n int) (string, er
 		}
 	}
 	fmt.Fprintf(os.Stderr, "seeded %d orders in %s\n", n, time.Since(start).Round(time.Second))
+	start = time.Now()
+	acct, err := st.CreateAdAccount(ctx, store.AdAccount{TenantID: tenant, Platform: "meta", ExternalID: "1", Name: "bench", Currency: "BRL",
+		TimeZone: "America/Sao_Paulo", Credentials: "not-a-secret"})
+	if err != nil {
+		return "", err
+	}
+	rows := make([]store.SpendRow, 0, seedAds)
+	for d := range seedDays {
+		day := now.In(saoPaulo).AddDate(0, 0, -d).Format(time.DateOnly)
+		rows = rows[:0]
+		for ad := range seedAds {
+			r := adRef(ad)
+			rows = append(rows, store.SpendRow{TenantID: tenant, AccountID: acct.ID, Platform: "meta", Date: day, CampaignID: r.CampaignID,
+				CampaignName: r.CampaignName, AdSetID: r.AdSetID, AdSetName: r.AdSetName, AdID: r.AdID, AdName: r.AdName, Currency: "BRL",
+				SpendMicros: int64(1_000_000 + (ad*7919+d*104729)%50_000_000), Impressions: int64(1000 + ad%500), Clicks: int64(10 + ad%50), ImportedAt: now})
+		}
+		if _, err := st.UpsertSpend(ctx, rows); err != nil {
+			return "", err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "seeded %d spend rows in %s\n", seedDays*seedAds, time.Since(start).Round(time.Second))
 	return last, nil
 }
 

@@ -191,9 +191,13 @@ type CampaignReport struct {
 }
 
 // DefaultGatewayFees are the fees assumed for a gateway the tenant did not set: each
-// gateway's public Brazilian price for card sales as Hub's authors read it. Every one is
-// UNVERIFIED (prices change and differ per plan and payment method); docs/campaigns.md says
-// where each came from and the dashboard lets the tenant change them.
+// gateway's public Brazilian price for a sale in BRL. Prices change and differ per plan,
+// payment method and instalments, so the tenant can change every one (PUT money settings).
+//
+// Hotmart's 9.9 % + R$1.00 is Hotmart's own help centre ("A taxa Hotmart (9,9% + R$ 1,00, no
+// caso de vendas em BRL)", suportehotmart.zendesk.com article 360016425092; an older English
+// article says 9.99 %). Every other figure is UNVERIFIED: no price page of that gateway was
+// reachable while this was written; they are the commonly quoted card prices.
 var DefaultGatewayFees = map[string]store.GatewayFee{
 	"hotmart":    {BasisPoints: 990, FixedMinor: 100, FixedCurrency: "BRL"},
 	"kiwify":     {BasisPoints: 899, FixedMinor: 249, FixedCurrency: "BRL"},
@@ -242,7 +246,7 @@ func Campaigns(ctx context.Context, r store.CampaignReader, tenantID string, q C
 	var in campaignInput
 	var g group
 	salesF := store.AdSalesFilter{TenantID: tenantID, Since: p.Since, Until: p.Until, Bucket: width, Offset: offset,
-		ByClick: q.CountBy == CountByClick, Ads: true, Days: drill}
+		ByClick: q.CountBy == CountByClick, Ads: true, Days: drill, Products: len(settings.ProductCosts) > 0}
 	spendF := store.SpendByAdFilter{TenantID: tenantID, Since: q.Since, Until: q.Until, Ads: true, Days: drill}
 	g.run(func() (err error) { in.adSales, err = r.AdSales(ctx, salesF); return })
 	g.run(func() (err error) { in.adSpend, err = r.SpendByAd(ctx, spendF); return })

@@ -79,6 +79,9 @@ type AdSalesFilter struct {
 	// otherwise). A report needs per-ad totals and per-day totals, not every ad's every day.
 	Days bool
 	Ads  bool
+	// Products groups the rows by product list too (for product costs); Products is empty
+	// otherwise.
+	Products bool
 }
 
 // AdSalesRow is the orders of one bucket, kind, ad, gateway, currency and product list.
