@@ -247,7 +247,16 @@ func Campaigns(ctx context.Context, r store.CampaignReader, tenantID string, q C
 	var g group
 	salesF := store.AdSalesFilter{TenantID: tenantID, Since: p.Since, Until: p.Until, Bucket: width, Offset: offset,
 		ByClick: q.CountBy == CountByClick, Ads: true, Days: drill, Products: len(settings.ProductCosts) > 0}
+	// A drill-down reads only its campaign's or ad set's spend: a sale whose click names only
+	// an ad of another campaign is completed (adIndex) to that campaign, outside the scope
+	// either way.
 	spendF := store.SpendByAdFilter{TenantID: tenantID, Since: q.Since, Until: q.Until, Ads: true, Days: drill}
+	switch q.Level {
+	case LevelAdSet:
+		spendF.CampaignID = q.CampaignID
+	case LevelAd:
+		spendF.AdSetID = q.AdSetID
+	}
 	g.run(func() (err error) { in.adSales, err = r.AdSales(ctx, salesF); return })
 	g.run(func() (err error) { in.adSpend, err = r.SpendByAd(ctx, spendF); return })
 	if !drill {

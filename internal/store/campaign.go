@@ -109,6 +109,9 @@ type SpendByAdFilter struct {
 	Until    string
 	Days     bool
 	Ads      bool
+	// CampaignID and AdSetID, when set, keep only that campaign's or ad set's spend.
+	CampaignID string
+	AdSetID    string
 }
 
 // SpendByAdRow is one ad's spend on one of its account's days, or the sum of the ads or days

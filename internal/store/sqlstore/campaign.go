@@ -172,6 +172,12 @@ func (q *queries) SpendByAd(ctx context.Context, f store.SpendByAdFilter) ([]sto
 	}
 	w.add(dayCol+` >= %s`, f.Since)
 	w.add(dayCol+` <= %s`, f.Until)
+	if f.CampaignID != "" {
+		w.add(`campaign_id = %s`, f.CampaignID)
+	}
+	if f.AdSetID != "" {
+		w.add(`adset_id = %s`, f.AdSetID)
+	}
 	day, group := `''`, `platform, currency`
 	if f.Days {
 		day, group = `day`, `day, `+group
