@@ -24,9 +24,10 @@ func (a *API) campaignReader() store.CampaignReader {
 
 // reportCampaigns is the Campaigns report: since/until are the tenant's days (default the
 // last 30, today included), level campaign|adset|ad with campaign_id/adset_id for a
-// drill-down, count_by payment|click; format=csv (or Accept: text/csv) answers CSV.
+// drill-down, count_by payment|click, platform meta|googleads|tiktok for one ad platform;
+// format=csv (or Accept: text/csv) answers CSV.
 func (a *API) reportCampaigns(w http.ResponseWriter, r *http.Request, p principal) error {
-	q := newQuery(r, "since", "until", "level", "campaign_id", "adset_id", "count_by", "format")
+	q := newQuery(r, "since", "until", "level", "campaign_id", "adset_id", "count_by", "platform", "format")
 	tn, err := a.cfg.Store.GetTenant(r.Context(), p.TenantID)
 	if err != nil {
 		return err
@@ -38,7 +39,8 @@ func (a *API) reportCampaigns(w http.ResponseWriter, r *http.Request, p principa
 	today := a.now().In(loc).Format(time.DateOnly)
 	cq := report.CampaignQuery{Since: q.str("since"), Until: q.str("until"), Location: loc,
 		Level:      q.oneOf("level", report.LevelCampaign, report.LevelAdSet, report.LevelAd),
-		CampaignID: q.str("campaign_id"), AdSetID: q.str("adset_id"), CountBy: q.oneOf("count_by", report.CountByPayment, report.CountByClick)}
+		CampaignID: q.str("campaign_id"), AdSetID: q.str("adset_id"), CountBy: q.oneOf("count_by", report.CountByPayment, report.CountByClick),
+		Platform: q.oneOf("platform", domain.AdPlatformMeta, domain.AdPlatformGoogleAds, domain.AdPlatformTikTok)}
 	if cq.Until == "" {
 		cq.Until = today
 	}

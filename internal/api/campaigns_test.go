@@ -74,6 +74,17 @@ func TestCampaignsReportAPI(t *testing.T) {
 		if row == nil || row.Sales != 1 || row.ProfitMinor != 6300 || len(rep.Days) != 30 || rep.Total.RevenueMinor != 29700 {
 			t.Fatalf("report: campaign 111 %+v, %d days, total revenue %d", row, len(rep.Days), rep.Total.RevenueMinor)
 		}
+		// One platform: Meta keeps campaign 111's sale and leaves out the order without an ad;
+		// TikTok has none.
+		var meta, tiktok report.CampaignReport
+		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/reports/campaigns?platform=meta", nil).json(t, &meta)
+		if meta.Platform != "meta" || meta.Total.RevenueMinor != 10000 || meta.Total.Sales != 1 {
+			t.Errorf("platform=meta: platform %q, revenue %d, %d sales; want meta, 10000, 1", meta.Platform, meta.Total.RevenueMinor, meta.Total.Sales)
+		}
+		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/reports/campaigns?platform=tiktok", nil).json(t, &tiktok)
+		if tiktok.Total.RevenueMinor != 0 || tiktok.Total.Sales != 0 {
+			t.Errorf("platform=tiktok: revenue %d, %d sales; want none", tiktok.Total.RevenueMinor, tiktok.Total.Sales)
+		}
 		r := e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/reports/campaigns?format=csv&level=campaign&count_by=click", nil)
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 			t.Errorf("content type %q", ct)
@@ -94,6 +105,7 @@ func TestCampaignsReportAPI(t *testing.T) {
 			{"level=adset", "campaign_id"},
 			{"level=country", "level"},
 			{"count_by=visit", "count_by"},
+			{"platform=bing", "platform"},
 			{"format=xml", "format"},
 			{"foo=1", "foo"},
 		} {

@@ -131,8 +131,9 @@ type CampaignFigures struct {
 	ProductCostsMinor int64 `json:"product_costs_minor"`
 	// ProfitMinor is net revenue minus fees, taxes, product costs and spend.
 	ProfitMinor int64 `json:"profit_minor"`
-	// ROAS is revenue over spend (absent without spend); CPAMinor spend per sale (absent
-	// without sales).
+	// ROAS is revenue over spend and CPAMinor spend per sale; both are absent without spend
+	// (unidentified traffic and sales without an ad click have no known cost, and an ad
+	// whose spend is not imported yet has none to divide) and CPA without sales.
 	ROAS     *float64 `json:"roas"`
 	CPAMinor *int64   `json:"cpa_minor"`
 }
@@ -179,6 +180,8 @@ type CampaignReport struct {
 	Level      string `json:"level"`
 	CampaignID string `json:"campaign_id,omitempty"`
 	AdSetID    string `json:"adset_id,omitempty"`
+	// Platform is the one ad platform the report keeps (CampaignQuery.Platform); empty: all.
+	Platform string `json:"platform,omitempty"`
 	// Rows are sorted by spend, then revenue, largest first; RowUnidentified and RowNoAd rows
 	// come last.
 	Rows  []CampaignRow   `json:"rows"`
@@ -359,7 +362,7 @@ func (a figuresAcc) done() CampaignFigures {
 		v := float64(f.RevenueMinor) / float64(f.SpendMinor)
 		f.ROAS = &v
 	}
-	if f.Sales > 0 {
+	if f.Sales > 0 && f.SpendMinor > 0 {
 		v := roundDiv(f.SpendMinor, int64(f.Sales))
 		f.CPAMinor = &v
 	}
@@ -538,7 +541,7 @@ func (q CampaignQuery) scope(a domain.AdRef) (rowKey, CampaignRow, bool) {
 
 func computeCampaigns(q CampaignQuery, loc *time.Location, s store.MoneySettings, in campaignInput) CampaignReport {
 	rep := CampaignReport{Since: q.Since, Until: q.Until, TimeZone: loc.String(), Currency: s.Currency, CountBy: q.CountBy,
-		Level: q.Level, CampaignID: q.CampaignID, AdSetID: q.AdSetID, Rows: []CampaignRow{}, Days: []CampaignDay{},
+		Level: q.Level, CampaignID: q.CampaignID, AdSetID: q.AdSetID, Platform: q.Platform, Rows: []CampaignRow{}, Days: []CampaignDay{},
 		Rates: []RateUsed{}, MissingRates: []string{}}
 	conv := newConverter(s)
 	ix := newAdIndex(in.adSpend)

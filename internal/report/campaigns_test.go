@@ -251,14 +251,14 @@ func TestCampaignsHandComputed(t *testing.T) {
 			ProfitMinor: -2152, ROAS: f64(0.94), CPAMinor: i64(5000)})
 		// Meta traffic without ids: o4 R$197 on the 2nd.
 		//   fees 20.70; taxes 11.82; costs 20.00; profit 197 - 20.70 - 11.82 - 20.00 = 144.48
-		//   no spend: no ROAS; CPA 0 / 1 = 0
+		//   no spend: no ROAS, no CPA
 		checkFigures(t, "unidentified meta", rows["unidentified/meta/"].CampaignFigures, report.CampaignFigures{Sales: 1, RevenueMinor: 19700,
-			NetRevenueMinor: 19700, FeesMinor: 2070, TaxesMinor: 1182, ProductCostsMinor: 2000, ProfitMinor: 14448, CPAMinor: i64(0)})
+			NetRevenueMinor: 19700, FeesMinor: 2070, TaxesMinor: 1182, ProductCostsMinor: 2000, ProfitMinor: 14448})
 		// No ad: o5 US$50 = R$250 on the 3rd.
 		//   fees 4 % × US$50 = US$2 = R$10.00, + R$0.50 = 10.50; taxes 6 % × 250 = 15.00;
 		//   costs 20.00; profit 250 - 10.50 - 15.00 - 20.00 = 204.50
 		checkFigures(t, "no ad", rows["no_ad//"].CampaignFigures, report.CampaignFigures{Sales: 1, RevenueMinor: 25000,
-			NetRevenueMinor: 25000, FeesMinor: 1050, TaxesMinor: 1500, ProductCostsMinor: 2000, ProfitMinor: 20450, CPAMinor: i64(0)})
+			NetRevenueMinor: 25000, FeesMinor: 1050, TaxesMinor: 1500, ProductCostsMinor: 2000, ProfitMinor: 20450})
 		// Totals: spend 330.00; 6 sales, revenue 294 + 100 + 47 + 197 + 250 = 888.00; refunds
 		// 100.00, chargebacks 297.00, net 491.00; fees 31.40 + 4.50 + 5.70 + 20.70 + 10.50 =
 		// 72.80; taxes -0.18 + 0 + 2.82 + 11.82 + 15.00 = 29.46; costs 40 + 20 + 10 + 20 + 20 =
