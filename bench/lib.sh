@@ -63,11 +63,19 @@ fi
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-# free_port prints a TCP port nothing listens on at 127.0.0.1.
+# free_port prints a TCP port nothing listens on at 127.0.0.1, below the kernel's ephemeral
+# range (net.ipv4.ip_local_port_range): a port inside it can be taken by any outgoing
+# connection between this check and the server's bind, which failed a run once (hub: bind:
+# address already in use, 49704).
 free_port() {
-	local p i
+	local p i low=32768 high
+	read -r low high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	local base=10000 span=$((low - 10000))
+	if [ "$span" -lt 2000 ]; then # an unusual range: fall back to the top of the port space
+		base=$((high + 1)) span=$((65535 - high))
+	fi
 	for i in $(seq 1 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM + i) % 40000))
+		p=$((base + (RANDOM * 32768 + RANDOM + i) % span))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -77,12 +85,17 @@ free_port() {
 	return 1
 }
 
-# wait_http waits (at most $2 seconds) until $1 answers 200.
+# wait_http waits (at most $2 seconds) until $1 answers 200; with a pid as $3, it gives up as
+# soon as that process has exited (its log says why).
 wait_http() {
-	local url=$1 secs=${2:-60} i
+	local url=$1 secs=${2:-60} pid=${3:-} i
 	for i in $(seq 1 $((secs * 5))); do
 		if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then
 			return 0
+		fi
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			log "$url: process $pid exited before answering (iteration $i)"
+			return 1
 		fi
 		sleep 0.2
 	done
@@ -369,7 +382,7 @@ bench_setup() {
 		HUB_TRUSTED_PROXIES=127.0.0.1/32 "${extra[@]}" "${SERVE[@]}" >"$WORK/hub.log" 2>&1 &
 	HUB_PID=$!
 	wait_http "$FAKE_URL/_fake/events" 30
-	wait_http "$HUB_URL/readyz" 90
+	wait_http "$HUB_URL/readyz" 90 "$HUB_PID" || { tail -n 5 "$WORK/hub.log" >&2; return 1; }
 	log "hub ($STORE) on $HUB_URL, pid $HUB_PID; fake Meta on $FAKE_URL, pid $FAKE_PID; load average $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 }
 
