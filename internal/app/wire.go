@@ -191,7 +191,7 @@ func withSpend(out []config.Declared, ops []spend.OperatorSetting) []config.Decl
 	for _, op := range ops {
 		if !seen[op.Env] {
 			seen[op.Env] = true
-			out = append(out, config.Declared{Env: op.Env, Default: op.Default, Description: op.Description, Check: op.Check})
+			out = append(out, op)
 		}
 	}
 	return out
@@ -200,9 +200,7 @@ func withSpend(out []config.Declared, ops []spend.OperatorSetting) []config.Decl
 func declared(specs []dest.Spec) []config.Declared {
 	var out []config.Declared
 	for _, spec := range specs {
-		for _, op := range spec.Operator {
-			out = append(out, config.Declared{Env: op.Env, Default: op.Default, Description: op.Description, Check: op.Check})
-		}
+		out = append(out, spec.Operator...)
 	}
 	return out
 }

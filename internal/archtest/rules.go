@@ -116,6 +116,9 @@ var Rules = []Rule{
 
 	// The vocabulary imports the standard library only (checked over all its dependencies).
 	{Pkg: "internal/domain", Layer: 0, Only: []string{}},
+	// What the operator hands the adapters (operator.Env, operator.Setting): one type for dest,
+	// spend and config's declared rows; standard library only.
+	{Pkg: "internal/operator", Layer: 0, Only: []string{}},
 
 	// Test doubles and helpers. cmd/hub imports the fakes for its `hub fake-*` commands.
 	// The store's conformance suite takes a constructor from each driver's tests (River's
@@ -222,8 +225,12 @@ func Render() string {
 				names = append(names, docName(r))
 			}
 		}
-		if l == 0 {
-			names = append(names, docName(Rule{Pkg: "internal/domain"}))
+		if l == 0 { // the vocabulary: standard library only, importable by any package
+			for _, r := range Rules {
+				if r.Layer == 0 && r.Only != nil && len(r.Only) == 0 && r.ImportedBy == nil && !r.Support {
+					names = append(names, docName(r))
+				}
+			}
 		}
 		fmt.Fprintf(&b, "%d %-22s %s\n", l, layers[l]+":", strings.Join(names, ", "))
 	}

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hubtrack/hub/internal/operator"
 )
 
 // Config is Hub's parsed configuration.
@@ -96,16 +98,11 @@ type Setting struct {
 
 // Declared is a setting another package declares and owns, which this table reads like its own
 // rows (environment variable, flag, default, validation, documentation line): each
-// destination's operator settings (dest.OperatorSetting, such as HUB_META_GRAPH_URL), collected
-// from the registered destinations by app.DeclaredSettings. So a new destination's setting is
-// declared in its own folder, not listed here. Its flag is the variable's name without HUB_, in
-// lower case with dashes (--meta-graph-url).
-type Declared struct {
-	Env, Default, Description string
-	// Check validates a value and returns it as the owner reads it (a base URL without its
-	// trailing "/"); nil takes any value.
-	Check func(string) (string, error)
-}
+// destination's and ad-spend source's operator settings (operator.Setting, such as
+// HUB_META_GRAPH_URL), collected from the registered adapters by app.DeclaredSettings. So a
+// new destination's setting is declared in its own folder, not listed here. Its flag is the
+// variable's name without HUB_, in lower case with dashes (--meta-graph-url).
+type Declared = operator.Setting
 
 // Table is Settings followed by the declared rows: every setting Hub reads, in documentation
 // order.

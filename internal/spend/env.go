@@ -4,54 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hubtrack/hub/internal/operator"
 )
 
 // Env is what the operator gives every Source when it is constructed (spend/all.Sources): the
-// one outbound client, the clock and the operator settings the Sources declare (platform base
-// URLs, API versions). Tenants never set these. It mirrors dest.Env.
-type Env struct {
-	// Client sends every request; nil lets each Source use egress.Default.
-	Client *http.Client
-	// Now is the clock; nil uses time.Now.
-	Now func() time.Time
-	// Operator holds operator settings by environment variable name (HUB_META_GRAPH_URL); an
-	// absent or empty one takes the default of its OperatorSetting.
-	Operator map[string]string
-}
+// same operator.Env a destination gets (HubVersion is not read by the Sources).
+type Env = operator.Env
 
-// Setting returns the operator setting declared as op, or its default.
-func (e Env) Setting(op OperatorSetting) string {
-	if v := e.Operator[op.Env]; v != "" {
-		return v
-	}
-	return op.Default
-}
+// OperatorSetting is a setting of a Source that belongs to the operator (operator.Setting).
+// internal/config reads it as a declared row (app.DeclaredSettings); a variable a destination
+// declares too (HUB_META_GRAPH_URL) is one row, the destination's, with the same default.
+type OperatorSetting = operator.Setting
 
-// OperatorSetting is a setting of a Source that belongs to the operator, the same for every
-// tenant: read from the environment (or its flag) at start. internal/config reads it as a
-// declared row (app.DeclaredSettings); a variable a destination declares too
-// (HUB_META_GRAPH_URL) is one row, the destination's, with the same default.
-type OperatorSetting struct {
-	Env         string // HUB_META_GRAPH_URL
-	Default     string
-	Description string // one line for the README and `hub serve -h`
-	// Check validates a value and returns it as the Source reads it; nil takes any value.
-	Check func(string) (string, error)
-}
-
-// CheckBaseURL is the Check of a platform's base URL: an absolute http:// or https:// URL
-// without query, returned without its trailing "/".
-func CheckBaseURL(v string) (string, error) {
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return "", errors.New("must be an absolute http:// or https:// URL without a query")
-	}
-	return strings.TrimRight(v, "/"), nil
-}
+// CheckBaseURL is the Check of a platform's base URL without query (operator.CheckPlainBaseURL).
+func CheckBaseURL(v string) (string, error) { return operator.CheckPlainBaseURL(v) }
 
 // DateLayout is the layout of Range's and Row's dates.
 const DateLayout = "2006-01-02"
