@@ -57,8 +57,8 @@ func TestMetaBackfillStormAndRevision(t *testing.T) {
 		if fake.Runs() == 0 {
 			t.Error("no async report run: 15-day chunks should go async")
 		}
-		if fake.TokensInURL() != 0 {
-			t.Errorf("%d requests carried the token in their URL", fake.TokensInURL())
+		if fake.SecretsInURL() != 0 {
+			t.Errorf("%d requests carried the token in their URL", fake.SecretsInURL())
 		}
 		sameRows(t, stored(t, st, f.tenant.ID), want)
 		a, _ := st.GetAdAccount(ctx, f.tenant.ID, f.account.ID)

@@ -385,7 +385,7 @@ func TestUnknownAccountAndBadInput(t *testing.T) {
 	if n := len(fake.Requests()); n != 1 {
 		t.Fatalf("%d requests, want only the unknown account's", n)
 	}
-	if fake.TokensInURL() != 0 {
+	if fake.SecretsInURL() != 0 {
 		t.Fatal("token in URL")
 	}
 	if errors.Is(err, context.Canceled) {

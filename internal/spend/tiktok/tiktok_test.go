@@ -113,7 +113,7 @@ func TestRangesAndFilter(t *testing.T) {
 		!strings.Contains(urls[1], "start_date=2026-06-01") || !strings.Contains(urls[1], "end_date=2026-06-30") {
 		t.Fatalf("requests = %q", urls)
 	}
-	if fake.TokensInURL() != 0 {
+	if fake.SecretsInURL() != 0 {
 		t.Fatal("token in a URL")
 	}
 }

@@ -41,21 +41,20 @@ type Customer struct {
 }
 
 // Server is the fake. Serve it with httptest.NewServer; point the source's BaseURL at its URL
-// and its TokenURL at URL+"/token".
+// and its TokenURL at URL+"/token". The embedded State holds the rows and the controls every
+// spend fake shares; rows are at ad-group level (a row's AdID is its ad group's id).
+// Throttled calls answer 429 RESOURCE_EXHAUSTED, with quotaErrorDetails.retryDelay when
+// ThrottleNext gave minutes; after Revoke the refresh token is revoked (invalid_grant) and the
+// tokens already minted are refused (401 UNAUTHENTICATED).
 type Server struct {
-	mu         sync.Mutex
-	customers  map[string]Customer
-	rows       map[string]map[string]spend.Row
-	batchSize  int
-	throttle   int
-	regainSecs int
-	throttled  int
-	revoked    bool
-	login      string // required login-customer-id; empty: none
-	tokens     map[string]bool
-	tokenNo    int
-	requests   []Request
-	secretURLs int
+	spendtest.State
+
+	mu        sync.Mutex
+	customers map[string]Customer
+	login     string // required login-customer-id; empty: none
+	tokens    map[string]bool
+	tokenNo   int
+	requests  []Request
 }
 
 // Request is one request the fake received.
@@ -65,7 +64,7 @@ type Request struct {
 
 // New returns a fake with one customer (CustomerID, BRL, America/Sao_Paulo, ENABLED).
 func New() *Server {
-	s := &Server{customers: map[string]Customer{}, rows: map[string]map[string]spend.Row{}, batchSize: 10000, tokens: map[string]bool{}}
+	s := &Server{customers: map[string]Customer{}, tokens: map[string]bool{}}
 	s.AddCustomer(Customer{ID: CustomerID, Name: "Loja Exemplo Ads", Currency: "BRL", TimeZone: "America/Sao_Paulo", Status: "ENABLED"})
 	return s
 }
@@ -90,65 +89,13 @@ func (s *Server) AddCustomer(c Customer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.customers[c.ID] = c
-	if s.rows[c.ID] == nil {
-		s.rows[c.ID] = map[string]spend.Row{}
-	}
 }
 
 func norm(id string) string { return strings.ReplaceAll(id, "-", "") }
 
-// Seed implements spendtest.Fake. Rows are at ad-group level: AdID must be the ad group's id.
+// Seed implements spendtest.Fake; the customer id may carry dashes.
 func (s *Server) Seed(customerID string, rows ...spend.Row) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := norm(customerID)
-	if s.rows[id] == nil {
-		s.rows[id] = map[string]spend.Row{}
-	}
-	for _, r := range rows {
-		s.rows[id][spendtest.Key(r)] = r
-	}
-}
-
-// SetPageSize implements spendtest.Fake: results per stream batch (Google's is 10,000).
-func (s *Server) SetPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.batchSize = max(n, 1)
-}
-
-// ThrottleNext implements spendtest.Fake: the next n searchStream calls answer 429
-// RESOURCE_EXHAUSTED, with quotaErrorDetails.retryDelay of minutes when > 0.
-func (s *Server) ThrottleNext(n, minutes int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttle, s.regainSecs = n, minutes*60
-}
-
-// Throttled returns how many calls were answered RESOURCE_EXHAUSTED.
-func (s *Server) Throttled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled
-}
-
-// Revoke implements spendtest.Fake: the refresh token is revoked (invalid_grant) and the
-// tokens already minted are refused (401 UNAUTHENTICATED).
-func (s *Server) Revoke() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revoked = true
-}
-
-// URLs implements spendtest.Fake.
-func (s *Server) URLs() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = r.URL
-	}
-	return out
+	s.State.Seed(norm(customerID), rows...)
 }
 
 // Requests returns every request received, with the GAQL query of searchStream calls.
@@ -156,13 +103,6 @@ func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
-}
-
-// SecretsInURL returns how many requests carried a secret in their URL (all refused).
-func (s *Server) SecretsInURL() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.secretURLs
 }
 
 var streamPath = regexp.MustCompile(`^/v[0-9]{1,3}/customers/([0-9]{10})/googleAds:searchStream$`)
@@ -173,14 +113,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	req := Request{Method: r.Method, URL: r.URL.RequestURI()}
-	u := strings.ToLower(req.URL)
-	for _, sec := range []string{DeveloperToken, ClientSecret, RefreshToken, "access_token", "ya29."} {
-		if strings.Contains(u, strings.ToLower(sec)) {
-			s.secretURLs++
-			s.requests = append(s.requests, req)
-			rpcError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "fakegaql: a secret is in the URL", nil)
-			return
-		}
+	s.Record(req.URL)
+	if s.SecretIn(req.URL, DeveloperToken, ClientSecret, RefreshToken, "access_token", "ya29.") {
+		s.requests = append(s.requests, req)
+		rpcError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "fakegaql: a secret is in the URL", nil)
+		return
 	}
 	switch {
 	case r.URL.Path == "/token" && r.Method == http.MethodPost:
@@ -202,7 +139,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) token(w http.ResponseWriter, form string) {
 	q, _ := parseForm(form)
-	if s.revoked {
+	if s.Revoked() {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
 		return
 	}
@@ -223,7 +160,7 @@ var (
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request, id, query string) {
 	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !s.tokens[tok] || s.revoked {
+	if !s.tokens[tok] || s.Revoked() {
 		rpcError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Request is missing required authentication credential.",
 			map[string]string{"authenticationError": "OAUTH_TOKEN_INVALID"})
 		return
@@ -238,14 +175,12 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, id, query string
 			map[string]string{"authorizationError": "USER_PERMISSION_DENIED"})
 		return
 	}
-	if s.throttle > 0 {
-		s.throttle--
-		s.throttled++
-		if s.regainSecs > 0 {
+	if _, minutes, ok := s.Throttle(); ok {
+		if minutes > 0 {
 			w.Header().Set("Retry-After", "1") // the retryDelay must win
 		}
-		writeErr(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Too many requests. Retry in "+strconv.Itoa(s.regainSecs)+" seconds.",
-			map[string]string{"quotaError": "RESOURCE_TEMPORARILY_EXHAUSTED"}, s.regainSecs)
+		writeErr(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Too many requests. Retry in "+strconv.Itoa(minutes*60)+" seconds.",
+			map[string]string{"quotaError": "RESOURCE_TEMPORARILY_EXHAUSTED"}, minutes*60)
 		return
 	}
 	c, ok := s.customers[id]
@@ -269,14 +204,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, id, query string
 			rpcError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Request contains an invalid argument.", map[string]string{"queryError": "UNEXPECTED_END_OF_QUERY"})
 			return
 		}
-		var rows []spend.Row
-		for _, row := range s.rows[id] {
-			if row.Date >= rg.Since && row.Date <= rg.Until {
-				rows = append(rows, row)
-			}
-		}
-		spendtest.Sort(rows)
-		for _, row := range rows {
+		for _, row := range s.RowsIn(id, rg) {
 			metrics := map[string]string{}
 			// proto3 JSON leaves zero values out.
 			if row.SpendMicros != 0 {
@@ -300,8 +228,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, id, query string
 		return
 	}
 	var batches []map[string]any
-	for i := 0; i < len(results) || i == 0; i += s.batchSize {
-		end := min(i+s.batchSize, len(results))
+	batchSize := s.PageSize(10000) // Google's
+	for i := 0; i < len(results) || i == 0; i += batchSize {
+		end := min(i+batchSize, len(results))
 		batch := map[string]any{"fieldMask": "campaign.id,campaign.name,adGroup.id,adGroup.name,segments.date,metrics.costMicros,metrics.impressions,metrics.clicks",
 			"requestId": "fake-req-" + strconv.Itoa(len(s.requests))}
 		if end > i {

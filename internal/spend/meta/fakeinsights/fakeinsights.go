@@ -66,23 +66,22 @@ type Request struct {
 
 // Server is the fake. Create it with New; serve it with httptest.NewServer and set the
 // source's GraphURL to its URL.
+// The embedded State holds the rows and the controls every spend fake shares: its
+// ThrottleNext starts a storm of the last StartStorm's codes (Meta's default ones when none);
+// after Revoke every call answers code 190 (token invalidated).
 type Server struct {
+	spendtest.State
+
 	// Now is the fake's clock for throttling windows; nil uses time.Now. Set it before use.
 	Now func() time.Time
 
 	mu          sync.Mutex
 	accounts    map[string]Account
-	rows        map[string]map[string]spend.Row // account -> ad/day -> row
-	pageSize    int
 	runPolls    int
 	failRuns    []runFailure
-	storm       Storm
-	stormN      int
+	stormCodes  []int
 	regainUntil time.Time
 	violations  int
-	throttled   int
-	revoked     bool
-	tokenInURL  int
 	syncMaxDays int
 	requests    []Request
 	runs        map[string]*run
@@ -105,8 +104,7 @@ type run struct {
 
 // New returns a fake with one active account (AccountID, BRL, America/Sao_Paulo) and no rows.
 func New() *Server {
-	s := &Server{accounts: map[string]Account{}, rows: map[string]map[string]spend.Row{},
-		pageSize: DefaultPageSize, runs: map[string]*run{}}
+	s := &Server{accounts: map[string]Account{}, runs: map[string]*run{}}
 	s.AddAccount(Account{ID: AccountID, Name: "Loja Exemplo", Currency: "BRL", TimeZone: "America/Sao_Paulo", Status: 1})
 	return s
 }
@@ -122,61 +120,22 @@ func (s *Server) AddAccount(a Account) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.accounts[a.ID] = a
-	if s.rows[a.ID] == nil {
-		s.rows[a.ID] = map[string]spend.Row{}
-	}
 }
 
-// Seed implements spendtest.Fake: it upserts rows by ad and day (a revision replaces). The
-// account id may carry act_.
+// Seed implements spendtest.Fake; the account id may carry act_.
 func (s *Server) Seed(accountID string, rows ...spend.Row) {
-	accountID = strings.TrimPrefix(accountID, "act_")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.rows[accountID]
-	if m == nil {
-		m = map[string]spend.Row{}
-		s.rows[accountID] = m
-	}
-	for _, r := range rows {
-		m[spendtest.Key(r)] = r
-	}
+	s.State.Seed(strings.TrimPrefix(accountID, "act_"), rows...)
 }
 
 // Revise changes one ad's spend on one day (Meta's delayed revisions); false when the fake
 // has no such row.
 func (s *Server) Revise(accountID, adID, date string, spendMicros int64) bool {
-	accountID = strings.TrimPrefix(accountID, "act_")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := adID + "/" + date
-	r, ok := s.rows[accountID][k]
-	if ok {
-		r.SpendMicros = spendMicros
-		s.rows[accountID][k] = r
-	}
-	return ok
+	return s.State.Revise(strings.TrimPrefix(accountID, "act_"), adID, date, spendMicros)
 }
 
 // Rows returns the account's rows, sorted by day and ad.
 func (s *Server) Rows(accountID string) []spend.Row {
-	accountID = strings.TrimPrefix(accountID, "act_")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]spend.Row, 0, len(s.rows[accountID]))
-	for _, r := range s.rows[accountID] {
-		out = append(out, r)
-	}
-	spendtest.Sort(out)
-	return out
-}
-
-// SetPageSize implements spendtest.Fake: the most rows a page carries (the request's limit
-// can lower it).
-func (s *Server) SetPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pageSize = max(n, 1)
+	return s.AllRows(strings.TrimPrefix(accountID, "act_"))
 }
 
 // SetRunPolls makes every later async run answer "Job Running" to its first n-1 polls and
@@ -206,16 +165,9 @@ func (s *Server) SetSyncMaxDays(n int) {
 // StartStorm starts a throttling storm.
 func (s *Server) StartStorm(st Storm) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(st.Codes) == 0 {
-		st.Codes = []int{80000, 17, 4, 613}
-	}
-	s.storm, s.stormN = st, 0
-}
-
-// ThrottleNext implements spendtest.Fake: StartStorm(Storm{Calls: n, RegainMinutes: minutes}).
-func (s *Server) ThrottleNext(n, minutes int) {
-	s.StartStorm(Storm{Calls: n, RegainMinutes: minutes})
+	s.stormCodes = st.Codes
+	s.mu.Unlock()
+	s.ThrottleNext(st.Calls, st.RegainMinutes)
 }
 
 // Violations returns how many calls arrived before an advertised regain time.
@@ -225,13 +177,6 @@ func (s *Server) Violations() int {
 	return s.violations
 }
 
-// Throttled returns how many calls the fake answered with a throttling error.
-func (s *Server) Throttled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled
-}
-
 // RegainAt returns when the fake will stop throttling (zero when no window is open).
 func (s *Server) RegainAt() time.Time {
 	s.mu.Lock()
@@ -239,43 +184,11 @@ func (s *Server) RegainAt() time.Time {
 	return s.regainUntil
 }
 
-// Revoke implements spendtest.Fake: every later call answers code 190 (token invalidated).
-func (s *Server) Revoke() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revoked = true
-}
-
-// Restore undoes Revoke.
-func (s *Server) Restore() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revoked = false
-}
-
-// TokensInURL returns how many requests carried the access token in their URL (all refused).
-func (s *Server) TokensInURL() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tokenInURL
-}
-
 // Requests returns every request received, in order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
-}
-
-// URLs implements spendtest.Fake.
-func (s *Server) URLs() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = r.URL
-	}
-	return out
 }
 
 // Runs returns how many async runs were started.
@@ -306,8 +219,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, Request{Method: r.Method, URL: r.URL.RequestURI(), Form: string(body), At: now})
-	if r.URL.Query().Has("access_token") || strings.Contains(string(body), "access_token") {
-		s.tokenInURL++
+	s.Record(r.URL.RequestURI())
+	if s.SecretIn(r.URL.RequestURI()+" "+string(body), "access_token", Token) {
 		graphError(w, http.StatusBadRequest, 100, 0, "fakeinsights: the access token must be sent in the Authorization header, never in the URL or body", false)
 		return
 	}
@@ -315,7 +228,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		graphError(w, http.StatusBadRequest, 190, 0, "Invalid OAuth access token - Cannot parse access token", false)
 		return
 	}
-	if s.revoked {
+	if s.Revoked() {
 		graphError(w, http.StatusBadRequest, 190, 460, "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.", false)
 		return
 	}
@@ -340,6 +253,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// defaultStormCodes are a storm's codes when it names none.
+var defaultStormCodes = []int{80000, 17, 4, 613}
+
 // subcodes the fake sends with each throttling code (Meta's error-code page).
 var stormSubcodes = map[int]int{4: 1504022, 17: 2446079, 613: 1487742}
 
@@ -350,13 +266,16 @@ func (s *Server) throttle(w http.ResponseWriter, now time.Time) bool {
 	if inWindow {
 		s.violations++
 	}
-	if s.stormN >= s.storm.Calls {
+	seq, m, ok := s.Throttle()
+	if !ok {
 		return false
 	}
-	code := s.storm.Codes[s.stormN%len(s.storm.Codes)]
-	s.stormN++
-	s.throttled++
-	if m := s.storm.RegainMinutes; m > 0 {
+	codes := s.stormCodes
+	if len(codes) == 0 {
+		codes = defaultStormCodes
+	}
+	code := codes[seq%len(codes)]
+	if m > 0 {
 		s.regainUntil = now.Add(time.Duration(m) * time.Minute)
 		left := m
 		buc, _ := json.Marshal(map[string][]map[string]any{AccountID: {{"type": "ads_insights", "call_count": 100,
@@ -417,17 +336,6 @@ func (s *Server) checkParams(w http.ResponseWriter, id string, q url.Values) (sp
 	return tr, true
 }
 
-func (s *Server) rowsIn(id string, r spend.Range) []spend.Row {
-	var out []spend.Row
-	for _, row := range s.rows[id] {
-		if row.Date >= r.Since && row.Date <= r.Until {
-			out = append(out, row)
-		}
-	}
-	spendtest.Sort(out)
-	return out
-}
-
 func (s *Server) syncInsights(w http.ResponseWriter, r *http.Request, id string) {
 	q := r.URL.Query()
 	tr, ok := s.checkParams(w, id, q)
@@ -438,7 +346,7 @@ func (s *Server) syncInsights(w http.ResponseWriter, r *http.Request, id string)
 		graphError(w, http.StatusBadRequest, 100, 1487534, "Please reduce the amount of data you're asking for, then retry your request", false)
 		return
 	}
-	s.page(w, r, s.rowsIn(id, tr))
+	s.page(w, r, s.RowsIn(id, tr))
 }
 
 // page writes one page of rows from the cursor in after=, with paging.next carrying the
@@ -455,7 +363,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, rows []spend.Row) 
 		}
 		off = n
 	}
-	size := s.pageSize
+	size := s.PageSize(DefaultPageSize)
 	if l, err := strconv.Atoi(q.Get("limit")); err == nil && l > 0 && l < size {
 		size = l
 	}
@@ -519,7 +427,7 @@ func (s *Server) pollRun(w http.ResponseWriter, rid string) {
 		}
 	default:
 		if ru.rows == nil {
-			ru.rows = s.rowsIn(ru.account, ru.r)
+			ru.rows = s.RowsIn(ru.account, ru.r)
 			if ru.rows == nil {
 				ru.rows = []spend.Row{}
 			}

@@ -32,24 +32,19 @@ type Advertiser struct {
 }
 
 // Server is the fake; serve it with httptest.NewServer and set the source's APIURL to its URL.
+// The embedded State holds the rows and the controls every spend fake shares.
 type Server struct {
+	spendtest.State
+
 	mu          sync.Mutex
 	advertisers map[string]Advertiser
-	rows        map[string]map[string]spend.Row
-	pageSize    int
-	throttle    int
-	throttled   int
-	revoked     bool
 	noFilter    bool
 	filterSeen  int
-	tokenInURL  int
-	retrySecs   int
-	requests    []string
 }
 
 // New returns a fake with one advertiser (AdvertiserID, BRL, America/Sao_Paulo).
 func New() *Server {
-	s := &Server{advertisers: map[string]Advertiser{}, rows: map[string]map[string]spend.Row{}, pageSize: 1000}
+	s := &Server{advertisers: map[string]Advertiser{}}
 	s.AddAdvertiser(Advertiser{ID: AdvertiserID, Name: "Loja Exemplo TikTok", Currency: "BRL", Timezone: "Etc/GMT+3",
 		DisplayTimezone: "America/Sao_Paulo", Status: "STATUS_ENABLE"})
 	return s
@@ -66,51 +61,6 @@ func (s *Server) AddAdvertiser(a Advertiser) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.advertisers[a.ID] = a
-	if s.rows[a.ID] == nil {
-		s.rows[a.ID] = map[string]spend.Row{}
-	}
-}
-
-// Seed implements spendtest.Fake (a second Seed of an ad and day is a revision).
-func (s *Server) Seed(advertiserID string, rows ...spend.Row) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.rows[advertiserID] == nil {
-		s.rows[advertiserID] = map[string]spend.Row{}
-	}
-	for _, r := range rows {
-		s.rows[advertiserID][spendtest.Key(r)] = r
-	}
-}
-
-// SetPageSize implements spendtest.Fake: the most rows a page carries (page_size can lower it).
-func (s *Server) SetPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pageSize = max(n, 1)
-}
-
-// ThrottleNext implements spendtest.Fake: the next n calls answer code 40100. TikTok gives
-// no retry hint Hub knows of; with minutes > 0 the answer carries Retry-After (seconds) anyway.
-func (s *Server) ThrottleNext(n, minutes int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttle = n
-	s.retrySecs = minutes * 60
-}
-
-// Throttled returns how many calls were answered 40100.
-func (s *Server) Throttled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled
-}
-
-// Revoke implements spendtest.Fake: every later call answers code 40105.
-func (s *Server) Revoke() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.revoked = true
 }
 
 // RefuseFilter makes the report refuse the filtering parameter with code 40001, as TikTok
@@ -121,27 +71,14 @@ func (s *Server) RefuseFilter() {
 	s.noFilter = true
 }
 
-// URLs implements spendtest.Fake.
-func (s *Server) URLs() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
-}
-
-// TokensInURL returns how many requests carried the token in their URL (all refused).
-func (s *Server) TokensInURL() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tokenInURL
-}
-
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. Throttled answers are code 40100: TikTok gives no retry
+// hint Hub knows of; with minutes > 0 the answer carries Retry-After (seconds) anyway. A
+// revoked token is answered code 40105.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = append(s.requests, r.URL.RequestURI())
-	if strings.Contains(r.URL.RawQuery, Token) || r.URL.Query().Has("access_token") || r.URL.Query().Has("Access-Token") {
-		s.tokenInURL++
+	s.Record(r.URL.RequestURI())
+	if s.SecretIn(r.URL.RawQuery, Token, "access_token", "access-token") {
 		answer(w, 40001, "fakereport: the token must be in the Access-Token header", nil)
 		return
 	}
@@ -149,15 +86,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(w, 40001, "fakereport: method not allowed", nil)
 		return
 	}
-	if r.Header.Get("Access-Token") != Token || s.revoked {
+	if r.Header.Get("Access-Token") != Token || s.Revoked() {
 		answer(w, 40105, "The access token is invalid or has been revoked.", nil)
 		return
 	}
-	if s.throttle > 0 {
-		s.throttle--
-		s.throttled++
-		if s.retrySecs > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(s.retrySecs))
+	if _, minutes, ok := s.Throttle(); ok {
+		if minutes > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(minutes*60))
 		}
 		answer(w, 40100, "Too many requests. Please retry in some time.", nil)
 		return
@@ -227,14 +162,8 @@ func (s *Server) report(w http.ResponseWriter, q map[string][]string) {
 		answer(w, 40001, "page and page_size (1-1000) must be numbers", nil)
 		return
 	}
-	size = min(size, s.pageSize)
-	var rows []spend.Row
-	for _, row := range s.rows[id] {
-		if row.Date >= rg.Since && row.Date <= rg.Until {
-			rows = append(rows, row)
-		}
-	}
-	spendtest.Sort(rows)
+	size = min(size, s.PageSize(1000))
+	rows := s.RowsIn(id, rg)
 	total := (len(rows) + size - 1) / size
 	start := min((page-1)*size, len(rows))
 	end := min(start+size, len(rows))
