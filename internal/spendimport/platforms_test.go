@@ -162,8 +162,8 @@ func TestGoogleAdsAndTikTokBackfill(t *testing.T) {
 			if watch.Early() != 0 {
 				t.Errorf("%d calls before TikTok's Retry-After had passed", watch.Early())
 			}
-			if fake.TokensInURL() != 0 {
-				t.Errorf("%d requests carried the token in their URL", fake.TokensInURL())
+			if fake.SecretsInURL() != 0 {
+				t.Errorf("%d requests carried the token in their URL", fake.SecretsInURL())
 			}
 			sameRows(t, storedOf(t, st, f.tenant.ID, spend.TikTok), want)
 			done(t, st, f)
