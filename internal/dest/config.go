@@ -130,6 +130,11 @@ type Spec struct {
 	// states (Reason, in English as stated, and Portuguese); problems every destination may
 	// state (required, must be digits only…) are the dashboard's own.
 	Problems []Words
+	// Reasons are the delivery reasons only this destination gives (GA4's no_client_id), with
+	// their explanation in both languages; the reasons every destination may give are the
+	// seam's (dest.Reason…) and the dashboard explains them. The dashboard reads these from the
+	// registry, so a destination's reason adds no line outside its folder.
+	Reasons []Reason
 	// Docs is the destination's page, relative to docs/destinations/ (meta.md).
 	Docs     string
 	Settings []Setting

@@ -42,8 +42,6 @@ const (
 	ReasonEventDisabled    = "event_disabled"    // the event name is not enabled for this destination
 	ReasonPolicyBlocked    = "policy_blocked"    // the platform blocked the account or app
 	ReasonRejected         = "rejected"          // any other client error
-	ReasonNoIdentifiers    = "no_identifiers"    // neither a click id nor a buyer identifier the platform matches on
-	ReasonNoClientID       = "no_client_id"      // GA4: Hub never saw the buyer's _ga cookie, and the settings skip such events
 )
 
 // Outcome is the result for one event of a batch.

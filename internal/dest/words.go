@@ -42,11 +42,29 @@ func (s Spec) Problem(reason string) (Words, bool) {
 	return Words{}, false
 }
 
+// Reason is a delivery reason only one destination gives (Outcome.Reason), declared in its
+// Spec.Reasons with what a person reads about it, in both languages: a short name, what
+// happened, what to do, and why a replay did not send it again (a clause).
+type Reason struct {
+	Code                   string
+	Title, Means, Fix, Why Words
+}
+
+// Reason returns the reason this destination declares as code.
+func (s Spec) Reason(code string) (Reason, bool) {
+	for _, r := range s.Reasons {
+		if r.Code == code {
+			return r, true
+		}
+	}
+	return Reason{}, false
+}
+
 var verbRe = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z%]`)
 
 // MissingWords lists what the spec lacks for a person to read it in both languages: the
-// title, the description, each setting's label and help line and each problem, in English
-// and in Portuguese, with the same fmt verbs in both. Empty when complete; the dashboard's
+// title, the description, each setting's label and help line, each problem and each reason's
+// words, in English and in Portuguese, with the same fmt verbs in both. Empty when complete; the dashboard's
 // catalogue test and dest/all's test run it over every registered destination.
 func (s Spec) MissingWords() []string {
 	var out []string
@@ -67,6 +85,15 @@ func (s Spec) MissingWords() []string {
 	}
 	for _, p := range s.Problems {
 		check("problem "+p.EN, p)
+	}
+	for _, r := range s.Reasons {
+		if r.Code == "" {
+			out = append(out, s.Type+": a reason has no code")
+		}
+		check("reason "+r.Code+"'s title", r.Title)
+		check("reason "+r.Code+"'s meaning", r.Means)
+		check("reason "+r.Code+"'s fix", r.Fix)
+		check("reason "+r.Code+"'s clause", r.Why)
 	}
 	return out
 }

@@ -16,14 +16,15 @@ type reasonHelp struct {
 	Why   string // why a replay did not send it again (a clause)
 }
 
-// reasonCodes are the codes the table below explains: delivery outcomes (dest.Reason…) and the
-// worker's own reasons for not sending. TestCatalogue checks each has every message.
+// reasonCodes are the codes the table below explains: delivery outcomes every destination may
+// give (dest.Reason…) and the worker's own reasons for not sending. A reason only one destination
+// gives is explained in its spec (dest.Spec.Reasons), read from the registry (locale.dests). TestCatalogue checks each has every message.
 var reasonCodes = []string{
 	dest.ReasonInvalidToken, dest.ReasonPermission, dest.ReasonInvalidParameter, dest.ReasonStale,
 	dest.ReasonRateLimited, dest.ReasonServerError, dest.ReasonTransient, dest.ReasonTimeout,
 	dest.ReasonNetwork, dest.ReasonMalformedResponse, dest.ReasonCancelled, dest.ReasonInvalidConfig,
 	dest.ReasonInvalidEvent, dest.ReasonWeakUserData, dest.ReasonPolicyBlocked, dest.ReasonEventDisabled,
-	dest.ReasonRejected, dest.ReasonNoIdentifiers, dest.ReasonNoClientID, dest.ReasonConsentDenied, "destination_disabled", "replay_requested", "unknown",
+	dest.ReasonRejected, dest.ReasonConsentDenied, "destination_disabled", "replay_requested", "unknown",
 	dest.ReasonAccepted, dest.ReasonConfirmed, dest.ReasonPartial, dest.ReasonUnconfirmed, dest.ReasonProcessingFailed,
 }
 
@@ -34,11 +35,27 @@ func (l locale) reason(code string) reasonHelp {
 	if code == "replay requested" {
 		c = "replay_requested"
 	}
+	if r, ok := l.destReason(c); ok {
+		return reasonHelp{Code: reasonOf(code), Title: r.Title.In(l.Tag), Means: r.Means.In(l.Tag), Fix: r.Fix.In(l.Tag), Why: r.Why.In(l.Tag)}
+	}
 	if _, ok := catalogue["reason."+c+".title"]; !ok {
 		c = "unknown"
 	}
 	k := "reason." + c
 	return reasonHelp{Code: reasonOf(code), Title: l.T(k + ".title"), Means: l.T(k + ".means"), Fix: l.T(k + ".fix"), Why: l.T(k + ".why")}
+}
+
+// destReason returns the reason a registered destination declares as code, if any.
+func (l locale) destReason(code string) (dest.Reason, bool) {
+	if l.dests == nil {
+		return dest.Reason{}, false
+	}
+	for _, spec := range l.dests.Specs() {
+		if r, ok := spec.Reason(code); ok {
+			return r, true
+		}
+	}
+	return dest.Reason{}, false
 }
 
 // Reason is reason for templates.
@@ -152,16 +169,6 @@ var reasonMessages = map[string][4]msg{
 		{"The platform refused these events.", "A plataforma recusou estes eventos."},
 		{"Open an order below to read the platform's answer, fix the cause, then resend.", "Abra um pedido abaixo para ler a resposta da plataforma, corrija a causa e depois reenvie."},
 		{"the platform refused them", "a plataforma recusou"}},
-	dest.ReasonNoIdentifiers: {
-		{"Nothing to match the buyer by", "Nada para identificar o comprador"},
-		{"The order had no ad click id this platform reads (for Google: gclid, gbraid or wbraid) and none of the buyer's details it matches on (e-mail, phone, or name with address), so the platform could not link it to anyone and it was not sent.", "O pedido não tinha identificador de clique que esta plataforma lê (no Google: gclid, gbraid ou wbraid) nem dado do comprador que ela use (e-mail, telefone, ou nome com endereço), então a plataforma não conseguiria ligá-lo a ninguém e ele não foi enviado."},
-		{"Install the snippet on every page before checkout and pass the visitor id to the checkout, so Hub sees the ad click; make sure the gateway sends the buyer's e-mail or phone. Then resend.", "Instale o código em todas as páginas antes do checkout e passe o id do visitante para o checkout, para o Hub ver o clique no anúncio; confira se o gateway envia o e-mail ou o telefone do comprador. Depois reenvie."},
-		{"the order has neither an ad click id nor a buyer detail the platform matches on", "o pedido não tem identificador de clique nem dado do comprador que a plataforma use"}},
-	dest.ReasonNoClientID: {
-		{"No GA4 client ID", "Sem client ID do GA4"},
-		{"Hub never saw the buyer's GA4 cookie (_ga), which GA4 requires to record a web event, so the purchase was not sent.", "O Hub nunca viu o cookie do GA4 (_ga) do comprador, que o GA4 exige para registrar um evento da Web, então a compra não foi enviada."},
-		{"Install the snippet on every page before checkout; to send such purchases anyway (revenue without attribution), set \"Without a GA4 client ID\" to synthetic, then resend.", "Instale o código em todas as páginas antes do checkout; para enviar essas compras mesmo assim (receita sem atribuição), mude \"Sem client ID do GA4\" para synthetic e depois reenvie."},
-		{"the buyer has no GA4 client ID", "o comprador não tem client ID do GA4"}},
 	dest.ReasonConsentDenied: {
 		{"Consent denied", "Consentimento negado"},
 		{"The visitor denied consent to send their data to Google for ads (ad_user_data), and this destination holds such events back, so it was not sent.", "O visitante negou o consentimento para enviar os dados dele ao Google para anúncios (ad_user_data), e este destino não envia esses eventos, então ele não foi enviado."},

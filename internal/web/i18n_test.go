@@ -20,6 +20,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/dest"
 	destall "github.com/hubtrack/hub/internal/dest/all"
+	"github.com/hubtrack/hub/internal/dest/ga4"
 	"github.com/hubtrack/hub/internal/dest/googleads"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
@@ -629,32 +630,89 @@ func TestExplanationStitchAndBots(t *testing.T) {
 }
 
 // TestEveryDestinationReasonExplained: every Reason constant the destination seam declares has a
-// plain-language explanation in both languages (else the dashboard shows "unknown"; no_identifiers
-// once did).
+// plain-language explanation in both languages in the dashboard (else it shows "unknown";
+// no_identifiers once did), and every Reason constant a destination declares in its own folder
+// (GA4's no_client_id) is explained by its spec (dest.Spec.Reasons), which the dashboard reads
+// from the registry. A destination's reason is its own: no seam reason, no other destination's.
 func TestEveryDestinationReasonExplained(t *testing.T) {
 	t.Parallel()
-	fset := token.NewFileSet()
-	entries, err := os.ReadDir("../dest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []*ast.File
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, "../dest/"+e.Name(), nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, f)
-	}
 	known := map[string]bool{}
 	for _, c := range reasonCodes {
 		known[c] = true
 	}
+	seam := reasonConsts(t, "../dest")
+	if len(seam) < 20 {
+		t.Fatalf("found only %d dest.Reason constants; the parse is wrong", len(seam))
+	}
+	for name, code := range seam {
+		if !known[code] {
+			t.Errorf("dest.%s (%q) has no explanation in reasonCodes (internal/web/help.go)", name, code)
+		}
+	}
+
+	reg := dest.NewRegistry()
+	destall.Register(reg, dest.Env{})
+	en, pt := localeEN.naming(reg), localePT.naming(reg)
+	declaredBy := map[string]string{}
+	for _, spec := range reg.Specs() {
+		for _, r := range spec.Reasons {
+			if known[r.Code] {
+				t.Errorf("%s declares %q, a reason every destination may give (dest.Reason…, explained in help.go)", spec.Type, r.Code)
+			}
+			if other, ok := declaredBy[r.Code]; ok {
+				t.Errorf("%s and %s both declare reason %q", other, spec.Type, r.Code)
+			}
+			declaredBy[r.Code] = spec.Type
+			if h := en.reason(r.Code); h.Title != r.Title.EN || h.Fix != r.Fix.EN {
+				t.Errorf("%s: reason %q reads %+v in English, not its spec's words", spec.Type, r.Code, h)
+			}
+			if h := pt.reason(r.Code + ": detail"); h.Title != r.Title.PT || h.Means != r.Means.PT || h.Why != r.Why.PT || h.Code != r.Code {
+				t.Errorf("%s: reason %q reads %+v in Portuguese, not its spec's words", spec.Type, r.Code, h)
+			}
+		}
+	}
+	dirs, err := os.ReadDir("../dest")
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := 0
-	for _, f := range files {
+	for _, d := range dirs {
+		if !d.IsDir() || d.Name() == "all" || d.Name() == "desttest" {
+			continue
+		}
+		for name, code := range reasonConsts(t, "../dest/"+d.Name()) {
+			n++
+			if _, ok := declaredBy[code]; !ok {
+				t.Errorf("dest/%s.%s (%q) is not explained in its spec (dest.Spec.Reasons)", d.Name(), name, code)
+			}
+		}
+	}
+	if n < 2 {
+		t.Fatalf("found only %d Reason constants in the destinations' folders (GA4's, Google Ads'); the parse is wrong", n)
+	}
+	if localeEN.reason(ga4.ReasonNoClientID).Title != localeEN.reason("unknown").Title {
+		t.Errorf("without the registry, a destination's reason should read as unknown")
+	}
+}
+
+// reasonConsts returns the string constants named Reason… declared in dir's non-test Go files,
+// by name.
+func reasonConsts(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, dir+"/"+e.Name(), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, d := range f.Decls {
 			g, ok := d.(*ast.GenDecl)
 			if !ok || g.Tok != token.CONST {
@@ -666,20 +724,12 @@ func TestEveryDestinationReasonExplained(t *testing.T) {
 					if !strings.HasPrefix(name.Name, "Reason") || i >= len(vs.Values) {
 						continue
 					}
-					lit, ok := vs.Values[i].(*ast.BasicLit)
-					if !ok || lit.Kind != token.STRING {
-						continue
-					}
-					n++
-					code, _ := strconv.Unquote(lit.Value)
-					if !known[code] {
-						t.Errorf("dest.%s (%q) has no explanation in reasonCodes (internal/web/help.go)", name.Name, code)
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						out[name.Name], _ = strconv.Unquote(lit.Value)
 					}
 				}
 			}
 		}
 	}
-	if n < 20 {
-		t.Fatalf("found only %d dest.Reason constants; the parse is wrong", n)
-	}
+	return out
 }

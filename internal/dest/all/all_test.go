@@ -61,6 +61,12 @@ func TestDestinationKnowledgeStaysInItsFolder(t *testing.T) {
 			quoted(spec.Type+" problem", p.EN)
 			quoted(spec.Type+" problem", p.PT)
 		}
+		for _, r := range spec.Reasons {
+			for _, w := range []dest.Words{r.Title, r.Means, r.Fix, r.Why} {
+				quoted(spec.Type+" reason "+r.Code, w.EN)
+				quoted(spec.Type+" reason "+r.Code, w.PT)
+			}
+		}
 		needles = append(needles, needle{spec.Type + " catalogue key", `"setting.` + spec.Type + `.`})
 	}
 	needles = append(needles, needle{"catalogue key", `"dest_type.`}, needle{"catalogue key", `"dest_desc.`})

@@ -254,7 +254,7 @@ func (s settings) convert(i int, e dest.Event, now time.Time) (payload, *dest.Ev
 		p.ClientID = SyntheticClientID(e)
 		ev.Params.HubSyntheticClientID = 1
 	default:
-		return refuse(dest.ReasonNoClientID, "Hub never saw the buyer's GA4 client ID (_ga cookie), which GA4 requires for a web stream; set no_client_id to synthetic to send such events without attribution")
+		return refuse(ReasonNoClientID, "Hub never saw the buyer's GA4 client ID (_ga cookie), which GA4 requires for a web stream; set no_client_id to synthetic to send such events without attribution")
 	}
 	if transactional[name] {
 		if len(e.EventID) > maxParamText {

@@ -22,6 +22,10 @@ import (
 // Type is the registry key.
 const Type = "ga4"
 
+// ReasonNoClientID is why an event is not sent when Hub never saw the buyer's _ga cookie and
+// the no_client_id setting skips such events (Spec.Reasons explains it).
+const ReasonNoClientID = "no_client_id"
+
 // Endpoints and limits (protocols-destinations.md §2).
 const (
 	DefaultURL   = "https://www.google-analytics.com"
@@ -105,6 +109,13 @@ var spec = dest.Spec{
 		{EN: "the event name starts with a prefix GA4 reserves (firebase_, ga_, google_, gtag.)",
 			PT: "o nome do evento começa com um prefixo reservado pelo GA4 (firebase_, ga_, google_, gtag.)"},
 	},
+	Reasons: []dest.Reason{{Code: ReasonNoClientID,
+		Title: dest.Words{EN: "No GA4 client ID", PT: "Sem client ID do GA4"},
+		Means: dest.Words{EN: "Hub never saw the buyer's GA4 cookie (_ga), which GA4 requires to record a web event, so the purchase was not sent.",
+			PT: "O Hub nunca viu o cookie do GA4 (_ga) do comprador, que o GA4 exige para registrar um evento da Web, então a compra não foi enviada."},
+		Fix: dest.Words{EN: "Install the snippet on every page before checkout; to send such purchases anyway (revenue without attribution), set \"Without a GA4 client ID\" to synthetic, then resend.",
+			PT: "Instale o código em todas as páginas antes do checkout; para enviar essas compras mesmo assim (receita sem atribuição), mude \"Sem client ID do GA4\" para synthetic e depois reenvie."},
+		Why: dest.Words{EN: "the buyer has no GA4 client ID", PT: "o comprador não tem client ID do GA4"}}},
 	Docs:        "ga4.md",
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,

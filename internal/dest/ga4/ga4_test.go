@@ -171,8 +171,8 @@ func TestBuildRefusals(t *testing.T) {
 		reason string
 	}{
 		{"stale", func(e *dest.Event) { e.EventTime = desttest.FixedNow.Add(-ga4.MaxEventAge - time.Minute) }, dest.ReasonStale},
-		{"no client id", func(e *dest.Event) { e.User.GAClientID = "" }, dest.ReasonNoClientID},
-		{"not a client id", func(e *dest.Event) { e.User.GAClientID = "fb.1.2.3" }, dest.ReasonNoClientID},
+		{"no client id", func(e *dest.Event) { e.User.GAClientID = "" }, ga4.ReasonNoClientID},
+		{"not a client id", func(e *dest.Event) { e.User.GAClientID = "fb.1.2.3" }, ga4.ReasonNoClientID},
 		{"no event id", func(e *dest.Event) { e.EventID = "" }, dest.ReasonInvalidEvent},
 		{"long transaction id", func(e *dest.Event) { e.EventID = strings.Repeat("x", 101) }, dest.ReasonInvalidEvent},
 		{"reserved name", func(e *dest.Event) { e.Name = "session_start" }, dest.ReasonInvalidEvent},

@@ -235,7 +235,7 @@ func convert(s settings, i int, e dest.Event, now time.Time) (event, *dest.Event
 		ev.UserData = &userData{UserIdentifiers: ids}
 	}
 	if ev.AdIdentifiers == nil && ev.UserData == nil {
-		return refuse(dest.ReasonNoIdentifiers, "neither a Google click id (gclid, gbraid, wbraid) nor an e-mail, phone or name with address Google can match")
+		return refuse(ReasonNoIdentifiers, "neither a Google click id (gclid, gbraid, wbraid) nor an e-mail, phone or name with address Google can match")
 	}
 	ev.Consent = consentOf(e.Consent)
 	if e.User.UserAgent != "" {

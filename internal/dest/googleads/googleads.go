@@ -21,6 +21,10 @@ import (
 // Type is the registry key.
 const Type = "google_ads"
 
+// ReasonNoIdentifiers is why an event is not sent when it has neither a Google click id nor a
+// buyer detail Google matches on (Spec.Reasons explains it).
+const ReasonNoIdentifiers = "no_identifiers"
+
 // Defaults and limits from the Data Manager API's documentation.
 const (
 	DefaultDataManagerURL = "https://datamanager.googleapis.com"
@@ -85,6 +89,14 @@ var spec = dest.Spec{
 		{EN: "must be one of WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER",
 			PT: "precisa ser um destes: WEB, APP, IN_STORE, PHONE, MESSAGE, OTHER"},
 	},
+	Reasons: []dest.Reason{{Code: ReasonNoIdentifiers,
+		Title: dest.Words{EN: "Nothing to match the buyer by", PT: "Nada para identificar o comprador"},
+		Means: dest.Words{EN: "The order had no ad click id this platform reads (for Google: gclid, gbraid or wbraid) and none of the buyer's details it matches on (e-mail, phone, or name with address), so the platform could not link it to anyone and it was not sent.",
+			PT: "O pedido não tinha identificador de clique que esta plataforma lê (no Google: gclid, gbraid ou wbraid) nem dado do comprador que ela use (e-mail, telefone, ou nome com endereço), então a plataforma não conseguiria ligá-lo a ninguém e ele não foi enviado."},
+		Fix: dest.Words{EN: "Install the snippet on every page before checkout and pass the visitor id to the checkout, so Hub sees the ad click; make sure the gateway sends the buyer's e-mail or phone. Then resend.",
+			PT: "Instale o código em todas as páginas antes do checkout e passe o id do visitante para o checkout, para o Hub ver o clique no anúncio; confira se o gateway envia o e-mail ou o telefone do comprador. Depois reenvie."},
+		Why: dest.Words{EN: "the order has neither an ad click id nor a buyer detail the platform matches on",
+			PT: "o pedido não tem identificador de clique nem dado do comprador que a plataforma use"}}},
 	Docs:        "google-ads.md",
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,

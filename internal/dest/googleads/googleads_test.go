@@ -169,7 +169,7 @@ func TestNoIdentifiersSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := res.Outcomes[0]; o.Kind != dest.Permanent || o.Reason != dest.ReasonNoIdentifiers {
+	if o := res.Outcomes[0]; o.Kind != dest.Permanent || o.Reason != googleads.ReasonNoIdentifiers {
 		t.Errorf("no identifiers: %+v, want permanent no_identifiers", o)
 	}
 	if o := res.Outcomes[1]; o.Kind != dest.Delivered || o.TraceID == "" {
