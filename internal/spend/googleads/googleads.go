@@ -19,7 +19,6 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
-	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/spend"
 )
 
@@ -159,7 +158,7 @@ func (s *Source) prepare(ctx context.Context, credentials []byte, accountID stri
 // tokenSource builds the OAuth2 token source of the credentials; its requests go through the
 // egress client.
 func (s *Source) tokenSource(ctx context.Context, c Credentials) (oauth2.TokenSource, error) {
-	tctx := context.WithValue(ctx, oauth2.HTTPClient, s.client())
+	tctx := context.WithValue(ctx, oauth2.HTTPClient, spend.Client(s.Client))
 	switch {
 	case c.RefreshToken != "":
 		if c.ClientID == "" || c.ClientSecret == "" {
@@ -189,16 +188,6 @@ func (s *Source) tokenSource(ctx context.Context, c Credentials) (oauth2.TokenSo
 		return jc.TokenSource(tctx), nil
 	}
 	return nil, &spend.PermanentError{Message: "googleads: the credentials need refresh_token (with client_id and client_secret) or service_account_json"}
-}
-
-func (s *Source) client() *http.Client {
-	c := egress.Default
-	if s.Client != nil {
-		c = s.Client
-	}
-	cc := *c
-	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &cc
 }
 
 // Account implements spend.Source: SELECT customer.* FROM customer.
@@ -251,15 +240,10 @@ func (s *Source) Daily(ctx context.Context, credentials []byte, accountID string
 			if err != nil {
 				return err
 			}
-			for _, row := range rows {
-				if row.Date < part.Since || row.Date > part.Until {
-					return fmt.Errorf("googleads: the stream returned day %s outside %s..%s", row.Date, part.Since, part.Until)
-				}
+			if err := spend.EmitIn(part, rows, emit); err != nil {
+				return fmt.Errorf("googleads: the stream %w", err)
 			}
-			if len(rows) == 0 {
-				return nil
-			}
-			return emit(rows)
+			return nil
 		})
 		if err != nil {
 			return err

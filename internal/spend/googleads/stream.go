@@ -147,12 +147,9 @@ func (c *call) stream(ctx context.Context, query string, fn func(Batch) error) e
 	if c.login != "" {
 		req.Header.Set("login-customer-id", c.login)
 	}
-	resp, err := c.s.client().Do(req)
+	resp, err := spend.Send(spend.Client(c.s.Client), req, "googleads", "the Google Ads API")
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("googleads: %w", ctxErr)
-		}
-		return fmt.Errorf("googleads: request to the Google Ads API failed: %w", unwrapURL(err))
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -67,23 +67,13 @@ func (c *call) do(ctx context.Context, method, u string, form url.Values) ([]byt
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := c.s.client().Do(req)
+	resp, err := spend.Send(spend.Client(c.s.Client), req, "meta", "the Graph API")
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("meta: %w", ctxErr)
-		}
-		return nil, fmt.Errorf("meta: request to the Graph API failed: %w", redact(err))
+		return nil, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	b, err := spend.ReadBody(ctx, resp, maxResponseBytes, "meta", "the Graph API")
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("meta: %w", ctxErr)
-		}
-		return nil, fmt.Errorf("meta: reading the Graph API's answer: %w", redact(err))
-	}
-	if len(b) > maxResponseBytes {
-		return nil, errors.New("meta: the Graph API's answer is too large")
+		return nil, err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// A 200 can still carry an error object (batch-style answers); treat it as one.
@@ -94,16 +84,6 @@ func (c *call) do(ctx context.Context, method, u string, form url.Values) ([]byt
 	}
 	ge, _ := parseError(b)
 	return nil, classify(resp.StatusCode, resp.Header, ge)
-}
-
-// redact drops the URL from a transport error (ours carry no secret, but a paging URL came
-// from Meta) and keeps its cause.
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // graphError is Graph's error object. [UNVERIFIED exact keys; standard Graph shape.]

@@ -86,15 +86,8 @@ func (c *call) pages(ctx context.Context, first string, r spend.Range, emit func
 		if err != nil {
 			return err
 		}
-		for _, row := range page.Rows {
-			if row.Date < r.Since || row.Date > r.Until {
-				return fmt.Errorf("meta: Insights returned day %s outside the range %s..%s", row.Date, r.Since, r.Until)
-			}
-		}
-		if len(page.Rows) > 0 {
-			if err := emit(page.Rows); err != nil {
-				return err
-			}
+		if err := spend.EmitIn(r, page.Rows, emit); err != nil {
+			return fmt.Errorf("meta: Insights %w", err)
 		}
 		if page.Next == "" {
 			return nil

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/spend"
 )
 
@@ -57,15 +56,10 @@ var (
 
 // Credentials is the tenant's Meta credential, as JSON: an access token with ads_read on the
 // ad account (a system user's token, which does not expire, is best).
-type Credentials struct {
-	AccessToken string `json:"access_token"`
-}
+type Credentials = spend.AccessToken
 
 // NewCredentials returns the credentials document for token.
-func NewCredentials(token string) []byte {
-	b, _ := json.Marshal(Credentials{AccessToken: token})
-	return b
-}
+func NewCredentials(token string) []byte { return spend.NewAccessToken(token) }
 
 // Source reads Meta ad spend. Fields are for wiring and tests and must not change once it is
 // in use.
@@ -112,19 +106,6 @@ func AccountID(id string) (string, error) {
 		return "", errors.New("meta: the ad account id must be digits, optionally after act_")
 	}
 	return id, nil
-}
-
-// token reads the credentials document.
-func token(credentials []byte) (string, error) {
-	var c Credentials
-	if err := json.Unmarshal(credentials, &c); err != nil || strings.TrimSpace(c.AccessToken) == "" {
-		return "", &spend.PermanentError{Message: "meta: the credentials are not {\"access_token\": \"...\"} with a token"}
-	}
-	t := strings.TrimSpace(c.AccessToken)
-	if strings.ContainsAny(t, " \r\n\t") {
-		return "", &spend.PermanentError{Message: "meta: the access token contains spaces or line breaks"}
-	}
-	return t, nil
 }
 
 // statusWords are Meta's account_status values. [S] several integrations agree; Meta's
@@ -184,7 +165,7 @@ type call struct {
 }
 
 func (s *Source) prepare(credentials []byte, accountID string) (*call, error) {
-	tok, err := token(credentials)
+	tok, err := spend.ReadAccessToken(credentials, "meta")
 	if err != nil {
 		return nil, err
 	}
@@ -208,17 +189,6 @@ func (s *Source) prepare(credentials []byte, accountID string) (*call, error) {
 		return nil, errors.New("meta: the Graph API version (HUB_META_API_VERSION) must look like v25.0")
 	}
 	return &call{s: s, base: base + "/" + version, account: id, token: tok}, nil
-}
-
-func (s *Source) client() *http.Client {
-	c := egress.Default
-	if s.Client != nil {
-		c = s.Client
-	}
-	// Never follow a redirect: it would carry the bearer token wherever Location points.
-	cc := *c
-	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &cc
 }
 
 func (s *Source) sleep(ctx context.Context, d time.Duration) error {

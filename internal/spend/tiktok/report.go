@@ -62,15 +62,8 @@ func (s *Source) Daily(ctx context.Context, credentials []byte, accountID string
 			if err != nil {
 				return err
 			}
-			for _, row := range rep.Rows {
-				if row.Date < part.Since || row.Date > part.Until {
-					return fmt.Errorf("tiktok: the report returned day %s outside %s..%s", row.Date, part.Since, part.Until)
-				}
-			}
-			if len(rep.Rows) > 0 {
-				if err := emit(rep.Rows); err != nil {
-					return err
-				}
+			if err := spend.EmitIn(part, rep.Rows, emit); err != nil {
+				return fmt.Errorf("tiktok: the report %w", err)
 			}
 			if rep.TotalPage > 0 && page >= rep.TotalPage || rep.TotalPage <= 0 && len(rep.Rows) < size || len(rep.Rows) == 0 {
 				break

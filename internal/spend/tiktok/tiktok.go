@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,7 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/spend"
 )
 
@@ -43,15 +41,10 @@ var OperatorAPIURL = spend.OperatorSetting{Env: "HUB_TIKTOK_API_URL", Default: D
 
 // Credentials is the tenant's TikTok credential, as JSON: a Marketing API access token (from
 // the app's authorization of the advertiser) that can read its reports.
-type Credentials struct {
-	AccessToken string `json:"access_token"`
-}
+type Credentials = spend.AccessToken
 
 // NewCredentials returns the credentials document for token.
-func NewCredentials(token string) []byte {
-	b, _ := json.Marshal(Credentials{AccessToken: token})
-	return b
-}
+func NewCredentials(token string) []byte { return spend.NewAccessToken(token) }
 
 // Source reads TikTok ad spend. Fields are for wiring and tests and must not change once it
 // is in use.
@@ -86,13 +79,9 @@ type call struct {
 }
 
 func (s *Source) prepare(credentials []byte, accountID string) (*call, error) {
-	var c Credentials
-	if err := json.Unmarshal(credentials, &c); err != nil || strings.TrimSpace(c.AccessToken) == "" {
-		return nil, &spend.PermanentError{Message: "tiktok: the credentials are not {\"access_token\": \"...\"} with a token"}
-	}
-	tok := strings.TrimSpace(c.AccessToken)
-	if strings.ContainsAny(tok, " \r\n\t") {
-		return nil, &spend.PermanentError{Message: "tiktok: the access token contains spaces or line breaks"}
+	tok, err := spend.ReadAccessToken(credentials, "tiktok")
+	if err != nil {
+		return nil, err
 	}
 	id := strings.TrimSpace(accountID)
 	if !advertiserIDRe.MatchString(id) {
@@ -107,16 +96,6 @@ func (s *Source) prepare(credentials []byte, accountID string) (*call, error) {
 		return nil, errors.New("tiktok: the Business API URL (HUB_TIKTOK_API_URL) is not an absolute http(s) URL without query")
 	}
 	return &call{s: s, base: base + "/open_api/v1.3", advertiser: id, token: tok}, nil
-}
-
-func (s *Source) client() *http.Client {
-	c := egress.Default
-	if s.Client != nil {
-		c = s.Client
-	}
-	cc := *c
-	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &cc
 }
 
 // jsonParam encodes an array or object parameter the way TikTok takes it: JSON in the query.
@@ -134,27 +113,13 @@ func (c *call) get(ctx context.Context, path string, q url.Values) (json.RawMess
 	}
 	req.Header.Set("Access-Token", c.token)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.s.client().Do(req)
+	resp, err := spend.Send(spend.Client(c.s.Client), req, "tiktok", "the Business API")
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("tiktok: %w", ctxErr)
-		}
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("tiktok: request to the Business API failed: %w", err)
+		return nil, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	b, err := spend.ReadBody(ctx, resp, maxResponseBytes, "tiktok", "the Business API")
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("tiktok: %w", ctxErr)
-		}
-		return nil, fmt.Errorf("tiktok: reading the answer: %w", err)
-	}
-	if len(b) > maxResponseBytes {
-		return nil, errors.New("tiktok: the answer is too large")
+		return nil, err
 	}
 	return ParseEnvelope(resp.StatusCode, resp.Header, b)
 }
