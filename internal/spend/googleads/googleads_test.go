@@ -24,10 +24,9 @@ import (
 func newSource(t *testing.T) (*googleads.Source, *fakegaql.Server) {
 	t.Helper()
 	fake := fakegaql.New()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	src := googleads.New(spend.Env{Client: srv.Client(), Operator: map[string]string{"HUB_GOOGLE_ADS_URL": srv.URL}})
-	src.TokenURL = srv.URL + "/token"
+	env, u := spendtest.Serve(t, fake, "HUB_GOOGLE_ADS_URL")
+	src := googleads.New(env)
+	src.TokenURL = u + "/token"
 	return src, fake
 }
 
@@ -132,12 +131,7 @@ func TestClassification(t *testing.T) {
 		creds, _ := json.Marshal(googleads.Credentials{DeveloperToken: "d", ClientID: "c", ClientSecret: "s", RefreshToken: "r"})
 		_, err := src.Account(context.Background(), creds, "1234567890")
 		srv.Close()
-		got := "plain"
-		if _, ok := spend.Throttled(err); ok {
-			got = "throttled"
-		} else if _, ok := spend.Permanent(err); ok {
-			got = "permanent"
-		}
+		got := spendtest.Kind(err)
 		if err == nil || got != tc.want {
 			t.Errorf("HTTP %d %s: %v is %s, want %s", tc.status, tc.body, err, got, tc.want)
 		}

@@ -23,9 +23,8 @@ func instant(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 func newSource(t *testing.T) (*meta.Source, *fakeinsights.Server) {
 	t.Helper()
 	fake := fakeinsights.New()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	src := meta.New(spend.Env{Client: srv.Client(), Operator: map[string]string{"HUB_META_GRAPH_URL": srv.URL}})
+	env, _ := spendtest.Serve(t, fake, "HUB_META_GRAPH_URL")
+	src := meta.New(env)
 	src.Sleep = instant
 	return src, fake
 }

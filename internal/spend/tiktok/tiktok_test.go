@@ -3,7 +3,6 @@ package tiktok_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -17,9 +16,8 @@ import (
 func newSource(t *testing.T) (*tiktok.Source, *fakereport.Server) {
 	t.Helper()
 	fake := fakereport.New()
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-	return tiktok.New(spend.Env{Client: srv.Client(), Operator: map[string]string{"HUB_TIKTOK_API_URL": srv.URL}}), fake
+	env, _ := spendtest.Serve(t, fake, "HUB_TIKTOK_API_URL")
+	return tiktok.New(env), fake
 }
 
 func TestConformance(t *testing.T) {
@@ -80,12 +78,7 @@ func TestEnvelopeClassification(t *testing.T) {
 		{200, `{"code":0,"message":"OK"}`, "plain"},
 	} {
 		_, err := tiktok.ParseEnvelope(tc.status, http.Header{}, []byte(tc.body))
-		got := "plain"
-		if _, ok := spend.Throttled(err); ok {
-			got = "throttled"
-		} else if _, ok := spend.Permanent(err); ok {
-			got = "permanent"
-		}
+		got := spendtest.Kind(err)
 		if err == nil || got != tc.want {
 			t.Errorf("HTTP %d %s: %v is %s, want %s", tc.status, tc.body, err, got, tc.want)
 		}
