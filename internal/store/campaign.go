@@ -82,6 +82,14 @@ type AdSalesFilter struct {
 	// Products groups the rows by product list too (for product costs); Products is empty
 	// otherwise.
 	Products bool
+	// Platform, CampaignID and AdSetID, when set, leave out the orders whose click names
+	// another platform, campaign or ad set (a drill-down's scope), and the orders without an
+	// ad click. A click that leaves the field empty but names a finer id (an ad set, an ad) is
+	// kept: the report completes a click's ad from the spend rows, so it may still belong to
+	// the scope. A report reads fewer rows, the same figures.
+	Platform   string
+	CampaignID string
+	AdSetID    string
 }
 
 // AdSalesRow is the orders of one bucket, kind, ad, gateway, currency and product list.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -78,8 +79,32 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 		return "0"
 	}
 	join := ` LEFT JOIN attributions a ON a.tenant_id = o.tenant_id AND a.order_id = o.id`
-	if !f.Ads && !f.ByClick {
+	scoped := f.Platform != "" || f.CampaignID != "" || f.AdSetID != ""
+	if !f.Ads && !f.ByClick && !scoped {
 		join = ""
+	}
+	// A drill-down's scope: other campaigns' (ad sets', platforms') orders are not sorted and
+	// grouped only to be dropped by the report. A click that leaves the field empty stays when
+	// it names a finer id (an ad set, an ad) the report may complete it from; orders without an
+	// ad click cannot be in a scope.
+	scope := func(w *where) {
+		for _, c := range []struct {
+			col, v string
+			finer  []string
+		}{
+			{"a.ad_platform", f.Platform, []string{"a.ad_campaign_id", "a.ad_adset_id", "a.ad_id"}},
+			{"a.ad_campaign_id", f.CampaignID, []string{"a.ad_adset_id", "a.ad_id"}},
+			{"a.ad_adset_id", f.AdSetID, []string{"a.ad_id"}},
+		} {
+			if c.v == "" {
+				continue
+			}
+			named := make([]string, len(c.finer))
+			for i, col := range c.finer {
+				named[i] = col + ` <> ''`
+			}
+			w.add(`(`+c.col+` = %s OR (COALESCE(`+c.col+`, '') = '' AND (`+strings.Join(named, " OR ")+`)))`, c.v)
+		}
 	}
 	products, productGroup := `''`, ``
 	if f.Products {
@@ -110,6 +135,7 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 		sales.add(saleAt+` >= %s`, q.f.Time(f.Since))
 		sales.add(saleAt+` < %s`, q.f.Time(f.Until))
 	}
+	scope(&sales)
 	b := bucket(saleAt)
 	rows, err := q.query(ctx, q.r, `SELECT `+b+`, '`+store.AdSale+`', o.provider, o.currency, `+products+`, `+adCols+`,
 		count(*), CAST(COALESCE(sum(o.amount_minor), 0) AS bigint)
@@ -125,8 +151,9 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 	rev.add(`h.occurred_at >= %s`, q.f.Time(f.Since))
 	rev.add(`h.occurred_at < %s`, q.f.Time(f.Until))
 	b = bucket("h.occurred_at")
+	scope(&rev)
 	join = ` LEFT JOIN attributions a ON a.tenant_id = o.tenant_id AND a.order_id = o.id`
-	if !f.Ads {
+	if !f.Ads && !scoped {
 		join = ""
 	}
 	rows, err = q.query(ctx, q.r, `SELECT `+b+`, CASE WHEN h.status = 'refunded' THEN '`+store.AdRefund+`' ELSE '`+store.AdChargeback+`' END,
