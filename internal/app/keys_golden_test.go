@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/ga4/fakega4"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -110,29 +111,11 @@ func googleAdsWire(t *testing.T, b []byte) dest.Keys {
 	return k
 }
 
-// ga4Wire reads the identifier keys of one golden Measurement Protocol body.
+// ga4Wire reads the identifier keys of one golden Measurement Protocol body (fakega4.SentKeys).
 func ga4Wire(t *testing.T, b []byte) dest.Keys {
-	var p struct {
-		ClientID string `json:"client_id"`
-		UserData struct {
-			Email   []string            `json:"sha256_email_address"`
-			Phone   []string            `json:"sha256_phone_number"`
-			Address []map[string]string `json:"address"`
-		} `json:"user_data"`
-		Events []struct {
-			Params map[string]json.RawMessage `json:"params"`
-		} `json:"events"`
-	}
-	if err := json.Unmarshal(b, &p); err != nil || len(p.Events) != 1 {
+	k, err := fakega4.SentKeys(b)
+	if err != nil {
 		t.Fatalf("golden %s: %v", b, err)
-	}
-	_, synthetic := p.Events[0].Params["hub_synthetic_client_id"]
-	k := dest.Keys(0).With(dest.KeyBrowserID, p.ClientID != "" && !synthetic).
-		With(dest.KeyEmail, len(p.UserData.Email) > 0).With(dest.KeyPhone, len(p.UserData.Phone) > 0)
-	for _, a := range p.UserData.Address {
-		for field, name := range map[string]string{"sha256_first_name": "fn", "sha256_last_name": "ln", "postal_code": "zp", "country": "country"} {
-			k = k.With(keyByName(name), a[field] != "")
-		}
 	}
 	return k
 }

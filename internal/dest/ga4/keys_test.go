@@ -1,47 +1,22 @@
 package ga4_test
 
 import (
-	"encoding/json"
 	"slices"
 	"testing"
 
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/ga4"
+	"github.com/hubtrack/hub/internal/dest/ga4/fakega4"
 )
 
-// sentKeys reads the identifier keys off a built request by GA4's field names: a client id
-// that is not a synthetic one, and user_data's e-mail, phone and address parts.
+// sentKeys reads the identifier keys off a built request (fakega4.SentKeys), by name.
 func sentKeys(t *testing.T, body []byte) []string {
 	t.Helper()
-	var p struct {
-		ClientID string `json:"client_id"`
-		UserData struct {
-			Email   []string            `json:"sha256_email_address"`
-			Phone   []string            `json:"sha256_phone_number"`
-			Address []map[string]string `json:"address"`
-		} `json:"user_data"`
-		Events []struct {
-			Params map[string]json.RawMessage `json:"params"`
-		} `json:"events"`
-	}
-	if err := json.Unmarshal(body, &p); err != nil || len(p.Events) != 1 {
+	k, err := fakega4.SentKeys(body)
+	if err != nil {
 		t.Fatalf("body %s: %v", body, err)
 	}
-	_, synthetic := p.Events[0].Params["hub_synthetic_client_id"]
-	has := map[string]bool{"browser_id": p.ClientID != "" && !synthetic, "em": len(p.UserData.Email) > 0, "ph": len(p.UserData.Phone) > 0}
-	for _, a := range p.UserData.Address {
-		has["fn"] = has["fn"] || a["sha256_first_name"] != ""
-		has["ln"] = has["ln"] || a["sha256_last_name"] != ""
-		has["zp"] = has["zp"] || a["postal_code"] != ""
-		has["country"] = has["country"] || a["country"] != ""
-	}
-	var out []string
-	for _, name := range dest.KeyNames {
-		if has[name] {
-			out = append(out, name)
-		}
-	}
-	return out
+	return k.Names()
 }
 
 // The keys GA4's sender reports for an event are exactly what its request body carries: the

@@ -370,3 +370,35 @@ func checkName(n, path, what string, bad func(path, code, format string, args ..
 		}
 	}
 }
+
+// SentKeys reads the identifier keys one Measurement Protocol body carries, by GA4's field
+// names: a client id that is not a synthetic one (browser_id), and user_data's e-mail, phone and
+// address parts. GA4's own tests and app's end-to-end goldens compare it with what the sender
+// reports (dest.KeyReporter).
+func SentKeys(body []byte) (dest.Keys, error) {
+	var p struct {
+		ClientID string `json:"client_id"`
+		UserData struct {
+			Email   []string            `json:"sha256_email_address"`
+			Phone   []string            `json:"sha256_phone_number"`
+			Address []map[string]string `json:"address"`
+		} `json:"user_data"`
+		Events []struct {
+			Params map[string]json.RawMessage `json:"params"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return 0, err
+	}
+	if len(p.Events) != 1 {
+		return 0, fmt.Errorf("fakega4: %d events in the body, want 1", len(p.Events))
+	}
+	_, synthetic := p.Events[0].Params["hub_synthetic_client_id"]
+	k := dest.Keys(0).With(dest.KeyBrowserID, p.ClientID != "" && !synthetic).
+		With(dest.KeyEmail, len(p.UserData.Email) > 0).With(dest.KeyPhone, len(p.UserData.Phone) > 0)
+	for _, a := range p.UserData.Address {
+		k = k.With(dest.KeyFirstName, a["sha256_first_name"] != "").With(dest.KeyLastName, a["sha256_last_name"] != "").
+			With(dest.KeyZip, a["postal_code"] != "").With(dest.KeyCountry, a["country"] != "")
+	}
+	return k, nil
+}
