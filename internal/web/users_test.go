@@ -77,6 +77,8 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		"POST /users": store.RoleAdmin, "POST /users/{id}/role": store.RoleAdmin, "POST /users/{id}/disable": store.RoleAdmin,
 		"POST /users/{id}/enable": store.RoleAdmin, "POST /users/{id}/remove": store.RoleAdmin,
 		"POST /alerts/settings": store.RoleAdmin,
+		"POST /ad-accounts":     store.RoleAdmin, "POST /ad-accounts/{id}/token": store.RoleAdmin, "POST /ad-accounts/{id}/import": store.RoleAdmin,
+		"POST /ad-accounts/{id}/remove": store.RoleAdmin,
 	}
 	for _, rt := range e.ui.routes() {
 		if rt.role == "" || !strings.HasPrefix(rt.pattern, "POST ") {
