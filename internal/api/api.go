@@ -43,6 +43,10 @@ type Config struct {
 	Intake  intake.Processor
 	// Cache rate-limits requests per API key; nil disables the limit.
 	Cache cache.Limiter
+	// Quality keeps the platforms' own match quality (report.PlatformMatchQuality), so a
+	// request does not call the platform (app gives it the shared cache); nil asks the platform
+	// on every request.
+	Quality report.QualityCache
 	// MaxBodyBytes bounds JSON request bodies; 0 means 1 MiB.
 	MaxBodyBytes int64
 	// RateLimit is the sustained requests per second allowed per key (default DefaultRatePerKey;

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/api"
+	"github.com/hubtrack/hub/internal/cache/memory"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
@@ -74,7 +75,7 @@ func newEnv(t *testing.T, st store.Store, opts ...envOption) *env {
 	// The operator's HUB_META_GRAPH_URL and HUB_EGRESS_ALLOW point Meta at the fake.
 	reg.Register(&meta.Meta{GraphURL: srv.URL, Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})})
 	fi := &fakeIntake{st: st}
-	cfg := api.Config{Store: st, Intake: fi, Surface: admin.Surface{Admin: adm, Dests: reg, Keys: keys, Log: slog.New(slog.DiscardHandler),
+	cfg := api.Config{Store: st, Intake: fi, Quality: memory.New(memory.Options{}), Surface: admin.Surface{Admin: adm, Dests: reg, Keys: keys, Log: slog.New(slog.DiscardHandler),
 		Providers: []string{"hotmart", "kiwify", "appmax"}}}
 	for _, o := range opts {
 		o(&cfg)

@@ -114,3 +114,34 @@ func TestOpenAPIServedWithoutKey(t *testing.T) {
 		t.Fatalf("status %d, content type %q", rec.Code, rec.Header().Get("Content-Type"))
 	}
 }
+
+// checkSchema fails t when the JSON object obj has a field the OpenAPI document's component
+// schema name does not list, or lacks one it requires.
+func checkSchema(t *testing.T, name string, obj map[string]any) {
+	t.Helper()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+				Required   []string                   `json:"required"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(api.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	s, ok := doc.Components.Schemas[name]
+	if !ok {
+		t.Fatalf("openapi.json has no schema %s", name)
+	}
+	for k := range obj {
+		if _, ok := s.Properties[k]; !ok {
+			t.Errorf("%s: field %q is not in openapi.json", name, k)
+		}
+	}
+	for _, k := range s.Required {
+		if _, ok := obj[k]; !ok {
+			t.Errorf("%s: required field %q is missing from the answer", name, k)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func (a *App) wire() error {
 	surface := admin.Surface{Admin: a.Admin, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
 		PublicURL: a.Config.PublicURL, Adapters: adapters}
 	a.API = api.New(api.Config{
-		Surface: surface, Store: a.Store, Reports: a.reports, Intake: a.Intake, Cache: a.Cache, IdentityCache: a.Cache,
+		Surface: surface, Store: a.Store, Reports: a.reports, Intake: a.Intake, Cache: a.Cache, Quality: a.Cache, IdentityCache: a.Cache,
 		MaxBodyBytes: a.Config.MaxBodyBytes,
 		RateLimit:    a.Config.APIRatePerKey, RateBurst: burst(a.Config.APIRatePerKey),
 	})

@@ -89,3 +89,26 @@ func PlatformMatchQuality(ctx context.Context, c QualityCache, r dest.QualityRea
 	}
 	return q
 }
+
+// qualityReasons say, per language, why the platform's own match quality is not available.
+var qualityReasons = map[string]map[string]string{
+	QualityRefused: {
+		"en":    "Meta's own Event Match Quality is not available: Meta refused to give it with this destination's access token (the token may lack permission to manage the pixel). Hub's estimate still applies.",
+		"pt-BR": "A qualidade de correspondência da própria Meta não está disponível: a Meta se recusou a informá-la com o token de acesso deste destino (talvez o token não tenha permissão para gerenciar o pixel). A estimativa do Hub continua valendo.",
+	},
+	QualityFailed: {
+		"en":    "Meta's own Event Match Quality is not available right now: Hub could not reach Meta or read its answer. Hub asks again in 30 minutes.",
+		"pt-BR": "A qualidade de correspondência da própria Meta não está disponível agora: o Hub não conseguiu falar com a Meta ou ler a resposta. O Hub pergunta de novo em 30 minutos.",
+	},
+	QualityNone: {
+		"en":    "Meta has no Event Match Quality for this pixel yet: it scores events after receiving them for a few days.",
+		"pt-BR": "A Meta ainda não tem qualidade de correspondência para este pixel: ela dá a nota depois de receber eventos por alguns dias.",
+	},
+}
+
+// QualityReason says in lang ("en" or "pt-BR") why the platform's own match quality is not
+// available (problem is QualityRefused, QualityFailed or QualityNone); "" for another problem
+// or language.
+func QualityReason(problem, lang string) string {
+	return qualityReasons[problem][lang]
+}

@@ -91,3 +91,15 @@ func TestPlatformMatchQuality(t *testing.T) {
 		}
 	}
 }
+
+// Every reason the platform's quality is not available is said in both languages.
+func TestQualityReason(t *testing.T) {
+	for _, p := range []string{QualityRefused, QualityFailed, QualityNone} {
+		if QualityReason(p, "en") == "" || QualityReason(p, "pt-BR") == "" {
+			t.Errorf("problem %s lacks a sentence", p)
+		}
+	}
+	if QualityReason("other", "en") != "" || QualityReason(QualityRefused, "fr") != "" {
+		t.Error("a sentence for an unknown problem or language")
+	}
+}
