@@ -293,23 +293,9 @@ func (s *Service) Schedule(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = CheckEvery
 	}
-	enqueue := func() {
-		err := s.Store.Tx(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, CheckArgs{}, nil) })
-		if err != nil && ctx.Err() == nil {
-			s.log().Warn("alert: schedule the check", "error", err)
-		}
-	}
-	enqueue()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			enqueue()
-		}
-	}
+	store.EnqueueEvery(ctx, s.Store, every, CheckArgs{}, func(err error) {
+		s.log().Warn("alert: schedule the check", "error", err)
+	})
 }
 
 // notice is an alert with what its notices say.

@@ -68,23 +68,11 @@ func (w *RetentionWorker) Schedule(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = RetentionEvery
 	}
-	enqueue := func() {
-		err := w.Store.Tx(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, RetentionArgs{}, nil) })
-		if err != nil && ctx.Err() == nil && w.Log != nil {
+	store.EnqueueEvery(ctx, w.Store, every, RetentionArgs{}, func(err error) {
+		if w.Log != nil {
 			w.Log.Warn("schedule retention job", "error", err)
 		}
-	}
-	enqueue()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			enqueue()
-		}
-	}
+	})
 }
 
 // RetentionResult counts what one run removed.
