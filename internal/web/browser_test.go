@@ -392,3 +392,30 @@ func TestBrowser(t *testing.T) {
 		})
 	}
 }
+
+// firstLogin is a browser test's first visit in lang: the language link on the welcome
+// form, then the form filled for ana@example.com with the install key; it ends on a page with
+// the header's nav.
+func (p *chrome) firstLogin(base, lang, key string) {
+	p.t.Helper()
+	p.run("first login",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/welcome"]`)),
+		chromedp.Click(chromedp.CSS(`footer a[href="?lang=`+lang+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="`+lang+`"] form[action="/welcome"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#key`), key),
+		chromedp.SendKeys(chromedp.CSS(`#email`), "ana@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery"),
+		chromedp.SendKeys(chromedp.CSS(`#password2`), "correct horse battery"),
+		chromedp.Click(chromedp.CSS(`form[action="/welcome"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`header nav`)),
+	)
+}
+
+// shotSuffix ends a screenshot's name in lang: nothing in English, "-pt-BR" in Portuguese.
+func shotSuffix(lang string) string {
+	if lang == "pt-BR" {
+		return "-pt-BR"
+	}
+	return ""
+}

@@ -44,10 +44,7 @@ func TestBrowserFirstSale(t *testing.T) {
 				p := newChrome(t, 40*time.Second)
 				run, text, attr := p.run, p.text, p.attr
 				dir := startShots(t, b.name)
-				suffix := ""
-				if w.lang == "pt-BR" {
-					suffix = "-pt-BR"
-				}
+				suffix := shotSuffix(w.lang)
 				shot := func(name string) chromedp.Action[chromedp.Void] {
 					return screenshot(func() string { return filepath.Join(dir, "start-"+name+suffix+".png") }, name+" ("+w.lang+")")
 				}
