@@ -538,6 +538,7 @@ var catalogue = map[string]msg{
 	"cov.summary":           {"Identifiers sent", "Identificadores enviados"},
 	"cov.score_short":       {"estimated match quality %s of 10", "qualidade de correspondência estimada %s de 10"},
 	"cov.period":            {"Events sent from %s to %s", "Eventos enviados de %s a %s"},
+	"cov.periods":           {"Period:", "Período:"},
 	"cov.events.one":        {"%s event", "%s evento"},
 	"cov.events.other":      {"%s events", "%s eventos"},
 	"cov.caption":           {"Share of the events sent that carried each identifier", "Parte dos eventos enviados que levou cada identificador"},

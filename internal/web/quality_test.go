@@ -116,3 +116,78 @@ func TestSetupShowsDedupCoverage(t *testing.T) {
 	mustContain(t, "setup page", r.body, `class="small dedup warn" data-low="true"`,
 		"1 of 4 purchases sent (25", "your thank-you page&#39;s Pixel sends purchases, it is not sending the same event id: Meta may count purchases twice or not deduplicate")
 }
+
+// The reader chooses the period of the identifier coverage (7, 30 or 90 days; 30 by default):
+// an event delivered 10 days ago counts in 30 and 90 days, not in 7, and a period not offered
+// shows the default.
+func TestSetupCoveragePeriod(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, backends[0])
+	c := e.firstAdmin("ana@example.com")
+	tok := c.csrf("/setup")
+	if r := c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"meta"}, "name": {"Meta pixel"},
+		"s_pixel_id": {fakemeta.PixelID}, "s_access_token": {fakemeta.DefaultToken}}); r.status != http.StatusSeeOther {
+		t.Fatalf("add destination: %d %s", r.status, r.body)
+	}
+	ctx := context.Background()
+	tenant := mustTenant(t, e)
+	ds, err := e.st.ListDestinations(ctx, tenant.ID)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("destinations: %v %v", ds, err)
+	}
+	srcs, err := e.st.ListSources(ctx, tenant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srcs) == 0 {
+		src, err := e.st.CreateSource(ctx, store.Source{TenantID: tenant.ID, Name: "shop", PublicKey: "pk_period", WebhookToken: "wh_period",
+			AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, src)
+	}
+	now := time.Now().UTC()
+	keys := int64(dest.KeyEmail)
+	for _, x := range []struct {
+		ext string
+		at  time.Time
+	}{{"P1", now.Add(-time.Hour)}, {"P2", now.Add(-10 * 24 * time.Hour)}} {
+		o, _, err := e.st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant.ID, SourceID: srcs[0].ID, Provider: "hotmart", ExternalID: x.ext,
+			EventKey: x.ext + "-paid", Status: domain.StatusPaid, OccurredAt: x.at, AmountMinor: 19700, Currency: "BRL"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: tenant.ID, OrderID: o.ID, DestinationID: ds[0].ID,
+			EventName: "Purchase", EventID: "hotmart:" + x.ext + ":purchase", State: store.DeliveryPending, CreatedAt: x.at, UpdatedAt: x.at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := x.at
+		d.State, d.DeliveredAt, d.UpdatedAt, d.Keys = store.DeliveryDelivered, &at, at, &keys
+		if err := e.st.UpdateDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		query  string
+		events string
+		chosen string
+		open   bool
+	}{
+		{"", "2 events", "30 days", false},
+		{"?coverage_days=7", "1 event", "7 days", true},
+		{"?coverage_days=90", "2 events", "90 days", true},
+		{"?coverage_days=5", "2 events", "30 days", false},
+	} {
+		r := c.get("/setup" + tc.query)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET /setup%s: %d", tc.query, r.status)
+		}
+		mustContain(t, "setup"+tc.query, r.body, " · "+tc.events+"</p>", `<strong aria-current="true">`+tc.chosen+`</strong>`,
+			`href="/setup?coverage_days=`)
+		if open := strings.Contains(r.body, `id="coverage-`+ds[0].ID+`" open>`); open != tc.open {
+			t.Errorf("setup%s: coverage open %v, want %v", tc.query, open, tc.open)
+		}
+	}
+}

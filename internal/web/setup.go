@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,8 @@ type destView struct {
 	SecretsSet []string
 	// Rotating: the previous value of a generated secret is still in use (both sign).
 	Rotating bool
-	// Coverage is the identifier coverage of the events sent in the last CoverageDays.
+	// Coverage is the identifier coverage of the events sent in the chosen period
+	// (setupData.CoverageDays).
 	Coverage report.Coverage
 	// Quality is the platform's own match quality (Meta's Event Match Quality), for a
 	// destination whose type can read it (dest.QualityReader); nil otherwise.
@@ -37,16 +39,33 @@ type destView struct {
 	QualityScore float64
 }
 
-// CoverageDays is the period of the identifier coverage on the setup page.
+// CoverageDays is the default period of the identifier coverage on the setup page, in days;
+// CoveragePeriods are the periods a reader can choose (?coverage_days=7).
 const CoverageDays = 30
 
+var CoveragePeriods = []int{7, 30, 90}
+
+// coverageDays is the period the request chose (chosen true), or CoverageDays when it chose
+// none or one not offered (a stale or edited link shows the default rather than an error page).
+func coverageDays(r *http.Request) (days int, chosen bool) {
+	if v, err := strconv.Atoi(r.URL.Query().Get("coverage_days")); err == nil && slices.Contains(CoveragePeriods, v) {
+		return v, true
+	}
+	return CoverageDays, false
+}
+
 type setupData struct {
-	Steps        []setupStep
-	Sources      []store.Source
-	Destinations []destView
-	Specs        []dest.Spec
-	Providers    []string
-	Test         *testResult
+	// CoverageDays is the period of every destination's coverage; CoveragePeriods the choices.
+	CoverageDays    int
+	CoveragePeriods []int
+	// CoverageChosen: the reader chose the period, so the coverage blocks open.
+	CoverageChosen bool
+	Steps          []setupStep
+	Sources        []store.Source
+	Destinations   []destView
+	Specs          []dest.Spec
+	Providers      []string
+	Test           *testResult
 	// Secret is a secret Hub just generated (a webhook's signing secret), shown on this page
 	// only: it is never in a URL, and no later page shows it.
 	Secret *shownSecret
@@ -114,9 +133,11 @@ func (u *UI) renderSetupWith(w http.ResponseWriter, r *http.Request, p page, sta
 	}
 	d.Sources, d.Specs, d.Providers = srcs, u.cfg.Dests.Specs(), u.cfg.Providers
 	now := u.now()
+	d.CoverageDays, d.CoverageChosen = coverageDays(r)
+	d.CoveragePeriods = CoveragePeriods
 	for _, x := range ds {
 		v := u.destView(x)
-		per := report.Period{Since: now.Add(-CoverageDays * 24 * time.Hour), Until: now}
+		per := report.Period{Since: now.Add(-time.Duration(d.CoverageDays) * 24 * time.Hour), Until: now}
 		if v.Coverage, err = report.IdentifierCoverage(ctx, u.cfg.Store, x, v.Spec.Keys, per); err != nil {
 			u.fail(w, r, err)
 			return
