@@ -75,23 +75,9 @@ func TestBrowserAdAccounts(t *testing.T) {
 				p.refusals = true // the Google Ads form is first refused (422)
 				run, text := p.run, p.text
 				dir := startShots(t, b.name)
-				suffix := ""
-				if w.lang == "pt-BR" {
-					suffix = "-pt-BR"
-				}
+				suffix := shotSuffix(w.lang)
 				base := e.srv.URL
-				run("first login",
-					chromedp.Navigate(base+"/"),
-					chromedp.WaitVisible(chromedp.CSS(`form[action="/welcome"]`)),
-					chromedp.Click(chromedp.CSS(`footer a[href="?lang=`+w.lang+`"]`)),
-					chromedp.WaitVisible(chromedp.CSS(`html[lang="`+w.lang+`"] form[action="/welcome"]`)),
-					chromedp.SendKeys(chromedp.CSS(`#key`), e.key),
-					chromedp.SendKeys(chromedp.CSS(`#email`), "ana@example.com"),
-					chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery"),
-					chromedp.SendKeys(chromedp.CSS(`#password2`), "correct horse battery"),
-					chromedp.Click(chromedp.CSS(`form[action="/welcome"] button`)),
-					chromedp.WaitVisible(chromedp.CSS(`header nav`)),
-				)
+				p.firstLogin(base, w.lang, e.key)
 				run("ad accounts page", chromedp.Click(chromedp.CSS(`header nav a[href="/ad-accounts"]`)), chromedp.WaitVisible(chromedp.CSS(`#aa-id`)))
 				if s := text(`h1`); s != w.h1 {
 					t.Errorf("h1 %q, want %q", s, w.h1)

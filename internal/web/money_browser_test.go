@@ -28,23 +28,9 @@ func TestBrowserMoneySettings(t *testing.T) {
 				p.refusals = true // the first save is refused (422)
 				run, text := p.run, p.text
 				dir := startShots(t, b.name)
-				suffix := ""
-				if w.lang == "pt-BR" {
-					suffix = "-pt-BR"
-				}
+				suffix := shotSuffix(w.lang)
 				base := e.srv.URL
-				run("first login",
-					chromedp.Navigate(base+"/"),
-					chromedp.WaitVisible(chromedp.CSS(`form[action="/welcome"]`)),
-					chromedp.Click(chromedp.CSS(`footer a[href="?lang=`+w.lang+`"]`)),
-					chromedp.WaitVisible(chromedp.CSS(`html[lang="`+w.lang+`"] form[action="/welcome"]`)),
-					chromedp.SendKeys(chromedp.CSS(`#key`), e.key),
-					chromedp.SendKeys(chromedp.CSS(`#email`), "ana@example.com"),
-					chromedp.SendKeys(chromedp.CSS(`#password`), "correct horse battery"),
-					chromedp.SendKeys(chromedp.CSS(`#password2`), "correct horse battery"),
-					chromedp.Click(chromedp.CSS(`form[action="/welcome"] button`)),
-					chromedp.WaitVisible(chromedp.CSS(`header nav`)),
-				)
+				p.firstLogin(base, w.lang, e.key)
 				run("money page",
 					chromedp.Click(chromedp.CSS(`header nav a[href="/campaigns"]`)),
 					chromedp.WaitVisible(chromedp.CSS(`#money-link`)),

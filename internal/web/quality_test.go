@@ -66,38 +66,16 @@ func TestSetupShowsMetaMatchQuality(t *testing.T) {
 func TestSetupShowsDedupCoverage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, backends[0])
-	c := e.firstAdmin("ana@example.com")
-	tok := c.csrf("/setup")
-	if r := c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"meta"}, "name": {"Meta pixel"},
-		"s_pixel_id": {fakemeta.PixelID}, "s_access_token": {fakemeta.DefaultToken}}); r.status != http.StatusSeeOther {
-		t.Fatalf("add destination: %d %s", r.status, r.body)
-	}
+	c, tenant, metaDest, src := setupWithMeta(t, e, "dedup")
 	ctx := context.Background()
-	tenant := mustTenant(t, e)
-	ds, err := e.st.ListDestinations(ctx, tenant.ID)
-	if err != nil || len(ds) != 1 {
-		t.Fatalf("destinations: %v %v", ds, err)
-	}
-	srcs, err := e.st.ListSources(ctx, tenant.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(srcs) == 0 {
-		src, err := e.st.CreateSource(ctx, store.Source{TenantID: tenant.ID, Name: "shop", PublicKey: "pk_dedup", WebhookToken: "wh_dedup",
-			AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srcs = append(srcs, src)
-	}
 	now := time.Now().UTC()
 	for i, ext := range []string{"HP1", "HP2", "HP3", "HP4"} {
-		o, _, err := e.st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant.ID, SourceID: srcs[0].ID, Provider: "hotmart", ExternalID: ext,
+		o, _, err := e.st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant.ID, SourceID: src.ID, Provider: "hotmart", ExternalID: ext,
 			EventKey: ext + "-paid", Status: domain.StatusPaid, OccurredAt: now.Add(-time.Hour), AmountMinor: 19700, Currency: "BRL"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: tenant.ID, OrderID: o.ID, DestinationID: ds[0].ID,
+		d, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: tenant.ID, OrderID: o.ID, DestinationID: metaDest.ID,
 			EventName: "Purchase", EventID: "hotmart:" + ext + ":purchase", State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now})
 		if err != nil {
 			t.Fatal(err)
@@ -107,7 +85,7 @@ func TestSetupShowsDedupCoverage(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			if err := e.st.RecordPixelEvents(ctx, []store.PixelEvent{{TenantID: tenant.ID, SourceID: srcs[0].ID, EventName: "Purchase", EventID: d.EventID, ReceivedAt: now}}); err != nil {
+			if err := e.st.RecordPixelEvents(ctx, []store.PixelEvent{{TenantID: tenant.ID, SourceID: src.ID, EventName: "Purchase", EventID: d.EventID, ReceivedAt: now}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -123,42 +101,20 @@ func TestSetupShowsDedupCoverage(t *testing.T) {
 func TestSetupCoveragePeriod(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, backends[0])
-	c := e.firstAdmin("ana@example.com")
-	tok := c.csrf("/setup")
-	if r := c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"meta"}, "name": {"Meta pixel"},
-		"s_pixel_id": {fakemeta.PixelID}, "s_access_token": {fakemeta.DefaultToken}}); r.status != http.StatusSeeOther {
-		t.Fatalf("add destination: %d %s", r.status, r.body)
-	}
+	c, tenant, metaDest, src := setupWithMeta(t, e, "period")
 	ctx := context.Background()
-	tenant := mustTenant(t, e)
-	ds, err := e.st.ListDestinations(ctx, tenant.ID)
-	if err != nil || len(ds) != 1 {
-		t.Fatalf("destinations: %v %v", ds, err)
-	}
-	srcs, err := e.st.ListSources(ctx, tenant.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(srcs) == 0 {
-		src, err := e.st.CreateSource(ctx, store.Source{TenantID: tenant.ID, Name: "shop", PublicKey: "pk_period", WebhookToken: "wh_period",
-			AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srcs = append(srcs, src)
-	}
 	now := time.Now().UTC()
 	keys := int64(dest.KeyEmail)
 	for _, x := range []struct {
 		ext string
 		at  time.Time
 	}{{"P1", now.Add(-time.Hour)}, {"P2", now.Add(-10 * 24 * time.Hour)}} {
-		o, _, err := e.st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant.ID, SourceID: srcs[0].ID, Provider: "hotmart", ExternalID: x.ext,
+		o, _, err := e.st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tenant.ID, SourceID: src.ID, Provider: "hotmart", ExternalID: x.ext,
 			EventKey: x.ext + "-paid", Status: domain.StatusPaid, OccurredAt: x.at, AmountMinor: 19700, Currency: "BRL"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: tenant.ID, OrderID: o.ID, DestinationID: ds[0].ID,
+		d, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: tenant.ID, OrderID: o.ID, DestinationID: metaDest.ID,
 			EventName: "Purchase", EventID: "hotmart:" + x.ext + ":purchase", State: store.DeliveryPending, CreatedAt: x.at, UpdatedAt: x.at})
 		if err != nil {
 			t.Fatal(err)
@@ -186,8 +142,40 @@ func TestSetupCoveragePeriod(t *testing.T) {
 		}
 		mustContain(t, "setup"+tc.query, r.body, " · "+tc.events+"</p>", `<strong aria-current="true">`+tc.chosen+`</strong>`,
 			`href="/setup?coverage_days=`)
-		if open := strings.Contains(r.body, `id="coverage-`+ds[0].ID+`" open>`); open != tc.open {
+		if open := strings.Contains(r.body, `id="coverage-`+metaDest.ID+`" open>`); open != tc.open {
 			t.Errorf("setup%s: coverage open %v, want %v", tc.query, open, tc.open)
 		}
 	}
+}
+
+// setupWithMeta signs in the first admin, adds a Meta destination through the Setup page and
+// returns the client, the tenant, the destination and a source of the tenant (made, with key in
+// its public key and webhook token, when the first-run form made none).
+func setupWithMeta(t *testing.T, e *env, key string) (*client, store.Tenant, store.Destination, store.Source) {
+	t.Helper()
+	c := e.firstAdmin("ana@example.com")
+	tok := c.csrf("/setup")
+	if r := c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"meta"}, "name": {"Meta pixel"},
+		"s_pixel_id": {fakemeta.PixelID}, "s_access_token": {fakemeta.DefaultToken}}); r.status != http.StatusSeeOther {
+		t.Fatalf("add destination: %d %s", r.status, r.body)
+	}
+	ctx := context.Background()
+	tenant := mustTenant(t, e)
+	ds, err := e.st.ListDestinations(ctx, tenant.ID)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("destinations: %v %v", ds, err)
+	}
+	srcs, err := e.st.ListSources(ctx, tenant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srcs) > 0 {
+		return c, tenant, ds[0], srcs[0]
+	}
+	src, err := e.st.CreateSource(ctx, store.Source{TenantID: tenant.ID, Name: "shop", PublicKey: "pk_" + key, WebhookToken: "wh_" + key,
+		AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tenant, ds[0], src
 }
