@@ -6,7 +6,7 @@
 // -sqlite-path for the embedded store), so start Hub on that database first. The last line of its
 // output is:
 //
-//	ingest: store=postgres|sqlite rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N
+//	ingest: store=postgres|sqlite rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N cpu_busy=N% steal=N%
 //
 // hub_us_per_event is the CPU time (user + system, from /proc) the Hub process (-hub-pid) spent
 // over the sending window per acknowledged event; pg_us_per_event the same for the whole
@@ -14,6 +14,10 @@
 // included). Either is n/a without its pid (and pg_us_per_event always with SQLite). The run
 // waits for the one-minute load average to be at most -max-load and refuses to run on a busier
 // machine unless -force is given; a forced result ends with forced=1 and is not a measurement.
+//
+// cpu_busy is how busy the whole machine was over the run (every CPU, from /proc/stat) and steal
+// how much CPU time the hypervisor gave to other guests: a run with more than a few % of steal
+// measured its neighbours as much as Hub.
 package main
 
 import (
@@ -131,6 +135,7 @@ func main() {
 		log.Fatalf("ingest: %v", err)
 	}
 	profiled := prof.Start(os.Stderr)
+	mc := measure.StartMachine()
 	deadline := time.Now().Add(*duration)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -191,6 +196,7 @@ func main() {
 		log.Fatalf("ingest: %v", err)
 	}
 	measure.PrintLoadAfter(os.Stderr)
+	machine := mc.Fields(os.Stderr)
 	profiled()
 
 	// Verify: every acknowledged id stored exactly once.
@@ -235,7 +241,7 @@ func main() {
 		run, tenant.ID, *concurrency, *batch, *sources, elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
 		cpu1.hub-cpu0.hub, cpu1.pg-cpu0.pg)
 	line := fmt.Sprintf("ingest: store=%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
-		st.Dialect(), float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS)
+		st.Dialect(), float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) + machine
 	if forced {
 		line += " forced=1"
 	}

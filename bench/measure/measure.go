@@ -330,3 +330,84 @@ func (p *ProfileFlags) Register(fs *flag.FlagSet, delay time.Duration, when stri
 	fs.DurationVar(&p.Delay, "profile-delay", delay, "how long after the start of the measured load the profile starts")
 	fs.StringVar(&p.Out, "profile-out", "cpu.pprof", "where to write the CPU profile")
 }
+
+// CPU is the whole machine's CPU time so far, in clock ticks, from the first line of /proc/stat:
+// Busy (user, nice, system, irq, softirq), Idle (idle, iowait) and Steal (time the hypervisor
+// gave to other virtual machines while this one wanted to run). Two readings around a run say
+// how busy the machine was and how much of it the host took away: a run with much steal
+// measured a noisy neighbour, not Hub.
+type CPU struct{ Busy, Idle, Steal uint64 }
+
+// ParseProcStat parses the aggregate "cpu" line of /proc/stat.
+func ParseProcStat(b []byte) (CPU, error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 5 || f[0] != "cpu" {
+		return CPU{}, errors.New("measure: /proc/stat does not start with the cpu line")
+	}
+	var v [8]uint64 // user nice system idle iowait irq softirq steal; older kernels stop early
+	for i := 0; i < len(v) && i+1 < len(f); i++ {
+		n, err := strconv.ParseUint(f[i+1], 10, 64)
+		if err != nil {
+			return CPU{}, fmt.Errorf("measure: /proc/stat cpu field %d: %w", i+1, err)
+		}
+		v[i] = n
+	}
+	return CPU{Busy: v[0] + v[1] + v[2] + v[5] + v[6], Idle: v[3] + v[4], Steal: v[7]}, nil
+}
+
+// ReadCPU reads the machine's CPU time now.
+func ReadCPU() (CPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return CPU{}, err
+	}
+	return ParseProcStat(b)
+}
+
+// Since is how busy the machine was between before and c, and how much the host stole, each as
+// a percentage of all the machine's CPU time in between (every CPU counted). ok is false when
+// no time passed or the readings go backwards.
+func (c CPU) Since(before CPU) (busy, steal float64, ok bool) {
+	if c.Busy < before.Busy || c.Idle < before.Idle || c.Steal < before.Steal {
+		return 0, 0, false
+	}
+	b, i, s := c.Busy-before.Busy, c.Idle-before.Idle, c.Steal-before.Steal
+	total := float64(b + i + s)
+	if total == 0 {
+		return 0, 0, false
+	}
+	return float64(b) / total * 100, float64(s) / total * 100, true
+}
+
+// Machine measures the machine's CPU over a run: Start before the measured window, then Fields
+// at its end gives " cpu_busy=N% steal=N%" for the result line (empty when /proc/stat cannot
+// be read) after printing the same in words to w.
+type Machine struct{ before CPU }
+
+// StartMachine takes the first reading.
+func StartMachine() *Machine {
+	c, err := ReadCPU()
+	if err != nil {
+		return nil
+	}
+	return &Machine{before: c}
+}
+
+// Fields takes the second reading, prints it to w and returns the result line's fields.
+func (m *Machine) Fields(w io.Writer) string {
+	if m == nil {
+		return ""
+	}
+	c, err := ReadCPU()
+	if err != nil {
+		return ""
+	}
+	busy, steal, ok := c.Since(m.before)
+	if !ok {
+		return ""
+	}
+	fmt.Fprintf(w, "machine CPU during the run: %.0f%% busy of %d CPUs, %.1f%% stolen by the host (above a few %% the host's other guests moved the figure)\n",
+		busy, runtime.NumCPU(), steal)
+	return fmt.Sprintf(" cpu_busy=%.0f%% steal=%.1f%%", busy, steal)
+}

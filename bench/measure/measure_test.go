@@ -194,3 +194,50 @@ func TestGateForced(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestParseProcStat(t *testing.T) {
+	c, err := ParseProcStat([]byte("cpu  136202 10 26405 497450 1806 0 3422 14419 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (CPU{Busy: 136202 + 10 + 26405 + 0 + 3422, Idle: 497450 + 1806, Steal: 14419}); c != want {
+		t.Fatalf("got %+v, want %+v", c, want)
+	}
+	// A kernel without the steal column (before 2.6.11) has none.
+	if c, err := ParseProcStat([]byte("cpu 1 2 3 4 5 6 7\n")); err != nil || c.Steal != 0 || c.Busy != 1+2+3+6+7 {
+		t.Fatalf("seven columns: %+v %v", c, err)
+	}
+	for _, bad := range []string{"", "intr 1 2 3", "cpu 1 x 3 4 5", "cpu 1 2"} {
+		if _, err := ParseProcStat([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func FuzzParseProcStat(f *testing.F) {
+	f.Add([]byte("cpu  136202 0 26405 497450 1806 0 3422 14419 0 0\n"))
+	f.Add([]byte("cpu 1 2 3 4\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseProcStat(b)
+		if err != nil {
+			return
+		}
+		if busy, steal, ok := c.Since(CPU{}); ok && (busy < 0 || busy > 100 || steal < 0 || steal > 100) {
+			t.Fatalf("%+v: busy %v steal %v", c, busy, steal)
+		}
+	})
+}
+
+func TestCPUSince(t *testing.T) {
+	before := CPU{Busy: 100, Idle: 100, Steal: 10}
+	busy, steal, ok := CPU{Busy: 160, Idle: 130, Steal: 20}.Since(before)
+	if !ok || busy != 60 || steal != 10 {
+		t.Fatalf("busy %v steal %v ok %v, want 60, 10, true", busy, steal, ok)
+	}
+	if _, _, ok := before.Since(before); ok {
+		t.Fatal("no time passed: ok")
+	}
+	if _, _, ok := (CPU{Busy: 50}).Since(before); ok {
+		t.Fatal("backwards: ok")
+	}
+}
