@@ -136,7 +136,16 @@ type Spec struct {
 	// registry, so a destination's reason adds no line outside its folder.
 	Reasons []Reason
 	// Docs is the destination's page, relative to docs/destinations/ (meta.md).
-	Docs     string
+	Docs string
+	// Onboarding is the destination's place on the setup page, Hub's product choice written as
+	// data (Meta first, for the Brazilian sellers Hub is made for): the checklist offers the
+	// destinations in this order and links the first one's docs page, and the add forms follow
+	// it. Lowest first; 0 comes after every numbered one; ties go by type (Registry.Onboarding).
+	Onboarding int
+	// TestView says, in both languages, where a person sees the test event the destination
+	// was sent (Meta: Events Manager > the pixel > Test events): the setup checklist's test
+	// step ends with it.
+	TestView Words
 	Settings []Setting
 	// Operator lists the operator's settings (environment variables, internal/config) the
 	// destination receives in Env at construction: base URLs, API versions.

@@ -94,11 +94,14 @@ func TestCheckCredentials(t *testing.T) {
 	}
 }
 
-type stub struct{ t string }
+type stub struct {
+	t          string
+	onboarding int
+}
 
 func (s stub) Type() string { return s.t }
 func (s stub) Spec() dest.Spec {
-	return dest.Spec{Type: s.t, Timeout: time.Duration(len(s.t)) * time.Second}
+	return dest.Spec{Type: s.t, Timeout: time.Duration(len(s.t)) * time.Second, Onboarding: s.onboarding}
 }
 func (stub) Prepare(dest.Config, dest.Credentials) (dest.Sender, error) { return nil, nil }
 func (stub) ValidateConfig(dest.Config) error                           { return nil }
@@ -110,8 +113,8 @@ func (stub) Send(context.Context, dest.Config, dest.Credentials, []dest.Event) (
 func TestRegistry(t *testing.T) {
 	t.Parallel()
 	r := dest.NewRegistry()
-	r.Register(stub{"b"})
-	r.Register(stub{"a"})
+	r.Register(stub{t: "b"})
+	r.Register(stub{t: "a"})
 	if d, ok := r.Lookup("a"); !ok || d.Type() != "a" {
 		t.Error("Lookup(a) failed")
 	}
@@ -124,11 +127,11 @@ func TestRegistry(t *testing.T) {
 	if len(r.Specs()) != 2 {
 		t.Error("Specs")
 	}
-	r.Register(stub{"ccc"})
+	r.Register(stub{t: "ccc"})
 	if got := r.MaxTimeout(); got != 3*time.Second {
 		t.Errorf("MaxTimeout = %v, want the longest spec timeout", got)
 	}
-	for _, d := range []stub{{"a"}, {""}} {
+	for _, d := range []stub{{t: "a"}, {t: ""}} {
 		func() {
 			defer func() {
 				if recover() == nil {
@@ -137,6 +140,37 @@ func TestRegistry(t *testing.T) {
 			}()
 			r.Register(d)
 		}()
+	}
+}
+
+// TestOnboarding: the setup page's order is Spec.Onboarding, lowest first, the destinations
+// without one after, by type.
+func TestOnboarding(t *testing.T) {
+	t.Parallel()
+	r := dest.NewRegistry()
+	for _, s := range []stub{{t: "zeta", onboarding: 1}, {t: "alpha"}, {t: "mid", onboarding: 2}, {t: "beta"}} {
+		r.Register(s)
+	}
+	var got []string
+	for _, s := range r.Onboarding() {
+		got = append(got, s.Type)
+	}
+	if strings.Join(got, ",") != "zeta,mid,alpha,beta" {
+		t.Errorf("Onboarding = %v, want zeta,mid,alpha,beta", got)
+	}
+}
+
+// TestMissingWordsNamesTheTestView: a spec without its test view in both languages is
+// incomplete.
+func TestMissingWordsNamesTheTestView(t *testing.T) {
+	t.Parallel()
+	s := dest.Spec{Type: "x", Title: "X", TitlePT: "X", Description: "d", DescriptionPT: "d", TestView: dest.Words{EN: "In X's test tab."}}
+	if got := strings.Join(s.MissingWords(), "|"); got != "x: the test view lacks a language" {
+		t.Errorf("MissingWords = %q", got)
+	}
+	s.TestView.PT = "Na aba de teste do X."
+	if got := s.MissingWords(); len(got) != 0 {
+		t.Errorf("MissingWords = %q", got)
 	}
 }
 

@@ -1,8 +1,10 @@
 package dest
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -55,6 +57,20 @@ func (r *Registry) Specs() []Spec {
 		d, _ := r.Lookup(t)
 		specs = append(specs, d.Spec())
 	}
+	return specs
+}
+
+// Onboarding returns every registered destination's spec in the setup page's order:
+// Spec.Onboarding, lowest first, those without one (0) last, then by type.
+func (r *Registry) Onboarding() []Spec {
+	specs := r.Specs()
+	rank := func(s Spec) int {
+		if s.Onboarding == 0 {
+			return math.MaxInt
+		}
+		return s.Onboarding
+	}
+	slices.SortStableFunc(specs, func(a, b Spec) int { return cmp.Compare(rank(a), rank(b)) })
 	return specs
 }
 

@@ -63,7 +63,7 @@ func (s Spec) Reason(code string) (Reason, bool) {
 var verbRe = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z%]`)
 
 // MissingWords lists what the spec lacks for a person to read it in both languages: the
-// title, the description, each setting's label and help line, each problem and each reason's
+// title, the description, where a test event is seen (TestView), each setting's label and help line, each problem and each reason's
 // words, in English and in Portuguese, with the same fmt verbs in both. Empty when complete; the dashboard's
 // catalogue test and dest/all's test run it over every registered destination.
 func (s Spec) MissingWords() []string {
@@ -79,6 +79,7 @@ func (s Spec) MissingWords() []string {
 	}
 	check("the title", s.TitleWords())
 	check("the description", s.DescriptionWords())
+	check("the test view", s.TestView)
 	for _, st := range s.Settings {
 		check("setting "+st.Name+"'s label", st.LabelWords())
 		check("setting "+st.Name+"'s description", st.DescriptionWords())

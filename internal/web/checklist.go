@@ -1,10 +1,12 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -29,7 +31,8 @@ type setupStep struct {
 // setupSteps reads the checklist's facts: a source exists, the snippet was seen (a first
 // touchpoint), a gateway's webhook was accepted (the newest one rejected: red with why), a
 // destination exists, the platform accepted a test event, and the public URL gateways call
-// is https and not localhost.
+// is https and not localhost. What the destination steps say of a platform (its name, its
+// test setting, where its test event shows, its guide) comes from the destinations' specs.
 func (u *UI) setupSteps(r *http.Request, p page, srcs []store.Source, ds []store.Destination) ([]setupStep, error) {
 	ctx := r.Context()
 	l := p.Loc
@@ -90,9 +93,38 @@ func (u *UI) setupSteps(r *http.Request, p page, srcs []store.Source, ds []store
 	}
 	steps = append(steps, wh)
 
-	steps = append(steps, step("destination", len(ds) > 0, "destinations/meta.md"))
+	// The destinations are offered in their specs' onboarding order (Hub's product choice is
+	// spec data, dest.Spec.Onboarding); the page names none itself.
+	offered := u.cfg.Dests.Onboarding()
+	dst := step("destination", len(ds) > 0, "")
+	if len(offered) > 0 {
+		dst.Guide = "destinations/" + offered[0].Docs
+	}
+	if !dst.Done {
+		titles := make([]string, len(offered))
+		for i, sp := range offered {
+			titles[i] = sp.TitleWords().In(l.Tag)
+		}
+		dst.Next = l.T("step.destination.next", l.or(titles))
+	}
+	steps = append(steps, dst)
 
-	test := step("test", false, "destinations/meta.md")
+	spec, name, cfg := testTarget(offered, ds)
+	if name == "" {
+		name = spec.TitleWords().In(l.Tag)
+	}
+	test := step("test", false, "")
+	if spec.Docs != "" {
+		test.Guide = "destinations/" + spec.Docs
+	}
+	next := []string{l.T("step.test.next")}
+	if ts, ok := spec.CanTest(cfg); !ok && ts.Name != "" {
+		next = append([]string{l.T("step.test.set", ts.LabelWords().In(l.Tag), name)}, next...)
+	}
+	if w := spec.TestView.In(l.Tag); w != "" {
+		next = append(next, w)
+	}
+	test.Next = strings.Join(next, " ")
 	for _, d := range ds {
 		if d.TestAcceptedAt != nil {
 			test.Done, test.Class, test.Next = true, "done", ""
@@ -118,6 +150,34 @@ func (u *UI) setupSteps(r *http.Request, p page, srcs []store.Source, ds []store
 	}
 	steps = append(steps, pub)
 	return steps, nil
+}
+
+// testTarget is the destination the checklist's test step speaks of: the tenant's first in
+// the onboarding order, with its name and settings, else (none yet) the first destination
+// offered, without a name (the caller names it by its title). An unregistered type is passed
+// over.
+func testTarget(offered []dest.Spec, ds []store.Destination) (spec dest.Spec, name string, cfg dest.Config) {
+	for _, sp := range offered {
+		for _, d := range ds {
+			if d.Type == sp.Type {
+				cfg = dest.Config{}
+				_ = json.Unmarshal(d.Config, &cfg) // unreadable settings read as none: the step then asks for the test setting
+				return sp, d.Name, cfg
+			}
+		}
+	}
+	if len(offered) > 0 {
+		return offered[0], "", dest.Config{}
+	}
+	return dest.Spec{}, "", dest.Config{}
+}
+
+// or joins words as a choice in the reader's language: "a, b or c".
+func (l locale) or(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return l.T("list.or", strings.Join(words[:len(words)-1], ", "), words[len(words)-1])
 }
 
 // publicURLWarning is a catalogue key when gateways cannot call the webhook URLs Hub shows:

@@ -131,7 +131,7 @@ func (u *UI) renderSetupWith(w http.ResponseWriter, r *http.Request, p page, sta
 		u.fail(w, r, err)
 		return
 	}
-	d.Sources, d.Specs, d.Providers = srcs, u.cfg.Dests.Specs(), u.cfg.Providers
+	d.Sources, d.Specs, d.Providers = srcs, u.cfg.Dests.Onboarding(), u.cfg.Providers
 	now := u.now()
 	d.CoverageDays, d.CoverageChosen = coverageDays(r)
 	d.CoveragePeriods = CoveragePeriods

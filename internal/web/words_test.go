@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"errors"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -22,6 +24,8 @@ var exampleSpec = dest.Spec{
 	Type: "example", Title: "Example Conversions", TitlePT: "Conversões do Exemplo",
 	Description: "Sends conversions to an Example account.", DescriptionPT: "Envia as conversões para uma conta do Exemplo.",
 	Problems: []dest.Words{{EN: exampleProblem, PT: "precisa ser uma conta do Exemplo, como EX-123"}},
+	Docs:     "example.md",
+	TestView: dest.Words{EN: "Look for it in Example's Test inbox.", PT: "Confira na Caixa de teste do Exemplo."},
 	Settings: []dest.Setting{
 		{Name: "account", Label: "Example account", LabelPT: "Conta do Exemplo", Required: true,
 			Description: "The account that receives the conversions.", DescriptionPT: "A conta que recebe as conversões."},
@@ -75,5 +79,77 @@ func TestDestinationWordsComeFromItsSpec(t *testing.T) {
 		if !strings.Contains(r.body, problem) {
 			t.Errorf("%s: the refusal does not say %q:\n%s", lang, problem, r.body)
 		}
+	}
+}
+
+// TestChecklistWordsComeFromSpecs: the setup checklist's destination and test steps name no
+// platform of their own. With Meta and a destination registered only in this test, on both
+// stores and in both languages, the destination step offers both by their specs' titles in the
+// onboarding order (Meta's spec puts it first) and links the first one's guide; the test step
+// speaks of the first destination offered until the tenant has one, then of the tenant's: its
+// test setting (when unset), where its test event shows and its guide, all from its spec.
+func TestChecklistWordsComeFromSpecs(t *testing.T) {
+	t.Parallel()
+	stepRe := func(id string) *regexp.Regexp {
+		return regexp.MustCompile(`(?s)<li id="step-` + id + `" class="([a-z]+)"[^>]*>(.*?)</li>`)
+	}
+	tagRe := regexp.MustCompile(`<[^>]+>`)
+	step := func(t *testing.T, body, id string) (class, text string) {
+		t.Helper()
+		m := stepRe(id).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no step %s", id)
+		}
+		return m[1], strings.Join(strings.Fields(html.UnescapeString(tagRe.ReplaceAllString(m[2], " "))), " ")
+	}
+	type words struct {
+		lang, offer, metaTest, metaView string
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnvWith(t, b, func(c *Config) { c.Dests.Register(exampleDest{}) })
+			c := e.firstAdmin("ana@example.com")
+			for _, w := range []words{
+				{"en", "Choose one below — Meta Conversions API or Example Conversions — and fill in its form.",
+					"Set “Test event code” on Meta Conversions API first", "Look for it in Meta Events Manager > your pixel > Test events."},
+				{"pt-BR", "Escolha um abaixo — API de Conversões da Meta ou Conversões do Exemplo — e preencha o formulário dele.",
+					"Preencha antes “Código de evento de teste” no destino API de Conversões da Meta", "Confira no Gerenciador de Eventos da Meta > seu pixel > Testar eventos."},
+			} {
+				body := c.get("/setup?lang=" + w.lang).body
+				if class, text := step(t, body, "destination"); class != "todo" || !strings.Contains(text, w.offer) {
+					t.Errorf("%s: destination step (%s) %q, want %q", w.lang, class, text, w.offer)
+				}
+				if !strings.Contains(stepRe("destination").FindString(body), `href="`+docsURL("destinations/meta.md")+`"`) {
+					t.Errorf("%s: the destination step does not link the first destination's guide", w.lang)
+				}
+				_, text := step(t, body, "test")
+				if !strings.Contains(text, w.metaTest) || !strings.Contains(text, w.metaView) {
+					t.Errorf("%s: test step with no destination %q, want %q and %q", w.lang, text, w.metaTest, w.metaView)
+				}
+				// The add forms follow the same order: Meta's first.
+				if i, j := strings.Index(body, `id="add-meta"`), strings.Index(body, `id="add-example"`); i < 0 || j < 0 || i > j {
+					t.Errorf("%s: add forms at %d (meta) and %d (example), want Meta's first", w.lang, i, j)
+				}
+			}
+			// The tenant's destination is the Example: the test step speaks of it alone.
+			tok := c.csrf("/setup")
+			if r := c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"example"}, "name": {"Mine"}, "s_account": {"EX-1"}, "s_token": {"t"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("add the example destination: %d %s", r.status, r.body)
+			}
+			for _, w := range []struct{ lang, view string }{{"en", "Look for it in Example's Test inbox."}, {"pt-BR", "Confira na Caixa de teste do Exemplo."}} {
+				body := c.get("/setup?lang=" + w.lang).body
+				if class, _ := step(t, body, "destination"); class != "done" {
+					t.Errorf("%s: destination step %s after adding one", w.lang, class)
+				}
+				class, text := step(t, body, "test")
+				if class != "todo" || !strings.Contains(text, w.view) || strings.Contains(text, "Meta") {
+					t.Errorf("%s: test step (%s) %q, want the example's test view and no Meta", w.lang, class, text)
+				}
+				if !strings.Contains(stepRe("test").FindString(body), `href="`+docsURL("destinations/example.md")+`"`) {
+					t.Errorf("%s: the test step does not link the example's guide", w.lang)
+				}
+			}
+		})
 	}
 }

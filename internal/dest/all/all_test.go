@@ -28,7 +28,7 @@ func TestRegister(t *testing.T) {
 // TestDestinationKnowledgeStaysInItsFolder fails when what a destination declares about itself
 // is written again in a shared place (any non-test Go file outside internal/dest and the
 // platforms' ad-spend sources, internal/spend/<platform>): its
-// operator settings' variables, its words (title, description, settings, problems, in either
+// operator settings' variables, its words (title, description, test view, settings, problems, in either
 // language) as a literal, or a catalogue key naming a destination type. The dashboard, the
 // settings table and the docs read them from the registered specs (issue 21: adding a
 // destination is its folder, a line in this package and its docs page).
@@ -50,6 +50,8 @@ func TestDestinationKnowledgeStaysInItsFolder(t *testing.T) {
 		quoted(spec.Type+" title", spec.TitlePT)
 		quoted(spec.Type+" description", spec.Description)
 		quoted(spec.Type+" description", spec.DescriptionPT)
+		quoted(spec.Type+" test view", spec.TestView.EN)
+		quoted(spec.Type+" test view", spec.TestView.PT)
 		if len(spec.Title) > len("Webhook") { // a title that is a common word is no evidence
 			quoted(spec.Type+" title", spec.Title)
 		}

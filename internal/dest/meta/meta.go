@@ -59,7 +59,12 @@ var spec = dest.Spec{
 		{EN: "must look like v25.0",
 			PT: "precisa ter o formato v25.0"},
 	},
-	Docs:        "meta.md",
+	Docs: "meta.md",
+	// Meta first on the setup page: Hub's onboarding is made for Brazilian sellers, who
+	// advertise on Meta first.
+	Onboarding: 1,
+	TestView: dest.Words{EN: "Look for it in Meta Events Manager > your pixel > Test events.",
+		PT: "Confira no Gerenciador de Eventos da Meta > seu pixel > Testar eventos."},
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
 	Timeout:     egress.DefaultTimeout,
