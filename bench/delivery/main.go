@@ -102,6 +102,7 @@ func main() {
 		failRate = flag.Float64("fail-rate", 0, "fixed rate: share of Meta requests the fake fails during -fail-for")
 		failMode = flag.String("fail-mode", "500", "fixed rate: how the fake fails: 500, 429, timeout or invalid_token (permanent: those orders end dead)")
 		failFor  = flag.Duration("fail-for", 10*time.Second, "fixed rate: how long the fake fails")
+		timeline = flag.Duration("timeline", 0, "fixed rate: also print Meta's latency per slice of this length of the sending window (e.g. 1s), to see whether a slow p95 is spread over the run or a few bursts")
 		prof     measure.ProfileFlags
 	)
 	prof.Register(flag.CommandLine, 0, "of the overload run at twice the capacity (Hub saturated: where its CPU goes at the limit); with -rate or -overload=false, from the start")
@@ -162,7 +163,7 @@ func main() {
 		defer prof.Start(os.Stderr)()
 	}
 	if *rate > 0 {
-		fixed(r, *storeName, *prefix, *rate, *n, *failRate, *failMode, *failFor, *wait, mark)
+		fixed(r, *storeName, *prefix, *rate, *n, *failRate, *failMode, *failFor, *wait, *timeline, mark)
 		return
 	}
 
@@ -634,7 +635,7 @@ func (r *runner) printDests(t tallyResult, store string, basis []string, mark st
 }
 
 // fixed is the single-rate run (-rate): n webhooks at rate, Meta optionally failing for a while.
-func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate float64, failMode string, failFor, wait time.Duration, mark string) {
+func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate float64, failMode string, failFor, wait, timeline time.Duration, mark string) {
 	if failRate > 0 {
 		if err := control(r.client, r.fake+"/_fake/faults", map[string]any{"mode": failMode, "rate": failRate}); err != nil {
 			log.Fatalf("delivery: inject faults: %v", err)
@@ -657,6 +658,9 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 		if at, ok := t.first[id]; ok {
 			lat = append(lat, float64(at.Sub(r.sent[id]).Microseconds())/1000)
 		}
+	}
+	if timeline > 0 {
+		printTimeline(os.Stderr, ids, r.sent, t.first, timeline)
 	}
 	r.mu.Unlock()
 	sort.Float64s(lat)
@@ -982,4 +986,41 @@ func clickEvent(id string, at time.Time, i int) string {
 		`"url":"https://shop.example/oferta?gclid=Cj0KCQjwBench%d&utm_source=google","gclid":"Cj0KCQjwBench%d",`+
 		`"ga_client_id":"%d.%d","ga_sessions":"FAKE0GA4:%d","consent":"granted","utm":{"source":"google","campaign":"bench"}}`,
 		id, id, at.UTC().Format(time.RFC3339), i, i, 1000000000+i, at.Unix(), at.Unix())
+}
+
+// printTimeline prints, for each slice of the sending window, how many orders were due in it and
+// the p50, p95 and max of their webhook → Meta latency (orders Meta never accepted are left out
+// and counted).
+func printTimeline(w io.Writer, ids []string, sent, first map[string]time.Time, slice time.Duration) {
+	if len(ids) == 0 {
+		return
+	}
+	start := sent[ids[0]]
+	for _, id := range ids {
+		if at := sent[id]; at.Before(start) {
+			start = at
+		}
+	}
+	type bucket struct {
+		lat     []float64
+		missing int
+	}
+	var bs []bucket
+	for _, id := range ids {
+		i := int(sent[id].Sub(start) / slice)
+		for len(bs) <= i {
+			bs = append(bs, bucket{})
+		}
+		at, ok := first[id]
+		if !ok {
+			bs[i].missing++
+			continue
+		}
+		bs[i].lat = append(bs[i].lat, float64(at.Sub(sent[id]).Microseconds())/1000)
+	}
+	for i, b := range bs {
+		sort.Float64s(b.lat)
+		fmt.Fprintf(w, "timeline +%s: orders=%d meta p50=%.0fms p95=%.0fms max=%.0fms not_accepted=%d\n",
+			time.Duration(i)*slice, len(b.lat)+b.missing, pct(b.lat, 50), pct(b.lat, 95), pct(b.lat, 100), b.missing)
+	}
 }
