@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -12,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -29,12 +27,7 @@ import (
 	"github.com/hubtrack/hub/internal/app"
 	"github.com/hubtrack/hub/internal/config"
 	"github.com/hubtrack/hub/internal/delivery"
-	"github.com/hubtrack/hub/internal/dest/desttest"
-	"github.com/hubtrack/hub/internal/dest/ga4/fakega4"
-	"github.com/hubtrack/hub/internal/dest/googleads/fakegoogleads"
-	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
-	"github.com/hubtrack/hub/internal/dest/tiktok/faketiktok"
-	"github.com/hubtrack/hub/internal/dest/webhook/fakewebhook"
+	"github.com/hubtrack/hub/internal/dest/all/fakes"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/obs"
 	"github.com/hubtrack/hub/internal/store"
@@ -64,14 +57,7 @@ Usage:
                     send a signed test purchase through Hub's own webhook endpoint, as the
                     gateway would (buyer teste@hub.invalid), and print its order, its match
                     and what each destination received
-  hub fake-meta [--addr 127.0.0.1:9999]                 a fake Graph API for local tries and tests
-  hub fake-google [--addr 127.0.0.1:9998]               a fake Google Data Manager API (Google Ads) and token endpoint
-  hub fake-ga4 [--addr 127.0.0.1:9997]                  a fake GA4 Measurement Protocol
-  hub fake-tiktok [--addr 127.0.0.1:9996]               a fake TikTok Events API
-  hub fake-webhook [--addr 127.0.0.1:9995] [--secret whsec_...]
-                    a Standard Webhooks receiver that verifies the signature with the secret
-                    and records each webhook-id
-
+%s
 Configuration comes from the environment or from flags (flags win); the operator commands use
 the same settings as the server (DATABASE_URL, HUB_DATA_DIR, HUB_SECRET_KEY, HUB_PUBLIC_URL, PORT).
 'hub <command> -h' lists a command's own flags.
@@ -81,7 +67,11 @@ Settings (flag, environment variable, default):
 
 // printHelp writes the commands and every setting with its variable and default.
 func printHelp(w io.Writer) {
-	fmt.Fprint(w, usage)
+	var cmds strings.Builder
+	for _, d := range fakes.All() {
+		cmds.WriteString(d.Command.Help())
+	}
+	fmt.Fprintf(w, usage, cmds.String())
 	fmt.Fprint(w, config.Help(app.DeclaredSettings()))
 }
 
@@ -114,72 +104,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "hub", app.Version)
 		return nil
-	case "fake-meta":
-		fs := flag.NewFlagSet("hub fake-meta", flag.ContinueOnError)
-		fs.SetOutput(stdout)
-		addr := fs.String("addr", "127.0.0.1:9999", "listen address")
-		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "fake Meta Graph API on http://%s (faults: POST /_fake/faults, events: GET /_fake/events)\n", *addr)
-		fakeEnv(stdout, fakemeta.Points.Env, *addr)
-		return fakemeta.ListenAndServe(ctx, *addr)
-	case "fake-google":
-		addr, err := fakeFlags("hub fake-google", "127.0.0.1:9998", args, stdout)
-		if addr == "" {
-			return err
-		}
-		fake := fakegoogleads.New()
-		h := desttest.Controls{Name: "fakegoogleads", Fake: fake}
-		return desttest.ListenAndServe(ctx, "fakegoogleads", addr, h, func(at string) {
-			fmt.Fprintf(stdout, "fake Google Data Manager API on http://%s (%s, status answers: POST /_fake/statuses)\n", at, fakeControls)
-			fakeEnv(stdout, fakegoogleads.Points.Env, at)
-			fmt.Fprintf(stdout, "service_account_json for a google_ads destination (a throwaway key the fake accepts):\n%s\n", fake.KeyJSON("http://"+at+"/token"))
-		})
-	case "fake-ga4":
-		addr, err := fakeFlags("hub fake-ga4", "127.0.0.1:9997", args, stdout)
-		if addr == "" {
-			return err
-		}
-		h := desttest.Controls{Name: "fakega4", Fake: fakega4.New()}
-		return desttest.ListenAndServe(ctx, "fakega4", addr, h, func(at string) {
-			fmt.Fprintf(stdout, "fake GA4 Measurement Protocol on http://%s (%s; GA4 answers 204 to everything, so /_fake/events is the only way to see what it recorded)\n", at, fakeControls)
-			fakeEnv(stdout, fakega4.Points.Env, at)
-		})
-	case "fake-tiktok":
-		addr, err := fakeFlags("hub fake-tiktok", "127.0.0.1:9996", args, stdout)
-		if addr == "" {
-			return err
-		}
-		h := desttest.Controls{Name: "faketiktok", Fake: faketiktok.New()}
-		return desttest.ListenAndServe(ctx, "faketiktok", addr, h, func(at string) {
-			fmt.Fprintf(stdout, "fake TikTok Events API on http://%s (%s)\n", at, fakeControls)
-			fakeEnv(stdout, faketiktok.Points.Env, at)
-		})
-	case "fake-webhook":
-		fs := flag.NewFlagSet("hub fake-webhook", flag.ContinueOnError)
-		fs.SetOutput(stdout)
-		addr := fs.String("addr", "127.0.0.1:9995", "listen address")
-		secret := fs.String("secret", fakewebhook.Secret, "the whsec_ signing secret of the webhook destination: the signature is verified with it")
-		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if key, ok := strings.CutPrefix(*secret, "whsec_"); !ok || len(key) == 0 {
-			return errors.New("fake-webhook: --secret must be a whsec_ signing secret")
-		} else if _, err := base64.StdEncoding.DecodeString(key); err != nil {
-			return errors.New("fake-webhook: --secret must be whsec_ followed by standard base64")
-		}
-		fake := fakewebhook.New()
-		fake.SetSecrets(*secret)
-		h := desttest.Controls{Name: "fakewebhook", Fake: fake, Counts: fake.Deliveries}
-		return desttest.ListenAndServe(ctx, "fakewebhook", *addr, h, func(at string) {
-			fmt.Fprintf(stdout, "webhook receiver on http://%s%s (%s; counts are deliveries per webhook-id)\n", at, fakewebhook.Path, fakeControls)
-			fmt.Fprintf(stdout, "start Hub with HUB_EGRESS_ALLOW=%s and give the webhook destination url http://%s%s and this signing_secret\n", allowOf(at), at, fakewebhook.Path)
-		})
 	case "tenant", "apikey", "source", "destination", "link", "webhooks", "deliveries", "secrets":
 		if len(args) == 0 {
 			return fmt.Errorf("%s: missing action; see 'hub help'", cmd)
@@ -194,41 +118,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		printHelp(stdout)
 		return nil
 	}
+	if c, ok := fakes.Command(cmd); ok {
+		return c.Run(ctx, args, stdout)
+	}
 	return fmt.Errorf("unknown command %q; see 'hub help'", cmd)
-}
-
-// fakeControls names the controls every `hub fake-*` command serves (desttest.Controls).
-const fakeControls = "faults: POST /_fake/faults, events: GET /_fake/events, reset: POST /_fake/reset"
-
-// fakeFlags parses a fake command's flags (--addr only): the address, or "" when the command
-// is done (-h, with a nil error) or the flags are wrong.
-func fakeFlags(name, def string, args []string, stdout io.Writer) (string, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	addr := fs.String("addr", def, "listen address")
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		return "", nil
-	} else if err != nil {
-		return "", err
-	}
-	return *addr, nil
-}
-
-// fakeEnv tells the operator how to point Hub at a fake listening on addr.
-func fakeEnv(w io.Writer, env, addr string) {
-	fmt.Fprintf(w, "start Hub with %s=http://%s HUB_EGRESS_ALLOW=%s to send to it\n", env, addr, allowOf(addr))
-}
-
-// allowOf is the HUB_EGRESS_ALLOW value that lets Hub reach addr.
-func allowOf(addr string) string {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "127.0.0.1"
-	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		return "127.0.0.1"
-	}
-	return host
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/app"
 	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/dest/all/fakes"
 	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/testenv/hubproc"
 )
@@ -378,8 +379,12 @@ func TestHelpListsEveryCommandAndSetting(t *testing.T) {
 			}
 		}
 	}
-	for _, args := range [][]string{{"source", "create", "-h"}, {"fake-meta", "-h"}, {"fake-google", "-h"},
-		{"fake-ga4", "-h"}, {"fake-tiktok", "-h"}, {"fake-webhook", "-h"}} {
+	// Every destination's fake command (dest/all/fakes), the ones named above and any other.
+	helps := [][]string{{"source", "create", "-h"}}
+	for _, d := range fakes.All() {
+		helps = append(helps, []string{d.Command.Name, "-h"})
+	}
+	for _, args := range helps {
 		out, err := exec.Command(hubBin, args...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "-") {
 			t.Errorf("hub %s: %v\n%s", strings.Join(args, " "), err, out)

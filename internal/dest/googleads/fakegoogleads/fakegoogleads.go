@@ -4,7 +4,6 @@
 package fakegoogleads
 
 import (
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -13,11 +12,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"github.com/hubtrack/hub/internal/dest/googleads"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -27,6 +23,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/desttest"
+	"github.com/hubtrack/hub/internal/dest/googleads"
 )
 
 // Points is the operator setting that points Hub at this fake (`hub fake-google` prints it).
@@ -513,37 +510,4 @@ func decodeControl(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
-}
-
-// ListenAndServe runs a new fake on addr (like "127.0.0.1:9998") until ctx is done, after
-// calling ready with the service-account key its token endpoint accepts (token_uri pointing at
-// it). It is what `hub fake-google` runs; point Hub's HUB_GOOGLE_DATAMANAGER_URL at it (and
-// allow its address with HUB_EGRESS_ALLOW).
-func ListenAndServe(ctx context.Context, addr string, ready func(keyJSON string)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("fakegoogleads: listen: %w", err)
-	}
-	s := New()
-	if ready != nil {
-		ready(s.KeyJSON("http://" + ln.Addr().String() + "/token"))
-	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("fakegoogleads: serve: %w", err)
-	case <-ctx.Done():
-	}
-	s.Close() // release the requests a timeout fault holds
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("fakegoogleads: shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("fakegoogleads: serve: %w", err)
-	}
-	return nil
 }
