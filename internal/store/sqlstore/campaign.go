@@ -58,8 +58,11 @@ func (q *queries) PutMoneySettings(ctx context.Context, s store.MoneySettings) e
 }
 
 // AdSales reads a period's sales, refunds and chargebacks with the ad of each order's click:
-// two grouped scans (payments or clicks in the period; reversals in the period), each over an
-// index of its time column.
+// two grouped scans (sales; reversals in the period). Orders carry a copy of their
+// attribution's ad and click time (PutAttribution writes both in one transaction), so neither
+// scan joins the attributions. Per ad, the sales are read from orders_ad, whose order is the
+// group's: SQLite streams the groups without sorting every order of the period, filtering the
+// period's payments on the way; per day, from orders_paid's range.
 func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.AdSalesRow, error) {
 	width, offset, err := buckets(store.StatsFilter{Bucket: f.Bucket, Offset: f.Offset})
 	if err != nil {
@@ -68,9 +71,8 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 	adCols := `'', '', '', '', '', '', ''`
 	adGroup := ""
 	if f.Ads {
-		adCols = `COALESCE(a.ad_platform, ''), COALESCE(a.ad_campaign_id, ''), COALESCE(a.ad_adset_id, ''), COALESCE(a.ad_id, ''),
-			max(COALESCE(a.ad_campaign_name, '')), max(COALESCE(a.ad_adset_name, '')), max(COALESCE(a.ad_name, ''))`
-		adGroup = `, COALESCE(a.ad_platform, ''), COALESCE(a.ad_campaign_id, ''), COALESCE(a.ad_adset_id, ''), COALESCE(a.ad_id, '')`
+		adCols = `o.ad_platform, o.ad_campaign_id, o.ad_adset_id, o.ad_id, max(o.ad_campaign_name), max(o.ad_adset_name), max(o.ad_name)`
+		adGroup = `o.ad_platform, o.ad_campaign_id, o.ad_adset_id, o.ad_id, `
 	}
 	bucket := func(col string) string {
 		if f.Days {
@@ -78,11 +80,7 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 		}
 		return "0"
 	}
-	join := ` LEFT JOIN attributions a ON a.tenant_id = o.tenant_id AND a.order_id = o.id`
 	scoped := f.Platform != "" || f.CampaignID != "" || f.AdSetID != ""
-	if !f.Ads && !f.ByClick && !scoped {
-		join = ""
-	}
 	// A drill-down's scope: other campaigns' (ad sets', platforms') orders are not sorted and
 	// grouped only to be dropped by the report. A click that leaves the field empty stays when
 	// it names a finer id (an ad set, an ad) the report may complete it from; orders without an
@@ -92,9 +90,9 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 			col, v string
 			finer  []string
 		}{
-			{"a.ad_platform", f.Platform, []string{"a.ad_campaign_id", "a.ad_adset_id", "a.ad_id"}},
-			{"a.ad_campaign_id", f.CampaignID, []string{"a.ad_adset_id", "a.ad_id"}},
-			{"a.ad_adset_id", f.AdSetID, []string{"a.ad_id"}},
+			{"o.ad_platform", f.Platform, []string{"o.ad_campaign_id", "o.ad_adset_id", "o.ad_id"}},
+			{"o.ad_campaign_id", f.CampaignID, []string{"o.ad_adset_id", "o.ad_id"}},
+			{"o.ad_adset_id", f.AdSetID, []string{"o.ad_id"}},
 		} {
 			if c.v == "" {
 				continue
@@ -103,33 +101,42 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 			for i, col := range c.finer {
 				named[i] = col + ` <> ''`
 			}
-			w.add(`(`+c.col+` = %s OR (COALESCE(`+c.col+`, '') = '' AND (`+strings.Join(named, " OR ")+`)))`, c.v)
+			w.add(`(`+c.col+` = %s OR (`+c.col+` = '' AND (`+strings.Join(named, " OR ")+`)))`, c.v)
 		}
 	}
 	products, productGroup := `''`, ``
 	if f.Products {
 		products, productGroup = `CAST(o.products AS text)`, `, CAST(o.products AS text)`
 	}
+	// The group's columns in orders_ad's order (ad, then gateway and currency), so that a
+	// read per ad needs no sort.
 	group := func(b string) string {
 		by := ""
 		if f.Days {
 			by = b + ", "
 		}
-		return ` GROUP BY ` + by + `o.provider, o.currency` + productGroup + adGroup
+		return ` GROUP BY ` + by + adGroup + `o.provider, o.currency` + productGroup
 	}
 
 	var sales where
 	sales.add(`o.tenant_id = %s`, f.TenantID)
-	saleAt := "o.paid_at"
+	sales.conds = append(sales.conds, `o.paid_at IS NOT NULL`)
+	// Per ad, by click or in a drill-down, SQLite is steered away from orders_paid's range
+	// (which it prefers without statistics) to orders_ad, which holds the ad and the click's
+	// time: the tenant's paid orders in group order, each period's filtered on the way.
+	paidAt := "o.paid_at"
+	if f.Ads || f.ByClick || scoped {
+		paidAt = q.f.opaque("o.paid_at")
+	}
+	saleAt := paidAt
 	if f.ByClick {
-		saleAt = "COALESCE(a.click_at, o.paid_at)"
-		sales.conds = append(sales.conds, `o.paid_at IS NOT NULL`)
+		saleAt = "COALESCE(o.click_at, " + paidAt + ")"
 		// Clicks in the period, and payments in the period of orders without a click; a
 		// payment comes after its click, so the candidates are orders paid since Since.
-		sales.add(`o.paid_at >= %s`, q.f.Time(f.Since))
+		sales.add(paidAt+` >= %s`, q.f.Time(f.Since))
 	} else {
-		sales.add(`o.paid_at >= %s`, q.f.Time(f.Since))
-		sales.add(`o.paid_at < %s`, q.f.Time(f.Until))
+		sales.add(paidAt+` >= %s`, q.f.Time(f.Since))
+		sales.add(paidAt+` < %s`, q.f.Time(f.Until))
 	}
 	if f.ByClick {
 		sales.add(saleAt+` >= %s`, q.f.Time(f.Since))
@@ -139,7 +146,7 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 	b := bucket(saleAt)
 	rows, err := q.query(ctx, q.r, `SELECT `+b+`, '`+store.AdSale+`', o.provider, o.currency, `+products+`, `+adCols+`,
 		count(*), CAST(COALESCE(sum(o.amount_minor), 0) AS bigint)
-		FROM orders o`+join+sales.String()+group(b), sales.args...)
+		FROM orders o`+sales.String()+group(b), sales.args...)
 	out, err := collect(rows, err, "ad sales", q.scanAdSales(width, offset, f.Days))
 	if err != nil {
 		return nil, err
@@ -152,14 +159,10 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 	rev.add(`h.occurred_at < %s`, q.f.Time(f.Until))
 	b = bucket("h.occurred_at")
 	scope(&rev)
-	join = ` LEFT JOIN attributions a ON a.tenant_id = o.tenant_id AND a.order_id = o.id`
-	if !f.Ads && !scoped {
-		join = ""
-	}
 	rows, err = q.query(ctx, q.r, `SELECT `+b+`, CASE WHEN h.status = 'refunded' THEN '`+store.AdRefund+`' ELSE '`+store.AdChargeback+`' END,
 		o.provider, o.currency, `+products+`, `+adCols+`,
 		count(*), CAST(COALESCE(sum(o.amount_minor), 0) AS bigint)
-		FROM order_history h JOIN orders o ON o.id = h.order_id`+join+rev.String()+group(b)+`, h.status`, rev.args...)
+		FROM order_history h JOIN orders o ON o.id = h.order_id`+rev.String()+group(b)+`, h.status`, rev.args...)
 	rs, err := collect(rows, err, "ad sales", q.scanAdSales(width, offset, f.Days))
 	if err != nil {
 		return nil, err

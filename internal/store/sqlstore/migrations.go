@@ -949,4 +949,28 @@ CREATE INDEX attributions_ad ON attributions (order_id, tenant_id, ad_platform, 
 	ad_campaign_name, ad_adset_name, ad_name, click_at);
 `,
 	},
+	{
+		// The Campaigns report (issue 19) without joining the attributions: each order keeps a
+		// copy of its attribution's ad and click time (PutAttribution writes both in one
+		// transaction; existing attributions are copied here), and orders_ad holds a tenant's
+		// paid orders in the order the report groups them per ad, so its read streams the groups
+		// instead of sorting every order of the period. attributions_ad served only that join.
+		Name: "orders carry their click's ad",
+		Up: `
+ALTER TABLE orders ADD COLUMN ad_platform text NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN ad_campaign_id text NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN ad_campaign_name text NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN ad_adset_id text NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN ad_adset_name text NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN ad_id text NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN ad_name text NOT NULL DEFAULT '';
+ALTER TABLE orders ADD COLUMN click_at timestamptz;
+UPDATE orders SET ad_platform = a.ad_platform, ad_campaign_id = a.ad_campaign_id, ad_campaign_name = a.ad_campaign_name,
+	ad_adset_id = a.ad_adset_id, ad_adset_name = a.ad_adset_name, ad_id = a.ad_id, ad_name = a.ad_name, click_at = a.click_at
+	FROM attributions a WHERE a.order_id = orders.id AND a.tenant_id = orders.tenant_id;
+CREATE INDEX orders_ad ON orders (tenant_id, ad_platform, ad_campaign_id, ad_adset_id, ad_id, provider, currency, paid_at,
+	amount_minor, click_at, ad_campaign_name, ad_adset_name, ad_name) WHERE paid_at IS NOT NULL;
+DROP INDEX attributions_ad;
+`,
+	},
 }

@@ -247,8 +247,13 @@ func (q *queries) PutAttribution(ctx context.Context, a store.Attribution) error
 		return wrap("put attribution", err)
 	}
 	err = q.runTx(ctx, func(q *queries) error {
-		n, err := q.exec(ctx, q.w, `UPDATE orders SET matched = $3 WHERE tenant_id = $1 AND id = $2`,
-			a.TenantID, a.OrderID, a.TouchpointID != "")
+		// The order keeps a copy of its click's ad and time, written with the attribution (a
+		// re-attribution replaces both), so the Campaigns report groups orders by ad without
+		// joining the attributions.
+		n, err := q.exec(ctx, q.w, `UPDATE orders SET matched = $3, ad_platform = $4, ad_campaign_id = $5, ad_campaign_name = $6,
+			ad_adset_id = $7, ad_adset_name = $8, ad_id = $9, ad_name = $10, click_at = $11 WHERE tenant_id = $1 AND id = $2`,
+			a.TenantID, a.OrderID, a.TouchpointID != "", a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName, a.Ad.AdSetID,
+			a.Ad.AdSetName, a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt))
 		if err := mustAffect("order", n, err); err != nil {
 			return err
 		}
