@@ -7,10 +7,7 @@
 package eduzz
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -34,23 +31,11 @@ func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
 	if secret == "" {
 		return webhook.NoSecret(Provider)
 	}
-	sig := strings.TrimSpace(req.Header.Get("X-Signature"))
-	if sig == "" {
-		return webhook.MissingSignature(Provider, "no x-signature header")
-	}
-	got, err := hex.DecodeString(sig)
-	if err != nil || len(got) != sha256.Size {
-		if got, err = base64.StdEncoding.DecodeString(sig); err != nil {
-			return webhook.BadSignature(Provider, "x-signature is neither hex nor base64")
-		}
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(req.Body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		return webhook.BadSignature(Provider, "HMAC-SHA256 does not match")
-	}
-	return nil
+	return signature.Verify(strings.TrimSpace(req.Header.Get("X-Signature")), secret, req.Body)
 }
+
+var signature = webhook.BodyHMAC{Provider: Provider, Name: "x-signature", Where: "header", Hash: sha256.New,
+	Alg: "HMAC-SHA256", Hex: true, Base64: true}
 
 type price struct {
 	Currency string         `json:"currency"`

@@ -5,9 +5,7 @@
 package kiwify
 
 import (
-	"crypto/hmac"
 	"crypto/sha1"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -31,21 +29,11 @@ func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
 	if secret == "" {
 		return webhook.NoSecret(Provider)
 	}
-	sig := strings.TrimSpace(req.Query.Get("signature"))
-	if sig == "" {
-		return webhook.MissingSignature(Provider, "no signature query parameter")
-	}
-	got, err := hex.DecodeString(sig)
-	if err != nil {
-		return webhook.BadSignature(Provider, "signature is not hex")
-	}
-	mac := hmac.New(sha1.New, []byte(secret))
-	mac.Write(req.Body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		return webhook.BadSignature(Provider, "HMAC-SHA1 does not match")
-	}
-	return nil
+	return signature.Verify(strings.TrimSpace(req.Query.Get("signature")), secret, req.Body)
 }
+
+var signature = webhook.BodyHMAC{Provider: Provider, Name: "signature", Where: "query parameter", Hash: sha1.New,
+	Alg: "HMAC-SHA1", Hex: true}
 
 type payload struct {
 	OrderID          webhook.Scalar `json:"order_id"`

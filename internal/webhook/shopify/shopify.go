@@ -7,9 +7,7 @@
 package shopify
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"strings"
 	"time"
 
@@ -33,21 +31,11 @@ func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
 	if secret == "" {
 		return webhook.NoSecret(Provider)
 	}
-	sig := strings.TrimSpace(req.Header.Get("X-Shopify-Hmac-Sha256"))
-	if sig == "" {
-		return webhook.MissingSignature(Provider, "no X-Shopify-Hmac-Sha256 header")
-	}
-	got, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil {
-		return webhook.BadSignature(Provider, "X-Shopify-Hmac-Sha256 is not base64")
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(req.Body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		return webhook.BadSignature(Provider, "HMAC-SHA256 does not match")
-	}
-	return nil
+	return signature.Verify(strings.TrimSpace(req.Header.Get("X-Shopify-Hmac-Sha256")), secret, req.Body)
 }
+
+var signature = webhook.BodyHMAC{Provider: Provider, Name: "X-Shopify-Hmac-Sha256", Where: "header", Hash: sha256.New,
+	Alg: "HMAC-SHA256", Base64: true}
 
 type person struct {
 	Email        string `json:"email"`

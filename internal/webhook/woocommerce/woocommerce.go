@@ -9,9 +9,7 @@
 package woocommerce
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"regexp"
 	"strconv"
@@ -50,20 +48,11 @@ func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
 	if secret == "" {
 		return webhook.NoSecret(Provider)
 	}
-	if sig == "" {
-		return webhook.MissingSignature(Provider, "no X-WC-Webhook-Signature header")
-	}
-	got, err := base64.StdEncoding.DecodeString(sig)
-	if err != nil {
-		return webhook.BadSignature(Provider, "X-WC-Webhook-Signature is not base64")
-	}
-	mac := hmac.New(sha256.New, []byte(specialcharsDecode.Replace(secret)))
-	mac.Write(req.Body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		return webhook.BadSignature(Provider, "HMAC-SHA256 does not match")
-	}
-	return nil
+	return signature.Verify(sig, specialcharsDecode.Replace(secret), req.Body)
 }
+
+var signature = webhook.BodyHMAC{Provider: Provider, Name: "X-WC-Webhook-Signature", Where: "header", Hash: sha256.New,
+	Alg: "HMAC-SHA256", Base64: true}
 
 type payload struct {
 	ID                webhook.Scalar `json:"id"`
