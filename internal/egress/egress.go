@@ -165,6 +165,18 @@ func New(cfg Config) *http.Client {
 // Default is the client with no allow-list, for code that is not wired with Hub's settings.
 var Default = New(Config{})
 
+// NoRedirect returns a copy of c (Default when nil) that never follows a redirect, whatever
+// client a caller was given: a redirect would re-send the request, credentials and all, to
+// wherever the Location header points.
+func NoRedirect(c *http.Client) *http.Client {
+	if c == nil {
+		c = Default
+	}
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cc
+}
+
 // Refused reports whether err is (or wraps) a refusal, and returns it.
 func Refused(err error) (*RefusedError, bool) {
 	var re *RefusedError

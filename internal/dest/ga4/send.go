@@ -5,17 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
-	"github.com/hubtrack/hub/internal/egress"
 )
-
-const maxResponseBytes = 1 << 20
 
 // Send implements dest.Destination: Prepare, then the prepared sender's Send.
 func (g *GA4) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
@@ -82,24 +78,10 @@ func (p *prepared) post(ctx context.Context, body []byte, _ [][]byte) (dest.Outc
 		return dest.Outcome{Kind: dest.Permanent, Reason: dest.ReasonInvalidConfig, Message: "ga4: cannot build the request"}, true
 	}
 	req.Header.Set("Content-Type", "application/json")
-
-	client := egress.Default
-	if p.g.Client != nil {
-		client = p.g.Client
-	}
-	// Never follow a redirect: it would re-send the secret to wherever Location points.
-	c := *client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
-	if err != nil {
-		return dest.TransportOutcome(ctx, err, Type, "GA4", p.secret), true
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		o := dest.TransportOutcome(ctx, err, Type, "GA4", p.secret)
-		o.HTTPStatus = resp.StatusCode
-		return o, true
+	// Never follows a redirect: it would re-send the secret to wherever Location points.
+	resp, raw, fail, ok := dest.Exchange(p.g.Client, req, Type, "GA4", p.secret)
+	if !ok {
+		return fail, true
 	}
 	o := classify(resp, raw, p.s.validate, p.g.now())
 	o.Message = dest.Redact(o.Message, p.secret)

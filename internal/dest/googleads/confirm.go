@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -89,14 +88,9 @@ func (p *prepared) retrieve(ctx context.Context, requestID string) dest.Confirma
 		return dest.Confirmation{State: dest.ConfirmUnavailable, Message: "googleads: cannot build the status request"}
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := p.g.client().Do(req)
-	if err != nil {
-		return pending(transportOutcome(ctx, err))
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return pending(transportOutcome(ctx, err))
+	resp, raw, failed, ok := dest.Exchange(p.g.Client, req, "googleads", "Google", "")
+	if !ok {
+		return pending(failed)
 	}
 	c := statusOf(resp, raw, p.g.now())
 	if resp.StatusCode == http.StatusUnauthorized {

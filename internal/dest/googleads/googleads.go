@@ -229,14 +229,6 @@ func contains(list []string, v string) bool {
 
 func (g *GoogleAds) now() time.Time { return dest.Now(g.Now) }
 
-func (g *GoogleAds) client() *http.Client {
-	c := egress.Default
-	if g.Client != nil {
-		c = g.Client
-	}
-	// Never follow a redirect, whatever client was given: it would re-send the body and the
-	// bearer token to wherever Location points.
-	cc := *c
-	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &cc
-}
+// client never follows a redirect, whatever client was given: it would re-send the body and the
+// bearer token to wherever Location points.
+func (g *GoogleAds) client() *http.Client { return egress.NoRedirect(g.Client) }

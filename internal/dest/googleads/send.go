@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,7 +20,6 @@ import (
 )
 
 const (
-	maxResponseBytes = 1 << 20
 	// maxRequests bounds the requests one Send makes while splitting a batch Google refused as
 	// a whole (one invalid event fails the request: the Data Manager API fails fast).
 	maxRequests = 24
@@ -164,16 +162,9 @@ func (p *prepared) post(ctx context.Context, body []byte, _ []event) (dest.Outco
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := p.g.client().Do(req)
-	if err != nil {
-		return transportOutcome(ctx, err), true
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		o := transportOutcome(ctx, err)
-		o.HTTPStatus = resp.StatusCode
-		return o, true
+	resp, raw, failed, ok := dest.Exchange(p.g.Client, req, "googleads", "Google", "")
+	if !ok {
+		return failed, true
 	}
 	o := classify(resp, raw, p.g.now())
 	if o.Reason == dest.ReasonInvalidToken {

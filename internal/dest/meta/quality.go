@@ -51,18 +51,12 @@ func (m *Meta) MatchQuality(ctx context.Context, cfg dest.Config, creds dest.Cre
 	token := strings.TrimSpace(creds.Get(SettingAccessToken))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("User-Agent", m.partnerAgent())
-	client := egress.Default
-	if m.Client != nil {
-		client = m.Client
-	}
-	c := *client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
+	resp, err := egress.NoRedirect(m.Client).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("meta: dataset quality: %s", dest.Redact(err.Error(), token))
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, dest.MaxResponseBytes))
 	if err != nil {
 		return nil, fmt.Errorf("meta: dataset quality: read the answer: %s", dest.Redact(err.Error(), token))
 	}

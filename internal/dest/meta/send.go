@@ -6,22 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
-	"github.com/hubtrack/hub/internal/egress"
 )
 
 // maxRequests bounds the requests one Send makes while splitting a batch Meta refused as a whole.
 // One bad event among 1,000 is isolated in about 20.
 const maxRequests = 64
-
-const maxResponseBytes = 1 << 20
 
 // Send implements dest.Destination: Prepare, then the prepared sender's Send.
 func (m *Meta) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
@@ -91,25 +86,11 @@ func (p *prepared) post(ctx context.Context, body []byte, data []serverEvent) (d
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", p.m.partnerAgent())
-
-	client := egress.Default
-	if p.m.Client != nil {
-		client = p.m.Client
-	}
-	// Never follow a redirect, whatever client was given: it would re-send the body, token and
+	// Never follows a redirect, whatever client was given: it would re-send the body, token and
 	// all, to wherever Location points.
-	c := *client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
-	if err != nil {
-		return dest.TransportOutcome(ctx, err, Type, "Meta", p.token), true
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		o := dest.TransportOutcome(ctx, err, Type, "Meta", p.token)
-		o.HTTPStatus = resp.StatusCode
-		return o, true
+	resp, raw, fail, ok := dest.Exchange(p.m.Client, req, Type, "Meta", p.token)
+	if !ok {
+		return fail, true
 	}
 	o := classify(resp, raw, len(data), p.m.now())
 	o.Message = dest.Redact(o.Message, p.token)

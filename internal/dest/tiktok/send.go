@@ -5,17 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hubtrack/hub/internal/dest"
-	"github.com/hubtrack/hub/internal/egress"
 )
-
-const maxResponseBytes = 1 << 20
 
 // Send implements dest.Destination: Prepare, then the prepared sender's Send.
 func (t *TikTok) Send(ctx context.Context, cfg dest.Config, creds dest.Credentials, events []dest.Event) (dest.BatchResult, error) {
@@ -110,24 +106,10 @@ func (p *prepared) post(ctx context.Context, body []byte, _ []event) (dest.Outco
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Access-Token", p.token)
 	req.Header.Set("User-Agent", p.t.userAgent())
-
-	client := egress.Default
-	if p.t.Client != nil {
-		client = p.t.Client
-	}
-	// Never follow a redirect: it would re-send the token to wherever Location points.
-	c := *client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
-	if err != nil {
-		return dest.TransportOutcome(ctx, err, Type, "TikTok", p.token), true
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		o := dest.TransportOutcome(ctx, err, Type, "TikTok", p.token)
-		o.HTTPStatus = resp.StatusCode
-		return o, true
+	// Never follows a redirect: it would re-send the token to wherever Location points.
+	resp, raw, fail, ok := dest.Exchange(p.t.Client, req, Type, "TikTok", p.token)
+	if !ok {
+		return fail, true
 	}
 	o := classify(resp, raw, p.t.now())
 	o.Message = dest.Redact(o.Message, p.token)
