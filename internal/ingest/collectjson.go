@@ -96,14 +96,12 @@ func parseCollectFast(trimmed []byte, lim Limits, now time.Time) (*CollectReques
 				}
 				topWrongTyp = topWrongTyp || wrongType
 			}
-			s.ws()
-			c := s.peek()
-			s.i++
-			if c == '}' {
-				break
-			}
-			if c != ',' {
+			more, ok := s.after('}')
+			if !ok {
 				return nil, errNotFast
+			}
+			if !more {
+				break
 			}
 		}
 	}
@@ -188,14 +186,11 @@ func (s *jscan) events(max int) (events []ParsedEvent, slow []slowEvent, count i
 			slow = append(slow, slowEvent{count, start, s.i})
 		}
 		count++
-		s.ws()
-		c := s.peek()
-		s.i++
-		if c == ']' {
-			return events, slow, count, true
-		}
-		if c != ',' {
+		switch more, ok := s.after(']'); {
+		case !ok:
 			return nil, nil, 0, false
+		case !more:
+			return events, slow, count, true
 		}
 		s.ws()
 	}
@@ -204,6 +199,14 @@ func (s *jscan) events(max int) (events []ParsedEvent, slow []slowEvent, count i
 // event decodes an event object (s at '{') into e, which it does not clear first: like
 // encoding/json, a repeated key overwrites and a null leaves the value as it was.
 func (s *jscan) event(e *Event, depth int) (wrongType, ok bool) {
+	return s.object(depth, func(key []byte) (wrongType, ok bool) {
+		return s.eventField(key, e, depth, false)
+	})
+}
+
+// object decodes an object (s at its '{'), each member's value by member (s at the value);
+// wrongType: some member's value had a type encoding/json would refuse.
+func (s *jscan) object(depth int, member func(key []byte) (wrongType, ok bool)) (wrongType, ok bool) {
 	if depth > fastMaxDepth {
 		return false, false
 	}
@@ -218,19 +221,16 @@ func (s *jscan) event(e *Event, depth int) (wrongType, ok bool) {
 		if !ok {
 			return false, false
 		}
-		wt, ok := s.eventField(key, e, depth, false)
+		wt, ok := member(key)
 		if !ok {
 			return false, false
 		}
 		wrongType = wrongType || wt
-		s.ws()
-		c := s.peek()
-		s.i++
-		if c == '}' {
-			return wrongType, true
-		}
-		if c != ',' {
+		switch more, ok := s.after('}'); {
+		case !ok:
 			return false, false
+		case !more:
+			return wrongType, true
 		}
 	}
 }
@@ -279,29 +279,9 @@ func (s *jscan) eventField(key []byte, e *Event, depth int, top bool) (wrongType
 	case "props":
 		return false, s.raw(&e.Props, depth+1)
 	case "webdriver":
-		switch s.peek() {
-		case 't':
-			e.Webdriver = true
-			return false, s.lit("true")
-		case 'f':
-			e.Webdriver = false
-			return false, s.lit("false")
-		case 'n':
-			return false, s.lit("null")
-		}
-		return true, s.skip(depth + 1)
+		return s.boolean(&e.Webdriver, depth+1)
 	case "pixel":
-		switch s.peek() {
-		case 't':
-			e.Pixel = true
-			return false, s.lit("true")
-		case 'f':
-			e.Pixel = false
-			return false, s.lit("false")
-		case 'n':
-			return false, s.lit("null")
-		}
-		return true, s.skip(depth + 1)
+		return s.boolean(&e.Pixel, depth+1)
 	case "utm":
 		switch s.peek() {
 		case '{':
@@ -331,59 +311,16 @@ func (s *jscan) eventField(key []byte, e *Event, depth int, top bool) (wrongType
 // strings decodes an object of string fields (s at its '{'): each key of fields into its
 // string; a key that folds to one of names (but is not exactly it) is left to encoding/json.
 func (s *jscan) strings(fields map[string]*string, names []string, depth int) (wrongType, ok bool) {
-	if depth > fastMaxDepth {
-		return false, false
-	}
-	s.i++
-	s.ws()
-	if s.peek() == '}' {
-		s.i++
-		return false, true
-	}
-	for {
-		key, ok := s.key()
-		if !ok {
-			return false, false
+	return s.object(depth, func(key []byte) (wrongType, ok bool) {
+		if dst := fields[string(key)]; dst != nil {
+			return s.str(dst, depth+1)
 		}
-		dst := fields[string(key)]
-		if dst == nil {
-			if foldsToField(key, names) || !s.skip(depth+1) {
-				return false, false
-			}
-		} else {
-			wt, ok := s.str(dst, depth+1)
-			if !ok {
-				return false, false
-			}
-			wrongType = wrongType || wt
-		}
-		s.ws()
-		c := s.peek()
-		s.i++
-		if c == '}' {
-			return wrongType, true
-		}
-		if c != ',' {
-			return false, false
-		}
-	}
+		return false, !foldsToField(key, names) && s.skip(depth+1)
+	})
 }
 
 func (s *jscan) utm(u *EventUTM, depth int) (wrongType, ok bool) {
-	if depth > fastMaxDepth {
-		return false, false
-	}
-	s.i++
-	s.ws()
-	if s.peek() == '}' {
-		s.i++
-		return false, true
-	}
-	for {
-		key, ok := s.key()
-		if !ok {
-			return false, false
-		}
+	return s.object(depth, func(key []byte) (wrongType, ok bool) {
 		var dst *string
 		switch string(key) {
 		case "source":
@@ -397,30 +334,10 @@ func (s *jscan) utm(u *EventUTM, depth int) (wrongType, ok bool) {
 		case "term":
 			dst = &u.Term
 		default:
-			if foldsToField(key, utmFieldNames) {
-				return false, false
-			}
-			if !s.skip(depth + 1) {
-				return false, false
-			}
+			return false, !foldsToField(key, utmFieldNames) && s.skip(depth+1)
 		}
-		if dst != nil {
-			wt, ok := s.str(dst, depth+1)
-			if !ok {
-				return false, false
-			}
-			wrongType = wrongType || wt
-		}
-		s.ws()
-		c := s.peek()
-		s.i++
-		if c == '}' {
-			return wrongType, true
-		}
-		if c != ',' {
-			return false, false
-		}
-	}
+		return s.str(dst, depth+1)
+	})
 }
 
 var (
@@ -463,6 +380,21 @@ func (s *jscan) str(dst *string, depth int) (wrongType, ok bool) {
 	return true, s.skip(depth)
 }
 
+// boolean decodes a true or false value into dst (s at the value); null leaves dst as it was.
+func (s *jscan) boolean(dst *bool, depth int) (wrongType, ok bool) {
+	switch s.peek() {
+	case 't':
+		*dst = true
+		return false, s.lit("true")
+	case 'f':
+		*dst = false
+		return false, s.lit("false")
+	case 'n':
+		return false, s.lit("null")
+	}
+	return true, s.skip(depth)
+}
+
 // raw copies a value's bytes into dst, as json.RawMessage does (null included).
 func (s *jscan) raw(dst *json.RawMessage, depth int) bool {
 	start := s.i
@@ -499,6 +431,15 @@ func (s *jscan) key() ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// after moves past the comma or the closing byte that ends the member or element s has just
+// read: more is true after a comma, ok false when neither comes.
+func (s *jscan) after(closing byte) (more, ok bool) {
+	s.ws()
+	c := s.peek()
+	s.i++
+	return c == ',', c == ',' || c == closing
 }
 
 func (s *jscan) peek() byte {
@@ -560,14 +501,8 @@ func (s *jscan) skip(depth int) bool {
 			if !s.skip(depth + 1) {
 				return false
 			}
-			s.ws()
-			c := s.peek()
-			s.i++
-			if c == '}' {
-				return true
-			}
-			if c != ',' {
-				return false
+			if more, ok := s.after('}'); !more {
+				return ok
 			}
 		}
 	case '[':
@@ -582,14 +517,8 @@ func (s *jscan) skip(depth int) bool {
 			if !s.skip(depth + 1) {
 				return false
 			}
-			s.ws()
-			c := s.peek()
-			s.i++
-			if c == ']' {
-				return true
-			}
-			if c != ',' {
-				return false
+			if more, ok := s.after(']'); !more {
+				return ok
 			}
 		}
 	case 't':

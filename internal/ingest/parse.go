@@ -190,15 +190,6 @@ func syntaxDetail(err error) string {
 
 func parseEvent(raw []byte, index int, prefix string, lim Limits, now time.Time) ParsedEvent {
 	pe := ParsedEvent{Index: index, Field: prefix}
-	field := func(name string) string {
-		if prefix == "" {
-			return name
-		}
-		return prefix + "." + name
-	}
-	bad := func(name, reason string) {
-		pe.Errors = append(pe.Errors, domain.FieldError{Field: field(name), Reason: reason})
-	}
 	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		pe.Errors = append(pe.Errors, domain.FieldError{Field: fieldOr(prefix, "event"), Reason: "must be a JSON object"})
 		return pe
@@ -206,7 +197,7 @@ func parseEvent(raw []byte, index int, prefix string, lim Limits, now time.Time)
 	if err := json.Unmarshal(raw, &pe.Event); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			bad(te.Field, "must be "+jsonKind(te.Type.String()))
+			pe.reject(te.Field, "must be "+jsonKind(te.Type.String()))
 		} else {
 			pe.Errors = append(pe.Errors, domain.FieldError{Field: fieldOr(prefix, "event"), Reason: "is not a valid event object"})
 		}
@@ -218,16 +209,7 @@ func parseEvent(raw []byte, index int, prefix string, lim Limits, now time.Time)
 
 // validateEvent checks a decoded event, appending to pe.Errors what is wrong with it.
 func validateEvent(pe *ParsedEvent, lim Limits, now time.Time) {
-	prefix := pe.Field
-	field := func(name string) string {
-		if prefix == "" {
-			return name
-		}
-		return prefix + "." + name
-	}
-	bad := func(name, reason string) {
-		pe.Errors = append(pe.Errors, domain.FieldError{Field: field(name), Reason: reason})
-	}
+	bad := pe.reject
 	e := &pe.Event
 
 	switch {
@@ -332,6 +314,15 @@ func validateEvent(pe *ParsedEvent, lim Limits, now time.Time) {
 			bad("props", "must be at most 4096 bytes")
 		}
 	}
+}
+
+// reject records that the event's field name is wrong for reason, naming the field under the
+// event's own (pe.Field, empty for a single event).
+func (pe *ParsedEvent) reject(name, reason string) {
+	if pe.Field != "" {
+		name = pe.Field + "." + name
+	}
+	pe.Errors = append(pe.Errors, domain.FieldError{Field: name, Reason: reason})
 }
 
 func fieldOr(prefix, def string) string {
