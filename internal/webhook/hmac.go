@@ -21,8 +21,11 @@ type BodyHMAC struct {
 }
 
 // Verify checks sig, as the gateway sent it (trimmed), against the HMAC of body under key, in
-// constant time.
+// constant time; an empty key is a source without a secret.
 func (v BodyHMAC) Verify(sig, key string, body []byte) error {
+	if key == "" {
+		return NoSecret(v.Provider)
+	}
 	if sig == "" {
 		return MissingSignature(v.Provider, "no "+v.Name+" "+v.Where)
 	}

@@ -74,33 +74,23 @@ func TrackingFromURL(t *Tracking, rawURL string) {
 		q = q[:i]
 	}
 	v, _ := url.ParseQuery(q) // keep whatever parsed; a broken pair is ignored
-	set := func(dst *string, key string) {
-		if *dst == "" {
-			*dst = strings.TrimSpace(v.Get(key))
-		}
-	}
-	set(&t.UTMSource, "utm_source")
-	set(&t.UTMMedium, "utm_medium")
-	set(&t.UTMCampaign, "utm_campaign")
-	set(&t.UTMContent, "utm_content")
-	set(&t.UTMTerm, "utm_term")
-	set(&t.Sck, "sck")
-	set(&t.Src, "src")
-	set(&t.Xcod, "xcod")
-	set(&t.FBCLID, "fbclid")
-	set(&t.GCLID, "gclid")
-	set(&t.GBRAID, "gbraid")
-	set(&t.WBRAID, "wbraid")
-	set(&t.TTCLID, "ttclid")
+	fillTracking(t, v.Get, false)
 }
 
 // TrackingFromMetadata fills the empty tracking fields of t from well-known metadata keys
 // (utm_*, sck, src, xcod, fbclid, fbc/_fbc, fbp/_fbp, gclid, gbraid, wbraid, ttclid).
 func TrackingFromMetadata(t *Tracking, m map[string]string) {
+	fillTracking(t, func(k string) string { return m[k] }, true)
+}
+
+// fillTracking fills the empty tracking fields of t from get, each from its well-known key;
+// fbc and fbp (also under their cookies' names, _fbc and _fbp) only with cookies: a URL never
+// carries them.
+func fillTracking(t *Tracking, get func(key string) string, cookies bool) {
 	set := func(dst *string, keys ...string) {
 		for _, k := range keys {
 			if *dst == "" {
-				*dst = strings.TrimSpace(m[k])
+				*dst = strings.TrimSpace(get(k))
 			}
 		}
 	}
@@ -113,8 +103,10 @@ func TrackingFromMetadata(t *Tracking, m map[string]string) {
 	set(&t.Src, "src")
 	set(&t.Xcod, "xcod")
 	set(&t.FBCLID, "fbclid")
-	set(&t.FBC, "fbc", "_fbc")
-	set(&t.FBP, "fbp", "_fbp")
+	if cookies {
+		set(&t.FBC, "fbc", "_fbc")
+		set(&t.FBP, "fbp", "_fbp")
+	}
 	set(&t.GCLID, "gclid")
 	set(&t.GBRAID, "gbraid")
 	set(&t.WBRAID, "wbraid")
