@@ -159,6 +159,21 @@ func clone(b []byte) []byte {
 	return append([]byte(nil), b...)
 }
 
+// entryOf returns key's live entry of kind, storing a new empty one (created) when there is none;
+// an entry of another kind is op's wrong-type error.
+func (c *Cache) entryOf(key string, k kind, now time.Time, op string) (e *entry, created bool, err error) {
+	e = c.lookup(key, now)
+	switch {
+	case e == nil:
+		e = &entry{kind: k}
+		c.store(key, e, now)
+		return e, true, nil
+	case e.kind != k:
+		return nil, false, wrongType(op)
+	}
+	return e, false, nil
+}
+
 func wrongType(op string) error {
 	return fmt.Errorf("memory: %s: %w", op, cache.ErrWrongType)
 }
@@ -240,13 +255,12 @@ func (c *Cache) Allow(_ context.Context, key string, rate float64, burst int) (b
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	e := c.lookup(key, now)
-	switch {
-	case e == nil:
-		e = &entry{kind: kindBucket, tokens: float64(burst), last: now}
-		c.store(key, e, now)
-	case e.kind != kindBucket:
-		return false, 0, wrongType("allow")
+	e, created, err := c.entryOf(key, kindBucket, now, "allow")
+	if err != nil {
+		return false, 0, err
+	}
+	if created {
+		e.tokens, e.last = float64(burst), now
 	}
 	if elapsed := now.Sub(e.last); elapsed > 0 {
 		e.tokens = math.Min(float64(burst), e.tokens+elapsed.Seconds()*rate)
@@ -273,13 +287,9 @@ func (c *Cache) PushCapped(_ context.Context, key string, val []byte, maxItems i
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	e := c.lookup(key, now)
-	switch {
-	case e == nil:
-		e = &entry{kind: kindList}
-		c.store(key, e, now)
-	case e.kind != kindList:
-		return wrongType("push")
+	e, _, err := c.entryOf(key, kindList, now, "push")
+	if err != nil {
+		return err
 	}
 	e.list = append(e.list, clone(val))
 	if len(e.list) > maxItems {
@@ -321,13 +331,9 @@ func (c *Cache) Publish(_ context.Context, stream string, data []byte, maxLen in
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	e := c.lookup(stream, now)
-	switch {
-	case e == nil:
-		e = &entry{kind: kindStream}
-		c.store(stream, e, now)
-	case e.kind != kindStream:
-		return "", wrongType("publish")
+	e, _, err := c.entryOf(stream, kindStream, now, "publish")
+	if err != nil {
+		return "", err
 	}
 	// IDs follow Redis: the clock's millisecond, or the last one with the next sequence if the
 	// clock has not moved (or went back), so IDs always increase.
