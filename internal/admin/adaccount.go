@@ -77,6 +77,41 @@ func (s *Service) checkAccount(ctx context.Context, src spend.Source, creds []by
 	return spend.Account{}, httpx.NewProblem(http.StatusBadGateway, "could not read the ad account from the platform; try again later")
 }
 
+// problemCredentials: a credentials document is a JSON object whatever the platform (each
+// spend.Spec says which keys).
+const problemCredentials = "must be the platform's credentials as a JSON object, like {\"access_token\": \"...\"}"
+
+// SpendSpecs returns the specs of the platforms this Service connects, in the Ad accounts
+// page's order (spend.Ordered).
+func (s *Service) SpendSpecs() []spend.Spec {
+	specs := make([]spend.Spec, 0, len(s.SpendSources))
+	for _, src := range s.SpendSources {
+		specs = append(specs, src.Spec())
+	}
+	return spend.Ordered(specs)
+}
+
+// checkInput applies the platform's own checks of an account id (when connecting) and a
+// credentials document (spend.Spec), so a malformed one is refused by field, in the spec's
+// words, before the platform is asked.
+func checkInput(spec spend.Spec, accountID string, creds []byte, connecting bool) error {
+	var ve ValidationError
+	if connecting && spec.CheckAccountID != nil {
+		if _, err := spec.CheckAccountID(accountID); err != nil {
+			ve.Add("account_id", err.Error())
+		}
+	}
+	if spec.CheckCredentials != nil {
+		for _, p := range spec.CheckCredentials(creds) {
+			ve.Add("credentials", p.Reason)
+		}
+	}
+	if len(ve.Fields) > 0 {
+		return &ve
+	}
+	return nil
+}
+
 // ConnectAdAccount checks the credentials by reading the account from its platform (name,
 // currency, time zone), stores it with the credentials sealed, and asks for its 90-day
 // backfill.
@@ -91,13 +126,16 @@ func (s *Service) ConnectAdAccount(ctx context.Context, tenantID string, in AdAc
 	}
 	var doc map[string]any
 	if len(in.Credentials) == 0 || json.Unmarshal(in.Credentials, &doc) != nil || len(doc) == 0 {
-		ve.Add("credentials", "must be the platform's credentials as a JSON object (Meta: {\"access_token\": \"...\"})")
+		ve.Add("credentials", problemCredentials)
 	}
 	if len(ve.Fields) > 0 {
 		return store.AdAccount{}, &ve
 	}
 	src, err := s.source(in.Platform)
 	if err != nil {
+		return store.AdAccount{}, err
+	}
+	if err := checkInput(src.Spec(), in.AccountID, in.Credentials, true); err != nil {
 		return store.AdAccount{}, err
 	}
 	if _, err := s.Store.GetTenant(ctx, tenantID); err != nil {
@@ -133,7 +171,7 @@ func (s *Service) UpdateAdAccountCredentials(ctx context.Context, tenantID, id s
 	var doc map[string]any
 	if len(creds) == 0 || json.Unmarshal(creds, &doc) != nil || len(doc) == 0 {
 		return store.AdAccount{}, &ValidationError{Fields: []domain.FieldError{{Field: "credentials",
-			Reason: "must be the platform's credentials as a JSON object (Meta: {\"access_token\": \"...\"})"}}}
+			Reason: problemCredentials}}}
 	}
 	a, err := s.Store.GetAdAccount(ctx, tenantID, id)
 	if err != nil {
@@ -141,6 +179,9 @@ func (s *Service) UpdateAdAccountCredentials(ctx context.Context, tenantID, id s
 	}
 	src, err := s.source(a.Platform)
 	if err != nil {
+		return store.AdAccount{}, err
+	}
+	if err := checkInput(src.Spec(), "", creds, false); err != nil {
 		return store.AdAccount{}, err
 	}
 	if _, err := s.checkAccount(ctx, src, creds, a.ExternalID); err != nil {

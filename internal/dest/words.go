@@ -1,36 +1,22 @@
 package dest
 
-import (
-	"regexp"
-	"strings"
-)
+import "github.com/hubtrack/hub/internal/domain"
 
-// Words is one text a person reads, in the dashboard's two languages: English and Brazilian
-// Portuguese (written for a marketer who sells online in Brazil, not word for word).
-type Words struct {
-	EN, PT string
-}
-
-// In returns the words in the language tag asks for: "pt-BR" gives Portuguese, anything else
-// English.
-func (w Words) In(tag string) string {
-	if tag == "pt-BR" {
-		return w.PT
-	}
-	return w.EN
-}
+// Words is one text a person reads, in English and Brazilian Portuguese (domain.Words, which
+// spend's specs use too).
+type Words = domain.Words
 
 // TitleWords returns the destination's name in both languages.
-func (s Spec) TitleWords() Words { return Words{s.Title, s.TitlePT} }
+func (s Spec) TitleWords() Words { return Words{EN: s.Title, PT: s.TitlePT} }
 
 // DescriptionWords returns the destination's one-line description in both languages.
-func (s Spec) DescriptionWords() Words { return Words{s.Description, s.DescriptionPT} }
+func (s Spec) DescriptionWords() Words { return Words{EN: s.Description, PT: s.DescriptionPT} }
 
 // LabelWords returns the setting's label in both languages.
-func (st Setting) LabelWords() Words { return Words{st.Label, st.LabelPT} }
+func (st Setting) LabelWords() Words { return Words{EN: st.Label, PT: st.LabelPT} }
 
 // DescriptionWords returns the setting's help line in both languages.
-func (st Setting) DescriptionWords() Words { return Words{st.Description, st.DescriptionPT} }
+func (st Setting) DescriptionWords() Words { return Words{EN: st.Description, PT: st.DescriptionPT} }
 
 // Problem returns the words of a problem this destination states, by its English reason.
 func (s Spec) Problem(reason string) (Words, bool) {
@@ -60,8 +46,6 @@ func (s Spec) Reason(code string) (Reason, bool) {
 	return Reason{}, false
 }
 
-var verbRe = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z%]`)
-
 // MissingWords lists what the spec lacks for a person to read it in both languages: the
 // title, the description, where a test event is seen (TestView), each setting's label and help line, each problem and each reason's
 // words, in English and in Portuguese, with the same fmt verbs in both. Empty when complete; the dashboard's
@@ -69,12 +53,8 @@ var verbRe = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z%]`)
 func (s Spec) MissingWords() []string {
 	var out []string
 	check := func(what string, w Words) {
-		if strings.TrimSpace(w.EN) == "" || strings.TrimSpace(w.PT) == "" {
-			out = append(out, s.Type+": "+what+" lacks a language")
-			return
-		}
-		if en, pt := verbRe.FindAllString(w.EN, -1), verbRe.FindAllString(w.PT, -1); strings.Join(en, "") != strings.Join(pt, "") {
-			out = append(out, s.Type+": "+what+" takes other arguments in English and Portuguese")
+		if l := w.Lacks(); l != "" {
+			out = append(out, s.Type+": "+what+" "+l)
 		}
 	}
 	check("the title", s.TitleWords())

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/hubtrack/hub/internal/egress"
 )
@@ -94,15 +93,11 @@ func NewAccessToken(token string) []byte {
 }
 
 // ReadAccessToken reads an AccessToken document: the token, or a PermanentError prefixed with
-// the platform's name.
+// the platform's name and saying what is wrong with it (CheckAccessToken's problem).
 func ReadAccessToken(credentials []byte, name string) (string, error) {
-	var c AccessToken
-	if err := json.Unmarshal(credentials, &c); err != nil || strings.TrimSpace(c.AccessToken) == "" {
-		return "", &PermanentError{Message: name + ": the credentials are not {\"access_token\": \"...\"} with a token"}
-	}
-	t := strings.TrimSpace(c.AccessToken)
-	if strings.ContainsAny(t, " \r\n\t") {
-		return "", &PermanentError{Message: name + ": the access token contains spaces or line breaks"}
+	t, p := accessToken(credentials)
+	if p != "" {
+		return "", &PermanentError{Message: name + ": " + FieldAccessToken + ": " + p}
 	}
 	return t, nil
 }

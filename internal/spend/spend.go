@@ -62,6 +62,10 @@ type Row struct {
 // JSON document each Source defines and validates); the caller keeps them sealed at rest.
 type Source interface {
 	Platform() Platform
+	// Spec declares how an account of the platform is connected: the form's fields and their
+	// words, and the checks of an account id and credentials (Spec.CheckAccountID,
+	// Spec.CheckCredentials), which the Source's own reads apply too.
+	Spec() Spec
 	// Account reads the ad account's name, currency and time zone, and so checks that the
 	// credentials can read it.
 	Account(ctx context.Context, credentials []byte, accountID string) (Account, error)

@@ -44,6 +44,7 @@ type platform struct {
 }
 
 func (p *platform) Platform() spend.Platform { return spend.Meta }
+func (p *platform) Spec() spend.Spec         { return spend.Spec{Platform: spend.Meta} }
 
 func (p *platform) Account(ctx context.Context, creds []byte, id string) (spend.Account, error) {
 	return spend.Account{Platform: spend.Meta, ID: id, Name: "Loja", Currency: "BRL", TimeZone: "America/Sao_Paulo"}, nil

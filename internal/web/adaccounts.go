@@ -4,39 +4,49 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/spendimport"
 	"github.com/hubtrack/hub/internal/store"
 )
 
-// The Ad accounts page: connect a Meta ad account (id and token), a Google Ads account
-// (customer id and the credentials document spend/googleads reads) or a TikTok account
-// (advertiser id and access token), see where each account's spend import stands, import now,
-// update the credentials, remove. The form's values are checked here first so that each
-// refused field is named in the reader's language; the platform then checks them for real.
+// The Ad accounts page: connect an ad account of each platform Hub imports spend from, see
+// where each account's spend import stands, import now, update the credentials, remove. The
+// connect forms are drawn from the platforms' specs (spend.Spec: the fields, their words, the
+// steps to get them), and a form's values are checked here with the spec's checks first, so
+// that each refused field is named in the reader's language; the platform then checks them
+// for real. The page names no platform itself.
 
 type adAccountView struct {
 	ID, Platform, AccountID, Name, Currency, TimeZone string
-	State                                             string
-	BackfilledThrough                                 string
-	LastSuccess, LastAttempt, RetryAt                 time.Time
-	Problem                                           string // what went wrong and what to do, in the reader's language
-	Paused                                            bool
+	PlatformName                                      string // the spec's title, in the reader's language
+	// Credentials are the fields a new credentials document is given in (the platform's spec).
+	Credentials                       []spend.Field
+	State                             string
+	BackfilledThrough                 string
+	LastSuccess, LastAttempt, RetryAt time.Time
+	Problem                           string // what went wrong and what to do, in the reader's language
+	Paused                            bool
 }
 
 type adAccountsData struct {
 	Accounts []adAccountView
+	// Specs are the platforms' connect forms, in the page's order.
+	Specs []spend.Spec
 	// The connect form sent back after a refusal: its platform, the id typed, and each
 	// refused field (label and reason, in the reader's language). Secrets are never sent back.
 	Platform  string
 	AccountID string
 	Errors    []string
+	// Unplaced: the refused platform has no form on the page (an unknown one), so its
+	// errors are shown above the forms.
+	Unplaced bool
 }
 
 func (u *UI) adAccounts(w http.ResponseWriter, r *http.Request, p page) {
@@ -57,11 +67,16 @@ func (u *UI) renderAdAccounts(w http.ResponseWriter, r *http.Request, p page, st
 		return
 	}
 	now := u.now()
+	d.Specs = u.spendSpecs()
+	d.Unplaced = len(d.Errors) > 0 && !slices.ContainsFunc(d.Specs, func(s spend.Spec) bool { return string(s.Platform) == d.Platform })
 	for _, a := range accts {
 		im := a.Import
 		v := adAccountView{ID: a.ID, Platform: a.Platform, AccountID: a.ExternalID, Name: a.Name, Currency: a.Currency,
 			TimeZone: a.TimeZone, State: spendimport.State(im, now), BackfilledThrough: im.BackfilledThrough,
-			LastSuccess: deref(im.LastSuccessAt), LastAttempt: deref(im.LastAttemptAt), Paused: im.Paused}
+			LastSuccess: deref(im.LastSuccessAt), LastAttempt: deref(im.LastAttemptAt), Paused: im.Paused, PlatformName: a.Platform}
+		if spec, ok := u.spendSpec(a.Platform); ok {
+			v.PlatformName, v.Credentials = spec.Title.In(p.Loc.Tag), spec.Credentials
+		}
 		if v.State == spendimport.StateWaiting {
 			v.RetryAt = deref(im.RetryAt)
 		}
@@ -84,7 +99,7 @@ func (u *UI) adAccountError(w http.ResponseWriter, r *http.Request, p page, d ad
 	switch {
 	case errors.As(err, &ve):
 		for _, f := range ve.Fields {
-			d.Errors = append(d.Errors, adAccountProblem(p.Loc, d.Platform, f.Field, f.Reason))
+			d.Errors = append(d.Errors, u.adAccountProblem(p.Loc, d.Platform, f.Field, f.Reason))
 		}
 		p.Error = p.Loc.T("err.please_check")
 		u.renderAdAccounts(w, r, p, http.StatusUnprocessableEntity, d)
@@ -99,116 +114,90 @@ func (u *UI) adAccountError(w http.ResponseWriter, r *http.Request, p page, d ad
 	}
 }
 
+// spendSpecs are the specs of the platforms Hub imports spend from, in the page's order.
+func (u *UI) spendSpecs() []spend.Spec {
+	if u.cfg.Admin == nil {
+		return nil
+	}
+	return u.cfg.Admin.SpendSpecs()
+}
+
+// spendSpec returns the spec of the platform Hub imports spend from.
+func (u *UI) spendSpec(platform string) (spend.Spec, bool) {
+	for _, s := range u.spendSpecs() {
+		if string(s.Platform) == platform {
+			return s, true
+		}
+	}
+	return spend.Spec{}, false
+}
+
 // adAccountProblem names a field admin refused, in the reader's language; a platform's own
 // refusal is quoted after it.
-func adAccountProblem(l locale, platform, field, reason string) string {
+func (u *UI) adAccountProblem(l locale, platform, field, reason string) string {
+	spec, ok := u.spendSpec(platform)
+	if !ok || field == "platform" {
+		return u.choosePlatform(l)
+	}
+	if w, ok := spec.Problem(reason); ok {
+		reason = w.In(l.Tag)
+	}
 	switch field {
-	case "account_id":
-		return l.T("adacct.err.account_id", l.Code("ad_platform", platform), reason)
+	case spend.FieldAccountID:
+		return l.T("adacct.err.field", spec.AccountID.Label.In(l.Tag), reason)
 	case "credentials":
-		return l.T("adacct.err.refused", l.Code("ad_platform", platform), reason)
-	case "platform":
-		return l.T("adacct.err.platform")
+		return l.T("adacct.err.refused", spec.Title.In(l.Tag), reason)
 	}
 	return field + ": " + reason
 }
 
-// adAccountForm reads a connect or update form of platform: the account id (when connecting)
-// and the credentials document its Source reads, or the refused fields in l's language.
-func adAccountForm(l locale, r *http.Request, platform string, connecting bool) (id string, creds json.RawMessage, bad []string) {
-	id = strings.TrimSpace(r.PostFormValue("account_id"))
-	switch platform {
-	case "meta":
-		if connecting && !metaIDRe.MatchString(id) {
-			bad = append(bad, l.T("adacct.err.meta_id"))
+// choosePlatform asks for one of the platforms Hub imports spend from, by their names.
+func (u *UI) choosePlatform(l locale) string {
+	var names []string
+	for _, s := range u.spendSpecs() {
+		names = append(names, s.Title.In(l.Tag))
+	}
+	return l.T("adacct.err.platform", l.or(names))
+}
+
+// adAccountForm reads a connect or update form of spec's platform: the account id (when
+// connecting) and the credentials document its Source reads (spec.Document, from the form's
+// c_<field> values), or each refused field, named with the spec's words in l's language.
+func adAccountForm(l locale, r *http.Request, spec spend.Spec, connecting bool) (id string, creds json.RawMessage, bad []string) {
+	id = strings.TrimSpace(r.PostFormValue(spend.FieldAccountID))
+	say := func(field, reason string) {
+		label := field
+		if f, ok := spec.Field(field); ok {
+			label = f.Label.In(l.Tag)
 		}
-		if tok := strings.TrimSpace(r.PostFormValue("token")); tok == "" {
-			bad = append(bad, l.T("adacct.err_token"))
+		if w, ok := spec.Problem(reason); ok {
+			reason = w.In(l.Tag)
 		} else {
-			creds = tokenCredentials(tok)
+			reason = l.Problem(reason)
 		}
-	case "tiktok":
-		if connecting && !digitsRe.MatchString(id) {
-			bad = append(bad, l.T("adacct.err.tiktok_id"))
+		bad = append(bad, l.T("adacct.err.field", label, reason))
+	}
+	if connecting {
+		if _, err := spec.CheckAccountID(id); err != nil {
+			say(spec.AccountID.Name, err.Error())
 		}
-		switch tok := strings.TrimSpace(r.PostFormValue("token")); {
-		case tok == "":
-			bad = append(bad, l.T("adacct.err_token"))
-		case strings.ContainsAny(tok, " \r\n\t"):
-			bad = append(bad, l.T("adacct.err.token_spaces"))
-		default:
-			creds = tokenCredentials(tok)
-		}
-	case "googleads":
-		if connecting && !customerIDRe.MatchString(id) {
-			bad = append(bad, l.T("adacct.err.google_id"))
-		}
-		var problems []string
-		creds, problems = googleCredentials(l, r.PostFormValue("credentials"))
-		bad = append(bad, problems...)
-	default:
-		bad = append(bad, l.T("adacct.err.platform"))
+	}
+	creds = spec.Document(func(name string) string { return r.PostFormValue("c_" + name) })
+	for _, p := range spec.CheckCredentials(creds) {
+		say(p.Field, p.Reason)
 	}
 	return id, creds, bad
 }
 
-var (
-	metaIDRe     = regexp.MustCompile(`^(act_)?[0-9]{1,25}$`)
-	digitsRe     = regexp.MustCompile(`^[0-9]{1,25}$`)
-	customerIDRe = regexp.MustCompile(`^[0-9]{3}-?[0-9]{3}-?[0-9]{4}$`)
-)
-
-func tokenCredentials(token string) json.RawMessage {
-	b, _ := json.Marshal(map[string]string{"access_token": strings.TrimSpace(token)})
-	return b
-}
-
-// googleCredentials checks the Google Ads credentials document the way spend/googleads reads
-// it (docs/spend/platforms.md): developer_token, login_customer_id when access goes through a
-// manager account, and refresh_token with client_id and client_secret, or service_account_json.
-func googleCredentials(l locale, text string) (json.RawMessage, []string) {
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return nil, []string{l.T("adacct.err.google_creds_empty")}
-	}
-	var doc map[string]json.RawMessage
-	if json.Unmarshal([]byte(text), &doc) != nil {
-		return nil, []string{l.T("adacct.err.google_creds_json")}
-	}
-	str := func(k string) string {
-		var s string
-		if json.Unmarshal(doc[k], &s) != nil {
-			return ""
-		}
-		return strings.TrimSpace(s)
-	}
-	var bad []string
-	if str("developer_token") == "" {
-		bad = append(bad, l.T("adacct.err.google_missing", "developer_token"))
-	}
-	if v, ok := doc["login_customer_id"]; ok && string(v) != `""` && !customerIDRe.MatchString(str("login_customer_id")) {
-		bad = append(bad, l.T("adacct.err.google_login"))
-	}
-	switch {
-	case str("refresh_token") != "":
-		for _, k := range []string{"client_id", "client_secret"} {
-			if str(k) == "" {
-				bad = append(bad, l.T("adacct.err.google_missing", k))
-			}
-		}
-	case len(doc["service_account_json"]) > 0 && string(doc["service_account_json"]) != "null":
-	default:
-		bad = append(bad, l.T("adacct.err.google_auth"))
-	}
-	return json.RawMessage(text), bad
-}
-
 func (u *UI) connectAdAccount(w http.ResponseWriter, r *http.Request, p page) {
 	platform := r.PostFormValue("platform")
-	if platform == "" {
-		platform = "meta"
+	spec, ok := u.spendSpec(platform)
+	if !ok {
+		p.Error = p.Loc.T("err.please_check")
+		u.renderAdAccounts(w, r, p, http.StatusUnprocessableEntity, adAccountsData{Platform: platform, Errors: []string{u.choosePlatform(p.Loc)}})
+		return
 	}
-	id, creds, bad := adAccountForm(p.Loc, r, platform, true)
+	id, creds, bad := adAccountForm(p.Loc, r, spec, true)
 	d := adAccountsData{Platform: platform, AccountID: id, Errors: bad}
 	if len(bad) > 0 {
 		p.Error = p.Loc.T("err.please_check")
@@ -237,7 +226,12 @@ func (u *UI) updateAdAccountToken(w http.ResponseWriter, r *http.Request, p page
 	}
 	acct := accts[i]
 	d := adAccountsData{Platform: acct.Platform}
-	_, creds, bad := adAccountForm(p.Loc, r, acct.Platform, false)
+	spec, ok := u.spendSpec(acct.Platform)
+	if !ok {
+		u.adAccountError(w, r, p, d, &admin.ValidationError{Fields: []domain.FieldError{{Field: "platform", Reason: "unknown ad platform"}}})
+		return
+	}
+	_, creds, bad := adAccountForm(p.Loc, r, spec, false)
 	if len(bad) > 0 {
 		d.Errors = bad
 		p.Error = p.Loc.T("err.please_check")

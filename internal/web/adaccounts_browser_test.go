@@ -78,7 +78,7 @@ func TestBrowserAdAccounts(t *testing.T) {
 				suffix := shotSuffix(w.lang)
 				base := e.srv.URL
 				p.firstLogin(base, w.lang, e.key)
-				run("ad accounts page", chromedp.Click(chromedp.CSS(`header nav a[href="/ad-accounts"]`)), chromedp.WaitVisible(chromedp.CSS(`#aa-id`)))
+				run("ad accounts page", chromedp.Click(chromedp.CSS(`header nav a[href="/ad-accounts"]`)), chromedp.WaitVisible(chromedp.CSS(`#meta-account_id`)))
 				if s := text(`h1`); s != w.h1 {
 					t.Errorf("h1 %q, want %q", s, w.h1)
 				}
@@ -86,8 +86,8 @@ func TestBrowserAdAccounts(t *testing.T) {
 					t.Errorf("empty list: %q", s)
 				}
 				run("connect",
-					chromedp.SendKeys(chromedp.CSS(`#aa-id`), fakeinsights.AccountID),
-					chromedp.SendKeys(chromedp.CSS(`#aa-token`), fakeinsights.Token),
+					chromedp.SendKeys(chromedp.CSS(`#meta-account_id`), fakeinsights.AccountID),
+					chromedp.SendKeys(chromedp.CSS(`#meta-access_token`), fakeinsights.Token),
 					chromedp.Click(chromedp.CSS(`form[action="/ad-accounts"] button`)),
 					chromedp.WaitVisible(chromedp.CSS(`tr[id^="acct-"]`)),
 				)
@@ -140,8 +140,8 @@ func TestBrowserAdAccounts(t *testing.T) {
 				// are refused, each field named; nothing is saved and no secret comes back.
 				creds := string(gfake.Credentials(false))
 				run("google ads refused",
-					chromedp.SendKeys(chromedp.CSS(`#ga-id`), "12345"),
-					chromedp.SetValue(chromedp.CSS(`#ga-creds`), `{"developer_token": "`+fakegaql.DeveloperToken+`"}`),
+					chromedp.SendKeys(chromedp.CSS(`#googleads-account_id`), "12345"),
+					chromedp.SetValue(chromedp.CSS(`#googleads-credentials`), `{"developer_token": "`+fakegaql.DeveloperToken+`"}`),
 					chromedp.Click(chromedp.CSS(`#connect-googleads button`)),
 					chromedp.WaitVisible(chromedp.CSS(`#googleads-errors`)),
 				)
@@ -152,14 +152,14 @@ func TestBrowserAdAccounts(t *testing.T) {
 					t.Error("the refused page sends the developer token back")
 				}
 				run("google ads connect",
-					chromedp.SetValue(chromedp.CSS(`#ga-id`), "123-456-7890"),
-					chromedp.SetValue(chromedp.CSS(`#ga-creds`), creds),
+					chromedp.SetValue(chromedp.CSS(`#googleads-account_id`), "123-456-7890"),
+					chromedp.SetValue(chromedp.CSS(`#googleads-credentials`), creds),
 					chromedp.Click(chromedp.CSS(`#connect-googleads button`)),
 					chromedp.WaitVisible(chromedp.CSS(`tr[id^="acct-"]:nth-child(2)`)),
 				)
 				run("tiktok connect",
-					chromedp.SendKeys(chromedp.CSS(`#tt-id`), fakereport.AdvertiserID),
-					chromedp.SendKeys(chromedp.CSS(`#tt-token`), fakereport.Token),
+					chromedp.SendKeys(chromedp.CSS(`#tiktok-account_id`), fakereport.AdvertiserID),
+					chromedp.SendKeys(chromedp.CSS(`#tiktok-access_token`), fakereport.Token),
 					chromedp.Click(chromedp.CSS(`#connect-tiktok button`)),
 					chromedp.WaitVisible(chromedp.CSS(`tr[id^="acct-"]:nth-child(3)`)),
 					screenshot(func() string { return filepath.Join(dir, "ad-accounts"+suffix+".png") }, "ad accounts ("+w.lang+")"),

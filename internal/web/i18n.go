@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -45,6 +46,10 @@ func (l locale) T(key string, args ...any) string {
 	}
 	return s
 }
+
+// In returns words an adapter declares in its spec (domain.Words: a spend source's connect
+// form, a destination's test view) in the locale's language.
+func (l locale) In(w domain.Words) string { return w.In(l.Tag) }
 
 // H is T for a message written with markup: the message is trusted (it is ours), every
 // argument is escaped unless it is template.HTML itself.

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/spend"
 )
 
@@ -94,14 +95,141 @@ func checkVersion(v string) (string, error) {
 	return v, nil
 }
 
+// The problems CustomerID and CheckCredentials state, as the API states them and the
+// dashboard shows them (spec.Problems has their Portuguese).
+const (
+	problemCustomerID     = "type the 10 digits, like 123-456-7890"
+	problemEmpty          = "paste the JSON document"
+	problemNotJSON        = "this is not a JSON object; paste the whole document, from { to }"
+	problemNoDevToken     = "developer_token is missing"
+	problemDevTokenGaps   = "developer_token contains spaces or line breaks; paste it again as it came"
+	problemLogin          = "login_customer_id must be the manager account's 10 digits"
+	problemNoClientID     = "client_id is missing"
+	problemNoClientSecret = "client_secret is missing"
+	problemNoAuth         = "add refresh_token (with client_id and client_secret) or service_account_json"
+	problemServiceAccount = "service_account_json is not a Google service account JSON key"
+)
+
 // CustomerID normalises a customer id: "123-456-7890" is 1234567890.
 func CustomerID(id string) (string, error) {
 	id = strings.TrimSpace(id)
 	if !customerIDRe.MatchString(id) {
-		return "", errors.New("googleads: the customer id must be 10 digits (123-456-7890 is accepted)")
+		return "", errors.New(problemCustomerID)
 	}
 	return strings.ReplaceAll(id, "-", ""), nil
 }
+
+// FieldCredentials is the connect form's one credentials field: the document, pasted whole.
+const FieldCredentials = "credentials"
+
+// CheckCredentials lists every problem of a credentials document (on field credentials), the
+// checks the Source applies before it calls Google.
+func CheckCredentials(doc []byte) []domain.FieldError {
+	_, problems := readCredentials(doc)
+	out := make([]domain.FieldError, len(problems))
+	for i, p := range problems {
+		out[i] = domain.FieldError{Field: FieldCredentials, Reason: p}
+	}
+	return out
+}
+
+// readCredentials reads a credentials document: the credentials and the token source's key,
+// or every problem with them.
+func readCredentials(doc []byte) (Credentials, []string) {
+	var c Credentials
+	if len(strings.TrimSpace(string(doc))) == 0 {
+		return c, []string{problemEmpty}
+	}
+	if json.Unmarshal(doc, &c) != nil {
+		return c, []string{problemNotJSON}
+	}
+	var problems []string
+	c.DeveloperToken = strings.TrimSpace(c.DeveloperToken)
+	switch {
+	case c.DeveloperToken == "":
+		problems = append(problems, problemNoDevToken)
+	case strings.ContainsAny(c.DeveloperToken, " \r\n\t"):
+		problems = append(problems, problemDevTokenGaps)
+	}
+	if c.LoginCustomerID != "" {
+		if _, err := CustomerID(c.LoginCustomerID); err != nil {
+			problems = append(problems, problemLogin)
+		}
+	}
+	switch {
+	case c.RefreshToken != "":
+		if c.ClientID == "" {
+			problems = append(problems, problemNoClientID)
+		}
+		if c.ClientSecret == "" {
+			problems = append(problems, problemNoClientSecret)
+		}
+	case len(c.ServiceAccount) > 0 && string(c.ServiceAccount) != "null":
+		if _, err := google.JWTConfigFromJSON(serviceAccountKey(c.ServiceAccount), Scope); err != nil {
+			// The parser's message is not shown, so no part of the key is.
+			problems = append(problems, problemServiceAccount)
+		}
+	default:
+		problems = append(problems, problemNoAuth)
+	}
+	return c, problems
+}
+
+// serviceAccountKey is the key of service_account_json: the object, or the string holding it.
+func serviceAccountKey(raw json.RawMessage) []byte {
+	var str string
+	if json.Unmarshal(raw, &str) == nil {
+		return []byte(str)
+	}
+	return raw
+}
+
+// spec is how a Google Ads account is connected: its customer id and a credentials document
+// (developer token, and a refresh token with its OAuth client or a service-account key).
+var spec = spend.Spec{
+	Platform: spend.GoogleAds,
+	Title:    spend.Words{EN: "Google Ads", PT: "Google Ads"},
+	Connect:  spend.Words{EN: "Connect a Google Ads account", PT: "Conectar uma conta do Google Ads"},
+	How: spend.Words{EN: "You need the account's customer id and a credentials document in JSON that lets Hub read its reports. Hub only reads (the adwords scope gives no more than the person or service account who authorised it). Each value comes from:",
+		PT: "Você precisa do id de cliente da conta e de um documento de credenciais em JSON que deixe o Hub ler os relatórios dela. O Hub só lê (o escopo adwords não dá mais do que a pessoa ou a conta de serviço que autorizou). De onde vem cada valor:"},
+	AccountID: spend.Field{Name: spend.FieldAccountID, Placeholder: "123-456-7890",
+		Label: spend.Words{EN: "Customer id", PT: "Id de cliente"},
+		Help: spend.Words{EN: "The 10-digit number shown at the top of Google Ads next to the account's name, like 123-456-7890 (with or without the dashes).",
+			PT: "O número de 10 dígitos no topo do Google Ads, ao lado do nome da conta, como 123-456-7890 (com ou sem os traços)."}},
+	Credentials: []spend.Field{{Name: FieldCredentials, Kind: spend.FieldDocument,
+		Label:       spend.Words{EN: "Credentials", PT: "Credenciais"},
+		Placeholder: `{"developer_token": "…", "client_id": "…", "client_secret": "…", "refresh_token": "…"}`}},
+	Keys: []spend.Key{
+		{Name: "developer_token", Help: spend.Words{EN: "Your developer token, in a Google Ads manager account under Admin › API Center. A token with only test access reads only test accounts; real accounts need Basic access, which Google grants on request.",
+			PT: "O seu token de desenvolvedor, numa conta de administrador (MCC) do Google Ads, em Administrador › Central de API. Um token só com acesso de teste lê apenas contas de teste; contas reais precisam do acesso Básico, que o Google concede a pedido."}},
+		{Name: "client_id, client_secret", Help: spend.Words{EN: "An OAuth client of your own: in Google Cloud Console, in a project with the Google Ads API enabled, APIs & Services › Credentials › Create credentials › OAuth client ID (type Desktop app).",
+			PT: "Um cliente OAuth seu: no Google Cloud Console, num projeto com a Google Ads API ativada, APIs e serviços › Credenciais › Criar credenciais › ID do cliente OAuth (tipo App para computador)."}},
+		{Name: "refresh_token", Help: spend.Words{EN: "Made once by a person who can see the ad account, by authorising that client with the scope https://www.googleapis.com/auth/adwords (for example in Google's OAuth 2.0 Playground, set to use your own client).",
+			PT: "Gerado uma vez por uma pessoa que vê a conta de anúncios, autorizando esse cliente com o escopo https://www.googleapis.com/auth/adwords (por exemplo no OAuth 2.0 Playground do Google, configurado para usar o seu próprio cliente)."}},
+		{Name: "login_customer_id", Help: spend.Words{EN: "Only when that person reaches the account through a manager account: the manager's 10-digit id. Leave it out otherwise.",
+			PT: "Só quando essa pessoa acessa a conta por uma conta de administrador: o id de 10 dígitos do administrador. Caso contrário, deixe de fora."}},
+		{Name: "service_account_json", Help: spend.Words{EN: "Instead of client_id, client_secret and refresh_token: a service account's JSON key (Google Cloud › IAM › Service accounts › Keys), with the service account's e-mail added as a user of the Google Ads account.",
+			PT: "No lugar de client_id, client_secret e refresh_token: a chave JSON de uma conta de serviço (Google Cloud › IAM › Contas de serviço › Chaves), com o e-mail da conta de serviço adicionado como usuário da conta do Google Ads."}},
+	},
+	Problems: []spend.Words{
+		{EN: problemCustomerID, PT: "digite os 10 dígitos, como 123-456-7890"},
+		{EN: problemEmpty, PT: "cole o documento JSON"},
+		{EN: problemNotJSON, PT: "isto não é um objeto JSON; cole o documento inteiro, de { até }"},
+		{EN: problemNoDevToken, PT: "falta developer_token"},
+		{EN: problemDevTokenGaps, PT: "developer_token tem espaços ou quebras de linha; cole de novo como veio"},
+		{EN: problemLogin, PT: "login_customer_id deve ser os 10 dígitos da conta de administrador"},
+		{EN: problemNoClientID, PT: "falta client_id"},
+		{EN: problemNoClientSecret, PT: "falta client_secret"},
+		{EN: problemNoAuth, PT: "inclua refresh_token (com client_id e client_secret) ou service_account_json"},
+		{EN: problemServiceAccount, PT: "service_account_json não é uma chave JSON de conta de serviço do Google"},
+	},
+	Order:            2,
+	CheckAccountID:   CustomerID,
+	CheckCredentials: CheckCredentials,
+}
+
+// Spec implements spend.Source.
+func (*Source) Spec() spend.Spec { return spec }
 
 // call is one customer's request context: its endpoint and the headers every request carries.
 type call struct {
@@ -114,23 +242,17 @@ type call struct {
 }
 
 func (s *Source) prepare(ctx context.Context, credentials []byte, accountID string) (*call, error) {
-	var c Credentials
-	if err := json.Unmarshal(credentials, &c); err != nil {
-		return nil, &spend.PermanentError{Message: "googleads: the credentials are not a JSON object"}
-	}
-	c.DeveloperToken = strings.TrimSpace(c.DeveloperToken)
-	if c.DeveloperToken == "" || strings.ContainsAny(c.DeveloperToken, " \r\n\t") {
-		return nil, &spend.PermanentError{Message: "googleads: the credentials lack developer_token"}
+	c, problems := readCredentials(credentials)
+	if len(problems) > 0 {
+		return nil, &spend.PermanentError{Message: "googleads: credentials: " + strings.Join(problems, "; ")}
 	}
 	id, err := CustomerID(accountID)
 	if err != nil {
-		return nil, &spend.PermanentError{Message: err.Error()}
+		return nil, &spend.PermanentError{Message: "googleads: account_id: " + err.Error()}
 	}
 	login := ""
 	if c.LoginCustomerID != "" {
-		if login, err = CustomerID(c.LoginCustomerID); err != nil {
-			return nil, &spend.PermanentError{Message: "googleads: login_customer_id must be 10 digits"}
-		}
+		login, _ = CustomerID(c.LoginCustomerID) // readCredentials checked it
 	}
 	base := s.BaseURL
 	if base == "" {
@@ -159,11 +281,7 @@ func (s *Source) prepare(ctx context.Context, credentials []byte, accountID stri
 // egress client.
 func (s *Source) tokenSource(ctx context.Context, c Credentials) (oauth2.TokenSource, error) {
 	tctx := context.WithValue(ctx, oauth2.HTTPClient, spend.Client(s.Client))
-	switch {
-	case c.RefreshToken != "":
-		if c.ClientID == "" || c.ClientSecret == "" {
-			return nil, &spend.PermanentError{Message: "googleads: a refresh_token needs client_id and client_secret"}
-		}
+	if c.RefreshToken != "" {
 		ep := google.Endpoint
 		if s.TokenURL != "" {
 			ep.TokenURL = s.TokenURL
@@ -171,23 +289,16 @@ func (s *Source) tokenSource(ctx context.Context, c Credentials) (oauth2.TokenSo
 		ep.AuthStyle = oauth2.AuthStyleInParams
 		oc := &oauth2.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, Endpoint: ep, Scopes: []string{Scope}}
 		return oc.TokenSource(tctx, &oauth2.Token{RefreshToken: c.RefreshToken}), nil
-	case len(c.ServiceAccount) > 0:
-		key := []byte(c.ServiceAccount)
-		var str string
-		if json.Unmarshal(key, &str) == nil {
-			key = []byte(str)
-		}
-		jc, err := google.JWTConfigFromJSON(key, Scope)
-		if err != nil {
-			// The parser's message is not shown, so no part of the key is.
-			return nil, &spend.PermanentError{Message: "googleads: service_account_json is not a Google service account JSON key"}
-		}
-		if s.TokenURL != "" {
-			jc.TokenURL = s.TokenURL
-		}
-		return jc.TokenSource(tctx), nil
 	}
-	return nil, &spend.PermanentError{Message: "googleads: the credentials need refresh_token (with client_id and client_secret) or service_account_json"}
+	jc, err := google.JWTConfigFromJSON(serviceAccountKey(c.ServiceAccount), Scope)
+	if err != nil {
+		// readCredentials checked the key; the parser's message is not shown, so no part of it is.
+		return nil, &spend.PermanentError{Message: "googleads: credentials: " + problemServiceAccount}
+	}
+	if s.TokenURL != "" {
+		jc.TokenURL = s.TokenURL
+	}
+	return jc.TokenSource(tctx), nil
 }
 
 // Account implements spend.Source: SELECT customer.* FROM customer.

@@ -99,14 +99,49 @@ func checkVersion(v string) (string, error) {
 	return v, nil
 }
 
+// problemAccountID is AccountID's problem, as the API states it and the dashboard shows it.
+const problemAccountID = "type the account's digits (act_ in front is accepted)"
+
 // AccountID normalises an ad account id: "act_123" and "123" are both 123.
 func AccountID(id string) (string, error) {
 	id = strings.TrimPrefix(strings.TrimSpace(id), "act_")
 	if !accountIDRe.MatchString(id) {
-		return "", errors.New("meta: the ad account id must be digits, optionally after act_")
+		return "", errors.New(problemAccountID)
 	}
 	return id, nil
 }
+
+// spec is how a Meta ad account is connected: a system user's token (it does not expire)
+// with ads_read, and the account's digits.
+var spec = spend.Spec{
+	Platform: spend.Meta,
+	Title:    spend.Words{EN: "Meta", PT: "Meta"},
+	Connect:  spend.Words{EN: "Connect a Meta ad account", PT: "Conectar uma conta de anúncios da Meta"},
+	How: spend.Words{EN: "You need the ad account id and an access token with the ads_read permission. The token that does not expire is a system user's:",
+		PT: "Você precisa do id da conta de anúncios e de um token de acesso com a permissão ads_read. O token que não expira é o de um usuário do sistema:"},
+	Steps: []spend.Words{
+		{EN: "In Meta Business Settings (business.facebook.com/settings), open Users › System users › Add, and give it the Employee role.",
+			PT: "Nas Configurações do negócio da Meta (business.facebook.com/settings), abra Usuários › Usuários do sistema › Adicionar e dê a função Funcionário."},
+		{EN: "With the user selected, Assign assets › Ad accounts: pick the account and tick View performance (Hub only reads).",
+			PT: "Com o usuário selecionado, Atribuir ativos › Contas de anúncios: escolha a conta e marque Ver desempenho (o Hub só lê)."},
+		{EN: "Generate new token: choose your business's app, tick ads_read and generate. Copy the token; Meta shows it once.",
+			PT: "Gerar novo token: escolha o app da sua empresa, marque ads_read e gere. Copie o token; a Meta mostra uma vez só."},
+		{EN: "The account id is in Ads Manager's account picker and address bar (act=…); paste the digits and the token below.",
+			PT: "O id da conta aparece no seletor de contas e na barra de endereço do Gerenciador de Anúncios (act=…); cole os dígitos e o token abaixo."},
+	},
+	AccountID: spend.Field{Name: spend.FieldAccountID, Kind: spend.FieldDigits,
+		Label: spend.Words{EN: "Ad account id", PT: "Id da conta de anúncios"}},
+	Credentials: []spend.Field{spend.AccessTokenField(spend.Words{EN: "Access token (ads_read)", PT: "Token de acesso (ads_read)"}, spend.Words{})},
+	Problems: append([]spend.Words{
+		{EN: problemAccountID, PT: "digite os números da conta (act_ na frente é aceito)"},
+	}, spend.TokenProblems...),
+	Order:            1, // Hub's sellers advertise on Meta first
+	CheckAccountID:   AccountID,
+	CheckCredentials: spend.CheckAccessToken,
+}
+
+// Spec implements spend.Source.
+func (*Source) Spec() spend.Spec { return spec }
 
 // statusWords are Meta's account_status values. [S] several integrations agree; Meta's
 // reference page was not fetched.
@@ -171,7 +206,7 @@ func (s *Source) prepare(credentials []byte, accountID string) (*call, error) {
 	}
 	id, err := AccountID(accountID)
 	if err != nil {
-		return nil, &spend.PermanentError{Message: err.Error()}
+		return nil, &spend.PermanentError{Message: "meta: account_id: " + err.Error()}
 	}
 	graph := s.GraphURL
 	if graph == "" {

@@ -33,6 +33,59 @@ func Run(t *testing.T, newSetup func(t *testing.T) Setup) {
 	const since = "2026-06-01"
 	full := spend.Range{Since: since, Until: "2026-08-29"} // 90 days
 
+	// The connect form's words and checks: complete in both languages; the account id and
+	// credentials the fake accepts pass the spec's checks, and the Source refuses what they
+	// refuse, each problem worded.
+	t.Run("Spec", func(t *testing.T) {
+		s := newSetup(t)
+		spec := s.Source.Spec()
+		if spec.Platform != s.Source.Platform() {
+			t.Errorf("Spec().Platform = %s, want %s", spec.Platform, s.Source.Platform())
+		}
+		for _, m := range spec.MissingWords() {
+			t.Error(m)
+		}
+		if spec.CheckAccountID == nil || spec.CheckCredentials == nil {
+			t.FailNow()
+		}
+		if id, err := spec.CheckAccountID(s.AccountID); err != nil || id == "" {
+			t.Errorf("CheckAccountID(%q) = %q, %v", s.AccountID, id, err)
+		}
+		if ps := spec.CheckCredentials(s.Credentials); len(ps) != 0 {
+			t.Errorf("CheckCredentials refuses the fake's credentials: %+v", ps)
+		}
+		worded := func(reason string) {
+			t.Helper()
+			if _, ok := spec.Problem(reason); !ok {
+				t.Errorf("problem %q has no words in the spec", reason)
+			}
+		}
+		_, err := spec.CheckAccountID("x y")
+		if err == nil {
+			t.Error("CheckAccountID accepts \"x y\"")
+		} else {
+			worded(err.Error())
+		}
+		if _, err := s.Source.Account(context.Background(), s.Credentials, "x y"); err == nil {
+			t.Error("Account accepts the account id \"x y\"")
+		}
+		for _, doc := range []string{"", "{}", `{"access_token": "a b"}`, "[1]"} {
+			ps := spec.CheckCredentials([]byte(doc))
+			if len(ps) == 0 {
+				t.Errorf("CheckCredentials(%s) finds no problem", doc)
+			}
+			for _, p := range ps {
+				if _, ok := spec.Field(p.Field); !ok {
+					t.Errorf("CheckCredentials(%s): problem on %q, not a field of the spec", doc, p.Field)
+				}
+				worded(p.Reason)
+			}
+			if _, err := s.Source.Account(context.Background(), []byte(doc), s.AccountID); err == nil {
+				t.Errorf("Account accepts the credentials %s", doc)
+			}
+		}
+	})
+
 	t.Run("Account", func(t *testing.T) {
 		s := newSetup(t)
 		a, err := s.Source.Account(context.Background(), s.Credentials, s.AccountID)

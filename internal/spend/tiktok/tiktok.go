@@ -71,6 +71,43 @@ var (
 	dayRe          = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}`)
 )
 
+// problemAdvertiserID is AdvertiserID's problem, as the API states it and the dashboard shows it.
+const problemAdvertiserID = "type the advertiser's digits only"
+
+// AdvertiserID checks an advertiser id: digits.
+func AdvertiserID(id string) (string, error) {
+	id = strings.TrimSpace(id)
+	if !advertiserIDRe.MatchString(id) {
+		return "", errors.New(problemAdvertiserID)
+	}
+	return id, nil
+}
+
+// spec is how a TikTok advertiser is connected: its id and a Marketing API access token.
+var spec = spend.Spec{
+	Platform: spend.TikTok,
+	Title:    spend.Words{EN: "TikTok", PT: "TikTok"},
+	Connect:  spend.Words{EN: "Connect a TikTok ad account", PT: "Conectar uma conta de anúncios do TikTok"},
+	How: spend.Words{EN: "You need the advertiser id and a TikTok Marketing API access token that can read the advertiser's reports.",
+		PT: "Você precisa do id do anunciante e de um token de acesso da Marketing API do TikTok que possa ler os relatórios do anunciante."},
+	AccountID: spend.Field{Name: spend.FieldAccountID, Kind: spend.FieldDigits,
+		Label: spend.Words{EN: "Advertiser id", PT: "Id do anunciante"},
+		Help: spend.Words{EN: "The number shown under the account's name in TikTok Ads Manager's account menu (also in the address bar as aadvid=…).",
+			PT: "O número que aparece sob o nome da conta no menu de contas do TikTok Ads Manager (também na barra de endereço como aadvid=…)."}},
+	Credentials: []spend.Field{spend.AccessTokenField(spend.Words{EN: "Access token", PT: "Token de acesso"},
+		spend.Words{EN: "From your app in TikTok for Business Developers (business-api.tiktok.com), with the Reporting permission: when the advertiser authorises the app, TikTok gives a long-lived access token. Paste it as it came.",
+			PT: "Do seu app no TikTok for Business Developers (business-api.tiktok.com), com a permissão de Relatórios: quando o anunciante autoriza o app, o TikTok entrega um token de acesso de longa duração. Cole como veio."})},
+	Problems: append([]spend.Words{
+		{EN: problemAdvertiserID, PT: "digite só os números do anunciante"},
+	}, spend.TokenProblems...),
+	Order:            3,
+	CheckAccountID:   AdvertiserID,
+	CheckCredentials: spend.CheckAccessToken,
+}
+
+// Spec implements spend.Source.
+func (*Source) Spec() spend.Spec { return spec }
+
 type call struct {
 	s          *Source
 	base       string // {APIURL}/open_api/v1.3
@@ -83,9 +120,9 @@ func (s *Source) prepare(credentials []byte, accountID string) (*call, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := strings.TrimSpace(accountID)
-	if !advertiserIDRe.MatchString(id) {
-		return nil, &spend.PermanentError{Message: "tiktok: the advertiser id must be digits"}
+	id, err := AdvertiserID(accountID)
+	if err != nil {
+		return nil, &spend.PermanentError{Message: "tiktok: account_id: " + err.Error()}
 	}
 	raw := s.APIURL
 	if raw == "" {
