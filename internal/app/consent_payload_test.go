@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestBrowserLeadHashesAndConsent(t *testing.T) {
 	tfake := faketiktok.New()
 	t.Cleanup(tfake.Close)
 	creds, _ := json.Marshal(map[string]string{"service_account_json": gfake.KeyJSON(gURL + "/token")})
-	g := startGolden(t, config.Config{Declared: map[string]string{"HUB_GOOGLE_DATAMANAGER_URL": gURL, "HUB_TIKTOK_API_URL": newHTTPServer(t, tfake)}}, nil, goldenDestination{Type: "google_ads",
+	g := startGolden(t, config.Config{Declared: map[string]string{fakegoogleads.Points.Env: gURL, faketiktok.Points.Env: newHTTPServer(t, tfake)}}, nil, goldenDestination{Type: "google_ads",
 		Config: `{"operating_account_id":"123-456-7890","conversion_action_id":"111","events":"Lead"}`, Credentials: string(creds)})
 	ctx := context.Background()
 	tenantID := g.src.TenantID
@@ -59,8 +60,8 @@ func TestBrowserLeadHashesAndConsent(t *testing.T) {
 	if evs := gfake.Events(); len(evs) != 1 {
 		t.Fatalf("Google received %d events, want 1 (the held destination sends none)", len(evs))
 	}
-	checkGolden(t, "Google Ads", "googleads_browser_lead.json", gfake.Events()[0].Body)
-	checkGolden(t, "TikTok", "tiktok_browser_lead.json", tfake.Events()[0].Raw)
+	checkGolden(t, "Google Ads", filepath.Join("testdata", "googleads_browser_lead.json"), gfake.Events()[0].Body)
+	checkGolden(t, "TikTok", filepath.Join("testdata", "tiktok_browser_lead.json"), tfake.Events()[0].Raw)
 }
 
 // TestDeniedConsentOrderFollowsSetting: a visitor clicks a Google ad and denies ad_user_data and
@@ -75,7 +76,7 @@ func TestDeniedConsentOrderFollowsSetting(t *testing.T) {
 	gURL := newHTTPServer(t, gfake)
 	t.Cleanup(gfake.Close)
 	creds, _ := json.Marshal(map[string]string{"service_account_json": gfake.KeyJSON(gURL + "/token")})
-	g := startGolden(t, config.Config{Declared: map[string]string{"HUB_GOOGLE_DATAMANAGER_URL": gURL}}, secrets, goldenDestination{Type: "google_ads",
+	g := startGolden(t, config.Config{Declared: map[string]string{fakegoogleads.Points.Env: gURL}}, secrets, goldenDestination{Type: "google_ads",
 		Config: `{"operating_account_id":"123-456-7890","conversion_action_id":"111"}`, Credentials: string(creds)})
 	ctx := context.Background()
 	hold, err := g.app.Admin.AddDestination(ctx, g.tenantID, admin.DestinationInput{Type: "google_ads",

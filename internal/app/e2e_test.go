@@ -47,7 +47,7 @@ func startHubWith(t *testing.T, dialect string, mutate func(*config.Config), opt
 	fake := fakemeta.New()
 	fakeSrv := newHTTPServer(t, fake)
 	cfg := config.Config{Host: "127.0.0.1", Port: 0, DataDir: filepath.Join(t.TempDir(), "data"), ShutdownTimeout: 10 * time.Second,
-		MaxBodyBytes: 1 << 20, Workers: 10, Declared: map[string]string{"HUB_META_GRAPH_URL": fakeSrv}, EgressAllow: loopback, PublicURL: "http://hub.test",
+		MaxBodyBytes: 1 << 20, Workers: 10, Declared: map[string]string{fakemeta.Points.Env: fakeSrv}, EgressAllow: loopback, PublicURL: "http://hub.test",
 		OpsAddr: "127.0.0.1:0"}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = testenv.Postgres(t)

@@ -38,13 +38,13 @@ func TestDestinationsUseOperatorSettings(t *testing.T) {
 		return res.Outcomes[0]
 	}
 
-	if o := send(config.Config{Declared: map[string]string{"HUB_META_GRAPH_URL": fakeURL}}); o.Kind != dest.Retryable || o.Reason != dest.ReasonNetwork {
+	if o := send(config.Config{Declared: map[string]string{fakemeta.Points.Env: fakeURL}}); o.Kind != dest.Retryable || o.Reason != dest.ReasonNetwork {
 		t.Errorf("without the allow-list: outcome %+v, want a refused connection", o)
 	}
 	if n := fake.Requests(); n != 0 {
 		t.Fatalf("the fake on loopback got %d requests without HUB_EGRESS_ALLOW", n)
 	}
-	if o := send(config.Config{Declared: map[string]string{"HUB_META_GRAPH_URL": fakeURL}, EgressAllow: loopback}); o.Kind != dest.Delivered {
+	if o := send(config.Config{Declared: map[string]string{fakemeta.Points.Env: fakeURL}, EgressAllow: loopback}); o.Kind != dest.Delivered {
 		t.Errorf("with the allow-list: outcome %+v", o)
 	}
 	if got := fake.Accepted(); got[evs[0].EventID] != 1 || fake.TokensInURL() != 0 {

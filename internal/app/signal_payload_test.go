@@ -6,14 +6,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"maps"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/webhook/webhooktest"
 )
 
-// TestMetaPayloadSignal pins, like TestMetaPayloadPerGateway, what Meta receives for orders Hub
+// TestMetaPayloadSignal pins, like TestPayloadPerGateway/meta, what Meta receives for orders Hub
 // saw no click for (orphans), where the signal has to come from the gateway itself:
 //
 //   - shopify_fbclid: a Shopify order placed 10 days before it was paid (a manual payment), whose
@@ -24,7 +26,8 @@ import (
 func TestMetaPayloadSignal(t *testing.T) {
 	t.Parallel()
 	shop, pp := webhooktest.LoadFixture(t, "shopify"), webhooktest.LoadFixture(t, "perfectpay")
-	g, fake := startMetaGolden(t, map[string]string{"shopify": shop.Verification.TestSecret, "perfectpay": pp.Verification.TestSecret})
+	run := fakemeta.Double.Golden(goldenTimes)
+	g := startRun(t, fakemeta.Double.Type, run, map[string]string{"shopify": shop.Verification.TestSecret, "perfectpay": pp.Verification.TestSecret})
 
 	replace := func(body string, pairs ...string) string {
 		t.Helper()
@@ -57,11 +60,11 @@ func TestMetaPayloadSignal(t *testing.T) {
 
 	g.webhook(t, "shopify", shop, rawShop, shopHeaders)
 	g.webhook(t, "perfectpay", pp, []byte(ppBody), nil)
-	waitFor(t, "two purchases at the fake Graph API", 20*time.Second, func() bool { return len(fake.Events()) >= 2 })
+	waitFor(t, "two purchases at the fake Graph API", 20*time.Second, func() bool { return len(run.Received()) >= 2 })
 
 	got := map[string]json.RawMessage{}
-	for _, ev := range fake.Events() {
-		gw, _, _ := strings.Cut(ev.EventID, ":")
+	for _, ev := range run.Received() {
+		gw, _, _ := strings.Cut(ev.ID, ":")
 		got[gw] = ev.Raw
 	}
 	for gw, name := range map[string]string{"shopify": "meta_shopify_fbclid.json", "perfectpay": "meta_perfectpay_birthday.json"} {
@@ -70,6 +73,6 @@ func TestMetaPayloadSignal(t *testing.T) {
 			t.Errorf("%s: no event at the fake", gw)
 			continue
 		}
-		checkGolden(t, "Meta", name, raw)
+		checkGolden(t, "Meta", filepath.Join("testdata", name), raw)
 	}
 }

@@ -3,11 +3,13 @@ package fakewebhook
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/hubtrack/hub/internal/dest/desttest"
 	"github.com/hubtrack/hub/internal/dest/webhook"
@@ -19,6 +21,34 @@ var Double = desttest.Double{
 	Command: desttest.Command{Name: "fake-webhook", Addr: "127.0.0.1:9995", Args: "[--secret whsec_...]",
 		Usage: "a Standard Webhooks receiver that verifies the signature with the secret and records each webhook-id",
 		Setup: setup},
+	Golden: golden,
+}
+
+// golden is the webhook destination's end-to-end golden run: an ad click with an fbclid, a gclid
+// and the _fbp cookie (without it Hub would make one up, a random one), and the order.paid messages the receiver accepted, each signed with the destination's
+// secret (checked against Hub's clock) and read by its id.
+func golden(at desttest.GoldenTimes) desttest.GoldenRun {
+	fake := New()
+	fake.now = func() time.Time { return at.Now }
+	return desttest.GoldenRun{Fake: fake, Close: fake.Close,
+		Destination: func(base string) (string, string) {
+			return `{"url":"` + base + Path + `"}`, `{"signing_secret":"` + Secret + `"}`
+		},
+		Click: `"url":"https://loja.example.com.br/oferta?fbclid=IwAR2F4-dbP0&gclid=Cj0KCQjwHook&utm_source=facebook","fbclid":"IwAR2F4-dbP0",` +
+			`"gclid":"Cj0KCQjwHook","fbp":"fb.1.1767632400000.1116446470","utm":{"source":"facebook","campaign":"lancamento"}`,
+		Received: func() []desttest.Received {
+			var out []desttest.Received
+			for _, r := range fake.Requests() {
+				var p struct {
+					ID string `json:"id"`
+				}
+				if r.Status/100 == 2 && json.Unmarshal(r.Body, &p) == nil {
+					out = append(out, desttest.Received{ID: p.ID, Raw: r.Body})
+				}
+			}
+			return out
+		},
+		Dir: "internal/dest/webhook/testdata/e2e"}
 }
 
 // setup declares `hub fake-webhook`'s --secret, checked before it serves.
