@@ -117,26 +117,10 @@ func (a *API) destinationTypes(w http.ResponseWriter, r *http.Request, _ princip
 }
 
 func (a *API) listDestinations(w http.ResponseWriter, r *http.Request, p principal) error {
-	q := newQuery(r)
-	limit, cursor := q.limit(), q.cursor()
-	if err := q.err(); err != nil {
-		return err
+	list := func(ctx context.Context) ([]store.Destination, error) {
+		return a.cfg.Store.ListDestinations(ctx, p.TenantID)
 	}
-	ds, err := a.cfg.Store.ListDestinations(r.Context(), p.TenantID)
-	if err != nil {
-		return err
-	}
-	pg := pageAll(ds, cursor, limit, func(d store.Destination) string { return d.ID }, func(d store.Destination) store.Destination { return d })
-	out := Page[Destination]{Items: make([]Destination, 0, len(pg.Items)), NextCursor: pg.NextCursor}
-	for _, d := range pg.Items {
-		v, err := a.destinationView(d)
-		if err != nil {
-			return err
-		}
-		out.Items = append(out.Items, v)
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, r, list, func(d store.Destination) string { return d.ID }, a.destinationView)
 }
 
 // validator checks destination settings against the registry, naming fields config.<name>

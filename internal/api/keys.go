@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -55,17 +56,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, p principal) error {
 }
 
 func (a *API) listTenants(w http.ResponseWriter, r *http.Request, _ principal) error {
-	q := newQuery(r)
-	limit, cursor := q.limit(), q.cursor()
-	if err := q.err(); err != nil {
-		return err
-	}
-	ts, err := a.cfg.Store.ListTenants(r.Context())
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, pageAll(ts, cursor, limit, func(t store.Tenant) string { return t.ID }, tenantView))
-	return nil
+	return writeList(w, r, a.cfg.Store.ListTenants, func(t store.Tenant) string { return t.ID }, always(tenantView))
 }
 
 type createTenantBody struct {
@@ -98,17 +89,8 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, p principal) 
 }
 
 func (a *API) listKeys(w http.ResponseWriter, r *http.Request, p principal) error {
-	q := newQuery(r)
-	limit, cursor := q.limit(), q.cursor()
-	if err := q.err(); err != nil {
-		return err
-	}
-	ks, err := a.cfg.Store.ListAPIKeys(r.Context(), p.TenantID)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, pageAll(ks, cursor, limit, func(k store.APIKey) string { return k.ID }, keyView))
-	return nil
+	list := func(ctx context.Context) ([]store.APIKey, error) { return a.cfg.Store.ListAPIKeys(ctx, p.TenantID) }
+	return writeList(w, r, list, func(k store.APIKey) string { return k.ID }, always(keyView))
 }
 
 type createKeyBody struct {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -163,6 +164,37 @@ func pageAll[S any, T any](rows []S, cursor string, limit int, id func(S) string
 	}
 	end := min(start+limit+1, len(rows))
 	return page(rows[start:end], limit, id, view)
+}
+
+// writeList answers a list endpoint whose store method returns the whole list (newest first,
+// see pageAll): the page the query's limit and cursor ask for, each item through view.
+func writeList[S any, T any](w http.ResponseWriter, r *http.Request, list func(context.Context) ([]S, error),
+	id func(S) string, view func(S) (T, error)) error {
+	q := newQuery(r)
+	limit, cursor := q.limit(), q.cursor()
+	if err := q.err(); err != nil {
+		return err
+	}
+	rows, err := list(r.Context())
+	if err != nil {
+		return err
+	}
+	pg := pageAll(rows, cursor, limit, id, func(s S) S { return s })
+	out := Page[T]{Items: make([]T, 0, len(pg.Items)), NextCursor: pg.NextCursor}
+	for _, s := range pg.Items {
+		v, err := view(s)
+		if err != nil {
+			return err
+		}
+		out.Items = append(out.Items, v)
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// always makes a view that cannot fail one for writeList.
+func always[S any, T any](view func(S) T) func(S) (T, error) {
+	return func(s S) (T, error) { return view(s), nil }
 }
 
 // decode reads a strict JSON body.

@@ -89,26 +89,9 @@ func (a *API) signed(provider string) bool {
 func (a *API) knownProvider(p string) bool { return slices.Contains(a.cfg.Providers, p) }
 
 func (a *API) listSources(w http.ResponseWriter, r *http.Request, p principal) error {
-	q := newQuery(r)
-	limit, cursor := q.limit(), q.cursor()
-	if err := q.err(); err != nil {
-		return err
-	}
-	ss, err := a.cfg.Store.ListSources(r.Context(), p.TenantID)
-	if err != nil {
-		return err
-	}
-	pg := pageAll(ss, cursor, limit, func(s store.Source) string { return s.ID }, func(s store.Source) store.Source { return s })
-	out := Page[Source]{Items: make([]Source, 0, len(pg.Items)), NextCursor: pg.NextCursor}
-	for _, s := range pg.Items {
-		v, err := a.sourceView(r.Context(), s)
-		if err != nil {
-			return err
-		}
-		out.Items = append(out.Items, v)
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	list := func(ctx context.Context) ([]store.Source, error) { return a.cfg.Store.ListSources(ctx, p.TenantID) }
+	view := func(s store.Source) (Source, error) { return a.sourceView(r.Context(), s) }
+	return writeList(w, r, list, func(s store.Source) string { return s.ID }, view)
 }
 
 // sourceBody is the JSON of a source to create or change; absent fields are left as they are
@@ -358,17 +341,8 @@ func (a *API) listLinks(w http.ResponseWriter, r *http.Request, p principal) err
 	if err != nil {
 		return err
 	}
-	q := newQuery(r)
-	limit, cursor := q.limit(), q.cursor()
-	if err := q.err(); err != nil {
-		return err
-	}
-	ls, err := a.cfg.Store.ListLinks(ctx, p.TenantID, src.ID)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, pageAll(ls, cursor, limit, func(l store.Link) string { return l.Code }, a.linkView))
-	return nil
+	list := func(ctx context.Context) ([]store.Link, error) { return a.cfg.Store.ListLinks(ctx, p.TenantID, src.ID) }
+	return writeList(w, r, list, func(l store.Link) string { return l.Code }, always(a.linkView))
 }
 
 type linkBody struct {

@@ -85,3 +85,22 @@ func CheckAmounts(c Custom) (a Amounts, problem string) {
 	}
 	return a, ""
 }
+
+// ConvertAll converts every event with convert, for a destination's Build: the events it
+// refuses are joined in the error, and then nothing is returned.
+func ConvertAll[T any](events []Event, now time.Time, convert func(int, Event, time.Time) (T, *EventError)) ([]T, error) {
+	out := make([]T, 0, len(events))
+	var errs []error
+	for i, e := range events {
+		v, ee := convert(i, e, now)
+		if ee != nil {
+			errs = append(errs, ee)
+			continue
+		}
+		out = append(out, v)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}

@@ -3,7 +3,6 @@ package googleads
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -136,19 +135,11 @@ func (g *GoogleAds) Build(cfg dest.Config, events []dest.Event) ([]byte, error) 
 		return nil, fmt.Errorf("googleads: build: %w", err)
 	}
 	s := parseSettings(cfg)
-	now := g.now()
-	var out []event
-	var errs []error
-	for i, e := range events {
-		ev, ee := convert(s, i, e, now)
-		if ee != nil {
-			errs = append(errs, ee)
-			continue
-		}
-		out = append(out, ev)
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("googleads: build: %w", errors.Join(errs...))
+	out, err := dest.ConvertAll(events, g.now(), func(i int, e dest.Event, now time.Time) (event, *dest.EventError) {
+		return convert(s, i, e, now)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("googleads: build: %w", err)
 	}
 	return encode(s, out)
 }

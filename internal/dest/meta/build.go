@@ -3,7 +3,6 @@ package meta
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -93,19 +92,12 @@ func (m *Meta) Build(cfg dest.Config, events []dest.Event) ([]byte, error) {
 	if err := m.ValidateConfig(cfg); err != nil {
 		return nil, fmt.Errorf("meta: build: %w", err)
 	}
-	now := m.now()
-	data := make([]serverEvent, 0, len(events))
-	var errs []error
-	for i, e := range events {
-		se, ee := convert(optionsOf(cfg), i, e, now)
-		if ee != nil {
-			errs = append(errs, ee)
-			continue
-		}
-		data = append(data, se)
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("meta: build: %w", errors.Join(errs...))
+	opts := optionsOf(cfg)
+	data, err := dest.ConvertAll(events, m.now(), func(i int, e dest.Event, now time.Time) (serverEvent, *dest.EventError) {
+		return convert(opts, i, e, now)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("meta: build: %w", err)
 	}
 	return encode(payload{Data: data, TestEventCode: cfg.Get(spec, SettingTestEventCode), PartnerAgent: m.partnerAgent()})
 }

@@ -3,7 +3,6 @@ package tiktok
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -101,19 +100,9 @@ func (t *TikTok) Build(cfg dest.Config, events []dest.Event) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tiktok: build: %w", err)
 	}
-	now := t.now()
-	data := make([]event, 0, len(events))
-	var errs []error
-	for i, e := range events {
-		ev, ee := s.convert(i, e, now)
-		if ee != nil {
-			errs = append(errs, ee)
-			continue
-		}
-		data = append(data, ev)
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("tiktok: build: %w", errors.Join(errs...))
+	data, err := dest.ConvertAll(events, t.now(), s.convert)
+	if err != nil {
+		return nil, fmt.Errorf("tiktok: build: %w", err)
 	}
 	return s.encode(data)
 }
