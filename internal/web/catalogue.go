@@ -116,9 +116,10 @@ var catalogue = map[string]msg{
 	"err.test_purchase.no_template":     {"Hub cannot build a %s test purchase yet.%.0s", "O Hub ainda não sabe montar uma compra de teste da %s.%.0s"},
 	"err.test_purchase.not_enabled":     {"%s is not enabled on this source: save its secret above first.%.0s", "A %s não está ativada nesta origem: salve o segredo dela acima primeiro.%.0s"},
 	"err.test_purchase.no_secret":       {"This source has no %s secret: save it above first; the test purchase is signed with it.%.0s", "Esta origem não tem o segredo da %s: salve-o acima primeiro; a compra de teste é assinada com ele.%.0s"},
-	"err.test_purchase.no_test_code":    {"%.0sThe destination “%s” has no test event code: set one on the setup page first, or Meta would count the test purchase as a real sale.", "%.0sO destino “%s” não tem código de evento de teste: preencha um na página de configuração antes, senão a Meta contaria a compra de teste como venda de verdade."},
+	"err.test_purchase.no_test_code":    {"%.0sThe destination “%s” has no test event code or other test setting: set it on the setup page first, or the platform would count the test purchase as a real sale.", "%.0sO destino “%s” não tem código de evento de teste nem outra configuração de teste: preencha na página de configuração primeiro, ou a plataforma contaria a compra de teste como venda de verdade."},
 	"err.test_purchase.refused":         {"Hub's %s webhook address refused the test purchase (%s).", "O endereço de webhook da %s no Hub recusou a compra de teste (%s)."},
-	"err.test_code":                     {"Set a test event code first (Meta: Events Manager > Test events), so the test is not counted as a real conversion.", "Preencha antes o código de evento de teste (Meta: Gerenciador de Eventos > Testar eventos), para o teste não contar como conversão de verdade."},
+	"err.test_none":                     {"This destination has no test mode, so Hub sends it no test: a test must never count as a real conversion.", "Este destino não tem modo de teste, então o Hub não envia teste para ele: um teste nunca pode contar como conversão de verdade."},
+	"err.test_code":                     {"Set “%s” on this destination first, so the test is not counted as a real conversion.", "Preencha antes “%s” neste destino, para o teste não ser contado como conversão de verdade."},
 	"err.time_zone":                     {"“%s” is not a time zone Hub knows. Use a name like America/Sao_Paulo.", "“%s” não é um fuso horário que o Hub conheça. Use um nome como America/Sao_Paulo."},
 
 	// Flash messages (after a redirect).
@@ -155,7 +156,7 @@ var catalogue = map[string]msg{
 
 	// Welcome and login.
 	"welcome.h1":            {"Welcome to Hub", "Boas-vindas ao Hub"},
-	"welcome.intro":         {"This is the first start: create your login. You will then connect your site, your gateways and your Meta pixel.", "Este é o primeiro acesso: crie o seu login. Depois você conecta o seu site, as suas plataformas de pagamento e o seu pixel da Meta."},
+	"welcome.intro":         {"This is the first start: create your login. You will then connect your site, your gateways and the platforms Hub sends your sales to.", "Este é o primeiro acesso: crie o seu login. Depois você conecta o seu site, as suas plataformas de pagamento e as plataformas para onde o Hub envia as suas vendas."},
 	"welcome.key":           {"Admin key", "Chave de administrador"},
 	"welcome.key_hint":      {"(Hub printed it once, when it first started: <code>hub_…</code>)", "(o Hub mostrou uma única vez, ao iniciar pela primeira vez: <code>hub_…</code>)"},
 	"welcome.email":         {"Your e-mail", "Seu e-mail"},
@@ -177,7 +178,7 @@ var catalogue = map[string]msg{
 
 	// Overview.
 	"overview.h1":               {"Overview", "Visão geral"},
-	"overview.no_source":        {`No source yet. <a href="/setup">Set up Hub</a>: add your site, paste the webhook URL in your gateway and add your Meta pixel.`, `Nenhuma origem ainda. <a href="/setup">Configure o Hub</a>: adicione o seu site, cole a URL de webhook na sua plataforma de pagamento e adicione o seu pixel da Meta.`},
+	"overview.no_source":        {`No source yet. <a href="/setup">Set up Hub</a>: add your site, paste the webhook URL in your gateway and add a destination.`, `Nenhuma origem ainda. <a href="/setup">Configure o Hub</a>: adicione o seu site, cole a URL de webhook na sua plataforma de pagamento e adicione um destino.`},
 	"overview.kpis":             {"Key figures", "Números principais"},
 	"overview.orders":           {"Orders", "Pedidos"},
 	"overview.paid":             {"Paid orders", "Pedidos pagos"},
@@ -198,7 +199,7 @@ var catalogue = map[string]msg{
 	"overview.no_orders":        {"No orders in this period.", "Nenhum pedido neste período."},
 	"overview.by_gateway":       {"By gateway", "Por plataforma de pagamento"},
 	"overview.by_destination":   {"By destination", "Por destino"},
-	"overview.no_destination":   {`No destination yet. <a href="/setup">Add your Meta pixel</a>.`, `Nenhum destino ainda. <a href="/setup">Adicione o seu pixel da Meta</a>.`},
+	"overview.no_destination":   {`No destination yet. <a href="/setup">Add one</a>: the platform Hub sends your sales to.`, `Nenhum destino ainda. <a href="/setup">Adicione um</a>: a plataforma para onde o Hub envia as suas vendas.`},
 	"chart.bar":                 {"%s: %s orders, %s delivered", "%s: %s pedidos, %s entregues"},
 
 	// Orders.
@@ -217,7 +218,7 @@ var catalogue = map[string]msg{
 	"orders.none":             {`No orders match. Orders appear here when your gateway sends its first webhook: see <a href="/setup">Setup</a>.`, `Nenhum pedido encontrado. Os pedidos aparecem aqui quando a sua plataforma de pagamento envia o primeiro webhook: veja a <a href="/setup">Configuração</a>.`},
 
 	// Order.
-	"order.test_note":            {"This is a test purchase (buyer teste@hub.invalid), sent from Hub's “Send a test purchase”. With a test event code on the destination, Meta shows it in Events Manager > Test events, not in your results.", "Esta é uma compra de teste (comprador teste@hub.invalid), enviada pelo “Enviar compra de teste” do Hub. Com um código de evento de teste no destino, a Meta mostra a compra no Gerenciador de Eventos > Testar eventos, não nos seus resultados."},
+	"order.test_note":            {"This is a test purchase (buyer teste@hub.invalid), sent from Hub's “Send a test purchase”. Your destinations received it in their test mode, so it is not in your results.", "Esta é uma compra de teste (comprador teste@hub.invalid), enviada pelo “Enviar compra de teste” do Hub. Os seus destinos receberam a compra no modo de teste deles, então ela não entra nos seus resultados."},
 	"order.back":                 {"← Orders", "← Pedidos"},
 	"order.h1":                   {"Order %s", "Pedido %s"},
 	"order.replay_all":           {"Replay all deliveries", "Reenviar todas as entregas"},
@@ -644,7 +645,7 @@ var catalogue = map[string]msg{
 	"source.test_h":           {"Send a test purchase", "Enviar uma compra de teste"},
 	"source.test_intro":       {"Hub sends itself a paid purchase exactly as the gateway would, signed with the secret you saved, from the test buyer teste@hub.invalid. It passes the same checks as a real sale, is matched to this site's latest visit and goes to your destinations.", "O Hub envia para si mesmo uma compra paga exatamente como a plataforma enviaria, assinada com o segredo que você salvou, do comprador de teste teste@hub.invalid. Ela passa pelas mesmas verificações de uma venda de verdade, é ligada à última visita deste site e vai para os seus destinos."},
 	"source.test_send":        {"Send a test purchase", "Enviar compra de teste"},
-	"source.test_meta":        {"With a test event code on your Meta destination, look for the Purchase in Meta Events Manager > your pixel > Test events. Without one Hub refuses, so a test never counts as a sale.", "Com um código de evento de teste no destino da Meta, procure o Purchase no Gerenciador de Eventos da Meta > seu pixel > Testar eventos. Sem o código o Hub recusa, para um teste nunca contar como venda."},
+	"source.test_note":        {"Hub sends it to your destinations in their test mode (their test setting, on the setup page), where each platform shows test events apart; to a destination without it Hub refuses, so a test never counts as a sale.", "O Hub envia a compra para os seus destinos no modo de teste deles (a configuração de teste, na página de configuração), onde cada plataforma mostra os eventos de teste à parte; para um destino sem ela o Hub recusa, então um teste nunca conta como venda."},
 	"source.test_none":        {"Save a gateway's secret above first: the test purchase is signed with it.", "Salve antes o segredo de uma plataforma acima: a compra de teste é assinada com ele."},
 	"source.links_h":          {"Tracking links", "Links rastreáveis"},
 	"source.links_intro":      {"Use a tracking link in ads and bios: Hub records the click, then sends the visitor on.", "Use um link rastreável em anúncios e na bio: o Hub registra o clique e leva o visitante adiante."},

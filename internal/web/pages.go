@@ -317,8 +317,10 @@ type orderData struct {
 	// Reveal shows the personal data in the raw webhooks (never the gateway's secret);
 	// MayReveal offers it.
 	Reveal, MayReveal bool
-	// Test: the buyer is webhook.TestBuyerEmail ("send a test purchase").
-	Test bool
+	// Test: the buyer is webhook.TestBuyerEmail ("send a test purchase"); TestViews say, per
+	// destination it went to, where the platform shows it (its spec's TestView).
+	Test      bool
+	TestViews []string
 }
 
 type inboxView struct {
@@ -389,6 +391,11 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 		if v.Log, err = u.cfg.Store.ListAttempts(ctx, tid, del.ID); err != nil {
 			u.fail(w, r, err)
 			return
+		}
+		if spec, ok := p.Loc.spec(v.Destination.Type); ok && d.Test {
+			if tv := v.Destination.Name + ": " + p.Loc.In(spec.TestView); !slices.Contains(d.TestViews, tv) && spec.TestView.EN != "" {
+				d.TestViews = append(d.TestViews, tv)
+			}
 		}
 		if v.Sent, err = u.sentWords(ctx, p.Loc, del, v.Destination); err != nil {
 			u.fail(w, r, err)

@@ -750,8 +750,11 @@ func (u *UI) testDestination(w http.ResponseWriter, r *http.Request, p page) {
 			return
 		}
 	}
-	if _, ok := impl.Spec().CanTest(cfg); !ok {
-		p.Error = p.Loc.T("err.test_code")
+	if ts, ok := impl.Spec().CanTest(cfg); !ok {
+		p.Error = p.Loc.T("err.test_none")
+		if ts.Name != "" {
+			p.Error = p.Loc.T("err.test_code", ts.LabelWords().In(p.Loc.Tag))
+		}
 		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 		return
 	}

@@ -150,6 +150,22 @@ func TestChecklistWordsComeFromSpecs(t *testing.T) {
 					t.Errorf("%s: the test step does not link the example's guide", w.lang)
 				}
 			}
+			// Its test is refused in words of its own: it has no test mode. Meta's, without its
+			// test event code, names that setting.
+			if r := c.post("/setup/destinations", url.Values{"csrf": {tok}, "type": {"meta"}, "name": {"Meta"}, "s_pixel_id": {"123456789"},
+				"s_access_token": {"EAAtoken"}}); r.status != http.StatusSeeOther {
+				t.Fatalf("add the meta destination: %d %s", r.status, r.body)
+			}
+			ds, err := e.st.ListDestinations(context.Background(), mustTenant(t, e).ID)
+			if err != nil || len(ds) != 2 {
+				t.Fatalf("destinations: %d %v", len(ds), err)
+			}
+			for _, d := range ds {
+				want := map[string]string{"example": "This destination has no test mode", "meta": "Set “Test event code” on this destination first"}[d.Type]
+				if r := c.post("/setup/destinations/"+d.ID+"/test?lang=en", url.Values{"csrf": {tok}}); r.status != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(r.body), want) {
+					t.Errorf("%s test: %d, want %q", d.Type, r.status, want)
+				}
+			}
 		})
 	}
 }
