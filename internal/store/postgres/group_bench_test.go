@@ -19,7 +19,11 @@ import (
 // BenchmarkGroupCommit writes ingest-like groups of 160 touchpoints (16 clients × 10 events, a
 // lead with an e-mail in ten) the way ingest's group commit does, on one connection, and
 // reports the CPU time per event of this process and of the PostgreSQL backend serving it
-// (from /proc, so less sensitive to other load on the machine than the wall clock):
+// (from /proc, so less sensitive to other load on the machine than the wall clock), and what
+// PostgreSQL writes per event, which depends on no load at all: the WAL (wal-B/event, from
+// pg_current_wal_lsn, so exact only on a cluster nobody else writes to, e.g. one of
+// bench/lib.sh's pointed at by HUB_TEST_DATABASE_URL) and the touchpoints' and retry keys'
+// index and heap bytes (idx-B/event, heap-B/event):
 //
 //	go test -run XXX -bench GroupCommit -benchtime 200x ./internal/store/postgres
 func BenchmarkGroupCommit(b *testing.B) {
@@ -67,6 +71,7 @@ func BenchmarkGroupCommit(b *testing.B) {
 	for i := range groups {
 		groups[i], idss[i] = mk()
 	}
+	wal0 := walLSN(ctx, b, s)
 	pg0, me0 := procCPU(b, backend), selfCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -79,6 +84,29 @@ func BenchmarkGroupCommit(b *testing.B) {
 	events := float64(b.N * group)
 	b.ReportMetric(float64((procCPU(b, backend)-pg0).Microseconds())/events, "pg-µs/event")
 	b.ReportMetric(float64((selfCPU()-me0).Microseconds())/events, "go-µs/event")
+	var wal float64
+	if err := s.Pool().QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)`, wal0).Scan(&wal); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(wal/events, "wal-B/event")
+	var idx, heap float64
+	if err := s.Pool().QueryRow(ctx, `SELECT
+		coalesce(sum(pg_indexes_size(c.oid)), 0), coalesce(sum(pg_relation_size(c.oid)), 0)
+		FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+			AND (c.relname LIKE 'touchpoints%' OR c.relname = 'touchpoint_events')`).Scan(&idx, &heap); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(idx/events, "idx-B/event")
+	b.ReportMetric(heap/events, "heap-B/event")
+}
+
+// walLSN is the cluster's current WAL position.
+func walLSN(ctx context.Context, b *testing.B, s *postgres.Store) string {
+	var lsn string
+	if err := s.Pool().QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		b.Fatal(err)
+	}
+	return lsn
 }
 
 // commitGroup is ingest's group commit: one transaction for the touchpoints and their identities.
