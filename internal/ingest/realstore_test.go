@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,9 +142,14 @@ func TestRealStores(t *testing.T) {
 			if err != nil || len(ids) != 1 || ids[0].VisitorID != tps[0].VisitorID {
 				t.Errorf("identity of %s: %+v, %v", tps[0].VisitorID, ids, err)
 			}
-			byClick, err := real.TouchpointsByClickID(context.Background(), src.TenantID, store.ClickFBC, tps[0].FBC, now.Add(-time.Hour), now.Add(time.Hour), 100)
+			byClick, err := real.TouchpointsByClickID(context.Background(), src.TenantID, store.ClickFBCLID, tps[0].FBCLID, now.Add(-time.Hour), now.Add(time.Hour), 100)
 			if err != nil || len(byClick) == 0 {
-				t.Errorf("by fbc %q: %d, %v", tps[0].FBC, len(byClick), err)
+				t.Errorf("by fbclid %q: %d, %v", tps[0].FBCLID, len(byClick), err)
+			}
+			for _, tp := range byClick {
+				if tp.FBCLID != tps[0].FBCLID || !strings.HasSuffix(tp.FBC, "."+tp.FBCLID) {
+					t.Errorf("by fbclid %q: fbclid %q, fbc %q", tps[0].FBCLID, tp.FBCLID, tp.FBC)
+				}
 			}
 		})
 	}

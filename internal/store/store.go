@@ -134,8 +134,9 @@ type Reader interface {
 	// TouchpointsByVisitor returns a visitor's touchpoints in [since, until], newest first.
 	// A zero since or until leaves that end open; limit <= 0 means 100.
 	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]Touchpoint, error)
-	// TouchpointsByClickID finds touchpoints carrying a click id (kind: fbclid, gclid, ttclid,
-	// fbc), newest first. An unknown kind is an error.
+	// TouchpointsByClickID finds touchpoints carrying a click id (kind: fbclid, gclid or
+	// ttclid; an fbc is looked up by the fbclid it carries), newest first. An unknown kind is
+	// an error.
 	TouchpointsByClickID(ctx context.Context, tenantID string, kind ClickKind, value string, since, until time.Time, limit int) ([]Touchpoint, error)
 	// TouchpointsByNetwork finds touchpoints with the same client IP and user agent, newest first.
 	TouchpointsByNetwork(ctx context.Context, tenantID, ip, userAgent string, since, until time.Time, limit int) ([]Touchpoint, error)
@@ -527,7 +528,6 @@ type ClickKind string
 
 const (
 	ClickFBCLID ClickKind = "fbclid"
-	ClickFBC    ClickKind = "fbc"
 	ClickGCLID  ClickKind = "gclid"
 	ClickTTCLID ClickKind = "ttclid"
 )

@@ -973,4 +973,37 @@ CREATE INDEX orders_ad ON orders (tenant_id, ad_platform, ad_campaign_id, ad_ads
 DROP INDEX attributions_ad;
 `,
 	},
+	{
+		// Fewer and smaller index entries per touchpoint (issue 15: the row's index entries
+		// are most of what an ingested event costs PostgreSQL). touchpoints_fbc goes on both
+		// stores: nothing looks touchpoints up by fbc (attribution and delivery look up the
+		// fbclid, taken from the fbc when the order has only that), yet every page view of a
+		// visitor who came from a Meta ad wrote an entry. On PostgreSQL the network index keeps
+		// a 64-bit hash of the IP and user agent instead of both texts (a user agent is about
+		// a hundred bytes; TouchpointsByNetwork compares the texts too, so a collision costs a
+		// row read, never a wrong match), and the partition that held the table before it was
+		// partitioned by day loses its own unique index on (source, client event id), which no
+		// other partition has: touchpoint_events holds every retry key since that migration
+		// copied them, and a fresh database writes its first day into that partition.
+		Name: "cheaper touchpoint indexes",
+		Up: `
+DROP INDEX touchpoints_fbc;
+`,
+		Postgres: `
+CREATE INDEX touchpoints_network_hash ON touchpoints (tenant_id, hashtextextended(ip || ' ' || user_agent, 0), occurred_at);
+DROP INDEX touchpoints_network;
+DO $$
+DECLARE
+	ix text;
+BEGIN
+	FOR ix IN SELECT c.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+		JOIN pg_index x ON x.indrelid = p.oid JOIN pg_class c ON c.oid = x.indexrelid
+		WHERE i.inhparent = 'touchpoints'::regclass AND c.relname ~ '^touchpoints_before_[0-9]{8}_client_event$'
+	LOOP
+		EXECUTE format('DROP INDEX %I', ix);
+	END LOOP;
+END
+$$;
+`,
+	},
 }

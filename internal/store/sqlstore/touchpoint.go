@@ -284,7 +284,6 @@ func (q *queries) TouchpointsByVisitor(ctx context.Context, tenantID, visitorID 
 // "<> ”" predicate repeated in the query.
 var clickColumns = map[store.ClickKind]string{
 	store.ClickFBCLID: "fbclid",
-	store.ClickFBC:    "fbc",
 	store.ClickGCLID:  "gclid",
 	store.ClickTTCLID: "ttclid",
 }
@@ -309,6 +308,12 @@ func (q *queries) TouchpointsByNetwork(ctx context.Context, tenantID, ip, userAg
 	w.add(`tenant_id = %s`, tenantID)
 	w.add(`ip = %s`, ip)
 	w.add(`user_agent = %s`, userAgent)
+	if q.f.Name == "postgres" {
+		// The network index keeps a hash of the two texts (migration "cheaper touchpoint
+		// indexes"); the texts themselves are compared too, so a collision never matches.
+		n := len(w.args)
+		w.conds = append(w.conds, fmt.Sprintf(`hashtextextended(ip || ' ' || user_agent, 0) = hashtextextended($%d::text || ' ' || $%d::text, 0)`, n-1, n))
+	}
 	return q.recent(ctx, "touchpoints by network", &w, since, until, limit)
 }
 

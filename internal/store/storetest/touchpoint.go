@@ -139,7 +139,6 @@ func testTouchpointLookups(t *testing.T, s store.Store) {
 		want  []string
 	}{
 		{store.ClickFBCLID, "F1", []string{tps[2].ID, tps[0].ID}},
-		{store.ClickFBC, "fb.1.1.F1", []string{tps[0].ID}},
 		{store.ClickGCLID, "G1", []string{tps[4].ID, tps[1].ID}},
 		{store.ClickTTCLID, "T1", []string{tps[2].ID}},
 		{store.ClickGCLID, "nope", []string{}},
@@ -152,8 +151,10 @@ func testTouchpointLookups(t *testing.T, s store.Store) {
 		[]string{tps[2].ID})
 	equal(t, "by click since", ids(must(s.TouchpointsByClickID(ctx, w.a.ID, store.ClickGCLID, "G1", at(12*time.Minute), zero, 0))(t), id),
 		[]string{tps[4].ID})
-	if _, err := s.TouchpointsByClickID(ctx, w.a.ID, "msclkid", "x", zero, zero, 0); err == nil {
-		t.Error("unknown click kind: no error")
+	for _, kind := range []store.ClickKind{"msclkid", "fbc"} { // fbc: looked up by its fbclid
+		if _, err := s.TouchpointsByClickID(ctx, w.a.ID, kind, "x", zero, zero, 0); err == nil {
+			t.Errorf("click kind %s: no error", kind)
+		}
 	}
 
 	equal(t, "by network", ids(must(s.TouchpointsByNetwork(ctx, w.a.ID, "198.51.100.1", "UA-1", zero, zero, 0))(t), id),
