@@ -385,8 +385,11 @@ func (q *queries) DeleteTouchpointsBefore(ctx context.Context, before time.Time)
 	}
 	del := `DELETE FROM touchpoints WHERE id IN (SELECT id FROM touchpoints WHERE occurred_at < $1 LIMIT $2)`
 	if q.f.Name == "postgres" {
-		// What is left: the day the cut-off falls in, and the default partition.
-		del = `DELETE FROM touchpoints WHERE (id, occurred_at) IN (SELECT id, occurred_at FROM touchpoints WHERE occurred_at < $1 LIMIT $2)`
+		// What is left: the day the cut-off falls in, and the default partition. The outer
+		// occurred_at bound prunes the other partitions (without it the rows to delete were
+		// joined with a scan of every partition), and the key is the primary key's.
+		del = `DELETE FROM touchpoints WHERE occurred_at < $1 AND (tenant_id, id, occurred_at) IN (
+			SELECT tenant_id, id, occurred_at FROM touchpoints WHERE occurred_at < $1 LIMIT $2)`
 	}
 	for {
 		n, err := q.exec(ctx, q.w, del, cut, retentionBatch)

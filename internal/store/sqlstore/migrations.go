@@ -1006,4 +1006,19 @@ END
 $$;
 `,
 	},
+	{
+		// One index entry less per touchpoint on PostgreSQL (issue 15): the primary key leads
+		// with the tenant, (tenant_id, id, occurred_at), and takes over from touchpoints_tenant_id
+		// (tenant_id, id), which every read by id or list in id order already named the tenant
+		// for. An id is unique on its own (a UUIDv7 made on receipt), so a retry of the same
+		// touchpoint still conflicts. The new key is built on every partition while the table is
+		// locked, like one index build over all touchpoints.
+		Name: "touchpoints keyed by tenant",
+		Postgres: `
+ALTER TABLE touchpoints DROP CONSTRAINT touchpoints_pkey;
+ALTER TABLE touchpoints ADD PRIMARY KEY (tenant_id, id, occurred_at);
+DROP INDEX touchpoints_tenant_id;
+`,
+		SQLite: `SELECT 1`,
+	},
 }
