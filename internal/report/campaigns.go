@@ -253,7 +253,9 @@ func Campaigns(ctx context.Context, r store.CampaignReader, tenantID string, q C
 	// A drill-down reads only its campaign's or ad set's spend: a sale whose click names only
 	// an ad of another campaign is completed (adIndex) to that campaign, outside the scope
 	// either way.
-	spendF := store.SpendByAdFilter{TenantID: tenantID, Since: q.Since, Until: q.Until, Ads: true, Days: drill}
+	// The campaign level reads the spend per campaign (the sums the spend import keeps per
+	// campaign and day), not per ad.
+	spendF := store.SpendByAdFilter{TenantID: tenantID, Since: q.Since, Until: q.Until, Ads: drill, Campaigns: !drill, Days: drill}
 	switch q.Level {
 	case LevelAdSet:
 		spendF.CampaignID = q.CampaignID
@@ -270,12 +272,21 @@ func Campaigns(ctx context.Context, r store.CampaignReader, tenantID string, q C
 	g.run(func() (err error) { in.adSpend, err = r.SpendByAd(ctx, spendF); return })
 	if !drill {
 		daySalesF, daySpendF := salesF, spendF
-		daySalesF.Ads, daySalesF.Days, daySpendF.Ads, daySpendF.Days = false, true, false, true
+		daySalesF.Ads, daySalesF.Days, daySpendF.Campaigns, daySpendF.Days = false, true, false, true
 		g.run(func() (err error) { in.daySales, err = r.AdSales(ctx, daySalesF); return })
 		g.run(func() (err error) { in.daySpend, err = r.SpendByAd(ctx, daySpendF); return })
 	}
 	if err := g.wait(); err != nil {
 		return CampaignReport{}, fmt.Errorf("report: campaigns: %w", err)
+	}
+	if !drill && needsAdIndex(in.adSales) {
+		// A click that names an ad or ad set but not its campaign is placed by the ad index,
+		// which only the per-ad spend rows hold: read them as a drill-down does.
+		perAd := spendF
+		perAd.Campaigns, perAd.Ads = false, true
+		if in.adSpend, err = r.SpendByAd(ctx, perAd); err != nil {
+			return CampaignReport{}, fmt.Errorf("report: campaigns: %w", err)
+		}
 	}
 	return computeCampaigns(q, loc, settings, in), nil
 }
@@ -499,6 +510,17 @@ func (ix adIndex) complete(a domain.AdRef) domain.AdRef {
 		}
 	}
 	return a
+}
+
+// needsAdIndex says a sales row's click names an ad or ad set without its campaign, which
+// only the per-ad spend rows can place.
+func needsAdIndex(sales []store.AdSalesRow) bool {
+	for _, sr := range sales {
+		if sr.Ad.CampaignID == "" && (sr.Ad.AdID != "" || sr.Ad.AdSetID != "") {
+			return true
+		}
+	}
+	return false
 }
 
 // perAdDays says the report's days are read per ad (a drill-down, one platform) rather than

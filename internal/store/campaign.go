@@ -117,6 +117,9 @@ type SpendByAdFilter struct {
 	Until    string
 	Days     bool
 	Ads      bool
+	// Campaigns sums per campaign (without Ads): read from the campaign-day sums the spend
+	// import keeps, as is every read without Ads or AdSetID.
+	Campaigns bool
 	// CampaignID and AdSetID, when set, keep only that campaign's or ad set's spend.
 	CampaignID string
 	AdSetID    string

@@ -191,6 +191,9 @@ func (q *queries) SpendByAd(ctx context.Context, f store.SpendByAdFilter) ([]sto
 	if f.Since == "" || f.Until == "" {
 		return nil, wrap("spend by ad", fmt.Errorf("since and until are required"))
 	}
+	if !f.Ads && f.AdSetID == "" {
+		return q.spendByCampaign(ctx, f)
+	}
 	var w where
 	w.add(`tenant_id = %s`, f.TenantID)
 	dayCol := "day"
@@ -224,6 +227,36 @@ func (q *queries) SpendByAd(ctx context.Context, f store.SpendByAdFilter) ([]sto
 		var s store.SpendByAdRow
 		err := r.Scan(&s.Date, &s.Platform, &s.Currency, &s.CampaignID, &s.CampaignName, &s.AdSetID, &s.AdSetName, &s.AdID, &s.AdName,
 			&s.SpendMicros, &s.Impressions, &s.Clicks)
+		return s, err
+	})
+}
+
+// spendByCampaign answers SpendByAd from the campaign-day sums UpsertSpend keeps (about one row
+// per campaign and day rather than one per ad and day): per campaign (Campaigns), per day or
+// both, optionally of one campaign.
+func (q *queries) spendByCampaign(ctx context.Context, f store.SpendByAdFilter) ([]store.SpendByAdRow, error) {
+	var w where
+	w.add(`tenant_id = %s`, f.TenantID)
+	w.add(`day >= %s`, f.Since)
+	w.add(`day <= %s`, f.Until)
+	if f.CampaignID != "" {
+		w.add(`campaign_id = %s`, f.CampaignID)
+	}
+	day, group := `''`, `platform, currency`
+	if f.Days {
+		day, group = `day`, `day, `+group
+	}
+	campaign := `'', ''`
+	if f.Campaigns {
+		campaign = `campaign_id, max(campaign_name)`
+		group += `, campaign_id`
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+day+`, platform, currency, `+campaign+`, CAST(sum(spend_micros) AS bigint),
+		CAST(sum(impressions) AS bigint), CAST(sum(clicks) AS bigint)
+		FROM ad_spend_campaign_day`+w.String()+` GROUP BY `+group, w.args...)
+	return collect(rows, err, "spend by campaign", func(r Rows) (store.SpendByAdRow, error) {
+		var s store.SpendByAdRow
+		err := r.Scan(&s.Date, &s.Platform, &s.Currency, &s.CampaignID, &s.CampaignName, &s.SpendMicros, &s.Impressions, &s.Clicks)
 		return s, err
 	})
 }

@@ -1021,4 +1021,34 @@ DROP INDEX touchpoints_tenant_id;
 `,
 		SQLite: `SELECT 1`,
 	},
+	{
+		// The Campaigns report's campaign level (issue 19) without reading every ad's every
+		// day: UpsertSpend sums each (account, day) it writes per platform, currency and
+		// campaign into ad_spend_campaign_day in the same transaction (DeleteAdAccount removes
+		// the account's sums), so the report reads about one row per campaign and day.
+		Name: "spend per campaign and day",
+		Up: `
+CREATE TABLE ad_spend_campaign_day (
+	account_id    text COLLATE "C" NOT NULL,
+	day           text NOT NULL,
+	platform      text NOT NULL,
+	currency      text NOT NULL,
+	campaign_id   text NOT NULL,
+	tenant_id     text COLLATE "C" NOT NULL,
+	campaign_name text NOT NULL,
+	spend_micros  bigint NOT NULL,
+	impressions   bigint NOT NULL,
+	clicks        bigint NOT NULL,
+	PRIMARY KEY (account_id, day, platform, currency, campaign_id)
+);
+CREATE INDEX ad_spend_campaign_day_tenant ON ad_spend_campaign_day (tenant_id, day, platform, currency, campaign_id,
+	spend_micros, impressions, clicks, campaign_name);
+CREATE INDEX ad_spend_account_day ON ad_spend (account_id, day);
+INSERT INTO ad_spend_campaign_day (account_id, day, platform, currency, campaign_id, tenant_id, campaign_name,
+	spend_micros, impressions, clicks)
+	SELECT account_id, day, platform, currency, campaign_id, max(tenant_id), max(campaign_name),
+		CAST(sum(spend_micros) AS bigint), CAST(sum(impressions) AS bigint), CAST(sum(clicks) AS bigint)
+	FROM ad_spend GROUP BY account_id, day, platform, currency, campaign_id;
+`,
+	},
 }

@@ -101,6 +101,9 @@ func (q *queries) DeleteAdAccount(ctx context.Context, tenantID, id string) erro
 		if _, err := q.exec(ctx, q.w, `DELETE FROM ad_spend WHERE tenant_id = $1 AND account_id = $2`, tenantID, id); err != nil {
 			return wrap("delete ad account spend", err)
 		}
+		if _, err := q.exec(ctx, q.w, `DELETE FROM ad_spend_campaign_day WHERE tenant_id = $1 AND account_id = $2`, tenantID, id); err != nil {
+			return wrap("delete ad account spend", err)
+		}
 		n, err := q.exec(ctx, q.w, `DELETE FROM ad_accounts WHERE tenant_id = $1 AND id = $2`, tenantID, id)
 		return mustAffect("delete ad account", n, err)
 	})
@@ -116,8 +119,15 @@ func (q *queries) UpsertSpend(ctx context.Context, rows []store.SpendRow) (int, 
 	written := 0
 	err := q.runTx(ctx, func(q *queries) error {
 		checked := map[[2]string]bool{}
+		type accountDay struct{ tenant, account, day string }
+		var days []accountDay
+		seen := map[accountDay]bool{}
 		now := q.now()
 		for _, r := range rows {
+			if d := (accountDay{r.TenantID, r.AccountID, r.Date}); !seen[d] {
+				seen[d] = true
+				days = append(days, d)
+			}
 			key := [2]string{r.TenantID, r.AccountID}
 			if !checked[key] {
 				var n int64
@@ -146,6 +156,22 @@ func (q *queries) UpsertSpend(ctx context.Context, rows []store.SpendRow) (int, 
 				return q.writeErr("upsert spend", err)
 			}
 			written++
+		}
+		// The campaign-day sums of every (account, day) written are summed again from its
+		// rows: a revision that replaces a day's figures (or moves an ad to another campaign)
+		// leaves them equal to a sum from scratch.
+		for _, d := range days {
+			if _, err := q.exec(ctx, q.w, `DELETE FROM ad_spend_campaign_day WHERE account_id = $1 AND day = $2`, d.account, d.day); err != nil {
+				return wrap("upsert spend: campaign days", err)
+			}
+			if _, err := q.exec(ctx, q.w, `INSERT INTO ad_spend_campaign_day (account_id, day, platform, currency, campaign_id,
+					tenant_id, campaign_name, spend_micros, impressions, clicks)
+				SELECT account_id, day, platform, currency, campaign_id, $3, max(campaign_name), CAST(sum(spend_micros) AS bigint),
+					CAST(sum(impressions) AS bigint), CAST(sum(clicks) AS bigint)
+				FROM ad_spend WHERE account_id = $1 AND day = $2 AND tenant_id = $3
+				GROUP BY account_id, day, platform, currency, campaign_id`, d.account, d.day, d.tenant); err != nil {
+				return wrap("upsert spend: campaign days", err)
+			}
 		}
 		return nil
 	})

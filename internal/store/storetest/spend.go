@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -153,4 +154,122 @@ func testSpend(t *testing.T, s store.Store) {
 	wantErr(t, s.DeleteAdAccount(ctx, w.a.ID, a.ID), store.ErrNotFound, "delete twice")
 	_, err = s.UpsertSpend(ctx, []store.SpendRow{spendRow(a, "2026-03-01", "9", 1)})
 	wantErr(t, err, store.ErrNotFound, "upsert into a deleted account")
+}
+
+// testSpendCampaignDays: the spend per campaign and day that UpsertSpend keeps for the
+// Campaigns report equals a sum from scratch of the spend rows after upserts, revisions (a
+// day's figures replaced, an ad moved to another campaign and renamed) and an account's
+// deletion, per campaign, per day and both, and for one campaign.
+func testSpendCampaignDays(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	a := must(s.CreateAdAccount(ctx, newAdAccount(w.a.ID, "111")))(t)
+	usd := newAdAccount(w.a.ID, "222")
+	usd.Currency = "USD"
+	a2 := must(s.CreateAdAccount(ctx, usd))(t)
+	b := must(s.CreateAdAccount(ctx, newAdAccount(w.b.ID, "111")))(t)
+	row := func(acc store.AdAccount, day, campaign, ad string, micros int64) store.SpendRow {
+		r := spendRow(acc, day, ad, micros)
+		r.CampaignID, r.CampaignName = campaign, "Campanha "+campaign
+		return r
+	}
+	type key struct{ day, platform, currency, campaign string }
+	check := func(step string) {
+		t.Helper()
+		// From scratch: every spend row of the tenant, summed here.
+		want := map[key]store.SpendByAdRow{}
+		for _, r := range must(s.ListSpend(ctx, store.SpendFilter{TenantID: w.a.ID}))(t) {
+			if r.Date < "2026-03-01" || r.Date > "2026-03-03" {
+				continue
+			}
+			for _, k := range []key{{r.Date, r.Platform, r.Currency, r.CampaignID}, {"", r.Platform, r.Currency, r.CampaignID},
+				{r.Date, r.Platform, r.Currency, "*"}, {"", r.Platform, r.Currency, "*"}} {
+				cur := want[k]
+				cur.SpendMicros += r.SpendMicros
+				cur.Impressions += r.Impressions
+				cur.Clicks += r.Clicks
+				want[k] = cur
+			}
+		}
+		for _, f := range []store.SpendByAdFilter{{Campaigns: true, Days: true}, {Campaigns: true}, {Days: true}, {},
+			{Campaigns: true, Days: true, CampaignID: "c1"}, {Days: true, CampaignID: "c2"}} {
+			f.TenantID, f.Since, f.Until = w.a.ID, "2026-03-01", "2026-03-03"
+			got := map[key]store.SpendByAdRow{}
+			for _, r := range must(s.SpendByAd(ctx, f))(t) {
+				k := key{r.Date, r.Platform, r.Currency, r.CampaignID}
+				if !f.Campaigns {
+					k.campaign = "*"
+				}
+				if _, dup := got[k]; dup {
+					t.Errorf("%s: %+v: two rows for %v", step, f, k)
+				}
+				if f.Campaigns && r.CampaignName != "Campanha "+r.CampaignID {
+					t.Errorf("%s: %+v: campaign %s named %q", step, f, r.CampaignID, r.CampaignName)
+				}
+				got[k] = store.SpendByAdRow{SpendMicros: r.SpendMicros, Impressions: r.Impressions, Clicks: r.Clicks}
+			}
+			wantF := map[key]store.SpendByAdRow{}
+			for k, v := range want {
+				if (k.day != "") != f.Days || (k.campaign != "*") != f.Campaigns {
+					continue
+				}
+				if f.CampaignID != "" && k.campaign != f.CampaignID {
+					continue
+				}
+				wantF[k] = v
+			}
+			if f.CampaignID != "" && !f.Campaigns {
+				// One campaign's days: the from-scratch sum of that campaign only.
+				wantF = map[key]store.SpendByAdRow{}
+				for k, v := range want {
+					if k.day != "" && k.campaign == f.CampaignID {
+						wantF[key{k.day, k.platform, k.currency, "*"}] = v
+					}
+				}
+			}
+			equal(t, step+": "+fmt.Sprintf("%+v", f), got, wantF)
+		}
+	}
+
+	must(s.UpsertSpend(ctx, []store.SpendRow{
+		row(a, "2026-03-01", "c1", "1", 1_000_000), row(a, "2026-03-01", "c1", "2", 2_000_000),
+		row(a, "2026-03-01", "c2", "3", 4_000_000), row(a, "2026-03-02", "c1", "1", 8_000_000),
+		row(a, "2026-03-03", "c2", "3", 16_000_000), row(a, "2026-03-04", "c2", "3", 32_000_000),
+		row(a2, "2026-03-01", "c1", "9", 64_000_000), row(a2, "2026-03-02", "c3", "8", 128_000_000),
+	}))(t)
+	must(s.UpsertSpend(ctx, []store.SpendRow{row(b, "2026-03-01", "c1", "1", 256_000_000)}))(t)
+	check("upserted")
+
+	// The platform revised 2026-03-01: ad 1's figures replaced, ad 2 moved to campaign c2.
+	moved := row(a, "2026-03-01", "c2", "2", 3_000_000)
+	must(s.UpsertSpend(ctx, []store.SpendRow{row(a, "2026-03-01", "c1", "1", 1_500_000), moved}))(t)
+	check("revised")
+	got := must(s.SpendByAd(ctx, store.SpendByAdFilter{TenantID: w.a.ID, Since: "2026-03-01", Until: "2026-03-01", Campaigns: true}))(t)
+	var c1 int64
+	for _, r := range got {
+		if r.CampaignID == "c1" && r.Currency == "BRL" {
+			c1 = r.SpendMicros
+		}
+	}
+	if c1 != 1_500_000 {
+		t.Errorf("c1 on 2026-03-01 after the revision = %d, want 1500000 (replaced, ad 2 moved out)", c1)
+	}
+
+	// A refused batch leaves the sums as they were.
+	stray := row(b, "2026-03-02", "c1", "1", 1)
+	stray.TenantID = w.a.ID
+	_, err := s.UpsertSpend(ctx, []store.SpendRow{row(a, "2026-03-02", "c1", "1", 1), stray})
+	wantErr(t, err, store.ErrNotFound, "upsert into another tenant's account")
+	check("refused batch")
+
+	noErr(t, s.DeleteAdAccount(ctx, w.a.ID, a.ID))
+	check("account deleted")
+	if got := must(s.SpendByAd(ctx, store.SpendByAdFilter{TenantID: w.a.ID, Since: "2026-03-01", Until: "2026-03-04"}))(t); len(got) != 1 ||
+		got[0].Currency != "USD" || got[0].SpendMicros != 192_000_000 {
+		t.Errorf("after the delete: %+v, want only the USD account's 192000000", got)
+	}
+	if got := must(s.SpendByAd(ctx, store.SpendByAdFilter{TenantID: w.b.ID, Since: "2026-03-01", Until: "2026-03-04"}))(t); len(got) != 1 ||
+		got[0].SpendMicros != 256_000_000 {
+		t.Errorf("tenant B after tenant A's delete: %+v", got)
+	}
 }

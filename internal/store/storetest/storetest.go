@@ -68,6 +68,7 @@ func Run(t *testing.T, open Open) {
 		{"StatsKept", testStatsKept},
 		{"AdAccounts", testAdAccounts},
 		{"Spend", testSpend},
+		{"SpendCampaignDays", testSpendCampaignDays},
 		{"Alerts", testAlerts},
 	}
 	t.Run("Migrate", func(t *testing.T) {

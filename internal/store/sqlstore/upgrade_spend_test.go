@@ -1,0 +1,128 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/testenv"
+)
+
+// TestUpgradeSumsSpendPerCampaignDay fills a database as it was before the spend per campaign
+// and day was kept (issue 19), then migrates it: the campaign-level reads, which now come from
+// those sums, equal the per-ad rows summed here, and a later upsert keeps them so.
+func TestUpgradeSumsSpendPerCampaignDay(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var (
+				db *sql.DB
+				f  *Flavor
+			)
+			if dialect == "sqlite" {
+				var err error
+				db, err = sql.Open("sqlite", filepath.Join(t.TempDir(), "hub.db")+"?_pragma=foreign_keys(1)&_txlock=immediate")
+				if err != nil {
+					t.Fatal(err)
+				}
+				db.SetMaxOpenConns(1)
+				f = SQLite(func(error) bool { return false })
+			} else {
+				var err error
+				db, err = sql.Open("pgx", testenv.Postgres(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				f = Postgres(func(error) bool { return false })
+			}
+			defer db.Close()
+			begin := func(ctx context.Context) (TxConn, error) { return BeginDB(ctx, db) }
+			if _, err := db.ExecContext(ctx, f.DDL(createMigrationsTable)); err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for i, m := range migrations {
+				if m.Name == "spend per campaign and day" {
+					found = true
+					break
+				}
+				if err := migrateOne(ctx, f, begin, i+1, m); err != nil {
+					t.Fatalf("migration %d: %v", i+1, err)
+				}
+			}
+			if !found {
+				t.Fatal("migration not found")
+			}
+			now := time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC)
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if _, err := db.ExecContext(ctx, f.Rebind(q), args...); err != nil {
+					t.Fatalf("%v\n%s", err, q)
+				}
+			}
+			exec(`INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'acme', $1)`, f.Time(now))
+			for _, a := range []struct{ id, currency string }{{"a1", "BRL"}, {"a2", "USD"}} {
+				exec(`INSERT INTO ad_accounts (id, tenant_id, platform, external_id, name, currency, time_zone, credentials, created_at, updated_at)
+					VALUES ($1, 't1', 'meta', $1, $1, $2, 'UTC', '', $3, $3)`, a.id, a.currency, f.Time(now))
+			}
+			for i, r := range []struct {
+				account, day, campaign, ad, currency string
+				micros                               int64
+			}{
+				{"a1", "2026-11-01", "c1", "1", "BRL", 1_000_000}, {"a1", "2026-11-01", "c1", "2", "BRL", 2_000_000},
+				{"a1", "2026-11-01", "c2", "3", "BRL", 4_000_000}, {"a1", "2026-11-02", "c1", "1", "BRL", 8_000_000},
+				{"a2", "2026-11-01", "c1", "9", "USD", 16_000_000},
+			} {
+				exec(`INSERT INTO ad_spend (account_id, ad_id, day, tenant_id, platform, campaign_id, campaign_name, adset_id, adset_name,
+					ad_name, currency, spend_micros, impressions, clicks, imported_at)
+					VALUES ($1, $2, $3, 't1', 'meta', $4, $5, 's', 'S', $2, $6, $7, $8, $9, $10)`,
+					r.account, r.ad, r.day, r.campaign, "Campanha "+r.campaign, r.currency, r.micros, int64(i+1)*10, int64(i+1), f.Time(now))
+			}
+			if err := Migrate(ctx, f, DB{DB: db}, begin); err != nil {
+				t.Fatal(err)
+			}
+
+			q := &queries{r: DB{DB: db}, w: DB{DB: db}, f: f}
+			compare := func(step string) {
+				t.Helper()
+				base := store.SpendByAdFilter{TenantID: "t1", Since: "2026-11-01", Until: "2026-11-02"}
+				perAd := base
+				perAd.Ads, perAd.Days = true, true
+				rows, err := q.SpendByAd(ctx, perAd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := map[string][3]int64{}
+				for _, r := range rows {
+					k := fmt.Sprint(r.Date, r.Platform, r.Currency, r.CampaignID, r.CampaignName)
+					v := want[k]
+					want[k] = [3]int64{v[0] + r.SpendMicros, v[1] + r.Impressions, v[2] + r.Clicks}
+				}
+				perCampaign := base
+				perCampaign.Campaigns, perCampaign.Days = true, true
+				rows, err = q.SpendByAd(ctx, perCampaign)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string][3]int64{}
+				for _, r := range rows {
+					got[fmt.Sprint(r.Date, r.Platform, r.Currency, r.CampaignID, r.CampaignName)] = [3]int64{r.SpendMicros, r.Impressions, r.Clicks}
+				}
+				if len(want) != 4 || !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: per campaign and day %v, want (per ad, summed) %v", step, got, want)
+				}
+			}
+			compare("migrated")
+		})
+	}
+}
