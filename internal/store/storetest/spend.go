@@ -2,9 +2,12 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -271,5 +274,31 @@ func testSpendCampaignDays(t *testing.T, s store.Store) {
 	if got := must(s.SpendByAd(ctx, store.SpendByAdFilter{TenantID: w.b.ID, Since: "2026-03-01", Until: "2026-03-04"}))(t); len(got) != 1 ||
 		got[0].SpendMicros != 256_000_000 {
 		t.Errorf("tenant B after tenant A's delete: %+v", got)
+	}
+}
+
+// testLongAdNames: a click whose UTMs each carry 5 kB of 4-byte characters (the widest a
+// name can be per character) is attributed and read back by the Campaigns report's read:
+// domain.ParseAdRef cuts names to 200 characters, so the orders_ad index row (its three
+// names, ids and figures) stays under PostgreSQL's 2,704-byte limit for a B-tree row.
+func testLongAdNames(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	long := strings.Repeat("😀", 1250) // 5,000 bytes
+	ref := domain.ParseAdRef(domain.AdClick{UTMSource: "facebook", UTMCampaign: long + "|23800000000000001",
+		UTMTerm: long + "|23800000000000002", UTMContent: long + "|23800000000000003"})
+	if ref.AdID != "23800000000000003" || utf8.RuneCountInString(ref.AdName) != 200 {
+		t.Fatalf("parsed %d-character ad name, id %q", utf8.RuneCountInString(ref.AdName), ref.AdID)
+	}
+	e := w.event(w.a.ID, "long", "k-long", domain.StatusPaid, at(0))
+	o, _, err := s.ApplyOrderEvent(ctx, e)
+	noErr(t, err)
+	click := at(-time.Hour)
+	noErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.a.ID, OrderID: o.ID, TouchpointID: "tp", VisitorID: "v1",
+		Rule: "visitor_id", Confidence: 1, Ad: ref, ClickAt: &click, CreatedAt: at(0)}))
+	got := must(s.AdSales(ctx, store.AdSalesFilter{TenantID: w.a.ID, Since: at(-24 * time.Hour), Until: at(24 * time.Hour),
+		Bucket: 24 * time.Hour, Ads: true}))(t)
+	if len(got) != 1 || got[0].Ad != ref || got[0].Orders != 1 {
+		t.Errorf("read back %+v, want one order of %+v", got, ref)
 	}
 }

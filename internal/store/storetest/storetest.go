@@ -69,6 +69,7 @@ func Run(t *testing.T, open Open) {
 		{"AdAccounts", testAdAccounts},
 		{"Spend", testSpend},
 		{"SpendCampaignDays", testSpendCampaignDays},
+		{"LongAdNames", testLongAdNames},
 		{"Alerts", testAlerts},
 	}
 	t.Run("Migrate", func(t *testing.T) {
