@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
@@ -118,28 +120,38 @@ func (q *queries) UpsertSpend(ctx context.Context, rows []store.SpendRow) (int, 
 	}
 	written := 0
 	err := q.runTx(ctx, func(q *queries) error {
+		// Each account is locked (its row, FOR UPDATE on PostgreSQL; SQLite has one writer)
+		// before its spend is written, in id order, so two imports of one account's days
+		// never sum its campaign days from each other's half-written rows.
+		var accounts [][2]string
 		checked := map[[2]string]bool{}
 		type accountDay struct{ tenant, account, day string }
 		var days []accountDay
 		seen := map[accountDay]bool{}
-		now := q.now()
 		for _, r := range rows {
 			if d := (accountDay{r.TenantID, r.AccountID, r.Date}); !seen[d] {
 				seen[d] = true
 				days = append(days, d)
 			}
-			key := [2]string{r.TenantID, r.AccountID}
-			if !checked[key] {
-				var n int64
-				if err := q.queryRow(ctx, q.w, `SELECT count(*) FROM ad_accounts WHERE tenant_id = $1 AND id = $2`,
-					r.TenantID, r.AccountID).Scan(&n); err != nil {
-					return wrap("upsert spend", err)
-				}
-				if n == 0 {
-					return mustAffect("upsert spend: ad account", 0, nil)
-				}
+			if key := [2]string{r.TenantID, r.AccountID}; !checked[key] {
 				checked[key] = true
+				accounts = append(accounts, key)
 			}
+		}
+		slices.SortFunc(accounts, func(a, b [2]string) int { return cmp.Compare(a[1], b[1]) })
+		for _, key := range accounts {
+			var id string
+			err := q.queryRow(ctx, q.w, `SELECT id FROM ad_accounts WHERE tenant_id = $1 AND id = $2`+q.f.ForUpdate,
+				key[0], key[1]).Scan(&id)
+			if isNoRows(err) {
+				return mustAffect("upsert spend: ad account", 0, nil)
+			}
+			if err != nil {
+				return wrap("upsert spend", err)
+			}
+		}
+		now := q.now()
+		for _, r := range rows {
 			if r.ImportedAt.IsZero() {
 				r.ImportedAt = now
 			}

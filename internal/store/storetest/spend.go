@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -264,6 +265,29 @@ func testSpendCampaignDays(t *testing.T, s store.Store) {
 	_, err := s.UpsertSpend(ctx, []store.SpendRow{row(a, "2026-03-02", "c1", "1", 1), stray})
 	wantErr(t, err, store.ErrNotFound, "upsert into another tenant's account")
 	check("refused batch")
+
+	// Two imports of one account's day at once, each of other ads: the sums hold both.
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				ad := fmt.Sprint("g", g, "-", i%3)
+				if _, err := s.UpsertSpend(ctx, []store.SpendRow{row(a, "2026-03-03", "c1", ad, int64(1000*(i+1))),
+					row(a, "2026-03-02", "c2", ad, int64(10*(i+1)))}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent upsert: %v", err)
+	}
+	check("concurrent imports")
 
 	noErr(t, s.DeleteAdAccount(ctx, w.a.ID, a.ID))
 	check("account deleted")
