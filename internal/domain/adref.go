@@ -53,10 +53,14 @@ type AdClick struct {
 	Params map[string]string
 }
 
-// Limits on what an ad reference keeps: a name is cut to maxAdNameRunes, an id longer than
-// maxAdIDLen digits is not an id (Meta's ids are 15–18 digits, Google's up to 11, TikTok's 19).
+// Limits on what an ad reference keeps: a name is cut to maxAdNameRunes characters and
+// maxAdNameBytes bytes of UTF-8 (three names and their ids are one entry of the orders_ad index,
+// and PostgreSQL refuses an index entry over about 2.7 kB: 200 four-byte characters each would
+// come within a few bytes of it), an id longer than maxAdIDLen digits is not an id (Meta's ids
+// are 15–18 digits, Google's up to 11, TikTok's 19).
 const (
 	maxAdNameRunes = 200
+	maxAdNameBytes = 400
 	maxAdIDLen     = 32
 )
 
@@ -212,7 +216,8 @@ func isAdID(s string) bool {
 }
 
 // cleanName trims a name, drops control characters and invalid UTF-8 and cuts it to
-// maxAdNameRunes. An unsubstituted macro ("{{ad.name}}") is no name.
+// maxAdNameRunes and maxAdNameBytes, between characters. An unsubstituted macro ("{{ad.name}}")
+// is no name.
 func cleanName(s string) string {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "{{") && strings.HasSuffix(s, "}}") {
@@ -224,7 +229,7 @@ func cleanName(s string) string {
 		if r == utf8.RuneError || unicode.IsControl(r) {
 			continue
 		}
-		if n == maxAdNameRunes {
+		if n == maxAdNameRunes || b.Len()+utf8.RuneLen(r) > maxAdNameBytes {
 			break
 		}
 		b.WriteRune(r)

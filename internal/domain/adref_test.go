@@ -72,6 +72,16 @@ func TestAdRefNameCut(t *testing.T) {
 	if utf8.RuneCountInString(r.CampaignName) != maxAdNameRunes || r.CampaignID != "1" {
 		t.Errorf("name of %d runes, id %q", utf8.RuneCountInString(r.CampaignName), r.CampaignID)
 	}
+	// Four-byte characters are cut by bytes first, between characters: three names stay well
+	// inside one PostgreSQL index entry.
+	r = ParseAdRef(AdClick{UTMCampaign: strings.Repeat("🚀", 300) + "|1"})
+	if len(r.CampaignName) != maxAdNameBytes || utf8.RuneCountInString(r.CampaignName) != maxAdNameBytes/4 || !utf8.ValidString(r.CampaignName) {
+		t.Errorf("name of %d bytes, %d runes", len(r.CampaignName), utf8.RuneCountInString(r.CampaignName))
+	}
+	r = ParseAdRef(AdClick{UTMCampaign: "a" + strings.Repeat("🚀", 300) + "|1"})
+	if len(r.CampaignName) != maxAdNameBytes-3 || !utf8.ValidString(r.CampaignName) {
+		t.Errorf("name of %d bytes: not cut between characters", len(r.CampaignName))
+	}
 }
 
 func FuzzParseAdRef(f *testing.F) {
@@ -93,7 +103,7 @@ func FuzzParseAdRef(f *testing.F) {
 			}
 		}
 		for _, n := range []string{r.CampaignName, r.AdSetName, r.AdName} {
-			if !utf8.ValidString(n) || utf8.RuneCountInString(n) > maxAdNameRunes || n != strings.TrimSpace(n) {
+			if !utf8.ValidString(n) || utf8.RuneCountInString(n) > maxAdNameRunes || len(n) > maxAdNameBytes || n != strings.TrimSpace(n) {
 				t.Fatalf("name %q", n)
 			}
 		}
