@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // TestUpgradeCopiesAttributionAdsToOrders fills a database as it was before orders carried
@@ -25,44 +22,7 @@ func TestUpgradeCopiesAttributionAdsToOrders(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			var (
-				db *sql.DB
-				f  *Flavor
-			)
-			if dialect == "sqlite" {
-				var err error
-				db, err = sql.Open("sqlite", filepath.Join(t.TempDir(), "hub.db")+"?_pragma=foreign_keys(1)&_txlock=immediate")
-				if err != nil {
-					t.Fatal(err)
-				}
-				db.SetMaxOpenConns(1)
-				f = SQLite(func(error) bool { return false })
-			} else {
-				var err error
-				db, err = sql.Open("pgx", testenv.Postgres(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				f = Postgres(func(error) bool { return false })
-			}
-			defer db.Close()
-			begin := func(ctx context.Context) (TxConn, error) { return BeginDB(ctx, db) }
-			if _, err := db.ExecContext(ctx, f.DDL(createMigrationsTable)); err != nil {
-				t.Fatal(err)
-			}
-			found := false
-			for i, m := range migrations {
-				if m.Name == "orders carry their click's ad" {
-					found = true
-					break
-				}
-				if err := migrateOne(ctx, f, begin, i+1, m); err != nil {
-					t.Fatalf("migration %d: %v", i+1, err)
-				}
-			}
-			if !found {
-				t.Fatal("migration not found")
-			}
+			db, f, begin := migratedUpTo(t, dialect, "orders carry their click's ad")
 			paid := time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC)
 			click := time.Date(2026, 10, 30, 15, 0, 0, 0, time.UTC)
 			exec := func(q string, args ...any) {

@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // TestUpgradeSumsSpendPerCampaignDay fills a database as it was before the spend per campaign
@@ -25,44 +22,7 @@ func TestUpgradeSumsSpendPerCampaignDay(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			var (
-				db *sql.DB
-				f  *Flavor
-			)
-			if dialect == "sqlite" {
-				var err error
-				db, err = sql.Open("sqlite", filepath.Join(t.TempDir(), "hub.db")+"?_pragma=foreign_keys(1)&_txlock=immediate")
-				if err != nil {
-					t.Fatal(err)
-				}
-				db.SetMaxOpenConns(1)
-				f = SQLite(func(error) bool { return false })
-			} else {
-				var err error
-				db, err = sql.Open("pgx", testenv.Postgres(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				f = Postgres(func(error) bool { return false })
-			}
-			defer db.Close()
-			begin := func(ctx context.Context) (TxConn, error) { return BeginDB(ctx, db) }
-			if _, err := db.ExecContext(ctx, f.DDL(createMigrationsTable)); err != nil {
-				t.Fatal(err)
-			}
-			found := false
-			for i, m := range migrations {
-				if m.Name == "spend per campaign and day" {
-					found = true
-					break
-				}
-				if err := migrateOne(ctx, f, begin, i+1, m); err != nil {
-					t.Fatalf("migration %d: %v", i+1, err)
-				}
-			}
-			if !found {
-				t.Fatal("migration not found")
-			}
+			db, f, begin := migratedUpTo(t, dialect, "spend per campaign and day")
 			now := time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC)
 			exec := func(q string, args ...any) {
 				t.Helper()

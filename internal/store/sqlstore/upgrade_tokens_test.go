@@ -2,16 +2,12 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
-
-	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // TestUpgradeKeepsEachGatewaysURL fills a database as it was before per-gateway webhook
@@ -24,44 +20,7 @@ func TestUpgradeKeepsEachGatewaysURL(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			var (
-				db *sql.DB
-				f  *Flavor
-			)
-			if dialect == "sqlite" {
-				var err error
-				db, err = sql.Open("sqlite", filepath.Join(t.TempDir(), "hub.db")+"?_pragma=foreign_keys(1)&_txlock=immediate")
-				if err != nil {
-					t.Fatal(err)
-				}
-				db.SetMaxOpenConns(1)
-				f = SQLite(func(error) bool { return false })
-			} else {
-				var err error
-				db, err = sql.Open("pgx", testenv.Postgres(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				f = Postgres(func(error) bool { return false })
-			}
-			defer db.Close()
-			begin := func(ctx context.Context) (TxConn, error) { return BeginDB(ctx, db) }
-			if _, err := db.ExecContext(ctx, f.DDL(createMigrationsTable)); err != nil {
-				t.Fatal(err)
-			}
-			found := false
-			for i, m := range migrations {
-				if m.Name == "webhook tokens per gateway" {
-					found = true
-					break
-				}
-				if err := migrateOne(ctx, f, begin, i+1, m); err != nil {
-					t.Fatalf("migration %d: %v", i+1, err)
-				}
-			}
-			if !found {
-				t.Fatal("migration not found")
-			}
+			db, f, begin := migratedUpTo(t, dialect, "webhook tokens per gateway")
 			now := f.Time(time.Date(2026, 1, 5, 12, 0, 0, 0, time.UTC))
 			exec := func(q string, args ...any) {
 				t.Helper()
