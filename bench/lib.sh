@@ -23,7 +23,7 @@
 #                    max_connections (200)
 #   HUB_EXTRA_ENV    extra NAME=value words for hub serve (e.g. "HUB_WORKERS=40")
 #   PG_POOL          with STORE=postgres, pgxpool's pool_max_conns in DATABASE_URL (default: unset,
-#                    so pgx's default of max(4, CPUs) = 4 connections on a 2-core machine)
+#                    so Hub's HUB_DB_MAX_CONNS applies: 20 connections unless HUB_EXTRA_ENV sets it)
 #   FORCE=1          pass -force to the harness: run on a busy machine (load average above 1.0);
 #                    the result line then says forced=1 and is not a measurement
 #   DESTS=LIST       the destinations, comma-separated, among meta, googleads, ga4, tiktok and
