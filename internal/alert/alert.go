@@ -322,11 +322,18 @@ func (s *Service) load(ctx context.Context, tenantID, alertID, state string) (no
 	if err != nil {
 		return notice{}, err
 	}
+	return notice{alert: a, tenant: t, settings: set, loc: Zone(t)}, nil
+}
+
+// Zone is the time zone an alert's sentences are written in: the tenant's, UTC when it is unset
+// or unknown to this build. The e-mail, the webhook notice and the API use it, so all three say
+// the same times.
+func Zone(t store.Tenant) *time.Location {
 	loc, err := time.LoadLocation(t.TimeZone)
 	if err != nil {
-		loc = time.UTC
+		return time.UTC
 	}
-	return notice{alert: a, tenant: t, settings: set, loc: loc}, nil
+	return loc
 }
 
 // Recipients are the tenant's alert e-mail addresses: its settings' list, else its enabled

@@ -195,6 +195,9 @@ func (a *API) routes() []Route {
 		{Method: "POST", Path: "/webhooks/{id}/reprocess", handle: a.reprocessWebhook},
 		{Method: "POST", Path: "/webhooks/reprocess", handle: a.reprocessWebhooks},
 
+		{Method: "GET", Path: "/alerts", handle: a.listAlerts},
+		{Method: "GET", Path: "/alerts/{id}", handle: a.getAlert},
+
 		{Method: "GET", Path: "/reports/summary", handle: a.reportSummary},
 		{Method: "GET", Path: "/reports/accuracy", handle: a.reportAccuracy},
 		{Method: "GET", Path: "/reports/campaigns", handle: a.reportCampaigns},

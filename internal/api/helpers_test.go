@@ -172,6 +172,7 @@ type tenant struct {
 	Inbox       store.InboxEntry
 	Touchpoint  store.Touchpoint
 	AdAccount   store.AdAccount
+	Alert       store.Alert // open: the destination stopped accepting conversions
 }
 
 func (e *env) tenant(name string) tenant {
@@ -234,8 +235,13 @@ func (e *env) tenant(name string) tenant {
 	if err != nil {
 		t.Fatal(err)
 	}
+	al, raised, err := e.st.RaiseAlert(ctx, store.Alert{TenantID: tn.ID, Kind: store.AlertDestinationUnhealthy, Subject: d.ID,
+		SubjectName: d.Name, Detail: "invalid_token", RaisedAt: now})
+	if err != nil || !raised {
+		t.Fatalf("raise alert: %v (raised %v)", err, raised)
+	}
 	return tenant{ID: tn.ID, AdminKey: adminKey.Plaintext, ReadKey: ro.Plaintext, OperatorKey: op.Plaintext, KeyID: ro.ID, Source: src,
-		LinkCode: link.Code, Destination: d, Order: o, Delivery: del, Inbox: in, Touchpoint: tps[0], AdAccount: acct}
+		LinkCode: link.Code, Destination: d, Order: o, Delivery: del, Inbox: in, Touchpoint: tps[0], AdAccount: acct, Alert: al}
 }
 
 // order applies one order event and an attribution.

@@ -22,6 +22,7 @@ func TestTenantIsolation(t *testing.T) {
 		idFor := map[string]string{
 			"keys": b.KeyID, "sources": b.Source.ID, "destinations": b.Destination.ID, "orders": b.Order.ID,
 			"deliveries": b.Delivery.ID, "webhooks": b.Inbox.ID, "touchpoints": b.Touchpoint.ID, "ad-accounts": b.AdAccount.ID,
+			"alerts": b.Alert.ID,
 		}
 		bodies := map[string]any{
 			"PATCH /api/v1/sources/{id}":                  map[string]any{"name": "stolen"},
@@ -91,7 +92,7 @@ func TestTenantIsolation(t *testing.T) {
 
 		// Every list of A, including the reports, shows nothing of B.
 		secretsOfB := []string{b.Source.ID, b.Source.PublicKey, b.Source.WebhookToken, b.Destination.ID, b.Order.ID, b.Delivery.ID,
-			b.Inbox.ID, b.Touchpoint.ID, b.LinkCode, b.KeyID, "HP-beta", b.AdAccount.ID}
+			b.Inbox.ID, b.Touchpoint.ID, b.LinkCode, b.KeyID, "HP-beta", b.AdAccount.ID, b.Alert.ID}
 		bToks, err := e.st.ListWebhookTokens(context.Background(), b.ID, b.Source.ID)
 		if err != nil || len(bToks) == 0 {
 			t.Fatalf("B's webhook tokens: %d %v", len(bToks), err)

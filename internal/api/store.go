@@ -11,13 +11,14 @@ import (
 )
 
 // Store is what the API reads and writes (store.Store is one): the reports' and the replays'
-// reads, the audit log, and its own.
+// reads, the audit log, the alerts, and its own.
 type Store interface {
 	report.Reader
 	report.CoverageReader
 	store.CampaignReader
 	delivery.Store
 	admin.AuditLog
+	store.AlertReader
 	ErasePerson(ctx context.Context, tenantID string, p store.Person, audit store.AuditEntry) (store.ErasureResult, error)
 	GetAPIKeyByLookup(ctx context.Context, lookup string) (store.APIKey, error)
 	GetGatewaySecret(ctx context.Context, tenantID, sourceID, provider string) (store.GatewaySecret, error)
