@@ -37,6 +37,10 @@ type Spec struct {
 	// Problems are the words of every problem CheckAccountID and CheckCredentials state:
 	// English as stated (the API's reason), and Portuguese.
 	Problems []Words
+	// AdLinks, when set, are the URL parameters Hub recommends adding to the platform's ads
+	// so each click names its ad: the setup page shows them, with where to paste them, and
+	// checks that recent clicks carry the ad's id.
+	AdLinks AdLinks
 	// Order is the platform's place on the Ad accounts page, lowest first; 0 comes after every
 	// numbered one; ties go by platform (Ordered).
 	Order int
@@ -47,6 +51,16 @@ type Spec struct {
 	// every problem with it, each on the Credentials field it concerns and stated as one of
 	// Problems; none when the Source can use it (the platform may still refuse it).
 	CheckCredentials func(doc []byte) []domain.FieldError
+}
+
+// AdLinks are the URL parameters a platform fills in at each click (its macros), in a form
+// domain.ParseAdRef reads into the ids the platform's Source imports spend for.
+type AdLinks struct {
+	// Parameters are pasted as they are ("utm_source=facebook&…"), the same in both
+	// languages; empty when Hub recommends none for the platform.
+	Parameters string
+	// Where says where in the platform's ads manager to paste them; required with Parameters.
+	Where Words
 }
 
 // FieldKind is how the connect form asks for a field.
@@ -120,7 +134,7 @@ func (s Spec) Document(value func(name string) string) []byte {
 
 // MissingWords lists what the spec lacks for a person to read it in both languages (the
 // title, the form's heading and introduction, the steps, each field's label and help, each
-// key's help and each problem), and a field or check it lacks. Empty when complete; the
+// key's help, each problem and where to paste the ad links' URL parameters), and a field or check it lacks. Empty when complete; the
 // conformance suite (spendtest) and spend/all's tests run it over every shipped Source.
 func (s Spec) MissingWords() []string {
 	var out []string
@@ -147,6 +161,12 @@ func (s Spec) MissingWords() []string {
 	}
 	for _, p := range s.Problems {
 		check("problem "+p.EN, p)
+	}
+	if s.AdLinks != (AdLinks{}) {
+		check("where to paste the URL parameters", s.AdLinks.Where)
+		if strings.TrimSpace(s.AdLinks.Parameters) == "" {
+			out = append(out, string(s.Platform)+": the ad links say where to paste URL parameters but not which")
+		}
 	}
 	if s.AccountID.Name != FieldAccountID || len(s.Credentials) == 0 || s.CheckAccountID == nil || s.CheckCredentials == nil {
 		out = append(out, string(s.Platform)+": the spec lacks the account id field, a credential or a check")

@@ -135,6 +135,17 @@ var spec = spend.Spec{
 	Problems: append([]spend.Words{
 		{EN: problemAccountID, PT: "digite os números da conta (act_ na frente é aceito)"},
 	}, spend.TokenProblems...),
+	// Meta replaces each {{macro}} at click time (Ads Manager › the ad › Tracking › URL
+	// parameters; the macros are Meta's "dynamic URL parameters": campaign.name, campaign.id,
+	// adset.name, adset.id, ad.name, ad.id), so every click names the campaign, ad set and ad
+	// by name and id, and the Campaigns page credits the sale to the ad whose spend Source
+	// imports (per ad: Row.AdID is ad.id). TestAdLinksRoundTrip reads it with
+	// domain.ParseAdRef.
+	AdLinks: spend.AdLinks{
+		Parameters: "utm_source=facebook&utm_medium=paid&utm_campaign={{campaign.name}}|{{campaign.id}}&utm_content={{ad.name}}|{{ad.id}}&utm_term={{adset.name}}|{{adset.id}}",
+		Where: spend.Words{EN: "In Ads Manager: open the ad, go to the Tracking section and paste them in the URL parameters field (to change many ads at once, select them and edit them together). Meta fills in the names and ids at each click.",
+			PT: "No Gerenciador de Anúncios: abra o anúncio, vá até a seção Rastreamento e cole no campo Parâmetros de URL (para mudar vários anúncios de uma vez, selecione todos e edite juntos). A Meta preenche os nomes e ids a cada clique."},
+	},
 	Order:            1, // Hub's sellers advertise on Meta first
 	CheckAccountID:   AccountID,
 	CheckCredentials: spend.CheckAccessToken,

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/spend/meta"
 	"github.com/hubtrack/hub/internal/spend/meta/fakeinsights"
@@ -429,4 +431,37 @@ func FuzzParseRun(f *testing.F) {
 		}
 		_, _ = meta.ParseRunStart(b)
 	})
+}
+
+// TestAdLinksRoundTrip: the URL parameters the setup page asks for, as Meta fills them in at a
+// click, are read by domain.ParseAdRef into the ids the Insights rows carry (campaign_id,
+// adset_id, ad_id: Row.AdID is the ad's id), so the Campaigns page credits the sale to the ad
+// whose spend was imported.
+func TestAdLinksRoundTrip(t *testing.T) {
+	t.Parallel()
+	spec := meta.New(spend.Env{}).Spec()
+	if spec.AdLinks.Parameters == "" {
+		t.Fatal("Meta declares no URL parameters")
+	}
+	page, err := meta.ParseInsights([]byte(`{"data":[{"date_start":"2026-05-01","campaign_id":"120200000000000001","campaign_name":"Launch | May",
+		"adset_id":"120200000000000002","adset_name":"Women 25-34","ad_id":"120200000000000003","ad_name":"Video 1","spend":"10.00"}]}`))
+	if err != nil || len(page.Rows) != 1 {
+		t.Fatalf("ParseInsights: %v, %d rows", err, len(page.Rows))
+	}
+	row := page.Rows[0]
+	q := url.QueryEscape
+	clicked := strings.NewReplacer(
+		"{{campaign.name}}", q(row.CampaignName), "{{campaign.id}}", row.CampaignID,
+		"{{adset.name}}", q(row.AdSetName), "{{adset.id}}", row.AdSetID,
+		"{{ad.name}}", q(row.AdName), "{{ad.id}}", row.AdID,
+	).Replace(spec.AdLinks.Parameters)
+	if strings.Contains(clicked, "{{") {
+		t.Fatalf("a macro was not filled in: %s", clicked)
+	}
+	got := domain.ParseAdRef(domain.AdClick{URL: "https://shop.example.com/p?" + clicked + "&fbclid=IwAR_x"})
+	want := domain.AdRef{Platform: string(spend.Meta), CampaignID: row.CampaignID, CampaignName: row.CampaignName,
+		AdSetID: row.AdSetID, AdSetName: row.AdSetName, AdID: row.AdID, AdName: row.AdName}
+	if got != want {
+		t.Errorf("ParseAdRef = %+v\nwant %+v", got, want)
+	}
 }
