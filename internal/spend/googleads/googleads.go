@@ -223,6 +223,22 @@ var spec = spend.Spec{
 		{EN: problemNoAuth, PT: "inclua refresh_token (com client_id e client_secret) ou service_account_json"},
 		{EN: problemServiceAccount, PT: "service_account_json não é uma chave JSON de conta de serviço do Google"},
 	},
+	// Google replaces each ValueTrack parameter at click time. Macros: {campaignid} is
+	// campaign.id and {adgroupid} is ad_group.id (Google Ads API, "How ValueTrack parameters
+	// map to report fields", developers.google.com/google-ads/api/docs/reporting/valuetrack-mapping).
+	// Google has no ValueTrack parameter for a name, and this Source reports per ad group (a
+	// Row's AdID is the ad group's id), so the ad group's id goes where ParseAdRef reads the
+	// ad's (utm_content) and the ad set's (utm_term). TestAdLinksRoundTrip reads it back into
+	// the ids of a searchStream row. The Final URL suffix field (appended to the landing
+	// page, at account, campaign or ad group level, the lower one replacing the higher) is
+	// from Google's help; the menu path and its Portuguese names are UNVERIFIED against the
+	// current Google Ads interface. Performance Max has no ad groups: its clicks stay without
+	// an ad id, as its spend has no ad group row.
+	AdLinks: spend.AdLinks{
+		Parameters: "utm_source=google&utm_medium=paid&utm_campaign={campaignid}&utm_content={adgroupid}&utm_term={adgroupid}",
+		Where: spend.Words{EN: "In Google Ads: Admin › Account settings › Tracking, paste them in the Final URL suffix field, so every campaign's clicks carry them (a campaign or ad group with a Final URL suffix of its own uses that one instead: add them there too). Google fills in the ids at each click.",
+			PT: "No Google Ads: Administrador › Configurações da conta › Acompanhamento, cole no campo Sufixo de URL final, para os cliques de todas as campanhas trazerem os parâmetros (uma campanha ou grupo de anúncios com um sufixo próprio usa o dele: cole lá também). O Google preenche os ids a cada clique."},
+	},
 	Order:            2,
 	CheckAccountID:   CustomerID,
 	CheckCredentials: CheckCredentials,

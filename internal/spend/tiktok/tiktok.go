@@ -100,6 +100,19 @@ var spec = spend.Spec{
 	Problems: append([]spend.Words{
 		{EN: problemAdvertiserID, PT: "digite só os números do anunciante"},
 	}, spend.TokenProblems...),
+	// TikTok replaces each __MACRO__ in the ad's URL at click time. Macros, from TikTok's
+	// Business Help Center ("Third Party Tracking", ads.tiktok.com/help/article?aid=6669666107177041925,
+	// whose tracking link maps af_c_id=__CAMPAIGN_ID__, af_adset_id=__AID__, af_ad_id=__CID__
+	// and the _NAME companions): __CAMPAIGN_NAME__|__CAMPAIGN_ID__, __AID_NAME__|__AID__ (the
+	// ad group) and __CID_NAME__|__CID__ (the ad, the report's ad_id: this Source reports per
+	// ad). TestAdLinksRoundTrip reads them back into a report row's ids. Where to paste them
+	// (the end of the ad's website URL) is from third-party guides: UNVERIFIED against
+	// TikTok's own help and its current URL parameter builder.
+	AdLinks: spend.AdLinks{
+		Parameters: "utm_source=tiktok&utm_medium=paid&utm_campaign=__CAMPAIGN_NAME__|__CAMPAIGN_ID__&utm_content=__CID_NAME__|__CID__&utm_term=__AID_NAME__|__AID__",
+		Where: spend.Words{EN: "In TikTok Ads Manager: open each ad and add them at the end of the website URL of its destination, after a ? (or after a & when the URL already has a ?). TikTok fills in the names and ids at each click.",
+			PT: "No TikTok Ads Manager: abra cada anúncio e acrescente no final da URL do site do destino, depois de um ? (ou de um &, se a URL já tiver um ?). O TikTok preenche os nomes e ids a cada clique."},
+	},
 	Order:            3,
 	CheckAccountID:   AdvertiserID,
 	CheckCredentials: spend.CheckAccessToken,
