@@ -15,6 +15,8 @@ import (
 
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/live"
+	"github.com/hubtrack/hub/internal/spend"
+	spendall "github.com/hubtrack/hub/internal/spend/all"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/webhook/webhooktest"
@@ -148,7 +150,8 @@ func TestBrowser(t *testing.T) {
 	f := webhooktest.LoadFixture(t, "hotmart")
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, b)
+			// The binary's spend sources, so the setup page shows (and the audit checks) every ad-links card.
+			e := newEnvWith(t, b, func(c *Config) { c.Admin.SpendSources = spendall.Sources(spend.Env{}) })
 			p := newChrome(t, 30*time.Second)
 			ctx, run, text := p.ctx, p.run, p.text
 			dir := screenshotDir(t, b.name)

@@ -63,6 +63,18 @@ func (q campQuery) href(path string) string {
 
 var adPlatforms = []string{domain.AdPlatformMeta, domain.AdPlatformGoogleAds, domain.AdPlatformTikTok}
 
+// platformName names an ad platform in the reader's language by its spend spec's Title (the
+// Ad accounts page's name for it); a platform Hub has no spec for keeps its own word.
+func (u *UI) platformName(l locale, platform string) string {
+	if s, ok := u.spendSpec(platform); ok {
+		return l.In(s.Title)
+	}
+	if platform == "" {
+		return "–"
+	}
+	return platform
+}
+
 // campSorts are the sortable columns, in the table's order, with their catalogue keys.
 var campSorts = []struct{ Key, Label string }{
 	{"spend", "camp.spend"}, {"sales", "camp.sales"}, {"revenue", "camp.revenue"},
@@ -118,10 +130,15 @@ type campFigures struct {
 	CPA                    *int64
 }
 
+// platformOption is an ad platform the report can be narrowed to, with its name.
+type platformOption struct{ Value, Name string }
+
 type campRow struct {
 	campFigures
 	ID, Name, Platform string
-	Href               string // the drill-down, empty at the ad level
+	// PlatformName is Platform's name in the reader's language (platformName).
+	PlatformName string
+	Href         string // the drill-down, empty at the ad level
 	// Unidentified: one platform's paid traffic without ad ids, or (NoAd) the sales without a
 	// paid click; both stay below the ads whatever the sort.
 	Unidentified, NoAd bool
@@ -138,7 +155,7 @@ type crumb struct{ Name, Href string }
 type campaignsData struct {
 	campQuery
 	Query      template.URL // "?…" of this page, for the CSV link
-	Platforms  []string
+	Platforms  []platformOption
 	Currency   string
 	Total      campFigures
 	Rows       []campRow
@@ -275,7 +292,10 @@ func (u *UI) campaigns(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	l := p.Loc
-	d := campaignsData{campQuery: q, Platforms: adPlatforms, Currency: rep.Currency, Total: figures(rep.Total), Columns: columns(q)}
+	d := campaignsData{campQuery: q, Currency: rep.Currency, Total: figures(rep.Total), Columns: columns(q)}
+	for _, pl := range adPlatforms {
+		d.Platforms = append(d.Platforms, platformOption{Value: pl, Name: u.platformName(l, pl)})
+	}
 	if qs := q.values().Encode(); qs != "" {
 		d.Query = template.URL("?" + qs)
 	}
@@ -284,10 +304,10 @@ func (u *UI) campaigns(w http.ResponseWriter, r *http.Request, p page) {
 	d.Crumbs = []crumb{{Name: l.T("camp.all"), Href: top.href("/campaigns")}}
 	d.LevelTitle = "camp.level_campaigns"
 	for _, row := range rep.Rows {
-		v := campRow{campFigures: figures(row.CampaignFigures), ID: row.ID, Name: row.Name, Platform: row.Platform}
+		v := campRow{campFigures: figures(row.CampaignFigures), ID: row.ID, Name: row.Name, Platform: row.Platform, PlatformName: u.platformName(l, row.Platform)}
 		switch row.Kind {
 		case report.RowUnidentified:
-			v.Unidentified, v.Name = true, l.T("camp.unidentified", l.Code("ad_platform", row.Platform))
+			v.Unidentified, v.Name = true, l.T("camp.unidentified", v.PlatformName)
 		case report.RowNoAd:
 			v.Unidentified, v.NoAd, v.Name, v.Platform = true, true, l.T("camp.no_ad"), ""
 		default:

@@ -11,6 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/spend"
+	spendall "github.com/hubtrack/hub/internal/spend/all"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -133,7 +135,8 @@ func TestBrowserCampaigns(t *testing.T) {
 	} {
 		for _, b := range backends {
 			t.Run(b.name+"/"+w.lang, func(t *testing.T) {
-				e := newEnv(t, b)
+				// The binary's spend sources: the page names each platform by its spec's Title.
+				e := newEnvWith(t, b, func(c *Config) { c.Admin.SpendSources = spendall.Sources(spend.Env{}) })
 				p := newChrome(t, 40*time.Second)
 				run, text, attr := p.run, p.text, p.attr
 				dir := startShots(t, b.name)

@@ -468,9 +468,6 @@ var catalogue = map[string]msg{
 	"err.camp_dates":          {"Enter both dates as day, month and year; showing the last 7 days.", "Preencha as duas datas com dia, mês e ano; mostrando os últimos 7 dias."},
 	"err.camp_order":          {"The end date is before the start date; showing the last 7 days.", "A data final é anterior à inicial; mostrando os últimos 7 dias."},
 	"err.camp_long":           {"Choose at most 366 days; showing the last 7 days.", "Escolha no máximo 366 dias; mostrando os últimos 7 dias."},
-	"ad_platform.meta":        {"Meta", "Meta"},
-	"ad_platform.googleads":   {"Google Ads", "Google Ads"},
-	"ad_platform.tiktok":      {"TikTok", "TikTok"},
 
 	// The money settings page (issue 19).
 	"title.money":           {"Money settings", "Ajustes de dinheiro"},
@@ -504,15 +501,14 @@ var catalogue = map[string]msg{
 	"flash.money_saved":     {"Money settings saved. The Campaigns page uses them from now on.", "Ajustes de dinheiro salvos. A página Campanhas já usa os novos valores."},
 
 	// The ad links check on the setup page (issue 19).
-	"ads.h":            {"Ad links: URL parameters for Meta", "Links dos anúncios: parâmetros de URL para a Meta"},
-	"ads.intro":        {"Paste these URL parameters in every Meta ad, so each click tells Hub which campaign, ad set and ad it came from. Without them Hub cannot say which ad made a sale.", "Cole estes parâmetros de URL em todos os anúncios da Meta, para cada clique dizer ao Hub de qual campanha, conjunto de anúncios e anúncio ele veio. Sem eles o Hub não consegue dizer qual anúncio gerou a venda."},
+	"ads.h":            {"Ad links: URL parameters for %s", "Links dos anúncios: parâmetros de URL para %s"},
+	"ads.intro":        {"Paste these URL parameters in every %s ad, so each click tells Hub which campaign, ad set and ad it came from. Without them Hub cannot say which ad made a sale.", "Cole estes parâmetros de URL em todos os anúncios da plataforma %s, para cada clique dizer ao Hub de qual campanha, conjunto de anúncios e anúncio ele veio. Sem eles o Hub não consegue dizer qual anúncio gerou a venda."},
 	"ads.guide":        {"How to paste them", "Como colar"},
-	"ads.copy":         {"Copy the URL parameters", "Copiar os parâmetros de URL"},
-	"ads.where":        {"In Ads Manager: open the ad, go to the Tracking section and paste them in the URL parameters field (to change many ads at once, select them and edit them together). Meta fills in the names and ids at each click.", "No Gerenciador de Anúncios: abra o anúncio, vá até a seção Rastreamento e cole no campo Parâmetros de URL (para mudar vários anúncios de uma vez, selecione todos e edite juntos). A Meta preenche os nomes e ids a cada clique."},
-	"ads.check_none":   {"No visit from a Meta ad in the last %s yet. Once your ads run with these parameters, this check shows whether the clicks carry the ad's id.", "Nenhuma visita vinda de anúncio da Meta nos últimos %s. Quando os anúncios rodarem com estes parâmetros, esta verificação mostra se os cliques trazem o id do anúncio."},
-	"ads.check_bad":    {"None of the %s visits from Meta ads in the last %s carries the ad's id: paste the URL parameters above in your ads. Until then their sales show as unidentified paid traffic on the Campaigns page.", "Nenhuma das %s visitas vindas de anúncios da Meta nos últimos %s traz o id do anúncio: cole os parâmetros de URL acima nos seus anúncios. Até lá, as vendas delas aparecem como tráfego pago não identificado na página Campanhas."},
-	"ads.check_ok":     {"%s of the %s visits from Meta ads in the last %s carry the ad's id: Hub can credit their sales to the ad.", "%s das %s visitas vindas de anúncios da Meta nos últimos %s trazem o id do anúncio: o Hub consegue creditar as vendas ao anúncio."},
-	"ads.check_warn":   {"Only %s of the %s visits from Meta ads in the last %s carry the ad's id: some ads lack the URL parameters. Paste them in every ad; the other sales show as unidentified paid traffic.", "Só %s das %s visitas vindas de anúncios da Meta nos últimos %s trazem o id do anúncio: alguns anúncios estão sem os parâmetros de URL. Cole em todos os anúncios; as outras vendas aparecem como tráfego pago não identificado."},
+	"ads.copy":         {"Copy the URL parameters for %s", "Copiar os parâmetros de URL para %s"},
+	"ads.check_none":   {"No visit from a %s ad in the last %s yet. Once your ads run with these parameters, this check shows whether the clicks carry the ad's id.", "Nenhuma visita vinda de anúncio da plataforma %s nos últimos %s. Quando os anúncios rodarem com estes parâmetros, esta verificação mostra se os cliques trazem o id do anúncio."},
+	"ads.check_bad":    {"None of the %s visits from %s ads in the last %s carries the ad's id: paste the URL parameters above in your ads. Until then their sales show as unidentified paid traffic on the Campaigns page.", "Nenhuma das %s visitas vindas de anúncios da plataforma %s nos últimos %s traz o id do anúncio: cole os parâmetros de URL acima nos seus anúncios. Até lá, as vendas delas aparecem como tráfego pago não identificado na página Campanhas."},
+	"ads.check_ok":     {"%s of the %s visits from %s ads in the last %s carry the ad's id: Hub can credit their sales to the ad.", "%s das %s visitas vindas de anúncios da plataforma %s nos últimos %s trazem o id do anúncio: o Hub consegue creditar as vendas ao anúncio."},
+	"ads.check_warn":   {"Only %s of the %s visits from %s ads in the last %s carry the ad's id: some ads lack the URL parameters. Paste them in every ad; the other sales show as unidentified paid traffic.", "Só %s das %s visitas vindas de anúncios da plataforma %s nos últimos %s trazem o id do anúncio: alguns anúncios estão sem os parâmetros de URL. Cole em todos os anúncios; as outras vendas aparecem como tráfego pago não identificado."},
 	"ads.check_capped": {"Counted over the newest 5,000 visits of the period.", "Contado sobre as 5.000 visitas mais recentes do período."},
 
 	"setup.h1":              {"Setup", "Configuração"},

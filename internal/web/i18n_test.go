@@ -23,6 +23,8 @@ import (
 	"github.com/hubtrack/hub/internal/dest/ga4"
 	"github.com/hubtrack/hub/internal/dest/googleads"
 	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/spend"
+	spendall "github.com/hubtrack/hub/internal/spend/all"
 	"github.com/hubtrack/hub/internal/store"
 	webhookall "github.com/hubtrack/hub/internal/webhook/all"
 )
@@ -94,8 +96,18 @@ func TestCatalogue(t *testing.T) {
 		}
 	}
 	codes = append(codes, periodLabels...)
+	// Every ad platform the Campaigns page offers is named by its spend spec's Title (and the
+	// setup page's ad links by its AdLinks), so each needs a spec with every word.
+	spendSources := spendall.Sources(spend.Env{})
 	for _, pl := range adPlatforms {
-		codes = append(codes, "ad_platform."+pl)
+		src, ok := spendSources[spend.Platform(pl)]
+		if !ok {
+			t.Errorf("ad platform %s has no spend spec to name it", pl)
+			continue
+		}
+		for _, m := range src.Spec().MissingWords() {
+			t.Error(m)
+		}
 	}
 	codes = append(codes, "camp.level_campaigns", "camp.level_adsets", "camp.level_ads", "camp.no_account", "camp.no_spend",
 		"err.camp_dates", "err.camp_order", "err.camp_long")

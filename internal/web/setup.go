@@ -69,10 +69,9 @@ type setupData struct {
 	// Secret is a secret Hub just generated (a webhook's signing secret), shown on this page
 	// only: it is never in a URL, and no later page shows it.
 	Secret *shownSecret
-	// AdParams are the URL parameters to paste in Meta Ads Manager; AdCheck says whether
-	// recent Meta ad clicks carry them.
-	AdParams string
-	AdCheck  adCheck
+	// AdLinks are the URL parameters to paste in each ad platform's ads that declares them
+	// (spend.Spec.AdLinks), with whether its recent ad clicks carry them.
+	AdLinks []adLinks
 }
 
 type shownSecret struct {
@@ -149,8 +148,7 @@ func (u *UI) renderSetupWith(w http.ResponseWriter, r *http.Request, p page, sta
 		u.fail(w, r, err)
 		return
 	}
-	d.AdParams = MetaURLParameters
-	if d.AdCheck, err = u.checkAdParams(ctx, p.Loc, p.Tenant.ID); err != nil {
+	if d.AdLinks, err = u.adLinksOf(ctx, p.Loc, p.Tenant.ID, u.spendSpecs()); err != nil {
 		u.fail(w, r, err)
 		return
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/spend"
+	spendall "github.com/hubtrack/hub/internal/spend/all"
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
@@ -40,7 +42,8 @@ func TestBrowserFirstSale(t *testing.T) {
 	} {
 		for _, b := range backends {
 			t.Run(b.name+"/"+w.lang, func(t *testing.T) {
-				e := newEnv(t, b)
+				// The binary's spend sources, so the setup page shows (and the audit checks) every ad-links card.
+				e := newEnvWith(t, b, func(c *Config) { c.Admin.SpendSources = spendall.Sources(spend.Env{}) })
 				p := newChrome(t, 40*time.Second)
 				run, text, attr := p.run, p.text, p.attr
 				dir := startShots(t, b.name)
