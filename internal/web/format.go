@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -60,19 +61,117 @@ func (l locale) in(zone *time.Location) locale {
 // Int formats an integer with group separators.
 func (l locale) Int(n int64) string {
 	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
+	if digits, ok := strings.CutPrefix(s, "-"); ok {
+		return "-" + l.grouped(digits)
+	}
+	return l.grouped(s)
+}
+
+// grouped writes a string of digits with the locale's group separator every three digits.
+func (l locale) grouped(digits string) string {
 	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
+	for i, c := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
 			b.WriteString(l.group)
 		}
 		b.WriteRune(c)
 	}
-	if neg {
-		return "-" + b.String()
-	}
 	return b.String()
+}
+
+// A number a person typed that parseNumber cannot read: errSeparators when it is digits whose
+// points and commas are misplaced for the locale ("1.23.4", "1,234.56" in pt-BR), errNotNumber
+// for anything else ("abc", "1e3").
+var (
+	errSeparators = errors.New("web: misplaced decimal or thousands separators")
+	errNotNumber  = errors.New("web: not a number")
+)
+
+// parseNumber converts a number a person typed in the locale to the canonical decimal the
+// API and admin read ("1234.56", "-5", "0.5"); blank text is "". In pt-BR "," marks the
+// decimals and "." groups thousands, in English the reverse. So that "5.40" typed on a
+// Portuguese page is not refused, the other separator is read as the decimal one when that is
+// unambiguous: it appears once and is not followed by exactly three digits ("5.40" is 5.40,
+// but "1.234" is 1234 in pt-BR, and "1,234" is 1234 in English). Thousands must be grouped by
+// three; anything else is refused rather than guessed, since a misread cost is a wrong profit
+// nobody notices. Whether the number fits its field (negative, too many decimals) is
+// admin.ParseMoneySettings's to say.
+func (l locale) parseNumber(typed string) (string, error) {
+	s := strings.TrimSpace(typed)
+	if s == "" {
+		return "", nil
+	}
+	sign := ""
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		sign, s = "-", rest
+	}
+	if s == "" || strings.Trim(s, "0123456789.,") != "" {
+		return "", errNotNumber
+	}
+	if strings.Trim(s, ".,") == "" {
+		return "", errSeparators
+	}
+	intPart, frac, hasFrac := s, "", false
+	switch {
+	case strings.Contains(s, l.decimal):
+		i := strings.LastIndex(s, l.decimal)
+		intPart, frac, hasFrac = s[:i], s[i+1:], true
+	case strings.Count(s, l.group) == 1:
+		if i := strings.Index(s, l.group); len(s)-i-1 != 3 {
+			intPart, frac, hasFrac = s[:i], s[i+1:], true
+		}
+	}
+	if hasFrac && (frac == "" || strings.ContainsAny(frac, ".,")) {
+		return "", errSeparators
+	}
+	digits, ok := l.ungrouped(intPart)
+	switch {
+	case intPart == "" && hasFrac: // ",5"
+		digits = "0"
+	case !ok:
+		return "", errSeparators
+	}
+	if digits = strings.TrimLeft(digits, "0"); digits == "" {
+		digits = "0"
+	}
+	if hasFrac {
+		return sign + digits + "." + frac, nil
+	}
+	return sign + digits, nil
+}
+
+// ungrouped returns the digits of an integer part typed with or without the locale's group
+// separator; grouped, the first group has one to three digits and no leading zero, the
+// others three.
+func (l locale) ungrouped(s string) (string, bool) {
+	groups := strings.Split(s, l.group)
+	for i, g := range groups {
+		if g == "" || strings.Trim(g, "0123456789") != "" {
+			return "", false
+		}
+		if len(groups) > 1 && (i == 0 && (len(g) > 3 || g[0] == '0') || i > 0 && len(g) != 3) {
+			return "", false
+		}
+	}
+	return strings.Join(groups, ""), true
+}
+
+// numberText writes a canonical decimal ("1234.56", as parseNumber returns and the store
+// keeps) the locale's way ("1.234,56" in pt-BR, "1,234.56" in English), so parseNumber reads
+// it back to the same number. Text that is not a plain decimal is returned unchanged.
+func (l locale) numberText(canonical string) string {
+	sign, s := "", canonical
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		sign, s = "-", rest
+	}
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	if intPart == "" || strings.Trim(intPart, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" || hasFrac && frac == "" {
+		return canonical
+	}
+	if hasFrac {
+		return sign + l.grouped(intPart) + l.decimal + frac
+	}
+	return sign + l.grouped(intPart)
 }
 
 // Money formats minor units of one currency; amounts of different currencies are never summed.
