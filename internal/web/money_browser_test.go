@@ -13,13 +13,14 @@ import (
 // TestBrowserMoneySettings edits the money settings in headless Chromium, in both languages
 // and on both stores: from the Campaigns page's link, a refused value (a tax of 150 %) names
 // its field and reason and saves nothing; then a gateway's fee (with a decimal comma), the
-// tax, a product cost and an exchange rate are saved and shown again.
+// tax, a product cost and an exchange rate are saved and shown again, with the reader's
+// decimal separator.
 // HUB_SCREENSHOTS=1 writes docs/dashboard/money-settings.png and money-settings-pt-BR.png.
 func TestBrowserMoneySettings(t *testing.T) {
-	type words struct{ lang, h1, badTax, saved string }
+	type words struct{ lang, h1, badTax, saved, rate string }
 	for _, w := range []words{
-		{"en", "Money settings", "The tax must be a percentage from 0 to 100", "Money settings saved"},
-		{"pt-BR", "Ajustes de dinheiro", "O imposto precisa ser um percentual de 0 a 100", "Ajustes de dinheiro salvos"},
+		{"en", "Money settings", "The tax must be a percentage from 0 to 100", "Money settings saved", "USD = 5.40"},
+		{"pt-BR", "Ajustes de dinheiro", "O imposto precisa ser um percentual de 0 a 100", "Ajustes de dinheiro salvos", "USD = 5,40"},
 	} {
 		for _, b := range backends {
 			t.Run(b.name+"/"+w.lang, func(t *testing.T) {
@@ -78,7 +79,7 @@ func TestBrowserMoneySettings(t *testing.T) {
 				if v := p.eval(`document.querySelector('#m-tax').value`); v != "6" {
 					t.Errorf("tax shown %q", v)
 				}
-				if v := p.eval(`document.querySelector('#m-rates').value`); !strings.Contains(v, "USD = 5.40") {
+				if v := p.eval(`document.querySelector('#m-rates').value`); !strings.Contains(v, w.rate) {
 					t.Errorf("rates shown %q", v)
 				}
 			})
