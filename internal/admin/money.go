@@ -86,9 +86,9 @@ func ParseMoneySettings(tenantID string, in MoneyInput, prev store.MoneySettings
 			ve.Add(field+".fixed_currency", "must be an ISO 4217 code like BRL")
 			continue
 		}
-		fixed, err := domain.ParseMinor(cmpOr(f.Fixed, "0"), fc)
+		fixed, err := domain.ParseMinorExact(cmpOr(f.Fixed, "0"), fc)
 		if err != nil || fixed < 0 {
-			ve.Add(field+".fixed", "must be an amount like 1.00, not negative")
+			ve.Add(field+".fixed", fmt.Sprintf("must be an amount like 1.00 with at most %d decimals for %s, not negative", domain.MinorDigits(fc), fc))
 		}
 		s.Fees[p] = store.GatewayFee{BasisPoints: bp, FixedMinor: fixed, FixedCurrency: fc}
 	}
@@ -98,9 +98,10 @@ func ParseMoneySettings(tenantID string, in MoneyInput, prev store.MoneySettings
 			ve.Add("product_costs", "product ids must be 1 to 200 characters")
 			continue
 		}
-		c, err := domain.ParseMinor(in.ProductCosts[id], cmpOr(s.Currency, store.DefaultReportCurrency))
+		cc := cmpOr(s.Currency, store.DefaultReportCurrency)
+		c, err := domain.ParseMinorExact(in.ProductCosts[id], cc)
 		if err != nil || c < 0 {
-			ve.Add(field, "must be an amount like 20.00, not negative")
+			ve.Add(field, fmt.Sprintf("must be an amount like 20.00 with at most %d decimals for %s, not negative", domain.MinorDigits(cc), cc))
 		}
 		s.ProductCosts[id] = c
 	}
@@ -148,7 +149,7 @@ func PutMoneySettings(ctx context.Context, st MoneyStore, tenantID string, in Mo
 // basisPoints reads a percentage with at most two decimals as hundredths of a percent.
 func basisPoints(s string) (int64, bool) {
 	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
-	v, err := domain.ParseMinor(s, "BRL") // two decimals, the same rules as an amount
+	v, err := domain.ParseMinorExact(s, "BRL") // at most two decimals, the same rules as an amount
 	if err != nil || v < 0 {
 		return 0, false
 	}

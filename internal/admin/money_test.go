@@ -37,6 +37,36 @@ func TestParseMoneySettings(t *testing.T) {
 	}
 }
 
+// A digit beyond the currency's cents is refused, not rounded: "1.234" typed as a cost in
+// reais is a thousands separator read as a decimal point, and rounding it to 1.23 would be a
+// wrong profit with no error.
+func TestParseMoneySettingsRefusesExtraDecimals(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name  string
+		in    MoneyInput
+		field string
+	}{
+		{"cost in reais", MoneyInput{Currency: "BRL", ProductCosts: map[string]string{"curso": "1.234"}}, "product_costs.curso"},
+		{"cost in yen", MoneyInput{Currency: "JPY", ProductCosts: map[string]string{"curso": "100.5"}}, "product_costs.curso"},
+		{"fixed fee", MoneyInput{Currency: "BRL", Fees: map[string]FeeInput{"kiwify": {Percent: "8.99", Fixed: "2.499"}}}, "fees.kiwify.fixed"},
+		{"fee percent", MoneyInput{Currency: "BRL", Fees: map[string]FeeInput{"kiwify": {Percent: "8.999"}}}, "fees.kiwify.percent"},
+		{"tax", MoneyInput{Currency: "BRL", TaxPercent: "11.333"}, "tax_percent"},
+	} {
+		_, err := ParseMoneySettings("t1", c.in, store.MoneySettings{}, now)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || len(ve.Fields) != 1 || ve.Fields[0].Field != c.field {
+			t.Errorf("%s: error %v, want one on %s", c.name, err, c.field)
+		}
+	}
+	// Trailing zeros are not extra precision.
+	s, err := ParseMoneySettings("t1", MoneyInput{Currency: "BRL", TaxPercent: "6.000", ProductCosts: map[string]string{"curso": "20.500"}}, store.MoneySettings{}, now)
+	if err != nil || s.TaxBasisPoints != 600 || s.ProductCosts["curso"] != 2050 {
+		t.Errorf("trailing zeros: %+v, %v", s, err)
+	}
+}
+
 func FuzzParseMoneySettings(f *testing.F) {
 	file, err := os.Open("testdata/money_values.txt")
 	if err != nil {

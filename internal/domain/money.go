@@ -82,6 +82,13 @@ func ParseMinor(amount, currency string) (int64, error) {
 	return scaleDecimal(amount, MinorDigits(currency), false)
 }
 
+// ParseMinorExact is ParseMinor for an amount a person typed: a digit beyond the currency's
+// precision ("1.234" reais, a thousands separator read as a decimal point) is an error instead
+// of being rounded away.
+func ParseMinorExact(amount, currency string) (int64, error) {
+	return scaleDecimal(amount, MinorDigits(currency), true)
+}
+
 // scaleDecimal returns s * 10^digits as an int64. With exact, any non-zero digit that would be
 // dropped is an error instead of being rounded.
 func scaleDecimal(s string, digits int, exact bool) (int64, error) {
