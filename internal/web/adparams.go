@@ -128,8 +128,12 @@ func (u *UI) checkAdParams(ctx context.Context, l locale, tenantID string, cards
 		switch {
 		case c.Clicks == 0:
 			c.Class, c.Verdict = "waiting", l.T("ads.check_none", title, days)
+		case c.Clicks == 1 && c.WithAd == 0:
+			c.Class, c.Verdict = "bad", l.T("ads.check_bad_one", title, days)
 		case c.WithAd == 0:
 			c.Class, c.Verdict = "bad", l.T("ads.check_bad", l.Count(c.Clicks), title, days)
+		case c.Clicks == 1:
+			c.Class, c.Verdict = "ok", l.T("ads.check_ok_one", title, days)
 		case c.WithAd*10 >= c.Clicks*9:
 			c.Class, c.Verdict = "ok", l.T("ads.check_ok", l.Count(c.WithAd), l.Count(c.Clicks), title, days)
 		default:

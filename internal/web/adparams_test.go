@@ -118,7 +118,10 @@ func TestAdParamsCheck(t *testing.T) {
 				"No visit from a Example Ads ad in the last 7 days yet")
 			if specs[spend.GoogleAds].Spec().AdLinks.Parameters != "" {
 				// The Google click is Google's alone, and carries no ad id.
-				mustContain(t, "setup with clicks: Google Ads", r.body, `class="ad-check bad"`, "None of the 1 visits from Google Ads ads in the last 7 days carries the ad&#39;s id")
+				mustContain(t, "setup with clicks: Google Ads", r.body, `class="ad-check bad"`, "The one visit from Google Ads ads in the last 7 days does not carry the ad&#39;s id")
+				if strings.Contains(r.body, "None of the 1 visits") {
+					t.Error("one visit is written as a plural")
+				}
 			}
 			r = c.get("/setup?lang=pt-BR")
 			mustContain(t, "setup in pt-BR", r.body, "Só 2 das 3 visitas vindas de anúncios da plataforma Meta nos últimos 7 dias trazem o id do anúncio", "Parâmetros de URL")
