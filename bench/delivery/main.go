@@ -22,9 +22,14 @@
 // With -rate R it sends -n webhooks at that one rate instead, optionally making the fake fail a
 // share of requests for a while (-fail-rate, -fail-mode, -fail-for), and its last line is:
 //
-//	delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms cpu_busy=N% steal=N%
+//	delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms hub_us_per_order=N pg_us_per_order=N cpu_busy=N% steal=N%
 //
 // dead is how many orders Hub gave up on (read through the admin API with -api-key; -1 without).
+//
+// hub_us_per_order and pg_us_per_order are the CPU time Hub's process (-hub-pid) and its
+// PostgreSQL cluster (-pg-pid, the postmaster: every backend) spent per order from the first
+// webhook until every order reached every fake, in µs; n/a when not measured (run.sh passes
+// both, PostgreSQL's only with STORE=postgres).
 //
 // cpu_busy is how busy the whole machine was over the run (every CPU, from /proc/stat) and steal
 // how much CPU time the hypervisor gave to other guests: a run with more than a few % of steal
@@ -102,6 +107,8 @@ func main() {
 		failRate = flag.Float64("fail-rate", 0, "fixed rate: share of Meta requests the fake fails during -fail-for")
 		failMode = flag.String("fail-mode", "500", "fixed rate: how the fake fails: 500, 429, timeout or invalid_token (permanent: those orders end dead)")
 		failFor  = flag.Duration("fail-for", 10*time.Second, "fixed rate: how long the fake fails")
+		hubPID   = flag.Int("hub-pid", 0, "fixed rate: pid of the Hub process, to report its CPU time per order (0: not measured)")
+		pgPID    = flag.Int("pg-pid", 0, "fixed rate: pid of the postmaster of Hub's own PostgreSQL cluster, to report the cluster's CPU time per order (0: not measured)")
 		timeline = flag.Duration("timeline", 0, "fixed rate: also print Meta's latency per slice of this length of the sending window (e.g. 1s), to see whether a slow p95 is spread over the run or a few bursts")
 		prof     measure.ProfileFlags
 	)
@@ -133,7 +140,7 @@ func main() {
 	r := &runner{
 		client:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}},
 		webhook: *webhookURL, hottok: *hottok, fake: *fakeURL, hubBase: hubBase, apiKey: *apiKey,
-		conc: *conc, sent: map[string]time.Time{},
+		conc: *conc, sent: map[string]time.Time{}, hubPID: *hubPID, pgPID: *pgPID,
 		fakes: append([]fakeDest{{name: "meta", url: *fakeURL}}, others...),
 	}
 	for _, f := range r.fakes {
@@ -201,7 +208,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "no step met the objective: no capacity to double, no overload run")
 	}
 
-	t := r.tally(*wait)
+	t := r.tally(*wait, nil)
 	measure.PrintLoadAfter(os.Stderr)
 	machine := mc.Fields(os.Stderr)
 	if *overload && found {
@@ -321,6 +328,7 @@ type runner struct {
 	conc                                   int
 	fakes                                  []fakeDest // Meta's first
 	visitors                               []string   // visitor ids with a Google ad click, for sck
+	hubPID, pgPID                          int        // measured for CPU per order when set (fixed rate)
 
 	mu   sync.Mutex
 	sent map[string]time.Time // event id -> when its webhook was due
@@ -498,8 +506,9 @@ func (r *runner) sentIDs() []string {
 }
 
 // tally waits (at most wait) until every acknowledged order of the run reached each fake or Hub
-// gave up on it there, and counts lost and duplicated orders per destination.
-func (r *runner) tally(wait time.Duration) tallyResult {
+// gave up on it there, and counts lost and duplicated orders per destination. arrived, when
+// set, is called once the wait is over, before the delivery states are read through the API.
+func (r *runner) tally(wait time.Duration, arrived func()) tallyResult {
 	r.mu.Lock()
 	sent := make(map[string]time.Time, len(r.sent))
 	for k, v := range r.sent {
@@ -534,6 +543,9 @@ func (r *runner) tally(wait time.Duration) tallyResult {
 			}
 		}
 		time.Sleep(time.Second)
+	}
+	if arrived != nil {
+		arrived()
 	}
 	var states map[string]map[string][]string
 	if r.apiKey != "" {
@@ -647,11 +659,26 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 			}
 		}()
 	}
+	cpu0, err := measure.ReadUsage(r.hubPID, r.pgPID)
+	if err != nil {
+		log.Fatalf("delivery: %v", err)
+	}
 	mc := measure.StartMachine()
 	ids, ackLat, failed, achieved := r.send(prefix, rate, n)
-	t := r.tally(wait)
+	var cpu1 measure.Usage
+	t := r.tally(wait, func() {
+		if cpu1, err = measure.ReadUsage(r.hubPID, r.pgPID); err != nil {
+			log.Fatalf("delivery: %v", err)
+		}
+	})
 	measure.PrintLoadAfter(os.Stderr)
 	machine := mc.Fields(os.Stderr)
+	// CPU per order from the first webhook until every order reached every fake, before the
+	// final read of the delivery states: the webhook, attribution, every destination's delivery
+	// and River's job rows.
+	orders := int64(len(ids))
+	perOrder := fmt.Sprintf(" hub_us_per_order=%s pg_us_per_order=%s",
+		measure.PerEventText(cpu1.Hub-cpu0.Hub, orders, r.hubPID > 0), measure.PerEventText(cpu1.PG-cpu0.PG, orders, r.pgPID > 0))
 	var lat []float64
 	r.mu.Lock()
 	for _, id := range ids {
@@ -672,8 +699,8 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 	fmt.Fprintf(os.Stderr, "sent %d webhooks at %.0f/s (%d not acknowledged); fake failing %.0f%% of requests (%s) for %s; %d requests reached the fake; max latency %.0fms\n",
 		n, achieved, failed, failRate*100, failMode, failFor, t.evs.Requests, pct(lat, 100))
 	bad := r.printDests(t, storeName, r.sentIDs(), mark)
-	fmt.Printf("delivery: store=%s orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms%s%s\n",
-		storeName, len(ids), len(lat), dead, t.lost, t.dup, pct(lat, 50), pct(lat, 95), pct(lat, 99), machine, mark)
+	fmt.Printf("delivery: store=%s orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms%s%s%s\n",
+		storeName, len(ids), len(lat), dead, t.lost, t.dup, pct(lat, 50), pct(lat, 95), pct(lat, 99), perOrder, machine, mark)
 	if t.lost > 0 || t.dup > 0 || failed > 0 || bad {
 		os.Exit(1)
 	}

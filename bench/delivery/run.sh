@@ -14,7 +14,7 @@
 #   DESTS=meta,googleads,ga4,tiktok,webhook bench/delivery/run.sh   # every destination at once
 #
 # The last line is the harness's: delivery: store=S capacity=N/s ack_p99=… e2e_p95=… lost=N dup=N
-# (with -rate: delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=… p95=… p99=…),
+# (with -rate: delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=… p95=… p99=… hub_us_per_order=… pg_us_per_order=…),
 # after one line per destination: delivery-dest: store=S dest=D orders=N accepted=N lost=N dup=N p50=… p95=…
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -24,6 +24,10 @@ bench_setup
 (cd "$BENCH_ROOT" && go build -o "$WORK/delivery" ./bench/delivery)
 log "running bench/delivery $*"
 bench_profile_start
+pids=(-hub-pid "$HUB_PID")
+if [ "$STORE" = postgres ]; then
+	pids+=(-pg-pid "$PG_PID")
+fi
 timeout 2h "$WORK/delivery" -webhook "$HOTMART_URL" -hottok "$HOTTOK" -fake "$FAKE_URL" \
-	-api-key "$ADMIN_KEY" -store "$STORE" -dests "$DEST_FAKES" -public-key "$PUBLIC_KEY" "${BENCH_ARGS[@]}" "$@"
+	-api-key "$ADMIN_KEY" -store "$STORE" -dests "$DEST_FAKES" -public-key "$PUBLIC_KEY" "${pids[@]}" "${BENCH_ARGS[@]}" "$@"
 bench_profile_report

@@ -130,7 +130,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("ingest: refused: %v", err)
 	}
-	cpu0, err := readCPU(*hubPID, *pgPID)
+	cpu0, err := measure.ReadUsage(*hubPID, *pgPID)
 	if err != nil {
 		log.Fatalf("ingest: %v", err)
 	}
@@ -191,7 +191,7 @@ func main() {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1, err := readCPU(*hubPID, *pgPID)
+	cpu1, err := measure.ReadUsage(*hubPID, *pgPID)
 	if err != nil {
 		log.Fatalf("ingest: %v", err)
 	}
@@ -230,42 +230,17 @@ func main() {
 	}
 	slices.Sort(latencies)
 	n := acked.Load()
-	hubUS, pgUS := "n/a", "n/a"
-	if *hubPID > 0 {
-		hubUS = fmt.Sprintf("%.1f", measure.PerEvent(cpu1.hub-cpu0.hub, n))
-	}
-	if *pgPID > 0 && st.Dialect() == "postgres" {
-		pgUS = fmt.Sprintf("%.1f", measure.PerEvent(cpu1.pg-cpu0.pg, n))
-	}
+	hubUS := measure.PerEventText(cpu1.Hub-cpu0.Hub, n, *hubPID > 0)
+	pgUS := measure.PerEventText(cpu1.PG-cpu0.PG, n, *pgPID > 0 && st.Dialect() == "postgres")
 	fmt.Fprintf(os.Stderr, "ingest: run=%s tenant=%s concurrency=%d batch=%d sources=%d duration=%s requests=%d sent=%d acked=%d stored=%d rejected=%d failed=%d hub_cpu=%s pg_cpu=%s\n",
 		run, tenant.ID, *concurrency, *batch, *sources, elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
-		cpu1.hub-cpu0.hub, cpu1.pg-cpu0.pg)
+		cpu1.Hub-cpu0.Hub, cpu1.PG-cpu0.PG)
 	line := fmt.Sprintf("ingest: store=%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
 		st.Dialect(), float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) + machine
 	if forced {
 		line += " forced=1"
 	}
 	fmt.Println(line)
-}
-
-type cpuTimes struct{ hub, pg time.Duration }
-
-// readCPU reads the CPU time Hub and the PostgreSQL cluster have used so far (zero for a pid
-// not given).
-func readCPU(hubPID, pgPID int) (cpuTimes, error) {
-	var c cpuTimes
-	var err error
-	if hubPID > 0 {
-		if c.hub, err = measure.ProcessCPU(hubPID); err != nil {
-			return c, fmt.Errorf("CPU time of hub (pid %d): %w", hubPID, err)
-		}
-	}
-	if pgPID > 0 {
-		if c.pg, err = measure.TreeCPU(pgPID); err != nil {
-			return c, fmt.Errorf("CPU time of the PostgreSQL cluster (postmaster pid %d): %w", pgPID, err)
-		}
-	}
-	return c, nil
 }
 
 // send posts one request, retrying 429/503 and transport errors with the same body (the event

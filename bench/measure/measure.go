@@ -203,6 +203,38 @@ func SumTree(root Stat, children map[int][]Stat) time.Duration {
 	return time.Duration(ticks) * ClockTick
 }
 
+// Usage is the CPU time Hub and its PostgreSQL cluster have used so far; a harness reads it
+// before and after its load and divides the difference by the events or orders it sent.
+type Usage struct{ Hub, PG time.Duration }
+
+// ReadUsage reads Usage for Hub's process (hubPID) and the PostgreSQL cluster whose postmaster
+// is pgPID (TreeCPU); a pid of 0 is not read and stays zero.
+func ReadUsage(hubPID, pgPID int) (Usage, error) {
+	var u Usage
+	var err error
+	if hubPID > 0 {
+		if u.Hub, err = ProcessCPU(hubPID); err != nil {
+			return u, fmt.Errorf("CPU time of hub (pid %d): %w", hubPID, err)
+		}
+	}
+	if pgPID > 0 {
+		if u.PG, err = TreeCPU(pgPID); err != nil {
+			return u, fmt.Errorf("CPU time of the PostgreSQL cluster (postmaster pid %d): %w", pgPID, err)
+		}
+	}
+	return u, nil
+}
+
+// PerEventText is PerEvent written with one decimal for a result line, or "n/a" when the
+// process was not measured (measured false) or there were no events.
+func PerEventText(cpu time.Duration, events int64, measured bool) string {
+	v := PerEvent(cpu, events)
+	if !measured || math.IsNaN(v) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
 // PerEvent is CPU time per event in microseconds; NaN without events.
 func PerEvent(cpu time.Duration, events int64) float64 {
 	if events <= 0 {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -239,5 +240,37 @@ func TestCPUSince(t *testing.T) {
 	}
 	if _, _, ok := (CPU{Busy: 50}).Since(before); ok {
 		t.Fatal("backwards: ok")
+	}
+}
+
+func TestPerEventText(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		cpu      time.Duration
+		events   int64
+		measured bool
+		want     string
+	}{
+		{1500 * time.Microsecond, 10, true, "150.0"},
+		{time.Millisecond, 3, true, "333.3"},
+		{time.Millisecond, 0, true, "n/a"},
+		{time.Millisecond, 10, false, "n/a"},
+	} {
+		if got := PerEventText(c.cpu, c.events, c.measured); got != c.want {
+			t.Errorf("PerEventText(%s, %d, %v) = %q, want %q", c.cpu, c.events, c.measured, got, c.want)
+		}
+	}
+}
+
+// ReadUsage reads this process's CPU time as Hub's (maybe 0 ticks so early) and leaves an
+// unread pid at zero; a pid that does not exist is an error naming it.
+func TestReadUsage(t *testing.T) {
+	t.Parallel()
+	u, err := ReadUsage(os.Getpid(), 0)
+	if err != nil || u.Hub < 0 || u.PG != 0 {
+		t.Fatalf("ReadUsage(self, 0) = %+v, %v", u, err)
+	}
+	if _, err := ReadUsage(0, 1<<30); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
+		t.Errorf("ReadUsage of a missing postmaster: %v", err)
 	}
 }
