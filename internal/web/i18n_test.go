@@ -115,6 +115,13 @@ func TestCatalogue(t *testing.T) {
 		codes = append(codes, "step."+s, "step."+s+".next")
 	}
 	codes = append(codes, "warn.url_unset", "warn.url_localhost", "warn.url_http")
+	// moneyProblem and moneyField build their keys from moneyKey's kinds.
+	for _, kind := range []string{"currency", "tax", "fee_percent", "fee_fixed", "cost", "rate", "other"} {
+		codes = append(codes, "money.err."+kind)
+	}
+	for _, kind := range []string{"tax", "fee_percent", "fee_fixed", "cost", "rate"} {
+		codes = append(codes, "money.f."+kind)
+	}
 	for _, k := range []string{"touchpoint", "webhook", "delivery"} {
 		codes = append(codes, "live.kind."+k)
 	}

@@ -208,38 +208,43 @@ func (u *UI) putMoney(w http.ResponseWriter, r *http.Request, p page) {
 	u.renderMoney(w, r, p, http.StatusUnprocessableEntity, form)
 }
 
-// moneyField names the field of a number refused for its separators.
-func moneyField(l locale, field string) string {
+// moneyKey splits admin's name for a money field ("fees.hotmart.percent", "rates.USD") into
+// the catalogue's word for its kind (fee_percent, fee_fixed, cost, rate, tax, currency; "" for
+// another) and the argument that kind's words take: the gateway's name or the id as typed.
+func moneyKey(l locale, field string) (kind string, args []any) {
 	parts := strings.SplitN(field, ".", 3)
 	switch {
+	case field == "currency":
+		return "currency", nil
+	case field == "tax_percent":
+		return "tax", nil
 	case parts[0] == "fees" && len(parts) == 3 && parts[2] == "percent":
-		return l.T("money.f.fee_percent", l.Code("provider", parts[1]))
+		return "fee_percent", []any{l.Code("provider", parts[1])}
 	case parts[0] == "fees" && len(parts) == 3:
-		return l.T("money.f.fee_fixed", l.Code("provider", parts[1]))
+		return "fee_fixed", []any{l.Code("provider", parts[1])}
 	case parts[0] == "product_costs" && len(parts) >= 2:
-		return l.T("money.f.cost", strings.TrimPrefix(field, "product_costs."))
+		return "cost", []any{strings.TrimPrefix(field, "product_costs.")}
 	case parts[0] == "rates" && len(parts) >= 2:
-		return l.T("money.f.rate", strings.TrimPrefix(field, "rates."))
+		return "rate", []any{strings.TrimPrefix(field, "rates.")}
+	}
+	return "", nil
+}
+
+// moneyField names the field of a number refused for its separators (the tax for any field
+// that names no fee, cost or rate).
+func moneyField(l locale, field string) string {
+	switch kind, args := moneyKey(l, field); kind {
+	case "fee_percent", "fee_fixed", "cost", "rate":
+		return l.T("money.f."+kind, args...)
 	}
 	return l.T("money.f.tax")
 }
 
 // moneyProblem says what is wrong with one field admin.ParseMoneySettings refused.
 func moneyProblem(l locale, field string) string {
-	parts := strings.SplitN(field, ".", 3)
-	switch {
-	case field == "currency":
-		return l.T("money.err.currency")
-	case field == "tax_percent":
-		return l.T("money.err.tax")
-	case parts[0] == "fees" && len(parts) == 3 && parts[2] == "percent":
-		return l.T("money.err.fee_percent", l.Code("provider", parts[1]))
-	case parts[0] == "fees" && len(parts) == 3:
-		return l.T("money.err.fee_fixed", l.Code("provider", parts[1]))
-	case parts[0] == "product_costs" && len(parts) >= 2:
-		return l.T("money.err.cost", strings.TrimPrefix(field, "product_costs."))
-	case parts[0] == "rates" && len(parts) >= 2:
-		return l.T("money.err.rate", strings.TrimPrefix(field, "rates."))
+	kind, args := moneyKey(l, field)
+	if kind == "" {
+		return l.T("money.err.other")
 	}
-	return l.T("money.err.other")
+	return l.T("money.err."+kind, args...)
 }
