@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/spend/googleads"
 	"github.com/hubtrack/hub/internal/spend/googleads/fakegaql"
@@ -196,10 +195,6 @@ func FuzzParseStream(f *testing.F) {
 // group), so the Campaigns page credits the sale to the ad group whose spend was imported.
 func TestAdLinksRoundTrip(t *testing.T) {
 	t.Parallel()
-	spec := googleads.New(spend.Env{}).Spec()
-	if spec.AdLinks.Parameters == "" {
-		t.Fatal("Google Ads declares no URL parameters")
-	}
 	var b googleads.Batch
 	if err := json.Unmarshal([]byte(`{"results":[{"campaign":{"id":"20123456789","name":"Search | Brand"},"adGroup":{"id":"150123456789","name":"Brand terms"},
 		"segments":{"date":"2026-05-01"},"metrics":{"costMicros":"1000000"}}]}`), &b); err != nil {
@@ -210,13 +205,6 @@ func TestAdLinksRoundTrip(t *testing.T) {
 		t.Fatalf("Rows: %v, %d rows", err, len(rows))
 	}
 	row := rows[0]
-	clicked := strings.NewReplacer("{campaignid}", row.CampaignID, "{adgroupid}", row.AdSetID).Replace(spec.AdLinks.Parameters)
-	if strings.ContainsAny(clicked, "{}") {
-		t.Fatalf("a ValueTrack parameter was not filled in: %s", clicked)
-	}
-	got := domain.ParseAdRef(domain.AdClick{URL: "https://shop.example.com/p?" + clicked + "&gclid=Cj0KCQ_x"})
-	want := domain.AdRef{Platform: string(spend.GoogleAds), CampaignID: row.CampaignID, AdSetID: row.AdSetID, AdID: row.AdID}
-	if got != want {
-		t.Errorf("ParseAdRef = %+v\nwant %+v", got, want)
-	}
+	spendtest.AdLinks(t, googleads.New(spend.Env{}).Spec(), row, "gclid=Cj0KCQ_x", false,
+		"{campaignid}", row.CampaignID, "{adgroupid}", row.AdSetID)
 }

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/spend/meta"
 	"github.com/hubtrack/hub/internal/spend/meta/fakeinsights"
@@ -439,29 +437,14 @@ func FuzzParseRun(f *testing.F) {
 // whose spend was imported.
 func TestAdLinksRoundTrip(t *testing.T) {
 	t.Parallel()
-	spec := meta.New(spend.Env{}).Spec()
-	if spec.AdLinks.Parameters == "" {
-		t.Fatal("Meta declares no URL parameters")
-	}
 	page, err := meta.ParseInsights([]byte(`{"data":[{"date_start":"2026-05-01","campaign_id":"120200000000000001","campaign_name":"Launch | May",
 		"adset_id":"120200000000000002","adset_name":"Women 25-34","ad_id":"120200000000000003","ad_name":"Video 1","spend":"10.00"}]}`))
 	if err != nil || len(page.Rows) != 1 {
 		t.Fatalf("ParseInsights: %v, %d rows", err, len(page.Rows))
 	}
 	row := page.Rows[0]
-	q := url.QueryEscape
-	clicked := strings.NewReplacer(
-		"{{campaign.name}}", q(row.CampaignName), "{{campaign.id}}", row.CampaignID,
-		"{{adset.name}}", q(row.AdSetName), "{{adset.id}}", row.AdSetID,
-		"{{ad.name}}", q(row.AdName), "{{ad.id}}", row.AdID,
-	).Replace(spec.AdLinks.Parameters)
-	if strings.Contains(clicked, "{{") {
-		t.Fatalf("a macro was not filled in: %s", clicked)
-	}
-	got := domain.ParseAdRef(domain.AdClick{URL: "https://shop.example.com/p?" + clicked + "&fbclid=IwAR_x"})
-	want := domain.AdRef{Platform: string(spend.Meta), CampaignID: row.CampaignID, CampaignName: row.CampaignName,
-		AdSetID: row.AdSetID, AdSetName: row.AdSetName, AdID: row.AdID, AdName: row.AdName}
-	if got != want {
-		t.Errorf("ParseAdRef = %+v\nwant %+v", got, want)
-	}
+	spendtest.AdLinks(t, meta.New(spend.Env{}).Spec(), row, "fbclid=IwAR_x", true,
+		"{{campaign.name}}", row.CampaignName, "{{campaign.id}}", row.CampaignID,
+		"{{adset.name}}", row.AdSetName, "{{adset.id}}", row.AdSetID,
+		"{{ad.name}}", row.AdName, "{{ad.id}}", row.AdID)
 }

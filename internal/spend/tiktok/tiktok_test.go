@@ -3,12 +3,10 @@ package tiktok_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/spend/spendtest"
 	"github.com/hubtrack/hub/internal/spend/tiktok"
@@ -143,10 +141,6 @@ func FuzzParseReport(f *testing.F) {
 // spend was imported.
 func TestAdLinksRoundTrip(t *testing.T) {
 	t.Parallel()
-	spec := tiktok.New(spend.Env{}).Spec()
-	if spec.AdLinks.Parameters == "" {
-		t.Fatal("TikTok declares no URL parameters")
-	}
 	rep, err := tiktok.ParseReport([]byte(`{"list":[{"dimensions":{"ad_id":"1790000000000000003","stat_time_day":"2026-05-01 00:00:00"},
 		"metrics":{"campaign_id":"1790000000000000001","campaign_name":"Launch | May","adgroup_id":"1790000000000000002","adgroup_name":"Women 25-34",
 		"ad_name":"Video 1","spend":"10.00"}}],"page_info":{"page":1,"total_page":1}}`))
@@ -154,19 +148,8 @@ func TestAdLinksRoundTrip(t *testing.T) {
 		t.Fatalf("ParseReport: %v, %d rows", err, len(rep.Rows))
 	}
 	row := rep.Rows[0]
-	q := url.QueryEscape
-	clicked := strings.NewReplacer(
-		"__CAMPAIGN_NAME__", q(row.CampaignName), "__CAMPAIGN_ID__", row.CampaignID,
-		"__AID_NAME__", q(row.AdSetName), "__AID__", row.AdSetID,
-		"__CID_NAME__", q(row.AdName), "__CID__", row.AdID,
-	).Replace(spec.AdLinks.Parameters)
-	if strings.Contains(clicked, "__") {
-		t.Fatalf("a macro was not filled in: %s", clicked)
-	}
-	got := domain.ParseAdRef(domain.AdClick{URL: "https://shop.example.com/p?" + clicked + "&ttclid=E.C.P.x"})
-	want := domain.AdRef{Platform: string(spend.TikTok), CampaignID: row.CampaignID, CampaignName: row.CampaignName,
-		AdSetID: row.AdSetID, AdSetName: row.AdSetName, AdID: row.AdID, AdName: row.AdName}
-	if got != want {
-		t.Errorf("ParseAdRef = %+v\nwant %+v", got, want)
-	}
+	spendtest.AdLinks(t, tiktok.New(spend.Env{}).Spec(), row, "ttclid=E.C.P.x", true,
+		"__CAMPAIGN_NAME__", row.CampaignName, "__CAMPAIGN_ID__", row.CampaignID,
+		"__AID_NAME__", row.AdSetName, "__AID__", row.AdSetID,
+		"__CID_NAME__", row.AdName, "__CID__", row.AdID)
 }
