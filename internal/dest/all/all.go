@@ -1,5 +1,7 @@
 // Package all registers every destination Hub ships. The app calls Register once at start-up;
-// adding a destination is one line here.
+// adding a destination is one line here (and its import), then `go generate
+// ./internal/dest/all/fakes`, which lists the destination's double (its fake<type> package's
+// Double) from Register, in its order: the order of `hub help`'s fake commands.
 package all
 
 import (
