@@ -35,6 +35,9 @@
 #   KEEP=1           keep the work directory (logs, SQLite file, the cluster's data directory)
 #   HUB_SRC=DIR      build Hub from another checkout (e.g. a worktree of an older commit) while the
 #                    harness stays this one: before/after comparisons on the same harness
+#   PG_STATEMENTS=1  with STORE=postgres, load pg_stat_statements in the run's cluster and, at the
+#                    end, write its statements by total execution time to $WORK/pg_statements.txt
+#                    (kept) and print the top 25: which SQL the PostgreSQL CPU per order goes to
 #   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
 #                    N-second CPU profile while the harness runs (bench_profile_start/_report);
 #                    the top of `go tool pprof -top` is printed, the profile kept in the work directory
@@ -126,6 +129,9 @@ bench_cleanup() {
 	done
 	stop_pid "$REDIS_PID"
 	if [ -n "$PG_DIR" ]; then
+		if [ -n "$PG_PID" ] && [ "${PG_STATEMENTS:-0}" = 1 ] && [ -n "$WORK" ]; then
+			pg_statements_report || log "could not read pg_stat_statements"
+		fi
 		if [ -n "$PG_PID" ]; then
 			"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || log "could not stop the PostgreSQL cluster in $PG_DIR"
 		fi
@@ -143,6 +149,25 @@ bench_cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+# pg_statements_report writes the run's statements by total execution time (calls, total and mean
+# ms, rows per call, shared blocks hit/read/dirtied per call) to $WORK/pg_statements.txt and prints
+# the top 25.
+pg_statements_report() {
+	psql "postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable" -qAF $'\t' -c "
+		select calls, round(total_exec_time::numeric, 1) as total_ms,
+		       round((total_exec_time / calls)::numeric * 1000, 1) as mean_us,
+		       round(rows::numeric / calls, 2) as rows_per_call,
+		       round((shared_blks_hit + shared_blks_read)::numeric / calls, 1) as blks_per_call,
+		       round(shared_blks_dirtied::numeric / calls, 2) as dirtied_per_call,
+		       round(wal_bytes::numeric / calls) as wal_bytes_per_call,
+		       left(regexp_replace(query, '\s+', ' ', 'g'), 160) as query
+		from pg_stat_statements where dbid = (select oid from pg_database where datname = 'hub')
+		order by total_exec_time desc" >"$WORK/pg_statements.txt"
+	KEEP_WORK=1
+	log "pg_stat_statements by total time: $WORK/pg_statements.txt; its top:"
+	head -n 26 "$WORK/pg_statements.txt" >&2
 }
 
 # pg_start initdb's and starts the run's own PostgreSQL cluster, configured like a managed
@@ -187,6 +212,9 @@ pg_start() {
 		max_wal_size = 2GB
 		checkpoint_timeout = 5min
 	CONF
+	if [ "${PG_STATEMENTS:-0}" = 1 ]; then
+		printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.max = 2000\n" >>"$PG_DIR/data/postgresql.conf"
+	fi
 	"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 120 start >/dev/null || {
 		cat "$PG_DIR/log" >&2
 		return 1
@@ -194,6 +222,9 @@ pg_start() {
 	PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
 	local admin="postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 	psql "$admin" -qAtc "create database hub" >/dev/null
+	if [ "${PG_STATEMENTS:-0}" = 1 ]; then
+		psql "postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable" -qAtc "create extension pg_stat_statements" >/dev/null
+	fi
 	DB_URL="postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable${PG_POOL:+&pool_max_conns=$PG_POOL}"
 	log "PostgreSQL $(psql "$admin" -qAtc 'show server_version') cluster of this run on port $PG_PORT, postmaster pid $PG_PID: $(psql "$admin" -qAtc "select string_agg(name || '=' || setting || coalesce(unit, ''), ' ' order by name) from pg_settings where name in ('autovacuum','synchronous_commit','fsync','full_page_writes','shared_buffers','effective_cache_size','max_connections','max_wal_size','wal_level')")"
 }

@@ -13,6 +13,10 @@
 #   PROFILE=20 STORE=postgres bench/delivery/run.sh         # plus a 20 s CPU profile of the server
 #   DESTS=meta,googleads,ga4,tiktok,webhook bench/delivery/run.sh   # every destination at once
 #
+# Before anything is measured, WARMUP orders (default 3000; WARMUP=0: none) go through at the first
+# rate and reach the fake, then, with STORE=postgres, ANALYZE runs: the figures are a database in
+# service (rows and planner statistics), not the first minute of an empty one (see -warmup).
+#
 # The last line is the harness's: delivery: store=S capacity=N/s ack_p99=… e2e_p95=… lost=N dup=N
 # (with -rate: delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=… p95=… p99=… hub_us_per_order=… pg_us_per_order=…),
 # after one line per destination: delivery-dest: store=S dest=D orders=N accepted=N lost=N dup=N p50=… p95=…
@@ -28,6 +32,10 @@ pids=(-hub-pid "$HUB_PID")
 if [ "$STORE" = postgres ]; then
 	pids+=(-pg-pid "$PG_PID")
 fi
+warm=(-warmup "${WARMUP:-3000}")
+if [ "$STORE" = postgres ]; then
+	warm+=(-warmup-cmd "psql '$DB_URL' -qAtc analyze")
+fi
 timeout 2h "$WORK/delivery" -webhook "$HOTMART_URL" -hottok "$HOTTOK" -fake "$FAKE_URL" \
-	-api-key "$ADMIN_KEY" -store "$STORE" -dests "$DEST_FAKES" -public-key "$PUBLIC_KEY" "${pids[@]}" "${BENCH_ARGS[@]}" "$@"
+	-api-key "$ADMIN_KEY" -store "$STORE" -dests "$DEST_FAKES" -public-key "$PUBLIC_KEY" "${pids[@]}" "${warm[@]}" "${BENCH_ARGS[@]}" "$@"
 bench_profile_report
