@@ -80,22 +80,18 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 		case d.SubjectID != "":
 			owner, ownerID, key = "deliveries", d.SubjectID, "subject_id"
 		}
-		var n int64
-		if err := q.queryRow(ctx, q.w, `SELECT (SELECT count(*) FROM `+owner+` WHERE tenant_id = $1 AND id = $2)
-			+ (SELECT count(*) FROM destinations WHERE tenant_id = $1 AND id = $3)`,
-			d.TenantID, ownerID, d.DestinationID).Scan(&n); err != nil {
-			return err
-		}
-		if n != 2 {
-			return mustAffect("order, touchpoint or destination", 0, nil)
-		}
+		// One statement: the row is written only when its owner and its destination are the
+		// tenant's; when nothing is written, the row already there (same tenant) is returned,
+		// and there being none means the owner or the destination is not the tenant's.
 		var id string
 		err := q.queryRow(ctx, q.w, `INSERT INTO deliveries (`+deliveryCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+			WHERE EXISTS (SELECT 1 FROM `+owner+` WHERE tenant_id = $2 AND id = $17)
+				AND EXISTS (SELECT 1 FROM destinations WHERE tenant_id = $2 AND id = $4)
 			ON CONFLICT DO NOTHING RETURNING id`,
 			d.ID, d.TenantID, nullable(d.OrderID), d.DestinationID, d.EventName, d.EventID, string(d.State), d.Reason, d.Attempts,
 			q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt), nullable(d.TouchpointID), d.InFlight, d.Resends,
-			nullable(d.SubjectID)).Scan(&id)
+			nullable(d.SubjectID), ownerID).Scan(&id)
 		switch {
 		case err == nil:
 			created = true
@@ -104,7 +100,10 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 			return err
 		}
 		d, err = scanDelivery(q.queryRow(ctx, q.w, `SELECT `+deliveryCols+` FROM deliveries
-			WHERE `+key+` = $1 AND event_name = $2 AND destination_id = $3`, ownerID, d.EventName, d.DestinationID))
+			WHERE `+key+` = $1 AND event_name = $2 AND destination_id = $3 AND tenant_id = $4`, ownerID, d.EventName, d.DestinationID, d.TenantID))
+		if isNoRows(err) {
+			return mustAffect("order, touchpoint or destination", 0, nil)
+		}
 		return err
 	})
 	if err != nil {
@@ -208,18 +207,17 @@ const attemptCols = `id, tenant_id, delivery_id, at, http_status, latency_ms, ou
 func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Attempt, error) {
 	a.ID = q.newID(a.ID)
 	a.At = q.stamp(a.At)
-	var n int64
-	if err := q.queryRow(ctx, q.w, `SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND id = $2`, a.TenantID, a.DeliveryID).Scan(&n); err != nil {
-		return store.Attempt{}, wrap("insert attempt", err)
-	}
-	if err := mustAffect("insert attempt: delivery", n, nil); err != nil {
-		return store.Attempt{}, err
-	}
-	_, err := q.exec(ctx, q.w, `INSERT INTO attempts (`+attemptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+	// One statement: the row is written only when the delivery is the tenant's.
+	n, err := q.exec(ctx, q.w, `INSERT INTO attempts (`+attemptCols+`)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+		WHERE EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = $2 AND id = $3)`,
 		a.ID, a.TenantID, a.DeliveryID, q.f.Time(a.At), a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID, a.Replay,
 		a.RequestID, strings.Join(a.EventIDs, "\n"), a.Resend)
 	if err != nil {
 		return store.Attempt{}, q.writeErr("insert attempt", err)
+	}
+	if err := mustAffect("insert attempt: delivery", n, nil); err != nil {
+		return store.Attempt{}, err
 	}
 	return a, nil
 }
