@@ -269,6 +269,11 @@ type Writer interface {
 	InsertInbox(ctx context.Context, e InboxEntry) (InboxEntry, error)
 	// SetInboxState records the outcome of processing a delivery.
 	SetInboxState(ctx context.Context, tenantID, id string, state InboxState, errMsg string, orderID string, at time.Time) error
+	// SweepInbox hands out deliveries left received (every tenant): up to limit of those
+	// received before the time and not handed out yet, oldest first, are marked swept at at and
+	// returned in id order. Each delivery is handed out once, also to sweeps running at once:
+	// call it in the transaction that enqueues their processing.
+	SweepInbox(ctx context.Context, before time.Time, limit int, at time.Time) ([]InboxRef, error)
 
 	// ApplyOrderEvent records one normalised order event idempotently: a repeated event
 	// (same order and event key) changes nothing; a status older in the lifecycle than the
@@ -640,6 +645,12 @@ type InboxEntry struct {
 	Error       string
 	OrderID     string
 	ProcessedAt *time.Time
+}
+
+// InboxRef names a raw webhook delivery.
+type InboxRef struct {
+	TenantID string
+	ID       string
 }
 
 type InboxFilter struct {

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
@@ -50,6 +52,27 @@ func (q *queries) SetInboxState(ctx context.Context, tenantID, id string, state 
 	n, err := q.exec(ctx, q.w, `UPDATE inbox SET state = $3, error = $4, order_id = $5, processed_at = $6
 		WHERE tenant_id = $1 AND id = $2`, tenantID, id, string(state), errMsg, orderID, q.f.Time(q.stamp(at)))
 	return mustAffect("set inbox state", n, err)
+}
+
+// SweepInbox marks and returns in one statement, so two sweeps at once never hand out the same
+// delivery: on PostgreSQL the second waits for the first's row locks and then finds swept_at
+// set. inbox_unswept holds only the received deliveries not swept yet, oldest first, so the
+// statement reads none of the processed ones.
+func (q *queries) SweepInbox(ctx context.Context, before time.Time, limit int, at time.Time) ([]store.InboxRef, error) {
+	rows, err := q.query(ctx, q.w, `UPDATE inbox SET swept_at = $3
+		WHERE state = 'received' AND swept_at IS NULL AND id IN (
+			SELECT id FROM inbox WHERE state = 'received' AND swept_at IS NULL AND received_at < $1
+			ORDER BY received_at LIMIT $2)
+		RETURNING tenant_id, id`, q.f.Time(before), limitOf(limit), q.f.Time(q.stamp(at)))
+	out, err := collect(rows, err, "sweep inbox", func(r Rows) (store.InboxRef, error) {
+		var ref store.InboxRef
+		return ref, r.Scan(&ref.TenantID, &ref.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b store.InboxRef) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 func (q *queries) GetInbox(ctx context.Context, tenantID, id string) (store.InboxEntry, error) {

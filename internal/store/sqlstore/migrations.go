@@ -1051,4 +1051,17 @@ INSERT INTO ad_spend_campaign_day (account_id, day, platform, currency, campaign
 	FROM ad_spend GROUP BY account_id, day, platform, currency, campaign_id;
 `,
 	},
+	{
+		// The intake's sweep (issue 15) replaces the safety-net job every webhook enqueued: a
+		// delivery still received a minute after it arrived gets its processing job then, once
+		// (swept_at). inbox_unswept holds only those deliveries, so the sweep reads none of the
+		// processed ones. Deliveries stored before this had their safety-net job enqueued with
+		// them: they count as swept.
+		Name: "inbox sweep",
+		Up: `
+ALTER TABLE inbox ADD COLUMN swept_at timestamptz;
+UPDATE inbox SET swept_at = received_at WHERE state = 'received';
+CREATE INDEX inbox_unswept ON inbox (received_at) WHERE state = 'received' AND swept_at IS NULL;
+`,
+	},
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,87 @@ func testInbox(t *testing.T, s store.Store) {
 	_, err = s.GetInbox(ctx, w.b.ID, eb.ID)
 	wantErr(t, err, store.ErrNotFound, "tenant B's old entry")
 	equal(t, "left", ids(must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID}))(t), id), []string{e3.ID, e2.ID})
+}
+
+// testInboxSweep: SweepInbox hands out the deliveries still received before the cut-off (every
+// tenant, strictly before, oldest first, at most limit), each once, also to sweeps running at
+// once; processed, rejected and newer deliveries are left alone, and a sweep rolled back hands
+// out nothing.
+func testInboxSweep(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	put := func(tenant, source string, state store.InboxState, d time.Duration) store.InboxRef {
+		t.Helper()
+		e := must(s.InsertInbox(ctx, store.InboxEntry{TenantID: tenant, SourceID: source, Provider: "hotmart", ReceivedAt: at(d), State: state}))(t)
+		return store.InboxRef{TenantID: tenant, ID: e.ID}
+	}
+	newest := put(w.a.ID, w.srcA.ID, store.InboxReceived, 10*time.Minute)
+	oldB := put(w.b.ID, w.srcB.ID, store.InboxReceived, time.Minute)
+	oldest := put(w.a.ID, w.srcA.ID, store.InboxReceived, 0)
+	processed := put(w.a.ID, w.srcA.ID, store.InboxReceived, -time.Hour)
+	noErr(t, s.SetInboxState(ctx, w.a.ID, processed.ID, store.InboxProcessed, "", "", at(0)))
+	put(w.a.ID, w.srcA.ID, store.InboxRejected, -time.Hour)
+	put(w.b.ID, w.srcB.ID, store.InboxUnparseable, -time.Hour)
+
+	sweep := func(before time.Duration, limit int) []store.InboxRef {
+		t.Helper()
+		return must(s.SweepInbox(ctx, at(before), limit, at(time.Hour)))(t)
+	}
+	// Rolled back: handed out nothing.
+	err := s.Tx(ctx, func(tx store.Tx) error {
+		got := must(tx.SweepInbox(ctx, at(5*time.Minute), 1, at(time.Hour)))(t)
+		equal(t, "swept in a transaction", got, []store.InboxRef{oldest})
+		return errRollback
+	})
+	wantErr(t, err, errRollback, "rolled-back sweep")
+	equal(t, "oldest first, at most limit", sweep(5*time.Minute, 1), []store.InboxRef{oldest})
+	equal(t, "the next, every tenant", sweep(5*time.Minute, 10), []store.InboxRef{oldB})
+	equal(t, "each once", len(sweep(5*time.Minute, 10)), 0)
+	equal(t, "strictly before", len(sweep(10*time.Minute, 10)), 0)
+	equal(t, "newer, once old enough", sweep(10*time.Minute+time.Microsecond, 10), []store.InboxRef{newest})
+	for _, id := range []string{oldest.ID, newest.ID} {
+		equal(t, "still received", must(s.GetInbox(ctx, w.a.ID, id))(t).State, store.InboxReceived)
+	}
+
+	// Sweeps at once (several replicas) hand out each delivery once between them.
+	const n = 40
+	want := map[string]bool{}
+	for i := range n {
+		want[put(w.a.ID, w.srcA.ID, store.InboxReceived, 20*time.Minute+time.Duration(i)*time.Second).ID] = true
+	}
+	var (
+		mu  sync.Mutex
+		got = map[string]int{}
+		wg  sync.WaitGroup
+	)
+	deadline := time.Now().Add(30 * time.Second)
+	for range 4 {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				refs, err := s.SweepInbox(ctx, at(time.Hour), 7, at(time.Hour))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, r := range refs {
+					got[r.ID]++
+				}
+				done := len(got) == n
+				mu.Unlock()
+				if len(refs) == 0 && done {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for id, times := range got {
+		if !want[id] || times != 1 {
+			t.Errorf("concurrent sweeps handed out %s %d times (one of the %d: %v)", id, times, n, want[id])
+		}
+	}
+	equal(t, "handed out between them", len(got), n)
 }
 
 func testErasePerson(t *testing.T, s store.Store) {

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Open) {
 		{"Identities", testIdentities},
 		{"WriteTouchpoints", testWriteTouchpoints},
 		{"Inbox", testInbox},
+		{"InboxSweep", testInboxSweep},
 		{"OrderRoundTrip", testOrderRoundTrip},
 		{"OrderLifecycle", testOrderLifecycle},
 		{"OrderOutOfOrder", testOrderOutOfOrder},
