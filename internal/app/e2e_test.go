@@ -298,7 +298,7 @@ func TestMetricsReportRoutesQueueAndPool(t *testing.T) {
 }
 
 // TestReportTotalsFoldedWhileServing: a serving Hub folds the report deltas its writes leave,
-// and says so in /metrics; it schedules the retention job as well.
+// and says so in /metrics; it schedules the retention job and the inbox sweep as well.
 func TestReportTotalsFoldedWhileServing(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range []string{"sqlite", "postgres"} {
@@ -333,22 +333,23 @@ func TestReportTotalsFoldedWhileServing(t *testing.T) {
 			if n, err := r.app.Store.CompactStats(ctx); err != nil || n != 0 {
 				t.Errorf("deltas left after Hub folded them: %d, %v", n, err)
 			}
-			// The replica scheduled the retention job too (api.RetentionWorker.Schedule).
+			// The replica scheduled the retention job and the inbox sweep too
+			// (api.RetentionWorker.Schedule, intake.Service.ScheduleSweep).
 			raw := r.app.Store.(interface {
 				InTx(context.Context, func(sqlstore.TxConn) error) error
 			})
 			for {
 				var n int
 				if err := raw.InTx(ctx, func(tx sqlstore.TxConn) error {
-					return tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'retention'`).Scan(&n)
+					return tx.QueryRow(ctx, `SELECT count(DISTINCT kind) FROM river_job WHERE kind IN ('retention', 'sweep_inbox')`).Scan(&n)
 				}); err != nil {
 					t.Fatal(err)
 				}
-				if n > 0 {
+				if n == 2 {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatal("no retention job scheduled in 10 s")
+					t.Fatal("the retention job or the inbox sweep not scheduled in 10 s")
 				}
 				time.Sleep(20 * time.Millisecond)
 			}

@@ -72,6 +72,10 @@ func (a *App) wire() error {
 	a.Intake = newIntake(a.Config, a.Store, adapters, a.Dests, a.Keys, a.Log, a.now, a.Cache, a.Live)
 	a.Intake.Register(a.mux)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
+	// Every replica schedules the inbox sweep (unique per period, so one runs it): a delivery
+	// whose replica stopped before processing it gets its job SafetyNetDelay later.
+	river.AddWorker(a.workers, &intake.SweepWorker{Service: a.Intake})
+	a.background = append(a.background, func(ctx context.Context) { a.Intake.ScheduleSweep(ctx, intake.SweepEvery) })
 
 	dw := delivery.NewWorker(delivery.Worker{
 		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,

@@ -33,16 +33,18 @@ import (
 	"github.com/hubtrack/hub/internal/webhook"
 )
 
-// SafetyNetDelay is when the scheduled "process" job runs if inline processing did not finish
-// (a crash or a database error after the inbox commit).
+// SafetyNetDelay is how long after its arrival a delivery still received is left to inline
+// processing and its retries; then the sweep (Sweep, every SweepEvery) enqueues its "process"
+// job. It covers a crash of the replica, or a database error it did not recover from, after
+// the inbox commit.
 const SafetyNetDelay = time.Minute
 
 // A delivery stored but not processed inline (the database failed in between) is retried in
 // the background, by the replica that stored it, every retryFirst doubling to retryMax until
-// retryFor, so it reaches its destinations seconds after the database is back rather than at
-// the safety net's SafetyNetDelay. retryFor ends well before SafetyNetDelay, so the two never
+// retryFor, so it reaches its destinations seconds after the database is back rather than
+// after the sweep's SafetyNetDelay. retryFor ends well before SafetyNetDelay, so the two never
 // process one delivery at once. At most retryMaxPending retry at once; the rest wait for the
-// safety net.
+// sweep.
 const (
 	retryFirst      = 250 * time.Millisecond
 	retryMax        = 2 * time.Second
@@ -234,24 +236,16 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Raw first: the delivery and a safety-net job commit before anything is parsed.
-	err = s.Store.Tx(ctx, func(tx store.Tx) error {
-		stored, err := tx.InsertInbox(ctx, entry)
-		if err != nil {
-			return err
-		}
-		entry = stored
-		// River schedules by the wall clock, not by s.Now (which stamps records): a clock set
-		// in the past would otherwise schedule the safety net due at once, racing the inline
-		// processing of the same delivery.
-		return tx.Enqueue(ctx, ProcessArgs{TenantID: src.TenantID, InboxID: entry.ID}, &river.InsertOpts{ScheduledAt: time.Now().Add(SafetyNetDelay)})
-	})
+	// Raw first: the delivery commits before anything is parsed, alone (one statement). No job
+	// goes with it: if this replica stops before processing it, the sweep finds it still
+	// received SafetyNetDelay later and enqueues its processing.
+	entry, err = s.Store.InsertInbox(ctx, entry)
 	if err != nil {
 		s.fail(w, r, "store delivery", err)
 		return
 	}
 	// Parse sees the request Verify accepted, headers as received: the inbox keeps some of
-	// them redacted (inboxHeaders), so only the safety net and reprocessing rebuild the
+	// them redacted (inboxHeaders), so only the sweep's job and reprocessing rebuild the
 	// request from the stored row.
 	state, err := s.process(ctx, adapter, src, entry, req)
 	if errors.Is(err, store.ErrStorageFailed) {
@@ -262,8 +256,8 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		// Stored and acknowledged. Retried here in the background (the database may be
-		// restarting); the safety-net job covers a crash of this replica.
-		s.Log.Error("intake: process inline; retrying in the background, and the scheduled job will", "inbox_id", entry.ID, "error", err)
+		// restarting); the sweep covers a crash of this replica.
+		s.Log.Error("intake: process inline; retrying in the background, and the sweep will", "inbox_id", entry.ID, "error", err)
 		s.retryProcess(src.TenantID, entry.ID)
 		state = store.InboxReceived
 	}
@@ -271,12 +265,12 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 }
 
 // retryProcess processes the stored delivery in the background until it succeeds or retryFor
-// passes (then the safety-net job does).
+// passes (then the sweep enqueues its job).
 func (s *Service) retryProcess(tenantID, inboxID string) {
 	select {
 	case retrySlots <- struct{}{}:
 	default:
-		return // enough retrying already; the safety net has it
+		return // enough retrying already; the sweep has it
 	}
 	go func() {
 		defer func() { <-retrySlots }()
@@ -291,7 +285,7 @@ func (s *Service) retryProcess(tenantID, inboxID string) {
 				return
 			}
 		}
-		s.Log.Warn("intake: still not processed; the safety-net job will retry", "inbox_id", inboxID)
+		s.Log.Warn("intake: still not processed; the sweep will enqueue it", "inbox_id", inboxID)
 	}()
 }
 
@@ -520,8 +514,9 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 	}
 }
 
-// ProcessArgs is the safety-net job that processes a stored delivery if inline processing did
-// not finish.
+// ProcessArgs is the job that processes a stored delivery whose inline processing did not
+// finish; the sweep enqueues it. (Before the sweep, every delivery enqueued one with its inbox
+// row, due SafetyNetDelay later; those still queued at an upgrade run as before.)
 type ProcessArgs struct {
 	TenantID string `json:"tenant_id"`
 	InboxID  string `json:"inbox_id"`
@@ -529,6 +524,12 @@ type ProcessArgs struct {
 
 // Kind is the River job kind.
 func (ProcessArgs) Kind() string { return "process_inbox" }
+
+// InsertOpts makes a delivery's job unique: the sweep hands each delivery out once, and a job
+// already queued for it is not queued twice either way. River retries it with its backoff.
+func (ProcessArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
 
 // ProcessWorker works ProcessArgs.
 type ProcessWorker struct {

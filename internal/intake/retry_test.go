@@ -12,17 +12,17 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-// secondTxFails is a store whose second transaction fails with err: the webhook's raw body
-// commits (transaction 1), its processing (transaction 2) does not, as when the database goes
-// away between the two.
-type secondTxFails struct {
+// processTxFails is a store whose first transaction fails with err: the webhook's raw body
+// commits (InsertInbox, a statement of its own), its processing (the first transaction) does
+// not, as when the database goes away between the two.
+type processTxFails struct {
 	store.Store
 	err   error
 	calls atomic.Int32
 }
 
-func (s *secondTxFails) Tx(ctx context.Context, fn func(store.Tx) error) error {
-	if s.calls.Add(1) == 2 {
+func (s *processTxFails) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	if s.calls.Add(1) == 1 {
 		return s.err
 	}
 	return s.Store.Tx(ctx, fn)
@@ -30,11 +30,11 @@ func (s *secondTxFails) Tx(ctx context.Context, fn func(store.Tx) error) error {
 
 // TestProcessRetriedAfterInlineFailure: a delivery stored but not processed because the
 // database failed in between is acknowledged and then processed by the replica's own retry
-// within seconds, not by the safety-net job a minute later.
+// within seconds, not by the sweep a minute later.
 func TestProcessRetriedAfterInlineFailure(t *testing.T) {
 	t.Parallel()
 	eachHarness(t, func(t *testing.T, h *harness) {
-		h.svc.Store = &secondTxFails{Store: h.st, err: errors.New("database restarting")}
+		h.svc.Store = &processTxFails{Store: h.st, err: errors.New("database restarting")}
 		f := h.fx["stripe"]
 		code, resp := h.send(t, "stripe", h.src, f.RawBody, f.Request.Headers, "")
 		if code != http.StatusOK || resp.State != string(store.InboxReceived) {
@@ -50,7 +50,7 @@ func TestProcessRetriedAfterInlineFailure(t *testing.T) {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("delivery still %q 20 s after its acknowledgement: nothing retried it before the safety net", e.State)
+				t.Fatalf("delivery still %q 20 s after its acknowledgement: nothing retried it before the sweep", e.State)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -63,7 +63,7 @@ func TestProcessRetriedAfterInlineFailure(t *testing.T) {
 func TestStorageFailureAfterCommitIsNotAcknowledged(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "sqlite")
-	h.svc.Store = &secondTxFails{Store: h.st, err: fmt.Errorf("sqlite: %w: disk I/O error", store.ErrStorageFailed)}
+	h.svc.Store = &processTxFails{Store: h.st, err: fmt.Errorf("sqlite: %w: disk I/O error", store.ErrStorageFailed)}
 	f := h.fx["stripe"]
 	if code, resp := h.send(t, "stripe", h.src, f.RawBody, f.Request.Headers, ""); code != http.StatusServiceUnavailable {
 		t.Fatalf("answer %d %+v, want 503", code, resp)

@@ -2,61 +2,168 @@ package intake_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/store"
 )
 
-// scheduleRecorder records when the jobs enqueued through it are scheduled.
-type scheduleRecorder struct {
+// enqueueRecorder records the jobs enqueued through it.
+type enqueueRecorder struct {
 	store.Store
-	mu sync.Mutex
-	at []time.Time
+	mu   sync.Mutex
+	jobs []river.JobArgs
 }
 
-func (s *scheduleRecorder) Tx(ctx context.Context, fn func(store.Tx) error) error {
+func (s *enqueueRecorder) Tx(ctx context.Context, fn func(store.Tx) error) error {
 	return s.Store.Tx(ctx, func(tx store.Tx) error { return fn(recordingTx{tx, s}) })
+}
+
+// processJobs are the ProcessArgs enqueued so far.
+func (s *enqueueRecorder) processJobs() []intake.ProcessArgs {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []intake.ProcessArgs
+	for _, j := range s.jobs {
+		if p, ok := j.(intake.ProcessArgs); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 type recordingTx struct {
 	store.Tx
-	s *scheduleRecorder
+	s *enqueueRecorder
 }
 
 func (tx recordingTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
-	if _, ok := args.(intake.ProcessArgs); ok && opts != nil {
-		tx.s.mu.Lock()
-		tx.s.at = append(tx.s.at, opts.ScheduledAt)
-		tx.s.mu.Unlock()
-	}
+	tx.s.mu.Lock()
+	tx.s.jobs = append(tx.s.jobs, args)
+	tx.s.mu.Unlock()
 	return tx.Tx.Enqueue(ctx, args, opts)
 }
 
-// TestSafetyNetScheduledByWallClock: the safety-net job is due SafetyNetDelay after the
-// delivery by River's (wall) clock, even when the service's clock is set elsewhere. A service
-// clock in the past (as the end-to-end tests set it) made the job due at once, so it raced the
-// inline processing and one of the two answered "duplicate".
-func TestSafetyNetScheduledByWallClock(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, "sqlite")
-	rec := &scheduleRecorder{Store: h.st}
-	h.svc.Store = rec // the harness's clock is in January 2026, before the wall clock
-	start := time.Now()
-	if code, r := h.sendFixture(t, "hotmart", h.src); code != http.StatusOK || r.State != string(store.InboxProcessed) {
-		t.Fatalf("hotmart: %d %+v", code, r)
-	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if len(rec.at) != 1 {
-		t.Fatalf("%d safety-net jobs enqueued, want 1", len(rec.at))
-	}
-	if due := rec.at[0]; due.Before(start.Add(intake.SafetyNetDelay)) {
-		t.Fatalf("safety net due %v, before %v (the wall clock's now plus %v)", due, start.Add(intake.SafetyNetDelay), intake.SafetyNetDelay)
-	}
+// stopsAfterInbox is a replica that stops right after it stored a delivery: the inbox row
+// commits, then nothing it does reaches the database (neither the inline processing nor its
+// retries), as when the process is killed between the two.
+type stopsAfterInbox struct{ store.Store }
+
+var errStopped = errors.New("the replica stopped")
+
+func (stopsAfterInbox) Tx(context.Context, func(store.Tx) error) error { return errStopped }
+func (stopsAfterInbox) GetInbox(context.Context, string, string) (store.InboxEntry, error) {
+	return store.InboxEntry{}, errStopped
 }
+
+// TestReceiveEnqueuesNoJob: a delivery processed inline costs no River job (before the sweep,
+// each enqueued a safety-net job that ran a minute later only to find it processed).
+func TestReceiveEnqueuesNoJob(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		rec := &enqueueRecorder{Store: h.st}
+		h.svc.Store = rec
+		if code, r := h.sendFixture(t, "hotmart", h.src); code != http.StatusOK || r.State != string(store.InboxProcessed) {
+			t.Fatalf("hotmart: %d %+v", code, r)
+		}
+		if jobs := rec.processJobs(); len(jobs) != 0 {
+			t.Fatalf("receive enqueued %+v, want no process job", jobs)
+		}
+	})
+}
+
+// TestSweepProcessesWhatACrashLeft: a delivery acknowledged by a replica that stopped before
+// processing it is processed through the sweep once SafetyNetDelay has passed, by the
+// service's clock (the one that stamps received_at), not before; a delivery processed inline is
+// never enqueued, and the one left is enqueued once however often the sweep runs.
+func TestSweepProcessesWhatACrashLeft(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		received := h.svc.Now().UTC() // the harness's clock: January 2026, long before the wall clock
+		code, done := h.sendFixture(t, "hotmart", h.src)
+		if code != http.StatusOK || done.State != string(store.InboxProcessed) {
+			t.Fatalf("hotmart: %d %+v", code, done)
+		}
+		other := *h.svc // another replica, sweeping below
+		h.svc.Store = stopsAfterInbox{h.st}
+		f := h.fx["stripe"]
+		code, left := h.send(t, "stripe", h.src, f.RawBody, f.Request.Headers, "")
+		if code != http.StatusOK || left.State != string(store.InboxReceived) {
+			t.Fatalf("stripe on the stopping replica: %d %+v, want 200 and received", code, left)
+		}
+
+		// Another replica sweeps; its clock moves on from the deliveries' arrival.
+		rec := &enqueueRecorder{Store: h.st}
+		var mu sync.Mutex
+		now := received
+		other.Store, other.Now = rec, func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		setNow := func(d time.Duration) { mu.Lock(); now = received.Add(d); mu.Unlock() }
+		for _, d := range []time.Duration{0, intake.SafetyNetDelay - time.Second} {
+			setNow(d)
+			if n, err := other.Sweep(ctx); err != nil || n != 0 {
+				t.Fatalf("sweep %v after the arrival: %d enqueued, %v; want none yet", d, n, err)
+			}
+		}
+		if jobs := rec.processJobs(); len(jobs) != 0 {
+			t.Fatalf("enqueued %+v before SafetyNetDelay", jobs)
+		}
+
+		// Past SafetyNetDelay, the scheduled sweep (a River job, as a serving Hub runs it)
+		// enqueues the delivery left received, and River processes it.
+		setNow(intake.SafetyNetDelay + time.Second)
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &intake.SweepWorker{Service: &other})
+		river.AddWorker(workers, &intake.ProcessWorker{Service: &other})
+		river.AddWorker(workers, &discardDeliveries{})
+		q := h.st.Queue()
+		if err := q.Start(ctx, workers, nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = q.Stop(stop)
+		})
+		schedule, stopSchedule := context.WithCancel(ctx)
+		defer stopSchedule()
+		go other.ScheduleSweep(schedule, 50*time.Millisecond)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			e, err := h.st.GetInbox(ctx, h.tenant.ID, left.InboxID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.State == store.InboxProcessed {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery still %q 30 s after the sweep was scheduled", e.State)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		stopSchedule()
+		if n, err := other.Sweep(ctx); err != nil || n != 0 {
+			t.Fatalf("sweep after the processing: %d enqueued, %v; want none", n, err)
+		}
+		want := []intake.ProcessArgs{{TenantID: h.tenant.ID, InboxID: left.InboxID}}
+		if jobs := rec.processJobs(); !slices.Equal(jobs, want) {
+			t.Fatalf("process jobs enqueued %+v, want %+v: only the delivery left, once (not %s, processed inline)", jobs, want, done.InboxID)
+		}
+	})
+}
+
+// discardDeliveries works the delivery jobs processing plans (this test sends nothing).
+type discardDeliveries struct {
+	river.WorkerDefaults[delivery.Args]
+}
+
+func (discardDeliveries) Work(context.Context, *river.Job[delivery.Args]) error { return nil }
