@@ -259,7 +259,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	events.wg.Wait()
 
 	// A purchase stored while the database went away is processed by the replica's own retry
-	// seconds after it is back (intake.retryProcess), not by the safety-net job a minute later.
+	// seconds after it is back (intake.retryProcess), not by the inbox sweep a minute later.
 	r := checkDelivered(t, h, f, orders, 4*time.Minute, postgresRestartBound)
 	// A fetch PostgreSQL committed but never answered leaves its jobs running with no worker;
 	// the replica puts them back (store.OrphanRelease) instead of waiting for River's rescue.
