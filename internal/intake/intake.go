@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -53,6 +54,15 @@ const (
 )
 
 var retrySlots = make(chan struct{}, retryMaxPending)
+
+// DefaultInlineMax is how many deliveries a replica processes inline at once, before it
+// acknowledges them (Service.InlineMax). A delivery that arrives while they are all busy (a
+// launch peak past what the machine processes as fast as it arrives) is acknowledged as soon
+// as its raw body commits, with a "process" job due at once in the same transaction: the
+// gateway's acknowledgement then costs one commit whatever the backlog, and the backlog is
+// River's queue, worked at the pace the machine allows, nothing lost. Below the peak nothing
+// changes: the delivery is processed before its acknowledgement says so.
+const DefaultInlineMax = 8
 
 // Refused deliveries are stored for debugging (what was sent, why it failed), but bounded:
 // whoever knows a source's webhook URL without its secret could otherwise fill the disk. Each
@@ -97,7 +107,28 @@ type Service struct {
 	// Live shows every processed delivery on the live view; nil shows none. Publishing only
 	// queues (it runs before the gateway's acknowledgement).
 	Live *live.Hub
+	// InlineMax bounds the deliveries processed inline at once (DefaultInlineMax when 0; a
+	// negative value processes none inline: every one is queued).
+	InlineMax int
+
+	inlineOnce  sync.Once
+	inlineSlots chan struct{}
 }
+
+// inlineSlot takes one of the InlineMax slots if one is free now, and says whether it did.
+func (s *Service) inlineSlot() bool {
+	s.inlineOnce.Do(func() {
+		s.inlineSlots = make(chan struct{}, max(0, cmp.Or(s.InlineMax, DefaultInlineMax)))
+	})
+	select {
+	case s.inlineSlots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Service) releaseInline() { <-s.inlineSlots }
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -238,14 +269,34 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 
 	// Raw first: the delivery commits before anything is parsed, alone (one statement). No job
 	// goes with it: if this replica stops before processing it, the sweep finds it still
-	// received SafetyNetDelay later and enqueues its processing.
+	// received SafetyNetDelay later and enqueues its processing. When every inline slot is
+	// busy (DefaultInlineMax), its processing job, due at once, commits with it instead, and
+	// the acknowledgement waits for nothing else.
+	if !s.inlineSlot() {
+		err = s.Store.Tx(ctx, func(tx store.Tx) error {
+			stored, err := tx.InsertInbox(ctx, entry)
+			if err != nil {
+				return err
+			}
+			entry = stored
+			return tx.Enqueue(ctx, ProcessArgs{TenantID: src.TenantID, InboxID: entry.ID}, nil)
+		})
+		if err != nil {
+			s.fail(w, r, "store delivery", err)
+			return
+		}
+		s.Log.Debug("intake: every inline slot busy; processing queued", "inbox_id", entry.ID, "provider", provider)
+		httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(store.InboxReceived)})
+		return
+	}
+	defer s.releaseInline()
 	entry, err = s.Store.InsertInbox(ctx, entry)
 	if err != nil {
 		s.fail(w, r, "store delivery", err)
 		return
 	}
 	// Parse sees the request Verify accepted, headers as received: the inbox keeps some of
-	// them redacted (inboxHeaders), so only the sweep's job and reprocessing rebuild the
+	// them redacted (inboxHeaders), so only the processing job and reprocessing rebuild the
 	// request from the stored row.
 	state, err := s.process(ctx, adapter, src, entry, req)
 	if errors.Is(err, store.ErrStorageFailed) {

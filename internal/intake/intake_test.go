@@ -241,22 +241,37 @@ func TestIntake(t *testing.T) {
 			f := h.fx["hotmart"]
 			body := strings.ReplaceAll(f.RawBody, "HP1234567890", "HPDUP0000001")
 			var wg sync.WaitGroup
-			codes := make(chan int, 50)
+			codes, queued := make(chan int, 50), make(chan string, 50)
 			for range 50 {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					code, _ := h.send(t, "hotmart", h.src, body, f.Request.Headers, "")
+					code, r := h.send(t, "hotmart", h.src, body, f.Request.Headers, "")
 					codes <- code
+					if r.State == string(store.InboxReceived) {
+						queued <- r.InboxID // every inline slot was busy: its job processes it
+					}
 				}()
 			}
 			wg.Wait()
 			close(codes)
+			close(queued)
 			for c := range codes {
 				if c != http.StatusOK {
 					t.Fatalf("status %d", c)
 				}
 			}
+			// The queued ones are processed as River's workers would, in parallel too.
+			for id := range queued {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := h.svc.Process(ctx, h.tenant.ID, id, false); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
 			o, err := h.st.GetOrderByExternalID(ctx, h.tenant.ID, "hotmart", "HPDUP0000001")
 			if err != nil {
 				t.Fatal(err)

@@ -93,7 +93,8 @@ func TestSweepProcessesWhatACrashLeft(t *testing.T) {
 		if code != http.StatusOK || done.State != string(store.InboxProcessed) {
 			t.Fatalf("hotmart: %d %+v", code, done)
 		}
-		other := *h.svc // another replica, sweeping below
+		// Another replica, sweeping below: the same settings, its own state.
+		other := intake.Service{Store: h.svc.Store, Adapters: h.svc.Adapters, Dests: h.svc.Dests, Keys: h.svc.Keys, Log: h.svc.Log, Now: h.svc.Now}
 		h.svc.Store = stopsAfterInbox{h.st}
 		f := h.fx["stripe"]
 		code, left := h.send(t, "stripe", h.src, f.RawBody, f.Request.Headers, "")
