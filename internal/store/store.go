@@ -738,6 +738,48 @@ type OrderEvent struct {
 	Buyer        Buyer
 	Tracking     Tracking
 	ReceivedAt   time.Time
+	// NewOrderID is the id the order gets if this event creates it; "" lets the store choose.
+	NewOrderID string
+	// Attribution, when set, is the attribution of the order this event would create,
+	// computed beforehand on NewOrder(e) (its OrderID is NewOrderID). If the event does create
+	// the order, ApplyOrderEvent writes the order with its match (Matched, the ad, the click
+	// time) in the INSERT itself and the attribution row beside it, and says so
+	// (OrderChange.Attributed): a new order is then written once, not inserted and then
+	// updated by PutAttribution, which rewrites the row and every index holding its match.
+	// Otherwise (the order exists, the event is a duplicate) it is ignored and nothing of it
+	// is written. It needs NewOrderID and OccurredAt set.
+	Attribution *Attribution
+}
+
+// NewOrder is the order e creates if its order is new, as ApplyOrderEvent stores and returns
+// it, with e.NewOrderID as its id, except for what the store sets when it writes the row
+// (CreatedAt and UpdatedAt, from its clock) and the match (Matched): the order an attribution
+// is computed for before it exists (OrderEvent.Attribution). The products, buyer and tracking
+// go through JSON as the store keeps them. ok is false when it cannot be told beforehand (no
+// OccurredAt: the store dates the order by its own clock) or cannot be encoded.
+func NewOrder(e OrderEvent) (o Order, ok bool) {
+	if e.OccurredAt.IsZero() {
+		return Order{}, false
+	}
+	occurred := e.OccurredAt.UTC().Truncate(time.Microsecond)
+	o = Order{ID: e.NewOrderID, TenantID: e.TenantID, SourceID: e.SourceID, Provider: e.Provider, ExternalID: e.ExternalID,
+		Status: e.Status, NativeStatus: e.NativeStatus, AmountMinor: e.AmountMinor, Currency: e.Currency, OccurredAt: occurred}
+	if e.Status == domain.StatusPaid {
+		o.PaidAt = &occurred
+	}
+	if jsonCopy(e.Products, &o.Products) != nil || jsonCopy(e.Buyer, &o.Buyer) != nil || jsonCopy(e.Tracking, &o.Tracking) != nil {
+		return Order{}, false
+	}
+	return o, true
+}
+
+// jsonCopy decodes into dst what encoding src gives, as a round trip through the database does.
+func jsonCopy(src, dst any) error {
+	b, err := json.Marshal(src)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, dst)
 }
 
 type Order struct {
@@ -766,6 +808,8 @@ type OrderChange struct {
 	Duplicate     bool // the same event was applied before; nothing changed
 	StatusChanged bool
 	Previous      domain.OrderStatus
+	// Attributed: the event created the order with its OrderEvent.Attribution, written with it.
+	Attributed bool
 }
 
 type OrderStatusChange struct {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
 	"github.com/hubtrack/hub/internal/store/storetest"
@@ -130,5 +131,63 @@ func TestTouchpointAbsentExtrasAreNull(t *testing.T) {
 	}
 	if nulls != 1 || full != 1 {
 		t.Errorf("rows all NULL: %d, with values: %d; want 1 and 1", nulls, full)
+	}
+}
+
+// TestNewPaidOrderWrittenOnce: an order created by a paid event with its attribution
+// (OrderEvent.Attribution) is one version of one row, the first tuple of the fresh table's
+// first page, where one inserted and then attributed (PutAttribution's UPDATE) leaves a second
+// version, with its own index entries (the match is in orders_created and orders_ad, so the
+// update is not HOT). The table is the test's own (its own schema), so the tuple ids are
+// deterministic.
+func TestNewPaidOrderWrittenOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, testenv.Postgres(t))
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	click := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
+	attr := func(orderID string) store.Attribution {
+		return store.Attribution{TenantID: tn.ID, OrderID: orderID, TouchpointID: "tp", Rule: "visitor_id", Confidence: 1,
+			Ad: domain.AdRef{Platform: "meta", CampaignID: "c1", AdID: "a1"}, ClickAt: &click}
+	}
+	event := func(ext string) store.OrderEvent {
+		return store.OrderEvent{TenantID: tn.ID, Provider: "hotmart", ExternalID: ext, EventKey: "paid", Status: domain.StatusPaid,
+			OccurredAt: time.Now(), AmountMinor: 19700, Currency: "BRL"}
+	}
+	ctid := func(id string) (tid string, matched bool) {
+		t.Helper()
+		if err := s.Pool().QueryRow(ctx, `SELECT ctid::text, matched FROM orders WHERE id = $1`, id).Scan(&tid, &matched); err != nil {
+			t.Fatal(err)
+		}
+		return tid, matched
+	}
+
+	once := event("once")
+	once.NewOrderID = store.NewID()
+	a := attr(once.NewOrderID)
+	once.Attribution = &a
+	if _, ch, err := s.ApplyOrderEvent(ctx, once); err != nil || !ch.Attributed {
+		t.Fatalf("ApplyOrderEvent: %+v, %v", ch, err)
+	}
+	if tid, matched := ctid(once.NewOrderID); tid != "(0,1)" || !matched {
+		t.Errorf("order created with its attribution: tuple %s, matched %v; want (0,1) (written once), matched", tid, matched)
+	}
+
+	// The way before, for contrast: inserted at (0,2), then its match updated into (0,3).
+	o, _, err := s.ApplyOrderEvent(ctx, event("twice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAttribution(ctx, attr(o.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if tid, matched := ctid(o.ID); tid != "(0,3)" || !matched {
+		t.Errorf("order inserted then attributed: tuple %s, matched %v; want (0,3) (a second version), matched", tid, matched)
 	}
 }

@@ -122,6 +122,9 @@ func (q *queries) ApplyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	if e.TenantID == "" || e.Provider == "" || e.ExternalID == "" || e.EventKey == "" {
 		return store.Order{}, store.OrderChange{}, fmt.Errorf("sqlstore: apply order event: tenant, provider, external id and event key are required")
 	}
+	if a := e.Attribution; a != nil && (e.NewOrderID == "" || e.OccurredAt.IsZero() || a.OrderID != e.NewOrderID || a.TenantID != e.TenantID) {
+		return store.Order{}, store.OrderChange{}, fmt.Errorf("sqlstore: apply order event: an attribution needs the new order's id, its tenant and the event's time")
+	}
 	var (
 		order  store.Order
 		change store.OrderChange
@@ -164,14 +167,24 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 		paidAt = q.f.Time(occurred)
 	}
 
+	// A new order attributed beforehand (e.Attribution) carries its match from the INSERT on,
+	// as PutAttribution would set it: the row and its index entries are written once. Without
+	// one the match columns get their defaults.
+	var a store.Attribution
+	if e.Attribution != nil {
+		a = *e.Attribution
+	}
 	var change store.OrderChange
 	var id string
-	err = q.queryRow(ctx, q.w, `INSERT INTO orders (`+orderCols+`, email_hash, phone_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, false, $16, $17)
+	err = q.queryRow(ctx, q.w, `INSERT INTO orders (`+orderCols+`, email_hash, phone_hash,
+		ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name, ad_id, ad_name, click_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18,
+			$19, $20, $21, $22, $23, $24, $25, $26)
 		ON CONFLICT (tenant_id, provider, external_id) DO NOTHING RETURNING id`,
-		q.newID(""), e.TenantID, e.SourceID, e.Provider, e.ExternalID, string(e.Status), e.NativeStatus,
+		q.newID(e.NewOrderID), e.TenantID, e.SourceID, e.Provider, e.ExternalID, string(e.Status), e.NativeStatus,
 		e.AmountMinor, e.Currency, products, buyer, tracking, paidAt, q.f.Time(occurred), q.f.Time(Micro(now)),
-		e.Buyer.EmailHash, e.Buyer.PhoneHash).Scan(&id)
+		a.TouchpointID != "", e.Buyer.EmailHash, e.Buyer.PhoneHash, a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName,
+		a.Ad.AdSetID, a.Ad.AdSetName, a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt)).Scan(&id)
 	switch {
 	case err == nil:
 		change.Created = true
@@ -198,6 +211,12 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	}
 	if change.Created {
 		change.StatusChanged = true
+		if e.Attribution != nil {
+			if err := q.insertAttribution(ctx, a); err != nil {
+				return store.Order{}, store.OrderChange{}, err
+			}
+			change.Attributed = true
+		}
 		return cur, change, nil
 	}
 	change.Previous = cur.Status
@@ -242,14 +261,11 @@ func trackingEmpty(t store.Tracking) bool {
 // Attributions.
 
 func (q *queries) PutAttribution(ctx context.Context, a store.Attribution) error {
-	candidates, err := jsonArg(a.Candidates)
-	if err != nil {
-		return wrap("put attribution", err)
-	}
-	err = q.runTx(ctx, func(q *queries) error {
+	err := q.runTx(ctx, func(q *queries) error {
 		// The order keeps a copy of its click's ad and time, written with the attribution (a
 		// re-attribution replaces both), so the Campaigns report groups orders by ad without
-		// joining the attributions.
+		// joining the attributions. A new paid order gets both from ApplyOrderEvent instead
+		// (OrderEvent.Attribution), without this UPDATE.
 		n, err := q.exec(ctx, q.w, `UPDATE orders SET matched = $3, ad_platform = $4, ad_campaign_id = $5, ad_campaign_name = $6,
 			ad_adset_id = $7, ad_adset_name = $8, ad_id = $9, ad_name = $10, click_at = $11 WHERE tenant_id = $1 AND id = $2`,
 			a.TenantID, a.OrderID, a.TouchpointID != "", a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName, a.Ad.AdSetID,
@@ -257,24 +273,34 @@ func (q *queries) PutAttribution(ctx context.Context, a store.Attribution) error
 		if err := mustAffect("order", n, err); err != nil {
 			return err
 		}
-		_, err = q.exec(ctx, q.w, `INSERT INTO attributions (order_id, tenant_id, touchpoint_id, visitor_id, rule, confidence,
-			explanation, candidates, created_at, ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name,
-			ad_id, ad_name, click_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-			ON CONFLICT (order_id) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, visitor_id = excluded.visitor_id,
-			rule = excluded.rule, confidence = excluded.confidence, explanation = excluded.explanation,
-			candidates = excluded.candidates, created_at = excluded.created_at, ad_platform = excluded.ad_platform,
-			ad_campaign_id = excluded.ad_campaign_id, ad_campaign_name = excluded.ad_campaign_name,
-			ad_adset_id = excluded.ad_adset_id, ad_adset_name = excluded.ad_adset_name, ad_id = excluded.ad_id,
-			ad_name = excluded.ad_name, click_at = excluded.click_at`,
-			a.OrderID, a.TenantID, a.TouchpointID, a.VisitorID, a.Rule, a.Confidence, a.Explanation, candidates,
-			q.f.Time(q.stamp(a.CreatedAt)), a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName, a.Ad.AdSetID, a.Ad.AdSetName,
-			a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt))
-		return err
+		return q.insertAttribution(ctx, a)
 	})
 	if err != nil {
 		return wrap("put attribution", err)
 	}
 	return nil
+}
+
+// insertAttribution inserts or replaces the order's attributions row; the order's own copy of
+// the match is its caller's to write.
+func (q *queries) insertAttribution(ctx context.Context, a store.Attribution) error {
+	candidates, err := jsonArg(a.Candidates)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, q.w, `INSERT INTO attributions (order_id, tenant_id, touchpoint_id, visitor_id, rule, confidence,
+		explanation, candidates, created_at, ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name,
+		ad_id, ad_name, click_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		ON CONFLICT (order_id) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, visitor_id = excluded.visitor_id,
+		rule = excluded.rule, confidence = excluded.confidence, explanation = excluded.explanation,
+		candidates = excluded.candidates, created_at = excluded.created_at, ad_platform = excluded.ad_platform,
+		ad_campaign_id = excluded.ad_campaign_id, ad_campaign_name = excluded.ad_campaign_name,
+		ad_adset_id = excluded.ad_adset_id, ad_adset_name = excluded.ad_adset_name, ad_id = excluded.ad_id,
+		ad_name = excluded.ad_name, click_at = excluded.click_at`,
+		a.OrderID, a.TenantID, a.TouchpointID, a.VisitorID, a.Rule, a.Confidence, a.Explanation, candidates,
+		q.f.Time(q.stamp(a.CreatedAt)), a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName, a.Ad.AdSetID, a.Ad.AdSetName,
+		a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt))
+	return err
 }
 
 func (q *queries) GetAttribution(ctx context.Context, tenantID, orderID string) (store.Attribution, error) {

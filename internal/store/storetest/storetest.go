@@ -48,6 +48,7 @@ func Run(t *testing.T, open Open) {
 		{"ListOrders", testListOrders},
 		{"SearchOrders", testSearchOrders},
 		{"Attribution", testAttribution},
+		{"OrderCreatedAttributed", testOrderCreatedAttributed},
 		{"Deliveries", testDeliveries},
 		{"TouchpointDeliveries", testTouchpointDeliveries},
 		{"DeliveryJob", testDeliveryJob},
