@@ -439,6 +439,9 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 			return "", "", err
 		}
 	}
+	if err := s.attributeNew(ctx, tx, src, &oe, now); err != nil {
+		return "", "", err
+	}
 	o, change, err := tx.ApplyOrderEvent(ctx, oe)
 	if err != nil {
 		return "", "", err
@@ -451,12 +454,14 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 		becamePaid = true
 	}
 	if becamePaid {
-		res, err := attribution.Match(ctx, tx, src, o, now)
-		if err != nil {
-			return "", "", err
-		}
-		if err := tx.PutAttribution(ctx, res.Attribution); err != nil {
-			return "", "", err
+		if !change.Attributed { // attributeNew's attribution was not used: the order existed
+			res, err := attribution.Match(ctx, tx, src, o, now)
+			if err != nil {
+				return "", "", err
+			}
+			if err := tx.PutAttribution(ctx, res.Attribution); err != nil {
+				return "", "", err
+			}
 		}
 		if _, err := delivery.Plan(ctx, tx, s.Dests, o, now); err != nil {
 			return "", "", err
@@ -468,6 +473,38 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 		}
 	}
 	return store.InboxProcessed, o.ID, nil
+}
+
+// attributeNew attributes a paid event's order before it is written, when the order does not
+// exist yet (a gateway's purchase webhook for a new order, the common case), so that the order
+// is inserted with its match (store.OrderEvent.Attribution) instead of inserted and then
+// updated: the update rewrote the fresh row with all its index entries, since the match is in
+// the reports' indexes, and added a statistics delta (issue 15). The match is the one apply
+// would compute after the insert: the same order (store.NewOrder), the same reads, the same
+// clock. An order that exists (a pending order now paid, a retried delivery) is left to apply
+// as before, for the price of one indexed read; so is one another transaction creates in
+// between, whose insert then ignores the attribution (the match was read-only).
+func (s *Service) attributeNew(ctx context.Context, tx store.Tx, src store.Source, oe *store.OrderEvent, now time.Time) error {
+	if oe.Status != domain.StatusPaid {
+		return nil
+	}
+	if _, err := tx.GetOrderByExternalID(ctx, oe.TenantID, oe.Provider, oe.ExternalID); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	oe.NewOrderID = store.NewID()
+	o, ok := store.NewOrder(*oe)
+	if !ok {
+		oe.NewOrderID = ""
+		return nil
+	}
+	res, err := attribution.Match(ctx, tx, src, o, now)
+	if err != nil {
+		return err
+	}
+	oe.Attribution = &res.Attribution
+	return nil
 }
 
 // OrderEvent maps an adapter's event to the store's, hashing the buyer's personal data with
