@@ -454,7 +454,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 		becamePaid = true
 	}
 	if becamePaid {
-		if !change.Attributed { // attributeNew's attribution was not used: the order existed
+		if !change.Attributed { // the order existed, or attributeNew did not attribute it
 			res, err := attribution.Match(ctx, tx, src, o, now)
 			if err != nil {
 				return "", "", err
@@ -479,7 +479,7 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 // exist yet (a gateway's purchase webhook for a new order, the common case), so that the order
 // is inserted with its match (store.OrderEvent.Attribution) instead of inserted and then
 // updated: the update rewrote the fresh row with all its index entries, since the match is in
-// the reports' indexes, and added a statistics delta (issue 15). The match is the one apply
+// the reports' indexes, and added two statistics deltas (issue 15). The match is the one apply
 // would compute after the insert: the same order (store.NewOrder), the same reads, the same
 // clock. An order that exists (a pending order now paid, a retried delivery) is left to apply
 // as before, for the price of one indexed read; so is one another transaction creates in
