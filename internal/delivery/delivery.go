@@ -299,6 +299,7 @@ type Worker struct {
 	batchers *batchers
 	senders  *senders
 	slots    *slots
+	outcomes *groupCommit
 }
 
 // ConcurrencyWait is about how long a job waits on the queue when its destination has as many
@@ -372,6 +373,7 @@ func NewWorker(w Worker, batchWindow time.Duration) *Worker {
 	if w.Quota != nil {
 		w.batchers.quota = w.takeQuota
 	}
+	w.outcomes = &groupCommit{tx: func(ctx context.Context, fn func(store.Tx) error) error { return w.Store.Tx(ctx, fn) }}
 	return &w
 }
 
@@ -628,14 +630,18 @@ func (w *Worker) count(destType, outcome, reason string) {
 }
 
 // finish records the outcome of the attempt recorded in flight (at, when there was one) and
-// the delivery's new state in one transaction. If this write fails after a send, the delivery
-// stays in flight and the next run is a counted resend.
+// the delivery's new state in one transaction, which it shares with the outcomes of other jobs
+// that finish at the same moment (groupCommit: a batch's jobs all do). If this write fails
+// after a send, the delivery stays in flight and the next run is a counted resend; another
+// job's failed write never fails this one.
 func (w *Worker) finish(ctx context.Context, destType string, d store.Delivery, state store.DeliveryState, reason string, at *store.Attempt) error {
 	return w.finishThen(ctx, destType, d, state, reason, at, nil, nil)
 }
 
 // finishThen is finish that also inserts the job then (with opts) in the same transaction,
-// when then is not nil: the confirm job of an accepted delivery.
+// when then is not nil: the confirm job of an accepted delivery. A delivery.dead notice
+// (PlanDead) is planned in that transaction too. The live view, the counter and the log follow
+// the commit, in the job's goroutine.
 func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delivery, state store.DeliveryState, reason string, at *store.Attempt,
 	then *ConfirmArgs, opts *river.InsertOpts) error {
 	now := w.now()
@@ -646,7 +652,7 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 	if at != nil || state != store.DeliveryRetrying && state != store.DeliveryPending {
 		d.InFlight = false // an outcome, or a final state: nothing is on the wire for it any more
 	}
-	err := w.Store.Tx(ctx, func(tx store.Tx) error {
+	write := func(ctx context.Context, tx store.Tx) error {
 		if at != nil {
 			if err := tx.UpdateAttempt(ctx, *at); err != nil {
 				return err
@@ -664,7 +670,13 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 			return tx.Enqueue(ctx, *then, opts)
 		}
 		return nil
-	})
+	}
+	var err error
+	if w.outcomes != nil {
+		err = w.outcomes.do(ctx, write)
+	} else { // a Worker not built by NewWorker
+		err = w.Store.Tx(ctx, func(tx store.Tx) error { return write(ctx, tx) })
+	}
 	if err != nil {
 		return fmt.Errorf("delivery: record %s: %w", d.ID, err)
 	}
