@@ -2,7 +2,9 @@ package intake_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,62 +51,215 @@ func (tx queuedTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.
 	return tx.Tx.Enqueue(ctx, args, opts)
 }
 
-// TestBusyInlineSlotsQueueTheDelivery: while every inline slot is busy (a launch peak), a
-// delivery is acknowledged once its raw body commits, with a "process" job due at once in the
-// same transaction, and that job processes it; the delivery holding the slot is processed
-// inline, as below the peak, with no job.
-func TestBusyInlineSlotsQueueTheDelivery(t *testing.T) {
+// holdOnlySlot makes the only inline slot busy: it sends a stripe delivery whose processing
+// (the store's first transaction) is held until release is called, which returns the
+// delivery's answer.
+func holdOnlySlot(t *testing.T, h *harness, rec *queuedJobs) (release func() (int, intake.Response)) {
+	t.Helper()
+	type answer struct {
+		code int
+		resp intake.Response
+	}
+	first := make(chan answer, 1)
+	go func() {
+		code, resp := h.sendFixture(t, "stripe", h.src)
+		first <- answer{code, resp}
+	}()
+	released := false
+	release = func() (int, intake.Response) {
+		if !released {
+			released = true
+			close(rec.release)
+		}
+		a := <-first
+		return a.code, a.resp
+	}
+	select {
+	case <-rec.holding: // the stripe delivery holds the only slot, about to be processed
+	case <-time.After(20 * time.Second):
+		close(rec.release)
+		t.Fatal("the first delivery never reached its processing")
+	}
+	t.Cleanup(func() {
+		if !released {
+			close(rec.release)
+		}
+	})
+	return release
+}
+
+// sendWhileBusy sends a hotmart delivery while the slot is held and checks it is acknowledged
+// at once with state received.
+func sendWhileBusy(t *testing.T, h *harness) intake.Response {
+	t.Helper()
+	start := time.Now()
+	code, resp := h.sendFixture(t, "hotmart", h.src)
+	took := time.Since(start)
+	if code != http.StatusOK || resp.State != string(store.InboxReceived) {
+		t.Fatalf("second delivery while the slot is busy: %d %+v, want 200 and state received", code, resp)
+	}
+	if took > 10*time.Second {
+		t.Errorf("second delivery acknowledged after %v: it waited for the busy slot", took)
+	}
+	return resp
+}
+
+// waitProcessed polls until the delivery is processed with its order and the order's delivery
+// to the harness's destination planned.
+func waitProcessed(t *testing.T, h *harness, inboxID string, within time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(within)
+	for {
+		e, err := h.st.GetInbox(ctx, h.tenant.ID, inboxID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.State == store.InboxProcessed {
+			if e.OrderID == "" {
+				t.Fatalf("delivery %s processed without its order", inboxID)
+			}
+			ds, err := h.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: h.tenant.ID, OrderID: e.OrderID})
+			if err != nil || len(ds) != 1 || ds[0].State != store.DeliveryPending {
+				t.Fatalf("deliveries of order %s: %+v %v, want one pending", e.OrderID, ds, err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery %s still %q %v after its acknowledgement", inboxID, e.State, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBusyInlineSlotsProcessInTheBackground: while every inline slot is busy (a launch peak),
+// a delivery is acknowledged once its raw body commits, alone, with no "process" job (at the
+// peak that job per order cost more than the machine had to spare), and this replica's background
+// workers process it, order and deliveries, while the slot is still busy; the delivery holding
+// the slot is processed inline, as below the peak, with no job either.
+func TestBusyInlineSlotsProcessInTheBackground(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		rec := &queuedJobs{Store: h.st, holding: make(chan struct{}), release: make(chan struct{})}
+		h.svc.Store, h.svc.InlineMax = rec, 1
+		release := holdOnlySlot(t, h, rec)
+		resp := sendWhileBusy(t, h)
+		waitProcessed(t, h, resp.InboxID, 20*time.Second)
+		if code, first := release(); code != http.StatusOK || first.State != string(store.InboxProcessed) {
+			t.Fatalf("first delivery: %d %+v, want 200 and processed inline", code, first)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if len(rec.args) != 0 {
+			t.Fatalf("process jobs %+v, want none: the busy slot's delivery is processed in the background", rec.args)
+		}
+	})
+}
+
+// TestBusyInlineSlotsFallBackToTheJob: when the background queue has no room (full, here of
+// size none, or the service closed), a delivery that arrives while every inline slot is busy
+// commits its "process" job, due at once, with its raw body, is acknowledged, and that job
+// processes it; nothing processes it before.
+func TestBusyInlineSlotsFallBackToTheJob(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, svc *intake.Service)
+	}{
+		{"queue full", func(_ *testing.T, svc *intake.Service) { svc.LocalQueueMax = -1 }},
+		{"closed", func(t *testing.T, svc *intake.Service) {
+			if err := svc.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			eachHarness(t, func(t *testing.T, h *harness) {
+				ctx := context.Background()
+				rec := &queuedJobs{Store: h.st, holding: make(chan struct{}), release: make(chan struct{})}
+				h.svc.Store, h.svc.InlineMax = rec, 1
+				tc.setup(t, h.svc)
+				release := holdOnlySlot(t, h, rec)
+				resp := sendWhileBusy(t, h)
+				if code, first := release(); code != http.StatusOK || first.State != string(store.InboxProcessed) {
+					t.Fatalf("first delivery: %d %+v, want 200 and processed inline", code, first)
+				}
+
+				rec.mu.Lock()
+				due, args := rec.due, rec.args
+				rec.mu.Unlock()
+				if len(args) != 1 || due[0] != nil || args[0].InboxID != resp.InboxID || args[0].TenantID != h.tenant.ID {
+					t.Fatalf("process jobs %+v (options %v), want one due at once for the queued delivery %s", args, due, resp.InboxID)
+				}
+				if e, err := h.st.GetInbox(ctx, h.tenant.ID, resp.InboxID); err != nil || e.State != store.InboxReceived {
+					t.Fatalf("queued delivery before its job: %q %v, want received", e.State, err)
+				}
+				w := &intake.ProcessWorker{Service: h.svc}
+				if err := w.Work(ctx, &river.Job[intake.ProcessArgs]{Args: args[0]}); err != nil {
+					t.Fatal(err)
+				}
+				waitProcessed(t, h, resp.InboxID, 0)
+			})
+		})
+	}
+}
+
+// TestBackgroundProcessingRetried: a delivery whose background processing fails (the database
+// restarting) is retried by the replica (retryProcess), not left to the sweep a minute later,
+// and enqueues no job.
+func TestBackgroundProcessingRetried(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		st := &processTxFails{Store: h.st, err: errors.New("database restarting")}
+		rec := &enqueueRecorder{Store: st}
+		h.svc.Store, h.svc.InlineMax = rec, -1 // every delivery goes to the background
+		resp := sendWhileBusy(t, h)
+		waitProcessed(t, h, resp.InboxID, 20*time.Second)
+		if st.calls.Load() < 2 {
+			t.Fatalf("%d processing transactions, want the failed one and its retry", st.calls.Load())
+		}
+		if jobs := rec.processJobs(); len(jobs) != 0 {
+			t.Fatalf("process jobs %+v, want none", jobs)
+		}
+	})
+}
+
+// TestLongQueuedDeliveryGetsItsJob: a delivery that waited in the background queue so long
+// that the sweep could reach it while it is processed is not processed there but given its
+// "process" job (unique per delivery, so it is the sweep's job too); one queued just now is
+// processed, with no job.
+func TestLongQueuedDeliveryGetsItsJob(t *testing.T) {
 	t.Parallel()
 	eachHarness(t, func(t *testing.T, h *harness) {
 		ctx := context.Background()
-		rec := &queuedJobs{Store: h.st, holding: make(chan struct{}), release: make(chan struct{})}
-		h.svc.Store, h.svc.InlineMax = rec, 1
+		// Two deliveries stored and left received, by a replica that stops after the commit.
+		h.svc.Store = stopsAfterInbox{h.st}
+		var left []intake.Response
+		for _, gw := range []string{"hotmart", "stripe"} {
+			code, r := h.sendFixture(t, gw, h.src)
+			if code != http.StatusOK || r.State != string(store.InboxReceived) {
+				t.Fatalf("%s: %d %+v, want 200 and received", gw, code, r)
+			}
+			left = append(left, r)
+		}
+		// This replica's own retries keep failing; another one's background workers see them.
+		rec := &enqueueRecorder{Store: h.st}
+		other := &intake.Service{Store: rec, Adapters: h.svc.Adapters, Dests: h.svc.Dests, Keys: h.svc.Keys, Log: h.svc.Log, Now: h.svc.Now}
 
-		type answer struct {
-			code int
-			resp intake.Response
+		other.ProcessQueued(h.tenant.ID, left[0].InboxID, time.Now().Add(-intake.LocalStale-time.Second))
+		want := []intake.ProcessArgs{{TenantID: h.tenant.ID, InboxID: left[0].InboxID}}
+		if jobs := rec.processJobs(); !slices.Equal(jobs, want) {
+			t.Fatalf("process jobs %+v, want %+v", jobs, want)
 		}
-		first := make(chan answer, 1)
-		go func() {
-			code, resp := h.sendFixture(t, "stripe", h.src)
-			first <- answer{code, resp}
-		}()
-		select {
-		case <-rec.holding: // the stripe delivery holds the only slot, about to be processed
-		case <-time.After(20 * time.Second):
-			close(rec.release)
-			t.Fatal("the first delivery never reached its processing")
-		}
-		start := time.Now()
-		code, resp := h.sendFixture(t, "hotmart", h.src)
-		took := time.Since(start)
-		close(rec.release)
-		if code != http.StatusOK || resp.State != string(store.InboxReceived) {
-			t.Fatalf("second delivery while the slot is busy: %d %+v, want 200 and state received", code, resp)
-		}
-		if took > 10*time.Second {
-			t.Errorf("second delivery acknowledged after %v: it waited for the busy slot", took)
-		}
-		if a := <-first; a.code != http.StatusOK || a.resp.State != string(store.InboxProcessed) {
-			t.Fatalf("first delivery: %d %+v, want 200 and processed inline", a.code, a.resp)
+		if e, err := h.st.GetInbox(ctx, h.tenant.ID, left[0].InboxID); err != nil || e.State != store.InboxReceived {
+			t.Fatalf("long-queued delivery: %q %v, want received, left to its job", e.State, err)
 		}
 
-		rec.mu.Lock()
-		due, args := rec.due, rec.args
-		rec.mu.Unlock()
-		if len(args) != 1 || due[0] != nil || args[0].InboxID != resp.InboxID || args[0].TenantID != h.tenant.ID {
-			t.Fatalf("process jobs %+v (options %v), want one due at once for the queued delivery %s", args, due, resp.InboxID)
-		}
-		if e, err := h.st.GetInbox(ctx, h.tenant.ID, resp.InboxID); err != nil || e.State != store.InboxReceived {
-			t.Fatalf("queued delivery before its job: %q %v, want received", e.State, err)
-		}
-		w := &intake.ProcessWorker{Service: h.svc}
-		if err := w.Work(ctx, &river.Job[intake.ProcessArgs]{Args: args[0]}); err != nil {
-			t.Fatal(err)
-		}
-		e, err := h.st.GetInbox(ctx, h.tenant.ID, resp.InboxID)
-		if err != nil || e.State != store.InboxProcessed || e.OrderID == "" {
-			t.Fatalf("queued delivery after its job: state %q order %q %v, want processed with its order", e.State, e.OrderID, err)
+		other.ProcessQueued(h.tenant.ID, left[1].InboxID, time.Now())
+		waitProcessed(t, h, left[1].InboxID, 0)
+		if jobs := rec.processJobs(); !slices.Equal(jobs, want) {
+			t.Fatalf("process jobs %+v, want only %+v", jobs, want)
 		}
 	})
 }

@@ -40,12 +40,12 @@ import (
 // the inbox commit.
 const SafetyNetDelay = time.Minute
 
-// A delivery stored but not processed inline (the database failed in between) is retried in
-// the background, by the replica that stored it, every retryFirst doubling to retryMax until
-// retryFor, so it reaches its destinations seconds after the database is back rather than
-// after the sweep's SafetyNetDelay. retryFor ends well before SafetyNetDelay, so the two never
-// process one delivery at once. At most retryMaxPending retry at once; the rest wait for the
-// sweep.
+// A delivery stored but not processed inline or by the background workers (the database failed
+// in between) is retried in the background, by the replica that stored it, every retryFirst
+// doubling to retryMax until retryFor after it arrived (inline) or was queued (LocalQueueMax),
+// so it reaches its destinations seconds after the database is back rather than after the
+// sweep's SafetyNetDelay. retryFor ends well before SafetyNetDelay, so the two never process one
+// delivery at once. At most retryMaxPending retry at once; the rest wait for the sweep.
 const (
 	retryFirst      = 250 * time.Millisecond
 	retryMax        = 2 * time.Second
@@ -58,10 +58,12 @@ var retrySlots = make(chan struct{}, retryMaxPending)
 // DefaultInlineMax is how many deliveries a replica processes inline at once, before it
 // acknowledges them (Service.InlineMax). A delivery that arrives while they are all busy (a
 // launch peak past what the machine processes as fast as it arrives) is acknowledged as soon
-// as its raw body commits, with a "process" job due at once in the same transaction: the
-// gateway's acknowledgement then costs one commit whatever the backlog, and the backlog is
-// River's queue, worked at the pace the machine allows, nothing lost. Below the peak nothing
-// changes: the delivery is processed before its acknowledgement says so.
+// as its raw body commits, alone, and processed by this replica's background workers
+// (DefaultLocalQueueMax): the gateway's acknowledgement then costs one commit whatever the
+// backlog, and the backlog costs no River job per order; only when that in-process queue is
+// full does the delivery commit a "process" job, due at once, with its row, and the rest of the
+// backlog is River's queue. Nothing is lost either way. Below the peak nothing changes: the
+// delivery is processed before its acknowledgement says so.
 const DefaultInlineMax = 8
 
 // Refused deliveries are stored for debugging (what was sent, why it failed), but bounded:
@@ -110,9 +112,25 @@ type Service struct {
 	// InlineMax bounds the deliveries processed inline at once (DefaultInlineMax when 0; a
 	// negative value processes none inline: every one is queued).
 	InlineMax int
+	// LocalQueueMax bounds the deliveries waiting, when every inline slot is busy, for this
+	// replica's background workers (DefaultLocalQueueMax when 0; a negative value queues none:
+	// every such delivery commits its "process" job). LocalWorkers is how many process them at
+	// once (DefaultLocalWorkers when below 1). Close stops them.
+	LocalQueueMax int
+	LocalWorkers  int
 
 	inlineOnce  sync.Once
 	inlineSlots chan struct{}
+
+	localOnce    sync.Once
+	localMu      sync.Mutex
+	localItems   chan localItem
+	localHeld    int // places reserved or queued: at most cap(localItems)
+	localRunning int
+	localClosed  bool
+	localWG      sync.WaitGroup
+	localCtx     context.Context
+	localCancel  context.CancelFunc
 }
 
 // inlineSlot takes one of the InlineMax slots if one is free now, and says whether it did.
@@ -270,9 +288,23 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	// Raw first: the delivery commits before anything is parsed, alone (one statement). No job
 	// goes with it: if this replica stops before processing it, the sweep finds it still
 	// received SafetyNetDelay later and enqueues its processing. When every inline slot is
-	// busy (DefaultInlineMax), its processing job, due at once, commits with it instead, and
-	// the acknowledgement waits for nothing else.
+	// busy (DefaultInlineMax), the acknowledgement waits for nothing else: the delivery is
+	// queued for the background workers, or, when their queue is full, its processing job,
+	// due at once, commits with it.
 	if !s.inlineSlot() {
+		if s.reserveLocal() {
+			queued := time.Now()
+			entry, err = s.Store.InsertInbox(ctx, entry)
+			if err != nil {
+				s.unreserveLocal()
+				s.fail(w, r, "store delivery", err)
+				return
+			}
+			s.pushLocal(localItem{tenantID: src.TenantID, inboxID: entry.ID, queued: queued})
+			s.Log.Debug("intake: every inline slot busy; processing queued in the background", "inbox_id", entry.ID, "provider", provider)
+			httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(store.InboxReceived)})
+			return
+		}
 		err = s.Store.Tx(ctx, func(tx store.Tx) error {
 			stored, err := tx.InsertInbox(ctx, entry)
 			if err != nil {
@@ -285,7 +317,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, "store delivery", err)
 			return
 		}
-		s.Log.Debug("intake: every inline slot busy; processing queued", "inbox_id", entry.ID, "provider", provider)
+		s.Log.Debug("intake: every inline slot busy and the background queue full; processing job enqueued", "inbox_id", entry.ID, "provider", provider)
 		httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(store.InboxReceived)})
 		return
 	}
@@ -309,15 +341,15 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		// Stored and acknowledged. Retried here in the background (the database may be
 		// restarting); the sweep covers a crash of this replica.
 		s.Log.Error("intake: process inline; retrying in the background, and the sweep will", "inbox_id", entry.ID, "error", err)
-		s.retryProcess(src.TenantID, entry.ID)
+		s.retryProcess(src.TenantID, entry.ID, time.Now())
 		state = store.InboxReceived
 	}
 	httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(state)})
 }
 
 // retryProcess processes the stored delivery in the background until it succeeds or retryFor
-// passes (then the sweep enqueues its job).
-func (s *Service) retryProcess(tenantID, inboxID string) {
+// after since passes (then the sweep enqueues its job).
+func (s *Service) retryProcess(tenantID, inboxID string, since time.Time) {
 	select {
 	case retrySlots <- struct{}{}:
 	default:
@@ -325,7 +357,7 @@ func (s *Service) retryProcess(tenantID, inboxID string) {
 	}
 	go func() {
 		defer func() { <-retrySlots }()
-		deadline := time.Now().Add(retryFor)
+		deadline := since.Add(retryFor)
 		for wait := retryFirst; time.Now().Add(wait).Before(deadline); wait = min(2*wait, retryMax) {
 			time.Sleep(wait)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -603,8 +635,10 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 }
 
 // ProcessArgs is the job that processes a stored delivery whose inline processing did not
-// finish; the sweep enqueues it. (Before the sweep, every delivery enqueued one with its inbox
-// row, due SafetyNetDelay later; those still queued at an upgrade run as before.)
+// finish; the sweep enqueues it, and so does a delivery that arrives while every inline slot is
+// busy and the background queue is full (LocalQueueMax), or that waited in that queue too
+// long. (Before the sweep, every delivery enqueued one with its inbox row, due SafetyNetDelay
+// later; those still queued at an upgrade run as before.)
 type ProcessArgs struct {
 	TenantID string `json:"tenant_id"`
 	InboxID  string `json:"inbox_id"`

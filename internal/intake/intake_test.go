@@ -104,6 +104,12 @@ func newHarness(t *testing.T, dialect string) *harness {
 	}
 	h.svc = &intake.Service{Store: st, Adapters: all.Default(), Keys: keys, Log: slog.New(slog.DiscardHandler),
 		Now: func() time.Time { return stripeT.Add(10 * time.Second) }}
+	// Stopped after the server (cleanups run in reverse), before the store closes.
+	t.Cleanup(func() {
+		if err := h.svc.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	mux := http.NewServeMux()
 	h.svc.Register(mux)
 	h.srv = httptest.NewServer(httpx.Handler(mux, slog.New(slog.DiscardHandler), nil))

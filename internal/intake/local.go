@@ -1,0 +1,169 @@
+package intake
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// A delivery that arrives while every inline slot is busy (a launch peak) is committed alone,
+// acknowledged, and processed by this replica in the background: it waits in an in-process
+// queue of at most DefaultLocalQueueMax deliveries (Service.LocalQueueMax), worked by at most
+// DefaultLocalWorkers goroutines (Service.LocalWorkers), which start when a delivery is queued and
+// end when the queue is empty. Before, such a delivery committed a River "process" job with
+// its row: at 250 webhooks/s on PostgreSQL inserting, fetching and completing that job per
+// order (JobInsertFastMany alone was about a tenth of Hub's CPU) added that cost exactly when
+// the machine was saturated, which fed the overload.
+//
+// Nothing is lost that way: the queue holds only the inbox ids of rows already committed, and
+// a row this replica never processes (it crashed or stopped with the row queued, or gave up)
+// is still received SafetyNetDelay after its arrival, when the sweep enqueues its job. Only
+// when the queue is full does the delivery commit its job with its row, as before, so memory
+// stays bounded and a longer overload degrades to River's queue.
+//
+// The background processing of a delivery must finish before the sweep may enqueue it, so the
+// two never process one delivery at once: one queued longer than localStale is not processed
+// here but given its "process" job (unique per delivery, so a sweep's job for it is the same
+// job); one whose processing fails is retried (retryProcess) until retryFor after it was
+// queued, then left to the sweep. 2048 deliveries are about 7 s of work at the 300 orders/s a
+// replica on PostgreSQL keeps (docs/benchmarks.md), 20 s at 100/s: within localStale; on a
+// slower machine the queue's tail gets its job.
+const (
+	DefaultLocalQueueMax = 2048
+	DefaultLocalWorkers  = DefaultInlineMax
+	localStale           = retryFor
+	localTimeout         = 10 * time.Second
+)
+
+// localItem is a delivery committed and waiting to be processed in the background.
+type localItem struct {
+	tenantID, inboxID string
+	queued            time.Time // before its commit, on this replica's monotonic clock
+}
+
+func (s *Service) localInit() {
+	s.localOnce.Do(func() {
+		s.localItems = make(chan localItem, max(0, cmp.Or(s.LocalQueueMax, DefaultLocalQueueMax)))
+		s.localCtx, s.localCancel = context.WithCancel(context.Background())
+	})
+}
+
+// reserveLocal takes a place in the in-process queue if one is free, and says whether it did:
+// the place is taken before the delivery commits, so a delivery commits its job with it exactly
+// when it could not be queued here. Each reservation is followed by pushLocal or unreserveLocal.
+func (s *Service) reserveLocal() bool {
+	s.localInit()
+	s.localMu.Lock()
+	defer s.localMu.Unlock()
+	if s.localClosed || s.localHeld >= cap(s.localItems) {
+		return false
+	}
+	s.localHeld++
+	return true
+}
+
+func (s *Service) unreserveLocal() {
+	s.localMu.Lock()
+	s.localHeld--
+	s.localMu.Unlock()
+}
+
+// pushLocal queues a committed delivery in its reserved place and starts a worker if fewer
+// than LocalWorkers run. Queued after Close, it waits for the sweep.
+func (s *Service) pushLocal(it localItem) {
+	s.localMu.Lock()
+	defer s.localMu.Unlock()
+	s.localItems <- it // never blocks: localHeld counts it and is at most the capacity
+	if s.localClosed || s.localRunning >= s.localWorkers() {
+		return
+	}
+	s.localRunning++
+	s.localWG.Add(1)
+	go s.runLocal()
+}
+
+func (s *Service) localWorkers() int {
+	if s.LocalWorkers < 1 {
+		return DefaultLocalWorkers
+	}
+	return s.LocalWorkers
+}
+
+// runLocal processes queued deliveries until the queue is empty or the Service is closed.
+func (s *Service) runLocal() {
+	defer s.localWG.Done()
+	for {
+		s.localMu.Lock()
+		var it localItem
+		ok := false
+		if !s.localClosed {
+			select {
+			case it = <-s.localItems:
+				ok = true
+				s.localHeld--
+			default:
+			}
+		}
+		if !ok {
+			s.localRunning--
+			s.localMu.Unlock()
+			return
+		}
+		s.localMu.Unlock()
+		s.processLocal(it)
+	}
+}
+
+// processLocal processes a queued delivery as the ProcessWorker would (Process skips one no
+// longer received), unless it waited so long that the sweep could reach it before it finishes.
+func (s *Service) processLocal(it localItem) {
+	ctx, cancel := context.WithTimeout(s.localCtx, localTimeout)
+	defer cancel()
+	log := s.Log.With("inbox_id", it.inboxID)
+	if waited := time.Since(it.queued); waited > localStale {
+		err := s.Store.Tx(ctx, func(tx store.Tx) error {
+			return tx.Enqueue(ctx, ProcessArgs{TenantID: it.tenantID, InboxID: it.inboxID}, nil)
+		})
+		if err != nil {
+			log.Error("intake: enqueue the processing of a delivery queued too long; the sweep will", "waited", waited, "error", err)
+			return
+		}
+		log.Warn("intake: delivery queued too long for background processing; its job is enqueued", "waited", waited)
+		return
+	}
+	if _, err := s.Process(ctx, it.tenantID, it.inboxID, false); err != nil {
+		if s.localCtx.Err() != nil {
+			return // closing: the sweep has it
+		}
+		log.Error("intake: process in the background; retrying, and the sweep will", "error", err)
+		s.retryProcess(it.tenantID, it.inboxID, it.queued)
+	}
+}
+
+// Close stops the background processing of queued deliveries: each worker finishes the
+// delivery it is processing, until ctx is done (then that processing is cancelled), and the
+// deliveries still queued are left to the sweep, received in the inbox. Deliveries that arrive
+// afterwards commit their job with them. Call it after the HTTP server has drained.
+func (s *Service) Close(ctx context.Context) error {
+	s.localInit()
+	s.localMu.Lock()
+	s.localClosed = true
+	s.localMu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.localWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.localCancel()
+		return nil
+	case <-ctx.Done():
+		s.localCancel()
+		<-done
+		return fmt.Errorf("intake: stop background processing: %w", ctx.Err())
+	}
+}
