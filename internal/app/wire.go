@@ -71,6 +71,9 @@ func (a *App) wire() error {
 
 	a.Intake = newIntake(a.Config, a.Store, adapters, a.Dests, a.Keys, a.Log, a.now, a.Cache, a.Live)
 	a.Intake.Register(a.mux)
+	// Stopped after the HTTP server drained (closers run in reverse), before the live view: the
+	// deliveries still in its in-process queue are left to the inbox sweep.
+	a.closers = append(a.closers, a.Intake.Close)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 	// Every replica schedules the inbox sweep (unique per period, so one runs it): a delivery
 	// whose replica stopped before processing it gets its job SafetyNetDelay later.
