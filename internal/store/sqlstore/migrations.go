@@ -1064,4 +1064,30 @@ UPDATE inbox SET swept_at = received_at WHERE state = 'received';
 CREATE INDEX inbox_unswept ON inbox (received_at) WHERE state = 'received' AND swept_at IS NULL;
 `,
 	},
+	{
+		// Room on each page for HOT updates (issue 15), PostgreSQL only. A delivery is updated in
+		// place twice per send: marked in flight (no indexed column changes, so the update can be
+		// HOT, writing no index entry, if the new row version fits on the row's page) and given
+		// its outcome (state changes: a new entry in each of its indexes whatever the page). An
+		// attempt gets its outcome (no indexed column). At the default fillfactor 100 rows are
+		// inserted in order into full pages, so most of these updates found no room and wrote an
+		// entry in every index. Room is needed for a whole transaction's new versions at once
+		// (the old ones are pruned only after it commits): the worker marks a batch in flight in
+		// one transaction and group-commits the batch's outcomes in one, and a batch's rows are
+		// neighbours (its attempts are inserted together; with one destination, its deliveries
+		// too). An attempt row is about 720 bytes (it lists its batch's event ids): 50 leaves
+		// every row of a page room for its new version. A delivery row is about 280 bytes: 60
+		// leaves a page of 17 rows room for 11 new versions, which made every in-flight mark HOT
+		// with five destinations and 92 % of them with one (BenchmarkDeliveryUpdates,
+		// docs/benchmarks.md). The setting applies to pages filled from now on: rows already
+		// stored keep their pages until a rewrite (VACUUM FULL, pg_repack). Setting it takes a
+		// SHARE UPDATE EXCLUSIVE lock, which blocks no read or write.
+		Name: "deliveries and attempts keep room for HOT updates",
+		Postgres: `
+ALTER TABLE deliveries SET (fillfactor = 60);
+ALTER TABLE attempts SET (fillfactor = 50);
+`,
+		// SQLite has no fillfactor: an explicit no-op, so the migration is recorded there too.
+		SQLite: `SELECT 1`,
+	},
 }
