@@ -290,6 +290,14 @@ type Writer interface {
 	// UpdateDelivery records state, reason, attempts and delivered at; a zero UpdatedAt gets
 	// the clock.
 	UpdateDelivery(ctx context.Context, d Delivery) error
+	// MarkDeliveryQueued clears Local: call it in the transaction that enqueues the
+	// delivery's job. A delivery already queued is left as it is (no error).
+	MarkDeliveryQueued(ctx context.Context, tenantID, id string) error
+	// SweepDeliveries hands out deliveries left without a job (every tenant): up to limit of
+	// the Local ones still pending or retrying created (CreatedAt) before the time, oldest
+	// first, are marked queued and returned. Each is handed out once, also to sweeps running
+	// at once: call it in the transaction that enqueues their jobs.
+	SweepDeliveries(ctx context.Context, before time.Time, limit int) ([]DeliveryRef, error)
 	InsertAttempt(ctx context.Context, a Attempt) (Attempt, error)
 	// UpdateAttempt records the outcome of an attempt inserted in flight (status, latency,
 	// outcome, code, message, trace id).
@@ -647,6 +655,13 @@ type InboxEntry struct {
 	ProcessedAt *time.Time
 }
 
+// DeliveryRef names a delivery, with the attempts it has made.
+type DeliveryRef struct {
+	TenantID string
+	ID       string
+	Attempts int
+}
+
 // InboxRef names a raw webhook delivery.
 type InboxRef struct {
 	TenantID string
@@ -916,7 +931,11 @@ type Delivery struct {
 	InFlight bool
 	// Resends counts sends that repeated one whose outcome was lost (a crash, a timeout, a
 	// failed write of the outcome); the platform deduplicates them by EventID.
-	Resends     int
+	Resends int
+	// Local is set on a delivery whose first attempt runs in the process that committed it
+	// (delivery.PlanLocal): no River job was enqueued with it. MarkDeliveryQueued clears it
+	// when its job is enqueued; SweepDeliveries hands out those left so after a crash.
+	Local       bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	DeliveredAt *time.Time

@@ -6,13 +6,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/hubtrack/hub/internal/store"
 )
 
 const deliveryCols = `id, tenant_id, order_id, destination_id, event_name, event_id, state, reason, attempts,
-	created_at, updated_at, delivered_at, touchpoint_id, in_flight, resends, subject_id`
+	created_at, updated_at, delivered_at, touchpoint_id, in_flight, resends, subject_id, queued`
 
 // A delivery belongs to an order (a purchase) or to a touchpoint (a lead, a checkout): the
 // other column is NULL.
@@ -27,18 +29,20 @@ type deliveryScan struct {
 	d                          store.Delivery
 	state                      string
 	order, touchpoint, subject sql.NullString
+	queued                     bool
 }
 
 func (s *deliveryScan) dest() []any {
 	d := &s.d
 	return []any{&d.ID, &d.TenantID, &s.order, &d.DestinationID, &d.EventName, &d.EventID, &s.state, &d.Reason,
-		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &s.touchpoint, &d.InFlight, &d.Resends, &s.subject}
+		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &s.touchpoint, &d.InFlight, &d.Resends, &s.subject, &s.queued}
 }
 
 func (s *deliveryScan) finish() store.Delivery {
 	d := s.d
 	d.State = store.DeliveryState(s.state)
 	d.OrderID, d.TouchpointID, d.SubjectID = s.order.String, s.touchpoint.String, s.subject.String
+	d.Local = !s.queued
 	return d
 }
 
@@ -85,13 +89,13 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 		// and there being none means the owner or the destination is not the tenant's.
 		var id string
 		err := q.queryRow(ctx, q.w, `INSERT INTO deliveries (`+deliveryCols+`)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $18
 			WHERE EXISTS (SELECT 1 FROM `+owner+` WHERE tenant_id = $2 AND id = $17)
 				AND EXISTS (SELECT 1 FROM destinations WHERE tenant_id = $2 AND id = $4)
 			ON CONFLICT DO NOTHING RETURNING id`,
 			d.ID, d.TenantID, nullable(d.OrderID), d.DestinationID, d.EventName, d.EventID, string(d.State), d.Reason, d.Attempts,
 			q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt), nullable(d.TouchpointID), d.InFlight, d.Resends,
-			nullable(d.SubjectID), ownerID).Scan(&id)
+			nullable(d.SubjectID), ownerID, !d.Local).Scan(&id)
 		switch {
 		case err == nil:
 			created = true
@@ -119,6 +123,35 @@ func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
 		d.InFlight, d.Resends, nullInt(d.Keys))
 	return mustAffect("update delivery", n, err)
+}
+
+func (q *queries) MarkDeliveryQueued(ctx context.Context, tenantID, id string) error {
+	_, err := q.exec(ctx, q.w, `UPDATE deliveries SET queued = true WHERE tenant_id = $1 AND id = $2 AND NOT queued`, tenantID, id)
+	if err != nil {
+		return wrap("mark delivery queued", err)
+	}
+	return nil
+}
+
+// SweepDeliveries marks and returns in one statement, as SweepInbox does, so two sweeps at
+// once never hand out the same delivery: on PostgreSQL the second waits for the first's row
+// locks and then finds queued set. deliveries_unqueued holds only the deliveries waiting for a
+// job, oldest first, so the statement reads none of the others.
+func (q *queries) SweepDeliveries(ctx context.Context, before time.Time, limit int) ([]store.DeliveryRef, error) {
+	rows, err := q.query(ctx, q.w, `UPDATE deliveries SET queued = true
+		WHERE NOT queued AND state IN ('pending', 'retrying') AND id IN (
+			SELECT id FROM deliveries WHERE NOT queued AND state IN ('pending', 'retrying') AND created_at < $1
+			ORDER BY created_at LIMIT $2)
+		RETURNING tenant_id, id, attempts`, q.f.Time(before), limitOf(limit))
+	out, err := collect(rows, err, "sweep deliveries", func(r Rows) (store.DeliveryRef, error) {
+		var ref store.DeliveryRef
+		return ref, r.Scan(&ref.TenantID, &ref.ID, &ref.Attempts)
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b store.DeliveryRef) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 func (q *queries) GetDelivery(ctx context.Context, tenantID, id string) (store.Delivery, error) {

@@ -1090,4 +1090,18 @@ ALTER TABLE attempts SET (fillfactor = 50);
 		// SQLite has no fillfactor: an explicit no-op, so the migration is recorded there too.
 		SQLite: `SELECT 1`,
 	},
+	{
+		// The delivery outbox's fast path (issue 15): a purchase's first attempt runs in the
+		// process that committed it, with no River job; queued says whether one was enqueued.
+		// Rows stored before this had their job enqueued with them: queued. deliveries_unqueued
+		// holds only the deliveries still waiting for a job, so the sweep that enqueues those
+		// whose replica stopped reads none of the others. It is keyed by created_at, which no
+		// update changes, not updated_at: an index on updated_at would make every in-flight
+		// mark (which writes updated_at) a non-HOT update (see the fillfactor migration above).
+		Name: "deliveries queued",
+		Up: `
+ALTER TABLE deliveries ADD COLUMN queued boolean NOT NULL DEFAULT true;
+CREATE INDEX deliveries_unqueued ON deliveries (created_at) WHERE NOT queued AND state IN ('pending', 'retrying');
+`,
+	},
 }

@@ -362,10 +362,11 @@ func scanGap(r Row, withDelivery bool) (store.DeliveryGap, error) {
 		state      string
 		touchpoint sql.NullString // always NULL here: gaps are deliveries of orders
 		subject    sql.NullString // likewise
+		queued     bool
 	)
 	if withDelivery {
 		dst = append(dst, &d.ID, &d.TenantID, &d.OrderID, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
-			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends, &subject)
+			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends, &subject, &queued)
 	}
 	if err := r.Scan(dst...); err != nil {
 		return g, err
@@ -374,7 +375,7 @@ func scanGap(r Row, withDelivery bool) (store.DeliveryGap, error) {
 		g.PaidAt = *paid
 	}
 	if withDelivery {
-		d.State = store.DeliveryState(state)
+		d.State, d.Local = store.DeliveryState(state), !queued
 		g.Delivery = &d
 	}
 	return g, nil

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Open) {
 		{"WriteTouchpoints", testWriteTouchpoints},
 		{"Inbox", testInbox},
 		{"InboxSweep", testInboxSweep},
+		{"DeliverySweep", testDeliverySweep},
 		{"OrderRoundTrip", testOrderRoundTrip},
 		{"OrderLifecycle", testOrderLifecycle},
 		{"OrderOutOfOrder", testOrderOutOfOrder},
