@@ -91,6 +91,8 @@ type App struct {
 	background               []func(context.Context)
 	statsFolded, statsFailed prometheus.Counter
 	deliveryOutcomes         *prometheus.CounterVec
+	// local makes the first attempt of a processed purchase's deliveries (wire).
+	local *delivery.Local
 
 	// replicaDB is the read replica (DATABASE_READ_URL), nil without one; reports is where the
 	// reports read: the replica with the primary as fallback, or the primary.
@@ -641,7 +643,11 @@ func (a *App) Close() error {
 	if a.replicaDB != nil {
 		a.replicaDB.Close()
 	}
-	return errors.Join(a.Live.Close(ctx), a.Cache.Close(), a.Store.Close())
+	var stopped error
+	if a.local != nil {
+		stopped = a.local.Stop(ctx) // when Serve did not: attempts started by a handler called directly
+	}
+	return errors.Join(stopped, a.Live.Close(ctx), a.Cache.Close(), a.Store.Close())
 }
 
 // DestinationValidator checks destination settings against the registered destinations.

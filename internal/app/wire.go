@@ -76,7 +76,8 @@ func (a *App) wire() error {
 	a.closers = append(a.closers, a.Intake.Close)
 	river.AddWorker(a.workers, &intake.ProcessWorker{Service: a.Intake})
 	// Every replica schedules the inbox sweep (unique per period, so one runs it): a delivery
-	// whose replica stopped before processing it gets its job SafetyNetDelay later.
+	// whose replica stopped before processing it gets its job SafetyNetDelay later, and so does
+	// a delivery planned for a local first attempt (below) once delivery.Local.SweepAfter passed.
 	river.AddWorker(a.workers, &intake.SweepWorker{Service: a.Intake})
 	a.background = append(a.background, func(ctx context.Context) { a.Intake.ScheduleSweep(ctx, intake.SweepEvery) })
 
@@ -87,6 +88,14 @@ func (a *App) wire() error {
 	}, deliveryBatchWindow)
 	river.AddWorker(a.workers, dw)
 	river.AddWorker(a.workers, &delivery.ConfirmWorker{W: dw})
+	// A processed purchase's first attempts run here right after its commit, with no River
+	// job, up to as many at once as River's workers; the rest, the retries and what a stopped
+	// replica left (the sweep, every SweepEvery) go through River.
+	a.local = delivery.NewLocal(dw, a.Config.Workers)
+	a.Intake.Local = a.local
+	a.closers = append(a.closers, a.local.Stop)
+	a.Metrics.GaugeFunc("delivery_local_attempts", "First attempts of deliveries running in this replica right after their order's commit, with no River job (not in queue_running_jobs).",
+		func(context.Context) (float64, error) { return float64(a.local.Running()), nil })
 	surface := admin.Surface{Admin: a.Admin, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
 		PublicURL: a.Config.PublicURL, Adapters: adapters}
 	a.API = api.New(api.Config{

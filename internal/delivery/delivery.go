@@ -71,19 +71,34 @@ func eventNameKey(name string) string {
 // webhook), and nothing for the others: ad platforms never hear of them, even when an old
 // stored config lists them. Refunds and chargebacks are never sent as purchases.
 func Plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time) ([]store.Delivery, error) {
+	out, _, err := plan(ctx, tx, dests, o, now, false)
+	return out, err
+}
+
+// PlanLocal is Plan for a caller that runs the first attempts itself, in the process that
+// commits the transaction, right after the commit (Local.Dispatch): the deliveries are created
+// Local and no River job is enqueued for them. It returns those to dispatch (created, not
+// skipped). Should the process stop before their attempts end, the sweep (Local.Sweep) finds
+// them still Local and enqueues their jobs.
+func PlanLocal(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time) ([]store.Delivery, error) {
+	_, dispatch, err := plan(ctx, tx, dests, o, now, true)
+	return dispatch, err
+}
+
+// plan is Plan, or PlanLocal when local is set; dispatch is the deliveries PlanLocal returns.
+func plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time, local bool) (out, dispatch []store.Delivery, err error) {
 	name, lifecycle := domain.EventPurchase, false
 	if o.Status != domain.StatusPaid {
 		var ok bool
 		if name, ok = domain.StatusEvent(o.Status); !ok {
-			return nil, nil
+			return nil, nil, nil
 		}
 		lifecycle = true
 	}
 	rows, err := tx.ListDestinations(ctx, o.TenantID)
 	if err != nil {
-		return nil, fmt.Errorf("delivery: plan: %w", err)
+		return nil, nil, fmt.Errorf("delivery: plan: %w", err)
 	}
-	var out []store.Delivery
 	for _, d := range rows {
 		if lifecycle && (!d.Enabled || !EventEnabled(d, name, true) || !Sends(dests, d, name)) {
 			continue
@@ -96,22 +111,26 @@ func Plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order,
 		case !EventEnabled(d, name, false):
 			del.State, del.Reason = store.DeliverySkipped, dest.ReasonEventDisabled
 		}
+		del.Local = local && del.State == store.DeliveryPending
 		created, isNew, err := tx.CreateDelivery(ctx, del)
 		if err != nil {
-			return nil, fmt.Errorf("delivery: plan: %w", err)
+			return nil, nil, fmt.Errorf("delivery: plan: %w", err)
 		}
 		if !isNew {
 			continue
 		}
 		out = append(out, created)
-		if created.State == store.DeliverySkipped {
-			continue
-		}
-		if err := tx.Enqueue(ctx, Args{TenantID: o.TenantID, DeliveryID: created.ID}, nil); err != nil {
-			return nil, fmt.Errorf("delivery: plan: enqueue: %w", err)
+		switch {
+		case created.State == store.DeliverySkipped:
+		case created.Local:
+			dispatch = append(dispatch, created)
+		default:
+			if err := tx.Enqueue(ctx, Args{TenantID: o.TenantID, DeliveryID: created.ID}, nil); err != nil {
+				return nil, nil, fmt.Errorf("delivery: plan: enqueue: %w", err)
+			}
 		}
 	}
-	return out, nil
+	return out, dispatch, nil
 }
 
 // statusOf is the order status a lifecycle event reports (domain.StatusEvent backwards), or "".
@@ -389,7 +408,14 @@ func (w *Worker) now() time.Time {
 // not the worker's Now (a test's or the walkthrough's clock in the past made the retry due at
 // once).
 func (*Worker) NextRetry(job *river.Job[Args]) time.Time {
-	return time.Now().Add(Backoff(job.Attempt))
+	return time.Now().Add(Backoff(attemptOf(job)))
+}
+
+// attemptOf is the delivery's attempt number the job is making: River's, plus the attempts
+// made before the job was enqueued with fewer than MaxAttempts (a local first attempt, see
+// Local), so the backoff goes on from where they left it.
+func attemptOf(job *river.Job[Args]) int {
+	return job.Attempt + max(0, MaxAttempts-job.MaxAttempts)
 }
 
 // Backoff is the wait before retry number attempt (1-based).

@@ -118,6 +118,10 @@ type Service struct {
 	// once (DefaultLocalWorkers when below 1). Close stops them.
 	LocalQueueMax int
 	LocalWorkers  int
+	// Local, when set, makes the first attempt of every delivery a processed order plans in
+	// this process, right after the commit, with no River job (delivery.PlanLocal); the sweep
+	// then also enqueues those a stopped replica left. Nil plans each with its River job.
+	Local *delivery.Local
 
 	inlineOnce  sync.Once
 	inlineSlots chan struct{}
@@ -435,11 +439,14 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 		return store.InboxUnparseable, nil
 	}
 	state := store.InboxIgnored
-	var orderID string
+	var (
+		orderID string
+		planned []store.Delivery // Local: dispatched once the transaction committed
+	)
 	err := s.Store.Tx(ctx, func(tx store.Tx) error {
-		state, orderID = store.InboxIgnored, ""
+		state, orderID, planned = store.InboxIgnored, "", nil
 		for _, ev := range events {
-			st, oid, err := s.apply(ctx, tx, src, e, ev, now)
+			st, oid, err := s.apply(ctx, tx, src, e, ev, now, &planned)
 			if err != nil {
 				return err
 			}
@@ -455,14 +462,17 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 	if err != nil {
 		return "", fmt.Errorf("intake: process %s: %w", e.ID, err)
 	}
+	if len(planned) > 0 {
+		s.Local.Dispatch(planned)
+	}
 	e.State, e.OrderID = state, orderID
 	s.Live.Webhook(e)
 	return state, nil
 }
 
 // apply records one order event; a new purchase is attributed and its deliveries planned in
-// the same transaction.
-func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e store.InboxEntry, ev webhook.OrderEvent, now time.Time) (store.InboxState, string, error) {
+// the same transaction (those to dispatch after the commit added to planned, see plan).
+func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e store.InboxEntry, ev webhook.OrderEvent, now time.Time, planned *[]store.Delivery) (store.InboxState, string, error) {
 	oe := OrderEvent(src, e, ev)
 	if ev.Status == domain.StatusOther {
 		if _, err := tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, ev.OrderID); errors.Is(err, store.ErrNotFound) {
@@ -495,12 +505,12 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, e st
 				return "", "", err
 			}
 		}
-		if _, err := delivery.Plan(ctx, tx, s.Dests, o, now); err != nil {
+		if err := s.plan(ctx, tx, o, now, planned); err != nil {
 			return "", "", err
 		}
 	} else if _, lifecycle := domain.StatusEvent(o.Status); lifecycle && (change.Created || change.StatusChanged) {
 		// A refund, chargeback or cancellation: the destinations that asked for it hear of it.
-		if _, err := delivery.Plan(ctx, tx, s.Dests, o, now); err != nil {
+		if err := s.plan(ctx, tx, o, now, planned); err != nil {
 			return "", "", err
 		}
 	}
@@ -537,6 +547,18 @@ func (s *Service) attributeNew(ctx context.Context, tx store.Tx, src store.Sourc
 	}
 	oe.Attribution = &res.Attribution
 	return nil
+}
+
+// plan plans o's deliveries in tx: with s.Local, without jobs, adding those to dispatch after
+// the commit to planned (delivery.PlanLocal); else each with its River job (delivery.Plan).
+func (s *Service) plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time, planned *[]store.Delivery) error {
+	if s.Local == nil {
+		_, err := delivery.Plan(ctx, tx, s.Dests, o, now)
+		return err
+	}
+	ds, err := delivery.PlanLocal(ctx, tx, s.Dests, o, now)
+	*planned = append(*planned, ds...)
+	return err
 }
 
 // OrderEvent maps an adapter's event to the store's, hashing the buyer's personal data with

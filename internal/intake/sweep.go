@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,6 +52,9 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 //
 // The cut-off is read from s.Now, the clock that stamped the deliveries' received_at, so a
 // clock set elsewhere (tests) never makes a delivery being processed inline look old.
+//
+// With s.Local it then sweeps the deliveries planned for a local first attempt and left
+// without a job (delivery.Local.Sweep, by the same clock), whatever became of the inbox's.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	now := s.now()
 	n := 0
@@ -68,12 +72,22 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("intake: sweep: %w", err)
+		return 0, errors.Join(fmt.Errorf("intake: sweep: %w", err), s.sweepLocal(ctx, now))
 	}
 	if n > 0 {
 		s.Log.Warn("intake: deliveries left unprocessed enqueued by the sweep", "deliveries", n)
 	}
-	return n, nil
+	return n, s.sweepLocal(ctx, now)
+}
+
+// sweepLocal enqueues the jobs of the deliveries Local left without one (delivery.Local.Sweep):
+// a processed purchase whose replica stopped before its first attempt ended.
+func (s *Service) sweepLocal(ctx context.Context, now time.Time) error {
+	if s.Local == nil {
+		return nil
+	}
+	_, err := s.Local.Sweep(ctx, now, SweepBatch)
+	return err
 }
 
 // ScheduleSweep enqueues the sweep now and every period (SweepEvery when <= 0) until ctx ends.

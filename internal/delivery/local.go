@@ -1,0 +1,203 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// Local runs the first attempt of the deliveries planned with PlanLocal in the process that
+// committed them, right after the commit, with no River job: the transactional outbox's fast
+// path. The deliveries row is the durable record of what must be sent; a River job is enqueued
+// only when the attempt cannot run here (every slot busy, or Local stopped), when it must be
+// tried again (a retryable failure, a snooze) and, by the sweep, when the process stopped
+// before it ended.
+//
+// The attempt is the Worker's own Work, with an in-memory job at attempt 1 of MaxAttempts, so
+// it records, batches, retries and counts exactly as a River job does. Its outcome maps as
+// River's would:
+//   - nil: done (delivered, skipped or dead, recorded by Work);
+//   - a snooze (river.JobSnooze): the job is enqueued due after the snooze, with every attempt
+//     left, as River does not count a snoozed attempt;
+//   - any other error, or a panic: the job is enqueued due after Backoff(1), with MaxAttempts-1
+//     attempts, so the delivery still has MaxAttempts in all.
+//
+// Each follow-up job is enqueued with MarkDeliveryQueued in one transaction. When that fails
+// (the database is down) the delivery stays Local, pending or retrying, and the sweep enqueues
+// it once SweepAfter has passed: an acknowledged purchase is never lost.
+type Local struct {
+	w       *Worker // makes the attempts; its Store enqueues the jobs
+	mu      sync.Mutex
+	slots   chan struct{}
+	stopped bool
+	running sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// NewLocal builds a dispatcher running at most n first attempts at once with w: a delivery
+// dispatched while all n are busy gets its River job at once (n <= 0 runs none here).
+func NewLocal(w *Worker, n int) *Local {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Local{w: w, slots: make(chan struct{}, max(0, n)), ctx: ctx, cancel: cancel}
+}
+
+// followUpTimeout bounds the transaction that enqueues a follow-up job.
+const followUpTimeout = 10 * time.Second
+
+// Dispatch runs the first attempt of each delivery (from PlanLocal, after its transaction
+// committed) in its own goroutine when a slot is free now, else enqueues its job at once. It
+// returns without waiting for the attempts.
+func (l *Local) Dispatch(ds []store.Delivery) {
+	for _, d := range ds {
+		if l.start(d) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), followUpTimeout)
+		l.enqueue(ctx, d, nil, "every local slot busy")
+		cancel()
+	}
+}
+
+// start takes a slot and starts d's attempt, unless every slot is busy or Local stopped.
+func (l *Local) start(d store.Delivery) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return false
+	}
+	select {
+	case l.slots <- struct{}{}:
+	default:
+		return false
+	}
+	l.running.Add(1)
+	go func() {
+		defer l.running.Done()
+		defer func() { <-l.slots }()
+		l.attempt(d)
+	}()
+	return true
+}
+
+// Running is how many first attempts are running now.
+func (l *Local) Running() int { return len(l.slots) }
+
+// attempt makes d's first attempt and enqueues its job when it must be tried again.
+func (l *Local) attempt(d store.Delivery) {
+	now := time.Now()
+	job := &river.Job[Args]{
+		JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: MaxAttempts, Kind: Args{}.Kind(), Queue: river.QueueDefault,
+			State: rivertype.JobStateRunning, CreatedAt: now, ScheduledAt: now, AttemptedAt: &now},
+		Args: Args{TenantID: d.TenantID, DeliveryID: d.ID},
+	}
+	err := l.work(job)
+	if err == nil {
+		return
+	}
+	opts := &river.InsertOpts{ScheduledAt: time.Now().Add(Backoff(1)), MaxAttempts: MaxAttempts - 1}
+	why := "first attempt failed"
+	if snooze := (*river.JobSnoozeError)(nil); errors.As(err, &snooze) {
+		opts, why = &river.InsertOpts{ScheduledAt: time.Now().Add(snooze.Duration)}, "first attempt snoozed"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), followUpTimeout)
+	defer cancel()
+	l.enqueue(ctx, d, opts, why, "error", err)
+}
+
+// work is Worker.Work under the job's timeout, with a panic turned into an error as River does.
+func (l *Local) work(job *river.Job[Args]) (err error) {
+	ctx, cancel := context.WithTimeout(l.ctx, l.w.Timeout(job))
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			l.w.Log.Error("delivery: first attempt panicked", "delivery_id", job.Args.DeliveryID, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("delivery: first attempt panicked: %v", p)
+		}
+	}()
+	return l.w.Work(ctx, job)
+}
+
+// enqueue inserts d's River job with opts and marks d queued, in one transaction. A failure is
+// logged, not returned: d stays Local and the sweep enqueues it.
+func (l *Local) enqueue(ctx context.Context, d store.Delivery, opts *river.InsertOpts, why string, attrs ...any) {
+	err := l.w.Store.Tx(ctx, func(tx store.Tx) error {
+		if err := tx.Enqueue(ctx, Args{TenantID: d.TenantID, DeliveryID: d.ID}, opts); err != nil {
+			return err
+		}
+		return tx.MarkDeliveryQueued(ctx, d.TenantID, d.ID)
+	})
+	log := l.w.Log.With(append([]any{"delivery_id", d.ID, "destination_id", d.DestinationID, "why", why}, attrs...)...)
+	if err != nil {
+		log.Warn("delivery: could not enqueue the delivery's job; the sweep will", "enqueue_error", err)
+		return
+	}
+	log.Debug("delivery: job enqueued after the local dispatch")
+}
+
+// Stop makes Dispatch enqueue every delivery from now on and waits for the running attempts
+// until ctx ends; then it cancels them (each enqueues its job, as after a failure) and waits
+// for them to return.
+func (l *Local) Stop(ctx context.Context) error {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		l.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	l.cancel()
+	<-done
+	return nil
+}
+
+// SweepAfter is how long a Local delivery may go unchanged before the sweep enqueues its job:
+// twice the longest a first attempt runs (RescueAfter), so an attempt still running is never
+// swept; one swept after a crash while in flight is a counted resend (see Work).
+func (l *Local) SweepAfter() time.Duration {
+	return RescueAfter(l.w.window, l.w.SendTimeout)
+}
+
+// Sweep enqueues the jobs of up to limit deliveries still Local, pending or retrying, and
+// unchanged since SweepAfter before now: those whose process stopped before or during their
+// first attempt, or failed to enqueue the follow-up. Each is marked queued in the transaction
+// that enqueues its job, so it is enqueued once, with the attempts it has left. It returns how
+// many; the caller's clock (now) must be the one that stamped the deliveries.
+func (l *Local) Sweep(ctx context.Context, now time.Time, limit int) (int, error) {
+	n := 0
+	err := l.w.Store.Tx(ctx, func(tx store.Tx) error {
+		refs, err := tx.SweepDeliveries(ctx, now.Add(-l.SweepAfter()), limit)
+		if err != nil {
+			return err
+		}
+		for _, r := range refs {
+			opts := &river.InsertOpts{MaxAttempts: max(1, MaxAttempts-r.Attempts)}
+			if err := tx.Enqueue(ctx, Args{TenantID: r.TenantID, DeliveryID: r.ID}, opts); err != nil {
+				return err
+			}
+		}
+		n = len(refs)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delivery: sweep: %w", err)
+	}
+	if n > 0 {
+		l.w.Log.Warn("delivery: deliveries left without a job (a stopped replica, a failed enqueue) enqueued by the sweep", "deliveries", n)
+	}
+	return n, nil
+}
