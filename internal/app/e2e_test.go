@@ -220,6 +220,15 @@ func TestClickToPurchaseToMeta(t *testing.T) {
 				ds, err := r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, OrderID: o.ID, Limit: 10})
 				return err == nil && len(ds) == 1 && ds[0].State == store.DeliveryDelivered && ds[0].DestinationID == d.ID
 			})
+			// Its first attempt ran in this replica right after the commit: no River job was
+			// ever inserted for it (delivery.Local).
+			ds, err := r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, OrderID: o.ID, Limit: 10})
+			if err != nil || len(ds) != 1 || !ds[0].Local || ds[0].Attempts != 1 {
+				t.Fatalf("delivered: %v %+v, want one delivery, Local, delivered by its first attempt", err, ds)
+			}
+			if n := deliverJobs(t, r); n != 0 {
+				t.Fatalf("%d River deliver jobs, want none: the first attempt needs no job", n)
+			}
 
 			// The same webhook again, and 20 more in parallel: still one order, one delivery, one event at Meta.
 			errs := make(chan error, 20)
@@ -238,7 +247,7 @@ func TestClickToPurchaseToMeta(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			ds, err := r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, OrderID: o.ID, Limit: 10})
+			ds, err = r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID, OrderID: o.ID, Limit: 10})
 			if err != nil || len(ds) != 1 {
 				t.Fatalf("deliveries after duplicates: %v %d", err, len(ds))
 			}
@@ -257,6 +266,21 @@ func TestClickToPurchaseToMeta(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deliverJobs counts the River jobs of kind deliver in the running Hub's database.
+func deliverJobs(t *testing.T, r *running) int {
+	t.Helper()
+	raw := r.app.Store.(interface {
+		InTx(context.Context, func(sqlstore.TxConn) error) error
+	})
+	var n int
+	if err := raw.InTx(context.Background(), func(tx sqlstore.TxConn) error {
+		return tx.QueryRow(context.Background(), `SELECT count(*) FROM river_job WHERE kind = 'deliver'`).Scan(&n)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func newHTTPServer(t *testing.T, h http.Handler) string {

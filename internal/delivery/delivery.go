@@ -415,7 +415,10 @@ func (*Worker) NextRetry(job *river.Job[Args]) time.Time {
 // made before the job was enqueued with fewer than MaxAttempts (a local first attempt, see
 // Local), so the backoff goes on from where they left it.
 func attemptOf(job *river.Job[Args]) int {
-	return job.Attempt + max(0, MaxAttempts-job.MaxAttempts)
+	if job.MaxAttempts <= 0 || job.MaxAttempts >= MaxAttempts {
+		return job.Attempt
+	}
+	return job.Attempt + MaxAttempts - job.MaxAttempts
 }
 
 // Backoff is the wait before retry number attempt (1-based).

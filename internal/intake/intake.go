@@ -121,7 +121,7 @@ type Service struct {
 	// Local, when set, makes the first attempt of every delivery a processed order plans in
 	// this process, right after the commit, with no River job (delivery.PlanLocal); the sweep
 	// then also enqueues those a stopped replica left. Nil plans each with its River job.
-	Local *delivery.Local
+	Local Dispatcher
 
 	inlineOnce  sync.Once
 	inlineSlots chan struct{}
@@ -135,6 +135,16 @@ type Service struct {
 	localWG      sync.WaitGroup
 	localCtx     context.Context
 	localCancel  context.CancelFunc
+}
+
+// Dispatcher runs the first attempts of the deliveries planned with delivery.PlanLocal, and
+// sweeps those left without a job; *delivery.Local is the one Hub serves with.
+type Dispatcher interface {
+	// Dispatch is called once the transaction that planned ds committed.
+	Dispatch(ds []store.Delivery)
+	// Sweep enqueues the jobs of up to limit deliveries left planned locally (see
+	// delivery.Local.Sweep), by the clock that stamped them.
+	Sweep(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // inlineSlot takes one of the InlineMax slots if one is free now, and says whether it did.

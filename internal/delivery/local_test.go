@@ -1,0 +1,314 @@
+package delivery_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
+	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// jobRecorder records the delivery jobs enqueued through it, with their options, in the
+// transactions that committed.
+type jobRecorder struct {
+	store.Store
+	mu   sync.Mutex
+	jobs []enqueued
+}
+
+type enqueued struct {
+	args delivery.Args
+	opts *river.InsertOpts
+	at   time.Time // when it was enqueued
+}
+
+func (s *jobRecorder) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	var mine []enqueued
+	err := s.Store.Tx(ctx, func(tx store.Tx) error {
+		mine = nil
+		return fn(recordTx{tx, &mine})
+	})
+	if err == nil {
+		s.mu.Lock()
+		s.jobs = append(s.jobs, mine...)
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// of are the jobs enqueued for d.
+func (s *jobRecorder) of(d store.Delivery) []enqueued {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []enqueued
+	for _, j := range s.jobs {
+		if j.args.DeliveryID == d.ID {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+type recordTx struct {
+	store.Tx
+	jobs *[]enqueued
+}
+
+func (tx recordTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	if a, ok := args.(delivery.Args); ok {
+		*tx.jobs = append(*tx.jobs, enqueued{a, opts, time.Now()})
+	}
+	return tx.Tx.Enqueue(ctx, args, opts)
+}
+
+// planLocal creates a paid order and plans its delivery with PlanLocal as of at, in one
+// transaction through st.
+func (e *env) planLocal(t *testing.T, st store.Store, at time.Time) store.Delivery {
+	t.Helper()
+	ctx := context.Background()
+	e.n++
+	oe := store.OrderEvent{TenantID: e.tenant.ID, Provider: "hotmart", ExternalID: "HL" + string(rune('A'+e.n)) + time.Now().Format("150405.000000"),
+		EventKey: "k", Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: at, AmountMinor: 19700, Currency: "BRL",
+		Products: []store.Product{{ID: "4711", Quantity: 1, PriceMinor: 19700}}, ReceivedAt: at,
+		Buyer: store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com"), IP: "203.0.113.45", UserAgent: "Mozilla/5.0"}}
+	var planned []store.Delivery
+	err := st.Tx(ctx, func(tx store.Tx) error {
+		o, _, err := tx.ApplyOrderEvent(ctx, oe)
+		if err != nil {
+			return err
+		}
+		planned, err = delivery.PlanLocal(ctx, tx, e.reg, o, at)
+		return err
+	})
+	if err != nil || len(planned) != 1 || !planned[0].Local || planned[0].State != store.DeliveryPending {
+		t.Fatalf("plan locally: %v %+v", err, planned)
+	}
+	return planned[0]
+}
+
+// work starts River on the env's store with w working the delivery jobs, until the test ends.
+func (e *env) work(t *testing.T, w *delivery.Worker) {
+	t.Helper()
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	q := e.st.Queue()
+	if err := q.Start(context.Background(), workers, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(ctx)
+	})
+}
+
+// stopLocal stops l when the test ends: no attempt outlives it.
+func stopLocal(t *testing.T, l *delivery.Local) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := l.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+		if n := l.Running(); n != 0 {
+			t.Errorf("%d first attempts still running after Stop", n)
+		}
+	})
+}
+
+// TestLocalFirstAttempt: a delivery planned locally is sent by its first attempt in this
+// process with no River job; its row stays Local (no job was ever enqueued for it) and the
+// sweep, however late, never touches it once delivered.
+func TestLocalFirstAttempt(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		w := e.newWorker(rec)
+		l := delivery.NewLocal(w, 4)
+		stopLocal(t, l)
+		now := time.Now().UTC()
+		d := e.planLocal(t, rec, now)
+		if jobs := rec.of(d); len(jobs) != 0 {
+			t.Fatalf("PlanLocal enqueued %+v", jobs)
+		}
+		l.Dispatch([]store.Delivery{d})
+		poll(t, "the local attempt to deliver", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
+		got, at := e.state(t, d)
+		if got.Attempts != 1 || !got.Local || len(at) != 1 || at[0].Outcome != "delivered" {
+			t.Fatalf("delivered locally: %+v attempts %+v", got, at)
+		}
+		if n := e.fake.Accepted()[d.EventID]; n != 1 {
+			t.Fatalf("the platform got it %d times", n)
+		}
+		if n, err := l.Sweep(ctx, now.Add(time.Hour), 100); err != nil || n != 0 {
+			t.Fatalf("sweep after the delivery: %d, %v; want none", n, err)
+		}
+		if jobs := rec.of(d); len(jobs) != 0 {
+			t.Fatalf("enqueued %+v for a delivery its first attempt delivered", jobs)
+		}
+	})
+}
+
+// TestLocalRetryableFailureEnqueuesTheRetry: a first attempt the platform fails retryably
+// leaves the delivery retrying with its River job enqueued (marked queued in the same
+// transaction), due after the first backoff with MaxAttempts-1 attempts, so the delivery still
+// has MaxAttempts in all; River's run of it delivers the purchase as the second attempt.
+func TestLocalRetryableFailureEnqueuesTheRetry(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		w := e.newWorker(rec)
+		l := delivery.NewLocal(w, 4)
+		stopLocal(t, l)
+		if err := e.fake.Inject(fakemeta.Fault{Mode: fakemeta.Mode500, Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		d := e.planLocal(t, rec, time.Now().UTC())
+		start := time.Now()
+		l.Dispatch([]store.Delivery{d})
+		poll(t, "the retry's job", func() bool { return len(rec.of(d)) > 0 })
+		jobs := rec.of(d)
+		if len(jobs) != 1 || jobs[0].opts == nil || jobs[0].opts.MaxAttempts != delivery.MaxAttempts-1 {
+			t.Fatalf("jobs enqueued after the failed first attempt: %+v, want one with MaxAttempts %d", jobs, delivery.MaxAttempts-1)
+		}
+		if due := jobs[0].opts.ScheduledAt; due.Before(start.Add(4*time.Second)) || due.After(jobs[0].at.Add(6*time.Second)) {
+			t.Fatalf("retry due at %v, want the first backoff (5 s ±20 %%) after %v", due, start)
+		}
+		got, at := e.state(t, d)
+		if got.State != store.DeliveryRetrying || got.Attempts != 1 || got.Local || len(at) != 1 {
+			t.Fatalf("after the failed first attempt: %+v attempts %+v; want retrying, one attempt, queued", got, at)
+		}
+
+		e.work(t, w)
+		deadline := time.Now().Add(30 * time.Second)
+		for got.State != store.DeliveryDelivered {
+			if time.Now().After(deadline) {
+				t.Fatalf("the retry never delivered it: %+v", got)
+			}
+			time.Sleep(50 * time.Millisecond)
+			got, at = e.state(t, d)
+		}
+		if got.Attempts != 2 || len(at) != 2 || at[1].Outcome != "delivered" || got.Resends != 0 {
+			t.Fatalf("delivered by the retry: %+v attempts %+v; want the second attempt", got, at)
+		}
+		if n := e.fake.Accepted()[d.EventID]; n != 1 {
+			t.Fatalf("the platform accepted it %d times", n)
+		}
+		if jobs := rec.of(d); len(jobs) != 1 {
+			t.Fatalf("jobs enqueued: %+v, want the one retry", jobs)
+		}
+	})
+}
+
+// TestLocalSweepEnqueuesWhatACrashLeft: a delivery planned locally whose first attempt never
+// ran (its replica stopped right after the commit) is left to the attempt until SweepAfter
+// has passed since it was planned, by the caller's clock; then the sweep enqueues its job,
+// once even with two sweeps at once, and River delivers it.
+func TestLocalSweepEnqueuesWhatACrashLeft(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		w := e.newWorker(rec)
+		l := delivery.NewLocal(w, 4)
+		stopLocal(t, l)
+		planned := time.Now().UTC()
+		d := e.planLocal(t, rec, planned) // and never dispatched: the replica stopped
+		after := l.SweepAfter()
+		if limit := delivery.JobTimeout(30*time.Millisecond, w.SendTimeout); after <= limit {
+			t.Fatalf("SweepAfter %v is not longer than a first attempt may run (%v)", after, limit)
+		}
+		for _, at := range []time.Duration{0, after - time.Second} {
+			if n, err := l.Sweep(ctx, planned.Add(at), 100); err != nil || n != 0 {
+				t.Fatalf("sweep %v after the plan: %d, %v; want none yet", at, n, err)
+			}
+		}
+		var (
+			wg    sync.WaitGroup
+			swept [2]int
+		)
+		for i := range swept {
+			wg.Go(func() {
+				n, err := l.Sweep(ctx, planned.Add(after+time.Second), 100)
+				if err != nil {
+					t.Error(err)
+				}
+				swept[i] = n
+			})
+		}
+		wg.Wait()
+		if swept[0]+swept[1] != 1 {
+			t.Fatalf("two sweeps at once enqueued %v, want the delivery once between them", swept)
+		}
+		jobs := rec.of(d)
+		if len(jobs) != 1 || jobs[0].opts == nil || jobs[0].opts.MaxAttempts != delivery.MaxAttempts {
+			t.Fatalf("jobs enqueued by the sweep: %+v, want one with every attempt left", jobs)
+		}
+		if got, _ := e.state(t, d); got.Local || got.State != store.DeliveryPending {
+			t.Fatalf("after the sweep: %+v, want pending and queued", got)
+		}
+		e.work(t, w)
+		poll(t, "River to deliver the swept delivery", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
+		if n := e.fake.Accepted()[d.EventID]; n != 1 {
+			t.Fatalf("the platform accepted it %d times", n)
+		}
+		if n, err := l.Sweep(ctx, planned.Add(2*after), 100); err != nil || n != 0 {
+			t.Fatalf("a later sweep: %d, %v; want none", n, err)
+		}
+	})
+}
+
+// TestLocalBusyEnqueuesAtOnce: a delivery dispatched while every local slot is busy gets its
+// River job at once (due now, every attempt left, marked queued), which delivers it; the one
+// holding the slot is delivered by its first attempt with no job. Stopped, Local enqueues
+// every delivery.
+func TestLocalBusyEnqueuesAtOnce(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		w := e.newWorker(rec)
+		l := delivery.NewLocal(w, 1)
+		stopLocal(t, l)
+		// The platform is slow (within the client's one-second timeout): the first attempt
+		// holds the slot.
+		e.delay.Store(int64(400 * time.Millisecond))
+		now := time.Now().UTC()
+		held, busy := e.planLocal(t, rec, now), e.planLocal(t, rec, now)
+		l.Dispatch([]store.Delivery{held})
+		if l.Running() != 1 {
+			t.Fatalf("%d attempts running, want the first", l.Running())
+		}
+		l.Dispatch([]store.Delivery{busy})
+		jobs := rec.of(busy)
+		if len(jobs) != 1 || jobs[0].opts != nil {
+			t.Fatalf("jobs enqueued for the delivery dispatched while the slot was busy: %+v, want one, due now", jobs)
+		}
+		if got, _ := e.state(t, busy); got.Local || got.State != store.DeliveryPending {
+			t.Fatalf("the busy one: %+v, want pending and queued", got)
+		}
+		e.work(t, w)
+		for _, d := range []store.Delivery{held, busy} {
+			poll(t, "both delivered", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
+		}
+		if jobs := rec.of(held); len(jobs) != 0 {
+			t.Fatalf("jobs enqueued for the one that held the slot: %+v", jobs)
+		}
+
+		stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := l.Stop(stop); err != nil {
+			t.Fatal(err)
+		}
+		after := e.planLocal(t, rec, now)
+		l.Dispatch([]store.Delivery{after})
+		if jobs := rec.of(after); len(jobs) != 1 || l.Running() != 0 {
+			t.Fatalf("dispatched after Stop: jobs %+v, %d running; want its job, no attempt", jobs, l.Running())
+		}
+	})
+}
