@@ -125,7 +125,7 @@ func stopLocal(t *testing.T, l *delivery.Local) {
 
 // TestLocalFirstAttempt: a delivery planned locally is sent by its first attempt in this
 // process with no River job; its row stays Local (no job was ever enqueued for it) and the
-// sweep, however late, never touches it once delivered.
+// sweep, however late, never touches it once delivered, nor once replayed.
 func TestLocalFirstAttempt(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
@@ -152,6 +152,16 @@ func TestLocalFirstAttempt(t *testing.T) {
 		}
 		if jobs := rec.of(d); len(jobs) != 0 {
 			t.Fatalf("enqueued %+v for a delivery its first attempt delivered", jobs)
+		}
+		// A replay makes it pending again with its job: queued, so the sweep leaves it alone.
+		if res, err := delivery.Replay(ctx, rec, e.reg, d.TenantID, []string{d.ID}, now); err != nil || res.Queued != 1 {
+			t.Fatalf("replay: %+v %v", res, err)
+		}
+		if got, _ := e.state(t, d); got.Local || got.State != store.DeliveryPending {
+			t.Fatalf("replayed: %+v, want pending and queued", got)
+		}
+		if n, err := l.Sweep(ctx, now.Add(time.Hour), 100); err != nil || n != 0 {
+			t.Fatalf("sweep after the replay: %d, %v; want none (its replay job has it)", n, err)
 		}
 	})
 }

@@ -80,6 +80,11 @@ func Replay(ctx context.Context, st Store, dests *dest.Registry, tenantID string
 			if err := tx.UpdateDelivery(ctx, d); err != nil {
 				return err
 			}
+			// Pending again, with a job: a delivery whose first attempt ran locally must not
+			// look left without one to the sweep (Local.Sweep).
+			if err := tx.MarkDeliveryQueued(ctx, tenantID, id); err != nil {
+				return err
+			}
 			return tx.Enqueue(ctx, Args{TenantID: tenantID, DeliveryID: id, Replay: int(now.UnixNano())}, nil)
 		})
 		if err != nil {
