@@ -92,7 +92,7 @@ func (a *App) wire() error {
 	// job, up to as many at once as River's workers; the rest, the retries and what a stopped
 	// replica left (the sweep, every SweepEvery) go through River.
 	a.local = delivery.NewLocal(dw, a.Config.Workers)
-	a.Intake.Local = a.local
+	a.Intake.Dispatcher = a.local
 	a.closers = append(a.closers, a.local.Stop)
 	a.Metrics.GaugeFunc("delivery_local_attempts", "First attempts of deliveries running in this replica right after their order's commit, with no River job (not in queue_running_jobs).",
 		func(context.Context) (float64, error) { return float64(a.local.Running()), nil })

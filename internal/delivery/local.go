@@ -165,18 +165,20 @@ func (l *Local) Stop(ctx context.Context) error {
 	return nil
 }
 
-// SweepAfter is how long a Local delivery may go unchanged before the sweep enqueues its job:
-// twice the longest a first attempt runs (RescueAfter), so an attempt still running is never
-// swept; one swept after a crash while in flight is a counted resend (see Work).
+// SweepAfter is how long after it was planned (CreatedAt) a Local delivery may stay without a
+// job before the sweep enqueues one: twice the longest a first attempt runs (RescueAfter; the
+// attempt starts at the commit and its follow-up insert is bounded by followUpTimeout), so an
+// attempt still running is never swept; one swept after a crash while in flight is a counted
+// resend (see Work).
 func (l *Local) SweepAfter() time.Duration {
 	return RescueAfter(l.w.window, l.w.SendTimeout)
 }
 
 // Sweep enqueues the jobs of up to limit deliveries still Local, pending or retrying, and
-// unchanged since SweepAfter before now: those whose process stopped before or during their
-// first attempt, or failed to enqueue the follow-up. Each is marked queued in the transaction
-// that enqueues its job, so it is enqueued once, with the attempts it has left. It returns how
-// many; the caller's clock (now) must be the one that stamped the deliveries.
+// planned more than SweepAfter before now: those whose process stopped before or during their
+// first attempt, or failed to insert the follow-up job. Each is marked queued in the
+// transaction that enqueues its job, so it is enqueued once, with the attempts it has left. It
+// returns how many; now must be read from the clock that stamped the deliveries.
 func (l *Local) Sweep(ctx context.Context, now time.Time, limit int) (int, error) {
 	n := 0
 	err := l.w.Store.Tx(ctx, func(tx store.Tx) error {

@@ -118,10 +118,11 @@ type Service struct {
 	// once (DefaultLocalWorkers when below 1). Close stops them.
 	LocalQueueMax int
 	LocalWorkers  int
-	// Local, when set, makes the first attempt of every delivery a processed order plans in
-	// this process, right after the commit, with no River job (delivery.PlanLocal); the sweep
-	// then also enqueues those a stopped replica left. Nil plans each with its River job.
-	Local Dispatcher
+	// Dispatcher, when set (a *delivery.Local), makes the first attempt of every delivery a
+	// processed order plans in this process, right after the commit, with no River job
+	// (delivery.PlanLocal); the sweep then also enqueues those a stopped replica left. Nil
+	// plans each with its River job.
+	Dispatcher Dispatcher
 
 	inlineOnce  sync.Once
 	inlineSlots chan struct{}
@@ -451,7 +452,7 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 	state := store.InboxIgnored
 	var (
 		orderID string
-		planned []store.Delivery // Local: dispatched once the transaction committed
+		planned []store.Delivery // dispatched once the transaction committed
 	)
 	err := s.Store.Tx(ctx, func(tx store.Tx) error {
 		state, orderID, planned = store.InboxIgnored, "", nil
@@ -473,7 +474,7 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 		return "", fmt.Errorf("intake: process %s: %w", e.ID, err)
 	}
 	if len(planned) > 0 {
-		s.Local.Dispatch(planned)
+		s.Dispatcher.Dispatch(planned)
 	}
 	e.State, e.OrderID = state, orderID
 	s.Live.Webhook(e)
@@ -559,10 +560,10 @@ func (s *Service) attributeNew(ctx context.Context, tx store.Tx, src store.Sourc
 	return nil
 }
 
-// plan plans o's deliveries in tx: with s.Local, without jobs, adding those to dispatch after
+// plan plans o's deliveries in tx: with s.Dispatcher, without jobs, adding those to dispatch after
 // the commit to planned (delivery.PlanLocal); else each with its River job (delivery.Plan).
 func (s *Service) plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time, planned *[]store.Delivery) error {
-	if s.Local == nil {
+	if s.Dispatcher == nil {
 		_, err := delivery.Plan(ctx, tx, s.Dests, o, now)
 		return err
 	}

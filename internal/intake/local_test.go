@@ -57,7 +57,7 @@ func TestSweepEnqueuesLocalDeliveriesACrashLeft(t *testing.T) {
 			Now:     func() time.Time { return received },
 			Breaker: &delivery.Breaker{Cache: memory.New(memory.Options{}), Threshold: 3, Window: time.Minute, Cooldown: time.Second}}, 10*time.Millisecond)
 		crashed := &dropsDispatch{Local: delivery.NewLocal(w, 4)}
-		h.svc.Store, h.svc.Local = rec, crashed
+		h.svc.Store, h.svc.Dispatcher = rec, crashed
 
 		if code, r := h.sendFixture(t, "hotmart", h.src); code != http.StatusOK || r.State != string(store.InboxProcessed) {
 			t.Fatalf("hotmart: %d %+v", code, r)
@@ -76,7 +76,7 @@ func TestSweepEnqueuesLocalDeliveriesACrashLeft(t *testing.T) {
 		var mu sync.Mutex
 		now := received
 		setNow := func(d time.Duration) { mu.Lock(); now = received.Add(d); mu.Unlock() }
-		other := intake.Service{Store: rec, Adapters: h.svc.Adapters, Keys: h.svc.Keys, Log: h.svc.Log, Local: crashed,
+		other := intake.Service{Store: rec, Adapters: h.svc.Adapters, Keys: h.svc.Keys, Log: h.svc.Log, Dispatcher: crashed,
 			Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
 		after := crashed.SweepAfter()
 		setNow(after - time.Second)

@@ -53,7 +53,7 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 // The cut-off is read from s.Now, the clock that stamped the deliveries' received_at, so a
 // clock set elsewhere (tests) never makes a delivery being processed inline look old.
 //
-// With s.Local it then sweeps the deliveries planned for a local first attempt and left
+// With s.Dispatcher it then sweeps the deliveries planned for a local first attempt and left
 // without a job (delivery.Local.Sweep, by the same clock), whatever became of the inbox's.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	now := s.now()
@@ -80,13 +80,13 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return n, s.sweepLocal(ctx, now)
 }
 
-// sweepLocal enqueues the jobs of the deliveries Local left without one (delivery.Local.Sweep):
+// sweepLocal enqueues the jobs of the deliveries left without one (delivery.Local.Sweep):
 // a processed purchase whose replica stopped before its first attempt ended.
 func (s *Service) sweepLocal(ctx context.Context, now time.Time) error {
-	if s.Local == nil {
+	if s.Dispatcher == nil {
 		return nil
 	}
-	_, err := s.Local.Sweep(ctx, now, SweepBatch)
+	_, err := s.Dispatcher.Sweep(ctx, now, SweepBatch)
 	return err
 }
 
