@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,6 +320,49 @@ func TestLocalBusyEnqueuesAtOnce(t *testing.T) {
 		l.Dispatch([]store.Delivery{after})
 		if jobs := rec.of(after); len(jobs) != 1 || l.Running() != 0 {
 			t.Fatalf("dispatched after Stop: jobs %+v, %d running; want its job, no attempt", jobs, l.Running())
+		}
+	})
+}
+
+// panicsOnce is a store whose first read of a delivery job panics (a bug in a first attempt).
+type panicsOnce struct {
+	*jobRecorder
+	done atomic.Bool
+}
+
+func (s *panicsOnce) GetDeliveryJob(ctx context.Context, tenantID, id string) (store.DeliveryJob, error) {
+	if s.done.CompareAndSwap(false, true) {
+		panic("a bug in the first attempt")
+	}
+	return s.jobRecorder.GetDeliveryJob(ctx, tenantID, id)
+}
+
+// TestLocalPanicEnqueuesTheRetry: a first attempt that panics does not take the process down;
+// the delivery gets its job as after a failed attempt, and River delivers it.
+func TestLocalPanicEnqueuesTheRetry(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		w := e.newWorker(&panicsOnce{jobRecorder: rec})
+		l := delivery.NewLocal(w, 4)
+		stopLocal(t, l)
+		d := e.planLocal(t, rec, time.Now().UTC())
+		l.Dispatch([]store.Delivery{d})
+		poll(t, "the job after the panic", func() bool { return len(rec.of(d)) > 0 })
+		if jobs := rec.of(d); len(jobs) != 1 || jobs[0].opts == nil || jobs[0].opts.MaxAttempts != delivery.MaxAttempts-1 {
+			t.Fatalf("jobs enqueued after the panic: %+v, want one with MaxAttempts %d", jobs, delivery.MaxAttempts-1)
+		}
+		e.work(t, w)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got, _ := e.state(t, d)
+			if got.State == store.DeliveryDelivered {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("never delivered after the panic: %+v", got)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 }
