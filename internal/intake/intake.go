@@ -560,8 +560,9 @@ func (s *Service) attributeNew(ctx context.Context, tx store.Tx, src store.Sourc
 	return nil
 }
 
-// plan plans o's deliveries in tx: with s.Dispatcher, without jobs, adding those to dispatch after
-// the commit to planned (delivery.PlanLocal); else each with its River job (delivery.Plan).
+// plan plans o's deliveries in tx: with s.Dispatcher, without jobs, adding those to dispatch
+// after the commit to planned (delivery.PlanLocal); else each with its River job
+// (delivery.Plan).
 func (s *Service) plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time, planned *[]store.Delivery) error {
 	if s.Dispatcher == nil {
 		_, err := delivery.Plan(ctx, tx, s.Dests, o, now)
