@@ -31,23 +31,41 @@ import (
 //     attempts, so the delivery still has MaxAttempts in all.
 //
 // Each follow-up job is enqueued with MarkDeliveryQueued in one transaction. When that fails
-// (the database is down) the delivery stays Local, pending or retrying, and the sweep enqueues
-// it once SweepAfter has passed: an acknowledged purchase is never lost.
+// (the database is restarting, its disk is full) the enqueue is tried again in the background
+// (handOverFirst doubling to handOverMax, for handOverFor), so a delivery is on its way again
+// within seconds of the database's recovery, as it was when every delivery had its job from
+// the start. A delivery whose enqueue still failed after that, or that found no place among
+// handOverPending, stays Local, pending or retrying, and the sweep enqueues it once SweepAfter
+// has passed: an acknowledged purchase is never lost.
 type Local struct {
-	w       *Worker // makes the attempts; its Store enqueues the jobs
-	mu      sync.Mutex
-	slots   chan struct{}
-	stopped bool
-	running sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	w        *Worker // makes the attempts; its Store enqueues the jobs
+	mu       sync.Mutex
+	slots    chan struct{}
+	retrying chan struct{} // one per enqueue being tried again (handOverPending)
+	stopped  bool
+	stopping chan struct{} // closed by Stop: the enqueues being tried again leave theirs to the sweep
+	running  sync.WaitGroup
+	ctx      context.Context
+	cancel   context.CancelFunc
 }
+
+// The enqueue of a follow-up job that failed is tried again after handOverFirst, doubling to
+// handOverMax, until handOverFor after the first failure: well inside SweepAfter (at least two
+// minutes), so the sweep is for a delivery whose process stopped. At most handOverPending
+// deliveries are tried again at once; the others wait for the sweep.
+const (
+	handOverFirst   = 250 * time.Millisecond
+	handOverMax     = 2 * time.Second
+	handOverFor     = 90 * time.Second
+	handOverPending = 512
+)
 
 // NewLocal builds a dispatcher running at most n first attempts at once with w: a delivery
 // dispatched while all n are busy gets its River job at once (n <= 0 runs none here).
 func NewLocal(w *Worker, n int) *Local {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Local{w: w, slots: make(chan struct{}, max(0, n)), ctx: ctx, cancel: cancel}
+	return &Local{w: w, slots: make(chan struct{}, max(0, n)), retrying: make(chan struct{}, handOverPending),
+		stopping: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
 // followUpTimeout bounds the transaction that enqueues a follow-up job.
@@ -61,9 +79,7 @@ func (l *Local) Dispatch(ds []store.Delivery) {
 		if l.start(d) {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), followUpTimeout)
-		l.enqueue(ctx, d, nil, "every local slot busy")
-		cancel()
+		l.handOver(d, nil, "every local slot busy")
 	}
 }
 
@@ -108,9 +124,7 @@ func (l *Local) attempt(d store.Delivery) {
 	if snooze := (*river.JobSnoozeError)(nil); errors.As(err, &snooze) {
 		opts, why = &river.InsertOpts{ScheduledAt: time.Now().Add(snooze.Duration)}, "first attempt snoozed"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), followUpTimeout)
-	defer cancel()
-	l.enqueue(ctx, d, opts, why, "error", err)
+	l.handOver(d, opts, why, "error", err)
 }
 
 // work is Worker.Work under the job's timeout, with a panic turned into an error as River does.
@@ -126,29 +140,73 @@ func (l *Local) work(job *river.Job[Args]) (err error) {
 	return l.w.Work(ctx, job)
 }
 
-// enqueue inserts d's River job with opts and marks d queued, in one transaction. A failure is
-// logged, not returned: d stays Local and the sweep enqueues it.
-func (l *Local) enqueue(ctx context.Context, d store.Delivery, opts *river.InsertOpts, why string, attrs ...any) {
-	err := l.w.Store.Tx(ctx, func(tx store.Tx) error {
+// handOver enqueues d's River job with opts; when that fails, it tries again in the background
+// (see Local) and returns.
+func (l *Local) handOver(d store.Delivery, opts *river.InsertOpts, why string, attrs ...any) {
+	log := l.w.Log.With(append([]any{"delivery_id", d.ID, "destination_id", d.DestinationID, "why", why}, attrs...)...)
+	err := l.enqueue(d, opts)
+	if err == nil {
+		log.Debug("delivery: job enqueued after the local dispatch")
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		log.Warn("delivery: could not enqueue the delivery's job while stopping; the sweep will", "enqueue_error", err)
+		return
+	}
+	select {
+	case l.retrying <- struct{}{}:
+	default:
+		log.Warn("delivery: could not enqueue the delivery's job, and enough are being tried again; the sweep will", "enqueue_error", err)
+		return
+	}
+	log.Warn("delivery: could not enqueue the delivery's job; trying again", "enqueue_error", err)
+	l.running.Add(1)
+	go func() {
+		defer l.running.Done()
+		defer func() { <-l.retrying }()
+		deadline := time.Now().Add(handOverFor)
+		for wait := handOverFirst; time.Now().Add(wait).Before(deadline); wait = min(2*wait, handOverMax) {
+			select {
+			case <-l.stopping:
+				log.Warn("delivery: stopped before the delivery's job could be enqueued; the sweep will")
+				return
+			case <-time.After(wait):
+			}
+			if err = l.enqueue(d, opts); err == nil {
+				log.Info("delivery: job enqueued after the local dispatch, on a later try")
+				return
+			}
+		}
+		log.Warn("delivery: still could not enqueue the delivery's job; the sweep will", "enqueue_error", err)
+	}()
+}
+
+// Retrying is how many deliveries' jobs are being enqueued again after a failure.
+func (l *Local) Retrying() int { return len(l.retrying) }
+
+// enqueue inserts d's River job with opts and marks d queued, in one transaction.
+func (l *Local) enqueue(d store.Delivery, opts *river.InsertOpts) error {
+	ctx, cancel := context.WithTimeout(context.Background(), followUpTimeout)
+	defer cancel()
+	return l.w.Store.Tx(ctx, func(tx store.Tx) error {
 		if err := tx.Enqueue(ctx, Args{TenantID: d.TenantID, DeliveryID: d.ID}, opts); err != nil {
 			return err
 		}
 		return tx.MarkDeliveryQueued(ctx, d.TenantID, d.ID)
 	})
-	log := l.w.Log.With(append([]any{"delivery_id", d.ID, "destination_id", d.DestinationID, "why", why}, attrs...)...)
-	if err != nil {
-		log.Warn("delivery: could not enqueue the delivery's job; the sweep will", "enqueue_error", err)
-		return
-	}
-	log.Debug("delivery: job enqueued after the local dispatch")
 }
 
-// Stop makes Dispatch enqueue every delivery from now on and waits for the running attempts
-// until ctx ends; then it cancels them (each enqueues its job, as after a failure) and waits
-// for them to return.
+// Stop makes Dispatch enqueue every delivery from now on, leaves the enqueues being tried again
+// to the sweep, and waits for the running attempts until ctx ends; then it cancels them (each
+// enqueues its job, as after a failure) and waits for them to return.
 func (l *Local) Stop(ctx context.Context) error {
 	l.mu.Lock()
-	l.stopped = true
+	if !l.stopped {
+		l.stopped = true
+		close(l.stopping)
+	}
 	l.mu.Unlock()
 	done := make(chan struct{})
 	go func() {

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -363,6 +364,64 @@ func TestLocalPanicEnqueuesTheRetry(t *testing.T) {
 				t.Fatalf("never delivered after the panic: %+v", got)
 			}
 			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+// failsEnqueue is a store whose first `left` job enqueues fail (the database restarting, its
+// disk full).
+type failsEnqueue struct {
+	store.Store
+	left atomic.Int32
+}
+
+func (s *failsEnqueue) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.Tx(ctx, func(tx store.Tx) error { return fn(failsEnqueueTx{tx, s}) })
+}
+
+type failsEnqueueTx struct {
+	store.Tx
+	s *failsEnqueue
+}
+
+func (tx failsEnqueueTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	if tx.s.left.Add(-1) >= 0 {
+		return errors.New("disk full (test)")
+	}
+	return tx.Tx.Enqueue(ctx, args, opts)
+}
+
+// TestLocalEnqueueTriedAgain: when a delivery's job cannot be enqueued (here every slot is
+// busy and the database refuses the first two enqueues), the enqueue is tried again in the
+// background within seconds, not left for the sweep's minutes; the delivery ends queued and
+// River delivers it.
+func TestLocalEnqueueTriedAgain(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		failing := &failsEnqueue{Store: rec}
+		w := e.newWorker(failing)
+		l := delivery.NewLocal(w, 0) // no slot: every dispatch enqueues
+		stopLocal(t, l)
+		d := e.planLocal(t, rec, time.Now().UTC())
+		failing.left.Store(2)
+		start := time.Now()
+		l.Dispatch([]store.Delivery{d})
+		if jobs := rec.of(d); len(jobs) != 0 || l.Retrying() != 1 {
+			t.Fatalf("after a failed enqueue: jobs %+v, %d being tried again; want none yet, one", jobs, l.Retrying())
+		}
+		poll(t, "the job enqueued on a later try", func() bool { return len(rec.of(d)) == 1 })
+		if took := time.Since(start); took > 10*time.Second {
+			t.Fatalf("enqueued %v after the failure, want within seconds", took)
+		}
+		if got, _ := e.state(t, d); got.Local || got.State != store.DeliveryPending {
+			t.Fatalf("after the later try: %+v, want pending and queued", got)
+		}
+		poll(t, "no enqueue still being tried", func() bool { return l.Retrying() == 0 })
+		e.work(t, w)
+		poll(t, "delivered", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
+		if jobs := rec.of(d); len(jobs) != 1 {
+			t.Fatalf("jobs enqueued: %+v, want one", jobs)
 		}
 	})
 }
