@@ -89,9 +89,9 @@ func (a *App) wire() error {
 	river.AddWorker(a.workers, dw)
 	river.AddWorker(a.workers, &delivery.ConfirmWorker{W: dw})
 	// A processed purchase's first attempts run here right after its commit, with no River
-	// job, up to as many at once as River's workers; the rest, the retries and what a stopped
-	// replica left (the sweep, every SweepEvery) go through River.
-	a.local = delivery.NewLocal(dw, a.Config.Workers)
+	// job, up to localAttemptsPerWorker × HUB_WORKERS at once; the rest, the retries and what a
+	// stopped replica left (the sweep, every SweepEvery) go through River.
+	a.local = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
 	a.Intake.Dispatcher = a.local
 	a.closers = append(a.closers, a.local.Stop)
 	a.Metrics.GaugeFunc("delivery_local_attempts", "First attempts of deliveries running in this replica right after their order's commit, with no River job (not in queue_running_jobs).",
@@ -156,6 +156,16 @@ func burst(rate float64) int {
 	}
 	return int(2 * rate)
 }
+
+// localAttemptsPerWorker sizes the first attempts a replica runs at once without a job, per
+// HUB_WORKERS. An attempt spends almost all its time waiting (for its batch, the platform's
+// answer, the shared outcome commit) and holds a database connection only for its statements,
+// so the bound is for memory (a few kilobytes each), not the pool. With one per worker (100),
+// bench/delivery at 250 orders/s on PostgreSQL on 2 cores filled every slot whenever
+// latency rose, a third of the deliveries fell back to River jobs (each an insert, a fetch
+// and a completion), and webhook → Meta p95 was 2.5 s; with four per worker, 118 of 12,000
+// fell back and p95 was 131 ms (docs/benchmarks.md).
+const localAttemptsPerWorker = 10
 
 // deliveryBatchWindow is how long a delivery waits for others to the same destination.
 const deliveryBatchWindow = 20 * time.Millisecond
