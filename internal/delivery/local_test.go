@@ -111,8 +111,9 @@ func (e *env) work(t *testing.T, w *delivery.Worker) {
 	})
 }
 
-// stopLocal stops l when the test ends: no attempt outlives it.
-func stopLocal(t *testing.T, l *delivery.Local) {
+// newLocal is a dispatcher of n slots with w, stopped when the test ends: no attempt outlives it.
+func newLocal(t *testing.T, w *delivery.Worker, n int) *delivery.Local {
+	l := delivery.NewLocal(w, n)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -123,6 +124,7 @@ func stopLocal(t *testing.T, l *delivery.Local) {
 			t.Errorf("%d first attempts still running after Stop", n)
 		}
 	})
+	return l
 }
 
 // TestLocalFirstAttempt: a delivery planned locally is sent by its first attempt in this
@@ -133,8 +135,7 @@ func TestLocalFirstAttempt(t *testing.T) {
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
 		rec := &jobRecorder{Store: e.st}
 		w := e.newWorker(rec)
-		l := delivery.NewLocal(w, 4)
-		stopLocal(t, l)
+		l := newLocal(t, w, 4)
 		now := time.Now().UTC()
 		d := e.planLocal(t, rec, now)
 		if jobs := rec.of(d); len(jobs) != 0 {
@@ -177,8 +178,7 @@ func TestLocalRetryableFailureEnqueuesTheRetry(t *testing.T) {
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
 		rec := &jobRecorder{Store: e.st}
 		w := e.newWorker(rec)
-		l := delivery.NewLocal(w, 4)
-		stopLocal(t, l)
+		l := newLocal(t, w, 4)
 		if err := e.fake.Inject(fakemeta.Fault{Mode: fakemeta.Mode500, Count: 1}); err != nil {
 			t.Fatal(err)
 		}
@@ -228,8 +228,7 @@ func TestLocalSweepEnqueuesWhatACrashLeft(t *testing.T) {
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
 		rec := &jobRecorder{Store: e.st}
 		w := e.newWorker(rec)
-		l := delivery.NewLocal(w, 4)
-		stopLocal(t, l)
+		l := newLocal(t, w, 4)
 		planned := time.Now().UTC()
 		d := e.planLocal(t, rec, planned) // and never dispatched: the replica stopped
 		after := l.SweepAfter()
@@ -285,8 +284,7 @@ func TestLocalBusyEnqueuesAtOnce(t *testing.T) {
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
 		rec := &jobRecorder{Store: e.st}
 		w := e.newWorker(rec)
-		l := delivery.NewLocal(w, 1)
-		stopLocal(t, l)
+		l := newLocal(t, w, 1)
 		// The platform is slow (within the client's one-second timeout): the first attempt
 		// holds the slot.
 		e.delay.Store(int64(400 * time.Millisecond))
@@ -345,8 +343,7 @@ func TestLocalPanicEnqueuesTheRetry(t *testing.T) {
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
 		rec := &jobRecorder{Store: e.st}
 		w := e.newWorker(&panicsOnce{jobRecorder: rec})
-		l := delivery.NewLocal(w, 4)
-		stopLocal(t, l)
+		l := newLocal(t, w, 4)
 		d := e.planLocal(t, rec, time.Now().UTC())
 		l.Dispatch([]store.Delivery{d})
 		poll(t, "the job after the panic", func() bool { return len(rec.of(d)) > 0 })
@@ -401,8 +398,7 @@ func TestLocalEnqueueTriedAgain(t *testing.T) {
 		rec := &jobRecorder{Store: e.st}
 		failing := &failsEnqueue{Store: rec}
 		w := e.newWorker(failing)
-		l := delivery.NewLocal(w, 0) // no slot: every dispatch enqueues
-		stopLocal(t, l)
+		l := newLocal(t, w, 0) // no slot: every dispatch enqueues
 		d := e.planLocal(t, rec, time.Now().UTC())
 		failing.left.Store(2)
 		start := time.Now()
