@@ -134,6 +134,18 @@ func (e *env) checkDelivered(t *testing.T, sd sentDelivery) {
 	}
 }
 
+// checkDeliveredBut checks that every delivery of ds is delivered except ds[but], still in flight.
+func (e *env) checkDeliveredBut(t *testing.T, ds []sentDelivery, but int) {
+	t.Helper()
+	for i, sd := range ds {
+		if i == but {
+			e.checkStillInFlight(t, sd)
+			continue
+		}
+		e.checkDelivered(t, sd)
+	}
+}
+
 func (e *env) checkStillInFlight(t *testing.T, sd sentDelivery) {
 	t.Helper()
 	got, at := e.state(t, sd.d)
@@ -195,13 +207,7 @@ func TestOutcomeFailureStaysItsOwn(t *testing.T) {
 		if got := gs.txs.Load(); got != 1+1+(n-1) {
 			t.Fatalf("%d transactions, want %d", got, 1+1+(n-1))
 		}
-		for i, sd := range ds {
-			if i == bad {
-				e.checkStillInFlight(t, sd)
-				continue
-			}
-			e.checkDelivered(t, sd)
-		}
+		e.checkDeliveredBut(t, ds, bad)
 	})
 }
 
@@ -239,13 +245,7 @@ func TestOutcomeOfACancelledJob(t *testing.T) {
 		if got := gs.txs.Load(); got != 2 {
 			t.Fatalf("%d transactions, want 2", got)
 		}
-		for i, sd := range ds {
-			if i == gone {
-				e.checkStillInFlight(t, sd)
-				continue
-			}
-			e.checkDelivered(t, sd)
-		}
+		e.checkDeliveredBut(t, ds, gone)
 	})
 }
 

@@ -91,18 +91,7 @@ func TestSweepEnqueuesLocalDeliveriesACrashLeft(t *testing.T) {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &intake.SweepWorker{Service: &other})
 		river.AddWorker(workers, w)
-		q := h.st.Queue()
-		if err := q.Start(ctx, workers, nil); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = q.Stop(stop)
-		})
-		schedule, stopSchedule := context.WithCancel(ctx)
-		defer stopSchedule()
-		go other.ScheduleSweep(schedule, 50*time.Millisecond)
+		stopSchedule := runSweeps(ctx, t, h, &other, workers)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			got, err := h.st.GetDelivery(ctx, d.TenantID, d.ID)

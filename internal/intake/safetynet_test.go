@@ -125,18 +125,7 @@ func TestSweepProcessesWhatACrashLeft(t *testing.T) {
 		river.AddWorker(workers, &intake.SweepWorker{Service: &other})
 		river.AddWorker(workers, &intake.ProcessWorker{Service: &other})
 		river.AddWorker(workers, &discardDeliveries{})
-		q := h.st.Queue()
-		if err := q.Start(ctx, workers, nil); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = q.Stop(stop)
-		})
-		schedule, stopSchedule := context.WithCancel(ctx)
-		defer stopSchedule()
-		go other.ScheduleSweep(schedule, 50*time.Millisecond)
+		stopSchedule := runSweeps(ctx, t, h, &other, workers)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			e, err := h.st.GetInbox(ctx, h.tenant.ID, left.InboxID)
@@ -168,3 +157,22 @@ type discardDeliveries struct {
 }
 
 func (discardDeliveries) Work(context.Context, *river.Job[delivery.Args]) error { return nil }
+
+// runSweeps starts River on h's store with workers and schedules svc's sweep every 50 ms, as a
+// serving Hub does (faster), until the returned stop is called or the test ends.
+func runSweeps(ctx context.Context, t *testing.T, h *harness, svc *intake.Service, workers *river.Workers) (stop func()) {
+	t.Helper()
+	q := h.st.Queue()
+	if err := q.Start(ctx, workers, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = q.Stop(stop)
+	})
+	schedule, stopSchedule := context.WithCancel(ctx)
+	t.Cleanup(stopSchedule)
+	go svc.ScheduleSweep(schedule, 50*time.Millisecond)
+	return stopSchedule
+}

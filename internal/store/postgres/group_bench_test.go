@@ -28,15 +28,7 @@ import (
 //	go test -run XXX -bench GroupCommit -benchtime 200x ./internal/store/postgres
 func BenchmarkGroupCommit(b *testing.B) {
 	ctx := context.Background()
-	url := testenv.Postgres(b) + "&pool_max_conns=1"
-	s, err := postgres.Open(ctx, url, store.WithRiverConfig(teststore.QuietRiver))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := openBench(b)
 	var backend int
 	if err := s.Pool().QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&backend); err != nil {
 		b.Fatal(err)
@@ -133,4 +125,20 @@ func selfCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// openBench opens a migrated store on a schema of the benchmark's own, over one connection (so
+// the backend's WAL and statistics are the benchmark's alone).
+func openBench(b *testing.B) *postgres.Store {
+	b.Helper()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, testenv.Postgres(b)+"&pool_max_conns=1", store.WithRiverConfig(teststore.QuietRiver))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return s
 }

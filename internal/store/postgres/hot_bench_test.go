@@ -10,9 +10,6 @@ import (
 
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/testenv"
-	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // BenchmarkDeliveryUpdates writes about b.N deliveries (paid orders, each with a Purchase for
@@ -51,15 +48,7 @@ func BenchmarkDeliveryUpdates(b *testing.B) {
 
 func benchDeliveryUpdates(b *testing.B, dests, fillfactor int) {
 	ctx := context.Background()
-	url := testenv.Postgres(b) + "&pool_max_conns=1"
-	s, err := postgres.Open(ctx, url, store.WithRiverConfig(teststore.QuietRiver))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := openBench(b)
 	exec := func(sql string, args ...any) {
 		b.Helper()
 		if _, err := s.Pool().Exec(ctx, sql, args...); err != nil {

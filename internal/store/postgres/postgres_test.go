@@ -18,6 +18,16 @@ func open(t *testing.T, url string) *postgres.Store {
 	return teststore.Driver(t, postgres.Open, url)
 }
 
+// openMigrated opens a store on a schema of the test's own and migrates it.
+func openMigrated(t *testing.T) *postgres.Store {
+	t.Helper()
+	s := open(t, testenv.Postgres(t))
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, testenv.Postgres(t)) })
 }
@@ -102,10 +112,7 @@ func TestGraphURLStripped(t *testing.T) {
 func TestTouchpointAbsentExtrasAreNull(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := open(t, testenv.Postgres(t))
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t)
 	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
 	if err != nil {
 		t.Fatal(err)
@@ -143,10 +150,7 @@ func TestTouchpointAbsentExtrasAreNull(t *testing.T) {
 func TestNewPaidOrderWrittenOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := open(t, testenv.Postgres(t))
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t)
 	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -83,37 +82,12 @@ func testDeliverySweep(t *testing.T, s store.Store) {
 	for i := range many {
 		want[put(w.a.ID, w.dstA.ID, true, store.DeliveryPending, 20*time.Minute+time.Duration(i)*time.Second).ID] = true
 	}
-	var (
-		mu  sync.Mutex
-		got = map[string]int{}
-		wg  sync.WaitGroup
-	)
-	deadline := time.Now().Add(30 * time.Second)
-	for range 4 {
-		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				refs, err := s.SweepDeliveries(ctx, at(time.Hour), 7)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				for _, r := range refs {
-					got[r.ID]++
-				}
-				done := len(got) == many
-				mu.Unlock()
-				if len(refs) == 0 && done {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for id, times := range got {
-		if !want[id] || times != 1 {
-			t.Errorf("concurrent sweeps handed out %s %d times (one of the %d: %v)", id, times, many, want[id])
+	sweepsAtOnce(t, want, func() ([]string, error) {
+		refs, err := s.SweepDeliveries(ctx, at(time.Hour), 7)
+		ids := make([]string, len(refs))
+		for i, r := range refs {
+			ids[i] = r.ID
 		}
-	}
-	equal(t, "handed out between them", len(got), many)
+		return ids, err
+	})
 }
