@@ -119,6 +119,12 @@ func (l *Local) attempt(d store.Delivery) {
 	if err == nil {
 		return
 	}
+	if errors.Is(err, store.ErrNotFound) {
+		// Its transaction did not commit after all (the caller dispatches after an error whose
+		// commit may or may not have happened): there is nothing to send.
+		l.w.Log.Debug("delivery: dispatched delivery does not exist; its transaction rolled back", "delivery_id", d.ID)
+		return
+	}
 	opts := &river.InsertOpts{ScheduledAt: time.Now().Add(Backoff(1)), MaxAttempts: MaxAttempts - 1}
 	why := "first attempt failed"
 	if snooze := (*river.JobSnoozeError)(nil); errors.As(err, &snooze) {

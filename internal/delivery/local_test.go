@@ -421,3 +421,22 @@ func TestLocalEnqueueTriedAgain(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalDropsADeliveryThatNeverCommitted: the intake dispatches after a transaction error
+// whose commit may not have happened; a delivery that does not exist ends its attempt at once,
+// with no job and nothing tried again.
+func TestLocalDropsADeliveryThatNeverCommitted(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		w := e.newWorker(rec)
+		l := newLocal(t, w, 4)
+		ghost := e.planLocal(t, rec, time.Now().UTC())
+		ghost.ID = store.NewID() // planned in a transaction that rolled back
+		l.Dispatch([]store.Delivery{ghost})
+		poll(t, "the attempt to end", func() bool { return l.Running() == 0 })
+		if jobs := rec.of(ghost); len(jobs) != 0 || l.Retrying() != 0 {
+			t.Fatalf("jobs %+v, %d being tried again, for a delivery that does not exist; want none", jobs, l.Retrying())
+		}
+	})
+}

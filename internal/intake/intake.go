@@ -470,11 +470,15 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 		}
 		return tx.SetInboxState(ctx, e.TenantID, e.ID, state, "", orderID, now)
 	})
-	if err != nil {
-		return "", fmt.Errorf("intake: process %s: %w", e.ID, err)
-	}
+	// Dispatched even when the transaction reports an error: a COMMIT whose answer was lost
+	// (the database restarting) may have committed, and then nothing else would dispatch these
+	// deliveries before the sweep, minutes later (a retry finds the row processed). A delivery
+	// whose transaction did roll back does not exist: its attempt ends at once (Local).
 	if len(planned) > 0 {
 		s.Dispatcher.Dispatch(planned)
+	}
+	if err != nil {
+		return "", fmt.Errorf("intake: process %s: %w", e.ID, err)
 	}
 	e.State, e.OrderID = state, orderID
 	s.Live.Webhook(e)

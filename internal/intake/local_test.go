@@ -2,11 +2,13 @@ package intake_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,6 +122,44 @@ func TestSweepEnqueuesLocalDeliveriesACrashLeft(t *testing.T) {
 		rec.mu.Unlock()
 		if len(jobs) != 1 || jobs[0].DeliveryID != d.ID {
 			t.Fatalf("deliver jobs enqueued %+v, want the swept delivery's, once", jobs)
+		}
+	})
+}
+
+// commitLost is a store whose first successful transaction reports an error anyway: its COMMIT
+// happened but its answer was lost (the database restarted right then).
+type commitLost struct {
+	store.Store
+	lost atomic.Bool
+}
+
+func (s *commitLost) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	if err := s.Store.Tx(ctx, fn); err != nil || s.lost.Swap(true) {
+		return err
+	}
+	return errors.New("connection reset while committing (test)")
+}
+
+// TestDispatchAfterALostCommit: a purchase whose transaction committed but reported an error
+// still has its deliveries dispatched at once, not left to the sweep's minutes (the retry finds
+// the delivery processed and plans nothing).
+func TestDispatchAfterALostCommit(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		rec := &dropsDispatch{}
+		h.svc.Store, h.svc.Dispatcher = &commitLost{Store: h.st}, rec
+		if code, _ := h.sendFixture(t, "hotmart", h.src); code != http.StatusOK {
+			t.Fatalf("webhook answered %d", code)
+		}
+		rec.mu.Lock()
+		dispatched := append([]store.Delivery(nil), rec.dropped...)
+		rec.mu.Unlock()
+		if len(dispatched) != 1 {
+			t.Fatalf("dispatched %+v after the lost commit, want the purchase's delivery", dispatched)
+		}
+		if got, err := h.st.GetDelivery(ctx, dispatched[0].TenantID, dispatched[0].ID); err != nil || !got.Local {
+			t.Fatalf("the dispatched delivery: %+v %v; want it committed, without a job", got, err)
 		}
 	})
 }
