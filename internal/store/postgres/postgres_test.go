@@ -2,8 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
@@ -195,3 +199,30 @@ func TestNewPaidOrderWrittenOnce(t *testing.T) {
 		t.Errorf("order inserted then attributed: tuple %s, matched %v; want (0,3) (a second version), matched", tid, matched)
 	}
 }
+
+// TestOrderStatements counts the statements the store sends (pgx's tracer), begin and commit
+// aside: a new order is not read back after its INSERT.
+func TestOrderStatements(t *testing.T) {
+	t.Parallel()
+	tr := &statementCounter{}
+	s := teststore.Driver(t, func(ctx context.Context, url string, opts ...store.Option) (*postgres.Store, error) {
+		return postgres.OpenTraced(ctx, url, tr, opts...)
+	}, testenv.Postgres(t))
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	storetest.OrderStatements(t, s, tr.count)
+}
+
+type statementCounter struct{ n atomic.Int64 }
+
+func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if sql := strings.ToLower(strings.TrimSpace(d.SQL)); sql != "begin" && sql != "commit" && sql != "rollback" {
+		c.n.Add(1)
+	}
+	return ctx
+}
+
+func (c *statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *statementCounter) count() int { return int(c.n.Load()) }

@@ -120,3 +120,27 @@ func TestMigrateWaitsForAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOrderStatements counts the statements the write connection runs (its statement cache's
+// hits and misses): a new order is not read back after its INSERT.
+func TestOrderStatements(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "hub.db"))
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write, _ := sqlite.Pools(s)
+	storetest.OrderStatements(t, s, func() int {
+		c, err := write.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		hits, misses, _, err := sqlite.StmtCache(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hits + misses
+	})
+}

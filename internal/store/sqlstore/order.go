@@ -174,28 +174,30 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	if e.Attribution != nil {
 		a = *e.Attribution
 	}
+	// A new order is the row the INSERT returns: no other transaction sees it before this one
+	// commits, so reading it back (locked) would only cost a statement. An existing one (the
+	// INSERT conflicted, also when a concurrent transaction inserted it first and committed) is
+	// read and locked, so concurrent events for one order take turns.
 	var change store.OrderChange
-	var id string
-	err = q.queryRow(ctx, q.w, `INSERT INTO orders (`+orderCols+`, email_hash, phone_hash,
+	cur, err := scanOrder(q.queryRow(ctx, q.w, `INSERT INTO orders (`+orderCols+`, email_hash, phone_hash,
 		ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name, ad_id, ad_name, click_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18,
 			$19, $20, $21, $22, $23, $24, $25, $26)
-		ON CONFLICT (tenant_id, provider, external_id) DO NOTHING RETURNING id`,
+		ON CONFLICT (tenant_id, provider, external_id) DO NOTHING RETURNING `+orderCols,
 		q.newID(e.NewOrderID), e.TenantID, e.SourceID, e.Provider, e.ExternalID, string(e.Status), e.NativeStatus,
 		e.AmountMinor, e.Currency, products, buyer, tracking, paidAt, q.f.Time(occurred), q.f.Time(Micro(now)),
 		a.TouchpointID != "", e.Buyer.EmailHash, e.Buyer.PhoneHash, a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName,
-		a.Ad.AdSetID, a.Ad.AdSetName, a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt)).Scan(&id)
+		a.Ad.AdSetID, a.Ad.AdSetName, a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt)))
 	switch {
 	case err == nil:
 		change.Created = true
 	case isNoRows(err):
+		cur, err = scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders
+			WHERE tenant_id = $1 AND provider = $2 AND external_id = $3`+q.f.ForUpdate, e.TenantID, e.Provider, e.ExternalID))
+		if err != nil {
+			return store.Order{}, store.OrderChange{}, err
+		}
 	default:
-		return store.Order{}, store.OrderChange{}, err
-	}
-
-	cur, err := scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders
-		WHERE tenant_id = $1 AND provider = $2 AND external_id = $3`+q.f.ForUpdate, e.TenantID, e.Provider, e.ExternalID))
-	if err != nil {
 		return store.Order{}, store.OrderChange{}, err
 	}
 	applied := change.Created || e.Status.Rank() > cur.Status.Rank()
