@@ -278,26 +278,34 @@ func (q *queries) ListAttempts(ctx context.Context, tenantID, deliveryID string)
 }
 
 // deliveryJobSQL joins a delivery with its destination, its order and the order's
-// attribution, and the touchpoint: the delivery's own, else the attributed one. The order's
-// and the touchpoint's columns are NULL when there is none. On PostgreSQL (withTouchpoint
-// false) the touchpoint is not joined, only its id is read: touchpoints are partitioned by day
-// of occurred_at, which a join by id alone would probe day by day, so GetTouchpoint reads it
-// with the days its UUIDv7 id points at.
+// attribution, and on SQLite (withTouchpoint) the touchpoint: the delivery's own, else the
+// attributed one. The order's and the touchpoint's columns are NULL when there is none. On
+// PostgreSQL the touchpoint is not joined: touchpoints are partitioned by day of occurred_at,
+// which a join by id alone would probe day by day, so GetTouchpoint reads it with the days its
+// UUIDv7 id points at.
+//
+// Each table is joined by its key alone, and GetDeliveryJob checks that every row read is the
+// delivery's tenant's. With the tenant in the joins (and the tenant as a constant in the
+// WHERE), PostgreSQL could reach each table through an index that starts with tenant_id, and a
+// generic plan made while the tables were small (a new database's first minutes, with no
+// statistics) did: it read the tenant's whole orders, deliveries and destinations and kept the
+// row with the right id, more buffers at every order (postgres.TestDeliveryJobPlanStaysGood).
 func deliveryJobSQL(withTouchpoint bool) string {
-	tp, join := `COALESCE(d.touchpoint_id, a.touchpoint_id, '')`, ``
+	tp, join := ``, ``
 	if withTouchpoint {
-		tp = `tp.id IS NOT NULL, ` + prefixed("tp.", touchpointCols)
+		tp = `, tp.id IS NOT NULL, ` + prefixed("tp.", touchpointCols)
 		join = `
-	LEFT JOIN touchpoints tp ON tp.tenant_id = d.tenant_id AND tp.id = COALESCE(d.touchpoint_id, a.touchpoint_id)`
+	LEFT JOIN touchpoints tp ON tp.tenant_id = d.tenant_id
+		AND tp.id = COALESCE(d.touchpoint_id, CASE WHEN a.tenant_id = d.tenant_id THEN a.touchpoint_id END)`
 	}
 	return `SELECT ` + prefixed("d.", deliveryCols) + `, ` + prefixed("ds.", destinationCols) + `,
-	COALESCE(a.order_id, ''), COALESCE(a.touchpoint_id, ''), COALESCE(a.visitor_id, ''),
-	o.id IS NOT NULL, ` + prefixed("o.", orderCols) + `, ` + tp + `
+	COALESCE(a.order_id, ''), COALESCE(a.tenant_id, ''), COALESCE(a.touchpoint_id, ''), COALESCE(a.visitor_id, ''),
+	o.id IS NOT NULL, ` + prefixed("o.", orderCols) + tp + `
 	FROM deliveries d
-	JOIN destinations ds ON ds.tenant_id = d.tenant_id AND ds.id = d.destination_id
-	LEFT JOIN orders o ON o.tenant_id = d.tenant_id AND o.id = d.order_id
-	LEFT JOIN attributions a ON a.tenant_id = d.tenant_id AND a.order_id = d.order_id` + join + `
-	WHERE d.tenant_id = $1 AND d.id = $2`
+	JOIN destinations ds ON ds.id = d.destination_id
+	LEFT JOIN orders o ON o.id = d.order_id
+	LEFT JOIN attributions a ON a.order_id = d.order_id` + join + `
+	WHERE d.id = $1`
 }
 
 var (
@@ -316,7 +324,6 @@ func (q *queries) GetDeliveryJob(ctx context.Context, tenantID, id string) (stor
 		a        store.Attribution
 		hasOrder bool
 		hasTP    bool
-		tpID     string
 		orNulls  = func(dest []any) []any {
 			for i, p := range dest {
 				dest[i] = orNull{p}
@@ -326,36 +333,47 @@ func (q *queries) GetDeliveryJob(ctx context.Context, tenantID, id string) (stor
 	)
 	joined := q.f.Name != "postgres"
 	dest := append(ds.dest(), dst.dest()...)
-	dest = append(dest, &a.OrderID, &a.TouchpointID, &a.VisitorID, &hasOrder)
+	dest = append(dest, &a.OrderID, &a.TenantID, &a.TouchpointID, &a.VisitorID, &hasOrder)
 	dest = append(dest, orNulls(os.dest())...)
 	query := deliveryJobApart
 	if joined {
 		query = deliveryJobJoined
 		dest = append(dest, &hasTP)
 		dest = append(dest, orNulls(ts.dest())...)
-	} else {
-		dest = append(dest, &tpID)
 	}
-	if err := q.queryRow(ctx, q.r, query, tenantID, id).Scan(dest...); err != nil {
+	if err := q.queryRow(ctx, q.r, query, id).Scan(dest...); err != nil {
 		return store.DeliveryJob{}, readErr("get delivery job", err)
 	}
 	job := store.DeliveryJob{Delivery: ds.finish(), Destination: dst.finish()}
+	// The rows joined by key are the delivery's tenant's, as the tenant's own reads would
+	// find them (see deliveryJobSQL).
+	if job.Delivery.TenantID != tenantID || job.Destination.TenantID != tenantID {
+		return store.DeliveryJob{}, fmt.Errorf("sqlstore: get delivery job: %w", store.ErrNotFound)
+	}
 	if hasOrder {
 		o, err := os.finish()
 		if err != nil {
 			return store.DeliveryJob{}, wrap("get delivery job: order", err)
 		}
-		job.Order = &o
+		if o.TenantID == tenantID {
+			job.Order = &o
+		}
 	}
-	if a.OrderID != "" {
-		a.TenantID = job.Delivery.TenantID
+	if a.OrderID != "" && a.TenantID == tenantID {
 		job.Attribution = &a
 	}
 	switch {
 	case hasTP:
 		tp := ts.finish()
 		job.Touchpoint = &tp
-	case tpID != "":
+	case !joined:
+		tpID := job.Delivery.TouchpointID
+		if tpID == "" && job.Attribution != nil {
+			tpID = job.Attribution.TouchpointID
+		}
+		if tpID == "" {
+			break
+		}
 		tp, err := q.GetTouchpoint(ctx, tenantID, tpID)
 		switch {
 		case err == nil:
