@@ -38,6 +38,7 @@
 #   PG_STATEMENTS=1  with STORE=postgres, load pg_stat_statements in the run's cluster and, at the
 #                    end, write its statements by total execution time to $WORK/pg_statements.txt
 #                    (kept) and print the top 25: which SQL the PostgreSQL CPU per order goes to
+#                    (bench/delivery resets them after its warm-up, so they cover the measured load)
 #   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
 #                    N-second CPU profile while the harness runs (bench_profile_start/_report);
 #                    the top of `go tool pprof -top` is printed, the profile kept in the work directory

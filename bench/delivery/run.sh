@@ -34,7 +34,13 @@ if [ "$STORE" = postgres ]; then
 fi
 warm=(-warmup "${WARMUP:-3000}")
 if [ "$STORE" = postgres ]; then
-	warm+=(-warmup-cmd "psql '$DB_URL' -qAtc analyze")
+	# With PG_STATEMENTS=1 the statistics restart after the warm-up, so they cover the measured
+	# load only, not the first minute's plans made on empty tables.
+	reset=""
+	if [ -n "${PG_STATEMENTS:-}" ]; then
+		reset="; psql '$DB_URL' -qAtc 'select pg_stat_statements_reset()' >/dev/null"
+	fi
+	warm+=(-warmup-cmd "psql '$DB_URL' -qAtc analyze$reset")
 fi
 timeout 2h "$WORK/delivery" -webhook "$HOTMART_URL" -hottok "$HOTTOK" -fake "$FAKE_URL" \
 	-api-key "$ADMIN_KEY" -store "$STORE" -dests "$DEST_FAKES" -public-key "$PUBLIC_KEY" "${pids[@]}" "${warm[@]}" "${BENCH_ARGS[@]}" "$@"
