@@ -71,3 +71,10 @@ func StmtCache(c *sql.Conn) (hits, misses, kept int, err error) {
 	})
 	return hits, misses, kept, err
 }
+
+// GroupStats returns the transactions the group commit committed and the shares committed in
+// them.
+func GroupStats(s *Store) (commits, committed int) { return s.txs.stats() }
+
+// GroupQueued is how many transactions wait for the next group.
+func GroupQueued(s *Store) int { return s.txs.queued() }

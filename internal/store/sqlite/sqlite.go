@@ -38,6 +38,7 @@ type Store struct {
 	migrateMu   sync.Mutex
 	health      *health
 	stmts       *groupStmts
+	txs         *txGroup
 }
 
 var _ store.Store = (*Store)(nil)
@@ -115,23 +116,37 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	s := &Store{write: write, read: read, flavor: f, queue: queue, health: h, stmts: &groupStmts{db: write}}
 	// Prepared now if the database is migrated already; else after Migrate.
 	s.stmts.prepare(ctx, f)
+	s.txs = &txGroup{
+		begin: func(ctx context.Context) (*sql.Tx, error) { return write.BeginTx(ctx, nil) },
+		wrap: func(tx *sql.Tx) sqlstore.DriverTx {
+			return shareTx{storeTx{sqlstore.SQLTx{Tx: tx}, f, queue, s.stmts}}
+		},
+	}
 	s.Store = sqlstore.New(sqlstore.Config{
 		Flavor: f,
 		Read:   sqlstore.DB{DB: read},
 		Write:  wq,
-		Begin: func(ctx context.Context) (sqlstore.DriverTx, error) {
-			tx, err := write.BeginTx(ctx, nil)
-			if err != nil {
-				return nil, err
-			}
-			return storeTx{sqlstore.SQLTx{Tx: tx}, f, queue, s.stmts}, nil
-		},
+		// Every transaction is a share of a group commit (group.go).
+		Group:   s.txs.do,
 		Options: o,
 	})
 	return s, nil
 }
 
 func (s *Store) Dialect() string { return "sqlite" }
+
+// InsertInbox commits the raw delivery as a share of a group commit (group.go) rather than
+// alone: at a few hundred webhooks a second, one commit and one fsync each was half the
+// embedded store's commits. It returns, as before, once the row is committed.
+func (s *Store) InsertInbox(ctx context.Context, e store.InboxEntry) (store.InboxEntry, error) {
+	var out store.InboxEntry
+	err := s.Store.Tx(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tx.InsertInbox(ctx, e)
+		return err
+	})
+	return out, err
+}
 
 func (s *Store) Ping(ctx context.Context) error {
 	if err := errors.Join(s.write.PingContext(ctx), s.read.PingContext(ctx)); err != nil {

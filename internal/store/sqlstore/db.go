@@ -67,8 +67,13 @@ type Config struct {
 	// Read serves reads outside a transaction; Write serves writes outside one. They may be
 	// the same pool.
 	Read, Write Querier
-	// Begin starts a transaction on the writer.
-	Begin   func(ctx context.Context) (DriverTx, error)
+	// Begin starts a transaction on the writer (unused when Group is set).
+	Begin func(ctx context.Context) (DriverTx, error)
+	// Group, when set, runs every transaction instead of Begin: fn with the transaction to
+	// write in, returning fn's error, or the commit's, once the writes are committed (SQLite
+	// commits the transactions that queue together, see store/sqlite's txGroup). Nil: one
+	// transaction from Begin per call.
+	Group   func(ctx context.Context, fn func(DriverTx) error) error
 	Options store.Options
 }
 
@@ -115,6 +120,11 @@ type queries struct {
 func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) (err error) {
 	if q.tx != nil {
 		return fn(q)
+	}
+	if q.cfg.Group != nil {
+		return q.cfg.Group(ctx, func(tx DriverTx) error {
+			return fn(&queries{cfg: q.cfg, f: q.f, r: tx, w: tx, tx: tx})
+		})
 	}
 	tx, err := q.cfg.Begin(ctx)
 	if err != nil {
