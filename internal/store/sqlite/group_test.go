@@ -201,3 +201,20 @@ func TestGroupShareFailsAlone(t *testing.T) {
 		t.Errorf("%d transactions committed in %d commits; want the held one and the one that succeeded, in at most 2", committed-committed0, commits-commits0)
 	}
 }
+
+// TestWriterTempStoreMemory: the writer keeps its temporary files, the sub-journal of each
+// share's savepoint above all, in memory (temp_store = 2): on disk, SQLite spills a share's
+// sub-journal to a file past 64 KiB and writes it a page at a time.
+func TestWriterTempStoreMemory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "hub.db"))
+	write, _ := sqlite.Pools(s)
+	var mode int
+	if err := write.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != 2 {
+		t.Errorf("writer: temp_store = %d, want 2 (MEMORY)", mode)
+	}
+}
