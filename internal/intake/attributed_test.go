@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,6 +106,93 @@ func TestNewPaidOrderWrittenOnce(t *testing.T) {
 		}
 		if o := attributedAsBefore(t, "HPPIX0000001"); o.Status != domain.StatusPaid {
 			t.Errorf("pix order %s", o.Status)
+		}
+	})
+}
+
+// txReads records the attribution reads made inside the intake's transactions.
+type txReads struct {
+	store.Store
+	mu    sync.Mutex
+	reads []string
+}
+
+func (s *txReads) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	return s.Store.Tx(ctx, func(tx store.Tx) error { return fn(readsTx{tx, s}) })
+}
+
+func (s *txReads) add(what string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reads = append(s.reads, what)
+}
+
+type readsTx struct {
+	store.Tx
+	s *txReads
+}
+
+func (tx readsTx) GetOrderByExternalID(ctx context.Context, tenantID, provider, externalID string) (store.Order, error) {
+	tx.s.add("GetOrderByExternalID")
+	return tx.Tx.GetOrderByExternalID(ctx, tenantID, provider, externalID)
+}
+
+func (tx readsTx) TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	tx.s.add("TouchpointsByVisitor")
+	return tx.Tx.TouchpointsByVisitor(ctx, tenantID, visitorID, since, until, limit)
+}
+
+func (tx readsTx) TouchpointsByClickID(ctx context.Context, tenantID string, kind store.ClickKind, value string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	tx.s.add("TouchpointsByClickID")
+	return tx.Tx.TouchpointsByClickID(ctx, tenantID, kind, value, since, until, limit)
+}
+
+func (tx readsTx) TouchpointsByNetwork(ctx context.Context, tenantID, ip, userAgent string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	tx.s.add("TouchpointsByNetwork")
+	return tx.Tx.TouchpointsByNetwork(ctx, tenantID, ip, userAgent, since, until, limit)
+}
+
+func (tx readsTx) VisitorsByIdentity(ctx context.Context, tenantID string, kind store.IdentityKind, hash string) ([]store.Identity, error) {
+	tx.s.add("VisitorsByIdentity")
+	return tx.Tx.VisitorsByIdentity(ctx, tenantID, kind, hash)
+}
+
+// TestNewPaidOrderMatchedBeforeTx: a purchase webhook for a new order is matched before the
+// processing transaction (outside the one writer SQLite has), so the transaction makes none
+// of the match's reads, and the order still ends matched to the buyer's ad click.
+func TestNewPaidOrderMatchedBeforeTx(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		f := h.fx["hotmart"]
+		if _, err := h.st.WriteTouchpoints(ctx, []store.Touchpoint{{TenantID: h.tenant.ID, SourceID: h.src.ID, Type: "page_view",
+			VisitorID: "k_8f3a2b1c9d", OccurredAt: stripeT.Add(-time.Hour), ReceivedAt: stripeT.Add(-time.Hour), Consent: "granted",
+			URL:    "https://shop.example/?utm_source=facebook&utm_medium=paid&utm_campaign=Launch&utm_id=123&fbclid=F1",
+			FBCLID: "F1", UTM: store.UTM{Source: "facebook", Medium: "paid", Campaign: "Launch"}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		rec := &txReads{Store: h.st}
+		h.svc.Store = rec
+		code, r := h.send(t, "hotmart", h.src, f.RawBody, f.Request.Headers, "")
+		if code != http.StatusOK || r.State != string(store.InboxProcessed) {
+			t.Fatalf("purchase: %d %+v", code, r)
+		}
+		rec.mu.Lock()
+		reads := rec.reads
+		rec.mu.Unlock()
+		if len(reads) != 0 {
+			t.Errorf("reads inside the processing transaction: %v, want none (the match is read before it)", reads)
+		}
+		o, err := h.st.GetOrderByExternalID(ctx, h.tenant.ID, "hotmart", "HP1234567890")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := h.st.GetAttribution(ctx, h.tenant.ID, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !o.Matched || a.Rule != attribution.RuleVisitorID || a.ClickAt == nil {
+			t.Errorf("order matched %v, attribution %+v: want matched to the ad click", o.Matched, a)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/hubtrack/hub/internal/attribution"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -17,4 +18,7 @@ type Store interface {
 	InsertInbox(ctx context.Context, e store.InboxEntry) (store.InboxEntry, error)
 	SetInboxState(ctx context.Context, tenantID, id string, state store.InboxState, errMsg string, orderID string, at time.Time) error
 	ListInbox(ctx context.Context, f store.InboxFilter) ([]store.InboxEntry, error)
+	// Read before the processing transaction: a new paid order's match (see attributeNew).
+	GetOrderByExternalID(ctx context.Context, tenantID, provider, externalID string) (store.Order, error)
+	attribution.Finder
 }
