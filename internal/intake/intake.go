@@ -300,7 +300,8 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Raw first: the delivery commits before anything is parsed, alone (one statement). No job
+	// Raw first: the delivery commits before anything is parsed, alone (one statement; on
+	// SQLite a share of a group commit, answered once that committed). No job
 	// goes with it: if this replica stops before processing it, the sweep finds it still
 	// received SafetyNetDelay later and enqueues its processing. When every inline slot is
 	// busy (DefaultInlineMax), the acknowledgement waits for nothing else: the delivery is

@@ -4,7 +4,9 @@
 // SQLite allows one writer at a time. The store keeps one write connection (a pool of one),
 // shared by Hub's writes, transactions and River, so writers queue in Go instead of failing
 // with SQLITE_BUSY, which is also how riversqlite asks to be used. Reads outside a transaction
-// use a separate pool of read-only connections, which WAL lets run alongside the writer.
+// use a separate pool of read-only connections, which WAL lets run alongside the writer. Hub's
+// transactions share commits (group.go): those that queue for the writer go in one transaction,
+// each in its own savepoint, with one COMMIT and one fsync.
 package sqlite
 
 import (
