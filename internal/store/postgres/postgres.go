@@ -209,16 +209,16 @@ func (t storeTx) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) 
 // touchpointArrays returns one array per column of sqlstore.TouchpointColumns, in that order.
 func touchpointArrays(tps []store.Touchpoint) []any {
 	n := len(tps)
-	text := func() []string { return make([]string, n) }
+	text := func() textArray { return make(textArray, n) }
 	var (
 		id, tenant, source, typ, name, event           = text(), text(), text(), text(), text(), text()
-		occurred, received                             = make([]time.Time, n), make([]time.Time, n)
+		occurred, received                             = make(timeArray, n), make(timeArray, n)
 		url, referrer, visitor                         = text(), text(), text()
 		fbclid, gclid, ttclid, fbc, fbp, ga, ttp       = text(), text(), text(), text(), text(), text(), text()
 		utmSource, utmMedium, utmCampaign, utmContent  = text(), text(), text(), text()
 		utmTerm, ip, ua, consent, emailHash, phoneHash = text(), text(), text(), text(), text(), text()
 		bot                                            = make([]bool, n)
-		props                                          = make([]pgtype.Text, n)
+		props                                          = make(nullTextArray, n)
 		gaSessions                                     = text()
 		adUserData, adPersonalization, analytics       = text(), text(), text()
 		googleEmail, googlePhone, tiktokPhone          = text(), text(), text()
@@ -247,8 +247,8 @@ func touchpointArrays(tps []store.Touchpoint) []any {
 // identityArrays returns the columns of identitiesColumns as arrays.
 func identityArrays(ids []store.Identity) []any {
 	n := len(ids)
-	tenant, kind, hash, visitor := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	first, last := make([]time.Time, n), make([]time.Time, n)
+	tenant, kind, hash, visitor := make(textArray, n), make(textArray, n), make(textArray, n), make(textArray, n)
+	first, last := make(timeArray, n), make(timeArray, n)
 	for i, id := range ids {
 		tenant[i], kind[i], hash[i], visitor[i] = id.TenantID, string(id.Kind), id.Hash, id.VisitorID
 		first[i], last[i] = sqlstore.Micro(id.FirstSeen), sqlstore.Micro(id.LastSeen)

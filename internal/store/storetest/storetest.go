@@ -39,6 +39,7 @@ func Run(t *testing.T, open Open) {
 		{"TouchpointPagination", testTouchpointPagination},
 		{"Identities", testIdentities},
 		{"WriteTouchpoints", testWriteTouchpoints},
+		{"WriteTouchpointsText", testWriteTouchpointsText},
 		{"Inbox", testInbox},
 		{"InboxSweep", testInboxSweep},
 		{"DeliverySweep", testDeliverySweep},

@@ -241,6 +241,52 @@ func testIdentities(t *testing.T, s store.Store) {
 	equal(t, "unknown", len(must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, "zz"))(t)), 0)
 }
 
+// testWriteTouchpointsText: a group commit writes every text column as given, whatever it
+// holds: unicode, the characters an array literal would quote, a text spelling NULL, and the
+// empty string, which reads back empty (the nullable columns store it as NULL); and the times
+// at the stored precision whatever their zone. The identity's hash and visitor likewise.
+func testWriteTouchpointsText(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	odd := []string{"ação 日本語 🎉", `quote " backslash \ brace {} comma , paren ()`, "NULL", " padded ", "tab\tnewline\n", ""}
+	var group []store.Touchpoint
+	for i, v := range odd {
+		tp := fullTouchpoint(w.a.ID, w.srcA.ID, 100+i)
+		tp.Name, tp.URL, tp.Referrer, tp.VisitorID = v, "https://shop.example/"+v, v, "visitor "+v
+		tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP, tp.GAClientID, tp.GASessions, tp.TTP = v, v, v, v, v, v, v, v
+		tp.UTM = store.UTM{Source: v, Medium: v, Campaign: v, Content: v, Term: v}
+		tp.IP, tp.UserAgent, tp.Consent, tp.EmailHash, tp.PhoneHash = v, v, v, v, v
+		tp.Signals = store.ConsentSignals{AdUserData: v, AdPersonalization: v, Analytics: v}
+		tp.GoogleEmailHash, tp.GooglePhoneHash, tp.TikTokPhoneHash = v, v, v
+		tp.Props = json.RawMessage(fmt.Sprintf(`{"name":%q}`, v))
+		if v == "" {
+			tp.Props = nil
+		}
+		// Nanoseconds (rounded down to the microsecond) and another zone.
+		tp.OccurredAt = at(time.Duration(i)*time.Minute + 123456789).In(time.FixedZone("BRT", -3*3600))
+		group = append(group, tp)
+	}
+	ids := []store.Identity{{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: odd[0], VisitorID: odd[1],
+		FirstSeen: at(987654321).In(time.FixedZone("X", 3600)), LastSeen: at(time.Hour + 987654321)}}
+	if n := must(s.WriteTouchpoints(ctx, group, ids))(t); n != len(group) {
+		t.Fatalf("inserted %d, want %d", n, len(group))
+	}
+	got := must(s.ListTouchpoints(ctx, store.TouchpointFilter{TenantID: w.a.ID}))(t)
+	if len(got) != len(group) {
+		t.Fatalf("listed %d touchpoints, want %d", len(got), len(group))
+	}
+	byEvent := map[string]store.Touchpoint{}
+	for _, tp := range got {
+		byEvent[tp.ClientEventID] = tp
+	}
+	for _, want := range group {
+		equal(t, fmt.Sprintf("touchpoint %q", want.Name), normTP(t, byEvent[want.ClientEventID]), normTP(t, want))
+	}
+	equal(t, "identity", must(s.VisitorsByIdentity(ctx, w.a.ID, store.IdentityEmail, odd[0]))(t), []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: odd[0], VisitorID: odd[1], FirstSeen: micro(at(987654321)), LastSeen: micro(at(time.Hour + 987654321))},
+	})
+}
+
 // testWriteTouchpoints: a group commit's write (touchpoints and identity links at once) keeps
 // InsertTouchpoints' and LinkIdentities' promises: every field round-trips, a touchpoint repeated
 // within the group or across groups (a client's retry) is stored once, and an identity repeated
