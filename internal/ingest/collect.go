@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -74,7 +75,7 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ua := r.UserAgent()
+	client := newClient(ip, r.UserAgent())
 	resp := CollectResponse{Results: make([]EventResult, len(req.Events))}
 	tps := make([]store.Touchpoint, 0, len(req.Events))
 	var pixels []store.PixelEvent
@@ -90,7 +91,7 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 			resp.Results[i] = res
 			continue
 		}
-		tp, warnings := s.touchpoint(src, pe, now, ip.String(), ua)
+		tp, warnings := s.touchpoint(src, pe, now, client)
 		if tp.Consent != ConsentDenied {
 			if cookies == nil {
 				st := identifiers(r, tp.OccurredAt, tp.VisitorID, tp.FBCLID, tp.FBC, tp.FBP)
@@ -204,10 +205,22 @@ func (s *Service) limits() Limits {
 	return Limits{MaxEvents: s.cfg.MaxEvents, MaxFutureSkew: s.cfg.MaxFutureSkew, MaxEventAge: s.cfg.MaxEventAge}
 }
 
+// client is what every event of a request shares about its sender, worked out once per
+// request rather than once per event.
+type client struct {
+	ip  string // the client's address
+	ua  string // its user agent, as stored (truncated)
+	bot bool   // IsBot of its user agent
+}
+
+func newClient(ip netip.Addr, userAgent string) client {
+	return client{ip: ip.String(), ua: truncate(userAgent, 512), bot: IsBot(userAgent)}
+}
+
 // touchpoint turns a valid event into a touchpoint. E-mail and phone are normalised and hashed
 // here and the raw values go no further; one that cannot be normalised is dropped with a warning
 // rather than losing the event. With consent denied, every identifier is dropped.
-func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip, ua string) (store.Touchpoint, []domain.FieldError) {
+func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, c client) (store.Touchpoint, []domain.FieldError) {
 	e := pe.Event
 	field := func(name string) string {
 		if pe.Field == "" {
@@ -235,11 +248,11 @@ func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, ip
 		FBCLID: e.FBCLID, GCLID: e.GCLID, TTCLID: e.TTCLID, FBC: e.FBC, FBP: e.FBP,
 		GAClientID: e.GAClientID, GASessions: e.GASessions, TTP: e.TTP,
 		UTM:       store.UTM{Source: e.UTM.Source, Medium: e.UTM.Medium, Campaign: e.UTM.Campaign, Content: e.UTM.Content, Term: e.UTM.Term},
-		IP:        ip,
-		UserAgent: truncate(ua, 512),
+		IP:        c.ip,
+		UserAgent: c.ua,
 		Consent:   consent,
 		Signals:   signals(consent, e.Signals),
-		Bot:       e.Webdriver || IsBot(ua),
+		Bot:       e.Webdriver || c.bot,
 	}
 	if len(e.Props) > 0 && string(e.Props) != "null" {
 		tp.Props = json.RawMessage(e.Props)

@@ -143,7 +143,7 @@ func (s *Service) handlePixel(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusBadRequest, "the pixel parameters are invalid", pe.Errors...))
 		return
 	}
-	tp, _ := s.touchpoint(src, pe, now, ip.String(), r.UserAgent())
+	tp, _ := s.touchpoint(src, pe, now, newClient(ip, r.UserAgent()))
 	var ids cookieState
 	if tp.Consent != ConsentDenied {
 		ids = identifiers(r, now, tp.VisitorID, tp.FBCLID, "", "")
