@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -152,6 +153,12 @@ func parseCollectFast(trimmed []byte, lim Limits, now time.Time) (*CollectReques
 	return req, nil
 }
 
+// eventScratch holds the slices events decodes into before it knows how many events there
+// are: appending to a new slice would allocate it five times for ten events (each time a
+// larger copy of a struct of some 600 bytes), where the copy of the result is one allocation
+// of the right size.
+var eventScratch = sync.Pool{New: func() any { return new([]ParsedEvent) }}
+
 // events decodes an "events" array (s at '['). Elements past max are checked but not decoded;
 // count is how many there are. Elements that are not objects, and events with a value of the
 // wrong type, are listed in slow for parseEvent.
@@ -162,6 +169,13 @@ func (s *jscan) events(max int) (events []ParsedEvent, slow []slowEvent, count i
 		s.i++
 		return []ParsedEvent{}, nil, 0, true
 	}
+	scratch := eventScratch.Get().(*[]ParsedEvent)
+	buf := (*scratch)[:0]
+	defer func() {
+		clear(buf) // the pool must not keep the body's strings alive
+		*scratch = buf[:0]
+		eventScratch.Put(scratch)
+	}()
 	for {
 		start := s.i
 		switch {
@@ -170,8 +184,8 @@ func (s *jscan) events(max int) (events []ParsedEvent, slow []slowEvent, count i
 				return nil, nil, 0, false
 			}
 		case s.peek() == '{':
-			events = append(events, ParsedEvent{})
-			wrongType, ok := s.event(&events[len(events)-1].Event, 1)
+			buf = append(buf, ParsedEvent{})
+			wrongType, ok := s.event(&buf[len(buf)-1].Event, 1)
 			if !ok {
 				return nil, nil, 0, false
 			}
@@ -182,7 +196,7 @@ func (s *jscan) events(max int) (events []ParsedEvent, slow []slowEvent, count i
 			if !s.skip(1) {
 				return nil, nil, 0, false
 			}
-			events = append(events, ParsedEvent{})
+			buf = append(buf, ParsedEvent{})
 			slow = append(slow, slowEvent{count, start, s.i})
 		}
 		count++
@@ -190,6 +204,9 @@ func (s *jscan) events(max int) (events []ParsedEvent, slow []slowEvent, count i
 		case !ok:
 			return nil, nil, 0, false
 		case !more:
+			if len(buf) > 0 {
+				events = append(make([]ParsedEvent, 0, len(buf)), buf...)
+			}
 			return events, slow, count, true
 		}
 		s.ws()
