@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -401,26 +402,67 @@ func byteSize(n int64) string {
 }
 
 // fromPageURL fills the click ids and UTMs an event did not carry from its page URL, where the ad
-// platforms put them.
+// platforms put them. The URL passed checkURL (an event whose URL does not is rejected before
+// it becomes a touchpoint), so it parses.
 func fromPageURL(tp *store.Touchpoint) {
 	if tp.URL == "" || (tp.FBCLID != "" && tp.GCLID != "" && tp.TTCLID != "" && tp.UTM != (store.UTM{})) {
 		return
 	}
-	u, err := url.Parse(tp.URL)
-	if err != nil || u.RawQuery == "" {
+	query := pageQuery(tp.URL)
+	if query == "" {
 		return
 	}
-	q := u.Query()
-	fill := func(dst *string, name string) {
+	var p [len(pageParamNames)]string
+	pageParams(query, &p)
+	fill := func(dst *string, v string) {
 		if *dst == "" {
-			*dst = token(q.Get(name))
+			*dst = token(v)
 		}
 	}
-	fill(&tp.FBCLID, "fbclid")
-	fill(&tp.GCLID, "gclid")
-	fill(&tp.TTCLID, "ttclid")
+	fill(&tp.FBCLID, p[0])
+	fill(&tp.GCLID, p[1])
+	fill(&tp.TTCLID, p[2])
 	if tp.UTM == (store.UTM{}) {
-		tp.UTM = store.UTM{Source: text(q.Get("utm_source")), Medium: text(q.Get("utm_medium")), Campaign: text(q.Get("utm_campaign")),
-			Content: text(q.Get("utm_content")), Term: text(q.Get("utm_term"))}
+		tp.UTM = store.UTM{Source: text(p[3]), Medium: text(p[4]), Campaign: text(p[5]), Content: text(p[6]), Term: text(p[7])}
+	}
+}
+
+// pageQuery is the query of a URL that url.Parse accepts, as its RawQuery: what lies between
+// the first '?' and the fragment's '#'. It allocates nothing, where url.Parse allocates the URL.
+func pageQuery(rawURL string) string {
+	if i := strings.IndexByte(rawURL, '#'); i >= 0 {
+		rawURL = rawURL[:i]
+	}
+	_, query, _ := strings.Cut(rawURL, "?")
+	return query
+}
+
+// pageParamNames are the page URL's parameters fromPageURL reads, in pageParams' order.
+var pageParamNames = [...]string{"fbclid", "gclid", "ttclid", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"}
+
+// pageParams sets p[i] to url.ParseQuery(query).Get(pageParamNames[i]), by ParseQuery's rules
+// (pairs split at '&', a pair with a ';' or one that does not unescape skipped, the first value
+// of a name kept) without building the map of every parameter and their unescaped copies.
+func pageParams(query string, p *[len(pageParamNames)]string) {
+	var found [len(pageParamNames)]bool
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(key)
+		if err != nil {
+			continue
+		}
+		i := slices.Index(pageParamNames[:], key)
+		if i < 0 || found[i] {
+			continue
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			continue
+		}
+		p[i], found[i] = value, true
 	}
 }
