@@ -412,13 +412,15 @@ func (s *jscan) boolean(dst *bool, depth int) (wrongType, ok bool) {
 	return true, s.skip(depth)
 }
 
-// raw copies a value's bytes into dst, as json.RawMessage does (null included).
+// raw sets dst to a value's bytes, as json.RawMessage does (null included), without copying
+// them: dst is a slice of the body (with no room to append into it), which ParseCollect's
+// caller does not change afterwards.
 func (s *jscan) raw(dst *json.RawMessage, depth int) bool {
 	start := s.i
 	if !s.skip(depth) {
 		return false
 	}
-	*dst = append((*dst)[:0], s.b[start:s.i]...)
+	*dst = s.b[start:s.i:s.i]
 	return true
 }
 

@@ -121,7 +121,8 @@ func requestError(field, reason string) *RequestError {
 // The body is decoded in one pass without reflection (collectjson.go). A body that pass cannot
 // decode exactly as encoding/json would (a syntax error, a value of the wrong type, a key that
 // matches a field only ignoring case) is parsed again by parseCollectReflect, whose error texts
-// (encoding/json's, with byte offsets) are part of the API.
+// (encoding/json's, with byte offsets) are part of the API. The events' raw values (Props,
+// OccurredAt) may be slices of body, which the caller must not change afterwards.
 func ParseCollect(body []byte, lim Limits, now time.Time) (*CollectRequest, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
