@@ -57,3 +57,22 @@ func dimensions(n int, null bool) []pgtype.ArrayDimension {
 	}
 	return []pgtype.ArrayDimension{{Length: int32(n), LowerBound: 1}}
 }
+
+// plainArrays returns args with the arrays above as the slices they are, which pgx encodes in
+// every query mode (the simple protocol finds a parameter's type from its Go type).
+func plainArrays(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch a := a.(type) {
+		case textArray:
+			out[i] = []string(a)
+		case nullTextArray:
+			out[i] = []pgtype.Text(a)
+		case timeArray:
+			out[i] = []time.Time(a)
+		default:
+			out[i] = a
+		}
+	}
+	return out
+}

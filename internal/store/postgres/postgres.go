@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -193,14 +195,70 @@ func (t storeTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.In
 // an upsert of several rows needs), keep the earliest first seen and the latest last seen, and
 // are locked in key order so concurrent groups do not deadlock. It returns how many
 // touchpoints were new.
+//
+// The statement is prepared once per connection and its parameters are encoded into a buffer
+// kept between groups: pgx's Query encodes them into one it shrinks back to 256 bytes after every
+// statement, so each group's hundred-odd kilobytes of arrays grew it anew, some ten copies.
 func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
-	var n int
+	conn := t.tx.Conn()
 	args := append(touchpointArrays(tps), identityArrays(ids)...)
-	if err := t.tx.QueryRow(ctx, writeTouchpointsSQL, args...).Scan(&n); err != nil {
+	if conn.Config().DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
+		// The URL asked for no prepared statements (default_query_exec_mode, e.g. behind a
+		// pooler in transaction mode): pgx's way.
+		var n int
+		if err := t.tx.QueryRow(ctx, writeTouchpointsSQL, plainArrays(args)...).Scan(&n); err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
+	sd, err := conn.Prepare(ctx, writeTouchpointsStmt, writeTouchpointsSQL)
+	if err != nil {
+		return 0, err
+	}
+	if len(sd.ParamOIDs) != len(args) {
+		return 0, fmt.Errorf("write touchpoints: %d parameters for %d arrays", len(sd.ParamOIDs), len(args))
+	}
+	bp := paramBuffers.Get().(*[]byte)
+	defer paramBuffers.Put(bp)
+	buf, values := (*bp)[:0], make([][]byte, len(args))
+	m := conn.TypeMap()
+	for i, a := range args {
+		start := len(buf)
+		enc, err := m.Encode(sd.ParamOIDs[i], pgtype.BinaryFormatCode, a, buf)
+		if err != nil {
+			return 0, fmt.Errorf("write touchpoints: encode parameter %d: %w", i+1, err)
+		}
+		if enc == nil { // NULL (none of the arrays is; kept for the contract)
+			continue
+		}
+		buf, values[i] = enc, enc[start:len(enc):len(enc)]
+	}
+	*bp = buf
+	rr := conn.PgConn().ExecPrepared(ctx, sd.Name, values, binaryFormat, nil)
+	var n int
+	for rr.NextRow() {
+		if n, err = strconv.Atoi(string(rr.Values()[0])); err != nil {
+			err = fmt.Errorf("write touchpoints: count %q: %w", rr.Values()[0], err)
+		}
+	}
+	if _, cerr := rr.Close(); cerr != nil {
+		return 0, cerr
+	}
+	if err != nil {
 		return 0, err
 	}
 	return n, nil
 }
+
+// writeTouchpointsStmt is writeTouchpointsSQL's name as a prepared statement.
+const writeTouchpointsStmt = "hub_write_touchpoints"
+
+// paramBuffers keeps WriteTouchpoints' encoding buffers, each as large as the largest group
+// it encoded.
+var paramBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// binaryFormat sends every parameter in the binary format.
+var binaryFormat = []int16{pgtype.BinaryFormatCode}
 
 func (t storeTx) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error) {
 	return t.WriteTouchpoints(ctx, tps, nil)

@@ -38,6 +38,19 @@ func TestConformance(t *testing.T) {
 
 // TestMigrateConcurrently starts four "replicas" (separate pools) on one fresh schema at once:
 // the advisory lock makes them take turns, so all succeed and the schema is current.
+// TestTouchpointWritesWithoutPreparedStatements: with a URL that asks pgx for no prepared
+// statements, the group commit writes through pgx's query path instead of its own prepared
+// statement, with the same results.
+func TestTouchpointWritesWithoutPreparedStatements(t *testing.T) {
+	for _, mode := range []string{"exec", "simple_protocol"} {
+		t.Run(mode, func(t *testing.T) {
+			storetest.RunTouchpointWrites(t, func(t *testing.T) store.Store {
+				return open(t, testenv.Postgres(t)+"&default_query_exec_mode="+mode)
+			})
+		})
+	}
+}
+
 func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
 	url := testenv.Postgres(t)

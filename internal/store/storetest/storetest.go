@@ -92,6 +92,29 @@ func Run(t *testing.T, open Open) {
 	}
 }
 
+// RunTouchpointWrites runs the suite's cases that write touchpoints (a group commit, single
+// inserts, every kind of text): for a store opened another way, e.g. PostgreSQL without
+// prepared statements.
+func RunTouchpointWrites(t *testing.T, open Open) {
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Touchpoints", testTouchpoints},
+		{"WriteTouchpoints", testWriteTouchpoints},
+		{"WriteTouchpointsText", testWriteTouchpointsText},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+			tc.fn(t, s)
+		})
+	}
+}
+
 // base is a time with nanoseconds, to prove the store keeps microseconds in UTC.
 var base = time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.FixedZone("BRT", -3*3600))
 
