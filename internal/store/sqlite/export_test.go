@@ -78,3 +78,7 @@ func GroupStats(s *Store) (commits, committed int) { return s.txs.stats() }
 
 // GroupQueued is how many transactions wait for the next group.
 func GroupQueued(s *Store) int { return s.txs.queued() }
+
+// GroupSavepoints is how many savepoint statements (SAVEPOINT, RELEASE, ROLLBACK TO) the group
+// commit ran around its shares: the write connection's statements that are not the store's.
+func GroupSavepoints(s *Store) int { return s.txs.savepointStatements() }

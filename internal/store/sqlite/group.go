@@ -49,8 +49,9 @@ type txGroup struct {
 	queue   []*txShare
 	running bool
 
-	// For tests: transactions committed, and shares committed in them.
-	commits, committed int
+	// For tests: transactions committed, shares committed in them, and the savepoint
+	// statements (SAVEPOINT, RELEASE, ROLLBACK TO) run around the shares.
+	commits, committed, savepoints int
 }
 
 // A group takes at most groupMax shares, and none after groupFor from its BEGIN.
@@ -201,7 +202,14 @@ func (g *txGroup) group(first *txShare) {
 // (s has that error too).
 func (g *txGroup) share(tx *sql.Tx, s *txShare) (bool, error) {
 	ctx := context.WithoutCancel(s.ctx)
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT hub_share"); err != nil {
+	exec := func(query string) error {
+		g.mu.Lock()
+		g.savepoints++
+		g.mu.Unlock()
+		_, err := tx.ExecContext(ctx, query)
+		return err
+	}
+	if err := exec("SAVEPOINT hub_share"); err != nil {
 		s.done <- shareResult{err: fmt.Errorf("sqlite: savepoint: %w", err)}
 		return false, err
 	}
@@ -212,17 +220,17 @@ func (g *txGroup) share(tx *sql.Tx, s *txShare) (bool, error) {
 		}
 	}
 	if r.err == nil && !r.panicked {
-		if _, err := tx.ExecContext(ctx, "RELEASE hub_share"); err != nil {
+		if err := exec("RELEASE hub_share"); err != nil {
 			s.done <- shareResult{err: fmt.Errorf("sqlite: release savepoint: %w", err)}
 			return false, err
 		}
 		return true, nil
 	}
-	if _, err := tx.ExecContext(ctx, "ROLLBACK TO hub_share"); err != nil {
+	if err := exec("ROLLBACK TO hub_share"); err != nil {
 		s.done <- r
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, "RELEASE hub_share"); err != nil {
+	if err := exec("RELEASE hub_share"); err != nil {
 		s.done <- r
 		return false, err
 	}
@@ -245,6 +253,13 @@ func (g *txGroup) stats() (commits, committed int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.commits, g.committed
+}
+
+// savepointStatements is how many savepoint statements the group ran (tests).
+func (g *txGroup) savepointStatements() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.savepoints
 }
 
 // queued is how many shares wait for a group (tests).
