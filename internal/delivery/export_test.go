@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"time"
 
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -16,3 +17,9 @@ func (w *Worker) QueuedOutcomes() int { return w.outcomes.queued() }
 
 // OutcomesIdle reports whether the group commit's goroutine has ended.
 func (w *Worker) OutcomesIdle() bool { return w.outcomes.idle() }
+
+// SetMaxWait sets how long a delivery may wait for a local slot before it gets its job instead.
+func (l *Local) SetMaxWait(d time.Duration) { l.maxWait = d }
+
+// WaitPerSlot is how many deliveries may wait for a local slot, per slot.
+const WaitPerSlot = waitPerSlot

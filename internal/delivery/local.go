@@ -17,9 +17,20 @@ import (
 // Local runs the first attempt of the deliveries planned with PlanLocal in the process that
 // committed them, right after the commit, with no River job: the transactional outbox's fast
 // path. The deliveries row is the durable record of what must be sent; a River job is enqueued
-// only when the attempt cannot run here (every slot busy, or Local stopped), when it must be
-// tried again (a retryable failure, a snooze) and, by the sweep, when the process stopped
-// before it ended.
+// only when the attempt cannot run here (every slot busy and the wait full, a delivery that
+// waited too long, or Local stopped), when it must be tried again (a retryable failure, a
+// snooze) and, by the sweep, when the process stopped before it ended.
+//
+// A delivery dispatched while every slot is busy waits for one in an in-memory FIFO of
+// waitPerSlot deliveries per slot; a slot whose attempt ends takes the oldest waiting delivery
+// before it frees. Before, such a delivery got its River job at once, and under load that was a
+// cliff: when latency rose the slots filled, deliveries fell back to jobs that cost far more
+// CPU (an insert, a fetch and a completion each), latency rose further, and webhook → Meta p95
+// went from about 100 ms to 13-41 s (docs/benchmarks.md, session f). Waiting here loses nothing:
+// a waiting delivery's row is committed with queued = false, so one lost with the process is
+// found by the sweep (Sweep, SweepAfter) as one whose attempt never started; and one that
+// waited longer than maxWait gets its job instead of its attempt, so an attempt still running
+// is never swept (SweepAfter).
 //
 // The attempt is the Worker's own Work, with an in-memory job at attempt 1 of MaxAttempts, so
 // it records, batches, retries and counts exactly as a River job does. Its outcome maps as
@@ -40,13 +51,22 @@ import (
 type Local struct {
 	w        *Worker // makes the attempts; its Store enqueues the jobs
 	mu       sync.Mutex
-	slots    chan struct{}
+	slots    int           // at most this many attempts at once
+	busy     int           // slots running an attempt (each a goroutine), under mu
+	waiting  chan waiter   // the FIFO of deliveries waiting for a slot; sent to and taken from under mu
+	maxWait  time.Duration // a delivery that waited longer gets its job instead of its attempt
 	retrying chan struct{} // one per enqueue being tried again (handOverPending)
 	stopped  bool
 	stopping chan struct{} // closed by Stop: the enqueues being tried again leave theirs to the sweep
 	running  sync.WaitGroup
 	ctx      context.Context
 	cancel   context.CancelFunc
+}
+
+// waiter is a delivery waiting for a slot, since when (on the monotonic clock).
+type waiter struct {
+	d  store.Delivery
+	at time.Time
 }
 
 // The enqueue of a follow-up job that failed is tried again after handOverFirst, doubling to
@@ -60,52 +80,120 @@ const (
 	handOverPending = 512
 )
 
-// NewLocal builds a dispatcher running at most n first attempts at once with w: a delivery
-// dispatched while all n are busy gets its River job at once (n <= 0 runs none here).
+// waitPerSlot sizes the FIFO of deliveries waiting for a slot: four per slot (4,000 with the
+// 1,000 slots of HUB_WORKERS=100). Sized by the slots, not by a constant, a delivery waits at
+// most about four attempts' time whatever the replica's size: a fraction of a second at the
+// platform's usual 100-150 ms, which rides out the bursts and latency spikes that filled the
+// slots; a few seconds when the platform or the database is slow for longer, still far cheaper
+// than a River job's insert, fetch and completion per delivery. Beyond that the replica is not
+// keeping up, and River's queue (durable, counted in hub_queue_pending_jobs) is the place for
+// the overflow. Memory is no concern: a waiting delivery is a store.Delivery, under a
+// kilobyte, so a few megabytes at most. Local with no slot has no FIFO either.
+const waitPerSlot = 4
+
+// stopChunk is how many waiting deliveries Stop enqueues in one transaction.
+const stopChunk = 100
+
+// NewLocal builds a dispatcher running at most n first attempts at once with w; a delivery
+// dispatched while all n are busy waits for one among at most waitPerSlot×n others, and gets its
+// River job at once when those are full (n <= 0 runs none here).
 func NewLocal(w *Worker, n int) *Local {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Local{w: w, slots: make(chan struct{}, max(0, n)), retrying: make(chan struct{}, handOverPending),
+	n = max(0, n)
+	l := &Local{w: w, slots: n, waiting: make(chan waiter, waitPerSlot*n), retrying: make(chan struct{}, handOverPending),
 		stopping: make(chan struct{}), ctx: ctx, cancel: cancel}
+	// A delivery's attempt must end before the sweep may reach it, SweepAfter after it was
+	// planned: waiting at most a quarter of SweepAfter (at least 30 s), then running at most
+	// JobTimeout (at most half of it) and enqueueing its follow-up (followUpTimeout, 10 s), it
+	// does.
+	l.maxWait = l.SweepAfter() / 4
+	return l
 }
 
 // followUpTimeout bounds the transaction that enqueues a follow-up job.
 const followUpTimeout = 10 * time.Second
 
 // Dispatch runs the first attempt of each delivery (from PlanLocal, after its transaction
-// committed) in its own goroutine when a slot is free now, else enqueues its job at once. It
-// returns without waiting for the attempts.
+// committed) in its own goroutine when a slot is free now, else queues it for the next slot
+// that frees, else (the FIFO full, or Local stopped) enqueues its job at once. It returns
+// without waiting for the attempts.
 func (l *Local) Dispatch(ds []store.Delivery) {
 	for _, d := range ds {
-		if l.start(d) {
-			continue
+		if why := l.start(d); why != "" {
+			l.handOver(d, nil, why)
 		}
-		l.handOver(d, nil, "every local slot busy")
 	}
 }
 
-// start takes a slot and starts d's attempt, unless every slot is busy or Local stopped.
-func (l *Local) start(d store.Delivery) bool {
+// start takes a slot and starts d's attempt, or queues d for the next slot, and returns ""; or
+// it returns why it could do neither.
+func (l *Local) start(d store.Delivery) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
-		return false
+		return "local dispatch stopped"
+	}
+	if l.busy < l.slots {
+		l.busy++
+		l.running.Add(1)
+		go l.run(d)
+		return ""
 	}
 	select {
-	case l.slots <- struct{}{}:
+	case l.waiting <- waiter{d, time.Now()}:
+		return ""
 	default:
-		return false
+		return "every local slot busy and its wait full"
 	}
-	l.running.Add(1)
-	go func() {
-		defer l.running.Done()
-		defer func() { <-l.slots }()
+}
+
+// run is a slot: it makes d's attempt, then those of the waiting deliveries, oldest first,
+// until none waits or Local stopped.
+func (l *Local) run(d store.Delivery) {
+	defer l.running.Done()
+	for ok := true; ok; d, ok = l.next() {
 		l.attempt(d)
-	}()
-	return true
+	}
+}
+
+// next takes the oldest waiting delivery for a slot whose attempt ended, or frees the slot when
+// none waits or Local stopped (Stop hands the waiting ones over). One that waited longer than
+// maxWait is handed over instead, as the sweep may reach it before its attempt would end.
+func (l *Local) next() (store.Delivery, bool) {
+	for {
+		l.mu.Lock()
+		var w waiter
+		ok := false
+		if !l.stopped {
+			select {
+			case w = <-l.waiting:
+				ok = true
+			default:
+			}
+		}
+		if !ok {
+			l.busy--
+			l.mu.Unlock()
+			return store.Delivery{}, false
+		}
+		l.mu.Unlock()
+		if waited := time.Since(w.at); waited > l.maxWait {
+			l.handOver(w.d, nil, "waited too long for a local slot", "waited", waited)
+			continue
+		}
+		return w.d, true
+	}
 }
 
 // Running is how many first attempts are running now.
-func (l *Local) Running() int { return len(l.slots) }
+func (l *Local) Running() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.busy
+}
+
+// Waiting is how many deliveries wait for a slot now.
+func (l *Local) Waiting() int { return len(l.waiting) }
 
 // attempt makes d's first attempt and enqueues its job when it must be tried again.
 func (l *Local) attempt(d store.Delivery) {
@@ -194,26 +282,45 @@ func (l *Local) Retrying() int { return len(l.retrying) }
 
 // enqueue inserts d's River job with opts and marks d queued, in one transaction.
 func (l *Local) enqueue(d store.Delivery, opts *river.InsertOpts) error {
-	ctx, cancel := context.WithTimeout(context.Background(), followUpTimeout)
+	return l.enqueueAll(context.Background(), []store.Delivery{d}, opts)
+}
+
+// enqueueAll inserts the River job of each of ds with opts and marks it queued, in one
+// transaction bounded by ctx and followUpTimeout.
+func (l *Local) enqueueAll(ctx context.Context, ds []store.Delivery, opts *river.InsertOpts) error {
+	ctx, cancel := context.WithTimeout(ctx, followUpTimeout)
 	defer cancel()
 	return l.w.Store.Tx(ctx, func(tx store.Tx) error {
-		if err := tx.Enqueue(ctx, Args{TenantID: d.TenantID, DeliveryID: d.ID}, opts); err != nil {
-			return err
+		for _, d := range ds {
+			if err := tx.Enqueue(ctx, Args{TenantID: d.TenantID, DeliveryID: d.ID}, opts); err != nil {
+				return err
+			}
+			if err := tx.MarkDeliveryQueued(ctx, d.TenantID, d.ID); err != nil {
+				return err
+			}
 		}
-		return tx.MarkDeliveryQueued(ctx, d.TenantID, d.ID)
+		return nil
 	})
 }
 
 // Stop makes Dispatch enqueue every delivery from now on, leaves the enqueues being tried again
-// to the sweep, and waits for the running attempts until ctx ends; then it cancels them (each
-// enqueues its job, as after a failure) and waits for them to return.
+// to the sweep, and enqueues the jobs of the deliveries waiting for a slot (stopChunk to a
+// transaction) until ctx ends, leaving the rest to the sweep: none of them is attempted here.
+// Then it waits for the running attempts until ctx ends, cancels them (each enqueues its job,
+// as after a failure) and waits for them to return. No attempt runs after Stop returns.
 func (l *Local) Stop(ctx context.Context) error {
 	l.mu.Lock()
 	if !l.stopped {
 		l.stopped = true
 		close(l.stopping)
 	}
+	// Stopped, no slot takes a waiting delivery any more, and none is queued.
+	var waiting []store.Delivery
+	for len(l.waiting) > 0 {
+		waiting = append(waiting, (<-l.waiting).d)
+	}
 	l.mu.Unlock()
+	l.handOverWaiting(ctx, waiting)
 	done := make(chan struct{})
 	go func() {
 		l.running.Wait()
@@ -229,11 +336,36 @@ func (l *Local) Stop(ctx context.Context) error {
 	return nil
 }
 
+// handOverWaiting enqueues the jobs of ds, which waited for a slot when Local stopped, until ctx
+// ends. Those it cannot enqueue stay Local, pending, for the sweep.
+func (l *Local) handOverWaiting(ctx context.Context, ds []store.Delivery) {
+	enqueued := 0
+	for len(ds) > 0 {
+		if err := ctx.Err(); err != nil {
+			l.w.Log.Warn("delivery: stopped before the jobs of deliveries waiting for a local slot could be enqueued; the sweep will",
+				"deliveries", len(ds), "error", err)
+			break
+		}
+		chunk := ds[:min(len(ds), stopChunk)]
+		if err := l.enqueueAll(ctx, chunk, nil); err != nil {
+			l.w.Log.Warn("delivery: could not enqueue the jobs of deliveries waiting for a local slot while stopping; the sweep will",
+				"deliveries", len(chunk), "error", err)
+		} else {
+			enqueued += len(chunk)
+		}
+		ds = ds[len(chunk):]
+	}
+	if enqueued > 0 {
+		l.w.Log.Info("delivery: deliveries waiting for a local slot enqueued while stopping", "deliveries", enqueued)
+	}
+}
+
 // SweepAfter is how long after it was planned (CreatedAt) a Local delivery may stay without a
 // job before the sweep enqueues one: twice the longest a first attempt runs (RescueAfter; the
-// attempt starts at the commit and its follow-up insert is bounded by followUpTimeout), so an
-// attempt still running is never swept; one swept after a crash while in flight is a counted
-// resend (see Work).
+// attempt starts at the commit, or within maxWait of it when it waited for a slot, and its
+// follow-up insert is bounded by followUpTimeout), so an attempt still running is never swept;
+// one swept after a crash while in flight is a counted resend (see Work). A delivery lost while
+// it waited for a slot (the process stopped) is swept like one whose attempt never started.
 func (l *Local) SweepAfter() time.Duration {
 	return RescueAfter(l.w.window, l.w.SendTimeout)
 }

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -275,39 +276,172 @@ func TestLocalSweepEnqueuesWhatACrashLeft(t *testing.T) {
 	})
 }
 
-// TestLocalBusyEnqueuesAtOnce: a delivery dispatched while every local slot is busy gets its
-// River job at once (due now, every attempt left, marked queued), which delivers it; the one
-// holding the slot is delivered by its first attempt with no job. Stopped, Local enqueues
-// every delivery.
+// gated is a store that records, in order, which deliveries' jobs are read (each attempt
+// reads its delivery's first, so this is the order attempts start in), and holds the read of
+// a held delivery until it is released: a first attempt that keeps its slot as long as the
+// test needs, with no timing.
+type gated struct {
+	store.Store
+	mu    sync.Mutex
+	reads []string
+	held  map[string]chan struct{}
+}
+
+func (s *gated) GetDeliveryJob(ctx context.Context, tenantID, id string) (store.DeliveryJob, error) {
+	s.mu.Lock()
+	s.reads = append(s.reads, id)
+	held := s.held[id]
+	s.mu.Unlock()
+	if held != nil {
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return store.DeliveryJob{}, ctx.Err()
+		}
+	}
+	return s.Store.GetDeliveryJob(ctx, tenantID, id)
+}
+
+// hold makes d's attempt wait until release is called (at the latest when the test ends).
+func (s *gated) hold(t *testing.T, d store.Delivery) (release func()) {
+	t.Helper()
+	ch := make(chan struct{})
+	s.mu.Lock()
+	if s.held == nil {
+		s.held = map[string]chan struct{}{}
+	}
+	s.held[d.ID] = ch
+	s.mu.Unlock()
+	release = sync.OnceFunc(func() { close(ch) })
+	t.Cleanup(release)
+	return release
+}
+
+// attempted are the deliveries whose attempts started, in order.
+func (s *gated) attempted() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.reads...)
+}
+
+// ids are the deliveries' ids.
+func ids(ds ...store.Delivery) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out
+}
+
+// TestLocalBusyWaitsForASlot: a delivery dispatched while every local slot is busy waits in
+// memory with no River job, and the slot, once its attempt ends, delivers it.
+func TestLocalBusyWaitsForASlot(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		g := &gated{Store: rec}
+		l := newLocal(t, e.newWorker(g), 1)
+		now := time.Now().UTC()
+		held, waiting := e.planLocal(t, rec, now), e.planLocal(t, rec, now)
+		release := g.hold(t, held)
+		l.Dispatch([]store.Delivery{held})
+		l.Dispatch([]store.Delivery{waiting})
+		if l.Running() != 1 || l.Waiting() != 1 {
+			t.Fatalf("%d running, %d waiting; want the held one running and the other waiting", l.Running(), l.Waiting())
+		}
+		if jobs := rec.of(waiting); len(jobs) != 0 {
+			t.Fatalf("jobs enqueued for the delivery waiting for the slot: %+v, want none", jobs)
+		}
+		if got, _ := e.state(t, waiting); !got.Local || got.State != store.DeliveryPending {
+			t.Fatalf("the waiting one: %+v, want pending with no job", got)
+		}
+		release()
+		for _, d := range []store.Delivery{held, waiting} {
+			poll(t, "both delivered by the one slot", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
+			got, at := e.state(t, d)
+			if got.Attempts != 1 || !got.Local || len(at) != 1 || rec.of(d) != nil || e.fake.Accepted()[d.EventID] != 1 {
+				t.Fatalf("delivered: %+v attempts %+v jobs %+v; want one local attempt and no job", got, at, rec.of(d))
+			}
+		}
+		poll(t, "the slot to free", func() bool { return l.Running() == 0 })
+		if l.Waiting() != 0 {
+			t.Fatalf("%d still waiting", l.Waiting())
+		}
+	})
+}
+
+// TestLocalWaitingFirstInFirstOut: the deliveries waiting for the slot are attempted in the
+// order they were dispatched.
+func TestLocalWaitingFirstInFirstOut(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		g := &gated{Store: rec}
+		l := newLocal(t, e.newWorker(g), 1)
+		now := time.Now().UTC()
+		held := e.planLocal(t, rec, now)
+		release := g.hold(t, held)
+		l.Dispatch([]store.Delivery{held})
+		var waiting []store.Delivery
+		for range delivery.WaitPerSlot {
+			d := e.planLocal(t, rec, now)
+			waiting = append(waiting, d)
+			l.Dispatch([]store.Delivery{d})
+		}
+		if l.Waiting() != len(waiting) {
+			t.Fatalf("%d waiting, want %d", l.Waiting(), len(waiting))
+		}
+		release()
+		for _, d := range waiting {
+			poll(t, "every waiting one delivered", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
+		}
+		want := ids(append([]store.Delivery{held}, waiting...)...)
+		if got := g.attempted(); !slices.Equal(got, want) {
+			t.Fatalf("attempted in the order %v, want %v (the order of dispatch)", got, want)
+		}
+	})
+}
+
+// TestLocalBusyEnqueuesAtOnce: a delivery dispatched while every local slot is busy and the
+// wait for one is full gets its River job at once (due now, every attempt left, marked
+// queued), which delivers it; those holding the slot and waiting for it are delivered by their
+// first attempts with no job. Stopped, Local enqueues every delivery.
 func TestLocalBusyEnqueuesAtOnce(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
 		rec := &jobRecorder{Store: e.st}
-		w := e.newWorker(rec)
+		g := &gated{Store: rec}
+		w := e.newWorker(g)
 		l := newLocal(t, w, 1)
-		// The platform is slow (within the client's one-second timeout): the first attempt
-		// holds the slot.
-		e.delay.Store(int64(400 * time.Millisecond))
 		now := time.Now().UTC()
-		held, busy := e.planLocal(t, rec, now), e.planLocal(t, rec, now)
-		l.Dispatch([]store.Delivery{held})
-		if l.Running() != 1 {
-			t.Fatalf("%d attempts running, want the first", l.Running())
+		held := e.planLocal(t, rec, now)
+		local := []store.Delivery{held}
+		for range delivery.WaitPerSlot {
+			local = append(local, e.planLocal(t, rec, now))
+		}
+		busy := e.planLocal(t, rec, now)
+		release := g.hold(t, held)
+		l.Dispatch(local)
+		if l.Running() != 1 || l.Waiting() != delivery.WaitPerSlot {
+			t.Fatalf("%d running, %d waiting; want 1 and %d", l.Running(), l.Waiting(), delivery.WaitPerSlot)
 		}
 		l.Dispatch([]store.Delivery{busy})
 		jobs := rec.of(busy)
 		if len(jobs) != 1 || jobs[0].opts != nil {
-			t.Fatalf("jobs enqueued for the delivery dispatched while the slot was busy: %+v, want one, due now", jobs)
+			t.Fatalf("jobs enqueued for the delivery dispatched while the slot was busy and the wait full: %+v, want one, due now", jobs)
 		}
 		if got, _ := e.state(t, busy); got.Local || got.State != store.DeliveryPending {
 			t.Fatalf("the busy one: %+v, want pending and queued", got)
 		}
 		e.work(t, w)
-		for _, d := range []store.Delivery{held, busy} {
-			poll(t, "both delivered", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
+		release()
+		for _, d := range append(local, busy) {
+			poll(t, "all delivered", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
 		}
-		if jobs := rec.of(held); len(jobs) != 0 {
-			t.Fatalf("jobs enqueued for the one that held the slot: %+v", jobs)
+		for _, d := range local {
+			if jobs := rec.of(d); len(jobs) != 0 {
+				t.Fatalf("jobs enqueued for one that held or waited for the slot: %+v", jobs)
+			}
 		}
 
 		stop, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -317,8 +451,119 @@ func TestLocalBusyEnqueuesAtOnce(t *testing.T) {
 		}
 		after := e.planLocal(t, rec, now)
 		l.Dispatch([]store.Delivery{after})
-		if jobs := rec.of(after); len(jobs) != 1 || l.Running() != 0 {
-			t.Fatalf("dispatched after Stop: jobs %+v, %d running; want its job, no attempt", jobs, l.Running())
+		if jobs := rec.of(after); len(jobs) != 1 || l.Running() != 0 || l.Waiting() != 0 {
+			t.Fatalf("dispatched after Stop: jobs %+v, %d running, %d waiting; want its job, no attempt", jobs, l.Running(), l.Waiting())
+		}
+	})
+}
+
+// TestLocalStopHandsOverTheWaiting: Stop enqueues the jobs of the deliveries waiting for a slot
+// (every attempt left, marked queued) and never attempts them, even when the slot frees while
+// it stops; when their enqueue fails they stay without a job, not tried again, and the sweep
+// enqueues them.
+func TestLocalStopHandsOverTheWaiting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		enqueueErr bool
+	}{{"enqueued", false}, {"left to the sweep", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+				rec := &jobRecorder{Store: e.st}
+				failing := &failsEnqueue{Store: rec}
+				g := &gated{Store: failing}
+				l := newLocal(t, e.newWorker(g), 1)
+				now := time.Now().UTC()
+				held := e.planLocal(t, rec, now)
+				waiting := []store.Delivery{e.planLocal(t, rec, now), e.planLocal(t, rec, now), e.planLocal(t, rec, now)}
+				release := g.hold(t, held)
+				l.Dispatch(append([]store.Delivery{held}, waiting...))
+				if l.Running() != 1 || l.Waiting() != len(waiting) {
+					t.Fatalf("%d running, %d waiting; want 1 and %d", l.Running(), l.Waiting(), len(waiting))
+				}
+				if tc.enqueueErr {
+					failing.left.Store(1)
+				}
+				stopped := make(chan error, 1)
+				go func() {
+					stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+					defer cancel()
+					stopped <- l.Stop(stop)
+				}()
+				// Once Stop has taken the waiting ones, the slot frees: it must not attempt them.
+				poll(t, "Stop to take the waiting deliveries", func() bool { return l.Waiting() == 0 })
+				release()
+				if err := <-stopped; err != nil {
+					t.Fatal(err)
+				}
+				if got, want := g.attempted(), ids(held); !slices.Equal(got, want) {
+					t.Fatalf("attempted %v, want only the one running when Stop was called, %v", got, want)
+				}
+				if got, _ := e.state(t, held); got.State != store.DeliveryDelivered || len(rec.of(held)) != 0 {
+					t.Fatalf("the running one: %+v, jobs %+v; want delivered by its attempt", got, rec.of(held))
+				}
+				if l.Running() != 0 || l.Retrying() != 0 {
+					t.Fatalf("after Stop: %d running, %d enqueues being tried again; want none", l.Running(), l.Retrying())
+				}
+				for _, d := range waiting {
+					got, at := e.state(t, d)
+					jobs := rec.of(d)
+					if tc.enqueueErr {
+						if !got.Local || got.State != store.DeliveryPending || len(jobs) != 0 || len(at) != 0 {
+							t.Fatalf("waiting one whose enqueue failed: %+v, attempts %+v, jobs %+v; want pending with no job, for the sweep", got, at, jobs)
+						}
+						continue
+					}
+					if got.Local || got.State != store.DeliveryPending || len(at) != 0 || len(jobs) != 1 || jobs[0].opts != nil {
+						t.Fatalf("waiting one: %+v, attempts %+v, jobs %+v; want pending and queued with one job due now, never attempted", got, at, jobs)
+					}
+				}
+				wantSwept := 0
+				if tc.enqueueErr {
+					wantSwept = len(waiting)
+				}
+				if n, err := l.Sweep(ctx, now.Add(l.SweepAfter()+time.Second), 100); err != nil || n != wantSwept {
+					t.Fatalf("sweep after Stop: %d, %v; want %d", n, err, wantSwept)
+				}
+				for _, d := range waiting {
+					if got, _ := e.state(t, d); got.Local || len(rec.of(d)) != 1 {
+						t.Fatalf("waiting one after the sweep: %+v, jobs %+v; want queued with one job", got, rec.of(d))
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestLocalWaitedTooLongEnqueues: a delivery that waited for a slot longer than it may (the
+// sweep could reach it before its attempt ended) gets its River job when the slot frees,
+// instead of its attempt.
+func TestLocalWaitedTooLongEnqueues(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		g := &gated{Store: rec}
+		l := newLocal(t, e.newWorker(g), 1)
+		l.SetMaxWait(0) // any wait is too long
+		now := time.Now().UTC()
+		held, stale := e.planLocal(t, rec, now), e.planLocal(t, rec, now)
+		release := g.hold(t, held)
+		l.Dispatch([]store.Delivery{held, stale})
+		if l.Waiting() != 1 || len(rec.of(stale)) != 0 {
+			t.Fatalf("%d waiting, jobs %+v; want it waiting with no job yet", l.Waiting(), rec.of(stale))
+		}
+		release()
+		poll(t, "the stale one's job", func() bool { return len(rec.of(stale)) > 0 })
+		poll(t, "the slot to free", func() bool { return l.Running() == 0 })
+		if jobs := rec.of(stale); len(jobs) != 1 || jobs[0].opts != nil {
+			t.Fatalf("jobs enqueued for the one that waited too long: %+v, want one, due now", jobs)
+		}
+		if got, at := e.state(t, stale); got.Local || got.State != store.DeliveryPending || len(at) != 0 {
+			t.Fatalf("the one that waited too long: %+v attempts %+v; want pending and queued, never attempted", got, at)
+		}
+		if got, want := g.attempted(), ids(held); !slices.Equal(got, want) {
+			t.Fatalf("attempted %v, want only %v", got, want)
 		}
 	})
 }
