@@ -311,6 +311,8 @@ func TestMetricsReportRoutesQueueAndPool(t *testing.T) {
 		`hub_http_requests_total{method="GET",route="GET /healthz",status="200"} 3`,
 		`hub_http_request_duration_seconds_bucket{route="GET /healthz"`,
 		"hub_queue_pending_jobs ",
+		"hub_delivery_local_attempts 0",
+		"hub_delivery_local_waiting 0",
 		"hub_db_open_connections ",
 		"hub_db_in_use_connections ",
 		"go_goroutines ",

@@ -89,13 +89,16 @@ func (a *App) wire() error {
 	river.AddWorker(a.workers, dw)
 	river.AddWorker(a.workers, &delivery.ConfirmWorker{W: dw})
 	// A processed purchase's first attempts run here right after its commit, with no River
-	// job, up to localAttemptsPerWorker × HUB_WORKERS at once; the rest, the retries and what a
-	// stopped replica left (the sweep, every SweepEvery) go through River.
+	// job, up to localAttemptsPerWorker × HUB_WORKERS at once, the others waiting in memory for
+	// a free one (four per slot); the overflow beyond that, the retries and what a stopped
+	// replica left (the sweep, every SweepEvery) go through River.
 	a.local = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
 	a.Intake.Dispatcher = a.local
 	a.closers = append(a.closers, a.local.Stop)
 	a.Metrics.GaugeFunc("delivery_local_attempts", "First attempts of deliveries running in this replica right after their order's commit, with no River job (not in queue_running_jobs).",
 		func(context.Context) (float64, error) { return float64(a.local.Running()), nil })
+	a.Metrics.GaugeFunc("delivery_local_waiting", "First attempts of deliveries waiting in this replica's memory for a free local slot, with no River job (not in queue_pending_jobs).",
+		func(context.Context) (float64, error) { return float64(a.local.Waiting()), nil })
 	surface := admin.Surface{Admin: a.Admin, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
 		PublicURL: a.Config.PublicURL, Adapters: adapters}
 	a.API = api.New(api.Config{
@@ -158,7 +161,7 @@ func burst(rate float64) int {
 }
 
 // localAttemptsPerWorker sizes the first attempts a replica runs at once without a job, per
-// HUB_WORKERS. An attempt spends almost all its time waiting (for its batch, the platform's
+// HUB_WORKERS (and, four per slot, those that may wait for one: delivery.Local). An attempt spends almost all its time waiting (for its batch, the platform's
 // answer, the shared outcome commit) and holds a database connection only for its statements,
 // so the bound is for memory (a few kilobytes each), not the pool. With one per worker (100),
 // bench/delivery at 250 orders/s on PostgreSQL on 2 cores filled every slot whenever
