@@ -51,6 +51,15 @@ func jsonArg(v any) (string, error) {
 	return string(b), nil
 }
 
+// qualify prefixes each column of a column list (such as sourceCols) with a table alias.
+func qualify(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // rawArg stores a raw JSON document; empty is NULL.
 func rawArg(r json.RawMessage) any {
 	if len(r) == 0 {

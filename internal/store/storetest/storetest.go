@@ -32,6 +32,7 @@ func Run(t *testing.T, open Open) {
 		{"Sources", testSources},
 		{"GatewaySecrets", testGatewaySecrets},
 		{"WebhookTokens", testWebhookTokens},
+		{"WebhookSource", testWebhookSource},
 		{"Destinations", testDestinations},
 		{"Links", testLinks},
 		{"Touchpoints", testTouchpoints},
@@ -404,6 +405,84 @@ func testGatewaySecrets(t *testing.T, s store.Store) {
 	want.Ciphertext = "c3"
 	equal(t, "after the swap", must(s.GetGatewaySecret(ctx, w.a.ID, w.srcA.ID, "stripe"))(t), want)
 	equal(t, "swap of a missing secret", must(s.SwapGatewaySecret(ctx, w.a.ID, w.srcA.ID, "kiwify", "", "x"))(t), false)
+}
+
+// testWebhookSource checks GetWebhookSource against the three reads it replaces, in every state
+// a gateway can be in: no secret, a secret, a secret replaced, a token rotated away, another
+// provider's token, and another tenant's source with the same provider.
+func testWebhookSource(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	// What the three separate reads say, in the joined read's shape.
+	separate := func(provider, token string) (store.WebhookSource, error) {
+		tok, err := s.GetWebhookToken(ctx, provider, token)
+		if err != nil {
+			return store.WebhookSource{}, err
+		}
+		ws := store.WebhookSource{Token: tok, Source: must(s.GetSource(ctx, tok.TenantID, tok.SourceID))(t)}
+		if gs, err := s.GetGatewaySecret(ctx, tok.TenantID, tok.SourceID, provider); err == nil {
+			ws.Secret = &gs
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return store.WebhookSource{}, err
+		}
+		return ws, nil
+	}
+	check := func(what, provider, token string, wantCiphertext string) {
+		t.Helper()
+		got := must(s.GetWebhookSource(ctx, provider, token))(t)
+		equal(t, what, got, must(separate(provider, token))(t))
+		switch {
+		case wantCiphertext == "" && got.Secret != nil:
+			t.Errorf("%s: secret %q, want none", what, got.Secret.Ciphertext)
+		case wantCiphertext != "" && (got.Secret == nil || got.Secret.Ciphertext != wantCiphertext):
+			t.Errorf("%s: secret %+v, want ciphertext %q", what, got.Secret, wantCiphertext)
+		}
+	}
+	noErr(t, s.PutWebhookToken(ctx, store.WebhookToken{Token: "wh_hot1", TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", CreatedAt: at(0)}))
+	noErr(t, s.PutWebhookToken(ctx, store.WebhookToken{Token: "wh_app1", TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "appmax", CreatedAt: at(0)}))
+	noErr(t, s.PutWebhookToken(ctx, store.WebhookToken{Token: "wh_hotB", TenantID: w.b.ID, SourceID: w.srcB.ID, Provider: "hotmart", CreatedAt: at(0)}))
+	check("no secret yet", "hotmart", "wh_hot1", "")
+	got := must(s.GetWebhookSource(ctx, "hotmart", "wh_hot1"))(t)
+	if got.Source.ID != w.srcA.ID || got.Source.TenantID != w.a.ID || got.Source.AttributionWindow != w.srcA.AttributionWindow ||
+		len(got.Source.AllowedOrigins) != 1 || got.Source.AllowedOrigins[0] != w.srcA.AllowedOrigins[0] {
+		t.Errorf("source %+v, want %+v", got.Source, w.srcA)
+	}
+
+	// Another tenant's source has a secret for the same provider: never read with A's token.
+	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcB.ID, TenantID: w.b.ID, Provider: "hotmart", Ciphertext: "b1", UpdatedAt: at(0)}))
+	check("other tenant's secret only", "hotmart", "wh_hot1", "")
+	check("tenant B", "hotmart", "wh_hotB", "b1")
+	// Another provider's secret of the same source is not this gateway's.
+	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "appmax", Ciphertext: "x1", UpdatedAt: at(0)}))
+	check("another provider's secret only", "hotmart", "wh_hot1", "")
+
+	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "hotmart", Ciphertext: "h1", UpdatedAt: at(0)}))
+	check("secret set", "hotmart", "wh_hot1", "h1")
+	check("the other gateway", "appmax", "wh_app1", "x1")
+	// A secret replaced is read at once (nothing cached).
+	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "hotmart", Ciphertext: "h2", UpdatedAt: at(time.Hour)}))
+	check("secret replaced", "hotmart", "wh_hot1", "h2")
+	// A source updated is read at once.
+	upd := w.srcA
+	upd.Name, upd.AttributionWindow, upd.UpdatedAt = "renamed", 24*time.Hour, at(2*time.Hour)
+	noErr(t, s.UpdateSource(ctx, upd))
+	check("source updated", "hotmart", "wh_hot1", "h2")
+	if got := must(s.GetWebhookSource(ctx, "hotmart", "wh_hot1"))(t); got.Source.Name != "renamed" || got.Source.AttributionWindow != 24*time.Hour {
+		t.Errorf("after the update: source %+v", got.Source)
+	}
+
+	// A token selects its own provider only, and a rotated-away token nothing.
+	for _, c := range []struct{ what, provider, token string }{
+		{"another provider's token", "appmax", "wh_hot1"},
+		{"unknown token", "hotmart", "wh_nope"},
+	} {
+		_, err := s.GetWebhookSource(ctx, c.provider, c.token)
+		wantErr(t, err, store.ErrNotFound, c.what)
+	}
+	noErr(t, s.PutWebhookToken(ctx, store.WebhookToken{Token: "wh_hot2", TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", CreatedAt: at(time.Hour)}))
+	_, err := s.GetWebhookSource(ctx, "hotmart", "wh_hot1")
+	wantErr(t, err, store.ErrNotFound, "rotated-away token")
+	check("rotated token", "hotmart", "wh_hot2", "h2")
 }
 
 func testDestinations(t *testing.T, s store.Store) {
