@@ -11,10 +11,9 @@ import (
 // Store is what the webhook intake and reprocessing read and write (store.Store is one).
 type Store interface {
 	Tx(ctx context.Context, fn func(store.Tx) error) error
-	GetGatewaySecret(ctx context.Context, tenantID, sourceID, provider string) (store.GatewaySecret, error)
 	GetInbox(ctx context.Context, tenantID, id string) (store.InboxEntry, error)
 	GetSource(ctx context.Context, tenantID, id string) (store.Source, error)
-	GetWebhookToken(ctx context.Context, provider, token string) (store.WebhookToken, error)
+	GetWebhookSource(ctx context.Context, provider, token string) (store.WebhookSource, error)
 	InsertInbox(ctx context.Context, e store.InboxEntry) (store.InboxEntry, error)
 	SetInboxState(ctx context.Context, tenantID, id string, state store.InboxState, errMsg string, orderID string, at time.Time) error
 	ListInbox(ctx context.Context, f store.InboxFilter) ([]store.InboxEntry, error)

@@ -186,3 +186,34 @@ func TestWebhookBodyLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestReplacedSecretCountsAtOnce: the intake reads the gateway's secret with its token on every
+// delivery (nothing cached), so once a source's secret is replaced the old one is refused and
+// the new one accepted on the next delivery; a source's URL never reads another source's secret.
+func TestReplacedSecretCountsAtOnce(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		f := h.fx["hotmart"]
+		if err := h.adm.PutGatewaySecret(ctx, h.src, "hotmart", "the-new-hottok"); err != nil {
+			t.Fatal(err)
+		}
+		if code, _ := h.send(t, "hotmart", h.src, f.RawBody, f.Request.Headers, ""); code != http.StatusUnauthorized {
+			t.Errorf("old hottok after the secret was replaced: %d, want 401", code)
+		}
+		hdr := map[string]string{}
+		for k, v := range f.Request.Headers {
+			if !strings.EqualFold(k, "X-Hotmart-Hottok") {
+				hdr[k] = v
+			}
+		}
+		hdr["X-Hotmart-Hottok"] = "the-new-hottok"
+		if code, r := h.send(t, "hotmart", h.src, f.RawBody, hdr, ""); code != http.StatusOK || r.State != string(store.InboxProcessed) {
+			t.Errorf("new hottok: %d %+v", code, r)
+		}
+		// The "wrong" source keeps its own (wrong) secret: the new one is refused there.
+		if code, _ := h.send(t, "hotmart", h.wrong, f.RawBody, hdr, ""); code != http.StatusUnauthorized {
+			t.Errorf("new hottok on another source: %d, want 401", code)
+		}
+	})
+}
