@@ -50,3 +50,42 @@ func WriteMany(ctx context.Context, c Writer, ws []Write) error {
 func (f *Fallback) WriteMany(ctx context.Context, ws []Write) error {
 	return do0(f, func(c Cache) error { return WriteMany(ctx, c, ws) })
 }
+
+// Publication is one event of a PublishMany batch: what Publish(ctx, Stream, Event, MaxLen)
+// would append.
+type Publication struct {
+	Stream string
+	Event  []byte
+	MaxLen int
+}
+
+// BatchPublisher is implemented by backends that can append many stream events in one round
+// trip (Redis pipelines them); PublishMany falls back to one Publish each elsewhere.
+type BatchPublisher interface {
+	PublishMany(ctx context.Context, ps []Publication) error
+}
+
+// Publisher is the part of Cache a batch of stream events needs.
+type Publisher interface {
+	Publish(ctx context.Context, stream string, event []byte, maxLen int) (string, error)
+}
+
+// PublishMany appends ps in order, each to its stream as Publish would: in one round trip when
+// c is a BatchPublisher, else one call each. It is not atomic: on an error some events may
+// have been appended (fine for a live stream, which can always be lost).
+func PublishMany(ctx context.Context, c Publisher, ps []Publication) error {
+	if b, ok := c.(BatchPublisher); ok {
+		return b.PublishMany(ctx, ps)
+	}
+	for _, p := range ps {
+		if _, err := c.Publish(ctx, p.Stream, p.Event, p.MaxLen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PublishMany implements BatchPublisher: the primary's batch, or the secondary's while degraded.
+func (f *Fallback) PublishMany(ctx context.Context, ps []Publication) error {
+	return do0(f, func(c Cache) error { return PublishMany(ctx, c, ps) })
+}

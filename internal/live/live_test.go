@@ -2,6 +2,10 @@ package live
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +25,83 @@ func (h *hungCache) Publish(ctx context.Context, _ string, _ []byte, _ int) (str
 	h.calls.Add(1)
 	<-ctx.Done()
 	return "", ctx.Err()
+}
+
+// PublishMany counts every event of the batch as attempted.
+func (h *hungCache) PublishMany(ctx context.Context, ps []cache.Publication) error {
+	h.calls.Add(int64(len(ps)))
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// gateCache holds its first round trip until open is closed, and records each round trip's
+// events.
+type gateCache struct {
+	cache.Cache
+	entered chan struct{} // closed when the first round trip starts
+	open    chan struct{}
+	mu      sync.Mutex
+	batches [][]string
+}
+
+func (g *gateCache) PublishMany(ctx context.Context, ps []cache.Publication) error {
+	g.mu.Lock()
+	first := len(g.batches) == 0
+	var b []string
+	for _, p := range ps {
+		var ev Event
+		if err := json.Unmarshal(p.Event, &ev); err != nil {
+			return err
+		}
+		b = append(b, ev.Summary)
+	}
+	g.batches = append(g.batches, b)
+	g.mu.Unlock()
+	if first {
+		close(g.entered)
+		<-g.open
+	}
+	return cache.PublishMany(ctx, g.Cache, ps) // the memory backend: one Publish each
+}
+
+// TestHubBatchesQueuedEvents: the events queued while a round trip is in flight go in the next
+// one together, in order, and all reach the stream.
+func TestHubBatchesQueuedEvents(t *testing.T) {
+	t.Parallel()
+	c := &gateCache{Cache: memory.New(memory.Options{}), entered: make(chan struct{}), open: make(chan struct{})}
+	h := New(c, Options{CountEvery: time.Hour})
+	defer h.Close(context.Background())
+	h.Publish("ten_1", Event{Kind: "webhook", Summary: "1"})
+	select {
+	case <-c.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Hub made no batched round trip (cache.PublishMany)")
+	}
+	for _, s := range []string{"2", "3", "4", "5"} {
+		h.Publish("ten_1", Event{Kind: "webhook", Summary: s})
+	}
+	close(c.open)
+	var got []string
+	after := cache.StreamStart
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < 5 && time.Now().Before(deadline) {
+		es, next, err := Read(context.Background(), c, "ten_1", after, 10, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			got = append(got, e.Event.Summary)
+		}
+		after = next
+	}
+	if want := []string{"1", "2", "3", "4", "5"}; !slices.Equal(got, want) {
+		t.Fatalf("stream holds %q, want %q", got, want)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if want := [][]string{{"1"}, {"2", "3", "4", "5"}}; !reflect.DeepEqual(c.batches, want) {
+		t.Fatalf("round trips %q, want %q", c.batches, want)
+	}
 }
 
 // TestHubNeverWaitsForTheCache: publishing to a hung cache returns at once, each publish

@@ -51,6 +51,7 @@ func Run(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		{"PingState", testPingState},
 		{"Concurrent", testConcurrent},
 		{"WriteMany", testWriteMany},
+		{"PublishMany", testPublishMany},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -769,5 +770,42 @@ func testWriteMany(t *testing.T, c cache.Cache) {
 	}
 	if err := cache.WriteMany(ctx, c, nil); err != nil {
 		t.Fatalf("empty batch: %v", err)
+	}
+}
+
+// testPublishMany: a batch of stream events lands as Publish one by one would: in order on
+// each stream, capped by its MaxLen, readable by Read.
+func testPublishMany(t *testing.T, c cache.Cache) {
+	ctx := ctxFor(t)
+	ps := []cache.Publication{
+		{Stream: "pm:a", Event: []byte("a1"), MaxLen: 100},
+		{Stream: "pm:b", Event: []byte("b1"), MaxLen: 100},
+		{Stream: "pm:a", Event: []byte("a2"), MaxLen: 100},
+		{Stream: "pm:a", Event: []byte("a3"), MaxLen: 100},
+	}
+	if err := cache.PublishMany(ctx, c, ps); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, c, "pm:a", "a4", 100) // after the batch, in order
+	read := func(stream string) []string {
+		t.Helper()
+		got, err := c.Read(ctx, stream, cache.StreamStart, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range got {
+			out = append(out, string(e.Data))
+		}
+		return out
+	}
+	if got := read("pm:a"); !equal(got, []string{"a1", "a2", "a3", "a4"}) {
+		t.Fatalf("stream a after PublishMany = %q", got)
+	}
+	if got := read("pm:b"); !equal(got, []string{"b1"}) {
+		t.Fatalf("stream b after PublishMany = %q", got)
+	}
+	if err := cache.PublishMany(ctx, c, nil); err != nil {
+		t.Fatalf("PublishMany(nil) = %v", err)
 	}
 }

@@ -298,6 +298,30 @@ func (c *Cache) Publish(ctx context.Context, stream string, event []byte, maxLen
 	return id, nil
 }
 
+// PublishMany implements cache.BatchPublisher: one pipeline of XADDs, in order.
+func (c *Cache) PublishMany(ctx context.Context, ps []cache.Publication) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	for _, p := range ps {
+		if p.MaxLen < 1 {
+			return fmt.Errorf("redis: publish many: maxLen %d: %w", p.MaxLen, cache.ErrInvalidArgument)
+		}
+	}
+	_, err := c.client.Pipelined(ctx, func(pl goredis.Pipeliner) error {
+		for _, p := range ps {
+			pl.XAdd(ctx, &goredis.XAddArgs{Stream: c.key(p.Stream), MaxLen: int64(p.MaxLen), Approx: true,
+				Values: []any{eventField, p.Event}})
+		}
+		return nil
+	})
+	if err != nil {
+		return c.fail(ctx, "publish many", err)
+	}
+	c.ok()
+	return nil
+}
+
 // Read implements cache.Cache with XREAD [BLOCK].
 func (c *Cache) Read(ctx context.Context, stream, afterID string, count int, block time.Duration) ([]cache.StreamEvent, error) {
 	if err := ctx.Err(); err != nil {
