@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/domain"
 )
@@ -26,6 +27,10 @@ func (s *Scalar) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
+		if str, ok := plainString(b); ok {
+			*s = Scalar(str)
+			return nil
+		}
 		var str string
 		if err := json.Unmarshal(b, &str); err != nil {
 			return err
@@ -43,6 +48,26 @@ func (s *Scalar) UnmarshalJSON(b []byte) error {
 		*s = Scalar(b)
 	}
 	return nil
+}
+
+// plainString returns the text of a JSON string literal that needs no unquoting: no escape, no
+// control character, valid UTF-8; json.Unmarshal gives the same text for it, at the cost of
+// validating the literal again and a decoder of its own (a Scalar per field of every delivery).
+// ok is false for anything else, which json.Unmarshal then decodes or refuses.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if c == '\\' || c == '"' || c < ' ' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 // String returns the trimmed text.

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -177,4 +178,48 @@ func TestBirthDate(t *testing.T) {
 			t.Errorf("BirthDate(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// scalarAsJSON is what Scalar.UnmarshalJSON gave before plainString: json.Unmarshal's text
+// for a string literal.
+func scalarAsJSON(b []byte) (Scalar, error) {
+	var str string
+	err := json.Unmarshal(b, &str)
+	return Scalar(str), err
+}
+
+// TestScalarStringMatchesJSON: the fast path for plain string literals gives what
+// json.Unmarshal gives, for plain literals and for every kind it must leave to it.
+func TestScalarStringMatchesJSON(t *testing.T) {
+	t.Parallel()
+	for _, lit := range []string{`""`, `"abc"`, `"São Paulo"`, `"a\"b"`, `"a\\b"`, `"\u00e9"`, `"tab\tx"`, `"x\u2028y"`,
+		"\"del\x7f\"", "\"bad\xffutf8\"", "\"surrogate\xed\xa0\x80\"", "\"ctl\x01\"", `"unterminated`, `"a"b"`, `"`} {
+		check := func(b []byte) {
+			t.Helper()
+			var got Scalar
+			gotErr := got.UnmarshalJSON(b)
+			want, wantErr := scalarAsJSON(b)
+			if (gotErr != nil) != (wantErr != nil) || got != want && wantErr == nil {
+				t.Errorf("%q: got %q (%v), json.Unmarshal %q (%v)", b, got, gotErr, want, wantErr)
+			}
+		}
+		check([]byte(lit))
+	}
+}
+
+func FuzzScalarString(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"São"`, `"a\"b"`, "\"bad\xff\"", `"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != '"' {
+			return
+		}
+		var got Scalar
+		gotErr := got.UnmarshalJSON(b)
+		want, wantErr := scalarAsJSON(bytes.TrimSpace(b))
+		if (gotErr != nil) != (wantErr != nil) || wantErr == nil && got != want {
+			t.Fatalf("%q: got %q (%v), json.Unmarshal %q (%v)", b, got, gotErr, want, wantErr)
+		}
+	})
 }
