@@ -89,3 +89,42 @@ func PublishMany(ctx context.Context, c Publisher, ps []Publication) error {
 func (f *Fallback) PublishMany(ctx context.Context, ps []Publication) error {
 	return do0(f, func(c Cache) error { return PublishMany(ctx, c, ps) })
 }
+
+// Got is one key's answer in a GetMany batch: as Get's val and ok.
+type Got struct {
+	Val []byte
+	OK  bool
+}
+
+// BatchGetter is implemented by backends that can read many string keys in one round trip
+// (Redis pipelines the GETs); GetMany falls back to one Get each elsewhere.
+type BatchGetter interface {
+	GetMany(ctx context.Context, keys []string) ([]Got, error)
+}
+
+// Getter is the part of Cache a batch of reads needs.
+type Getter interface {
+	Get(ctx context.Context, key string) (val []byte, ok bool, err error)
+}
+
+// GetMany reads keys as Get would, one answer per key in order: in one round trip when c is a
+// BatchGetter, else one call each. Like Gets one after another, it is not a snapshot.
+func GetMany(ctx context.Context, c Getter, keys []string) ([]Got, error) {
+	if b, ok := c.(BatchGetter); ok {
+		return b.GetMany(ctx, keys)
+	}
+	out := make([]Got, len(keys))
+	for i, k := range keys {
+		v, ok, err := c.Get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Got{Val: v, OK: ok}
+	}
+	return out, nil
+}
+
+// GetMany implements BatchGetter: the primary's batch, or the secondary's while degraded.
+func (f *Fallback) GetMany(ctx context.Context, keys []string) ([]Got, error) {
+	return do(f, func(c Cache) ([]Got, error) { return GetMany(ctx, c, keys) })
+}

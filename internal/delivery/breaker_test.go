@@ -62,3 +62,21 @@ func TestBreakerSharedAcrossReplicas(t *testing.T) {
 		t.Fatalf("after a successful probe b sees %v", st)
 	}
 }
+
+// BenchmarkBreakerAllow: a closed breaker's check on real Redis, the state of nearly every send.
+func BenchmarkBreakerAllow(b *testing.B) {
+	url, prefix := testenv.Redis(b)
+	c, err := cacheredis.New(url, prefix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	br := &delivery.Breaker{Cache: c, Threshold: 3, Window: time.Minute, Cooldown: time.Second}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if st, _, err := br.Allow(ctx, "d1"); err != nil || st != delivery.BreakerClosed {
+			b.Fatal(st, err)
+		}
+	}
+}

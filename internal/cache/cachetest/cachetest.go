@@ -52,6 +52,7 @@ func Run(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		{"Concurrent", testConcurrent},
 		{"WriteMany", testWriteMany},
 		{"PublishMany", testPublishMany},
+		{"GetMany", testGetMany},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -807,5 +808,45 @@ func testPublishMany(t *testing.T, c cache.Cache) {
 	}
 	if err := cache.PublishMany(ctx, c, nil); err != nil {
 		t.Fatalf("PublishMany(nil) = %v", err)
+	}
+}
+
+// testGetMany: a batch of reads answers each key as Get does, in order: present, absent,
+// expired, and a key of another kind refused as Get refuses it.
+func testGetMany(t *testing.T, c cache.Cache) {
+	ctx := ctxFor(t)
+	if err := c.Set(ctx, "gm:a", []byte("1"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "gm:b", []byte("two"), 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cache.GetMany(ctx, c, []string{"gm:b", "gm:absent", "gm:a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []cache.Got{{Val: []byte("two"), OK: true}, {}, {Val: []byte("1"), OK: true}}
+	if len(got) != len(want) {
+		t.Fatalf("GetMany = %d answers, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].OK != want[i].OK || string(got[i].Val) != string(want[i].Val) {
+			t.Errorf("GetMany[%d] = %q %v, want %q %v", i, got[i].Val, got[i].OK, want[i].Val, want[i].OK)
+		}
+	}
+	if err := c.Delete(ctx, "gm:a"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cache.GetMany(ctx, c, []string{"gm:a"}); err != nil || len(got) != 1 || got[0].OK {
+		t.Fatalf("GetMany after Delete = %v, %v; want absent", got, err)
+	}
+	if got, err := cache.GetMany(ctx, c, nil); err != nil || len(got) != 0 {
+		t.Fatalf("GetMany(nil) = %v, %v", got, err)
+	}
+	if err := c.PushCapped(ctx, "gm:list", []byte("x"), 5, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cache.GetMany(ctx, c, []string{"gm:b", "gm:list"}); !errors.Is(err, cache.ErrWrongType) {
+		t.Fatalf("GetMany of a list = %v, want ErrWrongType", err)
 	}
 }

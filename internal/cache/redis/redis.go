@@ -129,6 +129,35 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return b, true, nil
 }
 
+// GetMany implements cache.BatchGetter: one pipeline of GETs, each answered as Get answers it.
+func (c *Cache) GetMany(ctx context.Context, keys []string) ([]cache.Got, error) {
+	if len(keys) == 0 {
+		return []cache.Got{}, nil
+	}
+	cmds := make([]*goredis.StringCmd, len(keys))
+	// The pipeline's own error is its first command's, goredis.Nil for an absent key: each
+	// command's is read below instead.
+	_, _ = c.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, c.key(k))
+		}
+		return nil
+	})
+	out := make([]cache.Got, len(keys))
+	for i, cmd := range cmds {
+		b, err := cmd.Bytes()
+		if errors.Is(err, goredis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, c.fail(ctx, "get many", err)
+		}
+		out[i] = cache.Got{Val: b, OK: true}
+	}
+	c.ok()
+	return out, nil
+}
+
 // Set implements cache.Cache.
 func (c *Cache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
 	if err := c.client.Set(ctx, c.key(key), val, noExpiry(ttl)).Err(); err != nil {
