@@ -82,3 +82,13 @@ func GroupQueued(s *Store) int { return s.txs.queued() }
 // GroupSavepoints is how many savepoint statements (SAVEPOINT, RELEASE, ROLLBACK TO) the group
 // commit ran around its shares: the write connection's statements that are not the store's.
 func GroupSavepoints(s *Store) int { return s.txs.savepointStatements() }
+
+// SetConfirm replaces the check that confirms a commit (syncDir of the database's directory).
+func SetConfirm(s *Store, confirm func() error) {
+	s.health.mu.Lock()
+	defer s.health.mu.Unlock()
+	s.health.confirm = confirm
+}
+
+// SyncDir is the confirmation Open installs.
+var SyncDir = syncDir

@@ -30,6 +30,16 @@ import (
 // database and commits a write through SQLite (synchronous=FULL: the WAL fsynced); when both
 // succeed the latch clears. Reads keep working from the read pool.
 
+//
+// A commit SQLite reports as durable is confirmed before it is answered (health.confirmed): the
+// database's directory is fsynced, which a filesystem that failed since refuses (ext4 with
+// errors=remount-ro answers EROFS from then on, even for a clean file). A commit whose fsync
+// overlapped the filesystem's failure could report success and still be lost:
+// faulttest.TestSQLiteReadOnlyFilesystem saw it, five events acknowledged 10 ms after the error
+// and gone after the repair, in about one run of five. The confirmation fails such a commit
+// (its caller answers 503 and the client retries; the events are idempotent) and latches; a
+// commit confirmed before the failure was on disk before it began.
+
 // defaultProbeEvery bounds the probe's rate while the storage is failed.
 const defaultProbeEvery = time.Second
 
@@ -37,6 +47,9 @@ type health struct {
 	log       *slog.Logger
 	now       func() time.Time
 	probeFile string
+	// confirm says whether the filesystem still takes writes, after a commit (confirmed):
+	// syncDir of the database's directory (nil: no check). Under mu, for tests to replace.
+	confirm func() error
 
 	failed atomic.Bool // fast path: false while healthy
 
@@ -61,9 +74,51 @@ func (e *refusedError) Error() string {
 
 func (e *refusedError) Is(target error) bool { return target == store.ErrStorageFailed }
 
-// isStorageFailure says whether err is SQLite reporting that its storage failed, as opposed to
-// a constraint, a busy lock or a cancelled context.
+// unconfirmedError is a commit SQLite reported as durable on a filesystem that failed by the
+// time it returned (health.confirmed).
+type unconfirmedError struct{ err error }
+
+func (e *unconfirmedError) Error() string {
+	return fmt.Sprintf("sqlite: the filesystem failed as the commit returned, so it may be lost: %v", e.err)
+}
+
+func (e *unconfirmedError) Unwrap() error { return e.err }
+
+// syncDir fsyncs dir: nil while its filesystem takes writes, the error of one that failed.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	serr := d.Sync()
+	return errors.Join(serr, d.Close())
+}
+
+// confirmed checks, after a commit SQLite reported as durable (err nil), that the filesystem
+// still takes writes; if it does not, the commit is reported failed and the store latches.
+func (h *health) confirmed(err error) error {
+	if err != nil {
+		return h.observe(err)
+	}
+	h.mu.Lock()
+	confirm := h.confirm
+	h.mu.Unlock()
+	if confirm == nil {
+		return nil
+	}
+	if cerr := confirm(); cerr != nil {
+		return h.observe(&unconfirmedError{err: cerr})
+	}
+	return nil
+}
+
+// isStorageFailure says whether err is SQLite reporting that its storage failed (or a commit
+// not confirmed), as opposed to a constraint, a busy lock or a cancelled context.
 func isStorageFailure(err error) bool {
+	var u *unconfirmedError
+	if errors.As(err, &u) {
+		return true
+	}
 	var e *sqlite.Error
 	if !errors.As(err, &e) {
 		return false
@@ -255,10 +310,19 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		return nil, err
 	}
 	r, err := ec.ExecContext(ctx, query, args)
-	if err != nil {
-		return nil, c.h.observe(err)
+	if err = c.commitResult(err); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// commitResult observes a statement's result; outside a transaction the statement was its
+// own commit, confirmed as a transaction's is.
+func (c *conn) commitResult(err error) error {
+	if c.inTx {
+		return c.h.observe(err)
+	}
+	return c.h.confirmed(err)
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -304,7 +368,7 @@ type txn struct {
 
 func (t *txn) Commit() error {
 	t.c.inTx = false
-	return t.c.h.observe(t.inner.Commit())
+	return t.c.h.confirmed(t.inner.Commit())
 }
 
 func (t *txn) Rollback() error {
@@ -331,8 +395,8 @@ func (s *stmt) Exec(args []driver.Value) (driver.Result, error) {
 	}
 	//lint:ignore SA1019 driver.Stmt requires Exec; this is the fallback database/sql uses only without ExecContext
 	r, err := s.inner.Exec(args) //nolint:staticcheck // the driver's own fallback
-	if err != nil {
-		return nil, s.c.h.observe(err)
+	if err = s.c.commitResult(err); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -358,8 +422,8 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		return nil, err
 	}
 	r, err := sc.ExecContext(ctx, args)
-	if err != nil {
-		return nil, s.c.h.observe(err)
+	if err = s.c.commitResult(err); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

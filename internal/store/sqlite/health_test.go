@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,5 +141,67 @@ func TestIOErrorLatchesUntilProbeSucceeds(t *testing.T) {
 	}
 	if n := sqlite.Latches(s); n != 1 {
 		t.Errorf("latched %d times, want 1", n)
+	}
+}
+
+// TestUnconfirmedCommitLatches: a commit SQLite reports as durable is answered only once the
+// filesystem is seen to still take writes (the database's directory fsynced). When it does not
+// (a filesystem that failed while the commit's fsync ran: faulttest.TestSQLiteReadOnlyFilesystem
+// saw such a commit acknowledged and then lost), the commit is reported as a storage failure,
+// the store latches, and nothing more is acknowledged until a probe succeeds. Through Store.Tx
+// (the group commit) and a write outside a transaction.
+func TestUnconfirmedCommitLatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := sqlite.SyncDir(dir); err != nil {
+		t.Fatalf("SyncDir of a healthy directory: %v", err)
+	}
+	if err := sqlite.SyncDir(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("SyncDir of a missing directory succeeded")
+	}
+	for _, how := range []string{"tx", "autocommit"} {
+		t.Run(how, func(t *testing.T) {
+			s := open(t, filepath.Join(t.TempDir(), "hub.db"))
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			sqlite.SetProbeEvery(s, time.Hour)
+			write := func() error {
+				if how == "autocommit" {
+					return s.Heartbeat(ctx, "r0", time.Now())
+				}
+				return s.Tx(ctx, func(tx store.Tx) error {
+					_, err := tx.CreateTenant(ctx, store.Tenant{Name: "t"})
+					return err
+				})
+			}
+			if err := write(); err != nil {
+				t.Fatalf("write on a healthy filesystem: %v", err)
+			}
+			confirms := 0
+			sqlite.SetConfirm(s, func() error { confirms++; return syscall.EROFS })
+			err := write()
+			if !errors.Is(err, store.ErrStorageFailed) || !errors.Is(err, syscall.EROFS) {
+				t.Fatalf("commit on a filesystem that failed: err = %v, want store.ErrStorageFailed wrapping EROFS", err)
+			}
+			if confirms == 0 {
+				t.Fatal("the commit was not confirmed")
+			}
+			sqlite.SetConfirm(s, func() error { return nil })
+			if err := write(); !errors.Is(err, store.ErrStorageFailed) {
+				t.Fatalf("write after an unconfirmed commit, before a probe: err = %v, want store.ErrStorageFailed", err)
+			}
+			if n := sqlite.Latches(s); n != 1 {
+				t.Errorf("latched %d times, want 1", n)
+			}
+			sqlite.SetProbeEvery(s, 0)
+			if err := s.WriteFailure(ctx); err != nil {
+				t.Fatalf("WriteFailure after a successful probe = %v, want nil", err)
+			}
+			if err := write(); err != nil {
+				t.Fatalf("write after the probe succeeded: %v", err)
+			}
+		})
 	}
 }

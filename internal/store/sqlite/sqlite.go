@@ -87,7 +87,9 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	o := store.Apply(opts...)
 	// The writer goes through the health latch (health.go): after its storage fails, no write
 	// is acknowledged until a test write succeeds.
-	h := &health{log: o.Logger, now: time.Now, probeFile: path + "-probe", probeEvery: defaultProbeEvery}
+	dir := filepath.Dir(path)
+	h := &health{log: o.Logger, now: time.Now, probeFile: path + "-probe", probeEvery: defaultProbeEvery,
+		confirm: func() error { return syncDir(dir) }}
 	wc, err := sqlite.NewConnector(path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
