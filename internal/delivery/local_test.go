@@ -317,6 +317,28 @@ func (s *gated) hold(t *testing.T, d store.Delivery) (release func()) {
 	return release
 }
 
+// heldSlot is a Local of one slot whose attempt of held, planned and dispatched, waits until
+// release: every delivery dispatched after it finds the slot busy.
+type heldSlot struct {
+	rec     *jobRecorder
+	g       *gated
+	l       *delivery.Local
+	now     time.Time
+	held    store.Delivery
+	release func()
+}
+
+func (e *env) holdOneSlot(t *testing.T) heldSlot {
+	t.Helper()
+	h := heldSlot{rec: &jobRecorder{Store: e.st}, now: time.Now().UTC()}
+	h.g = &gated{Store: h.rec}
+	h.l = newLocal(t, e.newWorker(h.g), 1)
+	h.held = e.planLocal(t, h.rec, h.now)
+	h.release = h.g.hold(t, h.held)
+	h.l.Dispatch([]store.Delivery{h.held})
+	return h
+}
+
 // attempted are the deliveries whose attempts started, in order.
 func (s *gated) attempted() []string {
 	s.mu.Lock()
@@ -338,13 +360,9 @@ func ids(ds ...store.Delivery) []string {
 func TestLocalBusyWaitsForASlot(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
-		rec := &jobRecorder{Store: e.st}
-		g := &gated{Store: rec}
-		l := newLocal(t, e.newWorker(g), 1)
-		now := time.Now().UTC()
-		held, waiting := e.planLocal(t, rec, now), e.planLocal(t, rec, now)
-		release := g.hold(t, held)
-		l.Dispatch([]store.Delivery{held})
+		h := e.holdOneSlot(t)
+		rec, l, held, release := h.rec, h.l, h.held, h.release
+		waiting := e.planLocal(t, rec, h.now)
 		l.Dispatch([]store.Delivery{waiting})
 		if l.Running() != 1 || l.Waiting() != 1 {
 			t.Fatalf("%d running, %d waiting; want the held one running and the other waiting", l.Running(), l.Waiting())
@@ -375,16 +393,11 @@ func TestLocalBusyWaitsForASlot(t *testing.T) {
 func TestLocalWaitingFirstInFirstOut(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
-		rec := &jobRecorder{Store: e.st}
-		g := &gated{Store: rec}
-		l := newLocal(t, e.newWorker(g), 1)
-		now := time.Now().UTC()
-		held := e.planLocal(t, rec, now)
-		release := g.hold(t, held)
-		l.Dispatch([]store.Delivery{held})
+		h := e.holdOneSlot(t)
+		g, l, held, release := h.g, h.l, h.held, h.release
 		var waiting []store.Delivery
 		for range delivery.WaitPerSlot {
-			d := e.planLocal(t, rec, now)
+			d := e.planLocal(t, h.rec, h.now)
 			waiting = append(waiting, d)
 			l.Dispatch([]store.Delivery{d})
 		}
@@ -542,14 +555,11 @@ func TestLocalStopHandsOverTheWaiting(t *testing.T) {
 func TestLocalWaitedTooLongEnqueues(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
-		rec := &jobRecorder{Store: e.st}
-		g := &gated{Store: rec}
-		l := newLocal(t, e.newWorker(g), 1)
+		h := e.holdOneSlot(t)
+		rec, g, l, held, release := h.rec, h.g, h.l, h.held, h.release
 		l.SetMaxWait(0) // any wait is too long
-		now := time.Now().UTC()
-		held, stale := e.planLocal(t, rec, now), e.planLocal(t, rec, now)
-		release := g.hold(t, held)
-		l.Dispatch([]store.Delivery{held, stale})
+		stale := e.planLocal(t, rec, h.now)
+		l.Dispatch([]store.Delivery{stale})
 		if l.Waiting() != 1 || len(rec.of(stale)) != 0 {
 			t.Fatalf("%d waiting, jobs %+v; want it waiting with no job yet", l.Waiting(), rec.of(stale))
 		}

@@ -23,10 +23,7 @@ type Open func(t *testing.T) store.Store
 
 // Run runs the whole suite. Every subtest opens its own store and runs in parallel.
 func Run(t *testing.T, open Open) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+	tests := []storeCase{
 		{"Tenants", testTenants},
 		{"APIKeys", testAPIKeys},
 		{"Sources", testSources},
@@ -81,7 +78,18 @@ func Run(t *testing.T, open Open) {
 		t.Parallel()
 		testMigrate(t, open(t))
 	})
-	for _, tc := range tests {
+	runMigrated(t, open, tests)
+}
+
+// storeCase is one case of the suite: fn on a migrated store of its own.
+type storeCase struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}
+
+// runMigrated runs each case in parallel on a store of its own, opened with open and migrated.
+func runMigrated(t *testing.T, open Open, cases []storeCase) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := open(t)
@@ -97,23 +105,11 @@ func Run(t *testing.T, open Open) {
 // inserts, every kind of text): for a store opened another way, e.g. PostgreSQL without
 // prepared statements.
 func RunTouchpointWrites(t *testing.T, open Open) {
-	for _, tc := range []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+	runMigrated(t, open, []storeCase{
 		{"Touchpoints", testTouchpoints},
 		{"WriteTouchpoints", testWriteTouchpoints},
 		{"WriteTouchpointsText", testWriteTouchpointsText},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			s := open(t)
-			if err := s.Migrate(context.Background()); err != nil {
-				t.Fatalf("Migrate: %v", err)
-			}
-			tc.fn(t, s)
-		})
-	}
+	})
 }
 
 // base is a time with nanoseconds, to prove the store keeps microseconds in UTC.
