@@ -11,7 +11,7 @@
 // the queue drains afterwards. Its last two lines are:
 //
 //	delivery-overload: store=S rate=N/s orders=N ack_p99=Xms e2e_p95=Yms drained=Zs|no lost=N dup=N
-//	delivery: store=S capacity=N/s ack_p99=Xms e2e_p95=Yms lost=N dup=N cpu_busy=N% steal=N%
+//	delivery: store=S capacity=N/s ack_p99=Xms e2e_p95=Yms lost=N dup=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
 //
 // capacity's ack_p99 and e2e_p95 are the capacity step's; lost and dup cover every order of the
 // run (lost: acknowledged, never accepted by the fake, not given up on by Hub; dup: accepted more
@@ -22,7 +22,7 @@
 // With -rate R it sends -n webhooks at that one rate instead, optionally making the fake fail a
 // share of requests for a while (-fail-rate, -fail-mode, -fail-for), and its last line is:
 //
-//	delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms hub_us_per_order=N pg_us_per_order=N cpu_busy=N% steal=N%
+//	delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms hub_us_per_order=N pg_us_per_order=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
 //
 // dead is how many orders Hub gave up on (read through the admin API with -api-key; -1 without).
 //
@@ -33,7 +33,9 @@
 //
 // cpu_busy is how busy the whole machine was over the run (every CPU, from /proc/stat) and steal
 // how much CPU time the hypervisor gave to other guests: a run with more than a few % of steal
-// measured its neighbours as much as Hub.
+// measured its neighbours as much as Hub. hub_peak_rss_mb is the Hub process's peak resident
+// memory over its whole life, warm-up included (VmHWM in /proc/<pid>/status): what its CPU
+// figures cost in memory.
 //
 // With -dests (run.sh: DESTS=meta,googleads,ga4,tiktok,webhook) the same orders also go to
 // those destinations' fakes, at once. The capacity objective stays Meta's, but a step also
@@ -249,7 +251,7 @@ func main() {
 		capRate, capAck, capE2E = best.rate, best.ackP99, best.e2eP95
 	}
 	fmt.Printf("delivery: store=%s capacity=%.0f/s ack_p99=%s e2e_p95=%s lost=%d dup=%d%s%s\n",
-		*storeName, capRate, fmtMS(capAck), fmtMS(capE2E), t.lost, t.dup, machine, mark)
+		*storeName, capRate, fmtMS(capAck), fmtMS(capE2E), t.lost, t.dup, machine+measure.PeakRSSField(r.hubPID), mark)
 	if t.lost > 0 || t.dup > 0 || bad {
 		os.Exit(1)
 	}
@@ -737,7 +739,7 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 		n, achieved, failed, failRate*100, failMode, failFor, t.evs.Requests, pct(lat, 100))
 	bad := r.printDests(t, storeName, r.sentIDs(), mark)
 	fmt.Printf("delivery: store=%s orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms%s%s%s\n",
-		storeName, len(ids), len(lat), dead, t.lost, t.dup, pct(lat, 50), pct(lat, 95), pct(lat, 99), perOrder, machine, mark)
+		storeName, len(ids), len(lat), dead, t.lost, t.dup, pct(lat, 50), pct(lat, 95), pct(lat, 99), perOrder, machine+measure.PeakRSSField(r.hubPID), mark)
 	if t.lost > 0 || t.dup > 0 || failed > 0 || bad {
 		os.Exit(1)
 	}

@@ -6,7 +6,7 @@
 // -sqlite-path for the embedded store), so start Hub on that database first. The last line of its
 // output is:
 //
-//	ingest: store=postgres|sqlite rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N cpu_busy=N% steal=N%
+//	ingest: store=postgres|sqlite rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
 //
 // hub_us_per_event is the CPU time (user + system, from /proc) the Hub process (-hub-pid) spent
 // over the sending window per acknowledged event; pg_us_per_event the same for the whole
@@ -17,7 +17,9 @@
 //
 // cpu_busy is how busy the whole machine was over the run (every CPU, from /proc/stat) and steal
 // how much CPU time the hypervisor gave to other guests: a run with more than a few % of steal
-// measured its neighbours as much as Hub.
+// measured its neighbours as much as Hub. hub_peak_rss_mb is the Hub process's peak resident
+// memory over its whole life, warm-up included (VmHWM in /proc/<pid>/status): what its CPU
+// figures cost in memory.
 package main
 
 import (
@@ -236,7 +238,7 @@ func main() {
 		run, tenant.ID, *concurrency, *batch, *sources, elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
 		cpu1.Hub-cpu0.Hub, cpu1.PG-cpu0.PG)
 	line := fmt.Sprintf("ingest: store=%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
-		st.Dialect(), float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) + machine
+		st.Dialect(), float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) + machine + measure.PeakRSSField(*hubPID)
 	if forced {
 		line += " forced=1"
 	}

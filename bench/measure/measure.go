@@ -443,3 +443,47 @@ func (m *Machine) Fields(w io.Writer) string {
 		busy, runtime.NumCPU(), steal)
 	return fmt.Sprintf(" cpu_busy=%.0f%% steal=%.1f%%", busy, steal)
 }
+
+// ParsePeakRSS returns VmHWM, the peak resident set size, from the contents of
+// /proc/<pid>/status, in bytes (the kernel writes it in kB).
+func ParsePeakRSS(b []byte) (int64, error) {
+	for line := range strings.Lines(string(b)) {
+		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("measure: status VmHWM %.80q: want a number and kB", rest)
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil || kb < 0 || kb > math.MaxInt64/1024 {
+			return 0, fmt.Errorf("measure: status VmHWM %.80q: bad size", f[0])
+		}
+		return kb * 1024, nil
+	}
+	return 0, errors.New("measure: status has no VmHWM line")
+}
+
+// PeakRSS is the peak resident set size of the process pid over its life so far, in bytes.
+func PeakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, fmt.Errorf("measure: %w", err)
+	}
+	return ParsePeakRSS(b)
+}
+
+// PeakRSSField is " hub_peak_rss_mb=N" for a result line: the peak resident memory of Hub's
+// process (pid) over its whole life, warm-up included, so what Hub's CPU figures cost in
+// memory is on the same line; "" when pid is 0 or /proc cannot tell.
+func PeakRSSField(pid int) string {
+	if pid <= 0 {
+		return ""
+	}
+	n, err := PeakRSS(pid)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(" hub_peak_rss_mb=%d", (n+(1<<19))>>20)
+}

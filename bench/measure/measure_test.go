@@ -274,3 +274,40 @@ func TestReadUsage(t *testing.T) {
 		t.Errorf("ReadUsage of a missing postmaster: %v", err)
 	}
 }
+
+func TestParsePeakRSS(t *testing.T) {
+	status := "Name:\thub\nVmPeak:\t 1234 kB\nVmHWM:\t   81920 kB\nVmRSS:\t   40000 kB\n"
+	n, err := ParsePeakRSS([]byte(status))
+	if err != nil || n != 81920*1024 {
+		t.Fatalf("ParsePeakRSS = %d, %v; want %d", n, err, 81920*1024)
+	}
+	for _, bad := range []string{"", "VmRSS:\t1 kB\n", "VmHWM:\t12 MB\n", "VmHWM:\t-1 kB\n", "VmHWM:\tx kB\n", "VmHWM:\n"} {
+		if _, err := ParsePeakRSS([]byte(bad)); err == nil {
+			t.Errorf("ParsePeakRSS(%q) = nil error", bad)
+		}
+	}
+}
+
+func TestPeakRSSReadsProc(t *testing.T) {
+	n, err := PeakRSS(os.Getpid())
+	if err != nil || n <= 0 {
+		t.Fatalf("PeakRSS(self) = %d, %v", n, err)
+	}
+	if f := PeakRSSField(os.Getpid()); !strings.HasPrefix(f, " hub_peak_rss_mb=") {
+		t.Fatalf("PeakRSSField = %q", f)
+	}
+	if f := PeakRSSField(0); f != "" {
+		t.Fatalf("PeakRSSField(0) = %q", f)
+	}
+}
+
+func FuzzParsePeakRSS(f *testing.F) {
+	f.Add([]byte("VmHWM:\t   81920 kB\n"))
+	f.Add([]byte("Name:\thub\nVmHWM:\t1 kB"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, err := ParsePeakRSS(b)
+		if err == nil && n < 0 {
+			t.Fatalf("negative size %d", n)
+		}
+	})
+}
