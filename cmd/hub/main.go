@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -76,11 +75,7 @@ func printHelp(w io.Writer) {
 }
 
 func main() {
-	// Hub's live heap is small (tens of MB) and its hot path allocates per request: collecting
-	// half as often cut the tracking p99 by a few milliseconds in bench/ingest. GOGC still wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
+	tuneGC(os.Getenv, os.ReadFile) // see gc.go; GOGC and GOMEMLIMIT still win
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
