@@ -29,6 +29,7 @@ import (
 )
 
 func main() {
+	app.TuneGC(os.Getenv, os.ReadFile) // the collector hub serve runs with
 	addr := os.Getenv("HUB_PPROF_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:6061"

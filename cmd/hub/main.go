@@ -75,7 +75,7 @@ func printHelp(w io.Writer) {
 }
 
 func main() {
-	tuneGC(os.Getenv, os.ReadFile) // see gc.go; GOGC and GOMEMLIMIT still win
+	app.TuneGC(os.Getenv, os.ReadFile) // see internal/app/gc.go; GOGC and GOMEMLIMIT still win
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -80,8 +80,9 @@ func memoryBudget(readFile func(string) ([]byte, error)) (int64, int64) {
 	return 0, 0
 }
 
-// tuneGC applies gcSettings.
-func tuneGC(getenv func(string) string, readFile func(string) ([]byte, error)) {
+// TuneGC applies gcSettings: the hub command and bench/hubprof call it first, so a profile
+// sees the collector Hub runs with.
+func TuneGC(getenv func(string) string, readFile func(string) ([]byte, error)) {
 	percent, setPercent, limit, setLimit := gcSettings(getenv, readFile)
 	if setLimit {
 		debug.SetMemoryLimit(limit)
