@@ -67,8 +67,13 @@ func eachHarness(t *testing.T, fn func(t *testing.T, h *harness)) {
 
 func newHarness(t *testing.T, dialect string) *harness {
 	t.Helper()
+	return newHarnessOn(t, teststore.Open(t, dialect))
+}
+
+// newHarnessOn is newHarness on a migrated store of the test's own.
+func newHarnessOn(t *testing.T, st store.Store) *harness {
+	t.Helper()
 	ctx := context.Background()
-	st := teststore.Open(t, dialect)
 	keys, err := pii.NewKeyring(pii.GenerateKey())
 	if err != nil {
 		t.Fatal(err)

@@ -37,10 +37,19 @@ var _ store.Store = (*Store)(nil)
 // Open connects to the database at url (a libpq URL or DSN; search_path selects the schema).
 // It does not migrate: call Migrate.
 func Open(ctx context.Context, url string, opts ...store.Option) (*Store, error) {
+	return OpenConfigured(ctx, url, nil, opts...)
+}
+
+// OpenConfigured is Open with the pool's configuration passed to configure, when not nil,
+// before the pool is made: for tests that watch the connections (a tracer, a dialer).
+func OpenConfigured(ctx context.Context, url string, configure func(*pgxpool.Config), opts ...store.Option) (*Store, error) {
 	o := store.Apply(opts...)
 	cfg, err := poolConfig(url, o)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if configure != nil {
+		configure(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

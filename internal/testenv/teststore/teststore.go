@@ -7,11 +7,14 @@ package teststore
 import (
 	"context"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/hubtrack/hub/internal/store"
@@ -100,4 +103,48 @@ func MigrateAtOnce[S store.Store](t *testing.T, ctx context.Context, stores []S)
 			t.Errorf("store %d: MigrationStatus = %v, %v", i, ok, err)
 		}
 	}
+}
+
+// RoundTrips counts the requests a PostgreSQL store's pool writes to its connections: one per
+// round trip pgx makes (a statement, a batch of statements with its one Sync, a prepare), each a
+// write(2) followed by a wait for the answer.
+type RoundTrips struct{ n atomic.Int64 }
+
+// Count is how many requests were written so far.
+func (r *RoundTrips) Count() int64 { return r.n.Load() }
+
+// OpenRoundTrips returns a migrated PostgreSQL store whose pool, of one connection (so that
+// every statement is prepared on it once, and a count after a first run counts no prepare),
+// counts its requests in r.
+func OpenRoundTrips(t testing.TB, r *RoundTrips, opts ...store.Option) *postgres.Store {
+	t.Helper()
+	open := func(ctx context.Context, url string, opts ...store.Option) (*postgres.Store, error) {
+		return postgres.OpenConfigured(ctx, url, func(c *pgxpool.Config) {
+			c.MaxConns = 1
+			dialer := &net.Dialer{KeepAlive: 5 * time.Minute}
+			c.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				conn, err := dialer.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return countingConn{conn, &r.n}, nil
+			}
+		}, opts...)
+	}
+	st := Driver(t, open, testenv.Postgres(t), opts...)
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatalf("teststore: migrate postgres: %v", err)
+	}
+	return st
+}
+
+// countingConn counts the writes to a connection.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(b)
 }
