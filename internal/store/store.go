@@ -70,7 +70,10 @@ type Store interface {
 
 // Tx is a transaction: every write, plus enqueueing jobs atomically with those writes. After a
 // method returns an error the transaction may be unusable (PostgreSQL aborts it): return the
-// error from fn.
+// error from fn. On PostgreSQL some writes that return only an error (UpdateDelivery,
+// UpdateAttempt, InsertAttempt, SetInboxState, MarkDeliveryQueued, PutAttribution) are sent with
+// the next statement, so their failure (store.ErrNotFound included) may be returned by a later
+// call, or by Tx itself, and always fails Tx: do not decide anything inside fn on their errors.
 type Tx interface {
 	Reader
 	Writer

@@ -89,12 +89,9 @@ func newStore(pool *pgxpool.Pool, o store.Options) (*Store, error) {
 		Flavor: f,
 		Read:   db,
 		Write:  db,
-		Begin: func(ctx context.Context) (sqlstore.DriverTx, error) {
-			tx, err := pool.Begin(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return storeTx{pgTx{tx}, q}, nil
+		// The transaction begins with its first round trip (pipeTx).
+		Begin: func(context.Context) (sqlstore.DriverTx, error) {
+			return storeTx{&pipeTx{pool: pool}, q}, nil
 		},
 		Options: o,
 	})
@@ -180,10 +177,10 @@ func (s *Store) MigrationStatus(ctx context.Context) (bool, error) {
 	return res.OK, nil
 }
 
-// storeTx is a store transaction: the pgx transaction and the River client that inserts jobs
-// in it.
+// storeTx is a store transaction: the pgx transaction, begun by its first round trip with the
+// writes queued until then (pipeTx), and the River client that inserts jobs in it.
 type storeTx struct {
-	pgTx
+	*pipeTx
 	queue *sqlstore.Queue[pgx.Tx]
 }
 
@@ -191,7 +188,11 @@ type storeTx struct {
 var _ sqlstore.TouchpointWriter = storeTx{}
 
 func (t storeTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
-	return t.queue.InsertTx(ctx, t.tx, args, opts)
+	tx, err := t.begun(ctx)
+	if err != nil {
+		return err
+	}
+	return t.queue.InsertTx(ctx, tx, args, opts)
 }
 
 // WriteTouchpoints inserts a group of touchpoints and upserts its identity links in one
@@ -209,13 +210,17 @@ func (t storeTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.In
 // kept between groups: pgx's Query encodes them into one it shrinks back to 256 bytes after every
 // statement, so each group's hundred-odd kilobytes of arrays grew it anew, some ten copies.
 func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
-	conn := t.tx.Conn()
+	tx, err := t.begun(ctx)
+	if err != nil {
+		return 0, err
+	}
+	conn := tx.Conn()
 	args := append(touchpointArrays(tps), identityArrays(ids)...)
 	if conn.Config().DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
 		// The URL asked for no prepared statements (default_query_exec_mode, e.g. behind a
 		// pooler in transaction mode): pgx's way.
 		var n int
-		if err := t.tx.QueryRow(ctx, writeTouchpointsSQL, plainArrays(args)...).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, writeTouchpointsSQL, plainArrays(args)...).Scan(&n); err != nil {
 			return 0, err
 		}
 		return n, nil

@@ -61,6 +61,18 @@ type TouchpointWriter interface {
 	WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error)
 }
 
+// LaterExecer is what a DriverTx may also implement to send a write whose caller needs nothing
+// from it but its success with the next statement that needs an answer, instead of on its own
+// (PostgreSQL: in one pipelined batch, one round trip for both). check gets the write's rows
+// affected and error once they arrive and returns the error the write fails with, or nil. A
+// write that fails makes the call that sent it fail, and every later one, Flush included: the
+// transaction can only roll back. Statements run in the order they were issued.
+type LaterExecer interface {
+	ExecLater(ctx context.Context, check func(rowsAffected int64, err error) error, query string, args ...any)
+	// Flush sends the writes still queued and returns the first failure of a queued write.
+	Flush(ctx context.Context) error
+}
+
 // Config is what an implementation hands to New.
 type Config struct {
 	Flavor *Flavor
@@ -142,6 +154,12 @@ func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) (err err
 	if err = fn(&queries{cfg: q.cfg, f: q.f, r: tx, w: tx, tx: tx}); err != nil {
 		return err
 	}
+	// A queued write's failure is its own (its check wrapped it), not the commit's.
+	if l, ok := tx.(LaterExecer); ok {
+		if err = l.Flush(ctx); err != nil {
+			return err
+		}
+	}
 	if err = tx.Commit(ctx); err != nil {
 		return wrap("commit", err)
 	}
@@ -170,6 +188,28 @@ func Micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func (q *queries) exec(ctx context.Context, db Querier, query string, args ...any) (int64, error) {
 	return db.Exec(ctx, q.f.Rebind(query), args...)
+}
+
+// execLater runs a write whose caller needs nothing from it but its success, and returns what
+// check makes of its rows affected and error. In a transaction that queues writes (LaterExecer)
+// it is sent with the next statement that needs an answer, and check's error fails that
+// statement and the transaction instead: so a caller may use it only when it returns the error
+// as it is, never deciding anything on it inside the transaction (an errors.Is on it there
+// would see another statement's failure, or none). Elsewhere (SQLite, outside a transaction)
+// it runs at once.
+func (q *queries) execLater(ctx context.Context, check func(rowsAffected int64, err error) error, query string, args ...any) error {
+	if l, ok := q.tx.(LaterExecer); ok {
+		l.ExecLater(ctx, check, q.f.Rebind(query), args...)
+		return nil
+	}
+	n, err := q.exec(ctx, q.w, query, args...)
+	return check(n, err)
+}
+
+// execAffect is execLater for a write that must affect a row: mustAffect(op) checks it, so one
+// that affects none fails with store.ErrNotFound.
+func (q *queries) execAffect(ctx context.Context, op, query string, args ...any) error {
+	return q.execLater(ctx, func(n int64, err error) error { return mustAffect(op, n, err) }, query, args...)
 }
 
 func (q *queries) query(ctx context.Context, db Querier, query string, args ...any) (Rows, error) {

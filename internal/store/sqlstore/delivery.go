@@ -116,21 +116,23 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 	return d, created, nil
 }
 
+// UpdateDelivery is sent with the transaction's next statement (execAffect).
 func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
-	n, err := q.exec(ctx, q.w, `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
+	return q.execAffect(ctx, "update delivery", `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
 		in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys)
 		WHERE tenant_id = $1 AND id = $2`,
 		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
 		d.InFlight, d.Resends, nullInt(d.Keys))
-	return mustAffect("update delivery", n, err)
 }
 
+// MarkDeliveryQueued is sent with the transaction's next statement (execLater).
 func (q *queries) MarkDeliveryQueued(ctx context.Context, tenantID, id string) error {
-	_, err := q.exec(ctx, q.w, `UPDATE deliveries SET queued = true WHERE tenant_id = $1 AND id = $2 AND NOT queued`, tenantID, id)
-	if err != nil {
-		return wrap("mark delivery queued", err)
-	}
-	return nil
+	return q.execLater(ctx, func(_ int64, err error) error {
+		if err != nil {
+			return wrap("mark delivery queued", err)
+		}
+		return nil
+	}, `UPDATE deliveries SET queued = true WHERE tenant_id = $1 AND id = $2 AND NOT queued`, tenantID, id)
 }
 
 // SweepDeliveries marks and returns in one statement, as SweepInbox does, so two sweeps at
@@ -237,28 +239,34 @@ func (q *queries) DedupCoverage(ctx context.Context, f store.DedupFilter) (store
 const attemptCols = `id, tenant_id, delivery_id, at, http_status, latency_ms, outcome, code, message, trace_id, replay,
 	request_id, event_ids, resend`
 
+// InsertAttempt is sent with the transaction's next statement (execLater): inside a
+// transaction that queues writes, an attempt on a delivery that is not the tenant's fails the
+// transaction rather than this call.
 func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Attempt, error) {
 	a.ID = q.newID(a.ID)
 	a.At = q.stamp(a.At)
+	check := func(n int64, err error) error {
+		if err != nil {
+			return q.writeErr("insert attempt", err)
+		}
+		return mustAffect("insert attempt: delivery", n, nil)
+	}
 	// One statement: the row is written only when the delivery is the tenant's.
-	n, err := q.exec(ctx, q.w, `INSERT INTO attempts (`+attemptCols+`)
+	err := q.execLater(ctx, check, `INSERT INTO attempts (`+attemptCols+`)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
 		WHERE EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = $2 AND id = $3)`,
 		a.ID, a.TenantID, a.DeliveryID, q.f.Time(a.At), a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID, a.Replay,
 		a.RequestID, strings.Join(a.EventIDs, "\n"), a.Resend)
 	if err != nil {
-		return store.Attempt{}, q.writeErr("insert attempt", err)
-	}
-	if err := mustAffect("insert attempt: delivery", n, nil); err != nil {
 		return store.Attempt{}, err
 	}
 	return a, nil
 }
 
+// UpdateAttempt is sent with the transaction's next statement (execAffect).
 func (q *queries) UpdateAttempt(ctx context.Context, a store.Attempt) error {
-	n, err := q.exec(ctx, q.w, `UPDATE attempts SET http_status = $3, latency_ms = $4, outcome = $5, code = $6, message = $7, trace_id = $8
+	return q.execAffect(ctx, "update attempt", `UPDATE attempts SET http_status = $3, latency_ms = $4, outcome = $5, code = $6, message = $7, trace_id = $8
 		WHERE tenant_id = $1 AND id = $2`, a.TenantID, a.ID, a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID)
-	return mustAffect("update attempt", n, err)
 }
 
 func (q *queries) ListAttempts(ctx context.Context, tenantID, deliveryID string) ([]store.Attempt, error) {

@@ -48,10 +48,11 @@ func (q *queries) InsertInbox(ctx context.Context, e store.InboxEntry) (store.In
 	return e, nil
 }
 
+// SetInboxState is sent with the transaction's next statement (execAffect): the processing
+// transaction's last write goes with the flush before its COMMIT.
 func (q *queries) SetInboxState(ctx context.Context, tenantID, id string, state store.InboxState, errMsg string, orderID string, at time.Time) error {
-	n, err := q.exec(ctx, q.w, `UPDATE inbox SET state = $3, error = $4, order_id = $5, processed_at = $6
+	return q.execAffect(ctx, "set inbox state", `UPDATE inbox SET state = $3, error = $4, order_id = $5, processed_at = $6
 		WHERE tenant_id = $1 AND id = $2`, tenantID, id, string(state), errMsg, orderID, q.f.Time(q.stamp(at)))
-	return mustAffect("set inbox state", n, err)
 }
 
 // SweepInbox marks and returns in one statement, so two sweeps at once never hand out the same

@@ -226,8 +226,9 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	switch {
 	case applied:
 		change.StatusChanged = true
-		// The newer event's details win where it carries them.
-		_, err = q.exec(ctx, q.w, `UPDATE orders SET status = $2, native_status = $3, occurred_at = $4, updated_at = $5,
+		// The newer event's details win where it carries them. The update goes with the read
+		// below (execLater), which sees it.
+		err = q.execLater(ctx, orderUpdated, `UPDATE orders SET status = $2, native_status = $3, occurred_at = $4, updated_at = $5,
 			paid_at = COALESCE(paid_at, $6),
 			amount_minor = CASE WHEN CAST($7 AS bigint) <> 0 THEN CAST($7 AS bigint) ELSE amount_minor END,
 			currency = CASE WHEN $8 <> '' THEN $8 ELSE currency END,
@@ -242,7 +243,7 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 			e.Buyer.EmailHash, e.Buyer.PhoneHash, !trackingEmpty(e.Tracking), tracking)
 	case paidAt != nil && cur.PaidAt == nil:
 		// A paid event arriving after a later status still dates the payment.
-		_, err = q.exec(ctx, q.w, `UPDATE orders SET paid_at = $2, updated_at = $3 WHERE id = $1`,
+		err = q.execLater(ctx, orderUpdated, `UPDATE orders SET paid_at = $2, updated_at = $3 WHERE id = $1`,
 			cur.ID, paidAt, q.f.Time(Micro(now)))
 	default:
 		return cur, change, nil
@@ -252,6 +253,14 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	}
 	o, err := scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders WHERE id = $1`, cur.ID))
 	return o, change, err
+}
+
+// orderUpdated checks applyOrderEvent's update of an existing order.
+func orderUpdated(_ int64, err error) error {
+	if err != nil {
+		return wrap("update order", err)
+	}
+	return nil
 }
 
 func trackingEmpty(t store.Tracking) bool {
@@ -268,11 +277,12 @@ func (q *queries) PutAttribution(ctx context.Context, a store.Attribution) error
 		// re-attribution replaces both), so the Campaigns report groups orders by ad without
 		// joining the attributions. A new paid order gets both from ApplyOrderEvent instead
 		// (OrderEvent.Attribution), without this UPDATE.
-		n, err := q.exec(ctx, q.w, `UPDATE orders SET matched = $3, ad_platform = $4, ad_campaign_id = $5, ad_campaign_name = $6,
+		// Both writes go with the transaction's next statement (execLater).
+		err := q.execAffect(ctx, "order", `UPDATE orders SET matched = $3, ad_platform = $4, ad_campaign_id = $5, ad_campaign_name = $6,
 			ad_adset_id = $7, ad_adset_name = $8, ad_id = $9, ad_name = $10, click_at = $11 WHERE tenant_id = $1 AND id = $2`,
 			a.TenantID, a.OrderID, a.TouchpointID != "", a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName, a.Ad.AdSetID,
 			a.Ad.AdSetName, a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt))
-		if err := mustAffect("order", n, err); err != nil {
+		if err != nil {
 			return err
 		}
 		return q.insertAttribution(ctx, a)
@@ -284,13 +294,19 @@ func (q *queries) PutAttribution(ctx context.Context, a store.Attribution) error
 }
 
 // insertAttribution inserts or replaces the order's attributions row; the order's own copy of
-// the match is its caller's to write.
+// the match is its caller's to write. It is sent with the transaction's next statement
+// (execLater).
 func (q *queries) insertAttribution(ctx context.Context, a store.Attribution) error {
 	candidates, err := jsonArg(a.Candidates)
 	if err != nil {
 		return err
 	}
-	_, err = q.exec(ctx, q.w, `INSERT INTO attributions (order_id, tenant_id, touchpoint_id, visitor_id, rule, confidence,
+	return q.execLater(ctx, func(_ int64, err error) error {
+		if err != nil {
+			return wrap("attribution", err)
+		}
+		return nil
+	}, `INSERT INTO attributions (order_id, tenant_id, touchpoint_id, visitor_id, rule, confidence,
 		explanation, candidates, created_at, ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name,
 		ad_id, ad_name, click_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (order_id) DO UPDATE SET touchpoint_id = excluded.touchpoint_id, visitor_id = excluded.visitor_id,
@@ -302,7 +318,6 @@ func (q *queries) insertAttribution(ctx context.Context, a store.Attribution) er
 		a.OrderID, a.TenantID, a.TouchpointID, a.VisitorID, a.Rule, a.Confidence, a.Explanation, candidates,
 		q.f.Time(q.stamp(a.CreatedAt)), a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName, a.Ad.AdSetID, a.Ad.AdSetName,
 		a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt))
-	return err
 }
 
 func (q *queries) GetAttribution(ctx context.Context, tenantID, orderID string) (store.Attribution, error) {
