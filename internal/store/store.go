@@ -150,6 +150,11 @@ type Reader interface {
 	// VisitorsByIdentity returns the visitors seen with a hashed e-mail or phone, most recently
 	// seen first.
 	VisitorsByIdentity(ctx context.Context, tenantID string, kind IdentityKind, hash string) ([]Identity, error)
+	// Lookups runs several of the indexed reads above at once (see Lookup), each answered as
+	// its method answers it, and keeps each result in its Lookup: on PostgreSQL pipelined, in
+	// one round trip on one connection of the read pool; on SQLite one after another. An
+	// error fails the whole call.
+	Lookups(ctx context.Context, ls []Lookup) error
 
 	GetInbox(ctx context.Context, tenantID, id string) (InboxEntry, error)
 	ListInbox(ctx context.Context, f InboxFilter) ([]InboxEntry, error)

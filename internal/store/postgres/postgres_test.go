@@ -51,6 +51,18 @@ func TestTouchpointWritesWithoutPreparedStatements(t *testing.T) {
 	}
 }
 
+// TestLookupsWithoutPreparedStatements: the attribution's reads, pipelined in one batch, are
+// answered the same when the URL asks for no prepared statements (behind a pooler).
+func TestLookupsWithoutPreparedStatements(t *testing.T) {
+	for _, mode := range []string{"exec", "simple_protocol"} {
+		t.Run(mode, func(t *testing.T) {
+			storetest.RunLookups(t, func(t *testing.T) store.Store {
+				return open(t, testenv.Postgres(t)+"&default_query_exec_mode="+mode)
+			})
+		})
+	}
+}
+
 func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
 	url := testenv.Postgres(t)

@@ -49,13 +49,29 @@ func (q *queries) GetOrder(ctx context.Context, tenantID, id string) (store.Orde
 	return o, nil
 }
 
+const orderByExternalIDSQL = `SELECT ` + orderCols + ` FROM orders
+		WHERE tenant_id = $1 AND provider = $2 AND external_id = $3`
+
 func (q *queries) GetOrderByExternalID(ctx context.Context, tenantID, provider, externalID string) (store.Order, error) {
-	o, err := scanOrder(q.queryRow(ctx, q.r, `SELECT `+orderCols+` FROM orders
-		WHERE tenant_id = $1 AND provider = $2 AND external_id = $3`, tenantID, provider, externalID))
+	o, err := scanOrder(q.queryRow(ctx, q.r, orderByExternalIDSQL, tenantID, provider, externalID))
 	if err != nil {
 		return store.Order{}, readErr("get order by external id", err)
 	}
 	return o, nil
+}
+
+// orderByExternalID is GetOrderByExternalID as a read (Lookups): out is left nil when there is
+// no such order.
+func (q *queries) orderByExternalID(tenantID, provider, externalID string, out **store.Order) read {
+	const op = "get order by external id"
+	return read{op: op, sql: q.f.Rebind(orderByExternalIDSQL), args: []any{tenantID, provider, externalID},
+		rows: func(r Rows) error {
+			found, err := collect(r, nil, op, func(r Rows) (store.Order, error) { return scanOrder(r) })
+			if len(found) > 0 {
+				*out = &found[0]
+			}
+			return err
+		}}
 }
 
 // ListOrders filters on Since/Until by CreatedAt.

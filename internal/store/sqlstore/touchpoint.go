@@ -265,19 +265,28 @@ func (q *queries) window(w *where, since, until time.Time) {
 	}
 }
 
-// recent returns touchpoints matching w in the window, newest first.
-func (q *queries) recent(ctx context.Context, op string, w *where, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+// recent is the read of the touchpoints matching w in the window, newest first, into out.
+func (q *queries) recent(op string, w *where, since, until time.Time, limit int, out *[]store.Touchpoint) read {
 	q.window(w, since, until)
-	rows, err := q.query(ctx, q.r, `SELECT `+touchpointSelect+` FROM touchpoints`+w.String()+
-		` ORDER BY occurred_at DESC, id DESC LIMIT `+w.next(limitOf(limit)), w.args...)
-	return collect(rows, err, op, scanTouchpointRows)
+	return read{op: op, sql: q.f.Rebind(`SELECT ` + touchpointSelect + ` FROM touchpoints` + w.String() +
+		` ORDER BY occurred_at DESC, id DESC LIMIT ` + w.next(limitOf(limit))), args: w.args,
+		rows: func(r Rows) (err error) {
+			*out, err = collect(r, nil, op, scanTouchpointRows)
+			return err
+		}}
 }
 
 func (q *queries) TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	var tps []store.Touchpoint
+	err := q.run(ctx, q.byVisitor(tenantID, visitorID, since, until, limit, &tps))
+	return tps, err
+}
+
+func (q *queries) byVisitor(tenantID, visitorID string, since, until time.Time, limit int, out *[]store.Touchpoint) read {
 	var w where
 	w.add(`tenant_id = %s`, tenantID)
 	w.add(`visitor_id = %s`, visitorID)
-	return q.recent(ctx, "touchpoints by visitor", &w, since, until, limit)
+	return q.recent("touchpoints by visitor", &w, since, until, limit, out)
 }
 
 // clickColumns maps a click kind to its column; the partial index on each needs the
@@ -289,21 +298,38 @@ var clickColumns = map[store.ClickKind]string{
 }
 
 func (q *queries) TouchpointsByClickID(ctx context.Context, tenantID string, kind store.ClickKind, value string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	var tps []store.Touchpoint
+	rd, err := q.byClickID(tenantID, kind, value, since, until, limit, &tps)
+	if err != nil {
+		return nil, err
+	}
+	err = q.run(ctx, rd)
+	return tps, err
+}
+
+// byClickID is the read of TouchpointsByClickID; none (no sql) for an empty value.
+func (q *queries) byClickID(tenantID string, kind store.ClickKind, value string, since, until time.Time, limit int, out *[]store.Touchpoint) (read, error) {
 	col, ok := clickColumns[kind]
 	if !ok {
-		return nil, fmt.Errorf("sqlstore: touchpoints by click id: unknown kind %q", kind)
+		return read{}, fmt.Errorf("sqlstore: touchpoints by click id: unknown kind %q", kind)
 	}
 	if value == "" {
-		return nil, nil
+		return read{}, nil
 	}
 	var w where
 	w.add(`tenant_id = %s`, tenantID)
 	w.add(col+` = %s`, value)
 	w.conds = append(w.conds, col+` <> ''`)
-	return q.recent(ctx, "touchpoints by click id", &w, since, until, limit)
+	return q.recent("touchpoints by click id", &w, since, until, limit, out), nil
 }
 
 func (q *queries) TouchpointsByNetwork(ctx context.Context, tenantID, ip, userAgent string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
+	var tps []store.Touchpoint
+	err := q.run(ctx, q.byNetwork(tenantID, ip, userAgent, since, until, limit, &tps))
+	return tps, err
+}
+
+func (q *queries) byNetwork(tenantID, ip, userAgent string, since, until time.Time, limit int, out *[]store.Touchpoint) read {
 	var w where
 	w.add(`tenant_id = %s`, tenantID)
 	w.add(`ip = %s`, ip)
@@ -314,7 +340,7 @@ func (q *queries) TouchpointsByNetwork(ctx context.Context, tenantID, ip, userAg
 		n := len(w.args)
 		w.conds = append(w.conds, fmt.Sprintf(`hashtextextended(ip || ' ' || user_agent, 0) = hashtextextended($%d::text || ' ' || $%d::text, 0)`, n-1, n))
 	}
-	return q.recent(ctx, "touchpoints by network", &w, since, until, limit)
+	return q.recent("touchpoints by network", &w, since, until, limit, out)
 }
 
 // Identities.
@@ -352,15 +378,25 @@ func (q *queries) linkIdentities(ctx context.Context, ids []store.Identity) erro
 }
 
 func (q *queries) VisitorsByIdentity(ctx context.Context, tenantID string, kind store.IdentityKind, hash string) ([]store.Identity, error) {
-	rows, err := q.query(ctx, q.r, `SELECT tenant_id, kind, hash, visitor_id, first_seen, last_seen FROM identities
-		WHERE tenant_id = $1 AND kind = $2 AND hash = $3 ORDER BY last_seen DESC, visitor_id`, tenantID, string(kind), hash)
-	return collect(rows, err, "visitors by identity", func(r Rows) (store.Identity, error) {
-		var (
-			id   store.Identity
-			kind string
-		)
-		err := r.Scan(&id.TenantID, &kind, &id.Hash, &id.VisitorID, tm(&id.FirstSeen), tm(&id.LastSeen))
-		id.Kind = store.IdentityKind(kind)
-		return id, err
-	})
+	var ids []store.Identity
+	err := q.run(ctx, q.byIdentity(tenantID, kind, hash, &ids))
+	return ids, err
+}
+
+func (q *queries) byIdentity(tenantID string, kind store.IdentityKind, hash string, out *[]store.Identity) read {
+	const op = "visitors by identity"
+	return read{op: op, sql: q.f.Rebind(`SELECT tenant_id, kind, hash, visitor_id, first_seen, last_seen FROM identities
+		WHERE tenant_id = $1 AND kind = $2 AND hash = $3 ORDER BY last_seen DESC, visitor_id`), args: []any{tenantID, string(kind), hash},
+		rows: func(r Rows) (err error) {
+			*out, err = collect(r, nil, op, func(r Rows) (store.Identity, error) {
+				var (
+					id   store.Identity
+					kind string
+				)
+				err := r.Scan(&id.TenantID, &kind, &id.Hash, &id.VisitorID, tm(&id.FirstSeen), tm(&id.LastSeen))
+				id.Kind = store.IdentityKind(kind)
+				return id, err
+			})
+			return err
+		}}
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 		{"Links", testLinks},
 		{"Touchpoints", testTouchpoints},
 		{"TouchpointLookups", testTouchpointLookups},
+		{"Lookups", testLookups},
 		{"TouchpointPagination", testTouchpointPagination},
 		{"Identities", testIdentities},
 		{"WriteTouchpoints", testWriteTouchpoints},
@@ -110,6 +111,12 @@ func RunTouchpointWrites(t *testing.T, open Open) {
 		{"WriteTouchpoints", testWriteTouchpoints},
 		{"WriteTouchpointsText", testWriteTouchpointsText},
 	})
+}
+
+// RunLookups runs the suite's case of Lookups (the attribution's reads sent at once): for a
+// store opened another way, e.g. PostgreSQL without prepared statements.
+func RunLookups(t *testing.T, open Open) {
+	runMigrated(t, open, []storeCase{{"Lookups", testLookups}})
 }
 
 // base is a time with nanoseconds, to prove the store keeps microseconds in UTC.
