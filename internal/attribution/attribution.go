@@ -60,15 +60,7 @@ type Result struct {
 // Match attributes a paid order to a touchpoint of its tenant. The order's time is when the
 // gateway says it was paid (or happened); the window and model come from the source.
 func Match(ctx context.Context, f Finder, src store.Source, o store.Order, now time.Time) (Result, error) {
-	at := o.OccurredAt
-	if o.PaidAt != nil {
-		at = *o.PaidAt
-	}
-	window := src.AttributionWindow
-	if window <= 0 {
-		window = 7 * 24 * time.Hour
-	}
-	m := matcher{f: f, tenant: o.TenantID, since: at.Add(-window), until: at.Add(clockSkew), model: src.AttributionModel, window: window}
+	m, at := newMatcher(f, src, o)
 	res := Result{Attribution: store.Attribution{TenantID: o.TenantID, OrderID: o.ID, Rule: RuleNone, CreatedAt: now.UTC()}}
 
 	steps := []func(context.Context, store.Order) (*pick, error){m.byVisitorID, m.byIdentity, m.byClickID, m.byNetwork}
@@ -145,19 +137,41 @@ func AdOf(o store.Order, tp *store.Touchpoint) (domain.AdRef, *time.Time) {
 // of (before the order), so that the stored explanation calls src=fb_ads a campaign label
 // rather than a visitor id. One indexed lookup of one row per value, orphans only.
 func (m *matcher) known(ctx context.Context, o store.Order, at time.Time) (map[string]bool, error) {
-	ids := o.Tracking.VisitorIDs
-	if len(ids) == 0 && o.Tracking.VisitorID != "" {
-		ids = []string{o.Tracking.VisitorID}
-	}
 	known := map[string]bool{}
-	for _, id := range ids[:min(len(ids), 8)] {
-		tps, err := m.f.TouchpointsByVisitor(ctx, m.tenant, id, time.Time{}, at.Add(24*time.Hour), 1)
+	for _, id := range knownIDs(o) {
+		l := m.knownLookup(id, at)
+		tps, err := m.f.TouchpointsByVisitor(ctx, l.TenantID, l.VisitorID, l.Since, l.Until, l.Limit)
 		if err != nil {
 			return nil, err
 		}
 		known[id] = len(tps) > 0
 	}
 	return known, nil
+}
+
+// knownIDs are the values known looks up: the order's visitor ids, at most 8.
+func knownIDs(o store.Order) []string {
+	ids := visitorIDs(o)
+	return ids[:min(len(ids), 8)]
+}
+
+// knownLookup is known's lookup of one value: any visit of it up to a day after the order.
+func (m *matcher) knownLookup(id string, at time.Time) store.Lookup {
+	return store.Lookup{Kind: store.LookupTouchpointsByVisitor, TenantID: m.tenant, VisitorID: id, Until: at.Add(24 * time.Hour), Limit: 1}
+}
+
+// newMatcher is the matcher of o under src's window and model, and the order's time: when the
+// gateway says it was paid (or happened). Match and Plan both start here.
+func newMatcher(f Finder, src store.Source, o store.Order) (*matcher, time.Time) {
+	at := o.OccurredAt
+	if o.PaidAt != nil {
+		at = *o.PaidAt
+	}
+	window := src.AttributionWindow
+	if window <= 0 {
+		window = 7 * 24 * time.Hour
+	}
+	return &matcher{f: f, tenant: o.TenantID, since: at.Add(-window), until: at.Add(clockSkew), model: src.AttributionModel, window: window}, at
 }
 
 type matcher struct {
@@ -248,11 +262,21 @@ func (m *matcher) outOfPool(tp store.Touchpoint) string {
 	}
 }
 
-func (m *matcher) byVisitorID(ctx context.Context, o store.Order) (*pick, error) {
-	ids := o.Tracking.VisitorIDs
-	if len(ids) == 0 && o.Tracking.VisitorID != "" {
-		ids = []string{o.Tracking.VisitorID}
+// visitorIDs are the order's values that look like a Hub visitor id.
+func visitorIDs(o store.Order) []string {
+	if len(o.Tracking.VisitorIDs) == 0 && o.Tracking.VisitorID != "" {
+		return []string{o.Tracking.VisitorID}
 	}
+	return o.Tracking.VisitorIDs
+}
+
+// visitorLookup is a visitor's touchpoints in the window, as candidates.
+func (m *matcher) visitorLookup(vid string) store.Lookup {
+	return store.Lookup{Kind: store.LookupTouchpointsByVisitor, TenantID: m.tenant, VisitorID: vid, Since: m.since, Until: m.until, Limit: candidateLimit}
+}
+
+func (m *matcher) byVisitorID(ctx context.Context, o store.Order) (*pick, error) {
+	ids := visitorIDs(o)
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -260,7 +284,8 @@ func (m *matcher) byVisitorID(ctx context.Context, o store.Order) (*pick, error)
 	// the first that is a known visitor with a touchpoint in the window wins.
 	var cands []store.Candidate
 	for _, vid := range ids {
-		tps, err := m.f.TouchpointsByVisitor(ctx, m.tenant, vid, m.since, m.until, candidateLimit)
+		l := m.visitorLookup(vid)
+		tps, err := m.f.TouchpointsByVisitor(ctx, l.TenantID, l.VisitorID, l.Since, l.Until, l.Limit)
 		if err != nil {
 			return nil, err
 		}
@@ -273,28 +298,45 @@ func (m *matcher) byVisitorID(ctx context.Context, o store.Order) (*pick, error)
 	return &pick{rule: RuleVisitorID, candidates: cands}, nil
 }
 
-func (m *matcher) byIdentity(ctx context.Context, o store.Order) (*pick, error) {
-	type ident struct {
-		kind       store.IdentityKind
-		hash, name string
-		confidence float64
-	}
-	var tried []string
+// ident is a hashed e-mail or phone of the buyer.
+type ident struct {
+	kind       store.IdentityKind
+	hash, name string
+	confidence float64
+}
+
+// buyerIdentities are the buyer's e-mail and phone hashes the order has, e-mail first.
+func buyerIdentities(o store.Order) []ident {
+	var ids []ident
 	for _, id := range []ident{
 		{store.IdentityEmail, o.Buyer.EmailHash, "e-mail", ConfidenceIdentityEmail},
 		{store.IdentityPhone, o.Buyer.PhoneHash, "phone", ConfidenceIdentityPhone},
 	} {
-		if id.hash == "" {
-			continue
+		if id.hash != "" {
+			ids = append(ids, id)
 		}
+	}
+	return ids
+}
+
+// identityLookup is the visitors an e-mail or phone hash was seen with.
+func (m *matcher) identityLookup(kind store.IdentityKind, hash string) store.Lookup {
+	return store.Lookup{Kind: store.LookupVisitorsByIdentity, TenantID: m.tenant, IdentityKind: kind, Hash: hash}
+}
+
+func (m *matcher) byIdentity(ctx context.Context, o store.Order) (*pick, error) {
+	var tried []string
+	for _, id := range buyerIdentities(o) {
 		tried = append(tried, id.name)
-		links, err := m.f.VisitorsByIdentity(ctx, m.tenant, id.kind, id.hash)
+		il := m.identityLookup(id.kind, id.hash)
+		links, err := m.f.VisitorsByIdentity(ctx, il.TenantID, il.IdentityKind, il.Hash)
 		if err != nil {
 			return nil, err
 		}
 		var tps []store.Touchpoint
 		for _, l := range links {
-			vt, err := m.f.TouchpointsByVisitor(ctx, m.tenant, l.VisitorID, m.since, m.until, candidateLimit)
+			vl := m.visitorLookup(l.VisitorID)
+			vt, err := m.f.TouchpointsByVisitor(ctx, vl.TenantID, vl.VisitorID, vl.Since, vl.Until, vl.Limit)
 			if err != nil {
 				return nil, err
 			}
@@ -321,23 +363,43 @@ func FBCLIDFromFBC(fbc string) string {
 	return parts[3]
 }
 
-func (m *matcher) byClickID(ctx context.Context, o store.Order) (*pick, error) {
+// click is a click id of the order.
+type click struct {
+	kind  store.ClickKind
+	value string
+}
+
+// clickIDs are the order's click ids: its fbclid (or the one its fbc carries), gclid and ttclid.
+func clickIDs(o store.Order) []click {
 	t := o.Tracking
-	fbclid := t.FBCLID
-	if fbclid == "" {
-		fbclid = FBCLIDFromFBC(t.FBC)
-	}
-	type click struct {
-		kind  store.ClickKind
-		value string
-	}
-	var tried []string
-	for _, c := range []click{{store.ClickFBCLID, fbclid}, {store.ClickGCLID, t.GCLID}, {store.ClickTTCLID, t.TTCLID}} {
-		if c.value == "" {
-			continue
+	var out []click
+	for _, c := range []click{{store.ClickFBCLID, orderFBCLID(o)}, {store.ClickGCLID, t.GCLID}, {store.ClickTTCLID, t.TTCLID}} {
+		if c.value != "" {
+			out = append(out, c)
 		}
+	}
+	return out
+}
+
+// orderFBCLID is the order's fbclid, or the one its fbc carries.
+func orderFBCLID(o store.Order) string {
+	if o.Tracking.FBCLID != "" {
+		return o.Tracking.FBCLID
+	}
+	return FBCLIDFromFBC(o.Tracking.FBC)
+}
+
+// clickLookup is the touchpoints in the window carrying a click id.
+func (m *matcher) clickLookup(kind store.ClickKind, value string) store.Lookup {
+	return store.Lookup{Kind: store.LookupTouchpointsByClickID, TenantID: m.tenant, ClickKind: kind, ClickID: value, Since: m.since, Until: m.until, Limit: candidateLimit}
+}
+
+func (m *matcher) byClickID(ctx context.Context, o store.Order) (*pick, error) {
+	var tried []string
+	for _, c := range clickIDs(o) {
 		tried = append(tried, string(c.kind))
-		tps, err := m.f.TouchpointsByClickID(ctx, m.tenant, c.kind, c.value, m.since, m.until, candidateLimit)
+		l := m.clickLookup(c.kind, c.value)
+		tps, err := m.f.TouchpointsByClickID(ctx, l.TenantID, l.ClickKind, l.ClickID, l.Since, l.Until, l.Limit)
 		if err != nil {
 			return nil, err
 		}
@@ -353,19 +415,31 @@ func (m *matcher) byClickID(ctx context.Context, o store.Order) (*pick, error) {
 	return &pick{rule: RuleClickID}, nil
 }
 
-// byNetwork is the probabilistic rule. It refuses to guess when the same IP and user agent
-// belong to more than one visitor (a carrier NAT, an office), because a wrong match sends
-// another person's click to the ad platform.
-func (m *matcher) byNetwork(ctx context.Context, o store.Order) (*pick, error) {
+// networkLookup is the touchpoints of the buyer's IP address and user agent in the
+// NetworkWindow before the order (within the window); none without both.
+func (m *matcher) networkLookup(o store.Order) (store.Lookup, bool) {
 	if o.Buyer.IP == "" || o.Buyer.UserAgent == "" {
-		return nil, nil
+		return store.Lookup{}, false
 	}
 	at := m.until.Add(-clockSkew)
 	since := at.Add(-NetworkWindow)
 	if since.Before(m.since) {
 		since = m.since
 	}
-	tps, err := m.f.TouchpointsByNetwork(ctx, m.tenant, o.Buyer.IP, o.Buyer.UserAgent, since, m.until, candidateLimit)
+	return store.Lookup{Kind: store.LookupTouchpointsByNetwork, TenantID: m.tenant, IP: o.Buyer.IP, UserAgent: o.Buyer.UserAgent,
+		Since: since, Until: m.until, Limit: candidateLimit}, true
+}
+
+// byNetwork is the probabilistic rule. It refuses to guess when the same IP and user agent
+// belong to more than one visitor (a carrier NAT, an office), because a wrong match sends
+// another person's click to the ad platform.
+func (m *matcher) byNetwork(ctx context.Context, o store.Order) (*pick, error) {
+	l, ok := m.networkLookup(o)
+	if !ok {
+		return nil, nil
+	}
+	since := l.Since
+	tps, err := m.f.TouchpointsByNetwork(ctx, l.TenantID, l.IP, l.UserAgent, l.Since, l.Until, l.Limit)
 	if err != nil {
 		return nil, err
 	}

@@ -90,20 +90,22 @@ func order(mod ...func(*store.Order)) store.Order {
 	return o
 }
 
-func TestMatchRules(t *testing.T) {
-	t.Parallel()
+type ruleCase struct {
+	name     string
+	src      store.Source
+	tps      []store.Touchpoint
+	ids      []store.Identity
+	order    store.Order
+	wantRule string
+	wantTP   string
+	wantConf float64
+}
+
+// ruleCases are TestMatchRules' cases.
+func ruleCases() []ruleCase {
 	src := store.Source{AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick}
 	srcFirst := store.Source{AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelFirstClick}
-	cases := []struct {
-		name     string
-		src      store.Source
-		tps      []store.Touchpoint
-		ids      []store.Identity
-		order    store.Order
-		wantRule string
-		wantTP   string
-		wantConf float64
-	}{
+	return []ruleCase{
 		{
 			name:     "visitor id, last click wins",
 			src:      src,
@@ -246,7 +248,11 @@ func TestMatchRules(t *testing.T) {
 			wantRule: RuleNone,
 		},
 	}
-	for _, tc := range cases {
+}
+
+func TestMatchRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range ruleCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := &memFinder{tps: tc.tps, ids: tc.ids}
@@ -405,13 +411,19 @@ func page(u, ref string) func(*store.Touchpoint) {
 	return func(t *store.Touchpoint) { t.URL, t.Referrer = u, ref }
 }
 
-// TestStitch: a buyer found on a visit without an ad (a fresh visitor id after Safari's cookie
-// cap or with blocked cookies) gets the credit moved to the same person's ad click, reached by
-// the order's click id, the visitor's _fbc cookie, the buyer's e-mail on another visitor id, or
-// the session the visit continued; a guess between people, a bot's click or a click outside the
-// window never takes it.
-func TestStitch(t *testing.T) {
-	t.Parallel()
+type stitchCase struct {
+	name     string
+	src      store.Source
+	tps      []store.Touchpoint
+	ids      []store.Identity
+	order    store.Order
+	wantTP   string
+	wantConf float64
+	wantLink string // the chosen candidate's rule
+}
+
+// stitchCases are TestStitch's cases.
+func stitchCases() []stitchCase {
 	src := store.Source{AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick}
 	const ip, ua = "203.0.113.7", "iPhone"
 	landing := func(id, vid string, ago time.Duration, click string) store.Touchpoint {
@@ -420,16 +432,7 @@ func TestStitch(t *testing.T) {
 	// The checkout's visitor id came back; its only visit is a page reached from /lp.
 	inner := tp("t9", "A", "k_new", 8*time.Minute, net(ip, ua), page("https://shop.example/curso", "https://shop.example/lp"))
 	newVisitor := func(o *store.Order) { o.Tracking.VisitorID = "k_new" }
-	cases := []struct {
-		name     string
-		src      store.Source
-		tps      []store.Touchpoint
-		ids      []store.Identity
-		order    store.Order
-		wantTP   string
-		wantConf float64
-		wantLink string // the chosen candidate's rule
-	}{
+	return []stitchCase{
 		{
 			name:   "Safari: the buyer's e-mail links the new visitor id to the ad click",
 			src:    src,
@@ -539,7 +542,7 @@ func TestStitch(t *testing.T) {
 		{
 			name:   "a bot's click is never stitched",
 			src:    src,
-			tps:    []store.Touchpoint{landing("t1", "k_old", 30*time.Hour, "x"), tp("t2", "A", "k_new", time.Hour)},
+			tps:    []store.Touchpoint{botTP(landing("t1", "k_old", 30*time.Hour, "x")), tp("t2", "A", "k_new", time.Hour)},
 			ids:    []store.Identity{{TenantID: "A", Kind: store.IdentityEmail, Hash: "emh", VisitorID: "k_old"}},
 			order:  order(newVisitor, func(o *store.Order) { o.Buyer.EmailHash = "emh" }),
 			wantTP: "t2", wantConf: 1,
@@ -561,12 +564,23 @@ func TestStitch(t *testing.T) {
 			wantTP: "t2", wantConf: 1,
 		},
 	}
-	for _, tc := range cases {
+}
+
+func botTP(t store.Touchpoint) store.Touchpoint {
+	t.Bot = true
+	return t
+}
+
+// TestStitch: a buyer found on a visit without an ad (a fresh visitor id after Safari's cookie
+// cap or with blocked cookies) gets the credit moved to the same person's ad click, reached by
+// the order's click id, the visitor's _fbc cookie, the buyer's e-mail on another visitor id, or
+// the session the visit continued; a guess between people, a bot's click or a click outside the
+// window never takes it.
+func TestStitch(t *testing.T) {
+	t.Parallel()
+	for _, tc := range stitchCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if strings.HasPrefix(tc.name, "a bot's") {
-				tc.tps[0].Bot = true
-			}
 			res, err := Match(context.Background(), &memFinder{tps: tc.tps, ids: tc.ids}, tc.src, tc.order, t0)
 			if err != nil {
 				t.Fatal(err)

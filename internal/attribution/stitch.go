@@ -92,27 +92,22 @@ func weaker(h hop, rule string, confidence float64) reached {
 // reaches an ad click in the window: the visit without an ad keeps the credit.
 func (m *matcher) stitch(ctx context.Context, o store.Order, p *pick) (*pick, error) {
 	found := p.chosen.VisitorID
-	own, err := m.f.TouchpointsByVisitor(ctx, m.tenant, found, m.since, m.until, candidateLimit)
+	byVisitor := func(vid string) ([]store.Touchpoint, error) {
+		l := m.visitorLookup(vid)
+		return m.f.TouchpointsByVisitor(ctx, l.TenantID, l.VisitorID, l.Since, l.Until, l.Limit)
+	}
+	own, err := byVisitor(found)
 	if err != nil {
 		return nil, err
 	}
 	s := &stitcher{m: m, found: found, via: map[string]reached{}}
 	byClick := func(kind store.ClickKind, value string) ([]store.Touchpoint, error) {
-		return m.f.TouchpointsByClickID(ctx, m.tenant, kind, value, m.since, m.until, candidateLimit)
+		l := m.clickLookup(kind, value)
+		return m.f.TouchpointsByClickID(ctx, l.TenantID, l.ClickKind, l.ClickID, l.Since, l.Until, l.Limit)
 	}
 
 	// The order's own click ids, when a rule before the click-id rule found the buyer.
-	fbclid := o.Tracking.FBCLID
-	if fbclid == "" {
-		fbclid = FBCLIDFromFBC(o.Tracking.FBC)
-	}
-	for _, c := range []struct {
-		kind  store.ClickKind
-		value string
-	}{{store.ClickFBCLID, fbclid}, {store.ClickGCLID, o.Tracking.GCLID}, {store.ClickTTCLID, o.Tracking.TTCLID}} {
-		if c.value == "" {
-			continue
-		}
+	for _, c := range clickIDs(o) {
 		tps, err := byClick(c.kind, c.value)
 		if err != nil {
 			return nil, err
@@ -122,23 +117,24 @@ func (m *matcher) stitch(ctx context.Context, o store.Order, p *pick) (*pick, er
 
 	// The buyer's e-mail and phone, then any the found visitor left: other visitor ids.
 	hops := []hop{{confidence: 1, tps: own}}
-	type ident struct {
+	type link struct {
 		kind       store.IdentityKind
 		hash       string
 		confidence float64
 	}
-	ids := []ident{{store.IdentityEmail, o.Buyer.EmailHash, ConfidenceIdentityEmail}, {store.IdentityPhone, o.Buyer.PhoneHash, ConfidenceIdentityPhone}}
+	ids := []link{{store.IdentityEmail, o.Buyer.EmailHash, ConfidenceIdentityEmail}, {store.IdentityPhone, o.Buyer.PhoneHash, ConfidenceIdentityPhone}}
 	for _, tp := range own {
-		ids = append(ids, ident{store.IdentityEmail, tp.EmailHash, ConfidenceIdentityEmail}, ident{store.IdentityPhone, tp.PhoneHash, ConfidenceIdentityPhone})
+		ids = append(ids, link{store.IdentityEmail, tp.EmailHash, ConfidenceIdentityEmail}, link{store.IdentityPhone, tp.PhoneHash, ConfidenceIdentityPhone})
 	}
-	tried := map[ident]bool{}
+	tried := map[link]bool{}
 	linked := map[string]bool{found: true}
 	for _, id := range ids {
 		if id.hash == "" || tried[id] || len(tried) >= 4 {
 			continue
 		}
 		tried[id] = true
-		links, err := m.f.VisitorsByIdentity(ctx, m.tenant, id.kind, id.hash)
+		il := m.identityLookup(id.kind, id.hash)
+		links, err := m.f.VisitorsByIdentity(ctx, il.TenantID, il.IdentityKind, il.Hash)
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +143,7 @@ func (m *matcher) stitch(ctx context.Context, o store.Order, p *pick) (*pick, er
 				continue
 			}
 			linked[l.VisitorID] = true
-			tps, err := m.f.TouchpointsByVisitor(ctx, m.tenant, l.VisitorID, m.since, m.until, candidateLimit)
+			tps, err := byVisitor(l.VisitorID)
 			if err != nil {
 				return nil, err
 			}
@@ -158,7 +154,7 @@ func (m *matcher) stitch(ctx context.Context, o store.Order, p *pick) (*pick, er
 
 	// From each of the buyer's visitor ids: its _fbc cookie, and the session its first visit
 	// continued.
-	seen := map[string]bool{fbclid: true}
+	seen := map[string]bool{orderFBCLID(o): true}
 	for _, h := range hops {
 		for _, tp := range h.tps {
 			v := FBCLIDFromFBC(tp.FBC)
