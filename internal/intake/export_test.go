@@ -1,6 +1,11 @@
 package intake
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/hubtrack/hub/internal/store"
+)
 
 // LocalStale is how long a delivery may wait for the background workers before it is given
 // its job instead.
@@ -11,4 +16,9 @@ const LocalStale = localStale
 func (s *Service) ProcessQueued(tenantID, inboxID string, queued time.Time) {
 	s.localInit()
 	s.processLocal(localItem{tenantID: tenantID, inboxID: inboxID, queued: queued})
+}
+
+// AttributeNew is attributeNew, for the tests that count its reads.
+func (s *Service) AttributeNew(ctx context.Context, r Store, src store.Source, oe *store.OrderEvent, now time.Time) error {
+	return s.attributeNew(ctx, r, src, oe, now)
 }

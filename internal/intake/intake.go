@@ -540,8 +540,8 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 // the reports' indexes, and added two statistics deltas (issue 15). The match is the one apply
 // would compute after the insert: the same order (store.NewOrder), the same reads, the same
 // clock. An order that exists (a pending order now paid, a retried delivery) is left to apply
-// as before, for the price of one indexed read; so is one another transaction creates in
-// between, whose insert then ignores the attribution (the match was read-only).
+// as before; so is one another transaction creates in between, whose insert then ignores the
+// attribution (the match was read-only), and one NewOrder cannot tell beforehand.
 //
 // process calls it before its transaction, with the store's read pool as r: the reads (the
 // order, the buyer's touchpoints and identities) then run alongside other webhooks' writes
@@ -549,25 +549,36 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 // (a seventh of the writer's time at 200 orders/s). They see what is committed a moment
 // before the transaction rather than in it; a touchpoint committed in between is one that
 // arrived after the payment's webhook.
+//
+// The order's read and the match's first lookups (attribution.Plan) are sent together
+// (r.Lookups: one round trip on PostgreSQL, where an orphan's six or so reads one after another
+// cost a round trip each) and Match takes their results from memory (attribution.Prefetched);
+// only the lookups that depend on those results reach the store during Match. An order that
+// exists wastes the lookups (indexed reads of a few rows, in the round trip its read costs
+// anyway).
 func (s *Service) attributeNew(ctx context.Context, r Store, src store.Source, oe *store.OrderEvent, now time.Time) error {
 	if oe.Status != domain.StatusPaid {
 		return nil
 	}
-	if _, err := r.GetOrderByExternalID(ctx, oe.TenantID, oe.Provider, oe.ExternalID); err == nil {
+	e := *oe
+	e.NewOrderID = store.NewID()
+	o, ok := store.NewOrder(e)
+	if !ok {
 		return nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	}
+	ls := append([]store.Lookup{{Kind: store.LookupOrderByExternalID, TenantID: oe.TenantID, Provider: oe.Provider, ExternalID: oe.ExternalID}},
+		attribution.Plan(src, o)...)
+	if err := r.Lookups(ctx, ls); err != nil {
 		return err
 	}
-	oe.NewOrderID = store.NewID()
-	o, ok := store.NewOrder(*oe)
-	if !ok {
-		oe.NewOrderID = ""
+	if ls[0].Order != nil {
 		return nil
 	}
-	res, err := attribution.Match(ctx, r, src, o, now)
+	res, err := attribution.Match(ctx, attribution.Prefetched(r, ls[1:]), src, o, now)
 	if err != nil {
 		return err
 	}
+	oe.NewOrderID = e.NewOrderID
 	oe.Attribution = &res.Attribution
 	return nil
 }

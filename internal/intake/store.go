@@ -20,4 +20,5 @@ type Store interface {
 	// Read before the processing transaction: a new paid order's match (see attributeNew).
 	GetOrderByExternalID(ctx context.Context, tenantID, provider, externalID string) (store.Order, error)
 	attribution.Finder
+	Lookups(ctx context.Context, ls []store.Lookup) error
 }
