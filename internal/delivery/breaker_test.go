@@ -2,65 +2,234 @@ package delivery_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/cache"
+	"github.com/hubtrack/hub/internal/cache/memory"
 	cacheredis "github.com/hubtrack/hub/internal/cache/redis"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/testenv"
 )
 
-// Two replicas share a breaker through Redis: failures seen by one open it for the other, and
-// only one of them probes when it is half-open.
-func TestBreakerSharedAcrossReplicas(t *testing.T) {
-	t.Parallel()
+// onBothCaches runs f on Redis and on the in-process cache. replica returns the cache one more
+// Breaker shares the state through: a new Redis client on the same keys (another replica), or
+// the same in-process cache (the embedded mode, one process).
+func onBothCaches(t *testing.T, f func(t *testing.T, replica func() cache.Cache)) {
+	t.Helper()
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		url, prefix := testenv.Redis(t)
+		f(t, func() cache.Cache {
+			c, err := cacheredis.New(url, prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			return c
+		})
+	})
+	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
+		c := memory.New(memory.Options{})
+		f(t, func() cache.Cache { return c })
+	})
+}
+
+// countingCache counts the requests a Breaker makes to its cache: on Redis each is one round
+// trip (GetMany's GETs are one pipeline).
+type countingCache struct {
+	cache.Cache
+	n atomic.Int64
+}
+
+func (c *countingCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	c.n.Add(1)
+	return c.Cache.Get(ctx, key)
+}
+
+func (c *countingCache) GetMany(ctx context.Context, keys []string) ([]cache.Got, error) {
+	c.n.Add(1)
+	return cache.GetMany(ctx, c.Cache, keys)
+}
+
+func (c *countingCache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	c.n.Add(1)
+	return c.Cache.Set(ctx, key, val, ttl)
+}
+
+func (c *countingCache) Delete(ctx context.Context, key string) error {
+	c.n.Add(1)
+	return c.Cache.Delete(ctx, key)
+}
+
+func (c *countingCache) SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error) {
+	c.n.Add(1)
+	return c.Cache.SetNX(ctx, key, val, ttl)
+}
+
+func (c *countingCache) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
+	c.n.Add(1)
+	return c.Cache.Incr(ctx, key, ttl)
+}
+
+// send is one send through br: Allow, then Success or Failure as delivered says, unless the
+// breaker is open. It returns what Allow decided.
+func send(t *testing.T, br *delivery.Breaker, dest string, delivered bool) delivery.BreakerState {
+	t.Helper()
 	ctx := context.Background()
-	url, prefix := testenv.Redis(t)
-	replica := func() *delivery.Breaker {
-		c, err := cacheredis.New(url, prefix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return &delivery.Breaker{Cache: c, Threshold: 3, Window: time.Minute, Cooldown: 500 * time.Millisecond}
-	}
-	a, b := replica(), replica()
-	for range 3 {
-		st, _, err := a.Allow(ctx, "d1")
-		if err != nil || st != delivery.BreakerClosed {
-			t.Fatalf("closed: %v %v", st, err)
-		}
-		if err := a.Failure(ctx, "d1", st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, wait, err := b.Allow(ctx, "d1")
-	if err != nil || st != delivery.BreakerOpen || wait <= 0 {
-		t.Fatalf("replica b sees %v (wait %v, %v), want open", st, wait, err)
-	}
-	if st, _, _ := b.Allow(ctx, "d2"); st != delivery.BreakerClosed {
-		t.Fatal("one destination's breaker affects another")
-	}
-	// After the cooldown exactly one replica gets the probe.
-	deadline := time.Now().Add(5 * time.Second)
-	var sa, sb delivery.BreakerState
-	for time.Now().Before(deadline) {
-		sa, _, _ = a.Allow(ctx, "d1")
-		if sa != delivery.BreakerOpen {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	sb, _, _ = b.Allow(ctx, "d1")
-	if sa != delivery.BreakerHalfOpen || sb != delivery.BreakerOpen {
-		t.Fatalf("after cooldown: a=%v b=%v, want half_open and open", sa, sb)
-	}
-	if err := a.Success(ctx, "d1", sa); err != nil {
+	p, err := br.Allow(ctx, dest)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _, _ := b.Allow(ctx, "d1"); st != delivery.BreakerClosed {
-		t.Fatalf("after a successful probe b sees %v", st)
+	switch {
+	case p.State == delivery.BreakerOpen:
+	case delivered:
+		err = br.Success(ctx, dest, p)
+	default:
+		err = br.Failure(ctx, dest, p)
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.State
+}
+
+// Two replicas share a breaker: failures seen by one open it for the other, and only one of
+// them probes when it is half-open.
+func TestBreakerSharedAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	onBothCaches(t, func(t *testing.T, replica func() cache.Cache) {
+		ctx := context.Background()
+		newBreaker := func() *delivery.Breaker {
+			return &delivery.Breaker{Cache: replica(), Threshold: 3, Window: time.Minute, Cooldown: 500 * time.Millisecond}
+		}
+		a, b := newBreaker(), newBreaker()
+		for range 3 {
+			if st := send(t, a, "d1", false); st != delivery.BreakerClosed {
+				t.Fatalf("closed: %v", st)
+			}
+		}
+		p, err := b.Allow(ctx, "d1")
+		if err != nil || p.State != delivery.BreakerOpen || p.Wait <= 0 {
+			t.Fatalf("replica b sees %+v (%v), want open", p, err)
+		}
+		if p, _ := b.Allow(ctx, "d2"); p.State != delivery.BreakerClosed {
+			t.Fatal("one destination's breaker affects another")
+		}
+		// After the cooldown exactly one replica gets the probe.
+		deadline := time.Now().Add(5 * time.Second)
+		var pa delivery.Permit
+		for time.Now().Before(deadline) {
+			pa, _ = a.Allow(ctx, "d1")
+			if pa.State != delivery.BreakerOpen {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		pb, _ := b.Allow(ctx, "d1")
+		if pa.State != delivery.BreakerHalfOpen || pb.State != delivery.BreakerOpen {
+			t.Fatalf("after cooldown: a=%v b=%v, want half_open and open", pa.State, pb.State)
+		}
+		if err := a.Success(ctx, "d1", pa); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := b.Allow(ctx, "d1"); p.State != delivery.BreakerClosed {
+			t.Fatalf("after a successful probe b sees %v", p.State)
+		}
+		// The probe's success forgave the failures too: it takes Threshold new ones to reopen.
+		for range 2 {
+			send(t, b, "d1", false)
+		}
+		if p, _ := a.Allow(ctx, "d1"); p.State != delivery.BreakerClosed {
+			t.Fatalf("two failures after the probe: a sees %v, want closed", p.State)
+		}
+	})
+}
+
+// Failures recorded by two replicas add up: the breaker opens at the threshold for both.
+func TestBreakerFailuresAcrossReplicasTrip(t *testing.T) {
+	t.Parallel()
+	onBothCaches(t, func(t *testing.T, replica func() cache.Cache) {
+		a := &delivery.Breaker{Cache: replica(), Threshold: 3, Window: time.Minute, Cooldown: time.Minute}
+		b := &delivery.Breaker{Cache: replica(), Threshold: 3, Window: time.Minute, Cooldown: time.Minute}
+		send(t, a, "d1", false)
+		send(t, b, "d1", false)
+		if st := send(t, a, "d1", false); st != delivery.BreakerClosed {
+			t.Fatalf("third send: %v, want closed (it is the third failure)", st)
+		}
+		for name, br := range map[string]*delivery.Breaker{"a": a, "b": b} {
+			if st := send(t, br, "d1", true); st != delivery.BreakerOpen {
+				t.Fatalf("after three failures on two replicas %s sees %v, want open", name, st)
+			}
+		}
+	})
+}
+
+// A success forgives the failures its Allow saw, whichever replica recorded them; a failure
+// recorded between a success's Allow and the success is left for the next success to forgive.
+func TestBreakerSuccessForgivesFailures(t *testing.T) {
+	t.Parallel()
+	onBothCaches(t, func(t *testing.T, replica func() cache.Cache) {
+		ctx := context.Background()
+		a := &delivery.Breaker{Cache: replica(), Threshold: 3, Window: time.Minute, Cooldown: time.Minute}
+		b := &delivery.Breaker{Cache: replica(), Threshold: 3, Window: time.Minute, Cooldown: time.Minute}
+		send(t, a, "d1", false)
+		send(t, b, "d1", false)
+		send(t, a, "d1", true) // forgives both
+		send(t, b, "d1", false)
+		send(t, a, "d1", false)
+		if st := send(t, b, "d1", true); st != delivery.BreakerClosed {
+			t.Fatalf("two failures, a success, two failures: %v, want closed", st)
+		}
+		// b's Allow sees no failures; a failure lands before b's success, which leaves it.
+		p, err := b.Allow(ctx, "d1")
+		if err != nil || p.State != delivery.BreakerClosed {
+			t.Fatalf("%+v %v", p, err)
+		}
+		send(t, a, "d1", false)
+		if err := b.Success(ctx, "d1", p); err != nil {
+			t.Fatal(err)
+		}
+		send(t, a, "d1", true) // its Allow saw the failure: forgiven now
+		send(t, a, "d1", false)
+		send(t, b, "d1", false)
+		if st := send(t, a, "d1", true); st != delivery.BreakerClosed {
+			t.Fatalf("after the next success forgave the failure: %v, want closed", st)
+		}
+	})
+}
+
+// A send to a destination whose breaker is closed with no failures costs one request to the
+// cache (Allow's read; the success writes nothing); before issue 15 it cost two (the success
+// deleted the failures counter every time). After a failure, the next success deletes it.
+func TestBreakerRoundTripsPerSend(t *testing.T) {
+	t.Parallel()
+	onBothCaches(t, func(t *testing.T, replica func() cache.Cache) {
+		c := &countingCache{Cache: replica()}
+		br := &delivery.Breaker{Cache: c, Threshold: 3, Window: time.Minute, Cooldown: time.Minute}
+		costs := func(delivered bool) int64 {
+			t.Helper()
+			before := c.n.Load()
+			send(t, br, "d1", delivered)
+			return c.n.Load() - before
+		}
+		for i := range 3 {
+			if n := costs(true); n != 1 {
+				t.Fatalf("closed-breaker send %d: %d requests to the cache, want 1", i, n)
+			}
+		}
+		if n := costs(false); n != 2 {
+			t.Fatalf("failed send: %d requests, want 2 (the read, the failures' increment)", n)
+		}
+		if n := costs(true); n != 2 {
+			t.Fatalf("success after a failure: %d requests, want 2 (the read, the failures' delete)", n)
+		}
+		if n := costs(true); n != 1 {
+			t.Fatalf("closed-breaker send after the failure was forgiven: %d requests, want 1", n)
+		}
+	})
 }
 
 // BenchmarkBreakerAllow: a closed breaker's check on real Redis, the state of nearly every send.
@@ -75,8 +244,8 @@ func BenchmarkBreakerAllow(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if st, _, err := br.Allow(ctx, "d1"); err != nil || st != delivery.BreakerClosed {
-			b.Fatal(st, err)
+		if p, err := br.Allow(ctx, "d1"); err != nil || p.State != delivery.BreakerClosed {
+			b.Fatal(p.State, err)
 		}
 	}
 }

@@ -496,12 +496,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return w.finish(ctx, ds.Type, d, store.DeliverySkipped, dest.ReasonConsentDenied, nil)
 	}
 
-	bstate, wait, err := w.Breaker.Allow(ctx, ds.ID)
+	bstate, err := w.Breaker.Allow(ctx, ds.ID)
 	if err != nil {
 		w.Log.Warn("delivery: breaker state unavailable; sending", "destination_id", ds.ID, "error", err)
 	}
-	if bstate == BreakerOpen {
-		return river.JobSnooze(wait)
+	if bstate.State == BreakerOpen {
+		return river.JobSnooze(bstate.Wait)
 	}
 
 	p := &pending{ev: ev, d: d, replay: a.Replay > 0}
