@@ -18,6 +18,8 @@ import (
 var (
 	ErrNotFound = errors.New("store: not found")
 	ErrConflict = errors.New("store: conflict")
+	// ErrChanged is UpdateDeliveryIf's refusal: the row is not as the caller last knew it.
+	ErrChanged = errors.New("store: changed since it was read")
 	// ErrStorageFailed marks a write the store refused, or that failed, because its storage
 	// failed (an I/O error, a full or read-only disk): nothing written since can be trusted to
 	// last, so callers must not acknowledge it (answer 503, the client retries).
@@ -302,6 +304,11 @@ type Writer interface {
 	// UpdateDelivery records state, reason, attempts and delivered at; a zero UpdatedAt gets
 	// the clock.
 	UpdateDelivery(ctx context.Context, d Delivery) error
+	// UpdateDeliveryIf is UpdateDelivery when the row still has was's state, reason, attempts,
+	// in-flight flag, resends and UpdatedAt (was: the row as the caller last knew it, e.g. as
+	// CreateDelivery returned it); else it writes nothing and fails with ErrChanged, which on
+	// PostgreSQL may come from a later call or from Tx (see Tx), and fails the transaction.
+	UpdateDeliveryIf(ctx context.Context, d, was Delivery) error
 	// MarkDeliveryQueued clears Local: call it in the transaction that enqueues the
 	// delivery's job. A delivery already queued is left as it is (no error).
 	MarkDeliveryQueued(ctx context.Context, tenantID, id string) error

@@ -125,6 +125,26 @@ func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 		d.InFlight, d.Resends, nullInt(d.Keys))
 }
 
+// UpdateDeliveryIf is UpdateDelivery guarded by was (see store.Writer); sent with the
+// transaction's next statement (execLater), so its refusal fails the transaction.
+func (q *queries) UpdateDeliveryIf(ctx context.Context, d, was store.Delivery) error {
+	return q.execLater(ctx, func(n int64, err error) error {
+		if err != nil {
+			return wrap("update delivery if unchanged", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("sqlstore: update delivery %s: %w", d.ID, store.ErrChanged)
+		}
+		return nil
+	}, `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
+		in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys)
+		WHERE tenant_id = $1 AND id = $2
+			AND state = $11 AND reason = $12 AND attempts = $13 AND in_flight = $14 AND resends = $15 AND updated_at = $16`,
+		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
+		d.InFlight, d.Resends, nullInt(d.Keys),
+		string(was.State), was.Reason, was.Attempts, was.InFlight, was.Resends, q.f.Time(Micro(was.UpdatedAt)))
+}
+
 // MarkDeliveryQueued is sent with the transaction's next statement (execLater).
 func (q *queries) MarkDeliveryQueued(ctx context.Context, tenantID, id string) error {
 	return q.execLater(ctx, func(_ int64, err error) error {

@@ -94,3 +94,60 @@ func testDeliveryJob(t *testing.T, s store.Store) {
 	_, err = s.GetDeliveryJob(ctx, w.a.ID, "no-such-delivery")
 	wantErr(t, err, store.ErrNotFound, "a missing delivery job")
 }
+
+// testUpdateDeliveryIf: UpdateDeliveryIf writes the delivery when its row is as the caller
+// last knew it (as CreateDelivery returned it), and otherwise writes nothing and fails the
+// transaction with ErrChanged, whichever column changed (state, reason, attempts, in flight,
+// resends, updated at), leaving the change and the transaction's other writes undone.
+func testUpdateDeliveryIf(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	o, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, "if1", "k-if1", domain.StatusPaid, at(0)))
+	noErr(t, err)
+	n := 0
+	planned := func() store.Delivery {
+		n++
+		d, _, err := s.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, OrderID: o.ID, DestinationID: w.dstA.ID,
+			EventName: "Purchase-" + string(rune('A'+n)), EventID: "e-if", State: store.DeliveryPending, CreatedAt: at(time.Second), Local: true})
+		noErr(t, err)
+		return d
+	}
+	inFlight := func(d store.Delivery) store.Delivery {
+		d.InFlight, d.UpdatedAt = true, micro(at(time.Minute))
+		return d
+	}
+
+	d := planned()
+	noErr(t, s.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDeliveryIf(ctx, inFlight(d), d) }))
+	equal(t, "written when unchanged", must(s.GetDelivery(ctx, w.a.ID, d.ID))(t), inFlight(d))
+
+	for _, c := range []struct {
+		name   string
+		change func(*store.Delivery)
+	}{
+		{"state", func(d *store.Delivery) { d.State = store.DeliverySkipped }},
+		{"reason", func(d *store.Delivery) { d.Reason = "replay requested" }},
+		{"attempts", func(d *store.Delivery) { d.Attempts = 1 }},
+		{"in flight", func(d *store.Delivery) { d.InFlight = true }},
+		{"resends", func(d *store.Delivery) { d.Resends = 1 }},
+		{"updated at", func(d *store.Delivery) { d.UpdatedAt = micro(at(time.Hour)) }},
+	} {
+		d := planned()
+		changed := d
+		c.change(&changed)
+		if changed.UpdatedAt.Equal(d.UpdatedAt) {
+			changed.UpdatedAt = d.UpdatedAt
+		}
+		noErr(t, s.UpdateDelivery(ctx, changed))
+		other := planned()
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			if err := tx.UpdateDelivery(ctx, inFlight(other)); err != nil {
+				return err
+			}
+			return tx.UpdateDeliveryIf(ctx, inFlight(d), d)
+		})
+		wantErr(t, err, store.ErrChanged, "changed "+c.name)
+		equal(t, "changed "+c.name+": kept", must(s.GetDelivery(ctx, w.a.ID, d.ID))(t), changed)
+		equal(t, "changed "+c.name+": the transaction's other write undone", must(s.GetDelivery(ctx, w.a.ID, other.ID))(t), other)
+	}
+}

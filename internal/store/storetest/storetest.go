@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"Deliveries", testDeliveries},
 		{"TouchpointDeliveries", testTouchpointDeliveries},
 		{"DeliveryJob", testDeliveryJob},
+		{"UpdateDeliveryIf", testUpdateDeliveryIf},
 		{"IdentifierCoverage", testIdentifierCoverage},
 		{"DedupCoverage", testDedupCoverage},
 		{"Audit", testAudit},
