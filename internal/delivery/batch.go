@@ -21,6 +21,7 @@ type pending struct {
 	ev      dest.Event
 	d       store.Delivery
 	replay  bool
+	carried bool     // d is as planned, not read (Local.DispatchJobs): begin writes it only if unchanged
 	resend  bool     // the delivery's last send lost its outcome
 	stale   []string // attempts of that lost send, still in flight, to close
 	attempt store.Attempt
@@ -33,6 +34,7 @@ type sent struct {
 	dest.Outcome
 	attempt store.Attempt
 	d       store.Delivery // as begin left it (in flight, resends counted)
+	changed bool           // carried, and its row changed since it was planned: nothing was recorded or sent
 }
 
 type batch struct {
@@ -43,8 +45,9 @@ type batch struct {
 
 // beginFunc records, in one transaction and before the request leaves, an attempt in flight
 // for every event of a batch (with the batch's request id and event ids). When it fails,
-// nothing is sent.
-type beginFunc func(ctx context.Context, requestID string, items []*pending) error
+// nothing is sent. It returns the items kept, recorded (or, with an error, not), and those it
+// dropped (a carried delivery whose row changed since it was planned): neither recorded nor sent.
+type beginFunc func(ctx context.Context, requestID string, items []*pending) (kept, dropped []*pending, err error)
 
 // quotaFunc takes one request from a destination's quota; when none is left it returns false
 // and how long to wait.
@@ -148,23 +151,31 @@ func (bs *batchers) flushAfter(key batchKey, b *batch) {
 		return
 	}
 	bs.close(key, b)
-	events := make([]dest.Event, len(b.items))
-	for i, p := range b.items {
-		events[i] = p.ev
-	}
 	// The batch outlives any one job's context: it is sent once for all of them, within the
 	// destination's timeout (which the job's timeout covers).
 	ctx, cancel := context.WithTimeout(context.Background(), bs.sendTimeout)
 	defer cancel()
-	if err := bs.begin(ctx, store.NewID(), b.items); err != nil {
-		for _, p := range b.items {
+	items, dropped, err := bs.begin(ctx, store.NewID(), b.items)
+	for _, p := range dropped {
+		p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: ReasonNotRecorded,
+			Message: "the delivery changed since it was planned; nothing was sent"}, changed: true}
+	}
+	if err != nil {
+		for _, p := range items {
 			p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: ReasonNotRecorded,
 				Message: "the attempt could not be recorded before sending; nothing was sent"}}
 		}
 		return
 	}
+	if len(items) == 0 {
+		return
+	}
+	events := make([]dest.Event, len(items))
+	for i, p := range items {
+		events[i] = p.ev
+	}
 	res, err := b.sender.Send(ctx, events)
-	for i, p := range b.items {
+	for i, p := range items {
 		switch {
 		case err != nil:
 			p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonTransient, Message: err.Error()}, attempt: p.attempt, d: p.d}

@@ -81,12 +81,26 @@ func Plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order,
 // skipped). Should the process stop before their attempts end, the sweep (Local.Sweep) finds
 // them still Local and enqueues their jobs.
 func PlanLocal(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time) ([]store.Delivery, error) {
-	_, dispatch, err := plan(ctx, tx, dests, o, now, true)
-	return dispatch, err
+	_, jobs, err := plan(ctx, tx, dests, o, now, true)
+	ds := make([]store.Delivery, len(jobs))
+	for i, j := range jobs {
+		ds[i] = j.Delivery
+	}
+	return ds, err
 }
 
-// plan is Plan, or PlanLocal when local is set; dispatch is the deliveries PlanLocal returns.
-func plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time, local bool) (out, dispatch []store.Delivery, err error) {
+// PlanLocalJobs is PlanLocal returning, with each delivery to dispatch, the part of its
+// store.DeliveryJob the planning read and wrote: the delivery as created, its destination's row
+// as this transaction read it, and o (which the caller passes as the transaction wrote it). The
+// caller adds the order's attribution and touchpoint, when it knows them, and hands the job to
+// Local.DispatchJobs (see there).
+func PlanLocalJobs(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time) ([]store.DeliveryJob, error) {
+	_, jobs, err := plan(ctx, tx, dests, o, now, true)
+	return jobs, err
+}
+
+// plan is Plan, or PlanLocal when local is set; dispatch is the jobs PlanLocalJobs returns.
+func plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time, local bool) (out []store.Delivery, dispatch []store.DeliveryJob, err error) {
 	name, lifecycle := domain.EventPurchase, false
 	if o.Status != domain.StatusPaid {
 		var ok bool
@@ -123,7 +137,8 @@ func plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order,
 		switch {
 		case created.State == store.DeliverySkipped:
 		case created.Local:
-			dispatch = append(dispatch, created)
+			order := o
+			dispatch = append(dispatch, store.DeliveryJob{Delivery: created, Destination: d, Order: &order})
 		default:
 			if err := tx.Enqueue(ctx, Args{TenantID: o.TenantID, DeliveryID: created.ID}, nil); err != nil {
 				return nil, nil, fmt.Errorf("delivery: plan: enqueue: %w", err)
@@ -453,14 +468,34 @@ var errRetry = errors.New("delivery: retryable failure")
 // the lost attempt is closed as resent_after_crash and the new one is a counted resend with
 // the same event id, which the platform deduplicates.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	return w.work(ctx, job, nil)
+}
+
+// work is Work; carried, when not nil, is the job's DeliveryJob as the transaction that
+// planned the delivery wrote and read it (Local.DispatchJobs), used instead of reading it.
+// A carried job is used only to send: any other decision (the delivery not pending, the
+// destination disabled or unusable, the event too old or held for consent) is taken again on
+// a fresh read, and the send's in-flight write is made only if the delivery's row is still as
+// planned (begin, store.Tx.UpdateDeliveryIf); when it is not, the job is read again and the
+// attempt goes on from there, so nothing written in between is overwritten.
+func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.DeliveryJob) error {
 	a := job.Args
-	// One statement reads the delivery with everything its event is built from (and the
-	// destination's row as it now stands, so a changed setting is seen at once).
-	dj, err := w.Store.GetDeliveryJob(ctx, a.TenantID, a.DeliveryID)
-	if err != nil {
-		return fmt.Errorf("delivery: load %s: %w", a.DeliveryID, err)
+	dj := carried
+	if dj == nil {
+		// One statement reads the delivery with everything its event is built from (and the
+		// destination's row as it now stands, so a changed setting is seen at once).
+		read, err := w.Store.GetDeliveryJob(ctx, a.TenantID, a.DeliveryID)
+		if err != nil {
+			return fmt.Errorf("delivery: load %s: %w", a.DeliveryID, err)
+		}
+		dj = &read
 	}
+	// fresh takes the decision again on the rows as they now stand (carried only).
+	fresh := func() error { return w.work(ctx, job, nil) }
 	d, ds := dj.Delivery, dj.Destination
+	if carried != nil && (d.State != store.DeliveryPending || d.InFlight || a.Replay != 0) {
+		return fresh()
+	}
 	switch d.State {
 	case store.DeliveryDelivered, store.DeliverySkipped:
 		return nil // never sent twice
@@ -470,22 +505,34 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		}
 	}
 	if !ds.Enabled {
+		if carried != nil {
+			return fresh()
+		}
 		return w.finish(ctx, ds.Type, d, store.DeliverySkipped, "destination_disabled", nil)
 	}
 	impl, ok := w.Dests.Lookup(ds.Type)
 	if !ok {
+		if carried != nil {
+			return fresh()
+		}
 		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
 	sender, limit, err := w.sender(ds, impl)
 	if err != nil {
+		if carried != nil {
+			return fresh()
+		}
 		w.Log.Error("delivery: destination settings", "destination_id", ds.ID, "error", err)
 		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
-	ev, err := w.buildEvent(ctx, dj, impl.Spec())
+	ev, err := w.buildEvent(ctx, *dj, impl.Spec())
 	if err != nil {
 		return err
 	}
 	if tooOld(impl.Spec(), ev.EventTime, w.now()) {
+		if carried != nil {
+			return fresh()
+		}
 		state := store.DeliverySkipped
 		if d.Attempts > 0 || d.InFlight {
 			state = store.DeliveryDead // it was tried and ran out of time
@@ -493,6 +540,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return w.finish(ctx, ds.Type, d, state, dest.ReasonStale, nil)
 	}
 	if dest.HeldForConsent(impl.Spec(), configOf(ds), ev) {
+		if carried != nil {
+			return fresh()
+		}
 		return w.finish(ctx, ds.Type, d, store.DeliverySkipped, dest.ReasonConsentDenied, nil)
 	}
 
@@ -504,7 +554,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return river.JobSnooze(bstate.Wait)
 	}
 
-	p := &pending{ev: ev, d: d, replay: a.Replay > 0}
+	p := &pending{ev: ev, d: d, replay: a.Replay > 0, carried: carried != nil}
 	if d.InFlight {
 		// The last send's outcome was lost: it may have reached the platform.
 		p.resend = true
@@ -530,6 +580,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	res := w.batchers.send(ctx, batchKey{dest: ds.ID, rpm: impl.Spec().RequestsPerMinute}, impl.Spec().MaxBatch, sender, p)
 	w.slots.release(ds.ID, limit)
 	out, attempt := res.Outcome, res.attempt
+	if res.changed {
+		// Carried, and the row changed since it was planned (a replay, another run): nothing
+		// was recorded or sent; go on from the row as it now stands.
+		w.Log.Debug("delivery: carried job's delivery changed since it was planned; reading it", "delivery_id", d.ID)
+		return fresh()
+	}
 	if attempt.ID == "" {
 		// Nothing was recorded by this job: either begin failed and nothing was sent, or the
 		// job was cancelled while its batch was in the air (then the delivery is in flight and
@@ -605,7 +661,31 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 // begin records, in one transaction before the batch's request leaves, an attempt in flight
 // for each of its events (request id, every event id of the batch, resend flag), closes the
 // attempts whose outcome was lost, and marks each delivery in flight.
-func (w *Worker) begin(ctx context.Context, requestID string, items []*pending) error {
+//
+// A carried item's delivery is written only if its row is still as planned
+// (UpdateDeliveryIf); when one is not, the transaction is run again without the carried items,
+// which begin returns apart (dropped) to be read again by their jobs: nothing is recorded or
+// sent for them. kept is the other items: recorded, or, with an error, not.
+func (w *Worker) begin(ctx context.Context, requestID string, items []*pending) (kept, dropped []*pending, err error) {
+	err = w.beginTx(ctx, requestID, items)
+	if !errors.Is(err, store.ErrChanged) {
+		return items, nil, err
+	}
+	for _, p := range items {
+		if p.carried {
+			dropped = append(dropped, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	if len(kept) > 0 {
+		err = w.beginTx(ctx, requestID, kept)
+	}
+	return kept, dropped, err
+}
+
+// beginTx is begin's transaction for items.
+func (w *Worker) beginTx(ctx context.Context, requestID string, items []*pending) error {
 	ids := make([]string, len(items))
 	for i, p := range items {
 		ids[i] = p.ev.EventID
@@ -635,13 +715,21 @@ func (w *Worker) begin(ctx context.Context, requestID string, items []*pending) 
 			if p.resend {
 				d.Resends++
 			}
-			if err := tx.UpdateDelivery(ctx, d); err != nil {
+			if p.carried {
+				err = tx.UpdateDeliveryIf(ctx, d, p.d)
+			} else {
+				err = tx.UpdateDelivery(ctx, d)
+			}
+			if err != nil {
 				return err
 			}
 			recs[i] = rec{at, d}
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrChanged) {
+		return err // begin sends the others
+	}
 	if err != nil {
 		w.Log.Warn("delivery: record attempts in flight; not sending", "request_id", requestID, "events", len(items), "error", err)
 		return fmt.Errorf("delivery: begin %s: %w", requestID, err)

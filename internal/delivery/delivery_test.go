@@ -58,8 +58,13 @@ func (e *env) newWorker(st store.Store) *delivery.Worker {
 
 func newEnv(t *testing.T, dialect string) *env {
 	t.Helper()
+	return newEnvOn(t, teststore.Open(t, dialect), dialect)
+}
+
+// newEnvOn is newEnv on a migrated store of the test's own, of the dialect.
+func newEnvOn(t *testing.T, st store.Store, dialect string) *env {
+	t.Helper()
 	ctx := context.Background()
-	st := teststore.Open(t, dialect)
 	keys, _ := pii.NewKeyring(pii.GenerateKey())
 	fake := fakemeta.New()
 	fake.Hang = 5 * time.Second

@@ -23,3 +23,12 @@ func (l *Local) SetMaxWait(d time.Duration) { l.maxWait = d }
 
 // WaitPerSlot is how many deliveries may wait for a local slot, per slot.
 const WaitPerSlot = waitPerSlot
+
+// SetCarryFor sets how long after its dispatch an attempt may send from its carried job.
+func (l *Local) SetCarryFor(d time.Duration) { l.carryFor = d }
+
+// AttemptNow makes d's first attempt now, in the caller's goroutine, from job when not nil (as
+// a slot does for a delivery dispatched with DispatchJobs), and returns when it has ended.
+func (l *Local) AttemptNow(d store.Delivery, job *store.DeliveryJob) {
+	l.attempt(waiter{d: d, job: job, at: time.Now()})
+}

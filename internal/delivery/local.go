@@ -55,6 +55,7 @@ type Local struct {
 	busy     int           // slots running an attempt (each a goroutine), under mu
 	waiting  chan waiter   // the FIFO of deliveries waiting for a slot; sent to and taken from under mu
 	maxWait  time.Duration // a delivery that waited longer gets its job instead of its attempt
+	carryFor time.Duration // an attempt that starts later than this after its dispatch reads its job (carryFor)
 	retrying chan struct{} // one per enqueue being tried again (handOverPending)
 	stopped  bool
 	stopping chan struct{} // closed by Stop: the enqueues being tried again leave theirs to the sweep
@@ -63,11 +64,24 @@ type Local struct {
 	cancel   context.CancelFunc
 }
 
-// waiter is a delivery waiting for a slot, since when (on the monotonic clock).
+// waiter is a delivery waiting for a slot, since when (on the monotonic clock), with the job
+// carried from its planning (nil: the attempt reads it).
 type waiter struct {
-	d  store.Delivery
-	at time.Time
+	d   store.Delivery
+	job *store.DeliveryJob
+	at  time.Time
 }
+
+// carryFor bounds how long after its dispatch a delivery's attempt sends from the job carried
+// from its planning (DispatchJobs); one that starts later reads it (GetDeliveryJob). The carried
+// rows are then at most about a second older than a fresh read's would be, which is already
+// what a fresh read's can be when its request leaves: a job reads, then its batch waits for the
+// batch window and for its destination's quota (quotaHold, 2 s). So a destination's setting
+// changed, or a buyer erased, is seen by every attempt that starts more than carryFor after,
+// as by every job read after it. A delivery taken from a slot at once (the usual case) starts
+// within microseconds; one that waited for a slot that long reads. The delivery's own row is not
+// a matter of age: its first write is conditional on it being as planned (Worker.begin).
+const carryFor = time.Second
 
 // The enqueue of a follow-up job that failed is tried again after handOverFirst, doubling to
 // handOverMax, until handOverFor after the first failure: well inside SweepAfter (at least two
@@ -107,6 +121,7 @@ func NewLocal(w *Worker, n int) *Local {
 	// JobTimeout (at most half of it) and enqueueing its follow-up (followUpTimeout, 10 s), it
 	// does.
 	l.maxWait = l.SweepAfter() / 4
+	l.carryFor = carryFor
 	return l
 }
 
@@ -119,15 +134,30 @@ const followUpTimeout = 10 * time.Second
 // without waiting for the attempts.
 func (l *Local) Dispatch(ds []store.Delivery) {
 	for _, d := range ds {
-		if why := l.start(d); why != "" {
+		if why := l.start(waiter{d: d, at: time.Now()}); why != "" {
 			l.handOver(d, nil, why)
 		}
 	}
 }
 
-// start takes a slot and starts d's attempt, or queues d for the next slot, and returns ""; or
+// DispatchJobs is Dispatch for deliveries given with their store.DeliveryJob as the
+// transaction that planned them wrote and read it (PlanLocalJobs, completed by the caller
+// with the order's attribution and touchpoint): exactly what GetDeliveryJob would read just
+// after the commit. An attempt that starts within carryFor of the dispatch sends from it
+// instead of reading it (Worker.work says how a changed row is never overwritten); one that
+// starts later reads it. Jobs run by River always read.
+func (l *Local) DispatchJobs(jobs []store.DeliveryJob) {
+	for i := range jobs {
+		j := &jobs[i]
+		if why := l.start(waiter{d: j.Delivery, job: j, at: time.Now()}); why != "" {
+			l.handOver(j.Delivery, nil, why)
+		}
+	}
+}
+
+// start takes a slot and starts w's attempt, or queues w for the next slot, and returns ""; or
 // it returns why it could do neither.
-func (l *Local) start(d store.Delivery) string {
+func (l *Local) start(w waiter) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
@@ -136,11 +166,11 @@ func (l *Local) start(d store.Delivery) string {
 	if l.busy < l.slots {
 		l.busy++
 		l.running.Add(1)
-		go l.run(d)
+		go l.run(w)
 		return ""
 	}
 	select {
-	case l.waiting <- waiter{d, time.Now()}:
+	case l.waiting <- w:
 		return ""
 	default:
 		return "every local slot busy and its wait full"
@@ -149,17 +179,17 @@ func (l *Local) start(d store.Delivery) string {
 
 // run is a slot: it makes d's attempt, then those of the waiting deliveries, oldest first,
 // until none waits or Local stopped.
-func (l *Local) run(d store.Delivery) {
+func (l *Local) run(w waiter) {
 	defer l.running.Done()
-	for ok := true; ok; d, ok = l.next() {
-		l.attempt(d)
+	for ok := true; ok; w, ok = l.next() {
+		l.attempt(w)
 	}
 }
 
 // next takes the oldest waiting delivery for a slot whose attempt ended, or frees the slot when
 // none waits or Local stopped (Stop hands the waiting ones over). One that waited longer than
 // maxWait is handed over instead, as the sweep may reach it before its attempt would end.
-func (l *Local) next() (store.Delivery, bool) {
+func (l *Local) next() (waiter, bool) {
 	for {
 		l.mu.Lock()
 		var w waiter
@@ -174,14 +204,14 @@ func (l *Local) next() (store.Delivery, bool) {
 		if !ok {
 			l.busy--
 			l.mu.Unlock()
-			return store.Delivery{}, false
+			return waiter{}, false
 		}
 		l.mu.Unlock()
 		if waited := time.Since(w.at); waited > l.maxWait {
 			l.handOver(w.d, nil, "waited too long for a local slot", "waited", waited)
 			continue
 		}
-		return w.d, true
+		return w, true
 	}
 }
 
@@ -195,15 +225,20 @@ func (l *Local) Running() int {
 // Waiting is how many deliveries wait for a slot now.
 func (l *Local) Waiting() int { return len(l.waiting) }
 
-// attempt makes d's first attempt and enqueues its job when it must be tried again.
-func (l *Local) attempt(d store.Delivery) {
+// attempt makes w's first attempt, from its carried job when it starts within carryFor of its
+// dispatch, and enqueues its job when it must be tried again.
+func (l *Local) attempt(w waiter) {
+	d, carried := w.d, w.job
+	if carried != nil && time.Since(w.at) > l.carryFor {
+		carried = nil
+	}
 	now := time.Now()
 	job := &river.Job[Args]{
 		JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: MaxAttempts, Kind: Args{}.Kind(), Queue: river.QueueDefault,
 			State: rivertype.JobStateRunning, CreatedAt: now, ScheduledAt: now, AttemptedAt: &now},
 		Args: Args{TenantID: d.TenantID, DeliveryID: d.ID},
 	}
-	err := l.work(job)
+	err := l.work(job, carried)
 	if err == nil {
 		return
 	}
@@ -222,7 +257,7 @@ func (l *Local) attempt(d store.Delivery) {
 }
 
 // work is Worker.Work under the job's timeout, with a panic turned into an error as River does.
-func (l *Local) work(job *river.Job[Args]) (err error) {
+func (l *Local) work(job *river.Job[Args], carried *store.DeliveryJob) (err error) {
 	ctx, cancel := context.WithTimeout(l.ctx, l.w.Timeout(job))
 	defer cancel()
 	defer func() {
@@ -231,7 +266,7 @@ func (l *Local) work(job *river.Job[Args]) (err error) {
 			err = fmt.Errorf("delivery: first attempt panicked: %v", p)
 		}
 	}()
-	return l.w.Work(ctx, job)
+	return l.w.work(ctx, job, carried)
 }
 
 // handOver enqueues d's River job with opts; when that fails, it tries again in the background
