@@ -20,5 +20,6 @@ func (s *Service) ProcessQueued(tenantID, inboxID string, queued time.Time) {
 
 // AttributeNew is attributeNew, for the tests that count its reads.
 func (s *Service) AttributeNew(ctx context.Context, r Store, src store.Source, oe *store.OrderEvent, now time.Time) error {
-	return s.attributeNew(ctx, r, src, oe, now)
+	_, err := s.attributeNew(ctx, r, src, oe, now)
+	return err
 }

@@ -141,8 +141,12 @@ type Service struct {
 // Dispatcher runs the first attempts of the deliveries planned with delivery.PlanLocal, and
 // sweeps those left without a job; *delivery.Local is the one Hub serves with.
 type Dispatcher interface {
-	// Dispatch is called once the transaction that planned ds committed.
+	// Dispatch is called once the transaction that planned ds committed (or may have).
 	Dispatch(ds []store.Delivery)
+	// DispatchJobs is Dispatch for deliveries given with the job their first attempt may send
+	// from (see delivery.Local.DispatchJobs), called once the transaction that planned them
+	// committed.
+	DispatchJobs(jobs []store.DeliveryJob)
 	// Sweep enqueues the jobs of up to limit deliveries left planned locally (see
 	// delivery.Local.Sweep), by the clock that stamped them.
 	Sweep(ctx context.Context, now time.Time, limit int) (int, error)
@@ -447,21 +451,24 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 	// A new paid order is matched before the transaction, from the read pool (attributeNew):
 	// on SQLite the transaction holds the one writer, which every webhook's writes wait for.
 	oes := make([]store.OrderEvent, len(events))
+	tps := make([]*store.Touchpoint, len(events)) // the touchpoint attributeNew credited
 	for i, ev := range events {
 		oes[i] = OrderEvent(src, e, ev)
-		if err := s.attributeNew(ctx, s.Store, src, &oes[i], now); err != nil {
+		tp, err := s.attributeNew(ctx, s.Store, src, &oes[i], now)
+		if err != nil {
 			return "", fmt.Errorf("intake: process %s: attribute: %w", e.ID, err)
 		}
+		tps[i] = tp
 	}
 	state := store.InboxIgnored
 	var (
 		orderID string
-		planned []store.Delivery // dispatched once the transaction committed
+		planned []store.DeliveryJob // dispatched once the transaction committed
 	)
 	err := s.Store.Tx(ctx, func(tx store.Tx) error {
 		state, orderID, planned = store.InboxIgnored, "", nil
 		for i, ev := range events {
-			st, oid, err := s.apply(ctx, tx, src, ev, oes[i], now, &planned)
+			st, oid, err := s.apply(ctx, tx, src, ev, oes[i], tps[i], now, &planned)
 			if err != nil {
 				return err
 			}
@@ -479,7 +486,7 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 	// deliveries before the sweep, minutes later (a retry finds the row processed). A delivery
 	// whose transaction did roll back does not exist: its attempt ends at once (Local).
 	if len(planned) > 0 {
-		s.Dispatcher.Dispatch(planned)
+		s.dispatch(planned, err == nil && len(events) == 1)
 	}
 	if err != nil {
 		return "", fmt.Errorf("intake: process %s: %w", e.ID, err)
@@ -489,10 +496,36 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 	return state, nil
 }
 
+// dispatch hands the deliveries planned by a transaction to s.Dispatcher. With carry (the
+// transaction reported its commit and applied one event, so nothing changed the order after
+// its deliveries were planned), those planned with their whole job (a purchase's: the
+// attribution was computed by this processing) go with it (DispatchJobs), and their first
+// attempt need not read it again; the others (a refund's, whose attribution was not read) go
+// without. Without carry, every one goes without: a transaction whose COMMIT reported an error
+// may have rolled back, and its deliveries' attempts must find that out by reading.
+func (s *Service) dispatch(planned []store.DeliveryJob, carry bool) {
+	var jobs []store.DeliveryJob
+	var ds []store.Delivery
+	for _, j := range planned {
+		if carry && j.Order != nil {
+			jobs = append(jobs, j)
+		} else {
+			ds = append(ds, j.Delivery)
+		}
+	}
+	if len(jobs) > 0 {
+		s.Dispatcher.DispatchJobs(jobs)
+	}
+	if len(ds) > 0 {
+		s.Dispatcher.Dispatch(ds)
+	}
+}
+
 // apply records one order event, oe (ev mapped, and matched when it creates a paid order, see
-// attributeNew); a purchase not matched yet is attributed and its deliveries planned in the
-// same transaction (those to dispatch after the commit added to planned, see plan).
-func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev webhook.OrderEvent, oe store.OrderEvent, now time.Time, planned *[]store.Delivery) (store.InboxState, string, error) {
+// attributeNew, which credited tp); a purchase not matched yet is attributed and its deliveries
+// planned in the same transaction (those to dispatch after the commit added to planned, see
+// plan).
+func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev webhook.OrderEvent, oe store.OrderEvent, tp *store.Touchpoint, now time.Time, planned *[]store.DeliveryJob) (store.InboxState, string, error) {
 	if ev.Status == domain.StatusOther {
 		if _, err := tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, ev.OrderID); errors.Is(err, store.ErrNotFound) {
 			return store.InboxIgnored, "", nil
@@ -512,7 +545,13 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 		becamePaid = true
 	}
 	if becamePaid {
-		if !change.Attributed { // the order existed, or attributeNew did not attribute it
+		// The order as ApplyOrderEvent wrote it with its match: its deliveries' jobs are
+		// complete (plan). One matched here is then updated by PutAttribution (its Matched, ad
+		// and click time), so its jobs are not carried.
+		var known *attribution.Result
+		if change.Attributed {
+			known = &attribution.Result{Attribution: *oe.Attribution, Touchpoint: tp}
+		} else { // the order existed, or attributeNew did not attribute it
 			res, err := attribution.Match(ctx, tx, src, o, now)
 			if err != nil {
 				return "", "", err
@@ -521,12 +560,12 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 				return "", "", err
 			}
 		}
-		if err := s.plan(ctx, tx, o, now, planned); err != nil {
+		if err := s.plan(ctx, tx, o, known, now, planned); err != nil {
 			return "", "", err
 		}
 	} else if _, lifecycle := domain.StatusEvent(o.Status); lifecycle && (change.Created || change.StatusChanged) {
 		// A refund, chargeback or cancellation: the destinations that asked for it hear of it.
-		if err := s.plan(ctx, tx, o, now, planned); err != nil {
+		if err := s.plan(ctx, tx, o, nil, now, planned); err != nil {
 			return "", "", err
 		}
 	}
@@ -556,43 +595,64 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 // only the lookups that depend on those results reach the store during Match. An order that
 // exists wastes the lookups (indexed reads of a few rows, in the round trip its read costs
 // anyway).
-func (s *Service) attributeNew(ctx context.Context, r Store, src store.Source, oe *store.OrderEvent, now time.Time) error {
+//
+// It returns the touchpoint the match credited (nil: none), for the deliveries' first attempt.
+func (s *Service) attributeNew(ctx context.Context, r Store, src store.Source, oe *store.OrderEvent, now time.Time) (*store.Touchpoint, error) {
 	if oe.Status != domain.StatusPaid {
-		return nil
+		return nil, nil
 	}
 	e := *oe
 	e.NewOrderID = store.NewID()
 	o, ok := store.NewOrder(e)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	ls := append([]store.Lookup{{Kind: store.LookupOrderByExternalID, TenantID: oe.TenantID, Provider: oe.Provider, ExternalID: oe.ExternalID}},
 		attribution.Plan(src, o)...)
 	if err := r.Lookups(ctx, ls); err != nil {
-		return err
+		return nil, err
 	}
 	if ls[0].Order != nil {
-		return nil
+		return nil, nil
 	}
 	res, err := attribution.Match(ctx, attribution.Prefetched(r, ls[1:]), src, o, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	oe.NewOrderID = e.NewOrderID
 	oe.Attribution = &res.Attribution
-	return nil
+	return res.Touchpoint, nil
 }
 
 // plan plans o's deliveries in tx: with s.Dispatcher, without jobs, adding those to dispatch
-// after the commit to planned (delivery.PlanLocal); else each with its River job
-// (delivery.Plan).
-func (s *Service) plan(ctx context.Context, tx store.Tx, o store.Order, now time.Time, planned *[]store.Delivery) error {
+// after the commit to planned (delivery.PlanLocalJobs); else each with its River job
+// (delivery.Plan). res is o's attribution as this transaction wrote it (nil: not known here);
+// with it, each planned job is complete, as GetDeliveryJob would read it after the commit
+// (store.DeliveryJob: the attribution's ids, the credited touchpoint); without it the job's
+// Order is cleared, and its first attempt reads it (dispatch).
+func (s *Service) plan(ctx context.Context, tx store.Tx, o store.Order, res *attribution.Result, now time.Time, planned *[]store.DeliveryJob) error {
 	if s.Dispatcher == nil {
 		_, err := delivery.Plan(ctx, tx, s.Dests, o, now)
 		return err
 	}
-	ds, err := delivery.PlanLocal(ctx, tx, s.Dests, o, now)
-	*planned = append(*planned, ds...)
+	jobs, err := delivery.PlanLocalJobs(ctx, tx, s.Dests, o, now)
+	for i := range jobs {
+		if res == nil {
+			jobs[i].Order = nil
+			continue
+		}
+		a := res.Attribution
+		jobs[i].Attribution = &store.Attribution{TenantID: a.TenantID, OrderID: a.OrderID, TouchpointID: a.TouchpointID, VisitorID: a.VisitorID}
+		switch {
+		case a.TouchpointID == "":
+		case res.Touchpoint != nil && res.Touchpoint.ID == a.TouchpointID:
+			tp := *res.Touchpoint
+			jobs[i].Touchpoint = &tp
+		default:
+			jobs[i].Order = nil // the credited touchpoint's row is not at hand: read it
+		}
+	}
+	*planned = append(*planned, jobs...)
 	return err
 }
 

@@ -38,6 +38,12 @@ func (d *dropsDispatch) Dispatch(ds []store.Delivery) {
 	d.mu.Unlock()
 }
 
+func (d *dropsDispatch) DispatchJobs(jobs []store.DeliveryJob) {
+	for _, j := range jobs {
+		d.Dispatch([]store.Delivery{j.Delivery})
+	}
+}
+
 // TestSweepEnqueuesLocalDeliveriesACrashLeft: a purchase processed by a replica that stopped
 // before its deliveries' first attempts ran leaves them planned locally, with no job; the
 // scheduled sweep (the inbox's River job) enqueues each once SweepAfter has passed by the

@@ -29,7 +29,8 @@ func (s *txRoundTrips) Tx(ctx context.Context, fn func(store.Tx) error) error {
 // and runs none.
 type localDispatch struct{}
 
-func (localDispatch) Dispatch([]store.Delivery) {}
+func (localDispatch) Dispatch([]store.Delivery)        {}
+func (localDispatch) DispatchJobs([]store.DeliveryJob) {}
 func (localDispatch) Sweep(context.Context, time.Time, int) (int, error) {
 	return 0, nil
 }
