@@ -83,7 +83,7 @@ func (a *App) wire() error {
 
 	dw := delivery.NewWorker(delivery.Worker{
 		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
-		Breaker: &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second},
+		Breaker: &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second, Memo: 250 * time.Millisecond},
 		Live:    a.Live, Outcomes: a.deliveryOutcomes, ConfirmAfter: a.confirmAfter, Quota: a.Cache,
 	}, deliveryBatchWindow)
 	river.AddWorker(a.workers, dw)

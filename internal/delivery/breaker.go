@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hubtrack/hub/internal/cache"
@@ -20,7 +21,28 @@ type Breaker struct {
 	Threshold int64
 	Window    time.Duration
 	Cooldown  time.Duration
-	Now       func() time.Time
+	// Memo, when > 0, lets this Breaker answer Allow "closed" from memory for Memo after the
+	// start of a read that found the breaker closed with no failures, so a burst of sends to
+	// one destination reads the cache once per Memo. The price: what other replicas record
+	// reaches this one up to Memo late, so it may send for up to Memo after another replica
+	// opened the breaker, and its successes answered from the memo forgive no failures. A
+	// Failure recorded by this Breaker ends its memo at once, and no memo is made from a read
+	// that found the breaker open, tripped (so never while half-open) or with failures.
+	// Zero: every Allow reads the cache.
+	Memo time.Duration
+	Now  func() time.Time
+
+	mu    sync.Mutex
+	memos map[string]*breakerMemo // by destination
+}
+
+// breakerMemo is one destination's memo. gen counts the Failures (and reads that found
+// trouble) since the entry was made: a read stores its answer only if gen did not move while
+// it was in the air, so a read that raced a Failure of this Breaker cannot memo a stale
+// "closed".
+type breakerMemo struct {
+	until time.Time
+	gen   uint64
 }
 
 // BreakerState is what Allow decided.
@@ -47,12 +69,23 @@ type Permit struct {
 
 // Allow says whether a send to dest may go ahead now. The open and tripped marks and the
 // failures counter are read in one round trip (cache.GetMany); a closed breaker with no
-// failures, the state of nearly every send, costs that one read and nothing more (issue 15).
+// failures, the state of nearly every send, costs that one read and nothing more (issue 15),
+// or no read at all within Memo of one.
 func (b *Breaker) Allow(ctx context.Context, dest string) (Permit, error) {
+	start := b.now()
+	gen, memoized := b.recall(dest, start)
+	if memoized {
+		return Permit{State: BreakerClosed}, nil
+	}
 	got, err := cache.GetMany(ctx, b.Cache, []string{b.key(dest, "open"), b.key(dest, "tripped"), b.key(dest, "failures")})
 	if err != nil {
 		return Permit{State: BreakerClosed}, err
 	}
+	if !got[0].OK && !got[1].OK && !got[2].OK {
+		b.remember(dest, gen, start)
+		return Permit{State: BreakerClosed}, nil
+	}
+	b.forget(dest) // a read still in the air that found nothing must not memo it
 	if got[0].OK {
 		until, _ := strconv.ParseInt(string(got[0].Val), 10, 64)
 		wait := time.UnixMilli(until).Sub(b.now())
@@ -74,6 +107,50 @@ func (b *Breaker) Allow(ctx context.Context, dest string) (Permit, error) {
 		return Permit{State: BreakerOpen, Wait: time.Second}, nil
 	}
 	return Permit{State: BreakerHalfOpen, failures: failures}, nil
+}
+
+// recall reports whether dest's memo still says closed at now and, when not, the generation
+// a read starting now must find unchanged to store its answer.
+func (b *Breaker) recall(dest string, now time.Time) (gen uint64, closed bool) {
+	if b.Memo <= 0 {
+		return 0, false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m := b.memos[dest]
+	if m == nil {
+		if b.memos == nil {
+			b.memos = make(map[string]*breakerMemo)
+		}
+		m = &breakerMemo{}
+		b.memos[dest] = m
+	}
+	return m.gen, now.Before(m.until)
+}
+
+// remember memos a closed breaker for Memo from start, when no Failure came since recall.
+func (b *Breaker) remember(dest string, gen uint64, start time.Time) {
+	if b.Memo <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if m := b.memos[dest]; m != nil && m.gen == gen {
+		m.until = start.Add(b.Memo)
+	}
+}
+
+// forget drops dest's memo and stops the reads in the air from storing theirs.
+func (b *Breaker) forget(dest string) {
+	if b.Memo <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if m := b.memos[dest]; m != nil {
+		m.gen++
+		m.until = time.Time{}
+	}
 }
 
 func (b *Breaker) now() time.Time {
@@ -106,6 +183,10 @@ func (b *Breaker) Success(ctx context.Context, dest string, p Permit) error {
 // Failure records a retryable failure (the platform is down or throttling); the breaker opens
 // when the failures in the window reach the threshold, or at once when a probe fails.
 func (b *Breaker) Failure(ctx context.Context, dest string, p Permit) error {
+	// Forgotten once the writes are done (whether or not they were): this process's next
+	// sends read the cache, and a read in the air, begun before the writes landed, cannot memo
+	// what it found.
+	defer b.forget(dest)
 	n, err := b.Cache.Incr(ctx, b.key(dest, "failures"), b.Window)
 	if err != nil {
 		return err

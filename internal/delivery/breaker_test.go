@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,6 +43,10 @@ func onBothCaches(t *testing.T, f func(t *testing.T, replica func() cache.Cache)
 type countingCache struct {
 	cache.Cache
 	n atomic.Int64
+	// afterRead, when set, runs after a GetMany read the cache and before it returns.
+	afterRead func()
+	// beforeIncr, when set, runs before an Incr reaches the cache.
+	beforeIncr func()
 }
 
 func (c *countingCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
@@ -51,7 +56,11 @@ func (c *countingCache) Get(ctx context.Context, key string) ([]byte, bool, erro
 
 func (c *countingCache) GetMany(ctx context.Context, keys []string) ([]cache.Got, error) {
 	c.n.Add(1)
-	return cache.GetMany(ctx, c.Cache, keys)
+	got, err := cache.GetMany(ctx, c.Cache, keys)
+	if c.afterRead != nil {
+		c.afterRead()
+	}
+	return got, err
 }
 
 func (c *countingCache) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
@@ -71,6 +80,9 @@ func (c *countingCache) SetNX(ctx context.Context, key string, val []byte, ttl t
 
 func (c *countingCache) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
 	c.n.Add(1)
+	if c.beforeIncr != nil {
+		c.beforeIncr()
+	}
 	return c.Cache.Incr(ctx, key, ttl)
 }
 
@@ -228,6 +240,225 @@ func TestBreakerRoundTripsPerSend(t *testing.T) {
 		}
 		if n := costs(true); n != 1 {
 			t.Fatalf("closed-breaker send after the failure was forgiven: %d requests, want 1", n)
+		}
+	})
+}
+
+// fakeClock is a Breaker's clock that moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// With a Memo, a burst of sends to a closed breaker reads the cache once per Memo; a trip by
+// another replica stops this one's sends at most Memo after the read that memoized "closed";
+// a failure in this process, and a half-open breaker, are never answered from the memo.
+func TestBreakerMemo(t *testing.T) {
+	t.Parallel()
+	const memo = 250 * time.Millisecond
+	onBothCaches(t, func(t *testing.T, replica func() cache.Cache) {
+		ctx := context.Background()
+		clock := &fakeClock{t: time.Now()}
+		newBreaker := func(c cache.Cache) *delivery.Breaker {
+			return &delivery.Breaker{Cache: c, Threshold: 3, Window: time.Minute, Cooldown: 300 * time.Millisecond,
+				Memo: memo, Now: clock.Now}
+		}
+		ca := &countingCache{Cache: replica()}
+		a, b := newBreaker(ca), newBreaker(replica())
+		allow := func(br *delivery.Breaker) delivery.BreakerState {
+			t.Helper()
+			p, err := br.Allow(ctx, "d1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.State
+		}
+
+		// A burst: one read per Memo.
+		for range 20 {
+			send(t, a, "d1", true)
+		}
+		if n := ca.n.Load(); n != 1 {
+			t.Fatalf("20 closed-breaker sends within Memo: %d requests to the cache, want 1", n)
+		}
+		clock.Add(memo)
+		send(t, a, "d1", true)
+		if n := ca.n.Load(); n != 2 {
+			t.Fatalf("a send Memo later: %d requests in all, want 2", n)
+		}
+
+		// Another replica trips it: a still sends until its memo runs out, then sees it open.
+		for range 3 {
+			send(t, b, "d1", false)
+		}
+		clock.Add(memo - time.Millisecond)
+		if st := allow(a); st != delivery.BreakerClosed {
+			t.Fatalf("within the memo: %v, want closed (from the memo)", st)
+		}
+		clock.Add(time.Millisecond)
+		if st := allow(a); st != delivery.BreakerOpen {
+			t.Fatalf("Memo after the read that memoized closed, with the breaker tripped by b: %v, want open", st)
+		}
+
+		// Half-open: one probe across replicas, the other is told open, never closed.
+		deadline := time.Now().Add(5 * time.Second)
+		var pa delivery.Permit
+		for time.Now().Before(deadline) {
+			var err error
+			if pa, err = a.Allow(ctx, "d1"); err != nil {
+				t.Fatal(err)
+			}
+			if pa.State != delivery.BreakerOpen {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if pa.State != delivery.BreakerHalfOpen {
+			t.Fatalf("after the cooldown a got %v, want the probe", pa.State)
+		}
+		for range 3 {
+			if st := allow(b); st != delivery.BreakerOpen {
+				t.Fatalf("while a probes, b sees %v, want open", st)
+			}
+		}
+		if err := a.Success(ctx, "d1", pa); err != nil {
+			t.Fatal(err)
+		}
+		if st := allow(b); st != delivery.BreakerClosed {
+			t.Fatalf("after the probe's success b sees %v", st)
+		}
+
+		// Another replica's failure: a read that finds it is not memoized, and the success
+		// after it forgives it.
+		clock.Add(memo)
+		send(t, b, "d1", false)
+		for i, want := range []int64{2, 1, 0} { // read + delete; read (memoized); memo
+			before := ca.n.Load()
+			send(t, a, "d1", true)
+			if n := ca.n.Load() - before; n != want {
+				t.Fatalf("send %d after b's failure: %d requests, want %d", i, n, want)
+			}
+		}
+
+		// This process's failures: the next send reads the cache, and the third opens it at
+		// once, with the memo still running.
+		before := ca.n.Load()
+		send(t, a, "d1", false)
+		if n := ca.n.Load() - before; n != 1 {
+			t.Fatalf("a failure within the memo: %d requests, want 1 (the increment)", n)
+		}
+		before = ca.n.Load()
+		send(t, a, "d1", false)
+		if n := ca.n.Load() - before; n != 2 {
+			t.Fatalf("the send after a failure: %d requests, want 2 (it reads the cache, then the increment)", n)
+		}
+		send(t, a, "d1", false)
+		if st := allow(a); st != delivery.BreakerOpen {
+			t.Fatalf("three failures in this process within the memo: %v, want open at once", st)
+		}
+	})
+}
+
+// A read that found the breaker closed but raced a Failure of the same Breaker (the read began
+// before the failure and its answer came back after the failure's writes, or it began after
+// the failure and was answered before its writes) does not memoize what it found.
+func TestBreakerMemoRacingFailure(t *testing.T) {
+	t.Parallel()
+	onBothCaches(t, func(t *testing.T, replica func() cache.Cache) {
+		ctx := context.Background()
+		c := &countingCache{Cache: replica()}
+		br := &delivery.Breaker{Cache: c, Threshold: 1, Window: time.Minute, Cooldown: time.Minute, Memo: time.Hour}
+		read, release := make(chan struct{}), make(chan struct{})
+		c.afterRead = func() {
+			c.afterRead = nil
+			close(read)
+			<-release
+		}
+		done := make(chan delivery.Permit)
+		go func() {
+			p, _ := br.Allow(ctx, "d1")
+			done <- p
+		}()
+		<-read // the read found it closed
+		if err := br.Failure(ctx, "d1", delivery.Permit{State: delivery.BreakerClosed}); err != nil {
+			t.Fatal(err)
+		}
+		close(release)
+		if p := <-done; p.State != delivery.BreakerClosed {
+			t.Fatalf("the racing read: %v, want closed (it read before the failure)", p.State)
+		}
+		if p, err := br.Allow(ctx, "d1"); err != nil || p.State != delivery.BreakerOpen {
+			t.Fatalf("after the failure that tripped it: %v %v, want open", p.State, err)
+		}
+
+		// The read begins after the failure and is answered before the failure's writes.
+		writing, write := make(chan struct{}), make(chan struct{})
+		c.beforeIncr = func() {
+			c.beforeIncr = nil
+			close(writing)
+			<-write
+		}
+		failed := make(chan error)
+		go func() { failed <- br.Failure(ctx, "d2", delivery.Permit{State: delivery.BreakerClosed}) }()
+		<-writing
+		if p, err := br.Allow(ctx, "d2"); err != nil || p.State != delivery.BreakerClosed {
+			t.Fatalf("the read before the failure's writes: %v %v, want closed", p.State, err)
+		}
+		close(write)
+		if err := <-failed; err != nil {
+			t.Fatal(err)
+		}
+		if p, err := br.Allow(ctx, "d2"); err != nil || p.State != delivery.BreakerOpen {
+			t.Fatalf("after the failure's writes: %v %v, want open", p.State, err)
+		}
+	})
+}
+
+// A read that found the breaker closed does not memoize it when a later read of the same
+// Breaker, done first, found it open (tripped by another replica in between).
+func TestBreakerMemoRacingRead(t *testing.T) {
+	t.Parallel()
+	onBothCaches(t, func(t *testing.T, replica func() cache.Cache) {
+		ctx := context.Background()
+		c := &countingCache{Cache: replica()}
+		a := &delivery.Breaker{Cache: c, Threshold: 1, Window: time.Minute, Cooldown: time.Minute, Memo: time.Hour}
+		b := &delivery.Breaker{Cache: replica(), Threshold: 1, Window: time.Minute, Cooldown: time.Minute}
+		read, release := make(chan struct{}), make(chan struct{})
+		c.afterRead = func() {
+			c.afterRead = nil
+			close(read)
+			<-release
+		}
+		done := make(chan delivery.Permit)
+		go func() {
+			p, _ := a.Allow(ctx, "d1")
+			done <- p
+		}()
+		<-read // the first read found it closed
+		if err := b.Failure(ctx, "d1", delivery.Permit{State: delivery.BreakerClosed}); err != nil {
+			t.Fatal(err)
+		}
+		if p, err := a.Allow(ctx, "d1"); err != nil || p.State != delivery.BreakerOpen {
+			t.Fatalf("the second read: %v %v, want open", p.State, err)
+		}
+		close(release)
+		if p := <-done; p.State != delivery.BreakerClosed {
+			t.Fatalf("the first read: %v, want closed (it read before the trip)", p.State)
+		}
+		if p, err := a.Allow(ctx, "d1"); err != nil || p.State != delivery.BreakerOpen {
+			t.Fatalf("after both reads: %v %v, want open", p.State, err)
 		}
 	})
 }

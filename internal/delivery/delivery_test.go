@@ -51,7 +51,7 @@ type env struct {
 // newWorker builds a worker on st (the env's store, or a fault-injecting wrapper of it).
 func (e *env) newWorker(st store.Store) *delivery.Worker {
 	return delivery.NewWorker(delivery.Worker{Store: st, Dests: e.reg, Keys: e.keys, Log: slog.New(slog.DiscardHandler),
-		Breaker:  &delivery.Breaker{Cache: memory.New(memory.Options{}), Threshold: 3, Window: time.Minute, Cooldown: 300 * time.Millisecond},
+		Breaker:  &delivery.Breaker{Cache: memory.New(memory.Options{}), Threshold: 3, Window: time.Minute, Cooldown: 300 * time.Millisecond, Memo: 250 * time.Millisecond}, // app's memo
 		Outcomes: e.outcomes,
 	}, 30*time.Millisecond)
 }
