@@ -380,12 +380,7 @@ func TestBreakerMemoRacingFailure(t *testing.T) {
 		ctx := context.Background()
 		c := &countingCache{Cache: replica()}
 		br := &delivery.Breaker{Cache: c, Threshold: 1, Window: time.Minute, Cooldown: time.Minute, Memo: time.Hour}
-		read, release := make(chan struct{}), make(chan struct{})
-		c.afterRead = func() {
-			c.afterRead = nil
-			close(read)
-			<-release
-		}
+		read, release := pauseAfterRead(c)
 		done := make(chan delivery.Permit)
 		go func() {
 			p, _ := br.Allow(ctx, "d1")
@@ -426,6 +421,17 @@ func TestBreakerMemoRacingFailure(t *testing.T) {
 	})
 }
 
+// pauseAfterRead makes c's next read, once answered, close read and wait for release.
+func pauseAfterRead(c *countingCache) (read, release chan struct{}) {
+	read, release = make(chan struct{}), make(chan struct{})
+	c.afterRead = func() {
+		c.afterRead = nil
+		close(read)
+		<-release
+	}
+	return read, release
+}
+
 // A read that found the breaker closed does not memoize it when a later read of the same
 // Breaker, done first, found it open (tripped by another replica in between).
 func TestBreakerMemoRacingRead(t *testing.T) {
@@ -435,12 +441,7 @@ func TestBreakerMemoRacingRead(t *testing.T) {
 		c := &countingCache{Cache: replica()}
 		a := &delivery.Breaker{Cache: c, Threshold: 1, Window: time.Minute, Cooldown: time.Minute, Memo: time.Hour}
 		b := &delivery.Breaker{Cache: replica(), Threshold: 1, Window: time.Minute, Cooldown: time.Minute}
-		read, release := make(chan struct{}), make(chan struct{})
-		c.afterRead = func() {
-			c.afterRead = nil
-			close(read)
-			<-release
-		}
+		read, release := pauseAfterRead(c)
 		done := make(chan delivery.Permit)
 		go func() {
 			p, _ := a.Allow(ctx, "d1")
