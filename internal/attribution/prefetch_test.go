@@ -13,29 +13,21 @@ import (
 )
 
 // scenario is one matching test's data: what the store holds, the source and the order, and
-// what the test expects (wantTP empty: an orphan, or not told).
-type scenario struct {
-	name     string
-	src      store.Source
-	tps      []store.Touchpoint
-	ids      []store.Identity
-	order    store.Order
-	wantRule string
-	wantTP   string
-}
+// what the test expects (wantTP empty: an orphan, or not told; wantConf is not checked here).
+type scenario = ruleCase
 
 // corpus is every scenario of this package's matching tests.
 func corpus() []scenario {
 	var out []scenario
 	for _, c := range ruleCases() {
-		out = append(out, scenario{"rules: " + c.name, c.src, c.tps, c.ids, c.order, c.wantRule, c.wantTP})
+		out = append(out, scenario{"rules: " + c.name, c.src, c.tps, c.ids, c.order, c.wantRule, c.wantTP, c.wantConf})
 	}
 	for _, c := range stitchCases() {
 		rule := RuleVisitorID
 		if c.order.Tracking.VisitorID == "" {
 			rule = RuleIdentity
 		}
-		out = append(out, scenario{"stitch: " + c.name, c.src, c.tps, c.ids, c.order, rule, c.wantTP})
+		out = append(out, scenario{"stitch: " + c.name, c.src, c.tps, c.ids, c.order, rule, c.wantTP, 0})
 	}
 	k1 := func(o *store.Order) { o.Tracking.VisitorID = "k_1" }
 	every := func(o *store.Order) {
