@@ -22,8 +22,8 @@
 #   PG_SHARED_BUFFERS, PG_MAX_CONNECTIONS  override the cluster's shared_buffers (e.g. 2GB) and
 #                    max_connections (200)
 #   HUB_EXTRA_ENV    extra NAME=value words for hub serve (e.g. "HUB_WORKERS=40")
-#   PG_POOL          with STORE=postgres, pgxpool's pool_max_conns in DATABASE_URL (default: unset,
-#                    so Hub's HUB_DB_MAX_CONNS applies: 20 connections unless HUB_EXTRA_ENV sets it)
+#   PG_POOL          with STORE=postgres, Hub's HUB_DB_MAX_CONNS (default: unset, so Hub's own
+#                    default applies: 20 connections unless HUB_EXTRA_ENV sets it)
 #   FORCE=1          pass -force to the harness: run on a busy machine (load average above 1.0);
 #                    the result line then says forced=1 and is not a measurement
 #   DESTS=LIST       the destinations, comma-separated, among meta, googleads, ga4, tiktok and
@@ -226,7 +226,7 @@ pg_start() {
 	if [ "${PG_STATEMENTS:-0}" = 1 ]; then
 		psql "postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable" -qAtc "create extension pg_stat_statements" >/dev/null
 	fi
-	DB_URL="postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable${PG_POOL:+&pool_max_conns=$PG_POOL}"
+	DB_URL="postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable"
 	log "PostgreSQL $(psql "$admin" -qAtc 'show server_version') cluster of this run on port $PG_PORT, postmaster pid $PG_PID: $(psql "$admin" -qAtc "select string_agg(name || '=' || setting || coalesce(unit, ''), ' ' order by name) from pg_settings where name in ('autovacuum','synchronous_commit','fsync','full_page_writes','shared_buffers','effective_cache_size','max_connections','max_wal_size','wal_level')")"
 }
 
@@ -367,7 +367,7 @@ bench_setup() {
 	HUB_ENV=(HUB_DATA_DIR="$WORK/data" PORT="$HUB_PORT" HUB_HOST=127.0.0.1 HUB_OPS_ADDR=off HUB_PUBLIC_URL="$HUB_URL"
 		HUB_SECRET_KEY="$SECRET" HUB_LOG_LEVEL="${HUB_LOG_LEVEL:-warn}")
 	if [ "$STORE" = postgres ]; then
-		HUB_ENV+=(DATABASE_URL="$DB_URL")
+		HUB_ENV+=(DATABASE_URL="$DB_URL" ${PG_POOL:+HUB_DB_MAX_CONNS="$PG_POOL"})
 		if [ -z "${BENCH_REDIS_URL+set}" ]; then
 			redis_start
 			HUB_ENV+=(REDIS_URL="$REDIS_URL_OWN")
