@@ -74,8 +74,9 @@ type Store interface {
 // method returns an error the transaction may be unusable (PostgreSQL aborts it): return the
 // error from fn. On PostgreSQL some writes that return only an error (UpdateDelivery,
 // UpdateAttempt, InsertAttempt, SetInboxState, MarkDeliveryQueued, PutAttribution) are sent with
-// the next statement, so their failure (store.ErrNotFound included) may be returned by a later
-// call, or by Tx itself, and always fails Tx: do not decide anything inside fn on their errors.
+// the next statement or with the COMMIT, so their failure (store.ErrNotFound included) may be
+// returned by a later call, or by Tx itself, and always fails Tx: do not decide anything inside
+// fn on their errors.
 type Tx interface {
 	Reader
 	Writer

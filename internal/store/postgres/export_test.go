@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/sqlstore"
 )
 
 // OpenTraced opens like Open, with tracer on every connection of the pool, for tests that
@@ -30,3 +31,17 @@ func OpenTraced(ctx context.Context, url string, tracer pgx.QueryTracer, opts ..
 	}
 	return s, nil
 }
+
+// PipeTx is a store transaction on s's pool as Tx runs it (pipeTx), for tests that end it
+// themselves.
+type PipeTx interface {
+	sqlstore.TxConn
+	sqlstore.LaterExecer
+}
+
+// BeginPipe returns a transaction on s's pool, begun by its first round trip.
+func BeginPipe(s *Store) PipeTx { return &pipeTx{pool: s.pool} }
+
+// Begun is the pgx transaction a store transaction lends to River's inserts and
+// WriteTouchpoints.
+func Begun(ctx context.Context, tx sqlstore.TxConn) (pgx.Tx, error) { return tx.(storeTx).begun(ctx) }

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hubtrack/hub/internal/store/sqlstore"
@@ -60,39 +62,57 @@ func (t pgTx) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Ro
 func (t pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
 func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 
-// pipeTx is a store transaction on the pool that spends as few round trips as it can: it begins
-// with its first statement (pgx's Batch.BeginTx, no round trip of its own), and the writes
-// queued with ExecLater, whose callers need nothing from them before the transaction ends,
-// travel with the next statement that needs an answer (a query, an Exec, a River insert, the
-// flush before COMMIT) in one pgx batch: one write, one Sync, one round trip. A queued write's
-// failure (an error, or its check refusing the rows it affected) is returned by the call that
-// sent it and by every call after it, Flush included, so the transaction can only roll back.
+// pipeTx is a store transaction that spends as few round trips as it can, on a connection it
+// holds from the pool (Acquire, no round trip) until it ends. It begins with its first
+// statement (pgx's Batch.BeginTx, no round trip of its own), and the writes queued with
+// ExecLater, whose callers need nothing from them before the transaction ends, travel with the
+// next statement that needs an answer (a query, an Exec, a River insert) or with the COMMIT, in
+// one pgx batch: one write, one Sync, one round trip. A transaction of writes only is one round
+// trip: BEGIN, the writes and COMMIT together. A queued write's failure (an error, or its check
+// refusing the rows it affected) is returned by the call that sent it and by every call after
+// it, Flush and Commit included, so the transaction can only roll back.
 //
-// COMMIT stays a round trip of its own: the pgx.Tx that a batch begins is closed by its Commit
-// or Rollback alone (which also give the pool its connection back), so a COMMIT sent inside the
-// batch would leave pgx's transaction open and a second COMMIT to send.
+// The COMMIT can follow writes in its batch because nothing a check decides after the batch
+// could undo what the batch committed, by construction:
+//   - a statement's error makes PostgreSQL skip the rest of the batch up to its Sync, COMMIT
+//     included, and leaves the transaction aborted: Rollback ends it;
+//   - a check that refuses a success (mustAffect: no row affected is store.ErrNotFound or
+//     store.ErrChanged) has its write rewritten in that batch (strictSQL) so that PostgreSQL
+//     fails it with division_by_zero when it affects no row, which the check is then told
+//     as "no row".
+//
+// The COMMIT's command tag must be COMMIT (PostgreSQL answers ROLLBACK to the COMMIT of an
+// aborted transaction). The transaction is PostgreSQL's BEGIN and COMMIT, not pgx's: the pgx.Tx
+// the first batch begins lends its methods to River's inserts and WriteTouchpoints (begun,
+// heldTx, whose Commit and Rollback refuse), and is never committed itself. Rollback sends
+// ROLLBACK only when the connection is still usable and in a transaction; then the connection
+// goes back to the pool, whose Release destroys one closed, busy (a context cancelled in the
+// middle of a batch) or still in a transaction, so no transaction outlives its pipeTx.
 type pipeTx struct {
 	pool   *pgxpool.Pool
-	tx     pgx.Tx // nil until the first round trip begins the transaction
+	conn   *pgxpool.Conn // held from the first round trip until Commit or Rollback releases it
+	tx     pgx.Tx        // pgx's view of the transaction, nil until the first round trip begins it
 	queued []laterExec
 	err    error // the first queued write that failed
 }
 
 // laterExec is a write queued by ExecLater.
 type laterExec struct {
-	sql   string
-	args  []any
-	check func(rowsAffected int64, err error) error
+	sql        string
+	args       []any
+	mustAffect bool
+	check      func(rowsAffected int64, err error) error
 }
 
 var _ sqlstore.LaterExecer = (*pipeTx)(nil)
 
-// ExecLater queues a write for the next round trip. check gets its rows affected and error.
-func (t *pipeTx) ExecLater(_ context.Context, check func(rowsAffected int64, err error) error, sql string, args ...any) {
+// ExecLater queues a write for the next round trip. check gets its rows affected and error;
+// mustAffect says it refuses a write that affected no row (sqlstore.LaterExecer).
+func (t *pipeTx) ExecLater(_ context.Context, mustAffect bool, check func(rowsAffected int64, err error) error, sql string, args ...any) {
 	if t.err != nil {
 		return // the transaction can only roll back
 	}
-	t.queued = append(t.queued, laterExec{sql: sql, args: args, check: check})
+	t.queued = append(t.queued, laterExec{sql: sql, args: args, mustAffect: mustAffect, check: check})
 }
 
 // Flush sends the queued writes, beginning the transaction if nothing did yet, and returns the
@@ -104,48 +124,81 @@ func (t *pipeTx) Flush(ctx context.Context) error {
 	if len(t.queued) == 0 {
 		return nil
 	}
-	br, err := t.send(ctx, "", nil)
+	br, err := t.send(ctx, "", nil, false)
 	if err != nil {
 		return err
 	}
 	return br.Close()
 }
 
-// send sends the queued writes, then sql with args unless sql is "", in one batch (after the
-// transaction's BEGIN when it has not begun), and reads the writes' results. On success the
-// batch results are positioned at sql's, for the caller to read and close; on failure they are
-// closed. The queue is emptied before anything is sent, so no write is ever sent twice.
-func (t *pipeTx) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+// strictSQL is a mustAffect write as the COMMIT's batch sends it: PostgreSQL fails it when it
+// affects no row (1 / count(*), division_by_zero) and answers how many it affected otherwise.
+// The queued writes that may be mustAffect (UPDATE, INSERT ... SELECT) have no RETURNING.
+func strictSQL(sql string) string {
+	return "WITH w AS (" + sql + " RETURNING 1) SELECT count(*) FROM w HAVING 1 / count(*) >= 0"
+}
+
+// divisionByZero is PostgreSQL's SQLSTATE for division_by_zero (strictSQL's "no row").
+const divisionByZero = "22012"
+
+// send sends the queued writes, then sql with args unless sql is "", in one batch on the
+// held connection (acquiring it, and beginning the transaction when it has not begun), and
+// reads the writes' results. strict rewrites the mustAffect writes (strictSQL), for a batch
+// whose sql is the COMMIT. On success the batch results are positioned at sql's, for the
+// caller to read and close; on failure they are closed. The queue is emptied before anything
+// is sent, so no write is ever sent twice.
+func (t *pipeTx) send(ctx context.Context, sql string, args []any, strict bool) (pgx.BatchResults, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
 	queued := t.queued
 	t.queued = nil
+	if t.conn == nil {
+		c, err := t.pool.Acquire(ctx)
+		if err != nil {
+			return nil, t.fail(err)
+		}
+		t.conn = c
+	}
 	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(queued)+2)}
 	begin := t.tx == nil
 	if begin {
 		b.BeginTx(pgx.TxOptions{})
 	}
 	for _, q := range queued {
-		b.Queue(q.sql, q.args...)
+		if strict && q.mustAffect {
+			b.Queue(strictSQL(q.sql), q.args...)
+		} else {
+			b.Queue(q.sql, q.args...)
+		}
 	}
 	if sql != "" {
 		b.Queue(sql, args...)
 	}
-	var br pgx.BatchResults
+	br := t.conn.Conn().SendBatch(ctx, b)
 	if begin {
-		br = t.pool.SendBatch(ctx, b)
-		t.tx = br.Tx() // rolled back by Rollback, which gives the connection back, whatever happens next
+		t.tx = br.Tx()
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			return nil, t.fail(err)
 		}
-	} else {
-		br = t.tx.SendBatch(ctx, b)
 	}
 	for _, q := range queued {
-		tag, err := br.Exec()
-		if cerr := q.check(tag.RowsAffected(), err); cerr != nil {
+		var (
+			n   int64
+			err error
+		)
+		if strict && q.mustAffect {
+			err = br.QueryRow().Scan(&n)
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == divisionByZero {
+				n, err = 0, nil // no row affected: the check refuses it
+			}
+		} else {
+			var tag pgconn.CommandTag
+			tag, err = br.Exec()
+			n = tag.RowsAffected()
+		}
+		if cerr := q.check(n, err); cerr != nil {
 			_ = br.Close()
 			return nil, t.fail(cerr)
 		}
@@ -160,22 +213,42 @@ func (t *pipeTx) fail(err error) error {
 }
 
 // begun is the pgx transaction, begun and with the queue sent, for the calls that need it
-// itself (River's inserts, WriteTouchpoints).
+// itself (River's inserts, WriteTouchpoints): heldTx, whose Commit and Rollback refuse.
 func (t *pipeTx) begun(ctx context.Context) (pgx.Tx, error) {
-	if t.tx == nil || len(t.queued) > 0 || t.err != nil {
-		br, err := t.send(ctx, "", nil)
-		if err != nil {
-			return nil, err
-		}
-		if err := br.Close(); err != nil {
-			return nil, t.fail(err)
-		}
+	if err := t.sync(ctx); err != nil {
+		return nil, err
 	}
-	return t.tx, nil
+	return heldTx{t.tx}, nil
 }
 
-// direct reports whether a statement goes to the pgx transaction as it is: nothing is queued
-// and the transaction has begun, or its arguments choose a query exec mode (Flavor.PlanForValues),
+// sync begins the transaction and sends the queue, if either is left to do.
+func (t *pipeTx) sync(ctx context.Context) error {
+	if t.tx == nil || len(t.queued) > 0 || t.err != nil {
+		br, err := t.send(ctx, "", nil, false)
+		if err != nil {
+			return err
+		}
+		if err := br.Close(); err != nil {
+			return t.fail(err)
+		}
+	}
+	return nil
+}
+
+// errHeldTx is what heldTx's Commit and Rollback return.
+var errHeldTx = errors.New("postgres: the store transaction ends with the store's Tx, not with pgx's")
+
+// heldTx is pgx's transaction as pipeTx lends it: its statements, savepoints (Begin), COPY and
+// batches are pgx's own on the held connection, but it cannot end the store transaction behind
+// pipeTx's back, which its Commit would (riverpgxv5 v0.51.2 calls Exec, Query, QueryRow,
+// CopyFrom, Conn and Begin on it, and commits or rolls back only the savepoints Begin returns).
+type heldTx struct{ pgx.Tx }
+
+func (heldTx) Commit(context.Context) error   { return errHeldTx }
+func (heldTx) Rollback(context.Context) error { return errHeldTx }
+
+// direct reports whether a statement goes to the connection as it is: nothing is queued and
+// the transaction has begun, or its arguments choose a query exec mode (Flavor.PlanForValues),
 // which a batch cannot take.
 func (t *pipeTx) direct(args []any) bool {
 	if t.tx != nil && len(t.queued) == 0 {
@@ -194,14 +267,13 @@ func (t *pipeTx) Exec(ctx context.Context, sql string, args ...any) (int64, erro
 		return 0, t.err
 	}
 	if t.direct(args) {
-		tx, err := t.begun(ctx)
-		if err != nil {
+		if err := t.sync(ctx); err != nil {
 			return 0, err
 		}
-		tag, err := tx.Exec(ctx, sql, args...)
+		tag, err := t.tx.Exec(ctx, sql, args...)
 		return tag.RowsAffected(), err
 	}
-	br, err := t.send(ctx, sql, args)
+	br, err := t.send(ctx, sql, args, false)
 	if err != nil {
 		return 0, err
 	}
@@ -217,13 +289,12 @@ func (t *pipeTx) Query(ctx context.Context, sql string, args ...any) (sqlstore.R
 		return nil, t.err
 	}
 	if t.direct(args) {
-		tx, err := t.begun(ctx)
-		if err != nil {
+		if err := t.sync(ctx); err != nil {
 			return nil, err
 		}
-		return tx.Query(ctx, sql, args...)
+		return t.tx.Query(ctx, sql, args...)
 	}
-	br, err := t.send(ctx, sql, args)
+	br, err := t.send(ctx, sql, args, false)
 	if err != nil {
 		return nil, err
 	}
@@ -240,38 +311,78 @@ func (t *pipeTx) QueryRow(ctx context.Context, sql string, args ...any) sqlstore
 		return errRow{t.err}
 	}
 	if t.direct(args) {
-		tx, err := t.begun(ctx)
-		if err != nil {
+		if err := t.sync(ctx); err != nil {
 			return errRow{err}
 		}
-		return tx.QueryRow(ctx, sql, args...)
+		return t.tx.QueryRow(ctx, sql, args...)
 	}
-	br, err := t.send(ctx, sql, args)
+	br, err := t.send(ctx, sql, args, false)
 	if err != nil {
 		return errRow{err}
 	}
 	return batchRow{row: br.QueryRow(), br: br}
 }
 
-// Commit commits what Flush sent; a transaction that never sent anything has nothing to
-// commit. After a queued write failed it returns that failure, and the caller rolls back.
+// Commit sends the writes still queued with the COMMIT, in one batch (with the BEGIN as well
+// when nothing began the transaction yet), or the COMMIT alone; a transaction that never sent
+// anything has nothing to commit. It gives the connection back once committed. After a queued
+// write failed, now or earlier, it returns that failure, and the caller rolls back.
 func (t *pipeTx) Commit(ctx context.Context) error {
-	if err := t.Flush(ctx); err != nil {
-		return err
+	if t.err != nil {
+		return t.err
 	}
-	if t.tx == nil {
+	if t.tx == nil && len(t.queued) == 0 {
+		t.release(ctx)
 		return nil
 	}
-	return t.tx.Commit(ctx)
+	var (
+		tag pgconn.CommandTag
+		err error
+	)
+	if len(t.queued) == 0 {
+		tag, err = t.tx.Exec(ctx, "commit")
+	} else {
+		var br pgx.BatchResults
+		if br, err = t.send(ctx, "commit", nil, true); err != nil {
+			return err
+		}
+		tag, err = br.Exec()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if tag.String() != "COMMIT" {
+		return pgx.ErrTxCommitRollback
+	}
+	t.release(ctx)
+	return nil
 }
 
 // Rollback discards the queue and rolls back what was sent, giving the connection back.
 func (t *pipeTx) Rollback(ctx context.Context) error {
 	t.queued = nil
-	if t.tx == nil {
+	return t.release(ctx)
+}
+
+// release ends the transaction if it is still open on a usable connection (ROLLBACK) and gives
+// the connection back to the pool, whose Release destroys it if it is closed, busy or still
+// in a transaction.
+func (t *pipeTx) release(ctx context.Context) error {
+	c := t.conn
+	if c == nil {
 		return nil
 	}
-	return t.tx.Rollback(ctx)
+	t.conn, t.tx = nil, nil
+	defer c.Release()
+	pc := c.Conn().PgConn()
+	if pc.IsClosed() || pc.IsBusy() || pc.TxStatus() == 'I' {
+		return nil
+	}
+	_, err := c.Exec(ctx, "rollback")
+	return err
 }
 
 // batchRows are a query's rows read from a batch, which they close once read.

@@ -63,12 +63,19 @@ type TouchpointWriter interface {
 
 // LaterExecer is what a DriverTx may also implement to send a write whose caller needs nothing
 // from it but its success with the next statement that needs an answer, instead of on its own
-// (PostgreSQL: in one pipelined batch, one round trip for both). check gets the write's rows
-// affected and error once they arrive and returns the error the write fails with, or nil. A
-// write that fails makes the call that sent it fail, and every later one, Flush included: the
-// transaction can only roll back. Statements run in the order they were issued.
+// (PostgreSQL: in one pipelined batch, one round trip for both), COMMIT included. check gets the
+// write's rows affected and error once they arrive and returns the error the write fails with,
+// or nil. A write that fails makes the call that sent it fail, and every later one, Flush and
+// Commit included: the transaction can only roll back. Statements run in the order they were
+// issued.
+//
+// mustAffect says whether check refuses a write that succeeded: it then refuses exactly the
+// one that affected no row (store.ErrNotFound, store.ErrChanged). Without it check must refuse
+// only an error. Why it matters: the writes may go in the COMMIT's batch, and a statement that
+// succeeds there is committed whatever check makes of it after, unless the server itself fails
+// it (postgres.pipeTx turns a mustAffect write's "no row" into an error of PostgreSQL's there).
 type LaterExecer interface {
-	ExecLater(ctx context.Context, check func(rowsAffected int64, err error) error, query string, args ...any)
+	ExecLater(ctx context.Context, mustAffect bool, check func(rowsAffected int64, err error) error, query string, args ...any)
 	// Flush sends the writes still queued and returns the first failure of a queued write.
 	Flush(ctx context.Context) error
 }
@@ -154,13 +161,15 @@ func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) (err err
 	if err = fn(&queries{cfg: q.cfg, f: q.f, r: tx, w: tx, tx: tx}); err != nil {
 		return err
 	}
-	// A queued write's failure is its own (its check wrapped it), not the commit's.
-	if l, ok := tx.(LaterExecer); ok {
-		if err = l.Flush(ctx); err != nil {
-			return err
-		}
-	}
+	// The writes still queued go with the COMMIT (LaterExecer). A queued write's failure is its
+	// own (its check wrapped it), not the commit's: once Commit failed, Flush returns it
+	// without sending anything.
 	if err = tx.Commit(ctx); err != nil {
+		if l, ok := tx.(LaterExecer); ok {
+			if ferr := l.Flush(ctx); ferr != nil {
+				return ferr
+			}
+		}
 		return wrap("commit", err)
 	}
 	return nil
@@ -197,9 +206,12 @@ func (q *queries) exec(ctx context.Context, db Querier, query string, args ...an
 // as it is, never deciding anything on it inside the transaction (an errors.Is on it there
 // would see another statement's failure, or none). Elsewhere (SQLite, outside a transaction)
 // it runs at once.
-func (q *queries) execLater(ctx context.Context, check func(rowsAffected int64, err error) error, query string, args ...any) error {
+//
+// mustAffect says that check refuses the write exactly when it affects no row, besides an error;
+// without it check must refuse only an error (LaterExecer).
+func (q *queries) execLater(ctx context.Context, mustAffect bool, check func(rowsAffected int64, err error) error, query string, args ...any) error {
 	if l, ok := q.tx.(LaterExecer); ok {
-		l.ExecLater(ctx, check, q.f.Rebind(query), args...)
+		l.ExecLater(ctx, mustAffect, check, q.f.Rebind(query), args...)
 		return nil
 	}
 	n, err := q.exec(ctx, q.w, query, args...)
@@ -209,7 +221,7 @@ func (q *queries) execLater(ctx context.Context, check func(rowsAffected int64, 
 // execAffect is execLater for a write that must affect a row: mustAffect(op) checks it, so one
 // that affects none fails with store.ErrNotFound.
 func (q *queries) execAffect(ctx context.Context, op, query string, args ...any) error {
-	return q.execLater(ctx, func(n int64, err error) error { return mustAffect(op, n, err) }, query, args...)
+	return q.execLater(ctx, true, func(n int64, err error) error { return mustAffect(op, n, err) }, query, args...)
 }
 
 func (q *queries) query(ctx context.Context, db Querier, query string, args ...any) (Rows, error) {

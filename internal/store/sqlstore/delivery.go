@@ -128,7 +128,7 @@ func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 // UpdateDeliveryIf is UpdateDelivery guarded by was (see store.Writer); sent with the
 // transaction's next statement (execLater), so its refusal fails the transaction.
 func (q *queries) UpdateDeliveryIf(ctx context.Context, d, was store.Delivery) error {
-	return q.execLater(ctx, func(n int64, err error) error {
+	return q.execLater(ctx, true, func(n int64, err error) error {
 		if err != nil {
 			return wrap("update delivery if unchanged", err)
 		}
@@ -147,7 +147,7 @@ func (q *queries) UpdateDeliveryIf(ctx context.Context, d, was store.Delivery) e
 
 // MarkDeliveryQueued is sent with the transaction's next statement (execLater).
 func (q *queries) MarkDeliveryQueued(ctx context.Context, tenantID, id string) error {
-	return q.execLater(ctx, func(_ int64, err error) error {
+	return q.execLater(ctx, false, func(_ int64, err error) error {
 		if err != nil {
 			return wrap("mark delivery queued", err)
 		}
@@ -272,7 +272,7 @@ func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Att
 		return mustAffect("insert attempt: delivery", n, nil)
 	}
 	// One statement: the row is written only when the delivery is the tenant's.
-	err := q.execLater(ctx, check, `INSERT INTO attempts (`+attemptCols+`)
+	err := q.execLater(ctx, true, check, `INSERT INTO attempts (`+attemptCols+`)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
 		WHERE EXISTS (SELECT 1 FROM deliveries WHERE tenant_id = $2 AND id = $3)`,
 		a.ID, a.TenantID, a.DeliveryID, q.f.Time(a.At), a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID, a.Replay,
