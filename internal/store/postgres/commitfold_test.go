@@ -150,6 +150,35 @@ func TestFoldedCommitRefusals(t *testing.T) {
 		connOutsideTx(t, s)
 	})
 
+	// A must-affect write that fails by itself is told its own error, not "no row": the
+	// COMMIT's batch tells the two apart by hub_must_affect's own SQLSTATE.
+	t.Run("its own error", func(t *testing.T) {
+		var (
+			gotN   int64
+			gotErr error
+		)
+		err := s.InTx(ctx, func(tx sqlstore.TxConn) error {
+			tx.(sqlstore.LaterExecer).ExecLater(ctx, true, func(n int64, err error) error {
+				gotN, gotErr = n, err
+				if err == nil && n == 0 {
+					return store.ErrNotFound
+				}
+				return err
+			}, `UPDATE inbox SET error = (1 / (length(id) - length(id)))::text WHERE tenant_id = $1 AND id = $2`, ten.ID, es[3].ID)
+			return nil
+		})
+		if pgErr, ok := errors.AsType[*pgconn.PgError](gotErr); !ok || pgErr.Code != "22012" {
+			t.Fatalf("the check was told n=%d, err=%v; want the write's own division_by_zero", gotN, gotErr)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			t.Errorf("InTx = %v: a write's own error was read as no row affected", err)
+		}
+		if st := inboxState(t, s, es[3]); st != store.InboxReceived {
+			t.Errorf("the failed write was committed: %s", st)
+		}
+		connOutsideTx(t, s)
+	})
+
 	// The next transaction on the pool commits.
 	if err := s.Tx(ctx, func(tx store.Tx) error {
 		return tx.SetInboxState(ctx, ten.ID, es[3].ID, store.InboxProcessed, "", "", time.Now())

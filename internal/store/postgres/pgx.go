@@ -78,8 +78,8 @@ func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 //     included, and leaves the transaction aborted: Rollback ends it;
 //   - a check that refuses a success (mustAffect: no row affected is store.ErrNotFound or
 //     store.ErrChanged) has its write rewritten in that batch (strictSQL) so that PostgreSQL
-//     fails it with division_by_zero when it affects no row, which the check is then told
-//     as "no row".
+//     fails it (hub_must_affect, SQLSTATE HB001) when it affects no row, which the check is
+//     then told as "no row".
 //
 // The COMMIT's command tag must be COMMIT (PostgreSQL answers ROLLBACK to the COMMIT of an
 // aborted transaction). The transaction is PostgreSQL's BEGIN and COMMIT, not pgx's: the pgx.Tx
@@ -132,14 +132,17 @@ func (t *pipeTx) Flush(ctx context.Context) error {
 }
 
 // strictSQL is a mustAffect write as the COMMIT's batch sends it: PostgreSQL fails it when it
-// affects no row (1 / count(*), division_by_zero) and answers how many it affected otherwise.
-// The queued writes that may be mustAffect (UPDATE, INSERT ... SELECT) have no RETURNING.
+// affects no row (hub_must_affect raises noRowAffected, with a message that says so in the
+// server's log) and answers how many it affected otherwise. The queued writes that may be
+// mustAffect (UPDATE, INSERT ... SELECT) have no RETURNING.
 func strictSQL(sql string) string {
-	return "WITH w AS (" + sql + " RETURNING 1) SELECT count(*) FROM w HAVING 1 / count(*) >= 0"
+	return "WITH w AS (" + sql + " RETURNING 1) SELECT hub_must_affect(count(*)) FROM w"
 }
 
-// divisionByZero is PostgreSQL's SQLSTATE for division_by_zero (strictSQL's "no row").
-const divisionByZero = "22012"
+// noRowAffected is the SQLSTATE hub_must_affect raises (migration "hub_must_affect"): Hub's
+// own, in a class PostgreSQL does not use, so no other error can be taken for strictSQL's
+// "no row".
+const noRowAffected = "HB001"
 
 // send sends the queued writes, then sql with args unless sql is "", in one batch on the
 // held connection (acquiring it, and beginning the transaction when it has not begun), and
@@ -190,7 +193,7 @@ func (t *pipeTx) send(ctx context.Context, sql string, args []any, strict bool) 
 		)
 		if strict && q.mustAffect {
 			err = br.QueryRow().Scan(&n)
-			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == divisionByZero {
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == noRowAffected {
 				n, err = 0, nil // no row affected: the check refuses it
 			}
 		} else {

@@ -1104,4 +1104,26 @@ ALTER TABLE deliveries ADD COLUMN queued boolean NOT NULL DEFAULT true;
 CREATE INDEX deliveries_unqueued ON deliveries (created_at) WHERE NOT queued AND state IN ('pending', 'retrying');
 `,
 	},
+	{
+		// A PostgreSQL transaction's last writes travel in one batch with its COMMIT
+		// (internal/store/postgres, pipeTx). A write that must change a row (an UPDATE of a row
+		// read earlier, a conditional update) is sent there as
+		// WITH w AS (... RETURNING 1) SELECT hub_must_affect(count(*)) FROM w, so that when it
+		// changes none PostgreSQL fails it and skips the COMMIT. HB001 is Hub's own SQLSTATE
+		// (class HB is not PostgreSQL's), so nothing else reads as "no row".
+		Name: "hub_must_affect",
+		Postgres: `
+CREATE FUNCTION hub_must_affect(n bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+	IF n = 0 THEN
+		RAISE EXCEPTION 'hub: a write that had to change a row changed none; its transaction is rolled back'
+			USING ERRCODE = 'HB001';
+	END IF;
+	RETURN n;
+END
+$$;
+`,
+		// SQLite sends every write at once and reads its rows affected: nothing to create.
+		SQLite: `SELECT 1`,
+	},
 }
