@@ -82,6 +82,11 @@ type Tx interface {
 	Writer
 	// Enqueue inserts a River job in this transaction.
 	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+	// ListDestinationsLater is ListDestinations in this transaction, issued now and answered
+	// by the returned function: on PostgreSQL the read travels with the transaction's next
+	// statement that needs an answer (no round trip of its own unless the function is called
+	// first); elsewhere it runs at once.
+	ListDestinationsLater(ctx context.Context, tenantID string) func() ([]Destination, error)
 }
 
 // Queue starts and stops River's workers on the store's database. Jobs are inserted (Tx.Enqueue)

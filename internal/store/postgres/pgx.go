@@ -96,15 +96,29 @@ type pipeTx struct {
 	err    error // the first queued write that failed
 }
 
-// laterExec is a write queued by ExecLater.
+// laterExec is a write queued by ExecLater, or a read queued by QueryLater (read set).
 type laterExec struct {
 	sql        string
 	args       []any
 	mustAffect bool
 	check      func(rowsAffected int64, err error) error
+	read       func(rows sqlstore.Rows, err error) error
 }
 
-var _ sqlstore.LaterExecer = (*pipeTx)(nil)
+var (
+	_ sqlstore.LaterExecer  = (*pipeTx)(nil)
+	_ sqlstore.LaterQuerier = (*pipeTx)(nil)
+)
+
+// QueryLater queues a read for the next round trip, like ExecLater a write: read gets its rows
+// (and closes them) when they arrive. A read still queued when the transaction commits goes in
+// the COMMIT's batch, where only PostgreSQL failing it stops the COMMIT (sqlstore.LaterQuerier).
+func (t *pipeTx) QueryLater(_ context.Context, read func(rows sqlstore.Rows, err error) error, sql string, args ...any) {
+	if t.err != nil {
+		return // the transaction can only roll back
+	}
+	t.queued = append(t.queued, laterExec{sql: sql, args: args, read: read})
+}
 
 // ExecLater queues a write for the next round trip. check gets its rows affected and error;
 // mustAffect says it refuses a write that affected no row (sqlstore.LaterExecer).
@@ -187,6 +201,16 @@ func (t *pipeTx) send(ctx context.Context, sql string, args []any, strict bool) 
 		}
 	}
 	for _, q := range queued {
+		if q.read != nil {
+			rows, err := br.Query()
+			if rerr := q.read(rows, err); rerr != nil {
+				rows.Close()
+				_ = br.Close()
+				return nil, t.fail(rerr)
+			}
+			rows.Close()
+			continue
+		}
 		var (
 			n   int64
 			err error

@@ -184,6 +184,37 @@ func TestPipelinedTxFailures(t *testing.T) {
 		notCommitted("constraint", first.ID)
 	})
 
+	t.Run("queued read fails", func(t *testing.T) {
+		first := newInbox()
+		var read int
+		err := s.InTx(ctx, func(tx sqlstore.TxConn) error {
+			l, ok := tx.(sqlstore.LaterQuerier)
+			if !ok {
+				return fmt.Errorf("%T does not queue reads", tx)
+			}
+			l.ExecLater(ctx, false, func(_ int64, err error) error { return err },
+				`UPDATE inbox SET state = 'processed' WHERE id = $1`, e.ID)
+			l.QueryLater(ctx, func(rows sqlstore.Rows, err error) error {
+				read++
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+				}
+				return rows.Err()
+			}, `SELECT 1 / (count(*) - count(*)) FROM inbox WHERE id = $1`, e.ID)
+			_, err := tx.Exec(ctx, `INSERT INTO inbox (id, tenant_id, source_id, provider, received_at, headers, query, body, state, error, order_id)
+				VALUES ($1, $2, $3, 'hotmart', now(), '{}', '', '', 'received', '', '')`, first.ID, ten.ID, src)
+			return err // the read's failure, which the INSERT carried
+		})
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "22012" || read != 1 {
+			t.Fatalf("InTx = %v after %d reads, want the division by zero after 1", err, read)
+		}
+		notCommitted("queued read", first.ID)
+	})
+
 	t.Run("rollback, panic and cancellation discard the queue", func(t *testing.T) {
 		errRollback := errors.New("roll back")
 		first := newInbox()

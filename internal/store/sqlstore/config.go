@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
@@ -405,9 +406,48 @@ func (q *queries) GetDestination(ctx context.Context, tenantID, id string) (stor
 	return d, nil
 }
 
+const listDestinations = `SELECT ` + destinationCols + ` FROM destinations WHERE tenant_id = $1 ORDER BY id DESC`
+
 func (q *queries) ListDestinations(ctx context.Context, tenantID string) ([]store.Destination, error) {
-	rows, err := q.query(ctx, q.r, `SELECT `+destinationCols+` FROM destinations WHERE tenant_id = $1 ORDER BY id DESC`, tenantID)
+	rows, err := q.query(ctx, q.r, listDestinations, tenantID)
+	return q.collectDestinations(rows, err)
+}
+
+func (q *queries) collectDestinations(rows Rows, err error) ([]store.Destination, error) {
 	return collect(rows, err, "list destinations", func(r Rows) (store.Destination, error) { return q.scanDestination(r) })
+}
+
+// ListDestinationsLater is ListDestinations in a transaction, sent with its next statement
+// that needs an answer when the transaction queues (LaterQuerier), else run at once. The read
+// is the transaction's like any other: sent earlier in it, not outside it.
+func (t *txStore) ListDestinationsLater(ctx context.Context, tenantID string) func() ([]store.Destination, error) {
+	q := t.queries
+	l, ok := q.tx.(LaterQuerier)
+	if !ok {
+		ds, err := q.ListDestinations(ctx, tenantID)
+		return func() ([]store.Destination, error) { return ds, err }
+	}
+	var (
+		ds   []store.Destination
+		err  error
+		done bool
+	)
+	l.QueryLater(ctx, func(rows Rows, rerr error) error {
+		done = true
+		ds, err = q.collectDestinations(rows, rerr)
+		return err
+	}, q.f.Rebind(listDestinations), tenantID)
+	return func() ([]store.Destination, error) {
+		if !done {
+			if ferr := l.Flush(ctx); ferr != nil {
+				return nil, ferr
+			}
+		}
+		if !done { // the transaction failed before the read was sent
+			return nil, wrap("list destinations", errors.New("the transaction ended before the read was sent"))
+		}
+		return ds, err
+	}
 }
 
 // Links.

@@ -80,6 +80,17 @@ type LaterExecer interface {
 	Flush(ctx context.Context) error
 }
 
+// LaterQuerier is what a DriverTx that is a LaterExecer may also implement to send a read with
+// the next statement that needs an answer, in the order issued among the queued writes: read
+// gets its rows (or the error that replaced them) once they arrive and closes them; its error
+// fails the transaction as a queued write's does. A read still queued at the end goes with the
+// COMMIT, which then only the server failing the read stops (read's own error comes after the
+// commit): a caller that decides anything on a read answers it before the transaction ends.
+type LaterQuerier interface {
+	LaterExecer
+	QueryLater(ctx context.Context, read func(rows Rows, err error) error, query string, args ...any)
+}
+
 // Config is what an implementation hands to New.
 type Config struct {
 	Flavor *Flavor

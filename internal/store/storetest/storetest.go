@@ -534,6 +534,28 @@ func testDestinations(t *testing.T, s store.Store) {
 	list := must(s.ListDestinations(ctx, w.a.ID))(t)
 	equal(t, "list ids", ids(list, func(x store.Destination) string { return x.ID }), []string{noConfig.ID, d.ID, w.dstA.ID})
 
+	// ListDestinationsLater in a transaction: the list ListDestinations reads, answered before
+	// or after the transaction's next statements (and without one, by itself); other tenants'
+	// rows never.
+	err = s.Tx(ctx, func(tx store.Tx) error {
+		first := tx.ListDestinationsLater(ctx, w.a.ID)
+		alone := tx.ListDestinationsLater(ctx, w.b.ID)
+		if _, err := tx.GetDestination(ctx, w.a.ID, d.ID); err != nil {
+			return err
+		}
+		got := must(first())(t)
+		equal(t, "later list ids", ids(got, func(x store.Destination) string { return x.ID }), []string{noConfig.ID, d.ID, w.dstA.ID})
+		gotB := must(alone())(t)
+		equal(t, "later list of tenant b", ids(gotB, func(x store.Destination) string { return x.ID }),
+			ids(must(s.ListDestinations(ctx, w.b.ID))(t), func(x store.Destination) string { return x.ID }))
+		unsent := tx.ListDestinationsLater(ctx, w.a.ID)
+		equal(t, "later list, sent by itself", len(must(unsent())(t)), 3)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Swap: only from the credentials expected, only in the tenant; nothing else changes.
 	equal(t, "swap from stale credentials", must(s.SwapDestinationCredentials(ctx, w.a.ID, d.ID, "enc:xyz", "enc:3"))(t), false)
 	equal(t, "swap in another tenant", must(s.SwapDestinationCredentials(ctx, w.b.ID, d.ID, "enc:2", "enc:3"))(t), false)
