@@ -71,7 +71,14 @@ func eventNameKey(name string) string {
 // webhook), and nothing for the others: ad platforms never hear of them, even when an old
 // stored config lists them. Refunds and chargebacks are never sent as purchases.
 func Plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time) ([]store.Delivery, error) {
-	out, _, err := plan(ctx, tx, dests, o, now, false)
+	out, _, err := plan(ctx, tx, dests, o, now, false, nil)
+	return out, err
+}
+
+// PlanFrom is Plan with the tenant's destination rows read by rows, a read this transaction
+// issued earlier (store.Tx.ListDestinationsLater) so that it needs no round trip of its own.
+func PlanFrom(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time, rows func() ([]store.Destination, error)) ([]store.Delivery, error) {
+	out, _, err := plan(ctx, tx, dests, o, now, false, rows)
 	return out, err
 }
 
@@ -81,7 +88,7 @@ func Plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order,
 // skipped). Should the process stop before their attempts end, the sweep (Local.Sweep) finds
 // them still Local and enqueues their jobs.
 func PlanLocal(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time) ([]store.Delivery, error) {
-	_, jobs, err := plan(ctx, tx, dests, o, now, true)
+	_, jobs, err := plan(ctx, tx, dests, o, now, true, nil)
 	ds := make([]store.Delivery, len(jobs))
 	for i, j := range jobs {
 		ds[i] = j.Delivery
@@ -95,12 +102,19 @@ func PlanLocal(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.O
 // caller adds the order's attribution and touchpoint, when it knows them, and hands the job to
 // Local.DispatchJobs (see there).
 func PlanLocalJobs(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time) ([]store.DeliveryJob, error) {
-	_, jobs, err := plan(ctx, tx, dests, o, now, true)
+	_, jobs, err := plan(ctx, tx, dests, o, now, true, nil)
+	return jobs, err
+}
+
+// PlanLocalJobsFrom is PlanLocalJobs with the destination rows read by rows (see PlanFrom).
+func PlanLocalJobsFrom(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time, rows func() ([]store.Destination, error)) ([]store.DeliveryJob, error) {
+	_, jobs, err := plan(ctx, tx, dests, o, now, true, rows)
 	return jobs, err
 }
 
 // plan is Plan, or PlanLocal when local is set; dispatch is the jobs PlanLocalJobs returns.
-func plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time, local bool) (out []store.Delivery, dispatch []store.DeliveryJob, err error) {
+// list reads o's tenant's destinations in tx (nil: tx.ListDestinations).
+func plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order, now time.Time, local bool, list func() ([]store.Destination, error)) (out []store.Delivery, dispatch []store.DeliveryJob, err error) {
 	name, lifecycle := domain.EventPurchase, false
 	if o.Status != domain.StatusPaid {
 		var ok bool
@@ -109,7 +123,10 @@ func plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order,
 		}
 		lifecycle = true
 	}
-	rows, err := tx.ListDestinations(ctx, o.TenantID)
+	if list == nil {
+		list = func() ([]store.Destination, error) { return tx.ListDestinations(ctx, o.TenantID) }
+	}
+	rows, err := list()
 	if err != nil {
 		return nil, nil, fmt.Errorf("delivery: plan: %w", err)
 	}

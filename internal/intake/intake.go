@@ -123,6 +123,10 @@ type Service struct {
 	// (delivery.PlanLocal); the sweep then also enqueues those a stopped replica left. Nil
 	// plans each with its River job.
 	Dispatcher Dispatcher
+	// Sources, when set, answers the webhook URL's lookup from this replica's memory for up to
+	// its TTL after a read that found it (see SourceCache); nil reads the store for every
+	// delivery.
+	Sources *SourceCache
 
 	inlineOnce  sync.Once
 	inlineSlots chan struct{}
@@ -244,9 +248,10 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 		notFound()
 		return
 	}
-	// The token, its source and the gateway's secret in one read (one round trip per delivery
-	// instead of three), nothing cached: a rotated token or replaced secret counts at once.
-	ws, err := s.Store.GetWebhookSource(ctx, provider, token)
+	// The token, its source and the gateway's secret in one read (one round trip instead of
+	// three), kept by s.Sources for up to a second: a token rotated or a secret replaced through
+	// this replica counts at once, through another within the second.
+	ws, err := s.webhookSource(ctx, provider, token)
 	if errors.Is(err, store.ErrNotFound) {
 		notFound()
 		return
@@ -388,6 +393,14 @@ func (s *Service) retryProcess(tenantID, inboxID string, since time.Time) {
 		}
 		s.Log.Warn("intake: still not processed; the sweep will enqueue it", "inbox_id", inboxID)
 	}()
+}
+
+// webhookSource is the store's GetWebhookSource, through s.Sources when set.
+func (s *Service) webhookSource(ctx context.Context, provider, token string) (store.WebhookSource, error) {
+	if s.Sources == nil {
+		return s.Store.GetWebhookSource(ctx, provider, token)
+	}
+	return s.Sources.Get(ctx, provider, token, s.Store.GetWebhookSource)
 }
 
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
@@ -533,6 +546,18 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 			return "", "", err
 		}
 	}
+	// An event that may plan deliveries issues the destinations' read first: on PostgreSQL it
+	// travels with the order's INSERT (the transaction's first round trip) instead of costing a
+	// round trip of its own when the deliveries are planned. It is the same read in the same
+	// transaction as the one plan made after the order's writes: under READ COMMITTED each
+	// statement sees what was committed when it started, and nothing locks the destinations, so
+	// a change committed between the two points was no more seen by the later read than by the
+	// earlier (on SQLite the transaction holds the writer, and the read runs at once, in it, as
+	// before). An event that plans nothing (a duplicate) wastes a read of a few indexed rows.
+	var destinations func() ([]store.Destination, error)
+	if _, lifecycle := domain.StatusEvent(ev.Status); ev.Status == domain.StatusPaid || lifecycle {
+		destinations = tx.ListDestinationsLater(ctx, src.TenantID)
+	}
 	o, change, err := tx.ApplyOrderEvent(ctx, oe)
 	if err != nil {
 		return "", "", err
@@ -560,12 +585,12 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 				return "", "", err
 			}
 		}
-		if err := s.plan(ctx, tx, o, known, now, planned); err != nil {
+		if err := s.plan(ctx, tx, o, known, now, destinations, planned); err != nil {
 			return "", "", err
 		}
 	} else if _, lifecycle := domain.StatusEvent(o.Status); lifecycle && (change.Created || change.StatusChanged) {
 		// A refund, chargeback or cancellation: the destinations that asked for it hear of it.
-		if err := s.plan(ctx, tx, o, nil, now, planned); err != nil {
+		if err := s.plan(ctx, tx, o, nil, now, destinations, planned); err != nil {
 			return "", "", err
 		}
 	}
@@ -626,16 +651,20 @@ func (s *Service) attributeNew(ctx context.Context, r Store, src store.Source, o
 
 // plan plans o's deliveries in tx: with s.Dispatcher, without jobs, adding those to dispatch
 // after the commit to planned (delivery.PlanLocalJobs); else each with its River job
-// (delivery.Plan). res is o's attribution as this transaction wrote it (nil: not known here);
+// (delivery.Plan). destinations reads the tenant's destinations in tx (nil: ListDestinations
+// now). res is o's attribution as this transaction wrote it (nil: not known here);
 // with it, each planned job is complete, as GetDeliveryJob would read it after the commit
 // (store.DeliveryJob: the attribution's ids, the credited touchpoint); without it the job's
 // Order is cleared, and its first attempt reads it (dispatch).
-func (s *Service) plan(ctx context.Context, tx store.Tx, o store.Order, res *attribution.Result, now time.Time, planned *[]store.DeliveryJob) error {
+func (s *Service) plan(ctx context.Context, tx store.Tx, o store.Order, res *attribution.Result, now time.Time, destinations func() ([]store.Destination, error), planned *[]store.DeliveryJob) error {
+	if destinations == nil {
+		destinations = func() ([]store.Destination, error) { return tx.ListDestinations(ctx, o.TenantID) }
+	}
 	if s.Dispatcher == nil {
-		_, err := delivery.Plan(ctx, tx, s.Dests, o, now)
+		_, err := delivery.PlanFrom(ctx, tx, s.Dests, o, now, destinations)
 		return err
 	}
-	jobs, err := delivery.PlanLocalJobs(ctx, tx, s.Dests, o, now)
+	jobs, err := delivery.PlanLocalJobsFrom(ctx, tx, s.Dests, o, now, destinations)
 	for i := range jobs {
 		if res == nil {
 			jobs[i].Order = nil
