@@ -30,6 +30,18 @@ type Service struct {
 	SpendSources map[spend.Platform]spend.Source
 	// SpendImport starts an account's import; nil leaves it to the scheduler.
 	SpendImport SpendImport
+	// SourceChanged, when set, is called once each write that changes what a webhook URL
+	// selects (a token, a source's settings, a gateway secret) returned, whether or not it
+	// reported success (a write whose answer was lost may have committed): the intake's
+	// SourceCache.Forget, so that this replica's changes count at once.
+	SourceChanged func()
+}
+
+// sourceChanged calls SourceChanged, if set.
+func (s *Service) sourceChanged() {
+	if s.SourceChanged != nil {
+		s.SourceChanged()
+	}
 }
 
 func (s *Service) now() time.Time {
@@ -186,7 +198,9 @@ func (s *Service) PutGatewaySecret(ctx context.Context, src store.Source, provid
 		return fmt.Errorf("admin: encrypt %s secret: %w", provider, err)
 	}
 	gs := store.GatewaySecret{SourceID: src.ID, TenantID: src.TenantID, Provider: provider, Ciphertext: ct, UpdatedAt: s.now()}
-	if err := s.Store.PutGatewaySecret(ctx, gs); err != nil {
+	err = s.Store.PutGatewaySecret(ctx, gs)
+	s.sourceChanged()
+	if err != nil {
 		return fmt.Errorf("admin: store %s secret: %w", provider, err)
 	}
 	// A gateway with a secret is enabled: it needs its URL. A secret change keeps the URL.
@@ -209,7 +223,9 @@ func (s *Service) PutGatewaySecret(ctx context.Context, src store.Source, provid
 // URL accepts anything.
 func (s *Service) RotateWebhookToken(ctx context.Context, src store.Source, provider string) (store.WebhookToken, error) {
 	t := store.WebhookToken{Token: NewWebhookToken(), TenantID: src.TenantID, SourceID: src.ID, Provider: provider, CreatedAt: s.now()}
-	if err := s.Store.PutWebhookToken(ctx, t); err != nil {
+	err := s.Store.PutWebhookToken(ctx, t)
+	s.sourceChanged()
+	if err != nil {
 		return store.WebhookToken{}, fmt.Errorf("admin: %s webhook token: %w", provider, err)
 	}
 	return t, nil

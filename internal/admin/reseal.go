@@ -46,6 +46,7 @@ func (s *Service) ResealSecrets(ctx context.Context) (Reseal, error) {
 			for _, gs := range secrets {
 				where := fmt.Sprintf("%s secret of source %s (tenant %s)", gs.Provider, src.ID, t.ID)
 				err := s.reseal(&r, where, gs.Ciphertext, store.GatewaySecretAD(src.ID, gs.Provider), func(next string) (bool, error) {
+					defer s.sourceChanged()
 					return s.Store.SwapGatewaySecret(ctx, t.ID, src.ID, gs.Provider, gs.Ciphertext, next)
 				})
 				if err != nil {

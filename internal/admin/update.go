@@ -129,7 +129,9 @@ func (s *Service) UpdateSource(ctx context.Context, tenantID, id string, p Sourc
 		src.AttributionModel = store.ModelLastClick
 	}
 	src.UpdatedAt = s.now()
-	if err := s.Store.UpdateSource(ctx, src); err != nil {
+	err = s.Store.UpdateSource(ctx, src)
+	s.sourceChanged()
+	if err != nil {
 		return store.Source{}, fmt.Errorf("admin: update source: %w", err)
 	}
 	for _, provider := range slices.Sorted(maps.Keys(p.Secrets)) {

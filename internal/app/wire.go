@@ -70,6 +70,10 @@ func (a *App) wire() error {
 	a.closers = append(a.closers, a.Live.Close, ing.Close)
 
 	a.Intake = newIntake(a.Config, a.Store, adapters, a.Dests, a.Keys, a.Log, a.now, a.Cache, a.Live)
+	// A webhook URL's lookup is kept for up to a second (real time); this replica's own changes
+	// to tokens, sources and secrets drop it at once (docs/architecture.md 5).
+	a.Intake.Sources = &intake.SourceCache{}
+	a.Admin.SourceChanged = a.Intake.Sources.Forget
 	a.Intake.Register(a.mux)
 	// Stopped after the HTTP server drained (closers run in reverse), before the live view: the
 	// deliveries still in its in-process queue are left to the inbox sweep.
