@@ -279,7 +279,8 @@ type Writer interface {
 	// (upsert on tenant+kind+hash+visitor, keeping first and last seen).
 	LinkIdentities(ctx context.Context, ids []Identity) error
 	// WriteTouchpoints is InsertTouchpoints and LinkIdentities in one transaction, with as few
-	// round trips as the store allows (one statement on PostgreSQL): the write of an ingest
+	// round trips as the store allows (one statement on PostgreSQL; called outside a
+	// transaction, that statement alone in autocommit, one round trip): the write of an ingest
 	// group commit. The same promises hold: repeated touchpoints are skipped, repeated
 	// identities (within ids too) are merged.
 	WriteTouchpoints(ctx context.Context, tps []Touchpoint, ids []Identity) (inserted int, err error)

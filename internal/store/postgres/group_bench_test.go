@@ -26,7 +26,19 @@ import (
 // index and heap bytes (idx-B/event, heap-B/event):
 //
 //	go test -run XXX -bench GroupCommit -benchtime 200x ./internal/store/postgres
-func BenchmarkGroupCommit(b *testing.B) {
+func BenchmarkGroupCommit(b *testing.B) { benchGroupCommit(b, commitGroup) }
+
+// BenchmarkGroupCommitAlone is BenchmarkGroupCommit for a group written outside a transaction
+// (Store.WriteTouchpoints: its statement alone in autocommit), as ingest writes a group that
+// plans no delivery.
+func BenchmarkGroupCommitAlone(b *testing.B) {
+	benchGroupCommit(b, func(ctx context.Context, s *postgres.Store, tps []store.Touchpoint, ids []store.Identity) error {
+		_, err := s.WriteTouchpoints(ctx, tps, ids)
+		return err
+	})
+}
+
+func benchGroupCommit(b *testing.B, commit func(context.Context, *postgres.Store, []store.Touchpoint, []store.Identity) error) {
 	ctx := context.Background()
 	s := openBench(b)
 	var backend int
@@ -68,7 +80,7 @@ func BenchmarkGroupCommit(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if err := commitGroup(ctx, s, groups[i], idss[i]); err != nil {
+		if err := commit(ctx, s, groups[i], idss[i]); err != nil {
 			b.Fatal(err)
 		}
 	}

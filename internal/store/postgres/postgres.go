@@ -93,6 +93,10 @@ func newStore(pool *pgxpool.Pool, o store.Options) (*Store, error) {
 		Begin: func(context.Context) (sqlstore.DriverTx, error) {
 			return storeTx{&pipeTx{pool: pool}, q}, nil
 		},
+		// A group commit outside a transaction is its one statement alone.
+		WriteTouchpoints: func(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+			return writeTouchpointsAlone(ctx, pool, tps, ids)
+		},
 		Options: o,
 	})
 	return s, nil
@@ -196,31 +200,60 @@ func (t storeTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.In
 }
 
 // WriteTouchpoints inserts a group of touchpoints and upserts its identity links in one
-// statement (one round trip): each column travels as one array parameter and unnest turns
-// them back into rows. A touchpoint with a client event id is written only if its (source,
-// client event id) is new to touchpoint_events (ON CONFLICT DO NOTHING there, whether stored by
-// an earlier group or earlier in this one; touchpoints is partitioned by day and cannot hold
-// that unique index), and ON CONFLICT DO NOTHING skips one whose id is stored, so a retried
-// request never duplicates; the identities, merged beforehand (one row per key, which
-// an upsert of several rows needs), keep the earliest first seen and the latest last seen, and
-// are locked in key order so concurrent groups do not deadlock. It returns how many
-// touchpoints were new.
-//
-// The statement is prepared once per connection and its parameters are encoded into a buffer
-// kept between groups: pgx's Query encodes them into one it shrinks back to 256 bytes after every
-// statement, so each group's hundred-odd kilobytes of arrays grew it anew, some ten copies.
+// statement in the transaction (writeTouchpoints).
 func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
 	tx, err := t.begun(ctx)
 	if err != nil {
 		return 0, err
 	}
-	conn := tx.Conn()
+	return writeTouchpoints(ctx, tx.Conn(), tx, tps, ids)
+}
+
+// writeTouchpointsAlone is writeTouchpoints outside a transaction, on a connection of the pool:
+// the statement alone in autocommit, one round trip where BEGIN, the statement and COMMIT were
+// three. PostgreSQL makes one statement atomic on its own: its CTEs, the touchpoints, their
+// retry keys and the identity upserts, commit together or not at all, and the answer (its
+// ReadyForQuery) comes after the commit, so an acknowledgement made on it is durable as one
+// made on a COMMIT. Only a write that nothing else must commit with may come here
+// (ingest.Service's group commit when the group plans no delivery, Store.WriteTouchpoints and
+// Store.LinkIdentities called on the store).
+func writeTouchpointsAlone(ctx context.Context, pool *pgxpool.Pool, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+	c, err := pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// Release destroys the connection if a cancelled context left it closed or busy.
+	defer c.Release()
+	return writeTouchpoints(ctx, c.Conn(), c.Conn(), tps, ids)
+}
+
+// rowQuerier is the pgx.Tx or *pgx.Conn writeTouchpoints runs its statement on when prepared
+// statements are off.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// writeTouchpoints inserts a group of touchpoints and upserts its identity links in one
+// statement (one round trip) on conn, through q when prepared statements are off: each column
+// travels as one array parameter and unnest turns them back into rows. A touchpoint with a
+// client event id is written only if its (source, client event id) is new to
+// touchpoint_events (ON CONFLICT DO NOTHING there, whether stored by an earlier group or earlier
+// in this one; touchpoints is partitioned by day and cannot hold that unique index), and ON
+// CONFLICT DO NOTHING skips one whose id is stored, so a retried request never duplicates; the
+// identities, merged beforehand (one row per key, which an upsert of several rows needs), keep
+// the earliest first seen and the latest last seen, and are locked in key order so concurrent
+// groups do not deadlock. It returns how many touchpoints were new.
+//
+// The statement is prepared once per connection and its parameters are encoded into a buffer
+// kept between groups: pgx's Query encodes them into one it shrinks back to 256 bytes after every
+// statement, so each group's hundred-odd kilobytes of arrays grew it anew, some ten copies.
+func writeTouchpoints(ctx context.Context, conn *pgx.Conn, q rowQuerier, tps []store.Touchpoint, ids []store.Identity) (int, error) {
 	args := append(touchpointArrays(tps), identityArrays(ids)...)
 	if conn.Config().DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
 		// The URL asked for no prepared statements (default_query_exec_mode, e.g. behind a
 		// pooler in transaction mode): pgx's way.
 		var n int
-		if err := tx.QueryRow(ctx, writeTouchpointsSQL, plainArrays(args)...).Scan(&n); err != nil {
+		if err := q.QueryRow(ctx, writeTouchpointsSQL, plainArrays(args)...).Scan(&n); err != nil {
 			return 0, err
 		}
 		return n, nil

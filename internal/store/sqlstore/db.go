@@ -103,8 +103,14 @@ type Config struct {
 	// write in, returning fn's error, or the commit's, once the writes are committed (SQLite
 	// commits the transactions that queue together, see store/sqlite's txGroup). Nil: one
 	// transaction from Begin per call.
-	Group   func(ctx context.Context, fn func(DriverTx) error) error
-	Options store.Options
+	Group func(ctx context.Context, fn func(DriverTx) error) error
+	// WriteTouchpoints, when set, writes a group of touchpoints and identity links (as
+	// TouchpointWriter's) called outside a transaction in one statement on its own, which the
+	// database makes atomic without a transaction around it (PostgreSQL's autocommit): one round
+	// trip instead of BEGIN, the statement and COMMIT. Nil: such a write runs in a transaction
+	// of its own. In a transaction the DriverTx writes, whatever this is.
+	WriteTouchpoints func(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error)
+	Options          store.Options
 }
 
 // Store implements store.Reader and store.Writer, plus Tx, on a Config. Implementations embed

@@ -136,6 +136,13 @@ func (q *queries) writeTouchpoints(ctx context.Context, op string, tps []store.T
 	}
 	q.stampTouchpoints(tps)
 	ids = MergeIdentities(ids, q.now())
+	if q.tx == nil && q.cfg.WriteTouchpoints != nil {
+		n, err := q.cfg.WriteTouchpoints(ctx, tps, ids)
+		if err != nil {
+			return 0, wrap(op, err)
+		}
+		return n, nil
+	}
 	var n int
 	err := q.runTx(ctx, func(q *queries) error {
 		var err error

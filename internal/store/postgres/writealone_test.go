@@ -1,0 +1,156 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/postgres"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
+)
+
+// groupOf is a group commit's touchpoints, n page views with client event ids prefix-0..n-1 of
+// visitors v0..v3, and their e-mail identities.
+func groupOf(ten store.Tenant, src string, prefix string, n int) ([]store.Touchpoint, []store.Identity) {
+	var (
+		tps []store.Touchpoint
+		ids []store.Identity
+	)
+	for i := range n {
+		visitor := fmt.Sprintf("v%d", i%4)
+		tps = append(tps, store.Touchpoint{TenantID: ten.ID, SourceID: src, Type: "page_view",
+			ClientEventID: fmt.Sprintf("%s-%d", prefix, i), VisitorID: visitor, URL: "https://shop.example.com/"})
+		ids = append(ids, store.Identity{TenantID: ten.ID, Kind: store.IdentityEmail, Hash: "h" + visitor, VisitorID: visitor})
+	}
+	return tps, ids
+}
+
+// counts returns how many rows touchpoints, touchpoint_events and identities hold.
+func counts(t *testing.T, s *postgres.Store) [3]int {
+	t.Helper()
+	var c [3]int
+	err := s.Pool().QueryRow(context.Background(), `SELECT (SELECT count(*) FROM touchpoints),
+		(SELECT count(*) FROM touchpoint_events), (SELECT count(*) FROM identities)`).Scan(&c[0], &c[1], &c[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestWriteTouchpointsOneRoundTrip: a group commit written outside a transaction
+// (Store.WriteTouchpoints, as ingest writes a group that plans no delivery) is one round trip,
+// the statement alone, where BEGIN, the statement and COMMIT made three; its retry is one too
+// and stores nothing twice.
+func TestWriteTouchpointsOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	var rt teststore.RoundTrips
+	s := teststore.OpenRoundTrips(t, &rt)
+	ctx := context.Background()
+	ten, es := pipelineWorld(t, s, 1)
+	src := es[0].SourceID
+	write := func(prefix string, want int) int64 {
+		t.Helper()
+		tps, ids := groupOf(ten, src, prefix, 10)
+		before := rt.Count()
+		n, err := s.WriteTouchpoints(ctx, tps, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Errorf("group %s: %d new touchpoints, want %d", prefix, n, want)
+		}
+		return rt.Count() - before
+	}
+	write("a", 10) // prepares the statement on the pool's one connection
+	if trips := write("b", 10); trips != 1 {
+		t.Errorf("a group commit: %d round trips, want 1", trips)
+	}
+	if trips := write("b", 0); trips != 1 {
+		t.Errorf("its retry: %d round trips, want 1", trips)
+	}
+	if c := counts(t, s); c != [3]int{20, 20, 4} {
+		t.Errorf("touchpoints, retry keys, identities: %v, want [20 20 4]", c)
+	}
+}
+
+// TestWriteTouchpointsAloneAtomic: a group whose statement fails (one touchpoint's props are
+// not JSON) returns PostgreSQL's error and leaves nothing of the group, neither its other
+// touchpoints nor their retry keys nor its identities; its retry once corrected writes it all.
+func TestWriteTouchpointsAloneAtomic(t *testing.T) {
+	t.Parallel()
+	s := openMigrated(t)
+	ctx := context.Background()
+	ten, es := pipelineWorld(t, s, 1)
+	tps, ids := groupOf(ten, es[0].SourceID, "a", 5)
+	tps[3].Props = json.RawMessage(`{"broken"`)
+	_, err := s.WriteTouchpoints(ctx, tps, ids)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "22P02" {
+		t.Fatalf("a group with props that are not JSON: %v, want invalid_text_representation", err)
+	}
+	if c := counts(t, s); c != [3]int{} {
+		t.Errorf("after the failed group: touchpoints, retry keys, identities %v, want none", c)
+	}
+	tps, ids = groupOf(ten, es[0].SourceID, "a", 5)
+	if n, err := s.WriteTouchpoints(ctx, tps, ids); err != nil || n != 5 {
+		t.Fatalf("the retry: %d, %v", n, err)
+	}
+	if c := counts(t, s); c != [3]int{5, 5, 4} {
+		t.Errorf("after the retry: %v, want [5 5 4]", c)
+	}
+}
+
+// TestWriteTouchpointsAloneConcurrent: groups written at once, each one statement in
+// autocommit, whose identities overlap (every group upserts the same keys, listed in opposite
+// orders by half of them) and half of which retry another's events, all succeed (no deadlock:
+// the upserts lock in key order), store every event once and merge every identity's times.
+func TestWriteTouchpointsAloneConcurrent(t *testing.T) {
+	t.Parallel()
+	s := openMigrated(t)
+	ctx := context.Background()
+	ten, es := pipelineWorld(t, s, 1)
+	src := es[0].SourceID
+	base := time.Now().UTC().Truncate(time.Microsecond)
+	const groups, rounds = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, groups*rounds)
+	for g := range groups {
+		wg.Go(func() {
+			for r := range rounds {
+				tps, ids := groupOf(ten, src, fmt.Sprintf("g%d-r%d", g/2, r), 12) // g and g+1 write the same events
+				for i := range ids {
+					ids[i].FirstSeen = base.Add(time.Duration(g*rounds+r) * time.Second)
+				}
+				if g%2 == 1 {
+					for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+						ids[i], ids[j] = ids[j], ids[i]
+					}
+				}
+				if _, err := s.WriteTouchpoints(ctx, tps, ids); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a concurrent group: %v", err)
+	}
+	if c, want := counts(t, s), [3]int{groups / 2 * rounds * 12, groups / 2 * rounds * 12, 4}; c != want {
+		t.Errorf("touchpoints, retry keys, identities: %v, want %v", c, want)
+	}
+	vs, err := s.VisitorsByIdentity(ctx, ten.ID, store.IdentityEmail, "hv0")
+	if err != nil || len(vs) != 1 {
+		t.Fatalf("identity hv0: %+v, %v", vs, err)
+	}
+	if first, last := base, base.Add((groups*rounds-1)*time.Second); !vs[0].FirstSeen.Equal(first) || !vs[0].LastSeen.Equal(last) {
+		t.Errorf("identity hv0 seen %v to %v, want %v to %v", vs[0].FirstSeen, vs[0].LastSeen, first, last)
+	}
+}
