@@ -244,10 +244,29 @@ func (s *Service) Close(ctx context.Context) error {
 	return err
 }
 
+// touchpointWriter is a Store that writes a group's touchpoints and identity links in one call
+// (every store.Store can: on PostgreSQL one statement, outside a transaction).
+type touchpointWriter interface {
+	WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error)
+}
+
 // commit is the batcher's one write per group: the touchpoints, then the identity links they
 // carry. Both are idempotent, so a retried request after a failure is safe.
+//
+// A group that plans no delivery is that one write alone (on PostgreSQL one statement in
+// autocommit, one round trip instead of BEGIN, the statement and COMMIT; on SQLite the same
+// group-committed transaction as Tx). One that may plan deliveries writes in a transaction
+// with them: were the touchpoints committed and the planning then failed, the client's retry
+// would find its events stored (a new touchpoint id, skipped for its client event id) and
+// could not plan them any more.
 func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 	ids := identities(tps)
+	if w, ok := s.cfg.Store.(touchpointWriter); ok && !mayPlanDeliveries(tps) {
+		if _, err := w.WriteTouchpoints(ctx, tps, ids); err != nil {
+			return fmt.Errorf("ingest: commit: write touchpoints: %w", err)
+		}
+		return nil
+	}
 	if txs, ok := s.cfg.Store.(txStore); ok {
 		// One transaction, so one fsync, for the touchpoints, their identity links and the
 		// deliveries they cause.
@@ -277,6 +296,19 @@ func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 		}
 	}
 	return nil
+}
+
+// mayPlanDeliveries reports whether delivery.PlanTouchpoints could do anything for tps: it
+// skips, before reading or writing anything, a touchpoint whose type is not one of
+// delivery.TouchpointEvents. (It also skips bots and denied consent; a group of those takes
+// the transaction, which is only slower.)
+func mayPlanDeliveries(tps []store.Touchpoint) bool {
+	for i := range tps {
+		if _, ok := delivery.TouchpointEvents[tps[i].Type]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Service) afterCommit(tps []store.Touchpoint) {

@@ -17,8 +17,15 @@ import (
 // dir) with one tenant and the test source.
 func openStore(t *testing.T, kind string, src store.Source) store.Store {
 	t.Helper()
-	ctx := context.Background()
 	s := teststore.Open(t, kind)
+	seedStore(t, s, src)
+	return s
+}
+
+// seedStore gives s one tenant and the test source.
+func seedStore(t *testing.T, s store.Store, src store.Source) {
+	t.Helper()
+	ctx := context.Background()
 	if _, err := s.CreateTenant(ctx, store.Tenant{ID: src.TenantID, Name: "Tenant", CreatedAt: testNow}); err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
@@ -33,7 +40,6 @@ func openStore(t *testing.T, kind string, src store.Source) store.Store {
 	if _, err := s.CreateSource(ctx, src); err != nil {
 		t.Fatalf("create source: %v", err)
 	}
-	return s
 }
 
 func storedTouchpoints(t *testing.T, s store.Store, tenantID string) []store.Touchpoint {

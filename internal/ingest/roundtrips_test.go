@@ -1,0 +1,91 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
+)
+
+// TestGroupCommitRoundTrips: on PostgreSQL a group that plans no delivery (page views) is
+// written in one round trip, its statement alone in autocommit, where BEGIN, the statement and
+// COMMIT made three; its retry too, storing nothing twice. A group with a lead still writes in a
+// transaction with the deliveries it may plan (more than one round trip), and is stored.
+func TestGroupCommitRoundTrips(t *testing.T) {
+	t.Parallel()
+	var rt teststore.RoundTrips
+	s := teststore.OpenRoundTrips(t, &rt)
+	src := testSource()
+	seedStore(t, s, src)
+	f := newFixture(t, func(c *Config) {
+		c.Store = s
+		c.Now = time.Now
+	})
+	collect := func(typ, id string) int64 {
+		t.Helper()
+		before := rt.Count()
+		body := fmt.Sprintf(`{"key":%q,"events":[{"type":%q,"event_id":%q,"visitor_id":"k_1","email":"a@example.com","url":"https://shop.example.com/"}]}`,
+			src.PublicKey, typ, id)
+		if rec := f.collect(body); rec.Code != http.StatusAccepted {
+			t.Fatalf("collect %s: %d %s", typ, rec.Code, rec.Body)
+		}
+		return rt.Count() - before
+	}
+	collect("page_view", "e0") // reads the source, prepares the statement
+	if trips := collect("page_view", "e1"); trips != 1 {
+		t.Errorf("a group of page views: %d round trips, want 1", trips)
+	}
+	if trips := collect("page_view", "e1"); trips != 1 {
+		t.Errorf("its retry: %d round trips, want 1", trips)
+	}
+	if trips := collect("lead", "e2"); trips < 2 {
+		t.Errorf("a group with a lead: %d round trips, want a transaction (at least 2)", trips)
+	}
+	tps := storedTouchpoints(t, s, src.TenantID)
+	if len(tps) != 3 {
+		t.Fatalf("stored %d touchpoints, want 3 (e0, e1 once, e2)", len(tps))
+	}
+	ids, err := s.VisitorsByIdentity(context.Background(), src.TenantID, store.IdentityEmail, tps[0].EmailHash)
+	if err != nil || len(ids) != 1 || ids[0].VisitorID != "k_1" {
+		t.Errorf("identity linked by the page views: %+v, %v", ids, err)
+	}
+}
+
+// TestMayPlanDeliveries: a group of touchpoints mayPlanDeliveries says plans nothing is one
+// delivery.PlanTouchpoints does nothing for, not even a read (it is handed no transaction: any
+// call would panic); every type it does plan for is one mayPlanDeliveries sends to the
+// transaction.
+func TestMayPlanDeliveries(t *testing.T) {
+	t.Parallel()
+	types := []string{"click"}
+	for typ := range eventTypes {
+		types = append(types, typ)
+	}
+	for typ := range delivery.TouchpointEvents {
+		types = append(types, typ)
+	}
+	for _, typ := range types {
+		tps := []store.Touchpoint{{ID: "tp_1", TenantID: "ten_1", Type: typ, Consent: ConsentGranted}}
+		if _, planned := delivery.TouchpointEvents[typ]; planned != mayPlanDeliveries(tps) {
+			t.Errorf("%s: mayPlanDeliveries %v, delivery plans it %v", typ, !planned, planned)
+		}
+		if mayPlanDeliveries(tps) {
+			continue
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%s: PlanTouchpoints used the transaction: %v", typ, p)
+				}
+			}()
+			if n, err := delivery.PlanTouchpoints(context.Background(), nil, tps, time.Now()); n != 0 || err != nil {
+				t.Errorf("%s: PlanTouchpoints planned %d, %v", typ, n, err)
+			}
+		}()
+	}
+}
