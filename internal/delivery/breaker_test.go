@@ -2,7 +2,6 @@ package delivery_test
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -244,24 +243,6 @@ func TestBreakerRoundTripsPerSend(t *testing.T) {
 	})
 }
 
-// fakeClock is a Breaker's clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // With a Memo, a burst of sends to a closed breaker reads the cache once per Memo; a trip by
 // another replica stops this one's sends at most Memo after the read that memoized "closed";
 // a failure in this process, and a half-open breaker, are never answered from the memo.
@@ -270,7 +251,7 @@ func TestBreakerMemo(t *testing.T) {
 	const memo = 250 * time.Millisecond
 	onBothCaches(t, func(t *testing.T, replica func() cache.Cache) {
 		ctx := context.Background()
-		clock := &fakeClock{t: time.Now()}
+		clock := testenv.NewClock(time.Now())
 		newBreaker := func(c cache.Cache) *delivery.Breaker {
 			return &delivery.Breaker{Cache: c, Threshold: 3, Window: time.Minute, Cooldown: 300 * time.Millisecond,
 				Memo: memo, Now: clock.Now}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/intake"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
 // sourceReads is the intake's store with its GetWebhookSource reads counted.
@@ -25,24 +25,6 @@ func (s *sourceReads) GetWebhookSource(ctx context.Context, provider, token stri
 	return s.Store.GetWebhookSource(ctx, provider, token)
 }
 
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestSourceCache: with a SourceCache, a webhook URL's lookup reads the store once per TTL
 // (the clock's), an unknown token is read every time, and a token rotated, a secret replaced or
 // a source changed through the admin (which calls Forget, as app wires it) counts at the next
@@ -52,7 +34,7 @@ func TestSourceCache(t *testing.T) {
 	eachHarness(t, func(t *testing.T, h *harness) {
 		ctx := context.Background()
 		reads := &sourceReads{Store: h.st}
-		clock := &fakeClock{t: time.Unix(1767634200, 0)}
+		clock := testenv.NewClock(time.Unix(1767634200, 0))
 		cache := &intake.SourceCache{Now: clock.Now}
 		h.svc.Store, h.svc.Sources = reads, cache
 		h.adm.SourceChanged = cache.Forget
