@@ -71,7 +71,7 @@ func (a *App) wire() error {
 
 	a.Intake = newIntake(a.Config, a.Store, adapters, a.Dests, a.Keys, a.Log, a.now, a.Cache, a.Live)
 	// A webhook URL's lookup is kept for up to a second (real time); this replica's own changes
-	// to tokens, sources and secrets drop it at once (docs/architecture.md 5).
+	// to tokens, sources and secrets drop it at once (docs/architecture.md 1).
 	a.Intake.Sources = &intake.SourceCache{}
 	a.Admin.SourceChanged = a.Intake.Sources.Forget
 	a.Intake.Register(a.mux)

@@ -3,32 +3,15 @@ package memory
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hubtrack/hub/internal/testenv"
 )
 
-// fakeClock is a settable clock for expiry, bucket and stream-ID tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (f *fakeClock) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeClock) Add(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
-}
-
-func newClocked(t *testing.T, maxKeys int) (*Cache, *fakeClock) {
+func newClocked(t *testing.T, maxKeys int) (*Cache, *testenv.Clock) {
 	t.Helper()
-	clk := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	return New(Options{MaxKeys: maxKeys, Now: clk.Now}), clk
 }
 
