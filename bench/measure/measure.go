@@ -61,7 +61,8 @@ var ErrBusy = errors.New("measure: the machine is busy")
 // so that a figure is not the product of someone else's work. It prints the load average to w.
 // With force it does not wait and lets a busy machine through: forced then reports that the
 // load was above max, and the result must say so (forced=1). Without force a machine still
-// busy after wait is refused with ErrBusy.
+// busy after wait is refused with ErrBusy. A machine let through then has its kernel tax read
+// and printed (MeasureTax), which Machine.Fields adds to the result line.
 func Gate(w io.Writer, max float64, wait time.Duration, force bool) (forced bool, err error) {
 	deadline := time.Now().Add(wait)
 	for {
@@ -71,10 +72,12 @@ func Gate(w io.Writer, max float64, wait time.Duration, force bool) (forced bool
 		}
 		if l.One <= max {
 			fmt.Fprintf(w, "load average before the run: %s (%d CPUs; at most %.2f allowed)\n", l, runtime.NumCPU(), max)
+			printTax(w)
 			return false, nil
 		}
 		if force {
 			fmt.Fprintf(w, "load average before the run: %s (%d CPUs) is above %.2f; -force given, the result is marked forced=1 and is not a valid measurement\n", l, runtime.NumCPU(), max)
+			printTax(w)
 			return true, nil
 		}
 		if !time.Now().Before(deadline) {
@@ -414,7 +417,8 @@ func (c CPU) Since(before CPU) (busy, steal float64, ok bool) {
 
 // Machine measures the machine's CPU over a run: Start before the measured window, then Fields
 // at its end gives " cpu_busy=N% steal=N%" for the result line (empty when /proc/stat cannot
-// be read) after printing the same in words to w.
+// be read) after printing the same in words to w, and the kernel tax Gate read (" syscall_us=N
+// fault_us=N", see Tax).
 type Machine struct{ before CPU }
 
 // StartMachine takes the first reading.
@@ -441,7 +445,11 @@ func (m *Machine) Fields(w io.Writer) string {
 	}
 	fmt.Fprintf(w, "machine CPU during the run: %.0f%% busy of %d CPUs, %.1f%% stolen by the host (above a few %% the host's other guests moved the figure)\n",
 		busy, runtime.NumCPU(), steal)
-	return fmt.Sprintf(" cpu_busy=%.0f%% steal=%.1f%%", busy, steal)
+	f := fmt.Sprintf(" cpu_busy=%.0f%% steal=%.1f%%", busy, steal)
+	if measured != nil {
+		f += measured.Fields()
+	}
+	return f
 }
 
 // ParsePeakRSS returns VmHWM, the peak resident set size, from the contents of

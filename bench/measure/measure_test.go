@@ -311,3 +311,21 @@ func FuzzParsePeakRSS(f *testing.F) {
 		}
 	})
 }
+
+func TestMeasureTax(t *testing.T) {
+	tax, err := MeasureTax()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("this machine: system call %v, page fault %v", tax.Syscall, tax.Fault)
+	// Any real machine charges something for both, and far less than a millisecond.
+	for name, d := range map[string]time.Duration{"system call": tax.Syscall, "page fault": tax.Fault} {
+		if d <= 0 || d >= time.Millisecond {
+			t.Errorf("%s: %v, want a positive cost under 1 ms", name, d)
+		}
+	}
+	got := Tax{Syscall: 1960 * time.Nanosecond, Fault: 12800 * time.Nanosecond}.Fields()
+	if want := " syscall_us=1.96 fault_us=12.8"; got != want {
+		t.Errorf("Fields = %q, want %q", got, want)
+	}
+}
