@@ -143,5 +143,5 @@ func TestOrderStatements(t *testing.T) {
 			t.Fatal(err)
 		}
 		return hits + misses - sqlite.GroupSavepoints(s)
-	})
+	}, false)
 }

@@ -23,6 +23,9 @@ type Flavor struct {
 	PlanForValues any
 
 	placeholder string // "$" keeps $n; "?" rewrites to SQLite's ?n
+	// writableCTE says a statement may write in its WITH clause (PostgreSQL's data-modifying
+	// CTEs, which SQLite lacks), so that one statement writes two tables.
+	writableCTE bool
 	ddl         []ddlReplacer
 	timeAsInt   bool // SQLite: INTEGER unix microseconds
 	tableExists string
@@ -36,7 +39,7 @@ type ddlReplacer struct {
 
 // Postgres is the flavor for PostgreSQL (pgx): the SQL as written.
 func Postgres(isUnique func(error) bool) *Flavor {
-	return &Flavor{Name: "postgres", ForUpdate: " FOR UPDATE", IsUniqueViolation: isUnique, placeholder: "$",
+	return &Flavor{Name: "postgres", ForUpdate: " FOR UPDATE", IsUniqueViolation: isUnique, placeholder: "$", writableCTE: true,
 		tableExists: `SELECT to_regclass($1) IS NOT NULL`}
 }
 

@@ -13,9 +13,10 @@ import (
 const orderCols = `id, tenant_id, source_id, provider, external_id, status, native_status, amount_minor, currency,
 	products, buyer, tracking, paid_at, occurred_at, created_at, updated_at, matched`
 
-func scanOrder(r Row) (store.Order, error) {
+// scanOrder scans orderCols, then extra, the columns a query returns after them.
+func scanOrder(r Row, extra ...any) (store.Order, error) {
 	var s orderScan
-	if err := r.Scan(s.dest()...); err != nil {
+	if err := r.Scan(append(s.dest(), extra...)...); err != nil {
 		return store.Order{}, err
 	}
 	return s.finish()
@@ -131,6 +132,34 @@ func (q *queries) ListOrderHistory(ctx context.Context, tenantID, orderID string
 	})
 }
 
+// orderInsertSQL creates an order ($1 to $26, $15 its creation and update time) unless its
+// external id is known, and returns it as orderCols; an existing order makes it return no row.
+const orderInsertSQL = `INSERT INTO orders (` + orderCols + `, email_hash, phone_hash,
+		ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name, ad_id, ad_name, click_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18,
+			$19, $20, $21, $22, $23, $24, $25, $26)
+		ON CONFLICT (tenant_id, provider, external_id) DO NOTHING RETURNING ` + orderCols
+
+const orderHistoryCols = `order_id, event_key, tenant_id, status, native_status, occurred_at, recorded_at, applied, inbox_id`
+
+// historyInsertSQL records an event in an order's history (orderHistoryCols, $1 to $9) unless
+// its key is recorded already.
+const historyInsertSQL = `INSERT INTO order_history (` + orderHistoryCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id, event_key) DO NOTHING`
+
+// orderWithHistorySQL is orderInsertSQL and, for the order it creates, historyInsertSQL, in one
+// statement (a data-modifying CTE, PostgreSQL's): the history row takes the new order's id,
+// tenant, status, native status and time, the event key ($27), the time recorded ($28) and the
+// inbox id ($29), and is applied, as a new order's first event always is. It returns the order
+// as orderCols then whether the history row was written; no row when the order exists, which
+// then writes no history either. The history's foreign key to the order is checked at the end
+// of the statement, when the order's row is there.
+const orderWithHistorySQL = `WITH o AS (` + orderInsertSQL + `),
+	h AS (INSERT INTO order_history (` + orderHistoryCols + `)
+		SELECT o.id, $27, o.tenant_id, o.status, o.native_status, o.occurred_at, $28, true, $29 FROM o
+		ON CONFLICT (order_id, event_key) DO NOTHING RETURNING 1)
+	SELECT ` + orderCols + `, EXISTS (SELECT 1 FROM h) FROM o`
+
 // ApplyOrderEvent upserts the order, then records the event in its history keyed by (order,
 // event key). Concurrent calls for one order serialise on the order row (SELECT ... FOR UPDATE
 // on PostgreSQL; the single writer on SQLite), and the unique keys make repeats no-ops.
@@ -190,24 +219,33 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	if e.Attribution != nil {
 		a = *e.Attribution
 	}
-	// A new order is the row the INSERT returns: no other transaction sees it before this one
-	// commits, so reading it back (locked) would only cost a statement. An existing one (the
-	// INSERT conflicted, also when a concurrent transaction inserted it first and committed) is
-	// read and locked, so concurrent events for one order take turns.
-	var change store.OrderChange
-	cur, err := scanOrder(q.queryRow(ctx, q.w, `INSERT INTO orders (`+orderCols+`, email_hash, phone_hash,
-		ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name, ad_id, ad_name, click_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18,
-			$19, $20, $21, $22, $23, $24, $25, $26)
-		ON CONFLICT (tenant_id, provider, external_id) DO NOTHING RETURNING `+orderCols,
-		q.newID(e.NewOrderID), e.TenantID, e.SourceID, e.Provider, e.ExternalID, string(e.Status), e.NativeStatus,
+	args := []any{q.newID(e.NewOrderID), e.TenantID, e.SourceID, e.Provider, e.ExternalID, string(e.Status), e.NativeStatus,
 		e.AmountMinor, e.Currency, products, buyer, tracking, paidAt, q.f.Time(occurred), q.f.Time(Micro(now)),
 		a.TouchpointID != "", e.Buyer.EmailHash, e.Buyer.PhoneHash, a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName,
-		a.Ad.AdSetID, a.Ad.AdSetName, a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt)))
+		a.Ad.AdSetID, a.Ad.AdSetName, a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt)}
+	// A new order is the row the INSERT returns: no other transaction sees it before this one
+	// commits, so reading it back (locked) would only cost a statement. Where the dialect can
+	// (PostgreSQL), the same statement records the event in the new order's history
+	// (orderWithHistorySQL), one round trip less; withHistory says it did, inserted whether it
+	// wrote the row. An existing one (the INSERT conflicted, also when a concurrent transaction
+	// inserted it first and committed) is read and locked, so concurrent events for one order
+	// take turns, and its history row is written after, as the order's status decides.
+	var (
+		change      store.OrderChange
+		cur         store.Order
+		withHistory = q.f.writableCTE
+		inserted    bool
+	)
+	if withHistory {
+		cur, err = scanOrder(q.queryRow(ctx, q.w, orderWithHistorySQL, append(args, e.EventKey, q.f.Time(recorded), e.InboxID)...), &inserted)
+	} else {
+		cur, err = scanOrder(q.queryRow(ctx, q.w, orderInsertSQL, args...))
+	}
 	switch {
 	case err == nil:
 		change.Created = true
 	case isNoRows(err):
+		withHistory = false // no order was created, so no history row was written either
 		cur, err = scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders
 			WHERE tenant_id = $1 AND provider = $2 AND external_id = $3`+q.f.ForUpdate, e.TenantID, e.Provider, e.ExternalID))
 		if err != nil {
@@ -218,11 +256,19 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	}
 	applied := change.Created || e.Status.Rank() > cur.Status.Rank()
 
-	n, err := q.exec(ctx, q.w, `INSERT INTO order_history (order_id, event_key, tenant_id, status, native_status, occurred_at,
-		recorded_at, applied, inbox_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id, event_key) DO NOTHING`,
-		cur.ID, e.EventKey, e.TenantID, string(e.Status), e.NativeStatus, q.f.Time(occurred), q.f.Time(recorded), applied, e.InboxID)
-	if err != nil {
-		return store.Order{}, store.OrderChange{}, err
+	// n is how many history rows the event wrote: 0 when its key is already recorded.
+	var n int64
+	switch {
+	case withHistory && inserted:
+		n = 1
+	case withHistory:
+		// The new order's event was recorded already: a duplicate, as historyInsertSQL finds it.
+	default:
+		n, err = q.exec(ctx, q.w, historyInsertSQL,
+			cur.ID, e.EventKey, e.TenantID, string(e.Status), e.NativeStatus, q.f.Time(occurred), q.f.Time(recorded), applied, e.InboxID)
+		if err != nil {
+			return store.Order{}, store.OrderChange{}, err
+		}
 	}
 	if n == 0 {
 		return cur, store.OrderChange{Duplicate: true, Previous: cur.Status}, nil

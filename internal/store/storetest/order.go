@@ -129,6 +129,79 @@ func testOrderOutOfOrder(t *testing.T, s store.Store) {
 		[]string{"pending waiting_payment false", "paid paid false", "refund refunded true"})
 }
 
+// testOrderHistory checks every field of the history row each kind of event writes: a new
+// order's first event, applied (also with the order's id and attribution given, and with no
+// times, which are then the store's clock, as the order's); an existing order's, applied or
+// not; none for a key already recorded, whatever the repeat carries; and none for a new order
+// whose id is taken, a conflict.
+func testOrderHistory(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	event := func(external, key string, st domain.OrderStatus, d time.Duration) store.OrderEvent {
+		e := w.event(w.a.ID, external, key, st, at(d))
+		e.ReceivedAt, e.InboxID = at(d+time.Second), "inbox-"+key
+		return e
+	}
+	row := func(o store.Order, e store.OrderEvent, applied bool) store.OrderStatusChange {
+		return store.OrderStatusChange{OrderID: o.ID, EventKey: e.EventKey, Status: e.Status, NativeStatus: e.NativeStatus,
+			OccurredAt: micro(e.OccurredAt), RecordedAt: micro(e.ReceivedAt), Applied: applied, InboxID: e.InboxID}
+	}
+	apply := func(what string, e store.OrderEvent, want store.OrderChange) store.Order {
+		t.Helper()
+		o, ch, err := s.ApplyOrderEvent(ctx, e)
+		noErr(t, err)
+		equal(t, what, ch, want)
+		return o
+	}
+	history := func(o store.Order) []store.OrderStatusChange {
+		t.Helper()
+		return must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t)
+	}
+
+	waiting := event("h-1", "h1-waiting", domain.StatusWaitingPayment, 0)
+	o := apply("new order", waiting, store.OrderChange{Created: true, StatusChanged: true})
+	want := []store.OrderStatusChange{row(o, waiting, true)}
+	equal(t, "a new order's history", history(o), want)
+
+	again := waiting
+	again.Status, again.NativeStatus, again.OccurredAt, again.ReceivedAt, again.InboxID = domain.StatusPaid, "OTHER", at(time.Hour), at(time.Hour), "inbox-other"
+	apply("the new order's event again", again, store.OrderChange{Duplicate: true, Previous: domain.StatusWaitingPayment})
+	equal(t, "history after the new order's event again", history(o), want)
+
+	paid := event("h-1", "h1-paid", domain.StatusPaid, 2*time.Minute)
+	apply("existing order, applied", paid, store.OrderChange{StatusChanged: true, Previous: domain.StatusWaitingPayment})
+	late := event("h-1", "h1-late", domain.StatusWaitingPayment, time.Minute)
+	apply("existing order, not applied", late, store.OrderChange{Previous: domain.StatusPaid})
+	want = []store.OrderStatusChange{row(o, waiting, true), row(o, late, false), row(o, paid, true)}
+	equal(t, "an existing order's history", history(o), want)
+	apply("the existing order's event again", paid, store.OrderChange{Duplicate: true, Previous: domain.StatusPaid})
+	equal(t, "history after the existing order's event again", history(o), want)
+
+	attributed := event("h-2", "h2-paid", domain.StatusPaid, 0)
+	attributed.NewOrderID = store.NewID()
+	attributed.Attribution = &store.Attribution{TenantID: w.a.ID, OrderID: attributed.NewOrderID, TouchpointID: "tp", Rule: "visitor_id", Confidence: 1}
+	o2 := apply("new order with its attribution", attributed, store.OrderChange{Created: true, StatusChanged: true, Attributed: true})
+	equal(t, "the new order's id", o2.ID, attributed.NewOrderID)
+	equal(t, "an attributed new order's history", history(o2), []store.OrderStatusChange{row(o2, attributed, true)})
+
+	untimed := w.event(w.a.ID, "h-3", "h3-refunded", domain.StatusRefunded, time.Time{})
+	o3 := apply("new order without times", untimed, store.OrderChange{Created: true, StatusChanged: true})
+	equal(t, "an untimed new order's history", history(o3), []store.OrderStatusChange{{OrderID: o3.ID, EventKey: "h3-refunded",
+		Status: domain.StatusRefunded, NativeStatus: untimed.NativeStatus, OccurredAt: o3.OccurredAt, RecordedAt: o3.CreatedAt, Applied: true}})
+	if !o3.OccurredAt.Equal(o3.CreatedAt) {
+		t.Errorf("untimed new order: occurred %v, created %v; want both the store's clock", o3.OccurredAt, o3.CreatedAt)
+	}
+
+	// A new order whose id is taken is a conflict, and writes no history under that id.
+	taken := event("h-4", "h4-paid", domain.StatusPaid, 0)
+	taken.NewOrderID = o.ID
+	_, _, err := s.ApplyOrderEvent(ctx, taken)
+	wantErr(t, err, store.ErrConflict, "new order with a taken id")
+	equal(t, "history of the order whose id was taken", history(o), want)
+	_, err = s.GetOrderByExternalID(ctx, w.a.ID, "hotmart", "h-4")
+	wantErr(t, err, store.ErrNotFound, "the new order with a taken id")
+}
+
 func testOrderConcurrent(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)

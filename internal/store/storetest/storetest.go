@@ -45,6 +45,7 @@ func Run(t *testing.T, open Open) {
 		{"OrderRoundTrip", testOrderRoundTrip},
 		{"OrderLifecycle", testOrderLifecycle},
 		{"OrderOutOfOrder", testOrderOutOfOrder},
+		{"OrderHistory", testOrderHistory},
 		{"OrderConcurrent", testOrderConcurrent},
 		{"ListOrders", testListOrders},
 		{"SearchOrders", testSearchOrders},
