@@ -104,6 +104,77 @@ func TestHubBatchesQueuedEvents(t *testing.T) {
 	}
 }
 
+// TestHubLingers: an event taken alone waits the linger for the events that follow, and they
+// share its round trip.
+func TestHubLingers(t *testing.T) {
+	t.Parallel()
+	c := &gateCache{Cache: memory.New(memory.Options{}), entered: make(chan struct{}), open: make(chan struct{})}
+	close(c.open)
+	h := New(c, Options{CountEvery: time.Hour, Linger: 300 * time.Millisecond})
+	defer h.Close(context.Background())
+	h.Publish("ten_1", Event{Kind: "webhook", Summary: "1"})
+	for len(h.q) > 0 { // run took "1": it lingers
+		time.Sleep(time.Millisecond)
+	}
+	h.Publish("ten_1", Event{Kind: "webhook", Summary: "2"})
+	h.Publish("ten_1", Event{Kind: "webhook", Summary: "3"})
+	if got := readN(t, c, "ten_1", 3); !slices.Equal(got, []string{"1", "2", "3"}) {
+		t.Fatalf("stream holds %q", got)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if want := [][]string{{"1", "2", "3"}}; !reflect.DeepEqual(c.batches, want) {
+		t.Fatalf("round trips %q, want %q", c.batches, want)
+	}
+}
+
+// TestHubLingerEndsWithAFullBatch: a lingering event goes as soon as a full batch is queued
+// behind it, so the linger never bounds the rate; and Close ends a linger at once.
+func TestHubLingerEndsWithAFullBatch(t *testing.T) {
+	t.Parallel()
+	c := &gateCache{Cache: memory.New(memory.Options{}), entered: make(chan struct{}), open: make(chan struct{})}
+	close(c.open)
+	h := New(c, Options{CountEvery: time.Hour, Linger: time.Hour})
+	h.Publish("ten_1", Event{Kind: "webhook", Summary: "first"})
+	for len(h.q) > 0 {
+		time.Sleep(time.Millisecond)
+	}
+	for range publishBatch - 1 { // with "first", a full batch
+		h.Publish("ten_1", Event{Kind: "webhook", Summary: "x"})
+	}
+	if got := readN(t, c, "ten_1", publishBatch); len(got) != publishBatch {
+		t.Fatalf("%d events reached the stream, want %d", len(got), publishBatch)
+	}
+	h.Publish("ten_1", Event{Kind: "webhook", Summary: "last"}) // lingers an hour, alone
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.Close(ctx); err != nil {
+		t.Fatalf("close did not end the linger: %v", err)
+	}
+	if got := readN(t, c, "ten_1", 1+publishBatch); got[len(got)-1] != "last" {
+		t.Fatalf("the last event was not published on close: %q", got[len(got)-3:])
+	}
+}
+
+// readN reads the tenant's stream until it holds n events (or 5 s pass) and returns their
+// summaries.
+func readN(t *testing.T, c cache.Cache, tenantID string, n int) []string {
+	t.Helper()
+	var got []string
+	after := cache.StreamStart
+	for deadline := time.Now().Add(5 * time.Second); len(got) < n && time.Now().Before(deadline); {
+		es, next, err := Read(context.Background(), c, tenantID, after, 100, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			got = append(got, e.Event.Summary)
+		}
+		after = next
+	}
+	return got
+}
+
 // TestHubNeverWaitsForTheCache: publishing to a hung cache returns at once, each publish
 // gives up after its own deadline, and what the queue cannot hold is dropped and counted.
 func TestHubNeverWaitsForTheCache(t *testing.T) {
