@@ -2,13 +2,19 @@
 // loopback with a configurable concurrency, event mix, batch size and duration against a running
 // Hub, then reads the database and verifies that every acknowledged event is stored exactly once.
 //
+// With -target rudder it drives a running rudder-server gateway instead, through its public HTTP
+// API (POST /v1/batch, Basic auth with the source's -write-key), with the same clients, event mix,
+// event ids and retries, and verifies against rudder-server's gateway job tables (gw_jobs_N) in
+// its PostgreSQL database (-database-url): the same figure for the two servers on one machine.
+//
 // It creates its own tenant and sources in the database Hub uses (-database-url for PostgreSQL or
 // -sqlite-path for the embedded store), so start Hub on that database first. The last line of its
 // output is:
 //
-//	ingest: store=postgres|sqlite rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
+//	ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
 //
-// hub_us_per_event is the CPU time (user + system, from /proc) the Hub process (-hub-pid) spent
+// hub_us_per_event is the CPU time (user + system, from /proc) the server process (-hub-pid: Hub,
+// or rudder-server with -target rudder, whose line then says server=rudder) spent
 // over the sending window per acknowledged event; pg_us_per_event the same for the whole
 // PostgreSQL cluster (-pg-pid, its postmaster: every backend and background process, exited ones
 // included). Either is n/a without its pid (and pg_us_per_event always with SQLite). The run
@@ -44,6 +50,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hubtrack/hub/bench/measure"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
@@ -52,8 +60,10 @@ import (
 
 func main() {
 	var (
-		target      = flag.String("url", "http://127.0.0.1:8080", "base URL of the running Hub")
-		databaseURL = flag.String("database-url", "", "PostgreSQL URL of the Hub database (to create the sources and verify)")
+		baseURL     = flag.String("url", "http://127.0.0.1:8080", "base URL of the running Hub (or rudder-server gateway)")
+		server      = flag.String("target", "hub", "the server under load: hub (POST /v1/collect) or rudder (rudder-server's gateway, POST /v1/batch)")
+		writeKey    = flag.String("write-key", "", "with -target rudder: the write key of the rudder-server source to send to")
+		databaseURL = flag.String("database-url", "", "PostgreSQL URL of the Hub database (to create the sources and verify), or with -target rudder of rudder-server's jobs database (to verify)")
 		sqlitePath  = flag.String("sqlite-path", "", "SQLite file of the Hub database (instead of -database-url)")
 		concurrency = flag.Int("concurrency", 64, "concurrent clients")
 		duration    = flag.Duration("duration", 20*time.Second, "how long to send")
@@ -75,11 +85,37 @@ func main() {
 		log.Fatal("ingest: give exactly one of -database-url and -sqlite-path")
 	}
 	ctx := context.Background()
+	weights, err := parseMix(*mix)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var tg target
+	switch *server {
+	case "hub":
+		tg = hubTarget{}
+	case "rudder":
+		if *writeKey == "" || *databaseURL == "" {
+			log.Fatal("ingest: -target rudder needs -write-key and -database-url (rudder-server's jobs database)")
+		}
+		tg = rudderTarget{writeKey: *writeKey}
+	default:
+		log.Fatalf("ingest: -target must be hub or rudder, not %q", *server)
+	}
+	run := randHex(6)
 	var (
-		st  store.Store
-		err error
+		st     store.Store
+		keys   []string
+		tenant store.Tenant
+		rudder *pgx.Conn
 	)
-	if *databaseURL != "" {
+	if *server == "rudder" {
+		// Only read after the load, to verify: rudder-server owns this database.
+		if rudder, err = pgx.Connect(ctx, *databaseURL); err != nil {
+			log.Fatalf("ingest: connect to rudder-server's database: %v", err)
+		}
+		defer rudder.Close(ctx)
+		keys = []string{*writeKey}
+	} else if *databaseURL != "" {
 		st, err = postgres.Open(ctx, *databaseURL)
 	} else {
 		st, err = sqlite.Open(ctx, *sqlitePath)
@@ -87,32 +123,9 @@ func main() {
 	if err != nil {
 		log.Fatalf("ingest: open store: %v", err)
 	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		log.Fatalf("ingest: migrate: %v", err)
-	}
-	weights, err := parseMix(*mix)
-	if err != nil {
-		log.Fatal(err)
-	}
-
-	run := randHex(6)
-	tenant, err := st.CreateTenant(ctx, store.Tenant{ID: "bench_" + run, Name: "bench " + run, CreatedAt: time.Now().UTC()})
-	if err != nil {
-		log.Fatalf("ingest: create tenant: %v", err)
-	}
-	keys := make([]string, *sources)
-	for i := range keys {
-		src, err := st.CreateSource(ctx, store.Source{
-			ID: fmt.Sprintf("bench_%s_%d", run, i), TenantID: tenant.ID, Name: fmt.Sprintf("bench %d", i),
-			PublicKey: fmt.Sprintf("pk_bench_%s_%d", run, i), WebhookToken: fmt.Sprintf("wh_bench_%s_%d", run, i),
-			AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick,
-			CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(),
-		})
-		if err != nil {
-			log.Fatalf("ingest: create source: %v", err)
-		}
-		keys[i] = src.PublicKey
+	if st != nil {
+		defer st.Close()
+		keys, tenant = hubSetup(ctx, st, run, *sources)
 	}
 
 	client := &http.Client{
@@ -124,6 +137,7 @@ func main() {
 	}
 	var (
 		sent, acked, rejected, failed atomic.Int64
+		bodyBytes                     atomic.Int64
 		mu                            sync.Mutex
 		latencies                     []time.Duration
 		ackedIDs                      = make(map[string]struct{}, 1<<20)
@@ -151,26 +165,20 @@ func main() {
 			for n := 0; time.Now().Before(deadline); n++ {
 				key := keys[rng.IntN(len(keys))]
 				ids := make([]string, *batch)
-				var body bytes.Buffer
-				fmt.Fprintf(&body, `{"key":%q,"events":[`, key)
-				now := time.Now().UnixMilli()
+				evs := make([]event, *batch)
+				now := time.Now()
 				for e := range ids {
 					ids[e] = fmt.Sprintf("%s-%d-%d-%d", run, c, n, e)
-					if e > 0 {
-						body.WriteByte(',')
+					evs[e] = event{
+						typ: pick(weights, rng), id: ids[e], at: now, visitor: visitor, client: c,
+						url: fmt.Sprintf("https://shop.example.com/p/%d?utm_source=facebook&utm_campaign=bench&fbclid=IwAR%s%d", n, run, c),
 					}
-					typ := pick(weights, rng)
-					fmt.Fprintf(&body, `{"type":%q,"event_id":%q,"occurred_at":%d,"url":"https://shop.example.com/p/%d?utm_source=facebook&utm_campaign=bench&fbclid=IwAR%s%d","visitor_id":%q,"fbp":"fb.1.%d.1234567890"`,
-						typ, ids[e], now, n, run, c, visitor, now)
-					if typ == "lead" {
-						fmt.Fprintf(&body, `,"email":"bench%d@example.com"`, c)
-					}
-					body.WriteByte('}')
 				}
-				body.WriteString("]}")
+				body := tg.body(key, evs)
+				bodyBytes.Add(int64(len(body)))
 				sent.Add(int64(len(ids)))
 				t0 := time.Now()
-				ok, accepted := send(client, *target, body.Bytes(), ip, *spoofIPs, *retries)
+				ok, accepted := send(client, tg, *baseURL, body, len(ids), ip, *spoofIPs, *retries)
 				d := time.Since(t0)
 				if !ok {
 					failed.Add(int64(len(ids)))
@@ -202,22 +210,17 @@ func main() {
 	profiled()
 
 	// Verify: every acknowledged id stored exactly once.
-	counts := map[string]int{}
-	rows := 0
-	f := store.TouchpointFilter{TenantID: tenant.ID, Limit: 1000}
-	for {
-		page, err := st.ListTouchpoints(ctx, f)
-		if err != nil {
-			log.Fatalf("ingest: list touchpoints: %v", err)
-		}
-		for _, tp := range page {
-			counts[tp.ClientEventID]++
-			rows++
-		}
-		if len(page) == 0 {
-			break
-		}
-		f.After = page[len(page)-1].ID
+	var (
+		counts map[string]int
+		rows   int
+	)
+	if rudder != nil {
+		counts, rows, err = rudderStored(ctx, rudder, run)
+	} else {
+		counts, rows, err = hubStored(ctx, st, tenant.ID)
+	}
+	if err != nil {
+		log.Fatalf("ingest: verify: %v", err)
 	}
 	lost, dup := 0, 0
 	for id := range ackedIDs {
@@ -233,42 +236,48 @@ func main() {
 	slices.Sort(latencies)
 	n := acked.Load()
 	hubUS := measure.PerEventText(cpu1.Hub-cpu0.Hub, n, *hubPID > 0)
-	pgUS := measure.PerEventText(cpu1.PG-cpu0.PG, n, *pgPID > 0 && st.Dialect() == "postgres")
-	fmt.Fprintf(os.Stderr, "ingest: run=%s tenant=%s concurrency=%d batch=%d sources=%d duration=%s requests=%d sent=%d acked=%d stored=%d rejected=%d failed=%d hub_cpu=%s pg_cpu=%s\n",
-		run, tenant.ID, *concurrency, *batch, *sources, elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
-		cpu1.Hub-cpu0.Hub, cpu1.PG-cpu0.PG)
-	line := fmt.Sprintf("ingest: store=%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
-		st.Dialect(), float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) + machine + measure.PeakRSSField(*hubPID)
+	dialect, serverField := "postgres", " server=rudder"
+	if st != nil {
+		dialect, serverField = st.Dialect(), ""
+	}
+	pgUS := measure.PerEventText(cpu1.PG-cpu0.PG, n, *pgPID > 0 && dialect == "postgres")
+	bytesPerEvent := 0.0
+	if s := sent.Load(); s > 0 {
+		bytesPerEvent = float64(bodyBytes.Load()) / float64(s)
+	}
+	fmt.Fprintf(os.Stderr, "ingest: target=%s run=%s tenant=%s concurrency=%d batch=%d sources=%d duration=%s requests=%d sent=%d acked=%d stored=%d rejected=%d failed=%d body_bytes_per_event=%.0f hub_cpu=%s pg_cpu=%s\n",
+		*server, run, tenant.ID, *concurrency, *batch, len(keys), elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
+		bytesPerEvent, cpu1.Hub-cpu0.Hub, cpu1.PG-cpu0.PG)
+	line := fmt.Sprintf("ingest: store=%s%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
+		dialect, serverField, float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) + machine + measure.PeakRSSField(*hubPID)
 	if forced {
 		line += " forced=1"
 	}
 	fmt.Println(line)
 }
 
-// send posts one request, retrying 429/503 and transport errors with the same body (the event
-// ids make retries safe). It returns whether the request was answered 202 and how many events
-// were accepted.
-func send(client *http.Client, base string, body []byte, ip string, spoof bool, retries int) (bool, int) {
+// send posts one request of events events, retrying 429/503 and transport errors with the same
+// body (the event ids make retries safe). It returns whether the server acknowledged the request
+// and how many events it accepted.
+func send(client *http.Client, tg target, base string, body []byte, events int, ip string, spoof bool, retries int) (bool, int) {
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequest(http.MethodPost, base+"/v1/collect", bytes.NewReader(body))
+		req, err := http.NewRequest(http.MethodPost, base+tg.path(), bytes.NewReader(body))
 		if err != nil {
 			log.Fatal(err)
 		}
-		req.Header.Set("Content-Type", "text/plain")
+		tg.header(req)
 		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36")
 		if spoof {
 			req.Header.Set("X-Forwarded-For", ip)
 		}
 		res, err := client.Do(req)
 		status := 0
-		var accepted int
 		if err == nil {
 			b, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			status = res.StatusCode
-			if status == http.StatusAccepted {
-				accepted = countAccepted(b)
-				return true, accepted
+			if ok, n := tg.acked(status, b, events); ok {
+				return true, n
 			}
 		}
 		retryable := err != nil || status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
@@ -346,4 +355,52 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// hubSetup creates the run's tenant and n sources in Hub's database and returns the sources'
+// public keys and the tenant.
+func hubSetup(ctx context.Context, st store.Store, run string, n int) ([]string, store.Tenant) {
+	if err := st.Migrate(ctx); err != nil {
+		log.Fatalf("ingest: migrate: %v", err)
+	}
+	tenant, err := st.CreateTenant(ctx, store.Tenant{ID: "bench_" + run, Name: "bench " + run, CreatedAt: time.Now().UTC()})
+	if err != nil {
+		log.Fatalf("ingest: create tenant: %v", err)
+	}
+	keys := make([]string, n)
+	for i := range keys {
+		src, err := st.CreateSource(ctx, store.Source{
+			ID: fmt.Sprintf("bench_%s_%d", run, i), TenantID: tenant.ID, Name: fmt.Sprintf("bench %d", i),
+			PublicKey: fmt.Sprintf("pk_bench_%s_%d", run, i), WebhookToken: fmt.Sprintf("wh_bench_%s_%d", run, i),
+			AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick,
+			CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC(),
+		})
+		if err != nil {
+			log.Fatalf("ingest: create source: %v", err)
+		}
+		keys[i] = src.PublicKey
+	}
+	return keys, tenant
+}
+
+// hubStored counts the tenant's touchpoints by client event id.
+func hubStored(ctx context.Context, st store.Store, tenantID string) (map[string]int, int, error) {
+	counts := map[string]int{}
+	rows := 0
+	f := store.TouchpointFilter{TenantID: tenantID, Limit: 1000}
+	for {
+		page, err := st.ListTouchpoints(ctx, f)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list touchpoints: %w", err)
+		}
+		for _, tp := range page {
+			counts[tp.ClientEventID]++
+			rows++
+		}
+		if len(page) == 0 {
+			break
+		}
+		f.After = page[len(page)-1].ID
+	}
+	return counts, rows, nil
 }
