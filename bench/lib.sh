@@ -51,6 +51,8 @@
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STORE=${STORE:-sqlite}
 HUB_PID=
+RUDDER_PID=
+TRANSFORMER_PID=
 FAKE_PID=
 DESTS=${DESTS:-meta}
 DEST_FAKES=
@@ -123,6 +125,8 @@ bench_cleanup() {
 	local rc=$?
 	log "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 	stop_pid "$HUB_PID"
+	stop_pid "$RUDDER_PID"
+	stop_pid "$TRANSFORMER_PID"
 	stop_pid "$FAKE_PID"
 	local p
 	for p in "${DEST_PIDS[@]}"; do
@@ -144,7 +148,7 @@ bench_cleanup() {
 	fi
 	if [ -n "$WORK" ]; then
 		if [ "${KEEP:-0}" = 1 ] || [ "${KEEP_WORK:-0}" = 1 ] || [ "$rc" != 0 ]; then
-			log "work directory kept: $WORK (hub.log, fake.log)"
+			log "work directory kept: $WORK (hub.log, fake.log or rudder.log)"
 		else
 			rm -rf "$WORK"
 		fi
@@ -441,4 +445,83 @@ bench_profile_report() {
 	else
 		log "no CPU profile was taken (the harness says why)"
 	fi
+}
+
+# rudder_setup starts, instead of Hub, an already built rudder-server ($RUDDER_BIN) for the
+# same-machine comparison of bench/ingest (TARGET=rudder; STORE must be postgres): the run's own
+# PostgreSQL cluster exactly as for Hub (pg_start, with a database rudder in it), and rudder-server
+# gateway-only (APP_TYPE=GATEWAY) on a free loopback port, its workspace configuration read from
+# a file written here (one enabled JavaScript source with a random write key) instead of
+# RudderStack's control plane. The gateway starts serving only once it has read the features of
+# its rudder-transformer (DEST_TRANSFORM_URL, GET /features), which it does not otherwise call for
+# /v1/batch; a transformer that answers 404 there makes rudder-server use its built-in default
+# features, so an empty directory served by python3's http.server stands in for it. Diagnostics
+# (telemetry to rudderstack.com, unreachable here) and StatsD metrics (nothing collects them) are
+# off. Every other setting is rudder-server's own default: CONFIG_PATH points at a file that does
+# not exist, so the config/config.yaml of rudder-server's source tree (tuned for development) does
+# not apply, as in its Docker image, which ships none. Its profiler (on by default on port 7777),
+# admin socket (/tmp/rudder-server.sock) and temporary files go to a free port and the run's
+# directory, so that two runs cannot collide.
+# RUDDER_EXTRA_ENV adds NAME=value words. Sets WORK, DB_URL, PG_PID, RUDDER_URL, RUDDER_PID,
+# RUDDER_WRITE_KEY.
+rudder_setup() {
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+	if [ "$STORE" != postgres ]; then
+		log "TARGET=rudder needs STORE=postgres (rudder-server stores its jobs in PostgreSQL only)"
+		return 1
+	fi
+	if [ -z "${RUDDER_BIN:-}" ] || [ ! -x "$RUDDER_BIN" ]; then
+		log "TARGET=rudder needs RUDDER_BIN, the path of a built rudder-server binary (see bench/ingest/README.md)"
+		return 1
+	fi
+	WORK=$(mktemp -d /tmp/hub-bench.XXXXXX)
+	pg_start
+	psql "postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" -qAtc "create database rudder" >/dev/null
+	DB_URL="postgres://postgres@127.0.0.1:$PG_PORT/rudder?sslmode=disable"
+	RUDDER_WRITE_KEY="bench$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
+	cat >"$WORK/workspaceConfig.json" <<-JSON
+		{
+		  "workspaceId": "bench-workspace",
+		  "enableMetrics": false,
+		  "sources": [{
+		    "id": "bench-source", "name": "bench", "workspaceId": "bench-workspace",
+		    "writeKey": "$RUDDER_WRITE_KEY", "enabled": true, "config": {},
+		    "sourceDefinition": {"id": "bench-js", "name": "Javascript", "displayName": "JavaScript", "category": null},
+		    "destinations": []
+		  }]
+		}
+	JSON
+	local port prof tport
+	port=$(free_port)
+	prof=$(free_port)
+	while [ "$prof" = "$port" ]; do prof=$(free_port); done
+	tport=$(free_port)
+	while [ "$tport" = "$port" ] || [ "$tport" = "$prof" ]; do tport=$(free_port); done
+	RUDDER_URL="http://127.0.0.1:$port"
+	mkdir -p "$WORK/rudder" "$WORK/transformer"
+	python3 -m http.server --bind 127.0.0.1 --directory "$WORK/transformer" "$tport" >"$WORK/transformer.log" 2>&1 &
+	TRANSFORMER_PID=$!
+	local i
+	for i in $(seq 1 50); do
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$tport/features")" = 404 ] && break
+		sleep 0.2
+	done
+	local -a extra=()
+	if [ -n "${RUDDER_EXTRA_ENV:-}" ]; then
+		read -r -a extra <<<"$RUDDER_EXTRA_ENV"
+	fi
+	# env execs rudder-server, so $! is its own pid. It runs in its own directory (it may write
+	# files relative to it).
+	(cd "$WORK/rudder" && exec env APP_TYPE=GATEWAY CONFIG_PATH="$WORK/rudder/none.yaml" \
+		JOBS_DB_HOST=127.0.0.1 JOBS_DB_PORT="$PG_PORT" JOBS_DB_USER=postgres JOBS_DB_PASSWORD= \
+		JOBS_DB_DB_NAME=rudder JOBS_DB_SSL_MODE=disable \
+		RSERVER_BACKEND_CONFIG_CONFIG_FROM_FILE=true RSERVER_BACKEND_CONFIG_CONFIG_JSONPATH="$WORK/workspaceConfig.json" \
+		RSERVER_GATEWAY_WEB_PORT="$port" RSERVER_PROFILER_PORT="$prof" RUDDER_TMPDIR="$WORK/rudder" \
+		DEST_TRANSFORM_URL="http://127.0.0.1:$tport" RSERVER_DIAGNOSTICS_ENABLE_DIAGNOSTICS=false RSERVER_ENABLE_STATS=false \
+		"${extra[@]}" \
+		"$RUDDER_BIN") >"$WORK/rudder.log" 2>&1 &
+	RUDDER_PID=$!
+	wait_http "$RUDDER_URL/health" 120 "$RUDDER_PID" || { tail -n 20 "$WORK/rudder.log" >&2; return 1; }
+	log "rudder-server $RUDDER_BIN (gateway) on $RUDDER_URL, pid $RUDDER_PID; load average $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 }

@@ -11,12 +11,29 @@
 #   PROFILE=15 STORE=postgres bench/ingest/run.sh -duration 20s            # plus a CPU profile of the server
 #   FORCE=1 bench/ingest/run.sh -duration 3s                               # smoke run on a busy machine (forced=1)
 #
+# TARGET=rudder runs the same harness against an already built rudder-server instead of Hub (see
+# bench/ingest/README.md and rudder_setup in bench/lib.sh): the run's own PostgreSQL cluster as for
+# Hub, rudder-server gateway-only on it, and -target rudder (POST /v1/batch):
+#
+#   TARGET=rudder RUDDER_BIN=/path/to/rudder-server STORE=postgres bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10
+#
 # The last line is the harness's:
-# ingest: store=postgres|sqlite rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N|n/a
+# ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N|n/a
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
+if [ "${TARGET:-hub}" = rudder ]; then
+	rudder_setup
+	(cd "$BENCH_ROOT" && go build -o "$WORK/ingest" ./bench/ingest)
+	log "running bench/ingest -target rudder $*"
+	timeout 20m "$WORK/ingest" -target rudder -url "$RUDDER_URL" -write-key "$RUDDER_WRITE_KEY" -hub-pid "$RUDDER_PID" \
+		-database-url "$DB_URL" -pg-pid "$PG_PID" "${BENCH_ARGS[@]}" "$@"
+	exit 0
+elif [ "${TARGET:-hub}" != hub ]; then
+	log "TARGET must be hub (the default) or rudder"
+	exit 1
+fi
 bench_setup
 (cd "$BENCH_ROOT" && go build -o "$WORK/ingest" ./bench/ingest)
 if [ "$STORE" = postgres ]; then
