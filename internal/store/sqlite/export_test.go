@@ -83,12 +83,12 @@ func GroupQueued(s *Store) int { return s.txs.queued() }
 // commit ran around its shares: the write connection's statements that are not the store's.
 func GroupSavepoints(s *Store) int { return s.txs.savepointStatements() }
 
-// SetConfirm replaces the check that confirms a commit (syncDir of the database's directory).
+// SetConfirm replaces the check that confirms a commit (a journalCheck beside the database).
 func SetConfirm(s *Store, confirm func() error) {
 	s.health.mu.Lock()
 	defer s.health.mu.Unlock()
 	s.health.confirm = confirm
 }
 
-// SyncDir is the confirmation Open installs.
-var SyncDir = syncDir
+// JournalCheck is the confirmation Open installs, on the file at path.
+func JournalCheck(path string) func() error { return (&journalCheck{path: path}).check }

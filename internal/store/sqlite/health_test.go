@@ -145,7 +145,7 @@ func TestIOErrorLatchesUntilProbeSucceeds(t *testing.T) {
 }
 
 // TestUnconfirmedCommitLatches: a commit SQLite reports as durable is answered only once the
-// filesystem is seen to still take writes (the database's directory fsynced). When it does not
+// filesystem is seen to still commit its journal (a file beside the database changed and fsynced). When it does not
 // (a filesystem that failed while the commit's fsync ran: faulttest.TestSQLiteReadOnlyFilesystem
 // saw such a commit acknowledged and then lost), the commit is reported as a storage failure,
 // the store latches, and nothing more is acknowledged until a probe succeeds. Through Store.Tx
@@ -154,11 +154,14 @@ func TestUnconfirmedCommitLatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	if err := sqlite.SyncDir(dir); err != nil {
-		t.Fatalf("SyncDir of a healthy directory: %v", err)
+	check := sqlite.JournalCheck(filepath.Join(dir, "hub.db-commit-check"))
+	for i := range 3 { // its file grows to 1 byte and back
+		if err := check(); err != nil {
+			t.Fatalf("JournalCheck %d in a healthy directory: %v", i, err)
+		}
 	}
-	if err := sqlite.SyncDir(filepath.Join(dir, "missing")); err == nil {
-		t.Fatal("SyncDir of a missing directory succeeded")
+	if err := sqlite.JournalCheck(filepath.Join(dir, "missing", "hub.db-commit-check"))(); err == nil {
+		t.Fatal("JournalCheck in a missing directory succeeded")
 	}
 	for _, how := range []string{"tx", "autocommit"} {
 		t.Run(how, func(t *testing.T) {

@@ -39,6 +39,7 @@ type Store struct {
 	queue       *sqlstore.Queue[*sql.Tx]
 	migrateMu   sync.Mutex
 	health      *health
+	journal     *journalCheck // health's confirmation; closed with the store
 	stmts       *groupStmts
 	txs         *txGroup
 }
@@ -87,9 +88,8 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 	o := store.Apply(opts...)
 	// The writer goes through the health latch (health.go): after its storage fails, no write
 	// is acknowledged until a test write succeeds.
-	dir := filepath.Dir(path)
-	h := &health{log: o.Logger, now: time.Now, probeFile: path + "-probe", probeEvery: defaultProbeEvery,
-		confirm: func() error { return syncDir(dir) }}
+	jc := &journalCheck{path: path + "-commit-check"}
+	h := &health{log: o.Logger, now: time.Now, probeFile: path + "-probe", probeEvery: defaultProbeEvery, confirm: jc.check}
 	wc, err := sqlite.NewConnector(path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -122,7 +122,7 @@ func Open(ctx context.Context, path string, opts ...store.Option) (*Store, error
 		read.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	s := &Store{write: write, read: read, flavor: f, queue: queue, health: h, stmts: &groupStmts{db: write}}
+	s := &Store{write: write, read: read, flavor: f, queue: queue, health: h, journal: jc, stmts: &groupStmts{db: write}}
 	// Prepared now if the database is migrated already; else after Migrate.
 	s.stmts.prepare(ctx, f)
 	s.txs = &txGroup{
@@ -169,7 +169,9 @@ func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.queue.Stop(ctx)
-	return errors.Join(err, s.stmts.close(), s.read.Close(), s.write.Close())
+	err = errors.Join(err, s.stmts.close(), s.read.Close(), s.write.Close())
+	s.journal.close()
+	return err
 }
 
 func (s *Store) Queue() store.Queue { return s.queue }
