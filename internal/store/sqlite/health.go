@@ -42,9 +42,9 @@ import (
 // superblocks, 2 to 17 ms later on this project's machines, and in between the fsync of a
 // clean directory answers success (so, we believe, does the WAL's when the aborted transaction
 // held its blocks; not traced in the kernel). The test lost events that way again (CI,
-// 2026-12-03, session j: 3 runs of 6; none of 8 with this check). An fsync that has a journal transaction of its own to
-// wait for fails from the abort on (measured on a loop device: 2 to 6 ms after the error was
-// triggered, where the read-only mark came 6 to 17 ms after). The confirmation fails such a
+// 2026-12-03, session j: 3 runs of 6; none of 8 with this check). An fsync that has a journal
+// transaction of its own to wait for fails from the abort on (measured on a loop device: 2 to
+// 6 ms after the error was triggered, where the read-only mark came 6 to 17 ms after). The confirmation fails such a
 // commit (its caller answers 503 and the client retries; the events are idempotent) and
 // latches; a commit confirmed after the fact was on disk before the journal failed.
 
