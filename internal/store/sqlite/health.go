@@ -122,8 +122,7 @@ func (j *journalCheck) check() error {
 		err = j.f.Sync()
 	}
 	if err != nil {
-		j.f.Close()
-		j.f = nil
+		j.closeFile()
 	}
 	return err
 }
@@ -132,6 +131,11 @@ func (j *journalCheck) check() error {
 func (j *journalCheck) close() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.closeFile()
+}
+
+// closeFile closes the file, if open, so that the next check opens it again; under mu.
+func (j *journalCheck) closeFile() {
 	if j.f != nil {
 		j.f.Close()
 		j.f = nil
