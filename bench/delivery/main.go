@@ -22,7 +22,7 @@
 // With -rate R it sends -n webhooks at that one rate instead, optionally making the fake fail a
 // share of requests for a while (-fail-rate, -fail-mode, -fail-for), and its last line is:
 //
-//	delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms hub_us_per_order=N pg_us_per_order=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
+//	delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms hub_us_per_order=N pg_us_per_order=N hub_faults_per_order=N pg_faults_per_order=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
 //
 // dead is how many orders Hub gave up on (read through the admin API with -api-key; -1 without).
 //
@@ -717,7 +717,8 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 	// and River's job rows.
 	orders := int64(len(ids))
 	perOrder := fmt.Sprintf(" hub_us_per_order=%s pg_us_per_order=%s",
-		measure.PerEventText(cpu1.Hub-cpu0.Hub, orders, r.hubPID > 0), measure.PerEventText(cpu1.PG-cpu0.PG, orders, r.pgPID > 0))
+		measure.PerEventText(cpu1.Hub-cpu0.Hub, orders, r.hubPID > 0), measure.PerEventText(cpu1.PG-cpu0.PG, orders, r.pgPID > 0)) +
+		cpu1.FaultFields(cpu0, orders, "order", r.hubPID > 0, r.pgPID > 0)
 	var lat []float64
 	r.mu.Lock()
 	for _, id := range ids {

@@ -11,7 +11,7 @@
 // -sqlite-path for the embedded store), so start Hub on that database first. The last line of its
 // output is:
 //
-//	ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
+//	ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N hub_faults_per_event=N pg_faults_per_event=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
 //
 // hub_us_per_event is the CPU time (user + system, from /proc) the server process (-hub-pid: Hub,
 // or rudder-server with -target rudder, whose line then says server=rudder) spent
@@ -249,7 +249,8 @@ func main() {
 		*server, run, tenant.ID, *concurrency, *batch, len(keys), elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
 		bytesPerEvent, cpu1.Hub-cpu0.Hub, cpu1.PG-cpu0.PG)
 	line := fmt.Sprintf("ingest: store=%s%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
-		dialect, serverField, float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) + machine + measure.PeakRSSField(*hubPID)
+		dialect, serverField, float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) +
+		cpu1.FaultFields(cpu0, n, "event", *hubPID > 0, *pgPID > 0 && dialect == "postgres") + machine + measure.PeakRSSField(*hubPID)
 	if forced {
 		line += " forced=1"
 	}

@@ -95,12 +95,14 @@ func PrintLoadAfter(w io.Writer) {
 	}
 }
 
-// Stat is what the harnesses read from /proc/<pid>/stat: the parent and the CPU times, in clock
+// Stat is what the harnesses read from /proc/<pid>/stat: the parent, the CPU times, in clock
 // ticks, of the process itself (UTime, STime) and of its children it has waited for (CUTime,
-// CSTime).
+// CSTime), and the same two for minor page faults (MinFlt, CMinFlt: a page the process touched
+// for the first time, or one the kernel had taken back).
 type Stat struct {
 	PID, PPID                    int
 	UTime, STime, CUTime, CSTime uint64
+	MinFlt, CMinFlt              uint64
 }
 
 // ParseStat parses the contents of /proc/<pid>/stat. The command name is in parentheses and
@@ -133,6 +135,13 @@ func ParseStat(b []byte) (Stat, error) {
 		}
 		*p = uint64(v)
 	}
+	for i, p := range []*uint64{&st.MinFlt, &st.CMinFlt} {
+		v, err := strconv.ParseUint(f[7+i], 10, 64)
+		if err != nil {
+			return Stat{}, fmt.Errorf("measure: stat field %d %q: bad fault count", 10+i, f[7+i])
+		}
+		*p = v
+	}
 	return st, nil
 }
 
@@ -161,16 +170,25 @@ func ProcessCPU(pid int) (time.Duration, error) {
 // the ones that have exited (their time is in their parent's cutime/cstime once reaped). For
 // PostgreSQL's postmaster it covers every backend and background process of the cluster, so the
 // difference of two readings is the cluster's CPU time over the interval.
-func TreeCPU(root int) (time.Duration, error) { return treeCPU("/proc", root) }
+func TreeCPU(root int) (time.Duration, error) {
+	cpu, _, err := treeUsage("/proc", root)
+	return cpu, err
+}
 
 func treeCPU(proc string, root int) (time.Duration, error) {
+	cpu, _, err := treeUsage(proc, root)
+	return cpu, err
+}
+
+// treeUsage is TreeCPU and TreeFaults from one reading of proc.
+func treeUsage(proc string, root int) (time.Duration, uint64, error) {
 	rs, err := readStat(proc, root)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ents, err := os.ReadDir(proc)
 	if err != nil {
-		return 0, fmt.Errorf("measure: %w", err)
+		return 0, 0, fmt.Errorf("measure: %w", err)
 	}
 	children := map[int][]Stat{}
 	for _, e := range ents {
@@ -184,13 +202,25 @@ func treeCPU(proc string, root int) (time.Duration, error) {
 		}
 		children[st.PPID] = append(children[st.PPID], st)
 	}
-	return SumTree(rs, children), nil
+	cpu, faults := sumTree(rs, children)
+	return cpu, faults, nil
 }
 
 // SumTree adds up utime+stime+cutime+cstime of root and of every descendant found through
 // children (parent pid -> its children).
 func SumTree(root Stat, children map[int][]Stat) time.Duration {
-	var ticks uint64
+	cpu, _ := sumTree(root, children)
+	return cpu
+}
+
+// SumTreeFaults adds up minflt+cminflt the same way.
+func SumTreeFaults(root Stat, children map[int][]Stat) uint64 {
+	_, faults := sumTree(root, children)
+	return faults
+}
+
+func sumTree(root Stat, children map[int][]Stat) (time.Duration, uint64) {
+	var ticks, faults uint64
 	seen := map[int]bool{}
 	queue := []Stat{root}
 	for len(queue) > 0 {
@@ -201,14 +231,38 @@ func SumTree(root Stat, children map[int][]Stat) time.Duration {
 		}
 		seen[st.PID] = true
 		ticks += st.UTime + st.STime + st.CUTime + st.CSTime
+		faults += st.MinFlt + st.CMinFlt
 		queue = append(queue, children[st.PID]...)
 	}
-	return time.Duration(ticks) * ClockTick
+	return time.Duration(ticks) * ClockTick, faults
 }
 
-// Usage is the CPU time Hub and its PostgreSQL cluster have used so far; a harness reads it
-// before and after its load and divides the difference by the events or orders it sent.
-type Usage struct{ Hub, PG time.Duration }
+// Usage is the CPU time and the minor page faults of Hub and of its PostgreSQL cluster so far;
+// a harness reads it before and after its load and divides the difference by the events or
+// orders it sent.
+type Usage struct {
+	Hub, PG             time.Duration
+	HubFaults, PGFaults uint64
+}
+
+// FaultFields is the result line's " hub_faults_per_UNIT=N pg_faults_per_UNIT=N" for the
+// difference from before over n events or orders; a process that was not measured (pid 0)
+// is left out. A page fault costs the tax's fault_us, so on a machine whose tax is high
+// these say how much of the CPU per event went to fresh pages (issue 15: the run-order
+// effect).
+func (u Usage) FaultFields(before Usage, n int64, unit string, hub, pg bool) string {
+	if n <= 0 {
+		return ""
+	}
+	var f string
+	if hub {
+		f += fmt.Sprintf(" hub_faults_per_%s=%.2f", unit, float64(u.HubFaults-before.HubFaults)/float64(n))
+	}
+	if pg {
+		f += fmt.Sprintf(" pg_faults_per_%s=%.2f", unit, float64(u.PGFaults-before.PGFaults)/float64(n))
+	}
+	return f
+}
 
 // ReadUsage reads Usage for Hub's process (hubPID) and the PostgreSQL cluster whose postmaster
 // is pgPID (TreeCPU); a pid of 0 is not read and stays zero.
@@ -216,12 +270,14 @@ func ReadUsage(hubPID, pgPID int) (Usage, error) {
 	var u Usage
 	var err error
 	if hubPID > 0 {
-		if u.Hub, err = ProcessCPU(hubPID); err != nil {
+		st, err := readStat("/proc", hubPID)
+		if err != nil {
 			return u, fmt.Errorf("CPU time of hub (pid %d): %w", hubPID, err)
 		}
+		u.Hub, u.HubFaults = time.Duration(st.UTime+st.STime)*ClockTick, st.MinFlt
 	}
 	if pgPID > 0 {
-		if u.PG, err = TreeCPU(pgPID); err != nil {
+		if u.PG, u.PGFaults, err = treeUsage("/proc", pgPID); err != nil {
 			return u, fmt.Errorf("CPU time of the PostgreSQL cluster (postmaster pid %d): %w", pgPID, err)
 		}
 	}
@@ -417,17 +473,22 @@ func (c CPU) Since(before CPU) (busy, steal float64, ok bool) {
 
 // Machine measures the machine's CPU over a run: Start before the measured window, then Fields
 // at its end gives " cpu_busy=N% steal=N%" for the result line (empty when /proc/stat cannot
-// be read) after printing the same in words to w, and the kernel tax Gate read (" syscall_us=N
-// fault_us=N", see Tax).
-type Machine struct{ before CPU }
+// be read) after printing the same in words to w, the kernel tax Gate read (" syscall_us=N
+// fault_us=N probe_us=N", see Tax) and the compute probe's median during the run
+// (" probe_run_us=N", probe.go).
+type Machine struct {
+	before CPU
+	probes *prober
+}
 
-// StartMachine takes the first reading.
+// StartMachine takes the first reading and starts the compute probe (probe.go), once a second
+// until Fields.
 func StartMachine() *Machine {
 	c, err := ReadCPU()
 	if err != nil {
 		return nil
 	}
-	return &Machine{before: c}
+	return &Machine{before: c, probes: startProber(time.Second)}
 }
 
 // Fields takes the second reading, prints it to w and returns the result line's fields.
@@ -435,6 +496,7 @@ func (m *Machine) Fields(w io.Writer) string {
 	if m == nil {
 		return ""
 	}
+	probe := m.probes.median()
 	c, err := ReadCPU()
 	if err != nil {
 		return ""
@@ -448,6 +510,10 @@ func (m *Machine) Fields(w io.Writer) string {
 	f := fmt.Sprintf(" cpu_busy=%.0f%% steal=%.1f%%", busy, steal)
 	if measured != nil {
 		f += measured.Fields()
+	}
+	if probe > 0 {
+		fmt.Fprintf(w, "compute probe during the run: %.0f µs (median); before it: %s\n", us(probe), probeBefore())
+		f += fmt.Sprintf(" probe_run_us=%.0f", us(probe))
 	}
 	return f
 }

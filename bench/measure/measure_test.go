@@ -19,13 +19,14 @@ func TestParseStat(t *testing.T) {
 		ok   bool
 	}{
 		{"postmaster", "4242 (postgres) S 1 4242 4242 0 -1 4194560 2170 31 0 0 12 34 56 78 20 0 1 0 987 229376000 4200 18446744073709551615\n",
-			Stat{PID: 4242, PPID: 1, UTime: 12, STime: 34, CUTime: 56, CSTime: 78}, true},
+			Stat{PID: 4242, PPID: 1, UTime: 12, STime: 34, CUTime: 56, CSTime: 78, MinFlt: 2170, CMinFlt: 31}, true},
 		{"name with spaces and parentheses", "77 (hub (serve) x) R 42 77 77 0 -1 0 0 0 0 0 500 250 0 0 20 0 9 0 1 1 1",
 			Stat{PID: 77, PPID: 42, UTime: 500, STime: 250}, true},
 		{"truncated", "77 (hub) R 42 77 77 0 -1 0 0 0 0 0 500", Stat{}, false},
 		{"no name", "77 hub R 42", Stat{}, false},
 		{"bad time", "77 (hub) R 42 77 77 0 -1 0 0 0 0 0 x 250 0 0 20", Stat{}, false},
 		{"negative time", "77 (hub) R 42 77 77 0 -1 0 0 0 0 0 1 250 -3 0 20", Stat{}, false},
+		{"bad fault count", "77 (hub) R 42 77 77 0 -1 0 -5 0 0 0 1 250 0 0 20", Stat{}, false},
 		{"empty", "", Stat{}, false},
 	}
 	for _, tt := range tests {
@@ -61,6 +62,29 @@ func TestSumTree(t *testing.T) {
 	}
 	if got, want := SumTree(root, children), time.Duration(100+50+30+20+10+11+2)*ClockTick; got != want {
 		t.Errorf("SumTree = %s, want %s", got, want)
+	}
+	root.MinFlt, root.CMinFlt = 1000, 200
+	children[10][1].MinFlt = 30
+	children[12][0].MinFlt = 4
+	children[1][1].MinFlt = 99999
+	if got, want := SumTreeFaults(root, children), uint64(1000+200+30+4); got != want {
+		t.Errorf("SumTreeFaults = %d, want %d", got, want)
+	}
+}
+
+// The fault fields divide the difference by the count and leave out what was not measured.
+func TestFaultFields(t *testing.T) {
+	t.Parallel()
+	before := Usage{HubFaults: 100, PGFaults: 1000}
+	after := Usage{HubFaults: 350, PGFaults: 1500}
+	if got, want := after.FaultFields(before, 100, "order", true, true), " hub_faults_per_order=2.50 pg_faults_per_order=5.00"; got != want {
+		t.Errorf("FaultFields = %q, want %q", got, want)
+	}
+	if got, want := after.FaultFields(before, 100, "event", true, false), " hub_faults_per_event=2.50"; got != want {
+		t.Errorf("FaultFields without PostgreSQL = %q, want %q", got, want)
+	}
+	if got := after.FaultFields(before, 0, "event", true, true); got != "" {
+		t.Errorf("FaultFields of no events = %q, want empty", got)
 	}
 }
 
@@ -317,15 +341,35 @@ func TestMeasureTax(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("this machine: system call %v, page fault %v", tax.Syscall, tax.Fault)
+	t.Logf("this machine: system call %v, page fault %v, compute probe %v", tax.Syscall, tax.Fault, tax.Probe)
 	// Any real machine charges something for both, and far less than a millisecond.
 	for name, d := range map[string]time.Duration{"system call": tax.Syscall, "page fault": tax.Fault} {
 		if d <= 0 || d >= time.Millisecond {
 			t.Errorf("%s: %v, want a positive cost under 1 ms", name, d)
 		}
 	}
-	got := Tax{Syscall: 1960 * time.Nanosecond, Fault: 12800 * time.Nanosecond}.Fields()
-	if want := " syscall_us=1.96 fault_us=12.8"; got != want {
+	if tax.Probe <= 0 || tax.Probe >= time.Second {
+		t.Errorf("compute probe: %v, want a positive time under 1 s", tax.Probe)
+	}
+	got := Tax{Syscall: 1960 * time.Nanosecond, Fault: 12800 * time.Nanosecond, Probe: 2345 * time.Microsecond}.Fields()
+	if want := " syscall_us=1.96 fault_us=12.8 probe_us=2345"; got != want {
 		t.Errorf("Fields = %q, want %q", got, want)
+	}
+}
+
+// The probe does the same work every time: the same checksum, and a time that is not zero.
+func TestProbe(t *testing.T) {
+	a, b := probeWork(make([]uint64, probeTable)), probeWork(make([]uint64, probeTable))
+	if a != b || a == 0 {
+		t.Fatalf("probeWork checksums %d and %d, want equal and non-zero", a, b)
+	}
+	d, err := Probe()
+	if err != nil || d <= 0 {
+		t.Fatalf("Probe() = %s, %v", d, err)
+	}
+	p := startProber(time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	if m := p.median(); m <= 0 {
+		t.Errorf("prober median = %s after 50 ms of 1 ms probes, want > 0", m)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Tax is what this machine's kernel charges a process, in CPU time: for a system call
@@ -22,11 +24,14 @@ import (
 // result, it says whether two figures come from comparable machines.
 type Tax struct {
 	Syscall, Fault time.Duration
+	// Probe is the compute probe's time (probe.go), the median of five: not a tax, but read at
+	// the same moment for the same reason.
+	Probe time.Duration
 }
 
-// Fields is the result line's " syscall_us=N fault_us=N".
+// Fields is the result line's " syscall_us=N fault_us=N probe_us=N".
 func (t Tax) Fields() string {
-	return fmt.Sprintf(" syscall_us=%.2f fault_us=%.1f", us(t.Syscall), us(t.Fault))
+	return fmt.Sprintf(" syscall_us=%.2f fault_us=%.1f probe_us=%.0f", us(t.Syscall), us(t.Fault), us(t.Probe))
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -81,19 +86,23 @@ func MeasureTax() (Tax, error) {
 	}
 	slices.Sort(sys)
 	slices.Sort(fault)
-	return Tax{Syscall: sys[rounds/2], Fault: fault[rounds/2]}, nil
+	probe, err := medianProbe(rounds)
+	if err != nil {
+		return Tax{}, err
+	}
+	return Tax{Syscall: sys[rounds/2], Fault: fault[rounds/2], Probe: probe}, nil
 }
 
-// rusageThread is Linux's RUSAGE_THREAD: the calling thread's own usage.
-const rusageThread = 1
-
-// threadCPU is the calling thread's CPU time, user and system.
+// threadCPU is the calling thread's CPU time, user and system, from CLOCK_THREAD_CPUTIME_ID:
+// the scheduler's own count in nanoseconds. (getrusage(RUSAGE_THREAD), used before, counts in
+// clock ticks on some kernels: 4 ms here, which made every figure below a few milliseconds a
+// multiple of one tick, e.g. a system call of exactly 4 ms / 20,000 = 0.20 µs.)
 func threadCPU() (time.Duration, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0, fmt.Errorf("measure: tax: getrusage: %w", err)
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0, fmt.Errorf("measure: thread CPU clock: %w", err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+	return time.Duration(ts.Nano()), nil
 }
 
 // printTax measures the tax, prints it to w and keeps it for Machine.Fields; a machine that
@@ -105,6 +114,6 @@ func printTax(w io.Writer) {
 		return
 	}
 	measured = &t
-	fmt.Fprintf(w, "kernel tax on this machine: a system call costs %.2f µs of CPU, a fresh page %.1f µs (compare figures only between machines whose tax is alike)\n",
-		us(t.Syscall), us(t.Fault))
+	fmt.Fprintf(w, "kernel tax on this machine: a system call costs %.2f µs of CPU, a fresh page %.1f µs (compare figures only between machines whose tax is alike); the compute probe took %.0f µs\n",
+		us(t.Syscall), us(t.Fault), us(t.Probe))
 }
