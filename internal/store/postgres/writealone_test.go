@@ -154,3 +154,42 @@ func TestWriteTouchpointsAloneConcurrent(t *testing.T) {
 		t.Errorf("identity hv0 seen %v to %v, want %v to %v", vs[0].FirstSeen, vs[0].LastSeen, first, last)
 	}
 }
+
+// TestWriteTouchpointsKeyedWithoutConflictClause: a touchpoint whose retry key is new is inserted
+// without ON CONFLICT (its id was minted for it; the clause's speculative insertion wrote 48
+// bytes of WAL per row), so an id stored before and reused under a new retry key fails the primary
+// key, writing nothing of its group, instead of being skipped; touchpoints without a client event
+// id keep ON CONFLICT DO NOTHING on their id, so the same group again stores nothing twice.
+func TestWriteTouchpointsKeyedWithoutConflictClause(t *testing.T) {
+	t.Parallel()
+	s := openMigrated(t)
+	ctx := context.Background()
+	ten, es := pipelineWorld(t, s, 1)
+	src := es[0].SourceID
+	tps, ids := groupOf(ten, src, "a", 5)
+	if n, err := s.WriteTouchpoints(ctx, tps, ids); err != nil || n != 5 {
+		t.Fatalf("first group: %d, %v", n, err)
+	}
+	reused, _ := groupOf(ten, src, "b", 3)
+	reused[1].ID, reused[1].OccurredAt = tps[2].ID, tps[2].OccurredAt
+	_, err := s.WriteTouchpoints(ctx, reused, nil)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "23505" {
+		t.Fatalf("a stored id under a new retry key: %v, want unique_violation", err)
+	}
+	if c := counts(t, s); c != [3]int{5, 5, 4} {
+		t.Errorf("after the refused group: touchpoints, retry keys, identities %v, want [5 5 4]", c)
+	}
+	bare, _ := groupOf(ten, src, "c", 3)
+	for i := range bare {
+		bare[i].ClientEventID = ""
+	}
+	for round, want := range []int{3, 0} {
+		n, err := s.WriteTouchpoints(ctx, bare, nil)
+		if err != nil || n != want {
+			t.Fatalf("touchpoints without a client event id, round %d: %d, %v; want %d", round, n, err, want)
+		}
+	}
+	if c := counts(t, s); c != [3]int{8, 5, 4} {
+		t.Errorf("after the bare group twice: %v, want [8 5 4]", c)
+	}
+}
