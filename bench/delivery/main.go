@@ -11,7 +11,7 @@
 // the queue drains afterwards. Its last two lines are:
 //
 //	delivery-overload: store=S rate=N/s orders=N ack_p99=Xms e2e_p95=Yms drained=Zs|no lost=N dup=N
-//	delivery: store=S capacity=N/s ack_p99=Xms e2e_p95=Yms lost=N dup=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
+//	delivery: store=S capacity=N/s ack_p99=Xms e2e_p95=Yms lost=N dup=N cpu_busy=N% steal=N% syscall_us=N fault_us=N probe_us=N probe_run_us=N hub_peak_rss_mb=N
 //
 // capacity's ack_p99 and e2e_p95 are the capacity step's; lost and dup cover every order of the
 // run (lost: acknowledged, never accepted by the fake, not given up on by Hub; dup: accepted more
@@ -22,7 +22,7 @@
 // With -rate R it sends -n webhooks at that one rate instead, optionally making the fake fail a
 // share of requests for a while (-fail-rate, -fail-mode, -fail-for), and its last line is:
 //
-//	delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms hub_us_per_order=N pg_us_per_order=N hub_faults_per_order=N pg_faults_per_order=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
+//	delivery: store=S orders=N delivered=N dead=N lost=N dup=N p50=Xms p95=Yms p99=Zms hub_us_per_order=N pg_us_per_order=N hub_faults_per_order=N pg_faults_per_order=N cpu_busy=N% steal=N% syscall_us=N fault_us=N probe_us=N probe_run_us=N hub_peak_rss_mb=N
 //
 // dead is how many orders Hub gave up on (read through the admin API with -api-key; -1 without).
 //

@@ -11,7 +11,7 @@
 // -sqlite-path for the embedded store), so start Hub on that database first. The last line of its
 // output is:
 //
-//	ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N hub_faults_per_event=N pg_faults_per_event=N cpu_busy=N% steal=N% hub_peak_rss_mb=N
+//	ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N hub_faults_per_event=N pg_faults_per_event=N cpu_busy=N% steal=N% syscall_us=N fault_us=N probe_us=N probe_run_us=N hub_peak_rss_mb=N
 //
 // hub_us_per_event is the CPU time (user + system, from /proc) the server process (-hub-pid: Hub,
 // or rudder-server with -target rudder, whose line then says server=rudder) spent
