@@ -157,18 +157,19 @@ bench_cleanup() {
 }
 
 # pg_statements_report writes the run's statements by total execution time (calls, total and mean
-# ms, rows per call, shared blocks hit/read/dirtied per call) to $WORK/pg_statements.txt and prints
+# ms, plannings and their mean time, rows per call, shared blocks hit/read/dirtied per call) to $WORK/pg_statements.txt and prints
 # the top 25.
 pg_statements_report() {
 	psql "postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable" -qAF $'\t' -c "
 		select calls, round(total_exec_time::numeric, 1) as total_ms,
 		       round((total_exec_time / calls)::numeric * 1000, 1) as mean_us,
+		       plans, round((total_plan_time / greatest(plans, 1))::numeric * 1000, 1) as plan_mean_us,
 		       round(rows::numeric / calls, 2) as rows_per_call,
 		       round((shared_blks_hit + shared_blks_read)::numeric / calls, 1) as blks_per_call,
 		       round(shared_blks_dirtied::numeric / calls, 2) as dirtied_per_call,
 		       round(wal_bytes::numeric / calls) as wal_bytes_per_call,
 		       left(regexp_replace(query, '\s+', ' ', 'g'), 160) as query
-		from pg_stat_statements where dbid = (select oid from pg_database where datname = 'hub')
+		from pg_stat_statements where dbid = (select oid from pg_database where datname = 'hub') and calls > 0
 		order by total_exec_time desc" >"$WORK/pg_statements.txt"
 	KEEP_WORK=1
 	log "pg_stat_statements by total time: $WORK/pg_statements.txt; its top:"
@@ -218,7 +219,7 @@ pg_start() {
 		checkpoint_timeout = 5min
 	CONF
 	if [ "${PG_STATEMENTS:-0}" = 1 ]; then
-		printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.max = 2000\n" >>"$PG_DIR/data/postgresql.conf"
+		printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.max = 2000\npg_stat_statements.track_planning = on\n" >>"$PG_DIR/data/postgresql.conf"
 	fi
 	"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 120 start >/dev/null || {
 		cat "$PG_DIR/log" >&2
