@@ -137,6 +137,7 @@ bench_cleanup() {
 		if [ -n "$PG_PID" ] && [ "${PG_STATEMENTS:-0}" = 1 ] && [ -n "$WORK" ]; then
 			pg_statements_report || log "could not read pg_stat_statements"
 		fi
+		pg_autovacuum_report || log "could not read the autovacuum runs from $PG_DIR/log"
 		if [ -n "$PG_PID" ]; then
 			"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || log "could not stop the PostgreSQL cluster in $PG_DIR"
 		fi
@@ -174,6 +175,29 @@ pg_statements_report() {
 	KEEP_WORK=1
 	log "pg_stat_statements by total time: $WORK/pg_statements.txt; its top:"
 	head -n 26 "$WORK/pg_statements.txt" >&2
+}
+
+# pg_autovacuum_report prints, from the cluster's log, each autovacuum run of the whole run
+# (warm-up included) with its table, its CPU (user + system) and its elapsed time, and their
+# count and CPU in all: what the database did besides Hub's statements, and when, to set beside
+# a latency timeline (-timeline) that rises for a few seconds.
+pg_autovacuum_report() {
+	[ -f "$PG_DIR/log" ] || return 0
+	awk '
+		/automatic (vacuum|analyze) of table/ {
+			what = ($0 ~ /automatic vacuum/) ? "vacuum" : "analyze"
+			match($0, /of table "[^"]*"/); tbl = substr($0, RSTART + 10, RLENGTH - 11); sub(/^[^.]*\.[^.]*\./, "", tbl)
+			at = $2; sub(/\..*/, "", at); open = 1; next
+		}
+		open && /system usage: CPU: user:/ {
+			match($0, /user: [0-9.]+/); u = substr($0, RSTART + 6, RLENGTH - 6)
+			match($0, /system: [0-9.]+/); s = substr($0, RSTART + 8, RLENGTH - 8)
+			match($0, /elapsed: [0-9.]+/); e = substr($0, RSTART + 9, RLENGTH - 9)
+			printf "autovacuum: %s %s %s cpu=%.2fs elapsed=%.2fs\n", at, what, tbl, u + s, e
+			n[what]++; cpu[what] += u + s; open = 0
+		}
+		END { printf "autovacuum in all: %d vacuums (%.2f s of CPU), %d analyzes (%.2f s of CPU)\n", n["vacuum"], cpu["vacuum"], n["analyze"], cpu["analyze"] }
+	' "$PG_DIR/log" >&2
 }
 
 # pg_start initdb's and starts the run's own PostgreSQL cluster, configured like a managed
@@ -217,6 +241,9 @@ pg_start() {
 		wal_level = replica
 		max_wal_size = 2GB
 		checkpoint_timeout = 5min
+		# logging only: each autovacuum run (pg_autovacuum_report) and checkpoint, with its CPU
+		log_autovacuum_min_duration = 0
+		log_checkpoints = on
 	CONF
 	if [ "${PG_STATEMENTS:-0}" = 1 ]; then
 		printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.max = 2000\npg_stat_statements.track_planning = on\n" >>"$PG_DIR/data/postgresql.conf"
