@@ -31,7 +31,8 @@ func (q poolQuerier) QueryBatch(ctx context.Context, qs []sqlstore.BatchQuery) e
 // indexed reads of a few rows whose best plan does not depend on the values. Left to choose,
 // PostgreSQL made a custom plan at every execution of the touchpoint reads, because the
 // generic plan of a read of the partitioned touchpoints table is costed over every partition
-// while a custom one prunes them first: planning that took about 150 µs per read with the
-// window in one partition (the harness's) and 1.5 ms with a month of day partitions in it,
-// against a few µs of execution (docs/benchmarks.md). The generic plan prunes the partitions when it starts, from the read's values.
+// while a custom one prunes them first: about 150 µs of planning per read with the window in
+// one partition (the harness's), about 1.5 ms more with a month of day partitions in it, against
+// a few µs of execution (docs/benchmarks.md). The generic plan prunes the partitions when it
+// starts, from the read's values.
 const genericPlans = "SET LOCAL plan_cache_mode = force_generic_plan"

@@ -21,8 +21,7 @@ import (
 // every execution (a generic plan of the partitioned table is costed over every partition), and
 // the planning cost thirty times the read (docs/benchmarks.md). The plans are made on empty,
 // never analysed tables, as in a new database, and must still read through the lookups'
-// indexes after the tables grow: no sequential scan, nothing thrown away by a filter but the
-// other visitors' rows of a shared network.
+// indexes after the tables grow: no sequential scan, no row thrown away by a filter.
 func TestLookupsRunOnGenericPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
