@@ -123,6 +123,14 @@ func TestLookupsRunOnGenericPlans(t *testing.T) {
 	}
 
 	// Run under EXPLAIN, the statements use the generic plan too: each must read through an index.
+	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if _, err := conn.Exec(ctx, `RESET plan_cache_mode`); err != nil {
+			t.Error(err)
+		}
+	}()
 	for _, p := range stmts {
 		var params []string
 		if err := conn.QueryRow(ctx, `SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = $1`, p.name).Scan(&params); err != nil {
@@ -150,16 +158,10 @@ func TestLookupsRunOnGenericPlans(t *testing.T) {
 				args[1] = "'v3'"
 			}
 		}
-		if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
-			t.Fatal(err)
-		}
 		var out string
 		if err := conn.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE `+pgx.Identifier{p.name}.Sanitize()+`(`+strings.Join(args, ", ")+`)`,
 			pgx.QueryExecModeSimpleProtocol).Scan(&out); err != nil {
 			t.Fatalf("%v: %s", err, p.sql)
-		}
-		if _, err := conn.Exec(ctx, `RESET plan_cache_mode`); err != nil {
-			t.Fatal(err)
 		}
 		var plans []struct{ Plan planNode }
 		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
