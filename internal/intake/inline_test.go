@@ -263,3 +263,46 @@ func TestLongQueuedDeliveryGetsItsJob(t *testing.T) {
 		}
 	})
 }
+
+// readsBack counts the reads of a stored delivery and of a source by id.
+type readsBack struct {
+	store.Store
+	inbox, source atomic.Int32
+}
+
+func (s *readsBack) GetInbox(ctx context.Context, tenantID, id string) (store.InboxEntry, error) {
+	s.inbox.Add(1)
+	return s.Store.GetInbox(ctx, tenantID, id)
+}
+
+func (s *readsBack) GetSource(ctx context.Context, tenantID, id string) (store.Source, error) {
+	s.source.Add(1)
+	return s.Store.GetSource(ctx, tenantID, id)
+}
+
+// TestBackgroundProcessingReadsNothingBack: a delivery processed in the background is
+// processed from what its receipt held, as inline processing is, reading neither its stored
+// row nor its source back (two statements per order at a peak); one beyond the bytes the
+// queue may hold (here none) is read back from the store and processed the same.
+func TestBackgroundProcessingReadsNothingBack(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		rb := &readsBack{Store: h.st}
+		h.svc.Store, h.svc.InlineMax = rb, -1 // every delivery goes to the background
+		resp := sendWhileBusy(t, h)
+		waitProcessed(t, h, resp.InboxID, 20*time.Second)
+		if n, m := rb.inbox.Load(), rb.source.Load(); n != 0 || m != 0 {
+			t.Fatalf("background processing read %d inbox rows and %d sources back, want none", n, m)
+		}
+
+		h.svc.LocalHeldBytes = -1
+		code, resp := h.sendFixture(t, "stripe", h.src)
+		if code != http.StatusOK || resp.State != string(store.InboxReceived) {
+			t.Fatalf("stripe while busy: %d %+v, want 200 and received", code, resp)
+		}
+		waitProcessed(t, h, resp.InboxID, 20*time.Second)
+		if n, m := rb.inbox.Load(), rb.source.Load(); n != 1 || m != 1 {
+			t.Fatalf("background processing of a delivery not held read %d inbox rows and %d sources, want 1 and 1", n, m)
+		}
+	})
+}

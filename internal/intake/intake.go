@@ -118,6 +118,10 @@ type Service struct {
 	// once (DefaultLocalWorkers when below 1). Close stops them.
 	LocalQueueMax int
 	LocalWorkers  int
+	// LocalHeldBytes bounds the bodies of the queued deliveries kept in memory with their
+	// request, so that processing reads nothing back (DefaultLocalHeldBytes when 0; a negative
+	// value keeps none: each is read back from the store, as the job reads it).
+	LocalHeldBytes int
 	// Dispatcher, when set (a *delivery.Local), makes the first attempt of every delivery a
 	// processed order plans in this process, right after the commit, with no River job
 	// (delivery.PlanLocal); the sweep then also enqueues those a stopped replica left. Nil
@@ -135,6 +139,7 @@ type Service struct {
 	localMu      sync.Mutex
 	localItems   chan localItem
 	localHeld    int // places reserved or queued: at most cap(localItems)
+	localBytes   int // bytes of the deliveries queued with their request (localItem.held)
 	localRunning int
 	localClosed  bool
 	localWG      sync.WaitGroup
@@ -323,7 +328,10 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 				s.fail(w, r, "store delivery", err)
 				return
 			}
-			s.pushLocal(localItem{tenantID: src.TenantID, inboxID: entry.ID, queued: queued})
+			// The headers are copied: the request's are net/http's, and outlive the handler here.
+			held := &heldDelivery{adapter: adapter, src: src, entry: entry,
+				req: webhook.Request{Header: r.Header.Clone(), Query: req.Query, Body: req.Body}}
+			s.pushLocal(localItem{tenantID: src.TenantID, inboxID: entry.ID, queued: queued, held: held})
 			s.Log.Debug("intake: every inline slot busy; processing queued in the background", "inbox_id", entry.ID, "provider", provider)
 			httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(store.InboxReceived)})
 			return
