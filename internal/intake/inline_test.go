@@ -264,22 +264,6 @@ func TestLongQueuedDeliveryGetsItsJob(t *testing.T) {
 	})
 }
 
-// readsBack counts the reads of a stored delivery and of a source by id.
-type readsBack struct {
-	store.Store
-	inbox, source atomic.Int32
-}
-
-func (s *readsBack) GetInbox(ctx context.Context, tenantID, id string) (store.InboxEntry, error) {
-	s.inbox.Add(1)
-	return s.Store.GetInbox(ctx, tenantID, id)
-}
-
-func (s *readsBack) GetSource(ctx context.Context, tenantID, id string) (store.Source, error) {
-	s.source.Add(1)
-	return s.Store.GetSource(ctx, tenantID, id)
-}
-
 // TestBackgroundProcessingReadsNothingBack: a delivery processed in the background is
 // processed from what its receipt held, as inline processing is, reading neither its stored
 // row nor its source back (two statements per order at a peak); one beyond the bytes the
@@ -287,7 +271,7 @@ func (s *readsBack) GetSource(ctx context.Context, tenantID, id string) (store.S
 func TestBackgroundProcessingReadsNothingBack(t *testing.T) {
 	t.Parallel()
 	eachHarness(t, func(t *testing.T, h *harness) {
-		rb := &readsBack{Store: h.st}
+		rb := &sourceReads{Store: h.st}
 		h.svc.Store, h.svc.InlineMax = rb, -1 // every delivery goes to the background
 		resp := sendWhileBusy(t, h)
 		waitProcessed(t, h, resp.InboxID, 20*time.Second)

@@ -14,15 +14,26 @@ import (
 	"github.com/hubtrack/hub/internal/testenv"
 )
 
-// sourceReads is the intake's store with its GetWebhookSource reads counted.
+// sourceReads is the intake's store with its reads counted: n of a webhook URL's lookup
+// (GetWebhookSource), inbox of a stored delivery and source of a source by id.
 type sourceReads struct {
 	store.Store
-	n atomic.Int64
+	n, inbox, source atomic.Int64
 }
 
 func (s *sourceReads) GetWebhookSource(ctx context.Context, provider, token string) (store.WebhookSource, error) {
 	s.n.Add(1)
 	return s.Store.GetWebhookSource(ctx, provider, token)
+}
+
+func (s *sourceReads) GetInbox(ctx context.Context, tenantID, id string) (store.InboxEntry, error) {
+	s.inbox.Add(1)
+	return s.Store.GetInbox(ctx, tenantID, id)
+}
+
+func (s *sourceReads) GetSource(ctx context.Context, tenantID, id string) (store.Source, error) {
+	s.source.Add(1)
+	return s.Store.GetSource(ctx, tenantID, id)
 }
 
 // TestSourceCache: with a SourceCache, a webhook URL's lookup reads the store once per TTL
