@@ -195,6 +195,9 @@ func TestBusyInlineSlotsFallBackToTheJob(t *testing.T) {
 				if e, err := h.st.GetInbox(ctx, h.tenant.ID, resp.InboxID); err != nil || e.State != store.InboxReceived {
 					t.Fatalf("queued delivery before its job: %q %v, want received", e.State, err)
 				}
+				if n := h.svc.LocalOverflows(); n != 1 {
+					t.Fatalf("%d overflows counted, want 1", n)
+				}
 				w := &intake.ProcessWorker{Service: h.svc}
 				if err := w.Work(ctx, &river.Job[intake.ProcessArgs]{Args: args[0]}); err != nil {
 					t.Fatal(err)
@@ -254,6 +257,9 @@ func TestLongQueuedDeliveryGetsItsJob(t *testing.T) {
 		}
 		if e, err := h.st.GetInbox(ctx, h.tenant.ID, left[0].InboxID); err != nil || e.State != store.InboxReceived {
 			t.Fatalf("long-queued delivery: %q %v, want received, left to its job", e.State, err)
+		}
+		if n := other.LocalOverflows(); n != 1 {
+			t.Fatalf("%d overflows counted, want 1", n)
 		}
 
 		other.ProcessQueued(h.tenant.ID, left[1].InboxID, time.Now())

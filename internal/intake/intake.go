@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -140,11 +141,15 @@ type Service struct {
 	localItems   chan localItem
 	localHeld    int // places reserved or queued: at most cap(localItems)
 	localBytes   int // bytes of the deliveries queued with their request (localItem.held)
+	localDrain   drainRate
 	localRunning int
 	localClosed  bool
 	localWG      sync.WaitGroup
 	localCtx     context.Context
 	localCancel  context.CancelFunc
+	// localOverflow counts the deliveries given a "process" job by this replica instead of
+	// being processed by its background workers: the queue had no room, or one waited too long.
+	localOverflow atomic.Int64
 }
 
 // Dispatcher runs the first attempts of the deliveries planned with delivery.PlanLocal, and

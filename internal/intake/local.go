@@ -29,18 +29,31 @@ import (
 // two never process one delivery at once: one queued longer than localStale is not processed
 // here but given its "process" job (unique per delivery, so a sweep's job for it is the same
 // job); one whose processing fails is retried (retryProcess) until retryFor after it was
-// queued, then left to the sweep. 2048 deliveries are about 7 s of work at the 300 orders/s a
-// replica on PostgreSQL keeps (docs/benchmarks.md), 20 s at 100/s: within localStale; on a
-// slower machine the queue's tail gets its job.
+// queued, then left to the sweep.
+//
+// How many may wait is set by how fast the workers drain the queue, not by a count alone: a
+// delivery is queued while the queue holds fewer than localQueueFloor, or while the ones
+// ahead of it would be drained within localAdmitWait (half of localStale) at the rate the
+// workers drained the last one popped (drainRate), up to LocalQueueMax (DefaultLocalQueueMax,
+// a bound for memory). Before, the queue held at most 2048 whatever the rate: about 7 s of
+// work at 300 orders/s, so a burst above the machine's capacity for longer than that sent
+// the rest of it to River, and each of those orders cost more (a job inserted, fetched and
+// completed, its row and source read back: about 1.1 ms of PostgreSQL's statement time per
+// order at 400 webhooks/s on 2 cores, where 12,659 of 24,000 orders took that path): dearer
+// orders exactly when the machine was behind (issue 15). At half of localStale a delivery
+// admitted at the estimated rate still has as long again before it would be given its job, so
+// the drain may slow by half before one is.
 //
 // A queued delivery keeps what the inline processing would have used (its request as
 // received, the source and the stored row), so its processing reads nothing back: no inbox
 // row, no source, two statements and round trips fewer per delivery exactly when the machine is
-// saturated (issue 15). At most Service.LocalHeldBytes (DefaultLocalHeldBytes, 32 MiB: 2048
-// deliveries of 16 KiB) of bodies are kept so; a delivery beyond that keeps only its ids, and
-// its processing reads the row back as the job's does.
+// saturated (issue 15). At most Service.LocalHeldBytes (DefaultLocalHeldBytes, 32 MiB: about
+// 8,000 deliveries of 3 KiB, 2048 of 16 KiB) of bodies are kept so; a delivery beyond that
+// keeps only its ids, and its processing reads the row back as the job's does.
 const (
-	DefaultLocalQueueMax  = 2048
+	DefaultLocalQueueMax  = 16384
+	localQueueFloor       = 2048
+	localAdmitWait        = localStale / 2
 	DefaultLocalWorkers   = DefaultInlineMax
 	localStale            = retryFor
 	localTimeout          = 10 * time.Second
@@ -51,6 +64,7 @@ const (
 type localItem struct {
 	tenantID, inboxID string
 	queued            time.Time // before its commit, on this replica's monotonic clock
+	seq               uint64    // the deliveries popped from the queue before it was pushed (drainRate)
 	// held is the delivery as received, processed as inline processing would have; nil when
 	// the bodies held would pass Service.LocalHeldBytes (then the stored row is read back).
 	held *heldDelivery
@@ -75,6 +89,32 @@ func (h *heldDelivery) size() int {
 	return len(h.req.Body) + 1024
 }
 
+// drainRate estimates how fast the background workers empty the queue: the deliveries
+// popped between a delivery's push and its own pop, over the time it waited. A delivery that
+// waited under a second (the queue short) leaves the estimate as it was: its wait says little,
+// and the rate only matters once the queue is long.
+type drainRate struct {
+	popped uint64  // deliveries popped in all
+	perSec float64 // the estimate; 0 until a delivery waited a second
+}
+
+// push is the seq of a delivery pushed now.
+func (r *drainRate) push() uint64 { return r.popped }
+
+// pop counts a delivery popped after waiting waited since its push (seq).
+func (r *drainRate) pop(seq uint64, waited time.Duration) {
+	r.popped++
+	if waited >= time.Second {
+		r.perSec = float64(r.popped-seq) / waited.Seconds()
+	}
+}
+
+// admit says whether a delivery may join a queue of n: below floor always; beyond, when the
+// n ahead of it would be drained within wait at the estimated rate.
+func (r *drainRate) admit(n, floor int, wait time.Duration) bool {
+	return n < floor || float64(n) < r.perSec*wait.Seconds()
+}
+
 func (s *Service) localInit() {
 	s.localOnce.Do(func() {
 		s.localItems = make(chan localItem, max(0, cmp.Or(s.LocalQueueMax, DefaultLocalQueueMax)))
@@ -89,7 +129,8 @@ func (s *Service) reserveLocal() bool {
 	s.localInit()
 	s.localMu.Lock()
 	defer s.localMu.Unlock()
-	if s.localClosed || s.localHeld >= cap(s.localItems) {
+	if s.localClosed || s.localHeld >= cap(s.localItems) || !s.localDrain.admit(s.localHeld, localQueueFloor, localAdmitWait) {
+		s.localOverflow.Add(1)
 		return false
 	}
 	s.localHeld++
@@ -112,6 +153,7 @@ func (s *Service) pushLocal(it localItem) {
 	} else {
 		s.localBytes += n
 	}
+	it.seq = s.localDrain.push()
 	s.localItems <- it // never blocks: localHeld counts it and is at most the capacity
 	if s.localClosed || s.localRunning >= s.localWorkers() {
 		return
@@ -141,6 +183,7 @@ func (s *Service) runLocal() {
 				ok = true
 				s.localHeld--
 				s.localBytes -= it.held.size()
+				s.localDrain.pop(it.seq, time.Since(it.queued))
 			default:
 			}
 		}
@@ -171,6 +214,7 @@ func (s *Service) processLocal(it localItem) {
 			log.Error("intake: enqueue the processing of a delivery queued too long; the sweep will", "waited", waited, "error", err)
 			return
 		}
+		s.localOverflow.Add(1)
 		log.Warn("intake: delivery queued too long for background processing; its job is enqueued", "waited", waited)
 		return
 	}
@@ -188,6 +232,21 @@ func (s *Service) processLocal(it localItem) {
 		s.retryProcess(it.tenantID, it.inboxID, it.queued)
 	}
 }
+
+// LocalQueued is how many deliveries wait for this replica's background workers now (places
+// reserved for deliveries committing included).
+func (s *Service) LocalQueued() int {
+	s.localMu.Lock()
+	defer s.localMu.Unlock()
+	return s.localHeld
+}
+
+// LocalOverflows is how many deliveries this replica has given a "process" job since it
+// started instead of processing them in the background: every inline slot was busy and the
+// queue had no room (LocalQueueMax, or its wait would have been too long), or one waited in it
+// too long (localStale). Each costs a River job; a rising count is a backlog past what the
+// queue absorbs.
+func (s *Service) LocalOverflows() int64 { return s.localOverflow.Load() }
 
 // Close stops the background processing of queued deliveries: each worker finishes the
 // delivery it is processing, until ctx is done (then that processing is cancelled), and the

@@ -71,6 +71,12 @@ func (m *Metrics) Counter(name, help string) prometheus.Counter {
 	return c
 }
 
+// CounterFunc registers a counter named hub_<name> read on every scrape from a count kept
+// elsewhere (which must only grow).
+func (m *Metrics) CounterFunc(name, help string, read func() float64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "hub", Name: name, Help: help}, read))
+}
+
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})

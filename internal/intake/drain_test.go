@@ -1,0 +1,80 @@
+package intake
+
+import (
+	"testing"
+	"time"
+)
+
+// TestDrainRate: the rate is the deliveries popped between a delivery's push and its own pop
+// over its wait, kept from the last delivery that waited a second or more.
+func TestDrainRate(t *testing.T) {
+	var r drainRate
+	a := r.push()
+	for range 99 { // 99 pushed after a and popped before it, each without waiting
+		r.pop(r.push(), 0)
+	}
+	if r.perSec != 0 {
+		t.Fatalf("rate %v after pops that waited under a second, want none yet", r.perSec)
+	}
+	r.pop(a, 4*time.Second) // a waited 4 s while 100 were popped, itself included
+	if r.perSec != 25 {
+		t.Fatalf("rate %v, want 100 popped in 4 s = 25/s", r.perSec)
+	}
+	b := r.push()
+	r.pop(b, 500*time.Millisecond)
+	if r.perSec != 25 {
+		t.Fatalf("rate %v after a pop that waited half a second, want 25/s kept", r.perSec)
+	}
+}
+
+// TestDrainAdmit: below the floor a delivery is always queued; beyond it, only while the
+// deliveries ahead of it would be drained within the wait at the estimated rate.
+func TestDrainAdmit(t *testing.T) {
+	r := drainRate{perSec: 300}
+	for _, tc := range []struct {
+		n    int
+		want bool
+	}{
+		{0, true},
+		{localQueueFloor - 1, true},
+		{localQueueFloor, true}, // 2048 at 300/s: 6.8 s
+		{4499, true},            // 15.0 s
+		{4500, false},
+		{9000, false},
+	} {
+		if got := r.admit(tc.n, localQueueFloor, localAdmitWait); got != tc.want {
+			t.Errorf("admit(%d) at 300/s within %v = %v, want %v", tc.n, localAdmitWait, got, tc.want)
+		}
+	}
+	var unknown drainRate // no delivery waited a second yet: the floor is the bound
+	if unknown.admit(localQueueFloor-1, localQueueFloor, localAdmitWait) != true || unknown.admit(localQueueFloor, localQueueFloor, localAdmitWait) != false {
+		t.Error("with no rate known, want the floor as the bound")
+	}
+}
+
+// TestReserveLocalAdmitsByDrainRate: the queue takes deliveries past the floor while its
+// workers drain it fast enough, refuses them (counting each as an overflow, which commits its
+// job) when they do not, and never passes LocalQueueMax.
+func TestReserveLocalAdmitsByDrainRate(t *testing.T) {
+	s := &Service{LocalQueueMax: localQueueFloor + 10}
+	s.localInit()
+	s.localHeld = localQueueFloor
+	if s.reserveLocal() {
+		t.Fatal("reserved past the floor with no drain rate known")
+	}
+	s.localDrain.perSec = 1000 // 15,000 within localAdmitWait
+	for i := range 10 {
+		if !s.reserveLocal() {
+			t.Fatalf("reservation %d refused with the queue at %d draining 1000/s", i, s.localHeld)
+		}
+	}
+	if s.reserveLocal() {
+		t.Fatalf("reserved past LocalQueueMax (%d)", cap(s.localItems))
+	}
+	if n := s.LocalOverflows(); n != 2 {
+		t.Fatalf("%d overflows, want 2", n)
+	}
+	if n := s.LocalQueued(); n != localQueueFloor+10 {
+		t.Fatalf("%d queued, want %d", n, localQueueFloor+10)
+	}
+}
