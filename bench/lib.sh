@@ -139,6 +139,9 @@ bench_cleanup() {
 		fi
 		pg_autovacuum_report || log "could not read the autovacuum runs from $PG_DIR/log"
 		if [ -n "$PG_PID" ]; then
+			pg_river_jobs_report || log "could not count the River jobs"
+		fi
+		if [ -n "$PG_PID" ]; then
 			"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || log "could not stop the PostgreSQL cluster in $PG_DIR"
 		fi
 		if [ "${KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
@@ -175,6 +178,18 @@ pg_statements_report() {
 	KEEP_WORK=1
 	log "pg_stat_statements by total time: $WORK/pg_statements.txt; its top:"
 	head -n 26 "$WORK/pg_statements.txt" >&2
+}
+
+# pg_river_jobs_report prints the River jobs of the whole run (warm-up included) by kind and
+# state: how many orders went through River rather than the in-process paths (an intake
+# process_inbox job when the background queue had no room, a deliver job for a first attempt
+# that found no local slot, and every retry), which cost a job's insert, fetch and completion each.
+pg_river_jobs_report() {
+	local jobs
+	jobs=$(psql "postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable" -qAtc "
+		select coalesce(string_agg(kind || '/' || state || '=' || n, ' ' order by kind, state), 'none')
+		from (select kind, state::text, count(*) as n from river_job group by kind, state) j") || return 1
+	log "River jobs of the run (warm-up included): $jobs"
 }
 
 # pg_autovacuum_report prints, from the cluster's log, each autovacuum run of the whole run

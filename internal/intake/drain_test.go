@@ -52,29 +52,31 @@ func TestDrainAdmit(t *testing.T) {
 	}
 }
 
-// TestReserveLocalAdmitsByDrainRate: the queue takes deliveries past the floor while its
-// workers drain it fast enough, refuses them (counting each as an overflow, which commits its
-// job) when they do not, and never passes LocalQueueMax.
-func TestReserveLocalAdmitsByDrainRate(t *testing.T) {
-	s := &Service{LocalQueueMax: localQueueFloor + 10}
+// TestRoute: without a backlog a delivery takes a free inline slot, else a place in the
+// background queue; with deliveries waiting there it joins them even when a slot is free,
+// unless the queue refuses it (past the floor with no drain rate known, or at LocalQueueMax);
+// with neither, it gets its job.
+func TestRoute(t *testing.T) {
+	s := &Service{InlineMax: 1, LocalQueueMax: localQueueFloor + 1}
 	s.localInit()
-	s.localHeld = localQueueFloor
-	if s.reserveLocal() {
-		t.Fatal("reserved past the floor with no drain rate known")
-	}
-	s.localDrain.perSec = 1000 // 15,000 within localAdmitWait
-	for i := range 10 {
-		if !s.reserveLocal() {
-			t.Fatalf("reservation %d refused with the queue at %d draining 1000/s", i, s.localHeld)
+	step := func(what string, want int) {
+		t.Helper()
+		if got := s.route(); got != want {
+			t.Fatalf("%s: route %d, want %d (queued %d)", what, got, want, s.LocalQueued())
 		}
 	}
-	if s.reserveLocal() {
-		t.Fatalf("reserved past LocalQueueMax (%d)", cap(s.localItems))
+	step("no backlog, a slot free", routeInline)
+	step("no backlog, the slot busy", routeLocal)
+	s.releaseInline()
+	step("one waiting, the slot free", routeLocal)
+	if n := s.LocalQueued(); n != 2 {
+		t.Fatalf("%d queued, want 2", n)
 	}
-	if n := s.LocalOverflows(); n != 2 {
-		t.Fatalf("%d overflows, want 2", n)
-	}
-	if n := s.LocalQueued(); n != localQueueFloor+10 {
-		t.Fatalf("%d queued, want %d", n, localQueueFloor+10)
-	}
+	s.localHeld = localQueueFloor
+	step("at the floor with no drain rate known, the slot free", routeInline)
+	step("at the floor with no drain rate known, the slot busy", routeJob)
+	s.releaseInline()
+	s.localDrain.perSec = 1000 // 15,000 within localAdmitWait
+	step("past the floor, draining 1000/s", routeLocal)
+	step("at LocalQueueMax, the slot free", routeInline)
 }

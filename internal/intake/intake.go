@@ -166,6 +166,37 @@ type Dispatcher interface {
 	Sweep(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
+// How a verified delivery is processed (route).
+const (
+	routeInline = iota // before its acknowledgement, in an inline slot taken
+	routeLocal         // after it, by this replica's background workers, in a place reserved
+	routeJob           // after it, by its "process" job, committed with its row
+)
+
+// route takes an inline slot or a place in the background queue for a delivery, and says
+// which; routeJob when it took neither. While deliveries wait in the queue (a backlog: the
+// replica is behind), the delivery joins them first, so that none is processed before the
+// older ones that wait and the background workers (DefaultLocalWorkers, as many as the inline
+// and background slots together) have the replica's processing to themselves; the queue
+// refusing it (its wait would be too long), it takes an inline slot if one is free. Without a
+// backlog it takes an inline slot first, as below a peak, and is queued when none is free.
+// Before, a delivery took a free inline slot whatever waited, so under a backlog the newest
+// deliveries were processed first and the queue drained at the background workers' share of
+// the machine only (about half of it at a 2× burst on PostgreSQL on 2 cores), which bounded
+// what it admitted (drainRate) and sent the rest of the backlog to River (issue 15).
+func (s *Service) route() int {
+	if s.LocalQueued() > 0 && s.reserveLocal() {
+		return routeLocal
+	}
+	if s.inlineSlot() {
+		return routeInline
+	}
+	if s.reserveLocal() {
+		return routeLocal
+	}
+	return routeJob
+}
+
 // inlineSlot takes one of the InlineMax slots if one is free now, and says whether it did.
 func (s *Service) inlineSlot() bool {
 	s.inlineOnce.Do(func() {
@@ -323,9 +354,10 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	// received SafetyNetDelay later and enqueues its processing. When every inline slot is
 	// busy (DefaultInlineMax), the acknowledgement waits for nothing else: the delivery is
 	// queued for the background workers, or, when their queue is full, its processing job,
-	// due at once, commits with it.
-	if !s.inlineSlot() {
-		if s.reserveLocal() {
+	// due at once, commits with it. While deliveries wait in that queue, a new one joins them
+	// rather than overtake them inline (route).
+	if how := s.route(); how != routeInline {
+		if how == routeLocal {
 			queued := time.Now()
 			entry, err = s.Store.InsertInbox(ctx, entry)
 			if err != nil {
@@ -353,6 +385,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, "store delivery", err)
 			return
 		}
+		s.localOverflow.Add(1)
 		s.Log.Debug("intake: every inline slot busy and the background queue full; processing job enqueued", "inbox_id", entry.ID, "provider", provider)
 		httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(store.InboxReceived)})
 		return

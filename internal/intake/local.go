@@ -54,7 +54,7 @@ const (
 	DefaultLocalQueueMax  = 16384
 	localQueueFloor       = 2048
 	localAdmitWait        = localStale / 2
-	DefaultLocalWorkers   = DefaultInlineMax
+	DefaultLocalWorkers   = 2 * DefaultInlineMax
 	localStale            = retryFor
 	localTimeout          = 10 * time.Second
 	DefaultLocalHeldBytes = 32 << 20
@@ -130,7 +130,6 @@ func (s *Service) reserveLocal() bool {
 	s.localMu.Lock()
 	defer s.localMu.Unlock()
 	if s.localClosed || s.localHeld >= cap(s.localItems) || !s.localDrain.admit(s.localHeld, localQueueFloor, localAdmitWait) {
-		s.localOverflow.Add(1)
 		return false
 	}
 	s.localHeld++
