@@ -58,12 +58,12 @@ var retrySlots = make(chan struct{}, retryMaxPending)
 
 // DefaultInlineMax is how many deliveries a replica processes inline at once, before it
 // acknowledges them (Service.InlineMax). A delivery that arrives while they are all busy (a
-// launch peak past what the machine processes as fast as it arrives) is acknowledged as soon
-// as its raw body commits, alone, and processed by this replica's background workers
-// (DefaultLocalQueueMax): the gateway's acknowledgement then costs one commit whatever the
-// backlog, and the backlog costs no River job per order; only when that in-process queue is
-// full does the delivery commit a "process" job, due at once, with its row, and the rest of the
-// backlog is River's queue. Nothing is lost either way. Below the peak nothing changes: the
+// launch peak past what the machine processes as fast as it arrives), or while others wait for
+// the background workers (route), is acknowledged as soon as its raw body commits, alone, and
+// processed by this replica's background workers (DefaultLocalQueueMax): the gateway's
+// acknowledgement then costs one commit whatever the backlog, and the backlog costs no River
+// job per order; only when that in-process queue has no room does the delivery commit a
+// "process" job, due at once, with its row, and the rest of the backlog is River's queue. Nothing is lost either way. Below the peak nothing changes: the
 // delivery is processed before its acknowledgement says so.
 const DefaultInlineMax = 8
 
