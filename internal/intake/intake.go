@@ -63,8 +63,9 @@ var retrySlots = make(chan struct{}, retryMaxPending)
 // processed by this replica's background workers (DefaultLocalQueueMax): the gateway's
 // acknowledgement then costs one commit whatever the backlog, and the backlog costs no River
 // job per order; only when that in-process queue has no room does the delivery commit a
-// "process" job, due at once, with its row, and the rest of the backlog is River's queue. Nothing is lost either way. Below the peak nothing changes: the
-// delivery is processed before its acknowledgement says so.
+// "process" job, due at once, with its row, and the rest of the backlog is River's queue.
+// Nothing is lost either way. Below the peak nothing changes: the delivery is processed before
+// its acknowledgement says so.
 const DefaultInlineMax = 8
 
 // Refused deliveries are stored for debugging (what was sent, why it failed), but bounded:
@@ -386,7 +387,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.localOverflow.Add(1)
-		s.Log.Debug("intake: every inline slot busy and the background queue full; processing job enqueued", "inbox_id", entry.ID, "provider", provider)
+		s.Log.Debug("intake: no inline slot free and no room in the background queue; processing job enqueued", "inbox_id", entry.ID, "provider", provider)
 		httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(store.InboxReceived)})
 		return
 	}
