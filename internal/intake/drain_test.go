@@ -53,9 +53,9 @@ func TestDrainAdmit(t *testing.T) {
 }
 
 // TestRoute: without a backlog a delivery takes a free inline slot, else a place in the
-// background queue; with deliveries waiting there it joins them even when a slot is free, and
-// when the queue refuses it (past the floor with no drain rate known, or at LocalQueueMax) it
-// gets its job, not the free slot: while behind, its acknowledgement waits for no processing.
+// background queue; with deliveries waiting there it joins them even when a slot is free,
+// unless the queue refuses it (past the floor with no drain rate known, or at LocalQueueMax);
+// with neither, it gets its job.
 func TestRoute(t *testing.T) {
 	s := &Service{InlineMax: 1, LocalQueueMax: localQueueFloor + 1}
 	s.localInit()
@@ -73,10 +73,10 @@ func TestRoute(t *testing.T) {
 		t.Fatalf("%d queued, want 2", n)
 	}
 	s.localHeld = localQueueFloor
-	step("at the floor with no drain rate known, the slot free", routeJob)
+	step("at the floor with no drain rate known, the slot free", routeInline)
+	step("at the floor with no drain rate known, the slot busy", routeJob)
+	s.releaseInline()
 	s.localDrain.perSec = 1000 // 15,000 within localAdmitWait
 	step("past the floor, draining 1000/s", routeLocal)
-	step("at LocalQueueMax, the slot free", routeJob)
-	s.localHeld = 0
-	step("the backlog gone, the slot free", routeInline)
+	step("at LocalQueueMax, the slot free", routeInline)
 }

@@ -176,23 +176,18 @@ const (
 
 // route takes an inline slot or a place in the background queue for a delivery, and says
 // which; routeJob when it took neither. While deliveries wait in the queue (a backlog: the
-// replica is behind), the delivery joins them, so that none is processed before the older ones
-// that wait and the background workers (DefaultLocalWorkers, as many as the inline and
-// background slots together) have the replica's processing to themselves; the queue refusing
-// it (its wait would be too long), it gets its job, and never an inline slot: while the
-// replica is behind, nothing is processed before its acknowledgement, which stays the raw
-// body's commit. Without a backlog it takes an inline slot first, as below a peak, and is
-// queued when none is free.
+// replica is behind), the delivery joins them first, so that none is processed before the
+// older ones that wait and the background workers (DefaultLocalWorkers, as many as the inline
+// and background slots together) have the replica's processing to themselves; the queue
+// refusing it (its wait would be too long), it takes an inline slot if one is free. Without a
+// backlog it takes an inline slot first, as below a peak, and is queued when none is free.
 // Before, a delivery took a free inline slot whatever waited, so under a backlog the newest
 // deliveries were processed first and the queue drained at the background workers' share of
 // the machine only (about half of it at a 2× burst on PostgreSQL on 2 cores), which bounded
 // what it admitted (drainRate) and sent the rest of the backlog to River (issue 15).
 func (s *Service) route() int {
-	if s.LocalQueued() > 0 {
-		if s.reserveLocal() {
-			return routeLocal
-		}
-		return routeJob
+	if s.LocalQueued() > 0 && s.reserveLocal() {
+		return routeLocal
 	}
 	if s.inlineSlot() {
 		return routeInline
