@@ -103,7 +103,7 @@ func (a *App) wire() error {
 		func(context.Context) (float64, error) { return float64(a.local.Running()), nil })
 	a.Metrics.GaugeFunc("delivery_local_waiting", "First attempts of deliveries waiting in this replica's memory for a free local slot, with no River job (not in queue_pending_jobs).",
 		func(context.Context) (float64, error) { return float64(a.local.Waiting()), nil })
-	a.Metrics.GaugeFunc("intake_local_queued", "Webhook deliveries acknowledged and waiting in this replica's memory for its background workers (every inline slot was busy), with no River job.",
+	a.Metrics.GaugeFunc("intake_local_queued", "Webhook deliveries acknowledged and waiting in this replica's memory for its background workers (every inline slot was busy, or others were already waiting), with no River job.",
 		func(context.Context) (float64, error) { return float64(a.Intake.LocalQueued()), nil })
 	a.Metrics.CounterFunc("intake_local_overflows_total", "Webhook deliveries given a River process job by this replica because its in-memory queue had no room or they waited in it too long: a backlog past what the queue absorbs.",
 		func() float64 { return float64(a.Intake.LocalOverflows()) })
