@@ -183,8 +183,9 @@ const (
 // backlog it takes an inline slot first, as below a peak, and is queued when none is free.
 // Before, a delivery took a free inline slot whatever waited, so under a backlog the newest
 // deliveries were processed first and the queue drained at the background workers' share of
-// the machine only (about half of it at a 2× burst on PostgreSQL on 2 cores), which bounded
-// what it admitted (drainRate) and sent the rest of the backlog to River (issue 15).
+// the machine only (about half of it in a burst at 1.7 times capacity on PostgreSQL on 2
+// cores), which bounded what it admitted (drainRate) and sent the rest of the backlog to
+// River (issue 15).
 func (s *Service) route() int {
 	if s.LocalQueued() > 0 && s.reserveLocal() {
 		return routeLocal
