@@ -140,8 +140,6 @@ bench_cleanup() {
 		pg_autovacuum_report || log "could not read the autovacuum runs from $PG_DIR/log"
 		if [ -n "$PG_PID" ]; then
 			pg_river_jobs_report || log "could not count the River jobs"
-		fi
-		if [ -n "$PG_PID" ]; then
 			"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || log "could not stop the PostgreSQL cluster in $PG_DIR"
 		fi
 		if [ "${KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then

@@ -187,13 +187,13 @@ const (
 // cores), which bounded what it admitted (drainRate) and sent the rest of the backlog to
 // River (issue 15).
 func (s *Service) route() int {
-	if s.LocalQueued() > 0 && s.reserveLocal() {
+	if s.reserveLocal(true) {
 		return routeLocal
 	}
 	if s.inlineSlot() {
 		return routeInline
 	}
-	if s.reserveLocal() {
+	if s.reserveLocal(false) {
 		return routeLocal
 	}
 	return routeJob
@@ -371,7 +371,7 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 			held := &heldDelivery{adapter: adapter, src: src, entry: entry,
 				req: webhook.Request{Header: r.Header.Clone(), Query: req.Query, Body: req.Body}}
 			s.pushLocal(localItem{tenantID: src.TenantID, inboxID: entry.ID, queued: queued, held: held})
-			s.Log.Debug("intake: every inline slot busy; processing queued in the background", "inbox_id", entry.ID, "provider", provider)
+			s.Log.Debug("intake: inline slots busy or deliveries waiting; processing queued in the background", "inbox_id", entry.ID, "provider", provider)
 			httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(store.InboxReceived)})
 			return
 		}

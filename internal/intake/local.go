@@ -124,11 +124,16 @@ func (s *Service) localInit() {
 
 // reserveLocal takes a place in the in-process queue if one is free, and says whether it did:
 // the place is taken before the delivery commits, so a delivery commits its job with it exactly
-// when it could not be queued here. Each reservation is followed by pushLocal or unreserveLocal.
-func (s *Service) reserveLocal() bool {
+// when it could not be queued here. With behind, it takes one only while others are queued or
+// reserved (route), under the same lock. Each reservation is followed by pushLocal or
+// unreserveLocal.
+func (s *Service) reserveLocal(behind bool) bool {
 	s.localInit()
 	s.localMu.Lock()
 	defer s.localMu.Unlock()
+	if behind && s.localHeld == 0 {
+		return false
+	}
 	if s.localClosed || s.localHeld >= cap(s.localItems) || !s.localDrain.admit(s.localHeld, localQueueFloor, localAdmitWait) {
 		return false
 	}
