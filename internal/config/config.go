@@ -287,7 +287,7 @@ var Settings = []Setting{
 		c.MaxBodyBytes = n
 		return nil
 	}},
-	{"HUB_DB_MAX_CONNS", "db-max-conns", "20", "PostgreSQL connections per replica (size RDS `max_connections` for replicas × this); with `DATABASE_READ_URL`, up to as many again on the read replica.", func(c *Config, v string) error {
+	{"HUB_DB_MAX_CONNS", "db-max-conns", "20", "PostgreSQL connections per replica (size RDS `max_connections` for replicas × this), of which a fifth, at most 4, from 5 on, are kept for committing received webhooks; with `DATABASE_READ_URL`, up to as many again on the read replica.", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 2 || n > 500 {
 			return errors.New("must be an integer between 2 and 500")

@@ -24,6 +24,7 @@ type queuedJobs struct {
 	mu      sync.Mutex
 	due     []*river.InsertOpts // the options of each ProcessArgs job: nil is due at once
 	args    []intake.ProcessArgs
+	many    int           // of args, those enqueued by EnqueueMany (the spill's)
 	holding chan struct{} // closed when the first transaction is about to begin
 	release chan struct{} // the held transaction goes on when this is closed
 	held    atomic.Bool
@@ -49,6 +50,18 @@ func (tx queuedTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.
 		tx.s.mu.Unlock()
 	}
 	return tx.Tx.Enqueue(ctx, args, opts)
+}
+
+func (tx queuedTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error {
+	tx.s.mu.Lock()
+	for _, j := range jobs {
+		if a, ok := j.Args.(intake.ProcessArgs); ok {
+			tx.s.due, tx.s.args = append(tx.s.due, j.InsertOpts), append(tx.s.args, a)
+			tx.s.many++
+		}
+	}
+	tx.s.mu.Unlock()
+	return tx.Tx.EnqueueMany(ctx, jobs)
 }
 
 // holdOnlySlot makes the only inline slot busy: it sends a stripe delivery whose processing
@@ -157,21 +170,23 @@ func TestBusyInlineSlotsProcessInTheBackground(t *testing.T) {
 }
 
 // TestBusyInlineSlotsFallBackToTheJob: when the background queue has no room (full, here of
-// size none, or the service closed), a delivery that arrives while every inline slot is busy
-// commits its "process" job, due at once, with its raw body, is acknowledged, and that job
-// processes it; nothing processes it before.
+// size none), a delivery that arrives while every inline slot is busy commits its raw body
+// alone, is acknowledged, and the spill then enqueues its "process" job, due at once, which
+// processes it; nothing processes it before. After Close the spill enqueues nothing: the
+// delivery stays received for the sweep (TestSweepEnqueuesLeftDeliveries).
 func TestBusyInlineSlotsFallBackToTheJob(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name  string
-		setup func(t *testing.T, svc *intake.Service)
+		name    string
+		setup   func(t *testing.T, svc *intake.Service)
+		wantJob bool
 	}{
-		{"queue full", func(_ *testing.T, svc *intake.Service) { svc.LocalQueueMax = -1 }},
+		{"queue full", func(_ *testing.T, svc *intake.Service) { svc.LocalQueueMax = -1 }, true},
 		{"closed", func(t *testing.T, svc *intake.Service) {
 			if err := svc.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -186,11 +201,24 @@ func TestBusyInlineSlotsFallBackToTheJob(t *testing.T) {
 					t.Fatalf("first delivery: %d %+v, want 200 and processed inline", code, first)
 				}
 
+				h.svc.WaitSpilled(t)
 				rec.mu.Lock()
-				due, args := rec.due, rec.args
+				due, args, many := rec.due, rec.args, rec.many
 				rec.mu.Unlock()
+				if !tc.wantJob {
+					if len(args) != 0 {
+						t.Fatalf("process jobs %+v after Close, want none: the sweep has it", args)
+					}
+					if e, err := h.st.GetInbox(ctx, h.tenant.ID, resp.InboxID); err != nil || e.State != store.InboxReceived {
+						t.Fatalf("delivery after Close: %q %v, want received, for the sweep", e.State, err)
+					}
+					return
+				}
 				if len(args) != 1 || due[0] != nil || args[0].InboxID != resp.InboxID || args[0].TenantID != h.tenant.ID {
 					t.Fatalf("process jobs %+v (options %v), want one due at once for the queued delivery %s", args, due, resp.InboxID)
+				}
+				if many != 1 {
+					t.Fatal("the job was not enqueued by the spill: the acknowledgement committed it with the row")
 				}
 				if e, err := h.st.GetInbox(ctx, h.tenant.ID, resp.InboxID); err != nil || e.State != store.InboxReceived {
 					t.Fatalf("queued delivery before its job: %q %v, want received", e.State, err)
@@ -251,6 +279,7 @@ func TestLongQueuedDeliveryGetsItsJob(t *testing.T) {
 		other := &intake.Service{Store: rec, Adapters: h.svc.Adapters, Dests: h.svc.Dests, Keys: h.svc.Keys, Log: h.svc.Log, Now: h.svc.Now}
 
 		other.ProcessQueued(h.tenant.ID, left[0].InboxID, time.Now().Add(-intake.LocalStale-time.Second))
+		other.WaitSpilled(t)
 		want := []intake.ProcessArgs{{TenantID: h.tenant.ID, InboxID: left[0].InboxID}}
 		if jobs := rec.processJobs(); !slices.Equal(jobs, want) {
 			t.Fatalf("process jobs %+v, want %+v", jobs, want)

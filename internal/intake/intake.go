@@ -62,8 +62,9 @@ var retrySlots = make(chan struct{}, retryMaxPending)
 // the background workers (route), is acknowledged as soon as its raw body commits, alone, and
 // processed by this replica's background workers (DefaultLocalQueueMax): the gateway's
 // acknowledgement then costs one commit whatever the backlog, and the backlog costs no River
-// job per order; only when that in-process queue has no room does the delivery commit a
-// "process" job, due at once, with its row, and the rest of the backlog is River's queue.
+// job per order; only when that in-process queue has no room is the delivery given a "process"
+// job, due at once, committed after its acknowledgement with others by the spill (spill.go),
+// and the rest of the backlog is River's queue.
 // Nothing is lost either way. Below the peak nothing changes: the delivery is processed before
 // its acknowledgement says so.
 const DefaultInlineMax = 8
@@ -116,8 +117,8 @@ type Service struct {
 	InlineMax int
 	// LocalQueueMax bounds the deliveries waiting, when every inline slot is busy, for this
 	// replica's background workers (DefaultLocalQueueMax when 0; a negative value queues none:
-	// every such delivery commits its "process" job). LocalWorkers is how many process them at
-	// once (DefaultLocalWorkers when below 1). Close stops them.
+	// every such delivery is given its "process" job, by the spill). LocalWorkers is how many
+	// process them at once (DefaultLocalWorkers when below 1). Close stops them.
 	LocalQueueMax int
 	LocalWorkers  int
 	// LocalHeldBytes bounds the bodies of the queued deliveries kept in memory with their
@@ -151,6 +152,12 @@ type Service struct {
 	// localOverflow counts the deliveries given a "process" job by this replica instead of
 	// being processed by its background workers: the queue had no room, or one waited too long.
 	localOverflow atomic.Int64
+
+	// The spill (spill.go): the jobs of deliveries past the queue, waiting to be enqueued.
+	spillMu      sync.Mutex
+	spillJobs    []river.InsertManyParams
+	spillRunning bool
+	spillClosed  bool
 }
 
 // Dispatcher runs the first attempts of the deliveries planned with delivery.PlanLocal, and
@@ -171,7 +178,7 @@ type Dispatcher interface {
 const (
 	routeInline = iota // before its acknowledgement, in an inline slot taken
 	routeLocal         // after it, by this replica's background workers, in a place reserved
-	routeJob           // after it, by its "process" job, committed with its row
+	routeJob           // after it, by its "process" job, enqueued by the spill
 )
 
 // route takes an inline slot or a place in the background queue for a delivery, and says
@@ -351,44 +358,34 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Raw first: the delivery commits before anything is parsed, alone (one statement; on
-	// SQLite a share of a group commit, answered once that committed). No job
-	// goes with it: if this replica stops before processing it, the sweep finds it still
-	// received SafetyNetDelay later and enqueues its processing. When every inline slot is
-	// busy (DefaultInlineMax), the acknowledgement waits for nothing else: the delivery is
-	// queued for the background workers, or, when their queue is full, its processing job,
-	// due at once, commits with it. While deliveries wait in that queue, a new one joins them
-	// rather than overtake them inline (route).
+	// SQLite and on PostgreSQL's receipt lane a share of a group commit, answered once that
+	// committed). No job goes with it: if this replica stops before processing it, the sweep
+	// finds it still received SafetyNetDelay later and enqueues its processing. When every
+	// inline slot is busy (DefaultInlineMax), the acknowledgement waits for nothing else: the
+	// delivery is queued for the background workers, or, when their queue has no room, handed
+	// to the spill, which enqueues its processing job, due at once, after the acknowledgement.
+	// While deliveries wait in that queue, a new one joins them rather than overtake them
+	// inline (route).
 	if how := s.route(); how != routeInline {
-		if how == routeLocal {
-			queued := time.Now()
-			entry, err = s.Store.InsertInbox(ctx, entry)
-			if err != nil {
+		queued := time.Now()
+		entry, err = s.Store.InsertInbox(ctx, entry)
+		if err != nil {
+			if how == routeLocal {
 				s.unreserveLocal()
-				s.fail(w, r, "store delivery", err)
-				return
 			}
+			s.fail(w, r, "store delivery", err)
+			return
+		}
+		if how == routeLocal {
 			// The headers are copied: the request's are net/http's, and outlive the handler here.
 			held := &heldDelivery{adapter: adapter, src: src, entry: entry,
 				req: webhook.Request{Header: r.Header.Clone(), Query: req.Query, Body: req.Body}}
 			s.pushLocal(localItem{tenantID: src.TenantID, inboxID: entry.ID, queued: queued, held: held})
 			s.Log.Debug("intake: inline slots busy or deliveries waiting; processing queued in the background", "inbox_id", entry.ID, "provider", provider)
-			httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(store.InboxReceived)})
-			return
+		} else {
+			s.spill(src.TenantID, entry.ID)
+			s.Log.Debug("intake: no inline slot free and no room in the background queue; processing job handed to the spill", "inbox_id", entry.ID, "provider", provider)
 		}
-		err = s.Store.Tx(ctx, func(tx store.Tx) error {
-			stored, err := tx.InsertInbox(ctx, entry)
-			if err != nil {
-				return err
-			}
-			entry = stored
-			return tx.Enqueue(ctx, ProcessArgs{TenantID: src.TenantID, InboxID: entry.ID}, nil)
-		})
-		if err != nil {
-			s.fail(w, r, "store delivery", err)
-			return
-		}
-		s.localOverflow.Add(1)
-		s.Log.Debug("intake: no inline slot free and no room in the background queue; processing job enqueued", "inbox_id", entry.ID, "provider", provider)
 		httpx.WriteJSON(w, http.StatusOK, Response{Status: "accepted", InboxID: entry.ID, State: string(store.InboxReceived)})
 		return
 	}

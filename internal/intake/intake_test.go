@@ -67,7 +67,9 @@ func eachHarness(t *testing.T, fn func(t *testing.T, h *harness)) {
 
 func newHarness(t *testing.T, dialect string) *harness {
 	t.Helper()
-	return newHarnessOn(t, teststore.Open(t, dialect))
+	// A pool of 10 on PostgreSQL keeps 2 for the receipt lane, as a serving Hub's keeps 4 of
+	// 20: the webhooks' raw inbox rows commit there, in groups, as in production.
+	return newHarnessOn(t, teststore.Open(t, dialect, store.WithMaxConns(10)))
 }
 
 // newHarnessOn is newHarness on a migrated store of the test's own.

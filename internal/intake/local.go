@@ -22,13 +22,13 @@ import (
 // Nothing is lost that way: the queue holds only the inbox ids of rows already committed, and
 // a row this replica never processes (it crashed or stopped with the row queued, or gave up)
 // is still received SafetyNetDelay after its arrival, when the sweep enqueues its job. Only
-// when the queue is full does the delivery commit its job with its row, as before, so memory
+// when the queue has no room is the delivery given its job (by the spill, spill.go), so memory
 // stays bounded and a longer overload degrades to River's queue.
 //
 // The background processing of a delivery must finish before the sweep may enqueue it, so the
 // two never process one delivery at once: one queued longer than localStale is not processed
-// here but given its "process" job (unique per delivery, so a sweep's job for it is the same
-// job); one whose processing fails is retried (retryProcess) until retryFor after it was
+// here but handed to the spill for its "process" job (unique per delivery, so a sweep's job for
+// it is the same job); one whose processing fails is retried (retryProcess) until retryFor after it was
 // queued, then left to the sweep.
 //
 // How many may wait is set by how fast the workers drain the queue, not by a count alone: a
@@ -123,7 +123,7 @@ func (s *Service) localInit() {
 }
 
 // reserveLocal takes a place in the in-process queue if one is free, and says whether it did:
-// the place is taken before the delivery commits, so a delivery commits its job with it exactly
+// the place is taken before the delivery commits, so a delivery is handed to the spill exactly
 // when it could not be queued here. With behind, it takes one only while others are queued or
 // reserved (route), under the same lock. Each reservation is followed by pushLocal or
 // unreserveLocal.
@@ -211,15 +211,8 @@ func (s *Service) processLocal(it localItem) {
 	defer cancel()
 	log := s.Log.With("inbox_id", it.inboxID)
 	if waited := time.Since(it.queued); waited > localStale {
-		err := s.Store.Tx(ctx, func(tx store.Tx) error {
-			return tx.Enqueue(ctx, ProcessArgs{TenantID: it.tenantID, InboxID: it.inboxID}, nil)
-		})
-		if err != nil {
-			log.Error("intake: enqueue the processing of a delivery queued too long; the sweep will", "waited", waited, "error", err)
-			return
-		}
-		s.localOverflow.Add(1)
-		log.Warn("intake: delivery queued too long for background processing; its job is enqueued", "waited", waited)
+		s.spill(it.tenantID, it.inboxID)
+		log.Warn("intake: delivery queued too long for background processing; its job is handed to the spill", "waited", waited)
 		return
 	}
 	var err error
@@ -254,13 +247,18 @@ func (s *Service) LocalOverflows() int64 { return s.localOverflow.Load() }
 
 // Close stops the background processing of queued deliveries: each worker finishes the
 // delivery it is processing, until ctx is done (then that processing is cancelled), and the
-// deliveries still queued are left to the sweep, received in the inbox. Deliveries that arrive
-// afterwards commit their job with them. Call it after the HTTP server has drained.
+// deliveries still queued are left to the sweep, received in the inbox; the spill enqueues
+// the jobs handed to it (until ctx is done; then the sweep has those too). Deliveries that
+// arrive afterwards without an inline slot are left to the sweep. Call it after the HTTP
+// server has drained.
 func (s *Service) Close(ctx context.Context) error {
 	s.localInit()
 	s.localMu.Lock()
 	s.localClosed = true
 	s.localMu.Unlock()
+	s.spillMu.Lock()
+	s.spillClosed = true
+	s.spillMu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		s.localWG.Wait()

@@ -52,6 +52,15 @@ func (tx recordingTx) Enqueue(ctx context.Context, args river.JobArgs, opts *riv
 	return tx.Tx.Enqueue(ctx, args, opts)
 }
 
+func (tx recordingTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error {
+	tx.s.mu.Lock()
+	for _, j := range jobs {
+		tx.s.jobs = append(tx.s.jobs, j.Args)
+	}
+	tx.s.mu.Unlock()
+	return tx.Tx.EnqueueMany(ctx, jobs)
+}
+
 // stopsAfterInbox is a replica that stops right after it stored a delivery: the inbox row
 // commits, then nothing it does reaches the database (neither the inline processing nor its
 // retries), as when the process is killed between the two.

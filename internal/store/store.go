@@ -82,6 +82,9 @@ type Tx interface {
 	Writer
 	// Enqueue inserts a River job in this transaction.
 	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+	// EnqueueMany inserts River jobs in this transaction in one statement (River's
+	// InsertManyTx).
+	EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error
 	// ListDestinationsLater is ListDestinations in this transaction, issued now and answered
 	// by the returned function: on PostgreSQL the read travels with the transaction's next
 	// statement that needs an answer (no round trip of its own unless the function is called

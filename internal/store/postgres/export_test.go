@@ -20,16 +20,7 @@ func OpenTraced(ctx context.Context, url string, tracer pgx.QueryTracer, opts ..
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
 	}
 	cfg.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	s, err := newStore(pool, o)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return s, nil
+	return openPools(ctx, cfg, o)
 }
 
 // PipeTx is a store transaction on s's pool as Tx runs it (pipeTx), for tests that end it
@@ -45,3 +36,17 @@ func BeginPipe(s *Store) PipeTx { return &pipeTx{pool: s.pool} }
 // Begun is the pgx transaction a store transaction lends to River's inserts and
 // WriteTouchpoints.
 func Begun(ctx context.Context, tx sqlstore.TxConn) (pgx.Tx, error) { return tx.(storeTx).begun(ctx) }
+
+// ReceiptConns is the receipt lane's size: 0 when the store has none.
+func (s *Store) ReceiptConns() int32 {
+	if s.receipts == nil {
+		return 0
+	}
+	return s.receipts.Config().MaxConns
+}
+
+// ReceiptPool is the receipt lane's pool (nil without one), for tests that hold its connections.
+func (s *Store) ReceiptPool() *pgxpool.Pool { return s.receipts }
+
+// ReceiptsSubmitted is how many receipts have been handed to the lane's group commit.
+func (s *Store) ReceiptsSubmitted() int64 { return s.receiptGroup.submitted.Load() }

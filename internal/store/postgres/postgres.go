@@ -27,9 +27,13 @@ import (
 // Store is the PostgreSQL implementation of store.Store.
 type Store struct {
 	*sqlstore.Store
-	pool   *pgxpool.Pool
-	flavor *sqlstore.Flavor
-	queue  *sqlstore.Queue[pgx.Tx]
+	pool *pgxpool.Pool
+	// receipts is the receipt lane (receiptConns): the connections only the raw inbox commits
+	// of webhooks use; nil when the pool is too small to spare them.
+	receipts     *pgxpool.Pool
+	receiptGroup *receipts // the lane's group commit; nil without a lane
+	flavor       *sqlstore.Flavor
+	queue        *sqlstore.Queue[pgx.Tx]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -51,13 +55,35 @@ func OpenConfigured(ctx context.Context, url string, configure func(*pgxpool.Con
 	if configure != nil {
 		configure(cfg)
 	}
+	return openPools(ctx, cfg, o)
+}
+
+// openPools opens the pool cfg describes, less the receipt lane's connections, and the lane.
+func openPools(ctx context.Context, cfg *pgxpool.Config, o store.Options) (*Store, error) {
+	lane := receiptConns(cfg.MaxConns)
+	var receipts *pgxpool.Pool
+	if lane > 0 {
+		rc := cfg.Copy()
+		rc.MaxConns, rc.MinConns, rc.MinIdleConns = lane, 0, 0
+		cfg.MaxConns -= lane
+		var err error
+		if receipts, err = pgxpool.NewWithConfig(ctx, rc); err != nil {
+			return nil, fmt.Errorf("postgres: open: %w", err)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		if receipts != nil {
+			receipts.Close()
+		}
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s, err := newStore(pool, o)
+	s, err := newStore(pool, receipts, o)
 	if err != nil {
 		pool.Close()
+		if receipts != nil {
+			receipts.Close()
+		}
 		return nil, err
 	}
 	return s, nil
@@ -76,7 +102,7 @@ func poolConfig(url string, o store.Options) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
-func newStore(pool *pgxpool.Pool, o store.Options) (*Store, error) {
+func newStore(pool, receipts *pgxpool.Pool, o store.Options) (*Store, error) {
 	f := sqlstore.Postgres(isUniqueViolation)
 	f.PlanForValues = pgx.QueryExecModeExec
 	db := poolQuerier{pool}
@@ -84,11 +110,17 @@ func newStore(pool *pgxpool.Pool, o store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, flavor: f, queue: q}
+	s := &Store{pool: pool, receipts: receipts, flavor: f, queue: q}
+	var receipt func(context.Context, sqlstore.InboxRow) error
+	if receipts != nil {
+		s.receiptGroup = newReceiptGroup(receipts)
+		receipt = s.receiptGroup.insert
+	}
 	s.Store = sqlstore.New(sqlstore.Config{
-		Flavor: f,
-		Read:   db,
-		Write:  db,
+		Flavor:  f,
+		Read:    db,
+		Write:   db,
+		Receipt: receipt,
 		// The transaction begins with its first round trip (pipeTx).
 		Begin: func(context.Context) (sqlstore.DriverTx, error) {
 			return storeTx{&pipeTx{pool: pool}, q}, nil
@@ -117,6 +149,9 @@ func (s *Store) Close() error {
 	defer cancel()
 	err := s.queue.Stop(ctx)
 	s.pool.Close()
+	if s.receipts != nil {
+		s.receipts.Close()
+	}
 	return err
 }
 
@@ -197,6 +232,14 @@ func (t storeTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.In
 		return err
 	}
 	return t.queue.InsertTx(ctx, tx, args, opts)
+}
+
+func (t storeTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error {
+	tx, err := t.begun(ctx)
+	if err != nil {
+		return err
+	}
+	return t.queue.InsertManyTx(ctx, tx, jobs)
 }
 
 // WriteTouchpoints inserts a group of touchpoints and upserts its identity links in one
@@ -430,12 +473,19 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
-// PoolStats reports the connection pool for /metrics.
+// PoolStats reports the connection pool, the receipt lane's connections included, for /metrics.
 func (s *Store) PoolStats() map[string]float64 {
 	st := s.pool.Stat()
-	return map[string]float64{
+	m := map[string]float64{
 		"db_open_connections":   float64(st.TotalConns()),
 		"db_idle_connections":   float64(st.IdleConns()),
 		"db_in_use_connections": float64(st.AcquiredConns()),
 	}
+	if s.receipts != nil {
+		rs := s.receipts.Stat()
+		m["db_open_connections"] += float64(rs.TotalConns())
+		m["db_idle_connections"] += float64(rs.IdleConns())
+		m["db_in_use_connections"] += float64(rs.AcquiredConns())
+	}
+	return m
 }

@@ -92,14 +92,18 @@ func TestMaxConns(t *testing.T) {
 		want int32
 	}{
 		{url, 7, 7},
+		{url, 20, 20},
 		{url + "&pool_max_conns=3", 7, 3}, // the URL wins
 	} {
 		st, err := postgres.Open(context.Background(), tc.url, store.WithMaxConns(tc.opt))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := st.Pool().Config().MaxConns; got != tc.want {
-			t.Errorf("MaxConns = %d, want %d (%s)", got, tc.want, tc.url)
+		// The receipt lane's connections are the pool's: a fifth, at most 4, from 5 on.
+		lane := st.ReceiptConns()
+		wantLane := min(4, tc.want/5)
+		if got := st.Pool().Config().MaxConns + lane; got != tc.want || lane != wantLane {
+			t.Errorf("MaxConns = %d with a receipt lane of %d, want %d with %d (%s)", got, lane, tc.want, wantLane, tc.url)
 		}
 		st.Close()
 	}

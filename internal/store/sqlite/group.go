@@ -303,6 +303,10 @@ func (t shareTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.In
 	return t.storeTx.Enqueue(context.WithoutCancel(ctx), args, opts)
 }
 
+func (t shareTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error {
+	return t.storeTx.EnqueueMany(context.WithoutCancel(ctx), jobs)
+}
+
 func (t shareTx) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error) {
 	return t.storeTx.InsertTouchpoints(context.WithoutCancel(ctx), tps)
 }

@@ -275,6 +275,10 @@ func (t storeTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.In
 	return t.queue.InsertTx(ctx, t.Tx, args, opts)
 }
 
+func (t storeTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error {
+	return t.queue.InsertManyTx(ctx, t.Tx, jobs)
+}
+
 // InsertTouchpoints runs the prepared INSERT once per touchpoint inside the transaction.
 func (t storeTx) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error) {
 	return t.stmts.write(ctx, t.f, t.Tx, tps, nil)

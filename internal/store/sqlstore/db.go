@@ -51,6 +51,8 @@ type DriverTx interface {
 	InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error)
 	// Enqueue inserts a River job in the transaction.
 	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+	// EnqueueMany inserts River jobs in the transaction in one statement.
+	EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error
 }
 
 // TouchpointWriter is what a DriverTx may also implement to write a group commit in one go:
@@ -97,6 +99,10 @@ type Config struct {
 	// Read serves reads outside a transaction; Write serves writes outside one. They may be
 	// the same pool.
 	Read, Write Querier
+	// Receipt, when set, writes InsertInbox's row outside a transaction, the raw commit a
+	// webhook's acknowledgement waits for, returning once it is committed (PostgreSQL: a group
+	// commit on connections of its own, see postgres.receipts). Nil: one INSERT on Write.
+	Receipt func(ctx context.Context, row InboxRow) error
 	// Begin starts a transaction on the writer (unused when Group is set).
 	Begin func(ctx context.Context) (DriverTx, error)
 	// Group, when set, runs every transaction instead of Begin: fn with the transaction to
@@ -141,6 +147,10 @@ type txStore struct {
 
 func (t *txStore) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 	return t.tx.Enqueue(ctx, args, opts)
+}
+
+func (t *txStore) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error {
+	return t.tx.EnqueueMany(ctx, jobs)
 }
 
 // queries holds every Reader/Writer method. Outside a transaction r and w are the pools and tx

@@ -25,6 +25,20 @@ func scanInbox(r Row) (store.InboxEntry, error) {
 	return e, unmarshal(headers, &e.Headers)
 }
 
+// InboxRow is an inbox row as InsertInbox writes it: times at the stored precision, headers
+// as JSON (Config.Receipt).
+type InboxRow struct {
+	ID, TenantID, SourceID, Provider string
+	ReceivedAt                       time.Time
+	Headers                          string
+	Query                            string
+	Body                             []byte
+	State, Error, OrderID            string
+	ProcessedAt                      *time.Time
+}
+
+// InsertInbox writes the row alone (outside a transaction through Config.Receipt when set) or
+// in the transaction.
 func (q *queries) InsertInbox(ctx context.Context, e store.InboxEntry) (store.InboxEntry, error) {
 	e.ID = q.newID(e.ID)
 	e.ReceivedAt = q.stamp(e.ReceivedAt)
@@ -39,9 +53,15 @@ func (q *queries) InsertInbox(ctx context.Context, e store.InboxEntry) (store.In
 	if err != nil {
 		return store.InboxEntry{}, wrap("insert inbox", err)
 	}
-	_, err = q.exec(ctx, q.w, `INSERT INTO inbox (`+inboxCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		e.ID, e.TenantID, e.SourceID, e.Provider, q.f.Time(e.ReceivedAt), headers, e.Query, e.Body, string(e.State),
-		e.Error, e.OrderID, q.f.NullTime(e.ProcessedAt))
+	if q.tx == nil && q.cfg.Receipt != nil {
+		err = q.cfg.Receipt(ctx, InboxRow{ID: e.ID, TenantID: e.TenantID, SourceID: e.SourceID, Provider: e.Provider,
+			ReceivedAt: e.ReceivedAt, Headers: headers, Query: e.Query, Body: e.Body, State: string(e.State),
+			Error: e.Error, OrderID: e.OrderID, ProcessedAt: e.ProcessedAt})
+	} else {
+		_, err = q.exec(ctx, q.w, `INSERT INTO inbox (`+inboxCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			e.ID, e.TenantID, e.SourceID, e.Provider, q.f.Time(e.ReceivedAt), headers, e.Query, e.Body, string(e.State),
+			e.Error, e.OrderID, q.f.NullTime(e.ProcessedAt))
+	}
 	if err != nil {
 		return store.InboxEntry{}, q.writeErr("insert inbox", err)
 	}

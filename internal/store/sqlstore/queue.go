@@ -60,6 +60,17 @@ func (q *Queue[TTx]) InsertTx(ctx context.Context, tx TTx, args river.JobArgs, o
 	return nil
 }
 
+// InsertManyTx inserts jobs in tx in one statement.
+func (q *Queue[TTx]) InsertManyTx(ctx context.Context, tx TTx, jobs []river.InsertManyParams) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if _, err := q.insert.InsertManyTx(ctx, tx, jobs); err != nil {
+		return fmt.Errorf("sqlstore: enqueue %d jobs (%s first): %w", len(jobs), jobs[0].Args.Kind(), err)
+	}
+	return nil
+}
+
 // Start builds the working client and starts it. The client runs until Stop, whatever
 // happens to ctx afterwards.
 func (q *Queue[TTx]) Start(ctx context.Context, workers *river.Workers, queues map[string]river.QueueConfig) error {

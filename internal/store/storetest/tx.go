@@ -19,6 +19,17 @@ type noopArgs struct {
 
 func (noopArgs) Kind() string { return "storetest_noop" }
 
+// uniqueArgs is a job unique by its arguments, as the intake's "process" job is.
+type uniqueArgs struct {
+	ID string `json:"id"`
+}
+
+func (uniqueArgs) Kind() string { return "storetest_unique" }
+
+func (uniqueArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
 type noopWorker struct {
 	river.WorkerDefaults[noopArgs]
 	done chan string
@@ -117,6 +128,14 @@ func testTxCommit(t *testing.T, s store.Store) {
 		return tx.Enqueue(ctx, noopArgs{OrderID: "later"}, &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)})
 	}))
 	equal(t, "jobs with scheduled", must(s.Queue().Pending(ctx))(t), int64(2))
+	// EnqueueMany inserts several jobs in one go, and skips a unique one already there, as
+	// Enqueue does (the intake's spill and sweep may both enqueue one delivery's job).
+	noErr(t, s.Tx(ctx, func(tx store.Tx) error { return tx.Enqueue(ctx, uniqueArgs{ID: "u1"}, nil) }))
+	noErr(t, s.Tx(ctx, func(tx store.Tx) error {
+		return tx.EnqueueMany(ctx, []river.InsertManyParams{{Args: uniqueArgs{ID: "u1"}}, {Args: uniqueArgs{ID: "u2"}}, {Args: noopArgs{OrderID: "many"}}})
+	}))
+	equal(t, "jobs after EnqueueMany", must(s.Queue().Pending(ctx))(t), int64(5))
+	noErr(t, s.Tx(ctx, func(tx store.Tx) error { return tx.EnqueueMany(ctx, nil) }))
 }
 
 func testQueue(t *testing.T, s store.Store) {
