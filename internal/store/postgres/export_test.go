@@ -50,3 +50,17 @@ func (s *Store) ReceiptPool() *pgxpool.Pool { return s.receipts }
 
 // ReceiptsSubmitted is how many receipts have been handed to the lane's group commit.
 func (s *Store) ReceiptsSubmitted() int64 { return s.receiptGroup.submitted.Load() }
+
+// ReceiptsWaiting is how many receipts wait for a committer of the lane.
+func (s *Store) ReceiptsWaiting() int {
+	s.receiptGroup.mu.Lock()
+	defer s.receiptGroup.mu.Unlock()
+	return len(s.receiptGroup.waiting)
+}
+
+// ReceiptsIdle reports whether no receipt waits and no committer of the lane runs.
+func (s *Store) ReceiptsIdle() bool {
+	s.receiptGroup.mu.Lock()
+	defer s.receiptGroup.mu.Unlock()
+	return len(s.receiptGroup.waiting) == 0 && s.receiptGroup.running == 0
+}

@@ -111,16 +111,20 @@ func newStore(pool, receipts *pgxpool.Pool, o store.Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s := &Store{pool: pool, receipts: receipts, flavor: f, queue: q}
-	var receipt func(context.Context, sqlstore.InboxRow) error
+	var (
+		receipt     func(context.Context, sqlstore.InboxRow) error
+		receiptRead sqlstore.Querier
+	)
 	if receipts != nil {
 		s.receiptGroup = newReceiptGroup(receipts)
-		receipt = s.receiptGroup.insert
+		receipt, receiptRead = s.receiptGroup.insert, poolQuerier{receipts}
 	}
 	s.Store = sqlstore.New(sqlstore.Config{
-		Flavor:  f,
-		Read:    db,
-		Write:   db,
-		Receipt: receipt,
+		Flavor:      f,
+		Read:        db,
+		Write:       db,
+		Receipt:     receipt,
+		ReceiptRead: receiptRead,
 		// The transaction begins with its first round trip (pipeTx).
 		Begin: func(context.Context) (sqlstore.DriverTx, error) {
 			return storeTx{&pipeTx{pool: pool}, q}, nil

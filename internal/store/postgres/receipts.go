@@ -13,15 +13,16 @@ import (
 )
 
 // receiptConns is how many of the pool's connections (HUB_DB_MAX_CONNS) are kept for the
-// receipt lane, the raw inbox commits of webhooks outside a transaction, the one write a
-// gateway's acknowledgement waits for: a fifth of the pool, at most 4, when the pool has at
-// least 5 (so 4 of the default 20); a smaller pool keeps none and commits each receipt alone
-// on the shared connections.
+// receipt lane, the statements a gateway's acknowledgement waits for outside a transaction:
+// the webhook URL's lookup (GetWebhookSource, once a second per URL with intake.SourceCache)
+// and the raw inbox commit: a fifth of the pool, at most 4, when the pool has at least 5 (so 4
+// of the default 20); a smaller pool keeps none and runs them on the shared connections.
 //
 // Why: at twice the delivery capacity on PostgreSQL on 2 cores (800 webhooks/s), a goroutine
 // dump showed about 100 acknowledgements waiting for a connection of a pool of 20 behind about
-// 80 background processing calls (River "process" jobs and the in-process workers): each
-// acknowledgement waited for the backlog's turn for a connection, p99 0.4–1.1 s (issue 15).
+// 80 background processing calls (River "process" jobs and the in-process workers), and a
+// dozen URL lookups (the cache's once a second) among them: each acknowledgement waited for
+// the backlog's turn for a connection, p99 0.4–1.1 s (issue 15).
 func receiptConns(maxConns int32) int32 {
 	if maxConns < 5 {
 		return 0
@@ -50,6 +51,7 @@ type receipts struct {
 }
 
 type receipt struct {
+	ctx  context.Context // the caller's: once it ends, a receipt not yet taken is not written
 	row  sqlstore.InboxRow
 	done chan error // buffered: a committer never blocks on a caller gone
 }
@@ -59,10 +61,14 @@ func newReceiptGroup(pool *pgxpool.Pool) *receipts {
 }
 
 // insert commits row with the receipts waiting with it and returns once they are committed or
-// failed. If ctx ends first it returns ctx's error, and the row may or may not be committed
-// (the gateway retries; the order is deduplicated), as a lone INSERT would.
+// failed. If ctx ends first it returns ctx's error: a row not yet taken into a group is then
+// not written (the gateway, gone, retries), one already taken may be committed, as a lone
+// INSERT cancelled would (the retry's order is deduplicated).
 func (g *receipts) insert(ctx context.Context, row sqlstore.InboxRow) error {
-	r := &receipt{row: row, done: make(chan error, 1)}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &receipt{ctx: ctx, row: row, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.waiting = append(g.waiting, r)
 	g.submitted.Add(1)
@@ -75,7 +81,12 @@ func (g *receipts) insert(ctx context.Context, row sqlstore.InboxRow) error {
 	case err := <-r.done:
 		return err
 	case <-ctx.Done():
-		return ctx.Err()
+		select {
+		case err := <-r.done: // the result came too: it is the truth
+			return err
+		default:
+			return ctx.Err()
+		}
 	}
 }
 
@@ -89,13 +100,23 @@ func (g *receipts) commit() {
 			g.mu.Unlock()
 			return
 		}
-		group := g.waiting[:n:n]
+		group := make([]*receipt, 0, n)
+		for _, r := range g.waiting[:n] {
+			if err := r.ctx.Err(); err != nil {
+				r.done <- err // its caller has left: not written
+				continue
+			}
+			group = append(group, r)
+		}
+		clear(g.waiting[:n])
 		g.waiting = g.waiting[n:]
 		if len(g.waiting) == 0 {
-			g.waiting = nil
+			g.waiting = nil // let the backing array go
 		}
 		g.mu.Unlock()
-		g.write(group)
+		if len(group) > 0 {
+			g.write(group)
+		}
 	}
 }
 

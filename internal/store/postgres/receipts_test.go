@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -50,17 +49,9 @@ func TestReceiptLane(t *testing.T) {
 	if n := s.ReceiptConns(); n != 2 {
 		t.Fatalf("receipt lane of %d connections, want 2 of 10", n)
 	}
-	ten, err := s.CreateTenant(ctx, store.Tenant{Name: "lane"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := s.CreateSource(ctx, store.Source{TenantID: ten.ID, Name: "shop", PublicKey: "pk_" + uuid.NewString(),
-		WebhookToken: "wh_" + uuid.NewString(), AttributionWindow: time.Hour, AttributionModel: store.ModelLastClick})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ten, es := pipelineWorld(t, s, 1)
 	entry := func(i int) store.InboxEntry {
-		return store.InboxEntry{TenantID: ten.ID, SourceID: src.ID, Provider: "hotmart",
+		return store.InboxEntry{TenantID: ten.ID, SourceID: es[0].SourceID, Provider: "hotmart",
 			Headers: map[string]string{"X-N": fmt.Sprint(i)}, Query: fmt.Sprintf("n=%d", i), Body: []byte(fmt.Sprintf(`{"n":%d}`, i))}
 	}
 
@@ -120,6 +111,108 @@ func TestReceiptLane(t *testing.T) {
 	}
 }
 
+// TestReceiptLaneBesideABusyPool: with every connection of the shared pool held (a backlog's
+// processing), the statements a webhook's acknowledgement waits for, the URL's lookup and the
+// raw inbox commit, still answer at once, on the receipt lane.
+func TestReceiptLaneBesideABusyPool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t), store.WithMaxConns(10))
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ten, es := pipelineWorld(t, s, 1)
+	src, err := s.GetSource(ctx, ten.ID, es[0].SourceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := "wh_lane_" + ten.ID
+	if err := s.PutWebhookToken(ctx, store.WebhookToken{Token: token, TenantID: ten.ID, SourceID: src.ID, Provider: "hotmart"}); err != nil {
+		t.Fatal(err)
+	}
+	held := holdAll(t, s.Pool())
+	defer func() {
+		for _, c := range held {
+			c.Release()
+		}
+	}()
+	quick, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ws, err := s.GetWebhookSource(quick, "hotmart", token)
+	if err != nil || ws.Source.ID != src.ID {
+		t.Fatalf("webhook URL lookup with the shared pool busy: %+v %v, want source %s", ws.Source, err, src.ID)
+	}
+	e, err := s.InsertInbox(quick, store.InboxEntry{TenantID: ten.ID, SourceID: src.ID, Provider: "hotmart", Body: []byte(`{}`)})
+	if err != nil {
+		t.Fatalf("raw inbox commit with the shared pool busy: %v", err)
+	}
+	var n int
+	if err := s.ReceiptPool().QueryRow(quick, `SELECT count(*) FROM inbox WHERE id = $1`, e.ID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the row committed on the lane: %d %v, want 1", n, err)
+	}
+}
+
+// TestReceiptLeftBeforeTaken: a receipt whose caller left (the gateway hung up) before a
+// committer took it is not written, and its insert returns the caller's error; the receipts
+// taken before it commit.
+func TestReceiptLeftBeforeTaken(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t), store.WithMaxConns(10))
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ten, es := pipelineWorld(t, s, 1)
+	entry := store.InboxEntry{TenantID: ten.ID, SourceID: es[0].SourceID, Provider: "hotmart", Body: []byte(`{}`)}
+	held := holdAll(t, s.ReceiptPool())
+	// Each committer of the lane (2) takes one receipt and waits for a connection.
+	taken := make(chan error, 2)
+	sent := s.ReceiptsSubmitted()
+	for i := range int64(2) {
+		go func() {
+			_, err := s.InsertInbox(ctx, entry)
+			taken <- err
+		}()
+		waitFor(t, "a committer takes the receipt", func() bool { return s.ReceiptsSubmitted() == sent+i+1 && s.ReceiptsWaiting() == 0 })
+	}
+	gone, leave := context.WithCancel(ctx)
+	left := entry
+	left.ID = "left-" + ten.ID
+	res := make(chan error, 1)
+	go func() {
+		_, err := s.InsertInbox(gone, left)
+		res <- err
+	}()
+	waitFor(t, "the third receipt waits", func() bool { return s.ReceiptsWaiting() == 1 })
+	leave()
+	if err := <-res; !errors.Is(err, context.Canceled) {
+		t.Fatalf("insert of a receipt whose caller left: %v, want context.Canceled", err)
+	}
+	for _, c := range held {
+		c.Release()
+	}
+	for range 2 {
+		if err := <-taken; err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the lane idle", s.ReceiptsIdle)
+	if _, err := s.GetInbox(ctx, ten.ID, left.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("receipt whose caller left before it was taken: %v, want not written", err)
+	}
+}
+
+// waitFor polls cond until it holds, for at most 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // insertHeld inserts n inbox rows (entry(i)) at once while every receipt lane connection is
 // held, releases them once all n wait, and returns each insert's id and error.
 func insertHeld(t *testing.T, s *postgres.Store, n int, entry func(i int) store.InboxEntry) ([]string, []error) {
@@ -161,5 +254,12 @@ func holdAll(t *testing.T, pool *pgxpool.Pool) []*pgxpool.Conn {
 		}
 		held = append(held, c)
 	}
+	// Released at the end whatever happened (again: Release is a no-op on a released
+	// connection), before the store closes, which waits for its connections.
+	t.Cleanup(func() {
+		for _, c := range held {
+			c.Release()
+		}
+	})
 	return held
 }

@@ -286,7 +286,11 @@ func (q *queries) GetWebhookSource(ctx context.Context, provider, token string) 
 	)
 	dest := append([]any{&t.Token, &t.TenantID, &t.SourceID, &t.Provider, tm(&t.CreatedAt)}, src.dest()...)
 	dest = append(dest, &ciphertext, ntm(&secretAt))
-	if err := q.queryRow(ctx, q.r, webhookSourceQuery, token, provider).Scan(dest...); err != nil {
+	db := q.r
+	if q.tx == nil && q.cfg.ReceiptRead != nil {
+		db = q.cfg.ReceiptRead
+	}
+	if err := q.queryRow(ctx, db, webhookSourceQuery, token, provider).Scan(dest...); err != nil {
 		return store.WebhookSource{}, readErr("get webhook source", err)
 	}
 	s, err := src.finish()

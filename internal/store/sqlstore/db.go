@@ -103,6 +103,10 @@ type Config struct {
 	// webhook's acknowledgement waits for, returning once it is committed (PostgreSQL: a group
 	// commit on connections of its own, see postgres.receipts). Nil: one INSERT on Write.
 	Receipt func(ctx context.Context, row InboxRow) error
+	// ReceiptRead, when set, serves GetWebhookSource outside a transaction, the read a
+	// webhook's acknowledgement waits for before its commit, on the receipt lane's connections
+	// too. Nil: Read.
+	ReceiptRead Querier
 	// Begin starts a transaction on the writer (unused when Group is set).
 	Begin func(ctx context.Context) (DriverTx, error)
 	// Group, when set, runs every transaction instead of Begin: fn with the transaction to
