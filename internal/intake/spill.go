@@ -18,10 +18,10 @@ import (
 // group rather than one each.
 //
 // Before, the delivery's row and its job committed together in the acknowledgement's
-// transaction: at twice the delivery capacity on PostgreSQL on 2 cores (800 webhooks/s, where
-// about 17,000 of 24,000 deliveries took that path) the acknowledgement waited for that
-// transaction's three round trips and a connection of the pool shared with the backlog's
-// processing, p99 0.4–1.1 s (issue 15).
+// transaction: at two to three times the delivery capacity on PostgreSQL on 2 cores (800
+// webhooks/s, where about 17,000 of 24,000 deliveries took that path) the acknowledgement
+// waited for that transaction's three round trips and a connection of the pool shared with the
+// backlog's processing, p99 0.4–1.1 s (issue 15).
 //
 // Nothing is lost that way, for the reason a queued delivery is not: its row is committed,
 // received, before the acknowledgement, and one whose job this replica never commits (it

@@ -18,11 +18,11 @@ import (
 // and the raw inbox commit: a fifth of the pool, at most 4, when the pool has at least 5 (so 4
 // of the default 20); a smaller pool keeps none and runs them on the shared connections.
 //
-// Why: at twice the delivery capacity on PostgreSQL on 2 cores (800 webhooks/s), a goroutine
-// dump showed about 100 acknowledgements waiting for a connection of a pool of 20 behind about
-// 80 background processing calls (River "process" jobs and the in-process workers), and a
-// dozen URL lookups (the cache's once a second) among them: each acknowledgement waited for
-// the backlog's turn for a connection, p99 0.4–1.1 s (issue 15).
+// Why: at two to three times the delivery capacity on PostgreSQL on 2 cores (800 webhooks/s), a
+// goroutine dump showed about 100 acknowledgements waiting for a connection of a pool of 20
+// behind about 80 background processing calls (River "process" jobs and the in-process
+// workers), and a dozen URL lookups (the cache's once a second) among them: each
+// acknowledgement waited for the backlog's turn for a connection, p99 0.4–1.1 s (issue 15).
 func receiptConns(maxConns int32) int32 {
 	if maxConns < 5 {
 		return 0
