@@ -121,13 +121,18 @@ func (g *receipts) commit() {
 }
 
 // write commits group in one statement. When it fails and holds more than one receipt, each
-// is tried alone, so a row the database refuses fails its own delivery only.
+// is tried alone (unless its caller has left), so a row the database refuses fails its own
+// delivery only.
 func (g *receipts) write(group []*receipt) {
 	ctx, cancel := context.WithTimeout(context.Background(), receiptTimeout)
 	defer cancel()
 	err := g.exec(ctx, group)
 	if err != nil && len(group) > 1 {
 		for _, r := range group {
+			if err := r.ctx.Err(); err != nil {
+				r.done <- err // the group rolled back and its caller has left: not written
+				continue
+			}
 			r.done <- g.exec(ctx, []*receipt{r})
 		}
 		return

@@ -40,18 +40,11 @@ func TestReceiptLane(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	tr := &inboxInserts{}
-	s := teststore.Driver(t, func(ctx context.Context, url string, opts ...store.Option) (*postgres.Store, error) {
+	s, ten, sourceID := laneWorld(t, func(ctx context.Context, url string, opts ...store.Option) (*postgres.Store, error) {
 		return postgres.OpenTraced(ctx, url, tr, opts...)
-	}, testenv.Postgres(t), store.WithMaxConns(10))
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.ReceiptConns(); n != 2 {
-		t.Fatalf("receipt lane of %d connections, want 2 of 10", n)
-	}
-	ten, es := pipelineWorld(t, s, 1)
+	})
 	entry := func(i int) store.InboxEntry {
-		return store.InboxEntry{TenantID: ten.ID, SourceID: es[0].SourceID, Provider: "hotmart",
+		return store.InboxEntry{TenantID: ten.ID, SourceID: sourceID, Provider: "hotmart",
 			Headers: map[string]string{"X-N": fmt.Sprint(i)}, Query: fmt.Sprintf("n=%d", i), Body: []byte(fmt.Sprintf(`{"n":%d}`, i))}
 	}
 
@@ -117,12 +110,8 @@ func TestReceiptLane(t *testing.T) {
 func TestReceiptLaneBesideABusyPool(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t), store.WithMaxConns(10))
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ten, es := pipelineWorld(t, s, 1)
-	src, err := s.GetSource(ctx, ten.ID, es[0].SourceID)
+	s, ten, sourceID := laneWorld(t, postgres.Open)
+	src, err := s.GetSource(ctx, ten.ID, sourceID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,12 +119,7 @@ func TestReceiptLaneBesideABusyPool(t *testing.T) {
 	if err := s.PutWebhookToken(ctx, store.WebhookToken{Token: token, TenantID: ten.ID, SourceID: src.ID, Provider: "hotmart"}); err != nil {
 		t.Fatal(err)
 	}
-	held := holdAll(t, s.Pool())
-	defer func() {
-		for _, c := range held {
-			c.Release()
-		}
-	}()
+	holdAll(t, s.Pool()) // released when the test ends
 	quick, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ws, err := s.GetWebhookSource(quick, "hotmart", token)
@@ -158,12 +142,8 @@ func TestReceiptLaneBesideABusyPool(t *testing.T) {
 func TestReceiptLeftBeforeTaken(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t), store.WithMaxConns(10))
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ten, es := pipelineWorld(t, s, 1)
-	entry := store.InboxEntry{TenantID: ten.ID, SourceID: es[0].SourceID, Provider: "hotmart", Body: []byte(`{}`)}
+	s, ten, sourceID := laneWorld(t, postgres.Open)
+	entry := store.InboxEntry{TenantID: ten.ID, SourceID: sourceID, Provider: "hotmart", Body: []byte(`{}`)}
 	held := holdAll(t, s.ReceiptPool())
 	// Each committer of the lane (2) takes one receipt and waits for a connection.
 	taken := make(chan error, 2)
@@ -241,6 +221,21 @@ func insertHeld(t *testing.T, s *postgres.Store, n int, entry func(i int) store.
 	}
 	wg.Wait()
 	return ids, errs
+}
+
+// laneWorld is a migrated store opened with open and a pool of 10, so a receipt lane of 2,
+// with a tenant and a source (one delivery received in its inbox).
+func laneWorld(t *testing.T, open func(ctx context.Context, url string, opts ...store.Option) (*postgres.Store, error)) (*postgres.Store, store.Tenant, string) {
+	t.Helper()
+	s := teststore.Driver(t, open, testenv.Postgres(t), store.WithMaxConns(10))
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.ReceiptConns(); n != 2 {
+		t.Fatalf("receipt lane of %d connections, want 2 of 10", n)
+	}
+	ten, es := pipelineWorld(t, s, 1)
+	return s, ten, es[0].SourceID
 }
 
 // holdAll acquires every connection of pool and returns them; release them to go on.
