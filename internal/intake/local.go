@@ -28,8 +28,8 @@ import (
 // The background processing of a delivery must finish before the sweep may enqueue it, so the
 // two never process one delivery at once: one queued longer than localStale is not processed
 // here but handed to the spill for its "process" job (unique per delivery, so a sweep's job for
-// it is the same job); one whose processing fails is retried (retryProcess) until retryFor after it was
-// queued, then left to the sweep.
+// it is the same job); one whose processing fails is retried (retryProcess) until retryFor
+// after it was queued, then left to the sweep.
 //
 // How many may wait is set by how fast the workers drain the queue, not by a count alone: a
 // delivery is queued while the queue holds fewer than localQueueFloor, or while the ones

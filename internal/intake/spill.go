@@ -83,10 +83,3 @@ func (s *Service) runSpill() {
 		s.Log.Debug("intake: processing jobs enqueued", "deliveries", n)
 	}
 }
-
-// Spilling is how many deliveries wait for the spill to enqueue their job now.
-func (s *Service) Spilling() int {
-	s.spillMu.Lock()
-	defer s.spillMu.Unlock()
-	return len(s.spillJobs)
-}

@@ -42,25 +42,30 @@ func (s *Store) ReceiptConns() int32 {
 	if s.receipts == nil {
 		return 0
 	}
-	return s.receipts.Config().MaxConns
+	return s.receipts.pool.Config().MaxConns
 }
 
 // ReceiptPool is the receipt lane's pool (nil without one), for tests that hold its connections.
-func (s *Store) ReceiptPool() *pgxpool.Pool { return s.receipts }
+func (s *Store) ReceiptPool() *pgxpool.Pool {
+	if s.receipts == nil {
+		return nil
+	}
+	return s.receipts.pool
+}
 
 // ReceiptsSubmitted is how many receipts have been handed to the lane's group commit.
-func (s *Store) ReceiptsSubmitted() int64 { return s.receiptGroup.submitted.Load() }
+func (s *Store) ReceiptsSubmitted() int64 { return s.receipts.submitted.Load() }
 
 // ReceiptsWaiting is how many receipts wait for a committer of the lane.
 func (s *Store) ReceiptsWaiting() int {
-	s.receiptGroup.mu.Lock()
-	defer s.receiptGroup.mu.Unlock()
-	return len(s.receiptGroup.waiting)
+	s.receipts.mu.Lock()
+	defer s.receipts.mu.Unlock()
+	return len(s.receipts.waiting)
 }
 
 // ReceiptsIdle reports whether no receipt waits and no committer of the lane runs.
 func (s *Store) ReceiptsIdle() bool {
-	s.receiptGroup.mu.Lock()
-	defer s.receiptGroup.mu.Unlock()
-	return len(s.receiptGroup.waiting) == 0 && s.receiptGroup.running == 0
+	s.receipts.mu.Lock()
+	defer s.receipts.mu.Unlock()
+	return len(s.receipts.waiting) == 0 && s.receipts.running == 0
 }

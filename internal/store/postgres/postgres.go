@@ -28,12 +28,12 @@ import (
 type Store struct {
 	*sqlstore.Store
 	pool *pgxpool.Pool
-	// receipts is the receipt lane (receiptConns): the connections only the raw inbox commits
-	// of webhooks use; nil when the pool is too small to spare them.
-	receipts     *pgxpool.Pool
-	receiptGroup *receipts // the lane's group commit; nil without a lane
-	flavor       *sqlstore.Flavor
-	queue        *sqlstore.Queue[pgx.Tx]
+	// receipts is the receipt lane (receiptConns) and its group commit: the connections only
+	// the statements a webhook's acknowledgement waits for use; nil when the pool is too small
+	// to spare them.
+	receipts *receipts
+	flavor   *sqlstore.Flavor
+	queue    *sqlstore.Queue[pgx.Tx]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -110,14 +110,14 @@ func newStore(pool, receipts *pgxpool.Pool, o store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, receipts: receipts, flavor: f, queue: q}
+	s := &Store{pool: pool, flavor: f, queue: q}
 	var (
 		receipt     func(context.Context, sqlstore.InboxRow) error
 		receiptRead sqlstore.Querier
 	)
 	if receipts != nil {
-		s.receiptGroup = newReceiptGroup(receipts)
-		receipt, receiptRead = s.receiptGroup.insert, poolQuerier{receipts}
+		s.receipts = newReceiptGroup(receipts)
+		receipt, receiptRead = s.receipts.insert, poolQuerier{receipts}
 	}
 	s.Store = sqlstore.New(sqlstore.Config{
 		Flavor:      f,
@@ -154,7 +154,7 @@ func (s *Store) Close() error {
 	err := s.queue.Stop(ctx)
 	s.pool.Close()
 	if s.receipts != nil {
-		s.receipts.Close()
+		s.receipts.pool.Close()
 	}
 	return err
 }
@@ -486,7 +486,7 @@ func (s *Store) PoolStats() map[string]float64 {
 		"db_in_use_connections": float64(st.AcquiredConns()),
 	}
 	if s.receipts != nil {
-		rs := s.receipts.Stat()
+		rs := s.receipts.pool.Stat()
 		m["db_open_connections"] += float64(rs.TotalConns())
 		m["db_idle_connections"] += float64(rs.IdleConns())
 		m["db_in_use_connections"] += float64(rs.AcquiredConns())
