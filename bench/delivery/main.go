@@ -105,6 +105,8 @@ func main() {
 		e2eP95   = flag.Duration("e2e-p95", time.Second, "capacity: the objective for webhook → Meta p95")
 		overload = flag.Bool("overload", true, "capacity: then send at twice the capacity for one window")
 
+		collectRate = flag.Float64("collect-rate", 0, "also send this many page views a second, one per request as t.js does, to /v1/collect (-public-key) during each measured window, and report their acknowledgement latency beside the webhooks' (not part of the objective): does a purchase backlog slow the tracking script's acknowledgements?")
+
 		rate      = flag.Float64("rate", 0, "one fixed rate (webhooks/s) instead of the capacity ramp")
 		n         = flag.Int("n", 2000, "fixed rate: purchase webhooks to send")
 		failRate  = flag.Float64("fail-rate", 0, "fixed rate: share of Meta requests the fake fails during -fail-for")
@@ -146,7 +148,11 @@ func main() {
 		client:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}},
 		webhook: *webhookURL, hottok: *hottok, fake: *fakeURL, hubBase: hubBase, apiKey: *apiKey,
 		conc: *conc, sent: map[string]time.Time{}, hubPID: *hubPID, pgPID: *pgPID,
-		fakes: append([]fakeDest{{name: "meta", url: *fakeURL}}, others...),
+		fakes:       append([]fakeDest{{name: "meta", url: *fakeURL}}, others...),
+		collectRate: *collectRate, publicKey: *publicKey,
+	}
+	if r.collectRate > 0 && r.publicKey == "" {
+		log.Fatal("delivery: -collect-rate needs -public-key")
 	}
 	for _, f := range r.fakes {
 		if err := control(r.client, f.url+"/_fake/reset", nil); err != nil {
@@ -238,8 +244,8 @@ func main() {
 		if !overAll {
 			drainedIn = "no"
 		}
-		fmt.Printf("delivery-overload: store=%s rate=%.0f/s orders=%d ack_p99=%s e2e_p95=%s drained=%s lost=%d dup=%d%s\n",
-			*storeName, over.rate, len(over.ids), fmtMS(over.ackP99), fmtMS(over.e2eP95), drainedIn, lost, dup, mark)
+		fmt.Printf("delivery-overload: store=%s rate=%.0f/s orders=%d ack_p99=%s e2e_p95=%s drained=%s lost=%d dup=%d%s%s\n",
+			*storeName, over.rate, len(over.ids), fmtMS(over.ackP99), fmtMS(over.e2eP95), drainedIn, lost, dup, over.collect.fields(), mark)
 	}
 	basis := r.sentIDs()
 	if found {
@@ -272,6 +278,8 @@ type stepResult struct {
 	// others is, per other destination (-dests), its orders missing at the end of the drain
 	// and those accepted more than once.
 	others map[string]lateDup
+	// collect is the page views sent to /v1/collect during the window (-collect-rate).
+	collect collectResult
 }
 
 // lateDup counts a step's orders another destination had not accepted when the step was
@@ -285,7 +293,7 @@ func (s stepResult) String() string {
 		o := s.others[name]
 		out += fmt.Sprintf(" %s_late=%d %s_dup=%d", name, o.late, name, o.dup)
 	}
-	return out
+	return out + s.collect.fields()
 }
 
 // meets reports whether the step kept the objective: every webhook acknowledged, none accepted
@@ -341,6 +349,8 @@ type runner struct {
 	fakes                                  []fakeDest // Meta's first
 	visitors                               []string   // visitor ids with a Google ad click, for sck
 	hubPID, pgPID                          int        // measured for CPU per order when set (fixed rate)
+	collectRate                            float64    // page views per second to /v1/collect in each measured window (0: none)
+	publicKey                              string     // the source's public key, for /v1/collect
 
 	mu   sync.Mutex
 	sent map[string]time.Time // event id -> when its webhook was due
@@ -398,7 +408,9 @@ func (r *runner) step(prefix string, rate float64, window, drain time.Duration) 
 	var s stepResult
 	s.rate = rate
 	var ackLat []float64
+	stop := r.collecting(prefix + "C")
 	s.ids, ackLat, s.failed, s.achieved = r.send(prefix, rate, count)
+	s.collect = stop()
 	s.ackP99 = pct(ackLat, 99)
 	if drain > 0 {
 		r.waitDelivered(s.ids, drain)
@@ -703,7 +715,9 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 		log.Fatalf("delivery: %v", err)
 	}
 	mc := measure.StartMachine()
+	stop := r.collecting(prefix + "C")
 	ids, ackLat, failed, achieved := r.send(prefix, rate, n)
+	col := stop()
 	var cpu1 measure.Usage
 	t := r.tally(wait, func() {
 		if cpu1, err = measure.ReadUsage(r.hubPID, r.pgPID); err != nil {
@@ -736,11 +750,15 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 		dead = len(t.dead)
 	}
 	fmt.Fprintf(os.Stderr, "webhook acknowledged by Hub: p50=%.0fms p95=%.0fms p99=%.0fms\n", pct(ackLat, 50), pct(ackLat, 95), pct(ackLat, 99))
+	if col.sent > 0 {
+		fmt.Fprintf(os.Stderr, "page views (/v1/collect) acknowledged by Hub meanwhile: %d sent at %.0f/s, %d not acknowledged, p50=%.0fms p95=%.0fms p99=%.0fms\n",
+			col.sent, r.collectRate, col.failed, pct(col.lat, 50), pct(col.lat, 95), pct(col.lat, 99))
+	}
 	fmt.Fprintf(os.Stderr, "sent %d webhooks at %.0f/s (%d not acknowledged); fake failing %.0f%% of requests (%s) for %s; %d requests reached the fake; max latency %.0fms\n",
 		n, achieved, failed, failRate*100, failMode, failFor, t.evs.Requests, pct(lat, 100))
 	bad := r.printDests(t, storeName, r.sentIDs(), mark)
-	fmt.Printf("delivery: store=%s orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms%s%s%s\n",
-		storeName, len(ids), len(lat), dead, t.lost, t.dup, pct(lat, 50), pct(lat, 95), pct(lat, 99), perOrder, machine+measure.PeakRSSField(r.hubPID), mark)
+	fmt.Printf("delivery: store=%s orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms%s%s%s%s\n",
+		storeName, len(ids), len(lat), dead, t.lost, t.dup, pct(lat, 50), pct(lat, 95), pct(lat, 99), perOrder, col.fields(), machine+measure.PeakRSSField(r.hubPID), mark)
 	if t.lost > 0 || t.dup > 0 || failed > 0 || bad {
 		os.Exit(1)
 	}
@@ -1039,6 +1057,92 @@ func clicks(c *http.Client, base, key, prefix string, n int) ([]string, error) {
 		return nil, fmt.Errorf("POST /v1/collect: HTTP %d: %.300s", resp.StatusCode, b)
 	}
 	return ids, nil
+}
+
+// collectResult is the page views a measured window sent to /v1/collect: how many, how many were
+// not acknowledged (an error status or no answer; not retried) and the acknowledgement latencies
+// of the others, sorted, in ms from when each was due.
+type collectResult struct {
+	sent, failed int
+	lat          []float64
+}
+
+// fields is the result's fields for a result line, or "" when nothing was sent.
+func (c collectResult) fields() string {
+	if c.sent == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" collect_sent=%d collect_failed=%d collect_p50=%s collect_p99=%s",
+		c.sent, c.failed, fmtMS(pct(c.lat, 50)), fmtMS(pct(c.lat, 99)))
+}
+
+// collecting starts sending page views to /v1/collect at r.collectRate, open loop (each is sent
+// when due, however slow the previous answers), one event per request as t.js sends a page view,
+// each from a new visitor id from prefix; it returns the function that stops it, waits for the
+// requests in flight and returns what was sent. Without -collect-rate it sends nothing.
+func (r *runner) collecting(prefix string) func() collectResult {
+	if r.collectRate <= 0 {
+		return func() collectResult { return collectResult{} }
+	}
+	var (
+		mu  sync.Mutex
+		res collectResult
+		wg  sync.WaitGroup
+	)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	interval := time.Duration(float64(time.Second) / r.collectRate)
+	go func() {
+		defer close(stopped)
+		start := time.Now()
+		for i := 0; ; i++ {
+			due := start.Add(time.Duration(i) * interval)
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Until(due)):
+			}
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				id := clickVisitor(prefix, i)
+				body := fmt.Sprintf(`{"key":%q,"events":[{"type":"page_view","event_id":"%s-pv","visitor_id":%q,`+
+					`"occurred_at":%q,"url":"https://shop.example/oferta?utm_source=facebook","consent":"granted"}]}`,
+					r.publicKey, id, id, time.Now().UTC().Format(time.RFC3339))
+				ok := collectOne(r.client, r.hubBase, body)
+				lat := float64(time.Since(due).Microseconds()) / 1000
+				mu.Lock()
+				defer mu.Unlock()
+				res.sent++
+				if !ok {
+					res.failed++
+					return
+				}
+				res.lat = append(res.lat, lat)
+			}(i)
+		}
+	}()
+	return func() collectResult {
+		close(done)
+		<-stopped
+		wg.Wait()
+		sort.Float64s(res.lat)
+		return res
+	}
+}
+
+// collectOne posts one /v1/collect body and reports whether Hub acknowledged it (2xx).
+func collectOne(c *http.Client, base, body string) bool {
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/collect", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode/100 == 2
 }
 
 // clickVisitor is the id of the i-th visitor: at most 32 characters of [A-Za-z0-9_-], the

@@ -3,7 +3,11 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -233,5 +237,75 @@ func TestClickVisitorAndPurchase(t *testing.T) {
 	}
 	if p.Data.Purchase.Transaction != "B1S000000001" || p.Data.Purchase.Origin.Sck != id {
 		t.Errorf("purchase: %+v", p)
+	}
+}
+
+// TestCollecting checks -collect-rate's sender against a stand-in /v1/collect: each request is
+// one page view with the source's key and a visitor of its own, an error status counts as not
+// acknowledged, and what stop returns matches what the server received.
+func TestCollecting(t *testing.T) {
+	t.Parallel()
+	var (
+		mu       sync.Mutex
+		got      []string
+		visitors = map[string]bool{}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Key    string
+			Events []map[string]any
+		}
+		if r.URL.Path != "/v1/collect" || json.NewDecoder(r.Body).Decode(&body) != nil || len(body.Events) != 1 {
+			t.Errorf("request %s: not one event", r.URL.Path)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, body.Key)
+		if len(body.Events) == 1 {
+			e := body.Events[0]
+			v, _ := e["visitor_id"].(string)
+			if e["type"] != "page_view" || v == "" || visitors[v] || e["event_id"] != v+"-pv" {
+				t.Errorf("event %v: not a page view of a visitor of its own", e)
+			}
+			visitors[v] = true
+		}
+		if len(got)%4 == 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+
+	none := (&runner{client: srv.Client(), hubBase: srv.URL}).collecting("B1C")()
+	if none.sent != 0 || none.fields() != "" {
+		t.Fatalf("without -collect-rate: %+v %q", none, none.fields())
+	}
+
+	r := &runner{client: srv.Client(), hubBase: srv.URL, collectRate: 500, publicKey: "pk_bench"}
+	stop := r.collecting("B1C")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 8 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d requests in 10 s", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	res := stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if res.sent != len(got) || res.failed != len(got)/4 || len(res.lat) != res.sent-res.failed {
+		t.Errorf("sent=%d failed=%d acknowledged=%d; the server got %d (every fourth answered 503)", res.sent, res.failed, len(res.lat), len(got))
+	}
+	for _, k := range got {
+		if k != "pk_bench" {
+			t.Errorf("key %q", k)
+		}
+	}
+	if !sort.Float64sAreSorted(res.lat) || !strings.Contains(res.fields(), " collect_failed=") {
+		t.Errorf("latencies not sorted or fields %q", res.fields())
 	}
 }
