@@ -1044,19 +1044,28 @@ func clicks(c *http.Client, base, key, prefix string, n int) ([]string, error) {
 		evs = append(evs, clickEvent(ids[i], at, i))
 	}
 	body := fmt.Sprintf(`{"key":%q,"events":[%s]}`, key, strings.Join(evs, ","))
+	if err := postCollect(c, base, body); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// postCollect posts body to Hub's /v1/collect, as a browser would, and returns an error unless
+// Hub acknowledged it (2xx).
+func postCollect(c *http.Client, base, body string) error {
 	req, _ := http.NewRequest(http.MethodPost, base+"/v1/collect", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36")
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("POST /v1/collect: HTTP %d: %.300s", resp.StatusCode, b)
+		return fmt.Errorf("POST /v1/collect: HTTP %d: %.300s", resp.StatusCode, b)
 	}
-	return ids, nil
+	return nil
 }
 
 // collectResult is the page views a measured window sent to /v1/collect: how many, how many were
@@ -1109,12 +1118,12 @@ func (r *runner) collecting(prefix string) func() collectResult {
 				body := fmt.Sprintf(`{"key":%q,"events":[{"type":"page_view","event_id":"%s-pv","visitor_id":%q,`+
 					`"occurred_at":%q,"url":"https://shop.example/oferta?utm_source=facebook","consent":"granted"}]}`,
 					r.publicKey, id, id, time.Now().UTC().Format(time.RFC3339))
-				ok := collectOne(r.client, r.hubBase, body)
+				err := postCollect(r.client, r.hubBase, body)
 				lat := float64(time.Since(due).Microseconds()) / 1000
 				mu.Lock()
 				defer mu.Unlock()
 				res.sent++
-				if !ok {
+				if err != nil {
 					res.failed++
 					return
 				}
@@ -1129,20 +1138,6 @@ func (r *runner) collecting(prefix string) func() collectResult {
 		sort.Float64s(res.lat)
 		return res
 	}
-}
-
-// collectOne posts one /v1/collect body and reports whether Hub acknowledged it (2xx).
-func collectOne(c *http.Client, base, body string) bool {
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/collect", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36")
-	resp, err := c.Do(req)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode/100 == 2
 }
 
 // clickVisitor is the id of the i-th visitor: at most 32 characters of [A-Za-z0-9_-], the
