@@ -57,7 +57,7 @@ func (a *App) wire() error {
 	a.Live = live.New(a.Cache, live.Options{Log: a.Log, Dropped: dropped.Inc, Now: a.now})
 	ing, err := ingest.New(ingest.Config{
 		Checkouts: checkouts(adapters),
-		Store:     a.Store, Cache: a.Cache, Limiter: a.Cache, TrustedProxies: a.Config.TrustedProxies, Logger: a.Log,
+		Store:     a.Store, Limiter: a.Cache, TrustedProxies: a.Config.TrustedProxies, Logger: a.Log,
 		RatePerIP:     ingest.Rate{Per: a.Config.RatePerIP, Burst: burst(a.Config.RatePerIP)},
 		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
 		Live:          a.Live,

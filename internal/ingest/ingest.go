@@ -21,15 +21,14 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-// Store is what ingest needs from the database: the public lookups, the two bulk writes and the
-// visitor read that rebuilds the hot index. Every store.Store satisfies it.
+// Store is what ingest needs from the database: the public lookups and the bulk writes. Every
+// store.Store satisfies it.
 type Store interface {
 	GetSourceByPublicKey(ctx context.Context, key string) (store.Source, error)
 	GetSource(ctx context.Context, tenantID, id string) (store.Source, error)
 	GetLinkByCode(ctx context.Context, code string) (store.Link, error)
 	InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (inserted int, err error)
 	LinkIdentities(ctx context.Context, ids []store.Identity) error
-	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error)
 	RecordPixelEvents(ctx context.Context, evs []store.PixelEvent) error
 }
 
@@ -37,15 +36,6 @@ type Store interface {
 // transaction (every store.Store can).
 type txStore interface {
 	Tx(ctx context.Context, fn func(store.Tx) error) error
-}
-
-// Cache is the part of cache.Cache the hot index uses. It is only for speed: every write to it
-// happens after the database commit and may be lost.
-type Cache interface {
-	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
-	PushCapped(ctx context.Context, key string, val []byte, maxItems int, ttl time.Duration) error
-	Range(ctx context.Context, key string, n int) ([][]byte, error)
-	Get(ctx context.Context, key string) (val []byte, ok bool, err error)
 }
 
 // Rate is a token-bucket limit: Per requests per second with bursts of Burst. A zero Rate takes
@@ -58,9 +48,6 @@ type Rate struct {
 // Config configures a Service. Store is required; everything else has a default.
 type Config struct {
 	Store Store
-	// Cache holds the hot index (visitor -> recent touchpoints, fbclid -> touchpoint, identity
-	// hash -> visitor). Nil disables it.
-	Cache Cache
 	// Limiter applies the rate limits; nil uses an in-process token bucket.
 	Limiter cache.Limiter
 	Now     func() time.Time
@@ -110,11 +97,6 @@ type Config struct {
 	// tracking link (default "_hvid", which t.js on the landing page adopts).
 	GenericParam string
 
-	// HotIndexTTL is how long hot-index entries live (default 30 days); HotIndexItems caps a
-	// visitor's recent-touchpoint list (default 50).
-	HotIndexTTL   time.Duration
-	HotIndexItems int
-
 	// Live counts every group of touchpoints after its commit for the live view; nil counts
 	// none. It runs on the flush path and only counts.
 	Live *live.Hub
@@ -132,7 +114,6 @@ type Service struct {
 	links   *ttlCache[store.Link]
 	gw      gatewayTable
 	script  *script
-	index   *hotIndex
 }
 
 // New validates cfg, applies defaults and starts the batcher.
@@ -179,8 +160,6 @@ func New(cfg Config) (*Service, error) {
 	if cfg.GenericParam == "" {
 		cfg.GenericParam = "_hvid"
 	}
-	def(&cfg.HotIndexTTL, 30*24*time.Hour)
-	defInt(&cfg.HotIndexItems, 50)
 	for _, p := range cfg.TrustedProxies {
 		if !p.IsValid() {
 			return nil, fmt.Errorf("ingest: invalid trusted proxy prefix %v", p)
@@ -209,9 +188,6 @@ func New(cfg Config) (*Service, error) {
 	if s.limiter == nil {
 		s.limiter = newLocalLimiter(cfg.Now)
 	}
-	if cfg.Cache != nil {
-		s.index = newHotIndex(cfg.Cache, cfg.Logger, cfg.HotIndexTTL, cfg.HotIndexItems)
-	}
 	s.batcher = NewBatcher(BatcherConfig{
 		Commit:       s.commit,
 		Size:         cfg.BatchSize,
@@ -233,15 +209,9 @@ func (s *Service) Register(mux *http.ServeMux) {
 }
 
 // Close stops accepting touchpoints and waits, until ctx is done, for every one already handed
-// to the batcher to be committed; then it drains the hot-index queue.
+// to the batcher to be committed.
 func (s *Service) Close(ctx context.Context) error {
-	err := s.batcher.Close(ctx)
-	if s.index != nil {
-		if ierr := s.index.Close(ctx); err == nil {
-			err = ierr
-		}
-	}
-	return err
+	return s.batcher.Close(ctx)
 }
 
 // touchpointWriter is a Store that writes a group's touchpoints and identity links in one call
@@ -312,9 +282,6 @@ func mayPlanDeliveries(tps []store.Touchpoint) bool {
 }
 
 func (s *Service) afterCommit(tps []store.Touchpoint) {
-	if s.index != nil {
-		s.index.Enqueue(tps)
-	}
 	s.cfg.Live.Touchpoints(tps)
 }
 

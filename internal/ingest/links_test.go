@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,9 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hubtrack/hub/internal/cache/memory"
-	"github.com/hubtrack/hub/internal/store"
 )
 
 const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
@@ -210,42 +206,6 @@ func TestScript(t *testing.T) {
 		t.Error("gzip body differs")
 	}
 	t.Logf("t.js: %d bytes, %d gzipped", len(body), gzLen)
-}
-
-// TestHotIndex: committed touchpoints reach the cache; a miss is answered from the database and
-// rebuilds the index.
-func TestHotIndex(t *testing.T) {
-	t.Parallel()
-	c := memory.New(memory.Options{})
-	f := newFixture(t, func(cfg *Config) { cfg.Cache = c })
-	rec := f.collect(`{"key":"pk_test","type":"lead","visitor_id":"k_hot","fbclid":"fbX","email":"a@b.example"}`)
-	if rec.Code != 202 {
-		t.Fatalf("status %d", rec.Code)
-	}
-	ctx := context.Background()
-	poll(t, func() bool {
-		v, _ := c.Range(ctx, VisitorKey("ten_1", "k_hot"), 0)
-		return len(v) == 1
-	})
-	if v, ok, _ := c.Get(ctx, ClickKey("ten_1", store.ClickFBCLID, "fbX")); !ok || !strings.Contains(string(v), "k_hot") {
-		t.Errorf("fbclid entry = %s", v)
-	}
-	tp := f.store.touchpoints()[0]
-	if v, ok, _ := c.Get(ctx, IdentityKey("ten_1", store.IdentityEmail, tp.EmailHash)); !ok || string(v) != "k_hot" {
-		t.Errorf("identity entry = %s", v)
-	}
-	// Lose the cache: the database answers and the index is rebuilt.
-	if err := c.Delete(ctx, VisitorKey("ten_1", "k_hot")); err != nil {
-		t.Fatal(err)
-	}
-	got, err := f.svc.RecentTouchpoints(ctx, "ten_1", "k_hot", testNow.Add(-time.Hour))
-	if err != nil || len(got) != 1 || got[0].ID != tp.ID {
-		t.Fatalf("RecentTouchpoints = %+v, %v", got, err)
-	}
-	poll(t, func() bool {
-		v, _ := c.Range(ctx, VisitorKey("ten_1", "k_hot"), 0)
-		return len(v) == 1
-	})
 }
 
 func poll(t *testing.T, cond func() bool) {

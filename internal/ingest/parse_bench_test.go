@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hubtrack/hub/internal/store"
 )
 
 // benchBatch is a /v1/collect body of n events shaped like the ones the snippet sends.
@@ -51,71 +49,8 @@ func BenchmarkParseCollect(b *testing.B) {
 	}
 }
 
-func benchTouchpoint() store.Touchpoint {
-	return store.Touchpoint{
-		ID: "01JTP0000000000000000000000", TenantID: "t1", SourceID: "src_1", Type: "page_view",
-		OccurredAt: time.Date(2026, 3, 1, 11, 59, 0, 123456789, time.UTC), VisitorID: "k_8f3a2b1c9d",
-		FBCLID: "IwAR_x", FBC: "fb.1.1772366400000.IwAR_x", FBP: "fb.1.1772366400000.1234567890",
-	}
-}
-
-// benchSink keeps a benchmark's result alive, so that its buffer is allocated as in the hot index.
+// benchSink keeps a benchmark's result alive, so that its buffer is allocated as in the handler.
 var benchSink []byte
-
-func BenchmarkHotTouchpointMarshal(b *testing.B) {
-	tp := benchTouchpoint()
-	b.Run("json.Marshal", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := json.Marshal(hot(tp)); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("appendJSON", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			h := hot(tp)
-			v, err := h.appendJSON(make([]byte, 0, 256))
-			if err != nil {
-				b.Fatal(err)
-			}
-			benchSink = v
-		}
-	})
-}
-
-var benchHot HotTouchpoint
-
-// BenchmarkHotTouchpointDecode reads one hot-index value as RecentTouchpoints does, with
-// encoding/json (as before) and with the direct decoder.
-func BenchmarkHotTouchpointDecode(b *testing.B) {
-	h := hot(benchTouchpoint())
-	v, err := h.appendJSON(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Run("json.Unmarshal", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var h HotTouchpoint
-			if err := json.Unmarshal(v, &h); err != nil {
-				b.Fatal(err)
-			}
-			benchHot = h
-		}
-	})
-	b.Run("decodeHotJSON", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			h, err := decodeHotJSON(v)
-			if err != nil {
-				b.Fatal(err)
-			}
-			benchHot = h
-		}
-	})
-}
 
 // BenchmarkCollectResponse writes the 202 body of a request of 10 accepted events, with
 // encoding/json's Encoder (as before) and with the append encoder.
