@@ -56,8 +56,8 @@ type Config struct {
 	RateBurst int
 	// TouchEvery is how often a key's last-used time is written at most (default 1 minute).
 	TouchEvery time.Duration
-	// IdentityCache is the hot index's cache, whose identity keys an erasure deletes; nil
-	// skips that step (no cache shared with ingest).
+	// IdentityCache is the cache whose identity keys (ingest.IdentityKey, left by versions that
+	// kept a hot index) an erasure deletes; nil skips that step.
 	IdentityCache ingest.KeyDeleter
 	// PhoneCountry is the calling code assumed for erasure by a phone without one (default "55").
 	PhoneCountry string

@@ -2,54 +2,7 @@ package cache
 
 import (
 	"context"
-	"time"
 )
-
-// Write is one write of a WriteMany batch: a PushCapped when MaxItems > 0, else a Set.
-type Write struct {
-	Key      string
-	Val      []byte
-	TTL      time.Duration
-	MaxItems int
-}
-
-// BatchWriter is implemented by backends that can apply many writes in one round trip
-// (Redis pipelines them); WriteMany falls back to one call per write elsewhere.
-type BatchWriter interface {
-	WriteMany(ctx context.Context, ws []Write) error
-}
-
-// Writer is the part of Cache a batch of writes needs.
-type Writer interface {
-	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
-	PushCapped(ctx context.Context, key string, val []byte, maxItems int, ttl time.Duration) error
-}
-
-// WriteMany applies ws in order: in one round trip when c is a BatchWriter, else one call
-// each. It is not atomic: on an error some writes may have been applied (fine for what the
-// cache holds, which can always be lost).
-func WriteMany(ctx context.Context, c Writer, ws []Write) error {
-	if b, ok := c.(BatchWriter); ok {
-		return b.WriteMany(ctx, ws)
-	}
-	for _, w := range ws {
-		var err error
-		if w.MaxItems > 0 {
-			err = c.PushCapped(ctx, w.Key, w.Val, w.MaxItems, w.TTL)
-		} else {
-			err = c.Set(ctx, w.Key, w.Val, w.TTL)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// WriteMany implements BatchWriter: the primary's batch, or the secondary's while degraded.
-func (f *Fallback) WriteMany(ctx context.Context, ws []Write) error {
-	return do0(f, func(c Cache) error { return WriteMany(ctx, c, ws) })
-}
 
 // Publication is one event of a PublishMany batch: what Publish(ctx, Stream, Event, MaxLen)
 // would append.

@@ -1,4 +1,4 @@
-// Package cache owns the cache seam: a small key-value, rate-limit, list and stream interface
+// Package cache owns the cache seam: a small key-value, rate-limit and stream interface
 // used for speed and coordination between replicas, with Redis and in-memory implementations
 // (cache/redis, cache/memory) and a Fallback that keeps Hub serving when Redis goes away.
 //
@@ -70,13 +70,6 @@ type Cache interface {
 	// refills at rate tokens per second. When no token is left it returns false and how long
 	// until one will be. The check and the take are one atomic step.
 	Allow(ctx context.Context, key string, rate float64, burst int) (allowed bool, retryAfter time.Duration, err error)
-
-	// PushCapped prepends val to the list at key, keeps only the newest maxItems items and,
-	// when ttl > 0, sets the list's expiry to ttl, all as one atomic step (a hot index).
-	PushCapped(ctx context.Context, key string, val []byte, maxItems int, ttl time.Duration) error
-	// Range returns up to n items of the list at key, newest first; n <= 0 returns them all.
-	// An absent list is empty, not an error.
-	Range(ctx context.Context, key string, n int) ([][]byte, error)
 
 	// Publish appends event to the stream and returns its ID. The stream keeps at least the
 	// newest maxLen events; older ones are trimmed, possibly lazily (Redis trims in whole

@@ -193,16 +193,6 @@ func (f *Fallback) Allow(ctx context.Context, key string, rate float64, burst in
 	return r.ok, r.retry, err
 }
 
-// PushCapped implements Cache.
-func (f *Fallback) PushCapped(ctx context.Context, key string, val []byte, maxItems int, ttl time.Duration) error {
-	return do0(f, func(c Cache) error { return c.PushCapped(ctx, key, val, maxItems, ttl) })
-}
-
-// Range implements Cache.
-func (f *Fallback) Range(ctx context.Context, key string, n int) ([][]byte, error) {
-	return do(f, func(c Cache) ([][]byte, error) { return c.Range(ctx, key, n) })
-}
-
 // Publish implements Cache. While degraded, live views see only this process' events.
 func (f *Fallback) Publish(ctx context.Context, stream string, event []byte, maxLen int) (string, error) {
 	return do(f, func(c Cache) (string, error) { return c.Publish(ctx, stream, event, maxLen) })

@@ -144,11 +144,11 @@ func TestFallbackKeepsRedisOnRequestErrors(t *testing.T) {
 		}
 	}()
 	ctx := context.Background()
-	if err := f.PushCapped(ctx, "list", []byte("a"), 3, time.Minute); err != nil {
+	if _, err := f.Publish(ctx, "stream", []byte("a"), 3); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.Get(ctx, "list"); !errors.Is(err, cache.ErrWrongType) {
-		t.Fatalf("Get(list) err = %v; want ErrWrongType", err)
+	if _, _, err := f.Get(ctx, "stream"); !errors.Is(err, cache.ErrWrongType) {
+		t.Fatalf("Get(stream) err = %v; want ErrWrongType", err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()

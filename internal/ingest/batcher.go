@@ -26,8 +26,8 @@ type BatcherConfig struct {
 	// FlushTimeout bounds one Commit (default 10s). A commit does not use any submitter's
 	// context: one client going away must not abort the others' writes.
 	FlushTimeout time.Duration
-	// AfterCommit, when set, is called with each committed group (hot-index updates). It must not
-	// block for long.
+	// AfterCommit, when set, is called with each committed group (the live view's counts). It
+	// must not block for long.
 	AfterCommit func(tps []store.Touchpoint)
 }
 

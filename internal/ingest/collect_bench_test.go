@@ -20,7 +20,7 @@ func (d *discardStore) InsertTouchpoints(_ context.Context, tps []store.Touchpoi
 
 // BenchmarkCollect is one POST /v1/collect of ten snippet-like events through the handler, the
 // batcher (a group of exactly those ten, so it flushes without waiting) and a store that keeps
-// nothing: Hub's own work per request, without the database's or the hot index's.
+// nothing: Hub's own work per request, without the database's.
 //
 //	go test -run x -bench Collect -benchmem ./internal/ingest/
 func BenchmarkCollect(b *testing.B) {

@@ -8,7 +8,7 @@ import (
 )
 
 // IdentityKey is the cache key under which Hub versions before the hot index's removal kept the
-// visitor of a hashed e-mail or phone, for 30 days (docs/architecture.md §6). Nothing writes it
+// visitor of a hashed e-mail or phone, for 30 days (docs/architecture.md §5a). Nothing writes it
 // now; an erasure still deletes it, so that a person's hashes written by an earlier version do
 // not outlive their erasure in the cache.
 func IdentityKey(tenantID string, kind store.IdentityKind, hash string) string {

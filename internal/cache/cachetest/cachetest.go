@@ -40,8 +40,6 @@ func Run(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		{"TokenBucket", testTokenBucket},
 		{"TokenBucketRace", testTokenBucketRace},
 		{"TokenBucketInvalid", testTokenBucketInvalid},
-		{"CappedList", testCappedList},
-		{"CappedListExpiry", testCappedListExpiry},
 		{"StreamPublishRead", testStreamPublishRead},
 		{"StreamBlockWakesOnPublish", testStreamBlock},
 		{"StreamBlockTimeout", testStreamBlockTimeout},
@@ -50,7 +48,6 @@ func Run(t *testing.T, newCache func(t *testing.T) cache.Cache) {
 		{"StreamInvalid", testStreamInvalid},
 		{"PingState", testPingState},
 		{"Concurrent", testConcurrent},
-		{"WriteMany", testWriteMany},
 		{"PublishMany", testPublishMany},
 		{"GetMany", testGetMany},
 	}
@@ -281,35 +278,33 @@ func testIncrFixedWindow(t *testing.T, c cache.Cache) {
 
 func testWrongType(t *testing.T, c cache.Cache) {
 	ctx := ctxFor(t)
-	if err := c.PushCapped(ctx, "list", []byte("a"), 5, time.Minute); err != nil {
+	if _, err := c.Publish(ctx, "stream", []byte("a"), 10); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Set(ctx, "str", []byte("a"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	checks := map[string]error{}
-	_, _, checks["Get(list)"] = c.Get(ctx, "list")
-	checks["PushCapped(str)"] = c.PushCapped(ctx, "str", []byte("b"), 5, time.Minute)
-	_, checks["Range(str)"] = c.Range(ctx, "str", 0)
+	_, _, checks["Get(stream)"] = c.Get(ctx, "stream")
 	_, checks["Publish(str)"] = c.Publish(ctx, "str", []byte("e"), 10)
 	_, checks["Read(str)"] = c.Read(ctx, "str", cache.StreamStart, 0, 0)
 	_, _, checks["Allow(str)"] = c.Allow(ctx, "str", 1, 1)
-	_, checks["Incr(list)"] = c.Incr(ctx, "list", time.Minute)
+	_, checks["Incr(stream)"] = c.Incr(ctx, "stream", time.Minute)
 	for what, err := range checks {
 		if !errors.Is(err, cache.ErrWrongType) {
 			t.Errorf("%s: err = %v; want ErrWrongType", what, err)
 		}
 	}
-	// The failed push must not have touched the string, nor its TTL-less neighbour's value.
+	// The failed operations must not have touched the string.
 	if v, ok := mustGet(t, c, "str"); !ok || string(v) != "a" {
 		t.Fatalf("str after failed ops = %q, %v", v, ok)
 	}
 	// Set replaces a value of any kind.
-	if err := c.Set(ctx, "list", []byte("now a string"), time.Minute); err != nil {
+	if err := c.Set(ctx, "stream", []byte("now a string"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := mustGet(t, c, "list"); !ok || string(v) != "now a string" {
-		t.Fatalf("Set over a list: Get = %q, %v", v, ok)
+	if v, ok := mustGet(t, c, "stream"); !ok || string(v) != "now a string" {
+		t.Fatalf("Set over a stream: Get = %q, %v", v, ok)
 	}
 }
 
@@ -400,14 +395,6 @@ func testTokenBucketInvalid(t *testing.T, c cache.Cache) {
 	}
 }
 
-func strs(items [][]byte) []string {
-	out := make([]string, len(items))
-	for i, b := range items {
-		out[i] = string(b)
-	}
-	return out
-}
-
 func equal(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
@@ -418,51 +405,6 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-func testCappedList(t *testing.T, c cache.Cache) {
-	ctx := ctxFor(t)
-	if got, err := c.Range(ctx, "recent", 0); err != nil || len(got) != 0 {
-		t.Fatalf("Range of an absent list = %q, %v; want empty", got, err)
-	}
-	for i := 1; i <= 10; i++ {
-		if err := c.PushCapped(ctx, "recent", []byte(strconv.Itoa(i)), 5, time.Minute); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, tc := range []struct {
-		n    int
-		want []string
-	}{
-		{0, []string{"10", "9", "8", "7", "6"}},
-		{3, []string{"10", "9", "8"}},
-		{50, []string{"10", "9", "8", "7", "6"}},
-	} {
-		got, err := c.Range(ctx, "recent", tc.n)
-		if err != nil || !equal(strs(got), tc.want) {
-			t.Errorf("Range(n=%d) = %q, %v; want %q", tc.n, strs(got), err, tc.want)
-		}
-	}
-	if err := c.PushCapped(ctx, "recent", []byte("x"), 0, time.Minute); !errors.Is(err, cache.ErrInvalidArgument) {
-		t.Fatalf("PushCapped(max 0) err = %v; want ErrInvalidArgument", err)
-	}
-}
-
-func testCappedListExpiry(t *testing.T, c cache.Cache) {
-	ctx := ctxFor(t)
-	if err := c.PushCapped(ctx, "hot", []byte("a"), 5, shortTTL); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := c.Range(ctx, "hot", 0); err != nil || len(got) != 1 {
-		t.Fatalf("Range = %q, %v; want one item", got, err)
-	}
-	eventually(t, "list expires", func() bool {
-		got, err := c.Range(ctx, "hot", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(got) == 0
-	})
 }
 
 func publish(t *testing.T, c cache.Cache, stream string, data string, maxLen int) string {
@@ -671,10 +613,7 @@ func testConcurrent(t *testing.T, c cache.Cache) {
 		wg.Go(func() {
 			for i := range 25 {
 				k := "k" + strconv.Itoa(i%5)
-				steps := []error{
-					c.Set(ctx, k, []byte{byte(g)}, time.Minute),
-					c.PushCapped(ctx, "l", []byte{byte(i)}, 10, time.Minute),
-				}
+				steps := []error{c.Set(ctx, k, []byte{byte(g)}, time.Minute)}
 				_, _, err := c.Get(ctx, k)
 				steps = append(steps, err)
 				_, err = c.SetNX(ctx, "nx"+strconv.Itoa(i), nil, time.Minute)
@@ -682,8 +621,6 @@ func testConcurrent(t *testing.T, c cache.Cache) {
 				_, err = c.Incr(ctx, "ctr", time.Minute)
 				steps = append(steps, err)
 				_, _, err = c.Allow(ctx, "rl", 100, 5)
-				steps = append(steps, err)
-				_, err = c.Range(ctx, "l", 3)
 				steps = append(steps, err)
 				_, err = c.Publish(ctx, "st", []byte{byte(i)}, 20)
 				steps = append(steps, err)
@@ -734,43 +671,6 @@ func testKeyIsolation(t *testing.T, a, b cache.Cache) {
 	// Keys are exact: a prefix of a key is another key.
 	if _, ok := mustGet(t, a, "k:"); ok {
 		t.Fatal("Get(\"k:\") found \"k\"")
-	}
-}
-
-// testWriteMany: a batch of sets and capped pushes lands as the same calls one by one would.
-func testWriteMany(t *testing.T, c cache.Cache) {
-	ctx := context.Background()
-	var ws []cache.Write
-	for i := range 5 {
-		ws = append(ws, cache.Write{Key: "wm:list", Val: []byte{'a' + byte(i)}, MaxItems: 3, TTL: time.Minute},
-			cache.Write{Key: "wm:list2", Val: []byte{'v' + byte(i)}, MaxItems: 10, TTL: time.Minute})
-	}
-	ws = append(ws, cache.Write{Key: "wm:k1", Val: []byte("v1"), TTL: time.Minute}, cache.Write{Key: "wm:k2", Val: []byte("v2")})
-	if err := cache.WriteMany(ctx, c, ws); err != nil {
-		t.Fatal(err)
-	}
-	items, err := c.Range(ctx, "wm:list", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := string(bytes.Join(items, nil)); got != "edc" {
-		t.Fatalf("capped list after WriteMany = %q, want %q", got, "edc")
-	}
-	// Pushes to two lists interleaved: each list keeps its own values in order.
-	if items, err = c.Range(ctx, "wm:list2", 0); err != nil {
-		t.Fatal(err)
-	}
-	if got := string(bytes.Join(items, nil)); got != "zyxwv" {
-		t.Fatalf("second list after WriteMany = %q, want %q", got, "zyxwv")
-	}
-	for k, want := range map[string]string{"wm:k1": "v1", "wm:k2": "v2"} {
-		v, ok, err := c.Get(ctx, k)
-		if err != nil || !ok || string(v) != want {
-			t.Fatalf("Get(%s) = %q %v %v", k, v, ok, err)
-		}
-	}
-	if err := cache.WriteMany(ctx, c, nil); err != nil {
-		t.Fatalf("empty batch: %v", err)
 	}
 }
 
@@ -843,10 +743,10 @@ func testGetMany(t *testing.T, c cache.Cache) {
 	if got, err := cache.GetMany(ctx, c, nil); err != nil || len(got) != 0 {
 		t.Fatalf("GetMany(nil) = %v, %v", got, err)
 	}
-	if err := c.PushCapped(ctx, "gm:list", []byte("x"), 5, time.Minute); err != nil {
+	if _, err := c.Publish(ctx, "gm:stream", []byte("x"), 5); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cache.GetMany(ctx, c, []string{"gm:b", "gm:list"}); !errors.Is(err, cache.ErrWrongType) {
-		t.Fatalf("GetMany of a list = %v, want ErrWrongType", err)
+	if _, err := cache.GetMany(ctx, c, []string{"gm:b", "gm:stream"}); !errors.Is(err, cache.ErrWrongType) {
+		t.Fatalf("GetMany of a stream = %v, want ErrWrongType", err)
 	}
 }

@@ -52,7 +52,6 @@ type kind uint8
 
 const (
 	kindString kind = iota + 1
-	kindList
 	kindBucket
 	kindStream
 )
@@ -62,8 +61,6 @@ type entry struct {
 	expires time.Time // zero: never
 
 	val []byte // kindString
-
-	list [][]byte // kindList, oldest first
 
 	tokens float64   // kindBucket
 	last   time.Time // kindBucket: last refill
@@ -278,50 +275,6 @@ func (c *Cache) Allow(_ context.Context, key string, rate float64, burst int) (b
 
 // tokenEpsilon absorbs floating-point error so a caller who waits exactly retryAfter gets in.
 const tokenEpsilon = 1e-9
-
-// PushCapped implements cache.Cache.
-func (c *Cache) PushCapped(_ context.Context, key string, val []byte, maxItems int, ttl time.Duration) error {
-	if maxItems < 1 {
-		return fmt.Errorf("memory: push: maxItems %d: %w", maxItems, cache.ErrInvalidArgument)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	e, _, err := c.entryOf(key, kindList, now, "push")
-	if err != nil {
-		return err
-	}
-	e.list = append(e.list, clone(val))
-	if len(e.list) > maxItems {
-		// Copy rather than reslice so trimmed items are not kept alive by the backing array.
-		e.list = append([][]byte(nil), e.list[len(e.list)-maxItems:]...)
-	}
-	if ttl > 0 {
-		e.expires = now.Add(ttl)
-	}
-	return nil
-}
-
-// Range implements cache.Cache.
-func (c *Cache) Range(_ context.Context, key string, n int) ([][]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.lookup(key, c.now())
-	if e == nil {
-		return [][]byte{}, nil
-	}
-	if e.kind != kindList {
-		return nil, wrongType("range")
-	}
-	if n <= 0 || n > len(e.list) {
-		n = len(e.list)
-	}
-	out := make([][]byte, 0, n)
-	for i := len(e.list) - 1; i >= len(e.list)-n; i-- {
-		out = append(out, clone(e.list[i]))
-	}
-	return out, nil
-}
 
 // Publish implements cache.Cache. The stream is trimmed to exactly maxLen events.
 func (c *Cache) Publish(_ context.Context, stream string, data []byte, maxLen int) (string, error) {

@@ -267,48 +267,6 @@ func (c *Cache) Allow(ctx context.Context, key string, rate float64, burst int) 
 	return res[0] == 1, time.Duration(res[1]) * time.Microsecond, nil
 }
 
-// pushScript is LPUSH + LTRIM + PEXPIRE in one step; a WRONGTYPE on LPUSH aborts it before
-// the expiry could touch someone else's key.
-var pushScript = goredis.NewScript(`
-redis.call('LPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
-return 1
-`)
-
-// PushCapped implements cache.Cache.
-func (c *Cache) PushCapped(ctx context.Context, key string, val []byte, maxItems int, ttl time.Duration) error {
-	if maxItems < 1 {
-		return fmt.Errorf("redis: push: maxItems %d: %w", maxItems, cache.ErrInvalidArgument)
-	}
-	if err := pushScript.Run(ctx, c.client, []string{c.key(key)}, val, maxItems, millis(ttl)).Err(); err != nil {
-		return c.fail(ctx, "push", err)
-	}
-	c.ok()
-	return nil
-}
-
-// Range implements cache.Cache.
-func (c *Cache) Range(ctx context.Context, key string, n int) ([][]byte, error) {
-	stop := int64(n) - 1
-	if n <= 0 {
-		stop = -1
-	}
-	items, err := c.client.LRange(ctx, c.key(key), 0, stop).Result()
-	if err != nil {
-		return nil, c.fail(ctx, "range", err)
-	}
-	c.ok()
-	out := make([][]byte, len(items))
-	for i, s := range items {
-		out[i] = []byte(s)
-	}
-	return out, nil
-}
-
 // Publish implements cache.Cache with XADD MAXLEN ~.
 func (c *Cache) Publish(ctx context.Context, stream string, event []byte, maxLen int) (string, error) {
 	if maxLen < 1 {
@@ -474,57 +432,4 @@ type slogPrintf struct{ log *slog.Logger }
 
 func (l slogPrintf) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
-}
-
-// WriteMany implements cache.BatchWriter: every write in one pipelined round trip (no
-// MULTI/EXEC: the batch is not atomic, see cache.WriteMany), the pushes to one key folded into
-// one LPUSH of all their values, in order, followed by one LTRIM and one PEXPIRE, as in
-// PushCapped.
-func (c *Cache) WriteMany(ctx context.Context, ws []cache.Write) error {
-	if len(ws) == 0 {
-		return nil
-	}
-	type push struct {
-		vals     []any
-		maxItems int
-		ttl      time.Duration
-	}
-	var (
-		order  []string
-		pushes map[string]*push
-	)
-	_, err := c.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for _, w := range ws {
-			k := c.key(w.Key)
-			if w.MaxItems > 0 {
-				if pushes == nil {
-					pushes = make(map[string]*push, len(ws))
-				}
-				pu := pushes[k]
-				if pu == nil {
-					pu = &push{}
-					pushes[k] = pu
-					order = append(order, k)
-				}
-				pu.vals = append(pu.vals, w.Val)
-				pu.maxItems, pu.ttl = w.MaxItems, w.TTL
-				continue
-			}
-			p.Set(ctx, k, w.Val, noExpiry(w.TTL))
-		}
-		for _, k := range order {
-			pu := pushes[k]
-			p.LPush(ctx, k, pu.vals...)
-			p.LTrim(ctx, k, 0, int64(pu.maxItems)-1)
-			if pu.ttl > 0 {
-				p.PExpire(ctx, k, pu.ttl)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return c.fail(ctx, "write many", err)
-	}
-	c.ok()
-	return nil
 }
