@@ -296,21 +296,27 @@ type rowQuerier interface {
 // the earliest first seen and the latest last seen, and are locked in key order so concurrent
 // groups do not deadlock. It returns how many touchpoints were new.
 //
-// The statement is prepared once per connection and its parameters are encoded into a buffer
+// A group whose touchpoints all carry a client event id (what t.js sends) or none does (the
+// pixel, a link) gets a statement without the other kind's insert (writeTouchpointsSQL): each
+// insert unnests every column's array into a tuple store before its WHERE picks its rows, so
+// the unused one cost the whole group's unnesting a second time. A mixed group gets both.
+//
+// Each statement is prepared once per connection and its parameters are encoded into a buffer
 // kept between groups: pgx's Query encodes them into one it shrinks back to 256 bytes after every
 // statement, so each group's hundred-odd kilobytes of arrays grew it anew, some ten copies.
 func writeTouchpoints(ctx context.Context, conn *pgx.Conn, q rowQuerier, tps []store.Touchpoint, ids []store.Identity) (int, error) {
 	args := append(touchpointArrays(tps), identityArrays(ids)...)
+	keys := groupKeysOf(tps)
 	if conn.Config().DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
 		// The URL asked for no prepared statements (default_query_exec_mode, e.g. behind a
 		// pooler in transaction mode): pgx's way.
 		var n int
-		if err := q.QueryRow(ctx, writeTouchpointsSQL, plainArrays(args)...).Scan(&n); err != nil {
+		if err := q.QueryRow(ctx, writeTouchpointsSQL[keys], plainArrays(args)...).Scan(&n); err != nil {
 			return 0, err
 		}
 		return n, nil
 	}
-	sd, err := conn.Prepare(ctx, writeTouchpointsStmt, writeTouchpointsSQL)
+	sd, err := conn.Prepare(ctx, writeTouchpointsStmt[keys], writeTouchpointsSQL[keys])
 	if err != nil {
 		return 0, err
 	}
@@ -349,8 +355,38 @@ func writeTouchpoints(ctx context.Context, conn *pgx.Conn, q rowQuerier, tps []s
 	return n, nil
 }
 
-// writeTouchpointsStmt is writeTouchpointsSQL's name as a prepared statement.
-const writeTouchpointsStmt = "hub_write_touchpoints"
+// groupKeys says which of a group's touchpoints carry a client event id, the retry key that
+// touchpoint_events holds: all of them, none or some. It picks the group's statement.
+type groupKeys int
+
+const (
+	allKeyed groupKeys = iota
+	noneKeyed
+	someKeyed
+)
+
+func groupKeysOf(tps []store.Touchpoint) groupKeys {
+	keyed := 0
+	for i := range tps {
+		if tps[i].ClientEventID != "" {
+			keyed++
+		}
+	}
+	switch keyed {
+	case len(tps):
+		return allKeyed
+	case 0:
+		return noneKeyed
+	}
+	return someKeyed
+}
+
+// writeTouchpointsStmt names writeTouchpointsSQL's statements when prepared.
+var writeTouchpointsStmt = [...]string{
+	allKeyed:  "hub_write_touchpoints_keyed",
+	noneKeyed: "hub_write_touchpoints_bare",
+	someKeyed: "hub_write_touchpoints",
+}
 
 // paramBuffers keeps WriteTouchpoints' encoding buffers, each as large as the largest group
 // it encoded.
@@ -417,7 +453,17 @@ func identityArrays(ids []store.Identity) []any {
 // text and is cast to jsonb).
 var touchpointTypes = map[string]string{"occurred_at": "timestamptz", "received_at": "timestamptz", "bot": "boolean"}
 
-var writeTouchpointsSQL = func() string {
+// writeTouchpointsSQL is the group commit's statement for each groupKeys: the retry keys (ev)
+// and the touchpoints they let through (tp) when some touchpoint has a client event id, the
+// touchpoints without one (bare) when some has none, and the identities (ids) always. Every
+// variant names all the parameters (tp and bare each insert every column).
+var writeTouchpointsSQL = [...]string{
+	allKeyed:  buildWriteTouchpointsSQL(true, false),
+	noneKeyed: buildWriteTouchpointsSQL(false, true),
+	someKeyed: buildWriteTouchpointsSQL(true, true),
+}
+
+func buildWriteTouchpointsSQL(keyed, bare bool) string {
 	cols := sqlstore.TouchpointColumns
 	params := make([]string, len(cols))
 	param := make(map[string]string, len(cols))
@@ -438,39 +484,48 @@ var writeTouchpointsSQL = func() string {
 		}
 	}
 	k := len(cols)
-	return `WITH ev AS (
+	var ctes, counts []string
+	if keyed {
+		ctes = append(ctes, `ev AS (
 	INSERT INTO touchpoint_events (source_id, client_event_id, touchpoint_id, occurred_at)
 	SELECT source_id, client_event_id, id, occurred_at
-	FROM unnest(` + param["source_id"] + `, ` + param["client_event_id"] + `, ` + param["id"] + `, ` + param["occurred_at"] + `)
+	FROM unnest(`+param["source_id"]+`, `+param["client_event_id"]+`, `+param["id"]+`, `+param["occurred_at"]+`)
 		AS e(source_id, client_event_id, id, occurred_at)
 	WHERE client_event_id <> ''
 	ON CONFLICT DO NOTHING
 	RETURNING touchpoint_id
-), tp AS (
-	INSERT INTO touchpoints (` + touchpointCols + `)
-	SELECT ` + strings.Join(sel, ", ") + `
-	FROM unnest(` + strings.Join(params, ", ") + `) AS t(` + touchpointCols + `)
+)`, `tp AS (
+	INSERT INTO touchpoints (`+touchpointCols+`)
+	SELECT `+strings.Join(sel, ", ")+`
+	FROM unnest(`+strings.Join(params, ", ")+`) AS t(`+touchpointCols+`)
 	WHERE client_event_id <> '' AND id IN (SELECT touchpoint_id FROM ev)
 	RETURNING 1
-), bare AS (
-	INSERT INTO touchpoints (` + touchpointCols + `)
-	SELECT ` + strings.Join(sel, ", ") + `
-	FROM unnest(` + strings.Join(params, ", ") + `) AS t(` + touchpointCols + `)
+)`)
+		counts = append(counts, "(SELECT count(*) FROM tp)")
+	}
+	if bare {
+		ctes = append(ctes, `bare AS (
+	INSERT INTO touchpoints (`+touchpointCols+`)
+	SELECT `+strings.Join(sel, ", ")+`
+	FROM unnest(`+strings.Join(params, ", ")+`) AS t(`+touchpointCols+`)
 	WHERE client_event_id = ''
 	ON CONFLICT DO NOTHING
 	RETURNING 1
-), ids AS (
+)`)
+		counts = append(counts, "(SELECT count(*) FROM bare)")
+	}
+	ctes = append(ctes, `ids AS (
 	INSERT INTO identities (tenant_id, kind, hash, visitor_id, first_seen, last_seen)
 	SELECT tenant_id, kind, hash, visitor_id, first_seen, last_seen
-	FROM unnest(` + fmt.Sprintf("$%d::text[], $%d::text[], $%d::text[], $%d::text[], $%d::timestamptz[], $%d::timestamptz[]", k+1, k+2, k+3, k+4, k+5, k+6) + `)
+	FROM unnest(`+fmt.Sprintf("$%d::text[], $%d::text[], $%d::text[], $%d::text[], $%d::timestamptz[], $%d::timestamptz[]", k+1, k+2, k+3, k+4, k+5, k+6)+`)
 		AS i(tenant_id, kind, hash, visitor_id, first_seen, last_seen)
 	ORDER BY tenant_id, kind, hash, visitor_id
 	ON CONFLICT (tenant_id, kind, hash, visitor_id) DO UPDATE SET
 		first_seen = LEAST(identities.first_seen, excluded.first_seen),
 		last_seen = GREATEST(identities.last_seen, excluded.last_seen)
-)
-SELECT (SELECT count(*) FROM tp) + (SELECT count(*) FROM bare)`
-}()
+)`)
+	return "WITH " + strings.Join(ctes, ", ") + "\nSELECT " + strings.Join(counts, " + ")
+}
 
 func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError

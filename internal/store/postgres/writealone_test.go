@@ -193,3 +193,45 @@ func TestWriteTouchpointsKeyedWithoutConflictClause(t *testing.T) {
 		t.Errorf("after the bare group twice: %v, want [8 5 4]", c)
 	}
 }
+
+// TestWriteTouchpointsEachStatement: each of the group commit's statements (every touchpoint with
+// a client event id, none, some) stores its group once, its retry nothing, and a group mixing
+// retried and new touchpoints of both kinds only the new ones.
+func TestWriteTouchpointsEachStatement(t *testing.T) {
+	t.Parallel()
+	s := openMigrated(t)
+	ctx := context.Background()
+	ten, es := pipelineWorld(t, s, 1)
+	src := es[0].SourceID
+	keyed, ids := groupOf(ten, src, "k", 4)
+	bare, _ := groupOf(ten, src, "b", 3)
+	for i := range bare {
+		bare[i].ClientEventID = ""
+	}
+	mixed, _ := groupOf(ten, src, "m", 4)
+	mixed[1].ClientEventID, mixed[3].ClientEventID = "", ""
+	for _, g := range []struct {
+		name string
+		tps  []store.Touchpoint
+		ids  []store.Identity
+	}{{"all keyed", keyed, ids}, {"none keyed", bare, nil}, {"some keyed", mixed, nil}} {
+		for round, want := range []int{len(g.tps), 0} {
+			if n, err := s.WriteTouchpoints(ctx, g.tps, g.ids); err != nil || n != want {
+				t.Fatalf("%s, round %d: %d, %v; want %d", g.name, round, n, err, want)
+			}
+		}
+	}
+	if c := counts(t, s); c != [3]int{11, 6, 4} {
+		t.Errorf("touchpoints, retry keys, identities %v, want [11 6 4]", c)
+	}
+	// Retries of one of each kind beside a new one of each kind: only the new two are stored.
+	fresh, _ := groupOf(ten, src, "f", 2)
+	fresh[1].ClientEventID = ""
+	again := []store.Touchpoint{keyed[0], fresh[0], bare[0], fresh[1]}
+	if n, err := s.WriteTouchpoints(ctx, again, nil); err != nil || n != 2 {
+		t.Fatalf("retries beside new touchpoints: %d, %v; want 2", n, err)
+	}
+	if c := counts(t, s); c != [3]int{13, 7, 4} {
+		t.Errorf("after the mixed retry: %v, want [13 7 4]", c)
+	}
+}
