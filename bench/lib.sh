@@ -10,8 +10,8 @@
 # and other users would be part of the figure): it initdb's a cluster in a temporary directory
 # (as the postgres user when run as root: PostgreSQL refuses root) on a free port, configured
 # like a managed database (autovacuum on, synchronous_commit=on, fsync=on, full_page_writes=on,
-# shared_buffers 25 % of RAM capped at 8 GB, effective_cache_size 75 %, max_connections 200,
-# max_wal_size 2 GB), and starts a redis-server on a free port with no persistence (as a managed
+# shared_buffers 25 % of RAM capped at 8 GB in huge pages, effective_cache_size 75 %,
+# max_connections 200, max_wal_size 2 GB), and starts a redis-server on a free port with no persistence (as a managed
 # cache); both are logged with their settings and stopped at the end.
 #
 # Inputs (environment):
@@ -21,6 +21,13 @@
 #                    it is as idle as the run's own)
 #   PG_SHARED_BUFFERS, PG_MAX_CONNECTIONS  override the cluster's shared_buffers (e.g. 2GB) and
 #                    max_connections (200)
+#   PG_HUGE_PAGES    on (default): the cluster's shared memory in 2 MB pages, as RDS for
+#                    PostgreSQL runs every class but micro, small and medium (huge_pages=on by
+#                    default there): run as root, the run reserves the pages it needs
+#                    (`postgres -C shared_memory_size_in_huge_pages`) in vm.nr_hugepages and gives
+#                    them back at the end; where it cannot (not root, memory too fragmented) the
+#                    cluster runs on 4 kB pages and the log says so. off: 4 kB pages. The setting
+#                    used is in the cluster's log line (huge_pages=on|off)
 #   HUB_EXTRA_ENV    extra NAME=value words for hub serve (e.g. "HUB_WORKERS=40")
 #   PG_POOL          with STORE=postgres, Hub's HUB_DB_MAX_CONNS (default: unset, so Hub's own
 #                    default applies: 20 connections unless HUB_EXTRA_ENV sets it)
@@ -58,6 +65,7 @@ DESTS=${DESTS:-meta}
 DEST_FAKES=
 DEST_PIDS=()
 REDIS_PID=
+HUGE_PAGES_BEFORE=
 PG_DIR=
 PG_PID=
 PG_AS=()
@@ -141,6 +149,10 @@ bench_cleanup() {
 		if [ -n "$PG_PID" ]; then
 			pg_river_jobs_report || log "could not count the River jobs"
 			"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || log "could not stop the PostgreSQL cluster in $PG_DIR"
+		fi
+		if [ -n "$HUGE_PAGES_BEFORE" ]; then
+			# The cluster is stopped: its huge pages are free again.
+			echo "$HUGE_PAGES_BEFORE" >/proc/sys/vm/nr_hugepages 2>/dev/null || log "could not give back the huge pages (vm.nr_hugepages stays $(cat /proc/sys/vm/nr_hugepages))"
 		fi
 		if [ "${KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
 			log "PostgreSQL cluster kept: $PG_DIR (log: $PG_DIR/log)"
@@ -258,6 +270,7 @@ pg_start() {
 		log_autovacuum_min_duration = 0
 		log_checkpoints = on
 	CONF
+	pg_huge_pages >>"$PG_DIR/data/postgresql.conf"
 	if [ "${PG_STATEMENTS:-0}" = 1 ]; then
 		printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.max = 2000\npg_stat_statements.track_planning = on\n" >>"$PG_DIR/data/postgresql.conf"
 	fi
@@ -272,7 +285,39 @@ pg_start() {
 		psql "postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable" -qAtc "create extension pg_stat_statements" >/dev/null
 	fi
 	DB_URL="postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable"
-	log "PostgreSQL $(psql "$admin" -qAtc 'show server_version') cluster of this run on port $PG_PORT, postmaster pid $PG_PID: $(psql "$admin" -qAtc "select string_agg(name || '=' || setting || coalesce(unit, ''), ' ' order by name) from pg_settings where name in ('autovacuum','synchronous_commit','fsync','full_page_writes','shared_buffers','effective_cache_size','max_connections','max_wal_size','wal_level')")"
+	log "PostgreSQL $(psql "$admin" -qAtc 'show server_version') cluster of this run on port $PG_PORT, postmaster pid $PG_PID: $(psql "$admin" -qAtc "select string_agg(name || '=' || setting || coalesce(unit, ''), ' ' order by name) from pg_settings where name in ('autovacuum','synchronous_commit','fsync','full_page_writes','shared_buffers','effective_cache_size','max_connections','max_wal_size','wal_level','huge_pages')")"
+}
+
+# pg_huge_pages prints the cluster's huge_pages setting (see PG_HUGE_PAGES): on after reserving
+# the 2 MB pages its shared memory needs on top of those already reserved (HUGE_PAGES_BEFORE,
+# given back by bench_cleanup), else off, with the reason in the log. A page fault on a fresh
+# 4 kB page costs several microseconds on these machines (fault_us), and a new cluster touches
+# each page of its shared buffers for the first time while the harness measures, a cost a
+# long-running database with huge pages does not have.
+pg_huge_pages() {
+	if [ "${PG_HUGE_PAGES:-on}" != on ]; then
+		echo "huge_pages = off"
+		return
+	fi
+	local need have
+	need=$("${PG_AS[@]}" "$PG_BIN/postgres" -D "$PG_DIR/data" -C shared_memory_size_in_huge_pages 2>/dev/null) || need=
+	have=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null) || have=
+	if ! [[ "$need" =~ ^[1-9][0-9]*$ && "$have" =~ ^[0-9]+$ ]] || [ ! -w /proc/sys/vm/nr_hugepages ]; then
+		log "huge pages: not available here (needs PostgreSQL 15+ and root); shared memory in 4 kB pages"
+		echo "huge_pages = off"
+		return
+	fi
+	HUGE_PAGES_BEFORE=$have
+	echo $((have + need)) >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+	if [ "$(cat /proc/sys/vm/nr_hugepages)" -lt $((have + need)) ]; then
+		log "huge pages: only $(($(cat /proc/sys/vm/nr_hugepages) - have)) of $need could be reserved; shared memory in 4 kB pages"
+		echo "$have" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+		HUGE_PAGES_BEFORE=
+		echo "huge_pages = off"
+		return
+	fi
+	log "huge pages: $need reserved for the cluster's shared memory (vm.nr_hugepages $have -> $((have + need)))"
+	echo "huge_pages = on"
 }
 
 # redis_start starts the run's own redis-server (no persistence, like a managed cache) and sets
