@@ -145,7 +145,11 @@ func main() {
 		hubBase = hubBase[:i]
 	}
 	r := &runner{
-		client:  &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}},
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *conc}},
+		// A fake's event list holds every event of the run: tens of megabytes by the end of a
+		// ramp past 700/s, read while the overload's backlog keeps the machine busy, which took
+		// longer than a webhook's 30 s (session q's PostgreSQL ramp stopped there).
+		dump:    &http.Client{Timeout: 5 * time.Minute},
 		webhook: *webhookURL, hottok: *hottok, fake: *fakeURL, hubBase: hubBase, apiKey: *apiKey,
 		conc: *conc, sent: map[string]time.Time{}, hubPID: *hubPID, pgPID: *pgPID,
 		fakes:       append([]fakeDest{{name: "meta", url: *fakeURL}}, others...),
@@ -344,6 +348,7 @@ func capacity(steps []stepResult, o objective) (stepResult, bool) {
 // runner sends webhooks and keeps, for the whole run, when each acknowledged order was due.
 type runner struct {
 	client                                 *http.Client
+	dump                                   *http.Client // reads the fakes' event lists (below)
 	webhook, hottok, fake, hubBase, apiKey string
 	conc                                   int
 	fakes                                  []fakeDest // Meta's first
@@ -448,7 +453,7 @@ func (r *runner) warmUp(prefix string, rate float64, n int, wait time.Duration, 
 
 // finish reads the fake and computes the step's late, dup and e2e p95.
 func (s *stepResult) finish(r *runner) {
-	evs, err := events(r.client, r.fake)
+	evs, err := events(r.dump, r.fake)
 	if err != nil {
 		log.Fatalf("delivery: read the fake's events: %v", err)
 	}
@@ -473,7 +478,7 @@ func (s *stepResult) finish(r *runner) {
 	s.e2eP95 = pct(lat, 95)
 	s.others = nil
 	for _, f := range r.fakes[1:] {
-		evs, err := events(r.client, f.url)
+		evs, err := events(r.dump, f.url)
 		if err != nil {
 			log.Fatalf("delivery: read the events of the fake of %s: %v", f.name, err)
 		}
@@ -499,7 +504,7 @@ func (r *runner) waitDelivered(ids []string, d time.Duration) bool {
 	for {
 		all := true
 		for _, f := range r.fakes {
-			evs, err := events(r.client, f.url)
+			evs, err := events(r.dump, f.url)
 			if err != nil {
 				log.Fatalf("delivery: read the events of the fake of %s: %v", f.name, err)
 			}
@@ -573,7 +578,7 @@ func (r *runner) tally(wait time.Duration, arrived func()) tallyResult {
 		pending := map[string][]string{}
 		for i, f := range r.fakes {
 			var err error
-			evs[i], err = events(r.client, f.url)
+			evs[i], err = events(r.dump, f.url)
 			if err != nil {
 				log.Fatalf("delivery: read the events of the fake of %s: %v", f.name, err)
 			}
