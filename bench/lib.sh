@@ -25,9 +25,11 @@
 #                    PostgreSQL runs every class but micro, small and medium (huge_pages=on by
 #                    default there): run as root, the run reserves the pages it needs
 #                    (`postgres -C shared_memory_size_in_huge_pages`) in vm.nr_hugepages and gives
-#                    them back at the end; where it cannot (not root, memory too fragmented) the
-#                    cluster runs on 4 kB pages and the log says so. off: 4 kB pages. The setting
-#                    used is in the cluster's log line (huge_pages=on|off)
+#                    them back at the end (a run killed with SIGKILL cannot: then
+#                    `echo 0 >/proc/sys/vm/nr_hugepages`); where it cannot reserve them (not root,
+#                    memory too fragmented) the cluster runs on 4 kB pages and the log says so.
+#                    off: 4 kB pages. The setting used is in the cluster's log line
+#                    (huge_pages=on|off)
 #   HUB_EXTRA_ENV    extra NAME=value words for hub serve (e.g. "HUB_WORKERS=40")
 #   PG_POOL          with STORE=postgres, Hub's HUB_DB_MAX_CONNS (default: unset, so Hub's own
 #                    default applies: 20 connections unless HUB_EXTRA_ENV sets it)
