@@ -110,11 +110,7 @@ func (p person) seed(t *testing.T, st store.Store, c cache.Cache, tn tenant, ext
 		t.Fatal(err)
 	}
 	// The identity keys an earlier version's hot index left in the cache (ingest.IdentityKey).
-	for _, h := range []string{p.emHash, p.phHash} {
-		kind := store.IdentityEmail
-		if h == p.phHash {
-			kind = store.IdentityPhone
-		}
+	for kind, h := range map[store.IdentityKind]string{store.IdentityEmail: p.emHash, store.IdentityPhone: p.phHash} {
 		if err := c.Set(ctx, ingest.IdentityKey(tn.ID, kind, h), []byte(p.visitor), time.Hour); err != nil {
 			t.Fatal(err)
 		}

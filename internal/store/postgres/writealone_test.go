@@ -32,6 +32,14 @@ func groupOf(ten store.Tenant, src string, prefix string, n int) ([]store.Touchp
 	return tps, ids
 }
 
+// withoutEventIDs clears the client event ids of tps, as the pixel and a link send none.
+func withoutEventIDs(tps []store.Touchpoint) []store.Touchpoint {
+	for i := range tps {
+		tps[i].ClientEventID = ""
+	}
+	return tps
+}
+
 // counts returns how many rows touchpoints, touchpoint_events and identities hold.
 func counts(t *testing.T, s *postgres.Store) [3]int {
 	t.Helper()
@@ -180,9 +188,7 @@ func TestWriteTouchpointsKeyedWithoutConflictClause(t *testing.T) {
 		t.Errorf("after the refused group: touchpoints, retry keys, identities %v, want [5 5 4]", c)
 	}
 	bare, _ := groupOf(ten, src, "c", 3)
-	for i := range bare {
-		bare[i].ClientEventID = ""
-	}
+	bare = withoutEventIDs(bare)
 	for round, want := range []int{3, 0} {
 		n, err := s.WriteTouchpoints(ctx, bare, nil)
 		if err != nil || n != want {
@@ -205,9 +211,7 @@ func TestWriteTouchpointsEachStatement(t *testing.T) {
 	src := es[0].SourceID
 	keyed, ids := groupOf(ten, src, "k", 4)
 	bare, _ := groupOf(ten, src, "b", 3)
-	for i := range bare {
-		bare[i].ClientEventID = ""
-	}
+	bare = withoutEventIDs(bare)
 	mixed, _ := groupOf(ten, src, "m", 4)
 	mixed[1].ClientEventID, mixed[3].ClientEventID = "", ""
 	for _, g := range []struct {
