@@ -11,8 +11,8 @@
 # (as the postgres user when run as root: PostgreSQL refuses root) on a free port, configured
 # like a managed database (autovacuum on, synchronous_commit=on, fsync=on, full_page_writes=on,
 # shared_buffers 25 % of RAM capped at 8 GB in huge pages, effective_cache_size 75 %,
-# max_connections 200, max_wal_size 2 GB), and starts a redis-server on a free port with no persistence (as a managed
-# cache); both are logged with their settings and stopped at the end.
+# max_connections 200, max_wal_size 2 GB), and starts a redis-server on a free port with no
+# persistence (as a managed cache); both are logged with their settings and stopped at the end.
 #
 # Inputs (environment):
 #   STORE            sqlite (default) or postgres
@@ -272,10 +272,12 @@ pg_start() {
 		log_autovacuum_min_duration = 0
 		log_checkpoints = on
 	CONF
-	pg_huge_pages >>"$PG_DIR/data/postgresql.conf"
 	if [ "${PG_STATEMENTS:-0}" = 1 ]; then
 		printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.max = 2000\npg_stat_statements.track_planning = on\n" >>"$PG_DIR/data/postgresql.conf"
 	fi
+	# Last: the pages it reserves are for the shared memory of everything configured above,
+	# pg_stat_statements' included.
+	pg_huge_pages >>"$PG_DIR/data/postgresql.conf"
 	"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 120 start >/dev/null || {
 		cat "$PG_DIR/log" >&2
 		return 1
