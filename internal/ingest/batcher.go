@@ -21,7 +21,12 @@ type BatcherConfig struct {
 	Size int
 	// Wait flushes a group this long after its first touchpoint arrived (default 3ms).
 	Wait time.Duration
-	// Flushers is how many groups may be collected and committed at once (default 2).
+	// Quiet flushes a group once no submission has arrived for this long, before Wait (default
+	// 300µs; Quiet >= Wait leaves only Wait): when the requests that were coming have come,
+	// waiting longer only delays them.
+	Quiet time.Duration
+	// Flushers is how many groups may be committed at once (default 2). One of them collects
+	// the next group while the others commit.
 	Flushers int
 	// FlushTimeout bounds one Commit (default 10s). A commit does not use any submitter's
 	// context: one client going away must not abort the others' writes.
@@ -32,15 +37,22 @@ type BatcherConfig struct {
 }
 
 // Batcher is a group commit: concurrent Submit calls are gathered into one Commit, flushed by
-// size or after a short wait, and each Submit returns only once its own touchpoints are
-// committed (or the commit failed). Touchpoints repeated within a group (same source and client
-// event id) are written once.
+// size, after a short wait or once submissions stop coming, and each Submit returns only once
+// its own touchpoints are committed (or the commit failed). Touchpoints repeated within a group
+// (same source and client event id) are written once.
+//
+// One flusher collects at a time (collecting); the others commit meanwhile. When every flusher
+// collected at once, the requests arriving in one wait were split between them, two groups of
+// half the size committed side by side, and a group's fixed costs (its statement, its commit)
+// were paid twice for the same requests (issue 15: bench/ingest's groups were half the size,
+// and Hub + PostgreSQL CPU per event about a sixth higher, docs/benchmarks.md).
 type Batcher struct {
-	cfg  BatcherConfig
-	in   chan *submission
-	mu   sync.RWMutex // guards closed against sends on in
-	done chan struct{}
-	wg   sync.WaitGroup
+	cfg        BatcherConfig
+	in         chan *submission
+	mu         sync.RWMutex // guards closed against sends on in
+	collecting sync.Mutex   // held by the one flusher collecting a group
+	done       chan struct{}
+	wg         sync.WaitGroup
 
 	closed bool
 }
@@ -57,6 +69,9 @@ func NewBatcher(cfg BatcherConfig) *Batcher {
 	}
 	if cfg.Wait <= 0 {
 		cfg.Wait = 3 * time.Millisecond
+	}
+	if cfg.Quiet <= 0 {
+		cfg.Quiet = 300 * time.Microsecond
 	}
 	if cfg.Flushers <= 0 {
 		cfg.Flushers = 2
@@ -119,58 +134,67 @@ func (b *Batcher) Close(ctx context.Context) error {
 
 func (b *Batcher) run() {
 	defer b.wg.Done()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	var (
-		group []*submission
-		n     int
-	)
+	wait, quiet := time.NewTimer(time.Hour), time.NewTimer(time.Hour)
+	wait.Stop()
+	quiet.Stop()
+	var group []*submission
 	for {
-		first, ok := <-b.in
+		b.collecting.Lock()
+		group, n, ok := b.collect(group[:0], wait, quiet)
+		b.collecting.Unlock()
 		if !ok {
 			return
-		}
-		group, n = append(group[:0], first), len(first.tps)
-		// Take whatever is already queued without waiting: under load the queue fills while the
-		// previous commit runs, and that is the group.
-		open := true
-	drain:
-		for n < b.cfg.Size {
-			select {
-			case s, ok := <-b.in:
-				if !ok {
-					open = false
-					break drain
-				}
-				group, n = append(group, s), n+len(s.tps)
-			default:
-				break drain
-			}
-		}
-		if open && n < b.cfg.Size {
-			timer.Reset(b.cfg.Wait)
-		wait:
-			for n < b.cfg.Size {
-				select {
-				case s, ok := <-b.in:
-					if !ok {
-						break wait
-					}
-					group, n = append(group, s), n+len(s.tps)
-				case <-timer.C:
-					break wait
-				}
-			}
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
 		}
 		b.flush(group, n)
 		clear(group)
 	}
+}
+
+// collect gathers the next group into group: it waits for a first submission, takes whatever
+// is already queued (under load the queue fills while the previous commit runs, and that is the
+// group), then what arrives until the group is full, Wait has passed since it began or no
+// submission came for Quiet. ok is false once the batcher is closed and drained.
+func (b *Batcher) collect(group []*submission, wait, quiet *time.Timer) (_ []*submission, n int, ok bool) {
+	first, ok := <-b.in
+	if !ok {
+		return group, 0, false
+	}
+	group, n = append(group, first), len(first.tps)
+drain:
+	for n < b.cfg.Size {
+		select {
+		case s, ok := <-b.in:
+			if !ok {
+				return group, n, true
+			}
+			group, n = append(group, s), n+len(s.tps)
+		default:
+			break drain
+		}
+	}
+	if n >= b.cfg.Size {
+		return group, n, true
+	}
+	// Go 1.23's timers: Stop and Reset leave no stale tick in the channel.
+	wait.Reset(b.cfg.Wait)
+	quiet.Reset(b.cfg.Quiet)
+	defer wait.Stop()
+	defer quiet.Stop()
+	for n < b.cfg.Size {
+		select {
+		case s, ok := <-b.in:
+			if !ok {
+				return group, n, true
+			}
+			group, n = append(group, s), n+len(s.tps)
+			quiet.Reset(b.cfg.Quiet)
+		case <-wait.C:
+			return group, n, true
+		case <-quiet.C:
+			return group, n, true
+		}
+	}
+	return group, n, true
 }
 
 func (b *Batcher) flush(group []*submission, n int) {

@@ -46,8 +46,8 @@ func (c *recordingCommit) sizes() []int {
 func TestBatcherGroupsBySize(t *testing.T) {
 	t.Parallel()
 	rc := &recordingCommit{}
-	// A wait of an hour: only the size can flush this group.
-	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 50, Wait: time.Hour, Flushers: 1})
+	// A wait and a quiet of an hour: only the size can flush this group.
+	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 50, Wait: time.Hour, Quiet: time.Hour, Flushers: 1})
 	defer b.Close(context.Background())
 	var wg sync.WaitGroup
 	for i := range 50 {
@@ -73,6 +73,74 @@ func TestBatcherFlushesAfterWait(t *testing.T) {
 	}
 	if got := rc.sizes(); len(got) != 1 || got[0] != 2 {
 		t.Errorf("groups = %v", got)
+	}
+}
+
+// TestBatcherOneCollectorAtATime: two idle flushers do not split the submissions arriving
+// together into two groups; one collects them all while the other stays free to commit.
+func TestBatcherOneCollectorAtATime(t *testing.T) {
+	t.Parallel()
+	rc := &recordingCommit{}
+	// Only the size flushes: were the submissions split, neither group would reach it, and
+	// every Submit would time out.
+	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 40, Wait: time.Hour, Quiet: time.Hour, Flushers: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	defer b.Close(ctx)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			if err := b.Submit(ctx, []store.Touchpoint{tp(i)}); err != nil {
+				t.Errorf("Submit: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := rc.sizes(); len(got) != 1 || got[0] != 40 {
+		t.Errorf("groups = %v, want one of 40", got)
+	}
+}
+
+// TestBatcherFlushesWhenQuiet: a group closes once submissions stop coming, long before its
+// wait is over.
+func TestBatcherFlushesWhenQuiet(t *testing.T) {
+	t.Parallel()
+	rc := &recordingCommit{}
+	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 1000, Wait: time.Hour, Quiet: 20 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	defer b.Close(ctx)
+	if err := b.Submit(ctx, []store.Touchpoint{tp(1), tp(2)}); err != nil {
+		t.Fatalf("Submit: %v (the group waited for its hour)", err)
+	}
+	if got := rc.sizes(); len(got) != 1 || got[0] != 2 {
+		t.Errorf("groups = %v", got)
+	}
+}
+
+// TestBatcherQuietRestartsOnArrival: the quiet is counted from the last submission, so
+// submissions that keep coming closer together than it share a group (here three, 300 ms apart
+// with a quiet of 600 ms: a quiet counted from the first would have closed the group before the
+// third).
+func TestBatcherQuietRestartsOnArrival(t *testing.T) {
+	t.Parallel()
+	rc := &recordingCommit{}
+	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 1000, Wait: time.Hour, Quiet: 600 * time.Millisecond, Flushers: 1})
+	defer b.Close(context.Background())
+	var wg sync.WaitGroup
+	for i := range 3 {
+		if i > 0 {
+			time.Sleep(300 * time.Millisecond)
+		}
+		wg.Go(func() {
+			if err := b.Submit(context.Background(), []store.Touchpoint{tp(i)}); err != nil {
+				t.Errorf("Submit: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := rc.sizes(); len(got) != 1 || got[0] != 3 {
+		t.Errorf("groups = %v, want one of 3", got)
 	}
 }
 

@@ -57,12 +57,14 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
 
-	// BatchSize and BatchWait bound a group commit: it flushes at BatchSize touchpoints or
-	// BatchWait after its first one (defaults 500 and 3ms). Flushers is how many commits may be
-	// in flight at once (default 2; SQLite serialises them anyway).
-	BatchSize int
-	BatchWait time.Duration
-	Flushers  int
+	// BatchSize, BatchWait and BatchQuiet bound a group commit: it flushes at BatchSize
+	// touchpoints, BatchWait after its first one or once none has come for BatchQuiet
+	// (defaults 500, 3ms and 300µs). Flushers is how many commits may be in flight at once
+	// (default 2; SQLite serialises them anyway), one group collecting meanwhile.
+	BatchSize  int
+	BatchWait  time.Duration
+	BatchQuiet time.Duration
+	Flushers   int
 	// FlushTimeout bounds one commit (default 10s).
 	FlushTimeout time.Duration
 
@@ -192,6 +194,7 @@ func New(cfg Config) (*Service, error) {
 		Commit:       s.commit,
 		Size:         cfg.BatchSize,
 		Wait:         cfg.BatchWait,
+		Quiet:        cfg.BatchQuiet,
 		Flushers:     cfg.Flushers,
 		FlushTimeout: cfg.FlushTimeout,
 		AfterCommit:  s.afterCommit,
