@@ -137,10 +137,14 @@ func (b *Batcher) run() {
 	wait, quiet := time.NewTimer(time.Hour), time.NewTimer(time.Hour)
 	wait.Stop()
 	quiet.Stop()
-	var group []*submission
+	var (
+		group []*submission
+		n     int
+		ok    bool
+	)
 	for {
 		b.collecting.Lock()
-		group, n, ok := b.collect(group[:0], wait, quiet)
+		group, n, ok = b.collect(group[:0], wait, quiet)
 		b.collecting.Unlock()
 		if !ok {
 			return
@@ -160,38 +164,35 @@ func (b *Batcher) collect(group []*submission, wait, quiet *time.Timer) (_ []*su
 		return group, 0, false
 	}
 	group, n = append(group, first), len(first.tps)
-drain:
+	waiting := false
 	for n < b.cfg.Size {
+		var s *submission
 		select {
-		case s, ok := <-b.in:
-			if !ok {
-				return group, n, true
-			}
-			group, n = append(group, s), n+len(s.tps)
+		case s, ok = <-b.in: // already queued
 		default:
-			break drain
-		}
-	}
-	if n >= b.cfg.Size {
-		return group, n, true
-	}
-	// Go 1.23's timers: Stop and Reset leave no stale tick in the channel.
-	wait.Reset(b.cfg.Wait)
-	quiet.Reset(b.cfg.Quiet)
-	defer wait.Stop()
-	defer quiet.Stop()
-	for n < b.cfg.Size {
-		select {
-		case s, ok := <-b.in:
-			if !ok {
+			if !waiting {
+				// The queue is empty: wait for more, Wait from now at most and Quiet from the
+				// last arrival. (Go 1.23's timers: Stop and Reset leave no stale tick behind.)
+				waiting = true
+				wait.Reset(b.cfg.Wait)
+				quiet.Reset(b.cfg.Quiet)
+				defer wait.Stop()
+				defer quiet.Stop()
+			}
+			select {
+			case s, ok = <-b.in:
+			case <-wait.C:
+				return group, n, true
+			case <-quiet.C:
 				return group, n, true
 			}
-			group, n = append(group, s), n+len(s.tps)
+		}
+		if !ok {
+			return group, n, true
+		}
+		group, n = append(group, s), n+len(s.tps)
+		if waiting {
 			quiet.Reset(b.cfg.Quiet)
-		case <-wait.C:
-			return group, n, true
-		case <-quiet.C:
-			return group, n, true
 		}
 	}
 	return group, n, true
