@@ -43,21 +43,28 @@ func (c *recordingCommit) sizes() []int {
 	return s
 }
 
+// submitEach submits tp(0) … tp(n-1) to b at once, each on its own, and returns once every
+// Submit has; one that fails fails the test.
+func submitEach(ctx context.Context, t *testing.T, b *Batcher, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := b.Submit(ctx, []store.Touchpoint{tp(i)}); err != nil {
+				t.Errorf("Submit: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func TestBatcherGroupsBySize(t *testing.T) {
 	t.Parallel()
 	rc := &recordingCommit{}
 	// A wait and a quiet of an hour: only the size can flush this group.
 	b := NewBatcher(BatcherConfig{Commit: rc.commit, Size: 50, Wait: time.Hour, Quiet: time.Hour, Flushers: 1})
 	defer b.Close(context.Background())
-	var wg sync.WaitGroup
-	for i := range 50 {
-		wg.Go(func() {
-			if err := b.Submit(context.Background(), []store.Touchpoint{tp(i)}); err != nil {
-				t.Errorf("Submit: %v", err)
-			}
-		})
-	}
-	wg.Wait()
+	submitEach(context.Background(), t, b, 50)
 	if got := rc.sizes(); len(got) != 1 || got[0] != 50 {
 		t.Errorf("groups = %v, want one of 50", got)
 	}
@@ -87,15 +94,7 @@ func TestBatcherOneCollectorAtATime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	defer b.Close(ctx)
-	var wg sync.WaitGroup
-	for i := range 40 {
-		wg.Go(func() {
-			if err := b.Submit(ctx, []store.Touchpoint{tp(i)}); err != nil {
-				t.Errorf("Submit: %v", err)
-			}
-		})
-	}
-	wg.Wait()
+	submitEach(ctx, t, b, 40)
 	if got := rc.sizes(); len(got) != 1 || got[0] != 40 {
 		t.Errorf("groups = %v, want one of 40", got)
 	}
