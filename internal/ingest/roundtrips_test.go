@@ -14,8 +14,10 @@ import (
 
 // TestGroupCommitRoundTrips: on PostgreSQL a group that plans no delivery (page views) is
 // written in one round trip, its statement alone in autocommit, where BEGIN, the statement and
-// COMMIT made three; its retry too, storing nothing twice. A group with a lead still writes in a
-// transaction with the deliveries it may plan (more than one round trip), and is stored.
+// COMMIT made three. Its retry stores nothing twice: the first, its retry key written as new, is
+// the refused statement and the checked one (prepared first), three round trips; the next, with
+// the keys checked, one. A group with a lead still writes in a transaction with the deliveries it
+// may plan (more than one round trip), and is stored.
 func TestGroupCommitRoundTrips(t *testing.T) {
 	t.Parallel()
 	var rt teststore.RoundTrips
@@ -40,8 +42,11 @@ func TestGroupCommitRoundTrips(t *testing.T) {
 	if trips := collect("page_view", "e1"); trips != 1 {
 		t.Errorf("a group of page views: %d round trips, want 1", trips)
 	}
+	if trips := collect("page_view", "e1"); trips != 3 {
+		t.Errorf("its retry: %d round trips, want 3 (refused, prepared checked, checked)", trips)
+	}
 	if trips := collect("page_view", "e1"); trips != 1 {
-		t.Errorf("its retry: %d round trips, want 1", trips)
+		t.Errorf("its retry while the keys are checked: %d round trips, want 1", trips)
 	}
 	if trips := collect("lead", "e2"); trips < 2 {
 		t.Errorf("a group with a lead: %d round trips, want a transaction (at least 2)", trips)

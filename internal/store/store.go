@@ -24,6 +24,12 @@ var (
 	// failed (an I/O error, a full or read-only disk): nothing written since can be trusted to
 	// last, so callers must not acknowledge it (answer 503, the client retries).
 	ErrStorageFailed = errors.New("store: storage failed")
+	// ErrRetryKeyTaken is a transaction's WriteTouchpoints finding, on a store that writes a
+	// group's retry keys as new until one is refused (PostgreSQL), a key stored already: the
+	// transaction can only roll back, and the store checks the keys of the groups that follow.
+	// Tx runs its function once more on it, so its callers see it only if that run fails the
+	// same way.
+	ErrRetryKeyTaken = errors.New("store: a retry key was stored already; the transaction runs again")
 )
 
 // Store is the whole persistence seam. Reads are tenant-scoped: a row of another tenant is
@@ -54,7 +60,9 @@ type Store interface {
 
 	// Tx runs fn in one database transaction; jobs enqueued through the Tx commit or roll back
 	// with it. fn must use only the Tx it is given (on SQLite the store has a single writer
-	// connection, so a write through the Store inside fn would wait for fn to finish).
+	// connection, so a write through the Store inside fn would wait for fn to finish). When fn
+	// returns ErrRetryKeyTaken (wrapped), Tx rolls back and runs it once more in a new
+	// transaction, so fn must have no effect outside the Tx.
 	Tx(ctx context.Context, fn func(Tx) error) error
 
 	// Queue is the River client bound to this database.

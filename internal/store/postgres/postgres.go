@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,8 @@ type Store struct {
 	receipts *receipts
 	flavor   *sqlstore.Flavor
 	queue    *sqlstore.Queue[pgx.Tx]
+	// keys says whether a group commit checks its retry keys against the stored ones.
+	keys *retryKeyCheck
 }
 
 var _ store.Store = (*Store)(nil)
@@ -110,7 +113,7 @@ func newStore(pool, receipts *pgxpool.Pool, o store.Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, flavor: f, queue: q}
+	s := &Store{pool: pool, flavor: f, queue: q, keys: &retryKeyCheck{now: o.Now}}
 	var (
 		receipt     func(context.Context, sqlstore.InboxRow) error
 		receiptRead sqlstore.Querier
@@ -127,11 +130,11 @@ func newStore(pool, receipts *pgxpool.Pool, o store.Options) (*Store, error) {
 		ReceiptRead: receiptRead,
 		// The transaction begins with its first round trip (pipeTx).
 		Begin: func(context.Context) (sqlstore.DriverTx, error) {
-			return storeTx{&pipeTx{pool: pool}, q}, nil
+			return storeTx{&pipeTx{pool: pool}, q, s.keys}, nil
 		},
 		// A group commit outside a transaction is its one statement alone.
 		WriteTouchpoints: func(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
-			return writeTouchpointsAlone(ctx, pool, tps, ids)
+			return writeTouchpointsAlone(ctx, pool, s.keys, tps, ids)
 		},
 		Options: o,
 	})
@@ -225,6 +228,7 @@ func (s *Store) MigrationStatus(ctx context.Context) (bool, error) {
 type storeTx struct {
 	*pipeTx
 	queue *sqlstore.Queue[pgx.Tx]
+	keys  *retryKeyCheck
 }
 
 // storeTx writes a group commit in one statement.
@@ -247,13 +251,22 @@ func (t storeTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams)
 }
 
 // WriteTouchpoints inserts a group of touchpoints and upserts its identity links in one
-// statement in the transaction (writeTouchpoints).
+// statement in the transaction (writeTouchpoints). When it wrote the group's retry keys as new
+// and one was stored already, the transaction can only roll back: it returns
+// store.ErrRetryKeyTaken, on which Tx runs its function once more, now with the keys checked
+// (retryKeyCheck).
 func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
 	tx, err := t.begun(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return writeTouchpoints(ctx, tx.Conn(), tx, tps, ids)
+	check := t.keys.on()
+	n, err := writeTouchpoints(ctx, tx.Conn(), tx, tps, ids, check)
+	if !check && retryKeyTaken(err) {
+		t.keys.taken()
+		return 0, fmt.Errorf("%w: %w", store.ErrRetryKeyTaken, err)
+	}
+	return n, err
 }
 
 // writeTouchpointsAlone is writeTouchpoints outside a transaction, on a connection of the pool:
@@ -264,15 +277,57 @@ func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, i
 // made on a COMMIT. Only a write that nothing else must commit with may come here
 // (ingest.Service's group commit when the group plans no delivery, Store.WriteTouchpoints and
 // Store.LinkIdentities called on the store).
-func writeTouchpointsAlone(ctx context.Context, pool *pgxpool.Pool, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+//
+// A group whose retry keys went in as new and found one stored wrote nothing (the statement
+// failed whole): it is written again at once with the keys checked (retryKeyCheck).
+func writeTouchpointsAlone(ctx context.Context, pool *pgxpool.Pool, keys *retryKeyCheck, tps []store.Touchpoint, ids []store.Identity) (int, error) {
 	c, err := pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
 	}
 	// Release destroys the connection if a cancelled context left it closed or busy.
 	defer c.Release()
-	return writeTouchpoints(ctx, c.Conn(), c.Conn(), tps, ids)
+	check := keys.on()
+	n, err := writeTouchpoints(ctx, c.Conn(), c.Conn(), tps, ids, check)
+	if !check && retryKeyTaken(err) {
+		keys.taken()
+		return writeTouchpoints(ctx, c.Conn(), c.Conn(), tps, ids, true)
+	}
+	return n, err
 }
+
+// retryKeyCheck says whether a group commit checks its retry keys against the stored ones
+// (ON CONFLICT DO NOTHING on touchpoint_events, and only the touchpoints whose key was new) or
+// writes them as new, a plain insert whose primary key refuses a stored one and fails the
+// whole statement (as touchpoints' does a touchpoint stored before under the same id). The check is what made the keys cost PostgreSQL twice: a probe of the primary
+// key before each row besides the insert into it, the keys returned and joined back to the
+// touchpoints, and a confirmation record per row in the WAL (BenchmarkGroupCommit: about 2.5 µs
+// of PostgreSQL's CPU per event, 48 bytes of WAL). A retry whose first copy was stored is rare
+// (the answer to a stored request was lost), so a group goes in as new until one is refused;
+// then it is written again checked, and so are the groups of the next minute (retryKeyCheckFor),
+// so a burst of retries (clients resending after a timeout) costs one failed statement, not one
+// per group. Either way a stored key is never written twice: the primary key stands behind both.
+type retryKeyCheck struct {
+	now   func() time.Time
+	until atomic.Int64 // UnixNano: groups check their keys until then (0: no key was refused yet)
+}
+
+// retryKeyCheckFor is how long groups check their keys after a key was refused.
+const retryKeyCheckFor = time.Minute
+
+// on reports whether a group written now checks its retry keys.
+func (c *retryKeyCheck) on() bool { return c.now().UnixNano() < c.until.Load() }
+
+// taken records that a group written as new found a retry key stored.
+func (c *retryKeyCheck) taken() { c.until.Store(c.now().Add(retryKeyCheckFor).UnixNano()) }
+
+// retryKeyTaken reports whether err, the failure of a statement that wrote its group's retry
+// keys unchecked, may be a retry: a unique violation, of touchpoint_events' primary key (a stored
+// key) or of touchpoints' (a touchpoint stored before under its id: the same request written
+// again, or an id reused under a new key, which the checked statement refuses again). Nothing
+// else in that statement can violate a unique index: the bare touchpoints and the identities
+// have their ON CONFLICT clauses.
+func retryKeyTaken(err error) bool { return isUniqueViolation(err) }
 
 // rowQuerier is the pgx.Tx or *pgx.Conn writeTouchpoints runs its statement on when prepared
 // statements are off.
@@ -304,9 +359,12 @@ type rowQuerier interface {
 // Each statement is prepared once per connection and its parameters are encoded into a buffer
 // kept between groups: pgx's Query encodes them into one it shrinks back to 256 bytes after every
 // statement, so each group's hundred-odd kilobytes of arrays grew it anew, some ten copies.
-func writeTouchpoints(ctx context.Context, conn *pgx.Conn, q rowQuerier, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+func writeTouchpoints(ctx context.Context, conn *pgx.Conn, q rowQuerier, tps []store.Touchpoint, ids []store.Identity, check bool) (int, error) {
 	args := append(touchpointArrays(tps), identityArrays(ids)...)
 	keys := groupKeysOf(tps)
+	if !check && keys != noneKeyed {
+		keys += unchecked
+	}
 	if conn.Config().DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
 		// The URL asked for no prepared statements (default_query_exec_mode, e.g. behind a
 		// pooler in transaction mode): pgx's way.
@@ -363,6 +421,8 @@ const (
 	allKeyed groupKeys = iota
 	noneKeyed
 	someKeyed
+	// unchecked added to allKeyed or someKeyed: the retry keys written as new (retryKeyCheck).
+	unchecked
 )
 
 func groupKeysOf(tps []store.Touchpoint) groupKeys {
@@ -383,9 +443,11 @@ func groupKeysOf(tps []store.Touchpoint) groupKeys {
 
 // writeTouchpointsStmt names writeTouchpointsSQL's statements when prepared.
 var writeTouchpointsStmt = [...]string{
-	allKeyed:  "hub_write_touchpoints_keyed",
-	noneKeyed: "hub_write_touchpoints_bare",
-	someKeyed: "hub_write_touchpoints",
+	allKeyed:              "hub_write_touchpoints_keyed",
+	noneKeyed:             "hub_write_touchpoints_bare",
+	someKeyed:             "hub_write_touchpoints",
+	allKeyed + unchecked:  "hub_write_touchpoints_keyed_new",
+	someKeyed + unchecked: "hub_write_touchpoints_new",
 }
 
 // paramBuffers keeps WriteTouchpoints' encoding buffers, each as large as the largest group
@@ -458,12 +520,18 @@ var touchpointTypes = map[string]string{"occurred_at": "timestamptz", "received_
 // touchpoints without one (bare) when some has none, and the identities (ids) always. Every
 // variant names all the parameters (tp and bare each insert every column).
 var writeTouchpointsSQL = [...]string{
-	allKeyed:  buildWriteTouchpointsSQL(true, false),
-	noneKeyed: buildWriteTouchpointsSQL(false, true),
-	someKeyed: buildWriteTouchpointsSQL(true, true),
+	allKeyed:              buildWriteTouchpointsSQL(true, false, true),
+	noneKeyed:             buildWriteTouchpointsSQL(false, true, true),
+	someKeyed:             buildWriteTouchpointsSQL(true, true, true),
+	allKeyed + unchecked:  buildWriteTouchpointsSQL(true, false, false),
+	someKeyed + unchecked: buildWriteTouchpointsSQL(true, true, false),
 }
 
-func buildWriteTouchpointsSQL(keyed, bare bool) string {
+// buildWriteTouchpointsSQL builds the statement that writes the keyed touchpoints (keyed), the
+// bare ones (bare) and the identities; check says whether the retry keys are checked against
+// the stored ones (retryKeyCheck): unchecked, they are a plain insert and every keyed touchpoint
+// goes in.
+func buildWriteTouchpointsSQL(keyed, bare, check bool) string {
 	cols := sqlstore.TouchpointColumns
 	params := make([]string, len(cols))
 	param := make(map[string]string, len(cols))
@@ -485,20 +553,26 @@ func buildWriteTouchpointsSQL(keyed, bare bool) string {
 	}
 	k := len(cols)
 	var ctes, counts []string
+	// Checked, the keys' insert skips a stored key and returns the new ones, and only their
+	// touchpoints go in; unchecked, a stored key fails the statement, and every keyed touchpoint
+	// goes in.
+	conflict, newKey := "", ""
+	if check {
+		conflict = "\n\tON CONFLICT DO NOTHING\n\tRETURNING touchpoint_id"
+		newKey = " AND id IN (SELECT touchpoint_id FROM ev)"
+	}
 	if keyed {
 		ctes = append(ctes, `ev AS (
 	INSERT INTO touchpoint_events (source_id, client_event_id, touchpoint_id, occurred_at)
 	SELECT source_id, client_event_id, id, occurred_at
 	FROM unnest(`+param["source_id"]+`, `+param["client_event_id"]+`, `+param["id"]+`, `+param["occurred_at"]+`)
 		AS e(source_id, client_event_id, id, occurred_at)
-	WHERE client_event_id <> ''
-	ON CONFLICT DO NOTHING
-	RETURNING touchpoint_id
+	WHERE client_event_id <> ''`+conflict+`
 )`, `tp AS (
 	INSERT INTO touchpoints (`+touchpointCols+`)
 	SELECT `+strings.Join(sel, ", ")+`
 	FROM unnest(`+strings.Join(params, ", ")+`) AS t(`+touchpointCols+`)
-	WHERE client_event_id <> '' AND id IN (SELECT touchpoint_id FROM ev)
+	WHERE client_event_id <> ''`+newKey+`
 	RETURNING 1
 )`)
 		counts = append(counts, "(SELECT count(*) FROM tp)")

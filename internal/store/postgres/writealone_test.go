@@ -54,8 +54,10 @@ func counts(t *testing.T, s *postgres.Store) [3]int {
 
 // TestWriteTouchpointsOneRoundTrip: a group commit written outside a transaction
 // (Store.WriteTouchpoints, as ingest writes a group that plans no delivery) is one round trip,
-// the statement alone, where BEGIN, the statement and COMMIT made three; its retry is one too
-// and stores nothing twice.
+// the statement alone, where BEGIN, the statement and COMMIT made three. Its retry stores
+// nothing twice: the first, with the keys written as new, is the refused statement and the
+// checked one (prepared first on the connection), three; while the store checks the keys, a
+// retry and a new group are one again.
 func TestWriteTouchpointsOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	var rt teststore.RoundTrips
@@ -80,11 +82,17 @@ func TestWriteTouchpointsOneRoundTrip(t *testing.T) {
 	if trips := write("b", 10); trips != 1 {
 		t.Errorf("a group commit: %d round trips, want 1", trips)
 	}
-	if trips := write("b", 0); trips != 1 {
-		t.Errorf("its retry: %d round trips, want 1", trips)
+	if trips := write("b", 0); trips != 3 {
+		t.Errorf("its retry: %d round trips, want 3 (refused, prepared checked, checked)", trips)
 	}
-	if c := counts(t, s); c != [3]int{20, 20, 4} {
-		t.Errorf("touchpoints, retry keys, identities: %v, want [20 20 4]", c)
+	if trips := write("b", 0); trips != 1 {
+		t.Errorf("its retry while the keys are checked: %d round trips, want 1", trips)
+	}
+	if trips := write("c", 10); trips != 1 {
+		t.Errorf("a new group while the keys are checked: %d round trips, want 1", trips)
+	}
+	if c := counts(t, s); c != [3]int{30, 30, 4} {
+		t.Errorf("touchpoints, retry keys, identities: %v, want [30 30 4]", c)
 	}
 }
 

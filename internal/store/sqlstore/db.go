@@ -6,6 +6,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -167,10 +168,21 @@ type queries struct {
 	tx  DriverTx
 }
 
-func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) (err error) {
+// runTx runs fn in a transaction, or in q's when q is in one already; fn failing with
+// store.ErrRetryKeyTaken runs once more in a new transaction (store.Store.Tx).
+func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) error {
 	if q.tx != nil {
 		return fn(q)
 	}
+	err := q.runNewTx(ctx, fn)
+	if errors.Is(err, store.ErrRetryKeyTaken) {
+		err = q.runNewTx(ctx, fn)
+	}
+	return err
+}
+
+// runNewTx runs fn in a new transaction.
+func (q *queries) runNewTx(ctx context.Context, fn func(q *queries) error) (err error) {
 	if q.cfg.Group != nil {
 		return q.cfg.Group(ctx, func(tx DriverTx) error {
 			return fn(&queries{cfg: q.cfg, f: q.f, r: tx, w: tx, tx: tx})
