@@ -77,6 +77,7 @@ func main() {
 		maxLoad     = flag.Float64("max-load", 1.0, "refuse to run while the one-minute load average is above this")
 		quietWait   = flag.Duration("quiet-wait", 3*time.Minute, "how long to wait for the load average to fall to -max-load")
 		force       = flag.Bool("force", false, "run on a busy machine anyway (a smoke run: the result line says forced=1)")
+		tenantID    = flag.String("tenant", "", "create the run's sources in this existing tenant (one with destinations: run.sh's DESTINATION=meta) instead of a tenant of the run's own")
 		prof        measure.ProfileFlags
 	)
 	prof.Register(flag.CommandLine, 3*time.Second, "while the load runs")
@@ -125,7 +126,7 @@ func main() {
 	}
 	if st != nil {
 		defer st.Close()
-		keys, tenant = hubSetup(ctx, st, run, *sources)
+		keys, tenant = hubSetup(ctx, st, run, *tenantID, *sources)
 	}
 
 	client := &http.Client{
@@ -358,15 +359,23 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// hubSetup creates the run's tenant and n sources in Hub's database and returns the sources'
-// public keys and the tenant.
-func hubSetup(ctx context.Context, st store.Store, run string, n int) ([]string, store.Tenant) {
+// hubSetup creates the run's tenant (or takes tenantID's) and n sources in Hub's database and
+// returns the sources' public keys and the tenant.
+func hubSetup(ctx context.Context, st store.Store, run, tenantID string, n int) ([]string, store.Tenant) {
 	if err := st.Migrate(ctx); err != nil {
 		log.Fatalf("ingest: migrate: %v", err)
 	}
-	tenant, err := st.CreateTenant(ctx, store.Tenant{ID: "bench_" + run, Name: "bench " + run, CreatedAt: time.Now().UTC()})
+	var (
+		tenant store.Tenant
+		err    error
+	)
+	if tenantID != "" {
+		tenant, err = st.GetTenant(ctx, tenantID)
+	} else {
+		tenant, err = st.CreateTenant(ctx, store.Tenant{ID: "bench_" + run, Name: "bench " + run, CreatedAt: time.Now().UTC()})
+	}
 	if err != nil {
-		log.Fatalf("ingest: create tenant: %v", err)
+		log.Fatalf("ingest: tenant: %v", err)
 	}
 	keys := make([]string, n)
 	for i := range keys {

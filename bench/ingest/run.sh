@@ -11,6 +11,14 @@
 #   PROFILE=15 STORE=postgres bench/ingest/run.sh -duration 20s            # plus a CPU profile of the server
 #   FORCE=1 bench/ingest/run.sh -duration 3s                               # smoke run on a busy machine (forced=1)
 #
+# DESTINATION=meta runs it as a tenant that sends its browser events to Meta would: the run's
+# sources go in bench/lib.sh's tenant, which gets a second Meta destination (the run's fake Meta)
+# enabled for Lead, InitiateCheckout and AddToCart, so each group commit plans a delivery per
+# lead, checkout and cart (30 % of the default mix) and the delivery workers send them during
+# the run; after the run the deliveries planned and sent are printed:
+#
+#   DESTINATION=meta STORE=postgres bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10
+#
 # TARGET=rudder runs the same harness against an already built rudder-server instead of Hub (see
 # bench/ingest/README.md and rudder_setup in bench/lib.sh): the run's own PostgreSQL cluster as for
 # Hub, rudder-server gateway-only on it, and -target rudder (POST /v1/batch):
@@ -41,7 +49,24 @@ if [ "$STORE" = postgres ]; then
 else
 	target=(-sqlite-path "$WORK/data/hub.db")
 fi
+case "${DESTINATION:-}" in
+"") ;;
+meta)
+	hubenv destination add --tenant "$TENANT" --type meta \
+		--config '{"pixel_id":"1234567890123457","events":"Lead,InitiateCheckout,AddToCart"}' \
+		--credentials '{"access_token":"EAAbench"}' >/dev/null
+	target+=(-tenant "$TENANT")
+	log "the run's sources go in tenant $TENANT, whose second Meta destination takes Lead, InitiateCheckout and AddToCart"
+	;;
+*)
+	log "DESTINATION must be meta (or unset)"
+	exit 1
+	;;
+esac
 log "running bench/ingest $*"
 bench_profile_start 3
 timeout 20m "$WORK/ingest" -url "$HUB_URL" -hub-pid "$HUB_PID" "${target[@]}" "${BENCH_ARGS[@]}" "$@"
 bench_profile_report
+if [ -n "${DESTINATION:-}" ] && [ "$STORE" = postgres ]; then
+	log "deliveries of the run's browser events by state: $(psql "$DB_URL" -qAtc "select coalesce(string_agg(state || '=' || n, ' ' order by state), 'none') from (select state, count(*) n from deliveries where touchpoint_id is not null group by state) d")"
+fi

@@ -447,6 +447,16 @@ func TestBrowserEventsToMeta(t *testing.T) {
 			if err != nil || len(all) != 1 {
 				t.Fatalf("deliveries planned: %d %v (only the consented, enabled lead)", len(all), err)
 			}
+			// The client's retry of the same request: its events are skipped by their retry keys
+			// (stored under new touchpoint ids on receipt), and nothing is planned again.
+			resp, b = post(t, r.base+"/v1/collect", "application/json", []byte(body), map[string]string{"User-Agent": "Mozilla/5.0 (X11) Firefox"})
+			if resp.StatusCode/100 != 2 {
+				t.Fatalf("collect again: %d %s", resp.StatusCode, b)
+			}
+			all, err = r.app.Store.ListDeliveries(ctx, store.DeliveryFilter{TenantID: tn.ID})
+			if err != nil || len(all) != 1 || all[0].EventID != "lead-1" {
+				t.Fatalf("deliveries after the retry: %+v %v, want the one lead's", all, err)
+			}
 		})
 	}
 }

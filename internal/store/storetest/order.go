@@ -521,3 +521,62 @@ func testTouchpointDeliveries(t *testing.T, s store.Store) {
 	_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.b.ID, SubjectID: d.ID, DestinationID: w.dstB.ID, EventName: "DeliveryDead"})
 	wantErr(t, err, store.ErrNotFound, "a notice about another tenant's delivery")
 }
+
+// testTouchpointDeliveriesAtOnce: CreateTouchpointDeliveries creates, in one call, the
+// deliveries whose touchpoint (at its occurred_at) and destination are the tenant's and that do
+// not exist yet, returns them in the order given as GetDelivery reads them, and skips the rest:
+// one already created, a second copy in the same call, one of a touchpoint never stored (a
+// retried event's), of another tenant's touchpoint or destination, and one whose occurred_at is
+// not its touchpoint's.
+func testTouchpointDeliveriesAtOnce(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	tps := []store.Touchpoint{
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", ClientEventID: "l-0", VisitorID: "k_1", OccurredAt: at(0)},
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", ClientEventID: "l-1", VisitorID: "k_2", OccurredAt: at(time.Hour)},
+		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "add_to_cart", ClientEventID: "c-2", VisitorID: "k_3", OccurredAt: at(2 * time.Hour)},
+	}
+	must(s.InsertTouchpoints(ctx, tps))(t)
+	other := []store.Touchpoint{{TenantID: w.b.ID, SourceID: w.srcB.ID, Type: "lead", ClientEventID: "b-0", VisitorID: "k_9", OccurredAt: at(0)}}
+	must(s.InsertTouchpoints(ctx, other))(t)
+	of := func(tp store.Touchpoint, tenant, dst, name string) store.TouchpointDelivery {
+		return store.TouchpointDelivery{OccurredAt: tp.OccurredAt, Delivery: store.Delivery{TenantID: tenant, TouchpointID: tp.ID,
+			DestinationID: dst, EventName: name, EventID: tp.ClientEventID, State: store.DeliveryPending, CreatedAt: at(3 * time.Hour)}}
+	}
+	_, created, err := s.CreateDelivery(ctx, of(tps[2], w.a.ID, w.dstA.ID, "AddToCart").Delivery)
+	if err != nil || !created {
+		t.Fatalf("the delivery made first: %v %v", created, err)
+	}
+	gone := store.Touchpoint{ID: store.NewID(), ClientEventID: "l-0", OccurredAt: at(0)}
+	moved := of(tps[1], w.a.ID, w.dstA.ID, "InitiateCheckout")
+	moved.OccurredAt = at(-48 * time.Hour)
+	got, err := s.CreateTouchpointDeliveries(ctx, []store.TouchpointDelivery{
+		of(tps[1], w.a.ID, w.dstA.ID, "Lead"),
+		of(tps[2], w.a.ID, w.dstA.ID, "AddToCart"), // exists
+		of(gone, w.a.ID, w.dstA.ID, "Lead"),        // never stored
+		of(tps[0], w.a.ID, w.dstA.ID, "Lead"),
+		of(tps[0], w.a.ID, w.dstA.ID, "Lead"),   // a second copy
+		of(other[0], w.a.ID, w.dstA.ID, "Lead"), // another tenant's touchpoint
+		of(tps[0], w.a.ID, w.dstB.ID, "Lead"),   // another tenant's destination
+		moved,                                   // not when its touchpoint occurred
+	})
+	noErr(t, err)
+	if len(got) != 2 || got[0].TouchpointID != tps[1].ID || got[1].TouchpointID != tps[0].ID {
+		t.Fatalf("created %+v, want the deliveries of l-1 and l-0, in that order", got)
+	}
+	for _, d := range got {
+		if d.ID == "" || d.State != store.DeliveryPending || d.EventName != "Lead" {
+			t.Errorf("created %+v", d)
+		}
+		equal(t, "get "+d.EventID, must(s.GetDelivery(ctx, w.a.ID, d.ID))(t), d)
+	}
+	if all := must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID}))(t); len(all) != 3 {
+		t.Errorf("tenant A's deliveries: %d, want 3", len(all))
+	}
+	if all := must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.b.ID}))(t); len(all) != 0 {
+		t.Errorf("tenant B's deliveries: %d, want none", len(all))
+	}
+	_, err = s.CreateTouchpointDeliveries(ctx, []store.TouchpointDelivery{{Delivery: store.Delivery{TenantID: w.a.ID,
+		OrderID: "o-1", TouchpointID: tps[0].ID, DestinationID: w.dstA.ID, EventName: "Lead"}}})
+	wantErr(t, err, store.ErrConflict, "a delivery of both an order and a touchpoint")
+}

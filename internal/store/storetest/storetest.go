@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"OrderCreatedAttributed", testOrderCreatedAttributed},
 		{"Deliveries", testDeliveries},
 		{"TouchpointDeliveries", testTouchpointDeliveries},
+		{"TouchpointDeliveriesAtOnce", testTouchpointDeliveriesAtOnce},
 		{"DeliveryJob", testDeliveryJob},
 		{"UpdateDeliveryIf", testUpdateDeliveryIf},
 		{"IdentifierCoverage", testIdentifierCoverage},
