@@ -278,7 +278,7 @@ func Sends(dests *dest.Registry, d store.Destination, name string) bool {
 // the insert has no row, and no delivery is planned for it again.
 func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, now time.Time) (int, error) {
 	dests := map[string][]store.Destination{}
-	var plan []store.TouchpointDelivery
+	n := 0
 	for _, tp := range tps {
 		name, ok := TouchpointEvents[tp.Type]
 		if !ok || tp.Bot || tp.Consent == "denied" {
@@ -288,7 +288,7 @@ func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, n
 		if !loaded {
 			var err error
 			if ds, err = tx.ListDestinations(ctx, tp.TenantID); err != nil {
-				return 0, fmt.Errorf("delivery: plan touchpoints: %w", err)
+				return n, fmt.Errorf("delivery: plan touchpoints: %w", err)
 			}
 			dests[tp.TenantID] = ds
 		}
@@ -300,31 +300,24 @@ func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, n
 			if eventID == "" {
 				eventID = "touchpoint:" + tp.ID
 			}
-			plan = append(plan, store.TouchpointDelivery{OccurredAt: tp.OccurredAt, Delivery: store.Delivery{TenantID: tp.TenantID,
-				TouchpointID: tp.ID, DestinationID: d.ID, EventName: name, EventID: eventID, State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now}})
+			del, created, err := tx.CreateDelivery(ctx, store.Delivery{TenantID: tp.TenantID, TouchpointID: tp.ID, DestinationID: d.ID,
+				EventName: name, EventID: eventID, State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now})
+			if errors.Is(err, store.ErrNotFound) {
+				break // not inserted: a retried event whose deliveries were planned the first time
+			}
+			if err != nil {
+				return n, fmt.Errorf("delivery: plan touchpoints: %w", err)
+			}
+			if !created {
+				continue
+			}
+			if err := tx.Enqueue(ctx, Args{TenantID: tp.TenantID, DeliveryID: del.ID}, nil); err != nil {
+				return n, fmt.Errorf("delivery: plan touchpoints: enqueue: %w", err)
+			}
+			n++
 		}
 	}
-	if len(plan) == 0 {
-		return 0, nil
-	}
-	// One write for the group's deliveries and one for their jobs. A delivery not created is a
-	// retried event's, whose touchpoint was skipped by its retry key (its deliveries were planned
-	// the first time), or one that exists already.
-	created, err := tx.CreateTouchpointDeliveries(ctx, plan)
-	if err != nil {
-		return 0, fmt.Errorf("delivery: plan touchpoints: %w", err)
-	}
-	if len(created) == 0 {
-		return 0, nil
-	}
-	jobs := make([]river.InsertManyParams, len(created))
-	for i, del := range created {
-		jobs[i] = river.InsertManyParams{Args: Args{TenantID: del.TenantID, DeliveryID: del.ID}}
-	}
-	if err := tx.EnqueueMany(ctx, jobs); err != nil {
-		return 0, fmt.Errorf("delivery: plan touchpoints: enqueue: %w", err)
-	}
-	return len(created), nil
+	return n, nil
 }
 
 // Worker delivers one delivery per job, batching concurrent jobs per destination.

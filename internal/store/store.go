@@ -319,11 +319,6 @@ type Writer interface {
 	// event name, destination); the bool says whether it was created, and the existing one is
 	// returned when it was not.
 	CreateDelivery(ctx context.Context, d Delivery) (Delivery, bool, error)
-	// CreateTouchpointDeliveries is CreateDelivery for many deliveries of touchpoints at once
-	// (each with TouchpointID set, and its touchpoint's OccurredAt): it returns, in the order
-	// given, those it created; one whose touchpoint (occurred then) or destination is not the
-	// tenant's, or that exists already, is not.
-	CreateTouchpointDeliveries(ctx context.Context, ds []TouchpointDelivery) ([]Delivery, error)
 	// UpdateDelivery records state, reason, attempts and delivered at; a zero UpdatedAt gets
 	// the clock.
 	UpdateDelivery(ctx context.Context, d Delivery) error
@@ -575,13 +570,6 @@ type Destination struct {
 	TestAcceptedAt *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
-}
-
-// TouchpointDelivery is a delivery of a touchpoint event to create, with when its touchpoint
-// occurred (Touchpoint.OccurredAt), which on PostgreSQL names the day its row is kept under.
-type TouchpointDelivery struct {
-	Delivery
-	OccurredAt time.Time
 }
 
 // Link is a tracking link: GET /r/{code} records a click and redirects to Target.

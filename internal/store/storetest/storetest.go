@@ -53,7 +53,6 @@ func Run(t *testing.T, open Open) {
 		{"OrderCreatedAttributed", testOrderCreatedAttributed},
 		{"Deliveries", testDeliveries},
 		{"TouchpointDeliveries", testTouchpointDeliveries},
-		{"TouchpointDeliveriesAtOnce", testTouchpointDeliveriesAtOnce},
 		{"DeliveryJob", testDeliveryJob},
 		{"UpdateDeliveryIf", testUpdateDeliveryIf},
 		{"IdentifierCoverage", testIdentifierCoverage},
