@@ -3,32 +3,25 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/store/postgres"
+	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
-// testClock is a clock a test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// runsOf runs fn in s.Tx and returns how many times Tx ran it, and Tx's error.
+func runsOf(ctx context.Context, s *postgres.Store, fn func(tx store.Tx) error) (int, error) {
+	runs := 0
+	err := s.Tx(ctx, func(tx store.Tx) error {
+		runs++
+		return fn(tx)
+	})
+	return runs, err
 }
 
 // TestRetryKeysCheckedForAMinuteAfterARefusal: a group's retry keys go in as new until one is
@@ -37,7 +30,7 @@ func (c *testClock) Add(d time.Duration) {
 // comes with new touchpoint ids, as ingest mints them per request, and is never stored twice.
 func TestRetryKeysCheckedForAMinuteAfterARefusal(t *testing.T) {
 	t.Parallel()
-	clock := &testClock{now: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC))
 	var rt teststore.RoundTrips
 	s := teststore.OpenRoundTrips(t, &rt, store.WithClock(clock.Now))
 	ctx := context.Background()
@@ -89,10 +82,8 @@ func TestRetryKeyTakenRunsTheTransactionAgain(t *testing.T) {
 		t.Fatalf("first group: %d, %v", n, err)
 	}
 	// A new group, then the first group's retry with five new keys, in one transaction.
-	runs := 0
 	var news []int
-	err := s.Tx(ctx, func(tx store.Tx) error {
-		runs++
+	runs, err := runsOf(ctx, s, func(tx store.Tx) error {
 		news = news[:0]
 		before, _ := groupOf(ten, src, "b", 10)
 		retry, _ := groupOf(ten, src, "a", 15)
@@ -115,9 +106,7 @@ func TestRetryKeyTakenRunsTheTransactionAgain(t *testing.T) {
 		t.Errorf("touchpoints, retry keys, identities: %v, want [25 25 0]", c)
 	}
 	// The keys are checked now: a retry needs no second run.
-	runs = 0
-	err = s.Tx(ctx, func(tx store.Tx) error {
-		runs++
+	runs, err = runsOf(ctx, s, func(tx store.Tx) error {
 		retry, _ := groupOf(ten, src, "b", 10)
 		_, err := tx.WriteTouchpoints(ctx, retry, nil)
 		return err
@@ -143,9 +132,7 @@ func TestRetryKeyTakenNotARetry(t *testing.T) {
 	if n, err := s.WriteTouchpoints(ctx, first, nil); err != nil || n != 3 {
 		t.Fatalf("first group: %d, %v", n, err)
 	}
-	runs := 0
-	err := s.Tx(ctx, func(tx store.Tx) error {
-		runs++
+	runs, err := runsOf(ctx, s, func(tx store.Tx) error {
 		reused, _ := groupOf(ten, src, "b", 2)
 		reused[1].ID, reused[1].OccurredAt = first[0].ID, first[0].OccurredAt
 		_, err := tx.WriteTouchpoints(ctx, reused, nil)
