@@ -299,14 +299,15 @@ func writeTouchpointsAlone(ctx context.Context, pool *pgxpool.Pool, keys *retryK
 // retryKeyCheck says whether a group commit checks its retry keys against the stored ones
 // (ON CONFLICT DO NOTHING on touchpoint_events, and only the touchpoints whose key was new) or
 // writes them as new, a plain insert whose primary key refuses a stored one and fails the
-// whole statement (as touchpoints' does a touchpoint stored before under the same id). The check is what made the keys cost PostgreSQL twice: a probe of the primary
-// key before each row besides the insert into it, the keys returned and joined back to the
-// touchpoints, and a confirmation record per row in the WAL (BenchmarkGroupCommit: about 2.5 µs
-// of PostgreSQL's CPU per event, 48 bytes of WAL). A retry whose first copy was stored is rare
-// (the answer to a stored request was lost), so a group goes in as new until one is refused;
-// then it is written again checked, and so are the groups of the next minute (retryKeyCheckFor),
-// so a burst of retries (clients resending after a timeout) costs one failed statement, not one
-// per group. Either way a stored key is never written twice: the primary key stands behind both.
+// whole statement (as touchpoints' does a touchpoint stored before under the same id). The
+// check is what made the keys cost PostgreSQL twice: a probe of the primary key before each
+// row besides the insert into it, the keys returned and joined back to the touchpoints, and a
+// confirmation record per row in the WAL (BenchmarkGroupCommit: 2-4 µs of PostgreSQL's CPU
+// per event, 48 bytes of WAL). A retry whose first copy was stored is rare (the answer to a
+// stored request was lost), so a group goes in as new until one is refused; then it is written
+// again checked, and so are the groups of the next minute (retryKeyCheckFor), so a burst of
+// retries (clients resending after a timeout) costs one failed statement, not one per group.
+// Either way a stored key is never written twice: the primary key stands behind both.
 type retryKeyCheck struct {
 	now   func() time.Time
 	until atomic.Int64 // UnixNano: groups check their keys until then (0: no key was refused yet)
