@@ -118,9 +118,9 @@ func TestBatcherFlushesWhenQuiet(t *testing.T) {
 }
 
 // TestBatcherQuietRestartsOnArrival: the quiet is counted from the last submission, so
-// submissions that keep coming closer together than it share a group (here three, 300 ms apart
-// with a quiet of 600 ms: a quiet counted from the first would have closed the group before the
-// third).
+// submissions that keep coming closer together than it share a group (here three, 400 ms apart
+// with a quiet of 600 ms: a quiet counted from the first would have closed the group 200 ms
+// before the third came, and each arrival has 200 ms to spare before its quiet runs out).
 func TestBatcherQuietRestartsOnArrival(t *testing.T) {
 	t.Parallel()
 	rc := &recordingCommit{}
@@ -129,7 +129,7 @@ func TestBatcherQuietRestartsOnArrival(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 3 {
 		if i > 0 {
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(400 * time.Millisecond) // the input: arrivals spaced in time
 		}
 		wg.Go(func() {
 			if err := b.Submit(context.Background(), []store.Touchpoint{tp(i)}); err != nil {
