@@ -260,10 +260,10 @@ func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, i
 	if err != nil {
 		return 0, err
 	}
-	check := t.keys.on()
-	n, err := writeTouchpoints(ctx, tx.Conn(), tx, tps, ids, check)
-	if !check && retryKeyTaken(err) {
-		t.keys.taken()
+	n, refused, err := t.keys.write(func(check bool) (int, error) {
+		return writeTouchpoints(ctx, tx.Conn(), tx, tps, ids, check)
+	})
+	if refused {
 		return 0, fmt.Errorf("%w: %w", store.ErrRetryKeyTaken, err)
 	}
 	return n, err
@@ -287,10 +287,10 @@ func writeTouchpointsAlone(ctx context.Context, pool *pgxpool.Pool, keys *retryK
 	}
 	// Release destroys the connection if a cancelled context left it closed or busy.
 	defer c.Release()
-	check := keys.on()
-	n, err := writeTouchpoints(ctx, c.Conn(), c.Conn(), tps, ids, check)
-	if !check && retryKeyTaken(err) {
-		keys.taken()
+	n, refused, err := keys.write(func(check bool) (int, error) {
+		return writeTouchpoints(ctx, c.Conn(), c.Conn(), tps, ids, check)
+	})
+	if refused {
 		return writeTouchpoints(ctx, c.Conn(), c.Conn(), tps, ids, true)
 	}
 	return n, err
@@ -316,19 +316,23 @@ type retryKeyCheck struct {
 // retryKeyCheckFor is how long groups check their keys after a key was refused.
 const retryKeyCheckFor = time.Minute
 
-// on reports whether a group written now checks its retry keys.
-func (c *retryKeyCheck) on() bool { return c.now().UnixNano() < c.until.Load() }
-
-// taken records that a group written as new found a retry key stored.
-func (c *retryKeyCheck) taken() { c.until.Store(c.now().Add(retryKeyCheckFor).UnixNano()) }
-
-// retryKeyTaken reports whether err, the failure of a statement that wrote its group's retry
-// keys unchecked, may be a retry: a unique violation, of touchpoint_events' primary key (a stored
-// key) or of touchpoints' (a touchpoint stored before under its id: the same request written
-// again, or an id reused under a new key, which the checked statement refuses again). Nothing
-// else in that statement can violate a unique index: the bare touchpoints and the identities
-// have their ON CONFLICT clauses.
-func retryKeyTaken(err error) bool { return isUniqueViolation(err) }
+// write runs write with the keys checked if a key was refused in the last minute, unchecked
+// otherwise. refused says an unchecked write failed on a unique violation, which may be a retry:
+// of touchpoint_events' primary key (a stored key) or of touchpoints' (a touchpoint stored
+// before under its id: the same request written again, or an id reused under a new key, which
+// the checked statement refuses again); nothing else in that statement can violate a unique
+// index (the bare touchpoints and the identities have their ON CONFLICT clauses). It is
+// recorded, so the groups of the next minute are written checked, and the caller writes the
+// group again checked (err is the refusal).
+func (c *retryKeyCheck) write(write func(check bool) (int, error)) (n int, refused bool, err error) {
+	check := c.now().UnixNano() < c.until.Load()
+	n, err = write(check)
+	if !check && isUniqueViolation(err) {
+		c.until.Store(c.now().Add(retryKeyCheckFor).UnixNano())
+		return 0, true, err
+	}
+	return n, false, err
+}
 
 // rowQuerier is the pgx.Tx or *pgx.Conn writeTouchpoints runs its statement on when prepared
 // statements are off.
