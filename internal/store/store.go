@@ -961,6 +961,16 @@ type Delivery struct {
 	TenantID     string
 	OrderID      string
 	TouchpointID string
+	// TouchpointAt is when the delivery's touchpoint occurred, when the caller knows it
+	// (delivery.PlanTouchpoints does): CreateDelivery then looks for the touchpoint on that
+	// moment only, by its whole key (on PostgreSQL one day's partition, whatever the
+	// statistics). Not stored; reads leave it zero.
+	TouchpointAt time.Time
+	// TouchpointWritten says that the caller wrote the delivery's touchpoint, under the same
+	// tenant, in the transaction it creates the delivery in (delivery.PlanTouchpoints after a
+	// group's WriteTouchpoints stored every touchpoint of it): CreateDelivery then does not look
+	// it up. Not stored; reads leave it false.
+	TouchpointWritten bool
 	// SubjectID is, on a DeliveryDead delivery (a webhook telling the merchant's system that
 	// another delivery died), the dead delivery; such a delivery has no order or touchpoint of
 	// its own. A delivery belongs to exactly one of OrderID, TouchpointID and SubjectID.

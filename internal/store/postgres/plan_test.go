@@ -147,6 +147,7 @@ type planNode struct {
 	Relation    string     `json:"Relation Name"`
 	Index       string     `json:"Index Name"`
 	Rows        float64    `json:"Actual Rows"`
+	Loops       float64    `json:"Actual Loops"`
 	Removed     float64    `json:"Rows Removed by Filter"`
 	JoinRemoved float64    `json:"Rows Removed by Join Filter"`
 	Hit         int        `json:"Shared Hit Blocks"`

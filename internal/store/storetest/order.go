@@ -493,6 +493,24 @@ func testTouchpointDeliveries(t *testing.T, s store.Store) {
 	if created || again.ID != d.ID {
 		t.Errorf("the same touchpoint event twice: created=%v id=%s", created, again.ID)
 	}
+	// Given the touchpoint's time (how a retried group's planning looks it up, by its whole
+	// key), it is found at that time only, and only as the tenant's.
+	byTime := store.Delivery{TenantID: w.a.ID, TouchpointID: tps[0].ID, TouchpointAt: at(0), DestinationID: w.dstA.ID,
+		EventName: "InitiateCheckout", EventID: "pixel-1", CreatedAt: at(0)}
+	wrongTime := byTime
+	wrongTime.TouchpointAt = at(time.Second)
+	_, _, err = s.CreateDelivery(ctx, wrongTime)
+	wantErr(t, err, store.ErrNotFound, "a touchpoint looked up at another time than its own")
+	otherTenant := byTime
+	otherTenant.TenantID, otherTenant.DestinationID = w.b.ID, w.dstB.ID
+	_, _, err = s.CreateDelivery(ctx, otherTenant)
+	wantErr(t, err, store.ErrNotFound, "another tenant's touchpoint looked up at its time")
+	d2, created, err := s.CreateDelivery(ctx, byTime)
+	noErr(t, err)
+	if !created || d2.TouchpointID != tps[0].ID || !d2.TouchpointAt.IsZero() {
+		t.Fatalf("by the touchpoint's time: created %v: %+v", created, d2)
+	}
+	equal(t, "get by time", must(s.GetDelivery(ctx, w.a.ID, d2.ID))(t), d2)
 	o := w.order(t, s, w.a.ID, "both")
 	_, _, err = s.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, OrderID: o.ID, TouchpointID: tps[0].ID, DestinationID: w.dstA.ID, EventName: "Lead"})
 	wantErr(t, err, store.ErrConflict, "a delivery of both an order and a touchpoint")
