@@ -447,6 +447,10 @@ func TestBrowserEventsToMeta(t *testing.T) {
 			if err != nil || len(all) != 1 {
 				t.Fatalf("deliveries planned: %d %v (only the consented, enabled lead)", len(all), err)
 			}
+			// Its first attempt ran in this process right after the group's commit, with no River job.
+			if !all[0].Local {
+				t.Errorf("the lead's delivery was given a River job; want its first attempt run locally")
+			}
 			// The client's retry of the same request: its events are skipped by their retry keys
 			// (stored under new touchpoint ids on receipt), and nothing is planned again.
 			resp, b = post(t, r.base+"/v1/collect", "application/json", []byte(body), map[string]string{"User-Agent": "Mozilla/5.0 (X11) Firefox"})

@@ -55,6 +55,22 @@ func (a *App) wire() error {
 	adapters := webhookall.Default()
 	dropped := a.Metrics.Counter("live_events_dropped_total", "Live-view events dropped because the cache did not keep up (the queue was full).")
 	a.Live = live.New(a.Cache, live.Options{Log: a.Log, Dropped: dropped.Inc, Now: a.now})
+	dw := delivery.NewWorker(delivery.Worker{
+		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
+		Breaker: &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second, Memo: 250 * time.Millisecond},
+		Live:    a.Live, Outcomes: a.deliveryOutcomes, ConfirmAfter: a.confirmAfter, Quota: a.Cache,
+	}, deliveryBatchWindow)
+	river.AddWorker(a.workers, dw)
+	river.AddWorker(a.workers, &delivery.ConfirmWorker{W: dw})
+	// The first attempts of the deliveries that a processed purchase or a group of browser
+	// events plans run here right after its commit, with no River job, up to
+	// localAttemptsPerWorker × HUB_WORKERS at once, the others waiting in memory for a free one
+	// (four per slot); the overflow beyond that, the retries and what a stopped replica left
+	// (the sweep, every SweepEvery) go through River.
+	a.local = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
+	// Stopped after ingest and intake (closers run in reverse), so the deliveries their last
+	// commits plan still get their first attempts here, and before the live view.
+	a.closers = append(a.closers, a.Live.Close, a.local.Stop)
 	ing, err := ingest.New(ingest.Config{
 		Checkouts: checkouts(adapters),
 		Store:     a.Store, Limiter: a.Cache, TrustedProxies: a.Config.TrustedProxies, Logger: a.Log,
@@ -62,12 +78,13 @@ func (a *App) wire() error {
 		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
 		Live:          a.Live,
 		Now:           a.now,
+		Dispatcher:    a.local,
 	})
 	if err != nil {
 		return err
 	}
 	ing.Register(a.mux)
-	a.closers = append(a.closers, a.Live.Close, ing.Close)
+	a.closers = append(a.closers, ing.Close)
 
 	a.Intake = newIntake(a.Config, a.Store, adapters, a.Dests, a.Keys, a.Log, a.now, a.Cache, a.Live)
 	// A webhook URL's lookup is kept for up to a second (real time); this replica's own changes
@@ -85,20 +102,7 @@ func (a *App) wire() error {
 	river.AddWorker(a.workers, &intake.SweepWorker{Service: a.Intake})
 	a.background = append(a.background, func(ctx context.Context) { a.Intake.ScheduleSweep(ctx, intake.SweepEvery) })
 
-	dw := delivery.NewWorker(delivery.Worker{
-		Store: a.Store, Dests: a.Dests, Keys: a.Keys, Log: a.Log, Now: a.now,
-		Breaker: &delivery.Breaker{Cache: a.Cache, Threshold: 5, Window: time.Minute, Cooldown: 15 * time.Second, Memo: 250 * time.Millisecond},
-		Live:    a.Live, Outcomes: a.deliveryOutcomes, ConfirmAfter: a.confirmAfter, Quota: a.Cache,
-	}, deliveryBatchWindow)
-	river.AddWorker(a.workers, dw)
-	river.AddWorker(a.workers, &delivery.ConfirmWorker{W: dw})
-	// A processed purchase's first attempts run here right after its commit, with no River
-	// job, up to localAttemptsPerWorker × HUB_WORKERS at once, the others waiting in memory for
-	// a free one (four per slot); the overflow beyond that, the retries and what a stopped
-	// replica left (the sweep, every SweepEvery) go through River.
-	a.local = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
 	a.Intake.Dispatcher = a.local
-	a.closers = append(a.closers, a.local.Stop)
 	a.Metrics.GaugeFunc("delivery_local_attempts", "First attempts of deliveries running in this replica right after their order's commit, with no River job (not in queue_running_jobs).",
 		func(context.Context) (float64, error) { return float64(a.local.Running()), nil })
 	a.Metrics.GaugeFunc("delivery_local_waiting", "First attempts of deliveries waiting in this replica's memory for a free local slot, with no River job (not in queue_pending_jobs).",

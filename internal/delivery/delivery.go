@@ -271,15 +271,34 @@ func Sends(dests *dest.Registry, d store.Destination, name string) bool {
 	return ok && impl.Spec().Sends(name)
 }
 
-// PlanTouchpoints creates, inside the transaction that commits the touchpoints, a delivery and
-// a job per destination that enabled the event, for every lead, checkout and add-to-cart that
-// is not a bot's and was not sent without consent. The event id is the one the snippet shared
-// with the Pixel, so the platform deduplicates the two. A touchpoint skipped as a duplicate by
-// the insert has no row, and no delivery is planned for it again.
-func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, now time.Time) (int, error) {
+// TouchpointsPlan says how PlanTouchpoints plans a group's deliveries.
+type TouchpointsPlan struct {
+	// Written says that the transaction wrote every touchpoint of the group itself
+	// (store.Tx.WriteTouchpoints stored them all: none was a retry of one stored before), so
+	// each delivery is created without looking its touchpoint up (store.Delivery's
+	// TouchpointWritten). Otherwise each is looked up by its whole key, and one not found (a
+	// retry, skipped by the write) plans nothing.
+	Written bool
+	// Local creates the deliveries Local, with no River job, for a caller that runs their first
+	// attempts itself right after the commit (Local.DispatchJobs); otherwise each gets its job
+	// in the transaction.
+	Local bool
+}
+
+// PlanTouchpoints creates, inside the transaction that commits the touchpoints, a delivery per
+// destination that enabled the event, for every lead, checkout and add-to-cart that is not a
+// bot's and was not sent without consent, and returns those it created, each with the part of
+// its store.DeliveryJob the planning holds: the delivery, its destination's row as this
+// transaction read it and the touchpoint as the caller wrote it. With p.Local that is what its
+// first attempt sends from (Local.DispatchJobs); otherwise each has its River job already. The
+// event id is the one the snippet shared with the Pixel, so the platform deduplicates the two.
+// A touchpoint skipped as a duplicate by the insert has no row, and no delivery is planned for
+// it again.
+func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, now time.Time, p TouchpointsPlan) ([]store.DeliveryJob, error) {
 	dests := map[string][]store.Destination{}
-	n := 0
-	for _, tp := range tps {
+	var out []store.DeliveryJob
+	for i := range tps {
+		tp := &tps[i]
 		name, ok := TouchpointEvents[tp.Type]
 		if !ok || tp.Bot || tp.Consent == "denied" {
 			continue
@@ -288,7 +307,7 @@ func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, n
 		if !loaded {
 			var err error
 			if ds, err = tx.ListDestinations(ctx, tp.TenantID); err != nil {
-				return n, fmt.Errorf("delivery: plan touchpoints: %w", err)
+				return out, fmt.Errorf("delivery: plan touchpoints: %w", err)
 			}
 			dests[tp.TenantID] = ds
 		}
@@ -300,24 +319,28 @@ func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, n
 			if eventID == "" {
 				eventID = "touchpoint:" + tp.ID
 			}
-			del, created, err := tx.CreateDelivery(ctx, store.Delivery{TenantID: tp.TenantID, TouchpointID: tp.ID, DestinationID: d.ID,
-				EventName: name, EventID: eventID, State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now})
+			del, created, err := tx.CreateDelivery(ctx, store.Delivery{TenantID: tp.TenantID, TouchpointID: tp.ID, TouchpointAt: tp.OccurredAt,
+				TouchpointWritten: p.Written, DestinationID: d.ID, EventName: name, EventID: eventID, State: store.DeliveryPending,
+				Local: p.Local, CreatedAt: now, UpdatedAt: now})
 			if errors.Is(err, store.ErrNotFound) {
 				break // not inserted: a retried event whose deliveries were planned the first time
 			}
 			if err != nil {
-				return n, fmt.Errorf("delivery: plan touchpoints: %w", err)
+				return out, fmt.Errorf("delivery: plan touchpoints: %w", err)
 			}
 			if !created {
 				continue
 			}
-			if err := tx.Enqueue(ctx, Args{TenantID: tp.TenantID, DeliveryID: del.ID}, nil); err != nil {
-				return n, fmt.Errorf("delivery: plan touchpoints: enqueue: %w", err)
+			if !del.Local {
+				if err := tx.Enqueue(ctx, Args{TenantID: tp.TenantID, DeliveryID: del.ID}, nil); err != nil {
+					return out, fmt.Errorf("delivery: plan touchpoints: enqueue: %w", err)
+				}
 			}
-			n++
+			written := *tp
+			out = append(out, store.DeliveryJob{Delivery: del, Destination: d, Touchpoint: &written})
 		}
 	}
-	return n, nil
+	return out, nil
 }
 
 // Worker delivers one delivery per job, batching concurrent jobs per destination.

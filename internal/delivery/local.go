@@ -133,11 +133,14 @@ const followUpTimeout = 10 * time.Second
 // that frees, else (the FIFO full, or Local stopped) enqueues its job at once. It returns
 // without waiting for the attempts.
 func (l *Local) Dispatch(ds []store.Delivery) {
+	var over []store.Delivery
+	why := ""
 	for _, d := range ds {
-		if why := l.start(waiter{d: d, at: time.Now()}); why != "" {
-			l.handOver(d, nil, why)
+		if w := l.start(waiter{d: d, at: time.Now()}); w != "" {
+			over, why = append(over, d), w
 		}
 	}
+	l.handOverAll(over, why)
 }
 
 // DispatchJobs is Dispatch for deliveries given with their store.DeliveryJob as the
@@ -147,11 +150,34 @@ func (l *Local) Dispatch(ds []store.Delivery) {
 // instead of reading it (Worker.work says how a changed row is never overwritten); one that
 // starts later reads it. Jobs run by River always read.
 func (l *Local) DispatchJobs(jobs []store.DeliveryJob) {
+	var over []store.Delivery
+	why := ""
 	for i := range jobs {
 		j := &jobs[i]
-		if why := l.start(waiter{d: j.Delivery, job: j, at: time.Now()}); why != "" {
-			l.handOver(j.Delivery, nil, why)
+		if w := l.start(waiter{d: j.Delivery, job: j, at: time.Now()}); w != "" {
+			over, why = append(over, j.Delivery), w
 		}
+	}
+	l.handOverAll(over, why)
+}
+
+// handOverAll enqueues the jobs of the deliveries a dispatch found no room for in one
+// transaction (a group of browser events can plan hundreds), and each with handOver when that
+// fails.
+func (l *Local) handOverAll(ds []store.Delivery, why string) {
+	switch len(ds) {
+	case 0:
+		return
+	case 1:
+		l.handOver(ds[0], nil, why)
+		return
+	}
+	if err := l.enqueueAll(context.Background(), ds, nil); err == nil {
+		l.w.Log.Debug("delivery: jobs enqueued after the local dispatch", "deliveries", len(ds), "why", why)
+		return
+	}
+	for _, d := range ds {
+		l.handOver(d, nil, why)
 	}
 }
 

@@ -102,6 +102,24 @@ type Config struct {
 	// Live counts every group of touchpoints after its commit for the live view; nil counts
 	// none. It runs on the flush path and only counts.
 	Live *live.Hub
+
+	// Dispatcher, when set (a *delivery.Local), runs the first attempt of every delivery a
+	// group plans (a lead, a checkout or a cart sent to a platform) in this process right after
+	// the group's commit, from what the group wrote, with no River job; the inbox sweep
+	// enqueues the job of one a stopped replica left (delivery.Local.Sweep). Nil gives each
+	// delivery its River job in the group's transaction.
+	Dispatcher Dispatcher
+}
+
+// Dispatcher runs the first attempts of deliveries planned Local (delivery.TouchpointsPlan);
+// *delivery.Local is the one Hub serves with.
+type Dispatcher interface {
+	// DispatchJobs is called once the transaction that planned the jobs committed, with what
+	// it wrote and read (delivery.Local.DispatchJobs).
+	DispatchJobs(jobs []store.DeliveryJob)
+	// Dispatch is called when that transaction's commit reported an error, which may hide a
+	// commit: each attempt reads its delivery first, and ends when there is none.
+	Dispatch(ds []store.Delivery)
 }
 
 // Service serves the tracking endpoints.
@@ -243,18 +261,30 @@ func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 	if txs, ok := s.cfg.Store.(txStore); ok {
 		// One transaction, so one fsync, for the touchpoints, their identity links and the
 		// deliveries they cause.
+		var planned []store.DeliveryJob
+		ran := false // the function ran to its end: an error is then the commit's
 		err := txs.Tx(ctx, func(tx store.Tx) error {
+			planned, ran = nil, false // Tx may run this again (store.ErrRetryKeyTaken)
 			// Touchpoints and identity links in one statement on PostgreSQL.
-			if _, err := tx.WriteTouchpoints(ctx, tps, ids); err != nil {
+			n, err := tx.WriteTouchpoints(ctx, tps, ids)
+			if err != nil {
 				return fmt.Errorf("write touchpoints: %w", err)
 			}
-			// The jobs that follow from the touchpoints (deliveries of leads and checkouts)
-			// commit with them or not at all; delivery plans them, as it does for intake's orders.
-			if _, err := delivery.PlanTouchpoints(ctx, tx, tps, s.now().UTC()); err != nil {
+			// The deliveries that follow from the touchpoints (leads and checkouts) commit with
+			// them or not at all; delivery plans them, as it does for intake's orders. When the
+			// write stored every touchpoint (no retry among them, the usual case), none is
+			// looked up again.
+			planned, err = delivery.PlanTouchpoints(ctx, tx, tps, s.now().UTC(),
+				delivery.TouchpointsPlan{Written: n == len(tps), Local: s.cfg.Dispatcher != nil})
+			if err != nil {
 				return fmt.Errorf("plan deliveries: %w", err)
 			}
+			ran = true
 			return nil
 		})
+		if ran {
+			s.dispatch(planned, err == nil)
+		}
 		if err != nil {
 			return fmt.Errorf("ingest: commit: %w", err)
 		}
@@ -269,6 +299,25 @@ func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 		}
 	}
 	return nil
+}
+
+// dispatch hands the deliveries a group planned Local to the Dispatcher: with the jobs the
+// group wrote when its commit succeeded; without them when the commit reported an error (it
+// may have committed all the same, and then nothing but the sweep, minutes later, would send
+// them; a delivery whose transaction rolled back does not exist, and its attempt ends at once).
+func (s *Service) dispatch(planned []store.DeliveryJob, committed bool) {
+	if s.cfg.Dispatcher == nil || len(planned) == 0 {
+		return
+	}
+	if committed {
+		s.cfg.Dispatcher.DispatchJobs(planned)
+		return
+	}
+	ds := make([]store.Delivery, len(planned))
+	for i := range planned {
+		ds[i] = planned[i].Delivery
+	}
+	s.cfg.Dispatcher.Dispatch(ds)
 }
 
 // mayPlanDeliveries reports whether delivery.PlanTouchpoints could do anything for tps: it

@@ -88,8 +88,8 @@ func TestMayPlanDeliveries(t *testing.T) {
 					t.Errorf("%s: PlanTouchpoints used the transaction: %v", typ, p)
 				}
 			}()
-			if n, err := delivery.PlanTouchpoints(context.Background(), nil, tps, time.Now()); n != 0 || err != nil {
-				t.Errorf("%s: PlanTouchpoints planned %d, %v", typ, n, err)
+			if jobs, err := delivery.PlanTouchpoints(context.Background(), nil, tps, time.Now(), delivery.TouchpointsPlan{}); len(jobs) != 0 || err != nil {
+				t.Errorf("%s: PlanTouchpoints planned %d, %v", typ, len(jobs), err)
 			}
 		}()
 	}
