@@ -147,3 +147,138 @@ func TestTouchpointDeliveryPlan(t *testing.T) {
 		t.Errorf("the lookup by the touchpoint's day scanned %d partitions, want its day's one", scanned)
 	}
 }
+
+// TestDeliveryByKeyPlan: the statements that write or read one delivery by its id (the
+// attempt's insert, the outcome's update, the queued mark, the read) reach it through the
+// primary key, whatever the plan was made on. With the tenant as a plain condition, a generic
+// plan made while deliveries had no statistics read it through deliveries_state (tenant_id,
+// state, id): every entry of the tenant's before the one with the id (bench/ingest with
+// DESTINATION=meta, auto_explain: about 950 buffers per attempt after 20 seconds). The test
+// makes the plans on ten deliveries of a never-analysed schema, grows the tenant to 2,000
+// delivered ones and runs those plans on a pending one.
+func TestDeliveryByKeyPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t)+"&pool_max_conns=1")
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Release()
+	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := s.CreateSource(ctx, store.Source{TenantID: tn.ID, Name: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := s.CreateDestination(ctx, store.Destination{TenantID: tn.ID, Type: "meta", Name: "m", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	// deliveries plans n browser-event deliveries and, with delivered, sends each: its attempt,
+	// its outcome, its job's mark and a read, the statements under test.
+	deliveries := func(n int, delivered bool) []store.Delivery {
+		t.Helper()
+		tps := make([]store.Touchpoint, n)
+		for i := range tps {
+			tps[i] = store.Touchpoint{ID: store.NewID(), TenantID: tn.ID, SourceID: src.ID, Type: "lead", Name: "lead",
+				ClientEventID: store.NewID(), OccurredAt: now, ReceivedAt: now, IP: "10.0.0.1", UserAgent: "ua", VisitorID: "v"}
+		}
+		var out []store.Delivery
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			out = out[:0]
+			if _, err := tx.WriteTouchpoints(ctx, tps, nil); err != nil {
+				return err
+			}
+			for _, tp := range tps {
+				d, _, err := tx.CreateDelivery(ctx, store.Delivery{TenantID: tn.ID, TouchpointID: tp.ID, TouchpointWritten: true,
+					DestinationID: dst.ID, EventName: "Lead", EventID: tp.ClientEventID, State: store.DeliveryPending})
+				if err != nil {
+					return err
+				}
+				out = append(out, d)
+			}
+			if !delivered {
+				return nil
+			}
+			for _, d := range out {
+				if _, err := tx.InsertAttempt(ctx, store.Attempt{TenantID: tn.ID, DeliveryID: d.ID, HTTPStatus: 200, Outcome: "delivered"}); err != nil {
+					return err
+				}
+				if err := tx.MarkDeliveryQueued(ctx, tn.ID, d.ID); err != nil {
+					return err
+				}
+				d.State, d.Attempts = store.DeliveryDelivered, 1
+				if err := tx.UpdateDelivery(ctx, d); err != nil {
+					return err
+				}
+				if _, err := tx.GetDelivery(ctx, tn.ID, d.ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for range 10 { // one at a time: each statement runs enough times to be planned generic
+		deliveries(1, true)
+	}
+	for range 4 {
+		deliveries(500, true)
+	}
+	pending := deliveries(1, false)[0]
+
+	conn, err = s.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	for _, c := range []struct {
+		what, like string
+		args       []string
+	}{
+		{"the attempt's insert", "%INSERT INTO attempts%", []string{q(store.NewID()), q(tn.ID), q(pending.ID), "now()", "200", "1",
+			q("delivered"), q(""), q(""), q(""), "false", q(""), q(""), "false"}},
+		{"the outcome's update", "%UPDATE deliveries SET state = $3%", []string{q(tn.ID), q(pending.ID),
+			q("pending"), q(""), "0", "now()", "NULL", "true", "0", "NULL"}},
+		{"the queued mark", "%UPDATE deliveries SET queued = true WHERE%", []string{q(tn.ID), q(pending.ID)}},
+		{"the read", "SELECT id, tenant_id, order_id%FROM deliveries WHERE%", []string{q(tn.ID), q(pending.ID)}},
+	} {
+		var name string
+		if err := conn.QueryRow(ctx, `SELECT name FROM pg_prepared_statements WHERE statement LIKE $1 AND statement NOT LIKE '%state = $11%'`, c.like).Scan(&name); err != nil {
+			t.Fatalf("%s: its prepared statement: %v", c.what, err)
+		}
+		var out string
+		if err := conn.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE `+pgx.Identifier{name}.Sanitize()+
+			`(`+strings.Join(c.args, ", ")+`)`, pgx.QueryExecModeSimpleProtocol).Scan(&out); err != nil {
+			t.Fatalf("%s: %v", c.what, err)
+		}
+		var plans []struct{ Plan planNode }
+		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("EXPLAIN: %v %s", err, out)
+		}
+		var walk func(n planNode)
+		walk = func(n planNode) {
+			if n.Relation == "deliveries" && n.Type != "ModifyTable" && (n.Index != "deliveries_pkey" || n.Rows > 1) {
+				t.Errorf("%s: %s on deliveries (%s) read %g rows, want the primary key's one", c.what, n.Type, n.Index, n.Rows)
+			}
+			for _, ch := range n.Plans {
+				walk(ch)
+			}
+		}
+		walk(plans[0].Plan)
+		t.Logf("%s: %d shared buffers", c.what, plans[0].Plan.Hit+plans[0].Plan.Read)
+	}
+}
