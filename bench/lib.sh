@@ -48,6 +48,11 @@
 #                    end, write its statements by total execution time to $WORK/pg_statements.txt
 #                    (kept) and print the top 25: which SQL the PostgreSQL CPU per order goes to
 #                    (bench/delivery resets them after its warm-up, so they cover the measured load)
+#   PG_AUTO_EXPLAIN=MS  with STORE=postgres, log to the cluster's log (keep it with KEEP=1) the
+#                    plan, with its buffers and rows, of every statement (functions' and CTEs'
+#                    included) that ran longer than MS milliseconds: how the run's statements were
+#                    planned, which an EXPLAIN afterwards, on tables with statistics, may not show
+#                    (row counts and buffers are measured for every statement: not a figure)
 #   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
 #                    N-second CPU profile while the harness runs (bench_profile_start/_report);
 #                    the top of `go tool pprof -top` is printed, the profile kept in the work directory
@@ -274,6 +279,10 @@ pg_start() {
 	CONF
 	if [ "${PG_STATEMENTS:-0}" = 1 ]; then
 		printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.max = 2000\npg_stat_statements.track_planning = on\n" >>"$PG_DIR/data/postgresql.conf"
+	fi
+	if [ -n "${PG_AUTO_EXPLAIN:-}" ]; then
+		printf "session_preload_libraries = 'auto_explain'\nauto_explain.log_min_duration = %s\nauto_explain.log_analyze = on\nauto_explain.log_timing = off\nauto_explain.log_buffers = on\nauto_explain.log_nested_statements = on\n" "$PG_AUTO_EXPLAIN" >>"$PG_DIR/data/postgresql.conf"
+		log "auto_explain logs the plans of statements over ${PG_AUTO_EXPLAIN} ms to $PG_DIR/log: not a figure"
 	fi
 	# Last: the pages it reserves are for the shared memory of everything configured above,
 	# pg_stat_statements' included.
