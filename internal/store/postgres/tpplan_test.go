@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
 	"github.com/hubtrack/hub/internal/testenv"
@@ -148,15 +149,16 @@ func TestTouchpointDeliveryPlan(t *testing.T) {
 	}
 }
 
-// TestDeliveryByKeyPlan: the statements that write or read one delivery by its id (the
-// attempt's insert, the outcome's update, the queued mark, the read) reach it through the
-// primary key, whatever the plan was made on. With the tenant as a plain condition, a generic
-// plan made while deliveries had no statistics read it through deliveries_state (tenant_id,
-// state, id): every entry of the tenant's before the one with the id (bench/ingest with
-// DESTINATION=meta, auto_explain: about 950 buffers per attempt after 20 seconds). The test
-// makes the plans on ten deliveries of a never-analysed schema, grows the tenant to 2,000
-// delivered ones and runs those plans on a pending one.
-func TestDeliveryByKeyPlan(t *testing.T) {
+// TestByKeyPlans: the statements that write or read one delivery or order by its id (the
+// attempt's insert, the outcome's update, the queued mark, the reads, the order's ad update)
+// reach it through the primary key, whatever the plan was made on. With the tenant as a plain
+// condition, a generic plan made while the table had no statistics read it through another
+// index that starts with tenant_id, such as deliveries_state (tenant_id, state, id): every
+// entry of the tenant's before the one with the id (bench/ingest with DESTINATION=meta,
+// auto_explain: about 950 buffers per attempt after 20 seconds). The test makes the plans on
+// ten deliveries and orders of a never-analysed schema, grows the tenant to 2,000 delivered
+// deliveries and 1,000 orders and runs those plans on a new one of each.
+func TestByKeyPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t)+"&pool_max_conns=1")
@@ -238,6 +240,31 @@ func TestDeliveryByKeyPlan(t *testing.T) {
 		deliveries(500, true)
 	}
 	pending := deliveries(1, false)[0]
+	// orders creates n paid orders and attributes each after (the ad update), reading it.
+	var order store.Order
+	orders := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			e := store.OrderEvent{TenantID: tn.ID, Provider: "hotmart", ExternalID: fmt.Sprintf("HP%06d", i), EventKey: "paid",
+				Status: domain.StatusPaid, OccurredAt: now.Add(time.Duration(i) * time.Second), AmountMinor: 19700, Currency: "BRL",
+				NewOrderID: store.NewID()}
+			if err := s.Tx(ctx, func(tx store.Tx) error {
+				var err error
+				if order, _, err = tx.ApplyOrderEvent(ctx, e); err != nil {
+					return err
+				}
+				return tx.PutAttribution(ctx, store.Attribution{TenantID: tn.ID, OrderID: order.ID, Rule: "visitor_id", Confidence: 1,
+					Ad: domain.AdRef{Platform: "meta", CampaignID: "c1"}})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.GetOrder(ctx, tn.ID, order.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	orders(0, 10)
+	orders(10, 1000)
 
 	conn, err = s.Pool().Acquire(ctx)
 	if err != nil {
@@ -255,6 +282,9 @@ func TestDeliveryByKeyPlan(t *testing.T) {
 			q("pending"), q(""), "0", "now()", "NULL", "true", "0", "NULL"}},
 		{"the queued mark", "%UPDATE deliveries SET queued = true WHERE%", []string{q(tn.ID), q(pending.ID)}},
 		{"the read", "SELECT id, tenant_id, order_id%FROM deliveries WHERE%", []string{q(tn.ID), q(pending.ID)}},
+		{"the order's read", "SELECT id, tenant_id, source_id, provider%FROM orders WHERE%", []string{q(tn.ID), q(order.ID)}},
+		{"the order's ad update", "%UPDATE orders SET matched = $3%", []string{q(tn.ID), q(order.ID), "true",
+			q("meta"), q("c1"), q(""), q(""), q(""), q(""), q(""), "NULL"}},
 	} {
 		var name string
 		if err := conn.QueryRow(ctx, `SELECT name FROM pg_prepared_statements WHERE statement LIKE $1 AND statement NOT LIKE '%state = $11%'`, c.like).Scan(&name); err != nil {
@@ -271,8 +301,8 @@ func TestDeliveryByKeyPlan(t *testing.T) {
 		}
 		var walk func(n planNode)
 		walk = func(n planNode) {
-			if n.Relation == "deliveries" && n.Type != "ModifyTable" && (n.Index != "deliveries_pkey" || n.Rows > 1) {
-				t.Errorf("%s: %s on deliveries (%s) read %g rows, want the primary key's one", c.what, n.Type, n.Index, n.Rows)
+			if (n.Relation == "deliveries" || n.Relation == "orders") && n.Type != "ModifyTable" && (n.Index != n.Relation+"_pkey" || n.Rows > 1) {
+				t.Errorf("%s: %s on %s (%s) read %g rows, want the primary key's one", c.what, n.Type, n.Relation, n.Index, n.Rows)
 			}
 			for _, ch := range n.Plans {
 				walk(ch)

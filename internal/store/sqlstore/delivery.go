@@ -134,22 +134,23 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 	return d, created, nil
 }
 
-// deliveryByKey picks one delivery by its id as the tenant's ($1 the tenant, $2 the id). The
-// tenant is compared in a form no index can serve, (tenant_id = $1) IS TRUE (the same test:
-// tenant_id is NOT NULL), so every plan reads the row through the primary key. As a plain
-// condition, a generic plan made while deliveries had no statistics (a new database's first
-// minutes) rated every index that starts with tenant_id as cheap as the key, and one of them
-// was deliveries_state (tenant_id, state, id): it reads every entry of the tenant's before the
-// one with the id, about 950 buffers per attempt written at the end of a 20-second
-// bench/ingest run with DESTINATION=meta, and more with every delivery the tenant has
-// (postgres.TestDeliveryByKeyPlan).
-const deliveryByKey = `id = $2 AND (tenant_id = $1) IS TRUE`
+// byKey picks one row by its id as the tenant's ($1 the tenant, $2 the id), for the tables
+// whose other indexes start with tenant_id (deliveries, orders). The tenant is compared in a
+// form no index can serve, (tenant_id = $1) IS TRUE (the same test: tenant_id is NOT NULL),
+// so every plan reads the row through the primary key. As a plain condition, a generic plan
+// made while the table had no statistics (a new database's first minutes) rated every index
+// that starts with tenant_id as cheap as the key, and took one like deliveries_state
+// (tenant_id, state, id) or orders_created (tenant_id, created_at, ..., id): it reads every
+// entry of the tenant's before the one with the id, about 950 buffers per attempt written at
+// the end of a 20-second bench/ingest run with DESTINATION=meta, and more with every row the
+// tenant has (postgres.TestByKeyPlans).
+const byKey = `id = $2 AND (tenant_id = $1) IS TRUE`
 
 // UpdateDelivery is sent with the transaction's next statement (execAffect).
 func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 	return q.execAffect(ctx, "update delivery", `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
 		in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys)
-		WHERE `+deliveryByKey,
+		WHERE `+byKey,
 		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
 		d.InFlight, d.Resends, nullInt(d.Keys))
 }
@@ -167,7 +168,7 @@ func (q *queries) UpdateDeliveryIf(ctx context.Context, d, was store.Delivery) e
 		return nil
 	}, `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
 		in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys)
-		WHERE `+deliveryByKey+`
+		WHERE `+byKey+`
 			AND state = $11 AND reason = $12 AND attempts = $13 AND in_flight = $14 AND resends = $15 AND updated_at = $16`,
 		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
 		d.InFlight, d.Resends, nullInt(d.Keys),
@@ -181,7 +182,7 @@ func (q *queries) MarkDeliveryQueued(ctx context.Context, tenantID, id string) e
 			return wrap("mark delivery queued", err)
 		}
 		return nil
-	}, `UPDATE deliveries SET queued = true WHERE `+deliveryByKey+` AND NOT queued`, tenantID, id)
+	}, `UPDATE deliveries SET queued = true WHERE `+byKey+` AND NOT queued`, tenantID, id)
 }
 
 // SweepDeliveries marks and returns in one statement, as SweepInbox does, so two sweeps at
@@ -206,7 +207,7 @@ func (q *queries) SweepDeliveries(ctx context.Context, before time.Time, limit i
 }
 
 func (q *queries) GetDelivery(ctx context.Context, tenantID, id string) (store.Delivery, error) {
-	d, err := scanDelivery(q.queryRow(ctx, q.r, `SELECT `+deliveryCols+` FROM deliveries WHERE `+deliveryByKey, tenantID, id))
+	d, err := scanDelivery(q.queryRow(ctx, q.r, `SELECT `+deliveryCols+` FROM deliveries WHERE `+byKey, tenantID, id))
 	if err != nil {
 		return store.Delivery{}, readErr("get delivery", err)
 	}
@@ -301,7 +302,7 @@ func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Att
 		return mustAffect("insert attempt: delivery", n, nil)
 	}
 	// One statement: the row is written only when the delivery is the tenant's (read through
-	// its primary key: see deliveryByKey).
+	// its primary key: see byKey).
 	err := q.execLater(ctx, true, check, `INSERT INTO attempts (`+attemptCols+`)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
 		WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $3 AND (tenant_id = $2) IS TRUE)`,

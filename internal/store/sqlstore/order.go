@@ -43,7 +43,7 @@ func (s *orderScan) finish() (store.Order, error) {
 }
 
 func (q *queries) GetOrder(ctx context.Context, tenantID, id string) (store.Order, error) {
-	o, err := scanOrder(q.queryRow(ctx, q.r, `SELECT `+orderCols+` FROM orders WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	o, err := scanOrder(q.queryRow(ctx, q.r, `SELECT `+orderCols+` FROM orders WHERE `+byKey, tenantID, id))
 	if err != nil {
 		return store.Order{}, readErr("get order", err)
 	}
@@ -341,7 +341,7 @@ func (q *queries) PutAttribution(ctx context.Context, a store.Attribution) error
 		// (OrderEvent.Attribution), without this UPDATE.
 		// Both writes go with the transaction's next statement (execLater).
 		err := q.execAffect(ctx, "order", `UPDATE orders SET matched = $3, ad_platform = $4, ad_campaign_id = $5, ad_campaign_name = $6,
-			ad_adset_id = $7, ad_adset_name = $8, ad_id = $9, ad_name = $10, click_at = $11 WHERE tenant_id = $1 AND id = $2`,
+			ad_adset_id = $7, ad_adset_name = $8, ad_id = $9, ad_name = $10, click_at = $11 WHERE `+byKey,
 			a.TenantID, a.OrderID, a.TouchpointID != "", a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName, a.Ad.AdSetID,
 			a.Ad.AdSetName, a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt))
 		if err != nil {
