@@ -16,11 +16,10 @@ import (
 // dispatches after the commit.
 type planRecorder struct {
 	store.Store
-	mu        sync.Mutex
-	creates   []store.Delivery
-	jobs      []store.DeliveryJob
-	reads     []store.Delivery
-	failFirst bool
+	mu      sync.Mutex
+	creates []store.Delivery
+	jobs    []store.DeliveryJob
+	reads   []store.Delivery
 }
 
 func (r *planRecorder) Tx(ctx context.Context, fn func(store.Tx) error) error {

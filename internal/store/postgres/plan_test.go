@@ -11,9 +11,6 @@ import (
 
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/testenv"
-	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // TestDeliveryJobPlanStaysGood: the delivery job's read keeps reading one row per table as the
@@ -30,19 +27,7 @@ import (
 func TestDeliveryJobPlanStaysGood(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t)+"&pool_max_conns=1")
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := s.Pool().Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The pool's one connection: the store's statements are prepared on it, generic.
-	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
-		t.Fatal(err)
-	}
-	conn.Release()
+	s := genericStore(t)
 
 	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
 	if err != nil {
@@ -90,7 +75,7 @@ func TestDeliveryJobPlanStaysGood(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	conn, err = s.Pool().Acquire(ctx)
+	conn, err := s.Pool().Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

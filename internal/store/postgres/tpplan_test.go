@@ -30,31 +30,7 @@ import (
 func TestTouchpointDeliveryPlan(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t)+"&pool_max_conns=1")
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := s.Pool().Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The pool's one connection: the store's statements are prepared on it, generic.
-	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
-		t.Fatal(err)
-	}
-	conn.Release()
-	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := s.CreateSource(ctx, store.Source{TenantID: tn.ID, Name: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst, err := s.CreateDestination(ctx, store.Destination{TenantID: tn.ID, Type: "meta", Name: "m", Enabled: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, tn, src, dst := neverAnalysed(t)
 	now := time.Now().UTC()
 	var tps []store.Touchpoint
 	for i := range 2000 {
@@ -89,53 +65,33 @@ func TestTouchpointDeliveryPlan(t *testing.T) {
 		create(tps[100+i], false)
 	}
 
-	conn, err = s.Pool().Acquire(ctx)
+	conn, err := s.Pool().Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Release()
+	q := sqlText
 	explain := func(form string, tp store.Touchpoint) planNode {
 		t.Helper()
-		var name string
-		if err := conn.QueryRow(ctx, `SELECT name FROM pg_prepared_statements
-			WHERE statement LIKE 'INSERT INTO deliveries%' AND statement LIKE '%'||$1||'%'`, form).Scan(&name); err != nil {
-			t.Fatalf("the prepared statement with %q: %v", form, err)
-		}
-		q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 		args := []string{q(store.NewID()), q(tn.ID), "NULL", q(dst.ID), q("Lead"), q("x" + tp.ClientEventID), q("pending"), q(""), "0",
 			"now()", "now()", "NULL", q(tp.ID), "false", "0", "NULL", q(tp.ID), "true"}
 		if strings.Contains(form, "$19") {
 			args = append(args, q(tp.OccurredAt.Format(time.RFC3339Nano)))
 		}
-		var out string
-		if err := conn.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE `+pgx.Identifier{name}.Sanitize()+
-			`(`+strings.Join(args, ", ")+`)`, pgx.QueryExecModeSimpleProtocol).Scan(&out); err != nil {
-			t.Fatal(err)
-		}
-		var plans []struct{ Plan planNode }
-		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
-			t.Fatalf("EXPLAIN: %v %s", err, out)
-		}
-		t.Logf("%s: %d shared buffers", form, plans[0].Plan.Hit+plans[0].Plan.Read)
-		return plans[0].Plan
-	}
-	var walk func(n planNode, visit func(planNode))
-	walk = func(n planNode, visit func(planNode)) {
-		visit(n)
-		for _, c := range n.Plans {
-			walk(c, visit)
-		}
+		plan := explainPrepared(t, conn.Conn(), "INSERT INTO deliveries%"+form+"%", "", args)
+		t.Logf("%s: %d shared buffers", form, plan.Hit+plan.Read)
+		return plan
 	}
 
 	// Written by the group: no touchpoint is read.
-	walk(explain("CAST($17 AS text) IS NOT NULL", later), func(n planNode) {
+	walkPlan(explain("CAST($17 AS text) IS NOT NULL", later), func(n planNode) {
 		if strings.HasPrefix(n.Relation, "touchpoints") {
 			t.Errorf("a touchpoint the group wrote was looked up: %s on %s (%s)", n.Type, n.Relation, n.Index)
 		}
 	})
 	// A retried group's lookup: its day's partition only, for the one row.
 	scanned := 0
-	walk(explain("occurred_at = $19", later), func(n planNode) {
+	walkPlan(explain("occurred_at = $19", later), func(n planNode) {
 		if !strings.HasPrefix(n.Relation, "touchpoints") || n.Loops == 0 {
 			return
 		}
@@ -161,30 +117,7 @@ func TestTouchpointDeliveryPlan(t *testing.T) {
 func TestByKeyPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t)+"&pool_max_conns=1")
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := s.Pool().Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
-		t.Fatal(err)
-	}
-	conn.Release()
-	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := s.CreateSource(ctx, store.Source{TenantID: tn.ID, Name: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst, err := s.CreateDestination(ctx, store.Destination{TenantID: tn.ID, Type: "meta", Name: "m", Enabled: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, tn, src, dst := neverAnalysed(t)
 	now := time.Now().UTC()
 	// deliveries plans n browser-event deliveries and, with delivered, sends each: its attempt,
 	// its outcome, its job's mark and a read, the statements under test.
@@ -266,12 +199,12 @@ func TestByKeyPlans(t *testing.T) {
 	orders(0, 10)
 	orders(10, 1000)
 
-	conn, err = s.Pool().Acquire(ctx)
+	conn, err := s.Pool().Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Release()
-	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	q := sqlText
 	for _, c := range []struct {
 		what, like string
 		args       []string
@@ -286,29 +219,87 @@ func TestByKeyPlans(t *testing.T) {
 		{"the order's ad update", "%UPDATE orders SET matched = $3%", []string{q(tn.ID), q(order.ID), "true",
 			q("meta"), q("c1"), q(""), q(""), q(""), q(""), q(""), "NULL"}},
 	} {
-		var name string
-		if err := conn.QueryRow(ctx, `SELECT name FROM pg_prepared_statements WHERE statement LIKE $1 AND statement NOT LIKE '%state = $11%'`, c.like).Scan(&name); err != nil {
-			t.Fatalf("%s: its prepared statement: %v", c.what, err)
-		}
-		var out string
-		if err := conn.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE `+pgx.Identifier{name}.Sanitize()+
-			`(`+strings.Join(c.args, ", ")+`)`, pgx.QueryExecModeSimpleProtocol).Scan(&out); err != nil {
-			t.Fatalf("%s: %v", c.what, err)
-		}
-		var plans []struct{ Plan planNode }
-		if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
-			t.Fatalf("EXPLAIN: %v %s", err, out)
-		}
-		var walk func(n planNode)
-		walk = func(n planNode) {
+		plan := explainPrepared(t, conn.Conn(), c.like, "%state = $11%", c.args)
+		walkPlan(plan, func(n planNode) {
 			if (n.Relation == "deliveries" || n.Relation == "orders") && n.Type != "ModifyTable" && (n.Index != n.Relation+"_pkey" || n.Rows > 1) {
 				t.Errorf("%s: %s on %s (%s) read %g rows, want the primary key's one", c.what, n.Type, n.Relation, n.Index, n.Rows)
 			}
-			for _, ch := range n.Plans {
-				walk(ch)
-			}
-		}
-		walk(plans[0].Plan)
-		t.Logf("%s: %d shared buffers", c.what, plans[0].Plan.Hit+plans[0].Plan.Read)
+		})
+		t.Logf("%s: %d shared buffers", c.what, plan.Hit+plan.Read)
 	}
+}
+
+// neverAnalysed is genericStore with one tenant, its source and its Meta destination.
+func neverAnalysed(t *testing.T) (*postgres.Store, store.Tenant, store.Source, store.Destination) {
+	t.Helper()
+	ctx := context.Background()
+	s := genericStore(t)
+	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := s.CreateSource(ctx, store.Source{TenantID: tn.ID, Name: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := s.CreateDestination(ctx, store.Destination{TenantID: tn.ID, Type: "meta", Name: "m", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, tn, src, dst
+}
+
+// explainPrepared runs, with EXPLAIN (ANALYZE, BUFFERS), the statement prepared on conn whose
+// text is like like (and not like unlike, when given) with args (SQL literals), and returns
+// its plan.
+func explainPrepared(t *testing.T, conn *pgx.Conn, like, unlike string, args []string) planNode {
+	t.Helper()
+	ctx := context.Background()
+	var name string
+	if err := conn.QueryRow(ctx, `SELECT name FROM pg_prepared_statements WHERE statement LIKE $1 AND ($2 = '' OR statement NOT LIKE $2)`,
+		like, unlike).Scan(&name); err != nil {
+		t.Fatalf("the prepared statement like %q: %v", like, err)
+	}
+	var out string
+	if err := conn.QueryRow(ctx, `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE `+pgx.Identifier{name}.Sanitize()+
+		`(`+strings.Join(args, ", ")+`)`, pgx.QueryExecModeSimpleProtocol).Scan(&out); err != nil {
+		t.Fatalf("EXPLAIN %s: %v", name, err)
+	}
+	var plans []struct{ Plan planNode }
+	if err := json.Unmarshal([]byte(out), &plans); err != nil || len(plans) != 1 {
+		t.Fatalf("EXPLAIN: %v %s", err, out)
+	}
+	return plans[0].Plan
+}
+
+// walkPlan calls visit on n and every node under it.
+func walkPlan(n planNode, visit func(planNode)) {
+	visit(n)
+	for _, c := range n.Plans {
+		walkPlan(c, visit)
+	}
+}
+
+// sqlText is s as an SQL string literal.
+func sqlText(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// genericStore is a migrated store of one connection whose statements are prepared with
+// generic plans, on tables that have no statistics (a new database's first minutes).
+func genericStore(t *testing.T) *postgres.Store {
+	t.Helper()
+	ctx := context.Background()
+	s := teststore.Driver(t, postgres.Open, testenv.Postgres(t)+"&pool_max_conns=1")
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	// The pool's one connection: the store's statements are prepared on it, generic.
+	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
