@@ -103,7 +103,7 @@ func (a *App) wire() error {
 	a.background = append(a.background, func(ctx context.Context) { a.Intake.ScheduleSweep(ctx, intake.SweepEvery) })
 
 	a.Intake.Dispatcher = a.local
-	a.Metrics.GaugeFunc("delivery_local_attempts", "First attempts of deliveries running in this replica right after their order's commit, with no River job (not in queue_running_jobs).",
+	a.Metrics.GaugeFunc("delivery_local_attempts", "First attempts of deliveries running in this replica right after the commit that planned them (an order's, or a group of browser events'), with no River job (not in queue_running_jobs).",
 		func(context.Context) (float64, error) { return float64(a.local.Running()), nil })
 	a.Metrics.GaugeFunc("delivery_local_waiting", "First attempts of deliveries waiting in this replica's memory for a free local slot, with no River job (not in queue_pending_jobs).",
 		func(context.Context) (float64, error) { return float64(a.local.Waiting()), nil })
