@@ -93,6 +93,9 @@ type App struct {
 	deliveryOutcomes         *prometheus.CounterVec
 	// local makes the first attempt of a processed purchase's deliveries (wire).
 	local *delivery.Local
+	// browserLocal runs the first attempts of browser events' deliveries (ingest's groups) with
+	// slots of its own, so a flood of leads never takes a purchase's slot.
+	browserLocal *delivery.Local
 
 	// replicaDB is the read replica (DATABASE_READ_URL), nil without one; reports is where the
 	// reports read: the replica with the primary as fallback, or the primary.
@@ -646,6 +649,9 @@ func (a *App) Close() error {
 	var stopped error
 	if a.local != nil {
 		stopped = a.local.Stop(ctx) // when Serve did not: attempts started by a handler called directly
+	}
+	if a.browserLocal != nil {
+		stopped = errors.Join(stopped, a.browserLocal.Stop(ctx))
 	}
 	return errors.Join(stopped, a.Live.Close(ctx), a.Cache.Close(), a.Store.Close())
 }

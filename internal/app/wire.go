@@ -62,15 +62,18 @@ func (a *App) wire() error {
 	}, deliveryBatchWindow)
 	river.AddWorker(a.workers, dw)
 	river.AddWorker(a.workers, &delivery.ConfirmWorker{W: dw})
-	// The first attempts of the deliveries that a processed purchase or a group of browser
-	// events plans run here right after its commit, with no River job, up to
-	// localAttemptsPerWorker × HUB_WORKERS at once, the others waiting in memory for a free one
-	// (four per slot); the overflow beyond that, the retries and what a stopped replica left
-	// (the sweep, every SweepEvery) go through River.
+	// The first attempts of the deliveries that a processed purchase plans run here right after
+	// its commit, with no River job, up to localAttemptsPerWorker × HUB_WORKERS at once, the
+	// others waiting in memory for a free one (four per slot); the overflow beyond that, the
+	// retries and what a stopped replica left (the sweep, every SweepEvery) go through River.
+	// A group of browser events' deliveries (leads, checkouts, carts) go the same way with as
+	// many slots of their own, so that a flood of them never makes a purchase wait for a slot
+	// or fall back to River; both send through the same worker, so their batches are shared.
 	a.local = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
+	a.browserLocal = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
 	// Stopped after ingest and intake (closers run in reverse), so the deliveries their last
 	// commits plan still get their first attempts here, and before the live view.
-	a.closers = append(a.closers, a.Live.Close, a.local.Stop)
+	a.closers = append(a.closers, a.Live.Close, a.local.Stop, a.browserLocal.Stop)
 	ing, err := ingest.New(ingest.Config{
 		Checkouts: checkouts(adapters),
 		Store:     a.Store, Limiter: a.Cache, TrustedProxies: a.Config.TrustedProxies, Logger: a.Log,
@@ -78,7 +81,7 @@ func (a *App) wire() error {
 		RatePerSource: ingest.Rate{Per: a.Config.RatePerSource, Burst: burst(a.Config.RatePerSource)},
 		Live:          a.Live,
 		Now:           a.now,
-		Dispatcher:    a.local,
+		Dispatcher:    a.browserLocal,
 	})
 	if err != nil {
 		return err
@@ -104,9 +107,13 @@ func (a *App) wire() error {
 
 	a.Intake.Dispatcher = a.local
 	a.Metrics.GaugeFunc("delivery_local_attempts", "First attempts of deliveries running in this replica right after the commit that planned them (an order's, or a group of browser events'), with no River job (not in queue_running_jobs).",
-		func(context.Context) (float64, error) { return float64(a.local.Running()), nil })
+		func(context.Context) (float64, error) {
+			return float64(a.local.Running() + a.browserLocal.Running()), nil
+		})
 	a.Metrics.GaugeFunc("delivery_local_waiting", "First attempts of deliveries waiting in this replica's memory for a free local slot, with no River job (not in queue_pending_jobs).",
-		func(context.Context) (float64, error) { return float64(a.local.Waiting()), nil })
+		func(context.Context) (float64, error) {
+			return float64(a.local.Waiting() + a.browserLocal.Waiting()), nil
+		})
 	a.Metrics.GaugeFunc("intake_local_queued", "Webhook deliveries acknowledged and waiting in this replica's memory for its background workers (every inline slot was busy, or others were already waiting), with no River job.",
 		func(context.Context) (float64, error) { return float64(a.Intake.LocalQueued()), nil })
 	a.Metrics.CounterFunc("intake_local_overflows_total", "Webhook deliveries given a River process job by this replica because its in-memory queue had no room or they waited in it too long: a backlog past what the queue absorbs.",
