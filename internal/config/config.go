@@ -295,7 +295,7 @@ var Settings = []Setting{
 		c.DBMaxConns = n
 		return nil
 	}},
-	{"HUB_WORKERS", "workers", "100", "Delivery jobs worked at once by this replica (a job mostly waits for its batch to be sent), and ten times as many first attempts of the deliveries it plans, run right after their commit without a job (they mostly wait too).", func(c *Config, v string) error {
+	{"HUB_WORKERS", "workers", "100", "Delivery jobs worked at once by this replica (a job mostly waits for its batch to be sent), and ten times as many first attempts of the deliveries its purchases plan and as many of its browser events', run right after their commit without a job (they mostly wait too).", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
 			return errors.New("must be an integer between 1 and 1000")
