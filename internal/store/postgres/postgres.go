@@ -561,10 +561,21 @@ func buildWriteTouchpointsSQL(keyed, bare, check bool) string {
 	// Checked, the keys' insert skips a stored key and returns the new ones, and only their
 	// touchpoints go in; unchecked, a stored key fails the statement, and every keyed touchpoint
 	// goes in.
-	conflict, newKey := "", ""
+	//
+	// Both lock in one order, the keys before the identities, so a checked statement and an
+	// unchecked one writing the same events at once (two replicas, or one whose minute of
+	// checking began meanwhile) never wait for each other: the checked one's touchpoints read
+	// its keys, and the unchecked one's result waits for its keys (keysFirst). Left alone, the
+	// unchecked keys' CTE, which nothing reads, ran in PostgreSQL's pass at the end of the
+	// statement, after the identities' (TestCheckedAndUncheckedGroupsTogether: deadlocks).
+	conflict, newKey, keysFirst := "\n\tRETURNING 1", "", " WHERE (SELECT count(*) FROM ev) >= 0"
 	if check {
 		conflict = "\n\tON CONFLICT DO NOTHING\n\tRETURNING touchpoint_id"
 		newKey = " AND id IN (SELECT touchpoint_id FROM ev)"
+		keysFirst = ""
+	}
+	if !keyed {
+		keysFirst = ""
 	}
 	if keyed {
 		ctes = append(ctes, `ev AS (
@@ -603,7 +614,7 @@ func buildWriteTouchpointsSQL(keyed, bare, check bool) string {
 		first_seen = LEAST(identities.first_seen, excluded.first_seen),
 		last_seen = GREATEST(identities.last_seen, excluded.last_seen)
 )`)
-	return "WITH " + strings.Join(ctes, ", ") + "\nSELECT " + strings.Join(counts, " + ")
+	return "WITH " + strings.Join(ctes, ", ") + "\nSELECT " + strings.Join(counts, " + ") + keysFirst
 }
 
 func isUniqueViolation(err error) bool {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
+	"github.com/hubtrack/hub/internal/testenv"
 	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
@@ -245,5 +246,66 @@ func TestWriteTouchpointsEachStatement(t *testing.T) {
 	}
 	if c := counts(t, s); c != [3]int{13, 7, 4} {
 		t.Errorf("after the mixed retry: %v, want [13 7 4]", c)
+	}
+}
+
+// TestCheckedAndUncheckedGroupsTogether: a group written with its retry keys checked and one
+// written without (two replicas, or one whose minute of checking began while the other's
+// statement ran) lock the same rows in the same order, so writing the same events and
+// identities at once never deadlocks: the keys before the identities in both statements. When
+// the unchecked statement left its keys to PostgreSQL's end-of-statement pass, it locked the
+// identities first and the checked one the keys first, and the two waited for each other
+// (seen once in CI as TestWriteTouchpointsAloneConcurrent's deadlock).
+func TestCheckedAndUncheckedGroupsTogether(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testenv.Postgres(t)
+	checked := open(t, url)
+	if err := checked.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ten, es := pipelineWorld(t, checked, 1)
+	src := es[0].SourceID
+	// A refused key puts checked in its minute of checking; unchecked has seen none.
+	tps, ids := groupOf(ten, src, "seed", 2)
+	for range 2 {
+		if _, err := checked.WriteTouchpoints(ctx, tps, ids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each round a store that has seen no refusal (a new pool) writes unchecked, at the same
+	// moment as checked writes the same events; the loser of the race on a key is refused and
+	// written again checked.
+	const rounds = 30
+	for r := range rounds {
+		unchecked := open(t, url)
+		// Its statement prepared first, so that both start the race at once.
+		if tps, ids := groupOf(ten, src, fmt.Sprintf("warm%d", r), 1); true {
+			if _, err := unchecked.WriteTouchpoints(ctx, tps, ids); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		start := make(chan struct{})
+		for _, s := range []*postgres.Store{checked, unchecked} {
+			wg.Go(func() {
+				tps, ids := groupOf(ten, src, fmt.Sprintf("r%d", r), 12) // both write the same events
+				<-start
+				if _, err := s.WriteTouchpoints(ctx, tps, ids); err != nil {
+					errs <- err
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("round %d: %v", r, err)
+		}
+		unchecked.Close()
+	}
+	if c, want := counts(t, checked), [3]int{2 + rounds*13, 2 + rounds*13, 4}; c != want {
+		t.Errorf("touchpoints, retry keys, identities: %v, want %v", c, want)
 	}
 }
