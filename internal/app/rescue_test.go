@@ -103,14 +103,28 @@ func TestStuckDeliveryRescued(t *testing.T) {
 			if n := r.fake.Accepted()[del.EventID]; n != 1 {
 				t.Fatalf("Meta accepted %s %d times", del.EventID, n)
 			}
-			m = scrape(t, r.ops)
-			for _, want := range []string{
+			// The worker counts an outcome once its transaction returned, a moment after the
+			// state above became visible: wait for the counts, briefly.
+			wants := []string{
 				`hub_deliveries_total{destination_type="meta",outcome="resent_after_crash",reason=""} 1`,
 				`hub_deliveries_total{destination_type="meta",outcome="delivered",reason=""} 1`,
-			} {
-				if !strings.Contains(m, want) {
-					t.Errorf("/metrics lacks %q", want)
+			}
+			var lacks []string
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				m, lacks = scrape(t, r.ops), nil
+				for _, want := range wants {
+					if !strings.Contains(m, want) {
+						lacks = append(lacks, want)
+					}
 				}
+				if len(lacks) == 0 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			for _, want := range lacks {
+				t.Errorf("/metrics lacks %q", want)
 			}
 		})
 	}
