@@ -105,27 +105,12 @@ func TestStuckDeliveryRescued(t *testing.T) {
 			}
 			// The worker counts an outcome once its transaction returned, a moment after the
 			// state above became visible: wait for the counts, briefly.
-			wants := []string{
-				`hub_deliveries_total{destination_type="meta",outcome="resent_after_crash",reason=""} 1`,
-				`hub_deliveries_total{destination_type="meta",outcome="delivered",reason=""} 1`,
-			}
-			var lacks []string
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				m, lacks = scrape(t, r.ops), nil
-				for _, want := range wants {
-					if !strings.Contains(m, want) {
-						lacks = append(lacks, want)
-					}
-				}
-				if len(lacks) == 0 || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			for _, want := range lacks {
-				t.Errorf("/metrics lacks %q", want)
-			}
+			waitFor(t, `/metrics to count the resend and the delivery (hub_deliveries_total{destination_type="meta",outcome="resent_after_crash"|"delivered",reason=""} 1)`,
+				10*time.Second, func() bool {
+					m := scrape(t, r.ops)
+					return strings.Contains(m, `hub_deliveries_total{destination_type="meta",outcome="resent_after_crash",reason=""} 1`) &&
+						strings.Contains(m, `hub_deliveries_total{destination_type="meta",outcome="delivered",reason=""} 1`)
+				})
 		})
 	}
 }

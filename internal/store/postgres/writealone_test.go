@@ -280,10 +280,9 @@ func TestCheckedAndUncheckedGroupsTogether(t *testing.T) {
 	for r := range rounds {
 		unchecked := open(t, url)
 		// Its statement prepared first, so that both start the race at once.
-		if tps, ids := groupOf(ten, src, fmt.Sprintf("warm%d", r), 1); true {
-			if _, err := unchecked.WriteTouchpoints(ctx, tps, ids); err != nil {
-				t.Fatal(err)
-			}
+		warm, warmIDs := groupOf(ten, src, fmt.Sprintf("warm%d", r), 1)
+		if _, err := unchecked.WriteTouchpoints(ctx, warm, warmIDs); err != nil {
+			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
 		errs := make(chan error, 2)
