@@ -319,8 +319,11 @@ func purchase(txn, hottok string, at time.Time) []byte {
 
 // postWebhook sends one webhook body, retrying a transport error, 429 or 5xx with the same body
 // as a gateway would, until Hub answers 200 or the attempts run out. Attempt a goes to
-// urls[(first+a) % len(urls)]: replicas behind a load balancer.
-func postWebhook(c *http.Client, urls []string, first int, hottok string, body []byte, attempts int) bool {
+// urls[(first+a) % len(urls)]: replicas behind a load balancer. When no attempt was answered
+// 200, the string says what each attempt got (a status and the problem's detail, or the
+// transport error), so a failure says whether Hub refused the webhook or never answered.
+func postWebhook(c *http.Client, urls []string, first int, hottok string, body []byte, attempts int) (bool, string) {
+	var got []string
 	for a := range attempts {
 		if a > 0 {
 			time.Sleep(time.Duration(100<<min(a, 5)) * time.Millisecond)
@@ -328,20 +331,24 @@ func postWebhook(c *http.Client, urls []string, first int, hottok string, body [
 		req, _ := http.NewRequest(http.MethodPost, urls[(first+a)%len(urls)], bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-HOTMART-HOTTOK", hottok)
+		sent := time.Now()
 		resp, err := c.Do(req)
 		if err != nil {
+			got = append(got, fmt.Sprintf("after %s: %v", time.Since(sent).Round(time.Millisecond), err))
 			continue
 		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
-			return true
+			return true, ""
 		}
+		got = append(got, fmt.Sprintf("after %s: %d %s", time.Since(sent).Round(time.Millisecond), resp.StatusCode, bytes.TrimSpace(b)))
 		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
-			return false
+			break
 		}
 	}
-	return false
+	return false, strings.Join(got, "; ")
 }
 
 // sendOrders posts n purchases to the webhook URLs (round robin), conc at a time, and returns the
@@ -360,6 +367,7 @@ func sendOrdersPaced(t *testing.T, urls []string, hottok, prefix string, n, conc
 	c := &http.Client{Timeout: 15 * time.Second}
 	var mu sync.Mutex
 	var out []order
+	failed := 0 // not acknowledged; the first ten are logged
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -376,10 +384,13 @@ func sendOrdersPaced(t *testing.T, urls []string, hottok, prefix string, n, conc
 			defer func() { <-sem }()
 			txn := fmt.Sprintf("%s%05d", prefix, i)
 			sent := time.Now()
-			if postWebhook(c, urls, i, hottok, purchase(txn, hottok, time.Now()), 8) {
-				mu.Lock()
+			ok, got := postWebhook(c, urls, i, hottok, purchase(txn, hottok, time.Now()), 8)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
 				out = append(out, order{txn: txn, eventID: "hotmart:" + txn + ":purchase", sent: sent, acked: time.Now()})
-				mu.Unlock()
+			} else if failed++; failed <= 10 {
+				t.Logf("webhook %s not acknowledged: %s", txn, got)
 			}
 		})
 	}
