@@ -698,9 +698,10 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 	}
 }
 
-// begin records, in one transaction before the batch's request leaves, an attempt in flight
-// for each of its events (request id, every event id of the batch, resend flag), closes the
-// attempts whose outcome was lost, and marks each delivery in flight.
+// begin records, in one transaction before the batch's request leaves, the request (its id
+// and every event id of the batch) and an attempt in flight for each of its events (request
+// id, resend flag), closes the attempts whose outcome was lost, and marks each delivery in
+// flight.
 //
 // A carried item's delivery is written only if its row is still as planned
 // (UpdateDeliveryIf); when one is not, the transaction is run again without the carried items,
@@ -737,6 +738,18 @@ func (w *Worker) beginTx(ctx context.Context, requestID string, items []*pending
 	}
 	recs := make([]rec, len(items))
 	err := w.Store.Tx(ctx, func(tx store.Tx) error {
+		// The batch's event ids once per tenant (a batch is one destination's, so one
+		// tenant's), not on each attempt: n ids, not n².
+		recorded := map[string]bool{}
+		for _, p := range items {
+			if recorded[p.d.TenantID] {
+				continue
+			}
+			recorded[p.d.TenantID] = true
+			if err := tx.InsertAttemptRequest(ctx, store.AttemptRequest{TenantID: p.d.TenantID, ID: requestID, At: now, EventIDs: ids}); err != nil {
+				return err
+			}
+		}
 		for i, p := range items {
 			for _, id := range p.stale {
 				lost := store.Attempt{ID: id, TenantID: p.d.TenantID, Outcome: store.AttemptResentAfterCrash,
@@ -746,10 +759,11 @@ func (w *Worker) beginTx(ctx context.Context, requestID string, items []*pending
 				}
 			}
 			at, err := tx.InsertAttempt(ctx, store.Attempt{ID: store.NewID(), TenantID: p.d.TenantID, DeliveryID: p.d.ID, At: now,
-				Outcome: store.AttemptInFlight, Replay: p.replay, RequestID: requestID, EventIDs: ids, Resend: p.resend})
+				Outcome: store.AttemptInFlight, Replay: p.replay, RequestID: requestID, Resend: p.resend})
 			if err != nil {
 				return err
 			}
+			at.EventIDs = ids
 			d := p.d
 			d.InFlight, d.UpdatedAt = true, now
 			if p.resend {

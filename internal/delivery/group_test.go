@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -279,6 +280,10 @@ func TestConcurrentJobsRecordEveryOutcome(t *testing.T) {
 				t.Fatalf("job %d: %v", i, err)
 			}
 		}
+		// Each attempt names its request, and lists that request's event ids: its own and
+		// those of the deliveries whose attempts name the same request, no other.
+		byRequest := map[string][]string{} // request id: the event ids its attempts belong to
+		listed := map[string][]string{}    // request id: the event ids its attempts list
 		for _, d := range ds {
 			got, at := e.state(t, d)
 			if got.State != store.DeliveryDelivered || got.InFlight || len(at) != 1 || at[0].Outcome != "delivered" {
@@ -287,11 +292,27 @@ func TestConcurrentJobsRecordEveryOutcome(t *testing.T) {
 			if k := e.fake.Accepted()[d.EventID]; k != 1 {
 				t.Fatalf("event %s accepted %d times", d.EventID, k)
 			}
+			req := at[0].RequestID
+			if prev, ok := listed[req]; ok && !slices.Equal(prev, at[0].EventIDs) {
+				t.Fatalf("attempts of request %s list %v and %v", req, prev, at[0].EventIDs)
+			}
+			byRequest[req], listed[req] = append(byRequest[req], d.EventID), at[0].EventIDs
+		}
+		for req, ids := range byRequest {
+			got := slices.Sorted(slices.Values(listed[req]))
+			if slices.Sort(ids); !slices.Equal(got, ids) {
+				t.Fatalf("request %s: its attempts list %v, want %v", req, got, ids)
+			}
 		}
 		if got := counter(e.outcomes.WithLabelValues("meta", "delivered", "")); got != before+n {
 			t.Fatalf("delivered counter %v, want %v", got, before+n)
 		}
 		calls := cs.take()
+		// The event ids are written once per request, not on each of its attempts.
+		if calls["Tx.InsertAttemptRequest"] != len(byRequest) || calls["Tx.InsertAttempt with event ids"] != 0 {
+			t.Fatalf("%d requests recorded and %d attempts inserted with event ids, for %d requests",
+				calls["Tx.InsertAttemptRequest"], calls["Tx.InsertAttempt with event ids"], len(byRequest))
+		}
 		t.Logf("%d jobs: %d requests, %d transactions (in flight and outcomes)", n, e.fake.Requests(), calls["Tx"])
 		poll(t, "the group commit's goroutine to end", w.OutcomesIdle)
 	})

@@ -105,7 +105,15 @@ type countingTx struct {
 
 func (t countingTx) InsertAttempt(ctx context.Context, a store.Attempt) (store.Attempt, error) {
 	t.s.count("Tx.InsertAttempt")
+	if len(a.EventIDs) > 0 {
+		t.s.count("Tx.InsertAttempt with event ids") // the request's row holds them
+	}
 	return t.Tx.InsertAttempt(ctx, a)
+}
+
+func (t countingTx) InsertAttemptRequest(ctx context.Context, r store.AttemptRequest) error {
+	t.s.count("Tx.InsertAttemptRequest")
+	return t.Tx.InsertAttemptRequest(ctx, r)
 }
 
 func (t countingTx) UpdateAttempt(ctx context.Context, a store.Attempt) error {
@@ -152,7 +160,7 @@ func TestStoreCallsPerDeliveredOrder(t *testing.T) {
 		if _, err := e.st.InsertTouchpoints(ctx, []store.Touchpoint{tp}); err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]int{"GetDeliveryJob": 1, "Tx": 2, "Tx.InsertAttempt": 1, "Tx.UpdateDelivery": 2, "Tx.UpdateAttempt": 1}
+		want := map[string]int{"GetDeliveryJob": 1, "Tx": 2, "Tx.InsertAttemptRequest": 1, "Tx.InsertAttempt": 1, "Tx.UpdateDelivery": 2, "Tx.UpdateAttempt": 1}
 		for _, c := range []struct {
 			name string
 			d    store.Delivery

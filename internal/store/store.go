@@ -336,6 +336,10 @@ type Writer interface {
 	// at once: call it in the transaction that enqueues their jobs.
 	SweepDeliveries(ctx context.Context, before time.Time, limit int) ([]DeliveryRef, error)
 	InsertAttempt(ctx context.Context, a Attempt) (Attempt, error)
+	// InsertAttemptRequest records the event ids of one request (a batch) once, for every
+	// attempt it carries: written on each attempt, a batch of n events stored n² ids (a Meta
+	// batch holds up to 1,000). A request already recorded for the tenant is left as it is.
+	InsertAttemptRequest(ctx context.Context, r AttemptRequest) error
 	// UpdateAttempt records the outcome of an attempt inserted in flight (status, latency,
 	// outcome, code, message, trace id).
 	UpdateAttempt(ctx context.Context, a Attempt) error
@@ -1022,11 +1026,22 @@ type Attempt struct {
 	TraceID    string
 	Replay     bool
 	// RequestID names the request (one batch) that carried the attempt; EventIDs are the
-	// event ids of that whole batch.
+	// event ids of that whole batch. The delivery worker records them once per request
+	// (InsertAttemptRequest) and inserts its attempts without them; ListAttempts fills them in
+	// from the request. An attempt inserted with EventIDs of its own keeps those.
 	RequestID string
 	EventIDs  []string
 	// Resend marks a send that repeats one whose outcome was lost.
 	Resend bool
+}
+
+// AttemptRequest is one request (a batch) of the delivery worker: its id (the attempts'
+// RequestID), when it was recorded, and the event ids it carried.
+type AttemptRequest struct {
+	TenantID string
+	ID       string
+	At       time.Time
+	EventIDs []string
 }
 
 // Attempt outcomes the delivery worker records besides the destination's own.

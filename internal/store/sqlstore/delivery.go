@@ -314,6 +314,17 @@ func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Att
 	return a, nil
 }
 
+// InsertAttemptRequest is sent with the transaction's next statement (execLater).
+func (q *queries) InsertAttemptRequest(ctx context.Context, r store.AttemptRequest) error {
+	return q.execLater(ctx, false, func(_ int64, err error) error {
+		if err != nil {
+			return q.writeErr("insert attempt request", err)
+		}
+		return nil
+	}, `INSERT INTO attempt_requests (tenant_id, id, at, event_ids) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		r.TenantID, r.ID, q.f.Time(q.stamp(r.At)), strings.Join(r.EventIDs, "\n"))
+}
+
 // UpdateAttempt is sent with the transaction's next statement (execAffect).
 func (q *queries) UpdateAttempt(ctx context.Context, a store.Attempt) error {
 	return q.execAffect(ctx, "update attempt", `UPDATE attempts SET http_status = $3, latency_ms = $4, outcome = $5, code = $6, message = $7, trace_id = $8
@@ -321,7 +332,13 @@ func (q *queries) UpdateAttempt(ctx context.Context, a store.Attempt) error {
 }
 
 func (q *queries) ListAttempts(ctx context.Context, tenantID, deliveryID string) ([]store.Attempt, error) {
-	rows, err := q.query(ctx, q.r, `SELECT `+attemptCols+` FROM attempts WHERE tenant_id = $1 AND delivery_id = $2 ORDER BY id`, tenantID, deliveryID)
+	// An attempt's event ids are its own when it has some, else its request's (the
+	// tenant's: the join names the tenant).
+	rows, err := q.query(ctx, q.r, `SELECT a.id, a.tenant_id, a.delivery_id, a.at, a.http_status, a.latency_ms, a.outcome, a.code,
+			a.message, a.trace_id, a.replay, a.request_id, COALESCE(r.event_ids, a.event_ids), a.resend
+		FROM attempts a LEFT JOIN attempt_requests r ON a.event_ids = '' AND a.request_id <> ''
+			AND r.tenant_id = a.tenant_id AND r.id = a.request_id
+		WHERE a.tenant_id = $1 AND a.delivery_id = $2 ORDER BY a.id`, tenantID, deliveryID)
 	return collect(rows, err, "list attempts", func(r Rows) (store.Attempt, error) {
 		var (
 			a        store.Attempt

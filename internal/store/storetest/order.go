@@ -472,6 +472,25 @@ func testDeliveries(t *testing.T, s store.Store) {
 	other2 := done
 	other2.TenantID = w.b.ID
 	wantErr(t, s.UpdateAttempt(ctx, other2), store.ErrNotFound, "update other tenant's attempt")
+
+	// A request's event ids are recorded once; its attempts, inserted without them, read
+	// them from it. Only the tenant's own request counts, the first record of a request is
+	// kept, and an attempt's own ids win.
+	noErr(t, s.InsertAttemptRequest(ctx, store.AttemptRequest{TenantID: w.a.ID, ID: "req-2", At: at(3 * time.Hour), EventIDs: []string{"e1", "e2", "e3"}}))
+	noErr(t, s.InsertAttemptRequest(ctx, store.AttemptRequest{TenantID: w.a.ID, ID: "req-2", At: at(3 * time.Hour), EventIDs: []string{"again"}}))
+	noErr(t, s.InsertAttemptRequest(ctx, store.AttemptRequest{TenantID: w.b.ID, ID: "req-2", At: at(3 * time.Hour), EventIDs: []string{"b-only"}}))
+	noErr(t, s.InsertAttemptRequest(ctx, store.AttemptRequest{TenantID: w.b.ID, ID: "req-b", At: at(3 * time.Hour), EventIDs: []string{"b-only"}}))
+	noErr(t, s.InsertAttemptRequest(ctx, store.AttemptRequest{TenantID: w.a.ID, ID: "req-1", At: at(3 * time.Hour), EventIDs: []string{"not-these"}}))
+	batched := must(s.InsertAttempt(ctx, store.Attempt{TenantID: w.a.ID, DeliveryID: d.ID, At: at(3 * time.Hour), Outcome: store.AttemptInFlight, RequestID: "req-2"}))(t)
+	foreign := must(s.InsertAttempt(ctx, store.Attempt{TenantID: w.a.ID, DeliveryID: d.ID, At: at(4 * time.Hour), Outcome: store.AttemptInFlight, RequestID: "req-b"}))(t)
+	list := must(s.ListAttempts(ctx, w.a.ID, d.ID))(t)
+	equal(t, "attempts with requests", len(list), 5)
+	equal(t, "attempt's own event ids", list[2].EventIDs, []string{"evt-1", "evt-2"})
+	batched.At, batched.EventIDs = micro(batched.At), []string{"e1", "e2", "e3"}
+	equal(t, "attempt reads its request's event ids", list[3], batched)
+	foreign.At = micro(foreign.At)
+	equal(t, "attempt does not read another tenant's request", list[4], foreign)
+	equal(t, "attempt without a request", list[0].EventIDs, []string(nil))
 }
 
 // testTouchpointDeliveries: a browser event (a lead) is delivered like a purchase, keyed by its
