@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +94,57 @@ func TestMayPlanDeliveries(t *testing.T) {
 				t.Errorf("%s: PlanTouchpoints planned %d, %v", typ, len(jobs), err)
 			}
 		}()
+	}
+}
+
+// TestGroupDeliveriesRoundTrips: on PostgreSQL the deliveries a group plans for the browser
+// events it wrote go with its COMMIT (CreateDelivery with TouchpointWritten is sent with the
+// transaction's next statement): a group of six leads to a Meta destination takes as many round
+// trips as a group of one, where each delivery's insert was a round trip of its own. Each is
+// planned, dispatched and stored.
+func TestGroupDeliveriesRoundTrips(t *testing.T) {
+	t.Parallel()
+	var rt teststore.RoundTrips
+	s := teststore.OpenRoundTrips(t, &rt)
+	src := testSource()
+	seedStore(t, s, src)
+	ctx := context.Background()
+	dst, err := s.CreateDestination(ctx, store.Destination{TenantID: src.TenantID, Type: "meta", Name: "Meta", Enabled: true,
+		Config: json.RawMessage(`{"events":"Lead"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &planRecorder{Store: s}
+	f := newFixture(t, func(c *Config) {
+		c.Store, c.Dispatcher = rec, rec
+		c.Now = time.Now
+	})
+	leads := func(prefix string, n int) int64 {
+		t.Helper()
+		var evs []string
+		for i := range n {
+			evs = append(evs, fmt.Sprintf(`{"type":"lead","event_id":"%s-%d","visitor_id":"k_%d"}`, prefix, i, i))
+		}
+		before := rt.Count()
+		if r := f.collect(fmt.Sprintf(`{"key":%q,"events":[%s]}`, src.PublicKey, strings.Join(evs, ","))); r.Code != http.StatusAccepted {
+			t.Fatalf("collect: %d %s", r.Code, r.Body)
+		}
+		return rt.Count() - before
+	}
+	leads("warm", 1) // reads the source and the destination, prepares the statements
+	one := leads("one", 1)
+	six := leads("six", 6)
+	if six != one {
+		t.Errorf("a group of six leads: %d round trips, a group of one %d: want the same (the deliveries go with the COMMIT)", six, one)
+	}
+	creates, jobs, _ := rec.take()
+	if len(creates) != 8 || len(jobs) != 8 {
+		t.Fatalf("planned %d and dispatched %d deliveries, want 8 and 8", len(creates), len(jobs))
+	}
+	for _, j := range jobs {
+		d, err := s.GetDelivery(ctx, src.TenantID, j.Delivery.ID)
+		if err != nil || d.DestinationID != dst.ID || d.TouchpointID == "" {
+			t.Errorf("delivery %s stored as %+v, %v", j.Delivery.ID, d, err)
+		}
 	}
 }

@@ -80,9 +80,10 @@ type Store interface {
 
 // Tx is a transaction: every write, plus enqueueing jobs atomically with those writes. After a
 // method returns an error the transaction may be unusable (PostgreSQL aborts it): return the
-// error from fn. On PostgreSQL some writes that return only an error (UpdateDelivery,
-// UpdateAttempt, InsertAttempt, SetInboxState, MarkDeliveryQueued, PutAttribution) are sent with
-// the next statement or with the COMMIT, so their failure (store.ErrNotFound included) may be
+// error from fn. On PostgreSQL some writes whose caller needs no answer but their success
+// (UpdateDelivery, UpdateAttempt, InsertAttempt, InsertAttemptRequest, SetInboxState,
+// MarkDeliveryQueued, PutAttribution, CreateDelivery with TouchpointWritten) are sent with the
+// next statement or with the COMMIT, so their failure (store.ErrNotFound included) may be
 // returned by a later call, or by Tx itself, and always fails Tx: do not decide anything inside
 // fn on their errors.
 type Tx interface {
@@ -973,7 +974,10 @@ type Delivery struct {
 	// TouchpointWritten says that the caller wrote the delivery's touchpoint, under the same
 	// tenant, in the transaction it creates the delivery in (delivery.PlanTouchpoints after a
 	// group's WriteTouchpoints stored every touchpoint of it): CreateDelivery then does not look
-	// it up. Not stored; reads leave it false.
+	// it up, reports the delivery created, and on PostgreSQL sends its insert with the
+	// transaction's next statement, so its failure (the destination not the tenant's, a
+	// delivery already there) fails the transaction, like the writes the Tx doc lists. Not
+	// stored; reads leave it false.
 	TouchpointWritten bool
 	// SubjectID is, on a DeliveryDead delivery (a webhook telling the merchant's system that
 	// another delivery died), the dead delivery; such a delivery has no order or touchpoint of

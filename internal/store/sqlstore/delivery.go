@@ -84,12 +84,31 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 		case d.SubjectID != "":
 			owner, ownerID, key = "deliveries", d.SubjectID, "subject_id"
 		}
+		// A touchpoint the caller wrote in this transaction (TouchpointWritten) is not looked
+		// up, and no delivery can exist for it yet: the insert cannot conflict and needs no
+		// answer, so it is sent with the transaction's next statement (execLater; on
+		// PostgreSQL a group's deliveries go in the COMMIT's batch, one round trip for all of
+		// them instead of one each). It must write its row: a destination that is not the
+		// tenant's, or a conflict, fails the transaction.
+		if owner == "touchpoints" && d.TouchpointWritten {
+			created = true
+			return q.execLater(ctx, true, func(n int64, err error) error {
+				if err != nil {
+					return q.writeErr("create delivery", err)
+				}
+				return mustAffect("create delivery: destination", n, nil)
+			}, `INSERT INTO deliveries (`+deliveryCols+`)
+				SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
+				WHERE EXISTS (SELECT 1 FROM destinations WHERE tenant_id = $2 AND id = $4)`,
+				d.ID, d.TenantID, nil, d.DestinationID, d.EventName, d.EventID, string(d.State), d.Reason, d.Attempts,
+				q.f.Time(d.CreatedAt), q.f.Time(d.UpdatedAt), q.f.NullTime(d.DeliveredAt), d.TouchpointID, d.InFlight, d.Resends,
+				nil, !d.Local)
+		}
 		// One statement: the row is written only when its owner and its destination are the
 		// tenant's; when nothing is written, the row already there (same tenant) is returned,
 		// and there being none means the owner or the destination is not the tenant's.
 		//
-		// A touchpoint the caller wrote in this transaction (TouchpointWritten) is not looked
-		// up. One whose occurred_at the caller gave is looked up by its whole primary key
+		// A touchpoint whose occurred_at the caller gave is looked up by its whole primary key
 		// (tenant_id, id, occurred_at), which on PostgreSQL prunes the lookup to its day's
 		// partition. By (tenant_id, id) alone a generic plan probes every day's partition, and
 		// on a partition not analysed yet (each new day's, until autovacuum reaches it)
@@ -101,8 +120,6 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 			nullable(d.SubjectID), ownerID, !d.Local}
 		ownerFound := `EXISTS (SELECT 1 FROM ` + owner + ` WHERE tenant_id = $2 AND id = $17)`
 		switch {
-		case owner == "touchpoints" && d.TouchpointWritten:
-			ownerFound = `CAST($17 AS text) IS NOT NULL`
 		case owner == "touchpoints" && !d.TouchpointAt.IsZero():
 			ownerFound = `EXISTS (SELECT 1 FROM touchpoints WHERE tenant_id = $2 AND id = $17 AND occurred_at = $19)`
 			args = append(args, q.f.Time(Micro(d.TouchpointAt)))

@@ -542,6 +542,41 @@ func testTouchpointDeliveries(t *testing.T, s store.Store) {
 	if got := must(s.ListDeliveries(ctx, store.DeliveryFilter{TenantID: w.a.ID, State: store.DeliveryDelivered}))(t); len(got) != 1 || got[0].TouchpointID != tps[0].ID {
 		t.Errorf("list delivered: %+v", got)
 	}
+	// A delivery of a touchpoint written in the same transaction (TouchpointWritten: a
+	// group's planning) is created without a lookup; a destination that is not the tenant's
+	// fails the transaction (on PostgreSQL the insert goes with the COMMIT), and nothing of it
+	// is stored.
+	written := func(dst string) (store.Delivery, store.Touchpoint, error) {
+		tp := store.Touchpoint{ID: store.NewID(), TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", ClientEventID: store.NewID(), VisitorID: "k_w", OccurredAt: at(0), ReceivedAt: at(0)}
+		var d store.Delivery
+		err := s.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.WriteTouchpoints(ctx, []store.Touchpoint{tp}, nil); err != nil {
+				return err
+			}
+			var created bool
+			var err error
+			d, created, err = tx.CreateDelivery(ctx, store.Delivery{TenantID: w.a.ID, TouchpointID: tp.ID, TouchpointAt: tp.OccurredAt, TouchpointWritten: true,
+				DestinationID: dst, EventName: "Lead", EventID: tp.ClientEventID, CreatedAt: at(0)})
+			if err == nil && !created {
+				t.Errorf("a written touchpoint's delivery not reported created")
+			}
+			return err
+		})
+		return d, tp, err
+	}
+	wd, _, err := written(w.dstA.ID)
+	noErr(t, err)
+	if wd.TouchpointWritten || !wd.TouchpointAt.IsZero() {
+		t.Errorf("returned with the planning flags set: %+v", wd)
+	}
+	equal(t, "get written", must(s.GetDelivery(ctx, w.a.ID, wd.ID))(t), wd)
+	bad, badTP, err := written(w.dstB.ID)
+	wantErr(t, err, store.ErrNotFound, "a written touchpoint's delivery to another tenant's destination")
+	_, err = s.GetDelivery(ctx, w.a.ID, bad.ID)
+	wantErr(t, err, store.ErrNotFound, "the refused delivery")
+	_, err = s.GetTouchpoint(ctx, w.a.ID, badTP.ID)
+	wantErr(t, err, store.ErrNotFound, "the refused transaction's touchpoint")
+
 	// A delivery.dead notice belongs to the delivery it reports: once per destination.
 	notice := store.Delivery{TenantID: w.a.ID, SubjectID: d.ID, DestinationID: w.dstA.ID, EventName: "DeliveryDead", EventID: "delivery_dead:" + d.ID, CreatedAt: at(0)}
 	n, created, err := s.CreateDelivery(ctx, notice)
