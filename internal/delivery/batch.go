@@ -32,6 +32,7 @@ type pending struct {
 // begin failed and nothing was sent).
 type sent struct {
 	dest.Outcome
+	keys    *int64 // the identifier keys the payload carried, when the sender said (BatchResult.Keys)
 	attempt store.Attempt
 	d       store.Delivery // as begin left it (in flight, resends counted)
 	changed bool           // carried, and its row changed since it was planned: nothing was recorded or sent
@@ -180,7 +181,12 @@ func (bs *batchers) flushAfter(key batchKey, b *batch) {
 		case err != nil:
 			p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonTransient, Message: err.Error()}, attempt: p.attempt, d: p.d}
 		case i < len(res.Outcomes):
-			p.out <- sent{Outcome: res.Outcomes[i], attempt: p.attempt, d: p.d}
+			var keys *int64
+			if i < len(res.KeysKnown) && res.KeysKnown[i] {
+				k := int64(res.Keys[i])
+				keys = &k
+			}
+			p.out <- sent{Outcome: res.Outcomes[i], keys: keys, attempt: p.attempt, d: p.d}
 		default:
 			p.out <- sent{Outcome: dest.Outcome{EventID: p.ev.EventID, Kind: dest.Retryable, Reason: dest.ReasonMalformedResponse, Message: "no outcome for this event"}, attempt: p.attempt, d: p.d}
 		}

@@ -671,7 +671,12 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 		if args != nil {
 			reason = acceptedReason(args.RequestID)
 		}
-		d.Keys = keysOf(sender, ev) // the identifier keys sent, for the match-quality report
+		// The identifier keys sent, for the match-quality report: as Send converted the
+		// event, else (a sender that does not say) converted again.
+		d.Keys = res.keys
+		if d.Keys == nil {
+			d.Keys = keysOf(sender, ev)
+		}
 		return w.finishThen(ctx, ds.Type, d, store.DeliveryDelivered, reason, &attempt, args, opts)
 	case dest.Retryable:
 		if err := w.Breaker.Failure(ctx, ds.ID, bstate); err != nil {

@@ -93,11 +93,17 @@ func (b Batch[T]) Send(ctx context.Context, events []Event) (BatchResult, error)
 	now := b.Now()
 	var idx []int
 	var data []T
+	if b.Keys != nil {
+		res.Keys, res.KeysKnown = make([]Keys, len(events)), make([]bool, len(events))
+	}
 	for i, e := range events {
 		d, ee := b.Convert(i, e, now)
 		if ee != nil {
 			res.Outcomes[i] = ee.Outcome()
 			continue
+		}
+		if b.Keys != nil {
+			res.Keys[i], res.KeysKnown[i] = b.Keys(d), true
 		}
 		idx = append(idx, i)
 		data = append(data, d)

@@ -157,3 +157,37 @@ func TestCheckAmounts(t *testing.T) {
 		t.Error("UserAgent")
 	}
 }
+
+// A Batch with Keys reports each converted event's keys with its outcome, as KeysOf would, from
+// the one conversion Send made (the delivery worker recorded them by converting each event a
+// second time); a refused event has none, and a Batch without Keys reports nothing.
+func TestBatchReportsKeysOfWhatItConverted(t *testing.T) {
+	var posted [][]string
+	converted := 0
+	b := batch(64, &posted)
+	convert := b.Convert
+	b.Convert = func(i int, e dest.Event, now time.Time) (string, *dest.EventError) {
+		converted++
+		return convert(i, e, now)
+	}
+	b.Keys = func(d string) dest.Keys { return dest.Keys(len(d)) }
+	res, err := b.Send(context.Background(), events("a", "refuse", "bcd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if converted != 3 {
+		t.Errorf("converted %d times for 3 events", converted)
+	}
+	if len(res.Keys) != 3 || !res.KeysKnown[0] || res.KeysKnown[1] || !res.KeysKnown[2] || res.Keys[0] != 1 || res.Keys[2] != 3 {
+		t.Errorf("keys %v known %v, want [1 _ 3] known [true false true]", res.Keys, res.KeysKnown)
+	}
+	for i, e := range events("a", "bcd") {
+		if k, ok := b.KeysOf(e); !ok || k != res.Keys[2*i] {
+			t.Errorf("KeysOf(%s) = %v, %v; Send reported %v", e.EventID, k, ok, res.Keys[2*i])
+		}
+	}
+	b.Keys = nil
+	if res, _ := b.Send(context.Background(), events("a")); res.Keys != nil || res.KeysKnown != nil {
+		t.Errorf("a Batch without Keys reported keys %v %v", res.Keys, res.KeysKnown)
+	}
+}

@@ -66,6 +66,11 @@ type BatchResult struct {
 	Outcomes []Outcome
 	// Requests counts the HTTP requests made (a destination may split a rejected batch).
 	Requests int
+	// Keys, when the sender reports keys (KeyReporter), holds for each event the identifier
+	// keys its payload carried, KeysKnown[i] saying whether event i was converted: what
+	// KeysOf would say, without converting each event a second time. Both nil otherwise.
+	Keys      []Keys
+	KeysKnown []bool
 }
 
 // ErrBatchTooLarge is returned by Send and Build for more events than Spec().MaxBatch.
