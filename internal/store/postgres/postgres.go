@@ -568,14 +568,12 @@ func buildWriteTouchpointsSQL(keyed, bare, check bool) string {
 	// its keys, and the unchecked one's result waits for its keys (keysFirst). Left alone, the
 	// unchecked keys' CTE, which nothing reads, ran in PostgreSQL's pass at the end of the
 	// statement, after the identities' (TestCheckedAndUncheckedGroupsTogether: deadlocks).
-	conflict, newKey, keysFirst := "\n\tRETURNING 1", "", " WHERE (SELECT count(*) FROM ev) >= 0"
+	conflict, newKey, keysFirst := "\n\tRETURNING 1", "", ""
 	if check {
 		conflict = "\n\tON CONFLICT DO NOTHING\n\tRETURNING touchpoint_id"
 		newKey = " AND id IN (SELECT touchpoint_id FROM ev)"
-		keysFirst = ""
-	}
-	if !keyed {
-		keysFirst = ""
+	} else if keyed {
+		keysFirst = " WHERE (SELECT count(*) FROM ev) >= 0"
 	}
 	if keyed {
 		ctes = append(ctes, `ev AS (
