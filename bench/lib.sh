@@ -491,7 +491,10 @@ bench_setup() {
 	PUBLIC_KEY=$(printf '%s\n' "$out" | sed -n 's/.*data-key="\([^"]*\)".*/\1/p')
 	HOTMART_URL=$(printf '%s\n' "$out" | sed -n 's/^hotmart webhook URL: //p')
 	WOO_URL=$(printf '%s\n' "$out" | sed -n 's/^woocommerce webhook URL: //p')
-	hubenv destination add --tenant "$TENANT" --type meta --config '{"pixel_id":"1234567890123456"}' \
+	# META_EVENTS (e.g. Purchase,Lead) is the Meta destination's events setting; unset, it takes
+	# purchases only.
+	hubenv destination add --tenant "$TENANT" --type meta \
+		--config "{\"pixel_id\":\"1234567890123456\"${META_EVENTS:+,\"events\":\"$META_EVENTS\"}}" \
 		--credentials '{"access_token":"EAAbench"}' >/dev/null
 	case ",$DESTS," in
 	*,meta,*) ;;

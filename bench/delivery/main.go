@@ -106,6 +106,7 @@ func main() {
 		overload = flag.Bool("overload", true, "capacity: then send at twice the capacity for one window")
 
 		collectRate = flag.Float64("collect-rate", 0, "also send this many page views a second, one per request as t.js does, to /v1/collect (-public-key) during each measured window, and report their acknowledgement latency beside the webhooks' (not part of the objective): does a purchase backlog slow the tracking script's acknowledgements?")
+		collectType = flag.String("collect-type", "page_view", "what -collect-rate sends: page_view, or lead (with an email, consent granted), for a Meta destination that takes leads (run.sh's META_EVENTS=Purchase,Lead): each lead is a delivery to the same Meta destination as the purchases, and the harness also reports how many leads reached Meta and how fast, and counts an acknowledged lead that never did as lost: do the purchases keep their objective while a launch's leads flood the same destination?")
 
 		rate      = flag.Float64("rate", 0, "one fixed rate (webhooks/s) instead of the capacity ramp")
 		n         = flag.Int("n", 2000, "fixed rate: purchase webhooks to send")
@@ -153,10 +154,13 @@ func main() {
 		webhook: *webhookURL, hottok: *hottok, fake: *fakeURL, hubBase: hubBase, apiKey: *apiKey,
 		conc: *conc, sent: map[string]time.Time{}, hubPID: *hubPID, pgPID: *pgPID,
 		fakes:       append([]fakeDest{{name: "meta", url: *fakeURL}}, others...),
-		collectRate: *collectRate, publicKey: *publicKey,
+		collectRate: *collectRate, collectType: *collectType, publicKey: *publicKey, leads: map[string]time.Time{},
 	}
 	if r.collectRate > 0 && r.publicKey == "" {
 		log.Fatal("delivery: -collect-rate needs -public-key")
+	}
+	if r.collectType != "page_view" && r.collectType != "lead" {
+		log.Fatalf("delivery: -collect-type %q: want page_view or lead", r.collectType)
 	}
 	for _, f := range r.fakes {
 		if err := control(r.client, f.url+"/_fake/reset", nil); err != nil {
@@ -231,6 +235,7 @@ func main() {
 	}
 
 	t := r.tally(*wait, nil)
+	leadsBad := r.leadTally(*storeName, *wait, mark)
 	measure.PrintLoadAfter(os.Stderr)
 	machine := mc.Fields(os.Stderr)
 	if *overload && found {
@@ -262,9 +267,53 @@ func main() {
 	}
 	fmt.Printf("delivery: store=%s capacity=%.0f/s ack_p99=%s e2e_p95=%s lost=%d dup=%d%s%s\n",
 		*storeName, capRate, fmtMS(capAck), fmtMS(capE2E), t.lost, t.dup, machine+measure.PeakRSSField(r.hubPID), mark)
-	if t.lost > 0 || t.dup > 0 || bad {
+	if t.lost > 0 || t.dup > 0 || bad || leadsBad {
 		os.Exit(1)
 	}
+}
+
+// leadTally waits (at most wait, and no longer than 30 s without a new lead at Meta: a Meta
+// destination that does not take leads sends none) until every lead acknowledged in the run
+// (-collect-type lead) reached Meta's fake, prints the line delivery-leads: store=S acked=N at_meta=N lost=N dup=N
+// p50=… p95=… (due → Meta over every acknowledged lead, +Inf for one never there) and reports
+// whether one was lost or sent twice. Without leads it prints nothing.
+func (r *runner) leadTally(store string, wait time.Duration, mark string) (bad bool) {
+	r.mu.Lock()
+	due := make(map[string]time.Time, len(r.leads))
+	for k, v := range r.leads {
+		due[k] = v
+	}
+	r.mu.Unlock()
+	if len(due) == 0 {
+		return false
+	}
+	deadline := time.Now().Add(wait)
+	var evs fakeEvents
+	for lastMissing, since := -1, time.Now(); ; {
+		var err error
+		if evs, err = events(r.dump, r.fake); err != nil {
+			log.Fatalf("delivery: read the fake's events: %v", err)
+		}
+		missing := 0
+		for id := range due {
+			if evs.Counts[id] == 0 {
+				missing++
+			}
+		}
+		if missing != lastMissing {
+			lastMissing, since = missing, time.Now()
+		}
+		if missing == 0 || time.Now().After(deadline) || time.Since(since) > 30*time.Second {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	c := collectResult{leads: sortedKeys(due)}
+	c.reach(firstReceived(evs), evs.Counts, due)
+	lost := len(c.leads) - c.reached
+	fmt.Printf("delivery-leads: store=%s acked=%d at_meta=%d lost=%d dup=%d p50=%s p95=%s%s\n",
+		store, len(c.leads), c.reached, lost, c.dup, fmtMS(pct(c.leadLat, 50)), fmtMS(pct(c.leadLat, 95)), mark)
+	return lost > 0 || c.dup > 0
 }
 
 // objective is what a step must meet, in milliseconds.
@@ -354,11 +403,13 @@ type runner struct {
 	fakes                                  []fakeDest // Meta's first
 	visitors                               []string   // visitor ids with a Google ad click, for sck
 	hubPID, pgPID                          int        // measured for CPU per order when set (fixed rate)
-	collectRate                            float64    // page views per second to /v1/collect in each measured window (0: none)
+	collectRate                            float64    // page views or leads per second to /v1/collect in each measured window (0: none)
+	collectType                            string     // what collectRate sends: page_view or lead
 	publicKey                              string     // the source's public key, for /v1/collect
 
-	mu   sync.Mutex
-	sent map[string]time.Time // event id -> when its webhook was due
+	mu    sync.Mutex
+	sent  map[string]time.Time // event id -> when its webhook was due
+	leads map[string]time.Time // acknowledged lead's event id -> when it was due (-collect-type lead)
 }
 
 // send sends count webhooks at rate, ids from prefix, and returns the acknowledged ids, their
@@ -430,9 +481,18 @@ func (r *runner) step(prefix string, rate float64, window, drain time.Duration) 
 // ANALYZE (a sequential read of the whole orders table per delivery was seen: PostgreSQL spent
 // 5.4 ms per order instead of 3.2). The warm-up's orders are in the final tally (lost, dup) but
 // in no measured step or rate.
+//
+// With -collect-rate, the page views or leads go on during the warm-up too, so the day's
+// touchpoints partition holds rows when cmd's ANALYZE runs. Analysed empty, a partition keeps
+// those statistics until autovacuum next analyses it (a minute or more), and the generic plans
+// made meanwhile read it whole: with 1,000 leads/s, each purchase's lookup by visitor read
+// every touchpoint of the day (auto_explain: 1,699 buffers, 20,102 rows thrown away), which a
+// database in service, whose day's partition autovacuum analysed, does not do.
 func (r *runner) warmUp(prefix string, rate float64, n int, wait time.Duration, cmd string) {
 	t0 := time.Now()
+	stop := r.collecting(prefix + "C")
 	ids, _, failed, achieved := r.send(prefix, rate, n)
+	stop()
 	if failed > 0 {
 		log.Fatalf("delivery: warm-up: %d of %d webhooks not acknowledged", failed, n)
 	}
@@ -473,9 +533,10 @@ func (s *stepResult) finish(r *runner) {
 			s.dup++
 		}
 	}
-	r.mu.Unlock()
 	sort.Float64s(lat)
 	s.e2eP95 = pct(lat, 95)
+	s.collect.reach(first, evs.Counts, r.leads)
+	r.mu.Unlock()
 	s.others = nil
 	for _, f := range r.fakes[1:] {
 		evs, err := events(r.dump, f.url)
@@ -729,6 +790,7 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 			log.Fatalf("delivery: %v", err)
 		}
 	})
+	leadsBad := r.leadTally(storeName, wait, mark)
 	measure.PrintLoadAfter(os.Stderr)
 	machine := mc.Fields(os.Stderr)
 	// CPU per order from the first webhook until every order reached every fake, before the
@@ -756,15 +818,22 @@ func fixed(r *runner, storeName, prefix string, rate float64, n int, failRate fl
 	}
 	fmt.Fprintf(os.Stderr, "webhook acknowledged by Hub: p50=%.0fms p95=%.0fms p99=%.0fms\n", pct(ackLat, 50), pct(ackLat, 95), pct(ackLat, 99))
 	if col.sent > 0 {
-		fmt.Fprintf(os.Stderr, "page views (/v1/collect) acknowledged by Hub meanwhile: %d sent at %.0f/s, %d not acknowledged, p50=%.0fms p95=%.0fms p99=%.0fms\n",
-			col.sent, r.collectRate, col.failed, pct(col.lat, 50), pct(col.lat, 95), pct(col.lat, 99))
+		what := "page views"
+		if col.leads != nil {
+			what = "leads"
+			r.mu.Lock()
+			col.reach(t.first, t.evs.Counts, r.leads)
+			r.mu.Unlock()
+		}
+		fmt.Fprintf(os.Stderr, "%s (/v1/collect) acknowledged by Hub meanwhile: %d sent at %.0f/s, %d not acknowledged, p50=%.0fms p95=%.0fms p99=%.0fms\n",
+			what, col.sent, r.collectRate, col.failed, pct(col.lat, 50), pct(col.lat, 95), pct(col.lat, 99))
 	}
 	fmt.Fprintf(os.Stderr, "sent %d webhooks at %.0f/s (%d not acknowledged); fake failing %.0f%% of requests (%s) for %s; %d requests reached the fake; max latency %.0fms\n",
 		n, achieved, failed, failRate*100, failMode, failFor, t.evs.Requests, pct(lat, 100))
 	bad := r.printDests(t, storeName, r.sentIDs(), mark)
 	fmt.Printf("delivery: store=%s orders=%d delivered=%d dead=%d lost=%d dup=%d p50=%.0fms p95=%.0fms p99=%.0fms%s%s%s%s\n",
 		storeName, len(ids), len(lat), dead, t.lost, t.dup, pct(lat, 50), pct(lat, 95), pct(lat, 99), perOrder, col.fields(), machine+measure.PeakRSSField(r.hubPID), mark)
-	if t.lost > 0 || t.dup > 0 || failed > 0 || bad {
+	if t.lost > 0 || t.dup > 0 || failed > 0 || bad || leadsBad {
 		os.Exit(1)
 	}
 }
@@ -1079,6 +1148,12 @@ func postCollect(c *http.Client, base, body string) error {
 type collectResult struct {
 	sent, failed int
 	lat          []float64
+	// With -collect-type lead: the acknowledged leads' event ids; how many of them Meta had
+	// accepted when the window was judged (reached) and more than once (dup), and their
+	// webhook-style latency, due → Meta, sorted, +Inf for each not there yet.
+	leads        []string
+	reached, dup int
+	leadLat      []float64
 }
 
 // fields is the result's fields for a result line, or "" when nothing was sent.
@@ -1086,14 +1161,42 @@ func (c collectResult) fields() string {
 	if c.sent == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" collect_sent=%d collect_failed=%d collect_p50=%s collect_p99=%s",
+	f := fmt.Sprintf(" collect_sent=%d collect_failed=%d collect_p50=%s collect_p99=%s",
 		c.sent, c.failed, fmtMS(pct(c.lat, 50)), fmtMS(pct(c.lat, 99)))
+	if c.leads != nil {
+		f += fmt.Sprintf(" leads_at_meta=%d/%d leads_dup=%d lead_e2e_p50=%s lead_e2e_p95=%s",
+			c.reached, len(c.leads), c.dup, fmtMS(pct(c.leadLat, 50)), fmtMS(pct(c.leadLat, 95)))
+	}
+	return f
 }
 
-// collecting starts sending page views to /v1/collect at r.collectRate, open loop (each is sent
-// when due, however slow the previous answers), one event per request as t.js sends a page view,
-// each from a new visitor id from prefix; it returns the function that stops it, waits for the
-// requests in flight and returns what was sent. Without -collect-rate it sends nothing.
+// reach counts, from Meta's fake (first acceptance and counts by event id), the window's leads
+// that reached it and their latency from when each was due (due, under the runner's mu).
+func (c *collectResult) reach(first map[string]time.Time, counts map[string]int, due map[string]time.Time) {
+	if c.leads == nil {
+		return
+	}
+	c.reached, c.dup, c.leadLat = 0, 0, c.leadLat[:0]
+	for _, id := range c.leads {
+		at, ok := first[id]
+		if !ok {
+			c.leadLat = append(c.leadLat, math.Inf(1))
+			continue
+		}
+		c.reached++
+		if counts[id] > 1 {
+			c.dup++
+		}
+		c.leadLat = append(c.leadLat, float64(at.Sub(due[id]).Microseconds())/1000)
+	}
+	sort.Float64s(c.leadLat)
+}
+
+// collecting starts sending page views (or leads, -collect-type) to /v1/collect at
+// r.collectRate, open loop (each is sent when due, however slow the previous answers), one event
+// per request as t.js sends one, each from a new visitor id from prefix; it returns the function
+// that stops it, waits for the requests in flight and returns what was sent. An acknowledged
+// lead's event id goes in r.leads with when it was due. Without -collect-rate it sends nothing.
 func (r *runner) collecting(prefix string) func() collectResult {
 	if r.collectRate <= 0 {
 		return func() collectResult { return collectResult{} }
@@ -1103,6 +1206,10 @@ func (r *runner) collecting(prefix string) func() collectResult {
 		res collectResult
 		wg  sync.WaitGroup
 	)
+	lead := r.collectType == "lead"
+	if lead {
+		res.leads = []string{}
+	}
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	interval := time.Duration(float64(time.Second) / r.collectRate)
@@ -1123,6 +1230,13 @@ func (r *runner) collecting(prefix string) func() collectResult {
 				body := fmt.Sprintf(`{"key":%q,"events":[{"type":"page_view","event_id":"%s-pv","visitor_id":%q,`+
 					`"occurred_at":%q,"url":"https://shop.example/oferta?utm_source=facebook","consent":"granted"}]}`,
 					r.publicKey, id, id, time.Now().UTC().Format(time.RFC3339))
+				eventID := id + "-pv"
+				if lead {
+					eventID = id + "-lead"
+					body = fmt.Sprintf(`{"key":%q,"events":[{"type":"lead","event_id":%q,"visitor_id":%q,"occurred_at":%q,`+
+						`"url":"https://shop.example/inscricao?utm_source=facebook","email":"%s@example.com","consent":"granted"}]}`,
+						r.publicKey, eventID, id, time.Now().UTC().Format(time.RFC3339), id)
+				}
 				err := postCollect(r.client, r.hubBase, body)
 				lat := float64(time.Since(due).Microseconds()) / 1000
 				mu.Lock()
@@ -1133,6 +1247,12 @@ func (r *runner) collecting(prefix string) func() collectResult {
 					return
 				}
 				res.lat = append(res.lat, lat)
+				if lead {
+					res.leads = append(res.leads, eventID)
+					r.mu.Lock()
+					r.leads[eventID] = due
+					r.mu.Unlock()
+				}
 			}(i)
 		}
 	}()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -307,5 +308,76 @@ func TestCollecting(t *testing.T) {
 	}
 	if !sort.Float64sAreSorted(res.lat) || !strings.Contains(res.fields(), " collect_failed=") {
 		t.Errorf("latencies not sorted or fields %q", res.fields())
+	}
+}
+
+// TestCollectingLeads checks -collect-type lead: each request is one lead with its own event id
+// and an email, every acknowledged lead (and no refused one) is recorded with when it was due,
+// and reach counts, from Meta's fake, the leads there, twice, and missing (+Inf).
+func TestCollectingLeads(t *testing.T) {
+	t.Parallel()
+	var (
+		mu      sync.Mutex
+		n       int
+		refused = map[string]bool{}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Events []map[string]any
+		}
+		if json.NewDecoder(r.Body).Decode(&body) != nil || len(body.Events) != 1 {
+			t.Errorf("not one event")
+			return
+		}
+		e := body.Events[0]
+		v, _ := e["visitor_id"].(string)
+		if e["type"] != "lead" || e["event_id"] != v+"-lead" || e["email"] != v+"@example.com" || e["consent"] != "granted" {
+			t.Errorf("event %v: not a lead with its own id and an email", e)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if n%3 == 0 {
+			refused[v+"-lead"] = true
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+
+	r := &runner{client: srv.Client(), hubBase: srv.URL, collectRate: 500, collectType: "lead", publicKey: "pk_bench", leads: map[string]time.Time{}}
+	stop := r.collecting("B1C")
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		mu.Lock()
+		got := n
+		mu.Unlock()
+		if got >= 9 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d requests in 10 s", got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	res := stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(res.leads) != res.sent-res.failed || len(r.leads) != len(res.leads) || res.failed != len(refused) {
+		t.Fatalf("sent=%d failed=%d leads=%d recorded=%d", res.sent, res.failed, len(res.leads), len(r.leads))
+	}
+	for _, id := range res.leads {
+		if refused[id] || r.leads[id].IsZero() {
+			t.Errorf("lead %s: refused or recorded without when it was due", id)
+		}
+	}
+
+	// Meta's fake has the first lead once, the second twice, and not the others.
+	first := map[string]time.Time{res.leads[0]: r.leads[res.leads[0]].Add(40 * time.Millisecond), res.leads[1]: r.leads[res.leads[1]].Add(20 * time.Millisecond)}
+	counts := map[string]int{res.leads[0]: 1, res.leads[1]: 2}
+	res.reach(first, counts, r.leads)
+	if res.reached != 2 || res.dup != 1 || len(res.leadLat) != len(res.leads) || res.leadLat[0] != 20 || res.leadLat[1] != 40 || !math.IsInf(res.leadLat[2], 1) {
+		t.Errorf("reached=%d dup=%d lat=%v", res.reached, res.dup, res.leadLat)
+	}
+	if f := res.fields(); !strings.Contains(f, fmt.Sprintf(" leads_at_meta=2/%d leads_dup=1 ", len(res.leads))) {
+		t.Errorf("fields %q", f)
 	}
 }

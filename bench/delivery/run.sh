@@ -10,6 +10,8 @@
 #   bench/delivery/run.sh -rate 200 -n 6000                 # one fixed rate instead
 #   bench/delivery/run.sh -rate 30 -n 900 -timeline 5s      # plus Meta's latency per 5 s of the run (bursts or a growing queue?)
 #   STORE=postgres bench/delivery/run.sh -collect-rate 200   # plus 200 page views/s to /v1/collect in each window, their acknowledgement reported
+#   META_EVENTS=Purchase,Lead STORE=postgres bench/delivery/run.sh -collect-rate 1000 -collect-type lead
+#                                                           # a launch: 1,000 leads/s to the same Meta destination as the purchases
 #   bench/delivery/run.sh -rate 200 -n 3000 -fail-rate 0.3 -fail-for 10s   # 30 % of Meta requests fail
 #   PROFILE=20 STORE=postgres bench/delivery/run.sh         # plus a 20 s CPU profile of the server
 #   DESTS=meta,googleads,ga4,tiktok,webhook bench/delivery/run.sh   # every destination at once
