@@ -36,6 +36,10 @@ type CollectResponse struct {
 }
 
 func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r) {
+		return
+	}
+	defer s.inFlight.Add(-1)
 	ctx := r.Context()
 	ip := ClientIP(r, s.cfg.TrustedProxies)
 	if !s.allow(ctx, w, r, "ip:"+ip.String(), s.cfg.RatePerIP) {
@@ -371,6 +375,19 @@ func (s *Service) unavailable(w http.ResponseWriter, r *http.Request, err error)
 
 // allow applies one rate limit, answering 429 itself when it is exceeded. A limiter error lets
 // the request through: the cache is for coordination, not a dependency of ingest.
+// admit takes one of the MaxInFlight requests this process works on at once, or answers 503
+// with Retry-After: Hub is past what it can do, the request is dropped before its body is read,
+// and the client sends it again. The caller gives the request back (inFlight.Add(-1)) once
+// admitted.
+func (s *Service) admit(w http.ResponseWriter, r *http.Request) bool {
+	if n := s.inFlight.Add(1); s.cfg.MaxInFlight < 0 || n <= int64(s.cfg.MaxInFlight) {
+		return true
+	}
+	s.inFlight.Add(-1)
+	writeRetry(w, r, http.StatusServiceUnavailable, time.Second, "Hub is busy; the events were not stored; retry")
+	return false
+}
+
 func (s *Service) allow(ctx context.Context, w http.ResponseWriter, r *http.Request, key string, rate Rate) bool {
 	ok, retry := s.permit(ctx, key, rate)
 	if !ok {

@@ -26,6 +26,8 @@ type memStore struct {
 	inserts    int // InsertTouchpoints calls
 	pixels     []store.PixelEvent
 	failInsert error
+	// block, when set, holds every InsertTouchpoints until it is closed.
+	block chan struct{}
 }
 
 func (m *memStore) GetSourceByPublicKey(_ context.Context, key string) (store.Source, error) {
@@ -69,6 +71,9 @@ func (m *memStore) RecordPixelEvents(_ context.Context, evs []store.PixelEvent) 
 }
 
 func (m *memStore) InsertTouchpoints(_ context.Context, tps []store.Touchpoint) (int, error) {
+	if m.block != nil {
+		<-m.block
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.inserts++

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -67,6 +68,14 @@ type Config struct {
 	Flushers   int
 	// FlushTimeout bounds one commit (default 10s).
 	FlushTimeout time.Duration
+	// MaxInFlight bounds the collect and pixel requests this process works on at once (default
+	// 512); one more is answered 503 with Retry-After at once, before its body is read, and
+	// t.js sends it again (after 1, 2 and 4 s; the noscript pixel is not sent again). In service a request takes milliseconds, so
+	// hundreds at once means the process is past what it can do; without the bound, a flood of
+	// leads beyond that (bench/delivery at 2,000 leads/s on 2 cores) queued without end: its
+	// requests waited up to the clients' 30 s, and the webhooks' acknowledgements and the
+	// purchases' deliveries waited behind them (docs/benchmarks.md). Negative: no bound.
+	MaxInFlight int
 
 	// MaxBodyBytes (default 64 KiB) and MaxEvents (default 100) bound a collect request.
 	MaxBodyBytes int64
@@ -130,10 +139,12 @@ type Service struct {
 	newID   func() string
 	batcher *Batcher
 	limiter cache.Limiter
-	sources *ttlCache[store.Source]
-	links   *ttlCache[store.Link]
-	gw      gatewayTable
-	script  *script
+	// inFlight counts the collect and pixel requests being worked on (MaxInFlight).
+	inFlight atomic.Int64
+	sources  *ttlCache[store.Source]
+	links    *ttlCache[store.Link]
+	gw       gatewayTable
+	script   *script
 }
 
 // New validates cfg, applies defaults and starts the batcher.
@@ -163,6 +174,7 @@ func New(cfg Config) (*Service, error) {
 	defInt(&cfg.BatchSize, 500)
 	def(&cfg.BatchWait, 3*time.Millisecond)
 	defInt(&cfg.Flushers, 2)
+	defInt(&cfg.MaxInFlight, 512)
 	def(&cfg.FlushTimeout, 10*time.Second)
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 10
