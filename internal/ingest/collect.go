@@ -373,8 +373,6 @@ func (s *Service) unavailable(w http.ResponseWriter, r *http.Request, err error)
 	writeRetry(w, r, http.StatusServiceUnavailable, time.Second, "the events were not stored; retry")
 }
 
-// allow applies one rate limit, answering 429 itself when it is exceeded. A limiter error lets
-// the request through: the cache is for coordination, not a dependency of ingest.
 // admit takes one of the MaxInFlight requests this process works on at once, or answers 503
 // with Retry-After: Hub is past what it can do, the request is dropped before its body is read,
 // and the client sends it again. The caller gives the request back (inFlight.Add(-1)) once
@@ -388,6 +386,8 @@ func (s *Service) admit(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// allow applies one rate limit, answering 429 itself when it is exceeded. A limiter error lets
+// the request through: the cache is for coordination, not a dependency of ingest.
 func (s *Service) allow(ctx context.Context, w http.ResponseWriter, r *http.Request, key string, rate Rate) bool {
 	ok, retry := s.permit(ctx, key, rate)
 	if !ok {
