@@ -283,18 +283,11 @@ func TestCollecting(t *testing.T) {
 
 	r := &runner{client: srv.Client(), hubBase: srv.URL, collectRate: 500, publicKey: "pk_bench"}
 	stop := r.collecting("B1C")
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	awaitRequests(t, 8, func() int {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 8 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d requests in 10 s", n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(got)
+	})
 	res := stop()
 	mu.Lock()
 	defer mu.Unlock()
@@ -346,18 +339,11 @@ func TestCollectingLeads(t *testing.T) {
 
 	r := &runner{client: srv.Client(), hubBase: srv.URL, collectRate: 500, collectType: "lead", publicKey: "pk_bench", leads: map[string]time.Time{}}
 	stop := r.collecting("B1C")
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	awaitRequests(t, 9, func() int {
 		mu.Lock()
-		got := n
-		mu.Unlock()
-		if got >= 9 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d requests in 10 s", got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return n
+	})
 	res := stop()
 	mu.Lock()
 	defer mu.Unlock()
@@ -379,5 +365,16 @@ func TestCollectingLeads(t *testing.T) {
 	}
 	if f := res.fields(); !strings.Contains(f, fmt.Sprintf(" leads_at_meta=2/%d leads_dup=1 ", len(res.leads))) {
 		t.Errorf("fields %q", f)
+	}
+}
+
+// awaitRequests waits until the stand-in server has had want requests (count), for 10 s at most.
+func awaitRequests(t *testing.T, want int, count func() int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); count() < want; {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d requests in 10 s, want %d", count(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
