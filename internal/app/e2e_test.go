@@ -315,6 +315,8 @@ func TestMetricsReportRoutesQueueAndPool(t *testing.T) {
 		"hub_delivery_local_waiting 0",
 		"hub_intake_local_queued 0",
 		"hub_intake_local_overflows_total 0",
+		"hub_ingest_in_flight 0",
+		"hub_ingest_refused_busy_total 0",
 		"hub_db_open_connections ",
 		"hub_db_in_use_connections ",
 		"go_goroutines ",

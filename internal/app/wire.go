@@ -88,6 +88,10 @@ func (a *App) wire() error {
 	}
 	ing.Register(a.mux)
 	a.closers = append(a.closers, ing.Close)
+	a.Metrics.GaugeFunc("ingest_in_flight", "Tracking requests (/v1/collect and the pixel) this replica works on now; at 512 it answers more with 503 at once.",
+		func(context.Context) (float64, error) { return float64(ing.InFlight()), nil })
+	a.Metrics.CounterFunc("ingest_refused_busy_total", "Tracking requests this replica answered 503 because it was already working on 512: a flood past what it can do (t.js sends them again).",
+		func() float64 { return float64(ing.RefusedBusy()) })
 
 	a.Intake = newIntake(a.Config, a.Store, adapters, a.Dests, a.Keys, a.Log, a.now, a.Cache, a.Live)
 	// A webhook URL's lookup is kept for up to a second (real time); this replica's own changes

@@ -38,9 +38,9 @@ func TestBusyAnswersAtOnce(t *testing.T) {
 			codes[i] = f.collect(body("held" + string(rune('a'+i)))).Code
 		}()
 	}
-	for deadline := time.Now().Add(5 * time.Second); f.svc.inFlight.Load() < 2; {
+	for deadline := time.Now().Add(5 * time.Second); f.svc.InFlight() < 2; {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d requests in flight, want 2", f.svc.inFlight.Load())
+			t.Fatalf("%d requests in flight, want 2", f.svc.InFlight())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -56,8 +56,8 @@ func TestBusyAnswersAtOnce(t *testing.T) {
 	if rec := f.do(httptest.NewRequest(http.MethodGet, "/v1/pixel.gif?key=pk_test&event_id=px1", nil)); rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("pixel past the bound: %d", rec.Code)
 	}
-	if n := f.svc.inFlight.Load(); n != 2 {
-		t.Errorf("%d requests in flight after two refusals, want 2", n)
+	if n, busy := f.svc.InFlight(), f.svc.RefusedBusy(); n != 2 || busy != 2 {
+		t.Errorf("%d requests in flight and %d refused after two refusals, want 2 and 2", n, busy)
 	}
 
 	close(block)
@@ -70,8 +70,8 @@ func TestBusyAnswersAtOnce(t *testing.T) {
 	if rec := f.collect(body("after")); rec.Code != http.StatusAccepted {
 		t.Errorf("after the held ones: %d, want 202", rec.Code)
 	}
-	if n := f.svc.inFlight.Load(); n != 0 {
-		t.Errorf("%d requests in flight at rest, want 0", n)
+	if n, busy := f.svc.InFlight(), f.svc.RefusedBusy(); n != 0 || busy != 2 {
+		t.Errorf("%d requests in flight and %d refused at rest, want 0 and 2", n, busy)
 	}
 	if got := len(f.store.touchpoints()); got != 3 {
 		t.Errorf("%d touchpoints stored, want 3 (the refused ones none)", got)

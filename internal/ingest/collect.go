@@ -382,9 +382,17 @@ func (s *Service) admit(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	s.inFlight.Add(-1)
+	s.busy.Add(1)
 	writeRetry(w, r, http.StatusServiceUnavailable, time.Second, "Hub is busy; the events were not stored; retry")
 	return false
 }
+
+// InFlight is how many collect and pixel requests the process works on now (MaxInFlight).
+func (s *Service) InFlight() int64 { return s.inFlight.Load() }
+
+// RefusedBusy is how many collect and pixel requests were answered 503 because MaxInFlight
+// others were being worked on, since the process started.
+func (s *Service) RefusedBusy() int64 { return s.busy.Load() }
 
 // allow applies one rate limit, answering 429 itself when it is exceeded. A limiter error lets
 // the request through: the cache is for coordination, not a dependency of ingest.

@@ -139,12 +139,13 @@ type Service struct {
 	newID   func() string
 	batcher *Batcher
 	limiter cache.Limiter
-	// inFlight counts the collect and pixel requests being worked on (MaxInFlight).
-	inFlight atomic.Int64
-	sources  *ttlCache[store.Source]
-	links    *ttlCache[store.Link]
-	gw       gatewayTable
-	script   *script
+	// inFlight counts the collect and pixel requests being worked on (MaxInFlight); busy those
+	// refused because MaxInFlight were.
+	inFlight, busy atomic.Int64
+	sources        *ttlCache[store.Source]
+	links          *ttlCache[store.Link]
+	gw             gatewayTable
+	script         *script
 }
 
 // New validates cfg, applies defaults and starts the batcher.
