@@ -77,3 +77,17 @@ func TestBusyAnswersAtOnce(t *testing.T) {
 		t.Errorf("%d touchpoints stored, want 3 (the refused ones none)", got)
 	}
 }
+
+// TestInFlightBoundSettings: 0 takes the default bound, 512; a negative one means no bound, so
+// any number of requests at once is admitted.
+func TestInFlightBoundSettings(t *testing.T) {
+	t.Parallel()
+	if got := newFixture(t).svc.cfg.MaxInFlight; got != 512 {
+		t.Errorf("default bound %d, want 512", got)
+	}
+	f := newFixture(t, func(c *Config) { c.MaxInFlight = -1 })
+	f.svc.inFlight.Store(100_000)
+	if !f.svc.admit(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/collect", nil)) {
+		t.Error("a negative bound refused a request")
+	}
+}

@@ -68,13 +68,14 @@ type Config struct {
 	Flushers   int
 	// FlushTimeout bounds one commit (default 10s).
 	FlushTimeout time.Duration
-	// MaxInFlight bounds the collect and pixel requests this process works on at once (default
-	// 512); one more is answered 503 with Retry-After at once, before its body is read, and
-	// t.js sends it again (after 1, 2 and 4 s; the noscript pixel is not sent again). In service a request takes milliseconds, so
-	// hundreds at once means the process is past what it can do; without the bound, a flood of
-	// leads beyond that (bench/delivery at 2,000 leads/s on 2 cores) queued without end: its
-	// requests waited up to the clients' 30 s, and the webhooks' acknowledgements and the
-	// purchases' deliveries waited behind them (docs/benchmarks.md). Negative: no bound.
+	// MaxInFlight bounds the collect and pixel requests this process works on at once (0: the
+	// default, 512; negative: no bound). One more is answered 503 with Retry-After at once,
+	// before its body is read, and t.js sends it again (after 1, 2 and 4 s; the noscript pixel
+	// is not sent again). In service a request takes milliseconds, so hundreds at once means the
+	// process is past what it can do; without the bound, a flood of leads beyond that
+	// (bench/delivery at 2,000 leads/s on 2 cores) queued without end: its requests waited up
+	// to the clients' 30 s, and the webhooks' acknowledgements and the purchases' deliveries
+	// waited behind them (docs/benchmarks.md).
 	MaxInFlight int
 
 	// MaxBodyBytes (default 64 KiB) and MaxEvents (default 100) bound a collect request.
@@ -175,7 +176,9 @@ func New(cfg Config) (*Service, error) {
 	defInt(&cfg.BatchSize, 500)
 	def(&cfg.BatchWait, 3*time.Millisecond)
 	defInt(&cfg.Flushers, 2)
-	defInt(&cfg.MaxInFlight, 512)
+	if cfg.MaxInFlight == 0 { // negative stays: no bound
+		cfg.MaxInFlight = 512
+	}
 	def(&cfg.FlushTimeout, 10*time.Second)
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 10
