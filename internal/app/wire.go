@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -88,9 +89,9 @@ func (a *App) wire() error {
 	}
 	ing.Register(a.mux)
 	a.closers = append(a.closers, ing.Close)
-	a.Metrics.GaugeFunc("ingest_in_flight", "Tracking requests (/v1/collect and the pixel) this replica works on now; at 512 it answers more with 503 at once.",
+	a.Metrics.GaugeFunc("ingest_in_flight", fmt.Sprintf("Tracking requests (/v1/collect and the pixel) this replica works on now; at %d it answers more with 503 at once.", ing.MaxInFlight()),
 		func(context.Context) (float64, error) { return float64(ing.InFlight()), nil })
-	a.Metrics.CounterFunc("ingest_refused_busy_total", "Tracking requests this replica answered 503 because it was already working on 512: a flood past what it can do (t.js sends them again).",
+	a.Metrics.CounterFunc("ingest_refused_busy_total", fmt.Sprintf("Tracking requests this replica answered 503 because it was already working on %d: a flood past what it can do (t.js sends them again).", ing.MaxInFlight()),
 		func() float64 { return float64(ing.RefusedBusy()) })
 
 	a.Intake = newIntake(a.Config, a.Store, adapters, a.Dests, a.Keys, a.Log, a.now, a.Cache, a.Live)

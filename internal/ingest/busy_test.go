@@ -87,7 +87,7 @@ func TestInFlightBoundSettings(t *testing.T) {
 	}
 	f := newFixture(t, func(c *Config) { c.MaxInFlight = -1 })
 	f.svc.inFlight.Store(100_000)
-	if !f.svc.admit(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/collect", nil)) {
+	if !f.svc.admit() {
 		t.Error("a negative bound refused a request")
 	}
 }

@@ -36,10 +36,6 @@ type CollectResponse struct {
 }
 
 func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
-	if !s.admit(w, r) {
-		return
-	}
-	defer s.inFlight.Add(-1)
 	ctx := r.Context()
 	ip := ClientIP(r, s.cfg.TrustedProxies)
 	if !s.allow(ctx, w, r, "ip:"+ip.String(), s.cfg.RatePerIP) {
@@ -373,19 +369,32 @@ func (s *Service) unavailable(w http.ResponseWriter, r *http.Request, err error)
 	writeRetry(w, r, http.StatusServiceUnavailable, time.Second, "the events were not stored; retry")
 }
 
-// admit takes one of the MaxInFlight requests this process works on at once, or answers 503
-// with Retry-After: Hub is past what it can do, the request is dropped before its body is read,
-// and the client sends it again. The caller gives the request back (inFlight.Add(-1)) once
-// admitted.
-func (s *Service) admit(w http.ResponseWriter, r *http.Request) bool {
+// bounded serves h as one of the MaxInFlight requests this process works on at once, or
+// answers 503 with Retry-After: Hub is past what it can do, the request is dropped before its
+// body is read, and the client sends it again.
+func (s *Service) bounded(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.admit() {
+			writeRetry(w, r, http.StatusServiceUnavailable, time.Second, "Hub is busy; the events were not stored; retry")
+			return
+		}
+		defer s.inFlight.Add(-1)
+		h(w, r)
+	}
+}
+
+// admit takes one of the MaxInFlight slots, or counts a refusal and returns false.
+func (s *Service) admit() bool {
 	if n := s.inFlight.Add(1); s.cfg.MaxInFlight < 0 || n <= int64(s.cfg.MaxInFlight) {
 		return true
 	}
 	s.inFlight.Add(-1)
 	s.busy.Add(1)
-	writeRetry(w, r, http.StatusServiceUnavailable, time.Second, "Hub is busy; the events were not stored; retry")
 	return false
 }
+
+// MaxInFlight is the bound on the collect and pixel requests worked on at once (negative: none).
+func (s *Service) MaxInFlight() int { return s.cfg.MaxInFlight }
 
 // InFlight is how many collect and pixel requests the process works on now (MaxInFlight).
 func (s *Service) InFlight() int64 { return s.inFlight.Load() }

@@ -239,10 +239,10 @@ func New(cfg Config) (*Service, error) {
 // Register adds the tracking routes to mux.
 func (s *Service) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /t.js", s.handleScript)
-	mux.HandleFunc("POST /v1/collect", s.handleCollect)
+	mux.HandleFunc("POST /v1/collect", s.bounded(s.handleCollect))
 	mux.HandleFunc("OPTIONS /v1/collect", s.handlePreflight)
 	mux.HandleFunc("GET /r/{code}", s.handleLink)
-	mux.HandleFunc("GET /v1/pixel.gif", s.handlePixel)
+	mux.HandleFunc("GET /v1/pixel.gif", s.bounded(s.handlePixel))
 }
 
 // Close stops accepting touchpoints and waits, until ctx is done, for every one already handed

@@ -109,10 +109,6 @@ var transparentGIF = []byte{
 // query carries the event fields (url, referrer, event_id, visitor_id, fbclid, gclid, ttclid,
 // utm_*, consent); url defaults to the Referer header, which is the page the image is on.
 func (s *Service) handlePixel(w http.ResponseWriter, r *http.Request) {
-	if !s.admit(w, r) {
-		return
-	}
-	defer s.inFlight.Add(-1)
 	ctx := r.Context()
 	ip := ClientIP(r, s.cfg.TrustedProxies)
 	if !s.allow(ctx, w, r, "ip:"+ip.String(), s.cfg.RatePerIP) {
