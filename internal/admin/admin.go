@@ -99,6 +99,29 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (store.Tenant, 
 	return t, k, nil
 }
 
+// CreateFirstTenant creates the store's first tenant with an admin and an operator key, in one
+// transaction, unless a tenant exists: then it returns created false and writes nothing. Many
+// replicas may call it at once on an empty store; exactly one creates.
+func (s *Service) CreateFirstTenant(ctx context.Context, name string) (t store.Tenant, admin, operator NewKey, created bool, err error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return store.Tenant{}, NewKey{}, NewKey{}, false, errors.New("admin: tenant name must not be empty")
+	}
+	t = store.Tenant{ID: store.NewID(), Name: name, TimeZone: store.DefaultTimeZone, CreatedAt: s.now()}
+	admin, operator = s.newKey(t.ID, "first admin key", store.RoleAdmin), s.newKey(t.ID, "operator key", store.RoleOperator)
+	created, err = s.Store.CreateFirstTenant(ctx, t, []store.APIKey{admin.APIKey, operator.APIKey})
+	if err != nil || !created {
+		return store.Tenant{}, NewKey{}, NewKey{}, false, err
+	}
+	return t, admin, operator, true, nil
+}
+
+// newKey makes a key for a tenant without storing it.
+func (s *Service) newKey(tenantID, name, role string) NewKey {
+	plain, lookup, hash := pii.NewAPIKey("hub")
+	return NewKey{APIKey: store.APIKey{ID: store.NewID(), TenantID: tenantID, Name: name, Role: role, Lookup: lookup, Hash: hash, CreatedAt: s.now()}, Plaintext: plain}
+}
+
 // CreateAPIKey creates a key for a tenant; the plaintext is returned once.
 func (s *Service) CreateAPIKey(ctx context.Context, tenantID, name, role string) (NewKey, error) {
 	switch role {
@@ -109,13 +132,12 @@ func (s *Service) CreateAPIKey(ctx context.Context, tenantID, name, role string)
 	if _, err := s.Store.GetTenant(ctx, tenantID); err != nil {
 		return NewKey{}, fmt.Errorf("admin: tenant %s: %w", tenantID, err)
 	}
-	plain, lookup, hash := pii.NewAPIKey("hub")
-	k := store.APIKey{ID: store.NewID(), TenantID: tenantID, Name: name, Role: role, Lookup: lookup, Hash: hash, CreatedAt: s.now()}
-	k, err := s.Store.CreateAPIKey(ctx, k)
+	k := s.newKey(tenantID, name, role)
+	stored, err := s.Store.CreateAPIKey(ctx, k.APIKey)
 	if err != nil {
 		return NewKey{}, fmt.Errorf("admin: create api key: %w", err)
 	}
-	return NewKey{APIKey: k, Plaintext: plain}, nil
+	return NewKey{APIKey: stored, Plaintext: k.Plaintext}, nil
 }
 
 // RevokeAPIKey revokes a tenant's key.

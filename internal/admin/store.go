@@ -15,6 +15,7 @@ type Store interface {
 	CreateLink(ctx context.Context, l store.Link) (store.Link, error)
 	CreateSource(ctx context.Context, s store.Source) (store.Source, error)
 	CreateTenant(ctx context.Context, t store.Tenant) (store.Tenant, error)
+	CreateFirstTenant(ctx context.Context, t store.Tenant, keys []store.APIKey) (bool, error)
 	GetDestination(ctx context.Context, tenantID, id string) (store.Destination, error)
 	GetSource(ctx context.Context, tenantID, id string) (store.Source, error)
 	GetTenant(ctx context.Context, id string) (store.Tenant, error)

@@ -498,7 +498,8 @@ func (a *App) OpsAddr() string { return a.opsAddr }
 const InitialKeysFile = "initial-keys.txt"
 
 // Bootstrap creates the default tenant and its first admin and operator API keys on the very
-// first start of a store with no tenants. The keys are shown once: printed when out is an
+// first start of a store with no tenants; of replicas starting together on an empty store,
+// exactly one creates them (store.Writer.CreateFirstTenant). The keys are shown once: printed when out is an
 // interactive terminal (a person running Hub), otherwise written to HUB_DATA_DIR/initial-keys.txt
 // (mode 0600) and only that path is logged, because non-interactive output (a container's)
 // ends up in a log service where anyone who reads the logs would get the keys.
@@ -510,13 +511,14 @@ func (a *App) Bootstrap(ctx context.Context, out io.Writer) error {
 	if len(ts) > 0 {
 		return nil
 	}
-	t, key, err := a.Admin.CreateTenant(ctx, "default")
+	// Several replicas may start at once on an empty store: one creates the tenant and its keys,
+	// atomically, and the others find it and show nothing.
+	t, key, op, created, err := a.Admin.CreateFirstTenant(ctx, "default")
 	if err != nil {
 		return fmt.Errorf("app: bootstrap: %w", err)
 	}
-	op, err := a.Admin.CreateAPIKey(ctx, t.ID, "operator key", store.RoleOperator)
-	if err != nil {
-		return fmt.Errorf("app: bootstrap: %w", err)
+	if !created {
+		return nil
 	}
 	keys := fmt.Sprintf("Hub created the default tenant %s. These API keys are shown once; keep them:\n  admin key:    %s\n  operator key: %s\n", t.ID, key.Plaintext, op.Plaintext)
 	if f, ok := out.(*os.File); ok && isatty.IsTerminal(f.Fd()) {

@@ -247,6 +247,11 @@ type Reader interface {
 // returns ErrConflict.
 type Writer interface {
 	CreateTenant(ctx context.Context, t Tenant) (Tenant, error)
+	// CreateFirstTenant creates t and keys (all of t's) in one transaction when the store has
+	// no tenant yet, and reports whether it did; when a tenant exists it writes nothing. Replicas
+	// that start together on an empty store create exactly one: the others wait for the
+	// creator's transaction and then find its tenant (or, when it rolled back, create theirs).
+	CreateFirstTenant(ctx context.Context, t Tenant, keys []APIKey) (created bool, err error)
 	// SetTenantTimeZone sets the tenant's IANA time zone (the caller validates it).
 	SetTenantTimeZone(ctx context.Context, id, timeZone string) error
 

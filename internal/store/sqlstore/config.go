@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
@@ -31,6 +32,43 @@ func (q *queries) CreateTenant(ctx context.Context, t store.Tenant) (store.Tenan
 		return store.Tenant{}, q.writeErr("create tenant", err)
 	}
 	return t, nil
+}
+
+func (q *queries) CreateFirstTenant(ctx context.Context, t store.Tenant, keys []store.APIKey) (created bool, err error) {
+	err = q.runTx(ctx, func(q *queries) error {
+		// Read committed alone would let two replicas both see no tenant: on PostgreSQL they take
+		// turns on a lock held to commit; on SQLite the transaction holds the single writer.
+		if q.f.Name == "postgres" {
+			if _, err := q.exec(ctx, q.w, `SELECT pg_advisory_xact_lock(hashtext('hub.first_tenant:' || current_schema()))`); err != nil {
+				return err
+			}
+		}
+		var n int64
+		if err := q.queryRow(ctx, q.w, `SELECT count(*) FROM (SELECT 1 FROM tenants LIMIT 1) t`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		t, err := q.CreateTenant(ctx, t)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if k.TenantID != t.ID {
+				return fmt.Errorf("key %q is for tenant %q, not the first tenant %q", k.Name, k.TenantID, t.ID)
+			}
+			if _, err := q.CreateAPIKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		return false, wrap("create first tenant", err)
+	}
+	return created, nil
 }
 
 func (q *queries) SetTenantTimeZone(ctx context.Context, id, timeZone string) error {

@@ -25,6 +25,8 @@ type Open func(t *testing.T) store.Store
 func Run(t *testing.T, open Open) {
 	tests := []storeCase{
 		{"Tenants", testTenants},
+		{"FirstTenantRace", testFirstTenantRace},
+		{"FirstTenantAfterRollback", testFirstTenantAfterRollback},
 		{"APIKeys", testAPIKeys},
 		{"Sources", testSources},
 		{"GatewaySecrets", testGatewaySecrets},
