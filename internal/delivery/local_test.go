@@ -695,3 +695,70 @@ func TestLocalDropsADeliveryThatNeverCommitted(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalYields: a Local that yields (YieldTo, the browser events' in the app) starts no
+// attempt while the purchases are behind, neither for a delivery dispatched then nor from its
+// wait when a slot's attempt ends; its deliveries wait in memory with no job, past the wait get
+// their jobs at River's lowest priority, and are attempted, oldest first, once the purchases
+// caught up.
+func TestLocalYields(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		rec := &jobRecorder{Store: e.st}
+		g := &gated{Store: rec}
+		w := e.newWorker(g)
+		l := newLocal(t, w, 1)
+		var behind atomic.Bool
+		l.YieldTo(behind.Load)
+		now := time.Now().UTC()
+
+		// A slot's attempt ends while the purchases are behind: it takes no waiting delivery.
+		held := e.planLocal(t, rec, now)
+		release := g.hold(t, held)
+		l.Dispatch([]store.Delivery{held})
+		poll(t, "the held one's attempt to start", func() bool { return len(g.attempted()) == 1 })
+		waiting := []store.Delivery{e.planLocal(t, rec, now)}
+		l.Dispatch(waiting)
+		behind.Store(true)
+		release()
+		poll(t, "the held one delivered", func() bool { got, _ := e.state(t, held); return got.State == store.DeliveryDelivered })
+		poll(t, "the slot to free", func() bool { return l.Running() == 0 })
+
+		// Dispatched while the purchases are behind: it waits, though the slot is free.
+		for range delivery.WaitPerSlot - 1 {
+			d := e.planLocal(t, rec, now)
+			waiting = append(waiting, d)
+			l.Dispatch([]store.Delivery{d})
+		}
+		over := e.planLocal(t, rec, now)
+		l.Dispatch([]store.Delivery{over})
+		time.Sleep(300 * time.Millisecond) // six of the Local's looks at whether it may go on
+		if got := g.attempted(); !slices.Equal(got, ids(held)) || l.Running() != 0 || l.Waiting() != len(waiting) {
+			t.Fatalf("while the purchases are behind: attempted %v, %d running, %d waiting; want only the held one attempted and %d waiting",
+				got, l.Running(), l.Waiting(), len(waiting))
+		}
+		for _, d := range waiting {
+			if jobs := rec.of(d); len(jobs) != 0 {
+				t.Fatalf("jobs enqueued for a waiting one: %+v, want none", jobs)
+			}
+		}
+		jobs := rec.of(over)
+		if len(jobs) != 1 || jobs[0].opts == nil || jobs[0].opts.Priority != delivery.YieldPriority || !jobs[0].opts.ScheduledAt.IsZero() {
+			t.Fatalf("jobs enqueued for the one past the wait: %+v, want one, due now, at priority %d", jobs, delivery.YieldPriority)
+		}
+
+		// The purchases caught up: the waiting ones go, oldest first, with no job.
+		behind.Store(false)
+		for _, d := range waiting {
+			poll(t, "every waiting one delivered", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
+			if jobs := rec.of(d); len(jobs) != 0 {
+				t.Fatalf("jobs enqueued for a waiting one: %+v, want none", jobs)
+			}
+		}
+		if got, want := g.attempted(), ids(append([]store.Delivery{held}, waiting...)...); !slices.Equal(got, want) {
+			t.Fatalf("attempted in the order %v, want %v", got, want)
+		}
+		e.work(t, w)
+		poll(t, "the one past the wait delivered by its job", func() bool { got, _ := e.state(t, over); return got.State == store.DeliveryDelivered })
+	})
+}
