@@ -313,7 +313,6 @@ func TestMetricsReportRoutesQueueAndPool(t *testing.T) {
 		"hub_queue_pending_jobs ",
 		"hub_delivery_local_attempts 0",
 		"hub_delivery_local_waiting 0",
-		"hub_delivery_browser_yielding 0",
 		"hub_intake_local_queued 0",
 		"hub_intake_local_overflows_total 0",
 		"hub_ingest_in_flight 0",

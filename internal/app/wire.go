@@ -111,18 +111,6 @@ func (a *App) wire() error {
 	a.background = append(a.background, func(ctx context.Context) { a.Intake.ScheduleSweep(ctx, intake.SweepEvery) })
 
 	a.Intake.Dispatcher = a.local
-	// Purchases first: while this replica's purchases wait (webhooks queued for its background
-	// workers, or deliveries of orders waiting for a local slot), the browser events' deliveries
-	// start no first attempt and wait, so the replica's CPU and the database's go to the
-	// purchases; past their wait, their River jobs come after every other job.
-	a.browserLocal.YieldTo(a.purchasesBehind)
-	a.Metrics.GaugeFunc("delivery_browser_yielding", "1 while this replica's purchases wait for its workers and the browser events' deliveries wait for them (their first attempts start again within 50 ms of the purchases catching up).",
-		func(context.Context) (float64, error) {
-			if a.purchasesBehind() {
-				return 1, nil
-			}
-			return 0, nil
-		})
 	a.Metrics.GaugeFunc("delivery_local_attempts", "First attempts of deliveries running in this replica right after the commit that planned them (an order's, or a group of browser events'), with no River job (not in queue_running_jobs).",
 		func(context.Context) (float64, error) {
 			return float64(a.local.Running() + a.browserLocal.Running()), nil
@@ -268,11 +256,4 @@ func declared(specs []dest.Spec) []config.Declared {
 		out = append(out, spec.Operator...)
 	}
 	return out
-}
-
-// purchasesBehind reports whether this replica's purchases wait for its workers: webhooks
-// acknowledged and queued for its background processing, or deliveries of orders waiting for a
-// free local slot.
-func (a *App) purchasesBehind() bool {
-	return a.local.Waiting() > 0 || a.Intake.LocalQueued() > 0
 }

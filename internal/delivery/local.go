@@ -59,8 +59,6 @@ type Local struct {
 	retrying chan struct{} // one per enqueue being tried again (handOverPending)
 	stopped  bool
 	stopping chan struct{} // closed by Stop: the enqueues being tried again leave theirs to the sweep
-	yield    func() bool   // YieldTo's: while it reports true, no attempt starts
-	priority int           // River priority of the jobs this Local enqueues (0: River's default)
 	running  sync.WaitGroup
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -127,70 +125,6 @@ func NewLocal(w *Worker, n int) *Local {
 	return l
 }
 
-// YieldPriority is the River priority of the jobs a Local that yields (YieldTo) enqueues:
-// River's lowest, so River works every other job (a purchase's processing, its deliveries'
-// retries) before them.
-const YieldPriority = 4
-
-// yieldPoll is how often a Local that yields looks whether it may start its waiting
-// deliveries again.
-const yieldPoll = 50 * time.Millisecond
-
-// YieldTo makes l's deliveries come second to others: while busy reports true (the app's: this
-// replica's purchases wait for its workers), l starts no attempt, so the CPU and the database
-// go to the purchases first. Dispatched deliveries wait in l's FIFO as when every slot is
-// busy, and one that waited longer than its bound gets its River job; past the FIFO they get
-// their jobs at once. Every job l enqueues has River priority YieldPriority. Within yieldPoll
-// of busy reporting false again, l's free slots take the waiting deliveries, oldest first.
-// Nothing waits outside the committed rows, so nothing is lost (the sweep, as for any
-// delivery waiting in memory). busy must be cheap and must not call into l. Call YieldTo once,
-// before the first Dispatch.
-func (l *Local) YieldTo(busy func() bool) {
-	l.mu.Lock()
-	l.yield, l.priority = busy, YieldPriority
-	l.mu.Unlock()
-	if l.slots == 0 {
-		return
-	}
-	go func() {
-		t := time.NewTicker(yieldPoll)
-		defer t.Stop()
-		for {
-			select {
-			case <-l.stopping:
-				return
-			case <-t.C:
-				l.resume()
-			}
-		}
-	}()
-}
-
-// yielding reports whether l must start no attempt now.
-func (l *Local) yielding() bool { return l.yield != nil && l.yield() }
-
-// resume starts as many slots as are free and deliveries wait, unless l yields or stopped.
-func (l *Local) resume() {
-	if len(l.waiting) == 0 || l.yielding() {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for n := min(l.slots-l.busy, len(l.waiting)); n > 0 && !l.stopped; n-- {
-		l.busy++
-		l.running.Add(1)
-		go l.drain()
-	}
-}
-
-// drain is a slot started by resume: it attempts waiting deliveries as run does.
-func (l *Local) drain() {
-	defer l.running.Done()
-	for w, ok := l.next(); ok; w, ok = l.next() {
-		l.attempt(w)
-	}
-}
-
 // followUpTimeout bounds the transaction that enqueues a follow-up job.
 const followUpTimeout = 10 * time.Second
 
@@ -201,9 +135,8 @@ const followUpTimeout = 10 * time.Second
 func (l *Local) Dispatch(ds []store.Delivery) {
 	var over []store.Delivery
 	why := ""
-	yielding := l.yielding()
 	for _, d := range ds {
-		if w := l.start(waiter{d: d, at: time.Now()}, yielding); w != "" {
+		if w := l.start(waiter{d: d, at: time.Now()}); w != "" {
 			over, why = append(over, d), w
 		}
 	}
@@ -219,10 +152,9 @@ func (l *Local) Dispatch(ds []store.Delivery) {
 func (l *Local) DispatchJobs(jobs []store.DeliveryJob) {
 	var over []store.Delivery
 	why := ""
-	yielding := l.yielding()
 	for i := range jobs {
 		j := &jobs[i]
-		if w := l.start(waiter{d: j.Delivery, job: j, at: time.Now()}, yielding); w != "" {
+		if w := l.start(waiter{d: j.Delivery, job: j, at: time.Now()}); w != "" {
 			over, why = append(over, j.Delivery), w
 		}
 	}
@@ -249,15 +181,15 @@ func (l *Local) handOverAll(ds []store.Delivery, why string) {
 	}
 }
 
-// start takes a slot and starts w's attempt (unless l yields), or queues w for the next slot,
-// and returns ""; or it returns why it could do neither.
-func (l *Local) start(w waiter, yielding bool) string {
+// start takes a slot and starts w's attempt, or queues w for the next slot, and returns ""; or
+// it returns why it could do neither.
+func (l *Local) start(w waiter) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
 		return "local dispatch stopped"
 	}
-	if l.busy < l.slots && !yielding {
+	if l.busy < l.slots {
 		l.busy++
 		l.running.Add(1)
 		go l.run(w)
@@ -281,16 +213,14 @@ func (l *Local) run(w waiter) {
 }
 
 // next takes the oldest waiting delivery for a slot whose attempt ended, or frees the slot when
-// none waits, Local stopped (Stop hands the waiting ones over) or it yields (resume starts the
-// slot again). One that waited longer than maxWait is handed over instead, as the sweep may
-// reach it before its attempt would end.
+// none waits or Local stopped (Stop hands the waiting ones over). One that waited longer than
+// maxWait is handed over instead, as the sweep may reach it before its attempt would end.
 func (l *Local) next() (waiter, bool) {
 	for {
-		yielding := len(l.waiting) > 0 && l.yielding()
 		l.mu.Lock()
 		var w waiter
 		ok := false
-		if !l.stopped && !yielding {
+		if !l.stopped {
 			select {
 			case w = <-l.waiting:
 				ok = true
@@ -421,14 +351,6 @@ func (l *Local) enqueue(d store.Delivery, opts *river.InsertOpts) error {
 func (l *Local) enqueueAll(ctx context.Context, ds []store.Delivery, opts *river.InsertOpts) error {
 	ctx, cancel := context.WithTimeout(ctx, followUpTimeout)
 	defer cancel()
-	if l.priority != 0 {
-		o := river.InsertOpts{}
-		if opts != nil {
-			o = *opts
-		}
-		o.Priority = l.priority
-		opts = &o
-	}
 	return l.w.Store.Tx(ctx, func(tx store.Tx) error {
 		for _, d := range ds {
 			if err := tx.Enqueue(ctx, Args{TenantID: d.TenantID, DeliveryID: d.ID}, opts); err != nil {
