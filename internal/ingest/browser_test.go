@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"github.com/hubtrack/hub/internal/testenv"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,6 +115,24 @@ type browserEnv struct {
 	hub      *httptest.Server
 	checkout *httptest.Server
 	cookies  *cookieRecorder
+	// refuse, when set, answers a collect request 503 as a busy Hub does when it reports true.
+	refuse atomic.Pointer[func(r *http.Request, body []byte) bool]
+}
+
+// refusing answers the collect requests env.refuse picks 503 "Hub is busy", before ingest.
+func (env *browserEnv) refusing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f := env.refuse.Load(); f != nil && r.URL.Path == "/v1/collect" && r.Method == http.MethodPost {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if (*f)(r, body) {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "Hub is busy", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func newBrowserEnv(t *testing.T, consentAttr string) *browserEnv {
@@ -132,7 +153,7 @@ func newBrowserEnvHead(t *testing.T, consentAttr, head string) *browserEnv {
 	checkoutHost := strings.TrimPrefix(env.checkout.URL, "http://")
 
 	mux := http.NewServeMux()
-	env.hub = httptest.NewServer(env.cookies.wrap(mux))
+	env.hub = httptest.NewServer(env.cookies.wrap(env.refusing(mux)))
 	t.Cleanup(env.hub.Close)
 	// The real embedded store: the test reads back what was committed.
 	env.store = openStore(t, "sqlite", store.Source{ID: "src_b", TenantID: "ten_b", Name: "Browser", PublicKey: "pk_browser", AllowedOrigins: []string{env.hub.URL}})
@@ -522,5 +543,152 @@ gtag('consent', 'default', {ad_personalization: 'granted', region: ['US-CA']});
 	}
 	if e := errs(); len(e) > 0 {
 		t.Errorf("console errors: %q", e)
+	}
+}
+
+// TestBrowserKeepsRefusedEvents: a request a busy Hub refused, still waiting for its next retry
+// when the visitor goes to another page of the site, is kept in the tab's sessionStorage and
+// sent by the next page's snippet, once: the event is not lost with the page, and the storage
+// is emptied.
+func TestBrowserKeepsRefusedEvents(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, "")
+	errs := consoleErrors(t, ctx)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var refused, resent []string // the pages that sent the first page's events
+	refuse := func(r *http.Request, body []byte) bool {
+		if !bytes.Contains(body, []byte("utm_source=first")) {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Contains(r.Referer(), "utm_source=first") {
+			refused = append(refused, r.Referer())
+			return true // the first page's own sends and retries
+		}
+		resent = append(resent, r.Referer())
+		return false
+	}
+	env.refuse.Store(&refuse)
+
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?utm_source=first"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	lead, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('track', 'lead', {email: 'maria.teste@example.com'})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(refused) >= 2 }) // the page view and the lead
+	if n := len(storedTouchpoints(t, env.store, "ten_b")); n != 0 {
+		t.Fatalf("%d touchpoints stored while Hub refused them", n)
+	}
+	// The visitor goes on before the retries: the next page sends what the first one kept.
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?utm_source=second"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	var first, second []store.Touchpoint
+	poll(t, func() bool {
+		first, second = nil, nil
+		for _, tp := range storedTouchpoints(t, env.store, "ten_b") {
+			if strings.Contains(tp.URL, "utm_source=first") {
+				first = append(first, tp)
+			} else {
+				second = append(second, tp)
+			}
+		}
+		return len(first) == 2 && len(second) == 1
+	})
+	types := map[string]string{}
+	for _, tp := range first {
+		types[tp.Type] = tp.ClientEventID
+	}
+	if types["lead"] != lead || types["page_view"] == "" || first[0].VisitorID != second[0].VisitorID {
+		t.Errorf("the first page's events as stored: %+v; want its page view and the lead %s of the same visitor", first, lead)
+	}
+	for _, tp := range first {
+		if tp.EmailHash != "" || tp.PhoneHash != "" {
+			t.Errorf("a kept event came back with an e-mail or phone (%+v): they are never written to storage", tp)
+		}
+	}
+	mu.Lock()
+	for _, ref := range resent {
+		if !strings.Contains(ref, "utm_source=second") {
+			t.Errorf("a first page's request was accepted from %q, want only from the next page", ref)
+		}
+	}
+	mu.Unlock()
+	left, err := chromedp.Run(tctx, chromedp.Evaluate[string](`sessionStorage.getItem('_hub_q') || ''`))
+	if err != nil || left != "" {
+		t.Errorf("kept after being sent again: %q (%v)", left, err)
+	}
+	if e := errs(); len(e) > 0 {
+		t.Logf("console errors (the refused requests): %q", e)
+	}
+}
+
+// TestBrowserKeptEventsFollowConsent: what an earlier page kept is sent under the same rule as
+// the events held in memory: not while the visitor's consent is pending, dropped when denied,
+// sent when granted; one kept longer than ten minutes is dropped.
+func TestBrowserKeptEventsFollowConsent(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, ` data-consent="required"`)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	load := func() {
+		t.Helper()
+		if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+			t.Fatal(err)
+		}
+		poll(t, func() bool {
+			ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`!!(window.hub && hub.v)`))
+			return err == nil && ok
+		})
+	}
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(tctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	// Two requests an earlier page kept: one a minute ago, one eleven minutes ago.
+	keep := func(id string) {
+		t.Helper()
+		eval(fmt.Sprintf(`(function () {
+			var ev = function (id, ago) { return {t: Date.now() - ago, b: JSON.stringify({events: [{type: 'lead', event_id: id, occurred_at: Date.now() - ago,
+				url: location.origin + '/landing?kept', visitor_id: 'k_kept000000000000000000', consent: 'granted'}]})}; };
+			sessionStorage.setItem('_hub_q', JSON.stringify([ev(%q, 60000), ev(%q + '_old', 660000)]));
+			return 'ok';
+		})()`, id, id))
+	}
+	load()
+	keep("kept_denied")
+	load()
+	if left := eval(`sessionStorage.getItem('_hub_q') || ''`); !strings.Contains(left, "kept_denied") {
+		t.Fatalf("kept while consent is pending: %q, want both still kept", left)
+	}
+	eval(`hub('consent', 'denied'); 'ok'`)
+	if left := eval(`sessionStorage.getItem('_hub_q') || ''`); left != "" {
+		t.Errorf("kept after consent was denied: %q, want nothing", left)
+	}
+
+	keep("kept_granted")
+	load()
+	eval(`hub('consent', 'granted'); 'ok'`)
+	tp := env.waitFor(t, "lead")
+	if tp.ClientEventID != "kept_granted" || tp.VisitorID != "k_kept000000000000000000" {
+		t.Errorf("sent after consent: %+v, want the kept lead", tp)
+	}
+	if left := eval(`sessionStorage.getItem('_hub_q') || ''`); left != "" {
+		t.Errorf("kept after being sent: %q", left)
+	}
+	time.Sleep(500 * time.Millisecond) // the page view and anything else sent by now
+	for _, tp := range storedTouchpoints(t, env.store, "ten_b") {
+		if tp.ClientEventID == "kept_denied" || strings.HasSuffix(tp.ClientEventID, "_old") {
+			t.Errorf("stored %s: a request kept under a denied consent, or for more than ten minutes", tp.ClientEventID)
+		}
 	}
 }

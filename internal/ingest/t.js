@@ -13,7 +13,8 @@
   var P = C.p, H = {}, B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
   var VID = /^[A-Za-z0-9_-]{1,32}$/, FB = { lead: 'Lead', initiate_checkout: 'InitiateCheckout', add_to_cart: 'AddToCart', purchase: 'Purchase' };
   var TYPES = { page_view: 1, lead: 1, initiate_checkout: 1, add_to_cart: 1, purchase: 1, identify: 1 };
-  var k, ids = {}, q = [], held = [], timer, sig = {}, dl, dli = 0;
+  var k, ids = {}, q = [], held = [], timer, sig = {}, dl, dli = 0, pend = {}, seq = 0;
+  var KEY_Q = '_hub_q', KEEP = 20, KEEP_FOR = 10 * 60000;
   var SIG = { ad_user_data: 'ad_user_data', ad_personalization: 'ad_personalization', analytics: 'analytics' };
   var GCM = { ad_user_data: 'ad_user_data', ad_personalization: 'ad_personalization', analytics_storage: 'analytics' };
   for (k in C.h) H[k] = C.h[k];
@@ -105,12 +106,59 @@
     while (q.length) send(JSON.stringify({ events: q.splice(0, 100) }), 0);
   }
   // fetch keepalive survives navigation and lets us retry a 429/5xx (the server dedupes by
-  // event_id); sendBeacon is the fallback. text/plain keeps it a CORS simple request.
+  // event_id); sendBeacon is the fallback. text/plain keeps it a CORS simple request. Retries
+  // wait 1, 2 and 4 s, each between half and one and a half times that, so the visitors a busy
+  // Hub refused at one moment do not all come back at the same one. A request refused after
+  // every retry, or still waiting for its next one when the page goes away, is kept in the
+  // tab's sessionStorage, and the next page with the snippet in this tab sends it again.
   function send(body, n) {
-    function retry() { if (n < 3) setTimeout(function () { send(body, n + 1); }, 1000 << n); }
+    function retry() {
+      if (n >= 3) return keep([body]);
+      var id = ++seq;
+      pend[id] = body;
+      setTimeout(function () {
+        if (!pend[id]) return; // kept for the next page meanwhile
+        delete pend[id];
+        send(body, n + 1);
+      }, (1000 << n) * (0.5 + Math.random()));
+    }
     if (!w.fetch) return navigator.sendBeacon && navigator.sendBeacon(ep, body);
     fetch(ep, { method: 'POST', body: body, keepalive: body.length < 60000, credentials: 'include', headers: { 'Content-Type': 'text/plain' } })
       .then(function (r) { if (r.status === 429 || r.status >= 500) retry(); }, retry);
+  }
+  // keep adds bodies to what this tab keeps in sessionStorage (this site's storage, gone with
+  // the tab): KEEP requests at most, the newest, each sent again only within KEEP_FOR, without
+  // their e-mails and phones (never written to storage). A request that did reach Hub and comes
+  // again is stored once (the same event ids).
+  function keep(bodies) {
+    var a = kept();
+    bodies.forEach(function (b) {
+      try {
+        b = JSON.parse(b);
+        b.events.forEach(function (e) { delete e.email; delete e.phone; });
+        a.push({ t: Date.now(), b: JSON.stringify(b) });
+      } catch (e) { /* not ours */ }
+    });
+    try { sessionStorage.setItem(KEY_Q, JSON.stringify(a.slice(-KEEP))); } catch (e) { /* storage off or full */ }
+  }
+  function kept() {
+    var a;
+    try { a = JSON.parse(sessionStorage.getItem(KEY_Q) || '[]'); } catch (e) { a = []; }
+    return Array.isArray(a) ? a.filter(function (x) { return x && typeof x.b === 'string' && Date.now() - x.t < KEEP_FOR; }) : [];
+  }
+  function keepWaiting() {
+    var b = [], id;
+    for (id in pend) b.push(pend[id]);
+    pend = {};
+    if (b.length) keep(b);
+  }
+  // sendKept sends what an earlier page of this tab kept, once the visitor's consent allows
+  // events (the same rule as the events held in memory).
+  function sendKept() {
+    if (consent === 'pending') return;
+    var a = kept();
+    try { sessionStorage.removeItem(KEY_Q); } catch (e) { return; }
+    if (consent !== 'denied') a.forEach(function (x) { send(x.b, 0); });
   }
 
   // An event given to the Meta Pixel carries pixel: true, so Hub knows the Pixel has its event
@@ -192,10 +240,12 @@
       var h = held;
       held = [];
       h.forEach(push);
+      sendKept();
       decorateAll();
     } else if (v === 'denied') {
       consent = 'denied';
       held = [];
+      sendKept(); // drops them
       if (cookie('_hub_vid')) setCookie('_hub_vid', '', 0);
     }
   }
@@ -246,7 +296,8 @@
   d.addEventListener('auxclick', onClick, true);
   if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', decorateAll);
   else decorateAll();
-  w.addEventListener('pagehide', flush);
+  w.addEventListener('pagehide', function () { flush(); keepWaiting(); });
+  sendKept();
   if (at('page-view') !== 'off') track('page_view');
   pre.forEach(function (args) { hub.apply(null, args); });
 })(window, document);
