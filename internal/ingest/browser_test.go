@@ -692,3 +692,94 @@ func TestBrowserKeptEventsFollowConsent(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserKeepsExhaustedRetries: a request refused by its first send and its three retries
+// is kept in the tab's storage at once, without the e-mail it carried, and the next page sends
+// it.
+func TestBrowserKeepsExhaustedRetries(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, ` data-page-view="off"`)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var refused atomic.Int32
+	refuse := func(r *http.Request, body []byte) bool {
+		if strings.Contains(r.Referer(), "utm_source=first") {
+			refused.Add(1)
+			return true
+		}
+		return false
+	}
+	env.refuse.Store(&refuse)
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?utm_source=first"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	lead, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('track', 'lead', {email: 'maria.teste@example.com'})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The retries wait about 1, 2 and 4 s, at most one and a half times that: 10.5 s.
+	var left string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		left, err = chromedp.Run(tctx, chromedp.Evaluate[string](`sessionStorage.getItem('_hub_q') || ''`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left != "" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if n := refused.Load(); n != 4 || !strings.Contains(left, lead) || strings.Contains(left, "maria") || strings.Contains(left, "example.com") {
+		t.Fatalf("after %d refusals (want 4) the tab keeps %q; want the lead %s without its e-mail", n, left, lead)
+	}
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?utm_source=second"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	tp := env.waitFor(t, "lead")
+	if tp.ClientEventID != lead || !strings.Contains(tp.URL, "utm_source=first") || tp.EmailHash != "" {
+		t.Errorf("the kept lead as stored: %+v", tp)
+	}
+}
+
+// TestBrowserKeepsWhileHidden: a phone may discard a hidden tab without pagehide, so what waits
+// for a retry is kept when the page is hidden, and sent when it is shown again.
+func TestBrowserKeepsWhileHidden(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, "")
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var busy atomic.Bool
+	busy.Store(true)
+	var refused atomic.Int32
+	refuse := func(r *http.Request, body []byte) bool {
+		if busy.Load() {
+			refused.Add(1)
+			return true
+		}
+		return false
+	}
+	env.refuse.Store(&refuse)
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, func() bool { return refused.Load() >= 1 })
+	visibility := func(state string) string {
+		t.Helper()
+		v, err := chromedp.Run(tctx, chromedp.Evaluate[string](fmt.Sprintf(`(function () {
+			Object.defineProperty(document, 'visibilityState', {value: %q, configurable: true});
+			document.dispatchEvent(new Event('visibilitychange'));
+			return sessionStorage.getItem('_hub_q') || '';
+		})()`, state)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if kept := visibility("hidden"); !strings.Contains(kept, "page_view") {
+		t.Fatalf("kept when hidden: %q, want the refused page view", kept)
+	}
+	busy.Store(false)
+	if kept := visibility("visible"); kept != "" {
+		t.Errorf("kept after the page was shown again: %q, want it sent", kept)
+	}
+	env.waitFor(t, "page_view")
+}

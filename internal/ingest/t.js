@@ -297,6 +297,9 @@
   if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', decorateAll);
   else decorateAll();
   w.addEventListener('pagehide', function () { flush(); keepWaiting(); });
+  // A phone may discard a hidden tab without pagehide: keep what waits while hidden, and send it
+  // when the page is shown again.
+  d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') keepWaiting(); else sendKept(); });
   sendKept();
   if (at('page-view') !== 'off') track('page_view');
   pre.forEach(function (args) { hub.apply(null, args); });
