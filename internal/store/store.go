@@ -378,6 +378,10 @@ type Writer interface {
 
 	// CreateUser adds a dashboard user; an e-mail already used (by any tenant) is ErrConflict.
 	CreateUser(ctx context.Context, u User) (User, error)
+	// CreateFirstUser creates u when no tenant has a dashboard user yet, and reports whether it
+	// did; otherwise it writes nothing. Of two first-run claims at once exactly one creates (as
+	// CreateFirstTenant).
+	CreateFirstUser(ctx context.Context, u User) (User, bool, error)
 	// UpdateUser applies a change to a user of the tenant and returns the user as changed. A
 	// change that would leave the tenant without an enabled admin is ErrConflict (checked under
 	// a lock, so two admins demoting each other cannot both succeed).

@@ -567,9 +567,20 @@ func (u *UI) welcome(w http.ResponseWriter, r *http.Request, p page) {
 		u.render(w, r, http.StatusUnauthorized, "welcome", p)
 		return
 	}
-	user, err := u.addUser(ctx, tenant.ID, email, r.PostFormValue("password"), store.RoleAdmin)
+	hash, err := HashPassword(r.PostFormValue("password"))
 	if err != nil {
 		u.fail(w, r, err)
+		return
+	}
+	// Created only if still no user exists: of two claims at once (two replicas), one wins and
+	// the other goes to the login page, as if it had come a moment later.
+	user, created, err := u.cfg.Store.CreateFirstUser(ctx, store.User{TenantID: tenant.ID, Email: email, PasswordHash: hash, Role: store.RoleAdmin, CreatedAt: u.now()})
+	if err != nil {
+		u.fail(w, r, fmt.Errorf("web: create the first user: %w", err))
+		return
+	}
+	if !created {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
 	if err := u.startSession(w, r, user); err != nil {

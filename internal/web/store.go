@@ -24,6 +24,7 @@ type Store interface {
 	CountUsers(ctx context.Context) (int, error)
 	CreateSession(ctx context.Context, s store.Session) (store.Session, error)
 	CreateUser(ctx context.Context, u store.User) (store.User, error)
+	CreateFirstUser(ctx context.Context, u store.User) (store.User, bool, error)
 	DeleteSession(ctx context.Context, id string) error
 	DeleteUser(ctx context.Context, tenantID, id string) error
 	DeleteUserSessions(ctx context.Context, tenantID, userID string) (int64, error)

@@ -34,22 +34,8 @@ func (q *queries) CreateTenant(ctx context.Context, t store.Tenant) (store.Tenan
 	return t, nil
 }
 
-func (q *queries) CreateFirstTenant(ctx context.Context, t store.Tenant, keys []store.APIKey) (created bool, err error) {
-	err = q.runTx(ctx, func(q *queries) error {
-		// Read committed alone would let two replicas both see no tenant: on PostgreSQL they take
-		// turns on a lock held to commit; on SQLite the transaction holds the single writer.
-		if q.f.Name == "postgres" {
-			if _, err := q.exec(ctx, q.w, `SELECT pg_advisory_xact_lock(hashtext('hub.first_tenant:' || current_schema()))`); err != nil {
-				return err
-			}
-		}
-		var n int64
-		if err := q.queryRow(ctx, q.w, `SELECT count(*) FROM (SELECT 1 FROM tenants LIMIT 1) t`).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return nil
-		}
+func (q *queries) CreateFirstTenant(ctx context.Context, t store.Tenant, keys []store.APIKey) (bool, error) {
+	return q.first(ctx, "tenant", func(q *queries) error {
 		t, err := q.CreateTenant(ctx, t)
 		if err != nil {
 			return err
@@ -62,11 +48,36 @@ func (q *queries) CreateFirstTenant(ctx context.Context, t store.Tenant, keys []
 				return err
 			}
 		}
+		return nil
+	})
+}
+
+// first runs create in one transaction only when table ("tenant" or "user": tenants or users)
+// has no row, and reports whether it did. Read committed alone would let two replicas both see
+// none: on PostgreSQL they take turns on a transaction lock per schema and table, held to
+// commit; on SQLite the transaction holds the single writer.
+func (q *queries) first(ctx context.Context, table string, create func(q *queries) error) (created bool, err error) {
+	err = q.runTx(ctx, func(q *queries) error {
+		if q.f.Name == "postgres" {
+			if _, err := q.exec(ctx, q.w, `SELECT pg_advisory_xact_lock(hashtext('hub.first_`+table+`:' || current_schema()))`); err != nil {
+				return err
+			}
+		}
+		var n int64
+		if err := q.queryRow(ctx, q.w, `SELECT count(*) FROM (SELECT 1 FROM `+table+`s LIMIT 1) t`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		if err := create(q); err != nil {
+			return err
+		}
 		created = true
 		return nil
 	})
 	if err != nil {
-		return false, wrap("create first tenant", err)
+		return false, wrap("create first "+table, err)
 	}
 	return created, nil
 }

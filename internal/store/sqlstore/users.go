@@ -43,6 +43,18 @@ func (q *queries) CreateUser(ctx context.Context, u store.User) (store.User, err
 	return u, nil
 }
 
+func (q *queries) CreateFirstUser(ctx context.Context, u store.User) (store.User, bool, error) {
+	created, err := q.first(ctx, "user", func(q *queries) error {
+		var err error
+		u, err = q.CreateUser(ctx, u)
+		return err
+	})
+	if err != nil || !created {
+		return store.User{}, false, err
+	}
+	return u, true, nil
+}
+
 // lockAdmins locks the tenant's enabled admins (PostgreSQL; SQLite has one writer) and returns
 // their ids, so a change that would leave none is refused even under concurrent changes.
 func (q *queries) lockAdmins(ctx context.Context, tenantID string) (map[string]bool, error) {

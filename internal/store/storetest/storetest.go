@@ -69,6 +69,7 @@ func Run(t *testing.T, open Open) {
 		{"Heartbeat", testHeartbeat},
 		{"Queue", testQueue},
 		{"Users", testUsers},
+		{"FirstUserRace", testFirstUserRace},
 		{"UserRoles", testUserRoles},
 		{"UserLanguage", testUserLanguage},
 		{"Stats", testStats},

@@ -103,3 +103,47 @@ func testFirstTenantAfterRollback(t *testing.T, s store.Store) {
 	}
 	equal(t, "its keys", len(must(s.ListAPIKeys(ctx, list[0].ID))(t)), 1)
 }
+
+// testFirstUserRace: two first-run claims at once create one dashboard user: the second waits
+// for the first's transaction, then finds its user and writes nothing.
+func testFirstUserRace(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	type result struct {
+		created bool
+		err     error
+	}
+	done := make(chan result, 1)
+	err := s.Tx(ctx, func(tx store.Tx) error {
+		u, created, err := tx.CreateFirstUser(ctx, store.User{TenantID: w.a.ID, Email: "first@example.com", PasswordHash: "h1"})
+		if err != nil {
+			return err
+		}
+		if !created || u.ID == "" {
+			t.Errorf("CreateFirstUser with no user: %+v, created %v", u, created)
+		}
+		go func() {
+			_, created, err := s.CreateFirstUser(ctx, store.User{TenantID: w.b.ID, Email: "second@example.com", PasswordHash: "h2"})
+			done <- result{created, err}
+		}()
+		select {
+		case r := <-done:
+			t.Errorf("a concurrent CreateFirstUser returned (created %v, %v) while the first user's transaction was open", r.created, r.err)
+			done <- r
+		case <-time.After(300 * time.Millisecond):
+		}
+		return nil
+	})
+	noErr(t, err)
+	r := <-done
+	noErr(t, r.err)
+	equal(t, "the second claim created", r.created, false)
+	equal(t, "users", must(s.CountUsers(ctx))(t), 1)
+	_, err = s.GetUserByEmail(ctx, "second@example.com")
+	wantErr(t, err, store.ErrNotFound, "the second claim's user")
+	// With a user in the store, nothing is written.
+	_, created, err := s.CreateFirstUser(ctx, store.User{TenantID: w.a.ID, Email: "later@example.com", PasswordHash: "h3"})
+	noErr(t, err)
+	equal(t, "created with a user in the store", created, false)
+	equal(t, "users", must(s.CountUsers(ctx))(t), 1)
+}
