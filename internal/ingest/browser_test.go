@@ -546,6 +546,24 @@ gtag('consent', 'default', {ad_personalization: 'granted', region: ['US-CA']});
 	}
 }
 
+// visit loads the landing page with query and waits for it.
+func (env *browserEnv) visit(t *testing.T, ctx context.Context, query string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(env.hub.URL+"/landing"+query), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// trackLead tracks a lead with an e-mail on the page and returns its event id.
+func trackLead(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	lead, err := chromedp.Run(ctx, chromedp.Evaluate[string](`hub('track', 'lead', {email: 'maria.teste@example.com'})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lead
+}
+
 // TestBrowserKeepsRefusedEvents: a request a busy Hub refused, still waiting for its next retry
 // when the visitor goes to another page of the site, is kept in the tab's sessionStorage and
 // sent by the next page's snippet, once: the event is not lost with the page, and the storage
@@ -573,21 +591,14 @@ func TestBrowserKeepsRefusedEvents(t *testing.T) {
 	}
 	env.refuse.Store(&refuse)
 
-	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?utm_source=first"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
-		t.Fatal(err)
-	}
-	lead, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('track', 'lead', {email: 'maria.teste@example.com'})`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	env.visit(t, tctx, "?utm_source=first")
+	lead := trackLead(t, tctx)
 	poll(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(refused) >= 2 }) // the page view and the lead
 	if n := len(storedTouchpoints(t, env.store, "ten_b")); n != 0 {
 		t.Fatalf("%d touchpoints stored while Hub refused them", n)
 	}
 	// The visitor goes on before the retries: the next page sends what the first one kept.
-	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?utm_source=second"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
-		t.Fatal(err)
-	}
+	env.visit(t, tctx, "?utm_source=second")
 	var first, second []store.Touchpoint
 	poll(t, func() bool {
 		first, second = nil, nil
@@ -638,9 +649,7 @@ func TestBrowserKeptEventsFollowConsent(t *testing.T) {
 	defer cancel()
 	load := func() {
 		t.Helper()
-		if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
-			t.Fatal(err)
-		}
+		env.visit(t, tctx, "")
 		poll(t, func() bool {
 			ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`!!(window.hub && hub.v)`))
 			return err == nil && ok
@@ -710,15 +719,13 @@ func TestBrowserKeepsExhaustedRetries(t *testing.T) {
 		return false
 	}
 	env.refuse.Store(&refuse)
-	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?utm_source=first"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
-		t.Fatal(err)
-	}
-	lead, err := chromedp.Run(tctx, chromedp.Evaluate[string](`hub('track', 'lead', {email: 'maria.teste@example.com'})`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	env.visit(t, tctx, "?utm_source=first")
+	lead := trackLead(t, tctx)
 	// The retries wait about 1, 2 and 4 s, at most one and a half times that: 10.5 s.
-	var left string
+	var (
+		left string
+		err  error
+	)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		left, err = chromedp.Run(tctx, chromedp.Evaluate[string](`sessionStorage.getItem('_hub_q') || ''`))
 		if err != nil {
@@ -731,9 +738,7 @@ func TestBrowserKeepsExhaustedRetries(t *testing.T) {
 	if n := refused.Load(); n != 4 || !strings.Contains(left, lead) || strings.Contains(left, "maria") || strings.Contains(left, "example.com") {
 		t.Fatalf("after %d refusals (want 4) the tab keeps %q; want the lead %s without its e-mail", n, left, lead)
 	}
-	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?utm_source=second"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
-		t.Fatal(err)
-	}
+	env.visit(t, tctx, "?utm_source=second")
 	tp := env.waitFor(t, "lead")
 	if tp.ClientEventID != lead || !strings.Contains(tp.URL, "utm_source=first") || tp.EmailHash != "" {
 		t.Errorf("the kept lead as stored: %+v", tp)
@@ -758,9 +763,7 @@ func TestBrowserKeepsWhileHidden(t *testing.T) {
 		return false
 	}
 	env.refuse.Store(&refuse)
-	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing"), chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
-		t.Fatal(err)
-	}
+	env.visit(t, tctx, "")
 	poll(t, func() bool { return refused.Load() >= 1 })
 	visibility := func(state string) string {
 		t.Helper()

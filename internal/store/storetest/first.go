@@ -8,6 +8,24 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
+// result is what a concurrent CreateFirstTenant or CreateFirstUser reported.
+type result struct {
+	created bool
+	err     error
+}
+
+// stillWaiting checks that nothing came on done for a while: the concurrent call (what) waits
+// for the open transaction (whose).
+func stillWaiting(t *testing.T, done chan result, what, whose string) {
+	t.Helper()
+	select {
+	case r := <-done:
+		t.Errorf("%s returned (created %v, %v) while %s transaction was open", what, r.created, r.err, whose)
+		done <- r
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
 // firstTenant is a first tenant and its admin key, as a replica's bootstrap makes them.
 func firstTenant(name string) (store.Tenant, []store.APIKey) {
 	t := store.Tenant{ID: store.NewID(), Name: name, TimeZone: store.DefaultTimeZone, CreatedAt: micro(at(0))}
@@ -20,10 +38,6 @@ func firstTenant(name string) (store.Tenant, []store.APIKey) {
 // reported once fn's transaction ended (with fn's error).
 func racingFirstTenant(t *testing.T, s store.Store, end error) []bool {
 	ctx := ctxT(t)
-	type result struct {
-		created bool
-		err     error
-	}
 	const others = 3
 	done := make(chan result, others)
 	err := s.Tx(ctx, func(tx store.Tx) error {
@@ -42,12 +56,7 @@ func racingFirstTenant(t *testing.T, s store.Store, end error) []bool {
 				done <- result{created, err}
 			}()
 		}
-		select {
-		case r := <-done:
-			t.Errorf("a concurrent CreateFirstTenant returned (created %v, %v) while the first tenant's transaction was open", r.created, r.err)
-			done <- r
-		case <-time.After(300 * time.Millisecond):
-		}
+		stillWaiting(t, done, "a concurrent CreateFirstTenant", "the first tenant's")
 		return end
 	})
 	if !errors.Is(err, end) {
@@ -109,10 +118,6 @@ func testFirstTenantAfterRollback(t *testing.T, s store.Store) {
 func testFirstUserRace(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)
-	type result struct {
-		created bool
-		err     error
-	}
 	done := make(chan result, 1)
 	err := s.Tx(ctx, func(tx store.Tx) error {
 		u, created, err := tx.CreateFirstUser(ctx, store.User{TenantID: w.a.ID, Email: "first@example.com", PasswordHash: "h1"})
@@ -126,12 +131,7 @@ func testFirstUserRace(t *testing.T, s store.Store) {
 			_, created, err := s.CreateFirstUser(ctx, store.User{TenantID: w.b.ID, Email: "second@example.com", PasswordHash: "h2"})
 			done <- result{created, err}
 		}()
-		select {
-		case r := <-done:
-			t.Errorf("a concurrent CreateFirstUser returned (created %v, %v) while the first user's transaction was open", r.created, r.err)
-			done <- r
-		case <-time.After(300 * time.Millisecond):
-		}
+		stillWaiting(t, done, "a concurrent CreateFirstUser", "the first user's")
 		return nil
 	})
 	noErr(t, err)
