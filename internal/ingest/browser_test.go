@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"github.com/hubtrack/hub/internal/testenv"
 	"io"
@@ -746,14 +747,15 @@ func TestBrowserKeepsExhaustedRetries(t *testing.T) {
 }
 
 // TestBrowserKeepsWhileHidden: a phone may discard a hidden tab without pagehide, so what waits
-// for a retry is kept when the page is hidden, and sent when it is shown again.
+// for a retry is kept when the page is hidden, and sent when it is shown again. A request an
+// earlier page kept, refused again, keeps the time it was first kept, so ten minutes bound it
+// however many pages send it again.
 func TestBrowserKeepsWhileHidden(t *testing.T) {
 	ctx := browserContext(t)
-	env := newBrowserEnv(t, "")
+	env := newBrowserEnv(t, ` data-page-view="off"`)
 	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	var busy atomic.Bool
-	busy.Store(true)
 	var refused atomic.Int32
 	refuse := func(r *http.Request, body []byte) bool {
 		if busy.Load() {
@@ -764,25 +766,87 @@ func TestBrowserKeepsWhileHidden(t *testing.T) {
 	}
 	env.refuse.Store(&refuse)
 	env.visit(t, tctx, "")
-	poll(t, func() bool { return refused.Load() >= 1 })
-	visibility := func(state string) string {
+	eval := func(js string) string {
 		t.Helper()
-		v, err := chromedp.Run(tctx, chromedp.Evaluate[string](fmt.Sprintf(`(function () {
-			Object.defineProperty(document, 'visibilityState', {value: %q, configurable: true});
-			document.dispatchEvent(new Event('visibilitychange'));
-			return sessionStorage.getItem('_hub_q') || '';
-		})()`, state)))
+		v, err := chromedp.Run(tctx, chromedp.Evaluate[string](js))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", js, err)
 		}
 		return v
 	}
-	if kept := visibility("hidden"); !strings.Contains(kept, "page_view") {
-		t.Fatalf("kept when hidden: %q, want the refused page view", kept)
+	// An earlier page kept a lead five minutes ago; this one is refused when it sends it again.
+	since := time.Now().Add(-5 * time.Minute).UnixMilli()
+	eval(fmt.Sprintf(`sessionStorage.setItem('_hub_q', JSON.stringify([{t: %d, b: JSON.stringify({events: [{type: 'lead', event_id: 'kept_5min',
+		occurred_at: %d, url: location.origin + '/landing?kept', visitor_id: 'k_kept000000000000000000', consent: 'unknown'}]})}])); 'ok'`, since, since))
+	busy.Store(true)
+	env.visit(t, tctx, "")
+	lead := trackLead(t, tctx)
+	poll(t, func() bool { return refused.Load() >= 2 })
+	visibility := func(state string) string {
+		t.Helper()
+		return eval(fmt.Sprintf(`(function () {
+			Object.defineProperty(document, 'visibilityState', {value: %q, configurable: true});
+			document.dispatchEvent(new Event('visibilitychange'));
+			return sessionStorage.getItem('_hub_q') || '';
+		})()`, state))
+	}
+	var kept []struct {
+		T int64  `json:"t"`
+		B string `json:"b"`
+	}
+	if err := json.Unmarshal([]byte(visibility("hidden")), &kept); err != nil { // both refused: in flight or waiting, kept either way
+		t.Fatal(err)
+	}
+	at := map[string]int64{}
+	for _, k := range kept {
+		for _, id := range []string{"kept_5min", lead} {
+			if strings.Contains(k.B, id) {
+				at[id] = k.T
+			}
+		}
+	}
+	if len(kept) != 2 || at["kept_5min"] != since || at[lead] < time.Now().Add(-time.Minute).UnixMilli() {
+		t.Fatalf("kept when hidden: %+v; want the earlier page's lead kept since %d and this page's lead kept now", kept, since)
 	}
 	busy.Store(false)
-	if kept := visibility("visible"); kept != "" {
-		t.Errorf("kept after the page was shown again: %q, want it sent", kept)
+	if left := visibility("visible"); left != "" {
+		t.Errorf("kept after the page was shown again: %q, want it sent", left)
 	}
-	env.waitFor(t, "page_view")
+	poll(t, func() bool {
+		n := 0
+		for _, tp := range storedTouchpoints(t, env.store, "ten_b") {
+			if tp.ClientEventID == "kept_5min" || tp.ClientEventID == lead {
+				n++
+			}
+		}
+		return n == 2
+	})
+}
+
+// TestBrowserKeepsUnansweredRequests: a lead form's page usually goes away at once, before a
+// busy Hub's answer comes back; the request not answered yet is kept too, and the next page
+// sends it (if it had arrived after all, Hub stores it once).
+func TestBrowserKeepsUnansweredRequests(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, ` data-page-view="off"`)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var arrived atomic.Int32
+	refuse := func(r *http.Request, body []byte) bool {
+		if !strings.Contains(r.Referer(), "utm_source=first") {
+			return false
+		}
+		arrived.Add(1)
+		time.Sleep(2 * time.Second) // answered after the page went away
+		return true
+	}
+	env.refuse.Store(&refuse)
+	env.visit(t, tctx, "?utm_source=first")
+	lead := trackLead(t, tctx)
+	poll(t, func() bool { return arrived.Load() == 1 })
+	env.visit(t, tctx, "?utm_source=second")
+	tp := env.waitFor(t, "lead")
+	if tp.ClientEventID != lead || !strings.Contains(tp.URL, "utm_source=first") {
+		t.Errorf("the lead as stored: %+v, want the first page's %s", tp, lead)
+	}
 }

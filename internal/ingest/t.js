@@ -109,34 +109,44 @@
   // event_id); sendBeacon is the fallback. text/plain keeps it a CORS simple request. Retries
   // wait 1, 2 and 4 s, each between half and one and a half times that, so the visitors a busy
   // Hub refused at one moment do not all come back at the same one. A request refused after
-  // every retry, or still waiting for its next one when the page goes away, is kept in the
-  // tab's sessionStorage, and the next page with the snippet in this tab sends it again.
-  function send(body, n) {
+  // every retry, or not answered yet or waiting for its next retry when the page goes away (a
+  // lead form's page usually does at once), is kept in the tab's sessionStorage, and the next
+  // page with the snippet in this tab sends it again. since is when an earlier page first kept
+  // it.
+  function send(body, n, since) {
+    var id = ++seq;
+    pend[id] = { t: since, b: body };
     function retry() {
-      if (n >= 3) return keep([body]);
-      var id = ++seq;
-      pend[id] = body;
-      setTimeout(function () {
-        if (!pend[id]) return; // kept for the next page meanwhile
+      if (!pend[id]) return; // kept for the next page meanwhile
+      if (n >= 3) {
         delete pend[id];
-        send(body, n + 1);
+        return keep([{ t: since, b: body }]);
+      }
+      setTimeout(function () {
+        if (!pend[id]) return;
+        delete pend[id];
+        send(body, n + 1, since);
       }, (1000 << n) * (0.5 + Math.random()));
     }
-    if (!w.fetch) return navigator.sendBeacon && navigator.sendBeacon(ep, body);
+    if (!w.fetch) {
+      delete pend[id];
+      return navigator.sendBeacon && navigator.sendBeacon(ep, body);
+    }
     fetch(ep, { method: 'POST', body: body, keepalive: body.length < 60000, credentials: 'include', headers: { 'Content-Type': 'text/plain' } })
-      .then(function (r) { if (r.status === 429 || r.status >= 500) retry(); }, retry);
+      .then(function (r) { if (r.status === 429 || r.status >= 500) retry(); else delete pend[id]; }, retry);
   }
-  // keep adds bodies to what this tab keeps in sessionStorage (this site's storage, gone with
-  // the tab): KEEP requests at most, the newest, each sent again only within KEEP_FOR, without
-  // their e-mails and phones (never written to storage). A request that did reach Hub and comes
-  // again is stored once (the same event ids).
-  function keep(bodies) {
+  // keep adds requests ({t: when first kept, if ever; b: the body}) to what this tab keeps in
+  // sessionStorage (this site's storage, gone with the tab): KEEP requests at most, the newest,
+  // each sent again only within KEEP_FOR of when it was first kept, without their e-mails and
+  // phones (never written to storage). A request that did reach Hub and comes again is stored
+  // once (the same event ids).
+  function keep(reqs) {
     var a = kept();
-    bodies.forEach(function (b) {
+    reqs.forEach(function (r) {
       try {
-        b = JSON.parse(b);
+        var b = JSON.parse(r.b);
         b.events.forEach(function (e) { delete e.email; delete e.phone; });
-        a.push({ t: Date.now(), b: JSON.stringify(b) });
+        a.push({ t: r.t || Date.now(), b: JSON.stringify(b) });
       } catch (e) { /* not ours */ }
     });
     try { sessionStorage.setItem(KEY_Q, JSON.stringify(a.slice(-KEEP))); } catch (e) { /* storage off or full */ }
@@ -146,7 +156,7 @@
     try { a = JSON.parse(sessionStorage.getItem(KEY_Q) || '[]'); } catch (e) { a = []; }
     return Array.isArray(a) ? a.filter(function (x) { return x && typeof x.b === 'string' && Date.now() - x.t < KEEP_FOR; }) : [];
   }
-  function keepWaiting() {
+  function keepPending() {
     var b = [], id;
     for (id in pend) b.push(pend[id]);
     pend = {};
@@ -158,7 +168,7 @@
     if (consent === 'pending') return;
     var a = kept();
     try { sessionStorage.removeItem(KEY_Q); } catch (e) { return; }
-    if (consent !== 'denied') a.forEach(function (x) { send(x.b, 0); });
+    if (consent !== 'denied') a.forEach(function (x) { send(x.b, 0, x.t); });
   }
 
   // An event given to the Meta Pixel carries pixel: true, so Hub knows the Pixel has its event
@@ -296,10 +306,10 @@
   d.addEventListener('auxclick', onClick, true);
   if (d.readyState === 'loading') d.addEventListener('DOMContentLoaded', decorateAll);
   else decorateAll();
-  w.addEventListener('pagehide', function () { flush(); keepWaiting(); });
+  w.addEventListener('pagehide', function () { flush(); keepPending(); });
   // A phone may discard a hidden tab without pagehide: keep what waits while hidden, and send it
   // when the page is shown again.
-  d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') keepWaiting(); else sendKept(); });
+  d.addEventListener('visibilitychange', function () { if (d.visibilityState === 'hidden') keepPending(); else sendKept(); });
   sendKept();
   if (at('page-view') !== 'off') track('page_view');
   pre.forEach(function (args) { hub.apply(null, args); });
