@@ -565,6 +565,28 @@ func trackLead(t *testing.T, ctx context.Context) string {
 	return lead
 }
 
+// evalString evaluates js on the page and returns its string result.
+func evalString(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// keepInTab puts leads in the tab's kept requests as an earlier page would have kept them, each
+// kept at (Unix milliseconds) with consent.
+func keepInTab(t *testing.T, ctx context.Context, consent string, leads map[string]int64) {
+	t.Helper()
+	var entries []string
+	for id, at := range leads {
+		entries = append(entries, fmt.Sprintf(`{t: %d, b: JSON.stringify({events: [{type: 'lead', event_id: %q, occurred_at: %d,
+			url: location.origin + '/landing?kept', visitor_id: 'k_kept000000000000000000', consent: %q}]})}`, at, id, at, consent))
+	}
+	evalString(t, ctx, `sessionStorage.setItem('_hub_q', JSON.stringify([`+strings.Join(entries, ", ")+`])); 'ok'`)
+}
+
 // TestBrowserKeepsRefusedEvents: a request a busy Hub refused, still waiting for its next retry
 // when the visitor goes to another page of the site, is kept in the tab's sessionStorage and
 // sent by the next page's snippet, once: the event is not lost with the page, and the storage
@@ -656,23 +678,12 @@ func TestBrowserKeptEventsFollowConsent(t *testing.T) {
 			return err == nil && ok
 		})
 	}
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(tctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	eval := func(js string) string { t.Helper(); return evalString(t, tctx, js) }
 	// Two requests an earlier page kept: one a minute ago, one eleven minutes ago.
 	keep := func(id string) {
 		t.Helper()
-		eval(fmt.Sprintf(`(function () {
-			var ev = function (id, ago) { return {t: Date.now() - ago, b: JSON.stringify({events: [{type: 'lead', event_id: id, occurred_at: Date.now() - ago,
-				url: location.origin + '/landing?kept', visitor_id: 'k_kept000000000000000000', consent: 'granted'}]})}; };
-			sessionStorage.setItem('_hub_q', JSON.stringify([ev(%q, 60000), ev(%q + '_old', 660000)]));
-			return 'ok';
-		})()`, id, id))
+		now := time.Now()
+		keepInTab(t, tctx, "granted", map[string]int64{id: now.Add(-time.Minute).UnixMilli(), id + "_old": now.Add(-11 * time.Minute).UnixMilli()})
 	}
 	load()
 	keep("kept_denied")
@@ -766,18 +777,10 @@ func TestBrowserKeepsWhileHidden(t *testing.T) {
 	}
 	env.refuse.Store(&refuse)
 	env.visit(t, tctx, "")
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(tctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	eval := func(js string) string { t.Helper(); return evalString(t, tctx, js) }
 	// An earlier page kept a lead five minutes ago; this one is refused when it sends it again.
 	since := time.Now().Add(-5 * time.Minute).UnixMilli()
-	eval(fmt.Sprintf(`sessionStorage.setItem('_hub_q', JSON.stringify([{t: %d, b: JSON.stringify({events: [{type: 'lead', event_id: 'kept_5min',
-		occurred_at: %d, url: location.origin + '/landing?kept', visitor_id: 'k_kept000000000000000000', consent: 'unknown'}]})}])); 'ok'`, since, since))
+	keepInTab(t, tctx, "unknown", map[string]int64{"kept_5min": since})
 	busy.Store(true)
 	env.visit(t, tctx, "")
 	lead := trackLead(t, tctx)
