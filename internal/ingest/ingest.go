@@ -70,8 +70,8 @@ type Config struct {
 	FlushTimeout time.Duration
 	// MaxInFlight bounds the collect and pixel requests this process works on at once (0: the
 	// default, 512; negative: no bound). One more is answered 503 with Retry-After at once,
-	// before its body is read, and t.js sends it again (after 1, 2 and 4 s; the noscript pixel
-	// is not sent again). In service a request takes milliseconds, so hundreds at once means the
+	// before its body is read, and t.js sends it again (after about 1, 2 and 4 s, then from the
+	// tab's next page, docs/tracking.md; the noscript pixel is not sent again). In service a request takes milliseconds, so hundreds at once means the
 	// process is past what it can do; without the bound, a flood of leads beyond that
 	// (bench/delivery at 2,000 leads/s on 2 cores) queued without end: its requests waited up
 	// to the clients' 30 s, and the webhooks' acknowledgements and the purchases' deliveries

@@ -210,10 +210,16 @@ func TestScript(t *testing.T) {
 
 func poll(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	pollWithin(t, 5*time.Second, cond)
+}
+
+// pollWithin is poll with a deadline of d.
+func pollWithin(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
+			t.Fatalf("condition not met within %s", d)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
