@@ -803,6 +803,9 @@ func (w *Worker) beginTx(ctx context.Context, requestID string, items []*pending
 				return err
 			}
 		}
+		// The batch's attempts and in-flight marks in one call: on PostgreSQL a few statements
+		// over arrays for the whole batch, not two per event.
+		ws := make([]store.AttemptWrite, len(items))
 		for i, p := range items {
 			for _, id := range p.stale {
 				lost := store.Attempt{ID: id, TenantID: p.d.TenantID, Outcome: store.AttemptResentAfterCrash,
@@ -811,28 +814,19 @@ func (w *Worker) beginTx(ctx context.Context, requestID string, items []*pending
 					return err
 				}
 			}
-			at, err := tx.InsertAttempt(ctx, store.Attempt{ID: store.NewID(), TenantID: p.d.TenantID, DeliveryID: p.d.ID, At: now,
-				Outcome: store.AttemptInFlight, Replay: p.replay, RequestID: requestID, Resend: p.resend})
-			if err != nil {
-				return err
-			}
-			at.EventIDs = ids
 			d := p.d
 			d.InFlight, d.UpdatedAt = true, now
 			if p.resend {
 				d.Resends++
 			}
+			recs[i] = rec{store.Attempt{ID: store.NewID(), TenantID: p.d.TenantID, DeliveryID: p.d.ID, At: now,
+				Outcome: store.AttemptInFlight, Replay: p.replay, RequestID: requestID, Resend: p.resend}, d}
+			ws[i] = store.AttemptWrite{Attempt: &recs[i].at, Delivery: d}
 			if p.carried {
-				err = tx.UpdateDeliveryIf(ctx, d, p.d)
-			} else {
-				err = tx.UpdateDelivery(ctx, d)
+				ws[i].Was = &p.d
 			}
-			if err != nil {
-				return err
-			}
-			recs[i] = rec{at, d}
 		}
-		return nil
+		return tx.BeginAttempts(ctx, ws)
 	})
 	if errors.Is(err, store.ErrChanged) {
 		return err // begin sends the others
@@ -843,6 +837,7 @@ func (w *Worker) beginTx(ctx context.Context, requestID string, items []*pending
 	}
 	for i, p := range items {
 		p.attempt, p.d = recs[i].at, recs[i].d
+		p.attempt.EventIDs = ids
 	}
 	return nil
 }
@@ -862,12 +857,12 @@ func (w *Worker) finish(ctx context.Context, destType string, d store.Delivery, 
 	return w.finishThen(ctx, destType, d, state, reason, at, nil, nil)
 }
 
-// finishThen is finish that also inserts the job then (with opts) in the same transaction,
-// when then is not nil: the confirm job of an accepted delivery. A delivery.dead notice
+// finishThen is finish that also inserts the job confirm (with opts) in the same transaction,
+// when confirm is not nil: the confirm job of an accepted delivery. A delivery.dead notice
 // (PlanDead) is planned in that transaction too. The live view, the counter and the log follow
 // the commit, in the job's goroutine.
 func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delivery, state store.DeliveryState, reason string, at *store.Attempt,
-	then *ConfirmArgs, opts *river.InsertOpts) error {
+	confirm *ConfirmArgs, opts *river.InsertOpts) error {
 	now := w.now()
 	d.State, d.Reason, d.UpdatedAt = state, reason, now
 	if state == store.DeliveryDelivered {
@@ -876,30 +871,28 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 	if at != nil || state != store.DeliveryRetrying && state != store.DeliveryPending {
 		d.InFlight = false // an outcome, or a final state: nothing is on the wire for it any more
 	}
-	write := func(ctx context.Context, tx store.Tx) error {
-		if at != nil {
-			if err := tx.UpdateAttempt(ctx, *at); err != nil {
-				return err
-			}
-		}
-		if err := tx.UpdateDelivery(ctx, d); err != nil {
-			return err
-		}
+	row := &store.AttemptWrite{Attempt: at, Delivery: d}
+	then := func(ctx context.Context, tx store.Tx) error {
 		if state == store.DeliveryDead {
 			if err := PlanDead(ctx, tx, w.Dests, d, now); err != nil {
 				return err
 			}
 		}
-		if then != nil {
-			return tx.Enqueue(ctx, *then, opts)
+		if confirm != nil {
+			return tx.Enqueue(ctx, *confirm, opts)
 		}
 		return nil
 	}
 	var err error
 	if w.outcomes != nil {
-		err = w.outcomes.do(ctx, write)
+		err = w.outcomes.do(ctx, row, then)
 	} else { // a Worker not built by NewWorker
-		err = w.Store.Tx(ctx, func(tx store.Tx) error { return write(ctx, tx) })
+		err = w.Store.Tx(ctx, func(tx store.Tx) error {
+			if err := tx.FinishAttempts(ctx, []store.AttemptWrite{*row}); err != nil {
+				return err
+			}
+			return then(ctx, tx)
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("delivery: record %s: %w", d.ID, err)

@@ -24,6 +24,11 @@ const groupTimeout = 10 * time.Second
 // together in the next one (no waiting for company: a write that finds nothing committing
 // starts at once).
 //
+// The rows of a group's writes (their attempts' outcomes and deliveries' rows) are written
+// together (store.Tx.FinishAttempts: on PostgreSQL two statements over arrays for the whole
+// group, where each row was two statements of its own), then each write's own writes, in the
+// order queued.
+//
 // Each write keeps its own result. When a group's transaction fails, every write of it is
 // retried alone in its own transaction, so a write that fails fails only its own caller.
 //
@@ -40,13 +45,15 @@ type groupCommit struct {
 
 // groupWrite is one caller's write and where its result goes.
 type groupWrite struct {
-	ctx  context.Context // the caller's: once it ends, a write not yet taken is dropped
-	fn   func(ctx context.Context, tx store.Tx) error
-	done chan error // buffered: the committer never blocks on a caller that left
+	ctx  context.Context                              // the caller's: once it ends, a write not yet taken is dropped
+	row  *store.AttemptWrite                          // written with the group's other rows; nil: none
+	fn   func(ctx context.Context, tx store.Tx) error // after the group's rows; nil: nothing
+	done chan error                                   // buffered: the committer never blocks on a caller that left
 }
 
-// do runs fn in a transaction shared with the other writes queued with it and returns fn's own
-// result: nil once fn's writes are committed.
+// do writes row (when not nil) and runs fn (when not nil) in a transaction shared with the
+// other writes queued with it and returns this write's own result: nil once row and fn's
+// writes are committed.
 //
 // If ctx ends first, do returns ctx's error at once. A write not yet taken into a transaction
 // is then dropped (never written, as when a cancelled transaction of its own rolled back); one
@@ -54,11 +61,11 @@ type groupWrite struct {
 // until its outcome commits, and a run of the job that finds it recorded does not send it
 // again (delivered, dead) or sends it as any retry would (retrying). Only that run's live
 // event, counter and log are missing.
-func (g *groupCommit) do(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
+func (g *groupCommit) do(ctx context.Context, row *store.AttemptWrite, fn func(ctx context.Context, tx store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w := &groupWrite{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	w := &groupWrite{ctx: ctx, row: row, fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, w)
 	if !g.running {
@@ -138,13 +145,27 @@ func (g *groupCommit) commit(group []*groupWrite) {
 	}
 }
 
-// attempt runs the writes of group in one transaction. A write's panic is its error (the job's
-// own goroutine, where River recovered it, no longer runs it).
+// attempt writes group in one transaction: the rows together, then each fn. A write's panic is
+// its error (the job's own goroutine, where River recovered it, no longer runs it).
 func (g *groupCommit) attempt(group []*groupWrite) error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
+	rows := make([]store.AttemptWrite, 0, len(group))
+	for _, w := range group {
+		if w.row != nil {
+			rows = append(rows, *w.row)
+		}
+	}
 	return g.tx(ctx, func(tx store.Tx) error {
+		if len(rows) > 0 {
+			if err := tx.FinishAttempts(ctx, rows); err != nil {
+				return err
+			}
+		}
 		for _, w := range group {
+			if w.fn == nil {
+				continue
+			}
 			if err := safely(ctx, tx, w.fn); err != nil {
 				return err
 			}

@@ -46,7 +46,7 @@ func TestGroupCommitPanickingWrite(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := g.do(ctx, write(name))
+			err := g.do(ctx, nil, write(name))
 			emu.Lock()
 			errs[name] = err
 			emu.Unlock()

@@ -15,8 +15,8 @@ import (
 
 // gatedStore counts the worker's transactions and holds the first one back (before it begins,
 // so SQLite's write lock is free) until gate is closed: the outcome writes that arrive
-// meanwhile queue for the next transaction. Its UpdateDelivery fails for the delivery bad when
-// it records an outcome (in flight no more).
+// meanwhile queue for the next transaction. Its UpdateDelivery and FinishAttempts fail for the
+// delivery bad when they record an outcome (in flight no more).
 type gatedStore struct {
 	store.Store
 	gate    chan struct{}
@@ -47,6 +47,15 @@ func (t badDeliveryTx) UpdateDelivery(ctx context.Context, d store.Delivery) err
 		return errDiskFull
 	}
 	return t.Tx.UpdateDelivery(ctx, d)
+}
+
+func (t badDeliveryTx) FinishAttempts(ctx context.Context, ws []store.AttemptWrite) error {
+	for _, w := range ws {
+		if w.Delivery.ID == t.bad && !w.Delivery.InFlight {
+			return errDiskFull
+		}
+	}
+	return t.Tx.FinishAttempts(ctx, ws)
 }
 
 // sentDelivery is a delivery whose send is on the wire: its attempt recorded in flight, as
@@ -309,9 +318,9 @@ func TestConcurrentJobsRecordEveryOutcome(t *testing.T) {
 		}
 		calls := cs.take()
 		// The event ids are written once per request, not on each of its attempts.
-		if calls["Tx.InsertAttemptRequest"] != len(byRequest) || calls["Tx.InsertAttempt with event ids"] != 0 {
+		if calls["Tx.InsertAttemptRequest"] != len(byRequest) || calls["Tx.BeginAttempts with event ids"] != 0 {
 			t.Fatalf("%d requests recorded and %d attempts inserted with event ids, for %d requests",
-				calls["Tx.InsertAttemptRequest"], calls["Tx.InsertAttempt with event ids"], len(byRequest))
+				calls["Tx.InsertAttemptRequest"], calls["Tx.BeginAttempts with event ids"], len(byRequest))
 		}
 		t.Logf("%d jobs: %d requests, %d transactions (in flight and outcomes)", n, e.fake.Requests(), calls["Tx"])
 		poll(t, "the group commit's goroutine to end", w.OutcomesIdle)

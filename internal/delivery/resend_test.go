@@ -30,11 +30,13 @@ type failingTx struct {
 
 var errDiskFull = errors.New("database or disk is full")
 
-func (t failingTx) UpdateAttempt(ctx context.Context, a store.Attempt) error {
-	if a.Outcome != store.AttemptInFlight && a.Outcome != store.AttemptResentAfterCrash && t.s.fail.Add(-1) >= 0 {
-		return errDiskFull
+func (t failingTx) FinishAttempts(ctx context.Context, ws []store.AttemptWrite) error {
+	for _, w := range ws {
+		if w.Attempt != nil && w.Attempt.Outcome != store.AttemptInFlight && t.s.fail.Add(-1) >= 0 {
+			return errDiskFull
+		}
 	}
-	return t.Tx.UpdateAttempt(ctx, a)
+	return t.Tx.FinishAttempts(ctx, ws)
 }
 
 // counter reads a counter's value.
@@ -161,7 +163,7 @@ func TestResendAfterLostOutcome(t *testing.T) {
 	})
 }
 
-// beginFails fails every attempt insert (the record in flight).
+// beginFails fails every record of attempts in flight.
 type beginFails struct{ *failingStore }
 
 func (s *beginFails) Tx(ctx context.Context, fn func(store.Tx) error) error {
@@ -170,6 +172,6 @@ func (s *beginFails) Tx(ctx context.Context, fn func(store.Tx) error) error {
 
 type insertFails struct{ store.Tx }
 
-func (insertFails) InsertAttempt(context.Context, store.Attempt) (store.Attempt, error) {
-	return store.Attempt{}, errDiskFull
+func (insertFails) BeginAttempts(context.Context, []store.AttemptWrite) error {
+	return errDiskFull
 }

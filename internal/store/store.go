@@ -349,6 +349,20 @@ type Writer interface {
 	// UpdateAttempt records the outcome of an attempt inserted in flight (status, latency,
 	// outcome, code, message, trace id).
 	UpdateAttempt(ctx context.Context, a Attempt) error
+	// BeginAttempts records a request's sends before it leaves: for each write, its Attempt
+	// (InsertAttempt; a zero ID or At is set in place) and its delivery's row (UpdateDelivery,
+	// or with Was UpdateDeliveryIf). All or nothing: a guarded row that changed fails it with
+	// ErrChanged, an attempt whose delivery is not its tenant's with ErrNotFound. Each delivery
+	// appears at most once. On PostgreSQL it is three statements over arrays (the attempts, the
+	// unguarded rows, the guarded rows), whatever the number of writes, where the single calls
+	// take two per send.
+	BeginAttempts(ctx context.Context, ws []AttemptWrite) error
+	// FinishAttempts records sends' outcomes: for each write, its Attempt's outcome when it has
+	// one (UpdateAttempt) and its delivery's row (UpdateDelivery; Was is not used). All or
+	// nothing: an attempt or delivery that does not exist for its tenant fails it with
+	// ErrNotFound. Each delivery appears at most once. On PostgreSQL it is two statements over
+	// arrays whatever the number of writes.
+	FinishAttempts(ctx context.Context, ws []AttemptWrite) error
 
 	// InsertAudit records an operator action.
 	InsertAudit(ctx context.Context, a AuditEntry) (AuditEntry, error)
@@ -1046,6 +1060,15 @@ type Attempt struct {
 	EventIDs  []string
 	// Resend marks a send that repeats one whose outcome was lost.
 	Resend bool
+}
+
+// AttemptWrite is one send's rows for BeginAttempts and FinishAttempts: its attempt (nil when
+// the outcome has none), its delivery as it is to be written and, for BeginAttempts, the row as
+// the caller last knew it when the write must be refused if it changed since.
+type AttemptWrite struct {
+	Attempt  *Attempt
+	Delivery Delivery
+	Was      *Delivery
 }
 
 // AttemptRequest is one request (a batch) of the delivery worker: its id (the attempts'

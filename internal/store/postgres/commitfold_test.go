@@ -134,8 +134,8 @@ func TestFoldedCommitRefusals(t *testing.T) {
 		before := rt.Count()
 		err := s.InTx(ctx, func(tx sqlstore.TxConn) error {
 			l := tx.(sqlstore.LaterExecer)
-			l.ExecLater(ctx, false, func(_ int64, err error) error { return err }, insert, id, ten.ID, es[3].SourceID)
-			l.ExecLater(ctx, false, func(_ int64, err error) error { return err }, insert, id, ten.ID, es[3].SourceID)
+			l.ExecLater(ctx, 0, func(_ int64, err error) error { return err }, insert, id, ten.ID, es[3].SourceID)
+			l.ExecLater(ctx, 0, func(_ int64, err error) error { return err }, insert, id, ten.ID, es[3].SourceID)
 			return nil
 		})
 		if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "23505" {
@@ -158,7 +158,7 @@ func TestFoldedCommitRefusals(t *testing.T) {
 			gotErr error
 		)
 		err := s.InTx(ctx, func(tx sqlstore.TxConn) error {
-			tx.(sqlstore.LaterExecer).ExecLater(ctx, true, func(n int64, err error) error {
+			tx.(sqlstore.LaterExecer).ExecLater(ctx, 1, func(n int64, err error) error {
 				gotN, gotErr = n, err
 				if err == nil && n == 0 {
 					return store.ErrNotFound
@@ -202,7 +202,7 @@ func TestFoldedCommitCancelled(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	err := s.InTx(cctx, func(tx sqlstore.TxConn) error {
-		tx.(sqlstore.LaterExecer).ExecLater(cctx, false, func(_ int64, err error) error { return err },
+		tx.(sqlstore.LaterExecer).ExecLater(cctx, 0, func(_ int64, err error) error { return err },
 			`UPDATE inbox SET state = 'processed' WHERE id = $1 AND (SELECT true FROM pg_sleep(5))`, e.ID)
 		return nil
 	})

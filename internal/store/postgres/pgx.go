@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -76,10 +77,10 @@ func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 // could undo what the batch committed, by construction:
 //   - a statement's error makes PostgreSQL skip the rest of the batch up to its Sync, COMMIT
 //     included, and leaves the transaction aborted: Rollback ends it;
-//   - a check that refuses a success (mustAffect: no row affected is store.ErrNotFound or
-//     store.ErrChanged) has its write rewritten in that batch (strictSQL) so that PostgreSQL
-//     fails it (hub_must_affect, SQLSTATE HB001) when it affects no row, which the check is
-//     then told as "no row".
+//   - a check that refuses a success (a write that must affect a number of rows, want, and
+//     affected another: store.ErrNotFound or store.ErrChanged) has its write rewritten in that
+//     batch (strictSQL) so that PostgreSQL fails it (hub_must_affect, SQLSTATE HB001) when it
+//     affects another number, which the check is then told as "no row".
 //
 // The COMMIT's command tag must be COMMIT (PostgreSQL answers ROLLBACK to the COMMIT of an
 // aborted transaction). The transaction is PostgreSQL's BEGIN and COMMIT, not pgx's: the pgx.Tx
@@ -98,11 +99,11 @@ type pipeTx struct {
 
 // laterExec is a write queued by ExecLater, or a read queued by QueryLater (read set).
 type laterExec struct {
-	sql        string
-	args       []any
-	mustAffect bool
-	check      func(rowsAffected int64, err error) error
-	read       func(rows sqlstore.Rows, err error) error
+	sql   string
+	args  []any
+	want  int64 // rows the write must affect; 0: any
+	check func(rowsAffected int64, err error) error
+	read  func(rows sqlstore.Rows, err error) error
 }
 
 var (
@@ -121,12 +122,13 @@ func (t *pipeTx) QueryLater(_ context.Context, read func(rows sqlstore.Rows, err
 }
 
 // ExecLater queues a write for the next round trip. check gets its rows affected and error;
-// mustAffect says it refuses a write that affected no row (sqlstore.LaterExecer).
-func (t *pipeTx) ExecLater(_ context.Context, mustAffect bool, check func(rowsAffected int64, err error) error, sql string, args ...any) {
+// want, when positive, says it refuses a write that affected another number of rows
+// (sqlstore.LaterExecer).
+func (t *pipeTx) ExecLater(_ context.Context, want int64, check func(rowsAffected int64, err error) error, sql string, args ...any) {
 	if t.err != nil {
 		return // the transaction can only roll back
 	}
-	t.queued = append(t.queued, laterExec{sql: sql, args: args, mustAffect: mustAffect, check: check})
+	t.queued = append(t.queued, laterExec{sql: sql, args: args, want: want, check: check})
 }
 
 // Flush sends the queued writes, beginning the transaction if nothing did yet, and returns the
@@ -145,12 +147,26 @@ func (t *pipeTx) Flush(ctx context.Context) error {
 	return br.Close()
 }
 
-// strictSQL is a mustAffect write as the COMMIT's batch sends it: PostgreSQL fails it when it
-// affects no row (hub_must_affect raises noRowAffected, with a message that says so in the
-// server's log) and answers how many it affected otherwise. The queued writes that may be
-// mustAffect (UPDATE, INSERT ... SELECT) have no RETURNING.
-func strictSQL(sql string) string {
-	return "WITH w AS (" + sql + " RETURNING 1) SELECT hub_must_affect(count(*)) FROM w"
+// strictSQL is a write that must affect want rows (of its n arguments) as the COMMIT's batch
+// sends it: PostgreSQL fails it when it affects another number (hub_must_affect raises
+// noRowAffected, with a message that says so in the server's log) and answers how many it
+// affected otherwise. A write of one row keeps its arguments; one of more gets want as the
+// argument after them (strictArgs). The queued writes that may have a want (UPDATE, INSERT ...
+// SELECT) have no RETURNING.
+func strictSQL(sql string, want int64, n int) string {
+	if want == 1 {
+		return "WITH w AS (" + sql + " RETURNING 1) SELECT hub_must_affect(count(*)) FROM w"
+	}
+	return "WITH w AS (" + sql + " RETURNING 1) SELECT hub_must_affect(CASE count(*) WHEN $" + strconv.Itoa(n+1) +
+		"::bigint THEN count(*) ELSE 0 END) FROM w"
+}
+
+// strictArgs is the arguments of strictSQL(sql, want, len(args)).
+func strictArgs(args []any, want int64) []any {
+	if want == 1 {
+		return args
+	}
+	return append(args[:len(args):len(args)], want)
 }
 
 // noRowAffected is the SQLSTATE hub_must_affect raises (migration "hub_must_affect"): Hub's
@@ -160,7 +176,7 @@ const noRowAffected = "HB001"
 
 // send sends the queued writes, then sql with args unless sql is "", in one batch on the
 // held connection (acquiring it, and beginning the transaction when it has not begun), and
-// reads the writes' results. strict rewrites the mustAffect writes (strictSQL), for a batch
+// reads the writes' results. strict rewrites the writes with a want (strictSQL), for a batch
 // whose sql is the COMMIT. On success the batch results are positioned at sql's, for the
 // caller to read and close; on failure they are closed. The queue is emptied before anything
 // is sent, so no write is ever sent twice.
@@ -183,8 +199,8 @@ func (t *pipeTx) send(ctx context.Context, sql string, args []any, strict bool) 
 		b.BeginTx(pgx.TxOptions{})
 	}
 	for _, q := range queued {
-		if strict && q.mustAffect {
-			b.Queue(strictSQL(q.sql), q.args...)
+		if strict && q.want > 0 {
+			b.Queue(strictSQL(q.sql, q.want, len(q.args)), strictArgs(q.args, q.want)...)
 		} else {
 			b.Queue(q.sql, q.args...)
 		}
@@ -215,7 +231,7 @@ func (t *pipeTx) send(ctx context.Context, sql string, args []any, strict bool) 
 			n   int64
 			err error
 		)
-		if strict && q.mustAffect {
+		if strict && q.want > 0 {
 			err = br.QueryRow().Scan(&n)
 			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == noRowAffected {
 				n, err = 0, nil // no row affected: the check refuses it

@@ -102,7 +102,7 @@ func TestPipelinedTxRoundTrips(t *testing.T) {
 }
 
 // TestPipelinedTxFailures: a queued write that fails fails the transaction and nothing of it
-// is committed, whether it affected no row (store.ErrNotFound, as the write's mustAffect says)
+// is committed, whether it affected no row (store.ErrNotFound, as the write's want says)
 // or broke a constraint, and even when the call that carried it swallowed the error. A rollback,
 // a panic or a cancelled context discards what is queued.
 func TestPipelinedTxFailures(t *testing.T) {
@@ -170,9 +170,9 @@ func TestPipelinedTxFailures(t *testing.T) {
 			if !ok {
 				return fmt.Errorf("%T does not queue writes", tx)
 			}
-			l.ExecLater(ctx, false, func(_ int64, err error) error { return err },
+			l.ExecLater(ctx, 0, func(_ int64, err error) error { return err },
 				`UPDATE inbox SET state = 'processed' WHERE id = $1`, e.ID)
-			l.ExecLater(ctx, false, func(_ int64, err error) error { return err }, // the same id again
+			l.ExecLater(ctx, 0, func(_ int64, err error) error { return err }, // the same id again
 				`INSERT INTO inbox (id, tenant_id, source_id, provider, received_at, headers, query, body, state, error, order_id)
 				VALUES ($1, $2, $3, 'hotmart', now(), '{}', '', '', 'received', '', '')`, first.ID, ten.ID, src)
 			return nil
@@ -192,7 +192,7 @@ func TestPipelinedTxFailures(t *testing.T) {
 			if !ok {
 				return fmt.Errorf("%T does not queue reads", tx)
 			}
-			l.ExecLater(ctx, false, func(_ int64, err error) error { return err },
+			l.ExecLater(ctx, 0, func(_ int64, err error) error { return err },
 				`UPDATE inbox SET state = 'processed' WHERE id = $1`, e.ID)
 			l.QueryLater(ctx, func(rows sqlstore.Rows, err error) error {
 				read++

@@ -110,8 +110,9 @@ func TestTouchpointDeliveryPlan(t *testing.T) {
 }
 
 // TestByKeyPlans: the statements that write or read one delivery or order by its id (the
-// attempt's insert, the outcome's update, the queued mark, the reads, the order's ad update)
-// reach it through the primary key, whatever the plan was made on. With the tenant as a plain
+// attempt's insert, the outcome's update, the queued mark, the reads, the order's ad update),
+// and those that write a batch's attempts and deliveries over arrays, reach each row through
+// the primary key, whatever the plan was made on. With the tenant as a plain
 // condition, a generic plan made while the table had no statistics read it through another
 // index that starts with tenant_id, such as deliveries_state (tenant_id, state, id): every
 // entry of the tenant's before the one with the id (bench/ingest with DESTINATION=meta,
@@ -164,7 +165,25 @@ func TestByKeyPlans(t *testing.T) {
 					return err
 				}
 			}
-			return nil
+			// The worker's writes of a batch: its attempts and in-flight marks (half of them
+			// guarded), then their outcomes, each a statement over arrays.
+			ws := make([]store.AttemptWrite, len(out))
+			for i, d := range out {
+				d.State, d.Attempts = store.DeliveryDelivered, 1
+				was := d
+				d.InFlight = true
+				ws[i] = store.AttemptWrite{Attempt: &store.Attempt{TenantID: tn.ID, DeliveryID: d.ID, Outcome: store.AttemptInFlight}, Delivery: d}
+				if i%2 == 1 {
+					ws[i].Was = &was
+				}
+			}
+			if err := tx.BeginAttempts(ctx, ws); err != nil {
+				return err
+			}
+			for i := range ws {
+				ws[i].Attempt.Outcome, ws[i].Delivery.InFlight = "delivered", false
+			}
+			return tx.FinishAttempts(ctx, ws)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +195,7 @@ func TestByKeyPlans(t *testing.T) {
 	for range 4 {
 		deliveries(500, true)
 	}
-	pending := deliveries(1, false)[0]
+	pending, other := deliveries(1, false)[0], deliveries(1, false)[0]
 	// orders creates n paid orders and attributes each after (the ad update), reading it.
 	var order store.Order
 	orders := func(from, to int) {
@@ -213,7 +232,7 @@ func TestByKeyPlans(t *testing.T) {
 		what, like string
 		args       []string
 	}{
-		{"the attempt's insert", "%INSERT INTO attempts%", []string{q(store.NewID()), q(tn.ID), q(pending.ID), "now()", "200", "1",
+		{"the attempt's insert", "%INSERT INTO attempts%SELECT $1, $2%", []string{q(store.NewID()), q(tn.ID), q(pending.ID), "now()", "200", "1",
 			q("delivered"), q(""), q(""), q(""), "false", q(""), q(""), "false"}},
 		{"the outcome's update", "%UPDATE deliveries SET state = $3%", []string{q(tn.ID), q(pending.ID),
 			q("pending"), q(""), "0", "now()", "NULL", "true", "0", "NULL"}},
@@ -229,6 +248,56 @@ func TestByKeyPlans(t *testing.T) {
 				t.Errorf("%s: %s on %s (%s) read %g rows, want the primary key's one", c.what, n.Type, n.Relation, n.Index, n.Rows)
 			}
 		})
+		t.Logf("%s: %d shared buffers", c.what, plan.Hit+plan.Read)
+	}
+	// The statements over arrays, on two sends, as the COMMIT's batch sends them when they
+	// write more than one row (each must write both, the last argument): each row through the primary key, once (an index
+	// scan a row, or one bitmap scan of the key for the whole array). The guarded marks go
+	// first: EXPLAIN ANALYZE writes, and they need the rows as planned.
+	arr := func(vs ...string) string { return "ARRAY[" + strings.Join(vs, ", ") + "]" }
+	ids, attempts := arr(q(pending.ID), q(other.ID)), arr(q(store.NewID()), q(store.NewID()))
+	tenants := arr(q(tn.ID), q(tn.ID))
+	two := func(v string) string { return arr(v, v) }
+	// was is a column of the two rows as they now stand (the outcome's update above wrote one).
+	was := func(col string) string {
+		t.Helper()
+		var v string
+		if err := conn.QueryRow(ctx, `SELECT array_agg(`+col+` ORDER BY array_position($1::text[], id))::text FROM deliveries WHERE id = ANY($1::text[])`,
+			[]string{pending.ID, other.ID}).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return q(v)
+	}
+	for _, c := range []struct {
+		what, like, unlike string
+		args               []string
+	}{
+		{"the attempts' insert", "%INSERT INTO attempts%unnest%CASE count(*)%", "", []string{attempts, tenants, ids,
+			two("now()"), two("0"), two("0"), two(q("in_flight")), two(q("")), two(q("")), two(q("")), two("false"), two(q("r")), two(q("")), two("false"), "2"}},
+		{"the guarded in-flight marks", "%UPDATE deliveries d SET%was_state%CASE count(*)%", "", []string{tenants, ids, two(q("pending")), two(q("")), two("0"),
+			two("now()"), two("NULL::timestamptz"), two("true"), two("0"), two("NULL::bigint"),
+			two(q("pending")), two(q("")), two("0"), was("in_flight") + "::boolean[]", two("0"), was("updated_at") + "::timestamptz[]", "2"}},
+		{"the in-flight marks", "%UPDATE deliveries d SET%unnest%CASE count(*)%", "%was_state%", []string{tenants, ids, two(q("pending")), two(q("")), two("0"),
+			two("now()"), two("NULL::timestamptz"), two("true"), two("0"), two("NULL::bigint"), "2"}},
+		{"the attempts' outcomes", "%UPDATE attempts a%unnest%CASE count(*)%", "", []string{tenants, attempts, two("200"), two("1"),
+			two(q("delivered")), two(q("")), two(q("")), two(q("")), "2"}},
+	} {
+		plan := explainPrepared(t, conn.Conn(), c.like, c.unlike, c.args)
+		read := 0.0
+		walkPlan(plan, func(n planNode) {
+			switch {
+			case n.Type == "Bitmap Index Scan" && n.Index != "" && !strings.HasSuffix(n.Index, "_pkey"):
+				t.Errorf("%s: %s through %s, want a primary key", c.what, n.Type, n.Index)
+			case n.Relation != "deliveries" && n.Relation != "attempts", n.Type == "ModifyTable":
+			case n.Type == "Bitmap Heap Scan" || n.Index == n.Relation+"_pkey":
+				read += n.Rows * n.Loops
+			default:
+				t.Errorf("%s: %s on %s (%s), want the primary key", c.what, n.Type, n.Relation, n.Index)
+			}
+		})
+		if read != 2 {
+			t.Errorf("%s: read %g rows, want the two sends'", c.what, read)
+		}
 		t.Logf("%s: %d shared buffers", c.what, plan.Hit+plan.Read)
 	}
 }

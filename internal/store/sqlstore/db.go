@@ -72,13 +72,14 @@ type TouchpointWriter interface {
 // Commit included: the transaction can only roll back. Statements run in the order they were
 // issued.
 //
-// mustAffect says whether check refuses a write that succeeded: it then refuses exactly the
-// one that affected no row (store.ErrNotFound, store.ErrChanged). Without it check must refuse
-// only an error. Why it matters: the writes may go in the COMMIT's batch, and a statement that
-// succeeds there is committed whatever check makes of it after, unless the server itself fails
-// it (postgres.pipeTx turns a mustAffect write's "no row" into an error of PostgreSQL's there).
+// want, when positive, is how many rows the write must affect: check then refuses exactly the
+// write that affected another number (store.ErrNotFound, store.ErrChanged), besides an error.
+// At 0 check must refuse only an error. Why it matters: the writes may go in the COMMIT's
+// batch, and a statement that succeeds there is committed whatever check makes of it after,
+// unless the server itself fails it (postgres.pipeTx turns a write that affected other than
+// want rows into an error of PostgreSQL's there).
 type LaterExecer interface {
-	ExecLater(ctx context.Context, mustAffect bool, check func(rowsAffected int64, err error) error, query string, args ...any)
+	ExecLater(ctx context.Context, want int64, check func(rowsAffected int64, err error) error, query string, args ...any)
 	// Flush sends the writes still queued and returns the first failure of a queued write.
 	Flush(ctx context.Context) error
 }
@@ -250,11 +251,11 @@ func (q *queries) exec(ctx context.Context, db Querier, query string, args ...an
 // would see another statement's failure, or none). Elsewhere (SQLite, outside a transaction)
 // it runs at once.
 //
-// mustAffect says that check refuses the write exactly when it affects no row, besides an error;
-// without it check must refuse only an error (LaterExecer).
-func (q *queries) execLater(ctx context.Context, mustAffect bool, check func(rowsAffected int64, err error) error, query string, args ...any) error {
+// want, when positive, says that check refuses the write exactly when it affects another number
+// of rows, besides an error; at 0 check must refuse only an error (LaterExecer).
+func (q *queries) execLater(ctx context.Context, want int64, check func(rowsAffected int64, err error) error, query string, args ...any) error {
 	if l, ok := q.tx.(LaterExecer); ok {
-		l.ExecLater(ctx, mustAffect, check, q.f.Rebind(query), args...)
+		l.ExecLater(ctx, want, check, q.f.Rebind(query), args...)
 		return nil
 	}
 	n, err := q.exec(ctx, q.w, query, args...)
@@ -264,7 +265,7 @@ func (q *queries) execLater(ctx context.Context, mustAffect bool, check func(row
 // execAffect is execLater for a write that must affect a row: mustAffect(op) checks it, so one
 // that affects none fails with store.ErrNotFound.
 func (q *queries) execAffect(ctx context.Context, op, query string, args ...any) error {
-	return q.execLater(ctx, true, func(n int64, err error) error { return mustAffect(op, n, err) }, query, args...)
+	return q.execLater(ctx, 1, func(n int64, err error) error { return mustAffect(op, n, err) }, query, args...)
 }
 
 func (q *queries) query(ctx context.Context, db Querier, query string, args ...any) (Rows, error) {

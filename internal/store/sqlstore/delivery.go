@@ -92,7 +92,7 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 		// tenant's, or a conflict, fails the transaction.
 		if owner == "touchpoints" && d.TouchpointWritten {
 			created = true
-			return q.execLater(ctx, true, func(n int64, err error) error {
+			return q.execLater(ctx, 1, func(n int64, err error) error {
 				if err != nil {
 					return q.writeErr("create delivery", err)
 				}
@@ -175,7 +175,7 @@ func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
 // UpdateDeliveryIf is UpdateDelivery guarded by was (see store.Writer); sent with the
 // transaction's next statement (execLater), so its refusal fails the transaction.
 func (q *queries) UpdateDeliveryIf(ctx context.Context, d, was store.Delivery) error {
-	return q.execLater(ctx, true, func(n int64, err error) error {
+	return q.execLater(ctx, 1, func(n int64, err error) error {
 		if err != nil {
 			return wrap("update delivery if unchanged", err)
 		}
@@ -194,7 +194,7 @@ func (q *queries) UpdateDeliveryIf(ctx context.Context, d, was store.Delivery) e
 
 // MarkDeliveryQueued is sent with the transaction's next statement (execLater).
 func (q *queries) MarkDeliveryQueued(ctx context.Context, tenantID, id string) error {
-	return q.execLater(ctx, false, func(_ int64, err error) error {
+	return q.execLater(ctx, 0, func(_ int64, err error) error {
 		if err != nil {
 			return wrap("mark delivery queued", err)
 		}
@@ -320,7 +320,7 @@ func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Att
 	}
 	// One statement: the row is written only when the delivery is the tenant's (read through
 	// its primary key: see byKey).
-	err := q.execLater(ctx, true, check, `INSERT INTO attempts (`+attemptCols+`)
+	err := q.execLater(ctx, 1, check, `INSERT INTO attempts (`+attemptCols+`)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
 		WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = $3 AND (tenant_id = $2) IS TRUE)`,
 		a.ID, a.TenantID, a.DeliveryID, q.f.Time(a.At), a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID, a.Replay,
@@ -333,7 +333,7 @@ func (q *queries) InsertAttempt(ctx context.Context, a store.Attempt) (store.Att
 
 // InsertAttemptRequest is sent with the transaction's next statement (execLater).
 func (q *queries) InsertAttemptRequest(ctx context.Context, r store.AttemptRequest) error {
-	return q.execLater(ctx, false, func(_ int64, err error) error {
+	return q.execLater(ctx, 0, func(_ int64, err error) error {
 		if err != nil {
 			return q.writeErr("insert attempt request", err)
 		}
@@ -529,4 +529,206 @@ func (n orNull) Scan(src any) error {
 		}
 	}
 	return fmt.Errorf("sqlstore: cannot scan %T into %T", src, n.p)
+}
+
+// BeginAttempts: one statement per kind of write over arrays on PostgreSQL (the attempts, the
+// unguarded rows, the guarded rows), each refused unless it wrote every row it was given;
+// elsewhere the single calls, in one transaction.
+func (q *queries) BeginAttempts(ctx context.Context, ws []store.AttemptWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	return q.runTx(ctx, func(q *queries) error {
+		for _, w := range ws {
+			w.Attempt.ID = q.newID(w.Attempt.ID)
+			w.Attempt.At = q.stamp(w.Attempt.At)
+		}
+		if !q.f.arrays {
+			for _, w := range ws {
+				if _, err := q.InsertAttempt(ctx, *w.Attempt); err != nil {
+					return err
+				}
+				var err error
+				if w.Was != nil {
+					err = q.UpdateDeliveryIf(ctx, w.Delivery, *w.Was)
+				} else {
+					err = q.UpdateDelivery(ctx, w.Delivery)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		as := make([]*store.Attempt, len(ws))
+		var plain, guarded []store.AttemptWrite
+		for i, w := range ws {
+			as[i] = w.Attempt
+			if w.Was != nil {
+				guarded = append(guarded, w)
+			} else {
+				plain = append(plain, w)
+			}
+		}
+		if err := q.insertAttempts(ctx, as); err != nil {
+			return err
+		}
+		if err := q.updateDeliveries(ctx, plain, false); err != nil {
+			return err
+		}
+		return q.updateDeliveries(ctx, guarded, true)
+	})
+}
+
+// FinishAttempts: two statements over arrays on PostgreSQL (the attempts' outcomes, the
+// deliveries' rows), each refused unless it wrote every row it was given; elsewhere the single
+// calls, in one transaction.
+func (q *queries) FinishAttempts(ctx context.Context, ws []store.AttemptWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	return q.runTx(ctx, func(q *queries) error {
+		if !q.f.arrays {
+			for _, w := range ws {
+				if w.Attempt != nil {
+					if err := q.UpdateAttempt(ctx, *w.Attempt); err != nil {
+						return err
+					}
+				}
+				if err := q.UpdateDelivery(ctx, w.Delivery); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		var as []*store.Attempt
+		for _, w := range ws {
+			if w.Attempt != nil {
+				as = append(as, w.Attempt)
+			}
+		}
+		if err := q.updateAttempts(ctx, as); err != nil {
+			return err
+		}
+		return q.updateDeliveries(ctx, ws, false)
+	})
+}
+
+// mustAffectAll refuses a write of want rows that affected another number: err (ErrNotFound
+// or ErrChanged) names what that means to the caller.
+func mustAffectAll(op string, want int64, refusal error) func(int64, error) error {
+	return func(n int64, err error) error {
+		if err != nil {
+			return wrap(op, err)
+		}
+		if n != want {
+			return fmt.Errorf("sqlstore: %s: %d of %d rows: %w", op, n, want, refusal)
+		}
+		return nil
+	}
+}
+
+// insertAttempts is InsertAttempt for every attempt (ID and At set) in one statement over
+// arrays: each row is written only when its delivery is its tenant's (read through the
+// primary key: see byKey), and the statement is refused unless every row was.
+func (q *queries) insertAttempts(ctx context.Context, as []*store.Attempt) error {
+	n := len(as)
+	var (
+		ids, tenants, deliveries, outcomes, codes, messages, traces, requests, events = make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		at               = make([]time.Time, n)
+		statuses         = make([]int32, n)
+		latencies        = make([]int64, n)
+		replays, resends = make([]bool, n), make([]bool, n)
+	)
+	for i, a := range as {
+		ids[i], tenants[i], deliveries[i], at[i] = a.ID, a.TenantID, a.DeliveryID, Micro(a.At)
+		statuses[i], latencies[i], outcomes[i], codes[i], messages[i], traces[i] = int32(a.HTTPStatus), a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID
+		replays[i], requests[i], events[i], resends[i] = a.Replay, a.RequestID, strings.Join(a.EventIDs, "\n"), a.Resend
+	}
+	return q.execLater(ctx, int64(n), mustAffectAll("insert attempts: delivery", int64(n), store.ErrNotFound), `INSERT INTO attempts (`+attemptCols+`)
+		SELECT v.* FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::integer[], $6::bigint[], $7::text[], $8::text[],
+			$9::text[], $10::text[], $11::boolean[], $12::text[], $13::text[], $14::boolean[])
+			AS v(id, tenant_id, delivery_id, at, http_status, latency_ms, outcome, code, message, trace_id, replay, request_id, event_ids, resend)
+		CROSS JOIN LATERAL (SELECT 1 FROM deliveries d WHERE d.id = v.delivery_id AND (d.tenant_id = v.tenant_id) IS TRUE LIMIT 1) AS d`,
+		ids, tenants, deliveries, at, statuses, latencies, outcomes, codes, messages, traces, replays, requests, events, resends)
+}
+
+// updateAttempts is UpdateAttempt for every attempt in one statement over arrays, refused
+// unless it wrote every row.
+func (q *queries) updateAttempts(ctx context.Context, as []*store.Attempt) error {
+	n := len(as)
+	if n == 0 {
+		return nil
+	}
+	var (
+		ids, tenants, outcomes, codes, messages, traces = make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n)
+		statuses  = make([]int32, n)
+		latencies = make([]int64, n)
+	)
+	for i, a := range as {
+		ids[i], tenants[i], statuses[i], latencies[i] = a.ID, a.TenantID, int32(a.HTTPStatus), a.LatencyMS
+		outcomes[i], codes[i], messages[i], traces[i] = a.Outcome, a.Code, a.Message, a.TraceID
+	}
+	return q.execLater(ctx, int64(n), mustAffectAll("update attempts", int64(n), store.ErrNotFound), `UPDATE attempts a
+		SET http_status = v.http_status, latency_ms = v.latency_ms, outcome = v.outcome, code = v.code, message = v.message, trace_id = v.trace_id
+		FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
+			AS v(tenant_id, id, http_status, latency_ms, outcome, code, message, trace_id)
+		WHERE a.id = ANY($2::text[]) AND a.id = v.id AND a.tenant_id = v.tenant_id`,
+		tenants, ids, statuses, latencies, outcomes, codes, messages, traces)
+}
+
+// updateDeliveries is UpdateDelivery for every write's delivery in one statement over arrays
+// or, guarded, UpdateDeliveryIf with each write's Was; refused unless it wrote every row
+// (ErrNotFound, guarded ErrChanged).
+func (q *queries) updateDeliveries(ctx context.Context, ws []store.AttemptWrite, guarded bool) error {
+	n := len(ws)
+	if n == 0 {
+		return nil
+	}
+	var (
+		tenants, ids, states, reasons = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		attempts, resends             = make([]int32, n), make([]int32, n)
+		updated                       = make([]time.Time, n)
+		delivered                     = make([]*time.Time, n)
+		inFlight                      = make([]bool, n)
+		keys                          = make([]*int64, n)
+	)
+	for i, w := range ws {
+		d := w.Delivery
+		tenants[i], ids[i], states[i], reasons[i] = d.TenantID, d.ID, string(d.State), d.Reason
+		attempts[i], resends[i], updated[i], inFlight[i], keys[i] = int32(d.Attempts), int32(d.Resends), q.stamp(d.UpdatedAt), d.InFlight, d.Keys
+		if d.DeliveredAt != nil {
+			t := Micro(*d.DeliveredAt)
+			delivered[i] = &t
+		}
+	}
+	args := []any{tenants, ids, states, reasons, attempts, updated, delivered, inFlight, resends, keys}
+	set := `UPDATE deliveries d SET state = v.state, reason = v.reason, attempts = v.attempts, updated_at = v.updated_at,
+		delivered_at = v.delivered_at, in_flight = v.in_flight, resends = v.resends, identifier_keys = COALESCE(v.keys, d.identifier_keys)`
+	from := `$1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::timestamptz[], $7::timestamptz[], $8::boolean[], $9::integer[], $10::bigint[]`
+	cols := `tenant_id, id, state, reason, attempts, updated_at, delivered_at, in_flight, resends, keys`
+	where := `d.id = ANY($2::text[]) AND d.id = v.id AND (d.tenant_id = v.tenant_id) IS TRUE`
+	if !guarded {
+		return q.execLater(ctx, int64(n), mustAffectAll("update deliveries", int64(n), store.ErrNotFound),
+			set+` FROM unnest(`+from+`) AS v(`+cols+`) WHERE `+where, args...)
+	}
+	var (
+		wasStates, wasReasons   = make([]string, n), make([]string, n)
+		wasAttempts, wasResends = make([]int32, n), make([]int32, n)
+		wasInFlight             = make([]bool, n)
+		wasUpdated              = make([]time.Time, n)
+	)
+	for i, w := range ws {
+		was := w.Was
+		wasStates[i], wasReasons[i], wasAttempts[i], wasResends[i] = string(was.State), was.Reason, int32(was.Attempts), int32(was.Resends)
+		wasInFlight[i], wasUpdated[i] = was.InFlight, Micro(was.UpdatedAt)
+	}
+	args = append(args, wasStates, wasReasons, wasAttempts, wasInFlight, wasResends, wasUpdated)
+	return q.execLater(ctx, int64(n), mustAffectAll("update deliveries if unchanged", int64(n), store.ErrChanged),
+		set+` FROM unnest(`+from+`, $11::text[], $12::text[], $13::integer[], $14::boolean[], $15::integer[], $16::timestamptz[])
+			AS v(`+cols+`, was_state, was_reason, was_attempts, was_in_flight, was_resends, was_updated_at)
+		WHERE `+where+` AND d.state = v.was_state AND d.reason = v.was_reason AND d.attempts = v.was_attempts
+			AND d.in_flight = v.was_in_flight AND d.resends = v.was_resends AND d.updated_at = v.was_updated_at`, args...)
 }

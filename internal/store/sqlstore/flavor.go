@@ -26,6 +26,9 @@ type Flavor struct {
 	// writableCTE says a statement may write in its WITH clause (PostgreSQL's data-modifying
 	// CTEs, which SQLite lacks), so that one statement writes two tables.
 	writableCTE bool
+	// arrays says a statement may take arrays as arguments and read them as rows
+	// (PostgreSQL's unnest), so that one statement writes many rows of its own values.
+	arrays      bool
 	ddl         []ddlReplacer
 	timeAsInt   bool // SQLite: INTEGER unix microseconds
 	tableExists string
@@ -39,7 +42,7 @@ type ddlReplacer struct {
 
 // Postgres is the flavor for PostgreSQL (pgx): the SQL as written.
 func Postgres(isUnique func(error) bool) *Flavor {
-	return &Flavor{Name: "postgres", ForUpdate: " FOR UPDATE", IsUniqueViolation: isUnique, placeholder: "$", writableCTE: true,
+	return &Flavor{Name: "postgres", ForUpdate: " FOR UPDATE", IsUniqueViolation: isUnique, placeholder: "$", writableCTE: true, arrays: true,
 		tableExists: `SELECT to_regclass($1) IS NOT NULL`}
 }
 

@@ -290,7 +290,7 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 		change.StatusChanged = true
 		// The newer event's details win where it carries them. The update goes with the read
 		// below (execLater), which sees it.
-		err = q.execLater(ctx, false, orderUpdated, `UPDATE orders SET status = $2, native_status = $3, occurred_at = $4, updated_at = $5,
+		err = q.execLater(ctx, 0, orderUpdated, `UPDATE orders SET status = $2, native_status = $3, occurred_at = $4, updated_at = $5,
 			paid_at = COALESCE(paid_at, $6),
 			amount_minor = CASE WHEN CAST($7 AS bigint) <> 0 THEN CAST($7 AS bigint) ELSE amount_minor END,
 			currency = CASE WHEN $8 <> '' THEN $8 ELSE currency END,
@@ -305,7 +305,7 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 			e.Buyer.EmailHash, e.Buyer.PhoneHash, !trackingEmpty(e.Tracking), tracking)
 	case paidAt != nil && cur.PaidAt == nil:
 		// A paid event arriving after a later status still dates the payment.
-		err = q.execLater(ctx, false, orderUpdated, `UPDATE orders SET paid_at = $2, updated_at = $3 WHERE id = $1`,
+		err = q.execLater(ctx, 0, orderUpdated, `UPDATE orders SET paid_at = $2, updated_at = $3 WHERE id = $1`,
 			cur.ID, paidAt, q.f.Time(Micro(now)))
 	default:
 		return cur, change, nil
@@ -363,7 +363,7 @@ func (q *queries) insertAttribution(ctx context.Context, a store.Attribution) er
 	if err != nil {
 		return err
 	}
-	return q.execLater(ctx, false, func(_ int64, err error) error {
+	return q.execLater(ctx, 0, func(_ int64, err error) error {
 		if err != nil {
 			return wrap("attribution", err)
 		}

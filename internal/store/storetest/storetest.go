@@ -57,6 +57,7 @@ func Run(t *testing.T, open Open) {
 		{"TouchpointDeliveries", testTouchpointDeliveries},
 		{"DeliveryJob", testDeliveryJob},
 		{"UpdateDeliveryIf", testUpdateDeliveryIf},
+		{"AttemptWrites", testAttemptWrites},
 		{"IdentifierCoverage", testIdentifierCoverage},
 		{"DedupCoverage", testDedupCoverage},
 		{"Audit", testAudit},
