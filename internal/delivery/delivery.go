@@ -803,8 +803,8 @@ func (w *Worker) beginTx(ctx context.Context, requestID string, items []*pending
 				return err
 			}
 		}
-		// The batch's attempts and in-flight marks in one call: on PostgreSQL a few statements
-		// over arrays for the whole batch, not two per event.
+		// The batch's attempts and in-flight marks in one call: on PostgreSQL, for a batch of 10
+		// or more, a few statements over arrays, not two per event.
 		ws := make([]store.AttemptWrite, len(items))
 		for i, p := range items {
 			for _, id := range p.stale {

@@ -25,9 +25,9 @@ const groupTimeout = 10 * time.Second
 // starts at once).
 //
 // The rows of a group's writes (their attempts' outcomes and deliveries' rows) are written
-// together (store.Tx.FinishAttempts: on PostgreSQL two statements over arrays for the whole
-// group, where each row was two statements of its own), then each write's own writes, in the
-// order queued.
+// together (store.Tx.FinishAttempts: on PostgreSQL, for a group of 10 or more, two statements
+// over arrays, where each row was two statements of its own), then each write's own writes, in
+// the order queued.
 //
 // Each write keeps its own result. When a group's transaction fails, every write of it is
 // retried alone in its own transaction, so a write that fails fails only its own caller.

@@ -353,15 +353,15 @@ type Writer interface {
 	// (InsertAttempt; a zero ID or At is set in place) and its delivery's row (UpdateDelivery,
 	// or with Was UpdateDeliveryIf). All or nothing: a guarded row that changed fails it with
 	// ErrChanged, an attempt whose delivery is not its tenant's with ErrNotFound. Each delivery
-	// appears at most once. On PostgreSQL it is three statements over arrays (the attempts, the
-	// unguarded rows, the guarded rows), whatever the number of writes, where the single calls
-	// take two per send.
+	// appears at most once. On PostgreSQL each kind of write (the attempts, the unguarded rows,
+	// the guarded rows) of 10 rows or more is one statement over arrays, where the single calls
+	// take one per row.
 	BeginAttempts(ctx context.Context, ws []AttemptWrite) error
 	// FinishAttempts records sends' outcomes: for each write, its Attempt's outcome when it has
 	// one (UpdateAttempt) and its delivery's row (UpdateDelivery; Was is not used). All or
 	// nothing: an attempt or delivery that does not exist for its tenant fails it with
-	// ErrNotFound. Each delivery appears at most once. On PostgreSQL it is two statements over
-	// arrays whatever the number of writes.
+	// ErrNotFound. Each delivery appears at most once. On PostgreSQL the attempts' outcomes and
+	// the deliveries' rows, each of 10 rows or more, are one statement over arrays each.
 	FinishAttempts(ctx context.Context, ws []AttemptWrite) error
 
 	// InsertAudit records an operator action.
