@@ -872,23 +872,27 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 		d.InFlight = false // an outcome, or a final state: nothing is on the wire for it any more
 	}
 	row := &store.AttemptWrite{Attempt: at, Delivery: d}
-	then := func(ctx context.Context, tx store.Tx) error {
-		if state == store.DeliveryDead {
-			if err := PlanDead(ctx, tx, w.Dests, d, now); err != nil {
-				return err
+	// then is the outcome's own writes after its rows, when it has any (most have none).
+	var then func(ctx context.Context, tx store.Tx) error
+	if state == store.DeliveryDead || confirm != nil {
+		then = func(ctx context.Context, tx store.Tx) error {
+			if state == store.DeliveryDead {
+				if err := PlanDead(ctx, tx, w.Dests, d, now); err != nil {
+					return err
+				}
 			}
+			if confirm != nil {
+				return tx.Enqueue(ctx, *confirm, opts)
+			}
+			return nil
 		}
-		if confirm != nil {
-			return tx.Enqueue(ctx, *confirm, opts)
-		}
-		return nil
 	}
 	var err error
 	if w.outcomes != nil {
 		err = w.outcomes.do(ctx, row, then)
 	} else { // a Worker not built by NewWorker
 		err = w.Store.Tx(ctx, func(tx store.Tx) error {
-			if err := tx.FinishAttempts(ctx, []store.AttemptWrite{*row}); err != nil {
+			if err := tx.FinishAttempts(ctx, []store.AttemptWrite{*row}); err != nil || then == nil {
 				return err
 			}
 			return then(ctx, tx)

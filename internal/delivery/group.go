@@ -27,7 +27,9 @@ const groupTimeout = 10 * time.Second
 // The rows of a group's writes (their attempts' outcomes and deliveries' rows) are written
 // together (store.Tx.FinishAttempts: on PostgreSQL, for a group of 10 or more, two statements
 // over arrays, where each row was two statements of its own), then each write's own writes, in
-// the order queued.
+// the order queued. Two writes of one delivery in a group (a replay's outcome beside its
+// original's) make FinishAttempts refuse the group, as it takes each delivery once; each write
+// is then retried alone, below.
 //
 // Each write keeps its own result. When a group's transaction fails, every write of it is
 // retried alone in its own transaction, so a write that fails fails only its own caller.

@@ -547,13 +547,11 @@ func (q *queries) BeginAttempts(ctx context.Context, ws []store.AttemptWrite) er
 		return nil
 	}
 	return q.runTx(ctx, func(q *queries) error {
-		for _, w := range ws {
-			w.Attempt.ID = q.newID(w.Attempt.ID)
-			w.Attempt.At = q.stamp(w.Attempt.At)
-		}
 		as := make([]*store.Attempt, len(ws))
 		var plain, guarded []store.AttemptWrite
 		for i, w := range ws {
+			w.Attempt.ID = q.newID(w.Attempt.ID)
+			w.Attempt.At = q.stamp(w.Attempt.At)
 			as[i] = w.Attempt
 			if w.Was != nil {
 				guarded = append(guarded, w)
