@@ -191,7 +191,7 @@ func burst(rate float64) int {
 // bench/delivery at 250 orders/s on PostgreSQL on 2 cores filled every slot whenever
 // latency rose, a third of the deliveries fell back to River jobs (each an insert, a fetch
 // and a completion), and webhook → Meta p95 was 2.5 s; with four per worker, 118 of 12,000
-// fell back and p95 was 131 ms (docs/benchmarks.md).
+// fell back and p95 was 131 ms (docs/benchmarks-history.md).
 const localAttemptsPerWorker = 10
 
 // deliveryBatchWindow is how long a delivery waits for others to the same destination.

@@ -114,7 +114,7 @@ func (bs *batchers) send(ctx context.Context, key batchKey, max int, sender dest
 // so the one request the quota allows carries all of them: at 30 orders/s and Google's 300
 // requests a minute, about one request every quarter second with the orders since the last.
 // Sending every job back to the queue instead delayed them by the queue's retry and spent the
-// quota on more, smaller requests (Google Ads p95 0.6-3.5 s at 30 orders/s, docs/benchmarks.md).
+// quota on more, smaller requests (Google Ads p95 0.6-3.5 s at 30 orders/s, docs/benchmarks-history.md).
 // It is well inside a job's margin (jobMargin), so a held job never times out for it.
 const quotaHold = 2 * time.Second
 

@@ -26,7 +26,7 @@ import (
 // before it frees. Before, such a delivery got its River job at once, and under load that was a
 // cliff: when latency rose the slots filled, deliveries fell back to jobs that cost far more
 // CPU (an insert, a fetch and a completion each), latency rose further, and webhook → Meta p95
-// went from about 100 ms to 13-41 s (docs/benchmarks.md, session f). Waiting here loses nothing:
+// went from about 100 ms to 13-41 s (docs/benchmarks-history.md, session f). Waiting here loses nothing:
 // a waiting delivery's row is committed with queued = false, so one lost with the process is
 // found by the sweep (Sweep, SweepAfter) as one whose attempt never started; and one that
 // waited longer than maxWait gets its job instead of its attempt, so an attempt still running

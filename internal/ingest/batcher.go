@@ -45,7 +45,7 @@ type BatcherConfig struct {
 // collected at once, the requests arriving in one wait were split between them, two groups of
 // half the size committed side by side, and a group's fixed costs (its statement, its commit)
 // were paid twice for the same requests (issue 15: bench/ingest's groups were half the size,
-// and Hub + PostgreSQL CPU per event about a tenth higher, docs/benchmarks.md).
+// and Hub + PostgreSQL CPU per event about a tenth higher, docs/benchmarks-history.md).
 type Batcher struct {
 	cfg        BatcherConfig
 	in         chan *submission

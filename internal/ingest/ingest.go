@@ -75,7 +75,7 @@ type Config struct {
 	// process is past what it can do; without the bound, a flood of leads beyond that
 	// (bench/delivery at 2,000 leads/s on 2 cores) queued without end: its requests waited up
 	// to the clients' 30 s, and the webhooks' acknowledgements and the purchases' deliveries
-	// waited behind them (docs/benchmarks.md).
+	// waited behind them (docs/benchmarks-history.md).
 	MaxInFlight int
 
 	// MaxBodyBytes (default 64 KiB) and MaxEvents (default 100) bound a collect request.

@@ -33,6 +33,6 @@ func (q poolQuerier) QueryBatch(ctx context.Context, qs []sqlstore.BatchQuery) e
 // generic plan of a read of the partitioned touchpoints table is costed over every partition
 // while a custom one prunes them first: about 150 µs of planning per read with the window in
 // one partition (the harness's), about 1.5 ms more with a month of day partitions in it, against
-// a few µs of execution (docs/benchmarks.md). The generic plan prunes the partitions when it
+// a few µs of execution (docs/benchmarks-history.md). The generic plan prunes the partitions when it
 // starts, from the read's values.
 const genericPlans = "SET LOCAL plan_cache_mode = force_generic_plan"

@@ -19,7 +19,7 @@ import (
 // TestLookupsRunOnGenericPlans: the match's lookups run on their prepared statements' generic
 // plans, never a custom plan. Left to choose, PostgreSQL planned the touchpoint reads afresh at
 // every execution (a generic plan of the partitioned table is costed over every partition), and
-// the planning cost thirty times the read (docs/benchmarks.md). The plans are made on empty,
+// the planning cost thirty times the read (docs/benchmarks-history.md). The plans are made on empty,
 // never analysed tables, as in a new database, and must still read through the lookups'
 // indexes after the tables grow: no sequential scan, no row thrown away by a filter.
 func TestLookupsRunOnGenericPlans(t *testing.T) {

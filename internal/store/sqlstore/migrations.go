@@ -1079,7 +1079,7 @@ CREATE INDEX inbox_unswept ON inbox (received_at) WHERE state = 'received' AND s
 		// every row of a page room for its new version. A delivery row is about 280 bytes: 60
 		// leaves a page of 17 rows room for 11 new versions, which made every in-flight mark HOT
 		// with five destinations and 92 % of them with one (BenchmarkDeliveryUpdates,
-		// docs/benchmarks.md). The setting applies to pages filled from now on: rows already
+		// docs/benchmarks-history.md). The setting applies to pages filled from now on: rows already
 		// stored keep their pages until a rewrite (VACUUM FULL, pg_repack). Setting it takes a
 		// SHARE UPDATE EXCLUSIVE lock, which blocks no read or write.
 		Name: "deliveries and attempts keep room for HOT updates",
