@@ -41,11 +41,12 @@ import (
 //   - any other error, or a panic: the job is enqueued due after Backoff(1), with MaxAttempts-1
 //     attempts, so the delivery still has MaxAttempts in all.
 //
-// Each follow-up job is enqueued with MarkDeliveryQueued in one transaction. When that fails
-// (the database is restarting, its disk is full) the enqueue is tried again in the background
-// (handOverFirst doubling to handOverMax, for handOverFor), so a delivery is on its way again
-// within seconds of the database's recovery, as it was when every delivery had its job from
-// the start. A delivery whose enqueue still failed after that, or that found no place among
+// Each follow-up job is enqueued with MarkDeliveryQueued in one transaction (the jobs of a
+// dispatch's overflow all in one statement: enqueueAll). When that fails (the database is
+// restarting, its disk is full) the enqueue is tried again in the background (handOverFirst
+// doubling to handOverMax, for handOverFor), so a delivery is on its way again within seconds
+// of the database's recovery, as it was when every delivery had its job from the start. A
+// delivery whose enqueue still failed after that, or that found no place among
 // handOverPending, stays Local, pending or retrying, and the sweep enqueues it once SweepAfter
 // has passed: an acknowledged purchase is never lost.
 type Local struct {
@@ -346,16 +347,25 @@ func (l *Local) enqueue(d store.Delivery, opts *river.InsertOpts) error {
 	return l.enqueueAll(context.Background(), []store.Delivery{d}, opts)
 }
 
-// enqueueAll inserts the River job of each of ds with opts and marks it queued, in one
-// transaction bounded by ctx and followUpTimeout.
+// enqueueAll inserts the River jobs of ds with opts in one statement (store.Tx.EnqueueMany) and
+// marks each queued, in one transaction bounded by ctx and followUpTimeout. Past capacity a
+// dispatch hands over hundreds of deliveries at once (a group of browser events' leads): one
+// insert for all of them, rather than one each (on PostgreSQL one round trip each, on SQLite
+// River's insert path each, on the one writer the ingest groups also wait for), keeps the
+// overflow from making every further delivery dearer. The marks go with the transaction's next
+// statement on PostgreSQL (execLater).
 func (l *Local) enqueueAll(ctx context.Context, ds []store.Delivery, opts *river.InsertOpts) error {
 	ctx, cancel := context.WithTimeout(ctx, followUpTimeout)
 	defer cancel()
+	jobs := make([]river.InsertManyParams, len(ds))
+	for i, d := range ds {
+		jobs[i] = river.InsertManyParams{Args: Args{TenantID: d.TenantID, DeliveryID: d.ID}, InsertOpts: opts}
+	}
 	return l.w.Store.Tx(ctx, func(tx store.Tx) error {
+		if err := tx.EnqueueMany(ctx, jobs); err != nil {
+			return err
+		}
 		for _, d := range ds {
-			if err := tx.Enqueue(ctx, Args{TenantID: d.TenantID, DeliveryID: d.ID}, opts); err != nil {
-				return err
-			}
 			if err := tx.MarkDeliveryQueued(ctx, d.TenantID, d.ID); err != nil {
 				return err
 			}
@@ -443,11 +453,13 @@ func (l *Local) Sweep(ctx context.Context, now time.Time, limit int) (int, error
 		if err != nil {
 			return err
 		}
-		for _, r := range refs {
-			opts := &river.InsertOpts{MaxAttempts: max(1, MaxAttempts-r.Attempts)}
-			if err := tx.Enqueue(ctx, Args{TenantID: r.TenantID, DeliveryID: r.ID}, opts); err != nil {
-				return err
-			}
+		jobs := make([]river.InsertManyParams, len(refs))
+		for i, r := range refs {
+			jobs[i] = river.InsertManyParams{Args: Args{TenantID: r.TenantID, DeliveryID: r.ID},
+				InsertOpts: &river.InsertOpts{MaxAttempts: max(1, MaxAttempts-r.Attempts)}}
+		}
+		if err := tx.EnqueueMany(ctx, jobs); err != nil {
+			return err
 		}
 		n = len(refs)
 		return nil

@@ -19,11 +19,12 @@ import (
 )
 
 // jobRecorder records the delivery jobs enqueued through it, with their options, in the
-// transactions that committed.
+// transactions that committed, and how many each statement enqueued.
 type jobRecorder struct {
 	store.Store
-	mu   sync.Mutex
-	jobs []enqueued
+	mu    sync.Mutex
+	jobs  []enqueued
+	sizes []int // delivery jobs per Enqueue or EnqueueMany, in commit order
 }
 
 type enqueued struct {
@@ -33,17 +34,28 @@ type enqueued struct {
 }
 
 func (s *jobRecorder) Tx(ctx context.Context, fn func(store.Tx) error) error {
-	var mine []enqueued
+	var (
+		mine  []enqueued
+		sizes []int
+	)
 	err := s.Store.Tx(ctx, func(tx store.Tx) error {
-		mine = nil
-		return fn(recordTx{tx, &mine})
+		mine, sizes = nil, nil
+		return fn(recordTx{tx, &mine, &sizes})
 	})
 	if err == nil {
 		s.mu.Lock()
 		s.jobs = append(s.jobs, mine...)
+		s.sizes = append(s.sizes, sizes...)
 		s.mu.Unlock()
 	}
 	return err
+}
+
+// statements is how many delivery jobs each committed Enqueue or EnqueueMany inserted.
+func (s *jobRecorder) statements() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.sizes)
 }
 
 // of are the jobs enqueued for d.
@@ -61,14 +73,30 @@ func (s *jobRecorder) of(d store.Delivery) []enqueued {
 
 type recordTx struct {
 	store.Tx
-	jobs *[]enqueued
+	jobs  *[]enqueued
+	sizes *[]int
 }
 
 func (tx recordTx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 	if a, ok := args.(delivery.Args); ok {
 		*tx.jobs = append(*tx.jobs, enqueued{a, opts, time.Now()})
+		*tx.sizes = append(*tx.sizes, 1)
 	}
 	return tx.Tx.Enqueue(ctx, args, opts)
+}
+
+func (tx recordTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error {
+	n := 0
+	for _, j := range jobs {
+		if a, ok := j.Args.(delivery.Args); ok {
+			*tx.jobs = append(*tx.jobs, enqueued{a, j.InsertOpts, time.Now()})
+			n++
+		}
+	}
+	if n > 0 {
+		*tx.sizes = append(*tx.sizes, n)
+	}
+	return tx.Tx.EnqueueMany(ctx, jobs)
 }
 
 // planLocal creates a paid order and plans its delivery with PlanLocal as of at, in one
@@ -417,8 +445,9 @@ func TestLocalWaitingFirstInFirstOut(t *testing.T) {
 
 // TestLocalBusyEnqueuesAtOnce: a delivery dispatched while every local slot is busy and the
 // wait for one is full gets its River job at once (due now, every attempt left, marked
-// queued), which delivers it; those holding the slot and waiting for it are delivered by their
-// first attempts with no job. Stopped, Local enqueues every delivery.
+// queued), which delivers it, and those of one dispatch all in one statement; those holding the
+// slot and waiting for it are delivered by their first attempts with no job. Stopped, Local
+// enqueues every delivery.
 func TestLocalBusyEnqueuesAtOnce(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
@@ -432,23 +461,29 @@ func TestLocalBusyEnqueuesAtOnce(t *testing.T) {
 		for range delivery.WaitPerSlot {
 			local = append(local, e.planLocal(t, rec, now))
 		}
-		busy := e.planLocal(t, rec, now)
+		busy := []store.Delivery{e.planLocal(t, rec, now), e.planLocal(t, rec, now), e.planLocal(t, rec, now)}
 		release := g.hold(t, held)
 		l.Dispatch(local)
 		if l.Running() != 1 || l.Waiting() != delivery.WaitPerSlot {
 			t.Fatalf("%d running, %d waiting; want 1 and %d", l.Running(), l.Waiting(), delivery.WaitPerSlot)
 		}
-		l.Dispatch([]store.Delivery{busy})
-		jobs := rec.of(busy)
-		if len(jobs) != 1 || jobs[0].opts != nil {
-			t.Fatalf("jobs enqueued for the delivery dispatched while the slot was busy and the wait full: %+v, want one, due now", jobs)
+		l.Dispatch(busy)
+		for _, d := range busy {
+			jobs := rec.of(d)
+			if len(jobs) != 1 || jobs[0].opts != nil {
+				t.Fatalf("jobs enqueued for a delivery dispatched while the slot was busy and the wait full: %+v, want one, due now", jobs)
+			}
+			if got, _ := e.state(t, d); got.Local || got.State != store.DeliveryPending {
+				t.Fatalf("a busy one: %+v, want pending and queued", got)
+			}
 		}
-		if got, _ := e.state(t, busy); got.Local || got.State != store.DeliveryPending {
-			t.Fatalf("the busy one: %+v, want pending and queued", got)
+		// The dispatch's overflow is one insert, however many it holds, not one each.
+		if got := rec.statements(); !slices.Equal(got, []int{len(busy)}) {
+			t.Fatalf("delivery jobs per enqueue statement: %v, want all %d in one", got, len(busy))
 		}
 		e.work(t, w)
 		release()
-		for _, d := range append(local, busy) {
+		for _, d := range append(local, busy...) {
 			poll(t, "all delivered", func() bool { got, _ := e.state(t, d); return got.State == store.DeliveryDelivered })
 		}
 		for _, d := range local {
@@ -641,6 +676,13 @@ func (tx failsEnqueueTx) Enqueue(ctx context.Context, args river.JobArgs, opts *
 		return errors.New("disk full (test)")
 	}
 	return tx.Tx.Enqueue(ctx, args, opts)
+}
+
+func (tx failsEnqueueTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams) error {
+	if tx.s.left.Add(-1) >= 0 {
+		return errors.New("disk full (test)")
+	}
+	return tx.Tx.EnqueueMany(ctx, jobs)
 }
 
 // TestLocalEnqueueTriedAgain: when a delivery's job cannot be enqueued (here every slot is
