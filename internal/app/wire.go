@@ -68,11 +68,10 @@ func (a *App) wire() error {
 	// others waiting in memory for a free one (four per slot); the overflow beyond that, the
 	// retries and what a stopped replica left (the sweep, every SweepEvery) go through River.
 	// A group of browser events' deliveries (leads, checkouts, carts) go the same way with as
-	// many slots of their own and a deeper wait (browserWaitPerSlot), so that a flood of them
-	// never makes a purchase wait for a slot or fall back to River; both send through the same
-	// worker, so their batches are shared.
+	// many slots of their own, so that a flood of them never makes a purchase wait for a slot
+	// or fall back to River; both send through the same worker, so their batches are shared.
 	a.local = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
-	a.browserLocal = delivery.NewLocalWaiting(dw, localAttemptsPerWorker*a.Config.Workers, browserWaitPerSlot)
+	a.browserLocal = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
 	// Stopped after ingest and intake (closers run in reverse), so the deliveries their last
 	// commits plan still get their first attempts here, and before the live view.
 	a.closers = append(a.closers, a.Live.Close, a.local.Stop, a.browserLocal.Stop)
@@ -184,19 +183,6 @@ func burst(rate float64) int {
 	}
 	return int(2 * rate)
 }
-
-// browserWaitPerSlot sizes the wait for a slot of the browser events' Local: 32 deliveries per
-// slot (32,000 with HUB_WORKERS=100), eight times the purchases' four. A lead has no one-second
-// objective, and past the wait its delivery becomes a River job: an insert, a fetch and a
-// completion on the database (on SQLite its one writer, which the ingest groups and the
-// purchases wait for too), run by River's HUB_WORKERS (100) at once rather than the Local's
-// 1,000 slots. At a launch past the embedded default's capacity (bench/delivery, 3,500 leads/s
-// beside 100 purchases/s on SQLite; docs/benchmarks.md, session z) the deeper wait refused fewer
-// leads and took them to Meta sooner, the purchases as fast and the process smaller. Past the
-// first four per slot a waiting delivery keeps no carried job (NewLocalWaiting), so the deep
-// wait holds about half a kilobyte each, some 16 MB when full; one that waits longer than a
-// quarter of SweepAfter still gets its job (in batches), so the sweep never meets an attempt.
-const browserWaitPerSlot = 32
 
 // localAttemptsPerWorker sizes the first attempts a replica runs at once without a job, per
 // HUB_WORKERS (and, four per slot, those that may wait for one: delivery.Local). An attempt spends almost all its time waiting (for its batch, the platform's

@@ -55,7 +55,6 @@ type Local struct {
 	slots    int           // at most this many attempts at once
 	busy     int           // slots running an attempt (each a goroutine), under mu
 	waiting  chan waiter   // the FIFO of deliveries waiting for a slot; sent to and taken from under mu
-	carrying int           // a delivery queued behind this many waiting ones keeps no carried job
 	maxWait  time.Duration // a delivery that waited longer gets its job instead of its attempt
 	carryFor time.Duration // an attempt that starts later than this after its dispatch reads its job (carryFor)
 	retrying chan struct{} // one per enqueue being tried again (handOverPending)
@@ -104,9 +103,10 @@ const (
 // than a River job's insert, fetch and completion per delivery. Beyond that the replica is not
 // keeping up, and River's queue (durable, counted in hub_queue_pending_jobs) is the place for
 // the overflow. Memory is no concern: a waiting delivery is a store.Delivery, under a
-// kilobyte, so a few megabytes at most. Local with no slot has no FIFO either. Browser events,
-// which have no purchase's one-second objective, wait deeper (NewLocalWaiting,
-// app.browserWaitPerSlot).
+// kilobyte, so a few megabytes at most. Local with no slot has no FIFO either. A deeper wait
+// for the browser events' Local (32 per slot) was tried and reverted: at a launch past the
+// embedded default's capacity it took the leads to Meta sooner but the purchases later
+// (docs/benchmarks.md, session z).
 const waitPerSlot = 4
 
 // stopChunk is how many waiting deliveries Stop enqueues in one transaction (one insert), and
@@ -116,18 +116,11 @@ const stopChunk = 1000
 // NewLocal builds a dispatcher running at most n first attempts at once with w; a delivery
 // dispatched while all n are busy waits for one among at most waitPerSlot×n others, and gets its
 // River job at once when those are full (n <= 0 runs none here).
-func NewLocal(w *Worker, n int) *Local { return NewLocalWaiting(w, n, waitPerSlot) }
-
-// NewLocalWaiting is NewLocal with up to perSlot×n deliveries waiting for a slot (at least
-// waitPerSlot×n). One queued behind waitPerSlot×n others keeps no job carried from its planning
-// (DispatchJobs): it would wait longer than carryFor, so its attempt reads the job anyway, and
-// a deep wait then holds a store.Delivery each (about half a kilobyte), not the rows its
-// planning read besides.
-func NewLocalWaiting(w *Worker, n, perSlot int) *Local {
+func NewLocal(w *Worker, n int) *Local {
 	ctx, cancel := context.WithCancel(context.Background())
 	n = max(0, n)
-	l := &Local{w: w, slots: n, waiting: make(chan waiter, max(perSlot, waitPerSlot)*n), carrying: waitPerSlot * n,
-		retrying: make(chan struct{}, handOverPending), stopping: make(chan struct{}), ctx: ctx, cancel: cancel}
+	l := &Local{w: w, slots: n, waiting: make(chan waiter, waitPerSlot*n), retrying: make(chan struct{}, handOverPending),
+		stopping: make(chan struct{}), ctx: ctx, cancel: cancel}
 	// A delivery's attempt must end before the sweep may reach it, SweepAfter after it was
 	// planned: waiting at most a quarter of SweepAfter (at least 30 s), then running at most
 	// JobTimeout (at most half of it) and enqueueing its follow-up (followUpTimeout, 10 s), it
@@ -207,9 +200,6 @@ func (l *Local) start(w waiter) string {
 		go l.run(w)
 		return ""
 	}
-	if len(l.waiting) >= l.carrying {
-		w.job = nil
-	}
 	select {
 	case l.waiting <- w:
 		return ""
@@ -230,8 +220,8 @@ func (l *Local) run(w waiter) {
 // next takes the oldest waiting delivery for a slot whose attempt ended, or frees the slot when
 // none waits or Local stopped (Stop hands the waiting ones over). One that waited longer than
 // maxWait is handed over instead, as the sweep may reach it before its attempt would end; those
-// the slot meets one after another go in one transaction (up to stopChunk), as a deep wait past
-// capacity can hold thousands.
+// the slot meets one after another go in one transaction and one insert (up to stopChunk), as
+// a full wait holds thousands (4,000 with HUB_WORKERS=100).
 func (l *Local) next() (waiter, bool) {
 	var stale []store.Delivery
 	defer func() { l.handOverAll(stale, "waited too long for a local slot") }()
@@ -272,9 +262,6 @@ func (l *Local) Running() int {
 
 // Waiting is how many deliveries wait for a slot now.
 func (l *Local) Waiting() int { return len(l.waiting) }
-
-// WaitCapacity is how many deliveries may wait for a slot; past that, a dispatch enqueues jobs.
-func (l *Local) WaitCapacity() int { return cap(l.waiting) }
 
 // attempt makes w's first attempt, from its carried job when it starts within carryFor of its
 // dispatch, and enqueues its job when it must be tried again.
