@@ -361,10 +361,9 @@ func (l *Local) enqueue(d store.Delivery, opts *river.InsertOpts) error {
 // enqueueAll inserts the River jobs of ds with opts in one statement (store.Tx.EnqueueMany) and
 // marks each queued, in one transaction bounded by ctx and followUpTimeout. Past capacity a
 // dispatch hands over hundreds of deliveries at once (a group of browser events' leads): one
-// insert for all of them, rather than one each (on PostgreSQL one round trip each, on SQLite
-// River's insert path each, on the one writer the ingest groups also wait for), keeps the
-// overflow from making every further delivery dearer. The marks go with the transaction's next
-// statement on PostgreSQL (execLater).
+// insert for all of them rather than one each, on PostgreSQL one round trip rather than one
+// per job (the marks go with the transaction's next statement, execLater). On SQLite the rows'
+// own insert is the cost, and session z measured no difference there (docs/benchmarks.md).
 func (l *Local) enqueueAll(ctx context.Context, ds []store.Delivery, opts *river.InsertOpts) error {
 	ctx, cancel := context.WithTimeout(ctx, followUpTimeout)
 	defer cancel()
