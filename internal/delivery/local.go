@@ -109,9 +109,9 @@ const (
 // (docs/benchmarks.md, session z).
 const waitPerSlot = 4
 
-// stopChunk is how many waiting deliveries Stop enqueues in one transaction (one insert), and
-// how many that waited too long a slot hands over at once.
-const stopChunk = 1000
+// handOverChunk is how many waiting deliveries one transaction (one insert) hands over to River:
+// those Stop finds waiting, and those a slot finds waited too long.
+const handOverChunk = 1000
 
 // NewLocal builds a dispatcher running at most n first attempts at once with w; a delivery
 // dispatched while all n are busy waits for one among at most waitPerSlot×n others, and gets its
@@ -220,8 +220,9 @@ func (l *Local) run(w waiter) {
 // next takes the oldest waiting delivery for a slot whose attempt ended, or frees the slot when
 // none waits or Local stopped (Stop hands the waiting ones over). One that waited longer than
 // maxWait is handed over instead, as the sweep may reach it before its attempt would end; those
-// the slot meets one after another go in one transaction and one insert (up to stopChunk), as
-// a full wait holds thousands (4,000 with HUB_WORKERS=100).
+// the slot meets one after another go in one transaction and one insert (up to handOverChunk), as
+// a full wait holds thousands (4,000 with HUB_WORKERS=100). The last of them are handed over
+// as next returns, after the slot is freed when none is left: Stop still waits for it (running).
 func (l *Local) next() (waiter, bool) {
 	var stale []store.Delivery
 	defer func() { l.handOverAll(stale, "waited too long for a local slot") }()
@@ -243,7 +244,7 @@ func (l *Local) next() (waiter, bool) {
 		}
 		l.mu.Unlock()
 		if time.Since(w.at) > l.maxWait {
-			if stale = append(stale, w.d); len(stale) == stopChunk {
+			if stale = append(stale, w.d); len(stale) == handOverChunk {
 				l.handOverAll(stale, "waited too long for a local slot")
 				stale = nil
 			}
@@ -385,7 +386,7 @@ func (l *Local) enqueueAll(ctx context.Context, ds []store.Delivery, opts *river
 }
 
 // Stop makes Dispatch enqueue every delivery from now on, leaves the enqueues being tried again
-// to the sweep, and enqueues the jobs of the deliveries waiting for a slot (stopChunk to a
+// to the sweep, and enqueues the jobs of the deliveries waiting for a slot (handOverChunk to a
 // transaction) until ctx ends, leaving the rest to the sweep: none of them is attempted here.
 // Then it waits for the running attempts until ctx ends, cancels them (each enqueues its job,
 // as after a failure) and waits for them to return. No attempt runs after Stop returns.
@@ -427,7 +428,7 @@ func (l *Local) handOverWaiting(ctx context.Context, ds []store.Delivery) {
 				"deliveries", len(ds), "error", err)
 			break
 		}
-		chunk := ds[:min(len(ds), stopChunk)]
+		chunk := ds[:min(len(ds), handOverChunk)]
 		if err := l.enqueueAll(ctx, chunk, nil); err != nil {
 			l.w.Log.Warn("delivery: could not enqueue the jobs of deliveries waiting for a local slot while stopping; the sweep will",
 				"deliveries", len(chunk), "error", err)
