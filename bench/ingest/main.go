@@ -11,7 +11,10 @@
 // -sqlite-path for the embedded store), so start Hub on that database first. The last line of its
 // output is:
 //
-//	ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N hub_faults_per_event=N pg_faults_per_event=N cpu_busy=N% steal=N% syscall_us=N fault_us=N probe_us=N probe_run_us=N hub_peak_rss_mb=N
+//	ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N hub_faults_per_event=N pg_faults_per_event=N cpu_busy=N% steal=N% syscall_us=N fault_us=N probe_us=N probe_run_us=N hub_peak_rss_mb=N [offered=N/s]
+//
+// By default the clients run a closed loop (each sends its next request once the last is
+// answered); with -rate the load is open, on a fixed schedule, and offered gives its rate.
 //
 // hub_us_per_event is the CPU time (user + system, from /proc) the server process (-hub-pid: Hub,
 // or rudder-server with -target rudder, whose line then says server=rudder) spent
@@ -66,6 +69,7 @@ func main() {
 		databaseURL = flag.String("database-url", "", "PostgreSQL URL of the Hub database (to create the sources and verify), or with -target rudder of rudder-server's jobs database (to verify)")
 		sqlitePath  = flag.String("sqlite-path", "", "SQLite file of the Hub database (instead of -database-url)")
 		concurrency = flag.Int("concurrency", 64, "concurrent clients")
+		rate        = flag.Float64("rate", 0, "events per second offered on a fixed schedule (open loop; each request's latency counts from its scheduled time, so a server that falls behind shows it); 0: closed loop, each client sends its next request when the last is answered")
 		duration    = flag.Duration("duration", 20*time.Second, "how long to send")
 		batch       = flag.Int("batch", 10, "events per request (t.js sends 1 to a few)")
 		sources     = flag.Int("sources", 8, "sources to spread the load over (each has its own rate limit)")
@@ -82,6 +86,9 @@ func main() {
 	)
 	prof.Register(flag.CommandLine, 3*time.Second, "while the load runs")
 	flag.Parse()
+	if *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0) {
+		log.Fatalf("ingest: -rate must be a number of events per second, or 0 for a closed loop; not %v", *rate)
+	}
 	if (*databaseURL == "") == (*sqlitePath == "") {
 		log.Fatal("ingest: give exactly one of -database-url and -sqlite-path")
 	}
@@ -129,7 +136,7 @@ func main() {
 		keys, tenant = hubSetup(ctx, st, run, *tenantID, *sources)
 	}
 
-	client := &http.Client{
+	httpClient := &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: &http.Transport{
 			MaxIdleConns: *concurrency * 2, MaxIdleConnsPerHost: *concurrency * 2,
@@ -156,49 +163,72 @@ func main() {
 	deadline := time.Now().Add(*duration)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for c := range *concurrency {
-		wg.Go(func() {
-			rng := mrand.New(mrand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
-			ip := fmt.Sprintf("198.18.%d.%d", rng.IntN(256), 1+rng.IntN(254))
-			visitor := "k_bench" + strconv.Itoa(c)
-			var local []time.Duration
-			localIDs := make([]string, 0, 1024)
-			for n := 0; time.Now().Before(deadline); n++ {
-				key := keys[rng.IntN(len(keys))]
-				ids := make([]string, *batch)
-				evs := make([]event, *batch)
-				now := time.Now()
-				for e := range ids {
-					ids[e] = fmt.Sprintf("%s-%d-%d-%d", run, c, n, e)
-					evs[e] = event{
-						typ: pick(weights, rng), id: ids[e], at: now, visitor: visitor, client: c,
-						url: fmt.Sprintf("https://shop.example.com/p/%d?utm_source=facebook&utm_campaign=bench&fbclid=IwAR%s%d", n, run, c),
-					}
-				}
-				body := tg.body(key, evs)
-				bodyBytes.Add(int64(len(body)))
-				sent.Add(int64(len(ids)))
-				t0 := time.Now()
-				ok, accepted := send(client, tg, *baseURL, body, len(ids), ip, *spoofIPs, *retries)
-				d := time.Since(t0)
-				if !ok {
-					failed.Add(int64(len(ids)))
-					continue
-				}
-				local = append(local, d)
-				acked.Add(int64(accepted))
-				rejected.Add(int64(len(ids) - accepted))
-				if accepted == len(ids) {
-					localIDs = append(localIDs, ids...)
+	// client sends requests while next gives it a time: the time the request was due (open
+	// loop), from which its latency counts, or a zero time (closed loop) for "now, once the
+	// body is built".
+	client := func(c int, next func() (time.Time, bool)) {
+		rng := mrand.New(mrand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
+		ip := fmt.Sprintf("198.18.%d.%d", rng.IntN(256), 1+rng.IntN(254))
+		visitor := "k_bench" + strconv.Itoa(c)
+		var local []time.Duration
+		localIDs := make([]string, 0, 1024)
+		for n := 0; ; n++ {
+			due, more := next()
+			if !more {
+				break
+			}
+			key := keys[rng.IntN(len(keys))]
+			ids := make([]string, *batch)
+			evs := make([]event, *batch)
+			now := time.Now()
+			for e := range ids {
+				ids[e] = fmt.Sprintf("%s-%d-%d-%d", run, c, n, e)
+				evs[e] = event{
+					typ: pick(weights, rng), id: ids[e], at: now, visitor: visitor, client: c,
+					url: fmt.Sprintf("https://shop.example.com/p/%d?utm_source=facebook&utm_campaign=bench&fbclid=IwAR%s%d", n, run, c),
 				}
 			}
-			mu.Lock()
-			latencies = append(latencies, local...)
-			for _, id := range localIDs {
-				ackedIDs[id] = struct{}{}
+			body := tg.body(key, evs)
+			bodyBytes.Add(int64(len(body)))
+			sent.Add(int64(len(ids)))
+			t0 := due
+			if t0.IsZero() {
+				t0 = time.Now()
 			}
-			mu.Unlock()
-		})
+			ok, accepted := send(httpClient, tg, *baseURL, body, len(ids), ip, *spoofIPs, *retries)
+			d := time.Since(t0)
+			if !ok {
+				failed.Add(int64(len(ids)))
+				continue
+			}
+			local = append(local, d)
+			acked.Add(int64(accepted))
+			rejected.Add(int64(len(ids) - accepted))
+			if accepted == len(ids) {
+				localIDs = append(localIDs, ids...)
+			}
+		}
+		mu.Lock()
+		latencies = append(latencies, local...)
+		for _, id := range localIDs {
+			ackedIDs[id] = struct{}{}
+		}
+		mu.Unlock()
+	}
+	if *rate > 0 {
+		due := make(chan time.Time, 1<<16)
+		go schedule(start, deadline, requestInterval(*rate, *batch), due)
+		for c := range *concurrency {
+			wg.Go(func() {
+				client(c, func() (time.Time, bool) { t, ok := <-due; return t, ok })
+			})
+		}
+	} else {
+		for c := range *concurrency {
+			wg.Go(func() {
+				client(c, func() (time.Time, bool) { return time.Time{}, time.Now().Before(deadline) })
+			})
+		}
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -252,10 +282,37 @@ func main() {
 	line := fmt.Sprintf("ingest: store=%s%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
 		dialect, serverField, float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) +
 		cpu1.FaultFields(cpu0, n, "event", *hubPID > 0, *pgPID > 0 && dialect == "postgres") + machine + measure.PeakRSSField(*hubPID)
+	if *rate > 0 {
+		line += fmt.Sprintf(" offered=%.0f/s", *rate)
+	}
 	if forced {
 		line += " forced=1"
 	}
 	fmt.Println(line)
+}
+
+// requestInterval is the time between two requests of batch events each at rate events per
+// second.
+func requestInterval(rate float64, batch int) time.Duration {
+	return time.Duration(float64(time.Second) * float64(batch) / rate)
+}
+
+// schedule sends due the time each request is due, every interval from start until deadline,
+// and closes it. It never skips a request: when the clients fall behind and due is full, it
+// waits, and the requests it then sends late keep the times they were due (so their latency
+// counts the wait, and a slow server cannot slow the load down: no coordinated omission).
+func schedule(start, deadline time.Time, interval time.Duration, due chan<- time.Time) {
+	defer close(due)
+	for i := 0; ; i++ {
+		t := start.Add(time.Duration(i) * interval)
+		if !t.Before(deadline) {
+			return
+		}
+		if d := time.Until(t); d > 0 {
+			time.Sleep(d)
+		}
+		due <- t
+	}
 }
 
 // send posts one request of events events, retrying 429/503 and transport errors with the same
