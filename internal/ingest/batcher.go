@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hubtrack/hub/internal/store"
@@ -23,7 +24,9 @@ type BatcherConfig struct {
 	Wait time.Duration
 	// Quiet flushes a group once no submission has arrived for this long, before Wait (default
 	// 300µs; Quiet >= Wait leaves only Wait): when the requests that were coming have come,
-	// waiting longer only delays them.
+	// waiting longer only delays them. While another group is committing, the quiet group
+	// waits for that commit to end (still within Wait): a commit started beside it would split
+	// a steady stream into groups of one or two requests.
 	Quiet time.Duration
 	// Flushers is how many groups may be committed at once (default 2). One of them collects
 	// the next group while the others commit.
@@ -46,11 +49,22 @@ type BatcherConfig struct {
 // half the size committed side by side, and a group's fixed costs (its statement, its commit)
 // were paid twice for the same requests (issue 15: bench/ingest's groups were half the size,
 // and Hub + PostgreSQL CPU per event about a tenth higher, docs/benchmarks-history.md).
+//
+// A group closes on Quiet only when no other group is committing; otherwise it goes on
+// collecting until that commit ends (or Wait, or Size). Under a steady stream of requests (t.js's
+// visitors, each sending on its own) the quiet came between almost every two requests, and each
+// group of one or two requests paid a statement and a commit of its own, beside the group
+// committing already (issue 15: at a steady 10,000 events/s in requests of 10, Hub + PostgreSQL
+// spent about twice the CPU per event of the closed loop's; docs/benchmarks.md). A commit's end
+// is the moment the next group can go without one beside it; an idle batcher still closes a lone
+// request's group after Quiet.
 type Batcher struct {
 	cfg        BatcherConfig
 	in         chan *submission
-	mu         sync.RWMutex // guards closed against sends on in
-	collecting sync.Mutex   // held by the one flusher collecting a group
+	mu         sync.RWMutex  // guards closed against sends on in
+	collecting sync.Mutex    // held by the one flusher collecting a group
+	committing atomic.Int32  // groups being committed now
+	committed  chan struct{} // a commit ended (capacity 1: a wake-up, not a count)
 	done       chan struct{}
 	wg         sync.WaitGroup
 
@@ -79,7 +93,7 @@ func NewBatcher(cfg BatcherConfig) *Batcher {
 	if cfg.FlushTimeout <= 0 {
 		cfg.FlushTimeout = 10 * time.Second
 	}
-	b := &Batcher{cfg: cfg, in: make(chan *submission, cfg.Size*cfg.Flushers), done: make(chan struct{})}
+	b := &Batcher{cfg: cfg, in: make(chan *submission, cfg.Size*cfg.Flushers), committed: make(chan struct{}, 1), done: make(chan struct{})}
 	b.wg.Add(cfg.Flushers)
 	for range cfg.Flushers {
 		go b.run()
@@ -156,15 +170,16 @@ func (b *Batcher) run() {
 
 // collect gathers the next group into group: it waits for a first submission, takes whatever
 // is already queued (under load the queue fills while the previous commit runs, and that is the
-// group), then what arrives until the group is full, Wait has passed since it began or no
-// submission came for Quiet. ok is false once the batcher is closed and drained.
+// group), then what arrives until the group is full, Wait has passed since it began, or no
+// submission came for Quiet and no other group is committing (quiet with one committing, it
+// closes when that commit ends). ok is false once the batcher is closed and drained.
 func (b *Batcher) collect(group []*submission, wait, quiet *time.Timer) (_ []*submission, n int, ok bool) {
 	first, ok := <-b.in
 	if !ok {
 		return group, 0, false
 	}
 	group, n = append(group, first), len(first.tps)
-	waiting := false
+	waiting, quietPassed := false, false
 	for n < b.cfg.Size {
 		var s *submission
 		select {
@@ -179,12 +194,26 @@ func (b *Batcher) collect(group []*submission, wait, quiet *time.Timer) (_ []*su
 				defer wait.Stop()
 				defer quiet.Stop()
 			}
+			var committed <-chan struct{}
+			if quietPassed {
+				committed = b.committed
+			}
 			select {
 			case s, ok = <-b.in:
 			case <-wait.C:
 				return group, n, true
 			case <-quiet.C:
-				return group, n, true
+				if b.committing.Load() == 0 {
+					return group, n, true
+				}
+				quietPassed = true
+				continue
+			case <-committed:
+				// A wake-up left by an earlier commit finds one still running: wait on.
+				if b.committing.Load() == 0 {
+					return group, n, true
+				}
+				continue
 			}
 		}
 		if !ok {
@@ -192,6 +221,7 @@ func (b *Batcher) collect(group []*submission, wait, quiet *time.Timer) (_ []*su
 		}
 		group, n = append(group, s), n+len(s.tps)
 		if waiting {
+			quietPassed = false
 			quiet.Reset(b.cfg.Quiet)
 		}
 	}
@@ -215,7 +245,13 @@ func (b *Batcher) flush(group []*submission, n int) {
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.FlushTimeout)
+	b.committing.Add(1)
 	err := b.cfg.Commit(ctx, tps)
+	b.committing.Add(-1)
+	select {
+	case b.committed <- struct{}{}:
+	default: // a wake-up is pending already
+	}
 	cancel()
 	for _, s := range group {
 		s.res <- err

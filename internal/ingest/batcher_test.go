@@ -143,6 +143,99 @@ func TestBatcherQuietRestartsOnArrival(t *testing.T) {
 	}
 }
 
+// heldCommit records groups like recordingCommit; the first group's commit does not return
+// until release is closed (a slow commit in flight), the others at once.
+type heldCommit struct {
+	recordingCommit
+	started chan struct{} // closed when the first group's commit has begun
+	release chan struct{}
+	first   sync.Once
+	freed   sync.Once
+}
+
+// free lets the held commit return (again: a no-op).
+func (c *heldCommit) free() { c.freed.Do(func() { close(c.release) }) }
+
+func newHeldCommit() *heldCommit {
+	return &heldCommit{started: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (c *heldCommit) commit(ctx context.Context, tps []store.Touchpoint) error {
+	held := false
+	c.first.Do(func() { held = true })
+	err := c.recordingCommit.commit(ctx, tps)
+	if held {
+		close(c.started)
+		<-c.release
+	}
+	return err
+}
+
+// submitAsync submits tp(i) alone and reports its result on the returned channel.
+func submitAsync(b *Batcher, i int) <-chan error {
+	res := make(chan error, 1)
+	go func() { res <- b.Submit(context.Background(), []store.Touchpoint{tp(i)}) }()
+	return res
+}
+
+// TestBatcherQuietWaitsForCommitInFlight: while one group commits, the next does not close on
+// its quiet: requests arriving a quiet apart share it, and it goes once that commit ends (a
+// steady stream of requests was split into a group per request, each with a statement and a
+// commit of its own).
+func TestBatcherQuietWaitsForCommitInFlight(t *testing.T) {
+	t.Parallel()
+	hc := newHeldCommit()
+	b := NewBatcher(BatcherConfig{Commit: hc.commit, Size: 1000, Wait: time.Hour, Quiet: 10 * time.Millisecond, Flushers: 2})
+	defer b.Close(context.Background())
+	defer hc.free()            // before Close, which waits for the held commit
+	first := submitAsync(b, 0) // its group closes on the quiet (nothing committing) and is held
+	<-hc.started
+	second := submitAsync(b, 1)
+	time.Sleep(60 * time.Millisecond) // six quiets with a commit in flight
+	third := submitAsync(b, 2)
+	time.Sleep(60 * time.Millisecond)
+	if got := hc.sizes(); len(got) != 1 {
+		t.Fatalf("groups committed while the first was in flight: %v, want only the first", got)
+	}
+	hc.free()
+	for i, res := range []<-chan error{first, second, third} {
+		if err := <-res; err != nil {
+			t.Fatalf("Submit %d: %v", i, err)
+		}
+	}
+	if got := hc.sizes(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Errorf("groups = %v, want [1 2]: the second and third requests together, once the first commit ended", got)
+	}
+}
+
+// TestBatcherWaitBoundsCommitInFlight: a quiet group waiting for a commit in flight still
+// closes after Wait, so a slow commit delays the next group by at most Wait.
+func TestBatcherWaitBoundsCommitInFlight(t *testing.T) {
+	t.Parallel()
+	hc := newHeldCommit()
+	b := NewBatcher(BatcherConfig{Commit: hc.commit, Size: 1000, Wait: 50 * time.Millisecond, Quiet: 5 * time.Millisecond, Flushers: 2})
+	defer b.Close(context.Background())
+	defer hc.free() // before Close, which waits for the held commit
+	first := submitAsync(b, 0)
+	<-hc.started
+	select {
+	case err := <-submitAsync(b, 1):
+		if err != nil {
+			t.Fatalf("Submit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second group waited for the held commit beyond its Wait")
+	}
+	if got := hc.sizes(); len(got) != 2 {
+		t.Errorf("groups = %v, want two (the held one and the second)", got)
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("the held commit returned (%v) before it was released", err)
+	default:
+	}
+}
+
 func TestBatcherErrorReachesEverySubmitter(t *testing.T) {
 	t.Parallel()
 	rc := &recordingCommit{err: errBoom}
