@@ -70,7 +70,8 @@ func main() {
 		sqlitePath  = flag.String("sqlite-path", "", "SQLite file of the Hub database (instead of -database-url)")
 		concurrency = flag.Int("concurrency", 64, "concurrent clients")
 		rate        = flag.Float64("rate", 0, "events per second offered on a fixed schedule (open loop; each request's latency counts from its scheduled time, so a server that falls behind shows it); 0: closed loop, each client sends its next request when the last is answered")
-		duration    = flag.Duration("duration", 20*time.Second, "how long to send")
+		duration    = flag.Duration("duration", 20*time.Second, "how long to send and measure")
+		warmup      = flag.Duration("warmup", 0, "send the same load this long first: its events are stored and verified, but not counted in the rate, the latencies or the CPU per event (a server that has run a while, its connections open and caches warm)")
 		batch       = flag.Int("batch", 10, "events per request (t.js sends 1 to a few)")
 		sources     = flag.Int("sources", 8, "sources to spread the load over (each has its own rate limit)")
 		mix         = flag.String("mix", "page_view=70,add_to_cart=10,initiate_checkout=10,lead=10", "event mix: type=weight,...")
@@ -154,14 +155,11 @@ func main() {
 	if err != nil {
 		log.Fatalf("ingest: refused: %v", err)
 	}
-	cpu0, err := measure.ReadUsage(*hubPID, *pgPID)
-	if err != nil {
-		log.Fatalf("ingest: %v", err)
-	}
-	profiled := prof.Start(os.Stderr)
-	mc := measure.StartMachine()
-	deadline := time.Now().Add(*duration)
-	start := time.Now()
+	// The load runs from loadStart; what is measured, from start (after the warm-up) to deadline.
+	loadStart := time.Now()
+	start := loadStart.Add(*warmup)
+	deadline := start.Add(*duration)
+	var warmAcked atomic.Int64
 	var wg sync.WaitGroup
 	// client sends requests while next gives it a time: the time the request was due (open
 	// loop), from which its latency counts, or a zero time (closed loop) for "now, once the
@@ -189,21 +187,28 @@ func main() {
 				}
 			}
 			body := tg.body(key, evs)
-			bodyBytes.Add(int64(len(body)))
-			sent.Add(int64(len(ids)))
 			t0 := due
 			if t0.IsZero() {
 				t0 = time.Now()
 			}
+			warm := t0.Before(start)
+			if !warm {
+				bodyBytes.Add(int64(len(body)))
+				sent.Add(int64(len(ids)))
+			}
 			ok, accepted := send(httpClient, tg, *baseURL, body, len(ids), ip, *spoofIPs, *retries)
 			d := time.Since(t0)
 			if !ok {
-				failed.Add(int64(len(ids)))
+				failed.Add(int64(len(ids))) // warm-up or not: a failure is never hidden
 				continue
 			}
-			local = append(local, d)
-			acked.Add(int64(accepted))
-			rejected.Add(int64(len(ids) - accepted))
+			if warm {
+				warmAcked.Add(int64(accepted))
+			} else {
+				local = append(local, d)
+				acked.Add(int64(accepted))
+				rejected.Add(int64(len(ids) - accepted))
+			}
 			if accepted == len(ids) {
 				localIDs = append(localIDs, ids...)
 			}
@@ -217,7 +222,7 @@ func main() {
 	}
 	if *rate > 0 {
 		due := make(chan time.Time, 1<<16)
-		go schedule(start, deadline, requestInterval(*rate, *batch), due)
+		go schedule(loadStart, deadline, requestInterval(*rate, *batch), due)
 		for c := range *concurrency {
 			wg.Go(func() {
 				client(c, func() (time.Time, bool) { t, ok := <-due; return t, ok })
@@ -230,6 +235,13 @@ func main() {
 			})
 		}
 	}
+	time.Sleep(time.Until(start))
+	cpu0, err := measure.ReadUsage(*hubPID, *pgPID)
+	if err != nil {
+		log.Fatalf("ingest: %v", err)
+	}
+	profiled := prof.Start(os.Stderr)
+	mc := measure.StartMachine()
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu1, err := measure.ReadUsage(*hubPID, *pgPID)
@@ -276,8 +288,8 @@ func main() {
 	if s := sent.Load(); s > 0 {
 		bytesPerEvent = float64(bodyBytes.Load()) / float64(s)
 	}
-	fmt.Fprintf(os.Stderr, "ingest: target=%s run=%s tenant=%s concurrency=%d batch=%d sources=%d duration=%s requests=%d sent=%d acked=%d stored=%d rejected=%d failed=%d body_bytes_per_event=%.0f hub_cpu=%s pg_cpu=%s\n",
-		*server, run, tenant.ID, *concurrency, *batch, len(keys), elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
+	fmt.Fprintf(os.Stderr, "ingest: target=%s run=%s tenant=%s concurrency=%d batch=%d sources=%d warmup=%s warmup_acked=%d duration=%s requests=%d sent=%d acked=%d stored=%d rejected=%d failed=%d body_bytes_per_event=%.0f hub_cpu=%s pg_cpu=%s\n",
+		*server, run, tenant.ID, *concurrency, *batch, len(keys), *warmup, warmAcked.Load(), elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
 		bytesPerEvent, cpu1.Hub-cpu0.Hub, cpu1.PG-cpu0.PG)
 	line := fmt.Sprintf("ingest: store=%s%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
 		dialect, serverField, float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) +

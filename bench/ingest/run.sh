@@ -8,6 +8,8 @@
 #
 #   STORE=postgres bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10
 #   bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10            # SQLite
+#   STORE=postgres bench/ingest/run.sh -warmup 5s -duration 20s -concurrency 16 -batch 10 -rate 10000
+#                                                                          # open loop: 10,000 events/s offered
 #   PROFILE=15 STORE=postgres bench/ingest/run.sh -duration 20s            # plus a CPU profile of the server
 #   FORCE=1 bench/ingest/run.sh -duration 3s                               # smoke run on a busy machine (forced=1)
 #
