@@ -193,7 +193,7 @@ func TestBatcherQuietWaitsForCommitInFlight(t *testing.T) {
 	second := submitAsync(b, 1)
 	time.Sleep(60 * time.Millisecond) // six quiets with a commit in flight
 	third := submitAsync(b, 2)
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // room for the third to reach the group, on a loaded machine too
 	if got := hc.sizes(); len(got) != 1 {
 		t.Fatalf("groups committed while the first was in flight: %v, want only the first", got)
 	}
