@@ -178,6 +178,21 @@ func submitAsync(b *Batcher, i int) <-chan error {
 	return res
 }
 
+// collected queues tp(i) as Submit would and returns once the collecting flusher has taken it
+// (only a collector reads the queue), so what follows happens after it is in a group; its
+// result comes on the returned channel.
+func collected(t *testing.T, b *Batcher, i int) <-chan error {
+	t.Helper()
+	sub := &submission{tps: []store.Touchpoint{tp(i)}, res: make(chan error, 1)}
+	b.in <- sub
+	for deadline := time.Now().Add(10 * time.Second); len(b.in) > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no flusher took submission %d from the queue", i)
+		}
+	}
+	return sub.res
+}
+
 // TestBatcherQuietWaitsForCommitInFlight: while one group commits, the next does not close on
 // its quiet: requests arriving a quiet apart share it, and it goes once that commit ends (a
 // steady stream of requests was split into a group per request, each with a statement and a
@@ -190,10 +205,9 @@ func TestBatcherQuietWaitsForCommitInFlight(t *testing.T) {
 	defer hc.free()            // before Close, which waits for the held commit
 	first := submitAsync(b, 0) // its group closes on the quiet (nothing committing) and is held
 	<-hc.started
-	second := submitAsync(b, 1)
-	time.Sleep(60 * time.Millisecond) // six quiets with a commit in flight
-	third := submitAsync(b, 2)
-	time.Sleep(200 * time.Millisecond) // room for the third to reach the group, on a loaded machine too
+	second := collected(t, b, 1)
+	time.Sleep(60 * time.Millisecond) // the input: six quiets pass with a commit in flight
+	third := collected(t, b, 2)
 	if got := hc.sizes(); len(got) != 1 {
 		t.Fatalf("groups committed while the first was in flight: %v, want only the first", got)
 	}
