@@ -131,6 +131,7 @@ type planNode struct {
 	Type        string     `json:"Node Type"`
 	Relation    string     `json:"Relation Name"`
 	Index       string     `json:"Index Name"`
+	PlanRows    float64    `json:"Plan Rows"`
 	Rows        float64    `json:"Actual Rows"`
 	Loops       float64    `json:"Actual Loops"`
 	Removed     float64    `json:"Rows Removed by Filter"`

@@ -62,7 +62,11 @@ func (q *queries) PutMoneySettings(ctx context.Context, s store.MoneySettings) e
 // attribution's ad and click time (PutAttribution writes both in one transaction), so neither
 // scan joins the attributions. Per ad, the sales are read from orders_ad, whose order is the
 // group's: SQLite streams the groups without sorting every order of the period, filtering the
-// period's payments on the way; per day, from orders_paid's range.
+// period's payments on the way; per day, from orders_paid's range. PostgreSQL plans each scan
+// for its period (forValues): a cached statement's generic plan, which pgx's statements get
+// after five calls, expects a few hundred orders in any period and sorts the period's every
+// order on disk; a period by click is counted by the statistics of COALESCE(click_at, paid_at)
+// (migration "statistics of the sale time by click").
 func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.AdSalesRow, error) {
 	width, offset, err := buckets(store.StatsFilter{Bucket: f.Bucket, Offset: f.Offset})
 	if err != nil {
@@ -74,11 +78,12 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 		adCols = `o.ad_platform, o.ad_campaign_id, o.ad_adset_id, o.ad_id, max(o.ad_campaign_name), max(o.ad_adset_name), max(o.ad_name)`
 		adGroup = `o.ad_platform, o.ad_campaign_id, o.ad_adset_id, o.ad_id, `
 	}
-	bucket := func(col string) string {
+	// A day's (or hour's) bucket: selected as its index, grouped by its key (bucketKey).
+	bucket := func(col string) (sel, key string) {
 		if f.Days {
-			return q.f.bucketOf(col, width, offset)
+			return q.f.bucketKey(col, width, offset)
 		}
-		return "0"
+		return "0", "0"
 	}
 	scoped := f.Platform != "" || f.CampaignID != "" || f.AdSetID != ""
 	// A drill-down's scope: other campaigns' (ad sets', platforms') orders are not sorted and
@@ -110,10 +115,10 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 	}
 	// The group's columns in orders_ad's order (ad, then gateway and currency), so that a
 	// read per ad needs no sort.
-	group := func(b string) string {
+	group := func(key string) string {
 		by := ""
 		if f.Days {
-			by = b + ", "
+			by = key + ", "
 		}
 		return ` GROUP BY ` + by + adGroup + `o.provider, o.currency` + productGroup
 	}
@@ -143,10 +148,10 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 		sales.add(saleAt+` < %s`, q.f.Time(f.Until))
 	}
 	scope(&sales)
-	b := bucket(saleAt)
+	b, key := bucket(saleAt)
 	rows, err := q.query(ctx, q.r, `SELECT `+b+`, '`+store.AdSale+`', o.provider, o.currency, `+products+`, `+adCols+`,
 		count(*), CAST(COALESCE(sum(o.amount_minor), 0) AS bigint)
-		FROM orders o`+sales.String()+group(b), sales.args...)
+		FROM orders o`+sales.String()+group(key), q.f.forValues(sales.args)...)
 	out, err := collect(rows, err, "ad sales", q.scanAdSales(width, offset, f.Days))
 	if err != nil {
 		return nil, err
@@ -157,12 +162,12 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 	rev.conds = append(rev.conds, `h.status IN ('refunded', 'chargeback')`, `h.applied`)
 	rev.add(`h.occurred_at >= %s`, q.f.Time(f.Since))
 	rev.add(`h.occurred_at < %s`, q.f.Time(f.Until))
-	b = bucket("h.occurred_at")
+	b, key = bucket("h.occurred_at")
 	scope(&rev)
 	rows, err = q.query(ctx, q.r, `SELECT `+b+`, CASE WHEN h.status = 'refunded' THEN '`+store.AdRefund+`' ELSE '`+store.AdChargeback+`' END,
 		o.provider, o.currency, `+products+`, `+adCols+`,
 		count(*), CAST(COALESCE(sum(o.amount_minor), 0) AS bigint)
-		FROM order_history h JOIN orders o ON o.id = h.order_id`+rev.String()+group(b)+`, h.status`, rev.args...)
+		FROM order_history h JOIN orders o ON o.id = h.order_id`+rev.String()+group(key)+`, h.status`, q.f.forValues(rev.args)...)
 	rs, err := collect(rows, err, "ad sales", q.scanAdSales(width, offset, f.Days))
 	if err != nil {
 		return nil, err

@@ -327,3 +327,45 @@ func testLongAdNames(t *testing.T, s store.Store) {
 		t.Errorf("read back %+v, want one order of %+v", got, ref)
 	}
 }
+
+// testAdSalesDayEdges: the Campaigns report's days are the tenant's, to the microsecond. With
+// the buckets of São Paulo's days (24 h from 03:00 UTC), a sale paid, or clicked, a microsecond
+// before midnight falls on the day before; one at midnight or a microsecond after, on the day
+// that starts there. Each store computes the day in its own SQL (bucketKey), PostgreSQL from
+// the timestamp, SQLite from unix microseconds.
+func testAdSalesDayEdges(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	brt := time.FixedZone("BRT", -3*3600)
+	midnight := time.Date(2026, 3, 1, 0, 0, 0, 0, brt)
+	before, after := midnight.Add(-time.Microsecond), midnight.Add(time.Microsecond)
+	sale := func(ext string, paid time.Time, click *time.Time) {
+		t.Helper()
+		o, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, ext, "k-"+ext, domain.StatusPaid, paid))
+		noErr(t, err)
+		if click != nil {
+			noErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.a.ID, OrderID: o.ID, TouchpointID: "tp-" + ext, VisitorID: "v-" + ext,
+				Rule: "visitor_id", Confidence: 1, Ad: domain.AdRef{Platform: "meta", CampaignID: "c1"}, ClickAt: click, CreatedAt: paid}))
+		}
+	}
+	later := midnight.Add(2 * time.Hour)
+	sale("paid-before", before, nil)
+	sale("paid-at", midnight, nil)
+	sale("paid-after", after, nil)
+	sale("clicked-before", later, &before)
+	sale("clicked-at", later, &midnight)
+
+	days := func(byClick bool) map[time.Time]int {
+		t.Helper()
+		rows := must(s.AdSales(ctx, store.AdSalesFilter{TenantID: w.a.ID, Since: midnight.AddDate(0, 0, -1), Until: midnight.AddDate(0, 0, 1),
+			Bucket: 24 * time.Hour, Offset: 21 * time.Hour, ByClick: byClick, Days: true}))(t)
+		got := map[time.Time]int{}
+		for _, r := range rows {
+			got[r.Bucket.UTC()] += r.Orders
+		}
+		return got
+	}
+	day0, day1 := midnight.AddDate(0, 0, -1).UTC(), midnight.UTC()
+	equal(t, "sales per day paid", days(false), map[time.Time]int{day0: 1, day1: 4})
+	equal(t, "sales per day clicked", days(true), map[time.Time]int{day0: 2, day1: 3})
+}

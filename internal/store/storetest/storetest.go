@@ -79,6 +79,7 @@ func Run(t *testing.T, open Open) {
 		{"Spend", testSpend},
 		{"SpendCampaignDays", testSpendCampaignDays},
 		{"LongAdNames", testLongAdNames},
+		{"AdSalesDayEdges", testAdSalesDayEdges},
 		{"Alerts", testAlerts},
 	}
 	t.Run("Migrate", func(t *testing.T) {
