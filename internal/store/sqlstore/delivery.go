@@ -120,6 +120,11 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 			nullable(d.SubjectID), ownerID, !d.Local}
 		ownerFound := `EXISTS (SELECT 1 FROM ` + owner + ` WHERE tenant_id = $2 AND id = $17)`
 		switch {
+		case owner == "orders":
+			// By the primary key whatever the plan was made on (byKey): as a plain tenant_id
+			// condition, a plan made while orders had no statistics read orders_created, every
+			// order of the tenant's before the one with the id (TestPurchaseDeliveryPlans).
+			ownerFound = `EXISTS (SELECT 1 FROM orders WHERE id = $17 AND (tenant_id = $2) IS TRUE)`
 		case owner == "touchpoints" && !d.TouchpointAt.IsZero():
 			ownerFound = `EXISTS (SELECT 1 FROM touchpoints WHERE tenant_id = $2 AND id = $17 AND occurred_at = $19)`
 			args = append(args, q.f.Time(Micro(d.TouchpointAt)))
