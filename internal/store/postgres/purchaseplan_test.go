@@ -2,22 +2,13 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/testenv"
-	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // TestPurchaseDeliveryPlans: a purchase's delivery reads its order through the primary key,
@@ -32,36 +23,7 @@ import (
 func TestPurchaseDeliveryPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	var (
-		mu       sync.Mutex
-		watching bool
-		plans    []string
-	)
-	open := func(ctx context.Context, dsn string, opts ...store.Option) (*postgres.Store, error) {
-		return postgres.OpenConfigured(ctx, dsn, func(c *pgxpool.Config) {
-			c.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-				mu.Lock()
-				defer mu.Unlock()
-				if watching && strings.Contains(n.Message, "plan:") {
-					plans = append(plans, n.Message)
-				}
-			}
-			c.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-				for _, q := range []string{`SET plan_cache_mode = force_generic_plan`, `LOAD 'auto_explain'`,
-					`SET auto_explain.log_min_duration = 0`, `SET auto_explain.log_analyze = on`, `SET auto_explain.log_format = json`,
-					`SET auto_explain.log_nested_statements = on`, `SET auto_explain.log_level = notice`} {
-					if _, err := conn.Exec(ctx, q); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-		}, opts...)
-	}
-	s := teststore.Driver(t, open, testenv.Postgres(t)+"&pool_max_conns=1")
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, watch := watchedStore(t, true)
 	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
 	if err != nil {
 		t.Fatal(err)
@@ -91,26 +53,14 @@ func TestPurchaseDeliveryPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mu.Lock()
-	watching = true
-	mu.Unlock()
+	watch.start()
 	if err := s.Tx(ctx, func(tx store.Tx) error { return purchase(tx, 500) }); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	watching = false
-	got := plans
-	mu.Unlock()
+	got := watch.stop(t)
 
 	var checked []string
-	for _, msg := range got {
-		var p struct {
-			Query string   `json:"Query Text"`
-			Plan  planNode `json:"Plan"`
-		}
-		if err := json.Unmarshal([]byte(msg[strings.Index(msg, "{"):]), &p); err != nil {
-			t.Fatalf("auto_explain's plan: %v: %s", err, msg)
-		}
+	for _, p := range got {
 		var what string
 		switch {
 		case strings.Contains(p.Query, "INSERT INTO deliveries"):
@@ -123,7 +73,7 @@ func TestPurchaseDeliveryPlans(t *testing.T) {
 		checked = append(checked, what)
 		walkPlan(p.Plan, func(n planNode) {
 			if n.Relation == "orders" && (n.Index != "orders_pkey" || n.Rows > 1) {
-				t.Errorf("%s: %s on orders (%s) read %g rows, want the primary key's one:\n%s", what, n.Type, n.Index, n.Rows, msg)
+				t.Errorf("%s: %s on orders (%s) read %g rows, want the primary key's one:\n%s", what, n.Type, n.Index, n.Rows, p.Text)
 			}
 		})
 	}

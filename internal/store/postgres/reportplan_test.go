@@ -2,22 +2,13 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/postgres"
-	"github.com/hubtrack/hub/internal/testenv"
-	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // TestCampaignSalesPlannedForTheirRows: the Campaigns report's sales scans are planned for the
@@ -31,35 +22,7 @@ import (
 func TestCampaignSalesPlannedForTheirRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	var (
-		mu       sync.Mutex
-		watching bool
-		plans    []string
-	)
-	open := func(ctx context.Context, dsn string, opts ...store.Option) (*postgres.Store, error) {
-		return postgres.OpenConfigured(ctx, dsn, func(c *pgxpool.Config) {
-			c.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-				mu.Lock()
-				defer mu.Unlock()
-				if watching && strings.Contains(n.Message, "plan:") {
-					plans = append(plans, n.Message)
-				}
-			}
-			c.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-				for _, q := range []string{`LOAD 'auto_explain'`, `SET auto_explain.log_min_duration = 0`, `SET auto_explain.log_analyze = on`,
-					`SET auto_explain.log_format = json`, `SET auto_explain.log_level = notice`} {
-					if _, err := conn.Exec(ctx, q); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-		}, opts...)
-	}
-	s := teststore.Driver(t, open, testenv.Postgres(t)+"&pool_max_conns=1")
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, watch := watchedStore(t, false)
 	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
 	if err != nil {
 		t.Fatal(err)
@@ -97,9 +60,7 @@ func TestCampaignSalesPlannedForTheirRows(t *testing.T) {
 
 	f := store.AdSalesFilter{TenantID: tn.ID, Since: now.AddDate(0, 0, -30), Until: now.Add(time.Hour), Bucket: 24 * time.Hour,
 		Offset: 3 * time.Hour, ByClick: true}
-	mu.Lock()
-	watching = true
-	mu.Unlock()
+	watch.start()
 	for range 8 { // past the five custom plans after which a cached statement may go generic
 		for _, ads := range []bool{true, false} {
 			f.Ads, f.Days = ads, !ads
@@ -118,20 +79,10 @@ func TestCampaignSalesPlannedForTheirRows(t *testing.T) {
 			}
 		}
 	}
-	mu.Lock()
-	watching = false
-	got := plans
-	mu.Unlock()
+	got := watch.stop(t)
 
 	scans := 0
-	for _, msg := range got {
-		var p struct {
-			Query string   `json:"Query Text"`
-			Plan  planNode `json:"Plan"`
-		}
-		if err := json.Unmarshal([]byte(msg[strings.Index(msg, "{"):]), &p); err != nil {
-			t.Fatalf("auto_explain's plan: %v: %s", err, msg)
-		}
+	for _, p := range got {
 		if !strings.Contains(p.Query, "COALESCE(o.click_at") {
 			continue // the reversals' scan, of an empty history
 		}
@@ -141,7 +92,7 @@ func TestCampaignSalesPlannedForTheirRows(t *testing.T) {
 			}
 			scans++
 			if n.PlanRows*4 < n.Rows {
-				t.Errorf("%s of orders expected %g rows and read %g:\n%s\n%s", n.Type, n.PlanRows, n.Rows, p.Query, msg)
+				t.Errorf("%s of orders expected %g rows and read %g:\n%s", n.Type, n.PlanRows, n.Rows, p.Text)
 			}
 		})
 	}
