@@ -1293,11 +1293,12 @@ CREATE TRIGGER deliveries_stats_update AFTER UPDATE ON deliveries FOR EACH ROW
 		// when they have no click, falls in the period: COALESCE(click_at, paid_at). PostgreSQL
 		// keeps no statistics of an expression unless told, and guessed a period held half a
 		// percent of the orders: for 100k orders it planned a sort for 600 rows, and spilled
-		// 95,000 to disk (274 ms at p50 for the report). Statistics of the expression give the
-		// planner the period's share. A table with orders is analysed now, rather than at
-		// autovacuum's next pass over it; an empty one is not, since statistics that say
-		// "empty" would make every plan cached before its first orders read it whole
-		// (TestLookupsRunOnGenericPlans). SQLite plans without statistics: nothing to do.
+		// 95,000 to disk (the report took 266.8 ms at p50, median of three runs). Statistics
+		// of the expression give the planner the period's share. A table with orders is
+		// analysed now, rather than at autovacuum's next pass over it; an empty one is not,
+		// since statistics that say "empty" would make every plan cached before its first
+		// orders read it whole (TestLookupsRunOnGenericPlans). SQLite plans without
+		// statistics: nothing to do.
 		Name: "statistics of the sale time by click",
 		Postgres: `
 CREATE STATISTICS orders_sale_at ON (COALESCE(click_at, paid_at)) FROM orders;
