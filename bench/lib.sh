@@ -154,7 +154,9 @@ bench_cleanup() {
 		fi
 		pg_autovacuum_report || log "could not read the autovacuum runs from $PG_DIR/log"
 		if [ -n "$PG_PID" ]; then
-			pg_river_jobs_report || log "could not count the River jobs"
+			if [ -z "$RUDDER_PID" ]; then # rudder-server's database has no River jobs
+				pg_river_jobs_report || log "could not count the River jobs"
+			fi
 			"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop >/dev/null 2>&1 || log "could not stop the PostgreSQL cluster in $PG_DIR"
 		fi
 		if [ -n "$HUGE_PAGES_BEFORE" ]; then
