@@ -327,6 +327,49 @@ type TouchpointsPlan struct {
 	// attempts itself right after the commit (Local.DispatchJobs); otherwise each gets its job
 	// in the transaction.
 	Local bool
+	// Destinations holds, per tenant, its destinations' read issued earlier in the transaction
+	// (ReadTouchpointDestinations), so that the planning spends no round trip of its own on it;
+	// a tenant it lacks is read by the planning (store.Tx.ListDestinations).
+	Destinations map[string]func() ([]store.Destination, error)
+}
+
+// ReadTouchpointDestinations issues in tx, before the group's touchpoints are written, the read
+// of the destinations of every tenant PlanTouchpoints will plan for in tps (store.Tx's
+// ListDestinationsLater), for the caller to pass as TouchpointsPlan.Destinations. On PostgreSQL
+// the reads travel with BEGIN and the touchpoints' write, one round trip for the three. It reads
+// nothing for a group PlanTouchpoints plans nothing for.
+//
+// The read comes before the write in the transaction where it used to follow it; the
+// destinations planned for are the same: a group's touchpoints have all arrived before its
+// transaction begins, so a destination whose creation was acknowledged before a touchpoint
+// arrived is committed before either read, and one created later may be planned for or not
+// either way (the read took a snapshot of its own at READ COMMITTED).
+func ReadTouchpointDestinations(ctx context.Context, tx store.Tx, tps []store.Touchpoint) map[string]func() ([]store.Destination, error) {
+	var reads map[string]func() ([]store.Destination, error)
+	for i := range tps {
+		tp := &tps[i]
+		if _, ok := plansFor(tp); !ok {
+			continue
+		}
+		if _, issued := reads[tp.TenantID]; issued {
+			continue
+		}
+		if reads == nil {
+			reads = map[string]func() ([]store.Destination, error){}
+		}
+		reads[tp.TenantID] = tx.ListDestinationsLater(ctx, tp.TenantID)
+	}
+	return reads
+}
+
+// plansFor is the event name PlanTouchpoints delivers tp as, and whether it plans for tp at all:
+// a lead, checkout or add-to-cart that is not a bot's and was not sent without consent.
+func plansFor(tp *store.Touchpoint) (string, bool) {
+	name, ok := TouchpointEvents[tp.Type]
+	if !ok || tp.Bot || tp.Consent == "denied" {
+		return "", false
+	}
+	return name, true
 }
 
 // PlanTouchpoints creates, inside the transaction that commits the touchpoints, a delivery per
@@ -343,14 +386,18 @@ func PlanTouchpoints(ctx context.Context, tx store.Tx, tps []store.Touchpoint, n
 	var out []store.DeliveryJob
 	for i := range tps {
 		tp := &tps[i]
-		name, ok := TouchpointEvents[tp.Type]
-		if !ok || tp.Bot || tp.Consent == "denied" {
+		name, ok := plansFor(tp)
+		if !ok {
 			continue
 		}
 		ds, loaded := dests[tp.TenantID]
 		if !loaded {
+			read, issued := p.Destinations[tp.TenantID]
+			if !issued {
+				read = func() ([]store.Destination, error) { return tx.ListDestinations(ctx, tp.TenantID) }
+			}
 			var err error
-			if ds, err = tx.ListDestinations(ctx, tp.TenantID); err != nil {
+			if ds, err = read(); err != nil {
 				return out, fmt.Errorf("delivery: plan touchpoints: %w", err)
 			}
 			dests[tp.TenantID] = ds

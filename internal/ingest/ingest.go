@@ -281,6 +281,10 @@ func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 		ran := false // the function ran to its end: an error is then the commit's
 		err := txs.Tx(ctx, func(tx store.Tx) error {
 			planned, ran = nil, false // Tx may run this again (store.ErrRetryKeyTaken)
+			// The destinations the planning reads, issued first: on PostgreSQL they travel with
+			// BEGIN and the write, one round trip, and the COMMIT (with the deliveries planned,
+			// if any) is the second.
+			dests := delivery.ReadTouchpointDestinations(ctx, tx, tps)
 			// Touchpoints and identity links in one statement on PostgreSQL.
 			n, err := tx.WriteTouchpoints(ctx, tps, ids)
 			if err != nil {
@@ -291,7 +295,7 @@ func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 			// write stored every touchpoint (no retry among them, the usual case), none is
 			// looked up again.
 			planned, err = delivery.PlanTouchpoints(ctx, tx, tps, s.now().UTC(),
-				delivery.TouchpointsPlan{Written: n == len(tps), Local: s.cfg.Dispatcher != nil})
+				delivery.TouchpointsPlan{Written: n == len(tps), Local: s.cfg.Dispatcher != nil, Destinations: dests})
 			if err != nil {
 				return fmt.Errorf("plan deliveries: %w", err)
 			}

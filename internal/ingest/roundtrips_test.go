@@ -19,7 +19,8 @@ import (
 // COMMIT made three. Its retry stores nothing twice: the first, its retry key written as new, is
 // the refused statement and the checked one (prepared first), three round trips; the next, with
 // the keys checked, one. A group with a lead still writes in a transaction with the deliveries it
-// may plan (more than one round trip), and is stored.
+// may plan, in two round trips: BEGIN, its destinations' read and the write, then the COMMIT
+// (four when the read followed the write and BEGIN went alone); and it is stored.
 func TestGroupCommitRoundTrips(t *testing.T) {
 	t.Parallel()
 	var rt teststore.RoundTrips
@@ -50,12 +51,13 @@ func TestGroupCommitRoundTrips(t *testing.T) {
 	if trips := collect("page_view", "e1"); trips != 1 {
 		t.Errorf("its retry while the keys are checked: %d round trips, want 1", trips)
 	}
-	if trips := collect("lead", "e2"); trips < 2 {
-		t.Errorf("a group with a lead: %d round trips, want a transaction (at least 2)", trips)
+	collect("lead", "e2") // prepares the transaction's statements
+	if trips := collect("lead", "e3"); trips != 2 {
+		t.Errorf("a group with a lead: %d round trips, want 2 (BEGIN, the destinations' read and the write; the COMMIT)", trips)
 	}
 	tps := storedTouchpoints(t, s, src.TenantID)
-	if len(tps) != 3 {
-		t.Fatalf("stored %d touchpoints, want 3 (e0, e1 once, e2)", len(tps))
+	if len(tps) != 4 {
+		t.Fatalf("stored %d touchpoints, want 4 (e0, e1 once, e2, e3)", len(tps))
 	}
 	ids, err := s.VisitorsByIdentity(context.Background(), src.TenantID, store.IdentityEmail, tps[0].EmailHash)
 	if err != nil || len(ids) != 1 || ids[0].VisitorID != "k_1" {
@@ -65,8 +67,9 @@ func TestGroupCommitRoundTrips(t *testing.T) {
 
 // TestMayPlanDeliveries: a group of touchpoints mayPlanDeliveries says plans nothing is one
 // delivery.PlanTouchpoints does nothing for, not even a read (it is handed no transaction: any
-// call would panic); every type it does plan for is one mayPlanDeliveries sends to the
-// transaction.
+// call would panic), and nor does delivery.ReadTouchpointDestinations, which also reads nothing
+// for a bot's lead or one sent without consent; every type it does plan for is one
+// mayPlanDeliveries sends to the transaction.
 func TestMayPlanDeliveries(t *testing.T) {
 	t.Parallel()
 	types := []string{"click"}
@@ -87,11 +90,26 @@ func TestMayPlanDeliveries(t *testing.T) {
 		func() {
 			defer func() {
 				if p := recover(); p != nil {
-					t.Errorf("%s: PlanTouchpoints used the transaction: %v", typ, p)
+					t.Errorf("%s: PlanTouchpoints or ReadTouchpointDestinations used the transaction: %v", typ, p)
 				}
 			}()
+			if reads := delivery.ReadTouchpointDestinations(context.Background(), nil, tps); reads != nil {
+				t.Errorf("%s: ReadTouchpointDestinations issued %d reads", typ, len(reads))
+			}
 			if jobs, err := delivery.PlanTouchpoints(context.Background(), nil, tps, time.Now(), delivery.TouchpointsPlan{}); len(jobs) != 0 || err != nil {
 				t.Errorf("%s: PlanTouchpoints planned %d, %v", typ, len(jobs), err)
+			}
+		}()
+	}
+	for _, tp := range []store.Touchpoint{{Type: "lead", Bot: true}, {Type: "lead", Consent: "denied"}} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%+v: ReadTouchpointDestinations used the transaction: %v", tp, p)
+				}
+			}()
+			if reads := delivery.ReadTouchpointDestinations(context.Background(), nil, []store.Touchpoint{tp}); reads != nil {
+				t.Errorf("%+v: ReadTouchpointDestinations issued %d reads", tp, len(reads))
 			}
 		}()
 	}
@@ -134,8 +152,8 @@ func TestGroupDeliveriesRoundTrips(t *testing.T) {
 	leads("warm", 1) // reads the source and the destination, prepares the statements
 	one := leads("one", 1)
 	six := leads("six", 6)
-	if six != one {
-		t.Errorf("a group of six leads: %d round trips, a group of one %d: want the same (the deliveries go with the COMMIT)", six, one)
+	if six != one || one != 2 {
+		t.Errorf("a group of six leads: %d round trips, a group of one %d: want 2 each (BEGIN, the destination's read and the write; the deliveries with the COMMIT)", six, one)
 	}
 	creates, jobs, _ := rec.take()
 	if len(creates) != 8 || len(jobs) != 8 {

@@ -251,17 +251,29 @@ func (t storeTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams)
 }
 
 // WriteTouchpoints inserts a group of touchpoints and upserts its identity links in one
-// statement in the transaction (writeTouchpoints). When it wrote the group's retry keys as new
-// and one was stored already, the transaction can only roll back: it returns
-// store.ErrRetryKeyTaken, on which Tx runs its function once more, now with the keys checked
-// (retryKeyCheck).
+// statement in the transaction (writeTouchpointsSQL), sent like any query of the transaction
+// (pipeTx): with BEGIN and the reads and writes queued before it when it is the transaction's
+// first round trip, one round trip for all. A group commit that may plan deliveries issues
+// their destinations' read first (delivery.ReadTouchpointDestinations), so BEGIN, that read and
+// this write are one round trip and the COMMIT, with the deliveries planned, the second, where
+// BEGIN, the write, the read and the COMMIT were four. pgx encodes the arrays here, not
+// writeTouchpoints' buffer kept between groups: more allocated per group, the same CPU per event
+// and a shorter transaction (docs/benchmarks.md, "Session ad").
+//
+// When it wrote the group's retry keys as new and one was stored already, the transaction can
+// only roll back: it returns store.ErrRetryKeyTaken, on which Tx runs its function once more,
+// now with the keys checked (retryKeyCheck).
 func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
-	tx, err := t.begun(ctx)
-	if err != nil {
-		return 0, err
-	}
 	n, refused, err := t.keys.write(func(check bool) (int, error) {
-		return writeTouchpoints(ctx, tx.Conn(), tx, tps, ids, check)
+		sql, args := writeTouchpointsStatement(tps, ids, check)
+		if t.pool.Config().ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
+			args = plainArrays(args) // no prepared statements: pgx's way (writeTouchpoints)
+		}
+		var n int
+		if err := t.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+			return 0, err
+		}
+		return n, nil
 	})
 	if refused {
 		return 0, fmt.Errorf("%w: %w", store.ErrRetryKeyTaken, err)
@@ -288,10 +300,10 @@ func writeTouchpointsAlone(ctx context.Context, pool *pgxpool.Pool, keys *retryK
 	// Release destroys the connection if a cancelled context left it closed or busy.
 	defer c.Release()
 	n, refused, err := keys.write(func(check bool) (int, error) {
-		return writeTouchpoints(ctx, c.Conn(), c.Conn(), tps, ids, check)
+		return writeTouchpoints(ctx, c.Conn(), tps, ids, check)
 	})
 	if refused {
-		return writeTouchpoints(ctx, c.Conn(), c.Conn(), tps, ids, true)
+		return writeTouchpoints(ctx, c.Conn(), tps, ids, true)
 	}
 	return n, err
 }
@@ -334,14 +346,8 @@ func (c *retryKeyCheck) write(write func(check bool) (int, error)) (n int, refus
 	return n, false, err
 }
 
-// rowQuerier is the pgx.Tx or *pgx.Conn writeTouchpoints runs its statement on when prepared
-// statements are off.
-type rowQuerier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 // writeTouchpoints inserts a group of touchpoints and upserts its identity links in one
-// statement (one round trip) on conn, through q when prepared statements are off: each column
+// statement (one round trip) on conn, outside a transaction (writeTouchpointsAlone): each column
 // travels as one array parameter and unnest turns them back into rows. A touchpoint with a
 // client event id is written only if its (source, client event id) is new to
 // touchpoint_events (ON CONFLICT DO NOTHING there, whether stored by an earlier group or earlier
@@ -364,17 +370,14 @@ type rowQuerier interface {
 // Each statement is prepared once per connection and its parameters are encoded into a buffer
 // kept between groups: pgx's Query encodes them into one it shrinks back to 256 bytes after every
 // statement, so each group's hundred-odd kilobytes of arrays grew it anew, some ten copies.
-func writeTouchpoints(ctx context.Context, conn *pgx.Conn, q rowQuerier, tps []store.Touchpoint, ids []store.Identity, check bool) (int, error) {
+func writeTouchpoints(ctx context.Context, conn *pgx.Conn, tps []store.Touchpoint, ids []store.Identity, check bool) (int, error) {
 	args := append(touchpointArrays(tps), identityArrays(ids)...)
-	keys := groupKeysOf(tps)
-	if !check && keys != noneKeyed {
-		keys += unchecked
-	}
+	keys := writeTouchpointsKeys(tps, check)
 	if conn.Config().DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
 		// The URL asked for no prepared statements (default_query_exec_mode, e.g. behind a
 		// pooler in transaction mode): pgx's way.
 		var n int
-		if err := q.QueryRow(ctx, writeTouchpointsSQL[keys], plainArrays(args)...).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, writeTouchpointsSQL[keys], plainArrays(args)...).Scan(&n); err != nil {
 			return 0, err
 		}
 		return n, nil
@@ -416,6 +419,20 @@ func writeTouchpoints(ctx context.Context, conn *pgx.Conn, q rowQuerier, tps []s
 		return 0, err
 	}
 	return n, nil
+}
+
+// writeTouchpointsStatement is writeTouchpoints' statement for a group and its arguments.
+func writeTouchpointsStatement(tps []store.Touchpoint, ids []store.Identity, check bool) (string, []any) {
+	return writeTouchpointsSQL[writeTouchpointsKeys(tps, check)], append(touchpointArrays(tps), identityArrays(ids)...)
+}
+
+// writeTouchpointsKeys picks a group's statement: its groupKeys, unchecked unless check.
+func writeTouchpointsKeys(tps []store.Touchpoint, check bool) groupKeys {
+	keys := groupKeysOf(tps)
+	if !check && keys != noneKeyed {
+		keys += unchecked
+	}
+	return keys
 }
 
 // groupKeys says which of a group's touchpoints carry a client event id, the retry key that
