@@ -79,7 +79,7 @@ func (w *RetentionWorker) Schedule(ctx context.Context, every time.Duration) {
 type RetentionResult struct {
 	Inbox           int64 // raw webhooks deleted
 	Touchpoints     int64 // touchpoints deleted
-	Partitions      int   // touchpoint partitions created ahead (PostgreSQL)
+	Partitions      int   // touchpoint partitions created ahead, or again when analysed empty (PostgreSQL)
 	OrdersScrubbed  int64 // orders whose IP and user agent were removed
 	ExpiredSessions int64
 }

@@ -384,7 +384,9 @@ type Writer interface {
 	DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error)
 	// PrepareTouchpoints creates the storage touchpoints of the coming days need (PostgreSQL:
 	// the day partitions from yesterday to a week ahead, moving any of their rows out of the
-	// default partition; SQLite: nothing) and returns how many partitions it created.
+	// default partition, and statistics for those from today on that an ANALYZE recorded as
+	// empty: analysed again if they hold rows, created again if not; SQLite: nothing) and
+	// returns how many partitions it created, again or for the first time.
 	PrepareTouchpoints(ctx context.Context, now time.Time) (int, error)
 	// ScrubOrderNetworkBefore removes the buyer's IP and user agent from orders created before
 	// the time (every tenant) and returns how many orders changed.

@@ -324,3 +324,113 @@ func TestTouchpointPartitionUpgrade(t *testing.T) {
 		t.Errorf("retry of the moved event wrote %d, want 0", n)
 	}
 }
+
+// TestPartitionsAnalysedWhileEmpty: an ANALYZE that reaches the day partitions before their
+// days (an operator's of the whole database) records them as empty (reltuples 0), and a plan
+// made in such a day's first minutes reads the partition whole. Preparing the partitions, as the
+// hourly retention job does, gives them statistics again: today's, which holds rows by then, is
+// analysed (its statistics count them); the coming days', still empty, are created again, never
+// analysed (reltuples -1), with every index of the table, and count as created; the days
+// before today are left as they are; no row is lost or moved; preparing again changes nothing.
+func TestPartitionsAnalysedWhileEmpty(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openMigrated(t)
+	// "Today" is three days ahead, so that today's partition is a day partition (the real
+	// today's rows go in the partition of everything before the migration's tomorrow).
+	today := time.Now().UTC().AddDate(0, 0, 3)
+	if _, err := s.PrepareTouchpoints(ctx, today); err != nil {
+		t.Fatal(err)
+	}
+	part := func(days int) string { return "touchpoints_p" + today.AddDate(0, 0, days).Format("20060102") }
+	if _, err := s.Pool().Exec(ctx, `ANALYZE touchpoints`); err != nil { // reaches every partition
+		t.Fatal(err)
+	}
+	tps := []store.Touchpoint{
+		{TenantID: "ten_a", SourceID: "src_a", Type: "page_view", ClientEventID: "e1", VisitorID: "v1", OccurredAt: today},
+		{TenantID: "ten_a", SourceID: "src_a", Type: "page_view", ClientEventID: "e2", VisitorID: "v2", OccurredAt: today},
+		{TenantID: "ten_a", SourceID: "src_a", Type: "lead", ClientEventID: "e3", VisitorID: "v3", OccurredAt: today},
+	}
+	if n, err := s.WriteTouchpoints(ctx, tps, nil); err != nil || n != len(tps) {
+		t.Fatalf("write: %d, %v", n, err)
+	}
+	stats := func() map[string]float64 {
+		t.Helper()
+		rows, err := s.Pool().Query(ctx, `SELECT c.relname::text, c.reltuples::float8 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+			WHERE i.inhparent = 'touchpoints'::regclass AND c.relname::text LIKE 'touchpoints_p%'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]float64{}
+		for rows.Next() {
+			var (
+				name string
+				n    float64
+			)
+			if err := rows.Scan(&name, &n); err != nil {
+				t.Fatal(err)
+			}
+			out[name] = n
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for d := -1; d <= sqlstore.TouchpointPartitionsAhead; d++ {
+		if n, ok := stats()[part(d)]; !ok || n != 0 {
+			t.Fatalf("%s after ANALYZE: reltuples %v (exists %v), want 0", part(d), n, ok)
+		}
+	}
+
+	created, err := s.PrepareTouchpoints(ctx, today)
+	if err != nil || created != sqlstore.TouchpointPartitionsAhead {
+		t.Fatalf("prepare: %d partitions created, %v; want %d (the coming days', created again)", created, err, sqlstore.TouchpointPartitionsAhead)
+	}
+	got := stats()
+	if got[part(-1)] != 0 {
+		t.Errorf("yesterday's partition: reltuples %v, want 0 (left as it was)", got[part(-1)])
+	}
+	if got[part(0)] != float64(len(tps)) {
+		t.Errorf("today's partition: reltuples %v, want %d (analysed with its rows)", got[part(0)], len(tps))
+	}
+	for d := 1; d <= sqlstore.TouchpointPartitionsAhead; d++ {
+		if n, ok := got[part(d)]; !ok || n != -1 {
+			t.Errorf("%s: reltuples %v (exists %v), want -1 (never analysed)", part(d), n, ok)
+		}
+	}
+	indexes := func(rel string) int {
+		t.Helper()
+		var n int
+		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_index WHERE indrelid = $1::regclass`, rel).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if want := indexes("touchpoints"); indexes(part(0)) != want || indexes(part(1)) != want || indexes(part(sqlstore.TouchpointPartitionsAhead)) != want {
+		t.Errorf("indexes: today's partition %d, tomorrow's %d, the last's %d; want the table's %d",
+			indexes(part(0)), indexes(part(1)), indexes(part(sqlstore.TouchpointPartitionsAhead)), want)
+	}
+	var where []string
+	rows, err := s.Pool().Query(ctx, `SELECT tableoid::regclass::text FROM touchpoints WHERE tenant_id = 'ten_a' ORDER BY client_event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var w string
+		if err := rows.Scan(&w); err != nil {
+			t.Fatal(err)
+		}
+		where = append(where, w)
+	}
+	if rows.Close(); rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if !slices.Equal(where, []string{part(0), part(0), part(0)}) {
+		t.Errorf("rows in %v, want the three in %s", where, part(0))
+	}
+	if created, err := s.PrepareTouchpoints(ctx, today); err != nil || created != 0 {
+		t.Errorf("preparing again: %d created, %v; want 0", created, err)
+	}
+}

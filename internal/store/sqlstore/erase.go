@@ -441,9 +441,22 @@ func (q *queries) PrepareTouchpoints(ctx context.Context, now time.Time) (int, e
 		if _, err := q.exec(ctx, q.w, `SET LOCAL lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
 			return err
 		}
-		return q.queryRow(ctx, q.w, `SELECT count(*) FILTER (WHERE hub_touchpoints_partition(d)) FROM (
+		// Today's and the coming days' partitions that an ANALYZE of the whole database
+		// recorded as empty get their statistics back first (hub_touchpoints_refresh_stats:
+		// one created again counts as created).
+		var refreshed int
+		if err := q.queryRow(ctx, q.w, `SELECT count(*) FILTER (WHERE hub_touchpoints_refresh_stats(d)) FROM (
+			SELECT ($1::timestamptz AT TIME ZONE 'UTC')::date + k AS d FROM generate_series(0, $2::int) AS k) days`,
+			now.UTC(), TouchpointPartitionsAhead).Scan(&refreshed); err != nil {
+			return err
+		}
+		if err := q.queryRow(ctx, q.w, `SELECT count(*) FILTER (WHERE hub_touchpoints_partition(d)) FROM (
 			SELECT ($1::timestamptz AT TIME ZONE 'UTC')::date + k AS d FROM generate_series(-1, $2::int) AS k) days`,
-			now.UTC(), TouchpointPartitionsAhead).Scan(&n)
+			now.UTC(), TouchpointPartitionsAhead).Scan(&n); err != nil {
+			return err
+		}
+		n += refreshed
+		return nil
 	})
 	if err != nil {
 		return 0, wrap("prepare touchpoint partitions", err)
