@@ -258,7 +258,7 @@ func (t storeTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams)
 // this write are one round trip and the COMMIT, with the deliveries planned, the second, where
 // BEGIN, the write, the read and the COMMIT were four. pgx encodes the arrays here, not
 // writeTouchpoints' buffer kept between groups: more allocated per group, the same CPU per event
-// and a shorter transaction (docs/benchmarks.md, "Session ad").
+// and a shorter transaction (BenchmarkGroupCommit; docs/benchmarks.md, "Session ad").
 //
 // When it wrote the group's retry keys as new and one was stored already, the transaction can
 // only roll back: it returns store.ErrRetryKeyTaken, on which Tx runs its function once more,
