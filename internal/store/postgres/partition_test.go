@@ -329,8 +329,8 @@ func TestTouchpointPartitionUpgrade(t *testing.T) {
 // TestPartitionsAnalysedWhileEmpty: an ANALYZE that reaches the day partitions before their
 // days (an operator's of the whole database) records them as empty (reltuples 0), and a generic
 // plan made in such a day's first moments reads the partition whole, rows or not, until the
-// statistics change (session v; this test shows it when no cache reset intervenes). Preparing the partitions, as the hourly retention job does,
-// gives them statistics again: today's, which holds rows by then, is analysed (its statistics
+// statistics change (session v; this test shows it when no cache reset intervenes). Preparing
+// the partitions, as the hourly retention job does, gives them statistics again: today's, which holds rows by then, is analysed (its statistics
 // count them, and the lookup by visitor is planned again, through its index); the coming days',
 // still empty, are created again, never analysed (reltuples -1), with every index of the table,
 // and count as created, so a plan made while one is empty still reads its index once it fills;

@@ -265,12 +265,12 @@ func (t storeTx) EnqueueMany(ctx context.Context, jobs []river.InsertManyParams)
 // now with the keys checked (retryKeyCheck).
 func (t storeTx) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
 	n, refused, err := t.keys.write(func(check bool) (int, error) {
-		sql, args := writeTouchpointsStatement(tps, ids, check)
+		keys, args := writeTouchpointsArgs(tps, ids, check)
 		if t.pool.Config().ConnConfig.DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
 			args = plainArrays(args) // no prepared statements: pgx's way (writeTouchpoints)
 		}
 		var n int
-		if err := t.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		if err := t.QueryRow(ctx, writeTouchpointsSQL[keys], args...).Scan(&n); err != nil {
 			return 0, err
 		}
 		return n, nil
@@ -371,8 +371,7 @@ func (c *retryKeyCheck) write(write func(check bool) (int, error)) (n int, refus
 // kept between groups: pgx's Query encodes them into one it shrinks back to 256 bytes after every
 // statement, so each group's hundred-odd kilobytes of arrays grew it anew, some ten copies.
 func writeTouchpoints(ctx context.Context, conn *pgx.Conn, tps []store.Touchpoint, ids []store.Identity, check bool) (int, error) {
-	args := append(touchpointArrays(tps), identityArrays(ids)...)
-	keys := writeTouchpointsKeys(tps, check)
+	keys, args := writeTouchpointsArgs(tps, ids, check)
 	if conn.Config().DefaultQueryExecMode != pgx.QueryExecModeCacheStatement {
 		// The URL asked for no prepared statements (default_query_exec_mode, e.g. behind a
 		// pooler in transaction mode): pgx's way.
@@ -421,18 +420,14 @@ func writeTouchpoints(ctx context.Context, conn *pgx.Conn, tps []store.Touchpoin
 	return n, nil
 }
 
-// writeTouchpointsStatement is writeTouchpoints' statement for a group and its arguments.
-func writeTouchpointsStatement(tps []store.Touchpoint, ids []store.Identity, check bool) (string, []any) {
-	return writeTouchpointsSQL[writeTouchpointsKeys(tps, check)], append(touchpointArrays(tps), identityArrays(ids)...)
-}
-
-// writeTouchpointsKeys picks a group's statement: its groupKeys, unchecked unless check.
-func writeTouchpointsKeys(tps []store.Touchpoint, check bool) groupKeys {
+// writeTouchpointsArgs is a group's statement (its groupKeys, unchecked unless check: an index
+// into writeTouchpointsSQL and writeTouchpointsStmt) and the statement's arguments.
+func writeTouchpointsArgs(tps []store.Touchpoint, ids []store.Identity, check bool) (groupKeys, []any) {
 	keys := groupKeysOf(tps)
 	if !check && keys != noneKeyed {
 		keys += unchecked
 	}
-	return keys
+	return keys, append(touchpointArrays(tps), identityArrays(ids)...)
 }
 
 // groupKeys says which of a group's touchpoints carry a client event id, the retry key that
