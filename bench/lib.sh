@@ -53,6 +53,11 @@
 #                    included) that ran longer than MS milliseconds: how the run's statements were
 #                    planned, which an EXPLAIN afterwards, on tables with statistics, may not show
 #                    (row counts and buffers are measured for every statement: not a figure)
+#   PG_WAL_PREALLOC=MB  with STORE=postgres, the WAL segments made ready for reuse before the run,
+#                    as a database in service has them (pg_wal_in_service; default 2048, 0: none,
+#                    each new 16 MB of WAL then a zero-filled file while commits wait)
+#   PG_EXTRA_CONF="name = value; ..."  with STORE=postgres, settings added to the run's cluster
+#                    (e.g. random_page_cost = 1.1): an A/B of a setting, not a figure of the default
 #   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
 #                    N-second CPU profile while the harness runs (bench_profile_start/_report);
 #                    the top of `go tool pprof -top` is printed, the profile kept in the work directory
@@ -279,6 +284,10 @@ pg_start() {
 		log_autovacuum_min_duration = 0
 		log_checkpoints = on
 	CONF
+	if [ -n "${PG_EXTRA_CONF:-}" ]; then
+		printf '%s\n' "$PG_EXTRA_CONF" | tr ';' '\n' >>"$PG_DIR/data/postgresql.conf"
+		log "PostgreSQL settings beside a managed database's (PG_EXTRA_CONF): $PG_EXTRA_CONF"
+	fi
 	if [ "${PG_STATEMENTS:-0}" = 1 ]; then
 		printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.max = 2000\npg_stat_statements.track_planning = on\n" >>"$PG_DIR/data/postgresql.conf"
 	fi
@@ -300,7 +309,39 @@ pg_start() {
 		psql "postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable" -qAtc "create extension pg_stat_statements" >/dev/null
 	fi
 	DB_URL="postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable"
+	pg_wal_in_service "$admin"
 	log "PostgreSQL $(psql "$admin" -qAtc 'show server_version') cluster of this run on port $PG_PORT, postmaster pid $PG_PID: $(psql "$admin" -qAtc "select string_agg(name || '=' || setting || coalesce(unit, ''), ' ' order by name) from pg_settings where name in ('autovacuum','synchronous_commit','fsync','full_page_writes','shared_buffers','effective_cache_size','max_connections','max_wal_size','wal_level','huge_pages')")"
+}
+
+# pg_wal_in_service URL gives the new cluster the WAL segments a database in service has ready
+# (PG_WAL_PREALLOC MB, by default 2048: max_wal_size, the most such a database keeps; 0 leaves
+# the cluster as initdb made it). A new cluster has none: each 16 MB of WAL it writes is a new
+# file that PostgreSQL fills with zeros and syncs (wal_init_zero) while the commit that needs it,
+# and every commit behind it, waits. On session ae's machine that took about 50 ms every
+# 1.25 s at 10,000 events/s: most of bench/ingest's p99 there (docs/benchmarks.md). A database
+# that has run through a checkpoint renames its old segments for reuse instead (up to twice its
+# estimate of the WAL between two checkpoints, within max_wal_size), so it pays this only in its
+# first minutes. Here: a switch to a new segment per 16 MB, then a CHECKPOINT, which recycles
+# them all, before anything is measured.
+pg_wal_in_service() {
+	local mb=${PG_WAL_PREALLOC:-2048}
+	[ "$mb" -gt 0 ] || {
+		log "WAL segments: as initdb made them (PG_WAL_PREALLOC=0): each 16 MB of WAL written is a new file, zero-filled"
+		return 0
+	}
+	local t0=$SECONDS
+	psql "$1" -qAt >/dev/null <<-SQL || return 1
+		create table hub_bench_wal (i int);
+		do \$\$ begin
+			for i in 1..($mb / 16) loop
+				insert into hub_bench_wal values (i);
+				perform pg_switch_wal();
+			end loop;
+		end \$\$;
+		drop table hub_bench_wal;
+		checkpoint;
+	SQL
+	log "WAL segments ready for reuse, as in a database in service: $(psql "$1" -qAtc "select count(*) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}\$'") of 16 MB (PG_WAL_PREALLOC=$mb MB, $((SECONDS - t0)) s)"
 }
 
 # pg_huge_pages prints the cluster's huge_pages setting (see PG_HUGE_PAGES): on after reserving

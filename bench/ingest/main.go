@@ -71,6 +71,7 @@ func main() {
 		concurrency = flag.Int("concurrency", 64, "concurrent clients")
 		rate        = flag.Float64("rate", 0, "events per second offered on a fixed schedule (open loop; each request's latency counts from its scheduled time, so a server that falls behind shows it); 0: closed loop, each client sends its next request when the last is answered")
 		duration    = flag.Duration("duration", 20*time.Second, "how long to send and measure")
+		timeline    = flag.Duration("timeline", 0, "also print the acknowledgement latency per slice of this length of the measured window (e.g. 1s), by when each request was due: whether a slow p99 is spread over the run or a few stalls")
 		warmup      = flag.Duration("warmup", 0, "send the same load this long first: its events are stored and verified, but not counted in the rate, the latencies or the CPU per event (a server that has run a while, its connections open and caches warm)")
 		batch       = flag.Int("batch", 10, "events per request (t.js sends 1 to a few)")
 		sources     = flag.Int("sources", 8, "sources to spread the load over (each has its own rate limit)")
@@ -149,6 +150,7 @@ func main() {
 		bodyBytes                     atomic.Int64
 		mu                            sync.Mutex
 		latencies                     []time.Duration
+		timed                         []timedLatency
 		ackedIDs                      = make(map[string]struct{}, 1<<20)
 	)
 	forced, err := measure.Gate(os.Stderr, *maxLoad, *quietWait, *force)
@@ -169,6 +171,7 @@ func main() {
 		ip := fmt.Sprintf("198.18.%d.%d", rng.IntN(256), 1+rng.IntN(254))
 		visitor := "k_bench" + strconv.Itoa(c)
 		var local []time.Duration
+		var localTimed []timedLatency
 		localIDs := make([]string, 0, 1024)
 		for n := 0; ; n++ {
 			due, more := next()
@@ -206,6 +209,9 @@ func main() {
 				warmAcked.Add(int64(accepted))
 			} else {
 				local = append(local, d)
+				if *timeline > 0 {
+					localTimed = append(localTimed, timedLatency{at: t0.Sub(start), d: d})
+				}
 				acked.Add(int64(accepted))
 				rejected.Add(int64(len(ids) - accepted))
 			}
@@ -215,6 +221,7 @@ func main() {
 		}
 		mu.Lock()
 		latencies = append(latencies, local...)
+		timed = append(timed, localTimed...)
 		for _, id := range localIDs {
 			ackedIDs[id] = struct{}{}
 		}
@@ -277,6 +284,9 @@ func main() {
 		}
 	}
 	slices.Sort(latencies)
+	if *timeline > 0 {
+		printTimeline(os.Stderr, timed, *timeline)
+	}
 	n := acked.Load()
 	hubUS := measure.PerEventText(cpu1.Hub-cpu0.Hub, n, *hubPID > 0)
 	dialect, serverField := "postgres", " server=rudder"
@@ -288,9 +298,9 @@ func main() {
 	if s := sent.Load(); s > 0 {
 		bytesPerEvent = float64(bodyBytes.Load()) / float64(s)
 	}
-	fmt.Fprintf(os.Stderr, "ingest: target=%s run=%s tenant=%s concurrency=%d batch=%d sources=%d warmup=%s warmup_acked=%d duration=%s requests=%d sent=%d acked=%d stored=%d rejected=%d failed=%d body_bytes_per_event=%.0f hub_cpu=%s pg_cpu=%s\n",
+	fmt.Fprintf(os.Stderr, "ingest: target=%s run=%s tenant=%s concurrency=%d batch=%d sources=%d warmup=%s warmup_acked=%d duration=%s requests=%d sent=%d acked=%d stored=%d rejected=%d failed=%d retried_429=%d retried_503=%d retried_failed=%d body_bytes_per_event=%.0f hub_cpu=%s pg_cpu=%s\n",
 		*server, run, tenant.ID, *concurrency, *batch, len(keys), *warmup, warmAcked.Load(), elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
-		bytesPerEvent, cpu1.Hub-cpu0.Hub, cpu1.PG-cpu0.PG)
+		retried429.Load(), retried503.Load(), retriedFailed.Load(), bytesPerEvent, cpu1.Hub-cpu0.Hub, cpu1.PG-cpu0.PG)
 	line := fmt.Sprintf("ingest: store=%s%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
 		dialect, serverField, float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) +
 		cpu1.FaultFields(cpu0, n, "event", *hubPID > 0, *pgPID > 0 && dialect == "postgres") + machine + measure.PeakRSSField(*hubPID)
@@ -360,9 +370,22 @@ func send(client *http.Client, tg target, base string, body []byte, events int, 
 			}
 			return false, 0
 		}
+		switch {
+		case err != nil:
+			retriedFailed.Add(1)
+		case status == http.StatusTooManyRequests:
+			retried429.Add(1)
+		default:
+			retried503.Add(1)
+		}
 		time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
 	}
 }
+
+// The retries send made, by what the server answered: a retry's back-off (50 ms, doubling) is
+// in its request's latency, so a p99 near 50 ms with retries is the harness waiting, not the
+// server working.
+var retried429, retried503, retriedFailed atomic.Int64
 
 // countAccepted reads "accepted":N from a collect response without decoding all of it.
 func countAccepted(b []byte) int {
@@ -418,6 +441,32 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	}
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// timedLatency is one acknowledged request's latency and when it was due (or sent, in a closed
+// loop), from the start of the measured window.
+type timedLatency struct{ at, d time.Duration }
+
+// printTimeline prints, per slice of the measured window, the requests acknowledged and their
+// latency's p50, p99 and maximum.
+func printTimeline(w io.Writer, timed []timedLatency, slice time.Duration) {
+	slots := map[int][]time.Duration{}
+	last := 0
+	for _, t := range timed {
+		i := int(t.at / slice)
+		slots[i] = append(slots[i], t.d)
+		last = max(last, i)
+	}
+	for i := 0; i <= last; i++ {
+		ds := slots[i]
+		slices.Sort(ds)
+		top := time.Duration(0)
+		if len(ds) > 0 {
+			top = ds[len(ds)-1]
+		}
+		fmt.Fprintf(w, "timeline +%s: requests=%d p50=%.1fms p99=%.1fms max=%.1fms\n",
+			time.Duration(i)*slice, len(ds), ms(percentile(ds, 0.50)), ms(percentile(ds, 0.99)), ms(top))
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

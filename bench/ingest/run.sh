@@ -10,6 +10,8 @@
 #   bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10            # SQLite
 #   STORE=postgres bench/ingest/run.sh -warmup 5s -duration 20s -concurrency 16 -batch 10 -rate 10000
 #                                                                          # open loop: 10,000 events/s offered
+#   STORE=postgres bench/ingest/run.sh -warmup 5s -duration 20s -rate 10000 -timeline 100ms
+#                                                                          # plus the latency per 100 ms slice: a stall or a spread?
 #   PROFILE=15 STORE=postgres bench/ingest/run.sh -duration 20s            # plus a CPU profile of the server
 #   FORCE=1 bench/ingest/run.sh -duration 3s                               # smoke run on a busy machine (forced=1)
 #
