@@ -316,13 +316,13 @@ pg_start() {
 # pg_wal_in_service URL gives the new cluster the WAL segments a database in service has ready
 # (PG_WAL_PREALLOC MB, by default 2048: max_wal_size, the most such a database keeps; 0 leaves
 # the cluster as initdb made it). A new cluster has none: each 16 MB of WAL it writes is a new
-# file that PostgreSQL fills with zeros and syncs (wal_init_zero) while the commit that needs it,
-# and every commit behind it, waits. On session ae's machine that took about 50 ms every
-# 1.25 s at 10,000 events/s: most of bench/ingest's p99 there (docs/benchmarks.md). A database
-# that has run through a checkpoint renames its old segments for reuse instead (up to twice its
-# estimate of the WAL between two checkpoints, within max_wal_size), so it pays this only in its
-# first minutes. Here: a switch to a new segment per 16 MB, then a CHECKPOINT, which recycles
-# them all, before anything is measured.
+# file that PostgreSQL fills with zeros and syncs (wal_init_zero) while the commit that needs
+# it, and every commit behind it, waits. On session ae's machine that took 25-60 ms, every
+# 1.25 s at 10,000 events/s (docs/benchmarks.md, session ae). A database that has run through a
+# checkpoint renames its old segments for reuse instead (up to twice its estimate of the WAL
+# between two checkpoints, within max_wal_size), so it pays this only in its first minutes.
+# Here: a switch to a new segment per 16 MB, then a CHECKPOINT, which recycles them all, before
+# anything is measured.
 pg_wal_in_service() {
 	local mb=${PG_WAL_PREALLOC:-2048}
 	[ "$mb" -gt 0 ] || {

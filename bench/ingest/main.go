@@ -46,6 +46,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -151,7 +152,11 @@ func main() {
 		mu                            sync.Mutex
 		latencies                     []time.Duration
 		timed                         []timedLatency
-		ackedIDs                      = make(map[string]struct{}, 1<<20)
+		// The requests acknowledged whole, per client, by number: their events' ids are made
+		// again for the check after the run (eventID), so that the harness keeps no string per
+		// event while it measures: less for its own garbage collector to mark on the two cores
+		// Hub and PostgreSQL use (-timeline counts its collections per slice).
+		ackedReqs = make([][]int, *concurrency)
 	)
 	forced, err := measure.Gate(os.Stderr, *maxLoad, *quietWait, *force)
 	if err != nil {
@@ -172,7 +177,7 @@ func main() {
 		visitor := "k_bench" + strconv.Itoa(c)
 		var local []time.Duration
 		var localTimed []timedLatency
-		localIDs := make([]string, 0, 1024)
+		var localReqs []int
 		for n := 0; ; n++ {
 			due, more := next()
 			if !more {
@@ -183,7 +188,7 @@ func main() {
 			evs := make([]event, *batch)
 			now := time.Now()
 			for e := range ids {
-				ids[e] = fmt.Sprintf("%s-%d-%d-%d", run, c, n, e)
+				ids[e] = eventID(run, c, n, e)
 				evs[e] = event{
 					typ: pick(weights, rng), id: ids[e], at: now, visitor: visitor, client: c,
 					url: fmt.Sprintf("https://shop.example.com/p/%d?utm_source=facebook&utm_campaign=bench&fbclid=IwAR%s%d", n, run, c),
@@ -216,15 +221,13 @@ func main() {
 				rejected.Add(int64(len(ids) - accepted))
 			}
 			if accepted == len(ids) {
-				localIDs = append(localIDs, ids...)
+				localReqs = append(localReqs, n)
 			}
 		}
 		mu.Lock()
 		latencies = append(latencies, local...)
 		timed = append(timed, localTimed...)
-		for _, id := range localIDs {
-			ackedIDs[id] = struct{}{}
-		}
+		ackedReqs[c] = localReqs
 		mu.Unlock()
 	}
 	if *rate > 0 {
@@ -249,7 +252,17 @@ func main() {
 	}
 	profiled := prof.Start(os.Stderr)
 	mc := measure.StartMachine()
+	var gcs []time.Duration
+	stopGCs := make(chan struct{})
+	gcsDone := make(chan struct{})
+	if *timeline > 0 {
+		go func() { defer close(gcsDone); gcs = watchGCs(start, stopGCs) }()
+	} else {
+		close(gcsDone)
+	}
 	wg.Wait()
+	close(stopGCs)
+	<-gcsDone
 	elapsed := time.Since(start)
 	cpu1, err := measure.ReadUsage(*hubPID, *pgPID)
 	if err != nil {
@@ -273,6 +286,14 @@ func main() {
 		log.Fatalf("ingest: verify: %v", err)
 	}
 	lost, dup := 0, 0
+	ackedIDs := make(map[string]struct{}, int(acked.Load()))
+	for c, reqs := range ackedReqs {
+		for _, n := range reqs {
+			for e := range *batch {
+				ackedIDs[eventID(run, c, n, e)] = struct{}{}
+			}
+		}
+	}
 	for id := range ackedIDs {
 		if counts[id] == 0 {
 			lost++
@@ -285,7 +306,7 @@ func main() {
 	}
 	slices.Sort(latencies)
 	if *timeline > 0 {
-		printTimeline(os.Stderr, timed, *timeline)
+		printTimeline(os.Stderr, timed, gcs, *timeline)
 	}
 	n := acked.Load()
 	hubUS := measure.PerEventText(cpu1.Hub-cpu0.Hub, n, *hubPID > 0)
@@ -443,19 +464,28 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
+// eventID is the id of event e of client c's request n in run.
+func eventID(run string, c, n, e int) string { return fmt.Sprintf("%s-%d-%d-%d", run, c, n, e) }
+
 // timedLatency is one acknowledged request's latency and when it was due (or sent, in a closed
 // loop), from the start of the measured window.
 type timedLatency struct{ at, d time.Duration }
 
-// printTimeline prints, per slice of the measured window, the requests acknowledged and their
-// latency's p50, p99 and maximum.
-func printTimeline(w io.Writer, timed []timedLatency, slice time.Duration) {
+// printTimeline prints, per slice of the measured window, the requests acknowledged, their
+// latency's p50, p99 and maximum, and how many garbage collections the harness itself started
+// (gcs: when each began, from the window's start): a slow slice with one of those may be the
+// harness's delay, not the server's.
+func printTimeline(w io.Writer, timed []timedLatency, gcs []time.Duration, slice time.Duration) {
 	slots := map[int][]time.Duration{}
+	collections := map[int]int{}
 	last := 0
 	for _, t := range timed {
 		i := int(t.at / slice)
 		slots[i] = append(slots[i], t.d)
 		last = max(last, i)
+	}
+	for _, g := range gcs {
+		collections[int(g/slice)]++
 	}
 	for i := 0; i <= last; i++ {
 		ds := slots[i]
@@ -464,8 +494,30 @@ func printTimeline(w io.Writer, timed []timedLatency, slice time.Duration) {
 		if len(ds) > 0 {
 			top = ds[len(ds)-1]
 		}
-		fmt.Fprintf(w, "timeline +%s: requests=%d p50=%.1fms p99=%.1fms max=%.1fms\n",
-			time.Duration(i)*slice, len(ds), ms(percentile(ds, 0.50)), ms(percentile(ds, 0.99)), ms(top))
+		fmt.Fprintf(w, "timeline +%s: requests=%d p50=%.1fms p99=%.1fms max=%.1fms harness_gcs=%d\n",
+			time.Duration(i)*slice, len(ds), ms(percentile(ds, 0.50)), ms(percentile(ds, 0.99)), ms(top), collections[i])
+	}
+}
+
+// watchGCs notes, every 5 ms until stop closes, when the harness's garbage collector started
+// a cycle, from start: runtime/metrics reads the count without stopping the world.
+func watchGCs(start time.Time, stop <-chan struct{}) []time.Duration {
+	sample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(sample)
+	seen := sample[0].Value.Uint64()
+	var out []time.Duration
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return out
+		case <-tick.C:
+		}
+		metrics.Read(sample)
+		for n := sample[0].Value.Uint64(); seen < n; seen++ {
+			out = append(out, time.Since(start))
+		}
 	}
 }
 

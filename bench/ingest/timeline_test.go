@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,7 +11,8 @@ import (
 )
 
 // The timeline slices the measured window by when each request was due and prints each
-// slice's count and latencies, empty slices included, so a stall shows where it happened.
+// slice's count and latencies, empty slices included, so a stall shows where it happened, and
+// the harness's own garbage collections in it.
 func TestPrintTimeline(t *testing.T) {
 	t.Parallel()
 	ms := time.Millisecond
@@ -19,10 +21,10 @@ func TestPrintTimeline(t *testing.T) {
 		{at: 210 * ms, d: 55 * ms},
 	}
 	var b strings.Builder
-	printTimeline(&b, timed, 100*ms)
-	want := "timeline +0s: requests=3 p50=3.0ms p99=4.0ms max=4.0ms\n" +
-		"timeline +100ms: requests=0 p50=0.0ms p99=0.0ms max=0.0ms\n" +
-		"timeline +200ms: requests=1 p50=55.0ms p99=55.0ms max=55.0ms\n"
+	printTimeline(&b, timed, []time.Duration{205 * ms, 230 * ms}, 100*ms)
+	want := "timeline +0s: requests=3 p50=3.0ms p99=4.0ms max=4.0ms harness_gcs=0\n" +
+		"timeline +100ms: requests=0 p50=0.0ms p99=0.0ms max=0.0ms harness_gcs=0\n" +
+		"timeline +200ms: requests=1 p50=55.0ms p99=55.0ms max=55.0ms harness_gcs=2\n"
 	if b.String() != want {
 		t.Fatalf("timeline:\n%s\nwant:\n%s", b.String(), want)
 	}
@@ -54,5 +56,21 @@ func TestSendCountsRetries(t *testing.T) {
 	}
 	if got := retried503.Load() - before503; got != 1 {
 		t.Errorf("retries after a 503: %d, want 1", got)
+	}
+}
+
+// watchGCs notes a collection the harness runs while it watches.
+func TestWatchGCs(t *testing.T) {
+	t.Parallel()
+	stop := make(chan struct{})
+	done := make(chan []time.Duration)
+	start := time.Now()
+	go func() { done <- watchGCs(start, stop) }()
+	time.Sleep(20 * time.Millisecond)
+	runtime.GC()
+	time.Sleep(20 * time.Millisecond)
+	close(stop)
+	if gcs := <-done; len(gcs) == 0 {
+		t.Fatal("no collection noted after runtime.GC()")
 	}
 }
