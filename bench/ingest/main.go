@@ -306,6 +306,9 @@ func main() {
 	}
 	slices.Sort(latencies)
 	if *timeline > 0 {
+		// The wall clock of the window's start, to set the slices beside what other tools
+		// logged at the same moments (the database's log, the kernel's counters).
+		fmt.Fprintf(os.Stderr, "timeline: the window starts at %s\n", start.UTC().Format("15:04:05.000 MST"))
 		printTimeline(os.Stderr, timed, gcs, *timeline)
 	}
 	n := acked.Load()
