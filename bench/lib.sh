@@ -330,7 +330,7 @@ pg_wal_in_service() {
 		return 0
 	}
 	local t0=$SECONDS
-	psql "$1" -qAt >/dev/null <<-SQL || return 1
+	psql "$1" -v ON_ERROR_STOP=1 -qAt >/dev/null <<-SQL || return 1
 		create table hub_bench_wal (i int);
 		do \$\$ begin
 			for i in 1..($mb / 16) loop
