@@ -252,17 +252,12 @@ func main() {
 	}
 	profiled := prof.Start(os.Stderr)
 	mc := measure.StartMachine()
-	var gcs []time.Duration
-	stopGCs := make(chan struct{})
-	gcsDone := make(chan struct{})
+	stopGCs := func() []time.Duration { return nil }
 	if *timeline > 0 {
-		go func() { defer close(gcsDone); gcs = watchGCs(start, stopGCs) }()
-	} else {
-		close(gcsDone)
+		stopGCs = watchGCs(start)
 	}
 	wg.Wait()
-	close(stopGCs)
-	<-gcsDone
+	gcs := stopGCs()
 	elapsed := time.Since(start)
 	cpu1, err := measure.ReadUsage(*hubPID, *pgPID)
 	if err != nil {
@@ -502,25 +497,40 @@ func printTimeline(w io.Writer, timed []timedLatency, gcs []time.Duration, slice
 	}
 }
 
-// watchGCs notes, every 5 ms until stop closes, when the harness's garbage collector started
-// a cycle, from start: runtime/metrics reads the count without stopping the world.
-func watchGCs(start time.Time, stop <-chan struct{}) []time.Duration {
+// watchGCs notes, every 5 ms until the function it returns is called, when the harness's
+// garbage collector started a cycle, from start; that call returns them, a last reading
+// included. runtime/metrics reads the count without stopping the world. The count before
+// watchGCs returns is not noted.
+func watchGCs(start time.Time) (stop func() []time.Duration) {
 	sample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
 	metrics.Read(sample)
 	seen := sample[0].Value.Uint64()
 	var out []time.Duration
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return out
-		case <-tick.C:
-		}
+	note := func() {
 		metrics.Read(sample)
 		for n := sample[0].Value.Uint64(); seen < n; seen++ {
 			out = append(out, time.Since(start))
 		}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				note()
+				return
+			case <-tick.C:
+				note()
+			}
+		}
+	}()
+	return func() []time.Duration {
+		close(quit)
+		<-done
+		return out
 	}
 }
 
