@@ -82,3 +82,81 @@ func TestPurchaseDeliveryPlans(t *testing.T) {
 		t.Fatalf("checked %q in %d plans, want the insert and the trigger twice", checked, len(got))
 	}
 }
+
+// TestOrderByExternalIDPlans: the intake's read of an order by its gateway's key goes through
+// that key's index, whatever its plan was made on. The intake reads it before every order event
+// (the lookups' batch, on generic plans), and again, locked, when the event is for an order it
+// has. As tenant_id = ... AND provider = ... AND external_id = ..., a plan made while orders had
+// no statistics read orders_created: every order of the tenant's and provider's, to find one or
+// none. Here the plans are made as the intake makes them, on the first order of a
+// never-analysed table, generic (plan_cache_mode on the store's one connection), and watched
+// through auto_explain once the tenant has 300 orders.
+func TestOrderByExternalIDPlans(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, watch := watchedStore(t, true)
+	tn, err := s.CreateTenant(ctx, store.Tenant{Name: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	ext := func(i int) string { return fmt.Sprintf("HP%06d", i) }
+	lookup := func(i int) *store.Order {
+		t.Helper()
+		ls := []store.Lookup{{Kind: store.LookupOrderByExternalID, TenantID: tn.ID, Provider: "hotmart", ExternalID: ext(i)}}
+		if err := s.Lookups(ctx, ls); err != nil {
+			t.Fatal(err)
+		}
+		return ls[0].Order
+	}
+	apply := func(i int, status domain.OrderStatus, key string) {
+		t.Helper()
+		if err := s.Tx(ctx, func(tx store.Tx) error {
+			_, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, Provider: "hotmart", ExternalID: ext(i),
+				EventKey: key, Status: status, OccurredAt: now, AmountMinor: 19700, Currency: "BRL", NewOrderID: store.NewID()})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 300 {
+		if o := lookup(i); o != nil {
+			t.Fatalf("order %s found before it was written: %+v", ext(i), o)
+		}
+		apply(i, domain.StatusPaid, "paid")
+		if i < 10 {
+			apply(i, domain.StatusRefunded, "refunded") // the locked read of an order Hub has
+		}
+	}
+
+	watch.start()
+	if o := lookup(150); o == nil || o.ExternalID != ext(150) {
+		t.Fatalf("lookup of %s: %+v", ext(150), o)
+	}
+	if o := lookup(300); o != nil {
+		t.Fatalf("lookup of %s, never written: %+v", ext(300), o)
+	}
+	if o, err := s.GetOrderByExternalID(ctx, tn.ID, "hotmart", ext(100)); err != nil || o.ExternalID != ext(100) {
+		t.Fatalf("get %s: %+v %v", ext(100), o, err)
+	}
+	apply(200, domain.StatusRefunded, "refunded")
+	got := watch.stop(t)
+
+	checked := 0
+	for _, p := range got {
+		if !strings.Contains(p.Query, "external_id = $3") || !strings.Contains(p.Query, "FROM orders") {
+			continue
+		}
+		checked++
+		walkPlan(p.Plan, func(n planNode) {
+			if n.Relation == "orders" && (n.Index != "orders_external" || n.Removed > 0 || n.Rows > 1) {
+				t.Errorf("%s on orders (%s) read %g rows and threw away %g, want the key's index and one row at most:\n%s",
+					n.Type, n.Index, n.Rows, n.Removed, p.Text)
+			}
+		})
+	}
+	// Two lookups, the get and the refund's locked read.
+	if checked != 4 {
+		t.Fatalf("checked %d plans of the read by the gateway's key, want 4", checked)
+	}
+}

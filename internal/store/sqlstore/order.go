@@ -50,11 +50,14 @@ func (q *queries) GetOrder(ctx context.Context, tenantID, id string) (store.Orde
 	return o, nil
 }
 
-const orderByExternalIDSQL = `SELECT ` + orderCols + ` FROM orders
-		WHERE tenant_id = $1 AND provider = $2 AND external_id = $3`
+// orderByExternalIDSQL reads an order by its gateway's key ($1 the tenant, $2 the provider, $3
+// the external id): the flavor's orderKey.
+func (q *queries) orderByExternalIDSQL() string {
+	return `SELECT ` + orderCols + ` FROM orders WHERE ` + q.f.orderKey
+}
 
 func (q *queries) GetOrderByExternalID(ctx context.Context, tenantID, provider, externalID string) (store.Order, error) {
-	o, err := scanOrder(q.queryRow(ctx, q.r, orderByExternalIDSQL, tenantID, provider, externalID))
+	o, err := scanOrder(q.queryRow(ctx, q.r, q.orderByExternalIDSQL(), tenantID, provider, externalID))
 	if err != nil {
 		return store.Order{}, readErr("get order by external id", err)
 	}
@@ -65,7 +68,7 @@ func (q *queries) GetOrderByExternalID(ctx context.Context, tenantID, provider, 
 // no such order.
 func (q *queries) orderByExternalID(tenantID, provider, externalID string, out **store.Order) read {
 	const op = "get order by external id"
-	return read{op: op, sql: q.f.Rebind(orderByExternalIDSQL), args: []any{tenantID, provider, externalID},
+	return read{op: op, sql: q.f.Rebind(q.orderByExternalIDSQL()), args: []any{tenantID, provider, externalID},
 		rows: func(r Rows) error {
 			found, err := collect(r, nil, op, func(r Rows) (store.Order, error) { return scanOrder(r) })
 			if len(found) > 0 {
@@ -246,8 +249,7 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 		change.Created = true
 	case isNoRows(err):
 		withHistory = false // no order was created, so no history row was written either
-		cur, err = scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders
-			WHERE tenant_id = $1 AND provider = $2 AND external_id = $3`+q.f.ForUpdate, e.TenantID, e.Provider, e.ExternalID))
+		cur, err = scanOrder(q.queryRow(ctx, q.w, q.orderByExternalIDSQL()+q.f.ForUpdate, e.TenantID, e.Provider, e.ExternalID))
 		if err != nil {
 			return store.Order{}, store.OrderChange{}, err
 		}
