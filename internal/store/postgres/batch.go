@@ -27,7 +27,11 @@ func (q poolQuerier) QueryBatch(ctx context.Context, qs []sqlstore.BatchQuery) e
 
 // genericPlans makes the statements after it in the batch's implicit transaction (the queries
 // of a pipeline before its Sync are one transaction) use their prepared generic plans; the
-// setting ends with the batch. The batched reads are the match's lookups (sqlstore.Lookups):
+// setting ends with the batch. It is set_config's local form, not SET LOCAL: the same setting
+// for the same transaction, but SET LOCAL outside BEGIN ... COMMIT also sends a warning ("SET
+// LOCAL can only be used in transaction blocks") into PostgreSQL's log and to the client, one
+// per batch: hundreds a second at a launch's peak, in the log an operator reads (and pays
+// CloudWatch for). The batched reads are the match's lookups (sqlstore.Lookups):
 // indexed reads of a few rows whose best plan does not depend on the values. Left to choose,
 // PostgreSQL made a custom plan at every execution of the touchpoint reads, because the
 // generic plan of a read of the partitioned touchpoints table is costed over every partition
@@ -35,4 +39,4 @@ func (q poolQuerier) QueryBatch(ctx context.Context, qs []sqlstore.BatchQuery) e
 // one partition (the harness's), about 1.5 ms more with a month of day partitions in it, against
 // a few µs of execution (docs/benchmarks-history.md). The generic plan prunes the partitions when it
 // starts, from the read's values.
-const genericPlans = "SET LOCAL plan_cache_mode = force_generic_plan"
+const genericPlans = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"
