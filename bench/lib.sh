@@ -11,7 +11,8 @@
 # (as the postgres user when run as root: PostgreSQL refuses root) on a free port, configured
 # like a managed database (autovacuum on, synchronous_commit=on, fsync=on, full_page_writes=on,
 # shared_buffers 25 % of RAM capped at 8 GB in huge pages, effective_cache_size 75 %,
-# max_connections 200, max_wal_size 2 GB), and starts a redis-server on a free port with no
+# max_connections 200, max_wal_size 2 GB, and random_page_cost 1.1 as Hub's Terraform sets RDS's
+# parameter group), and starts a redis-server on a free port with no
 # persistence (as a managed cache); both are logged with their settings and stopped at the end.
 #
 # Inputs (environment):
@@ -57,7 +58,8 @@
 #                    as a database in service has them (pg_wal_in_service; default 2048, 0: none,
 #                    each new 16 MB of WAL then a zero-filled file while commits wait)
 #   PG_EXTRA_CONF="name = value; ..."  with STORE=postgres, settings added to the run's cluster
-#                    (e.g. random_page_cost = 1.1): an A/B of a setting, not a figure of the default
+#                    (e.g. random_page_cost = 4, PostgreSQL's own default): an A/B of a setting,
+#                    not a figure of the default; a later setting overrides the default's
 #   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
 #                    N-second CPU profile while the harness runs (bench_profile_start/_report);
 #                    the top of `go tool pprof -top` is printed, the profile kept in the work directory
@@ -280,6 +282,8 @@ pg_start() {
 		wal_level = replica
 		max_wal_size = 2GB
 		checkpoint_timeout = 5min
+		# as Hub's Terraform sets RDS's parameter group (docs/infrastructure/terraform/rds.tf)
+		random_page_cost = 1.1
 		# logging only: each autovacuum run (pg_autovacuum_report) and checkpoint, with its CPU
 		log_autovacuum_min_duration = 0
 		log_checkpoints = on
@@ -310,7 +314,7 @@ pg_start() {
 	fi
 	DB_URL="postgres://postgres@127.0.0.1:$PG_PORT/hub?sslmode=disable"
 	pg_wal_in_service "$admin"
-	log "PostgreSQL $(psql "$admin" -qAtc 'show server_version') cluster of this run on port $PG_PORT, postmaster pid $PG_PID: $(psql "$admin" -qAtc "select string_agg(name || '=' || setting || coalesce(unit, ''), ' ' order by name) from pg_settings where name in ('autovacuum','synchronous_commit','fsync','full_page_writes','shared_buffers','effective_cache_size','max_connections','max_wal_size','wal_level','huge_pages')")"
+	log "PostgreSQL $(psql "$admin" -qAtc 'show server_version') cluster of this run on port $PG_PORT, postmaster pid $PG_PID: $(psql "$admin" -qAtc "select string_agg(name || '=' || setting || coalesce(unit, ''), ' ' order by name) from pg_settings where name in ('autovacuum','synchronous_commit','fsync','full_page_writes','shared_buffers','effective_cache_size','max_connections','max_wal_size','wal_level','huge_pages','random_page_cost')")"
 }
 
 # pg_wal_in_service URL gives the new cluster the WAL segments a database in service has ready
