@@ -268,7 +268,8 @@ pg_start() {
 	PG_PORT=$(free_port)
 	cat >>"$PG_DIR/data/postgresql.conf" <<-CONF
 
-		# bench/lib.sh: a managed database's settings (RDS/Cloud SQL defaults), not a tuned one
+		# bench/lib.sh: a managed database's settings (RDS/Cloud SQL defaults, and what Hub's
+		# Terraform sets in RDS's parameter group), not a tuned one
 		listen_addresses = '127.0.0.1'
 		port = $PG_PORT
 		unix_socket_directories = '$PG_DIR'
