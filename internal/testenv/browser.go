@@ -20,7 +20,13 @@ func Browser(t testing.TB, first ...chromedp.Action[chromedp.Void]) context.Cont
 	if _, err := exec.LookPath(ChromiumPath); err != nil {
 		Missing(t, "testenv: chromium not found at %s (apt-get install -y chromium): %v", ChromiumPath, err)
 	}
+	// Chromium keeps its process singleton (SingletonSocket, SingletonCookie) in a directory
+	// of its own under TMPDIR, org.chromium.Chromium.*, and removes it only when it exits on
+	// its own, not when the test's end kills it: with /tmp, each CI run left about thirty
+	// behind. Under the test's temporary directory it goes with the test.
+	tmp := t.TempDir()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.ExecPath(ChromiumPath),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
