@@ -72,6 +72,8 @@ func (a *App) wire() error {
 	// or fall back to River; both send through the same worker, so their batches are shared.
 	a.local = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
 	a.browserLocal = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
+	// Their writes wait behind the purchases' on the embedded store's one writer, as ingest's do.
+	a.browserLocal.SetLowPriority()
 	// Stopped after ingest and intake (closers run in reverse), so the deliveries their last
 	// commits plan still get their first attempts here, and before the live view.
 	a.closers = append(a.closers, a.Live.Close, a.local.Stop, a.browserLocal.Stop)

@@ -23,6 +23,7 @@ type pending struct {
 	replay  bool
 	carried bool     // d is as planned, not read (Local.DispatchJobs): begin writes it only if unchanged
 	resend  bool     // the delivery's last send lost its outcome
+	low     bool     // the job's writes are low priority (store.WithLowPriority): a browser event's
 	stale   []string // attempts of that lost send, still in flight, to close
 	attempt store.Attempt
 	out     chan sent

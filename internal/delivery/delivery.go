@@ -693,7 +693,7 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 		return river.JobSnooze(bstate.Wait)
 	}
 
-	p := &pending{ev: ev, d: d, replay: a.Replay > 0, carried: carried != nil}
+	p := &pending{ev: ev, d: d, replay: a.Replay > 0, carried: carried != nil, low: store.LowPriority(ctx)}
 	if d.InFlight {
 		// The last send's outcome was lost: it may have reached the platform.
 		p.resend = true
@@ -837,6 +837,15 @@ func (w *Worker) beginTx(ctx context.Context, requestID string, items []*pending
 		d  store.Delivery
 	}
 	recs := make([]rec, len(items))
+	// A batch of browser events' deliveries only is low priority, as their jobs are; one that
+	// carries a purchase is not.
+	low := true
+	for _, p := range items {
+		low = low && p.low
+	}
+	if low {
+		ctx = store.WithLowPriority(ctx)
+	}
 	err := w.Store.Tx(ctx, func(tx store.Tx) error {
 		// The batch's event ids once per tenant (a batch is one destination's, so one
 		// tenant's), not on each attempt: n ids, not n².

@@ -153,10 +153,15 @@ func (g *groupCommit) attempt(group []*groupWrite) error {
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
 	rows := make([]store.AttemptWrite, 0, len(group))
+	low := true // every write low priority (store.WithLowPriority): the group is too
 	for _, w := range group {
 		if w.row != nil {
 			rows = append(rows, *w.row)
 		}
+		low = low && store.LowPriority(w.ctx)
+	}
+	if low {
+		ctx = store.WithLowPriority(ctx)
 	}
 	return g.tx(ctx, func(tx store.Tx) error {
 		if len(rows) > 0 {

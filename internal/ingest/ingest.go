@@ -266,7 +266,11 @@ type touchpointWriter interface {
 // with them: were the touchpoints committed and the planning then failed, the client's retry
 // would find its events stored (a new touchpoint id, skipped for its client event id) and
 // could not plan them any more.
+//
+// Its writes are low priority (store.WithLowPriority): on the embedded store's one writer a
+// purchase's writes go first.
 func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
+	ctx = store.WithLowPriority(ctx)
 	ids := identities(tps)
 	if w, ok := s.cfg.Store.(touchpointWriter); ok && !mayPlanDeliveries(tps) {
 		if _, err := w.WriteTouchpoints(ctx, tps, ids); err != nil {

@@ -20,10 +20,23 @@ type planRecorder struct {
 	creates []store.Delivery
 	jobs    []store.DeliveryJob
 	reads   []store.Delivery
+	writes  []bool // per transaction or WriteTouchpoints: marked low priority (store.WithLowPriority)
 }
 
 func (r *planRecorder) Tx(ctx context.Context, fn func(store.Tx) error) error {
+	r.wrote(ctx)
 	return r.Store.Tx(ctx, func(tx store.Tx) error { return fn(recordingTx{Tx: tx, r: r}) })
+}
+
+func (r *planRecorder) WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error) {
+	r.wrote(ctx)
+	return r.Store.WriteTouchpoints(ctx, tps, ids)
+}
+
+func (r *planRecorder) wrote(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.writes = append(r.writes, store.LowPriority(ctx))
 }
 
 func (r *planRecorder) DispatchJobs(jobs []store.DeliveryJob) {
@@ -57,6 +70,41 @@ func (t recordingTx) CreateDelivery(ctx context.Context, d store.Delivery) (stor
 	t.r.creates = append(t.r.creates, d)
 	t.r.mu.Unlock()
 	return t.Tx.CreateDelivery(ctx, d)
+}
+
+// TestGroupWritesLowPriority: a group's write is low priority (store.WithLowPriority), with
+// deliveries to plan (a transaction) or without (WriteTouchpoints alone), so that the embedded
+// store's one writer takes a purchase's writes before a launch's leads.
+func TestGroupWritesLowPriority(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := testSource()
+	src.ID, src.PublicKey = "src_low", "pk_low"
+	real := openStore(t, "sqlite", src)
+	if _, err := real.CreateDestination(ctx, store.Destination{TenantID: src.TenantID, Type: "meta", Name: "Meta", Enabled: true,
+		Config: json.RawMessage(`{"events":"Lead"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &planRecorder{Store: real}
+	f := newFixture(t, func(c *Config) { c.Store, c.Dispatcher = rec, rec })
+	for i, events := range []string{
+		`{"type":"lead","event_id":"lead-1","visitor_id":"k_1","email":"ana@example.com"}`,
+		`{"type":"page_view","event_id":"pv-1","visitor_id":"k_1","url":"https://shop.example.com/"}`,
+	} {
+		if got := f.collect(fmt.Sprintf(`{"key":%q,"events":[%s]}`, src.PublicKey, events)); got.Code != http.StatusAccepted {
+			t.Fatalf("collect %d: %d %s", i, got.Code, got.Body)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.writes) != 2 {
+		t.Fatalf("%d writes, want the lead's transaction and the page view's write", len(rec.writes))
+	}
+	for i, low := range rec.writes {
+		if !low {
+			t.Errorf("write %d not marked low priority", i)
+		}
+	}
 }
 
 // TestGroupPlansFromWhatItWrote: a group of browser events that a destination takes plans

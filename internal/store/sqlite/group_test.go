@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -128,6 +129,85 @@ func TestGroupCommit(t *testing.T) {
 	commits, committed := sqlite.GroupStats(s)
 	if commits-commits0 > 3 || committed-committed0 != n+1 {
 		t.Errorf("%d transactions committed in %d commits; want %d in at most 3", committed-committed0, commits-commits0, n+1)
+	}
+}
+
+// TestGroupLowPriorityWaits: while the writer is busy, the transactions marked low priority
+// (store.WithLowPriority: a browser event's) run after every other waiting one, each kind in the
+// order it queued, and not in a group that holds another: that group commits without them. A
+// low one whose caller leaves before it is taken never runs, and every other one commits.
+func TestGroupLowPriorityWaits(t *testing.T) {
+	t.Parallel()
+	s, e := groupWorld(t)
+	release := make(chan struct{})
+	_, held := holdGroup(t, s, e, release)
+
+	var (
+		mu      sync.Mutex
+		ran     []string
+		commits = map[string]int{} // the commits before its group's: equal in one group
+	)
+	type result struct {
+		name, id string
+		err      error
+	}
+	results := make(chan result, 5)
+	queue := func(ctx context.Context, name string) {
+		go func() {
+			r := result{name: name}
+			r.err = s.Tx(ctx, func(tx store.Tx) error {
+				before, _ := sqlite.GroupStats(s)
+				mu.Lock()
+				ran = append(ran, name)
+				commits[name] = before
+				mu.Unlock()
+				in := e
+				in.ID = store.NewID()
+				got, err := tx.InsertInbox(ctx, in)
+				r.id = got.ID
+				return err
+			})
+			results <- r
+		}()
+	}
+	low := store.WithLowPriority(context.Background())
+	leaving, leave := context.WithCancel(low)
+	// Queued one at a time, so the queue's order is known.
+	for i, q := range []struct {
+		ctx  context.Context
+		name string
+	}{{low, "lead 1"}, {context.Background(), "purchase 1"}, {leaving, "lead that left"}, {low, "lead 2"}, {context.Background(), "purchase 2"}} {
+		queue(q.ctx, q.name)
+		waitQueued(t, s, i+1)
+	}
+	leave()
+	left := <-results // the one that left answers at once
+	if left.name != "lead that left" {
+		t.Fatalf("%s answered while the writer was held: %v", left.name, left.err)
+	}
+	if !errors.Is(left.err, context.Canceled) {
+		t.Errorf("the transaction whose caller left: %v, want context.Canceled", left.err)
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("%s: %v", r.name, r.err)
+		}
+		if !inboxExists(t, s, e.TenantID, r.id) {
+			t.Errorf("%s: its row is missing", r.name)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"purchase 1", "purchase 2", "lead 1", "lead 2"}; !slices.Equal(ran, want) {
+		t.Errorf("ran in the order %q, want %q", ran, want)
+	}
+	if commits["lead 1"] <= commits["purchase 2"] {
+		t.Errorf("the leads ran in the purchases' group (commits before: %v); want them in a later one", commits)
 	}
 }
 
