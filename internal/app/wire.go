@@ -196,10 +196,10 @@ func burst(rate float64) int {
 // with it. At 3,500 leads/s beside 100 purchases/s on SQLite (docs/benchmarks.md, session ah,
 // medians of three): a fifth fewer leads refused at the door, 60 % fewer River jobs, the
 // accepted leads at Meta at p95 18.2 s instead of 21.0 but at p50 10.9 s instead of 2.7 (they
-// wait in memory instead of being refused), and Hub's peak memory 684 MB instead of 613. Past
-// the first four per slot a waiting delivery keeps no carried job (NewLocalWaiting), and one
-// that waits longer than a quarter of SweepAfter still gets its job, so the sweep never meets
-// an attempt.
+// wait in memory instead of being refused), and Hub's peak memory 684 MB instead of 613 (775
+// before the priority, whose River jobs held more). Past the first four per slot a waiting
+// delivery keeps no carried job (NewLocalWaiting), and one that waits longer than a quarter of
+// SweepAfter still gets its job, so the sweep never meets an attempt.
 const browserWaitPerSlot = 32
 
 // localAttemptsPerWorker sizes the first attempts a replica runs at once without a job, per
