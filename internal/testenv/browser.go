@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"testing"
 
@@ -23,8 +24,14 @@ func Browser(t testing.TB, first ...chromedp.Action[chromedp.Void]) context.Cont
 	// Chromium keeps its process singleton (SingletonSocket, SingletonCookie) in a directory
 	// of its own under TMPDIR, org.chromium.Chromium.*, and removes it only when it exits on
 	// its own, not when the test's end kills it: with /tmp, each CI run left about thirty
-	// behind. Under the test's temporary directory it goes with the test.
-	tmp := t.TempDir()
+	// behind. Under a directory of the test's it goes with the test. Not t.TempDir(): that is
+	// named after the test, and a Unix socket's path is at most 107 bytes (Chromium refused
+	// to start under TestBrowserMatchQualityAndAlerts/postgres/pt-BR's).
+	tmp, err := os.MkdirTemp("", "hubchr")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.Env("TMPDIR="+tmp),
 		chromedp.ExecPath(ChromiumPath),
