@@ -387,24 +387,6 @@ func TestReportTotalsFoldedWhileServing(t *testing.T) {
 	}
 }
 
-// TestBrowserEventsWaitDeeper: the browser events' deliveries may wait for a local slot
-// browserWaitPerSlot deep before they become River jobs, deeper than the purchases', and their
-// Local's writes are low priority (store.WithLowPriority), the purchases' not.
-func TestBrowserEventsWaitDeeper(t *testing.T) {
-	t.Parallel()
-	r := startHub(t, "sqlite")
-	slots := localAttemptsPerWorker * r.app.Config.Workers
-	browser, purchases := r.app.browserLocal.WaitCapacity(), r.app.local.WaitCapacity()
-	if browser != browserWaitPerSlot*slots || purchases >= browser {
-		t.Fatalf("deliveries that may wait for a slot: browser events %d, purchases %d; want %d, and fewer for purchases",
-			browser, purchases, browserWaitPerSlot*slots)
-	}
-	if !r.app.browserLocal.LowPriority() || r.app.local.LowPriority() {
-		t.Fatalf("low priority: browser events' Local %v, purchases' %v; want true and false",
-			r.app.browserLocal.LowPriority(), r.app.local.LowPriority())
-	}
-}
-
 // TestBrowserEventsToMeta: a lead from the snippet reaches Meta server-side with the event id
 // it shared with the Pixel, when the destination enables Lead; events it does not enable, and
 // events sent without consent, are not sent.

@@ -69,10 +69,9 @@ func (a *App) wire() error {
 	// retries and what a stopped replica left (the sweep, every SweepEvery) go through River.
 	// A group of browser events' deliveries (leads, checkouts, carts) go the same way with as
 	// many slots of their own, so that a flood of them never makes a purchase wait for a slot
-	// or fall back to River, and a deeper wait (browserWaitPerSlot); both send through the same
-	// worker, so their batches are shared.
+	// or fall back to River; both send through the same worker, so their batches are shared.
 	a.local = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
-	a.browserLocal = delivery.NewLocalWaiting(dw, localAttemptsPerWorker*a.Config.Workers, browserWaitPerSlot)
+	a.browserLocal = delivery.NewLocal(dw, localAttemptsPerWorker*a.Config.Workers)
 	// Their writes wait behind the purchases' on the embedded store's one writer, as ingest's do.
 	a.browserLocal.SetLowPriority()
 	// Stopped after ingest and intake (closers run in reverse), so the deliveries their last
@@ -186,21 +185,6 @@ func burst(rate float64) int {
 	}
 	return int(2 * rate)
 }
-
-// browserWaitPerSlot sizes the wait for a slot of the browser events' Local: 32 deliveries per
-// slot (32,000 with HUB_WORKERS=100), eight times the purchases' four. A lead has no purchase's
-// one-second objective, and past the wait its delivery becomes a River job: an insert, a fetch
-// and a completion on the database (on SQLite its one writer). Session z tried this depth and
-// reverted it, as the leads' attempts then slowed the purchases on that writer; since the
-// writer takes the purchases' writes first (session ah), the purchases kept their time to Meta
-// with it. At 3,500 leads/s beside 100 purchases/s on SQLite (docs/benchmarks.md, session ah,
-// medians of three): a fifth fewer leads refused at the door, 60 % fewer River jobs, the
-// accepted leads at Meta at p95 18.2 s instead of 21.0 but at p50 10.9 s instead of 2.7 (they
-// wait in memory instead of being refused), and Hub's peak memory 684 MB instead of 613 (775
-// before the priority, whose River jobs held more). Past the first four per slot a waiting
-// delivery keeps no carried job (NewLocalWaiting), and one that waits longer than a quarter of
-// SweepAfter still gets its job, so the sweep never meets an attempt.
-const browserWaitPerSlot = 32
 
 // localAttemptsPerWorker sizes the first attempts a replica runs at once without a job, per
 // HUB_WORKERS (and, four per slot, those that may wait for one: delivery.Local). An attempt spends almost all its time waiting (for its batch, the platform's

@@ -55,7 +55,6 @@ type Local struct {
 	slots    int           // at most this many attempts at once
 	busy     int           // slots running an attempt (each a goroutine), under mu
 	waiting  chan waiter   // the FIFO of deliveries waiting for a slot; sent to and taken from under mu
-	carrying int           // a delivery queued behind this many waiting ones keeps no carried job
 	maxWait  time.Duration // a delivery that waited longer gets its job instead of its attempt
 	carryFor time.Duration // an attempt that starts later than this after its dispatch reads its job (carryFor)
 	retrying chan struct{} // one per enqueue being tried again (handOverPending)
@@ -105,8 +104,10 @@ const (
 // than a River job's insert, fetch and completion per delivery. Beyond that the replica is not
 // keeping up, and River's queue (durable, counted in hub_queue_pending_jobs) is the place for
 // the overflow. Memory is no concern: a waiting delivery is a store.Delivery, under a
-// kilobyte, so a few megabytes at most. Local with no slot has no FIFO either. The browser
-// events' Local waits deeper (NewLocalWaiting, app.browserWaitPerSlot).
+// kilobyte, so a few megabytes at most. Local with no slot has no FIFO either. A deeper wait
+// for the browser events' Local (32 per slot) was tried and reverted: at a launch past the
+// embedded default's capacity it took the leads to Meta sooner but the purchases later
+// (docs/benchmarks.md, session z).
 const waitPerSlot = 4
 
 // handOverChunk is how many waiting deliveries one transaction (one insert) hands over to River:
@@ -116,18 +117,11 @@ const handOverChunk = 1000
 // NewLocal builds a dispatcher running at most n first attempts at once with w; a delivery
 // dispatched while all n are busy waits for one among at most waitPerSlot×n others, and gets its
 // River job at once when those are full (n <= 0 runs none here).
-func NewLocal(w *Worker, n int) *Local { return NewLocalWaiting(w, n, waitPerSlot) }
-
-// NewLocalWaiting is NewLocal with up to perSlot×n deliveries waiting for a slot (at least
-// waitPerSlot×n). One queued behind waitPerSlot×n others keeps no job carried from its planning
-// (DispatchJobs): it will most likely wait longer than carryFor, so its attempt reads the job
-// anyway, and a deep wait then holds a store.Delivery each, not the rows its planning read
-// besides. A delivery still waits at most maxWait, however deep the wait.
-func NewLocalWaiting(w *Worker, n, perSlot int) *Local {
+func NewLocal(w *Worker, n int) *Local {
 	ctx, cancel := context.WithCancel(context.Background())
 	n = max(0, n)
-	l := &Local{w: w, slots: n, waiting: make(chan waiter, max(perSlot, waitPerSlot)*n), carrying: waitPerSlot * n,
-		retrying: make(chan struct{}, handOverPending), stopping: make(chan struct{}), ctx: ctx, cancel: cancel}
+	l := &Local{w: w, slots: n, waiting: make(chan waiter, waitPerSlot*n), retrying: make(chan struct{}, handOverPending),
+		stopping: make(chan struct{}), ctx: ctx, cancel: cancel}
 	// A delivery's attempt must end before the sweep may reach it, SweepAfter after it was
 	// planned: waiting at most a quarter of SweepAfter (at least 30 s), then running at most
 	// JobTimeout (at most half of it) and enqueueing its follow-up (followUpTimeout, 10 s), it
@@ -145,9 +139,6 @@ func (l *Local) SetLowPriority() {
 	l.low = true
 	l.ctx = store.WithLowPriority(l.ctx)
 }
-
-// LowPriority reports whether l's writes are low priority (SetLowPriority).
-func (l *Local) LowPriority() bool { return l.low }
 
 // followUpTimeout bounds the transaction that enqueues a follow-up job.
 const followUpTimeout = 10 * time.Second
@@ -219,9 +210,6 @@ func (l *Local) start(w waiter) string {
 		go l.run(w)
 		return ""
 	}
-	if len(l.waiting) >= l.carrying {
-		w.job = nil // it will be read (NewLocalWaiting)
-	}
 	select {
 	case l.waiting <- w:
 		return ""
@@ -285,9 +273,6 @@ func (l *Local) Running() int {
 
 // Waiting is how many deliveries wait for a slot now.
 func (l *Local) Waiting() int { return len(l.waiting) }
-
-// WaitCapacity is how many deliveries may wait for a slot; past that, a dispatch enqueues jobs.
-func (l *Local) WaitCapacity() int { return cap(l.waiting) }
 
 // attempt makes w's first attempt, from its carried job when it starts within carryFor of its
 // dispatch, and enqueues its job when it must be tried again.

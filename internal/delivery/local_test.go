@@ -142,11 +142,7 @@ func (e *env) work(t *testing.T, w *delivery.Worker) {
 
 // newLocal is a dispatcher of n slots with w, stopped when the test ends: no attempt outlives it.
 func newLocal(t *testing.T, w *delivery.Worker, n int) *delivery.Local {
-	return stopAtEnd(t, delivery.NewLocal(w, n))
-}
-
-// stopAtEnd stops l when the test ends and checks that no attempt outlives it.
-func stopAtEnd(t *testing.T, l *delivery.Local) *delivery.Local {
+	l := delivery.NewLocal(w, n)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -158,63 +154,6 @@ func stopAtEnd(t *testing.T, l *delivery.Local) *delivery.Local {
 		}
 	})
 	return l
-}
-
-// TestLocalDeepWait: a Local built to wait deeper (the browser events') holds perSlot
-// deliveries per slot before it enqueues jobs. Those queued past WaitPerSlot per slot keep no
-// job carried from their planning, so their attempts read it; the first WaitPerSlot send from
-// theirs. None of them gets a River job; the one past the wait does.
-func TestLocalDeepWait(t *testing.T) {
-	t.Parallel()
-	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
-		rec := &jobRecorder{Store: e.st}
-		g := &gated{Store: rec}
-		w := e.newWorker(g)
-		const perSlot = delivery.WaitPerSlot + 2
-		l := stopAtEnd(t, delivery.NewLocalWaiting(w, 1, perSlot))
-		if l.WaitCapacity() != perSlot {
-			t.Fatalf("wait capacity %d, want %d", l.WaitCapacity(), perSlot)
-		}
-		l.SetCarryFor(time.Hour) // every carried job is prompt enough
-		now := time.Now().UTC()
-		held := e.planLocal(t, rec, now)
-		release := g.hold(t, held)
-		l.Dispatch([]store.Delivery{held})
-		var waiting []store.DeliveryJob
-		for range perSlot {
-			waiting = append(waiting, e.planLocalJob(t, now))
-		}
-		over := e.planLocalJob(t, now)
-		l.DispatchJobs(waiting)
-		if l.Running() != 1 || l.Waiting() != perSlot {
-			t.Fatalf("%d running, %d waiting; want 1 and %d", l.Running(), l.Waiting(), perSlot)
-		}
-		l.DispatchJobs([]store.DeliveryJob{over})
-		if jobs := rec.of(over.Delivery); len(jobs) != 1 {
-			t.Fatalf("jobs enqueued for the one past the deep wait: %+v, want one", jobs)
-		}
-		e.work(t, w)
-		release()
-		want := []string{held.ID}
-		for i, j := range waiting {
-			poll(t, "every waiting one delivered", func() bool { got, _ := e.state(t, j.Delivery); return got.State == store.DeliveryDelivered })
-			if jobs := rec.of(j.Delivery); len(jobs) != 0 {
-				t.Fatalf("jobs enqueued for waiting one %d: %+v, want none", i, jobs)
-			}
-			if i >= delivery.WaitPerSlot {
-				want = append(want, j.Delivery.ID)
-			}
-		}
-		poll(t, "the one past the wait delivered", func() bool { got, _ := e.state(t, over.Delivery); return got.State == store.DeliveryDelivered })
-		// River's job for the one past the wait reads it too, as every job does.
-		got := slices.DeleteFunc(g.attempted(), func(id string) bool { return id == over.Delivery.ID })
-		if !slices.Equal(got, want) {
-			t.Fatalf("attempts that read their job: %v, want the held one and those past %d waiting, %v", got, delivery.WaitPerSlot, want)
-		}
-		if n := newLocal(t, w, 1).WaitCapacity(); n != delivery.WaitPerSlot {
-			t.Fatalf("NewLocal's wait capacity %d, want %d per slot", n, delivery.WaitPerSlot)
-		}
-	})
 }
 
 // TestLocalFirstAttempt: a delivery planned locally is sent by its first attempt in this
