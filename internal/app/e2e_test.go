@@ -387,6 +387,18 @@ func TestReportTotalsFoldedWhileServing(t *testing.T) {
 	}
 }
 
+// TestBrowserLocalLowPriority: the browser events' Local's writes are low priority
+// (store.WithLowPriority), so the embedded store's one writer takes the purchases' first; the
+// purchases' Local's are not.
+func TestBrowserLocalLowPriority(t *testing.T) {
+	t.Parallel()
+	r := startHub(t, "sqlite")
+	if !r.app.browserLocal.LowPriority() || r.app.local.LowPriority() {
+		t.Fatalf("low priority: browser events' Local %v, purchases' %v; want true and false",
+			r.app.browserLocal.LowPriority(), r.app.local.LowPriority())
+	}
+}
+
 // TestBrowserEventsToMeta: a lead from the snippet reaches Meta server-side with the event id
 // it shared with the Pixel, when the destination enables Lead; events it does not enable, and
 // events sent without consent, are not sent.

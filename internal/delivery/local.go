@@ -107,7 +107,10 @@ const (
 // kilobyte, so a few megabytes at most. Local with no slot has no FIFO either. A deeper wait
 // for the browser events' Local (32 per slot) was tried and reverted: at a launch past the
 // embedded default's capacity it took the leads to Meta sooner but the purchases later
-// (docs/benchmarks.md, session z).
+// (docs/benchmarks.md, session z). Tried again in session ah, with the embedded writer taking
+// the purchases first, it helped on SQLite but did worse on PostgreSQL, most likely because a
+// channel of 32,000 waiter values costs the garbage collector a scan of every slot, empty or
+// not (not verified), and was reverted again.
 const waitPerSlot = 4
 
 // handOverChunk is how many waiting deliveries one transaction (one insert) hands over to River:
@@ -139,6 +142,9 @@ func (l *Local) SetLowPriority() {
 	l.low = true
 	l.ctx = store.WithLowPriority(l.ctx)
 }
+
+// LowPriority reports whether l's writes are low priority (SetLowPriority).
+func (l *Local) LowPriority() bool { return l.low }
 
 // followUpTimeout bounds the transaction that enqueues a follow-up job.
 const followUpTimeout = 10 * time.Second
