@@ -63,7 +63,6 @@ type Local struct {
 	running  sync.WaitGroup
 	ctx      context.Context
 	cancel   context.CancelFunc
-	low      bool // its attempts' and hand-overs' writes are low priority (SetLowPriority)
 }
 
 // waiter is a delivery waiting for a slot, since when (on the monotonic clock), with the job
@@ -138,13 +137,10 @@ func NewLocal(w *Worker, n int) *Local {
 // its hand-overs to River low priority (store.WithLowPriority): the browser events' Local, so
 // that on the embedded store's one writer the purchases' writes go first. A batch shared with a
 // purchase's attempt is not low priority. Call it before the first Dispatch.
-func (l *Local) SetLowPriority() {
-	l.low = true
-	l.ctx = store.WithLowPriority(l.ctx)
-}
+func (l *Local) SetLowPriority() { l.ctx = store.WithLowPriority(l.ctx) }
 
 // LowPriority reports whether l's writes are low priority (SetLowPriority).
-func (l *Local) LowPriority() bool { return l.low }
+func (l *Local) LowPriority() bool { return store.LowPriority(l.ctx) }
 
 // followUpTimeout bounds the transaction that enqueues a follow-up job.
 const followUpTimeout = 10 * time.Second
@@ -382,7 +378,7 @@ func (l *Local) enqueue(d store.Delivery, opts *river.InsertOpts) error {
 // per job (the marks go with the transaction's next statement, execLater). On SQLite the rows'
 // own insert is the cost, and session z measured no difference there (docs/benchmarks.md).
 func (l *Local) enqueueAll(ctx context.Context, ds []store.Delivery, opts *river.InsertOpts) error {
-	if l.low {
+	if l.LowPriority() {
 		ctx = store.WithLowPriority(ctx)
 	}
 	ctx, cancel := context.WithTimeout(ctx, followUpTimeout)

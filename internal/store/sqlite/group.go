@@ -307,9 +307,11 @@ func (g *txGroup) queued() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n := 0
-	for _, s := range append(g.queue[:len(g.queue):len(g.queue)], g.low...) {
-		if !s.taken {
-			n++
+	for _, q := range [][]*txShare{g.queue, g.low} {
+		for _, s := range q {
+			if !s.taken {
+				n++
+			}
 		}
 	}
 	return n
