@@ -363,19 +363,21 @@ func ReadTouchpointDestinations(ctx context.Context, tx store.Tx, tps []store.To
 }
 
 // plansFor is the event name PlanTouchpoints delivers tp as, and whether it plans for tp at all:
-// a lead, checkout or add-to-cart that is not a bot's and was not sent without consent.
+// a lead, checkout or add-to-cart that is not a bot's and whose visitor did not deny Hub's
+// measurement (consent denied, or the analytics signal denied: Meta's and TikTok's APIs have no
+// consent field, and ingest kept none of the visit's identifiers for any platform to match).
 func plansFor(tp *store.Touchpoint) (string, bool) {
 	name, ok := TouchpointEvents[tp.Type]
-	if !ok || tp.Bot || tp.Consent == "denied" {
+	if !ok || tp.Bot || tp.MeasurementDenied() {
 		return "", false
 	}
 	return name, true
 }
 
 // PlanTouchpoints creates, inside the transaction that commits the touchpoints, a delivery per
-// destination that enabled the event, for every lead, checkout and add-to-cart that is not a
-// bot's and was not sent without consent, and returns those it created, each with the part of
-// its store.DeliveryJob the planning holds: the delivery, its destination's row as this
+// destination that enabled the event, for every lead, checkout and add-to-cart plansFor takes
+// (not a bot's, Hub's measurement not denied), and returns those it created, each with the part
+// of its store.DeliveryJob the planning holds: the delivery, its destination's row as this
 // transaction read it and the touchpoint as the caller wrote it. With p.Local that is what its
 // first attempt sends from (Local.DispatchJobs); otherwise each has its River job already. The
 // event id is the one the snippet shared with the Pixel, so the platform deduplicates the two.
@@ -1270,7 +1272,10 @@ func orderEvent(ctx context.Context, r EventReader, o store.Order, d store.Deliv
 	if err != nil {
 		return dest.Event{}, err
 	}
-	if attr := credit.attr; attr != nil && attr.TouchpointID != "" {
+	// A credited visit whose visitor denied Hub's measurement lends the purchase nothing, as one
+	// with consent denied (ingest kept none of its identifiers): a touchpoint stored before ingest
+	// stripped a denied analytics signal's identifiers still has them.
+	if attr := credit.attr; attr != nil && attr.TouchpointID != "" && (credit.tp == nil || !credit.tp.MeasurementDenied()) {
 		if credit.tp != nil {
 			applyTouchpoint(&ev, *credit.tp)
 		}

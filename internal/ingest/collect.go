@@ -93,7 +93,7 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		tp, warnings := s.touchpoint(src, pe, now, client)
-		if tp.Consent != ConsentDenied {
+		if !tp.MeasurementDenied() {
 			if cookies == nil {
 				st := identifiers(r, tp.OccurredAt, tp.VisitorID, tp.FBCLID, tp.FBC, tp.FBP)
 				cookies = &st
@@ -112,7 +112,7 @@ func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 				tp.FBP = cookies.FBP
 			}
 		}
-		if name := pixelName(tp); pe.Event.Pixel && pe.Event.EventID != "" && name != "" && tp.Consent != ConsentDenied {
+		if name := pixelName(tp); pe.Event.Pixel && pe.Event.EventID != "" && name != "" && !tp.MeasurementDenied() {
 			pixels = append(pixels, store.PixelEvent{TenantID: tp.TenantID, SourceID: tp.SourceID, EventName: name, EventID: tp.ClientEventID, ReceivedAt: now})
 		}
 		res.EventID = tp.ClientEventID
@@ -192,10 +192,11 @@ func pixelName(tp store.Touchpoint) string {
 	return ""
 }
 
-// consentAllowsCookies: cookies are set only when no accepted event says consent was denied.
+// consentAllowsCookies: cookies are set only when no accepted event says the visitor denied
+// Hub's measurement (consent or the analytics signal denied).
 func consentAllowsCookies(tps []store.Touchpoint) bool {
-	for _, tp := range tps {
-		if tp.Consent == ConsentDenied {
+	for i := range tps {
+		if tps[i].MeasurementDenied() {
 			return false
 		}
 	}
@@ -220,7 +221,8 @@ func newClient(ip netip.Addr, userAgent string) client {
 
 // touchpoint turns a valid event into a touchpoint. E-mail and phone are normalised and hashed
 // here and the raw values go no further; one that cannot be normalised is dropped with a warning
-// rather than losing the event. With consent denied, every identifier is dropped.
+// rather than losing the event. With consent denied, or the analytics signal denied (which
+// decides Hub's own measurement exactly like the string form), every identifier is dropped.
 func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, c client) (store.Touchpoint, []domain.FieldError) {
 	e := pe.Event
 	field := func(name string) string {
@@ -275,7 +277,7 @@ func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, c 
 		}
 	}
 	platformHashes(&tp, e.Email, e.Phone, s.cfg.PhoneCountryCode)
-	if consent == ConsentDenied {
+	if tp.MeasurementDenied() {
 		stripIdentifiers(&tp)
 	}
 	return tp, warnings

@@ -141,6 +141,48 @@ func TestConsentDenied(t *testing.T) {
 	}
 }
 
+// TestAnalyticsDenied: an event whose visitor denied the analytics signal, with consent itself
+// unknown or granted, is kept like one with consent denied, since analytics decides Hub's own
+// measurement exactly like the string form (docs/tracking.md, Consent): no cookie, no
+// identifier (not even the request's cookies), no identity, no Pixel event id. t.js sends
+// nothing then, so such an event comes from another client.
+func TestAnalyticsDenied(t *testing.T) {
+	t.Parallel()
+	for _, consent := range []string{"unknown", "granted"} {
+		f := newFixture(t)
+		rec := f.collect(`{"key":"pk_test","type":"lead","event_id":"ld1","pixel":true,"consent":"`+consent+`",
+			"consent_signals":{"ad_user_data":"granted","ad_personalization":"granted","analytics":"denied"},
+			"visitor_id":"k_x","fbclid":"abc","gclid":"g1","fbp":"fb.1.1600000000000.1111111111","email":"a@b.example","phone":"+5511999998888",
+			"url":"https://shop.example.com/p?fbclid=abc#x"}`, func(r *http.Request) {
+			r.AddCookie(&http.Cookie{Name: VisitorCookie, Value: "k_cookie"})
+			r.AddCookie(&http.Cookie{Name: FBPCookie, Value: "fb.1.1600000000000.2222222222"})
+		})
+		if rec.Code != 202 {
+			t.Fatalf("consent %s: status = %d", consent, rec.Code)
+		}
+		if len(rec.Result().Cookies()) != 0 {
+			t.Errorf("consent %s: cookies = %v", consent, rec.Result().Cookies())
+		}
+		tp := f.store.touchpoints()[0]
+		if tp.VisitorID != "" || tp.FBCLID != "" || tp.GCLID != "" || tp.FBC != "" || tp.FBP != "" || tp.EmailHash != "" || tp.PhoneHash != "" ||
+			tp.GoogleEmailHash != "" || tp.GooglePhoneHash != "" || tp.TikTokPhoneHash != "" || tp.IP != "" || tp.URL != "https://shop.example.com/p" {
+			t.Errorf("consent %s: touchpoint = %+v", consent, tp)
+		}
+		if tp.Consent != consent || tp.Signals.Analytics != ConsentDenied || tp.Signals.AdUserData != ConsentGranted {
+			t.Errorf("consent %s: the visitor's consent was not kept as sent: %q %+v", consent, tp.Consent, tp.Signals)
+		}
+		if len(f.store.identities()) != 0 {
+			t.Errorf("consent %s: identity linked with analytics denied", consent)
+		}
+		f.store.mu.Lock()
+		pixels := len(f.store.pixels)
+		f.store.mu.Unlock()
+		if pixels != 0 {
+			t.Errorf("consent %s: %d Pixel event ids recorded with analytics denied", consent, pixels)
+		}
+	}
+}
+
 func TestCollectSetsCookies(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -674,6 +674,15 @@ type ConsentSignals struct {
 	Analytics         string
 }
 
+// MeasurementDenied reports whether the visitor denied Hub's own measurement of the visit:
+// consent denied (the string form, for every purpose) or the analytics signal denied (the object
+// form, Consent Mode's analytics_storage). Hub then keeps none of the visit's identifiers and
+// sends the event nowhere (docs/tracking.md, Consent): t.js sends nothing in either case, so
+// an event that says so came from another client and gets what the snippet would have given it.
+func (tp *Touchpoint) MeasurementDenied() bool {
+	return tp.Consent == "denied" || tp.Signals.Analytics == "denied"
+}
+
 type TouchpointFilter struct {
 	TenantID  string
 	SourceID  string
