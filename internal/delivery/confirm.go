@@ -73,7 +73,7 @@ type ConfirmWorker struct {
 
 // Work asks the platform and records its verdict: confirmed or partially confirmed (the
 // delivery stays delivered), failed (dead with processing_failed and the platform's reasons,
-// replayable), or no verdict in time (unconfirmed). A delivery that moved on since (replayed,
+// replayable, with its delivery.dead notices: PlanDead), or no verdict in time (unconfirmed). A delivery that moved on since (replayed,
 // sent again in another request) is left alone.
 func (cw *ConfirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) error {
 	w, a := cw.W, job.Args
@@ -130,7 +130,15 @@ func (cw *ConfirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) 
 		reason = dest.ReasonUnconfirmed + ": " + detail(c.Message)
 	}
 	d.State, d.Reason, d.UpdatedAt = state, dest.Truncate(reason), w.now()
-	if err := w.Store.Tx(ctx, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) }); err != nil {
+	// A delivery the platform refused in processing died like one refused on the wire, so its
+	// delivery.dead notices are planned in the transaction that records the death, as finishThen
+	// plans them.
+	if err := w.Store.Tx(ctx, func(tx store.Tx) error {
+		if err := tx.UpdateDelivery(ctx, d); err != nil || state != store.DeliveryDead {
+			return err
+		}
+		return PlanDead(ctx, tx, w.Dests, d, d.UpdatedAt)
+	}); err != nil {
 		return fmt.Errorf("delivery: confirm: record %s: %w", d.ID, err)
 	}
 	w.Live.Delivery(d)
