@@ -129,7 +129,7 @@ func (cw *ConfirmWorker) Work(ctx context.Context, job *river.Job[ConfirmArgs]) 
 	case dest.ConfirmUnavailable:
 		reason = dest.ReasonUnconfirmed + ": " + detail(c.Message)
 	}
-	d.State, d.Reason, d.UpdatedAt = state, dest.Truncate(reason), w.now()
+	d.State, d.Reason, d.UpdatedAt = state, dest.Quote(reason), w.now()
 	// A delivery the platform refused in processing died like one refused on the wire, so its
 	// delivery.dead notices are planned in the transaction that records the death, as finishThen
 	// plans them.

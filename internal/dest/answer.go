@@ -27,8 +27,20 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 // MaxMessage bounds an outcome's message taken from a platform's answer.
 const MaxMessage = 500
 
-// Truncate cuts s to MaxMessage bytes on a rune boundary, marking the cut with an ellipsis.
-func Truncate(s string) string {
+// Quote is how an outcome's message quotes a platform's text s: every secret removed
+// (Redact), then cut to MaxMessage bytes. The order matters: a secret the cut crosses would
+// leave its first part behind, which no longer matches the whole secret and so survives any
+// later Redact. Every message that takes a platform's words goes through Quote, which is why
+// the cut alone is not exported.
+func Quote(s string, secrets ...string) string {
+	for _, secret := range secrets {
+		s = Redact(s, secret)
+	}
+	return truncate(s)
+}
+
+// truncate cuts s to MaxMessage bytes on a rune boundary, marking the cut with an ellipsis.
+func truncate(s string) string {
 	if len(s) <= MaxMessage {
 		return s
 	}

@@ -2,6 +2,7 @@ package dest
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -29,12 +30,30 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestTruncate(t *testing.T) {
-	if got := Truncate("short"); got != "short" {
-		t.Errorf("Truncate(short) = %q", got)
+	if got := truncate("short"); got != "short" {
+		t.Errorf("truncate(short) = %q", got)
 	}
 	long := strings.Repeat("é", MaxMessage)
-	got := Truncate(long)
+	got := truncate(long)
 	if !utf8.ValidString(got) || !strings.HasSuffix(got, "…") || len(got) > MaxMessage+len("…") {
-		t.Errorf("Truncate(long) = %d bytes, valid=%v", len(got), utf8.ValidString(got))
+		t.Errorf("truncate(long) = %d bytes, valid=%v", len(got), utf8.ValidString(got))
+	}
+}
+
+// TestQuoteRedactsBeforeTheCut: a secret the cut crosses leaves no part of itself, raw or
+// URL-escaped, wherever it falls around MaxMessage.
+func TestQuoteRedactsBeforeTheCut(t *testing.T) {
+	t.Parallel()
+	secret := "EAAG" + strings.Repeat("Zx9Q+/", 20)
+	for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+		for pad := MaxMessage - len(form); pad <= MaxMessage; pad += 7 {
+			got := Quote(strings.Repeat("x", pad)+" token "+form+" end", "", secret)
+			if strings.Contains(got, "EAAGZx") || len(got) > MaxMessage+len("…") {
+				t.Fatalf("Quote(pad %d, %q) = %q", pad, form[:8], got)
+			}
+		}
+	}
+	if got := Quote("meta: bad token EAAG", "EAAG"); got != "meta: bad token "+redacted {
+		t.Errorf("Quote = %q", got)
 	}
 }

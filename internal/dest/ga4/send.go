@@ -83,7 +83,7 @@ func (p *prepared) post(ctx context.Context, body []byte, _ [][]byte) (dest.Outc
 	if !ok {
 		return fail, true
 	}
-	o := classify(resp, raw, p.s.validate, p.g.now())
+	o := classify(resp, raw, p.s.validate, p.g.now(), p.secret)
 	o.Message = dest.Redact(o.Message, p.secret)
 	return o, true
 }
@@ -112,7 +112,9 @@ type ValidationResponse struct {
 //
 // Other statuses are not in Google's documentation; they are classified the way every
 // destination does (429 and 5xx retried, other 4xx permanent).
-func classify(resp *http.Response, raw []byte, validate bool, now time.Time) dest.Outcome {
+//
+// secret is redacted from the validation server's words before they are cut (dest.Quote).
+func classify(resp *http.Response, raw []byte, validate bool, now time.Time, secret string) dest.Outcome {
 	o := dest.Outcome{HTTPStatus: resp.StatusCode, RetryAfter: dest.RetryAfter(resp.Header, now)}
 	switch s := resp.StatusCode; {
 	case s == http.StatusTooManyRequests:
@@ -142,7 +144,7 @@ func classify(resp *http.Response, raw []byte, validate bool, now time.Time) des
 		for _, m := range v.ValidationMessages {
 			parts = append(parts, fmt.Sprintf("%s: %s [%s]", m.FieldPath, m.Description, m.ValidationCode))
 		}
-		o.Message = dest.Truncate("ga4: validation: " + strings.Join(parts, "; "))
+		o.Message = dest.Quote("ga4: validation: "+strings.Join(parts, "; "), secret)
 		return o
 	default:
 		o.Kind, o.Reason = dest.Permanent, dest.ReasonRejected

@@ -92,7 +92,7 @@ func (p *prepared) retrieve(ctx context.Context, requestID string) dest.Confirma
 	if !ok {
 		return pending(failed)
 	}
-	c := statusOf(resp, raw, p.g.now())
+	c := statusOf(resp, raw, p.g.now(), tok)
 	if resp.StatusCode == http.StatusUnauthorized {
 		p.dropToken(tok)
 	}
@@ -143,9 +143,9 @@ type reasonCount struct {
 // names one destination per conversion action; Hub gives one verdict for the whole request:
 // every destination SUCCESS is confirmed, every one FAILED is failed, any still PROCESSING (or
 // unknown) is pending, and any other mix is partial.
-func statusOf(resp *http.Response, raw []byte, now time.Time) dest.Confirmation {
+func statusOf(resp *http.Response, raw []byte, now time.Time, tok string) dest.Confirmation {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		o := classify(resp, raw, now)
+		o := classify(resp, raw, now, tok)
 		if o.Kind == dest.Retryable {
 			return dest.Confirmation{State: dest.ConfirmPending, Message: o.Message, RetryAfter: o.RetryAfter}
 		}
@@ -192,7 +192,7 @@ func statusOf(resp *http.Response, raw []byte, now time.Time) dest.Confirmation 
 		slices.Sort(parts)
 		c.Message += "; errors: " + strings.Join(parts, ", ")
 	}
-	c.Message = dest.Truncate(c.Message)
+	c.Message = dest.Quote(c.Message, tok)
 	return c
 }
 

@@ -134,7 +134,7 @@ func tokenOutcome(ctx context.Context, err error) dest.Outcome {
 		}
 		msg := "googleads: the token endpoint refused the service account key"
 		if re.ErrorCode != "" {
-			msg += ": " + dest.Truncate(re.ErrorCode+" "+re.ErrorDescription)
+			msg += ": " + dest.Quote(re.ErrorCode+" "+re.ErrorDescription)
 		}
 		o.Message = msg + fmt.Sprintf(" (HTTP %d)", st)
 		return o
@@ -166,7 +166,7 @@ func (p *prepared) post(ctx context.Context, body []byte, _ []event) (dest.Outco
 	if !ok {
 		return failed, true
 	}
-	o := classify(resp, raw, p.g.now())
+	o := classify(resp, raw, p.g.now(), tok)
 	if o.Reason == dest.ReasonInvalidToken {
 		p.dropToken(tok)
 	}
@@ -211,8 +211,9 @@ type rpcStatus struct {
 	} `json:"details"`
 }
 
-// classify turns Google's answer into the outcome of every event of the request.
-func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
+// classify turns Google's answer into the outcome of every event of the request. tok, the access
+// token of the request, is redacted from Google's words before they are cut (dest.Quote).
+func classify(resp *http.Response, raw []byte, now time.Time, tok string) dest.Outcome {
 	o := dest.Outcome{HTTPStatus: resp.StatusCode, RetryAfter: dest.RetryAfter(resp.Header, now)}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		var ir ingestResponse
@@ -233,7 +234,7 @@ func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
 			for _, fw := range ir.FieldWarnings {
 				w = append(w, strings.TrimSpace(fw.Reason+" "+fw.Field+" "+fw.Description))
 			}
-			o.Message = dest.Truncate(o.Message + "; warnings: " + strings.Join(w, "; "))
+			o.Message = dest.Quote(o.Message+"; warnings: "+strings.Join(w, "; "), tok)
 		}
 		return o
 	}
@@ -243,7 +244,7 @@ func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
 	}
 	st := eb.Error
 	if st != nil {
-		o.Message, o.TraceID = describe(st)
+		o.Message, o.TraceID = describe(st, tok)
 		for _, d := range st.Details {
 			if o.RetryAfter == 0 && d.RetryDelay != "" {
 				if dl, err := time.ParseDuration(d.RetryDelay); err == nil && dl > 0 {
@@ -286,7 +287,7 @@ func kindOf(status int, st *rpcStatus) (dest.Kind, string) {
 
 // describe is what a tenant sees of a Google error: its status, message, the Data Manager's
 // error reasons and field violations; and the request id for Google's support.
-func describe(st *rpcStatus) (msg, requestID string) {
+func describe(st *rpcStatus, tok string) (msg, requestID string) {
 	var b strings.Builder
 	b.WriteString("googleads: ")
 	if st.Status != "" {
@@ -308,7 +309,7 @@ func describe(st *rpcStatus) (msg, requestID string) {
 	if len(reasons) > 0 {
 		b.WriteString(" (" + strings.Join(reasons, "; ") + ")")
 	}
-	msg = dest.Truncate(b.String())
+	msg = dest.Quote(b.String(), tok)
 	if st.Code != 0 {
 		msg += fmt.Sprintf(" [code %d]", st.Code)
 	}

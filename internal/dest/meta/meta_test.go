@@ -830,3 +830,49 @@ func TestOperatorSettings(t *testing.T) {
 		t.Errorf("without the operator's: default %q", st.Default)
 	}
 }
+
+// A long token Meta quotes past the message's cut must not leave its first part behind: the
+// message is redacted before it is cut, on an error and on a success's messages alike.
+func TestTokenAtTheCutNeverLeaks(t *testing.T) {
+	t.Parallel()
+	long := "EAAG" + strings.Repeat("Zx9Q", 50)
+	for _, tt := range []struct {
+		name   string
+		status int
+		body   func(quoted string) string
+	}{
+		{"error", 400, func(q string) string {
+			return fmt.Sprintf(`{"error":{"message":%s,"type":"OAuthException","code":190}}`, q)
+		}},
+		{"success messages", 200, func(q string) string {
+			return fmt.Sprintf(`{"events_received":1,"messages":[%s],"fbtrace_id":"AbC"}`, q)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var b struct {
+					AccessToken string `json:"access_token"`
+				}
+				_ = json.NewDecoder(r.Body).Decode(&b)
+				q, _ := json.Marshal(strings.Repeat("x", 400) + " Malformed access token " + b.AccessToken)
+				w.WriteHeader(tt.status)
+				fmt.Fprint(w, tt.body(string(q)))
+			}))
+			defer srv.Close()
+			m := newMeta()
+			m.GraphURL = srv.URL
+			res, err := m.Send(context.Background(), cfg, dest.NewCredentials(map[string]string{meta.SettingAccessToken: long}), []dest.Event{purchase()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := res.Outcomes[0].Message
+			if !strings.Contains(msg, "Malformed access token") {
+				t.Fatalf("message = %q, want Meta's text", msg)
+			}
+			if strings.Contains(msg, long[:12]) {
+				t.Errorf("message keeps part of the token: %q", msg)
+			}
+		})
+	}
+}

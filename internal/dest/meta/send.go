@@ -92,7 +92,7 @@ func (p *prepared) post(ctx context.Context, body []byte, data []serverEvent) (d
 	if !ok {
 		return fail, true
 	}
-	o := classify(resp, raw, len(data), p.m.now())
+	o := classify(resp, raw, len(data), p.m.now(), p.token)
 	o.Message = dest.Redact(o.Message, p.token)
 	return o, true
 }
@@ -136,8 +136,9 @@ const (
 	subcodeEventTooOld = 2804003
 )
 
-// classify turns Meta's answer to a request of n events into the outcome of each of them.
-func classify(resp *http.Response, raw []byte, n int, now time.Time) dest.Outcome {
+// classify turns Meta's answer to a request of n events into the outcome of each of them. token
+// is redacted from Meta's words before they are cut (dest.Quote).
+func classify(resp *http.Response, raw []byte, n int, now time.Time, token string) dest.Outcome {
 	o := dest.Outcome{HTTPStatus: resp.StatusCode, TraceID: resp.Header.Get("X-Fb-Trace-Id")}
 	o.RetryAfter = retryAfter(resp.Header, now)
 
@@ -158,7 +159,7 @@ func classify(resp *http.Response, raw []byte, n int, now time.Time) dest.Outcom
 		}
 		o.Kind = dest.Delivered
 		if len(sb.Messages) > 0 {
-			o.Message = dest.Truncate("meta: " + string(bytes.Join(rawSlice(sb.Messages), []byte(" "))))
+			o.Message = dest.Quote("meta: "+string(bytes.Join(rawSlice(sb.Messages), []byte(" "))), token)
 		}
 		return o
 	}
@@ -173,7 +174,7 @@ func classify(resp *http.Response, raw []byte, n int, now time.Time) dest.Outcom
 		if ge.FBTraceID != "" {
 			o.TraceID = ge.FBTraceID
 		}
-		o.Message = describe(ge)
+		o.Message = describe(ge, token)
 	} else {
 		o.Message = unexpected(resp.StatusCode)
 	}
@@ -212,8 +213,9 @@ func kindOf(status int, ge *graphError) (dest.Kind, string) {
 }
 
 // describe is what a tenant sees of a Graph API error: Meta's own code, subcode, message, user
-// title and message, and fbtrace_id (which Meta support asks for). Nothing else of the answer.
-func describe(ge *graphError) string {
+// title and message, and fbtrace_id (which Meta support asks for). Nothing else of the answer,
+// and never token.
+func describe(ge *graphError, token string) string {
 	var b strings.Builder
 	b.WriteString("meta: ")
 	if ge.Type != "" {
@@ -229,7 +231,7 @@ func describe(ge *graphError) string {
 	if len(user) > 0 {
 		b.WriteString(" (" + strings.Join(user, ": ") + ")")
 	}
-	head := dest.Truncate(b.String()) // the codes below always fit
+	head := dest.Quote(b.String(), token) // the codes below always fit
 	b.Reset()
 	b.WriteString(head)
 	fmt.Fprintf(&b, " [code %d", ge.Code)

@@ -42,7 +42,7 @@ func FuzzParseResponse(f *testing.F) {
 		h.Set("X-Business-Use-Case-Usage", buc)
 		h.Set("Retry-After", strings.TrimSpace(buc))
 		resp := &http.Response{StatusCode: status, Header: h}
-		o := classify(resp, bytes.Clone(body), 1, now)
+		o := classify(resp, bytes.Clone(body), 1, now, "EAAfuzz0token")
 		switch o.Kind {
 		case dest.Delivered:
 			if o.Reason != "" || status < 200 || status > 299 {

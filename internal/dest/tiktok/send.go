@@ -91,7 +91,7 @@ func (p *prepared) capUnknown(o dest.Outcome) dest.Outcome {
 	if n := p.unknown[o.EventID]; n > MaxUnknownRetries {
 		delete(p.unknown, o.EventID)
 		o.Kind, o.Reason = dest.Permanent, dest.ReasonRejected
-		o.Message = dest.Truncate(fmt.Sprintf("%s (Hub gave up after %d answers with this unknown code)", o.Message, n))
+		o.Message = dest.Quote(fmt.Sprintf("%s (Hub gave up after %d answers with this unknown code)", o.Message, n), p.token)
 	}
 	return o
 }
@@ -111,7 +111,7 @@ func (p *prepared) post(ctx context.Context, body []byte, _ []event) (dest.Outco
 	if !ok {
 		return fail, true
 	}
-	o := classify(resp, raw, p.t.now())
+	o := classify(resp, raw, p.t.now(), p.token)
 	o.Message = dest.Redact(o.Message, p.token)
 	return o, true
 }
@@ -146,8 +146,9 @@ var codes = map[int]class{
 	50002: {dest.Retryable, dest.ReasonServerError},      // server error
 }
 
-// classify turns TikTok's answer to one request into the outcome of each of its events.
-func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
+// classify turns TikTok's answer to one request into the outcome of each of its events. token
+// is redacted from TikTok's words before they are cut (dest.Quote).
+func classify(resp *http.Response, raw []byte, now time.Time, token string) dest.Outcome {
 	o := dest.Outcome{HTTPStatus: resp.StatusCode, RetryAfter: dest.RetryAfter(resp.Header, now)}
 	var r response
 	parsed := json.Unmarshal(raw, &r) == nil && r.Code != nil
@@ -183,16 +184,17 @@ func classify(resp *http.Response, raw []byte, now time.Time) dest.Outcome {
 	}
 	if parsed {
 		o.Code = *r.Code
-		o.Message = describe(r)
+		o.Message = describe(r, token)
 	} else {
 		o.Message = fmt.Sprintf("tiktok: unexpected answer: HTTP %d", resp.StatusCode)
 	}
 	return o
 }
 
-// describe is what a tenant sees of an error: TikTok's code, message and request id.
-func describe(r response) string {
-	s := dest.Truncate("tiktok: " + r.Message)
+// describe is what a tenant sees of an error: TikTok's code, message and request id; never
+// token.
+func describe(r response, token string) string {
+	s := dest.Quote("tiktok: "+r.Message, token)
 	s += fmt.Sprintf(" [code %d", *r.Code)
 	if r.RequestID != "" {
 		s += ", request_id " + truncateID(r.RequestID)

@@ -467,3 +467,27 @@ func TestOperatorSetting(t *testing.T) {
 		t.Errorf("default APIURL = %q", got)
 	}
 }
+
+// A long token TikTok quotes past the message's cut must not leave its first part behind: the
+// message is redacted before it is cut.
+func TestTokenAtTheCutNeverLeaks(t *testing.T) {
+	t.Parallel()
+	long := "tt" + strings.Repeat("Zx9Q", 50)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, _ := json.Marshal(strings.Repeat("x", 440) + " Access token is invalid: " + r.Header.Get("Access-Token"))
+		fmt.Fprintf(w, `{"code":40105,"message":%s,"request_id":"r1"}`, q)
+	}))
+	defer srv.Close()
+	tt := newTikTok(srv.URL)
+	res, err := tt.Send(context.Background(), cfg, dest.NewCredentials(map[string]string{tiktok.SettingAccessToken: long}), []dest.Event{purchase()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := res.Outcomes[0]
+	if o.Reason != dest.ReasonInvalidToken || !strings.Contains(o.Message, "Access token is invalid") {
+		t.Fatalf("outcome = %+v", o)
+	}
+	if strings.Contains(o.Message, long[:12]) {
+		t.Errorf("message keeps part of the token: %q", o.Message)
+	}
+}
