@@ -255,6 +255,9 @@ type call struct {
 	dev      string
 	login    string
 	ts       oauth2.TokenSource
+	// secrets are the credentials' values redacted from every platform message Hub repeats
+	// (the developer token, the OAuth client secret and the refresh token).
+	secrets []string
 }
 
 func (s *Source) prepare(ctx context.Context, credentials []byte, accountID string) (*call, error) {
@@ -290,7 +293,8 @@ func (s *Source) prepare(ctx context.Context, credentials []byte, accountID stri
 		return nil, err
 	}
 	return &call{s: s, endpoint: strings.TrimRight(u.String(), "/") + "/" + version + "/customers/" + id + "/googleAds:searchStream",
-		customer: id, dev: c.DeveloperToken, login: login, ts: ts}, nil
+		customer: id, dev: c.DeveloperToken, login: login, ts: ts,
+		secrets: []string{c.DeveloperToken, c.ClientSecret, c.RefreshToken}}, nil
 }
 
 // tokenSource builds the OAuth2 token source of the credentials; its requests go through the

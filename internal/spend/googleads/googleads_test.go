@@ -208,3 +208,46 @@ func TestAdLinksRoundTrip(t *testing.T) {
 	spendtest.AdLinks(t, googleads.New(spend.Env{}).Spec(), row, "gclid=Cj0KCQ_x", false,
 		"{campaignid}", row.CampaignID, "{adgroupid}", row.AdSetID)
 }
+
+// TestSecretsNeverInErrors: Google's message, which reaches the API and the import's log, never
+// keeps the access token or the developer token, not even a first part at the cut, whether it
+// is the answer's error or one inside the stream.
+func TestSecretsNeverInErrors(t *testing.T) {
+	t.Parallel()
+	access := "ya29." + strings.Repeat("Zx9Q", 50)
+	dev := "devtoken0secret+/="
+	for _, tc := range []struct {
+		name   string
+		status int
+		wrap   func(string) string
+	}{
+		{"refused", http.StatusUnauthorized, func(e string) string { return `[` + e + `]` }},
+		{"in the stream", http.StatusOK, func(e string) string { return `[{"results":[]},` + e + `]` }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/token" {
+					w.Header().Set("Content-Type", "application/json")
+					_ = json.NewEncoder(w).Encode(map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3600})
+					return
+				}
+				msg, _ := json.Marshal(strings.Repeat("x", 200) + " developer token " + r.Header.Get("developer-token") +
+					" is not approved for " + r.Header.Get("Authorization"))
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.wrap(`{"error":{"code":401,"status":"UNAUTHENTICATED","message":` + string(msg) + `}}`)))
+			}))
+			defer srv.Close()
+			src := &googleads.Source{Client: srv.Client(), BaseURL: srv.URL, TokenURL: srv.URL + "/token"}
+			creds, _ := json.Marshal(googleads.Credentials{DeveloperToken: dev, ClientID: "client-id",
+				ClientSecret: "GOCSPX-client0secret", RefreshToken: "1//refresh0token"})
+			_, err := src.Account(context.Background(), creds, "1234567890")
+			if _, ok := spend.Permanent(err); !ok || !strings.Contains(err.Error(), "developer token") {
+				t.Fatalf("Account = %v, want a PermanentError quoting Google", err)
+			}
+			if strings.Contains(err.Error(), dev[:10]) || strings.Contains(err.Error(), access[:10]) {
+				t.Errorf("a secret is in the error: %v", err)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,8 +98,8 @@ func micros(n json.Number) (int64, error) {
 
 // ParseStream reads a searchStream answer (a JSON array of batches) and hands each batch to
 // fn as it is decoded. An element carrying "error" (Google reports a failure inside the
-// stream) ends it with that error, classified.
-func ParseStream(r io.Reader, h http.Header, fn func(Batch) error) error {
+// stream) ends it with that error, classified, without secrets in its message.
+func ParseStream(r io.Reader, h http.Header, fn func(Batch) error, secrets ...string) error {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -114,7 +115,7 @@ func ParseStream(r io.Reader, h http.Header, fn func(Batch) error) error {
 			return fmt.Errorf("googleads: reading the stream: %w", err)
 		}
 		if ge, ok := parseError(raw); ok {
-			return classify(0, h, ge)
+			return classify(0, h, ge, secrets...)
 		}
 		var b Batch
 		if err := json.Unmarshal(raw, &b); err != nil {
@@ -134,8 +135,9 @@ func ParseStream(r io.Reader, h http.Header, fn func(Batch) error) error {
 func (c *call) stream(ctx context.Context, query string, fn func(Batch) error) error {
 	tok, err := c.ts.Token()
 	if err != nil {
-		return tokenError(ctx, err)
+		return tokenError(ctx, err, c.secrets...)
 	}
+	secrets := append(slices.Clip(c.secrets), tok.AccessToken)
 	body, _ := json.Marshal(map[string]string{"query": query})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -162,7 +164,7 @@ func (c *call) stream(ctx context.Context, query string, fn func(Batch) error) e
 				ge, _ = parseError(arr[0])
 			}
 		}
-		return classify(resp.StatusCode, resp.Header, ge)
+		return classify(resp.StatusCode, resp.Header, ge, secrets...)
 	}
 	err = ParseStream(resp.Body, resp.Header, func(b Batch) error {
 		// A batch already buffered is not handed on once ctx is done.
@@ -170,7 +172,7 @@ func (c *call) stream(ctx context.Context, query string, fn func(Batch) error) e
 			return fmt.Errorf("googleads: %w", ctxErr)
 		}
 		return fn(b)
-	})
+	}, secrets...)
 	if err != nil && ctx.Err() != nil {
 		var te *spend.ThrottledError
 		var pe *spend.PermanentError
@@ -194,7 +196,7 @@ func unwrapURL(err error) error {
 // tokenError classifies a failure to mint an access token: the token endpoint refusing the
 // refresh token or key (invalid_grant: revoked, expired) is permanent; 429 throttled; the
 // rest (network, 5xx) ordinary.
-func tokenError(ctx context.Context, err error) error {
+func tokenError(ctx context.Context, err error, secrets ...string) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("googleads: %w", ctxErr)
 	}
@@ -203,7 +205,7 @@ func tokenError(ctx context.Context, err error) error {
 		st := re.Response.StatusCode
 		msg := "googleads: Google's token endpoint refused the credentials"
 		if re.ErrorCode != "" {
-			msg += ": " + trunc(re.ErrorCode+" "+re.ErrorDescription)
+			msg += ": " + spend.Quote(re.ErrorCode+" "+re.ErrorDescription, secrets...)
 		}
 		switch {
 		case st == http.StatusTooManyRequests:
@@ -273,14 +275,15 @@ func (e apiError) retryDelay() string {
 
 // classify turns a refused answer into the seam's errors: RESOURCE_EXHAUSTED (429) is
 // throttling; UNAUTHENTICATED (401) and PERMISSION_DENIED (403) are permanent, as is
-// INVALID_ARGUMENT (400: the query or the customer id is wrong); the rest is ordinary.
-func classify(status int, h http.Header, e apiError) error {
+// INVALID_ARGUMENT (400: the query or the customer id is wrong); the rest is ordinary. Google's
+// words never keep secrets (spend.Quote).
+func classify(status int, h http.Header, e apiError, secrets ...string) error {
 	if status == 0 {
 		status = e.HTTPCode
 	}
-	msg := "googleads: " + trunc(e.Message)
+	msg := "googleads: " + spend.Quote(e.Message, secrets...)
 	if c := e.codes(); len(c) > 0 {
-		msg += " (" + trunc(strings.Join(c, ", ")) + ")"
+		msg += " (" + spend.Quote(strings.Join(c, ", "), secrets...) + ")"
 	}
 	switch {
 	case status == http.StatusTooManyRequests || e.Status == "RESOURCE_EXHAUSTED":
@@ -303,11 +306,4 @@ func retryAfter(h http.Header, delay string) time.Duration {
 		return time.Duration(n) * time.Second
 	}
 	return DefaultRetryAfter
-}
-
-func trunc(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "…"
-	}
-	return s
 }

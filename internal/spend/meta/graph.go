@@ -78,12 +78,12 @@ func (c *call) do(ctx context.Context, method, u string, form url.Values) ([]byt
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// A 200 can still carry an error object (batch-style answers); treat it as one.
 		if ge, ok := parseError(b); ok {
-			return nil, classify(resp.StatusCode, resp.Header, ge)
+			return nil, classify(resp.StatusCode, resp.Header, ge, c.token)
 		}
 		return b, nil
 	}
 	ge, _ := parseError(b)
-	return nil, classify(resp.StatusCode, resp.Header, ge)
+	return nil, classify(resp.StatusCode, resp.Header, ge, c.token)
 }
 
 // graphError is Graph's error object. [UNVERIFIED exact keys; standard Graph shape.]
@@ -140,13 +140,11 @@ func Permanent(code, subcode int) bool {
 	return false
 }
 
-// classify turns a refused answer into the seam's errors.
-func classify(status int, h http.Header, ge graphError) error {
+// classify turns a refused answer into the seam's errors. Meta's message never keeps token
+// (spend.Quote): Graph quotes a malformed one.
+func classify(status int, h http.Header, ge graphError, token string) error {
 	code, sub := ge.code(), ge.subcode()
-	msg := ge.Message
-	if len(msg) > 300 {
-		msg = msg[:300] + "…"
-	}
+	msg := spend.Quote(ge.Message, token)
 	switch {
 	case Throttled(code) || (code == 0 && status == http.StatusTooManyRequests):
 		return &spend.ThrottledError{RetryAfter: RetryAfter(h), Code: code, Message: "meta: " + msg}

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/spend/meta"
 	"github.com/hubtrack/hub/internal/spend/meta/fakeinsights"
@@ -447,4 +450,37 @@ func TestAdLinksRoundTrip(t *testing.T) {
 		"{{campaign.name}}", row.CampaignName, "{{campaign.id}}", row.CampaignID,
 		"{{adset.name}}", row.AdSetName, "{{adset.id}}", row.AdSetID,
 		"{{ad.name}}", row.AdName, "{{ad.id}}", row.AdID)
+}
+
+// TestTokenNeverInErrors: Graph quotes a malformed token in its message, which reaches the API
+// (an ad account's reason) and the import's log; the token, raw or URL-escaped, is redacted
+// before the message is cut, so not even its first part is left at the cut.
+func TestTokenNeverInErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, token, pad string
+		escape           func(string) string
+	}{
+		{"short", "EAAspend0secret0token+/=", "", func(s string) string { return s }},
+		{"escaped", "EAAspend0secret0token+/=", "", url.QueryEscape},
+		{"at the cut", "EAAG" + strings.Repeat("Zx9Q", 50), strings.Repeat("x", 250), func(s string) string { return s }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				msg, _ := json.Marshal(tc.pad + "Malformed access token " + tc.escape(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")))
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":{"message":` + string(msg) + `,"type":"OAuthException","code":190}}`))
+			}))
+			defer srv.Close()
+			src := &meta.Source{GraphURL: srv.URL, Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})}
+			_, err := src.Account(context.Background(), spend.NewAccessToken(tc.token), "123456789")
+			if _, ok := spend.Permanent(err); !ok || !strings.Contains(err.Error(), "Malformed access token") {
+				t.Fatalf("Account = %v, want a PermanentError quoting Meta", err)
+			}
+			if strings.Contains(err.Error(), tc.token[:10]) {
+				t.Errorf("the token is in the error: %v", err)
+			}
+		})
+	}
 }

@@ -171,7 +171,7 @@ func (c *call) get(ctx context.Context, path string, q url.Values) (json.RawMess
 	if err != nil {
 		return nil, err
 	}
-	return ParseEnvelope(resp.StatusCode, resp.Header, b)
+	return ParseEnvelope(resp.StatusCode, resp.Header, b, c.token)
 }
 
 // Codes TikTok answers with (all UNVERIFIED; sources disagree, see the doc).
@@ -188,8 +188,8 @@ const (
 // ParseEnvelope reads TikTok's {"code","message","request_id","data"} envelope: data when code
 // is 0; a ThrottledError on 40100, 42900 or HTTP 429; a PermanentError on other 4xxxx codes
 // (parameters, permissions, tokens) and HTTP 401/403; an ordinary error on 5xxxx, HTTP 5xx
-// and anything unreadable.
-func ParseEnvelope(status int, h http.Header, b []byte) (json.RawMessage, error) {
+// and anything unreadable. TikTok's message never keeps secrets (spend.Quote).
+func ParseEnvelope(status int, h http.Header, b []byte, secrets ...string) (json.RawMessage, error) {
 	var env struct {
 		Code      *json.Number    `json:"code"`
 		Message   string          `json:"message"`
@@ -211,11 +211,7 @@ func ParseEnvelope(status int, h http.Header, b []byte) (json.RawMessage, error)
 	if err != nil {
 		return nil, fmt.Errorf("tiktok: the answer's code %q is not a number", env.Code.String())
 	}
-	msg := env.Message
-	if len(msg) > 300 {
-		msg = msg[:300] + "…"
-	}
-	msg = "tiktok: " + msg
+	msg := "tiktok: " + spend.Quote(env.Message, secrets...)
 	switch {
 	case code == CodeOK && status >= 200 && status < 300:
 		if len(env.Data) == 0 || string(env.Data) == "null" {

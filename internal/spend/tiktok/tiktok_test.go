@@ -2,11 +2,15 @@ package tiktok_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/spend/spendtest"
 	"github.com/hubtrack/hub/internal/spend/tiktok"
@@ -152,4 +156,31 @@ func TestAdLinksRoundTrip(t *testing.T) {
 		"__CAMPAIGN_NAME__", row.CampaignName, "__CAMPAIGN_ID__", row.CampaignID,
 		"__AID_NAME__", row.AdSetName, "__AID__", row.AdSetID,
 		"__CID_NAME__", row.AdName, "__CID__", row.AdID)
+}
+
+// TestTokenNeverInErrors: TikTok's message, which reaches the API and the import's log, never
+// keeps the token, not even its first part at the cut.
+func TestTokenNeverInErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, token, pad string }{
+		{"short", "ttspend0secret0token+/=", ""},
+		{"at the cut", "tt" + strings.Repeat("Zx9Q", 50), strings.Repeat("x", 250)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				msg, _ := json.Marshal(tc.pad + "Access token is invalid: " + r.Header.Get("Access-Token"))
+				_, _ = w.Write([]byte(`{"code":40105,"message":` + string(msg) + `,"request_id":"r1"}`))
+			}))
+			defer srv.Close()
+			src := &tiktok.Source{APIURL: srv.URL, Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})}
+			_, err := src.Account(context.Background(), tiktok.NewCredentials(tc.token), "7000000000000000001")
+			if _, ok := spend.Permanent(err); !ok || !strings.Contains(err.Error(), "Access token is invalid") {
+				t.Fatalf("Account = %v, want a PermanentError quoting TikTok", err)
+			}
+			if strings.Contains(err.Error(), tc.token[:10]) {
+				t.Errorf("the token is in the error: %v", err)
+			}
+		})
+	}
 }
