@@ -239,12 +239,10 @@ func operatorOnly(host string) bool {
 
 func (w *Webhook) now() time.Time { return dest.Now(w.Now) }
 
-func (w *Webhook) client() *http.Client {
-	if w.Client != nil {
-		return w.Client
-	}
-	return egress.Default
-}
+// client is w.Client (egress.Default when nil) made never to follow a redirect, whatever the
+// given client does: Standard Webhooks counts a 3xx as a failure, and following one would post
+// the signed event again to wherever Location points.
+func (w *Webhook) client() *http.Client { return egress.NoRedirect(w.Client) }
 
 func (w *Webhook) userAgent() string {
 	v := w.HubVersion

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -319,5 +321,42 @@ func TestMessageIDOfUnsafeEventID(t *testing.T) {
 	}
 	if n := fake.Accepted()[ev.EventID]; n != 1 {
 		t.Errorf("accepted %d times, want once", n)
+	}
+}
+
+// TestNeverFollowsRedirects: a client that follows redirects (an operator's or a test's, built
+// on the egress transport) is still made not to: a 307 would post the signed event again to
+// wherever Location points. The outcome is a permanent failure that says to set the final URL.
+func TestNeverFollowsRedirects(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var followed int
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hook", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	})
+	mux.HandleFunc("/elsewhere", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		followed++
+		mu.Unlock()
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	client := &http.Client{Transport: egress.NewTransport(egress.Config{Allow: loopback})}
+	w := webhook.New(dest.Env{Client: client, HubVersion: "test"})
+	_, creds := fakewebhook.New().Settings()
+	res, err := w.Send(context.Background(), dest.Config{webhook.SettingURL: srv.URL + "/hook"}, creds, []dest.Event{purchase(time.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := res.Outcomes[0]
+	if o.Kind != dest.Permanent || o.Reason != dest.ReasonInvalidConfig || o.HTTPStatus != http.StatusTemporaryRedirect ||
+		!strings.Contains(o.Message, "does not follow redirects") {
+		t.Errorf("outcome = %+v, want a permanent invalid_config naming the redirect", o)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if followed != 0 {
+		t.Errorf("the redirect was followed: the signed event was posted %d more times", followed)
 	}
 }
