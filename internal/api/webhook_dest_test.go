@@ -14,6 +14,7 @@ import (
 	"github.com/hubtrack/hub/internal/dest/webhook"
 	"github.com/hubtrack/hub/internal/dest/webhook/fakewebhook"
 	"github.com/hubtrack/hub/internal/egress"
+	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -111,4 +112,37 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestWebhookBadSecretRefused: a signing secret given by the operator that is not a whsec_
+// secret is refused with 400 on its field, at creation and on an update, instead of being
+// stored and failing every delivery; the reason never quotes it.
+func TestWebhookBadSecretRefused(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		opt, _, url := withWebhook(t)
+		e := newEnv(t, st, opt)
+		a := e.tenant("alpha")
+		const bad = "not-a-whsec-secret-at-all"
+		check := func(t *testing.T, p httpx.Problem, field string) {
+			t.Helper()
+			if len(p.Errors) != 1 || p.Errors[0].Field != field || !strings.Contains(p.Errors[0].Reason, "whsec_") ||
+				strings.Contains(p.Errors[0].Reason, bad) {
+				t.Errorf("problem %+v, want one on %s naming whsec_", p, field)
+			}
+		}
+		p := e.must(http.StatusBadRequest, a.AdminKey, "POST", "/api/v1/destinations", map[string]any{"type": "webhook", "name": "CRM",
+			"config": map[string]string{"url": url}, "credentials": map[string]string{webhook.SettingSecret: bad}}).problem(t)
+		check(t, p, "credentials."+webhook.SettingSecret)
+		if list, _ := st.ListDestinations(t.Context(), a.ID); len(list) != 1 {
+			t.Errorf("%d destinations after the refused creation", len(list))
+		}
+
+		var created api.CreatedDestination
+		e.must(http.StatusCreated, a.AdminKey, "POST", "/api/v1/destinations", map[string]any{"type": "webhook", "name": "CRM",
+			"config": map[string]string{"url": url}}).json(t, &created)
+		p = e.must(http.StatusBadRequest, a.AdminKey, "PATCH", "/api/v1/destinations/"+created.ID,
+			map[string]any{"credentials": map[string]string{webhook.SettingPreviousSecret: "whsec_c2hvcnQ="}}).problem(t)
+		check(t, p, "credentials."+webhook.SettingPreviousSecret)
+	})
 }

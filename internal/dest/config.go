@@ -41,6 +41,12 @@ type Setting struct {
 	// Previous names the secret setting that keeps the old value during a rotation of this
 	// generated one (both are in use until it is removed).
 	Previous string
+	// Check, on a secret setting, states what is wrong with a value given for it (a reason
+	// among the spec's Problems, never quoting the value), or "" when nothing is. It runs in
+	// CheckCredentials, so the API, the dashboard, the operator's commands and Prepare refuse
+	// the same values: a secret the destination cannot use is refused when it is given, not at
+	// every delivery.
+	Check func(value string) string
 }
 
 // SettingKind is a setting's type, for the setup form and the docs.
@@ -352,7 +358,8 @@ func CheckSettings(spec Spec, cfg Config) *ConfigError {
 	return ce
 }
 
-// CheckCredentials checks that every required secret is present and no unknown one is.
+// CheckCredentials checks that every required secret is present, no unknown one is, and every
+// one given passes its setting's Check.
 func CheckCredentials(spec Spec, creds Credentials) *ConfigError {
 	ce := &ConfigError{Type: spec.Type}
 	for _, name := range creds.Names() {
@@ -361,8 +368,14 @@ func CheckCredentials(spec Spec, creds Credentials) *ConfigError {
 		}
 	}
 	for _, st := range spec.Settings {
-		if st.Required && st.Secret && strings.TrimSpace(creds.Get(st.Name)) == "" {
+		v := strings.TrimSpace(creds.Get(st.Name))
+		switch {
+		case st.Required && st.Secret && v == "":
 			ce.Add(st.Name, "required")
+		case st.Secret && st.Check != nil && v != "":
+			if reason := st.Check(v); reason != "" {
+				ce.Add(st.Name, reason)
+			}
 		}
 	}
 	return ce

@@ -530,7 +530,15 @@ func TestEveryDestinationProblemWorded(t *testing.T) {
 		if err := d.ValidateConfig(bad); !errors.As(err, &ce) || len(ce.Problems) < 2 {
 			t.Fatalf("%s: ValidateConfig(bad) = %v, want problems", typ, err)
 		}
-		for _, p := range ce.Problems {
+		// The secrets' own checks (Setting.Check: the webhook's whsec_ form) speak too.
+		badCreds := map[string]string{}
+		for _, st := range d.Spec().Settings {
+			if st.Secret {
+				badCreds[st.Name] = "x y"
+			}
+		}
+		problems := append(ce.Problems, dest.CheckCredentials(d.Spec(), dest.NewCredentials(badCreds)).Problems...)
+		for _, p := range problems {
 			if en.Problem(p.Reason) != p.Reason || pt.Problem(p.Reason) == p.Reason {
 				t.Errorf("%s: %s: problem %q has no words (en %q, pt-BR %q)", typ, p.Field, p.Reason, en.Problem(p.Reason), pt.Problem(p.Reason))
 			}

@@ -28,22 +28,20 @@ func (w *Webhook) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender,
 	if err := w.ValidateConfig(cfg); err != nil {
 		return nil, err
 	}
-	ce := dest.CheckCredentials(spec, creds)
+	// CheckCredentials runs the secrets' Check (parseSecret), so a bad one is refused here as
+	// it is by the API and the dashboard.
+	if err := dest.CheckCredentials(spec, creds).Err(); err != nil {
+		return nil, err
+	}
 	var keys [][]byte
 	for _, name := range []string{SettingSecret, SettingPreviousSecret} {
-		v := strings.TrimSpace(creds.Get(name))
-		if v == "" {
-			continue
+		if v := strings.TrimSpace(creds.Get(name)); v != "" {
+			k, err := parseSecret(v)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
 		}
-		k, err := parseSecret(v)
-		if err != nil {
-			ce.Add(name, err.Error())
-			continue
-		}
-		keys = append(keys, k)
-	}
-	if err := ce.Err(); err != nil {
-		return nil, err
 	}
 	u, _ := endpoint(cfg.Get(spec, SettingURL))
 	p := &prepared{w: w, url: u.String(), keys: keys, includePII: cfg.Get(spec, SettingIncludePII) == "true"}

@@ -20,7 +20,19 @@ const (
 	newSecretBytes = 32
 )
 
-var errSecret = errors.New("must be whsec_ followed by the standard base64 of 24 to 64 random bytes")
+// problemSecret is what is wrong with a signing secret that is not one; the spec words it in
+// Portuguese too.
+const problemSecret = "must be whsec_ followed by the standard base64 of 24 to 64 random bytes"
+
+var errSecret = errors.New(problemSecret)
+
+// checkSecret is the signing secrets' dest.Setting.Check: parseSecret's problem, or "".
+func checkSecret(v string) string {
+	if _, err := parseSecret(v); err != nil {
+		return err.Error()
+	}
+	return ""
+}
 
 // NewSecret returns a fresh signing secret, whsec_ + base64 of 32 random bytes.
 func NewSecret() (string, error) {

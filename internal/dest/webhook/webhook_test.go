@@ -360,3 +360,38 @@ func TestNeverFollowsRedirects(t *testing.T) {
 		t.Errorf("the redirect was followed: the signed event was posted %d more times", followed)
 	}
 }
+
+// TestCheckCredentialsRefusesBadSecrets: the spec's credential check, which the API, the
+// dashboard and the operator's commands run before storing a destination, refuses a signing
+// secret Prepare could not use, on its own field, with a reason worded in both languages that
+// never quotes it; a good secret passes.
+func TestCheckCredentialsRefusesBadSecrets(t *testing.T) {
+	t.Parallel()
+	spec := webhook.New(dest.Env{}).Spec()
+	for _, c := range []struct {
+		creds map[string]string
+		field string
+	}{
+		{map[string]string{webhook.SettingSecret: "not-a-secret-value-at-all-1234"}, webhook.SettingSecret},
+		{map[string]string{webhook.SettingSecret: "whsec_!!!notbase64"}, webhook.SettingSecret},
+		{map[string]string{webhook.SettingSecret: fakewebhook.Secret, webhook.SettingPreviousSecret: "whsec_c2hvcnQ="}, webhook.SettingPreviousSecret},
+	} {
+		ce := dest.CheckCredentials(spec, dest.NewCredentials(c.creds))
+		if len(ce.Problems) != 1 || ce.Problems[0].Field != c.field {
+			t.Errorf("CheckCredentials(%v) = %+v, want one problem on %s", c.creds, ce.Problems, c.field)
+			continue
+		}
+		reason := ce.Problems[0].Reason
+		if w, ok := spec.Problem(reason); !ok || w.PT == "" {
+			t.Errorf("problem %q is not worded in the spec", reason)
+		}
+		for _, v := range c.creds {
+			if strings.Contains(reason, v) {
+				t.Errorf("the problem quotes a secret: %q", reason)
+			}
+		}
+	}
+	if err := dest.CheckCredentials(spec, dest.NewCredentials(map[string]string{webhook.SettingSecret: fakewebhook.Secret})).Err(); err != nil {
+		t.Errorf("a good secret: %v", err)
+	}
+}
