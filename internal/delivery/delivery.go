@@ -990,10 +990,7 @@ func (w *Worker) sender(ds store.Destination, impl dest.Destination) (dest.Sende
 	if err != nil {
 		return nil, 0, err
 	}
-	s, err := impl.Prepare(cfg, creds)
-	if err != nil {
-		s = dest.Refusing(err)
-	}
+	s := dest.Prepared(impl, cfg, creds) // a refusal's message has the credentials redacted
 	limit := dest.ConcurrencyLimit(impl.Spec(), cfg)
 	w.senders.put(ds, s, limit)
 	return s, limit, nil

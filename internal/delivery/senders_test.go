@@ -3,7 +3,9 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,6 +77,39 @@ func TestSettingsPreparedOncePerVersion(t *testing.T) {
 		work(store.DeliveryDelivered, "")
 		if n := p.n.Load(); n != 3 {
 			t.Fatalf("prepared %d times, want three (one per version)", n)
+		}
+	})
+}
+
+// leakyPrepare refuses the settings with a message quoting the credential, as a destination's
+// own check might.
+type leakyPrepare struct{ dest.Destination }
+
+func (l leakyPrepare) Prepare(_ dest.Config, creds dest.Credentials) (dest.Sender, error) {
+	return nil, errors.New("meta: token " + creds.Get("access_token") + " refused")
+}
+
+// The worker's refusal of a destination's settings has every credential redacted, as
+// dest.SendOnce's has: the message is stored on the attempt and shown.
+func TestPrepareRefusalRedacted(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		impl, _ := e.reg.Lookup("meta")
+		reg := dest.NewRegistry()
+		reg.Register(leakyPrepare{impl})
+		w := delivery.NewWorker(delivery.Worker{Store: e.st, Dests: reg, Keys: e.keys, Log: slog.New(slog.DiscardHandler),
+			Breaker: &delivery.Breaker{Cache: memory.New(memory.Options{}), Threshold: 100, Window: time.Minute, Cooldown: time.Second}},
+			time.Millisecond)
+		d := e.order(t, time.Now().UTC().Add(-time.Minute))
+		_ = w.Work(ctx, job(d, 1, 0))
+		got, attempts := e.state(t, d)
+		if got.Reason != dest.ReasonInvalidConfig || len(attempts) == 0 {
+			t.Fatalf("delivery %s/%s with %d attempts, want invalid_config", got.State, got.Reason, len(attempts))
+		}
+		for _, a := range attempts {
+			if !strings.Contains(a.Message, "refused") || strings.Contains(a.Message, "EAAsecret") {
+				t.Errorf("attempt message %q, want the refusal without the token", a.Message)
+			}
 		}
 	})
 }

@@ -20,6 +20,14 @@ func SendOnce(ctx context.Context, d Destination, cfg Config, creds Credentials,
 	if n := d.Spec().MaxBatch; len(events) > n {
 		return BatchResult{}, fmt.Errorf("%s: send %d events: %w", d.Type(), len(events), ErrBatchTooLarge)
 	}
+	return Prepared(d, cfg, creds).Send(ctx, events)
+}
+
+// Prepared is d's Prepare; settings it refuses give a Refusing sender (a permanent
+// invalid_config outcome for every event) whose message has every credential value redacted,
+// because a destination's refusal may quote what it was given. SendOnce and the delivery
+// worker both prepare through it.
+func Prepared(d Destination, cfg Config, creds Credentials) Sender {
 	s, err := d.Prepare(cfg, creds)
 	if err != nil {
 		msg := err.Error()
@@ -28,7 +36,7 @@ func SendOnce(ctx context.Context, d Destination, cfg Config, creds Credentials,
 		}
 		s = Refusing(errors.New(msg))
 	}
-	return s.Send(ctx, events)
+	return s
 }
 
 // Redact removes secret, as is and URL-encoded (query and path escaping), from s.
