@@ -319,21 +319,57 @@ func (s *Service) SnippetTag(src store.Source) string {
 	return fmt.Sprintf(`<script async src="%s/t.js" data-key="%s"></script>`, strings.TrimRight(s.PublicURL, "/"), src.PublicKey)
 }
 
+// Reasons CreateLink gives for a refused target (field "target"); the dashboard words them.
+const (
+	LinkTargetInvalid   = "must be an absolute http(s) URL of at most 2048 characters"
+	LinkTargetOffOrigin = "must be on one of the source's allowed origins"
+)
+
+// MaxLinkTarget is the longest target a tracking link may have, in bytes.
+const MaxLinkTarget = 2048
+
 // CreateLink creates a tracking link of a source: GET /r/{code} records a click and redirects
-// to target.
+// to target. Every caller (API, dashboard, CLI) goes through these checks, so a link can never
+// redirect off the source's allowed origins when it lists some: the target must be an absolute
+// http(s) URL without user info (https://shop.example.com@evil.example reads as the shop to a
+// person), and its scheme and host one of the origins (exactly; a wildcard origin is for
+// /v1/collect and matches no link). A refused target is a *ValidationError.
 func (s *Service) CreateLink(ctx context.Context, tenantID, sourceID, target string) (store.Link, error) {
-	u, err := url.Parse(target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return store.Link{}, fmt.Errorf("admin: link target %q must be an absolute http(s) URL", target)
-	}
-	if _, err := s.Store.GetSource(ctx, tenantID, sourceID); err != nil {
+	src, err := s.Store.GetSource(ctx, tenantID, sourceID)
+	if err != nil {
 		return store.Link{}, fmt.Errorf("admin: source %s: %w", sourceID, err)
+	}
+	if err := CheckLinkTarget(src, target); err != nil {
+		return store.Link{}, err
 	}
 	l, err := s.Store.CreateLink(ctx, store.Link{Code: Token(8), TenantID: tenantID, SourceID: sourceID, Target: target, CreatedAt: s.now()})
 	if err != nil {
 		return store.Link{}, fmt.Errorf("admin: create link: %w", err)
 	}
 	return l, nil
+}
+
+// CheckLinkTarget validates a tracking link's target for src with the rules CreateLink applies.
+func CheckLinkTarget(src store.Source, target string) error {
+	ve := &ValidationError{}
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || len(target) > MaxLinkTarget {
+		ve.Add("target", LinkTargetInvalid)
+		return ve
+	}
+	if len(src.AllowedOrigins) == 0 {
+		return nil
+	}
+	origin := u.Scheme + "://" + u.Host
+	for _, o := range src.AllowedOrigins {
+		// An origin may be stored with a trailing slash (validOrigin accepts it) and hosts are
+		// case-insensitive.
+		if strings.EqualFold(strings.TrimSuffix(strings.TrimSpace(o), "/"), origin) {
+			return nil
+		}
+	}
+	ve.Add("target", LinkTargetOffOrigin)
+	return ve
 }
 
 // LinkURL is the public URL of a tracking link.

@@ -511,6 +511,16 @@ func (u *UI) createLink(w http.ResponseWriter, r *http.Request, p page) {
 			u.fail(w, r, err)
 			return
 		}
+		// admin refuses the target with a reason; the page says it in the reader's language.
+		var ve *admin.ValidationError
+		if errors.As(err, &ve) && len(ve.Fields) > 0 && ve.Fields[0].Reason == admin.LinkTargetOffOrigin {
+			redirect(w, r, "/setup/sources/"+id, "flash.link_off_origin")
+			return
+		}
+		if ve == nil {
+			u.fail(w, r, err)
+			return
+		}
 		redirect(w, r, "/setup/sources/"+id, "flash.link_invalid")
 		return
 	}

@@ -1,0 +1,98 @@
+package admin_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
+)
+
+// newService returns a Service on st with a fresh keyring and a tenant.
+func newService(t *testing.T, st store.Store) (*admin.Service, store.Tenant) {
+	t.Helper()
+	keys, err := pii.NewKeyring(pii.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &admin.Service{Store: st, Keys: keys, PublicURL: "https://hub.example.com"}
+	tn, _, err := svc.CreateTenant(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, tn
+}
+
+// fieldReason returns the reason err gives for field, or "" when it names no such field.
+func fieldReason(err error, field string) string {
+	var ve *admin.ValidationError
+	if errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			if f.Field == field {
+				return f.Reason
+			}
+		}
+	}
+	return ""
+}
+
+// TestCreateLinkTarget: CreateLink, which the API, the dashboard and the CLI all call, keeps a
+// link from redirecting off the source's allowed origins, refuses user info and targets over
+// 2048 characters, and stores nothing it refuses.
+func TestCreateLinkTarget(t *testing.T) {
+	t.Parallel()
+	teststore.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc, tn := newService(t, st)
+		shop, err := svc.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop", AllowedOrigins: []string{"https://shop.example.com/"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, err := svc.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "open"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		long := "https://shop.example.com/?q=" + strings.Repeat("a", 2048)
+		for _, tc := range []struct {
+			src    store.Source
+			target string
+			reason string // "" for created
+		}{
+			{shop, "https://shop.example.com/offer?x=1", ""},
+			{shop, "https://Shop.Example.com/", ""},
+			{shop, "https://evil.example.net/phish", admin.LinkTargetOffOrigin},
+			{shop, "http://shop.example.com/offer", admin.LinkTargetOffOrigin},
+			{shop, "https://shop.example.com.evil.example.net/", admin.LinkTargetOffOrigin},
+			{shop, "https://shop.example.com@evil.example.net/", admin.LinkTargetInvalid},
+			{shop, "https://user:pw@shop.example.com/", admin.LinkTargetInvalid},
+			{shop, long, admin.LinkTargetInvalid},
+			{shop, "javascript:alert(1)", admin.LinkTargetInvalid},
+			{shop, "/relative", admin.LinkTargetInvalid},
+			{open, "https://anywhere.example/", ""},
+			{open, "https://u@anywhere.example/", admin.LinkTargetInvalid},
+			{open, long, admin.LinkTargetInvalid},
+		} {
+			before, _ := st.ListLinks(ctx, tn.ID, tc.src.ID)
+			l, err := svc.CreateLink(ctx, tn.ID, tc.src.ID, tc.target)
+			after, _ := st.ListLinks(ctx, tn.ID, tc.src.ID)
+			switch {
+			case tc.reason == "" && (err != nil || l.Target != tc.target || len(after) != len(before)+1):
+				t.Errorf("%s %.60s: %v, %d links before, %d after; want it created", tc.src.Name, tc.target, err, len(before), len(after))
+			case tc.reason != "" && (fieldReason(err, "target") != tc.reason || len(after) != len(before)):
+				t.Errorf("%s %.60s: %v, %d links before, %d after; want target %q and nothing stored", tc.src.Name, tc.target, err, len(before), len(after), tc.reason)
+			}
+		}
+		// Another tenant's source is not found, whatever the target.
+		other, _, err := svc.CreateTenant(ctx, "other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.CreateLink(ctx, other.ID, shop.ID, "https://shop.example.com/"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another tenant's source: %v, want not found", err)
+		}
+	})
+}
