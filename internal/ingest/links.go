@@ -143,6 +143,14 @@ func (s *Service) handlePixel(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, newProblem(http.StatusBadRequest, "the pixel parameters are invalid", pe.Errors...))
 		return
 	}
+	if !pageAllowed(src, page) {
+		// The same promise /v1/collect keeps with its 403: a page on an origin the source does
+		// not allow records nothing. An <img> shows no error, so the answer is still the GIF
+		// (without cookies); the URL is not logged, it may carry personal data.
+		s.log.DebugContext(ctx, "ingest: pixel from a page the source's allowed origins do not include; not recorded", "source", src.ID)
+		writeGIF(w)
+		return
+	}
 	tp, _ := s.touchpoint(src, pe, now, newClient(ip, r.UserAgent()))
 	var ids cookieState
 	if tp.Consent != ConsentDenied {
@@ -157,6 +165,27 @@ func (s *Service) handlePixel(w http.ResponseWriter, r *http.Request) {
 	if tp.Consent != ConsentDenied {
 		setCookies(w, r, requestScheme(r, s.cfg.TrustedProxies) == "https", src.CookieDomain, ids)
 	}
+	writeGIF(w)
+}
+
+// pageAllowed says whether the pixel's page (its url parameter, else the Referer) is on one of
+// the source's allowed origins, by the rule /v1/collect applies to the Origin header. A page
+// without a scheme and host is refused when the source lists origins (a pixel with neither url
+// nor Referer is refused before, as a page view without its URL): otherwise any site could skip
+// the check by sending neither. A source without origins allows every page.
+func pageAllowed(src store.Source, page string) bool {
+	if len(src.AllowedOrigins) == 0 {
+		return true
+	}
+	u, err := url.Parse(page)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return false
+	}
+	return originAllowed(src, u.Scheme+"://"+u.Host)
+}
+
+// writeGIF answers the pixel's 1×1 transparent GIF.
+func writeGIF(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "image/gif")
 	w.Header().Set("Cache-Control", "no-store, max-age=0")
 	w.Header().Set("Access-Control-Allow-Origin", "*")
