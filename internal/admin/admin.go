@@ -186,6 +186,13 @@ func (s *Service) CreateSource(ctx context.Context, tenantID string, in SourceIn
 	if in.AttributionModel != store.ModelLastClick && in.AttributionModel != store.ModelFirstClick {
 		return store.Source{}, fmt.Errorf("admin: attribution model must be %s or %s", store.ModelLastClick, store.ModelFirstClick)
 	}
+	// The secrets are stored after the source: a blank one is refused before anything is
+	// written, not after the source exists.
+	ve := &ValidationError{}
+	checkSecrets(ve, in.Secrets)
+	if err := ve.Err(); err != nil {
+		return store.Source{}, err
+	}
 	now := s.now()
 	src := store.Source{
 		ID: store.NewID(), TenantID: tenantID, Name: strings.TrimSpace(in.Name),
@@ -212,8 +219,11 @@ func (s *Service) CreateSource(ctx context.Context, tenantID string, in SourceIn
 // PutGatewaySecret encrypts and stores a gateway's verification secret for a source. The
 // ciphertext is bound to the source and provider so it cannot be moved to another row.
 func (s *Service) PutGatewaySecret(ctx context.Context, src store.Source, provider, secret string) error {
-	if secret == "" {
-		return fmt.Errorf("admin: %s secret must not be empty", provider)
+	if strings.TrimSpace(secret) == "" {
+		// See CheckSource: blanks would enable the gateway with a secret anyone can send.
+		ve := &ValidationError{}
+		ve.Add("secret", "must not be empty")
+		return ve
 	}
 	ct, err := s.Keys.Seal([]byte(secret), store.GatewaySecretAD(src.ID, provider))
 	if err != nil {

@@ -96,3 +96,39 @@ func TestCreateLinkTarget(t *testing.T) {
 		}
 	})
 }
+
+// TestBlankGatewaySecret: a secret of only blanks is refused by PutGatewaySecret, CheckSource
+// and CreateSource (which the CLI calls without CheckSource) before anything is written, so it
+// can neither be stored nor enable the gateway.
+func TestBlankGatewaySecret(t *testing.T) {
+	t.Parallel()
+	teststore.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc, tn := newService(t, st)
+		src, err := svc.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.PutGatewaySecret(ctx, src, "kiwify", " \t\n"); fieldReason(err, "secret") != "must not be empty" {
+			t.Errorf("PutGatewaySecret of blanks: %v", err)
+		}
+		if err := admin.CheckSource(admin.SourceInput{Name: "x", Secrets: map[string]string{"kiwify": "   "}}); fieldReason(err, "secrets.kiwify") != "must not be empty" {
+			t.Errorf("CheckSource of blanks: %v", err)
+		}
+		if _, err := svc.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "blank", Secrets: map[string]string{"hotmart": "ok", "kiwify": "   "}}); fieldReason(err, "secrets.kiwify") != "must not be empty" {
+			t.Errorf("CreateSource with a blank secret: %v", err)
+		}
+		if _, err := svc.UpdateSource(ctx, tn.ID, src.ID, admin.SourcePatch{Secrets: map[string]string{"kiwify": "   "}}); fieldReason(err, "secrets.kiwify") != "must not be empty" {
+			t.Errorf("UpdateSource with a blank secret: %v", err)
+		}
+		if srcs, _ := st.ListSources(ctx, tn.ID); len(srcs) != 1 {
+			t.Errorf("%d sources, want only the first: a refused one was created", len(srcs))
+		}
+		if _, err := st.GetGatewaySecret(ctx, tn.ID, src.ID, "kiwify"); err == nil {
+			t.Error("a blank secret was stored")
+		}
+		if toks, _ := st.ListWebhookTokens(ctx, tn.ID, src.ID); len(toks) != 0 {
+			t.Errorf("webhook tokens %+v: a blank secret enabled a gateway", toks)
+		}
+	})
+}

@@ -71,12 +71,19 @@ func CheckSource(in SourceInput) error {
 	if d := in.CookieDomain; d != "" && (strings.ContainsAny(d, "/:; \t") || !strings.Contains(strings.TrimPrefix(d, "."), ".")) {
 		ve.Add("cookie_domain", "must be a domain like example.com or .example.com")
 	}
-	for provider, secret := range in.Secrets {
-		if secret == "" {
+	checkSecrets(ve, in.Secrets)
+	return ve.Err()
+}
+
+// checkSecrets adds a field secrets.<provider> for each blank gateway secret. A blank secret
+// would enable the gateway, and a gateway comparing a token in the body would accept a
+// delivery carrying the same blanks.
+func checkSecrets(ve *ValidationError, secrets map[string]string) {
+	for _, provider := range slices.Sorted(maps.Keys(secrets)) {
+		if strings.TrimSpace(secrets[provider]) == "" {
 			ve.Add("secrets."+provider, "must not be empty")
 		}
 	}
-	return ve.Err()
 }
 
 func validOrigin(o string) bool {
