@@ -60,3 +60,52 @@ func TestBlankGatewaySecret(t *testing.T) {
 		}
 	})
 }
+
+// TestAttributionWindowOverflow: attribution_window_hours is 1–2160; a count of hours that
+// overflows time.Duration (2^51+24 hours wraps to exactly 24 h) is refused on create and patch
+// like any other out-of-range value, and the stored window is unchanged; the bounds are kept.
+func TestAttributionWindowOverflow(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		a := e.tenant("alpha")
+		before, err := st.GetSource(ctx, a.ID, a.Source.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, hours := range []int{2251799813685272, 1<<63 - 1, -1 << 63, 2161, 0, -24} {
+			for _, c := range []struct{ method, path string }{
+				{"POST", "/api/v1/sources"},
+				{"PATCH", "/api/v1/sources/" + a.Source.ID},
+			} {
+				r := e.do(a.AdminKey, c.method, c.path, map[string]any{"name": "wide shop", "attribution_window_hours": hours})
+				if r.Status != http.StatusBadRequest {
+					t.Errorf("%s %s with %d hours: status %d, want 400: %s", c.method, c.path, hours, r.Status, r.Body)
+					continue
+				}
+				if got := fields(r.problem(t)); !slices.Equal(got, []string{"attribution_window_hours"}) {
+					t.Errorf("%s %s with %d hours: fields %v", c.method, c.path, hours, got)
+				}
+			}
+		}
+		if after, _ := st.GetSource(ctx, a.ID, a.Source.ID); after.AttributionWindow != before.AttributionWindow || after.Name != before.Name {
+			t.Errorf("source changed by refused patches: window %s -> %s, name %q -> %q", before.AttributionWindow, after.AttributionWindow, before.Name, after.Name)
+		}
+		srcs, _ := st.ListSources(ctx, a.ID)
+		for _, s := range srcs {
+			if s.Name == "wide shop" {
+				t.Errorf("a refused POST created source %s with window %s", s.ID, s.AttributionWindow)
+			}
+		}
+		for _, hours := range []int{1, 2160} {
+			var v struct {
+				Hours int `json:"attribution_window_hours"`
+			}
+			e.must(http.StatusOK, a.AdminKey, "PATCH", "/api/v1/sources/"+a.Source.ID, map[string]any{"attribution_window_hours": hours}).json(t, &v)
+			if v.Hours != hours {
+				t.Errorf("PATCH %d hours: answered %d", hours, v.Hours)
+			}
+		}
+	})
+}

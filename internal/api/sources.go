@@ -140,10 +140,7 @@ func (a *API) createSource(w http.ResponseWriter, r *http.Request, p principal) 
 		in.AllowedOrigins = *body.AllowedOrigins
 	}
 	if body.AttributionWindowHours != nil {
-		in.AttributionWindow = time.Duration(*body.AttributionWindowHours) * time.Hour
-		if *body.AttributionWindowHours == 0 {
-			in.AttributionWindow = -1 // explicit 0 is invalid, not "default"
-		}
+		in.AttributionWindow = windowDuration(*body.AttributionWindowHours)
 	}
 	if body.AttributionModel != nil {
 		in.AttributionModel = *body.AttributionModel
@@ -165,6 +162,17 @@ func (a *API) createSource(w http.ResponseWriter, r *http.Request, p principal) 
 	}
 	httpx.WriteJSON(w, http.StatusCreated, v)
 	return nil
+}
+
+// windowDuration converts attribution_window_hours to a duration, checking the range (1–2160)
+// on the integer first: hours past what time.Duration holds would wrap around (2^51+24 hours is
+// exactly 24 h) and pass admin's check as another window. Out of range, 0 included (which is
+// not "use the default" here), it returns -1, which admin refuses as attribution_window.
+func windowDuration(hours int) time.Duration {
+	if hours < 1 || hours > int(admin.MaxAttributionWindow/time.Hour) {
+		return -1
+	}
+	return time.Duration(hours) * time.Hour
 }
 
 // windowField renames admin's attribution_window to the API's attribution_window_hours.
@@ -242,10 +250,7 @@ func (a *API) updateSource(w http.ResponseWriter, r *http.Request, p principal) 
 	patch := admin.SourcePatch{Name: body.Name, AllowedOrigins: body.AllowedOrigins, AttributionModel: body.AttributionModel,
 		CookieDomain: body.CookieDomain, Secrets: body.Secrets}
 	if body.AttributionWindowHours != nil {
-		d := time.Duration(*body.AttributionWindowHours) * time.Hour
-		if d == 0 {
-			d = -1
-		}
+		d := windowDuration(*body.AttributionWindowHours)
 		patch.AttributionWindow = &d
 	}
 	src, err := a.cfg.Admin.UpdateSource(ctx, p.TenantID, id, patch)
