@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/store"
@@ -81,11 +82,29 @@ type NewKey struct {
 	Plaintext string
 }
 
+// MaxNameLength is the longest name, in bytes, of a tenant, API key, source or destination.
+// Every write path goes through admin, so the API, the dashboard and the CLI share it.
+const MaxNameLength = 200
+
+// nameTooLong is the reason a name over MaxNameLength is refused with (field "name").
+const nameTooLong = "must be at most 200 characters"
+
+// checkName refuses a name over MaxNameLength as a ValidationError on field "name".
+func checkName(name string) error {
+	if len(name) > MaxNameLength {
+		return &ValidationError{Fields: []domain.FieldError{{Field: "name", Reason: nameTooLong}}}
+	}
+	return nil
+}
+
 // CreateTenant creates a tenant and its first admin key.
 func (s *Service) CreateTenant(ctx context.Context, name string) (store.Tenant, NewKey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return store.Tenant{}, NewKey{}, errors.New("admin: tenant name must not be empty")
+	}
+	if err := checkName(name); err != nil {
+		return store.Tenant{}, NewKey{}, err
 	}
 	t := store.Tenant{ID: store.NewID(), Name: name, CreatedAt: s.now()}
 	t, err := s.Store.CreateTenant(ctx, t)
@@ -106,6 +125,9 @@ func (s *Service) CreateFirstTenant(ctx context.Context, name string) (t store.T
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return store.Tenant{}, NewKey{}, NewKey{}, false, errors.New("admin: tenant name must not be empty")
+	}
+	if err := checkName(name); err != nil {
+		return store.Tenant{}, NewKey{}, NewKey{}, false, err
 	}
 	t = store.Tenant{ID: store.NewID(), Name: name, TimeZone: store.DefaultTimeZone, CreatedAt: s.now()}
 	admin, operator = s.newKey(t.ID, "first admin key", store.RoleAdmin), s.newKey(t.ID, "operator key", store.RoleOperator)
@@ -128,6 +150,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, tenantID, name, role string)
 	case store.RoleOperator, store.RoleAdmin, store.RoleReadOnly:
 	default:
 		return NewKey{}, fmt.Errorf("admin: role must be %s, %s or %s", store.RoleAdmin, store.RoleReadOnly, store.RoleOperator)
+	}
+	if err := checkName(name); err != nil {
+		return NewKey{}, err
 	}
 	if _, err := s.Store.GetTenant(ctx, tenantID); err != nil {
 		return NewKey{}, fmt.Errorf("admin: tenant %s: %w", tenantID, err)
@@ -167,6 +192,9 @@ const DefaultAttributionWindow = 7 * 24 * time.Hour
 func (s *Service) CreateSource(ctx context.Context, tenantID string, in SourceInput) (store.Source, error) {
 	if strings.TrimSpace(in.Name) == "" {
 		return store.Source{}, errors.New("admin: source name must not be empty")
+	}
+	if err := checkName(strings.TrimSpace(in.Name)); err != nil {
+		return store.Source{}, err
 	}
 	for _, o := range in.AllowedOrigins {
 		u, err := url.Parse(o)
@@ -291,6 +319,9 @@ type Validator interface {
 
 // AddDestination validates and stores a destination with its credentials encrypted.
 func (s *Service) AddDestination(ctx context.Context, tenantID string, in DestinationInput, v Validator) (store.Destination, error) {
+	if err := checkName(in.Name); err != nil {
+		return store.Destination{}, err
+	}
 	if v != nil {
 		if err := v.Validate(in.Type, in.Config, in.Credentials); err != nil {
 			return store.Destination{}, fmt.Errorf("admin: destination: %w", err)

@@ -132,3 +132,70 @@ func TestBlankGatewaySecret(t *testing.T) {
 		}
 	})
 }
+
+// TestNameLength: every action that takes a name refuses one over 200 characters with the
+// same ValidationError (field name), whichever caller it comes from, and writes nothing; 200
+// characters are accepted.
+func TestNameLength(t *testing.T) {
+	t.Parallel()
+	teststore.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		svc, tn := newService(t, st)
+		ok, long := strings.Repeat("n", 200), strings.Repeat("n", 201)
+		meta := func(name string) admin.DestinationInput {
+			return admin.DestinationInput{Type: "meta", Name: name, Config: []byte(`{"pixel_id":"1"}`), Credentials: []byte(`{"access_token":"t"}`)}
+		}
+		d, err := svc.AddDestination(ctx, tn.ID, meta("Meta"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := svc.CreateSource(ctx, tn.ID, admin.SourceInput{Name: "shop"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keysBefore, _ := st.ListAPIKeys(ctx, tn.ID)
+		for _, c := range []struct {
+			what string
+			call func() error
+		}{
+			{"CreateTenant", func() error { _, _, err := svc.CreateTenant(ctx, long); return err }},
+			{"CreateFirstTenant", func() error { _, _, _, _, err := svc.CreateFirstTenant(ctx, long); return err }},
+			{"CreateAPIKey", func() error { _, err := svc.CreateAPIKey(ctx, tn.ID, long, store.RoleReadOnly); return err }},
+			{"CreateSource", func() error { _, err := svc.CreateSource(ctx, tn.ID, admin.SourceInput{Name: long}); return err }},
+			{"UpdateSource", func() error {
+				_, err := svc.UpdateSource(ctx, tn.ID, src.ID, admin.SourcePatch{Name: &long})
+				return err
+			}},
+			{"AddDestination", func() error { _, err := svc.AddDestination(ctx, tn.ID, meta(long), nil); return err }},
+			{"UpdateDestination", func() error {
+				_, err := svc.UpdateDestination(ctx, tn.ID, d.ID, admin.DestinationPatch{Name: &long}, nil)
+				return err
+			}},
+		} {
+			if err := c.call(); fieldReason(err, "name") != "must be at most 200 characters" {
+				t.Errorf("%s with 201 characters: %v", c.what, err)
+			}
+		}
+		if ts, _ := st.ListTenants(ctx); len(ts) != 1 {
+			t.Errorf("%d tenants, want 1", len(ts))
+		}
+		if ks, _ := st.ListAPIKeys(ctx, tn.ID); len(ks) != len(keysBefore) {
+			t.Errorf("%d keys, want %d", len(ks), len(keysBefore))
+		}
+		if ds, _ := st.ListDestinations(ctx, tn.ID); len(ds) != 1 || ds[0].Name != "Meta" {
+			t.Errorf("%d destinations, want only Meta unchanged", len(ds))
+		}
+		if srcs, _ := st.ListSources(ctx, tn.ID); len(srcs) != 1 || srcs[0].Name != "shop" {
+			t.Errorf("%d sources, want only shop unchanged", len(srcs))
+		}
+		if _, err := svc.CreateAPIKey(ctx, tn.ID, ok, store.RoleReadOnly); err != nil {
+			t.Errorf("CreateAPIKey with 200 characters: %v", err)
+		}
+		if _, err := svc.UpdateDestination(ctx, tn.ID, d.ID, admin.DestinationPatch{Name: &ok}, nil); err != nil {
+			t.Errorf("UpdateDestination with 200 characters: %v", err)
+		}
+		if _, err := svc.AddDestination(ctx, tn.ID, meta(ok), nil); err != nil {
+			t.Errorf("AddDestination with 200 characters: %v", err)
+		}
+	})
+}

@@ -54,8 +54,8 @@ func CheckSource(in SourceInput) error {
 	ve := &ValidationError{}
 	if strings.TrimSpace(in.Name) == "" {
 		ve.Add("name", "must not be empty")
-	} else if len(in.Name) > 200 {
-		ve.Add("name", "must be at most 200 characters")
+	} else if len(strings.TrimSpace(in.Name)) > MaxNameLength {
+		ve.Add("name", nameTooLong)
 	}
 	for i, o := range in.AllowedOrigins {
 		if !validOrigin(o) {
@@ -172,6 +172,9 @@ func (s *Service) UpdateDestination(ctx context.Context, tenantID, id string, p 
 			ve := &ValidationError{}
 			ve.Add("name", "must not be empty")
 			return store.Destination{}, ve
+		}
+		if err := checkName(name); err != nil {
+			return store.Destination{}, err
 		}
 		d.Name = name
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hubtrack/hub/internal/store"
@@ -106,6 +107,43 @@ func TestAttributionWindowOverflow(t *testing.T) {
 			if v.Hours != hours {
 				t.Errorf("PATCH %d hours: answered %d", hours, v.Hours)
 			}
+		}
+	})
+}
+
+// TestNameLengthOnEveryWrite: POST refused a destination or key name over 200 characters;
+// PATCH /destinations/{id} and POST /tenants refuse it too, with the same problem (400, field
+// name), and store nothing.
+func TestNameLengthOnEveryWrite(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		a := e.tenant("alpha")
+		long := strings.Repeat("n", 5000)
+		for _, c := range []struct {
+			key, method, path string
+			body              any
+		}{
+			{a.AdminKey, "POST", "/api/v1/destinations", map[string]any{"type": "meta", "name": long,
+				"config": map[string]string{"pixel_id": "1234567890123456"}, "credentials": map[string]string{"access_token": "t"}}},
+			{a.AdminKey, "PATCH", "/api/v1/destinations/" + a.Destination.ID, map[string]any{"name": long}},
+			{a.OperatorKey, "POST", "/api/v1/tenants", map[string]any{"name": long}},
+		} {
+			r := e.do(c.key, c.method, c.path, c.body)
+			if r.Status != http.StatusBadRequest {
+				t.Errorf("%s %s with a 5000-character name: status %d, want 400", c.method, c.path, r.Status)
+				continue
+			}
+			if p := r.problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "name" || p.Errors[0].Reason != "must be at most 200 characters" {
+				t.Errorf("%s %s: problem %+v", c.method, c.path, p.Errors)
+			}
+		}
+		if d, _ := st.GetDestination(ctx, a.ID, a.Destination.ID); d.Name != a.Destination.Name {
+			t.Errorf("destination renamed to %d characters by a refused PATCH", len(d.Name))
+		}
+		if ts, _ := st.ListTenants(ctx); len(ts) != 1 {
+			t.Errorf("%d tenants after a refused POST /tenants, want 1", len(ts))
 		}
 	})
 }

@@ -62,3 +62,54 @@ func TestDashboardLinkTargetRules(t *testing.T) {
 		})
 	}
 }
+
+// TestDashboardNameLength: the dashboard's key and destination forms refuse a name over 200
+// characters as the API does (admin's rule), saying so in the reader's language, and store
+// nothing.
+func TestDashboardNameLength(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, b)
+			c := e.firstAdmin("ana@example.com")
+			ctx := context.Background()
+			u, err := e.st.GetUserByEmail(ctx, "ana@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := e.ui.cfg.Admin.AddDestination(ctx, u.TenantID, admin.DestinationInput{Type: "meta", Name: "Meta",
+				Config: []byte(`{"pixel_id":"1234567890123456"}`), Credentials: []byte(`{"access_token":"t"}`)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keysBefore, _ := e.st.ListAPIKeys(ctx, u.TenantID)
+			long := strings.Repeat("n", 5000)
+			for _, f := range []struct{ page, path string }{
+				{"/settings", "/settings/keys"},
+				{"/setup", "/setup/destinations"},
+				{"/setup", "/setup/destinations/" + d.ID},
+			} {
+				for _, w := range []struct{ lang, text string }{
+					{"en", "name: must be at most 200 characters"},
+					{"pt-BR", "nome: pode ter no máximo 200 caracteres"},
+				} {
+					form := url.Values{"csrf": {c.csrf(f.page)}, "name": {long}, "role": {"read_only"}, "type": {"meta"},
+						"s_pixel_id": {"1234567890123456"}, "s_access_token": {"t"}}
+					r := c.post(f.path+"?lang="+w.lang, form)
+					if r.status != http.StatusUnprocessableEntity {
+						t.Errorf("POST %s (%s) with a 5000-character name: %d, want 422", f.path, w.lang, r.status)
+						continue
+					}
+					mustContain(t, f.path+" in "+w.lang, html.UnescapeString(r.body), w.text)
+				}
+			}
+			if ks, _ := e.st.ListAPIKeys(ctx, u.TenantID); len(ks) != len(keysBefore) {
+				t.Errorf("%d keys, want %d", len(ks), len(keysBefore))
+			}
+			if ds, _ := e.st.ListDestinations(ctx, u.TenantID); len(ds) != 1 || ds[0].Name != "Meta" {
+				t.Errorf("%d destinations, want only Meta unchanged", len(ds))
+			}
+		})
+	}
+}

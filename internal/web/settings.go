@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -66,6 +67,12 @@ func (u *UI) createKey(w http.ResponseWriter, r *http.Request, p page) {
 		name = p.Loc.T("settings.key_default_name")
 	}
 	k, err := u.cfg.Admin.CreateAPIKey(r.Context(), p.Tenant.ID, name, role)
+	var ve *admin.ValidationError
+	if errors.As(err, &ve) { // a name over admin.MaxNameLength
+		p.Error = userError(p.Loc, err)
+		u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
+		return
+	}
 	if err != nil {
 		u.fail(w, r, err)
 		return

@@ -635,6 +635,12 @@ func (u *UI) createDestination(w http.ResponseWriter, r *http.Request, p page) {
 		in.Credentials = rawCreds
 	}
 	d, err := u.cfg.Admin.AddDestination(r.Context(), p.Tenant.ID, in, v)
+	var ve *admin.ValidationError
+	if errors.As(err, &ve) { // a name over admin.MaxNameLength
+		p.Error = userError(p.Loc, err)
+		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
+		return
+	}
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -728,7 +734,12 @@ func (u *UI) updateDestination(w http.ResponseWriter, r *http.Request, p page) {
 			u.fail(w, r, err)
 			return
 		}
-		p.Error = p.Loc.T("err.please_fix", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "admin: "), "destination: "))
+		var ve *admin.ValidationError
+		if errors.As(err, &ve) { // the name: empty or too long
+			p.Error = userError(p.Loc, err)
+		} else {
+			p.Error = p.Loc.T("err.please_fix", strings.TrimPrefix(strings.TrimPrefix(err.Error(), "admin: "), "destination: "))
+		}
 		u.renderSetup(w, r, p, http.StatusUnprocessableEntity, nil)
 		return
 	}
