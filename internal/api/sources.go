@@ -20,7 +20,8 @@ import (
 type Gateway struct {
 	Provider string `json:"provider"`
 	// WebhookURL carries the gateway's own token; it is empty while the gateway has none (a
-	// signed gateway gets one with its secret, an unsigned one by a token rotation).
+	// signed gateway gets one with its secret, an unsigned one by a token rotation), and for a
+	// read_only key, which may not see a credential (sourceView).
 	WebhookURL string `json:"webhook_url"`
 	// SecretSet says whether a verification secret is stored; the secret is never shown.
 	SecretSet bool `json:"secret_set"`
@@ -45,7 +46,10 @@ type Source struct {
 	UpdatedAt              time.Time `json:"updated_at"`
 }
 
-func (a *API) sourceView(ctx context.Context, s store.Source) (Source, error) {
+// sourceView is s as p may see it: a principal that may not change the source (read_only) sees
+// no gateway's webhook URL. Its token is a credential: the only one of an unsigned gateway
+// (Appmax), so a read-only key that read it could post orders, which its role forbids.
+func (a *API) sourceView(ctx context.Context, p principal, s store.Source) (Source, error) {
 	secrets, err := a.cfg.Store.ListGatewaySecrets(ctx, s.TenantID, s.ID)
 	if err != nil {
 		return Source{}, err
@@ -65,8 +69,12 @@ func (a *API) sourceView(ctx context.Context, s store.Source) (Source, error) {
 	if v.AllowedOrigins == nil {
 		v.AllowedOrigins = []string{}
 	}
-	for _, p := range a.cfg.Providers {
-		v.Gateways = append(v.Gateways, a.gatewayView(p, tokens[p], set[p]))
+	for _, provider := range a.cfg.Providers {
+		g := a.gatewayView(provider, tokens[provider], set[provider])
+		if !p.canWrite() {
+			g.WebhookURL = ""
+		}
+		v.Gateways = append(v.Gateways, g)
 	}
 	return v, nil
 }
@@ -90,7 +98,7 @@ func (a *API) knownProvider(p string) bool { return slices.Contains(a.cfg.Provid
 
 func (a *API) listSources(w http.ResponseWriter, r *http.Request, p principal) error {
 	list := func(ctx context.Context) ([]store.Source, error) { return a.cfg.Store.ListSources(ctx, p.TenantID) }
-	view := func(s store.Source) (Source, error) { return a.sourceView(r.Context(), s) }
+	view := func(s store.Source) (Source, error) { return a.sourceView(r.Context(), p, s) }
 	return writeList(w, r, list, func(s store.Source) string { return s.ID }, view)
 }
 
@@ -156,7 +164,7 @@ func (a *API) createSource(w http.ResponseWriter, r *http.Request, p principal) 
 		return err
 	}
 	a.audit(r, p, "source.create", "source "+src.ID)
-	v, err := a.sourceView(r.Context(), src)
+	v, err := a.sourceView(r.Context(), p, src)
 	if err != nil {
 		return err
 	}
@@ -226,7 +234,7 @@ func (a *API) getSource(w http.ResponseWriter, r *http.Request, p principal) err
 	if err != nil {
 		return err
 	}
-	v, err := a.sourceView(r.Context(), src)
+	v, err := a.sourceView(r.Context(), p, src)
 	if err != nil {
 		return err
 	}
@@ -258,7 +266,7 @@ func (a *API) updateSource(w http.ResponseWriter, r *http.Request, p principal) 
 		return windowField(err)
 	}
 	a.audit(r, p, "source.update", "source "+src.ID)
-	v, err := a.sourceView(ctx, src)
+	v, err := a.sourceView(ctx, p, src)
 	if err != nil {
 		return err
 	}
@@ -424,7 +432,7 @@ func (a *API) sourceSetup(w http.ResponseWriter, r *http.Request, p principal) e
 	if err != nil {
 		return err
 	}
-	view, err := a.sourceView(ctx, src)
+	view, err := a.sourceView(ctx, p, src)
 	if err != nil {
 		return err
 	}
