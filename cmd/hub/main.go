@@ -50,7 +50,7 @@ Usage:
   hub destination add --tenant T --type meta --config JSON [--credentials JSON] [--name N]
   hub link create --tenant T --source S --target URL
   hub webhooks reprocess [--tenant T] [--id INBOX_ID]   reprocess unparseable webhooks
-  hub deliveries replay --tenant T (--id D | --destination D | --since T --until T)
+  hub deliveries replay --tenant T (--id D [--force] | --destination D | --since T --until T)
   hub secrets reseal                 after a key rotation, re-seal every secret under the first key
   hub simulate purchase --gateway G [--source S] [--tenant T] [--wait 20s]
                     send a signed test purchase through Hub's own webhook endpoint, as the
@@ -207,6 +207,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		source, target, destination, since, until, provider              string
 		window                                                           time.Duration
 		origins, secrets                                                 multiFlag
+		force                                                            bool
 	)
 	fs.StringVar(&name, "name", "", "name")
 	fs.StringVar(&tenant, "tenant", "", "tenant id")
@@ -224,6 +225,7 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 	fs.StringVar(&since, "since", "", "RFC 3339 time")
 	fs.StringVar(&until, "until", "", "RFC 3339 time")
 	fs.DurationVar(&window, "window", 0, "attribution window")
+	fs.BoolVar(&force, "force", false, "replay --id: send a delivered delivery again past the platform's deduplication window")
 	fs.Var(&origins, "origin", "allowed origin (repeatable)")
 	fs.Var(&secrets, "secret", "provider=secret (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -395,8 +397,8 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		)
 		switch {
 		case id != "":
-			res, err = delivery.Replay(ctx, st, dests, tenant, []string{id}, now)
-			auditAction, detail = "delivery.replay", "delivery "+id
+			res, err = delivery.ReplayOne(ctx, st, dests, tenant, id, now, force)
+			auditAction, detail = "delivery.replay", "delivery "+id+": "+res.Summary()
 		case destination != "":
 			res, err = delivery.ReplayDead(ctx, st, dests, tenant, destination, now)
 			auditAction, detail = "delivery.replay_dead", fmt.Sprintf("destination %s: %s", destination, res.Summary())
@@ -416,6 +418,9 @@ func operate(ctx context.Context, action string, args []string, getenv func(stri
 		}
 		audit(tenant, auditAction, detail)
 		fmt.Fprintf(stdout, "%d delivery(ies) queued for replay; a running hub sends them\n", res.Queued)
+		if res.Resends > 0 {
+			fmt.Fprintf(stdout, "%d of them delivered already: sent again as a recorded resend\n", res.Resends)
+		}
 		for _, g := range res.Grouped() {
 			fmt.Fprintf(stdout, "%d delivery(ies) skipped: %s\n", g.Count, g.Detail)
 		}

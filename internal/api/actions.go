@@ -140,13 +140,23 @@ func (a *API) reprocessWebhooks(w http.ResponseWriter, r *http.Request, p princi
 	return nil
 }
 
+// replayOneBody is the optional body of a replay by id: force confirms sending again a
+// delivered event past the platform's deduplication window, where it may count twice.
+type replayOneBody struct {
+	Force bool `json:"force"`
+}
+
 func (a *API) replayDelivery(w http.ResponseWriter, r *http.Request, p principal) error {
 	ctx := r.Context()
+	var body replayOneBody
+	if err := a.decodeOptional(w, r, &body); err != nil {
+		return err
+	}
 	d, err := a.cfg.Store.GetDelivery(ctx, p.TenantID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	res, err := delivery.Replay(ctx, a.cfg.Store, a.cfg.Dests, p.TenantID, []string{d.ID}, a.now())
+	res, err := delivery.ReplayOne(ctx, a.cfg.Store, a.cfg.Dests, p.TenantID, d.ID, a.now(), body.Force)
 	if err != nil {
 		return err
 	}
@@ -156,7 +166,7 @@ func (a *API) replayDelivery(w http.ResponseWriter, r *http.Request, p principal
 		return httpx.NewProblem(http.StatusConflict, "delivery "+d.ID+" cannot be sent again: "+s.Detail,
 			domain.FieldError{Field: "id", Reason: s.Detail})
 	}
-	a.audit(r, p, "delivery.replay", "delivery "+d.ID)
+	a.audit(r, p, "delivery.replay", "delivery "+d.ID+": "+res.Summary())
 	httpx.WriteJSON(w, http.StatusAccepted, replayResult(res))
 	return nil
 }

@@ -485,9 +485,12 @@ func (a *API) recordHealth(ctx context.Context, d store.Destination, o dest.Outc
 // ReplayResult counts the deliveries put back on the queue and those left alone, grouped by
 // why they cannot be sent again.
 type ReplayResult struct {
-	Replayed int          `json:"replayed"`
-	Skipped  int          `json:"skipped"`
-	Skips    []ReplaySkip `json:"skips"`
+	Replayed int `json:"replayed"`
+	// Resends counts the replayed deliveries that were delivered already (a replay by id):
+	// their send is recorded as a resend.
+	Resends int          `json:"resends"`
+	Skipped int          `json:"skipped"`
+	Skips   []ReplaySkip `json:"skips"`
 }
 
 // ReplaySkip is the deliveries of a replay not queued for one reason.
@@ -499,7 +502,7 @@ type ReplaySkip struct {
 }
 
 func replayResult(res delivery.ReplayResult) ReplayResult {
-	out := ReplayResult{Replayed: res.Queued, Skipped: len(res.Skipped), Skips: []ReplaySkip{}}
+	out := ReplayResult{Replayed: res.Queued, Resends: res.Resends, Skipped: len(res.Skipped), Skips: []ReplaySkip{}}
 	for _, g := range res.Grouped() {
 		out.Skips = append(out.Skips, ReplaySkip{Reason: g.Reason, Detail: g.Detail, Count: g.Count, DeliveryIDs: g.DeliveryIDs})
 	}

@@ -696,6 +696,13 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 	}
 
 	p := &pending{ev: ev, d: d, replay: a.Replay > 0, carried: carried != nil, low: store.LowPriority(ctx)}
+	if a.Replay != 0 && d.DeliveredAt != nil && !d.InFlight {
+		// An operator's replay of a delivered event (ReplayOne): the platform has it, so this
+		// send repeats it, and is recorded as a resend like a send after a lost outcome.
+		p.resend = true
+		w.Log.Info("delivery: resending a delivered event on an operator's replay; the platform deduplicates it by event id within its window",
+			"delivery_id", d.ID, "destination_id", ds.ID, "destination_type", ds.Type)
+	}
 	if d.InFlight {
 		// The last send's outcome was lost: it may have reached the platform.
 		p.resend = true
@@ -738,8 +745,11 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 		w.Log.Warn("delivery: no outcome recorded; retrying", "delivery_id", d.ID, "destination_id", ds.ID, "reason", out.Reason)
 		return fmt.Errorf("%w: %s", errRetry, out.Reason)
 	}
+	lost := d.InFlight // the last send's outcome was lost or unknown
 	d = res.d
-	if p.resend {
+	if p.resend && lost {
+		// An operator's replay of a delivered event is no such failure: the delivery and its
+		// attempt record that resend, this counter does not.
 		w.count(ds.Type, OutcomeResentAfterCrash, "")
 	}
 	latency := w.now().Sub(start)

@@ -185,8 +185,9 @@ func TestLocalFirstAttempt(t *testing.T) {
 		if jobs := rec.of(d); len(jobs) != 0 {
 			t.Fatalf("enqueued %+v for a delivery its first attempt delivered", jobs)
 		}
-		// A replay makes it pending again with its job: queued, so the sweep leaves it alone.
-		if res, err := delivery.Replay(ctx, rec, e.reg, d.TenantID, []string{d.ID}, now); err != nil || res.Queued != 1 {
+		// A replay (by id: an operator's resend of a delivered delivery; a bulk one leaves it
+		// alone) makes it pending again with its job: queued, so the sweep leaves it alone.
+		if res, err := delivery.ReplayOne(ctx, rec, e.reg, d.TenantID, d.ID, now, false); err != nil || res.Queued != 1 {
 			t.Fatalf("replay: %+v %v", res, err)
 		}
 		if got, _ := e.state(t, d); got.Local || got.State != store.DeliveryPending {

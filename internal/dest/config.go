@@ -167,6 +167,12 @@ type Spec struct {
 	// MaxEventAge is the oldest event the platform accepts; the delivery worker stops retrying
 	// before it (Meta: 7 days).
 	MaxEventAge time.Duration
+	// DedupWindow is how long after receiving an event the platform drops a repeat of its
+	// idempotency key (Meta and TikTok: 48 hours); zero means it always does, or treats a
+	// repeat as an adjustment of the same conversion (Google Ads, GA4, a webhook receiver). A
+	// replay of a delivered event past the window is refused unless the operator forces it:
+	// the platform may count it twice.
+	DedupWindow time.Duration
 	// Unconfirmed declares a platform that answers success to whatever it receives (GA4's
 	// Measurement Protocol: 2xx even for a malformed event or a wrong secret), so a Delivered
 	// outcome means "sent", not "accepted". Such a destination must have a Test setting that

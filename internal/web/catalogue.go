@@ -224,6 +224,8 @@ var catalogue = map[string]msg{
 	"order.h1":                   {"Order %s", "Pedido %s"},
 	"order.replay_all":           {"Replay all deliveries", "Reenviar todas as entregas"},
 	"order.replay":               {"Replay", "Reenviar"},
+	"order.replay_force":         {"Send again anyway", "Reenviar mesmo assim"},
+	"order.replay_force_title":   {"Send this delivered event again even if the platform may count it twice", "Enviar de novo este evento já entregue, mesmo que a plataforma possa contá-lo duas vezes"},
 	"order.native":               {"(status at the gateway: %s)", "(status na plataforma: %s)"},
 	"order.paid":                 {"Paid", "Pago em"},
 	"order.products":             {"Products", "Produtos"},

@@ -3,6 +3,7 @@ package web
 import (
 	"strings"
 
+	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 )
 
@@ -25,6 +26,7 @@ var reasonCodes = []string{
 	dest.ReasonNetwork, dest.ReasonMalformedResponse, dest.ReasonCancelled, dest.ReasonInvalidConfig,
 	dest.ReasonInvalidEvent, dest.ReasonWeakUserData, dest.ReasonPolicyBlocked, dest.ReasonEventDisabled,
 	dest.ReasonRejected, dest.ReasonConsentDenied, "destination_disabled", "replay_requested", "unknown",
+	delivery.ReplayDelivered, delivery.ReplayInFlight, delivery.ReplayPastDedup,
 	dest.ReasonAccepted, dest.ReasonConfirmed, dest.ReasonPartial, dest.ReasonUnconfirmed, dest.ReasonProcessingFailed,
 }
 
@@ -179,6 +181,23 @@ var reasonMessages = map[string][4]msg{
 		{"The destination is disabled, so Hub does not send to it.", "O destino está desativado, então o Hub não envia para ele."},
 		{"Enable it in Setup, then resend.", "Ative na Configuração e depois reenvie."},
 		{"the destination is disabled; enable it, then resend", "o destino está desativado; ative e depois reenvie"}},
+	// A replay's own reasons for leaving a delivery alone (delivery.Replay…): never a
+	// delivery's reason, only the clause of a replay's message.
+	delivery.ReplayDelivered: {
+		{"Delivered already", "Já entregue"},
+		{"The platform accepted this event already.", "A plataforma já aceitou este evento."},
+		{"Nothing to do. To send it again on purpose, replay this delivery by itself.", "Nada a fazer. Para enviar de novo de propósito, reenvie só esta entrega."},
+		{"they were delivered already and the platform has them", "já foram entregues e a plataforma já as tem"}},
+	delivery.ReplayInFlight: {
+		{"Being sent", "Sendo enviada"},
+		{"Hub is sending this event right now.", "O Hub está enviando este evento agora."},
+		{"Try again in a minute.", "Tente de novo em um minuto."},
+		{"they are being sent right now; try again in a minute", "estão sendo enviadas agora; tente de novo em um minuto"}},
+	delivery.ReplayPastDedup: {
+		{"Delivered too long ago to resend safely", "Entregue há tempo demais para reenviar com segurança"},
+		{"The platform accepted this event longer ago than it recognises a repeat of it (Meta and TikTok: 48 hours), so a resend may be counted as a second conversion.", "A plataforma aceitou este evento há mais tempo do que ela reconhece uma repetição (Meta e TikTok: 48 horas), então um reenvio pode ser contado como uma segunda conversão."},
+		{"Resend it only if the platform does not show it; then use Send again anyway.", "Reenvie só se a plataforma não mostrar o evento; nesse caso use Reenviar mesmo assim."},
+		{"they were delivered longer ago than the platform recognises a repeat, so a resend may count twice; use Send again anyway to send it", "foram entregues há mais tempo do que a plataforma reconhece uma repetição, então um reenvio pode contar duas vezes; use Reenviar mesmo assim para enviar"}},
 	"replay_requested": {
 		{"Resend requested", "Reenvio pedido"},
 		{"Someone asked to resend it; it is waiting in the queue.", "Alguém pediu o reenvio; está aguardando na fila."},

@@ -440,9 +440,13 @@ func (u *UI) replayOrder(w http.ResponseWriter, r *http.Request, p page) {
 		u.fail(w, r, err)
 		return
 	}
+	// One delivery named is the operator's deliberate replay (delivery.ReplayOne; force is the
+	// confirmation to resend a delivered one past the platform's deduplication window); all of
+	// the order's is a bulk one, which leaves delivered and skipped deliveries alone.
 	var ids []string
-	if id := r.PostFormValue("delivery_id"); id != "" {
-		ids = []string{id}
+	one := r.PostFormValue("delivery_id")
+	if one != "" {
+		ids = []string{one}
 	} else {
 		ds, err := u.orderDeliveries(r, p.Tenant.ID, o.ID)
 		if err != nil {
@@ -459,7 +463,12 @@ func (u *UI) replayOrder(w http.ResponseWriter, r *http.Request, p page) {
 			return
 		}
 	}
-	res, err := delivery.Replay(ctx, u.cfg.Store, u.cfg.Dests, p.Tenant.ID, ids, u.now())
+	var res delivery.ReplayResult
+	if one != "" {
+		res, err = delivery.ReplayOne(ctx, u.cfg.Store, u.cfg.Dests, p.Tenant.ID, one, u.now(), r.PostFormValue("force") == "1")
+	} else {
+		res, err = delivery.Replay(ctx, u.cfg.Store, u.cfg.Dests, p.Tenant.ID, ids, u.now())
+	}
 	if err != nil {
 		u.fail(w, r, err)
 		return

@@ -262,6 +262,15 @@ func TestReplayFlashSaysWhatWasSkipped(t *testing.T) {
 	if got := flash(localeEN, replayFlash(delivery.ReplayResult{Queued: 1})); got != "1 deliveries put back on the queue." {
 		t.Fatalf("flash %q", got)
 	}
+	// A bulk replay's delivered and skipped deliveries, in both languages.
+	bulk := delivery.ReplayResult{Skipped: []delivery.ReplaySkip{{DeliveryID: "d1", Reason: delivery.ReplayDelivered},
+		{DeliveryID: "d2", Reason: dest.ReasonEventDisabled}, {DeliveryID: "d3", Reason: delivery.ReplayPastDedup}}}
+	if got, want := flash(localeEN, replayFlash(bulk)), "0 deliveries put back on the queue. 1 not sent again: they were delivered already and the platform has them. 1 not sent again: the event is not enabled for the destination. 1 not sent again: they were delivered longer ago than the platform recognises a repeat, so a resend may count twice; use Send again anyway to send it."; got != want {
+		t.Fatalf("flash %q, want %q", got, want)
+	}
+	if got, want := flash(localePT, replayFlash(bulk)), "0 entregas voltaram para a fila de envio. 1 não foram reenviadas: já foram entregues e a plataforma já as tem. 1 não foram reenviadas: o evento não está ativado no destino. 1 não foram reenviadas: foram entregues há mais tempo do que a plataforma reconhece uma repetição, então um reenvio pode contar duas vezes; use Reenviar mesmo assim para enviar."; got != want {
+		t.Fatalf("flash %q, want %q", got, want)
+	}
 	// Only catalogue keys are shown: a crafted link cannot put its own words on the page.
 	if got := flash(localeEN, url.Values{"flash": {"Your account is locked, call 555-0100"}}); got != "" {
 		t.Fatalf("free text flash shown: %q", got)

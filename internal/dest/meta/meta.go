@@ -28,6 +28,8 @@ const (
 	MaxEventAge = 7 * 24 * time.Hour
 	// MaxPhysicalStoreAge applies to action_source=physical_store (offline) events.
 	MaxPhysicalStoreAge = 62 * 24 * time.Hour
+	// DedupWindow is how long Meta matches a repeated event_name and event_id to the first.
+	DedupWindow = 48 * time.Hour
 )
 
 // Setting names.
@@ -67,6 +69,7 @@ var spec = dest.Spec{
 		PT: "Confira no Gerenciador de Eventos da Meta > seu pixel > Testar eventos."},
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
+	DedupWindow: DedupWindow,
 	Timeout:     egress.DefaultTimeout,
 	Operator:    []dest.OperatorSetting{OperatorGraphURL, OperatorAPIVersion},
 	Identifiers: []dest.Identifier{dest.IDEmail, dest.IDPhone, dest.IDName, dest.IDAddress, dest.IDBirthGen,

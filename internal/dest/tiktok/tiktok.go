@@ -30,6 +30,8 @@ const (
 	// protocol references (UNVERIFIED); seven days matches Meta's and is well past TikTok's
 	// 48-hour deduplication window.
 	MaxEventAge = 7 * 24 * time.Hour
+	// DedupWindow is how long TikTok matches a repeated event and event_id to the first.
+	DedupWindow = 48 * time.Hour
 )
 
 // Setting names.
@@ -67,6 +69,7 @@ var spec = dest.Spec{
 		PT: "Confira no Gerenciador de Eventos do TikTok > seu pixel > Eventos de teste."},
 	MaxBatch:    MaxBatch,
 	MaxEventAge: MaxEventAge,
+	DedupWindow: DedupWindow,
 	Timeout:     egress.DefaultTimeout,
 	Operator:    []dest.OperatorSetting{OperatorAPIURL},
 	Identifiers: []dest.Identifier{dest.IDEmail, dest.IDPhone, dest.IDExternalID, dest.IDClientIP,
