@@ -375,7 +375,8 @@ type Delivery struct {
 	State         string `json:"state"`
 	Reason        string `json:"reason,omitempty"`
 	Attempts      int    `json:"attempts"`
-	// InFlight: a send is on the wire (or its outcome was lost and it will be sent again).
+	// InFlight: a send is on the wire (or its outcome was lost or left unknown, a timeout, and
+	// the next send is a resend).
 	InFlight bool `json:"in_flight"`
 	// Resends counts sends repeated after a lost outcome (same event id: deduplicated).
 	Resends     int        `json:"resends"`

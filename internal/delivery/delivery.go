@@ -791,6 +791,10 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 		if job.Attempt >= job.MaxAttempts {
 			return w.finish(ctx, ds.Type, d, store.DeliveryDead, "retries_exhausted: "+out.Reason, &attempt)
 		}
+		// A send that may have reached the platform (no answer in time, the connection lost
+		// after the request was written, a 2xx answer Hub could not read) leaves the delivery
+		// in flight, as a lost outcome does: the next send is a recorded resend.
+		d.InFlight = mayHaveArrived(out)
 		if err := w.finish(ctx, ds.Type, d, store.DeliveryRetrying, out.Reason, &attempt); err != nil {
 			return err
 		}
@@ -808,6 +812,24 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 		}
 		return w.finish(ctx, ds.Type, d, store.DeliveryDead, out.Reason, &attempt)
 	}
+}
+
+// mayHaveArrived reports whether a retryable outcome leaves it unknown whether the platform got
+// the request, so that sending it again is a resend: no answer in time, the connection lost
+// after the request may have been written, a 2xx answer Hub could not read (or one without
+// this event), the send cancelled mid-request. A request that never left (a refused
+// connection, an address egress refuses, a context ended before sending: dest.Outcome.Unsent)
+// did not, and neither did one the platform answered with an error (rate_limited,
+// server_error, transient).
+func mayHaveArrived(out dest.Outcome) bool {
+	if out.Kind != dest.Retryable || out.Unsent {
+		return false
+	}
+	switch out.Reason {
+	case dest.ReasonTimeout, dest.ReasonNetwork, dest.ReasonMalformedResponse, dest.ReasonCancelled:
+		return true
+	}
+	return false
 }
 
 // begin records, in one transaction before the batch's request leaves, the request (its id
@@ -936,7 +958,11 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 	if state == store.DeliveryDelivered {
 		d.DeliveredAt = &now
 	}
-	if at != nil || state != store.DeliveryRetrying && state != store.DeliveryPending {
+	switch {
+	case state == store.DeliveryRetrying && at != nil && d.InFlight:
+		// A retryable outcome that leaves it unknown whether the platform got the send
+		// (mayHaveArrived, set by the caller): it stays in flight.
+	case at != nil || state != store.DeliveryRetrying && state != store.DeliveryPending:
 		d.InFlight = false // an outcome, or a final state: nothing is on the wire for it any more
 	}
 	row := &store.AttemptWrite{Attempt: at, Delivery: d}

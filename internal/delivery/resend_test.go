@@ -3,6 +3,9 @@ package delivery_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,6 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/hubtrack/hub/internal/cache/memory"
+	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/meta"
+	"github.com/hubtrack/hub/internal/egress"
 	"github.com/hubtrack/hub/internal/store"
 )
 
@@ -174,4 +182,75 @@ type insertFails struct{ store.Tx }
 
 func (insertFails) BeginAttempts(context.Context, []store.AttemptWrite) error {
 	return errDiskFull
+}
+
+// TestResendAfterUnknownOutcome: a retryable outcome that leaves it unknown whether the platform
+// got the send (no answer in time, while the platform did accept it) makes the next send a
+// recorded resend, as a lost outcome does; a request that never left (a refused connection) does
+// not.
+func TestResendAfterUnknownOutcome(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC()
+
+		t.Run("timeout: the platform accepted after Hub gave up", func(t *testing.T) {
+			before := counter(e.outcomes.WithLabelValues("meta", "resent_after_crash", ""))
+			d := e.order(t, now.Add(-time.Minute))
+			e.delay.Store(int64(1500 * time.Millisecond)) // past the egress timeout of 1 s
+			if err := e.worker.Work(ctx, job(d, 1, 0)); err == nil {
+				t.Fatal("want a retry")
+			}
+			poll(t, "the platform to accept the first send", func() bool { return e.fake.Accepted()[d.EventID] == 1 })
+			e.delay.Store(0)
+			got, at := e.state(t, d)
+			if got.State != store.DeliveryRetrying || got.Reason != dest.ReasonTimeout || !got.InFlight || len(at) != 1 || at[0].Outcome != string(dest.Retryable) {
+				t.Fatalf("after the timeout: %+v %+v", got, at)
+			}
+			if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil {
+				t.Fatal(err)
+			}
+			got, at = e.state(t, d)
+			if got.State != store.DeliveryDelivered || got.InFlight || got.Resends != 1 {
+				t.Fatalf("delivery after the resend: %+v", got)
+			}
+			if len(at) != 2 || at[0].Outcome != string(dest.Retryable) || at[0].Resend || at[1].Outcome != "delivered" || !at[1].Resend {
+				t.Fatalf("attempts: %+v", at)
+			}
+			if n := e.fake.Accepted()[d.EventID]; n != 2 {
+				t.Fatalf("accepted %d times, want 2 (one a recorded resend)", n)
+			}
+			if n := counter(e.outcomes.WithLabelValues("meta", "resent_after_crash", "")); n != before+1 {
+				t.Fatalf("resent_after_crash counter %v, want %v", n, before+1)
+			}
+		})
+
+		t.Run("connection refused: nothing left, no resend", func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			closed := "http://" + l.Addr().String()
+			l.Close()
+			reg := dest.NewRegistry()
+			reg.Register(meta.New(dest.Env{Operator: map[string]string{"HUB_META_GRAPH_URL": closed},
+				Client: egress.New(egress.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Timeout: time.Second})}))
+			w := delivery.NewWorker(delivery.Worker{Store: e.st, Dests: reg, Keys: e.keys, Log: slog.New(slog.DiscardHandler),
+				Breaker: &delivery.Breaker{Cache: memory.New(memory.Options{}), Threshold: 100, Window: time.Minute, Cooldown: time.Second}}, 30*time.Millisecond)
+			d := e.order(t, now.Add(-time.Minute))
+			if err := w.Work(ctx, job(d, 1, 0)); err == nil {
+				t.Fatal("want a retry")
+			}
+			got, at := e.state(t, d)
+			if got.State != store.DeliveryRetrying || got.Reason != dest.ReasonNetwork || got.InFlight || len(at) != 1 {
+				t.Fatalf("after the refused connection: %+v %+v", got, at)
+			}
+			if err := e.worker.Work(ctx, job(d, 2, 0)); err != nil {
+				t.Fatal(err)
+			}
+			got, at = e.state(t, d)
+			if got.State != store.DeliveryDelivered || got.Resends != 0 || len(at) != 2 || at[1].Resend {
+				t.Fatalf("after the retry: %+v %+v", got, at)
+			}
+		})
+	})
 }

@@ -147,7 +147,9 @@ func (b Batch[T]) send(ctx context.Context, res *BatchResult, events []Event, id
 		return
 	}
 	if err := ctx.Err(); err != nil {
-		set(ContextOutcome(err, b.Type, b.Platform))
+		o := ContextOutcome(err, b.Type, b.Platform)
+		o.Unsent = true // nothing was sent
+		set(o)
 		return
 	}
 	body, err := b.Encode(data)
@@ -193,12 +195,16 @@ func TransportOutcome(ctx context.Context, err error, typ, platform, secret stri
 	if re, ok := egress.Refused(err); ok {
 		// The operator's base URL (or a tenant's endpoint) resolves to a refused address: retry,
 		// so nothing is lost while it is fixed, and say what to fix without naming the address.
-		return Outcome{Kind: Retryable, Reason: ReasonNetwork, Message: typ + ": " + re.Error()}
+		return Outcome{Kind: Retryable, Reason: ReasonNetwork, Message: typ + ": " + re.Error(), Unsent: true}
 	}
 	msg := Redact(typ+": "+err.Error(), secret)
+	// A failed dial (refused, unreachable, DNS, a connect timeout) wrote nothing; any other
+	// error may have come after the request was written.
+	var oe *net.OpError
+	unsent := errors.As(err, &oe) && oe.Op == "dial"
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-		return Outcome{Kind: Retryable, Reason: ReasonTimeout, Message: msg}
+		return Outcome{Kind: Retryable, Reason: ReasonTimeout, Message: msg, Unsent: unsent}
 	}
-	return Outcome{Kind: Retryable, Reason: ReasonNetwork, Message: msg}
+	return Outcome{Kind: Retryable, Reason: ReasonNetwork, Message: msg, Unsent: unsent}
 }

@@ -59,6 +59,12 @@ type Outcome struct {
 	HTTPStatus int
 	// RetryAfter is the platform's hint, zero when none was given.
 	RetryAfter time.Duration
+	// Unsent says the request never left Hub (a refused connection, an address egress
+	// refuses, a context that ended before sending), so the platform cannot have the event.
+	// A retryable outcome without it (a timeout, a connection lost mid-request, a 2xx answer
+	// Hub could not read) may have reached the platform: the delivery worker records the next
+	// send as a resend.
+	Unsent bool
 }
 
 // BatchResult is the result of one Send: exactly one Outcome per event, in order.
