@@ -214,6 +214,9 @@ func (e OrderEvent) Validate() error {
 	if e.Currency != "" && !domain.ValidCurrency(e.Currency) {
 		errs = append(errs, fmt.Errorf("invalid currency %q", e.Currency))
 	}
+	if e.unstorable() {
+		errs = append(errs, errors.New("a string holds U+0000, bytes that are not UTF-8, or (tracking) a control character"))
+	}
 	if !e.OccurredAt.IsZero() && e.OccurredAt.Location() != time.UTC {
 		errs = append(errs, errors.New("occurred_at is not UTC"))
 	}
@@ -225,9 +228,12 @@ func (e OrderEvent) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Finish validates events and returns them, or an Unparseable error. Adapters end Parse with it.
+// Finish cleans events of what no store can keep (U+0000, bytes that are not UTF-8: see clean),
+// validates them and returns them, or an Unparseable error. Adapters end Parse with it, so every
+// gateway's events reach the intake cleaned the same way.
 func Finish(provider string, events ...OrderEvent) ([]OrderEvent, error) {
 	for i := range events {
+		events[i].clean()
 		if err := events[i].Validate(); err != nil {
 			return nil, Unparseable(provider, err)
 		}

@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -558,6 +559,9 @@ func Fuzz(f *testing.F, a webhook.Adapter, dir string) {
 		req, secret, now := l.build(f, c)
 		envs[i] = env{req, secret, now}
 		f.Add(req.Body, uint8(i))
+		for _, b := range withNUL(req.Body) {
+			f.Add(b, uint8(i))
+		}
 	}
 	p := a.Provider()
 	f.Fuzz(func(t *testing.T, body []byte, sel uint8) {
@@ -577,6 +581,40 @@ func Fuzz(f *testing.F, a webhook.Adapter, dir string) {
 			t.Fatal("Parse is not deterministic")
 		}
 	})
+}
+
+// maxNULSeeds bounds the seeds withNUL derives from one body.
+const maxNULSeeds = 64
+
+// withNUL derives seeds from a case's body, each with a U+0000 at the end of one string: of a
+// JSON body, one string token (\u0000 before its closing quote); of a form body, one value
+// (%00 before its "&" or at the end). Gateways decode both, and a visitor can put one in a
+// checkout parameter the gateway copies into its webhook (src=%00): the events Parse returns
+// must hold none (Finish cleans them; checkEvents' Validate refuses one that holds any).
+func withNUL(body []byte) [][]byte {
+	insert := func(at int, s string) []byte {
+		return slices.Concat(body[:at], []byte(s), body[at:])
+	}
+	var out [][]byte
+	if !json.Valid(body) {
+		for i, c := range body {
+			if c == '&' && len(out) < maxNULSeeds {
+				out = append(out, insert(i, "%00"))
+			}
+		}
+		return append(out, insert(len(body), "%00"))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for len(out) < maxNULSeeds {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		if _, ok := tok.(string); ok {
+			out = append(out, insert(int(dec.InputOffset())-1, `\u0000`))
+		}
+	}
+	return out
 }
 
 // checkSpec checks the shape of what an adapter declares: a name, hosts that decoration can
