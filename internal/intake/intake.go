@@ -500,12 +500,32 @@ func (s *Service) process(ctx context.Context, adapter webhook.Adapter, src stor
 	events, perr := adapter.Parse(req)
 	now := s.now()
 	if perr != nil {
-		if err := s.Store.SetInboxState(ctx, e.TenantID, e.ID, store.InboxUnparseable, perr.Error(), "", now); err != nil {
-			return "", fmt.Errorf("intake: mark unparseable: %w", err)
-		}
-		s.Log.Warn("intake: unparseable delivery", "inbox_id", e.ID, "provider", e.Provider, "error", perr.Error())
-		return store.InboxUnparseable, nil
+		return s.unparseable(ctx, e, perr, now)
 	}
+	state, err := s.applyEvents(ctx, src, e, events, now)
+	if errors.Is(err, store.ErrInvalidData) {
+		// The database refused a value of the delivery (a data exception, such as a character
+		// its text type cannot hold that no cleaning in webhook.Finish foresaw): every retry,
+		// the sweep's and the job's too, would fail the same way and leave the delivery
+		// received, with no error, for ever. Marked unparseable with the reason, it shows on
+		// the failures page and is reprocessed after a fix, like a body the adapter could not
+		// read.
+		return s.unparseable(ctx, e, fmt.Errorf("the database refused the delivery's data: %w", err), now)
+	}
+	return state, err
+}
+
+// unparseable marks the delivery e unparseable for the reason why.
+func (s *Service) unparseable(ctx context.Context, e store.InboxEntry, why error, now time.Time) (store.InboxState, error) {
+	if err := s.Store.SetInboxState(ctx, e.TenantID, e.ID, store.InboxUnparseable, why.Error(), "", now); err != nil {
+		return "", fmt.Errorf("intake: mark unparseable: %w", err)
+	}
+	s.Log.Warn("intake: unparseable delivery", "inbox_id", e.ID, "provider", e.Provider, "error", why.Error())
+	return store.InboxUnparseable, nil
+}
+
+// applyEvents applies the events parsed from the delivery e.
+func (s *Service) applyEvents(ctx context.Context, src store.Source, e store.InboxEntry, events []webhook.OrderEvent, now time.Time) (store.InboxState, error) {
 	// A new paid order is matched before the transaction, from the read pool (attributeNew):
 	// on SQLite the transaction holds the one writer, which every webhook's writes wait for.
 	oes := make([]store.OrderEvent, len(events))

@@ -30,6 +30,10 @@ var (
 	// Tx runs its function once more on it, so its callers see it only if that run fails the
 	// same way.
 	ErrRetryKeyTaken = errors.New("store: a retry key was stored already; the transaction runs again")
+	// ErrInvalidData marks a transaction the database refused for a value it cannot hold (on
+	// PostgreSQL a data exception, SQLSTATE class 22: U+0000 in text or jsonb, a number out of
+	// range): it fails the same way however often it runs, so callers must not retry it.
+	ErrInvalidData = errors.New("store: the database refused a value")
 )
 
 // Store is the whole persistence seam. Reads are tenant-scoped: a row of another tenant is

@@ -7,6 +7,8 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -179,7 +181,18 @@ func (q *queries) runTx(ctx context.Context, fn func(q *queries) error) error {
 	if errors.Is(err, store.ErrRetryKeyTaken) {
 		err = q.runNewTx(ctx, fn)
 	}
+	if isDataException(err) && !errors.Is(err, store.ErrInvalidData) {
+		err = fmt.Errorf("%w: %w", store.ErrInvalidData, err)
+	}
 	return err
+}
+
+// isDataException reports whether err is the database's data exception (SQLSTATE class 22, on
+// the drivers that report one: pgx's PgError), which running the transaction again would only
+// repeat.
+func isDataException(err error) bool {
+	var e interface{ SQLState() string }
+	return errors.As(err, &e) && strings.HasPrefix(e.SQLState(), "22")
 }
 
 // runNewTx runs fn in a new transaction.
