@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
@@ -334,11 +335,19 @@ func stripQuery(raw string) string {
 	return u.String()
 }
 
+// truncate keeps at most n bytes of s, a header's value or a URL as the request sent it, as
+// valid UTF-8: net/http lets bytes that are not UTF-8 through (it refuses only control
+// characters), and PostgreSQL refuses them in text (SQLSTATE 22021), which would fail the whole
+// group commit the event shares with other visitors'. Each run of such bytes becomes U+FFFD, as
+// on the webhook path (webhook.Finish), so both stores keep the same text.
 func truncate(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, string(utf8.RuneError))
+	}
 	if len(s) <= n {
 		return s
 	}
-	return strings.ToValidUTF8(s[:n], "")
+	return strings.ToValidUTF8(s[:n], "") // the last rune, if the cut split it
 }
 
 // source resolves a public key, answering 400/401/503 itself when it cannot.
