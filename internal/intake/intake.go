@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -99,8 +100,9 @@ type Service struct {
 	Keys  *pii.Keyring
 	Log   *slog.Logger
 	Now   func() time.Time
-	// Limiter bounds the refused deliveries each source stores, and the deliveries it accepts
-	// from unsigned gateways; nil bounds neither.
+	// Limiter bounds the refused deliveries each source stores, the deliveries it accepts from
+	// unsigned gateways, and those a signed gateway sends unsigned (WooCommerce's ping); nil
+	// bounds none.
 	Limiter cache.Limiter
 	// UnsignedBurst and UnsignedPerMinute bound the deliveries a source accepts from unsigned
 	// gateways (with Limiter); zero means DefaultUnsignedBurst and DefaultUnsignedPerMinute.
@@ -233,18 +235,34 @@ func (s *Service) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/webhooks/{provider}/{token}", s.receive)
 }
 
+// HeadersMax bounds the bytes of headers (names and values) stored with a delivery that no
+// secret authenticated: a refused one, an unsigned gateway's, or one a signed gateway sends
+// unsigned (WooCommerce's creation ping). Whoever knows the URL can send up to the server's
+// 64 KiB of headers with each; real gateways send well under 2 KiB.
+const HeadersMax = 8 << 10
+
 // inboxHeaders are the headers as the inbox stores them. Those that carry a credential
 // themselves (Authorization, Cookie, and the gateway's Spec.TokenHeaders such as Hotmart's
 // hottok, the account secret) are stored as "[REDACTED]", so the inbox never holds a
-// credential outside the body.
-func inboxHeaders(h http.Header, tokenHeaders []string) map[string]string {
+// credential outside the body. With max > 0 they hold at most max bytes: the headers are taken
+// by name, and one that does not fit is stored as "[CUT: n bytes]" while that fits, else left
+// out.
+func inboxHeaders(h http.Header, tokenHeaders []string, max int) map[string]string {
 	out := make(map[string]string, len(h))
-	for k, v := range h {
+	used := 0
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		v := strings.Join(h[k], ", ")
 		if k == "Authorization" || k == "Cookie" || slices.ContainsFunc(tokenHeaders, func(t string) bool { return http.CanonicalHeaderKey(t) == k }) {
-			out[k] = "[REDACTED]"
-			continue
+			v = "[REDACTED]"
 		}
-		out[k] = strings.Join(v, ", ")
+		if max > 0 && used+len(k)+len(v) > max {
+			v = fmt.Sprintf("[CUT: %d bytes]", len(v))
+			if used+len(k)+len(v) > max {
+				continue
+			}
+		}
+		out[k] = v
+		used += len(k) + len(v)
 	}
 	return out
 }
@@ -349,12 +367,36 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	req := webhook.Request{Header: r.Header, Query: r.URL.Query(), Body: body}
 	entry := store.InboxEntry{ID: store.NewID(), TenantID: src.TenantID, SourceID: src.ID, Provider: provider,
-		ReceivedAt: now, Headers: inboxHeaders(r.Header, spec.TokenHeaders), Query: r.URL.RawQuery, Body: body, State: store.InboxReceived}
+		ReceivedAt: now, Query: r.URL.RawQuery, Body: body, State: store.InboxReceived}
 
 	if verr := adapter.Verify(req, secret, now); verr != nil {
+		entry.Headers = inboxHeaders(r.Header, spec.TokenHeaders, HeadersMax)
 		s.reject(ctx, entry, verr)
 		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusUnauthorized, "the delivery failed "+provider+"'s authenticity check"))
 		return
+	}
+	// A signed gateway's delivery that Verify accepts unsigned was not authenticated by the
+	// secret (WooCommerce's creation ping, "webhook_id=<n>", which WooCommerce sends unsigned
+	// and must see answered 2xx): whoever knows the URL can send it, so the source stores at
+	// most as many as it stores refusals, and answers 429 past them.
+	if u, ok := adapter.(webhook.UnsignedAccepter); ok && signed && u.Unsigned(req) {
+		signed = false
+		if s.Limiter != nil {
+			ok, retry, err := s.Limiter.Allow(ctx, "intake:unsigned-ping:"+src.ID, RejectedPerMinute/60.0, RejectedBurst)
+			if err != nil {
+				s.Log.Warn("intake: limit unsigned deliveries of a signed gateway", "error", err) // accept: the gateway needs its 2xx
+			} else if !ok {
+				s.Log.Warn("intake: unsigned delivery of a signed gateway over the source's limit", "provider", provider, "source_id", src.ID)
+				w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)+1))
+				httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusTooManyRequests, "too many deliveries from "+provider+" for this source; retry later"))
+				return
+			}
+		}
+	}
+	if signed {
+		entry.Headers = inboxHeaders(r.Header, spec.TokenHeaders, 0)
+	} else {
+		entry.Headers = inboxHeaders(r.Header, spec.TokenHeaders, HeadersMax)
 	}
 
 	// Raw first: the delivery commits before anything is parsed, alone (one statement; on

@@ -57,7 +57,9 @@ type Adapter interface {
 	// receipt time, used only by gateways with signed timestamps (Stripe). It returns nil or an
 	// error wrapping ErrMissingSignature, ErrBadSignature or ErrStale. An empty secret never
 	// verifies (the error wraps ErrBadSignature and ErrNoSecret), except for gateways that have
-	// no signature at all (Appmax), whose Verify always returns nil.
+	// no signature at all (Appmax), whose Verify always returns nil, and for a delivery a signed
+	// gateway sends unsigned (WooCommerce's creation ping), which the adapter must then report
+	// through UnsignedAccepter.
 	Verify(req Request, secret string, now time.Time) error
 
 	// Parse normalises a delivery into order events. It must only be called on a delivery that
@@ -67,6 +69,15 @@ type Adapter interface {
 	//     (pings, abandoned carts, subscription or customer events): store it, act on nothing;
 	//   - an error wrapping ErrUnparseable when the body does not have the documented shape.
 	Parse(req Request) ([]OrderEvent, error)
+}
+
+// UnsignedAccepter is implemented by the adapter of a signed gateway whose Verify also accepts
+// some deliveries without a signature (WooCommerce's creation ping, which the gateway sends
+// unsigned and must see answered 2xx): Unsigned reports whether req is one. Whoever knows the
+// webhook URL can send such a delivery, so the intake bounds how many a source stores, as it
+// bounds refusals.
+type UnsignedAccepter interface {
+	Unsigned(req Request) bool
 }
 
 // Verification errors. Adapters wrap them with their provider prefix

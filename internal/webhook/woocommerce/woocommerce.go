@@ -40,12 +40,19 @@ var specialcharsDecode = strings.NewReplacer(
 )
 
 // Verify checks X-WC-Webhook-Signature; the unsigned creation ping "webhook_id=<n>" is accepted.
-func (Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
-	sig := strings.TrimSpace(req.Header.Get("X-Wc-Webhook-Signature"))
-	if sig == "" && ping.Match(req.Body) {
+func (a Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
+	if a.Unsigned(req) {
 		return nil // carries no data; Parse gives no event
 	}
-	return signature.Verify(sig, specialcharsDecode.Replace(secret), req.Body)
+	return signature.Verify(strings.TrimSpace(req.Header.Get("X-Wc-Webhook-Signature")), specialcharsDecode.Replace(secret), req.Body)
+}
+
+var _ webhook.UnsignedAccepter = Adapter{}
+
+// Unsigned reports whether req is the creation ping, which Verify accepts unsigned
+// (webhook.UnsignedAccepter: the intake bounds how many a source stores).
+func (Adapter) Unsigned(req webhook.Request) bool {
+	return strings.TrimSpace(req.Header.Get("X-Wc-Webhook-Signature")) == "" && ping.Match(req.Body)
 }
 
 var signature = webhook.BodyHMAC{Provider: Provider, Name: "X-WC-Webhook-Signature", Where: "header", Hash: sha256.New,
