@@ -18,6 +18,7 @@ import (
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/spend"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook"
 )
 
 // Service performs operator actions on a store.
@@ -245,7 +246,10 @@ func (s *Service) CreateSource(ctx context.Context, tenantID string, in SourceIn
 }
 
 // PutGatewaySecret encrypts and stores a gateway's verification secret for a source. The
-// ciphertext is bound to the source and provider so it cannot be moved to another row.
+// ciphertext is bound to the source and provider so it cannot be moved to another row. The
+// secret it replaces is kept, still encrypted, for webhook.MaxSecretGrace as the row's
+// Previous: the intake lets it verify the deliveries of a gateway that keeps signing with it
+// for a while (webhook.Spec.SecretGrace, Shopify), and of no other.
 func (s *Service) PutGatewaySecret(ctx context.Context, src store.Source, provider, secret string) error {
 	if strings.TrimSpace(secret) == "" {
 		// See CheckSource: blanks would enable the gateway with a secret anyone can send.
@@ -257,7 +261,13 @@ func (s *Service) PutGatewaySecret(ctx context.Context, src store.Source, provid
 	if err != nil {
 		return fmt.Errorf("admin: encrypt %s secret: %w", provider, err)
 	}
-	gs := store.GatewaySecret{SourceID: src.ID, TenantID: src.TenantID, Provider: provider, Ciphertext: ct, UpdatedAt: s.now()}
+	now := s.now()
+	gs := store.GatewaySecret{SourceID: src.ID, TenantID: src.TenantID, Provider: provider, Ciphertext: ct, UpdatedAt: now}
+	if cur, err := s.Store.GetGatewaySecret(ctx, src.TenantID, src.ID, provider); err == nil {
+		gs.Previous, gs.PreviousUntil = cur.Ciphertext, now.Add(webhook.MaxSecretGrace)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("admin: read %s secret: %w", provider, err)
+	}
 	err = s.Store.PutGatewaySecret(ctx, gs)
 	s.sourceChanged()
 	if err != nil {

@@ -369,7 +369,15 @@ func (s *Service) receive(w http.ResponseWriter, r *http.Request) {
 	entry := store.InboxEntry{ID: store.NewID(), TenantID: src.TenantID, SourceID: src.ID, Provider: provider,
 		ReceivedAt: now, Query: r.URL.RawQuery, Body: body, State: store.InboxReceived}
 
-	if verr := adapter.Verify(req, secret, now); verr != nil {
+	verr := adapter.Verify(req, secret, now)
+	if verr != nil && signed {
+		// During a secret rotation the gateway may still sign with the secret replaced
+		// (Spec.SecretGrace): the delivery is accepted if that one verifies it.
+		if prev := s.previousSecret(src, provider, ws.Secret, spec, now); prev != "" && adapter.Verify(req, prev, now) == nil {
+			verr = nil
+		}
+	}
+	if verr != nil {
 		entry.Headers = inboxHeaders(r.Header, spec.TokenHeaders, HeadersMax)
 		s.reject(ctx, entry, verr)
 		httpx.WriteProblem(w, r, httpx.NewProblem(http.StatusUnauthorized, "the delivery failed "+provider+"'s authenticity check"))
@@ -506,6 +514,25 @@ func (s *Service) secret(src store.Source, provider string, gs *store.GatewaySec
 		return "", fmt.Errorf("decrypt %s secret: %w", provider, err)
 	}
 	return string(plain), nil
+}
+
+// previousSecret returns the secret gs replaced, decrypted, while the gateway may still sign
+// with it: for spec.SecretGrace after the replacement, and never past gs.PreviousUntil (the
+// store keeps it webhook.MaxSecretGrace). "" otherwise, and when it cannot be decrypted (its
+// key was retired in the meantime: the delivery is verified with the current secret alone).
+func (s *Service) previousSecret(src store.Source, provider string, gs *store.GatewaySecret, spec webhook.Spec, now time.Time) string {
+	if gs == nil || gs.Previous == "" || spec.SecretGrace <= 0 {
+		return ""
+	}
+	if until := gs.UpdatedAt.Add(spec.SecretGrace); !now.Before(until) || !now.Before(gs.PreviousUntil) {
+		return ""
+	}
+	plain, err := s.Keys.Open(gs.Previous, store.GatewaySecretAD(src.ID, provider))
+	if err != nil {
+		s.Log.Warn("intake: decrypt the previous gateway secret", "provider", provider, "source_id", src.ID, "error", err)
+		return ""
+	}
+	return string(plain)
 }
 
 // Process parses a stored delivery and applies it. It is idempotent: an entry already

@@ -582,6 +582,11 @@ type GatewaySecret struct {
 	Provider   string
 	Ciphertext string
 	UpdatedAt  time.Time
+	// Previous is the secret this one replaced, encrypted like Ciphertext (with the same
+	// GatewaySecretAD), kept while the gateway may still sign with it: until PreviousUntil.
+	// Empty when there is none (webhook.Spec.SecretGrace). Only the intake opens it.
+	Previous      string
+	PreviousUntil time.Time
 }
 
 type DestinationHealth struct {

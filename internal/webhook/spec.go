@@ -3,7 +3,12 @@ package webhook
 import (
 	"encoding/json"
 	"reflect"
+	"time"
 )
+
+// MaxSecretGrace is how long a replaced gateway secret is kept, encrypted, for the gateways
+// whose Spec.SecretGrace lets their deliveries verify with it: the longest such grace.
+const MaxSecretGrace = time.Hour
 
 // Spec is everything Hub knows about a gateway besides reading its deliveries, declared once
 // by its adapter (in the gateway's own folder) and read by everything else: the tracking
@@ -33,6 +38,13 @@ type Spec struct {
 	// Empty when the gateway carries nothing back from the checkout URL (Appmax, PagBank):
 	// its links are not decorated and a host configured for it is refused.
 	LinkParams []string
+
+	// SecretGrace is how long after the source's secret is replaced the gateway may, as its
+	// documentation says, still sign with the previous one (Shopify: up to an hour); the intake
+	// accepts both meanwhile. Zero (every gateway that documents no such overlap): the previous
+	// secret stops verifying at once, as an operator replacing a leaked secret expects. At most
+	// MaxSecretGrace, how long the store keeps the previous secret.
+	SecretGrace time.Duration
 
 	// TokenHeaders are request headers that carry the gateway's secret itself, not a signature
 	// made with it (Hotmart's X-Hotmart-Hottok). The inbox stores them redacted.

@@ -14,8 +14,9 @@
 //	store req in the raw inbox
 //	events, err := a.Parse(req) // errors.Is(err, webhook.ErrUnparseable): mark the inbox row
 //
-// During a secret rotation (Shopify keeps signing with the old secret for up to an hour) the
-// intake calls Verify once per active secret and accepts the delivery if any call returns nil.
+// During a secret rotation (Shopify keeps signing with the old secret for up to an hour,
+// Spec.SecretGrace) the intake calls Verify with the current secret, then, if that refuses the
+// delivery, with the secret it replaced, and accepts the delivery if either returns nil.
 package webhook
 
 import (

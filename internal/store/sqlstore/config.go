@@ -236,12 +236,24 @@ func (q *queries) ListSources(ctx context.Context, tenantID string) ([]store.Sou
 
 // Gateway secrets.
 
-const secretCols = `source_id, tenant_id, provider, ciphertext, updated_at`
+const secretCols = `source_id, tenant_id, provider, ciphertext, updated_at, previous_ciphertext, previous_until`
 
 func (q *queries) scanSecret(r Row) (store.GatewaySecret, error) {
 	var s store.GatewaySecret
-	err := r.Scan(&s.SourceID, &s.TenantID, &s.Provider, &s.Ciphertext, tm(&s.UpdatedAt))
+	var until *time.Time
+	err := r.Scan(&s.SourceID, &s.TenantID, &s.Provider, &s.Ciphertext, tm(&s.UpdatedAt), &s.Previous, ntm(&until))
+	if until != nil {
+		s.PreviousUntil = *until
+	}
 	return s, err
+}
+
+// previousArgs are a secret's previous_ciphertext and previous_until: "" and NULL without one.
+func (q *queries) previousArgs(s store.GatewaySecret) (string, any) {
+	if s.Previous == "" || s.PreviousUntil.IsZero() {
+		return "", nil
+	}
+	return s.Previous, q.f.Time(s.PreviousUntil)
 }
 
 func (q *queries) PutGatewaySecret(ctx context.Context, s store.GatewaySecret) error {
@@ -254,9 +266,11 @@ func (q *queries) PutGatewaySecret(ctx context.Context, s store.GatewaySecret) e
 	if n == 0 {
 		return mustAffect("put gateway secret: source", 0, nil)
 	}
-	_, err = q.exec(ctx, q.w, `INSERT INTO gateway_secrets (`+secretCols+`) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (source_id, provider) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
-		s.SourceID, s.TenantID, s.Provider, s.Ciphertext, q.f.Time(q.stamp(s.UpdatedAt)))
+	prev, until := q.previousArgs(s)
+	_, err = q.exec(ctx, q.w, `INSERT INTO gateway_secrets (`+secretCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (source_id, provider) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at,
+			previous_ciphertext = excluded.previous_ciphertext, previous_until = excluded.previous_until`,
+		s.SourceID, s.TenantID, s.Provider, s.Ciphertext, q.f.Time(q.stamp(s.UpdatedAt)), prev, until)
 	if err != nil {
 		return q.writeErr("put gateway secret", err)
 	}
@@ -320,7 +334,7 @@ func (q *queries) GetWebhookToken(ctx context.Context, provider, token string) (
 // CPU per order). The source is joined by the token's tenant and source, so a token only ever
 // yields its own tenant's source and secret.
 var webhookSourceQuery = `SELECT ` + qualify("t", webhookTokenCols) + `, ` + qualify("s", sourceCols) + `,
-	g.ciphertext, g.updated_at
+	g.ciphertext, g.updated_at, g.previous_ciphertext, g.previous_until
 	FROM webhook_tokens t
 	JOIN sources s ON s.tenant_id = t.tenant_id AND s.id = t.source_id
 	LEFT JOIN gateway_secrets g ON g.tenant_id = t.tenant_id AND g.source_id = t.source_id AND g.provider = t.provider
@@ -332,9 +346,11 @@ func (q *queries) GetWebhookSource(ctx context.Context, provider, token string) 
 		src        sourceScan
 		ciphertext sql.NullString
 		secretAt   *time.Time
+		previous   sql.NullString
+		prevUntil  *time.Time
 	)
 	dest := append([]any{&t.Token, &t.TenantID, &t.SourceID, &t.Provider, tm(&t.CreatedAt)}, src.dest()...)
-	dest = append(dest, &ciphertext, ntm(&secretAt))
+	dest = append(dest, &ciphertext, ntm(&secretAt), &previous, ntm(&prevUntil))
 	db := q.r
 	if q.tx == nil && q.cfg.ReceiptRead != nil {
 		db = q.cfg.ReceiptRead
@@ -351,6 +367,9 @@ func (q *queries) GetWebhookSource(ctx context.Context, provider, token string) 
 		ws.Secret = &store.GatewaySecret{SourceID: t.SourceID, TenantID: t.TenantID, Provider: t.Provider, Ciphertext: ciphertext.String}
 		if secretAt != nil {
 			ws.Secret.UpdatedAt = *secretAt
+		}
+		if previous.String != "" && prevUntil != nil {
+			ws.Secret.Previous, ws.Secret.PreviousUntil = previous.String, *prevUntil
 		}
 	}
 	return ws, nil

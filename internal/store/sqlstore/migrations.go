@@ -1425,4 +1425,14 @@ ALTER TABLE orders DROP CONSTRAINT orders_tenant_id_provider_external_id_key;
 `,
 		SQLite: `SELECT 1`,
 	},
+	{
+		// A gateway's previous secret, kept while the gateway may still sign with it after the
+		// secret is replaced (Shopify: up to an hour; webhook.Spec.SecretGrace), encrypted like
+		// the current one. Rows written before keep none.
+		Name: "gateway secrets keep the previous one for a grace period",
+		Up: `
+ALTER TABLE gateway_secrets ADD COLUMN previous_ciphertext text NOT NULL DEFAULT '';
+ALTER TABLE gateway_secrets ADD COLUMN previous_until timestamptz;
+`,
+	},
 }

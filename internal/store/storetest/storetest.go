@@ -415,6 +415,18 @@ func testGatewaySecrets(t *testing.T, s store.Store) {
 	want.Ciphertext = "c3"
 	equal(t, "after the swap", must(s.GetGatewaySecret(ctx, w.a.ID, w.srcA.ID, "stripe"))(t), want)
 	equal(t, "swap of a missing secret", must(s.SwapGatewaySecret(ctx, w.a.ID, w.srcA.ID, "kiwify", "", "x"))(t), false)
+
+	// The previous secret, kept for a grace period, reads back on every read of the row, and a
+	// write without one clears it.
+	prev := store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "stripe", Ciphertext: "c4", UpdatedAt: at(2 * time.Hour),
+		Previous: "c3", PreviousUntil: at(3 * time.Hour)}
+	noErr(t, s.PutGatewaySecret(ctx, prev))
+	prev.UpdatedAt, prev.PreviousUntil = micro(prev.UpdatedAt), micro(prev.PreviousUntil)
+	equal(t, "get with the previous", must(s.GetGatewaySecret(ctx, w.a.ID, w.srcA.ID, "stripe"))(t), prev)
+	equal(t, "list with the previous", must(s.ListGatewaySecrets(ctx, w.a.ID, w.srcA.ID))(t)[1], prev)
+	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "stripe", Ciphertext: "c5", UpdatedAt: at(4 * time.Hour)}))
+	equal(t, "previous cleared", must(s.GetGatewaySecret(ctx, w.a.ID, w.srcA.ID, "stripe"))(t),
+		store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "stripe", Ciphertext: "c5", UpdatedAt: micro(at(4 * time.Hour))})
 }
 
 // testWebhookSource checks GetWebhookSource against the three reads it replaces, in every state
@@ -472,6 +484,13 @@ func testWebhookSource(t *testing.T, s store.Store) {
 	// A secret replaced is read at once (nothing cached).
 	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "hotmart", Ciphertext: "h2", UpdatedAt: at(time.Hour)}))
 	check("secret replaced", "hotmart", "wh_hot1", "h2")
+	// With the previous one kept (read as GetGatewaySecret reads it: equal above).
+	noErr(t, s.PutGatewaySecret(ctx, store.GatewaySecret{SourceID: w.srcA.ID, TenantID: w.a.ID, Provider: "hotmart", Ciphertext: "h2",
+		UpdatedAt: at(time.Hour), Previous: "h1", PreviousUntil: at(2 * time.Hour)}))
+	check("secret replaced, the previous kept", "hotmart", "wh_hot1", "h2")
+	if got := must(s.GetWebhookSource(ctx, "hotmart", "wh_hot1"))(t); got.Secret == nil || got.Secret.Previous != "h1" || !got.Secret.PreviousUntil.Equal(micro(at(2*time.Hour))) {
+		t.Errorf("the previous secret: %+v", got.Secret)
+	}
 	// A source updated is read at once.
 	upd := w.srcA
 	upd.Name, upd.AttributionWindow, upd.UpdatedAt = "renamed", 24*time.Hour, at(2*time.Hour)

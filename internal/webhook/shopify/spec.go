@@ -3,6 +3,7 @@ package shopify
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"time"
 
 	"github.com/hubtrack/hub/internal/webhook"
 )
@@ -21,6 +22,9 @@ var spec = webhook.Spec{
 	CheckoutHosts: []string{".myshopify.com"},
 	LinkParams:    []string{"sck"},
 	Sensitive:     sensitive,
+	// After a secret rotation the old secret can keep signing for up to an hour (shopify.dev,
+	// "Verify webhook deliveries"): both verify meanwhile.
+	SecretGrace: time.Hour,
 }
 
 // sensitive: the signature is the X-Shopify-Hmac-Sha256 header; e-mail, phone, addresses, the
