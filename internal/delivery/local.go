@@ -107,9 +107,9 @@ const (
 // for the browser events' Local (32 per slot) was tried and reverted: at a launch past the
 // embedded default's capacity it took the leads to Meta sooner but the purchases later
 // (docs/benchmarks.md, session z). Tried again in session ah, with the embedded writer taking
-// the purchases first, it helped on SQLite but did worse on PostgreSQL, most likely because a
-// channel of 32,000 waiter values costs the garbage collector a scan of every slot, empty or
-// not (not verified), and was reverted again.
+// the purchases first, it helped on SQLite but did worse on PostgreSQL, for a reason not known
+// (the garbage collector's scan of the larger channel, once suspected, costs far too little:
+// docs/benchmarks.md, session ah), and was reverted again.
 const waitPerSlot = 4
 
 // handOverChunk is how many waiting deliveries one transaction (one insert) hands over to River:
