@@ -79,6 +79,13 @@ var blocked = func() []blockedRange {
 		{"198.18.0.0/15", "reserved"},
 		// IPv4-compatible IPv6 (deprecated), which some stacks route as IPv4.
 		{"::/96", "reserved"},
+		{"fec0::/10", "private"}, // site-local (deprecated), still routed inside some networks
+		// Forms a host's own tunnel or translator turns into another address: Teredo (its
+		// server and client are obfuscated in the address) and local-use NAT64, whose prefix and
+		// IPv4 are the operator's own. Embedded addresses that can be read (NAT64's well-known
+		// prefix, 6to4, IPv4-translated) are judged by the IPv4 they carry, in Check.
+		{"2001::/32", "tunnel (Teredo)"},
+		{"64:ff9b:1::/48", "translated (local-use NAT64)"},
 	}
 	out := make([]blockedRange, len(rows))
 	for i, r := range rows {
@@ -87,12 +94,19 @@ var blocked = func() []blockedRange {
 	return out
 }()
 
-// nat64 embeds an IPv4 address in its last 32 bits; the embedded address is what is reached.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+// nat64 (the well-known prefix) and IPv4-translated addresses (::ffff:0:a.b.c.d) embed an
+// IPv4 address in their last 32 bits; 6to4 (2002:aabb:ccdd::/48) in bits 16 to 48. The embedded
+// address is what a host with such a translator or tunnel reaches.
+var (
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")
+	translated = netip.MustParsePrefix("::ffff:0:0:0/96")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
+)
 
 // Check returns nil when addr may be reached, else a *RefusedError. allow wins over the refused
-// ranges. IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) forms are judged by the
-// IPv4 address they carry.
+// ranges. IPv4-mapped (::ffff:a.b.c.d), NAT64 (64:ff9b::a.b.c.d), IPv4-translated
+// (::ffff:0:a.b.c.d) and 6to4 (2002:aabb:ccdd::) forms are judged by the IPv4 address they
+// carry.
 func Check(addr netip.Addr, allow []netip.Prefix) error {
 	addr = addr.WithZone("")
 	for _, p := range allow {
@@ -101,9 +115,14 @@ func Check(addr netip.Addr, allow []netip.Prefix) error {
 		}
 	}
 	v := addr.Unmap()
-	if v.Is6() && nat64.Contains(v) {
+	if v.Is6() {
 		b := v.As16()
-		v = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+		switch {
+		case nat64.Contains(v), translated.Contains(v):
+			v = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+		case sixToFour.Contains(v):
+			v = netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
+		}
 	}
 	for _, r := range blocked {
 		if r.prefix.Contains(v) {

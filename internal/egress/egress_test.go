@@ -49,6 +49,14 @@ var refused = []struct{ addr, reason string }{
 	{"::ffff:0.0.0.0", "unspecified"},
 	{"255.255.255.255", "broadcast"},
 	{"240.0.0.1", "reserved"},
+	{"fec0::1", "private"}, // site-local
+	{"2001:0:4136:e378:8000:63bf:3fff:fdd2", "tunnel (Teredo)"},
+	{"64:ff9b:1::a00:1", "translated (local-use NAT64)"},
+	{"::ffff:0:7f00:1", "loopback"},          // IPv4-translated 127.0.0.1
+	{"::ffff:0:a9fe:a9fe", "cloud metadata"}, // IPv4-translated 169.254.169.254
+	{"2002:7f00:1::1", "loopback"},           // 6to4 of 127.0.0.1
+	{"2002:a9fe:a9fe::1", "cloud metadata"},  // 6to4 of 169.254.169.254
+	{"2002:c0a8:0101:1::1", "private"},       // 6to4 of 192.168.1.1
 }
 
 func TestCheckRefusesEveryRange(t *testing.T) {
@@ -71,7 +79,8 @@ func TestCheckRefusesEveryRange(t *testing.T) {
 
 func TestCheckAllowsPublicAndListed(t *testing.T) {
 	t.Parallel()
-	for _, a := range []string{"157.240.1.35", "2a03:2880:f12f:83:face:b00c::25de", "8.8.8.8", "172.32.0.1", "100.128.0.1", "::ffff:157.240.1.35"} {
+	for _, a := range []string{"157.240.1.35", "2a03:2880:f12f:83:face:b00c::25de", "8.8.8.8", "172.32.0.1", "100.128.0.1", "::ffff:157.240.1.35",
+		"2002:9df0:123::1", "64:ff9b::9df0:123"} { // 6to4 and NAT64 of 157.240.1.35
 		if err := egress.Check(netip.MustParseAddr(a), nil); err != nil {
 			t.Errorf("Check(%s) = %v, want allowed", a, err)
 		}
