@@ -133,3 +133,56 @@ func TestLoginLimitBehindProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginLimitCountsIPv6BySlash64: the per-address login limit counts an IPv6 client by its
+// /64, which one subscriber or one cloud instance holds whole: guesses from new addresses of
+// one /64 are refused once its burst is spent, while an IPv4 address and another /64 are not.
+// Each guess names a different account, so the accounts' back-off plays no part.
+func TestLoginLimitCountsIPv6BySlash64(t *testing.T) {
+	clock := newFakeClock()
+	e := newEnvWith(t, backends[0], func(c *Config) {
+		c.Now = clock.Now
+		c.LoginBurst = 3
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
+	})
+	const good = "correct horse battery"
+	c := e.client()
+	wtok := c.csrf("/welcome")
+	c.post("/welcome", url.Values{"csrf": {wtok}, "key": {e.key}, "email": {"ana@example.com"}, "password": {good}, "password2": {good}})
+	attacker := e.client()
+	tok := attacker.csrf("/login")
+	n := 0
+	guess := func(from string) int {
+		n++
+		email := "guess" + strconv.Itoa(n) + "@example.com"
+		return attacker.postFrom(from, "/login", url.Values{"csrf": {tok}, "email": {email}, "password": {"wrong password!"}}).status
+	}
+	for i := range 3 {
+		if got := guess("2001:db8:1:2::" + strconv.Itoa(i+1)); got != http.StatusUnauthorized {
+			t.Fatalf("guess %d within the /64's burst: %d, want 401", i+1, got)
+		}
+	}
+	if got := guess("2001:db8:1:2:ffff::9"); got != http.StatusTooManyRequests {
+		t.Errorf("a new address of the same /64 after its burst: %d, want 429", got)
+	}
+	if got := guess("2001:db8:1:3::1"); got != http.StatusUnauthorized {
+		t.Errorf("an address of another /64: %d, want 401", got)
+	}
+	if got := guess("198.51.100.20"); got != http.StatusUnauthorized {
+		t.Errorf("an IPv4 address: %d, want 401", got)
+	}
+}
+
+func TestLimitAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"198.51.100.7":               "198.51.100.7",
+		"::ffff:198.51.100.7":        "198.51.100.7",
+		"2001:db8:1:2:aaaa:bbbb::1":  "2001:db8:1:2::/64",
+		"2001:db8:1:2::1%eth0":       "2001:db8:1:2::/64",
+		"2001:db8:1:3:ffff:ffff::ff": "2001:db8:1:3::/64",
+	} {
+		if got := limitAddress(netip.MustParseAddr(in)); got != want {
+			t.Errorf("limitAddress(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
