@@ -33,10 +33,35 @@ func (Adapter) Provider() string { return Provider }
 
 var ping = regexp.MustCompile(`^webhook_id=[0-9]{1,20}$`)
 
-// specialcharsDecode mirrors WordPress's wp_specialchars_decode($s, ENT_QUOTES), which
-// WooCommerce applies to the secret before computing the HMAC.
-var specialcharsDecode = strings.NewReplacer(
-	"&lt;", "<", "&gt;", ">", "&quot;", `"`, "&#039;", "'", "&#39;", "'", "&#x27;", "'", "&amp;", "&",
+// specialcharsDecode is WordPress's wp_specialchars_decode($s, ENT_QUOTES) (formatting.php),
+// which WooCommerce applies to the secret before computing the HMAC: first the zero-padded
+// numeric forms of the five characters become one spelling each (a hexadecimal one in any
+// case), then the named and numeric entities of & < > " ' are replaced, each once (PHP's strtr
+// does not scan what it wrote, nor does strings.Replacer). No other entity is decoded.
+func specialcharsDecode(s string) string {
+	if !strings.Contains(s, "&") {
+		return s
+	}
+	for _, n := range specialcharsPadded {
+		s = n.re.ReplaceAllLiteralString(s, n.to)
+	}
+	return specialcharsTable.Replace(s)
+}
+
+var specialcharsPadded = []struct {
+	re *regexp.Regexp
+	to string
+}{
+	{regexp.MustCompile(`&#0*39;`), "&#039;"}, {regexp.MustCompile(`(?i)&#x0*27;`), "&#x27;"},
+	{regexp.MustCompile(`&#0*34;`), "&#034;"}, {regexp.MustCompile(`(?i)&#x0*22;`), "&#x22;"},
+	{regexp.MustCompile(`&#0*60;`), "&#060;"}, {regexp.MustCompile(`&#0*62;`), "&#062;"},
+	{regexp.MustCompile(`&#0*38;`), "&#038;"}, {regexp.MustCompile(`(?i)&#x0*26;`), "&#x26;"},
+}
+
+var specialcharsTable = strings.NewReplacer(
+	"&#039;", "'", "&#x27;", "'",
+	"&quot;", `"`, "&#034;", `"`, "&#x22;", `"`,
+	"&lt;", "<", "&#060;", "<", "&gt;", ">", "&#062;", ">", "&amp;", "&", "&#038;", "&", "&#x26;", "&",
 )
 
 // Verify checks X-WC-Webhook-Signature; the unsigned creation ping "webhook_id=<n>" is accepted.
@@ -44,7 +69,7 @@ func (a Adapter) Verify(req webhook.Request, secret string, _ time.Time) error {
 	if a.Unsigned(req) {
 		return nil // carries no data; Parse gives no event
 	}
-	return signature.Verify(strings.TrimSpace(req.Header.Get("X-Wc-Webhook-Signature")), specialcharsDecode.Replace(secret), req.Body)
+	return signature.Verify(strings.TrimSpace(req.Header.Get("X-Wc-Webhook-Signature")), specialcharsDecode(secret), req.Body)
 }
 
 var _ webhook.UnsignedAccepter = Adapter{}
