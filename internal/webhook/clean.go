@@ -38,7 +38,7 @@ func (e OrderEvent) unstorable() bool {
 // adapter's slice or map is never written to.
 func (e *OrderEvent) eachString(fn func(s string, controls bool) string) {
 	b, a, t := &e.Buyer, &e.Buyer.Address, &e.Tracking
-	for _, p := range []*string{&e.Provider, &e.EventID, &e.OrderID, &e.NativeStatus, &e.Currency,
+	for _, p := range []*string{&e.Provider, &e.EventID, &e.OrderID, &e.Site, &e.NativeStatus, &e.Currency,
 		&b.Email, &b.Phone, &b.FirstName, &b.LastName, &b.Name, &b.Document, &b.DocumentType, &b.BirthDate, &b.Gender,
 		&b.IP, &b.UserAgent, &a.Street, &a.Number, &a.City, &a.State, &a.Zip, &a.Country} {
 		*p = fn(*p, false)

@@ -21,8 +21,15 @@ type OrderEvent struct {
 	// id, Shopify X-Shopify-Event-Id), else DerivedEventID(order id, native status).
 	EventID string `json:"event_id"`
 	// OrderID is the gateway's transaction id, the key shared by every event of the order.
-	OrderID string             `json:"order_id"`
-	Status  domain.OrderStatus `json:"status"`
+	OrderID string `json:"order_id"`
+	// Site is the shop the order belongs to, set only by the adapters of gateways whose order
+	// ids are unique within one shop, not across the gateway (WooCommerce: WordPress post ids,
+	// from X-WC-Webhook-Source), as the shop's lower-cased host with its path and without
+	// scheme or trailing slash. A tenant can have several such shops (one source per site), and
+	// two of them can number an order alike: the intake keeps them apart by it (see
+	// intake.Service). Empty for every other gateway, whose ids are global to the gateway.
+	Site   string             `json:"site,omitempty"`
+	Status domain.OrderStatus `json:"status"`
 	// NativeStatus is the gateway's own event or status name, as sent.
 	NativeStatus string `json:"native_status"`
 	// OccurredAt is when the gateway says the change happened (approval, refund...), in UTC.

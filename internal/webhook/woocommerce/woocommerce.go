@@ -6,15 +6,21 @@
 // WooCommerce first POSTs an unsigned form body "webhook_id=<n>" and only activates the webhook
 // if it gets a 2xx: Verify accepts exactly that body unsigned, and Parse turns it into no
 // event.
+//
+// A WooCommerce order id is a WordPress post id, unique within one shop only: each event carries
+// the shop's address (X-WC-Webhook-Source) as its Site, so that two shops of one tenant that
+// number an order alike stay two orders.
 package woocommerce
 
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/webhook"
@@ -236,6 +242,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Provider:      Provider,
 		EventID:       webhook.DerivedEventID(orderID, key),
 		OrderID:       orderID,
+		Site:          site(req.Header.Get("X-Wc-Webhook-Source")),
 		Status:        st,
 		NativeStatus:  native,
 		OccurredAt:    webhook.ParseTime(when, time.UTC),
@@ -274,4 +281,48 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		})
 	}
 	return webhook.Finish(Provider, ev)
+}
+
+// maxSiteLen bounds the site taken from X-WC-Webhook-Source: the order of a shop that collides
+// with another's is keyed by its id and site together (see webhook.OrderEvent.Site), and a real
+// shop's address is far shorter.
+const maxSiteLen = 200
+
+// site is the shop named by X-WC-Webhook-Source, the site URL WooCommerce sends with every
+// delivery (home_url, e.g. "https://loja.example.com.br/"): its host lower-cased, with a port
+// other than the scheme's default, then its path without the trailing slash (a WordPress
+// multisite's shops can share a host, "https://example.com/shop-b/"), no scheme, query or
+// fragment. An address without a scheme is read as https. Empty when the header is absent,
+// is not an http(s) URL with a host, holds a space, a control character or user info, or is
+// longer than maxSiteLen: the order is then keyed by its id alone, as before sites were kept.
+//
+// The header is not covered by the signature, but the delivery is authenticated by the
+// source's secret, and whoever holds that can sign any body anyway.
+func site(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f || r == utf8.RuneError }) {
+		return ""
+	}
+	if !strings.Contains(v, "://") {
+		v = "https://" + v
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return ""
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.TrimSuffix(strings.ToLower(u.Host), ":")
+	switch {
+	case scheme == "https":
+		host = strings.TrimSuffix(host, ":443")
+	case scheme == "http":
+		host = strings.TrimSuffix(host, ":80")
+	default:
+		return ""
+	}
+	s := host + strings.TrimRight(u.EscapedPath(), "/")
+	if u.Hostname() == "" || len(s) > maxSiteLen || !utf8.ValidString(s) {
+		return ""
+	}
+	return s
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +54,46 @@ func TestSecretWithNumericEntityVerifies(t *testing.T) {
 	req := webhook.Request{Header: http.Header{"X-Wc-Webhook-Signature": {base64.StdEncoding.EncodeToString(mac.Sum(nil))}}, Body: body}
 	if err := (Adapter{}).Verify(req, stored, time.Now()); err != nil {
 		t.Fatalf("Verify: %v", err)
+	}
+}
+
+// TestSite: the shop's address from X-WC-Webhook-Source, as the key that tells two shops'
+// orders apart; a header Hub cannot read as a shop's URL gives no site (the order is keyed by
+// its id alone).
+func TestSite(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, want string }{
+		{"https://loja.example.com.br/", "loja.example.com.br"},
+		{"https://Loja.Example.COM.br", "loja.example.com.br"},
+		{"  https://loja.example.com.br/  ", "loja.example.com.br"},
+		{"http://shop-b.example.com", "shop-b.example.com"},
+		{"HTTPS://shop-b.example.com/", "shop-b.example.com"},
+		{"https://shop.example.com:443/", "shop.example.com"},
+		{"http://shop.example.com:80/", "shop.example.com"},
+		{"https://shop.example.com:8443/", "shop.example.com:8443"},
+		{"http://localhost:8080/", "localhost:8080"},
+		{"https://shop.example.com:/", "shop.example.com"},
+		{"https://[2001:db8::1]:8443/", "[2001:db8::1]:8443"},
+		{"https://example.com/shop-b/", "example.com/shop-b"}, // a multisite's shop in a subdirectory
+		{"https://example.com/Shop-B//", "example.com/Shop-B"},
+		{"https://shop.example.com/?lang=pt#top", "shop.example.com"},
+		{"shop.example.com", "shop.example.com"},
+		{"", ""},
+		{"   ", ""},
+		{"not a url", ""},
+		{"ftp://shop.example.com/", ""},
+		{"mailto:shop@example.com", ""},
+		{"https://", ""},
+		{"https:///path", ""},
+		{"https://user:pass@shop.example.com/", ""},
+		{"https://shop.example.com/\x00", ""},
+		{"https://shop\x7f.example.com/", ""},
+		{"https://shop.example.com/\xff", ""},
+		{"https://%zz/", ""},
+		{"https://" + strings.Repeat("a", 250) + ".com/", ""},
+	} {
+		if got := site(c.in); got != c.want {
+			t.Errorf("site(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }
