@@ -34,6 +34,10 @@ var (
 	// PostgreSQL a data exception, SQLSTATE class 22: U+0000 in text or jsonb, a number out of
 	// range): it fails the same way however often it runs, so callers must not retry it.
 	ErrInvalidData = errors.New("store: the database refused a value")
+	// ErrOtherSite is ApplyOrderEvent's refusal of an event whose order key names another
+	// shop's order (Order.OtherSite): nothing is written, and the caller applies the event
+	// under its shop's own key instead (see OrderEvent.Site).
+	ErrOtherSite = errors.New("store: the order of that key is another site's")
 )
 
 // Store is the whole persistence seam. Reads are tenant-scoped: a row of another tenant is
@@ -320,7 +324,8 @@ type Writer interface {
 	// ApplyOrderEvent records one normalised order event idempotently: a repeated event
 	// (same order and event key) changes nothing; a status older in the lifecycle than the
 	// current one is kept in history but does not roll the order back. PaidAt is set from the
-	// first paid event recorded, even a late one.
+	// first paid event recorded, even a late one. An event whose key names an order of
+	// another site (Order.OtherSite(e.Site)) is refused with ErrOtherSite, writing nothing.
 	ApplyOrderEvent(ctx context.Context, e OrderEvent) (Order, OrderChange, error)
 	// PutAttribution inserts or replaces the order's attribution and sets Order.Matched.
 	PutAttribution(ctx context.Context, a Attribution) error
@@ -831,11 +836,16 @@ type Tracking struct {
 
 // OrderEvent is one normalised gateway event about an order, ready to be applied.
 type OrderEvent struct {
-	TenantID     string
-	SourceID     string
-	InboxID      string
-	Provider     string
-	ExternalID   string // the gateway's order/transaction id
+	TenantID   string
+	SourceID   string
+	InboxID    string
+	Provider   string
+	ExternalID string // the gateway's order/transaction id
+	// Site is the shop the order belongs to, for gateways whose order ids are unique within one
+	// shop only (webhook.OrderEvent.Site); "" for the others. It is written when the event
+	// creates the order, and an event of one site is refused (ErrOtherSite) on an order of
+	// another: the intake then keys it by its id and site together.
+	Site         string
 	EventKey     string // idempotency key of this event within the order
 	Status       domain.OrderStatus
 	NativeStatus string
@@ -871,7 +881,7 @@ func NewOrder(e OrderEvent) (o Order, ok bool) {
 	}
 	occurred := e.OccurredAt.UTC().Truncate(time.Microsecond)
 	o = Order{ID: e.NewOrderID, TenantID: e.TenantID, SourceID: e.SourceID, Provider: e.Provider, ExternalID: e.ExternalID,
-		Status: e.Status, NativeStatus: e.NativeStatus, AmountMinor: e.AmountMinor, Currency: e.Currency, OccurredAt: occurred}
+		Site: e.Site, Status: e.Status, NativeStatus: e.NativeStatus, AmountMinor: e.AmountMinor, Currency: e.Currency, OccurredAt: occurred}
 	if e.Status == domain.StatusPaid {
 		o.PaidAt = &occurred
 	}
@@ -908,6 +918,16 @@ type Order struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	Matched      bool // has an attribution with a touchpoint
+	// Site is the shop the order belongs to (OrderEvent.Site); "" for gateways whose ids are
+	// global, and for every order stored before Hub kept sites.
+	Site string
+}
+
+// OtherSite reports whether an event of site belongs to another shop's order than o, which
+// its key names: both have a site and they differ. An order without one (stored before Hub
+// kept sites) or an event without one is taken as the same shop's: nothing tells them apart.
+func (o Order) OtherSite(site string) bool {
+	return o.Site != "" && site != "" && o.Site != site
 }
 
 // OrderChange says what ApplyOrderEvent did.

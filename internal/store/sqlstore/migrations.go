@@ -1435,4 +1435,16 @@ ALTER TABLE gateway_secrets ADD COLUMN previous_ciphertext text NOT NULL DEFAULT
 ALTER TABLE gateway_secrets ADD COLUMN previous_until timestamptz;
 `,
 	},
+	{
+		// The shop an order belongs to, for gateways whose order ids are unique within one shop
+		// only (WooCommerce's WordPress post ids; store.Order.Site): two shops of one tenant can
+		// both send order 1234, and the second one's is stored under "1234@<its site>" once the
+		// first one's order shows another site. The key's unique index is unchanged. Orders
+		// written before have none, and are taken as the sending shop's. PostgreSQL adds a
+		// column with a constant default without rewriting the table.
+		Name: "orders remember their shop",
+		Up: `
+ALTER TABLE orders ADD COLUMN site text NOT NULL DEFAULT '';
+`,
+	},
 }

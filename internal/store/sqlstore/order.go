@@ -11,7 +11,7 @@ import (
 )
 
 const orderCols = `id, tenant_id, source_id, provider, external_id, status, native_status, amount_minor, currency,
-	products, buyer, tracking, paid_at, occurred_at, created_at, updated_at, matched`
+	products, buyer, tracking, paid_at, occurred_at, created_at, updated_at, matched, site`
 
 // scanOrder scans orderCols, then extra, the columns a query returns after them.
 func scanOrder(r Row, extra ...any) (store.Order, error) {
@@ -33,7 +33,7 @@ func (s *orderScan) dest() []any {
 	o := &s.o
 	return []any{&o.ID, &o.TenantID, &o.SourceID, &o.Provider, &o.ExternalID, &s.status, &o.NativeStatus,
 		&o.AmountMinor, &o.Currency, &s.products, &s.buyer, &s.tracking, ntm(&o.PaidAt), tm(&o.OccurredAt),
-		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched}
+		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched, &o.Site}
 }
 
 func (s *orderScan) finish() (store.Order, error) {
@@ -135,12 +135,12 @@ func (q *queries) ListOrderHistory(ctx context.Context, tenantID, orderID string
 	})
 }
 
-// orderInsertSQL creates an order ($1 to $26, $15 its creation and update time) unless its
+// orderInsertSQL creates an order ($1 to $27, $15 its creation and update time) unless its
 // external id is known, and returns it as orderCols; an existing order makes it return no row.
 const orderInsertSQL = `INSERT INTO orders (` + orderCols + `, email_hash, phone_hash,
 		ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name, ad_id, ad_name, click_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18,
-			$19, $20, $21, $22, $23, $24, $25, $26)
+			$19, $20, $21, $22, $23, $24, $25, $26, $27)
 		ON CONFLICT (tenant_id, provider, external_id) DO NOTHING RETURNING ` + orderCols
 
 const orderHistoryCols = `order_id, event_key, tenant_id, status, native_status, occurred_at, recorded_at, applied, inbox_id`
@@ -152,14 +152,14 @@ const historyInsertSQL = `INSERT INTO order_history (` + orderHistoryCols + `)
 
 // orderWithHistorySQL is orderInsertSQL and, for the order it creates, historyInsertSQL, in one
 // statement (a data-modifying CTE, PostgreSQL's): the history row takes the new order's id,
-// tenant, status, native status and time, the event key ($27), the time recorded ($28) and the
-// inbox id ($29), and is applied, as a new order's first event always is. It returns the order
+// tenant, status, native status and time, the event key ($28), the time recorded ($29) and the
+// inbox id ($30), and is applied, as a new order's first event always is. It returns the order
 // as orderCols then whether the history row was written; no row when the order exists, which
 // then writes no history either. The history's foreign key to the order is checked at the end
 // of the statement, when the order's row is there.
 const orderWithHistorySQL = `WITH o AS (` + orderInsertSQL + `),
 	h AS (INSERT INTO order_history (` + orderHistoryCols + `)
-		SELECT o.id, $27, o.tenant_id, o.status, o.native_status, o.occurred_at, $28, true, $29 FROM o
+		SELECT o.id, $28, o.tenant_id, o.status, o.native_status, o.occurred_at, $29, true, $30 FROM o
 		ON CONFLICT (order_id, event_key) DO NOTHING RETURNING 1)
 	SELECT ` + orderCols + `, EXISTS (SELECT 1 FROM h) FROM o`
 
@@ -224,7 +224,7 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	}
 	args := []any{q.newID(e.NewOrderID), e.TenantID, e.SourceID, e.Provider, e.ExternalID, string(e.Status), e.NativeStatus,
 		e.AmountMinor, e.Currency, products, buyer, tracking, paidAt, q.f.Time(occurred), q.f.Time(Micro(now)),
-		a.TouchpointID != "", e.Buyer.EmailHash, e.Buyer.PhoneHash, a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName,
+		a.TouchpointID != "", e.Site, e.Buyer.EmailHash, e.Buyer.PhoneHash, a.Ad.Platform, a.Ad.CampaignID, a.Ad.CampaignName,
 		a.Ad.AdSetID, a.Ad.AdSetName, a.Ad.AdID, a.Ad.AdName, q.f.NullTime(a.ClickAt)}
 	// A new order is the row the INSERT returns: no other transaction sees it before this one
 	// commits, so reading it back (locked) would only cost a statement. Where the dialect can
@@ -252,6 +252,12 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 		cur, err = scanOrder(q.queryRow(ctx, q.w, q.orderByExternalIDSQL()+q.f.ForUpdate, e.TenantID, e.Provider, e.ExternalID))
 		if err != nil {
 			return store.Order{}, store.OrderChange{}, err
+		}
+		if cur.OtherSite(e.Site) {
+			// Another shop's order with the same number (its row is locked on PostgreSQL, so
+			// it was committed with its site): nothing is written, and the caller keys the
+			// event by its own shop (store.ErrOtherSite).
+			return store.Order{}, store.OrderChange{}, fmt.Errorf("sqlstore: order %s of %s: %w", e.ExternalID, cur.Site, store.ErrOtherSite)
 		}
 	default:
 		return store.Order{}, store.OrderChange{}, err

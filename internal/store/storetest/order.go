@@ -66,6 +66,58 @@ func testOrderRoundTrip(t *testing.T, s store.Store) {
 	}
 }
 
+// testOrderSite: an order remembers the shop its first event came from (OrderEvent.Site); an
+// event of another shop under the same key is refused with ErrOtherSite and changes nothing,
+// while one of the same shop, one without a site, and any event on an order without a site
+// (stored before sites were kept) are applied as always.
+func testOrderSite(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	ev := func(external, site, key string, st domain.OrderStatus) store.OrderEvent {
+		return store.OrderEvent{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "woocommerce", ExternalID: external, Site: site,
+			EventKey: key, Status: st, NativeStatus: string(st), OccurredAt: at(0), AmountMinor: 100, Currency: "BRL"}
+	}
+	a, ch, err := s.ApplyOrderEvent(ctx, ev("1234", "shop-a.example.com", "1234:processing", domain.StatusPaid))
+	noErr(t, err)
+	equal(t, "created", ch.Created, true)
+	equal(t, "site", a.Site, "shop-a.example.com")
+	equal(t, "read", must(s.GetOrderByExternalID(ctx, w.a.ID, "woocommerce", "1234"))(t).Site, "shop-a.example.com")
+	equal(t, "listed", must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, ExternalID: "1234"}))(t)[0].Site, "shop-a.example.com")
+
+	_, _, err = s.ApplyOrderEvent(ctx, ev("1234", "shop-b.example.com", "1234:refunded", domain.StatusRefunded))
+	wantErr(t, err, store.ErrOtherSite, "another shop's event")
+	got := must(s.GetOrder(ctx, w.a.ID, a.ID))(t)
+	equal(t, "status after another shop's event", got.Status, domain.StatusPaid)
+	equal(t, "history after another shop's event", len(must(s.ListOrderHistory(ctx, w.a.ID, a.ID))(t)), 1)
+
+	// In a transaction the refusal leaves it usable: the event goes under its shop's own key.
+	noErr(t, s.Tx(ctx, func(tx store.Tx) error {
+		e := ev("1234", "shop-b.example.com", "1234:processing", domain.StatusPaid)
+		if _, _, err := tx.ApplyOrderEvent(ctx, e); !errors.Is(err, store.ErrOtherSite) {
+			return fmt.Errorf("in a transaction: %v, want ErrOtherSite", err)
+		}
+		e.ExternalID = "1234@shop-b.example.com"
+		b, ch, err := tx.ApplyOrderEvent(ctx, e)
+		if err == nil && (!ch.Created || b.Site != "shop-b.example.com") {
+			err = fmt.Errorf("shop B's order: %+v %+v", ch, b)
+		}
+		return err
+	}))
+
+	for _, site := range []string{"shop-a.example.com", ""} {
+		_, ch, err := s.ApplyOrderEvent(ctx, ev("1234", site, "1234:completed:"+site, domain.StatusPaid))
+		noErr(t, err)
+		equal(t, "the same shop's event, site "+site, ch.Duplicate, false)
+	}
+
+	// An order without a site takes any shop's events, and keeps no site.
+	legacy, _, err := s.ApplyOrderEvent(ctx, ev("777", "", "777:processing", domain.StatusPaid))
+	noErr(t, err)
+	o, ch, err := s.ApplyOrderEvent(ctx, ev("777", "shop-b.example.com", "777:refunded", domain.StatusRefunded))
+	noErr(t, err)
+	equal(t, "legacy order", []any{o.ID, o.Status, o.Site, ch.StatusChanged}, []any{legacy.ID, domain.StatusRefunded, "", true})
+}
+
 func testOrderLifecycle(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)

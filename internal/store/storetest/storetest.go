@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"OrderOutOfOrder", testOrderOutOfOrder},
 		{"OrderHistory", testOrderHistory},
 		{"OrderConcurrent", testOrderConcurrent},
+		{"OrderSite", testOrderSite},
 		{"ListOrders", testListOrders},
 		{"SearchOrders", testSearchOrders},
 		{"Attribution", testAttribution},
