@@ -88,8 +88,9 @@ type OrderLister interface {
 }
 
 // SearchOrders finds the orders one search box query may mean, newest first, at most limit:
-// an e-mail when it has an @, otherwise the gateway's order id, the visitor id and, when it
-// looks like a phone number, the phone.
+// an e-mail or the gateway's order id when it has an @ (a WooCommerce order whose number
+// another shop of the tenant used first is stored as "<id>@<site>"), otherwise the gateway's
+// order id, the visitor id and, when it looks like a phone number, the phone.
 func SearchOrders(ctx context.Context, st OrderLister, tenantID, q, phoneCountry string, limit int) ([]store.Order, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
@@ -97,7 +98,7 @@ func SearchOrders(ctx context.Context, st OrderLister, tenantID, q, phoneCountry
 	}
 	var searches []OrderSearch
 	if strings.Contains(q, "@") {
-		searches = append(searches, OrderSearch{Email: q})
+		searches = append(searches, OrderSearch{Email: q}, OrderSearch{ExternalID: q})
 	} else {
 		searches = append(searches, OrderSearch{ExternalID: q}, OrderSearch{VisitorID: q})
 		if looksLikePhone(q) {

@@ -674,7 +674,14 @@ func (s *Service) dispatch(planned []store.DeliveryJob, carry bool) {
 // plan).
 func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev webhook.OrderEvent, oe store.OrderEvent, tp *store.Touchpoint, now time.Time, planned *[]store.DeliveryJob) (store.InboxState, string, error) {
 	if ev.Status == domain.StatusOther {
-		if _, err := tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, ev.OrderID); errors.Is(err, store.ErrNotFound) {
+		// A status Hub does not map changes an order it has, and creates none: the order is
+		// found as applying the event would find it (the plain key, then the shop's own).
+		o, err := tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, ev.OrderID)
+		if err == nil && o.OtherSite(ev.Site) {
+			oe.ExternalID = siteKey(ev.OrderID, ev.Site)
+			_, err = tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, oe.ExternalID)
+		}
+		if errors.Is(err, store.ErrNotFound) {
 			return store.InboxIgnored, "", nil
 		} else if err != nil {
 			return "", "", err
@@ -693,6 +700,16 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 		destinations = tx.ListDestinationsLater(ctx, src.TenantID)
 	}
 	o, change, err := tx.ApplyOrderEvent(ctx, oe)
+	if errors.Is(err, store.ErrOtherSite) && oe.ExternalID == ev.OrderID {
+		// The order id is another shop's order's (a WooCommerce id is unique within its shop
+		// only): this shop's order with that number is keyed by its id and its site
+		// (siteKey), and every later event of it lands there, the plain key being tried first
+		// each time. Nothing was written. A match made beforehand (attributeNew, which finds
+		// the other shop's order and makes none, unless that order committed in between) is
+		// dropped: the order is matched below, in the transaction.
+		oe.ExternalID, oe.Attribution = siteKey(ev.OrderID, ev.Site), nil
+		o, change, err = tx.ApplyOrderEvent(ctx, oe)
+	}
 	if err != nil {
 		return "", "", err
 	}
@@ -730,6 +747,13 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 	}
 	return store.InboxProcessed, o.ID, nil
 }
+
+// siteKey is the external id of a shop's order whose id another shop's order of the tenant has
+// (store.ErrOtherSite): the id and the site, "1234@shop-b.example.com". The first shop to send
+// an id keeps it alone, so the thank-you page's event id (docs/tracking.md) stays the plain
+// one for every order whose number no other shop used first; a colliding order's server event
+// ids carry the qualified id, as its page and the API show.
+func siteKey(orderID, site string) string { return orderID + "@" + site }
 
 // attributeNew attributes a paid event's order before it is written, when the order does not
 // exist yet (a gateway's purchase webhook for a new order, the common case), so that the order
@@ -903,7 +927,7 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 	}
 	t := ev.Tracking
 	return store.OrderEvent{
-		TenantID: src.TenantID, SourceID: src.ID, InboxID: e.ID, Provider: ev.Provider, ExternalID: ev.OrderID,
+		TenantID: src.TenantID, SourceID: src.ID, InboxID: e.ID, Provider: ev.Provider, ExternalID: ev.OrderID, Site: ev.Site,
 		EventKey: ev.EventID, Status: ev.Status, NativeStatus: ev.NativeStatus, OccurredAt: at.UTC(),
 		AmountMinor: ev.AmountMinor, Currency: ev.Currency, Products: products, Buyer: buyer, ReceivedAt: e.ReceivedAt,
 		Tracking: store.Tracking{
