@@ -46,6 +46,7 @@ const candidateLimit = 50
 // Finder is the read side the matcher needs: indexed lookups only.
 type Finder interface {
 	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error)
+	AdClicksByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, oldestFirst bool, limit int) ([]store.Touchpoint, error)
 	TouchpointsByClickID(ctx context.Context, tenantID string, kind store.ClickKind, value string, since, until time.Time, limit int) ([]store.Touchpoint, error)
 	TouchpointsByNetwork(ctx context.Context, tenantID, ip, userAgent string, since, until time.Time, limit int) ([]store.Touchpoint, error)
 	VisitorsByIdentity(ctx context.Context, tenantID string, kind store.IdentityKind, hash string) ([]store.Identity, error)
@@ -275,6 +276,40 @@ func (m *matcher) visitorLookup(vid string) store.Lookup {
 	return store.Lookup{Kind: store.LookupTouchpointsByVisitor, TenantID: m.tenant, VisitorID: vid, Since: m.since, Until: m.until, Limit: candidateLimit}
 }
 
+// visitorTouchpoints is a visitor's touchpoints in the window (visitorLookup) and, when that
+// read is full and the model could choose an ad click it does not hold, the visitor's ad
+// clicks in the window as well. The read is the newest candidateLimit rows, so fifty page views
+// after an ad click would hide the click and let a visit without an ad take the credit. Last
+// click needs the second read only when the first holds no ad click the model would choose
+// (the newest click in the window is then older than every row read); first click needs it
+// whenever the read is full (the oldest click may be older than every row read). One more
+// indexed read, and only then.
+func (m *matcher) visitorTouchpoints(ctx context.Context, vid string) ([]store.Touchpoint, error) {
+	l := m.visitorLookup(vid)
+	tps, err := m.f.TouchpointsByVisitor(ctx, l.TenantID, l.VisitorID, l.Since, l.Until, l.Limit)
+	if err != nil || len(tps) < l.Limit {
+		return tps, err
+	}
+	first := m.model == store.ModelFirstClick
+	if chosen, _ := m.choose("", tps); !first && chosen != nil && isAdClick(*chosen) {
+		return tps, nil
+	}
+	clicks, err := m.f.AdClicksByVisitor(ctx, l.TenantID, l.VisitorID, l.Since, l.Until, first, l.Limit)
+	if err != nil {
+		return nil, err
+	}
+	read := make(map[string]bool, len(tps))
+	for _, tp := range tps {
+		read[tp.ID] = true
+	}
+	for _, tp := range clicks {
+		if !read[tp.ID] {
+			tps = append(tps, tp)
+		}
+	}
+	return tps, nil
+}
+
 func (m *matcher) byVisitorID(ctx context.Context, o store.Order) (*pick, error) {
 	ids := visitorIDs(o)
 	if len(ids) == 0 {
@@ -284,8 +319,7 @@ func (m *matcher) byVisitorID(ctx context.Context, o store.Order) (*pick, error)
 	// the first that is a known visitor with a touchpoint in the window wins.
 	var cands []store.Candidate
 	for _, vid := range ids {
-		l := m.visitorLookup(vid)
-		tps, err := m.f.TouchpointsByVisitor(ctx, l.TenantID, l.VisitorID, l.Since, l.Until, l.Limit)
+		tps, err := m.visitorTouchpoints(ctx, vid)
 		if err != nil {
 			return nil, err
 		}
@@ -335,8 +369,7 @@ func (m *matcher) byIdentity(ctx context.Context, o store.Order) (*pick, error) 
 		}
 		var tps []store.Touchpoint
 		for _, l := range links {
-			vl := m.visitorLookup(l.VisitorID)
-			vt, err := m.f.TouchpointsByVisitor(ctx, vl.TenantID, vl.VisitorID, vl.Since, vl.Until, vl.Limit)
+			vt, err := m.visitorTouchpoints(ctx, l.VisitorID)
 			if err != nil {
 				return nil, err
 			}

@@ -2,6 +2,8 @@ package attribution
 
 import (
 	"context"
+	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // memFinder answers the matcher's indexed lookups from a slice (unit tests of pure logic; the
@@ -19,7 +22,9 @@ type memFinder struct {
 	calls int
 }
 
-func (f *memFinder) filter(tenant string, since, until time.Time, limit int, keep func(store.Touchpoint) bool) []store.Touchpoint {
+// filter is the touchpoints keep keeps in the window, newest first as the store returns them
+// (oldest first when oldest), at most limit.
+func (f *memFinder) filter(tenant string, since, until time.Time, limit int, keep func(store.Touchpoint) bool, oldest ...bool) []store.Touchpoint {
 	f.calls++
 	var out []store.Touchpoint
 	for _, tp := range f.tps {
@@ -27,10 +32,20 @@ func (f *memFinder) filter(tenant string, since, until time.Time, limit int, kee
 			out = append(out, tp)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].OccurredAt.Equal(out[j].OccurredAt) {
+			return out[i].OccurredAt.After(out[j].OccurredAt) != (len(oldest) > 0 && oldest[0])
+		}
+		return out[i].ID > out[j].ID != (len(oldest) > 0 && oldest[0])
+	})
 	if len(out) > limit {
 		out = out[:limit]
 	}
 	return out
+}
+
+func (f *memFinder) AdClicksByVisitor(_ context.Context, tenant, vid string, since, until time.Time, oldestFirst bool, limit int) ([]store.Touchpoint, error) {
+	return f.filter(tenant, since, until, limit, func(tp store.Touchpoint) bool { return tp.VisitorID == vid && isAdClick(tp) }, oldestFirst), nil
 }
 
 func (f *memFinder) TouchpointsByVisitor(_ context.Context, tenant, vid string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
@@ -714,4 +729,84 @@ func TestAdOf(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hiddenClickCases are ad clicks followed, within the window, by more visits without an ad than
+// one read of a visitor's touchpoints returns (candidateLimit, newest first).
+func hiddenClickCases() []ruleCase {
+	src := store.Source{AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick}
+	srcFirst := store.Source{AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelFirstClick}
+	ad := func(t *store.Touchpoint) { t.FBCLID, t.UTM = "F1", store.UTM{Source: "facebook", Campaign: "launch"} }
+	views := func(vid string, from time.Duration) []store.Touchpoint {
+		var tps []store.Touchpoint
+		for i := range 60 {
+			tps = append(tps, tp("pv"+strconv.Itoa(i), "A", vid, from-time.Duration(i)*time.Minute))
+		}
+		return tps
+	}
+	k1 := func(o *store.Order) { o.Tracking.VisitorID = "k_1" }
+	return []ruleCase{
+		{
+			name:     "last click: 60 visits after the click",
+			src:      src,
+			tps:      append([]store.Touchpoint{tp("c1", "A", "k_1", 3*time.Hour, ad)}, views("k_1", 2*time.Hour)...),
+			order:    order(k1),
+			wantRule: RuleVisitorID, wantTP: "c1", wantConf: 1,
+		},
+		{
+			name: "first click: the oldest click behind 60 visits",
+			src:  srcFirst,
+			tps: append([]store.Touchpoint{tp("c0", "A", "k_1", 100*time.Hour, func(t *store.Touchpoint) { t.GCLID = "G1" }),
+				tp("c1", "A", "k_1", time.Hour, ad)}, views("k_1", 90*time.Hour)...),
+			order:    order(k1),
+			wantRule: RuleVisitorID, wantTP: "c0", wantConf: 1,
+		},
+		{
+			name:     "e-mail: the linked visitor's click behind 60 visits",
+			src:      src,
+			tps:      append([]store.Touchpoint{tp("c1", "A", "k_1", 3*time.Hour, ad)}, views("k_1", 2*time.Hour)...),
+			ids:      []store.Identity{{TenantID: "A", Kind: store.IdentityEmail, Hash: "emh", VisitorID: "k_1"}},
+			order:    order(func(o *store.Order) { o.Buyer.EmailHash = "emh" }),
+			wantRule: RuleIdentity, wantTP: "c1", wantConf: ConfidenceIdentityEmail,
+		},
+	}
+}
+
+// TestMatchFindsAdClickBehindManyVisits: an ad click followed by more visits without an ad
+// than one read returns still takes the credit (ad clicks beat visits without an ad), under
+// last click and first click, on both stores, whose newest-first, limited read is what hid it.
+func TestMatchFindsAdClickBehindManyVisits(t *testing.T) {
+	t.Parallel()
+	teststore.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		for i, tc := range hiddenClickCases() {
+			prefix := fmt.Sprintf("h%d-", i)
+			var tps []store.Touchpoint
+			for _, tp := range tc.tps {
+				tp.ID, tp.TenantID, tp.ReceivedAt = prefix+tp.ID, prefix+tp.TenantID, tp.OccurredAt
+				tps = append(tps, tp)
+			}
+			var ids []store.Identity
+			for _, id := range tc.ids {
+				id.TenantID = prefix + id.TenantID
+				id.FirstSeen, id.LastSeen = t0.Add(-48*time.Hour), t0.Add(-48*time.Hour)
+				ids = append(ids, id)
+			}
+			if _, err := st.WriteTouchpoints(ctx, tps, ids); err != nil {
+				t.Fatal(err)
+			}
+			o := tc.order
+			o.TenantID = prefix + o.TenantID
+			t.Run(tc.name, func(t *testing.T) {
+				res, err := Match(ctx, st, tc.src, o, t0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Rule != tc.wantRule || res.TouchpointID != prefix+tc.wantTP || res.Confidence != tc.wantConf {
+					t.Fatalf("got rule %s tp %s conf %v, want %s %s %v\n%s", res.Rule, res.TouchpointID, res.Confidence,
+						tc.wantRule, prefix+tc.wantTP, tc.wantConf, res.Explanation)
+				}
+			})
+		}
+	})
 }

@@ -67,6 +67,10 @@ func (p *prefetched) TouchpointsByVisitor(ctx context.Context, tenantID, visitor
 	return p.f.TouchpointsByVisitor(ctx, tenantID, visitorID, since, until, limit)
 }
 
+func (p *prefetched) AdClicksByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, oldestFirst bool, limit int) ([]store.Touchpoint, error) {
+	return p.f.AdClicksByVisitor(ctx, tenantID, visitorID, since, until, oldestFirst, limit)
+}
+
 func (p *prefetched) TouchpointsByClickID(ctx context.Context, tenantID string, kind store.ClickKind, value string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
 	if l := p.find(store.Lookup{Kind: store.LookupTouchpointsByClickID, TenantID: tenantID, ClickKind: kind, ClickID: value, Since: since, Until: until, Limit: limit}); l != nil {
 		return slices.Clone(l.Touchpoints), nil

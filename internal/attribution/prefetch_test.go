@@ -22,6 +22,9 @@ func corpus() []scenario {
 	for _, c := range ruleCases() {
 		out = append(out, scenario{"rules: " + c.name, c.src, c.tps, c.ids, c.order, c.wantRule, c.wantTP, c.wantConf})
 	}
+	for _, c := range hiddenClickCases() {
+		out = append(out, scenario{"hidden click: " + c.name, c.src, c.tps, c.ids, c.order, c.wantRule, c.wantTP, c.wantConf})
+	}
 	for _, c := range stitchCases() {
 		rule := RuleVisitorID
 		if c.order.Tracking.VisitorID == "" {
@@ -92,6 +95,11 @@ type calls struct {
 func (c *calls) TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]store.Touchpoint, error) {
 	c.made = append(c.made, store.Lookup{Kind: store.LookupTouchpointsByVisitor, TenantID: tenantID, VisitorID: visitorID, Since: since, Until: until, Limit: limit})
 	return c.f.TouchpointsByVisitor(ctx, tenantID, visitorID, since, until, limit)
+}
+
+func (c *calls) AdClicksByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, oldestFirst bool, limit int) ([]store.Touchpoint, error) {
+	c.made = append(c.made, store.Lookup{Kind: "ad_clicks_by_visitor", TenantID: tenantID, VisitorID: visitorID, Since: since, Until: until, Limit: limit})
+	return c.f.AdClicksByVisitor(ctx, tenantID, visitorID, since, until, oldestFirst, limit)
 }
 
 func (c *calls) TouchpointsByClickID(ctx context.Context, tenantID string, kind store.ClickKind, value string, since, until time.Time, limit int) ([]store.Touchpoint, error) {

@@ -143,7 +143,7 @@ func (m *matcher) stitch(ctx context.Context, o store.Order, p *pick) (*pick, er
 				continue
 			}
 			linked[l.VisitorID] = true
-			tps, err := byVisitor(l.VisitorID)
+			tps, err := m.visitorTouchpoints(ctx, l.VisitorID)
 			if err != nil {
 				return nil, err
 			}

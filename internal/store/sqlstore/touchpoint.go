@@ -296,6 +296,25 @@ func (q *queries) byVisitor(tenantID, visitorID string, since, until time.Time, 
 	return q.recent("touchpoints by visitor", &w, since, until, limit, out)
 }
 
+// AdClicksByVisitor is a visitor's ad clicks in the window: the touchpoints whose URL carried a
+// click id or UTMs (attribution's isAdClick), newest first or oldest first. It ranges over the
+// same (tenant_id, visitor_id, occurred_at) index as byVisitor and filters the rows it reads,
+// so it costs what reading the visitor's touchpoints in the window costs, and returns few.
+func (q *queries) AdClicksByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, oldestFirst bool, limit int) ([]store.Touchpoint, error) {
+	var w where
+	w.add(`tenant_id = %s`, tenantID)
+	w.add(`visitor_id = %s`, visitorID)
+	w.conds = append(w.conds, `(fbclid <> '' OR gclid <> '' OR ttclid <> '' OR utm_source <> '' OR utm_campaign <> '')`)
+	q.window(&w, since, until)
+	order := `occurred_at DESC, id DESC`
+	if oldestFirst {
+		order = `occurred_at, id`
+	}
+	rows, err := q.query(ctx, q.r, `SELECT `+touchpointSelect+` FROM touchpoints`+w.String()+
+		` ORDER BY `+order+` LIMIT `+w.next(limitOf(limit)), w.args...)
+	return collect(rows, err, "ad clicks by visitor", scanTouchpointRows)
+}
+
 // clickColumns maps a click kind to its column; the partial index on each needs the
 // "<> ”" predicate repeated in the query.
 var clickColumns = map[store.ClickKind]string{
