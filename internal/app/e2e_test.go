@@ -155,8 +155,11 @@ func TestClickToPurchaseToMeta(t *testing.T) {
 				t.Fatalf("collect: %d %s", resp.StatusCode, body)
 			}
 
-			// The fixture's purchase, approved a minute ago (Hotmart signs nothing; the hottok header authenticates).
-			raw := strings.Replace(f.RawBody, `"approved_date":1767634200000`, fmt.Sprintf(`"approved_date":%d`, now.Add(-time.Minute).UnixMilli()), 1)
+			// The fixture's purchase, approved after the click was recorded (a click the server
+			// received after the payment never takes the credit; Hotmart signs nothing, the hottok
+			// header authenticates).
+			paid := time.Now().UTC()
+			raw := strings.Replace(f.RawBody, `"approved_date":1767634200000`, fmt.Sprintf(`"approved_date":%d`, paid.UnixMilli()), 1)
 			toks, err := r.app.Admin.WebhookTokens(context.Background(), src)
 			if err != nil {
 				t.Fatal(err)

@@ -37,8 +37,17 @@ const (
 // to the one other visitor of their carrier's address.
 const NetworkWindow = 2 * time.Hour
 
-// clockSkew tolerates touchpoints stamped slightly after the gateway's order time.
+// clockSkew tolerates touchpoints stamped slightly after the gateway's order time: a browser's
+// clock may run ahead (ingest accepts occurred_at up to 5 minutes ahead of the server's). It
+// applies only to touchpoints the server received by the order's time (receivedSkew): a click
+// received after the payment came after it, whatever the browser's clock says, and crediting
+// it would hand the sale to a retargeting ad shown to someone who had already paid.
 const clockSkew = 10 * time.Minute
+
+// receivedSkew tolerates the difference between Hub's clock (a touchpoint's ReceivedAt) and the
+// gateway's (the order's paid time): both are servers' clocks, kept within a second or so of each
+// other, so a minute is ample and a click received minutes after the payment stays out.
+const receivedSkew = time.Minute
 
 // candidateLimit bounds every lookup: matching reads indexed rows, never a tenant's history.
 const candidateLimit = 50
@@ -172,13 +181,14 @@ func newMatcher(f Finder, src store.Source, o store.Order) (*matcher, time.Time)
 	if window <= 0 {
 		window = 7 * 24 * time.Hour
 	}
-	return &matcher{f: f, tenant: o.TenantID, since: at.Add(-window), until: at.Add(clockSkew), model: src.AttributionModel, window: window}, at
+	return &matcher{f: f, tenant: o.TenantID, at: at, since: at.Add(-window), until: at.Add(clockSkew), model: src.AttributionModel, window: window}, at
 }
 
 type matcher struct {
 	f            Finder
 	tenant       string
-	since, until time.Time
+	at           time.Time // the order's time
+	since, until time.Time // the window the lookups read; until includes clockSkew
 	window       time.Duration
 	model        string
 	candidates   []store.Candidate
@@ -205,7 +215,7 @@ func isAdClick(tp store.Touchpoint) bool {
 func (m *matcher) choose(rule string, tps []store.Touchpoint) (*store.Touchpoint, []store.Candidate) {
 	var pool []store.Touchpoint
 	for _, tp := range tps {
-		if tp.Bot || tp.OccurredAt.Before(m.since) || tp.OccurredAt.After(m.until) {
+		if tp.Bot || tp.OccurredAt.Before(m.since) || m.afterOrder(tp) {
 			continue
 		}
 		pool = append(pool, tp)
@@ -238,7 +248,7 @@ func (m *matcher) choose(rule string, tps []store.Touchpoint) (*store.Touchpoint
 		switch {
 		case tp.ID == winner.ID:
 			c.Outcome = "chosen"
-		case tp.Bot || tp.OccurredAt.Before(m.since) || tp.OccurredAt.After(m.until):
+		case tp.Bot || tp.OccurredAt.Before(m.since) || m.afterOrder(tp):
 			c.Outcome = "lost: " + m.outOfPool(tp)
 		case isAdClick(winner) && !isAdClick(tp):
 			c.Outcome = "lost: organic visit; an ad click wins"
@@ -250,6 +260,17 @@ func (m *matcher) choose(rule string, tps []store.Touchpoint) (*store.Touchpoint
 		cands = append(cands, c)
 	}
 	return &winner, cands
+}
+
+// afterOrder reports whether tp came after the order. A touchpoint stamped after the order's
+// time counts as before it only when it is within clockSkew of it and the server received it by
+// the order's time (receivedSkew): then only the browser's clock ran ahead. One without a
+// receipt time is taken at its word.
+func (m *matcher) afterOrder(tp store.Touchpoint) bool {
+	if !tp.OccurredAt.After(m.at) {
+		return false
+	}
+	return tp.OccurredAt.After(m.at.Add(clockSkew)) || tp.ReceivedAt.IsZero() || tp.ReceivedAt.After(m.at.Add(receivedSkew))
 }
 
 func (m *matcher) outOfPool(tp store.Touchpoint) string {
@@ -454,7 +475,7 @@ func (m *matcher) networkLookup(o store.Order) (store.Lookup, bool) {
 	if o.Buyer.IP == "" || o.Buyer.UserAgent == "" {
 		return store.Lookup{}, false
 	}
-	at := m.until.Add(-clockSkew)
+	at := m.at
 	since := at.Add(-NetworkWindow)
 	if since.Before(m.since) {
 		since = m.since

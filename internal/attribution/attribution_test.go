@@ -777,13 +777,24 @@ func hiddenClickCases() []ruleCase {
 // last click and first click, on both stores, whose newest-first, limited read is what hid it.
 func TestMatchFindsAdClickBehindManyVisits(t *testing.T) {
 	t.Parallel()
+	matchOnStores(t, "h", hiddenClickCases())
+}
+
+// matchOnStores loads each case into both stores (its own tenants and touchpoint ids, a
+// touchpoint's receipt time its occurrence unless the case sets one) and checks Match's rule,
+// touchpoint and confidence there.
+func matchOnStores(t *testing.T, name string, cases []ruleCase) {
+	t.Helper()
 	teststore.Each(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
-		for i, tc := range hiddenClickCases() {
-			prefix := fmt.Sprintf("h%d-", i)
+		for i, tc := range cases {
+			prefix := fmt.Sprintf("%s%d-", name, i)
 			var tps []store.Touchpoint
 			for _, tp := range tc.tps {
-				tp.ID, tp.TenantID, tp.ReceivedAt = prefix+tp.ID, prefix+tp.TenantID, tp.OccurredAt
+				tp.ID, tp.TenantID = prefix+tp.ID, prefix+tp.TenantID
+				if tp.ReceivedAt.IsZero() {
+					tp.ReceivedAt = tp.OccurredAt
+				}
 				tps = append(tps, tp)
 			}
 			var ids []store.Identity
@@ -809,4 +820,61 @@ func TestMatchFindsAdClickBehindManyVisits(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestMatchClickAfterPayment: a click received after the payment never takes the credit, even
+// within the clock-skew allowance (a retargeting ad shown to someone who had paid); one stamped
+// minutes after it by a browser whose clock runs ahead, but received before it, still does. On
+// both stores and on the test double.
+func TestMatchClickAfterPayment(t *testing.T) {
+	t.Parallel()
+	src := store.Source{AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick}
+	received := func(ago time.Duration) func(*store.Touchpoint) {
+		return func(t *store.Touchpoint) { t.ReceivedAt = t0.Add(-ago) }
+	}
+	k1 := func(o *store.Order) { o.Tracking.VisitorID = "k_1" }
+	cases := []ruleCase{
+		{
+			name: "a retargeting click 5 minutes after the payment",
+			src:  src,
+			tps: []store.Touchpoint{tp("before", "A", "k_1", time.Hour, fbclid("A"), received(time.Hour)),
+				tp("after", "A", "k_1", -5*time.Minute, fbclid("B"), received(-5*time.Minute))},
+			order:    order(k1),
+			wantRule: RuleVisitorID, wantTP: "before", wantConf: 1,
+		},
+		{
+			name: "received 2 minutes after the payment, stamped a minute after",
+			src:  src,
+			tps: []store.Touchpoint{tp("before", "A", "k_1", time.Hour, fbclid("A"), received(time.Hour)),
+				tp("after", "A", "k_1", -time.Minute, fbclid("B"), received(-2*time.Minute))},
+			order:    order(k1),
+			wantRule: RuleVisitorID, wantTP: "before", wantConf: 1,
+		},
+		{
+			name: "a browser clock 5 minutes ahead",
+			src:  src,
+			tps: []store.Touchpoint{tp("before", "A", "k_1", time.Hour, fbclid("A"), received(time.Hour)),
+				tp("fast", "A", "k_1", -5*time.Minute, fbclid("B"), received(time.Minute))},
+			order:    order(k1),
+			wantRule: RuleVisitorID, wantTP: "fast", wantConf: 1,
+		},
+		{
+			name: "the server's clock 30 seconds behind the gateway's",
+			src:  src,
+			tps: []store.Touchpoint{tp("before", "A", "k_1", time.Hour, fbclid("A"), received(time.Hour)),
+				tp("close", "A", "k_1", -20*time.Second, fbclid("B"), received(-30*time.Second))},
+			order:    order(k1),
+			wantRule: RuleVisitorID, wantTP: "close", wantConf: 1,
+		},
+	}
+	for _, tc := range cases {
+		res, err := Match(context.Background(), &memFinder{tps: tc.tps}, tc.src, tc.order, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.TouchpointID != tc.wantTP {
+			t.Errorf("%s: chose %s, want %s\n%s", tc.name, res.TouchpointID, tc.wantTP, res.Explanation)
+		}
+	}
+	matchOnStores(t, "p", cases)
 }

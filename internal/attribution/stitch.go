@@ -54,7 +54,7 @@ func (s *stitcher) add(tps []store.Touchpoint, r reached, oneVisitor bool) {
 			continue
 		}
 		mine = append(mine, tp)
-		if !tp.Bot && !tp.OccurredAt.Before(s.m.since) && !tp.OccurredAt.After(s.m.until) {
+		if !tp.Bot && !tp.OccurredAt.Before(s.m.since) && !s.m.afterOrder(tp) {
 			visitors[tp.VisitorID] = true
 		}
 	}
