@@ -359,10 +359,17 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 			d.Journey = j
 		}
 		if a.TouchpointID != "" {
-			for i := range d.Journey {
-				if d.Journey[i].ID == a.TouchpointID {
-					d.Touchpoint = &d.Journey[i]
-				}
+			// The credited touchpoint is read by its id, not looked for in the journey: the
+			// journey is the 30 newest visits up to the order's creation, so many later visits,
+			// or a click after the order was created (a pix or boleto paid later), leave it out,
+			// and the explanation would call an ad click "a visit". The journey is for display.
+			tp, err := u.cfg.Store.GetTouchpoint(ctx, tid, a.TouchpointID)
+			switch {
+			case err == nil:
+				d.Touchpoint = &tp
+			case !errors.Is(err, store.ErrNotFound): // erased: the explanation says "a visit"
+				u.fail(w, r, err)
+				return
 			}
 		}
 	case !errors.Is(err, store.ErrNotFound):
