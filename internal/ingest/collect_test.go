@@ -461,3 +461,26 @@ func TestCollectRecordsPixelEventIDs(t *testing.T) {
 		t.Errorf("recorded %v, want %v", got, want)
 	}
 }
+
+// TestCollectLateEventKeepsNewerFBC: a late event carrying an older ad click than the
+// browser's _fbc names is stored with its own click's fbc, and the response leaves the cookie
+// on the newer click.
+func TestCollectLateEventKeepsNewerFBC(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	old := testNow.Add(-time.Hour)
+	cookie := BuildFBC(testNow.Add(-10*time.Minute), "NEW")
+	body := fmt.Sprintf(`{"key":"pk_test","type":"page_view","event_id":"late","occurred_at":%d,"url":"https://shop.example.com/?fbclid=OLD","visitor_id":"k_abc"}`, old.UnixMilli())
+	rec := f.collect(body, func(r *http.Request) { r.AddCookie(&http.Cookie{Name: FBCCookie, Value: cookie}) })
+	if rec.Code != http.StatusAccepted {
+		t.Fatalf("status = %d; %s", rec.Code, rec.Body)
+	}
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == FBCCookie && c.Value != cookie {
+			t.Errorf("_fbc set to %s, want %s kept", c.Value, cookie)
+		}
+	}
+	if tp := f.store.touchpoints()[0]; tp.FBC != BuildFBC(old, "OLD") {
+		t.Errorf("touchpoint fbc %s, want its own click's", tp.FBC)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +78,17 @@ func fbclidOfFBC(fbc string) string {
 	return parts[3]
 }
 
+// fbcTime returns the click time of an fbc value, in Unix milliseconds: its third part
+// (fb.<i>.<ms>.<fbclid>).
+func fbcTime(fbc string) (int64, bool) {
+	parts := strings.SplitN(fbc, ".", 4)
+	if len(parts) != 4 || parts[0] != "fb" {
+		return 0, false
+	}
+	ms, err := strconv.ParseInt(parts[2], 10, 64)
+	return ms, err == nil
+}
+
 // cookieState is what the server decides to (re)set on a response.
 type cookieState struct {
 	VisitorID string
@@ -105,6 +117,16 @@ func identifiers(r *http.Request, now time.Time, visitorID, fbclid, fbc, fbp str
 	}
 	if fbclid != "" && fbclidOfFBC(st.FBC) != fbclid {
 		st.FBC = BuildFBC(now, fbclid)
+	}
+	// A late event (t.js's retry of a queued event, a backdated occurred_at) may carry an
+	// older click than the browser's _fbc names: the cookie keeps the newer click, which is the
+	// one Meta credits. The event's own fbc is left to the touchpoint.
+	if cookieFBC != "" && fbclidOfFBC(cookieFBC) != fbclidOfFBC(st.FBC) {
+		if kept, ok := fbcTime(cookieFBC); ok {
+			if event, ok := fbcTime(st.FBC); ok && kept > event {
+				st.FBC = cookieFBC
+			}
+		}
 	}
 	if st.FBP == "" {
 		if c, err := r.Cookie(FBPCookie); err == nil && validFBValue(c.Value) {

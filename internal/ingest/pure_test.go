@@ -311,3 +311,31 @@ func TestOriginAllowed(t *testing.T) {
 		t.Error("* must allow any origin")
 	}
 }
+
+// TestIdentifiersKeepNewerClick: an event carrying an older click than the browser's _fbc
+// (a retried queued event, a backdated occurred_at) does not replace the cookie; a newer click
+// does, and so does one when the cookie's time cannot be read.
+func TestIdentifiersKeepNewerClick(t *testing.T) {
+	t.Parallel()
+	newer := &http.Cookie{Name: FBCCookie, Value: "fb.1.1700000000000.NEW"}
+	req := func(c *http.Cookie) *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(c)
+		return r
+	}
+	for _, tc := range []struct {
+		name, fbclid, fbc string
+		at                time.Time
+		cookie            *http.Cookie
+		want              string
+	}{
+		{"older fbclid", "OLD", "", time.UnixMilli(1600000000000), newer, newer.Value},
+		{"older fbc", "", "fb.1.1600000000000.OLD", time.UnixMilli(1700000005000), newer, newer.Value},
+		{"newer fbclid", "NEWER", "", time.UnixMilli(1800000000000), newer, "fb.1.1800000000000.NEWER"},
+		{"unreadable cookie time", "OLD", "", time.UnixMilli(1600000000000), &http.Cookie{Name: FBCCookie, Value: "fb.1.x.NEW"}, "fb.1.1600000000000.OLD"},
+	} {
+		if st := identifiers(req(tc.cookie), tc.at, "k_1", tc.fbclid, tc.fbc, ""); st.FBC != tc.want {
+			t.Errorf("%s: fbc %s, want %s", tc.name, st.FBC, tc.want)
+		}
+	}
+}
