@@ -107,11 +107,21 @@ func Match(ctx context.Context, f Finder, src store.Source, o store.Order, now t
 			m.candidates = append(m.candidates, p.candidates...)
 		}
 	}
-	res.Candidates = m.candidates
-	known, err := m.known(ctx, o, at)
+	known, latest, err := m.known(ctx, o, at)
 	if err != nil {
 		return Result{}, fmt.Errorf("attribution: order %s: %w", o.ID, err)
 	}
+	// A visitor whose latest visit (up to a day after the order) came before the window had
+	// none in it: its visit is recorded as lost outside the window, so the explanation tells
+	// to lengthen the window rather than to install the snippet.
+	lost := map[string]bool{}
+	for _, tp := range latest {
+		if tp.OccurredAt.Before(m.since) && !lost[tp.ID] {
+			lost[tp.ID] = true
+			m.candidates = append(m.candidates, store.Candidate{TouchpointID: tp.ID, Rule: RuleVisitorID, OccurredAt: tp.OccurredAt, Outcome: "lost: " + m.outOfPool(tp)})
+		}
+	}
+	res.Candidates = m.candidates
 	res.Explanation = Describe(o, res.Attribution, nil, known, time.UTC)
 	res.Ad, res.ClickAt = AdOf(o, nil)
 	return res, nil
@@ -145,18 +155,21 @@ func AdOf(o store.Order, tp *store.Touchpoint) (domain.AdRef, *time.Time) {
 
 // known tells, for an orphan's visitor-id-shaped values, which ones Hub ever recorded a visit
 // of (before the order), so that the stored explanation calls src=fb_ads a campaign label
-// rather than a visitor id. One indexed lookup of one row per value, orphans only.
-func (m *matcher) known(ctx context.Context, o store.Order, at time.Time) (map[string]bool, error) {
+// rather than a visitor id; and the latest visit of each that has one. One indexed lookup of
+// one row per value, orphans only.
+func (m *matcher) known(ctx context.Context, o store.Order, at time.Time) (map[string]bool, []store.Touchpoint, error) {
 	known := map[string]bool{}
+	var latest []store.Touchpoint
 	for _, id := range knownIDs(o) {
 		l := m.knownLookup(id, at)
 		tps, err := m.f.TouchpointsByVisitor(ctx, l.TenantID, l.VisitorID, l.Since, l.Until, l.Limit)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		known[id] = len(tps) > 0
+		latest = append(latest, tps...)
 	}
-	return known, nil
+	return known, latest, nil
 }
 
 // knownIDs are the values known looks up: the order's visitor ids, at most 8.

@@ -878,3 +878,44 @@ func TestMatchClickAfterPayment(t *testing.T) {
 	}
 	matchOnStores(t, "p", cases)
 }
+
+// TestOrphanVisitorOutsideWindow: an orphan whose visitor id Hub knows, but whose only visit
+// (an ad click) is older than the window, records that visit as lost outside the window, and
+// the explanation says so and tells to lengthen the window, not to install the snippet. On the
+// test double and on both stores.
+func TestOrphanVisitorOutsideWindow(t *testing.T) {
+	t.Parallel()
+	src := store.Source{AttributionWindow: 7 * 24 * time.Hour, AttributionModel: store.ModelLastClick}
+	o := order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" })
+	tps := []store.Touchpoint{tp("c1", "A", "k_1", 8*24*time.Hour, fbclid("F1"))}
+	check := func(t *testing.T, res Result, id string) {
+		t.Helper()
+		if res.Rule != RuleNone || len(res.Candidates) != 1 || res.Candidates[0].TouchpointID != id || res.Candidates[0].Outcome != "lost: outside the attribution window" {
+			t.Fatalf("rule %s candidates %+v", res.Rule, res.Candidates)
+		}
+		for _, s := range []string{"its visits were outside the attribution window", "a longer window on the source"} {
+			if !strings.Contains(res.Explanation, s) {
+				t.Errorf("explanation %q lacks %q", res.Explanation, s)
+			}
+		}
+		if strings.Contains(res.Explanation, "the snippet on the page") {
+			t.Errorf("explanation %q tells to install the snippet", res.Explanation)
+		}
+	}
+	res, err := Match(context.Background(), &memFinder{tps: tps}, src, o, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, res, "c1")
+	teststore.Each(t, func(t *testing.T, st store.Store) {
+		tp := tps[0]
+		tp.ID, tp.TenantID, tp.ReceivedAt = "w-c1", "w-A", tp.OccurredAt
+		if _, err := st.WriteTouchpoints(context.Background(), []store.Touchpoint{tp}, nil); err != nil {
+			t.Fatal(err)
+		}
+		o := o
+		o.TenantID = "w-A"
+		res := samePrefetched(t, st, src, o)
+		check(t, res, "w-c1")
+	})
+}
