@@ -16,6 +16,7 @@ import (
 	"github.com/hubtrack/hub/internal/cache"
 	"github.com/hubtrack/hub/internal/cache/memory"
 	"github.com/hubtrack/hub/internal/cache/redis"
+	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/pii"
@@ -55,9 +56,11 @@ func (p person) needles() []string {
 }
 
 // seed puts the person in an order (two webhooks), touchpoints (one with the e-mail and phone
-// in its URL and props), identity links for the e-mail and the phone, raw webhooks linked to
-// no order (ignored, unparseable, refused) holding the e-mail and phone, and the identity keys
-// an earlier version's hot index left in the cache.
+// in its URL and props, one with the e-mail in a UTM value), identity links for the e-mail and
+// the phone, the visit the order is credited to (another device of hers, linked to nothing
+// else), a newsletter visit linked to nothing whose utm_term alone holds the e-mail, raw
+// webhooks linked to no order (ignored, unparseable, refused) holding the e-mail and phone,
+// and the identity keys an earlier version's hot index left in the cache.
 func (p person) seed(t *testing.T, st store.Store, c cache.Cache, tn tenant, ext string) {
 	t.Helper()
 	ctx := context.Background()
@@ -97,10 +100,22 @@ func (p person) seed(t *testing.T, st store.Store, c cache.Cache, tn tenant, ext
 	props, _ := json.Marshal(map[string]any{"email": p.email, "phone": p.phone, "plan": "gold"})
 	if _, err := st.InsertTouchpoints(ctx, []store.Touchpoint{
 		{TenantID: tn.ID, SourceID: tn.Source.ID, Type: "page_view", VisitorID: p.visitor, OccurredAt: now, IP: p.ip, UserAgent: p.ua,
-			URL: "https://shop.example/offer?utm_source=mail", Referrer: "https://mail.example/?to=" + em},
+			URL: "https://shop.example/offer?utm_source=mail", Referrer: "https://mail.example/?to=" + em,
+			UTM: store.UTM{Source: "mail", Content: em}},
+		{TenantID: tn.ID, SourceID: tn.Source.ID, Type: "page_view", VisitorID: p.visitor + "-nl", OccurredAt: now,
+			URL: "https://shop.example/news", UTM: store.UTM{Source: "newsletter", Term: em}},
 		{TenantID: tn.ID, SourceID: tn.Source.ID, Type: "lead", VisitorID: p.visitor, OccurredAt: now, IP: p.ip, UserAgent: p.ua,
 			EmailHash: p.emHash, PhoneHash: p.phHash, URL: "https://shop.example/thanks?email=" + strings.ReplaceAll(p.email, "@", "%40") + "&phone=%2B" + ph, Props: props},
 	}); err != nil {
+		t.Fatal(err)
+	}
+	// The visit the order is credited to: the checkout link carried this device's visitor id
+	// back, and she never typed her e-mail there.
+	co := store.Touchpoint{ID: store.NewID(), TenantID: tn.ID, SourceID: tn.Source.ID, Type: "page_view", VisitorID: p.visitor + "-co",
+		OccurredAt: now.Add(-time.Minute), IP: p.ip, UserAgent: p.ua, URL: "https://shop.example/offer?fbclid=F" + ext}
+	must(st.InsertTouchpoints(ctx, []store.Touchpoint{co}))(t)
+	if err := st.PutAttribution(ctx, store.Attribution{TenantID: tn.ID, OrderID: o.ID, TouchpointID: co.ID, VisitorID: co.VisitorID,
+		Rule: "visitor_id", Confidence: 1, CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.LinkIdentities(ctx, []store.Identity{
@@ -339,8 +354,13 @@ func TestErasureLeavesNothing(t *testing.T) {
 
 				var res api.ErasureResult
 				e.must(http.StatusOK, tn.AdminKey, "POST", "/api/v1/erasure", map[string]any{"email": maria.email}).json(t, &res)
-				if res.InboxDeleted != 5 || res.IdentitiesDeleted != 2 || res.OrdersScrubbed != 1 || res.TouchpointsErased != 2 {
-					t.Errorf("erasure result %+v; want 5 raw webhooks, 2 identities, 1 order, 2 touchpoints", res)
+				if res.InboxDeleted != 5 || res.IdentitiesDeleted != 2 || res.OrdersScrubbed != 1 || res.TouchpointsErased != 4 {
+					t.Errorf("erasure result %+v; want 5 raw webhooks, 2 identities, 1 order, 4 touchpoints", res)
+				}
+				// A UTM value that is not one of her forms still says where the visit came from.
+				nl, err := st.TouchpointsByVisitor(context.Background(), tn.ID, maria.visitor+"-nl", time.Time{}, time.Now().Add(time.Hour), 10)
+				if err != nil || len(nl) != 1 || nl[0].UTM.Source != "newsletter" || nl[0].UTM.Term != "" {
+					t.Errorf("the newsletter visit after erasure: %+v, %v; want utm_source kept and utm_term emptied", nl, err)
 				}
 
 				for n, where := range scanStore(t, st, maria.needles()) {
@@ -372,5 +392,74 @@ func must[T any](v T, err error) func(t *testing.T) T {
 			t.Fatal(err)
 		}
 		return v
+	}
+}
+
+// TestErasureOrderVisitor erases a buyer who came through the checkout link and never typed
+// her e-mail on the site: no identity link names her visit, only the order does (its tracking
+// carried the visitor id back, or the attribution credits the visit). That visit loses her IP,
+// user agent and URL query, and a Purchase still to be sent is built without them.
+func TestErasureOrderVisitor(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		tracking store.Tracking
+		credit   bool
+	}{
+		{"tracking visitor id", store.Tracking{VisitorID: "0194aaaa-maria"}, false},
+		{"tracking visitor ids", store.Tracking{VisitorIDs: []string{"fb_ads", "0194aaaa-maria"}}, false},
+		{"credited visit", store.Tracking{ClickIDs: domain.ClickIDs{FBCLID: "F1"}}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, func(t *testing.T, st store.Store) {
+				ctx := context.Background()
+				e := newEnv(t, st)
+				tn := e.tenant("alpha")
+				maria := newPerson(t, "maria.souza@example.com", "+55 (11) 98765-4321", "203.0.113.77", "Mozilla/5.0 (Maria-Device)", "0194aaaa-maria")
+				now := time.Now().UTC()
+				visit := store.Touchpoint{ID: store.NewID(), TenantID: tn.ID, SourceID: tn.Source.ID, Type: "page_view", VisitorID: maria.visitor,
+					OccurredAt: now.Add(-time.Hour), IP: maria.ip, UserAgent: maria.ua, Consent: "granted",
+					URL: "https://shop.example/offer?utm_source=fb&fbclid=F1", FBCLID: "F1", UTM: store.UTM{Source: "fb"}}
+				must(st.InsertTouchpoints(ctx, []store.Touchpoint{visit}))(t)
+				in := must(st.InsertInbox(ctx, store.InboxEntry{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart", ReceivedAt: now,
+					Body: []byte(`{"buyer":{"email":"maria.souza@example.com"}}`), State: store.InboxProcessed}))(t)
+				o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: tn.Source.ID, InboxID: in.ID, Provider: "hotmart",
+					ExternalID: "HP-M", EventKey: "approved", Status: domain.StatusPaid, OccurredAt: now, AmountMinor: 9900, Currency: "BRL", ReceivedAt: now,
+					Buyer: store.Buyer{EmailHash: maria.emHash, IP: maria.ip, UserAgent: maria.ua}, Tracking: c.tracking})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.credit {
+					if err := st.PutAttribution(ctx, store.Attribution{TenantID: tn.ID, OrderID: o.ID, TouchpointID: visit.ID, VisitorID: maria.visitor,
+						Rule: "click_id", Confidence: 1, CreatedAt: now}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				d, _, err := st.CreateDelivery(ctx, store.Delivery{TenantID: tn.ID, OrderID: o.ID, DestinationID: tn.Destination.ID, EventName: "Purchase",
+					EventID: "hotmart:HP-M:purchase", State: store.DeliveryPending})
+				if err != nil {
+					t.Fatal(err)
+				}
+
+				var res api.ErasureResult
+				e.must(http.StatusOK, tn.AdminKey, "POST", "/api/v1/erasure", map[string]any{"email": maria.email}).json(t, &res)
+				if res.OrdersScrubbed != 1 || res.TouchpointsErased != 1 {
+					t.Errorf("erasure result %+v; want 1 order and 1 touchpoint", res)
+				}
+				for n, where := range scanStore(t, st, []string{maria.ip, "maria-device", "fbclid=f1"}) {
+					t.Errorf("after erasure the database still holds %q in %v", n, where)
+				}
+				ev, err := delivery.Event(ctx, st, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev.User.ClientIP != "" || ev.User.UserAgent != "" || strings.Contains(ev.EventSourceURL, "?") {
+					t.Errorf("the pending Purchase of the erased buyer is built with client_ip %q, user agent %q, source url %q",
+						ev.User.ClientIP, ev.User.UserAgent, ev.EventSourceURL)
+				}
+			})
+		})
 	}
 }

@@ -383,9 +383,10 @@ type Writer interface {
 	// ErasePerson erases a data subject within the tenant, in one transaction: the hashes given
 	// and those linked to them (the other identifiers of the same orders and visitors) lose
 	// their identity links, orders (buyer, IP and user agent included) and touchpoints (hashes,
-	// IP, user agent); raw webhooks of those orders, and any raw webhook whose body, query or
-	// headers contain one of the person's Forms, are deleted; the Forms are cut out of every
-	// touchpoint's URL, referrer and props and every order's tracking. The audit entry is
+	// IP, user agent; the visits of those orders' visitors and their credited visits too); raw
+	// webhooks of those orders, and any raw webhook whose body, query or headers contain one of
+	// the person's Forms, are deleted; the Forms are cut out of every touchpoint's URL,
+	// referrer, props, name and UTM values and every order's tracking. The audit entry is
 	// recorded in the same transaction.
 	ErasePerson(ctx context.Context, tenantID string, p Person, audit AuditEntry) (ErasureResult, error)
 	// DeleteInboxBefore enforces raw-webhook retention (every tenant).

@@ -14,7 +14,8 @@ import (
 // transaction: first it finds what belongs to the person, then it deletes and scrubs.
 //
 // Linked identifiers are followed one step only: the other hashes of the orders and
-// touchpoints carrying a given hash, and every identity of the visitors linked to a given hash.
+// touchpoints carrying a given hash, the visitors of the orders carrying those hashes (their
+// tracking's visitor ids and their attribution's), and every identity of the visitors so found.
 // Following links further would reach people who merely shared a device.
 func (q *queries) ErasePerson(ctx context.Context, tenantID string, p store.Person, audit store.AuditEntry) (store.ErasureResult, error) {
 	var res store.ErasureResult
@@ -95,6 +96,41 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 			}
 		}
 	}
+	// The visitors of the orders carrying those hashes: the checkout's visitor ids the gateway
+	// carried back and the credited visit's. A buyer who never typed her e-mail on the site has
+	// no identity link, yet her visit holds her IP, user agent and URL, and a delivery still to
+	// be sent fills the order's emptied IP and user agent from it.
+	var credited set[string]
+	for _, h := range hashes.list {
+		rows, err := q.query(ctx, q.r, `SELECT o.tracking, COALESCE(a.visitor_id, ''), COALESCE(a.touchpoint_id, '')
+			FROM orders o LEFT JOIN attributions a ON a.tenant_id = o.tenant_id AND a.order_id = o.id
+			WHERE o.tenant_id = $1 AND o.`+hashCol(h.Kind)+` = $2`, tenantID, h.Hash)
+		type ordered struct {
+			tracking         []byte
+			visitor, touchpt string
+		}
+		found, err := collect(rows, err, "erase: order visitors", func(r Rows) (ordered, error) {
+			var o ordered
+			return o, r.Scan(&o.tracking, &o.visitor, &o.touchpt)
+		})
+		if err != nil {
+			return res, err
+		}
+		for _, o := range found {
+			var t store.Tracking
+			// A tracking document that does not parse names no visitor; its text is still
+			// searched for the forms below.
+			_ = json.Unmarshal(o.tracking, &t)
+			for _, v := range append([]string{t.VisitorID, o.visitor}, t.VisitorIDs...) {
+				if v != "" {
+					visitors.add(v)
+				}
+			}
+			if o.touchpt != "" {
+				credited.add(o.touchpt)
+			}
+		}
+	}
 	for _, v := range visitors.list {
 		rows, err := q.query(ctx, q.r, `SELECT kind, hash, '' FROM identities WHERE tenant_id = $1 AND visitor_id = $2`, tenantID, v)
 		ids, err := collect(rows, err, "erase: visitor identities", func(r Rows) (pair, error) {
@@ -109,8 +145,9 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 		}
 	}
 
-	// 2. Touchpoints to scrub: carrying a hash, of a visitor, or holding a form in their text.
-	var tps set[string]
+	// 2. Touchpoints to scrub: credited with an order of the person's, carrying a hash, of a
+	// visitor, or holding a form in their text.
+	tps := credited
 	addIDs := func(query string, args ...any) error {
 		rows, err := q.query(ctx, q.r, query, args...)
 		ids, err := collect(rows, err, "erase: touchpoints", func(r Rows) (string, error) {
@@ -133,7 +170,7 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 		}
 	}
 	if len(p.Forms) > 0 {
-		w := q.formsMatch(tenantID, p.Forms, []textCol{{"url", colText}, {"referrer", colText}, {"props", colJSON}})
+		w := q.formsMatch(tenantID, p.Forms, touchpointText)
 		if err := addIDs(`SELECT id FROM touchpoints`+w.String(), w.args...); err != nil {
 			return res, err
 		}
@@ -217,26 +254,43 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 	res.OrdersScrubbed = int64(len(orders.list))
 	for _, id := range tps.list {
 		var (
-			url, referrer string
-			props         []byte
+			url, referrer, name string
+			utm                 [5]string
+			props               []byte
 		)
-		if err := q.queryRow(ctx, q.r, `SELECT url, referrer, props FROM touchpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id).
-			Scan(&url, &referrer, &props); err != nil {
+		if err := q.queryRow(ctx, q.r, `SELECT url, referrer, name, utm_source, utm_medium, utm_campaign, utm_content, utm_term, props
+			FROM touchpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id).
+			Scan(&url, &referrer, &name, &utm[0], &utm[1], &utm[2], &utm[3], &utm[4], &props); err != nil {
+			if isNoRows(err) {
+				continue // a credited visit that retention deleted already
+			}
 			return res, err
 		}
 		// The erasure may know only the e-mail while the URL or props also hold the phone (or
 		// a name): a person's touchpoint keeps no query, fragment or props at all. UTM values
-		// and click ids have columns of their own.
+		// and click ids have columns of their own; a UTM value keeps what is not one of the
+		// person's forms (a newsletter's merge tag may have put her e-mail in utm_content),
+		// so the campaign a visit came from still counts.
 		url, referrer = stripQuery(url, p.Forms), stripQuery(referrer, p.Forms)
+		name, _ = cutText(name, p.Forms)
+		for i := range utm {
+			utm[i], _ = cutText(utm[i], p.Forms)
+		}
 		if _, err := q.exec(ctx, q.w, `UPDATE touchpoints SET email_hash = '', phone_hash = '', ip = '', user_agent = '',
-			google_email_hash = NULL, google_phone_hash = NULL, tiktok_phone_hash = NULL, url = $3, referrer = $4, props = NULL WHERE tenant_id = $1 AND id = $2`, tenantID, id, url, referrer); err != nil {
+			google_email_hash = NULL, google_phone_hash = NULL, tiktok_phone_hash = NULL, url = $3, referrer = $4, props = NULL,
+			name = $5, utm_source = $6, utm_medium = $7, utm_campaign = $8, utm_content = $9, utm_term = $10
+			WHERE tenant_id = $1 AND id = $2`, tenantID, id, url, referrer, name, utm[0], utm[1], utm[2], utm[3], utm[4]); err != nil {
 			return res, err
 		}
+		res.TouchpointsErased++
 	}
-	res.TouchpointsErased = int64(len(tps.list))
 	res.Hashes = hashes.list
 	return res, nil
 }
+
+// touchpointText are the touchpoint columns whose text may hold a person's e-mail or phone.
+var touchpointText = []textCol{{"url", colText}, {"referrer", colText}, {"props", colJSON}, {"name", colText},
+	{"utm_source", colText}, {"utm_medium", colText}, {"utm_campaign", colText}, {"utm_content", colText}, {"utm_term", colText}}
 
 type colKind int
 
