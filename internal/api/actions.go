@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
@@ -262,7 +263,9 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 		if err != nil {
 			errs = append(errs, domain.FieldError{Field: "phone", Reason: "is not a valid phone number"})
 		}
-		person.PhoneHash = h
+		// A phone stored before Hub hashed the snippet's leads with the default calling code
+		// (or sent by a gateway without one) has the hash of the number as written.
+		person.PhoneHash, person.PhoneHashes = h, admin.PhoneHashes(phone, cc)
 		person.Forms = append(person.Forms, pii.PhoneForms(phone, cc)...)
 	}
 	if len(errs) > 0 {

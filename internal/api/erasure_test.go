@@ -1,11 +1,13 @@
 package api_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -458,6 +460,65 @@ func TestErasureOrderVisitor(t *testing.T) {
 				if ev.User.ClientIP != "" || ev.User.UserAgent != "" || strings.Contains(ev.EventSourceURL, "?") {
 					t.Errorf("the pending Purchase of the erased buyer is built with client_ip %q, user agent %q, source url %q",
 						ev.User.ClientIP, ev.User.UserAgent, ev.EventSourceURL)
+				}
+			})
+		})
+	}
+}
+
+// TestErasureLeadPhoneWithoutCountry collects a lead whose phone is typed without +55 through
+// ingest, once as Hub now hashes it (HUB_PHONE_COUNTRY, "55") and once as versions that gave
+// ingest no calling code stored it (the number as written), and erases by that phone as
+// typed: the touchpoint, its identity link, IP and user agent go either way.
+func TestErasureLeadPhoneWithoutCountry(t *testing.T) {
+	t.Parallel()
+	for _, cc := range []string{"55", ""} {
+		t.Run("ingest country "+cmp.Or(cc, "none"), func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, func(t *testing.T, st store.Store) {
+				ctx := context.Background()
+				e := newEnv(t, st)
+				tn := e.tenant("alpha")
+				svc, err := ingest.New(ingest.Config{Store: st, RatePerIP: ingest.Rate{Per: -1}, RatePerSource: ingest.Rate{Per: -1},
+					BatchWait: time.Millisecond, PhoneCountryCode: cc})
+				if err != nil {
+					t.Fatal(err)
+				}
+				mux := http.NewServeMux()
+				svc.Register(mux)
+				body := `{"key":"` + tn.Source.PublicKey + `","events":[{"type":"lead","event_id":"ev-1","url":"https://alpha.example/form",
+					"visitor_id":"k_visitor1","phone":"(11) 98765-4321","consent":"granted"}]}`
+				req := httptest.NewRequest(http.MethodPost, "https://track.example.com/v1/collect", strings.NewReader(body))
+				req.Header.Set("Content-Type", "text/plain")
+				req.Header.Set("Origin", "https://alpha.example")
+				req.Header.Set("User-Agent", "Mozilla/5.0 (Maria-Device)")
+				req.RemoteAddr = "203.0.113.77:4000"
+				rec := httptest.NewRecorder()
+				mux.ServeHTTP(rec, req)
+				if rec.Code != http.StatusAccepted {
+					t.Fatalf("collect: %d %s", rec.Code, rec.Body)
+				}
+				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				if err := svc.Close(cctx); err != nil {
+					t.Fatal(err)
+				}
+				stored, _ := pii.HashPhone("(11) 98765-4321", cc)
+				needles := []string{stored, "203.0.113.77", "maria-device"}
+				before := scanStore(t, st, needles)
+				for _, n := range needles {
+					if len(before[n]) == 0 {
+						t.Fatalf("seed: %q is nowhere in the database", n)
+					}
+				}
+
+				var res api.ErasureResult
+				e.must(http.StatusOK, tn.AdminKey, "POST", "/api/v1/erasure", map[string]any{"phone": "(11) 98765-4321"}).json(t, &res)
+				if res.TouchpointsErased != 1 || res.IdentitiesDeleted != 1 {
+					t.Errorf("erasure result %+v; want 1 touchpoint and 1 identity", res)
+				}
+				for n, where := range scanStore(t, st, needles) {
+					t.Errorf("after erasure by phone the database still holds %q in %v", n, where)
 				}
 			})
 		})

@@ -85,6 +85,9 @@ func (a *App) wire() error {
 		Live:          a.Live,
 		Now:           a.now,
 		Dispatcher:    a.browserLocal,
+		// A lead's phone typed without its calling code is hashed with the operator's, as the
+		// erasure and the order search assume it: else it could not be found by either.
+		PhoneCountryCode: a.Config.PhoneCountry,
 	})
 	if err != nil {
 		return err
@@ -131,6 +134,7 @@ func (a *App) wire() error {
 		Surface: surface, Store: a.Store, Reports: a.reports, Intake: a.Intake, Cache: a.Cache, Quality: a.Cache, IdentityCache: a.Cache,
 		MaxBodyBytes: a.Config.MaxBodyBytes,
 		RateLimit:    a.Config.APIRatePerKey, RateBurst: burst(a.Config.APIRatePerKey),
+		PhoneCountry: a.Config.PhoneCountry,
 	})
 	a.API.Register(a.mux)
 	retention := &api.RetentionWorker{Store: a.Store, PII: a.Config.PIIRetention, Log: a.Log, Now: a.now}
@@ -161,7 +165,7 @@ func (a *App) wire() error {
 		sessions = a.Cache // else the store keeps sessions (embedded mode)
 	}
 	a.Web, err = web.New(web.Config{Surface: surface, Store: a.Store, Reports: a.reports, Cache: a.Cache, Sessions: sessions,
-		Intake: a.Intake, TrustedProxies: a.Config.TrustedProxies, AlertMail: a.Config.SMTP.Host != "",
+		Intake: a.Intake, TrustedProxies: a.Config.TrustedProxies, AlertMail: a.Config.SMTP.Host != "", PhoneCountry: a.Config.PhoneCountry,
 		// A test purchase goes through the whole public surface, middleware included, as a
 		// gateway's delivery does (late-bound: the handler wraps the mux being filled).
 		Public: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { a.Handler().ServeHTTP(w, r) })})

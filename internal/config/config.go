@@ -53,6 +53,9 @@ type Config struct {
 	// PIIRetention is how long touchpoints, and the buyer's IP and user agent on orders, are
 	// kept.
 	PIIRetention time.Duration
+	// PhoneCountry is the calling code of a phone written without one ("55"): the tracking
+	// snippet's leads are hashed with it, and erasure tries it.
+	PhoneCountry string
 	// OpsAddr is the operations listener (/metrics, detailed /readyz); empty: none.
 	OpsAddr string
 	// SMTP is the mail server alerts are e-mailed through; its Host empty: no e-mail.
@@ -312,6 +315,14 @@ var Settings = []Setting{
 			return errors.New("must be a number of days such as 180d, or a duration such as 4320h, of at least one day")
 		}
 		c.PIIRetention = d
+		return nil
+	}},
+	{"HUB_PHONE_COUNTRY", "phone-country", "55", "Calling code of a phone written without one (`(11) 98765-4321`): the phone a lead gives on the site is hashed with it in front, and the API's and dashboard's erasure assume it unless told otherwise. 1 to 3 digits.", func(c *Config, v string) error {
+		cc := strings.TrimPrefix(v, "+")
+		if len(cc) < 1 || len(cc) > 3 || cc[0] == '0' || strings.Trim(cc, "0123456789") != "" {
+			return errors.New("must be a calling code of 1 to 3 digits, such as 55")
+		}
+		c.PhoneCountry = cc
 		return nil
 	}},
 	{"HUB_SMTP_HOST", "smtp-host", "", "Mail server alerts are e-mailed through (package alert); Hub uses STARTTLS whenever the server offers it, and implicit TLS on port 465. Empty: alerts are not e-mailed (they still show on the dashboard and go to signed-webhook destinations).", func(c *Config, v string) error {

@@ -156,6 +156,25 @@ func TestLoadPIIRetention(t *testing.T) {
 	}
 }
 
+func TestLoadPhoneCountry(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil), nil, nil)
+	if err != nil || c.PhoneCountry != "55" {
+		t.Fatalf("default phone country = %q, %v; want 55", c.PhoneCountry, err)
+	}
+	for v, want := range map[string]string{"1": "1", "+351": "351", "44": "44"} {
+		c, err := Load(env(map[string]string{"HUB_PHONE_COUNTRY": v}), nil, nil)
+		if err != nil || c.PhoneCountry != want {
+			t.Errorf("HUB_PHONE_COUNTRY=%s: %q, %v; want %q", v, c.PhoneCountry, err, want)
+		}
+	}
+	for _, v := range []string{"+", "0", "055", "1234", "5a", "brasil"} {
+		if _, err := Load(env(map[string]string{"HUB_PHONE_COUNTRY": v}), nil, nil); err == nil || !strings.Contains(err.Error(), "HUB_PHONE_COUNTRY: must be") {
+			t.Errorf("HUB_PHONE_COUNTRY=%q: error %v", v, err)
+		}
+	}
+}
+
 func TestLoadAPIRatePerKey(t *testing.T) {
 	t.Parallel()
 	c, err := Load(env(nil), nil, nil)

@@ -1150,7 +1150,10 @@ type AuditEntry struct {
 type Person struct {
 	EmailHash string
 	PhoneHash string
-	Forms     []string
+	// PhoneHashes are the other hashes the same phone may be stored under (admin.PhoneHashes:
+	// as written, with or without the default calling code), each erased as PhoneHash is.
+	PhoneHashes []string
+	Forms       []string
 }
 
 type ErasureResult struct {

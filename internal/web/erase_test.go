@@ -61,3 +61,34 @@ func TestSettingsErase(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingsErasePhoneCountry: the dashboard's erasure by a phone typed without its calling
+// code assumes the operator's (HUB_PHONE_COUNTRY, here Portugal's), and also finds the number
+// stored as written, as a lead collected before ingest knew the calling code was.
+func TestSettingsErasePhoneCountry(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnvWith(t, b, func(cfg *Config) { cfg.PhoneCountry = "351" })
+			c := e.firstAdmin("ana@example.com")
+			ctx := context.Background()
+			tn := mustTenant(t, e)
+			full, _ := pii.HashPhone("+351 912 345 678", "")
+			written, _ := pii.HashPhone("912 345 678", "")
+			if err := e.st.LinkIdentities(ctx, []store.Identity{
+				{TenantID: tn.ID, Kind: store.IdentityPhone, Hash: full, VisitorID: "v1"},
+				{TenantID: tn.ID, Kind: store.IdentityPhone, Hash: written, VisitorID: "v2"},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			tok := c.csrf("/settings")
+			if r := c.post("/settings/erase", url.Values{"csrf": {tok}, "phone": {"912 345 678"}}); r.status != http.StatusOK {
+				t.Fatalf("erase: %d %s", r.status, r.body)
+			}
+			for _, h := range []string{full, written} {
+				if ids, _ := e.st.VisitorsByIdentity(ctx, tn.ID, store.IdentityPhone, h); len(ids) != 0 {
+					t.Errorf("phone identity %s… kept: %v", h[:8], ids)
+				}
+			}
+		})
+	}
+}

@@ -250,7 +250,7 @@ func (u *UI) orders(w http.ResponseWriter, r *http.Request, p page) {
 func (u *UI) searchOrders(w http.ResponseWriter, r *http.Request, p page) {
 	q := strings.TrimSpace(r.PostFormValue("q"))
 	d := ordersData{Query: q, Searched: true, Statuses: allStatuses, States: allStates, Providers: u.cfg.Providers}
-	os, err := admin.SearchOrders(r.Context(), u.cfg.Store, p.Tenant.ID, q, searchPhoneCountry, ordersPerPage)
+	os, err := admin.SearchOrders(r.Context(), u.cfg.Store, p.Tenant.ID, q, u.cfg.PhoneCountry, ordersPerPage)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -260,9 +260,6 @@ func (u *UI) searchOrders(w http.ResponseWriter, r *http.Request, p page) {
 	}
 	u.renderOrders(w, r, p, d)
 }
-
-// searchPhoneCountry is the calling code the search box puts in front of a national phone.
-const searchPhoneCountry = "55"
 
 // renderOrders loads the rows' deliveries and renders the orders page.
 func (u *UI) renderOrders(w http.ResponseWriter, r *http.Request, p page, d ordersData) {

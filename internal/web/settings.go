@@ -122,13 +122,15 @@ func (u *UI) erase(w http.ResponseWriter, r *http.Request, p page) {
 		person.EmailHash, person.Forms = h, append(person.Forms, pii.EmailForms(em)...)
 	}
 	if ph := strings.TrimSpace(r.PostFormValue("phone")); ph != "" {
-		h, err := pii.HashPhone(ph, "55")
+		h, err := pii.HashPhone(ph, u.cfg.PhoneCountry)
 		if err != nil {
 			p.Error = p.Loc.T("err.phone_invalid")
 			u.renderSettings(w, r, p, http.StatusUnprocessableEntity, settingsData{})
 			return
 		}
-		person.PhoneHash, person.Forms = h, append(person.Forms, pii.PhoneForms(ph, "55")...)
+		// Also the hash of the number as written, as the API's erasure does.
+		person.PhoneHash, person.PhoneHashes = h, admin.PhoneHashes(ph, u.cfg.PhoneCountry)
+		person.Forms = append(person.Forms, pii.PhoneForms(ph, u.cfg.PhoneCountry)...)
 	}
 	if person.EmailHash == "" && person.PhoneHash == "" {
 		p.Error = p.Loc.T("err.email_or_phone")

@@ -68,6 +68,9 @@ type Config struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client (HUB_TRUSTED_PROXIES),
 	// as for ingest.
 	TrustedProxies []netip.Prefix
+	// PhoneCountry is the calling code the erasure form and the search box assume for a phone
+	// written without one (HUB_PHONE_COUNTRY; default "55").
+	PhoneCountry string
 }
 
 // UI serves the dashboard.
@@ -94,6 +97,9 @@ func New(cfg Config) (*UI, error) {
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
+	}
+	if cfg.PhoneCountry == "" {
+		cfg.PhoneCountry = "55"
 	}
 	if cfg.LoginRate <= 0 {
 		cfg.LoginRate = 0.1

@@ -70,6 +70,9 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 	}
 	addHash(store.IdentityEmail, p.EmailHash)
 	addHash(store.IdentityPhone, p.PhoneHash)
+	for _, h := range p.PhoneHashes {
+		addHash(store.IdentityPhone, h)
+	}
 	given := append([]store.IdentityHash(nil), hashes.list...)
 
 	// 1. What is linked to the given hashes: the same orders' and touchpoints' other hash,
