@@ -35,6 +35,7 @@ type RetentionStore interface {
 	Tx(ctx context.Context, fn func(store.Tx) error) error
 	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error)
+	DeleteIdentitiesBefore(ctx context.Context, before time.Time) (int64, error)
 	PrepareTouchpoints(ctx context.Context, now time.Time) (int, error)
 	ScrubOrderNetworkBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteSessionsBefore(ctx context.Context, before time.Time) (int64, error)
@@ -42,7 +43,8 @@ type RetentionStore interface {
 
 // RetentionWorker enforces retention for every tenant: raw webhook deliveries (the inbox)
 // older than Days are deleted; touchpoints older than PII are deleted (on PostgreSQL whole
-// days by dropping their partitions) and orders created before then lose the buyer's IP and
+// days by dropping their partitions), so are identity links (hashed e-mail or phone to
+// visitor) last seen before then, and orders created before then lose the buyer's IP and
 // user agent. Orders, attributions and deliveries stay. Being the hourly job that runs on one
 // replica, it also prepares the coming days' touchpoint partitions (Store.PrepareTouchpoints).
 type RetentionWorker struct {
@@ -79,6 +81,7 @@ func (w *RetentionWorker) Schedule(ctx context.Context, every time.Duration) {
 type RetentionResult struct {
 	Inbox           int64 // raw webhooks deleted
 	Touchpoints     int64 // touchpoints deleted
+	Identities      int64 // identity links deleted
 	Partitions      int   // touchpoint partitions created ahead, or again when analysed empty (PostgreSQL)
 	OrdersScrubbed  int64 // orders whose IP and user agent were removed
 	ExpiredSessions int64
@@ -118,6 +121,11 @@ func (w *RetentionWorker) Run(ctx context.Context) (RetentionResult, error) {
 	if res.Touchpoints, err = w.Store.DeleteTouchpointsBefore(ctx, piiBefore); err != nil {
 		return res, fmt.Errorf("api: retention: touchpoints: %w", err)
 	}
+	// An identity link ties a hashed e-mail or phone to a visitor: personal data kept no longer
+	// than the visits it was seen on.
+	if res.Identities, err = w.Store.DeleteIdentitiesBefore(ctx, piiBefore); err != nil {
+		return res, fmt.Errorf("api: retention: identities: %w", err)
+	}
 	if res.OrdersScrubbed, err = w.Store.ScrubOrderNetworkBefore(ctx, piiBefore); err != nil {
 		return res, fmt.Errorf("api: retention: orders: %w", err)
 	}
@@ -127,7 +135,7 @@ func (w *RetentionWorker) Run(ctx context.Context) (RetentionResult, error) {
 	}
 	if w.Log != nil {
 		w.Log.Info("retention: done", "raw_webhooks", res.Inbox, "before", before.Format(time.RFC3339), "days", days,
-			"touchpoints", res.Touchpoints, "touchpoint_partitions_created", res.Partitions, "orders_scrubbed", res.OrdersScrubbed, "pii_before", piiBefore.Format(time.RFC3339),
+			"touchpoints", res.Touchpoints, "identities", res.Identities, "touchpoint_partitions_created", res.Partitions, "orders_scrubbed", res.OrdersScrubbed, "pii_before", piiBefore.Format(time.RFC3339),
 			"expired_sessions", res.ExpiredSessions)
 	}
 	return res, nil

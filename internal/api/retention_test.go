@@ -79,9 +79,10 @@ func TestRetentionWorker(t *testing.T) {
 	})
 }
 
-// TestRetentionWorkerPII: touchpoints that occurred before the PII retention period are
-// deleted and orders created before it lose the buyer's IP and user agent; exactly those, in
-// every tenant, and nothing newer.
+// TestRetentionWorkerPII: touchpoints that occurred before the PII retention period and
+// identity links (hashed e-mail or phone to visitor) last seen before it are deleted, and
+// orders created before it lose the buyer's IP and user agent; exactly those, in every tenant,
+// and nothing newer.
 func TestRetentionWorkerPII(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, st store.Store) {
@@ -99,6 +100,22 @@ func TestRetentionWorkerPII(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		id := func(tn tenant, hash, visitor string, age time.Duration) store.Identity {
+			return store.Identity{TenantID: tn.ID, Kind: store.IdentityEmail, Hash: hash, VisitorID: visitor,
+				FirstSeen: now.Add(-age - time.Hour), LastSeen: now.Add(-age)}
+		}
+		if err := st.LinkIdentities(ctx, []store.Identity{
+			id(a, "em-old-a", "old-a", keep+time.Hour), id(b, "em-old-b", "old-b", keep+time.Second), id(a, "em-young-a", "young-a", keep-time.Minute),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		linked := func(tn tenant, hash string) bool {
+			ids, err := st.VisitorsByIdentity(ctx, tn.ID, store.IdentityEmail, hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(ids) > 0
+		}
 		buyer := store.Buyer{EmailHash: "em-hash", IP: "203.0.113.7", UserAgent: "UA"}
 		order := func(tn tenant, ext string) store.Order {
 			o, _, err := st.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: tn.ID, SourceID: tn.Source.ID, Provider: "hotmart",
@@ -114,8 +131,12 @@ func TestRetentionWorkerPII(t *testing.T) {
 		// the touchpoints older than the period.
 		w := &api.RetentionWorker{Store: st, PII: keep, Now: func() time.Time { return now.Add(time.Minute) }}
 		res, err := w.Run(ctx)
-		if err != nil || res.Touchpoints != 2 || res.OrdersScrubbed != 0 {
-			t.Fatalf("first run %+v, %v; want 2 touchpoints, 0 orders", res, err)
+		if err != nil || res.Touchpoints != 2 || res.Identities != 2 || res.OrdersScrubbed != 0 {
+			t.Fatalf("first run %+v, %v; want 2 touchpoints, 2 identities, 0 orders", res, err)
+		}
+		if linked(a, "em-old-a") || linked(b, "em-old-b") || !linked(a, "em-young-a") {
+			t.Errorf("identity links after retention: old-a %v, old-b %v, young-a %v; want only young-a",
+				linked(a, "em-old-a"), linked(b, "em-old-b"), linked(a, "em-young-a"))
 		}
 		left := map[string]bool{}
 		for _, tn := range []tenant{a, b} {
@@ -138,8 +159,11 @@ func TestRetentionWorkerPII(t *testing.T) {
 		// Past the period, the orders lose IP and user agent and keep the rest of the buyer;
 		// the young touchpoints and each tenant's own (env.tenant's, just now) go.
 		w.Now = func() time.Time { return now.Add(keep + time.Minute) }
-		if res, err = w.Run(ctx); err != nil || res.OrdersScrubbed != 2 || res.Touchpoints != 4 {
-			t.Fatalf("second run %+v, %v; want 2 orders, 4 touchpoints", res, err)
+		if res, err = w.Run(ctx); err != nil || res.OrdersScrubbed != 2 || res.Touchpoints != 4 || res.Identities != 1 {
+			t.Fatalf("second run %+v, %v; want 2 orders, 4 touchpoints, 1 identity", res, err)
+		}
+		if linked(a, "em-young-a") {
+			t.Error("the young identity link past the period is still there")
 		}
 		for _, o := range []store.Order{oa, ob} {
 			if got, _ := st.GetOrder(ctx, o.TenantID, o.ID); got.Buyer != (store.Buyer{EmailHash: "em-hash"}) {

@@ -397,6 +397,9 @@ type Writer interface {
 	// DeleteTouchpointsBefore deletes touchpoints that occurred before the time (every tenant),
 	// and the Pixel event ids received before it.
 	DeleteTouchpointsBefore(ctx context.Context, before time.Time) (int64, error)
+	// DeleteIdentitiesBefore deletes the identity links (hashed e-mail or phone to visitor)
+	// last seen before the time (every tenant).
+	DeleteIdentitiesBefore(ctx context.Context, before time.Time) (int64, error)
 	// PrepareTouchpoints creates the storage touchpoints of the coming days need (PostgreSQL:
 	// the day partitions from yesterday to a week ahead, moving any of their rows out of the
 	// default partition, and statistics for those from today on that an ANALYZE recorded as

@@ -485,6 +485,23 @@ func (q *queries) DeleteTouchpointsBefore(ctx context.Context, before time.Time)
 	return total, nil
 }
 
+func (q *queries) DeleteIdentitiesBefore(ctx context.Context, before time.Time) (int64, error) {
+	// No index leads to last_seen (each sighting moves it, and an index would be rewritten
+	// with it): each batch scans the table, once an hour when little is due.
+	var total int64
+	for {
+		n, err := q.exec(ctx, q.w, `DELETE FROM identities WHERE (tenant_id, kind, hash, visitor_id) IN (
+			SELECT tenant_id, kind, hash, visitor_id FROM identities WHERE last_seen < $1 LIMIT $2)`, q.f.Time(before), retentionBatch)
+		if err != nil {
+			return total, wrap("delete identities before", err)
+		}
+		total += n
+		if n < retentionBatch {
+			return total, nil
+		}
+	}
+}
+
 // TouchpointPartitionsAhead is how many days after today have a touchpoint partition ready
 // (PostgreSQL), so a day's first insert never waits for one to be created.
 const TouchpointPartitionsAhead = 7

@@ -307,8 +307,9 @@ func testErasePersonLinked(t *testing.T, s store.Store) {
 	}
 }
 
-// testPIIRetention: touchpoints older than the cut are deleted, and orders created before it
-// lose the buyer's IP and user agent (the rest of the buyer stays); newer ones are untouched.
+// testPIIRetention: touchpoints older than the cut and identity links last seen before it are
+// deleted, and orders created before it lose the buyer's IP and user agent (the rest of the
+// buyer stays); newer ones are untouched.
 func testPIIRetention(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)
@@ -326,6 +327,22 @@ func testPIIRetention(t *testing.T, s store.Store) {
 		}
 	}
 	equal(t, "touchpoints left", left, []string{"new", "edge"})
+
+	// Identity links go by when they were last seen: one seen again recently stays.
+	must(0, s.LinkIdentities(ctx, []store.Identity{
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM-OLD", VisitorID: "old-a", FirstSeen: at(-3 * time.Hour), LastSeen: at(-2 * time.Hour)},
+		{TenantID: w.b.ID, Kind: store.IdentityPhone, Hash: "PH-OLD", VisitorID: "old-b", FirstSeen: at(-2 * time.Hour), LastSeen: at(-time.Hour - time.Microsecond)},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM-EDGE", VisitorID: "edge", FirstSeen: at(-3 * time.Hour), LastSeen: at(-time.Hour)},
+		{TenantID: w.a.ID, Kind: store.IdentityEmail, Hash: "EM-SEEN", VisitorID: "new", FirstSeen: at(-3 * time.Hour), LastSeen: at(0)},
+	}))(t)
+	equal(t, "identities deleted", must(s.DeleteIdentitiesBefore(ctx, at(-time.Hour)))(t), int64(2))
+	for _, c := range []struct {
+		tenant, hash string
+		kind         store.IdentityKind
+		want         int
+	}{{w.a.ID, "EM-OLD", store.IdentityEmail, 0}, {w.b.ID, "PH-OLD", store.IdentityPhone, 0}, {w.a.ID, "EM-EDGE", store.IdentityEmail, 1}, {w.a.ID, "EM-SEEN", store.IdentityEmail, 1}} {
+		equal(t, "identity "+c.hash, len(must(s.VisitorsByIdentity(ctx, c.tenant, c.kind, c.hash))(t)), c.want)
+	}
 
 	buyer := store.Buyer{EmailHash: "EM", IP: "203.0.113.7", UserAgent: "UA"}
 	mk := func(tenant, ext string) store.Order {
