@@ -929,7 +929,8 @@ func OrderEvent(src store.Source, e store.InboxEntry, ev webhook.OrderEvent) sto
 	return store.OrderEvent{
 		TenantID: src.TenantID, SourceID: src.ID, InboxID: e.ID, Provider: ev.Provider, ExternalID: ev.OrderID, Site: ev.Site,
 		EventKey: ev.EventID, Status: ev.Status, NativeStatus: ev.NativeStatus, OccurredAt: at.UTC(),
-		AmountMinor: ev.AmountMinor, Currency: ev.Currency, Products: products, Buyer: buyer, ReceivedAt: e.ReceivedAt,
+		AmountMinor: ev.AmountMinor, Currency: ev.Currency, RefundedMinor: ev.RefundedMinor, Products: products, Buyer: buyer,
+		ReceivedAt: e.ReceivedAt,
 		Tracking: store.Tracking{
 			VisitorID: t.VisitorID(), VisitorIDs: t.VisitorIDCandidates(), Src: t.Src, Sck: t.Sck,
 			UTM:               t.UTM(),

@@ -861,10 +861,15 @@ type OrderEvent struct {
 	OccurredAt   time.Time
 	AmountMinor  int64
 	Currency     string
-	Products     []Product
-	Buyer        Buyer
-	Tracking     Tracking
-	ReceivedAt   time.Time
+	// RefundedMinor is the amount refunded so far, in minor units of Currency, when the gateway
+	// says it (webhook.OrderEvent.RefundedMinor): a refund event with more than the order's
+	// refunds so far takes off only the difference. 0 when not carried: a refund then takes
+	// the whole order.
+	RefundedMinor int64
+	Products      []Product
+	Buyer         Buyer
+	Tracking      Tracking
+	ReceivedAt    time.Time
 	// NewOrderID is the id the order gets if this event creates it; "" lets the store choose.
 	NewOrderID string
 	// Attribution, when set, is the attribution of the order this event would create,
@@ -956,8 +961,10 @@ type OrderStatusChange struct {
 	NativeStatus string
 	OccurredAt   time.Time
 	RecordedAt   time.Time
-	Applied      bool // false when it arrived out of order and did not change the status
-	InboxID      string
+	// Applied is false when the event arrived out of order and did not change the status;
+	// a refund that adds to a partially refunded order's refunds is applied too.
+	Applied bool
+	InboxID string
 }
 
 type OrderFilter struct {

@@ -157,16 +157,19 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 		return nil, err
 	}
 
+	// A reversal takes what its history row says (a partial refund, a chargeback after
+	// refunds: reversal_minor), else the whole order. An order never seen paid is in no sale,
+	// so its refunds and chargebacks are not taken off the revenue either.
 	var rev where
 	rev.add(`h.tenant_id = %s`, f.TenantID)
-	rev.conds = append(rev.conds, `h.status IN ('refunded', 'chargeback')`, `h.applied`)
+	rev.conds = append(rev.conds, `h.status IN ('refunded', 'chargeback')`, `h.applied`, `o.paid_at IS NOT NULL`)
 	rev.add(`h.occurred_at >= %s`, q.f.Time(f.Since))
 	rev.add(`h.occurred_at < %s`, q.f.Time(f.Until))
 	b, key = bucket("h.occurred_at")
 	scope(&rev)
 	rows, err = q.query(ctx, q.r, `SELECT `+b+`, CASE WHEN h.status = 'refunded' THEN '`+store.AdRefund+`' ELSE '`+store.AdChargeback+`' END,
 		o.provider, o.currency, `+products+`, `+adCols+`,
-		count(*), CAST(COALESCE(sum(o.amount_minor), 0) AS bigint)
+		count(*), CAST(COALESCE(sum(COALESCE(h.reversal_minor, o.amount_minor)), 0) AS bigint)
 		FROM order_history h JOIN orders o ON o.id = h.order_id`+rev.String()+group(key)+`, h.status`, q.f.forValues(rev.args)...)
 	rs, err := collect(rows, err, "ad sales", q.scanAdSales(width, offset, f.Days))
 	if err != nil {

@@ -1447,4 +1447,14 @@ ALTER TABLE gateway_secrets ADD COLUMN previous_until timestamptz;
 ALTER TABLE orders ADD COLUMN site text NOT NULL DEFAULT '';
 `,
 	},
+	{
+		// What a refund or chargeback takes off its order's revenue, when the gateway says
+		// (a partial refund, a chargeback after a partial refund): the Campaigns report
+		// subtracts it rather than the whole order. NULL, as on every row written before, is
+		// the whole order's amount.
+		Name: "order history keeps the amount a reversal takes",
+		Up: `
+ALTER TABLE order_history ADD COLUMN reversal_minor bigint;
+`,
+	},
 }

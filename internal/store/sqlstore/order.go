@@ -143,23 +143,25 @@ const orderInsertSQL = `INSERT INTO orders (` + orderCols + `, email_hash, phone
 			$19, $20, $21, $22, $23, $24, $25, $26, $27)
 		ON CONFLICT (tenant_id, provider, external_id) DO NOTHING RETURNING ` + orderCols
 
-const orderHistoryCols = `order_id, event_key, tenant_id, status, native_status, occurred_at, recorded_at, applied, inbox_id`
+const orderHistoryCols = `order_id, event_key, tenant_id, status, native_status, occurred_at, recorded_at, applied, inbox_id,
+	reversal_minor`
 
-// historyInsertSQL records an event in an order's history (orderHistoryCols, $1 to $9) unless
+// historyInsertSQL records an event in an order's history (orderHistoryCols, $1 to $10) unless
 // its key is recorded already.
 const historyInsertSQL = `INSERT INTO order_history (` + orderHistoryCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id, event_key) DO NOTHING`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (order_id, event_key) DO NOTHING`
 
 // orderWithHistorySQL is orderInsertSQL and, for the order it creates, historyInsertSQL, in one
 // statement (a data-modifying CTE, PostgreSQL's): the history row takes the new order's id,
-// tenant, status, native status and time, the event key ($28), the time recorded ($29) and the
-// inbox id ($30), and is applied, as a new order's first event always is. It returns the order
-// as orderCols then whether the history row was written; no row when the order exists, which
-// then writes no history either. The history's foreign key to the order is checked at the end
-// of the statement, when the order's row is there.
+// tenant, status, native status and time, the event key ($28), the time recorded ($29), the
+// inbox id ($30) and what a reversal takes ($31, reversal), and is applied, as a new order's
+// first event always is. It returns the order as orderCols then whether the history row was
+// written; no row when the order exists, which then writes no history either. The history's
+// foreign key to the order is checked at the end of the statement, when the order's row is
+// there.
 const orderWithHistorySQL = `WITH o AS (` + orderInsertSQL + `),
 	h AS (INSERT INTO order_history (` + orderHistoryCols + `)
-		SELECT o.id, $28, o.tenant_id, o.status, o.native_status, o.occurred_at, $29, true, $30 FROM o
+		SELECT o.id, $28, o.tenant_id, o.status, o.native_status, o.occurred_at, $29, true, $30, CAST($31 AS bigint) FROM o
 		ON CONFLICT (order_id, event_key) DO NOTHING RETURNING 1)
 	SELECT ` + orderCols + `, EXISTS (SELECT 1 FROM h) FROM o`
 
@@ -240,7 +242,8 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 		inserted    bool
 	)
 	if withHistory {
-		cur, err = scanOrder(q.queryRow(ctx, q.w, orderWithHistorySQL, append(args, e.EventKey, q.f.Time(recorded), e.InboxID)...), &inserted)
+		cur, err = scanOrder(q.queryRow(ctx, q.w, orderWithHistorySQL,
+			append(args, e.EventKey, q.f.Time(recorded), e.InboxID, newReversal(e))...), &inserted)
 	} else {
 		cur, err = scanOrder(q.queryRow(ctx, q.w, orderInsertSQL, args...))
 	}
@@ -263,6 +266,18 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 		return store.Order{}, store.OrderChange{}, err
 	}
 	applied := change.Created || e.Status.Rank() > cur.Status.Rank()
+	// reversal is what the event takes off the order's revenue; adds, that it is a refund
+	// adding to the order's refunds without raising its status. Such a refund is recorded as
+	// applied (the reports count it) but changes nothing else of the order.
+	var (
+		reversal any
+		adds     bool
+	)
+	if change.Created {
+		reversal = newReversal(e)
+	} else if reversal, adds, err = q.reversal(ctx, e, cur); err != nil {
+		return store.Order{}, store.OrderChange{}, err
+	}
 
 	// n is how many history rows the event wrote: 0 when its key is already recorded.
 	var n int64
@@ -273,7 +288,8 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 		// The new order's event was recorded already: a duplicate, as historyInsertSQL finds it.
 	default:
 		n, err = q.exec(ctx, q.w, historyInsertSQL,
-			cur.ID, e.EventKey, e.TenantID, string(e.Status), e.NativeStatus, q.f.Time(occurred), q.f.Time(recorded), applied, e.InboxID)
+			cur.ID, e.EventKey, e.TenantID, string(e.Status), e.NativeStatus, q.f.Time(occurred), q.f.Time(recorded), applied || adds,
+			e.InboxID, reversal)
 		if err != nil {
 			return store.Order{}, store.OrderChange{}, err
 		}
@@ -323,6 +339,57 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	}
 	o, err := scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders WHERE id = $1`, cur.ID))
 	return o, change, err
+}
+
+// newReversal is what e takes off its order's revenue when it creates the order
+// (order_history.reversal_minor): the refunded amount of a refund that says it, else NULL, which
+// the reports read as the whole order's amount.
+func newReversal(e store.OrderEvent) any {
+	if e.Status == domain.StatusRefunded && e.RefundedMinor > 0 {
+		return e.RefundedMinor
+	}
+	return nil
+}
+
+// reversal is what e takes off the revenue of cur, the order as it was before e, if e is
+// applied (order_history.reversal_minor; nil is the whole order's amount), and whether e is a
+// refund that adds to the order's refunds without raising its status, and is applied for it.
+//
+// Gateways report a partial refund as a refund with the amount refunded so far
+// (OrderEvent.RefundedMinor): the first takes that amount, a later one with a larger total only
+// the difference, and one with the same total (the same refund told twice: Stripe's
+// charge.refunded and refund.created) nothing. A refund that does not say its amount takes the
+// whole order, and nothing is added to it after. A chargeback after refunds takes what they
+// left, no more than its own amount when it says one (a dispute's amount), so a refunded order
+// is not reversed twice. The history of an order holds a handful of rows; reading them costs a
+// statement only for a reversal of a refunded order.
+func (q *queries) reversal(ctx context.Context, e store.OrderEvent, cur store.Order) (amount any, adds bool, err error) {
+	if e.Status != domain.StatusRefunded && e.Status != domain.StatusChargeback {
+		return nil, false, nil
+	}
+	if cur.Status != domain.StatusRefunded {
+		return newReversal(e), false, nil
+	}
+	var refunded, whole int64
+	err = q.queryRow(ctx, q.w, `SELECT CAST(COALESCE(sum(reversal_minor), 0) AS bigint), count(*) - count(reversal_minor)
+		FROM order_history WHERE order_id = $1 AND status = $2 AND applied`, cur.ID, string(domain.StatusRefunded)).Scan(&refunded, &whole)
+	if err != nil {
+		return nil, false, err
+	}
+	if e.Status == domain.StatusRefunded {
+		if whole == 0 && e.RefundedMinor > refunded {
+			return e.RefundedMinor - refunded, true, nil
+		}
+		return nil, false, nil
+	}
+	left := int64(0)
+	if whole == 0 {
+		left = max(cur.AmountMinor-refunded, 0)
+	}
+	if e.AmountMinor > 0 && e.AmountMinor < left {
+		left = e.AmountMinor
+	}
+	return left, false, nil
 }
 
 // orderUpdated checks applyOrderEvent's update of an existing order.
