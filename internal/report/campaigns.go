@@ -349,6 +349,9 @@ type rowKey struct {
 type campaignAcc struct {
 	row  CampaignRow
 	figs figuresAcc
+	// nameDay is the day of the spend row the names are from ("" for a sale's, from its
+	// click's link, or for spend summed over days, whose names are the latest already).
+	nameDay string
 }
 
 // figuresAcc sums figures; the derived ones are computed at the end.
@@ -577,14 +580,26 @@ func computeCampaigns(q CampaignQuery, loc *time.Location, s store.MoneySettings
 	days := map[string]*figuresAcc{}
 	var total figuresAcc
 	drill := q.perAdDays()
-	toRow := func(k rowKey, row CampaignRow, f CampaignFigures) {
+	// The names shown are the latest the platform reported: a spend row of a later day
+	// replaces them (a drill-down reads its spend per day, in no order); a sale's only fills in
+	// a name the spend did not give.
+	toRow := func(k rowKey, row CampaignRow, f CampaignFigures, day string) {
 		acc := rows[k]
 		if acc == nil {
-			acc = &campaignAcc{row: row}
+			acc = &campaignAcc{row: row, nameDay: day}
 			rows[k] = acc
 		}
-		if acc.row.Name == "" {
-			acc.row.Name = row.Name
+		later := day > acc.nameDay
+		for _, n := range []struct {
+			to   *string
+			from string
+		}{{&acc.row.Name, row.Name}, {&acc.row.CampaignName, row.CampaignName}, {&acc.row.AdSetName, row.AdSetName}} {
+			if n.from != "" && (*n.to == "" || later) {
+				*n.to = n.from
+			}
+		}
+		if later {
+			acc.nameDay = day
 		}
 		acc.figs.add(f)
 		total.add(f)
@@ -613,7 +628,7 @@ func computeCampaigns(q CampaignQuery, loc *time.Location, s store.MoneySettings
 		if !ok {
 			continue
 		}
-		toRow(k, row, f)
+		toRow(k, row, f, sp.Date)
 		if drill {
 			toDay(sp.Date, f)
 		}
@@ -662,7 +677,7 @@ func computeCampaigns(q CampaignQuery, loc *time.Location, s store.MoneySettings
 		if !ok {
 			continue
 		}
-		toRow(k, row, f)
+		toRow(k, row, f, "")
 		if drill {
 			toDay(sr.Bucket.In(loc).Format(time.DateOnly), f)
 		}

@@ -225,7 +225,7 @@ func (q *queries) SpendByAd(ctx context.Context, f store.SpendByAdFilter) ([]sto
 	}
 	ads := `'', '', '', '', '', ''`
 	if f.Ads {
-		ads = `campaign_id, max(campaign_name), adset_id, max(adset_name), ad_id, max(ad_name)`
+		ads = `campaign_id, ` + latestName("campaign_name") + `, adset_id, ` + latestName("adset_name") + `, ad_id, ` + latestName("ad_name")
 		group += `, campaign_id, adset_id, ad_id`
 	}
 	rows, err := q.query(ctx, q.r, `SELECT `+day+`, platform, currency, `+ads+`, CAST(sum(spend_micros) AS bigint),
@@ -237,6 +237,16 @@ func (q *queries) SpendByAd(ctx context.Context, f store.SpendByAdFilter) ([]sto
 			&s.SpendMicros, &s.Impressions, &s.Clicks)
 		return s, err
 	})
+}
+
+// latestName is the aggregate of a spend table's name column that gives the name of the group's
+// latest day, as the platform last reported it (max would give the one that sorts last). Days
+// are YYYY-MM-DD, ten characters: the largest day followed by its name, less the day, is that
+// name. It costs what max costs, a pass over the rows the group reads anyway (the spend
+// indexes hold both columns), in SQLite and PostgreSQL alike; a latest-row lookup per group
+// would read each campaign's days again.
+func latestName(col string) string {
+	return `substr(max(day || ` + col + `), 11)`
 }
 
 // spendByCampaign answers SpendByAd from the campaign-day sums UpsertSpend keeps (about one row
@@ -256,7 +266,7 @@ func (q *queries) spendByCampaign(ctx context.Context, f store.SpendByAdFilter) 
 	}
 	campaign := `'', ''`
 	if f.Campaigns {
-		campaign = `campaign_id, max(campaign_name)`
+		campaign = `campaign_id, ` + latestName("campaign_name")
 		group += `, campaign_id`
 	}
 	rows, err := q.query(ctx, q.r, `SELECT `+day+`, platform, currency, `+campaign+`, CAST(sum(spend_micros) AS bigint),
