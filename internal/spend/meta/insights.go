@@ -53,21 +53,56 @@ func (s *Source) Daily(ctx context.Context, credentials []byte, accountID string
 	return nil
 }
 
-// params are the Insights parameters of r.
-func params(r spend.Range) url.Values {
+// EffectiveStatuses are the ad effective statuses the Insights request asks for. Meta's
+// "Manage your ad object's status" says act_<id>/insights?level=ad leaves out deleted ads
+// unless filtered by ad.effective_status, and a deleted ad's spend is real; an IN filter keeps
+// only the statuses it lists, so it names every one an ad can have. [The list is the Ad
+// object's effective_status values, UNVERIFIED against Meta's reference: see
+// docs/campaigns.md. If Meta refuses the filter, the request is made again without it.]
+var EffectiveStatuses = []string{"ACTIVE", "PAUSED", "DELETED", "ARCHIVED", "PENDING_REVIEW", "DISAPPROVED", "PREAPPROVED",
+	"PENDING_BILLING_INFO", "CAMPAIGN_PAUSED", "ADSET_PAUSED", "IN_PROCESS", "WITH_ISSUES"}
+
+// everyStatus is the filtering parameter that asks for EffectiveStatuses.
+var everyStatus = func() string {
+	b, _ := json.Marshal([]map[string]any{{"field": "ad.effective_status", "operator": "IN", "value": EffectiveStatuses}})
+	return string(b)
+}()
+
+// params are the Insights parameters of r; filtered asks for the ads of every status.
+func params(r spend.Range, filtered bool) url.Values {
 	tr, _ := json.Marshal(map[string]string{"since": r.Since, "until": r.Until})
-	return url.Values{
+	v := url.Values{
 		"level":          {"ad"},
 		"time_increment": {"1"},
 		"fields":         {Fields},
 		"time_range":     {string(tr)},
 		"limit":          {strconv.Itoa(PageLimit)},
 	}
+	if filtered {
+		v.Set("filtering", everyStatus)
+	}
+	return v
+}
+
+// unfiltered says whether err is Meta refusing a request that carried the status filter as
+// an invalid parameter (code 100): the filter may be what it refused, so the call's requests
+// go without it from then on (deleted ads' spend is then missing, as before the filter).
+func (c *call) unfiltered(err error) bool {
+	if pe, ok := spend.Permanent(err); ok && !c.noFilter && pe.Code == 100 {
+		c.noFilter = true
+		return true
+	}
+	return false
 }
 
 func (c *call) syncRead(ctx context.Context, r spend.Range, emit func([]spend.Row) error) error {
-	first := c.base + "/act_" + c.account + "/insights?" + params(r).Encode()
-	return c.pages(ctx, first, r, emit)
+	first := c.base + "/act_" + c.account + "/insights?" + params(r, !c.noFilter).Encode()
+	err := c.pages(ctx, first, r, emit)
+	if c.unfiltered(err) {
+		first = c.base + "/act_" + c.account + "/insights?" + params(r, false).Encode()
+		err = c.pages(ctx, first, r, emit)
+	}
+	return err
 }
 
 // pages reads first and the pages after it, handing each page's rows to emit.
@@ -254,9 +289,13 @@ func ParseRunStart(body []byte) (string, error) {
 
 // asyncRead starts a report run for r, polls it until it completes, then pages its results.
 func (c *call) asyncRead(ctx context.Context, r spend.Range, emit func([]spend.Row) error) error {
-	p := params(r)
+	p := params(r, !c.noFilter)
 	p.Del("limit")
 	body, err := c.do(ctx, http.MethodPost, c.base+"/act_"+c.account+"/insights", p)
+	if c.unfiltered(err) {
+		p.Del("filtering")
+		body, err = c.do(ctx, http.MethodPost, c.base+"/act_"+c.account+"/insights", p)
+	}
 	if err != nil {
 		return err
 	}

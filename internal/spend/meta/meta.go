@@ -208,6 +208,8 @@ type call struct {
 	base    string // {GraphURL}/{version}
 	account string // digits
 	token   string
+	// noFilter: Meta refused the status filter once; the call's later requests go without it.
+	noFilter bool
 }
 
 func (s *Source) prepare(credentials []byte, accountID string) (*call, error) {

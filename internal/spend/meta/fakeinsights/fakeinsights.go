@@ -4,7 +4,8 @@
 // It serves seeded daily rows per ad, and has controls for the page size, runs that take N
 // polls, failed or skipped runs, throttling storms (with the X-Business-Use-Case-Usage header,
 // counting every call made before the advertised regain time as a violation), revised figures
-// and a revoked token. Like Meta, its paging.next URLs carry access_token; stricter than Meta,
+// a revoked token, and deleted ads (DeleteAd), which Insights at ad level leaves out unless
+// filtering on ad.effective_status asks for DELETED, as Meta documents. Like Meta, its paging.next URLs carry access_token; stricter than Meta,
 // it refuses (and counts) any request with the token in its URL.
 package fakeinsights
 
@@ -86,6 +87,8 @@ type Server struct {
 	requests    []Request
 	runs        map[string]*run
 	runNo       int
+	deleted     map[string]bool // ad ids
+	refuseFilt  bool
 }
 
 type runFailure struct {
@@ -100,11 +103,12 @@ type run struct {
 	need    int
 	fail    *runFailure
 	rows    []spend.Row // snapshot taken when the run completes
+	deleted bool        // the run asked for deleted ads
 }
 
 // New returns a fake with one active account (AccountID, BRL, America/Sao_Paulo) and no rows.
 func New() *Server {
-	s := &Server{accounts: map[string]Account{}, runs: map[string]*run{}}
+	s := &Server{accounts: map[string]Account{}, runs: map[string]*run{}, deleted: map[string]bool{}}
 	s.AddAccount(Account{ID: AccountID, Name: "Loja Exemplo", Currency: "BRL", TimeZone: "America/Sao_Paulo", Status: 1})
 	return s
 }
@@ -131,6 +135,30 @@ func (s *Server) Seed(accountID string, rows ...spend.Row) {
 // has no such row.
 func (s *Server) Revise(accountID, adID, date string, spendMicros int64) bool {
 	return s.State.Revise(strings.TrimPrefix(accountID, "act_"), adID, date, spendMicros)
+}
+
+// DeleteAd marks an ad deleted: Insights at ad level leaves its rows out unless the request
+// filters ad.effective_status IN a list that names DELETED.
+func (s *Server) DeleteAd(adID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleted[adID] = true
+}
+
+// RefuseFiltering makes every request with a filtering parameter answer code 100, as a
+// Graph API that does not accept the filter would.
+func (s *Server) RefuseFiltering() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseFilt = true
+}
+
+// visible is rows without the deleted ads' unless withDeleted.
+func (s *Server) visible(rows []spend.Row, withDeleted bool) []spend.Row {
+	if withDeleted {
+		return rows
+	}
+	return slices.DeleteFunc(rows, func(r spend.Row) bool { return s.deleted[r.AdID] })
 }
 
 // Rows returns the account's rows, sorted by day and ad.
@@ -308,37 +336,53 @@ func (s *Server) account(w http.ResponseWriter, id string) {
 // required are the fields a spend import must ask for.
 var required = strings.Split("date_start,campaign_id,campaign_name,adset_id,adset_name,ad_id,ad_name,spend,impressions,clicks", ",")
 
-// checkParams validates the Insights parameters as Meta would for this use.
-func (s *Server) checkParams(w http.ResponseWriter, id string, q url.Values) (spend.Range, bool) {
+// checkParams validates the Insights parameters as Meta would for this use; withDeleted says
+// the filtering asks for deleted ads.
+func (s *Server) checkParams(w http.ResponseWriter, id string, q url.Values) (tr spend.Range, withDeleted, ok bool) {
 	if _, ok := s.accounts[id]; !ok {
 		graphError(w, http.StatusBadRequest, 100, 33, fmt.Sprintf("Unsupported get request. Object with ID 'act_%s' does not exist.", id), false)
-		return spend.Range{}, false
+		return spend.Range{}, false, false
+	}
+	if f := q.Get("filtering"); f != "" {
+		var filters []struct {
+			Field    string   `json:"field"`
+			Operator string   `json:"operator"`
+			Value    []string `json:"value"`
+		}
+		if s.refuseFilt || json.Unmarshal([]byte(f), &filters) != nil {
+			graphError(w, http.StatusBadRequest, 100, 0, "(#100) Filtering field is invalid", false)
+			return spend.Range{}, false, false
+		}
+		for _, fl := range filters {
+			if fl.Field == "ad.effective_status" && fl.Operator == "IN" && slices.Contains(fl.Value, "DELETED") {
+				withDeleted = true
+			}
+		}
 	}
 	if q.Get("level") != "ad" || q.Get("time_increment") != "1" {
 		graphError(w, http.StatusBadRequest, 100, 0, "fakeinsights: level must be ad and time_increment 1", false)
-		return spend.Range{}, false
+		return spend.Range{}, false, false
 	}
 	fields := strings.Split(q.Get("fields"), ",")
 	for _, f := range required {
 		if !slices.Contains(fields, f) {
 			graphError(w, http.StatusBadRequest, 100, 0, "fakeinsights: fields must include "+f, false)
-			return spend.Range{}, false
+			return spend.Range{}, false, false
 		}
 	}
-	var tr spend.Range
 	if err := json.Unmarshal([]byte(q.Get("time_range")), &struct {
 		Since *string `json:"since"`
 		Until *string `json:"until"`
 	}{&tr.Since, &tr.Until}); err != nil || tr.Check() != nil {
 		graphError(w, http.StatusBadRequest, 100, 0, "(#100) time_range must be {\"since\":\"YYYY-MM-DD\",\"until\":\"YYYY-MM-DD\"}", false)
-		return spend.Range{}, false
+		return spend.Range{}, false, false
 	}
-	return tr, true
+	return tr, withDeleted, true
 }
 
 func (s *Server) syncInsights(w http.ResponseWriter, r *http.Request, id string) {
 	q := r.URL.Query()
-	tr, ok := s.checkParams(w, id, q)
+	tr, withDeleted, ok := s.checkParams(w, id, q)
 	if !ok {
 		return
 	}
@@ -346,7 +390,7 @@ func (s *Server) syncInsights(w http.ResponseWriter, r *http.Request, id string)
 		graphError(w, http.StatusBadRequest, 100, 1487534, "Please reduce the amount of data you're asking for, then retry your request", false)
 		return
 	}
-	s.page(w, r, s.RowsIn(id, tr))
+	s.page(w, r, s.visible(s.RowsIn(id, tr), withDeleted))
 }
 
 // page writes one page of rows from the cursor in after=, with paging.next carrying the
@@ -389,13 +433,13 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, rows []spend.Row) 
 }
 
 func (s *Server) startRun(w http.ResponseWriter, id string, form url.Values) {
-	tr, ok := s.checkParams(w, id, form)
+	tr, withDeleted, ok := s.checkParams(w, id, form)
 	if !ok {
 		return
 	}
 	s.runNo++
 	rid := "run" + strconv.Itoa(1000+s.runNo)
-	ru := &run{account: id, r: tr, need: max(s.runPolls, 1)}
+	ru := &run{account: id, r: tr, need: max(s.runPolls, 1), deleted: withDeleted}
 	if len(s.failRuns) > 0 {
 		f := s.failRuns[0]
 		s.failRuns = s.failRuns[1:]
@@ -427,7 +471,7 @@ func (s *Server) pollRun(w http.ResponseWriter, rid string) {
 		}
 	default:
 		if ru.rows == nil {
-			ru.rows = s.RowsIn(ru.account, ru.r)
+			ru.rows = s.visible(s.RowsIn(ru.account, ru.r), ru.deleted)
 			if ru.rows == nil {
 				ru.rows = []spend.Row{}
 			}
