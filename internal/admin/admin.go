@@ -88,7 +88,7 @@ type NewKey struct {
 const MaxNameLength = 200
 
 // nameTooLong is the reason a name over MaxNameLength is refused with (field "name").
-const nameTooLong = "must be at most 200 characters"
+var nameTooLong = fmt.Sprintf("must be at most %d characters", MaxNameLength)
 
 // checkName refuses a name over MaxNameLength as a ValidationError on field "name".
 func checkName(name string) error {

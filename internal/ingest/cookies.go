@@ -69,23 +69,28 @@ func NewFBP(at time.Time) string {
 	return fmt.Sprintf("fb.1.%d.%d", at.UnixMilli(), n.Int64()+1_000_000_000)
 }
 
-// fbclidOfFBC returns the fbclid part of an fbc value: what follows "fb.<i>.<ms>.".
-func fbclidOfFBC(fbc string) string {
+// fbcParts splits an fbc value, fb.<i>.<ms>.<fbclid>, into its click time and fbclid parts.
+func fbcParts(fbc string) (ms, fbclid string, ok bool) {
 	parts := strings.SplitN(fbc, ".", 4)
 	if len(parts) != 4 || parts[0] != "fb" {
-		return ""
+		return "", "", false
 	}
-	return parts[3]
+	return parts[2], parts[3], true
 }
 
-// fbcTime returns the click time of an fbc value, in Unix milliseconds: its third part
-// (fb.<i>.<ms>.<fbclid>).
+// fbclidOfFBC returns the fbclid part of an fbc value: what follows "fb.<i>.<ms>.".
+func fbclidOfFBC(fbc string) string {
+	_, fbclid, _ := fbcParts(fbc)
+	return fbclid
+}
+
+// fbcTime returns the click time of an fbc value, in Unix milliseconds.
 func fbcTime(fbc string) (int64, bool) {
-	parts := strings.SplitN(fbc, ".", 4)
-	if len(parts) != 4 || parts[0] != "fb" {
+	part, _, ok := fbcParts(fbc)
+	if !ok {
 		return 0, false
 	}
-	ms, err := strconv.ParseInt(parts[2], 10, 64)
+	ms, err := strconv.ParseInt(part, 10, 64)
 	return ms, err == nil
 }
 
