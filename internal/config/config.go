@@ -306,7 +306,7 @@ var Settings = []Setting{
 		c.Workers = n
 		return nil
 	}},
-	{"HUB_RATE_PER_IP", "rate-per-ip", "50", "Tracking requests per second allowed per client IP (bursts of twice that); `off` disables the limit (load tests from one address).", rateSetter(func(c *Config, v float64) { c.RatePerIP = v })},
+	{"HUB_RATE_PER_IP", "rate-per-ip", "50", "Tracking requests per second allowed per client IP, an IPv6 client counted by its /64 (bursts of twice that); `off` disables the limit (load tests from one address).", rateSetter(func(c *Config, v float64) { c.RatePerIP = v })},
 	{"HUB_RATE_PER_SOURCE", "rate-per-source", "2000", "Tracking requests per second allowed per source (bursts of twice that); `off` disables the limit.", rateSetter(func(c *Config, v float64) { c.RatePerSource = v })},
 	{"HUB_API_RATE_PER_KEY", "api-rate-per-key", "100", "API requests per second allowed per key (bursts of twice that); past it `429` with `Retry-After`. A script calling one request at a time makes as many per second as answers take: paging through orders (500 a page) stays far below 100, reading each order's detail stays near it and is slowed, never refused; `off` disables the limit.", rateSetter(func(c *Config, v float64) { c.APIRatePerKey = v })},
 	{"HUB_PII_RETENTION", "pii-retention", "180d", "How long touchpoints (with their IP, user agent and URL), identity links (hashed e-mail or phone to visitor, from when last seen) and the buyer's IP and user agent on orders are kept; older touchpoints and links are deleted and orders lose those two fields, by the hourly retention job. Days (`180d`) or a duration (`4320h`), at least one day.", func(c *Config, v string) error {

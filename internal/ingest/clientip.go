@@ -33,6 +33,19 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	return client
 }
 
+// LimitAddress is the client address a per-client rate limit counts by: an IPv4 address
+// itself, an IPv6 address's /64. One IPv6 subscriber, or one cloud instance, is given a whole
+// /64, so counted by address a client rotating addresses inside it would get a fresh bucket for
+// each of its 2^64 addresses. The tracking endpoints' per-IP bucket and the dashboard's login
+// limits both count by it. The address stored with a touchpoint stays the full one.
+func LimitAddress(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is4() || !ip.IsValid() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip.WithZone(""), 64).Masked().String()
+}
+
 // requestScheme is "https" when r came over TLS, or when a trusted proxy says so in
 // X-Forwarded-Proto (the rightmost value, which that proxy wrote).
 func requestScheme(r *http.Request, trusted []netip.Prefix) string {

@@ -39,7 +39,7 @@ type CollectResponse struct {
 func (s *Service) handleCollect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ip := ClientIP(r, s.cfg.TrustedProxies)
-	if !s.allow(ctx, w, r, "ip:"+ip.String(), s.cfg.RatePerIP) {
+	if !s.allow(ctx, w, r, ipKey(ip), s.cfg.RatePerIP) {
 		return
 	}
 	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength, s.cfg.MaxBodyBytes)
@@ -424,9 +424,13 @@ func (s *Service) allow(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	return ok
 }
 
+// ipKey is the per-IP bucket of a client: its LimitAddress, so an IPv6 client's whole /64
+// shares one bucket.
+func ipKey(ip netip.Addr) string { return "ip:" + LimitAddress(ip) }
+
 // permit takes one request from the bucket of key and says whether it fits, and if not when
-// to retry. Every tracking endpoint shares the buckets ("ip:<addr>", "src:<id>"), so spreading a
-// flood over endpoints gains nothing.
+// to retry. Every tracking endpoint shares the buckets ("ip:<addr or /64>", "src:<id>"), so
+// spreading a flood over endpoints gains nothing.
 func (s *Service) permit(ctx context.Context, key string, rate Rate) (bool, time.Duration) {
 	if rate.Per < 0 {
 		return true, 0

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -412,6 +416,53 @@ func TestCollectRateLimits(t *testing.T) {
 			t.Fatalf("status = %d, Retry-After = %q", rec.Code, rec.Header().Get("Retry-After"))
 		}
 	})
+}
+
+// TestTrackingRateLimitCountsIPv6BySlash64: the per-IP bucket of /v1/collect, the pixel and
+// the tracking links counts an IPv6 client by its /64, as the login limit does
+// (LimitAddress): one subscriber or cloud instance holds a whole /64, so counted per address a
+// client rotating addresses inside it would get a fresh bucket for each of its 2^64 addresses.
+func TestTrackingRateLimitCountsIPv6BySlash64(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *Config) {
+		c.RatePerIP = Rate{Per: 1, Burst: 3}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	from := func(ip string) func(*http.Request) {
+		return func(r *http.Request) { r.RemoteAddr = net.JoinHostPort(ip, "40000") }
+	}
+	lead := `{"key":"pk_test","type":"lead"}`
+	for i := range 3 {
+		if rec := f.collect(lead, from("2001:db8:1:2::"+strconv.Itoa(i+1))); rec.Code != http.StatusAccepted {
+			t.Fatalf("collect %d within the /64's burst: %d", i+1, rec.Code)
+		}
+	}
+	if rec := f.collect(lead, from("2001:db8:1:2:ffff:eeee:dddd:9")); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("collect from a new address of the same /64 after its burst: %d, want 429", rec.Code)
+	}
+	// Behind a trusted proxy the client is X-Forwarded-For's address, counted by its /64 too.
+	if rec := f.collect(lead, from("10.0.0.1"), func(r *http.Request) { r.Header.Set("X-Forwarded-For", "2001:db8:1:2::abcd") }); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("collect through the proxy from the same /64: %d, want 429", rec.Code)
+	}
+	pixel := httptest.NewRequest(http.MethodGet, "https://track.example.com/v1/pixel.gif?key=pk_test&url=https://shop.example.com/", nil)
+	from("2001:db8:1:2:aaaa::1")(pixel)
+	if rec := f.do(pixel); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("pixel from the same /64: %d, want 429", rec.Code)
+	}
+	before := len(f.store.touchpoints())
+	click := httptest.NewRequest(http.MethodGet, "https://track.example.com/r/promo", nil)
+	click.Header.Set("User-Agent", chromeUA)
+	from("2001:db8:1:2:bbbb::1")(click)
+	if rec := f.do(click); rec.Code != http.StatusFound || len(f.store.touchpoints()) != before {
+		t.Errorf("tracking link from the same /64: %d, %d clicks recorded, want a redirect and none", rec.Code, len(f.store.touchpoints())-before)
+	}
+	// Another /64, and an IPv4 client, have buckets of their own.
+	if rec := f.collect(lead, from("2001:db8:1:3::1")); rec.Code != http.StatusAccepted {
+		t.Errorf("collect from another /64: %d, want 202", rec.Code)
+	}
+	if rec := f.collect(lead, from("198.51.100.20")); rec.Code != http.StatusAccepted {
+		t.Errorf("collect from an IPv4 address: %d, want 202", rec.Code)
+	}
 }
 
 func TestCollectBotIsMarkedNotDropped(t *testing.T) {

@@ -27,7 +27,7 @@ func (s *Service) handleLink(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	code := r.PathValue("code")
 	ip := ClientIP(r, s.cfg.TrustedProxies)
-	record, _ := s.permit(ctx, "ip:"+ip.String(), s.cfg.RatePerIP)
+	record, _ := s.permit(ctx, ipKey(ip), s.cfg.RatePerIP)
 	if len(code) > 64 || !printableToken(code) {
 		writeProblem(w, r, newProblem(http.StatusNotFound, "no such tracking link"))
 		return
@@ -111,7 +111,7 @@ var transparentGIF = []byte{
 func (s *Service) handlePixel(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ip := ClientIP(r, s.cfg.TrustedProxies)
-	if !s.allow(ctx, w, r, "ip:"+ip.String(), s.cfg.RatePerIP) {
+	if !s.allow(ctx, w, r, ipKey(ip), s.cfg.RatePerIP) {
 		return
 	}
 	q := r.URL.Query()

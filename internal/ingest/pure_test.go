@@ -339,3 +339,18 @@ func TestIdentifiersKeepNewerClick(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitAddress(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"198.51.100.7":               "198.51.100.7",
+		"::ffff:198.51.100.7":        "198.51.100.7",
+		"2001:db8:1:2:aaaa:bbbb::1":  "2001:db8:1:2::/64",
+		"2001:db8:1:2::1%eth0":       "2001:db8:1:2::/64",
+		"2001:db8:1:3:ffff:ffff::ff": "2001:db8:1:3::/64",
+	} {
+		if got := LimitAddress(netip.MustParseAddr(in)); got != want {
+			t.Errorf("LimitAddress(%s) = %q, want %q", in, got, want)
+		}
+	}
+}

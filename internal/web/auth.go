@@ -13,7 +13,6 @@ import (
 	"github.com/hubtrack/hub/internal/pii"
 	"net/http"
 	"net/mail"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -330,8 +329,11 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 		u.render(w, r, http.StatusTooManyRequests, "login", p)
 	}
 	// The address is the client's, through the trusted proxies (behind a load balancer every
-	// peer is the balancer: keyed on it, one attacker would lock every user out).
-	ip := limitAddress(ingest.ClientIP(r, u.cfg.TrustedProxies))
+	// peer is the balancer: keyed on it, one attacker would lock every user out), and an IPv6
+	// client's /64 (ingest.LimitAddress): one subscriber holds it whole, so counted by address
+	// an attacker would get a fresh rate limit and a fresh back-off promise (below) for each of
+	// its 2^64 addresses.
+	ip := ingest.LimitAddress(ingest.ClientIP(r, u.cfg.TrustedProxies))
 	ok, retry, err := u.cfg.Cache.Allow(ctx, "login:ip:"+ip, u.cfg.LoginRate, u.cfg.LoginBurst)
 	if err != nil {
 		u.fail(w, r, fmt.Errorf("web: login rate limit: %w", err))
@@ -380,18 +382,6 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
-}
-
-// limitAddress is the client address the login limits count by: an IPv4 address itself, an
-// IPv6 address's /64. One IPv6 subscriber, or one cloud instance, is given a whole /64, so
-// counted by address an attacker would get a fresh rate limit and a fresh back-off promise
-// (below) for each of its 2^64 addresses.
-func limitAddress(ip netip.Addr) string {
-	ip = ip.Unmap()
-	if ip.Is4() || !ip.IsValid() {
-		return ip.String()
-	}
-	return netip.PrefixFrom(ip.WithZone(""), 64).Masked().String()
 }
 
 // Per-account back-off: an account's first loginFreeFailures wrong passwords cost nothing; each

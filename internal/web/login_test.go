@@ -172,17 +172,3 @@ func TestLoginLimitCountsIPv6BySlash64(t *testing.T) {
 		t.Errorf("an IPv4 address: %d, want 401", got)
 	}
 }
-
-func TestLimitAddress(t *testing.T) {
-	for in, want := range map[string]string{
-		"198.51.100.7":               "198.51.100.7",
-		"::ffff:198.51.100.7":        "198.51.100.7",
-		"2001:db8:1:2:aaaa:bbbb::1":  "2001:db8:1:2::/64",
-		"2001:db8:1:2::1%eth0":       "2001:db8:1:2::/64",
-		"2001:db8:1:3:ffff:ffff::ff": "2001:db8:1:3::/64",
-	} {
-		if got := limitAddress(netip.MustParseAddr(in)); got != want {
-			t.Errorf("limitAddress(%s) = %q, want %q", in, got, want)
-		}
-	}
-}
