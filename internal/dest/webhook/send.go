@@ -2,10 +2,15 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +49,7 @@ func (w *Webhook) Prepare(cfg dest.Config, creds dest.Credentials) (dest.Sender,
 		}
 	}
 	u, _ := endpoint(cfg.Get(spec, SettingURL))
-	p := &prepared{w: w, url: u.String(), keys: keys, includePII: cfg.Get(spec, SettingIncludePII) == "true"}
+	p := &prepared{w: w, url: u.String(), keys: keys, secrets: secretForms(creds, keys), includePII: cfg.Get(spec, SettingIncludePII) == "true"}
 	// One request for its one event (MaxBatch is 1), never split.
 	return dest.Batch[message]{Type: Type, Platform: "the endpoint", MaxBatch: MaxBatch,
 		Now: w.now, Convert: p.build, Encode: func(data []message) ([]byte, error) { return data[0].body, nil }, Post: p.post}, nil
@@ -55,6 +60,7 @@ type prepared struct {
 	w          *Webhook
 	url        string
 	keys       [][]byte // current secret first, then the previous one during a rotation
+	secrets    []string // secretForms: what a receiver's answer is scrubbed of before it is quoted
 	includePII bool
 }
 
@@ -94,13 +100,14 @@ func (p *prepared) post(ctx context.Context, body []byte, data []message) (dest.
 	}
 	defer resp.Body.Close()
 	raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	return classify(resp, raw, readErr, p.w.now()), true
+	return classify(resp, raw, readErr, p.w.now(), p.secrets), true
 }
 
 // classify maps the receiver's answer to an outcome, per Standard Webhooks: any 2xx is success;
 // 429 and 5xx are retried (honouring Retry-After); 410 Gone means the endpoint asked not to be
-// called again; other answers are permanent with a reason.
-func classify(resp *http.Response, raw []byte, readErr error, now time.Time) dest.Outcome {
+// called again; other answers are permanent with a reason. The message quotes the start of the
+// answer with secrets removed (excerpt).
+func classify(resp *http.Response, raw []byte, readErr error, now time.Time, secrets []string) dest.Outcome {
 	st := resp.StatusCode
 	o := dest.Outcome{HTTPStatus: st}
 	switch {
@@ -138,20 +145,63 @@ func classify(resp *http.Response, raw []byte, readErr error, now time.Time) des
 	if st >= 300 && st < 400 {
 		o.Message += " (Hub does not follow redirects: set the final URL)"
 	}
-	if s := excerpt(raw); s != "" {
+	if s := excerpt(raw, secrets); s != "" {
 		o.Message += ": " + s
 	}
 	return o
 }
 
-// excerpt is the start of the receiver's answer, for the operator, when it is text.
-func excerpt(raw []byte) string {
+// excerptRunes bounds the receiver's words an outcome quotes.
+const excerptRunes = 200
+
+// excerpt is the start of the receiver's answer, for the operator, when it is text. The
+// message lands in the attempt log, the API, the dashboard and the alert notices' log, and a
+// receiver may echo back its request or the secret it verified with (a debugging endpoint, a
+// framework's error page), so the signing secrets are removed first (scrub), then the text is
+// cut: a secret the cut crossed would leave its first part behind, which no longer matches the
+// whole secret and so would survive any later redaction (dest.Quote's order, for the same
+// reason).
+func excerpt(raw []byte, secrets []string) string {
 	s := strings.TrimSpace(string(raw))
 	if s == "" || !utf8.ValidString(s) {
 		return ""
 	}
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200]) + "…"
+	s = scrub(s, secrets)
+	if r := []rune(s); len(r) > excerptRunes {
+		s = string(r[:excerptRunes]) + "…"
 	}
 	return s
+}
+
+// secretShape is any Standard Webhooks secret: whsec_ and its base64, also URL-escaped. It
+// catches a secret the receiver holds and Hub no longer does (one removed after a rotation).
+var secretShape = regexp.MustCompile(`whsec_[A-Za-z0-9+/=%_-]+`)
+
+// scrub removes from a receiver's words every form of the signing secrets Hub holds
+// (secretForms), each as is and URL-escaped (dest.Redact), and then anything shaped like a
+// Standard Webhooks secret.
+func scrub(s string, secrets []string) string {
+	for _, secret := range secrets {
+		s = dest.Redact(s, secret)
+	}
+	return secretShape.ReplaceAllStringFunc(s, func(m string) string { return dest.Redact(m, m) })
+}
+
+// secretForms are the texts a receiver may echo of the destination's signing secrets: each as
+// configured (whsec_...), and its key as the receiver's library holds it once it parsed the
+// secret, without the prefix: the standard base64 with and without padding, the URL-safe
+// alphabet and hex. Longest first, so a form inside a longer one never leaves the rest behind.
+func secretForms(creds dest.Credentials, keys [][]byte) []string {
+	var out []string
+	for _, name := range []string{SettingSecret, SettingPreviousSecret} {
+		if v := strings.TrimSpace(creds.Get(name)); v != "" {
+			out = append(out, v)
+		}
+	}
+	for _, k := range keys {
+		out = append(out, hex.EncodeToString(k), base64.StdEncoding.EncodeToString(k), base64.RawStdEncoding.EncodeToString(k),
+			base64.URLEncoding.EncodeToString(k), base64.RawURLEncoding.EncodeToString(k))
+	}
+	slices.SortFunc(out, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
+	return slices.Compact(out)
 }

@@ -3,10 +3,13 @@ package webhook_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"flag"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -393,5 +396,76 @@ func TestCheckCredentialsRefusesBadSecrets(t *testing.T) {
 	}
 	if err := dest.CheckCredentials(spec, dest.NewCredentials(map[string]string{webhook.SettingSecret: fakewebhook.Secret})).Err(); err != nil {
 		t.Errorf("a good secret: %v", err)
+	}
+}
+
+// TestReceiverAnswerNeverLeaksTheSecret: the excerpt of a receiver's refusal that the outcome
+// quotes (the attempt log, the API, the dashboard, the alert notices' log) has the signing
+// secrets removed before it is cut: a receiver that echoes back its request and the secret it
+// verified with, or the key its library parsed out of it, must not put the secret in front of
+// whoever reads the delivery. A secret the cut at 200 characters crosses would otherwise leave
+// its first part behind, where no later redaction can recognise it.
+func TestReceiverAnswerNeverLeaksTheSecret(t *testing.T) {
+	t.Parallel()
+	current, err := webhook.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgotten, _ := webhook.NewSecret() // a secret the receiver still holds and Hub no longer does
+	previous := fakewebhook.Secret
+	key := func(s string) string { return strings.TrimPrefix(s, webhook.SecretPrefix) }
+	raw, err := base64.StdEncoding.DecodeString(key(current))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		answer func(r *http.Request) string
+		cut    bool // the answer is longer than the excerpt: the marker may be past the cut
+	}{
+		{"secret echoed", func(*http.Request) string { return "signature mismatch: expected secret " + current }, false},
+		{"key without the prefix", func(*http.Request) string { return "hmac key " + key(current) + " did not match" }, false},
+		{"key without padding", func(*http.Request) string {
+			return "hmac key " + strings.TrimRight(key(current), "=") + " did not match"
+		}, false},
+		{"key in the URL-safe alphabet", func(*http.Request) string { return "key " + base64.RawURLEncoding.EncodeToString(raw) }, false},
+		{"key in hex", func(*http.Request) string { return "key " + hex.EncodeToString(raw) }, false},
+		{"previous secret", func(*http.Request) string { return "tried " + previous + " too" }, false},
+		{"a secret Hub does not know", func(*http.Request) string { return "tried " + forgotten }, false},
+		{"URL-escaped", func(*http.Request) string { return "query secret=" + url.QueryEscape(current) }, false},
+		{"request headers echoed", func(r *http.Request) string {
+			var b strings.Builder
+			_ = r.Header.Write(&b)
+			return "debug: Webhook-Secret: " + current + "\r\n" + b.String()
+		}, true},
+		{"secret at the cut", func(*http.Request) string { return strings.Repeat("x", 180) + " " + current }, true},
+		{"key at the cut", func(*http.Request) string { return strings.Repeat("é", 185) + " " + key(current) }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(c.answer(r)))
+			}))
+			t.Cleanup(srv.Close)
+			cfg := dest.Config{webhook.SettingURL: srv.URL + "/hooks"}
+			creds := dest.NewCredentials(map[string]string{webhook.SettingSecret: current, webhook.SettingPreviousSecret: previous})
+			res, err := allowed(nil).Send(context.Background(), cfg, creds, []dest.Event{purchase(time.Now())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := res.Outcomes[0]
+			if o.Kind != dest.Permanent || !strings.Contains(o.Message, "the endpoint answered 400") {
+				t.Fatalf("outcome %+v, want a permanent refusal quoting the endpoint", o)
+			}
+			for _, s := range []string{current, previous, forgotten, base64.RawURLEncoding.EncodeToString(raw), hex.EncodeToString(raw)} {
+				if part := key(s)[:8]; strings.Contains(o.Message, part) {
+					t.Errorf("the message keeps part of a secret (%q): %q", part, o.Message)
+				}
+			}
+			if !c.cut && !strings.Contains(o.Message, "[REDACTED]") {
+				t.Errorf("the message does not say what was removed: %q", o.Message)
+			}
+		})
 	}
 }
