@@ -346,13 +346,19 @@ func (s *Service) Recipients(ctx context.Context, tenantID string, set store.Ale
 	if err != nil {
 		return nil, err
 	}
+	return Admins(users), nil
+}
+
+// Admins are the addresses of users' enabled admins: who gets the alert e-mails while the
+// settings list none.
+func Admins(users []store.User) []string {
 	var out []string
 	for _, u := range users {
 		if u.Role == store.RoleAdmin && !u.Disabled {
 			out = append(out, u.Email)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // ParseRecipients checks a comma- or line-separated list of e-mail addresses.

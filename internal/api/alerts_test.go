@@ -215,3 +215,39 @@ func sameAlert(a, b alertAnswer) bool {
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
 }
+
+// TestAlertsShowNoRecipients: who gets a tenant's alert e-mails (the admins' addresses, or the
+// list an admin chose) is other people's contact data, which a read_only key may not see. The
+// alerts API answers a read_only key, so no alert it shows carries a recipient, while the list
+// is empty and once one is set.
+func TestAlertsShowNoRecipients(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+		a := e.tenant("alpha")
+		ctx := context.Background()
+		for _, u := range []store.User{
+			{TenantID: a.ID, Email: "ana.admin@example.com", Role: store.RoleAdmin},
+			{TenantID: a.ID, Email: "rui.leitor@example.com", Role: store.RoleReadOnly},
+		} {
+			u.PasswordHash, u.CreatedAt = "h", time.Now()
+			if _, err := st.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		addrs := []string{"ana.admin@example.com", "ops@example.com"}
+		for _, set := range []store.AlertSettings{{}, {Recipients: []string{"ops@example.com"}}} {
+			if err := st.PutAlertSettings(ctx, a.ID, set); err != nil {
+				t.Fatal(err)
+			}
+			for _, path := range []string{"/api/v1/alerts", "/api/v1/alerts?state=open", "/api/v1/alerts?lang=pt-BR", "/api/v1/alerts/" + a.Alert.ID} {
+				r := e.must(http.StatusOK, a.ReadKey, "GET", path, nil)
+				for _, addr := range addrs {
+					if contains(r.Body, addr) || contains(r.Body, strings.Split(addr, "@")[0]) {
+						t.Errorf("recipients %v: GET %s with a read_only key shows %s: %s", set.Recipients, path, addr, r.Body)
+					}
+				}
+			}
+		}
+	})
+}

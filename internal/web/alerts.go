@@ -23,6 +23,10 @@ type alertsData struct {
 	AdminList string
 	// Mail says whether the operator set up e-mail (HUB_SMTP_HOST).
 	Mail bool
+	// Notified is, for a reader who may not change the settings, how many people get the
+	// alert e-mails, in words: the addresses are other people's contact data, so such a
+	// reader's page holds none of them (Recipients, Admins and Settings.Recipients are empty).
+	Notified string
 }
 
 type alertRow struct {
@@ -39,7 +43,8 @@ type alertKind struct {
 }
 
 // alerts shows the tenant's open and recent alerts, in the reader's language and the tenant's
-// zone, and (to admins) their settings.
+// zone, and (to admins) their settings; other readers see how many people get the e-mails, not
+// who.
 func (u *UI) alerts(w http.ResponseWriter, r *http.Request, p page) {
 	set, err := u.cfg.Store.GetAlertSettings(r.Context(), p.Tenant.ID)
 	if err != nil {
@@ -78,16 +83,25 @@ func (u *UI) renderAlerts(w http.ResponseWriter, r *http.Request, p page, status
 		u.fail(w, r, err)
 		return
 	}
-	for _, us := range users {
-		if us.Role == store.RoleAdmin && !us.Disabled {
-			d.Admins = append(d.Admins, us.Email)
+	admins := alert.Admins(users)
+	d.Mail = u.cfg.AlertMail
+	if allows(p.User.Role, store.RoleAdmin) {
+		d.Admins = admins
+		d.AdminList = strings.Join(d.Admins, ", ")
+		if d.AdminList == "" {
+			d.AdminList = "–"
+		}
+	} else {
+		// Only those who may change who gets the alerts see who does (docs/dashboard.md).
+		d.Recipients, d.Settings.Recipients = "", nil
+		switch {
+		case !d.Mail:
+		case len(saved.Recipients) > 0:
+			d.Notified = p.Loc.N("alerts.notified_chosen", len(saved.Recipients))
+		default:
+			d.Notified = p.Loc.N("alerts.notified_admins", len(admins))
 		}
 	}
-	d.AdminList = strings.Join(d.Admins, ", ")
-	if d.AdminList == "" {
-		d.AdminList = "–"
-	}
-	d.Mail = u.cfg.AlertMail
 	p.Title, p.Nav, p.Data = p.Loc.T("title.alerts"), "alerts", d
 	u.render(w, r, status, "alerts", p)
 }

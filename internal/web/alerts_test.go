@@ -85,3 +85,55 @@ func TestAlertsPage(t *testing.T) {
 		t.Errorf("read-only save: %d, want 403", r.status)
 	}
 }
+
+// TestAlertRecipientsHiddenFromReadOnly: who gets the alert e-mails is other people's contact
+// data, which a read_only login may not see (docs/dashboard.md): the page tells it how many
+// people get them and that only an admin sees who, in both languages, and holds none of the
+// addresses (the admins' while the list is empty, the chosen ones after an admin saved some),
+// while admins still see and change them.
+func TestAlertRecipientsHiddenFromReadOnly(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnvWith(t, b, func(c *Config) { c.AlertMail = true })
+			admin := e.firstAdmin("ana@example.com")
+			admin.addUser("bia@example.com", store.RoleAdmin)
+			admin.addUser("rui@example.com", store.RoleReadOnly)
+			ro, _ := e.login("rui@example.com", testPassword)
+			hidden := func(when string, addrs ...string) {
+				t.Helper()
+				for _, lang := range []string{"en", "pt-BR"} {
+					r := ro.get("/alerts?lang=" + lang)
+					if r.status != http.StatusOK {
+						t.Fatalf("%s: read-only GET /alerts?lang=%s: %d", when, lang, r.status)
+					}
+					for _, a := range addrs {
+						if strings.Contains(r.body, a) {
+							t.Errorf("%s: the read-only page (%s) shows %s", when, lang, a)
+						}
+					}
+				}
+			}
+
+			hidden("the admins by default", "ana@example.com", "bia@example.com")
+			mustContain(t, "read-only (en)", ro.get("/alerts?lang=en").body, "Who gets alerts",
+				"Alerts are e-mailed to the account&#39;s admins (2 people).", "Only an admin can see the addresses and change who gets the alerts.")
+			mustContain(t, "read-only (pt-BR)", ro.get("/alerts?lang=pt-BR").body, "Quem recebe os alertas",
+				"Os alertas vão por e-mail para os administradores da conta (2 pessoas).", "Só um administrador pode ver os endereços e mudar quem recebe os alertas.")
+			mustContain(t, "admin", admin.get("/alerts?lang=en").body, "ana@example.com", "bia@example.com")
+
+			tok := admin.csrf("/alerts")
+			form := url.Values{"csrf": {tok}, "delivered_share_percent": {"80"}, "window_hours": {"24"}, "gateway_silent_hours": {"24"},
+				"snippet_silent_hours": {"24"}, "recipients": {"ops@example.com, financeiro@example.com, dono@example.com"}}
+			for _, k := range store.AlertKinds {
+				form.Set("on_"+k, "on")
+			}
+			if r := admin.post("/alerts/settings", form); r.status != http.StatusSeeOther {
+				t.Fatalf("save recipients: %d %s", r.status, r.body)
+			}
+			hidden("the chosen addresses", "ops@example.com", "financeiro@example.com", "dono@example.com", "ana@example.com", "bia@example.com")
+			mustContain(t, "read-only, chosen (en)", ro.get("/alerts?lang=en").body, "Alerts are e-mailed to 3 addresses the account&#39;s admins chose.")
+			mustContain(t, "read-only, chosen (pt-BR)", ro.get("/alerts?lang=pt-BR").body, "Os alertas vão por e-mail para 3 endereços escolhidos pelos administradores da conta.")
+			mustContain(t, "admin, chosen", admin.get("/alerts?lang=en").body, "ops@example.com, financeiro@example.com, dono@example.com")
+		})
+	}
+}
