@@ -106,6 +106,7 @@ var catalogue = map[string]msg{
 	"err.choose_role":                   {"Choose a role.", "Escolha um papel."},
 	"err.change_self":                   {"You cannot change your own role or status here; ask another admin.", "Você não pode mudar o seu próprio papel ou status aqui; peça a outro administrador."},
 	"err.last_admin":                    {"Hub needs at least one enabled admin: make someone else admin first.", "O Hub precisa de pelo menos um administrador ativo: torne outra pessoa administradora antes."},
+	"err.reveal_forbidden":              {"Only an admin of the account may show personal data: an operator may not, as in the API.", "Só um administrador da conta pode mostrar dados pessoais: um operador não pode, como na API."},
 	"err.forbidden":                     {"Your role (%s) does not allow this. Ask an admin of your Hub.", "O seu papel (%s) não permite isso. Fale com um administrador do seu Hub."},
 	"err.window":                        {"The attribution window must be between 1 and 90 days.", "A janela de atribuição precisa ficar entre 1 e 90 dias."},
 	"err.unknown_gateway":               {"Unknown gateway.", "Plataforma de pagamento desconhecida."},

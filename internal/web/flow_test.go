@@ -220,7 +220,7 @@ func TestFlow(t *testing.T) {
 			if strings.Contains(page.body, "maria.teste@example.com") {
 				t.Error("order page shows the buyer's e-mail without being asked")
 			}
-			mustContain(t, "order page revealed", c.get("/orders/"+o.ID+"?reveal=1").body, "maria.teste@example.com")
+			mustContain(t, "order page revealed", c.reveal(o.ID).body, "maria.teste@example.com")
 			// The page names the identifiers Meta received, exactly those of the request the fake got.
 			mustContain(t, "what Meta received", page.body, "Identifiers the platform received: "+receivedWords(t, e.fake, "hotmart:HP0000000001:purchase")+".")
 

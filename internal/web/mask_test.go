@@ -53,7 +53,7 @@ func TestRawWebhookMasking(t *testing.T) {
 				}
 				mustContain(t, p+" order page", raw, "•••", "Show personal data")
 				before := auditActions(t, e.st, tenant.ID, "webhook.reveal_pii")
-				page = c.get("/orders/" + got.OrderID + "?reveal=1")
+				page = c.reveal(got.OrderID)
 				raw = rawSection(page.body)
 				if l := f.Leaks(raw, true); len(l) > 0 {
 					t.Errorf("%s: the revealed order page shows the secret %q:\n%s", p, l, raw)
@@ -65,7 +65,8 @@ func TestRawWebhookMasking(t *testing.T) {
 					t.Errorf("%s: reveal audit entries %d, want %d", p, n, before+1)
 				}
 				if p == masks.Providers()[0] {
-					// Only an admin may reveal: other roles get the masked page and no audit row.
+					// Only an admin may reveal: other roles get the masked page without the button,
+					// their reveal is refused, and no audit row is written.
 					c.addUser("rui-"+b.name+"@example.com", store.RoleReadOnly)
 					c.addUser("olga-"+b.name+"@example.com", store.RoleOperator)
 					for _, email := range []string{"rui-" + b.name + "@example.com", "olga-" + b.name + "@example.com"} {
@@ -74,9 +75,12 @@ func TestRawWebhookMasking(t *testing.T) {
 							t.Fatalf("login %s: %d", email, r.status)
 						}
 						before := auditActions(t, e.st, tenant.ID, "webhook.reveal_pii")
-						raw := rawSection(other.get("/orders/" + got.OrderID + "?reveal=1").body)
+						raw := rawSection(other.get("/orders/" + got.OrderID).body)
 						if l := f.Leaks(raw, false); len(l) > 0 || strings.Contains(raw, "Show personal data") {
 							t.Errorf("%s: %s revealed %q or was offered the button:\n%s", p, email, l, raw)
+						}
+						if r := other.reveal(got.OrderID); r.status != http.StatusForbidden || len(f.Leaks(rawSection(r.body), false)) > 0 {
+							t.Errorf("%s: %s's reveal answered %d, want 403 without the data", p, email, r.status)
 						}
 						if n := auditActions(t, e.st, tenant.ID, "webhook.reveal_pii"); n != before {
 							t.Errorf("%s: a reveal by %s was audited", p, email)

@@ -328,7 +328,33 @@ type inboxView struct {
 // testBuyerHash is how a test purchase's buyer is stored.
 var testBuyerHash, _ = pii.HashEmail(webhook.TestBuyerEmail)
 
-func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
+// order is the order page, its raw webhooks masked.
+func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) { u.showOrder(w, r, p, false) }
+
+// revealOrder is "Show personal data": the order page with the buyer's data in its raw
+// webhooks, each one shown written to the audit log. It is a POST, whose session form token
+// auth checks, never a GET: the session cookie is SameSite=Lax, which a browser still sends
+// with a link or redirect from another site and with an image on a sibling subdomain (a shop
+// on the domain Hub tracks), so a revealing GET could be made by any page the admin opened,
+// writing audit entries in the admin's name and opening the data on the admin's screen.
+// Only a tenant admin reveals: an operator is refused, as in the API.
+func (u *UI) revealOrder(w http.ResponseWriter, r *http.Request, p page) {
+	if !mayRevealPII(p) {
+		p.Title, p.Error = p.Loc.T("title.forbidden"), p.Loc.T("err.reveal_forbidden")
+		u.render(w, r, http.StatusForbidden, "forbidden", p)
+		return
+	}
+	u.showOrder(w, r, p, true)
+}
+
+// revealAddress answers a GET of the reveal address (the language links of a revealed page,
+// which point at the page's own address) with the masked order page: only the button's POST
+// reveals.
+func (u *UI) revealAddress(w http.ResponseWriter, r *http.Request, _ page) {
+	http.Redirect(w, r, "/orders/"+url.PathEscape(r.PathValue("id")), http.StatusSeeOther)
+}
+
+func (u *UI) showOrder(w http.ResponseWriter, r *http.Request, p page, reveal bool) {
 	ctx := r.Context()
 	tid := p.Tenant.ID
 	o, err := u.cfg.Store.GetOrder(ctx, tid, r.PathValue("id"))
@@ -337,7 +363,7 @@ func (u *UI) order(w http.ResponseWriter, r *http.Request, p page) {
 		return
 	}
 	d := orderData{Order: o, MayReveal: mayRevealPII(p), Test: o.Buyer.EmailHash != "" && o.Buyer.EmailHash == testBuyerHash}
-	d.Reveal = d.MayReveal && r.URL.Query().Get("reveal") == "1"
+	d.Reveal = d.MayReveal && reveal
 	if d.History, err = u.cfg.Store.ListOrderHistory(ctx, tid, o.ID); err != nil {
 		u.fail(w, r, err)
 		return

@@ -69,7 +69,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 	// routes(), so a route whose role is wrong or missing fails.
 	posts := map[string]string{
 		"POST /logout": roleAny, "POST /account/password": roleAny, "POST /orders/search": roleAny,
-		"POST /orders/{id}/replay": store.RoleAdmin, "POST /failures/replay": store.RoleAdmin, "POST /failures/reprocess": store.RoleAdmin,
+		"POST /orders/{id}/replay": store.RoleAdmin, "POST /orders/{id}/reveal": store.RoleAdmin, "POST /failures/replay": store.RoleAdmin, "POST /failures/reprocess": store.RoleAdmin,
 		"POST /setup/sources": store.RoleAdmin, "POST /setup/sources/{id}/secrets": store.RoleAdmin, "POST /setup/sources/{id}/tokens": store.RoleAdmin, "POST /setup/sources/{id}/links": store.RoleAdmin, "POST /setup/sources/{id}/test-purchase": store.RoleAdmin,
 		"POST /setup/destinations": store.RoleAdmin, "POST /setup/destinations/{id}": store.RoleAdmin, "POST /setup/destinations/{id}/test": store.RoleAdmin,
 		"POST /setup/destinations/{id}/rotate-secret": store.RoleAdmin,

@@ -178,6 +178,8 @@ func (u *UI) routes() []route {
 		{"GET /orders", roleAny, u.orders},
 		{"POST /orders/search", roleAny, u.searchOrders},
 		{"GET /orders/{id}", roleAny, u.order},
+		{"POST /orders/{id}/reveal", store.RoleAdmin, u.revealOrder},
+		{"GET /orders/{id}/reveal", roleAny, u.revealAddress},
 		{"POST /orders/{id}/replay", store.RoleAdmin, u.replayOrder},
 		{"GET /failures", roleAny, u.failures},
 		{"POST /failures/replay", store.RoleAdmin, u.replayGroup},
