@@ -5,7 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/hubtrack/hub/internal/redact"
 )
 
 // RetryAfter reads a platform's Retry-After header, in seconds or as an HTTP date; zero when
@@ -33,20 +34,11 @@ const MaxMessage = 500
 // later Redact. Every message that takes a platform's words goes through Quote, which is why
 // the cut alone is not exported.
 func Quote(s string, secrets ...string) string {
-	for _, secret := range secrets {
-		s = Redact(s, secret)
-	}
-	return truncate(s)
+	return truncate(redact.Secrets(s, secrets...))
 }
 
-// truncate cuts s to MaxMessage bytes on a rune boundary, marking the cut with an ellipsis.
+// truncate cuts s to MaxMessage bytes on a rune boundary, marking the cut with an ellipsis
+// (redact.Quote's cut, which spend's messages share).
 func truncate(s string) string {
-	if len(s) <= MaxMessage {
-		return s
-	}
-	cut := MaxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return redact.Quote(s, MaxMessage)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/egress"
+	"github.com/hubtrack/hub/internal/redact"
 )
 
 // SendOnce is Destination.Send for every destination: Prepare, then the prepared Sender's Send.
@@ -39,19 +40,10 @@ func Prepared(d Destination, cfg Config, creds Credentials) Sender {
 	return s
 }
 
-// Redact removes secret, as is and URL-encoded (query and path escaping), from s.
+// Redact removes secret, as is and URL-encoded (query and path escaping), from s
+// (redact.Secrets, the one implementation dest and spend share).
 func Redact(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, secret, redacted)
-	if esc := url.QueryEscape(secret); esc != secret {
-		s = strings.ReplaceAll(s, esc, redacted)
-	}
-	if esc := url.PathEscape(secret); esc != secret {
-		s = strings.ReplaceAll(s, esc, redacted)
-	}
-	return s
+	return redact.Secrets(s, secret)
 }
 
 // Batch is the Sender.Send every destination shares: it refuses the events the platform would

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/redact"
 )
 
 // Setting declares one setting of a destination: the API validates it (CheckSettings and the
@@ -301,7 +302,7 @@ func (c Credentials) Get(name string) string { return c.values[name] }
 // Names returns the names of the secrets set, sorted.
 func (c Credentials) Names() []string { return slices.Sorted(maps.Keys(c.values)) }
 
-const redacted = "[REDACTED]"
+const redacted = redact.Mark
 
 func (Credentials) String() string   { return redacted }
 func (Credentials) GoString() string { return redacted }

@@ -8,10 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/hubtrack/hub/internal/egress"
+	"github.com/hubtrack/hub/internal/redact"
 )
 
 // What every Source does the same way around its platform's HTTP API: one client that never
@@ -63,31 +62,11 @@ func ReadBody(ctx context.Context, resp *http.Response, maxBytes int, name, api 
 const MaxMessage = 300
 
 // Quote is how an error quotes a platform's message s: every secret removed, as is and
-// URL-escaped, then cut to MaxMessage bytes on a rune boundary. The order matters: a secret the
-// cut crosses would leave its first part behind, which no longer matches it and so survives.
-// The error reaches the API (an ad account's reason) and the import's log. dest.Quote does the
-// same for the destinations; spend does not import dest.
+// URL-escaped, then cut to MaxMessage bytes on a rune boundary (redact.Quote, the one
+// implementation spend and dest share; the order matters, see there). The error reaches the
+// API (an ad account's reason) and the import's log.
 func Quote(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if sec = strings.TrimSpace(sec); sec == "" {
-			continue
-		}
-		s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		if esc := url.QueryEscape(sec); esc != sec {
-			s = strings.ReplaceAll(s, esc, "[REDACTED]")
-		}
-		if esc := url.PathEscape(sec); esc != sec {
-			s = strings.ReplaceAll(s, esc, "[REDACTED]")
-		}
-	}
-	if len(s) <= MaxMessage {
-		return s
-	}
-	cut := MaxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return redact.Quote(s, MaxMessage, secrets...)
 }
 
 // StripURL drops the URL from a transport error and keeps its cause.

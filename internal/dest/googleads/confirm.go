@@ -96,7 +96,7 @@ func (p *prepared) retrieve(ctx context.Context, requestID string) dest.Confirma
 	if resp.StatusCode == http.StatusUnauthorized {
 		p.dropToken(tok)
 	}
-	c.Message = strings.ReplaceAll(c.Message, tok, "[REDACTED]")
+	c.Message = dest.Redact(c.Message, tok)
 	return c
 }
 
