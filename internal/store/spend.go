@@ -77,7 +77,8 @@ type SpendFilter struct {
 }
 
 // AdSpend is the store seam of ad accounts and their imported spend. Rows are upserted on
-// (account, ad, day): a re-import replaces a day's figures, never adds to them. Lists of
+// (account, ad, day): a re-import replaces a day's figures, never adds to them; the import
+// replaces an account's days as a whole (ReplaceSpend). Lists of
 // accounts are newest first (id descending); ListSpend is ordered by day, account, campaign,
 // ad set and ad. A write to an account of another tenant is ErrNotFound; connecting the same
 // platform account twice in a tenant is ErrConflict.
@@ -97,7 +98,17 @@ type AdSpend interface {
 	// DeleteAdAccount removes the account and its spend.
 	DeleteAdAccount(ctx context.Context, tenantID, id string) error
 	// UpsertSpend writes rows in one transaction and returns how many it wrote; every row's
-	// account must be its tenant's (else ErrNotFound and nothing is written).
+	// account must be its tenant's (else ErrNotFound and nothing is written). Rows of the
+	// same days it is not given stand.
 	UpsertSpend(ctx context.Context, rows []SpendRow) (int, error)
+	// ReplaceSpend makes one account's spend of the days f.Since..f.Until (f.TenantID and
+	// f.AccountID required) exactly rows, in one transaction, and returns how many rows it
+	// wrote: those days' rows that rows does not hold are deleted (platforms leave out an ad
+	// without spend that day, so an ad a complete read of the days no longer returns has
+	// none), the others replaced. Every row must be of that account and inside the days, else
+	// nothing is written; an account that is not the tenant's is ErrNotFound. Only a complete
+	// read of the days may replace them: a failed or partial one must not delete what an
+	// earlier import stored.
+	ReplaceSpend(ctx context.Context, f SpendFilter, rows []SpendRow) (int, error)
 	ListSpend(ctx context.Context, f SpendFilter) ([]SpendRow, error)
 }

@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -120,9 +122,6 @@ func (q *queries) UpsertSpend(ctx context.Context, rows []store.SpendRow) (int, 
 	}
 	written := 0
 	err := q.runTx(ctx, func(q *queries) error {
-		// Each account is locked (its row, FOR UPDATE on PostgreSQL; SQLite has one writer)
-		// before its spend is written, in id order, so two imports of one account's days
-		// never sum its campaign days from each other's half-written rows.
 		var accounts [][2]string
 		checked := map[[2]string]bool{}
 		type accountDay struct{ tenant, account, day string }
@@ -138,51 +137,20 @@ func (q *queries) UpsertSpend(ctx context.Context, rows []store.SpendRow) (int, 
 				accounts = append(accounts, key)
 			}
 		}
-		slices.SortFunc(accounts, func(a, b [2]string) int { return cmp.Compare(a[1], b[1]) })
-		for _, key := range accounts {
-			var id string
-			err := q.queryRow(ctx, q.w, `SELECT id FROM ad_accounts WHERE tenant_id = $1 AND id = $2`+q.f.ForUpdate,
-				key[0], key[1]).Scan(&id)
-			if isNoRows(err) {
-				return mustAffect("upsert spend: ad account", 0, nil)
-			}
-			if err != nil {
-				return wrap("upsert spend", err)
-			}
+		if err := q.lockAdAccounts(ctx, "upsert spend", accounts); err != nil {
+			return err
 		}
-		now := q.now()
-		for _, r := range rows {
-			if r.ImportedAt.IsZero() {
-				r.ImportedAt = now
-			}
-			_, err := q.exec(ctx, q.w, `INSERT INTO ad_spend (`+spendCols+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-				ON CONFLICT (account_id, ad_id, day) DO UPDATE SET platform = excluded.platform,
-					campaign_id = excluded.campaign_id, campaign_name = excluded.campaign_name,
-					adset_id = excluded.adset_id, adset_name = excluded.adset_name, ad_name = excluded.ad_name,
-					currency = excluded.currency, spend_micros = excluded.spend_micros,
-					impressions = excluded.impressions, clicks = excluded.clicks, imported_at = excluded.imported_at`,
-				r.TenantID, r.AccountID, r.Platform, r.Date, r.CampaignID, r.CampaignName, r.AdSetID, r.AdSetName, r.AdID, r.AdName,
-				r.Currency, r.SpendMicros, r.Impressions, r.Clicks, q.f.Time(r.ImportedAt))
-			if err != nil {
-				return q.writeErr("upsert spend", err)
-			}
-			written++
+		n, err := q.writeSpend(ctx, "upsert spend", rows)
+		if err != nil {
+			return err
 		}
+		written = n
 		// The campaign-day sums of every (account, day) written are summed again from its
 		// rows: a revision that replaces a day's figures (or moves an ad to another campaign)
 		// leaves them equal to a sum from scratch.
 		for _, d := range days {
-			if _, err := q.exec(ctx, q.w, `DELETE FROM ad_spend_campaign_day WHERE account_id = $1 AND day = $2`, d.account, d.day); err != nil {
-				return wrap("upsert spend: campaign days", err)
-			}
-			if _, err := q.exec(ctx, q.w, `INSERT INTO ad_spend_campaign_day (account_id, day, platform, currency, campaign_id,
-					tenant_id, campaign_name, spend_micros, impressions, clicks)
-				SELECT account_id, day, platform, currency, campaign_id, $3, max(campaign_name), CAST(sum(spend_micros) AS bigint),
-					CAST(sum(impressions) AS bigint), CAST(sum(clicks) AS bigint)
-				FROM ad_spend WHERE account_id = $1 AND day = $2 AND tenant_id = $3
-				GROUP BY account_id, day, platform, currency, campaign_id`, d.account, d.day, d.tenant); err != nil {
-				return wrap("upsert spend: campaign days", err)
+			if err := q.sumCampaignDays(ctx, "upsert spend", d.tenant, d.account, d.day, d.day); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -191,6 +159,114 @@ func (q *queries) UpsertSpend(ctx context.Context, rows []store.SpendRow) (int, 
 		return 0, err
 	}
 	return written, nil
+}
+
+// ReplaceSpend makes the rows f selects (one account's days f.Since..f.Until) exactly rows, in
+// one transaction: the days' rows are deleted and rows written, and the days' campaign sums
+// summed again.
+func (q *queries) ReplaceSpend(ctx context.Context, f store.SpendFilter, rows []store.SpendRow) (int, error) {
+	if f.TenantID == "" || f.AccountID == "" {
+		return 0, errors.New("sqlstore: replace spend: a tenant and an account are required")
+	}
+	since, err1 := time.Parse(time.DateOnly, f.Since)
+	until, err2 := time.Parse(time.DateOnly, f.Until)
+	if err1 != nil || err2 != nil || until.Before(since) {
+		return 0, fmt.Errorf("sqlstore: replace spend: %q..%q is not a span of days", f.Since, f.Until)
+	}
+	for _, r := range rows {
+		if r.TenantID != f.TenantID || r.AccountID != f.AccountID {
+			return 0, fmt.Errorf("sqlstore: replace spend: a row of account %s among the rows of account %s", r.AccountID, f.AccountID)
+		}
+		if r.Date < f.Since || r.Date > f.Until {
+			return 0, fmt.Errorf("sqlstore: replace spend: a row of %s outside %s..%s", r.Date, f.Since, f.Until)
+		}
+	}
+	written := 0
+	err := q.runTx(ctx, func(q *queries) error {
+		if err := q.lockAdAccounts(ctx, "replace spend", [][2]string{{f.TenantID, f.AccountID}}); err != nil {
+			return err
+		}
+		if _, err := q.exec(ctx, q.w, `DELETE FROM ad_spend WHERE account_id = $1 AND tenant_id = $2 AND day >= $3 AND day <= $4`,
+			f.AccountID, f.TenantID, f.Since, f.Until); err != nil {
+			return wrap("replace spend", err)
+		}
+		n, err := q.writeSpend(ctx, "replace spend", rows)
+		if err != nil {
+			return err
+		}
+		written = n
+		return q.sumCampaignDays(ctx, "replace spend", f.TenantID, f.AccountID, f.Since, f.Until)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return written, nil
+}
+
+// lockAdAccounts locks each account (its row, FOR UPDATE on PostgreSQL; SQLite has one
+// writer), in id order, before its spend is written, so two imports of one account's days
+// never sum its campaign days from each other's half-written rows. An account that is not its
+// tenant's is ErrNotFound.
+func (q *queries) lockAdAccounts(ctx context.Context, op string, accounts [][2]string) error {
+	accounts = slices.Clone(accounts)
+	slices.SortFunc(accounts, func(a, b [2]string) int { return cmp.Compare(a[1], b[1]) })
+	for _, key := range accounts {
+		var id string
+		err := q.queryRow(ctx, q.w, `SELECT id FROM ad_accounts WHERE tenant_id = $1 AND id = $2`+q.f.ForUpdate,
+			key[0], key[1]).Scan(&id)
+		if isNoRows(err) {
+			return mustAffect(op+": ad account", 0, nil)
+		}
+		if err != nil {
+			return wrap(op, err)
+		}
+	}
+	return nil
+}
+
+// writeSpend upserts rows on (account, ad, day), a zero ImportedAt stamped with the clock, and
+// returns how many it wrote.
+func (q *queries) writeSpend(ctx context.Context, op string, rows []store.SpendRow) (int, error) {
+	now := q.now()
+	written := 0
+	for _, r := range rows {
+		if r.ImportedAt.IsZero() {
+			r.ImportedAt = now
+		}
+		_, err := q.exec(ctx, q.w, `INSERT INTO ad_spend (`+spendCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			ON CONFLICT (account_id, ad_id, day) DO UPDATE SET platform = excluded.platform,
+				campaign_id = excluded.campaign_id, campaign_name = excluded.campaign_name,
+				adset_id = excluded.adset_id, adset_name = excluded.adset_name, ad_name = excluded.ad_name,
+				currency = excluded.currency, spend_micros = excluded.spend_micros,
+				impressions = excluded.impressions, clicks = excluded.clicks, imported_at = excluded.imported_at`,
+			r.TenantID, r.AccountID, r.Platform, r.Date, r.CampaignID, r.CampaignName, r.AdSetID, r.AdSetName, r.AdID, r.AdName,
+			r.Currency, r.SpendMicros, r.Impressions, r.Clicks, q.f.Time(r.ImportedAt))
+		if err != nil {
+			return 0, q.writeErr(op, err)
+		}
+		written++
+	}
+	return written, nil
+}
+
+// sumCampaignDays sums an account's days since..until per platform, currency and campaign
+// again from its rows (ad_spend_campaign_day, which the Campaigns report reads), so the sums
+// equal a sum from scratch whatever the rows' history; a day without rows has no sums.
+func (q *queries) sumCampaignDays(ctx context.Context, op, tenantID, accountID, since, until string) error {
+	if _, err := q.exec(ctx, q.w, `DELETE FROM ad_spend_campaign_day WHERE account_id = $1 AND day >= $2 AND day <= $3`,
+		accountID, since, until); err != nil {
+		return wrap(op+": campaign days", err)
+	}
+	if _, err := q.exec(ctx, q.w, `INSERT INTO ad_spend_campaign_day (account_id, day, platform, currency, campaign_id,
+			tenant_id, campaign_name, spend_micros, impressions, clicks)
+		SELECT account_id, day, platform, currency, campaign_id, $4, max(campaign_name), CAST(sum(spend_micros) AS bigint),
+			CAST(sum(impressions) AS bigint), CAST(sum(clicks) AS bigint)
+		FROM ad_spend WHERE account_id = $1 AND day >= $2 AND day <= $3 AND tenant_id = $4
+		GROUP BY account_id, day, platform, currency, campaign_id`, accountID, since, until, tenantID); err != nil {
+		return wrap(op+": campaign days", err)
+	}
+	return nil
 }
 
 func (q *queries) ListSpend(ctx context.Context, f store.SpendFilter) ([]store.SpendRow, error) {

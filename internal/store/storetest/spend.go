@@ -301,6 +301,109 @@ func testSpendCampaignDays(t *testing.T, s store.Store) {
 	}
 }
 
+// testSpendReplace: ReplaceSpend makes an account's days exactly the rows it is given: a
+// re-import of days that no longer holds an ad (its spend corrected to zero, or the ad deleted
+// and the platform dropping it) deletes that ad's rows of those days, and no other day's,
+// account's or tenant's; a day given no row is emptied; the campaign-day sums follow; and a
+// row outside the days, of another account, or for another tenant's account is refused
+// without deleting or writing anything.
+func testSpendReplace(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	a := must(s.CreateAdAccount(ctx, newAdAccount(w.a.ID, "111")))(t)
+	a2 := must(s.CreateAdAccount(ctx, newAdAccount(w.a.ID, "222")))(t)
+	b := must(s.CreateAdAccount(ctx, newAdAccount(w.b.ID, "111")))(t)
+	must(s.UpsertSpend(ctx, []store.SpendRow{
+		spendRow(a, "2026-03-01", "1", 1_000_000), spendRow(a, "2026-03-01", "2", 2_000_000),
+		spendRow(a, "2026-03-02", "1", 4_000_000), spendRow(a, "2026-03-02", "2", 8_000_000),
+		spendRow(a, "2026-03-03", "1", 16_000_000),
+		spendRow(a2, "2026-03-01", "2", 32_000_000), spendRow(b, "2026-03-01", "2", 64_000_000),
+	}))(t)
+	// What the tenant's rows hold, as day/account/ad -> micros, and what its campaign-day sums
+	// (the Campaigns report's campaign level) hold per day.
+	held := func(tenant string) map[string]int64 {
+		t.Helper()
+		out := map[string]int64{}
+		for _, r := range must(s.ListSpend(ctx, store.SpendFilter{TenantID: tenant}))(t) {
+			k := r.Date + "/" + r.AccountID + "/" + r.AdID
+			if r.AccountID == a.ID {
+				k = r.Date + "/a/" + r.AdID
+			} else if r.AccountID == a2.ID {
+				k = r.Date + "/a2/" + r.AdID
+			}
+			out[k] = r.SpendMicros
+		}
+		return out
+	}
+	sums := func() map[string]int64 {
+		t.Helper()
+		out := map[string]int64{}
+		for _, r := range must(s.SpendByAd(ctx, store.SpendByAdFilter{TenantID: w.a.ID, Since: "2026-03-01", Until: "2026-03-03",
+			Campaigns: true, Days: true}))(t) {
+			out[r.Date+"/"+r.CampaignID] = r.SpendMicros
+		}
+		return out
+	}
+	days := store.SpendFilter{TenantID: w.a.ID, AccountID: a.ID, Since: "2026-03-01", Until: "2026-03-02"}
+
+	// Refusals first: nothing deleted, nothing written.
+	before, beforeB, beforeSums := held(w.a.ID), held(w.b.ID), sums()
+	outside := spendRow(a, "2026-03-03", "1", 1)
+	other := spendRow(a2, "2026-03-01", "1", 1)
+	for name, try := range map[string]func() error{
+		"a row outside the days": func() error {
+			_, err := s.ReplaceSpend(ctx, days, []store.SpendRow{spendRow(a, "2026-03-01", "1", 1), outside})
+			return err
+		},
+		"a row of another account": func() error { _, err := s.ReplaceSpend(ctx, days, []store.SpendRow{other}); return err },
+		"no account": func() error {
+			_, err := s.ReplaceSpend(ctx, store.SpendFilter{TenantID: w.a.ID, Since: "2026-03-01", Until: "2026-03-02"}, nil)
+			return err
+		},
+		"days reversed": func() error {
+			_, err := s.ReplaceSpend(ctx, store.SpendFilter{TenantID: w.a.ID, AccountID: a.ID, Since: "2026-03-02", Until: "2026-03-01"}, nil)
+			return err
+		},
+		"not days": func() error {
+			_, err := s.ReplaceSpend(ctx, store.SpendFilter{TenantID: w.a.ID, AccountID: a.ID, Since: "yesterday", Until: "2026-03-01"}, nil)
+			return err
+		},
+	} {
+		if err := try(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	stray := spendRow(b, "2026-03-01", "2", 1)
+	_, err := s.ReplaceSpend(ctx, store.SpendFilter{TenantID: w.a.ID, AccountID: b.ID, Since: "2026-03-01", Until: "2026-03-01"},
+		[]store.SpendRow{func() store.SpendRow { stray.TenantID = w.a.ID; return stray }()})
+	wantErr(t, err, store.ErrNotFound, "replace another tenant's account")
+	_, err = s.ReplaceSpend(ctx, store.SpendFilter{TenantID: w.a.ID, AccountID: b.ID, Since: "2026-03-01", Until: "2026-03-01"}, nil)
+	wantErr(t, err, store.ErrNotFound, "empty another tenant's account's day")
+	equal(t, "after the refusals", held(w.a.ID), before)
+	equal(t, "other tenant after the refusals", held(w.b.ID), beforeB)
+	equal(t, "sums after the refusals", sums(), beforeSums)
+
+	// The platform no longer returns ad 2 on 2026-03-01 (corrected to zero) nor ad 1 on
+	// 2026-03-02 (deleted), and revised ad 1 on 2026-03-01.
+	n := must(s.ReplaceSpend(ctx, days, []store.SpendRow{spendRow(a, "2026-03-01", "1", 1_500_000), spendRow(a, "2026-03-02", "2", 8_000_000)}))(t)
+	if n != 2 {
+		t.Errorf("replaced with %d rows, want 2", n)
+	}
+	equal(t, "replaced", held(w.a.ID), map[string]int64{
+		"2026-03-01/a/1": 1_500_000, "2026-03-02/a/2": 8_000_000, "2026-03-03/a/1": 16_000_000, "2026-03-01/a2/2": 32_000_000,
+	})
+	equal(t, "other tenant untouched", held(w.b.ID), beforeB)
+	equal(t, "campaign-day sums", sums(), map[string]int64{"2026-03-01/c1": 1_500_000 + 32_000_000, "2026-03-02/c1": 8_000_000,
+		"2026-03-03/c1": 16_000_000})
+
+	// A day the platform returns nothing for is emptied, sums included.
+	if n := must(s.ReplaceSpend(ctx, store.SpendFilter{TenantID: w.a.ID, AccountID: a.ID, Since: "2026-03-03", Until: "2026-03-03"}, nil))(t); n != 0 {
+		t.Errorf("an empty replace wrote %d rows", n)
+	}
+	equal(t, "emptied day", held(w.a.ID), map[string]int64{"2026-03-01/a/1": 1_500_000, "2026-03-02/a/2": 8_000_000, "2026-03-01/a2/2": 32_000_000})
+	equal(t, "emptied day's sums", sums(), map[string]int64{"2026-03-01/c1": 1_500_000 + 32_000_000, "2026-03-02/c1": 8_000_000})
+}
+
 // testLongAdNames: a click whose UTMs each carry 5 kB of 4-byte characters (the widest a
 // name can be per character) is attributed and read back by the Campaigns report's read:
 // domain.ParseAdRef cuts names to 200 characters and 400 bytes, so the orders_ad index row

@@ -79,6 +79,7 @@ func Run(t *testing.T, open Open) {
 		{"AdAccounts", testAdAccounts},
 		{"Spend", testSpend},
 		{"SpendCampaignDays", testSpendCampaignDays},
+		{"SpendReplace", testSpendReplace},
 		{"LongAdNames", testLongAdNames},
 		{"AdSalesDayEdges", testAdSalesDayEdges},
 		{"Alerts", testAlerts},
