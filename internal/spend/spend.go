@@ -69,12 +69,14 @@ type Source interface {
 	// Account reads the ad account's name, currency and time zone, and so checks that the
 	// credentials can read it.
 	Account(ctx context.Context, credentials []byte, accountID string) (Account, error)
-	// Daily reads one Row per ad and day of r (days without spend may be absent) and hands
-	// them to emit page by page, in any order; it returns after the last page. A Source
-	// splits r, pages and runs asynchronous reports as its platform needs. An error from emit
-	// stops it and is returned. On a *ThrottledError or a *PermanentError the rows already
-	// emitted stand; the caller retries the whole range later (rows are upserted on ad and
-	// day, so a repeated row replaces itself).
+	// Daily reads one Row per ad and day of r (an ad without spend on a day may be absent)
+	// and hands them to emit page by page, in any order; it returns after the last page. A
+	// Source splits r, pages and runs asynchronous reports as its platform needs. An error
+	// from emit stops it and is returned. nil means the rows emitted are all of r's spend: the
+	// importer then replaces r's days with them, so an ad absent from them has none. A read
+	// that ended but may leave out rows the platform holds returns *IncompleteError; any other
+	// error (*ThrottledError, *PermanentError, ordinary) means the read failed, and the caller
+	// keeps nothing of it and reads the whole range again later.
 	Daily(ctx context.Context, credentials []byte, accountID string, r Range, emit func([]Row) error) error
 }
 
@@ -99,6 +101,25 @@ type PermanentError struct {
 
 func (e *PermanentError) Error() string {
 	return fmt.Sprintf("spend: refused (code %d): %s", e.Code, e.Message)
+}
+
+// IncompleteError says Daily read its whole range, but the platform's answer may leave out
+// rows it holds (it refused the filter that asks for deleted ads, so their spend is missing):
+// the rows emitted are right, but an ad absent from them may still have spend, so they must
+// not replace the range (the importer writes them and deletes nothing).
+type IncompleteError struct {
+	Reason string // why rows may be missing, without secrets
+}
+
+func (e *IncompleteError) Error() string {
+	return "spend: the read may leave rows out: " + e.Reason
+}
+
+// Incomplete reports whether err is (or wraps) an *IncompleteError and returns it.
+func Incomplete(err error) (*IncompleteError, bool) {
+	var i *IncompleteError
+	ok := errors.As(err, &i)
+	return i, ok
 }
 
 // Throttled reports whether err is (or wraps) a *ThrottledError and returns it.

@@ -5,8 +5,10 @@
 // shows; the Sources own the platforms' protocols.
 //
 // One River job per account does the work, unique per account across replicas (River's unique
-// jobs over the shared database), so an account is imported by one replica at a time. Rows are
-// upserted on (account, ad, day), so a repeated range replaces its rows and never adds to them.
+// jobs over the shared database), so an account is imported by one replica at a time. A range
+// read completely replaces the account's rows of its days as a whole, so a repeated range
+// never adds to them and an ad the platform no longer returns for a day keeps no old figure;
+// a failed read writes and deletes nothing.
 package spendimport
 
 import (
@@ -91,6 +93,7 @@ type Store interface {
 	ListAllAdAccounts(ctx context.Context) ([]store.AdAccount, error)
 	SetAdAccountImport(ctx context.Context, tenantID, id string, st store.AdAccountImport) error
 	UpsertSpend(ctx context.Context, rows []store.SpendRow) (int, error)
+	ReplaceSpend(ctx context.Context, f store.SpendFilter, rows []store.SpendRow) (int, error)
 }
 
 // Importer imports spend. Sources maps each platform to its Source.
@@ -349,25 +352,39 @@ func (i *Importer) Run(ctx context.Context, tenantID, accountID string, now bool
 	return res, i.save(ctx, a)
 }
 
-// importRange reads r from the platform and upserts every page as it comes.
+// importRange reads r from the platform and, once the read is complete, replaces the
+// account's rows of r's days with what it returned (store.ReplaceSpend, one transaction):
+// platforms leave out an ad without spend that day, so an ad no longer returned for a day (its
+// spend corrected to zero, or the ad deleted and dropped) loses its old figure. Nothing is
+// written until the read ends, and nothing at all when it fails: a failed or throttled read
+// deletes nothing, and its range is read again whole. A read the Source says may leave rows
+// out (*spend.IncompleteError) writes its rows over the old ones and deletes none. The range's
+// rows are held in memory until then (a 28-day window of a large account is tens of thousands
+// of rows).
 func (i *Importer) importRange(ctx context.Context, src spend.Source, creds []byte, a store.AdAccount, r spend.Range) (int, error) {
-	written := 0
+	var out []store.SpendRow
 	err := src.Daily(ctx, creds, a.ExternalID, r, func(rows []spend.Row) error {
-		out := make([]store.SpendRow, 0, len(rows))
 		for _, row := range rows {
 			if row.AdID == "" || row.Date == "" {
-				continue // nothing to key it on
+				// Nothing to key it on; keeping the read would replace the day without it.
+				return fmt.Errorf("the platform returned a row without an ad id or day (%q)", row.Date)
 			}
 			out = append(out, store.SpendRow{TenantID: a.TenantID, AccountID: a.ID, Platform: a.Platform, Date: row.Date,
 				CampaignID: row.CampaignID, CampaignName: row.CampaignName, AdSetID: row.AdSetID, AdSetName: row.AdSetName,
 				AdID: row.AdID, AdName: row.AdName, Currency: a.Currency, SpendMicros: row.SpendMicros,
 				Impressions: row.Impressions, Clicks: row.Clicks})
 		}
-		n, err := i.Store.UpsertSpend(ctx, out)
-		written += n
-		return err
+		return nil
 	})
-	return written, err
+	if inc, ok := spend.Incomplete(err); ok {
+		i.log().Warn("spend import: the platform's answer may leave rows out; rows written, none deleted",
+			"account", a.ID, "platform", a.Platform, "since", r.Since, "until", r.Until, "reason", inc.Reason)
+		return i.Store.UpsertSpend(ctx, out)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return i.Store.ReplaceSpend(ctx, store.SpendFilter{TenantID: a.TenantID, AccountID: a.ID, Since: r.Since, Until: r.Until}, out)
 }
 
 // failed records a failed import: a throttle sets RetryAt and asks for the job after it; a

@@ -34,6 +34,12 @@ type platform struct {
 	now      func() time.Time
 	pageSize int
 	fail     func(call int) error
+	// gone are the day/ad rows the platform no longer returns (spend corrected to zero, an
+	// ad deleted and dropped); revised, figures it now returns instead of figure's; and
+	// incomplete makes a read that ends say it may leave rows out.
+	gone       map[string]bool
+	revised    map[string]int64
+	incomplete bool
 
 	mu        sync.Mutex
 	calls     []spend.Range
@@ -89,8 +95,18 @@ func (p *platform) Daily(ctx context.Context, creds []byte, id string, r spend.R
 	for d := until; !d.Before(since); d = d.AddDate(0, 0, -1) {
 		day := d.Format(time.DateOnly)
 		for _, ad := range ads(day) {
+			p.mu.Lock()
+			gone := p.gone[day+"/"+ad]
+			micros, revised := p.revised[day+"/"+ad]
+			p.mu.Unlock()
+			if gone {
+				continue
+			}
+			if !revised {
+				micros = figure(day, ad)
+			}
 			rows = append(rows, spend.Row{Date: day, CampaignID: "c1", CampaignName: "Black Friday", AdSetID: "s1",
-				AdSetName: "Lookalike", AdID: ad, AdName: "Vídeo " + ad, SpendMicros: figure(day, ad), Impressions: 1000, Clicks: 10})
+				AdSetName: "Lookalike", AdID: ad, AdName: "Vídeo " + ad, SpendMicros: micros, Impressions: 1000, Clicks: 10})
 		}
 	}
 	size := p.pageSize
@@ -114,6 +130,9 @@ func (p *platform) Daily(ctx context.Context, creds []byte, id string, r spend.R
 				return err
 			}
 		}
+	}
+	if p.incomplete {
+		return &spend.IncompleteError{Reason: "a filter was refused"}
 	}
 	return nil
 }
@@ -440,4 +459,89 @@ func TestExplainEveryReason(t *testing.T) {
 			t.Errorf("%s: en %q, pt-BR %q", r, en, pt)
 		}
 	}
+}
+
+// TestReimportReplacesTheDays: platforms leave out an ad without spend that day, so a
+// re-import of days that no longer returns an ad (its spend corrected to zero, or the ad
+// deleted and dropped) deletes that ad's old figure of those days, and no other day's. A read
+// that fails after its first page (an ordinary error, a throttle, a refusal) deletes and
+// writes nothing, and a read that may leave rows out (IncompleteError) writes its rows and
+// deletes none: an acknowledged figure is never lost to a failed or partial import.
+func TestReimportReplacesTheDays(t *testing.T) {
+	t.Parallel()
+	teststore.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		c := newClock(connectedAt)
+		f := connect(t, st, connectedAt, "EAA-test")
+		p := &platform{now: c.Now, pageSize: 2}
+		imp := &spendimport.Importer{Store: st, Sources: map[spend.Platform]spend.Source{spend.Meta: p}, Keys: f.keys,
+			Now: c.Now, ChunkDays: 15}
+		drive(t, imp, c, f, 20)
+		first := accountToday.AddDate(0, 0, -89)
+		want := expected(first, accountToday)
+		sameRows(t, stored(t, st, f.tenant.ID), want)
+
+		// Today (2026-03-09: ads 101 and 102) and yesterday (101, 102 and 103): the platform
+		// corrected ad 101's spend of yesterday to zero, dropped ad 102 of today (deleted) and
+		// revised ad 103 of yesterday.
+		today, yesterday := accountToday.Format(time.DateOnly), accountToday.AddDate(0, 0, -1).Format(time.DateOnly)
+		p.mu.Lock()
+		p.gone = map[string]bool{yesterday + "/101": true, today + "/102": true}
+		p.revised = map[string]int64{yesterday + "/103": 777_000}
+		p.mu.Unlock()
+
+		for _, failure := range []error{
+			errors.New("connection reset"),
+			&spend.ThrottledError{RetryAfter: 5 * time.Minute, Code: 80000, Message: "too many calls"},
+			&spend.PermanentError{Code: 190, Message: "Error validating access token"},
+		} {
+			p.fail = func(int) error { return failure }
+			if _, err := imp.Run(ctx, f.tenant.ID, f.account.ID, true); err == nil && spendimport.State(importOf(t, f), c.Now()) == spendimport.StateUpToDate {
+				t.Fatalf("%T: the run succeeded", failure)
+			}
+			sameRows(t, stored(t, st, f.tenant.ID), want)
+			// The account as it was, for the next failure (a throttle's wait passed, a refusal's
+			// pause lifted as updating the account does).
+			c.Add(10 * time.Minute)
+			im := importOf(t, f)
+			im.Paused, im.RetryAt, im.LastError = false, nil, ""
+			if err := st.SetAdAccountImport(ctx, f.tenant.ID, f.account.ID, im); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		p.fail = nil
+		res, err := imp.Run(ctx, f.tenant.ID, f.account.ID, true)
+		if err != nil || len(res.Ranges) != 1 || res.Ranges[0] != (spend.Range{Since: yesterday, Until: today}) {
+			t.Fatalf("import now: %+v, %v", res, err)
+		}
+		delete(want, yesterday+"/101")
+		delete(want, today+"/102")
+		want[yesterday+"/103"] = 777_000
+		sameRows(t, stored(t, st, f.tenant.ID), want)
+
+		// A read that may leave rows out: its rows are written, the rows it left out stand.
+		p.mu.Lock()
+		p.incomplete = true
+		p.gone[yesterday+"/102"] = true
+		p.revised[yesterday+"/103"] = 888_000
+		p.mu.Unlock()
+		if _, err := imp.Run(ctx, f.tenant.ID, f.account.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		want[yesterday+"/103"] = 888_000
+		sameRows(t, stored(t, st, f.tenant.ID), want)
+		if im := importOf(t, f); im.LastError != "" || im.Paused {
+			t.Errorf("after an incomplete read: %+v, want a success", im)
+		}
+	})
+}
+
+func importOf(t *testing.T, f fixture) store.AdAccountImport {
+	t.Helper()
+	a, err := f.st.GetAdAccount(context.Background(), f.tenant.ID, f.account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Import
 }

@@ -42,7 +42,7 @@ func (s *Source) Daily(ctx context.Context, credentials []byte, accountID string
 		err := c.syncRead(ctx, r, emit)
 		var tmd *tooMuchData
 		if !errors.As(err, &tmd) {
-			return err
+			return c.complete(err)
 		}
 	}
 	for _, part := range r.Split(s.runDays()) {
@@ -50,7 +50,17 @@ func (s *Source) Daily(ctx context.Context, credentials []byte, accountID string
 			return err
 		}
 	}
-	return nil
+	return c.complete(nil)
+}
+
+// complete is a read's outcome: err, or, when the read ended after Meta refused the status
+// filter, an *spend.IncompleteError (deleted ads' spend is missing from what was emitted, so
+// it must not replace the range's rows).
+func (c *call) complete(err error) error {
+	if err == nil && c.noFilter {
+		return &spend.IncompleteError{Reason: "meta: Insights refused the ad.effective_status filter, so deleted ads' spend is missing"}
+	}
+	return err
 }
 
 // EffectiveStatuses are the ad effective statuses the Insights request asks for. Meta's

@@ -70,6 +70,10 @@ func (s *Source) Daily(ctx context.Context, credentials []byte, accountID string
 			}
 		}
 	}
+	if !filter {
+		// Deleted ads' spend is missing from what was emitted: it must not replace the range.
+		return &spend.IncompleteError{Reason: "tiktok: the report refused the ad_status filter, so deleted ads' spend is missing"}
+	}
 	return nil
 }
 
