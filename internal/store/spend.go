@@ -48,7 +48,9 @@ func AdAccountCredentialsAD(accountID string) []byte {
 	return []byte("ad_account_credentials:" + accountID)
 }
 
-// SpendRow is the cost of one ad on one of its account's days (spend.Row with its account).
+// SpendRow is the cost of one ad on one of its account's days (spend.Row with its account),
+// or of a whole campaign the platform reports only as a whole (AdID and AdSetID empty: Google's
+// Performance Max has no ad groups).
 type SpendRow struct {
 	TenantID     string
 	AccountID    string
@@ -77,8 +79,9 @@ type SpendFilter struct {
 }
 
 // AdSpend is the store seam of ad accounts and their imported spend. Rows are upserted on
-// (account, ad, day): a re-import replaces a day's figures, never adds to them; the import
-// replaces an account's days as a whole (ReplaceSpend). Lists of
+// (account, ad, day), a campaign-level row on (account, campaign, day): a re-import replaces
+// a day's figures, never adds to them; the import replaces an account's days as a whole
+// (ReplaceSpend). Lists of
 // accounts are newest first (id descending); ListSpend is ordered by day, account, campaign,
 // ad set and ad. A write to an account of another tenant is ErrNotFound; connecting the same
 // platform account twice in a tenant is ErrConflict.

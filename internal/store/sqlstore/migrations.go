@@ -1457,4 +1457,50 @@ ALTER TABLE orders ADD COLUMN site text NOT NULL DEFAULT '';
 ALTER TABLE order_history ADD COLUMN reversal_minor bigint;
 `,
 	},
+	{
+		// Spend the platform reports only per campaign (Google's Performance Max has no ad
+		// groups): such a row has no ad (ad_id and adset_id empty), so it is keyed by its
+		// campaign. The key becomes (account, campaign, ad, day); an ad's row stays unique per
+		// (account, ad, day) through a partial index, so an ad moved to another campaign is
+		// still replaced, not doubled. SQLite cannot change a primary key, so it rebuilds
+		// ad_spend (nothing refers to it) with its indexes.
+		Name: "spend of campaigns without ad groups",
+		Postgres: `
+ALTER TABLE ad_spend DROP CONSTRAINT ad_spend_pkey;
+ALTER TABLE ad_spend ADD PRIMARY KEY (account_id, campaign_id, ad_id, day);
+CREATE UNIQUE INDEX ad_spend_ad ON ad_spend (account_id, ad_id, day) WHERE ad_id <> '';
+`,
+		SQLite: `
+CREATE TABLE ad_spend_new (
+	account_id    text COLLATE "C" NOT NULL REFERENCES ad_accounts (id) ON DELETE CASCADE,
+	ad_id         text NOT NULL,
+	day           text NOT NULL,
+	tenant_id     text COLLATE "C" NOT NULL,
+	platform      text NOT NULL,
+	campaign_id   text NOT NULL,
+	campaign_name text NOT NULL,
+	adset_id      text NOT NULL,
+	adset_name    text NOT NULL,
+	ad_name       text NOT NULL,
+	currency      text NOT NULL,
+	spend_micros  bigint NOT NULL,
+	impressions   bigint NOT NULL,
+	clicks        bigint NOT NULL,
+	imported_at   timestamptz NOT NULL,
+	PRIMARY KEY (account_id, campaign_id, ad_id, day)
+);
+INSERT INTO ad_spend_new (account_id, ad_id, day, tenant_id, platform, campaign_id, campaign_name, adset_id, adset_name, ad_name,
+	currency, spend_micros, impressions, clicks, imported_at)
+	SELECT account_id, ad_id, day, tenant_id, platform, campaign_id, campaign_name, adset_id, adset_name, ad_name,
+		currency, spend_micros, impressions, clicks, imported_at FROM ad_spend;
+DROP TABLE ad_spend;
+ALTER TABLE ad_spend_new RENAME TO ad_spend;
+CREATE INDEX ad_spend_tenant_day ON ad_spend (tenant_id, day);
+CREATE INDEX ad_spend_by_ad ON ad_spend (tenant_id, platform, currency, campaign_id, adset_id, ad_id, day, spend_micros,
+	impressions, clicks, campaign_name, adset_name, ad_name);
+CREATE INDEX ad_spend_by_day ON ad_spend (tenant_id, day, platform, currency, spend_micros, impressions, clicks);
+CREATE INDEX ad_spend_account_day ON ad_spend (account_id, day);
+CREATE UNIQUE INDEX ad_spend_ad ON ad_spend (account_id, ad_id, day) WHERE ad_id <> '';
+`,
+	},
 }

@@ -224,8 +224,24 @@ func (q *queries) lockAdAccounts(ctx context.Context, op string, accounts [][2]s
 	return nil
 }
 
-// writeSpend upserts rows on (account, ad, day), a zero ImportedAt stamped with the clock, and
-// returns how many it wrote.
+// The upserts of writeSpend: an ad's row is keyed by (account, ad, day), whatever its campaign
+// (an ad moved to another campaign replaces its row); a campaign-level row (no ad, no ad set:
+// a campaign the platform reports only as a whole) by (account, campaign, day).
+const (
+	spendInsert = `INSERT INTO ad_spend (` + spendCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+	spendUpdate = ` DO UPDATE SET platform = excluded.platform,
+		campaign_id = excluded.campaign_id, campaign_name = excluded.campaign_name,
+		adset_id = excluded.adset_id, adset_name = excluded.adset_name, ad_name = excluded.ad_name,
+		currency = excluded.currency, spend_micros = excluded.spend_micros,
+		impressions = excluded.impressions, clicks = excluded.clicks, imported_at = excluded.imported_at`
+	upsertAdSpend       = spendInsert + ` ON CONFLICT (account_id, ad_id, day) WHERE ad_id <> ''` + spendUpdate
+	upsertCampaignSpend = spendInsert + ` ON CONFLICT (account_id, campaign_id, ad_id, day)` + spendUpdate
+)
+
+// writeSpend upserts rows (upsertAdSpend, upsertCampaignSpend), a zero ImportedAt stamped with
+// the clock, and returns how many it wrote. A row with neither an ad nor a campaign has nothing
+// to key it on and is refused.
 func (q *queries) writeSpend(ctx context.Context, op string, rows []store.SpendRow) (int, error) {
 	now := q.now()
 	written := 0
@@ -233,13 +249,14 @@ func (q *queries) writeSpend(ctx context.Context, op string, rows []store.SpendR
 		if r.ImportedAt.IsZero() {
 			r.ImportedAt = now
 		}
-		_, err := q.exec(ctx, q.w, `INSERT INTO ad_spend (`+spendCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-			ON CONFLICT (account_id, ad_id, day) DO UPDATE SET platform = excluded.platform,
-				campaign_id = excluded.campaign_id, campaign_name = excluded.campaign_name,
-				adset_id = excluded.adset_id, adset_name = excluded.adset_name, ad_name = excluded.ad_name,
-				currency = excluded.currency, spend_micros = excluded.spend_micros,
-				impressions = excluded.impressions, clicks = excluded.clicks, imported_at = excluded.imported_at`,
+		stmt := upsertAdSpend
+		if r.AdID == "" {
+			if r.CampaignID == "" || r.AdSetID != "" {
+				return 0, fmt.Errorf("sqlstore: %s: a row of %s without an ad names no campaign, or names an ad set", op, r.Date)
+			}
+			stmt = upsertCampaignSpend
+		}
+		_, err := q.exec(ctx, q.w, stmt,
 			r.TenantID, r.AccountID, r.Platform, r.Date, r.CampaignID, r.CampaignName, r.AdSetID, r.AdSetName, r.AdID, r.AdName,
 			r.Currency, r.SpendMicros, r.Impressions, r.Clicks, q.f.Time(r.ImportedAt))
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,72 @@ func TestUpgradeSumsSpendPerCampaignDay(t *testing.T) {
 				}
 			}
 			compare("migrated")
+		})
+	}
+}
+
+// TestUpgradeKeysCampaignSpend fills ad_spend as it was before campaign-level rows (keyed by
+// account, ad and day), then migrates it: every row is kept as it was; two campaigns reported
+// only as a whole (no ad group, no ad) are stored side by side on one day and a revision of one
+// replaces it; an ad moved to another campaign still replaces its row.
+func TestUpgradeKeysCampaignSpend(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db, f, begin := migratedUpTo(t, dialect, "spend of campaigns without ad groups")
+			now := time.Date(2026, 11, 2, 15, 0, 0, 0, time.UTC)
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if _, err := db.ExecContext(ctx, f.Rebind(q), args...); err != nil {
+					t.Fatalf("%v\n%s", err, q)
+				}
+			}
+			exec(`INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'acme', $1)`, f.Time(now))
+			exec(`INSERT INTO ad_accounts (id, tenant_id, platform, external_id, name, currency, time_zone, credentials, created_at, updated_at)
+				VALUES ('a1', 't1', 'googleads', '1234567890', 'Loja', 'BRL', 'America/Sao_Paulo', '', $1, $1)`, f.Time(now))
+			row := func(day, campaign, adset, ad string, micros int64) []any {
+				return []any{"t1", "a1", "googleads", day, campaign, "Campanha " + campaign, adset, "Grupo " + adset, ad, "Grupo " + ad,
+					"BRL", micros, micros / 1000, micros / 100000, f.Time(now)}
+			}
+			before := []string{"2026-11-01/c1/g1/g1", "2026-11-01/c1/g2/g2", "2026-11-02/c2/g3/g3"}
+			for i, k := range before {
+				p := strings.Split(k, "/")
+				exec(`INSERT INTO ad_spend (`+spendCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+					row(p[0], p[1], p[2], p[3], int64(i+1)*1_000_000)...)
+			}
+			if err := Migrate(ctx, f, DB{DB: db}, begin); err != nil {
+				t.Fatal(err)
+			}
+
+			q := &queries{r: DB{DB: db}, w: DB{DB: db}, f: f}
+			held := func() map[string]int64 {
+				t.Helper()
+				rows, err := q.ListSpend(ctx, store.SpendFilter{TenantID: "t1"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]int64{}
+				for _, r := range rows {
+					out[r.Date+"/"+r.CampaignID+"/"+r.AdSetID+"/"+r.AdID] = r.SpendMicros
+				}
+				return out
+			}
+			want := map[string]int64{"2026-11-01/c1/g1/g1": 1_000_000, "2026-11-01/c1/g2/g2": 2_000_000, "2026-11-02/c2/g3/g3": 3_000_000}
+			if got := held(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("migrated rows %v, want %v", got, want)
+			}
+			exec(upsertCampaignSpend, row("2026-11-01", "pm1", "", "", 4_000_000)...)
+			exec(upsertCampaignSpend, row("2026-11-01", "pm2", "", "", 5_000_000)...)
+			exec(upsertCampaignSpend, row("2026-11-01", "pm1", "", "", 6_000_000)...) // a revision
+			exec(upsertAdSpend, row("2026-11-01", "c3", "g1", "g1", 7_000_000)...)    // g1 moved to c3
+			want["2026-11-01/pm1//"], want["2026-11-01/pm2//"] = 6_000_000, 5_000_000
+			delete(want, "2026-11-01/c1/g1/g1")
+			want["2026-11-01/c3/g1/g1"] = 7_000_000
+			if got := held(); !reflect.DeepEqual(got, want) {
+				t.Errorf("after the upserts %v, want %v", got, want)
+			}
 		})
 	}
 }

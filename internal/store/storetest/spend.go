@@ -404,6 +404,76 @@ func testSpendReplace(t *testing.T, s store.Store) {
 	equal(t, "emptied day's sums", sums(), map[string]int64{"2026-03-01/c1": 1_500_000 + 32_000_000, "2026-03-02/c1": 8_000_000})
 }
 
+// testSpendCampaignLevel: a campaign the platform reports only as a whole (Google's
+// Performance Max: no ad groups) is stored as a row without ad set and ad, one per campaign
+// and day beside the ad rows of the same day; a re-import replaces it, a replace of its days
+// without it deletes it; the campaign sums and the per-ad read carry it with the ad set and ad
+// empty; a row without an ad that names no campaign, or names an ad set, is refused.
+func testSpendCampaignLevel(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	a := must(s.CreateAdAccount(ctx, newAdAccount(w.a.ID, "111")))(t)
+	whole := func(day, campaign string, micros int64) store.SpendRow {
+		r := spendRow(a, day, "", micros)
+		r.CampaignID, r.CampaignName, r.AdSetID, r.AdSetName, r.AdName = campaign, "Performance Max "+campaign, "", "", ""
+		return r
+	}
+	if n := must(s.UpsertSpend(ctx, []store.SpendRow{whole("2026-03-01", "pm1", 1_000_000), whole("2026-03-01", "pm2", 2_000_000),
+		spendRow(a, "2026-03-01", "9", 4_000_000), whole("2026-03-02", "pm1", 8_000_000)}))(t); n != 4 {
+		t.Errorf("upserted %d, want 4", n)
+	}
+	// A revision of pm1's 2026-03-01 replaces it.
+	if n := must(s.UpsertSpend(ctx, []store.SpendRow{whole("2026-03-01", "pm1", 1_500_000)}))(t); n != 1 {
+		t.Errorf("revision wrote %d, want 1", n)
+	}
+	held := func() map[string]int64 {
+		t.Helper()
+		out := map[string]int64{}
+		for _, r := range must(s.ListSpend(ctx, store.SpendFilter{TenantID: w.a.ID}))(t) {
+			out[r.Date+"/"+r.CampaignID+"/"+r.AdSetID+"/"+r.AdID] = r.SpendMicros
+		}
+		return out
+	}
+	equal(t, "stored", held(), map[string]int64{"2026-03-01/pm1//": 1_500_000, "2026-03-01/pm2//": 2_000_000,
+		"2026-03-01/c1/s1/9": 4_000_000, "2026-03-02/pm1//": 8_000_000})
+	campaigns := func() map[string]int64 {
+		t.Helper()
+		out := map[string]int64{}
+		for _, r := range must(s.SpendByAd(ctx, store.SpendByAdFilter{TenantID: w.a.ID, Since: "2026-03-01", Until: "2026-03-02",
+			Campaigns: true}))(t) {
+			out[r.CampaignID+" "+r.CampaignName] = r.SpendMicros
+		}
+		return out
+	}
+	equal(t, "per campaign", campaigns(), map[string]int64{"pm1 Performance Max pm1": 9_500_000, "pm2 Performance Max pm2": 2_000_000,
+		"c1 Black Friday": 4_000_000})
+	perAd := map[string]int64{}
+	for _, r := range must(s.SpendByAd(ctx, store.SpendByAdFilter{TenantID: w.a.ID, Since: "2026-03-01", Until: "2026-03-02", Ads: true}))(t) {
+		perAd[r.CampaignID+"/"+r.AdSetID+"/"+r.AdID+" "+r.AdSetName+r.AdName] = r.SpendMicros
+	}
+	equal(t, "per ad", perAd, map[string]int64{"pm1// ": 9_500_000, "pm2// ": 2_000_000, "c1/s1/9 LookalikeVídeo 9": 4_000_000})
+
+	// The platform no longer reports pm2 on 2026-03-01.
+	must(s.ReplaceSpend(ctx, store.SpendFilter{TenantID: w.a.ID, AccountID: a.ID, Since: "2026-03-01", Until: "2026-03-01"},
+		[]store.SpendRow{whole("2026-03-01", "pm1", 1_500_000), spendRow(a, "2026-03-01", "9", 4_000_000)}))(t)
+	equal(t, "replaced", held(), map[string]int64{"2026-03-01/pm1//": 1_500_000, "2026-03-01/c1/s1/9": 4_000_000,
+		"2026-03-02/pm1//": 8_000_000})
+	equal(t, "per campaign after the replace", campaigns(), map[string]int64{"pm1 Performance Max pm1": 9_500_000,
+		"c1 Black Friday": 4_000_000})
+
+	nothing := whole("2026-03-03", "", 1)
+	withAdSet := whole("2026-03-03", "pm3", 1)
+	withAdSet.AdSetID = "s1"
+	for name, r := range map[string]store.SpendRow{"no ad, no campaign": nothing, "no ad, an ad set": withAdSet} {
+		if _, err := s.UpsertSpend(ctx, []store.SpendRow{whole("2026-03-03", "pm1", 1), r}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if got := must(s.ListSpend(ctx, store.SpendFilter{TenantID: w.a.ID, Since: "2026-03-03"}))(t); len(got) != 0 {
+		t.Errorf("a refused batch wrote %d rows", len(got))
+	}
+}
+
 // testLongAdNames: a click whose UTMs each carry 5 kB of 4-byte characters (the widest a
 // name can be per character) is attributed and read back by the Campaigns report's read:
 // domain.ParseAdRef cuts names to 200 characters and 400 bytes, so the orders_ad index row

@@ -80,6 +80,7 @@ func Run(t *testing.T, open Open) {
 		{"Spend", testSpend},
 		{"SpendCampaignDays", testSpendCampaignDays},
 		{"SpendReplace", testSpendReplace},
+		{"SpendCampaignLevel", testSpendCampaignLevel},
 		{"LongAdNames", testLongAdNames},
 		{"AdSalesDayEdges", testAdSalesDayEdges},
 		{"Alerts", testAlerts},
