@@ -44,12 +44,14 @@ type Range struct {
 	Until string // YYYY-MM-DD
 }
 
-// Row is the cost of one ad on one day.
+// Row is the cost of one ad on one day, or of a whole campaign on one day when the platform
+// reports the campaign only as a whole (a campaign-level row: AdSetID and AdID empty, keyed by
+// CampaignID; Google's Performance Max, which has no ad groups).
 type Row struct {
 	Date         string // YYYY-MM-DD in the account's time zone
 	CampaignID   string
 	CampaignName string
-	AdSetID      string // Meta's ad set, Google's ad group, TikTok's ad group
+	AdSetID      string // Meta's ad set, Google's ad group, TikTok's ad group; empty on a campaign-level row
 	AdSetName    string
 	AdID         string // Google Ads reports at ad-group level; there AdID is the ad group's id
 	AdName       string

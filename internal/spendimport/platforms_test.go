@@ -2,8 +2,12 @@ package spendimport_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -194,4 +198,86 @@ func done(t *testing.T, st store.Store, f fixture) {
 	if !a.Import.BackfillDone || a.Import.LastError != "" || a.Import.RetryAt != nil || a.Import.Paused {
 		t.Errorf("after the backfill: %+v", a.Import)
 	}
+}
+
+// TestGoogleAdsPerformanceMax: a Google Ads account with Search campaigns (ad groups) and
+// Performance Max campaigns (no ad groups) imports both, each campaign's cost once: the ad
+// groups' rows as they are, the Performance Max campaigns' as campaign-level rows (no ad set,
+// no ad), two of them on one day side by side. A Performance Max day Google no longer reports
+// (its cost corrected to zero) is deleted by the next import of that day.
+func TestGoogleAdsPerformanceMax(t *testing.T) {
+	t.Parallel()
+	teststore.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		c := newClock(connectedAt)
+		fake := fakegaql.New()
+		srv := httptest.NewServer(fake)
+		t.Cleanup(srv.Close)
+		src := &googleads.Source{Client: srv.Client(), BaseURL: srv.URL, TokenURL: srv.URL + "/token"}
+		want := map[string]int64{}
+		for k, v := range seedDays(func(r spend.Row) { fake.Seed(fakegaql.CustomerID, r) }) {
+			day, ad, _ := strings.Cut(k, "/")
+			want[day+"/c1/"+ad+"/"+ad] = v
+		}
+		today, yesterday := accountToday.Format(time.DateOnly), accountToday.AddDate(0, 0, -1).Format(time.DateOnly)
+		for _, pm := range []struct {
+			day, id string
+			micros  int64
+		}{{yesterday, "900001", 11_000_000}, {yesterday, "900002", 22_000_000}, {today, "900001", 33_000_000},
+			{accountToday.AddDate(0, 0, -60).Format(time.DateOnly), "900002", 44_000_000}} {
+			fake.Seed(fakegaql.CustomerID, spend.Row{Date: pm.day, CampaignID: pm.id, CampaignName: "PMax " + pm.id,
+				SpendMicros: pm.micros, Impressions: 1000, Clicks: 10})
+			want[pm.day+"/"+pm.id+"//"] = pm.micros
+		}
+		f := connectFrom(t, st, src, connectedAt, "123-456-7890", fake.Credentials(false))
+		imp := &spendimport.Importer{Store: st, Sources: map[spend.Platform]spend.Source{spend.GoogleAds: src}, Keys: f.keys,
+			Now: c.Now, ChunkDays: 15}
+		drive(t, imp, c, f, 20)
+		held := func() map[string]int64 {
+			t.Helper()
+			rows, err := st.ListSpend(ctx, store.SpendFilter{TenantID: f.tenant.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := map[string]int64{}
+			for _, r := range rows {
+				k := r.Date + "/" + r.CampaignID + "/" + r.AdSetID + "/" + r.AdID
+				if _, dup := out[k]; dup {
+					t.Errorf("row %s stored twice", k)
+				}
+				out[k] = r.SpendMicros
+			}
+			return out
+		}
+		if got := held(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("stored %d rows, want %d: %v", len(got), len(want), diff(got, want))
+		}
+
+		// Google corrected 900002's cost of yesterday to zero: FROM campaign no longer has it.
+		fake.Seed(fakegaql.CustomerID, spend.Row{Date: yesterday, CampaignID: "900002", CampaignName: "PMax 900002"})
+		if _, err := imp.Run(ctx, f.tenant.ID, f.account.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		delete(want, yesterday+"/900002//")
+		if got := held(); !reflect.DeepEqual(got, want) {
+			t.Errorf("after the correction: %v", diff(got, want))
+		}
+	})
+}
+
+// diff lists the keys two row maps disagree on.
+func diff(got, want map[string]int64) []string {
+	var out []string
+	for k, v := range want {
+		if g, ok := got[k]; !ok || g != v {
+			out = append(out, fmt.Sprintf("%s: %d, want %d", k, g, v))
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			out = append(out, fmt.Sprintf("%s: %d, not expected", k, v))
+		}
+	}
+	sort.Strings(out)
+	return out[:min(len(out), 10)]
 }

@@ -365,9 +365,10 @@ func (i *Importer) importRange(ctx context.Context, src spend.Source, creds []by
 	var out []store.SpendRow
 	err := src.Daily(ctx, creds, a.ExternalID, r, func(rows []spend.Row) error {
 		for _, row := range rows {
-			if row.AdID == "" || row.Date == "" {
-				// Nothing to key it on; keeping the read would replace the day without it.
-				return fmt.Errorf("the platform returned a row without an ad id or day (%q)", row.Date)
+			if row.Date == "" || row.AdID == "" && (row.CampaignID == "" || row.AdSetID != "") {
+				// Nothing to key it on (an ad, or a campaign reported as a whole); keeping the
+				// read would replace the day without it.
+				return fmt.Errorf("the platform returned a row without an ad or campaign id, or without a day (%q)", row.Date)
 			}
 			out = append(out, store.SpendRow{TenantID: a.TenantID, AccountID: a.ID, Platform: a.Platform, Date: row.Date,
 				CampaignID: row.CampaignID, CampaignName: row.CampaignName, AdSetID: row.AdSetID, AdSetName: row.AdSetName,

@@ -2,7 +2,8 @@
 // daily cost per ad group through the Google Ads API's GAQL googleAds:searchStream, with an
 // OAuth2 token minted from the tenant's credentials (a refresh token or a service-account key)
 // and the developer token. Google Ads reports cost at ad-group level here: a Row's AdID is the
-// ad group's id (and AdSetID the same). Reference: docs/spend/platforms.md.
+// ad group's id (and AdSetID the same); a campaign without ad groups (Performance Max) is read
+// per campaign, as a campaign-level row. Reference: docs/spend/platforms.md.
 package googleads
 
 import (
@@ -232,8 +233,8 @@ var spec = spend.Spec{
 	// the ids of a searchStream row. The Final URL suffix field (appended to the landing
 	// page, at account, campaign or ad group level, the lower one replacing the higher) is
 	// from Google's help; the menu path and its Portuguese names are UNVERIFIED against the
-	// current Google Ads interface. Performance Max has no ad groups: its clicks stay without
-	// an ad id, as its spend has no ad group row.
+	// current Google Ads interface. Performance Max has no ad groups: its clicks carry no ad
+	// group id, and its spend is imported per campaign (a campaign-level row, CampaignQuery).
 	AdLinks: spend.AdLinks{
 		Parameters: "utm_source=google&utm_medium=paid&utm_campaign={campaignid}&utm_content={adgroupid}&utm_term={adgroupid}",
 		Where: spend.Words{EN: "In Google Ads: Admin › Account settings › Tracking, paste them in the Final URL suffix field, so every campaign's clicks carry them (a campaign or ad group with a Final URL suffix of its own uses that one instead: add them there too). Google fills in the ids at each click.",
@@ -355,8 +356,20 @@ func DailyQuery(r spend.Range) string {
 		"metrics.impressions, metrics.clicks FROM ad_group WHERE segments.date BETWEEN '" + r.Since + "' AND '" + r.Until + "'"
 }
 
-// Daily implements spend.Source: one searchStream query per RangeDays days, each batch of the
-// stream emitted as it is read.
+// CampaignQuery is the GAQL query of r: cost per campaign and day, every campaign type. Its
+// rows are kept only for the campaigns and days DailyQuery's rows do not cover: a campaign
+// without ad groups (Performance Max serves through asset groups, and Google reports its cost
+// at campaign level only: "Performance Max reporting", developers.google.com/google-ads/api/
+// performance-max/reporting), whose cost FROM ad_group never holds.
+func CampaignQuery(r spend.Range) string {
+	return "SELECT campaign.id, campaign.name, segments.date, metrics.cost_micros, metrics.impressions, metrics.clicks " +
+		"FROM campaign WHERE segments.date BETWEEN '" + r.Since + "' AND '" + r.Until + "'"
+}
+
+// Daily implements spend.Source: per RangeDays days, the cost per ad group (DailyQuery), each
+// batch of the stream emitted as it is read, then the cost of the campaigns whose days no ad
+// group covered (CampaignQuery), emitted as campaign-level rows (no ad set, no ad), so a
+// campaign's cost is counted once, per ad group or as a whole.
 func (s *Source) Daily(ctx context.Context, credentials []byte, accountID string, r spend.Range, emit func([]spend.Row) error) error {
 	if err := r.Check(); err != nil {
 		return err
@@ -366,8 +379,25 @@ func (s *Source) Daily(ctx context.Context, credentials []byte, accountID string
 		return err
 	}
 	for _, part := range r.Split(RangeDays) {
+		covered := map[string]bool{} // campaign id / day, of the ad-group rows
 		err := c.stream(ctx, DailyQuery(part), func(b Batch) error {
 			rows, err := b.Rows()
+			if err != nil {
+				return err
+			}
+			for _, row := range rows {
+				covered[row.CampaignID+"/"+row.Date] = true
+			}
+			if err := spend.EmitIn(part, rows, emit); err != nil {
+				return fmt.Errorf("googleads: the stream %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = c.stream(ctx, CampaignQuery(part), func(b Batch) error {
+			rows, err := b.CampaignRows(func(campaignID, date string) bool { return covered[campaignID+"/"+date] })
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -88,9 +89,18 @@ func TestQueryAndHeaders(t *testing.T) {
 			queries = append(queries, r.Query)
 		}
 	}
-	// 90 days in pieces of at most 31.
-	if len(queries) != 3 || !strings.Contains(queries[0], "BETWEEN '2026-06-01' AND '2026-07-01'") || !strings.Contains(queries[0], "FROM ad_group") {
+	// 90 days in pieces of at most 31, each read per ad group and then per campaign (the
+	// campaigns without ad groups).
+	if len(queries) != 6 {
 		t.Fatalf("queries = %q", queries)
+	}
+	for i, part := range []string{"BETWEEN '2026-06-01' AND '2026-07-01'", "BETWEEN '2026-07-02' AND '2026-08-01'", "BETWEEN '2026-08-02' AND '2026-08-29'"} {
+		if q := queries[2*i]; !strings.Contains(q, part) || !strings.Contains(q, "FROM ad_group") {
+			t.Errorf("query %d = %q, want FROM ad_group %s", 2*i, q, part)
+		}
+		if q := queries[2*i+1]; !strings.Contains(q, part) || !strings.Contains(q, "FROM campaign WHERE") {
+			t.Errorf("query %d = %q, want FROM campaign %s", 2*i+1, q, part)
+		}
 	}
 	if !strings.HasPrefix(fake.Requests()[1].URL, "/v25/customers/1234567890/googleAds:searchStream") {
 		t.Fatalf("URL = %s", fake.Requests()[1].URL)
@@ -168,8 +178,40 @@ func TestCredentials(t *testing.T) {
 	}
 }
 
+// TestParseCampaignStream: a FROM campaign answer becomes campaign-level rows (no ad set, no
+// ad) for the campaigns the ad-group rows did not cover, without the days of no cost,
+// impressions or clicks; a result without campaign.id or segments.date fails the batch.
+func TestParseCampaignStream(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("testdata/stream_campaign.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []spend.Row
+	err = googleads.ParseStream(bytes.NewReader(b), http.Header{}, func(batch googleads.Batch) error {
+		r, err := batch.CampaignRows(func(campaign, date string) bool { return campaign == "111" && date == "2026-08-01" })
+		rows = append(rows, r...)
+		return err
+	})
+	want := spend.Row{Date: "2026-08-01", CampaignID: "900001", CampaignName: "PMax | Loja", SpendMicros: 98760000, Impressions: 4321, Clicks: 17}
+	if err != nil || len(rows) != 1 || rows[0] != want {
+		t.Fatalf("rows = %+v, %v; want only %+v", rows, err, want)
+	}
+	for _, bad := range []string{`[{"results":[{"segments":{"date":"2026-08-01"},"metrics":{"costMicros":"1"}}]}]`,
+		`[{"results":[{"campaign":{"id":"1"},"metrics":{"costMicros":"1"}}]}]`,
+		`[{"results":[{"campaign":{"id":"1"},"segments":{"date":"2026-08-01"},"metrics":{"costMicros":"-1"}}]}]`} {
+		err := googleads.ParseStream(strings.NewReader(bad), http.Header{}, func(b googleads.Batch) error {
+			_, err := b.CampaignRows(func(string, string) bool { return false })
+			return err
+		})
+		if err == nil {
+			t.Errorf("CampaignRows(%s) accepted", bad)
+		}
+	}
+}
+
 func FuzzParseStream(f *testing.F) {
-	for _, name := range []string{"testdata/stream.json", "testdata/stream_error.json"} {
+	for _, name := range []string{"testdata/stream.json", "testdata/stream_error.json", "testdata/stream_campaign.json"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -184,7 +226,14 @@ func FuzzParseStream(f *testing.F) {
 					t.Fatalf("accepted a bad row %+v", r)
 				}
 			}
-			return err
+			whole, werr := batch.CampaignRows(func(string, string) bool { return false })
+			for _, r := range whole {
+				if r.CampaignID == "" || r.AdID != "" || r.AdSetID != "" || r.SpendMicros < 0 || r.Impressions < 0 ||
+					r.SpendMicros+r.Impressions+r.Clicks == 0 {
+					t.Fatalf("accepted a bad campaign row %+v", r)
+				}
+			}
+			return errors.Join(err, werr)
 		})
 	})
 }
@@ -249,5 +298,67 @@ func TestSecretsNeverInErrors(t *testing.T) {
 				t.Errorf("a secret is in the error: %v", err)
 			}
 		})
+	}
+}
+
+// TestPerformanceMaxAtCampaignLevel: Performance Max campaigns have no ad groups, so FROM
+// ad_group never holds their cost; Google reports it FROM campaign ("Performance Max
+// reporting"). Daily emits it as campaign-level rows (no ad set, no ad), and only for the
+// campaigns and days no ad-group row covered: FROM campaign also returns every Search
+// campaign, whose cost the ad-group rows already hold, and a campaign day without cost,
+// impressions or clicks is left out.
+func TestPerformanceMaxAtCampaignLevel(t *testing.T) {
+	t.Parallel()
+	src, fake := newSource(t)
+	adGroups := spendtest.Rows("2026-06-01", 40, 8, true)
+	fake.Seed(fakegaql.CustomerID, adGroups...)
+	pmax := func(day, id string, micros int64) spend.Row {
+		return spend.Row{Date: day, CampaignID: id, CampaignName: "PMax | " + id, SpendMicros: micros, Impressions: micros / 10000, Clicks: micros / 1000000}
+	}
+	whole := []spend.Row{pmax("2026-06-01", "900001", 12_340_000), pmax("2026-06-01", "900002", 5_000_000),
+		pmax("2026-06-20", "900001", 7_000_000), pmax("2026-07-05", "900002", 1_230_000)} // the second query of 31 days
+	fake.Seed(fakegaql.CustomerID, whole...)
+	fake.Seed(fakegaql.CustomerID, spend.Row{Date: "2026-06-02", CampaignID: "900003", CampaignName: "PMax | paused"}) // no cost
+	fake.SetPageSize(3)
+
+	var got []spend.Row
+	err := src.Daily(context.Background(), fake.Credentials(false), fakegaql.CustomerID, spend.Range{Since: "2026-06-01", Until: "2026-07-10"},
+		func(rows []spend.Row) error { got = append(got, rows...); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum, want int64
+	var campaignLevel []spend.Row
+	for _, r := range got {
+		sum += r.SpendMicros
+		if r.AdID == "" {
+			campaignLevel = append(campaignLevel, r)
+		}
+	}
+	spendtest.Sort(campaignLevel)
+	spendtest.Sort(whole)
+	if len(campaignLevel) != len(whole) {
+		t.Fatalf("campaign-level rows %+v, want the Performance Max ones %+v", campaignLevel, whole)
+	}
+	for i := range whole {
+		if campaignLevel[i] != whole[i] {
+			t.Errorf("campaign-level row %d = %+v, want %+v (no ad set, no ad)", i, campaignLevel[i], whole[i])
+		}
+	}
+	for _, r := range append(spendtest.InRange(adGroups, spend.Range{Since: "2026-06-01", Until: "2026-07-10"}), whole...) {
+		want += r.SpendMicros
+	}
+	if sum != want || len(got) != len(spendtest.InRange(adGroups, spend.Range{Since: "2026-06-01", Until: "2026-07-10"}))+len(whole) {
+		t.Errorf("%d rows spending %d micros, want %d: a campaign counted twice or missing", len(got), sum, want)
+	}
+	var queries []string
+	for _, r := range fake.Requests() {
+		if strings.Contains(r.Query, "FROM campaign ") {
+			queries = append(queries, r.Query)
+		}
+	}
+	if len(queries) != 2 || !strings.Contains(queries[0], "segments.date BETWEEN '2026-06-01' AND '2026-07-01'") ||
+		!strings.Contains(queries[0], "metrics.cost_micros") || !strings.Contains(queries[1], "BETWEEN '2026-07-02' AND '2026-07-10'") {
+		t.Errorf("campaign queries = %q", queries)
 	}
 }

@@ -67,21 +67,55 @@ func (b Batch) Rows() ([]spend.Row, error) {
 		if r.Campaign != nil {
 			row.CampaignID, row.CampaignName = r.Campaign.ID, r.Campaign.Name
 		}
-		if m := r.Metrics; m != nil {
-			var err error
-			if row.SpendMicros, err = micros(m.CostMicros); err != nil {
-				return nil, fmt.Errorf("googleads: result %d: cost_micros: %w", i, err)
-			}
-			if row.Impressions, err = spend.Count(m.Impressions.String()); err != nil {
-				return nil, fmt.Errorf("googleads: result %d: impressions: %w", i, err)
-			}
-			if row.Clicks, err = spend.Count(m.Clicks.String()); err != nil {
-				return nil, fmt.Errorf("googleads: result %d: clicks: %w", i, err)
-			}
+		if err := r.figures(&row); err != nil {
+			return nil, fmt.Errorf("googleads: result %d: %w", i, err)
 		}
 		out = append(out, row)
 	}
 	return out, nil
+}
+
+// CampaignRows converts a batch of CampaignQuery's results into campaign-level rows (no ad
+// set, no ad), leaving out the campaign days covered says the ad-group rows already hold and
+// the days without cost, impressions or clicks.
+func (b Batch) CampaignRows(covered func(campaignID, date string) bool) ([]spend.Row, error) {
+	var out []spend.Row
+	for i, r := range b.Results {
+		if r.Campaign == nil || r.Campaign.ID == "" || r.Segments == nil || !dateRe.MatchString(r.Segments.Date) {
+			return nil, fmt.Errorf("googleads: campaign result %d lacks campaign.id or segments.date", i)
+		}
+		if covered(r.Campaign.ID, r.Segments.Date) {
+			continue
+		}
+		row := spend.Row{Date: r.Segments.Date, CampaignID: r.Campaign.ID, CampaignName: r.Campaign.Name}
+		if err := r.figures(&row); err != nil {
+			return nil, fmt.Errorf("googleads: campaign result %d: %w", i, err)
+		}
+		if row.SpendMicros == 0 && row.Impressions == 0 && row.Clicks == 0 {
+			continue
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// figures reads a result's metrics into row; absent ones are zero (proto3 JSON).
+func (r Result) figures(row *spend.Row) error {
+	m := r.Metrics
+	if m == nil {
+		return nil
+	}
+	var err error
+	if row.SpendMicros, err = micros(m.CostMicros); err != nil {
+		return fmt.Errorf("cost_micros: %w", err)
+	}
+	if row.Impressions, err = spend.Count(m.Impressions.String()); err != nil {
+		return fmt.Errorf("impressions: %w", err)
+	}
+	if row.Clicks, err = spend.Count(m.Clicks.String()); err != nil {
+		return fmt.Errorf("clicks: %w", err)
+	}
+	return nil
 }
 
 // micros reads cost_micros: an int64 (a JSON string, or a number from a lenient encoder).

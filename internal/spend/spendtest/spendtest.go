@@ -100,16 +100,24 @@ func Decimal(micros int64) string {
 	return s
 }
 
-// Key is a row's identity: its ad and day.
-func Key(r spend.Row) string { return r.AdID + "/" + r.Date }
+// Key is a row's identity: its ad and day, or a campaign-level row's campaign and day.
+func Key(r spend.Row) string {
+	if r.AdID == "" {
+		return "campaign:" + r.CampaignID + "/" + r.Date
+	}
+	return r.AdID + "/" + r.Date
+}
 
-// Sort orders rows by day, then ad id.
+// Sort orders rows by day, then ad id (campaign-level rows first, by campaign id).
 func Sort(rows []spend.Row) {
 	sort.Slice(rows, func(i, j int) bool {
 		if rows[i].Date != rows[j].Date {
 			return rows[i].Date < rows[j].Date
 		}
-		return rows[i].AdID < rows[j].AdID
+		if rows[i].AdID != rows[j].AdID {
+			return rows[i].AdID < rows[j].AdID
+		}
+		return rows[i].CampaignID < rows[j].CampaignID
 	})
 }
 

@@ -1,5 +1,6 @@
 // Package fakegaql is a fake of the Google Ads API's googleAds:searchStream for spend import
-// (the customer query and the cost per ad group and day), with Google's OAuth2 token endpoint
+// (the customer query, the cost per ad group and day, and the cost per campaign and day, which
+// holds the campaigns without ad groups such as Performance Max), with Google's OAuth2 token endpoint
 // (refresh-token grant). It serves seeded rows in stream batches, and has controls for the
 // batch size, throttling (429 RESOURCE_EXHAUSTED with quotaErrorDetails.retryDelay), revoked
 // credentials (invalid_grant at the token endpoint, 401 for tokens already minted) and
@@ -42,7 +43,9 @@ type Customer struct {
 
 // Server is the fake. Serve it with httptest.NewServer; point the source's BaseURL at its URL
 // and its TokenURL at URL+"/token". The embedded State holds the rows and the controls every
-// spend fake shares; rows are at ad-group level (a row's AdID is its ad group's id).
+// spend fake shares; rows are at ad-group level (a row's AdID is its ad group's id), or, seeded
+// without an AdID and AdSetID, a campaign without ad groups (Performance Max): only FROM
+// campaign returns those, and FROM campaign sums each other campaign's ad groups per day.
 // Throttled calls answer 429 RESOURCE_EXHAUSTED, with quotaErrorDetails.retryDelay when
 // ThrottleNext gave minutes; after Revoke the refresh token is revoked (invalid_grant) and the
 // tokens already minted are refused (401 UNAUTHENTICATED).
@@ -194,7 +197,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, id, query string
 	case m != nil && m[1] == "customer":
 		results = []map[string]any{{"customer": map[string]string{"resourceName": "customers/" + c.ID, "id": c.ID,
 			"descriptiveName": c.Name, "currencyCode": c.Currency, "timeZone": c.TimeZone, "status": c.Status}}}
-	case m != nil && m[1] == "ad_group":
+	case m != nil && (m[1] == "ad_group" || m[1] == "campaign"):
 		b := betweenRe.FindStringSubmatch(query)
 		rg := spend.Range{}
 		if b != nil {
@@ -204,23 +207,27 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, id, query string
 			rpcError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Request contains an invalid argument.", map[string]string{"queryError": "UNEXPECTED_END_OF_QUERY"})
 			return
 		}
+		campaign := func(row spend.Row) map[string]string {
+			return map[string]string{"resourceName": "customers/" + id + "/campaigns/" + row.CampaignID, "id": row.CampaignID, "name": row.CampaignName}
+		}
+		if m[1] == "campaign" {
+			// Every campaign with cost: an ad-group campaign's ad groups summed per day, and the
+			// campaigns seeded as a whole (no ad groups), as Google reports them FROM campaign.
+			for _, row := range campaignRows(s.RowsIn(id, rg)) {
+				results = append(results, map[string]any{"campaign": campaign(row), "segments": map[string]string{"date": row.Date},
+					"metrics": metrics(row)})
+			}
+			break
+		}
 		for _, row := range s.RowsIn(id, rg) {
-			metrics := map[string]string{}
-			// proto3 JSON leaves zero values out.
-			if row.SpendMicros != 0 {
-				metrics["costMicros"] = strconv.FormatInt(row.SpendMicros, 10)
-			}
-			if row.Impressions != 0 {
-				metrics["impressions"] = strconv.FormatInt(row.Impressions, 10)
-			}
-			if row.Clicks != 0 {
-				metrics["clicks"] = strconv.FormatInt(row.Clicks, 10)
+			if row.AdID == "" {
+				continue // a campaign without ad groups has no row FROM ad_group
 			}
 			results = append(results, map[string]any{
-				"campaign": map[string]string{"resourceName": "customers/" + id + "/campaigns/" + row.CampaignID, "id": row.CampaignID, "name": row.CampaignName},
+				"campaign": campaign(row),
 				"adGroup":  map[string]string{"resourceName": "customers/" + id + "/adGroups/" + row.AdID, "id": row.AdID, "name": row.AdName},
 				"segments": map[string]string{"date": row.Date},
-				"metrics":  metrics,
+				"metrics":  metrics(row),
 			})
 		}
 	default:
@@ -229,16 +236,55 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, id, query string
 	}
 	var batches []map[string]any
 	batchSize := s.PageSize(10000) // Google's
+	mask := "campaign.id,campaign.name,adGroup.id,adGroup.name,segments.date,metrics.costMicros,metrics.impressions,metrics.clicks"
+	if m != nil && m[1] == "campaign" {
+		mask = "campaign.id,campaign.name,segments.date,metrics.costMicros,metrics.impressions,metrics.clicks"
+	}
 	for i := 0; i < len(results) || i == 0; i += batchSize {
 		end := min(i+batchSize, len(results))
-		batch := map[string]any{"fieldMask": "campaign.id,campaign.name,adGroup.id,adGroup.name,segments.date,metrics.costMicros,metrics.impressions,metrics.clicks",
-			"requestId": "fake-req-" + strconv.Itoa(len(s.requests))}
+		batch := map[string]any{"fieldMask": mask, "requestId": "fake-req-" + strconv.Itoa(len(s.requests))}
 		if end > i {
 			batch["results"] = results[i:end]
 		}
 		batches = append(batches, batch)
 	}
 	writeJSON(w, http.StatusOK, batches)
+}
+
+// metrics is a row's metrics as proto3 JSON writes them: int64 as strings, zero values left out.
+func metrics(row spend.Row) map[string]string {
+	out := map[string]string{}
+	if row.SpendMicros != 0 {
+		out["costMicros"] = strconv.FormatInt(row.SpendMicros, 10)
+	}
+	if row.Impressions != 0 {
+		out["impressions"] = strconv.FormatInt(row.Impressions, 10)
+	}
+	if row.Clicks != 0 {
+		out["clicks"] = strconv.FormatInt(row.Clicks, 10)
+	}
+	return out
+}
+
+// campaignRows is rows per campaign and day: the ad-group rows summed, the campaign-level
+// rows as they are, sorted by day and campaign.
+func campaignRows(rows []spend.Row) []spend.Row {
+	idx := map[string]int{}
+	var out []spend.Row
+	for _, r := range rows {
+		k := r.CampaignID + "/" + r.Date
+		if i, ok := idx[k]; ok {
+			out[i].SpendMicros += r.SpendMicros
+			out[i].Impressions += r.Impressions
+			out[i].Clicks += r.Clicks
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, spend.Row{Date: r.Date, CampaignID: r.CampaignID, CampaignName: r.CampaignName,
+			SpendMicros: r.SpendMicros, Impressions: r.Impressions, Clicks: r.Clicks})
+	}
+	slices.SortFunc(out, func(a, b spend.Row) int { return strings.Compare(a.Date+"/"+a.CampaignID, b.Date+"/"+b.CampaignID) })
+	return out
 }
 
 // rpcError writes a searchStream failure the way the REST API does: the error object inside
