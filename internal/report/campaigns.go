@@ -32,7 +32,7 @@ const (
 // Kinds of CampaignRow.
 const (
 	RowAd           = "ad"           // a campaign, ad set or ad known by its id
-	RowUnidentified = "unidentified" // paid traffic of a platform whose click carried no ids
+	RowUnidentified = "unidentified" // paid traffic of a platform whose click carried no ids (and, inside a campaign, its spend without an ad set: a campaign reported only as a whole)
 	RowNoAd         = "no_ad"        // sales without a paid click (organic, direct, orphans)
 )
 

@@ -140,8 +140,10 @@ type campRow struct {
 	PlatformName string
 	Href         string // the drill-down, empty at the ad level
 	// Unidentified: one platform's paid traffic without ad ids, or (NoAd) the sales without a
-	// paid click; both stay below the ads whatever the sort.
-	Unidentified, NoAd bool
+	// paid click; both stay below the ads whatever the sort. Whole: inside a campaign, the
+	// spend the platform reports only for the whole campaign (Google's Performance Max has
+	// no ad groups), with the sales whose click named no ad set.
+	Unidentified, NoAd, Whole bool
 }
 
 type campColumn struct {
@@ -308,6 +310,10 @@ func (u *UI) campaigns(w http.ResponseWriter, r *http.Request, p page) {
 		switch row.Kind {
 		case report.RowUnidentified:
 			v.Unidentified, v.Name = true, l.T("camp.unidentified", v.PlatformName)
+			if rep.Level == report.LevelAdSet && row.SpendMinor > 0 {
+				// Spend without an ad set: a campaign the platform reports only as a whole.
+				v.Whole, v.Name = true, l.T("camp.whole", v.PlatformName)
+			}
 		case report.RowNoAd:
 			v.Unidentified, v.NoAd, v.Name, v.Platform = true, true, l.T("camp.no_ad"), ""
 		default:

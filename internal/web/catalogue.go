@@ -459,6 +459,8 @@ var catalogue = map[string]msg{
 	"camp.total":              {"Total", "Total"},
 	"camp.no_rows":            {"No spend and no sale from an ad in this period.", "Nenhum investimento e nenhuma venda vinda de anúncio neste período."},
 	"camp.unidentified":       {"Unidentified paid traffic (%s)", "Tráfego pago não identificado (%s)"},
+	"camp.whole":              {"The whole campaign (%s)", "A campanha inteira (%s)"},
+	"camp.whole_note":         {"Spend the platform reports only for the whole campaign (Google's Performance Max has no ad groups), with the sales whose click named this campaign but no ad set.", "Investimento que a plataforma informa só para a campanha inteira (o Performance Max do Google não tem grupos de anúncios), com as vendas cujo clique indicou esta campanha, mas nenhum conjunto de anúncios."},
 	"camp.unidentified_note":  {"Sales from this platform's ads whose click did not say which ad: add the URL parameters under Setup.", "Vendas de anúncios desta plataforma cujo clique não disse qual anúncio: adicione os parâmetros de URL em Configuração."},
 	"camp.chart_h":            {"Spend and revenue per day", "Investimento e faturamento por dia"},
 	"camp.chart_t":            {"Spend (orange) and revenue (blue) per day", "Investimento (laranja) e faturamento (azul) por dia"},
