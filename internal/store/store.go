@@ -661,10 +661,14 @@ type Touchpoint struct {
 	VisitorID     string
 	FBCLID        string
 	GCLID         string
-	TTCLID        string
-	FBC           string
-	FBP           string
-	GAClientID    string
+	// GBRAID and WBRAID are Google's click ids of iOS traffic, taken like GCLID (byte for byte:
+	// they are case-sensitive); empty (stored as NULL) when the visit carried none.
+	GBRAID     string
+	WBRAID     string
+	TTCLID     string
+	FBC        string
+	FBP        string
+	GAClientID string
 	// GASessions are the visitor's GA4 sessions, domain.GASessions' text form
 	// ("QEHZPBE5HH:1757409568").
 	GASessions string

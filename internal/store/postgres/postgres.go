@@ -494,6 +494,7 @@ func touchpointArrays(tps []store.Touchpoint) []any {
 		gaSessions                                     = text()
 		adUserData, adPersonalization, analytics       = text(), text(), text()
 		googleEmail, googlePhone, tiktokPhone          = text(), text(), text()
+		gbraid, wbraid                                 = text(), text()
 	)
 	for i := range tps {
 		tp := &tps[i]
@@ -506,6 +507,7 @@ func touchpointArrays(tps []store.Touchpoint) []any {
 		bot[i], gaSessions[i] = tp.Bot, tp.GASessions
 		adUserData[i], adPersonalization[i], analytics[i] = tp.Signals.AdUserData, tp.Signals.AdPersonalization, tp.Signals.Analytics
 		googleEmail[i], googlePhone[i], tiktokPhone[i] = tp.GoogleEmailHash, tp.GooglePhoneHash, tp.TikTokPhoneHash
+		gbraid[i], wbraid[i] = tp.GBRAID, tp.WBRAID
 		if len(tp.Props) > 0 {
 			props[i] = pgtype.Text{String: string(tp.Props), Valid: true}
 		}
@@ -513,7 +515,7 @@ func touchpointArrays(tps []store.Touchpoint) []any {
 	return []any{id, tenant, source, typ, name, event, occurred, received, url, referrer, visitor,
 		fbclid, gclid, ttclid, fbc, fbp, ga, ttp, utmSource, utmMedium, utmCampaign, utmContent, utmTerm,
 		ip, ua, consent, emailHash, phoneHash, bot, props, gaSessions,
-		adUserData, adPersonalization, analytics, googleEmail, googlePhone, tiktokPhone}
+		adUserData, adPersonalization, analytics, googleEmail, googlePhone, tiktokPhone, gbraid, wbraid}
 }
 
 // identityArrays returns the columns of identitiesColumns as arrays.

@@ -140,8 +140,9 @@ func TestGraphURLStripped(t *testing.T) {
 	})
 }
 
-// TestTouchpointAbsentExtrasAreNull: the consent signals and platform hashes most touchpoints
-// lack are stored as NULL by the group commit's one statement, not as empty strings.
+// TestTouchpointAbsentExtrasAreNull: the consent signals, platform hashes and iOS click ids
+// (gbraid, wbraid) most touchpoints lack are stored as NULL by the group commit's one
+// statement, not as empty strings.
 func TestTouchpointAbsentExtrasAreNull(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -156,7 +157,8 @@ func TestTouchpointAbsentExtrasAreNull(t *testing.T) {
 	}
 	tps := []store.Touchpoint{
 		{TenantID: tn.ID, SourceID: src.ID, Type: "page_view", VisitorID: "bare"},
-		{TenantID: tn.ID, SourceID: src.ID, Type: "lead", VisitorID: "full", Signals: store.ConsentSignals{AdUserData: "denied"}, GoogleEmailHash: "g"},
+		{TenantID: tn.ID, SourceID: src.ID, Type: "lead", VisitorID: "full", Signals: store.ConsentSignals{AdUserData: "denied"}, GoogleEmailHash: "g",
+			WBRAID: "wb"},
 	}
 	if _, err := s.WriteTouchpoints(ctx, tps, nil); err != nil {
 		t.Fatal(err)
@@ -164,8 +166,8 @@ func TestTouchpointAbsentExtrasAreNull(t *testing.T) {
 	var nulls, full int
 	if err := s.Pool().QueryRow(ctx, `SELECT
 		count(*) FILTER (WHERE ad_user_data IS NULL AND ad_personalization IS NULL AND analytics_consent IS NULL
-			AND google_email_hash IS NULL AND google_phone_hash IS NULL AND tiktok_phone_hash IS NULL),
-		count(*) FILTER (WHERE ad_user_data = 'denied' AND google_email_hash = 'g' AND ad_personalization IS NULL)
+			AND google_email_hash IS NULL AND google_phone_hash IS NULL AND tiktok_phone_hash IS NULL AND gbraid IS NULL AND wbraid IS NULL),
+		count(*) FILTER (WHERE ad_user_data = 'denied' AND google_email_hash = 'g' AND ad_personalization IS NULL AND wbraid = 'wb' AND gbraid IS NULL)
 		FROM touchpoints`).Scan(&nulls, &full); err != nil {
 		t.Fatal(err)
 	}

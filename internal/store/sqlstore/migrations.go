@@ -1503,4 +1503,18 @@ CREATE INDEX ad_spend_account_day ON ad_spend (account_id, day);
 CREATE UNIQUE INDEX ad_spend_ad ON ad_spend (account_id, ad_id, day) WHERE ad_id <> '';
 `,
 	},
+	{
+		// Google's click ids of iOS traffic, gbraid and wbraid, as the landing URL, the snippet,
+		// a tracking link or the pixel carried them, so the Google Ads destination sends the
+		// credited click's when the order carries none (docs/destinations/google-ads.md). NULL
+		// when absent: most touchpoints carry neither. No index: nothing looks a touchpoint up by
+		// them (Google says they measure clicks in aggregate and are not unique to a person, so
+		// the attribution never matches a buyer on them). PostgreSQL adds a nullable column
+		// without rewriting the table or any partition.
+		Name: "touchpoints keep gbraid and wbraid",
+		Up: `
+ALTER TABLE touchpoints ADD COLUMN gbraid text;
+ALTER TABLE touchpoints ADD COLUMN wbraid text;
+`,
+	},
 }

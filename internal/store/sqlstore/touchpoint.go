@@ -19,6 +19,7 @@ var TouchpointColumns = []string{
 	"consent", "email_hash", "phone_hash", "bot", "props", "ga_sessions",
 	"ad_user_data", "ad_personalization", "analytics_consent",
 	"google_email_hash", "google_phone_hash", "tiktok_phone_hash",
+	"gbraid", "wbraid",
 }
 
 // NullableTouchpointColumns are the columns stored as NULL when empty: most touchpoints have
@@ -26,6 +27,7 @@ var TouchpointColumns = []string{
 var NullableTouchpointColumns = map[string]bool{
 	"ad_user_data": true, "ad_personalization": true, "analytics_consent": true,
 	"google_email_hash": true, "google_phone_hash": true, "tiktok_phone_hash": true,
+	"gbraid": true, "wbraid": true,
 }
 
 var touchpointCols = strings.Join(TouchpointColumns, ", ")
@@ -61,6 +63,7 @@ func TouchpointValues(f *Flavor, tp *store.Touchpoint) []any {
 		tp.Consent, tp.EmailHash, tp.PhoneHash, tp.Bot, rawArg(tp.Props), tp.GASessions,
 		nullable(tp.Signals.AdUserData), nullable(tp.Signals.AdPersonalization), nullable(tp.Signals.Analytics),
 		nullable(tp.GoogleEmailHash), nullable(tp.GooglePhoneHash), nullable(tp.TikTokPhoneHash),
+		nullable(tp.GBRAID), nullable(tp.WBRAID),
 	}
 }
 
@@ -83,7 +86,7 @@ func (s *touchpointScan) dest() []any {
 		&tp.UTM.Source, &tp.UTM.Medium, &tp.UTM.Campaign, &tp.UTM.Content, &tp.UTM.Term, &tp.IP, &tp.UserAgent,
 		&tp.Consent, &tp.EmailHash, &tp.PhoneHash, &tp.Bot, &s.props, &tp.GASessions,
 		&tp.Signals.AdUserData, &tp.Signals.AdPersonalization, &tp.Signals.Analytics,
-		&tp.GoogleEmailHash, &tp.GooglePhoneHash, &tp.TikTokPhoneHash}
+		&tp.GoogleEmailHash, &tp.GooglePhoneHash, &tp.TikTokPhoneHash, &tp.GBRAID, &tp.WBRAID}
 }
 
 func (s *touchpointScan) finish() store.Touchpoint {

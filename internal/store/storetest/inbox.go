@@ -187,7 +187,7 @@ func testErasePerson(t *testing.T, s store.Store) {
 	}))
 	tps := []store.Touchpoint{
 		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", VisitorID: "v1", EmailHash: "EM", PhoneHash: "PH",
-			GoogleEmailHash: "EM-G", GooglePhoneHash: "PH-G", TikTokPhoneHash: "PH-T"},
+			GoogleEmailHash: "EM-G", GooglePhoneHash: "PH-G", TikTokPhoneHash: "PH-T", GCLID: "G-1", GBRAID: "GB-1", WBRAID: "WB-1"},
 		{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", VisitorID: "v9", EmailHash: "OTHER"},
 		{TenantID: w.b.ID, SourceID: w.srcB.ID, Type: "lead", VisitorID: "vb", EmailHash: "EM"},
 	}
@@ -215,6 +215,11 @@ func testErasePerson(t *testing.T, s store.Store) {
 	tpA := must(s.TouchpointsByVisitor(ctx, w.a.ID, "v1", time.Time{}, time.Time{}, 0))(t)
 	if tpA[0].EmailHash != "" || tpA[0].PhoneHash != "" || tpA[0].GoogleEmailHash != "" || tpA[0].GooglePhoneHash != "" || tpA[0].TikTokPhoneHash != "" {
 		t.Errorf("touchpoint keeps hashes: %+v", tpA[0])
+	}
+	// The click ids stay (docs/api.md): they name the ad click, not the person, so the campaign
+	// still counts; gbraid and wbraid like gclid.
+	if tp := tpA[0]; tp.GCLID != "G-1" || tp.GBRAID != "GB-1" || tp.WBRAID != "WB-1" {
+		t.Errorf("touchpoint click ids after erasure: gclid %q, gbraid %q, wbraid %q; want them kept", tp.GCLID, tp.GBRAID, tp.WBRAID)
 	}
 	equal(t, "tenant B touchpoint kept", must(s.TouchpointsByVisitor(ctx, w.b.ID, "vb", time.Time{}, time.Time{}, 0))(t)[0].EmailHash, "EM")
 	audit := must(s.ListAudit(ctx, store.AuditFilter{TenantID: w.a.ID}))(t)

@@ -16,6 +16,7 @@ func fullTouchpoint(tenantID, sourceID string, i int) store.Touchpoint {
 		OccurredAt: at(time.Duration(i) * time.Minute), ReceivedAt: at(time.Duration(i)*time.Minute + time.Second),
 		URL: "https://shop.example/p?utm_source=fb", Referrer: "https://facebook.com/", VisitorID: "v1",
 		FBCLID: "fbclid-1", GCLID: "gclid-1", TTCLID: "ttclid-1", FBC: "fb.1.123.fbclid-1", FBP: "fb.1.123.456",
+		GBRAID: "0AAAAA-gbraid-1", WBRAID: "wbraid-1_CaseSensitive",
 		GAClientID: "GA1.1.1.2", GASessions: "QEHZPBE5HH:1757409568", TTP: "ttp-1",
 		UTM: store.UTM{Source: "fb", Medium: "cpc", Campaign: "launch", Content: "video", Term: "shoes"},
 		IP:  "203.0.113.7", UserAgent: "Mozilla/5.0", Consent: "granted", EmailHash: "em-hash", PhoneHash: "ph-hash",
@@ -39,8 +40,10 @@ func testTouchpoints(t *testing.T, s store.Store) {
 	batch := []store.Touchpoint{fullTouchpoint(w.a.ID, w.srcA.ID, 0), fullTouchpoint(w.a.ID, w.srcA.ID, 1), fullTouchpoint(w.a.ID, w.srcA.ID, 2)}
 	batch[2].Props = nil
 	batch[2].ClientEventID = ""
-	// Absent signals and platform hashes (most touchpoints) read back empty.
+	// Absent signals, platform hashes and iOS click ids (most touchpoints) read back empty.
 	batch[2].Signals, batch[2].GoogleEmailHash, batch[2].GooglePhoneHash, batch[2].TikTokPhoneHash = store.ConsentSignals{}, "", "", ""
+	batch[2].GBRAID, batch[2].WBRAID = "", ""
+	batch[1].WBRAID = "" // a gbraid alone
 	batch[1].Signals.Analytics = ""
 	n := must(s.InsertTouchpoints(ctx, batch))(t)
 	if n != 3 {
@@ -258,6 +261,7 @@ func testWriteTouchpointsText(t *testing.T, s store.Store) {
 		tp.IP, tp.UserAgent, tp.Consent, tp.EmailHash, tp.PhoneHash = v, v, v, v, v
 		tp.Signals = store.ConsentSignals{AdUserData: v, AdPersonalization: v, Analytics: v}
 		tp.GoogleEmailHash, tp.GooglePhoneHash, tp.TikTokPhoneHash = v, v, v
+		tp.GBRAID, tp.WBRAID = v, v
 		tp.Props = json.RawMessage(fmt.Sprintf(`{"name":%q}`, v))
 		if v == "" {
 			tp.Props = nil
