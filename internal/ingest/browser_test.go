@@ -855,3 +855,57 @@ func TestBrowserKeepsUnansweredRequests(t *testing.T) {
 		t.Errorf("the lead as stored: %+v, want the first page's %s", tp, lead)
 	}
 }
+
+// TestBrowserGoogleIOSClickIDs: on a landing page opened from a Google ad on iOS (wbraid or
+// gbraid in the URL, no gclid), the snippet sends the click id in the event as it sends gclid,
+// and the page view stores it. A value the server would refuse (a space) is not sent, so the
+// page view is not refused with it.
+func TestBrowserGoogleIOSClickIDs(t *testing.T) {
+	ctx := browserContext(t)
+	env := newBrowserEnv(t, "")
+	var (
+		mu     sync.Mutex
+		bodies [][]byte
+	)
+	record := func(_ *http.Request, body []byte) bool {
+		mu.Lock()
+		bodies = append(bodies, body)
+		mu.Unlock()
+		return false
+	}
+	env.refuse.Store(&record)
+	errs := consoleErrors(t, ctx)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate(env.hub.URL+"/landing?wbraid=Wb.1~CaseSensitive&gbraid=a%20b&utm_source=google"),
+		chromedp.WaitVisible(chromedp.ID("buy"))); err != nil {
+		t.Fatal(err)
+	}
+	pv := env.waitFor(t, "page_view")
+	if pv.WBRAID != "Wb.1~CaseSensitive" || pv.GBRAID != "" || pv.GCLID != "" {
+		t.Errorf("page view: wbraid %q, gbraid %q, gclid %q", pv.WBRAID, pv.GBRAID, pv.GCLID)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var sent []map[string]any
+	for _, b := range bodies {
+		var req struct {
+			Events []map[string]any `json:"events"`
+		}
+		if err := json.Unmarshal(b, &req); err != nil {
+			t.Fatalf("collect body %s: %v", b, err)
+		}
+		sent = append(sent, req.Events...)
+	}
+	if len(sent) == 0 || sent[0]["type"] != "page_view" || sent[0]["wbraid"] != "Wb.1~CaseSensitive" {
+		t.Errorf("the snippet sent %v; want the page view with wbraid", sent)
+	}
+	for _, e := range sent {
+		if _, ok := e["gbraid"]; ok {
+			t.Errorf("the snippet sent a gbraid the server refuses: %v", e)
+		}
+	}
+	if e := errs(); len(e) > 0 {
+		t.Errorf("console errors: %q", e)
+	}
+}

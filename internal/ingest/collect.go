@@ -249,7 +249,7 @@ func (s *Service) touchpoint(src store.Source, pe ParsedEvent, now time.Time, c 
 		Type: e.Type, Name: e.Name, ClientEventID: id,
 		OccurredAt: occurred, ReceivedAt: now,
 		URL: e.URL, Referrer: e.Referrer, VisitorID: e.VisitorID,
-		FBCLID: e.FBCLID, GCLID: e.GCLID, TTCLID: e.TTCLID, FBC: e.FBC, FBP: e.FBP,
+		FBCLID: e.FBCLID, GCLID: e.GCLID, GBRAID: e.GBRAID, WBRAID: e.WBRAID, TTCLID: e.TTCLID, FBC: e.FBC, FBP: e.FBP,
 		GAClientID: e.GAClientID, GASessions: e.GASessions, TTP: e.TTP,
 		UTM:       store.UTM{Source: e.UTM.Source, Medium: e.UTM.Medium, Campaign: e.UTM.Campaign, Content: e.UTM.Content, Term: e.UTM.Term},
 		IP:        c.ip,
@@ -318,6 +318,7 @@ func platformHashes(tp *store.Touchpoint, email, phone, countryCode string) {
 // stripIdentifiers keeps what a touchpoint says happened and drops who it happened to.
 func stripIdentifiers(tp *store.Touchpoint) {
 	tp.VisitorID, tp.FBCLID, tp.GCLID, tp.TTCLID, tp.FBC, tp.FBP = "", "", "", "", "", ""
+	tp.GBRAID, tp.WBRAID = "", ""
 	tp.GAClientID, tp.GASessions, tp.TTP, tp.EmailHash, tp.PhoneHash, tp.IP = "", "", "", "", "", ""
 	tp.GoogleEmailHash, tp.GooglePhoneHash, tp.TikTokPhoneHash = "", "", ""
 	tp.URL, tp.Referrer = stripQuery(tp.URL), stripQuery(tp.Referrer)
@@ -454,7 +455,7 @@ func byteSize(n int64) string {
 // platforms put them. The URL passed checkURL (an event whose URL does not is rejected before
 // it becomes a touchpoint), so it parses.
 func fromPageURL(tp *store.Touchpoint) {
-	if tp.URL == "" || (tp.FBCLID != "" && tp.GCLID != "" && tp.TTCLID != "" && tp.UTM != (store.UTM{})) {
+	if tp.URL == "" || (tp.FBCLID != "" && tp.GCLID != "" && tp.GBRAID != "" && tp.WBRAID != "" && tp.TTCLID != "" && tp.UTM != (store.UTM{})) {
 		return
 	}
 	query := pageQuery(tp.URL)
@@ -474,6 +475,8 @@ func fromPageURL(tp *store.Touchpoint) {
 	if tp.UTM == (store.UTM{}) {
 		tp.UTM = store.UTM{Source: text(p[3]), Medium: text(p[4]), Campaign: text(p[5]), Content: text(p[6]), Term: text(p[7])}
 	}
+	fill(&tp.GBRAID, p[8])
+	fill(&tp.WBRAID, p[9])
 }
 
 // pageQuery is the query of a URL that url.Parse accepts, as its RawQuery: what lies between
@@ -487,7 +490,8 @@ func pageQuery(rawURL string) string {
 }
 
 // pageParamNames are the page URL's parameters fromPageURL reads, in pageParams' order.
-var pageParamNames = [...]string{"fbclid", "gclid", "ttclid", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"}
+var pageParamNames = [...]string{"fbclid", "gclid", "ttclid", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
+	"gbraid", "wbraid"}
 
 // pageParams sets p[i] to url.ParseQuery(query).Get(pageParamNames[i]), by ParseQuery's rules
 // (pairs split at '&', a pair with a ';' or one that does not unescape skipped, the first value

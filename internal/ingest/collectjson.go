@@ -273,6 +273,10 @@ func (s *jscan) eventField(key []byte, e *Event, depth int, top bool) (wrongType
 		dst = &e.FBCLID
 	case "gclid":
 		dst = &e.GCLID
+	case "gbraid":
+		dst = &e.GBRAID
+	case "wbraid":
+		dst = &e.WBRAID
 	case "ttclid":
 		dst = &e.TTCLID
 	case "fbc":
@@ -359,7 +363,7 @@ func (s *jscan) utm(u *EventUTM, depth int) (wrongType, ok bool) {
 
 var (
 	eventFieldNames = []string{"type", "name", "event_id", "occurred_at", "url", "referrer", "visitor_id",
-		"fbclid", "gclid", "ttclid", "fbc", "fbp", "ga_client_id", "ga_sessions", "ttp", "utm", "email",
+		"fbclid", "gclid", "gbraid", "wbraid", "ttclid", "fbc", "fbp", "ga_client_id", "ga_sessions", "ttp", "utm", "email",
 		"phone", "consent", "consent_signals", "webdriver", "pixel", "props"}
 	utmFieldNames    = []string{"source", "medium", "campaign", "content", "term"}
 	signalFieldNames = []string{"ad_user_data", "ad_personalization", "analytics"}

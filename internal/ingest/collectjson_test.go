@@ -29,6 +29,9 @@ var collectDiffCases = []string{
 	`{"events":null,"events":[{"type":"lead"}]}`, `{"KEY":"k","type":"lead"}`, `{"Events":[{"type":"lead"}]}`,
 	`{"Type":"lead"}`, `{"TYPE":"lead","type":"page_view"}`, `{"type":"lead","Type":"custom"}`,
 	`{"ty\u0070e":"lead"}`, `{"\u017ftype":"lead"}`, `{"fbcli\u0064":"x","type":"lead"}`,
+	`{"type":"lead","gbraid":"0AAAAA-gb","wbraid":"Wb.1~x"}`, `{"type":"lead","GBRAID":"x","Wbraid":"y"}`,
+	`{"gbrai\u0064":"x","wbraid":null,"type":"lead"}`, `{"type":"lead","gbraid":5}`, `{"type":"lead","wbraid":"a b"}`,
+	`{"type":"lead","gbraid":"a","gbraid":"b","wbraid":{"x":1}}`,
 	`{"type":"lead","type":null}`, `{"type":"lead","type":"custom","name":"n"}`,
 	`{"type":5}`, `{"type":true}`, `{"type":{}}`, `{"type":[]}`, `{"type":"lead","webdriver":"yes"}`,
 	`{"type":"lead","webdriver":true,"webdriver":null}`, `{"type":"lead","webdriver":1}`,
@@ -135,7 +138,7 @@ func TestParseCollectSameAsEncodingJSON(t *testing.T) {
 // to encoding/json (else the single pass would be correct but useless).
 func TestParseCollectFastPathTaken(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"batch.json", "single.json", "partial.json"} {
+	for _, name := range []string{"batch.json", "single.json", "partial.json", "braids.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata/collect", name))
 		if err != nil {
 			t.Fatal(err)

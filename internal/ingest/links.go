@@ -14,7 +14,7 @@ import (
 
 // clickParams are copied from a tracking link's request onto its target when the target does
 // not already carry them, so the landing page's t.js sees the same click ids and UTMs.
-var clickParams = []string{"fbclid", "gclid", "ttclid", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"}
+var clickParams = []string{"fbclid", "gclid", "gbraid", "wbraid", "ttclid", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"}
 
 // handleLink serves GET /r/{code}: it records a click, sets the first-party cookies and
 // redirects (302) to the link's target, decorated with the visitor id. The visitor is
@@ -68,6 +68,7 @@ func (s *Service) handleLink(w http.ResponseWriter, r *http.Request) {
 		ClientEventID: s.newID(), OccurredAt: now, ReceivedAt: now,
 		URL: truncate(requestURL(r, s.cfg.TrustedProxies), 2048), Referrer: truncate(r.Referer(), 2048),
 		VisitorID: ids.VisitorID, FBCLID: fbclid, GCLID: token(q.Get("gclid")), TTCLID: token(q.Get("ttclid")),
+		GBRAID: token(q.Get("gbraid")), WBRAID: token(q.Get("wbraid")),
 		FBC: ids.FBC, FBP: ids.FBP,
 		UTM: store.UTM{Source: text(q.Get("utm_source")), Medium: text(q.Get("utm_medium")), Campaign: text(q.Get("utm_campaign")),
 			Content: text(q.Get("utm_content")), Term: text(q.Get("utm_term"))},
@@ -106,8 +107,8 @@ var transparentGIF = []byte{
 }
 
 // handlePixel serves GET /v1/pixel.gif?key=...: a page view for pages without JavaScript. The
-// query carries the event fields (url, referrer, event_id, visitor_id, fbclid, gclid, ttclid,
-// utm_*, consent); url defaults to the Referer header, which is the page the image is on.
+// query carries the event fields (url, referrer, event_id, visitor_id, fbclid, gclid, gbraid,
+// wbraid, ttclid, utm_*, consent); url defaults to the Referer header, which is the page the image is on.
 func (s *Service) handlePixel(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ip := ClientIP(r, s.cfg.TrustedProxies)
@@ -130,6 +131,7 @@ func (s *Service) handlePixel(w http.ResponseWriter, r *http.Request) {
 	e := Event{
 		Type: "page_view", EventID: q.Get("event_id"), URL: page, Referrer: q.Get("referrer"),
 		VisitorID: q.Get("visitor_id"), FBCLID: q.Get("fbclid"), GCLID: q.Get("gclid"), TTCLID: q.Get("ttclid"),
+		GBRAID: q.Get("gbraid"), WBRAID: q.Get("wbraid"),
 		UTM:     EventUTM{Source: q.Get("utm_source"), Medium: q.Get("utm_medium"), Campaign: q.Get("utm_campaign"), Content: q.Get("utm_content"), Term: q.Get("utm_term")},
 		Consent: q.Get("consent"),
 	}

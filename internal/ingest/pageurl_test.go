@@ -3,6 +3,7 @@ package ingest
 import (
 	"net/url"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/hubtrack/hub/internal/store"
@@ -11,7 +12,7 @@ import (
 // fromPageURLReference is fromPageURL as it was, over url.Parse and url.Values: what the
 // allocation-free one must do.
 func fromPageURLReference(tp *store.Touchpoint) {
-	if tp.URL == "" || (tp.FBCLID != "" && tp.GCLID != "" && tp.TTCLID != "" && tp.UTM != (store.UTM{})) {
+	if tp.URL == "" || (tp.FBCLID != "" && tp.GCLID != "" && tp.GBRAID != "" && tp.WBRAID != "" && tp.TTCLID != "" && tp.UTM != (store.UTM{})) {
 		return
 	}
 	u, err := url.Parse(tp.URL)
@@ -26,6 +27,8 @@ func fromPageURLReference(tp *store.Touchpoint) {
 	}
 	fill(&tp.FBCLID, "fbclid")
 	fill(&tp.GCLID, "gclid")
+	fill(&tp.GBRAID, "gbraid")
+	fill(&tp.WBRAID, "wbraid")
 	fill(&tp.TTCLID, "ttclid")
 	if tp.UTM == (store.UTM{}) {
 		tp.UTM = store.UTM{Source: text(q.Get("utm_source")), Medium: text(q.Get("utm_medium")), Campaign: text(q.Get("utm_campaign")),
@@ -45,6 +48,9 @@ var pageURLSeeds = []string{
 	"https://shop.example.com/p?utm_campaign=" + "%E6%97%A5%E6%9C%AC" + "&utm_content=%00&fbclid=%20spaced%20",
 	"https://shop.example.com/?FBCLID=upper&fbclid=lower&utm_source=%E2%80%8B",
 	"https://shop.example.com/p",
+	"https://shop.example.com/p?wbraid=Wb.1~x&gbraid=0AAAAA-gb_CaseSensitive&utm_source=google",
+	"https://shop.example.com/p?gbraid=a%20b&wbraid=&wbraid=second&GBRAID=upper&gclid=Cj0",
+	"https://shop.example.com/p?wbraid=%zz&gbraid=" + strings.Repeat("g", 513) + "&wbraid=after",
 }
 
 // TestFromPageURL: the click ids and UTMs taken from a page URL are those of url.Parse and
@@ -59,6 +65,13 @@ func TestFromPageURL(t *testing.T) {
 	fromPageURL(&tp)
 	if tp.FBCLID != "second" || tp.GCLID != "" || tp.UTM != (store.UTM{Source: "escaped key"}) {
 		t.Errorf("got fbclid %q, gclid %q, utm %+v", tp.FBCLID, tp.GCLID, tp.UTM)
+	}
+	// Google's iOS click ids likewise: the first value, byte for byte; one that is not a token
+	// (a space, too long) is left out.
+	tp = store.Touchpoint{URL: "https://shop.example.com/p?wbraid=Wb.1~x&gbraid=a%20b&wbraid=later"}
+	fromPageURL(&tp)
+	if tp.WBRAID != "Wb.1~x" || tp.GBRAID != "" {
+		t.Errorf("got gbraid %q, wbraid %q", tp.GBRAID, tp.WBRAID)
 	}
 }
 
@@ -77,6 +90,8 @@ func checkFromPageURL(t *testing.T, u string) {
 		{URL: u},
 		{URL: u, FBCLID: "set", UTM: store.UTM{Term: "set"}},
 		{URL: u, FBCLID: "set", GCLID: "set", TTCLID: "set"},
+		{URL: u, FBCLID: "set", GCLID: "set", GBRAID: "set", WBRAID: "set", TTCLID: "set", UTM: store.UTM{Source: "set"}},
+		{URL: u, WBRAID: "set"},
 	} {
 		got, want := preset, preset
 		fromPageURL(&got)

@@ -26,6 +26,8 @@ type Event struct {
 	VisitorID  string          `json:"visitor_id"`
 	FBCLID     string          `json:"fbclid"`
 	GCLID      string          `json:"gclid"`
+	GBRAID     string          `json:"gbraid"`
+	WBRAID     string          `json:"wbraid"`
 	TTCLID     string          `json:"ttclid"`
 	FBC        string          `json:"fbc"`
 	FBP        string          `json:"fbp"`
@@ -259,7 +261,7 @@ func validateEvent(pe *ParsedEvent, lim Limits, now time.Time) {
 	if e.VisitorID != "" && !ValidVisitorID(e.VisitorID) {
 		bad("visitor_id", "must be 1 to 32 characters of A-Z, a-z, 0-9, '_' and '-'")
 	}
-	for _, f := range []struct{ name, v string }{{"fbclid", e.FBCLID}, {"gclid", e.GCLID}, {"ttclid", e.TTCLID}} {
+	for _, f := range []struct{ name, v string }{{"fbclid", e.FBCLID}, {"gclid", e.GCLID}, {"gbraid", e.GBRAID}, {"wbraid", e.WBRAID}, {"ttclid", e.TTCLID}} {
 		if f.v != "" && (len(f.v) > 512 || !printableToken(f.v)) {
 			bad(f.name, "must be at most 512 printable ASCII characters without spaces")
 		}

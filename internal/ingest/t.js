@@ -11,7 +11,7 @@
   var cdom = at('cookie-domain');
   var consent = at('consent') === 'required' ? 'pending' : 'unknown';
   var P = C.p, H = {}, B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  var VID = /^[A-Za-z0-9_-]{1,32}$/, FB = { lead: 'Lead', initiate_checkout: 'InitiateCheckout', add_to_cart: 'AddToCart', purchase: 'Purchase' };
+  var VID = /^[A-Za-z0-9_-]{1,32}$/, TOK = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]{1,512}$/, FB = { lead: 'Lead', initiate_checkout: 'InitiateCheckout', add_to_cart: 'AddToCart', purchase: 'Purchase' };
   var TYPES = { page_view: 1, lead: 1, initiate_checkout: 1, add_to_cart: 1, purchase: 1, identify: 1 };
   var k, ids = {}, q = [], held = [], timer, sig = {}, dl, dli = 0, pend = {}, seq = 0;
   var KEY_Q = '_hub_q', KEEP = 20, KEEP_FOR = 10 * 60000;
@@ -42,6 +42,10 @@
     for (var i = 0; i < n; i++) o += B62[a[i] % 62];
     return o;
   }
+  function tok(n) {
+    var v = qs.get(n) || '';
+    return TOK.test(v) ? v : '';
+  }
   function canId() { return consent === 'unknown' || consent === 'granted'; }
 
   // Identifiers: the visitor id, Meta's fbc (rebuilt only for a new fbclid, copied byte for
@@ -56,6 +60,11 @@
     ids.fbp = cookie('_fbp') || 'fb.1.' + now + '.' + (1e9 + Math.floor(Math.random() * 9e9));
     ids.fbclid = fbclid;
     ids.gclid = qs.get('gclid');
+    // Google's iOS click ids, sent only as the server accepts them (printable ASCII without
+    // spaces, quotes, commas, semicolons or backslashes, at most 512): an odd one would refuse
+    // the whole event, and the server still reads a usable one from the URL.
+    ids.gbraid = tok('gbraid');
+    ids.wbraid = tok('wbraid');
     ids.ttclid = qs.get('ttclid');
     ids.ttp = cookie('_ttp');
   }
@@ -90,7 +99,7 @@
     var c = {}, n = 0;
     for (k in sig) { c[k] = sig[k]; n++; }
     if (n) e.consent_signals = c;
-    var m = { fbclid: ids.fbclid, gclid: ids.gclid, ttclid: ids.ttclid, fbc: ids.fbc, fbp: ids.fbp, ga_client_id: ids.ga, ga_sessions: ids.gs, ttp: ids.ttp };
+    var m = { fbclid: ids.fbclid, gclid: ids.gclid, gbraid: ids.gbraid, wbraid: ids.wbraid, ttclid: ids.ttclid, fbc: ids.fbc, fbp: ids.fbp, ga_client_id: ids.ga, ga_sessions: ids.gs, ttp: ids.ttp };
     for (k in m) if (m[k]) e[k] = m[k];
   }
   function push(e) {
