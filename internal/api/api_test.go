@@ -409,6 +409,17 @@ func TestResources(t *testing.T) {
 		if tp.ID != a.Touchpoint.ID || tp.URL == "" || tp.Identified {
 			t.Errorf("touchpoint %+v", tp)
 		}
+		// A Google ad click from iOS: its gbraid and wbraid are among the touchpoint's click ids.
+		ios := store.Touchpoint{TenantID: a.ID, SourceID: a.Source.ID, Type: "page_view", OccurredAt: a.Touchpoint.OccurredAt,
+			URL: "https://alpha.example/landing?wbraid=wb-1", VisitorID: "v-ios", GBRAID: "gb-1", WBRAID: "wb-1"}
+		if _, err := st.InsertTouchpoints(ctx, []store.Touchpoint{ios}); err != nil {
+			t.Fatal(err)
+		}
+		var iosTPs api.Page[api.Touchpoint]
+		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/touchpoints?visitor_id=v-ios", nil).json(t, &iosTPs)
+		if len(iosTPs.Items) != 1 || fmt.Sprint(iosTPs.Items[0].ClickIDs) != "map[gbraid:gb-1 wbraid:wb-1]" {
+			t.Errorf("iOS touchpoint %+v", iosTPs.Items)
+		}
 		var dels api.Page[api.Delivery]
 		e.must(http.StatusOK, a.AdminKey, "GET", "/api/v1/deliveries?state=pending&destination_id="+a.Destination.ID, nil).json(t, &dels)
 		if len(dels.Items) != 1 {

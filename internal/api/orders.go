@@ -52,7 +52,7 @@ func touchpointView(t store.Touchpoint) Touchpoint {
 	if len(t.Props) > 0 && json.Valid(t.Props) {
 		v.Props = t.Props
 	}
-	ids := map[string]string{"fbclid": t.FBCLID, "gclid": t.GCLID, "ttclid": t.TTCLID, "fbc": t.FBC, "fbp": t.FBP,
+	ids := map[string]string{"fbclid": t.FBCLID, "gclid": t.GCLID, "gbraid": t.GBRAID, "wbraid": t.WBRAID, "ttclid": t.TTCLID, "fbc": t.FBC, "fbp": t.FBP,
 		"ga_client_id": t.GAClientID, "ga_sessions": t.GASessions, "ttp": t.TTP}
 	for k, val := range ids {
 		if val == "" {

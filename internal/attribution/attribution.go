@@ -138,7 +138,7 @@ func AdOf(o store.Order, tp *store.Touchpoint) (domain.AdRef, *time.Time) {
 			UTMCampaign: tp.UTM.Campaign, UTMContent: tp.UTM.Content, UTMTerm: tp.UTM.Term,
 			// The touchpoint's own click ids, not its fbc: the _fbc cookie rides on every visit
 			// for 90 days after one Meta click.
-			ClickIDs: domain.ClickIDs{FBCLID: tp.FBCLID, GCLID: tp.GCLID, TTCLID: tp.TTCLID}})
+			ClickIDs: domain.ClickIDs{FBCLID: tp.FBCLID, GCLID: tp.GCLID, GBRAID: tp.GBRAID, WBRAID: tp.WBRAID, TTCLID: tp.TTCLID}})
 		if ref.Paid() || ref.Identified() {
 			at := tp.OccurredAt.UTC()
 			return ref, &at
@@ -215,11 +215,14 @@ type pick struct {
 	candidates []store.Candidate
 }
 
-// isAdClick reports whether a touchpoint is the landing of an ad click: a click id or UTMs in
-// its URL. An fbc alone is not: it comes from the _fbc cookie, which every visit carries for 90
-// days after one Meta click, so counting it would let an old Meta click beat a newer Google one.
+// isAdClick reports whether a touchpoint is the landing of an ad click: a click id (Google's
+// gbraid and wbraid, which an iOS click carries instead of a gclid, included) or UTMs in its URL.
+// An fbc alone is not: it comes from the _fbc cookie, which every visit carries for 90 days after
+// one Meta click, so counting it would let an old Meta click beat a newer Google one. The store's
+// AdClicksByVisitor applies the same rule.
 func isAdClick(tp store.Touchpoint) bool {
-	return tp.FBCLID != "" || tp.GCLID != "" || tp.TTCLID != "" || tp.UTM.Source != "" || tp.UTM.Campaign != ""
+	return tp.FBCLID != "" || tp.GCLID != "" || tp.GBRAID != "" || tp.WBRAID != "" || tp.TTCLID != "" ||
+		tp.UTM.Source != "" || tp.UTM.Campaign != ""
 }
 
 // choose applies the model to touchpoints: ad clicks beat organic visits; among them the

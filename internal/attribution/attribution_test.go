@@ -186,6 +186,23 @@ func ruleCases() []ruleCase {
 			wantRule: RuleVisitorID, wantTP: "t2", wantConf: 1,
 		},
 		{
+			// A Google ad click on iOS carries gbraid or wbraid instead of a gclid: an ad click all
+			// the same, which a later visit without an ad does not beat.
+			name:     "a wbraid alone is an ad click",
+			src:      src,
+			tps:      []store.Touchpoint{tp("t1", "A", "k_1", 3*time.Hour, func(t *store.Touchpoint) { t.WBRAID = "wb" }), tp("t2", "A", "k_1", time.Hour)},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleVisitorID, wantTP: "t1", wantConf: 1,
+		},
+		{
+			name: "a gbraid alone is an ad click, and the last one wins",
+			src:  src,
+			tps: []store.Touchpoint{tp("t1", "A", "k_1", 50*time.Hour, func(t *store.Touchpoint) { t.GCLID = "g" }),
+				tp("t2", "A", "k_1", 2*time.Hour, func(t *store.Touchpoint) { t.GBRAID = "gb" }), tp("t3", "A", "k_1", time.Hour)},
+			order:    order(func(o *store.Order) { o.Tracking.VisitorID = "k_1" }),
+			wantRule: RuleVisitorID, wantTP: "t2", wantConf: 1,
+		},
+		{
 			name:     "identity by e-mail",
 			src:      src,
 			tps:      []store.Touchpoint{tp("t1", "A", "k_2", 30*time.Hour, fbclid("x"))},
@@ -918,4 +935,19 @@ func TestOrphanVisitorOutsideWindow(t *testing.T) {
 		res := samePrefetched(t, st, src, o)
 		check(t, res, "w-c1")
 	})
+}
+
+// TestVisitWordsGoogleIOS: a Google click from iOS (gbraid or wbraid, no gclid) is named as a
+// click on a Google ad, like one with a gclid.
+func TestVisitWordsGoogleIOS(t *testing.T) {
+	t.Parallel()
+	for _, c := range []store.Touchpoint{{GCLID: "g"}, {GBRAID: "gb"}, {WBRAID: "wb", UTM: store.UTM{Source: "google", Campaign: "ios"}}} {
+		want := "a click on a Google ad"
+		if c.UTM.Campaign != "" {
+			want += " (google / ios)"
+		}
+		if got := VisitWords(c); got != want {
+			t.Errorf("%+v: %q, want %q", c, got, want)
+		}
+	}
 }

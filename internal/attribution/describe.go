@@ -220,7 +220,7 @@ func VisitWords(tp store.Touchpoint) string {
 	switch {
 	case tp.FBCLID != "":
 		return "a click on a Facebook/Instagram ad" + in
-	case tp.GCLID != "":
+	case tp.GCLID != "" || tp.GBRAID != "" || tp.WBRAID != "":
 		return "a click on a Google ad" + in
 	case tp.TTCLID != "":
 		return "a click on a TikTok ad" + in

@@ -170,7 +170,7 @@ type Reader interface {
 	// A zero since or until leaves that end open; limit <= 0 means 100.
 	TouchpointsByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, limit int) ([]Touchpoint, error)
 	// AdClicksByVisitor returns a visitor's ad clicks in [since, until] (touchpoints whose URL
-	// carried a click id, utm_source or utm_campaign), newest first, or oldest first when
+	// carried a click id, gbraid and wbraid included, utm_source or utm_campaign), newest first, or oldest first when
 	// oldestFirst; limit <= 0 means 100. The matcher reads them when fifty later visits
 	// without an ad fill TouchpointsByVisitor's answer.
 	AdClicksByVisitor(ctx context.Context, tenantID, visitorID string, since, until time.Time, oldestFirst bool, limit int) ([]Touchpoint, error)

@@ -43,7 +43,7 @@ type adCheck struct {
 func adRefOf(tp store.Touchpoint) domain.AdRef {
 	return domain.ParseAdRef(domain.AdClick{URL: tp.URL, UTMSource: tp.UTM.Source, UTMMedium: tp.UTM.Medium,
 		UTMCampaign: tp.UTM.Campaign, UTMContent: tp.UTM.Content, UTMTerm: tp.UTM.Term,
-		ClickIDs: domain.ClickIDs{FBCLID: tp.FBCLID, GCLID: tp.GCLID, TTCLID: tp.TTCLID}})
+		ClickIDs: domain.ClickIDs{FBCLID: tp.FBCLID, GCLID: tp.GCLID, GBRAID: tp.GBRAID, WBRAID: tp.WBRAID, TTCLID: tp.TTCLID}})
 }
 
 // adLinksOf returns a card for every platform whose spec declares URL parameters, in the

@@ -238,7 +238,7 @@ func visitWords(l locale, tp store.Touchpoint) string {
 	switch {
 	case tp.FBCLID != "":
 		key = "attr.fb_click"
-	case tp.GCLID != "":
+	case tp.GCLID != "" || tp.GBRAID != "" || tp.WBRAID != "":
 		key = "attr.google_click"
 	case tp.TTCLID != "":
 		key = "attr.tiktok_click"

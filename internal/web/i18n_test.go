@@ -506,6 +506,18 @@ func TestExplanation(t *testing.T) {
 			t.Errorf("%s: %q, want %q", l.Tag, all, want)
 		}
 	}
+	// A Google click from iOS carries gbraid or wbraid instead of a gclid: Google's all the same.
+	for _, ios := range []store.Touchpoint{{ID: "tp2", OccurredAt: at, WBRAID: "wb"}, {ID: "tp2", OccurredAt: at, GBRAID: "gb"}} {
+		for l, want := range map[locale]string{
+			localeEN: "a click on a Google ad on Nov 30, 2026 19:27:00 UTC−3.",
+			localePT: "um clique em anúncio do Google em 30/11/2026 19:27:00 UTC−3.",
+		} {
+			all = strings.Join(explain(l.in(mustZone(t, "America/Sao_Paulo")), o, matched, &ios, known).Sentences, " ")
+			if !strings.Contains(all, want) {
+				t.Errorf("%s, gbraid %q wbraid %q: %q, want %q", l.Tag, ios.GBRAID, ios.WBRAID, all, want)
+			}
+		}
+	}
 }
 
 // TestEveryDestinationProblemWorded fails when a problem a registered destination states about

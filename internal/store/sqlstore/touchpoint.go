@@ -307,7 +307,7 @@ func (q *queries) AdClicksByVisitor(ctx context.Context, tenantID, visitorID str
 	var w where
 	w.add(`tenant_id = %s`, tenantID)
 	w.add(`visitor_id = %s`, visitorID)
-	w.conds = append(w.conds, `(fbclid <> '' OR gclid <> '' OR ttclid <> '' OR utm_source <> '' OR utm_campaign <> '')`)
+	w.conds = append(w.conds, `(fbclid <> '' OR gclid <> '' OR gbraid <> '' OR wbraid <> '' OR ttclid <> '' OR utm_source <> '' OR utm_campaign <> '')`)
 	q.window(&w, since, until)
 	order := `occurred_at DESC, id DESC`
 	if oldestFirst {

@@ -36,6 +36,7 @@ func Run(t *testing.T, open Open) {
 		{"Links", testLinks},
 		{"Touchpoints", testTouchpoints},
 		{"TouchpointLookups", testTouchpointLookups},
+		{"AdClicksByVisitor", testAdClicksByVisitor},
 		{"Lookups", testLookups},
 		{"TouchpointPagination", testTouchpointPagination},
 		{"Identities", testIdentities},

@@ -345,3 +345,44 @@ func testWriteTouchpoints(t *testing.T, s store.Store) {
 		t.Errorf("empty write inserted %d", n)
 	}
 }
+
+// testAdClicksByVisitor: a visitor's ad clicks are the touchpoints that carried a click id
+// (Google's gbraid and wbraid, which an iOS click carries instead of a gclid, included),
+// utm_source or utm_campaign; a visit with only the _fbc cookie or nothing is not one.
+// Attribution's isAdClick is the same rule.
+func testAdClicksByVisitor(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	mk := func(vid string, minute int, mut func(*store.Touchpoint)) store.Touchpoint {
+		tp := store.Touchpoint{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "page_view", VisitorID: vid,
+			OccurredAt: at(time.Duration(minute) * time.Minute), URL: "https://shop.example/"}
+		if mut != nil {
+			mut(&tp)
+		}
+		return tp
+	}
+	tps := []store.Touchpoint{
+		mk("v1", 0, func(tp *store.Touchpoint) { tp.GCLID = "G1" }),
+		mk("v1", 1, nil),
+		mk("v1", 2, func(tp *store.Touchpoint) { tp.WBRAID = "WB1" }),
+		mk("v1", 3, func(tp *store.Touchpoint) { tp.FBC = "fb.1.1.F1" }),
+		mk("v1", 4, func(tp *store.Touchpoint) { tp.GBRAID = "GB1" }),
+		mk("v1", 5, func(tp *store.Touchpoint) { tp.UTM.Source = "google" }),
+		mk("v1", 6, func(tp *store.Touchpoint) { tp.FBCLID = "F1" }),
+		mk("v1", 7, func(tp *store.Touchpoint) { tp.TTCLID = "T1" }),
+		mk("v1", 8, func(tp *store.Touchpoint) { tp.UTM.Campaign = "launch" }),
+		mk("v2", 9, func(tp *store.Touchpoint) { tp.WBRAID = "WB2" }),
+	}
+	must(s.InsertTouchpoints(ctx, tps))(t)
+	id := func(tp store.Touchpoint) string { return tp.ID }
+	clicks := []int{8, 7, 6, 5, 4, 2, 0}
+	want := make([]string, len(clicks))
+	for i, c := range clicks {
+		want[i] = tps[c].ID
+	}
+	equal(t, "newest first", ids(must(s.AdClicksByVisitor(ctx, w.a.ID, "v1", time.Time{}, time.Time{}, false, 0))(t), id), want)
+	equal(t, "oldest first, limit", ids(must(s.AdClicksByVisitor(ctx, w.a.ID, "v1", time.Time{}, time.Time{}, true, 2))(t), id),
+		[]string{tps[0].ID, tps[2].ID})
+	equal(t, "in the window", ids(must(s.AdClicksByVisitor(ctx, w.a.ID, "v1", at(2*time.Minute), at(4*time.Minute), false, 0))(t), id),
+		[]string{tps[4].ID, tps[2].ID})
+}
