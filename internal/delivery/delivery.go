@@ -1392,12 +1392,15 @@ func applyTouchpoint(ev *dest.Event, tp store.Touchpoint) {
 	if c, ok := touchpointConsent(tp); ok {
 		ev.Consent = c
 	}
-	// The click's ids beat the order's; the order's stay when the click had none.
+	// The click's ids beat the order's, each of its own kind; the order's stay when the click had
+	// none. Google's three are kept apart: Google Ads sends one, gclid before gbraid before wbraid
+	// (docs/destinations/google-ads.md), so an order's gclid still beats the click's gbraid.
 	for _, c := range []struct {
 		dst *string
 		v   string
 	}{
 		{&ev.User.GAClientID, tp.GAClientID}, {&ev.User.GASessions, tp.GASessions}, {&ev.User.TTP, tp.TTP}, {&ev.User.TTCLID, tp.TTCLID}, {&ev.User.GCLID, tp.GCLID},
+		{&ev.User.GBRAID, tp.GBRAID}, {&ev.User.WBRAID, tp.WBRAID},
 	} {
 		if c.v != "" {
 			*c.dst = c.v

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hubtrack/hub/internal/admin"
+	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest/meta"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
@@ -150,6 +151,52 @@ func TestBuyerDetailsAndNationalIDOptIn(t *testing.T) {
 		ud = e.userData(t, e.paidOrder(t, now.Add(-time.Hour), "", buyer))
 		if got, want := string(ud["external_id"]), `["`+cpf+`"]`; got != want {
 			t.Errorf("opted in: external_id = %s, want %s", got, want)
+		}
+	})
+}
+
+// Google's click ids reach the event from the credited click as well as from the order: each
+// kind the click's, else the order's (the click's ids beat the order's, as for gclid). Before,
+// a touchpoint's gbraid and wbraid were dropped, so an iOS Google click reached Google Ads only
+// when the gateway carried its id back. Google Ads then sends one of the three, gclid first
+// (dest/googleads; end to end: app.TestGoogleAdsIOSClickIDs).
+func TestGoogleClickIDsFromTheCreditedClick(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		for i, c := range []struct {
+			name  string
+			order domain.ClickIDs
+			click store.Touchpoint
+			want  [3]string // gclid, gbraid, wbraid
+		}{
+			{"a wbraid on the click alone", domain.ClickIDs{}, store.Touchpoint{WBRAID: "wb-click"}, [3]string{"", "", "wb-click"}},
+			{"a gbraid on the click alone", domain.ClickIDs{}, store.Touchpoint{GBRAID: "gb-click"}, [3]string{"", "gb-click", ""}},
+			{"the order's gclid and the click's gbraid", domain.ClickIDs{GCLID: "g-order"}, store.Touchpoint{GBRAID: "gb-click"}, [3]string{"g-order", "gb-click", ""}},
+			{"the click's gbraid beats the order's", domain.ClickIDs{GBRAID: "gb-order", WBRAID: "wb-order"}, store.Touchpoint{GBRAID: "gb-click"}, [3]string{"", "gb-click", "wb-order"}},
+			{"the click's gclid beats the order's, braids kept", domain.ClickIDs{GCLID: "g-order"}, store.Touchpoint{GCLID: "g-click", WBRAID: "wb-click"}, [3]string{"g-click", "", "wb-click"}},
+			{"no click", domain.ClickIDs{WBRAID: "wb-order"}, store.Touchpoint{}, [3]string{"", "", "wb-order"}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				tpID := ""
+				if c.click.GCLID+c.click.GBRAID+c.click.WBRAID != "" {
+					tp := c.click
+					tp.ID, tp.TenantID, tp.Type, tp.VisitorID = fmt.Sprintf("tp-google-%s-%d", e.dialect, i), e.tenant.ID, "page_view", "v-google"
+					tp.OccurredAt, tp.ReceivedAt, tp.URL = now.Add(-2*time.Hour), now.Add(-2*time.Hour), "https://loja.example.com.br/oferta"
+					if _, err := e.st.InsertTouchpoints(ctx, []store.Touchpoint{tp}); err != nil {
+						t.Fatal(err)
+					}
+					tpID = tp.ID
+				}
+				d := e.paidOrder(t, now.Add(-time.Hour), tpID, func(oe *store.OrderEvent) { oe.Tracking = store.Tracking{ClickIDs: c.order} })
+				ev, err := delivery.Event(ctx, e.st, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := [3]string{ev.User.GCLID, ev.User.GBRAID, ev.User.WBRAID}; got != c.want {
+					t.Errorf("gclid, gbraid, wbraid = %q, want %q", got, c.want)
+				}
+			})
 		}
 	})
 }

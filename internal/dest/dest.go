@@ -239,9 +239,12 @@ type User struct {
 	GASessions string
 	TTP        string // TikTok _ttp cookie (tiktok)
 	TTCLID     string // TikTok click id (tiktok)
-	GCLID      string // Google click id (later: google ads)
-	GBRAID     string // Google click id for iOS app-to-web measurement (later: google ads)
-	WBRAID     string // Google click id for iOS web-to-app measurement (later: google ads)
+	// GCLID, GBRAID and WBRAID are Google's click ids: the gclid, and the ids a click from iOS
+	// carries instead (Google: gbraid for clicks tied to app conversions, wbraid to web
+	// conversions). Each is the credited click's, else the order's; Google Ads sends one of them.
+	GCLID  string
+	GBRAID string
+	WBRAID string
 }
 
 // Custom holds the commercial details.

@@ -247,7 +247,7 @@ var catalogue = map[string]msg{
 	"ident.fbp":                  {"Meta browser id (fbp)", "identificador de navegador da Meta (fbp)"},
 	"ident.ga_client_id":         {"Google Analytics client id", "id de cliente do Google Analytics"},
 	"ident.ga_session":           {"Google Analytics session id", "id de sessão do Google Analytics"},
-	"ident.gclid":                {"Google ad click (gclid)", "clique no anúncio do Google (gclid)"},
+	"ident.gclid":                {"Google ad click (gclid, gbraid or wbraid)", "clique no anúncio do Google (gclid, gbraid ou wbraid)"},
 	"ident.ttclid":               {"TikTok ad click (ttclid)", "clique no anúncio do TikTok (ttclid)"},
 	"ident.ttp":                  {"TikTok browser id (_ttp)", "identificador de navegador do TikTok (_ttp)"},
 	"order.event_id":             {"Event id %s", "ID do evento %s"},

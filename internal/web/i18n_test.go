@@ -520,6 +520,21 @@ func TestExplanation(t *testing.T) {
 	}
 }
 
+// TestGoogleClickIDWords: what the order page says a Google destination received names every
+// Google click id Hub sends as one (dest.IDGCLID: gclid, gbraid or wbraid), not the gclid alone:
+// a click from an iPhone carries a gbraid or wbraid instead.
+func TestGoogleClickIDWords(t *testing.T) {
+	t.Parallel()
+	for _, l := range []locale{localeEN, localePT} {
+		words := l.T("ident." + string(dest.IDGCLID))
+		for _, id := range []string{"gclid", "gbraid", "wbraid"} {
+			if !strings.Contains(words, id) {
+				t.Errorf("%s: %q does not name %s", l.Tag, words, id)
+			}
+		}
+	}
+}
+
 // TestEveryDestinationProblemWorded fails when a problem a registered destination states about
 // its settings has no words in both languages (the dashboard's for problems every destination
 // may state, else the destination's own, in its spec), so a Portuguese reader would read it in
