@@ -43,6 +43,33 @@ func LoadFixture(tb testing.TB, provider string) Fixture {
 	return f
 }
 
+// CaseBody returns the body of the case named name in provider's cases.json
+// (internal/webhook/<provider>/testdata), for tests elsewhere that post the same delivery: a
+// case written out (not derived from the fixture), re-signed by the caller.
+func CaseBody(tb testing.TB, provider, name string) string {
+	tb.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(self), "..", provider, "testdata", "cases.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var cases []Case
+	if err := json.Unmarshal(b, &cases); err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	for _, c := range cases {
+		if c.Name == name {
+			if c.Body == nil {
+				tb.Fatalf("%s: case %s has no body of its own", path, name)
+			}
+			return *c.Body
+		}
+	}
+	tb.Fatalf("%s: no case %s", path, name)
+	return ""
+}
+
 // Query is the raw query string of the fixture's request.
 func (f Fixture) Query() string {
 	_, q, _ := strings.Cut(f.Request.PathAndQuery, "?")
