@@ -601,6 +601,9 @@ func (s *Service) applyEvents(ctx context.Context, src store.Source, e store.Inb
 	tps := make([]*store.Touchpoint, len(events)) // the touchpoint attributeNew credited
 	for i, ev := range events {
 		oes[i] = OrderEvent(src, e, ev)
+		if ev.ExistingOnly {
+			continue // it creates no order, which is all attributeNew is for
+		}
 		tp, err := s.attributeNew(ctx, s.Store, src, &oes[i], now)
 		if err != nil {
 			return "", fmt.Errorf("intake: process %s: attribute: %w", e.ID, err)
@@ -673,9 +676,12 @@ func (s *Service) dispatch(planned []store.DeliveryJob, carry bool) {
 // planned in the same transaction (those to dispatch after the commit added to planned, see
 // plan).
 func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev webhook.OrderEvent, oe store.OrderEvent, tp *store.Touchpoint, now time.Time, planned *[]store.DeliveryJob) (store.InboxState, string, error) {
-	if ev.Status == domain.StatusOther {
-		// A status Hub does not map changes an order it has, and creates none: the order is
-		// found as applying the event would find it (the plain key, then the shop's own).
+	if ev.Status == domain.StatusOther || ev.ExistingOnly {
+		// A status Hub does not map, and an event that counts nothing on its own
+		// (webhook.OrderEvent.ExistingOnly), change an order Hub has and create none: the
+		// order is found as applying the event would find it (the plain key, then the shop's
+		// own). An order another delivery's transaction creates but has not committed is not
+		// found: that delivery counts the purchase.
 		o, err := tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, ev.OrderID)
 		if err == nil && o.OtherSite(ev.Site) {
 			oe.ExternalID = siteKey(ev.OrderID, ev.Site)

@@ -28,8 +28,16 @@ type OrderEvent struct {
 	// scheme or trailing slash. A tenant can have several such shops (one source per site), and
 	// two of them can number an order alike: the intake keeps them apart by it (see
 	// intake.Service). Empty for every other gateway, whose ids are global to the gateway.
-	Site   string             `json:"site,omitempty"`
-	Status domain.OrderStatus `json:"status"`
+	Site string `json:"site,omitempty"`
+	// ExistingOnly says the event changes the order Hub has under OrderID and creates none:
+	// without such an order the intake records nothing (the delivery is ignored). An adapter
+	// sets it on an event that cannot tell whether another event of the same payment, under
+	// another id, counts the purchase, and that carries none of Hub's tracking (a Stripe
+	// PaymentIntent that names no invoice, a subscription's first invoice, whose Checkout
+	// Session counts it). The purchase is then counted once, by the event that can, with that
+	// event's attribution, whichever arrives first.
+	ExistingOnly bool               `json:"existing_only,omitempty"`
+	Status       domain.OrderStatus `json:"status"`
 	// NativeStatus is the gateway's own event or status name, as sent.
 	NativeStatus string `json:"native_status"`
 	// OccurredAt is when the gateway says the change happened (approval, refund...), in UTC.

@@ -22,10 +22,11 @@ var spec = webhook.Spec{
 }
 
 // sensitive: the signature is the Stripe-Signature header; the object's customer, billing and
-// shipping details hold the buyer's identity.
+// shipping details hold the buyer's identity, and an invoice's customer_* fields too.
 var sensitive = webhook.Sensitive{
 	SecretHeaders: []string{"Stripe-Signature"},
 	PII: []string{"data.object.customer_details", "data.object.customer_email", "data.object.receipt_email",
 		"data.object.billing_details", "data.object.shipping", "data.object.shipping_details",
-		"data.object.charges.data.*.billing_details"},
+		"data.object.charges.data.*.billing_details", "data.object.customer_name", "data.object.customer_phone",
+		"data.object.customer_address", "data.object.customer_tax_ids", "data.object.customer_shipping"},
 }

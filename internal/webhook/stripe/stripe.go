@@ -1,5 +1,5 @@
-// Package stripe adapts Stripe webhook events (Checkout Sessions, PaymentIntents, Charges,
-// Refunds and Disputes) to Hub order events.
+// Package stripe adapts Stripe webhook events (Checkout Sessions, subscription Invoices,
+// PaymentIntents, Charges, Refunds and Disputes) to Hub order events.
 //
 // Stripe signs each delivery: Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...] where v1 is
 // HMAC-SHA256(endpoint secret, t + "." + raw body). Any v1 may match (several appear while a
@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -109,6 +110,20 @@ func (r *ref) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// optionalRef is an id field that an object may lack altogether: Set says the field was there,
+// even as null. Stripe's API version 2025-03-31.basil removed invoice from PaymentIntents and
+// Charges: one of an earlier version says null when no invoice made it, one of a later version
+// cannot say.
+type optionalRef struct {
+	Set bool
+	ID  ref
+}
+
+func (r *optionalRef) UnmarshalJSON(b []byte) error {
+	r.Set = true
+	return r.ID.UnmarshalJSON(b)
+}
+
 type address struct {
 	City       string `json:"city"`
 	Country    string `json:"country"`
@@ -117,15 +132,25 @@ type address struct {
 	State      string `json:"state"`
 }
 
+type taxID struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
 type details struct {
 	Email   string                  `json:"email"`
 	Name    string                  `json:"name"`
 	Phone   string                  `json:"phone"`
 	Address webhook.Object[address] `json:"address"`
-	TaxIDs  []struct {
-		Type  string `json:"type"`
-		Value string `json:"value"`
-	} `json:"tax_ids"`
+	TaxIDs  []taxID                 `json:"tax_ids"`
+}
+
+// invoiceParent is what made an invoice: for a subscription's, the subscription and a snapshot
+// of its metadata (API versions from 2025-03-31.basil).
+type invoiceParent struct {
+	SubscriptionDetails webhook.Object[struct {
+		Metadata webhook.Object[map[string]string] `json:"metadata"`
+	}] `json:"subscription_details"`
 }
 
 // object holds the fields Hub reads from the event's data.object, whatever its type.
@@ -144,6 +169,22 @@ type object struct {
 	Metadata          webhook.Object[map[string]string] `json:"metadata"`
 	CustomerDetails   webhook.Object[details]           `json:"customer_details"`
 	BillingDetails    webhook.Object[details]           `json:"billing_details"`
+	// Mode is a checkout.session's: payment, subscription or setup.
+	Mode string `json:"mode"`
+	// Invoice is the invoice a checkout.session created (in subscription mode, the
+	// subscription's first), or, before API version 2025-03-31.basil, the one a PaymentIntent
+	// or Charge paid.
+	Invoice optionalRef `json:"invoice"`
+	// An invoice's: why it was made (subscription_create, subscription_cycle, manual...), what
+	// was paid, what made it, and the customer as the invoice recorded them.
+	BillingReason   string                        `json:"billing_reason"`
+	AmountPaid      webhook.Scalar                `json:"amount_paid"`
+	Parent          webhook.Object[invoiceParent] `json:"parent"`
+	CustomerEmail   string                        `json:"customer_email"`
+	CustomerName    string                        `json:"customer_name"`
+	CustomerPhone   string                        `json:"customer_phone"`
+	CustomerAddress webhook.Object[address]       `json:"customer_address"`
+	CustomerTaxIDs  webhook.Object[[]taxID]       `json:"customer_tax_ids"`
 }
 
 type event struct {
@@ -186,16 +227,55 @@ func status(typ string, o *object) (domain.OrderStatus, bool) {
 			return domain.StatusChargeback, true
 		}
 		return domain.StatusOther, true // won or warning_closed: the money stays
+	case "invoice.paid", "invoice.payment_succeeded":
+		if o.BillingReason == "subscription_create" { // a subscription's first payment
+			return domain.StatusPaid, true
+		}
+		// Other invoices make no order: a one-off invoice may be a Checkout Session's
+		// (invoice_creation), whose purchase the session counts.
 	}
 	return "", false
+}
+
+// payment says whether the event is about a payment, a PaymentIntent or a Charge made by one,
+// rather than what was bought (a Checkout Session, an invoice) or what came after (a refund, a
+// dispute).
+func payment(typ string, o *object) bool {
+	switch typ {
+	case "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.processing", "payment_intent.canceled":
+		return true
+	case "charge.succeeded", "charge.failed", "charge.pending":
+		// A Charge without a PaymentIntent (the Charges API) is no invoice's: invoices are paid
+		// with PaymentIntents.
+		return o.PaymentIntent != ""
+	}
+	return false
+}
+
+// tracked says whether t holds any of Hub's tracking: a visitor id, a campaign parameter or a
+// click id.
+func tracked(t webhook.Tracking) bool {
+	return t.VisitorID() != "" || t.UTM() != (domain.UTM{}) || t.ClickIDs != (domain.ClickIDs{}) ||
+		t.Src != "" || t.Sck != "" || t.Xcod != ""
 }
 
 // Parse implements webhook.Adapter.
 //
 // The order id is the PaymentIntent id whenever the object names one, so the session, its
-// charge, refunds and disputes share one order; a session without a PaymentIntent keeps its
-// cs_ id. Checkout line items are not part of the event (they need an API call), so Products
-// is empty.
+// charge, refunds and disputes share one order. A subscription's first payment is its first
+// invoice's: the session in subscription mode (which has no PaymentIntent) names that invoice,
+// and the invoice's own events (billing_reason subscription_create) carry its id; a session
+// naming neither keeps its cs_ id. Checkout line items are not part of the event (they need an
+// API call), so Products is empty.
+//
+// Some events cannot tell whether another event counts their payment under another id, and
+// only change the order Hub has (webhook.OrderEvent.ExistingOnly), unless they carry Hub's
+// tracking themselves: a subscription's first invoice (its Checkout Session counts the
+// purchase, with the visitor it carries back), a PaymentIntent or its Charge naming an invoice
+// (API versions before 2025-03-31.basil; their order is the invoice's), and one of a later
+// version, which names none. A PaymentIntent of the seller's own payment form, outside Checkout,
+// counts when its metadata carries Hub's tracking: Stripe copies no metadata onto an invoice's
+// PaymentIntent, and Checkout in subscription mode takes none for it.
 func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	var e event
 	if err := webhook.DecodeJSON(Provider, req.Body, &e); err != nil {
@@ -215,9 +295,32 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	if !known {
 		return nil, nil
 	}
+	meta := o.Metadata.V
+	if strings.HasPrefix(e.Type, "invoice.") {
+		// The subscription's metadata, as the invoice keeps it, under the invoice's own.
+		meta = merged(o.Parent.V.SubscriptionDetails.V.Metadata.V, meta)
+	}
+	if len(meta) == 0 {
+		meta = nil
+	}
+	tr := webhook.Tracking{ClientReferenceID: strings.TrimSpace(o.ClientReferenceID), Metadata: meta}
+	webhook.TrackingFromMetadata(&tr, meta)
+
 	orderID := webhook.FirstNonEmpty(string(o.PaymentIntent), string(o.Charge), o.ID)
 	if strings.HasPrefix(o.ID, "pi_") {
 		orderID = o.ID
+	}
+	existingOnly := false
+	invoice := strings.TrimSpace(string(o.Invoice.ID))
+	switch {
+	case strings.HasPrefix(e.Type, "checkout.session.") && o.Mode == "subscription" && o.PaymentIntent == "" && invoice != "":
+		orderID = invoice
+	case strings.HasPrefix(e.Type, "invoice."):
+		orderID, existingOnly = o.ID, !tracked(tr)
+	case payment(e.Type, o) && invoice != "":
+		orderID, existingOnly = invoice, true
+	case payment(e.Type, o) && !o.Invoice.Set:
+		existingOnly = !tracked(tr)
 	}
 	if orderID == "" {
 		return nil, webhook.MissingField(Provider, "data.object.id")
@@ -225,8 +328,11 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 
 	cur := strings.ToUpper(strings.TrimSpace(o.Currency))
 	amountText := o.Amount
-	if o.AmountTotal.String() != "" {
+	switch {
+	case o.AmountTotal.String() != "":
 		amountText = o.AmountTotal
+	case o.AmountPaid.String() != "":
+		amountText = o.AmountPaid
 	}
 	amount, err := amountText.Int() // Stripe amounts are already in the smallest currency unit
 	if err != nil {
@@ -247,6 +353,10 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	if d.Email == "" && d.Name == "" && d.Phone == "" {
 		d = o.BillingDetails.V
 	}
+	if d.Email == "" && d.Name == "" && d.Phone == "" {
+		d = details{Email: o.CustomerEmail, Name: o.CustomerName, Phone: o.CustomerPhone, Address: o.CustomerAddress,
+			TaxIDs: o.CustomerTaxIDs.V}
+	}
 	a := d.Address.V
 	first, last := webhook.SplitName(d.Name)
 	var doc, docType string
@@ -258,17 +368,11 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 			doc, docType = webhook.Document(t.Value, "CNPJ")
 		}
 	}
-	meta := o.Metadata.V
-	if len(meta) == 0 {
-		meta = nil
-	}
-	tr := webhook.Tracking{ClientReferenceID: strings.TrimSpace(o.ClientReferenceID), Metadata: meta}
-	webhook.TrackingFromMetadata(&tr, meta)
-
 	ev := webhook.OrderEvent{
 		Provider:      Provider,
 		EventID:       e.ID,
 		OrderID:       orderID,
+		ExistingOnly:  existingOnly,
 		Status:        st,
 		NativeStatus:  e.Type,
 		OccurredAt:    webhook.UnixTime(e.Created, false),
@@ -294,4 +398,15 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Tracking: tr,
 	}
 	return webhook.Finish(Provider, ev)
+}
+
+// merged is base with over's keys on top; nil when both are empty.
+func merged(base, over map[string]string) map[string]string {
+	if len(base) == 0 {
+		return over
+	}
+	out := make(map[string]string, len(base)+len(over))
+	maps.Copy(out, base)
+	maps.Copy(out, over)
+	return out
 }

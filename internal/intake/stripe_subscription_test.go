@@ -1,0 +1,180 @@
+package intake_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/attribution"
+	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/store"
+	"github.com/hubtrack/hub/internal/webhook/webhooktest"
+)
+
+// stripeSign is the Stripe-Signature of body signed at the fixture's time with secret.
+func stripeSign(secret, body string) string {
+	ts := fmt.Sprint(stripeT.Unix())
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "." + body))
+	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// subscriptionEvents are the deliveries Stripe sends for a subscription bought through a
+// Payment Link or Checkout Session at the pinned API version (the Stripe adapter's cases): the
+// session, the first invoice paid (two events), its PaymentIntent and Charge, which name no
+// invoice, and the invoice payment that links them.
+var subscriptionEvents = []string{
+	"subscription_session_completed", "subscription_invoice_paid", "subscription_invoice_payment_succeeded",
+	"subscription_payment_intent_succeeded", "subscription_charge_succeeded", "subscription_invoice_payment_paid",
+}
+
+// TestStripeSubscriptionCountedOnce: a subscription's first payment is one order, paid and
+// sent to Meta once, matched to the visitor the Checkout Session carries back
+// (client_reference_id), whichever of Stripe's events about it arrive and in whatever order:
+// the session first, the payment first (its PaymentIntent, Charge or invoice), every event
+// twice (Stripe's retries), or all at once.
+func TestStripeSubscriptionCountedOnce(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		secret := h.fx["stripe"].Verification.TestSecret
+		bodies := map[string]string{}
+		for _, name := range subscriptionEvents {
+			bodies[name] = webhooktest.CaseBody(t, "stripe", name)
+		}
+		// The buyer's ad click, carrying the visitor id the session's client_reference_id names.
+		if _, err := h.st.WriteTouchpoints(ctx, []store.Touchpoint{{TenantID: h.tenant.ID, SourceID: h.src.ID, Type: "page_view",
+			VisitorID: "k_8f3a2b1c9d", OccurredAt: stripeT.Add(-time.Hour), ReceivedAt: stripeT.Add(-time.Hour), Consent: "granted",
+			URL:    "https://loja.example.com.br/?utm_source=facebook&utm_campaign=assinatura_jan&fbclid=F1",
+			FBCLID: "F1", UTM: store.UTM{Source: "facebook", Campaign: "assinatura_jan"}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		// send posts the named event of the subscription run, its Stripe ids made the run's own.
+		send := func(t *testing.T, run, name string) {
+			t.Helper()
+			body := strings.ReplaceAll(bodies[name], "TestOnlySub", "TestOnlySub"+run)
+			hdr := map[string]string{"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": stripeSign(secret, body)}
+			if code, r := h.send(t, "stripe", h.src, body, hdr, ""); code != http.StatusOK {
+				t.Errorf("%s: %d %+v", name, code, r)
+			}
+		}
+		// countedOnce checks the run's orders: one, paid, the first invoice's, its Purchase
+		// planned once, matched to the session's visitor.
+		countedOnce := func(t *testing.T, run string) {
+			t.Helper()
+			all, err := h.st.ListOrders(ctx, store.OrderFilter{TenantID: h.tenant.ID, Provider: "stripe", Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var orders []store.Order
+			for _, o := range all {
+				if strings.Contains(o.ExternalID, "TestOnlySub"+run) {
+					orders = append(orders, o)
+				}
+			}
+			if len(orders) != 1 {
+				ids := make([]string, len(orders))
+				for i, o := range orders {
+					ids[i] = o.ExternalID + " " + string(o.Status)
+				}
+				t.Fatalf("%d orders %v, want 1", len(orders), ids)
+			}
+			o := orders[0]
+			if want := "in_1TestOnlySub" + run + "000000000000"; o.ExternalID != want || o.Status != domain.StatusPaid || o.AmountMinor != 9700 || o.Currency != "BRL" {
+				t.Errorf("order %s %s %d %s, want %s paid 9700 BRL", o.ExternalID, o.Status, o.AmountMinor, o.Currency, want)
+			}
+			ds, err := h.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: h.tenant.ID, OrderID: o.ID})
+			if err != nil || len(ds) != 1 {
+				t.Errorf("deliveries %+v (%v), want the one Purchase", ds, err)
+			} else if want := "stripe:" + o.ExternalID + ":purchase"; ds[0].EventID != want {
+				t.Errorf("Purchase event id %q, want %q", ds[0].EventID, want)
+			}
+			if o.Tracking.ClientReferenceID != "k_8f3a2b1c9d" {
+				t.Errorf("order tracking %+v, want the session's client_reference_id", o.Tracking)
+			}
+			a, err := h.st.GetAttribution(ctx, h.tenant.ID, o.ID)
+			if err != nil || !o.Matched || a.VisitorID != "k_8f3a2b1c9d" || a.Rule != attribution.RuleVisitorID {
+				t.Errorf("order matched %v, attribution %+v (%v): want the session's visitor", o.Matched, a, err)
+			}
+		}
+
+		reversed := make([]string, len(subscriptionEvents))
+		for i, name := range subscriptionEvents {
+			reversed[len(subscriptionEvents)-1-i] = name
+		}
+		runs := map[string][]string{
+			"S": subscriptionEvents, // the session first
+			"P": reversed,           // the payment first: invoice payment, Charge, PaymentIntent, invoice, session
+			"I": {"subscription_invoice_paid", "subscription_payment_intent_succeeded", "subscription_session_completed",
+				"subscription_charge_succeeded"}, // the invoice first
+			"R": append(append([]string{}, reversed...), subscriptionEvents...), // every event twice
+		}
+		for run, names := range runs {
+			t.Run(run, func(t *testing.T) {
+				for _, name := range names {
+					send(t, run, name)
+				}
+				countedOnce(t, run)
+			})
+		}
+		t.Run("at once", func(t *testing.T) {
+			var wg sync.WaitGroup
+			for _, name := range append(append([]string{}, subscriptionEvents...), subscriptionEvents...) {
+				wg.Go(func() { send(t, "C", name) })
+			}
+			wg.Wait()
+			countedOnce(t, "C")
+		})
+	})
+}
+
+// TestStripeOneOffPaymentIntentFirst: a one-off Checkout purchase (payment mode) whose
+// PaymentIntent event arrives before the session is still one order, keyed by the
+// PaymentIntent, paid and sent once, and matched to the visitor the session carries back: the
+// PaymentIntent, which at the pinned API version cannot say that no invoice made it, waits for
+// the session to create the order instead of creating it unmatched.
+func TestStripeOneOffPaymentIntentFirst(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		f := h.fx["stripe"]
+		if _, err := h.st.WriteTouchpoints(ctx, []store.Touchpoint{{TenantID: h.tenant.ID, SourceID: h.src.ID, Type: "page_view",
+			VisitorID: "k_8f3a2b1c9d", OccurredAt: stripeT.Add(-time.Hour), ReceivedAt: stripeT.Add(-time.Hour), Consent: "granted",
+			URL: "https://loja.example.com.br/?fbclid=F1", FBCLID: "F1"}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		pi := webhooktest.CaseBody(t, "stripe", "one_off_payment_intent")
+		hdr := map[string]string{"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": stripeSign(f.Verification.TestSecret, pi)}
+		if code, r := h.send(t, "stripe", h.src, pi, hdr, ""); code != http.StatusOK || r.State != string(store.InboxIgnored) {
+			t.Fatalf("the PaymentIntent first: %d %+v, want ignored", code, r)
+		}
+		if code, r := h.sendFixture(t, "stripe", h.src); code != http.StatusOK || r.State != string(store.InboxProcessed) {
+			t.Fatalf("the session: %d %+v", code, r)
+		}
+		// The PaymentIntent again (Stripe's retry, or the event resent by hand) joins it.
+		if code, r := h.send(t, "stripe", h.src, pi, hdr, ""); code != http.StatusOK || r.State != string(store.InboxProcessed) {
+			t.Fatalf("the PaymentIntent after the session: %d %+v, want processed", code, r)
+		}
+		orders, err := h.st.ListOrders(ctx, store.OrderFilter{TenantID: h.tenant.ID, Provider: "stripe"})
+		if err != nil || len(orders) != 1 {
+			t.Fatalf("orders %+v (%v), want 1", orders, err)
+		}
+		o := orders[0]
+		if o.ExternalID != "pi_3TestOnly0000000000000" || o.Status != domain.StatusPaid || !o.Matched {
+			t.Errorf("order %s %s matched %v, want pi_3TestOnly0000000000000 paid and matched", o.ExternalID, o.Status, o.Matched)
+		}
+		if ds, err := h.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: h.tenant.ID, OrderID: o.ID}); err != nil || len(ds) != 1 {
+			t.Errorf("deliveries %+v (%v), want the one Purchase", ds, err)
+		}
+		if a, err := h.st.GetAttribution(ctx, h.tenant.ID, o.ID); err != nil || a.VisitorID != "k_8f3a2b1c9d" {
+			t.Errorf("attribution %+v (%v), want the session's visitor", a, err)
+		}
+	})
+}
