@@ -178,3 +178,56 @@ func TestStripeOneOffPaymentIntentFirst(t *testing.T) {
 		}
 	})
 }
+
+// TestStripeRenewalIsAnOrderOfItsOwn: a subscription's renewal (an invoice with billing_reason
+// subscription_cycle) is an order of its own, keyed by its invoice, paid and sent once whatever
+// order its events come in, as a renewal is for the gateways that send one (Kiwify's
+// subscription_renewed); the first payment's order is left as it was.
+func TestStripeRenewalIsAnOrderOfItsOwn(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		secret := h.fx["stripe"].Verification.TestSecret
+		send := func(name string) {
+			t.Helper()
+			body := webhooktest.CaseBody(t, "stripe", name)
+			hdr := map[string]string{"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": stripeSign(secret, body)}
+			if code, r := h.send(t, "stripe", h.src, body, hdr, ""); code != http.StatusOK {
+				t.Fatalf("%s: %d %+v", name, code, r)
+			}
+		}
+		for _, name := range []string{"subscription_session_completed", "subscription_invoice_paid", "subscription_payment_intent_succeeded",
+			"subscription_renewal_payment_intent_succeeded", "subscription_renewal_invoice_payment_succeeded",
+			"subscription_renewal_invoice_paid", "subscription_renewal_invoice_paid", "subscription_renewal_payment_intent_succeeded"} {
+			send(name)
+		}
+		orders, err := h.st.ListOrders(ctx, store.OrderFilter{TenantID: h.tenant.ID, Provider: "stripe"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]store.Order{}
+		for _, o := range orders {
+			got[o.ExternalID] = o
+		}
+		if len(got) != 2 {
+			ids := make([]string, 0, len(got))
+			for ext := range got {
+				ids = append(ids, ext)
+			}
+			t.Fatalf("orders %v, want the first payment's and the renewal's", ids)
+		}
+		for _, ext := range []string{"in_1TestOnlySub000000000000", "in_1TestOnlySub000000000001"} {
+			o, ok := got[ext]
+			if !ok || o.Status != domain.StatusPaid || o.AmountMinor != 9700 {
+				t.Errorf("order %s: %+v, want paid 9700", ext, o)
+				continue
+			}
+			if ds, err := h.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: h.tenant.ID, OrderID: o.ID}); err != nil || len(ds) != 1 {
+				t.Errorf("order %s: deliveries %+v (%v), want its one Purchase", ext, ds, err)
+			}
+		}
+		if first := got["in_1TestOnlySub000000000000"]; first.Tracking.ClientReferenceID != "k_8f3a2b1c9d" {
+			t.Errorf("the first payment's tracking %+v, want the session's", first.Tracking)
+		}
+	})
+}

@@ -228,11 +228,13 @@ func status(typ string, o *object) (domain.OrderStatus, bool) {
 		}
 		return domain.StatusOther, true // won or warning_closed: the money stays
 	case "invoice.paid", "invoice.payment_succeeded":
-		if o.BillingReason == "subscription_create" { // a subscription's first payment
+		switch o.BillingReason {
+		case "subscription_create", "subscription_cycle": // a subscription's first payment, a renewal
 			return domain.StatusPaid, true
 		}
 		// Other invoices make no order: a one-off invoice may be a Checkout Session's
-		// (invoice_creation), whose purchase the session counts.
+		// (invoice_creation), whose purchase the session counts; a subscription's change
+		// (subscription_update) or usage threshold is not a sale of its own.
 	}
 	return "", false
 }
@@ -265,8 +267,9 @@ func tracked(t webhook.Tracking) bool {
 // charge, refunds and disputes share one order. A subscription's first payment is its first
 // invoice's: the session in subscription mode (which has no PaymentIntent) names that invoice,
 // and the invoice's own events (billing_reason subscription_create) carry its id; a session
-// naming neither keeps its cs_ id. Checkout line items are not part of the event (they need an
-// API call), so Products is empty.
+// naming neither keeps its cs_ id. A renewal (subscription_cycle) is an order of its own,
+// keyed by its invoice, which counts it. Checkout line items are not part of the event (they
+// need an API call), so Products is empty.
 //
 // Some events cannot tell whether another event counts their payment under another id, and
 // only change the order Hub has (webhook.OrderEvent.ExistingOnly), unless they carry Hub's
@@ -316,7 +319,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	case strings.HasPrefix(e.Type, "checkout.session.") && o.Mode == "subscription" && o.PaymentIntent == "" && invoice != "":
 		orderID = invoice
 	case strings.HasPrefix(e.Type, "invoice."):
-		orderID, existingOnly = o.ID, !tracked(tr)
+		orderID, existingOnly = o.ID, o.BillingReason == "subscription_create" && !tracked(tr)
 	case payment(e.Type, o) && invoice != "":
 		orderID, existingOnly = invoice, true
 	case payment(e.Type, o) && !o.Invoice.Set:
