@@ -272,13 +272,14 @@ func tracked(t webhook.Tracking) bool {
 // need an API call), so Products is empty.
 //
 // Some events cannot tell whether another event counts their payment under another id, and
-// only change the order Hub has (webhook.OrderEvent.ExistingOnly), unless they carry Hub's
-// tracking themselves: a subscription's first invoice (its Checkout Session counts the
-// purchase, with the visitor it carries back), a PaymentIntent or its Charge naming an invoice
-// (API versions before 2025-03-31.basil; their order is the invoice's), and one of a later
-// version, which names none. A PaymentIntent of the seller's own payment form, outside Checkout,
-// counts when its metadata carries Hub's tracking: Stripe copies no metadata onto an invoice's
-// PaymentIntent, and Checkout in subscription mode takes none for it.
+// only change the order Hub has (webhook.OrderEvent.ExistingOnly): a subscription's first
+// invoice (its Checkout Session counts the purchase, with the visitor it carries back) and a
+// PaymentIntent or its Charge of API version 2025-03-31.basil or later, which names no invoice,
+// unless their metadata carries Hub's tracking; and a PaymentIntent or its Charge naming an
+// invoice (earlier versions; their order is the invoice's, which the invoice or its session
+// counts). A PaymentIntent of the seller's own payment form, outside Checkout, counts when its
+// metadata carries Hub's tracking: Stripe copies no metadata onto an invoice's PaymentIntent,
+// and Checkout in subscription mode takes none for it.
 func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	var e event
 	if err := webhook.DecodeJSON(Provider, req.Body, &e); err != nil {
@@ -403,7 +404,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	return webhook.Finish(Provider, ev)
 }
 
-// merged is base with over's keys on top; nil when both are empty.
+// merged is base with over's keys on top: over itself when base is empty.
 func merged(base, over map[string]string) map[string]string {
 	if len(base) == 0 {
 		return over
