@@ -56,13 +56,38 @@ func TestStripeSubscriptionCountedOnce(t *testing.T) {
 			FBCLID: "F1", UTM: store.UTM{Source: "facebook", Campaign: "assinatura_jan"}}}, nil); err != nil {
 			t.Fatal(err)
 		}
-		// send posts the named event of the subscription run, its Stripe ids made the run's own.
-		send := func(t *testing.T, run, name string) {
+		// send posts the named event of the subscription run, its Stripe ids made the run's own,
+		// and returns the inbox id of a delivery acknowledged before it was processed (every
+		// inline slot busy: this replica's background workers process it), else "".
+		send := func(t *testing.T, run, name string) string {
 			t.Helper()
 			body := strings.ReplaceAll(bodies[name], "TestOnlySub", "TestOnlySub"+run)
 			hdr := map[string]string{"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": stripeSign(secret, body)}
-			if code, r := h.send(t, "stripe", h.src, body, hdr, ""); code != http.StatusOK {
+			code, r := h.send(t, "stripe", h.src, body, hdr, "")
+			if code != http.StatusOK {
 				t.Errorf("%s: %d %+v", name, code, r)
+			}
+			if r.State == string(store.InboxReceived) {
+				return r.InboxID
+			}
+			return ""
+		}
+		// settle waits until every delivery acknowledged before it was processed is processed.
+		settle := func(t *testing.T, ids []string) {
+			t.Helper()
+			for _, id := range ids {
+				for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+					e, err := h.st.GetInbox(ctx, h.tenant.ID, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if e.State != store.InboxReceived {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("delivery %s still received 30 s after its acknowledgement", id)
+					}
+				}
 			}
 		}
 		// countedOnce checks the run's orders: one, paid, the first invoice's, its Purchase
@@ -118,18 +143,33 @@ func TestStripeSubscriptionCountedOnce(t *testing.T) {
 		}
 		for run, names := range runs {
 			t.Run(run, func(t *testing.T) {
+				var waiting []string
 				for _, name := range names {
-					send(t, run, name)
+					if id := send(t, run, name); id != "" {
+						waiting = append(waiting, id)
+					}
 				}
+				settle(t, waiting)
 				countedOnce(t, run)
 			})
 		}
 		t.Run("at once", func(t *testing.T) {
-			var wg sync.WaitGroup
+			var (
+				wg      sync.WaitGroup
+				mu      sync.Mutex
+				waiting []string
+			)
 			for _, name := range append(append([]string{}, subscriptionEvents...), subscriptionEvents...) {
-				wg.Go(func() { send(t, "C", name) })
+				wg.Go(func() {
+					if id := send(t, "C", name); id != "" {
+						mu.Lock()
+						waiting = append(waiting, id)
+						mu.Unlock()
+					}
+				})
 			}
 			wg.Wait()
+			settle(t, waiting)
 			countedOnce(t, "C")
 		})
 	})
