@@ -122,27 +122,32 @@ func (a *API) getTouchpoint(w http.ResponseWriter, r *http.Request, p principal)
 // Order is an order as the API shows it. The buyer is reduced to which identifiers are known:
 // they are hashes, useful to nobody reading them.
 type Order struct {
-	ID           string          `json:"id"`
-	SourceID     string          `json:"source_id"`
-	Provider     string          `json:"provider"`
-	ExternalID   string          `json:"external_id"`
-	Status       string          `json:"status"`
-	NativeStatus string          `json:"native_status,omitempty"`
-	AmountMinor  int64           `json:"amount_minor"`
-	Currency     string          `json:"currency"`
-	Products     []store.Product `json:"products"`
-	BuyerFields  []string        `json:"buyer_fields"`
-	Tracking     store.Tracking  `json:"tracking"`
-	Matched      bool            `json:"matched"`
-	PaidAt       *time.Time      `json:"paid_at,omitempty"`
-	OccurredAt   time.Time       `json:"occurred_at"`
-	CreatedAt    time.Time       `json:"created_at"`
-	UpdatedAt    time.Time       `json:"updated_at"`
+	ID           string `json:"id"`
+	SourceID     string `json:"source_id"`
+	Provider     string `json:"provider"`
+	ExternalID   string `json:"external_id"`
+	Status       string `json:"status"`
+	NativeStatus string `json:"native_status,omitempty"`
+	AmountMinor  int64  `json:"amount_minor"`
+	// ReversedMinor is what refunds and chargebacks took off the order; NetRevenueMinor what the order still brings in: the amount less that, 0
+	// for an order never paid. The reports count the same (store.Order.NetMinor).
+	ReversedMinor   int64           `json:"reversed_minor"`
+	NetRevenueMinor int64           `json:"net_revenue_minor"`
+	Currency        string          `json:"currency"`
+	Products        []store.Product `json:"products"`
+	BuyerFields     []string        `json:"buyer_fields"`
+	Tracking        store.Tracking  `json:"tracking"`
+	Matched         bool            `json:"matched"`
+	PaidAt          *time.Time      `json:"paid_at,omitempty"`
+	OccurredAt      time.Time       `json:"occurred_at"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
 }
 
 func orderView(o store.Order) Order {
 	v := Order{ID: o.ID, SourceID: o.SourceID, Provider: o.Provider, ExternalID: o.ExternalID, Status: string(o.Status),
-		NativeStatus: o.NativeStatus, AmountMinor: o.AmountMinor, Currency: o.Currency, Products: o.Products,
+		NativeStatus: o.NativeStatus, AmountMinor: o.AmountMinor, ReversedMinor: o.ReversedMinor, NetRevenueMinor: o.NetMinor(),
+		Currency: o.Currency, Products: o.Products,
 		Tracking: o.Tracking, Matched: o.Matched, PaidAt: o.PaidAt, OccurredAt: o.OccurredAt, CreatedAt: o.CreatedAt,
 		UpdatedAt: o.UpdatedAt, BuyerFields: buyerFields(o.Buyer)}
 	if v.Products == nil {

@@ -198,6 +198,7 @@ func everyRow(t *testing.T, st store.Store, tenantID string, p report.Period) (r
 		}
 		a.byStatus[k].Orders++
 		a.byStatus[k].RevenueMinor += o.AmountMinor
+		a.byStatus[k].NetRevenueMinor += o.NetMinor()
 		if o.PaidAt != nil {
 			a.f.PaidOrders++
 			if o.Matched {

@@ -89,13 +89,18 @@ func EachOrder(ctx context.Context, r Reader, f store.OrderFilter, fn func(store
 }
 
 // StatusRow is the orders and revenue of one status, provider and currency. Revenue is never
-// summed across currencies.
+// summed across currencies. RevenueMinor is the orders' amounts, as the gateway reported them;
+// NetRevenueMinor what the paid ones still bring in: their amounts less what refunds and
+// chargebacks took, the net revenue of the Campaigns report
+// (store.Order.NetMinor). An order partially refunded is a refunded order whose net revenue
+// is what was not refunded.
 type StatusRow struct {
-	Status       domain.OrderStatus `json:"status"`
-	Provider     string             `json:"provider"`
-	Currency     string             `json:"currency"`
-	Orders       int                `json:"orders"`
-	RevenueMinor int64              `json:"revenue_minor"`
+	Status          domain.OrderStatus `json:"status"`
+	Provider        string             `json:"provider"`
+	Currency        string             `json:"currency"`
+	Orders          int                `json:"orders"`
+	RevenueMinor    int64              `json:"revenue_minor"`
+	NetRevenueMinor int64              `json:"net_revenue_minor"`
 }
 
 // Rate is a ratio with its parts; Value is absent when the denominator is zero.
@@ -178,6 +183,7 @@ func (a *acc) addOrders(r store.OrderStatsRow) {
 	}
 	row.Orders += r.Orders
 	row.RevenueMinor += r.RevenueMinor
+	row.NetRevenueMinor += r.NetRevenueMinor
 	a.paid += r.Paid
 	a.matched += r.PaidMatched
 }

@@ -939,6 +939,19 @@ type Order struct {
 	// Site is the shop the order belongs to (OrderEvent.Site); "" for gateways whose ids are
 	// global, and for every order stored before Hub kept sites.
 	Site string
+	// ReversedMinor is what the order's refunds and chargebacks took off its revenue, in minor
+	// units of Currency: the amounts the Campaigns report
+	// subtracts. A paid order still brings in AmountMinor - ReversedMinor (NetMinor).
+	ReversedMinor int64
+}
+
+// NetMinor is what the order still brings in: its amount less what refunds and chargebacks
+// took, when it was paid; 0 for an order never paid.
+func (o Order) NetMinor() int64 {
+	if o.PaidAt == nil {
+		return 0
+	}
+	return o.AmountMinor - o.ReversedMinor
 }
 
 // OtherSite reports whether an event of site belongs to another shop's order than o, which
@@ -1254,6 +1267,9 @@ type OrderStatsRow struct {
 	RevenueMinor int64 // sum of the amounts, in Currency
 	Paid         int   // orders with PaidAt set
 	PaidMatched  int   // paid orders that are Matched
+	// NetRevenueMinor is what the paid orders still bring in: the sum of their Order.NetMinor
+	// (amounts less what refunds and chargebacks took).
+	NetRevenueMinor int64
 }
 
 // DeliveryStatsRow counts the deliveries of one bucket (of their order's creation time),

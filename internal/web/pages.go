@@ -61,11 +61,14 @@ type moneyRow struct {
 	Minor    int64
 }
 
+// statusRow is the orders of a status in one currency: Minor their amounts, Net what the paid
+// ones still bring in (report.StatusRow.NetRevenueMinor).
 type statusRow struct {
 	Status   domain.OrderStatus
 	Currency string
 	Orders   int
 	Minor    int64
+	Net      int64
 }
 
 type overviewData struct {
@@ -111,18 +114,21 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, p page) {
 		}
 		status[k].Orders += row.Orders
 		status[k].Minor += row.RevenueMinor
+		status[k].Net += row.NetRevenueMinor
 		if prov[row.Provider] == nil {
 			prov[row.Provider] = &providerRow{Provider: row.Provider}
 		}
 		pr := prov[row.Provider]
 		pr.Orders += row.Orders
-		if row.Status == domain.StatusPaid {
+		// A gateway's net revenue: what its paid orders still bring in, whatever their status
+		// now (a partially refunded order), as the Campaigns report counts it.
+		if row.NetRevenueMinor != 0 {
 			i := slices.IndexFunc(pr.Revenue, func(m moneyRow) bool { return m.Currency == row.Currency })
 			if i < 0 {
 				pr.Revenue = append(pr.Revenue, moneyRow{Currency: row.Currency})
 				i = len(pr.Revenue) - 1
 			}
-			pr.Revenue[i].Minor += row.RevenueMinor
+			pr.Revenue[i].Minor += row.NetRevenueMinor
 		}
 	}
 	for _, s := range status {

@@ -1517,4 +1517,134 @@ ALTER TABLE touchpoints ADD COLUMN gbraid text;
 ALTER TABLE touchpoints ADD COLUMN wbraid text;
 `,
 	},
+	{
+		// What each order still brings in, for the overview, which took a partially refunded
+		// order off whole while the Campaigns report took only the refund. orders.reversed_minor
+		// is what the order's applied refunds and chargebacks took, as the Campaigns report
+		// subtracts them (order_history.reversal_minor, NULL the whole amount), kept by
+		// ApplyOrderEvent; it is counted here for the orders written before. order_stats keeps
+		// net_minor, the paid orders' amounts less that, by the same triggers, so the overview
+		// reads it from the kept totals like the rest. The totals are counted again from the
+		// orders (the triggers are replaced first; ALTER TABLE holds writes to orders until the
+		// migration commits, so none is missed or counted twice).
+		Name: "orders keep what refunds and chargebacks took",
+		Up: `
+ALTER TABLE orders ADD COLUMN reversed_minor bigint NOT NULL DEFAULT 0;
+ALTER TABLE order_stats ADD COLUMN net_minor bigint NOT NULL DEFAULT 0;
+ALTER TABLE order_stats_delta ADD COLUMN net_minor bigint NOT NULL DEFAULT 0;
+UPDATE orders SET reversed_minor = (
+	SELECT CAST(COALESCE(sum(COALESCE(h.reversal_minor, orders.amount_minor)), 0) AS bigint) FROM order_history h
+	WHERE h.order_id = orders.id AND h.applied AND h.status IN ('refunded', 'chargeback'))
+	WHERE status IN ('refunded', 'chargeback');
+`,
+		Postgres: `
+CREATE OR REPLACE FUNCTION hub_orders_stats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched, net_minor)
+		VALUES (NEW.tenant_id, hub_quarter(NEW.created_at), NEW.status, NEW.provider, NEW.currency, 1, NEW.amount_minor,
+			CASE WHEN NEW.paid_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.paid_at IS NOT NULL AND NEW.matched THEN 1 ELSE 0 END,
+			CASE WHEN NEW.paid_at IS NOT NULL THEN NEW.amount_minor - NEW.reversed_minor ELSE 0 END);
+		RETURN NULL;
+	END IF;
+	IF TG_OP = 'DELETE' THEN
+		INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched, net_minor)
+		VALUES (OLD.tenant_id, hub_quarter(OLD.created_at), OLD.status, OLD.provider, OLD.currency, -1, -OLD.amount_minor,
+			-(CASE WHEN OLD.paid_at IS NOT NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.paid_at IS NOT NULL AND OLD.matched THEN 1 ELSE 0 END),
+			-(CASE WHEN OLD.paid_at IS NOT NULL THEN OLD.amount_minor - OLD.reversed_minor ELSE 0 END));
+		INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+		SELECT d.tenant_id, hub_quarter(OLD.created_at), d.destination_id, d.event_name, d.state, d.reason, OLD.paid_at IS NOT NULL, -1
+		FROM deliveries d WHERE d.tenant_id = OLD.tenant_id AND d.order_id = OLD.id;
+		RETURN NULL;
+	END IF;
+	INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched, net_minor)
+	VALUES (OLD.tenant_id, hub_quarter(OLD.created_at), OLD.status, OLD.provider, OLD.currency, -1, -OLD.amount_minor,
+			-(CASE WHEN OLD.paid_at IS NOT NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.paid_at IS NOT NULL AND OLD.matched THEN 1 ELSE 0 END),
+			-(CASE WHEN OLD.paid_at IS NOT NULL THEN OLD.amount_minor - OLD.reversed_minor ELSE 0 END)),
+		(NEW.tenant_id, hub_quarter(NEW.created_at), NEW.status, NEW.provider, NEW.currency, 1, NEW.amount_minor,
+			CASE WHEN NEW.paid_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.paid_at IS NOT NULL AND NEW.matched THEN 1 ELSE 0 END,
+			CASE WHEN NEW.paid_at IS NOT NULL THEN NEW.amount_minor - NEW.reversed_minor ELSE 0 END);
+	-- Deliveries are counted by their order's quarter and paid state: move them when either changes.
+	IF OLD.tenant_id = NEW.tenant_id AND OLD.created_at = NEW.created_at AND (OLD.paid_at IS NULL) = (NEW.paid_at IS NULL) THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT d.tenant_id, v.quarter, d.destination_id, d.event_name, d.state, d.reason, v.paid, v.n
+	FROM (VALUES (OLD.tenant_id, OLD.id, hub_quarter(OLD.created_at), OLD.paid_at IS NOT NULL, -1),
+		(NEW.tenant_id, NEW.id, hub_quarter(NEW.created_at), NEW.paid_at IS NOT NULL, 1)) v (tenant_id, order_id, quarter, paid, n)
+	JOIN deliveries d ON d.tenant_id = v.tenant_id AND d.order_id = v.order_id;
+	RETURN NULL;
+END
+$$;
+
+DROP TRIGGER orders_stats_update ON orders;
+CREATE TRIGGER orders_stats_update AFTER UPDATE ON orders FOR EACH ROW
+	WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id OR OLD.created_at IS DISTINCT FROM NEW.created_at
+		OR OLD.status IS DISTINCT FROM NEW.status OR OLD.provider IS DISTINCT FROM NEW.provider
+		OR OLD.currency IS DISTINCT FROM NEW.currency OR OLD.amount_minor IS DISTINCT FROM NEW.amount_minor
+		OR (OLD.paid_at IS NULL) <> (NEW.paid_at IS NULL) OR OLD.matched IS DISTINCT FROM NEW.matched
+		OR OLD.reversed_minor IS DISTINCT FROM NEW.reversed_minor)
+	EXECUTE FUNCTION hub_orders_stats();
+
+DELETE FROM order_stats_delta;
+DELETE FROM order_stats;
+INSERT INTO order_stats (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched, net_minor)
+	SELECT tenant_id, hub_quarter(created_at), status, provider, currency, count(*), sum(amount_minor),
+		count(paid_at), count(CASE WHEN matched THEN paid_at END),
+		sum(CASE WHEN paid_at IS NOT NULL THEN amount_minor - reversed_minor ELSE 0 END)
+	FROM orders GROUP BY 1, 2, 3, 4, 5;
+`,
+		SQLite: `
+DROP TRIGGER orders_stats_insert;
+DROP TRIGGER orders_stats_update;
+DROP TRIGGER orders_stats_delete;
+
+CREATE TRIGGER orders_stats_insert AFTER INSERT ON orders BEGIN
+	INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched, net_minor)
+	VALUES (NEW.tenant_id, NEW.created_at / 900000000, NEW.status, NEW.provider, NEW.currency, 1, NEW.amount_minor,
+		CASE WHEN NEW.paid_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.paid_at IS NOT NULL AND NEW.matched THEN 1 ELSE 0 END,
+		CASE WHEN NEW.paid_at IS NOT NULL THEN NEW.amount_minor - NEW.reversed_minor ELSE 0 END);
+END;
+
+CREATE TRIGGER orders_stats_update AFTER UPDATE ON orders
+	WHEN OLD.tenant_id IS NOT NEW.tenant_id OR OLD.created_at IS NOT NEW.created_at OR OLD.status IS NOT NEW.status
+		OR OLD.provider IS NOT NEW.provider OR OLD.currency IS NOT NEW.currency OR OLD.amount_minor IS NOT NEW.amount_minor
+		OR (OLD.paid_at IS NULL) IS NOT (NEW.paid_at IS NULL) OR OLD.matched IS NOT NEW.matched
+		OR OLD.reversed_minor IS NOT NEW.reversed_minor BEGIN
+	INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched, net_minor)
+	VALUES (OLD.tenant_id, OLD.created_at / 900000000, OLD.status, OLD.provider, OLD.currency, -1, -OLD.amount_minor,
+		-(CASE WHEN OLD.paid_at IS NOT NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.paid_at IS NOT NULL AND OLD.matched THEN 1 ELSE 0 END),
+		-(CASE WHEN OLD.paid_at IS NOT NULL THEN OLD.amount_minor - OLD.reversed_minor ELSE 0 END)),
+		(NEW.tenant_id, NEW.created_at / 900000000, NEW.status, NEW.provider, NEW.currency, 1, NEW.amount_minor,
+		CASE WHEN NEW.paid_at IS NOT NULL THEN 1 ELSE 0 END, CASE WHEN NEW.paid_at IS NOT NULL AND NEW.matched THEN 1 ELSE 0 END,
+		CASE WHEN NEW.paid_at IS NOT NULL THEN NEW.amount_minor - NEW.reversed_minor ELSE 0 END);
+	INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT d.tenant_id, OLD.created_at / 900000000, d.destination_id, d.event_name, d.state, d.reason, OLD.paid_at IS NOT NULL, -1
+	FROM deliveries d WHERE d.tenant_id = OLD.tenant_id AND d.order_id = OLD.id
+		AND (OLD.tenant_id IS NOT NEW.tenant_id OR OLD.created_at IS NOT NEW.created_at OR (OLD.paid_at IS NULL) IS NOT (NEW.paid_at IS NULL))
+	UNION ALL
+	SELECT d.tenant_id, NEW.created_at / 900000000, d.destination_id, d.event_name, d.state, d.reason, NEW.paid_at IS NOT NULL, 1
+	FROM deliveries d WHERE d.tenant_id = NEW.tenant_id AND d.order_id = NEW.id
+		AND (OLD.tenant_id IS NOT NEW.tenant_id OR OLD.created_at IS NOT NEW.created_at OR (OLD.paid_at IS NULL) IS NOT (NEW.paid_at IS NULL));
+END;
+
+CREATE TRIGGER orders_stats_delete AFTER DELETE ON orders BEGIN
+	INSERT INTO order_stats_delta (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched, net_minor)
+	VALUES (OLD.tenant_id, OLD.created_at / 900000000, OLD.status, OLD.provider, OLD.currency, -1, -OLD.amount_minor,
+		-(CASE WHEN OLD.paid_at IS NOT NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.paid_at IS NOT NULL AND OLD.matched THEN 1 ELSE 0 END),
+		-(CASE WHEN OLD.paid_at IS NOT NULL THEN OLD.amount_minor - OLD.reversed_minor ELSE 0 END));
+	INSERT INTO delivery_stats_delta (tenant_id, quarter, destination_id, event_name, state, reason, paid_order, deliveries)
+	SELECT d.tenant_id, OLD.created_at / 900000000, d.destination_id, d.event_name, d.state, d.reason, OLD.paid_at IS NOT NULL, -1
+	FROM deliveries d WHERE d.tenant_id = OLD.tenant_id AND d.order_id = OLD.id;
+END;
+
+DELETE FROM order_stats_delta;
+DELETE FROM order_stats;
+INSERT INTO order_stats (tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched, net_minor)
+	SELECT tenant_id, created_at / 900000000, status, provider, currency, count(*), sum(amount_minor),
+		count(paid_at), count(CASE WHEN matched THEN paid_at END),
+		sum(CASE WHEN paid_at IS NOT NULL THEN amount_minor - reversed_minor ELSE 0 END)
+	FROM orders GROUP BY 1, 2, 3, 4, 5;
+`,
+	},
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +11,14 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-const orderCols = `id, tenant_id, source_id, provider, external_id, status, native_status, amount_minor, currency,
+// orderWriteCols are the columns of an order its INSERT writes; orderCols, the columns an order
+// is read with (scanOrder): those and reversed_minor, which ApplyOrderEvent keeps
+// (countReversed).
+const (
+	orderWriteCols = `id, tenant_id, source_id, provider, external_id, status, native_status, amount_minor, currency,
 	products, buyer, tracking, paid_at, occurred_at, created_at, updated_at, matched, site`
+	orderCols = orderWriteCols + `, reversed_minor`
+)
 
 // scanOrder scans orderCols, then extra, the columns a query returns after them.
 func scanOrder(r Row, extra ...any) (store.Order, error) {
@@ -33,7 +40,7 @@ func (s *orderScan) dest() []any {
 	o := &s.o
 	return []any{&o.ID, &o.TenantID, &o.SourceID, &o.Provider, &o.ExternalID, &s.status, &o.NativeStatus,
 		&o.AmountMinor, &o.Currency, &s.products, &s.buyer, &s.tracking, ntm(&o.PaidAt), tm(&o.OccurredAt),
-		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched, &o.Site}
+		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched, &o.Site, &o.ReversedMinor}
 }
 
 func (s *orderScan) finish() (store.Order, error) {
@@ -137,7 +144,7 @@ func (q *queries) ListOrderHistory(ctx context.Context, tenantID, orderID string
 
 // orderInsertSQL creates an order ($1 to $27, $15 its creation and update time) unless its
 // external id is known, and returns it as orderCols; an existing order makes it return no row.
-const orderInsertSQL = `INSERT INTO orders (` + orderCols + `, email_hash, phone_hash,
+const orderInsertSQL = `INSERT INTO orders (` + orderWriteCols + `, email_hash, phone_hash,
 		ad_platform, ad_campaign_id, ad_campaign_name, ad_adset_id, ad_adset_name, ad_id, ad_name, click_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18,
 			$19, $20, $21, $22, $23, $24, $25, $26, $27)
@@ -278,6 +285,9 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	} else if reversal, adds, err = q.reversal(ctx, e, cur); err != nil {
 		return store.Order{}, store.OrderChange{}, err
 	}
+	// reverses: the event changes what the order brings in, so its reversed_minor is counted
+	// again below from the history it is now part of.
+	reverses := (e.Status == domain.StatusRefunded || e.Status == domain.StatusChargeback) && (applied || adds)
 
 	// n is how many history rows the event wrote: 0 when its key is already recorded.
 	var n int64
@@ -305,7 +315,16 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 			}
 			change.Attributed = true
 		}
-		return cur, change, nil
+		if !reverses {
+			return cur, change, nil
+		}
+		// An order a refund or chargeback creates (one never seen paid; a late paid event may
+		// still date its payment) keeps what the reversal takes, like any other.
+		if err := q.countReversed(ctx, cur.ID); err != nil {
+			return store.Order{}, store.OrderChange{}, err
+		}
+		o, err := scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders WHERE id = $1`, cur.ID))
+		return o, change, err
 	}
 	change.Previous = cur.Status
 
@@ -331,21 +350,44 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 		// A paid event arriving after a later status still dates the payment.
 		err = q.execLater(ctx, 0, orderUpdated, `UPDATE orders SET paid_at = $2, updated_at = $3 WHERE id = $1`,
 			cur.ID, paidAt, q.f.Time(Micro(now)))
+	case adds:
+		// A refund adding to the order's refunds: only what the order brings in changes.
 	default:
 		return cur, change, nil
 	}
 	if err != nil {
 		return store.Order{}, store.OrderChange{}, err
 	}
+	if reverses {
+		if err := q.countReversed(ctx, cur.ID); err != nil {
+			return store.Order{}, store.OrderChange{}, err
+		}
+	}
 	o, err := scanOrder(q.queryRow(ctx, q.w, `SELECT `+orderCols+` FROM orders WHERE id = $1`, cur.ID))
 	return o, change, err
 }
 
+// countReversed sets the order's reversed_minor (store.Order.ReversedMinor) to what its applied
+// refunds and chargebacks take: the history rows the Campaigns report subtracts, each its
+// reversal_minor or, when NULL, the order's amount. It runs after the order's own update
+// (execLater keeps the order), so a whole-order reversal is the amount the order keeps. The
+// kept report totals follow it (order_stats.net_minor, by trigger).
+func (q *queries) countReversed(ctx context.Context, orderID string) error {
+	return q.execLater(ctx, 0, orderUpdated, `UPDATE orders SET reversed_minor = (
+		SELECT CAST(COALESCE(sum(COALESCE(h.reversal_minor, orders.amount_minor)), 0) AS bigint) FROM order_history h
+		WHERE h.order_id = orders.id AND h.applied AND h.status IN ('refunded', 'chargeback'))
+		WHERE id = $1`, orderID)
+}
+
 // newReversal is what e takes off its order's revenue when it creates the order
-// (order_history.reversal_minor): the refunded amount of a refund that says it, else NULL, which
-// the reports read as the whole order's amount.
+// (order_history.reversal_minor): the refunded amount of a refund that says it, no more than
+// the order's amount when the event says one, else NULL, which the reports read as the whole
+// order's amount.
 func newReversal(e store.OrderEvent) any {
 	if e.Status == domain.StatusRefunded && e.RefundedMinor > 0 {
+		if e.AmountMinor > 0 {
+			return min(e.RefundedMinor, e.AmountMinor)
+		}
 		return e.RefundedMinor
 	}
 	return nil
@@ -358,16 +400,22 @@ func newReversal(e store.OrderEvent) any {
 // Gateways report a partial refund as a refund with the amount refunded so far
 // (OrderEvent.RefundedMinor): the first takes that amount, a later one with a larger total only
 // the difference, and one with the same total (the same refund told twice: Stripe's
-// charge.refunded and refund.created) nothing. A refund that does not say its amount takes the
-// whole order, and nothing is added to it after. A chargeback after refunds takes what they
-// left, no more than its own amount when it says one (a dispute's amount), so a refunded order
-// is not reversed twice. The history of an order holds a handful of rows; reading them costs a
-// statement only for a reversal of a refunded order.
+// charge.refunded and refund.created) nothing; no refund takes more than the order's amount.
+// A refund that does not say its amount takes the whole order, and nothing is added to it
+// after. A chargeback after refunds takes what they left, no more than its own amount when it
+// says one (a dispute's amount), so a refunded order is not reversed twice. The history of an
+// order holds a handful of rows; reading them costs a statement only for a reversal of a
+// refunded order.
 func (q *queries) reversal(ctx context.Context, e store.OrderEvent, cur store.Order) (amount any, adds bool, err error) {
 	if e.Status != domain.StatusRefunded && e.Status != domain.StatusChargeback {
 		return nil, false, nil
 	}
 	if cur.Status != domain.StatusRefunded {
+		if e.Status == domain.StatusRefunded && e.RefundedMinor > 0 {
+			if whole := cmp.Or(e.AmountMinor, cur.AmountMinor); whole > 0 {
+				return min(e.RefundedMinor, whole), false, nil
+			}
+		}
 		return newReversal(e), false, nil
 	}
 	var refunded, whole int64
@@ -377,8 +425,12 @@ func (q *queries) reversal(ctx context.Context, e store.OrderEvent, cur store.Or
 		return nil, false, err
 	}
 	if e.Status == domain.StatusRefunded {
-		if whole == 0 && e.RefundedMinor > refunded {
-			return e.RefundedMinor - refunded, true, nil
+		total := e.RefundedMinor
+		if cur.AmountMinor > 0 {
+			total = min(total, cur.AmountMinor)
+		}
+		if whole == 0 && total > refunded {
+			return total - refunded, true, nil
 		}
 		return nil, false, nil
 	}

@@ -76,10 +76,10 @@ func TestQuarterInlined(t *testing.T) {
 }
 
 // TestStatsTriggersMatchRecount drives orders and deliveries through every branch of the stats
-// triggers (insert; an order's status, amount, paid_at, matched, created_at and tenant changed;
-// a delivery's state, reason, destination and event changed; deletes) and checks after each
-// step that the totals kept (order_stats plus its deltas, as the reports sum them) equal a
-// recount of the rows, with the quarter as the original migration defined it.
+// triggers (insert; an order's status, amount, reversed amount, paid_at, matched, created_at
+// and tenant changed; a delivery's state, reason, destination and event changed; deletes) and
+// checks after each step that the totals kept (order_stats plus its deltas, as the reports sum
+// them) equal a recount of the rows, with the quarter as the original migration defined it.
 func TestStatsTriggersMatchRecount(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range []string{"sqlite", "postgres"} {
@@ -148,6 +148,9 @@ func TestStatsTriggersMatchRecount(t *testing.T) {
 			exec(`UPDATE orders SET matched = true WHERE id = 'o1'`)
 			exec(`UPDATE orders SET matched = true WHERE id = 'o2'`)
 			check("order status, amount and matched")
+			exec(`UPDATE orders SET reversed_minor = 250 WHERE id = 'o1'`)
+			exec(`UPDATE orders SET reversed_minor = 100 WHERE id = 'o2'`) // not paid: nets nothing
+			check("order reversed")
 			exec(`UPDATE orders SET status = 'paid', paid_at = created_at WHERE id = 'o2'`)
 			check("order paid")
 			exec(`UPDATE orders SET created_at = $1 WHERE id = 'o1'`, f.Time(base.Add(-25*time.Hour)))
@@ -177,11 +180,13 @@ func statsChecks(f *Flavor) []statsCheck {
 	oq := strings.ReplaceAll(quarter, "created_at", "o.created_at")
 	return []statsCheck{
 		{"order_stats",
-			`SELECT tenant_id, quarter, status, provider, currency, sum(orders), sum(revenue_minor), sum(paid), sum(paid_matched)
+			`SELECT tenant_id, quarter, status, provider, currency, sum(orders), sum(revenue_minor), sum(paid), sum(paid_matched),
+				sum(net_minor)
 			FROM (SELECT * FROM order_stats UNION ALL SELECT * FROM order_stats_delta) s GROUP BY 1, 2, 3, 4, 5
-			HAVING sum(orders) <> 0 OR sum(revenue_minor) <> 0 OR sum(paid) <> 0 OR sum(paid_matched) <> 0 ORDER BY 1, 2, 3, 4, 5`,
+			HAVING sum(orders) <> 0 OR sum(revenue_minor) <> 0 OR sum(paid) <> 0 OR sum(paid_matched) <> 0 OR sum(net_minor) <> 0
+			ORDER BY 1, 2, 3, 4, 5`,
 			`SELECT tenant_id, ` + quarter + `, status, provider, currency, count(*), sum(amount_minor), count(paid_at),
-				count(CASE WHEN matched THEN paid_at END)
+				count(CASE WHEN matched THEN paid_at END), sum(CASE WHEN paid_at IS NOT NULL THEN amount_minor - reversed_minor ELSE 0 END)
 			FROM orders GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`},
 		{"delivery_stats",
 			`SELECT tenant_id, quarter, destination_id, event_name, state, reason, paid_order, sum(deliveries)

@@ -185,7 +185,8 @@ func (q *queries) OrderStats(ctx context.Context, f store.StatsFilter) ([]store.
 		q.createdIn(&w, "created_at", since, until)
 		rows, err := q.query(ctx, q.r, `SELECT `+q.f.bucketOf("created_at", width, offset)+`, status, provider, currency, count(*),
 			CAST(COALESCE(sum(amount_minor), 0) AS bigint),
-			count(paid_at), count(CASE WHEN matched THEN paid_at END)
+			count(paid_at), count(CASE WHEN matched THEN paid_at END),
+			CAST(COALESCE(sum(CASE WHEN paid_at IS NOT NULL THEN amount_minor - reversed_minor ELSE 0 END), 0) AS bigint)
 			FROM orders`+w.String()+` GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, w.args...)
 		return collect(rows, err, "order stats", scanOrderStats(width, offset))
 	}
@@ -194,9 +195,10 @@ func (q *queries) OrderStats(ctx context.Context, f store.StatsFilter) ([]store.
 		var w where
 		w.add(`tenant_id = %s`, f.TenantID)
 		sp.quarters(&w)
-		cols := `tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched`
+		cols := `tenant_id, quarter, status, provider, currency, orders, revenue_minor, paid, paid_matched, net_minor`
 		rows, err := q.query(ctx, q.r, `SELECT `+quarterBucket(width, offset)+`, status, provider, currency, CAST(sum(orders) AS bigint),
-			CAST(sum(revenue_minor) AS bigint), CAST(sum(paid) AS bigint), CAST(sum(paid_matched) AS bigint)
+			CAST(sum(revenue_minor) AS bigint), CAST(sum(paid) AS bigint), CAST(sum(paid_matched) AS bigint),
+			CAST(sum(net_minor) AS bigint)
 			FROM (SELECT `+cols+` FROM order_stats`+w.String()+` UNION ALL SELECT `+cols+` FROM order_stats_delta`+w.String()+`) s
 			GROUP BY 1, 2, 3, 4 HAVING sum(orders) <> 0 ORDER BY 1, 2, 3, 4`, w.args...)
 		return collect(rows, err, "order stats", scanOrderStats(width, offset))
@@ -209,6 +211,7 @@ func (q *queries) OrderStats(ctx context.Context, f store.StatsFilter) ([]store.
 		func(r store.OrderStatsRow) key { return key{r.Bucket, string(r.Status), r.Provider, r.Currency} },
 		func(a *store.OrderStatsRow, b store.OrderStatsRow) {
 			a.Orders, a.RevenueMinor, a.Paid, a.PaidMatched = a.Orders+b.Orders, a.RevenueMinor+b.RevenueMinor, a.Paid+b.Paid, a.PaidMatched+b.PaidMatched
+			a.NetRevenueMinor += b.NetRevenueMinor
 		},
 		func(a, b store.OrderStatsRow) int {
 			return cmp.Or(a.Bucket.Compare(b.Bucket), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Currency, b.Currency))
@@ -228,7 +231,7 @@ func scanOrderStats(width, offset int64) func(r Rows) (store.OrderStatsRow, erro
 			b, n, paid, matched int64
 			status              string
 		)
-		err := r.Scan(&b, &status, &row.Provider, &row.Currency, &n, &row.RevenueMinor, &paid, &matched)
+		err := r.Scan(&b, &status, &row.Provider, &row.Currency, &n, &row.RevenueMinor, &paid, &matched, &row.NetRevenueMinor)
 		row.Bucket, row.Status = bucketStart(b, width, offset), domain.OrderStatus(status)
 		row.Orders, row.Paid, row.PaidMatched = int(n), int(paid), int(matched)
 		return row, err
@@ -310,7 +313,7 @@ func (q *queries) CompactStats(ctx context.Context) (folded int64, err error) {
 			}
 		}
 		for _, t := range []struct{ table, keys, sums string }{
-			{"order_stats", "tenant_id, quarter, status, provider, currency", "orders, revenue_minor, paid, paid_matched"},
+			{"order_stats", "tenant_id, quarter, status, provider, currency", "orders, revenue_minor, paid, paid_matched, net_minor"},
 			{"delivery_stats", "tenant_id, quarter, destination_id, event_name, state, reason, paid_order", "deliveries"},
 		} {
 			n, err := q.compact(ctx, t.table, t.keys, strings.Split(t.sums, ", "))

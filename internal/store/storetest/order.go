@@ -254,6 +254,66 @@ func testOrderHistory(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound, "the new order with a taken id")
 }
 
+// testOrderReversed: an order keeps what its refunds and chargebacks took (ReversedMinor), as
+// the reports subtract them: a partial refund its amount, a later one with a larger running
+// total the difference, the same one again nothing, no refund more than the order's amount, and
+// a chargeback after refunds what they left. An order a refund creates (never seen paid) keeps
+// the whole amount reversed, so a late payment nets nothing.
+func testOrderReversed(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	apply := func(external, key string, st domain.OrderStatus, amount, refunded int64) (store.Order, store.OrderChange) {
+		t.Helper()
+		e := w.event(w.a.ID, external, key, st, at(time.Minute))
+		e.AmountMinor, e.RefundedMinor = amount, refunded
+		o, ch, err := s.ApplyOrderEvent(ctx, e)
+		noErr(t, err)
+		return o, ch
+	}
+	reversed := func(what string, o store.Order, want, net int64) {
+		t.Helper()
+		equal(t, what+": reversed", o.ReversedMinor, want)
+		equal(t, what+": net", o.NetMinor(), net)
+		got := must(s.GetOrder(ctx, w.a.ID, o.ID))(t)
+		equal(t, what+": read back", []int64{got.ReversedMinor, got.NetMinor()}, []int64{want, net})
+		listed := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, ExternalID: o.ExternalID}))(t)
+		equal(t, what+": listed", listed[0].ReversedMinor, want)
+	}
+
+	o, _ := apply("rv-1", "paid", domain.StatusPaid, 19700, 0)
+	reversed("paid", o, 0, 19700)
+	o, ch := apply("rv-1", "refund-1", domain.StatusRefunded, 19700, 1970)
+	equal(t, "partial refund", ch, store.OrderChange{StatusChanged: true, Previous: domain.StatusPaid})
+	reversed("partial refund", o, 1970, 17730)
+	o, ch = apply("rv-1", "refund-1", domain.StatusRefunded, 19700, 1970)
+	equal(t, "the same refund again", ch.Duplicate, true)
+	reversed("the same refund again", o, 1970, 17730)
+	o, ch = apply("rv-1", "refund-2", domain.StatusRefunded, 19700, 2970)
+	equal(t, "a second partial refund", ch, store.OrderChange{Previous: domain.StatusRefunded})
+	reversed("a second partial refund", o, 2970, 16730)
+	o, _ = apply("rv-1", "refund-2b", domain.StatusRefunded, 0, 2970) // the same total, told by another event
+	reversed("the same total again", o, 2970, 16730)
+	o, _ = apply("rv-1", "chargeback", domain.StatusChargeback, 19700, 0)
+	equal(t, "status", o.Status, domain.StatusChargeback)
+	reversed("a chargeback after refunds", o, 19700, 0)
+
+	o, _ = apply("rv-2", "paid", domain.StatusPaid, 1000, 0)
+	o, _ = apply("rv-2", "refund", domain.StatusRefunded, 1000, 5000)
+	reversed("a refund of more than the order", o, 1000, 0)
+	o, _ = apply("rv-2", "refund-2", domain.StatusRefunded, 1000, 6000)
+	reversed("a larger refund still", o, 1000, 0)
+
+	o, _ = apply("rv-3", "refund", domain.StatusRefunded, 3000, 0)
+	reversed("a refund of an order never seen paid", o, 3000, 0)
+	o, _ = apply("rv-3", "paid", domain.StatusPaid, 3000, 0)
+	equal(t, "paid late", o.PaidAt != nil, true)
+	reversed("paid late", o, 3000, 0)
+
+	o, _ = apply("rv-4", "paid", domain.StatusPaid, 5000, 0)
+	o, _ = apply("rv-4", "chargeback", domain.StatusChargeback, 5000, 0)
+	reversed("a chargeback", o, 5000, 0)
+}
+
 func testOrderConcurrent(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	w := newWorld(t, s)

@@ -80,6 +80,7 @@ func testStats(t *testing.T, s store.Store) {
 		r := want[k]
 		r.Orders++
 		r.RevenueMinor += o.AmountMinor
+		r.NetRevenueMinor += o.NetMinor()
 		if o.PaidAt != nil {
 			r.Paid++
 			if o.Matched {

@@ -60,7 +60,11 @@ func testStatsKept(t *testing.T, s store.Store) {
 		default:
 			continue
 		}
-		_, _, err := s.ApplyOrderEvent(ctx, w.event(w.a.ID, o.ExternalID, o.ExternalID+"-b", next, at(time.Minute)))
+		e := w.event(w.a.ID, o.ExternalID, o.ExternalID+"-b", next, at(time.Minute))
+		if next == domain.StatusRefunded && i%2 == 0 {
+			e.RefundedMinor = o.AmountMinor / 3 // a partial refund: the order still brings in the rest
+		}
+		_, _, err := s.ApplyOrderEvent(ctx, e)
 		noErr(t, err)
 		if i%4 == 1 {
 			noErr(t, s.PutAttribution(ctx, store.Attribution{TenantID: w.a.ID, OrderID: o.ID, TouchpointID: "tp" + o.ID, Rule: "visitor_id", Confidence: 1}))
@@ -183,6 +187,7 @@ type orderTotal struct {
 	status                           domain.OrderStatus
 	provider, currency               string
 	orders, revenue, paid, paidMatch int64
+	net                              int64
 }
 
 // orderTotals sums order stats over every bucket, by status, provider and currency.
@@ -193,6 +198,7 @@ func orderTotals(rows []store.OrderStatsRow) map[[3]string]orderTotal {
 		v := out[k]
 		v.status, v.provider, v.currency = r.Status, r.Provider, r.Currency
 		v.orders, v.revenue, v.paid, v.paidMatch = v.orders+int64(r.Orders), v.revenue+r.RevenueMinor, v.paid+int64(r.Paid), v.paidMatch+int64(r.PaidMatched)
+		v.net += r.NetRevenueMinor
 		out[k] = v
 	}
 	return out

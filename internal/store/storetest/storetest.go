@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"OrderLifecycle", testOrderLifecycle},
 		{"OrderOutOfOrder", testOrderOutOfOrder},
 		{"OrderHistory", testOrderHistory},
+		{"OrderReversed", testOrderReversed},
 		{"OrderConcurrent", testOrderConcurrent},
 		{"OrderSite", testOrderSite},
 		{"ListOrders", testListOrders},
