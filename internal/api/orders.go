@@ -129,7 +129,8 @@ type Order struct {
 	Status       string `json:"status"`
 	NativeStatus string `json:"native_status,omitempty"`
 	AmountMinor  int64  `json:"amount_minor"`
-	// ReversedMinor is what refunds and chargebacks took off the order; NetRevenueMinor what the order still brings in: the amount less that, 0
+	// ReversedMinor is what refunds and chargebacks took off the order (a won chargeback
+	// given back); NetRevenueMinor what the order still brings in: the amount less that, 0
 	// for an order never paid. The reports count the same (store.Order.NetMinor).
 	ReversedMinor   int64           `json:"reversed_minor"`
 	NetRevenueMinor int64           `json:"net_revenue_minor"`
@@ -172,7 +173,7 @@ func buyerFields(b store.Buyer) []string {
 }
 
 var orderStatuses = []string{string(domain.StatusWaitingPayment), string(domain.StatusRefused), string(domain.StatusCancelled),
-	string(domain.StatusPaid), string(domain.StatusRefunded), string(domain.StatusChargeback)}
+	string(domain.StatusPaid), string(domain.StatusRefunded), string(domain.StatusChargeback), string(domain.StatusChargebackWon)}
 
 // orderFilter reads the order filters shared by the list and the CSV export.
 func orderFilter(q *query, tenantID string) store.OrderFilter {

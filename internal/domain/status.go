@@ -3,13 +3,18 @@ package domain
 // OrderStatus is Hub's normalised order status.
 //
 // Lifecycles: waiting_payment -> paid (boleto/pix generated, then paid); paid -> refunded or
-// chargeback; waiting_payment -> cancelled (expired) or refused.
+// chargeback; chargeback -> chargeback_won (the merchant won the dispute); waiting_payment ->
+// cancelled (expired) or refused.
 type OrderStatus string
 
 // The statuses. StatusOther marks an authentic gateway event about a known order that changes
-// nothing Hub acts on (a dispute opened, a pre-authorisation, a won chargeback, a subscription
-// becoming late): it is recorded in the order's history with its native status and fires
-// nothing. Deliveries about no order at all (abandoned carts, pings) produce no event instead.
+// nothing Hub acts on (a dispute opened, a pre-authorisation, a subscription becoming late): it
+// is recorded in the order's history with its native status and fires nothing. Deliveries
+// about no order at all (abandoned carts, pings) produce no event instead.
+//
+// StatusChargebackWon is a chargeback the merchant won (or a dispute closed in the merchant's
+// favour): the money stays with the merchant, so what the chargeback took off the revenue is
+// given back. It changes only an order whose status is chargeback (Follows).
 const (
 	StatusWaitingPayment OrderStatus = "waiting_payment"
 	StatusPaid           OrderStatus = "paid"
@@ -17,6 +22,7 @@ const (
 	StatusCancelled      OrderStatus = "cancelled"
 	StatusRefunded       OrderStatus = "refunded"
 	StatusChargeback     OrderStatus = "chargeback"
+	StatusChargebackWon  OrderStatus = "chargeback_won"
 	StatusOther          OrderStatus = "other"
 )
 
@@ -24,7 +30,7 @@ const (
 func (s OrderStatus) Valid() bool {
 	switch s {
 	case StatusWaitingPayment, StatusPaid, StatusRefused, StatusCancelled, StatusRefunded,
-		StatusChargeback, StatusOther:
+		StatusChargeback, StatusChargebackWon, StatusOther:
 		return true
 	}
 	return false
@@ -46,6 +52,26 @@ func (s OrderStatus) Rank() int {
 		return 4
 	case StatusChargeback:
 		return 5
+	case StatusChargebackWon:
+		return 6
 	}
 	return 0
+}
+
+// Follows reports whether an event of status s changes an order whose status is cur: its rank
+// is higher, except that a won chargeback changes only a charged back order. A win that finds
+// no chargeback (Hub never heard of it, or the gateway's events crossed) changes nothing: the
+// revenue was never taken off, and the order keeps taking later refunds and chargebacks.
+func (s OrderStatus) Follows(cur OrderStatus) bool {
+	if s == StatusChargebackWon {
+		return cur == StatusChargeback
+	}
+	return s.Rank() > cur.Rank()
+}
+
+// Reversal reports whether an order event of status s may change what the order brings in: a
+// refund or chargeback takes off the revenue, a won chargeback gives back what the chargeback
+// took.
+func (s OrderStatus) Reversal() bool {
+	return s == StatusRefunded || s == StatusChargeback || s == StatusChargebackWon
 }

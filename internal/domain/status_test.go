@@ -15,6 +15,7 @@ func TestOrderStatusRank(t *testing.T) {
 		{StatusPaid, 3, true},
 		{StatusRefunded, 4, true},
 		{StatusChargeback, 5, true},
+		{StatusChargebackWon, 6, true},
 		{StatusOther, 0, true},
 		{"", 0, false},
 		{"PAID", 0, false},
@@ -32,6 +33,34 @@ func TestOrderStatusRank(t *testing.T) {
 	for i := 1; i < len(order); i++ {
 		if order[i-1].Rank() >= order[i].Rank() {
 			t.Errorf("%s ranks at or above %s", order[i-1], order[i])
+		}
+	}
+}
+
+// TestOrderStatusFollows: a won chargeback changes only a charged back order; every other status
+// changes an order of a lower rank.
+func TestOrderStatusFollows(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		s, cur OrderStatus
+		want   bool
+	}{
+		{StatusPaid, StatusWaitingPayment, true},
+		{StatusWaitingPayment, StatusPaid, false},
+		{StatusRefunded, StatusPaid, true},
+		{StatusChargeback, StatusRefunded, true},
+		{StatusChargebackWon, StatusChargeback, true},
+		{StatusChargebackWon, StatusPaid, false},
+		{StatusChargebackWon, StatusRefunded, false},
+		{StatusChargebackWon, StatusWaitingPayment, false},
+		{StatusChargebackWon, StatusChargebackWon, false},
+		{StatusChargeback, StatusChargebackWon, false},
+		{StatusRefunded, StatusChargebackWon, false},
+		{StatusOther, StatusPaid, false},
+	}
+	for _, tt := range tests {
+		if got := tt.s.Follows(tt.cur); got != tt.want {
+			t.Errorf("%s.Follows(%s) = %v, want %v", tt.s, tt.cur, got, tt.want)
 		}
 	}
 }

@@ -676,12 +676,14 @@ func (s *Service) dispatch(planned []store.DeliveryJob, carry bool) {
 // planned in the same transaction (those to dispatch after the commit added to planned, see
 // plan).
 func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev webhook.OrderEvent, oe store.OrderEvent, tp *store.Touchpoint, now time.Time, planned *[]store.DeliveryJob) (store.InboxState, string, error) {
-	if ev.Status == domain.StatusOther || ev.ExistingOnly {
+	if ev.Status == domain.StatusOther || ev.ExistingOnly || ev.Status == domain.StatusChargebackWon {
 		// A status Hub does not map, and an event that counts nothing on its own
 		// (webhook.OrderEvent.ExistingOnly), change an order Hub has and create none: the
 		// order is found as applying the event would find it (the plain key, then the shop's
 		// own). An order another delivery's transaction creates but has not committed is not
-		// found: that delivery counts the purchase.
+		// found: that delivery counts the purchase. A won chargeback is the same: it gives back
+		// what a chargeback took of a known order, and an order Hub never saw has nothing to
+		// give back.
 		o, err := tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, ev.OrderID)
 		if err == nil && o.OtherSite(ev.Site) {
 			oe.ExternalID = siteKey(ev.OrderID, ev.Site)

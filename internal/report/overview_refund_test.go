@@ -13,8 +13,9 @@ import (
 // TestOverviewAgreesWithCampaigns: the overview's net revenue (report.Summarize, read from the
 // totals kept on write, and from the orders' rows at a period's ragged edges) is what the
 // Campaigns report's net revenue and each order's own net say, at every step of an order's
-// life: paid, partially refunded, then charged back. The overview took a partially refunded
-// order off whole; the Campaigns report took only the refund.
+// life: paid, partially refunded, charged back, then the chargeback won (told twice, by two
+// events). The overview took a partially refunded order off whole; the Campaigns report took
+// only the refund; neither gave a won chargeback back.
 func TestOverviewAgreesWithCampaigns(t *testing.T) {
 	t.Parallel()
 	eachClockStore(t, func(t *testing.T, st store.Store, setClock func(time.Time)) {
@@ -87,5 +88,25 @@ func TestOverviewAgreesWithCampaigns(t *testing.T) {
 		check("refunded again", 16730, 16730)
 		event("a", "a-chargeback", domain.StatusChargeback, day(5), 19700, 0)
 		check("charged back", 0, 0)
+		event("a", "a-won", domain.StatusChargebackWon, day(6), 19700, 0)
+		check("chargeback won", 16730, 16730)
+		event("a", "a-won", domain.StatusChargebackWon, day(6), 19700, 0)              // the same delivery again
+		event("a", "a-funds-reinstated", domain.StatusChargebackWon, day(6), 19700, 0) // the win told by another event
+		check("won, told again", 16730, 16730)
+
+		// The chargeback counts on its day, its win on the win's day as a chargeback undone.
+		camp, err := report.Campaigns(ctx, st, s.tenant, report.CampaignQuery{Since: "2026-11-02", Until: "2026-11-08", Location: saoPaulo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := camp.Total; got.Chargebacks != 0 || got.ChargebacksMinor != 0 || got.RefundsMinor != 5000+2970 {
+			t.Errorf("total: chargebacks %d (%d), refunds %d; want 0 (0), %d", got.ChargebacksMinor, got.Chargebacks, got.RefundsMinor, 5000+2970)
+		}
+		for _, d := range camp.Days {
+			want := map[string][2]int64{"2026-11-05": {1, 16730}, "2026-11-06": {-1, -16730}}[d.Date]
+			if int64(d.Chargebacks) != want[0] || d.ChargebacksMinor != want[1] {
+				t.Errorf("%s: chargebacks %d (%d), want %d (%d)", d.Date, d.ChargebacksMinor, d.Chargebacks, want[1], want[0])
+			}
+		}
 	})
 }

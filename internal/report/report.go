@@ -91,7 +91,7 @@ func EachOrder(ctx context.Context, r Reader, f store.OrderFilter, fn func(store
 // StatusRow is the orders and revenue of one status, provider and currency. Revenue is never
 // summed across currencies. RevenueMinor is the orders' amounts, as the gateway reported them;
 // NetRevenueMinor what the paid ones still bring in: their amounts less what refunds and
-// chargebacks took, the net revenue of the Campaigns report
+// chargebacks took (a won chargeback given back), the net revenue of the Campaigns report
 // (store.Order.NetMinor). An order partially refunded is a refunded order whose net revenue
 // is what was not refunded.
 type StatusRow struct {

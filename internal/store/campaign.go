@@ -58,9 +58,11 @@ type MoneySettingsStore interface {
 
 // Kinds of AdSalesRow.
 const (
-	AdSale       = "sale"       // an order paid (counted on its payment or click day)
-	AdRefund     = "refund"     // an order refunded, on the day of the refund
-	AdChargeback = "chargeback" // an order charged back, on the day of the chargeback
+	AdSale   = "sale"   // an order paid (counted on its payment or click day)
+	AdRefund = "refund" // an order refunded, on the day of the refund
+	// AdChargeback is an order charged back, on the day of the chargeback. A won chargeback is
+	// one undone on the day it is won: a row of this kind with Orders and AmountMinor negative.
+	AdChargeback = "chargeback"
 )
 
 // AdSalesFilter selects the sales and reversals of a tenant's period, bucketed like

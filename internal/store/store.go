@@ -939,8 +939,8 @@ type Order struct {
 	// Site is the shop the order belongs to (OrderEvent.Site); "" for gateways whose ids are
 	// global, and for every order stored before Hub kept sites.
 	Site string
-	// ReversedMinor is what the order's refunds and chargebacks took off its revenue, in minor
-	// units of Currency: the amounts the Campaigns report
+	// ReversedMinor is what the order's refunds and chargebacks took off its revenue, less what
+	// a won chargeback gave back, in minor units of Currency: the amounts the Campaigns report
 	// subtracts. A paid order still brings in AmountMinor - ReversedMinor (NetMinor).
 	ReversedMinor int64
 }
@@ -1268,7 +1268,7 @@ type OrderStatsRow struct {
 	Paid         int   // orders with PaidAt set
 	PaidMatched  int   // paid orders that are Matched
 	// NetRevenueMinor is what the paid orders still bring in: the sum of their Order.NetMinor
-	// (amounts less what refunds and chargebacks took).
+	// (amounts less what refunds and chargebacks took, a won chargeback given back).
 	NetRevenueMinor int64
 }
 

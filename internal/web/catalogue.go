@@ -197,7 +197,7 @@ var catalogue = map[string]msg{
 	"overview.by_status":        {"Orders by status", "Pedidos por status"},
 	"overview.revenue":          {"Order value", "Valor dos pedidos"},
 	"overview.net_revenue":      {"Net revenue", "Faturamento líquido"},
-	"overview.net_note":         {"Net revenue is what paid orders still bring in: their value less refunds and chargebacks, as on the Campaigns page.", "Faturamento líquido é o que os pedidos pagos ainda rendem: o valor deles menos reembolsos e chargebacks, como na página de Campanhas."},
+	"overview.net_note":         {"Net revenue is what paid orders still bring in: their value less refunds and chargebacks (a chargeback you win counts again), as on the Campaigns page.", "Faturamento líquido é o que os pedidos pagos ainda rendem: o valor deles menos reembolsos e chargebacks (um chargeback que você ganha volta a contar), como na página de Campanhas."},
 	"overview.currency_note":    {"One row per currency: amounts in different currencies are never added up.", "Uma linha por moeda: valores em moedas diferentes nunca são somados."},
 	"overview.no_orders":        {"No orders in this period.", "Nenhum pedido neste período."},
 	"overview.by_gateway":       {"By gateway", "Por plataforma de pagamento"},
@@ -733,6 +733,7 @@ var catalogue = map[string]msg{
 	"order_status.cancelled":       {"cancelled", "cancelado"},
 	"order_status.refunded":        {"refunded", "reembolsado"},
 	"order_status.chargeback":      {"chargeback", "chargeback"},
+	"order_status.chargeback_won":  {"chargeback won", "contestação ganha"},
 
 	"delivery_state.delivered": {"delivered", "entregue"},
 	"delivery_state.pending":   {"waiting to send", "aguardando envio"},

@@ -121,7 +121,7 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, p page) {
 		pr := prov[row.Provider]
 		pr.Orders += row.Orders
 		// A gateway's net revenue: what its paid orders still bring in, whatever their status
-		// now (a partially refunded order), as the Campaigns report counts it.
+		// now (a partially refunded order, a chargeback won), as the Campaigns report counts it.
 		if row.NetRevenueMinor != 0 {
 			i := slices.IndexFunc(pr.Revenue, func(m moneyRow) bool { return m.Currency == row.Currency })
 			if i < 0 {
@@ -172,7 +172,7 @@ type ordersData struct {
 	Providers []string
 }
 
-var allStatuses = []domain.OrderStatus{domain.StatusPaid, domain.StatusWaitingPayment, domain.StatusRefused, domain.StatusCancelled, domain.StatusRefunded, domain.StatusChargeback}
+var allStatuses = []domain.OrderStatus{domain.StatusPaid, domain.StatusWaitingPayment, domain.StatusRefused, domain.StatusCancelled, domain.StatusRefunded, domain.StatusChargeback, domain.StatusChargebackWon}
 var allStates = []store.DeliveryState{store.DeliveryDelivered, store.DeliveryPending, store.DeliveryRetrying, store.DeliveryDead, store.DeliverySkipped}
 
 // orders lists one page of orders (indexed, cursor-paginated store reads only).

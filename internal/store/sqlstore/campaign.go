@@ -159,17 +159,20 @@ func (q *queries) AdSales(ctx context.Context, f store.AdSalesFilter) ([]store.A
 
 	// A reversal takes what its history row says (a partial refund, a chargeback after
 	// refunds: reversal_minor), else the whole order. An order never seen paid is in no sale,
-	// so its refunds and chargebacks are not taken off the revenue either.
+	// so its refunds and chargebacks are not taken off the revenue either. A won chargeback is
+	// a chargeback undone on the day it is won: it counts -1 and gives back what the
+	// chargeback took (its reversal_minor, negative).
 	var rev where
 	rev.add(`h.tenant_id = %s`, f.TenantID)
-	rev.conds = append(rev.conds, `h.status IN ('refunded', 'chargeback')`, `h.applied`, `o.paid_at IS NOT NULL`)
+	rev.conds = append(rev.conds, `h.status IN ('refunded', 'chargeback', 'chargeback_won')`, `h.applied`, `o.paid_at IS NOT NULL`)
 	rev.add(`h.occurred_at >= %s`, q.f.Time(f.Since))
 	rev.add(`h.occurred_at < %s`, q.f.Time(f.Until))
 	b, key = bucket("h.occurred_at")
 	scope(&rev)
 	rows, err = q.query(ctx, q.r, `SELECT `+b+`, CASE WHEN h.status = 'refunded' THEN '`+store.AdRefund+`' ELSE '`+store.AdChargeback+`' END,
 		o.provider, o.currency, `+products+`, `+adCols+`,
-		count(*), CAST(COALESCE(sum(COALESCE(h.reversal_minor, o.amount_minor)), 0) AS bigint)
+		CAST(sum(CASE WHEN h.status = 'chargeback_won' THEN -1 ELSE 1 END) AS bigint),
+		CAST(COALESCE(sum(COALESCE(h.reversal_minor, o.amount_minor)), 0) AS bigint)
 		FROM order_history h JOIN orders o ON o.id = h.order_id`+rev.String()+group(key)+`, h.status`, q.f.forValues(rev.args)...)
 	rs, err := collect(rows, err, "ad sales", q.scanAdSales(width, offset, f.Days))
 	if err != nil {

@@ -1647,4 +1647,15 @@ INSERT INTO order_stats (tenant_id, quarter, status, provider, currency, orders,
 	FROM orders GROUP BY 1, 2, 3, 4, 5;
 `,
 	},
+	{
+		// A won chargeback (status chargeback_won) gives back what its chargeback took: the
+		// Campaigns report's reversal scan reads those history rows too, so the partial index it
+		// reads through holds them.
+		Name: "the reversals' index holds won chargebacks",
+		Up: `
+DROP INDEX order_history_reversal;
+CREATE INDEX order_history_reversal ON order_history (tenant_id, occurred_at)
+	WHERE status IN ('refunded', 'chargeback', 'chargeback_won') AND applied;
+`,
+	},
 }

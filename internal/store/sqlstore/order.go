@@ -272,10 +272,11 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	default:
 		return store.Order{}, store.OrderChange{}, err
 	}
-	applied := change.Created || e.Status.Rank() > cur.Status.Rank()
-	// reversal is what the event takes off the order's revenue; adds, that it is a refund
-	// adding to the order's refunds without raising its status. Such a refund is recorded as
-	// applied (the reports count it) but changes nothing else of the order.
+	applied := change.Created || e.Status.Follows(cur.Status)
+	// reversal is what the event takes off the order's revenue (a won chargeback: gives back,
+	// negative); adds, that it is a refund adding to the order's refunds without raising its
+	// status. Such a refund is recorded as applied (the reports count it) but changes nothing
+	// else of the order.
 	var (
 		reversal any
 		adds     bool
@@ -287,7 +288,7 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	}
 	// reverses: the event changes what the order brings in, so its reversed_minor is counted
 	// again below from the history it is now part of.
-	reverses := (e.Status == domain.StatusRefunded || e.Status == domain.StatusChargeback) && (applied || adds)
+	reverses := e.Status.Reversal() && (applied || adds)
 
 	// n is how many history rows the event wrote: 0 when its key is already recorded.
 	var n int64
@@ -328,6 +329,12 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	}
 	change.Previous = cur.Status
 
+	// A won chargeback keeps the order's amount: what it gives back is what the chargeback
+	// took of that amount, and the sale counts it again.
+	amount := e.AmountMinor
+	if e.Status == domain.StatusChargebackWon {
+		amount = 0
+	}
 	switch {
 	case applied:
 		change.StatusChanged = true
@@ -344,7 +351,7 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 			tracking = CASE WHEN $15 THEN $16 ELSE tracking END
 			WHERE id = $1`,
 			cur.ID, string(e.Status), e.NativeStatus, q.f.Time(occurred), q.f.Time(Micro(now)), paidAt,
-			e.AmountMinor, e.Currency, len(e.Products) > 0, products, e.Buyer != (store.Buyer{}), buyer,
+			amount, e.Currency, len(e.Products) > 0, products, e.Buyer != (store.Buyer{}), buyer,
 			e.Buyer.EmailHash, e.Buyer.PhoneHash, !trackingEmpty(e.Tracking), tracking)
 	case paidAt != nil && cur.PaidAt == nil:
 		// A paid event arriving after a later status still dates the payment.
@@ -368,34 +375,39 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 }
 
 // countReversed sets the order's reversed_minor (store.Order.ReversedMinor) to what its applied
-// refunds and chargebacks take: the history rows the Campaigns report subtracts, each its
-// reversal_minor or, when NULL, the order's amount. It runs after the order's own update
-// (execLater keeps the order), so a whole-order reversal is the amount the order keeps. The
-// kept report totals follow it (order_stats.net_minor, by trigger).
+// refunds and chargebacks take, less what won chargebacks give back: the history rows the
+// Campaigns report subtracts, each its reversal_minor or, when NULL, the order's amount. It runs
+// after the order's own update (execLater keeps the order), so a whole-order reversal is the
+// amount the order keeps. The kept report totals follow it (order_stats.net_minor, by trigger).
 func (q *queries) countReversed(ctx context.Context, orderID string) error {
 	return q.execLater(ctx, 0, orderUpdated, `UPDATE orders SET reversed_minor = (
 		SELECT CAST(COALESCE(sum(COALESCE(h.reversal_minor, orders.amount_minor)), 0) AS bigint) FROM order_history h
-		WHERE h.order_id = orders.id AND h.applied AND h.status IN ('refunded', 'chargeback'))
+		WHERE h.order_id = orders.id AND h.applied AND h.status IN ('refunded', 'chargeback', 'chargeback_won'))
 		WHERE id = $1`, orderID)
 }
 
 // newReversal is what e takes off its order's revenue when it creates the order
 // (order_history.reversal_minor): the refunded amount of a refund that says it, no more than
 // the order's amount when the event says one, else NULL, which the reports read as the whole
-// order's amount.
+// order's amount. A won chargeback that creates its order gives nothing back: no chargeback
+// took anything.
 func newReversal(e store.OrderEvent) any {
-	if e.Status == domain.StatusRefunded && e.RefundedMinor > 0 {
+	switch {
+	case e.Status == domain.StatusRefunded && e.RefundedMinor > 0:
 		if e.AmountMinor > 0 {
 			return min(e.RefundedMinor, e.AmountMinor)
 		}
 		return e.RefundedMinor
+	case e.Status == domain.StatusChargebackWon:
+		return int64(0)
 	}
 	return nil
 }
 
 // reversal is what e takes off the revenue of cur, the order as it was before e, if e is
-// applied (order_history.reversal_minor; nil is the whole order's amount), and whether e is a
-// refund that adds to the order's refunds without raising its status, and is applied for it.
+// applied (order_history.reversal_minor; nil is the whole order's amount, negative gives back),
+// and whether e is a refund that adds to the order's refunds without raising its status, and
+// is applied for it.
 //
 // Gateways report a partial refund as a refund with the amount refunded so far
 // (OrderEvent.RefundedMinor): the first takes that amount, a later one with a larger total only
@@ -403,14 +415,26 @@ func newReversal(e store.OrderEvent) any {
 // charge.refunded and refund.created) nothing; no refund takes more than the order's amount.
 // A refund that does not say its amount takes the whole order, and nothing is added to it
 // after. A chargeback after refunds takes what they left, no more than its own amount when it
-// says one (a dispute's amount), so a refunded order is not reversed twice. The history of an
-// order holds a handful of rows; reading them costs a statement only for a reversal of a
-// refunded order.
+// says one (a dispute's amount), so a refunded order is not reversed twice. A won chargeback
+// gives back what the order's chargeback took (it is applied only to a charged back order:
+// domain.OrderStatus.Follows), and a refund after it still adds to the refunds. The history of
+// an order holds a handful of rows; reading them costs a statement only for a reversal of a
+// refunded, charged back or won order.
 func (q *queries) reversal(ctx context.Context, e store.OrderEvent, cur store.Order) (amount any, adds bool, err error) {
-	if e.Status != domain.StatusRefunded && e.Status != domain.StatusChargeback {
+	if !e.Status.Reversal() {
 		return nil, false, nil
 	}
-	if cur.Status != domain.StatusRefunded {
+	if e.Status == domain.StatusChargebackWon {
+		if cur.Status != domain.StatusChargeback {
+			return int64(0), false, nil
+		}
+		var taken int64
+		err = q.queryRow(ctx, q.w, `SELECT CAST(COALESCE(sum(COALESCE(reversal_minor, $3)), 0) AS bigint)
+			FROM order_history WHERE order_id = $1 AND status = $2 AND applied`,
+			cur.ID, string(domain.StatusChargeback), cur.AmountMinor).Scan(&taken)
+		return -taken, false, err
+	}
+	if cur.Status != domain.StatusRefunded && !(cur.Status == domain.StatusChargebackWon && e.Status == domain.StatusRefunded) {
 		if e.Status == domain.StatusRefunded && e.RefundedMinor > 0 {
 			if whole := cmp.Or(e.AmountMinor, cur.AmountMinor); whole > 0 {
 				return min(e.RefundedMinor, whole), false, nil

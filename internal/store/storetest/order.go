@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -312,6 +313,65 @@ func testOrderReversed(t *testing.T, s store.Store) {
 	o, _ = apply("rv-4", "paid", domain.StatusPaid, 5000, 0)
 	o, _ = apply("rv-4", "chargeback", domain.StatusChargeback, 5000, 0)
 	reversed("a chargeback", o, 5000, 0)
+}
+
+// testOrderChargebackWon: a won chargeback moves a charged back order to chargeback_won and gives
+// back what the chargeback took (refunds before it stay taken), keeping the order's amount;
+// told again, or by a second event, or followed by a late chargeback, it changes nothing more,
+// and a refund after it still adds to the refunds. A win that finds no chargeback is recorded
+// and changes nothing.
+func testOrderChargebackWon(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	apply := func(external, key string, st domain.OrderStatus, amount, refunded int64) (store.Order, store.OrderChange) {
+		t.Helper()
+		e := w.event(w.a.ID, external, key, st, at(time.Minute))
+		e.AmountMinor, e.RefundedMinor = amount, refunded
+		o, ch, err := s.ApplyOrderEvent(ctx, e)
+		noErr(t, err)
+		return o, ch
+	}
+	state := func(what string, o store.Order, status domain.OrderStatus, reversed int64) {
+		t.Helper()
+		got := must(s.GetOrder(ctx, w.a.ID, o.ID))(t)
+		equal(t, what, []any{o.Status, o.ReversedMinor, o.AmountMinor}, []any{status, reversed, int64(19700)})
+		equal(t, what+": read back", got, o)
+	}
+
+	apply("cw-1", "paid", domain.StatusPaid, 19700, 0)
+	apply("cw-1", "refund", domain.StatusRefunded, 19700, 1970)
+	o, _ := apply("cw-1", "chargeback", domain.StatusChargeback, 19700, 0)
+	state("charged back", o, domain.StatusChargeback, 19700)
+	o, ch := apply("cw-1", "won", domain.StatusChargebackWon, 9999, 0)
+	equal(t, "won", ch, store.OrderChange{StatusChanged: true, Previous: domain.StatusChargeback})
+	state("won", o, domain.StatusChargebackWon, 1970)
+	equal(t, "won: net", o.NetMinor(), int64(17730))
+	o, ch = apply("cw-1", "won", domain.StatusChargebackWon, 19700, 0)
+	equal(t, "the same win again", ch.Duplicate, true)
+	state("the same win again", o, domain.StatusChargebackWon, 1970)
+	o, ch = apply("cw-1", "funds-reinstated", domain.StatusChargebackWon, 19700, 0)
+	equal(t, "a second event of the win", ch, store.OrderChange{Previous: domain.StatusChargebackWon})
+	state("a second event of the win", o, domain.StatusChargebackWon, 1970)
+	o, _ = apply("cw-1", "chargeback-late", domain.StatusChargeback, 19700, 0)
+	state("a chargeback event after the win", o, domain.StatusChargebackWon, 1970)
+	o, ch = apply("cw-1", "refund-2", domain.StatusRefunded, 19700, 2970)
+	equal(t, "a refund after the win", ch, store.OrderChange{Previous: domain.StatusChargebackWon})
+	state("a refund after the win", o, domain.StatusChargebackWon, 2970)
+	h := ids(must(s.ListOrderHistory(ctx, w.a.ID, o.ID))(t), func(c store.OrderStatusChange) string {
+		return fmt.Sprint(c.EventKey, " ", c.Status, " ", c.Applied)
+	})
+	slices.Sort(h)
+	equal(t, "history", h, []string{"chargeback chargeback true", "chargeback-late chargeback false",
+		"funds-reinstated chargeback_won false", "paid paid true", "refund refunded true", "refund-2 refunded true",
+		"won chargeback_won true"})
+
+	// A win Hub heard no chargeback for: kept in the history, the order unchanged.
+	apply("cw-2", "paid", domain.StatusPaid, 19700, 0)
+	o, ch = apply("cw-2", "won", domain.StatusChargebackWon, 19700, 0)
+	equal(t, "a win without a chargeback", ch, store.OrderChange{Previous: domain.StatusPaid})
+	state("a win without a chargeback", o, domain.StatusPaid, 0)
+	o, _ = apply("cw-2", "refund", domain.StatusRefunded, 19700, 1000)
+	state("a refund after a win without a chargeback", o, domain.StatusRefunded, 1000)
 }
 
 func testOrderConcurrent(t *testing.T, s store.Store) {

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Open) {
 		{"OrderOutOfOrder", testOrderOutOfOrder},
 		{"OrderHistory", testOrderHistory},
 		{"OrderReversed", testOrderReversed},
+		{"OrderChargebackWon", testOrderChargebackWon},
 		{"OrderConcurrent", testOrderConcurrent},
 		{"OrderSite", testOrderSite},
 		{"ListOrders", testListOrders},
