@@ -2,11 +2,13 @@ package intake_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/report"
 	"github.com/hubtrack/hub/internal/store"
 )
@@ -62,6 +64,65 @@ func TestPartialRefundsTakeTheirAmount(t *testing.T) {
 		orders, err := h.st.ListOrders(ctx, store.OrderFilter{TenantID: h.tenant.ID, Provider: "woocommerce"})
 		if err != nil || len(orders) != 1 || orders[0].AmountMinor != 19700 {
 			t.Errorf("orders %+v %v", orders, err)
+		}
+	})
+}
+
+// TestChargebackWonGivesItBack: through the intake, an Appmax order paid R$197.00, charged back
+// (OrderChargeBackInTreatment), then won (OrderChargeBackGain) counts again: its status shows
+// the win and the Campaigns report's net revenue is the whole sale. The same win delivered
+// again changes nothing, and a win for an order Hub never saw is ignored, creating none.
+func TestChargebackWonGivesItBack(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		f := h.fx["appmax"]
+		send := func(event, orderID, wantState string) {
+			t.Helper()
+			body := strings.NewReplacer(`"event":"OrderApproved"`, `"event":"`+event+`"`, `"id":12844`, `"id":`+orderID).Replace(f.RawBody)
+			code, r := h.send(t, "appmax", h.src, body, f.Request.Headers, "")
+			if code != http.StatusOK || r.State != wantState {
+				t.Fatalf("%s of %s: %d %+v, want state %s", event, orderID, code, r, wantState)
+			}
+		}
+		net := func() int64 {
+			t.Helper()
+			// Appmax dates nothing: every event is dated when the intake received it.
+			rep, err := report.Campaigns(ctx, h.st, h.tenant.ID, report.CampaignQuery{Since: stripeT.AddDate(0, 0, -1).Format(time.DateOnly),
+				Until: stripeT.AddDate(0, 0, 1).Format(time.DateOnly), Location: time.UTC})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rep.Total.NetRevenueMinor
+		}
+		order := func() store.Order {
+			t.Helper()
+			o, err := h.st.GetOrderByExternalID(ctx, h.tenant.ID, "appmax", "12844")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+
+		send("OrderApproved", "12844", string(store.InboxProcessed))
+		if got := net(); got != 19700 {
+			t.Fatalf("paid: net %d, want 19700", got)
+		}
+		send("OrderChargeBackInTreatment", "12844", string(store.InboxProcessed))
+		if got, o := net(), order(); got != 0 || o.Status != domain.StatusChargeback {
+			t.Errorf("charged back: net %d, status %s; want 0, chargeback", got, o.Status)
+		}
+		send("OrderChargeBackGain", "12844", string(store.InboxProcessed))
+		if got, o := net(), order(); got != 19700 || o.Status != domain.StatusChargebackWon || o.NetMinor() != 19700 {
+			t.Errorf("won: net %d, status %s, order's net %d; want 19700, chargeback_won, 19700", got, o.Status, o.NetMinor())
+		}
+		send("OrderChargeBackGain", "12844", string(store.InboxDuplicate))
+		if got := net(); got != 19700 {
+			t.Errorf("won twice: net %d, want 19700", got)
+		}
+		send("OrderChargeBackGain", "55555", string(store.InboxIgnored))
+		if _, err := h.st.GetOrderByExternalID(ctx, h.tenant.ID, "appmax", "55555"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a win of an unknown order: %v, want no order", err)
 		}
 	})
 }

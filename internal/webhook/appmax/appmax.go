@@ -64,7 +64,7 @@ var statuses = map[string]domain.OrderStatus{
 	"orderrefund":                domain.StatusRefunded,
 	"orderpartialrefund":         domain.StatusRefunded,
 	"orderchargebackintreatment": domain.StatusChargeback,
-	"orderchargebackgain":        domain.StatusOther, // the merchant won the chargeback
+	"orderchargebackgain":        domain.StatusChargebackWon, // the merchant won the chargeback
 	"orderbilletcreated":         domain.StatusWaitingPayment,
 	"orderpixcreated":            domain.StatusWaitingPayment,
 	"orderpixexpired":            domain.StatusCancelled,

@@ -158,9 +158,12 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		st, when, orderID = domain.StatusRefunded, p.CreatedAt, p.OrderID.String()
 	case "disputes/create", "disputes/update":
 		orderID, when = p.OrderID.String(), p.InitiatedAt
-		st = domain.StatusOther // an inquiry, or a chargeback the merchant won
-		if strings.EqualFold(p.Type, "chargeback") && !strings.EqualFold(p.Status, "won") {
+		st = domain.StatusOther // an inquiry: no money left the merchant
+		if strings.EqualFold(p.Type, "chargeback") {
 			st = domain.StatusChargeback
+			if strings.EqualFold(p.Status, "won") {
+				st = domain.StatusChargebackWon // what the chargeback took is given back
+			}
 		}
 		native = topic + ":" + strings.ToLower(p.Type) + ":" + strings.ToLower(p.Status)
 	default:

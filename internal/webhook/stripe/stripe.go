@@ -223,10 +223,23 @@ func status(typ string, o *object) (domain.OrderStatus, bool) {
 	case "charge.dispute.created", "charge.dispute.funds_withdrawn":
 		return domain.StatusChargeback, true
 	case "charge.dispute.closed":
-		if o.Status == "lost" {
+		switch o.Status {
+		case "lost":
 			return domain.StatusChargeback, true
+		case "won", "warning_closed":
+			// Won, or an inquiry closed without becoming a chargeback: the money stays with
+			// the merchant, and what the dispute took is given back.
+			return domain.StatusChargebackWon, true
 		}
-		return domain.StatusOther, true // won or warning_closed: the money stays
+		return domain.StatusOther, true
+	case "charge.dispute.funds_reinstated":
+		// Stripe also reinstates the refunded part of a partially refunded payment whose
+		// dispute was lost (status lost, "partially won" in its Dashboard): only a won
+		// dispute gives the chargeback back.
+		if o.Status == "won" {
+			return domain.StatusChargebackWon, true
+		}
+		return domain.StatusOther, true
 	case "invoice.paid", "invoice.payment_succeeded":
 		switch o.BillingReason {
 		case "subscription_create", "subscription_cycle": // a subscription's first payment, a renewal
