@@ -126,3 +126,67 @@ func TestChargebackWonGivesItBack(t *testing.T) {
 		}
 	})
 }
+
+// TestShopifyPartialRefundTakesItsAmount: a Shopify order paid R$197.00, then updated as
+// partially refunded, loses only its refunds from the net revenue: orders/updated carries the
+// order's refunds, whose successful refund transactions say what was refunded so far. The same
+// update again takes nothing more; refunds/create, which tells one refund, takes nothing the
+// order's total did not (no double count); a later update with a third refund takes only it;
+// refunds beyond the order's value take no more than the order.
+func TestShopifyPartialRefundTakesItsAmount(t *testing.T) {
+	t.Parallel()
+	eachHarness(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		f := h.fx["shopify"]
+		send := func(topic, eventID, body string) {
+			t.Helper()
+			hdr := map[string]string{}
+			for k, v := range f.Request.Headers {
+				hdr[k] = v
+			}
+			hdr["X-Shopify-Topic"], hdr["X-Shopify-Event-Id"] = topic, eventID
+			hdr["X-Shopify-Hmac-Sha256"] = wcSign(f.Verification.TestSecret, body) // Shopify signs as WooCommerce does
+			if code, r := h.send(t, "shopify", h.src, body, hdr, ""); code != http.StatusOK {
+				t.Fatalf("%s: %d %+v", topic, code, r)
+			}
+		}
+		refund := func(amount string) string {
+			return `{"id":` + strings.ReplaceAll(amount, ".", "") + `,"transactions":[{"amount":"` + amount + `","currency":"BRL","kind":"refund","status":"success"}]}`
+		}
+		updated := func(refunds ...string) string {
+			return strings.NewReplacer(`"financial_status":"paid"`, `"financial_status":"partially_refunded"`,
+				`"note_attributes":[`, `"refunds":[`+strings.Join(refunds, ",")+`],"note_attributes":[`).Replace(f.RawBody)
+		}
+		net := func() int64 {
+			t.Helper()
+			rep, err := report.Campaigns(ctx, h.st, h.tenant.ID, report.CampaignQuery{Since: "2026-01-04", Until: "2026-01-07", Location: time.UTC})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rep.Total.NetRevenueMinor
+		}
+		check := func(step string, want int64) {
+			t.Helper()
+			if got := net(); got != want {
+				t.Errorf("%s: net revenue %d, want %d", step, got, want)
+			}
+			o, err := h.st.GetOrderByExternalID(ctx, h.tenant.ID, "shopify", "5551234567890")
+			if err != nil || o.NetMinor() != want {
+				t.Errorf("%s: the order's net %d (%v), want %d", step, o.NetMinor(), err, want)
+			}
+		}
+
+		send("orders/paid", "e-paid", f.RawBody)
+		check("paid", 19700)
+		send("orders/updated", "e-upd-1", updated(refund("19.70"), refund("10.00")))
+		check("partially refunded", 19700-1970-1000)
+		send("orders/updated", "e-upd-2", updated(refund("19.70"), refund("10.00"))) // fulfilled, say: the same refunds
+		send("refunds/create", "e-ref-1", `{"id":902,"order_id":5551234567890,"created_at":"2026-01-05T15:00:00-03:00","transactions":[`+
+			`{"amount":"10.00","currency":"BRL","kind":"refund","status":"success"}]}`)
+		check("the same refunds told again", 19700-1970-1000)
+		send("orders/updated", "e-upd-3", updated(refund("19.70"), refund("10.00"), refund("5.00")))
+		check("a third refund", 19700-1970-1000-500)
+		send("orders/updated", "e-upd-4", updated(refund("19.70"), refund("10.00"), refund("5.00"), refund("500.00")))
+		check("refunds beyond the order", 0)
+	})
+}

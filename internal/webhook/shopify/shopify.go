@@ -79,17 +79,48 @@ type payload struct {
 		Name  string         `json:"name"`
 		Value webhook.Scalar `json:"value"`
 	} `json:"note_attributes"`
-	Transactions []struct { // a refund's; an order's when the payload includes them
-		Amount      webhook.Scalar `json:"amount"`
-		Currency    string         `json:"currency"`
-		Kind        string         `json:"kind"`
-		Status      string         `json:"status"`
-		ProcessedAt string         `json:"processed_at"`
-	} `json:"transactions"`
+	Transactions []transaction `json:"transactions"` // a refund's; an order's when the payload includes them
+	// Refunds are an order's refunds so far, each with its transactions (the REST Order
+	// resource's refunds[]: what orders/updated carries).
+	Refunds []struct {
+		Transactions []transaction `json:"transactions"`
+	} `json:"refunds"`
 	Type        string         `json:"type"` // dispute: chargeback | inquiry
 	Amount      webhook.Scalar `json:"amount"`
 	Status      string         `json:"status"`
 	InitiatedAt string         `json:"initiated_at"`
+}
+
+// transaction is a Shopify transaction: a sale, a capture, a refund...
+type transaction struct {
+	Amount      webhook.Scalar `json:"amount"`
+	Currency    string         `json:"currency"`
+	Kind        string         `json:"kind"`
+	Status      string         `json:"status"`
+	ProcessedAt string         `json:"processed_at"`
+}
+
+// refundedMinor sums the successful refund transactions of txs (kind refund, status success)
+// in minor units of cur, or of the first transaction's currency when cur is "". ok is false
+// when one is in another currency than cur: its amount cannot be compared with the order's.
+func refundedMinor(txs []transaction, cur string) (total int64, currency string, ok bool, err error) {
+	for _, t := range txs {
+		if !strings.EqualFold(t.Kind, "refund") || !strings.EqualFold(t.Status, "success") {
+			continue
+		}
+		tc := strings.ToUpper(strings.TrimSpace(t.Currency))
+		if cur == "" {
+			cur = tc
+		} else if tc != "" && tc != cur {
+			return 0, cur, false, nil
+		}
+		m, err := t.Amount.Minor(cur)
+		if err != nil {
+			return 0, cur, false, err
+		}
+		total += m
+	}
+	return total, cur, true, nil
 }
 
 var byFinancialStatus = map[string]domain.OrderStatus{
@@ -178,21 +209,27 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	var err error
 	switch topic {
 	case "refunds/create":
-		for _, t := range p.Transactions {
-			if !strings.EqualFold(t.Kind, "refund") || !strings.EqualFold(t.Status, "success") {
-				continue
-			}
-			cur = webhook.FirstNonEmpty(cur, strings.ToUpper(t.Currency))
-			m, err := t.Amount.Minor(cur)
-			if err != nil {
-				return nil, webhook.Unparseable(Provider, err)
-			}
-			refunded += m
-		}
+		// One refund's transactions: its own amount, which the store takes as the running
+		// total (no less than what was refunded so far), so it never takes too much.
+		refunded, cur, _, err = refundedMinor(p.Transactions, cur)
 	case "disputes/create", "disputes/update":
 		amount, err = p.Amount.Minor(cur)
 	default:
 		amount, err = p.TotalPrice.Minor(cur)
+		if err == nil && st == domain.StatusRefunded {
+			// A (partially) refunded order: the amount refunded so far is the sum of its
+			// refunds' successful refund transactions, so the store takes off only that. None
+			// to read (no refunds[] in the payload, or one in another currency than the
+			// order's): 0, and the refund takes the whole order, as before.
+			var all []transaction
+			for _, r := range p.Refunds {
+				all = append(all, r.Transactions...)
+			}
+			var ok bool
+			if refunded, _, ok, err = refundedMinor(all, cur); !ok {
+				refunded = 0
+			}
+		}
 	}
 	if err != nil {
 		return nil, webhook.Unparseable(Provider, err)
