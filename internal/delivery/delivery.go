@@ -58,6 +58,8 @@ func eventNameKey(name string) string {
 		return "refunded"
 	case domain.EventOrderChargeback:
 		return "chargeback"
+	case domain.EventOrderChargebackWon:
+		return "chargeback_won"
 	case domain.EventOrderCancelled:
 		return "cancelled"
 	}
@@ -168,7 +170,7 @@ func plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order,
 
 // statusOf is the order status a lifecycle event reports (domain.StatusEvent backwards), or "".
 func statusOf(eventName string) domain.OrderStatus {
-	for _, s := range []domain.OrderStatus{domain.StatusRefunded, domain.StatusChargeback, domain.StatusCancelled} {
+	for _, s := range []domain.OrderStatus{domain.StatusRefunded, domain.StatusChargeback, domain.StatusChargebackWon, domain.StatusCancelled} {
 		if n, _ := domain.StatusEvent(s); n == eventName {
 			return s
 		}

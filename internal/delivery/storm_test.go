@@ -326,6 +326,57 @@ func TestLifecycleEventsReachOnlyTheWebhookThatAsked(t *testing.T) {
 	}
 }
 
+// A won chargeback reaches the webhook endpoint that asked for it (order.chargeback_won, the
+// order's status chargeback_won), once, and never an ad platform: they were sent the purchase
+// only, which stands.
+func TestChargebackWonReachesOnlyTheWebhookThatAsked(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range teststore.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			tr := newTrio(t, dialect, "Purchase, OrderChargeback, OrderChargebackWon")
+			w := tr.worker(tr.st)
+			now := time.Now().UTC().Truncate(time.Second)
+			work := func(ds []store.Delivery) {
+				for _, d := range ds {
+					if err := w.Work(ctx, job(d, 1, 0)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			work(tr.apply(t, "HP-WON-1", domain.StatusPaid, "APPROVED", now.Add(-time.Hour)))
+			work(tr.apply(t, "HP-WON-1", domain.StatusChargeback, "CHARGEBACK", now.Add(-30*time.Minute)))
+			won := tr.apply(t, "HP-WON-1", domain.StatusChargebackWon, "OrderChargeBackGain", now.Add(-10*time.Minute))
+			if len(won) != 1 || won[0].DestinationID != tr.dests[webhook.Type].ID || won[0].EventName != domain.EventOrderChargebackWon ||
+				won[0].EventID != "hotmart:HP-WON-1:chargeback_won" {
+				t.Fatalf("win planned %+v, want one webhook delivery", won)
+			}
+			work(won)
+
+			var types []string
+			for _, r := range tr.hook.Requests() {
+				var p map[string]any
+				if err := json.Unmarshal(r.Body, &p); err != nil {
+					t.Fatal(err)
+				}
+				types = append(types, p["type"].(string))
+				if p["type"] == "order.chargeback_won" {
+					if data := p["data"].(map[string]any); data["status"] != "chargeback_won" {
+						t.Errorf("order.chargeback_won %v", p)
+					}
+				}
+			}
+			if strings.Join(types, ",") != "order.paid,order.chargeback,order.chargeback_won" {
+				t.Fatalf("webhook types %v", types)
+			}
+			if n := len(tr.meta.Accepted()) + len(tr.tiktok.Accepted()); n != 2 {
+				t.Errorf("the ad platforms got %d events, want the two purchases only", n)
+			}
+		})
+	}
+}
+
 // A slow webhook endpoint has at most its max_concurrency requests on the wire: the jobs past
 // it go back on the queue (a snooze, nothing sent, nothing recorded) instead of holding
 // workers, and another destination's jobs go out meanwhile.

@@ -43,10 +43,11 @@ func EventNames(cfg Config) []string {
 }
 
 // Notices are the events Hub reports that are not conversions: an order refunded, charged back
-// or cancelled, and a delivery that died. Only a destination whose Spec lists them in Notices
+// (and the chargeback won) or cancelled, and a delivery that died. Only a destination whose Spec lists them in Notices
 // can send them (the webhook); every other one (an ad platform would take them as custom
 // events) refuses them in its events setting, and no delivery of one is ever planned for it.
-var Notices = []string{domain.EventOrderRefunded, domain.EventOrderChargeback, domain.EventOrderCancelled, domain.EventDeliveryDead}
+var Notices = []string{domain.EventOrderRefunded, domain.EventOrderChargeback, domain.EventOrderChargebackWon, domain.EventOrderCancelled,
+	domain.EventDeliveryDead}
 
 // Notice returns the notice (its canonical name) that name is, compared without regard to
 // case, and whether it is one.

@@ -21,7 +21,10 @@ const (
 const (
 	EventOrderRefunded   = "OrderRefunded"
 	EventOrderChargeback = "OrderChargeback"
-	EventOrderCancelled  = "OrderCancelled"
+	// EventOrderChargebackWon reports a chargeback the merchant won: what OrderChargeback
+	// reported is undone (a merchant's system that revoked access can give it back).
+	EventOrderChargebackWon = "OrderChargebackWon"
+	EventOrderCancelled     = "OrderCancelled"
 	// EventDeliveryDead reports that a delivery to another destination died (its retries ran
 	// out or the platform refused it for good).
 	EventDeliveryDead = "DeliveryDead"
@@ -40,6 +43,8 @@ func StatusEvent(s OrderStatus) (string, bool) {
 		return EventOrderRefunded, true
 	case StatusChargeback:
 		return EventOrderChargeback, true
+	case StatusChargebackWon:
+		return EventOrderChargebackWon, true
 	case StatusCancelled:
 		return EventOrderCancelled, true
 	}

@@ -355,6 +355,7 @@ func payloads(t *testing.T) map[string][]byte {
 		}{
 			{domain.EventOrderRefunded, "refunded", "REFUNDED"},
 			{domain.EventOrderChargeback, "chargeback", "CHARGEBACK"},
+			{domain.EventOrderChargebackWon, "chargeback_won", "CHARGEBACK_WON"},
 			{domain.EventOrderCancelled, "cancelled", "CANCELED"},
 		} {
 			ev := paid

@@ -53,12 +53,13 @@ const DefaultConcurrency = 4
 // because dest.EventEnabled compares those when deliveries are planned). TypeTest is the type
 // of a test send, which no setting enables.
 var eventTypes = map[string]string{
-	domain.EventPurchase:        "order.paid",
-	domain.EventOrderRefunded:   "order.refunded",
-	domain.EventOrderChargeback: "order.chargeback",
-	domain.EventOrderCancelled:  "order.cancelled",
-	domain.EventLead:            "lead.created",
-	domain.EventDeliveryDead:    "delivery.dead",
+	domain.EventPurchase:           "order.paid",
+	domain.EventOrderRefunded:      "order.refunded",
+	domain.EventOrderChargeback:    "order.chargeback",
+	domain.EventOrderChargebackWon: "order.chargeback_won",
+	domain.EventOrderCancelled:     "order.cancelled",
+	domain.EventLead:               "lead.created",
+	domain.EventDeliveryDead:       "delivery.dead",
 }
 
 // alertTypes are the types of the operational alerts (package alert), sent to every webhook
@@ -85,7 +86,7 @@ func EventTypes() []string {
 }
 
 const eventsHelp = "a webhook sends Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), " +
-	"OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only"
+	"OrderChargebackWon (order.chargeback_won), OrderCancelled (order.cancelled), Lead (lead.created) and DeliveryDead (delivery.dead) only"
 
 // The problems of the url setting.
 const (
@@ -108,7 +109,7 @@ var spec = dest.Spec{
 		{EN: problemHTTP, PT: "precisa usar https (http só para um IP de loopback ou privado que o operador liberou)"},
 		{EN: problemSecret, PT: "precisa ser whsec_ seguido do base64 padrão de 24 a 64 bytes aleatórios"},
 		{EN: eventsHelp,
-			PT: "um webhook envia só Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created) e DeliveryDead (delivery.dead)"},
+			PT: "um webhook envia só Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderChargebackWon (order.chargeback_won), OrderCancelled (order.cancelled), Lead (lead.created) e DeliveryDead (delivery.dead)"},
 	},
 	Docs: "webhooks.md",
 	TestView: dest.Words{EN: "Your endpoint receives it signed, with type “test”: it is never a real conversion.",
@@ -130,7 +131,7 @@ var spec = dest.Spec{
 		{Name: SettingURL, Label: "Endpoint URL", LabelPT: "URL do endpoint", Required: true,
 			Description: "The https:// address that receives the events (http:// only to a loopback or private IP the operator allowed in HUB_EGRESS_ALLOW); no credentials in it.", DescriptionPT: "O endereço https:// que recebe os eventos (http:// só para IP de loopback ou privado que o operador liberou em HUB_EGRESS_ALLOW); sem credenciais nele."},
 		{Name: SettingEvents, Label: "Enabled events", LabelPT: "Eventos enviados", Kind: dest.KindEvents,
-			Description: "Comma-separated: Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderCancelled (order.cancelled), Lead (lead.created), DeliveryDead (delivery.dead: a delivery to another destination died); empty sends purchases only.", DescriptionPT: "Separados por vírgula: Purchase (order.paid), OrderRefunded (order.refunded, reembolso), OrderChargeback (order.chargeback, estorno), OrderCancelled (order.cancelled, cancelamento), Lead (lead.created), DeliveryDead (delivery.dead: uma entrega para outro destino morreu); vazio envia só compras."},
+			Description: "Comma-separated: Purchase (order.paid), OrderRefunded (order.refunded), OrderChargeback (order.chargeback), OrderChargebackWon (order.chargeback_won: you won the chargeback), OrderCancelled (order.cancelled), Lead (lead.created), DeliveryDead (delivery.dead: a delivery to another destination died); empty sends purchases only.", DescriptionPT: "Separados por vírgula: Purchase (order.paid), OrderRefunded (order.refunded, reembolso), OrderChargeback (order.chargeback, estorno), OrderChargebackWon (order.chargeback_won, contestação ganha), OrderCancelled (order.cancelled, cancelamento), Lead (lead.created), DeliveryDead (delivery.dead: uma entrega para outro destino morreu); vazio envia só compras."},
 		{Name: SettingIncludePII, Label: "Include buyer data", LabelPT: "Incluir dados do comprador", Kind: dest.KindBool, Default: "false",
 			Description: "true adds the buyer's data Hub keeps (hashed e-mail and phone, external ids, IP, user agent); off by default.", DescriptionPT: "true inclui os dados do comprador que o Hub guarda (e-mail e telefone em hash, ids externos, IP, navegador); desligado por padrão."},
 		{Name: SettingConcurrency, Label: "Requests at once", LabelPT: "Requisições ao mesmo tempo", Default: strconv.Itoa(DefaultConcurrency),
