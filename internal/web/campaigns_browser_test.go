@@ -200,7 +200,7 @@ func TestBrowserCampaigns(t *testing.T) {
 					t.Errorf("Google Ads shows %d tables of rows", n)
 				}
 
-				// The totals match the overview's paid revenue of the same days.
+				// The totals match the overview's net revenue of the same days (no refunds here).
 				run("overview", chromedp.Navigate(base+"/?period=7d"), chromedp.WaitVisible(chromedp.CSS(`#gw-h`)))
 				if s := text(`section[aria-labelledby="gw-h"] tbody`); !strings.Contains(s, w.overviewRevenue) {
 					t.Errorf("overview paid revenue %q lacks %q", s, w.overviewRevenue)
