@@ -33,7 +33,7 @@ func TestUpgradeCountsWhatOrdersReversed(t *testing.T) {
 			}
 			exec(`INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'acme', $1)`, f.Time(paid))
 			order := func(id, status string, amount int64, wasPaid bool) {
-				var paidAt any = f.NullTime(nil)
+				paidAt := f.NullTime(nil)
 				if wasPaid {
 					paidAt = f.Time(paid)
 				}
