@@ -143,6 +143,10 @@ func TestLoginLimitCountsIPv6BySlash64(t *testing.T) {
 	e := newEnvWith(t, backends[0], func(c *Config) {
 		c.Now = clock.Now
 		c.LoginBurst = 3
+		// The address buckets refill by the cache's real clock, not the fake one: at the
+		// default 0.1/s a token came back while three slow password hashes ran on a loaded
+		// machine (the test failed once under -race). One token a day cannot.
+		c.LoginRate = 1.0 / (24 * 3600)
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}
 	})
 	const good = "correct horse battery"
