@@ -386,8 +386,11 @@ type Writer interface {
 	// IP, user agent; the visits of those orders' visitors and their credited visits too); raw
 	// webhooks of those orders, and any raw webhook whose body, query or headers contain one of
 	// the person's Forms, are deleted; the Forms are cut out of every touchpoint's URL,
-	// referrer, props, name and UTM values and every order's tracking. The audit entry is
-	// recorded in the same transaction.
+	// referrer, props, name and UTM values and every order's tracking. Every order scrubbed gets
+	// ErasedAt, and every delivery of those orders and touchpoints not delivered (a delivery.dead
+	// notice about one of them too) becomes DeliverySkipped with ReasonErased and not in flight,
+	// so nothing more about the person is sent. The audit entry is recorded in the same
+	// transaction.
 	ErasePerson(ctx context.Context, tenantID string, p Person, audit AuditEntry) (ErasureResult, error)
 	// DeleteInboxBefore enforces raw-webhook retention (every tenant).
 	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
@@ -943,6 +946,10 @@ type Order struct {
 	// a won chargeback gave back, in minor units of Currency: the amounts the Campaigns report
 	// subtracts. A paid order still brings in AmountMinor - ReversedMinor (NetMinor).
 	ReversedMinor int64
+	// ErasedAt is when its buyer was erased (Writer.ErasePerson); nil when she never was. Nothing
+	// more about an erased order is sent: its deliveries not delivered then were skipped with
+	// ReasonErased, and those planned later are created skipped with it.
+	ErasedAt *time.Time
 }
 
 // NetMinor is what the order still brings in: its amount less what refunds and chargebacks
@@ -1038,6 +1045,10 @@ const (
 	DeliveryDead      DeliveryState = "dead"
 	DeliverySkipped   DeliveryState = "skipped" // deliberately not sent: stale, no consent, disabled
 )
+
+// ReasonErased is the reason of a skipped delivery about a person whose data was erased
+// (Writer.ErasePerson): nothing more about her is sent, and no replay sends it.
+const ReasonErased = "erased"
 
 // DeliveryJob is a delivery with the rows its send reads (Reader.GetDeliveryJob), as they
 // stood at one moment.
@@ -1188,6 +1199,11 @@ type ErasureResult struct {
 	IdentitiesDeleted int64
 	TouchpointsErased int64
 	OrdersScrubbed    int64
+	// DeliveriesCancelled counts the deliveries about the person that were not delivered
+	// (pending, retrying, dead, skipped for another reason, or in flight) and are now skipped
+	// with ReasonErased: those of her orders and touchpoints, and the delivery.dead notices
+	// about them.
+	DeliveriesCancelled int64
 	// Hashes are every hashed identifier erased (those given and those linked to them), for
 	// the caller to drop from caches keyed on them.
 	Hashes []IdentityHash

@@ -255,6 +255,26 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 		}
 	}
 	res.OrdersScrubbed = int64(len(orders.list))
+	// Nothing more about her is sent: her orders remember the erasure (deliveries planned
+	// later are created skipped), and what was still to be sent, or could be replayed, is
+	// skipped now, a send in flight included (its late outcome must not revive it).
+	for _, id := range orders.list {
+		if _, err := q.exec(ctx, q.w, `UPDATE orders SET erased_at = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, now); err != nil {
+			return res, err
+		}
+		n, err := q.cancelDeliveries(ctx, tenantID, "order_id", id, now)
+		if err != nil {
+			return res, err
+		}
+		res.DeliveriesCancelled += n
+	}
+	for _, id := range tps.list {
+		n, err := q.cancelDeliveries(ctx, tenantID, "touchpoint_id", id, now)
+		if err != nil {
+			return res, err
+		}
+		res.DeliveriesCancelled += n
+	}
 	for _, id := range tps.list {
 		var (
 			url, referrer, name string
@@ -289,6 +309,26 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 	}
 	res.Hashes = hashes.list
 	return res, nil
+}
+
+// cancelDeliveries skips, with store.ReasonErased and not in flight, the deliveries whose col
+// (order_id or touchpoint_id) is id and that were not delivered, and the delivery.dead notices
+// not delivered about any delivery of id (they carry what its order or touchpoint says). A
+// delivered one stays as it is: it is history. It returns how many it skipped.
+func (q *queries) cancelDeliveries(ctx context.Context, tenantID, col, id string, now any) (int64, error) {
+	const set = `UPDATE deliveries SET state = $3, reason = $4, in_flight = $5, updated_at = $6
+		WHERE tenant_id = $1 AND state <> $7 AND NOT (state = $3 AND reason = $4) AND `
+	args := []any{tenantID, id, string(store.DeliverySkipped), store.ReasonErased, false, now, string(store.DeliveryDelivered)}
+	// The notices first: their subjects are found by col whatever their own state.
+	notices, err := q.exec(ctx, q.w, set+`subject_id IN (SELECT id FROM deliveries WHERE tenant_id = $1 AND `+col+` = $2)`, args...)
+	if err != nil {
+		return 0, err
+	}
+	own, err := q.exec(ctx, q.w, set+col+` = $2`, args...)
+	if err != nil {
+		return 0, err
+	}
+	return notices + own, nil
 }
 
 // touchpointText are the touchpoint columns whose text may hold a person's e-mail or phone.

@@ -1658,4 +1658,13 @@ CREATE INDEX order_history_reversal ON order_history (tenant_id, occurred_at)
 	WHERE status IN ('refunded', 'chargeback', 'chargeback_won') AND applied;
 `,
 	},
+	{
+		// Nothing more about an erased person is sent: an order remembers when its buyer was
+		// erased (ErasePerson stamps it), so that deliveries planned after it (a refund, a
+		// chargeback) are created skipped, and the dashboard says why.
+		Name: "orders remember that their buyer was erased",
+		Up: `
+ALTER TABLE orders ADD COLUMN erased_at timestamptz;
+`,
+	},
 }

@@ -12,12 +12,12 @@ import (
 )
 
 // orderWriteCols are the columns of an order its INSERT writes; orderCols, the columns an order
-// is read with (scanOrder): those and reversed_minor, which ApplyOrderEvent keeps
-// (countReversed).
+// is read with (scanOrder): those, reversed_minor, which ApplyOrderEvent keeps
+// (countReversed), and erased_at, which ErasePerson stamps.
 const (
 	orderWriteCols = `id, tenant_id, source_id, provider, external_id, status, native_status, amount_minor, currency,
 	products, buyer, tracking, paid_at, occurred_at, created_at, updated_at, matched, site`
-	orderCols = orderWriteCols + `, reversed_minor`
+	orderCols = orderWriteCols + `, reversed_minor, erased_at`
 )
 
 // scanOrder scans orderCols, then extra, the columns a query returns after them.
@@ -40,7 +40,7 @@ func (s *orderScan) dest() []any {
 	o := &s.o
 	return []any{&o.ID, &o.TenantID, &o.SourceID, &o.Provider, &o.ExternalID, &s.status, &o.NativeStatus,
 		&o.AmountMinor, &o.Currency, &s.products, &s.buyer, &s.tracking, ntm(&o.PaidAt), tm(&o.OccurredAt),
-		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched, &o.Site, &o.ReversedMinor}
+		tm(&o.CreatedAt), tm(&o.UpdatedAt), &o.Matched, &o.Site, &o.ReversedMinor, ntm(&o.ErasedAt)}
 }
 
 func (s *orderScan) finish() (store.Order, error) {

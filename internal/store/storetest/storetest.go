@@ -68,6 +68,7 @@ func Run(t *testing.T, open Open) {
 		{"ErasePerson", testErasePerson},
 		{"ErasePersonLinked", testErasePersonLinked},
 		{"ErasePersonByPhone", testErasePersonByPhone},
+		{"ErasePersonDeliveries", testErasePersonDeliveries},
 		{"PIIRetention", testPIIRetention},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},

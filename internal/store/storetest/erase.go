@@ -1,0 +1,101 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// testErasePersonDeliveries: once a person is erased, nothing more about her is sent. Her
+// orders remember the erasure (ErasedAt), and every delivery of her orders and touchpoints
+// that was not delivered (pending, retrying, dead, skipped for another reason, in flight), and
+// every delivery.dead notice about one of them, is skipped with store.ReasonErased and not in
+// flight, in the erasure's transaction. A delivered one stays delivered; anyone else's
+// deliveries are left alone.
+func testErasePersonDeliveries(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	e := w.event(w.a.ID, "p1", "k1", domain.StatusPaid, at(0))
+	e.Buyer = store.Buyer{EmailHash: "EM"}
+	o, _, err := s.ApplyOrderEvent(ctx, e)
+	noErr(t, err)
+	otherE := w.event(w.a.ID, "other", "k1", domain.StatusPaid, at(0))
+	otherE.Buyer = store.Buyer{EmailHash: "OTHER"}
+	other, _, err := s.ApplyOrderEvent(ctx, otherE)
+	noErr(t, err)
+	tps := []store.Touchpoint{{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "lead", ClientEventID: "lead-1", VisitorID: "v1", EmailHash: "EM", OccurredAt: at(0)}}
+	must(s.InsertTouchpoints(ctx, tps))(t)
+	dst2 := must(s.CreateDestination(ctx, store.Destination{TenantID: w.a.ID, Type: "webhook", Name: "hook", Enabled: true}))(t)
+
+	deliver := func(d store.Delivery, state store.DeliveryState, reason string, inFlight bool) store.Delivery {
+		t.Helper()
+		d.TenantID, d.EventID, d.CreatedAt = w.a.ID, d.EventName+":"+d.DestinationID+d.OrderID+d.TouchpointID+d.SubjectID, at(time.Minute)
+		created, isNew, err := s.CreateDelivery(ctx, d)
+		noErr(t, err)
+		if !isNew {
+			t.Fatalf("delivery not created: %+v", d)
+		}
+		created.State, created.Reason, created.InFlight, created.UpdatedAt = state, reason, inFlight, at(2*time.Minute)
+		if state == store.DeliveryDelivered {
+			sent := at(2 * time.Minute)
+			created.DeliveredAt = &sent
+		}
+		noErr(t, s.UpdateDelivery(ctx, created))
+		return must(s.GetDelivery(ctx, w.a.ID, created.ID))(t)
+	}
+	purchase := func(dst store.Destination, name string) store.Delivery {
+		return store.Delivery{OrderID: o.ID, DestinationID: dst.ID, EventName: name}
+	}
+	pending := deliver(purchase(w.dstA, "Purchase"), store.DeliveryPending, "", false)
+	retrying := deliver(purchase(dst2, "Purchase"), store.DeliveryRetrying, "server_error", false)
+	dead := deliver(purchase(w.dstA, "Refund"), store.DeliveryDead, "invalid_token", false)
+	inFlight := deliver(purchase(dst2, "Refund"), store.DeliveryPending, "", true)
+	consent := deliver(purchase(w.dstA, "Chargeback"), store.DeliverySkipped, "consent_denied", false)
+	delivered := deliver(purchase(dst2, "Chargeback"), store.DeliveryDelivered, "", false)
+	lead := deliver(store.Delivery{TouchpointID: tps[0].ID, DestinationID: w.dstA.ID, EventName: "Lead"}, store.DeliveryPending, "", false)
+	notice := deliver(store.Delivery{SubjectID: dead.ID, DestinationID: dst2.ID, EventName: domain.EventDeliveryDead}, store.DeliveryRetrying, "timeout", false)
+	othersPending := deliver(store.Delivery{OrderID: other.ID, DestinationID: w.dstA.ID, EventName: "Purchase"}, store.DeliveryPending, "", false)
+
+	res, err := s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "EM"}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
+	noErr(t, err)
+	equal(t, "deliveries cancelled", res.DeliveriesCancelled, int64(7))
+	equal(t, "orders scrubbed", res.OrdersScrubbed, int64(1))
+
+	erased := must(s.GetOrder(ctx, w.a.ID, o.ID))(t)
+	if erased.ErasedAt == nil {
+		t.Fatalf("the erased buyer's order has no ErasedAt: %+v", erased)
+	}
+	if got := must(s.GetOrder(ctx, w.a.ID, other.ID))(t); got.ErasedAt != nil {
+		t.Errorf("another buyer's order was stamped erased at %v", got.ErasedAt)
+	}
+	// GetDeliveryJob reads the order with it, so the worker sees it too.
+	job := must(s.GetDeliveryJob(ctx, w.a.ID, pending.ID))(t)
+	if job.Order == nil || job.Order.ErasedAt == nil || !job.Order.ErasedAt.Equal(*erased.ErasedAt) {
+		t.Errorf("delivery job's order: %+v, want ErasedAt %v", job.Order, erased.ErasedAt)
+	}
+	for _, d := range []store.Delivery{pending, retrying, dead, inFlight, consent, lead, notice} {
+		got := must(s.GetDelivery(ctx, w.a.ID, d.ID))(t)
+		if got.State != store.DeliverySkipped || got.Reason != store.ReasonErased || got.InFlight || !got.UpdatedAt.Equal(*erased.ErasedAt) {
+			t.Errorf("%s %s (was %s %q, in flight %v) after erasure: %s %q in flight %v, updated %v; want skipped %q, not in flight, updated %v",
+				d.EventName, d.ID, d.State, d.Reason, d.InFlight, got.State, got.Reason, got.InFlight, got.UpdatedAt, store.ReasonErased, *erased.ErasedAt)
+		}
+		equal(t, "attempts kept", got.Attempts, d.Attempts)
+	}
+	equal(t, "delivered stays delivered", must(s.GetDelivery(ctx, w.a.ID, delivered.ID))(t), delivered)
+	equal(t, "another buyer's delivery", must(s.GetDelivery(ctx, w.a.ID, othersPending.ID))(t), othersPending)
+	rows := must(s.DeliveryStats(ctx, store.StatsFilter{TenantID: w.a.ID, Since: at(-24 * 365 * time.Hour), Until: time.Now().Add(24 * 365 * time.Hour)}))(t)
+	skippedErased := 0
+	for _, r := range rows {
+		if r.State == store.DeliverySkipped && r.Reason == store.ReasonErased {
+			skippedErased += r.Deliveries
+		}
+	}
+	equal(t, "report counts the order's erased deliveries", skippedErased, 5)
+
+	// Erasing again finds nothing more to cancel.
+	res, err = s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "EM"}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
+	noErr(t, err)
+	equal(t, "second erasure cancels", res.DeliveriesCancelled, int64(0))
+}
