@@ -140,6 +140,9 @@ func plan(ctx context.Context, tx store.Tx, dests *dest.Registry, o store.Order,
 		del := store.Delivery{ID: store.NewID(), TenantID: o.TenantID, OrderID: o.ID, DestinationID: d.ID,
 			EventName: name, EventID: EventID(o, name), State: store.DeliveryPending, CreatedAt: now, UpdatedAt: now}
 		switch {
+		case o.ErasedAt != nil:
+			// Her data was erased: nothing more about her is sent, and the skip says why.
+			del.State, del.Reason = store.DeliverySkipped, store.ReasonErased
 		case !d.Enabled:
 			del.State, del.Reason = store.DeliverySkipped, "destination_disabled"
 		case !EventEnabled(d, name, false):
@@ -212,6 +215,10 @@ func PlanDead(ctx context.Context, tx store.Tx, dests *dest.Registry, dead store
 	return nil
 }
 
+// errErased is deadEvent's refusal to build a notice about a person whose data was erased
+// (store.Order.ErasedAt): the worker skips it with store.ReasonErased.
+var errErased = errors.New("delivery: the person's data was erased")
+
 // deadEvent is the DeliveryDead event of d: the dead delivery it reports, with what its order
 // (or touchpoint) says, under d's own event id and time.
 func deadEvent(ctx context.Context, r EventReader, d store.Delivery, spec dest.Spec) (dest.Event, error) {
@@ -224,7 +231,23 @@ func deadEvent(ctx context.Context, r EventReader, d store.Delivery, spec dest.S
 		return dest.Event{}, fmt.Errorf("delivery: load the dead delivery's destination: %w", err)
 	}
 	var ev dest.Event
-	if dead.OrderID != "" || dead.TouchpointID != "" {
+	switch {
+	case dead.Reason == store.ReasonErased:
+		return dest.Event{}, errErased
+	case dead.OrderID != "":
+		// The notice carries what the dead delivery's order says: nothing once its buyer
+		// was erased.
+		o, err := r.GetOrder(ctx, d.TenantID, dead.OrderID)
+		if err != nil {
+			return dest.Event{}, fmt.Errorf("delivery: load order: %w", err)
+		}
+		if o.ErasedAt != nil {
+			return dest.Event{}, errErased
+		}
+		if ev, err = orderEvent(ctx, r, o, dead, spec, nil); err != nil {
+			return dest.Event{}, err
+		}
+	case dead.TouchpointID != "":
 		if ev, err = eventFor(ctx, r, dead, spec); err != nil {
 			return dest.Event{}, err
 		}
@@ -647,6 +670,13 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 			return nil
 		}
 	}
+	if dj.Order != nil && dj.Order.ErasedAt != nil {
+		// The erasure skips what it finds; one that reached the queue anyway is not sent.
+		if carried != nil {
+			return fresh()
+		}
+		return w.finish(ctx, ds.Type, d, store.DeliverySkipped, store.ReasonErased, nil)
+	}
 	if !ds.Enabled {
 		if carried != nil {
 			return fresh()
@@ -669,6 +699,12 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 		return w.finish(ctx, ds.Type, d, store.DeliveryDead, dest.ReasonInvalidConfig, nil)
 	}
 	ev, err := w.buildEvent(ctx, *dj, impl.Spec())
+	if errors.Is(err, errErased) {
+		if carried != nil {
+			return fresh()
+		}
+		return w.finish(ctx, ds.Type, d, store.DeliverySkipped, store.ReasonErased, nil)
+	}
 	if err != nil {
 		return err
 	}

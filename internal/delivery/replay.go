@@ -25,7 +25,8 @@ type ReplayResult struct {
 type ReplaySkip struct {
 	DeliveryID string
 	// Reason is dest.ReasonStale, "destination_disabled", one of the Replay… reasons below,
-	// or a skipped delivery's own reason (event_disabled, consent_denied).
+	// store.ReasonErased (the person's data was erased: never sent again), or a skipped
+	// delivery's own reason (event_disabled, consent_denied).
 	Reason string
 	Detail string // a sentence for the operator
 }
@@ -90,7 +91,9 @@ func Replay(ctx context.Context, st Store, dests *dest.Registry, tenantID string
 // resend, the delivery's resends counted), unless it was delivered longer ago than the
 // platform drops a repeat of its event id (dest.Spec.DedupWindow) and force is not set; and a
 // skipped one once the cause of its skip is gone (the event enabled in the destination's
-// events setting, its consent setting changed), else it is refused with that cause.
+// events setting, its consent setting changed), else it is refused with that cause. A delivery
+// about a person whose data was erased (store.ReasonErased, or of an order with ErasedAt) is
+// refused by every replay, force or not.
 func ReplayOne(ctx context.Context, st Store, dests *dest.Registry, tenantID, id string, now time.Time, force bool) (ReplayResult, error) {
 	return replay(ctx, st, dests, tenantID, []string{id}, now, replayMode{one: true, force: force})
 }
@@ -152,6 +155,13 @@ func replayRefusal(ctx context.Context, tx store.Tx, dests *dest.Registry, d sto
 	refuse := func(reason, detail string) (*ReplaySkip, error) {
 		return &ReplaySkip{DeliveryID: d.ID, Reason: reason, Detail: detail}, nil
 	}
+	// Nothing more about an erased person is sent: not in bulk, not by id, not with force.
+	if erased, err := aboutErased(ctx, tx, d); err != nil || erased {
+		if err != nil {
+			return nil, err
+		}
+		return refuse(store.ReasonErased, erasedDetail(d))
+	}
 	// A replay of a delivery whose send is on the wire would race its outcome: the outcome's
 	// late write replaced the row the replay's run wrote, erasing its recorded resend.
 	if busy, err := sendingNow(ctx, tx, dests, d, now); err != nil || busy {
@@ -201,6 +211,48 @@ func replayRefusal(ctx context.Context, tx store.Tx, dests *dest.Registry, d sto
 		}
 	}
 	return nil, nil
+}
+
+// aboutErased reports whether d is about a person whose data was erased: skipped for it, or
+// of an order (a delivery.dead notice: whose subject is of an order) stamped erased, a
+// delivered one included.
+func aboutErased(ctx context.Context, tx store.Tx, d store.Delivery) (bool, error) {
+	if d.State == store.DeliverySkipped && d.Reason == store.ReasonErased {
+		return true, nil
+	}
+	if d.SubjectID != "" {
+		subject, err := tx.GetDelivery(ctx, d.TenantID, d.SubjectID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("load the dead delivery: %w", err)
+		}
+		if subject.Reason == store.ReasonErased {
+			return true, nil
+		}
+		d = subject
+	}
+	if d.OrderID == "" {
+		return false, nil
+	}
+	o, err := tx.GetOrder(ctx, d.TenantID, d.OrderID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("load order: %w", err)
+	}
+	return o.ErasedAt != nil, nil
+}
+
+// erasedDetail says why a delivery about an erased person is never sent again.
+func erasedDetail(d store.Delivery) string {
+	what := "this event"
+	if d.EventName == domain.EventPurchase {
+		what = "this purchase"
+	}
+	return what + " is about a person whose data was erased; nothing more about her is sent, and a replay cannot send it, with force or not"
 }
 
 // sendingNow reports whether d's send is on the wire now: d is in flight with an attempt in

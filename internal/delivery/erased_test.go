@@ -1,0 +1,176 @@
+package delivery_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hubtrack/hub/internal/delivery"
+	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/webhook"
+	"github.com/hubtrack/hub/internal/domain"
+	"github.com/hubtrack/hub/internal/pii"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// erase erases the buyer every env order has (maria.teste@example.com).
+func (e *env) erase(t *testing.T) store.ErasureResult {
+	t.Helper()
+	res, err := e.st.ErasePerson(context.Background(), e.tenant.ID, store.Person{EmailHash: pii.SHA256Hex("maria.teste@example.com")},
+		store.AuditEntry{Actor: "key:ops", Action: "erasure"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// Once a person is erased, no replay sends anything about her: not in bulk (a range, a
+// destination's dead deliveries), not by id, not with force, a delivered purchase (history)
+// included; each refusal says why in a sentence. A job still queued for one sends nothing.
+func TestReplayRefusesErased(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC()
+		delivered := e.order(t, now.Add(-time.Hour))
+		if err := e.worker.Work(ctx, job(delivered, 1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		dead := e.order(t, now.Add(-time.Hour))
+		dead.State, dead.Reason, dead.Attempts, dead.UpdatedAt = store.DeliveryDead, dest.ReasonInvalidToken, 1, now
+		if err := e.st.UpdateDelivery(ctx, dead); err != nil {
+			t.Fatal(err)
+		}
+		pending := e.order(t, now.Add(-time.Hour))
+
+		if res := e.erase(t); res.DeliveriesCancelled != 2 || res.OrdersScrubbed != 3 {
+			t.Fatalf("erasure: %+v, want 2 deliveries cancelled of 3 orders", res)
+		}
+		if got, _ := e.state(t, delivered); got.State != store.DeliveryDelivered {
+			t.Fatalf("the delivered purchase after the erasure: %+v", got)
+		}
+		const why = "this purchase is about a person whose data was erased; nothing more about her is sent, and a replay cannot send it, with force or not"
+		for _, d := range []store.Delivery{delivered, dead, pending} {
+			for _, force := range []bool{false, true} {
+				res, err := delivery.ReplayOne(ctx, e.st, e.reg, e.tenant.ID, d.ID, now, force)
+				if err != nil || res.Queued != 0 || len(res.Skipped) != 1 || res.Skipped[0].Reason != store.ReasonErased || res.Skipped[0].Detail != why {
+					t.Fatalf("replay by id (force %v) of %s: %+v %v", force, d.ID, res, err)
+				}
+			}
+		}
+		res, err := delivery.ReplayRange(ctx, e.st, e.reg, e.tenant.ID, now.Add(-24*time.Hour), now.Add(time.Hour), now)
+		if err != nil || res.Queued != 0 || len(res.Skipped) != 3 {
+			t.Fatalf("range replay: %+v %v", res, err)
+		}
+		for _, s := range res.Skipped {
+			if s.Reason != store.ReasonErased {
+				t.Errorf("range replay skipped %s for %q, want %q", s.DeliveryID, s.Reason, store.ReasonErased)
+			}
+		}
+		if s := res.Summary(); !strings.Contains(s, "3: "+why) {
+			t.Errorf("summary %q", s)
+		}
+		// The erasure skipped the dead one: a destination's dead deliveries hold none of hers.
+		res, err = delivery.ReplayDead(ctx, e.st, e.reg, e.tenant.ID, e.dest.ID, now)
+		if err != nil || res.Queued != 0 || len(res.Skipped) != 0 {
+			t.Fatalf("replay of the dead deliveries: %+v %v", res, err)
+		}
+		for _, d := range []store.Delivery{dead, pending} {
+			if err := e.worker.Work(ctx, job(d, 1, 1)); err != nil {
+				t.Fatal(err)
+			}
+			if got, at := e.state(t, d); got.State != store.DeliverySkipped || got.Reason != store.ReasonErased || len(at) != 0 {
+				t.Errorf("after a job for it: %+v, %d attempts", got, len(at))
+			}
+		}
+		if n := len(e.fake.Accepted()); n != 1 {
+			t.Errorf("the platform got %d events, want only the purchase delivered before the erasure", n)
+		}
+	})
+}
+
+// A refund (or any status change) of an erased person's order plans its deliveries skipped with
+// the reason erased, so the operator sees why, and queues nothing; a purchase delivery the
+// erasure could not see (a job left over) is skipped by the worker, sending nothing.
+func TestRefundAfterErasureSendsNothing(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		e.reg.Register(webhook.New(dest.Env{}))
+		paidAt := time.Now().UTC().Add(-time.Hour)
+		hook := store.Destination{TenantID: e.tenant.ID, Type: "webhook", Name: "hook-refunds", Enabled: true,
+			Config: json.RawMessage(`{"url":"https://example.com/h","events":"orderrefunded,DeliveryDead"}`), CreatedAt: paidAt, UpdatedAt: paidAt}
+		if err := e.st.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			hook, err = tx.CreateDestination(ctx, hook)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		oe := store.OrderEvent{TenantID: e.tenant.ID, Provider: "hotmart", ExternalID: "HP-erased", EventKey: "paid",
+			Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
+			Buyer:    store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com")},
+			Products: []store.Product{{ID: "4711", Quantity: 1, PriceMinor: 19700}}, ReceivedAt: paidAt}
+		var purchase []store.Delivery
+		if err := e.st.Tx(ctx, func(tx store.Tx) error {
+			o, _, err := tx.ApplyOrderEvent(ctx, oe)
+			if err != nil {
+				return err
+			}
+			purchase, err = delivery.Plan(ctx, tx, e.reg, o, paidAt)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.erase(t)
+
+		at := paidAt.Add(time.Minute)
+		oe.EventKey, oe.Status, oe.NativeStatus, oe.OccurredAt, oe.ReceivedAt = "refunded", domain.StatusRefunded, "REFUNDED", at, at
+		var planned []store.Delivery
+		if err := e.st.Tx(ctx, func(tx store.Tx) error {
+			o, _, err := tx.ApplyOrderEvent(ctx, oe)
+			if err != nil {
+				return err
+			}
+			if o.ErasedAt == nil {
+				t.Errorf("the refunded order forgot its erasure: %+v", o)
+			}
+			planned, err = delivery.Plan(ctx, tx, e.reg, o, at)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(planned) != 1 || planned[0].DestinationID != hook.ID || planned[0].EventName != domain.EventOrderRefunded ||
+			planned[0].State != store.DeliverySkipped || planned[0].Reason != store.ReasonErased {
+			t.Fatalf("refund after the erasure planned %+v; want one OrderRefunded to the webhook, skipped %q", planned, store.ReasonErased)
+		}
+		// Deliveries that slipped past the erasure (created by a send's outcome racing it): a
+		// purchase to the webhook, and a delivery.dead notice about her purchase, which would
+		// carry what her order says.
+		var slipped []store.Delivery
+		for _, d := range []store.Delivery{
+			{OrderID: purchase[0].OrderID, EventName: domain.EventPurchase, EventID: "slipped-purchase"},
+			{SubjectID: purchase[0].ID, EventName: domain.EventDeliveryDead, EventID: "delivery_dead:" + purchase[0].ID},
+		} {
+			d.TenantID, d.DestinationID, d.State, d.CreatedAt = e.tenant.ID, hook.ID, store.DeliveryPending, at
+			created, _, err := e.st.CreateDelivery(ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slipped = append(slipped, created)
+		}
+		// A job for the refund (none was queued), a leftover one for the purchase, or one for
+		// those that slipped past sends nothing.
+		for _, d := range append(append(planned, purchase...), slipped...) {
+			if err := e.worker.Work(ctx, job(d, 1, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if got, at := e.state(t, d); got.State != store.DeliverySkipped || got.Reason != store.ReasonErased || len(at) != 0 {
+				t.Errorf("%s after a job: %+v, %d attempts", d.EventName, got, len(at))
+			}
+		}
+		if n := len(e.fake.Accepted()); n != 0 {
+			t.Errorf("the platform got %d events about the erased person", n)
+		}
+	})
+}
