@@ -228,11 +228,15 @@ type ErasureResult struct {
 	IdentitiesDeleted int64  `json:"identities_deleted"`
 	TouchpointsErased int64  `json:"touchpoints_erased"`
 	OrdersScrubbed    int64  `json:"orders_scrubbed"`
+	// DeliveriesCancelled counts the deliveries about the person not delivered yet (pending,
+	// retrying, dead, in flight) that are now skipped with the reason erased: nothing more
+	// about her is sent, and no replay sends them.
+	DeliveriesCancelled int64 `json:"deliveries_cancelled"`
 }
 
 // erase removes a data subject's raw webhooks, identity links, hashed identifiers, IP and user
-// agent, and the e-mail and phone wherever raw text holds them (see store.Reader.ErasePerson),
-// then the identity keys an earlier version's hot index may have left in the cache. The e-mail
+// agent, and the e-mail and phone wherever raw text holds them, and skips her deliveries not
+// delivered (see store.Reader.ErasePerson), then the identity keys an earlier version's hot index may have left in the cache. The e-mail
 // and phone are never stored or logged; the audit entry records counts.
 func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 	var body erasureBody
@@ -292,6 +296,7 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, ErasureResult{AuditID: entry.ID, InboxDeleted: res.InboxDeleted,
-		IdentitiesDeleted: res.IdentitiesDeleted, TouchpointsErased: res.TouchpointsErased, OrdersScrubbed: res.OrdersScrubbed})
+		IdentitiesDeleted: res.IdentitiesDeleted, TouchpointsErased: res.TouchpointsErased, OrdersScrubbed: res.OrdersScrubbed,
+		DeliveriesCancelled: res.DeliveriesCancelled})
 	return nil
 }

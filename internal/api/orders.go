@@ -143,6 +143,9 @@ type Order struct {
 	OccurredAt      time.Time       `json:"occurred_at"`
 	CreatedAt       time.Time       `json:"created_at"`
 	UpdatedAt       time.Time       `json:"updated_at"`
+	// ErasedAt is when the buyer's data was erased (POST /erasure): nothing more about the
+	// order is sent, and its deliveries are never replayed.
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
 }
 
 func orderView(o store.Order) Order {
@@ -150,7 +153,7 @@ func orderView(o store.Order) Order {
 		NativeStatus: o.NativeStatus, AmountMinor: o.AmountMinor, ReversedMinor: o.ReversedMinor, NetRevenueMinor: o.NetMinor(),
 		Currency: o.Currency, Products: o.Products,
 		Tracking: o.Tracking, Matched: o.Matched, PaidAt: o.PaidAt, OccurredAt: o.OccurredAt, CreatedAt: o.CreatedAt,
-		UpdatedAt: o.UpdatedAt, BuyerFields: buyerFields(o.Buyer)}
+		UpdatedAt: o.UpdatedAt, BuyerFields: buyerFields(o.Buyer), ErasedAt: o.ErasedAt}
 	if v.Products == nil {
 		v.Products = []store.Product{}
 	}
@@ -389,7 +392,18 @@ type Delivery struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
-	AttemptLog  []Attempt  `json:"attempt_log,omitempty"`
+	// ReasonText says the reason in a sentence, by language (en, pt-BR), for the reasons that
+	// need one besides their code: erased.
+	ReasonText map[string]string `json:"reason_text,omitempty"`
+	AttemptLog []Attempt         `json:"attempt_log,omitempty"`
+}
+
+// reasonTexts are the sentences of Delivery.ReasonText, by reason code and language (Languages).
+var reasonTexts = map[string]map[string]string{
+	store.ReasonErased: {
+		"en":    "This person's data was erased, so nothing more about her is sent to any destination; this delivery was not sent, and no replay sends it.",
+		"pt-BR": "Os dados desta pessoa foram apagados, então nada mais sobre ela é enviado a nenhum destino; esta entrega não foi enviada, e nenhum reenvio a envia.",
+	},
 }
 
 // Attempt is one try at sending a delivery.
@@ -413,7 +427,7 @@ type Attempt struct {
 func deliveryView(d store.Delivery) Delivery {
 	return Delivery{ID: d.ID, OrderID: d.OrderID, DestinationID: d.DestinationID, EventName: d.EventName, EventID: d.EventID,
 		State: string(d.State), Reason: d.Reason, Attempts: d.Attempts, InFlight: d.InFlight, Resends: d.Resends,
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeliveredAt: d.DeliveredAt}
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeliveredAt: d.DeliveredAt, ReasonText: reasonTexts[d.Reason]}
 }
 
 func (a *API) deliveryWithAttempts(ctx context.Context, d store.Delivery) (Delivery, error) {
