@@ -223,6 +223,7 @@ var catalogue = map[string]msg{
 	// Order.
 	"order.test_note":            {"This is a test purchase (buyer teste@hub.invalid), sent from Hub's “Send a test purchase”. Your destinations received it in their test mode, so it is not in your results.", "Esta é uma compra de teste (comprador teste@hub.invalid), enviada pelo “Enviar compra de teste” do Hub. Os seus destinos receberam a compra no modo de teste deles, então ela não entra nos seus resultados."},
 	"order.back":                 {"← Orders", "← Pedidos"},
+	"order.erased_note":          {"This person's data was erased on %s; nothing more about her is sent, and her deliveries cannot be sent again.", "Os dados desta pessoa foram apagados em %s; nada mais sobre ela é enviado, e as entregas dela não podem ser reenviadas."},
 	"order.h1":                   {"Order %s", "Pedido %s"},
 	"order.replay_all":           {"Replay all deliveries", "Reenviar todas as entregas"},
 	"order.replay":               {"Replay", "Reenviar"},
@@ -390,7 +391,7 @@ var catalogue = map[string]msg{
 	"settings.h1":                {"Settings", "Ajustes"},
 	"settings.new_key":           {"New API key “%s”.", "Nova chave de API “%s”."},
 	"settings.new_key_once":      {"Copy it now: it is shown only once.", "Copie agora: ela aparece uma única vez."},
-	"settings.erased":            {"Erased: %d raw webhooks, %d identity links, %d visits, %d orders cleaned.", "Excluídos: %d webhooks recebidos, %d vínculos de identidade, %d visitas, %d pedidos limpos."},
+	"settings.erased":            {"Erased: %d raw webhooks, %d identity links, %d visits, %d orders cleaned; %d deliveries not yet sent will not be sent.", "Excluídos: %d webhooks recebidos, %d vínculos de identidade, %d visitas, %d pedidos limpos; %d entregas ainda não enviadas não serão enviadas."},
 	"settings.users_link":        {`Dashboard logins and their roles are under <a href="/users">Users</a>.`, `Os acessos ao painel e seus papéis ficam em <a href="/users">Usuários</a>.`},
 	"settings.tz_h":              {"Time zone", "Fuso horário"},
 	"settings.tz_intro":          {"Every time on the dashboard is shown in this zone, and the days of the reports start at its midnight.", "Todos os horários do painel aparecem neste fuso, e os dias dos relatórios começam à meia-noite dele."},

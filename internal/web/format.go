@@ -231,6 +231,15 @@ func (l locale) Rate(r report.Rate) string {
 	return l.Percent(*r.Value)
 }
 
+// Day formats the day a time falls on in the tenant's zone ("07/12/2026", "Dec 7, 2026").
+func (l locale) Day(t time.Time) string {
+	t = t.In(l.location())
+	if l.Tag == langPT {
+		return t.Format("02/01/2006")
+	}
+	return t.Format("Jan 2, 2006")
+}
+
 // Time formats a time in the tenant's zone, labelled with its offset ("02/12/2026 19:27:05
 // UTC−3"), so a time is never read as another zone's.
 func (l locale) Time(t time.Time) string {

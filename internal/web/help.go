@@ -5,6 +5,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/store"
 )
 
 // reasonHelp says what a delivery's reason code means and how to fix it, in a marketer's
@@ -25,7 +26,7 @@ var reasonCodes = []string{
 	dest.ReasonRateLimited, dest.ReasonServerError, dest.ReasonTransient, dest.ReasonTimeout,
 	dest.ReasonNetwork, dest.ReasonMalformedResponse, dest.ReasonCancelled, dest.ReasonInvalidConfig,
 	dest.ReasonInvalidEvent, dest.ReasonWeakUserData, dest.ReasonPolicyBlocked, dest.ReasonEventDisabled,
-	dest.ReasonRejected, dest.ReasonConsentDenied, "destination_disabled", "replay_requested", "unknown",
+	dest.ReasonRejected, dest.ReasonConsentDenied, "destination_disabled", "replay_requested", "unknown", store.ReasonErased,
 	delivery.ReplayDelivered, delivery.ReplayInFlight, delivery.ReplayPastDedup,
 	dest.ReasonAccepted, dest.ReasonConfirmed, dest.ReasonPartial, dest.ReasonUnconfirmed, dest.ReasonProcessingFailed,
 }
@@ -181,6 +182,11 @@ var reasonMessages = map[string][4]msg{
 		{"The destination is disabled, so Hub does not send to it.", "O destino está desativado, então o Hub não envia para ele."},
 		{"Enable it in Setup, then resend.", "Ative na Configuração e depois reenvie."},
 		{"the destination is disabled; enable it, then resend", "o destino está desativado; ative e depois reenvie"}},
+	store.ReasonErased: {
+		{"Person's data erased", "Dados da pessoa apagados"},
+		{"This person's data was erased at their request, so nothing more about them is sent to any destination, and this event was not sent.", "Os dados desta pessoa foram apagados a pedido dela, então nada mais sobre ela é enviado a nenhum destino, e este evento não foi enviado."},
+		{"Nothing to fix: an erasure cannot be undone, and no resend sends it.", "Não há o que corrigir: a exclusão não pode ser desfeita, e nenhum reenvio envia este evento."},
+		{"they are about a person whose data was erased; nothing more about her is sent", "são de uma pessoa cujos dados foram apagados; nada mais sobre ela é enviado"}},
 	// A replay's own reasons for leaving a delivery alone (delivery.Replay…): never a
 	// delivery's reason, only the clause of a replay's message.
 	delivery.ReplayDelivered: {
