@@ -16,6 +16,9 @@ import (
 // (hashed); …" once delivered, "Identifiers Hub sends the platform: …" before. The identifiers are the destination's declared ones (Spec) that
 // the event Hub builds for the delivery holds; a national id only when the settings opt in.
 func (u *UI) sentWords(ctx context.Context, l locale, d store.Delivery, ds store.Destination) (string, error) {
+	if d.State == store.DeliverySkipped && d.Reason == store.ReasonErased {
+		return "", nil // never sent: nothing about the erased person goes to the platform
+	}
 	impl, ok := u.cfg.Dests.Lookup(ds.Type)
 	if !ok {
 		return "", nil
