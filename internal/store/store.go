@@ -194,6 +194,9 @@ type Reader interface {
 
 	GetOrder(ctx context.Context, tenantID, id string) (Order, error)
 	GetOrderByExternalID(ctx context.Context, tenantID, provider, externalID string) (Order, error)
+	// GetOrderAlias returns what PutOrderAlias recorded for the gateway's key alias;
+	// ErrNotFound when nothing was.
+	GetOrderAlias(ctx context.Context, tenantID, provider, alias string) (OrderAlias, error)
 	ListOrders(ctx context.Context, f OrderFilter) ([]Order, error)
 	// ListOrderHistory returns an order's events in the order they happened (OccurredAt, then
 	// RecordedAt).
@@ -332,6 +335,10 @@ type Writer interface {
 	// first paid event recorded, even a late one. An event whose key names an order of
 	// another site (Order.OtherSite(e.Site)) is refused with ErrOtherSite, writing nothing.
 	ApplyOrderEvent(ctx context.Context, e OrderEvent) (Order, OrderChange, error)
+	// PutOrderAlias records that the gateway's key a.Alias names the order keyed a.ExternalID,
+	// whether or not that order exists yet. The first record of an alias is kept: recording it
+	// again, to the same order or another, changes nothing. A zero CreatedAt gets the clock.
+	PutOrderAlias(ctx context.Context, a OrderAlias) error
 	// PutAttribution inserts or replaces the order's attribution and sets Order.Matched.
 	PutAttribution(ctx context.Context, a Attribution) error
 
@@ -966,6 +973,18 @@ func (o Order) NetMinor() int64 {
 // kept sites) or an event without one is taken as the same shop's: nothing tells them apart.
 func (o Order) OtherSite(site string) bool {
 	return o.Site != "" && site != "" && o.Site != site
+}
+
+// OrderAlias is another key a gateway gives one order (webhook.OrderEvent.Aliases): a Stripe
+// subscription's order is keyed by its invoice (in_…), while a refund or a dispute of its
+// payment names only the PaymentIntent (pi_…) or the Charge (ch_…). It is kept by key, not by
+// the order's id, so an alias learned before its order exists counts once the order does.
+type OrderAlias struct {
+	TenantID   string
+	Provider   string
+	Alias      string // the other key
+	ExternalID string // the key of the order it names (Order.ExternalID)
+	CreatedAt  time.Time
 }
 
 // OrderChange says what ApplyOrderEvent did.

@@ -1667,4 +1667,19 @@ CREATE INDEX order_history_reversal ON order_history (tenant_id, occurred_at)
 ALTER TABLE orders ADD COLUMN erased_at timestamptz;
 `,
 	},
+	{
+		// Another key a gateway gives one order (store.OrderAlias): a Stripe subscription's
+		// payment is refunded or disputed by its PaymentIntent, its order keyed by its invoice.
+		Name: "order aliases",
+		Up: `
+CREATE TABLE order_aliases (
+	tenant_id   text COLLATE "C" NOT NULL,
+	provider    text NOT NULL,
+	alias       text NOT NULL,
+	external_id text NOT NULL,
+	created_at  timestamptz NOT NULL,
+	PRIMARY KEY (tenant_id, provider, alias)
+);
+`,
+	},
 }

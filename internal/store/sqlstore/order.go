@@ -551,3 +551,26 @@ func (q *queries) GetAttribution(ctx context.Context, tenantID, orderID string) 
 	}
 	return a, nil
 }
+
+// PutOrderAlias is sent with the transaction's next statement (execLater); the first record of
+// an alias is kept (DO NOTHING), so a redelivery, or another order's claim, changes nothing.
+func (q *queries) PutOrderAlias(ctx context.Context, a store.OrderAlias) error {
+	return q.execLater(ctx, 0, func(_ int64, err error) error {
+		if err != nil {
+			return wrap("put order alias", err)
+		}
+		return nil
+	}, `INSERT INTO order_aliases (tenant_id, provider, alias, external_id, created_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (tenant_id, provider, alias) DO NOTHING`,
+		a.TenantID, a.Provider, a.Alias, a.ExternalID, q.f.Time(q.stamp(a.CreatedAt)))
+}
+
+func (q *queries) GetOrderAlias(ctx context.Context, tenantID, provider, alias string) (store.OrderAlias, error) {
+	a := store.OrderAlias{TenantID: tenantID, Provider: provider, Alias: alias}
+	err := q.queryRow(ctx, q.r, `SELECT external_id, created_at FROM order_aliases
+		WHERE tenant_id = $1 AND provider = $2 AND alias = $3`, tenantID, provider, alias).Scan(&a.ExternalID, tm(&a.CreatedAt))
+	if err != nil {
+		return store.OrderAlias{}, readErr("get order alias", err)
+	}
+	return a, nil
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Open) {
 		{"OrderChargebackWon", testOrderChargebackWon},
 		{"OrderConcurrent", testOrderConcurrent},
 		{"OrderSite", testOrderSite},
+		{"OrderAlias", testOrderAlias},
 		{"ListOrders", testListOrders},
 		{"SearchOrders", testSearchOrders},
 		{"Attribution", testAttribution},
