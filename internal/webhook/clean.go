@@ -34,8 +34,8 @@ func (e OrderEvent) unstorable() bool {
 }
 
 // eachString calls fn with every string of e, controls set for the tracking values, and keeps
-// what it returns. The products and the metadata are copied before their first change, so an
-// adapter's slice or map is never written to.
+// what it returns. The aliases, the products and the metadata are copied before their first
+// change, so an adapter's slice or map is never written to.
 func (e *OrderEvent) eachString(fn func(s string, controls bool) string) {
 	b, a, t := &e.Buyer, &e.Buyer.Address, &e.Tracking
 	for _, p := range []*string{&e.Provider, &e.EventID, &e.OrderID, &e.Site, &e.NativeStatus, &e.Currency,
@@ -47,6 +47,17 @@ func (e *OrderEvent) eachString(fn func(s string, controls bool) string) {
 		&t.UTMTerm, &t.ClientReferenceID, &t.FBCLID, &t.FBC, &t.FBP, &t.GCLID, &t.GBRAID, &t.WBRAID, &t.TTCLID,
 		&t.LandingURL, &t.Referrer} {
 		*p = fn(*p, true)
+	}
+	cloned := false
+	for i, a := range e.Aliases {
+		c := fn(a, false)
+		if c == a {
+			continue
+		}
+		if !cloned {
+			e.Aliases, cloned = slices.Clone(e.Aliases), true
+		}
+		e.Aliases[i] = c
 	}
 	copied := false
 	for i, p := range e.Products {

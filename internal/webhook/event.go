@@ -36,8 +36,15 @@ type OrderEvent struct {
 	// PaymentIntent that names no invoice, a subscription's first invoice, whose Checkout
 	// Session counts it). The purchase is then counted once, by the event that can, with that
 	// event's attribution, whichever arrives first.
-	ExistingOnly bool               `json:"existing_only,omitempty"`
-	Status       domain.OrderStatus `json:"status"`
+	ExistingOnly bool `json:"existing_only,omitempty"`
+	// Aliases are other keys the gateway gives this order, which later events may carry
+	// instead of OrderID (a Stripe invoice's PaymentIntent, which its refunds and disputes
+	// name, learned from invoice_payment.paid). The intake records them even when it applies
+	// nothing else of the event (ExistingOnly without the order yet), and an event keyed by an
+	// alias, for which Hub has no order of its own, applies to this order once it exists (see
+	// intake.Service). Only for gateways whose ids are global (Site empty).
+	Aliases []string           `json:"aliases,omitempty"`
+	Status  domain.OrderStatus `json:"status"`
 	// NativeStatus is the gateway's own event or status name, as sent.
 	NativeStatus string `json:"native_status"`
 	// OccurredAt is when the gateway says the change happened (approval, refund...), in UTC.
@@ -213,6 +220,14 @@ func (e OrderEvent) Validate() error {
 	}
 	if e.OrderID == "" || len(e.OrderID) > maxIDLen {
 		errs = append(errs, fmt.Errorf("order id has %d bytes, want 1..%d", len(e.OrderID), maxIDLen))
+	}
+	for _, a := range e.Aliases {
+		if a == "" || len(a) > maxIDLen || a == e.OrderID {
+			errs = append(errs, fmt.Errorf("alias %q: want 1..%d bytes, not the order id", a, maxIDLen))
+		}
+	}
+	if len(e.Aliases) > 0 && e.Site != "" {
+		errs = append(errs, errors.New("aliases of a site's order"))
 	}
 	if !e.Status.Valid() {
 		errs = append(errs, fmt.Errorf("invalid status %q", e.Status))

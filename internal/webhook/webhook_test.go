@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,10 @@ func TestValidate(t *testing.T) {
 		func(e *OrderEvent) { e.Currency = "" },
 		func(e *OrderEvent) { e.AmountMinor = -1 },
 		func(e *OrderEvent) { e.OccurredAt = time.Unix(1, 0).In(Brasilia) },
+		func(e *OrderEvent) { e.Aliases = []string{""} },
+		func(e *OrderEvent) { e.Aliases = []string{"o"} }, // the order's own key
+		func(e *OrderEvent) { e.Aliases = []string{strings.Repeat("x", 300)} },
+		func(e *OrderEvent) { e.Aliases, e.Site = []string{"pi_1"}, "shop.example" },
 	}
 	for i, mut := range bad {
 		e := ok
@@ -90,6 +95,24 @@ func TestValidate(t *testing.T) {
 		if _, err := Finish("p", e); !errors.Is(err, ErrUnparseable) {
 			t.Errorf("case %d: Finish error %v, want ErrUnparseable", i, err)
 		}
+	}
+}
+
+// TestFinishCleansAliases: an alias is cleaned as an id is (U+0000 and bytes that are not UTF-8
+// become U+FFFD, a tab stays), without writing to the adapter's slice.
+func TestFinishCleansAliases(t *testing.T) {
+	t.Parallel()
+	aliases := []string{"pi_1", "ch_\x00\xff\t1"}
+	ev := OrderEvent{Provider: "p", EventID: "e", OrderID: "in_1", Aliases: aliases, Status: domain.StatusPaid, NativeStatus: "x"}
+	got, err := Finish("p", ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"pi_1", "ch_\uFFFD\uFFFD\t1"}; !reflect.DeepEqual(got[0].Aliases, want) {
+		t.Errorf("aliases %q, want %q", got[0].Aliases, want)
+	}
+	if aliases[1] != "ch_\x00\xff\t1" {
+		t.Error("Finish wrote to the adapter's aliases")
 	}
 }
 

@@ -1,5 +1,5 @@
-// Package stripe adapts Stripe webhook events (Checkout Sessions, subscription Invoices,
-// PaymentIntents, Charges, Refunds and Disputes) to Hub order events.
+// Package stripe adapts Stripe webhook events (Checkout Sessions, subscription Invoices and
+// their InvoicePayments, PaymentIntents, Charges, Refunds and Disputes) to Hub order events.
 //
 // Stripe signs each delivery: Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...] where v1 is
 // HMAC-SHA256(endpoint secret, t + "." + raw body). Any v1 may match (several appear while a
@@ -12,7 +12,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -185,6 +187,19 @@ type object struct {
 	CustomerPhone   string                        `json:"customer_phone"`
 	CustomerAddress webhook.Object[address]       `json:"customer_address"`
 	CustomerTaxIDs  webhook.Object[[]taxID]       `json:"customer_tax_ids"`
+	// Payment is an invoice_payment's: what paid its invoice (see paymentKeys). Kept raw and
+	// read for invoice_payment events only, so that no other object's field of that name can
+	// make a delivery unreadable.
+	Payment json.RawMessage `json:"payment"`
+}
+
+// invoicePayment is an invoice_payment's payment: of type payment_intent, charge or
+// payment_record, it names that one ("charge is only surfaced if the charge object is not
+// associated with a payment intent", Stripe's API reference). The type is not read: whichever
+// id is there is taken.
+type invoicePayment struct {
+	PaymentIntent ref `json:"payment_intent"`
+	Charge        ref `json:"charge"`
 }
 
 type event struct {
@@ -240,6 +255,10 @@ func status(typ string, o *object) (domain.OrderStatus, bool) {
 			return domain.StatusChargebackWon, true
 		}
 		return domain.StatusOther, true
+	case "invoice_payment.paid":
+		// An invoice paid, and by which PaymentIntent or Charge: the one event that names both
+		// (see Parse).
+		return domain.StatusPaid, true
 	case "invoice.paid", "invoice.payment_succeeded":
 		switch o.BillingReason {
 		case "subscription_create", "subscription_cycle": // a subscription's first payment, a renewal
@@ -293,6 +312,11 @@ func tracked(t webhook.Tracking) bool {
 // counts). A PaymentIntent of the seller's own payment form, outside Checkout, counts when its
 // metadata carries Hub's tracking: Stripe copies no metadata onto an invoice's PaymentIntent,
 // and Checkout in subscription mode takes none for it.
+//
+// invoice_payment.paid, the one event that names both an invoice and the PaymentIntent (or
+// Charge) that paid it, only joins the invoice's order, and carries the payment's ids as the
+// order's aliases (webhook.OrderEvent.Aliases): a refund or dispute keyed by them then reaches
+// the invoice's order.
 func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	var e event
 	if err := webhook.DecodeJSON(Provider, req.Body, &e); err != nil {
@@ -329,7 +353,20 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 	}
 	existingOnly := false
 	invoice := strings.TrimSpace(string(o.Invoice.ID))
+	var aliases []string
 	switch {
+	case e.Type == "invoice_payment.paid":
+		// The invoice's order, which the invoice or its session counts: this only joins it,
+		// and tells Hub the keys its refunds and disputes will carry (the PaymentIntent or
+		// Charge), which name no invoice from API version 2025-03-31.basil on.
+		if invoice == "" {
+			return nil, webhook.MissingField(Provider, "data.object.invoice")
+		}
+		keys, err := paymentKeys(o, invoice)
+		if err != nil {
+			return nil, err
+		}
+		orderID, existingOnly, aliases = invoice, true, keys
 	case strings.HasPrefix(e.Type, "checkout.session.") && o.Mode == "subscription" && o.PaymentIntent == "" && invoice != "":
 		orderID = invoice
 	case strings.HasPrefix(e.Type, "invoice."):
@@ -390,6 +427,7 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		EventID:       e.ID,
 		OrderID:       orderID,
 		ExistingOnly:  existingOnly,
+		Aliases:       aliases,
 		Status:        st,
 		NativeStatus:  e.Type,
 		OccurredAt:    webhook.UnixTime(e.Created, false),
@@ -415,6 +453,27 @@ func (Adapter) Parse(req webhook.Request) ([]webhook.OrderEvent, error) {
 		Tracking: tr,
 	}
 	return webhook.Finish(Provider, ev)
+}
+
+// paymentKeys are the keys of what paid an invoice_payment's invoice: its payment's
+// payment_intent or charge, whatever its type says, and the same fields at the top of the
+// object, where an API preview (2025-11-17.preview) puts them instead. The invoice's own id is
+// left out; a payment_record (a payment made outside Stripe) has none that a refund or dispute
+// event would carry.
+func paymentKeys(o *object, invoice string) ([]string, error) {
+	var p webhook.Object[invoicePayment]
+	if len(o.Payment) > 0 {
+		if err := json.Unmarshal(o.Payment, &p); err != nil {
+			return nil, webhook.Unparseable(Provider, fmt.Errorf("data.object.payment: %w", err))
+		}
+	}
+	var keys []string
+	for _, k := range []ref{p.V.PaymentIntent, p.V.Charge, o.PaymentIntent, o.Charge} {
+		if k := strings.TrimSpace(string(k)); k != "" && k != invoice && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
 }
 
 // merged is base with over's keys on top: over itself when base is empty.
