@@ -676,6 +676,26 @@ func (s *Service) dispatch(planned []store.DeliveryJob, carry bool) {
 // planned in the same transaction (those to dispatch after the commit added to planned, see
 // plan).
 func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev webhook.OrderEvent, oe store.OrderEvent, tp *store.Touchpoint, now time.Time, planned *[]store.DeliveryJob) (store.InboxState, string, error) {
+	if ev.Site == "" {
+		// The order's other keys are kept whatever else the event does, even when it finds
+		// no order to join: the order may come later, and an event keyed by one of them
+		// reaches it then (aliased).
+		for _, a := range ev.Aliases {
+			if err := tx.PutOrderAlias(ctx, store.OrderAlias{TenantID: src.TenantID, Provider: ev.Provider, Alias: a,
+				ExternalID: ev.OrderID, CreatedAt: now}); err != nil {
+				return "", "", err
+			}
+		}
+		if ev.Status != domain.StatusPaid || ev.ExistingOnly {
+			key, err := aliased(ctx, tx, src.TenantID, ev.Provider, ev.OrderID)
+			if err != nil {
+				return "", "", err
+			}
+			if key != "" {
+				ev.OrderID, oe.ExternalID = key, key
+			}
+		}
+	}
 	if ev.Status == domain.StatusOther || ev.ExistingOnly || ev.Status == domain.StatusChargebackWon {
 		// A status Hub does not map, and an event that counts nothing on its own
 		// (webhook.OrderEvent.ExistingOnly), change an order Hub has and create none: the
@@ -754,6 +774,33 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 		}
 	}
 	return store.InboxProcessed, o.ID, nil
+}
+
+// aliased is the key of the order an event keyed by key applies to when key is another key of
+// that order (store.OrderAlias, recorded from webhook.OrderEvent.Aliases): a refund or dispute
+// of a Stripe subscription's payment names its PaymentIntent, and the order is its invoice's.
+// "" (the event stays under its own key, as before aliases) when key is no alias, when Hub has
+// an order under key itself (it keeps its events), or when the order the alias names does not
+// exist (yet). A purchase that can count itself (a paid event not ExistingOnly) is not looked
+// up: it is keyed by what counts it, and a new order's webhook costs no read more.
+func aliased(ctx context.Context, tx store.Tx, tenantID, provider, key string) (string, error) {
+	a, err := tx.GetOrderAlias(ctx, tenantID, provider, key)
+	if errors.Is(err, store.ErrNotFound) || err == nil && a.ExternalID == key {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	if _, err := tx.GetOrderByExternalID(ctx, tenantID, provider, key); err == nil {
+		return "", nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	if _, err := tx.GetOrderByExternalID(ctx, tenantID, provider, a.ExternalID); errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return a.ExternalID, nil
 }
 
 // siteKey is the external id of a shop's order whose id another shop's order of the tenant has

@@ -17,6 +17,8 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/cache/memory"
+	"github.com/hubtrack/hub/internal/dest"
+	destall "github.com/hubtrack/hub/internal/dest/all"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/intake"
@@ -109,7 +111,11 @@ func newHarnessOn(t *testing.T, st store.Store) *harness {
 	if _, err := adm.AddDestination(ctx, h.tenant.ID, admin.DestinationInput{Type: "meta", Config: json.RawMessage(`{"pixel_id":"1"}`), Credentials: json.RawMessage(`{"access_token":"t"}`)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	h.svc = &intake.Service{Store: st, Adapters: all.Default(), Keys: keys, Log: slog.New(slog.DiscardHandler),
+	// Every shipped destination type, as a serving Hub registers them: a refund or chargeback
+	// is planned for the destinations that take one (a webhook's), and for no other.
+	dests := dest.NewRegistry()
+	destall.Register(dests, dest.Env{})
+	h.svc = &intake.Service{Store: st, Adapters: all.Default(), Dests: dests, Keys: keys, Log: slog.New(slog.DiscardHandler),
 		Now: func() time.Time { return stripeT.Add(10 * time.Second) }}
 	// Stopped after the server (cleanups run in reverse), before the store closes.
 	t.Cleanup(func() {
