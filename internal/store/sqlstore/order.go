@@ -338,17 +338,19 @@ func (q *queries) applyOrderEvent(ctx context.Context, e store.OrderEvent) (stor
 	switch {
 	case applied:
 		change.StatusChanged = true
-		// The newer event's details win where it carries them. The update goes with the read
-		// below (execLater), which sees it.
+		// The newer event's details win where it carries them, except the buyer and the
+		// tracking of an order whose buyer was erased: a refund's webhook names her again, and
+		// her erasure must not be undone by it. The update goes with the read below
+		// (execLater), which sees it.
 		err = q.execLater(ctx, 0, orderUpdated, `UPDATE orders SET status = $2, native_status = $3, occurred_at = $4, updated_at = $5,
 			paid_at = COALESCE(paid_at, $6),
 			amount_minor = CASE WHEN CAST($7 AS bigint) <> 0 THEN CAST($7 AS bigint) ELSE amount_minor END,
 			currency = CASE WHEN $8 <> '' THEN $8 ELSE currency END,
 			products = CASE WHEN $9 THEN $10 ELSE products END,
-			buyer = CASE WHEN $11 THEN $12 ELSE buyer END,
-			email_hash = CASE WHEN $11 THEN $13 ELSE email_hash END,
-			phone_hash = CASE WHEN $11 THEN $14 ELSE phone_hash END,
-			tracking = CASE WHEN $15 THEN $16 ELSE tracking END
+			buyer = CASE WHEN $11 AND erased_at IS NULL THEN $12 ELSE buyer END,
+			email_hash = CASE WHEN $11 AND erased_at IS NULL THEN $13 ELSE email_hash END,
+			phone_hash = CASE WHEN $11 AND erased_at IS NULL THEN $14 ELSE phone_hash END,
+			tracking = CASE WHEN $15 AND erased_at IS NULL THEN $16 ELSE tracking END
 			WHERE id = $1`,
 			cur.ID, string(e.Status), e.NativeStatus, q.f.Time(occurred), q.f.Time(Micro(now)), paidAt,
 			amount, e.Currency, len(e.Products) > 0, products, e.Buyer != (store.Buyer{}), buyer,

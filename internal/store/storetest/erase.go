@@ -94,6 +94,21 @@ func testErasePersonDeliveries(t *testing.T, s store.Store) {
 	}
 	equal(t, "report counts the order's erased deliveries", skippedErased, 5)
 
+	// A later event of her order (a refund's webhook names her again) changes its status and
+	// amount but does not bring her back: the buyer and the tracking stay as the erasure left
+	// them, so the order is not found by her hash again.
+	refund := w.event(w.a.ID, "p1", "k-refund", domain.StatusRefunded, at(time.Hour))
+	refund.Buyer = store.Buyer{EmailHash: "EM", PhoneHash: "PH", IP: "203.0.113.9", UserAgent: "Mozilla/5.0"}
+	refund.Tracking = store.Tracking{VisitorID: "v-after"}
+	after, _, err := s.ApplyOrderEvent(ctx, refund)
+	noErr(t, err)
+	equal(t, "status after erasure", after.Status, domain.StatusRefunded)
+	equal(t, "buyer after erasure", after.Buyer, erased.Buyer)
+	equal(t, "tracking after erasure", after.Tracking, erased.Tracking)
+	if found := must(s.ListOrders(ctx, store.OrderFilter{TenantID: w.a.ID, EmailHash: "EM"}))(t); len(found) != 0 {
+		t.Errorf("an order found by the erased hash after a later event: %+v", found)
+	}
+
 	// Erasing again finds nothing more to cancel.
 	res, err = s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "EM"}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
 	noErr(t, err)
