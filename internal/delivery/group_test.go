@@ -72,15 +72,16 @@ func (e *env) inFlight(t *testing.T, n int) []sentDelivery {
 	out := make([]sentDelivery, n)
 	for i := range out {
 		d := e.order(t, now.Add(-time.Minute))
+		// As begin writes it (BeginAttempts): the row then awaits this attempt's outcome.
 		err := e.st.Tx(ctx, func(tx store.Tx) error {
-			at, err := tx.InsertAttempt(ctx, store.Attempt{ID: store.NewID(), TenantID: d.TenantID, DeliveryID: d.ID, At: now,
-				Outcome: store.AttemptInFlight, RequestID: "req-group", EventIDs: []string{d.EventID}})
-			if err != nil {
+			at := store.Attempt{ID: store.NewID(), TenantID: d.TenantID, DeliveryID: d.ID, At: now,
+				Outcome: store.AttemptInFlight, RequestID: "req-group", EventIDs: []string{d.EventID}}
+			d.InFlight, d.UpdatedAt = true, now
+			if err := tx.BeginAttempts(ctx, []store.AttemptWrite{{Attempt: &at, Delivery: d}}); err != nil {
 				return err
 			}
-			d.InFlight, d.UpdatedAt = true, now
 			out[i] = sentDelivery{d: d, at: at}
-			return tx.UpdateDelivery(ctx, d)
+			return nil
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -347,12 +347,14 @@ type Writer interface {
 	// returned when it was not.
 	CreateDelivery(ctx context.Context, d Delivery) (Delivery, bool, error)
 	// UpdateDelivery records state, reason, attempts and delivered at; a zero UpdatedAt gets
-	// the clock.
+	// the clock. The row then awaits no attempt's outcome: a send in flight for it is
+	// superseded (FinishAttempts).
 	UpdateDelivery(ctx context.Context, d Delivery) error
 	// UpdateDeliveryIf is UpdateDelivery when the row still has was's state, reason, attempts,
 	// in-flight flag, resends and UpdatedAt (was: the row as the caller last knew it, e.g. as
 	// CreateDelivery returned it); else it writes nothing and fails with ErrChanged, which on
 	// PostgreSQL may come from a later call or from Tx (see Tx), and fails the transaction.
+	// Written, the row awaits no attempt's outcome, as after UpdateDelivery.
 	UpdateDeliveryIf(ctx context.Context, d, was Delivery) error
 	// MarkDeliveryQueued clears Local: call it in the transaction that enqueues the
 	// delivery's job. A delivery already queued is left as it is (no error).
@@ -372,17 +374,34 @@ type Writer interface {
 	UpdateAttempt(ctx context.Context, a Attempt) error
 	// BeginAttempts records a request's sends before it leaves: for each write, its Attempt
 	// (InsertAttempt; a zero ID or At is set in place) and its delivery's row (UpdateDelivery,
-	// or with Was UpdateDeliveryIf). All or nothing: a guarded row that changed fails it with
+	// or with Was UpdateDeliveryIf), which then awaits that attempt's outcome (FinishAttempts)
+	// until another write of the row. All or nothing: a guarded row that changed fails it with
 	// ErrChanged, an attempt whose delivery is not its tenant's with ErrNotFound. Each delivery
 	// appears at most once. On PostgreSQL each kind of write (the attempts, the unguarded rows,
 	// the guarded rows) of 10 rows or more is one statement over arrays, where the single calls
 	// take one per row.
 	BeginAttempts(ctx context.Context, ws []AttemptWrite) error
-	// FinishAttempts records sends' outcomes: for each write, its Attempt's outcome when it has
-	// one (UpdateAttempt) and its delivery's row (UpdateDelivery; Was is not used). All or
-	// nothing: an attempt or delivery that does not exist for its tenant fails it with
-	// ErrNotFound. Each delivery appears at most once. On PostgreSQL the attempts' outcomes and
-	// the deliveries' rows, each of 10 rows or more, are one statement over arrays each.
+	// FinishAttempts records sends' outcomes. A write without an Attempt (a decision taken
+	// without sending) writes its delivery's row (UpdateDelivery). A write with one records the
+	// attempt's outcome (status, latency, outcome, code, message, trace id: what happened on
+	// the wire, whatever became of the row since) and writes its delivery's row only while the
+	// row still awaits that attempt (BeginAttempts set it, no other write of the row came
+	// since); then the row awaits none. When the row does not await it (a replay, an erasure,
+	// a later run of the job, or this attempt's own outcome written already moved the row on),
+	// the row is left as that newer writer left it and the attempt is recorded superseded
+	// (Attempt.Superseded, also set in place on the write's Attempt before FinishAttempts
+	// returns, false otherwise): that is no error, and the call's other writes are written as
+	// they would be without it, so one stale outcome in a group never costs the others
+	// theirs. Every write of a delivery's state other than BeginAttempts leaves the row
+	// awaiting no attempt: UpdateDelivery, UpdateDeliveryIf, FinishAttempts, and any store
+	// method that sets a delivery's state (an erasure's skip included) must clear it too, or a
+	// late outcome overwrites what it wrote. Was is not used. All or nothing otherwise: an
+	// attempt that does not exist for its
+	// tenant, or a delivery without an attempt that does not, fails it with ErrNotFound. Each
+	// delivery appears at most once. On PostgreSQL the rows without an attempt, and the
+	// outcomes with their rows, each of 10 rows or more, are one statement over arrays each;
+	// the outcomes answer (whether each was superseded), so a call with attempts costs one
+	// round trip of its own.
 	FinishAttempts(ctx context.Context, ws []AttemptWrite) error
 
 	// InsertAudit records an operator action.
@@ -1163,6 +1182,10 @@ type Attempt struct {
 	EventIDs  []string
 	// Resend marks a send that repeats one whose outcome was lost.
 	Resend bool
+	// Superseded marks an attempt whose outcome came after its delivery's row had moved on
+	// (a replay, an erasure, a later send): the outcome is what the platform answered, but it
+	// did not change the delivery (Writer.FinishAttempts). Set by FinishAttempts only.
+	Superseded bool
 }
 
 // AttemptWrite is one send's rows for BeginAttempts and FinishAttempts: its attempt (nil when

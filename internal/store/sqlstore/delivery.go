@@ -168,18 +168,31 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 // tenant has (postgres.TestByKeyPlans).
 const byKey = `id = $2 AND (tenant_id = $1) IS TRUE`
 
-// UpdateDelivery is sent with the transaction's next statement (execAffect).
+// UpdateDelivery is sent with the transaction's next statement (execAffect). The row then
+// awaits no attempt's outcome (see FinishAttempts).
 func (q *queries) UpdateDelivery(ctx context.Context, d store.Delivery) error {
+	return q.updateDelivery(ctx, d, "")
+}
+
+// updateDelivery is UpdateDelivery leaving the row awaiting the outcome of attempt awaits
+// (none when empty).
+func (q *queries) updateDelivery(ctx context.Context, d store.Delivery, awaits string) error {
 	return q.execAffect(ctx, "update delivery", `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
-		in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys)
+		in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys), attempt_id = $11
 		WHERE `+byKey,
 		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
-		d.InFlight, d.Resends, nullInt(d.Keys))
+		d.InFlight, d.Resends, nullInt(d.Keys), nullable(awaits))
 }
 
 // UpdateDeliveryIf is UpdateDelivery guarded by was (see store.Writer); sent with the
 // transaction's next statement (execLater), so its refusal fails the transaction.
 func (q *queries) UpdateDeliveryIf(ctx context.Context, d, was store.Delivery) error {
+	return q.updateDeliveryIf(ctx, d, was, "")
+}
+
+// updateDeliveryIf is UpdateDeliveryIf leaving the row awaiting the outcome of attempt awaits
+// (none when empty).
+func (q *queries) updateDeliveryIf(ctx context.Context, d, was store.Delivery, awaits string) error {
 	return q.execLater(ctx, 1, func(n int64, err error) error {
 		if err != nil {
 			return wrap("update delivery if unchanged", err)
@@ -189,12 +202,12 @@ func (q *queries) UpdateDeliveryIf(ctx context.Context, d, was store.Delivery) e
 		}
 		return nil
 	}, `UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
-		in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys)
+		in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys), attempt_id = $17
 		WHERE `+byKey+`
 			AND state = $11 AND reason = $12 AND attempts = $13 AND in_flight = $14 AND resends = $15 AND updated_at = $16`,
 		d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
 		d.InFlight, d.Resends, nullInt(d.Keys),
-		string(was.State), was.Reason, was.Attempts, was.InFlight, was.Resends, q.f.Time(Micro(was.UpdatedAt)))
+		string(was.State), was.Reason, was.Attempts, was.InFlight, was.Resends, q.f.Time(Micro(was.UpdatedAt)), nullable(awaits))
 }
 
 // MarkDeliveryQueued is sent with the transaction's next statement (execLater).
@@ -357,7 +370,7 @@ func (q *queries) ListAttempts(ctx context.Context, tenantID, deliveryID string)
 	// An attempt's event ids are its own when it has some, else its request's (the
 	// tenant's: the join names the tenant).
 	rows, err := q.query(ctx, q.r, `SELECT a.id, a.tenant_id, a.delivery_id, a.at, a.http_status, a.latency_ms, a.outcome, a.code,
-			a.message, a.trace_id, a.replay, a.request_id, COALESCE(r.event_ids, a.event_ids), a.resend
+			a.message, a.trace_id, a.replay, a.request_id, COALESCE(r.event_ids, a.event_ids), a.resend, a.superseded
 		FROM attempts a LEFT JOIN attempt_requests r ON a.event_ids = '' AND a.request_id <> ''
 			AND r.tenant_id = a.tenant_id AND r.id = a.request_id
 		WHERE a.tenant_id = $1 AND a.delivery_id = $2 ORDER BY a.id`, tenantID, deliveryID)
@@ -367,7 +380,7 @@ func (q *queries) ListAttempts(ctx context.Context, tenantID, deliveryID string)
 			eventIDs string
 		)
 		err := r.Scan(&a.ID, &a.TenantID, &a.DeliveryID, tm(&a.At), &a.HTTPStatus, &a.LatencyMS, &a.Outcome, &a.Code,
-			&a.Message, &a.TraceID, &a.Replay, &a.RequestID, &eventIDs, &a.Resend)
+			&a.Message, &a.TraceID, &a.Replay, &a.RequestID, &eventIDs, &a.Resend, &a.Superseded)
 		if eventIDs != "" {
 			a.EventIDs = strings.Split(eventIDs, "\n")
 		}
@@ -545,8 +558,9 @@ func (n orNull) Scan(src any) error {
 const arrayRows = 10
 
 // BeginAttempts writes the attempts, then the unguarded rows, then the guarded rows, in one
-// transaction: on PostgreSQL each kind of write of at least arrayRows rows is one statement
-// over arrays, refused unless it wrote every row it was given; otherwise the single calls.
+// transaction, each row awaiting its write's attempt (attempt_id): on PostgreSQL each kind of
+// write of at least arrayRows rows is one statement over arrays, refused unless it wrote every
+// row it was given; otherwise the single calls.
 func (q *queries) BeginAttempts(ctx context.Context, ws []store.AttemptWrite) error {
 	if len(ws) == 0 {
 		return nil
@@ -567,32 +581,204 @@ func (q *queries) BeginAttempts(ctx context.Context, ws []store.AttemptWrite) er
 		if err := q.insertAttempts(ctx, as); err != nil {
 			return err
 		}
-		if err := q.updateDeliveries(ctx, plain, false); err != nil {
+		if err := q.updateDeliveries(ctx, plain, false, true); err != nil {
 			return err
 		}
-		return q.updateDeliveries(ctx, guarded, true)
+		return q.updateDeliveries(ctx, guarded, true, true)
 	})
 }
 
-// FinishAttempts writes the attempts' outcomes, then the deliveries' rows, in one transaction:
-// on PostgreSQL each of at least arrayRows rows is one statement over arrays, refused unless it
-// wrote every row it was given; otherwise the single calls.
+// FinishAttempts writes the rows of the writes without an attempt as UpdateDelivery does, then
+// the outcomes (finishAttempts), in one transaction.
 func (q *queries) FinishAttempts(ctx context.Context, ws []store.AttemptWrite) error {
 	if len(ws) == 0 {
 		return nil
 	}
 	return q.runTx(ctx, func(q *queries) error {
-		var as []*store.Attempt
+		var plain, sent []store.AttemptWrite
 		for _, w := range ws {
 			if w.Attempt != nil {
-				as = append(as, w.Attempt)
+				sent = append(sent, w)
+			} else {
+				plain = append(plain, w)
 			}
 		}
-		if err := q.updateAttempts(ctx, as); err != nil {
+		if err := q.updateDeliveries(ctx, plain, false, false); err != nil {
 			return err
 		}
-		return q.updateDeliveries(ctx, ws, false)
+		return q.finishAttempts(ctx, sent)
 	})
+}
+
+// finishAttempts writes each write's attempt outcome and, only while the delivery's row still
+// awaits that attempt (attempt_id), the row, which then awaits none; an attempt whose row did
+// not await it is marked superseded, in the database and in place (Attempt.Superseded). The
+// row's guard and the attempt's flag are decided by one statement per write (on PostgreSQL
+// from arrayRows one over arrays for all of them), whose data-modifying CTE writes the row
+// under its lock and tells the attempt's update whether it did: read and written apart, a
+// replay committed between the two (READ COMMITTED) would leave an attempt not superseded
+// whose row was not written. SQLite, whose single writer serialises the transactions, reads
+// the row in the attempt's update and writes the row after it.
+//
+// The statements answer (each attempt's flag), so they go as reads queued with the
+// transaction's writes (LaterQuerier) and are flushed before FinishAttempts returns: one round
+// trip on PostgreSQL for a whole group. An attempt that does not exist for its tenant fails the
+// transaction with ErrNotFound.
+func (q *queries) finishAttempts(ctx context.Context, ws []store.AttemptWrite) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	superseded := make(map[string]bool, len(ws))
+	var answered int
+	read := func(op string, want int) func(rows Rows, err error) error {
+		return func(rows Rows, err error) error {
+			got, err := collect(rows, err, op, func(r Rows) (finished, error) {
+				var v finished
+				return v, r.Scan(&v.id, &v.superseded)
+			})
+			if err != nil {
+				return err
+			}
+			if len(got) != want {
+				return fmt.Errorf("sqlstore: %s: %d of %d attempts: %w", op, len(got), want, store.ErrNotFound)
+			}
+			for _, v := range got {
+				superseded[v.id] = v.superseded
+			}
+			answered += len(got)
+			return nil
+		}
+	}
+	switch {
+	case q.f.arrays && q.f.writableCTE && len(ws) >= arrayRows:
+		if err := q.finishArrays(ctx, ws, read("finish attempts", len(ws))); err != nil {
+			return err
+		}
+	case q.f.writableCTE:
+		for _, w := range ws {
+			d, a := w.Delivery, w.Attempt
+			if err := q.queryLater(ctx, read("finish attempt", 1), `WITH d AS (
+				UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
+					in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys), attempt_id = NULL
+				WHERE `+byKey+` AND attempt_id = $12 RETURNING 1)
+			UPDATE attempts SET http_status = $13, latency_ms = $14, outcome = $15, code = $16, message = $17, trace_id = $18,
+				superseded = NOT EXISTS (SELECT 1 FROM d)
+			WHERE tenant_id = $11 AND id = $12 RETURNING id, superseded`,
+				d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
+				d.InFlight, d.Resends, nullInt(d.Keys),
+				a.TenantID, a.ID, a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID); err != nil {
+				return err
+			}
+		}
+	default:
+		for _, w := range ws {
+			d, a := w.Delivery, w.Attempt
+			if err := q.queryLater(ctx, read("finish attempt", 1), `UPDATE attempts
+				SET http_status = $3, latency_ms = $4, outcome = $5, code = $6, message = $7, trace_id = $8,
+					superseded = NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = $9 AND d.tenant_id = $10 AND d.attempt_id = attempts.id)
+				WHERE tenant_id = $1 AND id = $2 RETURNING id, superseded`,
+				a.TenantID, a.ID, a.HTTPStatus, a.LatencyMS, a.Outcome, a.Code, a.Message, a.TraceID, d.ID, d.TenantID); err != nil {
+				return err
+			}
+			if err := q.execLater(ctx, 0, func(_ int64, err error) error {
+				if err != nil {
+					return wrap("finish attempt: delivery", err)
+				}
+				return nil
+			},
+				`UPDATE deliveries SET state = $3, reason = $4, attempts = $5, updated_at = $6, delivered_at = $7,
+					in_flight = $8, resends = $9, identifier_keys = COALESCE($10, identifier_keys), attempt_id = NULL
+				WHERE `+byKey+` AND attempt_id = $11`,
+				d.TenantID, d.ID, string(d.State), d.Reason, d.Attempts, q.f.Time(q.stamp(d.UpdatedAt)), q.f.NullTime(d.DeliveredAt),
+				d.InFlight, d.Resends, nullInt(d.Keys), a.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if l, ok := q.tx.(LaterExecer); ok {
+		if err := l.Flush(ctx); err != nil {
+			return err
+		}
+	}
+	if answered != len(ws) { // the transaction failed before the reads were sent
+		return wrap("finish attempts", errors.New("the transaction ended before the outcomes were written"))
+	}
+	for _, w := range ws {
+		w.Attempt.Superseded = superseded[w.Attempt.ID]
+	}
+	return nil
+}
+
+// finished is an attempt's outcome as finishAttempts' statements answer it.
+type finished struct {
+	id         string
+	superseded bool
+}
+
+// finishArrays is finishAttempts' statement over arrays (PostgreSQL, from arrayRows): the
+// deliveries' rows that await their write's attempt, then every attempt's outcome, superseded
+// when its row was not written.
+func (q *queries) finishArrays(ctx context.Context, ws []store.AttemptWrite, read func(Rows, error) error) error {
+	n := len(ws)
+	var (
+		tenants, ids, states, reasons = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		counts, resends               = make([]int32, n), make([]int32, n)
+		updated                       = make([]time.Time, n)
+		delivered                     = make([]*time.Time, n)
+		inFlight                      = make([]bool, n)
+		keys                          = make([]*int64, n)
+
+		aTenants, aIDs, outcomes, codes, messages, traces = make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n)
+		statuses  = make([]int32, n)
+		latencies = make([]int64, n)
+	)
+	for i, w := range ws {
+		d, a := w.Delivery, w.Attempt
+		tenants[i], ids[i], states[i], reasons[i] = d.TenantID, d.ID, string(d.State), d.Reason
+		counts[i], resends[i], updated[i], inFlight[i], keys[i] = int32(d.Attempts), int32(d.Resends), q.stamp(d.UpdatedAt), d.InFlight, d.Keys
+		if d.DeliveredAt != nil {
+			t := Micro(*d.DeliveredAt)
+			delivered[i] = &t
+		}
+		aTenants[i], aIDs[i], statuses[i], latencies[i] = a.TenantID, a.ID, int32(a.HTTPStatus), a.LatencyMS
+		outcomes[i], codes[i], messages[i], traces[i] = a.Outcome, a.Code, a.Message, a.TraceID
+	}
+	return q.queryLater(ctx, read, `WITH v AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::timestamptz[], $7::timestamptz[],
+			$8::boolean[], $9::integer[], $10::bigint[], $11::text[], $12::text[], $13::integer[], $14::bigint[], $15::text[],
+			$16::text[], $17::text[], $18::text[])
+		AS v(tenant_id, id, state, reason, attempts, updated_at, delivered_at, in_flight, resends, keys,
+			attempt_tenant, attempt_id, http_status, latency_ms, outcome, code, message, trace_id)
+	), d AS (
+		UPDATE deliveries d SET state = v.state, reason = v.reason, attempts = v.attempts, updated_at = v.updated_at,
+			delivered_at = v.delivered_at, in_flight = v.in_flight, resends = v.resends,
+			identifier_keys = COALESCE(v.keys, d.identifier_keys), attempt_id = NULL
+		FROM v WHERE d.id = ANY($2::text[]) AND d.id = v.id AND (d.tenant_id = v.tenant_id) IS TRUE AND d.attempt_id = v.attempt_id
+		RETURNING v.attempt_id
+	)
+	UPDATE attempts a SET http_status = v.http_status, latency_ms = v.latency_ms, outcome = v.outcome, code = v.code,
+		message = v.message, trace_id = v.trace_id, superseded = NOT EXISTS (SELECT 1 FROM d WHERE d.attempt_id = a.id)
+	FROM v WHERE a.id = ANY($12::text[]) AND a.id = v.attempt_id AND a.tenant_id = v.attempt_tenant
+	RETURNING a.id, a.superseded`,
+		tenants, ids, states, reasons, counts, updated, delivered, inFlight, resends, keys,
+		aTenants, aIDs, statuses, latencies, outcomes, codes, messages, traces)
+}
+
+// queryLater runs a read (a write with RETURNING) whose answer read takes: in a transaction
+// that queues (LaterQuerier), with the transaction's next statement that needs an answer, or
+// its Flush; elsewhere at once, returning read's error.
+func (q *queries) queryLater(ctx context.Context, read func(Rows, error) error, query string, args ...any) error {
+	if l, ok := q.tx.(LaterQuerier); ok {
+		l.QueryLater(ctx, read, q.f.Rebind(query), args...)
+		return nil
+	}
+	rows, err := q.query(ctx, q.w, query, args...)
+	if err != nil {
+		return read(nil, err)
+	}
+	defer rows.Close()
+	return read(rows, nil)
 }
 
 // mustAffectAll refuses a write of want rows that affected another number with refusal
@@ -645,48 +831,25 @@ func (q *queries) insertAttempts(ctx context.Context, as []*store.Attempt) error
 		ids, tenants, deliveries, at, statuses, latencies, outcomes, codes, messages, traces, replays, requests, events, resends)
 }
 
-// updateAttempts is UpdateAttempt for every attempt; on PostgreSQL, from arrayRows, in one
-// statement over arrays, refused unless it wrote every row.
-func (q *queries) updateAttempts(ctx context.Context, as []*store.Attempt) error {
-	n := len(as)
-	if !q.f.arrays || n < arrayRows {
-		for _, a := range as {
-			if err := q.UpdateAttempt(ctx, *a); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var (
-		ids, tenants, outcomes, codes, messages, traces = make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n)
-		statuses  = make([]int32, n)
-		latencies = make([]int64, n)
-	)
-	for i, a := range as {
-		ids[i], tenants[i], statuses[i], latencies[i] = a.ID, a.TenantID, int32(a.HTTPStatus), a.LatencyMS
-		outcomes[i], codes[i], messages[i], traces[i] = a.Outcome, a.Code, a.Message, a.TraceID
-	}
-	return q.execLater(ctx, int64(n), mustAffectAll("update attempts", int64(n), store.ErrNotFound), `UPDATE attempts a
-		SET http_status = v.http_status, latency_ms = v.latency_ms, outcome = v.outcome, code = v.code, message = v.message, trace_id = v.trace_id
-		FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[])
-			AS v(tenant_id, id, http_status, latency_ms, outcome, code, message, trace_id)
-		WHERE a.id = ANY($2::text[]) AND a.id = v.id AND a.tenant_id = v.tenant_id`,
-		tenants, ids, statuses, latencies, outcomes, codes, messages, traces)
-}
-
 // updateDeliveries is UpdateDelivery for every write's delivery or, guarded, UpdateDeliveryIf
-// with each write's Was; on PostgreSQL, from arrayRows, in one statement over arrays, refused
-// unless it wrote every row (ErrNotFound, guarded ErrChanged).
-func (q *queries) updateDeliveries(ctx context.Context, ws []store.AttemptWrite, guarded bool) error {
+// with each write's Was, each row then awaiting its write's attempt when awaiting is set, else
+// none; on PostgreSQL, from arrayRows, in one statement over arrays, refused unless it wrote
+// every row (ErrNotFound, guarded ErrChanged).
+func (q *queries) updateDeliveries(ctx context.Context, ws []store.AttemptWrite, guarded, awaiting bool) error {
+	awaits := func(w store.AttemptWrite) string {
+		if awaiting && w.Attempt != nil {
+			return w.Attempt.ID
+		}
+		return ""
+	}
 	n := len(ws)
 	if !q.f.arrays || n < arrayRows {
 		for _, w := range ws {
 			var err error
 			if guarded {
-				err = q.UpdateDeliveryIf(ctx, w.Delivery, *w.Was)
+				err = q.updateDeliveryIf(ctx, w.Delivery, *w.Was, awaits(w))
 			} else {
-				err = q.UpdateDelivery(ctx, w.Delivery)
+				err = q.updateDelivery(ctx, w.Delivery, awaits(w))
 			}
 			if err != nil {
 				return err
@@ -701,21 +864,24 @@ func (q *queries) updateDeliveries(ctx context.Context, ws []store.AttemptWrite,
 		delivered                     = make([]*time.Time, n)
 		inFlight                      = make([]bool, n)
 		keys                          = make([]*int64, n)
+		attemptIDs                    = make([]string, n)
 	)
 	for i, w := range ws {
 		d := w.Delivery
 		tenants[i], ids[i], states[i], reasons[i] = d.TenantID, d.ID, string(d.State), d.Reason
 		attempts[i], resends[i], updated[i], inFlight[i], keys[i] = int32(d.Attempts), int32(d.Resends), q.stamp(d.UpdatedAt), d.InFlight, d.Keys
+		attemptIDs[i] = awaits(w)
 		if d.DeliveredAt != nil {
 			t := Micro(*d.DeliveredAt)
 			delivered[i] = &t
 		}
 	}
-	args := []any{tenants, ids, states, reasons, attempts, updated, delivered, inFlight, resends, keys}
+	args := []any{tenants, ids, states, reasons, attempts, updated, delivered, inFlight, resends, keys, attemptIDs}
 	set := `UPDATE deliveries d SET state = v.state, reason = v.reason, attempts = v.attempts, updated_at = v.updated_at,
-		delivered_at = v.delivered_at, in_flight = v.in_flight, resends = v.resends, identifier_keys = COALESCE(v.keys, d.identifier_keys)`
-	from := `$1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::timestamptz[], $7::timestamptz[], $8::boolean[], $9::integer[], $10::bigint[]`
-	cols := `tenant_id, id, state, reason, attempts, updated_at, delivered_at, in_flight, resends, keys`
+		delivered_at = v.delivered_at, in_flight = v.in_flight, resends = v.resends, identifier_keys = COALESCE(v.keys, d.identifier_keys),
+		attempt_id = NULLIF(v.attempt_id, '')`
+	from := `$1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::timestamptz[], $7::timestamptz[], $8::boolean[], $9::integer[], $10::bigint[], $11::text[]`
+	cols := `tenant_id, id, state, reason, attempts, updated_at, delivered_at, in_flight, resends, keys, attempt_id`
 	where := `d.id = ANY($2::text[]) AND d.id = v.id AND (d.tenant_id = v.tenant_id) IS TRUE`
 	if !guarded {
 		return q.execLater(ctx, int64(n), mustAffectAll("update deliveries", int64(n), store.ErrNotFound),
@@ -734,7 +900,7 @@ func (q *queries) updateDeliveries(ctx context.Context, ws []store.AttemptWrite,
 	}
 	args = append(args, wasStates, wasReasons, wasAttempts, wasInFlight, wasResends, wasUpdated)
 	return q.execLater(ctx, int64(n), mustAffectAll("update deliveries if unchanged", int64(n), store.ErrChanged),
-		set+` FROM unnest(`+from+`, $11::text[], $12::text[], $13::integer[], $14::boolean[], $15::integer[], $16::timestamptz[])
+		set+` FROM unnest(`+from+`, $12::text[], $13::text[], $14::integer[], $15::boolean[], $16::integer[], $17::timestamptz[])
 			AS v(`+cols+`, was_state, was_reason, was_attempts, was_in_flight, was_resends, was_updated_at)
 		WHERE `+where+` AND d.state = v.was_state AND d.reason = v.was_reason AND d.attempts = v.was_attempts
 			AND d.in_flight = v.was_in_flight AND d.resends = v.was_resends AND d.updated_at = v.was_updated_at`, args...)

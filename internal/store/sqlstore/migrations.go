@@ -1682,4 +1682,15 @@ CREATE TABLE order_aliases (
 );
 `,
 	},
+	{
+		// A send's outcome writes its delivery's row only while the row awaits that send's
+		// attempt (attempt_id, set by BeginAttempts, cleared by every other write of the row's
+		// state): a late outcome, after a replay or another writer moved the row on, leaves
+		// the row alone and is recorded as superseded on its attempt.
+		Name: "a delivery awaits its attempt's outcome",
+		Up: `
+ALTER TABLE deliveries ADD COLUMN attempt_id text COLLATE "C";
+ALTER TABLE attempts ADD COLUMN superseded boolean NOT NULL DEFAULT false;
+`,
+	},
 }

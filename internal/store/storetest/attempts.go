@@ -161,15 +161,30 @@ func attemptWrites(t *testing.T, s store.Store, sends int) {
 	}
 	equal(t, "finished: the keys sent", coverage(), []store.KeysCount{{DestinationID: w.dstA.ID, Keys: 0b101, Events: 1}})
 
-	// A later outcome without keys keeps them; outcomes one of whose attempts does not exist,
-	// or is not the tenant's it is named with, write nothing.
+	// A later outcome without keys keeps them (each delivery sent again: its second attempt
+	// begun, then finished); outcomes one of whose attempts does not exist, or is not the
+	// tenant's it is named with, write nothing. (A second outcome for an attempt already
+	// finished would be superseded: see testOutcomeAwaitsItsAttempt.)
+	re := begin(finished, func(int) bool { return false }, tenantA)
+	noErr(t, in(func(tx store.Tx) error { return tx.BeginAttempts(ctx, re) }))
 	again := make([]store.AttemptWrite, sends)
+	wantAttempts = wantAttempts[:0]
 	for i := range fin {
-		again[i] = store.AttemptWrite{Attempt: fin[i].Attempt, Delivery: fin[i].Delivery}
+		again[i] = store.AttemptWrite{Attempt: outcome(*re[i].Attempt, 200, "delivered"), Delivery: fin[i].Delivery}
 		again[i].Delivery.Reason, again[i].Delivery.Keys = "again", nil
+		first := *ws[i].Attempt
+		if fin[i].Attempt != nil {
+			first = *fin[i].Attempt
+		}
+		wantAttempts = append(wantAttempts, first, *again[i].Attempt)
 	}
 	noErr(t, in(func(tx store.Tx) error { return tx.FinishAttempts(ctx, again) }))
 	equal(t, "a later write keeps the keys", coverage(), []store.KeysCount{{DestinationID: w.dstA.ID, Keys: 0b101, Events: 1}})
+	for i := range finished {
+		finished[i].Reason = "again"
+	}
+	equal(t, "the later outcomes: deliveries", rows(ds...), finished)
+	equal(t, "the later outcomes: attempts", attemptsOf(ds...), wantAttempts)
 	missing := *fin[1].Attempt
 	missing.ID = "no-such-attempt"
 	lost := make([]store.AttemptWrite, sends)
@@ -179,9 +194,6 @@ func attemptWrites(t *testing.T, s store.Store, sends int) {
 	}
 	foreign := *fin[1].Attempt
 	foreign.TenantID, foreign.Outcome = w.b.ID, "permanent"
-	for i := range finished {
-		finished[i].Reason = "again"
-	}
 	for _, c := range []struct {
 		what string
 		a    *store.Attempt

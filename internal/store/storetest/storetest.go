@@ -63,6 +63,7 @@ func Run(t *testing.T, open Open) {
 		{"DeliveryJob", testDeliveryJob},
 		{"UpdateDeliveryIf", testUpdateDeliveryIf},
 		{"AttemptWrites", testAttemptWrites},
+		{"OutcomeAwaitsItsAttempt", testOutcomeAwaitsItsAttempt},
 		{"IdentifierCoverage", testIdentifierCoverage},
 		{"DedupCoverage", testDedupCoverage},
 		{"Audit", testAudit},
