@@ -543,7 +543,7 @@ func RescueAfter(batchWindow, sendTimeout time.Duration) time.Duration {
 // NewOutcomes builds the delivery outcome counter (hub_deliveries_total) for Worker.Outcomes.
 func NewOutcomes() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hub", Name: "deliveries_total",
-		Help: "Delivery outcomes recorded, by destination type, outcome (delivered, retried, dead, skipped, resent_after_crash, waited: put back at the destination's concurrency limit) and reason."},
+		Help: "Delivery outcomes recorded, by destination type, outcome (delivered, retried, dead, skipped, resent_after_crash, waited: put back at the destination's concurrency limit, superseded: a late outcome that left its delivery to a newer write) and reason."},
 		[]string{"destination_type", "outcome", "reason"})
 }
 
@@ -554,6 +554,10 @@ const (
 	// OutcomeWaited counts jobs put back on the queue because their destination was at its
 	// concurrency limit (nothing was sent).
 	OutcomeWaited = "waited"
+	// OutcomeSuperseded counts sends whose outcome came after their delivery had moved on (a
+	// replay, an erasure, a later send): recorded on the attempt, not on the delivery
+	// (store.Writer.FinishAttempts), and counted here instead of as its delivery's state.
+	OutcomeSuperseded = "superseded"
 )
 
 // ReasonNotRecorded is the reason when the attempt could not be recorded before sending (the
@@ -836,6 +840,9 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 		if err := w.finish(ctx, ds.Type, d, store.DeliveryRetrying, out.Reason, &attempt); err != nil {
 			return err
 		}
+		if attempt.Superseded {
+			return nil // the delivery moved on without this job (a replay's job sends it)
+		}
 		if out.RetryAfter > 0 {
 			return river.JobSnooze(out.RetryAfter)
 		}
@@ -989,6 +996,12 @@ func (w *Worker) finish(ctx context.Context, destType string, d store.Delivery, 
 // when confirm is not nil: the confirm job of an accepted delivery. A delivery.dead notice
 // (PlanDead) is planned in that transaction too. The live view, the counter and the log follow
 // the commit, in the job's goroutine.
+//
+// An outcome whose delivery no longer awaits its attempt (at.Superseded once written: a replay,
+// an erasure or a later send moved the row on while this send was on the wire) changed only its
+// attempt (store.Writer.FinishAttempts): it plans no notice and no confirm job, publishes no
+// live event, and counts as superseded, not as the state it would have written, so nothing the
+// newer writer recorded is counted twice.
 func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delivery, state store.DeliveryState, reason string, at *store.Attempt,
 	confirm *ConfirmArgs, opts *river.InsertOpts) error {
 	now := w.now()
@@ -1008,6 +1021,9 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 	var then func(ctx context.Context, tx store.Tx) error
 	if state == store.DeliveryDead || confirm != nil {
 		then = func(ctx context.Context, tx store.Tx) error {
+			if at != nil && at.Superseded {
+				return nil // the row was not written: nothing follows from it
+			}
 			if state == store.DeliveryDead {
 				if err := PlanDead(ctx, tx, w.Dests, d, now); err != nil {
 					return err
@@ -1032,6 +1048,12 @@ func (w *Worker) finishThen(ctx context.Context, destType string, d store.Delive
 	}
 	if err != nil {
 		return fmt.Errorf("delivery: record %s: %w", d.ID, err)
+	}
+	if at != nil && at.Superseded {
+		w.count(destType, OutcomeSuperseded, reasonOf(reason))
+		w.Log.Info("delivery: late outcome recorded on its attempt only; the delivery had moved on (a replay, an erasure or a later send)",
+			"delivery_id", d.ID, "attempt_id", at.ID, "destination_id", d.DestinationID, "destination_type", destType, "outcome", at.Outcome)
+		return nil
 	}
 	w.Live.Delivery(d)
 	switch state {

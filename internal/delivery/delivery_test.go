@@ -42,8 +42,11 @@ type env struct {
 	n        int
 	// delay holds every request to the fake before it answers (a slow platform that accepts).
 	delay atomic.Int64
-	keys  *pii.Keyring
-	reg   *dest.Registry
+	// hold, when set, holds the next request to arrive at the fake until the channel is
+	// closed (one send on the wire for as long as a test needs); the others pass.
+	hold atomic.Pointer[chan struct{}]
+	keys *pii.Keyring
+	reg  *dest.Registry
 	// dialect is the store's (teststore.Dialects).
 	dialect string
 }
@@ -70,6 +73,9 @@ func newEnvOn(t *testing.T, st store.Store, dialect string) *env {
 	fake.Hang = 5 * time.Second
 	e := &env{st: st, fake: fake, keys: keys, outcomes: delivery.NewOutcomes(), dialect: dialect}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := e.hold.Swap(nil); h != nil {
+			<-*h
+		}
 		time.Sleep(time.Duration(e.delay.Load()))
 		fake.ServeHTTP(w, r)
 	}))

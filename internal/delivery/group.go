@@ -28,8 +28,14 @@ const groupTimeout = 10 * time.Second
 // together (store.Tx.FinishAttempts: on PostgreSQL, for a group of 10 or more, two statements
 // over arrays, where each row was two statements of its own), then each write's own writes, in
 // the order queued. Two writes of one delivery in a group (a replay's outcome beside its
-// original's) make FinishAttempts refuse the group, as it takes each delivery once; each write
-// is then retried alone, below.
+// original's) may make FinishAttempts refuse the group, as it takes each delivery once; each
+// write is then retried alone, below, where the one whose attempt the row no longer awaits is
+// recorded superseded.
+//
+// A write whose delivery moved on while its send was on the wire (a replay, an erasure, a later
+// send: the row no longer awaits its attempt) is no failure: FinishAttempts records its
+// attempt superseded, leaves the row as the newer writer left it, and the group commits with
+// every other write's outcome; its fn sees the attempt superseded and writes nothing.
 //
 // Each write keeps its own result. When a group's transaction fails, every write of it is
 // retried alone in its own transaction, so a write that fails fails only its own caller.

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +210,74 @@ func TestReplayWhileSendingIsRefused(t *testing.T) {
 		}
 		if got, at := e.state(t, lost); got.State != store.DeliveryDelivered || got.Resends != 1 || len(at) != 2 || !at[1].Resend {
 			t.Fatalf("after the replay of a lost outcome: %+v %+v", got, at)
+		}
+	})
+}
+
+// A send whose answer comes after its job's timeout, once an operator's replay was accepted
+// (sendingNow lets it past that limit) and has sent the delivery again, changes only its own
+// attempt: the delivery ends as the replay's run left it (delivered once, its resend counted,
+// its DeliveredAt), the late attempt keeps what the platform answered and is marked
+// superseded, and the late outcome is counted as superseded, not as a second delivery.
+func TestLateOutcomeAfterReplay(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC()
+		d := e.order(t, now.Add(-time.Minute))
+		delivered := func() float64 { return counter(e.outcomes.WithLabelValues("meta", "delivered", "")) }
+		superseded := func() float64 {
+			return counter(e.outcomes.WithLabelValues("meta", delivery.OutcomeSuperseded, "")) +
+				counter(e.outcomes.WithLabelValues("meta", delivery.OutcomeSuperseded, "timeout"))
+		}
+		deliveredBefore, supersededBefore := delivered(), superseded()
+
+		// The first send hangs on the wire.
+		hold := make(chan struct{})
+		e.hold.Store(&hold)
+		first := make(chan error, 1)
+		go func() { first <- e.worker.Work(ctx, job(d, 1, 0)) }()
+		poll(t, "the first send on the wire", func() bool { return e.hold.Load() == nil })
+		released := false
+		defer func() {
+			if !released {
+				close(hold)
+			}
+		}()
+
+		// Past a job's timeout the operator's replay is accepted, and another worker (the job
+		// was cancelled, or its worker is slow) sends it again.
+		later := time.Now().UTC().Add(delivery.JobTimeout(time.Second, delivery.SendTimeout(e.reg)) + time.Minute)
+		res, err := delivery.ReplayOne(ctx, e.st, e.reg, e.tenant.ID, d.ID, later, false)
+		if err != nil || res.Queued != 1 {
+			t.Fatalf("replay past the job's timeout: %+v %v", res, err)
+		}
+		if err := e.newWorker(e.st).Work(ctx, job(d, 1, 1)); err != nil {
+			t.Fatal(err)
+		}
+		replayed, _ := e.state(t, d)
+		if replayed.State != store.DeliveryDelivered || replayed.InFlight || replayed.Resends != 1 || replayed.Attempts != 1 || replayed.DeliveredAt == nil {
+			t.Fatalf("after the replay's send: %+v", replayed)
+		}
+
+		// Now the first send's answer arrives.
+		released = true
+		close(hold)
+		if err := <-first; err != nil {
+			t.Fatalf("the first send's job: %v, want nil (its delivery is the replay's now)", err)
+		}
+		got, at := e.state(t, d)
+		if !reflect.DeepEqual(got, replayed) {
+			t.Fatalf("the late outcome changed the delivery:\n got  %+v\n want %+v", got, replayed)
+		}
+		if len(at) != 2 || !at[0].Superseded || at[0].Outcome == store.AttemptInFlight || at[0].Outcome == store.AttemptResentAfterCrash ||
+			at[1].Superseded || at[1].Outcome != "delivered" || !at[1].Replay || !at[1].Resend {
+			t.Fatalf("attempts: %+v", at)
+		}
+		if n := delivered() - deliveredBefore; n != 1 {
+			t.Fatalf("delivered counted %v times, want 1", n)
+		}
+		if n := superseded() - supersededBefore; n != 1 {
+			t.Fatalf("superseded counted %v times, want 1", n)
 		}
 	})
 }
