@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/attribution"
+	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/httpx"
 	"github.com/hubtrack/hub/internal/store"
@@ -422,6 +423,11 @@ type Attempt struct {
 	EventIDs  []string `json:"event_ids,omitempty"`
 	// Resend: this send repeated one whose outcome was lost.
 	Resend bool `json:"resend"`
+	// Superseded: this outcome arrived after the delivery had moved on (a replay, an erasure,
+	// a later send); it is what the platform answered, but did not change the delivery. Text
+	// says so in a sentence, by language, on a superseded attempt only.
+	Superseded bool              `json:"superseded"`
+	Text       map[string]string `json:"text,omitempty"`
 }
 
 func deliveryView(d store.Delivery) Delivery {
@@ -438,9 +444,13 @@ func (a *API) deliveryWithAttempts(ctx context.Context, d store.Delivery) (Deliv
 	}
 	v.AttemptLog = make([]Attempt, 0, len(at))
 	for _, t := range at {
-		v.AttemptLog = append(v.AttemptLog, Attempt{ID: t.ID, At: t.At, HTTPStatus: t.HTTPStatus, LatencyMS: t.LatencyMS,
+		a := Attempt{ID: t.ID, At: t.At, HTTPStatus: t.HTTPStatus, LatencyMS: t.LatencyMS,
 			Outcome: t.Outcome, Code: t.Code, Message: t.Message, TraceID: t.TraceID, Replay: t.Replay,
-			RequestID: t.RequestID, EventIDs: t.EventIDs, Resend: t.Resend})
+			RequestID: t.RequestID, EventIDs: t.EventIDs, Resend: t.Resend, Superseded: t.Superseded}
+		if t.Superseded {
+			a.Text = map[string]string{"en": delivery.SupersededWords.EN, "pt-BR": delivery.SupersededWords.PT}
+		}
+		v.AttemptLog = append(v.AttemptLog, a)
 	}
 	return v, nil
 }

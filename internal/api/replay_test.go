@@ -66,3 +66,50 @@ func TestReplayOfStaleDeliverySaysWhy(t *testing.T) {
 		}
 	})
 }
+
+// An answer that arrived after its delivery had moved on (an operator's replay while the send
+// was on the wire) is in the delivery's attempt_log as the platform gave it, marked superseded,
+// with a sentence in both languages that it did not change the delivery.
+func TestSupersededAttemptSaysSo(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		a := e.tenant("acme")
+		sending := a.Delivery
+		sending.State, sending.InFlight = store.DeliveryPending, true
+		late := store.Attempt{TenantID: a.ID, DeliveryID: a.Delivery.ID, Outcome: store.AttemptInFlight}
+		if err := st.Tx(ctx, func(tx store.Tx) error {
+			return tx.BeginAttempts(ctx, []store.AttemptWrite{{Attempt: &late, Delivery: sending}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		replayed := sending
+		replayed.Reason = "replay requested"
+		if err := st.UpdateDelivery(ctx, replayed); err != nil {
+			t.Fatal(err)
+		}
+		done := sending
+		done.State, done.InFlight = store.DeliveryDelivered, false
+		late.Outcome, late.HTTPStatus = "delivered", 200
+		if err := st.Tx(ctx, func(tx store.Tx) error {
+			return tx.FinishAttempts(ctx, []store.AttemptWrite{{Attempt: &late, Delivery: done}})
+		}); err != nil || !late.Superseded {
+			t.Fatalf("the late outcome: %v, superseded %v", err, late.Superseded)
+		}
+
+		var d api.Delivery
+		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/deliveries/"+a.Delivery.ID, nil).json(t, &d)
+		if d.State != string(store.DeliveryPending) || d.Reason != "replay requested" || len(d.AttemptLog) != 2 {
+			t.Fatalf("delivery %+v", d)
+		}
+		first, got := d.AttemptLog[0], d.AttemptLog[1]
+		if first.Superseded || first.Text != nil {
+			t.Errorf("the first attempt: %+v", first)
+		}
+		if !got.Superseded || got.Outcome != "delivered" || got.HTTPStatus != 200 ||
+			!strings.Contains(got.Text["en"], "did not change the delivery") || !strings.Contains(got.Text["pt-BR"], "não alterou a entrega") {
+			t.Errorf("the late attempt: %+v", got)
+		}
+	})
+}

@@ -560,6 +560,14 @@ const (
 	OutcomeSuperseded = "superseded"
 )
 
+// SupersededWords is the sentence the API and the dashboard show on a superseded attempt
+// (store.Attempt.Superseded): its outcome is what the platform answered, but the delivery had
+// moved on and keeps the newer state.
+var SupersededWords = dest.Words{
+	EN: "This answer arrived after the delivery had moved on (a replay, an erasure or a later send): it is recorded here and did not change the delivery.",
+	PT: "Esta resposta chegou depois que a entrega já tinha mudado (um reenvio, uma exclusão ou um envio mais novo): fica registrada aqui e não alterou a entrega.",
+}
+
 // ReasonNotRecorded is the reason when the attempt could not be recorded before sending (the
 // store failed), so nothing was sent; the job retries.
 const ReasonNotRecorded = "not_recorded"

@@ -3,6 +3,7 @@ package web
 import (
 	"strings"
 
+	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 )
 
@@ -266,6 +267,8 @@ var catalogue = map[string]msg{
 	"order.answer":               {"Platform's answer", "Resposta da plataforma"},
 	"order.badge_replay":         {"resent", "reenvio"},
 	"order.badge_resent":         {"resent after crash", "reenviado após falha"},
+	"order.badge_superseded":     {"late answer", "resposta atrasada"},
+	"order.superseded":           {delivery.SupersededWords.EN, delivery.SupersededWords.PT},
 	"order.trace":                {"trace %s", "rastreio %s"},
 	"order.no_delivery":          {"No delivery planned for this order (no destination, or the status is not sent).", "Nenhuma entrega prevista para este pedido (não há destino, ou este status não é enviado)."},
 	"order.history":              {"Status history", "Histórico de status"},

@@ -242,6 +242,26 @@ func TestFlow(t *testing.T) {
 			if err := e.st.UpdateDelivery(ctx, resent); err != nil {
 				t.Fatal(err)
 			}
+			// An answer that arrived after the delivery had moved on (here an UpdateDelivery, as a
+			// replay writes) is shown on its attempt, in words, and changed nothing else.
+			late, sending := store.Attempt{TenantID: tenant.ID, DeliveryID: resent.ID, Outcome: store.AttemptInFlight}, resent
+			sending.InFlight = true
+			if err := e.st.Tx(ctx, func(tx store.Tx) error {
+				return tx.BeginAttempts(ctx, []store.AttemptWrite{{Attempt: &late, Delivery: sending}})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.st.UpdateDelivery(ctx, resent); err != nil {
+				t.Fatal(err)
+			}
+			late.Outcome, late.HTTPStatus, sending.InFlight = "delivered", 200, false
+			if err := e.st.Tx(ctx, func(tx store.Tx) error {
+				return tx.FinishAttempts(ctx, []store.AttemptWrite{{Attempt: &late, Delivery: sending}})
+			}); err != nil || !late.Superseded {
+				t.Fatalf("the late answer: %v, superseded %v", err, late.Superseded)
+			}
+			mustContain(t, "order page with a late answer", c.get("/orders/"+o.ID).body, "late answer",
+				"This answer arrived after the delivery had moved on (a replay, an erasure or a later send): it is recorded here and did not change the delivery.")
 			mustContain(t, "orders list", c.get("/orders").body, "HP0000000001")
 			mustContain(t, "orders filtered", c.get("/orders?state=delivered&provider=hotmart").body, "HP0000000001")
 			// The search box: the gateway's order id, the buyer's e-mail (any case) or phone (as
