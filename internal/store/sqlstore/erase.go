@@ -316,7 +316,7 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 // not delivered about any delivery of id (they carry what its order or touchpoint says). A
 // delivered one stays as it is: it is history. It returns how many it skipped.
 func (q *queries) cancelDeliveries(ctx context.Context, tenantID, col, id string, now any) (int64, error) {
-	const set = `UPDATE deliveries SET state = $3, reason = $4, in_flight = $5, updated_at = $6
+	const set = `UPDATE deliveries SET state = $3, reason = $4, in_flight = $5, updated_at = $6, attempt_id = NULL
 		WHERE tenant_id = $1 AND state <> $7 AND NOT (state = $3 AND reason = $4) AND `
 	args := []any{tenantID, id, string(store.DeliverySkipped), store.ReasonErased, false, now, string(store.DeliveryDelivered)}
 	// The notices first: their subjects are found by col whatever their own state.

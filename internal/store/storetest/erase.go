@@ -57,10 +57,19 @@ func testErasePersonDeliveries(t *testing.T, s store.Store) {
 	lead := deliver(store.Delivery{TouchpointID: tps[0].ID, DestinationID: w.dstA.ID, EventName: "Lead"}, store.DeliveryPending, "", false)
 	notice := deliver(store.Delivery{SubjectID: dead.ID, DestinationID: dst2.ID, EventName: domain.EventDeliveryDead}, store.DeliveryRetrying, "timeout", false)
 	othersPending := deliver(store.Delivery{OrderID: other.ID, DestinationID: w.dstA.ID, EventName: "Purchase"}, store.DeliveryPending, "", false)
+	// A send on the wire as the worker starts one (BeginAttempts): its outcome arrives after
+	// the erasure and must not revive the delivery.
+	wire := deliver(store.Delivery{OrderID: o.ID, DestinationID: w.dstA.ID, EventName: "AddPaymentInfo"}, store.DeliveryPending, "", false)
+	sending := wire
+	sending.InFlight, sending.UpdatedAt = true, micro(at(3*time.Minute))
+	wireAttempt := &store.Attempt{TenantID: w.a.ID, DeliveryID: wire.ID, At: at(3 * time.Minute), Outcome: store.AttemptInFlight, RequestID: "req-wire"}
+	noErr(t, s.Tx(ctx, func(tx store.Tx) error {
+		return tx.BeginAttempts(ctx, []store.AttemptWrite{{Attempt: wireAttempt, Delivery: sending}})
+	}))
 
 	res, err := s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "EM"}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
 	noErr(t, err)
-	equal(t, "deliveries cancelled", res.DeliveriesCancelled, int64(7))
+	equal(t, "deliveries cancelled", res.DeliveriesCancelled, int64(8))
 	equal(t, "orders scrubbed", res.OrdersScrubbed, int64(1))
 
 	erased := must(s.GetOrder(ctx, w.a.ID, o.ID))(t)
@@ -75,7 +84,7 @@ func testErasePersonDeliveries(t *testing.T, s store.Store) {
 	if job.Order == nil || job.Order.ErasedAt == nil || !job.Order.ErasedAt.Equal(*erased.ErasedAt) {
 		t.Errorf("delivery job's order: %+v, want ErasedAt %v", job.Order, erased.ErasedAt)
 	}
-	for _, d := range []store.Delivery{pending, retrying, dead, inFlight, consent, lead, notice} {
+	for _, d := range []store.Delivery{pending, retrying, dead, inFlight, consent, lead, notice, wire} {
 		got := must(s.GetDelivery(ctx, w.a.ID, d.ID))(t)
 		if got.State != store.DeliverySkipped || got.Reason != store.ReasonErased || got.InFlight || !got.UpdatedAt.Equal(*erased.ErasedAt) {
 			t.Errorf("%s %s (was %s %q, in flight %v) after erasure: %s %q in flight %v, updated %v; want skipped %q, not in flight, updated %v",
@@ -92,7 +101,23 @@ func testErasePersonDeliveries(t *testing.T, s store.Store) {
 			skippedErased += r.Deliveries
 		}
 	}
-	equal(t, "report counts the order's erased deliveries", skippedErased, 5)
+	equal(t, "report counts the order's erased deliveries", skippedErased, 6)
+
+	// The send on the wire answers now: its attempt keeps what the platform said, marked
+	// superseded, and the delivery stays skipped as the erasure left it.
+	answer := *wireAttempt
+	answer.HTTPStatus, answer.Outcome = 200, "delivered"
+	late := sending
+	late.State, late.InFlight, late.Attempts, late.UpdatedAt, late.DeliveredAt = store.DeliveryDelivered, false, 1, micro(at(4*time.Minute)), microPtr(at(4*time.Minute))
+	noErr(t, s.Tx(ctx, func(tx store.Tx) error {
+		return tx.FinishAttempts(ctx, []store.AttemptWrite{{Attempt: &answer, Delivery: late}})
+	}))
+	if got := must(s.GetDelivery(ctx, w.a.ID, wire.ID))(t); got.State != store.DeliverySkipped || got.Reason != store.ReasonErased || got.DeliveredAt != nil {
+		t.Errorf("a send's outcome after the erasure revived its delivery: %s %q delivered at %v", got.State, got.Reason, got.DeliveredAt)
+	}
+	if at := must(s.ListAttempts(ctx, w.a.ID, wire.ID))(t); len(at) != 1 || !at[0].Superseded || at[0].Outcome != "delivered" {
+		t.Errorf("the late attempt: %+v, want one, superseded, outcome delivered", at)
+	}
 
 	// A later event of her order (a refund's webhook names her again) changes its status and
 	// amount but does not bring her back: the buyer and the tracking stay as the erasure left
