@@ -3,12 +3,14 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
+	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
 	"github.com/hubtrack/hub/internal/dest/webhook"
 	"github.com/hubtrack/hub/internal/domain"
 	"github.com/hubtrack/hub/internal/pii"
@@ -171,6 +173,87 @@ func TestRefundAfterErasureSendsNothing(t *testing.T) {
 		}
 		if n := len(e.fake.Accepted()); n != 0 {
 			t.Errorf("the platform got %d events about the erased person", n)
+		}
+	})
+}
+
+// A send on the wire when its buyer is erased: the erasure skips the delivery at once, and the
+// send's late answer, here a permanent failure, is recorded on its attempt only (superseded).
+// The delivery stays skipped as the erasure left it, no delivery.dead notice about it is
+// planned (it would carry what her order says), the job neither fails nor retries, and the
+// outcome is counted superseded, not dead.
+func TestLateOutcomeAfterErasure(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		e.reg.Register(webhook.New(dest.Env{}))
+		now := time.Now().UTC()
+		d := e.order(t, now.Add(-time.Minute))
+		// The webhook that would hear of a dead delivery, added after the purchase was planned.
+		hook := store.Destination{TenantID: e.tenant.ID, Type: "webhook", Name: "hook-dead", Enabled: true,
+			Config: json.RawMessage(`{"url":"https://example.com/h","events":"DeliveryDead"}`), CreatedAt: now, UpdatedAt: now}
+		if err := e.st.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			hook, err = tx.CreateDestination(ctx, hook)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		dead := func() float64 { return counter(e.outcomes.WithLabelValues("meta", "dead", dest.ReasonInvalidToken)) }
+		superseded := func() float64 {
+			return counter(e.outcomes.WithLabelValues("meta", delivery.OutcomeSuperseded, dest.ReasonInvalidToken))
+		}
+		deadBefore, supersededBefore := dead(), superseded()
+
+		e.fake.Reset()
+		if err := e.fake.Inject(fakemeta.Fault{Mode: fakemeta.ModeInvalidToken, Count: 1}); err != nil {
+			t.Fatal(err)
+		}
+		hold := make(chan struct{})
+		e.hold.Store(&hold)
+		first := make(chan error, 1)
+		go func() { first <- e.worker.Work(ctx, job(d, 1, 0)) }()
+		poll(t, "the send on the wire", func() bool { return e.hold.Load() == nil })
+		released := false
+		defer func() {
+			if !released {
+				close(hold)
+			}
+		}()
+
+		if res := e.erase(t); res.DeliveriesCancelled != 1 {
+			t.Fatalf("erasure with a send on the wire: %+v, want its delivery cancelled", res)
+		}
+		erased, _ := e.state(t, d)
+		if erased.State != store.DeliverySkipped || erased.Reason != store.ReasonErased || erased.InFlight {
+			t.Fatalf("after the erasure: %+v", erased)
+		}
+
+		released = true
+		close(hold)
+		if err := <-first; err != nil {
+			t.Fatalf("the send's job: %v, want nil (its delivery was erased)", err)
+		}
+		got, at := e.state(t, d)
+		if !reflect.DeepEqual(got, erased) {
+			t.Fatalf("the late outcome changed the erased delivery:\n got  %+v\n want %+v", got, erased)
+		}
+		if len(at) != 1 || !at[0].Superseded || at[0].Outcome == store.AttemptInFlight {
+			t.Fatalf("attempts: %+v, want the one send, superseded, with the platform's answer", at)
+		}
+		all, err := e.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: e.tenant.ID, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range all {
+			if n.EventName == domain.EventDeliveryDead {
+				t.Errorf("a delivery.dead notice was planned about the erased buyer's delivery: %+v", n)
+			}
+		}
+		if n := dead() - deadBefore; n != 0 {
+			t.Errorf("dead counted %v times, want 0", n)
+		}
+		if n := superseded() - supersededBefore; n != 1 {
+			t.Errorf("superseded counted %v times, want 1", n)
 		}
 	})
 }
