@@ -54,7 +54,7 @@ func TestErasureSkipsDeliveries(t *testing.T) {
 		for _, id := range []string{a.Delivery.ID, refund.ID} {
 			d := states[id]
 			if d.State != string(store.DeliverySkipped) || d.Reason != store.ReasonErased ||
-				!strings.Contains(d.ReasonText["en"], "nothing more about her is sent") ||
+				!strings.Contains(d.ReasonText["en"], "nothing more about them is sent") ||
 				!strings.Contains(d.ReasonText["pt-BR"], "nada mais sobre ela é enviado") {
 				t.Errorf("delivery %s after the erasure: %+v", id, d)
 			}
@@ -63,7 +63,7 @@ func TestErasureSkipsDeliveries(t *testing.T) {
 			t.Errorf("the delivered delivery after the erasure: %+v", d)
 		}
 
-		const why = "is about a person whose data was erased; nothing more about her is sent, and a replay cannot send it, with force or not"
+		const why = "is about a person whose data was erased; nothing more about them is sent, and a replay cannot send it, with force or not"
 		for _, id := range []string{a.Delivery.ID, delivered.ID} {
 			p := e.must(http.StatusConflict, a.AdminKey, "POST", "/api/v1/deliveries/"+id+"/replay", map[string]any{"force": true}).problem(t)
 			if !strings.Contains(p.Detail, why) {

@@ -402,7 +402,7 @@ type Delivery struct {
 // reasonTexts are the sentences of Delivery.ReasonText, by reason code and language (Languages).
 var reasonTexts = map[string]map[string]string{
 	store.ReasonErased: {
-		"en":    "This person's data was erased, so nothing more about her is sent to any destination; this delivery was not sent, and no replay sends it.",
+		"en":    "This person's data was erased, so nothing more about them is sent to any destination; this delivery was not sent, and no replay sends it.",
 		"pt-BR": "Os dados desta pessoa foram apagados, então nada mais sobre ela é enviado a nenhum destino; esta entrega não foi enviada, e nenhum reenvio a envia.",
 	},
 }

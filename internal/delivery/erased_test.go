@@ -52,7 +52,7 @@ func TestReplayRefusesErased(t *testing.T) {
 		if got, _ := e.state(t, delivered); got.State != store.DeliveryDelivered {
 			t.Fatalf("the delivered purchase after the erasure: %+v", got)
 		}
-		const why = "this purchase is about a person whose data was erased; nothing more about her is sent, and a replay cannot send it, with force or not"
+		const why = "this purchase is about a person whose data was erased; nothing more about them is sent, and a replay cannot send it, with force or not"
 		for _, d := range []store.Delivery{delivered, dead, pending} {
 			for _, force := range []bool{false, true} {
 				res, err := delivery.ReplayOne(ctx, e.st, e.reg, e.tenant.ID, d.ID, now, force)

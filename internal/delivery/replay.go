@@ -252,7 +252,7 @@ func erasedDetail(d store.Delivery) string {
 	if d.EventName == domain.EventPurchase {
 		what = "this purchase"
 	}
-	return what + " is about a person whose data was erased; nothing more about her is sent, and a replay cannot send it, with force or not"
+	return what + " is about a person whose data was erased; nothing more about them is sent, and a replay cannot send it, with force or not"
 }
 
 // sendingNow reports whether d's send is on the wire now: d is in flight with an attempt in

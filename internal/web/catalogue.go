@@ -224,7 +224,7 @@ var catalogue = map[string]msg{
 	// Order.
 	"order.test_note":            {"This is a test purchase (buyer teste@hub.invalid), sent from Hub's “Send a test purchase”. Your destinations received it in their test mode, so it is not in your results.", "Esta é uma compra de teste (comprador teste@hub.invalid), enviada pelo “Enviar compra de teste” do Hub. Os seus destinos receberam a compra no modo de teste deles, então ela não entra nos seus resultados."},
 	"order.back":                 {"← Orders", "← Pedidos"},
-	"order.erased_note":          {"This person's data was erased on %s; nothing more about her is sent, and her deliveries cannot be sent again.", "Os dados desta pessoa foram apagados em %s; nada mais sobre ela é enviado, e as entregas dela não podem ser reenviadas."},
+	"order.erased_note":          {"This person's data was erased on %s; nothing more about them is sent, and their deliveries cannot be sent again.", "Os dados desta pessoa foram apagados em %s; nada mais sobre ela é enviado, e as entregas dela não podem ser reenviadas."},
 	"order.h1":                   {"Order %s", "Pedido %s"},
 	"order.replay_all":           {"Replay all deliveries", "Reenviar todas as entregas"},
 	"order.replay":               {"Replay", "Reenviar"},

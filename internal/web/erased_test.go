@@ -16,7 +16,7 @@ import (
 
 // TestErasedBuyerOrderPage: after the dashboard erases a buyer, her order's page says, in
 // English and in Portuguese, that her data was erased on that day (in the tenant's time zone)
-// and that nothing more about her is sent; her delivery shows the reason in words, and no
+// and that nothing more about them is sent; her delivery shows the reason in words, and no
 // Replay button is offered, for the order or for a delivery.
 func TestErasedBuyerOrderPage(t *testing.T) {
 	for _, b := range backends {
@@ -62,7 +62,7 @@ func TestErasedBuyerOrderPage(t *testing.T) {
 			}
 			day := got.ErasedAt.In(loc)
 			for lang, want := range map[string][]string{
-				"en": {"This person's data was erased on " + day.Format("Jan 2, 2006") + "; nothing more about her is sent",
+				"en": {"This person's data was erased on " + day.Format("Jan 2, 2006") + "; nothing more about them is sent",
 					"Person's data erased", "nothing more about them is sent to any destination"},
 				"pt-BR": {"Os dados desta pessoa foram apagados em " + day.Format("02/01/2006") + "; nada mais sobre ela é enviado",
 					"Dados da pessoa apagados", "nada mais sobre ela é enviado a nenhum destino"},

@@ -186,7 +186,7 @@ var reasonMessages = map[string][4]msg{
 		{"Person's data erased", "Dados da pessoa apagados"},
 		{"This person's data was erased at their request, so nothing more about them is sent to any destination, and this event was not sent.", "Os dados desta pessoa foram apagados a pedido dela, então nada mais sobre ela é enviado a nenhum destino, e este evento não foi enviado."},
 		{"Nothing to fix: an erasure cannot be undone, and no resend sends it.", "Não há o que corrigir: a exclusão não pode ser desfeita, e nenhum reenvio envia este evento."},
-		{"they are about a person whose data was erased; nothing more about her is sent", "são de uma pessoa cujos dados foram apagados; nada mais sobre ela é enviado"}},
+		{"they are about a person whose data was erased; nothing more about them is sent", "são de uma pessoa cujos dados foram apagados; nada mais sobre ela é enviado"}},
 	// A replay's own reasons for leaving a delivery alone (delivery.Replay…): never a
 	// delivery's reason, only the clause of a replay's message.
 	delivery.ReplayDelivered: {
