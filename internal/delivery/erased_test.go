@@ -28,6 +28,26 @@ func (e *env) erase(t *testing.T) store.ErasureResult {
 	return res
 }
 
+// webhookDest registers the webhook destination type and creates one of the env's tenant that
+// takes events (its events setting).
+func (e *env) webhookDest(t *testing.T, name, events string, at time.Time) store.Destination {
+	t.Helper()
+	e.reg.Register(webhook.New(dest.Env{}))
+	cfg, err := json.Marshal(map[string]string{"url": "https://example.com/h", "events": events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := store.Destination{TenantID: e.tenant.ID, Type: "webhook", Name: name, Enabled: true, Config: cfg, CreatedAt: at, UpdatedAt: at}
+	if err := e.st.Tx(context.Background(), func(tx store.Tx) error {
+		var err error
+		hook, err = tx.CreateDestination(context.Background(), hook)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return hook
+}
+
 // Once a person is erased, no replay sends anything about her: not in bulk (a range, a
 // destination's dead deliveries), not by id, not with force, a delivered purchase (history)
 // included; each refusal says why in a sentence. A job still queued for one sends nothing.
@@ -98,17 +118,8 @@ func TestReplayRefusesErased(t *testing.T) {
 func TestRefundAfterErasureSendsNothing(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
-		e.reg.Register(webhook.New(dest.Env{}))
 		paidAt := time.Now().UTC().Add(-time.Hour)
-		hook := store.Destination{TenantID: e.tenant.ID, Type: "webhook", Name: "hook-refunds", Enabled: true,
-			Config: json.RawMessage(`{"url":"https://example.com/h","events":"orderrefunded,DeliveryDead"}`), CreatedAt: paidAt, UpdatedAt: paidAt}
-		if err := e.st.Tx(ctx, func(tx store.Tx) error {
-			var err error
-			hook, err = tx.CreateDestination(ctx, hook)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		hook := e.webhookDest(t, "hook-refunds", "orderrefunded,DeliveryDead", paidAt)
 		oe := store.OrderEvent{TenantID: e.tenant.ID, Provider: "hotmart", ExternalID: "HP-erased", EventKey: "paid",
 			Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: paidAt, AmountMinor: 19700, Currency: "BRL",
 			Buyer:    store.Buyer{EmailHash: pii.SHA256Hex("maria.teste@example.com")},
@@ -185,19 +196,10 @@ func TestRefundAfterErasureSendsNothing(t *testing.T) {
 func TestLateOutcomeAfterErasure(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
-		e.reg.Register(webhook.New(dest.Env{}))
 		now := time.Now().UTC()
 		d := e.order(t, now.Add(-time.Minute))
 		// The webhook that would hear of a dead delivery, added after the purchase was planned.
-		hook := store.Destination{TenantID: e.tenant.ID, Type: "webhook", Name: "hook-dead", Enabled: true,
-			Config: json.RawMessage(`{"url":"https://example.com/h","events":"DeliveryDead"}`), CreatedAt: now, UpdatedAt: now}
-		if err := e.st.Tx(ctx, func(tx store.Tx) error {
-			var err error
-			hook, err = tx.CreateDestination(ctx, hook)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		e.webhookDest(t, "hook-dead", "DeliveryDead", now)
 		dead := func() float64 { return counter(e.outcomes.WithLabelValues("meta", "dead", dest.ReasonInvalidToken)) }
 		superseded := func() float64 {
 			return counter(e.outcomes.WithLabelValues("meta", delivery.OutcomeSuperseded, dest.ReasonInvalidToken))
