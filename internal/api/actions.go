@@ -236,8 +236,9 @@ type ErasureResult struct {
 
 // erase removes a data subject's raw webhooks, identity links, hashed identifiers, IP and user
 // agent, and the e-mail and phone wherever raw text holds them, and skips her deliveries not
-// delivered (see store.Reader.ErasePerson), then the identity keys an earlier version's hot index may have left in the cache. The e-mail
-// and phone are never stored or logged; the audit entry records counts.
+// delivered (see store.Reader.ErasePerson), then the identity keys an earlier version's hot
+// index may have left in the cache. The e-mail and phone are never stored or logged; the audit
+// entry records counts.
 func (a *API) erase(w http.ResponseWriter, r *http.Request, p principal) error {
 	var body erasureBody
 	if err := a.decode(w, r, &body); err != nil {

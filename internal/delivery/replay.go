@@ -156,7 +156,8 @@ func replayRefusal(ctx context.Context, tx store.Tx, dests *dest.Registry, d sto
 		return &ReplaySkip{DeliveryID: d.ID, Reason: reason, Detail: detail}, nil
 	}
 	// Nothing more about an erased person is sent: not in bulk, not by id, not with force.
-	if erased, err := aboutErased(ctx, tx, d); err != nil || erased {
+	erased, order, err := aboutErased(ctx, tx, d)
+	if err != nil || erased {
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +186,7 @@ func replayRefusal(ctx context.Context, tx store.Tx, dests *dest.Registry, d sto
 		}
 	}
 	if known {
-		at, err := eventTime(ctx, tx, d)
+		at, err := eventTime(ctx, tx, d, order)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			// the worker reports what is missing
@@ -215,35 +216,40 @@ func replayRefusal(ctx context.Context, tx store.Tx, dests *dest.Registry, d sto
 
 // aboutErased reports whether d is about a person whose data was erased: skipped for it, or
 // of an order (a delivery.dead notice: whose subject is of an order) stamped erased, a
-// delivered one included.
-func aboutErased(ctx context.Context, tx store.Tx, d store.Delivery) (bool, error) {
+// delivered one included. It also returns d's own order when it read it (nil for a notice, a
+// touchpoint's delivery or an order not found), so that eventTime does not read it again.
+func aboutErased(ctx context.Context, tx store.Tx, d store.Delivery) (bool, *store.Order, error) {
 	if d.State == store.DeliverySkipped && d.Reason == store.ReasonErased {
-		return true, nil
+		return true, nil, nil
 	}
-	if d.SubjectID != "" {
+	own := d.SubjectID == ""
+	if !own {
 		subject, err := tx.GetDelivery(ctx, d.TenantID, d.SubjectID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return false, nil
+			return false, nil, nil
 		case err != nil:
-			return false, fmt.Errorf("load the dead delivery: %w", err)
+			return false, nil, fmt.Errorf("load the dead delivery: %w", err)
 		}
 		if subject.Reason == store.ReasonErased {
-			return true, nil
+			return true, nil, nil
 		}
 		d = subject
 	}
 	if d.OrderID == "" {
-		return false, nil
+		return false, nil, nil
 	}
 	o, err := tx.GetOrder(ctx, d.TenantID, d.OrderID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return false, nil
+		return false, nil, nil
 	case err != nil:
-		return false, fmt.Errorf("load order: %w", err)
+		return false, nil, fmt.Errorf("load order: %w", err)
 	}
-	return o.ErasedAt != nil, nil
+	if !own {
+		return o.ErasedAt != nil, nil, nil
+	}
+	return o.ErasedAt != nil, &o, nil
 }
 
 // erasedDetail says why a delivery about an erased person is never sent again.
@@ -345,7 +351,8 @@ func skippedDetail(d store.Delivery) string {
 
 // eventTime is the time the worker sends as the event's: the touchpoint's, the order's
 // payment (its creation when it has no payment time), or a delivery.dead notice's creation.
-func eventTime(ctx context.Context, r EventReader, d store.Delivery) (time.Time, error) {
+// o, when not nil, is d's order, read already.
+func eventTime(ctx context.Context, r EventReader, d store.Delivery, o *store.Order) (time.Time, error) {
 	if d.SubjectID != "" {
 		return d.CreatedAt, nil // a delivery.dead notice is dated when the delivery died
 	}
@@ -353,11 +360,14 @@ func eventTime(ctx context.Context, r EventReader, d store.Delivery) (time.Time,
 		tp, err := r.GetTouchpoint(ctx, d.TenantID, d.TouchpointID)
 		return tp.OccurredAt, err
 	}
-	o, err := r.GetOrder(ctx, d.TenantID, d.OrderID)
+	if o != nil {
+		return orderEventTime(*o), nil
+	}
+	read, err := r.GetOrder(ctx, d.TenantID, d.OrderID)
 	if err != nil {
 		return time.Time{}, err
 	}
-	return orderEventTime(o), nil
+	return orderEventTime(read), nil
 }
 
 func orderEventTime(o store.Order) time.Time {

@@ -129,6 +129,19 @@ func (tr *trio) worker(st store.Store) *delivery.Worker {
 }
 
 // apply records an order event (a new order, or a later status of one) and plans its
+// workAll returns a function that runs each delivery's first job with w, failing the test on
+// an error.
+func workAll(ctx context.Context, t *testing.T, w *delivery.Worker) func([]store.Delivery) {
+	return func(ds []store.Delivery) {
+		t.Helper()
+		for _, d := range ds {
+			if err := w.Work(ctx, job(d, 1, 0)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // deliveries as intake does.
 func (tr *trio) apply(t *testing.T, externalID string, status domain.OrderStatus, native string, at time.Time) []store.Delivery {
 	t.Helper()
@@ -270,15 +283,8 @@ func TestLifecycleEventsReachOnlyTheWebhookThatAsked(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			tr := newTrio(t, dialect, "Purchase, OrderRefunded, OrderChargeback, OrderCancelled")
-			w := tr.worker(tr.st)
+			work := workAll(ctx, t, tr.worker(tr.st))
 			now := time.Now().UTC().Truncate(time.Second)
-			work := func(ds []store.Delivery) {
-				for _, d := range ds {
-					if err := w.Work(ctx, job(d, 1, 0)); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
 			work(tr.apply(t, "HP-LIFE-1", domain.StatusPaid, "APPROVED", now.Add(-time.Hour)))
 			refund := tr.apply(t, "HP-LIFE-1", domain.StatusRefunded, "REFUNDED", now.Add(-30*time.Minute))
 			if len(refund) != 1 || refund[0].DestinationID != tr.dests[webhook.Type].ID || refund[0].EventName != domain.EventOrderRefunded ||
@@ -336,15 +342,8 @@ func TestChargebackWonReachesOnlyTheWebhookThatAsked(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			tr := newTrio(t, dialect, "Purchase, OrderChargeback, OrderChargebackWon")
-			w := tr.worker(tr.st)
+			work := workAll(ctx, t, tr.worker(tr.st))
 			now := time.Now().UTC().Truncate(time.Second)
-			work := func(ds []store.Delivery) {
-				for _, d := range ds {
-					if err := w.Work(ctx, job(d, 1, 0)); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
 			work(tr.apply(t, "HP-WON-1", domain.StatusPaid, "APPROVED", now.Add(-time.Hour)))
 			work(tr.apply(t, "HP-WON-1", domain.StatusChargeback, "CHARGEBACK", now.Add(-30*time.Minute)))
 			won := tr.apply(t, "HP-WON-1", domain.StatusChargebackWon, "OrderChargeBackGain", now.Add(-10*time.Minute))
