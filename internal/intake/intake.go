@@ -676,7 +676,7 @@ func (s *Service) dispatch(planned []store.DeliveryJob, carry bool) {
 // planned in the same transaction (those to dispatch after the commit added to planned, see
 // plan).
 func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev webhook.OrderEvent, oe store.OrderEvent, tp *store.Touchpoint, now time.Time, planned *[]store.DeliveryJob) (store.InboxState, string, error) {
-	if ev.Site == "" {
+	if ev.Site == "" && s.namesAliases(ev.Provider) {
 		// The order's other keys are kept whatever else the event does, even when it finds
 		// no order to join: the order may come later, and an event keyed by one of them
 		// reaches it then (aliased).
@@ -801,6 +801,13 @@ func aliased(ctx context.Context, tx store.Tx, tenantID, provider, key string) (
 		return "", err
 	}
 	return a.ExternalID, nil
+}
+
+// namesAliases reports whether the provider's gateway names an order by other keys
+// (webhook.Spec.Aliases): only its events record aliases and look an unknown key up.
+func (s *Service) namesAliases(provider string) bool {
+	a, ok := s.Adapters.Lookup(provider)
+	return ok && a.Spec().Aliases
 }
 
 // siteKey is the external id of a shop's order whose id another shop's order of the tenant has

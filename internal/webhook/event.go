@@ -42,7 +42,8 @@ type OrderEvent struct {
 	// name, learned from invoice_payment.paid). The intake records them even when it applies
 	// nothing else of the event (ExistingOnly without the order yet), and an event keyed by an
 	// alias, for which Hub has no order of its own, applies to this order once it exists
-	// (the intake's apply). Only for gateways whose ids are global (Site empty).
+	// (the intake's apply). Only for gateways whose ids are global (Site empty) and whose
+	// Spec declares Aliases.
 	Aliases []string           `json:"aliases,omitempty"`
 	Status  domain.OrderStatus `json:"status"`
 	// NativeStatus is the gateway's own event or status name, as sent.

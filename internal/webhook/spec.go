@@ -58,6 +58,14 @@ type Spec struct {
 	// Sensitive says which parts of a delivery hold the secret and personal data (national
 	// ids, e-mail addresses, phones...): every view of a stored delivery masks them.
 	Sensitive Sensitive
+
+	// Aliases says the gateway names one order by other keys in later events, which the
+	// adapter reports in OrderEvent.Aliases (Stripe: a subscription invoice's PaymentIntent,
+	// which its refunds and disputes carry). Only for such a gateway does the intake look an
+	// event's unknown key up among the aliases: every other gateway's refund or waiting-payment
+	// event costs no read for it. An adapter that reports aliases must set it (webhooktest
+	// checks).
+	Aliases bool
 }
 
 // declared reports whether s declares anything at all.

@@ -13,6 +13,9 @@ func (Adapter) Spec() webhook.Spec { return spec }
 // Checkout Session.
 var spec = webhook.Spec{
 	Name: "Stripe",
+	// invoice_payment.paid names the PaymentIntent (or Charge) that paid an invoice, which a
+	// refund or dispute names instead of the invoice.
+	Aliases: true,
 	// Test purchases, signed as the gateway signs: Stripe-Signature: t=<now>,v1=<hex HMAC-SHA256 of "t.body">.
 	Test:          &webhook.Template{Fixture: fixture, Recorded: time.Date(2026, 1, 5, 17, 31, 0, 0, time.UTC), IDs: []string{"evt_1TestOnly0000000000000", "pi_3TestOnly0000000000000", "cs_test_a1B2c3D4e5F6g7H8i9J0"}, Sign: sign},
 	Signed:        true,

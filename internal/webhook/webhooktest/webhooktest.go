@@ -384,7 +384,7 @@ func Run(t *testing.T, a webhook.Adapter, dir string) {
 			if err != nil && !errors.Is(err, webhook.ErrUnparseable) {
 				t.Errorf("Parse of %d bytes: error %v does not wrap ErrUnparseable", n, err)
 			}
-			checkEvents(t, p, ev)
+			checkEvents(t, a, ev)
 		}
 	})
 }
@@ -417,7 +417,7 @@ func runCase(t *testing.T, a webhook.Adapter, l loaded, c Case) []webhook.OrderE
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	checkEvents(t, p, got)
+	checkEvents(t, a, got)
 	again, err := a.Parse(req)
 	if err != nil || !reflect.DeepEqual(got, again) {
 		t.Errorf("Parse is not deterministic: second call gave %v", err)
@@ -452,14 +452,18 @@ func checkPrefix(t *testing.T, provider string, err error) {
 }
 
 // checkEvents asserts the invariants of every event an adapter returns.
-func checkEvents(t *testing.T, provider string, events []webhook.OrderEvent) {
+func checkEvents(t *testing.T, a webhook.Adapter, events []webhook.OrderEvent) {
 	t.Helper()
+	provider := a.Provider()
 	for i, e := range events {
 		if err := e.Validate(); err != nil {
 			t.Errorf("event %d: %v", i, err)
 		}
 		if e.Provider != provider {
 			t.Errorf("event %d: provider %q, want %q", i, e.Provider, provider)
+		}
+		if len(e.Aliases) > 0 && !a.Spec().Aliases {
+			t.Errorf("event %d: aliases %q, but the adapter's Spec does not declare Aliases (the intake would never look them up)", i, e.Aliases)
 		}
 	}
 }
@@ -563,7 +567,6 @@ func Fuzz(f *testing.F, a webhook.Adapter, dir string) {
 			f.Add(b, uint8(i))
 		}
 	}
-	p := a.Provider()
 	f.Fuzz(func(t *testing.T, body []byte, sel uint8) {
 		e := envs[int(sel)%len(envs)]
 		req := webhook.Request{Header: e.req.Header, Query: e.req.Query, Body: body}
@@ -575,7 +578,7 @@ func Fuzz(f *testing.F, a webhook.Adapter, dir string) {
 			}
 			return
 		}
-		checkEvents(t, p, ev)
+		checkEvents(t, a, ev)
 		again, _ := a.Parse(req)
 		if !reflect.DeepEqual(ev, again) {
 			t.Fatal("Parse is not deterministic")
