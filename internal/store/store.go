@@ -413,10 +413,12 @@ type Writer interface {
 	// webhooks of those orders, and any raw webhook whose body, query or headers contain one of
 	// the person's Forms, are deleted; the Forms are cut out of every touchpoint's URL,
 	// referrer, props, name and UTM values and every order's tracking. Every order scrubbed gets
-	// ErasedAt, and every delivery of those orders and touchpoints not delivered (a delivery.dead
-	// notice about one of them too) becomes DeliverySkipped with ReasonErased and not in flight,
-	// so nothing more about the person is sent. The audit entry is recorded in the same
-	// transaction.
+	// ErasedAt, and so does every delivery of those orders and touchpoints and every
+	// delivery.dead notice about one of them (Delivery.ErasedAt, a delivered one included);
+	// those not delivered also become DeliverySkipped with ReasonErased and not in flight, so
+	// nothing more about the person is sent. The audit entry is recorded in the same
+	// transaction. The number of statements does not grow with the number of her orders and
+	// touchpoints.
 	ErasePerson(ctx context.Context, tenantID string, p Person, audit AuditEntry) (ErasureResult, error)
 	// DeleteInboxBefore enforces raw-webhook retention (every tenant).
 	DeleteInboxBefore(ctx context.Context, before time.Time) (int64, error)
@@ -1147,6 +1149,12 @@ type Delivery struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	DeliveredAt *time.Time
+	// ErasedAt is when the person the delivery is about (its order's buyer, its visit's
+	// visitor, or the person of the delivery a delivery.dead notice is about) was erased
+	// (Writer.ErasePerson stamps every such delivery, a delivered one included); nil when she
+	// never was. Nothing sends a delivery with ErasedAt again: no replay, not with force, and
+	// the worker skips it with ReasonErased. CreateDelivery does not write it.
+	ErasedAt *time.Time
 	// Keys are the identifier keys the delivered event carried (dest.Keys bits), written by
 	// UpdateDelivery with the delivered state; nil keeps the stored value. Only
 	// IdentifierCoverage reads them: GetDelivery and ListDeliveries leave Keys nil.

@@ -13,8 +13,13 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-const deliveryCols = `id, tenant_id, order_id, destination_id, event_name, event_id, state, reason, attempts,
+// deliveryWriteCols are the columns of a delivery its INSERT writes; deliveryCols, the columns a
+// delivery is read with: those and erased_at, which only ErasePerson stamps.
+const (
+	deliveryWriteCols = `id, tenant_id, order_id, destination_id, event_name, event_id, state, reason, attempts,
 	created_at, updated_at, delivered_at, touchpoint_id, in_flight, resends, subject_id, queued`
+	deliveryCols = deliveryWriteCols + `, erased_at`
+)
 
 // A delivery belongs to an order (a purchase) or to a touchpoint (a lead, a checkout): the
 // other column is NULL.
@@ -35,7 +40,8 @@ type deliveryScan struct {
 func (s *deliveryScan) dest() []any {
 	d := &s.d
 	return []any{&d.ID, &d.TenantID, &s.order, &d.DestinationID, &d.EventName, &d.EventID, &s.state, &d.Reason,
-		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &s.touchpoint, &d.InFlight, &d.Resends, &s.subject, &s.queued}
+		&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &s.touchpoint, &d.InFlight, &d.Resends, &s.subject, &s.queued,
+		ntm(&d.ErasedAt)}
 }
 
 func (s *deliveryScan) finish() store.Delivery {
@@ -97,7 +103,7 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 					return q.writeErr("create delivery", err)
 				}
 				return mustAffect("create delivery: destination", n, nil)
-			}, `INSERT INTO deliveries (`+deliveryCols+`)
+			}, `INSERT INTO deliveries (`+deliveryWriteCols+`)
 				SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
 				WHERE EXISTS (SELECT 1 FROM destinations WHERE tenant_id = $2 AND id = $4)`,
 				d.ID, d.TenantID, nil, d.DestinationID, d.EventName, d.EventID, string(d.State), d.Reason, d.Attempts,
@@ -130,7 +136,7 @@ func (q *queries) CreateDelivery(ctx context.Context, d store.Delivery) (store.D
 			args = append(args, q.f.Time(Micro(d.TouchpointAt)))
 		}
 		var id string
-		err := q.queryRow(ctx, q.w, `INSERT INTO deliveries (`+deliveryCols+`)
+		err := q.queryRow(ctx, q.w, `INSERT INTO deliveries (`+deliveryWriteCols+`)
 			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $18
 			WHERE `+ownerFound+`
 				AND EXISTS (SELECT 1 FROM destinations WHERE tenant_id = $2 AND id = $4)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,11 +104,17 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 	// carried back and the credited visit's. A buyer who never typed her e-mail on the site has
 	// no identity link, yet her visit holds her IP, user agent and URL, and a delivery still to
 	// be sent fills the order's emptied IP and user agent from it.
+	//
+	// From here on each step is one statement over the lists found (anyOf), however many
+	// orders and visits the person has; only the touchpoints' scrub computes values per row,
+	// in Go, and writes them back in one statement too (updateEach).
 	var credited set[string]
-	for _, h := range hashes.list {
+	if len(hashes.list) > 0 {
+		var w where
+		w.add(`o.tenant_id = %s`, tenantID)
+		w.conds = append(w.conds, q.hashesMatch(&w, "o.", hashes.list))
 		rows, err := q.query(ctx, q.r, `SELECT o.tracking, COALESCE(a.visitor_id, ''), COALESCE(a.touchpoint_id, '')
-			FROM orders o LEFT JOIN attributions a ON a.tenant_id = o.tenant_id AND a.order_id = o.id
-			WHERE o.tenant_id = $1 AND o.`+hashCol(h.Kind)+` = $2`, tenantID, h.Hash)
+			FROM orders o LEFT JOIN attributions a ON a.tenant_id = o.tenant_id AND a.order_id = o.id`+w.String()+` ORDER BY o.id`, w.args...)
 		type ordered struct {
 			tracking         []byte
 			visitor, touchpt string
@@ -134,8 +141,12 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 			}
 		}
 	}
-	for _, v := range visitors.list {
-		rows, err := q.query(ctx, q.r, `SELECT kind, hash, '' FROM identities WHERE tenant_id = $1 AND visitor_id = $2`, tenantID, v)
+	if len(visitors.list) > 0 {
+		var w where
+		w.add(`tenant_id = %s`, tenantID)
+		w.conds = append(w.conds, q.anyOf(&w, "visitor_id", visitors.list))
+		// In the visitors' order, as one statement per visitor found them.
+		rows, err := q.query(ctx, q.r, `SELECT kind, hash, visitor_id FROM identities`+w.String()+` ORDER BY kind, hash`, w.args...)
 		ids, err := collect(rows, err, "erase: visitor identities", func(r Rows) (pair, error) {
 			var v pair
 			return v, r.Scan(&v.a, &v.b, &v.c)
@@ -143,6 +154,11 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 		if err != nil {
 			return res, err
 		}
+		pos := make(map[string]int, len(visitors.list))
+		for i, v := range visitors.list {
+			pos[v] = i
+		}
+		slices.SortStableFunc(ids, func(x, y pair) int { return pos[x.c] - pos[y.c] })
 		for _, id := range ids {
 			addHash(store.IdentityKind(id.a), id.b)
 		}
@@ -162,13 +178,19 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 		}
 		return err
 	}
-	for _, h := range hashes.list {
-		if err := addIDs(`SELECT id FROM touchpoints WHERE tenant_id = $1 AND `+hashCol(h.Kind)+` = $2`, tenantID, h.Hash); err != nil {
+	if len(hashes.list) > 0 {
+		var w where
+		w.add(`tenant_id = %s`, tenantID)
+		w.conds = append(w.conds, q.hashesMatch(&w, "", hashes.list))
+		if err := addIDs(`SELECT id FROM touchpoints`+w.String()+` ORDER BY id`, w.args...); err != nil {
 			return res, err
 		}
 	}
-	for _, v := range visitors.list {
-		if err := addIDs(`SELECT id FROM touchpoints WHERE tenant_id = $1 AND visitor_id = $2`, tenantID, v); err != nil {
+	if len(visitors.list) > 0 {
+		var w where
+		w.add(`tenant_id = %s`, tenantID)
+		w.conds = append(w.conds, q.anyOf(&w, "visitor_id", visitors.list))
+		if err := addIDs(`SELECT id FROM touchpoints`+w.String()+` ORDER BY id`, w.args...); err != nil {
 			return res, err
 		}
 	}
@@ -181,12 +203,14 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 
 	// 3. Raw webhooks: those of the orders carrying a hash (linked either way), and any whose
 	// body, query or headers hold a form (ignored, unparseable, refused or duplicate ones too).
-	for _, h := range hashes.list {
-		col := hashCol(h.Kind)
+	if len(hashes.list) > 0 {
+		var w where
+		w.add(`tenant_id = %s`, tenantID)
+		byHash := q.hashesMatch(&w, "o.", hashes.list)
 		n, err := q.exec(ctx, q.w, `DELETE FROM inbox WHERE tenant_id = $1 AND (
-			order_id IN (SELECT id FROM orders WHERE tenant_id = $1 AND `+col+` = $2)
+			(order_id <> '' AND order_id IN (SELECT o.id FROM orders o WHERE o.tenant_id = $1 AND `+byHash+`))
 			OR id IN (SELECT h.inbox_id FROM order_history h JOIN orders o ON o.id = h.order_id
-				WHERE o.tenant_id = $1 AND o.`+col+` = $2 AND h.inbox_id <> ''))`, tenantID, h.Hash)
+				WHERE o.tenant_id = $1 AND `+byHash+` AND h.inbox_id <> ''))`, w.args...)
 		if err != nil {
 			return res, err
 		}
@@ -204,14 +228,26 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 	// 4. Identity links, orders and touchpoints.
 	now := q.f.Time(q.now())
 	var orders set[string]
-	for _, h := range hashes.list {
-		col := hashCol(h.Kind)
-		n, err := q.exec(ctx, q.w, `DELETE FROM identities WHERE tenant_id = $1 AND kind = $2 AND hash = $3`, tenantID, string(h.Kind), h.Hash)
+	if len(hashes.list) > 0 {
+		var w where
+		w.add(`tenant_id = %s`, tenantID)
+		var ors []string
+		for _, k := range []store.IdentityKind{store.IdentityEmail, store.IdentityPhone} {
+			if hs := hashesOf(hashes.list, k); len(hs) > 0 {
+				ors = append(ors, `(kind = `+w.next(string(k))+` AND `+q.anyOf(&w, "hash", hs)+`)`)
+			}
+		}
+		w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
+		n, err := q.exec(ctx, q.w, `DELETE FROM identities`+w.String(), w.args...)
 		if err != nil {
 			return res, err
 		}
 		res.IdentitiesDeleted += n
-		rows, err := q.query(ctx, q.r, `SELECT id FROM orders WHERE tenant_id = $1 AND `+col+` = $2`, tenantID, h.Hash)
+
+		w = where{}
+		w.add(`tenant_id = %s`, tenantID)
+		w.conds = append(w.conds, q.hashesMatch(&w, "", hashes.list))
+		rows, err := q.query(ctx, q.r, `SELECT id FROM orders`+w.String()+` ORDER BY id`, w.args...)
 		ids, err := collect(rows, err, "erase: orders", func(r Rows) (string, error) {
 			var id string
 			return id, r.Scan(&id)
@@ -223,8 +259,8 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 			orders.add(id)
 		}
 		// The buyer goes whole: hashed identifiers, IP and user agent.
-		if _, err := q.exec(ctx, q.w, `UPDATE orders SET buyer = '{}', email_hash = '', phone_hash = '', updated_at = $3
-			WHERE tenant_id = $1 AND `+col+` = $2`, tenantID, h.Hash, now); err != nil {
+		scrub := `UPDATE orders SET buyer = '{}', email_hash = '', phone_hash = '', updated_at = ` + w.next(now) + w.String()
+		if _, err := q.exec(ctx, q.w, scrub, w.args...); err != nil {
 			return res, err
 		}
 	}
@@ -242,93 +278,165 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 		if err != nil {
 			return res, err
 		}
+		var cuts [][]string
 		for _, t := range found {
 			cut, changed := cutJSON(t.tracking, p.Forms)
 			if !changed {
 				continue
 			}
-			if _, err := q.exec(ctx, q.w, `UPDATE orders SET tracking = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2`,
-				tenantID, t.id, string(cut), now); err != nil {
-				return res, err
-			}
+			cuts = append(cuts, []string{t.id, string(cut)})
 			orders.add(t.id)
+		}
+		asJSON := ""
+		if q.f.Name == "postgres" {
+			asJSON = "%s::jsonb"
+		}
+		if _, err := q.updateEach(ctx, "orders", []string{"tracking"}, []string{asJSON}, "updated_at = $2", tenantID, cuts, now); err != nil {
+			return res, err
 		}
 	}
 	res.OrdersScrubbed = int64(len(orders.list))
 	// Nothing more about her is sent: her orders remember the erasure (deliveries planned
-	// later are created skipped), and what was still to be sent, or could be replayed, is
-	// skipped now, a send in flight included (its late outcome must not revive it).
-	for _, id := range orders.list {
-		if _, err := q.exec(ctx, q.w, `UPDATE orders SET erased_at = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, now); err != nil {
+	// later are created skipped), every delivery of her orders and visits remembers it (a
+	// delivered one too: no replay sends it again), and what was still to be sent is skipped
+	// now, a send in flight included (its late outcome must not revive it).
+	if len(orders.list) > 0 {
+		var w where
+		w.add(`tenant_id = %s`, tenantID)
+		w.conds = append(w.conds, q.anyOf(&w, "id", orders.list))
+		stamp := `UPDATE orders SET erased_at = ` + w.next(now) + w.String()
+		if _, err := q.exec(ctx, q.w, stamp, w.args...); err != nil {
 			return res, err
 		}
-		n, err := q.cancelDeliveries(ctx, tenantID, "order_id", id, now)
+	}
+	for _, of := range []struct {
+		col string
+		ids []string
+	}{{"order_id", orders.list}, {"touchpoint_id", tps.list}} {
+		n, err := q.eraseDeliveries(ctx, tenantID, of.col, of.ids, now)
 		if err != nil {
 			return res, err
 		}
 		res.DeliveriesCancelled += n
 	}
-	for _, id := range tps.list {
-		n, err := q.cancelDeliveries(ctx, tenantID, "touchpoint_id", id, now)
-		if err != nil {
-			return res, err
-		}
-		res.DeliveriesCancelled += n
+	n, err := q.scrubTouchpoints(ctx, tenantID, tps.list, p.Forms)
+	if err != nil {
+		return res, err
 	}
-	for _, id := range tps.list {
-		var (
-			url, referrer, name string
-			utm                 [5]string
-			props               []byte
-		)
-		if err := q.queryRow(ctx, q.r, `SELECT url, referrer, name, utm_source, utm_medium, utm_campaign, utm_content, utm_term, props
-			FROM touchpoints WHERE tenant_id = $1 AND id = $2`, tenantID, id).
-			Scan(&url, &referrer, &name, &utm[0], &utm[1], &utm[2], &utm[3], &utm[4], &props); err != nil {
-			if isNoRows(err) {
-				continue // a credited visit that retention deleted already
-			}
-			return res, err
+	res.TouchpointsErased = n
+	res.Hashes = hashes.list
+	return res, nil
+}
+
+// scrubTouchpoints scrubs the touchpoints ids (those still there: retention may have deleted a
+// credited visit already) and returns how many it scrubbed: one statement reads them, and one
+// writes them back.
+func (q *queries) scrubTouchpoints(ctx context.Context, tenantID string, ids, forms []string) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var w where
+	w.add(`tenant_id = %s`, tenantID)
+	w.conds = append(w.conds, q.anyOf(&w, "id", ids))
+	rows, err := q.query(ctx, q.r, `SELECT id, url, referrer, name, utm_source, utm_medium, utm_campaign, utm_content, utm_term
+		FROM touchpoints`+w.String()+` ORDER BY id`, w.args...)
+	found, err := collect(rows, err, "erase: touchpoint text", func(r Rows) ([]string, error) {
+		v := make([]string, 9)
+		return v, r.Scan(&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8])
+	})
+	if err != nil {
+		return 0, err
+	}
+	// One row per touchpoint: a touchpoint's id is its own (its occurred_at only places it).
+	var seen set[string]
+	scrubbed := found[:0]
+	for _, v := range found {
+		if seen.seen[v[0]] {
+			continue
 		}
+		seen.add(v[0])
 		// The erasure may know only the e-mail while the URL or props also hold the phone (or
 		// a name): a person's touchpoint keeps no query, fragment or props at all. UTM values
 		// and click ids have columns of their own; a UTM value keeps what is not one of the
 		// person's forms (a newsletter's merge tag may have put her e-mail in utm_content),
 		// so the campaign a visit came from still counts.
-		url, referrer = stripQuery(url, p.Forms), stripQuery(referrer, p.Forms)
-		name, _ = cutText(name, p.Forms)
-		for i := range utm {
-			utm[i], _ = cutText(utm[i], p.Forms)
+		v[1], v[2] = stripQuery(v[1], forms), stripQuery(v[2], forms)
+		for i := 3; i < len(v); i++ {
+			v[i], _ = cutText(v[i], forms)
 		}
-		if _, err := q.exec(ctx, q.w, `UPDATE touchpoints SET email_hash = '', phone_hash = '', ip = '', user_agent = '',
-			google_email_hash = NULL, google_phone_hash = NULL, tiktok_phone_hash = NULL, url = $3, referrer = $4, props = NULL,
-			name = $5, utm_source = $6, utm_medium = $7, utm_campaign = $8, utm_content = $9, utm_term = $10
-			WHERE tenant_id = $1 AND id = $2`, tenantID, id, url, referrer, name, utm[0], utm[1], utm[2], utm[3], utm[4]); err != nil {
-			return res, err
-		}
-		res.TouchpointsErased++
+		scrubbed = append(scrubbed, v)
 	}
-	res.Hashes = hashes.list
-	return res, nil
+	if _, err := q.updateEach(ctx, "touchpoints",
+		[]string{"url", "referrer", "name", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"},
+		make([]string, 8),
+		`email_hash = '', phone_hash = '', ip = '', user_agent = '', google_email_hash = NULL, google_phone_hash = NULL,
+			tiktok_phone_hash = NULL, props = NULL`, tenantID, scrubbed); err != nil {
+		return 0, err
+	}
+	return int64(len(scrubbed)), nil
 }
 
-// cancelDeliveries skips, with store.ReasonErased and not in flight, the deliveries whose col
-// (order_id or touchpoint_id) is id and that were not delivered, and the delivery.dead notices
-// not delivered about any delivery of id (they carry what its order or touchpoint says). A
-// delivered one stays as it is: it is history. It returns how many it skipped.
-func (q *queries) cancelDeliveries(ctx context.Context, tenantID, col, id string, now any) (int64, error) {
-	const set = `UPDATE deliveries SET state = $3, reason = $4, in_flight = $5, updated_at = $6, attempt_id = NULL
-		WHERE tenant_id = $1 AND state <> $7 AND NOT (state = $3 AND reason = $4) AND `
-	args := []any{tenantID, id, string(store.DeliverySkipped), store.ReasonErased, false, now, string(store.DeliveryDelivered)}
+// hashesOf is the hashes of hs of kind k.
+func hashesOf(hs []store.IdentityHash, k store.IdentityKind) []string {
+	var out []string
+	for _, h := range hs {
+		if h.Kind == k {
+			out = append(out, h.Hash)
+		}
+	}
+	return out
+}
+
+// hashesMatch is the condition that a row (its columns prefixed with p) carries one of hs,
+// an e-mail hash in email_hash or a phone hash in phone_hash. hs must not be empty. The
+// columns' indexes hold only rows with a hash (email_hash <> ”), said here so that a list
+// bound as one argument can use them.
+func (q *queries) hashesMatch(w *where, p string, hs []store.IdentityHash) string {
+	var ors []string
+	for _, k := range []store.IdentityKind{store.IdentityEmail, store.IdentityPhone} {
+		if list := hashesOf(hs, k); len(list) > 0 {
+			col := p + hashCol(k)
+			ors = append(ors, `(`+col+` <> '' AND `+q.anyOf(w, col, list)+`)`)
+		}
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+// eraseDeliveries stamps erased_at (the first erasure's time stays) on every delivery whose col
+// (order_id or touchpoint_id) is one of ids and every delivery.dead notice about one of them,
+// delivered ones included; and skips, with store.ReasonErased and not in flight, those of them
+// that were not delivered (they carry what its order or touchpoint says). A delivered one
+// stays as it is besides its stamp: it is history. It returns how many it skipped. Four
+// statements, however many ids.
+func (q *queries) eraseDeliveries(ctx context.Context, tenantID, col string, ids []string, now any) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var w where
+	w.add(`tenant_id = %s`, tenantID)
+	own := q.anyOf(&w, col, ids) // $2
+	notice := `subject_id IN (SELECT id FROM deliveries WHERE tenant_id = $1 AND ` + own + `)`
+	stamp := `UPDATE deliveries SET erased_at = $3 WHERE tenant_id = $1 AND erased_at IS NULL AND `
+	stampArgs := append(w.args, now)
+	skip := `UPDATE deliveries SET state = $4, reason = $5, in_flight = $6, updated_at = $3, attempt_id = NULL
+		WHERE tenant_id = $1 AND state <> $7 AND NOT (state = $4 AND reason = $5) AND `
+	skipArgs := append(stampArgs[:3:3], string(store.DeliverySkipped), store.ReasonErased, false, string(store.DeliveryDelivered))
+	var skipped int64
 	// The notices first: their subjects are found by col whatever their own state.
-	notices, err := q.exec(ctx, q.w, set+`subject_id IN (SELECT id FROM deliveries WHERE tenant_id = $1 AND `+col+` = $2)`, args...)
-	if err != nil {
-		return 0, err
+	for _, s := range []struct {
+		query   string
+		args    []any
+		skipped bool
+	}{{stamp + notice, stampArgs, false}, {stamp + own, stampArgs, false}, {skip + notice, skipArgs, true}, {skip + own, skipArgs, true}} {
+		n, err := q.exec(ctx, q.w, s.query, s.args...)
+		if err != nil {
+			return 0, err
+		}
+		if s.skipped {
+			skipped += n
+		}
 	}
-	own, err := q.exec(ctx, q.w, set+col+` = $2`, args...)
-	if err != nil {
-		return 0, err
-	}
-	return notices + own, nil
+	return skipped, nil
 }
 
 // touchpointText are the touchpoint columns whose text may hold a person's e-mail or phone.

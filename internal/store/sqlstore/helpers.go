@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -146,3 +147,65 @@ func collect[T any](rows Rows, err error, op string, scan func(Rows) (T, error))
 var errEmptyCode = errors.New("empty code")
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// anyOf is the condition that col is one of vals, bound as one argument of w, so that a
+// statement over a list of any length is one statement: on PostgreSQL col = ANY of a text
+// array, on SQLite col IN the values of a JSON array (json_each), which has no variable limit.
+// vals must not be empty.
+func (q *queries) anyOf(w *where, col string, vals []string) string {
+	if q.f.arrays {
+		return col + ` = ANY(` + w.next(vals) + `::text[])`
+	}
+	b, _ := json.Marshal(vals) // strings always marshal
+	return col + ` IN (SELECT value FROM json_each(` + w.next(string(b)) + `))`
+}
+
+// updateEach sets, in one statement, the columns cols of each row of table that is the
+// tenant's and whose id is rows[i][0] to rows[i][1:] (text, or what cast makes of it: cast[j],
+// when not empty, is an SQL expression of %s, the text, for cols[j]); set is more of the SET
+// clause, the same for every row, with its arguments args ($2 on). On PostgreSQL the rows go as
+// one text array per column (unnest), on SQLite as one JSON array of arrays (json_each).
+func (q *queries) updateEach(ctx context.Context, table string, cols, cast []string, set string, tenantID string, rows [][]string, args ...any) (int64, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	sets := make([]string, len(cols))
+	for j, c := range cols {
+		v := "v." + c
+		if cast[j] != "" {
+			v = strings.ReplaceAll(cast[j], "%s", v)
+		}
+		sets[j] = c + " = " + v
+	}
+	if set != "" {
+		sets = append(sets, set)
+	}
+	all := append([]any{tenantID}, args...)
+	var from string
+	if q.f.arrays {
+		names := append([]string{"id"}, cols...)
+		ps := make([]string, len(names))
+		for j := range names {
+			col := make([]string, len(rows))
+			for i, r := range rows {
+				col[i] = r[j]
+			}
+			all = append(all, col)
+			ps[j] = "$" + strconv.Itoa(len(all)) + "::text[]"
+		}
+		from = `unnest(` + strings.Join(ps, ", ") + `) AS v(` + strings.Join(names, ", ") + `)`
+	} else {
+		b, err := json.Marshal(rows)
+		if err != nil {
+			return 0, err
+		}
+		all = append(all, string(b))
+		fields := []string{`json_extract(value, '$[0]') AS id`}
+		for j, c := range cols {
+			fields = append(fields, `json_extract(value, '$[`+strconv.Itoa(j+1)+`]') AS `+c)
+		}
+		from = `(SELECT ` + strings.Join(fields, ", ") + ` FROM json_each($` + strconv.Itoa(len(all)) + `)) AS v`
+	}
+	return q.exec(ctx, q.w, `UPDATE `+table+` SET `+strings.Join(sets, ", ")+` FROM `+from+`
+		WHERE `+table+`.tenant_id = $1 AND `+table+`.id = v.id`, all...)
+}

@@ -1693,4 +1693,14 @@ ALTER TABLE deliveries ADD COLUMN attempt_id text COLLATE "C";
 ALTER TABLE attempts ADD COLUMN superseded boolean NOT NULL DEFAULT false;
 `,
 	},
+	{
+		// Nothing more about an erased person is sent, a visit's deliveries included: the
+		// erasure stamps every delivery of her orders and visits (a delivered one too, which
+		// stays delivered), and no replay or worker sends a stamped one. Touchpoints keep no
+		// mark of their own: their insert is the ingest's hot path.
+		Name: "deliveries remember that their person was erased",
+		Up: `
+ALTER TABLE deliveries ADD COLUMN erased_at timestamptz;
+`,
+	},
 }

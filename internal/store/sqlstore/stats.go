@@ -387,7 +387,8 @@ func scanGap(r Row, withDelivery bool) (store.DeliveryGap, error) {
 	)
 	if withDelivery {
 		dst = append(dst, &d.ID, &d.TenantID, &d.OrderID, &d.DestinationID, &d.EventName, &d.EventID, &state, &d.Reason,
-			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends, &subject, &queued)
+			&d.Attempts, tm(&d.CreatedAt), tm(&d.UpdatedAt), ntm(&d.DeliveredAt), &touchpoint, &d.InFlight, &d.Resends, &subject, &queued,
+			ntm(&d.ErasedAt))
 	}
 	if err := r.Scan(dst...); err != nil {
 		return g, err

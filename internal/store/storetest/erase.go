@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -55,7 +56,11 @@ func testErasePersonDeliveries(t *testing.T, s store.Store) {
 	consent := deliver(purchase(w.dstA, "Chargeback"), store.DeliverySkipped, "consent_denied", false)
 	delivered := deliver(purchase(dst2, "Chargeback"), store.DeliveryDelivered, "", false)
 	lead := deliver(store.Delivery{TouchpointID: tps[0].ID, DestinationID: w.dstA.ID, EventName: "Lead"}, store.DeliveryPending, "", false)
+	// Her visit's page view, sent before the erasure: history, but never sent again.
+	pageView := deliver(store.Delivery{TouchpointID: tps[0].ID, DestinationID: dst2.ID, EventName: "PageView"}, store.DeliveryDelivered, "", false)
 	notice := deliver(store.Delivery{SubjectID: dead.ID, DestinationID: dst2.ID, EventName: domain.EventDeliveryDead}, store.DeliveryRetrying, "timeout", false)
+	// A notice about her visit's lead, delivered before the erasure.
+	leadNotice := deliver(store.Delivery{SubjectID: lead.ID, DestinationID: dst2.ID, EventName: domain.EventDeliveryDead}, store.DeliveryDelivered, "", false)
 	othersPending := deliver(store.Delivery{OrderID: other.ID, DestinationID: w.dstA.ID, EventName: "Purchase"}, store.DeliveryPending, "", false)
 	// A send on the wire as the worker starts one (BeginAttempts): its outcome arrives after
 	// the erasure and must not revive the delivery.
@@ -92,7 +97,21 @@ func testErasePersonDeliveries(t *testing.T, s store.Store) {
 		}
 		equal(t, "attempts kept", got.Attempts, d.Attempts)
 	}
-	equal(t, "delivered stays delivered", must(s.GetDelivery(ctx, w.a.ID, delivered.ID))(t), delivered)
+	// Every delivery about her remembers the erasure, a delivered one too, which stays
+	// delivered otherwise: it is history, but no replay sends it again.
+	for _, d := range []store.Delivery{pending, retrying, dead, inFlight, consent, lead, notice, wire} {
+		if got := must(s.GetDelivery(ctx, w.a.ID, d.ID))(t); got.ErasedAt == nil || !got.ErasedAt.Equal(*erased.ErasedAt) {
+			t.Errorf("%s %s after erasure: ErasedAt %v, want %v", d.EventName, d.ID, got.ErasedAt, *erased.ErasedAt)
+		}
+	}
+	for _, d := range []store.Delivery{delivered, pageView, leadNotice} {
+		want := d
+		want.ErasedAt = erased.ErasedAt
+		equal(t, "delivered stays delivered, stamped erased", must(s.GetDelivery(ctx, w.a.ID, d.ID))(t), want)
+	}
+	if job := must(s.GetDeliveryJob(ctx, w.a.ID, pageView.ID))(t); job.Delivery.ErasedAt == nil {
+		t.Errorf("the delivery job of her visit's delivered page view has no ErasedAt: %+v", job.Delivery)
+	}
 	equal(t, "another buyer's delivery", must(s.GetDelivery(ctx, w.a.ID, othersPending.ID))(t), othersPending)
 	rows := must(s.DeliveryStats(ctx, store.StatsFilter{TenantID: w.a.ID, Since: at(-24 * 365 * time.Hour), Until: time.Now().Add(24 * 365 * time.Hour)}))(t)
 	skippedErased := 0
@@ -134,8 +153,114 @@ func testErasePersonDeliveries(t *testing.T, s store.Store) {
 		t.Errorf("an order found by the erased hash after a later event: %+v", found)
 	}
 
-	// Erasing again finds nothing more to cancel.
+	// Erasing again finds nothing more to cancel, and the deliveries keep the first erasure's
+	// time (her visit is still found by its visitor id).
 	res, err = s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "EM"}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
 	noErr(t, err)
 	equal(t, "second erasure cancels", res.DeliveriesCancelled, int64(0))
+	if got := must(s.GetDelivery(ctx, w.a.ID, pageView.ID))(t); got.ErasedAt == nil || !got.ErasedAt.Equal(*erased.ErasedAt) {
+		t.Errorf("after a second erasure the page view's ErasedAt is %v, want the first's %v", got.ErasedAt, *erased.ErasedAt)
+	}
+}
+
+// testErasePersonAtSize: a person with hundreds of visits and orders, each with deliveries, is
+// erased whole, as one with a few is (the erasure's statements take lists of any length), and
+// nobody else's rows are touched.
+func testErasePersonAtSize(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	const n = 300
+	var (
+		tps    []store.Touchpoint
+		orders []store.Order
+	)
+	for i := range n {
+		v := fmt.Sprintf("v%03d", i)
+		tps = append(tps, store.Touchpoint{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "page_view", ClientEventID: "pv-" + v, VisitorID: v,
+			IP: "203.0.113.7", UserAgent: "Mozilla/5.0", URL: "https://shop.example/p?e=maria%40example.com", OccurredAt: at(time.Duration(i) * time.Second)})
+		e := w.event(w.a.ID, fmt.Sprintf("p%03d", i), "k1", domain.StatusPaid, at(0))
+		e.Buyer = store.Buyer{EmailHash: "EM", IP: "203.0.113.7"}
+		e.Tracking = store.Tracking{VisitorID: v}
+		o, _, err := s.ApplyOrderEvent(ctx, e)
+		noErr(t, err)
+		orders = append(orders, o)
+	}
+	// Someone else's visit and order.
+	tps = append(tps, store.Touchpoint{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "page_view", ClientEventID: "pv-other", VisitorID: "other",
+		IP: "198.51.100.1", URL: "https://shop.example/p?x=1", OccurredAt: at(0)})
+	otherE := w.event(w.a.ID, "other", "k1", domain.StatusPaid, at(0))
+	otherE.Buyer = store.Buyer{EmailHash: "OTHER"}
+	other, _, err := s.ApplyOrderEvent(ctx, otherE)
+	noErr(t, err)
+	must(s.InsertTouchpoints(ctx, tps))(t)
+	// The visits are found by the visitor ids of her orders' tracking; one identity link names
+	// her phone on one of them.
+	noErr(t, s.LinkIdentities(ctx, []store.Identity{{TenantID: w.a.ID, Kind: store.IdentityPhone, Hash: "PH", VisitorID: "v150", FirstSeen: at(0), LastSeen: at(0)}}))
+
+	var mine []store.Delivery
+	add := func(d store.Delivery, state store.DeliveryState) store.Delivery {
+		t.Helper()
+		d.TenantID, d.DestinationID, d.EventID, d.CreatedAt = w.a.ID, w.dstA.ID, d.EventName+d.OrderID+d.TouchpointID, at(time.Minute)
+		created, _, err := s.CreateDelivery(ctx, d)
+		noErr(t, err)
+		if state != store.DeliveryPending {
+			created.State, created.UpdatedAt = state, at(2*time.Minute)
+			if state == store.DeliveryDelivered {
+				created.DeliveredAt = microPtr(at(2 * time.Minute))
+			}
+			noErr(t, s.UpdateDelivery(ctx, created))
+		}
+		return created
+	}
+	for i := range n {
+		// Half of each sent already.
+		state := store.DeliveryPending
+		if i%2 == 0 {
+			state = store.DeliveryDelivered
+		}
+		mine = append(mine, add(store.Delivery{OrderID: orders[i].ID, EventName: "Purchase"}, state),
+			add(store.Delivery{TouchpointID: tps[i].ID, TouchpointAt: tps[i].OccurredAt, EventName: "PageView"}, state))
+	}
+	othersOrder := add(store.Delivery{OrderID: other.ID, EventName: "Purchase"}, store.DeliveryPending)
+	othersVisit := add(store.Delivery{TouchpointID: tps[n].ID, TouchpointAt: tps[n].OccurredAt, EventName: "PageView"}, store.DeliveryPending)
+
+	res, err := s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "EM", Forms: []string{"maria@example.com"}}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
+	noErr(t, err)
+	equal(t, "orders scrubbed", res.OrdersScrubbed, int64(n))
+	equal(t, "touchpoints erased", res.TouchpointsErased, int64(n))
+	equal(t, "deliveries cancelled", res.DeliveriesCancelled, int64(n))
+	equal(t, "identities deleted", res.IdentitiesDeleted, int64(1))
+	equal(t, "hashes", res.Hashes, []store.IdentityHash{{Kind: store.IdentityEmail, Hash: "EM"}, {Kind: store.IdentityPhone, Hash: "PH"}})
+
+	for i, o := range orders {
+		got := must(s.GetOrder(ctx, w.a.ID, o.ID))(t)
+		if got.ErasedAt == nil || got.Buyer != (store.Buyer{}) {
+			t.Fatalf("order %d after the erasure: erased at %v, buyer %+v", i, got.ErasedAt, got.Buyer)
+		}
+	}
+	for i := range n {
+		got := must(s.GetTouchpoint(ctx, w.a.ID, tps[i].ID))(t)
+		if got.IP != "" || got.UserAgent != "" || got.URL != "https://shop.example/p" {
+			t.Fatalf("visit %d after the erasure: ip %q, user agent %q, url %q", i, got.IP, got.UserAgent, got.URL)
+		}
+	}
+	for _, d := range mine {
+		got := must(s.GetDelivery(ctx, w.a.ID, d.ID))(t)
+		want := store.DeliverySkipped
+		if d.State == store.DeliveryDelivered {
+			want = store.DeliveryDelivered
+		}
+		if got.ErasedAt == nil || got.State != want || (want == store.DeliverySkipped && got.Reason != store.ReasonErased) {
+			t.Fatalf("%s %s (was %s) after the erasure: %s %q, erased at %v", d.EventName, d.ID, d.State, got.State, got.Reason, got.ErasedAt)
+		}
+	}
+	equal(t, "another buyer's order", must(s.GetOrder(ctx, w.a.ID, other.ID))(t).Buyer, otherE.Buyer)
+	if got := must(s.GetTouchpoint(ctx, w.a.ID, tps[n].ID))(t); got.IP != "198.51.100.1" || got.URL != "https://shop.example/p?x=1" {
+		t.Errorf("another visitor's visit after the erasure: %+v", got)
+	}
+	for _, d := range []store.Delivery{othersOrder, othersVisit} {
+		if got := must(s.GetDelivery(ctx, w.a.ID, d.ID))(t); got.State != store.DeliveryPending || got.ErasedAt != nil {
+			t.Errorf("someone else's %s after the erasure: %s, erased at %v", d.EventName, got.State, got.ErasedAt)
+		}
+	}
 }

@@ -71,6 +71,7 @@ func Run(t *testing.T, open Open) {
 		{"ErasePersonLinked", testErasePersonLinked},
 		{"ErasePersonByPhone", testErasePersonByPhone},
 		{"ErasePersonDeliveries", testErasePersonDeliveries},
+		{"ErasePersonAtSize", testErasePersonAtSize},
 		{"PIIRetention", testPIIRetention},
 		{"TxRollback", testTxRollback},
 		{"TxCommit", testTxCommit},
