@@ -188,8 +188,8 @@ func statusOf(eventName string) domain.OrderStatus {
 // A DeliveryDead delivery that dies itself reports nothing (no chain of notices), and each
 // dead delivery is reported once per destination (a replay that dies again is not news).
 func PlanDead(ctx context.Context, tx store.Tx, dests *dest.Registry, dead store.Delivery, now time.Time) error {
-	if dead.EventName == domain.EventDeliveryDead {
-		return nil
+	if dead.EventName == domain.EventDeliveryDead || dead.ErasedAt != nil {
+		return nil // no chain of notices; nothing about an erased person
 	}
 	rows, err := tx.ListDestinations(ctx, dead.TenantID)
 	if err != nil {
@@ -216,7 +216,7 @@ func PlanDead(ctx context.Context, tx store.Tx, dests *dest.Registry, dead store
 }
 
 // errErased is deadEvent's refusal to build a notice about a person whose data was erased
-// (store.Order.ErasedAt): the worker skips it with store.ReasonErased.
+// (store.Order.ErasedAt, store.Delivery.ErasedAt): the worker skips it with store.ReasonErased.
 var errErased = errors.New("delivery: the person's data was erased")
 
 // deadEvent is the DeliveryDead event of d: the dead delivery it reports, with what its order
@@ -232,7 +232,9 @@ func deadEvent(ctx context.Context, r EventReader, d store.Delivery, spec dest.S
 	}
 	var ev dest.Event
 	switch {
-	case dead.Reason == store.ReasonErased:
+	case dead.Reason == store.ReasonErased, dead.ErasedAt != nil:
+		// The dead delivery is about an erased person (its order's buyer or its visit's
+		// visitor): the notice would carry what they say.
 		return dest.Event{}, errErased
 	case dead.OrderID != "":
 		// The notice carries what the dead delivery's order says: nothing once its buyer
@@ -682,8 +684,9 @@ func (w *Worker) work(ctx context.Context, job *river.Job[Args], carried *store.
 			return nil
 		}
 	}
-	if dj.Order != nil && dj.Order.ErasedAt != nil {
-		// The erasure skips what it finds; one that reached the queue anyway is not sent.
+	if d.ErasedAt != nil || (dj.Order != nil && dj.Order.ErasedAt != nil) {
+		// The erasure skips what it finds; one that reached the queue anyway (a replay that
+		// raced the erasure, a delivery planned for an erased order) is not sent.
 		if carried != nil {
 			return fresh()
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hubtrack/hub/internal/admin"
 	"github.com/hubtrack/hub/internal/delivery"
 	"github.com/hubtrack/hub/internal/dest"
 	"github.com/hubtrack/hub/internal/dest/meta/fakemeta"
@@ -256,6 +257,127 @@ func TestLateOutcomeAfterErasure(t *testing.T) {
 		}
 		if n := superseded() - supersededBefore; n != 1 {
 			t.Errorf("superseded counted %v times, want 1", n)
+		}
+	})
+}
+
+// A visit's lead delivered to Meta before its visitor was erased is history, and no replay
+// sends it again: not by id, not with force, not in bulk, and a delivery.dead notice about it
+// (delivered too) neither; a replay job that raced the erasure is skipped by the worker. The
+// visit keeps no erasure mark of its own: the erasure stamps its deliveries. Each refusal says
+// why in a sentence, and Meta gets nothing more.
+func TestReplayRefusesErasedVisit(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, ctx context.Context, e *env) {
+		now := time.Now().UTC()
+		adm := &admin.Service{Store: e.st, Keys: e.keys}
+		if _, err := adm.AddDestination(ctx, e.tenant.ID, admin.DestinationInput{Type: "meta",
+			Config:      json.RawMessage(`{"pixel_id":"43","events":"Lead"}`),
+			Credentials: json.RawMessage(`{"access_token":"EAAsecret"}`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		tps := []store.Touchpoint{{ID: "tp-erased-lead-" + e.dialect, TenantID: e.tenant.ID, Type: "lead", ClientEventID: "erased-lead",
+			VisitorID: "v-maria", OccurredAt: now.Add(-time.Hour), ReceivedAt: now.Add(-time.Hour), Consent: "granted",
+			FBP: "fb.1.1600000000000.3333333333", FBC: "fb.1.1600000000000.mariaclick", IP: "203.0.113.9", UserAgent: "Mozilla/5.0",
+			EmailHash: pii.SHA256Hex("maria.teste@example.com")}}
+		var planned []store.DeliveryJob
+		if err := e.st.Tx(ctx, func(tx store.Tx) error {
+			if _, err := tx.WriteTouchpoints(ctx, tps, nil); err != nil {
+				return err
+			}
+			var err error
+			planned, err = delivery.PlanTouchpoints(ctx, tx, tps, now.Add(-time.Hour), delivery.TouchpointsPlan{Written: true})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(planned) != 1 {
+			t.Fatalf("%d deliveries planned for the lead, want 1", len(planned))
+		}
+		lead := planned[0].Delivery
+		if err := e.worker.Work(ctx, job(lead, 1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.state(t, lead); got.State != store.DeliveryDelivered {
+			t.Fatalf("the lead before the erasure: %+v", got)
+		}
+		// A webhook heard of the lead once (a notice delivered, as after a replay that died).
+		hook := e.webhookDest(t, "hook-dead", "DeliveryDead", now)
+		notice, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: e.tenant.ID, SubjectID: lead.ID, DestinationID: hook.ID,
+			EventName: domain.EventDeliveryDead, EventID: "delivery_dead:" + lead.ID, State: store.DeliveryPending, CreatedAt: now.Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := now.Add(-50 * time.Minute)
+		notice.State, notice.Attempts, notice.UpdatedAt, notice.DeliveredAt = store.DeliveryDelivered, 1, sent, &sent
+		if err := e.st.UpdateDelivery(ctx, notice); err != nil {
+			t.Fatal(err)
+		}
+		before := len(e.fake.Accepted())
+
+		if res := e.erase(t); res.TouchpointsErased != 1 || res.DeliveriesCancelled != 0 {
+			t.Fatalf("erasure: %+v, want her visit erased and nothing to cancel (all delivered)", res)
+		}
+		for _, d := range []store.Delivery{lead, notice} {
+			if got, _ := e.state(t, d); got.State != store.DeliveryDelivered || got.ErasedAt == nil {
+				t.Fatalf("%s after the erasure: %+v, want delivered (history), stamped erased", d.EventName, got)
+			}
+		}
+		const why = "this event is about a person whose data was erased; nothing more about them is sent, and a replay cannot send it, with force or not"
+		for _, d := range []store.Delivery{lead, notice} {
+			for _, force := range []bool{false, true} {
+				res, err := delivery.ReplayOne(ctx, e.st, e.reg, e.tenant.ID, d.ID, now, force)
+				if err != nil || res.Queued != 0 || len(res.Skipped) != 1 || res.Skipped[0].Reason != store.ReasonErased || res.Skipped[0].Detail != why {
+					t.Errorf("replay by id (force %v) of the %s: %+v %v", force, d.EventName, res, err)
+				}
+			}
+		}
+		res, err := delivery.Replay(ctx, e.st, e.reg, e.tenant.ID, []string{lead.ID, notice.ID}, now)
+		if err != nil || res.Queued != 0 || len(res.Skipped) != 2 {
+			t.Fatalf("bulk replay: %+v %v", res, err)
+		}
+		for _, s := range res.Skipped {
+			if s.Reason != store.ReasonErased || s.Detail != why {
+				t.Errorf("bulk replay skipped %s for %q (%s), want %q", s.DeliveryID, s.Reason, s.Detail, store.ReasonErased)
+			}
+		}
+		// A notice about the lead that slipped past the erasure (created after it, to another
+		// webhook) would carry what her visit says: the worker skips it.
+		other := hook
+		other.ID, other.Name = "", "hook-dead-2"
+		if err := e.st.Tx(ctx, func(tx store.Tx) error {
+			var err error
+			other, err = tx.CreateDestination(ctx, other)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slipped, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: e.tenant.ID, SubjectID: lead.ID, DestinationID: other.ID,
+			EventName: domain.EventDeliveryDead, EventID: "delivery_dead:" + lead.ID, State: store.DeliveryPending, CreatedAt: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.worker.Work(ctx, job(slipped, 1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		if got, at := e.state(t, slipped); got.State != store.DeliverySkipped || got.Reason != store.ReasonErased || len(at) != 0 {
+			t.Errorf("a notice about the erased visit's lead after a job: %+v, %d attempts", got, len(at))
+		}
+		// A replay by id that read the lead before the erasure committed put it back on the
+		// queue after it: the worker, handed its job, skips it.
+		got, at := e.state(t, lead)
+		got.State, got.Reason, got.UpdatedAt = store.DeliveryPending, "replay requested", now
+		if err := e.st.UpdateDelivery(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.worker.Work(ctx, job(lead, 1, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if after, atAfter := e.state(t, lead); after.State != store.DeliverySkipped || after.Reason != store.ReasonErased || len(atAfter) != len(at) {
+			t.Errorf("the lead after its raced replay's job: %+v, %d attempts (was %d)", after, len(atAfter), len(at))
+		}
+		if n := len(e.fake.Accepted()) - before; n != 0 {
+			t.Errorf("Meta got %d events about the erased visitor after the erasure", n)
 		}
 	})
 }

@@ -92,8 +92,9 @@ func Replay(ctx context.Context, st Store, dests *dest.Registry, tenantID string
 // platform drops a repeat of its event id (dest.Spec.DedupWindow) and force is not set; and a
 // skipped one once the cause of its skip is gone (the event enabled in the destination's
 // events setting, its consent setting changed), else it is refused with that cause. A delivery
-// about a person whose data was erased (store.ReasonErased, or of an order with ErasedAt) is
-// refused by every replay, force or not.
+// about a person whose data was erased (store.ReasonErased, its own ErasedAt, a visit's
+// delivered before the erasure included, or of an order with ErasedAt) is refused by every
+// replay, force or not.
 func ReplayOne(ctx context.Context, st Store, dests *dest.Registry, tenantID, id string, now time.Time, force bool) (ReplayResult, error) {
 	return replay(ctx, st, dests, tenantID, []string{id}, now, replayMode{one: true, force: force})
 }
@@ -214,12 +215,14 @@ func replayRefusal(ctx context.Context, tx store.Tx, dests *dest.Registry, d sto
 	return nil, nil
 }
 
-// aboutErased reports whether d is about a person whose data was erased: skipped for it, or
-// of an order (a delivery.dead notice: whose subject is of an order) stamped erased, a
-// delivered one included. It also returns d's own order when it read it (nil for a notice, a
-// touchpoint's delivery or an order not found), so that eventTime does not read it again.
+// aboutErased reports whether d is about a person whose data was erased: skipped for it,
+// stamped erased itself (the erasure stamps every delivery of her orders and visits, a
+// delivered one included), or of an order (a delivery.dead notice: whose subject is of an
+// order, or is stamped) stamped erased. It also returns d's own order when it read it (nil for
+// a notice, a touchpoint's delivery or an order not found), so that eventTime does not read it
+// again.
 func aboutErased(ctx context.Context, tx store.Tx, d store.Delivery) (bool, *store.Order, error) {
-	if d.State == store.DeliverySkipped && d.Reason == store.ReasonErased {
+	if (d.State == store.DeliverySkipped && d.Reason == store.ReasonErased) || d.ErasedAt != nil {
 		return true, nil, nil
 	}
 	own := d.SubjectID == ""
@@ -231,7 +234,7 @@ func aboutErased(ctx context.Context, tx store.Tx, d store.Delivery) (bool, *sto
 		case err != nil:
 			return false, nil, fmt.Errorf("load the dead delivery: %w", err)
 		}
-		if subject.Reason == store.ReasonErased {
+		if subject.Reason == store.ReasonErased || subject.ErasedAt != nil {
 			return true, nil, nil
 		}
 		d = subject
