@@ -14,8 +14,9 @@ import (
 
 // TestErasureSkipsDeliveries: the erasure's answer counts the buyer's deliveries not delivered
 // (here a dead Purchase and a pending refund) that are now skipped with the reason erased, a
-// delivered one left as history; the order shows erased_at, each delivery the reason in a
-// sentence in both languages, and a replay by id, even forced, is refused with that sentence.
+// delivered one left as history; the order and each delivery show erased_at (as openapi.json
+// describes it), each skipped delivery the reason in a sentence in both languages, and a
+// replay by id, even forced, is refused with that sentence.
 func TestErasureSkipsDeliveries(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, st store.Store) {
@@ -61,6 +62,19 @@ func TestErasureSkipsDeliveries(t *testing.T) {
 		}
 		if d := states[delivered.ID]; d.State != string(store.DeliveryDelivered) || d.Reason != "" || d.ReasonText != nil {
 			t.Errorf("the delivered delivery after the erasure: %+v", d)
+		}
+		// Every delivery about her shows when she was erased, the delivered one too.
+		for _, id := range []string{a.Delivery.ID, refund.ID, delivered.ID} {
+			if d := states[id]; d.ErasedAt == nil || !d.ErasedAt.Equal(*o.Order.ErasedAt) {
+				t.Errorf("delivery %s after the erasure: erased_at %v, want the order's %v", id, d.ErasedAt, o.Order.ErasedAt)
+			}
+		}
+		var raw struct {
+			Deliveries []map[string]any `json:"deliveries"`
+		}
+		e.must(http.StatusOK, a.AdminKey, "GET", "/api/v1/orders/"+a.Order.ID, nil).json(t, &raw)
+		for _, d := range raw.Deliveries {
+			checkSchema(t, "Delivery", d)
 		}
 
 		const why = "is about a person whose data was erased; nothing more about them is sent, and a replay cannot send it, with force or not"

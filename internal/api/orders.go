@@ -393,6 +393,9 @@ type Delivery struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	// ErasedAt is when the person the delivery is about was erased (POST /erasure): it is
+	// never sent again, not even by a forced replay. A delivered one stays delivered.
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
 	// ReasonText says the reason in a sentence, by language (en, pt-BR), for the reasons that
 	// need one besides their code: erased.
 	ReasonText map[string]string `json:"reason_text,omitempty"`
@@ -433,7 +436,7 @@ type Attempt struct {
 func deliveryView(d store.Delivery) Delivery {
 	return Delivery{ID: d.ID, OrderID: d.OrderID, DestinationID: d.DestinationID, EventName: d.EventName, EventID: d.EventID,
 		State: string(d.State), Reason: d.Reason, Attempts: d.Attempts, InFlight: d.InFlight, Resends: d.Resends,
-		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeliveredAt: d.DeliveredAt, ReasonText: reasonTexts[d.Reason]}
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeliveredAt: d.DeliveredAt, ErasedAt: d.ErasedAt, ReasonText: reasonTexts[d.Reason]}
 }
 
 func (a *API) deliveryWithAttempts(ctx context.Context, d store.Delivery) (Delivery, error) {
