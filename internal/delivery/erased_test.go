@@ -352,6 +352,16 @@ func TestReplayRefusesErasedVisit(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		// A stamped delivery that dies after the erasure (a platform's late verdict) plans no
+		// notice about it.
+		stamped, _ := e.state(t, lead)
+		stamped.State = store.DeliveryDead
+		if err := e.st.Tx(ctx, func(tx store.Tx) error { return delivery.PlanDead(ctx, tx, e.reg, stamped, now) }); err != nil {
+			t.Fatal(err)
+		}
+		if ns, err := e.st.ListDeliveries(ctx, store.DeliveryFilter{TenantID: e.tenant.ID, DestinationID: other.ID}); err != nil || len(ns) != 0 {
+			t.Fatalf("notices planned about the erased visit's lead: %+v %v", ns, err)
+		}
 		slipped, _, err := e.st.CreateDelivery(ctx, store.Delivery{TenantID: e.tenant.ID, SubjectID: lead.ID, DestinationID: other.ID,
 			EventName: domain.EventDeliveryDead, EventID: "delivery_dead:" + lead.ID, State: store.DeliveryPending, CreatedAt: now})
 		if err != nil {
