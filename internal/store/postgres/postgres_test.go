@@ -247,6 +247,20 @@ func TestOrderStatements(t *testing.T) {
 	storetest.OrderStatements(t, s, tr.count, true)
 }
 
+// TestEraseStatements: an erasure runs as many statements for a person with 300 orders and
+// visits as for one with 3.
+func TestEraseStatements(t *testing.T) {
+	t.Parallel()
+	tr := &statementCounter{}
+	s := teststore.Driver(t, func(ctx context.Context, url string, opts ...store.Option) (*postgres.Store, error) {
+		return postgres.OpenTraced(ctx, url, tr, opts...)
+	}, testenv.Postgres(t))
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	storetest.EraseStatements(t, s, tr.count)
+}
+
 type statementCounter struct{ n atomic.Int64 }
 
 func (c *statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {

@@ -123,6 +123,30 @@ func TestMigrateWaitsForAnotherProcess(t *testing.T) {
 	}
 }
 
+// TestEraseStatements: an erasure runs as many statements on the write connection for a
+// person with 300 orders and visits as for one with 3.
+func TestEraseStatements(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "hub.db"))
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write, _ := sqlite.Pools(s)
+	storetest.EraseStatements(t, s, func() int {
+		c, err := write.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		hits, misses, _, err := sqlite.StmtCache(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hits + misses - sqlite.GroupSavepoints(s)
+	})
+}
+
 // TestOrderStatements counts the statements the write connection runs (its statement cache's
 // hits and misses), less the savepoint statements of the group commit around each
 // transaction: a new order is not read back after its INSERT.

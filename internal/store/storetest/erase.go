@@ -264,3 +264,47 @@ func testErasePersonAtSize(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// EraseStatements checks that ErasePerson runs as many statements for a person with 300
+// orders and 300 visits, each with a delivery, as for one with 3 (count reports how many the
+// store's writer has run so far): the erasure's statements take its lists whole.
+func EraseStatements(t *testing.T, s store.Store, count func() int) {
+	t.Helper()
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	erase := func(email string, n int) int {
+		t.Helper()
+		var tps []store.Touchpoint
+		var orders []store.Order
+		for i := range n {
+			v := fmt.Sprintf("%s-v%03d", email, i)
+			tps = append(tps, store.Touchpoint{TenantID: w.a.ID, SourceID: w.srcA.ID, Type: "page_view", ClientEventID: "pv-" + v, VisitorID: v,
+				IP: "203.0.113.7", URL: "https://shop.example/p?e=" + email, OccurredAt: at(time.Duration(i) * time.Second)})
+			e := w.event(w.a.ID, fmt.Sprintf("%s-%03d", email, i), "k1", domain.StatusPaid, at(0))
+			e.Buyer, e.Tracking = store.Buyer{EmailHash: "H-" + email}, store.Tracking{VisitorID: v}
+			o, _, err := s.ApplyOrderEvent(ctx, e)
+			noErr(t, err)
+			orders = append(orders, o)
+		}
+		must(s.InsertTouchpoints(ctx, tps))(t)
+		for i := range n {
+			for _, d := range []store.Delivery{{OrderID: orders[i].ID, EventName: "Purchase"}, {TouchpointID: tps[i].ID, EventName: "PageView"}} {
+				d.TenantID, d.DestinationID, d.EventID, d.CreatedAt = w.a.ID, w.dstA.ID, d.EventName+d.OrderID+d.TouchpointID, at(time.Minute)
+				_, _, err := s.CreateDelivery(ctx, d)
+				noErr(t, err)
+			}
+		}
+		before := count()
+		res, err := s.ErasePerson(ctx, w.a.ID, store.Person{EmailHash: "H-" + email, Forms: []string{email}}, store.AuditEntry{Actor: "key:ops", Action: "person.erase"})
+		noErr(t, err)
+		if res.OrdersScrubbed != int64(n) || res.TouchpointsErased != int64(n) || res.DeliveriesCancelled != int64(2*n) {
+			t.Fatalf("erasure of %s: %+v, want %d orders, %d visits, %d deliveries", email, res, n, n, 2*n)
+		}
+		return count() - before
+	}
+	few, many := erase("few@example.com", 3), erase("many@example.com", 300)
+	t.Logf("the erasure ran %d statements for 3 orders and visits, %d for 300", few, many)
+	if few != many {
+		t.Errorf("the erasure ran %d statements for a person with 3 orders and visits, %d for one with 300; want as many", few, many)
+	}
+}
