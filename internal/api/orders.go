@@ -393,8 +393,9 @@ type Delivery struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
-	// ErasedAt is when the person the delivery is about was erased (POST /erasure): it is
-	// never sent again, not even by a forced replay. A delivered one stays delivered.
+	// ErasedAt is when the person the delivery is about was erased (POST /erasure), on the
+	// deliveries that existed then: it is never sent again, not even by a forced replay. A
+	// delivered one stays delivered. One planned later is skipped with the reason erased.
 	ErasedAt *time.Time `json:"erased_at,omitempty"`
 	// ReasonText says the reason in a sentence, by language (en, pt-BR), for the reasons that
 	// need one besides their code: erased.

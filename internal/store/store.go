@@ -1153,7 +1153,8 @@ type Delivery struct {
 	// visitor, or the person of the delivery a delivery.dead notice is about) was erased
 	// (Writer.ErasePerson stamps every such delivery, a delivered one included); nil when she
 	// never was. Nothing sends a delivery with ErasedAt again: no replay, not with force, and
-	// the worker skips it with ReasonErased. CreateDelivery does not write it.
+	// the worker skips it with ReasonErased. CreateDelivery does not write it: a delivery
+	// planned after the erasure of its order is created skipped with ReasonErased instead.
 	ErasedAt *time.Time
 	// Keys are the identifier keys the delivered event carried (dest.Keys bits), written by
 	// UpdateDelivery with the delivered state; nil keeps the stored value. Only
