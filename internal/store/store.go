@@ -323,6 +323,11 @@ type Writer interface {
 	InsertInbox(ctx context.Context, e InboxEntry) (InboxEntry, error)
 	// SetInboxState records the outcome of processing a delivery.
 	SetInboxState(ctx context.Context, tenantID, id string, state InboxState, errMsg string, orderID string, at time.Time) error
+	// ScrubInbox empties a stored delivery's body, query and headers and stamps its ErasedAt
+	// with at, keeping the row (its id, state, order and the history rows that name it): the
+	// intake calls it, in the transaction that applies the delivery, for one about an order
+	// whose buyer was erased. A delivery scrubbed already keeps its first ErasedAt.
+	ScrubInbox(ctx context.Context, tenantID, id string, at time.Time) error
 	// SweepInbox hands out deliveries left received (every tenant): up to limit of those
 	// received before the time and not handed out yet, oldest first, are marked swept at at and
 	// returned in id order. Each delivery is handed out once, also to sweeps running at once:
@@ -795,6 +800,9 @@ type InboxEntry struct {
 	Error       string
 	OrderID     string
 	ProcessedAt *time.Time
+	// ErasedAt is when the body, query and headers were emptied because the delivery is
+	// about an order whose buyer was erased (Writer.ScrubInbox); nil when they are as received.
+	ErasedAt *time.Time
 }
 
 // DeliveryRef names a delivery, with the attempts it has made.

@@ -9,7 +9,12 @@ import (
 	"github.com/hubtrack/hub/internal/store"
 )
 
-const inboxCols = `id, tenant_id, source_id, provider, received_at, headers, query, body, state, error, order_id, processed_at`
+// inboxWriteCols are the columns InsertInbox writes; inboxCols those read, with erased_at,
+// which only ScrubInbox sets.
+const (
+	inboxWriteCols = `id, tenant_id, source_id, provider, received_at, headers, query, body, state, error, order_id, processed_at`
+	inboxCols      = inboxWriteCols + `, erased_at`
+)
 
 func scanInbox(r Row) (store.InboxEntry, error) {
 	var (
@@ -18,7 +23,7 @@ func scanInbox(r Row) (store.InboxEntry, error) {
 		state   string
 	)
 	if err := r.Scan(&e.ID, &e.TenantID, &e.SourceID, &e.Provider, tm(&e.ReceivedAt), &headers, &e.Query, &e.Body,
-		&state, &e.Error, &e.OrderID, ntm(&e.ProcessedAt)); err != nil {
+		&state, &e.Error, &e.OrderID, ntm(&e.ProcessedAt), ntm(&e.ErasedAt)); err != nil {
 		return e, err
 	}
 	e.State = store.InboxState(state)
@@ -58,7 +63,7 @@ func (q *queries) InsertInbox(ctx context.Context, e store.InboxEntry) (store.In
 			ReceivedAt: e.ReceivedAt, Headers: headers, Query: e.Query, Body: e.Body, State: string(e.State),
 			Error: e.Error, OrderID: e.OrderID, ProcessedAt: e.ProcessedAt})
 	} else {
-		_, err = q.exec(ctx, q.w, `INSERT INTO inbox (`+inboxCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		_, err = q.exec(ctx, q.w, `INSERT INTO inbox (`+inboxWriteCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			e.ID, e.TenantID, e.SourceID, e.Provider, q.f.Time(e.ReceivedAt), headers, e.Query, e.Body, string(e.State),
 			e.Error, e.OrderID, q.f.NullTime(e.ProcessedAt))
 	}
@@ -73,6 +78,13 @@ func (q *queries) InsertInbox(ctx context.Context, e store.InboxEntry) (store.In
 func (q *queries) SetInboxState(ctx context.Context, tenantID, id string, state store.InboxState, errMsg string, orderID string, at time.Time) error {
 	return q.execAffect(ctx, "set inbox state", `UPDATE inbox SET state = $3, error = $4, order_id = $5, processed_at = $6
 		WHERE tenant_id = $1 AND id = $2`, tenantID, id, string(state), errMsg, orderID, q.f.Time(q.stamp(at)))
+}
+
+// ScrubInbox is sent with the transaction's next statement (execAffect), like SetInboxState:
+// the processing transaction's last writes go with the flush before its COMMIT.
+func (q *queries) ScrubInbox(ctx context.Context, tenantID, id string, at time.Time) error {
+	return q.execAffect(ctx, "scrub inbox", `UPDATE inbox SET body = $3, query = '', headers = '{}',
+		erased_at = COALESCE(erased_at, $4) WHERE tenant_id = $1 AND id = $2`, tenantID, id, []byte{}, q.f.Time(q.stamp(at)))
 }
 
 // SweepInbox marks and returns in one statement, so two sweeps at once never hand out the same

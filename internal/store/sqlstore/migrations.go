@@ -1703,4 +1703,14 @@ ALTER TABLE attempts ADD COLUMN superseded boolean NOT NULL DEFAULT false;
 ALTER TABLE deliveries ADD COLUMN erased_at timestamptz;
 `,
 	},
+	{
+		// A webhook about an order whose buyer was erased (a refund arriving after her
+		// erasure) is stored raw like every other, and then, in the transaction that applies
+		// it, emptied of its body, query and headers (Writer.ScrubInbox): the row stays, so the
+		// order's history still names it, and erased_at says why it is empty.
+		Name: "a raw webhook remembers that its buyer was erased",
+		Up: `
+ALTER TABLE inbox ADD COLUMN erased_at timestamptz;
+`,
+	},
 }

@@ -55,6 +55,54 @@ func testInbox(t *testing.T, s store.Store) {
 	equal(t, "left", ids(must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID}))(t), id), []string{e3.ID, e2.ID})
 }
 
+// testInboxScrub: ScrubInbox, in the transaction that records the delivery's outcome as the
+// intake calls it, empties the body, query and headers and stamps ErasedAt, keeping the row,
+// its state and its order; a second scrub keeps the first stamp; another tenant's delivery is
+// not found; retention still deletes a scrubbed delivery.
+func testInboxScrub(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	w := newWorld(t, s)
+	in := store.InboxEntry{TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart", ReceivedAt: at(0),
+		Headers: map[string]string{"X-Forwarded-For": "203.0.113.45"}, Query: "email=x%40example.com",
+		Body: []byte(`{"event":"PURCHASE_REFUNDED","data":{"buyer":{"email":"x@example.com"}}}`)}
+	e := must(s.InsertInbox(ctx, in))(t)
+	other := must(s.InsertInbox(ctx, in))(t)
+	noErr(t, s.Tx(ctx, func(tx store.Tx) error {
+		if err := tx.SetInboxState(ctx, w.a.ID, e.ID, store.InboxProcessed, "", "order-1", at(time.Minute)); err != nil {
+			return err
+		}
+		return tx.ScrubInbox(ctx, w.a.ID, e.ID, at(time.Minute))
+	}))
+	// An empty body and empty headers may read back as nil or empty, by dialect.
+	scrubbed := func(what string, got store.InboxEntry) {
+		t.Helper()
+		if len(got.Body) != 0 || got.Query != "" || len(got.Headers) != 0 {
+			t.Errorf("%s: body %q, query %q, headers %v; want all empty", what, got.Body, got.Query, got.Headers)
+		}
+		got.Body, got.Headers = nil, nil
+		equal(t, what, got, store.InboxEntry{ID: e.ID, TenantID: w.a.ID, SourceID: w.srcA.ID, Provider: "hotmart",
+			ReceivedAt: micro(at(0)), State: store.InboxProcessed, OrderID: "order-1",
+			ProcessedAt: microPtr(at(time.Minute)), ErasedAt: microPtr(at(time.Minute))})
+	}
+	scrubbed("scrubbed", must(s.GetInbox(ctx, w.a.ID, e.ID))(t))
+	listed := must(s.ListInbox(ctx, store.InboxFilter{TenantID: w.a.ID, State: store.InboxProcessed}))(t)
+	if len(listed) != 1 {
+		t.Fatalf("listed %d processed deliveries; want 1", len(listed))
+	}
+	scrubbed("listed", listed[0])
+	noErr(t, s.ScrubInbox(ctx, w.a.ID, e.ID, at(time.Hour)))
+	scrubbed("scrubbed again", must(s.GetInbox(ctx, w.a.ID, e.ID))(t))
+	wantErr(t, s.ScrubInbox(ctx, w.b.ID, e.ID, at(time.Hour)), store.ErrNotFound, "scrub other tenant")
+	untouched := must(s.GetInbox(ctx, w.a.ID, other.ID))(t)
+	if untouched.ErasedAt != nil || string(untouched.Body) != string(in.Body) || untouched.Query != in.Query ||
+		untouched.Headers["X-Forwarded-For"] != "203.0.113.45" {
+		t.Errorf("another delivery was scrubbed: %+v", untouched)
+	}
+	equal(t, "retention", must(s.DeleteInboxBefore(ctx, at(time.Second)))(t), int64(2))
+	_, err := s.GetInbox(ctx, w.a.ID, e.ID)
+	wantErr(t, err, store.ErrNotFound, "scrubbed delivery after retention")
+}
+
 // testInboxSweep: SweepInbox hands out the deliveries still received before the cut-off (every
 // tenant, strictly before, oldest first, at most limit), each once, also to sweeps running at
 // once; processed, rejected and newer deliveries are left alone, and a sweep rolled back hands

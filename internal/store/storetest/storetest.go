@@ -44,6 +44,7 @@ func Run(t *testing.T, open Open) {
 		{"WriteTouchpointsText", testWriteTouchpointsText},
 		{"Inbox", testInbox},
 		{"InboxSweep", testInboxSweep},
+		{"InboxScrub", testInboxScrub},
 		{"DeliverySweep", testDeliverySweep},
 		{"OrderRoundTrip", testOrderRoundTrip},
 		{"OrderLifecycle", testOrderLifecycle},
