@@ -545,6 +545,11 @@ func (s *Service) Process(ctx context.Context, tenantID, inboxID string, force b
 	if e.State == store.InboxRejected {
 		return e.State, nil
 	}
+	if e.ErasedAt != nil {
+		// Emptied because its buyer was erased (ScrubInbox), in the transaction that applied
+		// it: nothing is left to parse, and parsing nothing must not mark it unparseable.
+		return e.State, nil
+	}
 	if e.State != store.InboxReceived && !(force && e.State == store.InboxUnparseable) {
 		return e.State, nil
 	}
@@ -615,10 +620,11 @@ func (s *Service) applyEvents(ctx context.Context, src store.Source, e store.Inb
 		orderID string
 		planned []store.DeliveryJob // dispatched once the transaction committed
 	)
+	erased := false // an event's order had its buyer erased
 	err := s.Store.Tx(ctx, func(tx store.Tx) error {
-		state, orderID, planned = store.InboxIgnored, "", nil
+		state, orderID, planned, erased = store.InboxIgnored, "", nil, false
 		for i, ev := range events {
-			st, oid, err := s.apply(ctx, tx, src, ev, oes[i], tps[i], now, &planned)
+			st, oid, er, err := s.apply(ctx, tx, src, ev, oes[i], tps[i], now, &planned)
 			if err != nil {
 				return err
 			}
@@ -628,8 +634,21 @@ func (s *Service) applyEvents(ctx context.Context, src store.Source, e store.Inb
 			if st == store.InboxProcessed || state == store.InboxIgnored {
 				state = st
 			}
+			erased = erased || er
 		}
-		return tx.SetInboxState(ctx, e.TenantID, e.ID, state, "", orderID, now)
+		if err := tx.SetInboxState(ctx, e.TenantID, e.ID, state, "", orderID, now); err != nil {
+			return err
+		}
+		if erased {
+			// The delivery names a buyer whose data was erased (a refund after her erasure,
+			// or a gateway's resend): its effect is kept (the order's status and amounts; her
+			// buyer and tracking are never written back), and its raw copy is emptied in the
+			// same transaction, so no crash leaves her data in the inbox. The row stays: the
+			// order's history names it. Before this commits, a crash leaves the row received
+			// and the sweep processes it again, scrubbing it then.
+			return tx.ScrubInbox(ctx, e.TenantID, e.ID, now)
+		}
+		return nil
 	})
 	// Dispatched even when the transaction reports an error: a COMMIT whose answer was lost
 	// (the database restarting) may have committed, and then nothing else would dispatch these
@@ -642,6 +661,9 @@ func (s *Service) applyEvents(ctx context.Context, src store.Source, e store.Inb
 		return "", fmt.Errorf("intake: process %s: %w", e.ID, err)
 	}
 	e.State, e.OrderID = state, orderID
+	if erased {
+		s.Log.Info("intake: delivery about an erased buyer applied and its raw copy emptied", "inbox_id", e.ID, "provider", e.Provider)
+	}
 	s.Live.Webhook(e)
 	return state, nil
 }
@@ -674,8 +696,9 @@ func (s *Service) dispatch(planned []store.DeliveryJob, carry bool) {
 // apply records one order event, oe (ev mapped, and matched when it creates a paid order, see
 // attributeNew, which credited tp); a purchase not matched yet is attributed and its deliveries
 // planned in the same transaction (those to dispatch after the commit added to planned, see
-// plan).
-func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev webhook.OrderEvent, oe store.OrderEvent, tp *store.Touchpoint, now time.Time, planned *[]store.DeliveryJob) (store.InboxState, string, error) {
+// plan). erased reports that the event's order, duplicate or not, is one whose buyer was
+// erased (store.Order.ErasedAt).
+func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev webhook.OrderEvent, oe store.OrderEvent, tp *store.Touchpoint, now time.Time, planned *[]store.DeliveryJob) (state store.InboxState, orderID string, erased bool, err error) {
 	if ev.Site == "" && s.namesAliases(ev.Provider) {
 		// The order's other keys are kept whatever else the event does, even when it finds
 		// no order to join: the order may come later, and an event keyed by one of them
@@ -683,13 +706,13 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 		for _, a := range ev.Aliases {
 			if err := tx.PutOrderAlias(ctx, store.OrderAlias{TenantID: src.TenantID, Provider: ev.Provider, Alias: a,
 				ExternalID: ev.OrderID, CreatedAt: now}); err != nil {
-				return "", "", err
+				return "", "", false, err
 			}
 		}
 		if ev.Status != domain.StatusPaid || ev.ExistingOnly {
 			key, err := aliased(ctx, tx, src.TenantID, ev.Provider, ev.OrderID)
 			if err != nil {
-				return "", "", err
+				return "", "", false, err
 			}
 			if key != "" {
 				ev.OrderID, oe.ExternalID = key, key
@@ -710,9 +733,9 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 			_, err = tx.GetOrderByExternalID(ctx, src.TenantID, ev.Provider, oe.ExternalID)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return store.InboxIgnored, "", nil
+			return store.InboxIgnored, "", false, nil
 		} else if err != nil {
-			return "", "", err
+			return "", "", false, err
 		}
 	}
 	// An event that may plan deliveries issues the destinations' read first: on PostgreSQL it
@@ -739,10 +762,10 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 		o, change, err = tx.ApplyOrderEvent(ctx, oe)
 	}
 	if err != nil {
-		return "", "", err
+		return "", "", false, err
 	}
 	if change.Duplicate {
-		return store.InboxDuplicate, o.ID, nil
+		return store.InboxDuplicate, o.ID, o.ErasedAt != nil, nil
 	}
 	becamePaid := change.StatusChanged && o.Status == domain.StatusPaid && change.Previous.Rank() < domain.StatusPaid.Rank()
 	if change.Created && o.Status == domain.StatusPaid {
@@ -758,22 +781,22 @@ func (s *Service) apply(ctx context.Context, tx store.Tx, src store.Source, ev w
 		} else { // the order existed, or attributeNew did not attribute it
 			res, err := attribution.Match(ctx, tx, src, o, now)
 			if err != nil {
-				return "", "", err
+				return "", "", false, err
 			}
 			if err := tx.PutAttribution(ctx, res.Attribution); err != nil {
-				return "", "", err
+				return "", "", false, err
 			}
 		}
 		if err := s.plan(ctx, tx, o, known, now, destinations, planned); err != nil {
-			return "", "", err
+			return "", "", false, err
 		}
 	} else if _, lifecycle := domain.StatusEvent(o.Status); lifecycle && (change.Created || change.StatusChanged) {
 		// A refund, chargeback or cancellation: the destinations that asked for it hear of it.
 		if err := s.plan(ctx, tx, o, nil, now, destinations, planned); err != nil {
-			return "", "", err
+			return "", "", false, err
 		}
 	}
-	return store.InboxProcessed, o.ID, nil
+	return store.InboxProcessed, o.ID, o.ErasedAt != nil, nil
 }
 
 // aliased is the key of the order an event keyed by key applies to when key is another key of
