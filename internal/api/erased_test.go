@@ -97,3 +97,71 @@ func TestErasureSkipsDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// TestErasedWebhookSaysWhy: a refund webhook that arrived after its buyer's erasure, applied
+// and emptied as the intake does it (ScrubInbox in the transaction that applies it), reads with
+// erased_at and a sentence in both languages saying why its headers, query and body are empty,
+// in its detail, in the list and in its order's detail; a webhook as received has neither.
+func TestErasedWebhookSaysWhy(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st)
+		a := e.tenant("acme")
+		e.must(http.StatusOK, a.AdminKey, "POST", "/api/v1/erasure", map[string]any{"email": "buyer@acme.example"})
+
+		now := time.Now().UTC()
+		in, err := st.InsertInbox(ctx, store.InboxEntry{TenantID: a.ID, SourceID: a.Source.ID, Provider: "hotmart", ReceivedAt: now,
+			Headers: map[string]string{"Content-Type": "application/json"}, Query: "email=buyer%40acme.example",
+			Body: []byte(`{"event":"PURCHASE_REFUNDED","data":{"buyer":{"email":"buyer@acme.example"}}}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Tx(ctx, func(tx store.Tx) error {
+			o, _, err := tx.ApplyOrderEvent(ctx, store.OrderEvent{TenantID: a.ID, SourceID: a.Source.ID, InboxID: in.ID, Provider: "hotmart",
+				ExternalID: a.Order.ExternalID, EventKey: "refunded", Status: domain.StatusRefunded, OccurredAt: now, ReceivedAt: now})
+			if err != nil {
+				return err
+			}
+			if err := tx.SetInboxState(ctx, a.ID, in.ID, store.InboxProcessed, "", o.ID, now); err != nil {
+				return err
+			}
+			return tx.ScrubInbox(ctx, a.ID, in.ID, now)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		says := func(what string, w api.Webhook) {
+			t.Helper()
+			if w.ErasedAt == nil || !strings.Contains(w.ErasedText["en"], "is about a person whose data was erased, so its headers, query and body were removed") ||
+				!strings.Contains(w.ErasedText["pt-BR"], "é de uma pessoa cujos dados foram apagados, então os cabeçalhos, a consulta e o corpo recebidos foram removidos") {
+				t.Errorf("%s: erased at %v, text %v; want both set", what, w.ErasedAt, w.ErasedText)
+			}
+			if w.Size != 0 || w.Query != "" || len(w.Headers) != 0 || (w.Body != nil && *w.Body != "") {
+				t.Errorf("%s: size %d, query %q, headers %v, body %v; want all empty", what, w.Size, w.Query, w.Headers, w.Body)
+			}
+		}
+		var w api.Webhook
+		e.must(http.StatusOK, a.AdminKey, "GET", "/api/v1/webhooks/"+in.ID+"?reveal=pii", nil).json(t, &w)
+		says("detail", w)
+		var list struct{ Items []api.Webhook }
+		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/webhooks?state=processed", nil).json(t, &list)
+		if len(list.Items) != 1 || list.Items[0].ID != in.ID {
+			t.Fatalf("processed webhooks: %+v", list.Items)
+		}
+		says("list", list.Items[0])
+		var o api.OrderDetail
+		e.must(http.StatusOK, a.ReadKey, "GET", "/api/v1/orders/"+a.Order.ID, nil).json(t, &o)
+		if len(o.Webhooks) != 1 || o.Webhooks[0].ID != in.ID {
+			t.Fatalf("the order's webhooks: %+v", o.Webhooks)
+		}
+		says("order", o.Webhooks[0])
+
+		// One as received says nothing of the kind.
+		other := e.tenant("other")
+		var kept api.Webhook
+		e.must(http.StatusOK, other.AdminKey, "GET", "/api/v1/webhooks/"+other.Inbox.ID, nil).json(t, &kept)
+		if kept.ErasedAt != nil || kept.ErasedText != nil || kept.Size == 0 {
+			t.Errorf("a webhook as received: erased at %v, text %v, size %d", kept.ErasedAt, kept.ErasedText, kept.Size)
+		}
+	})
+}

@@ -498,7 +498,8 @@ func (a *API) getDelivery(w http.ResponseWriter, r *http.Request, p principal) e
 
 // Webhook is a raw webhook delivery from the inbox. The headers, query and body are shown only
 // in details, masked (see maskedWebhook): the gateway's secret always, personal data unless an
-// admin asked for it with ?reveal=pii. The stored delivery itself stays byte for byte.
+// admin asked for it with ?reveal=pii. The stored delivery itself stays byte for byte, unless it
+// is about a buyer whose data was erased (ErasedAt).
 type Webhook struct {
 	ID          string            `json:"id"`
 	SourceID    string            `json:"source_id"`
@@ -514,12 +515,26 @@ type Webhook struct {
 	Body        *string           `json:"body,omitempty"`
 	// BodyEncoding is "text" or, for a body that is not UTF-8, "base64".
 	BodyEncoding string `json:"body_encoding,omitempty"`
+	// ErasedAt is when the headers, query and body were removed because the webhook is about
+	// an order whose buyer's data was erased (it arrived after the erasure: a refund, a
+	// chargeback, a resend); ErasedText says so in a sentence, by language (en, pt-BR).
+	ErasedAt   *time.Time        `json:"erased_at,omitempty"`
+	ErasedText map[string]string `json:"erased_text,omitempty"`
+}
+
+// erasedWebhookText is Webhook.ErasedText, by language (Languages).
+var erasedWebhookText = map[string]string{
+	"en":    "This webhook is about a person whose data was erased, so its headers, query and body were removed once it had updated the order's status and amounts; nothing about them is kept.",
+	"pt-BR": "Este webhook é de uma pessoa cujos dados foram apagados, então os cabeçalhos, a consulta e o corpo recebidos foram removidos depois de atualizar o status e os valores do pedido; nada sobre ela é guardado.",
 }
 
 // webhookView shows e; with detail, e's headers, query and body must already be masked.
 func webhookView(e store.InboxEntry, detail bool) Webhook {
 	v := Webhook{ID: e.ID, SourceID: e.SourceID, Provider: e.Provider, ReceivedAt: e.ReceivedAt, State: string(e.State),
-		Error: e.Error, OrderID: e.OrderID, ProcessedAt: e.ProcessedAt, Size: len(e.Body)}
+		Error: e.Error, OrderID: e.OrderID, ProcessedAt: e.ProcessedAt, Size: len(e.Body), ErasedAt: e.ErasedAt}
+	if e.ErasedAt != nil {
+		v.ErasedText = erasedWebhookText
+	}
 	if detail {
 		v.Headers, v.Query = e.Headers, e.Query
 		body, enc := string(e.Body), "text"
