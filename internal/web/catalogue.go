@@ -278,6 +278,7 @@ var catalogue = map[string]msg{
 	"order.reveal":               {"Show personal data", "Mostrar dados pessoais"},
 	"order.raw_note":             {"The gateway's secret is never shown. Showing personal data is recorded in the audit log.", "O segredo da plataforma nunca aparece. Mostrar dados pessoais fica registrado na auditoria."},
 	"order.raw_gone":             {"The raw webhook is no longer kept (retention or erasure).", "O webhook recebido não está mais guardado (prazo de retenção ou exclusão)."},
+	"order.raw_erased":           {"This webhook arrived after this person's data was erased: it updated the order's status and amounts, and then its headers and body were removed, so nothing about them is kept.", "Este webhook chegou depois que os dados desta pessoa foram apagados: ele atualizou o status e os valores do pedido, e depois os cabeçalhos e o corpo dele foram removidos, então nada sobre ela é guardado."},
 
 	// Attribution.
 	"attr.matched":               {"matched", "atribuído"},

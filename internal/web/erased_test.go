@@ -84,3 +84,62 @@ func TestErasedBuyerOrderPage(t *testing.T) {
 		})
 	}
 }
+
+// TestErasedWebhookOnOrderPage: a refund webhook that arrived after its buyer's erasure, applied
+// and emptied as the intake does it (ScrubInbox), is listed on the order's page with a sentence,
+// in English and in Portuguese, saying that its contents were removed because the person's data
+// was erased, instead of an empty body.
+func TestErasedWebhookOnOrderPage(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			c := e.firstAdmin("ana@example.com")
+			ctx := context.Background()
+			tn := mustTenant(t, e)
+			em, _ := pii.HashEmail("maria@example.com")
+			now := time.Now().UTC()
+			paid := store.OrderEvent{TenantID: tn.ID, SourceID: "src", Provider: "hotmart", ExternalID: "HP-ERASED",
+				EventKey: "paid", Status: domain.StatusPaid, NativeStatus: "APPROVED", OccurredAt: now, AmountMinor: 19700, Currency: "BRL",
+				Buyer: store.Buyer{EmailHash: em}, ReceivedAt: now}
+			o, _, err := e.st.ApplyOrderEvent(ctx, paid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.st.ErasePerson(ctx, tn.ID, store.Person{EmailHash: em}, store.AuditEntry{Actor: "user:ana", Action: "person.erase"}); err != nil {
+				t.Fatal(err)
+			}
+			in, err := e.st.InsertInbox(ctx, store.InboxEntry{TenantID: tn.ID, SourceID: "src", Provider: "hotmart", ReceivedAt: now,
+				Body: []byte(`{"event":"PURCHASE_REFUNDED","data":{"buyer":{"email":"maria@example.com"}}}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			refund := paid
+			refund.EventKey, refund.Status, refund.NativeStatus, refund.InboxID, refund.Buyer = "refunded", domain.StatusRefunded, "REFUNDED", in.ID, store.Buyer{}
+			if err := e.st.Tx(ctx, func(tx store.Tx) error {
+				if _, _, err := tx.ApplyOrderEvent(ctx, refund); err != nil {
+					return err
+				}
+				if err := tx.SetInboxState(ctx, tn.ID, in.ID, store.InboxProcessed, "", o.ID, now); err != nil {
+					return err
+				}
+				return tx.ScrubInbox(ctx, tn.ID, in.ID, now)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for lang, want := range map[string]string{
+				"en":    "This webhook arrived after this person's data was erased: it updated the order's status and amounts, and then its headers and body were removed, so nothing about them is kept.",
+				"pt-BR": "Este webhook chegou depois que os dados desta pessoa foram apagados: ele atualizou o status e os valores do pedido, e depois os cabeçalhos e o corpo dele foram removidos, então nada sobre ela é guardado.",
+			} {
+				page := c.get("/orders/" + o.ID + "?lang=" + lang)
+				if page.status != http.StatusOK {
+					t.Fatalf("%s: order page %d", lang, page.status)
+				}
+				text := html.UnescapeString(page.body)
+				mustContain(t, lang+" order page", text, want)
+				if strings.Contains(text, `<pre class="raw">`) || strings.Contains(text, "maria@example.com") {
+					t.Errorf("%s: the order page shows a raw body for the emptied webhook", lang)
+				}
+			}
+		})
+	}
+}
