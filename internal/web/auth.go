@@ -189,7 +189,6 @@ func (u *UI) auth(role string, h func(w http.ResponseWriter, r *http.Request, p 
 				return
 			}
 		}
-		u.saveLanguage(r, &a.user)
 		p := page{User: a.user, Tenant: a.tenant, CSRF: a.sess.CSRFToken, Loc: localeFor(r, a.user.Language).in(tenantZone(a.tenant, u.cfg.Location)).naming(u.cfg.Dests), request: r}
 		if !allows(a.user.Role, role) {
 			u.forbidden(w, r, p)
@@ -199,19 +198,48 @@ func (u *UI) auth(role string, h func(w http.ResponseWriter, r *http.Request, p 
 	}
 }
 
-// saveLanguage saves the language a signed-in user chose with the language links (?lang=) on
-// the account, so every browser the user signs in on speaks it. Only a change is written; a
-// failure is logged and the page is still shown in the chosen language.
-func (u *UI) saveLanguage(r *http.Request, user *store.User) {
-	l := pickLang(r.URL.Query().Get("lang"))
-	if l == "" || l == user.Language {
+// setLanguage saves the language a signed-in user chose with the language form at the foot of
+// every page (a POST with the session's CSRF token, checked by auth) on the user's account, so
+// every browser the user signs in on speaks it, keeps it in this browser's hub_lang cookie,
+// and goes back to the page the form was on (next, a GET page of the dashboard; else the
+// overview). A GET with ?lang= only shows that page in the language: a link from another site
+// must not change the account.
+func (u *UI) setLanguage(w http.ResponseWriter, r *http.Request, p page) {
+	next := u.getPage(safeNext(r.PostFormValue("next")))
+	l := pickLang(r.PostFormValue("lang"))
+	if l == "" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	if _, err := u.cfg.Store.UpdateUser(r.Context(), user.TenantID, user.ID, store.UserChange{Language: &l}); err != nil {
-		u.cfg.Log.Warn("web: save the user's language", "error", err.Error())
-		return
+	if l != p.User.Language {
+		if _, err := u.cfg.Store.UpdateUser(r.Context(), p.User.TenantID, p.User.ID, store.UserChange{Language: &l}); err != nil {
+			u.fail(w, r, err)
+			return
+		}
 	}
-	user.Language = l
+	http.SetCookie(w, &http.Cookie{Name: "hub_lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: u.isSecure(r)})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// getPage is path when a dashboard GET route serves it, else "/": a page shown by a POST (a
+// form shown again with its errors) has an address no GET serves.
+func (u *UI) getPage(path string) string {
+	u.getOnce.Do(func() {
+		u.gets = http.NewServeMux()
+		for _, rt := range u.routes() {
+			if strings.HasPrefix(rt.pattern, "GET ") {
+				u.gets.HandleFunc(rt.pattern, func(http.ResponseWriter, *http.Request) {})
+			}
+		}
+	})
+	req, err := http.NewRequest(http.MethodGet, path, nil)
+	if err != nil {
+		return "/"
+	}
+	if _, pattern := u.gets.Handler(req); pattern == "" {
+		return "/"
+	}
+	return path
 }
 
 func (u *UI) session(r *http.Request) (authed, error) {

@@ -319,9 +319,12 @@ func TestBrowser(t *testing.T) {
 			run("users", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(chromedp.CSS(`#nu-h`)), shot("users"))
 			run("account", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS(`#pw-h`)), shot("account"))
 
-			// The same dashboard in Brazilian Portuguese (the language link), times in the
-			// tenant's zone (São Paulo by default), the status icons drawn as inline SVG.
-			run("overview pt-BR", chromedp.Navigate(base+"/?lang=pt-BR"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)), shot("overview-pt-BR"))
+			// The same dashboard in Brazilian Portuguese (the language form at the foot, which
+			// saves the choice and comes back to the page), times in the tenant's zone (São Paulo
+			// by default), the status icons drawn as inline SVG.
+			run("overview pt-BR", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`svg.chart`)),
+				chromedp.Click(chromedp.CSS(`footer button[value="pt-BR"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`html[lang="pt-BR"] svg.chart`)), shot("overview-pt-BR"))
 			if s := text(`header nav`); !strings.Contains(s, "Visão geral") || !strings.Contains(s, "Pedidos") || !strings.Contains(s, "Configuração") {
 				t.Errorf("navigation in pt-BR: %q", s)
 			}

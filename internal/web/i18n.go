@@ -23,9 +23,10 @@ type msg struct {
 	EN, PT string
 }
 
-// Languages: the choice of the language links (?lang=, saved on the signed-in user's account
-// and kept in the hub_lang cookie), then the signed-in user's saved language, then the hub_lang
-// cookie (a choice made before sign-in), then the browser's Accept-Language, then English.
+// Languages: ?lang= (the language links before sign-in, kept in the hub_lang cookie; for a
+// signed-in user only the page shown, never saved), then the signed-in user's saved language
+// (the language form, POST /account/language), then the hub_lang cookie (a choice made before
+// sign-in), then the browser's Accept-Language, then English.
 const (
 	langPT = "pt-BR"
 	langEN = "en"

@@ -598,9 +598,9 @@ func TestNoticeProblemsTranslated(t *testing.T) {
 	}
 }
 
-// TestLanguageSavedOnAccount: the language a user chooses with the language links is saved on
+// TestLanguageSavedOnAccount: the language a user chooses with the language form is saved on
 // the account, so a new session of that user, on a browser asking for English, sees the
-// dashboard in Portuguese; another user of the same tenant still sees English; a new link
+// dashboard in Portuguese; another user of the same tenant still sees English; choosing again
 // changes it back.
 func TestLanguageSavedOnAccount(t *testing.T) {
 	t.Parallel()
@@ -610,9 +610,13 @@ func TestLanguageSavedOnAccount(t *testing.T) {
 			e := newEnv(t, b)
 			ana := e.firstAdmin("ana@example.com")
 			ana.addUser("bia@example.com", store.RoleAdmin)
-			if r := ana.get("/?lang=pt-BR"); r.status != http.StatusOK {
-				t.Fatalf("language link: %d", r.status)
+			choose := func(lang string) {
+				t.Helper()
+				if r := ana.post("/account/language", url.Values{"csrf": {ana.csrf("/")}, "lang": {lang}, "next": {"/"}}); r.status != http.StatusSeeOther {
+					t.Fatalf("language form: %d %s", r.status, r.body)
+				}
 			}
+			choose("pt-BR")
 			if u, err := e.st.GetUserByEmail(context.Background(), "ana@example.com"); err != nil || u.Language != "pt-BR" {
 				t.Fatalf("saved language %q, %v", u.Language, err)
 			}
@@ -637,8 +641,85 @@ func TestLanguageSavedOnAccount(t *testing.T) {
 			mustContain(t, "ana's new session", overview("ana@example.com"), `<html lang="pt-BR">`, "Visão geral")
 			mustContain(t, "bia's session", overview("bia@example.com"), `<html lang="en">`, "Overview")
 
-			ana.get("/?lang=en")
+			choose("en")
 			mustContain(t, "ana chose English", overview("ana@example.com"), `<html lang="en">`)
+		})
+	}
+}
+
+// TestLanguageLinkIsNotAGet: a GET with ?lang= (a link, from another site too) shows the page in
+// that language and does not change the language saved on the signed-in user's account. The
+// language form at the foot of every page (a POST with the session's CSRF token) saves it and
+// goes back, 303, to the page it was on, without ?lang=; without the token, or with another
+// session's, it is refused and saves nothing. It goes back only to a page of the dashboard that
+// a GET serves: another site, or the address of a form shown again, sends it to the overview.
+func TestLanguageLinkIsNotAGet(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, b)
+			ana := e.firstAdmin("ana@example.com")
+			ana.addUser("bia@example.com", store.RoleAdmin)
+			saved := func() string {
+				t.Helper()
+				u, err := e.st.GetUserByEmail(context.Background(), "ana@example.com")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return u.Language
+			}
+
+			r := ana.get("/orders?status=paid&lang=pt-BR")
+			mustContain(t, "a page through a link", r.body, `<html lang="pt-BR">`, `action="/account/language"`,
+				`name="next" value="/orders?status=paid"`, `name="lang" value="en"`)
+			if got := saved(); got != "" {
+				t.Fatalf("a GET with ?lang=pt-BR saved %q on the account", got)
+			}
+
+			form := func(lang, next string) url.Values {
+				return url.Values{"csrf": {ana.csrf("/")}, "lang": {lang}, "next": {next}}
+			}
+			noToken := form("pt-BR", "/")
+			noToken.Del("csrf")
+			bia, _ := e.login("bia@example.com", testPassword)
+			for what, f := range map[string]url.Values{
+				"no token":              noToken,
+				"another session's":     {"csrf": {bia.csrf("/")}, "lang": {"pt-BR"}, "next": {"/"}},
+				"a token of no session": {"csrf": {"0123456789abcdef0123456789abcdef"}, "lang": {"pt-BR"}, "next": {"/"}},
+			} {
+				if r := ana.post("/account/language", f); r.status != http.StatusForbidden {
+					t.Errorf("%s: %d; want 403", what, r.status)
+				}
+			}
+			if got := saved(); got != "" {
+				t.Fatalf("a refused form saved %q", got)
+			}
+
+			r = ana.post("/account/language", form("pt-BR", "/orders?status=paid"))
+			if r.status != http.StatusSeeOther || r.location != "/orders?status=paid" {
+				t.Fatalf("language form: %d to %q; want 303 to /orders?status=paid", r.status, r.location)
+			}
+			if got := saved(); got != "pt-BR" {
+				t.Fatalf("saved %q after the form; want pt-BR", got)
+			}
+			mustContain(t, "the page after the form", ana.get("/orders?status=paid").body, `<html lang="pt-BR">`)
+			ana.get("/?lang=en")
+			if got := saved(); got != "pt-BR" {
+				t.Errorf("a GET with ?lang=en changed the saved language to %q", got)
+			}
+
+			for next, want := range map[string]string{
+				"https://evil.example/": "/", "//evil.example/": "/", "/settings/erase": "/", "/nowhere": "/",
+				"/orders/123": "/orders/123", "/settings": "/settings",
+			} {
+				if r := ana.post("/account/language", form("en", next)); r.status != http.StatusSeeOther || r.location != want {
+					t.Errorf("next %q: %d to %q; want 303 to %q", next, r.status, r.location, want)
+				}
+			}
+			if got := saved(); got != "en" {
+				t.Errorf("saved %q; want en", got)
+			}
 		})
 	}
 }

@@ -50,8 +50,8 @@ func (e *env) login(email, password string) (*client, resp) {
 }
 
 // TestRolesOnEveryRoute: every route after login is checked against every role on the server,
-// not only by hiding buttons: read_only users get 403 on every POST but logout and their own
-// password; admins, and operators (as in the API), may everything.
+// not only by hiding buttons: read_only users get 403 on every POST but logout, their own
+// password and language; admins, and operators (as in the API), may everything.
 func TestRolesOnEveryRoute(t *testing.T) {
 	e := newEnv(t, backends[0])
 	admin := e.firstAdmin("ana@example.com")
@@ -68,7 +68,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 	// The expected least role of every mutating route, written out here rather than read from
 	// routes(), so a route whose role is wrong or missing fails.
 	posts := map[string]string{
-		"POST /logout": roleAny, "POST /account/password": roleAny, "POST /orders/search": roleAny,
+		"POST /logout": roleAny, "POST /account/password": roleAny, "POST /account/language": roleAny, "POST /orders/search": roleAny,
 		"POST /orders/{id}/replay": store.RoleAdmin, "POST /orders/{id}/reveal": store.RoleAdmin, "POST /failures/replay": store.RoleAdmin, "POST /failures/reprocess": store.RoleAdmin,
 		"POST /setup/sources": store.RoleAdmin, "POST /setup/sources/{id}/secrets": store.RoleAdmin, "POST /setup/sources/{id}/tokens": store.RoleAdmin, "POST /setup/sources/{id}/links": store.RoleAdmin, "POST /setup/sources/{id}/test-purchase": store.RoleAdmin,
 		"POST /setup/destinations": store.RoleAdmin, "POST /setup/destinations/{id}": store.RoleAdmin, "POST /setup/destinations/{id}/test": store.RoleAdmin,

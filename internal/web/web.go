@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // tenants' time zones work on images without a zoneinfo database
 
@@ -81,6 +82,9 @@ type UI struct {
 	assets   http.Handler
 	sess     sessionStore
 	secure   bool
+	// gets serves the GET routes' patterns, for getPage.
+	getOnce sync.Once
+	gets    *http.ServeMux
 }
 
 // New builds the dashboard, parsing every template once.
@@ -221,6 +225,7 @@ func (u *UI) routes() []route {
 		{"POST /users/{id}/remove", store.RoleAdmin, u.removeUser},
 		{"GET /account", roleAny, u.account},
 		{"POST /account/password", roleAny, u.changePassword},
+		{"POST /account/language", roleAny, u.setLanguage},
 	}
 }
 
@@ -268,6 +273,19 @@ type page struct {
 	request *http.Request
 }
 
+// Here is the address of the page shown, without ?lang=, for the language form to come back
+// to (setLanguage checks it again).
+func (p page) Here() string {
+	if p.request == nil {
+		return "/"
+	}
+	u := *p.request.URL
+	q := u.Query()
+	q.Del("lang")
+	u.RawQuery = q.Encode()
+	return safeNext(u.RequestURI())
+}
+
 // render writes a page with status.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
 	t, ok := u.pages[name]
@@ -285,7 +303,8 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 		p.Flash = flashText(p.Loc, r)
 	}
 	if l := pickLang(r.URL.Query().Get("lang")); l != "" {
-		// The language links' choice is the user's setting from then on.
+		// The language links' choice (before sign-in; after it the language form's, which
+		// also saves it on the user's account) is this browser's setting from then on.
 		http.SetCookie(w, &http.Cookie{Name: "hub_lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: u.secure || r.TLS != nil})
 	}
 	var b strings.Builder
