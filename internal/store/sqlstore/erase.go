@@ -164,6 +164,24 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 		}
 	}
 
+	// Her orders are locked before the inbox is read (PostgreSQL; SQLite's transaction holds
+	// the one writer): a webhook of one of them being applied right now holds its order, so
+	// the erasure waits for it to commit and then finds its raw copy below, instead of reading
+	// the inbox first and leaving that copy behind. One applied later waits for the erasure,
+	// finds the order erased, and the intake empties its raw copy (store.Writer.ScrubInbox).
+	if q.f.ForUpdate != "" {
+		for _, h := range hashes.list {
+			rows, err := q.query(ctx, q.w, `SELECT id FROM orders WHERE tenant_id = $1 AND `+hashCol(h.Kind)+` = $2 ORDER BY id`+q.f.ForUpdate,
+				tenantID, h.Hash)
+			if _, err := collect(rows, err, "erase: lock orders", func(r Rows) (string, error) {
+				var id string
+				return id, r.Scan(&id)
+			}); err != nil {
+				return res, err
+			}
+		}
+	}
+
 	// 2. Touchpoints to scrub: credited with an order of the person's, carrying a hash, of a
 	// visitor, or holding a form in their text.
 	tps := credited
