@@ -169,16 +169,16 @@ func (q *queries) erase(ctx context.Context, tenantID string, p store.Person) (s
 	// the erasure waits for it to commit and then finds its raw copy below, instead of reading
 	// the inbox first and leaving that copy behind. One applied later waits for the erasure,
 	// finds the order erased, and the intake empties its raw copy (store.Writer.ScrubInbox).
-	if q.f.ForUpdate != "" {
-		for _, h := range hashes.list {
-			rows, err := q.query(ctx, q.w, `SELECT id FROM orders WHERE tenant_id = $1 AND `+hashCol(h.Kind)+` = $2 ORDER BY id`+q.f.ForUpdate,
-				tenantID, h.Hash)
-			if _, err := collect(rows, err, "erase: lock orders", func(r Rows) (string, error) {
-				var id string
-				return id, r.Scan(&id)
-			}); err != nil {
-				return res, err
-			}
+	if q.f.ForUpdate != "" && len(hashes.list) > 0 {
+		var w where
+		w.add(`tenant_id = %s`, tenantID)
+		w.conds = append(w.conds, q.hashesMatch(&w, "", hashes.list))
+		rows, err := q.query(ctx, q.w, `SELECT id FROM orders`+w.String()+` ORDER BY id`+q.f.ForUpdate, w.args...)
+		if _, err := collect(rows, err, "erase: lock orders", func(r Rows) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		}); err != nil {
+			return res, err
 		}
 	}
 
