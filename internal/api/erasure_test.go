@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -23,8 +22,8 @@ import (
 	"github.com/hubtrack/hub/internal/ingest"
 	"github.com/hubtrack/hub/internal/pii"
 	"github.com/hubtrack/hub/internal/store"
-	"github.com/hubtrack/hub/internal/store/sqlstore"
 	"github.com/hubtrack/hub/internal/testenv"
+	"github.com/hubtrack/hub/internal/testenv/teststore"
 )
 
 // person is a data subject seeded everywhere Hub keeps something about a buyer.
@@ -134,108 +133,6 @@ func (p person) seed(t *testing.T, st store.Store, c cache.Cache, tn tenant, ext
 	}
 }
 
-// scanStore reads every column of every row of every table the database catalogue lists (so
-// a table added later is scanned too), as lower-case text, and reports where each needle is.
-func scanStore(t *testing.T, st store.Store, needles []string) map[string][]string {
-	t.Helper()
-	ctx := context.Background()
-	raw, ok := st.(interface {
-		InTx(ctx context.Context, fn func(tx sqlstore.TxConn) error) error
-	})
-	if !ok {
-		t.Fatalf("store %T gives no raw access", st)
-	}
-	found := map[string][]string{}
-	err := raw.InTx(ctx, func(tx sqlstore.TxConn) error {
-		type column struct{ table, name, typ string }
-		catalogue := `SELECT table_name, column_name, data_type FROM information_schema.columns
-			WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`
-		if st.Dialect() == "sqlite" {
-			catalogue = `SELECT m.name, c.name, c.type FROM sqlite_master m, pragma_table_info(m.name) c
-				WHERE m.type = 'table' ORDER BY m.name, c.cid`
-		}
-		rows, err := tx.Query(ctx, catalogue)
-		if err != nil {
-			return err
-		}
-		var cols []column
-		for rows.Next() {
-			var c column
-			if err := rows.Scan(&c.table, &c.name, &c.typ); err != nil {
-				rows.Close()
-				return err
-			}
-			cols = append(cols, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(cols) == 0 {
-			return errors.New("the catalogue lists no column")
-		}
-		tables := map[string][]column{}
-		var order []string
-		for _, c := range cols {
-			if tables[c.table] == nil {
-				order = append(order, c.table)
-			}
-			tables[c.table] = append(tables[c.table], c)
-		}
-		for _, want := range []string{"inbox", "orders", "touchpoints", "identities", "audit_log"} {
-			if tables[want] == nil {
-				return fmt.Errorf("the catalogue does not list table %s: %v", want, order)
-			}
-		}
-		for _, table := range order {
-			var exprs []string
-			for _, c := range tables[table] {
-				q := `"` + c.name + `"`
-				switch {
-				case st.Dialect() == "sqlite":
-					exprs = append(exprs, `COALESCE(CAST(`+q+` AS TEXT), '')`)
-				case c.typ == "bytea": // printable ASCII as it is, even when not UTF-8
-					exprs = append(exprs, `COALESCE(encode(`+q+`, 'escape'), '')`)
-				default:
-					exprs = append(exprs, `COALESCE(CAST(`+q+` AS text), '')`)
-				}
-			}
-			rows, err := tx.Query(ctx, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+table+`"`)
-			if err != nil {
-				return fmt.Errorf("scan %s: %w", table, err)
-			}
-			for rows.Next() {
-				vals := make([]string, len(exprs))
-				ptrs := make([]any, len(vals))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					rows.Close()
-					return fmt.Errorf("scan %s: %w", table, err)
-				}
-				for i, v := range vals {
-					v = strings.ToLower(v)
-					for _, n := range needles {
-						if strings.Contains(v, n) {
-							found[n] = append(found[n], table+"."+tables[table][i].name)
-						}
-					}
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return found
-}
-
 // cacheContents lists every key of the cache with its values.
 type cacheContents func(t *testing.T) map[string][]string
 
@@ -342,7 +239,7 @@ func TestErasureLeavesNothing(t *testing.T) {
 				joao.seed(t, st, c, tn, "HP-JOAO")
 
 				// The seed really put both people everywhere the scans look.
-				before := scanStore(t, st, append(maria.needles(), joao.needles()...))
+				before := teststore.Scan(t, st, append(maria.needles(), joao.needles()...))
 				cacheBefore := scanCache(contents(t), []string{maria.emHash, maria.phHash})
 				for _, n := range append(maria.needles(), joao.needles()...) {
 					if len(before[n]) == 0 {
@@ -352,7 +249,7 @@ func TestErasureLeavesNothing(t *testing.T) {
 				if len(cacheBefore[maria.emHash]) == 0 || len(cacheBefore[maria.phHash]) == 0 {
 					t.Fatalf("seed: the cache holds no identity key: %v", cacheBefore)
 				}
-				joaoBefore := scanStore(t, st, joao.needles())
+				joaoBefore := teststore.Scan(t, st, joao.needles())
 
 				var res api.ErasureResult
 				e.must(http.StatusOK, tn.AdminKey, "POST", "/api/v1/erasure", map[string]any{"email": maria.email}).json(t, &res)
@@ -365,14 +262,14 @@ func TestErasureLeavesNothing(t *testing.T) {
 					t.Errorf("the newsletter visit after erasure: %+v, %v; want utm_source kept and utm_term emptied", nl, err)
 				}
 
-				for n, where := range scanStore(t, st, maria.needles()) {
+				for n, where := range teststore.Scan(t, st, maria.needles()) {
 					t.Errorf("after erasure the database still holds %q in %v", n, where)
 				}
 				for n, where := range scanCache(contents(t), maria.needles()) {
 					t.Errorf("after erasure the cache still holds %q in %v", n, where)
 				}
 				// João is untouched: every value of his is where it was.
-				joaoAfter := scanStore(t, st, joao.needles())
+				joaoAfter := teststore.Scan(t, st, joao.needles())
 				for _, n := range joao.needles() {
 					if strings.Join(joaoAfter[n], ",") != strings.Join(joaoBefore[n], ",") {
 						t.Errorf("the other person's %q was in %v, now in %v", n, joaoBefore[n], joaoAfter[n])
@@ -450,7 +347,7 @@ func TestErasureOrderVisitor(t *testing.T) {
 				if res.OrdersScrubbed != 1 || res.TouchpointsErased != 1 {
 					t.Errorf("erasure result %+v; want 1 order and 1 touchpoint", res)
 				}
-				for n, where := range scanStore(t, st, []string{maria.ip, "maria-device", "fbclid=f1"}) {
+				for n, where := range teststore.Scan(t, st, []string{maria.ip, "maria-device", "fbclid=f1"}) {
 					t.Errorf("after erasure the database still holds %q in %v", n, where)
 				}
 				ev, err := delivery.Event(ctx, st, d)
@@ -505,7 +402,7 @@ func TestErasureLeadPhoneWithoutCountry(t *testing.T) {
 				}
 				stored, _ := pii.HashPhone("(11) 98765-4321", cc)
 				needles := []string{stored, "203.0.113.77", "maria-device"}
-				before := scanStore(t, st, needles)
+				before := teststore.Scan(t, st, needles)
 				for _, n := range needles {
 					if len(before[n]) == 0 {
 						t.Fatalf("seed: %q is nowhere in the database", n)
@@ -517,7 +414,7 @@ func TestErasureLeadPhoneWithoutCountry(t *testing.T) {
 				if res.TouchpointsErased != 1 || res.IdentitiesDeleted != 1 {
 					t.Errorf("erasure result %+v; want 1 touchpoint and 1 identity", res)
 				}
-				for n, where := range scanStore(t, st, needles) {
+				for n, where := range teststore.Scan(t, st, needles) {
 					t.Errorf("after erasure by phone the database still holds %q in %v", n, where)
 				}
 			})

@@ -237,20 +237,20 @@ func TestNewPaidOrderWrittenOnce(t *testing.T) {
 // aside: a new order is not read back after its INSERT, which writes its history row too.
 func TestOrderStatements(t *testing.T) {
 	t.Parallel()
-	tr := &statementCounter{}
-	s := teststore.Driver(t, func(ctx context.Context, url string, opts ...store.Option) (*postgres.Store, error) {
-		return postgres.OpenTraced(ctx, url, tr, opts...)
-	}, testenv.Postgres(t))
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	storetest.OrderStatements(t, s, tr.count, true)
+	s, count := countedStore(t)
+	storetest.OrderStatements(t, s, count, true)
 }
 
 // TestEraseStatements: an erasure runs as many statements for a person with 300 orders and
 // visits as for one with 3.
 func TestEraseStatements(t *testing.T) {
 	t.Parallel()
+	s, count := countedStore(t)
+	storetest.EraseStatements(t, s, count)
+}
+
+// countedStore is a migrated store of its own and the count of the statements it has sent.
+func countedStore(t *testing.T) (*postgres.Store, func() int) {
 	tr := &statementCounter{}
 	s := teststore.Driver(t, func(ctx context.Context, url string, opts ...store.Option) (*postgres.Store, error) {
 		return postgres.OpenTraced(ctx, url, tr, opts...)
@@ -258,7 +258,7 @@ func TestEraseStatements(t *testing.T) {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	storetest.EraseStatements(t, s, tr.count)
+	return s, tr.count
 }
 
 type statementCounter struct{ n atomic.Int64 }

@@ -127,24 +127,8 @@ func TestMigrateWaitsForAnotherProcess(t *testing.T) {
 // person with 300 orders and visits as for one with 3.
 func TestEraseStatements(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "hub.db"))
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	write, _ := sqlite.Pools(s)
-	storetest.EraseStatements(t, s, func() int {
-		c, err := write.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		hits, misses, _, err := sqlite.StmtCache(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return hits + misses - sqlite.GroupSavepoints(s)
-	})
+	s, count := countedStore(t)
+	storetest.EraseStatements(t, s, count)
 }
 
 // TestOrderStatements counts the statements the write connection runs (its statement cache's
@@ -152,13 +136,21 @@ func TestEraseStatements(t *testing.T) {
 // transaction: a new order is not read back after its INSERT.
 func TestOrderStatements(t *testing.T) {
 	t.Parallel()
+	s, count := countedStore(t)
+	storetest.OrderStatements(t, s, count, false)
+}
+
+// countedStore is a migrated store of its own and the count of the statements its write
+// connection has run (its statement cache's hits and misses), less the group commit's
+// savepoint statements.
+func countedStore(t *testing.T) (*sqlite.Store, func() int) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "hub.db"))
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	write, _ := sqlite.Pools(s)
-	storetest.OrderStatements(t, s, func() int {
+	return s, func() int {
 		c, err := write.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -169,5 +161,5 @@ func TestOrderStatements(t *testing.T) {
 			t.Fatal(err)
 		}
 		return hits + misses - sqlite.GroupSavepoints(s)
-	}, false)
+	}
 }

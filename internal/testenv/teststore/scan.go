@@ -13,8 +13,8 @@ import (
 
 // Scan reads every column of every row of every table the database catalogue lists (so a
 // table added later is scanned too), as lower-case text, and reports where each needle (lower
-// case) is, as table.column entries. It is api.TestErasureLeavesNothing's scan, for the tests
-// of other packages that check an erased person is nowhere.
+// case) is, as table.column entries. It is the scan of every test that checks an erased person is nowhere
+// (api.TestErasureLeavesNothing, intake.TestRefundAfterErasureKeepsNoRawCopy).
 func Scan(t testing.TB, st store.Store, needles []string) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
@@ -61,8 +61,10 @@ func Scan(t testing.TB, st store.Store, needles []string) map[string][]string {
 			}
 			tables[c.table] = append(tables[c.table], c)
 		}
-		if tables["inbox"] == nil || tables["orders"] == nil {
-			return fmt.Errorf("the catalogue does not list the inbox and orders: %v", order)
+		for _, want := range []string{"inbox", "orders", "touchpoints", "identities", "audit_log"} {
+			if tables[want] == nil {
+				return fmt.Errorf("the catalogue does not list table %s: %v", want, order)
+			}
 		}
 		for _, table := range order {
 			var exprs []string
