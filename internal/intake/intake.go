@@ -545,11 +545,6 @@ func (s *Service) Process(ctx context.Context, tenantID, inboxID string, force b
 	if e.State == store.InboxRejected {
 		return e.State, nil
 	}
-	if e.ErasedAt != nil {
-		// Emptied because its buyer was erased (ScrubInbox), in the transaction that applied
-		// it: nothing is left to parse, and parsing nothing must not mark it unparseable.
-		return e.State, nil
-	}
 	if e.State != store.InboxReceived && !(force && e.State == store.InboxUnparseable) {
 		return e.State, nil
 	}

@@ -195,11 +195,11 @@ func (q *queries) updateEach(ctx context.Context, table string, cols, cast []str
 		}
 		from = `unnest(` + strings.Join(ps, ", ") + `) AS v(` + strings.Join(names, ", ") + `)`
 	} else {
-		b, err := json.Marshal(rows)
+		b, err := jsonArg(rows)
 		if err != nil {
 			return 0, err
 		}
-		all = append(all, string(b))
+		all = append(all, b)
 		fields := []string{`json_extract(value, '$[0]') AS id`}
 		for j, c := range cols {
 			fields = append(fields, `json_extract(value, '$[`+strconv.Itoa(j+1)+`]') AS `+c)
