@@ -60,6 +60,10 @@
 #   PG_EXTRA_CONF="name = value; ..."  with STORE=postgres, settings added to the run's cluster
 #                    (e.g. random_page_cost = 4, PostgreSQL's own default): an A/B of a setting,
 #                    not a figure of the default; a later setting overrides the default's
+#   BOUND=W          serve bench/ingestbound instead of hub serve: Hub's collect API with its
+#                    group write replaced (touchpoints: Hub's own, the control; log: one row per
+#                    group in an unindexed table; none: nothing stored); bench/ingest only, not
+#                    Hub's figure (bench/ingest/README.md, "What a different storage could buy")
 #   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
 #                    N-second CPU profile while the harness runs (bench_profile_start/_report);
 #                    the top of `go tool pprof -top` is printed, the profile kept in the work directory
@@ -492,6 +496,12 @@ bench_setup() {
 		FAKE_BIN="$WORK/hubfake"
 	fi
 	SERVE=("$WORK/hub" serve)
+	if [ -n "${BOUND:-}" ]; then
+		# bench/ingestbound: Hub's collect API with its write replaced (bench/ingest/README.md).
+		(cd "$BENCH_ROOT" && go build -o "$WORK/ingestbound" ./bench/ingestbound)
+		SERVE=(env BOUND_WRITE="$BOUND" "$WORK/ingestbound")
+		[ -z "${PROFILE:-}" ] || { log "PROFILE and BOUND do not go together"; return 1; }
+	fi
 	if [ -n "${PROFILE:-}" ]; then
 		(cd "$BENCH_ROOT" && go build -o "$WORK/hubprof" ./bench/hubprof)
 		PPROF_PORT=$(free_port)

@@ -11,7 +11,7 @@
 // -sqlite-path for the embedded store), so start Hub on that database first. The last line of its
 // output is:
 //
-//	ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N hub_faults_per_event=N pg_faults_per_event=N cpu_busy=N% steal=N% syscall_us=N fault_us=N probe_us=N probe_run_us=N hub_peak_rss_mb=N [offered=N/s]
+//	ingest: store=postgres|sqlite [server=rudder|bound=W] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N gen_us_per_event=N hub_faults_per_event=N pg_faults_per_event=N cpu_busy=N% steal=N% syscall_us=N fault_us=N probe_us=N probe_run_us=N hub_peak_rss_mb=N [offered=N/s]
 //
 // By default the clients run a closed loop (each sends its next request once the last is
 // answered); with -rate the load is open, on a fixed schedule, and offered gives its rate.
@@ -20,7 +20,11 @@
 // or rudder-server with -target rudder, whose line then says server=rudder) spent
 // over the sending window per acknowledged event; pg_us_per_event the same for the whole
 // PostgreSQL cluster (-pg-pid, its postmaster: every backend and background process, exited ones
-// included). Either is n/a without its pid (and pg_us_per_event always with SQLite). The run
+// included). Either is n/a without its pid (and pg_us_per_event always with SQLite).
+// gen_us_per_event is the harness's own CPU time per acknowledged event: the load generator
+// shares the machine with the server, so the three together say how much of the two cores one
+// event takes. With -bound the server is bench/ingestbound, Hub's collect API with its write
+// replaced (bound=touchpoints|log|none; not Hub's figure: bench/ingest/README.md). The run
 // waits for the one-minute load average to be at most -max-load and refuses to run on a busier
 // machine unless -force is given; a forced result ends with forced=1 and is not a measurement.
 //
@@ -56,6 +60,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hubtrack/hub/bench/ingestbound/logrec"
 	"github.com/hubtrack/hub/bench/measure"
 	"github.com/hubtrack/hub/internal/store"
 	"github.com/hubtrack/hub/internal/store/postgres"
@@ -85,6 +90,7 @@ func main() {
 		quietWait   = flag.Duration("quiet-wait", 3*time.Minute, "how long to wait for the load average to fall to -max-load")
 		force       = flag.Bool("force", false, "run on a busy machine anyway (a smoke run: the result line says forced=1)")
 		tenantID    = flag.String("tenant", "", "create the run's sources in this existing tenant (one with destinations: run.sh's DESTINATION=meta) instead of a tenant of the run's own")
+		boundWrite  = flag.String("bound", "", "the server is bench/ingestbound with this BOUND_WRITE (touchpoints, log or none; run.sh's BOUND): verify in its log table (log), or not at all (none: lost and dup are n/a); the last line says bound=…")
 		prof        measure.ProfileFlags
 	)
 	prof.Register(flag.CommandLine, 3*time.Second, "while the load runs")
@@ -99,6 +105,15 @@ func main() {
 	weights, err := parseMix(*mix)
 	if err != nil {
 		log.Fatal(err)
+	}
+	switch *boundWrite {
+	case "", "touchpoints":
+	case "log", "none":
+		if *server != "hub" || *databaseURL == "" && *boundWrite == "log" {
+			log.Fatal("ingest: -bound log needs -target hub and -database-url; -bound none needs -target hub")
+		}
+	default:
+		log.Fatalf("ingest: -bound must be touchpoints, log or none, not %q", *boundWrite)
 	}
 	var tg target
 	switch *server {
@@ -250,6 +265,10 @@ func main() {
 	if err != nil {
 		log.Fatalf("ingest: %v", err)
 	}
+	gen0, err := measure.ProcessCPU(os.Getpid())
+	if err != nil {
+		log.Fatalf("ingest: %v", err)
+	}
 	profiled := prof.Start(os.Stderr)
 	mc := measure.StartMachine()
 	stopGCs := func() []time.Duration { return nil }
@@ -263,6 +282,10 @@ func main() {
 	if err != nil {
 		log.Fatalf("ingest: %v", err)
 	}
+	gen1, err := measure.ProcessCPU(os.Getpid())
+	if err != nil {
+		log.Fatalf("ingest: %v", err)
+	}
 	measure.PrintLoadAfter(os.Stderr)
 	machine := mc.Fields(os.Stderr)
 	profiled()
@@ -272,9 +295,13 @@ func main() {
 		counts map[string]int
 		rows   int
 	)
-	if rudder != nil {
+	switch {
+	case rudder != nil:
 		counts, rows, err = rudderStored(ctx, rudder, run)
-	} else {
+	case *boundWrite == "log":
+		counts, rows, err = logStored(ctx, *databaseURL, tenant.ID)
+	case *boundWrite == "none":
+	default:
 		counts, rows, err = hubStored(ctx, st, tenant.ID)
 	}
 	if err != nil {
@@ -320,8 +347,16 @@ func main() {
 	fmt.Fprintf(os.Stderr, "ingest: target=%s run=%s tenant=%s concurrency=%d batch=%d sources=%d warmup=%s warmup_acked=%d duration=%s requests=%d sent=%d acked=%d stored=%d rejected=%d failed=%d retried_429=%d retried_503=%d retried_failed=%d body_bytes_per_event=%.0f hub_cpu=%s pg_cpu=%s\n",
 		*server, run, tenant.ID, *concurrency, *batch, len(keys), *warmup, warmAcked.Load(), elapsed.Round(time.Millisecond), len(latencies), sent.Load(), n, rows, rejected.Load(), failed.Load(),
 		retried429.Load(), retried503.Load(), retriedFailed.Load(), bytesPerEvent, cpu1.Hub-cpu0.Hub, cpu1.PG-cpu0.PG)
-	line := fmt.Sprintf("ingest: store=%s%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%d dup=%d hub_us_per_event=%s pg_us_per_event=%s",
-		dialect, serverField, float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lost, dup, hubUS, pgUS) +
+	lostText, dupText := strconv.Itoa(lost), strconv.Itoa(dup)
+	if *boundWrite != "" {
+		serverField = " bound=" + *boundWrite
+		if *boundWrite == "none" {
+			lostText, dupText = "n/a", "n/a" // nothing is stored: nothing to verify
+		}
+	}
+	line := fmt.Sprintf("ingest: store=%s%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%s dup=%s hub_us_per_event=%s pg_us_per_event=%s gen_us_per_event=%s",
+		dialect, serverField, float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lostText, dupText, hubUS, pgUS,
+		measure.PerEventText(gen1-gen0, n, true)) +
 		cpu1.FaultFields(cpu0, n, "event", *hubPID > 0, *pgPID > 0 && dialect == "postgres") + machine + measure.PeakRSSField(*hubPID)
 	if *rate > 0 {
 		line += fmt.Sprintf(" offered=%.0f/s", *rate)
@@ -574,6 +609,40 @@ func hubSetup(ctx context.Context, st store.Store, run, tenantID string, n int) 
 		keys[i] = src.PublicKey
 	}
 	return keys, tenant
+}
+
+// logStored counts the tenant's events in bench/ingestbound's log table (BOUND_WRITE=log) by
+// client event id: each row holds records of a group's touchpoints (logrec).
+func logStored(ctx context.Context, databaseURL, tenantID string) (map[string]int, int, error) {
+	db, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer db.Close(ctx)
+	rows, err := db.Query(ctx, `select body from bench_ingest_log`)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read bench_ingest_log: %w", err)
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	n := 0
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, 0, err
+		}
+		tps, err := logrec.Decode(body)
+		if err != nil {
+			return nil, 0, fmt.Errorf("a bench_ingest_log row: %w", err)
+		}
+		for _, tp := range tps {
+			if tp.TenantID == tenantID {
+				counts[tp.ClientEventID]++
+				n++
+			}
+		}
+	}
+	return counts, n, rows.Err()
 }
 
 // hubStored counts the tenant's touchpoints by client event id.

@@ -29,8 +29,13 @@
 #
 #   TARGET=rudder RUDDER_BIN=/path/to/rudder-server STORE=postgres bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10
 #
+# BOUND=touchpoints|log|none serves bench/ingestbound instead of hub serve: Hub's collect API with
+# its group write replaced, to measure what a different storage could buy (bench/ingest/README.md):
+#
+#   BOUND=log STORE=postgres bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10
+#
 # The last line is the harness's:
-# ingest: store=postgres|sqlite [server=rudder] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N|n/a
+# ingest: store=postgres|sqlite [server=rudder|bound=W] rate=R/s p50=Xms p99=Yms lost=N dup=N hub_us_per_event=N pg_us_per_event=N|n/a gen_us_per_event=N
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -48,6 +53,9 @@ elif [ "${TARGET:-hub}" != hub ]; then
 fi
 bench_setup
 (cd "$BENCH_ROOT" && go build -o "$WORK/ingest" ./bench/ingest)
+if [ -n "${BOUND:-}" ]; then
+	BENCH_ARGS+=(-bound "$BOUND")
+fi
 if [ "$STORE" = postgres ]; then
 	target=(-database-url "$DB_URL" -pg-pid "$PG_PID")
 else

@@ -1,0 +1,189 @@
+// Command ingestbound serves Hub's tracking API with the group commit's write replaced, to
+// measure on one machine what a different storage of the touchpoints could buy (issue 15). It is
+// a bench tool, not a way to run Hub.
+//
+// It reads hub serve's configuration (environment and flags), opens the same store and cache,
+// and serves POST /v1/collect through the same ingest.Service (authentication, limits, parsing
+// and checks, the touchpoints built from each event, the group commit) behind the same
+// middleware (httpx.Handler), on an http.Server with hub serve's settings. What it leaves out,
+// beside every other route: the live view's counts after a commit, the gateways' checkout table
+// (only t.js and tracking links read it) and River's workers. BOUND_WRITE chooses the write:
+//
+//   - touchpoints: Hub's own (the store's group write), the control: its figures should be
+//     hub serve's, within the spread, so that the other two differ from Hub only by the write;
+//   - log: each group's touchpoints, every field in a compact binary record (logrec), appended
+//     to a table with no index but its bigserial key (bench_ingest_log: id, body bytea; a row
+//     per 7,000 bytes of records, in the table's pages), one statement in autocommit, the request
+//     answered once it commits (synchronous_commit=on in the harness's cluster: durable). This
+//     is the acknowledgement path of an append-only log design; the work that design would do
+//     after it (the touchpoints, their lookup indexes and identity links, the deliveries of
+//     leads, the live view) is not done, so the figure is an upper bound of that design, not
+//     a figure of it. PostgreSQL only;
+//   - none: nothing is written and every request is acknowledged after the checks: acknowledged
+//     events are lost. The bound of any design that checks the events before answering, as
+//     Hub must (a bad event gets its error, field and reason).
+//
+// bench/ingest/run.sh runs it with BOUND=touchpoints|log|none (bench/ingest/README.md).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hubtrack/hub/bench/ingestbound/logrec"
+	"github.com/hubtrack/hub/internal/app"
+	"github.com/hubtrack/hub/internal/config"
+	"github.com/hubtrack/hub/internal/httpx"
+	"github.com/hubtrack/hub/internal/ingest"
+	"github.com/hubtrack/hub/internal/obs"
+	"github.com/hubtrack/hub/internal/store"
+)
+
+// LogTable is where BOUND_WRITE=log appends; bench/ingest reads it back to verify.
+const LogTable = "bench_ingest_log"
+
+func main() {
+	app.TuneGC(os.Getenv, os.ReadFile) // the collector hub serve runs with
+	mode := os.Getenv("BOUND_WRITE")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := config.Load(os.Getenv, os.Args[1:], app.DeclaredSettings())
+	if err != nil {
+		log.Fatalf("ingestbound: %v", err)
+	}
+	logger := obs.NewLogger(os.Stdout, cfg.LogLevel)
+	st, err := app.OpenStore(ctx, cfg, store.WithLogger(logger))
+	if err != nil {
+		log.Fatalf("ingestbound: %v", err)
+	}
+	defer st.Close()
+	c, err := app.OpenCache(cfg, logger)
+	if err != nil {
+		log.Fatalf("ingestbound: %v", err)
+	}
+	defer c.Close()
+
+	var ist ingest.Store
+	switch mode {
+	case "touchpoints":
+		ist = st
+	case "none":
+		ist = bound{st: st}
+	case "log":
+		if cfg.Embedded() {
+			log.Fatal("ingestbound: BOUND_WRITE=log needs DATABASE_URL (PostgreSQL)")
+		}
+		pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+		if err != nil {
+			log.Fatalf("ingestbound: %v", err)
+		}
+		if cfg.DBMaxConns > 0 {
+			pcfg.MaxConns = int32(cfg.DBMaxConns)
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+		if err != nil {
+			log.Fatalf("ingestbound: %v", err)
+		}
+		defer pool.Close()
+		// Rows up to logrec.MaxRow bytes stay in the table's pages (toast_tuple_target), and a
+		// larger one is moved out uncompressed (EXTERNAL): no compression on the write path.
+		if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+LogTable+` (id bigserial PRIMARY KEY, body bytea NOT NULL) WITH (toast_tuple_target = 8160);
+			ALTER TABLE `+LogTable+` ALTER COLUMN body SET STORAGE EXTERNAL`); err != nil {
+			log.Fatalf("ingestbound: create %s: %v", LogTable, err)
+		}
+		ist = bound{st: st, pool: pool}
+	default:
+		log.Fatalf("ingestbound: BOUND_WRITE must be touchpoints, log or none, not %q", mode)
+	}
+	burst := func(rate float64) int { return max(0, int(2*rate)) } // as hub serve's wiring
+	ing, err := ingest.New(ingest.Config{
+		Store: ist, Limiter: c, TrustedProxies: cfg.TrustedProxies, Logger: logger,
+		RatePerIP:        ingest.Rate{Per: cfg.RatePerIP, Burst: burst(cfg.RatePerIP)},
+		RatePerSource:    ingest.Rate{Per: cfg.RatePerSource, Burst: burst(cfg.RatePerSource)},
+		PhoneCountryCode: cfg.PhoneCountry,
+	})
+	if err != nil {
+		log.Fatalf("ingestbound: %v", err)
+	}
+	mux := http.NewServeMux()
+	ing.Register(mux)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	metrics := obs.NewMetrics()
+	srv := &http.Server{
+		Handler:           httpx.Handler(mux, logger, metrics.ObserveRequest),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr())
+	if err != nil {
+		log.Fatalf("ingestbound: %v", err)
+	}
+	fmt.Printf("ingestbound (BOUND_WRITE=%s, a bench tool: not Hub) is serving /v1/collect on %s\n", mode, ln.Addr())
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		_ = ing.Close(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Fatalf("ingestbound: %v", err)
+	}
+}
+
+// bound is the ingest.Store of BOUND_WRITE=log and none: Hub's store for the lookups, and a
+// group's write replaced. It has neither WriteTouchpoints nor Tx, so ingest's commit calls
+// InsertTouchpoints then LinkIdentities for every group.
+type bound struct {
+	st   store.Store   // not embedded: its WriteTouchpoints and Tx must not be promoted
+	pool *pgxpool.Pool // nil: none
+}
+
+var _ ingest.Store = bound{}
+
+func (b bound) GetSourceByPublicKey(ctx context.Context, key string) (store.Source, error) {
+	return b.st.GetSourceByPublicKey(ctx, key)
+}
+
+func (b bound) GetSource(ctx context.Context, tenantID, id string) (store.Source, error) {
+	return b.st.GetSource(ctx, tenantID, id)
+}
+
+func (b bound) GetLinkByCode(ctx context.Context, code string) (store.Link, error) {
+	return b.st.GetLinkByCode(ctx, code)
+}
+
+func (b bound) RecordPixelEvents(ctx context.Context, evs []store.PixelEvent) error {
+	return b.st.RecordPixelEvents(ctx, evs)
+}
+
+// InsertTouchpoints appends the group as one row (log) or drops it (none).
+func (b bound) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (int, error) {
+	if b.pool == nil {
+		return len(tps), nil
+	}
+	if _, err := b.pool.Exec(ctx, `INSERT INTO `+LogTable+` (body) SELECT unnest($1::bytea[])`, logrec.Split(tps)); err != nil {
+		return 0, err
+	}
+	return len(tps), nil
+}
+
+// LinkIdentities does nothing: the log's rows carry the touchpoints' hashes, from which the
+// work behind the log would link them.
+func (bound) LinkIdentities(context.Context, []store.Identity) error { return nil }
