@@ -24,7 +24,10 @@
 // gen_us_per_event is the harness's own CPU time per acknowledged event: the load generator
 // shares the machine with the server, so the three together say how much of the two cores one
 // event takes. With -bound the server is bench/ingestbound, Hub's collect API with its write
-// replaced (bound=touchpoints|log|none; not Hub's figure: bench/ingest/README.md). The run
+// replaced (bound=touchpoints|log|logapply|none; not Hub's figure: bench/ingest/README.md);
+// with logapply the line also says how long the log took to drain after the load (drain_s)
+// and what Hub and PostgreSQL spent per event from the window's start to then
+// (all_us_per_event). The run
 // waits for the one-minute load average to be at most -max-load and refuses to run on a busier
 // machine unless -force is given; a forced result ends with forced=1 and is not a measurement.
 //
@@ -90,7 +93,7 @@ func main() {
 		quietWait   = flag.Duration("quiet-wait", 3*time.Minute, "how long to wait for the load average to fall to -max-load")
 		force       = flag.Bool("force", false, "run on a busy machine anyway (a smoke run: the result line says forced=1)")
 		tenantID    = flag.String("tenant", "", "create the run's sources in this existing tenant (one with destinations: run.sh's DESTINATION=meta) instead of a tenant of the run's own")
-		boundWrite  = flag.String("bound", "", "the server is bench/ingestbound with this BOUND_WRITE (touchpoints, log or none; run.sh's BOUND): verify in its log table (log), or not at all (none: lost and dup are n/a); the last line says bound=…")
+		boundWrite  = flag.String("bound", "", "the server is bench/ingestbound with this BOUND_WRITE (touchpoints, log, logapply or none; run.sh's BOUND): verify in its log table (log), in the touchpoints once the log is drained (logapply), or not at all (none: lost and dup are n/a); the last line says bound=…")
 		prof        measure.ProfileFlags
 	)
 	prof.Register(flag.CommandLine, 3*time.Second, "while the load runs")
@@ -108,12 +111,12 @@ func main() {
 	}
 	switch *boundWrite {
 	case "", "touchpoints":
-	case "log", "none":
-		if *server != "hub" || *databaseURL == "" && *boundWrite == "log" {
-			log.Fatal("ingest: -bound log needs -target hub and -database-url; -bound none needs -target hub")
+	case "log", "logapply", "none":
+		if *server != "hub" || *databaseURL == "" && *boundWrite != "none" {
+			log.Fatal("ingest: -bound log and logapply need -target hub and -database-url; -bound none needs -target hub")
 		}
 	default:
-		log.Fatalf("ingest: -bound must be touchpoints, log or none, not %q", *boundWrite)
+		log.Fatalf("ingest: -bound must be touchpoints, log, logapply or none, not %q", *boundWrite)
 	}
 	var tg target
 	switch *server {
@@ -289,6 +292,22 @@ func main() {
 	measure.PrintLoadAfter(os.Stderr)
 	machine := mc.Fields(os.Stderr)
 	profiled()
+	// With -bound logapply the touchpoints are written behind the log: wait for the applier to
+	// empty it, and measure what that took in time and CPU.
+	drainField := ""
+	if *boundWrite == "logapply" {
+		drain, err := waitDrained(ctx, *databaseURL, 15*time.Minute)
+		if err != nil {
+			log.Fatalf("ingest: %v", err)
+		}
+		cpu2, err := measure.ReadUsage(*hubPID, *pgPID)
+		if err != nil {
+			log.Fatalf("ingest: %v", err)
+		}
+		all := cpu2.Hub - cpu0.Hub + cpu2.PG - cpu0.PG
+		drainField = fmt.Sprintf(" drain_s=%.1f all_us_per_event=%s", drain.Seconds(),
+			measure.PerEventText(all, acked.Load(), *hubPID > 0 && *pgPID > 0))
+	}
 
 	// Verify: every acknowledged id stored exactly once.
 	var (
@@ -300,6 +319,8 @@ func main() {
 		counts, rows, err = rudderStored(ctx, rudder, run)
 	case *boundWrite == "log":
 		counts, rows, err = logStored(ctx, *databaseURL, tenant.ID)
+	case *boundWrite == "logapply": // drained: every event is a touchpoint now
+		counts, rows, err = hubStored(ctx, st, tenant.ID)
 	case *boundWrite == "none":
 	default:
 		counts, rows, err = hubStored(ctx, st, tenant.ID)
@@ -356,7 +377,7 @@ func main() {
 	}
 	line := fmt.Sprintf("ingest: store=%s%s rate=%.0f/s p50=%.1fms p99=%.1fms lost=%s dup=%s hub_us_per_event=%s pg_us_per_event=%s gen_us_per_event=%s",
 		dialect, serverField, float64(n)/elapsed.Seconds(), ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99)), lostText, dupText, hubUS, pgUS,
-		measure.PerEventText(gen1-gen0, n, true)) +
+		measure.PerEventText(gen1-gen0, n, true)) + drainField +
 		cpu1.FaultFields(cpu0, n, "event", *hubPID > 0, *pgPID > 0 && dialect == "postgres") + machine + measure.PeakRSSField(*hubPID)
 	if *rate > 0 {
 		line += fmt.Sprintf(" offered=%.0f/s", *rate)
@@ -609,6 +630,30 @@ func hubSetup(ctx context.Context, st store.Store, run, tenantID string, n int) 
 		keys[i] = src.PublicKey
 	}
 	return keys, tenant
+}
+
+// waitDrained waits until bench/ingestbound's log is empty (BOUND_WRITE=logapply) and returns
+// how long that took.
+func waitDrained(ctx context.Context, databaseURL string, limit time.Duration) (time.Duration, error) {
+	db, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close(ctx)
+	start := time.Now()
+	for {
+		var left int64
+		if err := db.QueryRow(ctx, `select count(*) from bench_ingest_log`).Scan(&left); err != nil {
+			return 0, fmt.Errorf("count bench_ingest_log: %w", err)
+		}
+		if left == 0 {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > limit {
+			return 0, fmt.Errorf("bench_ingest_log still holds %d rows %s after the load", left, limit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // logStored counts the tenant's events in bench/ingestbound's log table (BOUND_WRITE=log) by

@@ -19,6 +19,15 @@
 //     after it (the touchpoints, their lookup indexes and identity links, the deliveries of
 //     leads, the live view) is not done, so the figure is an upper bound of that design, not
 //     a figure of it. PostgreSQL only;
+//   - logapply: log, plus an applier behind it (two goroutines, as one replica would run): each
+//     takes up to 25 rows FOR UPDATE SKIP LOCKED, writes their touchpoints and identity links
+//     with the store's own WriteTouchpoints (the statement Hub's group commit runs), deletes
+//     the rows and commits. A prototype of that design's second half, for its cost and its lag:
+//     the touchpoints' write commits before the rows' delete (not in one transaction), so a
+//     crash between the two would write the rows again (kept once by their client event ids);
+//     no delivery is planned and nothing waits for it (no destination takes the bench's
+//     browser events). bench/ingest waits for the log to drain and reports the drain and the
+//     CPU per event of everything;
 //   - none: nothing is written and every request is acknowledged after the checks: acknowledged
 //     events are lost. The bound of any design that checks the events before answering, as
 //     Hub must (a bad event gets its error, field and reason).
@@ -80,9 +89,9 @@ func main() {
 		ist = st
 	case "none":
 		ist = bound{st: st}
-	case "log":
+	case "log", "logapply":
 		if cfg.Embedded() {
-			log.Fatal("ingestbound: BOUND_WRITE=log needs DATABASE_URL (PostgreSQL)")
+			log.Fatal("ingestbound: BOUND_WRITE=log and logapply need DATABASE_URL (PostgreSQL)")
 		}
 		pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 		if err != nil {
@@ -103,8 +112,17 @@ func main() {
 			log.Fatalf("ingestbound: create %s: %v", LogTable, err)
 		}
 		ist = bound{st: st, pool: pool}
+		if mode == "logapply" {
+			w, ok := st.(writer)
+			if !ok {
+				log.Fatal("ingestbound: the store has no WriteTouchpoints")
+			}
+			for range 2 {
+				go applyLoop(ctx, pool, w, logger)
+			}
+		}
 	default:
-		log.Fatalf("ingestbound: BOUND_WRITE must be touchpoints, log or none, not %q", mode)
+		log.Fatalf("ingestbound: BOUND_WRITE must be touchpoints, log, logapply or none, not %q", mode)
 	}
 	burst := func(rate float64) int { return max(0, int(2*rate)) } // as hub serve's wiring
 	ing, err := ingest.New(ingest.Config{
@@ -187,3 +205,116 @@ func (b bound) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (i
 // LinkIdentities does nothing: the log's rows carry the touchpoints' hashes, from which the
 // work behind the log would link them.
 func (bound) LinkIdentities(context.Context, []store.Identity) error { return nil }
+
+// writer is the store's group write (every store.Store has it).
+type writer interface {
+	WriteTouchpoints(ctx context.Context, tps []store.Touchpoint, ids []store.Identity) (int, error)
+}
+
+// applyRows is how many log rows an applier takes at once: about 500 touchpoints, the most
+// Hub's group commit writes in one statement.
+const applyRows = 25
+
+// applyLoop applies the log until ctx ends, resting 2 ms whenever it finds nothing to take.
+func applyLoop(ctx context.Context, pool *pgxpool.Pool, w writer, logger *slog.Logger) {
+	for ctx.Err() == nil {
+		n, err := applyOnce(ctx, pool, w)
+		if err != nil && ctx.Err() == nil {
+			logger.Error("ingestbound: apply", "error", err)
+		}
+		if n == 0 || err != nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// applyOnce takes up to applyRows rows, writes their touchpoints and deletes them.
+func applyOnce(ctx context.Context, pool *pgxpool.Pool, w writer) (int, error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+	rows, err := tx.Query(ctx, `SELECT id, body FROM `+LogTable+` ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, applyRows)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		ids []int64
+		tps []store.Touchpoint
+	)
+	for rows.Next() {
+		var (
+			id   int64
+			body []byte
+		)
+		if err := rows.Scan(&id, &body); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		got, err := logrec.Decode(body)
+		if err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("log row %d: %w", id, err)
+		}
+		ids = append(ids, id)
+		tps = append(tps, got...)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if _, err := w.WriteTouchpoints(ctx, tps, identities(tps)); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM `+LogTable+` WHERE id = ANY($1)`, ids); err != nil {
+		return 0, err
+	}
+	return len(ids), tx.Commit(ctx)
+}
+
+// identities lists a group's (visitor, hashed e-mail or phone) pairs, one per distinct pair, as
+// ingest's group commit does before its write.
+func identities(tps []store.Touchpoint) []store.Identity {
+	type key struct{ tenant, kind, hash, visitor string }
+	seen := map[key]int{}
+	var out []store.Identity
+	add := func(tp store.Touchpoint, kind store.IdentityKind, hash string) {
+		if hash == "" || tp.VisitorID == "" {
+			return
+		}
+		k := key{tp.TenantID, string(kind), hash, tp.VisitorID}
+		if i, ok := seen[k]; ok {
+			out[i].FirstSeen = minTime(out[i].FirstSeen, tp.OccurredAt)
+			out[i].LastSeen = maxTime(out[i].LastSeen, tp.OccurredAt)
+			return
+		}
+		seen[k] = len(out)
+		out = append(out, store.Identity{TenantID: tp.TenantID, Kind: kind, Hash: hash, VisitorID: tp.VisitorID, FirstSeen: tp.OccurredAt, LastSeen: tp.OccurredAt})
+	}
+	for _, tp := range tps {
+		add(tp, store.IdentityEmail, tp.EmailHash)
+		add(tp, store.IdentityPhone, tp.PhoneHash)
+	}
+	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
