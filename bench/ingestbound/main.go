@@ -19,8 +19,8 @@
 //     after it (the touchpoints, their lookup indexes and identity links, the deliveries of
 //     leads, the live view) is not done, so the figure is an upper bound of that design, not
 //     a figure of it. PostgreSQL only;
-//   - logapply: log, plus an applier behind it (two goroutines, as one replica would run): each
-//     takes up to 25 rows FOR UPDATE SKIP LOCKED, writes their touchpoints and identity links
+//   - logapply: log, plus an applier behind it (two goroutines, as one replica would run; woken
+//     by each append, else every 100 ms): each takes up to 25 rows FOR UPDATE SKIP LOCKED, writes their touchpoints and identity links
 //     with the store's own WriteTouchpoints (the statement Hub's group commit runs), deletes
 //     the rows and commits. A prototype of that design's second half, for its cost and its lag:
 //     the touchpoints' write commits before the rows' delete (not in one transaction), so a
@@ -111,16 +111,18 @@ func main() {
 			ALTER TABLE `+LogTable+` ALTER COLUMN body SET STORAGE EXTERNAL`); err != nil {
 			log.Fatalf("ingestbound: create %s: %v", LogTable, err)
 		}
-		ist = bound{st: st, pool: pool}
+		b := bound{st: st, pool: pool}
 		if mode == "logapply" {
 			w, ok := st.(writer)
 			if !ok {
 				log.Fatal("ingestbound: the store has no WriteTouchpoints")
 			}
+			b.wake = make(chan struct{}, 1)
 			for range 2 {
-				go applyLoop(ctx, pool, w, logger)
+				go applyLoop(ctx, pool, w, b.wake, logger)
 			}
 		}
+		ist = b
 	default:
 		log.Fatalf("ingestbound: BOUND_WRITE must be touchpoints, log, logapply or none, not %q", mode)
 	}
@@ -171,6 +173,7 @@ func main() {
 type bound struct {
 	st   store.Store   // not embedded: its WriteTouchpoints and Tx must not be promoted
 	pool *pgxpool.Pool // nil: none
+	wake chan struct{} // logapply: a group was appended (capacity 1: a wake-up, not a count)
 }
 
 var _ ingest.Store = bound{}
@@ -199,6 +202,12 @@ func (b bound) InsertTouchpoints(ctx context.Context, tps []store.Touchpoint) (i
 	if _, err := b.pool.Exec(ctx, `INSERT INTO `+LogTable+` (body) SELECT unnest($1::bytea[])`, logrec.Split(tps)); err != nil {
 		return 0, err
 	}
+	if b.wake != nil {
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
 	return len(tps), nil
 }
 
@@ -215,8 +224,9 @@ type writer interface {
 // Hub's group commit writes in one statement.
 const applyRows = 25
 
-// applyLoop applies the log until ctx ends, resting 2 ms whenever it finds nothing to take.
-func applyLoop(ctx context.Context, pool *pgxpool.Pool, w writer, logger *slog.Logger) {
+// applyLoop applies the log until ctx ends. When it finds nothing to take it waits for the
+// next append in this process (wake) or 100 ms (what another process appended).
+func applyLoop(ctx context.Context, pool *pgxpool.Pool, w writer, wake <-chan struct{}, logger *slog.Logger) {
 	for ctx.Err() == nil {
 		n, err := applyOnce(ctx, pool, w)
 		if err != nil && ctx.Err() == nil {
@@ -225,7 +235,8 @@ func applyLoop(ctx context.Context, pool *pgxpool.Pool, w writer, logger *slog.L
 		if n == 0 || err != nil {
 			select {
 			case <-ctx.Done():
-			case <-time.After(2 * time.Millisecond):
+			case <-wake:
+			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}
