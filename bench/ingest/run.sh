@@ -29,7 +29,7 @@
 #
 #   TARGET=rudder RUDDER_BIN=/path/to/rudder-server STORE=postgres bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10
 #
-# BOUND=touchpoints|log|none serves bench/ingestbound instead of hub serve: Hub's collect API with
+# BOUND=touchpoints|log|logapply|none serves bench/ingestbound instead of hub serve: Hub's collect API with
 # its group write replaced, to measure what a different storage could buy (bench/ingest/README.md):
 #
 #   BOUND=log STORE=postgres bench/ingest/run.sh -duration 20s -concurrency 16 -batch 10

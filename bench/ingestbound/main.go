@@ -9,8 +9,9 @@
 // beside every other route: the live view's counts after a commit, the gateways' checkout table
 // (only t.js and tracking links read it) and River's workers. BOUND_WRITE chooses the write:
 //
-//   - touchpoints: Hub's own (the store's group write), the control: its figures should be
-//     hub serve's, within the spread, so that the other two differ from Hub only by the write;
+//   - touchpoints: Hub's own (the store's group write), the control, so that the others differ
+//     from it by the write alone; it runs close to hub serve (session am: 6 % faster at 16 × 10,
+//     within hub serve's spread at 64 × 10: what it leaves out, below, costs up to that much);
 //   - log: each group's touchpoints, every field in a compact binary record (logrec), appended
 //     to a table with no index but its bigserial key (bench_ingest_log: id, body bytea; a row
 //     per 7,000 bytes of records, in the table's pages), one statement in autocommit, the request
@@ -19,10 +20,10 @@
 //     after it (the touchpoints, their lookup indexes and identity links, the deliveries of
 //     leads, the live view) is not done, so the figure is an upper bound of that design, not
 //     a figure of it. PostgreSQL only;
-//   - logapply: log, plus an applier behind it (two goroutines, as one replica would run; woken
-//     by each append, else every 100 ms): each takes up to 25 rows FOR UPDATE SKIP LOCKED, writes their touchpoints and identity links
-//     with the store's own WriteTouchpoints (the statement Hub's group commit runs), deletes
-//     the rows and commits. A prototype of that design's second half, for its cost and its lag:
+//   - logapply: log, plus an applier behind it (two goroutines, as one replica would run;
+//     woken by each append, else every 100 ms): each takes up to 25 rows FOR UPDATE SKIP
+//     LOCKED, writes their touchpoints and identity links with the store's own
+//     WriteTouchpoints (the statement Hub's group commit runs), deletes the rows and commits. A prototype of that design's second half, for its cost and its lag:
 //     the touchpoints' write commits before the rows' delete (not in one transaction), so a
 //     crash between the two would write the rows again (kept once by their client event ids);
 //     no delivery is planned and nothing waits for it (no destination takes the bench's
@@ -32,7 +33,7 @@
 //     events are lost. The bound of any design that checks the events before answering, as
 //     Hub must (a bad event gets its error, field and reason).
 //
-// bench/ingest/run.sh runs it with BOUND=touchpoints|log|none (bench/ingest/README.md).
+// bench/ingest/run.sh runs it with BOUND=touchpoints|log|logapply|none (bench/ingest/README.md).
 package main
 
 import (
