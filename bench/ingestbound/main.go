@@ -282,51 +282,11 @@ func applyOnce(ctx context.Context, pool *pgxpool.Pool, w writer) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	if _, err := w.WriteTouchpoints(ctx, tps, identities(tps)); err != nil {
+	if _, err := w.WriteTouchpoints(ctx, tps, ingest.Identities(tps)); err != nil {
 		return 0, err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM `+LogTable+` WHERE id = ANY($1)`, ids); err != nil {
 		return 0, err
 	}
 	return len(ids), tx.Commit(ctx)
-}
-
-// identities lists a group's (visitor, hashed e-mail or phone) pairs, one per distinct pair, as
-// ingest's group commit does before its write.
-func identities(tps []store.Touchpoint) []store.Identity {
-	type key struct{ tenant, kind, hash, visitor string }
-	seen := map[key]int{}
-	var out []store.Identity
-	add := func(tp store.Touchpoint, kind store.IdentityKind, hash string) {
-		if hash == "" || tp.VisitorID == "" {
-			return
-		}
-		k := key{tp.TenantID, string(kind), hash, tp.VisitorID}
-		if i, ok := seen[k]; ok {
-			out[i].FirstSeen = minTime(out[i].FirstSeen, tp.OccurredAt)
-			out[i].LastSeen = maxTime(out[i].LastSeen, tp.OccurredAt)
-			return
-		}
-		seen[k] = len(out)
-		out = append(out, store.Identity{TenantID: tp.TenantID, Kind: kind, Hash: hash, VisitorID: tp.VisitorID, FirstSeen: tp.OccurredAt, LastSeen: tp.OccurredAt})
-	}
-	for _, tp := range tps {
-		add(tp, store.IdentityEmail, tp.EmailHash)
-		add(tp, store.IdentityPhone, tp.PhoneHash)
-	}
-	return out
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }

@@ -271,7 +271,7 @@ type touchpointWriter interface {
 // purchase's writes go first.
 func (s *Service) commit(ctx context.Context, tps []store.Touchpoint) error {
 	ctx = store.WithLowPriority(ctx)
-	ids := identities(tps)
+	ids := Identities(tps)
 	if w, ok := s.cfg.Store.(touchpointWriter); ok && !mayPlanDeliveries(tps) {
 		if _, err := w.WriteTouchpoints(ctx, tps, ids); err != nil {
 			return fmt.Errorf("ingest: commit: write touchpoints: %w", err)
@@ -361,8 +361,9 @@ func (s *Service) afterCommit(tps []store.Touchpoint) {
 	s.cfg.Live.Touchpoints(tps)
 }
 
-// identities lists the (visitor, hashed e-mail/phone) pairs of a batch, one per distinct pair.
-func identities(tps []store.Touchpoint) []store.Identity {
+// Identities lists the (visitor, hashed e-mail/phone) pairs of a batch, one per distinct pair:
+// the identity links a group commit writes with its touchpoints.
+func Identities(tps []store.Touchpoint) []store.Identity {
 	type k struct{ tenant, kind, hash, visitor string }
 	seen := map[k]int{}
 	var out []store.Identity
