@@ -63,8 +63,9 @@
 #   BOUND=W          serve bench/ingestbound instead of hub serve: Hub's collect API with its
 #                    group write replaced (touchpoints: Hub's own, the control; log: one row per
 #                    7,000 bytes of a group's records in an unindexed table; logapply: log with
-#                    the touchpoints written behind it; none: nothing stored); bench/ingest only, not
-#                    Hub's figure (bench/ingest/README.md, "What a different storage could buy")
+#                    the touchpoints written behind it; none: nothing stored); bench/ingest
+#                    only, not Hub's figure (bench/ingest/README.md, "What a different storage
+#                    could buy")
 #   PROFILE=N        serve with bench/hubprof (hub serve + net/http/pprof on loopback) and take an
 #                    N-second CPU profile while the harness runs (bench_profile_start/_report);
 #                    the top of `go tool pprof -top` is printed, the profile kept in the work directory

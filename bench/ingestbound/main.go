@@ -23,8 +23,9 @@
 //   - logapply: log, plus an applier behind it (two goroutines, as one replica would run;
 //     woken by each append, else every 100 ms): each takes up to 25 rows FOR UPDATE SKIP
 //     LOCKED, writes their touchpoints and identity links with the store's own
-//     WriteTouchpoints (the statement Hub's group commit runs), deletes the rows and commits. A prototype of that design's second half, for its cost and its lag:
-//     the touchpoints' write commits before the rows' delete (not in one transaction), so a
+//     WriteTouchpoints (the statement Hub's group commit runs), deletes the rows and commits.
+//     A prototype of that design's second half, for its cost and its lag: the touchpoints'
+//     write commits before the rows' delete (not in one transaction), so a
 //     crash between the two would write the rows again (kept once by their client event ids);
 //     no delivery is planned and nothing waits for it (no destination takes the bench's
 //     browser events). bench/ingest waits for the log to drain and reports the drain and the
